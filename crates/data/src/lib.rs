@@ -1,0 +1,34 @@
+//! On-disk schemas and Parquet I/O for backstop.
+//!
+//! This crate owns the file formats a simulation reads and writes:
+//!
+//! - [`positions`]: the positions snapshot (`positions/v1`), a population of
+//!   accounts a scenario can load and which every run writes back as
+//!   `population.parquet`;
+//! - [`steps`]: the per-step, per-market series (`steps/v1`) a run writes as
+//!   `steps.parquet`;
+//! - [`metadata`]: the Parquet key-value metadata carried by both;
+//! - [`atomic`]: atomic file replacement, used by every writer here and
+//!   available to the rest of the workspace.
+//!
+//! Writers validate before writing, write atomically, and are deterministic
+//! (same input, byte-identical file). Readers check column names and types,
+//! ignore extra columns, and validate every row, reporting errors that name
+//! the file and, where relevant, the column and row. Later this crate will
+//! also hold tick-history import and streaming replay.
+
+pub mod atomic;
+mod error;
+pub mod metadata;
+mod parquet_io;
+pub mod positions;
+pub mod steps;
+
+pub use atomic::{write_atomically, write_bytes_atomically};
+pub use error::DataError;
+pub use metadata::{SCHEMA_METADATA_KEY, read_metadata};
+pub use parquet_io::{CREATED_BY, MAX_ROW_GROUP_ROWS};
+pub use positions::{
+    POSITIONS_SCHEMA_ID, PositionRow, positions_schema, read_positions, write_positions,
+};
+pub use steps::{STEPS_SCHEMA_ID, StepsTable, read_steps, steps_schema, write_steps};

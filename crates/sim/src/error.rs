@@ -1,0 +1,21 @@
+//! The crate's error type.
+
+use crate::engine::EngineError;
+use crate::scenario::ScenarioError;
+
+/// Everything that can go wrong preparing or running a simulation.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// The scenario file.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// Reading or writing data files.
+    #[error(transparent)]
+    Data(#[from] backstop_data::DataError),
+    /// The population cannot be built.
+    #[error("population: {0}")]
+    Population(String),
+    /// The engine refused the population.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}

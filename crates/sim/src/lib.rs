@@ -1,0 +1,36 @@
+//! The venue model of backstop.
+//!
+//! A simulated crypto-derivatives venue, stepped one mark at a time: perpetual
+//! markets with tiered margin ([`market`]), cross and isolated accounts, the
+//! liquidation engine with latency, partial liquidation and price impact
+//! ([`engine`], [`impact`]), the insurance fund ([`insurance`]) and the loss
+//! waterfall's last line: auto-deleveraging ([`adl`]), socialized loss, or recorded
+//! insolvency. Money is integer micro-USD ([`money`]); the invariants of MODEL.md §6
+//! hold exactly and are checkable at every step ([`Engine::check_invariants`]).
+//!
+//! [`scenario`] reads scenario files, [`population`] builds the accounts, [`path`]
+//! the prices, and [`run`] drives one path from start to finish into per-path
+//! metrics and per-step series.
+
+pub mod adl;
+pub mod engine;
+mod error;
+pub mod impact;
+pub mod insurance;
+pub mod market;
+pub mod metrics;
+pub mod money;
+pub mod path;
+pub mod population;
+pub mod rng;
+pub mod run;
+pub mod scenario;
+mod validate;
+
+pub use engine::{AccountSpec, Engine, Event, VenueConfig};
+pub use error::SimError;
+pub use metrics::PathMetrics;
+pub use money::{Micros, Rate};
+pub use run::{PathOutput, Prepared};
+pub use scenario::{Scenario, ScenarioError};
+pub use validate::parse_utc;

@@ -1,0 +1,125 @@
+//! Per-path metrics (MODEL.md §7, per-path part).
+
+use serde::Serialize;
+
+use crate::engine::Engine;
+use crate::money::Micros;
+
+/// One account's socialized-loss charge.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Haircut {
+    /// Account id.
+    pub account_id: u64,
+    /// Total charged on the path, USD.
+    pub amount: f64,
+}
+
+/// What one path did to the venue. Money in USD (exact conversions of the
+/// engine's micro-USD), times as step indices (and UTC nanoseconds).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PathMetrics {
+    /// Path index.
+    pub path: u64,
+    /// Steps run.
+    pub steps: u32,
+    /// Insurance fund at the start.
+    pub insurance_fund_initial: f64,
+    /// Lowest end-of-step balance.
+    pub insurance_fund_min: f64,
+    /// Balance at the end.
+    pub insurance_fund_final: f64,
+    /// Largest fall from a running peak.
+    pub insurance_fund_max_drawdown: f64,
+    /// Largest fall from a running peak, fraction of that peak.
+    pub insurance_fund_max_drawdown_pct: f64,
+    /// Step of the minimum.
+    pub insurance_fund_min_step: u32,
+    /// Time of the minimum, UTC ns.
+    pub insurance_fund_min_ts_ns: i64,
+    /// First step the fund could not pay in full (or sat at its floor).
+    pub insurance_fund_first_depletion_step: Option<u32>,
+    /// Paid out by the fund for bad debt.
+    pub insurance_fund_payouts: f64,
+    /// Fee income of the fund.
+    pub insurance_fund_fee_income: f64,
+    /// All deficits of bankrupt accounts.
+    pub bad_debt: f64,
+    /// Charged to winners as haircuts.
+    pub socialized_loss: f64,
+    /// Accounts charged a haircut.
+    pub accounts_haircut: u32,
+    /// Largest single account's haircut.
+    pub max_haircut: f64,
+    /// Deficit nobody absorbed (`none`) or that the venue itself covered.
+    pub insolvency: f64,
+    /// ADL events (one per bankrupt position deleveraged).
+    pub adl_events: u32,
+    /// Notional closed by ADL, at the mark.
+    pub adl_notional: f64,
+    /// ADL notional beyond the minimum the fund's shortfall required.
+    pub adl_excess_notional: f64,
+    /// Value winners gave up closing at the bankruptcy price instead of the mark.
+    pub adl_cost: f64,
+    /// Accounts hit by ADL.
+    pub adl_accounts_hit: u32,
+    /// Liquidation orders executed.
+    pub liquidations: u32,
+    /// Liquidated notional at execution prices.
+    pub liquidated_notional: f64,
+    /// Accounts liquidated at least once.
+    pub accounts_liquidated: u32,
+    /// Liquidator fee income.
+    pub liquidator_fees: f64,
+    /// Per-account haircuts, by account id.
+    pub haircuts: Vec<Haircut>,
+}
+
+impl PathMetrics {
+    /// Reads the metrics off an engine at the end of a path.
+    pub fn from_engine(engine: &Engine, path: u64, start_ns: i64, step_ns: i64) -> PathMetrics {
+        let f = engine.insurance_fund();
+        let t = engine.totals();
+        let mut haircuts: Vec<Haircut> = engine
+            .haircuts()
+            .map(|(id, m)| Haircut {
+                account_id: id,
+                amount: m.to_usd(),
+            })
+            .collect();
+        haircuts.sort_by_key(|h| h.account_id);
+        let max_haircut = engine
+            .haircuts()
+            .map(|(_, m)| m)
+            .max()
+            .unwrap_or(Micros::ZERO);
+        PathMetrics {
+            path,
+            steps: engine.steps_run(),
+            insurance_fund_initial: f.initial().to_usd(),
+            insurance_fund_min: f.minimum().to_usd(),
+            insurance_fund_final: f.balance().to_usd(),
+            insurance_fund_max_drawdown: f.max_drawdown().to_usd(),
+            insurance_fund_max_drawdown_pct: f.max_drawdown_pct(),
+            insurance_fund_min_step: f.minimum_step(),
+            insurance_fund_min_ts_ns: start_ns + i64::from(f.minimum_step()) * step_ns,
+            insurance_fund_first_depletion_step: f.first_depletion_step(),
+            insurance_fund_payouts: f.payouts().to_usd(),
+            insurance_fund_fee_income: f.fees_received().to_usd(),
+            bad_debt: t.bad_debt.to_usd(),
+            socialized_loss: t.socialized_loss.to_usd(),
+            accounts_haircut: haircuts.len() as u32,
+            max_haircut: max_haircut.to_usd(),
+            insolvency: t.insolvency.to_usd(),
+            adl_events: t.adl_events,
+            adl_notional: t.adl_notional.to_usd(),
+            adl_excess_notional: t.adl_excess_notional.to_usd(),
+            adl_cost: t.adl_cost.to_usd(),
+            adl_accounts_hit: engine.accounts_adl_hit(),
+            liquidations: t.liquidations,
+            liquidated_notional: t.liquidated_notional.to_usd(),
+            accounts_liquidated: engine.accounts_liquidated(),
+            liquidator_fees: t.liquidator_fees.to_usd(),
+            haircuts,
+        }
+    }
+}

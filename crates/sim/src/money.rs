@@ -1,0 +1,199 @@
+//! Integer money and rates.
+//!
+//! Every balance that moves between parties is an integer number of micro-USD
+//! ([`Micros`]). Rates (margin, fee, funding) are integer parts per billion
+//! ([`Rate`]), so that `notional × rate` is computed exactly in `i128` and
+//! rounded once, by a rule chosen at the call site and written next to it.
+
+use std::fmt;
+use std::iter::Sum;
+use std::ops::{Add, AddAssign, Neg, Sub, SubAssign};
+
+use serde::Serialize;
+
+/// Micro-USD per USD.
+pub const MICROS_PER_USD: i64 = 1_000_000;
+
+/// Parts per billion in a rate of 1.0 (100%).
+pub const PPB: i64 = 1_000_000_000;
+
+/// An amount of money in integer micro-USD (1e-6 USD).
+///
+/// The unit of every transfer in the venue ledger: collateral, fees, insurance
+/// fund, bad debt, socialized loss, funding. `i64` holds ±9.2e12 USD.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Micros(pub i64);
+
+impl Micros {
+    /// Zero.
+    pub const ZERO: Micros = Micros(0);
+
+    /// Converts a USD amount, rounding half away from zero.
+    ///
+    /// Returns `None` for NaN, infinities and amounts outside `i64` micros.
+    /// Used only at the edges (scenario parameters, loaded files), never in a transfer.
+    pub fn from_usd(usd: f64) -> Option<Micros> {
+        let m = (usd * MICROS_PER_USD as f64).round();
+        if m.is_finite() && m.abs() < 9.0e18 {
+            Some(Micros(m as i64))
+        } else {
+            None
+        }
+    }
+
+    /// This amount in USD, for reports (exact for |amount| < 2^53 micros).
+    pub fn to_usd(self) -> f64 {
+        self.0 as f64 / MICROS_PER_USD as f64
+    }
+
+    /// The larger of `self` and zero.
+    pub fn positive_part(self) -> Micros {
+        Micros(self.0.max(0))
+    }
+
+    /// Whether this amount is negative.
+    pub fn is_negative(self) -> bool {
+        self.0 < 0
+    }
+}
+
+impl fmt::Display for Micros {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let a = self.0.unsigned_abs();
+        write!(f, "{sign}{}.{:06} USD", a / 1_000_000, a % 1_000_000)
+    }
+}
+
+impl Add for Micros {
+    type Output = Micros;
+    fn add(self, rhs: Micros) -> Micros {
+        Micros(self.0 + rhs.0)
+    }
+}
+impl Sub for Micros {
+    type Output = Micros;
+    fn sub(self, rhs: Micros) -> Micros {
+        Micros(self.0 - rhs.0)
+    }
+}
+impl Neg for Micros {
+    type Output = Micros;
+    fn neg(self) -> Micros {
+        Micros(-self.0)
+    }
+}
+impl AddAssign for Micros {
+    fn add_assign(&mut self, rhs: Micros) {
+        self.0 += rhs.0;
+    }
+}
+impl SubAssign for Micros {
+    fn sub_assign(&mut self, rhs: Micros) {
+        self.0 -= rhs.0;
+    }
+}
+impl Sum for Micros {
+    fn sum<I: Iterator<Item = Micros>>(iter: I) -> Micros {
+        Micros(iter.map(|m| m.0).sum())
+    }
+}
+
+/// A rate in integer parts per billion (1e-9): 0.4% is `Rate(4_000_000)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Rate(pub i64);
+
+impl Rate {
+    /// Zero.
+    pub const ZERO: Rate = Rate(0);
+    /// 100%.
+    pub const ONE: Rate = Rate(PPB);
+
+    /// Converts a fractional rate (0.004 = 0.4%), rounding to the nearest ppb.
+    ///
+    /// Returns `None` for NaN or infinite input.
+    pub fn from_fraction(x: f64) -> Option<Rate> {
+        let r = (x * PPB as f64).round();
+        if r.is_finite() && r.abs() < 9.0e18 {
+            Some(Rate(r as i64))
+        } else {
+            None
+        }
+    }
+
+    /// The rate as a fraction.
+    pub fn as_fraction(self) -> f64 {
+        self.0 as f64 / PPB as f64
+    }
+
+    /// `amount × rate`, rounded up (toward +∞).
+    ///
+    /// The venue rounds what it charges up: margin requirements and fees.
+    pub fn apply_ceil(self, amount: Micros) -> Micros {
+        Micros(div_ceil_i128(amount.0 as i128 * self.0 as i128, PPB as i128) as i64)
+    }
+
+    /// `amount × rate`, rounded down (toward −∞).
+    ///
+    /// Used for a share of an amount already charged (the insurance-fund share of a
+    /// fee), so the shares never exceed the whole.
+    pub fn apply_floor(self, amount: Micros) -> Micros {
+        Micros(div_floor_i128(amount.0 as i128 * self.0 as i128, PPB as i128) as i64)
+    }
+
+    /// `amount × rate`, rounded half away from zero.
+    ///
+    /// Used for funding, where neither side is the venue.
+    pub fn apply_round(self, amount: Micros) -> Micros {
+        let p = amount.0 as i128 * self.0 as i128;
+        let half = PPB as i128 / 2;
+        let q = if p >= 0 {
+            (p + half) / PPB as i128
+        } else {
+            -((-p + half) / PPB as i128)
+        };
+        Micros(q as i64)
+    }
+}
+
+/// `a / b` rounded toward +∞ (b > 0).
+pub fn div_ceil_i128(a: i128, b: i128) -> i128 {
+    debug_assert!(b > 0, "Invariant: divisor is positive");
+    let q = a.div_euclid(b);
+    if a.rem_euclid(b) == 0 { q } else { q + 1 }
+}
+
+/// `a / b` rounded toward −∞ (b > 0).
+pub fn div_floor_i128(a: i128, b: i128) -> i128 {
+    debug_assert!(b > 0, "Invariant: divisor is positive");
+    a.div_euclid(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usd_conversion_rounds_and_rejects_non_finite() {
+        assert_eq!(Micros::from_usd(1.5), Some(Micros(1_500_000)));
+        assert_eq!(Micros::from_usd(-0.0000005), Some(Micros(-1)));
+        assert_eq!(Micros::from_usd(f64::NAN), None);
+        assert_eq!(Micros::from_usd(f64::INFINITY), None);
+        assert_eq!(Micros(-1_234_567).to_string(), "-1.234567 USD");
+    }
+
+    #[test]
+    fn rate_rounding_directions() {
+        let r = Rate::from_fraction(0.004).unwrap();
+        assert_eq!(r, Rate(4_000_000));
+        // 1 micro × 0.4% = 0.004 micro: ceil 1, floor 0, round 0.
+        assert_eq!(r.apply_ceil(Micros(1)), Micros(1));
+        assert_eq!(r.apply_floor(Micros(1)), Micros(0));
+        assert_eq!(r.apply_round(Micros(1)), Micros(0));
+        assert_eq!(r.apply_ceil(Micros(-1)), Micros(0));
+        assert_eq!(r.apply_floor(Micros(-1)), Micros(-1));
+        assert_eq!(Rate(500_000_000).apply_round(Micros(-3)), Micros(-2));
+        assert_eq!(r.apply_ceil(Micros(50_000_000_000)), Micros(200_000_000));
+    }
+}

@@ -1,0 +1,699 @@
+//! Scenario files: what a run simulates, in TOML.
+//!
+//! Every table rejects unknown keys. Every default lives in [`defaults`] and is
+//! written back into `summary.json`, so a result always says exactly what ran.
+//! Errors name the file, the line and the key (`market.btc.tiers[1].mmr`).
+//!
+//! ```toml
+//! name = "linear-crash"
+//! seed = 42
+//!
+//! [market.btc]
+//! price = 100000.0
+//! tick_size = 0.1
+//! lot_size = 0.001
+//! tiers = [
+//!   { notional_floor = 0, imr = 0.008, mmr = 0.004 },
+//!   { notional_floor = 50000, imr = 0.01, mmr = 0.005 },
+//! ]
+//!
+//! [path]
+//! kind = "linear"
+//! steps = 1440
+//! shock_start_step = 60
+//! shock_steps = 120
+//! shock = -0.35
+//!
+//! [population]
+//! kind = "generated"
+//! accounts = 10000
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Defaults of every optional scenario field, in one place.
+pub mod defaults {
+    /// Master seed.
+    pub const SEED: u64 = 1;
+    /// One-minute steps.
+    pub const STEP_SECONDS: u32 = 60;
+    /// Start of the simulated clock (UTC, RFC 3339).
+    pub const START: &str = "2025-01-01T00:00:00Z";
+    /// Funding rate per interval: Binance's baseline 0.01% per 8 hours.
+    pub const FUNDING_RATE: f64 = 0.0001;
+    /// Funding interval: 8 hours of one-minute steps.
+    pub const FUNDING_INTERVAL_STEPS: u32 = 480;
+    /// Square-root-law prefactor `Y`.
+    pub const IMPACT_COEFFICIENT: f64 = 1.0;
+    /// Volatility over the impact horizon.
+    pub const IMPACT_VOLATILITY: f64 = 0.02;
+    /// Volume over the impact horizon, USD.
+    pub const IMPACT_VOLUME_USD: f64 = 500_000_000.0;
+    /// Share of impact that is permanent.
+    pub const PERMANENT_IMPACT_FRACTION: f64 = 0.25;
+    /// Half-life of temporary impact, steps.
+    pub const IMPACT_HALF_LIFE_STEPS: f64 = 5.0;
+    /// Liquidation fee on liquidated notional.
+    pub const LIQUIDATION_FEE: f64 = 0.005;
+    /// Share of the fee that goes to the insurance fund.
+    pub const INSURANCE_FUND_SHARE: f64 = 1.0;
+    /// Steps between breach and execution.
+    pub const LATENCY_STEPS: u32 = 0;
+    /// `to_target`: equity restored to maintenance × (1 + buffer).
+    pub const TARGET_BUFFER: f64 = 0.0;
+    /// `to_target`: search granularity (fraction of the position).
+    pub const TARGET_STEP: f64 = 0.05;
+    /// `chunked`: Hyperliquid closes 20% per chunk.
+    pub const CHUNK_FRACTION: f64 = 0.2;
+    /// `chunked`: dYdX closes at least $1,000.
+    pub const CHUNK_MIN_USD: f64 = 1_000.0;
+    /// `chunked`: Hyperliquid closes positions under $100k whole.
+    pub const CHUNK_FULL_BELOW_USD: f64 = 100_000.0;
+    /// `chunked`: steps between chunks (Hyperliquid waits 30 s).
+    pub const COOLDOWN_STEPS: u32 = 1;
+    /// Insurance fund at the start, USD.
+    pub const INSURANCE_FUND_INITIAL: f64 = 1_000_000.0;
+    /// Level below which the fund does not pay, USD.
+    pub const INSURANCE_FUND_FLOOR: f64 = 0.0;
+    /// Generated population: share of longs.
+    pub const LONG_FRACTION: f64 = 0.5;
+    /// Generated population: dispersion of entry prices (log sd) around the start.
+    pub const ENTRY_DISPERSION: f64 = 0.02;
+    /// Generated population: share of isolated accounts.
+    pub const ISOLATED_FRACTION: f64 = 0.0;
+    /// Generated population: share of cross accounts holding every market.
+    pub const MULTI_MARKET_FRACTION: f64 = 0.0;
+}
+
+fn d_seed() -> u64 {
+    defaults::SEED
+}
+fn d_step_seconds() -> u32 {
+    defaults::STEP_SECONDS
+}
+fn d_start() -> String {
+    defaults::START.to_string()
+}
+
+/// A scenario: venue, path, population and rules.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Name; the output folder is `notebooks-out/<name>/`.
+    pub name: String,
+    /// Free text for the report.
+    #[serde(default)]
+    pub description: String,
+    /// Master seed: population, ADL walk and (later) paths derive from it.
+    #[serde(default = "d_seed")]
+    pub seed: u64,
+    /// Length of a step, seconds.
+    #[serde(default = "d_step_seconds")]
+    pub step_seconds: u32,
+    /// UTC time of step 0 (RFC 3339, `Z`).
+    #[serde(default = "d_start")]
+    pub start: String,
+    /// Markets by key (sorted: a market's index is its rank in this table).
+    pub market: BTreeMap<String, MarketConfig>,
+    /// The price path.
+    pub path: PathConfig,
+    /// The accounts.
+    pub population: PopulationConfig,
+    /// Liquidation rules.
+    #[serde(default)]
+    pub liquidation: LiquidationConfig,
+    /// Insurance fund.
+    #[serde(default)]
+    pub insurance_fund: InsuranceFundConfig,
+    /// What takes the loss the fund cannot pay.
+    #[serde(default)]
+    pub last_line: LastLineConfig,
+}
+
+/// One perpetual market.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketConfig {
+    /// Mark price at step 0, USD.
+    pub price: f64,
+    /// Price increment, USD.
+    pub tick_size: f64,
+    /// Size increment, base units; `tick_size × lot_size` must be a whole number of
+    /// micro-USD.
+    pub lot_size: f64,
+    /// Margin brackets, lowest notional first.
+    pub tiers: Vec<TierConfig>,
+    /// Funding.
+    #[serde(default)]
+    pub funding: FundingConfig,
+    /// Price impact of liquidations.
+    #[serde(default)]
+    pub impact: ImpactConfig,
+}
+
+/// One margin bracket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierConfig {
+    /// Lowest notional of the bracket, USD (the first is 0).
+    pub notional_floor: f64,
+    /// Initial margin rate (max leverage = 1 / imr).
+    pub imr: f64,
+    /// Maintenance margin rate.
+    pub mmr: f64,
+}
+
+/// Funding settlement.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FundingConfig {
+    /// Rate per interval (longs pay shorts when positive).
+    #[serde(default = "FundingConfig::d_rate")]
+    pub rate: f64,
+    /// Steps between settlements (0 = no funding).
+    #[serde(default = "FundingConfig::d_interval")]
+    pub interval_steps: u32,
+}
+
+impl FundingConfig {
+    fn d_rate() -> f64 {
+        defaults::FUNDING_RATE
+    }
+    fn d_interval() -> u32 {
+        defaults::FUNDING_INTERVAL_STEPS
+    }
+}
+
+impl Default for FundingConfig {
+    fn default() -> Self {
+        FundingConfig {
+            rate: defaults::FUNDING_RATE,
+            interval_steps: defaults::FUNDING_INTERVAL_STEPS,
+        }
+    }
+}
+
+/// Which impact model prices liquidation orders.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImpactModelKind {
+    /// `Y σ sqrt(Q / V)`.
+    SquareRoot,
+    /// Execution at the mark.
+    None,
+}
+
+/// Price impact of liquidation orders.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImpactConfig {
+    /// Model.
+    pub model: ImpactModelKind,
+    /// Prefactor `Y`.
+    pub coefficient: f64,
+    /// Volatility `σ` over the impact horizon.
+    pub volatility: f64,
+    /// Volume `V` over the impact horizon, USD.
+    pub volume_usd: f64,
+    /// Share of impact that moves the mark for good (cascades).
+    pub permanent_fraction: f64,
+    /// Half-life of the temporary share, steps.
+    pub half_life_steps: f64,
+}
+
+impl Default for ImpactConfig {
+    fn default() -> Self {
+        ImpactConfig {
+            model: ImpactModelKind::SquareRoot,
+            coefficient: defaults::IMPACT_COEFFICIENT,
+            volatility: defaults::IMPACT_VOLATILITY,
+            volume_usd: defaults::IMPACT_VOLUME_USD,
+            permanent_fraction: defaults::PERMANENT_IMPACT_FRACTION,
+            half_life_steps: defaults::IMPACT_HALF_LIFE_STEPS,
+        }
+    }
+}
+
+/// The price path.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PathConfig {
+    /// Flat, then a linear move of `shock` (relative) over `shock_steps`, then flat.
+    Linear {
+        /// Steps in the run.
+        steps: u32,
+        /// Step at which the move starts.
+        #[serde(default)]
+        shock_start_step: u32,
+        /// Steps the move lasts.
+        shock_steps: u32,
+        /// Total relative move (−0.35 = −35%), applied to every market.
+        shock: f64,
+    },
+    /// Explicit prices per market key, one per step.
+    Series {
+        /// Prices by market key.
+        prices: BTreeMap<String, Vec<f64>>,
+    },
+}
+
+/// A distribution of a positive quantity.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "distribution", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Distribution {
+    /// Log-normal with this median and log standard deviation.
+    Lognormal {
+        /// Median.
+        median: f64,
+        /// Standard deviation of the log.
+        sigma: f64,
+    },
+    /// Pareto (heavy tail) with this minimum and tail index.
+    Pareto {
+        /// Minimum value.
+        scale: f64,
+        /// Tail index (smaller = heavier).
+        shape: f64,
+    },
+    /// Uniform on `[min, max]`.
+    Uniform {
+        /// Lower bound.
+        min: f64,
+        /// Upper bound.
+        max: f64,
+    },
+    /// Always this value.
+    Constant {
+        /// The value.
+        value: f64,
+    },
+}
+
+/// Where the accounts come from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PopulationConfig {
+    /// Drawn from distributions with the scenario's seed.
+    Generated {
+        /// Number of accounts.
+        accounts: u32,
+        /// Position notional at entry, USD (heavy-tailed by default).
+        notional: Distribution,
+        /// Leverage at entry (capped by the bracket's max leverage).
+        leverage: Distribution,
+        /// Largest notional drawn, USD (draws above are capped).
+        max_notional: f64,
+        /// Share of long positions.
+        #[serde(default = "d_long_fraction")]
+        long_fraction: f64,
+        /// Log standard deviation of entry prices around the start price.
+        #[serde(default = "d_entry_dispersion")]
+        entry_dispersion: f64,
+        /// Share of isolated-margin accounts.
+        #[serde(default = "d_isolated_fraction")]
+        isolated_fraction: f64,
+        /// Share of cross accounts holding a position in every market.
+        #[serde(default = "d_multi_market_fraction")]
+        multi_market_fraction: f64,
+    },
+    /// A positions snapshot (the schema of `population.parquet`).
+    Parquet {
+        /// Path, relative to the scenario file.
+        file: PathBuf,
+    },
+}
+
+fn d_long_fraction() -> f64 {
+    defaults::LONG_FRACTION
+}
+fn d_entry_dispersion() -> f64 {
+    defaults::ENTRY_DISPERSION
+}
+fn d_isolated_fraction() -> f64 {
+    defaults::ISOLATED_FRACTION
+}
+fn d_multi_market_fraction() -> f64 {
+    defaults::MULTI_MARKET_FRACTION
+}
+
+/// Liquidation mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LiquidationModeKind {
+    /// Close whole positions.
+    Full,
+    /// Close just enough to restore the target (Binance, Drift).
+    ToTarget,
+    /// Fixed chunks with a cooldown (Hyperliquid, dYdX).
+    Chunked,
+}
+
+/// Liquidation rules.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LiquidationConfig {
+    /// Mode.
+    pub mode: LiquidationModeKind,
+    /// Fee on liquidated notional.
+    pub fee: f64,
+    /// Share of the fee paid to the insurance fund.
+    pub insurance_fund_share: f64,
+    /// Steps between a breach and its execution.
+    pub latency_steps: u32,
+    /// `to_target`: buffer over maintenance.
+    pub target_buffer: f64,
+    /// `to_target`: search granularity.
+    pub target_step: f64,
+    /// `chunked`: max fraction per chunk.
+    pub chunk_fraction: f64,
+    /// `chunked`: minimum chunk, USD.
+    pub chunk_min_usd: f64,
+    /// `chunked`: close whole at or below this notional, USD.
+    pub chunk_full_below_usd: f64,
+    /// `chunked`: steps between chunks.
+    pub cooldown_steps: u32,
+}
+
+impl Default for LiquidationConfig {
+    fn default() -> Self {
+        LiquidationConfig {
+            mode: LiquidationModeKind::ToTarget,
+            fee: defaults::LIQUIDATION_FEE,
+            insurance_fund_share: defaults::INSURANCE_FUND_SHARE,
+            latency_steps: defaults::LATENCY_STEPS,
+            target_buffer: defaults::TARGET_BUFFER,
+            target_step: defaults::TARGET_STEP,
+            chunk_fraction: defaults::CHUNK_FRACTION,
+            chunk_min_usd: defaults::CHUNK_MIN_USD,
+            chunk_full_below_usd: defaults::CHUNK_FULL_BELOW_USD,
+            cooldown_steps: defaults::COOLDOWN_STEPS,
+        }
+    }
+}
+
+/// Insurance fund.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InsuranceFundConfig {
+    /// Balance at step 0, USD.
+    pub initial: f64,
+    /// The fund does not pay below this, USD.
+    pub floor: f64,
+}
+
+impl Default for InsuranceFundConfig {
+    fn default() -> Self {
+        InsuranceFundConfig {
+            initial: defaults::INSURANCE_FUND_INITIAL,
+            floor: defaults::INSURANCE_FUND_FLOOR,
+        }
+    }
+}
+
+/// The waterfall's last line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LastLineKind {
+    /// Auto-deleveraging.
+    Adl,
+    /// Haircut of winners' positive PnL.
+    Socialize,
+    /// Recorded insolvency.
+    None,
+}
+
+/// ADL allocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdlAllocation {
+    /// Ranked queue (see `ranking`).
+    Queue,
+    /// Same fraction from every candidate.
+    ProRata,
+    /// Water-filling on leverage.
+    MinMaxLeverage,
+}
+
+/// Queue ranking rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdlRankingKind {
+    /// BitMEX.
+    Bitmex,
+    /// Binance.
+    Binance,
+    /// Hyperliquid.
+    Hyperliquid,
+    /// dYdX v4 (seeded walk, no ranking).
+    Dydx,
+}
+
+/// ADL scope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdlScopeKind {
+    /// The whole bankrupt position (venue practice).
+    Position,
+    /// Only what the fund cannot pay.
+    Shortfall,
+}
+
+/// The waterfall's last line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LastLineConfig {
+    /// Kind.
+    pub kind: LastLineKind,
+    /// ADL allocation (kind = "adl").
+    pub adl: AdlAllocation,
+    /// Queue ranking (adl = "queue").
+    pub ranking: AdlRankingKind,
+    /// ADL scope.
+    pub scope: AdlScopeKind,
+}
+
+impl Default for LastLineConfig {
+    fn default() -> Self {
+        LastLineConfig {
+            kind: LastLineKind::Adl,
+            adl: AdlAllocation::Queue,
+            ranking: AdlRankingKind::Binance,
+            scope: AdlScopeKind::Position,
+        }
+    }
+}
+
+// --------------------------------------------------------------------- errors
+
+/// A scenario that cannot be used, located in its file.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file could not be read.
+    #[error("{file}: cannot read scenario: {source}")]
+    Io {
+        /// File.
+        file: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Not valid TOML, a wrong type, an unknown or missing key, or a value out of
+    /// range.
+    #[error("{}", Located { file, line: *line, key, message })]
+    Invalid {
+        /// File.
+        file: PathBuf,
+        /// 1-based line, when known.
+        line: Option<usize>,
+        /// Dotted key path (`market.btc.tiers[1].mmr`), empty for syntax errors.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+struct Located<'a> {
+    file: &'a Path,
+    line: Option<usize>,
+    key: &'a str,
+    message: &'a str,
+}
+
+impl fmt::Display for Located<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+        }
+        if !self.key.is_empty() {
+            write!(f, ": key `{}`", self.key)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl ScenarioError {
+    /// The key the error is about, if any.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            ScenarioError::Invalid { key, .. } if !key.is_empty() => Some(key),
+            _ => None,
+        }
+    }
+    /// The 1-based line, if known.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            ScenarioError::Invalid { line, .. } => *line,
+            ScenarioError::Io { .. } => None,
+        }
+    }
+}
+
+/// A validation failure: the key path and what is wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldError {
+    /// Dotted key path.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl Scenario {
+    /// Reads, parses and validates a scenario file.
+    ///
+    /// # Errors
+    /// [`ScenarioError`] naming the file, line and key.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let src = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+            file: path.to_path_buf(),
+            source,
+        })?;
+        Scenario::from_toml_str(&src, path)
+    }
+
+    /// Parses and validates scenario text; `origin` names it in errors.
+    ///
+    /// # Errors
+    /// [`ScenarioError::Invalid`] naming `origin`, the line and the key.
+    pub fn from_toml_str(src: &str, origin: &Path) -> Result<Scenario, ScenarioError> {
+        let invalid = |line, key: String, message: String| ScenarioError::Invalid {
+            file: origin.to_path_buf(),
+            line,
+            key,
+            message,
+        };
+        let table = toml::de::DeTable::parse(src).map_err(|e| {
+            invalid(
+                e.span().map(|s| line_of(src, s.start)),
+                String::new(),
+                e.message().to_string(),
+            )
+        })?;
+        let doc = table.clone();
+        let de = toml::de::Deserializer::from(table);
+        let scenario: Scenario = serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = e.path().to_string();
+            let key = if key == "." { String::new() } else { key };
+            let inner = e.inner();
+            let line = inner
+                .span()
+                .filter(|s| s.start > 0 || s.end > 0)
+                .map(|s| line_of(src, s.start))
+                .or_else(|| locate(doc.get_ref(), &key).map(|at| line_of(src, at)));
+            invalid(line, key, inner.message().to_string())
+        })?;
+        scenario.validate().map_err(|e| {
+            let line = locate(doc.get_ref(), &e.key).map(|at| line_of(src, at));
+            invalid(line, e.key, e.message)
+        })?;
+        Ok(scenario)
+    }
+
+    /// Markets in index order (the table is sorted by key).
+    pub fn market_names(&self) -> Vec<&str> {
+        self.market.keys().map(String::as_str).collect()
+    }
+
+    /// Number of steps of the path.
+    pub fn steps(&self) -> usize {
+        match &self.path {
+            PathConfig::Linear { steps, .. } => *steps as usize,
+            PathConfig::Series { prices } => prices.values().next().map_or(0, Vec::len),
+        }
+    }
+
+    /// Checks every value for range and consistency.
+    ///
+    /// # Errors
+    /// The first [`FieldError`] found, in file order.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        crate::validate::scenario(self)
+    }
+}
+
+/// 1-based line of a byte offset.
+fn line_of(src: &str, offset: usize) -> usize {
+    src.as_bytes()[..offset.min(src.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Byte offset of the deepest part of `key` (`a.b[2].c`) found in the document.
+fn locate(root: &toml::de::DeTable<'_>, key: &str) -> Option<usize> {
+    use toml::de::DeValue;
+    let mut table = root;
+    let mut found: Option<usize> = None;
+    let mut value: Option<&toml::Spanned<DeValue<'_>>> = None;
+    for segment in key_segments(key) {
+        match segment {
+            Segment::Key(k) => {
+                let t = match value.map(|v| v.get_ref()) {
+                    None => table,
+                    Some(DeValue::Table(t)) => t,
+                    _ => break,
+                };
+                let Some((k, v)) = t.get_key_value(k) else {
+                    break;
+                };
+                found = Some(k.span().start);
+                value = Some(v);
+                table = t;
+            }
+            Segment::Index(i) => match value.map(|v| v.get_ref()) {
+                Some(DeValue::Array(a)) => {
+                    let Some(v) = a.get(i) else { break };
+                    found = Some(v.span().start);
+                    value = Some(v);
+                }
+                _ => break,
+            },
+        }
+    }
+    found
+}
+
+enum Segment<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn key_segments(key: &str) -> Vec<Segment<'_>> {
+    let mut out = Vec::new();
+    for part in key.split('.').filter(|p| !p.is_empty()) {
+        let (name, rest) = part.split_once('[').map_or((part, ""), |(n, r)| (n, r));
+        if !name.is_empty() {
+            out.push(Segment::Key(name));
+        }
+        for idx in rest.split('[') {
+            if let Ok(i) = idx.trim_end_matches(']').parse() {
+                out.push(Segment::Index(i));
+            }
+        }
+    }
+    out
+}
