@@ -292,6 +292,8 @@ pub struct Engine {
     ext_lots: Vec<i64>,
     ext_cost: Vec<Micros>,
     ext_cash: Micros,
+    /// Σ positive lots per market (population and external): long open interest.
+    long_lots: Vec<i64>,
     accounts: Vec<Account>,
     positions: Vec<Position>,
     market_slots: Vec<Vec<u32>>,
@@ -415,7 +417,17 @@ impl Engine {
             .map(|(m, &p)| m.ticks(p))
             .collect();
         let n = accounts.len();
+        let long_lots = (0..n_markets)
+            .map(|m| {
+                market_slots[m]
+                    .iter()
+                    .map(|&s| positions[s as usize].lots.max(0))
+                    .sum::<i64>()
+                    + ext_lots[m].max(0)
+            })
+            .collect();
         let mut engine = Engine {
+            long_lots,
             marks,
             impact: vec![Default::default(); n_markets],
             flows: vec![MarketFlows::default(); n_markets],
@@ -529,14 +541,11 @@ impl Engine {
             .map(|a| (a.id, a.haircut))
     }
     /// Long open interest of a market, micro-USD at the mark.
+    ///
+    /// O(1): the long size is kept up to date at every trade.
     pub fn open_interest(&self, market: MarketId) -> Micros {
         let m = market as usize;
-        let long_lots: i64 = self.market_slots[m]
-            .iter()
-            .map(|&s| self.positions[s as usize].lots.max(0))
-            .sum::<i64>()
-            + self.ext_lots[m].max(0);
-        self.markets[m].value(long_lots, self.marks[m])
+        self.markets[m].value(self.long_lots[m], self.marks[m])
     }
     /// Whether an account is waiting for (or between chunks of) a liquidation.
     pub fn is_pending(&self, account: u32) -> bool {
@@ -1029,10 +1038,13 @@ impl Engine {
         let m = &self.markets[mi];
         let v = m.value(trade, price);
         let p = &mut self.positions[slot as usize];
+        let before = (p.lots, self.ext_lots[mi]);
         p.lots += trade;
         p.cost += v;
         self.ext_lots[mi] -= trade;
         self.ext_cost[mi] -= v;
+        self.long_lots[mi] +=
+            long_change(before.0, p.lots) + long_change(before.1, self.ext_lots[mi]);
         let notional = Micros(v.0.abs());
         let f = &mut self.flows[mi];
         f.signed_flow_usd += m.value(trade, self.marks[mi]).to_usd();
@@ -1228,11 +1240,15 @@ impl Engine {
             let v = m.value(w_trade, price);
             // Winner closes at the bankruptcy price; the bankrupt takes the other side.
             let w = &mut self.positions[c.slot as usize];
+            let w_before = w.lots;
             w.lots += w_trade;
             w.cost += v;
+            let w_change = long_change(w_before, w.lots);
             let b = &mut self.positions[slot as usize];
+            let b_before = b.lots;
             b.lots -= w_trade;
             b.cost -= v;
+            self.long_lots[mi] += w_change + long_change(b_before, b.lots);
             adl_cost += m.value(w_trade, mark) - v;
             let acc = &mut self.accounts[c.account as usize];
             if !acc.adl_hit {
@@ -1409,6 +1425,17 @@ impl Engine {
                     m.name
                 ));
             }
+            let long: i64 = self.market_slots[i]
+                .iter()
+                .map(|&s| self.positions[s as usize].lots.max(0))
+                .sum::<i64>()
+                + self.ext_lots[i].max(0);
+            if long != self.long_lots[i] {
+                return Err(format!(
+                    "open interest: market {} tracks {} long lots, holds {long}",
+                    m.name, self.long_lots[i]
+                ));
+            }
         }
         if pnl != 0 {
             return Err(format!("zero-sum: unrealized PnL sums to {pnl} µUSD"));
@@ -1487,4 +1514,9 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// Change in long size when a position goes from `before` to `after` lots.
+fn long_change(before: i64, after: i64) -> i64 {
+    after.max(0) - before.max(0)
 }
