@@ -1297,10 +1297,10 @@ impl Engine {
         for h in &mut self.shorts {
             h.clear();
         }
+        // Funding (or a population that starts underwater) can make accounts
+        // liquidatable without any mark crossing a trigger: evaluate every account.
         for a in 0..self.accounts.len() as u32 {
-            if !self.accounts[a as usize].pending {
-                self.index_account(a);
-            }
+            self.recheck(a);
         }
     }
 
