@@ -176,12 +176,83 @@ pub enum DataError {
         /// The repeated key.
         key: String,
     },
+
+    /// A required key-value metadata key is absent (tick-history files).
+    #[error("{}: missing required metadata key {key:?}", .path.display())]
+    MissingMetadata {
+        /// The file.
+        path: PathBuf,
+        /// The absent key, e.g. `backstop.symbol`.
+        key: String,
+    },
+
+    /// A key-value metadata entry has an unusable value (tick-history files).
+    #[error("{}: metadata key {key:?} = {value:?}: {reason}", .path.display())]
+    InvalidMetadata {
+        /// The file.
+        path: PathBuf,
+        /// The key.
+        key: String,
+        /// The value found (or about to be written).
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// Timestamps go backwards within one file (tick-history files must have
+    /// non-decreasing `ts`).
+    #[error(
+        "{}: row {row}: column `ts`: timestamp {ts_ns} ns is earlier than {previous_ts_ns} ns \
+         at row {previous_row}; timestamps must be non-decreasing",
+        .path.display()
+    )]
+    UnsortedTimestamps {
+        /// The file (being read, or being written).
+        path: PathBuf,
+        /// 0-based row index of the offending row.
+        row: usize,
+        /// Its timestamp, ns since the Unix epoch.
+        ts_ns: i64,
+        /// 0-based row index of the row read just before it.
+        previous_row: usize,
+        /// That row's (later) timestamp, ns since the Unix epoch.
+        previous_ts_ns: i64,
+    },
+
+    /// An argument not tied to a file is unusable (a time window, a step, an
+    /// event stream out of order, ...).
+    #[error("invalid {what}: {reason}")]
+    InvalidInput {
+        /// What the argument is, e.g. "time window".
+        what: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// Resampling was asked to start before the first price in the event stream.
+    #[error(
+        "cannot resample from {start_ns} ns: {}",
+        display_first_price(*.first_price_ts_ns)
+    )]
+    NoPriceAtStart {
+        /// The first step boundary, ns since the Unix epoch.
+        start_ns: i64,
+        /// Timestamp of the first price-bearing event, if there is one.
+        first_price_ts_ns: Option<i64>,
+    },
 }
 
 fn display_opt_path(path: Option<&Path>) -> String {
     match path {
         Some(path) => path.display().to_string(),
         None => "steps table (in memory)".to_owned(),
+    }
+}
+
+fn display_first_price(first: Option<i64>) -> String {
+    match first {
+        Some(ts) => format!("the first price event is at {ts} ns, after the start"),
+        None => "the event stream holds no price events".to_owned(),
     }
 }
 

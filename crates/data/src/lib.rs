@@ -9,16 +9,18 @@
 //!   `steps.parquet`;
 //! - [`metadata`]: the Parquet key-value metadata carried by both;
 //! - [`atomic`]: atomic file replacement, used by every writer here and
-//!   available to the rest of the workspace.
+//!   available to the rest of the workspace;
+//! - [`history`]: tick history (`trades/v1`, `prices/v1`, `funding/v1`,
+//!   `depth/v1`, one symbol per file) and its streaming, time-ordered replay.
 //!
 //! Writers validate before writing, write atomically, and are deterministic
 //! (same input, byte-identical file). Readers check column names and types,
 //! ignore extra columns, and validate every row, reporting errors that name
-//! the file and, where relevant, the column and row. Later this crate will
-//! also hold tick-history import and streaming replay.
+//! the file and, where relevant, the column and row.
 
 pub mod atomic;
 mod error;
+pub mod history;
 pub mod metadata;
 mod parquet_io;
 pub mod positions;
@@ -26,6 +28,10 @@ pub mod steps;
 
 pub use atomic::{write_atomically, write_bytes_atomically};
 pub use error::DataError;
+pub use history::{
+    Contract, EventKind, HistoryMetadata, HistorySchema, HistorySource, HistoryTable, Replay,
+    ReplayEvent, Side, TimeWindow, WriteOptions, kline_path, resample_last,
+};
 pub use metadata::{SCHEMA_METADATA_KEY, read_metadata};
 pub use parquet_io::{CREATED_BY, MAX_ROW_GROUP_ROWS};
 pub use positions::{

@@ -1,0 +1,409 @@
+//! The trades schema (`trades/v1`): one row per executed trade of one symbol.
+//!
+//! | column     | type                   | meaning                                                                  |
+//! |------------|------------------------|--------------------------------------------------------------------------|
+//! | `ts`       | `Timestamp(ns, "UTC")` | execution time, ns since the Unix epoch; non-decreasing through the file |
+//! | `price`    | `Float64`              | execution price in USD per base unit, finite and > 0                     |
+//! | `size`     | `Float64`              | traded size, finite and >= 0: base units (linear) or contracts (inverse) |
+//! | `side`     | `Int8`                 | aggressor: +1 buy, -1 sell, 0 unknown                                    |
+//! | `trade_id` | `Int64`, nullable      | the venue's trade id, when known                                         |
+//!
+//! Only `trade_id` is nullable. Whether `size` counts base units or contracts
+//! is recorded in the file's metadata ([`Contract`](super::Contract)).
+//! Reading accepts extra columns and any column order; `ts` may use any UTC
+//! spelling (`"UTC"`, `"Etc/UTC"`, `"+00:00"`, `"Z"`).
+
+use std::path::Path;
+use std::sync::{Arc, LazyLock};
+
+use arrow_array::types::{Float64Type, Int8Type, Int64Type, TimestampNanosecondType};
+use arrow_array::{
+    ArrayRef, Float64Array, Int8Array, Int64Array, PrimitiveArray, RecordBatch,
+    TimestampNanosecondArray,
+};
+use arrow_schema::SchemaRef;
+
+use super::format::{
+    Col, Decode, Kind, Record, TS, UTC, arrow_schema, column, optional_column, optional_value,
+    read_rows, ts_value, value, write_rows,
+};
+use super::{HistoryMetadata, HistorySchema, HistoryTable, WriteOptions};
+use crate::DataError;
+use crate::parquet_io::{check_non_negative, check_positive};
+
+/// Value of the `backstop.schema` metadata key in trades files.
+pub const TRADES_SCHEMA_ID: &str = "trades/v1";
+
+/// Which side of a trade was the aggressor (the taker).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(i8)]
+pub enum Side {
+    /// The seller took liquidity (stored as -1).
+    Sell = -1,
+    /// Not recorded (stored as 0).
+    Unknown = 0,
+    /// The buyer took liquidity (stored as +1).
+    Buy = 1,
+}
+
+impl Side {
+    /// The side stored as `value`, if `value` is -1, 0 or +1.
+    #[must_use]
+    pub const fn from_i8(value: i8) -> Option<Self> {
+        match value {
+            -1 => Some(Self::Sell),
+            0 => Some(Self::Unknown),
+            1 => Some(Self::Buy),
+            _ => None,
+        }
+    }
+
+    /// The stored value: -1, 0 or +1.
+    #[must_use]
+    pub const fn as_i8(self) -> i8 {
+        self as i8
+    }
+}
+
+/// One executed trade; see the [module docs](self) for units and rules.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TradeRow {
+    /// Execution time, ns since the Unix epoch (UTC).
+    pub ts_ns: i64,
+    /// Execution price in USD per base unit (finite, > 0).
+    pub price: f64,
+    /// Traded size in base units or contracts (finite, >= 0).
+    pub size: f64,
+    /// The aggressor side.
+    pub side: Side,
+    /// The venue's trade id, if known.
+    pub trade_id: Option<i64>,
+}
+
+const PRICE: Col = Col::new("price", Kind::F64);
+const SIZE: Col = Col::new("size", Kind::F64);
+const SIDE: Col = Col::new("side", Kind::I8);
+const TRADE_ID: Col = Col::nullable("trade_id", Kind::I64);
+
+const COLUMNS: [Col; 5] = [TS, PRICE, SIZE, SIDE, TRADE_ID];
+
+/// The columns a replay needs (no `trade_id`).
+pub(crate) const REPLAY_COLUMNS: [Col; 4] = [TS, PRICE, SIZE, SIDE];
+
+static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| arrow_schema(&COLUMNS));
+
+/// The Arrow schema [`write_trades`] writes.
+#[must_use]
+pub fn trades_schema() -> SchemaRef {
+    Arc::clone(&SCHEMA)
+}
+
+impl Record for TradeRow {
+    const SCHEMA: HistorySchema = HistorySchema::Trades;
+    const COLUMNS: &'static [Col] = &COLUMNS;
+    type Decoder = TradeColumns;
+
+    fn ts_ns(&self) -> i64 {
+        self.ts_ns
+    }
+
+    fn check(&self) -> Result<(), (&'static str, String)> {
+        check_positive(self.price).map_err(|reason| (PRICE.name, reason))?;
+        check_non_negative(self.size).map_err(|reason| (SIZE.name, reason))
+    }
+
+    fn arrow_schema() -> SchemaRef {
+        trades_schema()
+    }
+
+    fn arrays(rows: &[Self]) -> Vec<ArrayRef> {
+        vec![
+            Arc::new(
+                TimestampNanosecondArray::from_iter_values(rows.iter().map(|r| r.ts_ns))
+                    .with_timezone(UTC),
+            ),
+            Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.price))),
+            Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.size))),
+            Arc::new(Int8Array::from_iter_values(
+                rows.iter().map(|r| r.side.as_i8()),
+            )),
+            Arc::new(rows.iter().map(|r| r.trade_id).collect::<Int64Array>()),
+        ]
+    }
+}
+
+/// The typed columns of one decoded trades batch (`trade_id` only when
+/// projected).
+pub(crate) struct TradeColumns {
+    ts: PrimitiveArray<TimestampNanosecondType>,
+    price: Float64Array,
+    size: Float64Array,
+    side: Int8Array,
+    trade_id: Option<Int64Array>,
+}
+
+impl Decode for TradeColumns {
+    type Row = TradeRow;
+
+    fn from_batch(path: &Path, batch: &RecordBatch) -> Result<Self, DataError> {
+        Ok(Self {
+            ts: column::<TimestampNanosecondType>(path, batch, &TS)?,
+            price: column::<Float64Type>(path, batch, &PRICE)?,
+            size: column::<Float64Type>(path, batch, &SIZE)?,
+            side: column::<Int8Type>(path, batch, &SIDE)?,
+            trade_id: optional_column::<Int64Type>(path, batch, &TRADE_ID)?,
+        })
+    }
+
+    fn ts(&self, i: usize) -> Option<i64> {
+        ts_value(&self.ts, i)
+    }
+
+    fn row(&self, path: &Path, i: usize, row: usize) -> Result<TradeRow, DataError> {
+        let raw_side = value(path, &self.side, &SIDE, i, row)?;
+        let side = Side::from_i8(raw_side).ok_or_else(|| {
+            DataError::invalid(
+                path,
+                row,
+                SIDE.name,
+                format!("must be -1, 0 or +1, got {raw_side}"),
+            )
+        })?;
+        let trade_id = match &self.trade_id {
+            Some(ids) => optional_value(path, ids, i)?,
+            None => None,
+        };
+        Ok(TradeRow {
+            ts_ns: value(path, &self.ts, &TS, i, row)?,
+            price: value(path, &self.price, &PRICE, i, row)?,
+            size: value(path, &self.size, &SIZE, i, row)?,
+            side,
+            trade_id,
+        })
+    }
+}
+
+/// Writes `rows` to `path` atomically as a `trades/v1` file with `metadata`.
+///
+/// Output is deterministic: the same rows, metadata and options give a
+/// byte-identical file.
+///
+/// # Errors
+///
+/// Before anything is written: [`DataError::InvalidValue`] for a bad price
+/// or size, [`DataError::UnsortedTimestamps`] if `ts` decreases (both naming
+/// the 0-based row), [`DataError::InvalidMetadata`] /
+/// [`DataError::ReservedMetadataKey`] / [`DataError::DuplicateMetadataKey`]
+/// for bad metadata, [`DataError::InvalidInput`] for zero rows per row group.
+/// Then I/O or encoding errors from the write itself.
+pub fn write_trades(
+    path: &Path,
+    rows: &[TradeRow],
+    metadata: &HistoryMetadata,
+    options: &WriteOptions,
+) -> Result<(), DataError> {
+    write_rows(path, rows, metadata, options)
+}
+
+/// Reads a whole `trades/v1` file into memory, in file order. For long
+/// histories, stream with [`HistorySource`](super::HistorySource) instead.
+///
+/// # Errors
+///
+/// [`DataError::Io`] / [`DataError::NotParquet`] if the file cannot be opened
+/// as Parquet; [`DataError::MissingMetadata`], [`DataError::InvalidMetadata`]
+/// or [`DataError::SchemaMismatch`] for its metadata;
+/// [`DataError::MissingColumn`], [`DataError::ColumnType`] or
+/// [`DataError::DuplicateColumn`] for unusable columns; and, naming the row,
+/// [`DataError::NullValue`], [`DataError::InvalidValue`] (including a side
+/// other than -1, 0, +1) or [`DataError::UnsortedTimestamps`].
+pub fn read_trades(path: &Path) -> Result<HistoryTable<TradeRow>, DataError> {
+    read_rows(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{Contract, read_history_metadata};
+
+    fn meta() -> HistoryMetadata {
+        let mut meta = HistoryMetadata::new(
+            "BTCUSD_PERP",
+            "binance-coinm",
+            "test",
+            Contract::Inverse {
+                contract_size_usd: 100.0,
+            },
+        );
+        meta.tool_version = Some("backstop-import 0.1.0".to_owned());
+        meta.extra = vec![("note".to_owned(), "hello".to_owned())];
+        meta
+    }
+
+    fn sample() -> Vec<TradeRow> {
+        vec![
+            TradeRow {
+                ts_ns: 1_000,
+                price: 60_000.5,
+                size: 3.0,
+                side: Side::Buy,
+                trade_id: Some(7),
+            },
+            TradeRow {
+                ts_ns: 1_000,
+                price: 60_000.0,
+                size: 0.0,
+                side: Side::Sell,
+                trade_id: None,
+            },
+            TradeRow {
+                ts_ns: 2_500,
+                price: 59_999.0,
+                size: 12.0,
+                side: Side::Unknown,
+                trade_id: Some(i64::MIN),
+            },
+        ]
+    }
+
+    #[test]
+    fn round_trip_with_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trades.parquet");
+        write_trades(&path, &sample(), &meta(), &WriteOptions::default()).unwrap();
+        let table = read_trades(&path).unwrap();
+        assert_eq!(table.rows, sample());
+        assert_eq!(table.metadata, meta());
+        let (schema, metadata) = read_history_metadata(&path).unwrap();
+        assert_eq!(schema, HistorySchema::Trades);
+        assert_eq!(metadata, meta());
+        let pairs = crate::read_metadata(&path).unwrap();
+        let get = |key: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("backstop.schema"), Some("trades/v1"));
+        assert_eq!(get("backstop.contract"), Some("inverse"));
+        assert_eq!(get("backstop.contract_size_usd"), Some("100"));
+    }
+
+    #[test]
+    fn output_is_deterministic() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.parquet");
+        let b = dir.path().join("b.parquet");
+        write_trades(&a, &sample(), &meta(), &WriteOptions::default()).unwrap();
+        write_trades(&b, &sample(), &meta(), &WriteOptions::default()).unwrap();
+        assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    }
+
+    #[test]
+    fn side_round_trips_through_i8() {
+        for side in [Side::Sell, Side::Unknown, Side::Buy] {
+            assert_eq!(Side::from_i8(side.as_i8()), Some(side));
+        }
+        assert_eq!(Side::from_i8(2), None);
+        assert_eq!(Side::Sell.as_i8(), -1);
+    }
+
+    #[test]
+    fn bad_rows_are_rejected_before_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trades.parquet");
+        let options = WriteOptions::default();
+
+        let mut rows = sample();
+        rows[2].price = f64::NAN;
+        let err = write_trades(&path, &rows, &meta(), &options).unwrap_err();
+        assert!(
+            matches!(err, DataError::InvalidValue { row: 2, ref column, .. } if column == "price"),
+            "{err:?}"
+        );
+
+        let mut rows = sample();
+        rows[1].size = -1.0;
+        let err = write_trades(&path, &rows, &meta(), &options).unwrap_err();
+        assert!(
+            matches!(err, DataError::InvalidValue { row: 1, ref column, .. } if column == "size"),
+            "{err:?}"
+        );
+
+        let mut rows = sample();
+        rows[2].ts_ns = 999;
+        let err = write_trades(&path, &rows, &meta(), &options).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DataError::UnsortedTimestamps {
+                    row: 2,
+                    ts_ns: 999,
+                    previous_row: 1,
+                    previous_ts_ns: 1_000,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+
+        let err = write_trades(
+            &path,
+            &sample(),
+            &meta(),
+            &WriteOptions::default().with_max_row_group_rows(0),
+        )
+        .unwrap_err();
+        assert!(matches!(err, DataError::InvalidInput { .. }), "{err:?}");
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn bad_metadata_is_rejected_before_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trades.parquet");
+        let options = WriteOptions::default();
+
+        let mut bad = meta();
+        bad.symbol.clear();
+        let err = write_trades(&path, &sample(), &bad, &options).unwrap_err();
+        assert!(
+            matches!(err, DataError::InvalidMetadata { ref key, .. } if key == "backstop.symbol"),
+            "{err:?}"
+        );
+
+        let mut bad = meta();
+        bad.contract = Contract::Inverse {
+            contract_size_usd: 0.0,
+        };
+        let err = write_trades(&path, &sample(), &bad, &options).unwrap_err();
+        assert!(
+            matches!(err, DataError::InvalidMetadata { ref key, .. } if key == "backstop.contract_size_usd"),
+            "{err:?}"
+        );
+
+        for key in ["backstop.venue", "backstop.schema"] {
+            let mut bad = meta();
+            bad.extra.push((key.to_owned(), "x".to_owned()));
+            let err = write_trades(&path, &sample(), &bad, &options).unwrap_err();
+            assert!(
+                matches!(err, DataError::ReservedMetadataKey { key: ref k, .. } if k == key),
+                "{err:?}"
+            );
+        }
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn reading_another_history_schema_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("prices.parquet");
+        crate::history::write_prices(&path, &[], &meta(), &WriteOptions::default()).unwrap();
+        let err = read_trades(&path).unwrap_err();
+        assert!(
+            matches!(err, DataError::SchemaMismatch { ref expected, ref found, .. }
+                if expected == "trades/v1" && found == "prices/v1"),
+            "{err:?}"
+        );
+    }
+}
