@@ -641,7 +641,10 @@ impl Engine {
             let hi = tiers
                 .get(t + 1)
                 .map_or(f64::INFINITY, |n| n.notional_floor.0 as f64);
-            if notional >= lo && notional < hi {
+            // A root on a bracket floor may land a rounding error outside both
+            // brackets; the function is continuous there, so either root is right.
+            let slack = 1e-9 * notional.max(1.0);
+            if notional >= lo - slack && notional < hi + slack {
                 return Some((m, p.market));
             }
         }
@@ -874,17 +877,25 @@ impl Engine {
     /// Execution price in ticks of `trade` lots (signed, account side) now: the mark
     /// moved by the impact of this step's flow including this order, rounded against
     /// the account (sells down, buys up), at least one tick.
+    ///
+    /// Never better than the mark for the liquidated account (MODEL.md §2: mark ∓
+    /// slippage). Opposite flow earlier in the step nets in the impact, so without the
+    /// clamp a sell after larger buys would execute above the mark and *raise* the
+    /// equity of the account being closed; the waterfall books each close's deficit as
+    /// it happens, so a later close of the same bankrupt account recovering part of it
+    /// left recorded insolvency above the account's shortfall under `none` (and gave
+    /// back to it money the fund or the winners had already paid).
     fn execution_ticks(&self, market: usize, trade: i64) -> i64 {
         let m = &self.markets[market];
         let mark = self.marks[market];
         let flow = self.flows[market].signed_flow_usd + m.value(trade, mark).to_usd();
         let price = mark as f64 * (1.0 + m.impact.impact(flow));
         let ticks = if trade < 0 {
-            price.floor()
+            (price.floor() as i64).min(mark)
         } else {
-            price.ceil()
+            (price.ceil() as i64).max(mark)
         };
-        (ticks as i64).max(1)
+        ticks.max(1)
     }
 
     fn to_target_lots(
@@ -964,15 +975,15 @@ impl Engine {
             let available = self.fund.available();
             if let (true, LastLine::Adl { scope, .. }) = (deficit > available, &self.cfg.last_line)
             {
-                {
-                    let short = (deficit - available).0 as i128;
-                    minimum_lots =
-                        ((lots as i128 * short + deficit.0 as i128 - 1) / deficit.0 as i128) as i64;
-                    adl_lots = match scope {
-                        AdlScope::Position => lots,
-                        AdlScope::Shortfall => minimum_lots,
-                    };
-                }
+                // The fewest lots whose deficit the fund cannot pay:
+                // ceil(lots × (D − A) / D); the rest's deficit is at most A.
+                let short = (deficit - available).0 as i128;
+                minimum_lots =
+                    ((lots as i128 * short + deficit.0 as i128 - 1) / deficit.0 as i128) as i64;
+                adl_lots = match scope {
+                    AdlScope::Position => lots,
+                    AdlScope::Shortfall => minimum_lots,
+                };
             }
         }
         let market_lots = lots - adl_lots;
@@ -1210,11 +1221,25 @@ impl Engine {
             if equity.0 <= 0 {
                 continue;
             }
+            // When the bankruptcy price is worse than the mark for the winner (the
+            // bankrupt was already underwater: a gap, or the latency window), each lot
+            // closed costs it `loss` against the mark. Take no more lots than its
+            // equity absorbs: positive equity alone did not keep a cross account,
+            // losing in another market, from being made bankrupt by the ADL.
+            let loss = (m.value(-q.lots.signum(), price) - m.value(-q.lots.signum(), mark)).0;
+            let lots = if loss > 0 {
+                q.lots.abs().min(equity.0 / loss)
+            } else {
+                q.lots.abs()
+            };
+            if lots == 0 {
+                continue;
+            }
             let lot_value = m.value(1, mark).to_usd();
             cands.push(AdlCandidate {
                 account: owner,
                 slot: s,
-                lots: q.lots.abs(),
+                lots,
                 pnl: (m.value(q.lots, mark) - q.cost).to_usd(),
                 entry_value: q.cost.to_usd().abs(),
                 notional: m.value(q.lots.abs(), mark).to_usd(),
@@ -1249,31 +1274,39 @@ impl Engine {
             b.lots -= w_trade;
             b.cost -= v;
             self.long_lots[mi] += w_change + long_change(b_before, b.lots);
-            adl_cost += m.value(w_trade, mark) - v;
+            // What the winner gave up: it pays `v` at the bankruptcy price instead of
+            // the value at the mark (positive when the bankruptcy price is worse for
+            // it than the mark). The sign was reversed (it counted the winner's gain).
+            adl_cost += v - m.value(w_trade, mark);
             let acc = &mut self.accounts[c.account as usize];
             if !acc.adl_hit {
                 acc.adl_hit = true;
                 self.accounts_adl_hit += 1;
             }
         }
-        let notional = m.value(filled, mark);
-        let excess = m.value((filled - minimum_lots).max(0), mark);
-        let f = &mut self.flows[mi];
-        f.adl_notional += notional;
-        f.adl_count += 1;
-        self.totals.adl_events += 1;
-        self.totals.adl_notional += notional;
-        self.totals.adl_excess_notional += excess;
-        self.totals.adl_cost += adl_cost;
-        if self.record_events {
-            self.events.push(Event::Adl {
-                account: a,
-                market: p.market,
-                bankrupt_lots: p.lots.abs(),
-                closed_lots: filled,
-                minimum_lots,
-                price,
-            });
+        // No candidate (nobody on the other side in profit at the bankruptcy price with
+        // equity to absorb it): nothing was deleveraged, so no ADL event is counted
+        // (the lots go to the market and the venue covers what the fund cannot).
+        if filled > 0 {
+            let notional = m.value(filled, mark);
+            let excess = m.value((filled - minimum_lots).max(0), mark);
+            let f = &mut self.flows[mi];
+            f.adl_notional += notional;
+            f.adl_count += 1;
+            self.totals.adl_events += 1;
+            self.totals.adl_notional += notional;
+            self.totals.adl_excess_notional += excess;
+            self.totals.adl_cost += adl_cost;
+            if self.record_events {
+                self.events.push(Event::Adl {
+                    account: a,
+                    market: p.market,
+                    bankrupt_lots: p.lots.abs(),
+                    closed_lots: filled,
+                    minimum_lots,
+                    price,
+                });
+            }
         }
         for &(i, _) in &fills {
             self.recheck(cands[i].account);

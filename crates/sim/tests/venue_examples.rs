@@ -47,14 +47,24 @@ fn config() -> VenueConfig {
 /// ETHUSDT long 1 @ 199.53 (MMR 0.65%); marks 9,462.81 and 200.00.
 fn binance_cross_example() -> Engine {
     // Index 0 = btc, 1 = eth. Tick 0.01 × lot 0.001 = 10 µUSD.
-    let markets = vec![market("btc", 0.01, 0.001, 0.004), market("eth", 0.01, 0.001, 0.0065)];
+    let markets = vec![
+        market("btc", 0.01, 0.001, 0.004),
+        market("eth", 0.01, 0.001, 0.0065),
+    ];
     let account = AccountSpec {
         id: 1,
         collateral: Micros::from_usd(10.72).unwrap(),
         isolated: false,
         positions: vec![(0, -5, 945_153), (1, 1_000, 19_953)],
     };
-    Engine::new(markets, &[9_462.81, 200.00], &[account], config(), Engine::test_rng(1)).unwrap()
+    Engine::new(
+        markets,
+        &[9_462.81, 200.00],
+        &[account],
+        config(),
+        Engine::test_rng(1),
+    )
+    .unwrap()
 }
 
 fn cents(x: f64) -> f64 {
@@ -88,7 +98,10 @@ fn binance_formula_is_the_engines_line() {
     let (side, size, ep, mmr) = (-1.0, 0.005, 9_451.53, 0.004);
     let formula = (wb - tmm1 + upnl1 - side * size * ep) / (size * mmr - side * size);
     let engine = e.liquidation_price(0, 0).unwrap();
-    assert!((formula - engine).abs() < 1e-3, "formula {formula}, engine {engine}");
+    assert!(
+        (formula - engine).abs() < 1e-3,
+        "formula {formula}, engine {engine}"
+    );
 }
 
 /// Isolated long, hand-derived: WB 1,000, 1 BTC @ 20,000, MMR 0.4%, cum 0.
@@ -102,7 +115,14 @@ fn isolated_long() -> Engine {
         isolated: true,
         positions: vec![(0, 1_000, 2_000_000)],
     };
-    Engine::new(markets, &[20_000.0], &[account], config(), Engine::test_rng(1)).unwrap()
+    Engine::new(
+        markets,
+        &[20_000.0],
+        &[account],
+        config(),
+        Engine::test_rng(1),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -137,6 +157,10 @@ fn binance_brackets_maintenance_amounts() {
         (u(1_000_000.0), r(0.05), r(0.025)),
         (u(10_000_000.0), r(0.1), r(0.05)),
     ]);
-    let cum: Vec<f64> = s.tiers().iter().map(|t| t.maintenance_amount_usd()).collect();
+    let cum: Vec<f64> = s
+        .tiers()
+        .iter()
+        .map(|t| t.maintenance_amount_usd())
+        .collect();
     assert_eq!(cum, vec![0.0, 50.0, 1_300.0, 16_300.0, 266_300.0]);
 }
