@@ -229,6 +229,72 @@ pub enum DataError {
         reason: String,
     },
 
+    /// An importer's input file is empty, or holds a header but no data rows.
+    #[error("{}: {what}", .path.display())]
+    EmptyInput {
+        /// The input file (the archive, for a compressed input).
+        path: PathBuf,
+        /// What is missing, e.g. "the file is empty".
+        what: &'static str,
+    },
+
+    /// An importer's CSV input lacks a column its format requires.
+    #[error("{}: missing required CSV column `{column}` ({found})", .path.display())]
+    MissingCsvColumn {
+        /// The input file (the archive, for a compressed input).
+        path: PathBuf,
+        /// The required column, by its name in the venue's published layout.
+        column: String,
+        /// What the file has instead, e.g. "header: a, b, c" or "no header, 5 columns".
+        found: String,
+    },
+
+    /// An importer's compressed input (`.gz`, `.zip`) cannot be decompressed:
+    /// truncated, corrupt, or not the expected archive layout.
+    #[error("{}: cannot decompress {format} input: {reason}", .path.display())]
+    Decompress {
+        /// The compressed file.
+        path: PathBuf,
+        /// `gzip` or `zip`.
+        format: &'static str,
+        /// What went wrong, e.g. "truncated (unexpected end of the gzip stream)".
+        reason: String,
+    },
+
+    /// The dataframe engine behind the importers failed (unreadable CSV, a
+    /// ragged line, an I/O error while writing, ...).
+    #[error("{}: {action}: {reason}", .path.display())]
+    Import {
+        /// The input file concerned, or the output file when writing.
+        path: PathBuf,
+        /// What was being attempted.
+        action: &'static str,
+        /// The engine's message.
+        reason: String,
+    },
+
+    /// An inverse (COIN-M) symbol whose contract face value the importers do
+    /// not know; pass it explicitly.
+    #[error(
+        "unknown contract size for inverse symbol {symbol:?}: pass contract_size_usd \
+         (USD face value of one contract, e.g. 100 for BTCUSD_PERP, 10 for most others)"
+    )]
+    UnknownContractSize {
+        /// The symbol.
+        symbol: String,
+    },
+
+    /// A freshly imported file failed the check made by reading it back with
+    /// this crate's own reader; nothing was written to the output path.
+    #[error("{}: imported data failed verification: {source}", .path.display())]
+    ImportVerification {
+        /// The output path that was not written.
+        path: PathBuf,
+        /// What the reader reported.
+        #[source]
+        source: Box<DataError>,
+    },
+
     /// Resampling was asked to start before the first price in the event stream.
     #[error(
         "cannot resample from {start_ns} ns: {}",

@@ -11,7 +11,10 @@
 //! - [`atomic`]: atomic file replacement, used by every writer here and
 //!   available to the rest of the workspace;
 //! - [`history`]: tick history (`trades/v1`, `prices/v1`, `funding/v1`,
-//!   `depth/v1`, one symbol per file) and its streaming, time-ordered replay.
+//!   `depth/v1`, one symbol per file) and its streaming, time-ordered replay;
+//! - [`import`](mod@import) (cargo feature `import`, on by default): importers from the
+//!   files exchanges and vendors publish (Binance public data, Tardis) into
+//!   tick history, using polars for the ETL.
 //!
 //! Writers validate before writing, write atomically, and are deterministic
 //! (same input, byte-identical file). Readers check column names and types,
@@ -21,6 +24,8 @@
 pub mod atomic;
 mod error;
 pub mod history;
+#[cfg(feature = "import")]
+pub mod import;
 pub mod metadata;
 mod parquet_io;
 pub mod positions;
@@ -32,6 +37,8 @@ pub use history::{
     Contract, EventKind, HistoryMetadata, HistorySchema, HistorySource, HistoryTable, Replay,
     ReplayEvent, Side, TimeWindow, WriteOptions, kline_path, resample_last,
 };
+#[cfg(feature = "import")]
+pub use import::{ImportFormat, ImportReport, ImportRequest, import};
 pub use metadata::{SCHEMA_METADATA_KEY, read_metadata};
 pub use parquet_io::{CREATED_BY, MAX_ROW_GROUP_ROWS};
 pub use positions::{

@@ -1,0 +1,658 @@
+//! Importers: the files exchanges and data vendors publish → tick-history
+//! Parquet ([`history`](crate::history)), one symbol per output file.
+//!
+//! | [`ImportFormat`]     | input                                              | output       | `backstop.source`      |
+//! |----------------------|----------------------------------------------------|--------------|------------------------|
+//! | `BinanceKlines`      | Binance klines / markPriceKlines / indexPriceKlines | `prices/v1`  | `binance:klines`       |
+//! | `BinanceFunding`     | Binance fundingRate                                | `funding/v1` | `binance:fundingRate`  |
+//! | `BinanceBookDepth`   | Binance bookDepth                                  | `depth/v1`   | `binance:bookDepth`    |
+//! | `BinanceTrades`      | Binance trades                                     | `trades/v1`  | `binance:trades`       |
+//! | `BinanceAggTrades`   | Binance aggTrades                                  | `trades/v1`  | `binance:aggTrades`    |
+//! | `TardisTrades`       | Tardis.dev normalised `trades`                     | `trades/v1`  | `tardis:trades`        |
+//!
+//! Column layouts and the rules for each are in the format's module:
+//! `klines`, `funding`, `book_depth`, `binance_trades`, `tardis`.
+//!
+//! # Inputs
+//!
+//! Any number of files of one symbol (for example a month of daily zips):
+//! plain CSV, gzip (`.gz`) or a zip archive holding one CSV (detected by
+//! content, not by name), with or without a header line (a header is a first
+//! line with no numeric field). With a header, columns are found by name (in
+//! any order, case-insensitive; extra columns are ignored); without, by
+//! position in the venue's published layout. The rows of all inputs are
+//! concatenated, sorted (stable) and deduplicated.
+//!
+//! # Bad data
+//!
+//! Nothing is dropped silently. A row that fails a format's checks (an
+//! unparseable, NaN, infinite, zero or negative price; an unparseable
+//! timestamp; an unknown side; ...) is **rejected**: counted in
+//! [`ImportReport::rejected`], with the first [`MAX_REJECTED_EXAMPLES`]
+//! quoted in [`ImportReport::rejected_examples`] as `file:line: column
+//! `c`: reason: "raw text"`. Exact duplicate records (the same trade twice,
+//! the same kline in two overlapping files) are kept once and counted in
+//! [`ImportReport::duplicates_dropped`]. A whole input that is unusable is
+//! an error naming the file: empty ([`DataError::EmptyInput`]), lacking a
+//! required column ([`DataError::MissingCsvColumn`]), a truncated or corrupt
+//! archive ([`DataError::Decompress`]), or unreadable CSV (such as a line
+//! with too many fields: [`DataError::Import`]). So is a request in which
+//! every row is rejected.
+//!
+//! # Output
+//!
+//! The output has exactly the schema's column names and Arrow types (`ts` is
+//! `Timestamp(ns, "UTC")`, `side` `Int8`, ...) and carries
+//! [`HistoryMetadata`] as key-value metadata: symbol, venue, source,
+//! contract (with `backstop.contract_size_usd` for inverse symbols, see
+//! [`contract_for`]), `backstop.tool_version`, and
+//! `backstop.import.format` / `backstop.import.inputs` (the input file
+//! names). It is written by polars' streaming Parquet sink (snappy, row
+//! groups of [`MAX_ROW_GROUP_ROWS`](crate::MAX_ROW_GROUP_ROWS) rows,
+//! statistics on) into a scratch directory beside the output, read back and
+//! checked with this crate's own reader, and only then renamed into place:
+//! on any error no output file (and no scratch file) is left behind.
+//!
+//! Two differences from files written by [`write_trades`](crate::history::write_trades)
+//! and friends, neither of which readers see: polars marks every Parquet
+//! column OPTIONAL (the non-nullable columns hold no nulls; the reader checks
+//! every row), and it records no `sorting_columns` (rows are sorted all the
+//! same, and the reader checks that too). Writing REQUIRED columns would need
+//! polars' `dtype-struct` feature (for `ParquetWriteOptions::arrow_schema`),
+//! which is not worth its compile time here.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use backstop_data::import::{ImportFormat, ImportRequest, import};
+//!
+//! let request = ImportRequest::new(
+//!     ImportFormat::TardisTrades,
+//!     vec!["binance-delivery_trades_2025-10-10_ATOMUSD_PERP.csv.gz".into()],
+//!     "ATOMUSD_PERP.trades.parquet",
+//!     "binance-coinm",
+//! );
+//! let report = import(&request)?;
+//! println!("{} rows, {} rejected", report.rows_written, report.rejected);
+//! # Ok::<(), backstop_data::DataError>(())
+//! ```
+
+mod binance_trades;
+mod book_depth;
+mod funding;
+mod input;
+mod klines;
+mod pipeline;
+mod tardis;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::DataError;
+use crate::history::{Contract, HistoryMetadata, HistorySchema};
+use crate::parquet_io::CREATED_BY;
+
+/// How many rejected rows [`ImportReport::rejected_examples`] quotes.
+pub const MAX_REJECTED_EXAMPLES: usize = pipeline::MAX_EXAMPLES;
+
+/// Metadata key naming the import format (an extra, non-reserved key).
+pub const FORMAT_METADATA_KEY: &str = "backstop.import.format";
+/// Metadata key listing the input file names, comma-separated.
+pub const INPUTS_METADATA_KEY: &str = "backstop.import.inputs";
+
+/// A source file format the importers read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ImportFormat {
+    /// Binance public-data klines, markPriceKlines, indexPriceKlines →
+    /// `prices/v1` (four rows per kline via [`kline_path`](crate::kline_path)).
+    BinanceKlines,
+    /// Binance public-data fundingRate → `funding/v1`.
+    BinanceFunding,
+    /// Binance public-data bookDepth → `depth/v1`.
+    BinanceBookDepth,
+    /// Binance public-data trades → `trades/v1`.
+    BinanceTrades,
+    /// Binance public-data aggTrades → `trades/v1`.
+    BinanceAggTrades,
+    /// Tardis.dev normalised trades → `trades/v1`.
+    TardisTrades,
+}
+
+impl ImportFormat {
+    /// Every format.
+    pub const ALL: [Self; 6] = [
+        Self::BinanceKlines,
+        Self::BinanceFunding,
+        Self::BinanceBookDepth,
+        Self::BinanceTrades,
+        Self::BinanceAggTrades,
+        Self::TardisTrades,
+    ];
+
+    /// The format's name, as parsed by [`FromStr`]: `binance-klines`,
+    /// `binance-funding`, `binance-book-depth`, `binance-trades`,
+    /// `binance-agg-trades`, `tardis-trades`.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::BinanceKlines => "binance-klines",
+            Self::BinanceFunding => "binance-funding",
+            Self::BinanceBookDepth => "binance-book-depth",
+            Self::BinanceTrades => "binance-trades",
+            Self::BinanceAggTrades => "binance-agg-trades",
+            Self::TardisTrades => "tardis-trades",
+        }
+    }
+
+    /// The tick-history schema the output holds.
+    #[must_use]
+    pub const fn schema(self) -> HistorySchema {
+        match self {
+            Self::BinanceKlines => HistorySchema::Prices,
+            Self::BinanceFunding => HistorySchema::Funding,
+            Self::BinanceBookDepth => HistorySchema::Depth,
+            Self::BinanceTrades | Self::BinanceAggTrades | Self::TardisTrades => {
+                HistorySchema::Trades
+            }
+        }
+    }
+
+    /// The `backstop.source` value written, e.g. `tardis:trades`.
+    #[must_use]
+    pub const fn source(self) -> &'static str {
+        match self {
+            Self::BinanceKlines => "binance:klines",
+            Self::BinanceFunding => "binance:fundingRate",
+            Self::BinanceBookDepth => "binance:bookDepth",
+            Self::BinanceTrades => "binance:trades",
+            Self::BinanceAggTrades => "binance:aggTrades",
+            Self::TardisTrades => "tardis:trades",
+        }
+    }
+}
+
+impl fmt::Display for ImportFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for ImportFormat {
+    type Err = DataError;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|format| format.name() == name)
+            .ok_or_else(|| DataError::InvalidInput {
+                what: "import format",
+                reason: format!(
+                    "unknown format {name:?}; expected one of {}",
+                    Self::ALL.map(Self::name).join(", ")
+                ),
+            })
+    }
+}
+
+/// What to import.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportRequest {
+    /// The source format.
+    pub format: ImportFormat,
+    /// Input files, all of one symbol (at least one).
+    pub inputs: Vec<PathBuf>,
+    /// The Parquet file to write (replaced atomically if it exists).
+    pub output: PathBuf,
+    /// The symbol; `None` infers it from the input file names (see
+    /// [`infer_symbol`]), which must then agree.
+    pub symbol: Option<String>,
+    /// The venue recorded in the metadata, e.g. `binance-usdm` (non-empty).
+    pub venue: String,
+    /// USD face value of one contract, for inverse (COIN-M) symbols missing
+    /// from [`COINM_CONTRACT_SIZES_USD`] or to override it; must be `None`
+    /// for a linear symbol.
+    pub contract_size_usd: Option<f64>,
+}
+
+impl ImportRequest {
+    /// A request with the symbol inferred and no contract-size override.
+    #[must_use]
+    pub fn new(
+        format: ImportFormat,
+        inputs: Vec<PathBuf>,
+        output: impl Into<PathBuf>,
+        venue: impl Into<String>,
+    ) -> Self {
+        Self {
+            format,
+            inputs,
+            output: output.into(),
+            symbol: None,
+            venue: venue.into(),
+            contract_size_usd: None,
+        }
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportReport {
+    /// Data rows read from all inputs (header lines excluded).
+    pub rows_read: usize,
+    /// Rows written to the output (four per kline for klines).
+    pub rows_written: usize,
+    /// Input rows dropped as exact duplicates of an earlier record.
+    pub duplicates_dropped: usize,
+    /// Input rows rejected by the format's checks.
+    pub rejected: usize,
+    /// The first [`MAX_REJECTED_EXAMPLES`] rejected rows (in input order), each
+    /// `file:line: column `c`: reason: "raw text"`.
+    pub rejected_examples: Vec<String>,
+    /// Timestamp of the first output row, ns since the Unix epoch.
+    pub first_ts_ns: i64,
+    /// Timestamp of the last output row, ns since the Unix epoch.
+    pub last_ts_ns: i64,
+    /// The metadata written.
+    pub metadata: HistoryMetadata,
+}
+
+/// USD face value of one contract of Binance COIN-M (inverse) futures, by
+/// base asset: 100 USD for BTC, 10 USD for every other coin (Binance's
+/// contract specifications). Used by [`contract_for`] for `{BASE}USD_PERP`
+/// and dated `{BASE}USD_YYMMDD` symbols.
+pub const COINM_CONTRACT_SIZES_USD: &[(&str, f64)] = &[
+    ("BTC", 100.0),
+    ("AAVE", 10.0),
+    ("ADA", 10.0),
+    ("ATOM", 10.0),
+    ("AVAX", 10.0),
+    ("BCH", 10.0),
+    ("BNB", 10.0),
+    ("DOGE", 10.0),
+    ("DOT", 10.0),
+    ("EOS", 10.0),
+    ("ETC", 10.0),
+    ("ETH", 10.0),
+    ("FIL", 10.0),
+    ("LINK", 10.0),
+    ("LTC", 10.0),
+    ("SOL", 10.0),
+    ("TRX", 10.0),
+    ("UNI", 10.0),
+    ("WLD", 10.0),
+    ("XLM", 10.0),
+    ("XRP", 10.0),
+];
+
+/// The base asset of a COIN-M symbol (`BTC` for `BTCUSD_PERP` or
+/// `BTCUSD_251226`), `None` for any other symbol.
+#[must_use]
+pub fn coinm_base(symbol: &str) -> Option<&str> {
+    let (pair, suffix) = symbol.split_once('_')?;
+    let base = pair.strip_suffix("USD")?;
+    let dated = suffix.len() == 6 && suffix.bytes().all(|b| b.is_ascii_digit());
+    (!base.is_empty() && (suffix == "PERP" || dated)).then_some(base)
+}
+
+/// How `symbol`'s sizes are denominated: [`Contract::Inverse`] for COIN-M
+/// symbols (see [`coinm_base`]), with `contract_size_usd` if given, else the
+/// face value from [`COINM_CONTRACT_SIZES_USD`]; [`Contract::Linear`]
+/// otherwise.
+///
+/// # Errors
+///
+/// [`DataError::UnknownContractSize`] for a COIN-M symbol not in the table
+/// and no override; [`DataError::InvalidInput`] for an override that is not
+/// finite and > 0, or one given for a linear symbol.
+pub fn contract_for(symbol: &str, contract_size_usd: Option<f64>) -> Result<Contract, DataError> {
+    let invalid = |reason: String| DataError::InvalidInput {
+        what: "contract size",
+        reason,
+    };
+    if let Some(size) = contract_size_usd
+        && !(size.is_finite() && size > 0.0)
+    {
+        return Err(invalid(format!(
+            "contract_size_usd must be finite and > 0, got {size}"
+        )));
+    }
+    match (coinm_base(symbol), contract_size_usd) {
+        (Some(_), Some(size)) => Ok(Contract::Inverse {
+            contract_size_usd: size,
+        }),
+        (Some(base), None) => COINM_CONTRACT_SIZES_USD
+            .iter()
+            .find(|(known, _)| *known == base)
+            .map(|&(_, size)| Contract::Inverse {
+                contract_size_usd: size,
+            })
+            .ok_or_else(|| DataError::UnknownContractSize {
+                symbol: symbol.to_owned(),
+            }),
+        (None, Some(size)) => Err(invalid(format!(
+            "contract_size_usd = {size} given for {symbol:?}, which is not an inverse \
+             (COIN-M, `{{BASE}}USD_PERP` or `{{BASE}}USD_YYMMDD`) symbol"
+        ))),
+        (None, None) => Ok(Contract::Linear),
+    }
+}
+
+/// The symbol a file name implies, if any:
+///
+/// - Tardis (`{exchange}_{data type}_{YYYY-MM-DD}_{SYMBOL}.csv.gz`): the part
+///   after the date, e.g. `ATOMUSD_PERP`;
+/// - Binance public data (`{SYMBOL}-{interval or type}-{date}.zip`) and
+///   plain `{SYMBOL}.csv`: the part before the first `-`, e.g. `BTCUSDT`.
+///
+/// The result must be non-empty upper-case ASCII letters, digits and `_`.
+#[must_use]
+pub fn infer_symbol(format: ImportFormat, path: &Path) -> Option<String> {
+    let mut name = path.file_name()?.to_str()?;
+    for extension in [".gz", ".zip", ".csv"] {
+        name = name.strip_suffix(extension).unwrap_or(name);
+    }
+    let symbol = if format == ImportFormat::TardisTrades {
+        // Skip `{exchange}_{data type}_`, then the date and its `_`.
+        let (_, rest) = name.split_once("_trades_")?;
+        let (date, symbol) = rest.split_at_checked(10)?;
+        if !date.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+            return None;
+        }
+        symbol.strip_prefix('_')?
+    } else {
+        name.split('-').next()?
+    };
+    let valid = !symbol.is_empty()
+        && symbol
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    valid.then(|| symbol.to_owned())
+}
+
+/// The symbol to import: the request's, or the one all input names imply.
+fn resolve_symbol(request: &ImportRequest) -> Result<String, DataError> {
+    let invalid = |reason: String| DataError::InvalidInput {
+        what: "symbol",
+        reason,
+    };
+    if let Some(symbol) = &request.symbol {
+        if symbol.trim().is_empty() {
+            return Err(invalid("the symbol must not be empty".to_owned()));
+        }
+        return Ok(symbol.clone());
+    }
+    let mut found: Option<(String, &Path)> = None;
+    for path in &request.inputs {
+        let Some(symbol) = infer_symbol(request.format, path) else {
+            return Err(invalid(format!(
+                "cannot infer the symbol from the file name {}; pass it explicitly",
+                path.display()
+            )));
+        };
+        match &found {
+            Some((first, first_path)) if *first != symbol => {
+                return Err(invalid(format!(
+                    "input file names imply different symbols: {first} ({}) and {symbol} ({}); \
+                     import one symbol at a time or pass the symbol explicitly",
+                    first_path.display(),
+                    path.display()
+                )));
+            }
+            Some(_) => {}
+            None => found = Some((symbol, path)),
+        }
+    }
+    found
+        .map(|(symbol, _)| symbol)
+        .ok_or_else(|| invalid("no input files".to_owned()))
+}
+
+/// Imports `request.inputs` into `request.output`; see the [module
+/// docs](self).
+///
+/// # Errors
+///
+/// - [`DataError::InvalidInput`] for an unusable request (no inputs, no
+///   venue, a symbol that cannot be inferred, a bad contract size) or when no
+///   row survives the checks; [`DataError::UnknownContractSize`];
+/// - naming the input file: [`DataError::Io`], [`DataError::EmptyInput`],
+///   [`DataError::MissingCsvColumn`], [`DataError::Decompress`],
+///   [`DataError::Import`] (unreadable CSV), [`DataError::InvalidPath`];
+/// - naming the output: [`DataError::Import`] (the write failed),
+///   [`DataError::ImportVerification`] (the written file did not read back
+///   as valid), [`DataError::Io`].
+///
+/// In every case the output path is left as it was.
+pub fn import(request: &ImportRequest) -> Result<ImportReport, DataError> {
+    if request.inputs.is_empty() {
+        return Err(DataError::InvalidInput {
+            what: "import request",
+            reason: "no input files".to_owned(),
+        });
+    }
+    if request.venue.trim().is_empty() {
+        return Err(DataError::InvalidInput {
+            what: "import request",
+            reason: "the venue must not be empty".to_owned(),
+        });
+    }
+    let symbol = resolve_symbol(request)?;
+    let contract = contract_for(&symbol, request.contract_size_usd)?;
+    let importer: Box<dyn pipeline::Importer> = match request.format {
+        ImportFormat::BinanceKlines => Box::new(klines::Klines),
+        ImportFormat::BinanceFunding => Box::new(funding::Funding),
+        ImportFormat::BinanceBookDepth => Box::new(book_depth::BookDepth),
+        ImportFormat::BinanceTrades => {
+            Box::new(binance_trades::BinanceTrades { aggregated: false })
+        }
+        ImportFormat::BinanceAggTrades => {
+            Box::new(binance_trades::BinanceTrades { aggregated: true })
+        }
+        ImportFormat::TardisTrades => Box::new(tardis::TardisTrades {
+            symbol: symbol.clone(),
+        }),
+    };
+
+    let mut metadata = HistoryMetadata::new(
+        symbol,
+        request.venue.clone(),
+        request.format.source(),
+        contract,
+    );
+    metadata.tool_version = Some(CREATED_BY.to_owned());
+    let names: Vec<String> = request
+        .inputs
+        .iter()
+        .map(|path| {
+            path.file_name().map_or_else(
+                || path.display().to_string(),
+                |name| name.to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
+    metadata.extra = vec![
+        (
+            FORMAT_METADATA_KEY.to_owned(),
+            request.format.name().to_owned(),
+        ),
+        (INPUTS_METADATA_KEY.to_owned(), names.join(",")),
+    ];
+    metadata.extra.sort();
+    let key_values = key_values(request.format.schema(), &metadata);
+
+    let output = &request.output;
+    let parent = match output.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    if output.file_name().is_none() {
+        return Err(DataError::InvalidPath {
+            path: output.clone(),
+            reason: "has no file name",
+        });
+    }
+    // Decompressed inputs and the output-in-progress live here; removed on
+    // every exit path when `scratch` drops.
+    let scratch = tempfile::Builder::new()
+        .prefix(".backstop-import-")
+        .tempdir_in(parent)
+        .map_err(|source| {
+            DataError::io(
+                output,
+                "failed to create a scratch directory beside the output",
+                source,
+            )
+        })?;
+    let layout = importer.layout();
+    let inputs = request
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(n, path)| input::prepare(path, n, scratch.path(), layout))
+        .collect::<Result<Vec<_>, _>>()?;
+    let counts = pipeline::run(
+        importer.as_ref(),
+        &inputs,
+        scratch.path(),
+        output,
+        &metadata,
+        key_values,
+    )?;
+    scratch.close().map_err(|source| {
+        DataError::io(
+            output,
+            "imported, but failed to remove the scratch directory",
+            source,
+        )
+    })?;
+    Ok(ImportReport {
+        rows_read: counts.rows_read,
+        rows_written: counts.rows_written,
+        duplicates_dropped: counts.duplicates_dropped,
+        rejected: counts.rejected,
+        rejected_examples: counts.examples,
+        first_ts_ns: counts.first_ts_ns,
+        last_ts_ns: counts.last_ts_ns,
+        metadata,
+    })
+}
+
+/// The key-value pairs written: `backstop.schema` and [`HistoryMetadata`]'s
+/// keys, as this crate's own writers write them, sorted by key.
+fn key_values(schema: HistorySchema, metadata: &HistoryMetadata) -> Vec<(String, String)> {
+    use crate::SCHEMA_METADATA_KEY;
+    use crate::history::{
+        CONTRACT_METADATA_KEY, CONTRACT_SIZE_METADATA_KEY, SOURCE_METADATA_KEY,
+        SYMBOL_METADATA_KEY, TOOL_VERSION_METADATA_KEY, VENUE_METADATA_KEY,
+    };
+    let mut pairs = vec![
+        (SCHEMA_METADATA_KEY.to_owned(), schema.id().to_owned()),
+        (SYMBOL_METADATA_KEY.to_owned(), metadata.symbol.clone()),
+        (VENUE_METADATA_KEY.to_owned(), metadata.venue.clone()),
+        (SOURCE_METADATA_KEY.to_owned(), metadata.source.clone()),
+    ];
+    match metadata.contract {
+        Contract::Linear => pairs.push((CONTRACT_METADATA_KEY.to_owned(), "linear".to_owned())),
+        Contract::Inverse { contract_size_usd } => {
+            pairs.push((CONTRACT_METADATA_KEY.to_owned(), "inverse".to_owned()));
+            pairs.push((
+                CONTRACT_SIZE_METADATA_KEY.to_owned(),
+                contract_size_usd.to_string(),
+            ));
+        }
+    }
+    if let Some(version) = &metadata.tool_version {
+        pairs.push((TOOL_VERSION_METADATA_KEY.to_owned(), version.clone()));
+    }
+    pairs.extend(metadata.extra.iter().cloned());
+    pairs.sort();
+    pairs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_round_trip_through_names() {
+        for format in ImportFormat::ALL {
+            assert_eq!(format.name().parse::<ImportFormat>().unwrap(), format);
+            assert_eq!(format.to_string(), format.name());
+        }
+        assert!(matches!(
+            "csv".parse::<ImportFormat>(),
+            Err(DataError::InvalidInput { .. })
+        ));
+    }
+
+    #[test]
+    fn symbols_are_inferred_from_file_names() {
+        let infer = |format, name: &str| infer_symbol(format, Path::new(name));
+        use ImportFormat::*;
+        assert_eq!(
+            infer(
+                TardisTrades,
+                "/x/binance-delivery_trades_2025-10-10_ATOMUSD_PERP.csv.gz"
+            )
+            .as_deref(),
+            Some("ATOMUSD_PERP")
+        );
+        assert_eq!(
+            infer(BinanceKlines, "BTCUSD_PERP-1m-2025-10-10.zip").as_deref(),
+            Some("BTCUSD_PERP")
+        );
+        assert_eq!(
+            infer(BinanceKlines, "BTCUSDT-um-1m-2025-10-10_2028-2237.csv").as_deref(),
+            Some("BTCUSDT")
+        );
+        assert_eq!(
+            infer(BinanceFunding, "clean/BTCUSDT.csv").as_deref(),
+            Some("BTCUSDT")
+        );
+        assert_eq!(
+            infer(BinanceBookDepth, "BTCUSDT-bookDepth-2025-10-10.csv").as_deref(),
+            Some("BTCUSDT")
+        );
+        assert_eq!(infer(BinanceKlines, "prices.csv"), None);
+        assert_eq!(infer(TardisTrades, "trades.csv.gz"), None);
+    }
+
+    #[test]
+    fn contracts_follow_the_symbol() {
+        assert_eq!(contract_for("BTCUSDT", None).unwrap(), Contract::Linear);
+        assert_eq!(
+            contract_for("BTCUSD_PERP", None).unwrap(),
+            Contract::Inverse {
+                contract_size_usd: 100.0
+            }
+        );
+        assert_eq!(
+            contract_for("ETHUSD_251226", None).unwrap(),
+            Contract::Inverse {
+                contract_size_usd: 10.0
+            }
+        );
+        assert_eq!(
+            contract_for("NEWUSD_PERP", Some(5.0)).unwrap(),
+            Contract::Inverse {
+                contract_size_usd: 5.0
+            }
+        );
+        assert!(matches!(
+            contract_for("NEWUSD_PERP", None),
+            Err(DataError::UnknownContractSize { ref symbol }) if symbol == "NEWUSD_PERP"
+        ));
+        assert!(matches!(
+            contract_for("BTCUSDT", Some(100.0)),
+            Err(DataError::InvalidInput { .. })
+        ));
+        assert!(matches!(
+            contract_for("BTCUSD_PERP", Some(f64::NAN)),
+            Err(DataError::InvalidInput { .. })
+        ));
+        assert_eq!(coinm_base("BTCUSDT"), None);
+        assert_eq!(coinm_base("USD_PERP"), None);
+        assert_eq!(coinm_base("ETHUSD_2512"), None);
+    }
+}

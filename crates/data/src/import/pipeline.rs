@@ -1,0 +1,602 @@
+//! The import pipeline shared by every format (design A: polars does the ETL
+//! *and* writes the Parquet file; this crate's arrow-rs reader verifies it).
+//!
+//! For each input file, a polars `LazyCsvReader` scans every column as text
+//! (with a row index, for line numbers); the format's [`Importer`] adds typed
+//! columns and a list of [`Check`]s, which become one `__reject` code per row
+//! (the first failing check). Then:
+//!
+//! 1. per file, a streaming query counts the rows and the rejected rows and
+//!    fetches the first rejected rows as examples (so every engine error can
+//!    name its file);
+//! 2. one streaming query over all files keeps the valid rows, drops exact
+//!    duplicate records (`unique_stable`), expands records into output rows
+//!    (one, or four per kline), sorts by the format's keys (stable) and
+//!    sinks Parquet, with our key-value metadata and snappy compression, to
+//!    a scratch file beside the output;
+//! 3. the scratch file is read back with this crate's arrow-rs reader
+//!    (schema id, metadata, exact column types, every row's values and time
+//!    order), then fsynced and renamed over the output.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use polars::prelude::*;
+
+use super::input::{Layout, PreparedInput};
+use crate::DataError;
+use crate::history::{
+    HistoryMetadata, HistorySchema, HistorySource, TimeWindow, depth_schema, funding_schema,
+    prices_schema, read_depth, read_history_metadata, trades_schema,
+};
+use crate::parquet_io::MAX_ROW_GROUP_ROWS;
+
+/// 0-based data row within its file.
+pub(crate) const ROW: &str = "__row";
+/// 0-based index of the file in the request.
+pub(crate) const FILE: &str = "__file";
+/// Index of the first failing check, null for a valid row.
+const REJECT: &str = "__reject";
+
+/// How many rejected rows are quoted in the report.
+pub(crate) const MAX_EXAMPLES: usize = 5;
+
+/// One validation rule: rows for which `bad` is true are rejected with
+/// `reason`, quoting the raw text of `column`.
+pub(crate) struct Check {
+    pub(crate) bad: Expr,
+    pub(crate) column: &'static str,
+    pub(crate) reason: &'static str,
+}
+
+impl Check {
+    pub(crate) fn new(bad: Expr, column: &'static str, reason: &'static str) -> Self {
+        Self {
+            bad,
+            column,
+            reason,
+        }
+    }
+}
+
+/// A source format.
+pub(crate) trait Importer {
+    /// The schema the output holds.
+    fn schema(&self) -> HistorySchema;
+
+    /// Where the columns are in the input.
+    fn layout(&self) -> &'static Layout;
+
+    /// Adds typed columns to a frame of the layout's required columns (text,
+    /// named as in the layout), and returns the checks, in order.
+    fn parse(&self, frame: LazyFrame) -> (LazyFrame, Vec<Check>);
+
+    /// The typed columns that make up a record; exact duplicates of these
+    /// are dropped.
+    fn record(&self) -> Vec<Expr>;
+
+    /// Output rows per record (4 for klines, otherwise 1).
+    fn rows_per_record(&self) -> usize {
+        1
+    }
+
+    /// The output rows for the (deduplicated) records: the schema's columns,
+    /// in order, with `ts` as Int64 ns.
+    fn expand(&self, records: LazyFrame) -> Result<LazyFrame, PolarsError>;
+
+    /// The sort keys of the output (stable sort, nulls last).
+    fn sort_by(&self) -> &'static [&'static str];
+}
+
+/// What the pipeline counted.
+#[derive(Debug)]
+pub(crate) struct Counts {
+    pub(crate) rows_read: usize,
+    pub(crate) rejected: usize,
+    pub(crate) examples: Vec<String>,
+    pub(crate) rows_written: usize,
+    pub(crate) duplicates_dropped: usize,
+    pub(crate) first_ts_ns: i64,
+    pub(crate) last_ts_ns: i64,
+}
+
+/// A polars error as a [`DataError`] naming `path`.
+pub(crate) fn engine_error(path: &Path, action: &'static str, error: &PolarsError) -> DataError {
+    DataError::Import {
+        path: path.to_owned(),
+        action,
+        reason: error.to_string(),
+    }
+}
+
+/// Runs the pipeline over `inputs`, writing `output` atomically.
+pub(crate) fn run(
+    importer: &dyn Importer,
+    inputs: &[PreparedInput],
+    scratch: &Path,
+    output: &Path,
+    metadata: &HistoryMetadata,
+    key_values: Vec<(String, String)>,
+) -> Result<Counts, DataError> {
+    let mut frames = Vec::with_capacity(inputs.len());
+    let mut rows_read = 0;
+    let mut rejected = 0;
+    let mut examples = Vec::new();
+    for (index, input) in inputs.iter().enumerate() {
+        let (frame, checks) = scan(importer, input, index)?;
+        let (rows, bad) = count(&frame, input)?;
+        rows_read += rows;
+        rejected += bad;
+        if bad > 0 && examples.len() < MAX_EXAMPLES {
+            examples.extend(fetch_examples(
+                &frame,
+                input,
+                &checks,
+                MAX_EXAMPLES - examples.len(),
+            )?);
+        }
+        frames.push(frame);
+    }
+    let valid = rows_read - rejected;
+    if valid == 0 {
+        return Err(DataError::InvalidInput {
+            what: "import",
+            reason: format!(
+                "no valid rows to import: {rows_read} read, {rejected} rejected{}",
+                if examples.is_empty() {
+                    String::new()
+                } else {
+                    format!("; first rejected: {}", examples.join("; "))
+                }
+            ),
+        });
+    }
+
+    let temp = scratch.join("output.parquet");
+    sink(importer, frames, output, &temp, key_values)?;
+    let (rows_written, first_ts_ns, last_ts_ns) = verify(importer.schema(), &temp, metadata)
+        .map_err(|source| DataError::ImportVerification {
+            path: output.to_owned(),
+            source: Box::new(source),
+        })?;
+    let records = rows_written / importer.rows_per_record();
+    let duplicates_dropped = valid
+        .checked_sub(records)
+        .ok_or_else(|| DataError::Import {
+            path: output.to_owned(),
+            action: "failed to account for the imported rows",
+            reason: format!("{records} records written from {valid} valid input rows"),
+        })?;
+    publish(&temp, output)?;
+    Ok(Counts {
+        rows_read,
+        rejected,
+        examples,
+        rows_written,
+        duplicates_dropped,
+        first_ts_ns,
+        last_ts_ns,
+    })
+}
+
+/// The lazy scan of one input: row index, file index, the required columns
+/// (text, renamed to the layout's names), typed columns and the reject code.
+fn scan(
+    importer: &dyn Importer,
+    input: &PreparedInput,
+    index: usize,
+) -> Result<(LazyFrame, Vec<Check>), DataError> {
+    let csv = input.csv.to_str().ok_or_else(|| DataError::InvalidPath {
+        path: input.original.clone(),
+        reason: "is not valid UTF-8 (the CSV scanner needs UTF-8 paths)",
+    })?;
+    let file_index = u32::try_from(index).map_err(|_| DataError::InvalidInput {
+        what: "import request",
+        reason: format!("too many input files ({index})"),
+    })?;
+    let frame = LazyCsvReader::new(PlRefPath::new(csv))
+        .with_has_header(input.has_header)
+        // Every column as text: typing is done by expressions, so that a bad
+        // value rejects its row instead of failing the scan.
+        .with_infer_schema_length(Some(0))
+        .with_row_index(Some(RowIndex {
+            name: ROW.into(),
+            offset: 0,
+        }))
+        .finish()
+        .map_err(|e| engine_error(&input.original, "failed to scan CSV", &e))?;
+    let layout = importer.layout();
+    let mut columns = vec![col(ROW).cast(DataType::UInt64), lit(file_index).alias(FILE)];
+    for (name, actual) in layout.required.iter().zip(&input.columns) {
+        columns.push(col(actual.as_str()).alias(*name));
+    }
+    let (frame, checks) = importer.parse(frame.select(columns));
+    let code = checks.iter().enumerate().rev().fold(
+        lit(NULL).cast(DataType::UInt32),
+        |otherwise, (i, check)| {
+            when(check.bad.clone())
+                .then(lit(i as u32))
+                .otherwise(otherwise)
+        },
+    );
+    Ok((frame.with_column(code.alias(REJECT)), checks))
+}
+
+/// Collects a small query with the streaming engine.
+fn collect(frame: LazyFrame, path: &Path, action: &'static str) -> Result<DataFrame, DataError> {
+    // A single plan (not `collect_all`) always yields a single result.
+    frame
+        .collect_with_engine(Engine::Streaming)
+        .map(|result| result.unwrap_single())
+        .map_err(|e| engine_error(path, action, &e))
+}
+
+/// Reads `name` of row 0 of `df` as an unsigned count.
+fn get_u64(df: &DataFrame, name: &str, row: usize) -> Option<u64> {
+    let column = df.column(name).ok()?.cast(&DataType::UInt64).ok()?;
+    column.u64().ok()?.get(row)
+}
+
+/// Rows and rejected rows of one input.
+fn count(frame: &LazyFrame, input: &PreparedInput) -> Result<(usize, usize), DataError> {
+    const ACTION: &str = "failed to read CSV";
+    let df = collect(
+        frame.clone().select([
+            len().cast(DataType::UInt64).alias("rows"),
+            col(REJECT)
+                .is_not_null()
+                .cast(DataType::UInt64)
+                .sum()
+                .alias("rejected"),
+        ]),
+        &input.original,
+        ACTION,
+    )?;
+    let rows = get_u64(&df, "rows", 0).unwrap_or(0);
+    let rejected = get_u64(&df, "rejected", 0).unwrap_or(0);
+    let as_usize = |n: u64| {
+        usize::try_from(n).map_err(|_| DataError::Import {
+            path: input.original.clone(),
+            action: ACTION,
+            reason: format!("{n} rows do not fit this platform's usize"),
+        })
+    };
+    Ok((as_usize(rows)?, as_usize(rejected)?))
+}
+
+/// The first `n` rejected rows of one input, as "file:line: column `c`:
+/// reason: "raw"" messages.
+fn fetch_examples(
+    frame: &LazyFrame,
+    input: &PreparedInput,
+    checks: &[Check],
+    n: usize,
+) -> Result<Vec<String>, DataError> {
+    let mut columns: Vec<&'static str> = checks.iter().map(|check| check.column).collect();
+    columns.sort_unstable();
+    columns.dedup();
+    let mut select = vec![col(ROW), col(REJECT)];
+    select.extend(columns.iter().map(|&name| col(name)));
+    let df = collect(
+        frame
+            .clone()
+            .filter(col(REJECT).is_not_null())
+            .select(select)
+            .sort([ROW], SortMultipleOptions::default())
+            .limit(n as IdxSize),
+        &input.original,
+        "failed to read CSV",
+    )?;
+    let mut out = Vec::with_capacity(df.height());
+    for i in 0..df.height() {
+        let row = get_u64(&df, ROW, i).unwrap_or(0);
+        let Some(check) = get_u64(&df, REJECT, i)
+            .and_then(|code| usize::try_from(code).ok())
+            .and_then(|code| checks.get(code))
+        else {
+            continue;
+        };
+        let raw = df
+            .column(check.column)
+            .ok()
+            .and_then(|c| c.str().ok().map(|s| s.get(i).map(str::to_owned)))
+            .flatten();
+        let raw = match raw {
+            Some(text) => format!("{text:?}"),
+            None => "missing".to_owned(),
+        };
+        out.push(format!(
+            "{}:{}: column `{}`: {}: {raw}",
+            input.original.display(),
+            input.line(row),
+            check.column,
+            check.reason,
+        ));
+    }
+    Ok(out)
+}
+
+/// `ts` (Int64 ns) as `Datetime(ns, "UTC")`.
+fn utc_timestamp(ts: Expr) -> Expr {
+    let dtype = DataType::Datetime(TimeUnit::Nanoseconds, Some(TimeZone::UTC));
+    let out_dtype = dtype.clone();
+    ts.map(
+        |c: Column| {
+            let ns = c.i64()?.clone();
+            let dt = ns.into_datetime(TimeUnit::Nanoseconds, Some(TimeZone::UTC));
+            Ok(Column::from(dt.into_series()))
+        },
+        move |_, field| Ok(Field::new(field.name().clone(), out_dtype.clone())),
+    )
+    .alias("ts")
+}
+
+/// Step 2: valid rows of every input → dedupe → expand → sort → Parquet at
+/// `temp`.
+fn sink(
+    importer: &dyn Importer,
+    frames: Vec<LazyFrame>,
+    output: &Path,
+    temp: &Path,
+    key_values: Vec<(String, String)>,
+) -> Result<(), DataError> {
+    const ACTION: &str = "failed to import";
+    let err = |e: PolarsError| engine_error(output, ACTION, &e);
+    let target = temp.to_str().ok_or_else(|| DataError::InvalidPath {
+        path: output.to_owned(),
+        reason: "is not valid UTF-8 (the Parquet sink needs UTF-8 paths)",
+    })?;
+    let all = concat(
+        frames,
+        UnionArgs {
+            maintain_order: true,
+            ..UnionArgs::default()
+        },
+    )
+    .map_err(err)?;
+    let records = all
+        .filter(col(REJECT).is_null())
+        .select(importer.record())
+        .unique_stable(None, UniqueKeepStrategy::First);
+    let rows = importer.expand(records).map_err(err)?.sort(
+        importer.sort_by().to_vec(),
+        SortMultipleOptions::default()
+            .with_maintain_order(true)
+            .with_nulls_last(true),
+    );
+    let schema = importer.schema();
+    let mut outputs = vec![utc_timestamp(col("ts"))];
+    outputs.extend(
+        arrow_columns(schema)
+            .into_iter()
+            .skip(1)
+            .map(|name| col(name.as_str())),
+    );
+    let options = ParquetWriteOptions {
+        // arrow-rs here reads snappy (and uncompressed) only.
+        compression: ParquetCompression::Snappy,
+        statistics: StatisticsOptions::default(),
+        row_group_size: Some(MAX_ROW_GROUP_ROWS),
+        key_value_metadata: Some(KeyValueMetadata::from_static(key_values)),
+        ..ParquetWriteOptions::default()
+    };
+    rows.select(outputs)
+        .sink(
+            SinkDestination::File {
+                target: SinkTarget::Path(PlRefPath::new(target)),
+            },
+            FileWriteFormat::Parquet(Arc::new(options)),
+            UnifiedSinkArgs::default(),
+        )
+        .map_err(err)?
+        .collect_with_engine(Engine::Streaming)
+        .map_err(err)?;
+    Ok(())
+}
+
+/// The column names of `schema`, in order.
+fn arrow_columns(schema: HistorySchema) -> Vec<String> {
+    expected_arrow_schema(schema)
+        .fields()
+        .iter()
+        .map(|field| field.name().clone())
+        .collect()
+}
+
+fn expected_arrow_schema(schema: HistorySchema) -> arrow_schema::SchemaRef {
+    match schema {
+        HistorySchema::Trades => trades_schema(),
+        HistorySchema::Prices => prices_schema(),
+        HistorySchema::Funding => funding_schema(),
+        HistorySchema::Depth => depth_schema(),
+    }
+}
+
+/// Step 3: reads `temp` back with the crate's own reader. Returns the row
+/// count and the first and last timestamps.
+fn verify(
+    schema: HistorySchema,
+    temp: &Path,
+    expected: &HistoryMetadata,
+) -> Result<(usize, i64, i64), DataError> {
+    let (found, metadata) = read_history_metadata(temp)?;
+    if found != schema {
+        return Err(DataError::SchemaMismatch {
+            path: temp.to_owned(),
+            expected: schema.id().to_owned(),
+            found: found.id().to_owned(),
+        });
+    }
+    if metadata != *expected {
+        return Err(DataError::InvalidMetadata {
+            path: temp.to_owned(),
+            key: "*".to_owned(),
+            value: format!("{metadata:?}"),
+            reason: format!("differs from what was written: {expected:?}"),
+        });
+    }
+    check_arrow_types(schema, temp)?;
+    let mut rows = 0_usize;
+    let mut first = None;
+    let mut last = 0_i64;
+    if schema == HistorySchema::Depth {
+        for row in read_depth(temp)?.rows {
+            rows += 1;
+            first.get_or_insert(row.ts_ns);
+            last = row.ts_ns;
+        }
+    } else {
+        for event in HistorySource::open(temp, TimeWindow::ALL)? {
+            let ts = event?.ts_ns();
+            rows += 1;
+            first.get_or_insert(ts);
+            last = ts;
+        }
+    }
+    let first = first.ok_or_else(|| DataError::InvalidInput {
+        what: "import",
+        reason: "no rows were written".to_owned(),
+    })?;
+    Ok((rows, first, last))
+}
+
+/// Checks that every column has exactly the name and Arrow type (including
+/// the `ts` zone spelling `"UTC"`) of the schema, in order. Nullability is
+/// not compared: polars writes every column as nullable (OPTIONAL); the
+/// row-by-row read in [`verify`] rejects a null where the schema has none.
+fn check_arrow_types(schema: HistorySchema, temp: &Path) -> Result<(), DataError> {
+    let file = File::open(temp)
+        .map_err(|source| DataError::io(temp, "failed to open file for reading", source))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|source| DataError::NotParquet {
+            path: temp.to_owned(),
+            source,
+        })?;
+    let found = builder.schema();
+    let expected = expected_arrow_schema(schema);
+    for (i, field) in expected.fields().iter().enumerate() {
+        let Some(got) = found.fields().get(i) else {
+            return Err(DataError::MissingColumn {
+                path: temp.to_owned(),
+                column: field.name().clone(),
+                expected_type: field.data_type().to_string(),
+            });
+        };
+        if got.name() != field.name() || got.data_type() != field.data_type() {
+            return Err(DataError::ColumnType {
+                path: temp.to_owned(),
+                column: field.name().clone(),
+                expected: field.data_type().to_string(),
+                found: format!("`{}` {}", got.name(), got.data_type()),
+            });
+        }
+    }
+    if found.fields().len() != expected.fields().len() {
+        return Err(DataError::InvalidInput {
+            what: "import",
+            reason: format!(
+                "{} columns written, the schema has {}",
+                found.fields().len(),
+                expected.fields().len()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// fsyncs `temp` and renames it over `output`, then fsyncs the directory.
+fn publish(temp: &Path, output: &Path) -> Result<(), DataError> {
+    File::open(temp)
+        .and_then(|file| file.sync_all())
+        .map_err(|source| DataError::io(output, "failed to sync the imported file", source))?;
+    std::fs::rename(temp, output).map_err(|source| {
+        DataError::io(
+            output,
+            format!(
+                "failed to rename the imported file {} into place",
+                temp.display()
+            ),
+            source,
+        )
+    })?;
+    #[cfg(unix)]
+    {
+        let dir = match output.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        File::open(&dir)
+            .and_then(|dir| dir.sync_all())
+            .map_err(|source| {
+                DataError::io(
+                    output,
+                    "imported file is in place, but syncing its directory failed",
+                    source,
+                )
+            })?;
+    }
+    Ok(())
+}
+
+/// Epoch timestamps in ms, µs or ns (Binance public data switched some
+/// series from ms to µs in 2025) as ns. Values below 9e12 are ms (until
+/// 2255), below 9e15 µs, anything larger ns; the thresholds keep the
+/// multiplication inside i64.
+pub(crate) fn epoch_unit_factor(raw: Expr) -> Expr {
+    when(raw.clone().lt(lit(9_000_000_000_000_i64)))
+        .then(lit(1_000_000_i64))
+        .otherwise(
+            when(raw.lt(lit(9_000_000_000_000_000_i64)))
+                .then(lit(1_000_i64))
+                .otherwise(lit(1_i64)),
+        )
+}
+
+/// A text column parsed as Int64 (null if unparseable).
+pub(crate) fn int(raw: &str) -> Expr {
+    col(raw).cast(DataType::Int64)
+}
+
+/// A text column parsed as Float64 (null if unparseable; `NaN` parses).
+pub(crate) fn float(raw: &str) -> Expr {
+    col(raw).cast(DataType::Float64)
+}
+
+/// Rejects rows where typed column `typed` is null (missing or unparseable).
+pub(crate) fn unparseable(typed: &str, raw: &'static str, what: &'static str) -> Check {
+    Check::new(col(typed).is_null(), raw, what)
+}
+
+/// Rejects rows where float column `typed` is not finite or not > 0.
+pub(crate) fn not_positive(typed: &str, raw: &'static str) -> Check {
+    Check::new(
+        col(typed).is_finite().not().or(col(typed).lt_eq(lit(0.0))),
+        raw,
+        "must be finite and > 0",
+    )
+}
+
+/// Rejects rows where float column `typed` is not finite or < 0.
+pub(crate) fn negative(typed: &str, raw: &'static str) -> Check {
+    Check::new(
+        col(typed).is_finite().not().or(col(typed).lt(lit(0.0))),
+        raw,
+        "must be finite and >= 0",
+    )
+}
+
+/// Rejects rows where float column `typed` is not finite.
+pub(crate) fn not_finite(typed: &str, raw: &'static str) -> Check {
+    Check::new(col(typed).is_finite().not(), raw, "must be finite")
+}
+
+/// Whether text column `raw` is one of `values`.
+pub(crate) fn text_is(raw: &str, values: &[&str]) -> Expr {
+    values
+        .iter()
+        .map(|&value| col(raw).eq(lit(value)))
+        .reduce(Expr::or)
+        .unwrap_or_else(|| lit(false))
+}
