@@ -586,10 +586,18 @@ impl Scenario {
             message,
         };
         let table = toml::de::DeTable::parse(src).map_err(|e| {
+            let mut message = e.message().to_string();
+            // "duplicate key" alone does not say which: the span is the key.
+            if let Some(k) = e.span().and_then(|s| src.get(s)).map(str::trim)
+                && message == "duplicate key"
+                && !k.is_empty()
+            {
+                message = format!("duplicate key `{k}`");
+            }
             invalid(
                 e.span().map(|s| line_of(src, s.start)),
                 String::new(),
-                e.message().to_string(),
+                message,
             )
         })?;
         let doc = table.clone();
@@ -598,12 +606,19 @@ impl Scenario {
             let key = e.path().to_string();
             let key = if key == "." { String::new() } else { key };
             let inner = e.inner();
+            let message = inner.message().to_string();
+            // Inside the internally tagged tables (`path`, `population`, the
+            // distributions) serde loses the path and the span at the table: find
+            // the key the message is about.
+            if let Some((key, at)) = refine(doc.get_ref(), &key, &message) {
+                return invalid(Some(line_of(src, at)), key, message);
+            }
             let line = inner
                 .span()
                 .filter(|s| s.start > 0 || s.end > 0)
                 .map(|s| line_of(src, s.start))
                 .or_else(|| locate(doc.get_ref(), &key).map(|at| line_of(src, at)));
-            invalid(line, key, inner.message().to_string())
+            invalid(line, key, message)
         })?;
         scenario.validate().map_err(|e| {
             let line = locate(doc.get_ref(), &e.key).map(|at| line_of(src, at));
@@ -675,6 +690,128 @@ fn locate(root: &toml::de::DeTable<'_>, key: &str) -> Option<usize> {
         }
     }
     found
+}
+
+/// The value at `key` (`a.b[2].c`), if every part of it is in the document.
+fn value_at<'d, 'i>(
+    root: &'d toml::de::DeTable<'i>,
+    key: &str,
+) -> Option<&'d toml::Spanned<toml::de::DeValue<'i>>> {
+    use toml::de::DeValue;
+    let mut value: Option<&toml::Spanned<DeValue<'_>>> = None;
+    for segment in key_segments(key) {
+        value = Some(match (segment, value.map(|v| v.get_ref())) {
+            (Segment::Key(k), None) => root.get(k)?,
+            (Segment::Key(k), Some(DeValue::Table(t))) => t.get(k)?,
+            (Segment::Index(i), Some(DeValue::Array(a))) => a.get(i)?,
+            _ => return None,
+        });
+    }
+    value
+}
+
+/// For an error serde reported at a table (`key`), the one key below it that the
+/// message is about: the unknown field it names, or the only value equal to the
+/// one it rejects. Returns the full key and the byte offset to report.
+fn refine(root: &toml::de::DeTable<'_>, key: &str, message: &str) -> Option<(String, usize)> {
+    use toml::de::DeValue;
+    let table = match value_at(root, key)?.get_ref() {
+        DeValue::Table(t) => t,
+        _ => return None,
+    };
+    let mut found = Vec::new();
+    if let Some(field) = message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        walk_table(table, key, &mut |k, key_at, _| {
+            if k.rsplit('.').next() == Some(field) {
+                found.push((k.to_string(), key_at));
+            }
+        });
+    } else if let Some(unexpected) = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))
+        .and_then(|rest| rest.split(", expected").next())
+    {
+        walk_table(table, key, &mut |k, _, v| {
+            if describes(unexpected, v.get_ref()) {
+                found.push((k.to_string(), v.span().start));
+            }
+        });
+    }
+    match found.as_slice() {
+        [(k, at)] => Some((k.clone(), *at)),
+        _ => None,
+    }
+}
+
+/// A value in the parsed document.
+type Node<'d, 'i> = &'d toml::Spanned<toml::de::DeValue<'i>>;
+
+/// Calls `f(key, key offset, value)` for every entry below `table`, depth first;
+/// array elements get the array key's offset and their own value.
+fn walk_table<'d, 'i>(
+    table: &'d toml::de::DeTable<'i>,
+    prefix: &str,
+    f: &mut dyn FnMut(&str, usize, Node<'d, 'i>),
+) {
+    for (k, v) in table {
+        let key = format!("{prefix}.{}", k.get_ref());
+        f(&key, k.span().start, v);
+        walk_value(v, &key, k.span().start, f);
+    }
+}
+
+fn walk_value<'d, 'i>(
+    value: Node<'d, 'i>,
+    key: &str,
+    key_at: usize,
+    f: &mut dyn FnMut(&str, usize, Node<'d, 'i>),
+) {
+    use toml::de::DeValue;
+    match value.get_ref() {
+        DeValue::Table(t) => walk_table(t, key, f),
+        DeValue::Array(a) => {
+            for (i, v) in a.iter().enumerate() {
+                let k = format!("{key}[{i}]");
+                f(&k, key_at, v);
+                walk_value(v, &k, key_at, f);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether serde's description of an unexpected value (`integer `-5``,
+/// `string "x"`, `floating point `1.5``, `boolean `true``) is this TOML value.
+fn describes(unexpected: &str, value: &toml::de::DeValue<'_>) -> bool {
+    use toml::de::DeValue;
+    let quoted = |prefix: &str| {
+        unexpected
+            .strip_prefix(prefix)
+            .and_then(|r| r.strip_prefix('`'))
+            .and_then(|r| r.strip_suffix('`'))
+            .map(str::to_string)
+    };
+    match value {
+        DeValue::String(s) => unexpected.strip_prefix("string ") == Some(&format!("{s:?}")),
+        DeValue::Integer(i) => {
+            let v = i64::from_str_radix(&i.as_str().replace('_', ""), i.radix());
+            quoted("integer ").is_some_and(|q| v.is_ok_and(|v| q == v.to_string()))
+        }
+        DeValue::Float(x) => {
+            let v = x.as_str().replace('_', "").parse::<f64>();
+            quoted("floating point ").is_some_and(|q| {
+                v.is_ok_and(|v| {
+                    q.parse::<f64>()
+                        .is_ok_and(|q| q == v || (q.is_nan() && v.is_nan()))
+                })
+            })
+        }
+        DeValue::Boolean(b) => quoted("boolean ") == Some(b.to_string()),
+        _ => false,
+    }
 }
 
 enum Segment<'a> {

@@ -1,0 +1,676 @@
+//! End-to-end tests of the `backstop` binary: the real program, run as a user would.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use backstop_data::{read_metadata, read_positions, read_steps};
+use serde_json::Value;
+
+// ------------------------------------------------------------------ helpers
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn linear_crash() -> PathBuf {
+    repo().join("scenarios/linear-crash.toml")
+}
+
+/// Runs `backstop ARGS` in `cwd`.
+fn backstop(cwd: &Path, args: &[&Path]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_backstop"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("cannot start backstop")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[track_caller]
+fn assert_ok(o: &Output) {
+    assert!(
+        o.status.success(),
+        "backstop failed ({})\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        stdout(o),
+        stderr(o)
+    );
+}
+
+/// `backstop run SCENARIO --out OUT --quiet`, which must succeed.
+#[track_caller]
+fn run_quiet(scenario: &Path, out: &Path) {
+    let o = backstop(
+        &repo(),
+        &[
+            Path::new("run"),
+            scenario,
+            "--out".as_ref(),
+            out,
+            "-q".as_ref(),
+        ],
+    );
+    assert_ok(&o);
+    assert_eq!(stdout(&o), "", "--quiet printed something");
+}
+
+/// Names in a folder, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[track_caller]
+fn f64_at(v: &Value, pointer: &str) -> f64 {
+    v.pointer(pointer)
+        .and_then(Value::as_f64)
+        .unwrap_or_else(|| panic!("no number at {pointer}"))
+}
+
+#[track_caller]
+fn u64_at(v: &Value, pointer: &str) -> u64 {
+    v.pointer(pointer)
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| panic!("no integer at {pointer}"))
+}
+
+const RESULT_FILES: [&str; 3] = ["population.parquet", "steps.parquet", "summary.json"];
+
+/// `text` with `from` (which must occur exactly once) replaced by `to`.
+#[track_caller]
+fn edit(text: &str, from: &str, to: &str) -> String {
+    assert_eq!(text.matches(from).count(), 1, "`{from}` must occur once");
+    text.replacen(from, to, 1)
+}
+
+/// `text` with its `[population]` table (up to the next table) replaced by `table`.
+fn with_population(text: &str, table: &str) -> String {
+    let start = text.find("\n[population]\n").expect("no [population]") + 1;
+    let end = text[start + 1..]
+        .find("\n[")
+        .map_or(text.len(), |i| start + 1 + i + 1);
+    format!("{}{table}\n{}", &text[..start], &text[end..])
+}
+
+// --------------------------------------------------- the example scenario
+
+#[test]
+fn run_linear_crash_writes_the_three_result_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = backstop(
+        &repo(),
+        &[
+            Path::new("run"),
+            &linear_crash(),
+            "--out".as_ref(),
+            tmp.path(),
+        ],
+    );
+    assert_ok(&o);
+    let dir = tmp.path().join("linear-crash");
+
+    // The headline on stdout.
+    let out = stdout(&o);
+    for line in [
+        "scenario      linear-crash",
+        "accounts      10000",
+        "steps         1440",
+        "liquidations  ",
+        "insurance     2000000 -> ",
+        "bad debt      ",
+        "adl           ",
+    ] {
+        assert!(out.contains(line), "stdout lacks {line:?}:\n{out}");
+    }
+    assert!(
+        out.contains(&format!("results       {}", dir.display())),
+        "{out}"
+    );
+    assert_eq!(stderr(&o), "");
+
+    // Exactly three files, no leftovers (temporary files of atomic writes).
+    assert_eq!(listing(tmp.path()), ["linear-crash"]);
+    assert_eq!(listing(&dir), RESULT_FILES);
+
+    // summary.json: the scenario with every default filled in.
+    let summary = read_json(&dir.join("summary.json"));
+    assert_eq!(summary["backstop_version"], env!("CARGO_PKG_VERSION"));
+    let sc = &summary["scenario"];
+    assert_eq!(sc["name"], "linear-crash");
+    assert_eq!(sc["seed"], 42);
+    assert_eq!(sc["start"], "2025-10-10T20:00:00Z");
+    assert_eq!(sc["market"]["btc"]["price"], 121000.0);
+    assert_eq!(sc["market"]["btc"]["tiers"].as_array().unwrap().len(), 5);
+    assert_eq!(sc["market"]["btc"]["tiers"][1]["notional_floor"], 50000.0);
+    assert_eq!(sc["path"]["kind"], "linear");
+    assert_eq!(sc["path"]["steps"], 1440);
+    assert_eq!(sc["path"]["shock"], -0.35);
+    assert_eq!(sc["population"]["kind"], "generated");
+    assert_eq!(sc["population"]["accounts"], 10000);
+    assert_eq!(sc["liquidation"]["target_buffer"], 0.1);
+    assert_eq!(sc["insurance_fund"]["initial"], 2_000_000.0);
+    // Keys linear-crash.toml leaves out appear with their defaults.
+    for (pointer, default) in [
+        ("/liquidation/target_step", 0.05),
+        ("/liquidation/chunk_fraction", 0.2),
+        ("/liquidation/chunk_min_usd", 1000.0),
+        ("/liquidation/chunk_full_below_usd", 100_000.0),
+        ("/liquidation/cooldown_steps", 1.0),
+        ("/insurance_fund/floor", 0.0),
+        ("/population/multi_market_fraction", 0.0),
+    ] {
+        assert_eq!(f64_at(sc, pointer), default, "scenario{pointer}");
+    }
+
+    // summary.json: the population and the path's metrics.
+    assert_eq!(summary["population"]["accounts"], 10000);
+    assert!(f64_at(&summary, "/population/collateral") > 0.0);
+    let paths = summary["paths"].as_array().unwrap();
+    assert_eq!(paths.len(), 1);
+    let m = &paths[0];
+    assert_eq!(m["path"], 0);
+    assert_eq!(m["steps"], 1440);
+    let liquidations = u64_at(m, "/liquidations");
+    let liquidated_accounts = u64_at(m, "/accounts_liquidated");
+    assert!(liquidations > 0, "a 35% crash liquidates someone");
+    assert!(liquidated_accounts > 0 && liquidated_accounts <= 10_000);
+    assert!(liquidated_accounts <= liquidations);
+    assert!(f64_at(m, "/liquidated_notional") > 0.0);
+    let initial = f64_at(m, "/insurance_fund_initial");
+    let min = f64_at(m, "/insurance_fund_min");
+    let fin = f64_at(m, "/insurance_fund_final");
+    assert_eq!(initial, 2_000_000.0);
+    assert!(fin <= initial, "fund grew: {initial} -> {fin}");
+    assert!(min <= fin && min <= initial);
+    assert!(f64_at(m, "/insurance_fund_max_drawdown") >= initial - min - 1e-6);
+    let bad_debt = f64_at(m, "/bad_debt");
+    let payouts = f64_at(m, "/insurance_fund_payouts");
+    let fees = f64_at(m, "/insurance_fund_fee_income");
+    assert!(bad_debt >= f64_at(m, "/socialized_loss"));
+    assert!(bad_debt >= payouts);
+    assert!(bad_debt >= f64_at(m, "/insolvency"));
+    // The fund moves by its fee income and its payouts, nothing else.
+    assert!(
+        (initial + fees - payouts - fin).abs() < 1e-5,
+        "{initial} + {fees} - {payouts} != {fin}"
+    );
+    for key in [
+        "insurance_fund_payouts",
+        "insurance_fund_fee_income",
+        "bad_debt",
+        "socialized_loss",
+        "insolvency",
+        "adl_notional",
+        "liquidator_fees",
+    ] {
+        let x = f64_at(m, &format!("/{key}"));
+        assert!(x.is_finite() && x >= 0.0, "{key} = {x}");
+    }
+
+    // steps.parquet: one row per step of the one market, on the crash's shape.
+    let steps = read_steps(&dir.join("steps.parquet")).unwrap();
+    assert_eq!(steps.len(), 1440);
+    assert!(steps.step.iter().copied().eq(0..1440u32));
+    assert!(steps.market.iter().all(|m| m == "btc"));
+    let start_ns = 1_760_126_400_000_000_000_i64; // 2025-10-10T20:00:00Z
+    assert_eq!(steps.ts_ns[0], start_ns);
+    assert_eq!(steps.ts_ns[1] - steps.ts_ns[0], 60_000_000_000);
+    let mark = &steps.mark;
+    assert_eq!(mark[0], 121_000.0);
+    // Before the shock (steps 0..60) the mark only moves by liquidation impact.
+    assert!(
+        mark[..60]
+            .iter()
+            .all(|&p| (p / 121_000.0 - 1.0).abs() < 0.01)
+    );
+    // -35% over steps 60..180; impact may push it a little further down.
+    let crashed = 121_000.0 * 0.65;
+    let last = mark[1439];
+    assert!(
+        last <= crashed * 1.000_001 && last >= crashed * 0.95,
+        "final mark {last}, crash target {crashed}"
+    );
+    assert!(mark[120] < mark[60] && mark[179] < mark[120]);
+    assert!(mark.iter().all(|&p| p >= crashed * 0.9 && p <= 121_000.0));
+    // The series agrees with the summary.
+    assert_eq!(*steps.insurance_fund.last().unwrap(), fin);
+    let fund_min = steps
+        .insurance_fund
+        .iter()
+        .copied()
+        .fold(f64::MAX, f64::min);
+    assert_eq!(fund_min, min);
+    let min_step = u64_at(m, "/insurance_fund_min_step") as usize;
+    assert_eq!(steps.insurance_fund[min_step], min);
+    assert_eq!(
+        steps.ts_ns[min_step],
+        m["insurance_fund_min_ts_ns"].as_i64().unwrap()
+    );
+    let liq_sum: u64 = steps.liquidations.iter().map(|&n| u64::from(n)).sum();
+    assert_eq!(liq_sum, liquidations);
+    let bad_debt_sum: f64 = steps.bad_debt.iter().sum();
+    assert!(
+        (bad_debt_sum - bad_debt).abs() < 1e-3,
+        "{bad_debt_sum} vs {bad_debt}"
+    );
+
+    // population.parquet: the 10,000 accounts' positions.
+    let rows = read_positions(&dir.join("population.parquet")).unwrap();
+    let accounts: BTreeSet<u64> = rows.iter().map(|r| r.account_id).collect();
+    assert_eq!(accounts.len(), 10_000);
+    assert_eq!(rows.len() as u64, u64_at(&summary, "/population/positions"));
+    assert!(rows.iter().all(|r| r.market == "btc"));
+    let collateral: f64 = rows.iter().map(|r| r.collateral).sum();
+    let expected = f64_at(&summary, "/population/collateral");
+    assert!((collateral - expected).abs() < 1e-3 * expected.max(1.0));
+
+    // Both Parquet files say what made them.
+    for file in ["population.parquet", "steps.parquet"] {
+        let meta = read_metadata(&dir.join(file)).unwrap();
+        let get = |k: &str| {
+            meta.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("backstop.scenario"), Some("linear-crash"), "{file}");
+        assert_eq!(get("backstop.seed"), Some("42"), "{file}");
+        assert_eq!(get("backstop.version"), Some(env!("CARGO_PKG_VERSION")));
+    }
+}
+
+#[test]
+fn runs_are_reproducible_and_a_saved_population_replays_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    run_quiet(&linear_crash(), &a);
+    run_quiet(&linear_crash(), &b);
+    for file in RESULT_FILES {
+        let x = std::fs::read(a.join("linear-crash").join(file)).unwrap();
+        let y = std::fs::read(b.join("linear-crash").join(file)).unwrap();
+        assert!(
+            x == y,
+            "{file} differs between two runs of the same scenario"
+        );
+    }
+
+    // The same scenario on the population the first run saved; the path is
+    // relative to the scenario file's folder.
+    let text = std::fs::read_to_string(linear_crash()).unwrap();
+    let replay = with_population(
+        &text,
+        "[population]\nkind = \"parquet\"\nfile = \"a/linear-crash/population.parquet\"\n",
+    );
+    assert!(replay.contains("kind = \"parquet\"") && !replay.contains("pareto"));
+    let file = tmp.path().join("replay.toml");
+    std::fs::write(&file, replay).unwrap();
+    let c = tmp.path().join("c");
+    run_quiet(&file, &c);
+
+    let original = read_json(&a.join("linear-crash/summary.json"));
+    let replayed = read_json(&c.join("linear-crash/summary.json"));
+    assert_eq!(replayed["scenario"]["population"]["kind"], "parquet");
+    assert_eq!(replayed["paths"], original["paths"]);
+    assert_eq!(replayed["population"], original["population"]);
+    for file in ["population.parquet", "steps.parquet"] {
+        let x = read_steps_or_positions(&a.join("linear-crash").join(file));
+        let y = read_steps_or_positions(&c.join("linear-crash").join(file));
+        assert!(x == y, "{file} differs on the replayed population");
+    }
+}
+
+/// A file's rows in a comparable form (`Debug` of what the reader returns).
+fn read_steps_or_positions(path: &Path) -> String {
+    if path.ends_with("steps.parquet") {
+        format!("{:?}", read_steps(path).unwrap())
+    } else {
+        format!("{:?}", read_positions(path).unwrap())
+    }
+}
+
+#[test]
+fn run_writes_to_notebooks_out_by_default_and_quiet_prints_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = backstop(
+        tmp.path(),
+        &[Path::new("run"), &linear_crash(), "--quiet".as_ref()],
+    );
+    assert_ok(&o);
+    assert_eq!(stdout(&o), "");
+    assert_eq!(stderr(&o), "");
+    assert_eq!(listing(tmp.path()), ["notebooks-out"]);
+    assert_eq!(listing(&tmp.path().join("notebooks-out")), ["linear-crash"]);
+    assert_eq!(
+        listing(&tmp.path().join("notebooks-out/linear-crash")),
+        RESULT_FILES
+    );
+}
+
+#[test]
+fn validate_accepts_linear_crash_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = backstop(tmp.path(), &[Path::new("validate"), &linear_crash()]);
+    assert_ok(&o);
+    let out = stdout(&o);
+    assert!(
+        out.starts_with(&format!("{}: ok", linear_crash().display())),
+        "{out}"
+    );
+    assert!(
+        out.contains("1440 steps") && out.contains("10000 accounts"),
+        "{out}"
+    );
+    assert_eq!(stderr(&o), "");
+    assert!(listing(tmp.path()).is_empty(), "validate wrote files");
+}
+
+// ----------------------------------------------------------------- bad input
+
+/// A small valid scenario; the bad ones below each change one line of it, so the
+/// line numbers in the expected errors are the ones shown here.
+const BASE: &str = r#"name = "bad"
+seed = 7
+
+[market.btc]
+price = 100000.0
+tick_size = 0.1
+lot_size = 0.001
+tiers = [
+  { notional_floor = 0, imr = 0.008, mmr = 0.004 },
+  { notional_floor = 50000, imr = 0.01, mmr = 0.005 },
+  { notional_floor = 250000, imr = 0.02, mmr = 0.01 },
+]
+
+[path]
+kind = "linear"
+steps = 100
+shock_start_step = 10
+shock_steps = 20
+shock = -0.3
+
+[population]
+kind = "generated"
+accounts = 100
+notional = { distribution = "pareto", scale = 2000.0, shape = 1.3 }
+leverage = { distribution = "lognormal", median = 8.0, sigma = 0.7 }
+max_notional = 1000000.0
+
+[liquidation]
+mode = "to_target"
+fee = 0.005
+latency_steps = 1
+"#;
+
+/// The base scenario with a multi-line price series instead of the linear path.
+fn series_base() -> String {
+    edit(
+        BASE,
+        "kind = \"linear\"\nsteps = 100\nshock_start_step = 10\nshock_steps = 20\nshock = -0.3\n",
+        "kind = \"series\"\nprices.btc = [\n  100000.0,\n  99000.0,\n  98000.0,\n  97000.0,\n]\n",
+    )
+}
+
+#[test]
+fn the_base_of_the_bad_scenarios_is_good() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        ("base.toml", BASE.to_string()),
+        ("series.toml", series_base()),
+    ] {
+        let file = tmp.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        let o = backstop(tmp.path(), &[Path::new("validate"), &file]);
+        assert_ok(&o);
+        run_quiet(&file, &tmp.path().join("out"));
+    }
+    assert_eq!(listing(&tmp.path().join("out/bad")), RESULT_FILES);
+}
+
+/// Writes `text` as a scenario, runs and validates it, and checks both fail with
+/// an error naming the file, `line` and `key`, and that nothing was written.
+/// Returns the error message.
+#[track_caller]
+fn assert_rejected(text: &str, line: usize, key: &str) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("scenario.toml");
+    std::fs::write(&file, text).unwrap();
+    let out = tmp.path().join("out");
+    let o = backstop(
+        tmp.path(),
+        &[Path::new("run"), &file, "--out".as_ref(), &out],
+    );
+    let err = stderr(&o);
+    assert!(!o.status.success(), "accepted:\n{text}");
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let at = format!("{}:{line}: ", file.display());
+    assert!(
+        err.starts_with(&format!("error: {at}")),
+        "expected `{at}` in:\n{err}"
+    );
+    assert!(
+        err.contains(&format!("key `{key}`")),
+        "expected key `{key}` in:\n{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(stdout(&o), "");
+    assert!(!out.exists(), "run created {}", out.display());
+
+    // validate says the same and writes nothing either.
+    let v = backstop(tmp.path(), &[Path::new("validate"), &file]);
+    assert_eq!(v.status.code(), Some(1));
+    assert_eq!(stderr(&v), err);
+    assert_eq!(listing(tmp.path()), ["scenario.toml"]);
+    err
+}
+
+#[test]
+fn unknown_key_is_rejected() {
+    let err = assert_rejected(
+        &edit(BASE, "fee = 0.005", "liquidaton_fee = 0.005"),
+        30,
+        "liquidation.liquidaton_fee",
+    );
+    assert!(err.contains("unknown field `liquidaton_fee`"), "{err}");
+    assert!(
+        err.contains("`fee`"),
+        "the message lists the valid keys: {err}"
+    );
+}
+
+#[test]
+fn wrong_type_is_rejected() {
+    let err = assert_rejected(
+        &edit(BASE, "fee = 0.005", "fee = \"high\""),
+        30,
+        "liquidation.fee",
+    );
+    assert!(
+        err.contains("invalid type: string \"high\", expected f64"),
+        "{err}"
+    );
+}
+
+#[test]
+fn negative_margin_rate_is_rejected() {
+    let err = assert_rejected(
+        &edit(
+            BASE,
+            "imr = 0.008, mmr = 0.004",
+            "imr = 0.008, mmr = -0.004",
+        ),
+        9,
+        "market.btc.tiers[0].mmr",
+    );
+    assert!(err.contains("-0.004"), "{err}");
+}
+
+#[test]
+fn tiers_that_do_not_increase_are_rejected() {
+    let err = assert_rejected(
+        &edit(BASE, "notional_floor = 250000", "notional_floor = 40000"),
+        11,
+        "market.btc.tiers[2].notional_floor",
+    );
+    assert!(err.contains("40000 is not above 50000"), "{err}");
+}
+
+#[test]
+fn fee_above_100_percent_is_rejected() {
+    let err = assert_rejected(
+        &edit(BASE, "fee = 0.005", "fee = 1.5"),
+        30,
+        "liquidation.fee",
+    );
+    assert!(
+        err.contains("between 0 and 1") && err.contains("1.5"),
+        "{err}"
+    );
+}
+
+#[test]
+fn zero_accounts_are_rejected() {
+    let err = assert_rejected(
+        &edit(BASE, "accounts = 100", "accounts = 0"),
+        23,
+        "population.accounts",
+    );
+    assert!(err.contains("at least 1"), "{err}");
+}
+
+#[test]
+fn nan_price_is_rejected() {
+    let err = assert_rejected(
+        &edit(BASE, "price = 100000.0", "price = nan"),
+        5,
+        "market.btc.price",
+    );
+    assert!(err.contains("finite"), "{err}");
+}
+
+#[test]
+fn nan_in_a_price_series_is_rejected() {
+    let err = assert_rejected(
+        &edit(&series_base(), "  98000.0,", "  nan,"),
+        19,
+        "path.prices.btc[2]",
+    );
+    assert!(err.contains("finite and positive, got NaN"), "{err}");
+}
+
+// Inside `[path]`, `[population]` and the distributions (tables tagged by `kind` /
+// `distribution`) serde alone would only name the table.
+
+#[test]
+fn unknown_key_inside_a_distribution_is_located() {
+    let err = assert_rejected(
+        &edit(BASE, "shape = 1.3", "alpha = 1.3"),
+        24,
+        "population.notional.alpha",
+    );
+    assert!(err.contains("unknown field `alpha`"), "{err}");
+}
+
+#[test]
+fn wrong_value_inside_population_is_located() {
+    let err = assert_rejected(
+        &edit(BASE, "accounts = 100", "accounts = -5"),
+        23,
+        "population.accounts",
+    );
+    assert!(err.contains("integer `-5`, expected u32"), "{err}");
+}
+
+#[test]
+fn wrong_type_inside_path_is_located() {
+    assert_rejected(
+        &edit(BASE, "shock = -0.3", "shock = \"big\""),
+        19,
+        "path.shock",
+    );
+}
+
+#[test]
+fn duplicate_key_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("dup.toml");
+    std::fs::write(&file, edit(BASE, "seed = 7\n", "seed = 7\nseed = 8\n")).unwrap();
+    let o = backstop(tmp.path(), &[Path::new("validate"), &file]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        format!("error: {}:3: duplicate key `seed`\n", file.display())
+    );
+}
+
+#[test]
+fn missing_scenario_file_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("no-such-scenario.toml");
+    let out = tmp.path().join("out");
+    for args in [
+        vec![Path::new("run"), &file, "--out".as_ref(), &out],
+        vec![Path::new("validate"), &file],
+    ] {
+        let o = backstop(tmp.path(), &args);
+        assert_eq!(o.status.code(), Some(1));
+        assert_eq!(
+            stderr(&o),
+            format!(
+                "error: {}: cannot read scenario: No such file or directory (os error 2)\n",
+                file.display()
+            )
+        );
+    }
+    assert!(listing(tmp.path()).is_empty());
+}
+
+#[test]
+fn missing_population_file_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("scenario.toml");
+    let text = with_population(
+        BASE,
+        "[population]\nkind = \"parquet\"\nfile = \"nope/population.parquet\"\n",
+    );
+    std::fs::write(&file, text).unwrap();
+    let out = tmp.path().join("out");
+    let o = backstop(
+        tmp.path(),
+        &[Path::new("run"), &file, "--out".as_ref(), &out],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        err.starts_with(&format!("error: {}: ", file.display())),
+        "{err}"
+    );
+    // The missing file, resolved against the scenario's folder.
+    let missing = tmp.path().join("nope/population.parquet");
+    assert!(err.contains(&missing.display().to_string()), "{err}");
+    assert!(err.contains("No such file or directory"), "{err}");
+    assert_eq!(
+        err.matches("os error 2").count(),
+        1,
+        "cause repeated: {err}"
+    );
+    assert!(!out.exists());
+}

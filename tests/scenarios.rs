@@ -1,0 +1,100 @@
+//! Every example scenario under `scenarios/` validates and runs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `*.toml` files under `dir`, recursively, sorted.
+fn scenario_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if path.extension().is_some_and(|e| e == "toml") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn backstop(cwd: &Path, args: &[&Path]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_backstop"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("cannot start backstop")
+}
+
+#[track_caller]
+fn assert_ok(what: &str, o: &Output) {
+    assert!(
+        o.status.success(),
+        "{what} failed ({})\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn every_example_scenario_validates_and_runs() {
+    let files = scenario_files(&repo().join("scenarios"));
+    assert!(
+        files.iter().any(|f| f.ends_with("linear-crash.toml")),
+        "no scenarios found: {files:?}"
+    );
+    // Scenario names must be unique: each run writes notebooks-out/<name>/.
+    let mut names: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for file in &files {
+        let shown = file
+            .strip_prefix(repo())
+            .unwrap_or(file)
+            .display()
+            .to_string();
+        let tmp = tempfile::tempdir().unwrap();
+        assert_ok(
+            &format!("backstop validate {shown}"),
+            &backstop(tmp.path(), &[Path::new("validate"), file]),
+        );
+
+        let out = tmp.path().join("out");
+        assert_ok(
+            &format!("backstop run {shown}"),
+            &backstop(
+                tmp.path(),
+                &[
+                    Path::new("run"),
+                    file,
+                    "--out".as_ref(),
+                    &out,
+                    "-q".as_ref(),
+                ],
+            ),
+        );
+        let written: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(written.len(), 1, "{shown}: {written:?}");
+        let dir = &written[0];
+        for result in ["summary.json", "steps.parquet", "population.parquet"] {
+            assert!(dir.join(result).is_file(), "{shown}: no {result}");
+        }
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        if let Some(other) = names.insert(name.clone(), file.clone()) {
+            panic!(
+                "{} and {shown} share the name `{name}` (and the output folder)",
+                other.display()
+            );
+        }
+    }
+}
