@@ -159,23 +159,81 @@ pub(crate) struct ColumnSpec {
     pub(crate) kind: ColumnKind,
 }
 
-impl ColumnSpec {
+impl RequiredColumn for ColumnSpec {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn expected(&self) -> &'static str {
+        self.kind.expected()
+    }
+    fn accepts(&self, found: &DataType) -> bool {
+        self.kind.accepts(found)
+    }
+}
+
+/// A column a reader requires: its name and the Arrow types it accepts. Shared by
+/// the positions/steps readers and the tick-history readers, so columns are
+/// resolved, and missing or mistyped ones reported, in one place.
+pub(crate) trait RequiredColumn {
+    /// Column name.
+    fn name(&self) -> &'static str;
+    /// The type expected, as shown in errors.
+    fn expected(&self) -> &'static str;
+    /// Whether a file's column type can be read as this column.
+    fn accepts(&self, found: &DataType) -> bool;
+
+    /// The error for a file without this column.
     fn missing(&self, path: &Path) -> DataError {
         DataError::MissingColumn {
             path: path.to_owned(),
-            column: self.name.to_owned(),
-            expected_type: self.kind.expected().to_owned(),
+            column: self.name().to_owned(),
+            expected_type: self.expected().to_owned(),
         }
     }
 
+    /// The error for a file whose column has another type.
     fn wrong_type(&self, path: &Path, found: &DataType) -> DataError {
         DataError::ColumnType {
             path: path.to_owned(),
-            column: self.name.to_owned(),
-            expected: self.kind.expected().to_owned(),
+            column: self.name().to_owned(),
+            expected: self.expected().to_owned(),
             found: found.to_string(),
         }
     }
+}
+
+/// Resolves `columns` by name and type in the file and returns the projection
+/// onto exactly those columns (extra columns in the file are ignored).
+///
+/// # Errors
+/// A missing, duplicated or mistyped column, naming the file and the column.
+pub(crate) fn projection<C: RequiredColumn>(
+    path: &Path,
+    builder: &ParquetRecordBatchReaderBuilder<File>,
+    columns: &[C],
+) -> Result<ProjectionMask, DataError> {
+    let schema = builder.schema();
+    let mut roots = Vec::with_capacity(columns.len());
+    for col in columns {
+        let mut matches = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, field)| field.name() == col.name());
+        let (index, field) = matches.next().ok_or_else(|| col.missing(path))?;
+        if matches.next().is_some() {
+            return Err(DataError::DuplicateColumn {
+                path: path.to_owned(),
+                column: col.name().to_owned(),
+            });
+        }
+        if !col.accepts(field.data_type()) {
+            return Err(col.wrong_type(path, field.data_type()));
+        }
+        // Top-level Arrow fields correspond one-to-one to Parquet root columns.
+        roots.push(index);
+    }
+    Ok(ProjectionMask::roots(builder.parquet_schema(), roots))
 }
 
 /// Opens `path`, checks its `backstop.schema` tag (if any) against
@@ -200,28 +258,7 @@ pub(crate) fn open_projected(
         schema_id,
     )?;
 
-    let schema = builder.schema();
-    let mut roots = Vec::with_capacity(specs.len());
-    for spec in specs {
-        let mut matches = schema
-            .fields()
-            .iter()
-            .enumerate()
-            .filter(|(_, field)| field.name() == spec.name);
-        let (index, field) = matches.next().ok_or_else(|| spec.missing(path))?;
-        if matches.next().is_some() {
-            return Err(DataError::DuplicateColumn {
-                path: path.to_owned(),
-                column: spec.name.to_owned(),
-            });
-        }
-        if !spec.kind.accepts(field.data_type()) {
-            return Err(spec.wrong_type(path, field.data_type()));
-        }
-        // Top-level Arrow fields correspond one-to-one to Parquet root columns.
-        roots.push(index);
-    }
-    let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+    let mask = projection(path, &builder, specs)?;
     builder
         .with_projection(mask)
         .build()

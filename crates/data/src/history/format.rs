@@ -7,11 +7,11 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::parquet_io::RequiredColumn;
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, PrimitiveArray, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::ArrowWriter;
-use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::basic::Compression;
 use parquet::errors::ParquetError;
@@ -115,22 +115,17 @@ impl Col {
             nullable: true,
         }
     }
+}
 
-    fn missing(&self, path: &Path) -> DataError {
-        DataError::MissingColumn {
-            path: path.to_owned(),
-            column: self.name.to_owned(),
-            expected_type: self.kind.expected().to_owned(),
-        }
+impl RequiredColumn for Col {
+    fn name(&self) -> &'static str {
+        self.name
     }
-
-    fn wrong_type(&self, path: &Path, found: &DataType) -> DataError {
-        DataError::ColumnType {
-            path: path.to_owned(),
-            column: self.name.to_owned(),
-            expected: self.kind.expected().to_owned(),
-            found: found.to_string(),
-        }
+    fn expected(&self) -> &'static str {
+        self.kind.expected()
+    }
+    fn accepts(&self, found: &DataType) -> bool {
+        self.kind.accepts(found)
     }
 }
 
@@ -471,37 +466,6 @@ pub(crate) fn open(path: &Path, accept: &[HistorySchema]) -> Result<Opened, Data
     })
 }
 
-/// Resolves `columns` by name and type in the file and returns the
-/// projection onto exactly those columns (extra columns are ignored).
-fn projection(
-    path: &Path,
-    builder: &ParquetRecordBatchReaderBuilder<File>,
-    columns: &[Col],
-) -> Result<ProjectionMask, DataError> {
-    let schema = builder.schema();
-    let mut roots = Vec::with_capacity(columns.len());
-    for col in columns {
-        let mut matches = schema
-            .fields()
-            .iter()
-            .enumerate()
-            .filter(|(_, field)| field.name() == col.name);
-        let (index, field) = matches.next().ok_or_else(|| col.missing(path))?;
-        if matches.next().is_some() {
-            return Err(DataError::DuplicateColumn {
-                path: path.to_owned(),
-                column: col.name.to_owned(),
-            });
-        }
-        if !col.kind.accepts(field.data_type()) {
-            return Err(col.wrong_type(path, field.data_type()));
-        }
-        // Top-level Arrow fields correspond one-to-one to Parquet root columns.
-        roots.push(index);
-    }
-    Ok(ProjectionMask::roots(builder.parquet_schema(), roots))
-}
-
 /// A row group the cursor reads: where it starts in the file and how long it is.
 #[derive(Debug, Clone, Copy)]
 struct Group {
@@ -589,7 +553,7 @@ impl<D: Decode> Cursor<D> {
         columns: &[Col],
         window: Option<TimeWindow>,
     ) -> Result<Self, DataError> {
-        let mask = projection(path, &builder, columns)?;
+        let mask = crate::parquet_io::projection(path, &builder, columns)?;
         let groups_total = builder.metadata().num_row_groups();
         let (indices, groups) = plan_row_groups(path, builder.metadata(), window)?;
         let reader = builder
