@@ -297,6 +297,8 @@ pub struct Engine {
     accounts: Vec<Account>,
     positions: Vec<Position>,
     market_slots: Vec<Vec<u32>>,
+    /// Account index owning each position slot.
+    slot_owners: Vec<u32>,
     fund: InsuranceFund,
     liquidator_fees: Micros,
     venue_balance: Micros,
@@ -417,6 +419,11 @@ impl Engine {
             .map(|(m, &p)| m.ticks(p))
             .collect();
         let n = accounts.len();
+        let slot_owners = accounts
+            .iter()
+            .enumerate()
+            .flat_map(|(i, a)| std::iter::repeat_n(i as u32, a.slot_count as usize))
+            .collect();
         let long_lots = (0..n_markets)
             .map(|m| {
                 market_slots[m]
@@ -428,6 +435,7 @@ impl Engine {
             .collect();
         let mut engine = Engine {
             long_lots,
+            slot_owners,
             marks,
             impact: vec![Default::default(); n_markets],
             flows: vec![MarketFlows::default(); n_markets],
@@ -719,17 +727,8 @@ impl Engine {
     }
 
     fn slot_owner(&self, slot: u32) -> u32 {
-        // Accounts own consecutive slot ranges in account order.
-        let i = self
-            .accounts
-            .partition_point(|a| a.first_slot + a.slot_count <= slot);
-        debug_assert!(
-            (self.accounts[i].first_slot
-                ..self.accounts[i].first_slot + self.accounts[i].slot_count)
-                .contains(&slot),
-            "Invariant: slot ranges tile the position table"
-        );
-        i as u32
+        // O(1): funding, socialization and ADL scan whole markets.
+        self.slot_owners[slot as usize]
     }
 
     fn collect_breaches(&mut self) {

@@ -158,16 +158,28 @@ impl Rate {
 }
 
 /// `a / b` rounded toward +∞ (b > 0).
+///
+/// One hardware division when both fit in `i64` (nearly always): the 128-bit
+/// path is a software routine and margin requirements call this on every check.
 pub fn div_ceil_i128(a: i128, b: i128) -> i128 {
     debug_assert!(b > 0, "Invariant: divisor is positive");
-    let q = a.div_euclid(b);
-    if a.rem_euclid(b) == 0 { q } else { q + 1 }
+    if let (Ok(a), Ok(b)) = (i64::try_from(a), i64::try_from(b)) {
+        let (q, r) = (a / b, a % b);
+        return i128::from(q + i64::from(r > 0));
+    }
+    let (q, r) = (a / b, a % b);
+    q + i128::from(r > 0)
 }
 
 /// `a / b` rounded toward −∞ (b > 0).
 pub fn div_floor_i128(a: i128, b: i128) -> i128 {
     debug_assert!(b > 0, "Invariant: divisor is positive");
-    a.div_euclid(b)
+    if let (Ok(a), Ok(b)) = (i64::try_from(a), i64::try_from(b)) {
+        let (q, r) = (a / b, a % b);
+        return i128::from(q - i64::from(r < 0));
+    }
+    let (q, r) = (a / b, a % b);
+    q - i128::from(r < 0)
 }
 
 #[cfg(test)]
@@ -195,5 +207,27 @@ mod tests {
         assert_eq!(r.apply_floor(Micros(-1)), Micros(-1));
         assert_eq!(Rate(500_000_000).apply_round(Micros(-3)), Micros(-2));
         assert_eq!(r.apply_ceil(Micros(50_000_000_000)), Micros(200_000_000));
+    }
+
+    #[test]
+    fn divisions_round_the_right_way_in_both_paths() {
+        let big = i128::from(i64::MAX) * 4;
+        for (a, b) in [
+            (7i128, 2i128),
+            (-7, 2),
+            (6, 3),
+            (-6, 3),
+            (0, 5),
+            (big + 1, 4),
+            (-big - 1, 4),
+        ] {
+            let exact = a as f64 / b as f64;
+            assert_eq!(
+                div_ceil_i128(a, b),
+                a.div_euclid(b) + i128::from(a.rem_euclid(b) != 0),
+                "{a}/{b} ≈ {exact}"
+            );
+            assert_eq!(div_floor_i128(a, b), a.div_euclid(b), "{a}/{b}");
+        }
     }
 }
