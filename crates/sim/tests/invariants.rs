@@ -734,6 +734,9 @@ mod property_tests {
     proptest! {
         #![proptest_config(ProptestConfig {
             cases: 256,
+            // Seeded: CI runs the same 256 cases every time (no unseeded randomness);
+            // PROPTEST_RNG_SEED or PROPTEST_CASES explore further by hand.
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x6261_636b_7374_6f70),
             failure_persistence: None,
             ..ProptestConfig::default()
         })]
