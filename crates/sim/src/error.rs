@@ -15,6 +15,9 @@ pub enum SimError {
     /// The population cannot be built.
     #[error("population: {0}")]
     Population(String),
+    /// A path model cannot be built: bad parameters or unusable price history.
+    #[error("path: {0}")]
+    PathModel(String),
     /// The engine refused the population.
     #[error(transparent)]
     Engine(#[from] EngineError),

@@ -21,6 +21,7 @@ pub mod market;
 pub mod metrics;
 pub mod money;
 pub mod path;
+pub mod pathgen;
 pub mod population;
 pub mod rng;
 pub mod run;
