@@ -82,7 +82,7 @@ impl CorrelationSpec {
         self.validate(markets).map_err(super::to_sim)?;
         match self {
             CorrelationSpec::Matrix(m) => Cholesky::new(m, markets)
-                .map_err(|e| SimError::PathModel(format!("`path.correlation.matrix` {e}"))),
+                .map_err(|e| SimError::PathModel(format!("`path.correlation.matrix`: {e}"))),
             CorrelationSpec::Files(files) => {
                 let paths: Vec<PathBuf> = files.iter().map(|f| base_dir.join(f)).collect();
                 let joint = series::load_joint_returns(&paths, step_seconds)?;
@@ -94,7 +94,7 @@ impl CorrelationSpec {
                 let c = pearson_matrix(&joint.returns);
                 Cholesky::new(&c, markets).map_err(|e| {
                     SimError::PathModel(format!(
-                        "the correlation estimated from `path.correlation.files` {e}"
+                        "the correlation estimated from `path.correlation.files`: {e}"
                     ))
                 })
             }
@@ -350,7 +350,7 @@ mod tests {
             .unwrap_err();
         assert!(
             e.to_string()
-                .contains("`path.correlation.matrix` is not positive definite"),
+                .contains("`path.correlation.matrix`: is not positive definite"),
             "{e}"
         );
     }

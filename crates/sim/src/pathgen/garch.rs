@@ -98,6 +98,7 @@ impl GarchConfig {
         step_seconds: u32,
     ) -> Result<Box<dyn PathModel>, SimError> {
         self.validate(markets).map_err(to_sim)?;
+        super::check_step_volatility("volatility", self.volatility, step_seconds)?;
         let chol = resolve_optional(self.correlation.as_ref(), base_dir, markets, step_seconds)?;
         let dt = year_fraction(step_seconds);
         let long_run = self.volatility * self.volatility * dt;

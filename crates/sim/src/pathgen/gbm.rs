@@ -71,6 +71,7 @@ impl GbmConfig {
         step_seconds: u32,
     ) -> Result<Box<dyn PathModel>, SimError> {
         self.validate(markets).map_err(to_sim)?;
+        super::check_step_volatility("volatility", self.volatility, step_seconds)?;
         let chol = resolve_optional(self.correlation.as_ref(), base_dir, markets, step_seconds)?;
         Ok(Box::new(Diffusion::new(
             self.steps,
@@ -252,5 +253,13 @@ mod tests {
         let e = bad.validate(1).unwrap_err();
         assert_eq!(e.key, "path.volatility");
         assert!(bad.build(Path::new("."), 1, 60).is_err());
+        // 15 annualised is 0.79 per day, 2.1 per week: too much for one step.
+        let wild = GbmConfig {
+            volatility: 15.0,
+            ..bad
+        };
+        assert!(wild.build(Path::new("."), 1, 86_400).is_ok());
+        let e = wild.build(Path::new("."), 1, 7 * 86_400).unwrap_err();
+        assert!(e.to_string().contains("`path.volatility` = 15"), "{e}");
     }
 }

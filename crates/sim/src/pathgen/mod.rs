@@ -42,6 +42,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::SimError;
+use crate::path::PricePath;
 use crate::scenario::FieldError;
 
 pub mod bootstrap;
@@ -196,6 +197,36 @@ impl ModelConfig {
     }
 }
 
+/// A filled path (`out` of [`PathModel::fill`]) read as a [`PricePath`], so the
+/// runner can drive the engine from a generated path without copying it.
+#[derive(Clone, Copy, Debug)]
+pub struct FilledPath<'a> {
+    prices: &'a [Vec<f64>],
+}
+
+impl<'a> FilledPath<'a> {
+    /// Wraps per-market series of equal length.
+    #[must_use]
+    pub fn new(prices: &'a [Vec<f64>]) -> FilledPath<'a> {
+        debug_assert!(
+            prices.windows(2).all(|w| w[0].len() == w[1].len()),
+            "Invariant: equal lengths"
+        );
+        FilledPath { prices }
+    }
+}
+
+impl PricePath for FilledPath<'_> {
+    fn steps(&self) -> usize {
+        self.prices.first().map_or(0, Vec::len)
+    }
+    fn prices(&mut self, step: usize, out: &mut [f64]) {
+        for (o, series) in out.iter_mut().zip(self.prices) {
+            *o = series[step];
+        }
+    }
+}
+
 // ---- validation helpers (keys are given without the `path.` prefix) ----
 
 pub(crate) type Check = Result<(), FieldError>;
@@ -253,9 +284,29 @@ pub(crate) fn check_markets(markets: usize) -> Check {
     }
 }
 
+/// Largest per-step log-return standard deviation `volatility·√dt` a model accepts:
+/// beyond 100 % per step, `exp` of a path's log-price could overflow to ∞ or 0.
+pub const MAX_STEP_VOLATILITY: f64 = 1.0;
+
+/// Build-time check (needs the step) that `volatility` stays below
+/// [`MAX_STEP_VOLATILITY`] per step.
+pub(crate) fn check_step_volatility(
+    key: &str,
+    volatility: f64,
+    step_seconds: u32,
+) -> Result<(), SimError> {
+    let per_step = volatility * year_fraction(step_seconds).sqrt();
+    if per_step > MAX_STEP_VOLATILITY {
+        return Err(SimError::PathModel(format!(
+            "`path.{key}` = {volatility} is {per_step:.3} per {step_seconds} s step, above              {MAX_STEP_VOLATILITY}: prices would overflow"
+        )));
+    }
+    Ok(())
+}
+
 /// A [`FieldError`] as the [`SimError`] `build` returns.
 pub(crate) fn to_sim(e: FieldError) -> SimError {
-    SimError::PathModel(format!("`{}` {}", e.key, e.message))
+    SimError::PathModel(format!("`{}`: {}", e.key, e.message))
 }
 
 /// Debug check of the price invariant: finite and positive.
@@ -353,5 +404,165 @@ pub(crate) mod test_util {
             write_prices_file(dir, "btc-2020-03-12.parquet", &rows),
             rows,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{Purpose, stream};
+
+    const MODELS: &str = r#"
+[gbm]
+kind = "gbm"
+steps = 300
+volatility = 0.8
+correlation = { matrix = [[1.0, 0.3], [0.3, 1.0]] }
+
+[t]
+kind = "student_t"
+steps = 300
+volatility = 0.8
+dof = 3.0
+correlation = { matrix = [[1.0, -0.3], [-0.3, 1.0]] }
+
+[garch]
+kind = "garch"
+steps = 300
+volatility = 0.8
+alpha = 0.1
+beta = 0.85
+dof = 5.0
+
+[jump]
+kind = "jump"
+steps = 300
+volatility = 0.6
+intensity = 50.0
+jump_mean = -0.05
+jump_stdev = 0.05
+
+[bridge]
+kind = "bridge"
+steps = 300
+pin_step = 100
+crash = -0.35
+volatility = 0.8
+"#;
+
+    fn models() -> Vec<(String, ModelConfig)> {
+        let table: std::collections::BTreeMap<String, ModelConfig> =
+            toml::from_str(MODELS).unwrap();
+        table.into_iter().collect()
+    }
+
+    /// Every Monte Carlo model: the same stream gives the same path bit for bit,
+    /// a different stream a different one; refilling reuses the buffers (same
+    /// allocation); prices start at `start` and stay finite and positive.
+    #[test]
+    fn paths_are_deterministic_and_reuse_their_buffers() {
+        for (name, cfg) in models() {
+            cfg.validate(2).unwrap();
+            let model = cfg.build(Path::new("."), 2, 60).unwrap();
+            assert_eq!((model.markets(), model.steps()), (2, 300), "{name}");
+            let start = [50_000.0, 2.5];
+            let mut out = model.new_output();
+            let mut scratch = Scratch::new();
+            model.fill(
+                &start,
+                &mut stream(1, Purpose::Path, 7),
+                &mut scratch,
+                &mut out,
+            );
+            let first = out.clone();
+            let ptrs: Vec<*const f64> = out.iter().map(|s| s.as_ptr()).collect();
+            let z_ptr = scratch.z.as_ptr();
+            model.fill(
+                &start,
+                &mut stream(1, Purpose::Path, 8),
+                &mut scratch,
+                &mut out,
+            );
+            assert_ne!(out, first, "{name}");
+            model.fill(
+                &start,
+                &mut stream(1, Purpose::Path, 7),
+                &mut scratch,
+                &mut out,
+            );
+            assert_eq!(out, first, "{name}");
+            assert_eq!(
+                ptrs,
+                out.iter().map(|s| s.as_ptr()).collect::<Vec<_>>(),
+                "{name}"
+            );
+            assert_eq!(z_ptr, scratch.z.as_ptr(), "{name}");
+            for (series, s0) in out.iter().zip(start) {
+                assert_eq!(series.len(), 300);
+                assert_eq!(series[0], s0);
+                assert!(series.iter().all(|p| p.is_finite() && *p > 0.0), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn configs_round_trip_and_reject_unknown_keys_and_kinds() {
+        for (name, cfg) in models() {
+            let text = toml::to_string(&cfg).unwrap();
+            assert_eq!(toml::from_str::<ModelConfig>(&text).unwrap(), cfg, "{name}");
+        }
+        let e = toml::from_str::<ModelConfig>("kind = \"levy\"\nsteps = 1\n").unwrap_err();
+        assert!(e.to_string().contains("levy"), "{e}");
+        let e = toml::from_str::<ModelConfig>(
+            "kind = \"garch\"\nsteps = 1\nvolatility = 1.0\nalpha = 0.1\nbeta = 0.8\ndof = 5.0\nomega = 1.0\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("omega"), "{e}");
+        let e = toml::from_str::<ModelConfig>(
+            "kind = \"gbm\"\nsteps = 1\nvolatility = 1.0\ncorrelation = { cov = [[1.0]] }\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("cov"), "{e}");
+        assert_eq!(
+            ModelConfig::Gbm(GbmConfig {
+                steps: 1,
+                drift: 0.0,
+                volatility: 1.0,
+                correlation: None
+            })
+            .validate(0)
+            .unwrap_err()
+            .key,
+            "path.kind"
+        );
+    }
+
+    #[test]
+    fn filled_path_reads_as_a_price_path() {
+        let prices = vec![vec![1.0, 2.0], vec![3.0, 4.0]];
+        let mut p = FilledPath::new(&prices);
+        let mut out = [0.0; 2];
+        p.prices(1, &mut out);
+        assert_eq!((p.steps(), out), (2, [2.0, 4.0]));
+        let e = GarchConfig {
+            steps: 1,
+            drift: 0.0,
+            volatility: 1.0,
+            alpha: 0.6,
+            beta: 0.45,
+            dof: 5.0,
+            correlation: None,
+        }
+        .build(Path::new("."), 1, 60)
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "path: `path.beta`: `path.alpha` + `path.beta` must be < 1 for a stationary GARCH, got 0.6 + 0.45"
+        );
+    }
+
+    #[test]
+    fn year_is_365_days() {
+        assert_eq!(year_fraction(86_400), 1.0 / 365.0);
     }
 }

@@ -44,29 +44,40 @@ pub(crate) fn observed_grid(rows: &[PriceRow], step_ns: i64) -> Vec<(i64, f64)> 
         return Vec::new();
     };
     let mut out = Vec::new();
-    let mut b = first.ts_ns.div_euclid(step_ns) * step_ns;
-    if b < first.ts_ns {
-        b += step_ns;
-    }
+    let Some(mut b) = ceil_to(first.ts_ns, step_ns) else {
+        return out;
+    };
     let mut i = 0;
     while b <= last.ts_ns {
         while i + 1 < rows.len() && rows[i + 1].ts_ns <= b {
             i += 1;
         }
         let row = &rows[i];
-        if row.ts_ns > b - step_ns {
+        if row.ts_ns > b.saturating_sub(step_ns) {
             out.push((b, row.mark));
-            b += step_ns;
+            let Some(next) = b.checked_add(step_ns) else {
+                break;
+            };
+            b = next;
         } else {
             // Jump to the first boundary at or after the next row.
-            let next = rows[i + 1].ts_ns;
-            b = next.div_euclid(step_ns) * step_ns;
-            if b < next {
-                b += step_ns;
-            }
+            let Some(next) = ceil_to(rows[i + 1].ts_ns, step_ns) else {
+                break;
+            };
+            b = next;
         }
     }
     out
+}
+
+/// The first multiple of `step` at or after `ts`, if representable.
+fn ceil_to(ts: i64, step: i64) -> Option<i64> {
+    let (ts, step) = (i128::from(ts), i128::from(step));
+    let mut b = ts.div_euclid(step) * step;
+    if b < ts {
+        b += step;
+    }
+    i64::try_from(b).ok()
 }
 
 /// Several markets' log-returns at one step on their common timestamps.
@@ -185,6 +196,11 @@ mod tests {
         let g = observed_grid(&r, 30);
         assert_eq!(g, vec![(30, 3.0), (60, 5.0), (120, 6.0)]);
         let j = joint_returns(&[g.clone(), g], 30);
+        // Timestamps at the ends of the range do not overflow.
+        let edge = rows(&[(i64::MAX - 40, 1.0), (i64::MAX - 1, 2.0)]);
+        assert_eq!(observed_grid(&edge, 30).len(), 1);
+        let edge = rows(&[(i64::MIN, 1.0), (i64::MIN + 10, 2.0)]);
+        assert_eq!(observed_grid(&edge, 30).len(), 0);
         assert_eq!(j.ts, vec![60]);
         assert!((j.returns[1][0] - (5.0f64 / 3.0).ln()).abs() < 1e-15);
     }

@@ -70,6 +70,7 @@ impl StudentTConfig {
         step_seconds: u32,
     ) -> Result<Box<dyn PathModel>, SimError> {
         self.validate(markets).map_err(to_sim)?;
+        super::check_step_volatility("volatility", self.volatility, step_seconds)?;
         let chol = resolve_optional(self.correlation.as_ref(), base_dir, markets, step_seconds)?;
         Ok(Box::new(Diffusion::new(
             self.steps,
