@@ -18,6 +18,9 @@ pub enum SimError {
     /// An input the scenario names (a file, a window) cannot be used.
     #[error("{0}")]
     Input(String),
+    /// A path model cannot be built: bad parameters or unusable price history.
+    #[error("path: {0}")]
+    PathModel(String),
     /// The engine refused the population.
     #[error(transparent)]
     Engine(#[from] EngineError),

@@ -22,6 +22,7 @@ pub mod market;
 pub mod metrics;
 pub mod money;
 pub mod path;
+pub mod pathgen;
 pub mod population;
 pub mod replay;
 pub mod rng;
