@@ -113,9 +113,13 @@ fn label(n: u32) -> String {
 
 /// A fresh engine stepped through the path's first `steps` steps (untimed setup).
 fn engine_at(p: &Prepared, steps: u32) -> (Engine, Vec<Vec<f64>>) {
-    use backstop_sim::path::{PathCursor as _, StepInput};
+    use backstop_sim::path::{PathCursor as _, PathScratch, StepInput};
     let mut engine = p.engine(0).expect("the engine builds");
-    let mut cursor = p.plan().cursor(0, 60).expect("the path opens");
+    let mut scratch = PathScratch::default();
+    let mut cursor = p
+        .plan()
+        .cursor(0, 0, 60, &mut scratch)
+        .expect("the path opens");
     let mut input = StepInput::new(engine.markets().len());
     let mut prices = Vec::new();
     while cursor.advance(&mut input).expect("the path advances") {

@@ -41,6 +41,18 @@ enum Command {
         /// Worker threads (default: one per core). Results do not depend on it.
         #[arg(long)]
         threads: Option<usize>,
+        /// Run this many paths instead of the scenario's `paths` (a quick look).
+        #[arg(long)]
+        paths: Option<u32>,
+    },
+    /// Fit the path models (volatility, Student-t, GARCH-t, jumps) to a prices
+    /// file and print them as scenario `[path]` tables.
+    Calibrate {
+        /// A `prices/v1` Parquet file (e.g. from `backstop import`).
+        file: PathBuf,
+        /// Sample the prices every this many seconds (default: the file's own spacing).
+        #[arg(long)]
+        step_seconds: Option<u32>,
     },
     /// Check a scenario file (syntax, keys, values, population) without running it.
     Validate {
@@ -81,7 +93,9 @@ fn main() -> ExitCode {
             out,
             quiet,
             threads,
-        } => run(&scenario, &out, quiet, threads),
+            paths,
+        } => run(&scenario, &out, quiet, threads, paths),
+        Command::Calibrate { file, step_seconds } => calibrate(&file, step_seconds),
         Command::Validate { scenario } => validate(&scenario),
     };
     match result {
@@ -133,8 +147,26 @@ fn validate(file: &Path) -> Result<()> {
     Ok(())
 }
 
-fn run(file: &Path, out: &Path, quiet: bool, threads: Option<usize>) -> Result<()> {
-    let prepared = prepare(file)?;
+fn calibrate(file: &Path, step_seconds: Option<u32>) -> Result<()> {
+    let fit = backstop_sim::pathgen::calibrate_file(file, step_seconds)
+        .with_context(|| format!("{}: cannot calibrate", file.display()))?;
+    print!("{}", fit.to_toml_snippet());
+    Ok(())
+}
+
+fn run(
+    file: &Path,
+    out: &Path,
+    quiet: bool,
+    threads: Option<usize>,
+    paths: Option<u32>,
+) -> Result<()> {
+    let mut prepared = prepare(file)?;
+    if let Some(n) = paths {
+        prepared
+            .set_paths(n)
+            .with_context(|| format!("{}: --paths {n}", file.display()))?;
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
         .build()
@@ -259,7 +291,11 @@ fn print_headline(dir: &Path, prepared: &Prepared, output: &RunOutput) {
             usd(m.socialized_loss),
             usd(m.insolvency)
         );
-        println!("adl           {} events, {}", m.adl_events, usd(m.adl_notional));
+        println!(
+            "adl           {} events, {}",
+            m.adl_events,
+            usd(m.adl_notional)
+        );
     } else {
         let pct = |p: &backstop_sim::aggregate::Probability| {
             format!(
@@ -271,7 +307,11 @@ fn print_headline(dir: &Path, prepared: &Prepared, output: &RunOutput) {
             )
         };
         let q = |name: &str| a.metrics.get(name);
-        println!("paths         {} x {} steps", a.paths, prepared.scenario.steps());
+        println!(
+            "paths         {} x {} steps",
+            a.paths,
+            prepared.scenario.steps()
+        );
         println!("depletion     {}", pct(&a.insurance_fund_depletion));
         println!("socialized    {}", pct(&a.socialized_loss_any));
         println!("adl           {}", pct(&a.adl_any));

@@ -205,35 +205,47 @@ fn scenario_reference_matches_the_defaults() {
 }
 
 #[test]
-fn metrics_table_lists_every_metric() {
+fn result_tables_list_every_metric_and_aggregate() {
     let text = readme();
-    let documented: BTreeSet<String> = table_after(&text, "**`summary.json`**")
+    let cells = |marker: &str| -> BTreeSet<String> {
+        table_after(&text, marker)
+            .iter()
+            .flat_map(|row| {
+                code_spans(&row[0])
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let mut columns: BTreeSet<String> = backstop_data::PATH_METRICS
         .iter()
-        .flat_map(|row| {
-            code_spans(&row[0])
-                .into_iter()
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
+        .map(|m| (*m).to_string())
         .collect();
+    columns.extend(["param_set".to_string(), "path".to_string()]);
+    assert_eq!(cells("**`paths.parquet`**"), columns);
+
     let tmp = tempfile::tempdir().unwrap();
     let summary = summary_of(tmp.path(), "minimal.toml", MINIMAL);
-    let metrics: BTreeSet<String> = summary["paths"][0]
-        .as_object()
-        .unwrap()
-        .keys()
-        .cloned()
-        .collect();
-    assert_eq!(documented, metrics);
-    let top: BTreeSet<&str> = summary
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys = |v: &Value| -> BTreeSet<String> { v.as_object().unwrap().keys().cloned().collect() };
+    assert_eq!(cells("**`summary.json`**"), keys(&summary["aggregates"]));
+    // `metrics` summarises every column but the two keys; the first depletion
+    // step only over the paths that depleted (none here).
+    columns.remove("param_set");
+    columns.remove("path");
+    columns.remove("insurance_fund_first_depletion_step");
+    assert_eq!(keys(&summary["aggregates"]["metrics"]), columns);
     assert_eq!(
-        top,
-        BTreeSet::from(["backstop_version", "scenario", "population", "paths"])
+        keys(&summary),
+        [
+            "aggregates",
+            "backstop_version",
+            "population",
+            "run",
+            "scenario"
+        ]
+        .map(String::from)
+        .into()
     );
 }
 

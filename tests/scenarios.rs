@@ -67,18 +67,22 @@ fn every_example_scenario_validates_and_runs() {
         );
 
         let out = tmp.path().join("out");
+        // Monte Carlo scenarios run a few of their paths here (all in release).
+        let text = std::fs::read_to_string(file).unwrap();
+        let monte_carlo = text.lines().any(|l| l.starts_with("paths ="));
+        let mut args: Vec<&Path> = vec![
+            Path::new("run"),
+            file,
+            "--out".as_ref(),
+            &out,
+            "-q".as_ref(),
+        ];
+        if monte_carlo {
+            args.extend([Path::new("--paths"), Path::new("6")]);
+        }
         assert_ok(
             &format!("backstop run {shown}"),
-            &backstop(
-                tmp.path(),
-                &[
-                    Path::new("run"),
-                    file,
-                    "--out".as_ref(),
-                    &out,
-                    "-q".as_ref(),
-                ],
-            ),
+            &backstop(tmp.path(), &args),
         );
         let written: Vec<_> = std::fs::read_dir(&out)
             .unwrap()
@@ -86,8 +90,25 @@ fn every_example_scenario_validates_and_runs() {
             .collect();
         assert_eq!(written.len(), 1, "{shown}: {written:?}");
         let dir = &written[0];
-        for result in ["summary.json", "steps.parquet", "population.parquet"] {
+        for result in [
+            "summary.json",
+            "steps.parquet",
+            "population.parquet",
+            "paths.parquet",
+            "bands.parquet",
+            "haircuts.parquet",
+        ] {
             assert!(dir.join(result).is_file(), "{shown}: no {result}");
+        }
+        let paths = backstop_data::read_paths(&dir.join("paths.parquet")).unwrap();
+        assert_eq!(paths.len(), if monte_carlo { 6 } else { 1 }, "{shown}");
+        if monte_carlo {
+            // Random paths differ: no two paths liquidate the same notional.
+            let notional = paths.metric("liquidated_notional").unwrap();
+            let mut distinct: Vec<u64> = notional.iter().map(|v| v.unwrap().to_bits()).collect();
+            distinct.sort_unstable();
+            distinct.dedup();
+            assert_eq!(distinct.len(), 6, "{shown}: paths repeat: {notional:?}");
         }
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         if let Some(other) = names.insert(name.clone(), file.clone()) {

@@ -11,7 +11,9 @@ use std::path::Path;
 
 use crate::error::SimError;
 use crate::money::Rate;
+use crate::pathgen::{PathModel, Scratch};
 use crate::replay::{ReplayCursor, ReplayPlan};
+use crate::rng::{self, Purpose};
 use crate::scenario::{PathConfig, Scenario};
 
 /// What the engine consumes at one step.
@@ -110,6 +112,23 @@ pub enum PathPlan {
     Fixed(Vec<Vec<f64>>),
     /// History replayed from files.
     Replay(ReplayPlan),
+    /// A random (or resampled historical) model: path `i` is drawn from the
+    /// stream (seed, path, i) and starts at the markets' prices.
+    Model {
+        /// The model.
+        model: Box<dyn PathModel>,
+        /// Start price of each market.
+        start: Vec<f64>,
+        /// Master seed.
+        seed: u64,
+    },
+}
+
+/// Per-path working memory of a [`PathPlan::Model`] path, reused across paths.
+#[derive(Debug, Default)]
+pub struct PathScratch {
+    prices: Vec<Vec<f64>>,
+    model: Scratch,
 }
 
 impl PathPlan {
@@ -153,6 +172,18 @@ impl PathPlan {
                     .collect(),
             ),
             PathConfig::Replay(r) => PathPlan::Replay(ReplayPlan::new(s, r, base_dir)?),
+            other => match other.model() {
+                Some(model) => PathPlan::Model {
+                    model: model.build(base_dir, s.market.len(), s.step_seconds)?,
+                    start: s
+                        .market
+                        .values()
+                        .map(|m| m.price.unwrap_or(f64::NAN))
+                        .collect(),
+                    seed: s.seed,
+                },
+                None => PathPlan::Fixed(Vec::new()),
+            },
         })
     }
 
@@ -164,17 +195,33 @@ impl PathPlan {
                 .map(|s| s.first().copied().unwrap_or(f64::NAN))
                 .collect(),
             PathPlan::Replay(r) => r.start_prices().to_vec(),
+            PathPlan::Model { start, .. } => start.clone(),
         }
     }
 
-    /// A cursor over path `path_index`.
+    /// A cursor over path `path_index`, steps `step_ns` apart from `start_ns`;
+    /// a model path is drawn into `scratch`.
     ///
     /// # Errors
     /// A history file that cannot be opened.
-    pub fn cursor(&self, start_ns: i64, step_ns: i64) -> Result<Cursor<'_>, SimError> {
+    pub fn cursor<'a>(
+        &'a self,
+        path_index: u64,
+        start_ns: i64,
+        step_ns: i64,
+        scratch: &'a mut PathScratch,
+    ) -> Result<Cursor<'a>, SimError> {
         Ok(match self {
             PathPlan::Fixed(p) => Cursor::Buffer(BufferCursor::new(p, start_ns, step_ns)),
             PathPlan::Replay(r) => Cursor::Replay(Box::new(r.cursor()?)),
+            PathPlan::Model { model, start, seed } => {
+                if scratch.prices.len() != model.markets() {
+                    scratch.prices = model.new_output();
+                }
+                let mut rng = rng::stream(*seed, Purpose::Path, path_index);
+                model.fill(start, &mut rng, &mut scratch.model, &mut scratch.prices);
+                Cursor::Buffer(BufferCursor::new(&scratch.prices, start_ns, step_ns))
+            }
         })
     }
 }
@@ -207,7 +254,8 @@ max_notional = 1e6
 "#;
         let s = Scenario::from_toml_str(src, Path::new("t.toml")).unwrap();
         let plan = PathPlan::from_scenario(&s, Path::new(".")).unwrap();
-        let mut cursor = plan.cursor(0, 60).unwrap();
+        let mut scratch = PathScratch::default();
+        let mut cursor = plan.cursor(0, 0, 60, &mut scratch).unwrap();
         let mut step = StepInput::new(1);
         let mut got = Vec::new();
         while cursor.advance(&mut step).unwrap() {

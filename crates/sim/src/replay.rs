@@ -87,8 +87,18 @@ impl ReplayPlan {
                 }
                 Ok(())
             };
-            add(&files.prices, "prices", Role::Price(m), HistorySchema::Prices)?;
-            add(&files.trades, "trades", Role::Price(m), HistorySchema::Trades)?;
+            add(
+                &files.prices,
+                "prices",
+                Role::Price(m),
+                HistorySchema::Prices,
+            )?;
+            add(
+                &files.trades,
+                "trades",
+                Role::Price(m),
+                HistorySchema::Trades,
+            )?;
             add(
                 &files.funding,
                 "funding",
@@ -111,7 +121,7 @@ impl ReplayPlan {
         let mut first = StepInput::new(plan.markets);
         cursor.advance(&mut first)?;
         plan.start_prices = first.prices;
-        if let Some(m) = plan.start_prices.iter().position(|p| !(*p > 0.0)) {
+        if let Some(m) = plan.start_prices.iter().position(|p| p.is_nan() || *p <= 0.0) {
             let name = s.market.keys().nth(m).map_or("?", String::as_str);
             return Err(SimError::Input(format!(
                 "path.market.{name}: no price in the 24 hours up to start ({})",
@@ -262,7 +272,9 @@ impl PathCursor for ReplayCursor {
         step.ts_ns = boundary;
         step.prices.copy_from_slice(&self.prices);
         for (out, f) in step.funding.iter_mut().zip(&mut self.funding) {
-            *out = f.take().map(|r| Rate::from_fraction(r).unwrap_or(Rate::ZERO));
+            *out = f
+                .take()
+                .map(|r| Rate::from_fraction(r).unwrap_or(Rate::ZERO));
         }
         self.steps += 1;
         Ok(true)

@@ -19,15 +19,15 @@ use backstop_data::{BandSeries, BandsTable, HaircutsTable, PathsTable, PositionR
 use rayon::prelude::*;
 
 use crate::adl::{AdlPolicy, BinanceRanking, BitmexRanking, HyperliquidRanking};
-use crate::engine::{AccountSpec, AdlScope, Engine, LastLine, LiquidationMode, VenueConfig};
-use crate::error::SimError;
 use crate::aggregate::Aggregates;
 use crate::aggregate::sketch::QuantileSketch;
+use crate::engine::{AccountSpec, AdlScope, Engine, LastLine, LiquidationMode, VenueConfig};
+use crate::error::SimError;
 use crate::impact::{BookDepthImpact, DepthBook, ImpactModel, NoImpact, SquareRootImpact};
 use crate::market::{MarginSchedule, Market};
 use crate::metrics::PathMetrics;
 use crate::money::{Micros, Rate};
-use crate::path::{PathCursor, PathPlan, StepInput};
+use crate::path::{PathCursor, PathPlan, PathScratch, StepInput};
 use crate::population;
 use crate::rng::{self, Purpose};
 use crate::scenario::{
@@ -261,9 +261,8 @@ impl Prepared {
             .map(|(name, m)| match &m.impact.file {
                 Some(file) if m.impact.model == ImpactModelKind::BookDepth => {
                     let path = base_dir.join(file);
-                    let table = backstop_data::history::read_depth(&path).map_err(|e| {
-                        SimError::Input(format!("market.{name}.impact.file: {e}"))
-                    })?;
+                    let table = backstop_data::history::read_depth(&path)
+                        .map_err(|e| SimError::Input(format!("market.{name}.impact.file: {e}")))?;
                     let book = DepthBook::from_rows(&table.rows).map_err(|e| {
                         SimError::Input(format!(
                             "market.{name}.impact.file: {}: {e}",
@@ -309,6 +308,23 @@ impl Prepared {
         build_markets(&self.scenario, &self.depth_books)
     }
 
+    /// Runs `paths` paths instead of the scenario's number.
+    ///
+    /// # Errors
+    /// Zero paths, or more than one for a replay (history happened once).
+    pub fn set_paths(&mut self, paths: u32) -> Result<(), SimError> {
+        if paths == 0 {
+            return Err(SimError::Input("at least one path is needed".into()));
+        }
+        if paths > 1 && matches!(self.plan, PathPlan::Replay(_)) {
+            return Err(SimError::Input(
+                "a replay is one path (history happened once)".into(),
+            ));
+        }
+        self.scenario.paths = paths;
+        Ok(())
+    }
+
     /// Where the paths come from.
     pub fn plan(&self) -> &PathPlan {
         &self.plan
@@ -342,7 +358,10 @@ impl Prepared {
         mut record: impl FnMut(&Engine, &StepInput),
     ) -> Result<(PathMetrics, Vec<i64>), SimError> {
         let mut engine = self.engine(path_index)?;
-        let mut cursor = self.plan.cursor(self.start_ns, self.step_ns)?;
+        let mut scratch = PathScratch::default();
+        let mut cursor = self
+            .plan
+            .cursor(path_index, self.start_ns, self.step_ns, &mut scratch)?;
         let mut input = StepInput::new(engine.markets().len());
         let mut times = Vec::with_capacity(self.scenario.steps());
         while cursor.advance(&mut input)? {
@@ -367,8 +386,7 @@ impl Prepared {
     /// A population the venue refuses, or history that cannot be read.
     pub fn run_path(&self, path_index: u64) -> Result<PathOutput, SimError> {
         let n_markets = self.scenario.market.len();
-        let mut records: Vec<StepRecord> =
-            Vec::with_capacity(self.scenario.steps() * n_markets);
+        let mut records: Vec<StepRecord> = Vec::with_capacity(self.scenario.steps() * n_markets);
         let mut t = 0u32;
         let (metrics, _) = self.simulate(path_index, |engine, input| {
             let v = *engine.venue_flows();
@@ -498,7 +516,11 @@ impl Prepared {
                     .market
                     .push(market.map_or(String::new(), |m| names[m].to_string()));
                 bands.series.push(series.name().to_string());
-                for (column, (_, q)) in bands.quantiles.iter_mut().zip(backstop_data::BAND_QUANTILES) {
+                for (column, (_, q)) in bands
+                    .quantiles
+                    .iter_mut()
+                    .zip(backstop_data::BAND_QUANTILES)
+                {
                     column.push(sketch.quantile(q));
                 }
                 bands.mean.push(sketch.mean());

@@ -33,6 +33,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::pathgen;
 use serde::{Deserialize, Serialize};
 
 /// Defaults of every optional scenario field, in one place.
@@ -283,6 +284,20 @@ pub enum PathConfig {
     /// Historical replay from tick-history files, from the scenario's `start` to
     /// `end`.
     Replay(ReplayConfig),
+    /// Geometric Brownian motion.
+    Gbm(pathgen::GbmConfig),
+    /// GBM with Student-t innovations scaled to the target volatility.
+    StudentT(pathgen::StudentTConfig),
+    /// GARCH(1,1) with standardized t innovations.
+    Garch(pathgen::GarchConfig),
+    /// Merton jump-diffusion.
+    Jump(pathgen::JumpConfig),
+    /// Brownian bridge pinned to a crash level at a chosen step, then free.
+    Bridge(pathgen::BridgeConfig),
+    /// Stationary block bootstrap of historical returns.
+    Bootstrap(pathgen::BootstrapConfig),
+    /// A historical window's returns from today's prices, optionally scaled.
+    Overlay(pathgen::OverlayConfig),
 }
 
 /// How a replay turns events into engine steps.
@@ -717,6 +732,22 @@ impl Scenario {
                 let step_ns = i64::from(self.step_seconds.max(1)) * 1_000_000_000;
                 usize::try_from((b - a).max(0) / step_ns).unwrap_or(0)
             }
+            PathConfig::Gbm(c) => c.steps as usize,
+            PathConfig::StudentT(c) => c.steps as usize,
+            PathConfig::Garch(c) => c.steps as usize,
+            PathConfig::Jump(c) => c.steps as usize,
+            PathConfig::Bridge(c) => c.steps as usize,
+            PathConfig::Bootstrap(c) => c.steps as usize,
+            PathConfig::Overlay(c) => {
+                let (Some(a), Some(b)) = (
+                    crate::validate::parse_utc(&c.start),
+                    crate::validate::parse_utc(&c.end),
+                ) else {
+                    return 0;
+                };
+                let step_ns = i64::from(self.step_seconds.max(1)) * 1_000_000_000;
+                usize::try_from((b - a).max(0) / step_ns).unwrap_or(0)
+            }
         }
     }
 
@@ -736,7 +767,31 @@ impl PathConfig {
             PathConfig::Linear { .. } => "linear",
             PathConfig::Series { .. } => "series",
             PathConfig::Replay(_) => "replay",
+            PathConfig::Gbm(_) => "gbm",
+            PathConfig::StudentT(_) => "student_t",
+            PathConfig::Garch(_) => "garch",
+            PathConfig::Jump(_) => "jump",
+            PathConfig::Bridge(_) => "bridge",
+            PathConfig::Bootstrap(_) => "bootstrap",
+            PathConfig::Overlay(_) => "overlay",
         }
+    }
+
+    /// The random or historical path model, for the kinds that are one.
+    pub fn model(&self) -> Option<pathgen::ModelConfig> {
+        use pathgen::ModelConfig as M;
+        Some(match self {
+            PathConfig::Gbm(c) => M::Gbm(c.clone()),
+            PathConfig::StudentT(c) => M::StudentT(c.clone()),
+            PathConfig::Garch(c) => M::Garch(c.clone()),
+            PathConfig::Jump(c) => M::Jump(c.clone()),
+            PathConfig::Bridge(c) => M::Bridge(c.clone()),
+            PathConfig::Bootstrap(c) => M::Bootstrap(c.clone()),
+            PathConfig::Overlay(c) => M::Overlay(c.clone()),
+            PathConfig::Linear { .. } | PathConfig::Series { .. } | PathConfig::Replay(_) => {
+                return None;
+            }
+        })
     }
 }
 

@@ -63,13 +63,19 @@ fn replay(s: &Scenario, r: &ReplayConfig) -> Check {
     if end <= start {
         return fail(
             "path.end",
-            format!("the window must end after `start` ({}), got {}", s.start, r.end),
+            format!(
+                "the window must end after `start` ({}), got {}",
+                s.start, r.end
+            ),
         );
     }
     if s.paths != 1 {
         return fail(
             "paths",
-            format!("a replay is one path (history happened once), got {}", s.paths),
+            format!(
+                "a replay is one path (history happened once), got {}",
+                s.paths
+            ),
         );
     }
     for name in s.market.keys() {
@@ -390,6 +396,11 @@ pub(crate) fn scenario(s: &Scenario) -> Check {
             }
         }
         PathConfig::Replay(_) => {}
+        other => {
+            if let Some(model) = other.model() {
+                model.validate(s.market.len())?;
+            }
+        }
     }
 
     if let PathConfig::Replay(r) = &s.path {

@@ -96,7 +96,7 @@ impl QuantileSketch {
         } else {
             self.exact.push(v);
             if self.exact.len() > EXACT_LIMIT {
-                self.to_buckets();
+                self.switch_to_buckets();
             }
         }
     }
@@ -114,7 +114,7 @@ impl QuantileSketch {
         }
     }
 
-    fn to_buckets(&mut self) {
+    fn switch_to_buckets(&mut self) {
         self.bucketed = true;
         for v in std::mem::take(&mut self.exact) {
             self.bucket(v);
@@ -140,7 +140,7 @@ impl QuantileSketch {
             return;
         }
         if !self.bucketed {
-            self.to_buckets();
+            self.switch_to_buckets();
         }
         if other.bucketed {
             self.zeros += other.zeros;

@@ -42,7 +42,6 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::SimError;
-use crate::path::PricePath;
 use crate::scenario::FieldError;
 
 pub mod bootstrap;
@@ -193,36 +192,6 @@ impl ModelConfig {
             ModelConfig::Bridge(c) => c.build(base_dir, markets, step_seconds),
             ModelConfig::Bootstrap(c) => c.build(base_dir, markets, step_seconds),
             ModelConfig::Overlay(c) => c.build(base_dir, markets, step_seconds),
-        }
-    }
-}
-
-/// A filled path (`out` of [`PathModel::fill`]) read as a [`PricePath`], so the
-/// runner can drive the engine from a generated path without copying it.
-#[derive(Clone, Copy, Debug)]
-pub struct FilledPath<'a> {
-    prices: &'a [Vec<f64>],
-}
-
-impl<'a> FilledPath<'a> {
-    /// Wraps per-market series of equal length.
-    #[must_use]
-    pub fn new(prices: &'a [Vec<f64>]) -> FilledPath<'a> {
-        debug_assert!(
-            prices.windows(2).all(|w| w[0].len() == w[1].len()),
-            "Invariant: equal lengths"
-        );
-        FilledPath { prices }
-    }
-}
-
-impl PricePath for FilledPath<'_> {
-    fn steps(&self) -> usize {
-        self.prices.first().map_or(0, Vec::len)
-    }
-    fn prices(&mut self, step: usize, out: &mut [f64]) {
-        for (o, series) in out.iter_mut().zip(self.prices) {
-            *o = series[step];
         }
     }
 }
@@ -538,12 +507,7 @@ volatility = 0.8
     }
 
     #[test]
-    fn filled_path_reads_as_a_price_path() {
-        let prices = vec![vec![1.0, 2.0], vec![3.0, 4.0]];
-        let mut p = FilledPath::new(&prices);
-        let mut out = [0.0; 2];
-        p.prices(1, &mut out);
-        assert_eq!((p.steps(), out), (2, [2.0, 4.0]));
+    fn a_non_stationary_garch_is_refused_at_build() {
         let e = GarchConfig {
             steps: 1,
             drift: 0.0,
