@@ -7,7 +7,9 @@
 //!   `population.parquet`;
 //! - [`steps`]: the per-step, per-market series (`steps/v1`) a run writes as
 //!   `steps.parquet`;
-//! - [`metadata`]: the Parquet key-value metadata carried by both;
+//! - [`results`]: the across-path results (`paths/v1`, `bands/v1`,
+//!   `haircuts/v1`) a run writes beside `steps.parquet`;
+//! - [`metadata`]: the Parquet key-value metadata carried by all of them;
 //! - [`atomic`]: atomic file replacement, used by every writer here and
 //!   available to the rest of the workspace;
 //! - [`history`]: tick history (`trades/v1`, `prices/v1`, `funding/v1`,
@@ -29,6 +31,7 @@ pub mod import;
 pub mod metadata;
 mod parquet_io;
 pub mod positions;
+pub mod results;
 pub mod steps;
 
 pub use atomic::{write_atomically, write_bytes_atomically};
@@ -43,5 +46,10 @@ pub use metadata::{SCHEMA_METADATA_KEY, read_metadata};
 pub use parquet_io::{CREATED_BY, MAX_ROW_GROUP_ROWS};
 pub use positions::{
     POSITIONS_SCHEMA_ID, PositionRow, positions_schema, read_positions, write_positions,
+};
+pub use results::{
+    BAND_QUANTILES, BANDS_SCHEMA_ID, BandSeries, BandsTable, HAIRCUTS_SCHEMA_ID, HaircutsTable,
+    PATH_METRICS, PATHS_SCHEMA_ID, PathsTable, read_bands, read_haircuts, read_paths, write_bands,
+    write_haircuts, write_paths,
 };
 pub use steps::{STEPS_SCHEMA_ID, StepsTable, read_steps, steps_schema, write_steps};
