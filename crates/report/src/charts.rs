@@ -83,11 +83,10 @@ impl TimeAxis {
         } else {
             (86400.0, "days")
         };
-        let since = data
-            .summary
-            .start
-            .as_deref()
-            .map_or_else(|| "start".to_owned(), |s| s.replace('T', " ").replace('Z', " UTC"));
+        let since = data.summary.start.as_deref().map_or_else(
+            || "start".to_owned(),
+            |s| s.replace('T', " ").replace('Z', " UTC"),
+        );
         Self {
             seconds_per_unit: seconds_per_unit / step_seconds,
             label: format!("Time since {} ({unit})", since.trim()),
@@ -239,7 +238,12 @@ fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, png::Encod
     Ok(out)
 }
 
-fn draw_chart<DB: DrawingBackend>(root: &Area<DB>, title: &str, subtitle: &str, plot: &Plot) -> DResult
+fn draw_chart<DB: DrawingBackend>(
+    root: &Area<DB>,
+    title: &str,
+    subtitle: &str,
+    plot: &Plot,
+) -> DResult
 where
     DB::ErrorType: 'static,
 {
@@ -317,10 +321,7 @@ where
     DB::ErrorType: 'static,
 {
     let (w, h) = area.dim_in_pixel();
-    let (w, h) = (
-        i32::try_from(w).unwrap_or(0),
-        i32::try_from(h).unwrap_or(0),
-    );
+    let (w, h) = (i32::try_from(w).unwrap_or(0), i32::try_from(h).unwrap_or(0));
     area.draw(&Rectangle::new(
         [(0, 0), (w - 1, h - 1)],
         ShapeStyle::from(&GRID).stroke_width(2),
@@ -329,7 +330,9 @@ where
         [(w / 2 - 360, h / 2 - 40), (w / 2 + 360, h / 2 + 40)],
         RGBColor(245, 246, 248).filled(),
     ))?;
-    let style = font(22).color(&MUTED).pos(Pos::new(HPos::Center, VPos::Center));
+    let style = font(22)
+        .color(&MUTED)
+        .pos(Pos::new(HPos::Center, VPos::Center));
     area.draw_text(text, &style, (w / 2, h / 2))?;
     Ok(())
 }
@@ -379,8 +382,8 @@ fn count_fmt(v: &f64) -> String {
     number_compact(*v)
 }
 
-fn legend<DB: DrawingBackend, X: Ranged, Y: Ranged>(
-    chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
     position: SeriesLabelPosition,
 ) -> DResult
 where
@@ -477,7 +480,10 @@ where
             .legend(line_legend(INK, 1));
     }
     chart
-        .draw_series(LineSeries::new([(xlo, 0.0), (xhi, 0.0)], RISK.stroke_width(2)))?
+        .draw_series(LineSeries::new(
+            [(xlo, 0.0), (xhi, 0.0)],
+            RISK.stroke_width(2),
+        ))?
         .label("zero (fund depleted)")
         .legend(line_legend(RISK, 2));
     legend(&mut chart, SeriesLabelPosition::LowerLeft)
@@ -539,7 +545,10 @@ where
             .legend(line_legend(INK, 1));
     }
     chart
-        .draw_series(LineSeries::new([(xlo, 0.0), (xhi, 0.0)], RISK.stroke_width(2)))?
+        .draw_series(LineSeries::new(
+            [(xlo, 0.0), (xhi, 0.0)],
+            RISK.stroke_width(2),
+        ))?
         .label("zero (fund depleted)")
         .legend(line_legend(RISK, 2));
     legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
@@ -576,7 +585,11 @@ where
 /// Equal-width bins over `[lo, hi]`: `(left edge, width, count)`.
 fn histogram(values: &[f64], lo: f64, hi: f64) -> Vec<(f64, f64, f64)> {
     let n = values.len().max(1);
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
     let bins = ((n as f64).sqrt().ceil() as usize).clamp(10, 40);
     #[allow(clippy::cast_precision_loss)]
     let width = (hi - lo) / bins as f64;
@@ -600,7 +613,11 @@ fn histogram(values: &[f64], lo: f64, hi: f64) -> Vec<(f64, f64, f64)> {
 fn histogram_range(values: &[f64]) -> (f64, f64) {
     let (lo, hi) = min_max(values);
     let lo = lo.min(0.0);
-    if hi > lo { (lo, hi) } else { (lo, lo + hi.abs().max(1.0)) }
+    if hi > lo {
+        (lo, hi)
+    } else {
+        (lo, lo + hi.abs().max(1.0))
+    }
 }
 
 fn draw_histogram<DB: DrawingBackend>(
@@ -631,9 +648,11 @@ where
         .axis_desc_style(font(16))
         .label_style(font(14))
         .draw()?;
-    chart.draw_series(bins.iter().filter(|b| b.2 > 0.0).map(|&(left, w, c)| {
-        Rectangle::new([(left, 0.0), (left + w, c)], HIST.filled())
-    }))?;
+    chart.draw_series(
+        bins.iter()
+            .filter(|b| b.2 > 0.0)
+            .map(|&(left, w, c)| Rectangle::new([(left, 0.0), (left + w, c)], HIST.filled())),
+    )?;
     chart.draw_series(bins.iter().filter(|b| b.2 > 0.0).map(|&(left, w, c)| {
         Rectangle::new([(left, 0.0), (left + w, c)], WHITE.stroke_width(1))
     }))?;
@@ -677,9 +696,11 @@ where
         .axis_desc_style(font(16))
         .label_style(font(14))
         .draw()?;
-    chart.draw_series(bins.iter().filter(|b| b.2 > 0.0).map(|&(left, w, c)| {
-        Rectangle::new([(left, 0.0), (left + w, c)], HIST.filled())
-    }))?;
+    chart.draw_series(
+        bins.iter()
+            .filter(|b| b.2 > 0.0)
+            .map(|&(left, w, c)| Rectangle::new([(left, 0.0), (left + w, c)], HIST.filled())),
+    )?;
     let markers = [(var_99, RISK, "VaR 99%"), (es_99, TAIL, "ES 99%")];
     for (value, color, name) in markers {
         chart
@@ -724,7 +745,10 @@ where
         .label_style(font(14))
         .draw()?;
     chart
-        .draw_series(LineSeries::new(points.iter().copied(), FUND.stroke_width(2)))?
+        .draw_series(LineSeries::new(
+            points.iter().copied(),
+            FUND.stroke_width(2),
+        ))?
         .label("exceedance")
         .legend(line_legend(FUND, 2));
     for (value, color, _) in markers {
@@ -735,12 +759,13 @@ where
             color.stroke_width(2),
         ))?;
     }
-    chart.draw_series(LineSeries::new(
-        [(lo, 0.01), (xhi, 0.01)],
-        MUTED.mix(0.6).stroke_width(1),
-    ))?
-    .label("1% of paths")
-    .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], MUTED.stroke_width(1)));
+    chart
+        .draw_series(LineSeries::new(
+            [(lo, 0.01), (xhi, 0.01)],
+            MUTED.mix(0.6).stroke_width(1),
+        ))?
+        .label("1% of paths")
+        .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], MUTED.stroke_width(1)));
     legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
@@ -820,8 +845,8 @@ where
     legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
-fn step_bars<DB: DrawingBackend>(
-    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+fn step_bars<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
     x: &[f64],
     values: &[f64],
     dx: f64,
@@ -936,7 +961,12 @@ where
     let share = if total > 0.0 { excess / total } else { 0.0 };
     for (row, value, color, text) in [
         (1, total, TAIL, usd(total)),
-        (0, excess, RISK, format!("{} ({} of ADL)", usd(excess), pct(share))),
+        (
+            0,
+            excess,
+            RISK,
+            format!("{} ({} of ADL)", usd(excess), pct(share)),
+        ),
     ] {
         chart.draw_series(std::iter::once(Rectangle::new(
             [
@@ -973,8 +1003,16 @@ where
     let ny = i32::try_from(grid.y_values.len()).unwrap_or(i32::MAX);
     let (w, _) = area.dim_in_pixel();
     let (plot, scale) = area.split_horizontally(w.saturating_sub(120));
-    let x_labels: Vec<String> = grid.x_values.iter().map(|v| axis_value(&grid.x_name, *v)).collect();
-    let y_labels: Vec<String> = grid.y_values.iter().map(|v| axis_value(&grid.y_name, *v)).collect();
+    let x_labels: Vec<String> = grid
+        .x_values
+        .iter()
+        .map(|v| axis_value(&grid.x_name, *v))
+        .collect();
+    let y_labels: Vec<String> = grid
+        .y_values
+        .iter()
+        .map(|v| axis_value(&grid.y_name, *v))
+        .collect();
     let label_of = |labels: &[String], v: &SegmentValue<i32>| match v {
         SegmentValue::CenterOf(i) => usize::try_from(*i)
             .ok()
@@ -1016,11 +1054,17 @@ where
                 ],
                 fill.filled(),
             )))?;
-            let ink = if p.is_some_and(|p| p > 0.35) { WHITE } else { INK };
+            let ink = if p.is_some_and(|p| p > 0.35) {
+                WHITE
+            } else {
+                INK
+            };
             chart.draw_series(std::iter::once(Text::new(
                 text,
                 (SegmentValue::CenterOf(xi), SegmentValue::CenterOf(yi)),
-                font(15).color(&ink).pos(Pos::new(HPos::Center, VPos::Center)),
+                font(15)
+                    .color(&ink)
+                    .pos(Pos::new(HPos::Center, VPos::Center)),
             )))?;
         }
     }
@@ -1042,7 +1086,10 @@ where
         .draw()?;
     bar.draw_series((0..100).map(|i| {
         let lo = f64::from(i) / 100.0;
-        Rectangle::new([(0.0, lo), (1.0, lo + 0.01)], heat_color(lo + 0.005).filled())
+        Rectangle::new(
+            [(0.0, lo), (1.0, lo + 0.01)],
+            heat_color(lo + 0.005).filled(),
+        )
     }))?;
     Ok(())
 }
@@ -1070,8 +1117,14 @@ fn subtitle(data: &ReportData) -> String {
         let p = s.paths as f64;
         format!("{} paths", count(p))
     };
-    let seed = s.seed.as_deref().map_or_else(String::new, |seed| format!(", seed {seed}"));
-    format!("{} path model, {paths}, {} steps of {}s{seed}", s.path_model, s.steps, s.step_seconds)
+    let seed = s
+        .seed
+        .as_deref()
+        .map_or_else(String::new, |seed| format!(", seed {seed}"));
+    format!(
+        "{} path model, {paths}, {} steps of {}s{seed}",
+        s.path_model, s.steps, s.step_seconds
+    )
 }
 
 fn title(data: &ReportData, what: &str) -> String {
@@ -1186,10 +1239,14 @@ pub fn insurance_fund(data: &ReportData) -> Result<Chart, ReportError> {
 pub fn drawdown(data: &ReportData) -> Result<Chart, ReportError> {
     let name = "drawdown";
     let what = "insurance-fund loss across paths";
-    let losses = data.paths.values("insurance_fund_loss", data.first_param_set());
+    let losses = data
+        .paths
+        .values("insurance_fund_loss", data.first_param_set());
     let tail = &data.summary.aggregates.insurance_fund_loss;
     if losses.len() <= 1 {
-        let dd = data.paths.values("insurance_fund_max_drawdown", data.first_param_set());
+        let dd = data
+            .paths
+            .values("insurance_fund_max_drawdown", data.first_param_set());
         let text = match (losses.first(), dd.first()) {
             (Some(l), Some(d)) => format!(
                 "One path: insurance-fund loss {}, max drawdown {}",
@@ -1265,7 +1322,12 @@ pub fn socialized_loss(data: &ReportData) -> Result<Chart, ReportError> {
         return render(
             name,
             title(data, what),
-            format!("{}; {} accounts haircut, {} in total", subtitle(data), count(amounts.len() as f64), usd(total)),
+            format!(
+                "{}; {} accounts haircut, {} in total",
+                subtitle(data),
+                count(amounts.len() as f64),
+                usd(total)
+            ),
             caption,
             HEIGHT,
             &Plot::Histogram {
@@ -1340,7 +1402,12 @@ pub fn liquidations(data: &ReportData) -> Result<Chart, ReportError> {
             "mark price",
         )
     } else {
-        return message_chart(data, name, "liquidations over time", "No per-step liquidation series in these results".to_owned());
+        return message_chart(
+            data,
+            name,
+            "liquidations over time",
+            "No per-step liquidation series in these results".to_owned(),
+        );
     };
     let total: f64 = long.iter().chain(&short).sum();
     if total <= 0.0 {
@@ -1351,7 +1418,11 @@ pub fn liquidations(data: &ReportData) -> Result<Chart, ReportError> {
     let x: Vec<f64> = steps.iter().map(|s| time.x(*s)).collect();
     let caption = format!(
         "Notional liquidated per step ({}), longs and shorts stacked, with the {} {source} on the right axis.",
-        if data.single_path() { "this path" } else { "mean across paths" },
+        if data.single_path() {
+            "this path"
+        } else {
+            "mean across paths"
+        },
         market.to_uppercase()
     );
     render(
@@ -1403,7 +1474,14 @@ fn mean_liquidations(data: &ReportData) -> Option<StepSeries> {
     };
     let long = sum("liquidated_long_notional")?;
     let short = sum("liquidated_short_notional")?;
-    Some((steps, long, short, mark_band.p50.clone(), market, "median mark price"))
+    Some((
+        steps,
+        long,
+        short,
+        mark_band.p50.clone(),
+        market,
+        "median mark price",
+    ))
 }
 
 /// ADL events: notional and count over time, and the notional beyond the minimum
@@ -1425,7 +1503,13 @@ pub fn adl(data: &ReportData) -> Result<Chart, ReportError> {
         return message_chart(data, name, what, "No ADL events in this run".to_owned());
     }
     #[allow(clippy::cast_precision_loss)]
-    let mean = |v: &[f64]| if v.is_empty() { 0.0 } else { v.iter().sum::<f64>() / v.len() as f64 };
+    let mean = |v: &[f64]| {
+        if v.is_empty() {
+            0.0
+        } else {
+            v.iter().sum::<f64>() / v.len() as f64
+        }
+    };
     let (total, excess, totals_desc) = if data.single_path() {
         (
             totals.first().copied().unwrap_or(path0_total),
@@ -1433,20 +1517,40 @@ pub fn adl(data: &ReportData) -> Result<Chart, ReportError> {
             "ADL notional over the run (USD)".to_owned(),
         )
     } else {
-        (mean(&totals), mean(&excesses), "ADL notional per path, mean across paths (USD)".to_owned())
+        (
+            mean(&totals),
+            mean(&excesses),
+            "ADL notional per path, mean across paths (USD)".to_owned(),
+        )
     };
-    let band = if data.single_path() { None } else { sum_band(data, "adl_notional") };
+    let band = if data.single_path() {
+        None
+    } else {
+        sum_band(data, "adl_notional")
+    };
     let (steps, notional, notional_desc) = match (band, path0) {
         (Some((steps, mean)), _) => (steps, mean, "Mean ADL notional per step (USD)".to_owned()),
-        (None, Some(s)) => (s.step.clone(), s.adl_notional.clone(), "ADL notional per step (USD)".to_owned()),
+        (None, Some(s)) => (
+            s.step.clone(),
+            s.adl_notional.clone(),
+            "ADL notional per step (USD)".to_owned(),
+        ),
         (None, None) => (Vec::new(), Vec::new(), String::new()),
     };
     #[allow(clippy::cast_precision_loss)]
     let time = TimeAxis::new(data, data.summary.steps.max(steps.len() as u64) as f64);
     let x: Vec<f64> = steps.iter().map(|s| time.x(*s)).collect();
     let counts = path0.map(|s| {
-        let desc = if data.single_path() { "ADL fills per step" } else { "ADL fills per step, path 0" };
-        (s.step.iter().map(|st| time.x(*st)).collect(), s.adl_count.clone(), desc.to_owned())
+        let desc = if data.single_path() {
+            "ADL fills per step"
+        } else {
+            "ADL fills per step, path 0"
+        };
+        (
+            s.step.iter().map(|st| time.x(*st)).collect(),
+            s.adl_count.clone(),
+            desc.to_owned(),
+        )
     });
     let share = if total > 0.0 { excess / total } else { 0.0 };
     let caption = format!(

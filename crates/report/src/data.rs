@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::summary::Summary;
 use crate::ReportError;
+use crate::summary::Summary;
 
 /// Per-path metrics (`paths.parquet`), column-oriented.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -58,7 +58,7 @@ impl PathMetrics {
 /// Across-path quantile bands of one series (`bands.parquet`), one entry per step,
 /// ascending by step.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct BandSeries {
+pub struct Band {
     /// Step index.
     pub step: Vec<u32>,
     /// 1st percentile.
@@ -79,7 +79,7 @@ pub struct BandSeries {
     pub mean: Vec<f64>,
 }
 
-impl BandSeries {
+impl Band {
     /// Steps in the series.
     #[must_use]
     pub fn len(&self) -> usize {
@@ -255,7 +255,7 @@ pub struct ReportData {
     pub paths: PathMetrics,
     /// `bands.parquet`: per-step quantile bands, by `(market, series)`; venue-wide
     /// series have market `""`.
-    pub bands: BTreeMap<(String, String), BandSeries>,
+    pub bands: BTreeMap<(String, String), Band>,
     /// `steps.parquet`: the full series of path 0, if present.
     pub path0: Option<PathSeries>,
     /// `haircuts.parquet`: every haircut charged.
@@ -280,9 +280,131 @@ impl ReportData {
 
     /// A venue-wide band series (`market == ""`).
     #[must_use]
-    pub fn venue_band(&self, series: &str) -> Option<&BandSeries> {
+    pub fn venue_band(&self, series: &str) -> Option<&Band> {
         self.bands
             .get(&(String::new(), series.to_owned()))
             .filter(|b| !b.is_empty())
     }
+}
+
+/// File names inside a results folder.
+pub mod files {
+    /// The summary.
+    pub const SUMMARY: &str = "summary.json";
+    /// Per-path metrics.
+    pub const PATHS: &str = "paths.parquet";
+    /// Per-step quantile bands.
+    pub const BANDS: &str = "bands.parquet";
+    /// Full series of path 0.
+    pub const STEPS: &str = "steps.parquet";
+    /// Socialized-loss haircuts.
+    pub const HAIRCUTS: &str = "haircuts.parquet";
+}
+
+impl ReportData {
+    /// Loads a results folder: `summary.json` (required) and, where present,
+    /// `paths.parquet`, `bands.parquet`, `steps.parquet` and `haircuts.parquet`,
+    /// through the `backstop_data` readers.
+    ///
+    /// A missing Parquet file leaves its part empty (its charts then say so); a
+    /// present but unreadable one is an error.
+    ///
+    /// # Errors
+    ///
+    /// [`ReportError::Io`] / [`ReportError::Json`] / [`ReportError::MissingField`] /
+    /// [`ReportError::InvalidField`] for `summary.json`, [`ReportError::Data`]
+    /// (naming file, row and column) for a bad Parquet file.
+    pub fn load(dir: &std::path::Path) -> Result<Self, ReportError> {
+        let summary = Summary::read(&dir.join(files::SUMMARY))?;
+        let present = |name: &str| {
+            let p = dir.join(name);
+            p.is_file().then_some(p)
+        };
+        let paths = match present(files::PATHS) {
+            Some(p) => PathMetrics::from_table(&backstop_data::read_paths(&p)?),
+            None => PathMetrics::default(),
+        };
+        let bands = match present(files::BANDS) {
+            Some(p) => bands_from_table(&backstop_data::read_bands(&p)?),
+            None => BTreeMap::new(),
+        };
+        let path0 = match present(files::STEPS) {
+            Some(p) => Some(PathSeries::from_steps(&backstop_data::read_steps(&p)?)?),
+            None => None,
+        };
+        let haircuts = match present(files::HAIRCUTS) {
+            Some(p) => {
+                let t = backstop_data::read_haircuts(&p)?;
+                (0..t.len())
+                    .filter_map(|i| {
+                        Some(Haircut {
+                            param_set: *t.param_set.get(i)?,
+                            path: *t.path.get(i)?,
+                            account_id: *t.account_id.get(i)?,
+                            amount: *t.amount.get(i)?,
+                        })
+                    })
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        Ok(Self {
+            summary,
+            paths,
+            bands,
+            path0,
+            haircuts,
+            sweep: None,
+        })
+    }
+}
+
+impl PathMetrics {
+    /// Converts a `paths/v1` table.
+    #[must_use]
+    pub fn from_table(table: &backstop_data::PathsTable) -> Self {
+        let columns = backstop_data::PATH_METRICS
+            .iter()
+            .zip(&table.metrics)
+            .map(|(name, column)| ((*name).to_owned(), column.clone()))
+            .collect();
+        Self {
+            param_set: table.param_set.clone(),
+            path: table.path.clone(),
+            columns,
+        }
+    }
+}
+
+/// Groups a long-format `bands/v1` table by `(market, series)`, ascending by step.
+fn bands_from_table(t: &backstop_data::BandsTable) -> BTreeMap<(String, String), Band> {
+    let mut rows: BTreeMap<(String, String), BTreeMap<u32, usize>> = BTreeMap::new();
+    for i in 0..t.len() {
+        let (Some(market), Some(series), Some(step)) =
+            (t.market.get(i), t.series.get(i), t.step.get(i))
+        else {
+            continue;
+        };
+        rows.entry((market.clone(), series.clone()))
+            .or_default()
+            .insert(*step, i);
+    }
+    let at = |col: &Vec<f64>, i: usize| col.get(i).copied().unwrap_or(f64::NAN);
+    rows.into_iter()
+        .map(|(key, steps)| {
+            let mut b = Band::default();
+            for (step, i) in steps {
+                b.step.push(step);
+                b.p1.push(at(&t.quantiles[0], i));
+                b.p5.push(at(&t.quantiles[1], i));
+                b.p25.push(at(&t.quantiles[2], i));
+                b.p50.push(at(&t.quantiles[3], i));
+                b.p75.push(at(&t.quantiles[4], i));
+                b.p95.push(at(&t.quantiles[5], i));
+                b.p99.push(at(&t.quantiles[6], i));
+                b.mean.push(at(&t.mean, i));
+            }
+            (key, b)
+        })
+        .collect()
 }

@@ -22,7 +22,10 @@ pub fn count(value: f64) -> String {
     }
     let rounded = value.round();
     let sign = if rounded < 0.0 { "-" } else { "" };
-    format!("{sign}{}", group_thousands(&format!("{:.0}", rounded.abs())))
+    format!(
+        "{sign}{}",
+        group_thousands(&format!("{:.0}", rounded.abs()))
+    )
 }
 
 /// US dollars, whole, with thousands separators: `-1234567.4` → `-$1,234,567`.
@@ -52,7 +55,11 @@ fn pct_with(fraction: f64, decimals: usize) -> String {
     }
     let text = format!("{:.*}", decimals, fraction * 100.0);
     // Never print "-0.0%".
-    let text = if text.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') {
+    let text = if text
+        .trim_start_matches('-')
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
         text.trim_start_matches('-').to_owned()
     } else {
         text

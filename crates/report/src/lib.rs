@@ -20,7 +20,7 @@ mod summary;
 use std::path::{Path, PathBuf};
 
 pub use charts::Chart;
-pub use data::{BandSeries, Haircut, PathMetrics, PathSeries, ReportData, SweepGrid};
+pub use data::{Band, Haircut, PathMetrics, PathSeries, ReportData, SweepGrid};
 pub use document::{Report, build};
 pub use error::ReportError;
 pub use summary::{Aggregates, Probability, Quantiles, Summary, TailRisk};
@@ -76,4 +76,16 @@ pub fn write_report(data: &ReportData, out_dir: &Path) -> Result<ReportFiles, Re
         markdown,
         charts: chart_files,
     })
+}
+
+/// Loads the results in `results_dir` ([`ReportData::load`]) and writes the report
+/// beside them ([`write_report`]): `report.html`, `report.md`, `charts/*.svg` and
+/// `charts/*.png`.
+///
+/// # Errors
+///
+/// As [`ReportData::load`] and [`write_report`].
+pub fn render(results_dir: &Path) -> Result<ReportFiles, ReportError> {
+    let data = ReportData::load(results_dir)?;
+    write_report(&data, results_dir)
 }

@@ -381,7 +381,9 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
 fn scalar_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
-        Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), crate::format::plain),
+        Value::Number(n) => n
+            .as_f64()
+            .map_or_else(|| n.to_string(), crate::format::plain),
         Value::Null => "none".to_owned(),
         other => other.to_string(),
     }
