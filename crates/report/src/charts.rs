@@ -374,12 +374,28 @@ fn time_fmt(v: &f64) -> String {
     number_compact(*v)
 }
 
+/// Percentages on axes: `10%`, `1%`, `0.1%` (no trailing zeros).
+fn pct_fmt(v: &f64) -> String {
+    let text = pct(*v);
+    match text.strip_suffix('%') {
+        Some(num) if num.contains('.') => {
+            format!("{}%", num.trim_end_matches('0').trim_end_matches('.'))
+        }
+        _ => text,
+    }
+}
+
 fn usd_fmt(v: &f64) -> String {
     usd_compact(*v)
 }
 
+/// Counts on axes: whole numbers only (no `0.5` fills).
 fn count_fmt(v: &f64) -> String {
-    number_compact(*v)
+    if (v - v.round()).abs() > 1e-9 {
+        String::new()
+    } else {
+        number_compact(*v)
+    }
 }
 
 fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
@@ -407,6 +423,64 @@ fn line_legend(color: RGBColor, width: u32) -> impl Fn((i32, i32)) -> PathElemen
     move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color.stroke_width(width))
 }
 
+/// A legend entry's symbol.
+#[derive(Clone, Copy)]
+enum Key {
+    /// A filled swatch.
+    Swatch(RGBAColor),
+    /// A line of the given width.
+    Line(RGBColor, u32),
+    /// A thin dashed line.
+    Dashed(RGBColor),
+}
+
+/// Height of a legend row under a chart, pixels.
+const LEGEND_ROW: u32 = 30;
+
+/// A legend as one centred row (under the plot, where it hides no data).
+fn legend_row<DB: DrawingBackend>(area: &Area<DB>, items: &[(Key, String)]) -> DResult
+where
+    DB::ErrorType: 'static,
+{
+    let style = font(14).pos(Pos::new(HPos::Left, VPos::Center));
+    let (w, h) = area.dim_in_pixel();
+    let (swatch, gap, pad) = (22_i32, 8_i32, 26_i32);
+    let mut widths = Vec::with_capacity(items.len());
+    for (_, label) in items {
+        let (tw, _) = area.estimate_text_size(label, &style)?;
+        widths.push(swatch + gap + i32::try_from(tw).unwrap_or(0));
+    }
+    let total: i32 =
+        widths.iter().sum::<i32>() + pad * (i32::try_from(items.len()).unwrap_or(1) - 1).max(0);
+    let mut x = (i32::try_from(w).unwrap_or(0) - total).max(0) / 2;
+    let y = i32::try_from(h / 2).unwrap_or(0);
+    for ((key, label), width) in items.iter().zip(widths) {
+        match key {
+            Key::Swatch(c) => {
+                area.draw(&Rectangle::new(
+                    [(x, y - 7), (x + swatch, y + 7)],
+                    c.filled(),
+                ))?;
+            }
+            Key::Line(c, lw) => {
+                area.draw(&PathElement::new(
+                    [(x, y), (x + swatch, y)],
+                    c.stroke_width(*lw),
+                ))?;
+            }
+            Key::Dashed(c) => {
+                for k in 0..3 {
+                    let x0 = x + k * 8;
+                    area.draw(&PathElement::new([(x0, y), (x0 + 5, y)], c.stroke_width(1)))?;
+                }
+            }
+        }
+        area.draw_text(label, &style, (x + swatch + gap, y))?;
+        x += width + pad;
+    }
+    Ok(())
+}
+
 fn band_polygon(x: &[f64], lo: &[f64], hi: &[f64]) -> Vec<(f64, f64)> {
     let mut points: Vec<(f64, f64)> = x.iter().copied().zip(hi.iter().copied()).collect();
     points.extend(x.iter().copied().zip(lo.iter().copied()).rev());
@@ -424,6 +498,8 @@ where
     DB::ErrorType: 'static,
 {
     let [p1, p5, p25, p50, p75, p95, p99] = bands;
+    let (_, h) = area.dim_in_pixel();
+    let (plot, key) = area.split_vertically(h.saturating_sub(LEGEND_ROW));
     let (mut lo, mut hi) = min_max(p1.iter().chain(p99.iter()));
     if let Some(s) = start {
         hi = hi.max(s);
@@ -431,7 +507,7 @@ where
     lo = lo.min(0.0);
     let (ylo, yhi) = padded(lo, hi);
     let (xlo, xhi) = x_range(x, 0.0);
-    let mut chart = ChartBuilder::on(area)
+    let mut chart = ChartBuilder::on(&plot)
         .margin(8)
         .x_label_area_size(52)
         .y_label_area_size(96)
@@ -447,46 +523,39 @@ where
         .axis_desc_style(font(16))
         .label_style(font(14))
         .draw()?;
+    let mut keys = Vec::new();
     for (lo, hi, alpha, label) in [
         (p1, p99, 0.15, "p1–p99"),
         (p5, p95, 0.25, "p5–p95"),
         (p25, p75, 0.4, "p25–p75"),
     ] {
         let color = FUND.mix(alpha);
-        chart
-            .draw_series(std::iter::once(Polygon::new(
-                band_polygon(x, lo, hi),
-                color.filled(),
-            )))?
-            .label(label)
-            .legend(rect_legend(color));
+        chart.draw_series(std::iter::once(Polygon::new(
+            band_polygon(x, lo, hi),
+            color.filled(),
+        )))?;
+        keys.push((Key::Swatch(color), label.to_owned()));
     }
-    chart
-        .draw_series(LineSeries::new(
-            x.iter().copied().zip(p50.iter().copied()),
-            FUND.stroke_width(3),
-        ))?
-        .label("median")
-        .legend(line_legend(FUND, 3));
+    chart.draw_series(LineSeries::new(
+        x.iter().copied().zip(p50.iter().copied()),
+        FUND.stroke_width(3),
+    ))?;
+    keys.push((Key::Line(FUND, 3), "median".to_owned()));
     if let Some(s) = start {
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(xlo, s), (xhi, s)],
-                8,
-                6,
-                INK.stroke_width(1),
-            ))?
-            .label(format!("starting balance {}", usd(s)))
-            .legend(line_legend(INK, 1));
+        chart.draw_series(DashedLineSeries::new(
+            [(xlo, s), (xhi, s)],
+            8,
+            6,
+            INK.stroke_width(1),
+        ))?;
+        keys.push((Key::Dashed(INK), format!("starting balance {}", usd(s))));
     }
-    chart
-        .draw_series(LineSeries::new(
-            [(xlo, 0.0), (xhi, 0.0)],
-            RISK.stroke_width(2),
-        ))?
-        .label("zero (fund depleted)")
-        .legend(line_legend(RISK, 2));
-    legend(&mut chart, SeriesLabelPosition::LowerLeft)
+    chart.draw_series(LineSeries::new(
+        [(xlo, 0.0), (xhi, 0.0)],
+        RISK.stroke_width(2),
+    ))?;
+    keys.push((Key::Line(RISK, 2), "zero (fund depleted)".to_owned()));
+    legend_row(&key, &keys)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -503,7 +572,8 @@ where
     DB::ErrorType: 'static,
 {
     let (_, h) = area.dim_in_pixel();
-    let (top, bottom) = area.split_vertically(h * 55 / 100);
+    let (panels, key) = area.split_vertically(h.saturating_sub(LEGEND_ROW));
+    let (top, bottom) = panels.split_vertically(h * 52 / 100);
     let (xlo, xhi) = x_range(x, 0.0);
     let (mut lo, mut hi) = min_max(fund);
     if let Some(s) = start {
@@ -526,32 +596,30 @@ where
         .axis_desc_style(font(16))
         .label_style(font(14))
         .draw()?;
-    chart
-        .draw_series(LineSeries::new(
-            x.iter().copied().zip(fund.iter().copied()),
-            FUND.stroke_width(3),
-        ))?
-        .label("insurance-fund balance")
-        .legend(line_legend(FUND, 3));
+    chart.draw_series(LineSeries::new(
+        x.iter().copied().zip(fund.iter().copied()),
+        FUND.stroke_width(3),
+    ))?;
+    let mut keys = vec![(Key::Line(FUND, 3), "insurance-fund balance".to_owned())];
     if let Some(s) = start {
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(xlo, s), (xhi, s)],
-                8,
-                6,
-                INK.stroke_width(1),
-            ))?
-            .label(format!("starting balance {}", usd(s)))
-            .legend(line_legend(INK, 1));
+        chart.draw_series(DashedLineSeries::new(
+            [(xlo, s), (xhi, s)],
+            8,
+            6,
+            INK.stroke_width(1),
+        ))?;
+        keys.push((Key::Dashed(INK), format!("starting balance {}", usd(s))));
     }
-    chart
-        .draw_series(LineSeries::new(
-            [(xlo, 0.0), (xhi, 0.0)],
-            RISK.stroke_width(2),
-        ))?
-        .label("zero (fund depleted)")
-        .legend(line_legend(RISK, 2));
-    legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
+    chart.draw_series(LineSeries::new(
+        [(xlo, 0.0), (xhi, 0.0)],
+        RISK.stroke_width(2),
+    ))?;
+    keys.push((Key::Line(RISK, 2), "zero (fund depleted)".to_owned()));
+    keys.push((
+        Key::Line(PRICE, 2),
+        format!("{} mark price (lower panel)", market.to_uppercase()),
+    ));
+    legend_row(&key, &keys)?;
 
     let (plo, phi) = min_max(mark);
     let (plo, phi) = padded(plo, phi);
@@ -723,6 +791,10 @@ where
     let floor = (0.5 / n).min(0.01);
     let mut points = Vec::with_capacity(sorted.len() * 2);
     for (i, v) in sorted.iter().enumerate() {
+        // Ties: the share at a value counts every path at or above it.
+        if i > 0 && sorted[i - 1] == *v {
+            continue;
+        }
         #[allow(clippy::cast_precision_loss)]
         let above = (n - i as f64) / n;
         points.push((*v, above));
@@ -740,7 +812,7 @@ where
         .y_desc("Share of paths with loss ≥ x (log)")
         .x_labels(6)
         .x_label_formatter(&usd_fmt)
-        .y_label_formatter(&|v| pct(*v))
+        .y_label_formatter(&pct_fmt)
         .axis_desc_style(font(16))
         .label_style(font(14))
         .draw()?;
@@ -910,6 +982,8 @@ where
     match counts {
         Some((cx, cv, desc)) if cv.iter().any(|v| *v > 0.0) => {
             let cmax = cv.iter().copied().fold(1.0, f64::max);
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let cmax_labels = (cmax as usize).saturating_add(1);
             let mut chart = ChartBuilder::on(&middle)
                 .margin(8)
                 .x_label_area_size(52)
@@ -923,7 +997,7 @@ where
                 .y_desc(desc.as_str())
                 .x_label_formatter(&time_fmt)
                 .y_label_formatter(&count_fmt)
-                .y_labels(5)
+                .y_labels(5.min(cmax_labels))
                 .axis_desc_style(font(15))
                 .label_style(font(14))
                 .draw()?;
@@ -942,11 +1016,11 @@ where
         .margin_top(16)
         .x_label_area_size(44)
         .y_label_area_size(230)
-        .build_cartesian_2d(0.0..xmax, (0..2).into_segmented())?;
+        .build_cartesian_2d(0.0..xmax, (0..1).into_segmented())?;
     chart
         .configure_mesh()
         .disable_y_mesh()
-        .light_line_style(GRID.mix(0.5))
+        .light_line_style(TRANSPARENT)
         .bold_line_style(GRID)
         .x_desc(totals_desc)
         .x_label_formatter(&usd_fmt)
@@ -1025,7 +1099,11 @@ where
         .margin(8)
         .x_label_area_size(56)
         .y_label_area_size(110)
-        .build_cartesian_2d((0..nx).into_segmented(), (0..ny).into_segmented())?;
+        // Integer ranges are inclusive: `0..n-1` gives n segments.
+        .build_cartesian_2d(
+            (0..(nx - 1).max(0)).into_segmented(),
+            (0..(ny - 1).max(0)).into_segmented(),
+        )?;
     chart
         .configure_mesh()
         .disable_mesh()
@@ -1079,7 +1157,7 @@ where
         .disable_mesh()
         .disable_x_axis()
         .y_desc("P(depletion)")
-        .y_label_formatter(&|v| pct(*v))
+        .y_label_formatter(&pct_fmt)
         .y_labels(6)
         .axis_desc_style(font(14))
         .label_style(font(13))

@@ -70,6 +70,8 @@ fn simulate(kind: Kind, rng: &mut Lcg) -> PathRun {
     // Heavy-tailed fund loss demand; beyond the fund it is socialized / ADL'd.
     let demand = if quiet {
         0.0
+    } else if kind == Kind::Single {
+        2_600_000.0
     } else {
         let u = rng.next();
         350_000.0 * severity * (-u.ln()).powf(1.6)
@@ -98,12 +100,15 @@ fn simulate(kind: Kind, rng: &mut Lcg) -> PathRun {
         }
         let new_short = shortfall.max(0.0) - prev_short;
         if new_short > 0.0 {
-            if kind == Kind::Single {
-                social[i] = new_short;
+            // The replay, and the worst crash paths, also socialize half the shortfall.
+            let adl_share = if kind == Kind::Single || demand > 3_000_000.0 {
+                social[i] = new_short * 0.5;
+                0.5
             } else {
-                adl[i] = new_short * 3.0;
-                adl_count[i] = 1 + (new_short / 50_000.0) as u32;
-            }
+                1.0
+            };
+            adl[i] = new_short * adl_share * 3.0;
+            adl_count[i] = 1 + (new_short * adl_share / 50_000.0) as u32;
         }
         paid = pay;
         if !quiet && (30..90).contains(&s) {
@@ -273,7 +278,8 @@ pub fn write(dir: &Path, kind: Kind) -> Value {
 
     // Bands across the parameter set 0 paths.
     let mut bands = BandsTable::default();
-    let series: [(&str, &str, fn(&PathRun) -> &Vec<f64>); 5] = [
+    type Get = fn(&PathRun) -> &Vec<f64>;
+    let series: [(&str, &str, Get); 5] = [
         ("", "insurance_fund", |r| &r.fund),
         ("btc", "mark", |r| &r.mark),
         ("btc", "liquidated_long_notional", |r| &r.long),
