@@ -700,11 +700,13 @@ where
     let (lo, hi) = histogram_range(values);
     let bins = histogram(values, lo, hi);
     let top = bins.iter().map(|b| b.2).fold(1.0, f64::max);
+    // Headroom so the last bar does not sit on the frame.
+    let xhi = hi + (hi - lo) * 0.03;
     let mut chart = ChartBuilder::on(area)
         .margin(8)
         .x_label_area_size(52)
         .y_label_area_size(80)
-        .build_cartesian_2d(lo..hi, 0.0..top * 1.1)?;
+        .build_cartesian_2d(lo..xhi, 0.0..top * 1.1)?;
     chart
         .configure_mesh()
         .light_line_style(GRID.mix(0.5))

@@ -212,9 +212,14 @@ impl Content {
             .iter()
             .filter_map(|(key, label, unit)| {
                 let q: &Quantiles = a.metrics.get(*key)?;
+                let mean = match unit {
+                    // A mean count is rarely whole: one decimal.
+                    Unit::Count => plain((q.mean * 10.0).round() / 10.0),
+                    _ => value(q.mean, *unit, s),
+                };
                 Some([
                     (*label).to_owned(),
-                    value(q.mean, *unit, s),
+                    mean,
                     value(q.p50, *unit, s),
                     value(q.p95, *unit, s),
                     value(q.p99, *unit, s),
@@ -223,22 +228,30 @@ impl Content {
                 ])
             })
             .collect();
+        let population = s.accounts.map_or_else(
+            || "the population".to_owned(),
+            |n| format!("{} accounts", count(n)),
+        );
+        let fund = s.insurance_fund_initial.map_or_else(String::new, |f| {
+            format!(", starting insurance fund {}", usd(f))
+        });
+        let outcome = if s.paths <= 1 {
+            format!(
+                "The insurance fund was {}depleted and {}loss was socialized.",
+                if dep.count > 0.0 { "" } else { "not " },
+                if soc.count > 0.0 { "a " } else { "no " },
+            )
+        } else {
+            format!(
+                "The insurance fund was depleted on {} of paths and a loss was socialized on {} of paths.",
+                pct(dep.probability),
+                pct(soc.probability),
+            )
+        };
         let overview = format!(
-            "{} of the {} path model through {}{}. The insurance fund was depleted on {} and \
-             a loss was socialized on {}.",
+            "{} of the {} path model through {population}{fund}. {outcome}",
             paths_text(s.paths),
             s.path_model,
-            s.accounts.map_or_else(
-                || "the population".to_owned(),
-                |n| format!("{} accounts", count(n))
-            ),
-            s.insurance_fund_initial
-                .map_or_else(String::new, |f| format!(
-                    ", starting insurance fund {}",
-                    usd(f)
-                )),
-            pct(dep.probability),
-            pct(soc.probability),
         );
         let mut methodology = vec![format!(
             "Simulated by backstop {} from scenario `{}`: {} of {} steps of {} seconds ({}){}, \
@@ -437,18 +450,24 @@ fn html(c: &Content, charts: &[Chart]) -> String {
     h
 }
 
-/// A Markdown table cell: pipes escaped, line breaks flattened.
+/// Markdown prose: `$` escaped, so forums that render `$...$` as maths (Discourse
+/// with its math plugin) show dollars.
+fn md(text: &str) -> String {
+    text.replace('$', "\\$")
+}
+
+/// A Markdown table cell: as [`md`], pipes escaped, line breaks flattened.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+    md(text).replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
 fn markdown(c: &Content, charts: &[Chart]) -> String {
     let mut m = String::new();
     m.push_str(&format!("# {}\n\n", c.title));
     if !c.description.is_empty() {
-        m.push_str(&format!("_{}_\n\n", c.description.replace('_', "\\_")));
+        m.push_str(&format!("_{}_\n\n", md(&c.description).replace('_', "\\_")));
     }
-    m.push_str(&format!("{}\n\n", c.overview));
+    m.push_str(&format!("{}\n\n", md(&c.overview)));
 
     m.push_str("## Headline\n\n| measure | value | note |\n| --- | ---: | --- |\n");
     for r in &c.headline {
@@ -478,16 +497,16 @@ fn markdown(c: &Content, charts: &[Chart]) -> String {
     for chart in charts {
         m.push_str(&format!(
             "### {}\n\n![{}]({CHARTS_DIR}/{}.png)\n\n{}\n\n",
-            chart.title,
+            md(&chart.title),
             cell(&chart.caption).replace(['[', ']'], ""),
             chart.name,
-            chart.caption
+            md(&chart.caption)
         ));
     }
 
     m.push_str("## Methodology\n\n");
     for p in &c.methodology {
-        m.push_str(&format!("{p}\n\n"));
+        m.push_str(&format!("{}\n\n", md(p)));
     }
 
     m.push_str("## Scenario parameters\n\n| parameter | value |\n| --- | --- |\n");

@@ -10,6 +10,8 @@
 //! Output is deterministic: the same results give byte-identical files. Chart text
 //! is laid out with a bundled font (DejaVu Sans, `fonts/`), never a system font.
 
+#![warn(missing_docs)]
+
 pub mod charts;
 mod data;
 mod document;

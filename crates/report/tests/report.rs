@@ -52,7 +52,7 @@ fn dollars(text: &str) -> f64 {
 /// `12.3% [10.1%, 14.8%]` → the three fractions and the decimals shown.
 fn interval(text: &str) -> ([f64; 3], usize) {
     let parts: Vec<&str> = text
-        .split(|c| c == '[' || c == ']' || c == ',')
+        .split(['[', ']', ','])
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .collect();
@@ -81,6 +81,12 @@ fn headline_numbers_in_markdown_match_the_summary() {
     let files = render(dir.path()).expect("report renders");
     let md = std::fs::read_to_string(&files.markdown).expect("report.md");
     let head = table(&md, "## Headline");
+    // Dollars are escaped for forums that render `$...$` as maths.
+    let bare = md
+        .match_indices('$')
+        .filter(|(i, _)| !md[..*i].ends_with('\\'))
+        .count();
+    assert_eq!(bare, 0, "unescaped $ in report.md");
 
     for (label, field) in [
         (
