@@ -113,16 +113,14 @@ fn label(n: u32) -> String {
 
 /// A fresh engine stepped through the path's first `steps` steps (untimed setup).
 fn engine_at(p: &Prepared, steps: u32) -> (Engine, Vec<Vec<f64>>) {
-    use backstop_sim::path::PricePath as _;
-    let (mut engine, mut path) = p.engine(0).expect("the engine builds");
-    let n_markets = engine.markets().len();
-    let prices: Vec<Vec<f64>> = (0..path.steps())
-        .map(|t| {
-            let mut row = vec![0.0; n_markets];
-            path.prices(t, &mut row);
-            row
-        })
-        .collect();
+    use backstop_sim::path::{PathCursor as _, StepInput};
+    let mut engine = p.engine(0).expect("the engine builds");
+    let mut cursor = p.plan().cursor(0, 60).expect("the path opens");
+    let mut input = StepInput::new(engine.markets().len());
+    let mut prices = Vec::new();
+    while cursor.advance(&mut input).expect("the path advances") {
+        prices.push(input.prices.clone());
+    }
     for row in &prices[..steps as usize] {
         engine.step(row);
     }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use backstop_sim::run::PathOutput;
+use backstop_sim::RunOutput;
 use backstop_sim::{Prepared, Scenario};
 use clap::{Parser, Subcommand};
 use serde::Serialize;
@@ -35,9 +35,12 @@ enum Command {
         /// Folder the results folder is created in.
         #[arg(long, default_value = "notebooks-out")]
         out: PathBuf,
-        /// Print nothing but errors.
+        /// Print nothing but errors (and no progress bar).
         #[arg(long, short)]
         quiet: bool,
+        /// Worker threads (default: one per core). Results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
     },
     /// Check a scenario file (syntax, keys, values, population) without running it.
     Validate {
@@ -52,7 +55,15 @@ struct Summary<'a> {
     backstop_version: &'static str,
     scenario: &'a Scenario,
     population: PopulationSummary,
-    paths: Vec<&'a backstop_sim::PathMetrics>,
+    run: RunSummary,
+    aggregates: &'a backstop_sim::aggregate::Aggregates,
+}
+
+#[derive(Serialize)]
+struct RunSummary {
+    paths: u64,
+    steps: u32,
+    path_model: &'static str,
 }
 
 #[derive(Serialize)]
@@ -69,7 +80,8 @@ fn main() -> ExitCode {
             scenario,
             out,
             quiet,
-        } => run(&scenario, &out, quiet),
+            threads,
+        } => run(&scenario, &out, quiet, threads),
         Command::Validate { scenario } => validate(&scenario),
     };
     match result {
@@ -105,7 +117,7 @@ fn scenario_dir(file: &Path) -> &Path {
 fn prepare(file: &Path) -> Result<Prepared> {
     let scenario = Scenario::load(file)?;
     let prepared = Prepared::new(scenario, scenario_dir(file))
-        .with_context(|| format!("{}: cannot build the population", file.display()))?;
+        .with_context(|| format!("{}: cannot prepare the run", file.display()))?;
     Ok(prepared)
 }
 
@@ -121,11 +133,35 @@ fn validate(file: &Path) -> Result<()> {
     Ok(())
 }
 
-fn run(file: &Path, out: &Path, quiet: bool) -> Result<()> {
+fn run(file: &Path, out: &Path, quiet: bool, threads: Option<usize>) -> Result<()> {
     let prepared = prepare(file)?;
-    let output = prepared
-        .run_path(0)
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()
+        .context("cannot start the worker threads")?;
+    let paths = u64::from(prepared.scenario.paths);
+    let bar = indicatif::ProgressBar::hidden();
+    bar.set_length(paths);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} paths ({eta} left)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let started = std::time::Instant::now();
+    let show = !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let progress = |done: u64| {
+        // Only runs that last: a bar flashing for 50 ms is noise.
+        if show && bar.is_hidden() && started.elapsed().as_secs_f64() > 1.0 {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+        bar.set_position(done);
+    };
+    let output = pool
+        .install(|| prepared.run(&progress))
         .with_context(|| format!("{}: simulation failed", file.display()))?;
+    bar.finish_and_clear();
     // Only now, with results in hand, does anything touch the disk.
     let dir = out.join(&prepared.scenario.name);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -136,7 +172,7 @@ fn run(file: &Path, out: &Path, quiet: bool) -> Result<()> {
     Ok(())
 }
 
-fn write_results(dir: &Path, prepared: &Prepared, output: &PathOutput) -> Result<()> {
+fn write_results(dir: &Path, prepared: &Prepared, output: &RunOutput) -> Result<()> {
     let meta = vec![
         (
             "backstop.version".to_string(),
@@ -153,7 +189,14 @@ fn write_results(dir: &Path, prepared: &Prepared, output: &PathOutput) -> Result
     ];
     let rows = prepared.population_rows();
     backstop_data::write_positions(&dir.join("population.parquet"), &rows, &meta)?;
-    backstop_data::write_steps(&dir.join("steps.parquet"), &output.steps, &meta)?;
+    backstop_data::write_steps(&dir.join("steps.parquet"), &output.first_path, &meta)?;
+    backstop_data::write_paths(&dir.join("paths.parquet"), &output.paths_table(0), &meta)?;
+    backstop_data::write_bands(&dir.join("bands.parquet"), &output.bands, &meta)?;
+    backstop_data::write_haircuts(
+        &dir.join("haircuts.parquet"),
+        &output.haircuts_table(0),
+        &meta,
+    )?;
     let summary = Summary {
         backstop_version: env!("CARGO_PKG_VERSION"),
         scenario: &prepared.scenario,
@@ -166,7 +209,12 @@ fn write_results(dir: &Path, prepared: &Prepared, output: &PathOutput) -> Result
                 .map(|a| a.collateral.to_usd())
                 .sum(),
         },
-        paths: vec![&output.metrics],
+        run: RunSummary {
+            paths: output.aggregates.paths,
+            steps: output.paths.first().map_or(0, |p| p.steps),
+            path_model: prepared.scenario.path.kind(),
+        },
+        aggregates: &output.aggregates,
     };
     let mut json = serde_json::to_vec_pretty(&summary)?;
     json.push(b'\n');
@@ -174,29 +222,73 @@ fn write_results(dir: &Path, prepared: &Prepared, output: &PathOutput) -> Result
     Ok(())
 }
 
-fn print_headline(dir: &Path, prepared: &Prepared, output: &PathOutput) {
-    let m = &output.metrics;
+fn usd(x: f64) -> String {
+    let whole = format!("{:.0}", x.abs());
+    let mut out = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{}{out} USD", if x < 0.0 { "-" } else { "" })
+}
+
+fn print_headline(dir: &Path, prepared: &Prepared, output: &RunOutput) {
     println!("scenario      {}", prepared.scenario.name);
     println!("accounts      {}", prepared.population.len());
-    println!("steps         {}", m.steps);
-    println!(
-        "liquidations  {} orders, {} accounts, {:.0} USD",
-        m.liquidations, m.accounts_liquidated, m.liquidated_notional
-    );
-    println!(
-        "insurance     {:.0} -> {:.0} USD (min {:.0}, max drawdown {:.1}%)",
-        m.insurance_fund_initial,
-        m.insurance_fund_final,
-        m.insurance_fund_min,
-        100.0 * m.insurance_fund_max_drawdown_pct
-    );
-    println!(
-        "bad debt      {:.0} USD; socialized {:.0} USD; insolvency {:.0} USD",
-        m.bad_debt, m.socialized_loss, m.insolvency
-    );
-    println!(
-        "adl           {} events, {:.0} USD",
-        m.adl_events, m.adl_notional
-    );
+    let a = &output.aggregates;
+    if let [m] = output.paths.as_slice() {
+        println!("steps         {}", m.steps);
+        println!(
+            "liquidations  {} orders, {} accounts, {}",
+            m.liquidations,
+            m.accounts_liquidated,
+            usd(m.liquidated_notional)
+        );
+        println!(
+            "insurance     {} -> {} (min {}, max drawdown {:.1}%)",
+            usd(m.insurance_fund_initial),
+            usd(m.insurance_fund_final),
+            usd(m.insurance_fund_min),
+            100.0 * m.insurance_fund_max_drawdown_pct
+        );
+        println!(
+            "bad debt      {}; socialized {}; insolvency {}",
+            usd(m.bad_debt),
+            usd(m.socialized_loss),
+            usd(m.insolvency)
+        );
+        println!("adl           {} events, {}", m.adl_events, usd(m.adl_notional));
+    } else {
+        let pct = |p: &backstop_sim::aggregate::Probability| {
+            format!(
+                "{:.1}% [{:.1}%, {:.1}%] ({} paths)",
+                100.0 * p.probability,
+                100.0 * p.ci95[0],
+                100.0 * p.ci95[1],
+                p.count
+            )
+        };
+        let q = |name: &str| a.metrics.get(name);
+        println!("paths         {} x {} steps", a.paths, prepared.scenario.steps());
+        println!("depletion     {}", pct(&a.insurance_fund_depletion));
+        println!("socialized    {}", pct(&a.socialized_loss_any));
+        println!("adl           {}", pct(&a.adl_any));
+        println!(
+            "fund loss     VaR99 {}, ES99 {}",
+            usd(a.insurance_fund_loss.var_99),
+            usd(a.insurance_fund_loss.es_99)
+        );
+        if let Some(b) = q("bad_debt") {
+            println!(
+                "bad debt      median {}, p99 {}, max {}",
+                usd(b.p50),
+                usd(b.p99),
+                usd(b.max)
+            );
+        }
+        println!("cover-1/2     {} / {}", usd(a.cover_1), usd(a.cover_2));
+    }
     println!("results       {}", dir.display());
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use backstop_data::{read_metadata, read_positions, read_steps};
+use backstop_data::{PATH_METRICS, read_metadata, read_paths, read_positions, read_steps};
 use serde_json::Value;
 
 // ------------------------------------------------------------------ helpers
@@ -85,6 +85,24 @@ fn f64_at(v: &Value, pointer: &str) -> f64 {
         .unwrap_or_else(|| panic!("no number at {pointer}"))
 }
 
+/// Row `row` of a run's `paths.parquet` as a JSON object (whole numbers as
+/// integers), so it reads like the metrics it holds.
+fn path_row(dir: &Path, row: usize) -> Value {
+    let t = read_paths(&dir.join("paths.parquet")).unwrap();
+    let mut m = serde_json::Map::new();
+    m.insert("path".into(), Value::from(t.path[row]));
+    m.insert("param_set".into(), Value::from(t.param_set[row]));
+    for (name, column) in PATH_METRICS.iter().zip(&t.metrics) {
+        let v = match column[row] {
+            Some(x) if x.fract() == 0.0 && x >= 0.0 => Value::from(x as u64),
+            Some(x) => Value::from(x),
+            None => Value::Null,
+        };
+        m.insert((*name).to_string(), v);
+    }
+    Value::Object(m)
+}
+
 #[track_caller]
 fn u64_at(v: &Value, pointer: &str) -> u64 {
     v.pointer(pointer)
@@ -92,7 +110,14 @@ fn u64_at(v: &Value, pointer: &str) -> u64 {
         .unwrap_or_else(|| panic!("no integer at {pointer}"))
 }
 
-const RESULT_FILES: [&str; 3] = ["population.parquet", "steps.parquet", "summary.json"];
+const RESULT_FILES: [&str; 6] = [
+    "bands.parquet",
+    "haircuts.parquet",
+    "paths.parquet",
+    "population.parquet",
+    "steps.parquet",
+    "summary.json",
+];
 
 /// `text` with `from` (which must occur exactly once) replaced by `to`.
 #[track_caller]
@@ -113,7 +138,7 @@ fn with_population(text: &str, table: &str) -> String {
 // --------------------------------------------------- the example scenario
 
 #[test]
-fn run_linear_crash_writes_the_three_result_files() {
+fn run_linear_crash_writes_its_result_files() {
     let tmp = tempfile::tempdir().unwrap();
     let o = backstop(
         &repo(),
@@ -134,7 +159,7 @@ fn run_linear_crash_writes_the_three_result_files() {
         "accounts      10000",
         "steps         1440",
         "liquidations  ",
-        "insurance     2000000 -> ",
+        "insurance     2,000,000 USD -> ",
         "bad debt      ",
         "adl           ",
     ] {
@@ -146,7 +171,7 @@ fn run_linear_crash_writes_the_three_result_files() {
     );
     assert_eq!(stderr(&o), "");
 
-    // Exactly three files, no leftovers (temporary files of atomic writes).
+    // Exactly these files, no leftovers (temporary files of atomic writes).
     assert_eq!(listing(tmp.path()), ["linear-crash"]);
     assert_eq!(listing(&dir), RESULT_FILES);
 
@@ -183,10 +208,19 @@ fn run_linear_crash_writes_the_three_result_files() {
     // summary.json: the population and the path's metrics.
     assert_eq!(summary["population"]["accounts"], 10000);
     assert!(f64_at(&summary, "/population/collateral") > 0.0);
-    let paths = summary["paths"].as_array().unwrap();
-    assert_eq!(paths.len(), 1);
-    let m = &paths[0];
+    assert_eq!(summary["run"]["paths"], 1);
+    assert_eq!(summary["run"]["path_model"], "linear");
+    assert_eq!(read_paths(&dir.join("paths.parquet")).unwrap().len(), 1);
+    let m = &path_row(&dir, 0);
     assert_eq!(m["path"], 0);
+    // One path: its metrics are every quantile of the aggregates.
+    let agg = &summary["aggregates"];
+    assert_eq!(agg["paths"], 1);
+    for key in ["bad_debt", "liquidations", "insurance_fund_min"] {
+        assert_eq!(f64_at(agg, &format!("/metrics/{key}/p99")), f64_at(m, &format!("/{key}")));
+    }
+    let loss = f64_at(m, "/insurance_fund_initial") - f64_at(m, "/insurance_fund_min");
+    assert!((f64_at(agg, "/insurance_fund_loss/var_99") - loss).abs() < 1e-6);
     assert_eq!(m["steps"], 1440);
     let liquidations = u64_at(m, "/liquidations");
     let liquidated_accounts = u64_at(m, "/accounts_liquidated");
@@ -262,7 +296,7 @@ fn run_linear_crash_writes_the_three_result_files() {
     assert_eq!(steps.insurance_fund[min_step], min);
     assert_eq!(
         steps.ts_ns[min_step],
-        m["insurance_fund_min_ts_ns"].as_i64().unwrap()
+        start_ns + min_step as i64 * 60_000_000_000
     );
     let liq_sum: u64 = steps.liquidations.iter().map(|&n| u64::from(n)).sum();
     assert_eq!(liq_sum, liquidations);
@@ -327,7 +361,11 @@ fn runs_are_reproducible_and_a_saved_population_replays_the_run() {
     let original = read_json(&a.join("linear-crash/summary.json"));
     let replayed = read_json(&c.join("linear-crash/summary.json"));
     assert_eq!(replayed["scenario"]["population"]["kind"], "parquet");
-    assert_eq!(replayed["paths"], original["paths"]);
+    assert_eq!(replayed["aggregates"], original["aggregates"]);
+    assert_eq!(
+        std::fs::read(a.join("linear-crash/paths.parquet")).unwrap(),
+        std::fs::read(c.join("linear-crash/paths.parquet")).unwrap()
+    );
     assert_eq!(replayed["population"], original["population"]);
     for file in ["population.parquet", "steps.parquet"] {
         let x = read_steps_or_positions(&a.join("linear-crash").join(file));

@@ -72,6 +72,8 @@ pub struct Account {
     liquidated: bool,
     adl_hit: bool,
     haircut: Micros,
+    /// Deficits (negative equity after closing) this account left, summed.
+    deficit: Micros,
     /// Under `none`: the negative equity already recorded as insolvency.
     shortfall_recorded: Micros,
 }
@@ -410,6 +412,7 @@ impl Engine {
                 liquidated: false,
                 adl_hit: false,
                 haircut: Micros::ZERO,
+                deficit: Micros::ZERO,
                 shortfall_recorded: Micros::ZERO,
             });
         }
@@ -548,6 +551,21 @@ impl Engine {
             .filter(|a| a.haircut.0 > 0)
             .map(|a| (a.id, a.haircut))
     }
+    /// The two largest deficits left by single accounts so far (largest first):
+    /// the stressed shortfall behind Cover-1 and Cover-2. O(accounts); call once
+    /// per path.
+    pub fn largest_deficits(&self) -> [Micros; 2] {
+        let mut top = [Micros::ZERO; 2];
+        for a in &self.accounts {
+            if a.deficit > top[0] {
+                top[1] = top[0];
+                top[0] = a.deficit;
+            } else if a.deficit > top[1] {
+                top[1] = a.deficit;
+            }
+        }
+        top
+    }
     /// Long open interest of a market, micro-USD at the mark.
     ///
     /// O(1): the long size is kept up to date at every trade.
@@ -661,6 +679,14 @@ impl Engine {
 
     // ----------------------------------------------------------------- the step
 
+    /// Moves the markets' clocks (impact models with recorded liquidity) to
+    /// `ts_ns`, the time of the next step.
+    pub fn set_time(&mut self, ts_ns: i64) {
+        for m in &mut self.markets {
+            m.impact.advance_to(ts_ns);
+        }
+    }
+
     /// Runs one step at the given path prices (one per market, USD).
     ///
     /// Order within a step: marks (path × impact carried from earlier steps),
@@ -668,6 +694,14 @@ impl Engine {
     /// latency has elapsed (in order of due step, then account), then the step's
     /// impact is folded into the impact state for the next step's marks.
     pub fn step(&mut self, prices: &[f64]) {
+        self.step_with_funding(prices, &[]);
+    }
+
+    /// [`Engine::step`] with funding rates from outside (a historical replay):
+    /// `funding[m] = Some(rate)` settles market `m` at `rate` this step, in place
+    /// of its scheduled settlement; an empty slice or `None` entries leave the
+    /// schedule alone.
+    pub fn step_with_funding(&mut self, prices: &[f64], funding: &[Option<Rate>]) {
         debug_assert_eq!(
             prices.len(),
             self.markets.len(),
@@ -681,15 +715,19 @@ impl Engine {
             self.marks[i] = m.ticks(prices[i] * self.impact[i].factor());
         }
 
-        let mut funding = false;
+        let mut any_funding = false;
         for i in 0..self.markets.len() {
+            let given = funding.get(i).copied().flatten();
             let interval = self.markets[i].funding_interval_steps;
-            if interval > 0 && t > 0 && t.is_multiple_of(interval) {
-                self.settle_funding(i);
-                funding = true;
+            if let Some(rate) = given {
+                self.settle_funding(i, rate);
+                any_funding = true;
+            } else if interval > 0 && t > 0 && t.is_multiple_of(interval) {
+                self.settle_funding(i, self.markets[i].funding_rate);
+                any_funding = true;
             }
         }
-        if funding || self.index_needs_compaction() {
+        if any_funding || self.index_needs_compaction() {
             self.reindex_all();
         }
 
@@ -705,9 +743,8 @@ impl Engine {
         self.step += 1;
     }
 
-    fn settle_funding(&mut self, market: usize) {
+    fn settle_funding(&mut self, market: usize, rate: Rate) {
         let m = &self.markets[market];
-        let rate = m.funding_rate;
         let mark = self.marks[market];
         let mut paid_by_population = Micros::ZERO;
         for &s in &self.market_slots[market] {
@@ -1108,6 +1145,7 @@ impl Engine {
             }
         }
         // The whole deficit is bad debt, whoever ends up carrying it.
+        self.accounts[a as usize].deficit += deficit;
         self.venue_flows.bad_debt += deficit;
         self.totals.bad_debt += deficit;
         if self.record_events {

@@ -15,6 +15,12 @@ pub enum SimError {
     /// The population cannot be built.
     #[error("population: {0}")]
     Population(String),
+    /// An input the scenario names (a file, a window) cannot be used.
+    #[error("{0}")]
+    Input(String),
+    /// A path model cannot be built: bad parameters or unusable price history.
+    #[error("path: {0}")]
+    PathModel(String),
     /// The engine refused the population.
     #[error(transparent)]
     Engine(#[from] EngineError),

@@ -14,6 +14,10 @@ pub trait ImpactModel: Send + Sync {
     /// Signed fractional impact of `signed_flow_usd` (buys positive) executed within
     /// one step: positive for buys, negative for sells, `|impact| ≤ MAX_IMPACT`.
     fn impact(&self, signed_flow_usd: f64) -> f64;
+
+    /// Moves the model's clock to `ts_ns` (UTC ns) before a step; models with
+    /// time-varying liquidity (a recorded order book) follow it, others ignore it.
+    fn advance_to(&mut self, _ts_ns: i64) {}
 }
 
 /// No slippage and no feedback: liquidations execute at the mark.
@@ -51,6 +55,132 @@ impl ImpactModel for SquareRootImpact {
     }
 }
 
+/// One side of a depth snapshot: (distance from mid as a fraction, cumulative
+/// notional USD), increasing in both.
+type DepthCurve = Vec<(f64, f64)>;
+
+/// Recorded order-book depth of one market: snapshots of cumulative notional by
+/// distance from mid, as Binance's `bookDepth` publishes (±1% … ±5%).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DepthBook {
+    ts_ns: Vec<i64>,
+    /// Per snapshot: the bid side (hit by sells) and the ask side (lifted by buys).
+    sides: Vec<(DepthCurve, DepthCurve)>,
+}
+
+impl DepthBook {
+    /// Groups `depth/v1` rows (time-ordered) into snapshots.
+    ///
+    /// # Errors
+    /// No rows, or a snapshot side whose cumulative notional decreases with distance.
+    pub fn from_rows(rows: &[backstop_data::history::DepthRow]) -> Result<DepthBook, String> {
+        let mut book = DepthBook {
+            ts_ns: Vec::new(),
+            sides: Vec::new(),
+        };
+        for r in rows {
+            if book.ts_ns.last() != Some(&r.ts_ns) {
+                book.ts_ns.push(r.ts_ns);
+                book.sides.push((Vec::new(), Vec::new()));
+            }
+            let Some((bids, asks)) = book.sides.last_mut() else {
+                continue;
+            };
+            let side = if r.percentage < 0.0 { bids } else { asks };
+            if r.percentage != 0.0 {
+                side.push((r.percentage.abs() / 100.0, r.notional));
+            }
+        }
+        if book.ts_ns.is_empty() {
+            return Err("the depth file has no snapshots".into());
+        }
+        for (i, (bids, asks)) in book.sides.iter_mut().enumerate() {
+            for side in [bids, asks] {
+                side.sort_by(|a, b| a.0.total_cmp(&b.0));
+                if side.windows(2).any(|w| w[1].1 < w[0].1) {
+                    return Err(format!(
+                        "snapshot {} (ts {} ns): cumulative notional decreases with distance",
+                        i, book.ts_ns[i]
+                    ));
+                }
+            }
+        }
+        Ok(book)
+    }
+
+    /// Number of snapshots.
+    pub fn len(&self) -> usize {
+        self.ts_ns.len()
+    }
+
+    /// Whether there are no snapshots (never, once built).
+    pub fn is_empty(&self) -> bool {
+        self.ts_ns.is_empty()
+    }
+}
+
+/// Impact read off the recorded book: a sell of `Q` USD moves the price to the
+/// distance from mid at which the bids' cumulative notional reaches `Q`
+/// (linear between recorded bands, and beyond the last band along the line
+/// through mid and the last band); buys walk the asks. The snapshot used is the
+/// last at or before the step's time (the first before any).
+#[derive(Clone, Debug)]
+pub struct BookDepthImpact {
+    book: std::sync::Arc<DepthBook>,
+    current: usize,
+}
+
+impl BookDepthImpact {
+    /// A model over `book`, at its first snapshot.
+    pub fn new(book: std::sync::Arc<DepthBook>) -> BookDepthImpact {
+        BookDepthImpact { book, current: 0 }
+    }
+
+    /// The distance (fraction) at which `curve` has absorbed `q` USD.
+    fn walk(curve: &[(f64, f64)], q: f64) -> f64 {
+        let mut prev = (0.0, 0.0);
+        for &(d, n) in curve {
+            if n >= q {
+                let span = n - prev.1;
+                return if span > 0.0 {
+                    prev.0 + (d - prev.0) * (q - prev.1) / span
+                } else {
+                    d
+                };
+            }
+            prev = (d, n);
+        }
+        if prev.1 > 0.0 {
+            prev.0 * q / prev.1
+        } else {
+            MAX_IMPACT
+        }
+    }
+}
+
+impl ImpactModel for BookDepthImpact {
+    fn impact(&self, signed_flow_usd: f64) -> f64 {
+        if signed_flow_usd == 0.0 {
+            return 0.0;
+        }
+        let Some((bids, asks)) = self.book.sides.get(self.current) else {
+            return 0.0;
+        };
+        let curve = if signed_flow_usd < 0.0 { bids } else { asks };
+        Self::walk(curve, signed_flow_usd.abs())
+            .min(MAX_IMPACT)
+            .copysign(signed_flow_usd)
+    }
+
+    fn advance_to(&mut self, ts_ns: i64) {
+        // Amortised O(1): time only moves forward within a path.
+        while self.current + 1 < self.book.ts_ns.len() && self.book.ts_ns[self.current + 1] <= ts_ns
+        {
+            self.current += 1;
+        }
+    }
+}
+
 /// Impact carried by a market's mark from step to step.
 ///
 /// `mark = path price × exp(permanent + temporary)`, both in log terms.
@@ -74,6 +204,57 @@ impl ImpactState {
         let log_impact = (1.0 + impact).ln();
         self.temporary = self.temporary * decay + (1.0 - permanent_fraction) * log_impact;
         self.permanent += permanent_fraction * log_impact;
+    }
+}
+
+#[cfg(test)]
+mod depth_tests {
+    use super::*;
+    use backstop_data::history::DepthRow;
+
+    fn row(ts_ns: i64, percentage: f64, notional: f64) -> DepthRow {
+        DepthRow {
+            ts_ns,
+            percentage,
+            depth: notional / 100.0,
+            notional,
+        }
+    }
+
+    #[test]
+    fn walks_the_side_hit_and_follows_time() {
+        let rows = [
+            row(0, -2.0, 3e6),
+            row(0, -1.0, 1e6),
+            row(0, 1.0, 2e6),
+            row(0, 2.0, 4e6),
+            row(100, -1.0, 1e5),
+            row(100, 1.0, 2e6),
+        ];
+        let book = std::sync::Arc::new(DepthBook::from_rows(&rows).unwrap());
+        assert_eq!(book.len(), 2);
+        let mut m = BookDepthImpact::new(book);
+        // A $500k sell is half-way to the 1% band of bids: -0.5%.
+        assert!((m.impact(-5e5) + 0.005).abs() < 1e-12);
+        // $2M of sells: between 1% ($1M) and 2% ($3M) -> 1.5%.
+        assert!((m.impact(-2e6) + 0.015).abs() < 1e-12);
+        // Buys walk the asks: $3M -> 1.5%.
+        assert!((m.impact(3e6) - 0.015).abs() < 1e-12);
+        // Beyond the last band: along the line through mid and it (2% per $3M).
+        assert!((m.impact(-6e6) + 0.04).abs() < 1e-12);
+        m.advance_to(99);
+        assert!((m.impact(-5e5) + 0.005).abs() < 1e-12);
+        // The thin book at t=100: $500k of sells is 5x the 1% band.
+        m.advance_to(100);
+        assert!((m.impact(-5e5) + 0.05).abs() < 1e-12);
+        assert_eq!(m.impact(-1e12), -MAX_IMPACT);
+    }
+
+    #[test]
+    fn rejects_a_decreasing_side() {
+        let rows = [row(0, -1.0, 2e6), row(0, -2.0, 1e6)];
+        assert!(DepthBook::from_rows(&rows).unwrap_err().contains("decreases"));
+        assert!(DepthBook::from_rows(&[]).is_err());
     }
 }
 

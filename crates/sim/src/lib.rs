@@ -9,10 +9,11 @@
 //! hold exactly and are checkable at every step ([`Engine::check_invariants`]).
 //!
 //! [`scenario`] reads scenario files, [`population`] builds the accounts, [`path`]
-//! the prices, and [`run`] drives one path from start to finish into per-path
-//! metrics and per-step series.
+//! the prices (with [`replay`] for history), [`run`] drives every path through
+//! the engine in parallel, and [`aggregate`] computes the statistics across paths.
 
 pub mod adl;
+pub mod aggregate;
 pub mod engine;
 mod error;
 pub mod impact;
@@ -21,7 +22,9 @@ pub mod market;
 pub mod metrics;
 pub mod money;
 pub mod path;
+pub mod pathgen;
 pub mod population;
+pub mod replay;
 pub mod rng;
 pub mod run;
 pub mod scenario;
@@ -31,6 +34,6 @@ pub use engine::{AccountSpec, Engine, Event, VenueConfig};
 pub use error::SimError;
 pub use metrics::PathMetrics;
 pub use money::{Micros, Rate};
-pub use run::{PathOutput, Prepared};
+pub use run::{PathOutput, Prepared, RunOutput};
 pub use scenario::{Scenario, ScenarioError};
 pub use validate::parse_utc;

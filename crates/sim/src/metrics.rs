@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::engine::Engine;
 use crate::money::Micros;
+use backstop_data::PATH_METRICS;
 
 /// One account's socialized-loss charge.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -32,6 +33,10 @@ pub struct PathMetrics {
     pub insurance_fund_max_drawdown: f64,
     /// Largest fall from a running peak, fraction of that peak.
     pub insurance_fund_max_drawdown_pct: f64,
+    /// What the path took out of the fund at worst: initial minus lowest balance
+    /// (0 if it never fell below its start). Capped by the fund; `bad_debt` is
+    /// the uncapped demand.
+    pub insurance_fund_loss: f64,
     /// Step of the minimum.
     pub insurance_fund_min_step: u32,
     /// Time of the minimum, UTC ns.
@@ -70,14 +75,21 @@ pub struct PathMetrics {
     pub accounts_liquidated: u32,
     /// Liquidator fee income.
     pub liquidator_fees: f64,
+    /// Largest deficit a single account left (Cover-1 on this path).
+    pub largest_deficit: f64,
+    /// Second largest (with the largest: Cover-2 on this path).
+    pub second_largest_deficit: f64,
     /// Per-account haircuts, by account id.
     pub haircuts: Vec<Haircut>,
 }
 
 impl PathMetrics {
     /// Reads the metrics off an engine at the end of a path.
-    pub fn from_engine(engine: &Engine, path: u64, start_ns: i64, step_ns: i64) -> PathMetrics {
+    ///
+    /// `ts_of_step` gives the UTC time of a step (fixed grid or replayed ticks).
+    pub fn from_engine(engine: &Engine, path: u64, ts_of_step: impl Fn(u32) -> i64) -> PathMetrics {
         let f = engine.insurance_fund();
+        let [largest, second] = engine.largest_deficits();
         let t = engine.totals();
         let mut haircuts: Vec<Haircut> = engine
             .haircuts()
@@ -100,8 +112,9 @@ impl PathMetrics {
             insurance_fund_final: f.balance().to_usd(),
             insurance_fund_max_drawdown: f.max_drawdown().to_usd(),
             insurance_fund_max_drawdown_pct: f.max_drawdown_pct(),
+            insurance_fund_loss: (f.initial() - f.minimum()).max(Micros::ZERO).to_usd(),
             insurance_fund_min_step: f.minimum_step(),
-            insurance_fund_min_ts_ns: start_ns + i64::from(f.minimum_step()) * step_ns,
+            insurance_fund_min_ts_ns: ts_of_step(f.minimum_step()),
             insurance_fund_first_depletion_step: f.first_depletion_step(),
             insurance_fund_payouts: f.payouts().to_usd(),
             insurance_fund_fee_income: f.fees_received().to_usd(),
@@ -119,7 +132,43 @@ impl PathMetrics {
             liquidated_notional: t.liquidated_notional.to_usd(),
             accounts_liquidated: engine.accounts_liquidated(),
             liquidator_fees: t.liquidator_fees.to_usd(),
+            largest_deficit: largest.to_usd(),
+            second_largest_deficit: second.to_usd(),
             haircuts,
         }
+    }
+
+    /// The metrics as a `paths/v1` row, in [`backstop_data::PATH_METRICS`] order.
+    pub fn to_row(&self) -> [Option<f64>; PATH_METRICS.len()] {
+        let n = |x: u32| Some(f64::from(x));
+        [
+            n(self.steps),
+            Some(self.insurance_fund_initial),
+            Some(self.insurance_fund_min),
+            Some(self.insurance_fund_final),
+            Some(self.insurance_fund_max_drawdown),
+            Some(self.insurance_fund_max_drawdown_pct),
+            Some(self.insurance_fund_loss),
+            n(self.insurance_fund_min_step),
+            self.insurance_fund_first_depletion_step.map(f64::from),
+            Some(self.insurance_fund_payouts),
+            Some(self.insurance_fund_fee_income),
+            Some(self.bad_debt),
+            Some(self.socialized_loss),
+            n(self.accounts_haircut),
+            Some(self.max_haircut),
+            Some(self.insolvency),
+            n(self.adl_events),
+            Some(self.adl_notional),
+            Some(self.adl_excess_notional),
+            Some(self.adl_cost),
+            n(self.adl_accounts_hit),
+            n(self.liquidations),
+            Some(self.liquidated_notional),
+            n(self.accounts_liquidated),
+            Some(self.liquidator_fees),
+            Some(self.largest_deficit),
+            Some(self.second_largest_deficit),
+        ]
     }
 }

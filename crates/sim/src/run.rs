@@ -1,17 +1,33 @@
-//! Running a scenario: build the venue, step one path, collect the results.
+//! Running a scenario: build the venue once, step every path (in parallel), and
+//! reduce the results: per-path metrics kept in full, per-step series folded
+//! into quantile bands, aggregates across paths.
+//!
+//! **Determinism.** Path `i` draws only from its own random streams keyed by
+//! (seed, purpose, i) ([`crate::rng`]). Paths run in chunks of [`CHUNK_PATHS`] in
+//! parallel (rayon) and their results are folded in path order; the band
+//! sketches are order-independent besides. Results are therefore bit-identical
+//! for any number of threads.
+//!
+//! **Memory.** Per-path metrics grow with the number of paths (a few hundred
+//! bytes each); per-step series do not: only one chunk of paths' series is held
+//! at a time before it is folded into the bands.
 
 use std::path::Path;
+use std::sync::Arc;
 
-use backstop_data::{PositionRow, StepsTable};
+use backstop_data::{BandSeries, BandsTable, HaircutsTable, PathsTable, PositionRow, StepsTable};
+use rayon::prelude::*;
 
 use crate::adl::{AdlPolicy, BinanceRanking, BitmexRanking, HyperliquidRanking};
 use crate::engine::{AccountSpec, AdlScope, Engine, LastLine, LiquidationMode, VenueConfig};
 use crate::error::SimError;
-use crate::impact::{ImpactModel, NoImpact, SquareRootImpact};
+use crate::aggregate::Aggregates;
+use crate::aggregate::sketch::QuantileSketch;
+use crate::impact::{BookDepthImpact, DepthBook, ImpactModel, NoImpact, SquareRootImpact};
 use crate::market::{MarginSchedule, Market};
 use crate::metrics::PathMetrics;
 use crate::money::{Micros, Rate};
-use crate::path::{PricePath, SeriesPath};
+use crate::path::{PathCursor, PathPlan, StepInput};
 use crate::population;
 use crate::rng::{self, Purpose};
 use crate::scenario::{
@@ -28,11 +44,13 @@ fn rate(x: f64) -> Rate {
     Rate::from_fraction(x).unwrap_or(Rate::ZERO)
 }
 
-/// The venue's markets, in scenario order (sorted by key).
-pub fn build_markets(s: &Scenario) -> Vec<Market> {
+/// The venue's markets, in scenario order (sorted by key); `depth_books[i]` is
+/// market `i`'s recorded book for `book_depth` impact.
+pub fn build_markets(s: &Scenario, depth_books: &[Option<Arc<DepthBook>>]) -> Vec<Market> {
     s.market
         .iter()
-        .map(|(name, m)| {
+        .enumerate()
+        .map(|(i, (name, m))| {
             let rows: Vec<(Micros, Rate, Rate)> = m
                 .tiers
                 .iter()
@@ -45,6 +63,10 @@ pub fn build_markets(s: &Scenario) -> Vec<Market> {
                     volatility: m.impact.volatility,
                     volume_usd: m.impact.volume_usd,
                 }),
+                ImpactModelKind::BookDepth => match depth_books.get(i).cloned().flatten() {
+                    Some(book) => Box::new(BookDepthImpact::new(book)),
+                    None => Box::new(NoImpact),
+                },
             };
             Market {
                 name: name.clone(),
@@ -114,7 +136,7 @@ pub fn venue_config(s: &Scenario) -> VenueConfig {
     }
 }
 
-/// The results of one path.
+/// The results of one path with its full per-step series.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PathOutput {
     /// Per-path metrics.
@@ -123,19 +145,64 @@ pub struct PathOutput {
     pub steps: StepsTable,
 }
 
-/// A scenario ready to run: validated, with its population built.
+/// Paths simulated in parallel before their series are folded into the bands.
+pub const CHUNK_PATHS: u64 = 64;
+
+/// The results of a whole run.
+#[derive(Clone, Debug)]
+pub struct RunOutput {
+    /// Per-path metrics, in path order.
+    pub paths: Vec<PathMetrics>,
+    /// Full per-step series of path 0.
+    pub first_path: StepsTable,
+    /// Per-step quantile bands across paths.
+    pub bands: BandsTable,
+    /// Statistics across paths.
+    pub aggregates: Aggregates,
+}
+
+impl RunOutput {
+    /// The per-path metrics as a `paths/v1` table (parameter set `param_set`).
+    pub fn paths_table(&self, param_set: u32) -> PathsTable {
+        let mut t = PathsTable::default();
+        for p in &self.paths {
+            t.push(param_set, p.path, &p.to_row());
+        }
+        t
+    }
+
+    /// Every haircut of every path as a `haircuts/v1` table.
+    pub fn haircuts_table(&self, param_set: u32) -> HaircutsTable {
+        let mut t = HaircutsTable::default();
+        for p in &self.paths {
+            for h in &p.haircuts {
+                t.param_set.push(param_set);
+                t.path.push(p.path);
+                t.account_id.push(h.account_id);
+                t.amount.push(h.amount);
+            }
+        }
+        t
+    }
+}
+
+/// A scenario ready to run: validated, its history opened, its population built.
 pub struct Prepared {
     /// The scenario.
     pub scenario: Scenario,
     /// The starting accounts.
     pub population: Vec<AccountSpec>,
+    plan: PathPlan,
+    depth_books: Vec<Option<Arc<DepthBook>>>,
     start_ns: i64,
+    step_ns: i64,
 }
 
 /// One row of the per-step recorder (no allocation per step).
 #[derive(Clone, Copy)]
 struct StepRecord {
     step: u32,
+    ts_ns: i64,
     market: u16,
     mark: f64,
     insurance_fund: Micros,
@@ -151,16 +218,65 @@ struct StepRecord {
     funding_rate: Option<f64>,
 }
 
+/// The band series of one path: `values[t × width + k]` is series `k` at step `t`
+/// (venue-wide series first, then per market, see [`band_layout`]).
+struct BandRows {
+    ts_ns: Vec<i64>,
+    values: Vec<f64>,
+}
+
+/// (series, market index) of each band column: venue-wide series, then each
+/// per-market series for every market.
+fn band_layout(markets: usize) -> Vec<(BandSeries, Option<usize>)> {
+    let mut v: Vec<_> = BandSeries::ALL
+        .iter()
+        .filter(|s| !s.per_market())
+        .map(|s| (*s, None))
+        .collect();
+    for m in 0..markets {
+        v.extend(
+            BandSeries::ALL
+                .iter()
+                .filter(|s| s.per_market())
+                .map(|s| (*s, Some(m))),
+        );
+    }
+    v
+}
+
 impl Prepared {
-    /// Builds the population: generated from the scenario's seed, or read from the
-    /// snapshot named by the scenario (relative to `base_dir`, the scenario's folder).
+    /// Builds the path plan (opening any history), the recorded order books, and
+    /// the population: generated from the scenario's seed at the path's start
+    /// prices, or read from the snapshot the scenario names. Files are relative to
+    /// `base_dir`, the scenario's folder.
     ///
     /// # Errors
-    /// An unreadable or invalid positions file, or a population the venue refuses.
+    /// An unreadable or invalid history, depth or positions file, or a population
+    /// the venue refuses.
     pub fn new(scenario: Scenario, base_dir: &Path) -> Result<Prepared, SimError> {
-        let markets = build_markets(&scenario);
-        let path = SeriesPath::from_scenario(&scenario);
-        let start: Vec<f64> = (0..markets.len()).map(|m| path.first(m)).collect();
+        let plan = PathPlan::from_scenario(&scenario, base_dir)?;
+        let depth_books = scenario
+            .market
+            .iter()
+            .map(|(name, m)| match &m.impact.file {
+                Some(file) if m.impact.model == ImpactModelKind::BookDepth => {
+                    let path = base_dir.join(file);
+                    let table = backstop_data::history::read_depth(&path).map_err(|e| {
+                        SimError::Input(format!("market.{name}.impact.file: {e}"))
+                    })?;
+                    let book = DepthBook::from_rows(&table.rows).map_err(|e| {
+                        SimError::Input(format!(
+                            "market.{name}.impact.file: {}: {e}",
+                            path.display()
+                        ))
+                    })?;
+                    Ok(Some(Arc::new(book)))
+                }
+                _ => Ok(None),
+            })
+            .collect::<Result<Vec<_>, SimError>>()?;
+        let markets = build_markets(&scenario, &depth_books);
+        let start = plan.start_prices();
         let population = match &scenario.population {
             cfg @ PopulationConfig::Generated { .. } => {
                 let mut rng = rng::stream(scenario.seed, Purpose::Population, 0);
@@ -172,59 +288,95 @@ impl Prepared {
             }
         };
         let start_ns = crate::validate::parse_utc(&scenario.start).unwrap_or(0);
+        let step_ns = i64::from(scenario.step_seconds) * 1_000_000_000;
         Ok(Prepared {
             scenario,
             population,
+            plan,
+            depth_books,
             start_ns,
+            step_ns,
         })
     }
 
     /// The starting positions in the snapshot schema.
     pub fn population_rows(&self) -> Vec<PositionRow> {
-        population::to_rows(&self.population, &build_markets(&self.scenario))
+        population::to_rows(&self.population, &self.markets())
+    }
+
+    /// The venue's markets.
+    pub fn markets(&self) -> Vec<Market> {
+        build_markets(&self.scenario, &self.depth_books)
+    }
+
+    /// Where the paths come from.
+    pub fn plan(&self) -> &PathPlan {
+        &self.plan
+    }
+
+    /// Path prices of each market at step 0.
+    pub fn start_prices(&self) -> Vec<f64> {
+        self.plan.start_prices()
     }
 
     /// A fresh engine for path `path_index`, at the path's first prices.
     ///
     /// # Errors
     /// A population the venue refuses.
-    pub fn engine(&self, path_index: u64) -> Result<(Engine, SeriesPath), SimError> {
-        let markets = build_markets(&self.scenario);
-        let path = SeriesPath::from_scenario(&self.scenario);
-        let start: Vec<f64> = (0..markets.len()).map(|m| path.first(m)).collect();
+    pub fn engine(&self, path_index: u64) -> Result<Engine, SimError> {
         let rng = rng::stream(self.scenario.seed, Purpose::Adl, path_index);
-        let engine = Engine::new(
-            markets,
-            &start,
+        Ok(Engine::new(
+            self.markets(),
+            &self.start_prices(),
             &self.population,
             venue_config(&self.scenario),
             rng,
-        )?;
-        Ok((engine, path))
+        )?)
     }
 
-    /// Runs path `path_index` from start to finish.
+    /// Runs path `path_index` from start to finish, calling `record` after every
+    /// step with the engine and the step's input.
+    fn simulate(
+        &self,
+        path_index: u64,
+        mut record: impl FnMut(&Engine, &StepInput),
+    ) -> Result<(PathMetrics, Vec<i64>), SimError> {
+        let mut engine = self.engine(path_index)?;
+        let mut cursor = self.plan.cursor(self.start_ns, self.step_ns)?;
+        let mut input = StepInput::new(engine.markets().len());
+        let mut times = Vec::with_capacity(self.scenario.steps());
+        while cursor.advance(&mut input)? {
+            engine.set_time(input.ts_ns);
+            engine.step_with_funding(&input.prices, &input.funding);
+            times.push(input.ts_ns);
+            record(&engine, &input);
+        }
+        let metrics = PathMetrics::from_engine(&engine, path_index, |t| {
+            times.get(t as usize).copied().unwrap_or(self.start_ns)
+        });
+        Ok((metrics, times))
+    }
+
+    /// Runs path `path_index` and keeps its full per-step series.
     ///
     /// O(steps × markets) plus the work of the liquidations that happen (see
     /// [`Engine`] for the index that keeps quiet steps cheap), plus O(accounts) per
     /// funding settlement.
     ///
     /// # Errors
-    /// A population the venue refuses.
+    /// A population the venue refuses, or history that cannot be read.
     pub fn run_path(&self, path_index: u64) -> Result<PathOutput, SimError> {
-        let (mut engine, mut path) = self.engine(path_index)?;
-        let n_markets = engine.markets().len();
-        let steps = path.steps();
-        let mut prices = vec![0.0; n_markets];
-        let mut records: Vec<StepRecord> = Vec::with_capacity(steps * n_markets);
-        for t in 0..steps {
-            path.prices(t, &mut prices);
-            engine.step(&prices);
+        let n_markets = self.scenario.market.len();
+        let mut records: Vec<StepRecord> =
+            Vec::with_capacity(self.scenario.steps() * n_markets);
+        let mut t = 0u32;
+        let (metrics, _) = self.simulate(path_index, |engine, input| {
             let v = *engine.venue_flows();
             let fund = engine.insurance_fund().balance();
             for (m, f) in engine.market_flows().iter().enumerate() {
                 records.push(StepRecord {
-                    step: t as u32,
+                    step: t,
+                    ts_ns: input.ts_ns,
                     market: m as u16,
                     mark: engine.mark_price(m as u16),
                     insurance_fund: fund,
@@ -240,16 +392,13 @@ impl Prepared {
                     funding_rate: f.funding_rate,
                 });
             }
-        }
-        let step_ns = i64::from(self.scenario.step_seconds) * 1_000_000_000;
-        let metrics = PathMetrics::from_engine(&engine, path_index, self.start_ns, step_ns);
-        let names: Vec<&str> = engine.markets().iter().map(|m| m.name.as_str()).collect();
+            t += 1;
+        })?;
+        let names = self.scenario.market_names();
         let mut table = StepsTable::with_capacity(records.len());
         for r in &records {
             table.step.push(r.step);
-            table
-                .ts_ns
-                .push(self.start_ns + i64::from(r.step) * step_ns);
+            table.ts_ns.push(r.ts_ns);
             table.market.push(names[r.market as usize].to_string());
             table.mark.push(r.mark);
             table.insurance_fund.push(r.insurance_fund.to_usd());
@@ -271,6 +420,98 @@ impl Prepared {
         Ok(PathOutput {
             metrics,
             steps: table,
+        })
+    }
+
+    /// Runs path `path_index` keeping only its band series.
+    fn run_bands(&self, path_index: u64) -> Result<(PathMetrics, BandRows), SimError> {
+        let layout = band_layout(self.scenario.market.len());
+        let mut values = Vec::with_capacity(self.scenario.steps() * layout.len());
+        let mut bad_debt = Micros::ZERO;
+        let mut socialized = Micros::ZERO;
+        let (metrics, ts_ns) = self.simulate(path_index, |engine, _| {
+            let v = engine.venue_flows();
+            bad_debt += v.bad_debt;
+            socialized += v.socialized_loss;
+            let flows = engine.market_flows();
+            for (series, market) in &layout {
+                let f = market.and_then(|m| flows.get(m));
+                values.push(match (series, f) {
+                    (BandSeries::InsuranceFund, _) => engine.insurance_fund().balance().to_usd(),
+                    (BandSeries::BadDebt, _) => bad_debt.to_usd(),
+                    (BandSeries::SocializedLoss, _) => socialized.to_usd(),
+                    (BandSeries::Mark, _) => engine.mark_price(market.unwrap_or(0) as u16),
+                    (BandSeries::LiquidatedLongNotional, Some(f)) => f.liquidated_long.to_usd(),
+                    (BandSeries::LiquidatedShortNotional, Some(f)) => f.liquidated_short.to_usd(),
+                    (BandSeries::AdlNotional, Some(f)) => f.adl_notional.to_usd(),
+                    (_, None) => 0.0,
+                });
+            }
+        })?;
+        Ok((metrics, BandRows { ts_ns, values }))
+    }
+
+    /// Runs every path of the scenario on the current rayon pool and reduces the
+    /// results. `progress(done)` is called after each chunk of paths.
+    ///
+    /// # Errors
+    /// The first path (in path order) that fails.
+    pub fn run(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<RunOutput, SimError> {
+        let n = u64::from(self.scenario.paths);
+        let first = self.run_path(0)?;
+        let layout = band_layout(self.scenario.market.len());
+        let mut sketches: Vec<Vec<QuantileSketch>> = Vec::new();
+        let mut ts_ns: Vec<i64> = Vec::new();
+        let mut paths = Vec::with_capacity(n as usize);
+        let mut done = 0;
+        while done < n {
+            let end = (done + CHUNK_PATHS).min(n);
+            let results: Vec<Result<(PathMetrics, BandRows), SimError>> = (done..end)
+                .into_par_iter()
+                .map(|i| self.run_bands(i))
+                .collect();
+            for r in results {
+                let (metrics, rows) = r?;
+                let steps = rows.ts_ns.len();
+                if steps > sketches.len() {
+                    sketches.resize_with(steps, || vec![QuantileSketch::new(); layout.len()]);
+                    ts_ns.extend_from_slice(&rows.ts_ns[ts_ns.len()..]);
+                }
+                for (t, row) in rows.values.chunks_exact(layout.len()).enumerate() {
+                    for (sketch, &v) in sketches[t].iter_mut().zip(row) {
+                        sketch.insert(v);
+                    }
+                }
+                paths.push(metrics);
+            }
+            done = end;
+            progress(done);
+        }
+        debug_assert_eq!(paths[0], first.metrics, "Invariant: path 0 is reproducible");
+        let names = self.scenario.market_names();
+        let mut bands = BandsTable::default();
+        for (t, row) in sketches.iter().enumerate() {
+            for ((series, market), sketch) in layout.iter().zip(row) {
+                bands.step.push(t as u32);
+                bands.ts_ns.push(ts_ns[t]);
+                bands
+                    .market
+                    .push(market.map_or(String::new(), |m| names[m].to_string()));
+                bands.series.push(series.name().to_string());
+                for (column, (_, q)) in bands.quantiles.iter_mut().zip(backstop_data::BAND_QUANTILES) {
+                    column.push(sketch.quantile(q));
+                }
+                bands.mean.push(sketch.mean());
+                bands.min.push(sketch.min());
+                bands.max.push(sketch.max());
+            }
+        }
+        let aggregates = Aggregates::of(&paths);
+        Ok(RunOutput {
+            paths,
+            first_path: first.steps,
+            bands,
+            aggregates,
         })
     }
 }

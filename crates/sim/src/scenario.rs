@@ -39,6 +39,10 @@ use serde::{Deserialize, Serialize};
 pub mod defaults {
     /// Master seed.
     pub const SEED: u64 = 1;
+    /// Price paths per run.
+    pub const PATHS: u32 = 1;
+    /// How a replay turns history into steps.
+    pub const REPLAY_STEPPING: &str = "resample";
     /// One-minute steps.
     pub const STEP_SECONDS: u32 = 60;
     /// Start of the simulated clock (UTC, RFC 3339).
@@ -92,6 +96,9 @@ pub mod defaults {
 fn d_seed() -> u64 {
     defaults::SEED
 }
+fn d_paths() -> u32 {
+    defaults::PATHS
+}
 fn d_step_seconds() -> u32 {
     defaults::STEP_SECONDS
 }
@@ -111,6 +118,10 @@ pub struct Scenario {
     /// Master seed: population, ADL walk and (later) paths derive from it.
     #[serde(default = "d_seed")]
     pub seed: u64,
+    /// Number of price paths (Monte Carlo); path `i` draws from its own stream of
+    /// `seed`.
+    #[serde(default = "d_paths")]
+    pub paths: u32,
     /// Length of a step, seconds.
     #[serde(default = "d_step_seconds")]
     pub step_seconds: u32,
@@ -138,8 +149,10 @@ pub struct Scenario {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MarketConfig {
-    /// Mark price at step 0, USD.
-    pub price: f64,
+    /// Mark price at step 0, USD: required, except for a replay (which starts at the
+    /// history's price).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
     /// Price increment, USD.
     pub tick_size: f64,
     /// Size increment, base units; `tick_size × lot_size` must be a whole number of
@@ -205,6 +218,10 @@ pub enum ImpactModelKind {
     SquareRoot,
     /// Execution at the mark.
     None,
+    /// The order walks the recorded order book: impact = the distance from mid at
+    /// which the cumulative depth of the side hit reaches the order's notional, from
+    /// the `depth/v1` snapshot at or before the step (`file`).
+    BookDepth,
 }
 
 /// Price impact of liquidation orders.
@@ -223,6 +240,9 @@ pub struct ImpactConfig {
     pub permanent_fraction: f64,
     /// Half-life of the temporary share, steps.
     pub half_life_steps: f64,
+    /// `book_depth`: a `depth/v1` file, relative to the scenario file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 impl Default for ImpactConfig {
@@ -234,6 +254,7 @@ impl Default for ImpactConfig {
             volume_usd: defaults::IMPACT_VOLUME_USD,
             permanent_fraction: defaults::PERMANENT_IMPACT_FRACTION,
             half_life_steps: defaults::IMPACT_HALF_LIFE_STEPS,
+            file: None,
         }
     }
 }
@@ -259,6 +280,55 @@ pub enum PathConfig {
         /// Prices by market key.
         prices: BTreeMap<String, Vec<f64>>,
     },
+    /// Historical replay from tick-history files, from the scenario's `start` to
+    /// `end`.
+    Replay(ReplayConfig),
+}
+
+/// How a replay turns events into engine steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplayStepping {
+    /// One step per `step_seconds`, at the last price at or before each boundary.
+    Resample,
+    /// One step per distinct event time (every trade or mark update).
+    Tick,
+}
+
+/// A historical replay: a UTC window and the files of each market.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayConfig {
+    /// End of the window (exclusive), UTC RFC 3339; it starts at the scenario's
+    /// `start`.
+    pub end: String,
+    /// `resample` (fixed steps of `step_seconds`) or `tick`.
+    #[serde(default = "ReplayConfig::d_stepping")]
+    pub stepping: ReplayStepping,
+    /// Files by market key.
+    pub market: BTreeMap<String, ReplayFiles>,
+}
+
+impl ReplayConfig {
+    fn d_stepping() -> ReplayStepping {
+        ReplayStepping::Resample
+    }
+}
+
+/// The history of one market: one price source, optionally funding.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayFiles {
+    /// A `prices/v1` file (the mark is the path price).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prices: Option<String>,
+    /// A `trades/v1` file (the trade price is the path price).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trades: Option<String>,
+    /// A `funding/v1` file: the market settles these rates at their times instead
+    /// of its `funding` table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub funding: Option<String>,
 }
 
 /// A distribution of a positive quantity.
@@ -637,6 +707,16 @@ impl Scenario {
         match &self.path {
             PathConfig::Linear { steps, .. } => *steps as usize,
             PathConfig::Series { prices } => prices.values().next().map_or(0, Vec::len),
+            PathConfig::Replay(r) => {
+                let (Some(a), Some(b)) = (
+                    crate::validate::parse_utc(&self.start),
+                    crate::validate::parse_utc(&r.end),
+                ) else {
+                    return 0;
+                };
+                let step_ns = i64::from(self.step_seconds.max(1)) * 1_000_000_000;
+                usize::try_from((b - a).max(0) / step_ns).unwrap_or(0)
+            }
         }
     }
 
@@ -646,6 +726,17 @@ impl Scenario {
     /// The first [`FieldError`] found, in file order.
     pub fn validate(&self) -> Result<(), FieldError> {
         crate::validate::scenario(self)
+    }
+}
+
+impl PathConfig {
+    /// The path's kind as written in the scenario.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PathConfig::Linear { .. } => "linear",
+            PathConfig::Series { .. } => "series",
+            PathConfig::Replay(_) => "replay",
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! Range and consistency checks of a parsed scenario, each naming its key.
 
-use crate::scenario::{Distribution, FieldError, PathConfig, PopulationConfig, Scenario};
+use crate::scenario::{
+    Distribution, FieldError, ImpactModelKind, PathConfig, PopulationConfig, ReplayConfig, Scenario,
+};
 
 type Check = Result<(), FieldError>;
 
@@ -47,6 +49,58 @@ fn in_unit(key: &str, x: f64, what: &str) -> Check {
             format!("{what} must be between 0 and 1 (0% to 100%), got {x}"),
         )
     }
+}
+
+/// A replay's window, files and markets.
+fn replay(s: &Scenario, r: &ReplayConfig) -> Check {
+    let start = parse_utc(&s.start).unwrap_or(0);
+    let Some(end) = parse_utc(&r.end) else {
+        return fail(
+            "path.end",
+            format!("not a UTC time like 2025-10-10T21:00:00Z: {:?}", r.end),
+        );
+    };
+    if end <= start {
+        return fail(
+            "path.end",
+            format!("the window must end after `start` ({}), got {}", s.start, r.end),
+        );
+    }
+    if s.paths != 1 {
+        return fail(
+            "paths",
+            format!("a replay is one path (history happened once), got {}", s.paths),
+        );
+    }
+    for name in s.market.keys() {
+        if !r.market.contains_key(name) {
+            return fail(
+                "path.market",
+                format!("no history for market `{name}`: add [path.market.{name}]"),
+            );
+        }
+    }
+    for (name, files) in &r.market {
+        if !s.market.contains_key(name) {
+            return fail(
+                format!("path.market.{name}"),
+                format!(
+                    "no market `{name}` (markets: {})",
+                    s.market_names().join(", ")
+                ),
+            );
+        }
+        match (&files.prices, &files.trades) {
+            (Some(_), None) | (None, Some(_)) => {}
+            _ => {
+                return fail(
+                    format!("path.market.{name}"),
+                    "give exactly one price source: `prices` (a prices/v1 file) or `trades` (a trades/v1 file)",
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SSZ` to Unix nanoseconds.
@@ -170,7 +224,16 @@ pub(crate) fn scenario(s: &Scenario) -> Check {
     }
     for (name, m) in &s.market {
         let k = |f: &str| format!("market.{name}.{f}");
-        positive(&k("price"), m.price)?;
+        match (m.price, &s.path) {
+            (Some(p), _) => positive(&k("price"), p)?,
+            (None, PathConfig::Replay(_)) => {}
+            (None, _) => {
+                return fail(
+                    k("price"),
+                    "missing: the start price is required (only a replay takes it from history)",
+                );
+            }
+        }
         positive(&k("tick_size"), m.tick_size)?;
         positive(&k("lot_size"), m.lot_size)?;
         let micros = m.tick_size * m.lot_size * 1e6;
@@ -249,6 +312,24 @@ pub(crate) fn scenario(s: &Scenario) -> Check {
             "a fraction",
         )?;
         positive(&k("impact.half_life_steps"), m.impact.half_life_steps)?;
+        match (m.impact.model, &m.impact.file) {
+            (ImpactModelKind::BookDepth, None) => {
+                return fail(
+                    k("impact.file"),
+                    "missing: `book_depth` impact needs a depth/v1 file",
+                );
+            }
+            (ImpactModelKind::BookDepth, Some(_)) | (_, None) => {}
+            (_, Some(_)) => {
+                return fail(
+                    k("impact.file"),
+                    "a depth file is only used by `model = \"book_depth\"`",
+                );
+            }
+        }
+    }
+    if s.paths == 0 {
+        return fail("paths", "must be at least 1 (zero paths simulate nothing)");
     }
 
     match &s.path {
@@ -308,6 +389,11 @@ pub(crate) fn scenario(s: &Scenario) -> Check {
                 }
             }
         }
+        PathConfig::Replay(_) => {}
+    }
+
+    if let PathConfig::Replay(r) = &s.path {
+        replay(s, r)?;
     }
 
     match &s.population {
