@@ -149,7 +149,7 @@ impl Content {
         #[allow(clippy::cast_precision_loss)]
         let agg_paths = a.paths as f64;
         let tail = &a.insurance_fund_loss;
-        let headline = vec![
+        let mut headline = vec![
             Row {
                 label: "Paths simulated".to_owned(),
                 value: count(agg_paths),
@@ -176,6 +176,11 @@ impl Content {
                     count(soc.count),
                     count(agg_paths)
                 ),
+            },
+            Row {
+                label: "Probability of any ADL".to_owned(),
+                value: String::new(),
+                note: String::new(),
             },
             Row {
                 label: "Insurance-fund loss, VaR 95%".to_owned(),
@@ -208,6 +213,22 @@ impl Content {
                 note: "deficit of the two largest bankrupt accounts".to_owned(),
             },
         ];
+        match &a.adl_any {
+            Some(adl) => {
+                if let Some(row) = headline
+                    .iter_mut()
+                    .find(|r| r.label == "Probability of any ADL")
+                {
+                    row.value = pct_interval(adl.probability, adl.ci95[0], adl.ci95[1]);
+                    row.note = format!(
+                        "{} of {} paths; 95% confidence interval",
+                        count(adl.count),
+                        count(agg_paths)
+                    );
+                }
+            }
+            None => headline.retain(|r| r.label != "Probability of any ADL"),
+        }
         let distribution = METRIC_ROWS
             .iter()
             .filter_map(|(key, label, unit)| {

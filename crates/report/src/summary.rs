@@ -59,6 +59,8 @@ pub struct Aggregates {
     pub insurance_fund_depletion: Probability,
     /// Probability of any socialized loss.
     pub socialized_loss_any: Probability,
+    /// Probability of any auto-deleveraging, if the run reports it.
+    pub adl_any: Option<Probability>,
     /// VaR / ES of the insurance-fund loss.
     pub insurance_fund_loss: TailRisk,
     /// Cover-1 stressed shortfall, USD.
@@ -264,6 +266,10 @@ impl Summary {
             paths: f.u64("aggregates.paths")?,
             insurance_fund_depletion: f.probability("aggregates.insurance_fund_depletion")?,
             socialized_loss_any: f.probability("aggregates.socialized_loss_any")?,
+            adl_any: match f.get("aggregates.adl_any") {
+                Some(_) => Some(f.probability("aggregates.adl_any")?),
+                None => None,
+            },
             insurance_fund_loss: TailRisk {
                 var_95: f.f64("aggregates.insurance_fund_loss.var_95")?,
                 es_95: f.f64("aggregates.insurance_fund_loss.es_95")?,
@@ -386,5 +392,84 @@ fn scalar_text(v: &Value) -> String {
             .map_or_else(|| n.to_string(), crate::format::plain),
         Value::Null => "none".to_owned(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minimal() -> Value {
+        serde_json::json!({
+            "backstop_version": "0.1.0",
+            "scenario": {
+                "name": "s",
+                "path": { "kind": "series", "prices": { "btc": (0..20).map(f64::from).collect::<Vec<_>>() } },
+                "market": { "btc": { "tiers": [ { "imr": 0.01 }, { "imr": 0.02 } ] } },
+                "last_line": { "kind": "adl" },
+                "tags": ["a", "b"]
+            },
+            "run": { "paths": 1, "steps": 20.0 },
+            "aggregates": {
+                "paths": 1,
+                "insurance_fund_depletion": { "count": 0, "probability": 0.0, "ci95": [0.0, 0.975] },
+                "socialized_loss_any": { "count": 1, "probability": 1.0, "ci95": [0.025, 1.0] },
+                "insurance_fund_loss": { "var_95": 1.0, "es_95": 1.0, "var_99": 1.0, "es_99": 1.0 },
+                "cover_1": 0.0, "cover_2": 0.0,
+                "metrics": {}
+            }
+        })
+    }
+
+    #[test]
+    fn optional_fields_default_and_parameters_flatten_sorted() {
+        let s = Summary::parse(Path::new("x/summary.json"), &minimal().to_string()).unwrap();
+        assert_eq!(s.path_model, "series", "falls back to scenario.path.kind");
+        assert_eq!(s.steps, 20);
+        assert!(s.seed.is_none() && s.start.is_none() && s.aggregates.adl_any.is_none());
+        assert_eq!(s.step_seconds, 60.0);
+        let keys: Vec<&str> = s.parameters.iter().map(|(k, _)| k.as_str()).collect();
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        assert_eq!(keys, sorted);
+        let get = |k: &str| {
+            s.parameters
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("market.btc.tiers.1.imr"), Some("0.02"));
+        assert_eq!(get("path.prices.btc"), Some("20 values from 0 to 19"));
+        assert_eq!(get("tags"), Some("[a, b]"));
+        assert_eq!(get("last_line.kind"), Some("adl"));
+    }
+
+    #[test]
+    fn bad_values_name_the_field() {
+        let mut v = minimal();
+        v["aggregates"]["socialized_loss_any"]["ci95"] = serde_json::json!([0.5, 0.1]);
+        let err = Summary::parse(Path::new("r/summary.json"), &v.to_string()).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("r/summary.json") && msg.contains("socialized_loss_any.ci95"),
+            "{msg}"
+        );
+
+        let mut v = minimal();
+        v["run"]["paths"] = serde_json::json!(-3);
+        let msg = Summary::parse(Path::new("summary.json"), &v.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("run.paths") && msg.contains("non-negative integer"),
+            "{msg}"
+        );
+
+        let mut v = minimal();
+        v["aggregates"]["metrics"] = serde_json::json!({ "bad_debt": { "mean": 1.0 } });
+        let msg = Summary::parse(Path::new("summary.json"), &v.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("aggregates.metrics.bad_debt.min"), "{msg}");
     }
 }

@@ -318,6 +318,7 @@ pub fn write(dir: &Path, kind: Kind) -> Value {
     };
     let depleted = col("insurance_fund_first_depletion_step").len() as f64;
     let socialized = col("socialized_loss").iter().filter(|v| **v > 0.0).count() as f64;
+    let adl_paths = col("adl_events").iter().filter(|v| **v > 0.0).count() as f64;
     let losses = col("insurance_fund_loss");
     let (var_95, es_95) = tail(&losses, 0.95);
     let (var_99, es_99) = tail(&losses, 0.99);
@@ -356,6 +357,7 @@ pub fn write(dir: &Path, kind: Kind) -> Value {
             "paths": runs.len(),
             "insurance_fund_depletion": { "count": depleted, "probability": depleted / n, "ci95": wilson(depleted, n) },
             "socialized_loss_any": { "count": socialized, "probability": socialized / n, "ci95": wilson(socialized, n) },
+            "adl_any": { "count": adl_paths, "probability": adl_paths / n, "ci95": wilson(adl_paths, n) },
             "insurance_fund_loss": { "var_95": var_95, "es_95": es_95, "var_99": var_99, "es_99": es_99 },
             "cover_1": deficits.last().copied().unwrap_or(0.0),
             "cover_2": deficits.iter().rev().take(2).sum::<f64>(),
