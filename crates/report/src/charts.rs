@@ -1007,7 +1007,7 @@ where
         }
         _ => draw_message(
             &middle.margin(8, 8, 8, 8),
-            "No ADL events on path 0 (the path with a full step series)",
+            "Path 0 had no ADL fills (fills per step are kept for path 0 only)",
         )?,
     }
 
