@@ -259,11 +259,7 @@ fn print_headline(dir: &Path, prepared: &Prepared, output: &RunOutput) {
             usd(m.socialized_loss),
             usd(m.insolvency)
         );
-        println!(
-            "adl           {} events, {}",
-            m.adl_events,
-            usd(m.adl_notional)
-        );
+        println!("adl           {} events, {}", m.adl_events, usd(m.adl_notional));
     } else {
         let pct = |p: &backstop_sim::aggregate::Probability| {
             format!(
@@ -275,11 +271,7 @@ fn print_headline(dir: &Path, prepared: &Prepared, output: &RunOutput) {
             )
         };
         let q = |name: &str| a.metrics.get(name);
-        println!(
-            "paths         {} x {} steps",
-            a.paths,
-            prepared.scenario.steps()
-        );
+        println!("paths         {} x {} steps", a.paths, prepared.scenario.steps());
         println!("depletion     {}", pct(&a.insurance_fund_depletion));
         println!("socialized    {}", pct(&a.socialized_loss_any));
         println!("adl           {}", pct(&a.adl_any));

@@ -217,10 +217,7 @@ fn run_linear_crash_writes_its_result_files() {
     let agg = &summary["aggregates"];
     assert_eq!(agg["paths"], 1);
     for key in ["bad_debt", "liquidations", "insurance_fund_min"] {
-        assert_eq!(
-            f64_at(agg, &format!("/metrics/{key}/p99")),
-            f64_at(m, &format!("/{key}"))
-        );
+        assert_eq!(f64_at(agg, &format!("/metrics/{key}/p99")), f64_at(m, &format!("/{key}")));
     }
     let loss = f64_at(m, "/insurance_fund_initial") - f64_at(m, "/insurance_fund_min");
     assert!((f64_at(agg, "/insurance_fund_loss/var_99") - loss).abs() < 1e-6);

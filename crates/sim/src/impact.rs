@@ -253,11 +253,7 @@ mod depth_tests {
     #[test]
     fn rejects_a_decreasing_side() {
         let rows = [row(0, -1.0, 2e6), row(0, -2.0, 1e6)];
-        assert!(
-            DepthBook::from_rows(&rows)
-                .unwrap_err()
-                .contains("decreases")
-        );
+        assert!(DepthBook::from_rows(&rows).unwrap_err().contains("decreases"));
         assert!(DepthBook::from_rows(&[]).is_err());
     }
 }

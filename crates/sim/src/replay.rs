@@ -87,18 +87,8 @@ impl ReplayPlan {
                 }
                 Ok(())
             };
-            add(
-                &files.prices,
-                "prices",
-                Role::Price(m),
-                HistorySchema::Prices,
-            )?;
-            add(
-                &files.trades,
-                "trades",
-                Role::Price(m),
-                HistorySchema::Trades,
-            )?;
+            add(&files.prices, "prices", Role::Price(m), HistorySchema::Prices)?;
+            add(&files.trades, "trades", Role::Price(m), HistorySchema::Trades)?;
             add(
                 &files.funding,
                 "funding",
@@ -272,9 +262,7 @@ impl PathCursor for ReplayCursor {
         step.ts_ns = boundary;
         step.prices.copy_from_slice(&self.prices);
         for (out, f) in step.funding.iter_mut().zip(&mut self.funding) {
-            *out = f
-                .take()
-                .map(|r| Rate::from_fraction(r).unwrap_or(Rate::ZERO));
+            *out = f.take().map(|r| Rate::from_fraction(r).unwrap_or(Rate::ZERO));
         }
         self.steps += 1;
         Ok(true)

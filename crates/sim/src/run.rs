@@ -19,10 +19,10 @@ use backstop_data::{BandSeries, BandsTable, HaircutsTable, PathsTable, PositionR
 use rayon::prelude::*;
 
 use crate::adl::{AdlPolicy, BinanceRanking, BitmexRanking, HyperliquidRanking};
-use crate::aggregate::Aggregates;
-use crate::aggregate::sketch::QuantileSketch;
 use crate::engine::{AccountSpec, AdlScope, Engine, LastLine, LiquidationMode, VenueConfig};
 use crate::error::SimError;
+use crate::aggregate::Aggregates;
+use crate::aggregate::sketch::QuantileSketch;
 use crate::impact::{BookDepthImpact, DepthBook, ImpactModel, NoImpact, SquareRootImpact};
 use crate::market::{MarginSchedule, Market};
 use crate::metrics::PathMetrics;
@@ -261,8 +261,9 @@ impl Prepared {
             .map(|(name, m)| match &m.impact.file {
                 Some(file) if m.impact.model == ImpactModelKind::BookDepth => {
                     let path = base_dir.join(file);
-                    let table = backstop_data::history::read_depth(&path)
-                        .map_err(|e| SimError::Input(format!("market.{name}.impact.file: {e}")))?;
+                    let table = backstop_data::history::read_depth(&path).map_err(|e| {
+                        SimError::Input(format!("market.{name}.impact.file: {e}"))
+                    })?;
                     let book = DepthBook::from_rows(&table.rows).map_err(|e| {
                         SimError::Input(format!(
                             "market.{name}.impact.file: {}: {e}",
@@ -366,7 +367,8 @@ impl Prepared {
     /// A population the venue refuses, or history that cannot be read.
     pub fn run_path(&self, path_index: u64) -> Result<PathOutput, SimError> {
         let n_markets = self.scenario.market.len();
-        let mut records: Vec<StepRecord> = Vec::with_capacity(self.scenario.steps() * n_markets);
+        let mut records: Vec<StepRecord> =
+            Vec::with_capacity(self.scenario.steps() * n_markets);
         let mut t = 0u32;
         let (metrics, _) = self.simulate(path_index, |engine, input| {
             let v = *engine.venue_flows();
@@ -496,11 +498,7 @@ impl Prepared {
                     .market
                     .push(market.map_or(String::new(), |m| names[m].to_string()));
                 bands.series.push(series.name().to_string());
-                for (column, (_, q)) in bands
-                    .quantiles
-                    .iter_mut()
-                    .zip(backstop_data::BAND_QUANTILES)
-                {
+                for (column, (_, q)) in bands.quantiles.iter_mut().zip(backstop_data::BAND_QUANTILES) {
                     column.push(sketch.quantile(q));
                 }
                 bands.mean.push(sketch.mean());

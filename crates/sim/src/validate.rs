@@ -63,19 +63,13 @@ fn replay(s: &Scenario, r: &ReplayConfig) -> Check {
     if end <= start {
         return fail(
             "path.end",
-            format!(
-                "the window must end after `start` ({}), got {}",
-                s.start, r.end
-            ),
+            format!("the window must end after `start` ({}), got {}", s.start, r.end),
         );
     }
     if s.paths != 1 {
         return fail(
             "paths",
-            format!(
-                "a replay is one path (history happened once), got {}",
-                s.paths
-            ),
+            format!("a replay is one path (history happened once), got {}", s.paths),
         );
     }
     for name in s.market.keys() {

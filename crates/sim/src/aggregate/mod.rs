@@ -93,11 +93,7 @@ impl Probability {
         let (lo, hi) = clopper_pearson::clopper_pearson(count, n, CONFIDENCE);
         Probability {
             count,
-            probability: if n == 0 {
-                f64::NAN
-            } else {
-                count as f64 / n as f64
-            },
+            probability: if n == 0 { f64::NAN } else { count as f64 / n as f64 },
             ci95: [lo, hi],
         }
     }
