@@ -1,5 +1,93 @@
 //! Charts and governance reports from backstop run results.
 //!
-//! This crate will turn a run's `summary.json` and Parquet series into charts
-//! (plotters) and HTML/Markdown reports. It depends on `backstop-data` for the file
-//! schemas and never on the engine: a report is rendered from saved results alone.
+//! A report is rendered from a run's saved results alone (never from the engine):
+//! `summary.json` and the Parquet series are loaded into a [`ReportData`], every
+//! chart is drawn with plotters as SVG and PNG ([`charts`]), and two documents are
+//! written beside them: `report.html`, one self-contained file with the SVGs
+//! inline, and `report.md`, the same content as Markdown for a governance forum
+//! post, with the PNGs beside it.
+//!
+//! Output is deterministic: the same results give byte-identical files. Chart text
+//! is laid out with a bundled font (DejaVu Sans, `fonts/`), never a system font.
+
+#![warn(missing_docs)]
+
+pub mod charts;
+mod data;
+mod document;
+mod error;
+pub mod format;
+mod summary;
+
+use std::path::{Path, PathBuf};
+
+pub use charts::Chart;
+pub use data::{Band, Haircut, PathMetrics, PathSeries, ReportData, SweepGrid};
+pub use document::{Report, build};
+pub use error::ReportError;
+pub use summary::{Aggregates, Probability, Quantiles, Summary, TailRisk};
+
+/// Folder, inside the results folder, that receives the charts.
+pub const CHARTS_DIR: &str = "charts";
+/// File name of the HTML report.
+pub const HTML_FILE: &str = "report.html";
+/// File name of the Markdown report.
+pub const MARKDOWN_FILE: &str = "report.md";
+
+/// The files a report wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportFiles {
+    /// `report.html`.
+    pub html: PathBuf,
+    /// `report.md`.
+    pub markdown: PathBuf,
+    /// Every chart file, SVG and PNG, in report order.
+    pub charts: Vec<PathBuf>,
+}
+
+/// Renders the report of `data` into `out_dir`: `report.html`, `report.md` and
+/// `charts/*.svg`, `charts/*.png`, each written atomically.
+///
+/// # Errors
+///
+/// A chart's [`ReportError::Chart`] / [`ReportError::Png`], or
+/// [`ReportError::Io`] / [`ReportError::Data`] if a file cannot be written.
+pub fn write_report(data: &ReportData, out_dir: &Path) -> Result<ReportFiles, ReportError> {
+    let report = build(data)?;
+    let charts_dir = out_dir.join(CHARTS_DIR);
+    std::fs::create_dir_all(&charts_dir).map_err(|source| ReportError::Io {
+        path: charts_dir.clone(),
+        context: "cannot create the charts folder",
+        source,
+    })?;
+    let mut chart_files = Vec::with_capacity(report.charts.len() * 2);
+    for chart in &report.charts {
+        let svg = charts_dir.join(format!("{}.svg", chart.name));
+        backstop_data::write_bytes_atomically(&svg, chart.svg.as_bytes())?;
+        let png = charts_dir.join(format!("{}.png", chart.name));
+        backstop_data::write_bytes_atomically(&png, &chart.png)?;
+        chart_files.push(svg);
+        chart_files.push(png);
+    }
+    let markdown = out_dir.join(MARKDOWN_FILE);
+    backstop_data::write_bytes_atomically(&markdown, report.markdown.as_bytes())?;
+    let html = out_dir.join(HTML_FILE);
+    backstop_data::write_bytes_atomically(&html, report.html.as_bytes())?;
+    Ok(ReportFiles {
+        html,
+        markdown,
+        charts: chart_files,
+    })
+}
+
+/// Loads the results in `results_dir` ([`ReportData::load`]) and writes the report
+/// beside them ([`write_report`]): `report.html`, `report.md`, `charts/*.svg` and
+/// `charts/*.png`.
+///
+/// # Errors
+///
+/// As [`ReportData::load`] and [`write_report`].
+pub fn render(results_dir: &Path) -> Result<ReportFiles, ReportError> {
+    let data = ReportData::load(results_dir)?;
+    write_report(&data, results_dir)
+}

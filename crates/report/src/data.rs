@@ -1,0 +1,410 @@
+//! The in-memory results a report is rendered from.
+
+use std::collections::BTreeMap;
+
+use crate::ReportError;
+use crate::summary::Summary;
+
+/// Per-path metrics (`paths.parquet`), column-oriented.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PathMetrics {
+    /// Parameter set of each row.
+    pub param_set: Vec<u32>,
+    /// Path index of each row.
+    pub path: Vec<u64>,
+    /// One column per metric, by name (sorted); `None` where the value is null.
+    pub columns: BTreeMap<String, Vec<Option<f64>>>,
+}
+
+impl PathMetrics {
+    /// Rows in the table.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.path.len()
+    }
+
+    /// Whether the table has no rows.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.path.is_empty()
+    }
+
+    /// Distinct parameter sets, ascending.
+    #[must_use]
+    pub fn param_sets(&self) -> Vec<u32> {
+        let mut sets = self.param_set.clone();
+        sets.sort_unstable();
+        sets.dedup();
+        sets
+    }
+
+    /// The finite, non-null values of `metric` in parameter set `param_set`, in row
+    /// order; empty if the metric is absent.
+    #[must_use]
+    pub fn values(&self, metric: &str, param_set: u32) -> Vec<f64> {
+        let Some(column) = self.columns.get(metric) else {
+            return Vec::new();
+        };
+        column
+            .iter()
+            .zip(&self.param_set)
+            .filter(|(_, set)| **set == param_set)
+            .filter_map(|(v, _)| *v)
+            .filter(|v| v.is_finite())
+            .collect()
+    }
+}
+
+/// Across-path quantile bands of one series (`bands.parquet`), one entry per step,
+/// ascending by step.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Band {
+    /// Step index.
+    pub step: Vec<u32>,
+    /// 1st percentile.
+    pub p1: Vec<f64>,
+    /// 5th percentile.
+    pub p5: Vec<f64>,
+    /// 25th percentile.
+    pub p25: Vec<f64>,
+    /// Median.
+    pub p50: Vec<f64>,
+    /// 75th percentile.
+    pub p75: Vec<f64>,
+    /// 95th percentile.
+    pub p95: Vec<f64>,
+    /// 99th percentile.
+    pub p99: Vec<f64>,
+    /// Mean.
+    pub mean: Vec<f64>,
+}
+
+impl Band {
+    /// Steps in the series.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.step.len()
+    }
+
+    /// Whether the series has no steps.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.step.is_empty()
+    }
+}
+
+/// Venue-wide per-step series of one path (from `steps.parquet`, summed over
+/// markets), ascending by step.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PathSeries {
+    /// Step index.
+    pub step: Vec<u32>,
+    /// The market whose mark is shown (the first by name).
+    pub market: String,
+    /// Mark price of `market` at the end of the step, USD.
+    pub mark: Vec<f64>,
+    /// Insurance-fund balance after the step, USD.
+    pub insurance_fund: Vec<f64>,
+    /// Long notional liquidated during the step, USD, all markets.
+    pub liquidated_long: Vec<f64>,
+    /// Short notional liquidated during the step, USD, all markets.
+    pub liquidated_short: Vec<f64>,
+    /// Notional auto-deleveraged during the step, USD, all markets.
+    pub adl_notional: Vec<f64>,
+    /// ADL fills during the step, all markets.
+    pub adl_count: Vec<f64>,
+    /// Loss socialized during the step, USD.
+    pub socialized_loss: Vec<f64>,
+}
+
+impl PathSeries {
+    /// Aggregates a `steps/v1` table (one row per step and market) to one row per
+    /// step.
+    ///
+    /// # Errors
+    ///
+    /// [`ReportError::Data`] if the table's columns have different lengths.
+    pub fn from_steps(table: &backstop_data::StepsTable) -> Result<Self, ReportError> {
+        table.validate_lengths()?;
+        let market = table.market.iter().min().cloned().unwrap_or_default();
+        #[derive(Default)]
+        struct Row {
+            mark: Option<f64>,
+            fund: f64,
+            long: f64,
+            short: f64,
+            adl: f64,
+            adl_count: f64,
+            social: f64,
+        }
+        let mut rows: BTreeMap<u32, Row> = BTreeMap::new();
+        for i in 0..table.len() {
+            let row = rows.entry(table.step[i]).or_default();
+            if table.market[i] == market {
+                row.mark = Some(table.mark[i]);
+            }
+            // Venue-wide values repeat on every market's row: take them once.
+            row.fund = table.insurance_fund[i];
+            row.social = table.socialized_loss[i];
+            row.long += table.liquidated_long_notional[i];
+            row.short += table.liquidated_short_notional[i];
+            row.adl += table.adl_notional[i];
+            row.adl_count += f64::from(table.adl_count[i]);
+        }
+        let mut out = Self {
+            market,
+            ..Self::default()
+        };
+        for (step, row) in rows {
+            out.step.push(step);
+            out.mark.push(row.mark.unwrap_or(f64::NAN));
+            out.insurance_fund.push(row.fund);
+            out.liquidated_long.push(row.long);
+            out.liquidated_short.push(row.short);
+            out.adl_notional.push(row.adl);
+            out.adl_count.push(row.adl_count);
+            out.socialized_loss.push(row.social);
+        }
+        Ok(out)
+    }
+
+    /// Steps in the series.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.step.len()
+    }
+
+    /// Whether the series has no steps.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.step.is_empty()
+    }
+}
+
+/// One socialized-loss haircut (`haircuts.parquet`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Haircut {
+    /// Parameter set.
+    pub param_set: u32,
+    /// Path index.
+    pub path: u64,
+    /// Account charged.
+    pub account_id: u64,
+    /// Amount charged, USD.
+    pub amount: f64,
+}
+
+/// Probability of insurance-fund depletion over two swept parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepGrid {
+    /// Name of the parameter on the x axis (e.g. `insurance_fund.initial`).
+    pub x_name: String,
+    /// Its values, in axis order.
+    pub x_values: Vec<f64>,
+    /// Name of the parameter on the y axis.
+    pub y_name: String,
+    /// Its values, in axis order.
+    pub y_values: Vec<f64>,
+    /// `probability[y][x]`, 0 to 1; `None` for a combination not run.
+    pub probability: Vec<Vec<Option<f64>>>,
+}
+
+impl SweepGrid {
+    /// Checks the grid is rectangular, matches its axes, and holds probabilities.
+    ///
+    /// # Errors
+    ///
+    /// [`ReportError::Invalid`] describing the first problem.
+    pub fn validate(&self) -> Result<(), ReportError> {
+        let bad = |reason: String| ReportError::Invalid {
+            what: "sweep grid".to_owned(),
+            reason,
+        };
+        if self.x_values.is_empty() || self.y_values.is_empty() {
+            return Err(bad("both axes need at least one value".to_owned()));
+        }
+        if self.probability.len() != self.y_values.len() {
+            return Err(bad(format!(
+                "{} rows for {} y values",
+                self.probability.len(),
+                self.y_values.len()
+            )));
+        }
+        for (i, row) in self.probability.iter().enumerate() {
+            if row.len() != self.x_values.len() {
+                return Err(bad(format!(
+                    "row {i} has {} cells for {} x values",
+                    row.len(),
+                    self.x_values.len()
+                )));
+            }
+            if row.iter().flatten().any(|p| !(0.0..=1.0).contains(p)) {
+                return Err(bad(format!("row {i} has a probability outside [0, 1]")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Everything a report is rendered from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportData {
+    /// `summary.json`.
+    pub summary: Summary,
+    /// `paths.parquet`: per-path metrics.
+    pub paths: PathMetrics,
+    /// `bands.parquet`: per-step quantile bands, by `(market, series)`; venue-wide
+    /// series have market `""`.
+    pub bands: BTreeMap<(String, String), Band>,
+    /// `steps.parquet`: the full series of path 0, if present.
+    pub path0: Option<PathSeries>,
+    /// `haircuts.parquet`: every haircut charged.
+    pub haircuts: Vec<Haircut>,
+    /// Depletion probability over two swept parameters, for a sweep.
+    pub sweep: Option<SweepGrid>,
+}
+
+impl ReportData {
+    /// Whether this is a single-path run (historical replay): charts show the path
+    /// itself instead of distributions.
+    #[must_use]
+    pub fn single_path(&self) -> bool {
+        self.summary.paths <= 1
+    }
+
+    /// The parameter set charted (the lowest present, 0 for a plain run).
+    #[must_use]
+    pub fn first_param_set(&self) -> u32 {
+        self.paths.param_set.iter().copied().min().unwrap_or(0)
+    }
+
+    /// A venue-wide band series (`market == ""`).
+    #[must_use]
+    pub fn venue_band(&self, series: &str) -> Option<&Band> {
+        self.bands
+            .get(&(String::new(), series.to_owned()))
+            .filter(|b| !b.is_empty())
+    }
+}
+
+/// File names inside a results folder.
+pub mod files {
+    /// The summary.
+    pub const SUMMARY: &str = "summary.json";
+    /// Per-path metrics.
+    pub const PATHS: &str = "paths.parquet";
+    /// Per-step quantile bands.
+    pub const BANDS: &str = "bands.parquet";
+    /// Full series of path 0.
+    pub const STEPS: &str = "steps.parquet";
+    /// Socialized-loss haircuts.
+    pub const HAIRCUTS: &str = "haircuts.parquet";
+}
+
+impl ReportData {
+    /// Loads a results folder: `summary.json` (required) and, where present,
+    /// `paths.parquet`, `bands.parquet`, `steps.parquet` and `haircuts.parquet`,
+    /// through the `backstop_data` readers.
+    ///
+    /// A missing Parquet file leaves its part empty (its charts then say so); a
+    /// present but unreadable one is an error.
+    ///
+    /// # Errors
+    ///
+    /// [`ReportError::Io`] / [`ReportError::Json`] / [`ReportError::MissingField`] /
+    /// [`ReportError::InvalidField`] for `summary.json`, [`ReportError::Data`]
+    /// (naming file, row and column) for a bad Parquet file.
+    pub fn load(dir: &std::path::Path) -> Result<Self, ReportError> {
+        let summary = Summary::read(&dir.join(files::SUMMARY))?;
+        let present = |name: &str| {
+            let p = dir.join(name);
+            p.is_file().then_some(p)
+        };
+        let paths = match present(files::PATHS) {
+            Some(p) => PathMetrics::from_table(&backstop_data::read_paths(&p)?),
+            None => PathMetrics::default(),
+        };
+        let bands = match present(files::BANDS) {
+            Some(p) => bands_from_table(&backstop_data::read_bands(&p)?),
+            None => BTreeMap::new(),
+        };
+        let path0 = match present(files::STEPS) {
+            Some(p) => Some(PathSeries::from_steps(&backstop_data::read_steps(&p)?)?),
+            None => None,
+        };
+        let haircuts = match present(files::HAIRCUTS) {
+            Some(p) => {
+                let t = backstop_data::read_haircuts(&p)?;
+                (0..t.len())
+                    .filter_map(|i| {
+                        Some(Haircut {
+                            param_set: *t.param_set.get(i)?,
+                            path: *t.path.get(i)?,
+                            account_id: *t.account_id.get(i)?,
+                            amount: *t.amount.get(i)?,
+                        })
+                    })
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        Ok(Self {
+            summary,
+            paths,
+            bands,
+            path0,
+            haircuts,
+            sweep: None,
+        })
+    }
+}
+
+impl PathMetrics {
+    /// Converts a `paths/v1` table.
+    #[must_use]
+    pub fn from_table(table: &backstop_data::PathsTable) -> Self {
+        let columns = backstop_data::PATH_METRICS
+            .iter()
+            .zip(&table.metrics)
+            .map(|(name, column)| ((*name).to_owned(), column.clone()))
+            .collect();
+        Self {
+            param_set: table.param_set.clone(),
+            path: table.path.clone(),
+            columns,
+        }
+    }
+}
+
+/// Groups a long-format `bands/v1` table by `(market, series)`, ascending by step.
+fn bands_from_table(t: &backstop_data::BandsTable) -> BTreeMap<(String, String), Band> {
+    let mut rows: BTreeMap<(String, String), BTreeMap<u32, usize>> = BTreeMap::new();
+    for i in 0..t.len() {
+        let (Some(market), Some(series), Some(step)) =
+            (t.market.get(i), t.series.get(i), t.step.get(i))
+        else {
+            continue;
+        };
+        rows.entry((market.clone(), series.clone()))
+            .or_default()
+            .insert(*step, i);
+    }
+    let at = |col: &Vec<f64>, i: usize| col.get(i).copied().unwrap_or(f64::NAN);
+    rows.into_iter()
+        .map(|(key, steps)| {
+            let mut b = Band::default();
+            for (step, i) in steps {
+                b.step.push(step);
+                b.p1.push(at(&t.quantiles[0], i));
+                b.p5.push(at(&t.quantiles[1], i));
+                b.p25.push(at(&t.quantiles[2], i));
+                b.p50.push(at(&t.quantiles[3], i));
+                b.p75.push(at(&t.quantiles[4], i));
+                b.p95.push(at(&t.quantiles[5], i));
+                b.p99.push(at(&t.quantiles[6], i));
+                b.mean.push(at(&t.mean, i));
+            }
+            (key, b)
+        })
+        .collect()
+}

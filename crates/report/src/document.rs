@@ -1,0 +1,538 @@
+//! `report.html` and `report.md`: the same content, two renderings.
+
+use crate::charts::{self, Chart};
+use crate::data::ReportData;
+use crate::format::{count, pct, pct_interval, plain, usd};
+use crate::summary::{Quantiles, Summary};
+use crate::{CHARTS_DIR, ReportError};
+
+/// A rendered report, before it is written anywhere.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// The charts, in report order.
+    pub charts: Vec<Chart>,
+    /// `report.html`: self-contained, SVGs inline.
+    pub html: String,
+    /// `report.md`: links `charts/{name}.png`.
+    pub markdown: String,
+}
+
+/// Renders every chart and both documents from `data`.
+///
+/// # Errors
+///
+/// The first chart's error ([`ReportError::Chart`], [`ReportError::Png`] or
+/// [`ReportError::Invalid`]).
+pub fn build(data: &ReportData) -> Result<Report, ReportError> {
+    let charts = charts::all(data)?;
+    let content = Content::new(data);
+    let html = html(&content, &charts);
+    let markdown = markdown(&content, &charts);
+    Ok(Report {
+        charts,
+        html,
+        markdown,
+    })
+}
+
+/// One row of the headline table.
+struct Row {
+    label: String,
+    value: String,
+    note: String,
+}
+
+/// How a metric's values are shown.
+#[derive(Clone, Copy)]
+enum Unit {
+    Usd,
+    Fraction,
+    Count,
+    Step,
+}
+
+/// The per-path metrics of MODEL.md §7 shown in the distribution table.
+const METRIC_ROWS: [(&str, &str, Unit); 14] = [
+    ("insurance_fund_min", "Insurance fund, minimum", Unit::Usd),
+    ("insurance_fund_final", "Insurance fund, final", Unit::Usd),
+    (
+        "insurance_fund_max_drawdown",
+        "Insurance fund, max drawdown",
+        Unit::Usd,
+    ),
+    (
+        "insurance_fund_max_drawdown_pct",
+        "Insurance fund, max drawdown %",
+        Unit::Fraction,
+    ),
+    ("insurance_fund_min_step", "Time of the minimum", Unit::Step),
+    (
+        "insurance_fund_first_depletion_step",
+        "Time of first depletion (paths that depleted)",
+        Unit::Step,
+    ),
+    ("bad_debt", "Bad debt", Unit::Usd),
+    ("socialized_loss", "Socialized loss", Unit::Usd),
+    ("adl_events", "ADL events", Unit::Count),
+    ("adl_notional", "ADL notional", Unit::Usd),
+    (
+        "adl_excess_notional",
+        "ADL notional beyond the minimum",
+        Unit::Usd,
+    ),
+    ("liquidations", "Liquidations", Unit::Count),
+    ("liquidated_notional", "Liquidated notional", Unit::Usd),
+    ("accounts_liquidated", "Accounts liquidated", Unit::Count),
+];
+
+/// Column headings of the distribution table.
+const QUANTILE_HEADINGS: [&str; 7] = ["metric", "mean", "p50", "p95", "p99", "p99.9", "max"];
+
+/// Everything the two documents show, as text.
+struct Content {
+    title: String,
+    description: String,
+    overview: String,
+    headline: Vec<Row>,
+    distribution: Vec<[String; 7]>,
+    parameters: Vec<(String, String)>,
+    methodology: Vec<String>,
+}
+
+/// Elapsed time of `steps` steps: `2h 05m`, `3d 4h`, `45m`, `30s`.
+fn duration(steps: f64, step_seconds: f64) -> String {
+    let total = (steps * step_seconds).max(0.0);
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let secs = total.round() as u64;
+    let (d, h, m, s) = (
+        secs / 86400,
+        secs % 86400 / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+    );
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m:02}m")
+    } else if m > 0 {
+        format!("{m}m")
+    } else {
+        format!("{s}s")
+    }
+}
+
+fn value(v: f64, unit: Unit, summary: &Summary) -> String {
+    match unit {
+        Unit::Usd => usd(v),
+        Unit::Fraction => pct(v),
+        Unit::Count => count(v),
+        Unit::Step => duration(v, summary.step_seconds),
+    }
+}
+
+fn paths_text(n: u64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let n = n as f64;
+    if n == 1.0 {
+        "1 path".to_owned()
+    } else {
+        format!("{} paths", count(n))
+    }
+}
+
+impl Content {
+    fn new(data: &ReportData) -> Self {
+        let s = &data.summary;
+        let a = &s.aggregates;
+        let dep = &a.insurance_fund_depletion;
+        let soc = &a.socialized_loss_any;
+        #[allow(clippy::cast_precision_loss)]
+        let agg_paths = a.paths as f64;
+        let tail = &a.insurance_fund_loss;
+        let mut headline = vec![
+            Row {
+                label: "Paths simulated".to_owned(),
+                value: count(agg_paths),
+                note: format!(
+                    "{} steps each ({})",
+                    count(s.steps as f64),
+                    duration(s.steps as f64, s.step_seconds)
+                ),
+            },
+            Row {
+                label: "Probability of insurance-fund depletion".to_owned(),
+                value: pct_interval(dep.probability, dep.ci95[0], dep.ci95[1]),
+                note: format!(
+                    "{} of {} paths; 95% confidence interval",
+                    count(dep.count),
+                    count(agg_paths)
+                ),
+            },
+            Row {
+                label: "Probability of any socialized loss".to_owned(),
+                value: pct_interval(soc.probability, soc.ci95[0], soc.ci95[1]),
+                note: format!(
+                    "{} of {} paths; 95% confidence interval",
+                    count(soc.count),
+                    count(agg_paths)
+                ),
+            },
+            Row {
+                label: "Probability of any ADL".to_owned(),
+                value: String::new(),
+                note: String::new(),
+            },
+            Row {
+                label: "Insurance-fund loss, VaR 95%".to_owned(),
+                value: usd(tail.var_95),
+                note: "loss exceeded on 5% of paths".to_owned(),
+            },
+            Row {
+                label: "Insurance-fund loss, ES 95%".to_owned(),
+                value: usd(tail.es_95),
+                note: "mean loss on the worst 5% of paths".to_owned(),
+            },
+            Row {
+                label: "Insurance-fund loss, VaR 99%".to_owned(),
+                value: usd(tail.var_99),
+                note: "loss exceeded on 1% of paths".to_owned(),
+            },
+            Row {
+                label: "Insurance-fund loss, ES 99%".to_owned(),
+                value: usd(tail.es_99),
+                note: "mean loss on the worst 1% of paths".to_owned(),
+            },
+            Row {
+                label: "Cover-1 stressed shortfall".to_owned(),
+                value: usd(a.cover_1),
+                note: "deficit of the largest bankrupt account".to_owned(),
+            },
+            Row {
+                label: "Cover-2 stressed shortfall".to_owned(),
+                value: usd(a.cover_2),
+                note: "deficit of the two largest bankrupt accounts".to_owned(),
+            },
+        ];
+        match &a.adl_any {
+            Some(adl) => {
+                if let Some(row) = headline
+                    .iter_mut()
+                    .find(|r| r.label == "Probability of any ADL")
+                {
+                    row.value = pct_interval(adl.probability, adl.ci95[0], adl.ci95[1]);
+                    row.note = format!(
+                        "{} of {} paths; 95% confidence interval",
+                        count(adl.count),
+                        count(agg_paths)
+                    );
+                }
+            }
+            None => headline.retain(|r| r.label != "Probability of any ADL"),
+        }
+        let distribution = METRIC_ROWS
+            .iter()
+            .filter_map(|(key, label, unit)| {
+                let q: &Quantiles = a.metrics.get(*key)?;
+                let mean = match unit {
+                    // A mean count is rarely whole: one decimal.
+                    Unit::Count => plain((q.mean * 10.0).round() / 10.0),
+                    _ => value(q.mean, *unit, s),
+                };
+                Some([
+                    (*label).to_owned(),
+                    mean,
+                    value(q.p50, *unit, s),
+                    value(q.p95, *unit, s),
+                    value(q.p99, *unit, s),
+                    value(q.p99_9, *unit, s),
+                    value(q.max, *unit, s),
+                ])
+            })
+            .collect();
+        let population = s.accounts.map_or_else(
+            || "the population".to_owned(),
+            |n| format!("{} accounts", count(n)),
+        );
+        let fund = s.insurance_fund_initial.map_or_else(String::new, |f| {
+            format!(", starting insurance fund {}", usd(f))
+        });
+        let outcome = if s.paths <= 1 {
+            format!(
+                "The insurance fund was {}depleted and {}loss was socialized.",
+                if dep.count > 0.0 { "" } else { "not " },
+                if soc.count > 0.0 { "a " } else { "no " },
+            )
+        } else {
+            format!(
+                "The insurance fund was depleted on {} of paths and a loss was socialized on {} of paths.",
+                pct(dep.probability),
+                pct(soc.probability),
+            )
+        };
+        let overview = format!(
+            "{} of the {} path model through {population}{fund}. {outcome}",
+            paths_text(s.paths),
+            s.path_model,
+        );
+        let mut methodology = vec![format!(
+            "Simulated by backstop {} from scenario `{}`: {} of {} steps of {} seconds ({}){}, \
+             with the {} path model and master seed {}.",
+            s.backstop_version,
+            s.name,
+            paths_text(s.paths),
+            count(s.steps as f64),
+            plain(s.step_seconds),
+            duration(s.steps as f64, s.step_seconds),
+            s.start
+                .as_deref()
+                .map_or_else(String::new, |t| format!(" from {t}")),
+            s.path_model,
+            s.seed.as_deref().unwrap_or("(not stated)"),
+        )];
+        let param = |key: &str| {
+            s.parameters
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        let mut population = String::from("Population: ");
+        population.push_str(&match (s.accounts, s.positions) {
+            (Some(a), Some(p)) => format!("{} accounts holding {} positions", count(a), count(p)),
+            (Some(a), None) => format!("{} accounts", count(a)),
+            _ => "as in the scenario".to_owned(),
+        });
+        if let Some(c) = s.collateral {
+            population.push_str(&format!(", {} of collateral", usd(c)));
+        }
+        if let Some(kind) = param("population.kind") {
+            population.push_str(&format!(" ({kind})"));
+        }
+        population.push('.');
+        methodology.push(population);
+        let mut waterfall = String::from("Loss waterfall: liquidation");
+        if let Some(mode) = param("liquidation.mode") {
+            waterfall.push_str(&format!(" mode `{mode}`"));
+        }
+        if let Some(fee) = param("liquidation.fee") {
+            waterfall.push_str(&format!(", fee {fee}"));
+        }
+        waterfall.push_str("; insurance fund");
+        if let Some(f) = s.insurance_fund_initial {
+            waterfall.push_str(&format!(" starting at {}", usd(f)));
+        }
+        waterfall.push_str("; last line ");
+        waterfall.push_str(param("last_line.kind").unwrap_or("as in the scenario"));
+        waterfall.push('.');
+        methodology.push(waterfall);
+        methodology.push(
+            "Probabilities are the share of paths on which the event happened, with the 95% \
+             confidence interval the run reports. VaR and expected shortfall (ES) are of the \
+             insurance-fund loss per path across paths; Cover-1 and Cover-2 are the deficits of \
+             the largest and the two largest bankrupt accounts. Quantiles are across paths. Money \
+             is in USD; the engine keeps exact integer micro-USD and the report rounds to whole \
+             dollars."
+                .to_owned(),
+        );
+        methodology.push(format!(
+            "This report is generated from the run's results files alone (summary.json and the \
+             Parquet series); rerunning the scenario with backstop {} and rendering again gives \
+             byte-identical files.",
+            s.backstop_version
+        ));
+        Self {
+            title: format!("Stress report: {}", s.name),
+            description: s.description.clone(),
+            overview,
+            headline,
+            distribution,
+            parameters: s.parameters.clone(),
+            methodology,
+        }
+    }
+}
+
+fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Inline code spans (`x`) as `<code>`, the rest escaped.
+fn esc_code(text: &str) -> String {
+    text.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<code>{}</code>", esc(part))
+            } else {
+                esc(part)
+            }
+        })
+        .collect()
+}
+
+/// An SVG document as an inline element (no XML declaration).
+fn inline_svg(svg: &str) -> &str {
+    let svg = svg.trim_start();
+    if svg.starts_with("<?xml") {
+        svg.find("?>").map_or(svg, |i| svg[i + 2..].trim_start())
+    } else {
+        svg
+    }
+}
+
+const STYLE: &str = "\
+body{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;color:#212529;background:#fff;\
+max-width:1160px;margin:2em auto;padding:0 1em;line-height:1.45}\
+h1{font-size:1.8em;margin-bottom:.2em}h2{margin-top:1.8em;border-bottom:1px solid #dee2e6}\
+table{border-collapse:collapse;margin:1em 0}th,td{padding:.3em .8em;border-bottom:1px solid #e9ecef;text-align:left}\
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\
+figure{margin:1.5em 0}figure svg{max-width:100%;height:auto;border:1px solid #e9ecef}\
+figcaption{color:#555;font-size:.95em}code{background:#f1f3f5;padding:0 .2em}\
+.lead{font-size:1.1em}.muted{color:#666}";
+
+fn html(c: &Content, charts: &[Chart]) -> String {
+    let mut h = String::new();
+    h.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    h.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    h.push_str(&format!(
+        "<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        esc(&c.title)
+    ));
+    h.push_str(&format!("<h1>{}</h1>\n", esc(&c.title)));
+    if !c.description.is_empty() {
+        h.push_str(&format!("<p class=\"muted\">{}</p>\n", esc(&c.description)));
+    }
+    h.push_str(&format!("<p class=\"lead\">{}</p>\n", esc(&c.overview)));
+
+    h.push_str("<h2 id=\"headline\">Headline</h2>\n<table>\n<thead><tr><th>measure</th><th class=\"n\">value</th><th>note</th></tr></thead>\n<tbody>\n");
+    for r in &c.headline {
+        h.push_str(&format!(
+            "<tr><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>\n",
+            esc(&r.label),
+            esc(&r.value),
+            esc(&r.note)
+        ));
+    }
+    h.push_str("</tbody>\n</table>\n");
+
+    if !c.distribution.is_empty() {
+        h.push_str("<h2 id=\"distribution\">Across paths</h2>\n<table>\n<thead><tr>");
+        for (i, head) in QUANTILE_HEADINGS.iter().enumerate() {
+            let class = if i == 0 { "" } else { " class=\"n\"" };
+            h.push_str(&format!("<th{class}>{head}</th>"));
+        }
+        h.push_str("</tr></thead>\n<tbody>\n");
+        for row in &c.distribution {
+            h.push_str("<tr>");
+            for (i, cell) in row.iter().enumerate() {
+                let class = if i == 0 { "" } else { " class=\"n\"" };
+                h.push_str(&format!("<td{class}>{}</td>", esc(cell)));
+            }
+            h.push_str("</tr>\n");
+        }
+        h.push_str("</tbody>\n</table>\n");
+    }
+
+    h.push_str("<h2 id=\"charts\">Charts</h2>\n");
+    for chart in charts {
+        h.push_str(&format!(
+            "<figure id=\"chart-{}\" role=\"img\" aria-label=\"{}\">\n{}\n<figcaption>{}</figcaption>\n</figure>\n",
+            chart.name,
+            esc(&chart.title),
+            inline_svg(&chart.svg),
+            esc(&chart.caption)
+        ));
+    }
+
+    h.push_str("<h2 id=\"methodology\">Methodology</h2>\n");
+    for p in &c.methodology {
+        h.push_str(&format!("<p>{}</p>\n", esc_code(p)));
+    }
+
+    h.push_str("<h2 id=\"parameters\">Scenario parameters</h2>\n<table>\n<thead><tr><th>parameter</th><th>value</th></tr></thead>\n<tbody>\n");
+    for (k, v) in &c.parameters {
+        h.push_str(&format!(
+            "<tr><td><code>{}</code></td><td>{}</td></tr>\n",
+            esc(k),
+            esc(v)
+        ));
+    }
+    h.push_str("</tbody>\n</table>\n</body>\n</html>\n");
+    h
+}
+
+/// Markdown prose: `$` escaped, so forums that render `$...$` as maths (Discourse
+/// with its math plugin) show dollars.
+fn md(text: &str) -> String {
+    text.replace('$', "\\$")
+}
+
+/// A Markdown table cell: as [`md`], pipes escaped, line breaks flattened.
+fn cell(text: &str) -> String {
+    md(text).replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+fn markdown(c: &Content, charts: &[Chart]) -> String {
+    let mut m = String::new();
+    m.push_str(&format!("# {}\n\n", c.title));
+    if !c.description.is_empty() {
+        m.push_str(&format!("_{}_\n\n", md(&c.description).replace('_', "\\_")));
+    }
+    m.push_str(&format!("{}\n\n", md(&c.overview)));
+
+    m.push_str("## Headline\n\n| measure | value | note |\n| --- | ---: | --- |\n");
+    for r in &c.headline {
+        m.push_str(&format!(
+            "| {} | {} | {} |\n",
+            cell(&r.label),
+            cell(&r.value),
+            cell(&r.note)
+        ));
+    }
+    m.push('\n');
+
+    if !c.distribution.is_empty() {
+        m.push_str("## Across paths\n\n| ");
+        m.push_str(&QUANTILE_HEADINGS.join(" | "));
+        m.push_str(" |\n| --- |");
+        m.push_str(&" ---: |".repeat(QUANTILE_HEADINGS.len() - 1));
+        m.push('\n');
+        for row in &c.distribution {
+            let cells: Vec<String> = row.iter().map(|x| cell(x)).collect();
+            m.push_str(&format!("| {} |\n", cells.join(" | ")));
+        }
+        m.push('\n');
+    }
+
+    m.push_str("## Charts\n\n");
+    for chart in charts {
+        m.push_str(&format!(
+            "### {}\n\n![{}]({CHARTS_DIR}/{}.png)\n\n{}\n\n",
+            md(&chart.title),
+            cell(&chart.caption).replace(['[', ']'], ""),
+            chart.name,
+            md(&chart.caption)
+        ));
+    }
+
+    m.push_str("## Methodology\n\n");
+    for p in &c.methodology {
+        m.push_str(&format!("{}\n\n", md(p)));
+    }
+
+    m.push_str("## Scenario parameters\n\n| parameter | value |\n| --- | --- |\n");
+    for (k, v) in &c.parameters {
+        m.push_str(&format!("| `{}` | {} |\n", cell(k), cell(v)));
+    }
+    m
+}
