@@ -45,6 +45,12 @@ enum Command {
         #[arg(long)]
         paths: Option<u32>,
     },
+    /// Render the report (report.html, report.md, charts/) of a results folder
+    /// again from its saved files, without re-simulating.
+    Report {
+        /// A results folder written by `backstop run`.
+        dir: PathBuf,
+    },
     /// Fit the path models (volatility, Student-t, GARCH-t, jumps) to a prices
     /// file and print them as scenario `[path]` tables.
     Calibrate {
@@ -96,6 +102,7 @@ fn main() -> ExitCode {
             paths,
         } => run(&scenario, &out, quiet, threads, paths),
         Command::Calibrate { file, step_seconds } => calibrate(&file, step_seconds),
+        Command::Report { dir } => report(&dir).map(|_| ()),
         Command::Validate { scenario } => validate(&scenario),
     };
     match result {
@@ -145,6 +152,11 @@ fn validate(file: &Path) -> Result<()> {
         p.population.len()
     );
     Ok(())
+}
+
+fn report(dir: &Path) -> Result<backstop_report::ReportFiles> {
+    backstop_report::render(dir)
+        .with_context(|| format!("{}: cannot render the report", dir.display()))
 }
 
 fn calibrate(file: &Path, step_seconds: Option<u32>) -> Result<()> {
@@ -198,6 +210,7 @@ fn run(
     let dir = out.join(&prepared.scenario.name);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     write_results(&dir, &prepared, &output)?;
+    report(&dir)?;
     if !quiet {
         print_headline(&dir, &prepared, &output);
     }

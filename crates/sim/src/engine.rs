@@ -1011,6 +1011,9 @@ impl Engine {
             let available = self.fund.available();
             if let (true, LastLine::Adl { scope, .. }) = (deficit > available, &self.cfg.last_line)
             {
+                // The fund cannot cover this deficit: it is depleted for the
+                // metrics even when ADL then leaves it nothing to pay.
+                self.fund.record_shortfall(self.step);
                 // The fewest lots whose deficit the fund cannot pay:
                 // ceil(lots × (D − A) / D); the rest's deficit is at most A.
                 let short = (deficit - available).0 as i128;

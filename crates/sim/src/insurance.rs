@@ -68,6 +68,15 @@ impl InsuranceFund {
         paid
     }
 
+    /// Records that a deficit at `step` exceeded what the fund could pay, so the
+    /// waterfall went past it (ADL before the fund pays, under `position` scope),
+    /// if it is the first time.
+    pub fn record_shortfall(&mut self, step: u32) {
+        if self.first_depletion_step.is_none() {
+            self.first_depletion_step = Some(step);
+        }
+    }
+
     /// Updates the running minimum, peak and drawdown at the end of a step.
     pub fn observe(&mut self, step: u32) {
         if self.balance < self.minimum {

@@ -121,7 +121,11 @@ impl ReplayPlan {
         let mut first = StepInput::new(plan.markets);
         cursor.advance(&mut first)?;
         plan.start_prices = first.prices;
-        if let Some(m) = plan.start_prices.iter().position(|p| p.is_nan() || *p <= 0.0) {
+        if let Some(m) = plan
+            .start_prices
+            .iter()
+            .position(|p| p.is_nan() || *p <= 0.0)
+        {
             let name = s.market.keys().nth(m).map_or("?", String::as_str);
             return Err(SimError::Input(format!(
                 "path.market.{name}: no price in the 24 hours up to start ({})",
