@@ -110,11 +110,14 @@ fn u64_at(v: &Value, pointer: &str) -> u64 {
         .unwrap_or_else(|| panic!("no integer at {pointer}"))
 }
 
-const RESULT_FILES: [&str; 6] = [
+const RESULT_FILES: [&str; 9] = [
     "bands.parquet",
+    "charts",
     "haircuts.parquet",
     "paths.parquet",
     "population.parquet",
+    "report.html",
+    "report.md",
     "steps.parquet",
     "summary.json",
 ];
@@ -339,9 +342,19 @@ fn runs_are_reproducible_and_a_saved_population_replays_the_run() {
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     run_quiet(&linear_crash(), &a);
     run_quiet(&linear_crash(), &b);
-    for file in RESULT_FILES {
-        let x = std::fs::read(a.join("linear-crash").join(file)).unwrap();
-        let y = std::fs::read(b.join("linear-crash").join(file)).unwrap();
+    let charts: Vec<String> = listing(&a.join("linear-crash/charts"))
+        .into_iter()
+        .map(|f| format!("charts/{f}"))
+        .collect();
+    assert!(charts.len() >= 10, "{charts:?}");
+    let files = RESULT_FILES
+        .iter()
+        .filter(|f| **f != "charts")
+        .map(|f| (*f).to_string())
+        .chain(charts);
+    for file in files {
+        let x = std::fs::read(a.join("linear-crash").join(&file)).unwrap();
+        let y = std::fs::read(b.join("linear-crash").join(&file)).unwrap();
         assert!(
             x == y,
             "{file} differs between two runs of the same scenario"
@@ -714,4 +727,98 @@ fn missing_population_file_is_named() {
         "cause repeated: {err}"
     );
     assert!(!out.exists());
+}
+
+// ------------------------------------------- Monte Carlo paths: bad input
+
+/// BASE with its linear path replaced by `path` (the `[path]` table's body).
+fn with_path(path: &str) -> String {
+    edit(
+        BASE,
+        "kind = \"linear\"\nsteps = 100\nshock_start_step = 10\nshock_steps = 20\nshock = -0.3\n",
+        path,
+    )
+}
+
+#[test]
+fn zero_paths_are_rejected() {
+    let err = assert_rejected(&edit(BASE, "seed = 7", "seed = 7\npaths = 0"), 3, "paths");
+    assert!(err.contains("at least 1"), "{err}");
+}
+
+#[test]
+fn a_non_stationary_garch_is_rejected() {
+    let text = with_path(
+        "kind = \"garch\"\nsteps = 100\nvolatility = 0.6\nalpha = 0.2\nbeta = 0.8\ndof = 4.0\n",
+    );
+    let err = assert_rejected(&text, 19, "path.beta");
+    assert!(err.contains("alpha") && err.contains("< 1"), "{err}");
+}
+
+#[test]
+fn a_correlation_matrix_that_is_not_positive_definite_is_rejected() {
+    let market = |key: &str, price: &str| {
+        format!(
+            "[market.{key}]\nprice = {price}\ntick_size = 0.01\nlot_size = 0.001\n\
+             tiers = [{{ notional_floor = 0, imr = 0.01, mmr = 0.005 }}]\n\n"
+        )
+    };
+    let eth_sol = format!(
+        "{}{}[path]",
+        market("eth", "4000.0"),
+        market("sol", "200.0")
+    );
+    let text = edit(
+        &with_path(
+            "kind = \"gbm\"\nsteps = 100\nvolatility = 0.6\n\
+             correlation = { matrix = [[1.0, 0.9, 0.9], [0.9, 1.0, -0.9], [0.9, -0.9, 1.0]] }\n",
+        ),
+        "[path]",
+        &eth_sol,
+    );
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("correlation"))
+        .unwrap()
+        + 1;
+    let err = assert_rejected(&text, line, "path.correlation.matrix");
+    assert!(err.contains("positive definite"), "{err}");
+}
+
+#[test]
+fn a_bootstrap_file_shorter_than_its_block_is_rejected() {
+    let file = repo().join("data/history/ftx-2022.parquet");
+    let text = with_path(&format!(
+        "kind = \"bootstrap\"\nsteps = 100\nfiles = [{:?}]\nmean_block_steps = 5000\n",
+        file.display().to_string()
+    ));
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("scenario.toml");
+    std::fs::write(&scenario, text).unwrap();
+    let out = tmp.path().join("out");
+    let o = backstop(
+        tmp.path(),
+        &[Path::new("run"), &scenario, "--out".as_ref(), &out],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("path.mean_block_steps") && err.contains("5000"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn paths_override_is_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("scenario.toml");
+    std::fs::write(&file, BASE).unwrap();
+    let o = backstop(
+        tmp.path(),
+        &[Path::new("run"), &file, "--paths".as_ref(), "0".as_ref()],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("at least one path"), "{}", stderr(&o));
+    assert_eq!(listing(tmp.path()), ["scenario.toml"]);
 }
