@@ -15,6 +15,9 @@ use backstop_sim::{Prepared, Scenario};
 use clap::{Parser, Subcommand};
 use serde::Serialize;
 
+#[cfg(feature = "import")]
+mod import;
+
 #[derive(Parser)]
 #[command(
     name = "backstop",
@@ -44,6 +47,9 @@ enum Command {
         /// Scenario file (TOML).
         scenario: PathBuf,
     },
+    /// Import exchange/vendor files into a tick-history Parquet file.
+    #[cfg(feature = "import")]
+    Import(import::ImportArgs),
 }
 
 /// `summary.json`: what ran and what it did.
@@ -71,6 +77,8 @@ fn main() -> ExitCode {
             quiet,
         } => run(&scenario, &out, quiet),
         Command::Validate { scenario } => validate(&scenario),
+        #[cfg(feature = "import")]
+        Command::Import(args) => import::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
