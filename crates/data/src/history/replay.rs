@@ -4,6 +4,7 @@
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
+use std::collections::binary_heap::PeekMut;
 use std::iter::FusedIterator;
 use std::path::Path;
 
@@ -463,13 +464,34 @@ impl Replay {
         if let Some(err) = self.pending_error.take() {
             return Some(Err(self.finish(err)));
         }
-        let Some(Reverse(head)) = self.heap.pop() else {
+        // The earliest head is replaced in place by its source's next event
+        // (one sift-down), rather than popped and pushed (two sifts).
+        let Some(mut top) = self.heap.peek_mut() else {
             self.finished = true;
             return None;
         };
-        if let Err(err) = self.refill(head.source) {
-            // Yield the event already read; the error comes next.
-            self.pending_error = Some(err);
+        let Reverse(head) = *top;
+        let next = self
+            .sources
+            .get_mut(head.source)
+            .map_or(Ok(None), HistorySource::next_event);
+        match next {
+            Ok(Some(event)) => {
+                *top = Reverse(Head {
+                    ts_ns: event.ts_ns(),
+                    kind: event.kind(),
+                    source: head.source,
+                    event,
+                });
+            }
+            Ok(None) => {
+                PeekMut::pop(top);
+            }
+            Err(err) => {
+                PeekMut::pop(top);
+                // Yield the event already read; the error comes next.
+                self.pending_error = Some(err);
+            }
         }
         Some(Ok((head.source, head.event)))
     }
