@@ -6,6 +6,11 @@
 //! cargo run --release --features import -- import --format binance-klines \
 //!     BTCUSDT-5m-2025-10-09.zip BTCUSDT-5m-2025-10-10.zip --out btcusdt-mark.parquet
 //! ```
+//!
+//! It prints what the import did (rows read and written, duplicates dropped,
+//! rejected rows with the first examples, the time range) and exits non-zero,
+//! with an error naming the file at fault, if the import fails; the output
+//! is then left as it was.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -35,6 +40,12 @@ pub struct ImportArgs {
     /// from the built-in table or to override it.
     #[arg(long, value_name = "USD")]
     contract_size_usd: Option<f64>,
+    /// Index-price kline files (Binance indexPriceKlines) to pair with mark
+    /// klines (--format binance-klines): joined on time into the `index`
+    /// column. Takes every file up to the next option, so give it after the
+    /// inputs: `... MARK.zip... --index INDEX.zip... --out FILE`.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    index: Vec<PathBuf>,
     /// Input files, all of one symbol and format (CSV, .gz or .zip).
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
@@ -67,9 +78,10 @@ pub fn run(args: &ImportArgs) -> Result<()> {
     let mut request = ImportRequest::new(args.format, args.inputs.clone(), &args.out, venue);
     request.symbol.clone_from(&args.symbol);
     request.contract_size_usd = args.contract_size_usd;
+    request.index_inputs.clone_from(&args.index);
     let report = backstop_data::import::import(&request)
         .with_context(|| format!("import into {} failed", args.out.display()))?;
-    print!("{}", describe(&args.out, &report));
+    print!("{}", describe(&args.out, &report, !args.index.is_empty()));
     Ok(())
 }
 
@@ -100,7 +112,7 @@ fn default_venue(format: ImportFormat, symbol: Option<&str>, first: Option<&Path
 }
 
 /// The report as printed.
-fn describe(out: &Path, report: &ImportReport) -> String {
+fn describe(out: &Path, report: &ImportReport, paired: bool) -> String {
     let meta = &report.metadata;
     let contract = match meta.contract {
         Contract::Linear => "linear".to_owned(),
@@ -131,6 +143,11 @@ fn describe(out: &Path, report: &ImportReport) -> String {
             "  ... and {} more",
             report.rejected - report.rejected_examples.len()
         );
+    }
+    if paired {
+        let _ = writeln!(s, "index rows read     {}", report.index_rows_read);
+        let _ = writeln!(s, "index rejected      {}", report.index_rejected);
+        let _ = writeln!(s, "rows with index     {}", report.rows_with_index);
     }
     let _ = writeln!(
         s,

@@ -100,6 +100,29 @@ fn mark_kline_zips_become_a_prices_file_with_the_crash_low() {
 }
 
 #[test]
+fn index_klines_are_paired_with_mark_klines() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("btcusdt-prices.parquet");
+    let o = backstop(&[
+        "--format".as_ref(),
+        "binance-klines".as_ref(),
+        &fixture("BTCUSDT-5m-2025-10-10.zip"),
+        "--index".as_ref(),
+        &fixture("BTCUSDT-5m-index-2025-10-10-HANDMADE.csv"),
+        "--out".as_ref(),
+        &out,
+    ]);
+    let stdout = text(&o.stdout);
+    assert!(o.status.success(), "{}\n{}", stdout, text(&o.stderr));
+    assert_eq!(field(&stdout, "index rows read"), "7");
+    let table = read_prices(&out).unwrap();
+    let with_index = table.rows.iter().filter(|row| row.index.is_some()).count();
+    assert_eq!(field(&stdout, "rows with index"), with_index.to_string());
+    // Six hand-made index klines fall on mark klines of the day, four points each.
+    assert_eq!(with_index, 24);
+}
+
+#[test]
 fn coinm_tardis_trades_are_inverse_with_the_symbol_from_the_name() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("atom.parquet");
