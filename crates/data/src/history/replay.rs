@@ -300,6 +300,7 @@ impl HistorySource {
     /// [`DataError::InvalidValue`] naming the file and row, or
     /// [`DataError::Arrow`] / [`DataError::Parquet`] if the data cannot be
     /// decoded. The source is exhausted afterwards.
+    #[inline]
     pub fn next_event(&mut self) -> Result<Option<ReplayEvent>, DataError> {
         Ok(match &mut self.cursor {
             SourceCursor::Trades(cursor) => cursor.next_row()?.map(ReplayEvent::from),
@@ -312,6 +313,7 @@ impl HistorySource {
 impl Iterator for HistorySource {
     type Item = Result<ReplayEvent, DataError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         self.next_event().transpose()
     }
@@ -449,6 +451,7 @@ impl Replay {
     ///
     /// The first error of any source's [`HistorySource::next_event`]; the
     /// replay is finished afterwards.
+    #[inline]
     pub fn next_with_source(&mut self) -> Option<Result<(usize, ReplayEvent), DataError>> {
         if self.finished {
             return None;
@@ -502,6 +505,7 @@ impl Replay {
     /// # Errors
     ///
     /// As [`Self::next_with_source`].
+    #[inline]
     pub fn next_event(&mut self) -> Option<Result<ReplayEvent, DataError>> {
         self.next_with_source()
             .map(|result| result.map(|(_, event)| event))
@@ -534,6 +538,7 @@ impl Replay {
 impl Iterator for Replay {
     type Item = Result<ReplayEvent, DataError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         self.next_event()
     }
