@@ -15,6 +15,9 @@ use backstop_sim::{Prepared, Scenario};
 use clap::{Parser, Subcommand};
 use serde::Serialize;
 
+#[cfg(feature = "import")]
+mod import;
+
 #[derive(Parser)]
 #[command(
     name = "backstop",
@@ -65,6 +68,9 @@ enum Command {
         /// Scenario file (TOML).
         scenario: PathBuf,
     },
+    /// Import exchange/vendor files into a tick-history Parquet file.
+    #[cfg(feature = "import")]
+    Import(import::ImportArgs),
 }
 
 /// `summary.json`: what ran and what it did.
@@ -104,6 +110,8 @@ fn main() -> ExitCode {
         Command::Calibrate { file, step_seconds } => calibrate(&file, step_seconds),
         Command::Report { dir } => report(&dir).map(|_| ()),
         Command::Validate { scenario } => validate(&scenario),
+        #[cfg(feature = "import")]
+        Command::Import(args) => import::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

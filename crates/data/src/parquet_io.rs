@@ -448,6 +448,7 @@ pub(crate) fn check_finite(value: f64) -> Result<(), String> {
 }
 
 /// Checks a float is finite and strictly positive.
+#[inline]
 pub(crate) fn check_positive(value: f64) -> Result<(), String> {
     if value.is_finite() && value > 0.0 {
         Ok(())
@@ -457,6 +458,7 @@ pub(crate) fn check_positive(value: f64) -> Result<(), String> {
 }
 
 /// Checks a float is finite and not negative.
+#[inline]
 pub(crate) fn check_non_negative(value: f64) -> Result<(), String> {
     if value.is_finite() && value >= 0.0 {
         Ok(())

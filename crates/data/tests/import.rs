@@ -816,3 +816,100 @@ fn microsecond_kline_times_are_detected() {
     assert_eq!(a.rows, b.rows);
     assert_eq!(a.rows[1].ts_ns, (OCT_10 + 20 * 3600 + 28 * 60 + 15) * NS);
 }
+
+#[test]
+fn mark_and_index_klines_are_paired_on_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("BTCUSDT.prices.parquet");
+    let index_file = fixture("BTCUSDT-5m-index-2025-10-10-HANDMADE.csv");
+    let mut req = request(
+        ImportFormat::BinanceKlines,
+        &[fixture("BTCUSDT-5m-2025-10-10.zip")],
+        &out,
+        "binance-usdm",
+    );
+    req.index_inputs = vec![index_file.clone()];
+    let report = import(&req).unwrap();
+    assert_eq!(report.rows_read, 288);
+    assert_eq!(report.rows_written, 288 * 4);
+    assert_eq!(report.index_rows_read, 7);
+    assert_eq!(report.index_rejected, 0);
+    // Six of the seven index klines share an open time with a mark kline;
+    // the seventh (2025-10-11 00:00) has none and is dropped.
+    assert_eq!(report.rows_with_index, 6 * 4);
+
+    let table = read_prices(&out).unwrap();
+    assert_eq!(table.rows.len(), 288 * 4);
+    assert_eq!(
+        table.rows.iter().filter(|row| row.index.is_some()).count(),
+        6 * 4
+    );
+    // The index column of the 21:20 kline's four points is that index
+    // kline's path (its own extremes, at the same four times as the mark).
+    let start = OCT_10_2120 * NS;
+    let interval = 300 * NS;
+    let index_path = kline_path(104_600.0, 108_700.0, 102_300.0, 108_600.0, start, interval);
+    let points: Vec<_> = table
+        .rows
+        .iter()
+        .filter(|row| (start..start + interval).contains(&row.ts_ns))
+        .collect();
+    assert_eq!(points.len(), 4);
+    for (row, (ts, price)) in points.iter().zip(index_path) {
+        assert_eq!(row.ts_ns, ts);
+        assert_eq!(row.index, Some(price));
+    }
+    // The mark is untouched: the published low is still there.
+    let low = min_by_price(&table.rows, |row| row.mark);
+    assert!((low.mark - 101_877.689_817_43).abs() < 1e-6);
+    assert!((start..start + interval).contains(&low.ts_ns));
+    // Rows before 21:00 have no index.
+    assert!(
+        table
+            .rows
+            .iter()
+            .filter(|row| row.ts_ns < (OCT_10 + 21 * 3600) * NS)
+            .all(|row| row.index.is_none())
+    );
+    let meta = read_metadata(&out).unwrap();
+    assert!(meta.iter().any(|(k, v)| k == "backstop.import.index_inputs"
+        && v == "BTCUSDT-5m-index-2025-10-10-HANDMADE.csv"));
+}
+
+#[test]
+fn conflicting_index_klines_and_index_with_other_formats_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.parquet");
+    // Two different index klines with one open time.
+    let text = fs::read_to_string(fixture("BTCUSDT-5m-index-2025-10-10-HANDMADE.csv")).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.push("1760131200000,104600.00,108800.00,102300.00,108600.00,0,1760131499999,0,300,0,0,0");
+    let conflicting = dir.path().join("BTCUSDT-5m-index-conflict.csv");
+    fs::write(&conflicting, lines.join("\n")).unwrap();
+    let mut req = request(
+        ImportFormat::BinanceKlines,
+        &[fixture("BTCUSDT-5m-2025-10-10.zip")],
+        &out,
+        "binance-usdm",
+    );
+    req.index_inputs = vec![conflicting];
+    let err = import(&req).unwrap_err();
+    assert!(
+        matches!(&err, DataError::InvalidInput { reason, .. }
+            if reason.contains("BTCUSDT-5m-index-conflict.csv")),
+        "{err}"
+    );
+    assert!(!out.exists());
+    assert_eq!(listing(dir.path()), ["BTCUSDT-5m-index-conflict.csv"]);
+
+    // Index inputs only make sense with klines.
+    let mut req = request(
+        ImportFormat::BinanceFunding,
+        &[fixture("BTCUSDT-fundingRate-2020-01_2020-03.csv")],
+        &out,
+        "binance-usdm",
+    );
+    req.index_inputs = vec![fixture("BTCUSDT-5m-index-2025-10-10-HANDMADE.csv")];
+    assert!(matches!(import(&req), Err(DataError::InvalidInput { .. })));
+    assert!(!out.exists());
+}

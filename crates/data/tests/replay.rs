@@ -581,3 +581,38 @@ fn replay_feeds_the_resampler() {
         "{err:?}"
     );
 }
+
+/// The batch fast path checks order against the previous batch: a step back
+/// exactly at a batch boundary (rows are decoded 4,096 at a time) is found
+/// and named, after every row before it.
+#[test]
+fn unsorted_at_a_batch_boundary_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("boundary.parquet");
+    let n = 10_000_i64;
+    let mut ts: Vec<i64> = (0..n).map(|i| i * 10).collect();
+    ts[4_096] = ts[4_095] - 1;
+    write_raw(
+        &path,
+        raw_trades(ts, vec![1.0; 10_000]),
+        key_values("trades/v1"),
+        3_000,
+    );
+    let results: Vec<_> = HistorySource::open(&path, TimeWindow::ALL)
+        .unwrap()
+        .collect();
+    assert_eq!(results.len(), 4_097, "4096 events then the error");
+    assert!(results[..4_096].iter().all(Result::is_ok));
+    let err = results.into_iter().last().unwrap().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DataError::UnsortedTimestamps {
+                row: 4_096,
+                previous_row: 4_095,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}

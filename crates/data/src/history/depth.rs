@@ -16,6 +16,7 @@
 use std::path::Path;
 use std::sync::{Arc, LazyLock};
 
+use arrow_array::Array as _;
 use arrow_array::types::{Float64Type, TimestampNanosecondType};
 use arrow_array::{ArrayRef, Float64Array, PrimitiveArray, RecordBatch, TimestampNanosecondArray};
 use arrow_schema::SchemaRef;
@@ -116,6 +117,10 @@ impl Decode for DepthColumns {
 
     fn ts(&self, i: usize) -> Option<i64> {
         ts_value(&self.ts, i)
+    }
+
+    fn ts_values(&self) -> Option<&[i64]> {
+        (self.ts.null_count() == 0).then(|| &self.ts.values()[..])
     }
 
     fn row(&self, path: &Path, i: usize, row: usize) -> Result<DepthRow, DataError> {

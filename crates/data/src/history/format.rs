@@ -168,7 +168,7 @@ pub(crate) trait Record: Copy {
 /// columns the row type needs, apart from optional ones.
 pub(crate) trait Decode: Sized {
     /// The row type produced.
-    type Row: Record;
+    type Row: Record + Copy;
 
     /// Extracts the typed columns of `batch`.
     fn from_batch(path: &Path, batch: &RecordBatch) -> Result<Self, DataError>;
@@ -179,6 +179,17 @@ pub(crate) trait Decode: Sized {
     /// Row `i` of the batch (file row `row`), failing on nulls in
     /// non-nullable columns; values are checked by the caller.
     fn row(&self, path: &Path, i: usize, row: usize) -> Result<Self::Row, DataError>;
+
+    /// The whole `ts` column, if it has no nulls.
+    fn ts_values(&self) -> Option<&[i64]>;
+
+    /// The fast path: if every row of the batch is valid (no nulls where the
+    /// schema has none, every value passing [`Record::check`]), appends them
+    /// all to `out` and returns `true`; otherwise appends nothing and returns
+    /// `false`, and the caller decodes row by row to find the bad one.
+    fn all_rows(&self, _out: &mut Vec<Self::Row>) -> bool {
+        false
+    }
 }
 
 /// Column `col` of `batch` as a primitive array of type `T`.
@@ -211,6 +222,7 @@ pub(crate) fn optional_column<T: ArrowPrimitiveType>(
 }
 
 /// Value `i` of a non-nullable column, as file row `row`.
+#[inline]
 pub(crate) fn value<T: ArrowPrimitiveType>(
     path: &Path,
     array: &PrimitiveArray<T>,
@@ -229,6 +241,7 @@ pub(crate) fn value<T: ArrowPrimitiveType>(
 }
 
 /// Value `i` of a nullable column, `None` if null.
+#[inline]
 pub(crate) fn optional_value<T: ArrowPrimitiveType>(
     path: &Path,
     array: &PrimitiveArray<T>,
@@ -254,6 +267,7 @@ pub(crate) fn optional_value<T: ArrowPrimitiveType>(
 }
 
 /// Value `i` of a timestamp column, `None` if null (or out of range).
+#[inline]
 pub(crate) fn ts_value<T: ArrowPrimitiveType<Native = i64>>(
     array: &PrimitiveArray<T>,
     i: usize,
@@ -529,12 +543,22 @@ fn plan_row_groups(
 /// Streams the rows of one file, batch by batch, inside an optional time
 /// window, checking that timestamps never decrease and validating every row
 /// returned.
-pub(crate) struct Cursor<D> {
+///
+/// Each record batch is decoded and checked in one tight loop into a buffer
+/// of rows (reused from batch to batch), which [`Cursor::next_row`] then
+/// hands out one by one: the per-row cost of the stream is a copy, not a
+/// trip through the decoder. An error found while filling the buffer is kept
+/// and returned after the rows before it, so callers still see every valid
+/// row up to the offending one, then the error.
+pub(crate) struct Cursor<D: Decode> {
     path: PathBuf,
     reader: Option<ParquetRecordBatchReader>,
-    batch: Option<D>,
-    batch_len: usize,
+    /// Checked rows of the current batch inside the window.
+    rows: Vec<D::Row>,
+    /// The next row of `rows` to return.
     position: usize,
+    /// The error that ended the current batch, returned after `rows`.
+    pending: Option<DataError>,
     groups: Vec<Group>,
     group: usize,
     row_in_group: usize,
@@ -569,9 +593,9 @@ impl<D: Decode> Cursor<D> {
         Ok(Self {
             path: path.to_owned(),
             reader: Some(reader),
-            batch: None,
-            batch_len: 0,
+            rows: Vec::new(),
             position: 0,
+            pending: None,
             groups,
             group: 0,
             row_in_group: 0,
@@ -604,49 +628,85 @@ impl<D: Decode> Cursor<D> {
 
     /// The next row inside the window, `Ok(None)` at the end of the file.
     /// After an error the cursor is exhausted.
+    #[inline]
     pub(crate) fn next_row(&mut self) -> Result<Option<D::Row>, DataError> {
-        let result = self.advance();
-        if result.is_err() {
-            self.reader = None;
-            self.batch = None;
+        if let Some(row) = self.rows.get(self.position) {
+            self.position += 1;
+            return Ok(Some(*row));
         }
-        result
+        self.refill()
     }
 
-    fn advance(&mut self) -> Result<Option<D::Row>, DataError> {
+    /// The buffer is used up: returns the pending error, or decodes batches
+    /// until one yields a row (or the file ends).
+    #[cold]
+    fn refill(&mut self) -> Result<Option<D::Row>, DataError> {
         loop {
-            if self.position >= self.batch_len {
-                let Some(reader) = self.reader.as_mut() else {
-                    return Ok(None);
-                };
-                match reader.next() {
-                    None => {
-                        self.reader = None;
-                        self.batch = None;
-                        return Ok(None);
-                    }
-                    Some(Err(source)) => {
-                        return Err(DataError::Arrow {
-                            path: self.path.clone(),
-                            action: "failed to decode Parquet data",
-                            source,
-                        });
-                    }
-                    Some(Ok(batch)) => {
-                        self.batch = Some(D::from_batch(&self.path, &batch)?);
-                        self.batch_len = batch.num_rows();
-                        self.position = 0;
-                        continue;
-                    }
-                }
+            if let Some(err) = self.pending.take() {
+                self.close();
+                return Err(err);
             }
-            let i = self.position;
-            self.position += 1;
-            let row = self.file_row()?;
-            let Some(batch) = self.batch.as_ref() else {
+            let Some(reader) = self.reader.as_mut() else {
                 return Ok(None);
             };
-            let ts = batch.ts(i).ok_or_else(|| DataError::NullValue {
+            let batch = match reader.next() {
+                None => {
+                    self.close();
+                    return Ok(None);
+                }
+                Some(Err(source)) => {
+                    self.close();
+                    return Err(DataError::Arrow {
+                        path: self.path.clone(),
+                        action: "failed to decode Parquet data",
+                        source,
+                    });
+                }
+                Some(Ok(batch)) => batch,
+            };
+            self.rows.clear();
+            self.position = 0;
+            if let Err(err) = self.fill(&batch) {
+                self.pending = Some(err);
+            }
+            if let Some(row) = self.rows.first() {
+                self.position = 1;
+                return Ok(Some(*row));
+            }
+        }
+    }
+
+    /// Exhausts the cursor, releasing the reader and the buffer.
+    fn close(&mut self) {
+        self.reader = None;
+        self.rows = Vec::new();
+        self.position = 0;
+    }
+
+    /// Decodes and checks `batch` into `self.rows` (rows inside the window),
+    /// stopping at the first bad row.
+    fn fill(&mut self, batch: &RecordBatch) -> Result<(), DataError> {
+        let columns = D::from_batch(&self.path, batch)?;
+        let n = batch.num_rows();
+        self.rows.reserve(n);
+        // Fast path: a batch wholly inside the window, in time order and
+        // valid is checked column by column and copied out in one go.
+        if let Some(ts) = columns.ts_values()
+            && let (Some(&first), Some(&last)) = (ts.first(), ts.last())
+            && self.previous.is_none_or(|(_, previous)| previous <= first)
+            && self
+                .window
+                .is_none_or(|window| window.contains(first) && window.contains(last))
+            && ts.windows(2).all(|pair| pair[0] <= pair[1])
+            && columns.all_rows(&mut self.rows)
+        {
+            let last_row = self.skip_rows(n)?;
+            self.previous = Some((last_row, last));
+            return Ok(());
+        }
+        for i in 0..n {
+            let row = self.file_row()?;
+            let ts = columns.ts(i).ok_or_else(|| DataError::NullValue {
                 path: self.path.clone(),
                 column: TS.name.to_owned(),
                 row,
@@ -666,11 +726,46 @@ impl<D: Decode> Cursor<D> {
             if self.window.is_some_and(|window| !window.contains(ts)) {
                 continue;
             }
-            let record = batch.row(&self.path, i, row)?;
+            let record = columns.row(&self.path, i, row)?;
             record
                 .check()
                 .map_err(|(column, reason)| DataError::invalid(&self.path, row, column, reason))?;
-            return Ok(Some(record));
+            self.rows.push(record);
+        }
+        Ok(())
+    }
+
+    /// Moves past `n > 0` decoded rows, as `n` calls of [`Self::file_row`];
+    /// returns the file row index of the last.
+    fn skip_rows(&mut self, mut n: usize) -> Result<usize, DataError> {
+        let mut last = 0;
+        while n > 0 {
+            while self
+                .groups
+                .get(self.group)
+                .is_some_and(|group| self.row_in_group >= group.rows)
+            {
+                self.group += 1;
+                self.row_in_group = 0;
+            }
+            let group = self.groups.get(self.group).ok_or_else(|| self.overrun())?;
+            if self.row_in_group == 0 {
+                self.groups_read += 1;
+            }
+            let take = n.min(group.rows - self.row_in_group);
+            last = group.first_row + self.row_in_group + take - 1;
+            self.row_in_group += take;
+            n -= take;
+        }
+        Ok(last)
+    }
+
+    /// The error for a reader that yields more rows than the footer declares.
+    fn overrun(&self) -> DataError {
+        DataError::Parquet {
+            path: self.path.clone(),
+            action: "failed to decode Parquet data",
+            source: ParquetError::General("more rows decoded than the footer declares".to_owned()),
         }
     }
 
@@ -685,16 +780,7 @@ impl<D: Decode> Cursor<D> {
             self.group += 1;
             self.row_in_group = 0;
         }
-        let group = self
-            .groups
-            .get(self.group)
-            .ok_or_else(|| DataError::Parquet {
-                path: self.path.clone(),
-                action: "failed to decode Parquet data",
-                source: ParquetError::General(
-                    "more rows decoded than the footer declares".to_owned(),
-                ),
-            })?;
+        let group = self.groups.get(self.group).ok_or_else(|| self.overrun())?;
         if self.row_in_group == 0 {
             self.groups_read += 1;
         }

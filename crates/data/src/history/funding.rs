@@ -13,6 +13,7 @@
 use std::path::Path;
 use std::sync::{Arc, LazyLock};
 
+use arrow_array::Array as _;
 use arrow_array::types::{Float64Type, Int32Type, TimestampNanosecondType};
 use arrow_array::{
     ArrayRef, Float64Array, Int32Array, PrimitiveArray, RecordBatch, TimestampNanosecondArray,
@@ -66,6 +67,7 @@ impl Record for FundingRow {
         self.ts_ns
     }
 
+    #[inline]
     fn check(&self) -> Result<(), (&'static str, String)> {
         check_finite(self.rate).map_err(|reason| (RATE.name, reason))?;
         if self.interval_s > 0 {
@@ -114,10 +116,16 @@ impl Decode for FundingColumns {
         })
     }
 
+    fn ts_values(&self) -> Option<&[i64]> {
+        (self.ts.null_count() == 0).then(|| &self.ts.values()[..])
+    }
+
+    #[inline]
     fn ts(&self, i: usize) -> Option<i64> {
         ts_value(&self.ts, i)
     }
 
+    #[inline]
     fn row(&self, path: &Path, i: usize, row: usize) -> Result<FundingRow, DataError> {
         Ok(FundingRow {
             ts_ns: value(path, &self.ts, &TS, i, row)?,

@@ -14,6 +14,7 @@
 use std::path::Path;
 use std::sync::{Arc, LazyLock};
 
+use arrow_array::Array as _;
 use arrow_array::types::{Float64Type, TimestampNanosecondType};
 use arrow_array::{ArrayRef, Float64Array, PrimitiveArray, RecordBatch, TimestampNanosecondArray};
 use arrow_schema::SchemaRef;
@@ -65,6 +66,7 @@ impl Record for PriceRow {
         self.ts_ns
     }
 
+    #[inline]
     fn check(&self) -> Result<(), (&'static str, String)> {
         check_positive(self.mark).map_err(|reason| (MARK.name, reason))?;
         match self.index {
@@ -107,10 +109,16 @@ impl Decode for PriceColumns {
         })
     }
 
+    fn ts_values(&self) -> Option<&[i64]> {
+        (self.ts.null_count() == 0).then(|| &self.ts.values()[..])
+    }
+
+    #[inline]
     fn ts(&self, i: usize) -> Option<i64> {
         ts_value(&self.ts, i)
     }
 
+    #[inline]
     fn row(&self, path: &Path, i: usize, row: usize) -> Result<PriceRow, DataError> {
         Ok(PriceRow {
             ts_ns: value(path, &self.ts, &TS, i, row)?,

@@ -4,6 +4,7 @@
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
+use std::collections::binary_heap::PeekMut;
 use std::iter::FusedIterator;
 use std::path::Path;
 
@@ -299,6 +300,7 @@ impl HistorySource {
     /// [`DataError::InvalidValue`] naming the file and row, or
     /// [`DataError::Arrow`] / [`DataError::Parquet`] if the data cannot be
     /// decoded. The source is exhausted afterwards.
+    #[inline]
     pub fn next_event(&mut self) -> Result<Option<ReplayEvent>, DataError> {
         Ok(match &mut self.cursor {
             SourceCursor::Trades(cursor) => cursor.next_row()?.map(ReplayEvent::from),
@@ -311,6 +313,7 @@ impl HistorySource {
 impl Iterator for HistorySource {
     type Item = Result<ReplayEvent, DataError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         self.next_event().transpose()
     }
@@ -448,6 +451,7 @@ impl Replay {
     ///
     /// The first error of any source's [`HistorySource::next_event`]; the
     /// replay is finished afterwards.
+    #[inline]
     pub fn next_with_source(&mut self) -> Option<Result<(usize, ReplayEvent), DataError>> {
         if self.finished {
             return None;
@@ -463,13 +467,34 @@ impl Replay {
         if let Some(err) = self.pending_error.take() {
             return Some(Err(self.finish(err)));
         }
-        let Some(Reverse(head)) = self.heap.pop() else {
+        // The earliest head is replaced in place by its source's next event
+        // (one sift-down), rather than popped and pushed (two sifts).
+        let Some(mut top) = self.heap.peek_mut() else {
             self.finished = true;
             return None;
         };
-        if let Err(err) = self.refill(head.source) {
-            // Yield the event already read; the error comes next.
-            self.pending_error = Some(err);
+        let Reverse(head) = *top;
+        let next = self
+            .sources
+            .get_mut(head.source)
+            .map_or(Ok(None), HistorySource::next_event);
+        match next {
+            Ok(Some(event)) => {
+                *top = Reverse(Head {
+                    ts_ns: event.ts_ns(),
+                    kind: event.kind(),
+                    source: head.source,
+                    event,
+                });
+            }
+            Ok(None) => {
+                PeekMut::pop(top);
+            }
+            Err(err) => {
+                PeekMut::pop(top);
+                // Yield the event already read; the error comes next.
+                self.pending_error = Some(err);
+            }
         }
         Some(Ok((head.source, head.event)))
     }
@@ -480,6 +505,7 @@ impl Replay {
     /// # Errors
     ///
     /// As [`Self::next_with_source`].
+    #[inline]
     pub fn next_event(&mut self) -> Option<Result<ReplayEvent, DataError>> {
         self.next_with_source()
             .map(|result| result.map(|(_, event)| event))
@@ -512,6 +538,7 @@ impl Replay {
 impl Iterator for Replay {
     type Item = Result<ReplayEvent, DataError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         self.next_event()
     }

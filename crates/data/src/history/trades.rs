@@ -16,6 +16,7 @@
 use std::path::Path;
 use std::sync::{Arc, LazyLock};
 
+use arrow_array::Array as _;
 use arrow_array::types::{Float64Type, Int8Type, Int64Type, TimestampNanosecondType};
 use arrow_array::{
     ArrayRef, Float64Array, Int8Array, Int64Array, PrimitiveArray, RecordBatch,
@@ -107,6 +108,7 @@ impl Record for TradeRow {
         self.ts_ns
     }
 
+    #[inline]
     fn check(&self) -> Result<(), (&'static str, String)> {
         check_positive(self.price).map_err(|reason| (PRICE.name, reason))?;
         check_non_negative(self.size).map_err(|reason| (SIZE.name, reason))
@@ -155,10 +157,50 @@ impl Decode for TradeColumns {
         })
     }
 
+    fn ts_values(&self) -> Option<&[i64]> {
+        (self.ts.null_count() == 0).then(|| &self.ts.values()[..])
+    }
+
+    fn all_rows(&self, out: &mut Vec<TradeRow>) -> bool {
+        let no_nulls = [
+            self.ts.null_count(),
+            self.price.null_count(),
+            self.size.null_count(),
+            self.side.null_count(),
+        ] == [0; 4];
+        let (ts, price, size, side) = (
+            self.ts.values(),
+            self.price.values(),
+            self.size.values(),
+            self.side.values(),
+        );
+        let valid = no_nulls
+            && ts.len() == price.len()
+            && ts.len() == size.len()
+            && ts.len() == side.len()
+            && price.iter().all(|&p| p.is_finite() && p > 0.0)
+            && size.iter().all(|&s| s.is_finite() && s >= 0.0)
+            && side.iter().all(|&s| (-1..=1).contains(&s));
+        if !valid {
+            return false;
+        }
+        let ids = self.trade_id.as_ref();
+        out.extend((0..ts.len()).map(|i| TradeRow {
+            ts_ns: ts[i],
+            price: price[i],
+            size: size[i],
+            side: Side::from_i8(side[i]).unwrap_or(Side::Unknown),
+            trade_id: ids.and_then(|ids| (!ids.is_null(i)).then(|| ids.value(i))),
+        }));
+        true
+    }
+
+    #[inline]
     fn ts(&self, i: usize) -> Option<i64> {
         ts_value(&self.ts, i)
     }
 
+    #[inline]
     fn row(&self, path: &Path, i: usize, row: usize) -> Result<TradeRow, DataError> {
         let raw_side = value(path, &self.side, &SIDE, i, row)?;
         let side = Side::from_i8(raw_side).ok_or_else(|| {

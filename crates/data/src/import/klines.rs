@@ -16,8 +16,10 @@
 //! the adverse extreme at ¼ interval, the other at ½, the close at ¾. The
 //! expansion calls [`kline_path`] itself (inside polars, as an element-wise
 //! function), so imported paths are exactly the library's. `mark` is the
-//! kline's price and `index` is null: a mark kline file and its index kline
-//! file are imported separately (pairing them is future work).
+//! kline's price and `index` is null, unless index-price klines are given
+//! too ([`ImportRequest::index_inputs`](super::ImportRequest::index_inputs)),
+//! which are expanded alike and joined on `ts` (see the [module
+//! docs](super#mark-and-index-pairing)).
 //!
 //! Rows are rejected (counted, with examples) for an unparseable or
 //! non-positive `open_time`, a `close_time` not after `open_time`, a price

@@ -28,8 +28,8 @@ use polars::prelude::*;
 use super::input::{Layout, PreparedInput};
 use crate::DataError;
 use crate::history::{
-    HistoryMetadata, HistorySchema, HistorySource, TimeWindow, depth_schema, funding_schema,
-    prices_schema, read_depth, read_history_metadata, trades_schema,
+    HistoryMetadata, HistorySchema, HistorySource, ReplayEvent, TimeWindow, depth_schema,
+    funding_schema, prices_schema, read_depth, read_history_metadata, trades_schema,
 };
 use crate::parquet_io::MAX_ROW_GROUP_ROWS;
 
@@ -98,6 +98,9 @@ pub(crate) struct Counts {
     pub(crate) examples: Vec<String>,
     pub(crate) rows_written: usize,
     pub(crate) duplicates_dropped: usize,
+    pub(crate) index_rows_read: usize,
+    pub(crate) index_rejected: usize,
+    pub(crate) rows_with_index: usize,
     pub(crate) first_ts_ns: i64,
     pub(crate) last_ts_ns: i64,
 }
@@ -111,57 +114,89 @@ pub(crate) fn engine_error(path: &Path, action: &'static str, error: &PolarsErro
     }
 }
 
-/// Runs the pipeline over `inputs`, writing `output` atomically.
+/// Scans, counts and takes examples from `inputs` (file indices from
+/// `first_file`): returns their frames, rows read and rows rejected.
+fn scan_all(
+    importer: &dyn Importer,
+    inputs: &[PreparedInput],
+    first_file: usize,
+    examples: &mut Vec<String>,
+) -> Result<(Vec<LazyFrame>, usize, usize), DataError> {
+    let mut frames = Vec::with_capacity(inputs.len());
+    let mut rows_read = 0;
+    let mut rejected = 0;
+    for (index, input) in inputs.iter().enumerate() {
+        let (frame, checks) = scan(importer, input, first_file + index)?;
+        let (rows, bad) = count(&frame, input)?;
+        rows_read += rows;
+        rejected += bad;
+        if bad > 0 && examples.len() < MAX_EXAMPLES {
+            let more = fetch_examples(&frame, input, &checks, MAX_EXAMPLES - examples.len())?;
+            examples.extend(more);
+        }
+        frames.push(frame);
+    }
+    Ok((frames, rows_read, rejected))
+}
+
+/// The reason text for "no valid rows".
+fn no_valid_rows(what: &str, rows_read: usize, rejected: usize, examples: &[String]) -> String {
+    format!(
+        "no valid {what} to import: {rows_read} read, {rejected} rejected{}",
+        if examples.is_empty() {
+            String::new()
+        } else {
+            format!("; first rejected: {}", examples.join("; "))
+        }
+    )
+}
+
+/// Runs the pipeline over `inputs` (and, for klines, the index-price
+/// `index_inputs`), writing `output` atomically.
 pub(crate) fn run(
     importer: &dyn Importer,
     inputs: &[PreparedInput],
+    index_inputs: &[PreparedInput],
     scratch: &Path,
     output: &Path,
     metadata: &HistoryMetadata,
     key_values: Vec<(String, String)>,
 ) -> Result<Counts, DataError> {
-    let mut frames = Vec::with_capacity(inputs.len());
-    let mut rows_read = 0;
-    let mut rejected = 0;
     let mut examples = Vec::new();
-    for (index, input) in inputs.iter().enumerate() {
-        let (frame, checks) = scan(importer, input, index)?;
-        let (rows, bad) = count(&frame, input)?;
-        rows_read += rows;
-        rejected += bad;
-        if bad > 0 && examples.len() < MAX_EXAMPLES {
-            examples.extend(fetch_examples(
-                &frame,
-                input,
-                &checks,
-                MAX_EXAMPLES - examples.len(),
-            )?);
-        }
-        frames.push(frame);
-    }
+    let (frames, rows_read, rejected) = scan_all(importer, inputs, 0, &mut examples)?;
     let valid = rows_read - rejected;
     if valid == 0 {
         return Err(DataError::InvalidInput {
             what: "import",
-            reason: format!(
-                "no valid rows to import: {rows_read} read, {rejected} rejected{}",
-                if examples.is_empty() {
-                    String::new()
-                } else {
-                    format!("; first rejected: {}", examples.join("; "))
-                }
-            ),
+            reason: no_valid_rows("rows", rows_read, rejected, &examples),
         });
     }
+    let (index_frames, index_rows_read, index_rejected) =
+        scan_all(importer, index_inputs, inputs.len(), &mut examples)?;
+    let index = if index_inputs.is_empty() {
+        None
+    } else {
+        if index_rows_read == index_rejected {
+            return Err(DataError::InvalidInput {
+                what: "import",
+                reason: no_valid_rows("index rows", index_rows_read, index_rejected, &examples),
+            });
+        }
+        let rows = expanded(importer, index_frames)
+            .map_err(|e| engine_error(output, "failed to read the index inputs", &e))?;
+        check_unique_ts(&rows, index_inputs)?;
+        Some(rows)
+    };
 
     let temp = scratch.join("output.parquet");
-    sink(importer, frames, output, &temp, key_values)?;
-    let (rows_written, first_ts_ns, last_ts_ns) = verify(importer.schema(), &temp, metadata)
-        .map_err(|source| DataError::ImportVerification {
+    sink(importer, frames, index, output, &temp, key_values)?;
+    let written = verify(importer.schema(), &temp, metadata).map_err(|source| {
+        DataError::ImportVerification {
             path: output.to_owned(),
             source: Box::new(source),
-        })?;
-    let records = rows_written / importer.rows_per_record();
+        }
+    })?;
+    let records = written.rows / importer.rows_per_record();
     let duplicates_dropped = valid
         .checked_sub(records)
         .ok_or_else(|| DataError::Import {
@@ -174,11 +209,51 @@ pub(crate) fn run(
         rows_read,
         rejected,
         examples,
-        rows_written,
+        rows_written: written.rows,
         duplicates_dropped,
-        first_ts_ns,
-        last_ts_ns,
+        index_rows_read,
+        index_rejected,
+        rows_with_index: written.with_index,
+        first_ts_ns: written.first_ts_ns,
+        last_ts_ns: written.last_ts_ns,
     })
+}
+
+/// Fails if two index rows share a timestamp (two different index klines
+/// with one open time): the join would duplicate mark rows.
+fn check_unique_ts(rows: &LazyFrame, index_inputs: &[PreparedInput]) -> Result<(), DataError> {
+    let files = index_inputs
+        .iter()
+        .map(|input| input.original.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let path = index_inputs
+        .first()
+        .map_or_else(PathBuf::new, |input| input.original.clone());
+    let df = collect(
+        rows.clone().select([
+            len().cast(DataType::UInt64).alias("rows"),
+            col("ts")
+                .n_unique()
+                .cast(DataType::UInt64)
+                .alias("distinct"),
+        ]),
+        &path,
+        "failed to read the index inputs",
+    )?;
+    let rows = get_u64(&df, "rows", 0).unwrap_or(0);
+    let distinct = get_u64(&df, "distinct", 0).unwrap_or(0);
+    if rows != distinct {
+        return Err(DataError::InvalidInput {
+            what: "index inputs",
+            reason: format!(
+                "{} index path points share a timestamp with a different index kline \
+                 (two index klines with one open time); files: {files}",
+                rows - distinct
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// The lazy scan of one input: row index, file index, the required columns
@@ -333,11 +408,32 @@ fn utc_timestamp(ts: Expr) -> Expr {
     .alias("ts")
 }
 
-/// Step 2: valid rows of every input → dedupe → expand → sort → Parquet at
-/// `temp`.
+/// The output rows of `frames`: valid rows of every input → dedupe →
+/// expand (unsorted).
+fn expanded(importer: &dyn Importer, frames: Vec<LazyFrame>) -> Result<LazyFrame, PolarsError> {
+    let all = concat(
+        frames,
+        UnionArgs {
+            maintain_order: true,
+            ..UnionArgs::default()
+        },
+    )?;
+    let records = all
+        .filter(col(REJECT).is_null())
+        .select(importer.record())
+        .unique_stable(None, UniqueKeepStrategy::First);
+    importer.expand(records)
+}
+
+/// Name of the joined index price before it becomes `index`.
+const INDEX_PRICE: &str = "__index_price";
+
+/// Step 2: valid rows of every input → dedupe → expand → (join the index
+/// rows on `ts`) → sort → Parquet at `temp`.
 fn sink(
     importer: &dyn Importer,
     frames: Vec<LazyFrame>,
+    index: Option<LazyFrame>,
     output: &Path,
     temp: &Path,
     key_values: Vec<(String, String)>,
@@ -348,19 +444,23 @@ fn sink(
         path: output.to_owned(),
         reason: "is not valid UTF-8 (the Parquet sink needs UTF-8 paths)",
     })?;
-    let all = concat(
-        frames,
-        UnionArgs {
-            maintain_order: true,
-            ..UnionArgs::default()
-        },
-    )
-    .map_err(err)?;
-    let records = all
-        .filter(col(REJECT).is_null())
-        .select(importer.record())
-        .unique_stable(None, UniqueKeepStrategy::First);
-    let rows = importer.expand(records).map_err(err)?.sort(
+    let mut rows = expanded(importer, frames).map_err(err)?;
+    if let Some(index) = index {
+        // Mark rows keep their order (and their count: index `ts` values are
+        // unique, checked before); `index` is the index path's price there.
+        let mut args = JoinArgs::new(JoinType::Left);
+        args.maintain_order = MaintainOrderJoin::Left;
+        rows = rows
+            .select([col("ts"), col("mark")])
+            .join(
+                index.select([col("ts"), col("mark").alias(INDEX_PRICE)]),
+                [col("ts")],
+                [col("ts")],
+                args,
+            )
+            .select([col("ts"), col("mark"), col(INDEX_PRICE).alias("index")]);
+    }
+    let rows = rows.sort(
         importer.sort_by().to_vec(),
         SortMultipleOptions::default()
             .with_maintain_order(true)
@@ -414,13 +514,21 @@ fn expected_arrow_schema(schema: HistorySchema) -> arrow_schema::SchemaRef {
     }
 }
 
-/// Step 3: reads `temp` back with the crate's own reader. Returns the row
-/// count and the first and last timestamps.
+/// What [`verify`] found in the written file.
+struct Written {
+    rows: usize,
+    /// Rows with a non-null `index` (prices files).
+    with_index: usize,
+    first_ts_ns: i64,
+    last_ts_ns: i64,
+}
+
+/// Step 3: reads `temp` back with the crate's own reader.
 fn verify(
     schema: HistorySchema,
     temp: &Path,
     expected: &HistoryMetadata,
-) -> Result<(usize, i64, i64), DataError> {
+) -> Result<Written, DataError> {
     let (found, metadata) = read_history_metadata(temp)?;
     if found != schema {
         return Err(DataError::SchemaMismatch {
@@ -439,6 +547,7 @@ fn verify(
     }
     check_arrow_types(schema, temp)?;
     let mut rows = 0_usize;
+    let mut with_index = 0_usize;
     let mut first = None;
     let mut last = 0_i64;
     if schema == HistorySchema::Depth {
@@ -449,7 +558,11 @@ fn verify(
         }
     } else {
         for event in HistorySource::open(temp, TimeWindow::ALL)? {
-            let ts = event?.ts_ns();
+            let event = event?;
+            if let ReplayEvent::Price { index: Some(_), .. } = event {
+                with_index += 1;
+            }
+            let ts = event.ts_ns();
             rows += 1;
             first.get_or_insert(ts);
             last = ts;
@@ -459,7 +572,12 @@ fn verify(
         what: "import",
         reason: "no rows were written".to_owned(),
     })?;
-    Ok((rows, first, last))
+    Ok(Written {
+        rows,
+        with_index,
+        first_ts_ns: first,
+        last_ts_ns: last,
+    })
 }
 
 /// Checks that every column has exactly the name and Arrow type (including

@@ -1,0 +1,248 @@
+//! Replay throughput against plain decoding, on a generated trades file.
+//!
+//! A `trades/v1` file of [`TRADES`] (10,000,000) trades is generated once, in a
+//! temporary folder, from a fixed seed (`ChaCha8Rng`), through the data crate's
+//! writer ([`write_trades`], row groups of 65,536 rows). Then:
+//!
+//! - `replay/trades_10m`: every event through [`Replay`] (one source, the
+//!   whole file): projection of `ts, price, size, side`, per-row null, value
+//!   and time-order checks, the merge heap.
+//! - `decode/trades_10m`: the same four columns with a plain arrow-rs
+//!   `ParquetRecordBatchReader` (same batch size, 4,096 rows), touching every
+//!   value once: the floor any reader of this file pays.
+//!
+//! Criterion reports each as elements (events) per second; a summary line
+//! after them gives the median of a few timed runs of each and their ratio.
+//!
+//! # Peak memory mode
+//!
+//! `BACKSTOP_REPLAY_RSS=<trades> cargo bench --bench replay` skips criterion:
+//! it generates a file of that many trades, then runs this same binary again
+//! as a child that only replays the file and prints its peak resident set
+//! (`VmHWM` from `/proc/self/status`, Linux), so that generation's memory is
+//! not counted. Peak RSS must not grow with the length of the file.
+//!
+//! # Recorded (2 shared cores, `cargo bench --bench replay`, release)
+//!
+//! | | 10 M trades (305 MiB file) |
+//! |---|---|
+//! | `replay/trades_10m` | 387 ms, 25.8 M events/s |
+//! | `decode/trades_10m` | 259 ms, 38.5 M rows/s |
+//! | summary (median of 5) | replay 24.6 M/s, decode 39.3 M/s, ratio 1.59 |
+//!
+//! Before the cursor fill/fast path, the in-place heap replacement and
+//! `#[inline]` on the replay's per-event methods: replay 1.0 s (10 M/s),
+//! ratio 4.6. Peak RSS of a replay-only child (`BACKSTOP_REPLAY_RSS`):
+//! 1 M trades 9.7 MiB, 10 M 10.3 MiB, 20 M 10.5 MiB.
+
+use std::fs::File;
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int8Type, TimestampNanosecondType};
+use backstop_data::history::{TradeRow, write_trades};
+use backstop_data::{
+    Contract, HistoryMetadata, Replay, ReplayEvent, Side, TimeWindow, WriteOptions,
+};
+use criterion::{Criterion, Throughput};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Trades in the timed file.
+const TRADES: usize = 10_000_000;
+/// The generator's seed.
+const SEED: u64 = 0x5EED_0010_2025;
+/// Rows per decoded batch, as in the replay's reader.
+const BATCH_ROWS: usize = 4096;
+/// Child mode: replay this file and print peak RSS.
+const RSS_FILE_ENV: &str = "BACKSTOP_REPLAY_RSS_FILE";
+/// Parent mode: generate this many trades and measure a child's replay.
+const RSS_ENV: &str = "BACKSTOP_REPLAY_RSS";
+
+/// `n` trades of a random walk from 2025-10-10 00:00 UTC: inter-arrival
+/// 0..200 µs (often 0: several fills of one order), price ×(1 ± 0.05 %) per
+/// trade, size log-uniform in [0.001, 10), sides at random.
+fn generate(n: usize) -> Vec<TradeRow> {
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED);
+    let mut ts_ns = 1_760_054_400_000_000_000_i64;
+    let mut price = 121_000.0_f64;
+    (0..n)
+        .map(|i| {
+            if rng.random_bool(0.7) {
+                ts_ns += rng.random_range(0..200_000_i64);
+            }
+            price *= 1.0 + rng.random_range(-0.0005..0.0005);
+            let size = 10f64.powf(rng.random_range(-3.0..1.0));
+            let side = if rng.random_bool(0.5) {
+                Side::Buy
+            } else {
+                Side::Sell
+            };
+            TradeRow {
+                ts_ns,
+                price,
+                size,
+                side,
+                trade_id: i64::try_from(i).ok(),
+            }
+        })
+        .collect()
+}
+
+/// Writes `n` generated trades to `dir/trades.parquet`.
+fn write_file(dir: &Path, n: usize) -> PathBuf {
+    let path = dir.join("trades.parquet");
+    let rows = generate(n);
+    let metadata = HistoryMetadata::new("BTCUSDT", "bench", "generated", Contract::Linear);
+    write_trades(&path, &rows, &metadata, &WriteOptions::default()).expect("write trades");
+    path
+}
+
+/// Every event through [`Replay`]; returns (events, checksum).
+fn replay(path: &Path) -> (usize, f64) {
+    let replay = Replay::open(&[path], TimeWindow::ALL).expect("open replay");
+    let mut events = 0;
+    let mut sum = 0.0;
+    for event in replay {
+        if let ReplayEvent::Trade { price, size, .. } = event.expect("replay event") {
+            sum += price * size;
+        }
+        events += 1;
+    }
+    (events, sum)
+}
+
+/// The same four columns with a plain arrow-rs reader, touching each value.
+fn decode(path: &Path) -> (usize, f64) {
+    let file = File::open(path).expect("open file");
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).expect("parquet footer");
+    let mask = ProjectionMask::roots(builder.parquet_schema(), [0, 1, 2, 3]);
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(BATCH_ROWS)
+        .build()
+        .expect("reader");
+    let mut rows = 0;
+    let mut sum = 0.0;
+    for batch in reader {
+        let batch = batch.expect("batch");
+        let ts = batch.column(0).as_primitive::<TimestampNanosecondType>();
+        let price = batch.column(1).as_primitive::<Float64Type>();
+        let size = batch.column(2).as_primitive::<Float64Type>();
+        let side = batch.column(3).as_primitive::<Int8Type>();
+        for i in 0..batch.num_rows() {
+            black_box((ts.value(i), side.value(i)));
+            sum += price.value(i) * size.value(i);
+        }
+        rows += batch.num_rows();
+    }
+    (rows, sum)
+}
+
+/// Median wall time of `runs` calls of `f`.
+fn median_time(runs: usize, mut f: impl FnMut()) -> Duration {
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[runs / 2]
+}
+
+/// Peak resident set of this process in KiB (`VmHWM`), if the OS says.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn rss_child(path: &Path) {
+    let before = peak_rss_kib();
+    let start = Instant::now();
+    let (events, sum) = replay(path);
+    let elapsed = start.elapsed();
+    let file_mib = std::fs::metadata(path).map_or(0, |m| m.len()) >> 20;
+    println!(
+        "replayed {events} events ({file_mib} MiB file) in {elapsed:.2?}; peak RSS {} KiB \
+         (after opening, before replay: {} KiB); checksum {sum:.3e}",
+        peak_rss_kib().map_or_else(|| "n/a".to_owned(), |k| k.to_string()),
+        before.map_or_else(|| "n/a".to_owned(), |k| k.to_string()),
+    );
+}
+
+fn rss_parent(trades: usize) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write_file(dir.path(), trades);
+    let exe = std::env::current_exe().expect("current exe");
+    let status = Command::new(exe)
+        .env(RSS_FILE_ENV, &path)
+        .env_remove(RSS_ENV)
+        .status()
+        .expect("run child");
+    assert!(status.success(), "replay child failed: {status}");
+}
+
+fn bench(c: &mut Criterion, path: &Path) {
+    let (events, replay_sum) = replay(path);
+    let (rows, decode_sum) = decode(path);
+    assert_eq!(events, TRADES);
+    assert_eq!(rows, TRADES);
+    assert!((replay_sum - decode_sum).abs() <= 1e-9 * decode_sum.abs());
+
+    let mut group = c.benchmark_group("replay_vs_decode");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(20));
+    group.throughput(Throughput::Elements(TRADES as u64));
+    group.bench_function("replay/trades_10m", |b| b.iter(|| black_box(replay(path))));
+    group.bench_function("decode/trades_10m", |b| b.iter(|| black_box(decode(path))));
+    group.finish();
+
+    let replay_time = median_time(5, || {
+        black_box(replay(path));
+    });
+    let decode_time = median_time(5, || {
+        black_box(decode(path));
+    });
+    let rate = |t: Duration| TRADES as f64 / t.as_secs_f64() / 1e6;
+    println!(
+        "summary: replay {:.1} M events/s ({replay_time:.2?}), decode {:.1} M rows/s \
+         ({decode_time:.2?}), replay/decode time ratio {:.2}",
+        rate(replay_time),
+        rate(decode_time),
+        replay_time.as_secs_f64() / decode_time.as_secs_f64()
+    );
+}
+
+fn main() {
+    if let Some(path) = std::env::var_os(RSS_FILE_ENV) {
+        rss_child(Path::new(&path));
+        return;
+    }
+    if let Ok(trades) = std::env::var(RSS_ENV) {
+        let trades = trades
+            .parse()
+            .expect("BACKSTOP_REPLAY_RSS: a number of trades");
+        rss_parent(trades);
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let start = Instant::now();
+    let path = write_file(dir.path(), TRADES);
+    let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+    println!(
+        "generated {TRADES} trades, {} MiB, in {:.1?}",
+        size >> 20,
+        start.elapsed()
+    );
+    let mut c = Criterion::default().configure_from_args();
+    bench(&mut c, &path);
+    c.final_summary();
+}
