@@ -65,17 +65,115 @@ pub struct Chart {
     pub png: Vec<u8>,
 }
 
-/// How elapsed time is shown on x axes.
+/// Nanoseconds in a second.
+const NS: f64 = 1e9;
+
+/// How elapsed time is shown on x axes: positions are the recorded step times
+/// (`ts_ns` of `steps.parquet` / `ts` of `bands.parquet`) relative to the first,
+/// so a tick replay's irregular steps land at their real times.
 #[derive(Debug, Clone)]
 struct TimeAxis {
-    seconds_per_unit: f64,
+    /// Time at x = 0, ns since the Unix epoch.
+    origin_ns: i64,
+    /// Nanoseconds per axis unit (minute, hour or day).
+    ns_per_unit: f64,
+    /// Axis description, naming the origin and the unit.
     label: String,
 }
 
+/// Recorded times of `steps` when usable (one per step, non-decreasing), else
+/// `step × step_seconds` after `summary.start` (or the epoch when absent).
+fn step_times(data: &ReportData, steps: &[u32], ts_ns: &[i64]) -> Vec<i64> {
+    let recorded = ts_ns.len() == steps.len()
+        && !ts_ns.is_empty()
+        && ts_ns.windows(2).all(|w| w[0] <= w[1])
+        && ts_ns.first() != ts_ns.last();
+    if recorded || (ts_ns.len() == 1 && steps.len() == 1) {
+        return ts_ns.to_vec();
+    }
+    let origin = data
+        .summary
+        .start
+        .as_deref()
+        .and_then(parse_utc)
+        .unwrap_or(0);
+    steps
+        .iter()
+        .map(|s| {
+            #[allow(clippy::cast_possible_truncation)]
+            let offset = (f64::from(*s) * data.summary.step_seconds * NS) as i64;
+            origin.saturating_add(offset)
+        })
+        .collect()
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.f]Z` (or `+00:00`) as ns since the epoch; `None` if it
+/// is not that.
+fn parse_utc(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let t = t
+        .strip_suffix('Z')
+        .or_else(|| t.strip_suffix("+00:00"))
+        .unwrap_or(t);
+    let (date, time) = t.split_once(['T', ' '])?;
+    let mut d = date.split('-');
+    let (y, m, day): (i64, i64, i64) = (
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+    );
+    let time = time.split('.').next()?;
+    let mut c = time.split(':');
+    let (hh, mm): (i64, i64) = (c.next()?.parse().ok()?, c.next()?.parse().ok()?);
+    let ss: i64 = c.next().map_or(Some(0), |s| s.parse().ok())?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    let secs = days_from_civil(y, m, day) * 86_400 + hh * 3600 + mm * 60 + ss;
+    secs.checked_mul(1_000_000_000)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `ns` since the epoch as `YYYY-MM-DD HH:MM:SS UTC`.
+fn format_utc(ns: i64) -> String {
+    let secs = ns.div_euclid(1_000_000_000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Inverse of `days_from_civil`.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 impl TimeAxis {
-    fn new(data: &ReportData, steps: f64) -> Self {
-        let step_seconds = data.summary.step_seconds;
-        let total = steps * step_seconds;
+    /// An axis over the step times `times` (ns since the epoch, ascending): origin
+    /// the first, unit chosen from the span.
+    fn new(times: &[i64]) -> Self {
+        let origin_ns = times.first().copied().unwrap_or(0);
+        let last = times.last().copied().unwrap_or(origin_ns);
+        #[allow(clippy::cast_precision_loss)]
+        let total = last.saturating_sub(origin_ns) as f64 / NS;
         let (seconds_per_unit, unit) = if total <= 3.0 * 3600.0 {
             (60.0, "minutes")
         } else if total <= 72.0 * 3600.0 {
@@ -83,25 +181,142 @@ impl TimeAxis {
         } else {
             (86400.0, "days")
         };
-        let since = data.summary.start.as_deref().map_or_else(
-            || "start".to_owned(),
-            |s| s.replace('T', " ").replace('Z', " UTC"),
-        );
         Self {
-            seconds_per_unit: seconds_per_unit / step_seconds,
-            label: format!("Time since {} ({unit})", since.trim()),
+            origin_ns,
+            ns_per_unit: seconds_per_unit * NS,
+            label: format!("Time since {} ({unit})", format_utc(origin_ns)),
         }
     }
 
-    /// Position of `step` on the axis.
-    fn x(&self, step: u32) -> f64 {
-        f64::from(step) / self.seconds_per_unit
+    /// Position of the time `ts_ns` on the axis.
+    fn x(&self, ts_ns: i64) -> f64 {
+        #[allow(clippy::cast_precision_loss)]
+        let dt = ts_ns.saturating_sub(self.origin_ns) as f64;
+        dt / self.ns_per_unit
     }
 
-    /// Width of one step on the axis.
-    fn step_width(&self) -> f64 {
-        1.0 / self.seconds_per_unit
+    /// Length of `seconds` on the axis.
+    fn width(&self, seconds: f64) -> f64 {
+        seconds * NS / self.ns_per_unit
     }
+}
+
+/// Fewest values a histogram is drawn for; fewer are stated as numbers.
+const MIN_HISTOGRAM: usize = 3;
+
+/// Most bars a time-bar chart draws before steps are summed into time buckets.
+pub const MAX_BARS: usize = 240;
+
+/// Buckets a time-bar chart aims for when it sums steps.
+const TARGET_BUCKETS: f64 = 200.0;
+
+/// Per-step values summed into equal time buckets for a bar chart.
+#[derive(Debug, Clone, PartialEq)]
+struct Bucketed {
+    /// Left edge of each bar on the time axis.
+    x: Vec<f64>,
+    /// Width of a bar on the time axis.
+    dx: f64,
+    /// What one bar covers, for axis labels: `step` or `5 min`.
+    per: String,
+    /// The summed series, in input order, one value per bar.
+    series: Vec<Vec<f64>>,
+}
+
+/// Bucket widths offered, seconds, with their labels.
+const BUCKET_WIDTHS: [(f64, &str); 20] = [
+    (1.0, "1 s"),
+    (5.0, "5 s"),
+    (10.0, "10 s"),
+    (15.0, "15 s"),
+    (30.0, "30 s"),
+    (60.0, "1 min"),
+    (120.0, "2 min"),
+    (300.0, "5 min"),
+    (600.0, "10 min"),
+    (900.0, "15 min"),
+    (1800.0, "30 min"),
+    (3600.0, "1 h"),
+    (7200.0, "2 h"),
+    (10800.0, "3 h"),
+    (21600.0, "6 h"),
+    (43200.0, "12 h"),
+    (86400.0, "1 day"),
+    (172_800.0, "2 days"),
+    (604_800.0, "7 days"),
+    (2_592_000.0, "30 days"),
+];
+
+/// Bars for `series` (one value per step at `times`): one bar per step when the
+/// steps are regular and few (at most [`MAX_BARS`]), else the sums over equal
+/// time buckets of a round width giving about 200 bars. Non-finite values count
+/// as zero.
+fn bucket(
+    time: &TimeAxis,
+    times: &[i64],
+    regular_step_seconds: Option<f64>,
+    series: &[&[f64]],
+) -> Bucketed {
+    let n = times.len();
+    if let Some(step) = regular_step_seconds.filter(|_| n <= MAX_BARS) {
+        return Bucketed {
+            x: times.iter().map(|t| time.x(*t)).collect(),
+            dx: time.width(step),
+            per: "step".to_owned(),
+            series: series
+                .iter()
+                .map(|s| {
+                    s.iter()
+                        .map(|v| if v.is_finite() { *v } else { 0.0 })
+                        .collect()
+                })
+                .collect(),
+        };
+    }
+    let first = times.first().copied().unwrap_or(0);
+    let last = times.last().copied().unwrap_or(first);
+    #[allow(clippy::cast_precision_loss)]
+    let span = last.saturating_sub(first) as f64 / NS;
+    let min_width = (span / TARGET_BUCKETS).max(regular_step_seconds.unwrap_or(0.0));
+    let (width, label) = BUCKET_WIDTHS
+        .iter()
+        .copied()
+        .find(|(w, _)| *w >= min_width)
+        .unwrap_or(BUCKET_WIDTHS[BUCKET_WIDTHS.len() - 1]);
+    #[allow(clippy::cast_possible_truncation)]
+    let width_ns = ((width * NS) as i64).max(1);
+    let count = usize::try_from(last.saturating_sub(first) / width_ns)
+        .unwrap_or(0)
+        .saturating_add(1)
+        .min(100_000);
+    let mut sums = vec![vec![0.0; count]; series.len()];
+    for (i, t) in times.iter().enumerate() {
+        let b = usize::try_from(t.saturating_sub(first) / width_ns)
+            .unwrap_or(0)
+            .min(count - 1);
+        for (out, s) in sums.iter_mut().zip(series) {
+            if let Some(v) = s.get(i).filter(|v| v.is_finite()) {
+                out[b] += v;
+            }
+        }
+    }
+    let x = (0..count)
+        .map(|b| {
+            let offset = i64::try_from(b).unwrap_or(0).saturating_mul(width_ns);
+            time.x(first.saturating_add(offset))
+        })
+        .collect();
+    Bucketed {
+        x,
+        dx: time.width(width),
+        per: label.to_owned(),
+        series: sums,
+    }
+}
+
+/// The step length when the run steps regularly (not a tick replay).
+fn regular_step(data: &ReportData) -> Option<f64> {
+    (!data.summary.is_tick()).then_some(data.summary.step_seconds)
 }
 
 /// What one chart draws.
@@ -136,22 +351,22 @@ enum Plot {
         x_desc: String,
         y_desc: String,
     },
-    /// Stacked long/short liquidated notional per step with the mark price.
+    /// Stacked long/short liquidated notional per step or time bucket
+    /// (`bars.series` = `[long, short]`) with the mark price.
     Liquidations {
         time: TimeAxis,
-        x: Vec<f64>,
-        long: Vec<f64>,
-        short: Vec<f64>,
+        bars: Bucketed,
+        y_desc: String,
+        mark_x: Vec<f64>,
         mark: Vec<f64>,
         mark_label: String,
     },
     /// ADL notional and count over time, and the excess.
     Adl {
         time: TimeAxis,
-        x: Vec<f64>,
-        notional: Vec<f64>,
+        notional: Bucketed,
         notional_desc: String,
-        counts: Option<(Vec<f64>, Vec<f64>, String)>,
+        counts: Option<(Bucketed, String)>,
         total: f64,
         excess: f64,
         totals_desc: String,
@@ -285,15 +500,14 @@ where
         } => draw_histogram(&body, values, x_desc, y_desc),
         Plot::Liquidations {
             time,
-            x,
-            long,
-            short,
+            bars,
+            y_desc,
+            mark_x,
             mark,
             mark_label,
-        } => draw_liquidations(&body, time, x, long, short, mark, mark_label),
+        } => draw_liquidations(&body, time, bars, y_desc, mark_x, mark, mark_label),
         Plot::Adl {
             time,
-            x,
             notional,
             notional_desc,
             counts,
@@ -303,7 +517,6 @@ where
         } => draw_adl(
             &body,
             time,
-            x,
             notional,
             notional_desc,
             counts.as_ref(),
@@ -326,13 +539,18 @@ where
         [(0, 0), (w - 1, h - 1)],
         ShapeStyle::from(&GRID).stroke_width(2),
     ))?;
-    area.draw(&Rectangle::new(
-        [(w / 2 - 360, h / 2 - 40), (w / 2 + 360, h / 2 + 40)],
-        RGBColor(245, 246, 248).filled(),
-    ))?;
     let style = font(22)
         .color(&MUTED)
         .pos(Pos::new(HPos::Center, VPos::Center));
+    // The panel fits the text (a long message must not run past it).
+    let (tw, _) = area.estimate_text_size(text, &style)?;
+    let half = (i32::try_from(tw).unwrap_or(0) / 2 + 40)
+        .max(360)
+        .min((w / 2 - 4).max(0));
+    area.draw(&Rectangle::new(
+        [(w / 2 - half, h / 2 - 40), (w / 2 + half, h / 2 + 40)],
+        RGBColor(245, 246, 248).filled(),
+    ))?;
     area.draw_text(text, &style, (w / 2, h / 2))?;
     Ok(())
 }
@@ -351,6 +569,30 @@ fn padded(lo: f64, hi: f64) -> (f64, f64) {
     }
     (lo - span * 0.05, hi + span * 0.05)
 }
+
+/// A price axis over `[lo, hi]` spanning at least [`MIN_PRICE_SPAN`] of the
+/// price level, so a move of a fraction of a percent does not fill the panel
+/// like a crash would.
+fn price_range(lo: f64, hi: f64) -> (f64, f64) {
+    if !(lo.is_finite() && hi.is_finite()) {
+        return padded(lo, hi);
+    }
+    let mid = (lo + hi) / 2.0;
+    let min_span = mid.abs() * MIN_PRICE_SPAN;
+    if hi - lo >= min_span {
+        return padded(lo, hi);
+    }
+    let (lo2, hi2) = (mid - min_span / 2.0, mid + min_span / 2.0);
+    // Prices are positive: never push the axis below zero for that.
+    if lo >= 0.0 && lo2 < 0.0 {
+        (0.0, hi2 - lo2)
+    } else {
+        (lo2, hi2)
+    }
+}
+
+/// Least span of a price axis, as a fraction of the price.
+const MIN_PRICE_SPAN: f64 = 0.1;
 
 fn min_max<'a>(values: impl IntoIterator<Item = &'a f64>) -> (f64, f64) {
     values
@@ -415,10 +657,6 @@ where
     Ok(())
 }
 
-fn rect_legend(color: RGBAColor) -> impl Fn((i32, i32)) -> Rectangle<(i32, i32)> {
-    move |(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], color.filled())
-}
-
 fn line_legend(color: RGBColor, width: u32) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
     move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color.stroke_width(width))
 }
@@ -481,6 +719,110 @@ where
     Ok(())
 }
 
+/// Columns a line is thinned to: far more points than this cannot be told apart
+/// in a 1100-pixel chart.
+const LINE_COLUMNS: usize = 1200;
+
+/// The finite points of `(x, y)` in order, thinned for drawing: when there are
+/// more than `2 × LINE_COLUMNS`, each of `LINE_COLUMNS` equal x columns keeps
+/// its first, lowest, highest and last point, so spikes survive.
+fn thin(x: &[f64], y: &[f64]) -> Vec<(f64, f64)> {
+    let points: Vec<(f64, f64)> = x
+        .iter()
+        .copied()
+        .zip(y.iter().copied())
+        .filter(|(a, b)| a.is_finite() && b.is_finite())
+        .collect();
+    if points.len() <= 2 * LINE_COLUMNS {
+        return points;
+    }
+    let (lo, hi) = min_max(points.iter().map(|p| &p.0));
+    let span = (hi - lo).max(f64::MIN_POSITIVE);
+    #[allow(clippy::cast_precision_loss)]
+    let columns = LINE_COLUMNS as f64;
+    let column = |x: f64| {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let c = (((x - lo) / span) * columns).floor().max(0.0) as usize;
+        c.min(LINE_COLUMNS - 1)
+    };
+    let mut out = Vec::with_capacity(4 * LINE_COLUMNS);
+    let mut i = 0;
+    while i < points.len() {
+        let c = column(points[i].0);
+        let mut j = i;
+        while j + 1 < points.len() && column(points[j + 1].0) == c {
+            j += 1;
+        }
+        let run = &points[i..=j];
+        let (mut lo_i, mut hi_i) = (0, 0);
+        for (k, p) in run.iter().enumerate() {
+            if p.1 < run[lo_i].1 {
+                lo_i = k;
+            }
+            if p.1 > run[hi_i].1 {
+                hi_i = k;
+            }
+        }
+        let mut keep = [0, lo_i.min(hi_i), lo_i.max(hi_i), run.len() - 1];
+        keep.sort_unstable();
+        let mut last = usize::MAX;
+        for k in keep {
+            if k != last {
+                out.push(run[k]);
+                last = k;
+            }
+        }
+        i = j + 1;
+    }
+    out
+}
+
+/// A line through `(x, y)` drawn as separate two-point segments (thinned with
+/// [`thin`]): a wide polyline through a jagged series draws long miter spikes
+/// outside the plot in the bitmap backend; lone segments have no joins.
+fn segments(
+    x: &[f64],
+    y: &[f64],
+    color: RGBColor,
+    width: u32,
+) -> impl Iterator<Item = PathElement<(f64, f64)>> {
+    let points = thin(x, y);
+    let style = color.stroke_width(width);
+    let single = (points.len() == 1).then(|| PathElement::new(vec![points[0], points[0]], style));
+    (0..points.len().saturating_sub(1))
+        .map(move |i| PathElement::new(vec![points[i], points[i + 1]], style))
+        .chain(single)
+}
+
+/// Price labels precise enough to tell the ticks of `[lo, hi]` apart: compact
+/// (`$115k`) for a wide range, whole dollars with separators (`$100,250`) or
+/// cents for a narrow one.
+fn price_formatter(lo: f64, hi: f64) -> impl Fn(&f64) -> String {
+    let span = (hi - lo).abs();
+    let magnitude = lo.abs().max(hi.abs());
+    // Roughly ten ticks: the tick spacing decides the decimals.
+    let step = span / 10.0;
+    #[allow(clippy::cast_possible_truncation)]
+    let decimals = if step > 0.0 && step.is_finite() {
+        (-step.log10().floor()).clamp(0.0, 6.0) as usize
+    } else {
+        0
+    };
+    let compact_ok = span >= magnitude * 0.2 || magnitude < 1000.0 && decimals == 0;
+    move |v: &f64| {
+        if compact_ok && decimals == 0 {
+            usd_compact(*v)
+        } else if decimals == 0 {
+            usd(*v)
+        } else if !v.is_finite() {
+            "n/a".to_owned()
+        } else {
+            let sign = if *v < 0.0 { "-" } else { "" };
+            format!("{sign}${:.*}", decimals, v.abs())
+        }
+    }
+}
+
 fn band_polygon(x: &[f64], lo: &[f64], hi: &[f64]) -> Vec<(f64, f64)> {
     let mut points: Vec<(f64, f64)> = x.iter().copied().zip(hi.iter().copied()).collect();
     points.extend(x.iter().copied().zip(lo.iter().copied()).rev());
@@ -536,10 +878,7 @@ where
         )))?;
         keys.push((Key::Swatch(color), label.to_owned()));
     }
-    chart.draw_series(LineSeries::new(
-        x.iter().copied().zip(p50.iter().copied()),
-        FUND.stroke_width(3),
-    ))?;
+    chart.draw_series(segments(x, p50, FUND, 3))?;
     keys.push((Key::Line(FUND, 3), "median".to_owned()));
     if let Some(s) = start {
         chart.draw_series(DashedLineSeries::new(
@@ -596,10 +935,7 @@ where
         .axis_desc_style(font(16))
         .label_style(font(14))
         .draw()?;
-    chart.draw_series(LineSeries::new(
-        x.iter().copied().zip(fund.iter().copied()),
-        FUND.stroke_width(3),
-    ))?;
+    chart.draw_series(segments(x, fund, FUND, 3))?;
     let mut keys = vec![(Key::Line(FUND, 3), "insurance-fund balance".to_owned())];
     if let Some(s) = start {
         chart.draw_series(DashedLineSeries::new(
@@ -622,13 +958,14 @@ where
     legend_row(&key, &keys)?;
 
     let (plo, phi) = min_max(mark);
-    let (plo, phi) = padded(plo, phi);
+    let (plo, phi) = price_range(plo, phi);
     let mut chart = ChartBuilder::on(&bottom)
         .margin(8)
         .x_label_area_size(52)
         .y_label_area_size(96)
         .build_cartesian_2d(xlo..xhi, plo..phi)?;
     let price_desc = format!("{} mark price (USD)", market.to_uppercase());
+    let price_fmt = price_formatter(plo, phi);
     chart
         .configure_mesh()
         .light_line_style(GRID.mix(0.5))
@@ -636,17 +973,11 @@ where
         .x_desc(time.label.as_str())
         .y_desc(price_desc.as_str())
         .x_label_formatter(&time_fmt)
-        .y_label_formatter(&usd_fmt)
+        .y_label_formatter(&price_fmt)
         .axis_desc_style(font(16))
         .label_style(font(14))
         .draw()?;
-    chart.draw_series(LineSeries::new(
-        x.iter()
-            .copied()
-            .zip(mark.iter().copied())
-            .filter(|(_, y)| y.is_finite()),
-        PRICE.stroke_width(2),
-    ))?;
+    chart.draw_series(segments(x, mark, PRICE, 2))?;
     Ok(())
 }
 
@@ -847,25 +1178,33 @@ where
 fn draw_liquidations<DB: DrawingBackend>(
     area: &Area<DB>,
     time: &TimeAxis,
-    x: &[f64],
-    long: &[f64],
-    short: &[f64],
+    bars: &Bucketed,
+    y_desc: &str,
+    mark_x: &[f64],
     mark: &[f64],
     mark_label: &str,
 ) -> DResult
 where
     DB::ErrorType: 'static,
 {
-    let dx = time.step_width();
+    let (x, dx) = (bars.x.as_slice(), bars.dx);
+    let empty = Vec::new();
+    let long = bars.series.first().unwrap_or(&empty);
+    let short = bars.series.get(1).unwrap_or(&empty);
     let (xlo, xhi) = x_range(x, dx);
+    let (mlo, mhi) = min_max(mark_x);
+    let (xlo, xhi) = (xlo.min(mlo), xhi.max(mhi));
     let top = long
         .iter()
         .zip(short)
         .map(|(l, s)| l + s)
         .fold(0.0, f64::max);
     let (plo, phi) = min_max(mark);
-    let (plo, phi) = padded(plo, phi);
-    let mut chart = ChartBuilder::on(area)
+    let (plo, phi) = price_range(plo, phi);
+    // The legend goes under the plot, where it hides no bar and no price.
+    let (_, h) = area.dim_in_pixel();
+    let (plot, key) = area.split_vertically(h.saturating_sub(LEGEND_ROW));
+    let mut chart = ChartBuilder::on(&plot)
         .margin(8)
         .x_label_area_size(52)
         .y_label_area_size(96)
@@ -877,16 +1216,17 @@ where
         .light_line_style(GRID.mix(0.5))
         .bold_line_style(GRID)
         .x_desc(time.label.as_str())
-        .y_desc("Liquidated notional per step (USD)")
+        .y_desc(y_desc)
         .x_label_formatter(&time_fmt)
         .y_label_formatter(&usd_fmt)
         .axis_desc_style(font(16))
         .label_style(font(14))
         .draw()?;
+    let price_fmt = price_formatter(plo, phi);
     chart
         .configure_secondary_axes()
         .y_desc(mark_label)
-        .y_label_formatter(&usd_fmt)
+        .y_label_formatter(&price_fmt)
         .axis_desc_style(font(16))
         .label_style(font(14))
         .draw()?;
@@ -898,25 +1238,17 @@ where
             .collect()
     };
     let zeros = vec![0.0; long.len()];
-    chart
-        .draw_series(bars(&zeros, long, LONG))?
-        .label("longs liquidated")
-        .legend(rect_legend(LONG.mix(1.0)));
-    chart
-        .draw_series(bars(long, short, SHORT))?
-        .label("shorts liquidated")
-        .legend(rect_legend(SHORT.mix(1.0)));
-    chart
-        .draw_secondary_series(LineSeries::new(
-            x.iter()
-                .copied()
-                .zip(mark.iter().copied())
-                .filter(|(_, y)| y.is_finite()),
-            PRICE.stroke_width(2),
-        ))?
-        .label("mark price (right axis)")
-        .legend(line_legend(PRICE, 2));
-    legend(&mut chart, SeriesLabelPosition::UpperRight)
+    chart.draw_series(bars(&zeros, long, LONG))?;
+    chart.draw_series(bars(long, short, SHORT))?;
+    chart.draw_secondary_series(segments(mark_x, mark, PRICE, 1))?;
+    legend_row(
+        &key,
+        &[
+            (Key::Swatch(LONG.mix(1.0)), "longs liquidated".to_owned()),
+            (Key::Swatch(SHORT.mix(1.0)), "shorts liquidated".to_owned()),
+            (Key::Line(PRICE, 2), "mark price (right axis)".to_owned()),
+        ],
+    )
 }
 
 fn step_bars<'a, DB: DrawingBackend + 'a>(
@@ -942,10 +1274,9 @@ where
 fn draw_adl<DB: DrawingBackend>(
     area: &Area<DB>,
     time: &TimeAxis,
-    x: &[f64],
-    notional: &[f64],
+    bars: &Bucketed,
     notional_desc: &str,
-    counts: Option<&(Vec<f64>, Vec<f64>, String)>,
+    counts: Option<&(Bucketed, String)>,
     total: f64,
     excess: f64,
     totals_desc: &str,
@@ -956,8 +1287,20 @@ where
     let (_, h) = area.dim_in_pixel();
     let (upper, lower) = area.split_vertically(h * 72 / 100);
     let (top, middle) = upper.split_vertically(h * 38 / 100);
-    let dx = time.step_width();
-    let (xlo, xhi) = x_range(x, dx);
+    let (x, dx) = (bars.x.as_slice(), bars.dx);
+    let empty = Vec::new();
+    let notional = bars.series.first().unwrap_or(&empty);
+    let (mut xlo, mut xhi) = x_range(x, dx);
+    if let Some((c, _)) = counts
+        && !c.x.is_empty()
+    {
+        let (clo, chi) = x_range(&c.x, c.dx);
+        (xlo, xhi) = if x.is_empty() {
+            (clo, chi)
+        } else {
+            (xlo.min(clo), xhi.max(chi))
+        };
+    }
 
     let ymax = notional.iter().copied().fold(0.0, f64::max);
     if ymax > 0.0 {
@@ -982,7 +1325,14 @@ where
     }
 
     match counts {
-        Some((cx, cv, desc)) if cv.iter().any(|v| *v > 0.0) => {
+        Some((cb, desc))
+            if cb
+                .series
+                .first()
+                .is_some_and(|cv| cv.iter().any(|v| *v > 0.0)) =>
+        {
+            let cx = &cb.x;
+            let cv = cb.series.first().unwrap_or(&empty);
             let cmax = cv.iter().copied().fold(1.0, f64::max);
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let cmax_labels = (cmax as usize).saturating_add(1);
@@ -1003,7 +1353,7 @@ where
                 .axis_desc_style(font(15))
                 .label_style(font(14))
                 .draw()?;
-            step_bars(&mut chart, cx, cv, dx, RGBColor(150, 90, 160))?;
+            step_bars(&mut chart, cx, cv, cb.dx, RGBColor(150, 90, 160))?;
         }
         _ => draw_message(
             &middle.margin(8, 8, 8, 8),
@@ -1202,8 +1552,9 @@ fn subtitle(data: &ReportData) -> String {
         .as_deref()
         .map_or_else(String::new, |seed| format!(", seed {seed}"));
     format!(
-        "{} path model, {paths}, {} steps of {}s{seed}",
-        s.path_model, s.steps, s.step_seconds
+        "{} path model, {paths}, {}{seed}",
+        s.path_model,
+        s.steps_text()
     )
 }
 
@@ -1240,9 +1591,9 @@ pub fn insurance_fund(data: &ReportData) -> Result<Chart, ReportError> {
     if !data.single_path()
         && let Some(band) = data.venue_band("insurance_fund")
     {
-        #[allow(clippy::cast_precision_loss)]
-        let time = TimeAxis::new(data, data.summary.steps as f64);
-        let x: Vec<f64> = band.step.iter().map(|s| time.x(*s)).collect();
+        let times = step_times(data, &band.step, &band.ts_ns);
+        let time = TimeAxis::new(&times);
+        let x: Vec<f64> = times.iter().map(|t| time.x(*t)).collect();
         let caption = format!(
             "Insurance-fund balance at the end of each step across {} paths: median line, \
              shaded p25–p75, p5–p95 and p1–p99 bands; dashed line the starting balance, red line zero.",
@@ -1273,9 +1624,9 @@ pub fn insurance_fund(data: &ReportData) -> Result<Chart, ReportError> {
     }
     match &data.path0 {
         Some(series) if !series.is_empty() => {
-            #[allow(clippy::cast_precision_loss)]
-            let time = TimeAxis::new(data, series.len() as f64);
-            let x: Vec<f64> = series.step.iter().map(|s| time.x(*s)).collect();
+            let times = step_times(data, &series.step, &series.ts_ns);
+            let time = TimeAxis::new(&times);
+            let x: Vec<f64> = times.iter().map(|t| time.x(*t)).collect();
             let plot = Plot::BalanceOverPrice {
                 time,
                 x,
@@ -1323,17 +1674,21 @@ pub fn drawdown(data: &ReportData) -> Result<Chart, ReportError> {
         .paths
         .values("insurance_fund_loss", data.first_param_set());
     let tail = &data.summary.aggregates.insurance_fund_loss;
-    if losses.len() <= 1 {
+    if losses.len() < MIN_HISTOGRAM {
         let dd = data
             .paths
             .values("insurance_fund_max_drawdown", data.first_param_set());
-        let text = match (losses.first(), dd.first()) {
-            (Some(l), Some(d)) => format!(
+        let text = match (losses.as_slice(), dd.first()) {
+            ([l], Some(d)) => format!(
                 "One path: insurance-fund loss {}, max drawdown {}",
                 usd(*l),
                 usd(*d)
             ),
-            _ => "No per-path insurance-fund losses in these results".to_owned(),
+            ([], _) => "No per-path insurance-fund losses in these results".to_owned(),
+            (ls, _) => {
+                let list: Vec<String> = ls.iter().map(|l| usd(*l)).collect();
+                format!("Insurance-fund loss per path: {}", list.join(" and "))
+            }
         };
         return message_chart(data, name, what, text);
     }
@@ -1393,6 +1748,24 @@ pub fn socialized_loss(data: &ReportData) -> Result<Chart, ReportError> {
             );
         }
         let total: f64 = amounts.iter().sum();
+        if amounts.len() < MIN_HISTOGRAM {
+            // A histogram of one or two values says less than the values.
+            let list: Vec<String> = amounts.iter().map(|a| usd(*a)).collect();
+            return message_chart(
+                data,
+                name,
+                what,
+                format!(
+                    "{} haircut: {}",
+                    if amounts.len() == 1 {
+                        "One account"
+                    } else {
+                        "Two accounts"
+                    },
+                    list.join(" and ")
+                ),
+            );
+        }
         let caption = format!(
             "Haircut charged per account: {} accounts, {} in total, largest {}.",
             count(amounts.len() as f64),
@@ -1433,6 +1806,20 @@ pub fn socialized_loss(data: &ReportData) -> Result<Chart, ReportError> {
         );
     }
     let share = pct_interval(any.probability, any.ci95[0], any.ci95[1]);
+    if positive.len() < MIN_HISTOGRAM {
+        let list: Vec<String> = positive.iter().map(|a| usd(*a)).collect();
+        return message_chart(
+            data,
+            name,
+            what,
+            format!(
+                "Socialized loss on {} of {} paths: {}",
+                count(positive.len() as f64),
+                count(values.len().max(1) as f64),
+                list.join(" and ")
+            ),
+        );
+    }
     let caption = format!(
         "Socialized loss per path, for the {} paths with any; share of paths with any: {share} (95% CI).",
         count(positive.len() as f64)
@@ -1466,7 +1853,7 @@ pub fn liquidations(data: &ReportData) -> Result<Chart, ReportError> {
     } else {
         mean_liquidations(data)
     };
-    let (steps, long, short, mark, market, source) = if let Some(m) = multi {
+    let (steps, ts_ns, long, short, mark, market, source) = if let Some(m) = multi {
         what = "liquidations over time, mean across paths";
         m
     } else if let Some(series) = data.path0.as_ref().filter(|s| !s.is_empty()) {
@@ -1475,6 +1862,7 @@ pub fn liquidations(data: &ReportData) -> Result<Chart, ReportError> {
         }
         (
             series.step.clone(),
+            series.ts_ns.clone(),
             series.liquidated_long.clone(),
             series.liquidated_short.clone(),
             series.mark.clone(),
@@ -1493,11 +1881,18 @@ pub fn liquidations(data: &ReportData) -> Result<Chart, ReportError> {
     if total <= 0.0 {
         return message_chart(data, name, what, "No liquidations in this run".to_owned());
     }
-    #[allow(clippy::cast_precision_loss)]
-    let time = TimeAxis::new(data, data.summary.steps.max(steps.len() as u64) as f64);
-    let x: Vec<f64> = steps.iter().map(|s| time.x(*s)).collect();
+    let times = step_times(data, &steps, &ts_ns);
+    let time = TimeAxis::new(&times);
+    let mark_x: Vec<f64> = times.iter().map(|t| time.x(*t)).collect();
+    let bars = bucket(&time, &times, regular_step(data), &[&long, &short]);
+    let per = bars.per.clone();
+    let y_desc = if data.single_path() {
+        format!("Liquidated notional per {per} (USD)")
+    } else {
+        format!("Mean liquidated notional per {per} (USD)")
+    };
     let caption = format!(
-        "Notional liquidated per step ({}), longs and shorts stacked, with the {} {source} on the right axis.",
+        "Notional liquidated per {per} ({}), longs and shorts stacked, with the {} {source} on the right axis.",
         if data.single_path() {
             "this path"
         } else {
@@ -1513,16 +1908,25 @@ pub fn liquidations(data: &ReportData) -> Result<Chart, ReportError> {
         HEIGHT,
         &Plot::Liquidations {
             time,
-            x,
-            long,
-            short,
+            bars,
+            y_desc,
+            mark_x,
             mark,
             mark_label: format!("{} {source} (USD)", market.to_uppercase()),
         },
     )
 }
 
-type StepSeries = (Vec<u32>, Vec<f64>, Vec<f64>, Vec<f64>, String, &'static str);
+/// Steps, their times, long and short notional, mark, market, mark source.
+type StepSeries = (
+    Vec<u32>,
+    Vec<i64>,
+    Vec<f64>,
+    Vec<f64>,
+    Vec<f64>,
+    String,
+    &'static str,
+);
 
 /// Mean liquidated long/short notional per step over all markets, and the first
 /// market's median mark, from the bands; `None` if the bands lack them.
@@ -1556,6 +1960,7 @@ fn mean_liquidations(data: &ReportData) -> Option<StepSeries> {
     let short = sum("liquidated_short_notional")?;
     Some((
         steps,
+        mark_band.ts_ns.clone(),
         long,
         short,
         mark_band.p50.clone(),
@@ -1608,29 +2013,41 @@ pub fn adl(data: &ReportData) -> Result<Chart, ReportError> {
     } else {
         sum_band(data, "adl_notional")
     };
-    let (steps, notional, notional_desc) = match (band, path0) {
-        (Some((steps, mean)), _) => (steps, mean, "Mean ADL notional per step (USD)".to_owned()),
+    let (steps, ts_ns, notional, mean) = match (band, path0) {
+        (Some((steps, ts_ns, mean)), _) => (steps, ts_ns, mean, true),
         (None, Some(s)) => (
             s.step.clone(),
+            s.ts_ns.clone(),
             s.adl_notional.clone(),
-            "ADL notional per step (USD)".to_owned(),
+            false,
         ),
-        (None, None) => (Vec::new(), Vec::new(), String::new()),
+        (None, None) => (Vec::new(), Vec::new(), Vec::new(), false),
     };
-    #[allow(clippy::cast_precision_loss)]
-    let time = TimeAxis::new(data, data.summary.steps.max(steps.len() as u64) as f64);
-    let x: Vec<f64> = steps.iter().map(|s| time.x(*s)).collect();
-    let counts = path0.map(|s| {
+    let times = step_times(data, &steps, &ts_ns);
+    let path0_times = path0.map(|s| step_times(data, &s.step, &s.ts_ns));
+    // One axis for both panels: from the earliest to the latest time of either.
+    let mut all_times: Vec<i64> = times
+        .iter()
+        .chain(path0_times.iter().flatten())
+        .copied()
+        .collect();
+    all_times.sort_unstable();
+    all_times.dedup();
+    let time = TimeAxis::new(&all_times);
+    let bars = bucket(&time, &times, regular_step(data), &[&notional]);
+    let notional_desc = if mean {
+        format!("Mean ADL notional per {} (USD)", bars.per)
+    } else {
+        format!("ADL notional per {} (USD)", bars.per)
+    };
+    let counts = path0.zip(path0_times.as_ref()).map(|(s, t)| {
+        let b = bucket(&time, t, regular_step(data), &[&s.adl_count]);
         let desc = if data.single_path() {
-            "ADL fills per step"
+            format!("ADL fills per {}", b.per)
         } else {
-            "ADL fills per step, path 0"
+            format!("ADL fills per {}, path 0", b.per)
         };
-        (
-            s.step.iter().map(|st| time.x(*st)).collect(),
-            s.adl_count.clone(),
-            desc.to_owned(),
-        )
+        (b, desc)
     });
     let share = if total > 0.0 { excess / total } else { 0.0 };
     let caption = format!(
@@ -1648,8 +2065,7 @@ pub fn adl(data: &ReportData) -> Result<Chart, ReportError> {
         TALL_HEIGHT,
         &Plot::Adl {
             time,
-            x,
-            notional,
+            notional: bars,
             notional_desc,
             counts,
             total,
@@ -1659,16 +2075,17 @@ pub fn adl(data: &ReportData) -> Result<Chart, ReportError> {
     )
 }
 
-/// Mean of `series` per step, summed over markets.
-fn sum_band(data: &ReportData, series: &str) -> Option<(Vec<u32>, Vec<f64>)> {
-    let mut out: Option<(Vec<u32>, Vec<f64>)> = None;
+/// Mean of `series` per step, summed over markets, with the steps and their
+/// times.
+fn sum_band(data: &ReportData, series: &str) -> Option<(Vec<u32>, Vec<i64>, Vec<f64>)> {
+    let mut out: Option<(Vec<u32>, Vec<i64>, Vec<f64>)> = None;
     for ((market, s), band) in &data.bands {
         if s != series || market.is_empty() {
             continue;
         }
         match &mut out {
-            None => out = Some((band.step.clone(), band.mean.clone())),
-            Some((steps, values)) => {
+            None => out = Some((band.step.clone(), band.ts_ns.clone(), band.mean.clone())),
+            Some((steps, _, values)) => {
                 if *steps != band.step {
                     return None;
                 }

@@ -61,6 +61,9 @@ impl PathMetrics {
 pub struct Band {
     /// Step index.
     pub step: Vec<u32>,
+    /// Recorded time of each step, ns since the Unix epoch (UTC); the time axis
+    /// of every chart follows it (tick replays step at irregular times).
+    pub ts_ns: Vec<i64>,
     /// 1st percentile.
     pub p1: Vec<f64>,
     /// 5th percentile.
@@ -99,6 +102,9 @@ impl Band {
 pub struct PathSeries {
     /// Step index.
     pub step: Vec<u32>,
+    /// Recorded time of each step, ns since the Unix epoch (UTC); irregular for a
+    /// tick replay.
+    pub ts_ns: Vec<i64>,
     /// The market whose mark is shown (the first by name).
     pub market: String,
     /// Mark price of `market` at the end of the step, USD.
@@ -129,6 +135,7 @@ impl PathSeries {
         let market = table.market.iter().min().cloned().unwrap_or_default();
         #[derive(Default)]
         struct Row {
+            ts_ns: i64,
             mark: Option<f64>,
             fund: f64,
             long: f64,
@@ -140,6 +147,7 @@ impl PathSeries {
         let mut rows: BTreeMap<u32, Row> = BTreeMap::new();
         for i in 0..table.len() {
             let row = rows.entry(table.step[i]).or_default();
+            row.ts_ns = table.ts_ns.get(i).copied().unwrap_or_default();
             if table.market[i] == market {
                 row.mark = Some(table.mark[i]);
             }
@@ -157,6 +165,7 @@ impl PathSeries {
         };
         for (step, row) in rows {
             out.step.push(step);
+            out.ts_ns.push(row.ts_ns);
             out.mark.push(row.mark.unwrap_or(f64::NAN));
             out.insurance_fund.push(row.fund);
             out.liquidated_long.push(row.long);
@@ -278,6 +287,54 @@ impl ReportData {
         self.paths.param_set.iter().copied().min().unwrap_or(0)
     }
 
+    /// The recorded time of each step, ns since the epoch, as `(steps, times)`:
+    /// path 0's series, else the first band that has times; `None` when no
+    /// series records times.
+    #[must_use]
+    pub fn recorded_times(&self) -> Option<(&[u32], &[i64])> {
+        let usable = |steps: &[u32], ts: &[i64]| {
+            !steps.is_empty() && steps.len() == ts.len() && ts.iter().any(|t| *t != ts[0])
+        };
+        if let Some(p) = &self.path0
+            && usable(&p.step, &p.ts_ns)
+        {
+            return Some((&p.step, &p.ts_ns));
+        }
+        self.bands
+            .values()
+            .find(|b| usable(&b.step, &b.ts_ns))
+            .map(|b| (b.step.as_slice(), b.ts_ns.as_slice()))
+    }
+
+    /// Seconds from the first recorded step to step `step` (rounded down to a
+    /// whole step; past the end, the last), from the recorded times; `None` when
+    /// no series records times or `step` is not finite.
+    #[must_use]
+    pub fn elapsed_seconds(&self, step: f64) -> Option<f64> {
+        let (steps, ts) = self.recorded_times()?;
+        if !step.is_finite() {
+            return None;
+        }
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let target = step.max(0.0).floor().min(f64::from(u32::MAX)) as u32;
+        // Steps are ascending: the last step at or before `target`.
+        let i = steps.partition_point(|s| *s <= target).saturating_sub(1);
+        #[allow(clippy::cast_precision_loss)]
+        let dt = ts[i].saturating_sub(ts[0]) as f64 / 1e9;
+        Some(dt)
+    }
+
+    /// Seconds from the first to the last recorded step time; `None` when no
+    /// series records times.
+    #[must_use]
+    pub fn recorded_span_seconds(&self) -> Option<f64> {
+        let (_, ts) = self.recorded_times()?;
+        let (first, last) = (ts.first()?, ts.last()?);
+        #[allow(clippy::cast_precision_loss)]
+        let dt = last.saturating_sub(*first) as f64 / 1e9;
+        Some(dt)
+    }
+
     /// A venue-wide band series (`market == ""`).
     #[must_use]
     pub fn venue_band(&self, series: &str) -> Option<&Band> {
@@ -390,11 +447,13 @@ fn bands_from_table(t: &backstop_data::BandsTable) -> BTreeMap<(String, String),
             .insert(*step, i);
     }
     let at = |col: &Vec<f64>, i: usize| col.get(i).copied().unwrap_or(f64::NAN);
+    let ts = |i: usize| t.ts_ns.get(i).copied().unwrap_or_default();
     rows.into_iter()
         .map(|(key, steps)| {
             let mut b = Band::default();
             for (step, i) in steps {
                 b.step.push(step);
+                b.ts_ns.push(ts(i));
                 b.p1.push(at(&t.quantiles[0], i));
                 b.p5.push(at(&t.quantiles[1], i));
                 b.p25.push(at(&t.quantiles[2], i));

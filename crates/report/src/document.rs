@@ -3,7 +3,7 @@
 use crate::charts::{self, Chart};
 use crate::data::ReportData;
 use crate::format::{count, pct, pct_interval, plain, usd};
-use crate::summary::{Quantiles, Summary};
+use crate::summary::Quantiles;
 use crate::{CHARTS_DIR, ReportError};
 
 /// A rendered report, before it is written anywhere.
@@ -101,7 +101,16 @@ struct Content {
 
 /// Elapsed time of `steps` steps: `2h 05m`, `3d 4h`, `45m`, `30s`.
 fn duration(steps: f64, step_seconds: f64) -> String {
-    let total = (steps * step_seconds).max(0.0);
+    duration_seconds(steps * step_seconds)
+}
+
+/// `seconds` as `2h 05m`, `3d 4h`, `45m`, `30s`; negative or non-finite as `0s`.
+fn duration_seconds(seconds: f64) -> String {
+    let total = if seconds.is_finite() {
+        seconds.max(0.0)
+    } else {
+        0.0
+    };
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let secs = total.round() as u64;
     let (d, h, m, s) = (
@@ -121,12 +130,33 @@ fn duration(steps: f64, step_seconds: f64) -> String {
     }
 }
 
-fn value(v: f64, unit: Unit, summary: &Summary) -> String {
+/// Time from the start to step `step`: the recorded step time for a tick replay
+/// (steps have no fixed length), else `step × step_seconds`.
+fn step_duration(step: f64, data: &ReportData) -> String {
+    let s = &data.summary;
+    match data.elapsed_seconds(step).filter(|_| s.is_tick()) {
+        Some(seconds) => duration_seconds(seconds),
+        None => duration(step, s.step_seconds),
+    }
+}
+
+/// Length of the whole run: the recorded span for a tick replay, else
+/// `steps × step_seconds`.
+fn run_duration(data: &ReportData) -> String {
+    let s = &data.summary;
+    match data.recorded_span_seconds().filter(|_| s.is_tick()) {
+        Some(seconds) => duration_seconds(seconds),
+        #[allow(clippy::cast_precision_loss)]
+        None => duration(s.steps as f64, s.step_seconds),
+    }
+}
+
+fn value(v: f64, unit: Unit, data: &ReportData) -> String {
     match unit {
         Unit::Usd => usd(v),
         Unit::Fraction => pct(v),
         Unit::Count => count(v),
-        Unit::Step => duration(v, summary.step_seconds),
+        Unit::Step => step_duration(v, data),
     }
 }
 
@@ -154,9 +184,10 @@ impl Content {
                 label: "Paths simulated".to_owned(),
                 value: count(agg_paths),
                 note: format!(
-                    "{} steps each ({})",
+                    "{} {} each ({})",
                     count(s.steps as f64),
-                    duration(s.steps as f64, s.step_seconds)
+                    if s.is_tick() { "ticks" } else { "steps" },
+                    run_duration(data)
                 ),
             },
             Row {
@@ -236,16 +267,16 @@ impl Content {
                 let mean = match unit {
                     // A mean count is rarely whole: one decimal.
                     Unit::Count => plain((q.mean * 10.0).round() / 10.0),
-                    _ => value(q.mean, *unit, s),
+                    _ => value(q.mean, *unit, data),
                 };
                 Some([
                     (*label).to_owned(),
                     mean,
-                    value(q.p50, *unit, s),
-                    value(q.p95, *unit, s),
-                    value(q.p99, *unit, s),
-                    value(q.p99_9, *unit, s),
-                    value(q.max, *unit, s),
+                    value(q.p50, *unit, data),
+                    value(q.p95, *unit, data),
+                    value(q.p99, *unit, data),
+                    value(q.p99_9, *unit, data),
+                    value(q.max, *unit, data),
                 ])
             })
             .collect();
@@ -274,21 +305,43 @@ impl Content {
             paths_text(s.paths),
             s.path_model,
         );
+        let steps_text = if s.is_tick() {
+            format!(
+                "{} ticks, one step per event time of the data ({})",
+                count(s.steps as f64),
+                run_duration(data)
+            )
+        } else {
+            format!(
+                "{} steps of {} seconds ({})",
+                count(s.steps as f64),
+                plain(s.step_seconds),
+                run_duration(data)
+            )
+        };
         let mut methodology = vec![format!(
-            "Simulated by backstop {} from scenario `{}`: {} of {} steps of {} seconds ({}){}, \
+            "Simulated by backstop {} from scenario `{}`: {} of {steps_text}{}, \
              with the {} path model and master seed {}.",
             s.backstop_version,
             s.name,
             paths_text(s.paths),
-            count(s.steps as f64),
-            plain(s.step_seconds),
-            duration(s.steps as f64, s.step_seconds),
             s.start
                 .as_deref()
                 .map_or_else(String::new, |t| format!(" from {t}")),
             s.path_model,
             s.seed.as_deref().unwrap_or("(not stated)"),
         )];
+        if !s.data_files.is_empty() {
+            let files: Vec<String> = s
+                .data_files
+                .iter()
+                .map(|(what, file)| format!("{what} `{file}`"))
+                .collect();
+            methodology.push(format!(
+                "Data replayed (paths as the scenario gives them): {}.",
+                files.join("; ")
+            ));
+        }
         let param = |key: &str| {
             s.parameters
                 .iter()

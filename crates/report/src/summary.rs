@@ -88,6 +88,14 @@ pub struct Summary {
     pub start: Option<String>,
     /// Path model (`garch`, `linear`, `series`, ...).
     pub path_model: String,
+    /// How a replay steps through its data, `scenario.path.stepping` (`tick`: one
+    /// step per event time, irregular; `resample`: fixed steps); `None` if absent.
+    pub stepping: Option<String>,
+    /// Data files a replay reads, as `(what, path)` sorted by market:
+    /// `scenario.path.market.<key>.prices` / `trades` / `funding` (what is e.g.
+    /// `btc prices`) and a book-depth impact file,
+    /// `scenario.market.<key>.impact.file` (`btc book depth`).
+    pub data_files: Vec<(String, String)>,
     /// Paths simulated.
     pub paths: u64,
     /// Steps per path.
@@ -294,6 +302,8 @@ impl Summary {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         });
+        let stepping = f.opt_str("scenario.path.stepping")?;
+        let data_files = data_files(scenario);
         let mut parameters = Vec::new();
         flatten("", scenario, &mut parameters);
         parameters.sort();
@@ -305,6 +315,8 @@ impl Summary {
             step_seconds,
             start: f.opt_str("scenario.start")?,
             path_model,
+            stepping,
+            data_files,
             paths: f.u64("run.paths")?,
             steps: f.u64("run.steps")?,
             accounts: f.opt_f64("population.accounts")?,
@@ -329,6 +341,63 @@ impl Summary {
         })?;
         Self::parse(path, &text)
     }
+}
+
+impl Summary {
+    /// Whether the run steps once per event time of its data (`path.stepping =
+    /// "tick"`), so steps have no fixed length.
+    #[must_use]
+    pub fn is_tick(&self) -> bool {
+        self.stepping.as_deref() == Some("tick")
+    }
+
+    /// The steps of the run in words: `384 ticks (one step per event time)` for a
+    /// tick replay, else `1,440 steps of 60s`.
+    #[must_use]
+    pub fn steps_text(&self) -> String {
+        #[allow(clippy::cast_precision_loss)]
+        let n = crate::format::count(self.steps as f64);
+        if self.is_tick() {
+            format!("{n} ticks (one step per event time)")
+        } else {
+            format!("{n} steps of {}s", crate::format::plain(self.step_seconds))
+        }
+    }
+}
+
+/// The replay data files of `scenario` (see [`Summary::data_files`]); string
+/// values only, anything else is skipped.
+fn data_files(scenario: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let Some(markets) = scenario
+        .get("path")
+        .and_then(|p| p.get("market"))
+        .and_then(Value::as_object)
+    {
+        for (key, market) in markets {
+            for what in ["prices", "trades", "funding"] {
+                if let Some(file) = market.get(what).and_then(Value::as_str) {
+                    out.push((format!("{key} {what}"), file.to_owned()));
+                }
+            }
+        }
+    }
+    if let Some(markets) = scenario.get("market").and_then(Value::as_object) {
+        for (key, market) in markets {
+            let impact = market.get("impact");
+            let model = impact.and_then(|i| i.get("model")).and_then(Value::as_str);
+            let file = impact.and_then(|i| i.get("file")).and_then(Value::as_str);
+            if let Some(file) = file {
+                let what = if model.is_none_or(|m| m == "book_depth") {
+                    "book depth"
+                } else {
+                    "impact data"
+                };
+                out.push((format!("{key} {what}"), file.to_owned()));
+            }
+        }
+    }
+    out
 }
 
 /// Longest array shown element by element in the parameters table.

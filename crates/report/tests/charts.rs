@@ -140,7 +140,7 @@ fn crash_run_charts_have_data_titles_and_axis_labels() {
         by_name(&all, "liquidations"),
         &[
             TIME,
-            "Liquidated notional per step (USD)",
+            "Mean liquidated notional per step (USD)",
             "BTC median mark price (USD)",
             "longs liquidated",
         ],
