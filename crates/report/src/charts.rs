@@ -1009,8 +1009,14 @@ fn histogram(values: &[f64], lo: f64, hi: f64) -> Vec<(f64, f64, f64)> {
         .collect()
 }
 
+/// The x range of a histogram: from zero, unless the values cluster far from it
+/// (spread under half their level), when zero would squeeze them into one bar.
 fn histogram_range(values: &[f64]) -> (f64, f64) {
     let (lo, hi) = min_max(values);
+    if lo > 0.0 && hi - lo < 0.5 * hi {
+        let pad = ((hi - lo) * 0.05).max(hi * 0.005);
+        return (lo - pad, hi + pad);
+    }
     let lo = lo.min(0.0);
     if hi > lo {
         (lo, hi)
