@@ -486,7 +486,10 @@ fn print_table(
                 grid.describe(*best),
                 100.0 * max
             ),
-            None => println!("best          no set keeps depletion <= {:.2}%", 100.0 * max),
+            None => println!(
+                "best          no set keeps depletion <= {:.2}%",
+                100.0 * max
+            ),
         }
     }
     println!("results       {}", dir.display());
@@ -568,10 +571,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, quiet: bool) -> Result<()> {
             shards.len()
         );
     }
-    let (_, m0) = shards
-        .values()
-        .next()
-        .ok_or_else(|| anyhow!("no shards"))?;
+    let (_, m0) = shards.values().next().ok_or_else(|| anyhow!("no shards"))?;
     let base: Scenario = serde_json::from_value(m0.scenario.clone())
         .context("the shard manifest's scenario cannot be read")?;
     if scenario_hash(&base)? != hash {
@@ -581,8 +581,8 @@ pub fn merge(dirs: &[PathBuf], out: &Path, quiet: bool) -> Result<()> {
         .sweep
         .clone()
         .ok_or_else(|| anyhow!("the shards' scenario has no [sweep]"))?;
-    let grid = SweepGrid::new(&base, &config)
-        .map_err(|e| anyhow!("key `{}`: {}", e.key, e.message))?;
+    let grid =
+        SweepGrid::new(&base, &config).map_err(|e| anyhow!("key `{}`: {}", e.key, e.message))?;
     let paths = u64::from(base.paths);
     let items = u64::from(grid.sets) * paths;
     let mut all = PathsTable::default();

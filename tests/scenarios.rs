@@ -129,8 +129,10 @@ fn every_example_scenario_validates_and_runs() {
                     ],
                 ),
             );
-            let sweep = backstop_data::read_sweep(&swept.join(dir.file_name().unwrap()).join("sweep.parquet"))
-                .unwrap_or_else(|e| panic!("{shown}: {e}"));
+            let sweep = backstop_data::read_sweep(
+                &swept.join(dir.file_name().unwrap()).join("sweep.parquet"),
+            )
+            .unwrap_or_else(|e| panic!("{shown}: {e}"));
             assert!(sweep.rows.len() > 1, "{shown}: one parameter set");
             assert!(sweep.rows.iter().all(|r| r.paths == 4), "{shown}");
         }

@@ -109,7 +109,12 @@ fn same_results(a: &Path, b: &Path) {
     for f in RESULTS {
         let x = std::fs::read(a.join(f)).unwrap_or_else(|e| panic!("{}: {e}", a.join(f).display()));
         let y = std::fs::read(b.join(f)).unwrap_or_else(|e| panic!("{}: {e}", b.join(f).display()));
-        assert!(x == y, "{f} differs between {} and {}", a.display(), b.display());
+        assert!(
+            x == y,
+            "{f} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
     }
 }
 
@@ -118,7 +123,17 @@ fn shards(tmp: &Path, file: &Path, n: u32) -> Vec<PathBuf> {
     (0..n)
         .map(|k| {
             ok(&backstop(
-                &["sweep", s(file), "--out", s(&out), "-q", "--threads", "1", "--shard", &format!("{k}/{n}")],
+                &[
+                    "sweep",
+                    s(file),
+                    "--out",
+                    s(&out),
+                    "-q",
+                    "--threads",
+                    "1",
+                    "--shard",
+                    &format!("{k}/{n}"),
+                ],
                 &[],
             ));
             out.join("small-sweep").join(format!("shard-{k}-of-{n}"))
@@ -131,15 +146,25 @@ fn whole_equals_merged_shards_and_merge_checks_its_shards() {
     let tmp = tempfile::tempdir().unwrap();
     let file = write(tmp.path(), "small.toml", &scenario(SWEEP));
     let whole = tmp.path().join("whole");
-    ok(&backstop(&["sweep", s(&file), "--out", s(&whole), "-q"], &[]));
+    ok(&backstop(
+        &["sweep", s(&file), "--out", s(&whole), "-q"],
+        &[],
+    ));
     let whole = whole.join("small-sweep");
     for f in RESULTS.iter().chain(&["report.md", "report.html"]) {
         assert!(whole.join(f).is_file(), "no {f}");
     }
     assert!(!whole.join("work").exists(), "the work folder is removed");
     let sweep = backstop_data::read_sweep(&whole.join("sweep.parquet")).unwrap();
-    assert_eq!(sweep.parameters, ["liquidation.fee", "insurance_fund.initial"]);
-    let sets: Vec<(u32, Vec<f64>)> = sweep.rows.iter().map(|r| (r.param_set, r.values.clone())).collect();
+    assert_eq!(
+        sweep.parameters,
+        ["liquidation.fee", "insurance_fund.initial"]
+    );
+    let sets: Vec<(u32, Vec<f64>)> = sweep
+        .rows
+        .iter()
+        .map(|r| (r.param_set, r.values.clone()))
+        .collect();
     assert_eq!(
         sets,
         vec![
@@ -149,7 +174,12 @@ fn whole_equals_merged_shards_and_merge_checks_its_shards() {
             (3, vec![0.01, 50000.0]),
         ]
     );
-    assert!(sweep.rows.iter().all(|r| r.paths == 6 && r.meets_target.is_some()));
+    assert!(
+        sweep
+            .rows
+            .iter()
+            .all(|r| r.paths == 6 && r.meets_target.is_some())
+    );
     let paths = backstop_data::read_paths(&whole.join("paths.parquet")).unwrap();
     assert_eq!(paths.len(), 24);
     let summary: serde_json::Value =
@@ -158,7 +188,10 @@ fn whole_equals_merged_shards_and_merge_checks_its_shards() {
     assert!(summary["meeting_target"].is_array());
     let md = std::fs::read_to_string(whole.join("report.md")).unwrap();
     assert!(md.contains("sweep_depletion"), "heatmap in the report");
-    assert!(md.contains("meeting the target"), "target table in the report");
+    assert!(
+        md.contains("meeting the target"),
+        "target table in the report"
+    );
 
     // Three shards in separate processes, merged: the same bytes.
     let dirs = shards(tmp.path(), &file, 3);
@@ -176,25 +209,61 @@ fn whole_equals_merged_shards_and_merge_checks_its_shards() {
         &["missing shard 1/3"],
     );
     fails(
-        &backstop(&["merge", s(&dirs[0]), s(&dirs[1]), s(&dirs[1]), s(&dirs[2]), "--out", s(&out)], &[]),
+        &backstop(
+            &[
+                "merge",
+                s(&dirs[0]),
+                s(&dirs[1]),
+                s(&dirs[1]),
+                s(&dirs[2]),
+                "--out",
+                s(&out),
+            ],
+            &[],
+        ),
         &["shard 1/3 given twice"],
     );
-    let other = write(tmp.path(), "other.toml", &scenario(SWEEP).replace("seed = 5", "seed = 6"));
+    let other = write(
+        tmp.path(),
+        "other.toml",
+        &scenario(SWEEP).replace("seed = 5", "seed = 6"),
+    );
     let other_out = tmp.path().join("other");
     ok(&backstop(
-        &["sweep", s(&other), "--out", s(&other_out), "-q", "--shard", "1/3"],
+        &[
+            "sweep",
+            s(&other),
+            "--out",
+            s(&other_out),
+            "-q",
+            "--shard",
+            "1/3",
+        ],
         &[],
     ));
     let foreign = other_out.join("small-sweep").join("shard-1-of-3");
     fails(
-        &backstop(&["merge", s(&dirs[0]), s(&foreign), s(&dirs[2]), "--out", s(&out)], &[]),
+        &backstop(
+            &[
+                "merge",
+                s(&dirs[0]),
+                s(&foreign),
+                s(&dirs[2]),
+                "--out",
+                s(&out),
+            ],
+            &[],
+        ),
         &["different scenarios", "scenario hash"],
     );
     fails(
         &backstop(&["merge", s(tmp.path()), "--out", s(&out)], &[]),
         &["not a shard folder"],
     );
-    assert!(!out.join("small-sweep").exists(), "a refused merge writes nothing");
+    assert!(
+        !out.join("small-sweep").exists(),
+        "a refused merge writes nothing"
+    );
 }
 
 #[test]
@@ -202,10 +271,21 @@ fn a_sweep_stopped_partway_resumes_to_the_same_results() {
     let tmp = tempfile::tempdir().unwrap();
     let file = write(tmp.path(), "small.toml", &scenario(SWEEP));
     let whole = tmp.path().join("whole");
-    ok(&backstop(&["sweep", s(&file), "--out", s(&whole), "-q"], &[]));
+    ok(&backstop(
+        &["sweep", s(&file), "--out", s(&whole), "-q"],
+        &[],
+    ));
 
     let resumed = tmp.path().join("resumed");
-    let args = ["sweep", s(&file), "--out", s(&resumed), "-q", "--threads", "2"];
+    let args = [
+        "sweep",
+        s(&file),
+        "--out",
+        s(&resumed),
+        "-q",
+        "--threads",
+        "2",
+    ];
     fails(
         &backstop(&args, &[("BACKSTOP_SWEEP_STOP_AFTER_CHUNKS", "2")]),
         &["stopped after 2 chunks"],
@@ -219,20 +299,48 @@ fn a_sweep_stopped_partway_resumes_to_the_same_results() {
     assert_eq!(done.len(), 2, "two chunks saved: {done:?}");
     assert!(!resumed.join("small-sweep").join("sweep.parquet").exists());
     // The rerun computes only the 2 chunks left: stopping after 2 more is no stop.
-    ok(&backstop(&args, &[("BACKSTOP_SWEEP_STOP_AFTER_CHUNKS", "2")]));
+    ok(&backstop(
+        &args,
+        &[("BACKSTOP_SWEEP_STOP_AFTER_CHUNKS", "2")],
+    ));
     same_results(&whole.join("small-sweep"), &resumed.join("small-sweep"));
 
     // A shard resumes too, and a chunk of another scenario is not reused.
     let sharded = tmp.path().join("sharded");
-    let args = ["sweep", s(&file), "--out", s(&sharded), "-q", "--shard", "0/2"];
-    fails(&backstop(&args, &[("BACKSTOP_SWEEP_STOP_AFTER_CHUNKS", "1")]), &["stopped"]);
+    let args = [
+        "sweep",
+        s(&file),
+        "--out",
+        s(&sharded),
+        "-q",
+        "--shard",
+        "0/2",
+    ];
+    fails(
+        &backstop(&args, &[("BACKSTOP_SWEEP_STOP_AFTER_CHUNKS", "1")]),
+        &["stopped"],
+    );
     ok(&backstop(&args, &[]));
-    ok(&backstop(&["sweep", s(&file), "--out", s(&sharded), "-q", "--shard", "1/2"], &[]));
+    ok(&backstop(
+        &[
+            "sweep",
+            s(&file),
+            "--out",
+            s(&sharded),
+            "-q",
+            "--shard",
+            "1/2",
+        ],
+        &[],
+    ));
     let dirs: Vec<PathBuf> = (0..2)
         .map(|k| sharded.join("small-sweep").join(format!("shard-{k}-of-2")))
         .collect();
     let merged = tmp.path().join("merged");
-    ok(&backstop(&["merge", s(&dirs[0]), s(&dirs[1]), "--out", s(&merged), "-q"], &[]));
+    ok(&backstop(
+        &["merge", s(&dirs[0]), s(&dirs[1]), "--out", s(&merged), "-q"],
+        &[],
+    ));
     same_results(&whole.join("small-sweep"), &merged.join("small-sweep"));
 }
 
@@ -247,28 +355,68 @@ fn bad_sweeps_and_shard_specs_get_clear_errors() {
         backstop(&args, &[])
     };
     fails(
-        &run("typo.toml", &scenario(&SWEEP.replace("\"liquidation.fee\"", "\"liquidation.fe\"")), &[]),
-        &["typo.toml:", "sweep.parameter[0].path", "liquidation.fe", "no `fe` in `liquidation`"],
+        &run(
+            "typo.toml",
+            &scenario(&SWEEP.replace("\"liquidation.fee\"", "\"liquidation.fe\"")),
+            &[],
+        ),
+        &[
+            "typo.toml:",
+            "sweep.parameter[0].path",
+            "liquidation.fe",
+            "no `fe` in `liquidation`",
+        ],
     );
     fails(
-        &run("empty.toml", &scenario(&SWEEP.replace("[0.002, 0.01]", "[]")), &[]),
+        &run(
+            "empty.toml",
+            &scenario(&SWEEP.replace("[0.002, 0.01]", "[]")),
+            &[],
+        ),
         &["empty.toml:", "sweep.parameter[0].values", "empty"],
     );
     fails(
-        &run("range.toml", &scenario(&SWEEP.replace("[0.002, 0.01]", "[0.002, 1.5]")), &[]),
-        &["range.toml:", "parameter set 2", "liquidation.fee = 1.5", "key `liquidation.fee`"],
+        &run(
+            "range.toml",
+            &scenario(&SWEEP.replace("[0.002, 0.01]", "[0.002, 1.5]")),
+            &[],
+        ),
+        &[
+            "range.toml:",
+            "parameter set 2",
+            "liquidation.fee = 1.5",
+            "key `liquidation.fee`",
+        ],
     );
     fails(
-        &run("text.toml", &scenario(&SWEEP.replace("\"liquidation.fee\"", "\"liquidation.mode\"")), &[]),
+        &run(
+            "text.toml",
+            &scenario(&SWEEP.replace("\"liquidation.fee\"", "\"liquidation.mode\"")),
+            &[],
+        ),
         &["`liquidation.mode` is not a numeric field"],
     );
     fails(
-        &run("latency.toml", &scenario(&SWEEP.replace("\"liquidation.fee\"", "\"liquidation.latency_steps\"")), &[]),
+        &run(
+            "latency.toml",
+            &scenario(&SWEEP.replace("\"liquidation.fee\"", "\"liquidation.latency_steps\"")),
+            &[],
+        ),
         &["liquidation.latency_steps", "whole numbers"],
     );
-    for (spec, needle) in [("3/3", "between 0 and 2"), ("0/0", "at least 1"), ("1", "K/N")] {
-        fails(&run("ok.toml", &scenario(SWEEP), &["--shard", spec]), &["--shard", needle]);
+    for (spec, needle) in [
+        ("3/3", "between 0 and 2"),
+        ("0/0", "at least 1"),
+        ("1", "K/N"),
+    ] {
+        fails(
+            &run("ok.toml", &scenario(SWEEP), &["--shard", spec]),
+            &["--shard", needle],
+        );
     }
-    fails(&run("plain.toml", &scenario(""), &[]), &["no [sweep] table"]);
+    fails(
+        &run("plain.toml", &scenario(""), &[]),
+        &["no [sweep] table"],
+    );
     assert!(!out.exists(), "nothing written");
 }

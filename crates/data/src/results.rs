@@ -57,8 +57,8 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use crate::DataError;
 use crate::parquet_io::{
-    Column, ColumnKind, ColumnSpec, RequiredColumn, MAX_ROW_GROUP_ROWS, arrow_err, batches, check_finite,
-    open_projected, write_parquet,
+    Column, ColumnKind, ColumnSpec, MAX_ROW_GROUP_ROWS, RequiredColumn, arrow_err, batches,
+    check_finite, open_projected, write_parquet,
 };
 
 /// `backstop.schema` of `paths.parquet`.
@@ -734,7 +734,9 @@ impl SweepTable {
                 || fixed.contains(&name.as_str())
                 || self.parameters[..k].contains(name)
                 || SWEEP_TAIL.contains(&name.as_str())
-                || SWEEP_GROUPS.iter().any(|g| name.starts_with(&format!("{g}_")))
+                || SWEEP_GROUPS
+                    .iter()
+                    .any(|g| name.starts_with(&format!("{g}_")))
             {
                 return Err(DataError::InvalidInput {
                     what: "sweep parameter name",
@@ -751,7 +753,11 @@ impl SweepTable {
                     found: r.values.len(),
                 });
             }
-            let floats = r.values.iter().zip(&self.parameters).map(|(v, n)| (*v, n.clone()));
+            let floats = r
+                .values
+                .iter()
+                .zip(&self.parameters)
+                .map(|(v, n)| (*v, n.clone()));
             let groups = r.groups().into_iter().zip(SWEEP_GROUPS).flat_map(|(g, n)| {
                 [
                     (g.probability, format!("{n}_probability")),
@@ -759,7 +765,11 @@ impl SweepTable {
                     (g.ci95_upper, format!("{n}_ci95_upper")),
                 ]
             });
-            let tail = r.tail().into_iter().zip(SWEEP_TAIL).map(|(v, n)| (v, n.to_owned()));
+            let tail = r
+                .tail()
+                .into_iter()
+                .zip(SWEEP_TAIL)
+                .map(|(v, n)| (v, n.to_owned()));
             for (v, name) in floats.chain(groups).chain(tail) {
                 check_finite(v).map_err(|reason| DataError::invalid(path, row, &name, reason))?;
             }
@@ -854,13 +864,11 @@ pub fn read_sweep(path: &Path) -> Result<SweepTable, DataError> {
     use arrow_array::types::Float64Type;
     let file = std::fs::File::open(path)
         .map_err(|source| DataError::io(path, "failed to open file for reading", source))?;
-    let builder =
-        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).map_err(
-            |source| DataError::NotParquet {
-                path: path.to_owned(),
-                source,
-            },
-        )?;
+    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|source| DataError::NotParquet {
+            path: path.to_owned(),
+            source,
+        })?;
     crate::metadata::check_schema_id(
         path,
         builder.metadata().file_metadata().key_value_metadata(),
@@ -868,14 +876,15 @@ pub fn read_sweep(path: &Path) -> Result<SweepTable, DataError> {
     )?;
     let schema = builder.schema().clone();
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-    let end = names
-        .iter()
-        .position(|n| n == SWEEP_PATHS)
-        .ok_or_else(|| DataError::MissingColumn {
-            path: path.to_owned(),
-            column: SWEEP_PATHS.to_owned(),
-            expected_type: "UInt64".to_owned(),
-        })?;
+    let end =
+        names
+            .iter()
+            .position(|n| n == SWEEP_PATHS)
+            .ok_or_else(|| DataError::MissingColumn {
+                path: path.to_owned(),
+                column: SWEEP_PATHS.to_owned(),
+                expected_type: "UInt64".to_owned(),
+            })?;
     if names.first().map(String::as_str) != Some("param_set") {
         return Err(DataError::MissingColumn {
             path: path.to_owned(),
@@ -900,17 +909,19 @@ pub fn read_sweep(path: &Path) -> Result<SweepTable, DataError> {
         let mut sets = Vec::new();
         Column::new(path, &batch, PARAM_SET, offset)?.push_u32(&mut sets)?;
         let mut paths = Vec::new();
-        Column::new(path, &batch, spec(SWEEP_PATHS, ColumnKind::U64), offset)?.push_u64(&mut paths)?;
+        Column::new(path, &batch, spec(SWEEP_PATHS, ColumnKind::U64), offset)?
+            .push_u64(&mut paths)?;
         for (k, name) in parameters.iter().enumerate() {
             let array = batch.column(k + 1);
-            let values = array.as_primitive_opt::<Float64Type>().ok_or_else(|| {
-                DataError::ColumnType {
-                    path: path.to_owned(),
-                    column: name.clone(),
-                    expected: "Float64".to_owned(),
-                    found: array.data_type().to_string(),
-                }
-            })?;
+            let values =
+                array
+                    .as_primitive_opt::<Float64Type>()
+                    .ok_or_else(|| DataError::ColumnType {
+                        path: path.to_owned(),
+                        column: name.clone(),
+                        expected: "Float64".to_owned(),
+                        found: array.data_type().to_string(),
+                    })?;
             if let Some(i) = (0..values.len()).find(|&i| values.is_null(i)) {
                 return Err(DataError::NullValue {
                     path: path.to_owned(),
@@ -923,9 +934,24 @@ pub fn read_sweep(path: &Path) -> Result<SweepTable, DataError> {
             }
         }
         const GROUP_COLUMNS: [[&str; 4]; 3] = [
-            ["depletion_count", "depletion_probability", "depletion_ci95_lower", "depletion_ci95_upper"],
-            ["socialized_count", "socialized_probability", "socialized_ci95_lower", "socialized_ci95_upper"],
-            ["adl_count", "adl_probability", "adl_ci95_lower", "adl_ci95_upper"],
+            [
+                "depletion_count",
+                "depletion_probability",
+                "depletion_ci95_lower",
+                "depletion_ci95_upper",
+            ],
+            [
+                "socialized_count",
+                "socialized_probability",
+                "socialized_ci95_lower",
+                "socialized_ci95_upper",
+            ],
+            [
+                "adl_count",
+                "adl_probability",
+                "adl_ci95_lower",
+                "adl_ci95_upper",
+            ],
         ];
         let mut groups: Vec<[Vec<f64>; 3]> = Vec::new();
         let mut counts: Vec<Vec<u64>> = Vec::new();

@@ -314,7 +314,10 @@ impl SweepSets {
             {
                 continue;
             }
-            let xi = r.values.first().and_then(|x| x_values.iter().position(|v| v == x));
+            let xi = r
+                .values
+                .first()
+                .and_then(|x| x_values.iter().position(|v| v == x));
             let yi = match r.values.get(1) {
                 Some(y) => y_values.iter().position(|v| v == y),
                 None => Some(0),

@@ -124,7 +124,11 @@ fn sweep_target(data: &ReportData) -> Option<(String, Vec<String>, Vec<Vec<Strin
     };
     let mut head = vec!["set".to_owned()];
     head.extend(t.parameters.iter().cloned());
-    head.extend(["depletion".to_owned(), "bad debt p99".to_owned(), "fund loss ES 99%".to_owned()]);
+    head.extend([
+        "depletion".to_owned(),
+        "bad debt p99".to_owned(),
+        "fund loss ES 99%".to_owned(),
+    ]);
     let rows = order
         .iter()
         .filter_map(|set| t.rows.iter().find(|r| r.param_set == *set))

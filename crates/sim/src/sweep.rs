@@ -207,7 +207,10 @@ impl SweepGrid {
                 _ => {
                     return Err(field(
                         key,
-                        format!("give `{}` either `values = [...]` or `range = {{ from, to, steps }}`", p.path),
+                        format!(
+                            "give `{}` either `values = [...]` or `range = {{ from, to, steps }}`",
+                            p.path
+                        ),
                     ));
                 }
             };
@@ -220,7 +223,10 @@ impl SweepGrid {
             if p.path == "paths" || p.path == "sweep" || p.path.starts_with("sweep.") {
                 return Err(field(
                     format!("{key}.path"),
-                    format!("`{}` cannot be swept (use --paths for the number of paths)", p.path),
+                    format!(
+                        "`{}` cannot be swept (use --paths for the number of paths)",
+                        p.path
+                    ),
                 ));
             }
             lookup(&doc, &p.path).map_err(|m| field(format!("{key}.path"), m))?;
@@ -239,7 +245,12 @@ impl SweepGrid {
         let sets = u32::try_from(sets)
             .ok()
             .filter(|s| *s <= 1_000_000)
-            .ok_or_else(|| field("sweep".into(), format!("{sets} parameter sets is too many (at most 1,000,000)")))?;
+            .ok_or_else(|| {
+                field(
+                    "sweep".into(),
+                    format!("{sets} parameter sets is too many (at most 1,000,000)"),
+                )
+            })?;
         let target = config.target.clone().unwrap_or_default();
         if let Some(p) = target.max_depletion_probability
             && !(0.0..=1.0).contains(&p)
@@ -302,8 +313,12 @@ impl SweepGrid {
                 )
             })?;
         }
-        let scenario: Scenario = serde_json::from_value(doc)
-            .map_err(|e| field("sweep".into(), format!("parameter set {set} ({described}): {e}")))?;
+        let scenario: Scenario = serde_json::from_value(doc).map_err(|e| {
+            field(
+                "sweep".into(),
+                format!("parameter set {set} ({described}): {e}"),
+            )
+        })?;
         scenario.validate().map_err(|e| {
             let k = self
                 .parameters
@@ -312,7 +327,10 @@ impl SweepGrid {
                 .unwrap_or(0);
             field(
                 format!("sweep.parameter[{k}]"),
-                format!("parameter set {set} ({described}): key `{}`: {}", e.key, e.message),
+                format!(
+                    "parameter set {set} ({described}): key `{}`: {}",
+                    e.key, e.message
+                ),
             )
         })?;
         Ok(scenario)
@@ -381,7 +399,8 @@ pub fn validate(s: &Scenario) -> Result<(), FieldError> {
 }
 
 fn base_value(base: &Scenario) -> Result<Value, String> {
-    let mut doc = serde_json::to_value(base).map_err(|e| format!("cannot edit the scenario: {e}"))?;
+    let mut doc =
+        serde_json::to_value(base).map_err(|e| format!("cannot edit the scenario: {e}"))?;
     if let Value::Object(o) = &mut doc {
         o.remove("sweep");
     }
@@ -398,7 +417,9 @@ fn segments(path: &str) -> Result<Vec<Seg<'_>>, String> {
     for part in path.split('.') {
         let (name, rest) = part.split_once('[').map_or((part, ""), |(n, r)| (n, r));
         if name.is_empty() {
-            return Err(format!("`{path}` is not a key path like `liquidation.fee` or `market.btc.tiers[0].mmr`"));
+            return Err(format!(
+                "`{path}` is not a key path like `liquidation.fee` or `market.btc.tiers[0].mmr`"
+            ));
         }
         out.push(Seg::Key(name));
         if !rest.is_empty() {
@@ -421,12 +442,18 @@ fn walk<'v>(doc: &'v Value, path: &str) -> Result<&'v Value, String> {
         v = match seg {
             Seg::Key(k) => {
                 let next = v.as_object().and_then(|o| o.get(k));
-                let shown = if at.is_empty() { "the scenario".to_string() } else { format!("`{at}`") };
+                let shown = if at.is_empty() {
+                    "the scenario".to_string()
+                } else {
+                    format!("`{at}`")
+                };
                 if !at.is_empty() {
                     at.push('.');
                 }
                 at.push_str(k);
-                next.ok_or_else(|| format!("`{path}` is not a field of the scenario: no `{k}` in {shown}"))?
+                next.ok_or_else(|| {
+                    format!("`{path}` is not a field of the scenario: no `{k}` in {shown}")
+                })?
             }
             Seg::Index(i) => {
                 let next = v.as_array().and_then(|a| a.get(i));
@@ -489,7 +516,8 @@ fn number_like(old: &Value, v: f64) -> Result<Value, String> {
 /// # Errors
 /// A scenario that cannot be serialized (not expected).
 pub fn scenario_hash(s: &Scenario) -> Result<String, SimError> {
-    let bytes = serde_json::to_vec(s).map_err(|e| SimError::Input(format!("cannot hash the scenario: {e}")))?;
+    let bytes = serde_json::to_vec(s)
+        .map_err(|e| SimError::Input(format!("cannot hash the scenario: {e}")))?;
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {
         h ^= u64::from(b);
@@ -520,13 +548,22 @@ impl ShardSpec {
         let (k, n) = text
             .split_once('/')
             .ok_or_else(|| bad("expected K/N, e.g. 0/4 (shard K from 0 of N)"))?;
-        let k: u32 = k.trim().parse().map_err(|_| bad("K is not a whole number"))?;
-        let n: u32 = n.trim().parse().map_err(|_| bad("N is not a whole number"))?;
+        let k: u32 = k
+            .trim()
+            .parse()
+            .map_err(|_| bad("K is not a whole number"))?;
+        let n: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| bad("N is not a whole number"))?;
         if n == 0 {
             return Err(bad("N must be at least 1"));
         }
         if k >= n {
-            return Err(bad(&format!("K must be between 0 and {} (shards are numbered from 0)", n - 1)));
+            return Err(bad(&format!(
+                "K must be between 0 and {} (shards are numbered from 0)",
+                n - 1
+            )));
         }
         Ok(ShardSpec { index: k, count: n })
     }
@@ -619,7 +656,9 @@ pub fn metrics_from_row(path: u64, row: &[Option<f64>]) -> Result<PathMetrics, S
     let n = |name: &str| -> Result<u32, SimError> {
         let v = f(name)?;
         if v.fract() != 0.0 || !(0.0..=f64::from(u32::MAX)).contains(&v) {
-            return Err(SimError::Input(format!("path {path}: `{name}` = {v} is not a count")));
+            return Err(SimError::Input(format!(
+                "path {path}: `{name}` = {v} is not a count"
+            )));
         }
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         Ok(v as u32)
@@ -713,7 +752,14 @@ mod tests {
         let lens: Vec<_> = c.iter().map(|c| (c.set, c.from, c.to)).collect();
         assert_eq!(
             lens,
-            vec![(0, 0, 64), (0, 64, 100), (1, 0, 64), (1, 64, 100), (2, 0, 64), (2, 64, 100)]
+            vec![
+                (0, 0, 64),
+                (0, 64, 100),
+                (1, 0, 64),
+                (1, 64, 100),
+                (2, 0, 64),
+                (2, 64, 100)
+            ]
         );
         let s = ShardSpec::parse("1/3").unwrap();
         assert_eq!(s.items(24), (8, 16));
@@ -725,6 +771,59 @@ mod tests {
         for bad in ["3/3", "0/0", "x", "1/x", "-1/2"] {
             assert!(ShardSpec::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    const BASE: &str = r#"
+name = "x"
+[market.btc]
+price = 100000.0
+tick_size = 0.1
+lot_size = 0.001
+tiers = [{ notional_floor = 0, imr = 0.01, mmr = 0.005 }]
+[path]
+kind = "linear"
+steps = 10
+shock_steps = 5
+shock = -0.1
+[population]
+kind = "generated"
+accounts = 10
+notional = { distribution = "constant", value = 1000.0 }
+leverage = { distribution = "constant", value = 5.0 }
+max_notional = 10000.0
+[[sweep.parameter]]
+path = "liquidation.latency_steps"
+values = [0, 2]
+[[sweep.parameter]]
+path = "market.btc.tiers[0].mmr"
+range = { from = 0.004, to = 0.006, steps = 3 }
+[sweep.target]
+max_depletion_probability = 0.01
+capital_efficiency = "market.btc.tiers[0].mmr"
+"#;
+
+    #[test]
+    fn sets_are_row_major_first_parameter_slowest_and_apply_their_values() {
+        let base = Scenario::from_toml_str(BASE, std::path::Path::new("x.toml")).unwrap();
+        let grid = SweepGrid::new(&base, base.sweep.as_ref().unwrap()).unwrap();
+        assert_eq!(grid.sets, 6);
+        assert_eq!(grid.values(0), [0.0, 0.004]);
+        assert_eq!(grid.values(1), [0.0, 0.005]);
+        assert_eq!(grid.values(2), [0.0, 0.006]);
+        assert_eq!(grid.values(3), [2.0, 0.004]);
+        let s = grid.apply(&base, 5).unwrap();
+        assert_eq!(s.liquidation.latency_steps, 2);
+        assert_eq!(s.market["btc"].tiers[0].mmr, 0.006);
+        assert!(s.sweep.is_none());
+        assert_eq!(grid.efficiency_index(), 1);
+        // Lower mmr first, ties by set.
+        let meets = vec![Some(true), None, Some(true), Some(true), Some(false), Some(true)];
+        assert_eq!(grid.ranked(&meets), vec![0, 3, 2, 5]);
+        // The hash is stable and sees every field.
+        let mut other = base.clone();
+        assert_eq!(scenario_hash(&base).unwrap(), scenario_hash(&other).unwrap());
+        other.seed += 1;
+        assert_ne!(scenario_hash(&base).unwrap(), scenario_hash(&other).unwrap());
     }
 
     #[test]
