@@ -813,7 +813,7 @@ pub fn write_sweep(
             i if i <= p => DataType::Float64,
             i if i == p + 1 => DataType::UInt64,
             i if i == names.len() - 1 => DataType::Boolean,
-            i if (i - p - 2) < 12 && (i - p - 2) % 4 == 0 => DataType::UInt64,
+            i if (i - p - 2) < 12 && (i - p - 2).is_multiple_of(4) => DataType::UInt64,
             _ => DataType::Float64,
         };
         fields.push(Field::new(name, ty, i == names.len() - 1));
