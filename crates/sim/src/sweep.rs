@@ -817,13 +817,26 @@ capital_efficiency = "market.btc.tiers[0].mmr"
         assert!(s.sweep.is_none());
         assert_eq!(grid.efficiency_index(), 1);
         // Lower mmr first, ties by set.
-        let meets = vec![Some(true), None, Some(true), Some(true), Some(false), Some(true)];
+        let meets = vec![
+            Some(true),
+            None,
+            Some(true),
+            Some(true),
+            Some(false),
+            Some(true),
+        ];
         assert_eq!(grid.ranked(&meets), vec![0, 3, 2, 5]);
         // The hash is stable and sees every field.
         let mut other = base.clone();
-        assert_eq!(scenario_hash(&base).unwrap(), scenario_hash(&other).unwrap());
+        assert_eq!(
+            scenario_hash(&base).unwrap(),
+            scenario_hash(&other).unwrap()
+        );
         other.seed += 1;
-        assert_ne!(scenario_hash(&base).unwrap(), scenario_hash(&other).unwrap());
+        assert_ne!(
+            scenario_hash(&base).unwrap(),
+            scenario_hash(&other).unwrap()
+        );
     }
 
     #[test]
