@@ -4,7 +4,10 @@
 //! ```text
 //! backstop run scenarios/linear-crash.toml     # simulate, write notebooks-out/<name>/
 //! backstop validate scenarios/linear-crash.toml  # check a scenario without running it
+//! backstop sweep scenarios/sweep-margin-fee.toml # every parameter set of a [sweep]
 //! ```
+
+mod sweep;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -63,6 +66,41 @@ enum Command {
         #[arg(long)]
         step_seconds: Option<u32>,
     },
+    /// Run every parameter set of a scenario's [sweep] (or one shard of the work)
+    /// and write sweep.parquet, paths.parquet, summary.json and the report.
+    Sweep {
+        /// Scenario file (TOML) with a [sweep] table.
+        scenario: PathBuf,
+        /// Folder the results folder is created in.
+        #[arg(long, default_value = "notebooks-out")]
+        out: PathBuf,
+        /// Worker threads (default: one per core). Results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Paths per parameter set instead of the scenario's `paths`.
+        #[arg(long)]
+        paths: Option<u32>,
+        /// Compute only shard K (from 0) of N of the (set, path) work items and
+        /// write <out>/<name>/shard-K-of-N/ for `backstop merge`.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
+        /// Print nothing but errors (and no progress bar).
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Merge the shard folders of one sweep into the results of the whole sweep,
+    /// byte for byte those of a single `backstop sweep`.
+    Merge {
+        /// The shard folders (<out>/<name>/shard-K-of-N), all N of them.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Folder the results folder is created in.
+        #[arg(long, default_value = "notebooks-out")]
+        out: PathBuf,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Check a scenario file (syntax, keys, values, population) without running it.
     Validate {
         /// Scenario file (TOML).
@@ -112,6 +150,22 @@ fn main() -> ExitCode {
         Command::Validate { scenario } => validate(&scenario),
         #[cfg(feature = "import")]
         Command::Import(args) => import::run(&args),
+        Command::Sweep {
+            scenario,
+            out,
+            threads,
+            paths,
+            shard,
+            quiet,
+        } => sweep::sweep(&sweep::SweepArgs {
+            file: &scenario,
+            out: &out,
+            quiet,
+            threads,
+            paths,
+            shard: shard.as_deref(),
+        }),
+        Command::Merge { dirs, out, quiet } => sweep::merge(&dirs, &out, quiet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -182,6 +236,12 @@ fn run(
     paths: Option<u32>,
 ) -> Result<()> {
     let mut prepared = prepare(file)?;
+    if prepared.scenario.sweep.is_some() && !quiet {
+        eprintln!(
+            "note: {} has a [sweep]; `backstop run` runs its base values only (use `backstop sweep` for every parameter set)",
+            file.display()
+        );
+    }
     if let Some(n) = paths {
         prepared
             .set_paths(n)

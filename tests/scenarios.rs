@@ -1,4 +1,5 @@
-//! Every example scenario under `scenarios/` validates and runs.
+//! Every example scenario under `scenarios/` validates and runs (and, with a
+//! `[sweep]`, sweeps).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -109,6 +110,31 @@ fn every_example_scenario_validates_and_runs() {
             distinct.sort_unstable();
             distinct.dedup();
             assert_eq!(distinct.len(), 6, "{shown}: paths repeat: {notional:?}");
+        }
+        // A scenario with a [sweep]: `run` ran its base values; `sweep` runs every set.
+        if text.contains("[sweep") {
+            let swept = tmp.path().join("swept");
+            assert_ok(
+                &format!("backstop sweep {shown}"),
+                &backstop(
+                    tmp.path(),
+                    &[
+                        Path::new("sweep"),
+                        file,
+                        "--out".as_ref(),
+                        &swept,
+                        "-q".as_ref(),
+                        "--paths".as_ref(),
+                        "4".as_ref(),
+                    ],
+                ),
+            );
+            let sweep = backstop_data::read_sweep(
+                &swept.join(dir.file_name().unwrap()).join("sweep.parquet"),
+            )
+            .unwrap_or_else(|e| panic!("{shown}: {e}"));
+            assert!(sweep.rows.len() > 1, "{shown}: one parameter set");
+            assert!(sweep.rows.iter().all(|r| r.paths == 4), "{shown}");
         }
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         if let Some(other) = names.insert(name.clone(), file.clone()) {

@@ -49,7 +49,8 @@ pub use positions::{
 };
 pub use results::{
     BAND_QUANTILES, BANDS_SCHEMA_ID, BandSeries, BandsTable, HAIRCUTS_SCHEMA_ID, HaircutsTable,
-    PATH_METRICS, PATHS_SCHEMA_ID, PathsTable, read_bands, read_haircuts, read_paths, write_bands,
-    write_haircuts, write_paths,
+    PATH_METRICS, PATHS_SCHEMA_ID, PathsTable, SWEEP_SCHEMA_ID, SweepProbability, SweepRow,
+    SweepTable, read_bands, read_haircuts, read_paths, read_sweep, write_bands, write_haircuts,
+    write_paths, write_sweep,
 };
 pub use steps::{STEPS_SCHEMA_ID, StepsTable, read_steps, steps_schema, write_steps};

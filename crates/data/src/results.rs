@@ -28,6 +28,21 @@
 //! `haircuts/v1`: `param_set` `UInt32`, `path` `UInt64`, `account_id` `UInt64`,
 //! `amount` `Float64` (USD, > 0).
 //!
+//! `sweep/v1` (`sweep.parquet` of `backstop sweep`): one row per parameter set,
+//! in set order:
+//!
+//! | column | type | meaning |
+//! |---|---|---|
+//! | `param_set` | `UInt32` | parameter-set index |
+//! | one per swept parameter, named by its key path (`liquidation.fee`) | `Float64` | the parameter's value in the set; these are exactly the columns between `param_set` and `paths`, in sweep order |
+//! | `paths` | `UInt64` | paths run for the set |
+//! | `depletion_count`, `depletion_probability`, `depletion_ci95_lower`, `depletion_ci95_upper` | `UInt64`, `Float64` ×3 | paths on which the insurance fund was depleted, their share, and its exact 95% Clopper–Pearson interval |
+//! | `socialized_…`, `adl_…` | as `depletion_…` | any socialized loss; any ADL |
+//! | `insurance_fund_loss_var_95`, `…_es_95`, `…_var_99`, `…_es_99` | `Float64` | VaR and expected shortfall of the insurance-fund loss, USD |
+//! | `cover_1`, `cover_2` | `Float64` | largest deficit of one account, of two accounts, on any path, USD |
+//! | `bad_debt_p50`, `bad_debt_p99` | `Float64` | median and 99th percentile of bad debt across paths, USD |
+//! | `meets_target` | `Boolean`, nullable | the set meets `[sweep.target]`; null without a target |
+//!
 //! Every float must be finite. Writers are deterministic and atomic; readers
 //! accept extra columns and name the file, row and column of any bad value.
 
@@ -42,8 +57,8 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use crate::DataError;
 use crate::parquet_io::{
-    Column, ColumnKind, ColumnSpec, MAX_ROW_GROUP_ROWS, arrow_err, batches, check_finite,
-    open_projected, write_parquet,
+    Column, ColumnKind, ColumnSpec, MAX_ROW_GROUP_ROWS, RequiredColumn, arrow_err, batches,
+    check_finite, open_projected, write_parquet,
 };
 
 /// `backstop.schema` of `paths.parquet`.
@@ -52,6 +67,8 @@ pub const PATHS_SCHEMA_ID: &str = "paths/v1";
 pub const BANDS_SCHEMA_ID: &str = "bands/v1";
 /// `backstop.schema` of `haircuts.parquet`.
 pub const HAIRCUTS_SCHEMA_ID: &str = "haircuts/v1";
+/// `backstop.schema` of `sweep.parquet`.
+pub const SWEEP_SCHEMA_ID: &str = "sweep/v1";
 
 /// The per-path metric columns of `paths/v1`, in file order. Money in USD,
 /// steps as step indices, counts as whole numbers.
@@ -605,6 +622,384 @@ pub fn read_haircuts(path: &Path) -> Result<HaircutsTable, DataError> {
     Ok(t)
 }
 
+/// A probability across paths with its 95% interval (one `sweep/v1` group).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SweepProbability {
+    /// Paths on which it happened.
+    pub count: u64,
+    /// `count / paths`.
+    pub probability: f64,
+    /// Lower end of the 95% Clopper–Pearson interval.
+    pub ci95_lower: f64,
+    /// Upper end of the 95% Clopper–Pearson interval.
+    pub ci95_upper: f64,
+}
+
+/// One parameter set of a sweep (a `sweep/v1` row).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SweepRow {
+    /// Parameter-set index.
+    pub param_set: u32,
+    /// The swept parameters' values, in [`SweepTable::parameters`] order.
+    pub values: Vec<f64>,
+    /// Paths run.
+    pub paths: u64,
+    /// Insurance-fund depletion.
+    pub depletion: SweepProbability,
+    /// Any socialized loss.
+    pub socialized: SweepProbability,
+    /// Any ADL.
+    pub adl: SweepProbability,
+    /// VaR 95% of the insurance-fund loss, USD.
+    pub insurance_fund_loss_var_95: f64,
+    /// Expected shortfall 95% of the insurance-fund loss, USD.
+    pub insurance_fund_loss_es_95: f64,
+    /// VaR 99% of the insurance-fund loss, USD.
+    pub insurance_fund_loss_var_99: f64,
+    /// Expected shortfall 99% of the insurance-fund loss, USD.
+    pub insurance_fund_loss_es_99: f64,
+    /// Cover-1, USD.
+    pub cover_1: f64,
+    /// Cover-2, USD.
+    pub cover_2: f64,
+    /// Median bad debt, USD.
+    pub bad_debt_p50: f64,
+    /// 99th percentile of bad debt, USD.
+    pub bad_debt_p99: f64,
+    /// Whether the set meets the sweep's target; `None` without a target.
+    pub meets_target: Option<bool>,
+}
+
+/// The `sweep/v1` table: the swept parameters' names and one row per set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SweepTable {
+    /// Key paths of the swept parameters, in sweep order (the column names).
+    pub parameters: Vec<String>,
+    /// One row per parameter set, in set order.
+    pub rows: Vec<SweepRow>,
+}
+
+const SWEEP_GROUPS: [&str; 3] = ["depletion", "socialized", "adl"];
+const SWEEP_TAIL: [&str; 8] = [
+    "insurance_fund_loss_var_95",
+    "insurance_fund_loss_es_95",
+    "insurance_fund_loss_var_99",
+    "insurance_fund_loss_es_99",
+    "cover_1",
+    "cover_2",
+    "bad_debt_p50",
+    "bad_debt_p99",
+];
+const SWEEP_PATHS: &str = "paths";
+const SWEEP_MEETS: &str = "meets_target";
+
+impl SweepRow {
+    fn groups(&self) -> [&SweepProbability; 3] {
+        [&self.depletion, &self.socialized, &self.adl]
+    }
+    fn groups_mut(&mut self) -> [&mut SweepProbability; 3] {
+        [&mut self.depletion, &mut self.socialized, &mut self.adl]
+    }
+    fn tail(&self) -> [f64; 8] {
+        [
+            self.insurance_fund_loss_var_95,
+            self.insurance_fund_loss_es_95,
+            self.insurance_fund_loss_var_99,
+            self.insurance_fund_loss_es_99,
+            self.cover_1,
+            self.cover_2,
+            self.bad_debt_p50,
+            self.bad_debt_p99,
+        ]
+    }
+    fn tail_mut(&mut self) -> [&mut f64; 8] {
+        [
+            &mut self.insurance_fund_loss_var_95,
+            &mut self.insurance_fund_loss_es_95,
+            &mut self.insurance_fund_loss_var_99,
+            &mut self.insurance_fund_loss_es_99,
+            &mut self.cover_1,
+            &mut self.cover_2,
+            &mut self.bad_debt_p50,
+            &mut self.bad_debt_p99,
+        ]
+    }
+}
+
+impl SweepTable {
+    fn check(&self, path: &Path) -> Result<(), DataError> {
+        let fixed = ["param_set", SWEEP_PATHS, SWEEP_MEETS];
+        for (k, name) in self.parameters.iter().enumerate() {
+            if name.is_empty()
+                || fixed.contains(&name.as_str())
+                || self.parameters[..k].contains(name)
+                || SWEEP_TAIL.contains(&name.as_str())
+                || SWEEP_GROUPS
+                    .iter()
+                    .any(|g| name.starts_with(&format!("{g}_")))
+            {
+                return Err(DataError::InvalidInput {
+                    what: "sweep parameter name",
+                    reason: format!("`{name}` is empty, repeated or a reserved column name"),
+                });
+            }
+        }
+        for (row, r) in self.rows.iter().enumerate() {
+            if r.values.len() != self.parameters.len() {
+                return Err(DataError::LengthMismatch {
+                    path: Some(path.to_owned()),
+                    column: "parameter values".to_owned(),
+                    expected: self.parameters.len(),
+                    found: r.values.len(),
+                });
+            }
+            let floats = r
+                .values
+                .iter()
+                .zip(&self.parameters)
+                .map(|(v, n)| (*v, n.clone()));
+            let groups = r.groups().into_iter().zip(SWEEP_GROUPS).flat_map(|(g, n)| {
+                [
+                    (g.probability, format!("{n}_probability")),
+                    (g.ci95_lower, format!("{n}_ci95_lower")),
+                    (g.ci95_upper, format!("{n}_ci95_upper")),
+                ]
+            });
+            let tail = r
+                .tail()
+                .into_iter()
+                .zip(SWEEP_TAIL)
+                .map(|(v, n)| (v, n.to_owned()));
+            for (v, name) in floats.chain(groups).chain(tail) {
+                check_finite(v).map_err(|reason| DataError::invalid(path, row, &name, reason))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn column_names(&self) -> Vec<String> {
+        let mut names = vec!["param_set".to_owned()];
+        names.extend(self.parameters.iter().cloned());
+        names.push(SWEEP_PATHS.to_owned());
+        for g in SWEEP_GROUPS {
+            for suffix in ["count", "probability", "ci95_lower", "ci95_upper"] {
+                names.push(format!("{g}_{suffix}"));
+            }
+        }
+        names.extend(SWEEP_TAIL.iter().map(|n| (*n).to_owned()));
+        names.push(SWEEP_MEETS.to_owned());
+        names
+    }
+}
+
+/// Writes `table` atomically as `sweep/v1`.
+///
+/// # Errors
+/// A reserved or repeated parameter name, rows of the wrong width or non-finite
+/// values (before anything is written), bad metadata, and I/O or encoding
+/// errors.
+pub fn write_sweep(
+    path: &Path,
+    table: &SweepTable,
+    metadata: &[(String, String)],
+) -> Result<(), DataError> {
+    table.check(path)?;
+    let names = table.column_names();
+    let mut fields = Vec::with_capacity(names.len());
+    let p = table.parameters.len();
+    for (i, name) in names.iter().enumerate() {
+        let ty = match i {
+            0 => DataType::UInt32,
+            i if i <= p => DataType::Float64,
+            i if i == p + 1 => DataType::UInt64,
+            i if i == names.len() - 1 => DataType::Boolean,
+            i if (i - p - 2) < 12 && (i - p - 2).is_multiple_of(4) => DataType::UInt64,
+            _ => DataType::Float64,
+        };
+        fields.push(Field::new(name, ty, i == names.len() - 1));
+    }
+    let schema: SchemaRef = Arc::new(Schema::new(fields));
+    let rows = &table.rows;
+    let f64_col = |f: &dyn Fn(&SweepRow) -> f64| -> ArrayRef {
+        Arc::new(Float64Array::from_iter_values(rows.iter().map(f)))
+    };
+    let u64_col = |f: &dyn Fn(&SweepRow) -> u64| -> ArrayRef {
+        Arc::new(UInt64Array::from_iter_values(rows.iter().map(f)))
+    };
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(UInt32Array::from_iter_values(
+        rows.iter().map(|r| r.param_set),
+    ))];
+    for k in 0..p {
+        columns.push(f64_col(&|r| r.values.get(k).copied().unwrap_or(f64::NAN)));
+    }
+    columns.push(u64_col(&|r| r.paths));
+    for g in 0..3 {
+        columns.push(u64_col(&|r| r.groups()[g].count));
+        columns.push(f64_col(&|r| r.groups()[g].probability));
+        columns.push(f64_col(&|r| r.groups()[g].ci95_lower));
+        columns.push(f64_col(&|r| r.groups()[g].ci95_upper));
+    }
+    for k in 0..SWEEP_TAIL.len() {
+        columns.push(f64_col(&|r| r.tail()[k]));
+    }
+    columns.push(Arc::new(
+        rows.iter()
+            .map(|r| r.meets_target)
+            .collect::<arrow_array::BooleanArray>(),
+    ));
+    let batch = RecordBatch::try_new(Arc::clone(&schema), columns)
+        .map_err(arrow_err(path, "failed to build record batch"));
+    write_parquet(path, &schema, SWEEP_SCHEMA_ID, metadata, [batch])
+}
+
+/// Reads a `sweep/v1` file; the parameters are the columns between `param_set`
+/// and `paths`.
+///
+/// # Errors
+/// An unreadable file, another schema tag, a missing or mistyped column (named),
+/// or a bad value (naming row and column).
+pub fn read_sweep(path: &Path) -> Result<SweepTable, DataError> {
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Float64Type;
+    let file = std::fs::File::open(path)
+        .map_err(|source| DataError::io(path, "failed to open file for reading", source))?;
+    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|source| DataError::NotParquet {
+            path: path.to_owned(),
+            source,
+        })?;
+    crate::metadata::check_schema_id(
+        path,
+        builder.metadata().file_metadata().key_value_metadata(),
+        SWEEP_SCHEMA_ID,
+    )?;
+    let schema = builder.schema().clone();
+    let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let end =
+        names
+            .iter()
+            .position(|n| n == SWEEP_PATHS)
+            .ok_or_else(|| DataError::MissingColumn {
+                path: path.to_owned(),
+                column: SWEEP_PATHS.to_owned(),
+                expected_type: "UInt64".to_owned(),
+            })?;
+    if names.first().map(String::as_str) != Some("param_set") {
+        return Err(DataError::MissingColumn {
+            path: path.to_owned(),
+            column: "param_set".to_owned(),
+            expected_type: "UInt32 (the first column)".to_owned(),
+        });
+    }
+    let parameters: Vec<String> = names[1..end].to_vec();
+    let reader = builder.build().map_err(|source| DataError::Parquet {
+        path: path.to_owned(),
+        action: "failed to set up Parquet reader",
+        source,
+    })?;
+    let mut t = SweepTable {
+        parameters: parameters.clone(),
+        rows: Vec::new(),
+    };
+    for batch in batches(path, reader) {
+        let (offset, batch) = batch?;
+        let n = batch.num_rows();
+        let mut fresh = vec![SweepRow::default(); n];
+        let mut sets = Vec::new();
+        Column::new(path, &batch, PARAM_SET, offset)?.push_u32(&mut sets)?;
+        let mut paths = Vec::new();
+        Column::new(path, &batch, spec(SWEEP_PATHS, ColumnKind::U64), offset)?
+            .push_u64(&mut paths)?;
+        for (k, name) in parameters.iter().enumerate() {
+            let array = batch.column(k + 1);
+            let values =
+                array
+                    .as_primitive_opt::<Float64Type>()
+                    .ok_or_else(|| DataError::ColumnType {
+                        path: path.to_owned(),
+                        column: name.clone(),
+                        expected: "Float64".to_owned(),
+                        found: array.data_type().to_string(),
+                    })?;
+            if let Some(i) = (0..values.len()).find(|&i| values.is_null(i)) {
+                return Err(DataError::NullValue {
+                    path: path.to_owned(),
+                    column: name.clone(),
+                    row: offset + i,
+                });
+            }
+            for (row, v) in fresh.iter_mut().zip(values.values().iter()) {
+                row.values.push(*v);
+            }
+        }
+        const GROUP_COLUMNS: [[&str; 4]; 3] = [
+            [
+                "depletion_count",
+                "depletion_probability",
+                "depletion_ci95_lower",
+                "depletion_ci95_upper",
+            ],
+            [
+                "socialized_count",
+                "socialized_probability",
+                "socialized_ci95_lower",
+                "socialized_ci95_upper",
+            ],
+            [
+                "adl_count",
+                "adl_probability",
+                "adl_ci95_lower",
+                "adl_ci95_upper",
+            ],
+        ];
+        let mut groups: Vec<[Vec<f64>; 3]> = Vec::new();
+        let mut counts: Vec<Vec<u64>> = Vec::new();
+        for [count, prob, lo, hi] in GROUP_COLUMNS {
+            let mut c = Vec::new();
+            Column::new(path, &batch, spec(count, ColumnKind::U64), offset)?.push_u64(&mut c)?;
+            counts.push(c);
+            let mut g: [Vec<f64>; 3] = Default::default();
+            for (name, out) in [prob, lo, hi].into_iter().zip(g.iter_mut()) {
+                Column::new(path, &batch, spec(name, ColumnKind::F64), offset)?.push_f64(out)?;
+            }
+            groups.push(g);
+        }
+        let mut tail: Vec<Vec<f64>> = Vec::new();
+        for name in SWEEP_TAIL {
+            let mut c = Vec::new();
+            Column::new(path, &batch, spec(name, ColumnKind::F64), offset)?.push_f64(&mut c)?;
+            tail.push(c);
+        }
+        let meets_spec = spec(SWEEP_MEETS, ColumnKind::Bool);
+        let meets_array = batch
+            .column_by_name(SWEEP_MEETS)
+            .ok_or_else(|| meets_spec.missing(path))?;
+        let meets: Vec<Option<bool>> = meets_array
+            .as_boolean_opt()
+            .ok_or_else(|| meets_spec.wrong_type(path, meets_array.data_type()))?
+            .iter()
+            .collect();
+        for (i, row) in fresh.iter_mut().enumerate() {
+            row.param_set = sets.get(i).copied().unwrap_or_default();
+            row.paths = paths.get(i).copied().unwrap_or_default();
+            for (g, out) in row.groups_mut().into_iter().enumerate() {
+                out.count = counts[g].get(i).copied().unwrap_or_default();
+                out.probability = groups[g][0].get(i).copied().unwrap_or(f64::NAN);
+                out.ci95_lower = groups[g][1].get(i).copied().unwrap_or(f64::NAN);
+                out.ci95_upper = groups[g][2].get(i).copied().unwrap_or(f64::NAN);
+            }
+            for (k, out) in row.tail_mut().into_iter().enumerate() {
+                *out = tail[k].get(i).copied().unwrap_or(f64::NAN);
+            }
+            row.meets_target = meets.get(i).copied().flatten();
+        }
+        t.rows.extend(fresh);
+    }
+    t.check(path)?;
+    Ok(t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -667,6 +1062,29 @@ mod tests {
         let f = dir.path().join("haircuts.parquet");
         write_haircuts(&f, &h, &[]).unwrap();
         assert_eq!(read_haircuts(&f).unwrap(), h);
+
+        let sw = SweepTable {
+            parameters: vec!["liquidation.fee".into(), "market.btc.tiers[0].mmr".into()],
+            rows: (0..3u32)
+                .map(|i| SweepRow {
+                    param_set: i,
+                    values: vec![0.001 * f64::from(i), 0.004],
+                    paths: 6,
+                    depletion: SweepProbability {
+                        count: 1,
+                        probability: 1.0 / 6.0,
+                        ci95_lower: 0.01,
+                        ci95_upper: 0.6,
+                    },
+                    meets_target: (i > 0).then_some(i == 2),
+                    bad_debt_p99: 5.0,
+                    ..SweepRow::default()
+                })
+                .collect(),
+        };
+        let f = dir.path().join("sweep.parquet");
+        write_sweep(&f, &sw, &[]).unwrap();
+        assert_eq!(read_sweep(&f).unwrap(), sw);
         // Reading one schema as another names the mismatch.
         let err = read_paths(&f).unwrap_err().to_string();
         assert!(

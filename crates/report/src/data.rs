@@ -271,6 +271,78 @@ pub struct ReportData {
     pub haircuts: Vec<Haircut>,
     /// Depletion probability over two swept parameters, for a sweep.
     pub sweep: Option<SweepGrid>,
+    /// `sweep.parquet` of a sweep: every parameter set's aggregates.
+    pub sweep_sets: Option<SweepSets>,
+}
+
+/// The parameter sets of a sweep (`sweep.parquet`) and which meet its target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepSets {
+    /// The `sweep/v1` table.
+    pub table: backstop_data::SweepTable,
+    /// The sets meeting the target, best capital efficiency first (from
+    /// `summary.json` `meeting_target`).
+    pub meeting_target: Vec<u32>,
+    /// The target on the depletion probability, if the sweep has one.
+    pub max_depletion_probability: Option<f64>,
+}
+
+impl SweepSets {
+    /// The heatmap grid: depletion probability over the first swept parameter
+    /// (x) and the second (y; a one-row grid with one parameter). With more
+    /// parameters, the slice at the first value of the others.
+    #[must_use]
+    pub fn grid(&self) -> Option<SweepGrid> {
+        let t = &self.table;
+        let x_name = t.parameters.first()?.clone();
+        let distinct = |k: usize| {
+            let mut v: Vec<f64> = Vec::new();
+            for r in &t.rows {
+                if let Some(x) = r.values.get(k)
+                    && !v.contains(x)
+                {
+                    v.push(*x);
+                }
+            }
+            v
+        };
+        let x_values = distinct(0);
+        let (y_name, y_values) = match t.parameters.get(1) {
+            Some(n) => (n.clone(), distinct(1)),
+            None => ("(one swept parameter)".to_owned(), vec![0.0]),
+        };
+        let firsts: Vec<Option<f64>> = (2..t.parameters.len())
+            .map(|k| t.rows.first().and_then(|r| r.values.get(k).copied()))
+            .collect();
+        let mut probability = vec![vec![None; x_values.len()]; y_values.len()];
+        for r in &t.rows {
+            if firsts
+                .iter()
+                .enumerate()
+                .any(|(k, f)| r.values.get(k + 2).copied() != *f)
+            {
+                continue;
+            }
+            let xi = r
+                .values
+                .first()
+                .and_then(|x| x_values.iter().position(|v| v == x));
+            let yi = match r.values.get(1) {
+                Some(y) => y_values.iter().position(|v| v == y),
+                None => Some(0),
+            };
+            if let (Some(xi), Some(yi)) = (xi, yi) {
+                probability[yi][xi] = Some(r.depletion.probability);
+            }
+        }
+        Some(SweepGrid {
+            x_name,
+            x_values,
+            y_name,
+            y_values,
+            probability,
+        })
+    }
 }
 
 impl ReportData {
@@ -356,12 +428,14 @@ pub mod files {
     pub const STEPS: &str = "steps.parquet";
     /// Socialized-loss haircuts.
     pub const HAIRCUTS: &str = "haircuts.parquet";
+    /// Per-parameter-set aggregates of a sweep.
+    pub const SWEEP: &str = "sweep.parquet";
 }
 
 impl ReportData {
     /// Loads a results folder: `summary.json` (required) and, where present,
-    /// `paths.parquet`, `bands.parquet`, `steps.parquet` and `haircuts.parquet`,
-    /// through the `backstop_data` readers.
+    /// `paths.parquet`, `bands.parquet`, `steps.parquet`, `haircuts.parquet` and
+    /// (a sweep) `sweep.parquet`, through the `backstop_data` readers.
     ///
     /// A missing Parquet file leaves its part empty (its charts then say so); a
     /// present but unreadable one is an error.
@@ -405,13 +479,48 @@ impl ReportData {
             }
             None => Vec::new(),
         };
+        let sweep_sets = match present(files::SWEEP) {
+            Some(p) => {
+                let table = backstop_data::read_sweep(&p)?;
+                // The ranking is the sweep's (summary.json); absent, set order.
+                let summary_file = dir.join(files::SUMMARY);
+                let root: serde_json::Value = std::fs::read_to_string(&summary_file)
+                    .ok()
+                    .and_then(|t| serde_json::from_str(&t).ok())
+                    .unwrap_or_default();
+                let meeting_target = match root.get("meeting_target").and_then(|v| v.as_array()) {
+                    Some(list) => list
+                        .iter()
+                        .filter_map(|v| v.get("param_set")?.as_u64())
+                        .filter_map(|v| u32::try_from(v).ok())
+                        .collect(),
+                    None => table
+                        .rows
+                        .iter()
+                        .filter(|r| r.meets_target == Some(true))
+                        .map(|r| r.param_set)
+                        .collect(),
+                };
+                let max_depletion_probability = root
+                    .get("sweep")
+                    .and_then(|s| s.get("max_depletion_probability"))
+                    .and_then(serde_json::Value::as_f64);
+                Some(SweepSets {
+                    table,
+                    meeting_target,
+                    max_depletion_probability,
+                })
+            }
+            None => None,
+        };
         Ok(Self {
             summary,
             paths,
             bands,
             path0,
             haircuts,
-            sweep: None,
+            sweep: sweep_sets.as_ref().and_then(SweepSets::grid),
+            sweep_sets,
         })
     }
 }

@@ -97,6 +97,55 @@ struct Content {
     distribution: Vec<[String; 7]>,
     parameters: Vec<(String, String)>,
     methodology: Vec<String>,
+    /// A sweep's sets meeting the target: heading, intro, column names, rows.
+    sweep_target: Option<(String, Vec<String>, Vec<Vec<String>>)>,
+}
+
+/// The table of a sweep's parameter sets meeting its target, best first.
+fn sweep_target(data: &ReportData) -> Option<(String, Vec<String>, Vec<Vec<String>>)> {
+    let sets = data.sweep_sets.as_ref()?;
+    let t = &sets.table;
+    let intro = match sets.max_depletion_probability {
+        Some(max) => format!(
+            "{} of {} parameter sets keep the probability of insurance-fund depletion at or under {}; best capital efficiency first.",
+            sets.meeting_target.len(),
+            t.rows.len(),
+            pct(max)
+        ),
+        None => format!(
+            "The sweep sets no target (`[sweep.target] max_depletion_probability`); all {} parameter sets are listed.",
+            t.rows.len()
+        ),
+    };
+    let order: Vec<u32> = if sets.max_depletion_probability.is_some() {
+        sets.meeting_target.clone()
+    } else {
+        t.rows.iter().map(|r| r.param_set).collect()
+    };
+    let mut head = vec!["set".to_owned()];
+    head.extend(t.parameters.iter().cloned());
+    head.extend([
+        "depletion".to_owned(),
+        "bad debt p99".to_owned(),
+        "fund loss ES 99%".to_owned(),
+    ]);
+    let rows = order
+        .iter()
+        .filter_map(|set| t.rows.iter().find(|r| r.param_set == *set))
+        .map(|r| {
+            let mut row = vec![r.param_set.to_string()];
+            row.extend(r.values.iter().map(|v| plain(*v)));
+            row.push(pct_interval(
+                r.depletion.probability,
+                r.depletion.ci95_lower,
+                r.depletion.ci95_upper,
+            ));
+            row.push(usd(r.bad_debt_p99));
+            row.push(usd(r.insurance_fund_loss_es_99));
+            row
+        })
+        .collect();
+    Some((intro, head, rows))
 }
 
 /// Elapsed time of `steps` steps: `2h 05m`, `3d 4h`, `45m`, `30s`.
@@ -400,6 +449,7 @@ impl Content {
             distribution,
             parameters: s.parameters.clone(),
             methodology,
+            sweep_target: sweep_target(data),
         }
     }
 }
@@ -496,6 +546,25 @@ fn html(c: &Content, charts: &[Chart]) -> String {
         h.push_str("</tbody>\n</table>\n");
     }
 
+    if let Some((intro, head, rows)) = &c.sweep_target {
+        h.push_str("<h2 id=\"sweep-target\">Parameter sets meeting the target</h2>\n");
+        h.push_str(&format!("<p>{}</p>\n<table>\n<thead><tr>", esc_code(intro)));
+        for (i, x) in head.iter().enumerate() {
+            let class = if i == 0 { "" } else { " class=\"n\"" };
+            h.push_str(&format!("<th{class}>{}</th>", esc(x)));
+        }
+        h.push_str("</tr></thead>\n<tbody>\n");
+        for row in rows {
+            h.push_str("<tr>");
+            for (i, x) in row.iter().enumerate() {
+                let class = if i == 0 { "" } else { " class=\"n\"" };
+                h.push_str(&format!("<td{class}>{}</td>", esc(x)));
+            }
+            h.push_str("</tr>\n");
+        }
+        h.push_str("</tbody>\n</table>\n");
+    }
+
     h.push_str("<h2 id=\"charts\">Charts</h2>\n");
     for chart in charts {
         h.push_str(&format!(
@@ -561,6 +630,23 @@ fn markdown(c: &Content, charts: &[Chart]) -> String {
         m.push_str(&" ---: |".repeat(QUANTILE_HEADINGS.len() - 1));
         m.push('\n');
         for row in &c.distribution {
+            let cells: Vec<String> = row.iter().map(|x| cell(x)).collect();
+            m.push_str(&format!("| {} |\n", cells.join(" | ")));
+        }
+        m.push('\n');
+    }
+
+    if let Some((intro, head, rows)) = &c.sweep_target {
+        m.push_str(&format!(
+            "## Parameter sets meeting the target\n\n{}\n\n| ",
+            md(intro)
+        ));
+        let cells: Vec<String> = head.iter().map(|x| cell(x)).collect();
+        m.push_str(&cells.join(" | "));
+        m.push_str(" |\n| --- |");
+        m.push_str(&" ---: |".repeat(head.len().saturating_sub(1)));
+        m.push('\n');
+        for row in rows {
             let cells: Vec<String> = row.iter().map(|x| cell(x)).collect();
             m.push_str(&format!("| {} |\n", cells.join(" | ")));
         }

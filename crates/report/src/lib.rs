@@ -22,7 +22,7 @@ mod summary;
 use std::path::{Path, PathBuf};
 
 pub use charts::Chart;
-pub use data::{Band, Haircut, PathMetrics, PathSeries, ReportData, SweepGrid};
+pub use data::{Band, Haircut, PathMetrics, PathSeries, ReportData, SweepGrid, SweepSets};
 pub use document::{Report, build};
 pub use error::ReportError;
 pub use summary::{Aggregates, Probability, Quantiles, Summary, TailRisk};

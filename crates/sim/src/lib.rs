@@ -28,6 +28,7 @@ pub mod replay;
 pub mod rng;
 pub mod run;
 pub mod scenario;
+pub mod sweep;
 mod validate;
 
 pub use engine::{AccountSpec, Engine, Event, VenueConfig};

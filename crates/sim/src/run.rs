@@ -376,6 +376,14 @@ impl Prepared {
         Ok((metrics, times))
     }
 
+    /// Runs path `path_index` and keeps only its per-path metrics (sweeps).
+    ///
+    /// # Errors
+    /// A population the venue refuses, or history that cannot be read.
+    pub fn run_metrics(&self, path_index: u64) -> Result<PathMetrics, SimError> {
+        self.simulate(path_index, |_, _| {}).map(|(m, _)| m)
+    }
+
     /// Runs path `path_index` and keeps its full per-step series.
     ///
     /// O(steps × markets) plus the work of the liquidations that happen (see

@@ -144,6 +144,9 @@ pub struct Scenario {
     /// What takes the loss the fund cannot pay.
     #[serde(default)]
     pub last_line: LastLineConfig,
+    /// A parameter sweep (`backstop sweep`); `backstop run` runs the base values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<crate::sweep::SweepConfig>,
 }
 
 /// One perpetual market.
@@ -756,7 +759,8 @@ impl Scenario {
     /// # Errors
     /// The first [`FieldError`] found, in file order.
     pub fn validate(&self) -> Result<(), FieldError> {
-        crate::validate::scenario(self)
+        crate::validate::scenario(self)?;
+        crate::sweep::validate(self)
     }
 }
 

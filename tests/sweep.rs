@@ -1,0 +1,422 @@
+//! `backstop sweep` and `backstop merge`, end to end through the real binary: a
+//! sweep run whole equals the same sweep run as shards and merged, and a sweep
+//! stopped partway then rerun, byte for byte; bad input gets clear errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const RESULTS: [&str; 4] = [
+    "sweep.parquet",
+    "paths.parquet",
+    "haircuts.parquet",
+    "summary.json",
+];
+
+/// 2 × 2 parameter sets × 6 paths of a 500-account jump scenario.
+fn scenario(extra: &str) -> String {
+    format!(
+        r#"name = "small-sweep"
+seed = 5
+paths = 6
+start = "2025-10-10T00:00:00Z"
+
+[market.btc]
+price = 100000.0
+tick_size = 0.1
+lot_size = 0.001
+tiers = [
+  {{ notional_floor = 0, imr = 0.01, mmr = 0.005 }},
+  {{ notional_floor = 250000, imr = 0.02, mmr = 0.01 }},
+]
+
+[path]
+kind = "jump"
+steps = 240
+volatility = 0.8
+intensity = 365.0
+jump_mean = -0.05
+jump_stdev = 0.05
+
+[population]
+kind = "generated"
+accounts = 500
+notional = {{ distribution = "pareto", scale = 2000.0, shape = 1.3 }}
+max_notional = 2000000.0
+leverage = {{ distribution = "lognormal", median = 10.0, sigma = 0.7 }}
+
+[insurance_fund]
+initial = 20000.0
+{extra}"#
+    )
+}
+
+const SWEEP: &str = r#"
+[[sweep.parameter]]
+path = "liquidation.fee"
+values = [0.002, 0.01]
+
+[[sweep.parameter]]
+path = "insurance_fund.initial"
+range = { from = 5000, to = 50000, steps = 2 }
+
+[sweep.target]
+max_depletion_probability = 0.5
+"#;
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let f = dir.join(name);
+    std::fs::write(&f, text).unwrap();
+    f
+}
+
+fn backstop(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_backstop"));
+    c.args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("cannot start backstop")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[track_caller]
+fn ok(o: &Output) {
+    assert!(
+        o.status.success(),
+        "failed ({})\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[track_caller]
+fn fails(o: &Output, needles: &[&str]) -> String {
+    assert!(!o.status.success(), "should have failed");
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    for n in needles {
+        assert!(err.contains(n), "`{n}` not in: {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+#[track_caller]
+fn same_results(a: &Path, b: &Path) {
+    for f in RESULTS {
+        let x = std::fs::read(a.join(f)).unwrap_or_else(|e| panic!("{}: {e}", a.join(f).display()));
+        let y = std::fs::read(b.join(f)).unwrap_or_else(|e| panic!("{}: {e}", b.join(f).display()));
+        assert!(
+            x == y,
+            "{f} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}
+
+fn shards(tmp: &Path, file: &Path, n: u32) -> Vec<PathBuf> {
+    let out = tmp.join("sharded");
+    (0..n)
+        .map(|k| {
+            ok(&backstop(
+                &[
+                    "sweep",
+                    s(file),
+                    "--out",
+                    s(&out),
+                    "-q",
+                    "--threads",
+                    "1",
+                    "--shard",
+                    &format!("{k}/{n}"),
+                ],
+                &[],
+            ));
+            out.join("small-sweep").join(format!("shard-{k}-of-{n}"))
+        })
+        .collect()
+}
+
+#[test]
+fn whole_equals_merged_shards_and_merge_checks_its_shards() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write(tmp.path(), "small.toml", &scenario(SWEEP));
+    let whole = tmp.path().join("whole");
+    ok(&backstop(
+        &["sweep", s(&file), "--out", s(&whole), "-q"],
+        &[],
+    ));
+    let whole = whole.join("small-sweep");
+    for f in RESULTS.iter().chain(&["report.md", "report.html"]) {
+        assert!(whole.join(f).is_file(), "no {f}");
+    }
+    assert!(!whole.join("work").exists(), "the work folder is removed");
+    let sweep = backstop_data::read_sweep(&whole.join("sweep.parquet")).unwrap();
+    assert_eq!(
+        sweep.parameters,
+        ["liquidation.fee", "insurance_fund.initial"]
+    );
+    let sets: Vec<(u32, Vec<f64>)> = sweep
+        .rows
+        .iter()
+        .map(|r| (r.param_set, r.values.clone()))
+        .collect();
+    assert_eq!(
+        sets,
+        vec![
+            (0, vec![0.002, 5000.0]),
+            (1, vec![0.002, 50000.0]),
+            (2, vec![0.01, 5000.0]),
+            (3, vec![0.01, 50000.0]),
+        ]
+    );
+    assert!(
+        sweep
+            .rows
+            .iter()
+            .all(|r| r.paths == 6 && r.meets_target.is_some())
+    );
+    let paths = backstop_data::read_paths(&whole.join("paths.parquet")).unwrap();
+    assert_eq!(paths.len(), 24);
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(whole.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["run"]["sets"], 4);
+    assert!(summary["meeting_target"].is_array());
+    let md = std::fs::read_to_string(whole.join("report.md")).unwrap();
+    assert!(md.contains("sweep_depletion"), "heatmap in the report");
+    assert!(
+        md.contains("meeting the target"),
+        "target table in the report"
+    );
+
+    // Three shards in separate processes, merged: the same bytes.
+    let dirs = shards(tmp.path(), &file, 3);
+    let merged = tmp.path().join("merged");
+    let mut args = vec!["merge"];
+    args.extend(dirs.iter().map(|d| s(d)));
+    args.extend(["--out", s(&merged), "-q"]);
+    ok(&backstop(&args, &[]));
+    same_results(&whole, &merged.join("small-sweep"));
+
+    // Merge refuses a missing shard, a repeated shard, and another scenario's shard.
+    let out = tmp.path().join("bad");
+    fails(
+        &backstop(&["merge", s(&dirs[0]), s(&dirs[2]), "--out", s(&out)], &[]),
+        &["missing shard 1/3"],
+    );
+    fails(
+        &backstop(
+            &[
+                "merge",
+                s(&dirs[0]),
+                s(&dirs[1]),
+                s(&dirs[1]),
+                s(&dirs[2]),
+                "--out",
+                s(&out),
+            ],
+            &[],
+        ),
+        &["shard 1/3 given twice"],
+    );
+    let other = write(
+        tmp.path(),
+        "other.toml",
+        &scenario(SWEEP).replace("seed = 5", "seed = 6"),
+    );
+    let other_out = tmp.path().join("other");
+    ok(&backstop(
+        &[
+            "sweep",
+            s(&other),
+            "--out",
+            s(&other_out),
+            "-q",
+            "--shard",
+            "1/3",
+        ],
+        &[],
+    ));
+    let foreign = other_out.join("small-sweep").join("shard-1-of-3");
+    fails(
+        &backstop(
+            &[
+                "merge",
+                s(&dirs[0]),
+                s(&foreign),
+                s(&dirs[2]),
+                "--out",
+                s(&out),
+            ],
+            &[],
+        ),
+        &["different scenarios", "scenario hash"],
+    );
+    fails(
+        &backstop(&["merge", s(tmp.path()), "--out", s(&out)], &[]),
+        &["not a shard folder"],
+    );
+    assert!(
+        !out.join("small-sweep").exists(),
+        "a refused merge writes nothing"
+    );
+}
+
+#[test]
+fn a_sweep_stopped_partway_resumes_to_the_same_results() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write(tmp.path(), "small.toml", &scenario(SWEEP));
+    let whole = tmp.path().join("whole");
+    ok(&backstop(
+        &["sweep", s(&file), "--out", s(&whole), "-q"],
+        &[],
+    ));
+
+    let resumed = tmp.path().join("resumed");
+    let args = [
+        "sweep",
+        s(&file),
+        "--out",
+        s(&resumed),
+        "-q",
+        "--threads",
+        "2",
+    ];
+    fails(
+        &backstop(&args, &[("BACKSTOP_SWEEP_STOP_AFTER_CHUNKS", "2")]),
+        &["stopped after 2 chunks"],
+    );
+    let work = resumed.join("small-sweep").join("work");
+    let done: Vec<_> = std::fs::read_dir(&work)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with("-paths-000000-000005.parquet"))
+        .collect();
+    assert_eq!(done.len(), 2, "two chunks saved: {done:?}");
+    assert!(!resumed.join("small-sweep").join("sweep.parquet").exists());
+    // The rerun computes only the 2 chunks left: stopping after 2 more is no stop.
+    ok(&backstop(
+        &args,
+        &[("BACKSTOP_SWEEP_STOP_AFTER_CHUNKS", "2")],
+    ));
+    same_results(&whole.join("small-sweep"), &resumed.join("small-sweep"));
+
+    // A shard resumes too, and a chunk of another scenario is not reused.
+    let sharded = tmp.path().join("sharded");
+    let args = [
+        "sweep",
+        s(&file),
+        "--out",
+        s(&sharded),
+        "-q",
+        "--shard",
+        "0/2",
+    ];
+    fails(
+        &backstop(&args, &[("BACKSTOP_SWEEP_STOP_AFTER_CHUNKS", "1")]),
+        &["stopped"],
+    );
+    ok(&backstop(&args, &[]));
+    ok(&backstop(
+        &[
+            "sweep",
+            s(&file),
+            "--out",
+            s(&sharded),
+            "-q",
+            "--shard",
+            "1/2",
+        ],
+        &[],
+    ));
+    let dirs: Vec<PathBuf> = (0..2)
+        .map(|k| sharded.join("small-sweep").join(format!("shard-{k}-of-2")))
+        .collect();
+    let merged = tmp.path().join("merged");
+    ok(&backstop(
+        &["merge", s(&dirs[0]), s(&dirs[1]), "--out", s(&merged), "-q"],
+        &[],
+    ));
+    same_results(&whole.join("small-sweep"), &merged.join("small-sweep"));
+}
+
+#[test]
+fn bad_sweeps_and_shard_specs_get_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let run = |name: &str, text: &str, extra: &[&str]| {
+        let f = write(tmp.path(), name, text);
+        let mut args = vec!["sweep", s(&f), "--out", s(&out), "-q"];
+        args.extend(extra);
+        backstop(&args, &[])
+    };
+    fails(
+        &run(
+            "typo.toml",
+            &scenario(&SWEEP.replace("\"liquidation.fee\"", "\"liquidation.fe\"")),
+            &[],
+        ),
+        &[
+            "typo.toml:",
+            "sweep.parameter[0].path",
+            "liquidation.fe",
+            "no `fe` in `liquidation`",
+        ],
+    );
+    fails(
+        &run(
+            "empty.toml",
+            &scenario(&SWEEP.replace("[0.002, 0.01]", "[]")),
+            &[],
+        ),
+        &["empty.toml:", "sweep.parameter[0].values", "empty"],
+    );
+    fails(
+        &run(
+            "range.toml",
+            &scenario(&SWEEP.replace("[0.002, 0.01]", "[0.002, 1.5]")),
+            &[],
+        ),
+        &[
+            "range.toml:",
+            "parameter set 2",
+            "liquidation.fee = 1.5",
+            "key `liquidation.fee`",
+        ],
+    );
+    fails(
+        &run(
+            "text.toml",
+            &scenario(&SWEEP.replace("\"liquidation.fee\"", "\"liquidation.mode\"")),
+            &[],
+        ),
+        &["`liquidation.mode` is not a numeric field"],
+    );
+    fails(
+        &run(
+            "latency.toml",
+            &scenario(&SWEEP.replace("\"liquidation.fee\"", "\"liquidation.latency_steps\"")),
+            &[],
+        ),
+        &["liquidation.latency_steps", "whole numbers"],
+    );
+    for (spec, needle) in [
+        ("3/3", "between 0 and 2"),
+        ("0/0", "at least 1"),
+        ("1", "K/N"),
+    ] {
+        fails(
+            &run("ok.toml", &scenario(SWEEP), &["--shard", spec]),
+            &["--shard", needle],
+        );
+    }
+    fails(
+        &run("plain.toml", &scenario(""), &[]),
+        &["no [sweep] table"],
+    );
+    assert!(!out.exists(), "nothing written");
+}
