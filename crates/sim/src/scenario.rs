@@ -92,6 +92,21 @@ pub mod defaults {
     pub const ISOLATED_FRACTION: f64 = 0.0;
     /// Generated population: share of cross accounts holding every market.
     pub const MULTI_MARKET_FRACTION: f64 = 0.0;
+    /// Circuit breaker: a move of more than 10% trips it.
+    pub const BREAKER_THRESHOLD: f64 = 0.1;
+    /// Circuit breaker: the move is measured over the last 5 steps.
+    pub const BREAKER_WINDOW_STEPS: u32 = 5;
+    /// Circuit breaker: liquidations pause for 5 steps.
+    pub const BREAKER_PAUSE_STEPS: u32 = 5;
+    /// Volatility margin: reference σ per step (0.1%: about 38% a year at 1-minute
+    /// steps), at which the multiplier is 1.
+    pub const VOL_MARGIN_SIGMA_REF: f64 = 0.001;
+    /// Volatility margin: EWMA half-life, steps.
+    pub const VOL_MARGIN_HALF_LIFE_STEPS: f64 = 30.0;
+    /// Volatility margin: steps between updates of the multiplier.
+    pub const VOL_MARGIN_UPDATE_INTERVAL_STEPS: u32 = 15;
+    /// Volatility margin: largest multiplier.
+    pub const VOL_MARGIN_CAP: f64 = 3.0;
 }
 
 fn d_seed() -> u64 {
@@ -144,6 +159,10 @@ pub struct Scenario {
     /// What takes the loss the fund cannot pay.
     #[serde(default)]
     pub last_line: LastLineConfig,
+    /// Optional venue controls (circuit breaker, volatility margin), all off by
+    /// default.
+    #[serde(default)]
+    pub controls: crate::controls::ControlsConfig,
 }
 
 /// One perpetual market.

@@ -474,6 +474,69 @@ pub(crate) fn scenario(s: &Scenario) -> Check {
 
     non_negative("insurance_fund.initial", s.insurance_fund.initial)?;
     non_negative("insurance_fund.floor", s.insurance_fund.floor)?;
+    controls(s)
+}
+
+/// The `[controls]` table: every field is checked (so a sweep that turns a control
+/// on finds its values sound), the run-length checks only for enabled controls.
+fn controls(s: &Scenario) -> Check {
+    let steps = s.steps();
+    let b = &s.controls.breaker;
+    positive("controls.breaker.threshold", b.threshold)?;
+    if b.window_steps == 0 {
+        return fail("controls.breaker.window_steps", "must be at least 1 step");
+    }
+    if b.pause_steps == 0 {
+        return fail("controls.breaker.pause_steps", "must be at least 1 step");
+    }
+    if b.enabled && steps > 0 && b.window_steps as usize > steps {
+        return fail(
+            "controls.breaker.window_steps",
+            format!(
+                "the breaker's window ({} steps) is longer than the run ({steps} steps)",
+                b.window_steps
+            ),
+        );
+    }
+    let v = &s.controls.vol_margin;
+    positive("controls.vol_margin.sigma_ref", v.sigma_ref)?;
+    positive("controls.vol_margin.half_life_steps", v.half_life_steps)?;
+    if v.update_interval_steps == 0 {
+        return fail(
+            "controls.vol_margin.update_interval_steps",
+            "must be at least 1 step",
+        );
+    }
+    finite("controls.vol_margin.cap", v.cap)?;
+    if v.cap < 1.0 {
+        return fail(
+            "controls.vol_margin.cap",
+            format!("must be at least 1 (margin is never scaled down), got {}", v.cap),
+        );
+    }
+    if v.enabled {
+        for (name, m) in &s.market {
+            let mmr = m.tiers.iter().map(|t| t.imr.max(t.mmr)).fold(0.0, f64::max);
+            if mmr * v.cap >= 1.0 {
+                return fail(
+                    "controls.vol_margin.cap",
+                    format!(
+                        "a cap of {} takes market `{name}`'s margin rate {mmr} to 100% or more",
+                        v.cap
+                    ),
+                );
+            }
+        }
+        if v.enabled && steps > 0 && v.update_interval_steps as usize > steps {
+            return fail(
+                "controls.vol_margin.update_interval_steps",
+                format!(
+                    "the update interval ({} steps) is longer than the run ({steps} steps)",
+                    v.update_interval_steps
+                ),
+            );
+        }
+    }
     Ok(())
 }
 

@@ -5,7 +5,8 @@
 //! in both markets, leverage 1-100 so that some start at or near liquidation, entries
 //! dispersed around the start price), every liquidation mode, latency, fee and
 //! insurance-fund setting, every last line (ADL with each policy and scope, socialize,
-//! none), no impact or square-root impact with a random permanent share — are driven
+//! none), no impact or square-root impact with a random permanent share, and the
+//! optional controls (circuit breaker, volatility margin) on at random settings — are driven
 //! along random-walk price paths with crashes and squeezes, with funding every few
 //! steps. After **every** step:
 //!
@@ -21,6 +22,9 @@
 //! insolvency, so that the property test cannot pass on quiet paths only.
 
 use backstop_sim::adl::{AdlPolicy, BinanceRanking, BitmexRanking, HyperliquidRanking};
+use backstop_sim::controls::{
+    BreakerConfig, CircuitBreaker, Controls, VolMarginConfig, VolatilityMargin,
+};
 use backstop_sim::engine::{
     AccountSpec, AdlScope, Engine, Event, LastLine, LiquidationMode, Totals, VenueConfig,
 };
@@ -119,6 +123,10 @@ struct ConfigCase {
     /// Floor as a fraction of the initial fund (may exceed 1: the fund never pays).
     floor_fraction: f64,
     last_line: LastLineCase,
+    /// Circuit breaker `(threshold, window_steps, pause_steps)`.
+    breaker: Option<(f64, u32, u32)>,
+    /// Volatility margin `(sigma_ref, half_life_steps, update_interval_steps, cap)`.
+    vol_margin: Option<(f64, f64, u32, f64)>,
 }
 
 #[derive(Clone, Debug)]
@@ -265,6 +273,8 @@ fn config_strategy() -> impl Strategy<Value = ConfigCase> {
         prop_oneof![2 => Just(0.0), 1 => 0.0f64..1_000.0, 2 => 1_000.0f64..10_000_000.0],
         prop_oneof![3 => Just(0.0), 1 => 0.0f64..1.2],
         last_line_strategy(),
+        prop::option::of((0.005f64..0.3, 1u32..=6, 1u32..=8)),
+        prop::option::of((0.0005f64..0.05, 0.5f64..20.0, 1u32..=6, 1.0f64..4.0)),
     )
         .prop_map(
             |(
@@ -275,6 +285,8 @@ fn config_strategy() -> impl Strategy<Value = ConfigCase> {
                 insurance_fund_usd,
                 floor_fraction,
                 last_line,
+                breaker,
+                vol_margin,
             )| ConfigCase {
                 mode,
                 fee,
@@ -283,6 +295,8 @@ fn config_strategy() -> impl Strategy<Value = ConfigCase> {
                 insurance_fund_usd,
                 floor_fraction,
                 last_line,
+                breaker,
+                vol_margin,
             },
         )
 }
@@ -447,6 +461,35 @@ fn build_config(c: &ConfigCase) -> VenueConfig {
     }
 }
 
+/// The controls a case turns on (MODEL.md §6 must hold with every one of them).
+fn build_controls(c: &ConfigCase, markets: usize) -> Controls {
+    Controls {
+        breaker: c.breaker.map(|(threshold, window_steps, pause_steps)| {
+            Box::new(CircuitBreaker::new(
+                &BreakerConfig {
+                    enabled: true,
+                    threshold,
+                    window_steps,
+                    pause_steps,
+                },
+                markets,
+            )) as _
+        }),
+        margin: c.vol_margin.map(|(sigma_ref, half_life_steps, update_interval_steps, cap)| {
+            Box::new(VolatilityMargin::new(
+                &VolMarginConfig {
+                    enabled: true,
+                    sigma_ref,
+                    half_life_steps,
+                    update_interval_steps,
+                    cap,
+                },
+                markets,
+            )) as _
+        }),
+    }
+}
+
 /// Path prices of every step, per market (log-price clamped to [2%, 3000%] of start).
 fn build_prices(case: &Case) -> (Vec<f64>, Vec<Vec<f64>>) {
     let start: Vec<f64> = case
@@ -487,6 +530,10 @@ struct Reached {
     started_liquidatable: u32,
     /// Accounts pending at the end of a step (latency or chunk cooldown), summed.
     pending: u32,
+    /// Steps with liquidations paused by the circuit breaker while some were due.
+    paused_with_pending: u32,
+    /// Steps with a margin multiplier above 1 (volatility margin).
+    margin_raised: u32,
 }
 
 /// The state a step starts from, for [`check_step`].
@@ -683,6 +730,7 @@ fn run_case(case: &Case) -> Result<Reached, String> {
     )
     .map_err(|err| format!("engine refused the population: {err}"))?;
     e.set_record_events(true);
+    e.set_controls(build_controls(&case.config, case.markets.len()));
     let mut reached = Reached {
         started_liquidatable: (0..population.len() as u32)
             .filter(|&a| e.equity(a) < e.maintenance(a))
@@ -720,9 +768,16 @@ fn run_case(case: &Case) -> Result<Reached, String> {
                 reached.partial_closes += 1;
             }
         }
-        reached.pending += (0..population.len() as u32)
+        let pending = (0..population.len() as u32)
             .filter(|&a| e.is_pending(a))
             .count() as u32;
+        reached.pending += pending;
+        if e.liquidations_paused() && pending > 0 {
+            reached.paused_with_pending += 1;
+        }
+        if (0..case.markets.len()).any(|m| e.margin_multiplier(m as u16) > 1.0) {
+            reached.margin_raised += 1;
+        }
     }
     reached.insolvency = e.totals().insolvency;
     Ok(reached)
@@ -789,6 +844,8 @@ fn random_cases_reach_every_branch() {
         total.funding_settlements += r.funding_settlements;
         total.started_liquidatable += r.started_liquidatable;
         total.pending += r.pending;
+        total.paused_with_pending += r.paused_with_pending;
+        total.margin_raised += r.margin_raised;
         total.adl_partial_scope += r.adl_partial_scope;
         total.adl_events += r.adl_events;
         total.haircuts += r.haircuts;
@@ -822,5 +879,10 @@ fn random_cases_reach_every_branch() {
         "ADL never closed only part of a position"
     );
     assert!(haircuts_socialize > 0, "no haircut under `socialize`");
+    assert!(
+        total.paused_with_pending > 0,
+        "the circuit breaker never held back a due liquidation"
+    );
+    assert!(total.margin_raised > 0, "volatility margin never raised margin");
     assert!(insolvency_none.0 > 0, "no recorded insolvency under `none`");
 }
