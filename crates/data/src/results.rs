@@ -55,7 +55,7 @@ pub const HAIRCUTS_SCHEMA_ID: &str = "haircuts/v1";
 
 /// The per-path metric columns of `paths/v1`, in file order. Money in USD,
 /// steps as step indices, counts as whole numbers.
-pub const PATH_METRICS: [&str; 30] = [
+pub const PATH_METRICS: [&str; 32] = [
     "steps",
     "insurance_fund_initial",
     "insurance_fund_min",
@@ -86,6 +86,8 @@ pub const PATH_METRICS: [&str; 30] = [
     "breaker_trips",
     "breaker_steps_paused",
     "margin_multiplier_max",
+    "oracle_sources_dropped",
+    "oracle_stale_ignored",
 ];
 
 /// One row per (parameter set, path); `metrics[k]` is the column named

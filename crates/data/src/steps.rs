@@ -192,7 +192,11 @@ impl StepsTable {
                 check_non_negative,
             ),
             (OPEN_INTEREST.name, &self.open_interest, check_non_negative),
-            (MARGIN_MULTIPLIER.name, &self.margin_multiplier, check_multiplier),
+            (
+                MARGIN_MULTIPLIER.name,
+                &self.margin_multiplier,
+                check_multiplier,
+            ),
         ];
         for row in 0..self.len() {
             let fail = |column: &str, reason: String| DataError::invalid(path, row, column, reason);

@@ -324,6 +324,8 @@ pub struct Engine {
     margin_mult: Vec<Rate>,
     /// Whether liquidations were paused in the step just run (circuit breaker).
     liquidations_paused: bool,
+    /// The oracle's prices of the step (one per market), when an oracle runs.
+    oracle_prices: Vec<f64>,
 }
 
 /// Error building an engine from a population.
@@ -478,6 +480,7 @@ impl Engine {
             controls: Controls::default(),
             margin_mult: vec![Rate::ONE; n_markets],
             liquidations_paused: false,
+            oracle_prices: vec![0.0; n_markets],
             markets,
             accounts,
             positions,
@@ -633,7 +636,9 @@ impl Engine {
     fn position_maintenance(&self, p: &Position, lots: i64) -> Micros {
         let mi = p.market as usize;
         let m = &self.markets[mi];
-        let base = m.margin.maintenance_margin(m.value(lots.abs(), self.marks[mi]));
+        let base = m
+            .margin
+            .maintenance_margin(m.value(lots.abs(), self.marks[mi]));
         // Volatility margin: `ceil(base × multiplier)`, rounded up like the base.
         match self.margin_mult[mi] {
             Rate::ONE => base,
@@ -749,9 +754,18 @@ impl Engine {
         let t = self.step;
         self.events.clear();
         self.venue_flows = VenueFlows::default();
+        // Oracle aggregation: the mark is built from the oracle's price instead of
+        // the path price.
+        let base: &[f64] = match self.controls.oracle.as_mut() {
+            Some(o) => {
+                o.observe(t, prices, &mut self.oracle_prices);
+                &self.oracle_prices
+            }
+            None => prices,
+        };
         for (i, m) in self.markets.iter().enumerate() {
             self.flows[i] = MarketFlows::default();
-            self.marks[i] = m.ticks(prices[i] * self.impact[i].factor());
+            self.marks[i] = m.ticks(base[i] * self.impact[i].factor());
         }
 
         let mut any_funding = false;

@@ -85,6 +85,10 @@ pub struct PathMetrics {
     pub breaker_steps_paused: u32,
     /// Largest multiplier of margin rates, any market (1 without volatility margin).
     pub margin_multiplier_max: f64,
+    /// Oracle source readings dropped by the deviation guard.
+    pub oracle_sources_dropped: u32,
+    /// Oracle source readings ignored as stale.
+    pub oracle_stale_ignored: u32,
     /// Per-account haircuts, by account id.
     pub haircuts: Vec<Haircut>,
 }
@@ -151,6 +155,16 @@ impl PathMetrics {
                 .margin
                 .as_ref()
                 .map_or(1.0, |m| m.max_multiplier().as_fraction()),
+            oracle_sources_dropped: engine
+                .controls()
+                .oracle
+                .as_ref()
+                .map_or(0, |o| o.sources_dropped()),
+            oracle_stale_ignored: engine
+                .controls()
+                .oracle
+                .as_ref()
+                .map_or(0, |o| o.stale_ignored()),
             haircuts,
         }
     }
@@ -189,6 +203,8 @@ impl PathMetrics {
             n(self.breaker_trips),
             n(self.breaker_steps_paused),
             Some(self.margin_multiplier_max),
+            n(self.oracle_sources_dropped),
+            n(self.oracle_stale_ignored),
         ]
     }
 }

@@ -352,6 +352,8 @@ impl Prepared {
         engine.set_controls(crate::controls::build(
             &self.scenario.controls,
             self.scenario.market.len(),
+            self.scenario.seed,
+            path_index,
         ));
         Ok(engine)
     }

@@ -107,6 +107,20 @@ pub mod defaults {
     pub const VOL_MARGIN_UPDATE_INTERVAL_STEPS: u32 = 15;
     /// Volatility margin: largest multiplier.
     pub const VOL_MARGIN_CAP: f64 = 3.0;
+    /// Oracle: price sources per market.
+    pub const ORACLE_SOURCES: u32 = 3;
+    /// Oracle: log-noise of each reading (1 basis point).
+    pub const ORACLE_NOISE: f64 = 0.0001;
+    /// Oracle: largest lag of a source, steps.
+    pub const ORACLE_LAG_STEPS: u32 = 0;
+    /// Oracle: probability that a source misses an update in a step.
+    pub const ORACLE_OUTAGE_PROBABILITY: f64 = 0.0;
+    /// Oracle: `trimmed_mean` drops this share of sources at each end.
+    pub const ORACLE_TRIM_FRACTION: f64 = 0.2;
+    /// Oracle: a source older than this many steps is ignored.
+    pub const ORACLE_STALENESS_LIMIT_STEPS: u32 = 3;
+    /// Oracle: a source more than 5% from the median is dropped (Binance).
+    pub const ORACLE_DEVIATION_GUARD: f64 = 0.05;
 }
 
 fn d_seed() -> u64 {

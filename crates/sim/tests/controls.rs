@@ -1,5 +1,6 @@
 //! The venue controls of issue 7 (docs/model.md §10) on small hand-built venues and
-//! through scenario files: circuit breaker, volatility-responsive margin.
+//! through scenario files: circuit breaker, volatility-responsive margin, oracle
+//! aggregation.
 //!
 //! A market here has tick 0.01 USD and lot 1 unit (`k = 10_000` µUSD per lot-tick),
 //! no impact and no funding. Every step is followed by [`Engine::check_invariants`]
@@ -8,12 +9,14 @@
 use std::path::Path;
 
 use backstop_sim::controls::{
-    BreakerConfig, CircuitBreaker, Controls, VolMarginConfig, VolatilityMargin,
+    AggregatedOracle, BreakerConfig, CircuitBreaker, Controls, OracleConfig, VolMarginConfig,
+    VolatilityMargin,
 };
 use backstop_sim::engine::{AccountSpec, Engine, Event, LastLine, LiquidationMode, VenueConfig};
 use backstop_sim::impact::NoImpact;
 use backstop_sim::market::{MarginSchedule, Market};
 use backstop_sim::money::{Micros, Rate};
+use backstop_sim::rng::{self, Purpose};
 use backstop_sim::{Prepared, Scenario};
 
 fn usd(x: f64) -> Micros {
@@ -179,6 +182,44 @@ fn the_multiplier_scales_the_requirement_exactly() {
     assert_eq!(e.maintenance(0), usd(27.5));
 }
 
+fn oracle(sources: u32) -> Controls {
+    let cfg = OracleConfig {
+        enabled: true,
+        sources,
+        noise: 0.0,
+        fault_start_step: 2,
+        fault_steps: 2,
+        fault_wick: -0.3,
+        ..OracleConfig::default()
+    };
+    Controls {
+        oracle: Some(Box::new(AggregatedOracle::new(
+            &cfg,
+            1,
+            rng::stream(1, Purpose::Oracle, 0),
+        ))),
+        ..Controls::default()
+    }
+}
+
+/// One source wicks 30% down for two steps while the path stays at 100.00. As the
+/// only source it is the mark and liquidates the long (liquidation price 98.99);
+/// as one of three, the 5% deviation guard drops it and nothing happens.
+#[test]
+fn the_deviation_guard_keeps_a_lying_source_from_liquidating() {
+    let mut raw = single_long(0.01, 20.0, oracle(1));
+    let steps = run(&mut raw, &[100.0; 6]);
+    assert_eq!(steps.iter().map(|s| s.0).sum::<usize>(), 1);
+    assert_eq!(raw.totals().liquidations, 1);
+
+    let mut guarded = single_long(0.01, 20.0, oracle(3));
+    let steps = run(&mut guarded, &[100.0; 6]);
+    assert_eq!(steps.iter().map(|s| s.0).sum::<usize>(), 0);
+    assert_eq!(guarded.mark_price(0), 100.0);
+    let o = guarded.controls().oracle.as_ref().unwrap();
+    assert_eq!(o.sources_dropped(), 2);
+}
+
 // ------------------------------------------------------------------ scenario files
 
 const BASE: &str = r#"name = "controls"
@@ -257,6 +298,31 @@ fn bad_controls_are_refused_naming_the_key() {
         "[controls]\nbreakers = 1\n",
         "controls.breakers",
         "unknown field",
+    );
+    refused(
+        "[controls.oracle]\ndeviation_guard = 0.0\n",
+        "controls.oracle.deviation_guard",
+        "must be above 0",
+    );
+    refused(
+        "[controls.oracle]\nsources = 0\n",
+        "controls.oracle.sources",
+        "between 1 and 64",
+    );
+    refused(
+        "[controls.oracle]\nsources = 3\nfault_steps = 2\nfaulty_source = 3\n",
+        "controls.oracle.faulty_source",
+        "does not exist",
+    );
+    refused(
+        "[controls.oracle]\naggregation = \"mean\"\n",
+        "controls.oracle.aggregation",
+        "unknown variant",
+    );
+    refused(
+        "[controls.oracle]\ntrim_fraction = 0.5\n",
+        "controls.oracle.trim_fraction",
+        "below 0.5",
     );
     // A window as long as the run is fine.
     scenario("[controls.breaker]\nenabled = true\nwindow_steps = 30\n").unwrap();

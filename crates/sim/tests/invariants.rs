@@ -23,7 +23,8 @@
 
 use backstop_sim::adl::{AdlPolicy, BinanceRanking, BitmexRanking, HyperliquidRanking};
 use backstop_sim::controls::{
-    BreakerConfig, CircuitBreaker, Controls, VolMarginConfig, VolatilityMargin,
+    AggregatedOracle, Aggregation, BreakerConfig, CircuitBreaker, Controls, OracleConfig,
+    VolMarginConfig, VolatilityMargin,
 };
 use backstop_sim::engine::{
     AccountSpec, AdlScope, Engine, Event, LastLine, LiquidationMode, Totals, VenueConfig,
@@ -31,6 +32,7 @@ use backstop_sim::engine::{
 use backstop_sim::impact::{ImpactModel, NoImpact, SquareRootImpact};
 use backstop_sim::market::{MarginSchedule, Market};
 use backstop_sim::money::{Micros, Rate};
+use backstop_sim::rng::{self, Purpose};
 use proptest::prelude::*;
 
 // ------------------------------------------------------------------ case description
@@ -127,6 +129,34 @@ struct ConfigCase {
     breaker: Option<(f64, u32, u32)>,
     /// Volatility margin `(sigma_ref, half_life_steps, update_interval_steps, cap)`.
     vol_margin: Option<(f64, f64, u32, f64)>,
+    /// Oracle aggregation.
+    oracle: Option<OracleCase>,
+}
+
+#[derive(Clone, Debug)]
+struct OracleCase {
+    /// `(sources, noise, lag_steps, outage_probability)`.
+    sources: (u32, f64, u32, f64),
+    /// `(trimmed mean?, trim_fraction, staleness_limit_steps, deviation_guard)`.
+    combine: (bool, f64, u32, f64),
+    /// `(faulty_source, fault_start_step, fault_steps, fault_wick, fault_stale)`.
+    fault: (u32, u32, u32, f64, bool),
+    seed: u64,
+}
+
+fn oracle_strategy() -> impl Strategy<Value = OracleCase> {
+    (
+        (1u32..=5, 0.0f64..0.01, 0u32..=3, 0.0f64..0.3),
+        (any::<bool>(), 0.0f64..0.45, 0u32..=3, 0.01f64..0.5),
+        (0u32..5, 0u32..40, 0u32..10, -0.6f64..0.6, any::<bool>()),
+        any::<u64>(),
+    )
+        .prop_map(|(sources, combine, fault, seed)| OracleCase {
+            sources,
+            combine,
+            fault: (fault.0 % sources.0, fault.1, fault.2, fault.3, fault.4),
+            seed,
+        })
 }
 
 #[derive(Clone, Debug)]
@@ -275,6 +305,7 @@ fn config_strategy() -> impl Strategy<Value = ConfigCase> {
         last_line_strategy(),
         prop::option::of((0.005f64..0.3, 1u32..=6, 1u32..=8)),
         prop::option::of((0.0005f64..0.05, 0.5f64..20.0, 1u32..=6, 1.0f64..4.0)),
+        prop::option::of(oracle_strategy()),
     )
         .prop_map(
             |(
@@ -287,6 +318,7 @@ fn config_strategy() -> impl Strategy<Value = ConfigCase> {
                 last_line,
                 breaker,
                 vol_margin,
+                oracle,
             )| ConfigCase {
                 mode,
                 fee,
@@ -297,6 +329,7 @@ fn config_strategy() -> impl Strategy<Value = ConfigCase> {
                 last_line,
                 breaker,
                 vol_margin,
+                oracle,
             },
         )
 }
@@ -475,16 +508,45 @@ fn build_controls(c: &ConfigCase, markets: usize) -> Controls {
                 markets,
             )) as _
         }),
-        margin: c.vol_margin.map(|(sigma_ref, half_life_steps, update_interval_steps, cap)| {
-            Box::new(VolatilityMargin::new(
-                &VolMarginConfig {
-                    enabled: true,
-                    sigma_ref,
-                    half_life_steps,
-                    update_interval_steps,
-                    cap,
+        margin: c
+            .vol_margin
+            .map(|(sigma_ref, half_life_steps, update_interval_steps, cap)| {
+                Box::new(VolatilityMargin::new(
+                    &VolMarginConfig {
+                        enabled: true,
+                        sigma_ref,
+                        half_life_steps,
+                        update_interval_steps,
+                        cap,
+                    },
+                    markets,
+                )) as _
+            }),
+        oracle: c.oracle.as_ref().map(|o| {
+            let cfg = OracleConfig {
+                enabled: true,
+                sources: o.sources.0,
+                noise: o.sources.1,
+                lag_steps: o.sources.2,
+                outage_probability: o.sources.3,
+                aggregation: if o.combine.0 {
+                    Aggregation::TrimmedMean
+                } else {
+                    Aggregation::Median
                 },
+                trim_fraction: o.combine.1,
+                staleness_limit_steps: o.combine.2,
+                deviation_guard: o.combine.3,
+                faulty_source: o.fault.0,
+                fault_start_step: o.fault.1,
+                fault_steps: o.fault.2,
+                fault_wick: o.fault.3,
+                fault_stale: o.fault.4,
+            };
+            Box::new(AggregatedOracle::new(
+                &cfg,
                 markets,
+                rng::stream(o.seed, Purpose::Oracle, 0),
             )) as _
         }),
     }
@@ -883,6 +945,9 @@ fn random_cases_reach_every_branch() {
         total.paused_with_pending > 0,
         "the circuit breaker never held back a due liquidation"
     );
-    assert!(total.margin_raised > 0, "volatility margin never raised margin");
+    assert!(
+        total.margin_raised > 0,
+        "volatility margin never raised margin"
+    );
     assert!(insolvency_none.0 > 0, "no recorded insolvency under `none`");
 }

@@ -153,7 +153,11 @@ mod tests {
         let r = 1.01f64.ln();
         let mut seen = Vec::new();
         for t in 0..60u32 {
-            let mark = if t <= 10 || t % 2 == 0 { 100_000 } else { 101_000 };
+            let mark = if t <= 10 || t % 2 == 0 {
+                100_000
+            } else {
+                101_000
+            };
             let changed = c.observe(t, &[mark]);
             let m = c.multipliers()[0].as_fraction();
             // The multiplier changes only at update steps.
