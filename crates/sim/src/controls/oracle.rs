@@ -182,9 +182,8 @@ impl MarkOracle for AggregatedOracle {
     fn observe(&mut self, step: u32, path_prices: &[f64], out: &mut [f64]) {
         let t = step as usize;
         let slot = t % self.depth;
-        for m in 0..self.markets {
-            self.history[slot * self.markets + m] = path_prices[m];
-        }
+        let row = &mut self.history[slot * self.markets..(slot + 1) * self.markets];
+        row.copy_from_slice(&path_prices[..self.markets]);
         for m in 0..self.markets {
             // Readings: every draw is made whether or not it is used, so the stream
             // does not depend on the fault settings.
