@@ -181,6 +181,7 @@ fn scenario_reference_matches_the_defaults() {
             .unwrap_or_else(|| panic!("`{key}` has a default but the summary lacks it"));
         let expected: Value = match literal.strip_prefix('"') {
             Some(s) => Value::String(s.trim_end_matches('"').to_string()),
+            None if literal == "true" || literal == "false" => Value::Bool(literal == "true"),
             None => {
                 let x: f64 = literal.replace('_', "").parse().unwrap();
                 serde_json::json!(x)

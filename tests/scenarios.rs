@@ -145,3 +145,39 @@ fn every_example_scenario_validates_and_runs() {
         }
     }
 }
+
+/// The controls pair: the same crash and the same lying oracle source, with and
+/// without the controls. The guard drops the lie and the controls liquidate less.
+#[test]
+fn the_controls_pair_shows_the_controls_at_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let metric = |which: &str, name: &str| -> f64 {
+        let file = repo().join(format!("scenarios/controls-oct-2025-{which}.toml"));
+        assert_ok(
+            which,
+            &backstop(
+                tmp.path(),
+                &[
+                    Path::new("run"),
+                    &file,
+                    "--out".as_ref(),
+                    &out,
+                    "-q".as_ref(),
+                ],
+            ),
+        );
+        let dir = out.join(format!("controls-oct-2025-{which}"));
+        let paths = backstop_data::read_paths(&dir.join("paths.parquet")).unwrap();
+        paths.metric(name).unwrap()[0].unwrap()
+    };
+    let without = metric("without", "liquidations");
+    let with = metric("with", "liquidations");
+    assert!(
+        with < without,
+        "liquidations with {with}, without {without}"
+    );
+    assert!(metric("with", "oracle_sources_dropped") > 0.0);
+    assert_eq!(metric("without", "oracle_sources_dropped"), 0.0);
+    assert!(metric("with", "breaker_trips") > 0.0);
+}

@@ -72,7 +72,7 @@ pub const SWEEP_SCHEMA_ID: &str = "sweep/v1";
 
 /// The per-path metric columns of `paths/v1`, in file order. Money in USD,
 /// steps as step indices, counts as whole numbers.
-pub const PATH_METRICS: [&str; 27] = [
+pub const PATH_METRICS: [&str; 32] = [
     "steps",
     "insurance_fund_initial",
     "insurance_fund_min",
@@ -100,6 +100,11 @@ pub const PATH_METRICS: [&str; 27] = [
     "liquidator_fees",
     "largest_deficit",
     "second_largest_deficit",
+    "breaker_trips",
+    "breaker_steps_paused",
+    "margin_multiplier_max",
+    "oracle_sources_dropped",
+    "oracle_stale_ignored",
 ];
 
 /// One row per (parameter set, path); `metrics[k]` is the column named

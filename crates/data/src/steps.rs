@@ -18,6 +18,7 @@
 //! | `liquidations`              | `UInt32`               | number of liquidations during the step                                     |
 //! | `open_interest`             | `Float64`              | long open interest in USD at `mark` after the step (a level), >= 0         |
 //! | `funding_rate`              | `Float64`, nullable    | funding rate settled this step; null when no funding settles               |
+//! | `margin_multiplier`         | `Float64`              | multiplier of the market's margin rates during the step (volatility margin; 1 without it), >= 1 |
 //!
 //! Money columns are USD. `bad_debt`, `socialized_loss`, `insolvency`,
 //! `adl_notional` and `liquidated_*_notional` are flows over the step, not
@@ -84,6 +85,9 @@ pub struct StepsTable {
     pub open_interest: Vec<f64>,
     /// Funding rate settled this step, `None` when no funding settles.
     pub funding_rate: Vec<Option<f64>>,
+    /// Multiplier of the market's margin rates during the step (1 without the
+    /// volatility-margin control).
+    pub margin_multiplier: Vec<f64>,
 }
 
 impl StepsTable {
@@ -106,6 +110,7 @@ impl StepsTable {
             liquidations: Vec::with_capacity(n),
             open_interest: Vec::with_capacity(n),
             funding_rate: Vec::with_capacity(n),
+            margin_multiplier: Vec::with_capacity(n),
         }
     }
 
@@ -148,6 +153,7 @@ impl StepsTable {
             (LIQUIDATIONS.name, self.liquidations.len()),
             (OPEN_INTEREST.name, self.open_interest.len()),
             (FUNDING_RATE.name, self.funding_rate.len()),
+            (MARGIN_MULTIPLIER.name, self.margin_multiplier.len()),
         ];
         match lengths.into_iter().find(|&(_, found)| found != expected) {
             None => Ok(()),
@@ -164,7 +170,7 @@ impl StepsTable {
     /// error names the first offending row. Lengths must already match.
     fn check_values(&self, path: &Path) -> Result<(), DataError> {
         type Check = fn(f64) -> Result<(), String>;
-        let float_columns: [(&str, &[f64], Check); 9] = [
+        let float_columns: [(&str, &[f64], Check); 10] = [
             (MARK.name, &self.mark, check_positive),
             (INSURANCE_FUND.name, &self.insurance_fund, check_finite),
             (BAD_DEBT.name, &self.bad_debt, check_non_negative),
@@ -186,6 +192,11 @@ impl StepsTable {
                 check_non_negative,
             ),
             (OPEN_INTEREST.name, &self.open_interest, check_non_negative),
+            (
+                MARGIN_MULTIPLIER.name,
+                &self.margin_multiplier,
+                check_multiplier,
+            ),
         ];
         for row in 0..self.len() {
             let fail = |column: &str, reason: String| DataError::invalid(path, row, column, reason);
@@ -268,6 +279,7 @@ impl StepsTable {
             counts(LIQUIDATIONS, &self.liquidations)?,
             floats(OPEN_INTEREST, &self.open_interest)?,
             Arc::new(funding_rate.iter().copied().collect::<Float64Array>()),
+            floats(MARGIN_MULTIPLIER, &self.margin_multiplier)?,
         ];
         RecordBatch::try_new(Arc::clone(schema), columns)
             .map_err(arrow_err(path, "failed to build record batch"))
@@ -295,8 +307,19 @@ const LIQ_SHORT: ColumnSpec = spec("liquidated_short_notional", ColumnKind::F64)
 const LIQUIDATIONS: ColumnSpec = spec("liquidations", ColumnKind::U32);
 const OPEN_INTEREST: ColumnSpec = spec("open_interest", ColumnKind::F64);
 const FUNDING_RATE: ColumnSpec = spec("funding_rate", ColumnKind::F64);
+const MARGIN_MULTIPLIER: ColumnSpec = spec("margin_multiplier", ColumnKind::F64);
 
-const COLUMNS: [ColumnSpec; 15] = [
+/// A margin multiplier: finite and at least 1.
+fn check_multiplier(x: f64) -> Result<(), String> {
+    check_finite(x)?;
+    if x >= 1.0 {
+        Ok(())
+    } else {
+        Err(format!("must be at least 1, got {x}"))
+    }
+}
+
+const COLUMNS: [ColumnSpec; 16] = [
     STEP,
     TS_NS,
     MARKET,
@@ -312,6 +335,7 @@ const COLUMNS: [ColumnSpec; 15] = [
     LIQUIDATIONS,
     OPEN_INTEREST,
     FUNDING_RATE,
+    MARGIN_MULTIPLIER,
 ];
 
 static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
@@ -401,6 +425,7 @@ pub fn read_steps(path: &Path) -> Result<StepsTable, DataError> {
         column(LIQUIDATIONS)?.push_u32(&mut t.liquidations)?;
         column(OPEN_INTEREST)?.push_f64(&mut t.open_interest)?;
         column(FUNDING_RATE)?.push_opt_f64(&mut t.funding_rate)?;
+        column(MARGIN_MULTIPLIER)?.push_f64(&mut t.margin_multiplier)?;
     }
     t.check_lengths(Some(path))?;
     t.check_values(path)?;
@@ -462,6 +487,7 @@ mod tests {
             t.liquidations.push(2 * i as u32);
             t.open_interest.push(5e7 + f);
             t.funding_rate.push(funding);
+            t.margin_multiplier.push(1.0);
         }
         t
     }
@@ -516,7 +542,7 @@ mod tests {
                 .is_nullable()
         );
         assert!(!schema.field_with_name("mark").unwrap().is_nullable());
-        assert_eq!(schema.fields().len(), 15);
+        assert_eq!(schema.fields().len(), 16);
         assert_eq!(schema.fields(), steps_schema().fields());
     }
 

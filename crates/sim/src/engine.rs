@@ -39,6 +39,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::adl::{self, AdlCandidate, AdlPolicy};
+use crate::controls::Controls;
 use crate::insurance::InsuranceFund;
 use crate::market::{Market, MarketId};
 use crate::money::{Micros, Rate};
@@ -317,6 +318,14 @@ pub struct Engine {
     rng: ChaCha8Rng,
     accounts_liquidated: u32,
     accounts_adl_hit: u32,
+    /// Optional controls (circuit breaker, volatility margin).
+    controls: Controls,
+    /// Per market: multiplier of the margin rates (1 without volatility margin).
+    margin_mult: Vec<Rate>,
+    /// Whether liquidations were paused in the step just run (circuit breaker).
+    liquidations_paused: bool,
+    /// The oracle's prices of the step (one per market), when an oracle runs.
+    oracle_prices: Vec<f64>,
 }
 
 /// Error building an engine from a population.
@@ -468,6 +477,10 @@ impl Engine {
             rng,
             accounts_liquidated: 0,
             accounts_adl_hit: 0,
+            controls: Controls::default(),
+            margin_mult: vec![Rate::ONE; n_markets],
+            liquidations_paused: false,
+            oracle_prices: vec![0.0; n_markets],
             markets,
             accounts,
             positions,
@@ -476,6 +489,28 @@ impl Engine {
         };
         engine.reindex_all();
         Ok(engine)
+    }
+
+    /// Installs the venue's optional controls (see [`crate::controls`]); call before
+    /// the first step. Margin multipliers start at 1, so the index stays valid.
+    pub fn set_controls(&mut self, controls: Controls) {
+        self.controls = controls;
+    }
+
+    /// The controls the engine runs with.
+    pub fn controls(&self) -> &Controls {
+        &self.controls
+    }
+
+    /// Multiplier of a market's margin rates in the step just run (1 unless the
+    /// volatility-margin control raised it).
+    pub fn margin_multiplier(&self, market: MarketId) -> f64 {
+        self.margin_mult[market as usize].as_fraction()
+    }
+
+    /// Whether the circuit breaker paused liquidations in the step just run.
+    pub fn liquidations_paused(&self) -> bool {
+        self.liquidations_paused
     }
 
     /// A deterministic RNG for tests and simple callers.
@@ -599,9 +634,16 @@ impl Engine {
     }
 
     fn position_maintenance(&self, p: &Position, lots: i64) -> Micros {
-        let m = &self.markets[p.market as usize];
-        m.margin
-            .maintenance_margin(m.value(lots.abs(), self.marks[p.market as usize]))
+        let mi = p.market as usize;
+        let m = &self.markets[mi];
+        let base = m
+            .margin
+            .maintenance_margin(m.value(lots.abs(), self.marks[mi]));
+        // Volatility margin: `ceil(base × multiplier)`, rounded up like the base.
+        match self.margin_mult[mi] {
+            Rate::ONE => base,
+            mult => mult.apply_ceil(base),
+        }
     }
 
     /// Liquidatable: equity strictly below the maintenance requirement.
@@ -654,8 +696,10 @@ impl Engine {
             - (self.maintenance(account) - own_mm).0 as f64;
         let s = p.lots as f64;
         let tiers = market.margin.tiers();
+        let mult = self.margin_mult[p.market as usize].as_fraction();
         for t in 0..tiers.len() {
             let (mmr, cum) = market.margin.mm_line(t);
+            let (mmr, cum) = (mmr * mult, cum * mult);
             // base + s m k = |s| m k mmr − cum
             let denom = k * (s - s.abs() * mmr);
             let m = -(base + cum) / denom;
@@ -710,9 +754,18 @@ impl Engine {
         let t = self.step;
         self.events.clear();
         self.venue_flows = VenueFlows::default();
+        // Oracle aggregation: the mark is built from the oracle's price instead of
+        // the path price.
+        let base: &[f64] = match self.controls.oracle.as_mut() {
+            Some(o) => {
+                o.observe(t, prices, &mut self.oracle_prices);
+                &self.oracle_prices
+            }
+            None => prices,
+        };
         for (i, m) in self.markets.iter().enumerate() {
             self.flows[i] = MarketFlows::default();
-            self.marks[i] = m.ticks(prices[i] * self.impact[i].factor());
+            self.marks[i] = m.ticks(base[i] * self.impact[i].factor());
         }
 
         let mut any_funding = false;
@@ -727,12 +780,29 @@ impl Engine {
                 any_funding = true;
             }
         }
-        if any_funding || self.index_needs_compaction() {
+        // Volatility margin: new multipliers re-evaluate every account (at most once
+        // per update interval; a quiet step costs O(markets)).
+        let mut margin_changed = false;
+        if let Some(c) = self.controls.margin.as_mut()
+            && c.observe(t, &self.marks)
+        {
+            self.margin_mult.copy_from_slice(c.multipliers());
+            margin_changed = true;
+        }
+        if any_funding || margin_changed || self.index_needs_compaction() {
             self.reindex_all();
         }
 
+        // Circuit breaker: breaches are still detected (and scheduled) while
+        // liquidations are paused; they execute once the pause is over.
+        self.liquidations_paused = match self.controls.breaker.as_mut() {
+            Some(b) => b.observe(t, &self.marks),
+            None => false,
+        };
         self.collect_breaches();
-        self.execute_due(t);
+        if !self.liquidations_paused {
+            self.execute_due(t);
+        }
 
         for i in 0..self.markets.len() {
             let m = &self.markets[i];
@@ -1449,7 +1519,8 @@ impl Engine {
                     version,
                 ));
             } else {
-                let slope = per_tick * (1.0 + m.margin.max_mmr().as_fraction());
+                let slope = per_tick
+                    * (1.0 + m.margin.max_mmr().as_fraction() * self.margin_mult[mi].as_fraction());
                 let room = (share / slope).floor() as i64;
                 self.shorts[mi].push((
                     Reverse(mark.saturating_add(room).saturating_add(1)),

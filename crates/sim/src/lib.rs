@@ -14,6 +14,7 @@
 
 pub mod adl;
 pub mod aggregate;
+pub mod controls;
 pub mod engine;
 mod error;
 pub mod impact;

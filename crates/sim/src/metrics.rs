@@ -79,6 +79,16 @@ pub struct PathMetrics {
     pub largest_deficit: f64,
     /// Second largest (with the largest: Cover-2 on this path).
     pub second_largest_deficit: f64,
+    /// Times the circuit breaker paused liquidations (0 without a breaker).
+    pub breaker_trips: u32,
+    /// Steps during which liquidations were paused.
+    pub breaker_steps_paused: u32,
+    /// Largest multiplier of margin rates, any market (1 without volatility margin).
+    pub margin_multiplier_max: f64,
+    /// Oracle source readings dropped by the deviation guard.
+    pub oracle_sources_dropped: u32,
+    /// Oracle source readings ignored as stale.
+    pub oracle_stale_ignored: u32,
     /// Per-account haircuts, by account id.
     pub haircuts: Vec<Haircut>,
 }
@@ -134,6 +144,27 @@ impl PathMetrics {
             liquidator_fees: t.liquidator_fees.to_usd(),
             largest_deficit: largest.to_usd(),
             second_largest_deficit: second.to_usd(),
+            breaker_trips: engine.controls().breaker.as_ref().map_or(0, |b| b.trips()),
+            breaker_steps_paused: engine
+                .controls()
+                .breaker
+                .as_ref()
+                .map_or(0, |b| b.steps_paused()),
+            margin_multiplier_max: engine
+                .controls()
+                .margin
+                .as_ref()
+                .map_or(1.0, |m| m.max_multiplier().as_fraction()),
+            oracle_sources_dropped: engine
+                .controls()
+                .oracle
+                .as_ref()
+                .map_or(0, |o| o.sources_dropped()),
+            oracle_stale_ignored: engine
+                .controls()
+                .oracle
+                .as_ref()
+                .map_or(0, |o| o.stale_ignored()),
             haircuts,
         }
     }
@@ -169,6 +200,11 @@ impl PathMetrics {
             Some(self.liquidator_fees),
             Some(self.largest_deficit),
             Some(self.second_largest_deficit),
+            n(self.breaker_trips),
+            n(self.breaker_steps_paused),
+            Some(self.margin_multiplier_max),
+            n(self.oracle_sources_dropped),
+            n(self.oracle_stale_ignored),
         ]
     }
 }

@@ -19,6 +19,8 @@ pub enum Purpose {
     Path = 2,
     /// The pseudo-random ADL walk (dYdX).
     Adl = 3,
+    /// The oracle's source noise, lags and outages (`[controls.oracle]`).
+    Oracle = 4,
 }
 
 /// The stream for `(seed, purpose, path index)`.

@@ -216,6 +216,7 @@ struct StepRecord {
     liquidations: u32,
     open_interest: Micros,
     funding_rate: Option<f64>,
+    margin_multiplier: f64,
 }
 
 /// The band series of one path: `values[t × width + k]` is series `k` at step `t`
@@ -341,13 +342,20 @@ impl Prepared {
     /// A population the venue refuses.
     pub fn engine(&self, path_index: u64) -> Result<Engine, SimError> {
         let rng = rng::stream(self.scenario.seed, Purpose::Adl, path_index);
-        Ok(Engine::new(
+        let mut engine = Engine::new(
             self.markets(),
             &self.start_prices(),
             &self.population,
             venue_config(&self.scenario),
             rng,
-        )?)
+        )?;
+        engine.set_controls(crate::controls::build(
+            &self.scenario.controls,
+            self.scenario.market.len(),
+            self.scenario.seed,
+            path_index,
+        ));
+        Ok(engine)
     }
 
     /// Runs path `path_index` from start to finish, calling `record` after every
@@ -416,6 +424,7 @@ impl Prepared {
                     liquidations: f.liquidations,
                     open_interest: engine.open_interest(m as u16),
                     funding_rate: f.funding_rate,
+                    margin_multiplier: engine.margin_multiplier(m as u16),
                 });
             }
             t += 1;
@@ -442,6 +451,7 @@ impl Prepared {
             table.liquidations.push(r.liquidations);
             table.open_interest.push(r.open_interest.to_usd());
             table.funding_rate.push(r.funding_rate);
+            table.margin_multiplier.push(r.margin_multiplier);
         }
         Ok(PathOutput {
             metrics,

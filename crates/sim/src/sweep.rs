@@ -697,6 +697,11 @@ pub fn metrics_from_row(path: u64, row: &[Option<f64>]) -> Result<PathMetrics, S
         liquidator_fees: f("liquidator_fees")?,
         largest_deficit: f("largest_deficit")?,
         second_largest_deficit: f("second_largest_deficit")?,
+        breaker_trips: n("breaker_trips")?,
+        breaker_steps_paused: n("breaker_steps_paused")?,
+        margin_multiplier_max: f("margin_multiplier_max")?,
+        oracle_sources_dropped: n("oracle_sources_dropped")?,
+        oracle_stale_ignored: n("oracle_stale_ignored")?,
         haircuts: Vec::new(),
     })
 }

@@ -474,6 +474,137 @@ pub(crate) fn scenario(s: &Scenario) -> Check {
 
     non_negative("insurance_fund.initial", s.insurance_fund.initial)?;
     non_negative("insurance_fund.floor", s.insurance_fund.floor)?;
+    controls(s)
+}
+
+/// `[controls.oracle]`.
+fn oracle(s: &Scenario, steps: usize) -> Check {
+    let o = &s.controls.oracle;
+    if o.sources == 0 || o.sources > 64 {
+        return fail(
+            "controls.oracle.sources",
+            format!("must be between 1 and 64 sources, got {}", o.sources),
+        );
+    }
+    non_negative("controls.oracle.noise", o.noise)?;
+    in_unit(
+        "controls.oracle.outage_probability",
+        o.outage_probability,
+        "a probability",
+    )?;
+    finite("controls.oracle.trim_fraction", o.trim_fraction)?;
+    if !(0.0..0.5).contains(&o.trim_fraction) {
+        return fail(
+            "controls.oracle.trim_fraction",
+            format!("must be at least 0 and below 0.5, got {}", o.trim_fraction),
+        );
+    }
+    finite("controls.oracle.deviation_guard", o.deviation_guard)?;
+    if o.deviation_guard <= 0.0 {
+        return fail(
+            "controls.oracle.deviation_guard",
+            format!(
+                "must be above 0 (a guard of {} would drop every source off the median by any amount); 1.0 all but turns it off",
+                o.deviation_guard
+            ),
+        );
+    }
+    if o.fault_steps > 0 && o.faulty_source >= o.sources {
+        return fail(
+            "controls.oracle.faulty_source",
+            format!(
+                "source {} does not exist: sources are numbered 0 to {}",
+                o.faulty_source,
+                o.sources - 1
+            ),
+        );
+    }
+    finite("controls.oracle.fault_wick", o.fault_wick)?;
+    if o.fault_wick <= -1.0 {
+        return fail(
+            "controls.oracle.fault_wick",
+            format!(
+                "a wick of {} would take the source's price to zero or below",
+                o.fault_wick
+            ),
+        );
+    }
+    if o.enabled && steps > 0 && o.lag_steps as usize >= steps {
+        return fail(
+            "controls.oracle.lag_steps",
+            format!(
+                "a lag of {} steps is not shorter than the run ({steps} steps)",
+                o.lag_steps
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// The `[controls]` table: every field is checked (so a sweep that turns a control
+/// on finds its values sound), the run-length checks only for enabled controls.
+fn controls(s: &Scenario) -> Check {
+    let steps = s.steps();
+    let b = &s.controls.breaker;
+    positive("controls.breaker.threshold", b.threshold)?;
+    if b.window_steps == 0 {
+        return fail("controls.breaker.window_steps", "must be at least 1 step");
+    }
+    if b.pause_steps == 0 {
+        return fail("controls.breaker.pause_steps", "must be at least 1 step");
+    }
+    if b.enabled && steps > 0 && b.window_steps as usize > steps {
+        return fail(
+            "controls.breaker.window_steps",
+            format!(
+                "the breaker's window ({} steps) is longer than the run ({steps} steps)",
+                b.window_steps
+            ),
+        );
+    }
+    let v = &s.controls.vol_margin;
+    positive("controls.vol_margin.sigma_ref", v.sigma_ref)?;
+    positive("controls.vol_margin.half_life_steps", v.half_life_steps)?;
+    if v.update_interval_steps == 0 {
+        return fail(
+            "controls.vol_margin.update_interval_steps",
+            "must be at least 1 step",
+        );
+    }
+    finite("controls.vol_margin.cap", v.cap)?;
+    if v.cap < 1.0 {
+        return fail(
+            "controls.vol_margin.cap",
+            format!(
+                "must be at least 1 (margin is never scaled down), got {}",
+                v.cap
+            ),
+        );
+    }
+    oracle(s, steps)?;
+    if v.enabled {
+        for (name, m) in &s.market {
+            let mmr = m.tiers.iter().map(|t| t.imr.max(t.mmr)).fold(0.0, f64::max);
+            if mmr * v.cap >= 1.0 {
+                return fail(
+                    "controls.vol_margin.cap",
+                    format!(
+                        "a cap of {} takes market `{name}`'s margin rate {mmr} to 100% or more",
+                        v.cap
+                    ),
+                );
+            }
+        }
+        if v.enabled && steps > 0 && v.update_interval_steps as usize > steps {
+            return fail(
+                "controls.vol_margin.update_interval_steps",
+                format!(
+                    "the update interval ({} steps) is longer than the run ({steps} steps)",
+                    v.update_interval_steps
+                ),
+            );
+        }
+    }
     Ok(())
 }
 

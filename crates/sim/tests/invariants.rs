@@ -5,7 +5,8 @@
 //! in both markets, leverage 1-100 so that some start at or near liquidation, entries
 //! dispersed around the start price), every liquidation mode, latency, fee and
 //! insurance-fund setting, every last line (ADL with each policy and scope, socialize,
-//! none), no impact or square-root impact with a random permanent share — are driven
+//! none), no impact or square-root impact with a random permanent share, and the
+//! optional controls (circuit breaker, volatility margin) on at random settings — are driven
 //! along random-walk price paths with crashes and squeezes, with funding every few
 //! steps. After **every** step:
 //!
@@ -21,12 +22,17 @@
 //! insolvency, so that the property test cannot pass on quiet paths only.
 
 use backstop_sim::adl::{AdlPolicy, BinanceRanking, BitmexRanking, HyperliquidRanking};
+use backstop_sim::controls::{
+    AggregatedOracle, Aggregation, BreakerConfig, CircuitBreaker, Controls, OracleConfig,
+    VolMarginConfig, VolatilityMargin,
+};
 use backstop_sim::engine::{
     AccountSpec, AdlScope, Engine, Event, LastLine, LiquidationMode, Totals, VenueConfig,
 };
 use backstop_sim::impact::{ImpactModel, NoImpact, SquareRootImpact};
 use backstop_sim::market::{MarginSchedule, Market};
 use backstop_sim::money::{Micros, Rate};
+use backstop_sim::rng::{self, Purpose};
 use proptest::prelude::*;
 
 // ------------------------------------------------------------------ case description
@@ -119,6 +125,38 @@ struct ConfigCase {
     /// Floor as a fraction of the initial fund (may exceed 1: the fund never pays).
     floor_fraction: f64,
     last_line: LastLineCase,
+    /// Circuit breaker `(threshold, window_steps, pause_steps)`.
+    breaker: Option<(f64, u32, u32)>,
+    /// Volatility margin `(sigma_ref, half_life_steps, update_interval_steps, cap)`.
+    vol_margin: Option<(f64, f64, u32, f64)>,
+    /// Oracle aggregation.
+    oracle: Option<OracleCase>,
+}
+
+#[derive(Clone, Debug)]
+struct OracleCase {
+    /// `(sources, noise, lag_steps, outage_probability)`.
+    sources: (u32, f64, u32, f64),
+    /// `(trimmed mean?, trim_fraction, staleness_limit_steps, deviation_guard)`.
+    combine: (bool, f64, u32, f64),
+    /// `(faulty_source, fault_start_step, fault_steps, fault_wick, fault_stale)`.
+    fault: (u32, u32, u32, f64, bool),
+    seed: u64,
+}
+
+fn oracle_strategy() -> impl Strategy<Value = OracleCase> {
+    (
+        (1u32..=5, 0.0f64..0.01, 0u32..=3, 0.0f64..0.3),
+        (any::<bool>(), 0.0f64..0.45, 0u32..=3, 0.01f64..0.5),
+        (0u32..5, 0u32..40, 0u32..10, -0.6f64..0.6, any::<bool>()),
+        any::<u64>(),
+    )
+        .prop_map(|(sources, combine, fault, seed)| OracleCase {
+            sources,
+            combine,
+            fault: (fault.0 % sources.0, fault.1, fault.2, fault.3, fault.4),
+            seed,
+        })
 }
 
 #[derive(Clone, Debug)]
@@ -265,6 +303,9 @@ fn config_strategy() -> impl Strategy<Value = ConfigCase> {
         prop_oneof![2 => Just(0.0), 1 => 0.0f64..1_000.0, 2 => 1_000.0f64..10_000_000.0],
         prop_oneof![3 => Just(0.0), 1 => 0.0f64..1.2],
         last_line_strategy(),
+        prop::option::of((0.005f64..0.3, 1u32..=6, 1u32..=8)),
+        prop::option::of((0.0005f64..0.05, 0.5f64..20.0, 1u32..=6, 1.0f64..4.0)),
+        prop::option::of(oracle_strategy()),
     )
         .prop_map(
             |(
@@ -275,6 +316,9 @@ fn config_strategy() -> impl Strategy<Value = ConfigCase> {
                 insurance_fund_usd,
                 floor_fraction,
                 last_line,
+                breaker,
+                vol_margin,
+                oracle,
             )| ConfigCase {
                 mode,
                 fee,
@@ -283,6 +327,9 @@ fn config_strategy() -> impl Strategy<Value = ConfigCase> {
                 insurance_fund_usd,
                 floor_fraction,
                 last_line,
+                breaker,
+                vol_margin,
+                oracle,
             },
         )
 }
@@ -447,6 +494,64 @@ fn build_config(c: &ConfigCase) -> VenueConfig {
     }
 }
 
+/// The controls a case turns on (MODEL.md §6 must hold with every one of them).
+fn build_controls(c: &ConfigCase, markets: usize) -> Controls {
+    Controls {
+        breaker: c.breaker.map(|(threshold, window_steps, pause_steps)| {
+            Box::new(CircuitBreaker::new(
+                &BreakerConfig {
+                    enabled: true,
+                    threshold,
+                    window_steps,
+                    pause_steps,
+                },
+                markets,
+            )) as _
+        }),
+        margin: c
+            .vol_margin
+            .map(|(sigma_ref, half_life_steps, update_interval_steps, cap)| {
+                Box::new(VolatilityMargin::new(
+                    &VolMarginConfig {
+                        enabled: true,
+                        sigma_ref,
+                        half_life_steps,
+                        update_interval_steps,
+                        cap,
+                    },
+                    markets,
+                )) as _
+            }),
+        oracle: c.oracle.as_ref().map(|o| {
+            let cfg = OracleConfig {
+                enabled: true,
+                sources: o.sources.0,
+                noise: o.sources.1,
+                lag_steps: o.sources.2,
+                outage_probability: o.sources.3,
+                aggregation: if o.combine.0 {
+                    Aggregation::TrimmedMean
+                } else {
+                    Aggregation::Median
+                },
+                trim_fraction: o.combine.1,
+                staleness_limit_steps: o.combine.2,
+                deviation_guard: o.combine.3,
+                faulty_source: o.fault.0,
+                fault_start_step: o.fault.1,
+                fault_steps: o.fault.2,
+                fault_wick: o.fault.3,
+                fault_stale: o.fault.4,
+            };
+            Box::new(AggregatedOracle::new(
+                &cfg,
+                markets,
+                rng::stream(o.seed, Purpose::Oracle, 0),
+            )) as _
+        }),
+    }
+}
+
 /// Path prices of every step, per market (log-price clamped to [2%, 3000%] of start).
 fn build_prices(case: &Case) -> (Vec<f64>, Vec<Vec<f64>>) {
     let start: Vec<f64> = case
@@ -487,6 +592,10 @@ struct Reached {
     started_liquidatable: u32,
     /// Accounts pending at the end of a step (latency or chunk cooldown), summed.
     pending: u32,
+    /// Steps with liquidations paused by the circuit breaker while some were due.
+    paused_with_pending: u32,
+    /// Steps with a margin multiplier above 1 (volatility margin).
+    margin_raised: u32,
 }
 
 /// The state a step starts from, for [`check_step`].
@@ -683,6 +792,7 @@ fn run_case(case: &Case) -> Result<Reached, String> {
     )
     .map_err(|err| format!("engine refused the population: {err}"))?;
     e.set_record_events(true);
+    e.set_controls(build_controls(&case.config, case.markets.len()));
     let mut reached = Reached {
         started_liquidatable: (0..population.len() as u32)
             .filter(|&a| e.equity(a) < e.maintenance(a))
@@ -720,9 +830,16 @@ fn run_case(case: &Case) -> Result<Reached, String> {
                 reached.partial_closes += 1;
             }
         }
-        reached.pending += (0..population.len() as u32)
+        let pending = (0..population.len() as u32)
             .filter(|&a| e.is_pending(a))
             .count() as u32;
+        reached.pending += pending;
+        if e.liquidations_paused() && pending > 0 {
+            reached.paused_with_pending += 1;
+        }
+        if (0..case.markets.len()).any(|m| e.margin_multiplier(m as u16) > 1.0) {
+            reached.margin_raised += 1;
+        }
     }
     reached.insolvency = e.totals().insolvency;
     Ok(reached)
@@ -789,6 +906,8 @@ fn random_cases_reach_every_branch() {
         total.funding_settlements += r.funding_settlements;
         total.started_liquidatable += r.started_liquidatable;
         total.pending += r.pending;
+        total.paused_with_pending += r.paused_with_pending;
+        total.margin_raised += r.margin_raised;
         total.adl_partial_scope += r.adl_partial_scope;
         total.adl_events += r.adl_events;
         total.haircuts += r.haircuts;
@@ -822,5 +941,13 @@ fn random_cases_reach_every_branch() {
         "ADL never closed only part of a position"
     );
     assert!(haircuts_socialize > 0, "no haircut under `socialize`");
+    assert!(
+        total.paused_with_pending > 0,
+        "the circuit breaker never held back a due liquidation"
+    );
+    assert!(
+        total.margin_raised > 0,
+        "volatility margin never raised margin"
+    );
     assert!(insolvency_none.0 > 0, "no recorded insolvency under `none`");
 }

@@ -273,6 +273,7 @@ pub fn write(dir: &Path, kind: Kind) -> Value {
         steps.liquidations.push(u32::from(r0.long[i] > 0.0));
         steps.open_interest.push(1e8);
         steps.funding_rate.push(None);
+        steps.margin_multiplier.push(1.0);
     }
     write_steps(&dir.join("steps.parquet"), &steps, &meta).expect("write steps");
 
