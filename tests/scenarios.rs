@@ -181,3 +181,46 @@ fn the_controls_pair_shows_the_controls_at_work() {
     assert_eq!(metric("without", "oracle_sources_dropped"), 0.0);
     assert!(metric("with", "breaker_trips") > 0.0);
 }
+
+/// The depeg scenario against the same crash with USD-only margin: same population
+/// and starting equity, so the difference is the collateral's. Accounts backed by
+/// the depegging coin are liquidated on top of the crash's, and ADL does more.
+#[test]
+fn the_depeg_scenario_liquidates_accounts_the_usd_only_crash_spares() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let metric = |name: &str, column: &str| -> f64 {
+        let file = repo().join(format!("scenarios/{name}.toml"));
+        let dir = out.join(name);
+        if !dir.exists() {
+            assert_ok(
+                name,
+                &backstop(
+                    tmp.path(),
+                    &[
+                        Path::new("run"),
+                        &file,
+                        "--out".as_ref(),
+                        &out,
+                        "-q".as_ref(),
+                    ],
+                ),
+            );
+        }
+        let paths = backstop_data::read_paths(&dir.join("paths.parquet")).unwrap();
+        paths.metric(column).unwrap()[0].unwrap()
+    };
+    let (plain, depeg) = ("oct-2025-btc-replay", "depeg-usde-oct-2025");
+    assert_eq!(metric(plain, "collateral_conversions"), 0.0);
+    assert!(metric(depeg, "collateral_conversions") > 0.0);
+    assert!(metric(depeg, "collateral_converted") > 0.0);
+    let (a, b) = (
+        metric(plain, "accounts_liquidated"),
+        metric(depeg, "accounts_liquidated"),
+    );
+    assert!(
+        b > a,
+        "accounts liquidated: USD-only {a}, with the depeg {b}"
+    );
+    assert!(metric(depeg, "adl_notional") > metric(plain, "adl_notional"));
+}

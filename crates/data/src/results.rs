@@ -72,7 +72,7 @@ pub const SWEEP_SCHEMA_ID: &str = "sweep/v1";
 
 /// The per-path metric columns of `paths/v1`, in file order. Money in USD,
 /// steps as step indices, counts as whole numbers.
-pub const PATH_METRICS: [&str; 32] = [
+pub const PATH_METRICS: [&str; 34] = [
     "steps",
     "insurance_fund_initial",
     "insurance_fund_min",
@@ -105,6 +105,8 @@ pub const PATH_METRICS: [&str; 32] = [
     "margin_multiplier_max",
     "oracle_sources_dropped",
     "oracle_stale_ignored",
+    "collateral_converted",
+    "collateral_conversions",
 ];
 
 /// One row per (parameter set, path); `metrics[k]` is the column named

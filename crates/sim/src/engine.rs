@@ -39,7 +39,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::adl::{self, AdlCandidate, AdlPolicy};
-use crate::controls::Controls;
+use crate::controls::{CollateralHolding, CollateralPricing, Controls};
 use crate::insurance::InsuranceFund;
 use crate::market::{Market, MarketId};
 use crate::money::{Micros, Rate};
@@ -270,6 +270,37 @@ pub struct Totals {
     pub liquidated_notional: Micros,
     /// Liquidator fee income.
     pub liquidator_fees: Micros,
+    /// Non-USD collateral sold at liquidations, at its weighted price.
+    pub collateral_converted: Micros,
+    /// Accounts whose non-USD collateral was sold at a liquidation.
+    pub collateral_conversions: u32,
+}
+
+/// How far below its current weighted price a collateral asset's value is taken
+/// when an account's triggers are computed: the triggers then stay valid until the
+/// asset falls this much, so a collateral price that drifts down re-indexes its
+/// holders once per 1% fall, not at every step.
+const COLLATERAL_INDEX_SLACK: f64 = 0.01;
+
+/// Non-USD collateral held by accounts (`[controls.collateral]`).
+struct CollateralBook {
+    pricing: Box<dyn CollateralPricing>,
+    assets: usize,
+    /// `units[account × assets + asset]`, millionths of a unit.
+    units: Vec<i64>,
+    /// Accounts holding each asset (fixed at the start).
+    holders: Vec<Vec<u32>>,
+    /// Weighted prices (USD per unit × asset weight) of the current step.
+    prices: Vec<f64>,
+    /// Per asset: the highest weighted price any live trigger assumed; the
+    /// triggers of every holder stay valid while the price is at least this.
+    assumed: Vec<f64>,
+    /// Units the external counterparty bought at conversions.
+    ext_units: Vec<i64>,
+    /// Units held at the start (conservation check).
+    initial_units: Vec<i64>,
+    /// Scratch: the marks in USD.
+    marks_usd: Vec<f64>,
 }
 
 /// Scratch space reused across steps (no allocation in the hot loop once warm).
@@ -326,6 +357,10 @@ pub struct Engine {
     liquidations_paused: bool,
     /// The oracle's prices of the step (one per market), when an oracle runs.
     oracle_prices: Vec<f64>,
+    /// Non-USD collateral, when the scenario has any.
+    collateral: Option<CollateralBook>,
+    /// UTC time of the next step (set by [`Engine::set_time`]).
+    now_ns: i64,
 }
 
 /// Error building an engine from a population.
@@ -346,6 +381,14 @@ pub enum EngineError {
         account: u64,
         /// Positions found.
         found: usize,
+    },
+    /// A collateral holding the engine cannot take.
+    #[error("collateral holding of account index {account}: {reason}")]
+    Collateral {
+        /// Account index.
+        account: u32,
+        /// What is wrong.
+        reason: &'static str,
     },
     /// The initial marks do not match the markets.
     #[error("expected {expected} initial prices, got {found}")]
@@ -481,6 +524,8 @@ impl Engine {
             margin_mult: vec![Rate::ONE; n_markets],
             liquidations_paused: false,
             oracle_prices: vec![0.0; n_markets],
+            collateral: None,
+            now_ns: 0,
             markets,
             accounts,
             positions,
@@ -495,6 +540,170 @@ impl Engine {
     /// the first step. Margin multipliers start at 1, so the index stays valid.
     pub fn set_controls(&mut self, controls: Controls) {
         self.controls = controls;
+    }
+
+    /// Gives accounts non-USD collateral (see [`crate::controls::collateral`]); call
+    /// before the first step, after [`Engine::set_time`] if the prices follow a
+    /// schedule in UTC time. Each holding moves its value at the step-0 weighted
+    /// price out of the account's USD balance into the asset, so every account's
+    /// equity is unchanged at the start. The accounts are then re-indexed.
+    ///
+    /// # Errors
+    /// A holding of an unknown or isolated account, of an unknown asset, or of a
+    /// negative number of units.
+    pub fn set_collateral(
+        &mut self,
+        mut pricing: Box<dyn CollateralPricing>,
+        holdings: &[CollateralHolding],
+    ) -> Result<(), EngineError> {
+        let n = pricing.assets();
+        let marks_usd: Vec<f64> = self
+            .markets
+            .iter()
+            .zip(&self.marks)
+            .map(|(m, &t)| t as f64 * m.tick_size)
+            .collect();
+        let mut prices = vec![0.0; n];
+        pricing.weighted_prices(self.step, self.now_ns, &marks_usd, &mut prices);
+        let mut book = CollateralBook {
+            pricing,
+            assets: n,
+            units: vec![0; self.accounts.len() * n],
+            holders: vec![Vec::new(); n],
+            prices,
+            assumed: vec![0.0; n],
+            ext_units: vec![0; n],
+            initial_units: vec![0; n],
+            marks_usd,
+        };
+        for h in holdings {
+            let fail = |reason| EngineError::Collateral {
+                account: h.account,
+                reason,
+            };
+            let acc = self
+                .accounts
+                .get_mut(h.account as usize)
+                .ok_or(fail("no such account"))?;
+            let k = h.asset as usize;
+            if k >= n {
+                return Err(fail("no such asset"));
+            }
+            if acc.isolated {
+                return Err(fail("an isolated account holds USD only"));
+            }
+            if h.units < 0 {
+                return Err(fail("negative units"));
+            }
+            let slot = &mut book.units[h.account as usize * n + k];
+            if *slot == 0 && h.units > 0 {
+                book.holders[k].push(h.account);
+            }
+            // The value moves from USD into the asset: equity is unchanged.
+            let before = Micros((*slot as f64 * book.prices[k]).floor() as i64);
+            *slot += h.units;
+            let after = Micros((*slot as f64 * book.prices[k]).floor() as i64);
+            acc.collateral -= after - before;
+            self.initial_total -= after - before;
+            book.initial_units[k] += h.units;
+        }
+        for h in &mut book.holders {
+            h.sort_unstable();
+        }
+        self.collateral = Some(book);
+        self.reindex_all();
+        Ok(())
+    }
+
+    /// Value of an account's non-USD collateral at the step's weighted prices
+    /// (zero without collateral).
+    pub fn collateral_value(&self, account: u32) -> Micros {
+        self.asset_value(account, 1.0)
+    }
+
+    /// Millionths of collateral asset `asset` that `account` holds.
+    pub fn collateral_units(&self, account: u32, asset: usize) -> i64 {
+        self.collateral
+            .as_ref()
+            .map_or(0, |c| c.units[account as usize * c.assets + asset])
+    }
+
+    /// `Σ floor(units × weighted price × factor)` over an account's assets.
+    fn asset_value(&self, account: u32, factor: f64) -> Micros {
+        let Some(c) = &self.collateral else {
+            return Micros::ZERO;
+        };
+        let row = account as usize * c.assets;
+        let mut v = 0i64;
+        for (k, &u) in c.units[row..row + c.assets].iter().enumerate() {
+            if u != 0 {
+                v += (u as f64 * c.prices[k] * factor).floor() as i64;
+            }
+        }
+        Micros(v)
+    }
+
+    /// Equity the index assumes: collateral assets valued
+    /// [`COLLATERAL_INDEX_SLACK`] below their weighted price.
+    fn index_equity(&self, account: u32) -> Micros {
+        match &self.collateral {
+            None => self.equity(account),
+            Some(_) => {
+                self.equity(account) - self.asset_value(account, 1.0)
+                    + self.asset_value(account, 1.0 - COLLATERAL_INDEX_SLACK)
+            }
+        }
+    }
+
+    /// Sells every non-USD asset of `a` to the external counterparty at its
+    /// weighted price (equity is unchanged).
+    fn convert_collateral(&mut self, a: u32) {
+        let Some(c) = self.collateral.as_mut() else {
+            return;
+        };
+        let row = a as usize * c.assets;
+        let mut cash = Micros::ZERO;
+        let mut any = false;
+        for k in 0..c.assets {
+            let u = c.units[row + k];
+            if u == 0 {
+                continue;
+            }
+            cash += Micros((u as f64 * c.prices[k]).floor() as i64);
+            c.ext_units[k] += u;
+            c.units[row + k] = 0;
+            any = true;
+        }
+        if any {
+            self.accounts[a as usize].collateral += cash;
+            self.ext_cash -= cash;
+            self.totals.collateral_converted += cash;
+            self.totals.collateral_conversions += 1;
+        }
+    }
+
+    /// Re-evaluates the holders of every asset whose price fell below what their
+    /// triggers assumed. O(assets) on a quiet step.
+    fn reindex_collateral_holders(&mut self) {
+        let n = self.collateral.as_ref().map_or(0, |c| c.assets);
+        for k in 0..n {
+            let Some(c) = self.collateral.as_mut() else {
+                return;
+            };
+            if c.prices[k] >= c.assumed[k] {
+                continue;
+            }
+            c.assumed[k] = 0.0;
+            let holders = std::mem::take(&mut c.holders[k]);
+            for &a in &holders {
+                if self.collateral_units(a, k) > 0 {
+                    self.recheck(a);
+                }
+            }
+            if let Some(c) = self.collateral.as_mut() {
+                c.holders[k] = holders;
+            }
+        }
     }
 
     /// The controls the engine runs with.
@@ -616,7 +825,7 @@ impl Engine {
     /// Equity of an account at the current marks.
     pub fn equity(&self, account: u32) -> Micros {
         let a = &self.accounts[account as usize];
-        let mut e = a.collateral;
+        let mut e = a.collateral + self.asset_value(account, 1.0);
         for p in self.positions_of(account) {
             let m = &self.markets[p.market as usize];
             e += m.value(p.lots, self.marks[p.market as usize]) - p.cost;
@@ -663,7 +872,7 @@ impl Engine {
     /// formula `(WB − TMM1 + UPNL1 + cum − side × size × EP) / (size × MMR − side ×
     /// size)` is the same line.
     pub fn liquidation_price(&self, account: u32, slot: usize) -> Option<f64> {
-        let (ticks, market) = self.liquidation_ticks(account, slot)?;
+        let (ticks, market) = self.liquidation_ticks(account, slot, self.equity(account))?;
         Some(ticks * self.markets[market as usize].tick_size)
     }
 
@@ -680,8 +889,14 @@ impl Engine {
         (ticks > 0.0).then_some(ticks * m.tick_size)
     }
 
-    /// Exact liquidation price in (fractional) ticks.
-    fn liquidation_ticks(&self, account: u32, slot: usize) -> Option<(f64, MarketId)> {
+    /// Exact liquidation price in (fractional) ticks, given the account's equity
+    /// at the current marks.
+    fn liquidation_ticks(
+        &self,
+        account: u32,
+        slot: usize,
+        equity: Micros,
+    ) -> Option<(f64, MarketId)> {
         let p = *self.positions_of(account).get(slot)?;
         if p.lots == 0 {
             return None;
@@ -692,8 +907,7 @@ impl Engine {
         // Equity without this position's value, minus the others' maintenance.
         let own_value = market.value(p.lots, mark);
         let own_mm = self.position_maintenance(&p, p.lots);
-        let base = (self.equity(account) - own_value).0 as f64
-            - (self.maintenance(account) - own_mm).0 as f64;
+        let base = (equity - own_value).0 as f64 - (self.maintenance(account) - own_mm).0 as f64;
         let s = p.lots as f64;
         let tiers = market.margin.tiers();
         let mult = self.margin_mult[p.market as usize].as_fraction();
@@ -726,6 +940,7 @@ impl Engine {
     /// Moves the markets' clocks (impact models with recorded liquidity) to
     /// `ts_ns`, the time of the next step.
     pub fn set_time(&mut self, ts_ns: i64) {
+        self.now_ns = ts_ns;
         for m in &mut self.markets {
             m.impact.advance_to(ts_ns);
         }
@@ -767,6 +982,13 @@ impl Engine {
             self.flows[i] = MarketFlows::default();
             self.marks[i] = m.ticks(base[i] * self.impact[i].factor());
         }
+        if let Some(c) = self.collateral.as_mut() {
+            for (i, m) in self.markets.iter().enumerate() {
+                c.marks_usd[i] = self.marks[i] as f64 * m.tick_size;
+            }
+            c.pricing
+                .weighted_prices(t, self.now_ns, &c.marks_usd, &mut c.prices);
+        }
 
         let mut any_funding = false;
         for i in 0..self.markets.len() {
@@ -791,6 +1013,10 @@ impl Engine {
         }
         if any_funding || margin_changed || self.index_needs_compaction() {
             self.reindex_all();
+        } else {
+            // Collateral that fell below what the triggers assumed re-evaluates its
+            // holders (O(assets) otherwise).
+            self.reindex_collateral_holders();
         }
 
         // Circuit breaker: breaches are still detected (and scheduled) while
@@ -924,6 +1150,10 @@ impl Engine {
             let maintenance = self.maintenance(a);
             if !takeover && equity >= maintenance {
                 return None;
+            }
+            if first {
+                // Non-USD collateral is sold first, at its weighted price.
+                self.convert_collateral(a);
             }
             let slot = self.largest_position(a)?;
             if first && !self.accounts[a as usize].liquidated {
@@ -1354,7 +1584,8 @@ impl Engine {
                 entry_value: q.cost.to_usd().abs(),
                 notional: m.value(q.lots.abs(), mark).to_usd(),
                 equity: equity.to_usd(),
-                wallet: self.accounts[owner as usize].collateral.to_usd(),
+                wallet: (self.accounts[owner as usize].collateral + self.asset_value(owner, 1.0))
+                    .to_usd(),
                 maintenance: self.maintenance(owner).to_usd(),
                 loss_per_lot: (m.value(-q.lots.signum(), price) - m.value(-q.lots.signum(), mark))
                     .to_usd(),
@@ -1440,6 +1671,9 @@ impl Engine {
         for h in &mut self.shorts {
             h.clear();
         }
+        if let Some(c) = self.collateral.as_mut() {
+            c.assumed.fill(0.0);
+        }
         // Funding (or a population that starts underwater) can make accounts
         // liquidatable without any mark crossing a trigger: evaluate every account.
         for a in 0..self.accounts.len() as u32 {
@@ -1460,6 +1694,15 @@ impl Engine {
         if open == 0 {
             return;
         }
+        if let Some(c) = self.collateral.as_mut() {
+            let row = a as usize * c.assets;
+            for k in 0..c.assets {
+                let assumed = c.prices[k] * (1.0 - COLLATERAL_INDEX_SLACK);
+                if c.units[row + k] > 0 && assumed > c.assumed[k] {
+                    c.assumed[k] = assumed;
+                }
+            }
+        }
         if open == 1 {
             let s = (first..first + count)
                 .find(|&s| self.positions[s as usize].lots != 0)
@@ -1472,7 +1715,7 @@ impl Engine {
             let per_tick = (p.lots.abs() as f64) * m.micros_per_lot_tick as f64;
             let margin = 1 + (4.0 / per_tick).ceil() as i64;
             let liq = self
-                .liquidation_ticks(a, (s - first) as usize)
+                .liquidation_ticks(a, (s - first) as usize, self.index_equity(a))
                 .map(|(t, _)| t);
             if p.lots > 0 {
                 let trigger = match liq {
@@ -1491,7 +1734,7 @@ impl Engine {
         }
         // Multi-position cross account: split the buffer over positions by notional,
         // with worst-case slopes (long: |s|·k per tick down; short: |s|·k·(1+max mmr)).
-        let buffer = (self.equity(a) - self.maintenance(a)).0 - open as i64;
+        let buffer = (self.index_equity(a) - self.maintenance(a)).0 - open as i64;
         let buffer = buffer.max(0) as f64;
         let total_notional: f64 = (first..first + count)
             .map(|s| {
@@ -1553,6 +1796,18 @@ impl Engine {
                 "conservation: ledger sums to {money} µUSD, started at {}",
                 self.initial_total.0
             ));
+        }
+        if let Some(c) = &self.collateral {
+            for k in 0..c.assets {
+                let held: i64 =
+                    c.units.iter().skip(k).step_by(c.assets).sum::<i64>() + c.ext_units[k];
+                if held != c.initial_units[k] {
+                    return Err(format!(
+                        "conservation: collateral asset {k} sums to {held} units, started at {}",
+                        c.initial_units[k]
+                    ));
+                }
+            }
         }
         let mut pnl = 0i128;
         for (i, m) in self.markets.iter().enumerate() {

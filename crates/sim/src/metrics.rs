@@ -89,6 +89,10 @@ pub struct PathMetrics {
     pub oracle_sources_dropped: u32,
     /// Oracle source readings ignored as stale.
     pub oracle_stale_ignored: u32,
+    /// Non-USD collateral sold at liquidations, USD at its weighted price.
+    pub collateral_converted: f64,
+    /// Accounts whose non-USD collateral was sold at a liquidation.
+    pub collateral_conversions: u32,
     /// Per-account haircuts, by account id.
     pub haircuts: Vec<Haircut>,
 }
@@ -165,6 +169,8 @@ impl PathMetrics {
                 .oracle
                 .as_ref()
                 .map_or(0, |o| o.stale_ignored()),
+            collateral_converted: t.collateral_converted.to_usd(),
+            collateral_conversions: t.collateral_conversions,
             haircuts,
         }
     }
@@ -205,6 +211,8 @@ impl PathMetrics {
             Some(self.margin_multiplier_max),
             n(self.oracle_sources_dropped),
             n(self.oracle_stale_ignored),
+            Some(self.collateral_converted),
+            n(self.collateral_conversions),
         ]
     }
 }

@@ -21,6 +21,8 @@ pub enum Purpose {
     Adl = 3,
     /// The oracle's source noise, lags and outages (`[controls.oracle]`).
     Oracle = 4,
+    /// Which accounts hold which collateral asset (`[controls.collateral]`).
+    Collateral = 5,
 }
 
 /// The stream for `(seed, purpose, path index)`.

@@ -355,7 +355,34 @@ impl Prepared {
             self.scenario.seed,
             path_index,
         ));
+        let collateral = &self.scenario.controls.collateral;
+        if collateral.enabled && !collateral.asset.is_empty() {
+            self.give_collateral(&mut engine)?;
+        }
         Ok(engine)
+    }
+
+    /// Hands the accounts their non-USD collateral (`[controls.collateral]`): the
+    /// same holdings on every path, drawn from `(seed, Purpose::Collateral, 0)`.
+    fn give_collateral(&self, engine: &mut Engine) -> Result<(), SimError> {
+        use crate::controls::collateral::{self, CollateralPricing, ScheduledCollateral};
+        let cfg = &self.scenario.controls.collateral;
+        let names: Vec<&str> = self.scenario.market.keys().map(String::as_str).collect();
+        let assets = collateral::resolve(cfg, &names)
+            .map_err(|(key, message)| SimError::Input(format!("{key}: {message}")))?;
+        let mut pricing = ScheduledCollateral::new(assets);
+        let marks: Vec<f64> = (0..engine.markets().len())
+            .map(|m| engine.mark_price(m as u16))
+            .collect();
+        let mut prices = vec![0.0; pricing.assets()];
+        pricing.weighted_prices(0, self.start_ns, &marks, &mut prices);
+        let deposits: Vec<i64> = engine.accounts().iter().map(|a| a.collateral.0).collect();
+        let isolated: Vec<bool> = engine.accounts().iter().map(|a| a.isolated).collect();
+        let mut rng = rng::stream(self.scenario.seed, Purpose::Collateral, 0);
+        let holdings = collateral::allocate(cfg, &prices, &deposits, &isolated, &mut rng);
+        engine.set_time(self.start_ns);
+        engine.set_collateral(Box::new(pricing), &holdings)?;
+        Ok(())
     }
 
     /// Runs path `path_index` from start to finish, calling `record` after every

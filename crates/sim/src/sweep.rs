@@ -702,6 +702,8 @@ pub fn metrics_from_row(path: u64, row: &[Option<f64>]) -> Result<PathMetrics, S
         margin_multiplier_max: f("margin_multiplier_max")?,
         oracle_sources_dropped: n("oracle_sources_dropped")?,
         oracle_stale_ignored: n("oracle_stale_ignored")?,
+        collateral_converted: f("collateral_converted")?,
+        collateral_conversions: n("collateral_conversions")?,
         haircuts: Vec::new(),
     })
 }

@@ -541,6 +541,56 @@ fn oracle(s: &Scenario, steps: usize) -> Check {
     Ok(())
 }
 
+/// `[controls.collateral]`: haircuts in `[0, 1)`, fractions in `[0, 1]`, shares
+/// summing to at most 1, and a price path for every asset.
+fn collateral(s: &Scenario) -> Check {
+    let c = &s.controls.collateral;
+    let mut total_share = 0.0;
+    for (name, a) in &c.asset {
+        let key = format!("controls.collateral.asset.{name}");
+        finite(&format!("{key}.haircut"), a.haircut)?;
+        if !(0.0..1.0).contains(&a.haircut) {
+            return fail(
+                format!("{key}.haircut"),
+                format!(
+                    "must be in [0, 1) (the fraction of the asset's value margin does not count; \
+                     1 would count nothing), got {}",
+                    a.haircut
+                ),
+            );
+        }
+        for (field, x) in [("holders", a.holders), ("share", a.share)] {
+            finite(&format!("{key}.{field}"), x)?;
+            if !(0.0..=1.0).contains(&x) {
+                return fail(
+                    format!("{key}.{field}"),
+                    format!("must be a fraction in [0, 1], got {x}"),
+                );
+            }
+        }
+        total_share += a.share;
+    }
+    if total_share > 1.0 + 1e-12 {
+        return fail(
+            "controls.collateral.asset",
+            format!(
+                "the assets' shares sum to {total_share}: an account holding all of them would \
+                 hold more than its margin"
+            ),
+        );
+    }
+    if c.enabled && c.asset.is_empty() {
+        return fail(
+            "controls.collateral",
+            "enabled, but no [controls.collateral.asset.<name>] is given",
+        );
+    }
+    let names: Vec<&str> = s.market.keys().map(String::as_str).collect();
+    crate::controls::collateral::resolve(c, &names)
+        .map(|_| ())
+        .map_err(|(key, message)| FieldError { key, message })
+}
+
 /// The `[controls]` table: every field is checked (so a sweep that turns a control
 /// on finds its values sound), the run-length checks only for enabled controls.
 fn controls(s: &Scenario) -> Check {
@@ -582,6 +632,7 @@ fn controls(s: &Scenario) -> Check {
         );
     }
     oracle(s, steps)?;
+    collateral(s)?;
     if v.enabled {
         for (name, m) in &s.market {
             let mmr = m.tiers.iter().map(|t| t.imr.max(t.mmr)).fold(0.0, f64::max);

@@ -355,3 +355,174 @@ fn controls_reach_the_metrics_and_the_steps_table() {
     assert!(plain.steps.margin_multiplier.iter().all(|&m| m == 1.0));
     assert!(plain.metrics.liquidations > 0);
 }
+
+// ------------------------------------------------------------------ collateral
+
+/// A cross-margin long of 10 lots at 100.00 (1,000 USD notional, MMR 1%: 10 USD
+/// maintenance) with a deposit of 20 USD, of which `units` millionths of a
+/// collateral asset priced by `schedule` (`(step, USD)`), with `haircut`, replace
+/// their step-0 weighted value in USD.
+fn collateral_long(haircut: f64, schedule: &[(f64, f64)], units: i64) -> Engine {
+    use backstop_sim::controls::{CollateralAsset, CollateralHolding, ScheduledCollateral};
+    let cfg = VenueConfig {
+        mode: LiquidationMode::Full,
+        fee: Rate::ZERO,
+        insurance_fund_share: Rate::ONE,
+        latency_steps: 0,
+        insurance_fund: usd(1_000.0),
+        insurance_fund_floor: Micros::ZERO,
+        last_line: LastLine::None,
+    };
+    let pop = [AccountSpec {
+        id: 1,
+        collateral: usd(20.0),
+        isolated: false,
+        positions: vec![(0, 10, 10_000)],
+    }];
+    let mut e = Engine::new(vec![market(0.01)], &[100.0], &pop, cfg, Engine::test_rng(1)).unwrap();
+    e.set_record_events(true);
+    let asset = CollateralAsset {
+        name: "usde".into(),
+        weight: 1.0 - haircut,
+        market: None,
+        schedule: schedule.to_vec(),
+        by_time: false,
+    };
+    e.set_collateral(
+        Box::new(ScheduledCollateral::new(vec![asset])),
+        &[CollateralHolding {
+            account: 0,
+            asset: 0,
+            units,
+        }],
+    )
+    .unwrap();
+    e.check_invariants().unwrap();
+    e
+}
+
+/// 16 units of an asset at 1 USD with a 20% haircut count 12.80 USD of margin, 3.20
+/// USD less than with no haircut: exactly `units × price × haircut`.
+#[test]
+fn a_haircut_lowers_margin_by_units_times_price_times_haircut() {
+    let flat = [(0.0, 1.0)];
+    let full = collateral_long(0.0, &flat, 16_000_000);
+    let cut = collateral_long(0.2, &flat, 16_000_000);
+    // The asset's weighted value left the USD balance: equity is 20 USD in both.
+    assert_eq!(full.equity(0), usd(20.0));
+    assert_eq!(cut.equity(0), usd(20.0));
+    assert_eq!(full.collateral_value(0), usd(16.0));
+    assert_eq!(cut.collateral_value(0), usd(12.8));
+    assert_eq!(full.accounts()[0].collateral, usd(4.0));
+    assert_eq!(cut.accounts()[0].collateral, usd(7.2));
+    // Same units, same later price: the haircut is 20% of the asset's value.
+    let mut full = collateral_long(0.0, &[(0.0, 1.0), (1.0, 0.5)], 16_000_000);
+    let mut cut = collateral_long(0.2, &[(0.0, 1.0), (1.0, 0.5)], 20_000_000);
+    run(&mut full, &[100.0, 100.0]);
+    run(&mut cut, &[100.0, 100.0]);
+    assert_eq!(full.collateral_value(0), usd(8.0));
+    assert_eq!(cut.collateral_value(0), usd(8.0));
+    assert_eq!(
+        cut.collateral_value(0),
+        Micros((20_000_000.0 * 0.5 * 0.8) as i64)
+    );
+}
+
+/// 16 USD of the 20 USD deposit in a stablecoin that depegs to 0.50 and then 0.25:
+/// equity 4 + 8 = 12 USD stays above the 10 USD maintenance, then 4 + 4 = 8 USD
+/// falls below it with the mark unchanged: the index catches it at that step, the
+/// liquidation sells the asset for 4 USD first, and nothing is lost.
+#[test]
+fn a_depeg_liquidates_exactly_when_collateral_falls_below_maintenance() {
+    let schedule = [(0.0, 1.0), (1.0, 1.0), (2.0, 0.5), (3.0, 0.25)];
+    let mut e = collateral_long(0.0, &schedule, 16_000_000);
+    let steps = run(&mut e, &[100.0, 100.0, 100.0, 100.0, 100.0]);
+    let liqs: Vec<usize> = steps.iter().map(|s| s.0).collect();
+    assert_eq!(liqs, [0, 0, 0, 1, 0]);
+    assert_eq!(e.totals().collateral_converted, usd(4.0));
+    assert_eq!(e.totals().collateral_conversions, 1);
+    assert_eq!(e.collateral_units(0, 0), 0);
+    assert_eq!(e.equity(0), usd(8.0));
+    assert_eq!(e.totals().bad_debt, Micros::ZERO);
+    // Without the depeg the same account is never liquidated.
+    let mut pegged = collateral_long(0.0, &[(0.0, 1.0)], 16_000_000);
+    let steps = run(&mut pegged, &[100.0, 100.0, 100.0, 100.0, 100.0]);
+    assert!(steps.iter().all(|s| s.0 == 0));
+}
+
+/// A collateral asset that follows a market: a long backed by the same coin loses
+/// twice when the coin falls (the wrong-way risk multi-asset margin adds).
+#[test]
+fn collateral_priced_by_a_market_falls_with_it() {
+    let plain_scenario = scenario("").unwrap();
+    let with_btc = scenario(
+        "[controls.collateral]\nenabled = true\n\
+         [controls.collateral.asset.coin]\nhaircut = 0.1\nshare = 0.8\nmarket = \"btc\"\n",
+    )
+    .unwrap();
+    let plain = Prepared::new(plain_scenario, Path::new("."))
+        .unwrap()
+        .run_path(0)
+        .unwrap();
+    let with = Prepared::new(with_btc, Path::new("."))
+        .unwrap()
+        .run_path(0)
+        .unwrap();
+    assert!(
+        with.metrics.collateral_conversions > 0,
+        "{:?}",
+        with.metrics
+    );
+    assert!(with.metrics.collateral_converted > 0.0);
+    assert_eq!(plain.metrics.collateral_conversions, 0);
+    assert!(
+        with.metrics.accounts_liquidated >= plain.metrics.accounts_liquidated,
+        "with {} plain {}",
+        with.metrics.accounts_liquidated,
+        plain.metrics.accounts_liquidated
+    );
+}
+
+#[test]
+fn bad_collateral_is_refused_naming_the_key() {
+    let asset = "[controls.collateral]\nenabled = true\n[controls.collateral.asset.usde]\n";
+    refused(
+        &format!("{asset}haircut = 1.5\nshare = 0.5\nschedule = [{{ step = 0, price = 1.0 }}]\n"),
+        "controls.collateral.asset.usde.haircut",
+        "[0, 1)",
+    );
+    refused(
+        &format!("{asset}haircut = -0.1\nshare = 0.5\nschedule = [{{ step = 0, price = 1.0 }}]\n"),
+        "controls.collateral.asset.usde.haircut",
+        "[0, 1)",
+    );
+    refused(
+        &format!("{asset}haircut = 0.1\nshare = 0.5\n"),
+        "controls.collateral.asset.usde",
+        "no price path",
+    );
+    refused(
+        &format!("{asset}haircut = 0.1\nshare = 0.5\nmarket = \"eth\"\n"),
+        "controls.collateral.asset.usde.market",
+        "does not define",
+    );
+    refused(
+        &format!("{asset}haircut = 0.1\nshare = 1.5\nmarket = \"btc\"\n"),
+        "controls.collateral.asset.usde.share",
+        "[0, 1]",
+    );
+    refused(
+        &format!(
+            "{asset}haircut = 0.1\nshare = 0.5\nschedule = [{{ step = 0, price = 1.0 }}, {{ step = 3, price = -1.0 }}]\n"
+        ),
+        "controls.collateral.asset.usde.schedule[1].price",
+        "positive",
+    );
+    refused(
+        "[controls.collateral]\nenabled = true\n\
+         [controls.collateral.asset.a]\nhaircut = 0.1\nshare = 0.6\nmarket = \"btc\"\n\
+         [controls.collateral.asset.b]\nhaircut = 0.1\nshare = 0.6\nmarket = \"btc\"\n",
+        "controls.collateral.asset",
+        "sum to",
+    );
+}

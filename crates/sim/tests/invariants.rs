@@ -22,9 +22,11 @@
 //! insolvency, so that the property test cannot pass on quiet paths only.
 
 use backstop_sim::adl::{AdlPolicy, BinanceRanking, BitmexRanking, HyperliquidRanking};
+use backstop_sim::controls::collateral::{self, CollateralAsset};
 use backstop_sim::controls::{
-    AggregatedOracle, Aggregation, BreakerConfig, CircuitBreaker, Controls, OracleConfig,
-    VolMarginConfig, VolatilityMargin,
+    AggregatedOracle, Aggregation, BreakerConfig, CircuitBreaker, CollateralAssetConfig,
+    CollateralConfig, Controls, OracleConfig, ScheduledCollateral, VolMarginConfig,
+    VolatilityMargin,
 };
 use backstop_sim::engine::{
     AccountSpec, AdlScope, Engine, Event, LastLine, LiquidationMode, Totals, VenueConfig,
@@ -131,6 +133,39 @@ struct ConfigCase {
     vol_margin: Option<(f64, f64, u32, f64)>,
     /// Oracle aggregation.
     oracle: Option<OracleCase>,
+    /// Non-USD collateral assets.
+    collateral: Vec<CollateralCase>,
+}
+
+/// One collateral asset: `(haircut, holders, share)`, priced by market
+/// `market % markets` or by a schedule of `(step, price)` points.
+#[derive(Clone, Debug)]
+struct CollateralCase {
+    weights: (f64, f64, f64),
+    market: Option<usize>,
+    schedule: Vec<(u32, f64)>,
+}
+
+fn collateral_strategy() -> impl Strategy<Value = CollateralCase> {
+    (
+        (0.0f64..0.9, 0.0f64..=1.0, 0.0f64..0.5),
+        prop::option::of(0usize..2),
+        prop::collection::vec((1u32..30, 0.2f64..1.5), 0..4),
+    )
+        .prop_map(|(weights, market, points)| {
+            // Strictly increasing steps; a point at step 0 so a schedule-only asset
+            // has a price from the start.
+            let mut schedule = vec![(0, 1.0)];
+            for (gap, price) in points {
+                let last = schedule.last().map_or(0, |p: &(u32, f64)| p.0);
+                schedule.push((last + gap, price));
+            }
+            CollateralCase {
+                weights,
+                market,
+                schedule,
+            }
+        })
 }
 
 #[derive(Clone, Debug)]
@@ -306,6 +341,7 @@ fn config_strategy() -> impl Strategy<Value = ConfigCase> {
         prop::option::of((0.005f64..0.3, 1u32..=6, 1u32..=8)),
         prop::option::of((0.0005f64..0.05, 0.5f64..20.0, 1u32..=6, 1.0f64..4.0)),
         prop::option::of(oracle_strategy()),
+        prop_oneof![2 => Just(Vec::new()), 1 => prop::collection::vec(collateral_strategy(), 1..=2)],
     )
         .prop_map(
             |(
@@ -319,6 +355,7 @@ fn config_strategy() -> impl Strategy<Value = ConfigCase> {
                 breaker,
                 vol_margin,
                 oracle,
+                collateral,
             )| ConfigCase {
                 mode,
                 fee,
@@ -330,6 +367,7 @@ fn config_strategy() -> impl Strategy<Value = ConfigCase> {
                 breaker,
                 vol_margin,
                 oracle,
+                collateral,
             },
         )
 }
@@ -552,6 +590,73 @@ fn build_controls(c: &ConfigCase, markets: usize) -> Controls {
     }
 }
 
+/// Gives the accounts the case's collateral assets (shares scaled so they sum
+/// to at most 1), at the step-0 prices.
+fn give_collateral(e: &mut Engine, case: &Case) -> Result<(), String> {
+    let c = &case.config.collateral;
+    if c.is_empty() {
+        return Ok(());
+    }
+    let scale = c.iter().map(|a| a.weights.2).sum::<f64>().max(1.0);
+    let assets: Vec<CollateralAsset> = c
+        .iter()
+        .enumerate()
+        .map(|(k, a)| CollateralAsset {
+            name: format!("a{k}"),
+            weight: 1.0 - a.weights.0,
+            market: a.market.map(|m| m % case.markets.len()),
+            schedule: a
+                .schedule
+                .iter()
+                .map(|&(step, price)| (f64::from(step), price))
+                .collect(),
+            by_time: false,
+        })
+        .collect();
+    let config = CollateralConfig {
+        enabled: true,
+        asset: c
+            .iter()
+            .enumerate()
+            .map(|(k, a)| {
+                (
+                    format!("a{k}"),
+                    CollateralAssetConfig {
+                        haircut: a.weights.0,
+                        holders: a.weights.1,
+                        share: a.weights.2 / scale,
+                        market: None,
+                        schedule: None,
+                    },
+                )
+            })
+            .collect(),
+    };
+    let marks: Vec<f64> = (0..case.markets.len())
+        .map(|m| e.mark_price(m as u16))
+        .collect();
+    let prices: Vec<f64> = assets
+        .iter()
+        .map(|a| a.weighted_price(0, 0, &marks))
+        .collect();
+    let deposits: Vec<i64> = e.accounts().iter().map(|a| a.collateral.0).collect();
+    let isolated: Vec<bool> = e.accounts().iter().map(|a| a.isolated).collect();
+    let mut rng = rng::stream(case.adl_seed, Purpose::Collateral, 0);
+    let holdings = collateral::allocate(&config, &prices, &deposits, &isolated, &mut rng);
+    let equity_before: Vec<Micros> = (0..deposits.len() as u32).map(|a| e.equity(a)).collect();
+    e.set_collateral(Box::new(ScheduledCollateral::new(assets)), &holdings)
+        .map_err(|err| format!("collateral refused: {err}"))?;
+    for (a, before) in equity_before.iter().enumerate() {
+        if e.equity(a as u32) != *before {
+            return Err(format!(
+                "collateral changed account {a}'s equity from {before} to {}",
+                e.equity(a as u32)
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Path prices of every step, per market (log-price clamped to [2%, 3000%] of start).
 fn build_prices(case: &Case) -> (Vec<f64>, Vec<Vec<f64>>) {
     let start: Vec<f64> = case
@@ -596,6 +701,8 @@ struct Reached {
     paused_with_pending: u32,
     /// Steps with a margin multiplier above 1 (volatility margin).
     margin_raised: u32,
+    /// Accounts whose non-USD collateral was sold at a liquidation.
+    collateral_conversions: u32,
 }
 
 /// The state a step starts from, for [`check_step`].
@@ -793,6 +900,7 @@ fn run_case(case: &Case) -> Result<Reached, String> {
     .map_err(|err| format!("engine refused the population: {err}"))?;
     e.set_record_events(true);
     e.set_controls(build_controls(&case.config, case.markets.len()));
+    give_collateral(&mut e, case)?;
     let mut reached = Reached {
         started_liquidatable: (0..population.len() as u32)
             .filter(|&a| e.equity(a) < e.maintenance(a))
@@ -842,6 +950,7 @@ fn run_case(case: &Case) -> Result<Reached, String> {
         }
     }
     reached.insolvency = e.totals().insolvency;
+    reached.collateral_conversions = e.totals().collateral_conversions;
     Ok(reached)
 }
 
@@ -908,6 +1017,7 @@ fn random_cases_reach_every_branch() {
         total.pending += r.pending;
         total.paused_with_pending += r.paused_with_pending;
         total.margin_raised += r.margin_raised;
+        total.collateral_conversions += r.collateral_conversions;
         total.adl_partial_scope += r.adl_partial_scope;
         total.adl_events += r.adl_events;
         total.haircuts += r.haircuts;
@@ -950,4 +1060,8 @@ fn random_cases_reach_every_branch() {
         "volatility margin never raised margin"
     );
     assert!(insolvency_none.0 > 0, "no recorded insolvency under `none`");
+    assert!(
+        total.collateral_conversions > 0,
+        "no liquidation ever sold non-USD collateral"
+    );
 }

@@ -5,19 +5,26 @@
 //!   ([`LiquidationPause`]);
 //! - [`vol_margin`]: margin rates scaled by realised volatility ([`MarginScaling`]);
 //! - [`oracle`]: the mark aggregated from several noisy, lagged, fallible price
-//!   sources with staleness and deviation guards ([`MarkOracle`]).
+//!   sources with staleness and deviation guards ([`MarkOracle`]);
+//! - [`collateral`]: margin held in several assets, valued with haircuts and
+//!   priced from the paths ([`CollateralPricing`]).
 //!
 //! The scenario's `[controls]` table ([`ControlsConfig`]) turns them on; [`build`]
 //! makes the engine's [`Controls`] for one path. Every numeric field is a plain
 //! scenario number, so a sweep can vary it.
 
 pub mod breaker;
+pub mod collateral;
 pub mod oracle;
 pub mod vol_margin;
 
 use serde::{Deserialize, Serialize};
 
 pub use breaker::{BreakerConfig, CircuitBreaker, LiquidationPause};
+pub use collateral::{
+    CollateralAsset, CollateralAssetConfig, CollateralConfig, CollateralHolding, CollateralPricing,
+    ScheduledCollateral,
+};
 pub use oracle::{AggregatedOracle, Aggregation, MarkOracle, OracleConfig};
 pub use vol_margin::{MarginScaling, VolMarginConfig, VolatilityMargin};
 
@@ -31,6 +38,8 @@ pub struct ControlsConfig {
     pub vol_margin: VolMarginConfig,
     /// `[controls.oracle]`: oracle aggregation of the mark.
     pub oracle: OracleConfig,
+    /// `[controls.collateral]`: non-USD collateral with haircuts.
+    pub collateral: CollateralConfig,
 }
 
 /// The controls an engine runs with (all `None`: the plain venue).
