@@ -404,7 +404,7 @@ pub(crate) struct OverlayLine {
 }
 
 /// Colours of the runs of an overlay chart: A, B.
-const RUN_COLORS: [RGBColor; 2] = [RGBColor(214, 96, 77), RGBColor(31, 100, 170)];
+const RUN_COLORS: [RGBColor; 2] = [RGBColor(230, 133, 0), RGBColor(31, 100, 170)];
 
 /// Fill of the breaker's pauses.
 const PAUSE: RGBColor = RGBColor(240, 180, 60);
@@ -2380,6 +2380,11 @@ where
         mesh.x_desc(x_desc);
     }
     mesh.draw()?;
+    // Zero first, thin: a run whose fund sits at zero must stay visible on it.
+    chart.draw_series(LineSeries::new(
+        [(xlo, 0.0), (xhi, 0.0)],
+        RISK.stroke_width(1),
+    ))?;
     let mut keys = Vec::new();
     let mut starts: Vec<f64> = Vec::new();
     for r in runs {
@@ -2403,11 +2408,7 @@ where
     } else if !starts.is_empty() {
         keys.push((Key::Dashed(INK), "starting balances".to_owned()));
     }
-    chart.draw_series(LineSeries::new(
-        [(xlo, 0.0), (xhi, 0.0)],
-        RISK.stroke_width(2),
-    ))?;
-    keys.push((Key::Line(RISK, 2), "zero (fund depleted)".to_owned()));
+    keys.push((Key::Line(RISK, 1), "zero (fund depleted)".to_owned()));
     legend_row(&key, &keys)?;
 
     if let Some(bottom) = bottom {

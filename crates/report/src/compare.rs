@@ -746,11 +746,16 @@ fn fund_chart(a: &Run, b: &Run) -> Result<Chart, ReportError> {
         caption.push_str(" Bottom: each run's mark price, same colours.");
     }
     let subtitle = format!(
-        "{}: {}; {}: {}",
+        "Max drawdown{}: {} {}, {} {}",
+        if multi_any(a, b) {
+            " (mean across paths)"
+        } else {
+            ""
+        },
         a.label,
-        a.data.summary.steps_text(),
+        dd(a.data),
         b.label,
-        b.data.summary.steps_text()
+        dd(b.data),
     );
     charts::overlay(
         "compare_insurance_fund",
