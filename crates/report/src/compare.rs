@@ -311,10 +311,7 @@ fn line(
     let d = vb - va;
     let (a_l, b_l) = (&a.label, &b.label);
     if difference(d, unit) == difference(0.0, unit) {
-        return capitalise(&format!(
-            "{b_l} and {a_l} had the same {noun} ({}).",
-            show(va, unit)
-        ));
+        return format!("{b_l} and {a_l} had the same {noun} ({}).", show(va, unit));
     }
     let amount = show(d.abs(), unit);
     let mut text = match unit {
@@ -338,16 +335,8 @@ fn line(
         text.pop();
         text.push_str(&format!(": {who} {verb} {amount}."));
     }
-    capitalise(&text)
-}
-
-/// `text` with its first letter in upper case.
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(c) => c.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
+    // Labels are names: the line starts with one as given.
+    text
 }
 
 /// Names of the controls in force, in words.
