@@ -462,7 +462,18 @@ pub fn build(a: &Run, b: &Run) -> Result<Comparison, ReportError> {
             String::new()
         },
     ]);
+    // The metrics of a control either run enables, and any other not zero.
+    let enabled_a = controls::enabled_controls(sa);
+    let enabled_b = controls::enabled_controls(sb);
     for metric in controls::metric_union(a.data, b.data) {
+        let control = controls::metric_control(&metric);
+        let shown = enabled_a.iter().chain(&enabled_b).any(|c| c == control)
+            || [a.data, b.data]
+                .iter()
+                .any(|d| value(d, &metric).is_some_and(|v| v != controls::metric_neutral(&metric)));
+        if !shown {
+            continue;
+        }
         let (label, unit) = controls::metric_label(&metric);
         let unit = Unit::from(unit);
         let va = value(a.data, &metric);
@@ -713,21 +724,16 @@ fn fund_chart(a: &Run, b: &Run) -> Result<Chart, ReportError> {
     let dd = |d: &ReportData| {
         value(d, "insurance_fund_max_drawdown").map_or_else(|| "n/a".to_owned(), usd)
     };
+    let (line, drawdown) = if multi_any(a, b) {
+        ("the median across paths", "mean max drawdown")
+    } else {
+        ("the path", "max drawdown")
+    };
     let mut caption = format!(
-        "Insurance-fund balance at the end of each step of both runs (top): {} in {} (max \
-         drawdown {}), {} in {} (max drawdown {}); dashed the starting balance, red zero.",
-        if multi_any(a, b) {
-            "median"
-        } else {
-            "the path"
-        },
+        "Insurance-fund balance at the end of each step of both runs (top; {line}): {} \
+         ({drawdown} {}) and {} ({drawdown} {}); dashed the starting balance, red zero.",
         a.label,
         dd(a.data),
-        if multi_any(a, b) {
-            "median"
-        } else {
-            "the path"
-        },
         b.label,
         dd(b.data),
     );

@@ -219,10 +219,14 @@ pub fn metric_label(metric: &str) -> (String, MetricUnit) {
 pub fn metric_value(v: f64, unit: MetricUnit) -> String {
     match unit {
         MetricUnit::Count => {
-            if (v - v.round()).abs() < 1e-9 {
+            let tenths = (v * 10.0).round();
+            if tenths % 10.0 == 0.0 {
                 count(v)
             } else {
-                plain((v * 10.0).round() / 10.0)
+                // One decimal (a mean count), the whole part grouped: `5,807.3`.
+                let whole = (tenths.abs() / 10.0).trunc();
+                let sign = if v < 0.0 { "-" } else { "" };
+                format!("{sign}{}.{}", count(whole), tenths.abs() % 10.0)
             }
         }
         MetricUnit::Multiplier => format!("{}×", plain((v * 1000.0).round() / 1000.0)),
@@ -274,6 +278,17 @@ pub fn metric_control(metric: &str) -> &'static str {
         "oracle"
     } else {
         "collateral"
+    }
+}
+
+/// The value a controls metric has when its control is off: 1 for a margin
+/// multiplier, else 0.
+#[must_use]
+pub fn metric_neutral(metric: &str) -> f64 {
+    if metric.starts_with("margin_multiplier") {
+        1.0
+    } else {
+        0.0
     }
 }
 
@@ -591,7 +606,7 @@ pub fn section(data: &ReportData, when: &dyn Fn(f64) -> String) -> Option<Contro
         .iter()
         .filter(|m| {
             enabled.iter().any(|c| c == metric_control(m))
-                || run_value(data, m).is_some_and(|v| v != 0.0)
+                || run_value(data, m).is_some_and(|v| v != metric_neutral(m))
         })
         .filter_map(|m| {
             let (label, unit) = metric_label(m);
