@@ -5,6 +5,7 @@
 //! backstop run scenarios/linear-crash.toml     # simulate, write notebooks-out/<name>/
 //! backstop validate scenarios/linear-crash.toml  # check a scenario without running it
 //! backstop sweep scenarios/sweep-margin-fee.toml # every parameter set of a [sweep]
+//! backstop compare notebooks-out/a notebooks-out/b # two runs side by side
 //! ```
 
 mod sweep;
@@ -101,6 +102,26 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Compare two results folders side by side (e.g. a crash with and without
+    /// the controls): write compare.html, compare.md and charts/ into --out.
+    Compare {
+        /// Results folder of run A (written by `backstop run`).
+        a: PathBuf,
+        /// Results folder of run B; differences are B − A.
+        b: PathBuf,
+        /// Folder to write into [default: notebooks-out/compare-<A>-vs-<B>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Name of run A in the documents [default: its scenario name].
+        #[arg(long)]
+        label_a: Option<String>,
+        /// Name of run B in the documents [default: its scenario name].
+        #[arg(long)]
+        label_b: Option<String>,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Check a scenario file (syntax, keys, values, population) without running it.
     Validate {
         /// Scenario file (TOML).
@@ -166,6 +187,21 @@ fn main() -> ExitCode {
             shard: shard.as_deref(),
         }),
         Command::Merge { dirs, out, quiet } => sweep::merge(&dirs, &out, quiet),
+        Command::Compare {
+            a,
+            b,
+            out,
+            label_a,
+            label_b,
+            quiet,
+        } => compare(
+            &a,
+            &b,
+            out.as_deref(),
+            label_a.as_deref(),
+            label_b.as_deref(),
+            quiet,
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -219,6 +255,43 @@ fn validate(file: &Path) -> Result<()> {
 fn report(dir: &Path) -> Result<backstop_report::ReportFiles> {
     backstop_report::render(dir)
         .with_context(|| format!("{}: cannot render the report", dir.display()))
+}
+
+/// Folder name of a results folder, for the default output folder.
+fn folder_name(dir: &Path) -> String {
+    std::fs::canonicalize(dir)
+        .ok()
+        .as_deref()
+        .unwrap_or(dir)
+        .file_name()
+        .map_or_else(|| "run".to_owned(), |n| n.to_string_lossy().into_owned())
+}
+
+fn compare(
+    a: &Path,
+    b: &Path,
+    out: Option<&Path>,
+    label_a: Option<&str>,
+    label_b: Option<&str>,
+    quiet: bool,
+) -> Result<()> {
+    let out = out.map_or_else(
+        || {
+            PathBuf::from("notebooks-out").join(format!(
+                "compare-{}-vs-{}",
+                folder_name(a),
+                folder_name(b)
+            ))
+        },
+        Path::to_path_buf,
+    );
+    let files = backstop_report::compare::compare(a, b, label_a, label_b, &out)
+        .with_context(|| format!("cannot compare {} with {}", a.display(), b.display()))?;
+    if !quiet {
+        println!("compare       {}", files.markdown.display());
+        println!("              {}", files.html.display());
+    }
+    Ok(())
 }
 
 fn calibrate(file: &Path, step_seconds: Option<u32>) -> Result<()> {

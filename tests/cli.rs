@@ -822,3 +822,133 @@ fn paths_override_is_checked() {
     assert!(stderr(&o).contains("at least one path"), "{}", stderr(&o));
     assert_eq!(listing(tmp.path()), ["scenario.toml"]);
 }
+
+// ------------------------------------------------------------------ compare
+
+/// The cells after the label of the row `label` of compare.md's side-by-side table.
+#[track_caller]
+fn compare_row(md: &str, label: &str) -> Vec<String> {
+    let start = md.find("## Side by side").expect("no side-by-side table");
+    md[start..]
+        .lines()
+        .filter(|l| l.starts_with('|'))
+        .map(|l| {
+            l.trim_matches('|')
+                .split(" | ")
+                .map(|c| c.trim().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .find(|cells| cells[0] == label)
+        .unwrap_or_else(|| panic!("no row {label:?} in\n{md}"))[1..]
+        .to_vec()
+}
+
+/// `\$1,234` / `-\$12` / `+37` / `-1,756` → the number.
+fn number(text: &str) -> f64 {
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    let v: f64 = digits
+        .parse()
+        .unwrap_or_else(|_| panic!("not a number: {text:?}"));
+    if text.starts_with('-') { -v } else { v }
+}
+
+/// The 2025-10-10 crash with and without the controls, run and compared: the
+/// comparison shows each run's fund drawdown and the liquidations the controls
+/// prevented, as the two summaries have them.
+#[test]
+fn compare_shows_the_controls_pair_side_by_side() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    for which in ["without", "with"] {
+        run_quiet(
+            &repo().join(format!("scenarios/controls-oct-2025-{which}.toml")),
+            &out,
+        );
+    }
+    let a = out.join("controls-oct-2025-without");
+    let b = out.join("controls-oct-2025-with");
+    let cmp = tmp.path().join("cmp");
+    let o = backstop(
+        tmp.path(),
+        &[Path::new("compare"), &a, &b, "--out".as_ref(), &cmp],
+    );
+    assert_ok(&o);
+    assert_eq!(
+        listing(&cmp),
+        ["charts", "compare.html", "compare.md"],
+        "no temporary files left"
+    );
+    assert_eq!(
+        listing(&cmp.join("charts")),
+        ["compare_insurance_fund.png", "compare_insurance_fund.svg"]
+    );
+    let md = std::fs::read_to_string(cmp.join("compare.md")).unwrap();
+    let (sa, sb) = (
+        read_json(&a.join("summary.json")),
+        read_json(&b.join("summary.json")),
+    );
+    let metric = |s: &Value, name: &str| f64_at(s, &format!("/aggregates/metrics/{name}/mean"));
+    let dd = compare_row(&md, "Insurance-fund max drawdown");
+    assert_eq!(
+        number(&dd[0]),
+        metric(&sa, "insurance_fund_max_drawdown").round()
+    );
+    assert_eq!(
+        number(&dd[1]),
+        metric(&sb, "insurance_fund_max_drawdown").round()
+    );
+    let liq = compare_row(&md, "Liquidations");
+    let (la, lb) = (metric(&sa, "liquidations"), metric(&sb, "liquidations"));
+    assert_eq!((number(&liq[0]), number(&liq[1])), (la, lb));
+    assert_eq!(number(&liq[2]), lb - la);
+    assert!(lb < la, "the controls liquidate less: {lb} vs {la}");
+    let fewer = format!(
+        "controls-oct-2025-with had {} fewer liquidations than controls-oct-2025-without",
+        count_text(la - lb)
+    );
+    assert!(md.contains(&fewer), "no {fewer:?} in\n{md}");
+    assert!(md.contains(&format!("the controls prevented {}", count_text(la - lb))));
+    assert!(number(&compare_row(&md, "Circuit-breaker trips")[1]) > 0.0);
+    assert!(md.contains("differ only in their controls"), "{md}");
+
+    // Each run's own report has its controls section; the breaker's pauses are
+    // followed up from the steps.
+    let report = std::fs::read_to_string(b.join("report.md")).unwrap();
+    assert!(report.contains("\n## Controls\n"));
+    assert!(report.contains("After the pauses: in the "), "{report}");
+    assert!(b.join("charts/margin_multiplier.png").is_file());
+
+    // Default folder, under notebooks-out of the working directory.
+    assert_ok(&backstop(
+        tmp.path(),
+        &[Path::new("compare"), &a, &b, "-q".as_ref()],
+    ));
+    assert!(
+        tmp.path()
+            .join("notebooks-out/compare-controls-oct-2025-without-vs-controls-oct-2025-with/compare.md")
+            .is_file()
+    );
+
+    // A folder missing a file is refused, by name.
+    std::fs::remove_file(b.join("steps.parquet")).unwrap();
+    let o = backstop(tmp.path(), &[Path::new("compare"), &a, &b, "-q".as_ref()]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains(&b.display().to_string()) && err.contains("steps.parquet"),
+        "{err}"
+    );
+}
+
+/// `1756.0` → `1,756`.
+fn count_text(v: f64) -> String {
+    let digits = format!("{:.0}", v.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -174,13 +174,7 @@ impl TimeAxis {
         let last = times.last().copied().unwrap_or(origin_ns);
         #[allow(clippy::cast_precision_loss)]
         let total = last.saturating_sub(origin_ns) as f64 / NS;
-        let (seconds_per_unit, unit) = if total <= 3.0 * 3600.0 {
-            (60.0, "minutes")
-        } else if total <= 72.0 * 3600.0 {
-            (3600.0, "hours")
-        } else {
-            (86400.0, "days")
-        };
+        let (seconds_per_unit, unit) = time_unit(total);
         Self {
             origin_ns,
             ns_per_unit: seconds_per_unit * NS,
@@ -373,7 +367,49 @@ enum Plot {
     },
     /// Depletion probability over two swept parameters.
     Heatmap(SweepGrid),
+    /// Margin multiplier (step line) over the mark price, one path, with the
+    /// breaker's pauses shaded.
+    MultiplierOverPrice {
+        time: TimeAxis,
+        x: Vec<f64>,
+        multiplier: Vec<f64>,
+        mark: Vec<f64>,
+        market: String,
+        cap: Option<f64>,
+        pauses: Vec<(f64, f64)>,
+    },
+    /// Insurance-fund balance of several runs on one time axis, and their marks.
+    Overlay {
+        x_desc: String,
+        fund_desc: String,
+        runs: Vec<OverlayLine>,
+        marks: Vec<OverlayLine>,
+        mark_desc: String,
+    },
 }
+
+/// One run's line in an overlay chart.
+#[derive(Debug, Clone)]
+pub(crate) struct OverlayLine {
+    /// Legend text.
+    pub label: String,
+    /// Positions on the time axis.
+    pub x: Vec<f64>,
+    /// Values.
+    pub y: Vec<f64>,
+    /// Line colour (index into [`RUN_COLORS`]).
+    pub color: usize,
+    /// Starting balance, drawn dashed.
+    pub start: Option<f64>,
+}
+
+/// Colours of the runs of an overlay chart: A, B.
+const RUN_COLORS: [RGBColor; 2] = [RGBColor(230, 133, 0), RGBColor(31, 100, 170)];
+
+/// Fill of the breaker's pauses.
+const PAUSE: RGBColor = RGBColor(240, 180, 60);
+/// Margin multiplier line.
+const MULT: RGBColor = RGBColor(120, 60, 150);
 
 fn font(size: u32) -> TextStyle<'static> {
     TextStyle::from((FONT_FAMILY, size).into_font()).color(&INK)
@@ -525,6 +561,22 @@ where
             totals_desc,
         ),
         Plot::Heatmap(grid) => draw_heatmap(&body, grid),
+        Plot::MultiplierOverPrice {
+            time,
+            x,
+            multiplier,
+            mark,
+            market,
+            cap,
+            pauses,
+        } => draw_multiplier(&body, time, x, multiplier, mark, market, *cap, pauses),
+        Plot::Overlay {
+            x_desc,
+            fund_desc,
+            runs,
+            marks,
+            mark_desc,
+        } => draw_overlay(&body, x_desc, fund_desc, runs, marks, mark_desc),
     }
 }
 
@@ -2139,10 +2191,367 @@ pub fn all(data: &ReportData) -> Result<Vec<Chart>, ReportError> {
         liquidations(data)?,
         adl(data)?,
     ];
+    if let Some(chart) = margin_multiplier(data)? {
+        charts.push(chart);
+    }
     if data.paths.param_sets().len() > 1
         && let Some(grid) = &data.sweep
     {
         charts.push(sweep_heatmap(data, grid)?);
     }
     Ok(charts)
+}
+
+/// Points of a step line: each value held until the next step's time.
+fn step_line(x: &[f64], y: &[f64], x_end: f64) -> (Vec<f64>, Vec<f64>) {
+    let mut xs = Vec::with_capacity(x.len() * 2);
+    let mut ys = Vec::with_capacity(y.len() * 2);
+    for (i, (xi, yi)) in x.iter().zip(y).enumerate() {
+        let next = x.get(i + 1).copied().unwrap_or(x_end);
+        xs.extend([*xi, next]);
+        ys.extend([*yi, *yi]);
+    }
+    (xs, ys)
+}
+
+/// Shaded spans `[from, to)` on the time axis, full height.
+fn shade<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    spans: &[(f64, f64)],
+    lo: f64,
+    hi: f64,
+) -> DResult
+where
+    DB::ErrorType: 'static,
+{
+    chart.draw_series(
+        spans
+            .iter()
+            .map(|(a, b)| Rectangle::new([(*a, lo), (*b, hi)], PAUSE.mix(0.35).filled())),
+    )?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw_multiplier<DB: DrawingBackend>(
+    area: &Area<DB>,
+    time: &TimeAxis,
+    x: &[f64],
+    multiplier: &[f64],
+    mark: &[f64],
+    market: &str,
+    cap: Option<f64>,
+    pauses: &[(f64, f64)],
+) -> DResult
+where
+    DB::ErrorType: 'static,
+{
+    let (_, h) = area.dim_in_pixel();
+    let (panels, key) = area.split_vertically(h.saturating_sub(LEGEND_ROW));
+    let (top, bottom) = panels.split_vertically(h * 46 / 100);
+    let (xlo, xhi) = x_range(x, 0.0);
+    let (mut lo, mut hi) = min_max(multiplier);
+    lo = lo.min(1.0);
+    if let Some(c) = cap {
+        hi = hi.max(c);
+    }
+    let (ylo, yhi) = padded(lo, hi);
+    let mut chart = ChartBuilder::on(&top)
+        .margin(8)
+        .x_label_area_size(30)
+        .y_label_area_size(96)
+        .build_cartesian_2d(xlo..xhi, ylo..yhi)?;
+    chart
+        .configure_mesh()
+        .light_line_style(GRID.mix(0.5))
+        .bold_line_style(GRID)
+        .y_desc("Margin multiplier (×)")
+        .x_label_formatter(&time_fmt)
+        .y_label_formatter(&|v: &f64| {
+            format!("{}×", crate::format::plain((v * 100.0).round() / 100.0))
+        })
+        .axis_desc_style(font(16))
+        .label_style(font(14))
+        .draw()?;
+    shade(&mut chart, pauses, ylo, yhi)?;
+    let (sx, sy) = step_line(x, multiplier, xhi);
+    chart.draw_series(segments(&sx, &sy, MULT, 3))?;
+    let mut keys = vec![(
+        Key::Line(MULT, 3),
+        format!("{} margin multiplier", market.to_uppercase()),
+    )];
+    if let Some(c) = cap {
+        chart.draw_series(DashedLineSeries::new(
+            [(xlo, c), (xhi, c)],
+            8,
+            6,
+            INK.stroke_width(1),
+        ))?;
+        keys.push((
+            Key::Dashed(INK),
+            format!("cap {}×", crate::format::plain(c)),
+        ));
+    }
+    if !pauses.is_empty() {
+        keys.push((
+            Key::Swatch(PAUSE.mix(0.6)),
+            "liquidations paused (circuit breaker)".to_owned(),
+        ));
+    }
+    keys.push((
+        Key::Line(PRICE, 2),
+        format!("{} mark price (lower panel)", market.to_uppercase()),
+    ));
+    legend_row(&key, &keys)?;
+
+    let (plo, phi) = min_max(mark);
+    let (plo, phi) = price_range(plo, phi);
+    let mut chart = ChartBuilder::on(&bottom)
+        .margin(8)
+        .x_label_area_size(52)
+        .y_label_area_size(96)
+        .build_cartesian_2d(xlo..xhi, plo..phi)?;
+    let price_desc = format!("{} mark price (USD)", market.to_uppercase());
+    let price_fmt = price_formatter(plo, phi);
+    chart
+        .configure_mesh()
+        .light_line_style(GRID.mix(0.5))
+        .bold_line_style(GRID)
+        .x_desc(time.label.as_str())
+        .y_desc(price_desc.as_str())
+        .x_label_formatter(&time_fmt)
+        .y_label_formatter(&price_fmt)
+        .axis_desc_style(font(16))
+        .label_style(font(14))
+        .draw()?;
+    shade(&mut chart, pauses, plo, phi)?;
+    chart.draw_series(segments(x, mark, PRICE, 2))?;
+    Ok(())
+}
+
+fn draw_overlay<DB: DrawingBackend>(
+    area: &Area<DB>,
+    x_desc: &str,
+    fund_desc: &str,
+    runs: &[OverlayLine],
+    marks: &[OverlayLine],
+    mark_desc: &str,
+) -> DResult
+where
+    DB::ErrorType: 'static,
+{
+    let (_, h) = area.dim_in_pixel();
+    let (panels, key) = area.split_vertically(h.saturating_sub(LEGEND_ROW));
+    let (top, bottom) = if marks.is_empty() {
+        (panels.clone(), None)
+    } else {
+        let (t, b) = panels.split_vertically(h * 55 / 100);
+        (t, Some(b))
+    };
+    let all_x = || runs.iter().chain(marks).flat_map(|r| r.x.iter());
+    let (xlo, xhi) = min_max(all_x());
+    let (xlo, xhi) = if xlo.is_finite() && xhi > xlo {
+        (xlo, xhi)
+    } else {
+        (0.0, 1.0)
+    };
+    let (mut lo, mut hi) = min_max(runs.iter().flat_map(|r| r.y.iter()));
+    for r in runs {
+        if let Some(s) = r.start {
+            hi = hi.max(s);
+        }
+    }
+    lo = lo.min(0.0);
+    let (ylo, yhi) = padded(lo, hi);
+    let mut chart = ChartBuilder::on(&top)
+        .margin(8)
+        .x_label_area_size(if bottom.is_some() { 30 } else { 52 })
+        .y_label_area_size(96)
+        .build_cartesian_2d(xlo..xhi, ylo..yhi)?;
+    let mut mesh = chart.configure_mesh();
+    mesh.light_line_style(GRID.mix(0.5))
+        .bold_line_style(GRID)
+        .y_desc(fund_desc)
+        .x_label_formatter(&time_fmt)
+        .y_label_formatter(&usd_fmt)
+        .axis_desc_style(font(16))
+        .label_style(font(14));
+    if bottom.is_none() {
+        mesh.x_desc(x_desc);
+    }
+    mesh.draw()?;
+    // Zero first, thin: a run whose fund sits at zero must stay visible on it.
+    chart.draw_series(LineSeries::new(
+        [(xlo, 0.0), (xhi, 0.0)],
+        RISK.stroke_width(1),
+    ))?;
+    let mut keys = Vec::new();
+    let mut starts: Vec<f64> = Vec::new();
+    for r in runs {
+        let color = RUN_COLORS[r.color % RUN_COLORS.len()];
+        if let Some(s) = r.start
+            && !starts.contains(&s)
+        {
+            starts.push(s);
+            chart.draw_series(DashedLineSeries::new(
+                [(xlo, s), (xhi, s)],
+                8,
+                6,
+                INK.stroke_width(1),
+            ))?;
+        }
+        chart.draw_series(segments(&r.x, &r.y, color, 3))?;
+        keys.push((Key::Line(color, 3), r.label.clone()));
+    }
+    if let [s] = starts.as_slice() {
+        keys.push((Key::Dashed(INK), format!("starting balance {}", usd(*s))));
+    } else if !starts.is_empty() {
+        keys.push((Key::Dashed(INK), "starting balances".to_owned()));
+    }
+    keys.push((Key::Line(RISK, 1), "zero (fund depleted)".to_owned()));
+    legend_row(&key, &keys)?;
+
+    if let Some(bottom) = bottom {
+        let (plo, phi) = min_max(marks.iter().flat_map(|r| r.y.iter()));
+        let (plo, phi) = price_range(plo, phi);
+        let mut chart = ChartBuilder::on(&bottom)
+            .margin(8)
+            .x_label_area_size(52)
+            .y_label_area_size(96)
+            .build_cartesian_2d(xlo..xhi, plo..phi)?;
+        let price_fmt = price_formatter(plo, phi);
+        chart
+            .configure_mesh()
+            .light_line_style(GRID.mix(0.5))
+            .bold_line_style(GRID)
+            .x_desc(x_desc)
+            .y_desc(mark_desc)
+            .x_label_formatter(&time_fmt)
+            .y_label_formatter(&price_fmt)
+            .axis_desc_style(font(16))
+            .label_style(font(14))
+            .draw()?;
+        for r in marks {
+            let color = RUN_COLORS[r.color % RUN_COLORS.len()];
+            chart.draw_series(segments(&r.x, &r.y, color, 2))?;
+        }
+    }
+    Ok(())
+}
+
+/// The margin multiplier over the mark price, for a one-path run with the
+/// volatility margin on (`None` otherwise); the circuit breaker's pauses are
+/// shaded when the run has a breaker.
+///
+/// # Errors
+///
+/// [`ReportError::Chart`] or [`ReportError::Png`] if drawing or encoding fails.
+pub fn margin_multiplier(data: &ReportData) -> Result<Option<Chart>, ReportError> {
+    let Some(series) = crate::controls::multiplier_series(data) else {
+        return Ok(None);
+    };
+    let times = step_times(data, &series.step, &series.ts_ns);
+    let time = TimeAxis::new(&times);
+    let x: Vec<f64> = times.iter().map(|t| time.x(*t)).collect();
+    let pauses: Vec<(f64, f64)> = match crate::controls::breaker_pauses(data) {
+        Ok(a) => {
+            let end = x.last().copied().unwrap_or(0.0);
+            a.paused
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| **p)
+                .map(|(i, _)| (x[i], x.get(i + 1).copied().unwrap_or(end)))
+                .collect()
+        }
+        Err(_) => Vec::new(),
+    };
+    let cap = data
+        .summary
+        .parameters
+        .iter()
+        .find(|(k, _)| k == "controls.vol_margin.cap")
+        .and_then(|(_, v)| v.replace(',', "").parse::<f64>().ok());
+    let (_, max) = min_max(&series.margin_multiplier);
+    let market = series.market.to_uppercase();
+    let mut caption = format!(
+        "Multiplier of the {market} margin rates at each step (top; the volatility margin holds it \
+         between updates), over the {market} mark price (bottom); largest {}×.",
+        crate::format::plain((max * 1000.0).round() / 1000.0)
+    );
+    if !pauses.is_empty() {
+        caption.push_str(" Shaded: steps when the circuit breaker paused liquidations.");
+    }
+    render(
+        "margin_multiplier",
+        title(data, "margin multiplier and price"),
+        subtitle(data),
+        caption,
+        TALL_HEIGHT,
+        &Plot::MultiplierOverPrice {
+            time,
+            x,
+            multiplier: series.margin_multiplier.clone(),
+            mark: series.mark.clone(),
+            market: series.market.clone(),
+            cap,
+            pauses,
+        },
+    )
+    .map(Some)
+}
+
+/// An overlay chart of several runs' insurance-fund balances (top) and marks
+/// (bottom, when given), drawn for `backstop compare`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn overlay(
+    name: &'static str,
+    title: String,
+    subtitle: String,
+    caption: String,
+    x_desc: String,
+    fund_desc: String,
+    runs: Vec<OverlayLine>,
+    marks: Vec<OverlayLine>,
+    mark_desc: String,
+) -> Result<Chart, ReportError> {
+    let height = if marks.is_empty() {
+        HEIGHT
+    } else {
+        TALL_HEIGHT
+    };
+    render(
+        name,
+        title,
+        subtitle,
+        caption,
+        height,
+        &Plot::Overlay {
+            x_desc,
+            fund_desc,
+            runs,
+            marks,
+            mark_desc,
+        },
+    )
+}
+
+/// Recorded times of `steps` as [`step_times`] does, for `backstop compare`.
+pub(crate) fn times_of(data: &ReportData, steps: &[u32], ts_ns: &[i64]) -> Vec<i64> {
+    step_times(data, steps, ts_ns)
+}
+
+/// Time-axis unit for a span of `seconds`: (seconds per unit, unit name).
+pub(crate) fn time_unit(seconds: f64) -> (f64, &'static str) {
+    if seconds <= 3.0 * 3600.0 {
+        (60.0, "minutes")
+    } else if seconds <= 72.0 * 3600.0 {
+        (3600.0, "hours")
+    } else {
+        (86400.0, "days")
+    }
+}
+
+/// `ns` since the epoch as `YYYY-MM-DD HH:MM:SS UTC`, for `backstop compare`.
+pub(crate) fn utc(ns: i64) -> String {
+    format_utc(ns)
 }

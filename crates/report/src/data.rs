@@ -121,6 +121,16 @@ pub struct PathSeries {
     pub adl_count: Vec<f64>,
     /// Loss socialized during the step, USD.
     pub socialized_loss: Vec<f64>,
+    /// Bad debt incurred during the step, USD.
+    pub bad_debt: Vec<f64>,
+    /// Liquidations during the step, all markets.
+    pub liquidations: Vec<f64>,
+    /// Multiplier of `market`'s margin rates during the step (1 without the
+    /// volatility-margin control).
+    pub margin_multiplier: Vec<f64>,
+    /// Every market's mark price at the end of each step, by market (NaN where a
+    /// step has no row for the market).
+    pub marks: BTreeMap<String, Vec<f64>>,
 }
 
 impl PathSeries {
@@ -143,6 +153,10 @@ impl PathSeries {
             adl: f64,
             adl_count: f64,
             social: f64,
+            bad_debt: f64,
+            liquidations: f64,
+            multiplier: Option<f64>,
+            marks: BTreeMap<String, f64>,
         }
         let mut rows: BTreeMap<u32, Row> = BTreeMap::new();
         for i in 0..table.len() {
@@ -150,10 +164,14 @@ impl PathSeries {
             row.ts_ns = table.ts_ns.get(i).copied().unwrap_or_default();
             if table.market[i] == market {
                 row.mark = Some(table.mark[i]);
+                row.multiplier = Some(table.margin_multiplier[i]);
             }
+            row.marks.insert(table.market[i].clone(), table.mark[i]);
             // Venue-wide values repeat on every market's row: take them once.
             row.fund = table.insurance_fund[i];
             row.social = table.socialized_loss[i];
+            row.bad_debt = table.bad_debt[i];
+            row.liquidations += f64::from(table.liquidations[i]);
             row.long += table.liquidated_long_notional[i];
             row.short += table.liquidated_short_notional[i];
             row.adl += table.adl_notional[i];
@@ -163,7 +181,19 @@ impl PathSeries {
             market,
             ..Self::default()
         };
+        let names: std::collections::BTreeSet<&String> = table.market.iter().collect();
+        for name in names {
+            out.marks
+                .insert(name.clone(), Vec::with_capacity(rows.len()));
+        }
         for (step, row) in rows {
+            for (name, marks) in &mut out.marks {
+                marks.push(row.marks.get(name).copied().unwrap_or(f64::NAN));
+            }
+            out.bad_debt.push(row.bad_debt);
+            out.liquidations.push(row.liquidations);
+            out.margin_multiplier
+                .push(row.multiplier.unwrap_or(f64::NAN));
             out.step.push(step);
             out.ts_ns.push(row.ts_ns);
             out.mark.push(row.mark.unwrap_or(f64::NAN));

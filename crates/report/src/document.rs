@@ -1,6 +1,7 @@
 //! `report.html` and `report.md`: the same content, two renderings.
 
 use crate::charts::{self, Chart};
+use crate::controls::ControlsSection;
 use crate::data::ReportData;
 use crate::format::{count, pct, pct_interval, plain, usd};
 use crate::summary::Quantiles;
@@ -99,6 +100,8 @@ struct Content {
     methodology: Vec<String>,
     /// A sweep's sets meeting the target: heading, intro, column names, rows.
     sweep_target: Option<(String, Vec<String>, Vec<Vec<String>>)>,
+    /// The venue controls, when the scenario enables any.
+    controls: Option<ControlsSection>,
 }
 
 /// The table of a sweep's parameter sets meeting its target, best first.
@@ -450,11 +453,12 @@ impl Content {
             parameters: s.parameters.clone(),
             methodology,
             sweep_target: sweep_target(data),
+            controls: crate::controls::section(data, &|step| step_duration(step, data)),
         }
     }
 }
 
-fn esc(text: &str) -> String {
+pub(crate) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -470,7 +474,7 @@ fn esc(text: &str) -> String {
 }
 
 /// Inline code spans (`x`) as `<code>`, the rest escaped.
-fn esc_code(text: &str) -> String {
+pub(crate) fn esc_code(text: &str) -> String {
     text.split('`')
         .enumerate()
         .map(|(i, part)| {
@@ -484,7 +488,7 @@ fn esc_code(text: &str) -> String {
 }
 
 /// An SVG document as an inline element (no XML declaration).
-fn inline_svg(svg: &str) -> &str {
+pub(crate) fn inline_svg(svg: &str) -> &str {
     let svg = svg.trim_start();
     if svg.starts_with("<?xml") {
         svg.find("?>").map_or(svg, |i| svg[i + 2..].trim_start())
@@ -493,7 +497,7 @@ fn inline_svg(svg: &str) -> &str {
     }
 }
 
-const STYLE: &str = "\
+pub(crate) const STYLE: &str = "\
 body{font-family:'DejaVu Sans',Verdana,Arial,sans-serif;color:#212529;background:#fff;\
 max-width:1160px;margin:2em auto;padding:0 1em;line-height:1.45}\
 h1{font-size:1.8em;margin-bottom:.2em}h2{margin-top:1.8em;border-bottom:1px solid #dee2e6}\
@@ -546,6 +550,21 @@ fn html(c: &Content, charts: &[Chart]) -> String {
         h.push_str("</tbody>\n</table>\n");
     }
 
+    if let Some(ctl) = &c.controls {
+        h.push_str("<h2 id=\"controls\">Controls</h2>\n<ul>\n");
+        for line in &ctl.settings {
+            h.push_str(&format!("<li>{}</li>\n", esc(line)));
+        }
+        h.push_str("</ul>\n");
+        html_table(&mut h, &ctl.metrics_head, &ctl.metrics);
+        for p in &ctl.pauses_text {
+            h.push_str(&format!("<p>{}</p>\n", esc(p)));
+        }
+        if !ctl.pauses_table.1.is_empty() {
+            html_table(&mut h, &ctl.pauses_table.0, &ctl.pauses_table.1);
+        }
+    }
+
     if let Some((intro, head, rows)) = &c.sweep_target {
         h.push_str("<h2 id=\"sweep-target\">Parameter sets meeting the target</h2>\n");
         h.push_str(&format!("<p>{}</p>\n<table>\n<thead><tr>", esc_code(intro)));
@@ -595,12 +614,12 @@ fn html(c: &Content, charts: &[Chart]) -> String {
 
 /// Markdown prose: `$` escaped, so forums that render `$...$` as maths (Discourse
 /// with its math plugin) show dollars.
-fn md(text: &str) -> String {
+pub(crate) fn md(text: &str) -> String {
     text.replace('$', "\\$")
 }
 
 /// A Markdown table cell: as [`md`], pipes escaped, line breaks flattened.
-fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     md(text).replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
@@ -634,6 +653,21 @@ fn markdown(c: &Content, charts: &[Chart]) -> String {
             m.push_str(&format!("| {} |\n", cells.join(" | ")));
         }
         m.push('\n');
+    }
+
+    if let Some(ctl) = &c.controls {
+        m.push_str("## Controls\n\n");
+        for line in &ctl.settings {
+            m.push_str(&format!("- {}\n", md(line)));
+        }
+        m.push('\n');
+        md_table(&mut m, &ctl.metrics_head, &ctl.metrics);
+        for p in &ctl.pauses_text {
+            m.push_str(&format!("{}\n\n", md(p)));
+        }
+        if !ctl.pauses_table.1.is_empty() {
+            md_table(&mut m, &ctl.pauses_table.0, &ctl.pauses_table.1);
+        }
     }
 
     if let Some((intro, head, rows)) = &c.sweep_target {
@@ -674,4 +708,36 @@ fn markdown(c: &Content, charts: &[Chart]) -> String {
         m.push_str(&format!("| `{}` | {} |\n", cell(k), cell(v)));
     }
     m
+}
+
+/// An HTML table: first column text, the others numbers.
+pub(crate) fn html_table(h: &mut String, head: &[String], rows: &[Vec<String>]) {
+    h.push_str("<table>\n<thead><tr>");
+    for (i, x) in head.iter().enumerate() {
+        let class = if i == 0 { "" } else { " class=\"n\"" };
+        h.push_str(&format!("<th{class}>{}</th>", esc(x)));
+    }
+    h.push_str("</tr></thead>\n<tbody>\n");
+    for row in rows {
+        h.push_str("<tr>");
+        for (i, x) in row.iter().enumerate() {
+            let class = if i == 0 { "" } else { " class=\"n\"" };
+            h.push_str(&format!("<td{class}>{}</td>", esc(x)));
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody>\n</table>\n");
+}
+
+/// A Markdown table: first column left-aligned, the others right-aligned.
+pub(crate) fn md_table(m: &mut String, head: &[String], rows: &[Vec<String>]) {
+    let cells: Vec<String> = head.iter().map(|x| cell(x)).collect();
+    m.push_str(&format!("| {} |\n| --- |", cells.join(" | ")));
+    m.push_str(&" ---: |".repeat(head.len().saturating_sub(1)));
+    m.push('\n');
+    for row in rows {
+        let cells: Vec<String> = row.iter().map(|x| cell(x)).collect();
+        m.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    m.push('\n');
 }

@@ -13,6 +13,8 @@
 #![warn(missing_docs)]
 
 pub mod charts;
+pub mod compare;
+pub mod controls;
 mod data;
 mod document;
 mod error;

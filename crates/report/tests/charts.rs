@@ -276,3 +276,36 @@ fn charts_are_deterministic() {
     let b = charts::all(&second).expect("render");
     assert_eq!(a, b);
 }
+
+#[test]
+fn controls_run_charts_the_margin_multiplier_over_the_price() {
+    let (_dir, data) = load(Kind::Controls);
+    let all = charts::all(&data).expect("charts render");
+    let chart = by_name(&all, "margin_multiplier");
+    assert_eq!(chart.height, charts::TALL_HEIGHT);
+    assert_eq!(chart.title, "fixture-controls: margin multiplier and price");
+    assert_chart(
+        chart,
+        &[
+            "Margin multiplier (×)",
+            "BTC mark price (USD)",
+            TIME,
+            "cap 2×",
+            "liquidations paused (circuit breaker)",
+        ],
+    );
+    assert!(chart.caption.contains("largest 2×"), "{}", chart.caption);
+    // Without the volatility margin there is no such chart.
+    let (_dir, plain) = load(Kind::Single);
+    let names: Vec<&str> = charts::all(&plain)
+        .expect("charts render")
+        .iter()
+        .map(|c| c.name)
+        .collect();
+    assert!(!names.contains(&"margin_multiplier"), "{names:?}");
+    assert!(
+        charts::margin_multiplier(&plain)
+            .expect("renders")
+            .is_none()
+    );
+}

@@ -326,3 +326,107 @@ fn a_corrupt_parquet_file_is_named() {
         .to_string();
     assert!(msg.contains("bands.parquet"), "{msg}");
 }
+
+#[test]
+fn controls_section_appears_only_with_controls_on() {
+    let (dir, summary) = fixture(Kind::Controls);
+    let files = render(dir.path()).expect("report renders");
+    let md = std::fs::read_to_string(&files.markdown).expect("report.md");
+    let html = std::fs::read_to_string(&files.html).expect("report.html");
+    assert!(md.contains("\n## Controls\n"), "{md}");
+    assert!(html.contains("<h2 id=\"controls\">Controls</h2>"));
+    // Settings in words.
+    for words in [
+        "Circuit breaker: a mark move of more than 1.5% within 4 steps pauses liquidations for 3 steps",
+        "Volatility margin:",
+        "between 1× and 2×",
+        "Oracle: the mark is the median of 3 price sources; a source more than 5.0% from their median is dropped",
+        "Injected fault: source 0 reports a price 15.0% too low for 3 steps from step 100.",
+    ] {
+        assert!(md.contains(words), "no {words:?} in\n{md}");
+    }
+    // Numbers equal the summary's, the unknown collateral metric included.
+    let rows = table(&md, "## Controls");
+    let metric = |name: &str| num(&summary, &format!("aggregates.metrics.{name}.mean"));
+    assert_eq!(
+        rows["Circuit-breaker trips"][0],
+        format!("{}", metric("breaker_trips"))
+    );
+    assert!(metric("breaker_trips") > 0.0);
+    assert_eq!(
+        rows["Steps with liquidations paused"][0],
+        format!("{}", metric("breaker_steps_paused"))
+    );
+    assert_eq!(rows["Largest margin multiplier"][0], "2×");
+    assert_eq!(
+        rows["Oracle readings dropped by the deviation guard"][0],
+        "3"
+    );
+    assert_eq!(rows["Collateral converted (USD)"][0], "\\$1,234,567");
+    // What happened after the pauses, from the steps: the pauses rebuilt from
+    // the marks match the recorded counts.
+    assert!(
+        md.contains("the pauses are rebuilt from the recorded marks and match"),
+        "{md}"
+    );
+    assert!(md.contains("After the pauses: in the "), "{md}");
+    let pauses = table(&md, "| pause |");
+    assert_eq!(pauses.len() as f64, metric("breaker_trips").min(20.0));
+    for cells in pauses.values() {
+        assert_eq!(
+            cells[2], "0",
+            "no liquidation executes during a pause: {cells:?}"
+        );
+    }
+    assert!(md.contains("![") && md.contains("charts/margin_multiplier.png"));
+
+    // No control: no section.
+    for kind in [Kind::Single, Kind::Crash] {
+        let (dir, _) = fixture(kind);
+        let files = render(dir.path()).expect("report renders");
+        let md = std::fs::read_to_string(&files.markdown).expect("report.md");
+        assert!(!md.contains("## Controls"), "{kind:?}");
+        let html = std::fs::read_to_string(&files.html).expect("report.html");
+        assert!(!html.contains("id=\"controls\""), "{kind:?}");
+    }
+}
+
+#[test]
+fn compare_puts_two_runs_side_by_side() {
+    let (with, with_summary) = fixture(Kind::Controls);
+    let (without, without_summary) = fixture(Kind::Single);
+    let out = tempfile::tempdir().expect("temp dir");
+    let files = backstop_report::compare::compare(
+        without.path(),
+        with.path(),
+        Some("without"),
+        Some("with"),
+        out.path(),
+    )
+    .expect("compare");
+    let md = std::fs::read_to_string(&files.markdown).expect("compare.md");
+    assert!(files.html.is_file());
+    let rows = table(&md, "## Side by side");
+    let dd = |s: &Value| num(s, "aggregates.metrics.insurance_fund_max_drawdown.mean");
+    let row = &rows["Insurance-fund max drawdown"];
+    assert_eq!(dollars(&row[0]), dd(&without_summary).round());
+    assert_eq!(dollars(&row[1]), dd(&with_summary).round());
+    assert!(rows.contains_key("Circuit-breaker trips"), "{md}");
+    assert!(rows.contains_key("Collateral converted (USD)"), "{md}");
+    assert!(
+        md.contains("controls in force: circuit breaker, multi-source oracle, volatility margin")
+    );
+    assert_eq!(files.charts.len(), 2);
+    for f in &files.charts {
+        assert!(f.is_file(), "{}", f.display());
+    }
+    // A folder that is not a results folder is refused by name.
+    let empty = tempfile::tempdir().expect("temp dir");
+    let err = backstop_report::compare::compare(empty.path(), with.path(), None, None, out.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&empty.path().display().to_string()) && err.contains("summary.json"),
+        "{err}"
+    );
+}

@@ -25,6 +25,54 @@ pub enum Kind {
     Quiet,
     /// Two parameter sets of 100 paths each.
     Sweep,
+    /// [`Kind::Single`] with every control on: circuit breaker, volatility
+    /// margin, three-source oracle, and a `collateral_converted` metric.
+    Controls,
+}
+
+impl Kind {
+    /// One path (historical replay).
+    pub fn single(self) -> bool {
+        matches!(self, Kind::Single | Kind::Controls)
+    }
+}
+
+/// `[controls.breaker]` of the [`Kind::Controls`] fixture: threshold, window, pause.
+pub const BREAKER: (f64, usize, usize) = (0.015, 4, 3);
+
+/// The breaker rule (docs/model.md §10) on `marks` with tick 0.1: whether each
+/// step is paused, and the number of trips.
+pub fn breaker(marks: &[f64]) -> (Vec<bool>, usize) {
+    let (threshold, window, pause) = BREAKER;
+    let ticks: Vec<i64> = marks.iter().map(|m| (m / 0.1).round() as i64).collect();
+    let mut paused = vec![false; ticks.len()];
+    let (mut until, mut trips) = (0usize, 0usize);
+    for i in 0..ticks.len() {
+        if i < until {
+            paused[i] = true;
+            continue;
+        }
+        let moved = ticks[i.saturating_sub(window)..i]
+            .iter()
+            .any(|r| (ticks[i] - r).abs() as f64 > threshold * *r as f64);
+        if moved {
+            trips += 1;
+            until = i + pause;
+            paused[i] = true;
+        }
+    }
+    (paused, trips)
+}
+
+/// Margin multiplier of the [`Kind::Controls`] fixture at `step`: 1, up to 2 in
+/// steps of 0.25 every 10 steps from step 40, back to 1.2 after step 150.
+pub fn multiplier(step: u32) -> f64 {
+    match step {
+        0..40 => 1.0,
+        40..80 => 1.0 + 0.25 * f64::from((step - 40) / 10 + 1),
+        80..150 => 2.0,
+        _ => 1.2,
+    }
 }
 
 pub const STEPS: u32 = 240;
@@ -70,7 +118,7 @@ fn simulate(kind: Kind, rng: &mut Lcg) -> PathRun {
     // Heavy-tailed fund loss demand; beyond the fund it is socialized / ADL'd.
     let demand = if quiet {
         0.0
-    } else if kind == Kind::Single {
+    } else if kind.single() {
         2_600_000.0
     } else {
         let u = rng.next();
@@ -101,7 +149,7 @@ fn simulate(kind: Kind, rng: &mut Lcg) -> PathRun {
         let new_short = shortfall.max(0.0) - prev_short;
         if new_short > 0.0 {
             // The replay, and the worst crash paths, also socialize half the shortfall.
-            let adl_share = if kind == Kind::Single || demand > 3_000_000.0 {
+            let adl_share = if kind.single() || demand > 3_000_000.0 {
                 social[i] = new_short * 0.5;
                 0.5
             } else {
@@ -226,7 +274,7 @@ fn tail(losses: &[f64], level: f64) -> (f64, f64) {
 /// Writes the results folder of `kind` into `dir` and returns its `summary.json`.
 pub fn write(dir: &Path, kind: Kind) -> Value {
     let (sets, per_set) = match kind {
-        Kind::Single => (1u32, 1u64),
+        Kind::Single | Kind::Controls => (1u32, 1u64),
         Kind::Sweep => (2, 100),
         Kind::Crash | Kind::Quiet => (1, 200),
     };
@@ -254,10 +302,35 @@ pub fn write(dir: &Path, kind: Kind) -> Value {
     write_haircuts(&dir.join("haircuts.parquet"), &haircuts, &meta).expect("write haircuts");
 
     // Path 0's full series.
+    if kind == Kind::Controls {
+        let (paused, trips) = breaker(&runs[0].mark);
+        let steps_paused = paused.iter().filter(|p| **p).count();
+        let set = |run: &mut PathRun, name: &str, v: f64| {
+            let k = PATH_METRICS
+                .iter()
+                .position(|m| *m == name)
+                .expect("metric");
+            run.metrics[k] = Some(v);
+        };
+        set(&mut runs[0], "breaker_trips", trips as f64);
+        set(&mut runs[0], "breaker_steps_paused", steps_paused as f64);
+        set(&mut runs[0], "margin_multiplier_max", 2.0);
+        set(&mut runs[0], "oracle_sources_dropped", 3.0);
+        paths = PathsTable::default();
+        paths.push(0, 0, &runs[0].metrics);
+        write_paths(&dir.join("paths.parquet"), &paths, &meta).expect("write paths");
+    }
     let r0 = &runs[0];
+    // Liquidations wait while the breaker pauses them.
+    let paused = if kind == Kind::Controls {
+        breaker(&r0.mark).0
+    } else {
+        vec![false; STEPS as usize]
+    };
     let mut steps = StepsTable::with_capacity(STEPS as usize);
     for s in 0..STEPS {
         let i = s as usize;
+        let live = if paused[i] { 0.0 } else { 1.0 };
         steps.step.push(s);
         steps.ts_ns.push(START_NS + i64::from(s) * 60_000_000_000);
         steps.market.push("btc".to_owned());
@@ -268,12 +341,16 @@ pub fn write(dir: &Path, kind: Kind) -> Value {
         steps.insolvency.push(0.0);
         steps.adl_notional.push(r0.adl[i]);
         steps.adl_count.push(r0.adl_count[i]);
-        steps.liquidated_long_notional.push(r0.long[i]);
-        steps.liquidated_short_notional.push(r0.short[i]);
-        steps.liquidations.push(u32::from(r0.long[i] > 0.0));
+        steps.liquidated_long_notional.push(r0.long[i] * live);
+        steps.liquidated_short_notional.push(r0.short[i] * live);
+        steps.liquidations.push(u32::from(r0.long[i] * live > 0.0));
         steps.open_interest.push(1e8);
         steps.funding_rate.push(None);
-        steps.margin_multiplier.push(1.0);
+        steps.margin_multiplier.push(if kind == Kind::Controls {
+            multiplier(s)
+        } else {
+            1.0
+        });
     }
     write_steps(&dir.join("steps.parquet"), &steps, &meta).expect("write steps");
 
@@ -287,7 +364,7 @@ pub fn write(dir: &Path, kind: Kind) -> Value {
         ("btc", "liquidated_short_notional", |r| &r.short),
         ("btc", "adl_notional", |r| &r.adl),
     ];
-    if kind != Kind::Single {
+    if !kind.single() {
         for s in 0..STEPS {
             let i = s as usize;
             for (market, name, get) in &series {
@@ -332,6 +409,7 @@ pub fn write(dir: &Path, kind: Kind) -> Value {
     let (name, model, last_line) = match kind {
         Kind::Crash => ("fixture-crash", "garch", "adl"),
         Kind::Single => ("fixture-replay", "series", "socialize"),
+        Kind::Controls => ("fixture-controls", "series", "socialize"),
         Kind::Quiet => ("fixture-quiet", "garch", "adl"),
         Kind::Sweep => ("fixture-sweep", "garch", "adl"),
     };
@@ -365,6 +443,19 @@ pub fn write(dir: &Path, kind: Kind) -> Value {
             "metrics": metrics
         }
     });
+    let mut summary = summary;
+    if kind == Kind::Controls {
+        let (threshold, window, pause) = BREAKER;
+        summary["scenario"]["controls"] = json!({
+            "breaker": { "enabled": true, "threshold": threshold, "window_steps": window, "pause_steps": pause },
+            "vol_margin": { "enabled": true, "sigma_ref": 0.003, "half_life_steps": 20.0, "update_interval_steps": 10, "cap": 2.0 },
+            "oracle": { "enabled": true, "sources": 3, "aggregation": "median", "deviation_guard": 0.05,
+                "staleness_limit_steps": 3, "faulty_source": 0, "fault_start_step": 100, "fault_steps": 3,
+                "fault_wick": -0.15, "fault_stale": false }
+        });
+        // A metric of a control this crate does not know yet.
+        summary["aggregates"]["metrics"]["collateral_converted"] = quantiles_json(&[1_234_567.0]);
+    }
     let text = serde_json::to_string_pretty(&summary).expect("json");
     std::fs::write(dir.join("summary.json"), text).expect("write summary");
     summary
