@@ -134,6 +134,7 @@ pub fn describe(s: &Summary, name: &str) -> String {
             }
             text
         }
+        "collateral" => describe_collateral(s),
         other => {
             let settings: Vec<String> = s
                 .parameters
@@ -150,6 +151,69 @@ pub fn describe(s: &Summary, name: &str) -> String {
             }
         }
     }
+}
+
+/// `[controls.collateral]` in words: per asset, who holds it, its weight and
+/// where its price comes from (with the schedule's lowest point).
+fn describe_collateral(s: &Summary) -> String {
+    const PREFIX: &str = "controls.collateral.asset.";
+    let mut names: Vec<&str> = s
+        .parameters
+        .iter()
+        .filter_map(|(k, _)| k.strip_prefix(PREFIX)?.strip_suffix(".haircut"))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    if names.is_empty() {
+        return "Collateral: enabled, no asset.".to_owned();
+    }
+    let assets: Vec<String> = names
+        .iter()
+        .map(|name| {
+            let f = |field: &str| param_f64(s, &format!("{PREFIX}{name}.{field}"));
+            let market = param(s, &format!("{PREFIX}{name}.market"));
+            let mut lowest: Option<(f64, String)> = None;
+            for i in 0.. {
+                let Some(price) = f(&format!("schedule.{i}.price")) else {
+                    break;
+                };
+                let at = param(s, &format!("{PREFIX}{name}.schedule.{i}.at"))
+                    .map(str::to_owned)
+                    .or_else(|| {
+                        f(&format!("schedule.{i}.step")).map(|n| format!("step {}", plain(n)))
+                    })
+                    .unwrap_or_default();
+                if lowest.as_ref().is_none_or(|(p, _)| price < *p) {
+                    lowest = Some((price, at));
+                }
+            }
+            let price = match (market, &lowest) {
+                (Some(m), None) => format!("priced at the `{m}` mark"),
+                (Some(m), Some((p, at))) => {
+                    format!(
+                        "priced at the `{m}` mark times a schedule (lowest {}× at {at})",
+                        plain(*p)
+                    )
+                }
+                (None, Some((p, at))) => {
+                    format!("priced by a schedule, lowest {} USD at {at}", plain(*p))
+                }
+                (None, None) => "with no price path".to_owned(),
+            };
+            format!(
+                "`{name}` held by {} of cross-margin accounts as {} of their margin, counted at {} \
+                 of its value, {price}",
+                f("holders").map_or_else(|| "(not stated)".to_owned(), pct),
+                f("share").map_or_else(|| "(not stated)".to_owned(), pct),
+                f("haircut").map_or_else(|| "(not stated)".to_owned(), |h| pct(1.0 - h)),
+            )
+        })
+        .collect();
+    format!(
+        "Collateral: {}. Each holder starts with the same equity as with USD alone; a \
+         liquidation first sells the account's assets at their weighted price.",
+        assets.join("; ")
+    )
 }
 
 fn title_case(name: &str) -> String {
@@ -186,6 +250,8 @@ pub fn metric_label(metric: &str) -> (String, MetricUnit) {
             MetricUnit::Count,
         )),
         "oracle_stale_ignored" => Some(("Stale oracle readings ignored", MetricUnit::Count)),
+        "collateral_converted" => Some(("Collateral sold at liquidations (USD)", MetricUnit::Usd)),
+        "collateral_conversions" => Some(("Accounts whose collateral was sold", MetricUnit::Count)),
         _ => None,
     };
     if let Some((label, unit)) = known {

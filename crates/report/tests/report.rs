@@ -362,7 +362,10 @@ fn controls_section_appears_only_with_controls_on() {
         rows["Oracle readings dropped by the deviation guard"][0],
         "3"
     );
-    assert_eq!(rows["Collateral converted (USD)"][0], "\\$1,234,567");
+    assert_eq!(
+        rows["Collateral sold at liquidations (USD)"][0],
+        "\\$1,234,567"
+    );
     // What happened after the pauses, from the steps: the pauses rebuilt from
     // the marks match the recorded counts.
     assert!(
@@ -412,7 +415,10 @@ fn compare_puts_two_runs_side_by_side() {
     assert_eq!(dollars(&row[0]), dd(&without_summary).round());
     assert_eq!(dollars(&row[1]), dd(&with_summary).round());
     assert!(rows.contains_key("Circuit-breaker trips"), "{md}");
-    assert!(rows.contains_key("Collateral converted (USD)"), "{md}");
+    assert!(
+        rows.contains_key("Collateral sold at liquidations (USD)"),
+        "{md}"
+    );
     assert!(
         md.contains("controls in force: circuit breaker, multi-source oracle, volatility margin")
     );
