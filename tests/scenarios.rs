@@ -183,8 +183,9 @@ fn the_controls_pair_shows_the_controls_at_work() {
 }
 
 /// The depeg scenario against the same crash with USD-only margin: same population
-/// and starting equity, so the difference is the collateral's. Accounts backed by
-/// the depegging coin are liquidated on top of the crash's, and ADL does more.
+/// and deposits, so the difference is the collateral's (its haircut from the start,
+/// then the depeg and BTC's fall). Accounts backed by the depegging coin are
+/// liquidated on top of the crash's, and ADL does more.
 #[test]
 fn the_depeg_scenario_liquidates_accounts_the_usd_only_crash_spares() {
     let tmp = tempfile::tempdir().unwrap();

@@ -210,8 +210,9 @@ fn describe_collateral(s: &Summary) -> String {
         })
         .collect();
     format!(
-        "Collateral: {}. Each holder starts with the same equity as with USD alone; a \
-         liquidation first sells the account's assets at their weighted price.",
+        "Collateral: {}. Holders start with the same margin as with USD alone (they posted \
+         more value than it counts for); a liquidation first sells the account's assets at \
+         market, and closes positions only if that does not restore it.",
         assets.join("; ")
     )
 }

@@ -292,6 +292,8 @@ struct CollateralBook {
     holders: Vec<Vec<u32>>,
     /// Weighted prices (USD per unit × asset weight) of the current step.
     prices: Vec<f64>,
+    /// Market prices (USD per unit) of the current step: what a sale fetches.
+    market_prices: Vec<f64>,
     /// Per asset: the highest weighted price any live trigger assumed; the
     /// triggers of every holder stay valid while the price is at least this.
     assumed: Vec<f64>,
@@ -544,13 +546,14 @@ impl Engine {
 
     /// Gives accounts non-USD collateral (see [`crate::controls::collateral`]); call
     /// before the first step, after [`Engine::set_time`] if the prices follow a
-    /// schedule in UTC time. Each holding moves its value at the step-0 weighted
-    /// price out of the account's USD balance into the asset, so every account's
-    /// equity is unchanged at the start. The accounts are then re-indexed.
+    /// schedule in UTC time. Each holding's `cost` leaves the account's USD balance
+    /// (the USD ledger's total falls by the same), and its units count at their
+    /// weighted price: equity falls by `cost − units × weighted price`, the haircut
+    /// on an asset bought at market. The accounts are then re-indexed.
     ///
     /// # Errors
     /// A holding of an unknown or isolated account, of an unknown asset, or of a
-    /// negative number of units.
+    /// negative number of units or cost.
     pub fn set_collateral(
         &mut self,
         mut pricing: Box<dyn CollateralPricing>,
@@ -564,13 +567,21 @@ impl Engine {
             .map(|(m, &t)| t as f64 * m.tick_size)
             .collect();
         let mut prices = vec![0.0; n];
-        pricing.weighted_prices(self.step, self.now_ns, &marks_usd, &mut prices);
+        let mut market_prices = vec![0.0; n];
+        pricing.prices(
+            self.step,
+            self.now_ns,
+            &marks_usd,
+            &mut market_prices,
+            &mut prices,
+        );
         let mut book = CollateralBook {
             pricing,
             assets: n,
             units: vec![0; self.accounts.len() * n],
             holders: vec![Vec::new(); n],
             prices,
+            market_prices,
             assumed: vec![0.0; n],
             ext_units: vec![0; n],
             initial_units: vec![0; n],
@@ -592,19 +603,16 @@ impl Engine {
             if acc.isolated {
                 return Err(fail("an isolated account holds USD only"));
             }
-            if h.units < 0 {
-                return Err(fail("negative units"));
+            if h.units < 0 || h.cost < 0 {
+                return Err(fail("negative units or cost"));
             }
             let slot = &mut book.units[h.account as usize * n + k];
             if *slot == 0 && h.units > 0 {
                 book.holders[k].push(h.account);
             }
-            // The value moves from USD into the asset: equity is unchanged.
-            let before = Micros((*slot as f64 * book.prices[k]).floor() as i64);
             *slot += h.units;
-            let after = Micros((*slot as f64 * book.prices[k]).floor() as i64);
-            acc.collateral -= after - before;
-            self.initial_total -= after - before;
+            acc.collateral -= Micros(h.cost);
+            self.initial_total -= Micros(h.cost);
             book.initial_units[k] += h.units;
         }
         for h in &mut book.holders {
@@ -655,11 +663,11 @@ impl Engine {
         }
     }
 
-    /// Sells every non-USD asset of `a` to the external counterparty at its
-    /// weighted price (equity is unchanged).
-    fn convert_collateral(&mut self, a: u32) {
+    /// Sells every non-USD asset of `a` to the external counterparty at its market
+    /// price (equity rises by the haircut on them). Returns whether it held any.
+    fn convert_collateral(&mut self, a: u32) -> bool {
         let Some(c) = self.collateral.as_mut() else {
-            return;
+            return false;
         };
         let row = a as usize * c.assets;
         let mut cash = Micros::ZERO;
@@ -669,7 +677,7 @@ impl Engine {
             if u == 0 {
                 continue;
             }
-            cash += Micros((u as f64 * c.prices[k]).floor() as i64);
+            cash += Micros((u as f64 * c.market_prices[k]).floor() as i64);
             c.ext_units[k] += u;
             c.units[row + k] = 0;
             any = true;
@@ -680,6 +688,7 @@ impl Engine {
             self.totals.collateral_converted += cash;
             self.totals.collateral_conversions += 1;
         }
+        any
     }
 
     /// Re-evaluates the holders of every asset whose price fell below what their
@@ -986,8 +995,13 @@ impl Engine {
             for (i, m) in self.markets.iter().enumerate() {
                 c.marks_usd[i] = self.marks[i] as f64 * m.tick_size;
             }
-            c.pricing
-                .weighted_prices(t, self.now_ns, &c.marks_usd, &mut c.prices);
+            c.pricing.prices(
+                t,
+                self.now_ns,
+                &c.marks_usd,
+                &mut c.market_prices,
+                &mut c.prices,
+            );
         }
 
         let mut any_funding = false;
@@ -1151,9 +1165,10 @@ impl Engine {
             if !takeover && equity >= maintenance {
                 return None;
             }
-            if first {
-                // Non-USD collateral is sold first, at its weighted price.
-                self.convert_collateral(a);
+            if first && self.convert_collateral(a) {
+                // Non-USD collateral is sold first, at market; the account is then
+                // evaluated again on its USD equity.
+                continue;
             }
             let slot = self.largest_position(a)?;
             if first && !self.accounts[a as usize].liquidated {

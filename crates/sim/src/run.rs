@@ -375,7 +375,8 @@ impl Prepared {
             .map(|m| engine.mark_price(m as u16))
             .collect();
         let mut prices = vec![0.0; pricing.assets()];
-        pricing.weighted_prices(0, self.start_ns, &marks, &mut prices);
+        let mut market = vec![0.0; pricing.assets()];
+        pricing.prices(0, self.start_ns, &marks, &mut market, &mut prices);
         let deposits: Vec<i64> = engine.accounts().iter().map(|a| a.collateral.0).collect();
         let isolated: Vec<bool> = engine.accounts().iter().map(|a| a.isolated).collect();
         let mut rng = rng::stream(self.scenario.seed, Purpose::Collateral, 0);

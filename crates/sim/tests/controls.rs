@@ -359,10 +359,10 @@ fn controls_reach_the_metrics_and_the_steps_table() {
 // ------------------------------------------------------------------ collateral
 
 /// A cross-margin long of 10 lots at 100.00 (1,000 USD notional, MMR 1%: 10 USD
-/// maintenance) with a deposit of 20 USD, of which `units` millionths of a
-/// collateral asset priced by `schedule` (`(step, USD)`), with `haircut`, replace
-/// their step-0 weighted value in USD.
-fn collateral_long(haircut: f64, schedule: &[(f64, f64)], units: i64) -> Engine {
+/// maintenance) with a deposit of 20 USD, of which `cost` USD bought `units`
+/// millionths of a collateral asset priced by `schedule` (`(step, USD)`), with
+/// `haircut`.
+fn collateral_long(haircut: f64, schedule: &[(f64, f64)], units: i64, cost: f64) -> Engine {
     use backstop_sim::controls::{CollateralAsset, CollateralHolding, ScheduledCollateral};
     let cfg = VenueConfig {
         mode: LiquidationMode::Full,
@@ -394,6 +394,7 @@ fn collateral_long(haircut: f64, schedule: &[(f64, f64)], units: i64) -> Engine 
             account: 0,
             asset: 0,
             units,
+            cost: usd(cost).0,
         }],
     )
     .unwrap();
@@ -401,31 +402,29 @@ fn collateral_long(haircut: f64, schedule: &[(f64, f64)], units: i64) -> Engine 
     e
 }
 
-/// 16 units of an asset at 1 USD with a 20% haircut count 12.80 USD of margin, 3.20
-/// USD less than with no haircut: exactly `units × price × haircut`.
+/// 16 units of an asset bought at 1 USD out of a 20 USD deposit: with a 20% haircut
+/// they count 12.80 USD of margin, 3.20 USD less than with none, exactly
+/// `units × price × haircut`; at 0.50 USD the difference is 1.60 USD.
 #[test]
 fn a_haircut_lowers_margin_by_units_times_price_times_haircut() {
-    let flat = [(0.0, 1.0)];
-    let full = collateral_long(0.0, &flat, 16_000_000);
-    let cut = collateral_long(0.2, &flat, 16_000_000);
-    // The asset's weighted value left the USD balance: equity is 20 USD in both.
-    assert_eq!(full.equity(0), usd(20.0));
-    assert_eq!(cut.equity(0), usd(20.0));
+    let schedule = [(0.0, 1.0), (1.0, 0.5)];
+    let mut full = collateral_long(0.0, &schedule, 16_000_000, 16.0);
+    let mut cut = collateral_long(0.2, &schedule, 16_000_000, 16.0);
+    assert_eq!(full.accounts()[0].collateral, usd(4.0));
+    assert_eq!(cut.accounts()[0].collateral, usd(4.0));
     assert_eq!(full.collateral_value(0), usd(16.0));
     assert_eq!(cut.collateral_value(0), usd(12.8));
-    assert_eq!(full.accounts()[0].collateral, usd(4.0));
-    assert_eq!(cut.accounts()[0].collateral, usd(7.2));
-    // Same units, same later price: the haircut is 20% of the asset's value.
-    let mut full = collateral_long(0.0, &[(0.0, 1.0), (1.0, 0.5)], 16_000_000);
-    let mut cut = collateral_long(0.2, &[(0.0, 1.0), (1.0, 0.5)], 20_000_000);
+    assert_eq!(full.equity(0), usd(20.0));
+    assert_eq!(cut.equity(0), usd(16.8));
+    assert_eq!(full.equity(0) - cut.equity(0), usd(16.0 * 1.0 * 0.2));
     run(&mut full, &[100.0, 100.0]);
     run(&mut cut, &[100.0, 100.0]);
     assert_eq!(full.collateral_value(0), usd(8.0));
-    assert_eq!(cut.collateral_value(0), usd(8.0));
-    assert_eq!(
-        cut.collateral_value(0),
-        Micros((20_000_000.0 * 0.5 * 0.8) as i64)
-    );
+    assert_eq!(cut.collateral_value(0), usd(6.4));
+    assert_eq!(full.equity(0) - cut.equity(0), usd(16.0 * 0.5 * 0.2));
+    // The cut account's equity, 4 + 6.4 = 10.4 USD, is still above
+    // the 10 USD maintenance, so neither is liquidated.
+    assert_eq!(full.totals().liquidations + cut.totals().liquidations, 0);
 }
 
 /// 16 USD of the 20 USD deposit in a stablecoin that depegs to 0.50 and then 0.25:
@@ -435,7 +434,7 @@ fn a_haircut_lowers_margin_by_units_times_price_times_haircut() {
 #[test]
 fn a_depeg_liquidates_exactly_when_collateral_falls_below_maintenance() {
     let schedule = [(0.0, 1.0), (1.0, 1.0), (2.0, 0.5), (3.0, 0.25)];
-    let mut e = collateral_long(0.0, &schedule, 16_000_000);
+    let mut e = collateral_long(0.0, &schedule, 16_000_000, 16.0);
     let steps = run(&mut e, &[100.0, 100.0, 100.0, 100.0, 100.0]);
     let liqs: Vec<usize> = steps.iter().map(|s| s.0).collect();
     assert_eq!(liqs, [0, 0, 0, 1, 0]);
@@ -445,7 +444,7 @@ fn a_depeg_liquidates_exactly_when_collateral_falls_below_maintenance() {
     assert_eq!(e.equity(0), usd(8.0));
     assert_eq!(e.totals().bad_debt, Micros::ZERO);
     // Without the depeg the same account is never liquidated.
-    let mut pegged = collateral_long(0.0, &[(0.0, 1.0)], 16_000_000);
+    let mut pegged = collateral_long(0.0, &[(0.0, 1.0)], 16_000_000, 16.0);
     let steps = run(&mut pegged, &[100.0, 100.0, 100.0, 100.0, 100.0]);
     assert!(steps.iter().all(|s| s.0 == 0));
 }
@@ -525,4 +524,27 @@ fn bad_collateral_is_refused_naming_the_key() {
         "controls.collateral.asset",
         "sum to",
     );
+}
+
+/// The haircut is a buffer: 32 units at 1 USD with a 50% haircut count 16 USD (20
+/// USD equity with 4 USD cash). At 0.25 USD they count 4 USD, equity 8 USD falls
+/// below the 10 USD maintenance, and the liquidation starts by selling them at
+/// market for 8 USD: equity 12 USD is above maintenance again and no position is
+/// closed.
+#[test]
+fn selling_collateral_at_market_can_end_a_liquidation_before_any_close() {
+    let mut e = collateral_long(0.5, &[(0.0, 1.0), (1.0, 0.25)], 32_000_000, 16.0);
+    assert_eq!(e.equity(0), usd(20.0));
+    let steps = run(&mut e, &[100.0, 100.0, 100.0]);
+    assert!(steps.iter().all(|s| s.0 == 0), "{steps:?}");
+    assert_eq!(e.totals().collateral_conversions, 1);
+    assert_eq!(e.totals().collateral_converted, usd(8.0));
+    assert_eq!(e.equity(0), usd(12.0));
+    assert_eq!(e.accounts()[0].collateral, usd(12.0));
+    assert_eq!(e.positions_of(0)[0].lots, 10);
+    // With no haircut the same fall would have been caught the same way, but
+    // 16 units at 0.25 fetch 4 USD: equity 8, and the position is closed.
+    let mut bare = collateral_long(0.0, &[(0.0, 1.0), (1.0, 0.25)], 16_000_000, 16.0);
+    let steps = run(&mut bare, &[100.0, 100.0, 100.0]);
+    assert_eq!(steps.iter().map(|s| s.0).sum::<usize>(), 1);
 }

@@ -646,10 +646,17 @@ fn give_collateral(e: &mut Engine, case: &Case) -> Result<(), String> {
     let equity_before: Vec<Micros> = (0..deposits.len() as u32).map(|a| e.equity(a)).collect();
     e.set_collateral(Box::new(ScheduledCollateral::new(assets)), &holdings)
         .map_err(|err| format!("collateral refused: {err}"))?;
+    // Each account's equity falls by what it paid less what its units count for.
     for (a, before) in equity_before.iter().enumerate() {
-        if e.equity(a as u32) != *before {
+        let paid: i64 = holdings
+            .iter()
+            .filter(|h| h.account == a as u32)
+            .map(|h| h.cost)
+            .sum();
+        let expected = *before - Micros(paid) + e.collateral_value(a as u32);
+        if e.equity(a as u32) != expected {
             return Err(format!(
-                "collateral changed account {a}'s equity from {before} to {}",
+                "collateral took account {a}'s equity from {before} to {}, expected {expected}",
                 e.equity(a as u32)
             ));
         }

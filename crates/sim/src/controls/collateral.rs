@@ -35,16 +35,19 @@
 //! **Holdings.** Each cross-margin account (isolated margin holds USD only, as on
 //! Binance) holds an asset with probability `holders`, drawn from the stream
 //! `(seed, Purpose::Collateral, 0)` (the same holdings on every path, like the
-//! population), and then keeps `share` of its margin in it: `share × deposit /
-//! weighted price` units, at the step-0 price. The account's equity at step 0 is
-//! therefore the same as with USD only; the two runs differ only by what the asset
-//! prices do. Shares of all assets sum to at most 1.
+//! population), and then keeps `share` of its margin in it: it posts `share ×
+//! margin / weighted price` units (more market value than the margin they count
+//! for: the haircut is over-collateralisation) and keeps the rest in USD. Every
+//! account's margin at step 0 is therefore the USD-only venue's; what differs is
+//! how it moves with the asset's price and what the collateral fetches when sold.
+//! Shares of all assets sum to at most 1.
 //!
-//! **Conversion.** When a liquidation of the account starts, the engine sells all
-//! its non-USD collateral to the external counterparty at the weighted price (the
-//! haircut is the conversion discount the venue's risk engine assumed), so equity
-//! is continuous at the conversion and the rest of the waterfall is all in USD.
-//! Units are conserved (account plus external counterparty), like USD.
+//! **Conversion.** When a liquidation of the account starts, the engine first sells
+//! all its non-USD collateral to the external counterparty at its market price
+//! (the depegged price, if it depegged): the haircut's buffer turns into USD, the
+//! account is evaluated again and only then are positions closed, if it is still
+//! below maintenance. The rest of the waterfall is all in USD. Units are conserved
+//! (account plus external counterparty), like USD.
 
 use std::collections::BTreeMap;
 
@@ -58,9 +61,17 @@ pub trait CollateralPricing: Send {
     fn assets(&self) -> usize;
     /// Asset names, in asset-index order.
     fn names(&self) -> &[String];
-    /// Writes the weighted price (USD per unit × `1 − haircut`) of every asset at
-    /// step `step` (UTC time `ts_ns`), given the marks in USD (one per market).
-    fn weighted_prices(&mut self, step: u32, ts_ns: i64, marks_usd: &[f64], out: &mut [f64]);
+    /// Writes every asset's market price (USD per unit) at step `step` (UTC time
+    /// `ts_ns`) into `market`, and the price margin counts, `market × (1 −
+    /// haircut)`, into `weighted`, given the marks in USD (one per market).
+    fn prices(
+        &mut self,
+        step: u32,
+        ts_ns: i64,
+        marks_usd: &[f64],
+        market: &mut [f64],
+        weighted: &mut [f64],
+    );
 }
 
 /// `[controls.collateral]`.
@@ -140,15 +151,20 @@ impl CollateralAsset {
         }
     }
 
-    /// Weighted price at step `step`, time `ts_ns`.
-    pub fn weighted_price(&self, step: u32, ts_ns: i64, marks_usd: &[f64]) -> f64 {
+    /// Market price (USD per unit) at step `step`, time `ts_ns`.
+    pub fn market_price(&self, step: u32, ts_ns: i64, marks_usd: &[f64]) -> f64 {
         let base = self.market.map_or(1.0, |m| marks_usd[m]);
         let x = if self.by_time {
             ts_ns as f64
         } else {
             f64::from(step)
         };
-        base * self.schedule_at(x) * self.weight
+        base * self.schedule_at(x)
+    }
+
+    /// Weighted price (market price × weight) at step `step`, time `ts_ns`.
+    pub fn weighted_price(&self, step: u32, ts_ns: i64, marks_usd: &[f64]) -> f64 {
+        self.market_price(step, ts_ns, marks_usd) * self.weight
     }
 }
 
@@ -176,14 +192,23 @@ impl CollateralPricing for ScheduledCollateral {
     fn names(&self) -> &[String] {
         &self.names
     }
-    fn weighted_prices(&mut self, step: u32, ts_ns: i64, marks_usd: &[f64], out: &mut [f64]) {
-        for (o, a) in out.iter_mut().zip(&self.assets) {
-            *o = a.weighted_price(step, ts_ns, marks_usd);
+    fn prices(
+        &mut self,
+        step: u32,
+        ts_ns: i64,
+        marks_usd: &[f64],
+        market: &mut [f64],
+        weighted: &mut [f64],
+    ) {
+        for ((m, w), a) in market.iter_mut().zip(weighted.iter_mut()).zip(&self.assets) {
+            *m = a.market_price(step, ts_ns, marks_usd);
+            *w = *m * a.weight;
         }
     }
 }
 
-/// Units (millionths of an asset) an account holds in one asset.
+/// Units (millionths of an asset) an account holds in one asset, and the USD
+/// it paid for them out of its deposit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CollateralHolding {
     /// Account index in the engine (population order).
@@ -192,6 +217,9 @@ pub struct CollateralHolding {
     pub asset: u16,
     /// Millionths of one unit of the asset; value in micro-USD is `units × USD price`.
     pub units: i64,
+    /// Micro-USD taken from the account's USD balance for the units (the margin
+    /// they replace, when drawn by [`allocate`]).
+    pub cost: i64,
 }
 
 /// Resolves the scenario's assets (validated: haircut in `[0, 1)`, a price path,
@@ -280,7 +308,8 @@ pub fn resolve(
 /// Draws which accounts hold which asset, and how much, at the step-0 weighted
 /// prices `prices` (one per asset). `deposits[i]` is account `i`'s starting margin
 /// in micro-USD, `isolated[i]` whether it is isolated (isolated accounts hold USD
-/// only). One uniform draw per (account, asset), used or not.
+/// only). A holding's `cost` is the weighted value of its units: the USD margin it
+/// replaces. One uniform draw per (account, asset), used or not.
 pub fn allocate(
     cfg: &CollateralConfig,
     prices: &[f64],
@@ -301,6 +330,7 @@ pub fn allocate(
                     account: i as u32,
                     asset: k as u16,
                     units,
+                    cost: (units as f64 * price).floor() as i64,
                 });
             }
         }
@@ -387,7 +417,7 @@ mod tests {
     }
 
     #[test]
-    fn allocation_keeps_the_weighted_value_of_the_share_and_skips_isolated_accounts() {
+    fn allocation_replaces_the_share_of_margin_and_skips_isolated_accounts() {
         let c = cfg(
             "[asset.usde]\nhaircut = 0.2\nshare = 0.5\nschedule = [{ step = 0, price = 1.0 }]\n",
         );
@@ -401,9 +431,12 @@ mod tests {
         );
         assert_eq!(held.len(), 2);
         assert_eq!(held[0].account, 0);
-        // 0.5 × 1 USD / 0.8 USD per unit = 0.625 units = 625,000 millionths.
+        // 0.5 × 1 USD / 0.8 USD per weighted unit = 0.625 units = 625,000
+        // millionths, replacing 0.5 USD of margin (market value 0.625 USD).
         assert_eq!(held[0].units, 625_000);
+        assert_eq!(held[0].cost, 500_000);
         assert_eq!(held[1].account, 2);
         assert_eq!(held[1].units, 1_875_000);
+        assert_eq!(held[1].cost, 1_500_000);
     }
 }
