@@ -19,6 +19,7 @@
 //! | `open_interest`             | `Float64`              | long open interest in USD at `mark` after the step (a level), >= 0         |
 //! | `funding_rate`              | `Float64`, nullable    | funding rate settled this step; null when no funding settles               |
 //! | `margin_multiplier`         | `Float64`              | multiplier of the market's margin rates during the step (volatility margin; 1 without it), >= 1 |
+//! | `liquidations_paused`       | `Boolean`              | whether the circuit breaker paused liquidations during the step (venue-wide: the same in every market's row) |
 //!
 //! Money columns are USD. `bad_debt`, `socialized_loss`, `insolvency`,
 //! `adl_notional` and `liquidated_*_notional` are flows over the step, not
@@ -37,7 +38,8 @@ use std::path::Path;
 use std::sync::{Arc, LazyLock};
 
 use arrow_array::{
-    ArrayRef, Float64Array, RecordBatch, StringArray, TimestampNanosecondArray, UInt32Array,
+    ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray, TimestampNanosecondArray,
+    UInt32Array,
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
@@ -88,6 +90,8 @@ pub struct StepsTable {
     /// Multiplier of the market's margin rates during the step (1 without the
     /// volatility-margin control).
     pub margin_multiplier: Vec<f64>,
+    /// Whether the circuit breaker paused liquidations during the step.
+    pub liquidations_paused: Vec<bool>,
 }
 
 impl StepsTable {
@@ -111,6 +115,7 @@ impl StepsTable {
             open_interest: Vec::with_capacity(n),
             funding_rate: Vec::with_capacity(n),
             margin_multiplier: Vec::with_capacity(n),
+            liquidations_paused: Vec::with_capacity(n),
         }
     }
 
@@ -154,6 +159,7 @@ impl StepsTable {
             (OPEN_INTEREST.name, self.open_interest.len()),
             (FUNDING_RATE.name, self.funding_rate.len()),
             (MARGIN_MULTIPLIER.name, self.margin_multiplier.len()),
+            (LIQUIDATIONS_PAUSED.name, self.liquidations_paused.len()),
         ];
         match lengths.into_iter().find(|&(_, found)| found != expected) {
             None => Ok(()),
@@ -280,6 +286,12 @@ impl StepsTable {
             floats(OPEN_INTEREST, &self.open_interest)?,
             Arc::new(funding_rate.iter().copied().collect::<Float64Array>()),
             floats(MARGIN_MULTIPLIER, &self.margin_multiplier)?,
+            Arc::new(BooleanArray::from(
+                self.liquidations_paused
+                    .get(rows(LIQUIDATIONS_PAUSED, self.liquidations_paused.len())?)
+                    .unwrap_or_default()
+                    .to_vec(),
+            )),
         ];
         RecordBatch::try_new(Arc::clone(schema), columns)
             .map_err(arrow_err(path, "failed to build record batch"))
@@ -308,6 +320,7 @@ const LIQUIDATIONS: ColumnSpec = spec("liquidations", ColumnKind::U32);
 const OPEN_INTEREST: ColumnSpec = spec("open_interest", ColumnKind::F64);
 const FUNDING_RATE: ColumnSpec = spec("funding_rate", ColumnKind::F64);
 const MARGIN_MULTIPLIER: ColumnSpec = spec("margin_multiplier", ColumnKind::F64);
+const LIQUIDATIONS_PAUSED: ColumnSpec = spec("liquidations_paused", ColumnKind::Bool);
 
 /// A margin multiplier: finite and at least 1.
 fn check_multiplier(x: f64) -> Result<(), String> {
@@ -319,7 +332,7 @@ fn check_multiplier(x: f64) -> Result<(), String> {
     }
 }
 
-const COLUMNS: [ColumnSpec; 16] = [
+const COLUMNS: [ColumnSpec; 17] = [
     STEP,
     TS_NS,
     MARKET,
@@ -336,6 +349,7 @@ const COLUMNS: [ColumnSpec; 16] = [
     OPEN_INTEREST,
     FUNDING_RATE,
     MARGIN_MULTIPLIER,
+    LIQUIDATIONS_PAUSED,
 ];
 
 static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
@@ -426,6 +440,7 @@ pub fn read_steps(path: &Path) -> Result<StepsTable, DataError> {
         column(OPEN_INTEREST)?.push_f64(&mut t.open_interest)?;
         column(FUNDING_RATE)?.push_opt_f64(&mut t.funding_rate)?;
         column(MARGIN_MULTIPLIER)?.push_f64(&mut t.margin_multiplier)?;
+        column(LIQUIDATIONS_PAUSED)?.push_bool(&mut t.liquidations_paused)?;
     }
     t.check_lengths(Some(path))?;
     t.check_values(path)?;
@@ -488,6 +503,7 @@ mod tests {
             t.open_interest.push(5e7 + f);
             t.funding_rate.push(funding);
             t.margin_multiplier.push(1.0);
+            t.liquidations_paused.push(i == 2);
         }
         t
     }
@@ -542,7 +558,7 @@ mod tests {
                 .is_nullable()
         );
         assert!(!schema.field_with_name("mark").unwrap().is_nullable());
-        assert_eq!(schema.fields().len(), 16);
+        assert_eq!(schema.fields().len(), 17);
         assert_eq!(schema.fields(), steps_schema().fields());
     }
 

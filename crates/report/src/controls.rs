@@ -8,7 +8,7 @@
 //! later, such as multi-asset collateral's `collateral_*`, appear without code
 //! changes), and the breaker's pauses from `steps.parquet`.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use crate::data::{PathSeries, ReportData};
 use crate::format::{count, pct, plain, usd};
@@ -423,16 +423,15 @@ pub struct PauseAnalysis {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoPauses(pub String);
 
-/// Reconstructs the breaker's pauses of a one-path run from `steps.parquet`'s
-/// marks, with the breaker rule of docs/model.md §10 (exact on ticks), and checks
-/// the trips and paused steps against the run's `breaker_trips` and
+/// The breaker's pauses of a one-path run, read from `steps.parquet`'s
+/// `liquidations_paused` column, checked against the run's `breaker_trips` and
 /// `breaker_steps_paused`; a mismatch is refused rather than reported.
 ///
 /// # Errors
 ///
 /// [`NoPauses`] with the reason when the run is not a one-path run with a
-/// breaker, has no per-step series, or the reconstruction disagrees with the
-/// run's own counts.
+/// breaker, has no per-step series, or the series disagrees with the run's own
+/// counts.
 pub fn breaker_pauses(data: &ReportData) -> Result<PauseAnalysis, NoPauses> {
     let s = &data.summary;
     if !enabled_controls(s).iter().any(|c| c == "breaker") {
@@ -447,17 +446,14 @@ pub fn breaker_pauses(data: &ReportData) -> Result<PauseAnalysis, NoPauses> {
     let Some(series) = data.path0.as_ref().filter(|p| !p.is_empty()) else {
         return Err(NoPauses("the run has no steps.parquet".to_owned()));
     };
-    let threshold = param_f64(s, "controls.breaker.threshold");
-    let window = param_f64(s, "controls.breaker.window_steps");
-    let pause = param_f64(s, "controls.breaker.pause_steps");
-    let (Some(threshold), Some(window), Some(pause)) = (threshold, window, pause) else {
+    let Some(pause) = param_f64(s, "controls.breaker.pause_steps") else {
         return Err(NoPauses(
-            "summary.json does not state the breaker's threshold, window and pause".to_owned(),
+            "summary.json does not state the breaker's pause".to_owned(),
         ));
     };
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let (window, pause) = (window.max(1.0) as usize, pause.max(1.0) as usize);
-    let paused = replay_breaker(s, series, threshold, window, pause);
+    let pause = pause.max(1.0) as usize;
+    let paused = series.liquidations_paused.clone();
     let trips = paused
         .iter()
         .enumerate()
@@ -471,8 +467,8 @@ pub fn breaker_pauses(data: &ReportData) -> Result<PauseAnalysis, NoPauses> {
         (Some(t), Some(p)) if t == trips_f && p == paused_f => {}
         (Some(t), Some(p)) => {
             return Err(NoPauses(format!(
-                "the pauses rebuilt from the marks ({} trips, {} steps) do not match the run's \
-                 ({} trips, {} steps)",
+                "the paused steps recorded in steps.parquet ({} trips, {} steps) do not match \
+                 the run's totals ({} trips, {} steps)",
                 count(trips_f),
                 count(paused_f),
                 count(t),
@@ -497,64 +493,6 @@ fn is_trip(paused: &[bool], i: usize, pause: usize) -> bool {
         start -= 1;
     }
     (i - start).is_multiple_of(pause)
-}
-
-/// The breaker rule on the marks of `series`, in ticks of each market.
-fn replay_breaker(
-    s: &Summary,
-    series: &PathSeries,
-    threshold: f64,
-    window: usize,
-    pause: usize,
-) -> Vec<bool> {
-    #[allow(clippy::cast_possible_truncation)]
-    let threshold_ppb = i128::from((threshold * 1e9).round() as i64);
-    let ticks: Vec<Vec<i64>> = series
-        .marks
-        .iter()
-        .map(|(market, marks)| {
-            let tick = param_f64(s, &format!("market.{market}.tick_size"))
-                .filter(|t| *t > 0.0)
-                .unwrap_or(1e-6);
-            #[allow(clippy::cast_possible_truncation)]
-            marks
-                .iter()
-                .map(|m| {
-                    if m.is_finite() {
-                        ((m / tick).round() as i64).max(1)
-                    } else {
-                        0
-                    }
-                })
-                .collect()
-        })
-        .collect();
-    let mut rings: Vec<VecDeque<i64>> = vec![VecDeque::with_capacity(window); ticks.len()];
-    let mut paused_until = 0usize;
-    let mut out = Vec::with_capacity(series.len());
-    for i in 0..series.len() {
-        let mut paused = i < paused_until;
-        if !paused {
-            paused = ticks.iter().zip(&rings).any(|(marks, ring)| {
-                let mark = i128::from(marks[i]);
-                ring.iter().any(|r| {
-                    let r = i128::from(*r);
-                    (mark - r).abs() * 1_000_000_000 > threshold_ppb * r
-                })
-            });
-            if paused {
-                paused_until = i + pause;
-            }
-        }
-        for (marks, ring) in ticks.iter().zip(rings.iter_mut()) {
-            if ring.len() == window {
-                ring.pop_front();
-            }
-            ring.push_back(marks[i]);
-        }
-        out.push(paused);
-    }
-    out
 }
 
 fn analyse(series: &PathSeries, paused: Vec<bool>, pause: usize) -> PauseAnalysis {
@@ -704,8 +642,7 @@ pub fn section(data: &ReportData, when: &dyn Fn(f64) -> String) -> Option<Contro
                 let per_step = |x: f64, n: f64| if n > 0.0 { x / n } else { 0.0 };
                 pauses_text.push(format!(
                     "The circuit breaker tripped {} times and paused liquidations for {} steps \
-                     ({} of the run); the pauses are rebuilt from the recorded marks and match \
-                     the run's counts.",
+                     ({} of the run), as recorded step by step in steps.parquet.",
                     count(a.pauses.len() as f64),
                     count(paused),
                     share(paused, steps),

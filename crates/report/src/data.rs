@@ -128,6 +128,8 @@ pub struct PathSeries {
     /// Multiplier of `market`'s margin rates during the step (1 without the
     /// volatility-margin control).
     pub margin_multiplier: Vec<f64>,
+    /// Whether the circuit breaker paused liquidations during the step.
+    pub liquidations_paused: Vec<bool>,
     /// Every market's mark price at the end of each step, by market (NaN where a
     /// step has no row for the market).
     pub marks: BTreeMap<String, Vec<f64>>,
@@ -156,6 +158,7 @@ impl PathSeries {
             bad_debt: f64,
             liquidations: f64,
             multiplier: Option<f64>,
+            paused: bool,
             marks: BTreeMap<String, f64>,
         }
         let mut rows: BTreeMap<u32, Row> = BTreeMap::new();
@@ -171,6 +174,7 @@ impl PathSeries {
             row.fund = table.insurance_fund[i];
             row.social = table.socialized_loss[i];
             row.bad_debt = table.bad_debt[i];
+            row.paused |= table.liquidations_paused[i];
             row.liquidations += f64::from(table.liquidations[i]);
             row.long += table.liquidated_long_notional[i];
             row.short += table.liquidated_short_notional[i];
@@ -194,6 +198,7 @@ impl PathSeries {
             out.liquidations.push(row.liquidations);
             out.margin_multiplier
                 .push(row.multiplier.unwrap_or(f64::NAN));
+            out.liquidations_paused.push(row.paused);
             out.step.push(step);
             out.ts_ns.push(row.ts_ns);
             out.mark.push(row.mark.unwrap_or(f64::NAN));

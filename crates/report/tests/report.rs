@@ -366,10 +366,10 @@ fn controls_section_appears_only_with_controls_on() {
         rows["Collateral sold at liquidations (USD)"][0],
         "\\$1,234,567"
     );
-    // What happened after the pauses, from the steps: the pauses rebuilt from
-    // the marks match the recorded counts.
+    // What happened after the pauses, from the steps: the recorded pauses match
+    // the recorded counts.
     assert!(
-        md.contains("the pauses are rebuilt from the recorded marks and match"),
+        md.contains("as recorded step by step in steps.parquet"),
         "{md}"
     );
     assert!(md.contains("After the pauses: in the "), "{md}");

@@ -217,6 +217,7 @@ struct StepRecord {
     open_interest: Micros,
     funding_rate: Option<f64>,
     margin_multiplier: f64,
+    liquidations_paused: bool,
 }
 
 /// The band series of one path: `values[t × width + k]` is series `k` at step `t`
@@ -453,6 +454,7 @@ impl Prepared {
                     open_interest: engine.open_interest(m as u16),
                     funding_rate: f.funding_rate,
                     margin_multiplier: engine.margin_multiplier(m as u16),
+                    liquidations_paused: engine.liquidations_paused(),
                 });
             }
             t += 1;
@@ -480,6 +482,7 @@ impl Prepared {
             table.open_interest.push(r.open_interest.to_usd());
             table.funding_rate.push(r.funding_rate);
             table.margin_multiplier.push(r.margin_multiplier);
+            table.liquidations_paused.push(r.liquidations_paused);
         }
         Ok(PathOutput {
             metrics,

@@ -351,6 +351,7 @@ pub fn write(dir: &Path, kind: Kind) -> Value {
         } else {
             1.0
         });
+        steps.liquidations_paused.push(paused[i]);
     }
     write_steps(&dir.join("steps.parquet"), &steps, &meta).expect("write steps");
 
