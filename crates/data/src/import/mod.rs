@@ -114,6 +114,7 @@
 
 mod binance_trades;
 mod book_depth;
+mod external;
 mod funding;
 mod input;
 mod klines;
@@ -130,6 +131,11 @@ use crate::parquet_io::CREATED_BY;
 
 /// How many rejected rows [`ImportReport::rejected_examples`] quotes.
 pub const MAX_REJECTED_EXAMPLES: usize = pipeline::MAX_EXAMPLES;
+
+/// The default [`ImportRequest::sort_buffer_rows`]: 2 M records, about
+/// 150 MB for the external sort's buffer, and the most the in-memory path
+/// (about 150 bytes per trade row) is given.
+pub const DEFAULT_SORT_BUFFER_ROWS: usize = 2_000_000;
 
 /// Metadata key naming the import format (an extra, non-reserved key).
 pub const FORMAT_METADATA_KEY: &str = "backstop.import.format";
@@ -256,6 +262,12 @@ pub struct ImportRequest {
     /// Empty: the output's `index` column is all null. See [Mark and index
     /// pairing](self#mark-and-index-pairing).
     pub index_inputs: Vec<PathBuf>,
+    /// At most this many records are sorted in memory at once (at least 1;
+    /// default [`DEFAULT_SORT_BUFFER_ROWS`]). A request with more valid
+    /// records is sorted and deduplicated out of core, in runs of this many
+    /// records (see [Memory](self#memory-bounded-by-the-sort-buffer)), with
+    /// the same result.
+    pub sort_buffer_rows: usize,
 }
 
 impl ImportRequest {
@@ -275,6 +287,7 @@ impl ImportRequest {
             venue: venue.into(),
             contract_size_usd: None,
             index_inputs: Vec::new(),
+            sort_buffer_rows: DEFAULT_SORT_BUFFER_ROWS,
         }
     }
 }
@@ -500,6 +513,12 @@ pub fn import(request: &ImportRequest) -> Result<ImportReport, DataError> {
             ),
         });
     }
+    if request.sort_buffer_rows == 0 {
+        return Err(DataError::InvalidInput {
+            what: "import request",
+            reason: "sort_buffer_rows must be at least 1".to_owned(),
+        });
+    }
     let symbol = resolve_symbol(request)?;
     let contract = contract_for(&symbol, request.contract_size_usd)?;
     let importer: Box<dyn pipeline::Importer> = match request.format {
@@ -596,6 +615,7 @@ pub fn import(request: &ImportRequest) -> Result<ImportReport, DataError> {
         output,
         &metadata,
         key_values,
+        request.sort_buffer_rows,
     )?;
     scratch.close().map_err(|source| {
         DataError::io(
