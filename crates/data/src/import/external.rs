@@ -227,12 +227,22 @@ fn cmp_order(spec: &Spec, a: &Rec, b: &Rec) -> Ordering {
         .then(a.row.cmp(&b.row))
 }
 
+/// What makes two records exact duplicates.
+type Identity = ([i64; MAX_COLUMNS], u8);
+
+/// Distinct records of a key group up to which a list is searched; past
+/// it, a hash set.
+const SMALL_GROUP: usize = 16;
+
 /// Drops exact duplicates from records that arrive in [`cmp_order`]: only
 /// the distinct records of the current key group are remembered.
 struct Dedupe {
     spec: &'static Spec,
     group: Option<Rec>,
-    seen: HashSet<([i64; MAX_COLUMNS], u8)>,
+    /// The group's distinct records while there are few (the usual case).
+    small: Vec<Identity>,
+    /// All of them once there are more.
+    large: HashSet<Identity>,
     dropped: usize,
 }
 
@@ -241,7 +251,8 @@ impl Dedupe {
         Self {
             spec,
             group: None,
-            seen: HashSet::new(),
+            small: Vec::with_capacity(SMALL_GROUP),
+            large: HashSet::new(),
             dropped: 0,
         }
     }
@@ -252,11 +263,25 @@ impl Dedupe {
             .group
             .is_some_and(|group| cmp_keys(self.spec, &group, rec).is_eq());
         if !same_group {
-            self.seen.clear();
-            self.seen.shrink_to(16);
+            self.small.clear();
+            if !self.large.is_empty() {
+                self.large = HashSet::new();
+            }
             self.group = Some(*rec);
         }
-        let new = self.seen.insert(rec.identity(self.spec));
+        let identity = rec.identity(self.spec);
+        let new = if self.large.is_empty() {
+            let new = !self.small.contains(&identity);
+            if new {
+                self.small.push(identity);
+                if self.small.len() > SMALL_GROUP {
+                    self.large.extend(self.small.drain(..));
+                }
+            }
+            new
+        } else {
+            self.large.insert(identity)
+        };
         if !new {
             self.dropped += 1;
         }
@@ -643,7 +668,8 @@ fn make_runs(
     let mut reader = RunReader::open(records, output)?;
     let mut runs = Vec::new();
     let mut dropped = 0;
-    let mut chunk: Vec<Rec> = Vec::new();
+    // External sorting only runs with more records than `buffer`.
+    let mut chunk: Vec<Rec> = Vec::with_capacity(buffer);
     let mut pending: Vec<Rec> = Vec::new();
     loop {
         // Fill the chunk up to `buffer` records (a batch may straddle two).
@@ -835,6 +861,16 @@ fn write_klines(
     writer.finish()
 }
 
+/// The files of an external sort.
+pub(crate) struct Paths<'a> {
+    /// The scratch directory (records and runs are written there).
+    pub(crate) scratch: &'a Path,
+    /// The output (named in errors).
+    pub(crate) output: &'a Path,
+    /// Where the output is written, to be verified and published.
+    pub(crate) temp: &'a Path,
+}
+
 /// Runs the external sort: valid records of `frames` → sorted runs → merge →
 /// output rows (paired with `index` prices for klines) at `temp`. Returns
 /// the rows written and the exact duplicate records dropped.
@@ -842,12 +878,15 @@ pub(crate) fn sink(
     importer: &dyn Importer,
     frames: Vec<LazyFrame>,
     index: Option<&HashMap<i64, f64>>,
-    scratch: &Path,
-    output: &Path,
-    temp: &Path,
+    paths: &Paths<'_>,
     metadata: &HistoryMetadata,
     buffer: usize,
 ) -> Result<(usize, usize), DataError> {
+    let &Paths {
+        scratch,
+        output,
+        temp,
+    } = paths;
     let schema = importer.schema();
     let spec = spec(schema);
     let records = scratch.join("records.parquet");

@@ -14,6 +14,9 @@
 //!    (one, or four per kline), sorts by the format's keys (stable) and
 //!    sinks Parquet, with our key-value metadata and snappy compression, to
 //!    a scratch file beside the output;
+//!    with more valid records than the request's sort buffer, the
+//!    external sort of `external` replaces this step (same rows, same
+//!    order);
 //! 3. the scratch file is read back with this crate's arrow-rs reader
 //!    (schema id, metadata, exact column types, every row's values and time
 //!    order), then fsynced and renamed over the output.
@@ -153,18 +156,35 @@ fn no_valid_rows(what: &str, rows_read: usize, rejected: usize, examples: &[Stri
     )
 }
 
+/// Where and how an import writes.
+pub(crate) struct Target<'a> {
+    /// The output path (replaced at the end).
+    pub(crate) output: &'a Path,
+    /// The scratch directory beside it.
+    pub(crate) scratch: &'a Path,
+    /// The metadata written.
+    pub(crate) metadata: &'a HistoryMetadata,
+    /// The same, as the key-value pairs polars writes.
+    pub(crate) key_values: Vec<(String, String)>,
+    /// Most records sorted in memory at once.
+    pub(crate) sort_buffer_rows: usize,
+}
+
 /// Runs the pipeline over `inputs` (and, for klines, the index-price
 /// `index_inputs`), writing `output` atomically.
 pub(crate) fn run(
     importer: &dyn Importer,
     inputs: &[PreparedInput],
     index_inputs: &[PreparedInput],
-    scratch: &Path,
-    output: &Path,
-    metadata: &HistoryMetadata,
-    key_values: Vec<(String, String)>,
-    sort_buffer_rows: usize,
+    target: Target<'_>,
 ) -> Result<Counts, DataError> {
+    let Target {
+        output,
+        scratch,
+        metadata,
+        key_values,
+        sort_buffer_rows,
+    } = target;
     let mut examples = Vec::new();
     let (frames, rows_read, rejected) = scan_all(importer, inputs, 0, &mut examples)?;
     let valid = rows_read - rejected;
@@ -200,9 +220,11 @@ pub(crate) fn run(
             importer,
             frames,
             index.as_ref(),
-            scratch,
-            output,
-            &temp,
+            &external::Paths {
+                scratch,
+                output,
+                temp: &temp,
+            },
             metadata,
             sort_buffer_rows,
         )?;
