@@ -52,11 +52,30 @@ pub struct ImportArgs {
     /// The Parquet file to write (replaced atomically; left untouched on error).
     #[arg(long, value_name = "FILE.parquet")]
     out: PathBuf,
+    /// Most records sorted in memory at once. With more valid records, the
+    /// import sorts and deduplicates out of core, in runs of this many
+    /// records in a scratch folder beside the output (same result; peak
+    /// memory bounded by this buffer, not by the input size).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = backstop_data::import::DEFAULT_SORT_BUFFER_ROWS,
+        value_parser = parse_sort_buffer_rows,
+    )]
+    sort_buffer_rows: usize,
 }
 
 fn parse_format(name: &str) -> Result<ImportFormat, String> {
     name.parse()
         .map_err(|e: backstop_data::DataError| e.to_string())
+}
+
+fn parse_sort_buffer_rows(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(rows) => Ok(rows),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Runs `backstop import`: imports, then prints the report.
@@ -79,6 +98,7 @@ pub fn run(args: &ImportArgs) -> Result<()> {
     request.symbol.clone_from(&args.symbol);
     request.contract_size_usd = args.contract_size_usd;
     request.index_inputs.clone_from(&args.index);
+    request.sort_buffer_rows = args.sort_buffer_rows;
     let report = backstop_data::import::import(&request)
         .with_context(|| format!("import into {} failed", args.out.display()))?;
     print!("{}", describe(&args.out, &report, !args.index.is_empty()));

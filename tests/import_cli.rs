@@ -256,3 +256,58 @@ fn unknown_format_and_missing_inputs_are_usage_errors() {
     assert!(!o.status.success());
     assert!(!out.exists());
 }
+
+#[test]
+fn sort_buffer_rows_forces_the_external_sort_with_the_same_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture("binance-delivery_trades_2025-10-10_ATOMUSD_PERP.csv.gz");
+    let run = |out: &Path, buffer: Option<&str>| {
+        let mut args: Vec<&Path> = vec![
+            "--format".as_ref(),
+            "tardis-trades".as_ref(),
+            &input,
+            &input,
+            "--out".as_ref(),
+            out,
+        ];
+        if let Some(buffer) = buffer {
+            args.extend([Path::new("--sort-buffer-rows"), Path::new(buffer)]);
+        }
+        let o = backstop(&args);
+        let stdout = text(&o.stdout);
+        assert!(o.status.success(), "{}\n{}", stdout, text(&o.stderr));
+        stdout
+    };
+    let memory = dir.path().join("memory.parquet");
+    let external = dir.path().join("external.parquet");
+    let in_memory = run(&memory, None);
+    // The same file twice, 100 records per run: 21 runs, duplicates meeting
+    // across runs.
+    let sorted = run(&external, Some("100"));
+    assert_eq!(field(&sorted, "rows read"), "2022");
+    assert_eq!(field(&sorted, "duplicates dropped"), "1011");
+    // The same report, apart from the output name in the first line.
+    let body = |s: &str| s.lines().skip(1).collect::<Vec<_>>().join("\n");
+    assert_eq!(body(&sorted), body(&in_memory));
+    assert_eq!(
+        read_trades(&external).unwrap().rows,
+        read_trades(&memory).unwrap().rows
+    );
+    assert_eq!(listing(dir.path()), ["external.parquet", "memory.parquet"]);
+
+    let o = backstop(&[
+        "--format".as_ref(),
+        "tardis-trades".as_ref(),
+        &input,
+        "--sort-buffer-rows".as_ref(),
+        "0".as_ref(),
+        "--out".as_ref(),
+        &external,
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains("--sort-buffer-rows"),
+        "{}",
+        text(&o.stderr)
+    );
+}

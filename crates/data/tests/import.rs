@@ -913,3 +913,305 @@ fn conflicting_index_klines_and_index_with_other_formats_are_errors() {
     assert!(matches!(import(&req), Err(DataError::InvalidInput { .. })));
     assert!(!out.exists());
 }
+
+// ---------------------------------------------------------------------------
+// The external sort: forced with a tiny `sort_buffer_rows`, it must give the
+// in-memory path's rows (decoded, in order) and report.
+
+/// The Tardis day from the shared data folder, if it is there.
+fn shared_tardis_day() -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../../../shared/data/binance_20251010_crash_theglory/tardis_trades_binance_coinm_perps/\
+         binance-delivery_trades_2025-10-10_ATOMUSD_PERP.csv.gz",
+    );
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!("skipped: {} not found", path.display());
+        None
+    }
+}
+
+/// Imports `req` in memory (the default buffer) and with the external sort
+/// (`buffer` records per run) into two files of `dir`; checks that nothing
+/// but the outputs is left in `dir` and that the reports are equal, and
+/// returns the report and the two outputs.
+fn both_paths(dir: &Path, req: &ImportRequest, buffer: usize) -> (ImportReport, PathBuf, PathBuf) {
+    let memory = dir.join("memory.parquet");
+    let external = dir.join("external.parquet");
+    let mut in_memory = req.clone();
+    in_memory.output.clone_from(&memory);
+    assert_eq!(
+        in_memory.sort_buffer_rows,
+        backstop_data::import::DEFAULT_SORT_BUFFER_ROWS
+    );
+    let mut sorted_out = req.clone();
+    sorted_out.output.clone_from(&external);
+    sorted_out.sort_buffer_rows = buffer;
+    let report = import(&in_memory).unwrap();
+    let external_report = import(&sorted_out).unwrap();
+    assert_eq!(external_report, report);
+    assert_eq!(
+        listing(dir),
+        ["external.parquet", "memory.parquet"],
+        "scratch files left behind"
+    );
+    (report, memory, external)
+}
+
+#[test]
+fn external_sort_matches_in_memory_for_real_trades() {
+    let Some(day) = shared_tardis_day() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // The day twice: every record meets its duplicate, mostly in another
+    // run; 1,000 records per run make 234 runs, merged in two passes.
+    let req = request(
+        ImportFormat::TardisTrades,
+        &[day.clone(), day],
+        dir.path().join("unused.parquet").as_path(),
+        "binance-coinm",
+    );
+    let (report, memory, external) = both_paths(dir.path(), &req, 1_000);
+    assert_eq!(report.rows_read, 2 * 116_501);
+    assert_eq!(report.duplicates_dropped, 116_501);
+    assert_eq!(report.rows_written, 116_501);
+    let rows = read_trades(&external).unwrap().rows;
+    assert_eq!(rows, read_trades(&memory).unwrap().rows);
+    assert_eq!(
+        read_trades(&external).unwrap().metadata,
+        read_trades(&memory).unwrap().metadata
+    );
+    assert!(
+        rows.windows(2)
+            .all(|w| (w[0].ts_ns, w[0].trade_id) <= (w[1].ts_ns, w[1].trade_id))
+    );
+    // Row groups as any other file of the crate.
+    let source = HistorySource::open(&external, TimeWindow::ALL).unwrap();
+    assert_eq!(
+        source.row_groups_total(),
+        116_501_usize.div_ceil(backstop_data::MAX_ROW_GROUP_ROWS)
+    );
+}
+
+#[test]
+fn external_sort_matches_in_memory_for_klines_with_rejects_and_index() {
+    let dir = tempfile::tempdir().unwrap();
+    // Real klines twice (duplicates across runs), plus a file with bad rows
+    // and a duplicate (rejected examples must be identical).
+    let klines = fixture("BTCUSDT-um-1m-2025-10-10_2028-2237.csv");
+    let req = request(
+        ImportFormat::BinanceKlines,
+        &[klines.clone(), fixture("BTCUSDT-bad-rows-1m.csv"), klines],
+        dir.path().join("unused.parquet").as_path(),
+        "binance-usdm",
+    );
+    let (report, memory, external) = both_paths(dir.path(), &req, 7);
+    assert!(report.duplicates_dropped > 130, "{report:?}");
+    assert_eq!(report.rejected, 3);
+    assert_eq!(report.rejected_examples.len(), 3);
+    assert_eq!(
+        read_prices(&external).unwrap().rows,
+        read_prices(&memory).unwrap().rows
+    );
+
+    // Mark klines paired with index klines (the index map stays in memory).
+    let dir = tempfile::tempdir().unwrap();
+    let zip = fixture("BTCUSDT-5m-2025-10-10.zip");
+    let mut req = request(
+        ImportFormat::BinanceKlines,
+        &[zip.clone(), zip],
+        dir.path().join("unused.parquet").as_path(),
+        "binance-usdm",
+    );
+    req.index_inputs = vec![fixture("BTCUSDT-5m-index-2025-10-10-HANDMADE.csv")];
+    let (report, memory, external) = both_paths(dir.path(), &req, 10);
+    assert_eq!(report.rows_with_index, 6 * 4);
+    assert_eq!(report.duplicates_dropped, 288);
+    assert_eq!(
+        read_prices(&external).unwrap().rows,
+        read_prices(&memory).unwrap().rows
+    );
+}
+
+#[test]
+fn external_sort_matches_in_memory_for_funding_depth_and_binance_trades() {
+    let cases = [
+        (
+            ImportFormat::BinanceFunding,
+            fixture("BTCUSDT-fundingRate-2020-01_2020-03.csv"),
+            "funding",
+        ),
+        (
+            ImportFormat::BinanceBookDepth,
+            fixture("BTCUSDT-bookDepth-2025-10-10.csv"),
+            "depth",
+        ),
+        (
+            ImportFormat::BinanceTrades,
+            fixture("BTCUSDT-trades-2025-10-10.csv"),
+            "trades",
+        ),
+        (
+            ImportFormat::BinanceAggTrades,
+            fixture("BTCUSDT-aggTrades-2025-10-10.csv"),
+            "trades",
+        ),
+    ];
+    for (format, file, kind) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let req = request(
+            format,
+            &[file.clone(), file],
+            dir.path().join("unused.parquet").as_path(),
+            "binance-usdm",
+        );
+        let (report, memory, external) = both_paths(dir.path(), &req, 3);
+        assert_eq!(report.duplicates_dropped * 2, report.rows_read, "{format}");
+        match kind {
+            "funding" => assert_eq!(
+                read_funding(&external).unwrap().rows,
+                read_funding(&memory).unwrap().rows
+            ),
+            "depth" => assert_eq!(
+                read_depth(&external).unwrap().rows,
+                read_depth(&memory).unwrap().rows
+            ),
+            _ => assert_eq!(
+                read_trades(&external).unwrap().rows,
+                read_trades(&memory).unwrap().rows
+            ),
+        }
+    }
+}
+
+/// Records with equal keys (in one run and across runs) come out in input
+/// order, duplicates anywhere are dropped once, and overlapping klines of
+/// different intervals interleave as in memory.
+#[test]
+fn external_sort_ties_follow_input_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = 1_760_054_400_000_i64;
+    // id, price, qty, quote_qty, time, is_buyer_maker: trade 7 at `t` four
+    // times with two prices (one an exact duplicate, far apart), a null-free
+    // id tie between files, and out-of-order times.
+    let trades = dir.path().join("BTCUSDT-trades-a.csv");
+    fs::write(
+        &trades,
+        format!(
+            "9,101.0,1.0,101.0,{t2},false\n\
+             7,100.5,2.0,201.0,{t},true\n\
+             7,100.0,1.0,100.0,{t},false\n\
+             8,99.0,1.0,99.0,{t1},false\n\
+             7,100.5,2.0,201.0,{t},true\n\
+             7,100.0,1.0,100.0,{t},false\n\
+             7,100.0,1.0,100.0,{t},true\n",
+            t1 = t + 1,
+            t2 = t + 2
+        ),
+    )
+    .unwrap();
+    let more = dir.path().join("BTCUSDT-trades-b.csv");
+    fs::write(
+        &more,
+        format!("7,99.5,1.0,99.5,{t},false\n7,100.5,2.0,201.0,{t},true\n"),
+    )
+    .unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let req = request(
+        ImportFormat::BinanceTrades,
+        &[trades, more],
+        out_dir.path().join("unused.parquet").as_path(),
+        "binance-usdm",
+    );
+    for buffer in [1, 2, 3, 4] {
+        let (report, memory, external) = both_paths(out_dir.path(), &req, buffer);
+        assert_eq!(report.duplicates_dropped, 3, "buffer {buffer}");
+        let rows = read_trades(&external).unwrap().rows;
+        assert_eq!(rows, read_trades(&memory).unwrap().rows, "buffer {buffer}");
+        let prices: Vec<f64> = rows.iter().map(|row| row.price).collect();
+        assert_eq!(prices, [100.5, 100.0, 100.0, 99.5, 99.0, 101.0]);
+        fs::remove_file(memory).unwrap();
+        fs::remove_file(external).unwrap();
+    }
+
+    // Klines: a 4-minute kline overlapping 1-minute ones, and two different
+    // klines at one open time: rows at equal times in (quarter, input) order.
+    let m = 60_000_i64;
+    let kline = |open: i64, minutes: i64, price: f64| {
+        format!(
+            "{open},{price},{high},{low},{price},0,{close},0,0,0,0,0\n",
+            high = price + 1.0,
+            low = price - 1.0,
+            close = open + minutes * m - 1
+        )
+    };
+    let csv = dir.path().join("BTCUSDT-1m-mixed.csv");
+    let text = [
+        kline(t + m, 1, 200.0),
+        kline(t, 4, 100.0),
+        kline(t + 2 * m, 1, 300.0),
+        kline(t, 1, 150.0),
+        kline(t + 2 * m, 1, 310.0),
+        kline(t, 4, 100.0),
+    ]
+    .concat();
+    fs::write(&csv, text).unwrap();
+    let req = request(
+        ImportFormat::BinanceKlines,
+        &[csv],
+        out_dir.path().join("unused.parquet").as_path(),
+        "binance-usdm",
+    );
+    for buffer in [1, 2, 5] {
+        let (report, memory, external) = both_paths(out_dir.path(), &req, buffer);
+        assert_eq!(report.duplicates_dropped, 1);
+        assert_eq!(report.rows_written, 5 * 4);
+        assert_eq!(
+            read_prices(&external).unwrap().rows,
+            read_prices(&memory).unwrap().rows,
+            "buffer {buffer}"
+        );
+        fs::remove_file(memory).unwrap();
+        fs::remove_file(external).unwrap();
+    }
+}
+
+#[test]
+fn external_sort_errors_leave_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("BTCUSDT.parquet");
+    let ragged = dir.path().join("BTCUSDT-ragged.csv");
+    fs::write(
+        &ragged,
+        "calc_time,funding_interval_hours,last_funding_rate\n\
+         1577836800000,8,-0.00012359\n\
+         1577865600000,8,-0.00012383,1,2,3\n",
+    )
+    .unwrap();
+    let funding = fixture("BTCUSDT-fundingRate-2020-01_2020-03.csv");
+    let mut req = request(
+        ImportFormat::BinanceFunding,
+        &[funding.clone(), ragged.clone()],
+        &out,
+        "binance-usdm",
+    );
+    req.sort_buffer_rows = 1;
+    let err = import(&req).unwrap_err();
+    assert!(
+        matches!(&err, DataError::Import { path, reason, .. }
+            if *path == ragged && reason.contains("more fields")),
+        "{err:?}"
+    );
+    assert_eq!(listing(dir.path()), ["BTCUSDT-ragged.csv"]);
+
+    req.sort_buffer_rows = 0;
+    req.inputs = vec![funding];
+    let err = import(&req).unwrap_err();
+    assert!(
+        matches!(err, DataError::InvalidInput { ref reason, .. } if reason.contains("sort_buffer_rows")),
+        "{err}"
+    );
+    assert_eq!(listing(dir.path()), ["BTCUSDT-ragged.csv"]);
+}

@@ -832,6 +832,132 @@ fn validate_rows<R: Record>(path: &Path, rows: &[R]) -> Result<(), DataError> {
     Ok(())
 }
 
+/// The writer settings of every tick-history file: snappy, page statistics,
+/// row groups of `group_rows` rows, sorted by `ts`, and `meta` as key-value
+/// metadata.
+fn history_writer_properties<R: Record>(
+    path: &Path,
+    meta: &HistoryMetadata,
+    group_rows: usize,
+) -> Result<WriterProperties, DataError> {
+    let pairs = metadata_pairs(path, meta)?;
+    let key_value_metadata = build_key_value_metadata(path, R::SCHEMA.id(), &pairs)?;
+    Ok(WriterProperties::builder()
+        .set_created_by(CREATED_BY.to_owned())
+        .set_writer_version(WriterVersion::PARQUET_1_0)
+        .set_compression(Compression::SNAPPY)
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(group_rows))
+        .set_sorting_columns(Some(vec![SortingColumn {
+            column_idx: 0,
+            descending: false,
+            nulls_first: false,
+        }]))
+        .set_key_value_metadata(Some(key_value_metadata))
+        .build())
+}
+
+/// Writes rows of `R` one at a time into a new file, with the same schema,
+/// metadata and writer settings as [`write_rows`] (row groups of
+/// [`MAX_ROW_GROUP_ROWS`](crate::MAX_ROW_GROUP_ROWS) rows), holding at most
+/// one row group in memory: for outputs larger than memory. Each row is
+/// checked (values, then time order) as it comes. Not atomic: the importer
+/// writes into its scratch directory and renames the finished file.
+#[cfg(feature = "import")]
+pub(crate) struct RowWriter<R: Record> {
+    path: PathBuf,
+    writer: ArrowWriter<File>,
+    buffer: Vec<R>,
+    rows: usize,
+    last_ts_ns: Option<i64>,
+}
+
+#[cfg(feature = "import")]
+impl<R: Record> RowWriter<R> {
+    /// Creates (or truncates) `path`.
+    pub(crate) fn create(path: &Path, meta: &HistoryMetadata) -> Result<Self, DataError> {
+        let group_rows = crate::MAX_ROW_GROUP_ROWS;
+        let properties = history_writer_properties::<R>(path, meta, group_rows)?;
+        let file = File::create(path)
+            .map_err(|source| DataError::io(path, "failed to create file", source))?;
+        let writer =
+            ArrowWriter::try_new(file, R::arrow_schema(), Some(properties)).map_err(|source| {
+                DataError::Parquet {
+                    path: path.to_owned(),
+                    action: "failed to start Parquet writer",
+                    source,
+                }
+            })?;
+        Ok(Self {
+            path: path.to_owned(),
+            writer,
+            buffer: Vec::with_capacity(group_rows),
+            rows: 0,
+            last_ts_ns: None,
+        })
+    }
+
+    /// Appends one row (written when a row group is full).
+    pub(crate) fn push(&mut self, row: R) -> Result<(), DataError> {
+        let index = self.rows;
+        row.check()
+            .map_err(|(column, reason)| DataError::invalid(&self.path, index, column, reason))?;
+        let ts = row.ts_ns();
+        if let Some(previous_ts_ns) = self.last_ts_ns
+            && ts < previous_ts_ns
+        {
+            return Err(DataError::UnsortedTimestamps {
+                path: self.path.clone(),
+                row: index,
+                ts_ns: ts,
+                previous_row: index - 1,
+                previous_ts_ns,
+            });
+        }
+        self.last_ts_ns = Some(ts);
+        self.rows += 1;
+        self.buffer.push(row);
+        if self.buffer.len() >= crate::MAX_ROW_GROUP_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), DataError> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let batch =
+            RecordBatch::try_new(R::arrow_schema(), R::arrays(&self.buffer)).map_err(|source| {
+                DataError::Arrow {
+                    path: self.path.clone(),
+                    action: "failed to build record batch",
+                    source,
+                }
+            })?;
+        self.buffer.clear();
+        self.writer
+            .write(&batch)
+            .and_then(|()| self.writer.flush())
+            .map_err(|source| DataError::Parquet {
+                path: self.path.clone(),
+                action: "failed to write Parquet data",
+                source,
+            })
+    }
+
+    /// Writes the last row group and the footer; returns the rows written.
+    pub(crate) fn finish(mut self) -> Result<usize, DataError> {
+        self.flush()?;
+        self.writer.close().map_err(|source| DataError::Parquet {
+            path: self.path.clone(),
+            action: "failed to finish Parquet file",
+            source,
+        })?;
+        Ok(self.rows)
+    }
+}
+
 /// Validates `rows` and writes them atomically to `path` as a file of `R`'s
 /// schema, deterministic and with the crate's usual writer settings, in row
 /// groups of `options.max_row_group_rows` rows.
@@ -849,21 +975,7 @@ pub(crate) fn write_rows<R: Record>(
         });
     }
     validate_rows(path, rows)?;
-    let pairs = metadata_pairs(path, meta)?;
-    let key_value_metadata = build_key_value_metadata(path, R::SCHEMA.id(), &pairs)?;
-    let properties = WriterProperties::builder()
-        .set_created_by(CREATED_BY.to_owned())
-        .set_writer_version(WriterVersion::PARQUET_1_0)
-        .set_compression(Compression::SNAPPY)
-        .set_statistics_enabled(EnabledStatistics::Page)
-        .set_max_row_group_row_count(Some(group_rows))
-        .set_sorting_columns(Some(vec![SortingColumn {
-            column_idx: 0,
-            descending: false,
-            nulls_first: false,
-        }]))
-        .set_key_value_metadata(Some(key_value_metadata))
-        .build();
+    let properties = history_writer_properties::<R>(path, meta, group_rows)?;
     let schema = R::arrow_schema();
     let parquet_err = |action| {
         move |source| DataError::Parquet {

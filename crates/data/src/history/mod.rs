@@ -74,6 +74,8 @@ pub mod resample;
 pub mod trades;
 
 pub use depth::{DEPTH_SCHEMA_ID, DepthRow, depth_schema, read_depth, write_depth};
+#[cfg(feature = "import")]
+pub(crate) use format::RowWriter;
 pub use funding::{FUNDING_SCHEMA_ID, FundingRow, funding_schema, read_funding, write_funding};
 pub use prices::{PRICES_SCHEMA_ID, PriceRow, prices_schema, read_prices, write_prices};
 pub use replay::{EventKind, HistorySource, Replay, ReplayEvent};

@@ -21,7 +21,8 @@
 //! line with no numeric field). With a header, columns are found by name (in
 //! any order, case-insensitive; extra columns are ignored); without, by
 //! position in the venue's published layout. The rows of all inputs are
-//! concatenated, sorted (stable) and deduplicated.
+//! concatenated, deduplicated and sorted (stable: rows with equal sort keys
+//! keep their input order).
 //!
 //! # Bad data
 //!
@@ -68,34 +69,79 @@
 //! `backstop.import.format` / `backstop.import.inputs` (the input file
 //! names). It is written by polars' streaming Parquet sink (snappy, row
 //! groups of [`MAX_ROW_GROUP_ROWS`](crate::MAX_ROW_GROUP_ROWS) rows,
-//! statistics on) into a scratch directory beside the output, read back and
-//! checked with this crate's own reader, and only then renamed into place:
-//! on any error no output file (and no scratch file) is left behind.
+//! statistics on), or by this crate's arrow-rs writer after an external
+//! sort (see [Memory](#memory-bounded-by-the-sort-buffer)), into a scratch
+//! directory beside the output, read back and checked with this crate's own
+//! reader, and only then renamed into place: on any error no output file
+//! (and no scratch file) is left behind.
 //!
-//! Two differences from files written by [`write_trades`](crate::history::write_trades)
-//! and friends, neither of which readers see: polars marks every Parquet
+//! Two differences of the polars-written files from those written by
+//! [`write_trades`](crate::history::write_trades) and friends (and by the
+//! external sort), neither of which readers see: polars marks every Parquet
 //! column OPTIONAL (the non-nullable columns hold no nulls; the reader checks
 //! every row), and it records no `sorting_columns` (rows are sorted all the
 //! same, and the reader checks that too). Writing REQUIRED columns would need
 //! polars' `dtype-struct` feature (for `ParquetWriteOptions::arrow_schema`),
 //! which is not worth its compile time here.
 //!
-//! # Memory: one import must fit in memory
+//! # Memory: bounded by the sort buffer
 //!
-//! The scan and the Parquet sink stream, but the dedupe (`unique_stable`)
-//! and the sort of polars' streaming engine hold every record of the
-//! request: peak memory grows with the input. Measured (peak RSS,
-//! `/usr/bin/time -v`, a generated Binance `trades` CSV with 0.1 %
-//! duplicates, locally shuffled): 1 M rows (57 MB) 269 MB; 10 M rows
-//! (570 MB) 1.63 GB, about 150 bytes per trade row or 2.9 × the CSV size.
-//! Under a 1 GiB memory cgroup the 10 M-row import is killed by the kernel
-//! (exit 137): the output path is left as it was, but the killed process
-//! cannot remove its scratch folder (`.backstop-import-*` beside the
-//! output), which is then safe to delete. Histories larger than memory are
-//! imported in pieces (a file per day or month, one output each) and
-//! replayed together: [`Replay`](crate::Replay) merges any number of files
-//! in time order with bounded memory.
+//! The scan and the Parquet sink stream, but polars' dedupe
+//! (`unique_stable`) and sort hold every record of the request: about
+//! 150 bytes per trade row. So a request is sorted in memory only while
+//! its valid records (duplicates included) number at most
+//! [`ImportRequest::sort_buffer_rows`] (default
+//! [`DEFAULT_SORT_BUFFER_ROWS`], `backstop import --sort-buffer-rows N`).
+//! A larger one is sorted **out of core**, with the same result (the same
+//! rows in the same order, the same report):
 //!
+//! 1. polars' streaming engine sinks the valid typed records, unsorted and
+//!    with their input position (file, line), to a scratch Parquet file;
+//! 2. that file is read back in slices of at most `sort_buffer_rows`
+//!    records; each is sorted by the format's keys, then by input position,
+//!    its exact duplicate records dropped (at the record level: a kline
+//!    before it becomes four rows) and written as a sorted run;
+//! 3. the runs are k-way merged with the arrow-rs reader (one batch of
+//!    4,096 records per run; 64 runs at a time, in passes while there are
+//!    more), dropping the duplicates that meet across runs, expanding
+//!    records into rows (klines: four, in the in-memory order), and the
+//!    output is written with this crate's arrow-rs writer (the schema,
+//!    metadata and row groups of [`write_trades`](crate::history::write_trades)
+//!    and friends), then verified and published as above.
+//!
+//! **Ties.** Records with equal sort keys (a trade id seen at one time with
+//! two prices, two different klines with one open time), in one run or
+//! across runs, keep their input order: the order of the request's files,
+//! then of their lines, as in the in-memory stable sort. Of exact
+//! duplicates the first in that order is kept; the count is exact across
+//! runs. Kline rows at equal times are ordered by their point (open, ¼,
+//! ½, ¾), then by input order, as in memory. The merge remembers only the
+//! distinct records of the current key (normally one), so memory grows only
+//! with records that share one key. Index pairing stays in memory: the
+//! index klines' rows (four per kline, from index kline files: a year of
+//! 1-minute klines is about 2 M rows, 32 MB) are held in a map.
+//!
+//! Peak memory is then about the buffer (some 72 bytes per record, plus
+//! polars' scan and sink and one row group of output), not the input.
+//! Measured (peak RSS, `/usr/bin/time -v`, `scripts/import-memory.sh`: a
+//! generated Binance `trades` CSV of 10 M rows (573 MB) with 0.1 %
+//! duplicates, locally shuffled): in memory (a buffer above 10 M) 1.68 GB
+//! in 17 s; external (the default buffer: 5 runs) 653 MB in 59 s, of which
+//! only about 190 MB is the process's own (anonymous) memory, the rest
+//! being pages of the CSV, which polars memory-maps and the kernel reclaims
+//! under pressure. The external import completes under a 1 GiB memory
+//! cgroup (where the in-memory one is killed) and under 320 MiB (in
+//! 1 min 40 s). A 250 k buffer peaks the same (the scan dominates); 1 M
+//! rows take 146 MB external, 289 MB in memory. Times are of a dev-profile
+//! binary (dependencies optimised, this crate not) on a shared 2-core
+//! machine.
+//!
+//! Scratch files (decompressed inputs, the records, the runs, the output in
+//! progress) live in a scratch folder beside the output (`.backstop-import-*`)
+//! and are removed on success and on every error; they take about the
+//! size of the output twice over. Only a process killed by the kernel
+//! cannot remove its scratch folder, which is then safe to delete.
+
 //! # Example
 //!
 //! ```no_run
@@ -114,6 +160,7 @@
 
 mod binance_trades;
 mod book_depth;
+mod external;
 mod funding;
 mod input;
 mod klines;
@@ -130,6 +177,11 @@ use crate::parquet_io::CREATED_BY;
 
 /// How many rejected rows [`ImportReport::rejected_examples`] quotes.
 pub const MAX_REJECTED_EXAMPLES: usize = pipeline::MAX_EXAMPLES;
+
+/// The default [`ImportRequest::sort_buffer_rows`]: 2 M records, about
+/// 150 MB for the external sort's buffer, and the most the in-memory path
+/// (about 150 bytes per trade row) is given.
+pub const DEFAULT_SORT_BUFFER_ROWS: usize = 2_000_000;
 
 /// Metadata key naming the import format (an extra, non-reserved key).
 pub const FORMAT_METADATA_KEY: &str = "backstop.import.format";
@@ -256,6 +308,12 @@ pub struct ImportRequest {
     /// Empty: the output's `index` column is all null. See [Mark and index
     /// pairing](self#mark-and-index-pairing).
     pub index_inputs: Vec<PathBuf>,
+    /// At most this many records are sorted in memory at once (at least 1;
+    /// default [`DEFAULT_SORT_BUFFER_ROWS`]). A request with more valid
+    /// records is sorted and deduplicated out of core, in runs of this many
+    /// records (see [Memory](self#memory-bounded-by-the-sort-buffer)), with
+    /// the same result.
+    pub sort_buffer_rows: usize,
 }
 
 impl ImportRequest {
@@ -275,6 +333,7 @@ impl ImportRequest {
             venue: venue.into(),
             contract_size_usd: None,
             index_inputs: Vec::new(),
+            sort_buffer_rows: DEFAULT_SORT_BUFFER_ROWS,
         }
     }
 }
@@ -500,6 +559,12 @@ pub fn import(request: &ImportRequest) -> Result<ImportReport, DataError> {
             ),
         });
     }
+    if request.sort_buffer_rows == 0 {
+        return Err(DataError::InvalidInput {
+            what: "import request",
+            reason: "sort_buffer_rows must be at least 1".to_owned(),
+        });
+    }
     let symbol = resolve_symbol(request)?;
     let contract = contract_for(&symbol, request.contract_size_usd)?;
     let importer: Box<dyn pipeline::Importer> = match request.format {
@@ -592,10 +657,13 @@ pub fn import(request: &ImportRequest) -> Result<ImportReport, DataError> {
         importer.as_ref(),
         &inputs,
         &index_inputs,
-        scratch.path(),
-        output,
-        &metadata,
-        key_values,
+        pipeline::Target {
+            output,
+            scratch: scratch.path(),
+            metadata: &metadata,
+            key_values,
+            sort_buffer_rows: request.sort_buffer_rows,
+        },
     )?;
     scratch.close().map_err(|source| {
         DataError::io(

@@ -14,10 +14,14 @@
 //!    (one, or four per kline), sorts by the format's keys (stable) and
 //!    sinks Parquet, with our key-value metadata and snappy compression, to
 //!    a scratch file beside the output;
+//!    with more valid records than the request's sort buffer, the
+//!    external sort of `external` replaces this step (same rows, same
+//!    order);
 //! 3. the scratch file is read back with this crate's arrow-rs reader
 //!    (schema id, metadata, exact column types, every row's values and time
 //!    order), then fsynced and renamed over the output.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,6 +29,7 @@ use std::sync::Arc;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use polars::prelude::*;
 
+use super::external;
 use super::input::{Layout, PreparedInput};
 use crate::DataError;
 use crate::history::{
@@ -38,7 +43,7 @@ pub(crate) const ROW: &str = "__row";
 /// 0-based index of the file in the request.
 pub(crate) const FILE: &str = "__file";
 /// Index of the first failing check, null for a valid row.
-const REJECT: &str = "__reject";
+pub(crate) const REJECT: &str = "__reject";
 
 /// How many rejected rows are quoted in the report.
 pub(crate) const MAX_EXAMPLES: usize = 5;
@@ -151,17 +156,35 @@ fn no_valid_rows(what: &str, rows_read: usize, rejected: usize, examples: &[Stri
     )
 }
 
+/// Where and how an import writes.
+pub(crate) struct Target<'a> {
+    /// The output path (replaced at the end).
+    pub(crate) output: &'a Path,
+    /// The scratch directory beside it.
+    pub(crate) scratch: &'a Path,
+    /// The metadata written.
+    pub(crate) metadata: &'a HistoryMetadata,
+    /// The same, as the key-value pairs polars writes.
+    pub(crate) key_values: Vec<(String, String)>,
+    /// Most records sorted in memory at once.
+    pub(crate) sort_buffer_rows: usize,
+}
+
 /// Runs the pipeline over `inputs` (and, for klines, the index-price
 /// `index_inputs`), writing `output` atomically.
 pub(crate) fn run(
     importer: &dyn Importer,
     inputs: &[PreparedInput],
     index_inputs: &[PreparedInput],
-    scratch: &Path,
-    output: &Path,
-    metadata: &HistoryMetadata,
-    key_values: Vec<(String, String)>,
+    target: Target<'_>,
 ) -> Result<Counts, DataError> {
+    let Target {
+        output,
+        scratch,
+        metadata,
+        key_values,
+        sort_buffer_rows,
+    } = target;
     let mut examples = Vec::new();
     let (frames, rows_read, rejected) = scan_all(importer, inputs, 0, &mut examples)?;
     let valid = rows_read - rejected;
@@ -189,7 +212,27 @@ pub(crate) fn run(
     };
 
     let temp = scratch.join("output.parquet");
-    sink(importer, frames, index, output, &temp, key_values)?;
+    // More valid records than the buffer: the external sort (see
+    // `external`), whose result is the same as this in-memory one's.
+    let external_dropped = if valid > sort_buffer_rows {
+        let index = index.map(|rows| index_prices(rows, output)).transpose()?;
+        let (_, dropped) = external::sink(
+            importer,
+            frames,
+            index.as_ref(),
+            &external::Paths {
+                scratch,
+                output,
+                temp: &temp,
+            },
+            metadata,
+            sort_buffer_rows,
+        )?;
+        Some(dropped)
+    } else {
+        sink(importer, frames, index, output, &temp, key_values)?;
+        None
+    };
     let written = verify(importer.schema(), &temp, metadata).map_err(|source| {
         DataError::ImportVerification {
             path: output.to_owned(),
@@ -204,6 +247,18 @@ pub(crate) fn run(
             action: "failed to account for the imported rows",
             reason: format!("{records} records written from {valid} valid input rows"),
         })?;
+    if let Some(dropped) = external_dropped
+        && dropped != duplicates_dropped
+    {
+        return Err(DataError::Import {
+            path: output.to_owned(),
+            action: "failed to account for the imported rows",
+            reason: format!(
+                "the external sort dropped {dropped} duplicates, but {records} records \
+                 were written from {valid} valid input rows"
+            ),
+        });
+    }
     publish(&temp, output)?;
     Ok(Counts {
         rows_read,
@@ -217,6 +272,27 @@ pub(crate) fn run(
         first_ts_ns: written.first_ts_ns,
         last_ts_ns: written.last_ts_ns,
     })
+}
+
+/// The index prices by time, for the external sort (index inputs are
+/// kline files, small enough to hold: four rows per kline).
+fn index_prices(rows: LazyFrame, output: &Path) -> Result<HashMap<i64, f64>, DataError> {
+    const ACTION: &str = "failed to read the index inputs";
+    let df = collect(rows.select([col("ts"), col("mark")]), output, ACTION)?;
+    let err = |e: PolarsError| engine_error(output, ACTION, &e);
+    let ts = df
+        .column("ts")
+        .and_then(|c| c.i64().cloned())
+        .map_err(err)?;
+    let mark = df
+        .column("mark")
+        .and_then(|c| c.f64().cloned())
+        .map_err(err)?;
+    Ok(ts
+        .iter()
+        .zip(mark.iter())
+        .filter_map(|(ts, mark)| Some((ts?, mark?)))
+        .collect())
 }
 
 /// Fails if two index rows share a timestamp (two different index klines
