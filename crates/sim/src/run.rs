@@ -537,6 +537,7 @@ impl Prepared {
                 .into_par_iter()
                 .map(|i| self.run_bands(i))
                 .collect();
+            let mut chunk_rows = Vec::with_capacity(results.len());
             for r in results {
                 let (metrics, rows) = r?;
                 let steps = rows.ts_ns.len();
@@ -544,13 +545,22 @@ impl Prepared {
                     sketches.resize_with(steps, || vec![QuantileSketch::new(); layout.len()]);
                     ts_ns.extend_from_slice(&rows.ts_ns[ts_ns.len()..]);
                 }
-                for (t, row) in rows.values.chunks_exact(layout.len()).enumerate() {
-                    for (sketch, &v) in sketches[t].iter_mut().zip(row) {
-                        sketch.insert(v);
+                paths.push(metrics);
+                chunk_rows.push(rows);
+            }
+            // The chunk's values go into the sketches step by step in parallel (each
+            // step's sketches are independent); within a step, in path order, so the
+            // sketches are the same for any thread count.
+            let width = layout.len();
+            sketches.par_iter_mut().enumerate().for_each(|(t, step)| {
+                for rows in &chunk_rows {
+                    if let Some(row) = rows.values.get(t * width..(t + 1) * width) {
+                        for (sketch, &v) in step.iter_mut().zip(row) {
+                            sketch.insert(v);
+                        }
                     }
                 }
-                paths.push(metrics);
-            }
+            });
             done = end;
             progress(done);
         }
