@@ -1008,28 +1008,53 @@ where
         format!("{} mark price (lower panel)", market.to_uppercase()),
     ));
     legend_row(&key, &keys)?;
+    draw_price_panel(
+        &bottom,
+        (xlo, xhi),
+        time.label.as_str(),
+        &format!("{} mark price (USD)", market.to_uppercase()),
+        &[(x, mark, PRICE)],
+        &[],
+    )
+}
 
-    let (plo, phi) = min_max(mark);
+/// The lower panel of the charts drawn over the price: mark prices on the time
+/// axis `xlo..xhi`, one line per `(x, mark, colour)`, over shaded `spans` (the
+/// circuit breaker's pauses).
+fn draw_price_panel<DB: DrawingBackend>(
+    area: &Area<DB>,
+    (xlo, xhi): (f64, f64),
+    x_desc: &str,
+    y_desc: &str,
+    lines: &[(&[f64], &[f64], RGBColor)],
+    spans: &[(f64, f64)],
+) -> DResult
+where
+    DB::ErrorType: 'static,
+{
+    let (plo, phi) = min_max(lines.iter().flat_map(|(_, y, _)| y.iter()));
     let (plo, phi) = price_range(plo, phi);
-    let mut chart = ChartBuilder::on(&bottom)
+    let mut chart = ChartBuilder::on(area)
         .margin(8)
         .x_label_area_size(52)
         .y_label_area_size(96)
         .build_cartesian_2d(xlo..xhi, plo..phi)?;
-    let price_desc = format!("{} mark price (USD)", market.to_uppercase());
     let price_fmt = price_formatter(plo, phi);
     chart
         .configure_mesh()
         .light_line_style(GRID.mix(0.5))
         .bold_line_style(GRID)
-        .x_desc(time.label.as_str())
-        .y_desc(price_desc.as_str())
+        .x_desc(x_desc)
+        .y_desc(y_desc)
         .x_label_formatter(&time_fmt)
         .y_label_formatter(&price_fmt)
         .axis_desc_style(font(16))
         .label_style(font(14))
         .draw()?;
-    chart.draw_series(segments(x, mark, PRICE, 2))?;
+    shade(&mut chart, spans, plo, phi)?;
+    for (x, y, color) in lines {
+        chart.draw_series(segments(x, y, *color, 2))?;
+    }
     Ok(())
 }
 
@@ -2303,30 +2328,14 @@ where
         format!("{} mark price (lower panel)", market.to_uppercase()),
     ));
     legend_row(&key, &keys)?;
-
-    let (plo, phi) = min_max(mark);
-    let (plo, phi) = price_range(plo, phi);
-    let mut chart = ChartBuilder::on(&bottom)
-        .margin(8)
-        .x_label_area_size(52)
-        .y_label_area_size(96)
-        .build_cartesian_2d(xlo..xhi, plo..phi)?;
-    let price_desc = format!("{} mark price (USD)", market.to_uppercase());
-    let price_fmt = price_formatter(plo, phi);
-    chart
-        .configure_mesh()
-        .light_line_style(GRID.mix(0.5))
-        .bold_line_style(GRID)
-        .x_desc(time.label.as_str())
-        .y_desc(price_desc.as_str())
-        .x_label_formatter(&time_fmt)
-        .y_label_formatter(&price_fmt)
-        .axis_desc_style(font(16))
-        .label_style(font(14))
-        .draw()?;
-    shade(&mut chart, pauses, plo, phi)?;
-    chart.draw_series(segments(x, mark, PRICE, 2))?;
-    Ok(())
+    draw_price_panel(
+        &bottom,
+        (xlo, xhi),
+        time.label.as_str(),
+        &format!("{} mark price (USD)", market.to_uppercase()),
+        &[(x, mark, PRICE)],
+        pauses,
+    )
 }
 
 fn draw_overlay<DB: DrawingBackend>(
@@ -2412,29 +2421,14 @@ where
     legend_row(&key, &keys)?;
 
     if let Some(bottom) = bottom {
-        let (plo, phi) = min_max(marks.iter().flat_map(|r| r.y.iter()));
-        let (plo, phi) = price_range(plo, phi);
-        let mut chart = ChartBuilder::on(&bottom)
-            .margin(8)
-            .x_label_area_size(52)
-            .y_label_area_size(96)
-            .build_cartesian_2d(xlo..xhi, plo..phi)?;
-        let price_fmt = price_formatter(plo, phi);
-        chart
-            .configure_mesh()
-            .light_line_style(GRID.mix(0.5))
-            .bold_line_style(GRID)
-            .x_desc(x_desc)
-            .y_desc(mark_desc)
-            .x_label_formatter(&time_fmt)
-            .y_label_formatter(&price_fmt)
-            .axis_desc_style(font(16))
-            .label_style(font(14))
-            .draw()?;
-        for r in marks {
-            let color = RUN_COLORS[r.color % RUN_COLORS.len()];
-            chart.draw_series(segments(&r.x, &r.y, color, 2))?;
-        }
+        let lines: Vec<(&[f64], &[f64], RGBColor)> = marks
+            .iter()
+            .map(|r| {
+                let color = RUN_COLORS[r.color % RUN_COLORS.len()];
+                (r.x.as_slice(), r.y.as_slice(), color)
+            })
+            .collect();
+        draw_price_panel(&bottom, (xlo, xhi), x_desc, mark_desc, &lines, &[])?;
     }
     Ok(())
 }

@@ -7,7 +7,7 @@
 //! difference B − A, and plain-words lines; the chart overlays the two
 //! insurance-fund balances (one path: the path; several: the median).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::charts::{self, Chart, OverlayLine};
 use crate::controls::{self, MetricUnit};
@@ -21,16 +21,8 @@ pub const COMPARE_HTML: &str = "compare.html";
 /// File name of the Markdown comparison.
 pub const COMPARE_MARKDOWN: &str = "compare.md";
 
-/// The files a comparison wrote.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CompareFiles {
-    /// `compare.html`.
-    pub html: PathBuf,
-    /// `compare.md`.
-    pub markdown: PathBuf,
-    /// Every chart file, SVG and PNG.
-    pub charts: Vec<PathBuf>,
-}
+/// The files a comparison wrote: `compare.html`, `compare.md` and the charts.
+pub type CompareFiles = crate::ReportFiles;
 
 /// A rendered comparison, before it is written anywhere.
 #[derive(Debug, Clone, PartialEq)]
@@ -169,30 +161,12 @@ pub fn compare(
 ///
 /// [`ReportError::Io`] / [`ReportError::Data`] when a file cannot be written.
 pub fn write(comparison: &Comparison, out_dir: &Path) -> Result<CompareFiles, ReportError> {
-    let charts_dir = out_dir.join(CHARTS_DIR);
-    std::fs::create_dir_all(&charts_dir).map_err(|source| ReportError::Io {
-        path: charts_dir.clone(),
-        context: "cannot create the charts folder",
-        source,
-    })?;
-    let mut chart_files = Vec::new();
-    for chart in &comparison.charts {
-        let svg = charts_dir.join(format!("{}.svg", chart.name));
-        backstop_data::write_bytes_atomically(&svg, chart.svg.as_bytes())?;
-        let png = charts_dir.join(format!("{}.png", chart.name));
-        backstop_data::write_bytes_atomically(&png, &chart.png)?;
-        chart_files.push(svg);
-        chart_files.push(png);
-    }
-    let markdown = out_dir.join(COMPARE_MARKDOWN);
-    backstop_data::write_bytes_atomically(&markdown, comparison.markdown.as_bytes())?;
-    let html = out_dir.join(COMPARE_HTML);
-    backstop_data::write_bytes_atomically(&html, comparison.html.as_bytes())?;
-    Ok(CompareFiles {
-        html,
-        markdown,
-        charts: chart_files,
-    })
+    crate::write_documents(
+        out_dir,
+        &comparison.charts,
+        (COMPARE_MARKDOWN, &comparison.markdown),
+        (COMPARE_HTML, &comparison.html),
+    )
 }
 
 /// How a compared value is shown.

@@ -36,12 +36,12 @@ pub const HTML_FILE: &str = "report.html";
 /// File name of the Markdown report.
 pub const MARKDOWN_FILE: &str = "report.md";
 
-/// The files a report wrote.
+/// The files a report (or a comparison) wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportFiles {
-    /// `report.html`.
+    /// `report.html` (`compare.html`).
     pub html: PathBuf,
-    /// `report.md`.
+    /// `report.md` (`compare.md`).
     pub markdown: PathBuf,
     /// Every chart file, SVG and PNG, in report order.
     pub charts: Vec<PathBuf>,
@@ -56,14 +56,30 @@ pub struct ReportFiles {
 /// [`ReportError::Io`] / [`ReportError::Data`] if a file cannot be written.
 pub fn write_report(data: &ReportData, out_dir: &Path) -> Result<ReportFiles, ReportError> {
     let report = build(data)?;
+    write_documents(
+        out_dir,
+        &report.charts,
+        (MARKDOWN_FILE, &report.markdown),
+        (HTML_FILE, &report.html),
+    )
+}
+
+/// Writes `charts` into `out_dir/charts/` (SVG and PNG) and the two documents,
+/// `(file name, text)`, into `out_dir`, each atomically.
+pub(crate) fn write_documents(
+    out_dir: &Path,
+    charts: &[Chart],
+    (markdown_name, markdown_text): (&str, &str),
+    (html_name, html_text): (&str, &str),
+) -> Result<ReportFiles, ReportError> {
     let charts_dir = out_dir.join(CHARTS_DIR);
     std::fs::create_dir_all(&charts_dir).map_err(|source| ReportError::Io {
         path: charts_dir.clone(),
         context: "cannot create the charts folder",
         source,
     })?;
-    let mut chart_files = Vec::with_capacity(report.charts.len() * 2);
-    for chart in &report.charts {
+    let mut chart_files = Vec::with_capacity(charts.len() * 2);
+    for chart in charts {
         let svg = charts_dir.join(format!("{}.svg", chart.name));
         backstop_data::write_bytes_atomically(&svg, chart.svg.as_bytes())?;
         let png = charts_dir.join(format!("{}.png", chart.name));
@@ -71,10 +87,10 @@ pub fn write_report(data: &ReportData, out_dir: &Path) -> Result<ReportFiles, Re
         chart_files.push(svg);
         chart_files.push(png);
     }
-    let markdown = out_dir.join(MARKDOWN_FILE);
-    backstop_data::write_bytes_atomically(&markdown, report.markdown.as_bytes())?;
-    let html = out_dir.join(HTML_FILE);
-    backstop_data::write_bytes_atomically(&html, report.html.as_bytes())?;
+    let markdown = out_dir.join(markdown_name);
+    backstop_data::write_bytes_atomically(&markdown, markdown_text.as_bytes())?;
+    let html = out_dir.join(html_name);
+    backstop_data::write_bytes_atomically(&html, html_text.as_bytes())?;
     Ok(ReportFiles {
         html,
         markdown,
