@@ -89,6 +89,11 @@ const METRIC_ROWS: [(&str, &str, Unit); 14] = [
 /// Column headings of the distribution table.
 const QUANTILE_HEADINGS: [&str; 7] = ["metric", "mean", "p50", "p95", "p99", "p99.9", "max"];
 
+/// [`QUANTILE_HEADINGS`] as a table head.
+fn quantile_headings() -> Vec<String> {
+    QUANTILE_HEADINGS.iter().map(|h| (*h).to_owned()).collect()
+}
+
 /// Everything the two documents show, as text.
 struct Content {
     title: String,
@@ -533,21 +538,8 @@ fn html(c: &Content, charts: &[Chart]) -> String {
     h.push_str("</tbody>\n</table>\n");
 
     if !c.distribution.is_empty() {
-        h.push_str("<h2 id=\"distribution\">Across paths</h2>\n<table>\n<thead><tr>");
-        for (i, head) in QUANTILE_HEADINGS.iter().enumerate() {
-            let class = if i == 0 { "" } else { " class=\"n\"" };
-            h.push_str(&format!("<th{class}>{head}</th>"));
-        }
-        h.push_str("</tr></thead>\n<tbody>\n");
-        for row in &c.distribution {
-            h.push_str("<tr>");
-            for (i, cell) in row.iter().enumerate() {
-                let class = if i == 0 { "" } else { " class=\"n\"" };
-                h.push_str(&format!("<td{class}>{}</td>", esc(cell)));
-            }
-            h.push_str("</tr>\n");
-        }
-        h.push_str("</tbody>\n</table>\n");
+        h.push_str("<h2 id=\"distribution\">Across paths</h2>\n");
+        html_table(&mut h, &quantile_headings(), &c.distribution);
     }
 
     if let Some(ctl) = &c.controls {
@@ -567,21 +559,8 @@ fn html(c: &Content, charts: &[Chart]) -> String {
 
     if let Some((intro, head, rows)) = &c.sweep_target {
         h.push_str("<h2 id=\"sweep-target\">Parameter sets meeting the target</h2>\n");
-        h.push_str(&format!("<p>{}</p>\n<table>\n<thead><tr>", esc_code(intro)));
-        for (i, x) in head.iter().enumerate() {
-            let class = if i == 0 { "" } else { " class=\"n\"" };
-            h.push_str(&format!("<th{class}>{}</th>", esc(x)));
-        }
-        h.push_str("</tr></thead>\n<tbody>\n");
-        for row in rows {
-            h.push_str("<tr>");
-            for (i, x) in row.iter().enumerate() {
-                let class = if i == 0 { "" } else { " class=\"n\"" };
-                h.push_str(&format!("<td{class}>{}</td>", esc(x)));
-            }
-            h.push_str("</tr>\n");
-        }
-        h.push_str("</tbody>\n</table>\n");
+        h.push_str(&format!("<p>{}</p>\n", esc_code(intro)));
+        html_table(&mut h, head, rows);
     }
 
     h.push_str("<h2 id=\"charts\">Charts</h2>\n");
@@ -643,16 +622,8 @@ fn markdown(c: &Content, charts: &[Chart]) -> String {
     m.push('\n');
 
     if !c.distribution.is_empty() {
-        m.push_str("## Across paths\n\n| ");
-        m.push_str(&QUANTILE_HEADINGS.join(" | "));
-        m.push_str(" |\n| --- |");
-        m.push_str(&" ---: |".repeat(QUANTILE_HEADINGS.len() - 1));
-        m.push('\n');
-        for row in &c.distribution {
-            let cells: Vec<String> = row.iter().map(|x| cell(x)).collect();
-            m.push_str(&format!("| {} |\n", cells.join(" | ")));
-        }
-        m.push('\n');
+        m.push_str("## Across paths\n\n");
+        md_table(&mut m, &quantile_headings(), &c.distribution);
     }
 
     if let Some(ctl) = &c.controls {
@@ -672,19 +643,10 @@ fn markdown(c: &Content, charts: &[Chart]) -> String {
 
     if let Some((intro, head, rows)) = &c.sweep_target {
         m.push_str(&format!(
-            "## Parameter sets meeting the target\n\n{}\n\n| ",
+            "## Parameter sets meeting the target\n\n{}\n\n",
             md(intro)
         ));
-        let cells: Vec<String> = head.iter().map(|x| cell(x)).collect();
-        m.push_str(&cells.join(" | "));
-        m.push_str(" |\n| --- |");
-        m.push_str(&" ---: |".repeat(head.len().saturating_sub(1)));
-        m.push('\n');
-        for row in rows {
-            let cells: Vec<String> = row.iter().map(|x| cell(x)).collect();
-            m.push_str(&format!("| {} |\n", cells.join(" | ")));
-        }
-        m.push('\n');
+        md_table(&mut m, head, rows);
     }
 
     m.push_str("## Charts\n\n");
@@ -711,7 +673,7 @@ fn markdown(c: &Content, charts: &[Chart]) -> String {
 }
 
 /// An HTML table: first column text, the others numbers.
-pub(crate) fn html_table(h: &mut String, head: &[String], rows: &[Vec<String>]) {
+pub(crate) fn html_table<R: AsRef<[String]>>(h: &mut String, head: &[String], rows: &[R]) {
     h.push_str("<table>\n<thead><tr>");
     for (i, x) in head.iter().enumerate() {
         let class = if i == 0 { "" } else { " class=\"n\"" };
@@ -720,7 +682,7 @@ pub(crate) fn html_table(h: &mut String, head: &[String], rows: &[Vec<String>]) 
     h.push_str("</tr></thead>\n<tbody>\n");
     for row in rows {
         h.push_str("<tr>");
-        for (i, x) in row.iter().enumerate() {
+        for (i, x) in row.as_ref().iter().enumerate() {
             let class = if i == 0 { "" } else { " class=\"n\"" };
             h.push_str(&format!("<td{class}>{}</td>", esc(x)));
         }
@@ -730,13 +692,13 @@ pub(crate) fn html_table(h: &mut String, head: &[String], rows: &[Vec<String>]) 
 }
 
 /// A Markdown table: first column left-aligned, the others right-aligned.
-pub(crate) fn md_table(m: &mut String, head: &[String], rows: &[Vec<String>]) {
+pub(crate) fn md_table<R: AsRef<[String]>>(m: &mut String, head: &[String], rows: &[R]) {
     let cells: Vec<String> = head.iter().map(|x| cell(x)).collect();
     m.push_str(&format!("| {} |\n| --- |", cells.join(" | ")));
     m.push_str(&" ---: |".repeat(head.len().saturating_sub(1)));
     m.push('\n');
     for row in rows {
-        let cells: Vec<String> = row.iter().map(|x| cell(x)).collect();
+        let cells: Vec<String> = row.as_ref().iter().map(|x| cell(x)).collect();
         m.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     m.push('\n');
