@@ -623,10 +623,6 @@ fn sink_records(
     path: &Path,
 ) -> Result<(), DataError> {
     let err = |e: PolarsError| engine_error(output, "failed to import", &e);
-    let target = path.to_str().ok_or_else(|| DataError::InvalidPath {
-        path: output.to_owned(),
-        reason: "is not valid UTF-8 (the Parquet sink needs UTF-8 paths)",
-    })?;
     let all = concat(frames, UnionArgs::default()).map_err(err)?;
     let mut columns: Vec<Expr> = importer
         .record()
@@ -641,19 +637,12 @@ fn sink_records(
         row_group_size: Some(SCRATCH_ROW_GROUP_ROWS),
         ..ParquetWriteOptions::default()
     };
-    all.filter(col(REJECT).is_null())
-        .select(columns)
-        .sink(
-            SinkDestination::File {
-                target: SinkTarget::Path(PlRefPath::new(target)),
-            },
-            FileWriteFormat::Parquet(Arc::new(options)),
-            UnifiedSinkArgs::default(),
-        )
-        .map_err(err)?
-        .collect_with_engine(Engine::Streaming)
-        .map_err(err)?;
-    Ok(())
+    super::pipeline::sink_parquet(
+        all.filter(col(REJECT).is_null()).select(columns),
+        options,
+        path,
+        output,
+    )
 }
 
 /// Step 2: sorted, deduplicated runs of at most `buffer` records each.

@@ -516,10 +516,6 @@ fn sink(
 ) -> Result<(), DataError> {
     const ACTION: &str = "failed to import";
     let err = |e: PolarsError| engine_error(output, ACTION, &e);
-    let target = temp.to_str().ok_or_else(|| DataError::InvalidPath {
-        path: output.to_owned(),
-        reason: "is not valid UTF-8 (the Parquet sink needs UTF-8 paths)",
-    })?;
     let mut rows = expanded(importer, frames).map_err(err)?;
     if let Some(index) = index {
         // Mark rows keep their order (and their count: index `ts` values are
@@ -558,7 +554,23 @@ fn sink(
         key_value_metadata: Some(KeyValueMetadata::from_static(key_values)),
         ..ParquetWriteOptions::default()
     };
-    rows.select(outputs)
+    sink_parquet(rows.select(outputs), options, temp, output)
+}
+
+/// Runs `frame` with polars' streaming engine into the Parquet file `path`,
+/// written with `options`; errors name `output`, the file being imported.
+pub(crate) fn sink_parquet(
+    frame: LazyFrame,
+    options: ParquetWriteOptions,
+    path: &Path,
+    output: &Path,
+) -> Result<(), DataError> {
+    let err = |e: PolarsError| engine_error(output, "failed to import", &e);
+    let target = path.to_str().ok_or_else(|| DataError::InvalidPath {
+        path: output.to_owned(),
+        reason: "is not valid UTF-8 (the Parquet sink needs UTF-8 paths)",
+    })?;
+    frame
         .sink(
             SinkDestination::File {
                 target: SinkTarget::Path(PlRefPath::new(target)),
