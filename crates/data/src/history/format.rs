@@ -772,21 +772,7 @@ impl<D: Decode> Cursor<D> {
     /// The file row index of the next decoded row, moving through the
     /// selected row groups (batches may span several).
     fn file_row(&mut self) -> Result<usize, DataError> {
-        while self
-            .groups
-            .get(self.group)
-            .is_some_and(|group| self.row_in_group >= group.rows)
-        {
-            self.group += 1;
-            self.row_in_group = 0;
-        }
-        let group = self.groups.get(self.group).ok_or_else(|| self.overrun())?;
-        if self.row_in_group == 0 {
-            self.groups_read += 1;
-        }
-        let row = group.first_row + self.row_in_group;
-        self.row_in_group += 1;
-        Ok(row)
+        self.skip_rows(1)
     }
 }
 
