@@ -21,6 +21,7 @@ use rayon::prelude::*;
 use crate::adl::{AdlPolicy, BinanceRanking, BitmexRanking, HyperliquidRanking};
 use crate::aggregate::Aggregates;
 use crate::aggregate::sketch::QuantileSketch;
+use crate::controls::collateral::{self, CollateralAsset, CollateralHolding, ScheduledCollateral};
 use crate::engine::{AccountSpec, AdlScope, Engine, LastLine, LiquidationMode, VenueConfig};
 use crate::error::SimError;
 use crate::impact::{BookDepthImpact, DepthBook, ImpactModel, NoImpact, SquareRootImpact};
@@ -196,6 +197,8 @@ pub struct Prepared {
     depth_books: Vec<Option<Arc<DepthBook>>>,
     start_ns: i64,
     step_ns: i64,
+    /// `[controls.collateral]`'s assets and holdings, the same on every path.
+    collateral: Option<Collateral>,
 }
 
 /// One row of the per-step recorder (no allocation per step).
@@ -246,6 +249,43 @@ fn band_layout(markets: usize) -> Vec<(BandSeries, Option<usize>)> {
     v
 }
 
+/// Collateral assets, and who holds how much of each.
+type Collateral = (Vec<CollateralAsset>, Vec<CollateralHolding>);
+
+/// The non-USD collateral of `[controls.collateral]` (`None` when off): the
+/// assets, and who holds how much, drawn once from `(seed, Purpose::Collateral, 0)`
+/// at the step-0 marks (`start` prices on each market's tick grid) and the
+/// population's deposits.
+fn collateral_holdings(
+    scenario: &Scenario,
+    markets: &[Market],
+    start: &[f64],
+    start_ns: i64,
+    population: &[AccountSpec],
+) -> Result<Option<Collateral>, SimError> {
+    let cfg = &scenario.controls.collateral;
+    if !cfg.enabled || cfg.asset.is_empty() {
+        return Ok(None);
+    }
+    let names: Vec<&str> = scenario.market.keys().map(String::as_str).collect();
+    let assets = collateral::resolve(cfg, &names)
+        .map_err(|(key, message)| SimError::Input(format!("{key}: {message}")))?;
+    let marks: Vec<f64> = markets
+        .iter()
+        .zip(start)
+        .map(|(m, &p)| m.price(m.ticks(p)))
+        .collect();
+    let prices: Vec<f64> = assets
+        .iter()
+        .map(|a| a.weighted_price(0, start_ns, &marks))
+        .collect();
+    let deposits: Vec<i64> = population.iter().map(|a| a.collateral.0).collect();
+    let isolated: Vec<bool> = population.iter().map(|a| a.isolated).collect();
+    let mut rng = rng::stream(scenario.seed, Purpose::Collateral, 0);
+    let holdings = collateral::allocate(cfg, &prices, &deposits, &isolated, &mut rng);
+    Ok(Some((assets, holdings)))
+}
+
 impl Prepared {
     /// Builds the path plan (opening any history), the recorded order books, and
     /// the population: generated from the scenario's seed at the path's start
@@ -290,6 +330,7 @@ impl Prepared {
         };
         let start_ns = crate::validate::parse_utc(&scenario.start).unwrap_or(0);
         let step_ns = i64::from(scenario.step_seconds) * 1_000_000_000;
+        let collateral = collateral_holdings(&scenario, &markets, &start, start_ns, &population)?;
         Ok(Prepared {
             scenario,
             population,
@@ -297,6 +338,7 @@ impl Prepared {
             depth_books,
             start_ns,
             step_ns,
+            collateral,
         })
     }
 
@@ -356,35 +398,11 @@ impl Prepared {
             self.scenario.seed,
             path_index,
         ));
-        let collateral = &self.scenario.controls.collateral;
-        if collateral.enabled && !collateral.asset.is_empty() {
-            self.give_collateral(&mut engine)?;
+        if let Some((assets, holdings)) = &self.collateral {
+            engine.set_time(self.start_ns);
+            engine.set_collateral(Box::new(ScheduledCollateral::new(assets.clone())), holdings)?;
         }
         Ok(engine)
-    }
-
-    /// Hands the accounts their non-USD collateral (`[controls.collateral]`): the
-    /// same holdings on every path, drawn from `(seed, Purpose::Collateral, 0)`.
-    fn give_collateral(&self, engine: &mut Engine) -> Result<(), SimError> {
-        use crate::controls::collateral::{self, CollateralPricing, ScheduledCollateral};
-        let cfg = &self.scenario.controls.collateral;
-        let names: Vec<&str> = self.scenario.market.keys().map(String::as_str).collect();
-        let assets = collateral::resolve(cfg, &names)
-            .map_err(|(key, message)| SimError::Input(format!("{key}: {message}")))?;
-        let mut pricing = ScheduledCollateral::new(assets);
-        let marks: Vec<f64> = (0..engine.markets().len())
-            .map(|m| engine.mark_price(m as u16))
-            .collect();
-        let mut prices = vec![0.0; pricing.assets()];
-        let mut market = vec![0.0; pricing.assets()];
-        pricing.prices(0, self.start_ns, &marks, &mut market, &mut prices);
-        let deposits: Vec<i64> = engine.accounts().iter().map(|a| a.collateral.0).collect();
-        let isolated: Vec<bool> = engine.accounts().iter().map(|a| a.isolated).collect();
-        let mut rng = rng::stream(self.scenario.seed, Purpose::Collateral, 0);
-        let holdings = collateral::allocate(cfg, &prices, &deposits, &isolated, &mut rng);
-        engine.set_time(self.start_ns);
-        engine.set_collateral(Box::new(pricing), &holdings)?;
-        Ok(())
     }
 
     /// Runs path `path_index` from start to finish, calling `record` after every
