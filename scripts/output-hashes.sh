@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Runs every example scenario (sweeps with `backstop sweep`, plus one `backstop
+# compare`) with the given binary and prints one line per output file:
+# `<sha256>  <scenario name>/<file>`, sorted. Two builds whose outputs are
+# byte-identical print the same lines: a commit that only moves code or makes it
+# faster must not change them.
+#
+#   scripts/output-hashes.sh target/release/backstop > after.txt
+#   scripts/output-hashes.sh /path/to/parent/backstop > before.txt
+#   diff before.txt after.txt
+#
+# or, comparing two binaries in one go (exit 1 on any difference):
+#
+#   scripts/output-hashes.sh --compare OLD_BINARY NEW_BINARY
+#
+# The scenarios are those of this checkout (run from its root), so both
+# binaries see the same inputs. Monte Carlo scenarios run in full: use release
+# builds. `--paths N` (before the binary) caps the paths of every Monte Carlo
+# run and sweep for a quicker check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+paths_arg=()
+if [[ "${1:-}" == "--paths" ]]; then
+    paths_arg=(--paths "$2")
+    shift 2
+fi
+
+if [[ "${1:-}" == "--compare" ]]; then
+    old="$2"
+    new="$3"
+    a="$(mktemp)"
+    b="$(mktemp)"
+    trap 'rm -f "$a" "$b"' EXIT
+    "$0" ${paths_arg[@]+"${paths_arg[@]}"} "$old" >"$a"
+    "$0" ${paths_arg[@]+"${paths_arg[@]}"} "$new" >"$b"
+    if diff "$a" "$b"; then
+        echo "identical: $(wc -l <"$a") files" >&2
+        exit 0
+    fi
+    echo "outputs differ (< $old, > $new)" >&2
+    exit 1
+fi
+
+bin="$(realpath "${1:?usage: scripts/output-hashes.sh [--paths N] BINARY | --compare OLD NEW}")"
+# A fixed, relative output folder: files that mention the results folder then
+# mention the same text whichever checkout or binary ran them.
+out=".output-hashes"
+rm -rf "$out"
+mkdir -p "$out"
+trap 'rm -rf "$out"' EXIT
+
+while IFS= read -r file; do
+    if grep -q '^\[sweep\]' "$file" || grep -q '^\[\[sweep\.' "$file"; then
+        "$bin" sweep "$file" --out "$out" --quiet --threads 2 ${paths_arg[@]+"${paths_arg[@]}"} >/dev/null
+    elif grep -q '^paths *=' "$file"; then
+        "$bin" run "$file" --out "$out" --quiet --threads 2 ${paths_arg[@]+"${paths_arg[@]}"} >/dev/null
+    else
+        "$bin" run "$file" --out "$out" --quiet --threads 2 >/dev/null
+    fi
+done < <(find scenarios -name '*.toml' | LC_ALL=C sort)
+
+if [[ -d "$out/controls-oct-2025-without" && -d "$out/controls-oct-2025-with" ]]; then
+    "$bin" compare "$out/controls-oct-2025-without" "$out/controls-oct-2025-with" \
+        --out "$out/compare-controls" >/dev/null
+fi
+
+(cd "$out" && find . -type f ! -name '*.tmp' | LC_ALL=C sort | sed 's|^\./||' | xargs sha256sum)
