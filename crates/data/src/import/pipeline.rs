@@ -66,6 +66,7 @@ pub(crate) struct Target<'a> {
 
 /// Runs the pipeline over `inputs` (and, for klines, the index-price
 /// `index_inputs`), writing `output` atomically.
+// Over 70 lines: the three steps of the pipeline, in order, with their accounting.
 pub(crate) fn run(
     importer: &dyn Importer,
     inputs: &[PreparedInput],

@@ -2,8 +2,11 @@
 //! them: validation, the writer settings every tick-history file shares, the
 //! atomic whole-table writer [`write_rows`] and the streaming [`RowWriter`].
 
+#[cfg(feature = "import")]
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+#[cfg(feature = "import")]
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, RecordBatch};
