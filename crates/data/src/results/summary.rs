@@ -210,7 +210,7 @@ pub struct MetricSummary {
 /// # Errors
 /// [`DataError::Json`] if a value cannot be written as JSON (a map with
 /// non-text keys), and the errors of
-/// [`write_bytes_atomically`](crate::atomic::write_bytes_atomically).
+/// [`write_bytes_atomically`].
 pub fn write_summary<S: Serialize, G: Serialize>(
     path: &Path,
     summary: &Summary<S, G>,

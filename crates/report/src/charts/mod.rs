@@ -1,13 +1,13 @@
 //! The charts of a report, drawn with plotters into SVG and PNG from the same
 //! code.
 //!
-//! - [`specs`]: what each chart shows (data, kind of plot, title, caption),
+//! - `specs`: what each chart shows (data, kind of plot, title, caption),
 //!   one file per chart;
-//! - [`plot`]: the kinds of plot, as data ([`Plot`](plot::Plot)), and the
+//! - `plot`: the kinds of plot, as data (`Plot`), and the
 //!   rendered [`Chart`];
-//! - [`draw`]: how each kind of plot is drawn;
-//! - [`axis`]: the time axis, time buckets, ranges and tick labels;
-//! - [`style`]: sizes, colours and the bundled font.
+//! - `draw`: how each kind of plot is drawn;
+//! - `axis`: the time axis, time buckets, ranges and tick labels;
+//! - `style`: sizes, colours and the bundled font.
 //!
 //! Layers point one way: `style` ← `axis` ← `plot` ← `draw` ← `specs`. A new
 //! chart is a new file in `specs` (and a line in [`all`]); a new kind of plot

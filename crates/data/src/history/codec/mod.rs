@@ -1,11 +1,11 @@
 //! The Parquet codec shared by the tick-history schemas:
 //!
-//! - [`columns`]: typed access to the columns of a decoded batch;
+//! - `columns`: typed access to the columns of a decoded batch;
 //! - [`metadata`]: the key-value metadata of a file, and opening a file with it
 //!   checked;
-//! - [`cursor`]: reading the rows of a file, batch by batch, inside a time
+//! - `cursor`: reading the rows of a file, batch by batch, inside a time
 //!   window;
-//! - [`rows`]: the contract a row type fulfils ([`rows::Record`]) and writing
+//! - `rows`: the contract a row type fulfils (`Record`, `Decode`) and writing
 //!   rows.
 //!
 //! Each row type (`trades`, `prices`, `funding`, `depth`) lives in its own file
