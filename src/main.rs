@@ -17,7 +17,6 @@ use anyhow::{Context, Result};
 use backstop_sim::RunOutput;
 use backstop_sim::{Prepared, Scenario};
 use clap::{Parser, Subcommand};
-use serde::Serialize;
 
 #[cfg(feature = "import")]
 mod import;
@@ -130,30 +129,6 @@ enum Command {
     /// Import exchange/vendor files into a tick-history Parquet file.
     #[cfg(feature = "import")]
     Import(import::ImportArgs),
-}
-
-/// `summary.json`: what ran and what it did.
-#[derive(Serialize)]
-struct Summary<'a> {
-    backstop_version: &'static str,
-    scenario: &'a Scenario,
-    population: PopulationSummary,
-    run: RunSummary,
-    aggregates: &'a backstop_sim::aggregate::Aggregates,
-}
-
-#[derive(Serialize)]
-struct RunSummary {
-    paths: u64,
-    steps: u32,
-    path_model: &'static str,
-}
-
-#[derive(Serialize)]
-struct PopulationSummary {
-    accounts: usize,
-    positions: usize,
-    collateral: f64,
 }
 
 fn main() -> ExitCode {
@@ -383,29 +358,83 @@ fn write_results(dir: &Path, prepared: &Prepared, output: &RunOutput) -> Result<
         &output.haircuts_table(0),
         &meta,
     )?;
-    let summary = Summary {
-        backstop_version: env!("CARGO_PKG_VERSION"),
+    let summary: backstop_data::Summary<&Scenario> = backstop_data::Summary {
+        backstop_version: env!("CARGO_PKG_VERSION").to_owned(),
         scenario: &prepared.scenario,
-        population: PopulationSummary {
-            accounts: prepared.population.len(),
-            positions: rows.len(),
+        scenario_hash: None,
+        population: Some(backstop_data::PopulationSummary {
+            accounts: prepared.population.len() as u64,
+            positions: rows.len() as u64,
             collateral: prepared
                 .population
                 .iter()
                 .map(|a| a.collateral.to_usd())
                 .sum(),
-        },
-        run: RunSummary {
+        }),
+        run: backstop_data::RunSummary {
             paths: output.aggregates.paths,
-            steps: output.paths.first().map_or(0, |p| p.steps),
-            path_model: prepared.scenario.path.kind(),
+            steps: u64::from(output.paths.first().map_or(0, |p| p.steps)),
+            path_model: Some(prepared.scenario.path.kind().to_owned()),
+            sets: None,
+            work_items: None,
         },
-        aggregates: &output.aggregates,
+        sweep: None,
+        sets: None,
+        meeting_target: None,
+        aggregates: summary_aggregates(&output.aggregates),
     };
-    let mut json = serde_json::to_vec_pretty(&summary)?;
-    json.push(b'\n');
-    backstop_data::write_bytes_atomically(&dir.join("summary.json"), &json)?;
+    backstop_data::write_summary(
+        &dir.join(backstop_data::results::layout::SUMMARY_FILE),
+        &summary,
+    )?;
     Ok(())
+}
+
+/// The simulator's aggregates as `summary.json` writes them
+/// (`backstop_data::Aggregates`, the same fields).
+pub(crate) fn summary_aggregates(
+    a: &backstop_sim::aggregate::Aggregates,
+) -> backstop_data::Aggregates {
+    let probability = |p: &backstop_sim::aggregate::Probability| backstop_data::Probability {
+        count: p.count,
+        probability: p.probability,
+        ci95: p.ci95,
+    };
+    backstop_data::Aggregates {
+        paths: a.paths,
+        insurance_fund_depletion: probability(&a.insurance_fund_depletion),
+        socialized_loss_any: probability(&a.socialized_loss_any),
+        adl_any: Some(probability(&a.adl_any)),
+        insurance_fund_loss: backstop_data::TailRisk {
+            var_95: a.insurance_fund_loss.var_95,
+            es_95: a.insurance_fund_loss.es_95,
+            var_99: a.insurance_fund_loss.var_99,
+            es_99: a.insurance_fund_loss.es_99,
+        },
+        cover_1: a.cover_1,
+        cover_2: a.cover_2,
+        metrics: a
+            .metrics
+            .iter()
+            .map(|(name, m)| {
+                let summary = backstop_data::MetricSummary {
+                    count: m.count,
+                    mean: m.mean,
+                    min: m.min,
+                    p1: m.p1,
+                    p5: m.p5,
+                    p25: m.p25,
+                    p50: m.p50,
+                    p75: m.p75,
+                    p95: m.p95,
+                    p99: m.p99,
+                    p99_9: m.p99_9,
+                    max: m.max,
+                };
+                (name.clone(), summary)
+            })
+            .collect(),
+    }
 }
 
 fn usd(x: f64) -> String {

@@ -296,47 +296,6 @@ fn append(all: &mut PathsTable, cuts: &mut HaircutsTable, t: PathsTable, h: Hair
     cuts.amount.extend(h.amount);
 }
 
-/// `summary.json` of a sweep.
-#[derive(Serialize)]
-struct Summary<'a> {
-    backstop_version: &'static str,
-    scenario: &'a Scenario,
-    scenario_hash: &'a str,
-    run: RunSummary,
-    sweep: &'a SweepGrid,
-    sets: Vec<SetSummary<'a>>,
-    /// The sets meeting the target, best capital efficiency first.
-    meeting_target: Vec<Ranked>,
-    /// The aggregates of parameter set 0 (what the report's charts show).
-    aggregates: &'a Aggregates,
-}
-
-#[derive(Serialize)]
-struct RunSummary {
-    paths: u64,
-    steps: u32,
-    path_model: &'static str,
-    sets: u32,
-    work_items: u64,
-}
-
-#[derive(Serialize)]
-struct SetSummary<'a> {
-    param_set: u32,
-    values: Vec<f64>,
-    meets_target: Option<bool>,
-    aggregates: &'a Aggregates,
-}
-
-#[derive(Serialize)]
-struct Ranked {
-    param_set: u32,
-    values: Vec<f64>,
-    capital_efficiency: f64,
-    depletion_probability: f64,
-    depletion_ci95: [f64; 2],
-}
-
 fn probability(p: &Probability) -> SweepProbability {
     SweepProbability {
         count: p.count,
@@ -399,51 +358,59 @@ fn finalize(
         .first()
         .ok_or_else(|| anyhow!("a sweep has at least one parameter set"))?;
     let k = grid.efficiency_index();
-    let summary = Summary {
-        backstop_version: env!("CARGO_PKG_VERSION"),
+    let summary = backstop_data::Summary {
+        backstop_version: env!("CARGO_PKG_VERSION").to_owned(),
         scenario: base,
-        scenario_hash: hash,
-        run: RunSummary {
+        scenario_hash: Some(hash.to_owned()),
+        population: None,
+        run: backstop_data::RunSummary {
             paths: n,
-            steps: paths
-                .metric("steps")
-                .and_then(|c| c.first().copied().flatten())
-                .map_or(0, |s| s as u32),
-            path_model: base.path.kind(),
-            sets: grid.sets,
-            work_items: u64::from(grid.sets) * n,
+            steps: u64::from(
+                paths
+                    .metric("steps")
+                    .and_then(|c| c.first().copied().flatten())
+                    .map_or(0, |s| s as u32),
+            ),
+            path_model: Some(base.path.kind().to_owned()),
+            sets: Some(grid.sets),
+            work_items: Some(u64::from(grid.sets) * n),
         },
-        sweep: grid,
-        sets: aggregates
-            .iter()
-            .zip(&meets)
-            .enumerate()
-            .map(|(set, (a, m))| SetSummary {
-                param_set: set as u32,
-                values: grid.values(set as u32),
-                meets_target: *m,
-                aggregates: a,
-            })
-            .collect(),
-        meeting_target: ranked
-            .iter()
-            .map(|&set| {
-                let d = &aggregates[set as usize].insurance_fund_depletion;
-                let values = grid.values(set);
-                Ranked {
-                    param_set: set,
-                    capital_efficiency: values[k],
-                    values,
-                    depletion_probability: d.probability,
-                    depletion_ci95: d.ci95,
-                }
-            })
-            .collect(),
-        aggregates: first,
+        sweep: Some(grid),
+        sets: Some(
+            aggregates
+                .iter()
+                .zip(&meets)
+                .enumerate()
+                .map(|(set, (a, m))| backstop_data::SetSummary {
+                    param_set: set as u32,
+                    values: grid.values(set as u32),
+                    meets_target: *m,
+                    aggregates: crate::summary_aggregates(a),
+                })
+                .collect(),
+        ),
+        meeting_target: Some(
+            ranked
+                .iter()
+                .map(|&set| {
+                    let d = &aggregates[set as usize].insurance_fund_depletion;
+                    let values = grid.values(set);
+                    backstop_data::RankedSet {
+                        param_set: set,
+                        capital_efficiency: values[k],
+                        values,
+                        depletion_probability: d.probability,
+                        depletion_ci95: d.ci95,
+                    }
+                })
+                .collect(),
+        ),
+        aggregates: crate::summary_aggregates(first),
     };
-    let mut json = serde_json::to_vec_pretty(&summary)?;
-    json.push(b'\n');
-    backstop_data::write_bytes_atomically(&dir.join("summary.json"), &json)?;
+    backstop_data::write_summary(
+        &dir.join(backstop_data::results::layout::SUMMARY_FILE),
+        &summary,
+    )?;
     backstop_report::render(dir)
         .with_context(|| format!("{}: cannot render the report", dir.display()))?;
     if !quiet {

@@ -143,7 +143,8 @@ pub enum DataError {
         reason: String,
     },
 
-    /// The columns of a [`StepsTable`](crate::StepsTable) have different lengths.
+    /// The columns of a table ([`StepsTable`](crate::StepsTable), ...) have
+    /// different lengths.
     #[error(
         "{}: column `{column}` has {found} values but column `step` has {expected}",
         display_opt_path(.path.as_deref())
@@ -293,6 +294,18 @@ pub enum DataError {
         /// What the reader reported.
         #[source]
         source: Box<DataError>,
+    },
+
+    /// A JSON file (`summary.json`) could not be written or read.
+    #[error("{}: {action}: {source}", .path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// What was being attempted, e.g. "failed to write JSON".
+        action: &'static str,
+        /// The underlying error.
+        #[source]
+        source: serde_json::Error,
     },
 
     /// Resampling was asked to start before the first price in the event stream.

@@ -1,22 +1,29 @@
 //! On-disk schemas and Parquet I/O for backstop.
 //!
-//! This crate owns the file formats a simulation reads and writes:
+//! This crate owns the file formats a simulation reads and writes, and the
+//! facts every crate must agree on about them:
 //!
-//! - [`positions`]: the positions snapshot (`positions/v1`), a population of
-//!   accounts a scenario can load and which every run writes back as
-//!   `population.parquet`;
-//! - [`steps`]: the per-step, per-market series (`steps/v1`) a run writes as
-//!   `steps.parquet`;
-//! - [`results`]: the across-path results (`paths/v1`, `bands/v1`,
-//!   `haircuts/v1`) a run writes beside `steps.parquet`;
-//! - [`metadata`]: the Parquet key-value metadata carried by all of them;
-//! - [`atomic`]: atomic file replacement, used by every writer here and
-//!   available to the rest of the workspace;
+//! - [`results`]: the results folder a run writes — its [`layout`](results::layout),
+//!   `summary.json` ([`results::summary`]), the positions snapshot
+//!   (`positions/v1`), the per-step series (`steps/v1`), the across-path
+//!   results (`paths/v1`, `bands/v1`, `haircuts/v1`, `sweep/v1`), and the one
+//!   table of per-path metrics ([`results::metrics`]);
 //! - [`history`]: tick history (`trades/v1`, `prices/v1`, `funding/v1`,
 //!   `depth/v1`, one symbol per file) and its streaming, time-ordered replay;
-//! - [`import`](mod@import) (cargo feature `import`, on by default): importers from the
-//!   files exchanges and vendors publish (Binance public data, Tardis) into
-//!   tick history, using polars for the ETL.
+//! - [`import`](mod@import) (cargo feature `import`, on by default): importers
+//!   from the files exchanges and vendors publish (Binance public data, Tardis)
+//!   into tick history, using polars for the ETL;
+//! - [`time`]: the one parser and formatter of UTC date-times;
+//! - [`metadata`]: the Parquet key-value metadata carried by every file;
+//! - [`atomic`]: atomic file replacement, used by every writer here and
+//!   available to the rest of the workspace.
+//!
+//! Inside, `schema` describes each column once (name, type, nullable) for
+//! writers and readers alike, `rules` holds the value checks (finite,
+//! positive, ...), and `parquet_io` the writer settings and batch decoding
+//! shared by the whole-file schemas. Layers point one way:
+//! `error` ← `atomic`, `metadata`, `schema`, `rules` ← `parquet_io` ←
+//! `results`, `history` ← `import`; see docs/architecture-data-report.md.
 //!
 //! Writers validate before writing, write atomically, and are deterministic
 //! (same input, byte-identical file). Readers check column names and types,
@@ -30,9 +37,10 @@ pub mod history;
 pub mod import;
 pub mod metadata;
 mod parquet_io;
-pub mod positions;
 pub mod results;
-pub mod steps;
+mod rules;
+mod schema;
+pub mod time;
 
 pub use atomic::{write_atomically, write_bytes_atomically};
 pub use error::DataError;
@@ -44,13 +52,20 @@ pub use history::{
 pub use import::{ImportFormat, ImportReport, ImportRequest, import};
 pub use metadata::{SCHEMA_METADATA_KEY, read_metadata};
 pub use parquet_io::{CREATED_BY, MAX_ROW_GROUP_ROWS};
-pub use positions::{
+pub use results::bands::{
+    BAND_QUANTILES, BANDS_SCHEMA_ID, BandSeries, BandsTable, read_bands, write_bands,
+};
+pub use results::haircuts::{HAIRCUTS_SCHEMA_ID, HaircutsTable, read_haircuts, write_haircuts};
+pub use results::metrics::{METRICS, Metric, MetricUnit, PATH_METRICS, find_metric};
+pub use results::paths::{PATHS_SCHEMA_ID, PathsTable, read_paths, write_paths};
+pub use results::positions::{
     POSITIONS_SCHEMA_ID, PositionRow, positions_schema, read_positions, write_positions,
 };
-pub use results::{
-    BAND_QUANTILES, BANDS_SCHEMA_ID, BandSeries, BandsTable, HAIRCUTS_SCHEMA_ID, HaircutsTable,
-    PATH_METRICS, PATHS_SCHEMA_ID, PathsTable, SWEEP_SCHEMA_ID, SweepProbability, SweepRow,
-    SweepTable, read_bands, read_haircuts, read_paths, read_sweep, write_bands, write_haircuts,
-    write_paths, write_sweep,
+pub use results::steps::{STEPS_SCHEMA_ID, StepsTable, read_steps, steps_schema, write_steps};
+pub use results::summary::{
+    Aggregates, MetricSummary, PopulationSummary, Probability, RankedSet, RunSummary, SetSummary,
+    Summary, TailRisk, write_summary,
 };
-pub use steps::{STEPS_SCHEMA_ID, StepsTable, read_steps, steps_schema, write_steps};
+pub use results::sweep::{
+    SWEEP_SCHEMA_ID, SweepProbability, SweepRow, SweepTable, read_sweep, write_sweep,
+};

@@ -7,7 +7,7 @@ use std::path::Path;
 use parquet::file::metadata::KeyValue;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 
-use crate::DataError;
+use crate::error::DataError;
 
 /// Metadata key under which every file written by this crate records its
 /// schema identifier ([`POSITIONS_SCHEMA_ID`](crate::POSITIONS_SCHEMA_ID) or

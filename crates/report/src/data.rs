@@ -2,58 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::ReportError;
-use crate::summary::Summary;
+use backstop_data::PathsTable;
+use backstop_data::results::layout::{
+    BANDS_FILE, HAIRCUTS_FILE, PATHS_FILE, STEPS_FILE, SUMMARY_FILE, SWEEP_FILE,
+};
 
-/// Per-path metrics (`paths.parquet`), column-oriented.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PathMetrics {
-    /// Parameter set of each row.
-    pub param_set: Vec<u32>,
-    /// Path index of each row.
-    pub path: Vec<u64>,
-    /// One column per metric, by name (sorted); `None` where the value is null.
-    pub columns: BTreeMap<String, Vec<Option<f64>>>,
-}
-
-impl PathMetrics {
-    /// Rows in the table.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.path.len()
-    }
-
-    /// Whether the table has no rows.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.path.is_empty()
-    }
-
-    /// Distinct parameter sets, ascending.
-    #[must_use]
-    pub fn param_sets(&self) -> Vec<u32> {
-        let mut sets = self.param_set.clone();
-        sets.sort_unstable();
-        sets.dedup();
-        sets
-    }
-
-    /// The finite, non-null values of `metric` in parameter set `param_set`, in row
-    /// order; empty if the metric is absent.
-    #[must_use]
-    pub fn values(&self, metric: &str, param_set: u32) -> Vec<f64> {
-        let Some(column) = self.columns.get(metric) else {
-            return Vec::new();
-        };
-        column
-            .iter()
-            .zip(&self.param_set)
-            .filter(|(_, set)| **set == param_set)
-            .filter_map(|(v, _)| *v)
-            .filter(|v| v.is_finite())
-            .collect()
-    }
-}
+use crate::error::ReportError;
+use crate::summary::RunInfo;
 
 /// Across-path quantile bands of one series (`bands.parquet`), one entry per step,
 /// ascending by step.
@@ -238,9 +193,11 @@ pub struct Haircut {
     pub amount: f64,
 }
 
-/// Probability of insurance-fund depletion over two swept parameters.
+/// Probability of insurance-fund depletion over two swept parameters: the
+/// grid of the sweep heatmap (the simulator's `SweepGrid` is the sweep's
+/// parameter grid; this is a chart's).
 #[derive(Debug, Clone, PartialEq)]
-pub struct SweepGrid {
+pub struct DepletionGrid {
     /// Name of the parameter on the x axis (e.g. `insurance_fund.initial`).
     pub x_name: String,
     /// Its values, in axis order.
@@ -253,7 +210,7 @@ pub struct SweepGrid {
     pub probability: Vec<Vec<Option<f64>>>,
 }
 
-impl SweepGrid {
+impl DepletionGrid {
     /// Checks the grid is rectangular, matches its axes, and holds probabilities.
     ///
     /// # Errors
@@ -294,9 +251,9 @@ impl SweepGrid {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportData {
     /// `summary.json`.
-    pub summary: Summary,
-    /// `paths.parquet`: per-path metrics.
-    pub paths: PathMetrics,
+    pub summary: RunInfo,
+    /// `paths.parquet`: per-path metrics (empty when the file is absent).
+    pub paths: PathsTable,
     /// `bands.parquet`: per-step quantile bands, by `(market, series)`; venue-wide
     /// series have market `""`.
     pub bands: BTreeMap<(String, String), Band>,
@@ -305,7 +262,7 @@ pub struct ReportData {
     /// `haircuts.parquet`: every haircut charged.
     pub haircuts: Vec<Haircut>,
     /// Depletion probability over two swept parameters, for a sweep.
-    pub sweep: Option<SweepGrid>,
+    pub sweep: Option<DepletionGrid>,
     /// `sweep.parquet` of a sweep: every parameter set's aggregates.
     pub sweep_sets: Option<SweepSets>,
 }
@@ -327,7 +284,7 @@ impl SweepSets {
     /// (x) and the second (y; a one-row grid with one parameter). With more
     /// parameters, the slice at the first value of the others.
     #[must_use]
-    pub fn grid(&self) -> Option<SweepGrid> {
+    pub fn grid(&self) -> Option<DepletionGrid> {
         let t = &self.table;
         let x_name = t.parameters.first()?.clone();
         let distinct = |k: usize| {
@@ -370,7 +327,7 @@ impl SweepSets {
                 probability[yi][xi] = Some(r.depletion.probability);
             }
         }
-        Some(SweepGrid {
+        Some(DepletionGrid {
             x_name,
             x_values,
             y_name,
@@ -451,22 +408,6 @@ impl ReportData {
     }
 }
 
-/// File names inside a results folder.
-pub mod files {
-    /// The summary.
-    pub const SUMMARY: &str = "summary.json";
-    /// Per-path metrics.
-    pub const PATHS: &str = "paths.parquet";
-    /// Per-step quantile bands.
-    pub const BANDS: &str = "bands.parquet";
-    /// Full series of path 0.
-    pub const STEPS: &str = "steps.parquet";
-    /// Socialized-loss haircuts.
-    pub const HAIRCUTS: &str = "haircuts.parquet";
-    /// Per-parameter-set aggregates of a sweep.
-    pub const SWEEP: &str = "sweep.parquet";
-}
-
 impl ReportData {
     /// Loads a results folder: `summary.json` (required) and, where present,
     /// `paths.parquet`, `bands.parquet`, `steps.parquet`, `haircuts.parquet` and
@@ -481,71 +422,29 @@ impl ReportData {
     /// [`ReportError::InvalidField`] for `summary.json`, [`ReportError::Data`]
     /// (naming file, row and column) for a bad Parquet file.
     pub fn load(dir: &std::path::Path) -> Result<Self, ReportError> {
-        let summary = Summary::read(&dir.join(files::SUMMARY))?;
+        let summary = RunInfo::read(&dir.join(SUMMARY_FILE))?;
         let present = |name: &str| {
             let p = dir.join(name);
             p.is_file().then_some(p)
         };
-        let paths = match present(files::PATHS) {
-            Some(p) => PathMetrics::from_table(&backstop_data::read_paths(&p)?),
-            None => PathMetrics::default(),
+        let paths = match present(PATHS_FILE) {
+            Some(p) => backstop_data::read_paths(&p)?,
+            None => PathsTable::default(),
         };
-        let bands = match present(files::BANDS) {
+        let bands = match present(BANDS_FILE) {
             Some(p) => bands_from_table(&backstop_data::read_bands(&p)?),
             None => BTreeMap::new(),
         };
-        let path0 = match present(files::STEPS) {
+        let path0 = match present(STEPS_FILE) {
             Some(p) => Some(PathSeries::from_steps(&backstop_data::read_steps(&p)?)?),
             None => None,
         };
-        let haircuts = match present(files::HAIRCUTS) {
-            Some(p) => {
-                let t = backstop_data::read_haircuts(&p)?;
-                (0..t.len())
-                    .filter_map(|i| {
-                        Some(Haircut {
-                            param_set: *t.param_set.get(i)?,
-                            path: *t.path.get(i)?,
-                            account_id: *t.account_id.get(i)?,
-                            amount: *t.amount.get(i)?,
-                        })
-                    })
-                    .collect()
-            }
+        let haircuts = match present(HAIRCUTS_FILE) {
+            Some(p) => haircuts_from_table(&backstop_data::read_haircuts(&p)?),
             None => Vec::new(),
         };
-        let sweep_sets = match present(files::SWEEP) {
-            Some(p) => {
-                let table = backstop_data::read_sweep(&p)?;
-                // The ranking is the sweep's (summary.json); absent, set order.
-                let summary_file = dir.join(files::SUMMARY);
-                let root: serde_json::Value = std::fs::read_to_string(&summary_file)
-                    .ok()
-                    .and_then(|t| serde_json::from_str(&t).ok())
-                    .unwrap_or_default();
-                let meeting_target = match root.get("meeting_target").and_then(|v| v.as_array()) {
-                    Some(list) => list
-                        .iter()
-                        .filter_map(|v| v.get("param_set")?.as_u64())
-                        .filter_map(|v| u32::try_from(v).ok())
-                        .collect(),
-                    None => table
-                        .rows
-                        .iter()
-                        .filter(|r| r.meets_target == Some(true))
-                        .map(|r| r.param_set)
-                        .collect(),
-                };
-                let max_depletion_probability = root
-                    .get("sweep")
-                    .and_then(|s| s.get("max_depletion_probability"))
-                    .and_then(serde_json::Value::as_f64);
-                Some(SweepSets {
-                    table,
-                    meeting_target,
-                    max_depletion_probability,
-                })
-            }
+        let sweep_sets = match present(SWEEP_FILE) {
+            Some(p) => Some(SweepSets::new(backstop_data::read_sweep(&p)?, &summary)),
             None => None,
         };
         Ok(Self {
@@ -560,21 +459,38 @@ impl ReportData {
     }
 }
 
-impl PathMetrics {
-    /// Converts a `paths/v1` table.
-    #[must_use]
-    pub fn from_table(table: &backstop_data::PathsTable) -> Self {
-        let columns = backstop_data::PATH_METRICS
-            .iter()
-            .zip(&table.metrics)
-            .map(|(name, column)| ((*name).to_owned(), column.clone()))
-            .collect();
+impl SweepSets {
+    /// The sets of `table`, ranked as the sweep ranked them (`meeting_target`
+    /// of `summary.json`; absent, the sets meeting the target in set order).
+    fn new(table: backstop_data::SweepTable, summary: &RunInfo) -> Self {
+        let meeting_target = summary.meeting_target.clone().unwrap_or_else(|| {
+            table
+                .rows
+                .iter()
+                .filter(|r| r.meets_target == Some(true))
+                .map(|r| r.param_set)
+                .collect()
+        });
         Self {
-            param_set: table.param_set.clone(),
-            path: table.path.clone(),
-            columns,
+            table,
+            meeting_target,
+            max_depletion_probability: summary.max_depletion_probability,
         }
     }
+}
+
+/// One [`Haircut`] per row of a `haircuts/v1` table.
+fn haircuts_from_table(t: &backstop_data::HaircutsTable) -> Vec<Haircut> {
+    (0..t.len())
+        .filter_map(|i| {
+            Some(Haircut {
+                param_set: *t.param_set.get(i)?,
+                path: *t.path.get(i)?,
+                account_id: *t.account_id.get(i)?,
+                amount: *t.amount.get(i)?,
+            })
+        })
+        .collect()
 }
 
 /// Groups a long-format `bands/v1` table by `(market, series)`, ascending by step.

@@ -39,14 +39,14 @@ pub enum ReportError {
         field: String,
     },
     /// A field is present but has the wrong type or an impossible value.
-    #[error("{}: field `{field}`: expected {expected}", file.display())]
+    #[error("{}: field `{field}`: {reason}", file.display())]
     InvalidField {
         /// The file concerned.
         file: PathBuf,
         /// Dotted path of the field.
         field: String,
-        /// What the field should have been.
-        expected: &'static str,
+        /// What is wrong with it, e.g. "expected a number from 0 to 1".
+        reason: String,
     },
     /// A Parquet results file could not be read (the error names the file).
     #[error(transparent)]

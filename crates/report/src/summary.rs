@@ -1,79 +1,19 @@
-//! `summary.json`: the scenario, the run and the across-path aggregates.
+//! `summary.json` as the report reads it: the file's one definition
+//! ([`backstop_data::Summary`]), checked, and the facts about the run the
+//! report shows ([`RunInfo`]): the scenario's name, steps, seed, data files and
+//! parameters, the population, and the across-path aggregates.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
+use backstop_data::{Aggregates, Probability, Summary};
 use serde_json::Value;
 
-use crate::ReportError;
+use crate::error::ReportError;
+use crate::format::{count, plain};
 
-/// A probability estimated from paths, with its 95% confidence interval.
+/// What the report shows about a run, read from its `summary.json`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Probability {
-    /// Paths where the event happened.
-    pub count: f64,
-    /// Estimated probability, 0 to 1.
-    pub probability: f64,
-    /// 95% confidence interval `[low, high]`.
-    pub ci95: [f64; 2],
-}
-
-/// Value at risk and expected shortfall of the insurance-fund loss, USD.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TailRisk {
-    /// 95% value at risk.
-    pub var_95: f64,
-    /// 95% expected shortfall.
-    pub es_95: f64,
-    /// 99% value at risk.
-    pub var_99: f64,
-    /// 99% expected shortfall.
-    pub es_99: f64,
-}
-
-/// Across-path distribution of one per-path metric.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Quantiles {
-    /// Mean.
-    pub mean: f64,
-    /// Minimum.
-    pub min: f64,
-    /// Median.
-    pub p50: f64,
-    /// 95th percentile.
-    pub p95: f64,
-    /// 99th percentile.
-    pub p99: f64,
-    /// 99.9th percentile.
-    pub p99_9: f64,
-    /// Maximum.
-    pub max: f64,
-}
-
-/// The across-path aggregates of MODEL.md §7.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Aggregates {
-    /// Paths aggregated.
-    pub paths: u64,
-    /// Probability that the insurance fund was depleted.
-    pub insurance_fund_depletion: Probability,
-    /// Probability of any socialized loss.
-    pub socialized_loss_any: Probability,
-    /// Probability of any auto-deleveraging, if the run reports it.
-    pub adl_any: Option<Probability>,
-    /// VaR / ES of the insurance-fund loss.
-    pub insurance_fund_loss: TailRisk,
-    /// Cover-1 stressed shortfall, USD.
-    pub cover_1: f64,
-    /// Cover-2 stressed shortfall, USD.
-    pub cover_2: f64,
-    /// Quantiles of every per-path metric, by metric name (sorted).
-    pub metrics: BTreeMap<String, Quantiles>,
-}
-
-/// What `summary.json` says, as the report needs it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Summary {
+pub struct RunInfo {
     /// `backstop_version` that wrote the results.
     pub backstop_version: String,
     /// Scenario name.
@@ -101,9 +41,9 @@ pub struct Summary {
     /// Steps per path.
     pub steps: u64,
     /// Accounts in the population, if stated.
-    pub accounts: Option<f64>,
+    pub accounts: Option<u64>,
     /// Positions in the population, if stated.
-    pub positions: Option<f64>,
+    pub positions: Option<u64>,
     /// Collateral of the population, USD, if stated.
     pub collateral: Option<f64>,
     /// Insurance fund at step 0, USD, from `scenario.insurance_fund.initial`.
@@ -112,47 +52,37 @@ pub struct Summary {
     pub parameters: Vec<(String, String)>,
     /// The across-path aggregates.
     pub aggregates: Aggregates,
+    /// A sweep's sets meeting its target, best capital efficiency first
+    /// (`meeting_target`); `None` for a run.
+    pub meeting_target: Option<Vec<u32>>,
+    /// A sweep's target on the depletion probability
+    /// (`sweep.max_depletion_probability`), if it has one.
+    pub max_depletion_probability: Option<f64>,
 }
 
-/// Reads fields of one JSON document, naming the file in every error.
-struct Fields<'a> {
+/// Reads fields of the scenario (a JSON object), naming the file and the
+/// dotted field (`scenario.…`) in every error.
+struct ScenarioFields<'a> {
     file: &'a Path,
-    root: &'a Value,
+    scenario: &'a Value,
 }
 
-impl<'a> Fields<'a> {
+impl<'a> ScenarioFields<'a> {
+    /// The value at `field` (dotted, under `scenario`), `None` if absent or null.
     fn get(&self, field: &str) -> Option<&'a Value> {
-        let mut v = self.root;
+        let mut v = self.scenario;
         for part in field.split('.') {
             v = v.get(part)?;
         }
         if v.is_null() { None } else { Some(v) }
     }
 
-    fn missing(&self, field: &str) -> ReportError {
-        ReportError::MissingField {
-            file: self.file.to_owned(),
-            field: field.to_owned(),
-        }
-    }
-
-    fn invalid(&self, field: &str, expected: &'static str) -> ReportError {
+    fn invalid(&self, field: &str, expected: &str) -> ReportError {
         ReportError::InvalidField {
             file: self.file.to_owned(),
-            field: field.to_owned(),
-            expected,
+            field: format!("scenario.{field}"),
+            reason: format!("expected {expected}"),
         }
-    }
-
-    fn require(&self, field: &str) -> Result<&'a Value, ReportError> {
-        self.get(field).ok_or_else(|| self.missing(field))
-    }
-
-    fn f64(&self, field: &str) -> Result<f64, ReportError> {
-        self.require(field)?
-            .as_f64()
-            .filter(|v| v.is_finite())
-            .ok_or_else(|| self.invalid(field, "a finite number"))
     }
 
     fn opt_f64(&self, field: &str) -> Result<Option<f64>, ReportError> {
@@ -166,29 +96,6 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn u64(&self, field: &str) -> Result<u64, ReportError> {
-        let v = self.require(field)?;
-        if let Some(n) = v.as_u64() {
-            return Ok(n);
-        }
-        // Accept integral floats (`1000.0`) from writers that emit every number as f64.
-        match v.as_f64() {
-            Some(f) if f.is_finite() && f >= 0.0 && f.fract() == 0.0 && f < 9.0e15 => {
-                // Exact: an integral f64 below 2^53.
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                Ok(f as u64)
-            }
-            _ => Err(self.invalid(field, "a non-negative integer")),
-        }
-    }
-
-    fn str(&self, field: &str) -> Result<String, ReportError> {
-        self.require(field)?
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| self.invalid(field, "a string"))
-    }
-
     fn opt_str(&self, field: &str) -> Result<Option<String>, ReportError> {
         match self.get(field) {
             None => Ok(None),
@@ -199,49 +106,68 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn probability(&self, field: &str) -> Result<Probability, ReportError> {
-        let probability = self.f64(&format!("{field}.probability"))?;
-        if !(0.0..=1.0).contains(&probability) {
-            return Err(self.invalid(&format!("{field}.probability"), "a number from 0 to 1"));
-        }
-        let ci_field = format!("{field}.ci95");
-        let ci = self
-            .require(&ci_field)?
-            .as_array()
-            .filter(|a| a.len() == 2)
-            .ok_or_else(|| self.invalid(&ci_field, "an array [low, high]"))?;
-        let bound = |v: &Value| {
-            v.as_f64()
-                .filter(|x| (0.0..=1.0).contains(x))
-                .ok_or_else(|| self.invalid(&ci_field, "two numbers from 0 to 1"))
-        };
-        let low = bound(&ci[0])?;
-        let high = bound(&ci[1])?;
-        if low > high {
-            return Err(self.invalid(&ci_field, "low <= high"));
-        }
-        Ok(Probability {
-            count: self.f64(&format!("{field}.count"))?,
-            probability,
-            ci95: [low, high],
-        })
-    }
-
-    fn quantiles(&self, field: &str) -> Result<Quantiles, ReportError> {
-        let q = |name: &str| self.f64(&format!("{field}.{name}"));
-        Ok(Quantiles {
-            mean: q("mean")?,
-            min: q("min")?,
-            p50: q("p50")?,
-            p95: q("p95")?,
-            p99: q("p99")?,
-            p99_9: q("p99_9")?,
-            max: q("max")?,
-        })
+    fn str(&self, field: &str) -> Result<String, ReportError> {
+        self.opt_str(field)?
+            .ok_or_else(|| ReportError::MissingField {
+                file: self.file.to_owned(),
+                field: format!("scenario.{field}"),
+            })
     }
 }
 
-impl Summary {
+/// The error for a field that `summary.json` lacks or that has the wrong
+/// type, naming the file and the dotted field.
+fn field_error(file: &Path, error: serde_path_to_error::Error<serde_json::Error>) -> ReportError {
+    let path = error.path().to_string();
+    let message = error.into_inner().to_string();
+    // serde words a missing field as "missing field `name`" (its own text for
+    // `de::Error::missing_field`): the field's path is the parent's plus it.
+    if let Some(name) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        let field = if path == "." {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        };
+        return ReportError::MissingField {
+            file: file.to_owned(),
+            field,
+        };
+    }
+    ReportError::InvalidField {
+        file: file.to_owned(),
+        field: path,
+        reason: message,
+    }
+}
+
+/// Checks a probability and its interval lie in [0, 1], low <= high.
+fn check_probability(file: &Path, field: &str, p: &Probability) -> Result<(), ReportError> {
+    let invalid = |field: String, expected: &str| ReportError::InvalidField {
+        file: file.to_owned(),
+        field,
+        reason: format!("expected {expected}"),
+    };
+    let unit = |x: f64| (0.0..=1.0).contains(&x);
+    if !unit(p.probability) {
+        return Err(invalid(
+            format!("{field}.probability"),
+            "a number from 0 to 1",
+        ));
+    }
+    let [low, high] = p.ci95;
+    if !(unit(low) && unit(high)) {
+        return Err(invalid(format!("{field}.ci95"), "two numbers from 0 to 1"));
+    }
+    if low > high {
+        return Err(invalid(format!("{field}.ci95"), "low <= high"));
+    }
+    Ok(())
+}
+
+impl RunInfo {
     /// Parses the text of a `summary.json`; `file` is only used in error messages.
     ///
     /// # Errors
@@ -254,77 +180,83 @@ impl Summary {
             path: file.to_owned(),
             source,
         })?;
-        let f = Fields { file, root: &root };
-        let scenario = f.require("scenario")?;
-        if !scenario.is_object() {
-            return Err(f.invalid("scenario", "an object"));
+        let summary: Summary =
+            serde_path_to_error::deserialize(root).map_err(|e| field_error(file, e))?;
+        if !summary.scenario.is_object() {
+            return Err(ReportError::InvalidField {
+                file: file.to_owned(),
+                field: "scenario".to_owned(),
+                reason: "expected an object".to_owned(),
+            });
         }
-        let metrics_value = f.require("aggregates.metrics")?;
-        let metrics_map = metrics_value
-            .as_object()
-            .ok_or_else(|| f.invalid("aggregates.metrics", "an object"))?;
-        let mut metrics = BTreeMap::new();
-        for key in metrics_map.keys() {
-            metrics.insert(
-                key.clone(),
-                f.quantiles(&format!("aggregates.metrics.{key}"))?,
-            );
+        let a = &summary.aggregates;
+        check_probability(
+            file,
+            "aggregates.insurance_fund_depletion",
+            &a.insurance_fund_depletion,
+        )?;
+        check_probability(
+            file,
+            "aggregates.socialized_loss_any",
+            &a.socialized_loss_any,
+        )?;
+        if let Some(adl) = &a.adl_any {
+            check_probability(file, "aggregates.adl_any", adl)?;
         }
-        let aggregates = Aggregates {
-            paths: f.u64("aggregates.paths")?,
-            insurance_fund_depletion: f.probability("aggregates.insurance_fund_depletion")?,
-            socialized_loss_any: f.probability("aggregates.socialized_loss_any")?,
-            adl_any: match f.get("aggregates.adl_any") {
-                Some(_) => Some(f.probability("aggregates.adl_any")?),
-                None => None,
-            },
-            insurance_fund_loss: TailRisk {
-                var_95: f.f64("aggregates.insurance_fund_loss.var_95")?,
-                es_95: f.f64("aggregates.insurance_fund_loss.es_95")?,
-                var_99: f.f64("aggregates.insurance_fund_loss.var_99")?,
-                es_99: f.f64("aggregates.insurance_fund_loss.es_99")?,
-            },
-            cover_1: f.f64("aggregates.cover_1")?,
-            cover_2: f.f64("aggregates.cover_2")?,
-            metrics,
+        Self::from_summary(file, summary)
+    }
+
+    /// The facts of a checked `summary`.
+    fn from_summary(file: &Path, summary: Summary) -> Result<Self, ReportError> {
+        let f = ScenarioFields {
+            file,
+            scenario: &summary.scenario,
         };
-        let step_seconds = f.opt_f64("scenario.step_seconds")?.unwrap_or(60.0);
+        let step_seconds = f.opt_f64("step_seconds")?.unwrap_or(60.0);
         if step_seconds <= 0.0 {
-            return Err(f.invalid("scenario.step_seconds", "a positive number"));
+            return Err(f.invalid("step_seconds", "a positive number"));
         }
-        let path_model = match f.opt_str("run.path_model")? {
+        let path_model = match summary.run.path_model.clone() {
             Some(m) => m,
             None => f
-                .opt_str("scenario.path.kind")?
+                .opt_str("path.kind")?
                 .unwrap_or_else(|| "unknown".to_owned()),
         };
-        let seed = f.get("scenario.seed").map(|v| match v {
+        let seed = f.get("seed").map(|v| match v {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         });
-        let stepping = f.opt_str("scenario.path.stepping")?;
-        let data_files = data_files(scenario);
         let mut parameters = Vec::new();
-        flatten("", scenario, &mut parameters);
+        flatten("", &summary.scenario, &mut parameters);
         parameters.sort();
+        let population = summary.population.as_ref();
         Ok(Self {
-            backstop_version: f.str("backstop_version")?,
-            name: f.str("scenario.name")?,
-            description: f.opt_str("scenario.description")?.unwrap_or_default(),
+            backstop_version: summary.backstop_version.clone(),
+            name: f.str("name")?,
+            description: f.opt_str("description")?.unwrap_or_default(),
             seed,
             step_seconds,
-            start: f.opt_str("scenario.start")?,
+            start: f.opt_str("start")?,
             path_model,
-            stepping,
-            data_files,
-            paths: f.u64("run.paths")?,
-            steps: f.u64("run.steps")?,
-            accounts: f.opt_f64("population.accounts")?,
-            positions: f.opt_f64("population.positions")?,
-            collateral: f.opt_f64("population.collateral")?,
-            insurance_fund_initial: f.opt_f64("scenario.insurance_fund.initial")?,
+            stepping: f.opt_str("path.stepping")?,
+            data_files: data_files(&summary.scenario),
+            paths: summary.run.paths,
+            steps: summary.run.steps,
+            accounts: population.map(|p| p.accounts),
+            positions: population.map(|p| p.positions),
+            collateral: population.map(|p| p.collateral),
+            insurance_fund_initial: f.opt_f64("insurance_fund.initial")?,
             parameters,
-            aggregates,
+            meeting_target: summary
+                .meeting_target
+                .as_ref()
+                .map(|sets| sets.iter().map(|s| s.param_set).collect()),
+            max_depletion_probability: summary
+                .sweep
+                .as_ref()
+                .and_then(|s| s.get("max_depletion_probability"))
+                .and_then(Value::as_f64),
+            aggregates: summary.aggregates,
         })
     }
 
@@ -332,7 +264,7 @@ impl Summary {
     ///
     /// # Errors
     ///
-    /// [`ReportError::Io`] if the file cannot be read, else as [`Summary::parse`].
+    /// [`ReportError::Io`] if the file cannot be read, else as [`RunInfo::parse`].
     pub fn read(path: &Path) -> Result<Self, ReportError> {
         let text = std::fs::read_to_string(path).map_err(|source| ReportError::Io {
             path: path.to_owned(),
@@ -341,9 +273,7 @@ impl Summary {
         })?;
         Self::parse(path, &text)
     }
-}
 
-impl Summary {
     /// Whether the run steps once per event time of its data (`path.stepping =
     /// "tick"`), so steps have no fixed length.
     #[must_use]
@@ -356,16 +286,16 @@ impl Summary {
     #[must_use]
     pub fn steps_text(&self) -> String {
         #[allow(clippy::cast_precision_loss)]
-        let n = crate::format::count(self.steps as f64);
+        let n = count(self.steps as f64);
         if self.is_tick() {
             format!("{n} ticks (one step per event time)")
         } else {
-            format!("{n} steps of {}s", crate::format::plain(self.step_seconds))
+            format!("{n} steps of {}s", plain(self.step_seconds))
         }
     }
 }
 
-/// The replay data files of `scenario` (see [`Summary::data_files`]); string
+/// The replay data files of `scenario` (see [`RunInfo::data_files`]); string
 /// values only, anything else is skipped.
 fn data_files(scenario: &Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -437,8 +367,8 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
                 format!(
                     "{} values from {} to {}",
                     items.len(),
-                    crate::format::plain(min),
-                    crate::format::plain(max)
+                    plain(min),
+                    plain(max)
                 )
             } else {
                 format!("{} values", items.len())
@@ -456,9 +386,7 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
 fn scalar_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
-        Value::Number(n) => n
-            .as_f64()
-            .map_or_else(|| n.to_string(), crate::format::plain),
+        Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), plain),
         Value::Null => "none".to_owned(),
         other => other.to_string(),
     }
@@ -492,8 +420,9 @@ mod tests {
 
     #[test]
     fn optional_fields_default_and_parameters_flatten_sorted() {
-        let s = Summary::parse(Path::new("x/summary.json"), &minimal().to_string()).unwrap();
+        let s = RunInfo::parse(Path::new("x/summary.json"), &minimal().to_string()).unwrap();
         assert_eq!(s.path_model, "series", "falls back to scenario.path.kind");
+        assert_eq!(s.aggregates.socialized_loss_any.count, 1);
         assert_eq!(s.steps, 20);
         assert!(s.seed.is_none() && s.start.is_none() && s.aggregates.adl_any.is_none());
         assert_eq!(s.step_seconds, 60.0);
@@ -514,10 +443,28 @@ mod tests {
     }
 
     #[test]
+    fn sweep_facts_are_read() {
+        let mut v = minimal();
+        v["sweep"] = serde_json::json!({ "max_depletion_probability": 0.01 });
+        v["meeting_target"] = serde_json::json!([
+            { "param_set": 2, "values": [1.0], "capital_efficiency": 1.0,
+              "depletion_probability": 0.0, "depletion_ci95": [0.0, 0.1] }
+        ]);
+        let s = RunInfo::parse(Path::new("summary.json"), &v.to_string()).unwrap();
+        assert_eq!(s.max_depletion_probability, Some(0.01));
+        assert_eq!(s.meeting_target, Some(vec![2]));
+        let s = RunInfo::parse(Path::new("summary.json"), &minimal().to_string()).unwrap();
+        assert_eq!(
+            (s.max_depletion_probability, s.meeting_target),
+            (None, None)
+        );
+    }
+
+    #[test]
     fn bad_values_name_the_field() {
         let mut v = minimal();
         v["aggregates"]["socialized_loss_any"]["ci95"] = serde_json::json!([0.5, 0.1]);
-        let err = Summary::parse(Path::new("r/summary.json"), &v.to_string()).unwrap_err();
+        let err = RunInfo::parse(Path::new("r/summary.json"), &v.to_string()).unwrap_err();
         let msg = err.to_string();
         assert!(
             msg.contains("r/summary.json") && msg.contains("socialized_loss_any.ci95"),
@@ -526,7 +473,7 @@ mod tests {
 
         let mut v = minimal();
         v["run"]["paths"] = serde_json::json!(-3);
-        let msg = Summary::parse(Path::new("summary.json"), &v.to_string())
+        let msg = RunInfo::parse(Path::new("summary.json"), &v.to_string())
             .unwrap_err()
             .to_string();
         assert!(
@@ -535,8 +482,13 @@ mod tests {
         );
 
         let mut v = minimal();
-        v["aggregates"]["metrics"] = serde_json::json!({ "bad_debt": { "mean": 1.0 } });
-        let msg = Summary::parse(Path::new("summary.json"), &v.to_string())
+        let mut quantiles = serde_json::json!({
+            "count": 1, "mean": 1.0, "min": 1.0, "p1": 1.0, "p5": 1.0, "p25": 1.0, "p50": 1.0,
+            "p75": 1.0, "p95": 1.0, "p99": 1.0, "p99_9": 1.0, "max": 1.0
+        });
+        quantiles.as_object_mut().unwrap().remove("min");
+        v["aggregates"]["metrics"] = serde_json::json!({ "bad_debt": quantiles });
+        let msg = RunInfo::parse(Path::new("summary.json"), &v.to_string())
             .unwrap_err()
             .to_string();
         assert!(msg.contains("aggregates.metrics.bad_debt.min"), "{msg}");

@@ -4,7 +4,7 @@
 mod common;
 
 use backstop_report::charts::{self, BACKGROUND, Chart};
-use backstop_report::{ReportData, SweepGrid};
+use backstop_report::{DepletionGrid, ReportData};
 use common::Kind;
 
 fn load(kind: Kind) -> (tempfile::TempDir, ReportData) {
@@ -245,7 +245,7 @@ fn sweep_heatmap_is_drawn_only_for_several_parameter_sets() {
 #[test]
 fn heatmap_accepts_a_single_cell_and_rejects_ragged_grids() {
     let (_dir, data) = load(Kind::Crash);
-    let one = SweepGrid {
+    let one = DepletionGrid {
         x_name: "insurance_fund.initial".to_owned(),
         x_values: vec![1e6],
         y_name: "liquidation.fee".to_owned(),
@@ -255,13 +255,13 @@ fn heatmap_accepts_a_single_cell_and_rejects_ragged_grids() {
     let chart = charts::sweep_heatmap(&data, &one).expect("1x1 grid renders");
     assert_chart(&chart, &["25.0%"]);
 
-    let ragged = SweepGrid {
+    let ragged = DepletionGrid {
         probability: vec![vec![Some(0.1), Some(0.2)]],
         ..one.clone()
     };
     let err = charts::sweep_heatmap(&data, &ragged).expect_err("ragged grid");
     assert!(err.to_string().contains("sweep grid"), "{err}");
-    let out_of_range = SweepGrid {
+    let out_of_range = DepletionGrid {
         probability: vec![vec![Some(1.5)]],
         ..one
     };

@@ -21,16 +21,16 @@ use arrow_array::types::{Float64Type, TimestampNanosecondType};
 use arrow_array::{ArrayRef, Float64Array, PrimitiveArray, RecordBatch, TimestampNanosecondArray};
 use arrow_schema::SchemaRef;
 
-use super::format::{
-    Col, Decode, Kind, Record, TS, UTC, arrow_schema, column, read_rows, ts_value, value,
-    write_rows,
-};
-use super::{HistoryMetadata, HistorySchema, HistoryTable, WriteOptions};
-use crate::DataError;
-use crate::parquet_io::{check_finite, check_non_negative};
+use super::codec::columns::{TS, column, ts_value, value};
+use super::codec::cursor::read_rows;
+use super::codec::metadata::{HistoryMetadata, HistorySchema};
+use super::codec::rows::{Decode, HistoryTable, Record, WriteOptions, write_rows};
+use crate::error::DataError;
+use crate::rules::{BadValue, column as bad, finite, non_negative};
+use crate::schema::{Column, ColumnType, UTC, arrow_schema};
 
 /// Value of the `backstop.schema` metadata key in depth files.
-pub const DEPTH_SCHEMA_ID: &str = "depth/v1";
+pub const DEPTH_SCHEMA_ID: &str = HistorySchema::Depth.id();
 
 /// One band of one depth snapshot; see the [module docs](self).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -45,11 +45,11 @@ pub struct DepthRow {
     pub notional: f64,
 }
 
-const PERCENTAGE: Col = Col::new("percentage", Kind::F64);
-const DEPTH: Col = Col::new("depth", Kind::F64);
-const NOTIONAL: Col = Col::new("notional", Kind::F64);
+const PERCENTAGE: Column = Column::new("percentage", ColumnType::F64);
+const DEPTH: Column = Column::new("depth", ColumnType::F64);
+const NOTIONAL: Column = Column::new("notional", ColumnType::F64);
 
-const COLUMNS: [Col; 4] = [TS, PERCENTAGE, DEPTH, NOTIONAL];
+const COLUMNS: [Column; 4] = [TS, PERCENTAGE, DEPTH, NOTIONAL];
 
 static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| arrow_schema(&COLUMNS));
 
@@ -61,17 +61,17 @@ pub fn depth_schema() -> SchemaRef {
 
 impl Record for DepthRow {
     const SCHEMA: HistorySchema = HistorySchema::Depth;
-    const COLUMNS: &'static [Col] = &COLUMNS;
+    const COLUMNS: &'static [Column] = &COLUMNS;
     type Decoder = DepthColumns;
 
     fn ts_ns(&self) -> i64 {
         self.ts_ns
     }
 
-    fn check(&self) -> Result<(), (&'static str, String)> {
-        check_finite(self.percentage).map_err(|reason| (PERCENTAGE.name, reason))?;
-        check_non_negative(self.depth).map_err(|reason| (DEPTH.name, reason))?;
-        check_non_negative(self.notional).map_err(|reason| (NOTIONAL.name, reason))
+    fn check(&self) -> Result<(), BadValue> {
+        finite(self.percentage).map_err(bad(PERCENTAGE.name))?;
+        non_negative(self.depth).map_err(bad(DEPTH.name))?;
+        non_negative(self.notional).map_err(bad(NOTIONAL.name))
     }
 
     fn arrow_schema() -> SchemaRef {
@@ -160,7 +160,7 @@ pub fn write_depth(
 ///
 /// # Errors
 ///
-/// As [`read_trades`](super::read_trades): unopenable file, bad metadata,
+/// As [`read_trades`](super::trades::read_trades): unopenable file, bad metadata,
 /// unusable columns, and row-level [`DataError::NullValue`],
 /// [`DataError::InvalidValue`] or [`DataError::UnsortedTimestamps`].
 pub fn read_depth(path: &Path) -> Result<HistoryTable<DepthRow>, DataError> {
@@ -170,7 +170,7 @@ pub fn read_depth(path: &Path) -> Result<HistoryTable<DepthRow>, DataError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::Contract;
+    use crate::history::codec::metadata::Contract;
 
     #[test]
     fn round_trip() {

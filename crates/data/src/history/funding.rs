@@ -20,16 +20,16 @@ use arrow_array::{
 };
 use arrow_schema::SchemaRef;
 
-use super::format::{
-    Col, Decode, Kind, Record, TS, UTC, arrow_schema, column, read_rows, ts_value, value,
-    write_rows,
-};
-use super::{HistoryMetadata, HistorySchema, HistoryTable, WriteOptions};
-use crate::DataError;
-use crate::parquet_io::check_finite;
+use super::codec::columns::{TS, column, ts_value, value};
+use super::codec::cursor::read_rows;
+use super::codec::metadata::{HistoryMetadata, HistorySchema};
+use super::codec::rows::{Decode, HistoryTable, Record, WriteOptions, write_rows};
+use crate::error::DataError;
+use crate::rules::{BadValue, column as bad, finite, positive_whole};
+use crate::schema::{Column, ColumnType, UTC, arrow_schema};
 
 /// Value of the `backstop.schema` metadata key in funding files.
-pub const FUNDING_SCHEMA_ID: &str = "funding/v1";
+pub const FUNDING_SCHEMA_ID: &str = HistorySchema::Funding.id();
 
 /// One funding settlement; see the [module docs](self).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -42,13 +42,13 @@ pub struct FundingRow {
     pub interval_s: i32,
 }
 
-const RATE: Col = Col::new("rate", Kind::F64);
-const INTERVAL_S: Col = Col::new("interval_s", Kind::I32);
+const RATE: Column = Column::new("rate", ColumnType::F64);
+const INTERVAL_S: Column = Column::new("interval_s", ColumnType::I32);
 
-const COLUMNS: [Col; 3] = [TS, RATE, INTERVAL_S];
+const COLUMNS: [Column; 3] = [TS, RATE, INTERVAL_S];
 
 /// The columns a replay needs (all of them).
-pub(crate) const REPLAY_COLUMNS: [Col; 3] = COLUMNS;
+pub(crate) const REPLAY_COLUMNS: [Column; 3] = COLUMNS;
 
 static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| arrow_schema(&COLUMNS));
 
@@ -60,7 +60,7 @@ pub fn funding_schema() -> SchemaRef {
 
 impl Record for FundingRow {
     const SCHEMA: HistorySchema = HistorySchema::Funding;
-    const COLUMNS: &'static [Col] = &COLUMNS;
+    const COLUMNS: &'static [Column] = &COLUMNS;
     type Decoder = FundingColumns;
 
     fn ts_ns(&self) -> i64 {
@@ -68,16 +68,9 @@ impl Record for FundingRow {
     }
 
     #[inline]
-    fn check(&self) -> Result<(), (&'static str, String)> {
-        check_finite(self.rate).map_err(|reason| (RATE.name, reason))?;
-        if self.interval_s > 0 {
-            Ok(())
-        } else {
-            Err((
-                INTERVAL_S.name,
-                format!("must be > 0, got {}", self.interval_s),
-            ))
-        }
+    fn check(&self) -> Result<(), BadValue> {
+        finite(self.rate).map_err(bad(RATE.name))?;
+        positive_whole(i64::from(self.interval_s)).map_err(bad(INTERVAL_S.name))
     }
 
     fn arrow_schema() -> SchemaRef {
@@ -161,7 +154,7 @@ pub fn write_funding(
 ///
 /// # Errors
 ///
-/// As [`read_trades`](super::read_trades): unopenable file, bad metadata,
+/// As [`read_trades`](super::trades::read_trades): unopenable file, bad metadata,
 /// unusable columns, and row-level [`DataError::NullValue`],
 /// [`DataError::InvalidValue`] or [`DataError::UnsortedTimestamps`].
 pub fn read_funding(path: &Path) -> Result<HistoryTable<FundingRow>, DataError> {
@@ -171,7 +164,7 @@ pub fn read_funding(path: &Path) -> Result<HistoryTable<FundingRow>, DataError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::Contract;
+    use crate::history::codec::metadata::Contract;
 
     fn meta() -> HistoryMetadata {
         HistoryMetadata::new("ETHUSDT", "binance-usdm", "test", Contract::Linear)

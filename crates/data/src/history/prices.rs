@@ -1,6 +1,6 @@
 //! The prices schema (`prices/v1`): mark (and index) prices of one symbol
 //! over time; a kline history reduces to this (see
-//! [`kline_path`](super::kline_path)).
+//! [`kline_path`](super::resample::kline_path)).
 //!
 //! | column  | type                   | meaning                                                             |
 //! |---------|------------------------|---------------------------------------------------------------------|
@@ -19,16 +19,16 @@ use arrow_array::types::{Float64Type, TimestampNanosecondType};
 use arrow_array::{ArrayRef, Float64Array, PrimitiveArray, RecordBatch, TimestampNanosecondArray};
 use arrow_schema::SchemaRef;
 
-use super::format::{
-    Col, Decode, Kind, Record, TS, UTC, arrow_schema, column, optional_value, read_rows, ts_value,
-    value, write_rows,
-};
-use super::{HistoryMetadata, HistorySchema, HistoryTable, WriteOptions};
-use crate::DataError;
-use crate::parquet_io::check_positive;
+use super::codec::columns::{TS, column, optional_value, ts_value, value};
+use super::codec::cursor::read_rows;
+use super::codec::metadata::{HistoryMetadata, HistorySchema};
+use super::codec::rows::{Decode, HistoryTable, Record, WriteOptions, write_rows};
+use crate::error::DataError;
+use crate::rules::{BadValue, column as bad, positive};
+use crate::schema::{Column, ColumnType, UTC, arrow_schema};
 
 /// Value of the `backstop.schema` metadata key in prices files.
-pub const PRICES_SCHEMA_ID: &str = "prices/v1";
+pub const PRICES_SCHEMA_ID: &str = HistorySchema::Prices.id();
 
 /// One price observation; see the [module docs](self).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -41,13 +41,13 @@ pub struct PriceRow {
     pub index: Option<f64>,
 }
 
-const MARK: Col = Col::new("mark", Kind::F64);
-const INDEX: Col = Col::nullable("index", Kind::F64);
+const MARK: Column = Column::new("mark", ColumnType::F64);
+const INDEX: Column = Column::nullable("index", ColumnType::F64);
 
-const COLUMNS: [Col; 3] = [TS, MARK, INDEX];
+const COLUMNS: [Column; 3] = [TS, MARK, INDEX];
 
 /// The columns a replay needs (all of them).
-pub(crate) const REPLAY_COLUMNS: [Col; 3] = COLUMNS;
+pub(crate) const REPLAY_COLUMNS: [Column; 3] = COLUMNS;
 
 static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| arrow_schema(&COLUMNS));
 
@@ -59,7 +59,7 @@ pub fn prices_schema() -> SchemaRef {
 
 impl Record for PriceRow {
     const SCHEMA: HistorySchema = HistorySchema::Prices;
-    const COLUMNS: &'static [Col] = &COLUMNS;
+    const COLUMNS: &'static [Column] = &COLUMNS;
     type Decoder = PriceColumns;
 
     fn ts_ns(&self) -> i64 {
@@ -67,10 +67,10 @@ impl Record for PriceRow {
     }
 
     #[inline]
-    fn check(&self) -> Result<(), (&'static str, String)> {
-        check_positive(self.mark).map_err(|reason| (MARK.name, reason))?;
+    fn check(&self) -> Result<(), BadValue> {
+        positive(self.mark).map_err(bad(MARK.name))?;
         match self.index {
-            Some(index) => check_positive(index).map_err(|reason| (INDEX.name, reason)),
+            Some(index) => positive(index).map_err(bad(INDEX.name)),
             None => Ok(()),
         }
     }
@@ -151,11 +151,11 @@ pub fn write_prices(
 }
 
 /// Reads a whole `prices/v1` file into memory, in file order. For long
-/// histories, stream with [`HistorySource`](super::HistorySource) instead.
+/// histories, stream with [`HistorySource`](super::merge::HistorySource) instead.
 ///
 /// # Errors
 ///
-/// As [`read_trades`](super::read_trades): unopenable file, bad metadata,
+/// As [`read_trades`](super::trades::read_trades): unopenable file, bad metadata,
 /// unusable columns, and row-level [`DataError::NullValue`],
 /// [`DataError::InvalidValue`] or [`DataError::UnsortedTimestamps`].
 pub fn read_prices(path: &Path) -> Result<HistoryTable<PriceRow>, DataError> {
@@ -165,7 +165,7 @@ pub fn read_prices(path: &Path) -> Result<HistoryTable<PriceRow>, DataError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::Contract;
+    use crate::history::codec::metadata::Contract;
 
     fn meta() -> HistoryMetadata {
         HistoryMetadata::new("BTCUSDT", "binance-usdm", "test", Contract::Linear)

@@ -2,8 +2,8 @@
 //! stream on a fixed time grid, [`kline_path`] expands one kline into four
 //! timed prices.
 
-use super::ReplayEvent;
-use crate::DataError;
+use super::merge::ReplayEvent;
+use crate::error::DataError;
 
 /// Samples the price of an event stream at `steps` boundaries
 /// `start_ns + k × step_ns` (`k = 0 .. steps`): element `k` is the price of
@@ -13,7 +13,7 @@ use crate::DataError;
 /// Price-bearing events are [`ReplayEvent::Price`] (its `mark`) and
 /// [`ReplayEvent::Trade`] (its `price`); funding events are skipped. To sample
 /// marks only (or trades only), filter the stream first. With a
-/// [`Replay`](super::Replay) as input, a trade and a mark with the same
+/// [`Replay`](super::merge::Replay) as input, a trade and a mark with the same
 /// timestamp resolve to the trade, which the replay yields last.
 ///
 /// The stream is consumed only up to the first event after the last
@@ -36,28 +36,10 @@ pub fn resample_last<I>(
 where
     I: IntoIterator<Item = Result<ReplayEvent, DataError>>,
 {
-    if step_ns <= 0 {
-        return Err(DataError::InvalidInput {
-            what: "resample step",
-            reason: format!("step_ns must be > 0, got {step_ns}"),
-        });
-    }
+    check_grid(start_ns, step_ns, steps)?;
     if steps == 0 {
         return Ok(Vec::new());
     }
-    let last_boundary = i64::try_from(steps - 1)
-        .ok()
-        .and_then(|k| k.checked_mul(step_ns))
-        .and_then(|offset| start_ns.checked_add(offset));
-    if last_boundary.is_none() {
-        return Err(DataError::InvalidInput {
-            what: "resample grid",
-            reason: format!(
-                "{steps} steps of {step_ns} ns from {start_ns} ns overflow the timestamp range"
-            ),
-        });
-    }
-
     let mut path = Vec::with_capacity(steps);
     let mut boundary = start_ns;
     let mut last_price: Option<f64> = None;
@@ -109,6 +91,29 @@ where
         path.resize(steps, price);
     }
     Ok(path)
+}
+
+/// Refuses a grid with `step_ns <= 0` or whose last boundary overflows `i64`.
+fn check_grid(start_ns: i64, step_ns: i64, steps: usize) -> Result<(), DataError> {
+    if step_ns <= 0 {
+        return Err(DataError::InvalidInput {
+            what: "resample step",
+            reason: format!("step_ns must be > 0, got {step_ns}"),
+        });
+    }
+    let last_boundary = i64::try_from(steps.saturating_sub(1))
+        .ok()
+        .and_then(|k| k.checked_mul(step_ns))
+        .and_then(|offset| start_ns.checked_add(offset));
+    if last_boundary.is_none() {
+        return Err(DataError::InvalidInput {
+            what: "resample grid",
+            reason: format!(
+                "{steps} steps of {step_ns} ns from {start_ns} ns overflow the timestamp range"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Timestamp of the next price-bearing event in `events`, for error messages.
@@ -184,7 +189,7 @@ pub fn kline_path(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::Side;
+    use crate::history::trades::Side;
 
     fn mark(ts_ns: i64, mark: f64) -> Result<ReplayEvent, DataError> {
         Ok(ReplayEvent::Price {

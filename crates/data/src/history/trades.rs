@@ -9,7 +9,7 @@
 //! | `trade_id` | `Int64`, nullable      | the venue's trade id, when known                                         |
 //!
 //! Only `trade_id` is nullable. Whether `size` counts base units or contracts
-//! is recorded in the file's metadata ([`Contract`](super::Contract)).
+//! is recorded in the file's metadata ([`Contract`](super::codec::metadata::Contract)).
 //! Reading accepts extra columns and any column order; `ts` may use any UTC
 //! spelling (`"UTC"`, `"Etc/UTC"`, `"+00:00"`, `"Z"`).
 
@@ -24,16 +24,16 @@ use arrow_array::{
 };
 use arrow_schema::SchemaRef;
 
-use super::format::{
-    Col, Decode, Kind, Record, TS, UTC, arrow_schema, column, optional_column, optional_value,
-    read_rows, ts_value, value, write_rows,
-};
-use super::{HistoryMetadata, HistorySchema, HistoryTable, WriteOptions};
-use crate::DataError;
-use crate::parquet_io::{check_non_negative, check_positive};
+use super::codec::columns::{TS, column, optional_column, optional_value, ts_value, value};
+use super::codec::cursor::read_rows;
+use super::codec::metadata::{HistoryMetadata, HistorySchema};
+use super::codec::rows::{Decode, HistoryTable, Record, WriteOptions, write_rows};
+use crate::error::DataError;
+use crate::rules::{BadValue, column as bad, non_negative, positive};
+use crate::schema::{Column, ColumnType, UTC, arrow_schema};
 
 /// Value of the `backstop.schema` metadata key in trades files.
-pub const TRADES_SCHEMA_ID: &str = "trades/v1";
+pub const TRADES_SCHEMA_ID: &str = HistorySchema::Trades.id();
 
 /// Which side of a trade was the aggressor (the taker).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -81,15 +81,15 @@ pub struct TradeRow {
     pub trade_id: Option<i64>,
 }
 
-const PRICE: Col = Col::new("price", Kind::F64);
-const SIZE: Col = Col::new("size", Kind::F64);
-const SIDE: Col = Col::new("side", Kind::I8);
-const TRADE_ID: Col = Col::nullable("trade_id", Kind::I64);
+const PRICE: Column = Column::new("price", ColumnType::F64);
+const SIZE: Column = Column::new("size", ColumnType::F64);
+const SIDE: Column = Column::new("side", ColumnType::I8);
+const TRADE_ID: Column = Column::nullable("trade_id", ColumnType::I64);
 
-const COLUMNS: [Col; 5] = [TS, PRICE, SIZE, SIDE, TRADE_ID];
+const COLUMNS: [Column; 5] = [TS, PRICE, SIZE, SIDE, TRADE_ID];
 
 /// The columns a replay needs (no `trade_id`).
-pub(crate) const REPLAY_COLUMNS: [Col; 4] = [TS, PRICE, SIZE, SIDE];
+pub(crate) const REPLAY_COLUMNS: [Column; 4] = [TS, PRICE, SIZE, SIDE];
 
 static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| arrow_schema(&COLUMNS));
 
@@ -101,7 +101,7 @@ pub fn trades_schema() -> SchemaRef {
 
 impl Record for TradeRow {
     const SCHEMA: HistorySchema = HistorySchema::Trades;
-    const COLUMNS: &'static [Col] = &COLUMNS;
+    const COLUMNS: &'static [Column] = &COLUMNS;
     type Decoder = TradeColumns;
 
     fn ts_ns(&self) -> i64 {
@@ -109,9 +109,9 @@ impl Record for TradeRow {
     }
 
     #[inline]
-    fn check(&self) -> Result<(), (&'static str, String)> {
-        check_positive(self.price).map_err(|reason| (PRICE.name, reason))?;
-        check_non_negative(self.size).map_err(|reason| (SIZE.name, reason))
+    fn check(&self) -> Result<(), BadValue> {
+        positive(self.price).map_err(bad(PRICE.name))?;
+        non_negative(self.size).map_err(bad(SIZE.name))
     }
 
     fn arrow_schema() -> SchemaRef {
@@ -178,8 +178,8 @@ impl Decode for TradeColumns {
             && ts.len() == price.len()
             && ts.len() == size.len()
             && ts.len() == side.len()
-            && price.iter().all(|&p| p.is_finite() && p > 0.0)
-            && size.iter().all(|&s| s.is_finite() && s >= 0.0)
+            && price.iter().all(|&p| positive(p).is_ok())
+            && size.iter().all(|&s| non_negative(s).is_ok())
             && side.iter().all(|&s| (-1..=1).contains(&s));
         if !valid {
             return false;
@@ -248,7 +248,7 @@ pub fn write_trades(
 }
 
 /// Reads a whole `trades/v1` file into memory, in file order. For long
-/// histories, stream with [`HistorySource`](super::HistorySource) instead.
+/// histories, stream with [`HistorySource`](super::merge::HistorySource) instead.
 ///
 /// # Errors
 ///
@@ -266,7 +266,7 @@ pub fn read_trades(path: &Path) -> Result<HistoryTable<TradeRow>, DataError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::{Contract, read_history_metadata};
+    use crate::history::codec::metadata::{Contract, read_history_metadata};
 
     fn meta() -> HistoryMetadata {
         let mut meta = HistoryMetadata::new(
@@ -319,7 +319,7 @@ mod tests {
         let (schema, metadata) = read_history_metadata(&path).unwrap();
         assert_eq!(schema, HistorySchema::Trades);
         assert_eq!(metadata, meta());
-        let pairs = crate::read_metadata(&path).unwrap();
+        let pairs = crate::metadata::read_metadata(&path).unwrap();
         let get = |key: &str| {
             pairs
                 .iter()
@@ -440,7 +440,8 @@ mod tests {
     fn reading_another_history_schema_is_rejected() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("prices.parquet");
-        crate::history::write_prices(&path, &[], &meta(), &WriteOptions::default()).unwrap();
+        crate::history::prices::write_prices(&path, &[], &meta(), &WriteOptions::default())
+            .unwrap();
         let err = read_trades(&path).unwrap_err();
         assert!(
             matches!(err, DataError::SchemaMismatch { ref expected, ref found, .. }

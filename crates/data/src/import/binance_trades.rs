@@ -23,10 +23,10 @@
 
 use polars::prelude::*;
 
-use super::input::Layout;
-use super::pipeline::{
+use super::importer::{
     Check, Importer, epoch_unit_factor, float, int, negative, not_positive, text_is, unparseable,
 };
+use super::input::Layout;
 use crate::history::HistorySchema;
 
 static TRADES: Layout = Layout {

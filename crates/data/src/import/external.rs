@@ -1,3 +1,4 @@
+// Over 600 lines: one algorithm (runs, k-way merge, dedupe, output) whose phases share the record type.
 //! The external (out-of-core) sort and dedupe, for imports whose valid
 //! records outnumber [`ImportRequest::sort_buffer_rows`](super::ImportRequest::sort_buffer_rows).
 //!
@@ -52,8 +53,9 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use polars::prelude::*;
 
-use super::pipeline::{FILE, Importer, REJECT, ROW, engine_error};
-use crate::DataError;
+use super::importer::{FILE, Importer, REJECT, ROW, engine_error};
+use super::sink::sink_parquet;
+use crate::error::DataError;
 use crate::history::{
     DepthRow, FundingRow, HistoryMetadata, HistorySchema, PriceRow, RowWriter, Side, TradeRow,
     kline_path,
@@ -365,22 +367,44 @@ impl RunReader {
     }
 }
 
+/// Why a batch of a scratch file cannot be decoded (a damaged scratch file).
+#[derive(Debug)]
+enum BadScratch {
+    /// The batch has another number of columns.
+    Width { found: usize, expected: usize },
+    /// A column has another type.
+    ColumnType {
+        index: usize,
+        found: DataType,
+        expected: DataType,
+    },
+    /// `__file` or `__row` holds a null.
+    NullPosition,
+}
+
+impl std::fmt::Display for BadScratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Width { found, expected } => write!(f, "{found} columns, expected {expected}"),
+            Self::ColumnType {
+                index,
+                found,
+                expected,
+            } => write!(f, "column {index} has type {found}, expected {expected}"),
+            Self::NullPosition => f.write_str("null input position"),
+        }
+    }
+}
+
 /// The records of one batch of a scratch file.
-fn decode(spec: &Spec, batch: &RecordBatch) -> Result<Vec<Rec>, String> {
+fn decode(spec: &Spec, batch: &RecordBatch) -> Result<Vec<Rec>, BadScratch> {
     let n = spec.kinds.len();
     if batch.num_columns() != n + 2 {
-        return Err(format!(
-            "{} columns, expected {}",
-            batch.num_columns(),
-            n + 2
-        ));
+        return Err(BadScratch::Width {
+            found: batch.num_columns(),
+            expected: n + 2,
+        });
     }
-    let wrong = |i: usize, expected: &DataType| {
-        format!(
-            "column {i} has type {}, expected {expected}",
-            batch.column(i).data_type()
-        )
-    };
     let mut recs = vec![
         Rec {
             values: [0; MAX_COLUMNS],
@@ -391,63 +415,73 @@ fn decode(spec: &Spec, batch: &RecordBatch) -> Result<Vec<Rec>, String> {
         batch.num_rows()
     ];
     for (i, &kind) in spec.kinds.iter().enumerate() {
-        let column = batch.column(i);
-        let nulls = column.logical_nulls();
-        let set = |recs: &mut [Rec], values: &mut dyn Iterator<Item = i64>| {
-            for (j, (rec, value)) in recs.iter_mut().zip(values).enumerate() {
-                if nulls.as_ref().is_some_and(|nulls| nulls.is_null(j)) {
-                    rec.nulls |= 1 << i;
-                } else {
-                    rec.values[i] = value;
-                }
-            }
-        };
-        match kind {
-            Kind::I64 => {
-                let array = column
-                    .as_primitive_opt::<Int64Type>()
-                    .ok_or_else(|| wrong(i, &kind.data_type()))?;
-                set(&mut recs, &mut array.values().iter().copied());
-            }
-            Kind::F64 => {
-                let array = column
-                    .as_primitive_opt::<Float64Type>()
-                    .ok_or_else(|| wrong(i, &kind.data_type()))?;
-                set(
-                    &mut recs,
-                    &mut array.values().iter().map(|&v| f64_to_bits(v)),
-                );
-            }
-            Kind::I8 => {
-                let array = column
-                    .as_primitive_opt::<Int8Type>()
-                    .ok_or_else(|| wrong(i, &kind.data_type()))?;
-                set(&mut recs, &mut array.values().iter().map(|&v| i64::from(v)));
-            }
-            Kind::I32 => {
-                let array = column
-                    .as_primitive_opt::<Int32Type>()
-                    .ok_or_else(|| wrong(i, &kind.data_type()))?;
-                set(&mut recs, &mut array.values().iter().map(|&v| i64::from(v)));
-            }
-        }
+        decode_column(batch, i, kind, &mut recs)?;
     }
+    let wrong = |index: usize, expected: DataType| BadScratch::ColumnType {
+        index,
+        found: batch.column(index).data_type().clone(),
+        expected,
+    };
     let files = batch
         .column(n)
         .as_primitive_opt::<UInt32Type>()
-        .ok_or_else(|| wrong(n, &DataType::UInt32))?;
+        .ok_or_else(|| wrong(n, DataType::UInt32))?;
     let rows = batch
         .column(n + 1)
         .as_primitive_opt::<UInt64Type>()
-        .ok_or_else(|| wrong(n + 1, &DataType::UInt64))?;
+        .ok_or_else(|| wrong(n + 1, DataType::UInt64))?;
     if files.null_count() > 0 || rows.null_count() > 0 {
-        return Err("null input position".to_owned());
+        return Err(BadScratch::NullPosition);
     }
     for ((rec, &file), &row) in recs.iter_mut().zip(files.values()).zip(rows.values()) {
         rec.file = file;
         rec.row = row;
     }
     Ok(recs)
+}
+
+/// Decodes record column `i` (of `kind`) of `batch` into `recs`.
+fn decode_column(
+    batch: &RecordBatch,
+    i: usize,
+    kind: Kind,
+    recs: &mut [Rec],
+) -> Result<(), BadScratch> {
+    let column = batch.column(i);
+    let wrong = || BadScratch::ColumnType {
+        index: i,
+        found: column.data_type().clone(),
+        expected: kind.data_type(),
+    };
+    let nulls = column.logical_nulls();
+    let set = |recs: &mut [Rec], values: &mut dyn Iterator<Item = i64>| {
+        for (j, (rec, value)) in recs.iter_mut().zip(values).enumerate() {
+            if nulls.as_ref().is_some_and(|nulls| nulls.is_null(j)) {
+                rec.nulls |= 1 << i;
+            } else {
+                rec.values[i] = value;
+            }
+        }
+    };
+    match kind {
+        Kind::I64 => {
+            let array = column.as_primitive_opt::<Int64Type>().ok_or_else(wrong)?;
+            set(recs, &mut array.values().iter().copied());
+        }
+        Kind::F64 => {
+            let array = column.as_primitive_opt::<Float64Type>().ok_or_else(wrong)?;
+            set(recs, &mut array.values().iter().map(|&v| f64_to_bits(v)));
+        }
+        Kind::I8 => {
+            let array = column.as_primitive_opt::<Int8Type>().ok_or_else(wrong)?;
+            set(recs, &mut array.values().iter().map(|&v| i64::from(v)));
+        }
+        Kind::I32 => {
+            let array = column.as_primitive_opt::<Int32Type>().ok_or_else(wrong)?;
+            set(recs, &mut array.values().iter().map(|&v| i64::from(v)));
+        }
+    }
+    Ok(())
 }
 
 /// Writes records to a scratch (run) file.
@@ -637,7 +671,7 @@ fn sink_records(
         row_group_size: Some(SCRATCH_ROW_GROUP_ROWS),
         ..ParquetWriteOptions::default()
     };
-    super::pipeline::sink_parquet(
+    sink_parquet(
         all.filter(col(REJECT).is_null()).select(columns),
         options,
         path,

@@ -13,8 +13,8 @@
 
 use polars::prelude::*;
 
+use super::importer::{Check, Importer, epoch_unit_factor, float, int, not_finite, unparseable};
 use super::input::Layout;
-use super::pipeline::{Check, Importer, epoch_unit_factor, float, int, not_finite, unparseable};
 use crate::history::HistorySchema;
 
 static LAYOUT: Layout = Layout {

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::DataError;
+use crate::error::DataError;
 
 /// How an importer's columns are found in a file.
 #[derive(Debug, Clone, Copy)]

@@ -29,8 +29,8 @@
 
 use polars::prelude::*;
 
+use super::importer::{Check, Importer, epoch_unit_factor, float, int, not_positive, unparseable};
 use super::input::Layout;
-use super::pipeline::{Check, Importer, epoch_unit_factor, float, int, not_positive, unparseable};
 use crate::history::{HistorySchema, kline_path};
 
 static LAYOUT: Layout = Layout {

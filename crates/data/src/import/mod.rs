@@ -1,3 +1,4 @@
+// Over 600 lines: the module docs (the importers' contract) and the request/report types take half.
 //! Importers: the files exchanges and data vendors publish → tick-history
 //! Parquet ([`history`](crate::history)), one symbol per output file.
 //!
@@ -162,21 +163,27 @@ mod binance_trades;
 mod book_depth;
 mod external;
 mod funding;
+mod importer;
 mod input;
 mod klines;
 mod pipeline;
+mod scan;
+mod sink;
 mod tardis;
+mod verify;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use crate::DataError;
+use crate::error::DataError;
+use crate::history::codec::metadata::metadata_pairs;
 use crate::history::{Contract, HistoryMetadata, HistorySchema};
+use crate::metadata::build_key_value_metadata;
 use crate::parquet_io::CREATED_BY;
 
 /// How many rejected rows [`ImportReport::rejected_examples`] quotes.
-pub const MAX_REJECTED_EXAMPLES: usize = pipeline::MAX_EXAMPLES;
+pub const MAX_REJECTED_EXAMPLES: usize = importer::MAX_EXAMPLES;
 
 /// The default [`ImportRequest::sort_buffer_rows`]: 2 M records, about
 /// 150 MB for the external sort's buffer, and the most the in-memory path
@@ -536,110 +543,14 @@ fn resolve_symbol(request: &ImportRequest) -> Result<String, DataError> {
 ///
 /// In every case the output path is left as it was.
 pub fn import(request: &ImportRequest) -> Result<ImportReport, DataError> {
-    if request.inputs.is_empty() {
-        return Err(DataError::InvalidInput {
-            what: "import request",
-            reason: "no input files".to_owned(),
-        });
-    }
-    if request.venue.trim().is_empty() {
-        return Err(DataError::InvalidInput {
-            what: "import request",
-            reason: "the venue must not be empty".to_owned(),
-        });
-    }
-    if !request.index_inputs.is_empty() && request.format != ImportFormat::BinanceKlines {
-        return Err(DataError::InvalidInput {
-            what: "import request",
-            reason: format!(
-                "index inputs pair index-price klines with mark-price klines \
-                 (format {}), not with {}",
-                ImportFormat::BinanceKlines,
-                request.format
-            ),
-        });
-    }
-    if request.sort_buffer_rows == 0 {
-        return Err(DataError::InvalidInput {
-            what: "import request",
-            reason: "sort_buffer_rows must be at least 1".to_owned(),
-        });
-    }
+    check_request(request)?;
     let symbol = resolve_symbol(request)?;
     let contract = contract_for(&symbol, request.contract_size_usd)?;
-    let importer: Box<dyn pipeline::Importer> = match request.format {
-        ImportFormat::BinanceKlines => Box::new(klines::Klines),
-        ImportFormat::BinanceFunding => Box::new(funding::Funding),
-        ImportFormat::BinanceBookDepth => Box::new(book_depth::BookDepth),
-        ImportFormat::BinanceTrades => {
-            Box::new(binance_trades::BinanceTrades { aggregated: false })
-        }
-        ImportFormat::BinanceAggTrades => {
-            Box::new(binance_trades::BinanceTrades { aggregated: true })
-        }
-        ImportFormat::TardisTrades => Box::new(tardis::TardisTrades {
-            symbol: symbol.clone(),
-        }),
-    };
-
-    let mut metadata = HistoryMetadata::new(
-        symbol,
-        request.venue.clone(),
-        request.format.source(),
-        contract,
-    );
-    metadata.tool_version = Some(CREATED_BY.to_owned());
-    let names = |paths: &[PathBuf]| {
-        paths
-            .iter()
-            .map(|path| {
-                path.file_name().map_or_else(
-                    || path.display().to_string(),
-                    |name| name.to_string_lossy().into_owned(),
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(",")
-    };
-    metadata.extra = vec![
-        (
-            FORMAT_METADATA_KEY.to_owned(),
-            request.format.name().to_owned(),
-        ),
-        (INPUTS_METADATA_KEY.to_owned(), names(&request.inputs)),
-    ];
-    if !request.index_inputs.is_empty() {
-        metadata.extra.push((
-            INDEX_INPUTS_METADATA_KEY.to_owned(),
-            names(&request.index_inputs),
-        ));
-    }
-    metadata.extra.sort();
-    let key_values = key_values(request.format.schema(), &metadata);
-
+    let importer = importer_for(request.format, &symbol);
+    let metadata = output_metadata(request, symbol, contract);
     let output = &request.output;
-    let parent = match output.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    if output.file_name().is_none() {
-        return Err(DataError::InvalidPath {
-            path: output.clone(),
-            reason: "has no file name",
-        });
-    }
-    // Decompressed inputs and the output-in-progress live here; removed on
-    // every exit path when `scratch` drops.
-    let scratch = tempfile::Builder::new()
-        .prefix(".backstop-import-")
-        .tempdir_in(parent)
-        .map_err(|source| {
-            DataError::io(
-                output,
-                "failed to create a scratch directory beside the output",
-                source,
-            )
-        })?;
+    let key_values = key_values(output, request.format.schema(), &metadata)?;
+    let scratch = scratch_dir(output)?;
     let layout = importer.layout();
     let inputs = request
         .inputs
@@ -687,36 +598,129 @@ pub fn import(request: &ImportRequest) -> Result<ImportReport, DataError> {
     })
 }
 
-/// The key-value pairs written: `backstop.schema` and [`HistoryMetadata`]'s
-/// keys, as this crate's own writers write them, sorted by key.
-fn key_values(schema: HistorySchema, metadata: &HistoryMetadata) -> Vec<(String, String)> {
-    use crate::SCHEMA_METADATA_KEY;
-    use crate::history::{
-        CONTRACT_METADATA_KEY, CONTRACT_SIZE_METADATA_KEY, SOURCE_METADATA_KEY,
-        SYMBOL_METADATA_KEY, TOOL_VERSION_METADATA_KEY, VENUE_METADATA_KEY,
+/// Refuses a request with no inputs, no venue, index inputs for a format
+/// other than klines, or a sort buffer of zero rows.
+fn check_request(request: &ImportRequest) -> Result<(), DataError> {
+    let invalid = |reason: String| {
+        Err(DataError::InvalidInput {
+            what: "import request",
+            reason,
+        })
     };
-    let mut pairs = vec![
-        (SCHEMA_METADATA_KEY.to_owned(), schema.id().to_owned()),
-        (SYMBOL_METADATA_KEY.to_owned(), metadata.symbol.clone()),
-        (VENUE_METADATA_KEY.to_owned(), metadata.venue.clone()),
-        (SOURCE_METADATA_KEY.to_owned(), metadata.source.clone()),
-    ];
-    match metadata.contract {
-        Contract::Linear => pairs.push((CONTRACT_METADATA_KEY.to_owned(), "linear".to_owned())),
-        Contract::Inverse { contract_size_usd } => {
-            pairs.push((CONTRACT_METADATA_KEY.to_owned(), "inverse".to_owned()));
-            pairs.push((
-                CONTRACT_SIZE_METADATA_KEY.to_owned(),
-                contract_size_usd.to_string(),
-            ));
+    if request.inputs.is_empty() {
+        return invalid("no input files".to_owned());
+    }
+    if request.venue.trim().is_empty() {
+        return invalid("the venue must not be empty".to_owned());
+    }
+    if !request.index_inputs.is_empty() && request.format != ImportFormat::BinanceKlines {
+        return invalid(format!(
+            "index inputs pair index-price klines with mark-price klines \
+             (format {}), not with {}",
+            ImportFormat::BinanceKlines,
+            request.format
+        ));
+    }
+    if request.sort_buffer_rows == 0 {
+        return invalid("sort_buffer_rows must be at least 1".to_owned());
+    }
+    Ok(())
+}
+
+/// The importer of `format`.
+fn importer_for(format: ImportFormat, symbol: &str) -> Box<dyn importer::Importer> {
+    match format {
+        ImportFormat::BinanceKlines => Box::new(klines::Klines),
+        ImportFormat::BinanceFunding => Box::new(funding::Funding),
+        ImportFormat::BinanceBookDepth => Box::new(book_depth::BookDepth),
+        ImportFormat::BinanceTrades => {
+            Box::new(binance_trades::BinanceTrades { aggregated: false })
         }
+        ImportFormat::BinanceAggTrades => {
+            Box::new(binance_trades::BinanceTrades { aggregated: true })
+        }
+        ImportFormat::TardisTrades => Box::new(tardis::TardisTrades {
+            symbol: symbol.to_owned(),
+        }),
     }
-    if let Some(version) = &metadata.tool_version {
-        pairs.push((TOOL_VERSION_METADATA_KEY.to_owned(), version.clone()));
+}
+
+/// The metadata of the output: symbol, venue, source, contract, tool version,
+/// and the import's format and input file names.
+fn output_metadata(request: &ImportRequest, symbol: String, contract: Contract) -> HistoryMetadata {
+    let mut metadata = HistoryMetadata::new(
+        symbol,
+        request.venue.clone(),
+        request.format.source(),
+        contract,
+    );
+    metadata.tool_version = Some(CREATED_BY.to_owned());
+    let names = |paths: &[PathBuf]| {
+        paths
+            .iter()
+            .map(|path| {
+                path.file_name().map_or_else(
+                    || path.display().to_string(),
+                    |name| name.to_string_lossy().into_owned(),
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    metadata.extra = vec![
+        (
+            FORMAT_METADATA_KEY.to_owned(),
+            request.format.name().to_owned(),
+        ),
+        (INPUTS_METADATA_KEY.to_owned(), names(&request.inputs)),
+    ];
+    if !request.index_inputs.is_empty() {
+        metadata.extra.push((
+            INDEX_INPUTS_METADATA_KEY.to_owned(),
+            names(&request.index_inputs),
+        ));
     }
-    pairs.extend(metadata.extra.iter().cloned());
-    pairs.sort();
-    pairs
+    metadata.extra.sort();
+    metadata
+}
+
+/// A scratch directory beside `output`, for the decompressed inputs and the
+/// output in progress; removed on every exit path when it drops.
+fn scratch_dir(output: &Path) -> Result<tempfile::TempDir, DataError> {
+    let parent = match output.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    if output.file_name().is_none() {
+        return Err(DataError::InvalidPath {
+            path: output.to_owned(),
+            reason: "has no file name",
+        });
+    }
+    tempfile::Builder::new()
+        .prefix(".backstop-import-")
+        .tempdir_in(parent)
+        .map_err(|source| {
+            DataError::io(
+                output,
+                "failed to create a scratch directory beside the output",
+                source,
+            )
+        })
+}
+
+/// The key-value pairs written: `backstop.schema` and [`HistoryMetadata`]'s
+/// keys, exactly as this crate's own writers write them, sorted by key.
+fn key_values(
+    output: &Path,
+    schema: HistorySchema,
+    metadata: &HistoryMetadata,
+) -> Result<Vec<(String, String)>, DataError> {
+    let pairs = metadata_pairs(output, metadata)?;
+    Ok(build_key_value_metadata(output, schema.id(), &pairs)?
+        .into_iter()
+        .map(|kv| (kv.key, kv.value.unwrap_or_default()))
+        .collect())
 }
 
 #[cfg(test)]

@@ -18,8 +18,8 @@
 
 use polars::prelude::*;
 
+use super::importer::{Check, Importer, float, int, negative, not_positive, unparseable};
 use super::input::Layout;
-use super::pipeline::{Check, Importer, float, int, negative, not_positive, unparseable};
 use crate::history::HistorySchema;
 
 static LAYOUT: Layout = Layout {

@@ -256,7 +256,7 @@ fn quantiles_json(values: &[f64]) -> Value {
         v.iter().sum::<f64>() / v.len() as f64
     };
     json!({
-        "mean": mean, "min": quantile(&v, 0.0), "p1": quantile(&v, 0.01), "p5": quantile(&v, 0.05),
+        "count": v.len(), "mean": mean, "min": quantile(&v, 0.0), "p1": quantile(&v, 0.01), "p5": quantile(&v, 0.05),
         "p25": quantile(&v, 0.25), "p50": quantile(&v, 0.5), "p75": quantile(&v, 0.75),
         "p95": quantile(&v, 0.95), "p99": quantile(&v, 0.99), "p99_9": quantile(&v, 0.999),
         "max": v.last().copied().unwrap_or(0.0)
@@ -463,7 +463,7 @@ pub fn write(dir: &Path, kind: Kind) -> Value {
 }
 
 /// The in-memory sweep grid used with [`Kind::Sweep`].
-pub fn sweep_grid() -> backstop_report::SweepGrid {
+pub fn sweep_grid() -> backstop_report::DepletionGrid {
     let x_values = vec![1e6, 2e6, 4e6, 8e6];
     let y_values = vec![0.0025, 0.005, 0.01];
     let probability = y_values
@@ -475,7 +475,7 @@ pub fn sweep_grid() -> backstop_report::SweepGrid {
                 .collect()
         })
         .collect();
-    backstop_report::SweepGrid {
+    backstop_report::DepletionGrid {
         x_name: "insurance_fund.initial".to_owned(),
         x_values,
         y_name: "liquidation.fee".to_owned(),

@@ -31,13 +31,14 @@ use std::path::Path;
 use std::sync::{Arc, LazyLock};
 
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray, UInt64Array};
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_schema::SchemaRef;
 
-use crate::DataError;
+use crate::error::DataError;
 use crate::parquet_io::{
-    Column, ColumnKind, ColumnSpec, MAX_ROW_GROUP_ROWS, arrow_err, batches, check_non_empty,
-    check_non_negative, check_positive, open_projected, write_parquet,
+    BatchColumn, MAX_ROW_GROUP_ROWS, arrow_err, batches, open_projected, write_parquet,
 };
+use crate::rules::{Broken, non_empty, non_negative, non_zero, positive};
+use crate::schema::{Column, ColumnType, arrow_schema};
 
 /// Value of the `backstop.schema` metadata key in positions files.
 pub const POSITIONS_SCHEMA_ID: &str = "positions/v1";
@@ -60,42 +61,15 @@ pub struct PositionRow {
     pub isolated: bool,
 }
 
-const ACCOUNT_ID: ColumnSpec = ColumnSpec {
-    name: "account_id",
-    kind: ColumnKind::U64,
-};
-const MARKET: ColumnSpec = ColumnSpec {
-    name: "market",
-    kind: ColumnKind::Str,
-};
-const SIZE: ColumnSpec = ColumnSpec {
-    name: "size",
-    kind: ColumnKind::F64,
-};
-const ENTRY_PRICE: ColumnSpec = ColumnSpec {
-    name: "entry_price",
-    kind: ColumnKind::F64,
-};
-const COLLATERAL: ColumnSpec = ColumnSpec {
-    name: "collateral",
-    kind: ColumnKind::F64,
-};
-const ISOLATED: ColumnSpec = ColumnSpec {
-    name: "isolated",
-    kind: ColumnKind::Bool,
-};
-const COLUMNS: [ColumnSpec; 6] = [ACCOUNT_ID, MARKET, SIZE, ENTRY_PRICE, COLLATERAL, ISOLATED];
+const ACCOUNT_ID: Column = Column::new("account_id", ColumnType::U64);
+const MARKET: Column = Column::new("market", ColumnType::Str);
+const SIZE: Column = Column::new("size", ColumnType::F64);
+const ENTRY_PRICE: Column = Column::new("entry_price", ColumnType::F64);
+const COLLATERAL: Column = Column::new("collateral", ColumnType::F64);
+const ISOLATED: Column = Column::new("isolated", ColumnType::Bool);
+const COLUMNS: [Column; 6] = [ACCOUNT_ID, MARKET, SIZE, ENTRY_PRICE, COLLATERAL, ISOLATED];
 
-static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
-    Arc::new(Schema::new(vec![
-        Field::new(ACCOUNT_ID.name, DataType::UInt64, false),
-        Field::new(MARKET.name, DataType::Utf8, false),
-        Field::new(SIZE.name, DataType::Float64, false),
-        Field::new(ENTRY_PRICE.name, DataType::Float64, false),
-        Field::new(COLLATERAL.name, DataType::Float64, false),
-        Field::new(ISOLATED.name, DataType::Boolean, false),
-    ]))
-});
+static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| arrow_schema(&COLUMNS));
 
 /// The Arrow schema [`write_positions`] writes.
 #[must_use]
@@ -148,7 +122,7 @@ pub fn read_positions(path: &Path) -> Result<Vec<PositionRow>, DataError> {
     let (mut entries, mut collaterals, mut isolateds) = (Vec::new(), Vec::new(), Vec::new());
     for batch in batches(path, reader) {
         let (offset, batch) = batch?;
-        let column = |spec| Column::new(path, &batch, spec, offset);
+        let column = |spec| BatchColumn::new(path, &batch, spec, offset);
         ids.clear();
         markets.clear();
         sizes.clear();
@@ -189,16 +163,11 @@ pub fn read_positions(path: &Path) -> Result<Vec<PositionRow>, DataError> {
 
 /// Checks one row against the schema's rules.
 fn validate_row(path: &Path, index: usize, row: &PositionRow) -> Result<(), DataError> {
-    let fail = |column: &str, reason: String| DataError::invalid(path, index, column, reason);
-    check_non_empty(&row.market).map_err(|reason| fail(MARKET.name, reason))?;
-    if !row.size.is_finite() || row.size == 0.0 {
-        return Err(fail(
-            SIZE.name,
-            format!("must be finite and non-zero, got {}", row.size),
-        ));
-    }
-    check_positive(row.entry_price).map_err(|reason| fail(ENTRY_PRICE.name, reason))?;
-    check_non_negative(row.collateral).map_err(|reason| fail(COLLATERAL.name, reason))?;
+    let fail = |column: &'static str| move |broken: Broken| broken.at(path, index, column);
+    non_empty(&row.market).map_err(fail(MARKET.name))?;
+    non_zero(row.size).map_err(fail(SIZE.name))?;
+    positive(row.entry_price).map_err(fail(ENTRY_PRICE.name))?;
+    non_negative(row.collateral).map_err(fail(COLLATERAL.name))?;
     Ok(())
 }
 
@@ -232,8 +201,9 @@ fn to_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{SCHEMA_METADATA_KEY, read_metadata};
+    use crate::metadata::{SCHEMA_METADATA_KEY, read_metadata};
     use arrow_array::{Int64Array, LargeStringArray};
+    use arrow_schema::{DataType, Field, Schema};
     use parquet::arrow::ArrowWriter;
     use parquet::file::reader::{FileReader, SerializedFileReader};
 
@@ -334,7 +304,10 @@ mod tests {
         );
         let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
         let meta = reader.metadata();
-        assert_eq!(meta.file_metadata().created_by(), Some(crate::CREATED_BY));
+        assert_eq!(
+            meta.file_metadata().created_by(),
+            Some(crate::parquet_io::CREATED_BY)
+        );
         let column = meta.row_group(0).column(0);
         assert_eq!(column.compression(), parquet::basic::Compression::SNAPPY);
         assert!(column.statistics().is_some());
@@ -613,7 +586,12 @@ mod tests {
     fn file_of_another_schema_is_rejected() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("steps.parquet");
-        crate::write_steps(&path, &crate::StepsTable::default(), &[]).unwrap();
+        crate::results::steps::write_steps(
+            &path,
+            &crate::results::steps::StepsTable::default(),
+            &[],
+        )
+        .unwrap();
         let err = read_positions(&path).unwrap_err();
         assert!(matches!(err, DataError::SchemaMismatch { .. }), "{err:?}");
     }

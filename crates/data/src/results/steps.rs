@@ -1,3 +1,4 @@
+// Over 600 lines: nearly half are the unit tests of the format, which stay beside it.
 //! The per-step series schema (`steps/v1`) a run writes as `steps.parquet`:
 //! one row per (step, market).
 //!
@@ -41,13 +42,14 @@ use arrow_array::{
     ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray, TimestampNanosecondArray,
     UInt32Array,
 };
-use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow_schema::SchemaRef;
 
-use crate::DataError;
+use crate::error::DataError;
 use crate::parquet_io::{
-    Column, ColumnKind, ColumnSpec, MAX_ROW_GROUP_ROWS, arrow_err, batches, check_finite,
-    check_non_empty, check_non_negative, check_positive, open_projected, write_parquet,
+    BatchColumn, MAX_ROW_GROUP_ROWS, arrow_err, batches, open_projected, write_parquet,
 };
+use crate::rules::{Broken, at_least_one, finite, non_empty, non_negative, positive};
+use crate::schema::{Column, ColumnType, UTC, arrow_schema};
 
 /// Value of the `backstop.schema` metadata key in steps files.
 pub const STEPS_SCHEMA_ID: &str = "steps/v1";
@@ -175,50 +177,61 @@ impl StepsTable {
     /// Checks every value against the schema's rules, in row order, so the
     /// error names the first offending row. Lengths must already match.
     fn check_values(&self, path: &Path) -> Result<(), DataError> {
-        type Check = fn(f64) -> Result<(), String>;
-        let float_columns: [(&str, &[f64], Check); 10] = [
-            (MARK.name, &self.mark, check_positive),
-            (INSURANCE_FUND.name, &self.insurance_fund, check_finite),
-            (BAD_DEBT.name, &self.bad_debt, check_non_negative),
-            (
-                SOCIALIZED_LOSS.name,
-                &self.socialized_loss,
-                check_non_negative,
-            ),
-            (INSOLVENCY.name, &self.insolvency, check_non_negative),
-            (ADL_NOTIONAL.name, &self.adl_notional, check_non_negative),
-            (
-                LIQ_LONG.name,
-                &self.liquidated_long_notional,
-                check_non_negative,
-            ),
+        type Check = fn(f64) -> Result<(), Broken>;
+        let float_columns: [(&'static str, &[f64], Check); 10] = [
+            (MARK.name, &self.mark, positive),
+            (INSURANCE_FUND.name, &self.insurance_fund, finite),
+            (BAD_DEBT.name, &self.bad_debt, non_negative),
+            (SOCIALIZED_LOSS.name, &self.socialized_loss, non_negative),
+            (INSOLVENCY.name, &self.insolvency, non_negative),
+            (ADL_NOTIONAL.name, &self.adl_notional, non_negative),
+            (LIQ_LONG.name, &self.liquidated_long_notional, non_negative),
             (
                 LIQ_SHORT.name,
                 &self.liquidated_short_notional,
-                check_non_negative,
+                non_negative,
             ),
-            (OPEN_INTEREST.name, &self.open_interest, check_non_negative),
+            (OPEN_INTEREST.name, &self.open_interest, non_negative),
             (
                 MARGIN_MULTIPLIER.name,
                 &self.margin_multiplier,
-                check_multiplier,
+                at_least_one,
             ),
         ];
         for row in 0..self.len() {
-            let fail = |column: &str, reason: String| DataError::invalid(path, row, column, reason);
+            let fail = |column: &'static str| move |broken: Broken| broken.at(path, row, column);
             if let Some(market) = self.market.get(row) {
-                check_non_empty(market).map_err(|reason| fail(MARKET.name, reason))?;
+                non_empty(market).map_err(fail(MARKET.name))?;
             }
             for (column, values, check) in &float_columns {
                 if let Some(&value) = values.get(row) {
-                    check(value).map_err(|reason| fail(column, reason))?;
+                    check(value).map_err(fail(column))?;
                 }
             }
             if let Some(&Some(rate)) = self.funding_rate.get(row) {
-                check_finite(rate).map_err(|reason| fail(FUNDING_RATE.name, reason))?;
+                finite(rate).map_err(fail(FUNDING_RATE.name))?;
             }
         }
         Ok(())
+    }
+
+    /// `values[range]`; the length error if `values` is too short (lengths are
+    /// checked before writing, so this reports rather than panics all the same).
+    fn rows_of<'a, T>(
+        &self,
+        path: &Path,
+        spec: Column,
+        values: &'a [T],
+        range: &Range<usize>,
+    ) -> Result<&'a [T], DataError> {
+        values
+            .get(range.clone())
+            .ok_or_else(|| DataError::LengthMismatch {
+                path: Some(path.to_owned()),
+                column: spec.name.to_owned(),
+                expected: self.len(),
+                found: values.len(),
+            })
     }
 
     /// Arrow arrays for rows `range` of the table.
@@ -228,44 +241,22 @@ impl StepsTable {
         schema: &SchemaRef,
         range: Range<usize>,
     ) -> Result<RecordBatch, DataError> {
-        // Lengths are checked before writing, so `rows` cannot fail there; it
-        // reports rather than panics all the same.
-        let rows = |spec: ColumnSpec, len: usize| -> Result<Range<usize>, DataError> {
-            if range.end <= len {
-                Ok(range.clone())
-            } else {
-                Err(DataError::LengthMismatch {
-                    path: Some(path.to_owned()),
-                    column: spec.name.to_owned(),
-                    expected: self.len(),
-                    found: len,
-                })
-            }
-        };
-        let floats = |spec: ColumnSpec, values: &[f64]| -> Result<ArrayRef, DataError> {
-            let values = values.get(rows(spec, values.len())?).unwrap_or_default();
+        let floats = |spec: Column, values: &[f64]| -> Result<ArrayRef, DataError> {
+            let values = self.rows_of(path, spec, values, &range)?;
             Ok(Arc::new(Float64Array::from_iter_values(
                 values.iter().copied(),
             )))
         };
-        let counts = |spec: ColumnSpec, values: &[u32]| -> Result<ArrayRef, DataError> {
-            let values = values.get(rows(spec, values.len())?).unwrap_or_default();
+        let counts = |spec: Column, values: &[u32]| -> Result<ArrayRef, DataError> {
+            let values = self.rows_of(path, spec, values, &range)?;
             Ok(Arc::new(UInt32Array::from_iter_values(
                 values.iter().copied(),
             )))
         };
-        let ts_ns = self
-            .ts_ns
-            .get(rows(TS_NS, self.ts_ns.len())?)
-            .unwrap_or_default();
-        let market = self
-            .market
-            .get(rows(MARKET, self.market.len())?)
-            .unwrap_or_default();
-        let funding_rate = self
-            .funding_rate
-            .get(rows(FUNDING_RATE, self.funding_rate.len())?)
-            .unwrap_or_default();
+        let ts_ns = self.rows_of(path, TS_NS, &self.ts_ns, &range)?;
+        let market = self.rows_of(path, MARKET, &self.market, &range)?;
+        let funding_rate = self.rows_of(path, FUNDING_RATE, &self.funding_rate, &range)?;
+        let paused = self.rows_of(path, LIQUIDATIONS_PAUSED, &self.liquidations_paused, &range)?;
         let columns: Vec<ArrayRef> = vec![
             counts(STEP, &self.step)?,
             Arc::new(
@@ -286,53 +277,32 @@ impl StepsTable {
             floats(OPEN_INTEREST, &self.open_interest)?,
             Arc::new(funding_rate.iter().copied().collect::<Float64Array>()),
             floats(MARGIN_MULTIPLIER, &self.margin_multiplier)?,
-            Arc::new(BooleanArray::from(
-                self.liquidations_paused
-                    .get(rows(LIQUIDATIONS_PAUSED, self.liquidations_paused.len())?)
-                    .unwrap_or_default()
-                    .to_vec(),
-            )),
+            Arc::new(BooleanArray::from(paused.to_vec())),
         ];
         RecordBatch::try_new(Arc::clone(schema), columns)
             .map_err(arrow_err(path, "failed to build record batch"))
     }
 }
 
-const UTC: &str = "UTC";
+const STEP: Column = Column::new("step", ColumnType::U32);
+const TS_NS: Column = Column::new("ts_ns", ColumnType::TimestampNsUtc);
+const MARKET: Column = Column::new("market", ColumnType::Str);
+const MARK: Column = Column::new("mark", ColumnType::F64);
+const INSURANCE_FUND: Column = Column::new("insurance_fund", ColumnType::F64);
+const BAD_DEBT: Column = Column::new("bad_debt", ColumnType::F64);
+const SOCIALIZED_LOSS: Column = Column::new("socialized_loss", ColumnType::F64);
+const INSOLVENCY: Column = Column::new("insolvency", ColumnType::F64);
+const ADL_NOTIONAL: Column = Column::new("adl_notional", ColumnType::F64);
+const ADL_COUNT: Column = Column::new("adl_count", ColumnType::U32);
+const LIQ_LONG: Column = Column::new("liquidated_long_notional", ColumnType::F64);
+const LIQ_SHORT: Column = Column::new("liquidated_short_notional", ColumnType::F64);
+const LIQUIDATIONS: Column = Column::new("liquidations", ColumnType::U32);
+const OPEN_INTEREST: Column = Column::new("open_interest", ColumnType::F64);
+const FUNDING_RATE: Column = Column::nullable("funding_rate", ColumnType::F64);
+const MARGIN_MULTIPLIER: Column = Column::new("margin_multiplier", ColumnType::F64);
+const LIQUIDATIONS_PAUSED: Column = Column::new("liquidations_paused", ColumnType::Bool);
 
-const fn spec(name: &'static str, kind: ColumnKind) -> ColumnSpec {
-    ColumnSpec { name, kind }
-}
-
-const STEP: ColumnSpec = spec("step", ColumnKind::U32);
-const TS_NS: ColumnSpec = spec("ts_ns", ColumnKind::TimestampNsUtc);
-const MARKET: ColumnSpec = spec("market", ColumnKind::Str);
-const MARK: ColumnSpec = spec("mark", ColumnKind::F64);
-const INSURANCE_FUND: ColumnSpec = spec("insurance_fund", ColumnKind::F64);
-const BAD_DEBT: ColumnSpec = spec("bad_debt", ColumnKind::F64);
-const SOCIALIZED_LOSS: ColumnSpec = spec("socialized_loss", ColumnKind::F64);
-const INSOLVENCY: ColumnSpec = spec("insolvency", ColumnKind::F64);
-const ADL_NOTIONAL: ColumnSpec = spec("adl_notional", ColumnKind::F64);
-const ADL_COUNT: ColumnSpec = spec("adl_count", ColumnKind::U32);
-const LIQ_LONG: ColumnSpec = spec("liquidated_long_notional", ColumnKind::F64);
-const LIQ_SHORT: ColumnSpec = spec("liquidated_short_notional", ColumnKind::F64);
-const LIQUIDATIONS: ColumnSpec = spec("liquidations", ColumnKind::U32);
-const OPEN_INTEREST: ColumnSpec = spec("open_interest", ColumnKind::F64);
-const FUNDING_RATE: ColumnSpec = spec("funding_rate", ColumnKind::F64);
-const MARGIN_MULTIPLIER: ColumnSpec = spec("margin_multiplier", ColumnKind::F64);
-const LIQUIDATIONS_PAUSED: ColumnSpec = spec("liquidations_paused", ColumnKind::Bool);
-
-/// A margin multiplier: finite and at least 1.
-fn check_multiplier(x: f64) -> Result<(), String> {
-    check_finite(x)?;
-    if x >= 1.0 {
-        Ok(())
-    } else {
-        Err(format!("must be at least 1, got {x}"))
-    }
-}
-
-const COLUMNS: [ColumnSpec; 17] = [
+const COLUMNS: [Column; 17] = [
     STEP,
     TS_NS,
     MARKET,
@@ -352,26 +322,7 @@ const COLUMNS: [ColumnSpec; 17] = [
     LIQUIDATIONS_PAUSED,
 ];
 
-static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
-    let fields: Vec<Field> = COLUMNS
-        .iter()
-        .map(|spec| {
-            let data_type = match spec.kind {
-                ColumnKind::U32 => DataType::UInt32,
-                ColumnKind::TimestampNsUtc => {
-                    DataType::Timestamp(TimeUnit::Nanosecond, Some(UTC.into()))
-                }
-                ColumnKind::Str => DataType::Utf8,
-                ColumnKind::F64 => DataType::Float64,
-                ColumnKind::U64 => DataType::UInt64,
-                ColumnKind::Bool => DataType::Boolean,
-            };
-            let nullable = spec.name == FUNDING_RATE.name;
-            Field::new(spec.name, data_type, nullable)
-        })
-        .collect();
-    Arc::new(Schema::new(fields))
-});
+static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| arrow_schema(&COLUMNS));
 
 /// The Arrow schema [`write_steps`] writes.
 #[must_use]
@@ -423,7 +374,7 @@ pub fn read_steps(path: &Path) -> Result<StepsTable, DataError> {
     let mut t = StepsTable::default();
     for batch in batches(path, reader) {
         let (offset, batch) = batch?;
-        let column = |spec| Column::new(path, &batch, spec, offset);
+        let column = |spec| BatchColumn::new(path, &batch, spec, offset);
         column(STEP)?.push_u32(&mut t.step)?;
         column(TS_NS)?.push_timestamp_ns(&mut t.ts_ns)?;
         column(MARKET)?.push_string(&mut t.market)?;
@@ -450,7 +401,8 @@ pub fn read_steps(path: &Path) -> Result<StepsTable, DataError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{SCHEMA_METADATA_KEY, read_metadata};
+    use crate::metadata::{SCHEMA_METADATA_KEY, read_metadata};
+    use arrow_schema::{DataType, Field, Schema, TimeUnit};
     use parquet::arrow::ArrowWriter;
 
     /// (step, ts_ns, market, mark, insurance_fund, funding_rate)

@@ -1,3 +1,4 @@
+// Over 600 lines: the merge is one heap over three kinds of source; its tests stay beside it.
 //! Streaming replay: [`HistorySource`] reads one file's events inside a time
 //! window with bounded memory, and [`Replay`] merges several sources into one
 //! time-ordered stream.
@@ -8,12 +9,13 @@ use std::collections::binary_heap::PeekMut;
 use std::iter::FusedIterator;
 use std::path::Path;
 
-use super::format::{Cursor, open};
+use super::codec::cursor::Cursor;
+use super::codec::metadata::{HistoryMetadata, HistorySchema, open};
 use super::funding::{self, FundingColumns, FundingRow};
 use super::prices::{self, PriceColumns, PriceRow};
 use super::trades::{self, Side, TradeColumns, TradeRow};
-use super::{HistoryMetadata, HistorySchema, TimeWindow};
-use crate::DataError;
+use super::window::TimeWindow;
+use crate::error::DataError;
 
 /// The kinds of replay event, in the order events with equal timestamps are
 /// replayed (see [`Replay`]).

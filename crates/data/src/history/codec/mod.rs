@@ -1,0 +1,17 @@
+//! The Parquet codec shared by the tick-history schemas:
+//!
+//! - `columns`: typed access to the columns of a decoded batch;
+//! - [`metadata`]: the key-value metadata of a file, and opening a file with it
+//!   checked;
+//! - `cursor`: reading the rows of a file, batch by batch, inside a time
+//!   window;
+//! - `rows`: the contract a row type fulfils (`Record`, `Decode`) and writing
+//!   rows.
+//!
+//! Each row type (`trades`, `prices`, `funding`, `depth`) lives in its own file
+//! beside this codec and knows nothing of the others.
+
+pub(crate) mod columns;
+pub(crate) mod cursor;
+pub mod metadata;
+pub(crate) mod rows;

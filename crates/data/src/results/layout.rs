@@ -1,0 +1,35 @@
+//! The layout of a results folder (`<out>/<scenario name>/`): the name of every
+//! file a run, a sweep or a report writes into it.
+//!
+//! | file | written by | what |
+//! |---|---|---|
+//! | [`SUMMARY_FILE`] | `backstop run`, `sweep`, `merge` | what ran and what it did ([`Summary`](super::summary::Summary)) |
+//! | [`POPULATION_FILE`] | `backstop run` | the starting population, `positions/v1` |
+//! | [`STEPS_FILE`] | `backstop run` | path 0, step by step, `steps/v1` |
+//! | [`PATHS_FILE`] | `backstop run`, `sweep`, `merge` | one row per (parameter set, path), `paths/v1` |
+//! | [`BANDS_FILE`] | `backstop run` | per-step quantile bands across paths, `bands/v1` |
+//! | [`HAIRCUTS_FILE`] | `backstop run`, `sweep`, `merge` | socialized-loss haircuts, `haircuts/v1` |
+//! | [`SWEEP_FILE`] | `backstop sweep`, `merge` | one row per parameter set, `sweep/v1` |
+//! | [`REPORT_HTML_FILE`], [`REPORT_MARKDOWN_FILE`] | the report | the report, two renderings |
+//! | [`CHARTS_DIR`]`/` | the report | every chart, as `<name>.svg` and `<name>.png` |
+
+/// What ran and what it did (JSON).
+pub const SUMMARY_FILE: &str = "summary.json";
+/// The starting population (`positions/v1`).
+pub const POPULATION_FILE: &str = "population.parquet";
+/// The per-step series of path 0 (`steps/v1`).
+pub const STEPS_FILE: &str = "steps.parquet";
+/// Per-path metrics (`paths/v1`).
+pub const PATHS_FILE: &str = "paths.parquet";
+/// Per-step quantile bands across paths (`bands/v1`).
+pub const BANDS_FILE: &str = "bands.parquet";
+/// Socialized-loss haircuts (`haircuts/v1`).
+pub const HAIRCUTS_FILE: &str = "haircuts.parquet";
+/// Per-parameter-set results of a sweep (`sweep/v1`).
+pub const SWEEP_FILE: &str = "sweep.parquet";
+/// The HTML report.
+pub const REPORT_HTML_FILE: &str = "report.html";
+/// The Markdown report.
+pub const REPORT_MARKDOWN_FILE: &str = "report.md";
+/// The folder of the report's charts.
+pub const CHARTS_DIR: &str = "charts";

@@ -1,0 +1,28 @@
+//! The results folder a run writes (`<out>/<scenario name>/`, see [`layout`]):
+//! every file's schema, writer and reader, and the one table of per-path
+//! metrics they share.
+//!
+//! - [`summary`]: `summary.json`, what ran and what it did;
+//! - [`positions`]: the positions snapshot (`positions/v1`), the population a
+//!   scenario can load and every run writes back as `population.parquet`;
+//! - [`steps`]: the per-step, per-market series of path 0 (`steps/v1`);
+//! - [`paths`]: one row per (parameter set, path) (`paths/v1`), one column per
+//!   metric of [`metrics`];
+//! - [`bands`]: per-step quantile bands across paths (`bands/v1`);
+//! - [`haircuts`]: socialized-loss haircuts (`haircuts/v1`);
+//! - [`sweep`]: one row per parameter set of a sweep (`sweep/v1`).
+//!
+//! Writers validate before writing, write atomically, and are deterministic
+//! (same input, byte-identical file). Readers check column names and types,
+//! ignore extra columns, and validate every row, naming the file, row and
+//! column of a bad value.
+
+pub mod bands;
+pub mod haircuts;
+pub mod layout;
+pub mod metrics;
+pub mod paths;
+pub mod positions;
+pub mod steps;
+pub mod summary;
+pub mod sweep;

@@ -1,0 +1,111 @@
+//! How each kind of [`Plot`] is drawn, with plotters, into SVG and PNG from the
+//! same code ([`render`]). One file per kind of plot; [`parts`] holds what
+//! several share (legends, thinned lines, shaded spans, bars).
+
+mod bars;
+mod fan;
+mod heatmap;
+mod histogram;
+mod overlay;
+mod panels;
+pub(crate) mod parts;
+
+use std::error::Error;
+
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::plot::{Chart, Plot};
+use super::style::{BACKGROUND, MUTED, WIDTH, font, register_font};
+use crate::error::ReportError;
+use parts::{Area, DResult, draw_message};
+
+/// Draws `plot` into SVG and PNG.
+pub(crate) fn render(
+    name: &'static str,
+    title: String,
+    subtitle: String,
+    caption: String,
+    height: u32,
+    plot: &Plot,
+) -> Result<Chart, ReportError> {
+    register_font()?;
+    let chart_err = |e: Box<dyn Error>| ReportError::Chart {
+        chart: name.to_owned(),
+        message: e.to_string(),
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        draw_chart(&root, &title, &subtitle, plot).map_err(chart_err)?;
+        root.present().map_err(|e| chart_err(Box::new(e)))?;
+    }
+    let len = WIDTH as usize * height as usize * 3;
+    let mut rgb = vec![0u8; len];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (WIDTH, height)).into_drawing_area();
+        draw_chart(&root, &title, &subtitle, plot).map_err(chart_err)?;
+        root.present().map_err(|e| chart_err(Box::new(e)))?;
+    }
+    let png = encode_png(&rgb, WIDTH, height).map_err(|source| ReportError::Png {
+        chart: name.to_owned(),
+        source,
+    })?;
+    Ok(Chart {
+        name,
+        title,
+        caption,
+        width: WIDTH,
+        height,
+        svg,
+        png,
+    })
+}
+
+fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, png::EncodingError> {
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, width, height);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_compression(png::Compression::Balanced);
+        let mut writer = encoder.write_header()?;
+        writer.write_image_data(rgb)?;
+        writer.finish()?;
+    }
+    Ok(out)
+}
+
+/// The title, the subtitle, and `plot` in the body below them.
+fn draw_chart<DB: DrawingBackend>(
+    root: &Area<DB>,
+    title: &str,
+    subtitle: &str,
+    plot: &Plot,
+) -> DResult
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&BACKGROUND)?;
+    let (w, _) = root.dim_in_pixel();
+    let centre = i32::try_from(w / 2).unwrap_or(0);
+    let title_style = font(24).pos(Pos::new(HPos::Center, VPos::Top));
+    root.draw_text(title, &title_style, (centre, 12))?;
+    let sub_style = font(15)
+        .color(&MUTED)
+        .pos(Pos::new(HPos::Center, VPos::Top));
+    root.draw_text(subtitle, &sub_style, (centre, 44))?;
+    let body = root.margin(72, 12, 16, 24);
+    match plot {
+        Plot::Message(text) => draw_message(&body, text),
+        Plot::Fan(spec) => fan::draw_fan(&body, spec),
+        Plot::BalanceOverPrice(spec) => panels::draw_balance_over_price(&body, spec),
+        Plot::LossDistribution(spec) => histogram::draw_loss_distribution(&body, spec),
+        Plot::Histogram(spec) => histogram::draw_histogram(&body, spec),
+        Plot::Liquidations(spec) => bars::draw_liquidations(&body, spec),
+        Plot::Adl(spec) => bars::draw_adl(&body, spec),
+        Plot::Heatmap(grid) => heatmap::draw_heatmap(&body, grid),
+        Plot::MultiplierOverPrice(spec) => panels::draw_multiplier(&body, spec),
+        Plot::Overlay(spec) => overlay::draw_overlay(&body, spec),
+    }
+}

@@ -1,0 +1,472 @@
+//! What the report says, as text, before it is rendered as HTML or Markdown:
+//! the headline table, the distribution of the per-path metrics, the overview,
+//! the methodology, the sweep's sets meeting its target, and the controls.
+
+use backstop_data::{MetricSummary, MetricUnit, find_metric};
+
+use crate::controls::{ControlsSection, section};
+use crate::data::ReportData;
+use crate::format::{count, pct, pct_interval, plain, usd};
+
+/// One row of the headline table.
+pub(crate) struct Row {
+    pub(crate) label: String,
+    pub(crate) value: String,
+    pub(crate) note: String,
+}
+
+/// The per-path metrics of docs/model.md §7 shown in the distribution table,
+/// with their labels; their units are the metric table's.
+const METRIC_ROWS: [(&str, &str); 14] = [
+    ("insurance_fund_min", "Insurance fund, minimum"),
+    ("insurance_fund_final", "Insurance fund, final"),
+    (
+        "insurance_fund_max_drawdown",
+        "Insurance fund, max drawdown",
+    ),
+    (
+        "insurance_fund_max_drawdown_pct",
+        "Insurance fund, max drawdown %",
+    ),
+    ("insurance_fund_min_step", "Time of the minimum"),
+    (
+        "insurance_fund_first_depletion_step",
+        "Time of first depletion (paths that depleted)",
+    ),
+    ("bad_debt", "Bad debt"),
+    ("socialized_loss", "Socialized loss"),
+    ("adl_events", "ADL events"),
+    ("adl_notional", "ADL notional"),
+    ("adl_excess_notional", "ADL notional beyond the minimum"),
+    ("liquidations", "Liquidations"),
+    ("liquidated_notional", "Liquidated notional"),
+    ("accounts_liquidated", "Accounts liquidated"),
+];
+
+/// Column headings of the distribution table.
+const QUANTILE_HEADINGS: [&str; 7] = ["metric", "mean", "p50", "p95", "p99", "p99.9", "max"];
+
+/// [`QUANTILE_HEADINGS`] as a table head.
+pub(crate) fn quantile_headings() -> Vec<String> {
+    QUANTILE_HEADINGS.iter().map(|h| (*h).to_owned()).collect()
+}
+
+/// Everything the two documents show, as text.
+pub(crate) struct Content {
+    pub(crate) title: String,
+    pub(crate) description: String,
+    pub(crate) overview: String,
+    pub(crate) headline: Vec<Row>,
+    pub(crate) distribution: Vec<[String; 7]>,
+    pub(crate) parameters: Vec<(String, String)>,
+    pub(crate) methodology: Vec<String>,
+    /// A sweep's sets meeting the target: heading, intro, column names, rows.
+    pub(crate) sweep_target: Option<(String, Vec<String>, Vec<Vec<String>>)>,
+    /// The venue controls, when the scenario enables any.
+    pub(crate) controls: Option<ControlsSection>,
+}
+
+/// The table of a sweep's parameter sets meeting its target, best first.
+fn sweep_target(data: &ReportData) -> Option<(String, Vec<String>, Vec<Vec<String>>)> {
+    let sets = data.sweep_sets.as_ref()?;
+    let t = &sets.table;
+    let intro = match sets.max_depletion_probability {
+        Some(max) => format!(
+            "{} of {} parameter sets keep the probability of insurance-fund depletion at or under {}; best capital efficiency first.",
+            sets.meeting_target.len(),
+            t.rows.len(),
+            pct(max)
+        ),
+        None => format!(
+            "The sweep sets no target (`[sweep.target] max_depletion_probability`); all {} parameter sets are listed.",
+            t.rows.len()
+        ),
+    };
+    let order: Vec<u32> = if sets.max_depletion_probability.is_some() {
+        sets.meeting_target.clone()
+    } else {
+        t.rows.iter().map(|r| r.param_set).collect()
+    };
+    let mut head = vec!["set".to_owned()];
+    head.extend(t.parameters.iter().cloned());
+    head.extend([
+        "depletion".to_owned(),
+        "bad debt p99".to_owned(),
+        "fund loss ES 99%".to_owned(),
+    ]);
+    let rows = order
+        .iter()
+        .filter_map(|set| t.rows.iter().find(|r| r.param_set == *set))
+        .map(|r| {
+            let mut row = vec![r.param_set.to_string()];
+            row.extend(r.values.iter().map(|v| plain(*v)));
+            row.push(pct_interval(
+                r.depletion.probability,
+                r.depletion.ci95_lower,
+                r.depletion.ci95_upper,
+            ));
+            row.push(usd(r.bad_debt_p99));
+            row.push(usd(r.insurance_fund_loss_es_99));
+            row
+        })
+        .collect();
+    Some((intro, head, rows))
+}
+
+/// Elapsed time of `steps` steps: `2h 05m`, `3d 4h`, `45m`, `30s`.
+fn duration(steps: f64, step_seconds: f64) -> String {
+    duration_seconds(steps * step_seconds)
+}
+
+/// `seconds` as `2h 05m`, `3d 4h`, `45m`, `30s`; negative or non-finite as `0s`.
+fn duration_seconds(seconds: f64) -> String {
+    let total = if seconds.is_finite() {
+        seconds.max(0.0)
+    } else {
+        0.0
+    };
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let secs = total.round() as u64;
+    let (d, h, m, s) = (
+        secs / 86400,
+        secs % 86400 / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+    );
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m:02}m")
+    } else if m > 0 {
+        format!("{m}m")
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// Time from the start to step `step`: the recorded step time for a tick replay
+/// (steps have no fixed length), else `step × step_seconds`.
+fn step_duration(step: f64, data: &ReportData) -> String {
+    let s = &data.summary;
+    match data.elapsed_seconds(step).filter(|_| s.is_tick()) {
+        Some(seconds) => duration_seconds(seconds),
+        None => duration(step, s.step_seconds),
+    }
+}
+
+/// Length of the whole run: the recorded span for a tick replay, else
+/// `steps × step_seconds`.
+fn run_duration(data: &ReportData) -> String {
+    let s = &data.summary;
+    match data.recorded_span_seconds().filter(|_| s.is_tick()) {
+        Some(seconds) => duration_seconds(seconds),
+        #[allow(clippy::cast_precision_loss)]
+        None => duration(s.steps as f64, s.step_seconds),
+    }
+}
+
+/// `v` in `unit`, for the distribution table.
+fn value(v: f64, unit: MetricUnit, data: &ReportData) -> String {
+    match unit {
+        MetricUnit::Usd => usd(v),
+        MetricUnit::Fraction => pct(v),
+        MetricUnit::Count => count(v),
+        MetricUnit::Step => step_duration(v, data),
+        MetricUnit::Multiplier => format!("{}×", plain((v * 1000.0).round() / 1000.0)),
+    }
+}
+
+fn paths_text(n: u64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let n = n as f64;
+    if n == 1.0 {
+        "1 path".to_owned()
+    } else {
+        format!("{} paths", count(n))
+    }
+}
+
+impl Content {
+    /// Everything the documents show about `data`.
+    pub(crate) fn new(data: &ReportData) -> Self {
+        let s = &data.summary;
+        Self {
+            title: format!("Stress report: {}", s.name),
+            description: s.description.clone(),
+            overview: overview(data),
+            headline: headline(data),
+            distribution: distribution(data),
+            parameters: s.parameters.clone(),
+            methodology: methodology(data),
+            sweep_target: sweep_target(data),
+            controls: section(data, &|step| step_duration(step, data)),
+        }
+    }
+}
+
+/// The headline table: paths, the probabilities with their intervals, VaR and
+/// ES of the fund loss, Cover-1 and Cover-2.
+// Over 70 lines: the headline table, one row literal per measure.
+fn headline(data: &ReportData) -> Vec<Row> {
+    let s = &data.summary;
+    let a = &s.aggregates;
+    let dep = &a.insurance_fund_depletion;
+    let soc = &a.socialized_loss_any;
+    #[allow(clippy::cast_precision_loss)]
+    let agg_paths = a.paths as f64;
+    let tail = &a.insurance_fund_loss;
+    let mut headline = vec![
+        Row {
+            label: "Paths simulated".to_owned(),
+            value: count(agg_paths),
+            note: format!(
+                "{} {} each ({})",
+                count(s.steps as f64),
+                if s.is_tick() { "ticks" } else { "steps" },
+                run_duration(data)
+            ),
+        },
+        Row {
+            label: "Probability of insurance-fund depletion".to_owned(),
+            value: pct_interval(dep.probability, dep.ci95[0], dep.ci95[1]),
+            note: format!(
+                "{} of {} paths; 95% confidence interval",
+                count(dep.count as f64),
+                count(agg_paths)
+            ),
+        },
+        Row {
+            label: "Probability of any socialized loss".to_owned(),
+            value: pct_interval(soc.probability, soc.ci95[0], soc.ci95[1]),
+            note: format!(
+                "{} of {} paths; 95% confidence interval",
+                count(soc.count as f64),
+                count(agg_paths)
+            ),
+        },
+        Row {
+            label: "Probability of any ADL".to_owned(),
+            value: String::new(),
+            note: String::new(),
+        },
+        Row {
+            label: "Insurance-fund loss, VaR 95%".to_owned(),
+            value: usd(tail.var_95),
+            note: "loss exceeded on 5% of paths".to_owned(),
+        },
+        Row {
+            label: "Insurance-fund loss, ES 95%".to_owned(),
+            value: usd(tail.es_95),
+            note: "mean loss on the worst 5% of paths".to_owned(),
+        },
+        Row {
+            label: "Insurance-fund loss, VaR 99%".to_owned(),
+            value: usd(tail.var_99),
+            note: "loss exceeded on 1% of paths".to_owned(),
+        },
+        Row {
+            label: "Insurance-fund loss, ES 99%".to_owned(),
+            value: usd(tail.es_99),
+            note: "mean loss on the worst 1% of paths".to_owned(),
+        },
+        Row {
+            label: "Cover-1 stressed shortfall".to_owned(),
+            value: usd(a.cover_1),
+            note: "deficit of the largest bankrupt account".to_owned(),
+        },
+        Row {
+            label: "Cover-2 stressed shortfall".to_owned(),
+            value: usd(a.cover_2),
+            note: "deficit of the two largest bankrupt accounts".to_owned(),
+        },
+    ];
+    match &a.adl_any {
+        Some(adl) => {
+            if let Some(row) = headline
+                .iter_mut()
+                .find(|r| r.label == "Probability of any ADL")
+            {
+                row.value = pct_interval(adl.probability, adl.ci95[0], adl.ci95[1]);
+                row.note = format!(
+                    "{} of {} paths; 95% confidence interval",
+                    count(adl.count as f64),
+                    count(agg_paths)
+                );
+            }
+        }
+        None => headline.retain(|r| r.label != "Probability of any ADL"),
+    }
+    headline
+}
+
+/// The distribution table: mean and quantiles across paths of the metrics of
+/// [`METRIC_ROWS`] the run has.
+fn distribution(data: &ReportData) -> Vec<[String; 7]> {
+    let a = &data.summary.aggregates;
+    METRIC_ROWS
+        .iter()
+        .filter_map(|(key, label)| {
+            let q: &MetricSummary = a.metrics.get(*key)?;
+            let unit = find_metric(key).map_or(MetricUnit::Count, |m| m.unit);
+            let mean = match unit {
+                // A mean count is rarely whole: one decimal.
+                MetricUnit::Count => plain((q.mean * 10.0).round() / 10.0),
+                _ => value(q.mean, unit, data),
+            };
+            Some([
+                (*label).to_owned(),
+                mean,
+                value(q.p50, unit, data),
+                value(q.p95, unit, data),
+                value(q.p99, unit, data),
+                value(q.p99_9, unit, data),
+                value(q.max, unit, data),
+            ])
+        })
+        .collect()
+}
+
+/// The overview: what was run and what happened, in one sentence or two.
+fn overview(data: &ReportData) -> String {
+    let s = &data.summary;
+    let a = &s.aggregates;
+    let dep = &a.insurance_fund_depletion;
+    let soc = &a.socialized_loss_any;
+    let population = s.accounts.map_or_else(
+        || "the population".to_owned(),
+        |n| format!("{} accounts", count(n as f64)),
+    );
+    let fund = s.insurance_fund_initial.map_or_else(String::new, |f| {
+        format!(", starting insurance fund {}", usd(f))
+    });
+    let outcome = if s.paths <= 1 {
+        format!(
+            "The insurance fund was {}depleted and {}loss was socialized.",
+            if dep.count > 0 { "" } else { "not " },
+            if soc.count > 0 { "a " } else { "no " },
+        )
+    } else {
+        format!(
+            "The insurance fund was depleted on {} of paths and a loss was socialized on {} of paths.",
+            pct(dep.probability),
+            pct(soc.probability),
+        )
+    };
+    format!(
+        "{} of the {} path model through {population}{fund}. {outcome}",
+        paths_text(s.paths),
+        s.path_model,
+    )
+}
+
+/// The methodology: how the run was made, its data, population, waterfall,
+/// what the numbers mean, and how to reproduce the report.
+fn methodology(data: &ReportData) -> Vec<String> {
+    let s = &data.summary;
+    let steps_text = if s.is_tick() {
+        format!(
+            "{} ticks, one step per event time of the data ({})",
+            count(s.steps as f64),
+            run_duration(data)
+        )
+    } else {
+        format!(
+            "{} steps of {} seconds ({})",
+            count(s.steps as f64),
+            plain(s.step_seconds),
+            run_duration(data)
+        )
+    };
+    let mut methodology = vec![format!(
+        "Simulated by backstop {} from scenario `{}`: {} of {steps_text}{}, \
+         with the {} path model and master seed {}.",
+        s.backstop_version,
+        s.name,
+        paths_text(s.paths),
+        s.start
+            .as_deref()
+            .map_or_else(String::new, |t| format!(" from {t}")),
+        s.path_model,
+        s.seed.as_deref().unwrap_or("(not stated)"),
+    )];
+    if !s.data_files.is_empty() {
+        let files: Vec<String> = s
+            .data_files
+            .iter()
+            .map(|(what, file)| format!("{what} `{file}`"))
+            .collect();
+        methodology.push(format!(
+            "Data replayed (paths as the scenario gives them): {}.",
+            files.join("; ")
+        ));
+    }
+    methodology.push(population_text(data));
+    methodology.push(waterfall_text(data));
+    methodology.push(
+        "Probabilities are the share of paths on which the event happened, with the 95% \
+         confidence interval the run reports. VaR and expected shortfall (ES) are of the \
+         insurance-fund loss per path across paths; Cover-1 and Cover-2 are the deficits of \
+         the largest and the two largest bankrupt accounts. Quantiles are across paths. Money \
+         is in USD; the engine keeps exact integer micro-USD and the report rounds to whole \
+         dollars."
+            .to_owned(),
+    );
+    methodology.push(format!(
+        "This report is generated from the run's results files alone (summary.json and the \
+         Parquet series); rerunning the scenario with backstop {} and rendering again gives \
+         byte-identical files.",
+        s.backstop_version
+    ));
+    methodology
+}
+
+/// A scenario parameter of the run (flattened key, e.g. `liquidation.fee`).
+fn param<'a>(data: &'a ReportData, key: &str) -> Option<&'a str> {
+    data.summary
+        .parameters
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The methodology's population sentence.
+fn population_text(data: &ReportData) -> String {
+    let s = &data.summary;
+    let mut population = String::from("Population: ");
+    population.push_str(&match (s.accounts, s.positions) {
+        (Some(a), Some(p)) => format!(
+            "{} accounts holding {} positions",
+            count(a as f64),
+            count(p as f64)
+        ),
+        (Some(a), None) => format!("{} accounts", count(a as f64)),
+        _ => "as in the scenario".to_owned(),
+    });
+    if let Some(c) = s.collateral {
+        population.push_str(&format!(", {} of collateral", usd(c)));
+    }
+    if let Some(kind) = param(data, "population.kind") {
+        population.push_str(&format!(" ({kind})"));
+    }
+    population.push('.');
+    population
+}
+
+/// The methodology's loss-waterfall sentence.
+fn waterfall_text(data: &ReportData) -> String {
+    let mut waterfall = String::from("Loss waterfall: liquidation");
+    if let Some(mode) = param(data, "liquidation.mode") {
+        waterfall.push_str(&format!(" mode `{mode}`"));
+    }
+    if let Some(fee) = param(data, "liquidation.fee") {
+        waterfall.push_str(&format!(", fee {fee}"));
+    }
+    waterfall.push_str("; insurance fund");
+    if let Some(f) = data.summary.insurance_fund_initial {
+        waterfall.push_str(&format!(" starting at {}", usd(f)));
+    }
+    waterfall.push_str("; last line ");
+    waterfall.push_str(param(data, "last_line.kind").unwrap_or("as in the scenario"));
+    waterfall.push('.');
+    waterfall
+}

@@ -1,0 +1,78 @@
+//! The report as Markdown for a governance forum post, the PNGs beside it.
+
+use backstop_data::results::layout::CHARTS_DIR;
+
+use super::content::{Content, quantile_headings};
+use crate::charts::plot::Chart;
+use crate::markup::{cell, md, md_table};
+
+/// `report.md`.
+pub(crate) fn markdown(c: &Content, charts: &[Chart]) -> String {
+    let mut m = String::new();
+    m.push_str(&format!("# {}\n\n", c.title));
+    if !c.description.is_empty() {
+        m.push_str(&format!("_{}_\n\n", md(&c.description).replace('_', "\\_")));
+    }
+    m.push_str(&format!("{}\n\n", md(&c.overview)));
+
+    m.push_str("## Headline\n\n| measure | value | note |\n| --- | ---: | --- |\n");
+    for r in &c.headline {
+        m.push_str(&format!(
+            "| {} | {} | {} |\n",
+            cell(&r.label),
+            cell(&r.value),
+            cell(&r.note)
+        ));
+    }
+    m.push('\n');
+
+    if !c.distribution.is_empty() {
+        m.push_str("## Across paths\n\n");
+        md_table(&mut m, &quantile_headings(), &c.distribution);
+    }
+
+    if let Some(ctl) = &c.controls {
+        m.push_str("## Controls\n\n");
+        for line in &ctl.settings {
+            m.push_str(&format!("- {}\n", md(line)));
+        }
+        m.push('\n');
+        md_table(&mut m, &ctl.metrics_head, &ctl.metrics);
+        for p in &ctl.pauses_text {
+            m.push_str(&format!("{}\n\n", md(p)));
+        }
+        if !ctl.pauses_table.1.is_empty() {
+            md_table(&mut m, &ctl.pauses_table.0, &ctl.pauses_table.1);
+        }
+    }
+
+    if let Some((intro, head, rows)) = &c.sweep_target {
+        m.push_str(&format!(
+            "## Parameter sets meeting the target\n\n{}\n\n",
+            md(intro)
+        ));
+        md_table(&mut m, head, rows);
+    }
+
+    m.push_str("## Charts\n\n");
+    for chart in charts {
+        m.push_str(&format!(
+            "### {}\n\n![{}]({CHARTS_DIR}/{}.png)\n\n{}\n\n",
+            md(&chart.title),
+            cell(&chart.caption).replace(['[', ']'], ""),
+            chart.name,
+            md(&chart.caption)
+        ));
+    }
+
+    m.push_str("## Methodology\n\n");
+    for p in &c.methodology {
+        m.push_str(&format!("{}\n\n", md(p)));
+    }
+
+    m.push_str("## Scenario parameters\n\n| parameter | value |\n| --- | --- |\n");
+    for (k, v) in &c.parameters {
+        m.push_str(&format!("| `{}` | {} |\n", cell(k), cell(v)));
+    }
+    m
+}
