@@ -12,14 +12,9 @@
 //! the prices (with [`replay`] for history), [`run`] drives every path through
 //! the engine in parallel, and [`aggregate`] computes the statistics across paths.
 
-pub mod adl;
 pub mod aggregate;
-pub mod controls;
 pub mod engine;
 mod error;
-pub mod impact;
-pub mod insurance;
-pub mod market;
 pub mod metrics;
 pub mod money;
 pub mod path;
@@ -31,6 +26,9 @@ pub mod run;
 pub mod scenario;
 pub mod sweep;
 mod validate;
+pub mod venue;
+
+pub use venue::{adl, controls, impact, insurance, market};
 
 pub use engine::{AccountSpec, Engine, Event, VenueConfig};
 pub use error::SimError;

@@ -13,9 +13,9 @@ use rand_distr::{Distribution as _, LogNormal, Normal, Pareto};
 
 use crate::engine::AccountSpec;
 use crate::error::SimError;
-use crate::market::{Market, MarketId};
 use crate::money::Micros;
 use crate::scenario::{Distribution, PopulationConfig};
+use crate::venue::market::{Market, MarketId};
 
 /// Draws from a scenario distribution.
 fn draw(d: &Distribution, rng: &mut ChaCha8Rng) -> f64 {

@@ -18,14 +18,10 @@ use std::sync::Arc;
 use backstop_data::{BandSeries, BandsTable, HaircutsTable, PathsTable, PositionRow, StepsTable};
 use rayon::prelude::*;
 
-use crate::adl::{AdlPolicy, BinanceRanking, BitmexRanking, HyperliquidRanking};
 use crate::aggregate::Aggregates;
 use crate::aggregate::sketch::QuantileSketch;
-use crate::controls::collateral::{self, CollateralAsset, CollateralHolding, ScheduledCollateral};
-use crate::engine::{AccountSpec, AdlScope, Engine, LastLine, LiquidationMode, VenueConfig};
+use crate::engine::{AccountSpec, Engine, LastLine, LiquidationMode, VenueConfig};
 use crate::error::SimError;
-use crate::impact::{BookDepthImpact, DepthBook, ImpactModel, NoImpact, SquareRootImpact};
-use crate::market::{MarginSchedule, Market};
 use crate::metrics::PathMetrics;
 use crate::money::{Micros, Rate};
 use crate::path::{PathCursor, PathPlan, PathScratch, StepInput};
@@ -35,6 +31,13 @@ use crate::scenario::{
     AdlAllocation, AdlRankingKind, AdlScopeKind, ImpactModelKind, LastLineKind,
     LiquidationModeKind, PopulationConfig, Scenario,
 };
+use crate::venue::adl::AdlScope;
+use crate::venue::adl::{AdlPolicy, BinanceRanking, BitmexRanking, HyperliquidRanking};
+use crate::venue::controls::collateral::{
+    self, CollateralAsset, CollateralHolding, ScheduledCollateral,
+};
+use crate::venue::impact::{BookDepthImpact, DepthBook, ImpactModel, NoImpact, SquareRootImpact};
+use crate::venue::market::{MarginSchedule, Market};
 
 // Scenario values are validated before any of these conversions, so the
 // fallbacks below are never taken.
@@ -392,7 +395,7 @@ impl Prepared {
             venue_config(&self.scenario),
             rng,
         )?;
-        engine.set_controls(crate::controls::build(
+        engine.set_controls(crate::venue::controls::build(
             &self.scenario.controls,
             self.scenario.market.len(),
             self.scenario.seed,

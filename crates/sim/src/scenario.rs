@@ -176,7 +176,7 @@ pub struct Scenario {
     /// Optional venue controls (circuit breaker, volatility margin), all off by
     /// default.
     #[serde(default)]
-    pub controls: crate::controls::ControlsConfig,
+    pub controls: crate::venue::controls::ControlsConfig,
     /// A parameter sweep (`backstop sweep`); `backstop run` runs the base values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<crate::sweep::SweepConfig>,

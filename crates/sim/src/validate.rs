@@ -586,7 +586,7 @@ fn collateral(s: &Scenario) -> Check {
         );
     }
     let names: Vec<&str> = s.market.keys().map(String::as_str).collect();
-    crate::controls::collateral::resolve(c, &names)
+    crate::venue::controls::collateral::resolve(c, &names)
         .map(|_| ())
         .map_err(|(key, message)| FieldError { key, message })
 }

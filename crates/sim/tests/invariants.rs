@@ -29,7 +29,7 @@ use backstop_sim::controls::{
     VolatilityMargin,
 };
 use backstop_sim::engine::{
-    AccountSpec, AdlScope, Engine, Event, LastLine, LiquidationMode, Totals, VenueConfig,
+    AccountSpec, AdlScope, Engine, Event, LastLine, LiquidationMode, Party, Totals, VenueConfig,
 };
 use backstop_sim::impact::{ImpactModel, NoImpact, SquareRootImpact};
 use backstop_sim::market::{MarginSchedule, Market};
@@ -718,6 +718,21 @@ struct Before {
     balance: Micros,
     fees_received: Micros,
     payouts: Micros,
+    /// Every party's balance: accounts in index order, then the others.
+    parties: Vec<(Party, Micros)>,
+}
+
+/// Every party of the ledger.
+fn parties(e: &Engine) -> Vec<Party> {
+    let mut all: Vec<Party> = (0..e.accounts().len() as u32).map(Party::Account).collect();
+    all.extend([
+        Party::External,
+        Party::InsuranceFund,
+        Party::Liquidators,
+        Party::Venue,
+        Party::Outside,
+    ]);
+    all
 }
 
 impl Before {
@@ -728,8 +743,38 @@ impl Before {
             balance: f.balance(),
             fees_received: f.fees_received(),
             payouts: f.payouts(),
+            parties: parties(e).into_iter().map(|p| (p, e.balance(p))).collect(),
         }
     }
+}
+
+/// The step's journal of transfers, replayed on the balances before it, gives
+/// every party's balance after it: no money moved outside the ledger's one
+/// transfer function.
+fn check_journal(e: &Engine, before: &Before) -> Result<(), String> {
+    let mut balances = before.parties.clone();
+    let at = |p: Party| {
+        parties(e)
+            .iter()
+            .position(|q| *q == p)
+            .expect("a party of the ledger")
+    };
+    for t in e.transfers() {
+        if t.amount.0 < 0 {
+            return Err(format!("negative transfer {t:?}"));
+        }
+        balances[at(t.from)].1 -= t.amount;
+        balances[at(t.to)].1 += t.amount;
+    }
+    for (p, replayed) in balances {
+        if e.balance(p) != replayed {
+            return Err(format!(
+                "{p:?} holds {} but its transfers give {replayed}",
+                e.balance(p)
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Cross-checks of one step's events against the engine's flows, totals and fund,
@@ -921,8 +966,9 @@ fn run_case(case: &Case) -> Result<Reached, String> {
         let fund_before = before.balance;
         e.step(prices);
         let ctx = |err: String| format!("step {t} (prices {prices:?}): {err}");
-        e.check_invariants().map_err(ctx)?;
-        e.check_index_soundness().map_err(ctx)?;
+        e.check_invariants().map_err(|v| ctx(v.to_string()))?;
+        e.check_index_soundness().map_err(|v| ctx(v.to_string()))?;
+        check_journal(&e, &before).map_err(ctx)?;
         check_step(&e, case.config.last_line, &before, &mut reached).map_err(ctx)?;
         // The floor: the fund never pays below it.
         let after = e.insurance_fund().balance();

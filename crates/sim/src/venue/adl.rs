@@ -18,6 +18,18 @@
 
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// How much of a bankrupt position goes to ADL when the fund is short (the
+/// scenario's `last_line.scope`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdlScope {
+    /// The whole position (Binance, Hyperliquid): the fund pays nothing.
+    Position,
+    /// Only the part whose deficit the fund cannot pay.
+    Shortfall,
+}
 
 /// What the engine knows of one candidate position at the moment of the ADL.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -1,8 +1,12 @@
 //! The insurance fund: first payer of bad debt, fed by liquidation fees.
+//!
+//! Its balance changes only through [`InsuranceFund::receive_fee`] and
+//! [`InsuranceFund::pay_out`], which the engine's ledger calls when it moves money
+//! to or from the fund; everything else here is statistics.
 
 use crate::money::Micros;
 
-/// The venue's insurance fund, with the path statistics MODEL.md §7 asks for.
+/// The venue's insurance fund, with the path statistics docs/model.md §7 defines.
 ///
 /// `floor` is the level below which the fund does not pay: the last line
 /// (ADL, socialization) starts when a payout would take it below the floor.
@@ -49,28 +53,33 @@ impl InsuranceFund {
         (self.balance - self.floor).positive_part()
     }
 
-    /// Credits a liquidation-fee share.
+    /// How much of `deficit` the fund pays: all of it while that keeps it at or
+    /// above its floor, else what it has above the floor.
+    pub fn cover(&self, deficit: Micros) -> Micros {
+        Micros(deficit.0.min(self.available().0).max(0))
+    }
+
+    /// Credits a liquidation-fee share (called by the engine's ledger).
     pub fn receive_fee(&mut self, amount: Micros) {
         debug_assert!(amount.0 >= 0, "Invariant: fees are non-negative");
         self.balance += amount;
         self.fees_received += amount;
     }
 
-    /// Pays as much of `deficit` as it can (down to the floor); returns what it paid.
-    /// Records the first step at which the fund was exhausted.
-    pub fn pay(&mut self, deficit: Micros, step: u32) -> Micros {
-        let paid = Micros(deficit.0.min(self.available().0).max(0));
-        self.balance -= paid;
-        self.payouts += paid;
-        if paid < deficit && self.first_depletion_step.is_none() {
-            self.first_depletion_step = Some(step);
-        }
-        paid
+    /// Pays `amount` out for a deficit (called by the engine's ledger); never
+    /// below the floor.
+    pub fn pay_out(&mut self, amount: Micros) {
+        debug_assert!(
+            amount.0 >= 0 && amount <= self.available(),
+            "Invariant: the fund pays {amount}, at most what it has above its floor"
+        );
+        self.balance -= amount;
+        self.payouts += amount;
     }
 
-    /// Records that a deficit at `step` exceeded what the fund could pay, so the
-    /// waterfall went past it (ADL before the fund pays, under `position` scope),
-    /// if it is the first time.
+    /// Records that a deficit at `step` exceeded what the fund could pay (it paid
+    /// less than asked, or ADL under `position` scope went past it before it
+    /// paid), if it is the first time: the fund's first depletion.
     pub fn record_shortfall(&mut self, step: u32) {
         if self.first_depletion_step.is_none() {
             self.first_depletion_step = Some(step);
@@ -144,10 +153,16 @@ mod tests {
     #[test]
     fn pays_down_to_the_floor_and_records_depletion() {
         let mut f = InsuranceFund::new(Micros(100), Micros(30));
-        assert_eq!(f.pay(Micros(50), 3), Micros(50));
+        assert_eq!(f.cover(Micros(50)), Micros(50));
+        f.pay_out(Micros(50));
         assert_eq!(f.first_depletion_step(), None);
-        assert_eq!(f.pay(Micros(50), 4), Micros(20));
+        assert_eq!(f.cover(Micros(50)), Micros(20));
+        f.pay_out(Micros(20));
+        f.record_shortfall(4);
         assert_eq!(f.balance(), Micros(30));
+        assert_eq!(f.cover(Micros(-5)), Micros(0));
+        assert_eq!(f.first_depletion_step(), Some(4));
+        f.record_shortfall(5);
         assert_eq!(f.first_depletion_step(), Some(4));
         f.observe(4);
         assert_eq!(f.minimum(), Micros(30));

@@ -4,10 +4,15 @@
 //! `tick_size × lot_size` must be a whole number `k ≥ 1` of micro-USD, so the value
 //! of `lots` at `ticks` is exactly `lots × ticks × k` micro-USD: every notional,
 //! unrealized PnL and trade value is an exact integer, and the zero-sum and
-//! conservation invariants of MODEL.md §6 can be checked exactly.
+//! conservation invariants (docs/model.md §8) can be checked exactly.
+//!
+//! The maintenance requirement is computed here and nowhere else:
+//! [`MarginSchedule::maintenance_requirement`] (exact, in integers) and
+//! [`MarginSchedule::maintenance_line`] (the same function as a line per bracket,
+//! in reals, for closed-form liquidation prices).
 
-use crate::impact::ImpactModel;
 use crate::money::{Micros, PPB, Rate, div_ceil_i128};
+use crate::venue::impact::ImpactModel;
 
 /// Index of a market in the venue (its position in the scenario's sorted market table).
 pub type MarketId = u16;
@@ -108,11 +113,33 @@ impl MarginSchedule {
         self.tiers.last().map_or(Rate::ZERO, |t| t.mmr)
     }
 
-    /// `(mmr, cum)` of the bracket as fractions and micro-USD (f64), for
-    /// closed-form liquidation prices.
-    pub(crate) fn mm_line(&self, tier: usize) -> (f64, f64) {
+    /// The maintenance requirement of a position of this notional when the
+    /// margin rates are scaled by `multiplier` (volatility margin; [`Rate::ONE`]
+    /// without it): `ceil(maintenance_margin(notional) × multiplier)`, rounded up
+    /// like the requirement itself (docs/model.md §1 and §10).
+    #[inline]
+    pub fn maintenance_requirement(&self, notional: Micros, multiplier: Rate) -> Micros {
+        let base = self.maintenance_margin(notional);
+        match multiplier {
+            Rate::ONE => base,
+            m => m.apply_ceil(base),
+        }
+    }
+
+    /// [`MarginSchedule::maintenance_requirement`] in bracket `tier` as a line in
+    /// reals, `requirement ≈ notional × slope − intercept` (micro-USD, before
+    /// rounding): `(mmr × multiplier, cum × multiplier)`. For closed-form
+    /// liquidation prices, which solve `equity = requirement` bracket by bracket.
+    pub fn maintenance_line(&self, tier: usize, multiplier: f64) -> (f64, f64) {
         let t = &self.tiers[tier];
-        (t.mmr.as_fraction(), t.cum_mm as f64 / PPB as f64)
+        let (mmr, cum) = (t.mmr.as_fraction(), t.cum_mm as f64 / PPB as f64);
+        (mmr * multiplier, cum * multiplier)
+    }
+
+    /// The steepest slope of the scaled maintenance function (the highest
+    /// bracket's rate × `multiplier`): a bound for the liquidation index.
+    pub fn max_maintenance_slope(&self, multiplier: f64) -> f64 {
+        self.max_mmr().as_fraction() * multiplier
     }
 }
 
