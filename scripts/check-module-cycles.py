@@ -57,8 +57,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # A file may import files of lower layers and of its own group.
 LAYERS = {
     "backstop-sim": [
-        # Integer money, seeded random streams, the UTC clock: used by all.
-        [["money.rs", "rng.rs", "time.rs"]],
+        # Integer money, seeded random streams, the UTC clock, a correlation
+        # matrix's factor: used by all.
+        [["money.rs", "rng.rs", "time.rs", "cholesky.rs"]],
         # The venue's parts: margin schedule, fund, impact, ADL, controls.
         [["venue/"]],
         # The engine knows nothing of the scenario file; the scenario (plain

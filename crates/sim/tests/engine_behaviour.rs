@@ -9,13 +9,13 @@
 
 use std::path::Path;
 
-use backstop_sim::adl::{AdlPolicy, BinanceRanking};
 use backstop_sim::engine::{
     AccountSpec, AdlScope, Engine, Event, LastLine, LiquidationMode, VenueConfig,
 };
-use backstop_sim::impact::{ImpactModel, NoImpact, SquareRootImpact};
-use backstop_sim::market::{MarginSchedule, Market};
 use backstop_sim::money::{Micros, Rate};
+use backstop_sim::venue::adl::{AdlPolicy, BinanceRanking};
+use backstop_sim::venue::impact::{ImpactModel, NoImpact, SquareRootImpact};
+use backstop_sim::venue::market::{MarginSchedule, Market};
 use backstop_sim::{PathOutput, Prepared, Scenario};
 
 // ------------------------------------------------------------------ helpers

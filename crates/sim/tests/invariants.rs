@@ -21,20 +21,20 @@
 //! liquidations, fund payouts, ADL under every policy, haircuts and recorded
 //! insolvency, so that the property test cannot pass on quiet paths only.
 
-use backstop_sim::adl::{AdlPolicy, BinanceRanking, BitmexRanking, HyperliquidRanking};
-use backstop_sim::controls::collateral::{self, CollateralAsset};
-use backstop_sim::controls::{
+use backstop_sim::engine::{
+    AccountSpec, AdlScope, Engine, Event, LastLine, LiquidationMode, Party, Totals, VenueConfig,
+};
+use backstop_sim::money::{Micros, Rate};
+use backstop_sim::rng::{self, Purpose};
+use backstop_sim::venue::adl::{AdlPolicy, BinanceRanking, BitmexRanking, HyperliquidRanking};
+use backstop_sim::venue::controls::collateral::{self, CollateralAsset};
+use backstop_sim::venue::controls::{
     AggregatedOracle, Aggregation, BreakerConfig, CircuitBreaker, CollateralAssetConfig,
     CollateralConfig, Controls, OracleConfig, ScheduledCollateral, VolMarginConfig,
     VolatilityMargin,
 };
-use backstop_sim::engine::{
-    AccountSpec, AdlScope, Engine, Event, LastLine, LiquidationMode, Party, Totals, VenueConfig,
-};
-use backstop_sim::impact::{ImpactModel, NoImpact, SquareRootImpact};
-use backstop_sim::market::{MarginSchedule, Market};
-use backstop_sim::money::{Micros, Rate};
-use backstop_sim::rng::{self, Purpose};
+use backstop_sim::venue::impact::{ImpactModel, NoImpact, SquareRootImpact};
+use backstop_sim::venue::market::{MarginSchedule, Market};
 use proptest::prelude::*;
 
 // ------------------------------------------------------------------ case description

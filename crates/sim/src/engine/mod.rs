@@ -8,11 +8,12 @@
 //!   [`ledger::Ledger::transfer`], the one function that moves money;
 //! - [`margin`]: equity, the maintenance requirement, liquidation and bankruptcy
 //!   prices;
-//! - [`index`]: the liquidation index (which accounts a move can have made
-//!   liquidatable) and the queue of liquidations due;
+//! - [`index`]: the liquidation index: each account's triggers, breach
+//!   detection; [`triggers`] holds its heaps and the queue of liquidations due;
 //! - [`liquidation`]: executing liquidations: sizes, prices, fees;
 //! - [`waterfall`]: deficits: insurance fund, ADL, socialized loss, insolvency;
-//! - [`collateral`]: non-USD collateral: valuation, sale, index upkeep;
+//! - [`collateral`]: non-USD collateral: valuation, sale, index upkeep
+//!   ([`collateral_book`] holds the units and prices);
 //! - [`events`]: events, per-step flows and running totals;
 //! - [`rules`]: the venue's rules ([`VenueConfig`]);
 //! - [`invariants`]: the checks of docs/model.md §8.
@@ -35,6 +36,7 @@
 //!    statistics are updated.
 
 mod collateral;
+mod collateral_book;
 mod events;
 mod index;
 mod invariants;
@@ -42,6 +44,7 @@ mod ledger;
 mod liquidation;
 mod margin;
 mod rules;
+mod triggers;
 mod waterfall;
 
 use rand::SeedableRng;
@@ -59,9 +62,9 @@ use crate::venue::controls::Controls;
 use crate::venue::impact::ImpactState;
 use crate::venue::insurance::InsuranceFund;
 use crate::venue::market::{Market, MarketId};
-use collateral::CollateralBook;
-use index::LiquidationIndex;
+use collateral_book::CollateralBook;
 use ledger::{Ledger, OpenError};
+use triggers::LiquidationIndex;
 
 /// Scratch space reused across steps (no allocation in the hot loop once warm).
 #[derive(Default)]

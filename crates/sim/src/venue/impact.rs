@@ -59,6 +59,22 @@ impl ImpactModel for SquareRootImpact {
 /// notional USD), increasing in both.
 type DepthCurve = Vec<(f64, f64)>;
 
+/// A depth file that is not a usable book.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DepthBookError {
+    /// No rows.
+    #[error("the depth file has no snapshots")]
+    Empty,
+    /// A side whose cumulative notional falls with distance from mid.
+    #[error("snapshot {snapshot} (ts {ts_ns} ns): cumulative notional decreases with distance")]
+    Decreasing {
+        /// Snapshot index.
+        snapshot: usize,
+        /// Its time, UTC ns.
+        ts_ns: i64,
+    },
+}
+
 /// Recorded order-book depth of one market: snapshots of cumulative notional by
 /// distance from mid, as Binance's `bookDepth` publishes (±1% … ±5%).
 #[derive(Clone, Debug, PartialEq)]
@@ -73,7 +89,9 @@ impl DepthBook {
     ///
     /// # Errors
     /// No rows, or a snapshot side whose cumulative notional decreases with distance.
-    pub fn from_rows(rows: &[backstop_data::history::DepthRow]) -> Result<DepthBook, String> {
+    pub fn from_rows(
+        rows: &[backstop_data::history::DepthRow],
+    ) -> Result<DepthBook, DepthBookError> {
         let mut book = DepthBook {
             ts_ns: Vec::new(),
             sides: Vec::new(),
@@ -92,16 +110,16 @@ impl DepthBook {
             }
         }
         if book.ts_ns.is_empty() {
-            return Err("the depth file has no snapshots".into());
+            return Err(DepthBookError::Empty);
         }
         for (i, (bids, asks)) in book.sides.iter_mut().enumerate() {
             for side in [bids, asks] {
                 side.sort_by(|a, b| a.0.total_cmp(&b.0));
                 if side.windows(2).any(|w| w[1].1 < w[0].1) {
-                    return Err(format!(
-                        "snapshot {} (ts {} ns): cumulative notional decreases with distance",
-                        i, book.ts_ns[i]
-                    ));
+                    return Err(DepthBookError::Decreasing {
+                        snapshot: i,
+                        ts_ns: book.ts_ns[i],
+                    });
                 }
             }
         }
@@ -256,6 +274,7 @@ mod depth_tests {
         assert!(
             DepthBook::from_rows(&rows)
                 .unwrap_err()
+                .to_string()
                 .contains("decreases")
         );
         assert!(DepthBook::from_rows(&[]).is_err());

@@ -4,15 +4,15 @@
 //!
 //! The engine has no trading besides liquidations, so only liquidations pause.
 //! Breach detection goes on while paused: an account that becomes liquidatable is
-//! scheduled as usual (so the invariants of MODEL.md §6 hold: negative equity only
+//! scheduled as usual (so the invariants of docs/model.md §8 hold: negative equity only
 //! while a liquidation is pending) and executed at the first step after the pause
 //! (or later, at its due step). Marks seen during a pause stay in the window: when
 //! the pause ends, a market still moving more than the threshold trips it again.
 
 use serde::{Deserialize, Serialize};
 
+use super::defaults;
 use crate::money::{PPB, Rate};
-use crate::scenario::defaults;
 
 /// Decides, step by step, whether liquidations are paused.
 pub trait LiquidationPause: Send {

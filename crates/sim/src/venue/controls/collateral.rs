@@ -222,89 +222,6 @@ pub struct CollateralHolding {
     pub cost: i64,
 }
 
-/// Resolves the scenario's assets (validated: haircut in `[0, 1)`, a price path,
-/// a known market) against the market names in market-index order.
-///
-/// # Errors
-/// `(key, message)` for the first asset that cannot be priced.
-pub fn resolve(
-    cfg: &CollateralConfig,
-    market_names: &[&str],
-) -> Result<Vec<CollateralAsset>, (String, String)> {
-    let mut out = Vec::with_capacity(cfg.asset.len());
-    for (name, a) in &cfg.asset {
-        let key = format!("controls.collateral.asset.{name}");
-        let market = match &a.market {
-            Some(m) => Some(market_names.iter().position(|n| n == m).ok_or_else(|| {
-                (
-                    format!("{key}.market"),
-                    format!(
-                        "collateral asset `{name}` takes its price from market `{m}`, which the \
-                         scenario does not define (markets: {})",
-                        market_names.join(", ")
-                    ),
-                )
-            })?),
-            None => None,
-        };
-        let points = a.schedule.as_deref().unwrap_or(&[]);
-        if market.is_none() && points.is_empty() {
-            return Err((
-                key,
-                format!(
-                    "collateral asset `{name}` has no price path: give `market = \"…\"` (its price \
-                     is that market's mark) or a `schedule` of prices"
-                ),
-            ));
-        }
-        let by_time = points.first().is_some_and(|p| p.at.is_some());
-        let mut schedule = Vec::with_capacity(points.len());
-        for (i, p) in points.iter().enumerate() {
-            let pkey = format!("{key}.schedule[{i}]");
-            let x = match (&p.step, &p.at, by_time) {
-                (Some(s), None, false) => f64::from(*s),
-                (None, Some(at), true) => crate::validate::parse_utc(at).ok_or_else(|| {
-                    (
-                        format!("{pkey}.at"),
-                        format!("`{at}` is not a UTC time like 2025-10-10T21:35:00Z"),
-                    )
-                })? as f64,
-                (Some(_), Some(_), _) => {
-                    return Err((pkey, "give `step` or `at`, not both".into()));
-                }
-                (None, None, _) => return Err((pkey, "needs `step` or `at`".into())),
-                _ => {
-                    return Err((
-                        pkey,
-                        "mixes `step` and `at` points; use one kind per schedule".into(),
-                    ));
-                }
-            };
-            if !p.price.is_finite() || p.price <= 0.0 {
-                return Err((
-                    format!("{pkey}.price"),
-                    format!("must be a positive number, got {}", p.price),
-                ));
-            }
-            if schedule.last().is_some_and(|&(px, _)| x <= px) {
-                return Err((
-                    pkey,
-                    "points must be in strictly increasing order of step or time".into(),
-                ));
-            }
-            schedule.push((x, p.price));
-        }
-        out.push(CollateralAsset {
-            name: name.clone(),
-            weight: 1.0 - a.haircut,
-            market,
-            schedule,
-            by_time,
-        });
-    }
-    Ok(out)
-}
-
 /// Draws which accounts hold which asset, and how much, at the step-0 weighted
 /// prices `prices` (one per asset). `deposits[i]` is account `i`'s starting margin
 /// in micro-USD, `isolated[i]` whether it is isolated (isolated accounts hold USD
@@ -372,48 +289,6 @@ mod tests {
 
     fn cfg(toml_text: &str) -> CollateralConfig {
         toml::from_str(toml_text).expect("test config parses")
-    }
-
-    #[test]
-    fn resolve_refuses_an_asset_without_a_price_path_or_with_an_unknown_market() {
-        let c = cfg("enabled = true\n[asset.usde]\nhaircut = 0.1\nshare = 0.5\n");
-        let (key, msg) = resolve(&c, &["btc"]).unwrap_err();
-        assert_eq!(key, "controls.collateral.asset.usde");
-        assert!(msg.contains("no price path"), "{msg}");
-        let c = cfg("[asset.eth]\nhaircut = 0.1\nshare = 0.5\nmarket = \"eth\"\n");
-        let (key, msg) = resolve(&c, &["btc"]).unwrap_err();
-        assert_eq!(key, "controls.collateral.asset.eth.market");
-        assert!(msg.contains("`eth`") && msg.contains("btc"), "{msg}");
-    }
-
-    #[test]
-    fn resolve_reads_time_schedules_and_refuses_mixed_or_unordered_points() {
-        let c = cfg(concat!(
-            "[asset.usde]\nhaircut = 0.0\nshare = 0.5\nschedule = [",
-            "{ at = \"2025-10-10T21:35:00Z\", price = 1.0 },",
-            "{ at = \"2025-10-10T21:42:00Z\", price = 0.66 }]\n"
-        ));
-        let assets = resolve(&c, &[]).unwrap();
-        assert!(assets[0].by_time);
-        let t0 = crate::validate::parse_utc("2025-10-10T21:35:00Z").unwrap();
-        let t1 = crate::validate::parse_utc("2025-10-10T21:42:00Z").unwrap();
-        let mid = (t0 + t1) / 2;
-        assert!((assets[0].weighted_price(0, mid, &[]) - 0.83).abs() < 1e-9);
-        let mixed = cfg(concat!(
-            "[asset.usde]\nhaircut = 0.0\nshare = 0.5\nschedule = [",
-            "{ at = \"2025-10-10T21:35:00Z\", price = 1.0 }, { step = 3, price = 0.66 }]\n"
-        ));
-        assert!(resolve(&mixed, &[]).unwrap_err().1.contains("mixes"));
-        let unordered = cfg(concat!(
-            "[asset.usde]\nhaircut = 0.0\nshare = 0.5\nschedule = [",
-            "{ step = 5, price = 1.0 }, { step = 5, price = 0.66 }]\n"
-        ));
-        assert!(
-            resolve(&unordered, &[])
-                .unwrap_err()
-                .1
-                .contains("increasing")
-        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::defaults;
+use super::defaults;
 
 /// Builds the mark the engine sees from the path prices.
 pub trait MarkOracle: Send {

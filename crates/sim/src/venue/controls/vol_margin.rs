@@ -12,8 +12,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::defaults;
 use crate::money::Rate;
-use crate::scenario::defaults;
 
 /// Scales the margin rates of each market, step by step.
 pub trait MarginScaling: Send {
