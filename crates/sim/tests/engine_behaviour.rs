@@ -837,7 +837,7 @@ fn to_target_restores_the_buffer_without_closing_everything() {
 }
 
 /// A liquidation never executes at a better price than the mark for the liquidated
-/// account (MODEL.md §2: mark ∓ slippage), even when a larger opposite liquidation
+/// account (docs/model.md §5: mark ∓ slippage), even when a larger opposite liquidation
 /// earlier in the same step makes the net flow push the price its way.
 ///
 /// Both accounts start liquidatable at 100.00: a short of 100 lots entered at 95

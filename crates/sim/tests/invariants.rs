@@ -532,7 +532,7 @@ fn build_config(c: &ConfigCase) -> VenueConfig {
     }
 }
 
-/// The controls a case turns on (MODEL.md §6 must hold with every one of them).
+/// The controls a case turns on (docs/model.md §8 must hold with every one of them).
 fn build_controls(c: &ConfigCase, markets: usize) -> Controls {
     Controls {
         breaker: c.breaker.map(|(threshold, window_steps, pause_steps)| {
@@ -1020,7 +1020,7 @@ mod property_tests {
             ..ProptestConfig::default()
         })]
 
-        /// MODEL.md §6 and the index soundness hold after every step of random venues.
+        /// docs/model.md §8 and the index soundness hold after every step of random venues.
         #[test]
         fn invariants_hold_at_every_step(case in case_strategy()) {
             if let Err(err) = run_case(&case) {

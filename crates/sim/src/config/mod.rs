@@ -8,7 +8,7 @@
 //! - [`key_path`] and [`field`]: where a value sits (`market.btc.tiers[1].mmr`,
 //!   one dialect everywhere) and what is wrong with it;
 //! - [`load`]: reading a file, every error located by line and key;
-//! - [`validate`]: range and consistency checks, one file per table;
+//! - `validate/`: range and consistency checks, one file per table;
 //! - [`grid`]: a sweep's parameter sets and the scenario of each.
 //!
 //! This layer knows nothing of the engine, the price paths or the runner; it uses

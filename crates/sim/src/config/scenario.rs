@@ -1,7 +1,7 @@
 //! The scenario: what a run simulates, as plain data read from TOML.
 //!
 //! Every table rejects unknown keys. Every default lives in
-//! [`defaults`](super::defaults) and is written back into `summary.json`, so a
+//! [`defaults`] and is written back into `summary.json`, so a
 //! result always says exactly what ran. [`Scenario::load`](super::load) reads a
 //! file; errors name the file, the line and the key (`market.btc.tiers[1].mmr`).
 //!

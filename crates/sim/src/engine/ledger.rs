@@ -39,7 +39,7 @@ pub struct Account {
     /// Identifier from the population.
     pub id: u64,
     /// Cash balance: deposits plus every transfer (fees, funding, coverage,
-    /// haircuts). Changed only by [`Ledger::transfer`].
+    /// haircuts). Changed only by the engine ledger's `transfer`.
     pub collateral: Micros,
     /// Whether this is an isolated position.
     pub isolated: bool,

@@ -135,8 +135,8 @@ impl Engine {
     /// moved by the impact of this step's flow including this order, rounded against
     /// the account (sells down, buys up), at least one tick.
     ///
-    /// Never better than the mark for the liquidated account (docs/model.md §5, and
-    /// the specification's §2: mark ∓ slippage). Opposite flow earlier in the step
+    /// Never better than the mark for the liquidated account (docs/model.md §5;
+    /// §2 of the specification quoted there: mark ∓ slippage). Opposite flow earlier in the step
     /// nets in the impact, so without the clamp a sell after larger buys would
     /// execute above the mark and *raise* the equity of the account being closed;
     /// the waterfall books each close's deficit as it happens, so a later close of

@@ -4,34 +4,34 @@
 //! The engine takes plain values (markets, a population, [`VenueConfig`]) and
 //! knows nothing of scenario files. What each file owns:
 //!
-//! - [`ledger`]: accounts, positions, the external counterparty, and
-//!   [`ledger::Ledger::transfer`], the one function that moves money;
-//! - [`margin`]: equity, the maintenance requirement, liquidation and bankruptcy
+//! - `ledger.rs`: accounts, positions, the external counterparty, and
+//!   `Ledger::transfer`, the one function that moves money;
+//! - `margin.rs`: equity, the maintenance requirement, liquidation and bankruptcy
 //!   prices;
-//! - [`index`]: the liquidation index: each account's triggers, breach
-//!   detection; [`triggers`] holds its heaps and the queue of liquidations due;
-//! - [`liquidation`]: executing liquidations: sizes, prices, fees;
-//! - [`waterfall`]: deficits: insurance fund, ADL, socialized loss, insolvency;
-//! - [`collateral`]: non-USD collateral: valuation, sale, index upkeep
-//!   ([`collateral_book`] holds the units and prices);
-//! - [`events`]: events, per-step flows and running totals;
-//! - [`rules`]: the venue's rules ([`VenueConfig`]);
-//! - [`invariants`]: the checks of docs/model.md §8.
+//! - `index.rs`: the liquidation index: each account's triggers, breach
+//!   detection; `triggers.rs` holds its heaps and the queue of liquidations due;
+//! - `liquidation.rs`: executing liquidations: sizes, prices, fees;
+//! - `waterfall.rs`: deficits: insurance fund, ADL, socialized loss, insolvency;
+//! - `collateral.rs`: non-USD collateral: valuation, sale, index upkeep
+//!   (`collateral_book.rs` holds the units and prices);
+//! - `events.rs`: events, per-step flows and running totals;
+//! - `rules.rs`: the venue's rules ([`VenueConfig`]);
+//! - `invariants.rs`: the checks of docs/model.md §8.
 //!
 //! # A step ([`Engine::step_with_funding`], docs/model.md §4)
-//! 1. **Marks** ([`Engine::update_marks`]): path (or oracle) price × the impact
+//! 1. **Marks** (`update_marks`): path (or oracle) price × the impact
 //!    carried from earlier steps, to the tick; collateral repriced.
-//! 2. **Funding** ([`Engine::settle_due_funding`]) where due or given by a replay.
-//! 3. **Volatility margin** ([`Engine::update_margin_multipliers`]).
-//! 4. **Index upkeep** ([`Engine::refresh_index`]): a full re-index after funding,
+//! 2. **Funding** (`settle_due_funding`) where due or given by a replay.
+//! 3. **Volatility margin** (`update_margin_multipliers`).
+//! 4. **Index upkeep** (`refresh_index`): a full re-index after funding,
 //!    new multipliers or when stale entries pile up; else collateral holders
 //!    whose asset fell below what their triggers assumed.
 //! 5. **Circuit breaker** (`controls.breaker`): whether liquidations pause.
-//! 6. **Breach detection** ([`Engine::collect_breaches`]): crossed triggers are
+//! 6. **Breach detection** (`collect_breaches`): crossed triggers are
 //!    evaluated; a liquidatable account is scheduled `latency_steps` later.
-//! 7. **Execution** ([`Engine::execute_due`]) of every liquidation due, in order
+//! 7. **Execution** (`execute_due`) of every liquidation due, in order
 //!    of (due step, account), unless paused: closes, fees, the waterfall.
-//! 8. **Impact** ([`Engine::end_step`]): the step's signed liquidation flow moves
+//! 8. **Impact** (`end_step`): the step's signed liquidation flow moves
 //!    the impact state (it reaches the marks at the next step); the fund's
 //!    statistics are updated.
 

@@ -4,7 +4,7 @@
 //!
 //! The one place where the scenario (`crate::config`) meets the venue and the
 //! engine. Scenario values are validated before any of these conversions, so the
-//! fallbacks of [`usd`] and [`rate`] are never taken.
+//! fallbacks of `usd` and `rate` are never taken.
 
 use std::path::Path;
 use std::sync::Arc;

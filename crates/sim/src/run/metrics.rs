@@ -104,6 +104,7 @@ impl PathMetrics {
     /// Reads the metrics off an engine at the end of a path.
     ///
     /// `ts_of_step` gives the UTC time of a step (fixed grid or replayed ticks).
+    // One line per metric, in the struct's order: a little over the usual length.
     pub fn from_engine(engine: &Engine, path: u64, ts_of_step: impl Fn(u32) -> i64) -> PathMetrics {
         let f = engine.insurance_fund();
         let [largest, second] = engine.largest_deficits();

@@ -1,6 +1,6 @@
 //! Running a scenario, the top layer: build the venue from the scenario
 //! ([`build`], with [`population`]), step every path through the engine in
-//! parallel ([`run`](mod@run)), keep what each step and path did ([`record`],
+//! parallel ([`run`](mod@run)), keep what each step and path did (`record.rs`,
 //! [`metrics`]), reduce across paths ([`aggregate`]), and run sweeps in shards
 //! ([`sweep`]).
 

@@ -127,33 +127,7 @@ pub fn from_rows(
     let mut cross: BTreeMap<u64, AccountSpec> = BTreeMap::new();
     let mut isolated: Vec<AccountSpec> = Vec::new();
     for (row_no, r) in rows.iter().enumerate() {
-        let Some(&mi) = index.get(r.market.as_str()) else {
-            return Err(PopulationError::UnknownMarket {
-                row: row_no,
-                account: r.account_id,
-                market: r.market.clone(),
-                markets: markets
-                    .iter()
-                    .map(|m| m.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            });
-        };
-        let m = &markets[mi];
-        let lots = m.lots(r.size);
-        if lots == 0 {
-            return Err(PopulationError::BelowOneLot {
-                row: row_no,
-                account: r.account_id,
-                size: r.size,
-                lot_size: m.lot_size,
-            });
-        }
-        let collateral = Micros::from_usd(r.collateral).ok_or(PopulationError::Collateral {
-            row: row_no,
-            collateral: r.collateral,
-        })?;
-        let pos = (mi as MarketId, lots, m.ticks(r.entry_price));
+        let (pos, collateral) = row_position(row_no, r, &index, markets)?;
         if r.isolated {
             isolated.push(AccountSpec {
                 id: r.account_id,
@@ -186,6 +160,43 @@ pub fn from_rows(
         a.positions.sort_by_key(|p| p.0);
     }
     Ok(all)
+}
+
+/// Row `row_no`'s position `(market, lots, entry ticks)` on the market's grid,
+/// and its collateral.
+fn row_position(
+    row_no: usize,
+    r: &PositionRow,
+    index: &BTreeMap<&str, usize>,
+    markets: &[Market],
+) -> Result<((MarketId, i64, i64), Micros), PopulationError> {
+    let Some(&mi) = index.get(r.market.as_str()) else {
+        return Err(PopulationError::UnknownMarket {
+            row: row_no,
+            account: r.account_id,
+            market: r.market.clone(),
+            markets: markets
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    };
+    let m = &markets[mi];
+    let lots = m.lots(r.size);
+    if lots == 0 {
+        return Err(PopulationError::BelowOneLot {
+            row: row_no,
+            account: r.account_id,
+            size: r.size,
+            lot_size: m.lot_size,
+        });
+    }
+    let collateral = Micros::from_usd(r.collateral).ok_or(PopulationError::Collateral {
+        row: row_no,
+        collateral: r.collateral,
+    })?;
+    Ok(((mi as MarketId, lots, m.ticks(r.entry_price)), collateral))
 }
 
 /// The snapshot rows of a population: one row per position; an account's

@@ -10,13 +10,13 @@
 //!
 //! | `kind`      | config              | model                                                  |
 //! |-------------|---------------------|--------------------------------------------------------|
-//! | `gbm`       | [`GbmConfig`]       | geometric Brownian motion                              |
-//! | `student_t` | [`StudentTConfig`]  | GBM with unit-variance Student-t innovations           |
-//! | `garch`     | [`GarchConfig`]     | GARCH(1,1) with standardized t innovations             |
-//! | `jump`      | [`JumpConfig`]      | Merton jump-diffusion, martingale-compensated          |
-//! | `bridge`    | [`BridgeConfig`]    | Brownian bridge pinned to a crash level, then GBM      |
-//! | `bootstrap` | [`BootstrapConfig`] | stationary block bootstrap of historical log-returns   |
-//! | `overlay`   | [`OverlayConfig`]   | a historical window's log-returns from today's price   |
+//! | `gbm`       | `GbmConfig`       | geometric Brownian motion                              |
+//! | `student_t` | `StudentTConfig`  | GBM with unit-variance Student-t innovations           |
+//! | `garch`     | `GarchConfig`     | GARCH(1,1) with standardized t innovations             |
+//! | `jump`      | `JumpConfig`      | Merton jump-diffusion, martingale-compensated          |
+//! | `bridge`    | `BridgeConfig`    | Brownian bridge pinned to a crash level, then GBM      |
+//! | `bootstrap` | `BootstrapConfig` | stationary block bootstrap of historical log-returns   |
+//! | `overlay`   | `OverlayConfig`   | a historical window's log-returns from today's price   |
 //!
 //! # Units and conventions
 //!
@@ -28,7 +28,7 @@
 //! - Prices are `f64` USD and stay **finite and positive**: every model moves the
 //!   price by `exp(log-return)` (or pins it to a validated positive level); this is
 //!   `debug_assert`ed at every step.
-//! - Several markets: configs with a `correlation` ([`CorrelationSpec`]) draw a
+//! - Several markets: configs with a `correlation` (`CorrelationSpec`) draw a
 //!   vector of independent innovations per step and multiply it by the Cholesky
 //!   factor of the correlation matrix; without one, markets are independent.
 //!   Files are listed in market order (the sorted keys of the `[market]` table).
@@ -239,8 +239,8 @@ pub(crate) mod test_util {
 
     /// The shared BTCUSDT 1-minute crash-window CSV `name`: (open_time ms, close).
     pub fn crash_csv(name: &str) -> Vec<(i64, f64)> {
-        let path = Path::new("/work/shared/data/binance_um_btcusdt_1m_crash_windows").join(name);
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+        let file = Path::new("/work/shared/data/binance_um_btcusdt_1m_crash_windows").join(name);
+        let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file:?}: {e}"));
         text.lines()
             .skip(1)
             .filter(|l| !l.trim().is_empty())
@@ -253,7 +253,7 @@ pub(crate) mod test_util {
 
     /// Writes a prices file of `(ts_ns, mark)` rows into `dir`.
     pub fn write_prices_file(dir: &Path, name: &str, rows: &[(i64, f64)]) -> PathBuf {
-        let path = dir.join(name);
+        let file = dir.join(name);
         let rows: Vec<PriceRow> = rows
             .iter()
             .map(|&(ts_ns, mark)| PriceRow {
@@ -263,8 +263,8 @@ pub(crate) mod test_util {
             })
             .collect();
         let meta = HistoryMetadata::new("BTCUSDT", "binance-usdm", "test", Contract::Linear);
-        write_prices(&path, &rows, &meta, &WriteOptions::default()).unwrap();
-        path
+        write_prices(&file, &rows, &meta, &WriteOptions::default()).unwrap();
+        file
     }
 
     /// The 2020-03-12 crash window (1-minute closes at open_time) as a prices file.

@@ -42,13 +42,13 @@ pub(crate) fn nelder_mead(
     }
 }
 
-fn run(
+/// The simplex of `x0` and `x0` moved by `step[i]` along each axis `i`, with
+/// the values of `f`.
+fn initial_simplex(
     f: &mut impl FnMut(&[f64]) -> f64,
     x0: &[f64],
     step: &[f64],
-    max_evals: usize,
-    ftol: f64,
-) -> Minimum {
+) -> Vec<(Vec<f64>, f64)> {
     let n = x0.len();
     let mut simplex: Vec<(Vec<f64>, f64)> = Vec::with_capacity(n + 1);
     simplex.push((x0.to_vec(), f(x0)));
@@ -58,6 +58,20 @@ fn run(
         let v = f(&x);
         simplex.push((x, v));
     }
+    simplex
+}
+
+/// One Nelder–Mead run from `x0` (reflection, expansion, contraction, shrink)
+/// until the simplex's values are within `ftol` or `max_evals` evaluations.
+fn run(
+    f: &mut impl FnMut(&[f64]) -> f64,
+    x0: &[f64],
+    step: &[f64],
+    max_evals: usize,
+    ftol: f64,
+) -> Minimum {
+    let n = x0.len();
+    let mut simplex = initial_simplex(f, x0, step);
     let mut evals = n + 1;
     let mut converged = false;
     while evals < max_evals {
