@@ -1,5 +1,7 @@
+// Over 600 lines: one scenario per engine behaviour, each a short test; the shared
+// testkit (issue 15's last step) is to take the fixtures they repeat.
 //! Behaviour of the venue engine on small hand-built venues, with the expected
-//! numbers worked out in the comments (MODEL.md §2-§4, docs/model.md §4-§6).
+//! numbers worked out in the comments (docs/model.md §4-§6, and §2-§4 of the specification quoted there).
 //!
 //! Unless said otherwise a market here has tick 0.01 USD and lot 1 unit, so one lot
 //! moving one tick is `k = 0.01 USD = 10_000 µUSD` and a price of 100.00 USD is

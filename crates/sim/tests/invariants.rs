@@ -1,4 +1,6 @@
-//! Property tests of the invariants of MODEL.md §6 (docs/model.md §8).
+// Over 600 lines: the random cases' generators, runner and cross-checks share
+// their types; the shared testkit (issue 15's last step) is to take the generators.
+//! Property tests of the invariants of docs/model.md §8.
 //!
 //! Random venues — one or two markets with 1-4 margin brackets and various tick/lot
 //! grids, random populations (long and short, isolated and cross, some cross accounts
@@ -592,6 +594,7 @@ fn build_controls(c: &ConfigCase, markets: usize) -> Controls {
 
 /// Gives the accounts the case's collateral assets (shares scaled so they sum
 /// to at most 1), at the step-0 prices.
+// A few lines over the usual length: one branch per way of drawing holdings.
 fn give_collateral(e: &mut Engine, case: &Case) -> Result<(), String> {
     let c = &case.config.collateral;
     if c.is_empty() {
@@ -777,6 +780,7 @@ fn check_journal(e: &Engine, before: &Before) -> Result<(), String> {
     Ok(())
 }
 
+// Long: one independent cross-check per event kind and flow, kept side by side.
 /// Cross-checks of one step's events against the engine's flows, totals and fund,
 /// independent of [`Engine::check_invariants`].
 fn check_step(
@@ -930,6 +934,7 @@ fn check_step(
     Ok(())
 }
 
+// A few lines over the usual length: set-up, the step loop and its checks in order.
 /// Runs a case, checking every invariant after construction and after every step.
 fn run_case(case: &Case) -> Result<Reached, String> {
     let markets: Vec<Market> = case
@@ -1030,6 +1035,7 @@ mod property_tests {
     }
 }
 
+// Long: one assertion per branch the random cases must reach, listed together.
 /// The strategies reach the interesting branches: across a fixed set of random cases
 /// there are liquidations, partial closes, fund payouts, ADL under every policy and
 /// both scopes, haircuts, recorded insolvency, funding, and accounts that start
