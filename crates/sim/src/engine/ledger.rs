@@ -146,7 +146,9 @@ pub(super) struct Ledger {
     outside: Micros,
     /// Collateral at the opening plus the fund's opening balance.
     opening_total: Micros,
-    /// Σ collateral, kept for the on-the-spot conservation check.
+    /// Σ collateral, kept (in debug builds only) for the on-the-spot
+    /// conservation check.
+    #[cfg(debug_assertions)]
     collateral_total: Micros,
     journal: Vec<Transfer>,
     record: bool,
@@ -185,6 +187,7 @@ impl Ledger {
             liquidator_fees: Micros::ZERO,
             venue_balance: Micros::ZERO,
             outside: Micros::ZERO,
+            #[cfg(debug_assertions)]
             collateral_total: Micros::ZERO,
             journal: Vec::new(),
             record: false,
@@ -225,7 +228,10 @@ impl Ledger {
             self.ext_cost[market as usize] -= cost;
         }
         self.opening_total += spec.collateral;
-        self.collateral_total += spec.collateral;
+        #[cfg(debug_assertions)]
+        {
+            self.collateral_total += spec.collateral;
+        }
         self.accounts.push(Account {
             id: spec.id,
             collateral: spec.collateral,
@@ -246,8 +252,11 @@ impl Ledger {
 
     // ------------------------------------------------------------------ money
 
-    /// Moves `amount` (≥ 0) from `from` to `to`, for `reason`. The only place
-    /// where a balance of the ledger changes.
+    /// Moves `amount` from `from` to `to`, for `reason`: the only place where a
+    /// balance of the ledger changes. `amount` is ≥ 0, except for funding, whose
+    /// sign follows the rate and the side (a negative amount moves the other way:
+    /// no branch on the sign in the funding loop). The journal records every
+    /// transfer payer first, with a non-negative amount.
     ///
     /// O(1), no allocation unless the journal is on.
     #[inline]
@@ -259,7 +268,7 @@ impl Ledger {
         reason: TransferReason,
     ) {
         debug_assert!(
-            amount.0 >= 0,
+            amount.0 >= 0 || reason == TransferReason::Funding,
             "Invariant: a transfer moves a non-negative amount, got {amount} for {reason:?}"
         );
         #[cfg(debug_assertions)]
@@ -281,6 +290,11 @@ impl Ledger {
             );
         }
         if self.record {
+            let (from, to, amount) = if amount.0 >= 0 {
+                (from, to, amount)
+            } else {
+                (to, from, -amount)
+            };
             self.journal.push(Transfer {
                 from,
                 to,
@@ -290,28 +304,14 @@ impl Ledger {
         }
     }
 
-    /// A signed payment: `amount > 0` goes from `from` to `to`, a negative one the
-    /// other way (funding, whose sign follows the rate and the side).
-    #[inline]
-    pub(super) fn settle(
-        &mut self,
-        from: Party,
-        to: Party,
-        amount: Micros,
-        reason: TransferReason,
-    ) {
-        if amount.0 >= 0 {
-            self.transfer(from, to, amount, reason);
-        } else {
-            self.transfer(to, from, -amount, reason);
-        }
-    }
-
     fn debit(&mut self, party: Party, amount: Micros, reason: TransferReason) {
         match party {
             Party::Account(a) => {
                 self.accounts[a as usize].collateral -= amount;
-                self.collateral_total -= amount;
+                #[cfg(debug_assertions)]
+                {
+                    self.collateral_total -= amount;
+                }
             }
             Party::External => self.ext_cash -= amount,
             Party::InsuranceFund => {
@@ -332,7 +332,10 @@ impl Ledger {
         match party {
             Party::Account(a) => {
                 self.accounts[a as usize].collateral += amount;
-                self.collateral_total += amount;
+                #[cfg(debug_assertions)]
+                {
+                    self.collateral_total += amount;
+                }
             }
             Party::External => self.ext_cash += amount,
             Party::InsuranceFund => {
@@ -369,6 +372,7 @@ impl Ledger {
     /// Σ over the parties inside the ledger, from the running collateral sum
     /// (O(1)); [`crate::engine::Engine::check_invariants`] sums the accounts
     /// afresh instead.
+    #[cfg(debug_assertions)]
     fn parties_total(&self) -> Micros {
         self.collateral_total
             + self.ext_cash
@@ -403,6 +407,27 @@ impl Ledger {
     }
 
     // ------------------------------------------------------------- positions
+
+    /// Funding of every open position of `market`: `payment(lots)` (signed,
+    /// positive when the position pays) between its account and the external
+    /// counterparty. O(positions of the market), no allocation.
+    pub(super) fn settle_funding(&mut self, market: usize, payment: impl Fn(i64) -> Micros) {
+        let slots = std::mem::take(&mut self.market_slots[market]);
+        for &s in &slots {
+            let lots = self.positions[s as usize].lots;
+            if lots == 0 {
+                continue;
+            }
+            let owner = Party::Account(self.slot_owners[s as usize]);
+            self.transfer(
+                owner,
+                Party::External,
+                payment(lots),
+                TransferReason::Funding,
+            );
+        }
+        self.market_slots[market] = slots;
+    }
 
     /// Positions of an account.
     pub(super) fn positions_of(&self, account: u32) -> &[Position] {

@@ -441,17 +441,8 @@ impl Engine {
     fn settle_funding(&mut self, market: usize, rate: Rate) {
         let m = &self.markets[market];
         let mark = self.marks[market];
-        for k in 0..self.ledger.market_slots[market].len() {
-            let s = self.ledger.market_slots[market][k];
-            let p = self.ledger.positions[s as usize];
-            if p.lots == 0 {
-                continue;
-            }
-            let payment = rate.apply_round(m.value(p.lots, mark));
-            let owner = Party::Account(self.ledger.slot_owner(s));
-            self.ledger
-                .settle(owner, Party::External, payment, TransferReason::Funding);
-        }
+        self.ledger
+            .settle_funding(market, |lots| rate.apply_round(m.value(lots, mark)));
         self.flows[market].funding_rate = Some(rate.as_fraction());
     }
 
