@@ -1,7 +1,22 @@
-//! The crate's error type.
+//! The crate's error, [`SimError`], and the errors of the run layer.
+//!
+//! Each layer has its own typed errors ([`crate::config::ScenarioError`] and
+//! [`crate::config::FieldError`], [`crate::engine::EngineError`],
+//! [`crate::paths::PathError`], `backstop_data::DataError`); `SimError` takes
+//! them over at the crate's boundary with the same text. The run layer's own
+//! problems ([`PopulationError`], [`InputError`]) are defined here, below the
+//! files that return them.
 
+use std::path::PathBuf;
+
+use backstop_data::DataError;
+
+use crate::config::field::FieldError;
+use crate::config::key_path::KeyPath;
+use crate::config::load::ScenarioError;
 use crate::engine::EngineError;
-use crate::scenario::ScenarioError;
+use crate::paths::error::{PathError, PathModelError, ReplayError};
+use crate::venue::impact::DepthBookError;
 
 /// Everything that can go wrong preparing or running a simulation.
 #[derive(Debug, thiserror::Error)]
@@ -11,17 +26,218 @@ pub enum SimError {
     Scenario(#[from] ScenarioError),
     /// Reading or writing data files.
     #[error(transparent)]
-    Data(#[from] backstop_data::DataError),
+    Data(#[from] DataError),
     /// The population cannot be built.
     #[error("population: {0}")]
-    Population(String),
-    /// An input the scenario names (a file, a window) cannot be used.
+    Population(PopulationError),
+    /// An input the scenario names (a file, a window) or the caller gives (a
+    /// number of paths, a shard, result rows) cannot be used.
     #[error("{0}")]
-    Input(String),
+    Input(InputError),
     /// A path model cannot be built: bad parameters or unusable price history.
     #[error("path: {0}")]
-    PathModel(String),
+    PathModel(PathModelError),
     /// The engine refused the population.
     #[error(transparent)]
     Engine(#[from] EngineError),
+}
+
+impl From<PathError> for SimError {
+    fn from(e: PathError) -> SimError {
+        match e {
+            PathError::Data(e) => SimError::Data(e),
+            PathError::Model(e) => SimError::PathModel(e),
+            PathError::Replay(e) => SimError::Input(InputError::Replay(e)),
+        }
+    }
+}
+
+impl From<PopulationError> for SimError {
+    fn from(e: PopulationError) -> SimError {
+        SimError::Population(e)
+    }
+}
+
+impl From<InputError> for SimError {
+    fn from(e: InputError) -> SimError {
+        SimError::Input(e)
+    }
+}
+
+/// A population that cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum PopulationError {
+    /// Generation asked of a snapshot population.
+    #[error("not a generated population")]
+    NotGenerated,
+    /// An entry dispersion the normal distribution refuses.
+    #[error("{0}")]
+    EntryDispersion(rand_distr::NormalError),
+    /// A snapshot without rows.
+    #[error("the positions file has no rows (zero accounts)")]
+    Empty,
+    /// A snapshot row in a market the scenario does not define.
+    #[error(
+        "row {row}: account {account} is in market `{market}`, which the scenario does not define (markets: {markets})"
+    )]
+    UnknownMarket {
+        /// Row number.
+        row: usize,
+        /// Account id.
+        account: u64,
+        /// The row's market.
+        market: String,
+        /// The scenario's markets, comma-separated.
+        markets: String,
+    },
+    /// A size below one lot of the market.
+    #[error("row {row}: account {account} size {size} is smaller than one lot ({lot_size})")]
+    BelowOneLot {
+        /// Row number.
+        row: usize,
+        /// Account id.
+        account: u64,
+        /// The row's size.
+        size: f64,
+        /// The market's lot.
+        lot_size: f64,
+    },
+    /// Collateral out of the range of micro-USD.
+    #[error("row {row}: collateral {collateral} is out of range")]
+    Collateral {
+        /// Row number.
+        row: usize,
+        /// The row's collateral, USD.
+        collateral: f64,
+    },
+    /// Two cross positions of one account in one market.
+    #[error(
+        "row {row}: account {account} has two cross positions in market `{market}` (one position per market)"
+    )]
+    TwoCrossPositions {
+        /// Row number.
+        row: usize,
+        /// Account id.
+        account: u64,
+        /// The market.
+        market: String,
+    },
+}
+
+/// An input that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// A replay's files.
+    #[error("{0}")]
+    Replay(ReplayError),
+    /// `[controls.collateral]` cannot be priced.
+    #[error("{0}")]
+    Collateral(FieldError),
+    /// A `book_depth` market's depth file cannot be read.
+    #[error("{key}: {error}")]
+    DepthFile {
+        /// `market.<name>.impact.file`.
+        key: KeyPath,
+        /// Why.
+        error: Box<DataError>,
+    },
+    /// A `book_depth` market's depth file is not a usable book.
+    #[error("{key}: {}: {error}", file.display())]
+    DepthBook {
+        /// `market.<name>.impact.file`.
+        key: KeyPath,
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        error: DepthBookError,
+    },
+    /// Zero paths asked for.
+    #[error("at least one path is needed")]
+    NoPaths,
+    /// More than one path of a replay.
+    #[error("a replay is one path (history happened once)")]
+    ReplayPaths,
+    /// The scenario cannot be serialized for its hash.
+    #[error("cannot hash the scenario: {0}")]
+    Hash(serde_json::Error),
+    /// A `--shard K/N` that is not one.
+    #[error("--shard `{text}`: {reason}")]
+    Shard {
+        /// As given.
+        text: String,
+        /// Why.
+        reason: ShardReason,
+    },
+    /// A metric the `paths/v1` table does not have.
+    #[error("unknown metric {0}")]
+    UnknownMetric(String),
+    /// A `paths/v1` row without a value the aggregates need.
+    #[error("path {path}: `{name}` is missing")]
+    MissingMetric {
+        /// Path index.
+        path: u64,
+        /// Metric.
+        name: String,
+    },
+    /// A count that is not a whole number in range.
+    #[error("path {path}: `{name}` = {value} is not a count")]
+    NotACount {
+        /// Path index.
+        path: u64,
+        /// Metric.
+        name: String,
+        /// The value.
+        value: f64,
+    },
+    /// A sweep's `paths/v1` rows that are not every (set, path) once.
+    #[error("expected {expected} path rows ({sets} sets × {paths} paths), found {found}")]
+    RowCount {
+        /// Rows expected.
+        expected: u64,
+        /// Parameter sets.
+        sets: u32,
+        /// Paths per set.
+        paths: u64,
+        /// Rows found.
+        found: usize,
+    },
+    /// A sweep's `paths/v1` row out of (set, path) order.
+    #[error(
+        "row {row} should be set {set} path {path}, found set {found_set:?} path {found_path:?}"
+    )]
+    RowOrder {
+        /// Row index.
+        row: usize,
+        /// Expected set.
+        set: u32,
+        /// Expected path.
+        path: u64,
+        /// Set found.
+        found_set: Option<u32>,
+        /// Path found.
+        found_path: Option<u64>,
+    },
+}
+
+/// Why a `--shard K/N` is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ShardReason {
+    /// No `/`.
+    #[error("expected K/N, e.g. 0/4 (shard K from 0 of N)")]
+    Form,
+    /// `K` not a whole number.
+    #[error("K is not a whole number")]
+    Index,
+    /// `N` not a whole number.
+    #[error("N is not a whole number")]
+    Count,
+    /// `N = 0`.
+    #[error("N must be at least 1")]
+    NoShards,
+    /// `K ≥ N`.
+    #[error("K must be between 0 and {max} (shards are numbered from 0)")]
+    OutOfRange {
+        /// `N − 1`.
+        max: u32,
+    },
 }

@@ -160,7 +160,7 @@ impl Rate {
 /// `a / b` rounded toward +∞ (b > 0).
 ///
 /// One hardware division when both fit in `i64` (nearly always): the 128-bit
-/// path is a software routine and margin requirements call this on every check.
+/// branch is a software routine and margin requirements call this on every check.
 pub fn div_ceil_i128(a: i128, b: i128) -> i128 {
     debug_assert!(b > 0, "Invariant: divisor is positive");
     if let (Ok(a), Ok(b)) = (i64::try_from(a), i64::try_from(b)) {

@@ -8,15 +8,15 @@
 
 use std::path::Path;
 
-use backstop_sim::controls::{
+use backstop_sim::engine::{AccountSpec, Engine, Event, LastLine, LiquidationMode, VenueConfig};
+use backstop_sim::money::{Micros, Rate};
+use backstop_sim::rng::{self, Purpose};
+use backstop_sim::venue::controls::{
     AggregatedOracle, BreakerConfig, CircuitBreaker, Controls, OracleConfig, VolMarginConfig,
     VolatilityMargin,
 };
-use backstop_sim::engine::{AccountSpec, Engine, Event, LastLine, LiquidationMode, VenueConfig};
-use backstop_sim::impact::NoImpact;
-use backstop_sim::market::{MarginSchedule, Market};
-use backstop_sim::money::{Micros, Rate};
-use backstop_sim::rng::{self, Purpose};
+use backstop_sim::venue::impact::NoImpact;
+use backstop_sim::venue::market::{MarginSchedule, Market};
 use backstop_sim::{Prepared, Scenario};
 
 fn usd(x: f64) -> Micros {
@@ -363,7 +363,7 @@ fn controls_reach_the_metrics_and_the_steps_table() {
 /// millionths of a collateral asset priced by `schedule` (`(step, USD)`), with
 /// `haircut`.
 fn collateral_long(haircut: f64, schedule: &[(f64, f64)], units: i64, cost: f64) -> Engine {
-    use backstop_sim::controls::{CollateralAsset, CollateralHolding, ScheduledCollateral};
+    use backstop_sim::venue::controls::{CollateralAsset, CollateralHolding, ScheduledCollateral};
     let cfg = VenueConfig {
         mode: LiquidationMode::Full,
         fee: Rate::ZERO,

@@ -1,5 +1,7 @@
+// Over 600 lines: one scenario per engine behaviour, each a short test; the shared
+// testkit (issue 15's last step) is to take the fixtures they repeat.
 //! Behaviour of the venue engine on small hand-built venues, with the expected
-//! numbers worked out in the comments (MODEL.md §2-§4, docs/model.md §4-§6).
+//! numbers worked out in the comments (docs/model.md §4-§6, and §2-§4 of the specification quoted there).
 //!
 //! Unless said otherwise a market here has tick 0.01 USD and lot 1 unit, so one lot
 //! moving one tick is `k = 0.01 USD = 10_000 µUSD` and a price of 100.00 USD is
@@ -9,13 +11,13 @@
 
 use std::path::Path;
 
-use backstop_sim::adl::{AdlPolicy, BinanceRanking};
 use backstop_sim::engine::{
     AccountSpec, AdlScope, Engine, Event, LastLine, LiquidationMode, VenueConfig,
 };
-use backstop_sim::impact::{ImpactModel, NoImpact, SquareRootImpact};
-use backstop_sim::market::{MarginSchedule, Market};
 use backstop_sim::money::{Micros, Rate};
+use backstop_sim::venue::adl::{AdlPolicy, BinanceRanking};
+use backstop_sim::venue::impact::{ImpactModel, NoImpact, SquareRootImpact};
+use backstop_sim::venue::market::{MarginSchedule, Market};
 use backstop_sim::{PathOutput, Prepared, Scenario};
 
 // ------------------------------------------------------------------ helpers
@@ -837,7 +839,7 @@ fn to_target_restores_the_buffer_without_closing_everything() {
 }
 
 /// A liquidation never executes at a better price than the mark for the liquidated
-/// account (MODEL.md §2: mark ∓ slippage), even when a larger opposite liquidation
+/// account (docs/model.md §5: mark ∓ slippage), even when a larger opposite liquidation
 /// earlier in the same step makes the net flow push the price its way.
 ///
 /// Both accounts start liquidatable at 100.00: a short of 100 lots entered at 95

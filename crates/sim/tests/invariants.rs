@@ -1,4 +1,6 @@
-//! Property tests of the invariants of MODEL.md §6 (docs/model.md §8).
+// Over 600 lines: the random cases' generators, runner and cross-checks share
+// their types; the shared testkit (issue 15's last step) is to take the generators.
+//! Property tests of the invariants of docs/model.md §8.
 //!
 //! Random venues — one or two markets with 1-4 margin brackets and various tick/lot
 //! grids, random populations (long and short, isolated and cross, some cross accounts
@@ -21,20 +23,20 @@
 //! liquidations, fund payouts, ADL under every policy, haircuts and recorded
 //! insolvency, so that the property test cannot pass on quiet paths only.
 
-use backstop_sim::adl::{AdlPolicy, BinanceRanking, BitmexRanking, HyperliquidRanking};
-use backstop_sim::controls::collateral::{self, CollateralAsset};
-use backstop_sim::controls::{
+use backstop_sim::engine::{
+    AccountSpec, AdlScope, Engine, Event, LastLine, LiquidationMode, Party, Totals, VenueConfig,
+};
+use backstop_sim::money::{Micros, Rate};
+use backstop_sim::rng::{self, Purpose};
+use backstop_sim::venue::adl::{AdlPolicy, BinanceRanking, BitmexRanking, HyperliquidRanking};
+use backstop_sim::venue::controls::collateral::{self, CollateralAsset};
+use backstop_sim::venue::controls::{
     AggregatedOracle, Aggregation, BreakerConfig, CircuitBreaker, CollateralAssetConfig,
     CollateralConfig, Controls, OracleConfig, ScheduledCollateral, VolMarginConfig,
     VolatilityMargin,
 };
-use backstop_sim::engine::{
-    AccountSpec, AdlScope, Engine, Event, LastLine, LiquidationMode, Totals, VenueConfig,
-};
-use backstop_sim::impact::{ImpactModel, NoImpact, SquareRootImpact};
-use backstop_sim::market::{MarginSchedule, Market};
-use backstop_sim::money::{Micros, Rate};
-use backstop_sim::rng::{self, Purpose};
+use backstop_sim::venue::impact::{ImpactModel, NoImpact, SquareRootImpact};
+use backstop_sim::venue::market::{MarginSchedule, Market};
 use proptest::prelude::*;
 
 // ------------------------------------------------------------------ case description
@@ -532,7 +534,7 @@ fn build_config(c: &ConfigCase) -> VenueConfig {
     }
 }
 
-/// The controls a case turns on (MODEL.md §6 must hold with every one of them).
+/// The controls a case turns on (docs/model.md §8 must hold with every one of them).
 fn build_controls(c: &ConfigCase, markets: usize) -> Controls {
     Controls {
         breaker: c.breaker.map(|(threshold, window_steps, pause_steps)| {
@@ -592,6 +594,7 @@ fn build_controls(c: &ConfigCase, markets: usize) -> Controls {
 
 /// Gives the accounts the case's collateral assets (shares scaled so they sum
 /// to at most 1), at the step-0 prices.
+// A few lines over the usual length: one branch per way of drawing holdings.
 fn give_collateral(e: &mut Engine, case: &Case) -> Result<(), String> {
     let c = &case.config.collateral;
     if c.is_empty() {
@@ -718,6 +721,21 @@ struct Before {
     balance: Micros,
     fees_received: Micros,
     payouts: Micros,
+    /// Every party's balance: accounts in index order, then the others.
+    parties: Vec<(Party, Micros)>,
+}
+
+/// Every party of the ledger.
+fn parties(e: &Engine) -> Vec<Party> {
+    let mut all: Vec<Party> = (0..e.accounts().len() as u32).map(Party::Account).collect();
+    all.extend([
+        Party::External,
+        Party::InsuranceFund,
+        Party::Liquidators,
+        Party::Venue,
+        Party::Outside,
+    ]);
+    all
 }
 
 impl Before {
@@ -728,10 +746,41 @@ impl Before {
             balance: f.balance(),
             fees_received: f.fees_received(),
             payouts: f.payouts(),
+            parties: parties(e).into_iter().map(|p| (p, e.balance(p))).collect(),
         }
     }
 }
 
+/// The step's journal of transfers, replayed on the balances before it, gives
+/// every party's balance after it: no money moved outside the ledger's one
+/// transfer function.
+fn check_journal(e: &Engine, before: &Before) -> Result<(), String> {
+    let mut balances = before.parties.clone();
+    let at = |p: Party| {
+        parties(e)
+            .iter()
+            .position(|q| *q == p)
+            .expect("a party of the ledger")
+    };
+    for t in e.transfers() {
+        if t.amount.0 < 0 {
+            return Err(format!("negative transfer {t:?}"));
+        }
+        balances[at(t.from)].1 -= t.amount;
+        balances[at(t.to)].1 += t.amount;
+    }
+    for (p, replayed) in balances {
+        if e.balance(p) != replayed {
+            return Err(format!(
+                "{p:?} holds {} but its transfers give {replayed}",
+                e.balance(p)
+            ));
+        }
+    }
+    Ok(())
+}
+
+// Long: one independent cross-check per event kind and flow, kept side by side.
 /// Cross-checks of one step's events against the engine's flows, totals and fund,
 /// independent of [`Engine::check_invariants`].
 fn check_step(
@@ -885,6 +934,7 @@ fn check_step(
     Ok(())
 }
 
+// A few lines over the usual length: set-up, the step loop and its checks in order.
 /// Runs a case, checking every invariant after construction and after every step.
 fn run_case(case: &Case) -> Result<Reached, String> {
     let markets: Vec<Market> = case
@@ -921,8 +971,9 @@ fn run_case(case: &Case) -> Result<Reached, String> {
         let fund_before = before.balance;
         e.step(prices);
         let ctx = |err: String| format!("step {t} (prices {prices:?}): {err}");
-        e.check_invariants().map_err(ctx)?;
-        e.check_index_soundness().map_err(ctx)?;
+        e.check_invariants().map_err(|v| ctx(v.to_string()))?;
+        e.check_index_soundness().map_err(|v| ctx(v.to_string()))?;
+        check_journal(&e, &before).map_err(ctx)?;
         check_step(&e, case.config.last_line, &before, &mut reached).map_err(ctx)?;
         // The floor: the fund never pays below it.
         let after = e.insurance_fund().balance();
@@ -974,7 +1025,7 @@ mod property_tests {
             ..ProptestConfig::default()
         })]
 
-        /// MODEL.md §6 and the index soundness hold after every step of random venues.
+        /// docs/model.md §8 and the index soundness hold after every step of random venues.
         #[test]
         fn invariants_hold_at_every_step(case in case_strategy()) {
             if let Err(err) = run_case(&case) {
@@ -984,6 +1035,7 @@ mod property_tests {
     }
 }
 
+// Long: one assertion per branch the random cases must reach, listed together.
 /// The strategies reach the interesting branches: across a fixed set of random cases
 /// there are liquidations, partial closes, fund payouts, ADL under every policy and
 /// both scopes, haircuts, recorded insolvency, funding, and accounts that start

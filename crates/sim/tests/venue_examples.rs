@@ -10,9 +10,9 @@
 //! Published answers: BTCUSDT 11,383.99 USDT, ETHUSDT 190.29 USDT.
 
 use backstop_sim::engine::{AccountSpec, Engine, LastLine, LiquidationMode, VenueConfig};
-use backstop_sim::impact::NoImpact;
-use backstop_sim::market::{MarginSchedule, Market};
 use backstop_sim::money::{Micros, Rate};
+use backstop_sim::venue::impact::NoImpact;
+use backstop_sim::venue::market::{MarginSchedule, Market};
 
 fn market(name: &str, tick: f64, lot: f64, mmr: f64) -> Market {
     let rate = |x: f64| Rate::from_fraction(x).unwrap();

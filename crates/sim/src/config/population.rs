@@ -1,0 +1,87 @@
+//! Where the accounts come from: drawn from distributions, or a positions
+//! snapshot (`[population]`).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::defaults;
+
+/// A distribution of a positive quantity.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "distribution", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Distribution {
+    /// Log-normal with this median and log standard deviation.
+    Lognormal {
+        /// Median.
+        median: f64,
+        /// Standard deviation of the log.
+        sigma: f64,
+    },
+    /// Pareto (heavy tail) with this minimum and tail index.
+    Pareto {
+        /// Minimum value.
+        scale: f64,
+        /// Tail index (smaller = heavier).
+        shape: f64,
+    },
+    /// Uniform on `[min, max]`.
+    Uniform {
+        /// Lower bound.
+        min: f64,
+        /// Upper bound.
+        max: f64,
+    },
+    /// Always this value.
+    Constant {
+        /// The value.
+        value: f64,
+    },
+}
+
+/// Where the accounts come from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PopulationConfig {
+    /// Drawn from distributions with the scenario's seed.
+    Generated {
+        /// Number of accounts.
+        accounts: u32,
+        /// Position notional at entry, USD (heavy-tailed by default).
+        notional: Distribution,
+        /// Leverage at entry (capped by the bracket's max leverage).
+        leverage: Distribution,
+        /// Largest notional drawn, USD (draws above are capped).
+        max_notional: f64,
+        /// Share of long positions.
+        #[serde(default = "d_long_fraction")]
+        long_fraction: f64,
+        /// Log standard deviation of entry prices around the start price.
+        #[serde(default = "d_entry_dispersion")]
+        entry_dispersion: f64,
+        /// Share of isolated-margin accounts.
+        #[serde(default = "d_isolated_fraction")]
+        isolated_fraction: f64,
+        /// Share of cross accounts holding a position in every market.
+        #[serde(default = "d_multi_market_fraction")]
+        multi_market_fraction: f64,
+    },
+    /// A positions snapshot (the schema of `population.parquet`).
+    Parquet {
+        /// The snapshot file, relative to the scenario file.
+        file: PathBuf,
+    },
+}
+
+fn d_long_fraction() -> f64 {
+    defaults::LONG_FRACTION
+}
+fn d_entry_dispersion() -> f64 {
+    defaults::ENTRY_DISPERSION
+}
+fn d_isolated_fraction() -> f64 {
+    defaults::ISOLATED_FRACTION
+}
+fn d_multi_market_fraction() -> f64 {
+    defaults::MULTI_MARKET_FRACTION
+}

@@ -1,0 +1,111 @@
+//! Parameter sweeps as the scenario states them: a `[sweep]` table names numeric
+//! scenario fields by their key path and lists the values each takes; the run is
+//! the Cartesian product of them ([`SweepGrid`](super::grid::SweepGrid)).
+//!
+//! ```toml
+//! [[sweep.parameter]]
+//! path = "market.btc.tiers[0].mmr"
+//! values = [0.004, 0.005, 0.006]
+//!
+//! [[sweep.parameter]]
+//! path = "insurance_fund.initial"
+//! range = { from = 1000000, to = 3000000, steps = 3 }
+//!
+//! [sweep.target]
+//! max_depletion_probability = 0.01
+//! capital_efficiency = "insurance_fund.initial"   # default: the first parameter
+//! prefer = "lower"                                # default
+//! ```
+//!
+//! **Order.** Parameter sets are numbered in row-major order over the parameters
+//! as listed, the first parameter slowest: with parameters `a` (values `a0, a1`)
+//! and `b` (`b0, b1, b2`), set 0 is `(a0, b0)`, set 1 `(a0, b1)`, set 3 `(a1, b0)`.
+//!
+//! **Applying a set.** The base scenario (every default filled in) is turned into
+//! a serde value, the value at each swept key is replaced, and the result is
+//! deserialized and validated again, so a swept value out of range gets the same
+//! message as in a scenario file, naming the key and the set. Integer fields
+//! (`liquidation.latency_steps`) take whole values only.
+//!
+//! **Common random numbers.** Path `i` of every set draws from the streams keyed
+//! by (seed, purpose, `i`) ([`crate::rng`]), so all sets see the same price paths
+//! and the same population draws (unless the swept field shapes them, e.g. a
+//! margin rate that caps leverage): differences between sets are the parameters'
+//! effect, not sampling noise.
+//!
+//! **Work.** A sweep is `sets × paths` work items, item `w = set × paths + path`.
+//! Shard `k` of `n` takes the contiguous items `[k·W/n, (k+1)·W/n)` (`W` items in
+//! all); inside a shard, items are run in chunks that never cross a set and
+//! never cross a multiple of `CHUNK_PATHS` paths (`crate::run::sweep`).
+
+use serde::{Deserialize, Serialize};
+
+/// The `[sweep]` table of a scenario.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepConfig {
+    /// The swept parameters, in order (the first varies slowest).
+    pub parameter: Vec<SweepParameter>,
+    /// What a set must achieve, and how sets meeting it are ranked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<SweepTarget>,
+}
+
+/// One swept parameter: a numeric scenario field and its values.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepParameter {
+    /// Key path of the field, as in error messages: `liquidation.fee`,
+    /// `market.btc.tiers[0].mmr` (written `path = "…"` in the scenario).
+    #[serde(rename = "path")]
+    pub key: String,
+    /// The values, in order (or give `range`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<f64>>,
+    /// Evenly spaced values from `from` to `to` inclusive (or give `values`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<SweepRange>,
+}
+
+/// `steps` evenly spaced values from `from` to `to`, both included.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepRange {
+    /// First value.
+    pub from: f64,
+    /// Last value.
+    pub to: f64,
+    /// Number of values (1 gives `from` alone).
+    pub steps: u32,
+}
+
+/// Whether lower or higher values of the capital-efficiency field are better.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Prefer {
+    /// Lower is better (a smaller fund, a lower margin rate).
+    #[default]
+    Lower,
+    /// Higher is better.
+    Higher,
+}
+
+/// `[sweep.target]`: the acceptance criterion and the ranking of accepted sets.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepTarget {
+    /// A set meets the target when its probability of insurance-fund depletion
+    /// is at most this (0 to 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_depletion_probability: Option<f64>,
+    /// Compare the upper end of the 95% Clopper–Pearson interval instead of the
+    /// point estimate (conservative with few paths).
+    #[serde(default)]
+    pub use_upper_bound: bool,
+    /// The swept parameter that measures capital efficiency; default the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capital_efficiency: Option<String>,
+    /// Whether lower (default) or higher values of it are better.
+    #[serde(default)]
+    pub prefer: Prefer,
+}

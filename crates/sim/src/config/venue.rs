@@ -1,0 +1,165 @@
+//! The venue's rules as the scenario states them: liquidation, insurance fund,
+//! the waterfall's last line, and the optional controls.
+//!
+//! Types a scenario spells exactly as the venue layer needs them are that
+//! layer's ([`AdlScope`], the controls' parameter tables): one definition, and
+//! the venue layer, below this one, knows nothing of the scenario.
+
+use serde::{Deserialize, Serialize};
+
+use super::defaults;
+use crate::venue::adl::AdlScope;
+use crate::venue::controls::{BreakerConfig, CollateralConfig, OracleConfig, VolMarginConfig};
+
+/// Liquidation mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LiquidationModeKind {
+    /// Close whole positions.
+    Full,
+    /// Close just enough to restore the target (Binance, Drift).
+    ToTarget,
+    /// Fixed chunks with a cooldown (Hyperliquid, dYdX).
+    Chunked,
+}
+
+/// Liquidation rules.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LiquidationConfig {
+    /// Mode.
+    pub mode: LiquidationModeKind,
+    /// Fee on liquidated notional.
+    pub fee: f64,
+    /// Share of the fee paid to the insurance fund.
+    pub insurance_fund_share: f64,
+    /// Steps between a breach and its execution.
+    pub latency_steps: u32,
+    /// `to_target`: buffer over maintenance.
+    pub target_buffer: f64,
+    /// `to_target`: search granularity.
+    pub target_step: f64,
+    /// `chunked`: max fraction per chunk.
+    pub chunk_fraction: f64,
+    /// `chunked`: minimum chunk, USD.
+    pub chunk_min_usd: f64,
+    /// `chunked`: close whole at or below this notional, USD.
+    pub chunk_full_below_usd: f64,
+    /// `chunked`: steps between chunks.
+    pub cooldown_steps: u32,
+}
+
+impl Default for LiquidationConfig {
+    fn default() -> Self {
+        LiquidationConfig {
+            mode: LiquidationModeKind::ToTarget,
+            fee: defaults::LIQUIDATION_FEE,
+            insurance_fund_share: defaults::INSURANCE_FUND_SHARE,
+            latency_steps: defaults::LATENCY_STEPS,
+            target_buffer: defaults::TARGET_BUFFER,
+            target_step: defaults::TARGET_STEP,
+            chunk_fraction: defaults::CHUNK_FRACTION,
+            chunk_min_usd: defaults::CHUNK_MIN_USD,
+            chunk_full_below_usd: defaults::CHUNK_FULL_BELOW_USD,
+            cooldown_steps: defaults::COOLDOWN_STEPS,
+        }
+    }
+}
+
+/// Insurance fund.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InsuranceFundConfig {
+    /// Balance at step 0, USD.
+    pub initial: f64,
+    /// The fund does not pay below this, USD.
+    pub floor: f64,
+}
+
+impl Default for InsuranceFundConfig {
+    fn default() -> Self {
+        InsuranceFundConfig {
+            initial: defaults::INSURANCE_FUND_INITIAL,
+            floor: defaults::INSURANCE_FUND_FLOOR,
+        }
+    }
+}
+
+/// The waterfall's last line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LastLineKind {
+    /// Auto-deleveraging.
+    Adl,
+    /// Haircut of winners' positive PnL.
+    Socialize,
+    /// Recorded insolvency.
+    None,
+}
+
+/// ADL allocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdlAllocation {
+    /// Ranked queue (see `ranking`).
+    Queue,
+    /// Same fraction from every candidate.
+    ProRata,
+    /// Water-filling on leverage.
+    MinMaxLeverage,
+}
+
+/// Queue ranking rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdlRankingKind {
+    /// BitMEX.
+    Bitmex,
+    /// Binance.
+    Binance,
+    /// Hyperliquid.
+    Hyperliquid,
+    /// dYdX v4 (seeded walk, no ranking).
+    Dydx,
+}
+
+/// The waterfall's last line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LastLineConfig {
+    /// Kind.
+    pub kind: LastLineKind,
+    /// ADL allocation (kind = "adl").
+    pub adl: AdlAllocation,
+    /// Queue ranking (adl = "queue").
+    pub ranking: AdlRankingKind,
+    /// ADL scope.
+    pub scope: AdlScope,
+}
+
+impl Default for LastLineConfig {
+    fn default() -> Self {
+        LastLineConfig {
+            kind: LastLineKind::Adl,
+            adl: AdlAllocation::Queue,
+            ranking: AdlRankingKind::Binance,
+            scope: AdlScope::Position,
+        }
+    }
+}
+
+/// The `[controls]` table of a scenario: every control, off unless `enabled`.
+/// Each control's parameters are its own type in [`crate::venue::controls`] (one
+/// definition, used by the control itself).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ControlsConfig {
+    /// `[controls.breaker]`: circuit breaker on liquidations.
+    pub breaker: BreakerConfig,
+    /// `[controls.vol_margin]`: volatility-responsive margin.
+    pub vol_margin: VolMarginConfig,
+    /// `[controls.oracle]`: oracle aggregation of the mark.
+    pub oracle: OracleConfig,
+    /// `[controls.collateral]`: non-USD collateral with haircuts.
+    pub collateral: CollateralConfig,
+}

@@ -1,0 +1,479 @@
+//! The ledger: accounts, positions, the external counterparty, and the one
+//! function that moves money.
+//!
+//! **Money.** Every micro-USD is held by one party ([`Party`]): an account's
+//! collateral, the external counterparty's cash, the insurance fund, the
+//! liquidators' fees or the venue's own balance (negative when it covered a loss
+//! nobody else could). Money changes hands only through [`Ledger::transfer`],
+//! which debits the payer, credits the payee, records both sides when a journal
+//! is kept, and in debug builds asserts on the spot that the sum over all parties
+//! is still the opening total (docs/model.md §2 and §8: conservation). The
+//! insurance fund's balance changes only through its own methods
+//! ([`InsuranceFund::receive_fee`], [`InsuranceFund::pay_out`]), called from here.
+//!
+//! **Positions.** Each position slot carries a **cost**: the signed sum of the
+//! values of every trade booked on it. A trade between two parties at one price
+//! adds `+v` to one cost and `−v` to the other ([`Ledger::trade_with_external`],
+//! [`Ledger::trade_between`]), so `Σ lots = 0` and `Σ cost = 0` per market at all
+//! times and unrealized PnL sums to exactly zero (docs/model.md §2).
+
+use crate::money::Micros;
+use crate::venue::insurance::InsuranceFund;
+use crate::venue::market::MarketId;
+
+/// One position slot: an account's exposure to one market.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    /// Market of the position.
+    pub market: MarketId,
+    /// Signed size in lots (long > 0).
+    pub lots: i64,
+    /// Signed sum of the value of every trade booked on this slot, micro-USD.
+    pub cost: Micros,
+}
+
+/// A margin unit: a cross-margin account (one or more positions) or one isolated
+/// position with its own collateral.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Account {
+    /// Identifier from the population.
+    pub id: u64,
+    /// Cash balance: deposits plus every transfer (fees, funding, coverage,
+    /// haircuts). Changed only by the engine ledger's `transfer`.
+    pub collateral: Micros,
+    /// Whether this is an isolated position.
+    pub isolated: bool,
+    pub(super) first_slot: u32,
+    pub(super) slot_count: u32,
+    /// Bumped whenever the account's index entries are replaced; entries with an
+    /// older version are stale.
+    pub(super) version: u32,
+    /// A liquidation is scheduled (or between chunks).
+    pub(super) pending: bool,
+    /// Collected as breached in the current step, not yet re-evaluated.
+    pub(super) queued: bool,
+    pub(super) liquidated: bool,
+    pub(super) adl_hit: bool,
+    pub(super) haircut: Micros,
+    /// Deficits (negative equity after closing) this account left, summed.
+    pub(super) deficit: Micros,
+    /// Under `none`: the negative equity already recorded as insolvency.
+    pub(super) shortfall_recorded: Micros,
+}
+
+/// An account as the population hands it to the engine.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AccountSpec {
+    /// Identifier.
+    pub id: u64,
+    /// Starting collateral.
+    pub collateral: Micros,
+    /// Isolated margin unit (exactly one position).
+    pub isolated: bool,
+    /// `(market, signed lots, entry price in ticks)`.
+    pub positions: Vec<(MarketId, i64, i64)>,
+}
+
+/// Who holds money in the venue's ledger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Party {
+    /// An account's collateral (account index).
+    Account(u32),
+    /// The external counterparty's cash (the rest of the market).
+    External,
+    /// The insurance fund.
+    InsuranceFund,
+    /// The liquidators' fees.
+    Liquidators,
+    /// The venue's own balance (negative after it covered a loss).
+    Venue,
+    /// Outside the USD ledger: USD an account spent on non-USD collateral before
+    /// the first step leaves the ledger's total.
+    Outside,
+}
+
+/// Why money moved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransferReason {
+    /// An account's USD bought its non-USD collateral (before the first step).
+    CollateralPurchase,
+    /// An account's non-USD collateral sold to the external counterparty.
+    CollateralSale,
+    /// Funding between a position and the external counterparty.
+    Funding,
+    /// A liquidation fee (the fund's share or the liquidator's).
+    LiquidationFee,
+    /// The insurance fund paying a deficit.
+    FundPayout,
+    /// A winner's haircut paying a deficit (socialized loss).
+    Haircut,
+    /// The venue covering what nobody else could.
+    VenueCover,
+}
+
+/// One movement of money, as the journal records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transfer {
+    /// Payer.
+    pub from: Party,
+    /// Payee.
+    pub to: Party,
+    /// Amount, ≥ 0.
+    pub amount: Micros,
+    /// Why.
+    pub reason: TransferReason,
+}
+
+/// Balances and positions of every party.
+pub(super) struct Ledger {
+    pub(super) accounts: Vec<Account>,
+    pub(super) positions: Vec<Position>,
+    /// Position slots of each market.
+    pub(super) market_slots: Vec<Vec<u32>>,
+    /// Account index owning each position slot.
+    slot_owners: Vec<u32>,
+    /// The external counterparty's lots and cost per market.
+    pub(super) ext_lots: Vec<i64>,
+    pub(super) ext_cost: Vec<Micros>,
+    ext_cash: Micros,
+    /// Σ positive lots per market (population and external): long open interest.
+    pub(super) long_lots: Vec<i64>,
+    fund: InsuranceFund,
+    liquidator_fees: Micros,
+    venue_balance: Micros,
+    /// What was taken out of the ledger (`Party::Outside`), as a positive balance
+    /// of the outside world: the ledger's total is `opening − outside`.
+    outside: Micros,
+    /// Collateral at the opening plus the fund's opening balance.
+    opening_total: Micros,
+    /// Σ collateral, kept (in debug builds only) for the on-the-spot
+    /// conservation check.
+    #[cfg(debug_assertions)]
+    collateral_total: Micros,
+    journal: Vec<Transfer>,
+    record: bool,
+}
+
+/// A population the ledger cannot open.
+pub(super) enum OpenError {
+    /// `(account id, positions)`: an isolated account without exactly one.
+    IsolatedPositions(u64, usize),
+    /// `(account id, market)`: a position in a market the venue does not have.
+    UnknownMarket(u64, MarketId),
+}
+
+impl Ledger {
+    /// Opens the books: every account with its collateral and positions (costs
+    /// valued by `value(market, lots, entry)`), the external counterparty holding
+    /// the opposite of the population's net position at the same costs, and the
+    /// fund.
+    pub(super) fn open(
+        population: &[AccountSpec],
+        markets: usize,
+        value: impl Fn(MarketId, i64, i64) -> Micros,
+        fund: InsuranceFund,
+    ) -> Result<Ledger, OpenError> {
+        let mut ledger = Ledger {
+            accounts: Vec::with_capacity(population.len()),
+            positions: Vec::new(),
+            market_slots: vec![Vec::new(); markets],
+            slot_owners: Vec::new(),
+            ext_lots: vec![0; markets],
+            ext_cost: vec![Micros::ZERO; markets],
+            ext_cash: Micros::ZERO,
+            long_lots: vec![0; markets],
+            opening_total: fund.balance(),
+            fund,
+            liquidator_fees: Micros::ZERO,
+            venue_balance: Micros::ZERO,
+            outside: Micros::ZERO,
+            #[cfg(debug_assertions)]
+            collateral_total: Micros::ZERO,
+            journal: Vec::new(),
+            record: false,
+        };
+        for spec in population {
+            ledger.open_account(spec, markets, &value)?;
+        }
+        for m in 0..markets {
+            ledger.long_lots[m] = ledger.market_slots[m]
+                .iter()
+                .map(|&s| ledger.positions[s as usize].lots.max(0))
+                .sum::<i64>()
+                + ledger.ext_lots[m].max(0);
+        }
+        Ok(ledger)
+    }
+
+    fn open_account(
+        &mut self,
+        spec: &AccountSpec,
+        markets: usize,
+        value: &impl Fn(MarketId, i64, i64) -> Micros,
+    ) -> Result<(), OpenError> {
+        if spec.isolated && spec.positions.len() != 1 {
+            return Err(OpenError::IsolatedPositions(spec.id, spec.positions.len()));
+        }
+        let index = self.accounts.len() as u32;
+        let first_slot = self.positions.len() as u32;
+        for &(market, lots, entry) in &spec.positions {
+            if market as usize >= markets {
+                return Err(OpenError::UnknownMarket(spec.id, market));
+            }
+            let cost = value(market, lots, entry);
+            self.market_slots[market as usize].push(self.positions.len() as u32);
+            self.positions.push(Position { market, lots, cost });
+            self.slot_owners.push(index);
+            self.ext_lots[market as usize] -= lots;
+            self.ext_cost[market as usize] -= cost;
+        }
+        self.opening_total += spec.collateral;
+        #[cfg(debug_assertions)]
+        {
+            self.collateral_total += spec.collateral;
+        }
+        self.accounts.push(Account {
+            id: spec.id,
+            collateral: spec.collateral,
+            isolated: spec.isolated,
+            first_slot,
+            slot_count: spec.positions.len() as u32,
+            version: 0,
+            pending: false,
+            queued: false,
+            liquidated: false,
+            adl_hit: false,
+            haircut: Micros::ZERO,
+            deficit: Micros::ZERO,
+            shortfall_recorded: Micros::ZERO,
+        });
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ money
+
+    /// Moves `amount` from `from` to `to`, for `reason`: the only place where a
+    /// balance of the ledger changes. `amount` is ≥ 0, except for funding, whose
+    /// sign follows the rate and the side (a negative amount moves the other way:
+    /// no branch on the sign in the funding loop). The journal records every
+    /// transfer payer first, with a non-negative amount.
+    ///
+    /// O(1), no allocation unless the journal is on.
+    #[inline]
+    pub(super) fn transfer(
+        &mut self,
+        from: Party,
+        to: Party,
+        amount: Micros,
+        reason: TransferReason,
+    ) {
+        debug_assert!(
+            amount.0 >= 0 || reason == TransferReason::Funding,
+            "Invariant: a transfer moves a non-negative amount, got {amount} for {reason:?}"
+        );
+        #[cfg(debug_assertions)]
+        let before = (self.balance(from), self.balance(to));
+        self.debit(from, amount, reason);
+        self.credit(to, amount, reason);
+        #[cfg(debug_assertions)]
+        {
+            debug_assert!(
+                from == to
+                    || (self.balance(from) == before.0 - amount
+                        && self.balance(to) == before.1 + amount),
+                "Invariant: a transfer of {amount} moves exactly that much from {from:?} to {to:?}"
+            );
+            debug_assert_eq!(
+                self.parties_total(),
+                self.total(),
+                "Invariant: conservation of money after a {reason:?} transfer"
+            );
+        }
+        if self.record {
+            let (from, to, amount) = if amount.0 >= 0 {
+                (from, to, amount)
+            } else {
+                (to, from, -amount)
+            };
+            self.journal.push(Transfer {
+                from,
+                to,
+                amount,
+                reason,
+            });
+        }
+    }
+
+    fn debit(&mut self, party: Party, amount: Micros, reason: TransferReason) {
+        match party {
+            Party::Account(a) => {
+                self.accounts[a as usize].collateral -= amount;
+                #[cfg(debug_assertions)]
+                {
+                    self.collateral_total -= amount;
+                }
+            }
+            Party::External => self.ext_cash -= amount,
+            Party::InsuranceFund => {
+                debug_assert_eq!(
+                    reason,
+                    TransferReason::FundPayout,
+                    "Invariant: the fund only pays deficits"
+                );
+                self.fund.pay_out(amount);
+            }
+            Party::Liquidators => self.liquidator_fees -= amount,
+            Party::Venue => self.venue_balance -= amount,
+            Party::Outside => self.outside -= amount,
+        }
+    }
+
+    fn credit(&mut self, party: Party, amount: Micros, reason: TransferReason) {
+        match party {
+            Party::Account(a) => {
+                self.accounts[a as usize].collateral += amount;
+                #[cfg(debug_assertions)]
+                {
+                    self.collateral_total += amount;
+                }
+            }
+            Party::External => self.ext_cash += amount,
+            Party::InsuranceFund => {
+                debug_assert_eq!(
+                    reason,
+                    TransferReason::LiquidationFee,
+                    "Invariant: the fund only receives fees"
+                );
+                self.fund.receive_fee(amount);
+            }
+            Party::Liquidators => self.liquidator_fees += amount,
+            Party::Venue => self.venue_balance += amount,
+            Party::Outside => self.outside += amount,
+        }
+    }
+
+    /// A party's balance.
+    pub(super) fn balance(&self, party: Party) -> Micros {
+        match party {
+            Party::Account(a) => self.accounts[a as usize].collateral,
+            Party::External => self.ext_cash,
+            Party::InsuranceFund => self.fund.balance(),
+            Party::Liquidators => self.liquidator_fees,
+            Party::Venue => self.venue_balance,
+            Party::Outside => self.outside,
+        }
+    }
+
+    /// The total the ledger must hold: the opening balances less what left it.
+    pub(super) fn total(&self) -> Micros {
+        self.opening_total - self.outside
+    }
+
+    /// Σ over the parties inside the ledger, from the running collateral sum
+    /// (O(1)); [`crate::engine::Engine::check_invariants`] sums the accounts
+    /// afresh instead.
+    #[cfg(debug_assertions)]
+    fn parties_total(&self) -> Micros {
+        self.collateral_total
+            + self.ext_cash
+            + self.fund.balance()
+            + self.liquidator_fees
+            + self.venue_balance
+    }
+
+    /// The insurance fund (its statistics; its balance moves only by transfers).
+    pub(super) fn fund(&self) -> &InsuranceFund {
+        &self.fund
+    }
+
+    /// The insurance fund, for its statistics (`observe`, `record_shortfall`).
+    pub(super) fn fund_stats(&mut self) -> &mut InsuranceFund {
+        &mut self.fund
+    }
+
+    /// Keeps a journal of the current step's transfers (or stops).
+    pub(super) fn set_journal(&mut self, on: bool) {
+        self.record = on;
+    }
+
+    /// Starts a new step's journal.
+    pub(super) fn clear_journal(&mut self) {
+        self.journal.clear();
+    }
+
+    /// The transfers of the current step (when the journal is on).
+    pub(super) fn journal(&self) -> &[Transfer] {
+        &self.journal
+    }
+
+    // ------------------------------------------------------------- positions
+
+    /// Funding of every open position of `market`: `payment(lots)` (signed,
+    /// positive when the position pays) between its account and the external
+    /// counterparty. O(positions of the market), no allocation.
+    pub(super) fn settle_funding(&mut self, market: usize, payment: impl Fn(i64) -> Micros) {
+        let slots = std::mem::take(&mut self.market_slots[market]);
+        for &s in &slots {
+            let lots = self.positions[s as usize].lots;
+            if lots == 0 {
+                continue;
+            }
+            let owner = Party::Account(self.slot_owners[s as usize]);
+            self.transfer(
+                owner,
+                Party::External,
+                payment(lots),
+                TransferReason::Funding,
+            );
+        }
+        self.market_slots[market] = slots;
+    }
+
+    /// Positions of an account.
+    pub(super) fn positions_of(&self, account: u32) -> &[Position] {
+        let a = &self.accounts[account as usize];
+        &self.positions[a.first_slot as usize..(a.first_slot + a.slot_count) as usize]
+    }
+
+    /// Account index owning a position slot. O(1): funding, socialization and
+    /// ADL scan whole markets.
+    pub(super) fn slot_owner(&self, slot: u32) -> u32 {
+        self.slot_owners[slot as usize]
+    }
+
+    /// Books `lots` (signed, for the position in `slot`) of value `value` against
+    /// the external counterparty, which takes the other side.
+    pub(super) fn trade_with_external(&mut self, slot: u32, lots: i64, value: Micros) {
+        let p = &mut self.positions[slot as usize];
+        let mi = p.market as usize;
+        let before = (p.lots, self.ext_lots[mi]);
+        p.lots += lots;
+        p.cost += value;
+        self.ext_lots[mi] -= lots;
+        self.ext_cost[mi] -= value;
+        self.long_lots[mi] +=
+            long_change(before.0, p.lots) + long_change(before.1, self.ext_lots[mi]);
+    }
+
+    /// Books `lots` (signed, for the position in `slot`) of value `value` against
+    /// the position in `counter` (same market), which takes the other side.
+    pub(super) fn trade_between(&mut self, slot: u32, counter: u32, lots: i64, value: Micros) {
+        let w = &mut self.positions[slot as usize];
+        let mi = w.market as usize;
+        let w_before = w.lots;
+        w.lots += lots;
+        w.cost += value;
+        let w_change = long_change(w_before, w.lots);
+        let b = &mut self.positions[counter as usize];
+        debug_assert_eq!(b.market as usize, mi, "Invariant: a trade is in one market");
+        let b_before = b.lots;
+        b.lots -= lots;
+        b.cost -= value;
+        self.long_lots[mi] += w_change + long_change(b_before, b.lots);
+    }
+}
+
+/// Change in long size when a position goes from `before` to `after` lots.
+fn long_change(before: i64, after: i64) -> i64 {
+    after.max(0) - before.max(0)
+}

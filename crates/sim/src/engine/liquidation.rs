@@ -1,0 +1,359 @@
+//! Liquidation (docs/model.md §5): executing the liquidations that are due, how
+//! much of which position each closes, at what price, and the fee.
+//!
+//! A close that leaves the account bankrupt hands the deficit to the waterfall
+//! ([`super::waterfall`]); a bankrupt position the fund cannot cover is split
+//! between the market and ADL here, before it is booked.
+
+use std::cmp::Reverse;
+
+use crate::money::{Micros, Rate};
+
+use super::Engine;
+use super::events::Event;
+use super::ledger::{Party, TransferReason};
+use super::rules::{LastLine, LiquidationMode};
+use crate::venue::adl::AdlScope;
+
+/// How a close of a bankrupt position is split between the market and ADL.
+struct AdlSplit {
+    /// Lots deleveraged against the other side.
+    adl_lots: i64,
+    /// The fewest lots ADL had to take for the fund to cover the rest.
+    minimum_lots: i64,
+}
+
+impl Engine {
+    /// Executes every liquidation due at step `t` (step stage 7), in order of
+    /// (due step, account).
+    pub(super) fn execute_due(&mut self, t: u32) {
+        while let Some(&Reverse((due, a))) = self.index.due.peek() {
+            if due > t {
+                break;
+            }
+            self.index.due.pop();
+            let cooldown = self.liquidate_account(a);
+            match cooldown {
+                Some(steps) => self.index.due.push(Reverse((t + steps.max(1), a))),
+                None => {
+                    self.ledger.accounts[a as usize].pending = false;
+                    self.recheck(a);
+                }
+            }
+        }
+    }
+
+    /// Liquidates an account as far as the mode allows this step. Returns
+    /// `Some(cooldown)` when a chunked liquidation must continue later.
+    ///
+    /// An account whose equity is not positive, or that a close leaves bankrupt, is
+    /// taken over: every position is closed now, whatever the mode.
+    fn liquidate_account(&mut self, a: u32) -> Option<u32> {
+        let mut takeover = false;
+        let mut first = true;
+        loop {
+            let equity = self.equity(a);
+            let maintenance = self.maintenance(a);
+            if !takeover && equity >= maintenance {
+                return None;
+            }
+            if first && self.convert_collateral(a) {
+                // Non-USD collateral is sold first, at market; the account is then
+                // evaluated again on its USD equity.
+                continue;
+            }
+            let slot = self.largest_position(a)?;
+            if first {
+                self.count_liquidated(a);
+            }
+            first = false;
+            if equity.0 <= 0 {
+                takeover = true;
+            }
+            let held = self.ledger.positions[slot as usize].lots.abs();
+            let lots = if takeover {
+                held
+            } else {
+                self.lots_to_close(slot, equity, maintenance)
+            };
+            if self.close(a, slot, lots) {
+                takeover = true;
+            }
+            if let (LiquidationMode::Chunked { cooldown_steps, .. }, false) =
+                (self.cfg.mode, takeover)
+            {
+                return self.is_liquidatable(a).then_some(cooldown_steps);
+            }
+        }
+    }
+
+    /// Counts `a` among the accounts liquidated, once.
+    fn count_liquidated(&mut self, a: u32) {
+        let acc = &mut self.ledger.accounts[a as usize];
+        if !acc.liquidated {
+            acc.liquidated = true;
+            self.accounts_liquidated += 1;
+        }
+    }
+
+    /// Lots of the position in `slot` the mode closes now (no takeover).
+    fn lots_to_close(&self, slot: u32, equity: Micros, maintenance: Micros) -> i64 {
+        let held = self.ledger.positions[slot as usize].lots.abs();
+        match self.cfg.mode {
+            LiquidationMode::Full => held,
+            LiquidationMode::ToTarget {
+                buffer,
+                step_fraction,
+            } => self.to_target_lots(slot, equity, maintenance, buffer, step_fraction),
+            LiquidationMode::Chunked {
+                max_fraction,
+                min_chunk,
+                full_below,
+                ..
+            } => self.chunk_lots(slot, max_fraction, min_chunk, full_below),
+        }
+    }
+
+    /// The open position with the largest maintenance margin (lowest slot on ties).
+    fn largest_position(&self, a: u32) -> Option<u32> {
+        let acc = &self.ledger.accounts[a as usize];
+        let mut best: Option<(Micros, u32)> = None;
+        for s in acc.first_slot..acc.first_slot + acc.slot_count {
+            let p = &self.ledger.positions[s as usize];
+            if p.lots == 0 {
+                continue;
+            }
+            let mm = self.position_maintenance(p, p.lots);
+            if best.is_none_or(|(b, _)| mm > b) {
+                best = Some((mm, s));
+            }
+        }
+        best.map(|(_, s)| s)
+    }
+
+    /// Execution price in ticks of `trade` lots (signed, account side) now: the mark
+    /// moved by the impact of this step's flow including this order, rounded against
+    /// the account (sells down, buys up), at least one tick.
+    ///
+    /// Never better than the mark for the liquidated account (docs/model.md §5;
+    /// §2 of the specification quoted there: mark ∓ slippage). Opposite flow earlier in the step
+    /// nets in the impact, so without the clamp a sell after larger buys would
+    /// execute above the mark and *raise* the equity of the account being closed;
+    /// the waterfall books each close's deficit as it happens, so a later close of
+    /// the same bankrupt account recovering part of it left recorded insolvency
+    /// above the account's shortfall under `none` (and gave back to it money the
+    /// fund or the winners had already paid).
+    pub(super) fn execution_ticks(&self, market: usize, trade: i64) -> i64 {
+        let m = &self.markets[market];
+        let mark = self.marks[market];
+        let flow = self.flows[market].signed_flow_usd + m.value(trade, mark).to_usd();
+        let price = mark as f64 * (1.0 + m.impact.impact(flow));
+        let ticks = if trade < 0 {
+            (price.floor() as i64).min(mark)
+        } else {
+            (price.ceil() as i64).max(mark)
+        };
+        ticks.max(1)
+    }
+
+    /// `to_target`: the smallest multiple of `step_fraction` of the position whose
+    /// close (its slippage and fee included) restores `maintenance × (1 + buffer)`.
+    fn to_target_lots(
+        &self,
+        slot: u32,
+        equity: Micros,
+        maintenance: Micros,
+        buffer: Rate,
+        step_fraction: f64,
+    ) -> i64 {
+        let p = self.ledger.positions[slot as usize];
+        let held = p.lots.abs();
+        let market = p.market as usize;
+        let m = &self.markets[market];
+        let mark = self.marks[market];
+        let mm_now = self.position_maintenance(&p, p.lots);
+        let steps = (1.0 / step_fraction).ceil().max(1.0) as i64;
+        for i in 1..steps {
+            let q = ((held as f64 * step_fraction * i as f64).ceil() as i64).clamp(1, held);
+            if q == held {
+                break;
+            }
+            let trade = -p.lots.signum() * q;
+            let price = self.execution_ticks(market, trade);
+            let slippage = m.value(trade, mark) - m.value(trade, price);
+            let fee = self.cfg.liquidation_fee(m.value(q, price));
+            let e_after = equity + slippage - fee;
+            let remaining = p.lots + trade;
+            let mm_after = maintenance - mm_now + self.position_maintenance(&p, remaining);
+            if e_after >= mm_after + buffer.apply_ceil(mm_after) {
+                return q;
+            }
+        }
+        held
+    }
+
+    /// `chunked`: `max(fraction × size, min_chunk)`, the whole position at or
+    /// below `full_below`.
+    fn chunk_lots(
+        &self,
+        slot: u32,
+        max_fraction: f64,
+        min_chunk: Micros,
+        full_below: Micros,
+    ) -> i64 {
+        let p = self.ledger.positions[slot as usize];
+        let held = p.lots.abs();
+        let m = &self.markets[p.market as usize];
+        let mark = self.marks[p.market as usize];
+        if m.value(held, mark) <= full_below {
+            return held;
+        }
+        let by_fraction = (held as f64 * max_fraction).ceil() as i64;
+        let lot_value = m.value(1, mark).0.max(1);
+        let by_floor = (min_chunk.0 + lot_value - 1) / lot_value;
+        by_fraction.max(by_floor).clamp(1, held)
+    }
+
+    /// Closes `lots` of the position in `slot` of account `a`, runs the waterfall if
+    /// the account ends bankrupt, and returns whether it did.
+    fn close(&mut self, a: u32, slot: u32, lots: i64) -> bool {
+        let p = self.ledger.positions[slot as usize];
+        let market = p.market as usize;
+        let trade = -p.lots.signum() * lots;
+        let price = self.execution_ticks(market, trade);
+        let mark = self.marks[market];
+        let equity_before = self.equity(a);
+        let m = &self.markets[market];
+        let e_after = equity_before + m.value(trade, mark) - m.value(trade, price);
+        let split = self.adl_split(e_after, lots);
+        let market_lots = lots - split.adl_lots;
+        if market_lots > 0 {
+            let t = -p.lots.signum() * market_lots;
+            self.trade_with_external(a, slot, t, price);
+        }
+        if split.adl_lots > 0 {
+            let pb = self.bankruptcy_ticks(market, trade, equity_before);
+            let unfilled = self.deleverage(a, slot, split.adl_lots, split.minimum_lots, pb);
+            if unfilled > 0 {
+                let t = -p.lots.signum() * unfilled;
+                let price = self.execution_ticks(market, t);
+                self.trade_with_external(a, slot, t, price);
+            }
+        }
+        let mut equity = self.equity(a);
+        if market_lots > 0 && equity.0 > 0 {
+            equity -= self.charge_fee(a, market, market_lots, price, equity);
+        }
+        if equity.0 < 0 {
+            // Only the part not already recorded (under `none` an account taken over
+            // stays negative between the closes of its positions).
+            let new = -equity - self.ledger.accounts[a as usize].shortfall_recorded;
+            if new.0 > 0 {
+                self.cover_deficit(a, p.market, p.lots.signum(), new);
+            }
+            return true;
+        }
+        split.adl_lots > 0
+    }
+
+    /// The part of a close of `lots` that goes to ADL when it leaves equity
+    /// `e_after` below zero and the fund cannot pay the deficit (docs/model.md §6).
+    fn adl_split(&mut self, e_after: Micros, lots: i64) -> AdlSplit {
+        let mut split = AdlSplit {
+            adl_lots: 0,
+            minimum_lots: 0,
+        };
+        if e_after.0 >= 0 {
+            return split;
+        }
+        let deficit = -e_after;
+        let available = self.ledger.fund().available();
+        if let (true, LastLine::Adl { scope, .. }) = (deficit > available, &self.cfg.last_line) {
+            // The fund cannot cover this deficit: it is depleted for the
+            // metrics even when ADL then leaves it nothing to pay.
+            self.ledger.fund_stats().record_shortfall(self.step);
+            // The fewest lots whose deficit the fund cannot pay:
+            // ceil(lots × (D − A) / D); the rest's deficit is at most A.
+            let short = (deficit - available).0 as i128;
+            split.minimum_lots =
+                ((lots as i128 * short + deficit.0 as i128 - 1) / deficit.0 as i128) as i64;
+            split.adl_lots = match scope {
+                AdlScope::Position => lots,
+                AdlScope::Shortfall => split.minimum_lots,
+            };
+        }
+        split
+    }
+
+    /// Bankruptcy price in ticks of a close of `trade` lots from the state before
+    /// it: `equity_before + trade × (mark − p_b) × k = 0`, rounded in the
+    /// bankrupt's favour so its equity after ADL is ≥ 0.
+    fn bankruptcy_ticks(&self, market: usize, trade: i64, equity_before: Micros) -> i64 {
+        let k = self.markets[market].micros_per_lot_tick as f64;
+        let pb = self.marks[market] as f64 + equity_before.0 as f64 / (trade as f64 * k);
+        let pb = if trade < 0 { pb.ceil() } else { pb.floor() };
+        (pb as i64).max(1)
+    }
+
+    /// Charges the liquidation fee on `lots` closed at `price`, only out of the
+    /// `equity` the account has left: the fund's share to the fund, the rest to
+    /// the liquidator. Returns the fee.
+    fn charge_fee(
+        &mut self,
+        a: u32,
+        market: usize,
+        lots: i64,
+        price: i64,
+        equity: Micros,
+    ) -> Micros {
+        let notional = self.markets[market].value(lots, price);
+        let fee = Micros(self.cfg.liquidation_fee(notional).0.min(equity.0));
+        let to_fund = self.cfg.fund_share(fee);
+        let account = Party::Account(a);
+        let reason = TransferReason::LiquidationFee;
+        self.ledger
+            .transfer(account, Party::InsuranceFund, to_fund, reason);
+        self.ledger
+            .transfer(account, Party::Liquidators, fee - to_fund, reason);
+        self.totals.liquidator_fees += fee - to_fund;
+        if let Some(Event::Liquidation { fee: f, .. }) = self
+            .events
+            .iter_mut()
+            .rev()
+            .find(|e| matches!(e, Event::Liquidation { account, .. } if *account == a))
+        {
+            *f = fee;
+        }
+        fee
+    }
+
+    /// Books a trade of `trade` lots (account side) at `price` between account `a`
+    /// and the external counterparty, with its flows.
+    fn trade_with_external(&mut self, a: u32, slot: u32, trade: i64, price: i64) {
+        let market = self.ledger.positions[slot as usize].market;
+        let mi = market as usize;
+        let m = &self.markets[mi];
+        let v = m.value(trade, price);
+        self.ledger.trade_with_external(slot, trade, v);
+        let notional = Micros(v.0.abs());
+        let f = &mut self.flows[mi];
+        f.signed_flow_usd += m.value(trade, self.marks[mi]).to_usd();
+        f.liquidations += 1;
+        if trade < 0 {
+            f.liquidated_long += notional;
+        } else {
+            f.liquidated_short += notional;
+        }
+        self.totals.liquidations += 1;
+        self.totals.liquidated_notional += notional;
+        if self.record_events {
+            self.events.push(Event::Liquidation {
+                account: a,
+                market,
+                lots: trade,
+                price,
+                fee: Micros::ZERO,
+            });
+        }
+    }
+}

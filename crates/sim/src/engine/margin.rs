@@ -1,0 +1,126 @@
+//! Margin: equity, the maintenance requirement, and the liquidation and
+//! bankruptcy prices of a position (docs/model.md §3).
+//!
+//! The requirement itself is [`crate::venue::market::MarginSchedule`]'s; the
+//! engine only scales it by the market's current margin multiplier.
+
+use crate::money::Micros;
+use crate::venue::market::MarketId;
+
+use super::Engine;
+use super::ledger::Position;
+
+impl Engine {
+    /// Equity of an account at the current marks: collateral, non-USD collateral
+    /// at its weighted price, and unrealized PnL.
+    pub fn equity(&self, account: u32) -> Micros {
+        let a = &self.ledger.accounts[account as usize];
+        let mut e = a.collateral + self.asset_value(account, 1.0);
+        for p in self.ledger.positions_of(account) {
+            let m = &self.markets[p.market as usize];
+            e += m.value(p.lots, self.marks[p.market as usize]) - p.cost;
+        }
+        e
+    }
+
+    /// Maintenance requirement of an account at the current marks.
+    pub fn maintenance(&self, account: u32) -> Micros {
+        self.ledger
+            .positions_of(account)
+            .iter()
+            .filter(|p| p.lots != 0)
+            .map(|p| self.position_maintenance(p, p.lots))
+            .sum()
+    }
+
+    /// Maintenance requirement of `lots` of the position `p`'s market at the mark,
+    /// with the market's margin multiplier.
+    pub(super) fn position_maintenance(&self, p: &Position, lots: i64) -> Micros {
+        let mi = p.market as usize;
+        let m = &self.markets[mi];
+        m.margin
+            .maintenance_requirement(m.value(lots.abs(), self.marks[mi]), self.margin_mult[mi])
+    }
+
+    /// Liquidatable: equity strictly below the maintenance requirement.
+    pub fn is_liquidatable(&self, account: u32) -> bool {
+        self.has_open_positions(account) && self.equity(account) < self.maintenance(account)
+    }
+
+    pub(super) fn has_open_positions(&self, account: u32) -> bool {
+        self.ledger
+            .positions_of(account)
+            .iter()
+            .any(|p| p.lots != 0)
+    }
+
+    /// Liquidation price of the position in `slot` (index within the account),
+    /// holding the other positions at their current marks, USD. `None` if the
+    /// position is flat or cannot be liquidated at a positive price.
+    ///
+    /// Solves `equity(m) = maintenance(m)` bracket by bracket: Binance's one-way
+    /// formula `(WB − TMM1 + UPNL1 + cum − side × size × EP) / (size × MMR − side ×
+    /// size)` is the same line.
+    pub fn liquidation_price(&self, account: u32, slot: usize) -> Option<f64> {
+        let (ticks, market) = self.liquidation_ticks(account, slot, self.equity(account))?;
+        Some(ticks * self.markets[market as usize].tick_size)
+    }
+
+    /// Bankruptcy price of the position in `slot` (others at their marks), USD:
+    /// the mark at which the account's equity is zero.
+    pub fn bankruptcy_price(&self, account: u32, slot: usize) -> Option<f64> {
+        let p = *self.ledger.positions_of(account).get(slot)?;
+        if p.lots == 0 {
+            return None;
+        }
+        let m = &self.markets[p.market as usize];
+        let rest = self.equity(account) - (m.value(p.lots, self.marks[p.market as usize]) - p.cost);
+        let ticks = (p.cost.0 - rest.0) as f64 / (p.lots as f64 * m.micros_per_lot_tick as f64);
+        (ticks > 0.0).then_some(ticks * m.tick_size)
+    }
+
+    /// Exact liquidation price in (fractional) ticks, given the account's equity
+    /// at the current marks.
+    pub(super) fn liquidation_ticks(
+        &self,
+        account: u32,
+        slot: usize,
+        equity: Micros,
+    ) -> Option<(f64, MarketId)> {
+        let p = *self.ledger.positions_of(account).get(slot)?;
+        if p.lots == 0 {
+            return None;
+        }
+        let market = &self.markets[p.market as usize];
+        let mark = self.marks[p.market as usize];
+        let k = market.micros_per_lot_tick as f64;
+        // Equity without this position's value, minus the others' maintenance.
+        let own_value = market.value(p.lots, mark);
+        let own_mm = self.position_maintenance(&p, p.lots);
+        let base = (equity - own_value).0 as f64 - (self.maintenance(account) - own_mm).0 as f64;
+        let s = p.lots as f64;
+        let tiers = market.margin.tiers();
+        let mult = self.margin_mult[p.market as usize].as_fraction();
+        for t in 0..tiers.len() {
+            let (mmr, cum) = market.margin.maintenance_line(t, mult);
+            // base + s m k = |s| m k mmr − cum
+            let denom = k * (s - s.abs() * mmr);
+            let m = -(base + cum) / denom;
+            if !m.is_finite() || m <= 0.0 {
+                continue;
+            }
+            let notional = s.abs() * m * k;
+            let lo = tiers[t].notional_floor.0 as f64;
+            let hi = tiers
+                .get(t + 1)
+                .map_or(f64::INFINITY, |n| n.notional_floor.0 as f64);
+            // A root on a bracket floor may land a rounding error outside both
+            // brackets; the function is continuous there, so either root is right.
+            let slack = 1e-9 * notional.max(1.0);
+            if notional >= lo - slack && notional < hi + slack {
+                return Some((m, p.market));
+            }
+        }
+        None
+    }
+}

@@ -1,0 +1,484 @@
+//! The venue engine: accounts, positions, liquidation, insurance fund and the loss
+//! waterfall, stepped one mark at a time.
+//!
+//! The engine takes plain values (markets, a population, [`VenueConfig`]) and
+//! knows nothing of scenario files. What each file owns:
+//!
+//! - `ledger.rs`: accounts, positions, the external counterparty, and
+//!   `Ledger::transfer`, the one function that moves money;
+//! - `margin.rs`: equity, the maintenance requirement, liquidation and bankruptcy
+//!   prices;
+//! - `index.rs`: the liquidation index: each account's triggers, breach
+//!   detection; `triggers.rs` holds its heaps and the queue of liquidations due;
+//! - `liquidation.rs`: executing liquidations: sizes, prices, fees;
+//! - `waterfall.rs`: deficits: insurance fund, ADL, socialized loss, insolvency;
+//! - `collateral.rs`: non-USD collateral: valuation, sale, index upkeep
+//!   (`collateral_book.rs` holds the units and prices);
+//! - `events.rs`: events, per-step flows and running totals;
+//! - `rules.rs`: the venue's rules ([`VenueConfig`]);
+//! - `invariants.rs`: the checks of docs/model.md §8.
+//!
+//! # A step ([`Engine::step_with_funding`], docs/model.md §4)
+//! 1. **Marks** (`update_marks`): path (or oracle) price × the impact
+//!    carried from earlier steps, to the tick; collateral repriced.
+//! 2. **Funding** (`settle_due_funding`) where due or given by a replay.
+//! 3. **Volatility margin** (`update_margin_multipliers`).
+//! 4. **Index upkeep** (`refresh_index`): a full re-index after funding,
+//!    new multipliers or when stale entries pile up; else collateral holders
+//!    whose asset fell below what their triggers assumed.
+//! 5. **Circuit breaker** (`controls.breaker`): whether liquidations pause.
+//! 6. **Breach detection** (`collect_breaches`): crossed triggers are
+//!    evaluated; a liquidatable account is scheduled `latency_steps` later.
+//! 7. **Execution** (`execute_due`) of every liquidation due, in order
+//!    of (due step, account), unless paused: closes, fees, the waterfall.
+//! 8. **Impact** (`end_step`): the step's signed liquidation flow moves
+//!    the impact state (it reaches the marks at the next step); the fund's
+//!    statistics are updated.
+
+mod collateral;
+mod collateral_book;
+mod events;
+mod index;
+mod invariants;
+mod ledger;
+mod liquidation;
+mod margin;
+mod rules;
+mod triggers;
+mod waterfall;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+pub use crate::venue::adl::AdlScope;
+pub use events::{Event, MarketFlows, Totals, VenueFlows};
+pub use invariants::InvariantViolation;
+pub use ledger::{Account, AccountSpec, Party, Position, Transfer, TransferReason};
+pub use rules::{LastLine, LiquidationMode, VenueConfig};
+
+use crate::money::{Micros, Rate};
+use crate::venue::adl::AdlCandidate;
+use crate::venue::controls::Controls;
+use crate::venue::impact::ImpactState;
+use crate::venue::insurance::InsuranceFund;
+use crate::venue::market::{Market, MarketId};
+use collateral_book::CollateralBook;
+use ledger::{Ledger, OpenError};
+use triggers::LiquidationIndex;
+
+/// Scratch space reused across steps (no allocation in the hot loop once warm).
+#[derive(Default)]
+struct Scratch {
+    breached: Vec<u32>,
+    candidates: Vec<AdlCandidate>,
+    fills: Vec<(usize, i64)>,
+    winners: Vec<(u32, u32, Micros)>,
+}
+
+/// The venue: markets, accounts, external counterparty, fund, and the index.
+pub struct Engine {
+    markets: Vec<Market>,
+    /// Current marks, ticks.
+    marks: Vec<i64>,
+    impact: Vec<ImpactState>,
+    /// Per market: multiplier of the margin rates (1 without volatility margin).
+    margin_mult: Vec<Rate>,
+    flows: Vec<MarketFlows>,
+    venue_flows: VenueFlows,
+    ledger: Ledger,
+    cfg: VenueConfig,
+    index: LiquidationIndex,
+    step: u32,
+    totals: Totals,
+    events: Vec<Event>,
+    record_events: bool,
+    scratch: Scratch,
+    rng: ChaCha8Rng,
+    accounts_liquidated: u32,
+    accounts_adl_hit: u32,
+    /// Optional controls (circuit breaker, volatility margin, oracle).
+    controls: Controls,
+    /// Whether liquidations were paused in the step just run (circuit breaker).
+    liquidations_paused: bool,
+    /// The oracle's prices of the step (one per market), when an oracle runs.
+    oracle_prices: Vec<f64>,
+    /// Non-USD collateral, when the scenario has any.
+    collateral: Option<CollateralBook>,
+    /// UTC time of the next step (set by [`Engine::set_time`]).
+    now_ns: i64,
+}
+
+/// Error building an engine from a population.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum EngineError {
+    /// A position names a market the venue does not have.
+    #[error("account {account}: unknown market index {market}")]
+    UnknownMarket {
+        /// Account id.
+        account: u64,
+        /// Market index.
+        market: MarketId,
+    },
+    /// An isolated margin unit must hold exactly one position.
+    #[error("account {account}: an isolated account must hold exactly one position, found {found}")]
+    IsolatedPositions {
+        /// Account id.
+        account: u64,
+        /// Positions found.
+        found: usize,
+    },
+    /// A collateral holding the engine cannot take.
+    #[error("collateral holding of account index {account}: {reason}")]
+    Collateral {
+        /// Account index.
+        account: u32,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The initial marks do not match the markets.
+    #[error("expected {expected} initial prices, got {found}")]
+    PriceCount {
+        /// Markets.
+        expected: usize,
+        /// Prices given.
+        found: usize,
+    },
+}
+
+impl Engine {
+    /// Builds a venue from markets, a population and the rules.
+    ///
+    /// The external counterparty takes the opposite of the population's net
+    /// position in every market at the population's entry prices, so unrealized PnL
+    /// is zero-sum from the start. `rng` seeds the pseudo-random ADL walk.
+    ///
+    /// # Errors
+    /// A position in an unknown market, or an isolated account without exactly one
+    /// position.
+    pub fn new(
+        markets: Vec<Market>,
+        initial_prices: &[f64],
+        population: &[AccountSpec],
+        cfg: VenueConfig,
+        rng: ChaCha8Rng,
+    ) -> Result<Engine, EngineError> {
+        if initial_prices.len() != markets.len() {
+            return Err(EngineError::PriceCount {
+                expected: markets.len(),
+                found: initial_prices.len(),
+            });
+        }
+        let n_markets = markets.len();
+        let fund = InsuranceFund::new(cfg.insurance_fund, cfg.insurance_fund_floor);
+        let value = |m: MarketId, lots, entry| markets[m as usize].value(lots, entry);
+        let ledger = Ledger::open(population, n_markets, value, fund).map_err(|e| match e {
+            OpenError::IsolatedPositions(account, found) => {
+                EngineError::IsolatedPositions { account, found }
+            }
+            OpenError::UnknownMarket(account, market) => {
+                EngineError::UnknownMarket { account, market }
+            }
+        })?;
+        let n = ledger.accounts.len();
+        let mut engine = Engine {
+            marks: markets
+                .iter()
+                .zip(initial_prices)
+                .map(|(m, &p)| m.ticks(p))
+                .collect(),
+            impact: vec![ImpactState::default(); n_markets],
+            margin_mult: vec![Rate::ONE; n_markets],
+            flows: vec![MarketFlows::default(); n_markets],
+            venue_flows: VenueFlows::default(),
+            ledger,
+            cfg,
+            index: LiquidationIndex::new(n_markets, n),
+            step: 0,
+            totals: Totals::default(),
+            events: Vec::with_capacity(1024),
+            record_events: false,
+            scratch: Scratch {
+                breached: Vec::with_capacity(n.min(1 << 16)),
+                ..Default::default()
+            },
+            rng,
+            accounts_liquidated: 0,
+            accounts_adl_hit: 0,
+            controls: Controls::default(),
+            liquidations_paused: false,
+            oracle_prices: vec![0.0; n_markets],
+            collateral: None,
+            now_ns: 0,
+            markets,
+        };
+        engine.set_record_events(cfg!(test));
+        engine.reindex_all();
+        Ok(engine)
+    }
+
+    /// Installs the venue's optional controls (see [`crate::venue::controls`]); call
+    /// before the first step. Margin multipliers start at 1, so the index stays valid.
+    pub fn set_controls(&mut self, controls: Controls) {
+        self.controls = controls;
+    }
+
+    /// The controls the engine runs with.
+    pub fn controls(&self) -> &Controls {
+        &self.controls
+    }
+
+    /// Multiplier of a market's margin rates in the step just run (1 unless the
+    /// volatility-margin control raised it).
+    pub fn margin_multiplier(&self, market: MarketId) -> f64 {
+        self.margin_mult[market as usize].as_fraction()
+    }
+
+    /// Whether the circuit breaker paused liquidations in the step just run.
+    pub fn liquidations_paused(&self) -> bool {
+        self.liquidations_paused
+    }
+
+    /// A deterministic RNG for tests and simple callers.
+    pub fn test_rng(seed: u64) -> ChaCha8Rng {
+        ChaCha8Rng::seed_from_u64(seed)
+    }
+
+    /// Keeps a log of [`Event`]s and a journal of [`Transfer`]s for the current
+    /// step (off by default outside tests: both are for invariant checks and
+    /// debugging).
+    pub fn set_record_events(&mut self, on: bool) {
+        self.record_events = on;
+        self.ledger.set_journal(on);
+    }
+
+    // ----------------------------------------------------------------- accessors
+
+    /// Markets of the venue.
+    pub fn markets(&self) -> &[Market] {
+        &self.markets
+    }
+    /// Current marks, ticks.
+    pub fn marks(&self) -> &[i64] {
+        &self.marks
+    }
+    /// Current mark of a market, USD.
+    pub fn mark_price(&self, market: MarketId) -> f64 {
+        self.markets[market as usize].price(self.marks[market as usize])
+    }
+    /// Accounts (margin units).
+    pub fn accounts(&self) -> &[Account] {
+        &self.ledger.accounts
+    }
+    /// Positions of an account.
+    pub fn positions_of(&self, account: u32) -> &[Position] {
+        self.ledger.positions_of(account)
+    }
+    /// The insurance fund.
+    pub fn insurance_fund(&self) -> &InsuranceFund {
+        self.ledger.fund()
+    }
+    /// Flows of the step just run, per market.
+    pub fn market_flows(&self) -> &[MarketFlows] {
+        &self.flows
+    }
+    /// Venue-wide flows of the step just run.
+    pub fn venue_flows(&self) -> &VenueFlows {
+        &self.venue_flows
+    }
+    /// Running totals.
+    pub fn totals(&self) -> &Totals {
+        &self.totals
+    }
+    /// Events of the step just run (when recording is on).
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+    /// Every movement of money in the step just run, in order (when recording is
+    /// on; at construction, the collateral purchases of [`Engine::set_collateral`]).
+    pub fn transfers(&self) -> &[Transfer] {
+        self.ledger.journal()
+    }
+    /// A party's balance now.
+    pub fn balance(&self, party: Party) -> Micros {
+        self.ledger.balance(party)
+    }
+    /// Steps run so far.
+    pub fn steps_run(&self) -> u32 {
+        self.step
+    }
+    /// Distinct accounts liquidated at least once.
+    pub fn accounts_liquidated(&self) -> u32 {
+        self.accounts_liquidated
+    }
+    /// Distinct accounts hit by ADL.
+    pub fn accounts_adl_hit(&self) -> u32 {
+        self.accounts_adl_hit
+    }
+    /// Haircut charged to each account so far (account id, amount), non-zero only.
+    pub fn haircuts(&self) -> impl Iterator<Item = (u64, Micros)> + '_ {
+        self.ledger
+            .accounts
+            .iter()
+            .filter(|a| a.haircut.0 > 0)
+            .map(|a| (a.id, a.haircut))
+    }
+    /// The two largest deficits left by single accounts so far (largest first):
+    /// the stressed shortfall behind Cover-1 and Cover-2. O(accounts); call once
+    /// per path.
+    pub fn largest_deficits(&self) -> [Micros; 2] {
+        let mut top = [Micros::ZERO; 2];
+        for a in &self.ledger.accounts {
+            if a.deficit > top[0] {
+                top[1] = top[0];
+                top[0] = a.deficit;
+            } else if a.deficit > top[1] {
+                top[1] = a.deficit;
+            }
+        }
+        top
+    }
+    /// Long open interest of a market, micro-USD at the mark.
+    ///
+    /// O(1): the long size is kept up to date at every trade.
+    pub fn open_interest(&self, market: MarketId) -> Micros {
+        let m = market as usize;
+        self.markets[m].value(self.ledger.long_lots[m], self.marks[m])
+    }
+    /// Whether an account is waiting for (or between chunks of) a liquidation.
+    pub fn is_pending(&self, account: u32) -> bool {
+        self.ledger.accounts[account as usize].pending
+    }
+
+    // ----------------------------------------------------------------- the step
+
+    /// Moves the markets' clocks (impact models with recorded liquidity) to
+    /// `ts_ns`, the time of the next step.
+    pub fn set_time(&mut self, ts_ns: i64) {
+        self.now_ns = ts_ns;
+        for m in &mut self.markets {
+            m.impact.advance_to(ts_ns);
+        }
+    }
+
+    /// Runs one step at the given path prices (one per market, USD); see the
+    /// module documentation for the order of a step.
+    pub fn step(&mut self, prices: &[f64]) {
+        self.step_with_funding(prices, &[]);
+    }
+
+    /// [`Engine::step`] with funding rates from outside (a historical replay):
+    /// `funding[m] = Some(rate)` settles market `m` at `rate` this step, in place
+    /// of its scheduled settlement; an empty slice or `None` entries leave the
+    /// schedule alone.
+    pub fn step_with_funding(&mut self, prices: &[f64], funding: &[Option<Rate>]) {
+        debug_assert_eq!(
+            prices.len(),
+            self.markets.len(),
+            "Invariant: one price per market"
+        );
+        let t = self.step;
+        self.events.clear();
+        self.ledger.clear_journal();
+        self.venue_flows = VenueFlows::default();
+        self.update_marks(prices);
+        let any_funding = self.settle_due_funding(funding);
+        let margin_changed = self.update_margin_multipliers();
+        self.refresh_index(any_funding || margin_changed);
+        // Circuit breaker: breaches are still detected (and scheduled) while
+        // liquidations are paused; they execute once the pause is over.
+        self.liquidations_paused = match self.controls.breaker.as_mut() {
+            Some(b) => b.observe(t, &self.marks),
+            None => false,
+        };
+        self.collect_breaches();
+        if !self.liquidations_paused {
+            self.execute_due(t);
+        }
+        self.end_step();
+    }
+
+    /// Stage 1: the marks from the path (or oracle) prices and the impact carried
+    /// from earlier steps; the collateral's prices at them.
+    fn update_marks(&mut self, prices: &[f64]) {
+        // Oracle aggregation: the mark is built from the oracle's price instead of
+        // the path price.
+        let base: &[f64] = match self.controls.oracle.as_mut() {
+            Some(o) => {
+                o.observe(self.step, prices, &mut self.oracle_prices);
+                &self.oracle_prices
+            }
+            None => prices,
+        };
+        for (i, m) in self.markets.iter().enumerate() {
+            self.flows[i] = MarketFlows::default();
+            self.marks[i] = m.ticks(base[i] * self.impact[i].factor());
+        }
+        self.reprice_collateral();
+    }
+
+    /// Stage 2: funding of every market due now (or given); returns whether any
+    /// market settled.
+    fn settle_due_funding(&mut self, funding: &[Option<Rate>]) -> bool {
+        let t = self.step;
+        let mut any_funding = false;
+        for i in 0..self.markets.len() {
+            let given = funding.get(i).copied().flatten();
+            let interval = self.markets[i].funding_interval_steps;
+            if let Some(rate) = given {
+                self.settle_funding(i, rate);
+                any_funding = true;
+            } else if interval > 0 && t > 0 && t.is_multiple_of(interval) {
+                self.settle_funding(i, self.markets[i].funding_rate);
+                any_funding = true;
+            }
+        }
+        any_funding
+    }
+
+    /// Longs pay shorts `size × mark × rate` per position, rounded half away from
+    /// zero; the external counterparty takes the other side of each payment.
+    /// O(positions of the market).
+    fn settle_funding(&mut self, market: usize, rate: Rate) {
+        let m = &self.markets[market];
+        let mark = self.marks[market];
+        self.ledger
+            .settle_funding(market, |lots| rate.apply_round(m.value(lots, mark)));
+        self.flows[market].funding_rate = Some(rate.as_fraction());
+    }
+
+    /// Stage 3: the volatility margin folds in the marks; returns whether any
+    /// multiplier changed (every account is then re-evaluated, at most once per
+    /// update interval; a quiet step costs O(markets)).
+    fn update_margin_multipliers(&mut self) -> bool {
+        if let Some(c) = self.controls.margin.as_mut()
+            && c.observe(self.step, &self.marks)
+        {
+            self.margin_mult.copy_from_slice(c.multipliers());
+            return true;
+        }
+        false
+    }
+
+    /// Stage 4: re-indexes every account when `everything` (funding, new
+    /// multipliers) or when stale entries pile up; otherwise only the holders of
+    /// collateral that fell below what their triggers assumed (O(assets)).
+    fn refresh_index(&mut self, everything: bool) {
+        if everything || self.index.needs_compaction(self.ledger.accounts.len()) {
+            self.reindex_all();
+        } else {
+            self.reindex_collateral_holders();
+        }
+    }
+
+    /// Stage 8: the step's liquidation flow into each market's impact state (the
+    /// next step's marks), the fund's statistics, the step counter.
+    fn end_step(&mut self) {
+        for i in 0..self.markets.len() {
+            let m = &self.markets[i];
+            let imp = m.impact.impact(self.flows[i].signed_flow_usd);
+            self.impact[i].end_step(imp, m.permanent_impact_fraction, m.temporary_impact_decay);
+        }
+        self.ledger.fund_stats().observe(self.step);
+        self.step += 1;
+    }
+}

@@ -1,0 +1,347 @@
+//! The loss waterfall (docs/model.md §6): a deficit is paid by the insurance
+//! fund, then by the scenario's last line: ADL against the other side, a
+//! haircut of the winners' PnL, or recorded insolvency. What nobody can absorb
+//! the venue covers.
+
+use std::cmp::Reverse;
+
+use crate::money::Micros;
+use crate::venue::adl::{self, AdlCandidate};
+use crate::venue::market::MarketId;
+
+use super::Engine;
+use super::events::Event;
+use super::ledger::{Party, TransferReason};
+use super::rules::LastLine;
+
+impl Engine {
+    /// Covers the deficit `deficit` a close left in account `a` (its position in
+    /// `market` on `side`): insurance fund, then the last line.
+    pub(super) fn cover_deficit(&mut self, a: u32, market: MarketId, side: i64, deficit: Micros) {
+        let paid = self.ledger.fund().cover(deficit);
+        self.ledger.transfer(
+            Party::InsuranceFund,
+            Party::Account(a),
+            paid,
+            TransferReason::FundPayout,
+        );
+        if paid < deficit {
+            self.ledger.fund_stats().record_shortfall(self.step);
+        }
+        let mut left = deficit - paid;
+        let mut socialized = Micros::ZERO;
+        let venue;
+        match self.cfg.last_line {
+            LastLine::None => {
+                self.ledger.accounts[a as usize].shortfall_recorded += left;
+                self.venue_flows.insolvency += left;
+                self.totals.insolvency += left;
+                venue = Micros::ZERO;
+            }
+            LastLine::Socialize | LastLine::Adl { .. } => {
+                if matches!(self.cfg.last_line, LastLine::Socialize) && left.0 > 0 {
+                    socialized = self.socialize(a, market, side, left);
+                    left -= socialized;
+                }
+                // Whatever nobody could absorb (no winners left, or ADL rounding), the
+                // venue covers and records as insolvency.
+                venue = left;
+                self.ledger.transfer(
+                    Party::Venue,
+                    Party::Account(a),
+                    venue,
+                    TransferReason::VenueCover,
+                );
+                self.venue_flows.insolvency += venue;
+                self.totals.insolvency += venue;
+            }
+        }
+        // The whole deficit is bad debt, whoever ends up carrying it.
+        self.ledger.accounts[a as usize].deficit += deficit;
+        self.venue_flows.bad_debt += deficit;
+        self.totals.bad_debt += deficit;
+        if self.record_events {
+            self.events.push(Event::BadDebt {
+                account: a,
+                deficit,
+                insurance_fund: paid,
+                socialized,
+                venue,
+            });
+        }
+    }
+
+    /// Haircuts the other side's positive PnL in `market` pro-rata for `amount`,
+    /// paid to the bankrupt account; returns what was charged (at most the total
+    /// positive PnL).
+    fn socialize(&mut self, bankrupt: u32, market: MarketId, side: i64, amount: Micros) -> Micros {
+        let mut winners = std::mem::take(&mut self.scratch.winners);
+        let total = self.collect_winners(bankrupt, market, side, &mut winners);
+        let charge = (amount.0 as i128).min(total);
+        let mut charged = 0i128;
+        if charge > 0 {
+            let shares = haircut_shares(&winners, charge, total);
+            charged = shares.iter().sum();
+            for (w, &h) in winners.iter().zip(&shares) {
+                if h > 0 {
+                    self.charge_haircut(bankrupt, w.0, Micros(h as i64), w.2);
+                }
+            }
+            let charged_m = Micros(charged as i64);
+            self.venue_flows.socialized_loss += charged_m;
+            self.totals.socialized_loss += charged_m;
+            for w in &winners {
+                self.recheck(w.0);
+            }
+        }
+        self.scratch.winners = winners;
+        Micros(charged as i64)
+    }
+
+    /// The positions on the other side of `market` (not `side`) with positive PnL,
+    /// outside the bankrupt account, as `(account, slot, pnl)`; returns Σ pnl.
+    fn collect_winners(
+        &self,
+        bankrupt: u32,
+        market: MarketId,
+        side: i64,
+        winners: &mut Vec<(u32, u32, Micros)>,
+    ) -> i128 {
+        let mi = market as usize;
+        let mark = self.marks[mi];
+        winners.clear();
+        let mut total = 0i128;
+        for &s in &self.ledger.market_slots[mi] {
+            let p = self.ledger.positions[s as usize];
+            if p.lots == 0 || p.lots.signum() == side {
+                continue;
+            }
+            let owner = self.ledger.slot_owner(s);
+            if owner == bankrupt {
+                continue;
+            }
+            let pnl = self.markets[mi].value(p.lots, mark) - p.cost;
+            if pnl.0 > 0 {
+                winners.push((owner, s, pnl));
+                total += pnl.0 as i128;
+            }
+        }
+        total
+    }
+
+    /// One winner's haircut, paid to the bankrupt account.
+    fn charge_haircut(&mut self, bankrupt: u32, winner: u32, amount: Micros, positive_pnl: Micros) {
+        self.ledger.transfer(
+            Party::Account(winner),
+            Party::Account(bankrupt),
+            amount,
+            TransferReason::Haircut,
+        );
+        self.ledger.accounts[winner as usize].haircut += amount;
+        if self.record_events {
+            self.events.push(Event::Haircut {
+                account: winner,
+                amount,
+                positive_pnl,
+            });
+        }
+    }
+
+    /// Closes `lots` of the bankrupt position in `slot` against the other side at
+    /// `price` (the bankruptcy price, ticks). Returns the lots nobody could take.
+    pub(super) fn deleverage(
+        &mut self,
+        a: u32,
+        slot: u32,
+        lots: i64,
+        minimum_lots: i64,
+        price: i64,
+    ) -> i64 {
+        let mut cands = std::mem::take(&mut self.scratch.candidates);
+        self.collect_adl_candidates(a, slot, price, &mut cands);
+        let policy = match &self.cfg.last_line {
+            LastLine::Adl { policy, .. } => policy,
+            _ => unreachable!("deleverage is only called under ADL"),
+        };
+        let mut fills = std::mem::take(&mut self.scratch.fills);
+        let filled = adl::allocate(policy, &mut cands, lots, &mut self.rng, &mut fills);
+        let bankrupt_lots = self.ledger.positions[slot as usize].lots.abs();
+        let adl_cost = self.book_adl_fills(slot, price, &cands, &fills);
+        // No candidate (nobody on the other side in profit at the bankruptcy price with
+        // equity to absorb it): nothing was deleveraged, so no ADL event is counted
+        // (the lots go to the market and the venue covers what the fund cannot).
+        if filled > 0 {
+            let closed = AdlClose {
+                bankrupt_lots,
+                filled,
+                minimum_lots,
+                price,
+                cost: adl_cost,
+            };
+            self.record_adl(a, slot, &closed);
+        }
+        for &(i, _) in &fills {
+            self.recheck(cands[i].account);
+        }
+        self.scratch.candidates = cands;
+        self.scratch.fills = fills;
+        lots - filled
+    }
+
+    /// The positions that can take part of the bankrupt position in `slot` at
+    /// `price`: on the other side, still profitable at that price, in accounts
+    /// with positive equity, each limited to the lots its equity absorbs.
+    fn collect_adl_candidates(&self, a: u32, slot: u32, price: i64, cands: &mut Vec<AdlCandidate>) {
+        let p = self.ledger.positions[slot as usize];
+        let mi = p.market as usize;
+        let side = p.lots.signum();
+        let mark = self.marks[mi];
+        let m = &self.markets[mi];
+        cands.clear();
+        for &s in &self.ledger.market_slots[mi] {
+            let q = self.ledger.positions[s as usize];
+            if q.lots == 0 || q.lots.signum() == side {
+                continue;
+            }
+            let owner = self.ledger.slot_owner(s);
+            if owner == a {
+                continue;
+            }
+            // Only positions still in profit at the bankruptcy price, in accounts with
+            // positive equity: ADL must not create new bankruptcies.
+            if (m.value(q.lots, price) - q.cost).0 <= 0 {
+                continue;
+            }
+            let equity = self.equity(owner);
+            if equity.0 <= 0 {
+                continue;
+            }
+            // When the bankruptcy price is worse than the mark for the winner (the
+            // bankrupt was already underwater: a gap, or the latency window), each lot
+            // closed costs it `loss` against the mark. Take no more lots than its
+            // equity absorbs: positive equity alone did not keep a cross account,
+            // losing in another market, from being made bankrupt by the ADL.
+            let loss = (m.value(-q.lots.signum(), price) - m.value(-q.lots.signum(), mark)).0;
+            let lots = if loss > 0 {
+                q.lots.abs().min(equity.0 / loss)
+            } else {
+                q.lots.abs()
+            };
+            if lots == 0 {
+                continue;
+            }
+            cands.push(AdlCandidate {
+                account: owner,
+                slot: s,
+                lots,
+                pnl: (m.value(q.lots, mark) - q.cost).to_usd(),
+                entry_value: q.cost.to_usd().abs(),
+                notional: m.value(q.lots.abs(), mark).to_usd(),
+                equity: equity.to_usd(),
+                wallet: (self.ledger.accounts[owner as usize].collateral
+                    + self.asset_value(owner, 1.0))
+                .to_usd(),
+                maintenance: self.maintenance(owner).to_usd(),
+                loss_per_lot: (m.value(-q.lots.signum(), price) - m.value(-q.lots.signum(), mark))
+                    .to_usd(),
+                lot_value: m.value(1, mark).to_usd(),
+            });
+        }
+    }
+
+    /// Books each fill: the winner closes at the bankruptcy price against the
+    /// bankrupt position in `slot`. Returns the ADL cost: what the winners gave up
+    /// against the mark.
+    fn book_adl_fills(
+        &mut self,
+        slot: u32,
+        price: i64,
+        cands: &[AdlCandidate],
+        fills: &[(usize, i64)],
+    ) -> Micros {
+        let mi = self.ledger.positions[slot as usize].market as usize;
+        let mark = self.marks[mi];
+        let mut adl_cost = Micros::ZERO;
+        for &(i, q) in fills {
+            let c = cands[i];
+            let w_trade = -self.ledger.positions[c.slot as usize].lots.signum() * q;
+            let m = &self.markets[mi];
+            let v = m.value(w_trade, price);
+            self.ledger.trade_between(c.slot, slot, w_trade, v);
+            // What the winner gave up: it pays `v` at the bankruptcy price instead of
+            // the value at the mark (positive when the bankruptcy price is worse for
+            // it than the mark). The sign was reversed (it counted the winner's gain).
+            adl_cost += v - m.value(w_trade, mark);
+            let acc = &mut self.ledger.accounts[c.account as usize];
+            if !acc.adl_hit {
+                acc.adl_hit = true;
+                self.accounts_adl_hit += 1;
+            }
+        }
+        adl_cost
+    }
+
+    /// Counts one ADL of the bankrupt position in `slot` of account `a`.
+    fn record_adl(&mut self, a: u32, slot: u32, c: &AdlClose) {
+        let market = self.ledger.positions[slot as usize].market;
+        let mi = market as usize;
+        let m = &self.markets[mi];
+        let mark = self.marks[mi];
+        let notional = m.value(c.filled, mark);
+        let excess = m.value((c.filled - c.minimum_lots).max(0), mark);
+        let f = &mut self.flows[mi];
+        f.adl_notional += notional;
+        f.adl_count += 1;
+        self.totals.adl_events += 1;
+        self.totals.adl_notional += notional;
+        self.totals.adl_excess_notional += excess;
+        self.totals.adl_cost += c.cost;
+        if self.record_events {
+            self.events.push(Event::Adl {
+                account: a,
+                market,
+                bankrupt_lots: c.bankrupt_lots,
+                closed_lots: c.filled,
+                minimum_lots: c.minimum_lots,
+                price: c.price,
+            });
+        }
+    }
+}
+
+/// One ADL of a bankrupt position, as counted.
+struct AdlClose {
+    /// The bankrupt position before the fills, lots (absolute).
+    bankrupt_lots: i64,
+    /// Lots closed against winners.
+    filled: i64,
+    /// Lots that would have sufficed.
+    minimum_lots: i64,
+    /// Bankruptcy price, ticks.
+    price: i64,
+    /// What the winners gave up against the mark.
+    cost: Micros,
+}
+
+/// Each winner's haircut for a charge of `charge` against Σ pnl = `total`:
+/// pro-rata, rounded down; the remaining micros go one each to the largest PnLs
+/// (ties by slot), never above a winner's PnL (docs/model.md §1).
+fn haircut_shares(winners: &[(u32, u32, Micros)], charge: i128, total: i128) -> Vec<i128> {
+    let mut shares: Vec<i128> = winners
+        .iter()
+        .map(|w| charge * w.2.0 as i128 / total)
+        .collect();
+    let mut charged: i128 = shares.iter().sum();
+    let mut order: Vec<usize> = (0..winners.len()).collect();
+    order.sort_by_key(|&i| (Reverse(winners[i].2), winners[i].1));
+    let mut i = 0;
+    while charged < charge && !order.is_empty() {
+        let w = order[i % order.len()];
+        if shares[w] < winners[w].2.0 as i128 {
+            shares[w] += 1;
+            charged += 1;
+        }
+        i += 1;
+    }
+    shares
+}

@@ -1,0 +1,290 @@
+//! A mergeable quantile sketch for per-step bands across many paths.
+//!
+//! Up to [`EXACT_LIMIT`] values are kept as they are and quantiles are exact
+//! (type 7, as [`super::quantile::quantile_sorted`]). Beyond that the values move
+//! into logarithmic buckets of relative width [`RELATIVE_ACCURACY`] (the DDSketch
+//! scheme): memory no longer grows with the number of paths, and any quantile is
+//! within 0.5% of a value of the right rank. The state depends only on the
+//! multiset of values inserted, never on their order, so merging sketches from
+//! any split of the paths (threads, shards) gives identical bands. The mean is
+//! summed in fixed point (1e-9) for the same reason.
+
+/// Values kept exactly before switching to buckets.
+pub const EXACT_LIMIT: usize = 128;
+/// Relative accuracy of a bucketed quantile.
+pub const RELATIVE_ACCURACY: f64 = 0.005;
+/// Magnitudes below this count as zero in buckets.
+const ZERO: f64 = 1e-9;
+/// Fixed-point scale of the sum.
+const SUM_SCALE: f64 = 1e9;
+
+/// Dense logarithmic buckets of one sign.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Store {
+    offset: i32,
+    counts: Vec<u64>,
+}
+
+impl Store {
+    fn add(&mut self, index: i32, n: u64) {
+        if self.counts.is_empty() {
+            self.offset = index;
+            self.counts.push(0);
+        }
+        if index < self.offset {
+            let grow = (self.offset - index) as usize;
+            self.counts.splice(0..0, std::iter::repeat_n(0, grow));
+            self.offset = index;
+        }
+        let at = (index - self.offset) as usize;
+        if at >= self.counts.len() {
+            self.counts.resize(at + 1, 0);
+        }
+        self.counts[at] += n;
+    }
+
+    fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+}
+
+/// See the [module docs](self).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct QuantileSketch {
+    exact: Vec<f64>,
+    bucketed: bool,
+    positive: Store,
+    negative: Store,
+    zeros: u64,
+    count: u64,
+    sum: i128,
+    min: f64,
+    max: f64,
+}
+
+fn gamma_ln() -> f64 {
+    ((1.0 + RELATIVE_ACCURACY) / (1.0 - RELATIVE_ACCURACY)).ln()
+}
+
+impl QuantileSketch {
+    /// An empty sketch.
+    pub fn new() -> QuantileSketch {
+        QuantileSketch::default()
+    }
+
+    /// Number of values inserted.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Adds a finite value (non-finite values are ignored).
+    pub fn insert(&mut self, v: f64) {
+        if !v.is_finite() {
+            return;
+        }
+        if self.count == 0 {
+            self.min = v;
+            self.max = v;
+        } else {
+            self.min = self.min.min(v);
+            self.max = self.max.max(v);
+        }
+        self.count += 1;
+        self.sum += (v * SUM_SCALE).round() as i128;
+        if self.bucketed {
+            self.bucket(v);
+        } else {
+            self.exact.push(v);
+            if self.exact.len() > EXACT_LIMIT {
+                self.switch_to_buckets();
+            }
+        }
+    }
+
+    fn bucket(&mut self, v: f64) {
+        if v.abs() < ZERO {
+            self.zeros += 1;
+        } else {
+            let index = (v.abs().ln() / gamma_ln()).ceil() as i32;
+            if v > 0.0 {
+                self.positive.add(index, 1);
+            } else {
+                self.negative.add(index, 1);
+            }
+        }
+    }
+
+    fn switch_to_buckets(&mut self) {
+        self.bucketed = true;
+        for v in std::mem::take(&mut self.exact) {
+            self.bucket(v);
+        }
+    }
+
+    /// Adds every value of `other`.
+    pub fn merge(&mut self, other: &QuantileSketch) {
+        if other.count == 0 {
+            return;
+        }
+        if self.count == 0 {
+            *self = other.clone();
+            return;
+        }
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        self.count += other.count;
+        self.sum += other.sum;
+        if !self.bucketed && !other.bucketed && self.exact.len() + other.exact.len() <= EXACT_LIMIT
+        {
+            self.exact.extend_from_slice(&other.exact);
+            return;
+        }
+        if !self.bucketed {
+            self.switch_to_buckets();
+        }
+        if other.bucketed {
+            self.zeros += other.zeros;
+            for (store, from) in [
+                (&mut self.positive, &other.positive),
+                (&mut self.negative, &other.negative),
+            ] {
+                for (i, &n) in from.counts.iter().enumerate() {
+                    if n > 0 {
+                        store.add(from.offset + i as i32, n);
+                    }
+                }
+            }
+        } else {
+            for &v in &other.exact {
+                self.bucket(v);
+            }
+        }
+    }
+
+    /// Mean of the values (`NaN` if none).
+    pub fn mean(&self) -> f64 {
+        if self.count == 0 {
+            return f64::NAN;
+        }
+        self.sum as f64 / SUM_SCALE / self.count as f64
+    }
+
+    /// Smallest value (`NaN` if none).
+    pub fn min(&self) -> f64 {
+        if self.count == 0 { f64::NAN } else { self.min }
+    }
+
+    /// Largest value (`NaN` if none).
+    pub fn max(&self) -> f64 {
+        if self.count == 0 { f64::NAN } else { self.max }
+    }
+
+    /// The `q`-quantile: exact while the sketch holds its values, else the bucket
+    /// of the value at rank `round(q × (n − 1))`, clamped to `[min, max]`.
+    pub fn quantile(&self, q: f64) -> f64 {
+        if self.count == 0 {
+            return f64::NAN;
+        }
+        if !self.bucketed {
+            let mut sorted = self.exact.clone();
+            sorted.sort_by(f64::total_cmp);
+            return super::quantile::quantile_sorted(&sorted, q);
+        }
+        let rank = (q.clamp(0.0, 1.0) * (self.count - 1) as f64).round() as u64;
+        let g = gamma_ln();
+        let value = |index: i32| 2.0 * (f64::from(index) * g).exp() / (1.0 + g.exp());
+        let mut seen = 0u64;
+        // Ascending: most negative first (largest magnitude), then zeros, then positives.
+        let neg_total = self.negative.total();
+        if rank < neg_total {
+            for (i, &n) in self.negative.counts.iter().enumerate().rev() {
+                seen += n;
+                if rank < seen {
+                    let v = -value(self.negative.offset + i as i32);
+                    return v.clamp(self.min, self.max);
+                }
+            }
+        }
+        seen = neg_total;
+        if rank < seen + self.zeros {
+            return 0.0f64.clamp(self.min, self.max);
+        }
+        seen += self.zeros;
+        for (i, &n) in self.positive.counts.iter().enumerate() {
+            seen += n;
+            if rank < seen {
+                return value(self.positive.offset + i as i32).clamp(self.min, self.max);
+            }
+        }
+        self.max
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::aggregate::quantile::quantile_sorted;
+
+    fn values(n: usize) -> Vec<f64> {
+        // A spread of magnitudes and signs, deterministic.
+        (0..n)
+            .map(|i| {
+                let x = (i as f64 * 0.618_033_988_75).fract();
+                (x - 0.3) * 1e6 * (1.0 + (i % 7) as f64)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn exact_below_the_limit_and_within_accuracy_above() {
+        for n in [1, 50, EXACT_LIMIT, 5_000] {
+            let v = values(n);
+            let mut s = QuantileSketch::new();
+            v.iter().for_each(|&x| s.insert(x));
+            let mut sorted = v.clone();
+            sorted.sort_by(f64::total_cmp);
+            for q in [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99] {
+                let got = s.quantile(q);
+                if n <= EXACT_LIMIT {
+                    assert_eq!(got, quantile_sorted(&sorted, q));
+                } else {
+                    let rank = (q * (n - 1) as f64).round() as usize;
+                    let want = sorted[rank];
+                    assert!(
+                        (got - want).abs() <= RELATIVE_ACCURACY * want.abs() + 1e-9,
+                        "n={n} q={q}: {got} vs {want}"
+                    );
+                }
+            }
+            let mean = v.iter().sum::<f64>() / n as f64;
+            assert!((s.mean() - mean).abs() < 1e-6 * mean.abs().max(1.0));
+            assert_eq!(s.min(), sorted[0]);
+            assert_eq!(s.max(), sorted[n - 1]);
+        }
+    }
+
+    #[test]
+    fn merging_any_split_in_any_order_gives_the_same_sketch() {
+        let v = values(1_000);
+        let mut whole = QuantileSketch::new();
+        v.iter().for_each(|&x| whole.insert(x));
+        for parts in [2, 3, 7, 300] {
+            let chunks: Vec<QuantileSketch> = v
+                .chunks(v.len().div_ceil(parts))
+                .map(|c| {
+                    let mut s = QuantileSketch::new();
+                    c.iter().for_each(|&x| s.insert(x));
+                    s
+                })
+                .collect();
+            let mut merged = QuantileSketch::new();
+            for c in chunks.iter().rev() {
+                merged.merge(c);
+            }
+            for q in [0.01, 0.5, 0.99] {
+                assert_eq!(merged.quantile(q).to_bits(), whole.quantile(q).to_bits());
+            }
+            assert_eq!(merged.mean().to_bits(), whole.mean().to_bits());
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! Per-path metrics (docs/model.md §7, per-path part), read off the engine at
+//! the end of a path, and their `paths/v1` row (written and read back here, in
+//! one place).
+
+use serde::Serialize;
+
+use crate::engine::Engine;
+use crate::error::InputError;
+use crate::money::Micros;
+use backstop_data::PATH_METRICS;
+
+/// One account's socialized-loss charge.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Haircut {
+    /// Account id.
+    pub account_id: u64,
+    /// Total charged on the path, USD.
+    pub amount: f64,
+}
+
+/// What one path did to the venue. Money in USD (exact conversions of the
+/// engine's micro-USD), times as step indices (and UTC nanoseconds).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PathMetrics {
+    /// Path index.
+    pub path: u64,
+    /// Steps run.
+    pub steps: u32,
+    /// Insurance fund at the start.
+    pub insurance_fund_initial: f64,
+    /// Lowest end-of-step balance.
+    pub insurance_fund_min: f64,
+    /// Balance at the end.
+    pub insurance_fund_final: f64,
+    /// Largest fall from a running peak.
+    pub insurance_fund_max_drawdown: f64,
+    /// Largest fall from a running peak, fraction of that peak.
+    pub insurance_fund_max_drawdown_pct: f64,
+    /// What the path took out of the fund at worst: initial minus lowest balance
+    /// (0 if it never fell below its start). Capped by the fund; `bad_debt` is
+    /// the uncapped demand.
+    pub insurance_fund_loss: f64,
+    /// Step of the minimum.
+    pub insurance_fund_min_step: u32,
+    /// Time of the minimum, UTC ns.
+    pub insurance_fund_min_ts_ns: i64,
+    /// First step the fund could not pay in full (or sat at its floor).
+    pub insurance_fund_first_depletion_step: Option<u32>,
+    /// Paid out by the fund for bad debt.
+    pub insurance_fund_payouts: f64,
+    /// Fee income of the fund.
+    pub insurance_fund_fee_income: f64,
+    /// All deficits of bankrupt accounts.
+    pub bad_debt: f64,
+    /// Charged to winners as haircuts.
+    pub socialized_loss: f64,
+    /// Accounts charged a haircut.
+    pub accounts_haircut: u32,
+    /// Largest single account's haircut.
+    pub max_haircut: f64,
+    /// Deficit nobody absorbed (`none`) or that the venue itself covered.
+    pub insolvency: f64,
+    /// ADL events (one per bankrupt position deleveraged).
+    pub adl_events: u32,
+    /// Notional closed by ADL, at the mark.
+    pub adl_notional: f64,
+    /// ADL notional beyond the minimum the fund's shortfall required.
+    pub adl_excess_notional: f64,
+    /// Value winners gave up closing at the bankruptcy price instead of the mark.
+    pub adl_cost: f64,
+    /// Accounts hit by ADL.
+    pub adl_accounts_hit: u32,
+    /// Liquidation orders executed.
+    pub liquidations: u32,
+    /// Liquidated notional at execution prices.
+    pub liquidated_notional: f64,
+    /// Accounts liquidated at least once.
+    pub accounts_liquidated: u32,
+    /// Liquidator fee income.
+    pub liquidator_fees: f64,
+    /// Largest deficit a single account left (Cover-1 on this path).
+    pub largest_deficit: f64,
+    /// Second largest (with the largest: Cover-2 on this path).
+    pub second_largest_deficit: f64,
+    /// Times the circuit breaker paused liquidations (0 without a breaker).
+    pub breaker_trips: u32,
+    /// Steps during which liquidations were paused.
+    pub breaker_steps_paused: u32,
+    /// Largest multiplier of margin rates, any market (1 without volatility margin).
+    pub margin_multiplier_max: f64,
+    /// Oracle source readings dropped by the deviation guard.
+    pub oracle_sources_dropped: u32,
+    /// Oracle source readings ignored as stale.
+    pub oracle_stale_ignored: u32,
+    /// Non-USD collateral sold at liquidations, USD at its market price.
+    pub collateral_converted: f64,
+    /// Accounts whose non-USD collateral was sold at a liquidation.
+    pub collateral_conversions: u32,
+    /// Per-account haircuts, by account id.
+    pub haircuts: Vec<Haircut>,
+}
+
+impl PathMetrics {
+    /// Reads the metrics off an engine at the end of a path.
+    ///
+    /// `ts_of_step` gives the UTC time of a step (fixed grid or replayed ticks).
+    // One line per metric, in the struct's order: a little over the usual length.
+    pub fn from_engine(engine: &Engine, path: u64, ts_of_step: impl Fn(u32) -> i64) -> PathMetrics {
+        let f = engine.insurance_fund();
+        let [largest, second] = engine.largest_deficits();
+        let t = engine.totals();
+        let mut haircuts: Vec<Haircut> = engine
+            .haircuts()
+            .map(|(id, m)| Haircut {
+                account_id: id,
+                amount: m.to_usd(),
+            })
+            .collect();
+        haircuts.sort_by_key(|h| h.account_id);
+        let max_haircut = engine
+            .haircuts()
+            .map(|(_, m)| m)
+            .max()
+            .unwrap_or(Micros::ZERO);
+        PathMetrics {
+            path,
+            steps: engine.steps_run(),
+            insurance_fund_initial: f.initial().to_usd(),
+            insurance_fund_min: f.minimum().to_usd(),
+            insurance_fund_final: f.balance().to_usd(),
+            insurance_fund_max_drawdown: f.max_drawdown().to_usd(),
+            insurance_fund_max_drawdown_pct: f.max_drawdown_pct(),
+            insurance_fund_loss: (f.initial() - f.minimum()).max(Micros::ZERO).to_usd(),
+            insurance_fund_min_step: f.minimum_step(),
+            insurance_fund_min_ts_ns: ts_of_step(f.minimum_step()),
+            insurance_fund_first_depletion_step: f.first_depletion_step(),
+            insurance_fund_payouts: f.payouts().to_usd(),
+            insurance_fund_fee_income: f.fees_received().to_usd(),
+            bad_debt: t.bad_debt.to_usd(),
+            socialized_loss: t.socialized_loss.to_usd(),
+            accounts_haircut: haircuts.len() as u32,
+            max_haircut: max_haircut.to_usd(),
+            insolvency: t.insolvency.to_usd(),
+            adl_events: t.adl_events,
+            adl_notional: t.adl_notional.to_usd(),
+            adl_excess_notional: t.adl_excess_notional.to_usd(),
+            adl_cost: t.adl_cost.to_usd(),
+            adl_accounts_hit: engine.accounts_adl_hit(),
+            liquidations: t.liquidations,
+            liquidated_notional: t.liquidated_notional.to_usd(),
+            accounts_liquidated: engine.accounts_liquidated(),
+            liquidator_fees: t.liquidator_fees.to_usd(),
+            largest_deficit: largest.to_usd(),
+            second_largest_deficit: second.to_usd(),
+            breaker_trips: engine.controls().breaker.as_ref().map_or(0, |b| b.trips()),
+            breaker_steps_paused: engine
+                .controls()
+                .breaker
+                .as_ref()
+                .map_or(0, |b| b.steps_paused()),
+            margin_multiplier_max: engine
+                .controls()
+                .margin
+                .as_ref()
+                .map_or(1.0, |m| m.max_multiplier().as_fraction()),
+            oracle_sources_dropped: engine
+                .controls()
+                .oracle
+                .as_ref()
+                .map_or(0, |o| o.sources_dropped()),
+            oracle_stale_ignored: engine
+                .controls()
+                .oracle
+                .as_ref()
+                .map_or(0, |o| o.stale_ignored()),
+            collateral_converted: t.collateral_converted.to_usd(),
+            collateral_conversions: t.collateral_conversions,
+            haircuts,
+        }
+    }
+
+    /// The metrics as a `paths/v1` row, in [`backstop_data::PATH_METRICS`] order.
+    pub fn to_row(&self) -> [Option<f64>; PATH_METRICS.len()] {
+        let n = |x: u32| Some(f64::from(x));
+        [
+            n(self.steps),
+            Some(self.insurance_fund_initial),
+            Some(self.insurance_fund_min),
+            Some(self.insurance_fund_final),
+            Some(self.insurance_fund_max_drawdown),
+            Some(self.insurance_fund_max_drawdown_pct),
+            Some(self.insurance_fund_loss),
+            n(self.insurance_fund_min_step),
+            self.insurance_fund_first_depletion_step.map(f64::from),
+            Some(self.insurance_fund_payouts),
+            Some(self.insurance_fund_fee_income),
+            Some(self.bad_debt),
+            Some(self.socialized_loss),
+            n(self.accounts_haircut),
+            Some(self.max_haircut),
+            Some(self.insolvency),
+            n(self.adl_events),
+            Some(self.adl_notional),
+            Some(self.adl_excess_notional),
+            Some(self.adl_cost),
+            n(self.adl_accounts_hit),
+            n(self.liquidations),
+            Some(self.liquidated_notional),
+            n(self.accounts_liquidated),
+            Some(self.liquidator_fees),
+            Some(self.largest_deficit),
+            Some(self.second_largest_deficit),
+            n(self.breaker_trips),
+            n(self.breaker_steps_paused),
+            Some(self.margin_multiplier_max),
+            n(self.oracle_sources_dropped),
+            n(self.oracle_stale_ignored),
+            Some(self.collateral_converted),
+            n(self.collateral_conversions),
+        ]
+    }
+
+    /// Rebuilds a path's metrics from its `paths/v1` row (in [`PATH_METRICS`]
+    /// order, as [`PathMetrics::to_row`] writes it): everything the aggregates
+    /// use. The time of the minimum (not in the file) is 0 and the per-account
+    /// haircuts are left empty.
+    ///
+    /// # Errors
+    /// A missing value or a count that is not a whole number, naming the metric.
+    // One line per metric, in the table's order: longer than the usual function,
+    // but a reader checks it against `to_row` line by line.
+    pub fn from_row(path: u64, row: &[Option<f64>]) -> Result<PathMetrics, InputError> {
+        let get = |name: &str| -> Result<Option<f64>, InputError> {
+            let k = PATH_METRICS
+                .iter()
+                .position(|m| *m == name)
+                .ok_or_else(|| InputError::UnknownMetric(name.to_string()))?;
+            Ok(row.get(k).copied().flatten())
+        };
+        let f = |name: &str| -> Result<f64, InputError> {
+            get(name)?.ok_or_else(|| InputError::MissingMetric {
+                path,
+                name: name.to_string(),
+            })
+        };
+        let n = |name: &str| -> Result<u32, InputError> {
+            let v = f(name)?;
+            if v.fract() != 0.0 || !(0.0..=f64::from(u32::MAX)).contains(&v) {
+                return Err(InputError::NotACount {
+                    path,
+                    name: name.to_string(),
+                    value: v,
+                });
+            }
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            Ok(v as u32)
+        };
+        let depletion = match get("insurance_fund_first_depletion_step")? {
+            None => None,
+            Some(_) => Some(n("insurance_fund_first_depletion_step")?),
+        };
+        Ok(PathMetrics {
+            path,
+            steps: n("steps")?,
+            insurance_fund_initial: f("insurance_fund_initial")?,
+            insurance_fund_min: f("insurance_fund_min")?,
+            insurance_fund_final: f("insurance_fund_final")?,
+            insurance_fund_max_drawdown: f("insurance_fund_max_drawdown")?,
+            insurance_fund_max_drawdown_pct: f("insurance_fund_max_drawdown_pct")?,
+            insurance_fund_loss: f("insurance_fund_loss")?,
+            insurance_fund_min_step: n("insurance_fund_min_step")?,
+            insurance_fund_min_ts_ns: 0,
+            insurance_fund_first_depletion_step: depletion,
+            insurance_fund_payouts: f("insurance_fund_payouts")?,
+            insurance_fund_fee_income: f("insurance_fund_fee_income")?,
+            bad_debt: f("bad_debt")?,
+            socialized_loss: f("socialized_loss")?,
+            accounts_haircut: n("accounts_haircut")?,
+            max_haircut: f("max_haircut")?,
+            insolvency: f("insolvency")?,
+            adl_events: n("adl_events")?,
+            adl_notional: f("adl_notional")?,
+            adl_excess_notional: f("adl_excess_notional")?,
+            adl_cost: f("adl_cost")?,
+            adl_accounts_hit: n("adl_accounts_hit")?,
+            liquidations: n("liquidations")?,
+            liquidated_notional: f("liquidated_notional")?,
+            accounts_liquidated: n("accounts_liquidated")?,
+            liquidator_fees: f("liquidator_fees")?,
+            largest_deficit: f("largest_deficit")?,
+            second_largest_deficit: f("second_largest_deficit")?,
+            breaker_trips: n("breaker_trips")?,
+            breaker_steps_paused: n("breaker_steps_paused")?,
+            margin_multiplier_max: f("margin_multiplier_max")?,
+            oracle_sources_dropped: n("oracle_sources_dropped")?,
+            oracle_stale_ignored: n("oracle_stale_ignored")?,
+            collateral_converted: f("collateral_converted")?,
+            collateral_conversions: n("collateral_conversions")?,
+            haircuts: Vec::new(),
+        })
+    }
+}

@@ -1,0 +1,18 @@
+//! Running a scenario, the top layer: build the venue from the scenario
+//! ([`build`], with [`population`]), step every path through the engine in
+//! parallel ([`run`](mod@run)), keep what each step and path did (`record.rs`,
+//! [`metrics`]), reduce across paths ([`aggregate`]), and run sweeps in shards
+//! ([`sweep`]).
+
+pub mod aggregate;
+pub mod build;
+pub mod metrics;
+pub mod population;
+mod record;
+// `run::run`: the file the layer is named after (the runner itself).
+#[allow(clippy::module_inception)]
+pub mod run;
+pub mod sweep;
+
+pub use metrics::{Haircut, PathMetrics};
+pub use run::{CHUNK_PATHS, PathOutput, Prepared, RunOutput};

@@ -1,0 +1,221 @@
+//! Populations: the accounts a run starts with.
+//!
+//! Generated from the scenario's distributions (seeded), or loaded from a
+//! positions snapshot (`backstop_data::positions`). Every run writes its starting
+//! population back in the snapshot schema, so it can be re-run on the same accounts.
+
+use std::collections::BTreeMap;
+
+use backstop_data::PositionRow;
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution as _, LogNormal, Normal, Pareto};
+
+use crate::config::population::{Distribution, PopulationConfig};
+use crate::engine::AccountSpec;
+use crate::error::PopulationError;
+use crate::money::Micros;
+use crate::venue::market::{Market, MarketId};
+
+/// Draws from a scenario distribution.
+fn draw(d: &Distribution, rng: &mut ChaCha8Rng) -> f64 {
+    match *d {
+        Distribution::Lognormal { median, sigma } => match LogNormal::new(median.ln(), sigma) {
+            Ok(ln) => ln.sample(rng),
+            Err(_) => median,
+        },
+        Distribution::Pareto { scale, shape } => match Pareto::new(scale, shape) {
+            Ok(p) => p.sample(rng),
+            Err(_) => scale,
+        },
+        Distribution::Uniform { min, max } => {
+            if max > min {
+                rng.random_range(min..=max)
+            } else {
+                min
+            }
+        }
+        Distribution::Constant { value } => value,
+    }
+}
+
+/// Generates the population described by a `generated` config.
+///
+/// For each account: a market (uniform; every market for the multi-market share),
+/// a side, a notional (capped at `max_notional`), a leverage capped by the
+/// bracket's maximum, an entry price `start × exp(N(0, dispersion))`. Collateral is
+/// `notional / leverage`, rounded up to the micro-USD, so every account starts at
+/// or above its initial margin at its entry price. O(accounts).
+///
+/// # Errors
+/// [`PopulationError::NotGenerated`] if the config is not `generated`.
+pub fn generate(
+    cfg: &PopulationConfig,
+    markets: &[Market],
+    start_prices: &[f64],
+    rng: &mut ChaCha8Rng,
+) -> Result<Vec<AccountSpec>, PopulationError> {
+    let PopulationConfig::Generated {
+        accounts,
+        notional,
+        leverage,
+        max_notional,
+        long_fraction,
+        entry_dispersion,
+        isolated_fraction,
+        multi_market_fraction,
+    } = cfg
+    else {
+        return Err(PopulationError::NotGenerated);
+    };
+    let dispersion =
+        Normal::new(0.0, *entry_dispersion).map_err(PopulationError::EntryDispersion)?;
+    let mut out = Vec::with_capacity(*accounts as usize);
+    for id in 0..*accounts as u64 {
+        let isolated = rng.random_bool(*isolated_fraction);
+        let multi = !isolated && markets.len() > 1 && rng.random_bool(*multi_market_fraction);
+        let chosen: Vec<usize> = if multi {
+            (0..markets.len()).collect()
+        } else {
+            vec![rng.random_range(0..markets.len())]
+        };
+        let mut collateral = Micros::ZERO;
+        let mut positions = Vec::with_capacity(chosen.len());
+        for mi in chosen {
+            let m = &markets[mi];
+            let long = rng.random_bool(*long_fraction);
+            let n_usd = draw(notional, rng).min(*max_notional);
+            let entry = start_prices[mi] * dispersion.sample(rng).exp();
+            let entry_ticks = m.ticks(entry);
+            let lots = m.lots(n_usd / m.price(entry_ticks)).max(1);
+            let value = m.value(lots, entry_ticks);
+            let lev = draw(leverage, rng).clamp(1.0, m.margin.max_leverage(value));
+            let need =
+                Micros((value.0 as f64 / lev).ceil() as i64).max(m.margin.initial_margin(value));
+            collateral += need;
+            positions.push((mi as MarketId, if long { lots } else { -lots }, entry_ticks));
+        }
+        out.push(AccountSpec {
+            id,
+            collateral,
+            isolated,
+            positions,
+        });
+    }
+    Ok(out)
+}
+
+/// Builds accounts from snapshot rows: non-isolated rows of one `account_id` form a
+/// cross account (collateral summed), each isolated row its own margin unit.
+/// Sizes and prices are rounded to the market's lots and ticks.
+///
+/// # Errors
+/// [`PopulationError`] naming the row: unknown market, a size below one lot,
+/// two cross positions of one account in the same market, or no rows at all.
+pub fn from_rows(
+    rows: &[PositionRow],
+    markets: &[Market],
+) -> Result<Vec<AccountSpec>, PopulationError> {
+    if rows.is_empty() {
+        return Err(PopulationError::Empty);
+    }
+    let index: BTreeMap<&str, usize> = markets
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.name.as_str(), i))
+        .collect();
+    let mut cross: BTreeMap<u64, AccountSpec> = BTreeMap::new();
+    let mut isolated: Vec<AccountSpec> = Vec::new();
+    for (row_no, r) in rows.iter().enumerate() {
+        let (pos, collateral) = row_position(row_no, r, &index, markets)?;
+        if r.isolated {
+            isolated.push(AccountSpec {
+                id: r.account_id,
+                collateral,
+                isolated: true,
+                positions: vec![pos],
+            });
+        } else {
+            let acc = cross.entry(r.account_id).or_insert_with(|| AccountSpec {
+                id: r.account_id,
+                collateral: Micros::ZERO,
+                isolated: false,
+                positions: Vec::new(),
+            });
+            if acc.positions.iter().any(|p| p.0 == pos.0) {
+                return Err(PopulationError::TwoCrossPositions {
+                    row: row_no,
+                    account: r.account_id,
+                    market: r.market.clone(),
+                });
+            }
+            acc.collateral += collateral;
+            acc.positions.push(pos);
+        }
+    }
+    let mut all: Vec<AccountSpec> = cross.into_values().collect();
+    all.extend(isolated);
+    all.sort_by_key(|a| (a.id, a.isolated));
+    for a in &mut all {
+        a.positions.sort_by_key(|p| p.0);
+    }
+    Ok(all)
+}
+
+/// Row `row_no`'s position `(market, lots, entry ticks)` on the market's grid,
+/// and its collateral.
+fn row_position(
+    row_no: usize,
+    r: &PositionRow,
+    index: &BTreeMap<&str, usize>,
+    markets: &[Market],
+) -> Result<((MarketId, i64, i64), Micros), PopulationError> {
+    let Some(&mi) = index.get(r.market.as_str()) else {
+        return Err(PopulationError::UnknownMarket {
+            row: row_no,
+            account: r.account_id,
+            market: r.market.clone(),
+            markets: markets
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    };
+    let m = &markets[mi];
+    let lots = m.lots(r.size);
+    if lots == 0 {
+        return Err(PopulationError::BelowOneLot {
+            row: row_no,
+            account: r.account_id,
+            size: r.size,
+            lot_size: m.lot_size,
+        });
+    }
+    let collateral = Micros::from_usd(r.collateral).ok_or(PopulationError::Collateral {
+        row: row_no,
+        collateral: r.collateral,
+    })?;
+    Ok(((mi as MarketId, lots, m.ticks(r.entry_price)), collateral))
+}
+
+/// The snapshot rows of a population: one row per position; an account's
+/// collateral is on its first row (the schema sums collateral over an account's
+/// rows).
+pub fn to_rows(accounts: &[AccountSpec], markets: &[Market]) -> Vec<PositionRow> {
+    let mut rows = Vec::with_capacity(accounts.len());
+    for a in accounts {
+        for (i, &(mi, lots, entry)) in a.positions.iter().enumerate() {
+            let m = &markets[mi as usize];
+            rows.push(PositionRow {
+                account_id: a.id,
+                market: m.name.clone(),
+                size: m.size(lots),
+                entry_price: m.price(entry),
+                collateral: if i == 0 { a.collateral.to_usd() } else { 0.0 },
+                isolated: a.isolated,
+            });
+        }
+    }
+    rows
+}

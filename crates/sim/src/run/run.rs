@@ -1,0 +1,295 @@
+//! Running a scenario: build the venue once, step every path (in parallel), and
+//! reduce the results: per-path metrics kept in full, per-step series folded
+//! into quantile bands, aggregates across paths.
+//!
+//! **Determinism.** Path `i` draws only from its own random streams keyed by
+//! (seed, purpose, i) ([`crate::rng`]). Paths run in chunks of [`CHUNK_PATHS`] in
+//! parallel (rayon) and their results are folded in path order; the band
+//! sketches are order-independent besides. Results are therefore bit-identical
+//! for any number of threads.
+//!
+//! **Memory.** Per-path metrics grow with the number of paths (a few hundred
+//! bytes each); per-step series do not: only one chunk of paths' series is held
+//! at a time before it is folded into the bands.
+
+use std::path::Path;
+
+use backstop_data::{BandsTable, HaircutsTable, PathsTable, PositionRow, StepsTable};
+use rayon::prelude::*;
+
+use super::aggregate::Aggregates;
+use super::build::{self, Collateral, DepthBooks, build_markets, controls_for_path, venue_config};
+use super::metrics::PathMetrics;
+use super::population;
+use super::record::{self, BandRows, BandSketches, BandTotals};
+use crate::config::scenario::Scenario;
+use crate::engine::{AccountSpec, Engine};
+use crate::error::{InputError, SimError};
+use crate::paths::{PathCursor, PathPlan, PathScratch, StepInput};
+use crate::rng::{self, Purpose};
+use crate::time::{NS_PER_SECOND, parse_utc};
+use crate::venue::controls::ScheduledCollateral;
+use crate::venue::market::Market;
+
+/// The results of one path with its full per-step series.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PathOutput {
+    /// Per-path metrics.
+    pub metrics: PathMetrics,
+    /// Per-step, per-market series.
+    pub steps: StepsTable,
+}
+
+/// Paths simulated in parallel before their series are folded into the bands.
+pub const CHUNK_PATHS: u64 = 64;
+
+/// The results of a whole run.
+#[derive(Clone, Debug)]
+pub struct RunOutput {
+    /// Per-path metrics, in path order.
+    pub paths: Vec<PathMetrics>,
+    /// Full per-step series of path 0.
+    pub first_path: StepsTable,
+    /// Per-step quantile bands across paths.
+    pub bands: BandsTable,
+    /// Statistics across paths.
+    pub aggregates: Aggregates,
+}
+
+impl RunOutput {
+    /// The per-path metrics as a `paths/v1` table (parameter set `param_set`).
+    pub fn paths_table(&self, param_set: u32) -> PathsTable {
+        let mut t = PathsTable::default();
+        for p in &self.paths {
+            t.push(param_set, p.path, &p.to_row());
+        }
+        t
+    }
+
+    /// Every haircut of every path as a `haircuts/v1` table.
+    pub fn haircuts_table(&self, param_set: u32) -> HaircutsTable {
+        let mut t = HaircutsTable::default();
+        for p in &self.paths {
+            for h in &p.haircuts {
+                t.param_set.push(param_set);
+                t.path.push(p.path);
+                t.account_id.push(h.account_id);
+                t.amount.push(h.amount);
+            }
+        }
+        t
+    }
+}
+
+/// A scenario ready to run: validated, its history opened, its population built.
+pub struct Prepared {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// The starting accounts.
+    pub population: Vec<AccountSpec>,
+    plan: PathPlan,
+    depth_books: DepthBooks,
+    start_ns: i64,
+    step_ns: i64,
+    /// `[controls.collateral]`'s assets and holdings, the same on every path.
+    collateral: Option<Collateral>,
+}
+
+impl Prepared {
+    /// Builds the path plan (opening any history), the recorded order books, and
+    /// the population: generated from the scenario's seed at the path's start
+    /// prices, or read from the snapshot the scenario names. Files are relative to
+    /// `base_dir`, the scenario's folder.
+    ///
+    /// # Errors
+    /// An unreadable or invalid history, depth or positions file, or a population
+    /// the venue refuses.
+    pub fn new(scenario: Scenario, base_dir: &Path) -> Result<Prepared, SimError> {
+        let plan = PathPlan::from_scenario(&scenario, base_dir)?;
+        let depth_books = build::depth_books(&scenario, base_dir)?;
+        let markets = build_markets(&scenario, &depth_books);
+        let start = plan.start_prices();
+        let population = build::population(&scenario, &markets, &start, base_dir)?;
+        let start_ns = parse_utc(&scenario.start).unwrap_or(0);
+        let step_ns = i64::from(scenario.step_seconds) * NS_PER_SECOND;
+        let collateral =
+            build::collateral_holdings(&scenario, &markets, &start, start_ns, &population)?;
+        Ok(Prepared {
+            scenario,
+            population,
+            plan,
+            depth_books,
+            start_ns,
+            step_ns,
+            collateral,
+        })
+    }
+
+    /// The starting positions in the snapshot schema.
+    pub fn population_rows(&self) -> Vec<PositionRow> {
+        population::to_rows(&self.population, &self.markets())
+    }
+
+    /// The venue's markets.
+    pub fn markets(&self) -> Vec<Market> {
+        build_markets(&self.scenario, &self.depth_books)
+    }
+
+    /// Runs `paths` paths instead of the scenario's number.
+    ///
+    /// # Errors
+    /// Zero paths, or more than one for a replay (history happened once).
+    pub fn set_paths(&mut self, paths: u32) -> Result<(), SimError> {
+        if paths == 0 {
+            return Err(InputError::NoPaths.into());
+        }
+        if paths > 1 && matches!(self.plan, PathPlan::Replay(_)) {
+            return Err(InputError::ReplayPaths.into());
+        }
+        self.scenario.paths = paths;
+        Ok(())
+    }
+
+    /// Where the paths come from.
+    pub fn plan(&self) -> &PathPlan {
+        &self.plan
+    }
+
+    /// Path prices of each market at step 0.
+    pub fn start_prices(&self) -> Vec<f64> {
+        self.plan.start_prices()
+    }
+
+    /// A fresh engine for path `path_index`, at the path's first prices.
+    ///
+    /// # Errors
+    /// A population the venue refuses.
+    pub fn engine(&self, path_index: u64) -> Result<Engine, SimError> {
+        let rng = rng::stream(self.scenario.seed, Purpose::Adl, path_index);
+        let mut engine = Engine::new(
+            self.markets(),
+            &self.start_prices(),
+            &self.population,
+            venue_config(&self.scenario),
+            rng,
+        )?;
+        engine.set_controls(controls_for_path(
+            &self.scenario.controls,
+            self.scenario.market.len(),
+            self.scenario.seed,
+            path_index,
+        ));
+        if let Some((assets, holdings)) = &self.collateral {
+            engine.set_time(self.start_ns);
+            engine.set_collateral(Box::new(ScheduledCollateral::new(assets.clone())), holdings)?;
+        }
+        Ok(engine)
+    }
+
+    /// Runs path `path_index` from start to finish, calling `record` after every
+    /// step with the engine and the step's input.
+    fn simulate(
+        &self,
+        path_index: u64,
+        mut record: impl FnMut(&Engine, &StepInput),
+    ) -> Result<(PathMetrics, Vec<i64>), SimError> {
+        let mut engine = self.engine(path_index)?;
+        let mut scratch = PathScratch::default();
+        let mut cursor = self
+            .plan
+            .cursor(path_index, self.start_ns, self.step_ns, &mut scratch)?;
+        let mut input = StepInput::new(engine.markets().len());
+        let mut times = Vec::with_capacity(self.scenario.steps());
+        while cursor.advance(&mut input)? {
+            engine.set_time(input.ts_ns);
+            engine.step_with_funding(&input.prices, &input.funding);
+            times.push(input.ts_ns);
+            record(&engine, &input);
+        }
+        let metrics = PathMetrics::from_engine(&engine, path_index, |t| {
+            times.get(t as usize).copied().unwrap_or(self.start_ns)
+        });
+        Ok((metrics, times))
+    }
+
+    /// Runs path `path_index` and keeps only its per-path metrics (sweeps).
+    ///
+    /// # Errors
+    /// A population the venue refuses, or history that cannot be read.
+    pub fn run_metrics(&self, path_index: u64) -> Result<PathMetrics, SimError> {
+        self.simulate(path_index, |_, _| {}).map(|(m, _)| m)
+    }
+
+    /// Runs path `path_index` and keeps its full per-step series.
+    ///
+    /// O(steps × markets) plus the work of the liquidations that happen (see
+    /// [`Engine`] for the index that keeps quiet steps cheap), plus O(accounts) per
+    /// funding settlement.
+    ///
+    /// # Errors
+    /// A population the venue refuses, or history that cannot be read.
+    pub fn run_path(&self, path_index: u64) -> Result<PathOutput, SimError> {
+        let n_markets = self.scenario.market.len();
+        let mut records = Vec::with_capacity(self.scenario.steps() * n_markets);
+        let mut t = 0u32;
+        let (metrics, _) = self.simulate(path_index, |engine, input| {
+            record::record_step(engine, t, input.ts_ns, &mut records);
+            t += 1;
+        })?;
+        Ok(PathOutput {
+            metrics,
+            steps: record::steps_table(&records, &self.scenario.market_names()),
+        })
+    }
+
+    /// Runs path `path_index` keeping only its band series.
+    fn run_bands(&self, path_index: u64) -> Result<(PathMetrics, BandRows), SimError> {
+        let layout = record::band_layout(self.scenario.market.len());
+        let mut values = Vec::with_capacity(self.scenario.steps() * layout.len());
+        let mut totals = BandTotals::default();
+        let (metrics, ts_ns) = self.simulate(path_index, |engine, _| {
+            record::record_bands(engine, &layout, &mut totals, &mut values);
+        })?;
+        Ok((metrics, BandRows { ts_ns, values }))
+    }
+
+    /// Runs every path of the scenario on the current rayon pool and reduces the
+    /// results. `progress(done)` is called after each chunk of paths.
+    ///
+    /// # Errors
+    /// The first path (in path order) that fails.
+    pub fn run(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<RunOutput, SimError> {
+        let n = u64::from(self.scenario.paths);
+        let first = self.run_path(0)?;
+        let layout = record::band_layout(self.scenario.market.len());
+        let mut sketches = BandSketches::new(layout.len());
+        let mut paths = Vec::with_capacity(n as usize);
+        let mut done = 0;
+        while done < n {
+            let end = (done + CHUNK_PATHS).min(n);
+            let results: Vec<Result<(PathMetrics, BandRows), SimError>> = (done..end)
+                .into_par_iter()
+                .map(|i| self.run_bands(i))
+                .collect();
+            let mut chunk_rows = Vec::with_capacity(results.len());
+            for r in results {
+                let (metrics, rows) = r?;
+                sketches.grow_to(&rows);
+                paths.push(metrics);
+                chunk_rows.push(rows);
+            }
+            sketches.insert(&chunk_rows);
+            done = end;
+            progress(done);
+        }
+        debug_assert_eq!(paths[0], first.metrics, "Invariant: path 0 is reproducible");
+        let bands = sketches.table(&layout, &self.scenario.market_names());
+        let aggregates = Aggregates::of(&paths);
+        Ok(RunOutput {
+            paths,
+            first_path: first.steps,
+            bands,
+            aggregates,
+        })
+    }
+}

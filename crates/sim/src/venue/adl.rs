@@ -1,0 +1,369 @@
+//! Auto-deleveraging: who is closed against a bankrupt position, and how much.
+//!
+//! When the insurance fund cannot pay a deficit, the venue closes the bankrupt
+//! position against accounts on the other side at the bankruptcy price. This
+//! module decides the allocation; the engine books the trades. Policies:
+//!
+//! - **queue**: rank candidates by a venue's score ([`AdlRanking`]: BitMEX, Binance,
+//!   Hyperliquid) and close in rank order, partially for the last one;
+//! - **dydx**: walk the candidates (ordered by account) from a pseudo-random start;
+//! - **pro_rata**: every candidate reduced by the same fraction (largest remainder
+//!   for the last lots);
+//! - **min_max_leverage**: water-filling: deleverage the most levered first until
+//!   leverages are equal (the optimum of the risk-based ADL formulation).
+//!
+//! Every policy closes exactly `min(needed, Σ candidate lots)` lots and never more
+//! than a candidate holds. Ties are broken by account index, so allocations are
+//! deterministic.
+
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// How much of a bankrupt position goes to ADL when the fund is short (the
+/// scenario's `last_line.scope`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdlScope {
+    /// The whole position (Binance, Hyperliquid): the fund pays nothing.
+    Position,
+    /// Only the part whose deficit the fund cannot pay.
+    Shortfall,
+}
+
+/// What the engine knows of one candidate position at the moment of the ADL.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdlCandidate {
+    /// Account index in the engine.
+    pub account: u32,
+    /// Position slot in the engine.
+    pub slot: u32,
+    /// Size of the position, lots (absolute).
+    pub lots: i64,
+    /// Unrealized PnL of the position at the mark, USD.
+    pub pnl: f64,
+    /// Entry value `|size| × entry price`, USD.
+    pub entry_value: f64,
+    /// Notional `|size| × mark`, USD.
+    pub notional: f64,
+    /// Equity of the account, USD.
+    pub equity: f64,
+    /// Wallet balance (collateral) of the account, USD.
+    pub wallet: f64,
+    /// Maintenance requirement of the account, USD.
+    pub maintenance: f64,
+    /// Loss per lot, relative to the mark, of closing at the bankruptcy price, USD
+    /// (negative when the bankruptcy price is better than the mark for the candidate).
+    pub loss_per_lot: f64,
+    /// Mark value of one lot, USD.
+    pub lot_value: f64,
+}
+
+/// A venue's ADL ranking: higher score is deleveraged first.
+pub trait AdlRanking: Send + Sync {
+    /// Score of a candidate (higher = closed earlier).
+    fn score(&self, c: &AdlCandidate) -> f64;
+}
+
+/// BitMEX: `pnl% × effective leverage` when `pnl% > 0`, else `pnl% / effective
+/// leverage`; effective leverage = mark value / (mark value − bankrupt value),
+/// i.e. notional / equity for the account.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BitmexRanking;
+
+impl AdlRanking for BitmexRanking {
+    fn score(&self, c: &AdlCandidate) -> f64 {
+        let pnl_pct = c.pnl / c.entry_value.max(1e-12);
+        let leverage = c.notional / c.equity.max(1e-6);
+        if pnl_pct > 0.0 {
+            pnl_pct * leverage
+        } else {
+            pnl_pct / leverage
+        }
+    }
+}
+
+/// Binance: `pnl% × margin ratio` with `pnl% = max(0, upnl) / max(1, wallet
+/// balance)` and `margin ratio = maintenance / (wallet balance + upnl)`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BinanceRanking;
+
+impl AdlRanking for BinanceRanking {
+    fn score(&self, c: &AdlCandidate) -> f64 {
+        let pnl_pct = c.pnl.max(0.0) / c.wallet.max(1.0);
+        let margin_ratio = c.maintenance / c.equity.max(1e-6);
+        pnl_pct * margin_ratio
+    }
+}
+
+/// Hyperliquid: `(mark / entry) × (notional / account value)` for longs (the profit
+/// direction ratio: `entry / mark` for shorts, which `1 + pnl / entry value` equals
+/// for both sides).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HyperliquidRanking;
+
+impl AdlRanking for HyperliquidRanking {
+    fn score(&self, c: &AdlCandidate) -> f64 {
+        let price_ratio = 1.0 + c.pnl / c.entry_value.max(1e-12);
+        price_ratio * c.notional / c.equity.max(1e-6)
+    }
+}
+
+/// How ADL allocates a deficit position over the candidates.
+pub enum AdlPolicy {
+    /// Ranked queue.
+    Queue(Box<dyn AdlRanking>),
+    /// dYdX v4: walk from a pseudo-random start, no ranking.
+    DydxWalk,
+    /// Same fraction from everyone.
+    ProRata,
+    /// Water-filling on leverage.
+    MinMaxLeverage,
+}
+
+/// Allocates `needed` lots over `candidates`, writing `(candidate index, lots)` into
+/// `fills` (cleared first). Returns the lots allocated: `min(needed, Σ lots)`.
+///
+/// `candidates` may be reordered. O(c log c) for the queue, O(c) for the walk and
+/// pro-rata, O(60 c) for water-filling.
+pub fn allocate(
+    policy: &AdlPolicy,
+    candidates: &mut [AdlCandidate],
+    needed: i64,
+    rng: &mut ChaCha8Rng,
+    fills: &mut Vec<(usize, i64)>,
+) -> i64 {
+    fills.clear();
+    if needed <= 0 || candidates.is_empty() {
+        return 0;
+    }
+    let total: i64 = candidates.iter().map(|c| c.lots).sum();
+    if total <= needed {
+        fills.extend(candidates.iter().enumerate().map(|(i, c)| (i, c.lots)));
+        return total;
+    }
+    match policy {
+        AdlPolicy::Queue(ranking) => {
+            candidates.sort_by(|a, b| {
+                ranking
+                    .score(b)
+                    .total_cmp(&ranking.score(a))
+                    .then(a.account.cmp(&b.account))
+                    .then(a.slot.cmp(&b.slot))
+            });
+            fill_in_order(candidates, 0, needed, fills)
+        }
+        AdlPolicy::DydxWalk => {
+            candidates.sort_by_key(|c| (c.account, c.slot));
+            let start = rng.random_range(0..candidates.len());
+            fill_in_order(candidates, start, needed, fills)
+        }
+        AdlPolicy::ProRata => {
+            let shares: Vec<f64> = candidates
+                .iter()
+                .map(|c| needed as f64 * c.lots as f64 / total as f64)
+                .collect();
+            round_shares(candidates, &shares, needed, fills)
+        }
+        AdlPolicy::MinMaxLeverage => {
+            let shares = water_fill(candidates, needed);
+            round_shares(candidates, &shares, needed, fills)
+        }
+    }
+}
+
+/// Closes candidates in slice order starting at `start` (wrapping), partially for
+/// the last.
+fn fill_in_order(
+    candidates: &[AdlCandidate],
+    start: usize,
+    needed: i64,
+    fills: &mut Vec<(usize, i64)>,
+) -> i64 {
+    let mut left = needed;
+    let n = candidates.len();
+    for k in 0..n {
+        if left == 0 {
+            break;
+        }
+        let i = (start + k) % n;
+        let take = candidates[i].lots.min(left);
+        fills.push((i, take));
+        left -= take;
+    }
+    needed - left
+}
+
+/// Rounds real-valued shares (each ≤ its candidate's lots, summing to `needed`) to
+/// integer lots summing exactly to `needed`: floors, then one more lot to the
+/// largest fractional parts (ties by account), never above a candidate's lots.
+fn round_shares(
+    candidates: &[AdlCandidate],
+    shares: &[f64],
+    needed: i64,
+    fills: &mut Vec<(usize, i64)>,
+) -> i64 {
+    let mut lots: Vec<i64> = shares
+        .iter()
+        .zip(candidates)
+        .map(|(s, c)| (s.floor() as i64).clamp(0, c.lots))
+        .collect();
+    let mut left = needed - lots.iter().sum::<i64>();
+    let mut order: Vec<usize> = (0..candidates.len()).collect();
+    order.sort_by(|&a, &b| {
+        let fa = shares[a] - shares[a].floor();
+        let fb = shares[b] - shares[b].floor();
+        fb.total_cmp(&fa)
+            .then(candidates[a].account.cmp(&candidates[b].account))
+    });
+    // Usually one pass; more only when floors were clamped.
+    while left > 0 {
+        let before = left;
+        for &i in &order {
+            if left == 0 {
+                break;
+            }
+            if lots[i] < candidates[i].lots {
+                lots[i] += 1;
+                left -= 1;
+            }
+        }
+        if left == before {
+            break;
+        }
+    }
+    fills.extend(
+        lots.iter()
+            .enumerate()
+            .filter(|(_, l)| **l > 0)
+            .map(|(i, l)| (i, *l)),
+    );
+    needed - left
+}
+
+/// Real-valued water-filling: find the leverage level `L` such that bringing every
+/// candidate above `L` down to `L` closes `needed` lots.
+fn water_fill(candidates: &[AdlCandidate], needed: i64) -> Vec<f64> {
+    let leverage = |c: &AdlCandidate| c.notional / c.equity.max(1e-6);
+    // Lots to close to bring c's leverage down to `level`.
+    let lots_at = |c: &AdlCandidate, level: f64| -> f64 {
+        if leverage(c) <= level {
+            return 0.0;
+        }
+        // (N − q v) = L (E − q loss)  →  q = (N − L E) / (v − L loss)
+        let denom = c.lot_value - level * c.loss_per_lot;
+        if denom <= 0.0 {
+            return c.lots as f64;
+        }
+        ((c.notional - level * c.equity.max(0.0)) / denom).clamp(0.0, c.lots as f64)
+    };
+    let max_lev = candidates.iter().map(leverage).fold(0.0, f64::max);
+    let (mut lo, mut hi) = (0.0, max_lev);
+    for _ in 0..100 {
+        let mid = 0.5 * (lo + hi);
+        let closed: f64 = candidates.iter().map(|c| lots_at(c, mid)).sum();
+        if closed >= needed as f64 {
+            lo = mid
+        } else {
+            hi = mid
+        }
+    }
+    let raw: Vec<f64> = candidates.iter().map(|c| lots_at(c, lo)).collect();
+    let sum: f64 = raw.iter().sum();
+    // Scale to exactly `needed` in real terms before integer rounding.
+    let scale = if sum > 0.0 { needed as f64 / sum } else { 0.0 };
+    raw.iter()
+        .zip(candidates)
+        .map(|(r, c)| (r * scale).min(c.lots as f64))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn cand(account: u32, lots: i64, pnl: f64, equity: f64) -> AdlCandidate {
+        AdlCandidate {
+            account,
+            slot: account,
+            lots,
+            pnl,
+            entry_value: lots as f64 * 10.0,
+            notional: lots as f64 * 10.0 + pnl,
+            equity,
+            wallet: equity - pnl,
+            maintenance: lots as f64 * 0.05,
+            loss_per_lot: 0.1,
+            lot_value: 10.0 + pnl / lots as f64,
+        }
+    }
+
+    fn run(policy: &AdlPolicy, cands: &mut [AdlCandidate], needed: i64) -> (i64, Vec<(u32, i64)>) {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let mut fills = Vec::new();
+        let got = allocate(policy, cands, needed, &mut rng, &mut fills);
+        let mut by_account: Vec<(u32, i64)> =
+            fills.iter().map(|&(i, l)| (cands[i].account, l)).collect();
+        by_account.sort();
+        (got, by_account)
+    }
+
+    #[test]
+    fn queue_closes_highest_score_first_and_partially_the_last() {
+        // Account 2 has the highest pnl% × leverage.
+        let mut c = vec![
+            cand(1, 10, 5.0, 50.0),
+            cand(2, 10, 50.0, 60.0),
+            cand(3, 10, 1.0, 100.0),
+        ];
+        let (got, fills) = run(&AdlPolicy::Queue(Box::new(BitmexRanking)), &mut c, 15);
+        assert_eq!(got, 15);
+        assert_eq!(fills, vec![(1, 5), (2, 10)]);
+    }
+
+    #[test]
+    fn every_policy_closes_exactly_what_is_needed_and_never_more_than_held() {
+        let base = vec![
+            cand(1, 7, 5.0, 20.0),
+            cand(2, 13, 40.0, 30.0),
+            cand(3, 3, 1.0, 90.0),
+            cand(4, 21, 9.0, 15.0),
+        ];
+        let policies = [
+            AdlPolicy::Queue(Box::new(BitmexRanking)),
+            AdlPolicy::Queue(Box::new(BinanceRanking)),
+            AdlPolicy::Queue(Box::new(HyperliquidRanking)),
+            AdlPolicy::DydxWalk,
+            AdlPolicy::ProRata,
+            AdlPolicy::MinMaxLeverage,
+        ];
+        for p in &policies {
+            for needed in [1, 10, 25, 43, 44, 100] {
+                let mut c = base.clone();
+                let (got, fills) = run(p, &mut c, needed);
+                assert_eq!(got, needed.min(44));
+                assert_eq!(fills.iter().map(|f| f.1).sum::<i64>(), got);
+                for (acct, l) in fills {
+                    let held = base.iter().find(|c| c.account == acct).unwrap().lots;
+                    assert!(l > 0 && l <= held, "account {acct} closed {l} of {held}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pro_rata_takes_the_same_fraction() {
+        let mut c = vec![cand(1, 100, 1.0, 10.0), cand(2, 300, 1.0, 10.0)];
+        let (_, fills) = run(&AdlPolicy::ProRata, &mut c, 200);
+        assert_eq!(fills, vec![(1, 50), (2, 150)]);
+    }
+
+    #[test]
+    fn min_max_leverage_hits_the_most_levered_first() {
+        // Account 1: leverage 100/5 = 20; account 2: 100/50 = 2.
+        let mut c = vec![cand(1, 10, 0.0, 5.0), cand(2, 10, 0.0, 50.0)];
+        let (_, fills) = run(&AdlPolicy::MinMaxLeverage, &mut c, 3);
+        assert_eq!(fills, vec![(1, 3)]);
+    }
+}

@@ -1,0 +1,16 @@
+//! The venue's parts, each a small model the engine calls: the margin schedule
+//! and market grid ([`market`]), the insurance fund ([`insurance`]), the price
+//! impact of liquidation orders ([`impact`]), the allocation of auto-deleveraging
+//! ([`adl`]) and the optional controls ([`controls`]: circuit breaker,
+//! volatility margin, oracle, multi-asset collateral).
+//!
+//! Nothing here knows the engine, the scenario file or the runner: the parameter
+//! types a scenario spells directly (the controls' tables, [`adl::AdlScope`],
+//! [`controls::Aggregation`]) are defined here once, with their defaults, and the
+//! scenario (`crate::config`) uses them.
+
+pub mod adl;
+pub mod controls;
+pub mod impact;
+pub mod insurance;
+pub mod market;
