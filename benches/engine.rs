@@ -113,7 +113,7 @@ fn label(n: u32) -> String {
 
 /// A fresh engine stepped through the path's first `steps` steps (untimed setup).
 fn engine_at(p: &Prepared, steps: u32) -> (Engine, Vec<Vec<f64>>) {
-    use backstop_sim::path::{PathCursor as _, PathScratch, StepInput};
+    use backstop_sim::paths::{PathCursor as _, PathScratch, StepInput};
     let mut engine = p.engine(0).expect("the engine builds");
     let mut scratch = PathScratch::default();
     let mut cursor = p

@@ -72,6 +72,57 @@ LAYERS = {
         # Building, running and reducing a scenario: the top.
         [["run/"], ["lib.rs"]],
     ],
+    "backstop-data": [
+        # The crate's error and its one UTC parser.
+        [["error.rs", "time.rs"]],
+        # Writing a file whole or not at all, Parquet key-value metadata, one
+        # column description, the numeric rules of every table.
+        [["atomic.rs", "metadata.rs", "schema.rs", "rules.rs"]],
+        # Reading and writing Parquet with those.
+        [["parquet_io.rs"]],
+        # Tick history (inputs) and a run's results (outputs): neither knows
+        # the other.
+        [["history/"], ["results/"]],
+        # Importers write tick history.
+        [["import/"]],
+        [["lib.rs"]],
+    ],
+    "backstop-report": [
+        # The crate's error, number formats, HTML escaping.
+        [["error.rs", "format.rs", "markup.rs"]],
+        # summary.json as the report reads it.
+        [["summary.rs"]],
+        # The results folder's tables as the charts need them.
+        [["data.rs"]],
+        # What a run's controls did (shared by charts, documents, compare).
+        [["controls/"]],
+        # Charts: specs (what each shows) and draw/ (how).
+        [["charts/"]],
+        # The documents of one run.
+        [["document/"]],
+        # Writing a run's report folder.
+        [["output.rs"]],
+        # Two runs side by side.
+        [["compare/"]],
+        [["lib.rs"]],
+    ],
+    "backstop": [
+        # What subcommands share; a shard's manifest.
+        [["commands/mod.rs", "commands/shard.rs"]],
+        # One file per subcommand (merge finishes like a sweep).
+        [
+            ["commands/sweep.rs"],
+            ["commands/run.rs"],
+            ["commands/validate.rs"],
+            ["commands/report.rs"],
+            ["commands/compare.rs"],
+            ["commands/calibrate.rs"],
+            ["commands/import.rs"],
+        ],
+        [["commands/merge.rs"]],
+        # The command line.
+        [["main.rs"]],
+    ],
 }
 
 # --------------------------------------------------------------------------

@@ -2,47 +2,29 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use backstop_data::{PATH_METRICS, read_metadata, read_paths, read_positions, read_steps};
 use serde_json::Value;
 
 // ------------------------------------------------------------------ helpers
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use backstop_testkit::{
+    SMALL_SCENARIO as BASE, edit, listing, read_json, repo_root as repo, stderr, stdout,
+};
 
 fn linear_crash() -> PathBuf {
-    repo().join("scenarios/linear-crash.toml")
+    backstop_testkit::example_scenario("linear-crash")
 }
 
 /// Runs `backstop ARGS` in `cwd`.
 fn backstop(cwd: &Path, args: &[&Path]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_backstop"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("cannot start backstop")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
+    backstop_testkit::run_program(env!("CARGO_BIN_EXE_backstop"), cwd, args, &[])
 }
 
 #[track_caller]
 fn assert_ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "backstop failed ({})\nstdout:\n{}\nstderr:\n{}",
-        o.status,
-        stdout(o),
-        stderr(o)
-    );
+    backstop_testkit::assert_success(o);
 }
 
 /// `backstop run SCENARIO --out OUT --quiet`, which must succeed.
@@ -60,22 +42,6 @@ fn run_quiet(scenario: &Path, out: &Path) {
     );
     assert_ok(&o);
     assert_eq!(stdout(&o), "", "--quiet printed something");
-}
-
-/// Names in a folder, sorted.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
-fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 #[track_caller]
@@ -122,20 +88,9 @@ const RESULT_FILES: [&str; 9] = [
     "summary.json",
 ];
 
-/// `text` with `from` (which must occur exactly once) replaced by `to`.
-#[track_caller]
-fn edit(text: &str, from: &str, to: &str) -> String {
-    assert_eq!(text.matches(from).count(), 1, "`{from}` must occur once");
-    text.replacen(from, to, 1)
-}
-
 /// `text` with its `[population]` table (up to the next table) replaced by `table`.
 fn with_population(text: &str, table: &str) -> String {
-    let start = text.find("\n[population]\n").expect("no [population]") + 1;
-    let end = text[start + 1..]
-        .find("\n[")
-        .map_or(text.len(), |i| start + 1 + i + 1);
-    format!("{}{table}\n{}", &text[..start], &text[end..])
+    backstop_testkit::with_table(text, "[population]", table)
 }
 
 // --------------------------------------------------- the example scenario
@@ -437,40 +392,9 @@ fn validate_accepts_linear_crash_and_writes_nothing() {
 
 // ----------------------------------------------------------------- bad input
 
-/// A small valid scenario; the bad ones below each change one line of it, so the
-/// line numbers in the expected errors are the ones shown here.
-const BASE: &str = r#"name = "bad"
-seed = 7
-
-[market.btc]
-price = 100000.0
-tick_size = 0.1
-lot_size = 0.001
-tiers = [
-  { notional_floor = 0, imr = 0.008, mmr = 0.004 },
-  { notional_floor = 50000, imr = 0.01, mmr = 0.005 },
-  { notional_floor = 250000, imr = 0.02, mmr = 0.01 },
-]
-
-[path]
-kind = "linear"
-steps = 100
-shock_start_step = 10
-shock_steps = 20
-shock = -0.3
-
-[population]
-kind = "generated"
-accounts = 100
-notional = { distribution = "pareto", scale = 2000.0, shape = 1.3 }
-leverage = { distribution = "lognormal", median = 8.0, sigma = 0.7 }
-max_notional = 1000000.0
-
-[liquidation]
-mode = "to_target"
-fee = 0.005
-latency_steps = 1
-"#;
+// The bad scenarios below each change one line of `BASE`
+// (`backstop_testkit::SMALL_SCENARIO`), so the line numbers in the expected
+// errors are the lines shown there.
 
 /// The base scenario with a multi-line price series instead of the linear path.
 fn series_base() -> String {
@@ -494,7 +418,7 @@ fn the_base_of_the_bad_scenarios_is_good() {
         assert_ok(&o);
         run_quiet(&file, &tmp.path().join("out"));
     }
-    assert_eq!(listing(&tmp.path().join("out/bad")), RESULT_FILES);
+    assert_eq!(listing(&tmp.path().join("out/small")), RESULT_FILES);
 }
 
 /// Writes `text` as a scenario, runs and validates it, and checks both fail with

@@ -1,21 +1,29 @@
 //! Results do not depend on the number of threads: a Monte Carlo run on 1, 2 and
 //! 8 worker threads writes byte-identical files.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn run(out: &Path, threads: &str) {
-    let o = Command::new(env!("CARGO_BIN_EXE_backstop"))
-        .args(["run", "-q", "--paths", "70", "--threads", threads, "--out"])
-        .arg(out)
-        .arg(repo().join("scenarios/mc-jump-stress.toml"))
-        .output()
-        .expect("cannot start backstop");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let scenario = backstop_testkit::example_scenario("mc-jump-stress");
+    let args: [&OsStr; 9] = [
+        "run".as_ref(),
+        "-q".as_ref(),
+        "--paths".as_ref(),
+        "70".as_ref(),
+        "--threads".as_ref(),
+        threads.as_ref(),
+        "--out".as_ref(),
+        out.as_ref(),
+        scenario.as_ref(),
+    ];
+    let o = backstop_testkit::run_program(
+        env!("CARGO_BIN_EXE_backstop"),
+        &backstop_testkit::repo_root(),
+        &args,
+        &[],
+    );
+    backstop_testkit::assert_success(&o);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use backstop_data::history::{read_prices, read_trades};
 use backstop_data::{Contract, read_metadata};
@@ -13,32 +13,28 @@ use backstop_data::{Contract, read_metadata};
 const OCT_10_NS: i64 = 1_760_054_400 * NS;
 const NS: i64 = 1_000_000_000;
 
+use backstop_testkit::listing;
+
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    backstop_testkit::repo_root()
         .join("crates/data/tests/fixtures")
         .join(name)
 }
 
+/// `backstop import ARGS`.
 fn backstop(args: &[&Path]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_backstop"))
-        .arg("import")
-        .args(args)
-        .output()
-        .expect("cannot start backstop")
+    let mut all: Vec<&std::ffi::OsStr> = vec!["import".as_ref()];
+    all.extend(args.iter().map(|a| a.as_os_str()));
+    backstop_testkit::run_program(
+        env!("CARGO_BIN_EXE_backstop"),
+        &backstop_testkit::repo_root(),
+        &all,
+        &[],
+    )
 }
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// The names in `dir`, sorted.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 /// The report line starting with `label`, its value.

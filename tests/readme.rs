@@ -2,14 +2,11 @@
 //! fills in, its metric and column tables against what a run writes.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use serde_json::Value;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use backstop_testkit::repo_root as repo;
 
 fn readme() -> String {
     std::fs::read_to_string(repo().join("README.md")).unwrap()
@@ -45,17 +42,15 @@ fn summary_of(dir: &Path, file: &str, scenario: &str) -> Value {
     let path = dir.join(file);
     std::fs::write(&path, scenario).unwrap();
     let out = dir.join("out");
-    let o = Command::new(env!("CARGO_BIN_EXE_backstop"))
-        .args([
-            "run".as_ref(),
-            path.as_os_str(),
-            "--out".as_ref(),
-            out.as_os_str(),
-            "-q".as_ref(),
-        ])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let args: [&std::ffi::OsStr; 5] = [
+        "run".as_ref(),
+        path.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "-q".as_ref(),
+    ];
+    let o = backstop_testkit::run_program(env!("CARGO_BIN_EXE_backstop"), dir, &args, &[]);
+    backstop_testkit::assert_success(&o);
     let name = scenario
         .lines()
         .find_map(|l| l.strip_prefix("name = \""))

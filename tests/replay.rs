@@ -3,20 +3,15 @@
 //! with the key and the file named.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use backstop_data::history::{read_funding, read_prices};
 use backstop_data::{StepsTable, read_paths, read_steps};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use backstop_testkit::repo_root as repo;
 
 fn backstop(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_backstop"))
-        .args(args)
-        .output()
-        .expect("cannot start backstop")
+    backstop_testkit::run_program(env!("CARGO_BIN_EXE_backstop"), &repo(), args, &[])
 }
 
 /// Writes `text` into `tmp` with its `../data/` paths made absolute.

@@ -3,47 +3,28 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use backstop_testkit::repo_root as repo;
 
-/// `*.toml` files under `dir`, recursively, sorted.
+/// Every example scenario, sorted.
 fn scenario_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for entry in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                todo.push(path);
-            } else if path.extension().is_some_and(|e| e == "toml") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
+    assert_eq!(
+        dir,
+        repo().join("scenarios"),
+        "the examples are under scenarios/"
+    );
+    backstop_testkit::example_scenarios()
 }
 
 fn backstop(cwd: &Path, args: &[&Path]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_backstop"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("cannot start backstop")
+    backstop_testkit::run_program(env!("CARGO_BIN_EXE_backstop"), cwd, args, &[])
 }
 
 #[track_caller]
 fn assert_ok(what: &str, o: &Output) {
-    assert!(
-        o.status.success(),
-        "{what} failed ({})\nstdout:\n{}\nstderr:\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(o.status.success(), "{what} failed");
+    backstop_testkit::assert_success(o);
 }
 
 #[test]

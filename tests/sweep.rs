@@ -3,7 +3,7 @@
 //! stopped partway then rerun, byte for byte; bad input gets clear errors.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 const RESULTS: [&str; 4] = [
     "sweep.parquet",
@@ -63,45 +63,25 @@ range = { from = 5000, to = 50000, steps = 2 }
 max_depletion_probability = 0.5
 "#;
 
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let f = dir.join(name);
-    std::fs::write(&f, text).unwrap();
-    f
-}
+use backstop_testkit::write_file as write;
 
 fn backstop(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_backstop"));
-    c.args(args);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().expect("cannot start backstop")
+    let cwd = std::env::current_dir().expect("a current folder");
+    backstop_testkit::run_program(env!("CARGO_BIN_EXE_backstop"), &cwd, args, env)
 }
 
 fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+    p.to_str().expect("a UTF-8 temporary path")
 }
 
 #[track_caller]
 fn ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "failed ({})\nstdout:\n{}\nstderr:\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    backstop_testkit::assert_success(o);
 }
 
 #[track_caller]
 fn fails(o: &Output, needles: &[&str]) -> String {
-    assert!(!o.status.success(), "should have failed");
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    for n in needles {
-        assert!(err.contains(n), "`{n}` not in: {err}");
-    }
-    assert!(!err.contains("panicked"), "{err}");
-    err
+    backstop_testkit::assert_error(o, needles)
 }
 
 #[track_caller]

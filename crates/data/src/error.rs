@@ -146,7 +146,7 @@ pub enum DataError {
     /// The columns of a table ([`StepsTable`](crate::StepsTable), ...) have
     /// different lengths.
     #[error(
-        "{}: column `{column}` has {found} values but column `step` has {expected}",
+        "{}: column `{column}` has {found} values but {reference} has {expected}",
         display_opt_path(.path.as_deref())
     )]
     LengthMismatch {
@@ -154,7 +154,10 @@ pub enum DataError {
         path: Option<PathBuf>,
         /// The column whose length differs.
         column: String,
-        /// The length of the `step` column.
+        /// What sets the expected length, in words: "column `step`", "the
+        /// metric table".
+        reference: String,
+        /// The expected length.
         expected: usize,
         /// The length of `column`.
         found: usize,

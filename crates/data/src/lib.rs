@@ -23,7 +23,7 @@
 //! positive, ...), and `parquet_io` the writer settings and batch decoding
 //! shared by the whole-file schemas. Layers point one way:
 //! `error` ← `atomic`, `metadata`, `schema`, `rules` ← `parquet_io` ←
-//! `results`, `history` ← `import`; see docs/architecture-data-report.md.
+//! `results`, `history` ← `import`; see docs/architecture.md.
 //!
 //! Writers validate before writing, write atomically, and are deterministic
 //! (same input, byte-identical file). Readers check column names and types,

@@ -145,13 +145,14 @@ pub(crate) fn non_empty(value: &str) -> Result<(), Broken> {
     }
 }
 
-/// Checks that every `(column, length)` has `expected` values.
+/// Checks that every `(column, length)` has `expected` values, the length of
+/// the column named `reference`.
 ///
 /// # Errors
 /// [`DataError::LengthMismatch`] naming the first column of another length.
 pub(crate) fn check_lengths(
     path: &Path,
-    expected: usize,
+    (reference, expected): (&str, usize),
     lengths: &[(&str, usize)],
 ) -> Result<(), DataError> {
     match lengths.iter().find(|(_, found)| *found != expected) {
@@ -159,6 +160,7 @@ pub(crate) fn check_lengths(
         Some((column, found)) => Err(DataError::LengthMismatch {
             path: Some(path.to_owned()),
             column: (*column).to_owned(),
+            reference: format!("column `{reference}`"),
             expected,
             found: *found,
         }),
@@ -191,7 +193,7 @@ mod tests {
             positive_whole(0).unwrap_err().to_string(),
             "must be > 0, got 0"
         );
-        let err = check_lengths(Path::new("t"), 2, &[("a", 2), ("b", 1)]).unwrap_err();
+        let err = check_lengths(Path::new("t"), ("a", 2), &[("a", 2), ("b", 1)]).unwrap_err();
         assert!(
             matches!(err, DataError::LengthMismatch { ref column, found: 1, .. } if column == "b")
         );

@@ -9,7 +9,7 @@
 //! ([`Engine::check_invariants`]).
 //!
 //! Layers, bottom first (a file imports only its own layer's group or lower;
-//! `scripts/check-module-cycles.py` checks it, docs/architecture-sim.md
+//! `scripts/check-module-cycles.py` checks it, docs/architecture.md
 //! explains it):
 //!
 //! 1. [`money`], [`rng`], [`time`], [`cholesky`]: integer money, seeded random
@@ -39,10 +39,3 @@ pub use error::{InputError, PopulationError, ShardReason, SimError};
 pub use money::{Micros, Rate};
 pub use run::{PathMetrics, PathOutput, Prepared, RunOutput};
 pub use time::parse_utc;
-
-// The module paths the binary and the benches use today (`backstop_sim::sweep`,
-// `::aggregate`, `::pathgen`, `::path`): the integration step moves their `use`
-// lines to the new paths and removes these.
-pub use paths as path;
-pub use paths::models as pathgen;
-pub use run::{aggregate, sweep};

@@ -154,7 +154,7 @@ impl BandsTable {
             ("series", self.series.len()),
         ];
         lengths.extend(floats.iter().map(|(n, c)| (*n, c.len())));
-        check_lengths(path, self.len(), &lengths)?;
+        check_lengths(path, (STEP.name, self.len()), &lengths)?;
         for (name, column) in floats {
             for (row, v) in column.iter().enumerate() {
                 finite(*v).map_err(|broken| broken.at(path, row, name))?;

@@ -53,7 +53,7 @@ impl HaircutsTable {
     fn check(&self, path: &Path) -> Result<(), DataError> {
         check_lengths(
             path,
-            self.len(),
+            (PATH.name, self.len()),
             &[
                 (PARAM_SET.name, self.param_set.len()),
                 (ACCOUNT_ID.name, self.account_id.len()),

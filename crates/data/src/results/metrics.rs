@@ -108,8 +108,45 @@ pub fn find_metric(name: &str) -> Option<&'static Metric> {
 /// The position of metric `name` in [`METRICS`] (its column among the metric
 /// columns of `paths/v1`).
 #[must_use]
-pub fn metric_index(name: &str) -> Option<usize> {
-    METRICS.iter().position(|m| m.name == name)
+pub const fn metric_index(name: &str) -> Option<usize> {
+    let mut k = 0;
+    while k < METRIC_COUNT {
+        if const_str_eq(METRICS[k].name, name) {
+            return Some(k);
+        }
+        k += 1;
+    }
+    None
+}
+
+/// The position of metric `name`, for a writer that fills a `paths/v1` row by
+/// name at compile time: `row[metric_column("bad_debt")]`. In a `const` context
+/// a name that is not in [`METRICS`] stops the build.
+///
+/// # Panics
+/// If `name` is not a metric (at compile time when evaluated in a `const`).
+#[must_use]
+pub const fn metric_column(name: &str) -> usize {
+    match metric_index(name) {
+        Some(k) => k,
+        None => panic!("not a metric of results/metrics.rs"),
+    }
+}
+
+/// `a == b`, usable in a `const fn`.
+const fn const_str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 #[cfg(test)]

@@ -122,6 +122,7 @@ impl PathsTable {
             return Err(DataError::LengthMismatch {
                 path: Some(path.to_owned()),
                 column: "metrics".to_owned(),
+                reference: "the metric table (results/metrics.rs)".to_owned(),
                 expected: PATH_METRICS.len(),
                 found: self.metrics.len(),
             });
@@ -132,7 +133,7 @@ impl PathsTable {
                 .zip(&self.metrics)
                 .map(|(n, c)| (*n, c.len())),
         );
-        check_lengths(path, n, &lengths)?;
+        check_lengths(path, (PATH.name, n), &lengths)?;
         for (name, column) in PATH_METRICS.iter().zip(&self.metrics) {
             for (row, value) in column.iter().enumerate() {
                 if let Some(v) = value {

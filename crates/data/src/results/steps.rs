@@ -168,6 +168,7 @@ impl StepsTable {
             Some((column, found)) => Err(DataError::LengthMismatch {
                 path: path.map(Path::to_owned),
                 column: column.to_owned(),
+                reference: format!("column `{}`", STEP.name),
                 expected,
                 found,
             }),
@@ -229,6 +230,7 @@ impl StepsTable {
             .ok_or_else(|| DataError::LengthMismatch {
                 path: Some(path.to_owned()),
                 column: spec.name.to_owned(),
+                reference: format!("column `{}`", STEP.name),
                 expected: self.len(),
                 found: values.len(),
             })
@@ -559,6 +561,7 @@ mod tests {
                 column,
                 expected: 4,
                 found: 3,
+                ..
             } => assert_eq!(column, "funding_rate"),
             other => panic!("unexpected error {other:?}"),
         }

@@ -164,7 +164,8 @@ impl SweepTable {
             if r.values.len() != self.parameters.len() {
                 return Err(DataError::LengthMismatch {
                     path: Some(path.to_owned()),
-                    column: "parameter values".to_owned(),
+                    column: format!("values of row {row}"),
+                    reference: "the list of swept parameters".to_owned(),
                     expected: self.parameters.len(),
                     found: r.values.len(),
                 });

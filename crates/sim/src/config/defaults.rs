@@ -9,8 +9,6 @@
 pub const SEED: u64 = 1;
 /// Price paths per run.
 pub const PATHS: u32 = 1;
-/// How a replay turns history into steps.
-pub const REPLAY_STEPPING: &str = "resample";
 /// One-minute steps.
 pub const STEP_SECONDS: u32 = 60;
 /// Start of the simulated clock (UTC, RFC 3339).

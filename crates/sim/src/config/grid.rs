@@ -32,9 +32,11 @@ pub struct SweepGrid {
 /// One axis of the grid.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct GridParameter {
-    /// The swept field's key path, as written (`summary.json` calls it `path`,
-    /// like the scenario's `[[sweep.parameter]] path = …`).
-    pub path: String,
+    /// The swept field's key path, as written in the scenario's
+    /// `[[sweep.parameter]] key = …` (`summary.json` has called it `path` since
+    /// its first version, so it keeps that name there).
+    #[serde(rename = "path")]
+    pub key: String,
     /// Values, in order.
     pub values: Vec<f64>,
 }
@@ -105,7 +107,7 @@ impl SweepGrid {
             check_parameter(&doc, &at, p, &parameters)?;
             sets = sets.saturating_mul(values.len() as u64);
             parameters.push(GridParameter {
-                path: p.key.clone(),
+                key: p.key.clone(),
                 values,
             });
         }
@@ -128,8 +130,8 @@ impl SweepGrid {
             ));
         }
         let capital_efficiency = match &target.capital_efficiency {
-            None => parameters[0].path.clone(),
-            Some(c) if parameters.iter().any(|q| &q.path == c) => c.clone(),
+            None => parameters[0].key.clone(),
+            Some(c) if parameters.iter().any(|q| &q.key == c) => c.clone(),
             Some(c) => {
                 return Err(field(
                     key("sweep.target.capital_efficiency"),
@@ -173,11 +175,11 @@ impl SweepGrid {
         for (k, (p, v)) in self.parameters.iter().zip(&values).enumerate() {
             let at = key("sweep.parameter").index(k);
             let slot =
-                lookup_mut(&mut doc, &p.path).map_err(|e| field(at.clone(), e.to_string()))?;
+                lookup_mut(&mut doc, &p.key).map_err(|e| field(at.clone(), e.to_string()))?;
             *slot = number_like(slot, *v).map_err(|e| {
                 field(
                     at.clone(),
-                    format!("parameter set {set} ({described}): key `{}`: {e}", p.path),
+                    format!("parameter set {set} ({described}): key `{}`: {e}", p.key),
                 )
             })?;
         }
@@ -192,7 +194,7 @@ impl SweepGrid {
             let k = self
                 .parameters
                 .iter()
-                .position(|p| KeyPath::parse(&p.path).is_ok_and(|kp| kp == e.key))
+                .position(|p| KeyPath::parse(&p.key).is_ok_and(|kp| kp == e.key))
                 .unwrap_or(0);
             field(
                 key("sweep.parameter").index(k),
@@ -210,7 +212,7 @@ impl SweepGrid {
         self.parameters
             .iter()
             .zip(self.values(set))
-            .map(|(p, v)| format!("{} = {v}", p.path))
+            .map(|(p, v)| format!("{} = {v}", p.key))
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -219,7 +221,7 @@ impl SweepGrid {
     pub fn efficiency_index(&self) -> usize {
         self.parameters
             .iter()
-            .position(|p| p.path == self.capital_efficiency)
+            .position(|p| p.key == self.capital_efficiency)
             .unwrap_or(0)
     }
 
@@ -310,7 +312,7 @@ fn check_parameter(
         ));
     }
     lookup(doc, &p.key).map_err(|e| field(at.key("path"), e.to_string()))?;
-    if earlier.iter().any(|q| q.path == p.key) {
+    if earlier.iter().any(|q| q.key == p.key) {
         return Err(field(at.key("path"), format!("`{}` is swept twice", p.key)));
     }
     Ok(())

@@ -76,6 +76,8 @@ pub struct ReplayConfig {
 }
 
 impl ReplayConfig {
+    /// The default stepping, `resample` (an enum's default lives beside the
+    /// enum, not in `defaults.rs`, which would then import this file back).
     fn d_stepping() -> ReplayStepping {
         ReplayStepping::Resample
     }

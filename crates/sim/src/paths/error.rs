@@ -77,9 +77,8 @@ pub enum PathModelError {
     #[error("`{}`: {}", .0.key, .0.message)]
     Parameter(FieldError),
     /// A volatility that would overflow prices at this step.
-    // The run of spaces is in the message as released; kept byte for byte.
     #[error(
-        "`path.{key}` = {volatility} is {per_step:.3} per {step_seconds} s step, above              {max}: prices would overflow"
+        "`path.{key}` = {volatility} is {per_step:.3} per {step_seconds} s step, above {max}: prices would overflow"
     )]
     StepVolatility {
         /// Parameter name.

@@ -8,6 +8,7 @@ use crate::engine::Engine;
 use crate::error::InputError;
 use crate::money::Micros;
 use backstop_data::PATH_METRICS;
+use backstop_data::results::metrics::metric_column;
 
 /// One account's socialized-loss charge.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -180,44 +181,66 @@ impl PathMetrics {
     }
 
     /// The metrics as a `paths/v1` row, in [`backstop_data::PATH_METRICS`] order.
+    /// Each value is placed by its metric's name, looked up at compile time in
+    /// data's metric table (a misspelt name stops the build; a metric left out
+    /// fails `every_metric_has_a_value`), so no list here must agree with that
+    /// table by position.
     pub fn to_row(&self) -> [Option<f64>; PATH_METRICS.len()] {
         let n = |x: u32| Some(f64::from(x));
-        [
-            n(self.steps),
-            Some(self.insurance_fund_initial),
-            Some(self.insurance_fund_min),
-            Some(self.insurance_fund_final),
-            Some(self.insurance_fund_max_drawdown),
-            Some(self.insurance_fund_max_drawdown_pct),
-            Some(self.insurance_fund_loss),
-            n(self.insurance_fund_min_step),
-            self.insurance_fund_first_depletion_step.map(f64::from),
-            Some(self.insurance_fund_payouts),
-            Some(self.insurance_fund_fee_income),
-            Some(self.bad_debt),
-            Some(self.socialized_loss),
-            n(self.accounts_haircut),
-            Some(self.max_haircut),
-            Some(self.insolvency),
-            n(self.adl_events),
-            Some(self.adl_notional),
-            Some(self.adl_excess_notional),
-            Some(self.adl_cost),
-            n(self.adl_accounts_hit),
-            n(self.liquidations),
-            Some(self.liquidated_notional),
-            n(self.accounts_liquidated),
-            Some(self.liquidator_fees),
-            Some(self.largest_deficit),
-            Some(self.second_largest_deficit),
-            n(self.breaker_trips),
-            n(self.breaker_steps_paused),
-            Some(self.margin_multiplier_max),
-            n(self.oracle_sources_dropped),
-            n(self.oracle_stale_ignored),
-            Some(self.collateral_converted),
-            n(self.collateral_conversions),
-        ]
+        let mut row = [None; PATH_METRICS.len()];
+        // The metric's column, found by name at compile time.
+        macro_rules! put {
+            ($name:literal, $value:expr) => {
+                row[const { metric_column($name) }] = $value
+            };
+        }
+        put!("steps", n(self.steps));
+        put!("insurance_fund_initial", Some(self.insurance_fund_initial));
+        put!("insurance_fund_min", Some(self.insurance_fund_min));
+        put!("insurance_fund_final", Some(self.insurance_fund_final));
+        put!(
+            "insurance_fund_max_drawdown",
+            Some(self.insurance_fund_max_drawdown)
+        );
+        put!(
+            "insurance_fund_max_drawdown_pct",
+            Some(self.insurance_fund_max_drawdown_pct)
+        );
+        put!("insurance_fund_loss", Some(self.insurance_fund_loss));
+        put!("insurance_fund_min_step", n(self.insurance_fund_min_step));
+        put!(
+            "insurance_fund_first_depletion_step",
+            self.insurance_fund_first_depletion_step.map(f64::from)
+        );
+        put!("insurance_fund_payouts", Some(self.insurance_fund_payouts));
+        put!(
+            "insurance_fund_fee_income",
+            Some(self.insurance_fund_fee_income)
+        );
+        put!("bad_debt", Some(self.bad_debt));
+        put!("socialized_loss", Some(self.socialized_loss));
+        put!("accounts_haircut", n(self.accounts_haircut));
+        put!("max_haircut", Some(self.max_haircut));
+        put!("insolvency", Some(self.insolvency));
+        put!("adl_events", n(self.adl_events));
+        put!("adl_notional", Some(self.adl_notional));
+        put!("adl_excess_notional", Some(self.adl_excess_notional));
+        put!("adl_cost", Some(self.adl_cost));
+        put!("adl_accounts_hit", n(self.adl_accounts_hit));
+        put!("liquidations", n(self.liquidations));
+        put!("liquidated_notional", Some(self.liquidated_notional));
+        put!("accounts_liquidated", n(self.accounts_liquidated));
+        put!("liquidator_fees", Some(self.liquidator_fees));
+        put!("largest_deficit", Some(self.largest_deficit));
+        put!("second_largest_deficit", Some(self.second_largest_deficit));
+        put!("breaker_trips", n(self.breaker_trips));
+        put!("breaker_steps_paused", n(self.breaker_steps_paused));
+        put!("margin_multiplier_max", Some(self.margin_multiplier_max));
+        put!("oracle_sources_dropped", n(self.oracle_sources_dropped));
+        put!("oracle_stale_ignored", n(self.oracle_stale_ignored));
+        put!("collateral_converted", Some(self.collateral_converted));
+        put!("collateral_conversions", n(self.collateral_conversions));
+        row
     }
 
     /// Rebuilds a path's metrics from its `paths/v1` row (in [`PATH_METRICS`]
@@ -298,5 +321,35 @@ impl PathMetrics {
             collateral_conversions: n("collateral_conversions")?,
             haircuts: Vec::new(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A row with a distinct whole value in every column.
+    fn distinct_row() -> Vec<Option<f64>> {
+        (0..PATH_METRICS.len())
+            .map(|k| Some(k as f64 + 1.0))
+            .collect()
+    }
+
+    #[test]
+    fn every_metric_has_a_value() {
+        let m = PathMetrics::from_row(3, &distinct_row()).expect("a whole row");
+        let row = m.to_row();
+        for (name, value) in PATH_METRICS.iter().zip(row) {
+            assert!(value.is_some(), "to_row leaves `{name}` out");
+        }
+    }
+
+    #[test]
+    fn a_row_read_back_is_written_back_in_place() {
+        let row = distinct_row();
+        let m = PathMetrics::from_row(3, &row).expect("a whole row");
+        for ((name, written), read) in PATH_METRICS.iter().zip(m.to_row()).zip(&row) {
+            assert_eq!(written, *read, "`{name}` moved or changed");
+        }
     }
 }

@@ -1,14 +1,15 @@
 //! Running a scenario, the top layer: build the venue from the scenario
 //! ([`build`], with [`population`]), step every path through the engine in
 //! parallel ([`run`](mod@run)), keep what each step and path did (`record.rs`,
-//! [`metrics`]), reduce across paths ([`aggregate`]), and run sweeps in shards
-//! ([`sweep`]).
+//! [`metrics`]), reduce across paths ([`aggregate`]), run sweeps in shards ([`sweep`]),
+//! and write a results folder's files ([`results`]).
 
 pub mod aggregate;
 pub mod build;
 pub mod metrics;
 pub mod population;
 mod record;
+pub mod results;
 // `run::run`: the file the layer is named after (the runner itself).
 #[allow(clippy::module_inception)]
 pub mod run;

@@ -17,7 +17,7 @@ use std::path::Path;
 use backstop_data::{BandsTable, HaircutsTable, PathsTable, PositionRow, StepsTable};
 use rayon::prelude::*;
 
-use super::aggregate::Aggregates;
+use super::aggregate::{self, Aggregates};
 use super::build::{self, Collateral, DepthBooks, build_markets, controls_for_path, venue_config};
 use super::metrics::PathMetrics;
 use super::population;
@@ -284,7 +284,7 @@ impl Prepared {
         }
         debug_assert_eq!(paths[0], first.metrics, "Invariant: path 0 is reproducible");
         let bands = sketches.table(&layout, &self.scenario.market_names());
-        let aggregates = Aggregates::of(&paths);
+        let aggregates = aggregate::aggregates(&paths);
         Ok(RunOutput {
             paths,
             first_path: first.steps,

@@ -16,7 +16,7 @@ use std::fmt;
 pub use crate::config::grid::{GridParameter, ORDER, SweepGrid};
 pub use crate::config::sweep::{Prefer, SweepConfig, SweepParameter, SweepRange, SweepTarget};
 
-use super::aggregate::Aggregates;
+use super::aggregate::{self, Aggregates};
 use super::metrics::PathMetrics;
 use super::run::CHUNK_PATHS;
 use crate::config::scenario::Scenario;
@@ -201,7 +201,7 @@ pub fn set_aggregates(
             }
             metrics.push(PathMetrics::from_row(path, &row)?);
         }
-        out.push(Aggregates::of(&metrics));
+        out.push(aggregate::aggregates(&metrics));
     }
     Ok(out)
 }

@@ -276,7 +276,7 @@ mod tests {
         );
         let c = cfg(&file, "2020-03-12T11:00:00Z", "2020-03-12T10:00:00Z", 1.0);
         assert_eq!(c.validate(1).unwrap_err().key, "path.end");
-        let c = cfg(&file, "2020-03-12 11:00", "2020-03-12T12:00:00Z", 1.0);
+        let c = cfg(&file, "2020-02-30T11:00:00Z", "2020-03-12T12:00:00Z", 1.0);
         assert_eq!(c.validate(1).unwrap_err().key, "path.start");
         let c = cfg(&file, "2020-03-12T11:00:00Z", "2020-03-12T12:00:00Z", 0.0);
         assert_eq!(c.validate(1).unwrap_err().key, "path.scale");

@@ -1,0 +1,281 @@
+//! A results folder's files, written from a run or a sweep: the one writer of
+//! `summary.json`, the Parquet tables and their file metadata. Where each file
+//! sits is [`backstop_data::results::layout`]; what each holds is docs/model.md §7.
+
+use std::path::Path;
+
+use backstop_data::results::layout::{
+    BANDS_FILE, HAIRCUTS_FILE, PATHS_FILE, POPULATION_FILE, STEPS_FILE, SUMMARY_FILE, SWEEP_FILE,
+};
+use backstop_data::{
+    HaircutsTable, PathsTable, PopulationSummary, RankedSet, RunSummary, SetSummary, Summary,
+    SweepProbability, SweepRow, SweepTable,
+};
+
+use super::aggregate::{Aggregates, Probability};
+use super::metrics::PathMetrics;
+use super::run::{Prepared, RunOutput};
+use super::sweep::SweepGrid;
+use crate::config::scenario::Scenario;
+use crate::error::SimError;
+
+/// The version written into every results file: the workspace's version, which
+/// the `backstop` binary shares.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The Parquet key-value metadata of a results file: version, scenario name,
+/// seed and, for a sweep's files, the scenario's hash.
+pub fn metadata(scenario: &Scenario, hash: Option<&str>) -> Vec<(String, String)> {
+    let mut meta = vec![
+        ("backstop.version".to_owned(), VERSION.to_owned()),
+        ("backstop.scenario".to_owned(), scenario.name.clone()),
+        ("backstop.seed".to_owned(), scenario.seed.to_string()),
+    ];
+    if let Some(hash) = hash {
+        meta.push((SCENARIO_HASH_KEY.to_owned(), hash.to_owned()));
+    }
+    meta
+}
+
+/// The metadata key of a sweep file's scenario hash.
+pub const SCENARIO_HASH_KEY: &str = "backstop.scenario_hash";
+
+/// Writes the results of one run into `dir` (which must exist):
+/// `population.parquet`, `steps.parquet`, `paths.parquet`, `bands.parquet`,
+/// `haircuts.parquet` and `summary.json`.
+///
+/// # Errors
+/// [`SimError::Data`] if a file cannot be written.
+pub fn write_run(dir: &Path, prepared: &Prepared, output: &RunOutput) -> Result<(), SimError> {
+    let meta = metadata(&prepared.scenario, None);
+    let rows = prepared.population_rows();
+    backstop_data::write_positions(&dir.join(POPULATION_FILE), &rows, &meta)?;
+    backstop_data::write_steps(&dir.join(STEPS_FILE), &output.first_path, &meta)?;
+    backstop_data::write_paths(&dir.join(PATHS_FILE), &output.paths_table(0), &meta)?;
+    backstop_data::write_bands(&dir.join(BANDS_FILE), &output.bands, &meta)?;
+    backstop_data::write_haircuts(
+        &dir.join(HAIRCUTS_FILE),
+        &output.haircuts_table(0),
+        &meta,
+    )?;
+    let summary: Summary<&Scenario, ()> = Summary {
+        backstop_version: VERSION.to_owned(),
+        scenario: &prepared.scenario,
+        scenario_hash: None,
+        population: Some(PopulationSummary {
+            accounts: prepared.population.len() as u64,
+            positions: rows.len() as u64,
+            collateral: prepared
+                .population
+                .iter()
+                .map(|a| a.collateral.to_usd())
+                .sum(),
+        }),
+        run: RunSummary {
+            paths: output.aggregates.paths,
+            steps: u64::from(output.paths.first().map_or(0, |p| p.steps)),
+            path_model: Some(prepared.scenario.path.kind().to_owned()),
+            sets: None,
+            work_items: None,
+        },
+        sweep: None,
+        sets: None,
+        meeting_target: None,
+        aggregates: output.aggregates.clone(),
+    };
+    backstop_data::write_summary(&dir.join(SUMMARY_FILE), &summary)?;
+    Ok(())
+}
+
+/// The `paths/v1` and `haircuts/v1` rows of some paths of parameter set `set`.
+pub fn path_tables(set: u32, metrics: &[PathMetrics]) -> (PathsTable, HaircutsTable) {
+    let mut t = PathsTable::default();
+    let mut h = HaircutsTable::default();
+    for m in metrics {
+        t.push(set, m.path, &m.to_row());
+        for c in &m.haircuts {
+            h.param_set.push(set);
+            h.path.push(m.path);
+            h.account_id.push(c.account_id);
+            h.amount.push(c.amount);
+        }
+    }
+    (t, h)
+}
+
+/// Appends the rows of `t` and `h` to `all` and `cuts`.
+pub fn append_tables(
+    all: &mut PathsTable,
+    cuts: &mut HaircutsTable,
+    t: PathsTable,
+    h: HaircutsTable,
+) {
+    all.param_set.extend(t.param_set);
+    all.path.extend(t.path);
+    for (a, b) in all.metrics.iter_mut().zip(t.metrics) {
+        a.extend(b);
+    }
+    cuts.param_set.extend(h.param_set);
+    cuts.path.extend(h.path);
+    cuts.account_id.extend(h.account_id);
+    cuts.amount.extend(h.amount);
+}
+
+/// What a whole sweep found, set by set: what `backstop sweep` prints.
+#[derive(Debug, Clone)]
+pub struct SweepOutcome {
+    /// Every set's aggregates, in set order.
+    pub aggregates: Vec<Aggregates>,
+    /// Whether each set meets the target (`None` without one).
+    pub meets: Vec<Option<bool>>,
+    /// The sets meeting the target, best capital efficiency first.
+    pub ranked: Vec<u32>,
+}
+
+/// Writes the results of a whole sweep into `dir` (created if needed) from all
+/// its per-path rows in (set, path) order: `sweep.parquet`, `paths.parquet`,
+/// `haircuts.parquet` and `summary.json`. The same bytes however the rows were
+/// computed (one process, shards, a resumed run).
+///
+/// # Errors
+/// [`SimError::Input`] if the rows are not those of the whole sweep,
+/// [`SimError::Data`] if a file cannot be written.
+pub fn write_sweep(
+    dir: &Path,
+    base: &Scenario,
+    grid: &SweepGrid,
+    hash: &str,
+    paths: &PathsTable,
+    haircuts: &HaircutsTable,
+) -> Result<SweepOutcome, SimError> {
+    let n = u64::from(base.paths);
+    let aggregates = super::sweep::set_aggregates(paths, grid.sets, n)?;
+    let meets: Vec<Option<bool>> = aggregates.iter().map(|a| grid.meets_target(a)).collect();
+    let ranked = grid.ranked(&meets);
+    let meta = metadata(base, Some(hash));
+    std::fs::create_dir_all(dir).map_err(|source| backstop_data::DataError::Io {
+        path: dir.to_owned(),
+        action: "cannot create the folder".to_owned(),
+        source,
+    })?;
+    let table = sweep_table(grid, &aggregates, &meets);
+    backstop_data::write_sweep(&dir.join(SWEEP_FILE), &table, &meta)?;
+    backstop_data::write_paths(&dir.join(PATHS_FILE), paths, &meta)?;
+    backstop_data::write_haircuts(&dir.join(HAIRCUTS_FILE), haircuts, &meta)?;
+    let steps = paths
+        .metric("steps")
+        .and_then(|c| c.first().copied().flatten())
+        .map_or(0, |s| s as u32);
+    let summary = Summary {
+        backstop_version: VERSION.to_owned(),
+        scenario: base,
+        scenario_hash: Some(hash.to_owned()),
+        population: None,
+        run: RunSummary {
+            paths: n,
+            steps: u64::from(steps),
+            path_model: Some(base.path.kind().to_owned()),
+            sets: Some(grid.sets),
+            work_items: Some(u64::from(grid.sets) * n),
+        },
+        sweep: Some(grid),
+        sets: Some(set_summaries(grid, &aggregates, &meets)),
+        meeting_target: Some(ranked_sets(grid, &aggregates, &ranked)),
+        // A grid has at least one set (`SweepGrid::new`).
+        aggregates: aggregates
+            .first()
+            .cloned()
+            .unwrap_or_else(|| super::aggregate::aggregates(&[])),
+    };
+    backstop_data::write_summary(&dir.join(SUMMARY_FILE), &summary)?;
+    Ok(SweepOutcome {
+        aggregates,
+        meets,
+        ranked,
+    })
+}
+
+/// One `sweep/v1` row per set.
+fn sweep_table(grid: &SweepGrid, aggregates: &[Aggregates], meets: &[Option<bool>]) -> SweepTable {
+    let probability = |p: &Probability| SweepProbability {
+        count: p.count,
+        probability: p.probability,
+        ci95_lower: p.ci95[0],
+        ci95_upper: p.ci95[1],
+    };
+    // The simulator always states `adl_any` (it is optional only for reading
+    // older files): "not known" if it ever were absent, never "no ADL".
+    let unknown = Probability {
+        count: 0,
+        probability: f64::NAN,
+        ci95: [f64::NAN, f64::NAN],
+    };
+    let adl = |a: &Aggregates| probability(a.adl_any.as_ref().unwrap_or(&unknown));
+    SweepTable {
+        parameters: grid.parameters.iter().map(|p| p.key.clone()).collect(),
+        rows: aggregates
+            .iter()
+            .zip(meets)
+            .enumerate()
+            .map(|(set, (a, m))| {
+                let set = set as u32;
+                let bad_debt = a.metrics.get("bad_debt");
+                SweepRow {
+                    param_set: set,
+                    values: grid.values(set),
+                    paths: a.paths,
+                    depletion: probability(&a.insurance_fund_depletion),
+                    socialized: probability(&a.socialized_loss_any),
+                    adl: adl(a),
+                    insurance_fund_loss_var_95: a.insurance_fund_loss.var_95,
+                    insurance_fund_loss_es_95: a.insurance_fund_loss.es_95,
+                    insurance_fund_loss_var_99: a.insurance_fund_loss.var_99,
+                    insurance_fund_loss_es_99: a.insurance_fund_loss.es_99,
+                    cover_1: a.cover_1,
+                    cover_2: a.cover_2,
+                    bad_debt_p50: bad_debt.map_or(0.0, |b| b.p50),
+                    bad_debt_p99: bad_debt.map_or(0.0, |b| b.p99),
+                    meets_target: *m,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// Every set's values and aggregates, for `summary.json`.
+fn set_summaries(
+    grid: &SweepGrid,
+    aggregates: &[Aggregates],
+    meets: &[Option<bool>],
+) -> Vec<SetSummary> {
+    aggregates
+        .iter()
+        .zip(meets)
+        .enumerate()
+        .map(|(set, (a, m))| SetSummary {
+            param_set: set as u32,
+            values: grid.values(set as u32),
+            meets_target: *m,
+            aggregates: a.clone(),
+        })
+        .collect()
+}
+
+/// The sets meeting the target, best first, for `summary.json`.
+fn ranked_sets(grid: &SweepGrid, aggregates: &[Aggregates], ranked: &[u32]) -> Vec<RankedSet> {
+    let k = grid.efficiency_index();
+    ranked
+        .iter()
+        .map(|&set| {
+            let d = &aggregates[set as usize].insurance_fund_depletion;
+            let values = grid.values(set);
+            RankedSet {
+                param_set: set,
+                capital_efficiency: values[k],
+                values,
+                depletion_probability: d.probability,
+                depletion_ci95: d.ci95,
+            }
+        })
+        .collect()
+}

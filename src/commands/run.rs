@@ -1,0 +1,144 @@
+//! `backstop run`: simulate a scenario and write its results folder
+//! (`<out>/<scenario name>/`) and report.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use backstop_sim::run::aggregate::Probability;
+use backstop_sim::{Prepared, RunOutput};
+
+use super::usd;
+
+/// What `backstop run` was asked to do.
+pub struct RunArgs<'a> {
+    /// Scenario file.
+    pub file: &'a Path,
+    /// Folder the results folder is created in.
+    pub out: &'a Path,
+    /// No progress bar, no headline.
+    pub quiet: bool,
+    /// Worker threads (one per core when `None`).
+    pub threads: Option<usize>,
+    /// Paths instead of the scenario's.
+    pub paths: Option<u32>,
+}
+
+/// Runs the scenario, then writes its results and report.
+///
+/// # Errors
+/// The scenario is invalid, the simulation fails, or a file cannot be written.
+pub fn run(a: &RunArgs<'_>) -> Result<()> {
+    let file = a.file;
+    let mut prepared = super::prepare(file)?;
+    if prepared.scenario.sweep.is_some() && !a.quiet {
+        eprintln!(
+            "note: {} has a [sweep]; `backstop run` runs its base values only (use `backstop sweep` for every parameter set)",
+            file.display()
+        );
+    }
+    if let Some(n) = a.paths {
+        prepared
+            .set_paths(n)
+            .with_context(|| format!("{}: --paths {n}", file.display()))?;
+    }
+    let pool = super::worker_pool(a.threads)?;
+    let bar = super::progress_bar(u64::from(prepared.scenario.paths), "paths");
+    let started = std::time::Instant::now();
+    let show = !a.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let progress = |done: u64| {
+        // Only runs that last: a bar flashing for 50 ms is noise.
+        if show && bar.is_hidden() && started.elapsed().as_secs_f64() > 1.0 {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+        bar.set_position(done);
+    };
+    let output = pool
+        .install(|| prepared.run(&progress))
+        .with_context(|| format!("{}: simulation failed", file.display()))?;
+    bar.finish_and_clear();
+    // Only now, with results in hand, does anything touch the disk.
+    let dir: PathBuf = a.out.join(&prepared.scenario.name);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    backstop_sim::run::results::write_run(&dir, &prepared, &output)?;
+    super::render_report(&dir)?;
+    if !a.quiet {
+        print_headline(&dir, &prepared, &output);
+    }
+    Ok(())
+}
+
+/// The run's headline on the terminal: one path's figures, or the statistics
+/// across paths.
+fn print_headline(dir: &Path, prepared: &Prepared, output: &RunOutput) {
+    println!("scenario      {}", prepared.scenario.name);
+    println!("accounts      {}", prepared.population.len());
+    if let [m] = output.paths.as_slice() {
+        println!("steps         {}", m.steps);
+        println!(
+            "liquidations  {} orders, {} accounts, {}",
+            m.liquidations,
+            m.accounts_liquidated,
+            usd(m.liquidated_notional)
+        );
+        println!(
+            "insurance     {} -> {} (min {}, max drawdown {:.1}%)",
+            usd(m.insurance_fund_initial),
+            usd(m.insurance_fund_final),
+            usd(m.insurance_fund_min),
+            100.0 * m.insurance_fund_max_drawdown_pct
+        );
+        println!(
+            "bad debt      {}; socialized {}; insolvency {}",
+            usd(m.bad_debt),
+            usd(m.socialized_loss),
+            usd(m.insolvency)
+        );
+        println!(
+            "adl           {} events, {}",
+            m.adl_events,
+            usd(m.adl_notional)
+        );
+    } else {
+        print_across_paths(prepared, output);
+    }
+    println!("results       {}", dir.display());
+}
+
+/// The headline of a run of many paths: probabilities with their intervals,
+/// the fund's tail loss, bad debt's quantiles, Cover-1/2.
+fn print_across_paths(prepared: &Prepared, output: &RunOutput) {
+    let a = &output.aggregates;
+    let pct = |p: &Probability| {
+        format!(
+            "{:.1}% [{:.1}%, {:.1}%] ({} paths)",
+            100.0 * p.probability,
+            100.0 * p.ci95[0],
+            100.0 * p.ci95[1],
+            p.count
+        )
+    };
+    println!(
+        "paths         {} x {} steps",
+        a.paths,
+        prepared.scenario.steps()
+    );
+    println!("depletion     {}", pct(&a.insurance_fund_depletion));
+    println!("socialized    {}", pct(&a.socialized_loss_any));
+    if let Some(adl) = &a.adl_any {
+        println!("adl           {}", pct(adl));
+    }
+    println!(
+        "fund loss     VaR99 {}, ES99 {}",
+        usd(a.insurance_fund_loss.var_99),
+        usd(a.insurance_fund_loss.es_99)
+    );
+    if let Some(b) = a.metrics.get("bad_debt") {
+        println!(
+            "bad debt      median {}, p99 {}, max {}",
+            usd(b.p50),
+            usd(b.p99),
+            usd(b.max)
+        );
+    }
+    println!("cover-1/2     {} / {}", usd(a.cover_1), usd(a.cover_2));
+}

@@ -1,0 +1,338 @@
+//! `backstop sweep`: parameter sweeps on one machine or as shards on many
+//! (Slurm job arrays, Kubernetes Indexed Jobs), which `backstop merge`
+//! (`merge.rs`) joins into the same files byte for byte.
+//!
+//! Layout of `<out>/<name>/` (see README, "Parameter sweeps"):
+//!
+//! - `work/set-SSSS-paths-AAAAAA-BBBBBB.parquet` (+ `.haircuts.parquet`): one
+//!   finished chunk of work, written atomically, reused by a rerun (resume);
+//!   removed once the run's own results are written;
+//! - `shard-K-of-N/` (`--shard K/N`): `paths.parquet`, `haircuts.parquet` and
+//!   `manifest.json` of the shard's work items;
+//! - `sweep.parquet`, `paths.parquet`, `haircuts.parquet`, `summary.json` and
+//!   the report, for a whole sweep or a merge.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::{Context, Result, anyhow, bail};
+use backstop_data::results::layout::{HAIRCUTS_FILE, PATHS_FILE};
+use backstop_data::{HaircutsTable, PathsTable};
+use backstop_sim::run::results::{
+    SCENARIO_HASH_KEY, SweepOutcome, append_tables, metadata, path_tables, write_sweep,
+};
+use backstop_sim::run::sweep::{Chunk, ShardSpec, SweepGrid, chunks, scenario_hash};
+use backstop_sim::{PathMetrics, Prepared, Scenario};
+use rayon::prelude::*;
+
+use super::shard::{Manifest, ShardWork};
+
+/// Environment variable (tests only): stop with an error after computing this
+/// many chunks, as if the process had been killed.
+pub const STOP_AFTER_ENV: &str = "BACKSTOP_SWEEP_STOP_AFTER_CHUNKS";
+
+/// What `backstop sweep` was asked to do.
+pub struct SweepArgs<'a> {
+    /// Scenario file.
+    pub file: &'a Path,
+    /// Folder the results folder is created in.
+    pub out: &'a Path,
+    /// No progress bar, no headline.
+    pub quiet: bool,
+    /// Worker threads.
+    pub threads: Option<usize>,
+    /// Paths per set instead of the scenario's.
+    pub paths: Option<u32>,
+    /// `K/N`.
+    pub shard: Option<&'a str>,
+}
+
+/// The base scenario (with `--paths` applied) and its grid.
+fn load(file: &Path, paths: Option<u32>) -> Result<(Scenario, SweepGrid)> {
+    let mut base = Scenario::load(file)?;
+    let config = base.sweep.clone().ok_or_else(|| {
+        anyhow!(
+            "{}: no [sweep] table: `backstop sweep` needs [[sweep.parameter]] entries (use `backstop run` for one scenario)",
+            file.display()
+        )
+    })?;
+    if let Some(n) = paths {
+        if n == 0 {
+            bail!("--paths 0: at least one path is needed");
+        }
+        base.paths = n;
+    }
+    let grid = SweepGrid::new(&base, &config)
+        .map_err(|e| anyhow!("{}: key `{}`: {}", file.display(), e.key, e.message))?;
+    Ok((base, grid))
+}
+
+/// `backstop sweep`: computes this shard's (or the whole sweep's) work items
+/// in resumable chunks, then writes the shard folder or the sweep's results.
+///
+/// # Errors
+/// The scenario or its sweep is invalid, a set cannot be prepared or run, or a
+/// file cannot be written.
+pub fn sweep(a: &SweepArgs<'_>) -> Result<()> {
+    let (base, grid) = load(a.file, a.paths)?;
+    let shard = a.shard.map(ShardSpec::parse).transpose()?;
+    let spec = shard.unwrap_or(ShardSpec::WHOLE);
+    let hash = scenario_hash(&base)?;
+    let paths = u64::from(base.paths);
+    let items = u64::from(grid.sets) * paths;
+    let (from, to) = spec.items(items);
+    let work = chunks(paths, from, to);
+    let prepared = prepare_sets(a.file, &base, &grid, &work)?;
+    let dir = a.out.join(&base.name);
+    let work_dir = dir.join("work");
+    std::fs::create_dir_all(&work_dir)
+        .with_context(|| format!("cannot create {}", work_dir.display()))?;
+    let job = Job {
+        grid: &grid,
+        prepared: &prepared,
+        hash: &hash,
+        meta: metadata(&base, Some(&hash)),
+        work_dir: &work_dir,
+    };
+    let (all, cuts) = job.compute(&work, a.threads, a.quiet, to - from)?;
+    match shard {
+        Some(spec) => {
+            let sdir = dir.join(format!("shard-{}-of-{}", spec.index, spec.count));
+            std::fs::create_dir_all(&sdir)
+                .with_context(|| format!("cannot create {}", sdir.display()))?;
+            backstop_data::write_paths(&sdir.join(PATHS_FILE), &all, &job.meta)?;
+            backstop_data::write_haircuts(&sdir.join(HAIRCUTS_FILE), &cuts, &job.meta)?;
+            Manifest::new(ShardWork {
+                scenario_hash: hash.clone(),
+                shard: spec.index,
+                shards: spec.count,
+                sets: grid.sets,
+                paths,
+                items: (from, to),
+                scenario: serde_json::to_value(&base)?,
+            })
+            .write(&sdir)?;
+            clean_work(&work_dir, &work);
+            if !a.quiet {
+                println!(
+                    "shard {spec}: work items {from}..{to} of {items} ({} sets x {paths} paths) -> {}",
+                    grid.sets,
+                    sdir.display()
+                );
+            }
+        }
+        None => {
+            finalize(&dir, &base, &grid, &hash, &all, &cuts, a.quiet)?;
+            clean_work(&work_dir, &work);
+        }
+    }
+    Ok(())
+}
+
+/// The prepared run of every parameter set some chunk of `work` needs.
+fn prepare_sets(
+    file: &Path,
+    base: &Scenario,
+    grid: &SweepGrid,
+    work: &[Chunk],
+) -> Result<BTreeMap<u32, Prepared>> {
+    let needed: BTreeSet<u32> = work.iter().map(|c| c.set).collect();
+    let mut prepared = BTreeMap::new();
+    for set in needed {
+        let s = grid
+            .apply(base, set)
+            .map_err(|e| anyhow!("{}: key `{}`: {}", file.display(), e.key, e.message))?;
+        let mut p = Prepared::new(s, super::scenario_dir(file)).with_context(|| {
+            format!(
+                "{}: parameter set {set} ({}): cannot prepare the run",
+                file.display(),
+                grid.describe(set)
+            )
+        })?;
+        p.set_paths(base.paths)
+            .with_context(|| format!("{}: --paths {}", file.display(), base.paths))?;
+        prepared.insert(set, p);
+    }
+    Ok(prepared)
+}
+
+/// The chunks of one `backstop sweep` and what computing them needs.
+struct Job<'a> {
+    grid: &'a SweepGrid,
+    prepared: &'a BTreeMap<u32, Prepared>,
+    hash: &'a str,
+    meta: Vec<(String, String)>,
+    work_dir: &'a Path,
+}
+
+impl Job<'_> {
+    /// Every chunk of `work`, reused from an earlier run's files where whole,
+    /// else computed (in parallel) and saved; the rows in chunk order.
+    fn compute(
+        &self,
+        work: &[Chunk],
+        threads: Option<usize>,
+        quiet: bool,
+        items: u64,
+    ) -> Result<(PathsTable, HaircutsTable)> {
+        let pool = super::worker_pool(threads)?;
+        let bar = super::progress_bar(items, "(set, path) items");
+        if !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+        let stop_after: Option<u64> = std::env::var(STOP_AFTER_ENV)
+            .ok()
+            .and_then(|v| v.parse().ok());
+        let computed = AtomicU64::new(0);
+        let results: Vec<Result<(PathsTable, HaircutsTable)>> = pool.install(|| {
+            work.par_iter()
+                .map(|c| {
+                    let file = self.work_dir.join(c.file_name());
+                    if let Some(done) = load_chunk(&file, self.hash, c) {
+                        bar.inc(c.len());
+                        return Ok(done);
+                    }
+                    if let Some(k) = stop_after
+                        && computed.fetch_add(1, Ordering::SeqCst) >= k
+                    {
+                        bail!("stopped after {k} chunks ({STOP_AFTER_ENV})");
+                    }
+                    let done = self.run_chunk(c, &file)?;
+                    bar.inc(c.len());
+                    Ok(done)
+                })
+                .collect()
+        });
+        bar.finish_and_clear();
+        let mut all = PathsTable::default();
+        let mut cuts = HaircutsTable::default();
+        for r in results {
+            let (t, h) = r?;
+            append_tables(&mut all, &mut cuts, t, h);
+        }
+        Ok((all, cuts))
+    }
+
+    /// Runs the paths of chunk `c` and saves its rows to `file` (and the
+    /// haircuts beside it), each written atomically.
+    fn run_chunk(&self, c: &Chunk, file: &Path) -> Result<(PathsTable, HaircutsTable)> {
+        let p = self
+            .prepared
+            .get(&c.set)
+            .ok_or_else(|| anyhow!("parameter set {} was not prepared", c.set))?;
+        let metrics: Vec<PathMetrics> = (c.from..c.to)
+            .into_par_iter()
+            .map(|i| p.run_metrics(i))
+            .collect::<Result<_, _>>()
+            .with_context(|| {
+                format!(
+                    "parameter set {} ({}): simulation failed",
+                    c.set,
+                    self.grid.describe(c.set)
+                )
+            })?;
+        let (t, h) = path_tables(c.set, &metrics);
+        backstop_data::write_haircuts(&haircuts_file(file), &h, &self.meta)?;
+        backstop_data::write_paths(file, &t, &self.meta)?;
+        Ok((t, h))
+    }
+}
+
+fn haircuts_file(chunk: &Path) -> PathBuf {
+    chunk.with_extension("haircuts.parquet")
+}
+
+/// A finished chunk of this scenario, if its files are there and whole.
+fn load_chunk(file: &Path, hash: &str, c: &Chunk) -> Option<(PathsTable, HaircutsTable)> {
+    if !file.is_file() {
+        return None;
+    }
+    let meta = backstop_data::read_metadata(file).ok()?;
+    if !meta
+        .iter()
+        .any(|(k, v)| k == SCENARIO_HASH_KEY && v == hash)
+    {
+        return None;
+    }
+    let t = backstop_data::read_paths(file).ok()?;
+    let expected: Vec<u64> = (c.from..c.to).collect();
+    if t.path != expected || t.param_set.iter().any(|s| *s != c.set) {
+        return None;
+    }
+    let h = backstop_data::read_haircuts(&haircuts_file(file)).ok()?;
+    Some((t, h))
+}
+
+fn clean_work(work_dir: &Path, work: &[Chunk]) {
+    for c in work {
+        let f = work_dir.join(c.file_name());
+        let _ = std::fs::remove_file(haircuts_file(&f));
+        let _ = std::fs::remove_file(f);
+    }
+    // Only if empty: other shards may still be writing theirs.
+    let _ = std::fs::remove_dir(work_dir);
+}
+
+/// Writes the results of a whole sweep from all its per-path rows, in
+/// (set, path) order, renders its report and prints its table.
+pub(super) fn finalize(
+    dir: &Path,
+    base: &Scenario,
+    grid: &SweepGrid,
+    hash: &str,
+    paths: &PathsTable,
+    haircuts: &HaircutsTable,
+    quiet: bool,
+) -> Result<()> {
+    let outcome = write_sweep(dir, base, grid, hash, paths, haircuts)?;
+    super::render_report(dir)?;
+    if !quiet {
+        print_table(dir, grid, &outcome);
+    }
+    Ok(())
+}
+
+/// The sweep's table on the terminal: every set's depletion probability, and
+/// the best set meeting the target.
+fn print_table(dir: &Path, grid: &SweepGrid, outcome: &SweepOutcome) {
+    let SweepOutcome {
+        aggregates,
+        meets,
+        ranked,
+    } = outcome;
+    let names: Vec<&str> = grid.parameters.iter().map(|p| p.key.as_str()).collect();
+    println!("set  {}  depletion [95% CI]", names.join("  "));
+    for (set, a) in aggregates.iter().enumerate() {
+        let d = &a.insurance_fund_depletion;
+        let mark = match meets[set] {
+            Some(true) => "  meets target",
+            _ => "",
+        };
+        println!(
+            "{set:<4} {}  {:.2}% [{:.2}%, {:.2}%]{mark}",
+            grid.values(set as u32)
+                .iter()
+                .map(|v| format!("{v}"))
+                .collect::<Vec<_>>()
+                .join("  "),
+            100.0 * d.probability,
+            100.0 * d.ci95[0],
+            100.0 * d.ci95[1]
+        );
+    }
+    if let Some(max) = grid.max_depletion_probability {
+        match ranked.first() {
+            Some(best) => println!(
+                "best          set {best} ({}) keeps depletion <= {:.2}%",
+                grid.describe(*best),
+                100.0 * max
+            ),
+            None => println!(
+                "best          no set keeps depletion <= {:.2}%",
+                100.0 * max
+            ),
+        }
+    }
+    println!("results       {}", dir.display());
+}
