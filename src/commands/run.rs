@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use backstop_data::results::folder::ScratchFolder;
 use backstop_sim::run::aggregate::Probability;
 use backstop_sim::{Prepared, RunOutput};
 
@@ -56,11 +57,13 @@ pub fn run(a: &RunArgs<'_>) -> Result<()> {
         .install(|| prepared.run(&progress))
         .with_context(|| format!("{}: simulation failed", file.display()))?;
     bar.finish_and_clear();
-    // Only now, with results in hand, does anything touch the disk.
+    // Only now, with results in hand, does anything touch the disk: into a
+    // scratch folder, swapped in whole once every file is written.
     let dir: PathBuf = a.out.join(&prepared.scenario.name);
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    backstop_sim::run::results::write_run(&dir, &prepared, &output)?;
-    super::render_report(&dir)?;
+    let folder = ScratchFolder::create(&dir, &[])?;
+    backstop_sim::run::results::write_run(folder.path(), &prepared, &output)?;
+    super::render_report(folder.path())?;
+    folder.publish(&[])?;
     if !a.quiet {
         print_headline(&dir, &prepared, &output);
     }

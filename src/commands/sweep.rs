@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, anyhow, bail};
+use backstop_data::results::folder::ScratchFolder;
 use backstop_data::results::layout::{HAIRCUTS_FILE, PATHS_FILE};
 use backstop_data::{HaircutsTable, PathsTable};
 use backstop_sim::run::results::{
@@ -274,8 +275,14 @@ fn clean_work(work_dir: &Path, work: &[Chunk]) {
     let _ = std::fs::remove_dir(work_dir);
 }
 
+/// Entries of a sweep's results folder that are not its results: the
+/// resumable chunks and the shard folders (`shard-K-of-N`), carried over when
+/// new results replace the folder.
+const NOT_RESULTS: [&str; 2] = ["work", "shard"];
+
 /// Writes the results of a whole sweep from all its per-path rows, in
-/// (set, path) order, renders its report and prints its table.
+/// (set, path) order, and its report into a scratch folder swapped in whole
+/// once written; prints its table.
 pub(super) fn finalize(
     dir: &Path,
     base: &Scenario,
@@ -285,8 +292,10 @@ pub(super) fn finalize(
     haircuts: &HaircutsTable,
     quiet: bool,
 ) -> Result<()> {
-    let outcome = write_sweep(dir, base, grid, hash, paths, haircuts)?;
-    super::render_report(dir)?;
+    let folder = ScratchFolder::create(dir, &NOT_RESULTS)?;
+    let outcome = write_sweep(folder.path(), base, grid, hash, paths, haircuts)?;
+    super::render_report(folder.path())?;
+    folder.publish(&NOT_RESULTS)?;
     if !quiet {
         print_table(dir, grid, &outcome);
     }

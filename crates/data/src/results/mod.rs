@@ -18,6 +18,7 @@
 //! column of a bad value.
 
 pub mod bands;
+pub mod folder;
 pub mod haircuts;
 pub mod layout;
 pub mod metrics;

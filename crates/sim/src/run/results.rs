@@ -53,11 +53,7 @@ pub fn write_run(dir: &Path, prepared: &Prepared, output: &RunOutput) -> Result<
     backstop_data::write_steps(&dir.join(STEPS_FILE), &output.first_path, &meta)?;
     backstop_data::write_paths(&dir.join(PATHS_FILE), &output.paths_table(0), &meta)?;
     backstop_data::write_bands(&dir.join(BANDS_FILE), &output.bands, &meta)?;
-    backstop_data::write_haircuts(
-        &dir.join(HAIRCUTS_FILE),
-        &output.haircuts_table(0),
-        &meta,
-    )?;
+    backstop_data::write_haircuts(&dir.join(HAIRCUTS_FILE), &output.haircuts_table(0), &meta)?;
     let summary: Summary<&Scenario, ()> = Summary {
         backstop_version: VERSION.to_owned(),
         scenario: &prepared.scenario,
