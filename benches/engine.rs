@@ -171,7 +171,7 @@ fn bench_one_path(c: &mut Criterion) {
         eprintln!(
             "one_path {n} accounts: {} steps, {} liquidations, bad debt {:.0} USD, \
              {} ADL events, fund min {:.0} USD",
-            m.steps, m.liquidations, m.bad_debt, m.adl_events, m.insurance_fund_min
+            m.steps, m.liquidation_orders, m.bad_debt, m.adl_closes, m.insurance_fund_min
         );
         g.throughput(Throughput::Elements(u64::from(STEPS)));
         g.bench_with_input(

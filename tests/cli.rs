@@ -116,10 +116,10 @@ fn run_linear_crash_writes_its_result_files() {
         "scenario      linear-crash",
         "accounts      10000",
         "steps         1440",
-        "liquidations  ",
         "insurance     2,000,000 USD -> ",
         "bad debt      ",
-        "adl           ",
+        "liq. orders   ",
+        "ADL closes    ",
     ] {
         assert!(out.contains(line), "stdout lacks {line:?}:\n{out}");
     }
@@ -174,7 +174,7 @@ fn run_linear_crash_writes_its_result_files() {
     // One path: its metrics are every quantile of the aggregates.
     let agg = &summary["aggregates"];
     assert_eq!(agg["paths"], 1);
-    for key in ["bad_debt", "liquidations", "insurance_fund_min"] {
+    for key in ["bad_debt", "liquidation_orders", "insurance_fund_min"] {
         assert_eq!(
             f64_at(agg, &format!("/metrics/{key}/p99")),
             f64_at(m, &format!("/{key}"))
@@ -183,7 +183,7 @@ fn run_linear_crash_writes_its_result_files() {
     let loss = f64_at(m, "/insurance_fund_initial") - f64_at(m, "/insurance_fund_min");
     assert!((f64_at(agg, "/insurance_fund_loss/var_99") - loss).abs() < 1e-6);
     assert_eq!(m["steps"], 1440);
-    let liquidations = u64_at(m, "/liquidations");
+    let liquidations = u64_at(m, "/liquidation_orders");
     let liquidated_accounts = u64_at(m, "/accounts_liquidated");
     assert!(liquidations > 0, "a 35% crash liquidates someone");
     assert!(liquidated_accounts > 0 && liquidated_accounts <= 10_000);
@@ -821,13 +821,16 @@ fn compare_shows_the_controls_pair_side_by_side() {
         number(&dd[1]),
         metric(&sb, "insurance_fund_max_drawdown").round()
     );
-    let liq = compare_row(&md, "Liquidations");
-    let (la, lb) = (metric(&sa, "liquidations"), metric(&sb, "liquidations"));
+    let liq = compare_row(&md, "Liquidation orders");
+    let (la, lb) = (
+        metric(&sa, "liquidation_orders"),
+        metric(&sb, "liquidation_orders"),
+    );
     assert_eq!((number(&liq[0]), number(&liq[1])), (la, lb));
     assert_eq!(number(&liq[2]), lb - la);
     assert!(lb < la, "the controls liquidate less: {lb} vs {la}");
     let fewer = format!(
-        "controls-oct-2025-with had {} fewer liquidations than controls-oct-2025-without",
+        "controls-oct-2025-with had {} fewer liquidation orders than controls-oct-2025-without",
         count_text(la - lb)
     );
     assert!(md.contains(&fewer), "no {fewer:?} in\n{md}");

@@ -152,8 +152,8 @@ fn the_controls_pair_shows_the_controls_at_work() {
         let paths = backstop_data::read_paths(&dir.join("paths.parquet")).unwrap();
         paths.metric(name).unwrap()[0].unwrap()
     };
-    let without = metric("without", "liquidations");
-    let with = metric("with", "liquidations");
+    let without = metric("without", "liquidation_orders");
+    let with = metric("with", "liquidation_orders");
     assert!(
         with < without,
         "liquidations with {with}, without {without}"

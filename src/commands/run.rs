@@ -75,14 +75,20 @@ pub fn run(a: &RunArgs<'_>) -> Result<()> {
 fn print_headline(dir: &Path, prepared: &Prepared, output: &RunOutput) {
     println!("scenario      {}", prepared.scenario.name);
     println!("accounts      {}", prepared.population.len());
+    if prepared.below_maintenance > 0 {
+        let dropped = prepared.below_maintenance_dropped;
+        println!(
+            "start book    {} accounts were below maintenance at the start mark: {}",
+            prepared.below_maintenance,
+            if dropped > 0 {
+                "dropped"
+            } else {
+                "kept (liquidated at step 0)"
+            }
+        );
+    }
     if let [m] = output.paths.as_slice() {
         println!("steps         {}", m.steps);
-        println!(
-            "liquidations  {} orders, {} accounts, {}",
-            m.liquidations,
-            m.accounts_liquidated,
-            usd(m.liquidated_notional)
-        );
         println!(
             "insurance     {} -> {} (min {}, max drawdown {:.1}%)",
             usd(m.insurance_fund_initial),
@@ -91,14 +97,22 @@ fn print_headline(dir: &Path, prepared: &Prepared, output: &RunOutput) {
             100.0 * m.insurance_fund_max_drawdown_pct
         );
         println!(
-            "bad debt      {}; socialized {}; insolvency {}",
+            "bad debt      {} = fund {} + ADL {} + socialized {} + insolvency {}",
             usd(m.bad_debt),
+            usd(m.insurance_fund_payouts),
+            usd(m.adl_cost),
             usd(m.socialized_loss),
             usd(m.insolvency)
         );
         println!(
-            "adl           {} events, {}",
-            m.adl_events,
+            "liq. orders   {} ({} accounts, {})",
+            m.liquidation_orders,
+            m.accounts_liquidated,
+            usd(m.liquidated_notional)
+        );
+        println!(
+            "ADL closes    {} ({} at the mark)",
+            m.adl_closes,
             usd(m.adl_notional)
         );
     } else {
@@ -142,6 +156,14 @@ fn print_across_paths(prepared: &Prepared, output: &RunOutput) {
             usd(b.p99),
             usd(b.max)
         );
+    }
+    for (label, name) in [
+        ("liq. orders ", "liquidation_orders"),
+        ("ADL closes  ", "adl_closes"),
+    ] {
+        if let Some(q) = a.metrics.get(name) {
+            println!("{label}  median {}, p99 {}, max {}", q.p50, q.p99, q.max);
+        }
     }
     println!("cover-1/2     {} / {}", usd(a.cover_1), usd(a.cover_2));
 }

@@ -88,6 +88,9 @@ pub struct PathSeries {
     /// Every market's mark price at the end of each step, by market (NaN where a
     /// step has no row for the market).
     pub marks: BTreeMap<String, Vec<f64>>,
+    /// Every market's path price of each step, by market (before impact and
+    /// oracle; on a replay, the recorded price), NaN like `marks`.
+    pub path_prices: BTreeMap<String, Vec<f64>>,
 }
 
 impl PathSeries {
@@ -115,6 +118,7 @@ impl PathSeries {
             multiplier: Option<f64>,
             paused: bool,
             marks: BTreeMap<String, f64>,
+            path_prices: BTreeMap<String, f64>,
         }
         let mut rows: BTreeMap<u32, Row> = BTreeMap::new();
         for i in 0..table.len() {
@@ -125,6 +129,9 @@ impl PathSeries {
                 row.multiplier = Some(table.margin_multiplier[i]);
             }
             row.marks.insert(table.market[i].clone(), table.mark[i]);
+            if let Some(&p) = table.path_price.get(i) {
+                row.path_prices.insert(table.market[i].clone(), p);
+            }
             // Venue-wide values repeat on every market's row: take them once.
             row.fund = table.insurance_fund[i];
             row.social = table.socialized_loss[i];
@@ -144,10 +151,15 @@ impl PathSeries {
         for name in names {
             out.marks
                 .insert(name.clone(), Vec::with_capacity(rows.len()));
+            out.path_prices
+                .insert(name.clone(), Vec::with_capacity(rows.len()));
         }
         for (step, row) in rows {
             for (name, marks) in &mut out.marks {
                 marks.push(row.marks.get(name).copied().unwrap_or(f64::NAN));
+            }
+            for (name, prices) in &mut out.path_prices {
+                prices.push(row.path_prices.get(name).copied().unwrap_or(f64::NAN));
             }
             out.bad_debt.push(row.bad_debt);
             out.liquidations.push(row.liquidations);

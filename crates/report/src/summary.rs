@@ -46,6 +46,11 @@ pub struct RunInfo {
     pub positions: Option<u64>,
     /// Collateral of the population, USD, if stated.
     pub collateral: Option<f64>,
+    /// Margin units of a loaded snapshot below maintenance at the start mark that
+    /// were kept (liquidated at step 0), if any.
+    pub below_maintenance_kept: Option<u64>,
+    /// Those dropped before the run, if any.
+    pub below_maintenance_dropped: Option<u64>,
     /// Insurance fund at step 0, USD, from `scenario.insurance_fund.initial`.
     pub insurance_fund_initial: Option<f64>,
     /// Every scenario parameter, flattened (`liquidation.fee` → `0.005`), sorted by key.
@@ -245,6 +250,8 @@ impl RunInfo {
             accounts: population.map(|p| p.accounts),
             positions: population.map(|p| p.positions),
             collateral: population.map(|p| p.collateral),
+            below_maintenance_kept: population.and_then(|p| p.below_maintenance_kept),
+            below_maintenance_dropped: population.and_then(|p| p.below_maintenance_dropped),
             insurance_fund_initial: f.opt_f64("insurance_fund.initial")?,
             parameters,
             meeting_target: summary

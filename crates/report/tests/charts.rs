@@ -178,7 +178,7 @@ fn single_path_shows_balance_over_price_and_haircuts_per_account() {
     );
     assert_chart(
         by_name(&all, "adl"),
-        &["ADL fills per step", "ADL notional per step (USD)"],
+        &["ADL closes per step", "ADL notional per step (USD)"],
     );
     // One path has no distribution: the drawdown chart says so with the figures.
     let dd = by_name(&all, "drawdown");

@@ -166,7 +166,11 @@ fn tick_replays_say_ticks_and_name_their_data_files() {
         md.contains("240 ticks, one step per event time of the data (8h 00m)"),
         "{md}"
     );
-    assert!(md.contains("240 ticks each (8h 00m)"), "{md}");
+    // One path: the headline is its outcome, with the run's length.
+    assert!(
+        md.contains("240 ticks (8h 00m); the figures below are that path's"),
+        "{md}"
+    );
     for file in [
         "btc prices `../data/btc-mark.parquet`",
         "btc funding `../data/btc-funding.parquet`",

@@ -110,6 +110,21 @@ pub enum PopulationError {
         /// The row's collateral, USD.
         collateral: f64,
     },
+    /// Accounts of a snapshot already below maintenance at the start mark.
+    #[error(
+        "{}: {count} of {total} accounts are below maintenance at the start mark (first account ids: {first}); a live venue would already have liquidated them. Set population.below_maintenance = \"drop\" to remove them, or \"keep\" to liquidate them at step 0 (the report then says so)",
+        file.display()
+    )]
+    BelowMaintenance {
+        /// The snapshot.
+        file: PathBuf,
+        /// Margin units below maintenance.
+        count: usize,
+        /// Margin units in the snapshot.
+        total: usize,
+        /// The first few account ids, comma-separated.
+        first: String,
+    },
     /// Two cross positions of one account in one market.
     #[error(
         "row {row}: account {account} has two cross positions in market `{market}` (one position per market)"
@@ -154,9 +169,16 @@ pub enum InputError {
     /// Zero paths asked for.
     #[error("at least one path is needed")]
     NoPaths,
-    /// More than one path of a replay.
-    #[error("a replay is one path (history happened once)")]
-    ReplayPaths,
+    /// More than one path where every path would be the same.
+    #[error(
+        "{paths} paths of a `{path_kind}` path with a fixed population would be {paths} copies of one outcome; set population.resample = \"per_path\" (a generated population drawn afresh on every path) to get a distribution, or run one path"
+    )]
+    IdenticalPaths {
+        /// Paths asked for.
+        paths: u32,
+        /// The scenario's path kind.
+        path_kind: String,
+    },
     /// The scenario cannot be serialized for its hash.
     #[error("cannot hash the scenario: {0}")]
     Hash(serde_json::Error),

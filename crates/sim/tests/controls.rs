@@ -38,6 +38,7 @@ fn market(mmr: f64) -> Market {
         impact: Box::new(NoImpact),
         permanent_impact_fraction: 0.0,
         temporary_impact_decay: 0.0,
+        impact_moves_mark: true,
     }
 }
 
@@ -353,7 +354,7 @@ fn controls_reach_the_metrics_and_the_steps_table() {
     assert!(with.metrics.margin_multiplier_max > 1.0);
     assert!(with.steps.margin_multiplier.iter().any(|&m| m > 1.0));
     assert!(plain.steps.margin_multiplier.iter().all(|&m| m == 1.0));
-    assert!(plain.metrics.liquidations > 0);
+    assert!(plain.metrics.liquidation_orders > 0);
 }
 
 // ------------------------------------------------------------------ collateral

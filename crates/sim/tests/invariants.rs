@@ -443,6 +443,7 @@ fn build_market(i: usize, m: &MarketCase) -> Market {
         impact,
         permanent_impact_fraction: m.permanent_fraction,
         temporary_impact_decay: 0.5f64.powf(1.0 / m.half_life_steps),
+        impact_moves_mark: true,
     }
 }
 
@@ -881,8 +882,30 @@ fn check_step(
             (t1.adl_events - t0.adl_events) as i64,
             adl as i64,
         ),
-        ("bad debt", vf.bad_debt.0, deficit),
-        ("bad debt total", (t1.bad_debt - t0.bad_debt).0, deficit),
+        // Bad debt is every deficit, whoever carried it: the waterfall's
+        // (fund, haircuts, venue) and the one ADL counterparties took.
+        (
+            "ADL-carried deficit",
+            vf.adl_cost.0,
+            (t1.adl_cost - t0.adl_cost).0,
+        ),
+        ("bad debt", vf.bad_debt.0, deficit + vf.adl_cost.0),
+        (
+            "bad debt total",
+            (t1.bad_debt - t0.bad_debt).0,
+            deficit + vf.adl_cost.0,
+        ),
+        (
+            "bad debt = fund + ADL + socialized + insolvency (step)",
+            vf.bad_debt.0,
+            (vf.covered_by_fund + vf.adl_cost + vf.socialized_loss + vf.insolvency).0,
+        ),
+        (
+            "bad debt = fund + ADL + socialized + insolvency (path)",
+            t1.bad_debt.0,
+            (t1.covered_by_fund + t1.adl_cost + t1.socialized_loss + t1.insolvency).0,
+        ),
+        ("covered by fund", vf.covered_by_fund.0, paid),
         ("socialized (events)", vf.socialized_loss.0, soc),
         ("haircuts", vf.socialized_loss.0, haircuts),
         (

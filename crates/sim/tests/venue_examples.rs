@@ -28,6 +28,7 @@ fn market(name: &str, tick: f64, lot: f64, mmr: f64) -> Market {
         impact: Box::new(NoImpact),
         permanent_impact_fraction: 0.0,
         temporary_impact_decay: 0.0,
+        impact_moves_mark: true,
     }
 }
 

@@ -13,14 +13,15 @@
 //! | `socialized_loss`           | `Float64`              | loss in USD socialized across accounts during the step, >= 0               |
 //! | `insolvency`                | `Float64`              | shortfall in USD left uncovered during the step, >= 0                      |
 //! | `adl_notional`              | `Float64`              | notional in USD auto-deleveraged during the step, >= 0                     |
-//! | `adl_count`                 | `UInt32`               | number of ADL fills during the step                                        |
+//! | `adl_count`                 | `UInt32`               | ADL closes during the step (bankrupt positions deleveraged; not orders)  |
 //! | `liquidated_long_notional`  | `Float64`              | notional in USD of long positions liquidated during the step, >= 0         |
 //! | `liquidated_short_notional` | `Float64`              | notional in USD of short positions liquidated during the step, >= 0        |
-//! | `liquidations`              | `UInt32`               | number of liquidations during the step                                     |
+//! | `liquidations`              | `UInt32`               | liquidation orders executed against the market during the step (no ADL)  |
 //! | `open_interest`             | `Float64`              | long open interest in USD at `mark` after the step (a level), >= 0         |
 //! | `funding_rate`              | `Float64`, nullable    | funding rate settled this step; null when no funding settles               |
 //! | `margin_multiplier`         | `Float64`              | multiplier of the market's margin rates during the step (volatility margin; 1 without it), >= 1 |
 //! | `liquidations_paused`       | `Boolean`              | whether the circuit breaker paused liquidations during the step (venue-wide: the same in every market's row) |
+//! | `path_price`                | `Float64`              | the path's price for the step, before impact and oracle (on a replay: the recorded price), > 0 |
 //!
 //! Money columns are USD. `bad_debt`, `socialized_loss`, `insolvency`,
 //! `adl_notional` and `liquidated_*_notional` are flows over the step, not
@@ -94,6 +95,9 @@ pub struct StepsTable {
     pub margin_multiplier: Vec<f64>,
     /// Whether the circuit breaker paused liquidations during the step.
     pub liquidations_paused: Vec<bool>,
+    /// The path's price for the step before impact and oracle (on a replay, the
+    /// recorded price: `mark` minus what the simulated book added).
+    pub path_price: Vec<f64>,
 }
 
 impl StepsTable {
@@ -118,6 +122,7 @@ impl StepsTable {
             funding_rate: Vec::with_capacity(n),
             margin_multiplier: Vec::with_capacity(n),
             liquidations_paused: Vec::with_capacity(n),
+            path_price: Vec::with_capacity(n),
         }
     }
 
@@ -162,6 +167,7 @@ impl StepsTable {
             (FUNDING_RATE.name, self.funding_rate.len()),
             (MARGIN_MULTIPLIER.name, self.margin_multiplier.len()),
             (LIQUIDATIONS_PAUSED.name, self.liquidations_paused.len()),
+            (PATH_PRICE.name, self.path_price.len()),
         ];
         match lengths.into_iter().find(|&(_, found)| found != expected) {
             None => Ok(()),
@@ -179,8 +185,9 @@ impl StepsTable {
     /// error names the first offending row. Lengths must already match.
     fn check_values(&self, path: &Path) -> Result<(), DataError> {
         type Check = fn(f64) -> Result<(), Broken>;
-        let float_columns: [(&'static str, &[f64], Check); 10] = [
+        let float_columns: [(&'static str, &[f64], Check); 11] = [
             (MARK.name, &self.mark, positive),
+            (PATH_PRICE.name, &self.path_price, positive),
             (INSURANCE_FUND.name, &self.insurance_fund, finite),
             (BAD_DEBT.name, &self.bad_debt, non_negative),
             (SOCIALIZED_LOSS.name, &self.socialized_loss, non_negative),
@@ -280,6 +287,7 @@ impl StepsTable {
             Arc::new(funding_rate.iter().copied().collect::<Float64Array>()),
             floats(MARGIN_MULTIPLIER, &self.margin_multiplier)?,
             Arc::new(BooleanArray::from(paused.to_vec())),
+            floats(PATH_PRICE, &self.path_price)?,
         ];
         RecordBatch::try_new(Arc::clone(schema), columns)
             .map_err(arrow_err(path, "failed to build record batch"))
@@ -303,8 +311,9 @@ const OPEN_INTEREST: Column = Column::new("open_interest", ColumnType::F64);
 const FUNDING_RATE: Column = Column::nullable("funding_rate", ColumnType::F64);
 const MARGIN_MULTIPLIER: Column = Column::new("margin_multiplier", ColumnType::F64);
 const LIQUIDATIONS_PAUSED: Column = Column::new("liquidations_paused", ColumnType::Bool);
+const PATH_PRICE: Column = Column::new("path_price", ColumnType::F64);
 
-const COLUMNS: [Column; 17] = [
+const COLUMNS: [Column; 18] = [
     STEP,
     TS_NS,
     MARKET,
@@ -322,6 +331,7 @@ const COLUMNS: [Column; 17] = [
     FUNDING_RATE,
     MARGIN_MULTIPLIER,
     LIQUIDATIONS_PAUSED,
+    PATH_PRICE,
 ];
 
 static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| arrow_schema(&COLUMNS));
@@ -394,6 +404,7 @@ pub fn read_steps(path: &Path) -> Result<StepsTable, DataError> {
         column(FUNDING_RATE)?.push_opt_f64(&mut t.funding_rate)?;
         column(MARGIN_MULTIPLIER)?.push_f64(&mut t.margin_multiplier)?;
         column(LIQUIDATIONS_PAUSED)?.push_bool(&mut t.liquidations_paused)?;
+        column(PATH_PRICE)?.push_f64(&mut t.path_price)?;
     }
     t.check_lengths(Some(path))?;
     t.check_values(path)?;
@@ -458,6 +469,7 @@ mod tests {
             t.funding_rate.push(funding);
             t.margin_multiplier.push(1.0);
             t.liquidations_paused.push(i == 2);
+            t.path_price.push(43_000.0 + i as f64);
         }
         t
     }
@@ -512,7 +524,7 @@ mod tests {
                 .is_nullable()
         );
         assert!(!schema.field_with_name("mark").unwrap().is_nullable());
-        assert_eq!(schema.fields().len(), 17);
+        assert_eq!(schema.fields().len(), 18);
         assert_eq!(schema.fields(), steps_schema().fields());
     }
 

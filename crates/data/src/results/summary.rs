@@ -7,7 +7,7 @@
 //! scenario           the scenario, every default filled in (the simulator's type)
 //! scenario_hash      sweeps: FNV-1a 64 of the normalised scenario
 //! population         runs: accounts, positions and collateral at step 0
-//! run                paths, steps, path model (sweeps: sets, work items)
+//! run                paths, steps, path model, outcome (sweeps: sets, work items)
 //! sweep              sweeps: the expanded grid (the simulator's type)
 //! sets               sweeps: every parameter set's values and aggregates
 //! meeting_target     sweeps: the sets meeting the target, best first
@@ -76,6 +76,14 @@ pub struct PopulationSummary {
     pub positions: u64,
     /// Collateral of all accounts, USD.
     pub collateral: f64,
+    /// A loaded snapshot's margin units that were below maintenance at the start
+    /// mark and were kept (`population.below_maintenance = "keep"`): they are
+    /// liquidated at step 0. Absent when there were none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub below_maintenance_kept: Option<u64>,
+    /// Those dropped before the run (`population.below_maintenance = "drop"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub below_maintenance_dropped: Option<u64>,
 }
 
 /// What was run.
@@ -90,6 +98,11 @@ pub struct RunSummary {
     /// The path model, e.g. `garch`, `replay`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_model: Option<String>,
+    /// Runs: `"one"` when the run has one path (one outcome: its aggregates are
+    /// that path's figures, without meaning as probabilities or quantiles;
+    /// docs/model.md §7), `"distribution"` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
     /// Sweeps: parameter sets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sets: Option<u32>,
@@ -312,11 +325,14 @@ mod tests {
                 accounts: 2,
                 positions: 3,
                 collateral: 1500.0,
+                below_maintenance_kept: None,
+                below_maintenance_dropped: None,
             }),
             run: RunSummary {
                 paths: 3,
                 steps: 20,
                 path_model: Some("garch".to_owned()),
+                outcome: Some("distribution".to_owned()),
                 sets: None,
                 work_items: None,
             },
@@ -361,6 +377,7 @@ mod tests {
                 paths: 3,
                 steps: 20,
                 path_model: None,
+                outcome: None,
                 sets: Some(2),
                 work_items: Some(6),
             },

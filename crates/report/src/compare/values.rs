@@ -52,9 +52,13 @@ pub(crate) const HEADLINE: [(&str, &str, Option<&str>); 10] = [
         "Socialized loss",
         Some("socialized loss"),
     ),
-    ("adl_events", "ADL events", Some("ADL events")),
+    ("adl_closes", "ADL closes", Some("ADL closes")),
     ("adl_notional", "ADL notional", None),
-    ("liquidations", "Liquidations", Some("liquidations")),
+    (
+        "liquidation_orders",
+        "Liquidation orders",
+        Some("liquidation orders"),
+    ),
     ("liquidated_notional", "Liquidated notional", None),
     (
         "accounts_liquidated",

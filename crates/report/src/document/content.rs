@@ -35,10 +35,10 @@ const METRIC_ROWS: [(&str, &str); 14] = [
     ),
     ("bad_debt", "Bad debt"),
     ("socialized_loss", "Socialized loss"),
-    ("adl_events", "ADL events"),
+    ("adl_closes", "ADL closes"),
     ("adl_notional", "ADL notional"),
     ("adl_excess_notional", "ADL notional beyond the minimum"),
-    ("liquidations", "Liquidations"),
+    ("liquidation_orders", "Liquidation orders"),
     ("liquidated_notional", "Liquidated notional"),
     ("accounts_liquidated", "Accounts liquidated"),
 ];
@@ -64,6 +64,8 @@ pub(crate) struct Content {
     pub(crate) sweep_target: Option<(String, Vec<String>, Vec<Vec<String>>)>,
     /// The venue controls, when the scenario enables any.
     pub(crate) controls: Option<ControlsSection>,
+    /// A replay's recorded and simulated marks: intro, column names, rows.
+    pub(crate) replay_marks: Option<(String, Vec<String>, Vec<Vec<String>>)>,
 }
 
 /// The table of a sweep's parameter sets meeting its target, best first.
@@ -110,6 +112,74 @@ fn sweep_target(data: &ReportData) -> Option<(String, Vec<String>, Vec<Vec<Strin
             row
         })
         .collect();
+    Some((intro, head, rows))
+}
+
+/// A replay's recorded mark next to the simulated one, per market of path 0:
+/// the lows, and the largest gap between them with its time. The recorded mark
+/// is the `path_price` of `steps.parquet`.
+fn replay_marks(data: &ReportData) -> Option<(String, Vec<String>, Vec<Vec<String>>)> {
+    if data.summary.path_model != "replay" {
+        return None;
+    }
+    let p = data.path0.as_ref()?;
+    let on_replay =
+        |market: &str| param(data, &format!("market.{market}.impact.on_replay")).unwrap_or("none");
+    let mut rows = Vec::new();
+    let mut modes = Vec::new();
+    for (market, marks) in &p.marks {
+        let recorded = p.path_prices.get(market)?;
+        let low = |v: &[f64]| {
+            v.iter()
+                .copied()
+                .filter(|x| x.is_finite())
+                .fold(f64::INFINITY, f64::min)
+        };
+        let mut gap = (0.0f64, 0usize);
+        for (i, (m, r)) in marks.iter().zip(recorded).enumerate() {
+            let d = m - r;
+            if d.is_finite() && d.abs() > gap.0.abs() {
+                gap = (d, i);
+            }
+        }
+        let (d, i) = gap;
+        let base = recorded.get(i).copied().unwrap_or(f64::NAN);
+        rows.push(vec![
+            market.clone(),
+            usd(low(recorded)),
+            usd(low(marks)),
+            format!("{}{}", if d < 0.0 { "−" } else { "" }, usd(d.abs())),
+            if base > 0.0 {
+                pct(d / base)
+            } else {
+                "–".to_owned()
+            },
+            step_duration(f64::from(p.step.get(i).copied().unwrap_or(0)), data),
+        ]);
+        modes.push(format!("{market}: `{}`", on_replay(market)));
+    }
+    if rows.is_empty() {
+        return None;
+    }
+    let intro = format!(
+        "The recorded mark already holds that day's real liquidations. Simulated \
+         liquidations pay their slippage at execution; whether their impact also moves the \
+         mark is `impact.on_replay` ({}): `none` keeps the recorded mark (the marks differ \
+         only by tick rounding and, with an oracle, by its aggregation), `excess` adds what \
+         the simulated book does beyond history. Path 0; the gap is simulated minus recorded.",
+        modes.join(", ")
+    );
+    let head = [
+        "market",
+        "recorded low",
+        "simulated low",
+        "largest gap",
+        "largest gap %",
+        "at",
+    ]
+    .iter()
+    .map(|h| (*h).to_owned())
+    .collect();
     Some((intro, head, rows))
 }
 
@@ -200,6 +270,7 @@ impl Content {
             methodology: methodology(data),
             sweep_target: sweep_target(data),
             controls: section(data, &|step| step_duration(step, data)),
+            replay_marks: replay_marks(data),
         }
     }
 }
@@ -209,6 +280,9 @@ impl Content {
 // Over 70 lines: the headline table, one row literal per measure.
 fn headline(data: &ReportData) -> Vec<Row> {
     let s = &data.summary;
+    if s.paths <= 1 {
+        return one_outcome(data);
+    }
     let a = &s.aggregates;
     let dep = &a.insurance_fund_depletion;
     let soc = &a.socialized_loss_any;
@@ -299,9 +373,87 @@ fn headline(data: &ReportData) -> Vec<Row> {
     headline
 }
 
+/// The headline of a one-path run: that path's figures, with no probabilities,
+/// intervals or quantiles (one outcome says nothing about how likely it is).
+fn one_outcome(data: &ReportData) -> Vec<Row> {
+    let s = &data.summary;
+    let a = &s.aggregates;
+    let v = |key: &str| a.metrics.get(key).map(|q| q.p50);
+    let money = |key: &str| v(key).map_or_else(|| "–".to_owned(), usd);
+    let n = |key: &str| v(key).map_or_else(|| "–".to_owned(), count);
+    let mut rows = vec![Row {
+        label: "Outcome".to_owned(),
+        value: "one path".to_owned(),
+        note: format!(
+            "{} {} ({}); the figures below are that path's: no probabilities, intervals or \
+             quantiles",
+            count(s.steps as f64),
+            if s.is_tick() { "ticks" } else { "steps" },
+            run_duration(data)
+        ),
+    }];
+    let min_at = v("insurance_fund_min_step").map_or_else(String::new, |t| {
+        format!("lowest end-of-step balance, at {}", step_duration(t, data))
+    });
+    rows.push(Row {
+        label: "Insurance fund, minimum".to_owned(),
+        value: money("insurance_fund_min"),
+        note: min_at,
+    });
+    rows.push(Row {
+        label: "Insurance fund, final".to_owned(),
+        value: money("insurance_fund_final"),
+        note: String::new(),
+    });
+    rows.push(Row {
+        label: "Bad debt".to_owned(),
+        value: money("bad_debt"),
+        note: format!(
+            "every deficit, whoever carried it: fund {}, ADL counterparties {}, socialized {}, \
+             venue / unpaid {}",
+            money("insurance_fund_payouts"),
+            money("adl_cost"),
+            money("socialized_loss"),
+            money("insolvency")
+        ),
+    });
+    rows.push(Row {
+        label: "Liquidation orders".to_owned(),
+        value: n("liquidation_orders"),
+        note: format!(
+            "closes against the market; {} accounts liquidated, {} notional",
+            n("accounts_liquidated"),
+            money("liquidated_notional")
+        ),
+    });
+    rows.push(Row {
+        label: "ADL closes".to_owned(),
+        value: n("adl_closes"),
+        note: format!(
+            "bankrupt positions closed against counterparties at their bankruptcy price; {} \
+             at the mark",
+            money("adl_notional")
+        ),
+    });
+    rows.push(Row {
+        label: "Largest deficit of one account".to_owned(),
+        value: usd(a.cover_1),
+        note: "Cover-1 of this path".to_owned(),
+    });
+    rows.push(Row {
+        label: "Largest deficit of two accounts".to_owned(),
+        value: usd(a.cover_2),
+        note: "Cover-2 of this path".to_owned(),
+    });
+    rows
+}
+
 /// The distribution table: mean and quantiles across paths of the metrics of
-/// [`METRIC_ROWS`] the run has.
+/// [`METRIC_ROWS`] the run has; none for a one-path run.
 fn distribution(data: &ReportData) -> Vec<[String; 7]> {
+    if data.summary.paths <= 1 {
+        return Vec::new();
+    }
     let a = &data.summary.aggregates;
     METRIC_ROWS
         .iter()
@@ -402,15 +554,24 @@ fn methodology(data: &ReportData) -> Vec<String> {
     }
     methodology.push(population_text(data));
     methodology.push(waterfall_text(data));
-    methodology.push(
+    methodology.push(if s.paths <= 1 {
+        "One path: the figures are that path's outcome, not a distribution; a deterministic \
+         path (linear, series, replay, overlay) with a fixed population has no other. \
+         `population.resample = \"per_path\"` draws a book per path and gives one. Bad debt \
+         is every deficit, whoever carried it (the fund, ADL counterparties, haircut winners, \
+         the venue). Money is in USD; the engine keeps exact integer micro-USD and the report \
+         rounds to whole dollars."
+            .to_owned()
+    } else {
         "Probabilities are the share of paths on which the event happened, with the 95% \
          confidence interval the run reports. VaR and expected shortfall (ES) are of the \
          insurance-fund loss per path across paths; Cover-1 and Cover-2 are the deficits of \
-         the largest and the two largest bankrupt accounts. Quantiles are across paths. Money \
-         is in USD; the engine keeps exact integer micro-USD and the report rounds to whole \
-         dollars."
-            .to_owned(),
-    );
+         the largest and the two largest bankrupt accounts. Quantiles are across paths. Bad \
+         debt is every deficit, whoever carried it (the fund, ADL counterparties, haircut \
+         winners, the venue). Money is in USD; the engine keeps exact integer micro-USD and \
+         the report rounds to whole dollars."
+            .to_owned()
+    });
     methodology.push(format!(
         "This report is generated from the run's results files alone (summary.json and the \
          Parquet series); rerunning the scenario with backstop {} and rendering again gives \
@@ -449,6 +610,22 @@ fn population_text(data: &ReportData) -> String {
         population.push_str(&format!(" ({kind})"));
     }
     population.push('.');
+    if let Some(n) = s.below_maintenance_kept {
+        population.push_str(&format!(
+            " {} margin units of the snapshot were already below maintenance at the start \
+             mark and were kept (population.below_maintenance = \"keep\"): they are \
+             liquidated at step 0, and their losses are in the figures; a live venue would \
+             have liquidated them before.",
+            count(n as f64)
+        ));
+    }
+    if let Some(n) = s.below_maintenance_dropped {
+        population.push_str(&format!(
+            " {} margin units of the snapshot below maintenance at the start mark were \
+             dropped before the run (population.below_maintenance = \"drop\").",
+            count(n as f64)
+        ));
+    }
     population
 }
 

@@ -51,6 +51,12 @@ pub(crate) fn html(c: &Content, charts: &[Chart]) -> String {
         }
     }
 
+    if let Some((intro, head, rows)) = &c.replay_marks {
+        h.push_str("<h2 id=\"replay-marks\">Recorded and simulated mark</h2>\n");
+        h.push_str(&format!("<p>{}</p>\n", esc_code(intro)));
+        html_table(&mut h, head, rows);
+    }
+
     if let Some((intro, head, rows)) = &c.sweep_target {
         h.push_str("<h2 id=\"sweep-target\">Parameter sets meeting the target</h2>\n");
         h.push_str(&format!("<p>{}</p>\n", esc_code(intro)));

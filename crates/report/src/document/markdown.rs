@@ -46,6 +46,14 @@ pub(crate) fn markdown(c: &Content, charts: &[Chart]) -> String {
         }
     }
 
+    if let Some((intro, head, rows)) = &c.replay_marks {
+        m.push_str(&format!(
+            "## Recorded and simulated mark\n\n{}\n\n",
+            md(intro)
+        ));
+        md_table(&mut m, head, rows);
+    }
+
     if let Some((intro, head, rows)) = &c.sweep_target {
         m.push_str(&format!(
             "## Parameter sets meeting the target\n\n{}\n\n",

@@ -206,12 +206,12 @@ fn simulate(kind: Kind, rng: &mut Lcg) -> PathRun {
     set("socialized_loss", Some(social_total));
     set("accounts_haircut", Some(haircuts.len() as f64));
     set(
-        "adl_events",
+        "adl_closes",
         Some(adl_count.iter().map(|c| f64::from(*c)).sum()),
     );
     set("adl_notional", Some(adl_total));
     set("adl_excess_notional", Some(adl_total * 2.0 / 3.0));
-    set("liquidations", Some(liq_count));
+    set("liquidation_orders", Some(liq_count));
     set("liquidated_notional", Some(liq_total));
     set("accounts_liquidated", Some(liq_count * 0.9));
     set("largest_deficit", Some(demand * 0.2));
@@ -352,6 +352,7 @@ pub fn write(dir: &Path, kind: Kind) -> Value {
             1.0
         });
         steps.liquidations_paused.push(paused[i]);
+        steps.path_price.push(r0.mark[i]);
     }
     write_steps(&dir.join("steps.parquet"), &steps, &meta).expect("write steps");
 
@@ -397,7 +398,7 @@ pub fn write(dir: &Path, kind: Kind) -> Value {
     };
     let depleted = col("insurance_fund_first_depletion_step").len() as f64;
     let socialized = col("socialized_loss").iter().filter(|v| **v > 0.0).count() as f64;
-    let adl_paths = col("adl_events").iter().filter(|v| **v > 0.0).count() as f64;
+    let adl_paths = col("adl_closes").iter().filter(|v| **v > 0.0).count() as f64;
     let losses = col("insurance_fund_loss");
     let (var_95, es_95) = tail(&losses, 0.95);
     let (var_99, es_99) = tail(&losses, 0.99);

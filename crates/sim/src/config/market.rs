@@ -103,6 +103,23 @@ pub struct ImpactConfig {
     /// `book_depth`: a `depth/v1` file, relative to the scenario file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// On a replay: whether liquidations move the recorded mark (`excess`) or
+    /// only the execution price (`none`, the default; the recorded mark already
+    /// holds that day's real liquidations). Ignored by other path kinds.
+    pub on_replay: ReplayImpact,
+}
+
+/// What the impact of simulated liquidations does to a replayed mark.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplayImpact {
+    /// The mark is the recorded one; liquidation orders still execute at the
+    /// mark ∓ their slippage (the liquidated account pays the impact).
+    #[default]
+    None,
+    /// Impact moves the mark as on any other path: what the simulated book
+    /// adds beyond what history already shows.
+    Excess,
 }
 
 impl Default for ImpactConfig {
@@ -115,6 +132,7 @@ impl Default for ImpactConfig {
             permanent_fraction: defaults::PERMANENT_IMPACT_FRACTION,
             half_life_steps: defaults::IMPACT_HALF_LIFE_STEPS,
             file: None,
+            on_replay: ReplayImpact::None,
         }
     }
 }

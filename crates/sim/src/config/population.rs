@@ -65,12 +65,57 @@ pub enum PopulationConfig {
         /// Share of cross accounts holding a position in every market.
         #[serde(default = "d_multi_market_fraction")]
         multi_market_fraction: f64,
+        /// One book for every path (`fixed`) or a fresh draw per path (`per_path`).
+        #[serde(default)]
+        resample: Resample,
     },
     /// A positions snapshot (the schema of `population.parquet`).
     Parquet {
         /// The snapshot file, relative to the scenario file.
         file: PathBuf,
+        /// What to do with accounts below maintenance at the start mark.
+        #[serde(default)]
+        below_maintenance: BelowMaintenance,
     },
+}
+
+/// Whether every path starts from the same generated book.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resample {
+    /// One population, drawn from `(seed, population, 0)`, for every path.
+    #[default]
+    Fixed,
+    /// Path `i` draws its own population from `(seed, population, i)`: the
+    /// uncertainty of the book, not only of the price (path 0 draws the fixed one).
+    PerPath,
+}
+
+/// What a loaded population does with accounts already below maintenance at the
+/// start mark (a live venue would have liquidated them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BelowMaintenance {
+    /// Refuse the snapshot, naming how many accounts and the first few ids.
+    #[default]
+    Error,
+    /// Keep them (they are liquidated at step 0); the results say how many.
+    Keep,
+    /// Remove them before the run; the results say how many.
+    Drop,
+}
+
+impl PopulationConfig {
+    /// Whether every path starts from the same population.
+    pub fn is_fixed(&self) -> bool {
+        !matches!(
+            self,
+            PopulationConfig::Generated {
+                resample: Resample::PerPath,
+                ..
+            }
+        )
+    }
 }
 
 fn d_long_fraction() -> f64 {

@@ -80,21 +80,33 @@ pub struct MarketFlows {
 }
 
 /// Venue-wide flows of the current step.
+///
+/// `bad_debt = covered_by_fund + adl_cost + socialized_loss + insolvency`
+/// exactly (docs/model.md §6).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct VenueFlows {
-    /// Deficits absorbed (fund + socialized + venue) or left as insolvency.
+    /// Every deficit, whoever carried it: the fund, ADL counterparties, haircut
+    /// winners, the venue (or nobody, under `none`).
     pub bad_debt: Micros,
+    /// Part of the bad debt the insurance fund paid.
+    pub covered_by_fund: Micros,
+    /// Part of the bad debt ADL counterparties carried (closing at the
+    /// bankruptcy price instead of the mark).
+    pub adl_cost: Micros,
     /// Haircuts charged to winners.
     pub socialized_loss: Micros,
     /// Deficit left unpaid (`none`) or covered by the venue itself.
     pub insolvency: Micros,
 }
 
-/// Running totals for the per-path metrics.
+/// Running totals for the per-path metrics; like [`VenueFlows`],
+/// `bad_debt = covered_by_fund + adl_cost + socialized_loss + insolvency`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Totals {
-    /// Bad debt (all deficits).
+    /// Bad debt: every deficit, whoever carried it.
     pub bad_debt: Micros,
+    /// Bad debt the insurance fund paid.
+    pub covered_by_fund: Micros,
     /// Socialized loss.
     pub socialized_loss: Micros,
     /// Insolvency (`none`, or uncovered residuals).
@@ -105,9 +117,13 @@ pub struct Totals {
     pub adl_notional: Micros,
     /// ADL notional beyond the minimum needed.
     pub adl_excess_notional: Micros,
-    /// Value winners gave up by closing at the bankruptcy price instead of the mark.
+    /// Bad debt ADL counterparties carried: per ADL close, what the winners
+    /// gave up by closing at the bankruptcy price instead of the mark, when
+    /// positive (the bankrupt account's deficit at the mark; zero when it was
+    /// still solvent at the mark and its own equity paid the winners).
     pub adl_cost: Micros,
-    /// Liquidation orders.
+    /// Liquidation orders: closes executed against the market (the external
+    /// counterparty). ADL closes are counted in `adl_events`, not here.
     pub liquidations: u32,
     /// Liquidated notional.
     pub liquidated_notional: Micros,

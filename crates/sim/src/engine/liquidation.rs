@@ -136,7 +136,7 @@ impl Engine {
     /// the account (sells down, buys up), at least one tick.
     ///
     /// Never better than the mark for the liquidated account (docs/model.md §5;
-    /// §2 of the specification quoted there: mark ∓ slippage). Opposite flow earlier in the step
+    /// "mark ∓ slippage"). Opposite flow earlier in the step
     /// nets in the impact, so without the clamp a sell after larger buys would
     /// execute above the mark and *raise* the equity of the account being closed;
     /// the waterfall books each close's deficit as it happens, so a later close of

@@ -475,6 +475,9 @@ impl Engine {
     fn end_step(&mut self) {
         for i in 0..self.markets.len() {
             let m = &self.markets[i];
+            if !m.impact_moves_mark {
+                continue;
+            }
             let imp = m.impact.impact(self.flows[i].signed_flow_usd);
             self.impact[i].end_step(imp, m.permanent_impact_fraction, m.temporary_impact_decay);
         }

@@ -28,6 +28,8 @@ impl Engine {
         if paid < deficit {
             self.ledger.fund_stats().record_shortfall(self.step);
         }
+        self.venue_flows.covered_by_fund += paid;
+        self.totals.covered_by_fund += paid;
         let mut left = deficit - paid;
         let mut socialized = Micros::ZERO;
         let venue;
@@ -166,7 +168,15 @@ impl Engine {
         let mut fills = std::mem::take(&mut self.scratch.fills);
         let filled = adl::allocate(policy, &mut cands, lots, &mut self.rng, &mut fills);
         let bankrupt_lots = self.ledger.positions[slot as usize].lots.abs();
-        let adl_cost = self.book_adl_fills(slot, price, &cands, &fills);
+        let adl_cost = self
+            .book_adl_fills(slot, price, &cands, &fills)
+            .max(Micros::ZERO);
+        // The deficit the winners carried is bad debt like any other: the account's
+        // loss beyond its equity at the mark, paid by closing at the bankruptcy price.
+        self.ledger.accounts[a as usize].deficit += adl_cost;
+        self.venue_flows.bad_debt += adl_cost;
+        self.venue_flows.adl_cost += adl_cost;
+        self.totals.bad_debt += adl_cost;
         // No candidate (nobody on the other side in profit at the bankruptcy price with
         // equity to absorb it): nothing was deleveraged, so no ADL event is counted
         // (the lots go to the market and the venue covers what the fund cannot).
@@ -250,8 +260,9 @@ impl Engine {
     }
 
     /// Books each fill: the winner closes at the bankruptcy price against the
-    /// bankrupt position in `slot`. Returns the ADL cost: what the winners gave up
-    /// against the mark.
+    /// bankrupt position in `slot`. Returns what the winners gave up against the
+    /// mark (negative when the bankrupt account was still solvent at the mark, so
+    /// the bankruptcy price was better than the mark for the winners).
     fn book_adl_fills(
         &mut self,
         slot: u32,

@@ -97,6 +97,15 @@ impl PathPlan {
         })
     }
 
+    /// Whether every path of the plan has the same prices: fixed prices, a
+    /// replay, or a model that draws nothing (the overlay).
+    pub fn is_deterministic(&self) -> bool {
+        match self {
+            PathPlan::Fixed(_) | PathPlan::Replay(_) => true,
+            PathPlan::Model { model, .. } => !model.is_random(),
+        }
+    }
+
     /// Path price of each market at step 0 (the population is built at these).
     pub fn start_prices(&self) -> Vec<f64> {
         match self {

@@ -10,15 +10,16 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::config::field::key;
-use crate::config::market::ImpactModelKind;
-use crate::config::population::PopulationConfig;
+use crate::config::market::{ImpactModelKind, ReplayImpact};
+use crate::config::path::PathConfig;
+use crate::config::population::{BelowMaintenance, PopulationConfig};
 use crate::config::scenario::Scenario;
 use crate::config::validate::collateral_assets;
 use crate::config::venue::{
     AdlAllocation, AdlRankingKind, ControlsConfig, LastLineKind, LiquidationModeKind,
 };
 use crate::engine::{AccountSpec, LastLine, LiquidationMode, VenueConfig};
-use crate::error::{InputError, SimError};
+use crate::error::{InputError, PopulationError, SimError};
 use crate::money::{Micros, Rate};
 use crate::rng::{self, Purpose};
 use crate::venue::adl::{AdlPolicy, BinanceRanking, BitmexRanking, HyperliquidRanking};
@@ -48,6 +49,7 @@ pub(super) type DepthBooks = Vec<Option<Arc<DepthBook>>>;
 /// The venue's markets, in scenario order (sorted by key); `depth_books[i]` is
 /// market `i`'s recorded book for `book_depth` impact.
 pub fn build_markets(s: &Scenario, depth_books: &[Option<Arc<DepthBook>>]) -> Vec<Market> {
+    let replay = matches!(s.path, PathConfig::Replay(_));
     s.market
         .iter()
         .enumerate()
@@ -80,6 +82,7 @@ pub fn build_markets(s: &Scenario, depth_books: &[Option<Arc<DepthBook>>]) -> Ve
                 impact,
                 permanent_impact_fraction: m.impact.permanent_fraction,
                 temporary_impact_decay: 0.5f64.powf(1.0 / m.impact.half_life_steps),
+                impact_moves_mark: !replay || m.impact.on_replay == ReplayImpact::Excess,
             }
         })
         .collect()
@@ -189,39 +192,107 @@ pub(super) fn depth_books(scenario: &Scenario, base_dir: &Path) -> Result<DepthB
 }
 
 /// The starting accounts: generated from the scenario's seed at the path's
-/// start prices, or read from the snapshot the scenario names (relative to
-/// `base_dir`).
+/// start prices (stream `population_stream`: 0 for a fixed population, the path
+/// index with `resample = "per_path"`), or read from the snapshot the scenario
+/// names (relative to `base_dir`), with accounts below maintenance at the start
+/// mark refused, kept or dropped as `population.below_maintenance` says.
 pub(super) fn population(
     scenario: &Scenario,
     markets: &[Market],
     start: &[f64],
     base_dir: &Path,
-) -> Result<Vec<AccountSpec>, SimError> {
+    population_stream: u64,
+) -> Result<StartBook, SimError> {
     Ok(match &scenario.population {
         cfg @ PopulationConfig::Generated { .. } => {
-            let mut rng = rng::stream(scenario.seed, Purpose::Population, 0);
-            population::generate(cfg, markets, start, &mut rng)?
+            let mut rng = rng::stream(scenario.seed, Purpose::Population, population_stream);
+            StartBook {
+                accounts: population::generate(cfg, markets, start, &mut rng)?,
+                below_maintenance: 0,
+                dropped: 0,
+            }
         }
-        PopulationConfig::Parquet { file } => {
+        PopulationConfig::Parquet {
+            file,
+            below_maintenance,
+        } => {
             let rows = backstop_data::read_positions(&base_dir.join(file))?;
-            population::from_rows(&rows, markets)?
+            let mut accounts = population::from_rows(&rows, markets)?;
+            let below = population::below_maintenance(&accounts, markets, start);
+            match below_maintenance {
+                _ if below.is_empty() => StartBook {
+                    accounts,
+                    below_maintenance: 0,
+                    dropped: 0,
+                },
+                BelowMaintenance::Error => {
+                    let mut ids: Vec<u64> = below.iter().map(|&i| accounts[i].id).collect();
+                    ids.dedup();
+                    return Err(PopulationError::BelowMaintenance {
+                        file: base_dir.join(file),
+                        count: below.len(),
+                        total: accounts.len(),
+                        first: ids
+                            .iter()
+                            .take(5)
+                            .map(u64::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    }
+                    .into());
+                }
+                BelowMaintenance::Keep => StartBook {
+                    accounts,
+                    below_maintenance: below.len() as u64,
+                    dropped: 0,
+                },
+                BelowMaintenance::Drop => {
+                    let mut i = 0;
+                    let mut next = below.iter().peekable();
+                    accounts.retain(|_| {
+                        let drop = next.next_if_eq(&&i).is_some();
+                        i += 1;
+                        !drop
+                    });
+                    if accounts.is_empty() {
+                        return Err(PopulationError::Empty.into());
+                    }
+                    StartBook {
+                        accounts,
+                        below_maintenance: below.len() as u64,
+                        dropped: below.len() as u64,
+                    }
+                }
+            }
         }
     })
+}
+
+/// A starting population and what was done to make it a live venue's book.
+pub(super) struct StartBook {
+    /// The accounts (margin units).
+    pub accounts: Vec<AccountSpec>,
+    /// Margin units of a snapshot below maintenance at the start mark (kept or dropped).
+    pub below_maintenance: u64,
+    /// Of those, the ones removed (`below_maintenance = "drop"`).
+    pub dropped: u64,
 }
 
 /// Collateral assets, and who holds how much of each.
 pub(super) type Collateral = (Vec<CollateralAsset>, Vec<CollateralHolding>);
 
 /// The non-USD collateral of `[controls.collateral]` (`None` when off): the
-/// assets, and who holds how much, drawn once from `(seed, Purpose::Collateral, 0)`
-/// at the step-0 marks (`start` prices on each market's tick grid) and the
-/// population's deposits.
+/// assets, and who holds how much, drawn from `(seed, Purpose::Collateral,
+/// stream)` (0 for a fixed population, the path index for a per-path one) at the
+/// step-0 marks (`start` prices on each market's tick grid) and the population's
+/// deposits.
 pub(super) fn collateral_holdings(
     scenario: &Scenario,
     markets: &[Market],
     start: &[f64],
     start_ns: i64,
     population: &[AccountSpec],
+    stream: u64,
 ) -> Result<Option<Collateral>, SimError> {
     let cfg = &scenario.controls.collateral;
     if !cfg.enabled || cfg.asset.is_empty() {
@@ -240,7 +311,7 @@ pub(super) fn collateral_holdings(
         .collect();
     let deposits: Vec<i64> = population.iter().map(|a| a.collateral.0).collect();
     let isolated: Vec<bool> = population.iter().map(|a| a.isolated).collect();
-    let mut rng = rng::stream(scenario.seed, Purpose::Collateral, 0);
+    let mut rng = rng::stream(scenario.seed, Purpose::Collateral, stream);
     let holdings = collateral::allocate(cfg, &prices, &deposits, &isolated, &mut rng);
     Ok(Some((assets, holdings)))
 }

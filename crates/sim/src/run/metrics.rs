@@ -51,7 +51,8 @@ pub struct PathMetrics {
     pub insurance_fund_payouts: f64,
     /// Fee income of the fund.
     pub insurance_fund_fee_income: f64,
-    /// All deficits of bankrupt accounts.
+    /// Every deficit of a bankrupt account, whoever carried it:
+    /// `insurance_fund_payouts + adl_cost + socialized_loss + insolvency`.
     pub bad_debt: f64,
     /// Charged to winners as haircuts.
     pub socialized_loss: f64,
@@ -61,18 +62,22 @@ pub struct PathMetrics {
     pub max_haircut: f64,
     /// Deficit nobody absorbed (`none`) or that the venue itself covered.
     pub insolvency: f64,
-    /// ADL events (one per bankrupt position deleveraged).
-    pub adl_events: u32,
+    /// ADL closes: bankrupt positions closed (wholly or in part) against
+    /// counterparties at their bankruptcy price, one per close whatever the
+    /// number of counterparties. Not liquidation orders.
+    pub adl_closes: u32,
     /// Notional closed by ADL, at the mark.
     pub adl_notional: f64,
     /// ADL notional beyond the minimum the fund's shortfall required.
     pub adl_excess_notional: f64,
-    /// Value winners gave up closing at the bankruptcy price instead of the mark.
+    /// Bad debt ADL counterparties carried: per ADL close, what they gave up
+    /// closing at the bankruptcy price instead of the mark, when positive.
     pub adl_cost: f64,
     /// Accounts hit by ADL.
     pub adl_accounts_hit: u32,
-    /// Liquidation orders executed.
-    pub liquidations: u32,
+    /// Liquidation orders: closes executed against the market (the external
+    /// counterparty) at mark ∓ slippage. ADL closes are not counted here.
+    pub liquidation_orders: u32,
     /// Liquidated notional at execution prices.
     pub liquidated_notional: f64,
     /// Accounts liquidated at least once.
@@ -142,12 +147,12 @@ impl PathMetrics {
             accounts_haircut: haircuts.len() as u32,
             max_haircut: max_haircut.to_usd(),
             insolvency: t.insolvency.to_usd(),
-            adl_events: t.adl_events,
+            adl_closes: t.adl_events,
             adl_notional: t.adl_notional.to_usd(),
             adl_excess_notional: t.adl_excess_notional.to_usd(),
             adl_cost: t.adl_cost.to_usd(),
             adl_accounts_hit: engine.accounts_adl_hit(),
-            liquidations: t.liquidations,
+            liquidation_orders: t.liquidations,
             liquidated_notional: t.liquidated_notional.to_usd(),
             accounts_liquidated: engine.accounts_liquidated(),
             liquidator_fees: t.liquidator_fees.to_usd(),
@@ -222,12 +227,12 @@ impl PathMetrics {
         put!("accounts_haircut", n(self.accounts_haircut));
         put!("max_haircut", Some(self.max_haircut));
         put!("insolvency", Some(self.insolvency));
-        put!("adl_events", n(self.adl_events));
+        put!("adl_closes", n(self.adl_closes));
         put!("adl_notional", Some(self.adl_notional));
         put!("adl_excess_notional", Some(self.adl_excess_notional));
         put!("adl_cost", Some(self.adl_cost));
         put!("adl_accounts_hit", n(self.adl_accounts_hit));
-        put!("liquidations", n(self.liquidations));
+        put!("liquidation_orders", n(self.liquidation_orders));
         put!("liquidated_notional", Some(self.liquidated_notional));
         put!("accounts_liquidated", n(self.accounts_liquidated));
         put!("liquidator_fees", Some(self.liquidator_fees));
@@ -301,12 +306,12 @@ impl PathMetrics {
             accounts_haircut: n("accounts_haircut")?,
             max_haircut: f("max_haircut")?,
             insolvency: f("insolvency")?,
-            adl_events: n("adl_events")?,
+            adl_closes: n("adl_closes")?,
             adl_notional: f("adl_notional")?,
             adl_excess_notional: f("adl_excess_notional")?,
             adl_cost: f("adl_cost")?,
             adl_accounts_hit: n("adl_accounts_hit")?,
-            liquidations: n("liquidations")?,
+            liquidation_orders: n("liquidation_orders")?,
             liquidated_notional: f("liquidated_notional")?,
             accounts_liquidated: n("accounts_liquidated")?,
             liquidator_fees: f("liquidator_fees")?,

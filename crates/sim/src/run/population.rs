@@ -42,10 +42,22 @@ fn draw(d: &Distribution, rng: &mut ChaCha8Rng) -> f64 {
 /// Generates the population described by a `generated` config.
 ///
 /// For each account: a market (uniform; every market for the multi-market share),
-/// a side, a notional (capped at `max_notional`), a leverage capped by the
-/// bracket's maximum, an entry price `start × exp(N(0, dispersion))`. Collateral is
-/// `notional / leverage`, rounded up to the micro-USD, so every account starts at
-/// or above its initial margin at its entry price. O(accounts).
+/// a side, a notional at entry (capped at `max_notional`), an entry price
+/// `start × exp(N(0, dispersion))`, and a leverage `L` capped by the bracket's
+/// maximum at both the entry and the start notional.
+///
+/// **The book is solvent at the start mark** (docs/model.md §5a). With `N_s` a
+/// position's notional at the start mark, `uPnL_s` its unrealized PnL there and
+/// `N_e` its notional at entry, the account's collateral is
+///
+/// ```text
+/// C = max( Σ max(ceil(N_s / L), IM(N_s)) − Σ uPnL_s ,  Σ IM(N_e) )
+/// ```
+///
+/// so its equity at the start mark is at least `Σ N_s / L ≥ IM ≥ MM` (it is *at*
+/// its drawn leverage there) and it was at or above initial margin when it opened.
+/// `L` is therefore the account's leverage at the start mark, not at entry.
+/// O(accounts).
 ///
 /// # Errors
 /// [`PopulationError::NotGenerated`] if the config is not `generated`.
@@ -64,12 +76,18 @@ pub fn generate(
         entry_dispersion,
         isolated_fraction,
         multi_market_fraction,
+        ..
     } = cfg
     else {
         return Err(PopulationError::NotGenerated);
     };
     let dispersion =
         Normal::new(0.0, *entry_dispersion).map_err(PopulationError::EntryDispersion)?;
+    let start_ticks: Vec<i64> = markets
+        .iter()
+        .zip(start_prices)
+        .map(|(m, &p)| m.ticks(p))
+        .collect();
     let mut out = Vec::with_capacity(*accounts as usize);
     for id in 0..*accounts as u64 {
         let isolated = rng.random_bool(*isolated_fraction);
@@ -79,7 +97,9 @@ pub fn generate(
         } else {
             vec![rng.random_range(0..markets.len())]
         };
-        let mut collateral = Micros::ZERO;
+        // Σ max(ceil(N_s / L), IM(N_s)) − Σ uPnL_s, and Σ IM(N_e).
+        let mut at_start = Micros::ZERO;
+        let mut at_entry = Micros::ZERO;
         let mut positions = Vec::with_capacity(chosen.len());
         for mi in chosen {
             let m = &markets[mi];
@@ -88,16 +108,24 @@ pub fn generate(
             let entry = start_prices[mi] * dispersion.sample(rng).exp();
             let entry_ticks = m.ticks(entry);
             let lots = m.lots(n_usd / m.price(entry_ticks)).max(1);
-            let value = m.value(lots, entry_ticks);
-            let lev = draw(leverage, rng).clamp(1.0, m.margin.max_leverage(value));
-            let need =
-                Micros((value.0 as f64 / lev).ceil() as i64).max(m.margin.initial_margin(value));
-            collateral += need;
-            positions.push((mi as MarketId, if long { lots } else { -lots }, entry_ticks));
+            let entry_value = m.value(lots, entry_ticks);
+            let start_value = m.value(lots, start_ticks[mi]);
+            let max_lev = m
+                .margin
+                .max_leverage(entry_value)
+                .min(m.margin.max_leverage(start_value));
+            let lev = draw(leverage, rng).clamp(1.0, max_lev);
+            let signed = if long { lots } else { -lots };
+            let upnl = m.value(signed, start_ticks[mi]) - m.value(signed, entry_ticks);
+            let margin = Micros((start_value.0 as f64 / lev).ceil() as i64)
+                .max(m.margin.initial_margin(start_value));
+            at_start += margin - upnl;
+            at_entry += m.margin.initial_margin(entry_value);
+            positions.push((mi as MarketId, signed, entry_ticks));
         }
         out.push(AccountSpec {
             id,
-            collateral,
+            collateral: at_start.max(at_entry),
             isolated,
             positions,
         });
@@ -197,6 +225,39 @@ fn row_position(
         collateral: r.collateral,
     })?;
     Ok(((mi as MarketId, lots, m.ticks(r.entry_price)), collateral))
+}
+
+/// Indices (in order) of the accounts whose equity at the start marks (`start`
+/// prices on each market's tick grid) is strictly below their maintenance
+/// requirement: what the engine would liquidate at step 0. Exact, in micro-USD,
+/// like the engine (multiplier 1, USD collateral only). O(positions).
+pub fn below_maintenance(
+    accounts: &[AccountSpec],
+    markets: &[Market],
+    start: &[f64],
+) -> Vec<usize> {
+    let marks: Vec<i64> = markets
+        .iter()
+        .zip(start)
+        .map(|(m, &p)| m.ticks(p))
+        .collect();
+    let mut out = Vec::new();
+    for (i, a) in accounts.iter().enumerate() {
+        let mut equity = a.collateral;
+        let mut maintenance = Micros::ZERO;
+        for &(mi, lots, entry) in &a.positions {
+            let Some(m) = markets.get(mi as usize) else {
+                continue;
+            };
+            let mark = marks[mi as usize];
+            equity += m.value(lots, mark) - m.value(lots, entry);
+            maintenance += m.margin.maintenance_margin(m.value(lots.abs(), mark));
+        }
+        if equity < maintenance {
+            out.push(i);
+        }
+    }
+    out
 }
 
 /// The snapshot rows of a population: one row per position; an account's

@@ -29,10 +29,19 @@ pub(super) struct StepRecord {
     funding_rate: Option<f64>,
     margin_multiplier: f64,
     liquidations_paused: bool,
+    path_price: f64,
 }
 
 /// Records step `step` (at `ts_ns`) of `engine`, one row per market.
-pub(super) fn record_step(engine: &Engine, step: u32, ts_ns: i64, out: &mut Vec<StepRecord>) {
+/// `path_prices` are the step's path prices (one per market, before impact and
+/// oracle: the recorded prices on a replay).
+pub(super) fn record_step(
+    engine: &Engine,
+    step: u32,
+    ts_ns: i64,
+    path_prices: &[f64],
+    out: &mut Vec<StepRecord>,
+) {
     let v = *engine.venue_flows();
     let fund = engine.insurance_fund().balance();
     for (m, f) in engine.market_flows().iter().enumerate() {
@@ -54,6 +63,7 @@ pub(super) fn record_step(engine: &Engine, step: u32, ts_ns: i64, out: &mut Vec<
             funding_rate: f.funding_rate,
             margin_multiplier: engine.margin_multiplier(m as u16),
             liquidations_paused: engine.liquidations_paused(),
+            path_price: path_prices.get(m).copied().unwrap_or(f64::NAN),
         });
     }
 }
@@ -83,6 +93,7 @@ pub(super) fn steps_table(records: &[StepRecord], names: &[&str]) -> StepsTable 
         table.funding_rate.push(r.funding_rate);
         table.margin_multiplier.push(r.margin_multiplier);
         table.liquidations_paused.push(r.liquidations_paused);
+        table.path_price.push(r.path_price);
     }
     table
 }

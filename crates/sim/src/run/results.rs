@@ -66,11 +66,26 @@ pub fn write_run(dir: &Path, prepared: &Prepared, output: &RunOutput) -> Result<
                 .iter()
                 .map(|a| a.collateral.to_usd())
                 .sum(),
+            below_maintenance_kept: (prepared.below_maintenance
+                > prepared.below_maintenance_dropped)
+                .then_some(prepared.below_maintenance - prepared.below_maintenance_dropped),
+            below_maintenance_dropped: (prepared.below_maintenance_dropped > 0)
+                .then_some(prepared.below_maintenance_dropped),
         }),
         run: RunSummary {
             paths: output.aggregates.paths,
             steps: u64::from(output.paths.first().map_or(0, |p| p.steps)),
             path_model: Some(prepared.scenario.path.kind().to_owned()),
+            // One path is one outcome (docs/model.md §7): its aggregates are that
+            // path's figures, not a distribution.
+            outcome: Some(
+                if output.paths.len() == 1 {
+                    "one"
+                } else {
+                    "distribution"
+                }
+                .to_owned(),
+            ),
             sets: None,
             work_items: None,
         },
@@ -171,6 +186,7 @@ pub fn write_sweep(
             paths: n,
             steps: u64::from(steps),
             path_model: Some(base.path.kind().to_owned()),
+            outcome: None,
             sets: Some(grid.sets),
             work_items: Some(u64::from(grid.sets) * n),
         },

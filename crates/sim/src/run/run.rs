@@ -23,6 +23,7 @@ use super::metrics::PathMetrics;
 use super::population;
 use super::record::{self, BandRows, BandSketches, BandTotals};
 use crate::config::scenario::Scenario;
+use crate::config::venue::{AdlAllocation, AdlRankingKind, LastLineKind};
 use crate::engine::{AccountSpec, Engine};
 use crate::error::{InputError, SimError};
 use crate::paths::{PathCursor, PathPlan, PathScratch, StepInput};
@@ -85,8 +86,13 @@ impl RunOutput {
 pub struct Prepared {
     /// The scenario.
     pub scenario: Scenario,
-    /// The starting accounts.
+    /// The starting accounts (of path 0, with `population.resample = "per_path"`).
     pub population: Vec<AccountSpec>,
+    /// Margin units of a loaded snapshot that were below maintenance at the start
+    /// mark (kept or dropped, as `population.below_maintenance` says; 0 otherwise).
+    pub below_maintenance: u64,
+    /// Of those, the ones dropped before the run.
+    pub below_maintenance_dropped: u64,
     plan: PathPlan,
     depth_books: DepthBooks,
     start_ns: i64,
@@ -109,20 +115,40 @@ impl Prepared {
         let depth_books = build::depth_books(&scenario, base_dir)?;
         let markets = build_markets(&scenario, &depth_books);
         let start = plan.start_prices();
-        let population = build::population(&scenario, &markets, &start, base_dir)?;
+        let book = build::population(&scenario, &markets, &start, base_dir, 0)?;
         let start_ns = parse_utc(&scenario.start).unwrap_or(0);
         let step_ns = i64::from(scenario.step_seconds) * NS_PER_SECOND;
         let collateral =
-            build::collateral_holdings(&scenario, &markets, &start, start_ns, &population)?;
-        Ok(Prepared {
+            build::collateral_holdings(&scenario, &markets, &start, start_ns, &book.accounts, 0)?;
+        let paths = scenario.paths;
+        let mut prepared = Prepared {
             scenario,
-            population,
+            population: book.accounts,
+            below_maintenance: book.below_maintenance,
+            below_maintenance_dropped: book.dropped,
             plan,
             depth_books,
             start_ns,
             step_ns,
             collateral,
-        })
+        };
+        prepared.set_paths(paths)?;
+        Ok(prepared)
+    }
+
+    /// Whether every path of the run is the same: deterministic prices (`linear`,
+    /// `series`, a replay, an overlay), a fixed population, and nothing else drawn
+    /// per path (no oracle noise, lags or outages, no dYdX ADL walk). Such a run
+    /// has one outcome: no probabilities, intervals or across-path statistics.
+    pub fn paths_identical(&self) -> bool {
+        let s = &self.scenario;
+        let oracle = &s.controls.oracle;
+        let oracle_random = oracle.enabled
+            && (oracle.noise > 0.0 || oracle.lag_steps > 0 || oracle.outage_probability > 0.0);
+        let walk = s.last_line.kind == LastLineKind::Adl
+            && s.last_line.adl == AdlAllocation::Queue
+            && s.last_line.ranking == AdlRankingKind::Dydx;
+        self.plan.is_deterministic() && s.population.is_fixed() && !oracle_random && !walk
     }
 
     /// The starting positions in the snapshot schema.
@@ -138,13 +164,19 @@ impl Prepared {
     /// Runs `paths` paths instead of the scenario's number.
     ///
     /// # Errors
-    /// Zero paths, or more than one for a replay (history happened once).
+    /// Zero paths, or more than one when every path would be the same
+    /// ([`Prepared::paths_identical`]: a deterministic path and a fixed
+    /// population); the error names the fix, `population.resample = "per_path"`.
     pub fn set_paths(&mut self, paths: u32) -> Result<(), SimError> {
         if paths == 0 {
             return Err(InputError::NoPaths.into());
         }
-        if paths > 1 && matches!(self.plan, PathPlan::Replay(_)) {
-            return Err(InputError::ReplayPaths.into());
+        if paths > 1 && self.paths_identical() {
+            return Err(InputError::IdenticalPaths {
+                paths,
+                path_kind: self.scenario.path.kind().to_owned(),
+            }
+            .into());
         }
         self.scenario.paths = paths;
         Ok(())
@@ -166,10 +198,17 @@ impl Prepared {
     /// A population the venue refuses.
     pub fn engine(&self, path_index: u64) -> Result<Engine, SimError> {
         let rng = rng::stream(self.scenario.seed, Purpose::Adl, path_index);
+        let own;
+        let (population, collateral) = if path_index == 0 || self.scenario.population.is_fixed() {
+            (&self.population, self.collateral.as_ref())
+        } else {
+            own = self.population_of(path_index)?;
+            (&own.0, own.1.as_ref())
+        };
         let mut engine = Engine::new(
             self.markets(),
             &self.start_prices(),
-            &self.population,
+            population,
             venue_config(&self.scenario),
             rng,
         )?;
@@ -179,11 +218,32 @@ impl Prepared {
             self.scenario.seed,
             path_index,
         ));
-        if let Some((assets, holdings)) = &self.collateral {
+        if let Some((assets, holdings)) = collateral {
             engine.set_time(self.start_ns);
             engine.set_collateral(Box::new(ScheduledCollateral::new(assets.clone())), holdings)?;
         }
         Ok(engine)
+    }
+
+    /// Path `path_index`'s own population and collateral holdings
+    /// (`population.resample = "per_path"`): drawn from the streams
+    /// `(seed, population, path_index)` and `(seed, collateral, path_index)`.
+    fn population_of(
+        &self,
+        path_index: u64,
+    ) -> Result<(Vec<AccountSpec>, Option<Collateral>), SimError> {
+        let markets = self.markets();
+        let start = self.start_prices();
+        let book = build::population(&self.scenario, &markets, &start, Path::new("."), path_index)?;
+        let collateral = build::collateral_holdings(
+            &self.scenario,
+            &markets,
+            &start,
+            self.start_ns,
+            &book.accounts,
+            path_index,
+        )?;
+        Ok((book.accounts, collateral))
     }
 
     /// Runs path `path_index` from start to finish, calling `record` after every
@@ -233,7 +293,7 @@ impl Prepared {
         let mut records = Vec::with_capacity(self.scenario.steps() * n_markets);
         let mut t = 0u32;
         let (metrics, _) = self.simulate(path_index, |engine, input| {
-            record::record_step(engine, t, input.ts_ns, &mut records);
+            record::record_step(engine, t, input.ts_ns, &input.prices, &mut records);
             t += 1;
         })?;
         Ok(PathOutput {

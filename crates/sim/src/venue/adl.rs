@@ -96,9 +96,14 @@ impl AdlRanking for BinanceRanking {
     }
 }
 
-/// Hyperliquid: `(mark / entry) × (notional / account value)` for longs (the profit
-/// direction ratio: `entry / mark` for shorts, which `1 + pnl / entry value` equals
-/// for both sides).
+/// Hyperliquid: `(mark / entry) × (notional / account value)` for longs, as the
+/// venue documents it
+/// (<https://hyperliquid.gitbook.io/hyperliquid-docs/trading/auto-deleveraging>);
+/// for shorts the price factor is `2 − mark / entry`. Both sides are
+/// `1 + pnl / entry value`, one plus the position's return on entry: a long
+/// up 10% and a short up 10% (mark 10% below entry) score 1.1 × leverage.
+/// (`entry / mark` for shorts, which an earlier comment said, would give the
+/// short 1.111 and rank it above an equally profitable long.)
 #[derive(Clone, Copy, Debug, Default)]
 pub struct HyperliquidRanking;
 
@@ -350,6 +355,35 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Hyperliquid's documented score, both sides. A long from 100 to 110 and a
+    /// short from 100 to 90, each 1 unit at leverage 2 at the mark: the long
+    /// scores (110 / 100) × (110 / 55) = 2.2; the short (2 − 90 / 100) × (90 / 45)
+    /// = 2.2 too (with `entry / mark` it would be 2.2222…, ranked first).
+    #[test]
+    fn hyperliquid_score_is_mark_over_entry_for_longs_and_two_minus_it_for_shorts() {
+        let side = |entry: f64, mark: f64, long: bool, equity: f64| AdlCandidate {
+            account: 0,
+            slot: 0,
+            lots: 1,
+            pnl: if long { mark - entry } else { entry - mark },
+            entry_value: entry,
+            notional: mark,
+            equity,
+            wallet: equity,
+            maintenance: 0.0,
+            loss_per_lot: 0.0,
+            lot_value: mark,
+        };
+        let h = HyperliquidRanking;
+        let long = h.score(&side(100.0, 110.0, true, 55.0));
+        let short = h.score(&side(100.0, 90.0, false, 45.0));
+        assert!((long - 1.1 * 2.0).abs() < 1e-12, "long {long}");
+        assert!((short - (2.0 - 0.9) * 2.0).abs() < 1e-12, "short {short}");
+        // A losing short (mark above entry) scores below its leverage.
+        let loser = h.score(&side(100.0, 120.0, false, 60.0));
+        assert!((loser - 0.8 * 2.0).abs() < 1e-12, "losing short {loser}");
     }
 
     #[test]

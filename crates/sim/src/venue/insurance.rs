@@ -16,7 +16,8 @@ pub struct InsuranceFund {
     floor: Micros,
     initial: Micros,
     peak: Micros,
-    minimum: Micros,
+    /// Lowest end-of-step balance; `None` before the first step ends.
+    minimum: Option<Micros>,
     minimum_step: u32,
     max_drawdown: Micros,
     max_drawdown_pct: f64,
@@ -33,7 +34,7 @@ impl InsuranceFund {
             floor,
             initial,
             peak: initial,
-            minimum: initial,
+            minimum: None,
             minimum_step: 0,
             max_drawdown: Micros::ZERO,
             max_drawdown_pct: 0.0,
@@ -87,9 +88,11 @@ impl InsuranceFund {
     }
 
     /// Updates the running minimum, peak and drawdown at the end of a step.
+    /// The minimum is over end-of-step balances only: the initial balance is
+    /// not one (a fund that grows from step 0 has its minimum at step 0's end).
     pub fn observe(&mut self, step: u32) {
-        if self.balance < self.minimum {
-            self.minimum = self.balance;
+        if self.minimum.is_none_or(|m| self.balance < m) {
+            self.minimum = Some(self.balance);
             self.minimum_step = step;
         }
         if self.balance > self.peak {
@@ -116,9 +119,10 @@ impl InsuranceFund {
     pub fn initial(&self) -> Micros {
         self.initial
     }
-    /// Lowest end-of-step balance so far.
+    /// Lowest end-of-step balance so far (the initial balance before any step
+    /// has ended).
     pub fn minimum(&self) -> Micros {
-        self.minimum
+        self.minimum.unwrap_or(self.initial)
     }
     /// Step at which the minimum was first reached.
     pub fn minimum_step(&self) -> u32 {
@@ -170,5 +174,26 @@ mod tests {
         assert!((f.max_drawdown_pct() - 0.7).abs() < 1e-12);
         f.receive_fee(Micros(5));
         assert_eq!(f.available(), Micros(5));
+    }
+
+    /// The minimum is the lowest balance at a step's end: a fund that only
+    /// grows has its minimum at the end of step 0, above its initial balance.
+    #[test]
+    fn minimum_excludes_the_initial_balance() {
+        let mut f = InsuranceFund::new(Micros(100), Micros(0));
+        assert_eq!(
+            f.minimum(),
+            Micros(100),
+            "before any step: the initial balance"
+        );
+        f.receive_fee(Micros(7));
+        f.observe(0);
+        f.receive_fee(Micros(3));
+        f.observe(1);
+        assert_eq!(f.minimum(), Micros(107));
+        assert_eq!(f.minimum_step(), 0);
+        f.pay_out(Micros(50));
+        f.observe(2);
+        assert_eq!((f.minimum(), f.minimum_step()), (Micros(60), 2));
     }
 }

@@ -165,6 +165,9 @@ pub struct Market {
     pub permanent_impact_fraction: f64,
     /// Per-step decay factor of the temporary impact (`0.5^(1/half_life)`).
     pub temporary_impact_decay: f64,
+    /// Whether the impact of liquidations moves later marks (`false` on a replay
+    /// that keeps the recorded mark: orders still pay their slippage).
+    pub impact_moves_mark: bool,
 }
 
 impl Market {

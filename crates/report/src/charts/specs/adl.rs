@@ -1,4 +1,4 @@
-//! The ADL chart: notional and fills over time, and the notional beyond the
+//! The ADL chart: notional and closes over time, and the notional beyond the
 //! minimum needed.
 
 use super::text::{message_chart, subtitle, title};
@@ -66,15 +66,15 @@ pub fn adl(data: &ReportData) -> Result<Chart, ReportError> {
     let counts = path0.zip(path0_times.as_ref()).map(|(s, t)| {
         let b = bucket(&time, t, regular_step(data), &[&s.adl_count]);
         let desc = if data.single_path() {
-            format!("ADL fills per {}", b.per)
+            format!("ADL closes per {}", b.per)
         } else {
-            format!("ADL fills per {}, path 0", b.per)
+            format!("ADL closes per {}, path 0", b.per)
         };
         (b, desc)
     });
     let share = if total > 0.0 { excess / total } else { 0.0 };
     let caption = format!(
-        "ADL notional per step (top), ADL fills per step (middle), and the ADL notional beyond the \
+        "ADL notional per step (top), ADL closes per step (middle), and the ADL notional beyond the \
          minimum needed to cover the fund's shortfall (bottom): {} of {} ({}).",
         usd(excess),
         usd(total),

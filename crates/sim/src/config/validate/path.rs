@@ -99,11 +99,11 @@ fn replay(s: &Scenario, r: &ReplayConfig) -> Check {
             ),
         );
     }
-    if s.paths != 1 {
+    if s.paths != 1 && s.population.is_fixed() {
         return fail(
             key("paths"),
             format!(
-                "a replay is one path (history happened once), got {}",
+                "a replay with a fixed population is one outcome (history happened once), got {} paths; set population.resample = \"per_path\" to draw a population per path",
                 s.paths
             ),
         );

@@ -17,6 +17,7 @@ pub(super) fn population(p: &PopulationConfig) -> Check {
             entry_dispersion,
             isolated_fraction,
             multi_market_fraction,
+            resample: _,
         } => {
             let at = |field: &str| key("population").key(field);
             if *accounts == 0 {
@@ -44,7 +45,7 @@ pub(super) fn population(p: &PopulationConfig) -> Check {
             }
             Ok(())
         }
-        PopulationConfig::Parquet { file } => {
+        PopulationConfig::Parquet { file, .. } => {
             if file.as_os_str().is_empty() {
                 return fail(key("population.file"), "must name a Parquet positions file");
             }

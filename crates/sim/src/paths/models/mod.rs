@@ -96,6 +96,12 @@ pub trait PathModel: Send + Sync + std::fmt::Debug {
         out: &mut [Vec<f64>],
     );
 
+    /// Whether paths differ from one another (`false` for a model that draws
+    /// nothing from its stream, like the overlay: every path is the same).
+    fn is_random(&self) -> bool {
+        true
+    }
+
     /// An output buffer of the right shape for [`fill`](Self::fill).
     fn new_output(&self) -> Vec<Vec<f64>> {
         vec![Vec::with_capacity(self.steps()); self.markets()]

@@ -145,6 +145,10 @@ impl PathModel for Overlay {
         self.steps
     }
 
+    fn is_random(&self) -> bool {
+        false
+    }
+
     fn fill(
         &self,
         start: &[f64],

@@ -85,7 +85,7 @@ pub fn aggregates(paths: &[PathMetrics]) -> Aggregates {
             n,
         ),
         socialized_loss_any: probability(count(&|p| p.socialized_loss > 0.0), n),
-        adl_any: Some(probability(count(&|p| p.adl_events > 0), n)),
+        adl_any: Some(probability(count(&|p| p.adl_closes > 0), n)),
         insurance_fund_loss: TailRisk {
             var_95,
             es_95,
