@@ -35,6 +35,7 @@
 //!    the impact state (it reaches the marks at the next step); the fund's
 //!    statistics are updated.
 
+mod adl_queue;
 mod collateral;
 mod collateral_book;
 mod events;
@@ -62,6 +63,7 @@ use crate::venue::controls::Controls;
 use crate::venue::impact::ImpactState;
 use crate::venue::insurance::InsuranceFund;
 use crate::venue::market::{Market, MarketId};
+use adl_queue::SideQueue;
 use collateral_book::CollateralBook;
 use ledger::{Ledger, OpenError};
 use triggers::LiquidationIndex;
@@ -106,6 +108,11 @@ pub struct Engine {
     collateral: Option<CollateralBook>,
     /// UTC time of the next step (set by [`Engine::set_time`]).
     now_ns: i64,
+    /// ADL candidate queues, `2 × market + (0 longs, 1 shorts)`, built at the
+    /// first ADL of a step against that side (`adl_queue.rs`).
+    adl_queues: Vec<SideQueue>,
+    /// ADL candidates scored or evaluated so far (a diagnostic counter).
+    adl_evaluations: u64,
 }
 
 /// Error building an engine from a population.
@@ -209,6 +216,8 @@ impl Engine {
             oracle_prices: vec![0.0; n_markets],
             collateral: None,
             now_ns: 0,
+            adl_queues: vec![SideQueue::default(); 2 * n_markets],
+            adl_evaluations: 0,
             markets,
         };
         engine.set_record_events(cfg!(test));
@@ -344,6 +353,12 @@ impl Engine {
         let m = market as usize;
         self.markets[m].value(self.ledger.long_lots[m], self.marks[m])
     }
+    /// ADL candidates scored (into a queue) or evaluated (against a bankruptcy
+    /// price) so far: a diagnostic of the work ADL does, which grows with the
+    /// candidates and the fills, not with candidates × bankrupt positions.
+    pub fn adl_candidate_evaluations(&self) -> u64 {
+        self.adl_evaluations
+    }
     /// Whether an account is waiting for (or between chunks of) a liquidation.
     pub fn is_pending(&self, account: u32) -> bool {
         self.ledger.accounts[account as usize].pending
@@ -377,6 +392,10 @@ impl Engine {
             "Invariant: one price per market"
         );
         let t = self.step;
+        if self.ledger.tracking_touched() {
+            // Last step's ADL queues are stale: the marks move.
+            self.ledger.track_touched(false);
+        }
         self.events.clear();
         self.ledger.clear_journal();
         self.venue_flows = VenueFlows::default();
