@@ -113,6 +113,9 @@ pub struct Engine {
     adl_queues: Vec<SideQueue>,
     /// ADL candidates scored or evaluated so far (a diagnostic counter).
     adl_evaluations: u64,
+    /// Accounts with more than one position slot (their triggers are bands over
+    /// the account's equity: funding in one market moves all of them).
+    multi_position_accounts: Vec<u32>,
 }
 
 /// Error building an engine from a population.
@@ -218,8 +221,12 @@ impl Engine {
             now_ns: 0,
             adl_queues: vec![SideQueue::default(); 2 * n_markets],
             adl_evaluations: 0,
+            multi_position_accounts: Vec::new(),
             markets,
         };
+        engine.multi_position_accounts = (0..n as u32)
+            .filter(|&a| engine.ledger.accounts[a as usize].slot_count > 1)
+            .collect();
         engine.set_record_events(cfg!(test));
         engine.reindex_all();
         Ok(engine)
@@ -400,9 +407,9 @@ impl Engine {
         self.ledger.clear_journal();
         self.venue_flows = VenueFlows::default();
         self.update_marks(prices);
-        let any_funding = self.settle_due_funding(funding);
+        self.settle_due_funding(funding);
         let margin_changed = self.update_margin_multipliers();
-        self.refresh_index(any_funding || margin_changed);
+        self.refresh_index(margin_changed);
         // Circuit breaker: breaches are still detected (and scheduled) while
         // liquidations are paused; they execute once the pause is over.
         self.liquidations_paused = match self.controls.breaker.as_mut() {
@@ -435,23 +442,19 @@ impl Engine {
         self.reprice_collateral();
     }
 
-    /// Stage 2: funding of every market due now (or given); returns whether any
-    /// market settled.
-    fn settle_due_funding(&mut self, funding: &[Option<Rate>]) -> bool {
+    /// Stage 2: funding of every market due now (or given); the rate settled is
+    /// in the step's market flows (`funding_rate`).
+    fn settle_due_funding(&mut self, funding: &[Option<Rate>]) {
         let t = self.step;
-        let mut any_funding = false;
         for i in 0..self.markets.len() {
             let given = funding.get(i).copied().flatten();
             let interval = self.markets[i].funding_interval_steps;
             if let Some(rate) = given {
                 self.settle_funding(i, rate);
-                any_funding = true;
             } else if interval > 0 && t > 0 && t.is_multiple_of(interval) {
                 self.settle_funding(i, self.markets[i].funding_rate);
-                any_funding = true;
             }
         }
-        any_funding
     }
 
     /// Longs pay shorts `size × mark × rate` per position, rounded half away from
@@ -478,13 +481,20 @@ impl Engine {
         false
     }
 
-    /// Stage 4: re-indexes every account when `everything` (funding, new
-    /// multipliers) or when stale entries pile up; otherwise only the holders of
-    /// collateral that fell below what their triggers assumed (O(assets)).
+    /// Stage 4: re-indexes every account when `everything` (new multipliers) or
+    /// when stale entries pile up; otherwise moves the triggers of the markets
+    /// that settled funding ([`Engine::shift_for_funding`]) and re-indexes the
+    /// holders of collateral that fell below what their triggers assumed
+    /// (O(assets)).
     fn refresh_index(&mut self, everything: bool) {
         if everything || self.index.needs_compaction(self.ledger.accounts.len()) {
             self.reindex_all();
         } else {
+            for i in 0..self.markets.len() {
+                if let Some(rate) = self.flows[i].funding_rate {
+                    self.shift_for_funding(i, rate);
+                }
+            }
             self.reindex_collateral_holders();
         }
     }
