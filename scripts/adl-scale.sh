@@ -39,7 +39,9 @@ for bin in "$@"; do
                 end=$(date +%s.%N)
                 secs=$(echo "$end - $start" | bc)
                 rss=$(($(tail -1 "$work/rss") / 1024))
-                events=$(grep -o '"adl_events"[^,}]*' -r "$out" | head -1 | sed 's/.*: *//')
+                events=$(python3 -c 'import json,sys,glob
+d=json.load(open(glob.glob(sys.argv[1]+"/*/summary.json")[0]))
+print(int(d["aggregates"]["metrics"]["adl_events"]["mean"]))' "$out" 2>/dev/null || echo "?")
                 printf '%-40s %9s %8s %9.2f %8s %s\n' "$bin" "$n" "$fund" "$secs" "$rss" "${events:-?}"
             else
                 printf '%-40s %9s %8s %9s %8s %s\n' "$bin" "$n" "$fund" "timeout" "-" "-"

@@ -62,13 +62,16 @@ impl SideQueue {
     pub(super) fn reset(&mut self, slots: usize, accounts: usize, step: u32, cursor: usize) {
         self.built_step = Some(step);
         self.heap.clear();
-        self.front.clear();
         if self.version.len() != slots {
             self.version = vec![0; slots];
             self.in_front = vec![None; slots];
         } else {
-            self.in_front.fill(None);
+            // Only the slots in `front` have a rank there (O(front), not O(slots)).
+            for &(_, _, slot) in &self.front {
+                self.in_front[slot as usize] = None;
+            }
         }
+        self.front.clear();
         if self.seen.len() != accounts {
             self.seen = vec![0; accounts];
             self.syncs = 0;
