@@ -36,6 +36,7 @@
 //!    statistics are updated.
 
 mod adl_queue;
+mod adl_walk;
 mod collateral;
 mod collateral_book;
 mod events;
