@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use backstop_sim::path::{PathCursor as _, PathScratch, StepInput};
+use backstop_sim::paths::{PathCursor as _, PathScratch, StepInput};
 use backstop_sim::{Engine, Prepared, Scenario};
 
 const SCENARIO: &str = include_str!("../../../benches/adl-crash.toml");
