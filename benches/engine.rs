@@ -20,6 +20,12 @@
 //!   engine already at step 60.
 //! - `funding_step/{n}_accounts`: step 480 (funding due: O(n) settlement and a
 //!   full reindex) from an engine already at step 480, flat price.
+//! - `adl_crash/{adl,no_adl}/{n}_accounts`: one path of `benches/adl-crash.toml`
+//!   (−30% over 60 steps, 240 steps, Binance-ranked ADL) with its 1 USD fund (ADL
+//!   fires) and with a 1e12 USD fund (it never does), at 10,000 and 100,000
+//!   accounts. The 1,000,000-account row is a manual run:
+//!   `SIZES=1000000 scripts/adl-scale.sh target/release/backstop`
+//!   (docs/performance.md).
 
 use std::hint::black_box;
 use std::path::Path;
@@ -284,6 +290,40 @@ fn bench_funding_step(c: &mut Criterion) {
     g.finish();
 }
 
+/// `benches/adl-crash.toml` with `accounts` accounts and an insurance fund of
+/// `fund` USD.
+fn adl_crash(accounts: u32, fund: &str) -> Prepared {
+    let toml = include_str!("adl-crash.toml")
+        .replace("accounts = 100000", &format!("accounts = {accounts}"))
+        .replace("initial = 1.0", &format!("initial = {fund}"));
+    let s = Scenario::from_toml_str(&toml, Path::new("adl-crash.toml")).expect("parses");
+    Prepared::new(s, Path::new(".")).expect("the bench population builds")
+}
+
+fn bench_adl_crash(c: &mut Criterion) {
+    let mut g = c.benchmark_group("adl_crash");
+    g.sample_size(10).measurement_time(Duration::from_secs(5));
+    for n in SIZES {
+        for (name, fund) in [("adl", "1.0"), ("no_adl", "1e12")] {
+            let p = adl_crash(n, fund);
+            let m = p.run_path(0).expect("runs").metrics;
+            eprintln!(
+                "adl_crash {name} {n} accounts: {} liquidations, {} ADL events",
+                m.liquidations, m.adl_events
+            );
+            assert_eq!(
+                m.adl_events > 0,
+                name == "adl",
+                "ADL fires only with the small fund"
+            );
+            g.bench_with_input(BenchmarkId::new(name, label(n)), &p, |b, p| {
+                b.iter(|| black_box(p.run_path(black_box(0)).expect("runs")))
+            });
+        }
+    }
+    g.finish();
+}
+
 criterion_group!(
     benches,
     bench_prepare,
@@ -291,6 +331,7 @@ criterion_group!(
     bench_one_path,
     bench_quiet_step,
     bench_crash_window,
-    bench_funding_step
+    bench_funding_step,
+    bench_adl_crash
 );
 criterion_main!(benches);

@@ -140,12 +140,13 @@ impl Engine {
     }
 
     /// Equity the index assumes: collateral assets valued
-    /// [`COLLATERAL_INDEX_SLACK`] below their weighted price.
-    pub(super) fn index_equity(&self, account: u32) -> Micros {
+    /// [`COLLATERAL_INDEX_SLACK`] below their weighted price, from the account's
+    /// `equity` at their weighted price.
+    pub(super) fn index_equity_from(&self, account: u32, equity: Micros) -> Micros {
         match &self.collateral {
-            None => self.equity(account),
+            None => equity,
             Some(_) => {
-                self.equity(account) - self.asset_value(account, 1.0)
+                equity - self.asset_value(account, 1.0)
                     + self.asset_value(account, 1.0 - COLLATERAL_INDEX_SLACK)
             }
         }

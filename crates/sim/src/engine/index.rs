@@ -13,14 +13,19 @@
 //! buffer split across positions by notional, with worst-case slopes). Stale heap
 //! entries are skipped by a version number and compacted when they pile up.
 //!
-//! Funding settlement touches every position (O(n)) and rebuilds the index
-//! (O(n log n)); it happens once per funding interval (every 480 one-minute steps at
-//! Binance's 8 hours).
+//! Funding settlement touches every position (O(n)) but does not rebuild the
+//! index: the payers' triggers move towards the mark by a bound on how far a
+//! payment can move a single-position account's liquidation price (one offset
+//! per market and side, O(1)); the receivers' triggers stay sound as they are;
+//! only cross accounts with several positions are evaluated again (their bands
+//! share the equity across markets).
 //!
 //! The heaps and the due queue are [`super::triggers::LiquidationIndex`]; this
 //! file computes the triggers and detects breaches.
 
 use std::cmp::Reverse;
+
+use crate::money::Micros;
 
 use super::Engine;
 
@@ -51,11 +56,19 @@ impl Engine {
 
     /// Evaluates an account now: schedules its liquidation if it is liquidatable,
     /// otherwise refreshes its triggers.
+    ///
+    /// The account's equity and maintenance requirement are computed once, for
+    /// the test and for the triggers.
     pub(super) fn recheck(&mut self, a: u32) {
         if self.ledger.accounts[a as usize].pending {
             return;
         }
-        if self.is_liquidatable(a) {
+        let margin = self
+            .has_open_positions(a)
+            .then(|| (self.equity(a), self.maintenance(a)));
+        if let Some((equity, maintenance)) = margin
+            && equity < maintenance
+        {
             let acc = &mut self.ledger.accounts[a as usize];
             acc.pending = true;
             acc.version = acc.version.wrapping_add(1);
@@ -63,12 +76,58 @@ impl Engine {
                 .due
                 .push(Reverse((self.step + self.cfg.latency_steps, a)));
         } else {
-            self.index_account(a);
+            self.index_account(a, margin);
+        }
+    }
+
+    /// After market `mi` settled funding at `rate` (a fraction; longs pay when
+    /// positive): moves the payers' triggers towards the mark and evaluates the
+    /// multi-position accounts of the market again.
+    ///
+    /// A payment of `|rate| × |size| × mark` (rounded half away from zero: at most
+    /// half a µUSD more per position) lowers a single-position account's equity by
+    /// that much; its liquidation price moves towards the mark by the payment over
+    /// `|size| × k × (1 ∓ mmr)` per tick, so by at most
+    /// `(|rate| × mark × k + 1) / (k × (1 − max mmr))` ticks (one lot or more, the
+    /// highest bracket's rate with the margin multiplier). The payers' side moves
+    /// by that, plus a tick; every trigger stays on the safe side of its exact
+    /// price, so the breach detection of the step finds every account funding
+    /// made liquidatable, as the full re-evaluation it replaces did.
+    pub(super) fn shift_for_funding(&mut self, mi: usize, rate: f64) {
+        if rate == 0.0 {
+            return;
+        }
+        let m = &self.markets[mi];
+        let k = m.micros_per_lot_tick as f64;
+        let slope = 1.0
+            - m.margin
+                .max_maintenance_slope(self.margin_mult[mi].as_fraction());
+        if slope <= 0.0 || !slope.is_finite() {
+            self.reindex_all();
+            return;
+        }
+        let ticks = (rate.abs() * self.marks[mi] as f64 * k + 1.0) / (k * slope);
+        let ticks = ticks.ceil() as i64 + 1;
+        if rate > 0.0 {
+            self.index.shift_longs(mi, ticks);
+        } else {
+            self.index.shift_shorts(mi, ticks);
+        }
+        for i in 0..self.multi_position_accounts.len() {
+            let a = self.multi_position_accounts[i];
+            if self
+                .ledger
+                .positions_of(a)
+                .iter()
+                .any(|p| p.market as usize == mi && p.lots != 0)
+            {
+                self.recheck(a);
+            }
         }
     }
 
     /// Evaluates every account and rebuilds the triggers: at the start, after a
-    /// funding settlement or a change of margin multipliers, and to compact.
+    /// change of margin multipliers, and to compact.
     pub(super) fn reindex_all(&mut self) {
         self.index.clear_triggers();
         if let Some(c) = self.collateral.as_mut() {
@@ -82,8 +141,9 @@ impl Engine {
     }
 
     /// Recomputes the triggers of a safe account and pushes them (old entries go
-    /// stale through the version number).
-    fn index_account(&mut self, a: u32) {
+    /// stale through the version number). `margin`: the account's equity and
+    /// maintenance requirement now, `None` when it holds no open position.
+    fn index_account(&mut self, a: u32, margin: Option<(Micros, Micros)>) {
         let acc = &mut self.ledger.accounts[a as usize];
         acc.version = acc.version.wrapping_add(1);
         let version = acc.version;
@@ -92,20 +152,22 @@ impl Engine {
         let open: u32 = (first..first + count)
             .filter(|&s| positions[s as usize].lots != 0)
             .count() as u32;
-        if open == 0 {
+        let Some((equity, maintenance)) = margin.filter(|_| open > 0) else {
             return;
-        }
+        };
         self.note_assumed_collateral(a);
+        let equity = self.index_equity_from(a, equity);
         if open == 1 {
-            self.index_single(a, version);
+            self.index_single(a, version, equity, maintenance);
         } else {
-            self.index_multi(a, version, open);
+            self.index_multi(a, version, open, equity, maintenance);
         }
     }
 
     /// The trigger of a single-position account: its exact liquidation price, a
     /// few ticks on the safe side to absorb rounding.
-    fn index_single(&mut self, a: u32, version: u32) {
+    /// `equity`: the index's equity of the account; `maintenance`: its requirement.
+    fn index_single(&mut self, a: u32, version: u32, equity: Micros, maintenance: Micros) {
         let acc = &self.ledger.accounts[a as usize];
         let (first, count) = (acc.first_slot, acc.slot_count);
         let s = (first..first + count)
@@ -119,30 +181,38 @@ impl Engine {
         let per_tick = (p.lots.abs() as f64) * m.micros_per_lot_tick as f64;
         let margin = 1 + (4.0 / per_tick).ceil() as i64;
         let liq = self
-            .liquidation_ticks(a, (s - first) as usize, self.index_equity(a))
+            .liquidation_ticks_with(a, (s - first) as usize, equity, maintenance)
             .map(|(t, _)| t);
         if p.lots > 0 {
             let trigger = match liq {
                 Some(l) => (l.floor() as i64 + margin).min(mark - 1),
                 None => 0,
             };
-            self.index.longs[mi].push((trigger, Reverse(a), version));
+            self.index.push_long(mi, trigger, a, version);
         } else {
             let trigger = match liq {
                 Some(l) => (l.ceil() as i64 - margin).max(mark + 1),
                 None => mark + 1,
             };
-            self.index.shorts[mi].push((Reverse(trigger), Reverse(a), version));
+            self.index.push_short(mi, trigger, a, version);
         }
     }
 
     /// The triggers of a multi-position cross account: the equity buffer split
     /// over positions by notional, with worst-case slopes (long: `|s|·k` per tick
     /// down; short: `|s|·k·(1 + max mmr × multiplier)`).
-    fn index_multi(&mut self, a: u32, version: u32, open: u32) {
+    /// `equity`: the index's equity of the account; `maintenance`: its requirement.
+    fn index_multi(
+        &mut self,
+        a: u32,
+        version: u32,
+        open: u32,
+        equity: Micros,
+        maintenance: Micros,
+    ) {
         let acc = &self.ledger.accounts[a as usize];
         let (first, count) = (acc.first_slot, acc.slot_count);
-        let buffer = (self.index_equity(a) - self.maintenance(a)).0 - open as i64;
+        let buffer = (equity - maintenance).0 - open as i64;
         let buffer = buffer.max(0) as f64;
         let total_notional: f64 = (first..first + count)
             .map(|s| {
@@ -164,20 +234,14 @@ impl Engine {
             let per_tick = p.lots.abs() as f64 * m.micros_per_lot_tick as f64;
             if p.lots > 0 {
                 let room = (share / per_tick).floor() as i64;
-                self.index.longs[mi].push((
-                    mark.saturating_sub(room).saturating_sub(1),
-                    Reverse(a),
-                    version,
-                ));
+                let trigger = mark.saturating_sub(room).saturating_sub(1);
+                self.index.push_long(mi, trigger, a, version);
             } else {
                 let mult = self.margin_mult[mi].as_fraction();
                 let slope = per_tick * (1.0 + m.margin.max_maintenance_slope(mult));
                 let room = (share / slope).floor() as i64;
-                self.index.shorts[mi].push((
-                    Reverse(mark.saturating_add(room).saturating_add(1)),
-                    Reverse(a),
-                    version,
-                ));
+                let trigger = mark.saturating_add(room).saturating_add(1);
+                self.index.push_short(mi, trigger, a, version);
             }
         }
     }

@@ -152,6 +152,11 @@ pub(super) struct Ledger {
     collateral_total: Micros,
     journal: Vec<Transfer>,
     record: bool,
+    /// Accounts whose balance or positions changed since the log was last
+    /// cleared, in order, with repeats (kept while `track_touched`): the ADL
+    /// queues re-score them.
+    touched: Vec<u32>,
+    track_touched: bool,
 }
 
 /// A population the ledger cannot open.
@@ -191,6 +196,8 @@ impl Ledger {
             collateral_total: Micros::ZERO,
             journal: Vec::new(),
             record: false,
+            touched: Vec::new(),
+            track_touched: false,
         };
         for spec in population {
             ledger.open_account(spec, markets, &value)?;
@@ -307,6 +314,7 @@ impl Ledger {
     fn debit(&mut self, party: Party, amount: Micros, reason: TransferReason) {
         match party {
             Party::Account(a) => {
+                self.touch(a);
                 self.accounts[a as usize].collateral -= amount;
                 #[cfg(debug_assertions)]
                 {
@@ -331,6 +339,7 @@ impl Ledger {
     fn credit(&mut self, party: Party, amount: Micros, reason: TransferReason) {
         match party {
             Party::Account(a) => {
+                self.touch(a);
                 self.accounts[a as usize].collateral += amount;
                 #[cfg(debug_assertions)]
                 {
@@ -406,6 +415,31 @@ impl Ledger {
         &self.journal
     }
 
+    /// Logs a change of account `a` (when the log is kept).
+    #[inline]
+    fn touch(&mut self, a: u32) {
+        if self.track_touched {
+            self.touched.push(a);
+        }
+    }
+
+    /// Starts (or stops) logging the accounts that change; either way the log
+    /// starts empty.
+    pub(super) fn track_touched(&mut self, on: bool) {
+        self.track_touched = on;
+        self.touched.clear();
+    }
+
+    /// Whether the log of changed accounts is kept.
+    pub(super) fn tracking_touched(&self) -> bool {
+        self.track_touched
+    }
+
+    /// The accounts changed since the log started, in order, with repeats.
+    pub(super) fn touched(&self) -> &[u32] {
+        &self.touched
+    }
+
     // ------------------------------------------------------------- positions
 
     /// Funding of every open position of `market`: `payment(lots)` (signed,
@@ -444,6 +478,7 @@ impl Ledger {
     /// Books `lots` (signed, for the position in `slot`) of value `value` against
     /// the external counterparty, which takes the other side.
     pub(super) fn trade_with_external(&mut self, slot: u32, lots: i64, value: Micros) {
+        self.touch(self.slot_owners[slot as usize]);
         let p = &mut self.positions[slot as usize];
         let mi = p.market as usize;
         let before = (p.lots, self.ext_lots[mi]);
@@ -458,6 +493,8 @@ impl Ledger {
     /// Books `lots` (signed, for the position in `slot`) of value `value` against
     /// the position in `counter` (same market), which takes the other side.
     pub(super) fn trade_between(&mut self, slot: u32, counter: u32, lots: i64, value: Micros) {
+        self.touch(self.slot_owners[slot as usize]);
+        self.touch(self.slot_owners[counter as usize]);
         let w = &mut self.positions[slot as usize];
         let mi = w.market as usize;
         let w_before = w.lots;

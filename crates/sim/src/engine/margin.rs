@@ -87,6 +87,18 @@ impl Engine {
         slot: usize,
         equity: Micros,
     ) -> Option<(f64, MarketId)> {
+        self.liquidation_ticks_with(account, slot, equity, self.maintenance(account))
+    }
+
+    /// [`Engine::liquidation_ticks`] given the account's maintenance requirement
+    /// at the current marks too.
+    pub(super) fn liquidation_ticks_with(
+        &self,
+        account: u32,
+        slot: usize,
+        equity: Micros,
+        maintenance: Micros,
+    ) -> Option<(f64, MarketId)> {
         let p = *self.ledger.positions_of(account).get(slot)?;
         if p.lots == 0 {
             return None;
@@ -97,7 +109,7 @@ impl Engine {
         // Equity without this position's value, minus the others' maintenance.
         let own_value = market.value(p.lots, mark);
         let own_mm = self.position_maintenance(&p, p.lots);
-        let base = (equity - own_value).0 as f64 - (self.maintenance(account) - own_mm).0 as f64;
+        let base = (equity - own_value).0 as f64 - (maintenance - own_mm).0 as f64;
         let s = p.lots as f64;
         let tiers = market.margin.tiers();
         let mult = self.margin_mult[p.market as usize].as_fraction();

@@ -35,6 +35,8 @@
 //!    the impact state (it reaches the marks at the next step); the fund's
 //!    statistics are updated.
 
+mod adl_queue;
+mod adl_walk;
 mod collateral;
 mod collateral_book;
 mod events;
@@ -62,6 +64,7 @@ use crate::venue::controls::Controls;
 use crate::venue::impact::ImpactState;
 use crate::venue::insurance::InsuranceFund;
 use crate::venue::market::{Market, MarketId};
+use adl_queue::SideQueue;
 use collateral_book::CollateralBook;
 use ledger::{Ledger, OpenError};
 use triggers::LiquidationIndex;
@@ -106,6 +109,14 @@ pub struct Engine {
     collateral: Option<CollateralBook>,
     /// UTC time of the next step (set by [`Engine::set_time`]).
     now_ns: i64,
+    /// ADL candidate queues, `2 × market + (0 longs, 1 shorts)`, built at the
+    /// first ADL of a step against that side (`adl_queue.rs`).
+    adl_queues: Vec<SideQueue>,
+    /// ADL candidates scored or evaluated so far (a diagnostic counter).
+    adl_evaluations: u64,
+    /// Accounts with more than one position slot (their triggers are bands over
+    /// the account's equity: funding in one market moves all of them).
+    multi_position_accounts: Vec<u32>,
 }
 
 /// Error building an engine from a population.
@@ -209,8 +220,14 @@ impl Engine {
             oracle_prices: vec![0.0; n_markets],
             collateral: None,
             now_ns: 0,
+            adl_queues: vec![SideQueue::default(); 2 * n_markets],
+            adl_evaluations: 0,
+            multi_position_accounts: Vec::new(),
             markets,
         };
+        engine.multi_position_accounts = (0..n as u32)
+            .filter(|&a| engine.ledger.accounts[a as usize].slot_count > 1)
+            .collect();
         engine.set_record_events(cfg!(test));
         engine.reindex_all();
         Ok(engine)
@@ -344,6 +361,12 @@ impl Engine {
         let m = market as usize;
         self.markets[m].value(self.ledger.long_lots[m], self.marks[m])
     }
+    /// ADL candidates scored (into a queue) or evaluated (against a bankruptcy
+    /// price) so far: a diagnostic of the work ADL does, which grows with the
+    /// candidates and the fills, not with candidates × bankrupt positions.
+    pub fn adl_candidate_evaluations(&self) -> u64 {
+        self.adl_evaluations
+    }
     /// Whether an account is waiting for (or between chunks of) a liquidation.
     pub fn is_pending(&self, account: u32) -> bool {
         self.ledger.accounts[account as usize].pending
@@ -377,13 +400,17 @@ impl Engine {
             "Invariant: one price per market"
         );
         let t = self.step;
+        if self.ledger.tracking_touched() {
+            // Last step's ADL queues are stale: the marks move.
+            self.ledger.track_touched(false);
+        }
         self.events.clear();
         self.ledger.clear_journal();
         self.venue_flows = VenueFlows::default();
         self.update_marks(prices);
-        let any_funding = self.settle_due_funding(funding);
+        self.settle_due_funding(funding);
         let margin_changed = self.update_margin_multipliers();
-        self.refresh_index(any_funding || margin_changed);
+        self.refresh_index(margin_changed);
         // Circuit breaker: breaches are still detected (and scheduled) while
         // liquidations are paused; they execute once the pause is over.
         self.liquidations_paused = match self.controls.breaker.as_mut() {
@@ -416,23 +443,19 @@ impl Engine {
         self.reprice_collateral();
     }
 
-    /// Stage 2: funding of every market due now (or given); returns whether any
-    /// market settled.
-    fn settle_due_funding(&mut self, funding: &[Option<Rate>]) -> bool {
+    /// Stage 2: funding of every market due now (or given); the rate settled is
+    /// in the step's market flows (`funding_rate`).
+    fn settle_due_funding(&mut self, funding: &[Option<Rate>]) {
         let t = self.step;
-        let mut any_funding = false;
         for i in 0..self.markets.len() {
             let given = funding.get(i).copied().flatten();
             let interval = self.markets[i].funding_interval_steps;
             if let Some(rate) = given {
                 self.settle_funding(i, rate);
-                any_funding = true;
             } else if interval > 0 && t > 0 && t.is_multiple_of(interval) {
                 self.settle_funding(i, self.markets[i].funding_rate);
-                any_funding = true;
             }
         }
-        any_funding
     }
 
     /// Longs pay shorts `size × mark × rate` per position, rounded half away from
@@ -459,13 +482,20 @@ impl Engine {
         false
     }
 
-    /// Stage 4: re-indexes every account when `everything` (funding, new
-    /// multipliers) or when stale entries pile up; otherwise only the holders of
-    /// collateral that fell below what their triggers assumed (O(assets)).
+    /// Stage 4: re-indexes every account when `everything` (new multipliers) or
+    /// when stale entries pile up; otherwise moves the triggers of the markets
+    /// that settled funding ([`Engine::shift_for_funding`]) and re-indexes the
+    /// holders of collateral that fell below what their triggers assumed
+    /// (O(assets)).
     fn refresh_index(&mut self, everything: bool) {
         if everything || self.index.needs_compaction(self.ledger.accounts.len()) {
             self.reindex_all();
         } else {
+            for i in 0..self.markets.len() {
+                if let Some(rate) = self.flows[i].funding_rate {
+                    self.shift_for_funding(i, rate);
+                }
+            }
             self.reindex_collateral_holders();
         }
     }

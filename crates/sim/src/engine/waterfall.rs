@@ -6,7 +6,7 @@
 use std::cmp::Reverse;
 
 use crate::money::Micros;
-use crate::venue::adl::{self, AdlCandidate};
+use crate::venue::adl::{self, AdlCandidate, AdlPolicy};
 use crate::venue::market::MarketId;
 
 use super::Engine;
@@ -151,6 +151,9 @@ impl Engine {
 
     /// Closes `lots` of the bankrupt position in `slot` against the other side at
     /// `price` (the bankruptcy price, ticks). Returns the lots nobody could take.
+    ///
+    /// The candidates come from the (market, side) ADL queue of
+    /// [`super::adl_queue`], kept through the step rather than re-collected here.
     pub(super) fn deleverage(
         &mut self,
         a: u32,
@@ -160,13 +163,38 @@ impl Engine {
         price: i64,
     ) -> i64 {
         let mut cands = std::mem::take(&mut self.scratch.candidates);
-        self.collect_adl_candidates(a, slot, price, &mut cands);
-        let policy = match &self.cfg.last_line {
-            LastLine::Adl { policy, .. } => policy,
+        let mut fills = std::mem::take(&mut self.scratch.fills);
+        let mut queues = std::mem::take(&mut self.adl_queues);
+        let p = self.ledger.positions[slot as usize];
+        let mi = p.market as usize;
+        let winners = -p.lots.signum();
+        let q = &mut queues[2 * mi + usize::from(winners < 0)];
+        #[cfg(debug_assertions)]
+        let rng_before = self.rng.clone();
+        let policy = match std::mem::replace(&mut self.cfg.last_line, LastLine::None) {
+            LastLine::Adl { policy, scope } => (policy, scope),
             _ => unreachable!("deleverage is only called under ADL"),
         };
-        let mut fills = std::mem::take(&mut self.scratch.fills);
-        let filled = adl::allocate(policy, &mut cands, lots, &mut self.rng, &mut fills);
+        let filled = match &policy.0 {
+            AdlPolicy::Queue(ranking) => {
+                self.sync_adl_queue(q, mi, winners, Some(ranking.as_ref()));
+                self.walk_ranked_queue(q, ranking.as_ref(), a, price, lots, &mut cands, &mut fills)
+            }
+            other => {
+                self.sync_adl_queue(q, mi, winners, None);
+                self.collect_queue_candidates(q, a, price, &mut cands);
+                adl::allocate(other, &mut cands, lots, &mut self.rng, &mut fills)
+            }
+        };
+        #[cfg(debug_assertions)]
+        self.check_adl_against_full_sort(
+            &policy.0, a, slot, lots, price, rng_before, &cands, &fills,
+        );
+        self.cfg.last_line = LastLine::Adl {
+            policy: policy.0,
+            scope: policy.1,
+        };
+        self.adl_queues = queues;
         let bankrupt_lots = self.ledger.positions[slot as usize].lots.abs();
         let adl_cost = self
             .book_adl_fills(slot, price, &cands, &fills)
@@ -198,64 +226,144 @@ impl Engine {
         lots - filled
     }
 
-    /// The positions that can take part of the bankrupt position in `slot` at
-    /// `price`: on the other side, still profitable at that price, in accounts
-    /// with positive equity, each limited to the lots its equity absorbs.
+    /// Debug builds, small markets: the allocation from the queue is the one a
+    /// fresh collection and full sort of the candidates gives (same fills, as a
+    /// set of (slot, lots); for the unranked policies the same candidates in the
+    /// same order).
+    #[cfg(debug_assertions)]
+    #[allow(clippy::too_many_arguments)]
+    fn check_adl_against_full_sort(
+        &self,
+        policy: &AdlPolicy,
+        a: u32,
+        slot: u32,
+        lots: i64,
+        price: i64,
+        mut rng: rand_chacha::ChaCha8Rng,
+        cands: &[AdlCandidate],
+        fills: &[(usize, i64)],
+    ) {
+        let mi = self.ledger.positions[slot as usize].market as usize;
+        if self.ledger.market_slots[mi].len() > 4000 {
+            return;
+        }
+        let mut full = Vec::new();
+        self.collect_adl_candidates(a, slot, price, &mut full);
+        if !matches!(policy, AdlPolicy::Queue(_)) {
+            assert_eq!(
+                full, cands,
+                "Invariant: the ADL queue holds every candidate, in order"
+            );
+            return;
+        }
+        let mut full_fills = Vec::new();
+        adl::allocate(policy, &mut full, lots, &mut rng, &mut full_fills);
+        let by_slot = |c: &[AdlCandidate], f: &[(usize, i64)]| {
+            let mut v: Vec<(u32, i64)> = f.iter().map(|&(i, l)| (c[i].slot, l)).collect();
+            v.sort_unstable();
+            v
+        };
+        assert_eq!(
+            by_slot(cands, fills),
+            by_slot(&full, &full_fills),
+            "Invariant: the ADL queue fills as a full sort of the candidates does"
+        );
+    }
+
+    /// Every position that can take part of the bankrupt position in `slot` at
+    /// `price`, in slot order (debug builds: the reference the queues are checked
+    /// against).
+    #[cfg(debug_assertions)]
     fn collect_adl_candidates(&self, a: u32, slot: u32, price: i64, cands: &mut Vec<AdlCandidate>) {
         let p = self.ledger.positions[slot as usize];
         let mi = p.market as usize;
         let side = p.lots.signum();
-        let mark = self.marks[mi];
-        let m = &self.markets[mi];
         cands.clear();
         for &s in &self.ledger.market_slots[mi] {
             let q = self.ledger.positions[s as usize];
-            if q.lots == 0 || q.lots.signum() == side {
+            if q.lots == 0 || q.lots.signum() == side || self.ledger.slot_owner(s) == a {
                 continue;
             }
-            let owner = self.ledger.slot_owner(s);
-            if owner == a {
-                continue;
+            if let Some(c) = self.adl_candidate(s, price) {
+                cands.push(c);
             }
-            // Only positions still in profit at the bankruptcy price, in accounts with
-            // positive equity: ADL must not create new bankruptcies.
-            if (m.value(q.lots, price) - q.cost).0 <= 0 {
-                continue;
-            }
-            let equity = self.equity(owner);
-            if equity.0 <= 0 {
-                continue;
-            }
-            // When the bankruptcy price is worse than the mark for the winner (the
-            // bankrupt was already underwater: a gap, or the latency window), each lot
-            // closed costs it `loss` against the mark. Take no more lots than its
-            // equity absorbs: positive equity alone did not keep a cross account,
-            // losing in another market, from being made bankrupt by the ADL.
-            let loss = (m.value(-q.lots.signum(), price) - m.value(-q.lots.signum(), mark)).0;
-            let lots = if loss > 0 {
-                q.lots.abs().min(equity.0 / loss)
-            } else {
-                q.lots.abs()
-            };
-            if lots == 0 {
-                continue;
-            }
-            cands.push(AdlCandidate {
-                account: owner,
-                slot: s,
-                lots,
-                pnl: (m.value(q.lots, mark) - q.cost).to_usd(),
-                entry_value: q.cost.to_usd().abs(),
-                notional: m.value(q.lots.abs(), mark).to_usd(),
-                equity: equity.to_usd(),
-                wallet: (self.ledger.accounts[owner as usize].collateral
-                    + self.asset_value(owner, 1.0))
+        }
+    }
+
+    /// The position in slot `s` as a candidate against a bankruptcy price `price`
+    /// (ticks): `None` unless it is still in profit at that price, in an account
+    /// with positive equity, and can take at least one lot; its lots are limited
+    /// to what its equity absorbs.
+    pub(super) fn adl_candidate(&self, s: u32, price: i64) -> Option<AdlCandidate> {
+        let q = self.ledger.positions[s as usize];
+        let mi = q.market as usize;
+        let mark = self.marks[mi];
+        let m = &self.markets[mi];
+        // Only positions still in profit at the bankruptcy price, in accounts with
+        // positive equity: ADL must not create new bankruptcies.
+        if (m.value(q.lots, price) - q.cost).0 <= 0 {
+            return None;
+        }
+        let owner = self.ledger.slot_owner(s);
+        let equity = self.equity(owner);
+        if equity.0 <= 0 {
+            return None;
+        }
+        // When the bankruptcy price is worse than the mark for the winner (the
+        // bankrupt was already underwater: a gap, or the latency window), each lot
+        // closed costs it `loss` against the mark. Take no more lots than its
+        // equity absorbs: positive equity alone did not keep a cross account,
+        // losing in another market, from being made bankrupt by the ADL.
+        let loss = (m.value(-q.lots.signum(), price) - m.value(-q.lots.signum(), mark)).0;
+        let lots = if loss > 0 {
+            q.lots.abs().min(equity.0 / loss)
+        } else {
+            q.lots.abs()
+        };
+        if lots == 0 {
+            return None;
+        }
+        Some(self.candidate_fields(owner, s, lots, equity, price))
+    }
+
+    /// The position in slot `s` as its ranking sees it: every field a score reads
+    /// (PnL, entry value, notional, equity, wallet, maintenance) at the mark,
+    /// unfiltered.
+    pub(super) fn adl_candidate_at_mark(&self, s: u32) -> AdlCandidate {
+        let owner = self.ledger.slot_owner(s);
+        let lots = self.ledger.positions[s as usize].lots.abs();
+        let mark = self.marks[self.ledger.positions[s as usize].market as usize];
+        self.candidate_fields(owner, s, lots, self.equity(owner), mark)
+    }
+
+    /// The candidate record of slot `s` of `owner` taking up to `lots` at `price`.
+    fn candidate_fields(
+        &self,
+        owner: u32,
+        s: u32,
+        lots: i64,
+        equity: Micros,
+        price: i64,
+    ) -> AdlCandidate {
+        let q = self.ledger.positions[s as usize];
+        let mi = q.market as usize;
+        let mark = self.marks[mi];
+        let m = &self.markets[mi];
+        AdlCandidate {
+            account: owner,
+            slot: s,
+            lots,
+            pnl: (m.value(q.lots, mark) - q.cost).to_usd(),
+            entry_value: q.cost.to_usd().abs(),
+            notional: m.value(q.lots.abs(), mark).to_usd(),
+            equity: equity.to_usd(),
+            wallet: (self.ledger.accounts[owner as usize].collateral
+                + self.asset_value(owner, 1.0))
+            .to_usd(),
+            maintenance: self.maintenance(owner).to_usd(),
+            loss_per_lot: (m.value(-q.lots.signum(), price) - m.value(-q.lots.signum(), mark))
                 .to_usd(),
-                maintenance: self.maintenance(owner).to_usd(),
-                loss_per_lot: (m.value(-q.lots.signum(), price) - m.value(-q.lots.signum(), mark))
-                    .to_usd(),
-                lot_value: m.value(1, mark).to_usd(),
-            });
+            lot_value: m.value(1, mark).to_usd(),
         }
     }
 
