@@ -3,13 +3,15 @@
 //! non-USD collateral.
 //!
 //! The one place where the scenario (`crate::config`) meets the venue and the
-//! engine. Scenario values are validated before any of these conversions, so the
-//! fallbacks of `usd` and `rate` are never taken.
+//! engine. Scenario values are validated before any of these conversions; a
+//! value that still does not convert (an amount above the engine's range) is an
+//! error naming its key, never a zero.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::config::field::key;
+use crate::config::field::{FieldError, above_range, key};
+use crate::config::key_path::KeyPath;
 use crate::config::market::ImpactModelKind;
 use crate::config::population::PopulationConfig;
 use crate::config::scenario::Scenario;
@@ -19,7 +21,7 @@ use crate::config::venue::{
 };
 use crate::engine::{AccountSpec, LastLine, LiquidationMode, VenueConfig};
 use crate::error::{InputError, SimError};
-use crate::money::{Micros, Rate};
+use crate::money::{MAX_MICROS, Micros, Rate};
 use crate::rng::{self, Purpose};
 use crate::venue::adl::{AdlPolicy, BinanceRanking, BitmexRanking, HyperliquidRanking};
 use crate::venue::controls::collateral::{self, CollateralAsset, CollateralHolding};
@@ -32,14 +34,30 @@ use crate::venue::market::{MarginSchedule, Market};
 
 use super::population;
 
-/// A validated USD amount in micro-USD.
-fn usd(x: f64) -> Micros {
-    Micros::from_usd(x).unwrap_or(Micros::ZERO)
+/// The USD amount at `k` in micro-USD.
+///
+/// # Errors
+/// An amount that is not finite or above [`crate::money::MAX_USD`] in size.
+fn usd(k: impl FnOnce() -> KeyPath, x: f64) -> Result<Micros, InputError> {
+    Micros::from_usd(x).ok_or_else(|| {
+        InputError::OutOfRange(FieldError {
+            key: k(),
+            message: above_range(x),
+        })
+    })
 }
 
-/// A validated fraction as a rate.
-fn rate(x: f64) -> Rate {
-    Rate::from_fraction(x).unwrap_or(Rate::ZERO)
+/// The fraction at `k` as a rate in parts per billion.
+///
+/// # Errors
+/// A fraction that is not finite or out of `i64` ppb.
+fn rate(k: impl FnOnce() -> KeyPath, x: f64) -> Result<Rate, InputError> {
+    Rate::from_fraction(x).ok_or_else(|| {
+        InputError::OutOfRange(FieldError {
+            key: k(),
+            message: format!("{x:e} is not a rate the engine can hold (parts per billion in i64)"),
+        })
+    })
 }
 
 /// Market `i`'s recorded order book, for `book_depth` impact.
@@ -47,16 +65,31 @@ pub(super) type DepthBooks = Vec<Option<Arc<DepthBook>>>;
 
 /// The venue's markets, in scenario order (sorted by key); `depth_books[i]` is
 /// market `i`'s recorded book for `book_depth` impact.
-pub fn build_markets(s: &Scenario, depth_books: &[Option<Arc<DepthBook>>]) -> Vec<Market> {
+///
+/// # Errors
+/// A tier floor or a rate out of the engine's integer range, at its key.
+pub fn build_markets(
+    s: &Scenario,
+    depth_books: &[Option<Arc<DepthBook>>],
+) -> Result<Vec<Market>, InputError> {
     s.market
         .iter()
         .enumerate()
         .map(|(i, (name, m))| {
-            let rows: Vec<(Micros, Rate, Rate)> = m
+            let mk = || key("market").key(name.as_str());
+            let rows = m
                 .tiers
                 .iter()
-                .map(|t| (usd(t.notional_floor), rate(t.imr), rate(t.mmr)))
-                .collect();
+                .enumerate()
+                .map(|(j, t)| {
+                    let tk = || mk().key("tiers").index(j);
+                    Ok((
+                        usd(|| tk().key("notional_floor"), t.notional_floor)?,
+                        rate(|| tk().key("imr"), t.imr)?,
+                        rate(|| tk().key("mmr"), t.mmr)?,
+                    ))
+                })
+                .collect::<Result<Vec<(Micros, Rate, Rate)>, InputError>>()?;
             let impact: Box<dyn ImpactModel> = match m.impact.model {
                 ImpactModelKind::None => Box::new(NoImpact),
                 ImpactModelKind::SquareRoot => Box::new(SquareRootImpact {
@@ -69,35 +102,50 @@ pub fn build_markets(s: &Scenario, depth_books: &[Option<Arc<DepthBook>>]) -> Ve
                     None => Box::new(NoImpact),
                 },
             };
-            Market {
+            let micros_per_lot_tick = (m.tick_size * m.lot_size * 1e6).round();
+            if !(1.0..=MAX_MICROS as f64).contains(&micros_per_lot_tick) {
+                return Err(InputError::OutOfRange(FieldError {
+                    key: mk().key("lot_size"),
+                    message: format!(
+                        "tick_size × lot_size = {:e} USD is not a whole number of micro-USD \
+                         the engine can hold",
+                        m.tick_size * m.lot_size
+                    ),
+                }));
+            }
+            Ok(Market {
                 name: name.clone(),
                 tick_size: m.tick_size,
                 lot_size: m.lot_size,
-                micros_per_lot_tick: (m.tick_size * m.lot_size * 1e6).round() as i64,
+                micros_per_lot_tick: micros_per_lot_tick as i64,
                 margin: MarginSchedule::new(&rows),
                 funding_interval_steps: m.funding.interval_steps,
-                funding_rate: rate(m.funding.rate),
+                funding_rate: rate(|| mk().key("funding").key("rate"), m.funding.rate)?,
                 impact,
                 permanent_impact_fraction: m.impact.permanent_fraction,
                 temporary_impact_decay: 0.5f64.powf(1.0 / m.impact.half_life_steps),
-            }
+            })
         })
         .collect()
 }
 
 /// The venue's rules from the scenario.
-pub fn venue_config(s: &Scenario) -> VenueConfig {
+///
+/// # Errors
+/// An amount or a rate out of the engine's integer range, at its key.
+pub fn venue_config(s: &Scenario) -> Result<VenueConfig, InputError> {
     let l = &s.liquidation;
+    let at = |field: &'static str| move || key("liquidation").key(field);
     let mode = match l.mode {
         LiquidationModeKind::Full => LiquidationMode::Full,
         LiquidationModeKind::ToTarget => LiquidationMode::ToTarget {
-            buffer: rate(l.target_buffer),
+            buffer: rate(at("target_buffer"), l.target_buffer)?,
             step_fraction: l.target_step,
         },
         LiquidationModeKind::Chunked => LiquidationMode::Chunked {
             max_fraction: l.chunk_fraction,
-            min_chunk: usd(l.chunk_min_usd),
-            full_below: usd(l.chunk_full_below_usd),
+            min_chunk: usd(at("chunk_min_usd"), l.chunk_min_usd)?,
+            full_below: usd(at("chunk_full_below_usd"), l.chunk_full_below_usd)?,
             cooldown_steps: l.cooldown_steps,
         },
     };
@@ -110,15 +158,15 @@ pub fn venue_config(s: &Scenario) -> VenueConfig {
             scope: ll.scope,
         },
     };
-    VenueConfig {
+    Ok(VenueConfig {
         mode,
-        fee: rate(l.fee),
-        insurance_fund_share: rate(l.insurance_fund_share),
+        fee: rate(at("fee"), l.fee)?,
+        insurance_fund_share: rate(at("insurance_fund_share"), l.insurance_fund_share)?,
         latency_steps: l.latency_steps,
-        insurance_fund: usd(s.insurance_fund.initial),
-        insurance_fund_floor: usd(s.insurance_fund.floor),
+        insurance_fund: usd(|| key("insurance_fund.initial"), s.insurance_fund.initial)?,
+        insurance_fund_floor: usd(|| key("insurance_fund.floor"), s.insurance_fund.floor)?,
         last_line,
-    }
+    })
 }
 
 /// The ADL allocation the scenario names.
@@ -189,22 +237,23 @@ pub(super) fn depth_books(scenario: &Scenario, base_dir: &Path) -> Result<DepthB
 }
 
 /// The starting accounts: generated from the scenario's seed at the path's
-/// start prices, or read from the snapshot the scenario names (relative to
-/// `base_dir`).
+/// start prices (with how far the lot grid moved their notionals), or read from
+/// the snapshot the scenario names (relative to `base_dir`).
 pub(super) fn population(
     scenario: &Scenario,
     markets: &[Market],
     start: &[f64],
     base_dir: &Path,
-) -> Result<Vec<AccountSpec>, SimError> {
+) -> Result<(Vec<AccountSpec>, Option<population::LotRounding>), SimError> {
     Ok(match &scenario.population {
         cfg @ PopulationConfig::Generated { .. } => {
             let mut rng = rng::stream(scenario.seed, Purpose::Population, 0);
-            population::generate(cfg, markets, start, &mut rng)?
+            let (accounts, rounding) = population::generate(cfg, markets, start, &mut rng)?;
+            (accounts, Some(rounding))
         }
         PopulationConfig::Parquet { file } => {
             let rows = backstop_data::read_positions(&base_dir.join(file))?;
-            population::from_rows(&rows, markets)?
+            (population::from_rows(&rows, markets)?, None)
         }
     })
 }
