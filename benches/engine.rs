@@ -132,7 +132,7 @@ fn engine_at(p: &Prepared, steps: u32) -> (Engine, Vec<Vec<f64>>) {
         prices.push(input.prices.clone());
     }
     for row in &prices[..steps as usize] {
-        engine.step(row);
+        engine.step(row).expect("the step runs");
     }
     (engine, prices)
 }
@@ -203,7 +203,7 @@ fn bench_quiet_step(c: &mut Criterion) {
         let (mut engine, prices) = engine_at(&p, 1);
         let flat = prices[0].clone();
         for _ in 1..QUIET_WARMUP {
-            engine.step(&flat);
+            engine.step(&flat).expect("the step runs");
         }
         let liquidations = engine.totals().liquidations;
         let marks = engine.marks().to_vec();
@@ -213,7 +213,7 @@ fn bench_quiet_step(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let start = Instant::now();
                 for _ in 0..iters {
-                    engine.step(black_box(&flat));
+                    engine.step(black_box(&flat)).expect("the step runs");
                 }
                 start.elapsed()
             });
@@ -247,7 +247,7 @@ fn bench_crash_window(c: &mut Criterion) {
                     |(mut engine, prices)| {
                         let window = SHOCK_START as usize..(SHOCK_START + SHOCK_STEPS) as usize;
                         for row in &prices[window] {
-                            engine.step(row);
+                            engine.step(row).expect("the step runs");
                         }
                         (engine, prices)
                     },
@@ -270,7 +270,7 @@ fn bench_funding_step(c: &mut Criterion) {
             let (mut engine, prices) = engine_at(&p, 1);
             let flat = prices[0].clone();
             for _ in 1..FUNDING_INTERVAL {
-                engine.step(&flat);
+                engine.step(&flat).expect("the step runs");
             }
             (engine, flat)
         };
@@ -279,7 +279,7 @@ fn bench_funding_step(c: &mut Criterion) {
             b.iter_batched(
                 setup,
                 |(mut engine, flat)| {
-                    engine.step(&flat);
+                    engine.step(&flat).expect("the step runs");
                     debug_assert!(engine.market_flows()[0].funding_rate.is_some());
                     (engine, flat)
                 },

@@ -93,6 +93,42 @@ pub(crate) fn arrow_err(
     }
 }
 
+/// Checks that every column chunk of a footer lies inside the file: a
+/// corrupt footer with a negative offset or size would make the Parquet
+/// library panic when the chunk is read (found by `tests/fuzz.rs`).
+///
+/// # Errors
+/// [`DataError::NotParquet`] naming the file, the row group and the column.
+pub(crate) fn check_chunk_ranges(
+    path: &Path,
+    metadata: &parquet::file::metadata::ParquetMetaData,
+) -> Result<(), DataError> {
+    let len = std::fs::metadata(path).map_or(u64::MAX, |m| m.len());
+    for (g, group) in metadata.row_groups().iter().enumerate() {
+        for (c, chunk) in group.columns().iter().enumerate() {
+            let start = chunk
+                .dictionary_page_offset()
+                .unwrap_or_else(|| chunk.data_page_offset());
+            let size = chunk.compressed_size();
+            let inside = start >= 0
+                && size >= 0
+                && (start as u64)
+                    .checked_add(size as u64)
+                    .is_some_and(|end| end <= len);
+            if !inside {
+                return Err(DataError::NotParquet {
+                    path: path.to_owned(),
+                    source: parquet::errors::ParquetError::General(format!(
+                        "corrupt footer: row group {g}, column {c} claims bytes {start}..+{size} \
+                         of a {len}-byte file"
+                    )),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Opens `path`, checks its `backstop.schema` tag (if any) against
 /// `schema_id`, resolves every column in `specs` by name and type, and
 /// returns a batch reader projected onto just those columns (extra columns in
@@ -109,6 +145,7 @@ pub(crate) fn open_projected(
             path: path.to_owned(),
             source,
         })?;
+    check_chunk_ranges(path, builder.metadata())?;
     check_schema_id(
         path,
         builder.metadata().file_metadata().key_value_metadata(),
@@ -126,18 +163,57 @@ pub(crate) fn open_projected(
         })
 }
 
+/// The next batch of `reader`, with a panic of the Parquet library turned into
+/// an error naming the file.
+///
+/// The library panics on some corrupt pages (a dictionary-encoded page with
+/// no dictionary, found by `tests/fuzz.rs`) instead of returning an error; a
+/// damaged file must be refused, not crash the program. After such a panic
+/// the reader is not used again.
+pub(crate) fn next_batch(
+    path: &Path,
+    reader: &mut ParquetRecordBatchReader,
+) -> Option<Result<RecordBatch, DataError>> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reader.next())) {
+        Ok(batch) => batch.map(|b| b.map_err(arrow_err(path, "failed to decode Parquet data"))),
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("a corrupt page");
+            Some(Err(DataError::Parquet {
+                path: path.to_owned(),
+                action: "failed to decode Parquet data (corrupt file)",
+                source: parquet::errors::ParquetError::General(why.to_owned()),
+            }))
+        }
+    }
+}
+
 /// Iterates the record batches of `reader`, each paired with the file row
-/// index of its first row.
+/// index of its first row; stops after the first error.
 pub(crate) fn batches(
     path: &Path,
-    reader: ParquetRecordBatchReader,
+    mut reader: ParquetRecordBatchReader,
 ) -> impl Iterator<Item = Result<(usize, RecordBatch), DataError>> {
     let mut offset = 0;
-    reader.map(move |batch| {
-        let batch = batch.map_err(arrow_err(path, "failed to decode Parquet data"))?;
-        let start = offset;
-        offset += batch.num_rows();
-        Ok((start, batch))
+    let mut failed = false;
+    std::iter::from_fn(move || {
+        if failed {
+            return None;
+        }
+        match next_batch(path, &mut reader)? {
+            Ok(batch) => {
+                let start = offset;
+                offset += batch.num_rows();
+                Some(Ok((start, batch)))
+            }
+            Err(e) => {
+                failed = true;
+                Some(Err(e))
+            }
+        }
     })
 }
 

@@ -537,6 +537,69 @@ fn examples_stop_at_five_but_the_count_does_not() {
 }
 
 #[test]
+fn implausible_times_are_rejected_naming_the_row_in_every_format() {
+    // 1e17 ns is 1973; 1e18 ns is 2001; 4e18 ns is 2096: none is exchange
+    // history. 1760131200000 ms is 2025-10-10.
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(ImportFormat, &str, String, &str); 4] = [
+        (
+            ImportFormat::BinanceTrades,
+            "BTCUSDT-trades.csv",
+            "id,price,qty,quote_qty,time,is_buyer_maker\n1,100,1,100,1760131200000,true\n\
+             2,100,1,100,100000000000000000,true\n3,100,1,100,4000000000000000000,false\n"
+                .to_owned(),
+            "time",
+        ),
+        (
+            ImportFormat::BinanceFunding,
+            "BTCUSDT-fundingRate.csv",
+            "calc_time,funding_interval_hours,last_funding_rate\n1760131200000,8,0.0001\n\
+             100000000000000000,8,0.0001\n4000000000000000000,8,0.0001\n"
+                .to_owned(),
+            "calc_time",
+        ),
+        (
+            ImportFormat::TardisTrades,
+            "tardis.csv",
+            "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n\
+             binance,BTCUSDT,1760131200000000,0,1,buy,100,1\n\
+             binance,BTCUSDT,100000000000000,0,2,buy,100,1\n\
+             binance,BTCUSDT,4000000000000000,0,3,sell,100,1\n"
+                .to_owned(),
+            "timestamp",
+        ),
+        (
+            ImportFormat::BinanceKlines,
+            "BTCUSDT-1m.csv",
+            "1760131200000,100,101,99,100,1,1760131259999,0,1,0,0,0\n\
+             100000000000000000,100,101,99,100,1,100000000000059999,0,1,0,0,0\n\
+             4000000000000000000,100,101,99,100,1,4000000000000059999,0,1,0,0,0\n"
+                .to_owned(),
+            "open_time",
+        ),
+    ];
+    for (format, name, text, column) in cases {
+        let input = dir.path().join(name);
+        fs::write(&input, text).unwrap();
+        let out = dir.path().join(format!("{name}.parquet"));
+        let mut req = request(format, std::slice::from_ref(&input), &out, "binance-usdm");
+        req.symbol = Some("BTCUSDT".to_owned());
+        let report = import(&req).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(report.rejected, 2, "{name}: {report:#?}");
+        let examples = &report.rejected_examples;
+        let header = usize::from(format != ImportFormat::BinanceKlines);
+        for (i, example) in examples.iter().enumerate() {
+            let line = 2 + header + i;
+            assert!(
+                example.starts_with(&format!("{}:{line}: column `{column}`", input.display()))
+                    && example.contains("outside 2009-01-01"),
+                "{name}: {example}"
+            );
+        }
+    }
+}
+
+#[test]
 fn missing_column_is_an_error_naming_file_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("BTCUSDT-no-close.csv");
@@ -956,7 +1019,30 @@ fn both_paths(dir: &Path, req: &ImportRequest, buffer: usize) -> (ImportReport, 
         ["external.parquet", "memory.parquet"],
         "scratch files left behind"
     );
+    // The identical Parquet schema (names, types and nullability) either way.
+    assert_eq!(parquet_schema(&external), parquet_schema(&memory));
     (report, memory, external)
+}
+
+/// A Parquet file's schema as `name: repetition type` per leaf column.
+fn parquet_schema(path: &Path) -> Vec<String> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let reader = SerializedFileReader::new(fs::File::open(path).unwrap()).unwrap();
+    let schema = reader.metadata().file_metadata().schema_descr_ptr();
+    schema
+        .columns()
+        .iter()
+        .map(|c| {
+            let t = c.self_type();
+            format!(
+                "{}: {:?} {:?} {:?}",
+                c.name(),
+                t.get_basic_info().repetition(),
+                c.physical_type(),
+                c.logical_type_ref()
+            )
+        })
+        .collect()
 }
 
 #[test]

@@ -40,6 +40,14 @@ pub enum SimError {
     /// The engine refused the population.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// A path's step failed (a price off the grid, a quantity out of range).
+    #[error("path {path}: {source}")]
+    Step {
+        /// Path index.
+        path: u64,
+        /// Why.
+        source: EngineError,
+    },
 }
 
 impl From<PathError> for SimError {
@@ -103,7 +111,10 @@ pub enum PopulationError {
         lot_size: f64,
     },
     /// Collateral out of the range of micro-USD.
-    #[error("row {row}: collateral {collateral} is out of range")]
+    #[error(
+        "row {row}, column `collateral`: {collateral} is not a USD amount the engine can hold (finite, at most {:.3e} USD)",
+        crate::money::MAX_USD
+    )]
     Collateral {
         /// Row number.
         row: usize,
@@ -124,6 +135,47 @@ pub enum PopulationError {
         total: usize,
         /// The first few account ids, comma-separated.
         first: String,
+    },
+    /// A snapshot value the market's grid would move by more than 1%.
+    #[error(
+        "row {row}, column `{column}`: {value} is not on the market's grid of {grid}: rounding to \
+         it gives {rounded}, a change of more than 1%"
+    )]
+    OffGrid {
+        /// Row number.
+        row: usize,
+        /// `size` or `entry_price`.
+        column: &'static str,
+        /// The row's value.
+        value: f64,
+        /// On the grid.
+        rounded: f64,
+        /// The lot or tick size.
+        grid: f64,
+    },
+    /// A generated population the lot grid changes: its total notional moved
+    /// by more than 1% when sizes were rounded to whole lots.
+    #[error(
+        "key `population.notional`: rounding sizes to whole lots moves the total notional by \
+         {percent:.1}% and the notional of {moved} of {positions} positions by more than 1% \
+         ({market_moved} in market `{market}`, whose lot of {lot_size} is worth about {lot_usd} \
+         USD); draw larger notionals or use a smaller `market.{market}.lot_size`"
+    )]
+    LotRounding {
+        /// The share of the total notional moved, percent.
+        percent: f64,
+        /// Positions moved by more than 1%.
+        moved: u64,
+        /// Positions drawn.
+        positions: u64,
+        /// The market with the most.
+        market: String,
+        /// Its positions moved.
+        market_moved: u64,
+        /// Its lot, base units.
+        lot_size: f64,
+        /// Its lot at the start price, USD.
+        lot_usd: f64,
     },
     /// Two cross positions of one account in one market.
     #[error(
@@ -166,6 +218,21 @@ pub enum InputError {
         /// Why.
         error: DepthBookError,
     },
+    /// A scenario value, or a quantity the run would reach, out of the engine's
+    /// integer range.
+    #[error("key `{}`: {}", .0.key, .0.message)]
+    OutOfRange(FieldError),
+    /// A run that needs more memory than the machine has.
+    #[error("key `{key}`: {message}")]
+    Memory {
+        /// The setting that drives the largest part of the estimate.
+        key: KeyPath,
+        /// The estimate, its parts and the memory available.
+        message: String,
+    },
+    /// More paths asked for than the limit.
+    #[error("--paths {0}: more than the limit of {max} paths", max = crate::config::validate::MAX_PATHS)]
+    TooManyPaths(u32),
     /// Zero paths asked for.
     #[error("at least one path is needed")]
     NoPaths,

@@ -17,6 +17,21 @@ pub const MICROS_PER_USD: i64 = 1_000_000;
 /// Parts per billion in a rate of 1.0 (100%).
 pub const PPB: i64 = 1_000_000_000;
 
+/// The largest amount, in micro-USD, that any one balance, scenario amount or
+/// the venue's gross open interest (every position valued at the mark, summed
+/// over markets) may reach: `i64::MAX / 16`, about 5.8e11 USD.
+///
+/// The factor 16 is headroom: an account's equity adds its collateral, its
+/// positions' values and their costs, and the running totals add up every close
+/// of a run, each bounded by this amount, so with every term below it no sum the
+/// engine forms leaves `i64` (docs/model.md §8). Scenario validation refuses
+/// amounts above it; the engine checks the open interest at every step and every
+/// balance at every transfer ([`crate::engine::EngineError::OutOfRange`]).
+pub const MAX_MICROS: i64 = i64::MAX / 16;
+
+/// [`MAX_MICROS`] in USD (about 5.8e11).
+pub const MAX_USD: f64 = MAX_MICROS as f64 / MICROS_PER_USD as f64;
+
 /// An amount of money in integer micro-USD (1e-6 USD).
 ///
 /// The unit of every transfer in the venue ledger: collateral, fees, insurance
@@ -31,11 +46,12 @@ impl Micros {
 
     /// Converts a USD amount, rounding half away from zero.
     ///
-    /// Returns `None` for NaN, infinities and amounts outside `i64` micros.
-    /// Used only at the edges (scenario parameters, loaded files), never in a transfer.
+    /// Returns `None` for NaN, infinities and amounts above [`MAX_USD`] in size
+    /// (the engine's range, with headroom for its sums). Used only at the edges
+    /// (scenario parameters, loaded files), never in a transfer.
     pub fn from_usd(usd: f64) -> Option<Micros> {
         let m = (usd * MICROS_PER_USD as f64).round();
-        if m.is_finite() && m.abs() < 9.0e18 {
+        if m.is_finite() && m.abs() <= MAX_MICROS as f64 {
             Some(Micros(m as i64))
         } else {
             None
@@ -192,6 +208,11 @@ mod tests {
         assert_eq!(Micros::from_usd(-0.0000005), Some(Micros(-1)));
         assert_eq!(Micros::from_usd(f64::NAN), None);
         assert_eq!(Micros::from_usd(f64::INFINITY), None);
+        // Above the range: refused, never zero or wrapped.
+        assert_eq!(Micros::from_usd(9e12), None);
+        assert_eq!(Micros::from_usd(-1e13), None);
+        assert_eq!(Micros::from_usd(1e300), None);
+        assert!(Micros::from_usd(MAX_USD * 0.999).is_some());
         assert_eq!(Micros(-1_234_567).to_string(), "-1.234567 USD");
     }
 

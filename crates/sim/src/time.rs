@@ -28,5 +28,10 @@ mod tests {
         assert_eq!(parse_utc("2025-13-10T21:20:00Z"), None);
         // The date must exist: the scenario's parser once took 31 April.
         assert_eq!(parse_utc("2025-04-31T00:00:00Z"), None);
+        // Past i64 nanoseconds: refused, never wrapped (tests/fuzz.rs found the
+        // scenario parser overflowing here).
+        assert_eq!(parse_utc("9999-10-10T21:20:00Z"), None);
+        assert_eq!(parse_utc("2262-04-11T23:47:17Z"), None);
+        assert!(parse_utc("2262-04-11T23:47:16Z").is_some());
     }
 }

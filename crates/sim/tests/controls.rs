@@ -73,7 +73,7 @@ fn run(e: &mut Engine, prices: &[f64]) -> Vec<(usize, bool, f64)> {
         .iter()
         .enumerate()
         .map(|(t, &p)| {
-            e.step(&[p]);
+            e.step(&[p]).expect("the step runs");
             e.check_invariants()
                 .unwrap_or_else(|err| panic!("step {t}: {err}"));
             e.check_index_soundness()

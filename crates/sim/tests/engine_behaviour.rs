@@ -100,7 +100,7 @@ fn run(e: &mut Engine, prices: &[f64]) -> Vec<Vec<Event>> {
     prices
         .iter()
         .map(|&p| {
-            e.step(&[p]);
+            e.step(&[p]).expect("the step runs");
             let t = e.steps_run() - 1;
             e.check_invariants()
                 .unwrap_or_else(|err| panic!("step {t}: {err}"));
@@ -909,7 +909,7 @@ fn adl_never_makes_a_winner_bankrupt() {
         config(LiquidationMode::Full, 0.0, 0.0, adl(AdlScope::Position)),
     );
     for p in [[100.0, 100.0], [85.0, 98.4]] {
-        e.step(&p);
+        e.step(&p).expect("the step runs");
         e.check_invariants().unwrap();
         e.check_index_soundness().unwrap();
     }

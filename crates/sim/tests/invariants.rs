@@ -992,7 +992,7 @@ fn run_case(case: &Case) -> Result<Reached, String> {
     for (t, prices) in path.iter().enumerate() {
         let before = Before::of(&e);
         let fund_before = before.balance;
-        e.step(prices);
+        e.step(prices).expect("the step runs");
         let ctx = |err: String| format!("step {t} (prices {prices:?}): {err}");
         e.check_invariants().map_err(|v| ctx(v.to_string()))?;
         e.check_index_soundness().map_err(|v| ctx(v.to_string()))?;

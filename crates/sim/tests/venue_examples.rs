@@ -137,10 +137,10 @@ fn isolated_long_liquidation_and_bankruptcy_prices() {
 fn the_engine_liquidates_exactly_when_the_mark_crosses_the_liquidation_price() {
     // One tick above the liquidation price: safe. One tick below: liquidated.
     let mut e = isolated_long();
-    e.step(&[19_076.32]);
+    e.step(&[19_076.32]).expect("the step runs");
     assert_eq!(e.totals().liquidations, 0);
     assert!(e.positions_of(0)[0].lots != 0);
-    e.step(&[19_076.30]);
+    e.step(&[19_076.30]).expect("the step runs");
     assert_eq!(e.totals().liquidations, 1);
     assert_eq!(e.positions_of(0)[0].lots, 0);
 }

@@ -24,7 +24,8 @@
 use polars::prelude::*;
 
 use super::importer::{
-    Check, Importer, epoch_unit_factor, float, int, negative, not_positive, text_is, unparseable,
+    Check, Importer, epoch_unit_factor, float, implausible_time, int, negative, not_positive,
+    text_is, unparseable,
 };
 use super::input::Layout;
 use crate::history::HistorySchema;
@@ -119,6 +120,7 @@ impl Importer for BinanceTrades {
         let checks = vec![
             unparseable(TIME, time, "not an integer timestamp"),
             Check::new(col(TIME).lt_eq(lit(0_i64)), time, "timestamp must be > 0"),
+            implausible_time(col(TIME) * epoch_unit_factor(col(TIME)), time),
             unparseable(ID, id, "not an integer id"),
             unparseable(PRICE, "price", "not a number"),
             not_positive(PRICE, "price"),

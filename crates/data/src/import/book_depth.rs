@@ -15,7 +15,9 @@
 
 use polars::prelude::*;
 
-use super::importer::{Check, Importer, float, negative, not_finite, unparseable};
+use super::importer::{
+    Check, Importer, float, implausible_time, negative, not_finite, unparseable,
+};
 use super::input::Layout;
 use crate::history::HistorySchema;
 use crate::time::parse_utc_ns;
@@ -52,6 +54,7 @@ impl Importer for BookDepth {
         ]);
         let checks = vec![
             unparseable(TS, "timestamp", "not a UTC date-time"),
+            implausible_time(col(TS), "timestamp"),
             unparseable(PERCENTAGE, "percentage", "not a number"),
             not_finite(PERCENTAGE, "percentage"),
             unparseable(DEPTH, "depth", "not a number"),

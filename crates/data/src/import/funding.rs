@@ -13,7 +13,9 @@
 
 use polars::prelude::*;
 
-use super::importer::{Check, Importer, epoch_unit_factor, float, int, not_finite, unparseable};
+use super::importer::{
+    Check, Importer, epoch_unit_factor, float, implausible_time, int, not_finite, unparseable,
+};
 use super::input::Layout;
 use crate::history::HistorySchema;
 
@@ -52,6 +54,7 @@ impl Importer for Funding {
                 "calc_time",
                 "timestamp must be > 0",
             ),
+            implausible_time(col(TIME) * epoch_unit_factor(col(TIME)), "calc_time"),
             unparseable(HOURS, "funding_interval_hours", "not an integer"),
             Check::new(
                 col(HOURS).lt(lit(1_i64)).or(col(HOURS).gt(lit(24_i64))),

@@ -91,6 +91,41 @@ pub(crate) fn epoch_unit_factor(raw: Expr) -> Expr {
         )
 }
 
+/// 2009-01-01T00:00:00Z in ns since the epoch: no exchange traded crypto
+/// derivatives before it (Bitcoin's genesis block is of 2009-01-03).
+pub(crate) const EARLIEST_PLAUSIBLE_NS: i64 = 1_230_768_000_000_000_000;
+
+/// Ten years of 365.25 days, ns.
+const TEN_YEARS_NS: i64 = 3_155_760_000_000_000_000 / 10;
+
+/// The latest plausible time of a record: ten years from now, ns since the
+/// epoch (from the system clock; the epoch itself if the clock is before it).
+pub(crate) fn latest_plausible_ns() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| {
+            i64::try_from(d.as_nanos()).unwrap_or(i64::MAX - TEN_YEARS_NS)
+        });
+    now.saturating_add(TEN_YEARS_NS)
+}
+
+/// The reason of [`implausible_time`].
+pub(crate) const IMPLAUSIBLE_TIME: &str =
+    "time outside 2009-01-01 .. ten years from now (no exchange history there)";
+
+/// Rejects rows whose time `ns` (ns since the epoch, after the unit is
+/// detected) is before 2009-01-01 or more than ten years from now, quoting
+/// the raw text of `column`: a timestamp of 1e17 ns is 1973, not a trade.
+pub(crate) fn implausible_time(ns: Expr, column: &'static str) -> Check {
+    Check::new(
+        ns.clone()
+            .lt(lit(EARLIEST_PLAUSIBLE_NS))
+            .or(ns.gt(lit(latest_plausible_ns()))),
+        column,
+        IMPLAUSIBLE_TIME,
+    )
+}
+
 /// A text column parsed as Int64 (null if unparseable).
 pub(crate) fn int(raw: &str) -> Expr {
     col(raw).cast(DataType::Int64)

@@ -29,7 +29,9 @@
 
 use polars::prelude::*;
 
-use super::importer::{Check, Importer, epoch_unit_factor, float, int, not_positive, unparseable};
+use super::importer::{
+    Check, Importer, epoch_unit_factor, float, implausible_time, int, not_positive, unparseable,
+};
 use super::input::Layout;
 use crate::history::{HistorySchema, kline_path};
 
@@ -101,6 +103,7 @@ impl Importer for Klines {
                 "open_time",
                 "timestamp must be > 0",
             ),
+            implausible_time(col(TS), "open_time"),
             unparseable(CLOSE_MS, "close_time", "not an integer timestamp"),
             Check::new(
                 col(CLOSE_MS).lt(col(OPEN_MS)),

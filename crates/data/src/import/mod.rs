@@ -76,14 +76,21 @@
 //! reader, and only then renamed into place: on any error no output file
 //! (and no scratch file) is left behind.
 //!
-//! Two differences of the polars-written files from those written by
-//! [`write_trades`](crate::history::write_trades) and friends (and by the
-//! external sort), neither of which readers see: polars marks every Parquet
-//! column OPTIONAL (the non-nullable columns hold no nulls; the reader checks
-//! every row), and it records no `sorting_columns` (rows are sorted all the
-//! same, and the reader checks that too). Writing REQUIRED columns would need
-//! polars' `dtype-struct` feature (for `ParquetWriteOptions::arrow_schema`),
-//! which is not worth its compile time here.
+//! Two differences of the imported files from those written by
+//! [`write_trades`](crate::history::write_trades) and friends, neither of
+//! which readers see: every Parquet column is OPTIONAL (the non-nullable
+//! columns hold no nulls; the reader checks every row), as polars writes them
+//! and the external sort's writer does too, so both sorts write the identical
+//! schema; and polars records no `sorting_columns` (rows are sorted all the
+//! same, and the reader checks that too). Writing REQUIRED columns from polars
+//! would need its `dtype-struct` feature (for
+//! `ParquetWriteOptions::arrow_schema`), which is not worth its compile time
+//! here.
+//!
+//! **Times.** A record whose time is before 2009-01-01 or more than ten years
+//! from now is rejected like any bad row (`file:line: column `time`: time
+//! outside 2009-01-01 .. ten years from now`): a `ts` of 1e17 ns is 1973, not
+//! a trade.
 //!
 //! # Memory: bounded by the sort buffer
 //!

@@ -18,7 +18,9 @@
 
 use polars::prelude::*;
 
-use super::importer::{Check, Importer, float, int, negative, not_positive, unparseable};
+use super::importer::{
+    Check, Importer, float, implausible_time, int, negative, not_positive, unparseable,
+};
 use super::input::Layout;
 use crate::history::HistorySchema;
 
@@ -94,6 +96,7 @@ impl Importer for TardisTrades {
                 "timestamp",
                 "timestamp out of range",
             ),
+            implausible_time(col(TIME) * lit(1_000_i64), "timestamp"),
             unparseable(PRICE, "price", "not a number"),
             not_positive(PRICE, "price"),
             unparseable(SIZE, "amount", "not a number"),

@@ -324,6 +324,7 @@ fn open_sweep(path: &Path) -> Result<(Vec<String>, ParquetRecordBatchReader), Da
             path: path.to_owned(),
             source,
         })?;
+    crate::parquet_io::check_chunk_ranges(path, builder.metadata())?;
     check_schema_id(
         path,
         builder.metadata().file_metadata().key_value_metadata(),

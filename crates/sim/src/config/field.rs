@@ -2,6 +2,7 @@
 //! range checks every validation uses (one wording for each rule).
 
 use super::key_path::KeyPath;
+use crate::money::MAX_USD;
 
 /// A validation failure: the key path and what is wrong.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -61,6 +62,26 @@ pub fn non_negative(key: &KeyPath, x: f64) -> Check {
     } else {
         fail(key.clone(), format!("must not be negative, got {x}"))
     }
+}
+
+/// A USD amount at least zero that integer micro-USD can hold with the engine's
+/// headroom: at most [`MAX_USD`] (about 5.8e11 USD). Above it the amount is
+/// refused with the limit, never zeroed or wrapped.
+pub fn usd_amount(key: &KeyPath, x: f64) -> Check {
+    non_negative(key, x)?;
+    if x <= MAX_USD {
+        Ok(())
+    } else {
+        fail(key.clone(), above_range(x))
+    }
+}
+
+/// The message of a USD amount above [`MAX_USD`].
+pub fn above_range(x: f64) -> String {
+    format!(
+        "{x:e} USD is above the largest amount the engine can hold, {MAX_USD:.3e} USD \
+         (integer micro-USD in i64, with headroom for sums)"
+    )
 }
 
 /// A number in `[0, 1]`; `what` names it in the message (`a fraction`).

@@ -41,6 +41,10 @@ pub struct GridParameter {
     pub values: Vec<f64>,
 }
 
+/// The most parameter sets a sweep may have (a range's steps are bounded by it
+/// before its values are allocated).
+pub const MAX_SETS: u32 = 1_000_000;
+
 /// Description of the set numbering, repeated in `summary.json`.
 pub const ORDER: &str = "row-major over the parameters as listed, the first parameter slowest";
 
@@ -113,7 +117,7 @@ impl SweepGrid {
         }
         let sets = u32::try_from(sets)
             .ok()
-            .filter(|s| *s <= 1_000_000)
+            .filter(|s| *s <= MAX_SETS)
             .ok_or_else(|| {
                 field(
                     key("sweep"),
@@ -260,6 +264,15 @@ fn parameter_values(at: &KeyPath, p: &SweepParameter) -> Result<Vec<f64>, FieldE
                 return Err(field(
                     at.key("range"),
                     format!("the range of `{}` needs at least 1 step", p.key),
+                ));
+            }
+            if r.steps > MAX_SETS {
+                return Err(field(
+                    at.key("range").key("steps"),
+                    format!(
+                        "a range of {} steps is more than a sweep may have sets (at most {MAX_SETS})",
+                        r.steps
+                    ),
                 ));
             }
             let n = r.steps;

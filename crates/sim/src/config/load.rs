@@ -10,6 +10,10 @@ use toml::de::{DeTable, DeValue};
 use super::key_path::{KeyPath, KeySegment};
 use super::scenario::Scenario;
 
+/// The largest scenario file read (64 MiB): a file is read whole, so its size
+/// is checked first.
+pub const MAX_SCENARIO_BYTES: u64 = 64 << 20;
+
 /// A scenario that cannot be used, located in its file.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
@@ -79,10 +83,23 @@ impl Scenario {
     /// # Errors
     /// [`ScenarioError`] naming the file, line and key.
     pub fn load(file: &Path) -> Result<Scenario, ScenarioError> {
-        let src = std::fs::read_to_string(file).map_err(|source| ScenarioError::Io {
+        let io = |source| ScenarioError::Io {
             file: file.to_path_buf(),
             source,
-        })?;
+        };
+        let size = std::fs::metadata(file).map_err(io)?.len();
+        if size > MAX_SCENARIO_BYTES {
+            return Err(ScenarioError::Invalid {
+                file: file.to_path_buf(),
+                line: None,
+                key: String::new(),
+                message: format!(
+                    "the file is {size} bytes, more than a scenario may be ({MAX_SCENARIO_BYTES} \
+                     bytes); long price series belong in a prices/v1 file"
+                ),
+            });
+        }
+        let src = std::fs::read_to_string(file).map_err(io)?;
         Scenario::from_toml_str(&src, file)
     }
 

@@ -42,6 +42,7 @@ pub use path::{
 pub use population::{Distribution, PopulationConfig};
 pub use scenario::Scenario;
 pub use sweep::{Prefer, SweepConfig, SweepParameter, SweepRange, SweepTarget};
+pub use validate::{MAX_ACCOUNTS, MAX_PATHS, MAX_STEPS};
 pub use venue::{
     AdlAllocation, AdlRankingKind, ControlsConfig, InsuranceFundConfig, LastLineConfig,
     LastLineKind, LiquidationConfig, LiquidationModeKind,

@@ -72,9 +72,10 @@ impl Engine {
             let acc = &mut self.ledger.accounts[a as usize];
             acc.pending = true;
             acc.version = acc.version.wrapping_add(1);
-            self.index
-                .due
-                .push(Reverse((self.step + self.cfg.latency_steps, a)));
+            self.index.due.push(Reverse((
+                self.step.saturating_add(self.cfg.latency_steps),
+                a,
+            )));
         } else {
             self.index_account(a, margin);
         }

@@ -17,7 +17,7 @@
 //! [`Ledger::trade_between`]), so `Σ lots = 0` and `Σ cost = 0` per market at all
 //! times and unrealized PnL sums to exactly zero (docs/model.md §2).
 
-use crate::money::Micros;
+use crate::money::{MAX_MICROS, Micros};
 use crate::venue::insurance::InsuranceFund;
 use crate::venue::market::MarketId;
 
@@ -138,6 +138,12 @@ pub(super) struct Ledger {
     ext_cash: Micros,
     /// Σ positive lots per market (population and external): long open interest.
     pub(super) long_lots: Vec<i64>,
+    /// Σ |lots| of the population per market at the opening: closes only shrink
+    /// positions, so this bounds every position (and every close) of the run.
+    pub(super) gross_lots: Vec<i64>,
+    /// The first party whose balance left the engine's range
+    /// ([`MAX_MICROS`] in size), with that balance: the step fails.
+    pub(super) out_of_range: Option<(Party, Micros)>,
     fund: InsuranceFund,
     liquidator_fees: Micros,
     venue_balance: Micros,
@@ -187,6 +193,8 @@ impl Ledger {
             ext_cost: vec![Micros::ZERO; markets],
             ext_cash: Micros::ZERO,
             long_lots: vec![0; markets],
+            gross_lots: vec![0; markets],
+            out_of_range: None,
             opening_total: fund.balance(),
             fund,
             liquidator_fees: Micros::ZERO,
@@ -208,6 +216,10 @@ impl Ledger {
                 .map(|&s| ledger.positions[s as usize].lots.max(0))
                 .sum::<i64>()
                 + ledger.ext_lots[m].max(0);
+            ledger.gross_lots[m] = ledger.market_slots[m]
+                .iter()
+                .map(|&s| ledger.positions[s as usize].lots.saturating_abs())
+                .fold(0i64, i64::saturating_add);
         }
         Ok(ledger)
     }
@@ -282,6 +294,15 @@ impl Ledger {
         let before = (self.balance(from), self.balance(to));
         self.debit(from, amount, reason);
         self.credit(to, amount, reason);
+        // Every balance stays within the engine's range: with both below
+        // MAX_MICROS (i64::MAX / 16) before and an amount bounded by the same
+        // range, neither wrapped; one past it fails the step.
+        for party in [from, to] {
+            let b = self.balance(party);
+            if b.0.unsigned_abs() > MAX_MICROS as u64 && self.out_of_range.is_none() {
+                self.out_of_range = Some((party, b));
+            }
+        }
         #[cfg(debug_assertions)]
         {
             debug_assert!(

@@ -34,7 +34,10 @@ impl Engine {
             self.index.due.pop();
             let cooldown = self.liquidate_account(a);
             match cooldown {
-                Some(steps) => self.index.due.push(Reverse((t + steps.max(1), a))),
+                Some(steps) => self
+                    .index
+                    .due
+                    .push(Reverse((t.saturating_add(steps.max(1)), a))),
                 None => {
                     self.ledger.accounts[a as usize].pending = false;
                     self.recheck(a);

@@ -58,7 +58,7 @@ pub use invariants::InvariantViolation;
 pub use ledger::{Account, AccountSpec, Party, Position, Transfer, TransferReason};
 pub use rules::{LastLine, LiquidationMode, VenueConfig};
 
-use crate::money::{Micros, Rate};
+use crate::money::{MAX_MICROS, Micros, Rate};
 use crate::venue::adl::AdlCandidate;
 use crate::venue::controls::Controls;
 use crate::venue::impact::ImpactState;
@@ -153,6 +153,41 @@ pub enum EngineError {
         expected: usize,
         /// Prices given.
         found: usize,
+    },
+    /// A price of the path the tick grid cannot hold: below one tick (it would
+    /// be held at one tick), not finite, or above the grid's exact range.
+    #[error(
+        "step {step}: market `{market}`: the path's price {price} is not on the tick grid \
+         (tick {tick_size}): below one tick, not finite or too large"
+    )]
+    OffGrid {
+        /// Step.
+        step: u32,
+        /// Market name.
+        market: String,
+        /// The price (after the impact carried from earlier steps), USD.
+        price: f64,
+        /// The market's tick, USD.
+        tick_size: f64,
+    },
+    /// A quantity past the engine's integer range
+    /// ([`MAX_MICROS`](crate::money::MAX_MICROS)): the step is refused rather
+    /// than a wrapped number kept.
+    #[error(
+        "step {step}: {party}: {quantity} reached {value_usd:e} USD, above the largest amount \
+         the engine can hold ({limit_usd:.3e} USD, integer micro-USD in i64 with headroom)"
+    )]
+    OutOfRange {
+        /// Step.
+        step: u32,
+        /// Who: `account 17`, `the external counterparty`, `market btc`.
+        party: String,
+        /// What: `collateral`, `gross open interest at the mark`.
+        quantity: &'static str,
+        /// The value, USD.
+        value_usd: f64,
+        /// The limit, USD.
+        limit_usd: f64,
     },
 }
 
@@ -385,15 +420,29 @@ impl Engine {
 
     /// Runs one step at the given path prices (one per market, USD); see the
     /// module documentation for the order of a step.
-    pub fn step(&mut self, prices: &[f64]) {
-        self.step_with_funding(prices, &[]);
+    ///
+    /// # Errors
+    /// A price off the tick grid, or a quantity past the engine's range; the
+    /// engine is then not to be stepped again.
+    pub fn step(&mut self, prices: &[f64]) -> Result<(), EngineError> {
+        self.step_with_funding(prices, &[])
     }
 
     /// [`Engine::step`] with funding rates from outside (a historical replay):
     /// `funding[m] = Some(rate)` settles market `m` at `rate` this step, in place
     /// of its scheduled settlement; an empty slice or `None` entries leave the
     /// schedule alone.
-    pub fn step_with_funding(&mut self, prices: &[f64], funding: &[Option<Rate>]) {
+    ///
+    /// # Errors
+    /// A price off the tick grid ([`EngineError::OffGrid`]), or a quantity past
+    /// the engine's range ([`EngineError::OutOfRange`]: the gross open interest
+    /// at the marks, or a balance after a transfer); the engine is then not to
+    /// be stepped again.
+    pub fn step_with_funding(
+        &mut self,
+        prices: &[f64],
+        funding: &[Option<Rate>],
+    ) -> Result<(), EngineError> {
         debug_assert_eq!(
             prices.len(),
             self.markets.len(),
@@ -407,7 +456,8 @@ impl Engine {
         self.events.clear();
         self.ledger.clear_journal();
         self.venue_flows = VenueFlows::default();
-        self.update_marks(prices);
+        self.update_marks(prices)?;
+        self.check_open_interest()?;
         self.settle_due_funding(funding);
         let margin_changed = self.update_margin_multipliers();
         self.refresh_index(margin_changed);
@@ -422,11 +472,57 @@ impl Engine {
             self.execute_due(t);
         }
         self.end_step();
+        match self.ledger.out_of_range {
+            None => Ok(()),
+            Some((party, balance)) => Err(EngineError::OutOfRange {
+                step: t,
+                party: self.party_name(party),
+                quantity: "balance",
+                value_usd: balance.to_usd(),
+                limit_usd: MAX_MICROS as f64 / 1e6,
+            }),
+        }
+    }
+
+    /// A party as an error names it.
+    fn party_name(&self, party: Party) -> String {
+        match party {
+            Party::Account(a) => format!("account {}", self.ledger.accounts[a as usize].id),
+            Party::External => "the external counterparty".to_owned(),
+            Party::InsuranceFund => "the insurance fund".to_owned(),
+            Party::Liquidators => "the liquidators".to_owned(),
+            Party::Venue => "the venue".to_owned(),
+            Party::Outside => "outside the ledger".to_owned(),
+        }
+    }
+
+    /// The population's gross open interest at the opening, valued at the
+    /// current marks and summed over markets, must stay within [`MAX_MICROS`]:
+    /// every position value, unrealized PnL, close and running total of the
+    /// step is then bounded by it (closes only shrink positions). O(markets).
+    fn check_open_interest(&self) -> Result<(), EngineError> {
+        let mut gross = 0i128;
+        for (i, m) in self.markets.iter().enumerate() {
+            let v = i128::from(self.ledger.gross_lots[i])
+                * i128::from(self.marks[i])
+                * i128::from(m.micros_per_lot_tick);
+            gross += v;
+            if gross > i128::from(MAX_MICROS) {
+                return Err(EngineError::OutOfRange {
+                    step: self.step,
+                    party: format!("market `{}`", m.name),
+                    quantity: "the gross open interest at the mark (with the markets before it)",
+                    value_usd: gross as f64 / 1e6,
+                    limit_usd: MAX_MICROS as f64 / 1e6,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Stage 1: the marks from the path (or oracle) prices and the impact carried
     /// from earlier steps; the collateral's prices at them.
-    fn update_marks(&mut self, prices: &[f64]) {
+    fn update_marks(&mut self, prices: &[f64]) -> Result<(), EngineError> {
         // Oracle aggregation: the mark is built from the oracle's price instead of
         // the path price.
         let base: &[f64] = match self.controls.oracle.as_mut() {
@@ -438,9 +534,16 @@ impl Engine {
         };
         for (i, m) in self.markets.iter().enumerate() {
             self.flows[i] = MarketFlows::default();
-            self.marks[i] = m.ticks(base[i] * self.impact[i].factor());
+            let price = base[i] * self.impact[i].factor();
+            self.marks[i] = m.checked_ticks(price).ok_or_else(|| EngineError::OffGrid {
+                step: self.step,
+                market: m.name.clone(),
+                price,
+                tick_size: m.tick_size,
+            })?;
         }
         self.reprice_collateral();
+        Ok(())
     }
 
     /// Stage 2: funding of every market due now (or given); the rate settled is

@@ -106,6 +106,19 @@ impl PathPlan {
         }
     }
 
+    /// The highest price of each market known before the run: the whole path
+    /// when it is fixed, else the start price (a model's paths are drawn at run
+    /// time; the engine checks its range at every step).
+    pub fn max_prices(&self) -> Vec<f64> {
+        match self {
+            PathPlan::Fixed(p) => p
+                .iter()
+                .map(|s| s.iter().copied().fold(f64::NAN, f64::max))
+                .collect(),
+            _ => self.start_prices(),
+        }
+    }
+
     /// Path price of each market at step 0 (the population is built at these).
     pub fn start_prices(&self) -> Vec<f64> {
         match self {

@@ -3,13 +3,15 @@
 //! non-USD collateral.
 //!
 //! The one place where the scenario (`crate::config`) meets the venue and the
-//! engine. Scenario values are validated before any of these conversions, so the
-//! fallbacks of `usd` and `rate` are never taken.
+//! engine. Scenario values are validated before any of these conversions; a
+//! value that still does not convert (an amount above the engine's range) is an
+//! error naming its key, never a zero.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::config::field::key;
+use crate::config::field::{FieldError, above_range, key};
+use crate::config::key_path::KeyPath;
 use crate::config::market::{ImpactModelKind, ReplayImpact};
 use crate::config::path::PathConfig;
 use crate::config::population::{BelowMaintenance, PopulationConfig};
@@ -20,7 +22,7 @@ use crate::config::venue::{
 };
 use crate::engine::{AccountSpec, LastLine, LiquidationMode, VenueConfig};
 use crate::error::{InputError, PopulationError, SimError};
-use crate::money::{Micros, Rate};
+use crate::money::{MAX_MICROS, Micros, Rate};
 use crate::rng::{self, Purpose};
 use crate::venue::adl::{AdlPolicy, BinanceRanking, BitmexRanking, HyperliquidRanking};
 use crate::venue::controls::collateral::{self, CollateralAsset, CollateralHolding};
@@ -33,14 +35,30 @@ use crate::venue::market::{MarginSchedule, Market};
 
 use super::population;
 
-/// A validated USD amount in micro-USD.
-fn usd(x: f64) -> Micros {
-    Micros::from_usd(x).unwrap_or(Micros::ZERO)
+/// The USD amount at `k` in micro-USD.
+///
+/// # Errors
+/// An amount that is not finite or above [`crate::money::MAX_USD`] in size.
+fn usd(k: impl FnOnce() -> KeyPath, x: f64) -> Result<Micros, InputError> {
+    Micros::from_usd(x).ok_or_else(|| {
+        InputError::OutOfRange(FieldError {
+            key: k(),
+            message: above_range(x),
+        })
+    })
 }
 
-/// A validated fraction as a rate.
-fn rate(x: f64) -> Rate {
-    Rate::from_fraction(x).unwrap_or(Rate::ZERO)
+/// The fraction at `k` as a rate in parts per billion.
+///
+/// # Errors
+/// A fraction that is not finite or out of `i64` ppb.
+fn rate(k: impl FnOnce() -> KeyPath, x: f64) -> Result<Rate, InputError> {
+    Rate::from_fraction(x).ok_or_else(|| {
+        InputError::OutOfRange(FieldError {
+            key: k(),
+            message: format!("{x:e} is not a rate the engine can hold (parts per billion in i64)"),
+        })
+    })
 }
 
 /// Market `i`'s recorded order book, for `book_depth` impact.
@@ -48,17 +66,32 @@ pub(super) type DepthBooks = Vec<Option<Arc<DepthBook>>>;
 
 /// The venue's markets, in scenario order (sorted by key); `depth_books[i]` is
 /// market `i`'s recorded book for `book_depth` impact.
-pub fn build_markets(s: &Scenario, depth_books: &[Option<Arc<DepthBook>>]) -> Vec<Market> {
+///
+/// # Errors
+/// A tier floor or a rate out of the engine's integer range, at its key.
+pub fn build_markets(
+    s: &Scenario,
+    depth_books: &[Option<Arc<DepthBook>>],
+) -> Result<Vec<Market>, InputError> {
     let replay = matches!(s.path, PathConfig::Replay(_));
     s.market
         .iter()
         .enumerate()
         .map(|(i, (name, m))| {
-            let rows: Vec<(Micros, Rate, Rate)> = m
+            let mk = || key("market").key(name.as_str());
+            let rows = m
                 .tiers
                 .iter()
-                .map(|t| (usd(t.notional_floor), rate(t.imr), rate(t.mmr)))
-                .collect();
+                .enumerate()
+                .map(|(j, t)| {
+                    let tk = || mk().key("tiers").index(j);
+                    Ok((
+                        usd(|| tk().key("notional_floor"), t.notional_floor)?,
+                        rate(|| tk().key("imr"), t.imr)?,
+                        rate(|| tk().key("mmr"), t.mmr)?,
+                    ))
+                })
+                .collect::<Result<Vec<(Micros, Rate, Rate)>, InputError>>()?;
             let impact: Box<dyn ImpactModel> = match m.impact.model {
                 ImpactModelKind::None => Box::new(NoImpact),
                 ImpactModelKind::SquareRoot => Box::new(SquareRootImpact {
@@ -71,36 +104,51 @@ pub fn build_markets(s: &Scenario, depth_books: &[Option<Arc<DepthBook>>]) -> Ve
                     None => Box::new(NoImpact),
                 },
             };
-            Market {
+            let micros_per_lot_tick = (m.tick_size * m.lot_size * 1e6).round();
+            if !(1.0..=MAX_MICROS as f64).contains(&micros_per_lot_tick) {
+                return Err(InputError::OutOfRange(FieldError {
+                    key: mk().key("lot_size"),
+                    message: format!(
+                        "tick_size × lot_size = {:e} USD is not a whole number of micro-USD \
+                         the engine can hold",
+                        m.tick_size * m.lot_size
+                    ),
+                }));
+            }
+            Ok(Market {
                 name: name.clone(),
                 tick_size: m.tick_size,
                 lot_size: m.lot_size,
-                micros_per_lot_tick: (m.tick_size * m.lot_size * 1e6).round() as i64,
+                micros_per_lot_tick: micros_per_lot_tick as i64,
                 margin: MarginSchedule::new(&rows),
                 funding_interval_steps: m.funding.interval_steps,
-                funding_rate: rate(m.funding.rate),
+                funding_rate: rate(|| mk().key("funding").key("rate"), m.funding.rate)?,
                 impact,
                 permanent_impact_fraction: m.impact.permanent_fraction,
                 temporary_impact_decay: 0.5f64.powf(1.0 / m.impact.half_life_steps),
                 impact_moves_mark: !replay || m.impact.on_replay == ReplayImpact::Excess,
-            }
+            })
         })
         .collect()
 }
 
 /// The venue's rules from the scenario.
-pub fn venue_config(s: &Scenario) -> VenueConfig {
+///
+/// # Errors
+/// An amount or a rate out of the engine's integer range, at its key.
+pub fn venue_config(s: &Scenario) -> Result<VenueConfig, InputError> {
     let l = &s.liquidation;
+    let at = |field: &'static str| move || key("liquidation").key(field);
     let mode = match l.mode {
         LiquidationModeKind::Full => LiquidationMode::Full,
         LiquidationModeKind::ToTarget => LiquidationMode::ToTarget {
-            buffer: rate(l.target_buffer),
+            buffer: rate(at("target_buffer"), l.target_buffer)?,
             step_fraction: l.target_step,
         },
         LiquidationModeKind::Chunked => LiquidationMode::Chunked {
             max_fraction: l.chunk_fraction,
-            min_chunk: usd(l.chunk_min_usd),
-            full_below: usd(l.chunk_full_below_usd),
+            min_chunk: usd(at("chunk_min_usd"), l.chunk_min_usd)?,
+            full_below: usd(at("chunk_full_below_usd"), l.chunk_full_below_usd)?,
             cooldown_steps: l.cooldown_steps,
         },
     };
@@ -113,15 +161,15 @@ pub fn venue_config(s: &Scenario) -> VenueConfig {
             scope: ll.scope,
         },
     };
-    VenueConfig {
+    Ok(VenueConfig {
         mode,
-        fee: rate(l.fee),
-        insurance_fund_share: rate(l.insurance_fund_share),
+        fee: rate(at("fee"), l.fee)?,
+        insurance_fund_share: rate(at("insurance_fund_share"), l.insurance_fund_share)?,
         latency_steps: l.latency_steps,
-        insurance_fund: usd(s.insurance_fund.initial),
-        insurance_fund_floor: usd(s.insurance_fund.floor),
+        insurance_fund: usd(|| key("insurance_fund.initial"), s.insurance_fund.initial)?,
+        insurance_fund_floor: usd(|| key("insurance_fund.floor"), s.insurance_fund.floor)?,
         last_line,
-    }
+    })
 }
 
 /// The ADL allocation the scenario names.
@@ -193,9 +241,10 @@ pub(super) fn depth_books(scenario: &Scenario, base_dir: &Path) -> Result<DepthB
 
 /// The starting accounts: generated from the scenario's seed at the path's
 /// start prices (stream `population_stream`: 0 for a fixed population, the path
-/// index with `resample = "per_path"`), or read from the snapshot the scenario
-/// names (relative to `base_dir`), with accounts below maintenance at the start
-/// mark refused, kept or dropped as `population.below_maintenance` says.
+/// index with `resample = "per_path"`; with how far the lot grid moved their
+/// notionals), or read from the snapshot the scenario names (relative to
+/// `base_dir`), with accounts below maintenance at the start mark refused, kept
+/// or dropped as `population.below_maintenance` says.
 pub(super) fn population(
     scenario: &Scenario,
     markets: &[Market],
@@ -206,10 +255,12 @@ pub(super) fn population(
     Ok(match &scenario.population {
         cfg @ PopulationConfig::Generated { .. } => {
             let mut rng = rng::stream(scenario.seed, Purpose::Population, population_stream);
+            let (accounts, rounding) = population::generate(cfg, markets, start, &mut rng)?;
             StartBook {
-                accounts: population::generate(cfg, markets, start, &mut rng)?,
+                accounts,
                 below_maintenance: 0,
                 dropped: 0,
+                lot_rounding: Some(rounding),
             }
         }
         PopulationConfig::Parquet {
@@ -224,6 +275,7 @@ pub(super) fn population(
                     accounts,
                     below_maintenance: 0,
                     dropped: 0,
+                    lot_rounding: None,
                 },
                 BelowMaintenance::Error => {
                     let mut ids: Vec<u64> = below.iter().map(|&i| accounts[i].id).collect();
@@ -245,6 +297,7 @@ pub(super) fn population(
                     accounts,
                     below_maintenance: below.len() as u64,
                     dropped: 0,
+                    lot_rounding: None,
                 },
                 BelowMaintenance::Drop => {
                     let mut i = 0;
@@ -261,6 +314,7 @@ pub(super) fn population(
                         accounts,
                         below_maintenance: below.len() as u64,
                         dropped: below.len() as u64,
+                        lot_rounding: None,
                     }
                 }
             }
@@ -276,6 +330,10 @@ pub(super) struct StartBook {
     pub below_maintenance: u64,
     /// Of those, the ones removed (`below_maintenance = "drop"`).
     pub dropped: u64,
+    /// How far the lot grid moved a generated population's notionals (`None`
+    /// for a snapshot, whose rows are refused when it moves them by more than
+    /// 1%).
+    pub lot_rounding: Option<population::LotRounding>,
 }
 
 /// Collateral assets, and who holds how much of each.

@@ -6,6 +6,7 @@
 
 pub mod aggregate;
 pub mod build;
+pub mod limits;
 pub mod metrics;
 pub mod population;
 mod record;
@@ -15,5 +16,6 @@ pub mod results;
 pub mod run;
 pub mod sweep;
 
+pub use limits::CHUNK_PATHS;
 pub use metrics::{Haircut, PathMetrics};
-pub use run::{CHUNK_PATHS, PathOutput, Prepared, RunOutput};
+pub use run::{PathOutput, Prepared, RunOutput};

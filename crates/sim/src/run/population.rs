@@ -15,7 +15,48 @@ use crate::config::population::{Distribution, PopulationConfig};
 use crate::engine::AccountSpec;
 use crate::error::PopulationError;
 use crate::money::Micros;
-use crate::venue::market::{Market, MarketId};
+use crate::venue::market::{GRID_TOLERANCE, Market, MarketId};
+
+/// How far the lot grid moved a generated population's notionals when sizes
+/// were rounded to whole lots (at least one): the positions drawn, those whose
+/// notional at entry moved by more than [`GRID_TOLERANCE`] (1%), and the total
+/// notional drawn and moved.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LotRounding {
+    /// Positions drawn.
+    pub positions: u64,
+    /// Positions whose notional moved by more than the tolerance.
+    pub moved: u64,
+    /// Per market (scenario order): positions moved by more than the tolerance.
+    pub moved_by_market: Vec<u64>,
+    /// Σ notional drawn, USD.
+    pub notional_drawn_usd: f64,
+    /// Σ |notional on the grid − notional drawn|, USD.
+    pub notional_moved_usd: f64,
+}
+
+impl LotRounding {
+    /// The share of the drawn notional the lot grid moved.
+    pub fn moved_fraction(&self) -> f64 {
+        if self.notional_drawn_usd > 0.0 {
+            self.notional_moved_usd / self.notional_drawn_usd
+        } else {
+            0.0
+        }
+    }
+
+    /// One line for a person: the counts and the share of notional moved.
+    pub fn describe(&self) -> String {
+        format!(
+            "lot rounding moved the notional of {} of {} positions by more than {}% (the total \
+             notional by {:.3}%)",
+            self.moved,
+            self.positions,
+            GRID_TOLERANCE * 100.0,
+            self.moved_fraction() * 100.0
+        )
+    }
+}
 
 /// Draws from a scenario distribution.
 fn draw(d: &Distribution, rng: &mut ChaCha8Rng) -> f64 {
@@ -59,14 +100,20 @@ fn draw(d: &Distribution, rng: &mut ChaCha8Rng) -> f64 {
 /// `L` is therefore the account's leverage at the start mark, not at entry.
 /// O(accounts).
 ///
+/// Sizes are whole lots, at least one: the returned [`LotRounding`] counts the
+/// positions whose notional that moved by more than 1%.
+///
 /// # Errors
-/// [`PopulationError::NotGenerated`] if the config is not `generated`.
+/// [`PopulationError::NotGenerated`] if the config is not `generated`;
+/// [`PopulationError::LotRounding`] when the lot grid moved the population's
+/// total notional by more than [`GRID_TOLERANCE`] (the lot is too coarse for
+/// the notionals drawn).
 pub fn generate(
     cfg: &PopulationConfig,
     markets: &[Market],
     start_prices: &[f64],
     rng: &mut ChaCha8Rng,
-) -> Result<Vec<AccountSpec>, PopulationError> {
+) -> Result<(Vec<AccountSpec>, LotRounding), PopulationError> {
     let PopulationConfig::Generated {
         accounts,
         notional,
@@ -89,6 +136,10 @@ pub fn generate(
         .map(|(m, &p)| m.ticks(p))
         .collect();
     let mut out = Vec::with_capacity(*accounts as usize);
+    let mut rounding = LotRounding {
+        moved_by_market: vec![0; markets.len()],
+        ..LotRounding::default()
+    };
     for id in 0..*accounts as u64 {
         let isolated = rng.random_bool(*isolated_fraction);
         let multi = !isolated && markets.len() > 1 && rng.random_bool(*multi_market_fraction);
@@ -109,6 +160,14 @@ pub fn generate(
             let entry_ticks = m.ticks(entry);
             let lots = m.lots(n_usd / m.price(entry_ticks)).max(1);
             let entry_value = m.value(lots, entry_ticks);
+            rounding.positions += 1;
+            let moved = (entry_value.to_usd() - n_usd).abs();
+            rounding.notional_drawn_usd += n_usd;
+            rounding.notional_moved_usd += moved;
+            if moved > GRID_TOLERANCE * n_usd {
+                rounding.moved += 1;
+                rounding.moved_by_market[mi] += 1;
+            }
             let start_value = m.value(lots, start_ticks[mi]);
             let max_lev = m
                 .margin
@@ -130,7 +189,25 @@ pub fn generate(
             positions,
         });
     }
-    Ok(out)
+    if rounding.moved_fraction() > GRID_TOLERANCE {
+        let (worst, &moved) = rounding
+            .moved_by_market
+            .iter()
+            .enumerate()
+            .max_by_key(|&(i, n)| (n, std::cmp::Reverse(i)))
+            .unwrap_or((0, &0));
+        let m = &markets[worst];
+        return Err(PopulationError::LotRounding {
+            percent: rounding.moved_fraction() * 100.0,
+            moved: rounding.moved,
+            positions: rounding.positions,
+            market: m.name.clone(),
+            market_moved: moved,
+            lot_size: m.lot_size,
+            lot_usd: m.lot_size * start_prices[worst],
+        });
+    }
+    Ok((out, rounding))
 }
 
 /// Builds accounts from snapshot rows: non-isolated rows of one `account_id` form a
@@ -220,11 +297,32 @@ fn row_position(
             lot_size: m.lot_size,
         });
     }
+    if (m.size(lots) - r.size).abs() > GRID_TOLERANCE * r.size.abs() {
+        return Err(PopulationError::OffGrid {
+            row: row_no,
+            column: "size",
+            value: r.size,
+            rounded: m.size(lots),
+            grid: m.lot_size,
+        });
+    }
+    let entry = match m.checked_ticks(r.entry_price) {
+        Some(t) if (m.price(t) - r.entry_price).abs() <= GRID_TOLERANCE * r.entry_price => t,
+        t => {
+            return Err(PopulationError::OffGrid {
+                row: row_no,
+                column: "entry_price",
+                value: r.entry_price,
+                rounded: m.price(t.unwrap_or(1)),
+                grid: m.tick_size,
+            });
+        }
+    };
     let collateral = Micros::from_usd(r.collateral).ok_or(PopulationError::Collateral {
         row: row_no,
         collateral: r.collateral,
     })?;
-    Ok(((mi as MarketId, lots, m.ticks(r.entry_price)), collateral))
+    Ok(((mi as MarketId, lots, entry), collateral))
 }
 
 /// Indices (in order) of the accounts whose equity at the start marks (`start`

@@ -19,10 +19,12 @@ use rayon::prelude::*;
 
 use super::aggregate::{self, Aggregates};
 use super::build::{self, Collateral, DepthBooks, build_markets, controls_for_path, venue_config};
+use super::limits::{self, CHUNK_PATHS};
 use super::metrics::PathMetrics;
 use super::population;
 use super::record::{self, BandRows, BandSketches, BandTotals};
 use crate::config::scenario::Scenario;
+use crate::config::validate::MAX_PATHS;
 use crate::config::venue::{AdlAllocation, AdlRankingKind, LastLineKind};
 use crate::engine::{AccountSpec, Engine};
 use crate::error::{InputError, SimError};
@@ -40,9 +42,6 @@ pub struct PathOutput {
     /// Per-step, per-market series.
     pub steps: StepsTable,
 }
-
-/// Paths simulated in parallel before their series are folded into the bands.
-pub const CHUNK_PATHS: u64 = 64;
 
 /// The results of a whole run.
 #[derive(Clone, Debug)]
@@ -93,6 +92,12 @@ pub struct Prepared {
     pub below_maintenance: u64,
     /// Of those, the ones dropped before the run.
     pub below_maintenance_dropped: u64,
+    /// How far the lot grid moved a generated population's notionals (`None`
+    /// for a snapshot, whose rows are refused when it moves them by more than
+    /// 1%).
+    pub lot_rounding: Option<population::LotRounding>,
+    /// The venue's markets (the engine of each path builds its own).
+    markets: Vec<Market>,
     plan: PathPlan,
     depth_books: DepthBooks,
     start_ns: i64,
@@ -107,15 +112,31 @@ impl Prepared {
     /// prices, or read from the snapshot the scenario names. Files are relative to
     /// `base_dir`, the scenario's folder.
     ///
+    /// Before anything large is allocated, the memory the run needs is
+    /// estimated and compared with what the machine has ([`limits::check_memory`],
+    /// on rayon's current number of threads); once the population is built, its
+    /// money is checked against the engine's integer range
+    /// ([`limits::check_exposure`]).
+    ///
     /// # Errors
-    /// An unreadable or invalid history, depth or positions file, or a population
-    /// the venue refuses.
+    /// An unreadable or invalid history, depth or positions file, a population
+    /// the venue refuses or the lot grid distorts, a run that needs more memory
+    /// than the machine has, or amounts past the engine's integer range.
     pub fn new(scenario: Scenario, base_dir: &Path) -> Result<Prepared, SimError> {
+        limits::check_memory(&scenario, rayon::current_num_threads())?;
         let plan = PathPlan::from_scenario(&scenario, base_dir)?;
         let depth_books = build::depth_books(&scenario, base_dir)?;
-        let markets = build_markets(&scenario, &depth_books);
+        let markets = build_markets(&scenario, &depth_books)?;
+        let venue = venue_config(&scenario)?;
         let start = plan.start_prices();
         let book = build::population(&scenario, &markets, &start, base_dir, 0)?;
+        limits::check_exposure(
+            &scenario,
+            &book.accounts,
+            &markets,
+            &plan.max_prices(),
+            venue.insurance_fund,
+        )?;
         let start_ns = parse_utc(&scenario.start).unwrap_or(0);
         let step_ns = i64::from(scenario.step_seconds) * NS_PER_SECOND;
         let collateral =
@@ -126,6 +147,8 @@ impl Prepared {
             population: book.accounts,
             below_maintenance: book.below_maintenance,
             below_maintenance_dropped: book.dropped,
+            lot_rounding: book.lot_rounding,
+            markets,
             plan,
             depth_books,
             start_ns,
@@ -153,20 +176,32 @@ impl Prepared {
 
     /// The starting positions in the snapshot schema.
     pub fn population_rows(&self) -> Vec<PositionRow> {
-        population::to_rows(&self.population, &self.markets())
+        population::to_rows(&self.population, &self.markets)
     }
 
     /// The venue's markets.
-    pub fn markets(&self) -> Vec<Market> {
-        build_markets(&self.scenario, &self.depth_books)
+    pub fn markets(&self) -> &[Market] {
+        &self.markets
+    }
+
+    /// What a person should know about the run that is not an error: how far
+    /// the lot grid moved the generated notionals (within the 1% of the total
+    /// that is accepted), one line each.
+    pub fn notes(&self) -> Vec<String> {
+        self.lot_rounding
+            .iter()
+            .filter(|r| r.moved > 0)
+            .map(population::LotRounding::describe)
+            .collect()
     }
 
     /// Runs `paths` paths instead of the scenario's number.
     ///
     /// # Errors
-    /// Zero paths, or more than one when every path would be the same
+    /// Zero paths; more than one when every path would be the same
     /// ([`Prepared::paths_identical`]: a deterministic path and a fixed
-    /// population); the error names the fix, `population.resample = "per_path"`.
+    /// population), the error naming the fix, `population.resample = "per_path"`;
+    /// more than the limit, or more than the machine's memory holds.
     pub fn set_paths(&mut self, paths: u32) -> Result<(), SimError> {
         if paths == 0 {
             return Err(InputError::NoPaths.into());
@@ -178,7 +213,13 @@ impl Prepared {
             }
             .into());
         }
-        self.scenario.paths = paths;
+        if paths > MAX_PATHS {
+            return Err(InputError::TooManyPaths(paths).into());
+        }
+        let mut scenario = self.scenario.clone();
+        scenario.paths = paths;
+        limits::check_memory(&scenario, rayon::current_num_threads())?;
+        self.scenario = scenario;
         Ok(())
     }
 
@@ -206,10 +247,10 @@ impl Prepared {
             (&own.0, own.1.as_ref())
         };
         let mut engine = Engine::new(
-            self.markets(),
+            build_markets(&self.scenario, &self.depth_books)?,
             &self.start_prices(),
             population,
-            venue_config(&self.scenario),
+            venue_config(&self.scenario)?,
             rng,
         )?;
         engine.set_controls(controls_for_path(
@@ -262,7 +303,12 @@ impl Prepared {
         let mut times = Vec::with_capacity(self.scenario.steps());
         while cursor.advance(&mut input)? {
             engine.set_time(input.ts_ns);
-            engine.step_with_funding(&input.prices, &input.funding);
+            engine
+                .step_with_funding(&input.prices, &input.funding)
+                .map_err(|source| SimError::Step {
+                    path: path_index,
+                    source,
+                })?;
             times.push(input.ts_ns);
             record(&engine, &input);
         }

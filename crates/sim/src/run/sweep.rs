@@ -17,8 +17,8 @@ pub use crate::config::grid::{GridParameter, ORDER, SweepGrid};
 pub use crate::config::sweep::{Prefer, SweepConfig, SweepParameter, SweepRange, SweepTarget};
 
 use super::aggregate::{self, Aggregates};
+use super::limits::CHUNK_PATHS;
 use super::metrics::PathMetrics;
-use super::run::CHUNK_PATHS;
 use crate::config::scenario::Scenario;
 use crate::error::{InputError, ShardReason, SimError};
 use backstop_data::PATH_METRICS;

@@ -14,6 +14,23 @@
 use crate::money::{Micros, PPB, Rate, div_ceil_i128};
 use crate::venue::impact::ImpactModel;
 
+/// The largest relative change the tick and lot grids may make to a price or a
+/// position's notional without a word: 1%. Scenario validation refuses prices
+/// the tick grid would move by more ([`MIN_PRICE_TICKS`]), snapshot rows whose
+/// size or entry price it would move by more are refused, and a generated
+/// population counts the positions it moves by more and is refused when the
+/// lot grid moves its total notional by more.
+pub const GRID_TOLERANCE: f64 = 0.01;
+
+/// The fewest ticks a price given in a scenario may be: rounding to the nearest
+/// tick moves a price of `p` ticks by at most `0.5 / p`, within
+/// [`GRID_TOLERANCE`] from 50 ticks up.
+pub const MIN_PRICE_TICKS: f64 = 0.5 / GRID_TOLERANCE;
+
+/// The most ticks a price may be: 2^53, below which every whole number of
+/// ticks is exact in `f64`.
+pub const MAX_PRICE_TICKS: f64 = 9_007_199_254_740_992.0;
+
 /// Index of a market in the venue (its position in the scenario's sorted market table).
 pub type MarketId = u16;
 
@@ -174,6 +191,15 @@ impl Market {
     /// Nearest tick to a price, at least one tick.
     pub fn ticks(&self, price: f64) -> i64 {
         ((price / self.tick_size).round() as i64).max(1)
+    }
+
+    /// Nearest tick to a price of the path, or `None` for a price below one tick
+    /// (or not finite, or above [`MAX_PRICE_TICKS`]): the engine refuses a mark
+    /// the grid would hold at one tick.
+    #[inline]
+    pub fn checked_ticks(&self, price: f64) -> Option<i64> {
+        let t = (price / self.tick_size).round();
+        (1.0..=MAX_PRICE_TICKS).contains(&t).then_some(t as i64)
     }
 
     /// Price of a number of ticks.

@@ -191,18 +191,14 @@ impl<D: Decode> Cursor<D> {
             let Some(reader) = self.reader.as_mut() else {
                 return Ok(None);
             };
-            let batch = match reader.next() {
+            let batch = match crate::parquet_io::next_batch(&self.path, reader) {
                 None => {
                     self.close();
                     return Ok(None);
                 }
-                Some(Err(source)) => {
+                Some(Err(error)) => {
                     self.close();
-                    return Err(DataError::Arrow {
-                        path: self.path.clone(),
-                        action: "failed to decode Parquet data",
-                        source,
-                    });
+                    return Err(error);
                 }
                 Some(Ok(batch)) => batch,
             };

@@ -359,6 +359,7 @@ pub(crate) fn open(path: &Path, accept: &[HistorySchema]) -> Result<Opened, Data
             path: path.to_owned(),
             source,
         })?;
+    crate::parquet_io::check_chunk_ranges(path, builder.metadata())?;
     let (schema, metadata) = parse_metadata(
         path,
         builder.metadata().file_metadata().key_value_metadata(),

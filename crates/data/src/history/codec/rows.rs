@@ -160,15 +160,21 @@ fn history_writer_properties<R: Record>(
         .build())
 }
 
-/// Writes rows of `R` one at a time into a new file, with the same schema,
-/// metadata and writer settings as [`write_rows`] (row groups of
+/// Writes rows of `R` one at a time into a new file, with the column names,
+/// types, metadata and writer settings of [`write_rows`] (row groups of
 /// [`MAX_ROW_GROUP_ROWS`](MAX_ROW_GROUP_ROWS) rows), holding at most
 /// one row group in memory: for outputs larger than memory. Each row is
 /// checked (values, then time order) as it comes. Not atomic: the importer
 /// writes into its scratch directory and renames the finished file.
+///
+/// Every column is written OPTIONAL (nullable), as polars writes the
+/// importer's in-memory output: an import writes the same Parquet schema
+/// whichever sort it takes (the non-nullable columns hold no nulls either
+/// way, and the reader checks every row).
 #[cfg(feature = "import")]
 pub(crate) struct RowWriter<R: Record> {
     path: PathBuf,
+    schema: SchemaRef,
     writer: ArrowWriter<File>,
     buffer: Vec<R>,
     rows: usize,
@@ -183,16 +189,17 @@ impl<R: Record> RowWriter<R> {
         let properties = history_writer_properties::<R>(path, meta, group_rows)?;
         let file = File::create(path)
             .map_err(|source| DataError::io(path, "failed to create file", source))?;
-        let writer =
-            ArrowWriter::try_new(file, R::arrow_schema(), Some(properties)).map_err(|source| {
-                DataError::Parquet {
-                    path: path.to_owned(),
-                    action: "failed to start Parquet writer",
-                    source,
-                }
-            })?;
+        let schema = all_nullable(&R::arrow_schema());
+        let writer = ArrowWriter::try_new(file, Arc::clone(&schema), Some(properties)).map_err(
+            |source| DataError::Parquet {
+                path: path.to_owned(),
+                action: "failed to start Parquet writer",
+                source,
+            },
+        )?;
         Ok(Self {
             path: path.to_owned(),
+            schema,
             writer,
             buffer: Vec::with_capacity(group_rows),
             rows: 0,
@@ -229,13 +236,11 @@ impl<R: Record> RowWriter<R> {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        let batch =
-            RecordBatch::try_new(R::arrow_schema(), R::arrays(&self.buffer)).map_err(|source| {
-                DataError::Arrow {
-                    path: self.path.clone(),
-                    action: "failed to build record batch",
-                    source,
-                }
+        let batch = RecordBatch::try_new(Arc::clone(&self.schema), R::arrays(&self.buffer))
+            .map_err(|source| DataError::Arrow {
+                path: self.path.clone(),
+                action: "failed to build record batch",
+                source,
             })?;
         self.buffer.clear();
         self.writer
@@ -258,6 +263,20 @@ impl<R: Record> RowWriter<R> {
         })?;
         Ok(self.rows)
     }
+}
+
+/// `schema` with every field nullable (metadata kept).
+#[cfg(feature = "import")]
+fn all_nullable(schema: &SchemaRef) -> SchemaRef {
+    let fields: Vec<arrow_schema::FieldRef> = schema
+        .fields()
+        .iter()
+        .map(|f| Arc::new(f.as_ref().clone().with_nullable(true)))
+        .collect();
+    Arc::new(arrow_schema::Schema::new_with_metadata(
+        fields,
+        schema.metadata().clone(),
+    ))
 }
 
 /// Validates `rows` and writes them atomically to `path` as a file of `R`'s

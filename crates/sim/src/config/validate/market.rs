@@ -1,10 +1,11 @@
 //! `[market.<name>]`: grids, margin tiers, funding, impact.
 
-use crate::config::field::{Check, fail, finite, in_unit, key, non_negative, positive};
+use crate::config::field::{Check, fail, finite, in_unit, key, non_negative, positive, usd_amount};
 use crate::config::key_path::KeyPath;
 use crate::config::market::{ImpactModelKind, MarketConfig, TierConfig};
 use crate::config::path::PathConfig;
 use crate::config::scenario::Scenario;
+use crate::venue::market::{GRID_TOLERANCE, MAX_PRICE_TICKS, MIN_PRICE_TICKS};
 
 /// At least one market, each sound.
 pub(super) fn markets(s: &Scenario) -> Check {
@@ -24,8 +25,12 @@ pub(super) fn markets(s: &Scenario) -> Check {
 }
 
 fn market(s: &Scenario, k: &KeyPath, m: &MarketConfig) -> Check {
+    grid(k, m)?;
     match (m.price, &s.path) {
-        (Some(p), _) => positive(&k.key("price"), p)?,
+        (Some(p), _) => {
+            positive(&k.key("price"), p)?;
+            on_tick_grid(&k.key("price"), p, m.tick_size)?;
+        }
         (None, PathConfig::Replay(_)) => {}
         (None, _) => {
             return fail(
@@ -34,7 +39,6 @@ fn market(s: &Scenario, k: &KeyPath, m: &MarketConfig) -> Check {
             );
         }
     }
-    grid(k, m)?;
     tiers(k, &m.tiers)?;
     finite(&k.key("funding").key("rate"), m.funding.rate)?;
     if m.funding.rate.abs() >= 1.0 {
@@ -44,6 +48,35 @@ fn market(s: &Scenario, k: &KeyPath, m: &MarketConfig) -> Check {
         );
     }
     impact(&k.key("impact"), m)
+}
+
+/// A price (at `k`) the tick grid holds within [`GRID_TOLERANCE`]: at least
+/// [`MIN_PRICE_TICKS`] ticks (rounding to the tick moves it by at most 1%), at
+/// most [`MAX_PRICE_TICKS`].
+pub(super) fn on_tick_grid(k: &KeyPath, price: f64, tick_size: f64) -> Check {
+    let ticks = price / tick_size;
+    if ticks < MIN_PRICE_TICKS {
+        return fail(
+            k.clone(),
+            format!(
+                "a price of {price} is {ticks} ticks of {tick_size}: below {MIN_PRICE_TICKS} ticks \
+                 ({}), rounding to the tick would move it by more than {}%",
+                MIN_PRICE_TICKS * tick_size,
+                GRID_TOLERANCE * 100.0
+            ),
+        );
+    }
+    if ticks > MAX_PRICE_TICKS {
+        return fail(
+            k.clone(),
+            format!(
+                "a price of {price:e} is {ticks:e} ticks of {tick_size}: above the largest price the \
+                 tick grid holds exactly, {MAX_PRICE_TICKS:e} ticks ({:e})",
+                MAX_PRICE_TICKS * tick_size
+            ),
+        );
+    }
+    Ok(())
 }
 
 /// Tick and lot sizes whose product is a whole number of micro-USD.
@@ -73,7 +106,7 @@ fn tiers(k: &KeyPath, tiers: &[TierConfig]) -> Check {
     let mut prev: Option<&TierConfig> = None;
     for (i, t) in tiers.iter().enumerate() {
         let tk = k.key("tiers").index(i);
-        non_negative(&tk.key("notional_floor"), t.notional_floor)?;
+        usd_amount(&tk.key("notional_floor"), t.notional_floor)?;
         for (f, r) in [("imr", t.imr), ("mmr", t.mmr)] {
             finite(&tk.key(f), r)?;
             if r <= 0.0 || r > 1.0 {

@@ -13,7 +13,9 @@ mod population;
 mod scenario;
 mod venue;
 
+pub use population::MAX_ACCOUNTS;
 pub(crate) use scenario::fields;
+pub use scenario::{MAX_PATHS, MAX_STEPS};
 pub(crate) use venue::collateral_assets;
 
 use super::field::Check;

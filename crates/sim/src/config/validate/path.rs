@@ -15,7 +15,12 @@ use crate::time::parse_utc;
 /// The scenario's path.
 pub(super) fn path(s: &Scenario) -> Check {
     match &s.path {
-        PathConfig::Linear { steps, shock, .. } => linear(*steps, *shock),
+        PathConfig::Linear {
+            steps,
+            shock_start_step,
+            shock,
+            ..
+        } => linear(s, *steps, *shock_start_step, *shock),
         PathConfig::Series { prices } => series(s, prices),
         PathConfig::Replay(r) => replay(s, r),
         other => match other.model() {
@@ -30,9 +35,21 @@ fn at(field: &str) -> KeyPath {
     key("path").key(field)
 }
 
-fn linear(steps: u32, shock: f64) -> Check {
+/// A run of at least one step whose move starts within it and leaves every
+/// market's price on its tick grid.
+fn linear(s: &Scenario, steps: u32, shock_start_step: u32, shock: f64) -> Check {
     if steps == 0 {
         return fail(at("steps"), "must be at least 1");
+    }
+    if shock_start_step >= steps {
+        return fail(
+            at("shock_start_step"),
+            format!(
+                "the move would start at step {shock_start_step}, after the run's last step ({}): \
+                 it would never happen",
+                steps - 1
+            ),
+        );
     }
     finite(&at("shock"), shock)?;
     if shock <= -1.0 {
@@ -40,6 +57,17 @@ fn linear(steps: u32, shock: f64) -> Check {
             at("shock"),
             format!("a move of {shock} would take prices to zero or below"),
         );
+    }
+    for (name, m) in &s.market {
+        if let Some(start) = m.price {
+            let end = start * (1.0 + shock);
+            super::market::on_tick_grid(&at("shock"), end, m.tick_size).map_err(|e| {
+                crate::config::field::FieldError {
+                    key: e.key,
+                    message: format!("takes market `{name}` from {start} to {end}: {}", e.message),
+                }
+            })?;
+        }
     }
     Ok(())
 }
@@ -69,6 +97,7 @@ fn series(s: &Scenario, prices: &std::collections::BTreeMap<String, Vec<f64>>) -
         if *len.get_or_insert(series.len()) != series.len() {
             return fail(k, "every market's series must have the same length");
         }
+        let tick_size = s.market[name].tick_size;
         for (i, &p) in series.iter().enumerate() {
             if !(p.is_finite() && p > 0.0) {
                 return fail(
@@ -76,6 +105,7 @@ fn series(s: &Scenario, prices: &std::collections::BTreeMap<String, Vec<f64>>) -
                     format!("prices must be finite and positive, got {p}"),
                 );
             }
+            super::market::on_tick_grid(&k.index(i), p, tick_size)?;
         }
     }
     Ok(())

@@ -1,9 +1,14 @@
 //! `[population]`: the generated population's distributions and shares, or a
 //! snapshot file.
 
-use crate::config::field::{Check, fail, in_unit, key, non_negative, positive};
+use crate::config::field::{Check, fail, in_unit, key, non_negative, positive, usd_amount};
 use crate::config::key_path::KeyPath;
 use crate::config::population::{Distribution, PopulationConfig};
+
+/// The most accounts a generated population may have (each costs a few
+/// hundred bytes per engine, one engine per worker thread; the memory estimate
+/// of a run, `crate::run::memory`, is checked as well).
+pub const MAX_ACCOUNTS: u32 = 50_000_000;
 
 /// The population.
 pub(super) fn population(p: &PopulationConfig) -> Check {
@@ -26,9 +31,16 @@ pub(super) fn population(p: &PopulationConfig) -> Check {
                     "must be at least 1 (zero accounts leave nothing to simulate)",
                 );
             }
+            if *accounts > MAX_ACCOUNTS {
+                return fail(
+                    at("accounts"),
+                    format!("{accounts} accounts is more than the limit of {MAX_ACCOUNTS}"),
+                );
+            }
             distribution(&at("notional"), notional, 0.0)?;
             distribution(&at("leverage"), leverage, 1.0)?;
             positive(&at("max_notional"), *max_notional)?;
+            usd_amount(&at("max_notional"), *max_notional)?;
             in_unit(&at("long_fraction"), *long_fraction, "a fraction")?;
             in_unit(&at("isolated_fraction"), *isolated_fraction, "a fraction")?;
             in_unit(

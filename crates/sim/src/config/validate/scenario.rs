@@ -2,8 +2,16 @@
 
 use super::{market, path, population, venue};
 use crate::config::field::{Check, fail, key};
+use crate::config::path::PathConfig;
 use crate::config::scenario::Scenario;
 use crate::time::parse_utc;
+
+/// The most paths a run may have (each keeps its metrics, a few hundred bytes).
+pub const MAX_PATHS: u32 = 10_000_000;
+
+/// The most steps a run may have: steps are `u32` in the engine, and a step's
+/// due liquidations are scheduled `latency_steps` (shorter than the run) later.
+pub const MAX_STEPS: usize = 100_000_000;
 
 /// Every field of a scenario (its `[sweep]` aside).
 pub(crate) fn fields(s: &Scenario) -> Check {
@@ -27,9 +35,27 @@ pub(crate) fn fields(s: &Scenario) -> Check {
             "must be at least 1 (zero paths simulate nothing)",
         );
     }
+    if s.paths > MAX_PATHS {
+        return fail(
+            key("paths"),
+            format!("{} paths is more than the limit of {MAX_PATHS}", s.paths),
+        );
+    }
     path::path(s)?;
+    let steps = s.steps();
+    if steps > MAX_STEPS {
+        let at = match &s.path {
+            PathConfig::Series { .. } => key("path.prices"),
+            PathConfig::Replay(_) | PathConfig::Overlay(_) => key("path.end"),
+            _ => key("path.steps"),
+        };
+        return fail(
+            at,
+            format!("a run of {steps} steps is more than the limit of {MAX_STEPS}"),
+        );
+    }
     population::population(&s.population)?;
-    venue::liquidation(&s.liquidation)?;
+    venue::liquidation(&s.liquidation, steps)?;
     venue::insurance_fund(s)?;
     venue::controls(s)
 }

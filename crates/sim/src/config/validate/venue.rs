@@ -2,15 +2,17 @@
 //! control's fields are checked, so a sweep that turns a control on finds its
 //! values sound; the run-length checks only for enabled controls).
 
-use crate::config::field::{Check, FieldError, fail, finite, in_unit, key, non_negative, positive};
+use crate::config::field::{
+    Check, FieldError, fail, finite, in_unit, key, non_negative, positive, usd_amount,
+};
 use crate::config::key_path::KeyPath;
 use crate::config::scenario::Scenario;
-use crate::config::venue::LiquidationConfig;
+use crate::config::venue::{LiquidationConfig, LiquidationModeKind};
 use crate::time::parse_utc;
 use crate::venue::controls::{CollateralAsset, CollateralAssetConfig, CollateralConfig};
 
-/// `[liquidation]`.
-pub(super) fn liquidation(l: &LiquidationConfig) -> Check {
+/// `[liquidation]`, for a run of `steps` steps (0 when unknown).
+pub(super) fn liquidation(l: &LiquidationConfig, steps: usize) -> Check {
     let at = |field: &str| key("liquidation").key(field);
     in_unit(&at("fee"), l.fee, "the liquidation fee")?;
     in_unit(
@@ -27,14 +29,35 @@ pub(super) fn liquidation(l: &LiquidationConfig) -> Check {
     if l.chunk_fraction > 1.0 {
         return fail(at("chunk_fraction"), "must be at most 1");
     }
-    non_negative(&at("chunk_min_usd"), l.chunk_min_usd)?;
-    non_negative(&at("chunk_full_below_usd"), l.chunk_full_below_usd)
+    usd_amount(&at("chunk_min_usd"), l.chunk_min_usd)?;
+    usd_amount(&at("chunk_full_below_usd"), l.chunk_full_below_usd)?;
+    if steps > 0 && l.latency_steps as usize >= steps {
+        return fail(
+            at("latency_steps"),
+            format!(
+                "a latency of {} steps is not shorter than the run ({steps} steps): no \
+                 liquidation would ever execute",
+                l.latency_steps
+            ),
+        );
+    }
+    if l.mode == LiquidationModeKind::Chunked && steps > 0 && l.cooldown_steps as usize >= steps {
+        return fail(
+            at("cooldown_steps"),
+            format!(
+                "a cooldown of {} steps is not shorter than the run ({steps} steps): no second \
+                 chunk would ever execute",
+                l.cooldown_steps
+            ),
+        );
+    }
+    Ok(())
 }
 
 /// `[insurance_fund]`.
 pub(super) fn insurance_fund(s: &Scenario) -> Check {
-    non_negative(&key("insurance_fund.initial"), s.insurance_fund.initial)?;
-    non_negative(&key("insurance_fund.floor"), s.insurance_fund.floor)
+    usd_amount(&key("insurance_fund.initial"), s.insurance_fund.initial)?;
+    usd_amount(&key("insurance_fund.floor"), s.insurance_fund.floor)
 }
 
 /// `[controls]`.
