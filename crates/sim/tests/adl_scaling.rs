@@ -31,7 +31,7 @@ fn run(p: &Prepared, steps: usize) -> Engine {
     let mut input = StepInput::new(engine.markets().len());
     let mut t = 0;
     while t < steps && cursor.advance(&mut input).unwrap() {
-        engine.step(&input.prices);
+        engine.step(&input.prices).expect("a step within range");
         t += 1;
     }
     engine

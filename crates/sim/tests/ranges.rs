@@ -280,6 +280,7 @@ fn market() -> Market {
         impact: Box::new(NoImpact),
         permanent_impact_fraction: 0.0,
         temporary_impact_decay: 0.0,
+        impact_moves_mark: true,
     }
 }
 
