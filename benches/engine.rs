@@ -308,11 +308,11 @@ fn bench_adl_crash(c: &mut Criterion) {
             let p = adl_crash(n, fund);
             let m = p.run_path(0).expect("runs").metrics;
             eprintln!(
-                "adl_crash {name} {n} accounts: {} liquidations, {} ADL events",
-                m.liquidations, m.adl_events
+                "adl_crash {name} {n} accounts: {} liquidation orders, {} ADL closes",
+                m.liquidation_orders, m.adl_closes
             );
             assert_eq!(
-                m.adl_events > 0,
+                m.adl_closes > 0,
                 name == "adl",
                 "ADL fires only with the small fund"
             );

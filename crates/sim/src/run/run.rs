@@ -275,10 +275,10 @@ impl Prepared {
     ) -> Result<(Vec<AccountSpec>, Option<Collateral>), SimError> {
         let markets = self.markets();
         let start = self.start_prices();
-        let book = build::population(&self.scenario, &markets, &start, Path::new("."), path_index)?;
+        let book = build::population(&self.scenario, markets, &start, Path::new("."), path_index)?;
         let collateral = build::collateral_holdings(
             &self.scenario,
-            &markets,
+            markets,
             &start,
             self.start_ns,
             &book.accounts,
