@@ -595,7 +595,7 @@ fn scenario_cases() -> Vec<Case> {
         case(
             "a sweep of an unknown key",
             format!("{BASE}\n[[sweep.parameter]]\npath = \"liquidation.nope\"\nvalues = [0.1]\n"),
-            At::Key("sweep.parameter[0].path"),
+            At::Key("sweep.parameter[0].key"),
             "nope",
         ),
         case(

@@ -52,11 +52,11 @@ initial = 20000.0
 
 const SWEEP: &str = r#"
 [[sweep.parameter]]
-path = "liquidation.fee"
+key = "liquidation.fee"
 values = [0.002, 0.01]
 
 [[sweep.parameter]]
-path = "insurance_fund.initial"
+key = "insurance_fund.initial"
 range = { from = 5000, to = 50000, steps = 2 }
 
 [sweep.target]
@@ -342,7 +342,7 @@ fn bad_sweeps_and_shard_specs_get_clear_errors() {
         ),
         &[
             "typo.toml:",
-            "sweep.parameter[0].path",
+            "sweep.parameter[0].key",
             "liquidation.fe",
             "no `fe` in `liquidation`",
         ],

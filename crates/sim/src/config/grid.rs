@@ -33,9 +33,7 @@ pub struct SweepGrid {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct GridParameter {
     /// The swept field's key path, as written in the scenario's
-    /// `[[sweep.parameter]] key = …` (`summary.json` has called it `path` since
-    /// its first version, so it keeps that name there).
-    #[serde(rename = "path")]
+    /// `[[sweep.parameter]] key = …`.
     pub key: String,
     /// Values, in order.
     pub values: Vec<f64>,
@@ -317,16 +315,16 @@ fn check_parameter(
 ) -> Result<(), FieldError> {
     if p.key == "paths" || p.key == "sweep" || p.key.starts_with("sweep.") {
         return Err(field(
-            at.key("path"),
+            at.key("key"),
             format!(
                 "`{}` cannot be swept (use --paths for the number of paths)",
                 p.key
             ),
         ));
     }
-    lookup(doc, &p.key).map_err(|e| field(at.key("path"), e.to_string()))?;
+    lookup(doc, &p.key).map_err(|e| field(at.key("key"), e.to_string()))?;
     if earlier.iter().any(|q| q.key == p.key) {
-        return Err(field(at.key("path"), format!("`{}` is swept twice", p.key)));
+        return Err(field(at.key("key"), format!("`{}` is swept twice", p.key)));
     }
     Ok(())
 }
@@ -440,6 +438,8 @@ pub(super) fn check_every_set(s: &Scenario, config: &SweepConfig) -> Result<(), 
 mod tests {
     use super::*;
 
+    // The first parameter uses `path`, the spelling of earlier versions, which
+    // is still read; the second `key`, today's.
     const BASE: &str = r#"
 name = "x"
 [market.btc]
@@ -462,7 +462,7 @@ max_notional = 10000.0
 path = "liquidation.latency_steps"
 values = [0, 2]
 [[sweep.parameter]]
-path = "market.btc.tiers[0].mmr"
+key = "market.btc.tiers[0].mmr"
 range = { from = 0.004, to = 0.006, steps = 3 }
 [sweep.target]
 max_depletion_probability = 0.01

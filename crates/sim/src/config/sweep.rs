@@ -56,8 +56,10 @@ pub struct SweepConfig {
 #[serde(deny_unknown_fields)]
 pub struct SweepParameter {
     /// Key path of the field, as in error messages: `liquidation.fee`,
-    /// `market.btc.tiers[0].mmr` (written `path = "…"` in the scenario).
-    #[serde(rename = "path")]
+    /// `market.btc.tiers[0].mmr`, written `key = "…"` in the scenario ("path"
+    /// means a price path; `path = "…"`, the spelling of earlier versions, is
+    /// still read).
+    #[serde(rename = "key", alias = "path")]
     pub key: String,
     /// The values, in order (or give `range`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
