@@ -190,3 +190,15 @@ fn bad_history_files_are_refused_naming_the_key_and_the_file() {
         assert!(!out.exists(), "nothing written on error");
     }
 }
+
+#[test]
+fn a_replay_report_draws_the_recorded_price_beside_the_simulated_mark() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = run_text(tmp.path(), "btc-replay", &btc_replay());
+    let svg = std::fs::read_to_string(dir.join("charts/replay_marks.svg"))
+        .expect("a replay's report has the recorded-and-simulated-mark chart");
+    assert!(svg.contains("recorded and simulated mark"), "title missing");
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains("charts/replay_marks.png"), "the report shows the chart");
+    assert!(md.contains("largest gap"), "the report states the largest gap");
+}

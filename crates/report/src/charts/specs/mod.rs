@@ -9,6 +9,7 @@ pub(crate) mod insurance_fund;
 pub(crate) mod liquidations;
 pub(crate) mod margin_multiplier;
 pub(crate) mod overlay;
+pub(crate) mod replay_marks;
 pub(crate) mod socialized_loss;
 pub(crate) mod sweep;
 pub(crate) mod text;
@@ -31,6 +32,9 @@ pub fn all(data: &ReportData) -> Result<Vec<Chart>, ReportError> {
         adl::adl(data)?,
     ];
     if let Some(chart) = margin_multiplier::margin_multiplier(data)? {
+        charts.push(chart);
+    }
+    if let Some(chart) = replay_marks::replay_marks(data)? {
         charts.push(chart);
     }
     if data.paths.param_sets().len() > 1
