@@ -199,6 +199,12 @@ fn a_replay_report_draws_the_recorded_price_beside_the_simulated_mark() {
         .expect("a replay's report has the recorded-and-simulated-mark chart");
     assert!(svg.contains("recorded and simulated mark"), "title missing");
     let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
-    assert!(md.contains("charts/replay_marks.png"), "the report shows the chart");
-    assert!(md.contains("largest gap"), "the report states the largest gap");
+    assert!(
+        md.contains("charts/replay_marks.png"),
+        "the report shows the chart"
+    );
+    assert!(
+        md.contains("largest gap"),
+        "the report states the largest gap"
+    );
 }
