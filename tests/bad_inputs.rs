@@ -5,38 +5,18 @@
 //! and no output left behind; a scenario is refused by `validate` with the
 //! same message as by `run`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
 use backstop_data::{PositionRow, write_positions};
 
 // ------------------------------------------------------------------ helpers
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use backstop_testkit::{SMALL_SCENARIO, listing, repo_root as repo, stderr};
 
 /// Runs `backstop ARGS` in `cwd`.
 fn backstop(cwd: &Path, args: &[&Path]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_backstop"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("cannot start backstop")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Names in a folder, sorted.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
+    backstop_testkit::run_program(env!("CARGO_BIN_EXE_backstop"), cwd, args, &[])
 }
 
 /// With `BAD_INPUTS_TABLE=FILE`, appends the case and its message to FILE as
@@ -54,58 +34,25 @@ fn table_row(name: &str, message: &str) {
     }
 }
 
-/// A small valid scenario; each case changes it.
-const BASE: &str = r#"name = "bad"
-seed = 7
-
-[market.btc]
-price = 100000.0
-tick_size = 0.1
-lot_size = 0.001
-tiers = [
-  { notional_floor = 0, imr = 0.008, mmr = 0.004 },
-  { notional_floor = 50000, imr = 0.01, mmr = 0.005 },
-  { notional_floor = 250000, imr = 0.02, mmr = 0.01 },
-]
-
-[path]
-kind = "linear"
-steps = 100
-shock_start_step = 10
-shock_steps = 20
-shock = -0.3
-
-[population]
-kind = "generated"
-accounts = 100
-notional = { distribution = "pareto", scale = 2000.0, shape = 1.3 }
-leverage = { distribution = "lognormal", median = 8.0, sigma = 0.7 }
-max_notional = 1000000.0
-
-[liquidation]
-mode = "to_target"
-fee = 0.005
-latency_steps = 1
-
-[insurance_fund]
-initial = 1000000.0
-"#;
+/// The workspace's small test scenario (`backstop_testkit::SMALL_SCENARIO`)
+/// with a fund of 1,000,000 USD; each case changes it, so the lines its
+/// errors name are those of that scenario.
+fn base() -> String {
+    format!("{SMALL_SCENARIO}\n[insurance_fund]\ninitial = 1000000.0\n")
+}
 
 const LINEAR: &str =
     "kind = \"linear\"\nsteps = 100\nshock_start_step = 10\nshock_steps = 20\nshock = -0.3\n";
 
-/// `BASE` with `from` (once) replaced by `to`.
+/// The base scenario with `from` (once) replaced by `to`.
 #[track_caller]
 fn edit(from: &str, to: &str) -> String {
-    assert_eq!(BASE.matches(from).count(), 1, "`{from}` must occur once");
-    BASE.replacen(from, to, 1)
+    backstop_testkit::edit(&base(), from, to)
 }
 
-/// `BASE` with its `[population]` table replaced by `table`.
+/// The base scenario with its `[population]` table replaced by `table`.
 fn with_population(table: &str) -> String {
-    let start = BASE.find("\n[population]\n").unwrap() + 1;
-    let end = start + BASE[start..].find("\n[liquidation]").unwrap() + 1;
-    format!("{}{table}\n{}", &BASE[..start], &BASE[end..])
+    backstop_testkit::with_table(&base(), "[population]", table)
 }
 
 /// Where the error is expected.
@@ -262,7 +209,7 @@ fn scenario_cases() -> Vec<Case> {
         ),
         case(
             "bad name",
-            edit("name = \"bad\"", "name = \"../up\""),
+            edit("name = \"small\"", "name = \"../up\""),
             line("name =", "name"),
             "folder name",
         ),
@@ -576,33 +523,40 @@ fn scenario_cases() -> Vec<Case> {
         ),
         case(
             "a breaker window longer than the run",
-            format!("{BASE}\n[controls.breaker]\nenabled = true\nwindow_steps = 500\n"),
+            format!(
+                "{}\n[controls.breaker]\nenabled = true\nwindow_steps = 500\n",
+                base()
+            ),
             line("window_steps", "controls.breaker.window_steps"),
             "longer than the run",
         ),
         case(
             "an oracle of no sources",
-            format!("{BASE}\n[controls.oracle]\nsources = 0\n"),
+            format!("{}\n[controls.oracle]\nsources = 0\n", base()),
             line("sources", "controls.oracle.sources"),
             "between 1 and 64",
         ),
         case(
             "a margin cap below one",
-            format!("{BASE}\n[controls.vol_margin]\ncap = 0.5\n"),
+            format!("{}\n[controls.vol_margin]\ncap = 0.5\n", base()),
             line("cap", "controls.vol_margin.cap"),
             "at least 1",
         ),
         case(
             "a sweep of an unknown key",
-            format!("{BASE}\n[[sweep.parameter]]\npath = \"liquidation.nope\"\nvalues = [0.1]\n"),
+            format!(
+                "{}\n[[sweep.parameter]]\npath = \"liquidation.nope\"\nvalues = [0.1]\n",
+                base()
+            ),
             At::Key("sweep.parameter[0].key"),
             "nope",
         ),
         case(
             "a sweep range past the set limit",
             format!(
-                "{BASE}\n[[sweep.parameter]]\npath = \"liquidation.fee\"\n\
-                 range = {{ from = 0.0, to = 0.1, steps = 4000000000 }}\n"
+                "{}\n[[sweep.parameter]]\npath = \"liquidation.fee\"\n\
+                 range = {{ from = 0.0, to = 0.1, steps = 4000000000 }}\n",
+                base()
             ),
             At::Key("sweep.parameter[0].range.steps"),
             "at most 1000000",
