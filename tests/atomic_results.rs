@@ -9,19 +9,6 @@ use std::time::Instant;
 
 use backstop_testkit::{SMALL_SCENARIO, edit, listing, read_json, write_file};
 
-/// The files of a complete results folder.
-const RESULT_FILES: [&str; 9] = [
-    "bands.parquet",
-    "charts",
-    "haircuts.parquet",
-    "paths.parquet",
-    "population.parquet",
-    "report.html",
-    "report.md",
-    "steps.parquet",
-    "summary.json",
-];
-
 /// The small scenario with seed `seed`, large enough to take a moment.
 fn scenario(seed: u64) -> String {
     let s = edit(SMALL_SCENARIO, "seed = 7", &format!("seed = {seed}"));
@@ -51,7 +38,12 @@ fn whole_or_absent(dir: &Path) -> Option<u64> {
     if !dir.exists() {
         return None;
     }
-    assert_eq!(listing(dir), RESULT_FILES, "{} is partial", dir.display());
+    assert_eq!(
+        listing(dir),
+        backstop_testkit::RUN_RESULT_FILES,
+        "{} is partial",
+        dir.display()
+    );
     let seed = read_json(&dir.join("summary.json"))["scenario"]["seed"]
         .as_u64()
         .expect("a seed in summary.json");

@@ -76,18 +76,6 @@ fn u64_at(v: &Value, pointer: &str) -> u64 {
         .unwrap_or_else(|| panic!("no integer at {pointer}"))
 }
 
-const RESULT_FILES: [&str; 9] = [
-    "bands.parquet",
-    "charts",
-    "haircuts.parquet",
-    "paths.parquet",
-    "population.parquet",
-    "report.html",
-    "report.md",
-    "steps.parquet",
-    "summary.json",
-];
-
 /// `text` with its `[population]` table (up to the next table) replaced by `table`.
 fn with_population(text: &str, table: &str) -> String {
     backstop_testkit::with_table(text, "[population]", table)
@@ -131,7 +119,7 @@ fn run_linear_crash_writes_its_result_files() {
 
     // Exactly these files, no leftovers (temporary files of atomic writes).
     assert_eq!(listing(tmp.path()), ["linear-crash"]);
-    assert_eq!(listing(&dir), RESULT_FILES);
+    assert_eq!(listing(&dir), backstop_testkit::RUN_RESULT_FILES);
 
     // summary.json: the scenario with every default filled in.
     let summary = read_json(&dir.join("summary.json"));
@@ -302,7 +290,7 @@ fn runs_are_reproducible_and_a_saved_population_replays_the_run() {
         .map(|f| format!("charts/{f}"))
         .collect();
     assert!(charts.len() >= 10, "{charts:?}");
-    let files = RESULT_FILES
+    let files = backstop_testkit::RUN_RESULT_FILES
         .iter()
         .filter(|f| **f != "charts")
         .map(|f| (*f).to_string())
@@ -368,7 +356,7 @@ fn run_writes_to_notebooks_out_by_default_and_quiet_prints_nothing() {
     assert_eq!(listing(&tmp.path().join("notebooks-out")), ["linear-crash"]);
     assert_eq!(
         listing(&tmp.path().join("notebooks-out/linear-crash")),
-        RESULT_FILES
+        backstop_testkit::RUN_RESULT_FILES
     );
 }
 
@@ -418,7 +406,10 @@ fn the_base_of_the_bad_scenarios_is_good() {
         assert_ok(&o);
         run_quiet(&file, &tmp.path().join("out"));
     }
-    assert_eq!(listing(&tmp.path().join("out/small")), RESULT_FILES);
+    assert_eq!(
+        listing(&tmp.path().join("out/small")),
+        backstop_testkit::RUN_RESULT_FILES
+    );
 }
 
 /// Writes `text` as a scenario, runs and validates it, and checks both fail with

@@ -82,6 +82,20 @@ fee = 0.005
 latency_steps = 1
 "#;
 
+/// What a complete results folder of `backstop run` holds, sorted (the names
+/// of `backstop_data::results::layout`).
+pub const RUN_RESULT_FILES: [&str; 9] = [
+    "bands.parquet",
+    "charts",
+    "haircuts.parquet",
+    "paths.parquet",
+    "population.parquet",
+    "report.html",
+    "report.md",
+    "steps.parquet",
+    "summary.json",
+];
+
 /// `text` with `from` (which must occur exactly once) replaced by `to`.
 #[track_caller]
 pub fn edit(text: &str, from: &str, to: &str) -> String {
