@@ -84,6 +84,7 @@ fn every_example_scenario_validates_and_runs() {
         }
         let paths = backstop_data::read_paths(&dir.join("paths.parquet")).unwrap();
         assert_eq!(paths.len(), if monte_carlo { 6 } else { 1 }, "{shown}");
+        assert_conserved(&shown, dir, &paths);
         if monte_carlo {
             // Random paths differ: no two paths liquidate the same notional.
             let notional = paths.metric("liquidated_notional").unwrap();
@@ -125,6 +126,32 @@ fn every_example_scenario_validates_and_runs() {
             );
         }
     }
+}
+
+/// Path 0's `balances.parquet` conserves money and nets every market to zero
+/// (docs/model.md §8), and its fund agrees with `paths.parquet`.
+#[track_caller]
+fn assert_conserved(shown: &str, dir: &Path, paths: &backstop_data::PathsTable) {
+    use backstop_data::{BalanceParty, Conservation, read_balances};
+    let rows = read_balances(&dir.join("balances.parquet")).unwrap_or_else(|e| panic!("{e}"));
+    let check = Conservation::of(&rows);
+    assert!(check.holds(), "{shown}: ledger does not balance: {check:?}");
+    assert!(check.opening_total > 0, "{shown}: no money at all");
+    let fund = rows
+        .iter()
+        .find(|r| r.party == BalanceParty::InsuranceFund && r.market.is_none())
+        .unwrap();
+    let fund_final = paths.metric("insurance_fund_final").unwrap()[0].unwrap();
+    assert!(
+        (fund.end_cash as f64 / 1e6 - fund_final).abs() < 1e-6,
+        "{shown}: balances say the fund ends with {} µUSD, paths.parquet {fund_final}",
+        fund.end_cash
+    );
+    let accounts = rows
+        .iter()
+        .filter(|r| r.party == BalanceParty::Account && r.market.is_none())
+        .count();
+    assert!(accounts > 0, "{shown}: no account rows");
 }
 
 /// The controls pair: the same crash and the same lying oracle source, with and

@@ -84,7 +84,8 @@ latency_steps = 1
 
 /// What a complete results folder of `backstop run` holds, sorted (the names
 /// of `backstop_data::results::layout`).
-pub const RUN_RESULT_FILES: [&str; 9] = [
+pub const RUN_RESULT_FILES: [&str; 10] = [
+    "balances.parquet",
     "bands.parquet",
     "charts",
     "haircuts.parquet",

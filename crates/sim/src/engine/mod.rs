@@ -350,6 +350,14 @@ impl Engine {
     pub fn transfers(&self) -> &[Transfer] {
         self.ledger.journal()
     }
+    /// The external counterparty's position in `market`: signed lots and the
+    /// signed sum of the values of its trades (the opposite of the population's).
+    pub fn external_position(&self, market: MarketId) -> (i64, Micros) {
+        (
+            self.ledger.ext_lots[market as usize],
+            self.ledger.ext_cost[market as usize],
+        )
+    }
     /// A party's balance now.
     pub fn balance(&self, party: Party) -> Micros {
         self.ledger.balance(party)

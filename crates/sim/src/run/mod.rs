@@ -5,6 +5,7 @@
 //! and write a results folder's files ([`results`]).
 
 pub mod aggregate;
+pub mod balances;
 pub mod build;
 pub mod limits;
 pub mod metrics;

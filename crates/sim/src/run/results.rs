@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use backstop_data::results::layout::{
-    BANDS_FILE, HAIRCUTS_FILE, PATHS_FILE, POPULATION_FILE, STEPS_FILE, SUMMARY_FILE, SWEEP_FILE,
+    BALANCES_FILE, BANDS_FILE, HAIRCUTS_FILE, PATHS_FILE, POPULATION_FILE, STEPS_FILE,
+    SUMMARY_FILE, SWEEP_FILE,
 };
 use backstop_data::{
     HaircutsTable, PathsTable, PopulationSummary, RankedSet, RunSummary, SetSummary, Summary,
@@ -42,7 +43,7 @@ pub const SCENARIO_HASH_KEY: &str = "backstop.scenario_hash";
 
 /// Writes the results of one run into `dir` (which must exist):
 /// `population.parquet`, `steps.parquet`, `paths.parquet`, `bands.parquet`,
-/// `haircuts.parquet` and `summary.json`.
+/// `haircuts.parquet`, `balances.parquet` and `summary.json`.
 ///
 /// # Errors
 /// [`SimError::Data`] if a file cannot be written.
@@ -54,6 +55,7 @@ pub fn write_run(dir: &Path, prepared: &Prepared, output: &RunOutput) -> Result<
     backstop_data::write_paths(&dir.join(PATHS_FILE), &output.paths_table(0), &meta)?;
     backstop_data::write_bands(&dir.join(BANDS_FILE), &output.bands, &meta)?;
     backstop_data::write_haircuts(&dir.join(HAIRCUTS_FILE), &output.haircuts_table(0), &meta)?;
+    backstop_data::write_balances(&dir.join(BALANCES_FILE), &output.first_path_balances, &meta)?;
     let summary: Summary<&Scenario, ()> = Summary {
         backstop_version: VERSION.to_owned(),
         scenario: &prepared.scenario,

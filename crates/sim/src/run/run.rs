@@ -14,10 +14,11 @@
 
 use std::path::Path;
 
-use backstop_data::{BandsTable, HaircutsTable, PathsTable, PositionRow, StepsTable};
+use backstop_data::{BalanceRow, BandsTable, HaircutsTable, PathsTable, PositionRow, StepsTable};
 use rayon::prelude::*;
 
 use super::aggregate::{self, Aggregates};
+use super::balances::balance_rows;
 use super::build::{self, Collateral, DepthBooks, build_markets, controls_for_path, venue_config};
 use super::limits::{self, CHUNK_PATHS};
 use super::metrics::PathMetrics;
@@ -41,6 +42,8 @@ pub struct PathOutput {
     pub metrics: PathMetrics,
     /// Per-step, per-market series.
     pub steps: StepsTable,
+    /// Every party's money at the opening and after the last step (`balances/v1`).
+    pub balances: Vec<BalanceRow>,
 }
 
 /// The results of a whole run.
@@ -50,6 +53,8 @@ pub struct RunOutput {
     pub paths: Vec<PathMetrics>,
     /// Full per-step series of path 0.
     pub first_path: StepsTable,
+    /// Every party's money at the opening and the end of path 0.
+    pub first_path_balances: Vec<BalanceRow>,
     /// Per-step quantile bands across paths.
     pub bands: BandsTable,
     /// Statistics across paths.
@@ -288,12 +293,13 @@ impl Prepared {
     }
 
     /// Runs path `path_index` from start to finish, calling `record` after every
-    /// step with the engine and the step's input.
+    /// step with the engine and the step's input; returns the path's metrics, the
+    /// time of each step and the engine after the last step.
     fn simulate(
         &self,
         path_index: u64,
         mut record: impl FnMut(&Engine, &StepInput),
-    ) -> Result<(PathMetrics, Vec<i64>), SimError> {
+    ) -> Result<(PathMetrics, Vec<i64>, Engine), SimError> {
         let mut engine = self.engine(path_index)?;
         let mut scratch = PathScratch::default();
         let mut cursor = self
@@ -315,7 +321,7 @@ impl Prepared {
         let metrics = PathMetrics::from_engine(&engine, path_index, |t| {
             times.get(t as usize).copied().unwrap_or(self.start_ns)
         });
-        Ok((metrics, times))
+        Ok((metrics, times, engine))
     }
 
     /// Runs path `path_index` and keeps only its per-path metrics (sweeps).
@@ -323,7 +329,7 @@ impl Prepared {
     /// # Errors
     /// A population the venue refuses, or history that cannot be read.
     pub fn run_metrics(&self, path_index: u64) -> Result<PathMetrics, SimError> {
-        self.simulate(path_index, |_, _| {}).map(|(m, _)| m)
+        self.simulate(path_index, |_, _| {}).map(|(m, _, _)| m)
     }
 
     /// Runs path `path_index` and keeps its full per-step series.
@@ -338,13 +344,19 @@ impl Prepared {
         let n_markets = self.scenario.market.len();
         let mut records = Vec::with_capacity(self.scenario.steps() * n_markets);
         let mut t = 0u32;
-        let (metrics, _) = self.simulate(path_index, |engine, input| {
+        let (metrics, _, engine) = self.simulate(path_index, |engine, input| {
             record::record_step(engine, t, input.ts_ns, &input.prices, &mut records);
             t += 1;
         })?;
+        let balances = if path_index == 0 || self.scenario.population.is_fixed() {
+            balance_rows(&engine, &self.population)
+        } else {
+            balance_rows(&engine, &self.population_of(path_index)?.0)
+        };
         Ok(PathOutput {
             metrics,
             steps: record::steps_table(&records, &self.scenario.market_names()),
+            balances,
         })
     }
 
@@ -353,7 +365,7 @@ impl Prepared {
         let layout = record::band_layout(self.scenario.market.len());
         let mut values = Vec::with_capacity(self.scenario.steps() * layout.len());
         let mut totals = BandTotals::default();
-        let (metrics, ts_ns) = self.simulate(path_index, |engine, _| {
+        let (metrics, ts_ns, _) = self.simulate(path_index, |engine, _| {
             record::record_bands(engine, &layout, &mut totals, &mut values);
         })?;
         Ok((metrics, BandRows { ts_ns, values }))
@@ -394,6 +406,7 @@ impl Prepared {
         Ok(RunOutput {
             paths,
             first_path: first.steps,
+            first_path_balances: first.balances,
             bands,
             aggregates,
         })
