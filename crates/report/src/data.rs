@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use backstop_data::PathsTable;
 use backstop_data::results::layout::{
-    BANDS_FILE, HAIRCUTS_FILE, PATHS_FILE, STEPS_FILE, SUMMARY_FILE, SWEEP_FILE,
+    BANDS_FILE, HAIRCUTS_FILE, PATHS_FILE, POPULATION_FILE, STEPS_FILE, SUMMARY_FILE, SWEEP_FILE,
 };
 
 use crate::error::ReportError;
@@ -273,6 +273,9 @@ pub struct ReportData {
     pub path0: Option<PathSeries>,
     /// `haircuts.parquet`: every haircut charged.
     pub haircuts: Vec<Haircut>,
+    /// `population.parquet`: the starting positions (empty when absent, as in
+    /// a sweep).
+    pub population: Vec<backstop_data::PositionRow>,
     /// Depletion probability over two swept parameters, for a sweep.
     pub sweep: Option<DepletionGrid>,
     /// `sweep.parquet` of a sweep: every parameter set's aggregates.
@@ -455,6 +458,10 @@ impl ReportData {
             Some(p) => haircuts_from_table(&backstop_data::read_haircuts(&p)?),
             None => Vec::new(),
         };
+        let population = match present(POPULATION_FILE) {
+            Some(p) => backstop_data::read_positions(&p)?,
+            None => Vec::new(),
+        };
         let sweep_sets = match present(SWEEP_FILE) {
             Some(p) => Some(SweepSets::new(backstop_data::read_sweep(&p)?, &summary)),
             None => None,
@@ -465,6 +472,7 @@ impl ReportData {
             bands,
             path0,
             haircuts,
+            population,
             sweep: sweep_sets.as_ref().and_then(SweepSets::grid),
             sweep_sets,
         })

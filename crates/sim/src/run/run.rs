@@ -52,6 +52,8 @@ pub struct RunOutput {
     pub first_path: StepsTable,
     /// Per-step quantile bands across paths.
     pub bands: BandsTable,
+    /// The largest relative error of a band quantile: 0 when exact (docs/model.md §7).
+    pub bands_relative_error: f64,
     /// Statistics across paths.
     pub aggregates: Aggregates,
 }
@@ -368,7 +370,7 @@ impl Prepared {
         let n = u64::from(self.scenario.paths);
         let first = self.run_path(0)?;
         let layout = record::band_layout(self.scenario.market.len());
-        let mut sketches = BandSketches::new(layout.len());
+        let mut sketches = BandSketches::new(layout.len(), n, self.scenario.steps() as u64);
         let mut paths = Vec::with_capacity(n as usize);
         let mut done = 0;
         while done < n {
@@ -395,6 +397,7 @@ impl Prepared {
             paths,
             first_path: first.steps,
             bands,
+            bands_relative_error: sketches.relative_error(),
             aggregates,
         })
     }
