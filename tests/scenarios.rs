@@ -72,6 +72,8 @@ fn every_example_scenario_validates_and_runs() {
             .collect();
         assert_eq!(written.len(), 1, "{shown}: {written:?}");
         let dir = &written[0];
+        // Its report can be pasted into a forum as it is (issue 13).
+        backstop_testkit::assert_shareable_report(dir, tmp.path());
         for result in [
             "summary.json",
             "steps.parquet",

@@ -181,6 +181,7 @@ fn whole_equals_merged_shards_and_merge_checks_its_shards() {
     // headline table names its set.
     assert!(md.contains("## Parameter set 0 ("), "{md}");
     assert!(!md.contains("starting insurance fund"), "{md}");
+    backstop_testkit::assert_shareable_report(&whole, tmp.path());
 
     // Three shards in separate processes, merged: the same bytes.
     let dirs = shards(tmp.path(), &file, 3);

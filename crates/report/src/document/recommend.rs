@@ -333,8 +333,9 @@ fn recommended_actions(data: &ReportData, sweep: &Sweep<'_>) -> Section {
     }
     after.push(
         "VaR 99% is the fund loss exceeded on 1% of paths; ES 99% the mean loss on the worst 1% \
-         of paths; bad debt is every deficit, whoever carried it. Definitions: docs/model.md §7 \
-         and §7b."
+         of paths; a fund cannot lose more than it holds, so a small fund's VaR and ES stop at \
+         its size and bad debt shows what it left uncovered (every deficit, whoever carried \
+         it). Definitions: docs/model.md §7 and §7b."
             .to_owned(),
     );
     Section {
