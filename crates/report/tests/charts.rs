@@ -251,6 +251,9 @@ fn heatmap_accepts_a_single_cell_and_rejects_ragged_grids() {
         y_name: "liquidation.fee".to_owned(),
         y_values: vec![0.005],
         probability: vec![vec![Some(0.25)]],
+        target: None,
+        meets: vec![vec![Some(false)]],
+        held: Vec::new(),
     };
     let chart = charts::sweep_heatmap(&data, &one).expect("1x1 grid renders");
     assert_chart(&chart, &["25.0%"]);

@@ -4,10 +4,10 @@
 
 use backstop_data::{MetricSummary, MetricUnit, find_metric};
 
-use super::recommend::{self, Section, parameter_label, parameter_value};
+use super::recommend::{self, Section};
 use crate::controls::{ControlsSection, section};
 use crate::data::ReportData;
-use crate::format::{count, pct, pct_interval, plain, usd};
+use crate::format::{count, parameter_label, parameter_value, pct, pct_interval, plain, usd};
 
 /// One row of the headline table.
 pub(crate) struct Row {
