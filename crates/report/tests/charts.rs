@@ -217,10 +217,11 @@ fn sweep_heatmap_is_drawn_only_for_several_parameter_sets() {
     assert_chart(
         heat,
         &[
-            "insurance_fund.initial",
-            "liquidation.fee",
+            // Readable names with units, values as the parameter reads.
+            "insurance fund (USD)",
+            "liquidation fee (%)",
             "$1M",
-            "0.0025",
+            "0.25%",
             "P(depletion)",
         ],
     );

@@ -615,11 +615,24 @@ fn methodology(data: &ReportData) -> Vec<String> {
             .map(|(what, file)| format!("{what} `{file}`"))
             .collect();
         methodology.push(format!(
-            "Data replayed (paths as the scenario gives them): {}.",
+            "Data replayed (paths as the scenario gives them, relative to its file): {}. \
+             Where each file comes from and how it was cut: `data/PROVENANCE.md` in the \
+             backstop repository.",
             files.join("; ")
         ));
     }
+    methodology.push(
+        "The model in plain words: every step, each market's price moves along the path; \
+         the venue marks every position, and a margin unit (an isolated position, or a \
+         cross account) whose equity falls below its maintenance margin is liquidated after \
+         the liquidation latency, its orders paying slippage on the order book; a deficit \
+         left after liquidation is paid by the insurance fund, and what the fund cannot pay \
+         by the last line (auto-deleveraging of profitable positions, or socialized loss). \
+         Money is integer micro-dollars, so nothing is lost to rounding (docs/model.md)."
+            .to_owned(),
+    );
     methodology.push(population_text(data));
+    methodology.push(assumptions_text(data));
     methodology.push(waterfall_text(data));
     methodology.push(if s.paths <= 1 {
         "One path: the figures are that path's outcome, not a distribution; a deterministic \
@@ -656,6 +669,18 @@ fn methodology(data: &ReportData) -> Vec<String> {
             )
         });
     }
+    methodology.push(
+        "Limitations: what the run does not capture. Traders do not react: no one adds \
+         margin, closes early or opens new positions during the path; the book is the \
+         starting one, liquidated or deleveraged only. Liquidity is the impact model's: \
+         a book that empties faster than it does, other venues' liquidations and contagion \
+         across venues are not modelled. Prices are the path model's (or history's): a \
+         Monte Carlo run is only as heavy-tailed as its calibration, and a replay shows one \
+         history, a distribution only over the books drawn per path. Probabilities are \
+         estimated from the paths run: rare events need many paths, and the interval says \
+         how far the estimate may be from the truth."
+            .to_owned(),
+    );
     methodology.push(format!(
         "This report is generated from the run's results files alone (summary.json and the \
          Parquet series); rerunning the scenario with backstop {} and rendering again gives \
@@ -711,6 +736,58 @@ fn population_text(data: &ReportData) -> String {
         ));
     }
     population
+}
+
+/// The methodology's assumptions that matter most: where the book comes from,
+/// how liquidation orders move the price, and how late liquidations are.
+fn assumptions_text(data: &ReportData) -> String {
+    let mut parts = Vec::new();
+    let p = |k: &str| param(data, k);
+    match p("population.kind") {
+        Some("generated") => parts.push(format!(
+            "a generated book ({} accounts; notional {}, leverage {}{})",
+            p("population.accounts").unwrap_or("?"),
+            p("population.notional.distribution").unwrap_or("as configured"),
+            p("population.leverage.distribution").unwrap_or("as configured"),
+            if p("population.resample") == Some("per_path") {
+                ", a new book per path"
+            } else {
+                ", the same book on every path"
+            }
+        )),
+        Some(kind) => parts.push(format!("a `{kind}` book (a snapshot of positions)")),
+        None => {}
+    }
+    let mut impacts: Vec<String> = data
+        .summary
+        .parameters
+        .iter()
+        .filter_map(|(k, v)| {
+            let market = k.strip_prefix("market.")?.strip_suffix(".impact.model")?;
+            Some(format!("{market} `{v}`"))
+        })
+        .collect();
+    impacts.dedup();
+    if !impacts.is_empty() {
+        parts.push(format!(
+            "price impact of liquidation orders: {}",
+            impacts.join(", ")
+        ));
+    }
+    if let Some(l) = p("liquidation.latency_steps") {
+        parts.push(format!(
+            "liquidations act {l} step(s) after a unit falls below maintenance"
+        ));
+    }
+    if parts.is_empty() {
+        "Assumptions: as in the scenario parameters below.".to_owned()
+    } else {
+        format!(
+            "The assumptions that matter most: {}. Each is a scenario parameter (listed \
+             below); the sensitivity of a sweep shows how much the swept ones matter.",
+            parts.join("; ")
+        )
+    }
 }
 
 /// The methodology's loss-waterfall sentence.

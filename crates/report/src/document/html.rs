@@ -100,7 +100,7 @@ pub(crate) fn html(c: &Content, charts: &[Chart]) -> String {
         ));
     }
 
-    h.push_str("<h2 id=\"methodology\">Methodology</h2>\n");
+    h.push_str("<h2 id=\"methodology\">Methodology and limitations</h2>\n");
     for p in &c.methodology {
         h.push_str(&format!("<p>{}</p>\n", esc_code(p)));
     }

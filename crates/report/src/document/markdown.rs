@@ -92,7 +92,7 @@ pub(crate) fn markdown(c: &Content, charts: &[Chart]) -> String {
         ));
     }
 
-    m.push_str("## Methodology\n\n");
+    m.push_str("## Methodology and limitations\n\n");
     for p in &c.methodology {
         m.push_str(&format!("{}\n\n", md(p)));
     }
