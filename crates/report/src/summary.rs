@@ -66,6 +66,9 @@ pub struct RunInfo {
     /// Whether a sweep's target is met by the upper end of the 95% interval
     /// (`sweep.use_upper_bound`; `false` when absent, as older files meant).
     pub use_upper_bound: bool,
+    /// A sweep's capital-efficiency parameter (`sweep.capital_efficiency`), the
+    /// key sets meeting the target are ranked by.
+    pub capital_efficiency: Option<String>,
     /// A sweep's swept parameters: key path and the scenario's own (current)
     /// value there, `None` when the scenario has no number at that key.
     pub swept: Vec<(String, Option<f64>)>,
@@ -278,6 +281,12 @@ impl RunInfo {
                 .and_then(|s| s.get("use_upper_bound"))
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
+            capital_efficiency: summary
+                .sweep
+                .as_ref()
+                .and_then(|s| s.get("capital_efficiency"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             swept: swept(&summary),
             bands_relative_error: summary.run.bands_relative_error,
             aggregates: summary.aggregates,

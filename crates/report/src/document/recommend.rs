@@ -55,6 +55,10 @@ struct Sweep<'a> {
     upper: bool,
     meeting: &'a [u32],
     paths: u64,
+    /// The set holding the scenario's own values, if swept.
+    current: Option<&'a SweepRow>,
+    /// Index of the capital-efficiency parameter among the swept ones.
+    efficiency: Option<usize>,
 }
 
 impl Sweep<'_> {
@@ -86,9 +90,20 @@ impl Sweep<'_> {
         })
     }
 
-    /// The recommended set: the best-ranked set meeting the target.
+    /// The recommended set: the best-ranked set meeting the target; among the
+    /// sets as capital-efficient as it, the current values when they are one
+    /// (no change is recommended where none is needed).
     fn recommended(&self) -> Option<&SweepRow> {
-        self.meeting.first().and_then(|s| self.row(*s))
+        let best = self.meeting.first().and_then(|s| self.row(*s))?;
+        let tied_current = match (self.current, self.efficiency) {
+            (Some(current), Some(k)) => self
+                .meeting
+                .iter()
+                .filter_map(|s| self.row(*s))
+                .find(|r| r.values.get(k) == best.values.get(k) && r.values == current.values),
+            _ => None,
+        };
+        Some(tied_current.unwrap_or(best))
     }
 
     fn judged_text(&self) -> &'static str {
@@ -152,6 +167,16 @@ pub(crate) fn sections(data: &ReportData) -> Vec<Section> {
         upper: s.use_upper_bound,
         meeting: &sets.meeting_target,
         paths: s.paths,
+        current: s
+            .swept
+            .iter()
+            .map(|(_, v)| *v)
+            .collect::<Option<Vec<f64>>>()
+            .and_then(|cv| sets.table.rows.iter().find(|r| r.values == cv)),
+        efficiency: s
+            .capital_efficiency
+            .as_ref()
+            .and_then(|c| sets.table.parameters.iter().position(|p| p == c)),
     };
     let mut out = vec![recommended_actions(data, &sweep)];
     out.push(cost_of_safety(data, &sweep));
@@ -167,14 +192,7 @@ pub(crate) fn sections(data: &ReportData) -> Vec<Section> {
 fn recommended_actions(data: &ReportData, sweep: &Sweep<'_>) -> Section {
     let s = &data.summary;
     let mut before = Vec::new();
-    let current_values: Option<Vec<f64>> = s
-        .swept
-        .iter()
-        .map(|(_, v)| *v)
-        .collect::<Option<Vec<f64>>>();
-    let current = current_values
-        .as_ref()
-        .and_then(|cv| sweep.rows.iter().find(|r| r.values == *cv));
+    let current = sweep.current;
     match sweep.target {
         Some(t) => before.push(format!(
             "Target: a probability of insurance-fund depletion of at most {}, judged by {}, \
@@ -190,58 +208,62 @@ fn recommended_actions(data: &ReportData, sweep: &Sweep<'_>) -> Section {
         ),
     }
     let recommended = sweep.recommended();
-    let (pick, pick_name) = match (recommended, sweep.target) {
-        (Some(r), _) => {
-            before.push(format!(
-                "Recommended: parameter set {} ({}), the most capital-efficient of the {} of {} \
-                 sets that meet the target.",
+    let (pick, pick_name) =
+        match (recommended, sweep.target) {
+            (Some(r), _) => {
+                let keep = current.is_some_and(|c| c.param_set == r.param_set);
+                before.push(format!(
+                "Recommended: {} parameter set {} ({}), the most capital-efficient of the {} \
+                 of {} sets that meet the target.",
+                if keep { "keep the current values," } else { "" },
                 r.param_set,
                 describe(sweep.keys, &r.values),
                 count(sweep.meeting.len() as f64),
                 count(sweep.rows.len() as f64)
-            ));
-            (Some(r), "recommended")
-        }
-        (None, Some(t)) => {
-            let safest = sweep.safest();
-            let mut text = format!(
-                "No parameter set meets the target with the {} paths run.",
-                count(sweep.paths as f64)
-            );
-            if let Some(r) = safest {
-                text.push_str(&format!(
-                    " The safest, set {} ({}), had {} of {} paths deplete the fund ({}).",
-                    r.param_set,
-                    describe(sweep.keys, &r.values),
-                    count(r.depletion.count as f64),
-                    count(r.paths as f64),
-                    pct_interval(
-                        r.depletion.probability,
-                        r.depletion.ci95_lower,
-                        r.depletion.ci95_upper
-                    )
-                ));
-                if r.depletion.probability > t {
-                    text.push_str(
-                        " Its depletion rate is above the target: more paths would not make it \
-                         meet it; a safer set (a larger fund, higher margins) would.",
-                    );
-                } else if let Some(n) = clean_paths_needed(t) {
+            )
+            .replace("Recommended:  parameter", "Recommended: parameter"));
+                (Some(r), "recommended")
+            }
+            (None, Some(t)) => {
+                let safest = sweep.safest();
+                let mut text = format!(
+                    "No parameter set meets the target with the {} paths run.",
+                    count(sweep.paths as f64)
+                );
+                if let Some(r) = safest {
                     text.push_str(&format!(
-                        " To show a probability of at most {} at 95% confidence, a set needs \
+                        " The safest, set {} ({}), had {} of {} paths deplete the fund ({}).",
+                        r.param_set,
+                        describe(sweep.keys, &r.values),
+                        count(r.depletion.count as f64),
+                        count(r.paths as f64),
+                        pct_interval(
+                            r.depletion.probability,
+                            r.depletion.ci95_lower,
+                            r.depletion.ci95_upper
+                        )
+                    ));
+                    if r.depletion.probability > t {
+                        text.push_str(
+                            " Its depletion rate is above the target: more paths would not make it \
+                         meet it; a safer set (a larger fund, higher margins) would.",
+                        );
+                    } else if let Some(n) = clean_paths_needed(t) {
+                        text.push_str(&format!(
+                            " To show a probability of at most {} at 95% confidence, a set needs \
                          at least {} paths with no depletion at all (n ≥ ln(0.025) / ln(1 − {})), \
                          and more if any path depletes.",
-                        pct(t),
-                        count(n as f64),
-                        plain(t)
-                    ));
+                            pct(t),
+                            count(n as f64),
+                            plain(t)
+                        ));
+                    }
                 }
+                before.push(text);
+                (safest, "safest")
             }
-            before.push(text);
-            (safest, "safest")
-        }
-        (None, None) => (sweep.safest(), "safest"),
-    };
+            (None, None) => (sweep.safest(), "safest"),
+        };
     let mut rows: Vec<Vec<String>> = Vec::new();
     for (k, key) in sweep.keys.iter().enumerate() {
         let label = format!("{} ({key})", parameter_label(key).0);
@@ -513,6 +535,62 @@ fn every_set(sweep: &Sweep<'_>) -> Section {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use backstop_data::SweepProbability;
+
+    fn row(set: u32, values: [f64; 2], depleted: u64, meets: bool) -> SweepRow {
+        let p = SweepProbability {
+            count: depleted,
+            probability: depleted as f64 / 400.0,
+            ci95_lower: 0.0,
+            ci95_upper: if depleted == 0 { 0.0092 } else { 0.05 },
+        };
+        SweepRow {
+            param_set: set,
+            values: values.to_vec(),
+            paths: 400,
+            depletion: p,
+            socialized: p,
+            adl: p,
+            insurance_fund_loss_var_95: 0.0,
+            insurance_fund_loss_es_95: 0.0,
+            insurance_fund_loss_var_99: 0.0,
+            insurance_fund_loss_es_99: f64::from(10 - set),
+            cover_1: 0.0,
+            cover_2: 0.0,
+            bad_debt_p50: 0.0,
+            bad_debt_p99: 0.0,
+            meets_target: Some(meets),
+        }
+    }
+
+    #[test]
+    fn the_current_values_are_kept_when_no_set_meeting_the_target_is_more_efficient() {
+        // (mmr, fund): sets 0 and 1 share the best fund; set 1 holds the current values.
+        let rows = vec![
+            row(0, [0.003, 1e6], 0, true),
+            row(1, [0.004, 1e6], 0, true),
+            row(2, [0.004, 5e5], 9, false),
+        ];
+        let keys = ["mmr".to_owned(), "insurance_fund.initial".to_owned()];
+        let meeting = [0, 1];
+        let sweep = |current: Option<usize>| Sweep {
+            keys: &keys,
+            rows: &rows,
+            target: Some(0.01),
+            upper: true,
+            meeting: &meeting,
+            paths: 400,
+            current: current.map(|i| &rows[i]),
+            efficiency: Some(1),
+        };
+        assert_eq!(sweep(Some(1)).recommended().map(|r| r.param_set), Some(1));
+        // Without the current values among them, the best-ranked set.
+        assert_eq!(sweep(None).recommended().map(|r| r.param_set), Some(0));
+        // Current values that miss the target are not kept.
+        assert_eq!(sweep(Some(2)).recommended().map(|r| r.param_set), Some(0));
+        // The safest: lowest upper end, then lowest ES 99%.
+        assert_eq!(sweep(None).safest().map(|r| r.param_set), Some(1));
+    }
 
     #[test]
     fn clean_paths_make_the_upper_end_meet_the_target() {
