@@ -66,6 +66,12 @@ pub struct RunInfo {
     /// Whether a sweep's target is met by the upper end of the 95% interval
     /// (`sweep.use_upper_bound`; `false` when absent, as older files meant).
     pub use_upper_bound: bool,
+    /// A sweep's risk appetites (`scenario.sweep.target.appetites`), by name:
+    /// each a bound on the probability of depletion.
+    pub appetites: Vec<(String, f64)>,
+    /// Whether higher values of the capital-efficiency parameter are better
+    /// (`sweep.prefer = "higher"`).
+    pub prefer_higher: bool,
     /// A sweep's capital-efficiency parameter (`sweep.capital_efficiency`), the
     /// key sets meeting the target are ranked by.
     pub capital_efficiency: Option<String>,
@@ -281,6 +287,21 @@ impl RunInfo {
                 .and_then(|s| s.get("use_upper_bound"))
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
+            appetites: f
+                .get("sweep.target.appetites")
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| v.as_f64().map(|v| (k.clone(), v)))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            prefer_higher: summary
+                .sweep
+                .as_ref()
+                .and_then(|s| s.get("prefer"))
+                .and_then(Value::as_str)
+                == Some("higher"),
             capital_efficiency: summary
                 .sweep
                 .as_ref()

@@ -179,6 +179,9 @@ pub(crate) fn sections(data: &ReportData) -> Vec<Section> {
             .and_then(|c| sets.table.parameters.iter().position(|p| p == c)),
     };
     let mut out = vec![recommended_actions(data, &sweep)];
+    if let Some(a) = appetites(data, &sweep) {
+        out.push(a);
+    }
     out.push(cost_of_safety(data, &sweep));
     if let Some(sens) = sensitivity(&sweep) {
         out.push(sens);
@@ -316,6 +319,90 @@ fn recommended_actions(data: &ReportData, sweep: &Sweep<'_>) -> Section {
         )),
         after,
     }
+}
+
+/// The risk appetites the scenario names: for each, the best set (by the
+/// capital-efficiency parameter; the current values among equals) whose judged
+/// probability of depletion is at most the appetite's bound.
+fn appetites(data: &ReportData, sweep: &Sweep<'_>) -> Option<Section> {
+    let s = &data.summary;
+    if s.appetites.is_empty() {
+        return None;
+    }
+    let k = sweep.efficiency.unwrap_or(0);
+    let mut list = s.appetites.clone();
+    list.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let mut rows = Vec::new();
+    for (name, bound) in &list {
+        let mut ok: Vec<&SweepRow> = sweep
+            .rows
+            .iter()
+            .filter(|r| sweep.judged(r) <= *bound)
+            .collect();
+        ok.sort_by(|a, b| {
+            let (va, vb) = (a.values[k], b.values[k]);
+            let o = if s.prefer_higher {
+                vb.total_cmp(&va)
+            } else {
+                va.total_cmp(&vb)
+            };
+            let is_current =
+                |r: &SweepRow| sweep.current.is_some_and(|c| c.param_set == r.param_set);
+            o.then(is_current(b).cmp(&is_current(a)))
+                .then(a.param_set.cmp(&b.param_set))
+        });
+        let mut row = vec![name.clone(), format!("at most {}", pct(*bound))];
+        match ok.first() {
+            Some(r) => {
+                row.push(r.param_set.to_string());
+                row.extend(
+                    sweep
+                        .keys
+                        .iter()
+                        .zip(&r.values)
+                        .map(|(key, v)| parameter_value(key, *v)),
+                );
+                row.push(pct_interval(
+                    r.depletion.probability,
+                    r.depletion.ci95_lower,
+                    r.depletion.ci95_upper,
+                ));
+                row.push(usd(r.insurance_fund_loss_es_99));
+                row.push(usd(r.bad_debt_p99));
+            }
+            None => {
+                row.push("none".to_owned());
+                row.extend(sweep.keys.iter().map(|_| "–".to_owned()));
+                row.push(match clean_paths_needed(*bound) {
+                    Some(n) if sweep.paths < n => {
+                        format!("needs ≥ {} clean paths", count(n as f64))
+                    }
+                    _ => "–".to_owned(),
+                });
+                row.push("–".to_owned());
+                row.push("–".to_owned());
+            }
+        }
+        rows.push(row);
+    }
+    let mut head = vec![
+        "appetite".to_owned(),
+        "P(depletion)".to_owned(),
+        "set".to_owned(),
+    ];
+    head.extend(sweep.keys.iter().map(|k| parameter_label(k).0));
+    head.extend(["P(depletion) [95% CI]", "fund loss, ES 99%", "bad debt p99"].map(str::to_owned));
+    Some(Section {
+        id: "risk-appetites".to_owned(),
+        heading: "Risk appetites".to_owned(),
+        before: vec![format!(
+            "The scenario's risk appetites, strictest first: for each, the most \
+             capital-efficient set whose probability of depletion is within it, judged by {}.",
+            sweep.judged_text()
+        )],
+        table: Some((head, rows)),
+        after: Vec::new(),
+    })
 }
 
 /// The mean of a per-path metric over the paths of `set`, `NaN` without any.

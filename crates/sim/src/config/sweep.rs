@@ -111,6 +111,11 @@ pub struct SweepTarget {
     /// Whether lower (default) or higher values of it are better.
     #[serde(default)]
     pub prefer: Prefer,
+    /// Risk appetites the report sets side by side, each a stricter or looser
+    /// `max_depletion_probability` (e.g. `{ conservative = 0.001, moderate =
+    /// 0.01, aggressive = 0.05 }`), judged like the target; by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appetites: Option<std::collections::BTreeMap<String, f64>>,
 }
 
 impl Default for SweepTarget {
@@ -120,6 +125,7 @@ impl Default for SweepTarget {
             use_upper_bound: upper_bound_by_default(),
             capital_efficiency: None,
             prefer: Prefer::default(),
+            appetites: None,
         }
     }
 }
