@@ -145,6 +145,78 @@ fn quantile_row(label: &str, mut v: Vec<f64>, show: &dyn Fn(f64) -> String) -> V
     row
 }
 
+/// Per market, what the run did there (runs of several markets): the mean per
+/// path of the notional liquidated long and short and of the ADL notional (sums
+/// over steps of the bands' exact means), and the median path's lowest and
+/// highest mark (the extremes over steps of the bands' medians).
+pub(crate) fn per_market(data: &ReportData) -> Option<Section> {
+    let mut markets: Vec<&str> = data
+        .bands
+        .keys()
+        .filter(|(m, s)| !m.is_empty() && s == "mark")
+        .map(|(m, _)| m.as_str())
+        .collect();
+    markets.dedup();
+    if markets.len() < 2 {
+        return None;
+    }
+    let band = |m: &str, s: &str| data.bands.get(&(m.to_owned(), s.to_owned()));
+    let total = |m: &str, s: &str| {
+        band(m, s).map_or(f64::NAN, |b| b.mean.iter().filter(|v| v.is_finite()).sum())
+    };
+    let rows = markets
+        .iter()
+        .map(|m| {
+            let marks = band(m, "mark");
+            let p50 = |f: fn(f64, f64) -> f64, start: f64| {
+                marks.map_or(f64::NAN, |b| {
+                    b.p50
+                        .iter()
+                        .copied()
+                        .filter(|v| v.is_finite())
+                        .fold(start, f)
+                })
+            };
+            vec![
+                m.to_uppercase(),
+                marks
+                    .and_then(|b| b.p50.first().copied())
+                    .map_or_else(|| "–".to_owned(), usd),
+                usd(p50(f64::min, f64::INFINITY)),
+                usd(p50(f64::max, f64::NEG_INFINITY)),
+                usd(total(m, "liquidated_long_notional")),
+                usd(total(m, "liquidated_short_notional")),
+                usd(total(m, "adl_notional")),
+            ]
+        })
+        .collect();
+    Some(Section {
+        id: "per-market".to_owned(),
+        heading: "Per market".to_owned(),
+        before: vec![format!(
+            "What the run did in each market: the liquidated and auto-deleveraged notional \
+             are means per path over the {} paths; the marks are those of the median path \
+             at each step (its lowest and highest).",
+            count(data.summary.paths as f64)
+        )],
+        table: Some((
+            [
+                "market",
+                "first mark (median)",
+                "lowest median mark",
+                "highest median mark",
+                "liquidated long, mean per path",
+                "liquidated short, mean per path",
+                "ADL, mean per path",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            rows,
+        )),
+        after: Vec::new(),
+    })
+}
+
 /// The book's sections, one per market; empty without `population.parquet`.
 // Over 70 lines: the two tables of each market, built side by side.
 pub(crate) fn sections(data: &ReportData) -> Vec<Section> {

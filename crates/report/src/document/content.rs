@@ -232,7 +232,10 @@ impl Content {
             methodology: methodology(data),
             front: recommend::sections(data),
             headline_heading: headline_heading(data),
-            book: super::book::sections(data),
+            book: super::book::per_market(data)
+                .into_iter()
+                .chain(super::book::sections(data))
+                .collect(),
             chart_notes: Vec::new(),
             controls: section(data, &|step| step_duration(step, data)),
             replay_marks: replay_marks(data),
@@ -669,18 +672,22 @@ fn methodology(data: &ReportData) -> Vec<String> {
             )
         });
     }
-    methodology.push(
+    methodology.push(format!(
         "Limitations: what the run does not capture. Traders do not react: no one adds \
          margin, closes early or opens new positions during the path; the book is the \
          starting one, liquidated or deleveraged only. Liquidity is the impact model's: \
          a book that empties faster than it does, other venues' liquidations and contagion \
          across venues are not modelled. Prices are the path model's (or history's): a \
          Monte Carlo run is only as heavy-tailed as its calibration, and a replay shows one \
-         history, a distribution only over the books drawn per path. Probabilities are \
-         estimated from the paths run: rare events need many paths, and the interval says \
-         how far the estimate may be from the truth."
-            .to_owned(),
-    );
+         history, a distribution only over the books drawn per path. {}",
+        if s.paths <= 1 {
+            "This run has one outcome: it says what happened on its one path, not how likely \
+             that is."
+        } else {
+            "Probabilities are estimated from the paths run: rare events need many paths, \
+             and the interval says how far the estimate may be from the truth."
+        }
+    ));
     methodology.push(format!(
         "This report is generated from the run's results files alone (summary.json and the \
          Parquet series); rerunning the scenario with backstop {} and rendering again gives \
