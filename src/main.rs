@@ -120,6 +120,26 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Run every scenario of a folder (the historical crash library) with its
+    /// own parameters and, given --set, with recommended ones; write one table
+    /// (<out>/library/library.md and library.csv).
+    Library {
+        /// Folder of scenario files.
+        #[arg(default_value = "scenarios/history")]
+        dir: PathBuf,
+        /// A recommended parameter, KEY=VALUE (key paths as in [sweep]); repeat.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Folder the table is written into.
+        #[arg(long, default_value = "notebooks-out")]
+        out: PathBuf,
+        /// Worker threads (default: one per core). Results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Check a scenario file (syntax, keys, values, population) without running it.
     Validate {
         /// Scenario file (TOML).
@@ -169,6 +189,19 @@ fn main() -> ExitCode {
             shard: shard.as_deref(),
         }),
         Command::Merge { dirs, out, quiet } => commands::merge::merge(&dirs, &out, quiet),
+        Command::Library {
+            dir,
+            set,
+            out,
+            threads,
+            quiet,
+        } => commands::library::library(&commands::library::LibraryArgs {
+            dir: &dir,
+            out: &out,
+            set: &set,
+            threads,
+            quiet,
+        }),
         Command::Compare {
             a,
             b,

@@ -72,6 +72,22 @@ fn every_example_scenario_validates_and_runs() {
             .collect();
         assert_eq!(written.len(), 1, "{shown}: {written:?}");
         let dir = &written[0];
+        // Its report can be pasted into a forum as it is (issue 13).
+        backstop_testkit::assert_shareable_report(dir, tmp.path());
+        if shown.contains("multi-asset") {
+            // Several markets: per-market figures and each market's book.
+            let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+            for needle in [
+                "## Per market",
+                "| BTC |",
+                "| ETH |",
+                "## The book: BTC",
+                "## Liquidations at risk: ETH",
+                "| −20.0% |",
+            ] {
+                assert!(md.contains(needle), "{shown}: report.md lacks {needle:?}");
+            }
+        }
         for result in [
             "summary.json",
             "steps.parquet",

@@ -203,6 +203,63 @@ pub fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// Checks that the report of the results folder `dir` can be shared as it is
+/// (issue 13): `report.md` renders on a Discourse-style forum (no HTML tags
+/// outside code, every image a relative `charts/NAME.png` link to a PNG beside
+/// it) and no shared file (`report.md`, `report.html`, `summary.json`) holds
+/// `local`, an absolute local path (the temporary folder of the test).
+///
+/// # Panics
+/// When a check fails, naming the file and what is wrong.
+pub fn assert_shareable_report(dir: &Path, local: &Path) {
+    let md = std::fs::read_to_string(dir.join("report.md")).expect("report.md");
+    let mut in_fence = false;
+    for (i, line) in md.lines().enumerate() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+            continue;
+        }
+        if in_fence {
+            continue;
+        }
+        let prose: String = line
+            .split('`')
+            .enumerate()
+            .filter(|(k, _)| k % 2 == 0)
+            .map(|(_, part)| part)
+            .collect();
+        let tag = prose.match_indices('<').any(|(k, _)| {
+            !prose[..k].ends_with('\\')
+                && prose[k + 1..]
+                    .starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!')
+        });
+        assert!(!tag, "report.md line {}: an HTML tag: {line}", i + 1);
+    }
+    let mut images = 0;
+    for (k, _) in md.match_indices("![") {
+        let rest = &md[k..];
+        let open = rest.find("](").expect("an image link") + 2;
+        let close = rest[open..].find(')').expect("the link closes") + open;
+        let link = &rest[open..close];
+        assert!(
+            link.starts_with("charts/") && link.ends_with(".png"),
+            "report.md: image link {link} is not a relative charts/NAME.png"
+        );
+        let png = std::fs::read(dir.join(link)).unwrap_or_else(|e| panic!("{link}: {e}"));
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{link} is not a PNG");
+        images += 1;
+    }
+    assert!(images > 0, "report.md shows no chart");
+    let local = local.to_string_lossy();
+    for file in ["report.md", "report.html", "summary.json"] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
+        assert!(
+            !text.contains(local.as_ref()),
+            "{file} holds the absolute local path {local}"
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,6 +22,21 @@ use crate::venue::market::Market;
 /// (a run holds this many paths' per-step series at once).
 pub const CHUNK_PATHS: u64 = 64;
 
+/// Bytes the per-step bands may spend keeping every path's value, so that their
+/// quantiles are exact ([`bands_exact`]); beyond it they are sketched within
+/// 0.5% of the value (docs/model.md §7).
+pub const EXACT_BANDS_BYTES: u64 = 256 << 20;
+
+/// Whether the bands of `paths` paths of `steps` steps and `columns` band
+/// columns keep every value (exact quantiles) within [`EXACT_BANDS_BYTES`].
+pub fn bands_exact(paths: u64, steps: u64, columns: u64) -> bool {
+    paths
+        .saturating_mul(steps)
+        .saturating_mul(columns)
+        .saturating_mul(BAND_VALUE_BYTES)
+        <= EXACT_BANDS_BYTES
+}
+
 /// Bytes of one account's starting spec, its snapshot row and the engine's
 /// state of it (account, position slots, index entries), per engine.
 const SPEC_BYTES: u64 = 200;
@@ -35,7 +50,7 @@ const BAND_VALUE_BYTES: u64 = 8;
 /// Bytes of one quantile sketch (one per step and band column) beyond its
 /// values: the struct and its allocation.
 const SKETCH_BYTES: u64 = 160;
-/// Bytes of a sketch's buckets once it holds more than its 128 exact values
+/// Bytes of a sketch's buckets once it holds more values than it keeps exactly
 /// (typically below 1 KiB).
 const SKETCH_BUCKET_BYTES: u64 = 1_000;
 /// Bytes of one step of one market of path 0's full series (`steps.parquet`).
@@ -74,10 +89,10 @@ impl MemoryEstimate {
         let columns = 3 + 4 * markets;
         let in_flight = CHUNK_PATHS.min(paths).max((threads as u64).min(paths));
         let sketch = SKETCH_BYTES
-            + if paths > 128 {
+            + if paths > 128 && !bands_exact(paths, steps, columns) {
                 SKETCH_BUCKET_BYTES
             } else {
-                8 * paths
+                BAND_VALUE_BYTES * paths
             };
         let mut parts = vec![
             (

@@ -90,15 +90,44 @@ pub fn write_run(dir: &Path, prepared: &Prepared, output: &RunOutput) -> Result<
             ),
             sets: None,
             work_items: None,
+            bands_relative_error: Some(output.bands_relative_error),
         },
         sweep: None,
         sets: None,
         meeting_target: None,
-        aggregates: output.aggregates.clone(),
+        aggregates: if output.paths.len() == 1 {
+            one_outcome(&output.aggregates)
+        } else {
+            output.aggregates.clone()
+        },
     };
     backstop_data::write_summary(&dir.join(SUMMARY_FILE), &summary)?;
     Ok(())
 }
+
+/// What `summary.json` says of a one-path run (docs/model.md §7, "One
+/// outcome"): that path's figures, marked as such, with no sampling interval
+/// (each `ci95` is the 0 or 1 that happened, not a Clopper–Pearson interval of
+/// one draw).
+pub fn one_outcome(a: &Aggregates) -> Aggregates {
+    let fixed = |p: &Probability| Probability {
+        count: p.count,
+        probability: p.probability,
+        ci95: [p.probability, p.probability],
+    };
+    Aggregates {
+        insurance_fund_depletion: fixed(&a.insurance_fund_depletion),
+        socialized_loss_any: fixed(&a.socialized_loss_any),
+        adl_any: a.adl_any.as_ref().map(fixed),
+        outcome: Some(ONE_OUTCOME.to_owned()),
+        ..a.clone()
+    }
+}
+
+/// The sentence marking a one-outcome run's aggregates in `summary.json`.
+pub const ONE_OUTCOME: &str = "one path: these are that path's figures, not a distribution \
+     (each probability is 0 or 1, what happened, and its ci95 is that value, not a sampling \
+     interval; every quantile is the path's value)";
 
 /// The `paths/v1` and `haircuts/v1` rows of some paths of parameter set `set`.
 pub fn path_tables(set: u32, metrics: &[PathMetrics]) -> (PathsTable, HaircutsTable) {
@@ -191,6 +220,7 @@ pub fn write_sweep(
             outcome: None,
             sets: Some(grid.sets),
             work_items: Some(u64::from(grid.sets) * n),
+            bands_relative_error: None,
         },
         sweep: Some(grid),
         sets: Some(set_summaries(grid, &aggregates, &meets)),

@@ -57,6 +57,8 @@ pub struct RunOutput {
     pub first_path_balances: Vec<BalanceRow>,
     /// Per-step quantile bands across paths.
     pub bands: BandsTable,
+    /// The largest relative error of a band quantile: 0 when exact (docs/model.md §7).
+    pub bands_relative_error: f64,
     /// Statistics across paths.
     pub aggregates: Aggregates,
 }
@@ -380,7 +382,7 @@ impl Prepared {
         let n = u64::from(self.scenario.paths);
         let first = self.run_path(0)?;
         let layout = record::band_layout(self.scenario.market.len());
-        let mut sketches = BandSketches::new(layout.len());
+        let mut sketches = BandSketches::new(layout.len(), n, self.scenario.steps() as u64);
         let mut paths = Vec::with_capacity(n as usize);
         let mut done = 0;
         while done < n {
@@ -408,6 +410,7 @@ impl Prepared {
             first_path: first.steps,
             first_path_balances: first.balances,
             bands,
+            bands_relative_error: sketches.relative_error(),
             aggregates,
         })
     }

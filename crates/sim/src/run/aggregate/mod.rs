@@ -95,5 +95,6 @@ pub fn aggregates(paths: &[PathMetrics]) -> Aggregates {
         cover_1,
         cover_2,
         metrics,
+        outcome: None,
     }
 }
