@@ -118,6 +118,7 @@ LAYERS = {
             ["commands/compare.rs"],
             ["commands/calibrate.rs"],
             ["commands/import.rs"],
+            ["commands/liq_price.rs"],
         ],
         [["commands/merge.rs"]],
         # The command line.

@@ -5,6 +5,7 @@ pub mod calibrate;
 pub mod compare;
 #[cfg(feature = "import")]
 pub mod import;
+pub mod liq_price;
 pub mod merge;
 pub mod report;
 pub mod run;

@@ -7,6 +7,7 @@
 pub mod aggregate;
 pub mod build;
 pub mod limits;
+pub mod liq_price;
 pub mod metrics;
 pub mod population;
 mod record;
