@@ -8,7 +8,12 @@ const BIN: &str = env!("CARGO_BIN_EXE_backstop");
 #[test]
 fn the_binance_example_prints_the_published_prices() {
     let file = repo_root().join("docs/examples/liq-price-binance.toml");
-    let o = run_program(BIN, &repo_root(), &["liq-price".as_ref(), file.as_os_str()], &[]);
+    let o = run_program(
+        BIN,
+        &repo_root(),
+        &["liq-price".as_ref(), file.as_os_str()],
+        &[],
+    );
     assert_success(&o);
     let out = stdout(&o);
     assert!(out.contains("11383.99"), "{out}");
@@ -39,9 +44,19 @@ fn a_bad_account_file_names_the_key() {
         .unwrap()
         .replace("market = \"eth\"", "market = \"sol\"");
     let file = write_file(tmp.path(), "a.toml", &text);
-    let o = run_program(BIN, tmp.path(), &["liq-price".as_ref(), file.as_os_str()], &[]);
+    let o = run_program(
+        BIN,
+        tmp.path(),
+        &["liq-price".as_ref(), file.as_os_str()],
+        &[],
+    );
     assert_error(&o, &["position[1].market", "sol"]);
     let file = write_file(tmp.path(), "b.toml", &text.replace("binance-usdm", "ftx"));
-    let o = run_program(BIN, tmp.path(), &["liq-price".as_ref(), file.as_os_str()], &[]);
+    let o = run_program(
+        BIN,
+        tmp.path(),
+        &["liq-price".as_ref(), file.as_os_str()],
+        &[],
+    );
     assert_error(&o, &["unknown venue `ftx`"]);
 }
