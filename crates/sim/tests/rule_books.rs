@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use backstop_sim::Prepared;
 use backstop_sim::config::{LastLineKind, LiquidationModeKind, Scenario};
 use backstop_sim::run::liq_price::{AccountFile, PositionPrices, liquidation_prices};
 use backstop_sim::venue::rulebook::{Venue, binance, drift, dydx, hyperliquid};
@@ -120,11 +121,30 @@ fn without_a_venue_the_defaults_apply_and_steps_scale_the_intervals() {
     assert_eq!(s.last_line.kind, LastLineKind::SocializeFunding);
 }
 
+/// Every rule book runs a -30% crash with an empty fund, and its last line
+/// takes the loss: ADL on four venues, Drift's socialized loss on Drift.
 #[test]
-fn every_rule_book_loads_and_runs_its_market() {
+fn every_rule_book_runs_and_its_last_line_takes_the_loss() {
     for v in Venue::ALL {
-        let s = load(&BASE.replace("hyperliquid", v.name()));
+        let text = format!("{BASE}\n[insurance_fund]\ninitial = 0.0\n")
+            .replace("hyperliquid", v.name())
+            .replace("shock = -0.1", "shock = -0.3")
+            .replace("accounts = 10\n", "accounts = 300\n")
+            .replace("median = 8.0", "median = 15.0");
+        let s = load(&text);
         assert_eq!(s.venue.as_deref(), Some(v.name()));
+        let out = Prepared::new(s, Path::new("."))
+            .expect("the run prepares")
+            .run_path(0)
+            .expect("the path runs");
+        let m = &out.metrics;
+        assert!(m.liquidation_orders > 0, "{v:?}: {m:?}");
+        assert!(m.bad_debt > 0.0, "{v:?}: no deficit to test: {m:?}");
+        if v == Venue::Drift {
+            assert!(m.socialized_loss > 0.0 && m.adl_closes == 0, "{v:?}: {m:?}");
+        } else {
+            assert!(m.adl_closes > 0 && m.socialized_loss == 0.0, "{v:?}: {m:?}");
+        }
     }
 }
 
