@@ -475,7 +475,10 @@ fn scenario_cases() -> Vec<Case> {
         ),
         case(
             "a funding cap of 150%",
-            edit("lot_size = 0.001", "lot_size = 0.001\nfunding = { cap = 1.5 }"),
+            edit(
+                "lot_size = 0.001",
+                "lot_size = 0.001\nfunding = { cap = 1.5 }",
+            ),
             line("funding = { cap", "market.btc.funding.cap"),
             "below 100%",
         ),
