@@ -119,6 +119,7 @@ LAYERS = {
             ["commands/calibrate.rs"],
             ["commands/import.rs"],
             ["commands/library.rs"],
+            ["commands/liq_price.rs"],
         ],
         [["commands/merge.rs"]],
         # The command line.

@@ -145,6 +145,15 @@ enum Command {
         /// Scenario file (TOML).
         scenario: PathBuf,
     },
+    /// Liquidation and bankruptcy prices of an account's positions under a venue's
+    /// rule book (the engine's own computation): distance from the mark, bracket.
+    LiqPrice {
+        /// Account file (TOML): venue, collateral, [market.<name>] marks, [[position]].
+        account: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Import exchange/vendor files into a tick-history Parquet file.
     #[cfg(feature = "import")]
     Import(commands::import::ImportArgs),
@@ -171,6 +180,7 @@ fn main() -> ExitCode {
         }
         Command::Report { dir } => commands::report::report(&dir),
         Command::Validate { scenario } => commands::validate::validate(&scenario),
+        Command::LiqPrice { account, json } => commands::liq_price::liq_price(&account, json),
         #[cfg(feature = "import")]
         Command::Import(args) => commands::import::run(&args),
         Command::Sweep {

@@ -6,6 +6,7 @@ pub mod compare;
 #[cfg(feature = "import")]
 pub mod import;
 pub mod library;
+pub mod liq_price;
 pub mod merge;
 pub mod report;
 pub mod run;

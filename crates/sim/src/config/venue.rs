@@ -93,6 +93,9 @@ pub enum LastLineKind {
     Adl,
     /// Haircut of winners' positive PnL.
     Socialize,
+    /// Drift: the loss spread over every open position of the market, both
+    /// sides, by size (through the cumulative funding rate).
+    SocializeFunding,
     /// Recorded insolvency.
     None,
 }

@@ -46,6 +46,7 @@ mod ledger;
 mod liquidation;
 mod margin;
 mod rules;
+mod socialize_funding;
 mod triggers;
 mod waterfall;
 

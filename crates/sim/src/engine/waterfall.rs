@@ -40,9 +40,13 @@ impl Engine {
                 self.totals.insolvency += left;
                 venue = Micros::ZERO;
             }
-            LastLine::Socialize | LastLine::Adl { .. } => {
+            LastLine::Socialize | LastLine::SocializeFunding | LastLine::Adl { .. } => {
                 if matches!(self.cfg.last_line, LastLine::Socialize) && left.0 > 0 {
                     socialized = self.socialize(a, market, side, left);
+                    left -= socialized;
+                }
+                if matches!(self.cfg.last_line, LastLine::SocializeFunding) && left.0 > 0 {
+                    socialized = self.socialize_by_size(a, market, left);
                     left -= socialized;
                 }
                 // Whatever nobody could absorb (no winners left, or ADL rounding), the

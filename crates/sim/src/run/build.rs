@@ -122,7 +122,12 @@ pub fn build_markets(
                 micros_per_lot_tick: micros_per_lot_tick as i64,
                 margin: MarginSchedule::new(&rows),
                 funding_interval_steps: m.funding.interval_steps,
-                funding_rate: rate(|| mk().key("funding").key("rate"), m.funding.rate)?,
+                funding_rate: rate(
+                    || mk().key("funding").key("rate"),
+                    m.funding
+                        .cap
+                        .map_or(m.funding.rate, |c| m.funding.rate.clamp(-c, c)),
+                )?,
                 impact,
                 permanent_impact_fraction: m.impact.permanent_fraction,
                 temporary_impact_decay: 0.5f64.powf(1.0 / m.impact.half_life_steps),
@@ -156,6 +161,7 @@ pub fn venue_config(s: &Scenario) -> Result<VenueConfig, InputError> {
     let last_line = match ll.kind {
         LastLineKind::None => LastLine::None,
         LastLineKind::Socialize => LastLine::Socialize,
+        LastLineKind::SocializeFunding => LastLine::SocializeFunding,
         LastLineKind::Adl => LastLine::Adl {
             policy: adl_policy(ll.adl, ll.ranking),
             scope: ll.scope,

@@ -8,6 +8,7 @@ pub mod aggregate;
 pub mod balances;
 pub mod build;
 pub mod limits;
+pub mod liq_price;
 pub mod metrics;
 pub mod population;
 mod record;

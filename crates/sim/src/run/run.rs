@@ -29,6 +29,7 @@ use crate::config::validate::MAX_PATHS;
 use crate::config::venue::{AdlAllocation, AdlRankingKind, LastLineKind};
 use crate::engine::{AccountSpec, Engine};
 use crate::error::{InputError, SimError};
+use crate::money::Rate;
 use crate::paths::{PathCursor, PathPlan, PathScratch, StepInput};
 use crate::rng::{self, Purpose};
 use crate::time::{NS_PER_SECOND, parse_utc};
@@ -309,7 +310,19 @@ impl Prepared {
             .cursor(path_index, self.start_ns, self.step_ns, &mut scratch)?;
         let mut input = StepInput::new(engine.markets().len());
         let mut times = Vec::with_capacity(self.scenario.steps());
+        // The venue's funding cap clamps a replay's recorded rates too.
+        let caps: Vec<Option<Rate>> = self
+            .scenario
+            .market
+            .values()
+            .map(|m| m.funding.cap.and_then(Rate::from_fraction))
+            .collect();
         while cursor.advance(&mut input)? {
+            for (f, cap) in input.funding.iter_mut().zip(&caps) {
+                if let (Some(r), Some(c)) = (f.as_mut(), cap) {
+                    *r = Rate((r.0).clamp(-c.0, c.0));
+                }
+            }
             engine.set_time(input.ts_ns);
             engine
                 .step_with_funding(&input.prices, &input.funding)

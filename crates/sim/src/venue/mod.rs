@@ -14,3 +14,4 @@ pub mod controls;
 pub mod impact;
 pub mod insurance;
 pub mod market;
+pub mod rulebook;
