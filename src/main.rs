@@ -120,6 +120,28 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Size the insurance fund: run the scenario once with a fund that cannot run
+    /// out and print the fund a depletion target needs (with its 95% interval),
+    /// from the paths' uncensored needs; writes <out>/<name>-size-fund/.
+    SizeFund {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// The target: P(depletion) at most this.
+        #[arg(long, default_value_t = 0.01)]
+        target: f64,
+        /// Folder the results folder is created in.
+        #[arg(long, default_value = "notebooks-out")]
+        out: PathBuf,
+        /// Run this many paths instead of the scenario's `paths`.
+        #[arg(long)]
+        paths: Option<u32>,
+        /// Worker threads (default: one per core). Results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print the one-line answer only.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Check a scenario file (syntax, keys, values, population) without running it.
     Validate {
         /// Scenario file (TOML).
@@ -150,6 +172,21 @@ fn main() -> ExitCode {
             commands::calibrate::calibrate(&file, step_seconds)
         }
         Command::Report { dir } => commands::report::report(&dir),
+        Command::SizeFund {
+            scenario,
+            target,
+            out,
+            paths,
+            threads,
+            quiet,
+        } => commands::size_fund::size_fund_command(&commands::size_fund::SizeFundArgs {
+            file: &scenario,
+            out: &out,
+            target,
+            paths,
+            threads,
+            quiet,
+        }),
         Command::Validate { scenario } => commands::validate::validate(&scenario),
         #[cfg(feature = "import")]
         Command::Import(args) => commands::import::run(&args),

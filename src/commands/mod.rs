@@ -9,6 +9,7 @@ pub mod merge;
 pub mod report;
 pub mod run;
 mod shard;
+pub mod size_fund;
 pub mod sweep;
 pub mod validate;
 
