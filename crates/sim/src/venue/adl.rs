@@ -10,7 +10,9 @@
 //! - **pro_rata**: every candidate reduced by the same fraction (largest remainder
 //!   for the last lots);
 //! - **min_max_leverage**: water-filling: deleverage the most levered first until
-//!   leverages are equal (the optimum of the risk-based ADL formulation).
+//!   leverages are equal (the optimum of the risk-based ADL formulation);
+//! - **water_fill_pnl**, **capped_pro_rata**: the literature's, in
+//!   [`super::adl_policies`].
 //!
 //! Every policy closes exactly `min(needed, Σ candidate lots)` lots and never more
 //! than a candidate holds. Ties are broken by account index, so allocations are
@@ -124,6 +126,14 @@ pub enum AdlPolicy {
     ProRata,
     /// Water-filling on leverage.
     MinMaxLeverage,
+    /// Water-filling on PnL ([`super::adl_policies::water_fill_pnl`]).
+    WaterFillPnl,
+    /// Pro-rata with no winner losing more than `cap` of its PnL unless all are
+    /// at the cap ([`super::adl_policies::capped_pro_rata`]).
+    CappedProRata {
+        /// Largest share of a position (hence of its PnL) one ADL close takes.
+        cap: f64,
+    },
 }
 
 /// Allocates `needed` lots over `candidates`, writing `(candidate index, lots)` into
@@ -172,6 +182,14 @@ pub fn allocate(
         }
         AdlPolicy::MinMaxLeverage => {
             let shares = water_fill(candidates, needed);
+            round_shares(candidates, &shares, needed, fills)
+        }
+        AdlPolicy::WaterFillPnl => {
+            let shares = super::adl_policies::water_fill_pnl(candidates, needed);
+            round_shares(candidates, &shares, needed, fills)
+        }
+        AdlPolicy::CappedProRata { cap } => {
+            let (shares, _lifted) = super::adl_policies::capped_pro_rata(candidates, needed, *cap);
             round_shares(candidates, &shares, needed, fills)
         }
     }
