@@ -142,6 +142,28 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Run a scenario under each ADL allocation (same paths, same population) and
+    /// print one table comparing them; writes <out>/<name>-adl-lab/adl_lab.md.
+    AdlLab {
+        /// Scenario file (TOML) with `last_line.kind = "adl"`.
+        scenario: PathBuf,
+        /// Comma-separated: queue:<binance|bitmex|hyperliquid|dydx>, pro_rata,
+        /// min_max_leverage, water_fill, capped_pro_rata.
+        #[arg(
+            long,
+            default_value = "queue:binance,queue:hyperliquid,pro_rata,min_max_leverage,water_fill,capped_pro_rata"
+        )]
+        policies: String,
+        /// Folder the lab's folder is created in.
+        #[arg(long, default_value = "notebooks-out")]
+        out: PathBuf,
+        /// Run this many paths instead of the scenario's `paths`.
+        #[arg(long)]
+        paths: Option<u32>,
+        /// Worker threads (default: one per core). Results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// Check a scenario file (syntax, keys, values, population) without running it.
     Validate {
         /// Scenario file (TOML).
@@ -186,6 +208,19 @@ fn main() -> ExitCode {
             paths,
             threads,
             quiet,
+        }),
+        Command::AdlLab {
+            scenario,
+            policies,
+            out,
+            paths,
+            threads,
+        } => commands::adl_lab::adl_lab(&commands::adl_lab::AdlLabArgs {
+            file: &scenario,
+            out: &out,
+            policies: &policies,
+            paths,
+            threads,
         }),
         Command::Validate { scenario } => commands::validate::validate(&scenario),
         #[cfg(feature = "import")]

@@ -1,6 +1,7 @@
 //! The subcommands, one file each, and what several of them share: loading a
 //! scenario, the progress bar, the worker pool, USD for the terminal.
 
+pub mod adl_lab;
 pub mod calibrate;
 pub mod compare;
 #[cfg(feature = "import")]
