@@ -118,6 +118,8 @@ LAYERS = {
             ["commands/compare.rs"],
             ["commands/calibrate.rs"],
             ["commands/import.rs"],
+            ["commands/size_fund.rs"],
+            ["commands/adl_lab.rs"],
         ],
         [["commands/merge.rs"]],
         # The command line.

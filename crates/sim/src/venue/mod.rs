@@ -11,6 +11,7 @@
 //! scenario (`crate::config`) uses them.
 
 pub mod adl;
+pub mod adl_candidate;
 pub mod adl_policies;
 pub mod adl_waves;
 pub mod controls;
