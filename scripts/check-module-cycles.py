@@ -120,6 +120,8 @@ LAYERS = {
             ["commands/import.rs"],
             ["commands/library.rs"],
             ["commands/liq_price.rs"],
+            ["commands/size_fund.rs"],
+            ["commands/adl_lab.rs"],
         ],
         [["commands/merge.rs"]],
         # The command line.

@@ -140,6 +140,50 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Size the insurance fund: run the scenario once with a fund that cannot run
+    /// out and print the fund a depletion target needs (with its 95% interval),
+    /// from the paths' uncensored needs; writes <out>/<name>-size-fund/.
+    SizeFund {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// The target: P(depletion) at most this.
+        #[arg(long, default_value_t = 0.01)]
+        target: f64,
+        /// Folder the results folder is created in.
+        #[arg(long, default_value = "notebooks-out")]
+        out: PathBuf,
+        /// Run this many paths instead of the scenario's `paths`.
+        #[arg(long)]
+        paths: Option<u32>,
+        /// Worker threads (default: one per core). Results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print the one-line answer only.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Run a scenario under each ADL allocation (same paths, same population) and
+    /// print one table comparing them; writes <out>/<name>-adl-lab/adl_lab.md.
+    AdlLab {
+        /// Scenario file (TOML) with `last_line.kind = "adl"`.
+        scenario: PathBuf,
+        /// Comma-separated: queue:<binance|bitmex|hyperliquid|dydx>, pro_rata,
+        /// min_max_leverage, water_fill, capped_pro_rata.
+        #[arg(
+            long,
+            default_value = "queue:binance,queue:hyperliquid,pro_rata,min_max_leverage,water_fill,capped_pro_rata"
+        )]
+        policies: String,
+        /// Folder the lab's folder is created in.
+        #[arg(long, default_value = "notebooks-out")]
+        out: PathBuf,
+        /// Run this many paths instead of the scenario's `paths`.
+        #[arg(long)]
+        paths: Option<u32>,
+        /// Worker threads (default: one per core). Results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// Check a scenario file (syntax, keys, values, population) without running it.
     Validate {
         /// Scenario file (TOML).
@@ -179,6 +223,34 @@ fn main() -> ExitCode {
             commands::calibrate::calibrate(&file, step_seconds)
         }
         Command::Report { dir } => commands::report::report(&dir),
+        Command::SizeFund {
+            scenario,
+            target,
+            out,
+            paths,
+            threads,
+            quiet,
+        } => commands::size_fund::size_fund_command(&commands::size_fund::SizeFundArgs {
+            file: &scenario,
+            out: &out,
+            target,
+            paths,
+            threads,
+            quiet,
+        }),
+        Command::AdlLab {
+            scenario,
+            policies,
+            out,
+            paths,
+            threads,
+        } => commands::adl_lab::adl_lab(&commands::adl_lab::AdlLabArgs {
+            file: &scenario,
+            out: &out,
+            policies: &policies,
+            paths,
+            threads,
+        }),
         Command::Validate { scenario } => commands::validate::validate(&scenario),
         Command::LiqPrice { account, json } => commands::liq_price::liq_price(&account, json),
         #[cfg(feature = "import")]

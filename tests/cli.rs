@@ -880,3 +880,56 @@ fn count_text(v: f64) -> String {
     }
     out
 }
+
+/// `backstop adl-lab` runs the Oct-2025 lab under two allocations (the cheap
+/// ones; water-filling bisects per close, slow in debug builds): one table
+/// row each, the same ADL notional (shortfall scope: each close takes exactly
+/// its minimum) and different accounts hit; an unknown policy is refused.
+#[test]
+fn adl_lab_compares_policies_on_the_same_paths() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = backstop_testkit::repo_root().join("scenarios/adl-lab-oct-2025.toml");
+    let out = tmp.path().join("out");
+    let o = backstop_testkit::run_program(
+        env!("CARGO_BIN_EXE_backstop"),
+        tmp.path(),
+        &[
+            std::path::Path::new("adl-lab"),
+            &file,
+            "--policies".as_ref(),
+            "queue:binance,pro_rata".as_ref(),
+            "--out".as_ref(),
+            &out,
+        ],
+        &[],
+    );
+    backstop_testkit::assert_success(&o);
+    let text = String::from_utf8_lossy(&o.stdout);
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("| queue") || l.starts_with("| pro_rata") || l.starts_with("| water_fill")
+        })
+        .map(|l| l.split('|').map(str::trim).collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    assert!(
+        rows.iter().all(|r| r[3] == rows[0][3] && r[3] != "0 USD"),
+        "{text}"
+    );
+    assert_ne!(rows[0][6], rows[1][6], "accounts hit: {text}");
+    assert!(out.join("adl-lab-oct-2025-adl-lab/adl_lab.md").exists());
+    let bad = backstop_testkit::run_program(
+        env!("CARGO_BIN_EXE_backstop"),
+        tmp.path(),
+        &[
+            std::path::Path::new("adl-lab"),
+            &file,
+            "--policies".as_ref(),
+            "lottery".as_ref(),
+        ],
+        &[],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown policy `lottery`"));
+}

@@ -1,6 +1,7 @@
 //! The subcommands, one file each, and what several of them share: loading a
 //! scenario, the progress bar, the worker pool, USD for the terminal.
 
+pub mod adl_lab;
 pub mod calibrate;
 pub mod compare;
 #[cfg(feature = "import")]
@@ -11,6 +12,7 @@ pub mod merge;
 pub mod report;
 pub mod run;
 mod shard;
+pub mod size_fund;
 pub mod sweep;
 pub mod validate;
 

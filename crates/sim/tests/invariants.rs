@@ -86,15 +86,19 @@ enum PolicyCase {
     Dydx,
     ProRata,
     MinMaxLeverage,
+    WaterFillPnl,
+    CappedProRata,
 }
 
-const POLICIES: [PolicyCase; 6] = [
+const POLICIES: [PolicyCase; 8] = [
     PolicyCase::Bitmex,
     PolicyCase::Binance,
     PolicyCase::Hyperliquid,
     PolicyCase::Dydx,
     PolicyCase::ProRata,
     PolicyCase::MinMaxLeverage,
+    PolicyCase::WaterFillPnl,
+    PolicyCase::CappedProRata,
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -519,6 +523,8 @@ fn build_config(c: &ConfigCase) -> VenueConfig {
                 PolicyCase::Dydx => AdlPolicy::DydxWalk,
                 PolicyCase::ProRata => AdlPolicy::ProRata,
                 PolicyCase::MinMaxLeverage => AdlPolicy::MinMaxLeverage,
+                PolicyCase::WaterFillPnl => AdlPolicy::WaterFillPnl,
+                PolicyCase::CappedProRata => AdlPolicy::CappedProRata { cap: 0.3 },
             },
             scope,
         },

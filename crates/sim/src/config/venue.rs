@@ -110,6 +110,11 @@ pub enum AdlAllocation {
     ProRata,
     /// Water-filling on leverage.
     MinMaxLeverage,
+    /// Water-filling on PnL: the largest winners first, down to a common PnL.
+    WaterFillPnl,
+    /// Pro-rata, no winner losing more than half of its PnL in one close unless
+    /// all are at that cap.
+    CappedProRata,
 }
 
 /// Queue ranking rule.

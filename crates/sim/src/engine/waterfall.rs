@@ -18,6 +18,7 @@ impl Engine {
     /// Covers the deficit `deficit` a close left in account `a` (its position in
     /// `market` on `side`): insurance fund, then the last line.
     pub(super) fn cover_deficit(&mut self, a: u32, market: MarketId, side: i64, deficit: Micros) {
+        self.ledger.fund_stats().ask(deficit, self.step);
         let paid = self.ledger.fund().cover(deficit);
         self.ledger.transfer(
             Party::InsuranceFund,

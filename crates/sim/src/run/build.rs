@@ -179,10 +179,18 @@ pub fn venue_config(s: &Scenario) -> Result<VenueConfig, InputError> {
 }
 
 /// The ADL allocation the scenario names.
+/// The cap of `adl = "capped_pro_rata"`: at most half of a winner's position
+/// (hence of its PnL) per ADL close unless every winner is at the cap.
+pub const CAPPED_PRO_RATA_CAP: f64 = 0.5;
+
 fn adl_policy(allocation: AdlAllocation, ranking: AdlRankingKind) -> AdlPolicy {
     match (allocation, ranking) {
         (AdlAllocation::ProRata, _) => AdlPolicy::ProRata,
         (AdlAllocation::MinMaxLeverage, _) => AdlPolicy::MinMaxLeverage,
+        (AdlAllocation::WaterFillPnl, _) => AdlPolicy::WaterFillPnl,
+        (AdlAllocation::CappedProRata, _) => AdlPolicy::CappedProRata {
+            cap: CAPPED_PRO_RATA_CAP,
+        },
         (AdlAllocation::Queue, AdlRankingKind::Dydx) => AdlPolicy::DydxWalk,
         (AdlAllocation::Queue, AdlRankingKind::Bitmex) => AdlPolicy::Queue(Box::new(BitmexRanking)),
         (AdlAllocation::Queue, AdlRankingKind::Binance) => {
