@@ -82,6 +82,7 @@ pub fn fund_size_chart(spec: &FundSizeChart) -> Result<Chart, ReportError> {
         name,
         title,
         caption,
+        message: None,
         width: WIDTH,
         height: HEIGHT,
         svg,
