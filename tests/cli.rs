@@ -18,6 +18,19 @@ fn linear_crash() -> PathBuf {
 }
 
 /// Runs `backstop ARGS` in `cwd`.
+/// Stderr holds nothing but the lot-rounding note of `linear-crash` (its
+/// 0.001 BTC lot moves small positions by more than 1%; reported, not silent).
+#[track_caller]
+fn assert_only_lot_rounding_note(o: &Output) {
+    let err = stderr(o);
+    assert!(
+        err.lines().count() == 1
+            && err.starts_with("note: ")
+            && err.contains("lot rounding moved the notional of"),
+        "unexpected stderr: {err}"
+    );
+}
+
 fn backstop(cwd: &Path, args: &[&Path]) -> Output {
     backstop_testkit::run_program(env!("CARGO_BIN_EXE_backstop"), cwd, args, &[])
 }
@@ -115,7 +128,7 @@ fn run_linear_crash_writes_its_result_files() {
         out.contains(&format!("results       {}", dir.display())),
         "{out}"
     );
-    assert_eq!(stderr(&o), "");
+    assert_only_lot_rounding_note(&o);
 
     // Exactly these files, no leftovers (temporary files of atomic writes).
     assert_eq!(listing(tmp.path()), ["linear-crash"]);
@@ -384,7 +397,7 @@ fn validate_accepts_linear_crash_and_writes_nothing() {
         out.contains("1440 steps") && out.contains("10000 accounts"),
         "{out}"
     );
-    assert_eq!(stderr(&o), "");
+    assert_only_lot_rounding_note(&o);
     assert!(listing(tmp.path()).is_empty(), "validate wrote files");
 }
 
@@ -932,4 +945,44 @@ fn adl_lab_compares_policies_on_the_same_paths() {
     );
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown policy `lottery`"));
+}
+
+/// Lot rounding that moves positions by more than 1% (but the book's total by
+/// less, so the run goes on) is reported with its counts by `validate` and
+/// `run`, never silently (`--quiet` keeps stderr for errors); a lot fine
+/// enough for the book prints no note.
+#[test]
+fn lot_rounding_is_reported_with_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let coarse = backstop_testkit::write_file(tmp.path(), "coarse.toml", BASE);
+    let fine = backstop_testkit::write_file(
+        tmp.path(),
+        "fine.toml",
+        &edit(BASE, "lot_size = 0.001", "lot_size = 0.00001"),
+    );
+    let out = tmp.path().join("out");
+    for args in [
+        vec![Path::new("validate"), &coarse],
+        vec![Path::new("run"), &coarse, "--out".as_ref(), &out],
+    ] {
+        let o = backstop(tmp.path(), &args);
+        backstop_testkit::assert_success(&o);
+        let err = stderr(&o);
+        let note = err
+            .lines()
+            .find(|l| l.starts_with("note: ") && l.contains("coarse.toml"))
+            .unwrap_or_else(|| panic!("no note in {err}"));
+        // "lot rounding moved the notional of M of 100 positions by more than 1% ..."
+        let moved: u64 = note
+            .split("notional of ")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no count in {note}"));
+        assert!(moved > 0 && moved <= 100, "{note}");
+        assert!(note.contains("of 100 positions by more than 1%"), "{note}");
+    }
+    let o = backstop(tmp.path(), &[Path::new("validate"), &fine]);
+    backstop_testkit::assert_success(&o);
+    assert!(!stderr(&o).contains("note:"), "{}", stderr(&o));
 }

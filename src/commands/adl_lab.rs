@@ -79,7 +79,7 @@ pub fn adl_lab(a: &AdlLabArgs<'_>) -> Result<()> {
     if policies.is_empty() {
         bail!("--policies: name at least one policy, e.g. queue:binance,pro_rata");
     }
-    let mut prepared = super::prepare(a.file)?;
+    let mut prepared = super::prepare(a.file, false)?;
     if prepared.scenario.last_line.kind != LastLineKind::Adl {
         bail!(
             "{}: key `last_line.kind`: the ADL lab needs kind = \"adl\"",

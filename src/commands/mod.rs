@@ -26,11 +26,16 @@ fn scenario_dir(file: &Path) -> &Path {
     file.parent().unwrap_or(Path::new("."))
 }
 
-/// Loads, validates and prepares the scenario in `file`.
-fn prepare(file: &Path) -> Result<Prepared> {
+/// Loads, validates and prepares the scenario in `file`, and prints on stderr
+/// (unless `quiet`) what preparing it changed that the user should know (the
+/// positions the lot grid moved by more than 1%, counted: `Prepared::notes`).
+fn prepare(file: &Path, quiet: bool) -> Result<Prepared> {
     let scenario = Scenario::load(file)?;
     let prepared = Prepared::new(scenario, scenario_dir(file))
         .with_context(|| format!("{}: cannot prepare the run", file.display()))?;
+    for note in prepared.notes().iter().filter(|_| !quiet) {
+        eprintln!("note: {}: {note}", file.display());
+    }
     Ok(prepared)
 }
 

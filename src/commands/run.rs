@@ -31,7 +31,7 @@ pub struct RunArgs<'a> {
 /// The scenario is invalid, the simulation fails, or a file cannot be written.
 pub fn run(a: &RunArgs<'_>) -> Result<()> {
     let file = a.file;
-    let mut prepared = super::prepare(file)?;
+    let mut prepared = super::prepare(file, a.quiet)?;
     if prepared.scenario.sweep.is_some() && !a.quiet {
         eprintln!(
             "note: {} has a [sweep]; `backstop run` runs its base values only (use `backstop sweep` for every parameter set)",

@@ -50,7 +50,7 @@ pub fn size_fund_command(a: &SizeFundArgs<'_>) -> Result<()> {
         );
     }
     let file = a.file;
-    let mut prepared = super::prepare(file)?;
+    let mut prepared = super::prepare(file, a.quiet)?;
     if let Some(n) = a.paths {
         prepared
             .set_paths(n)
