@@ -249,3 +249,42 @@ fn the_depeg_scenario_liquidates_accounts_the_usd_only_crash_spares() {
     );
     assert!(metric(depeg, "adl_notional") > metric(plain, "adl_notional"));
 }
+
+/// A collateral price schedule that would carry the holders' units past the
+/// engine's integer range is refused up front, by `validate` and `run`, naming
+/// the schedule's key (it used to overflow inside the run).
+#[test]
+fn a_collateral_schedule_past_the_integer_range_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo().join("scenarios/depeg-usde-oct-2025.toml"))
+        .unwrap()
+        .replace("../data/", &format!("{}/", repo().join("data").display()));
+    let text = backstop_testkit::edit(
+        &text,
+        "{ at = \"2025-10-10T21:55:00Z\", price = 0.9 }",
+        "{ at = \"2025-10-10T21:55:00Z\", price = 1e13 }",
+    );
+    let file = backstop_testkit::write_file(tmp.path(), "depeg-huge.toml", &text);
+    let out = tmp.path().join("out");
+    for args in [
+        vec![Path::new("validate"), &file],
+        vec![
+            Path::new("run"),
+            &file,
+            "--out".as_ref(),
+            &out,
+            "-q".as_ref(),
+        ],
+    ] {
+        let o = backstop(tmp.path(), &args);
+        let message = backstop_testkit::assert_error(
+            &o,
+            &[
+                "controls.collateral.asset.usde.schedule",
+                "above the largest amount the engine can hold",
+            ],
+        );
+        assert!(message.contains("depeg-huge.toml"), "{message}");
+        assert!(!out.exists(), "a refused run left {}", out.display());
+    }
+}

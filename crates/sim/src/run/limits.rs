@@ -16,6 +16,7 @@ use crate::config::scenario::Scenario;
 use crate::engine::AccountSpec;
 use crate::error::InputError;
 use crate::money::{MAX_MICROS, Micros};
+use crate::venue::controls::{CollateralAsset, CollateralHolding};
 use crate::venue::market::Market;
 
 /// Paths simulated in parallel before their series are folded into the bands
@@ -291,6 +292,57 @@ pub fn check_exposure(
                 usd(limit)
             ),
         }));
+    }
+    Ok(())
+}
+
+/// Checks that the non-USD collateral the population holds stays inside the
+/// engine's integer range at the highest price its schedule (times the highest
+/// mark of its market, for a market-priced asset) can reach: `Σ units × price`
+/// per asset, in micro-USD, at most [`MAX_MICROS`].
+///
+/// # Errors
+/// [`InputError::OutOfRange`] at `controls.collateral.asset.<name>.schedule`
+/// (or `.market`), with the value reached and the limit.
+pub fn check_collateral(
+    assets: &[CollateralAsset],
+    holdings: &[CollateralHolding],
+    max_prices: &[f64],
+) -> Result<(), InputError> {
+    for (k, asset) in assets.iter().enumerate() {
+        let units: i128 = holdings
+            .iter()
+            .filter(|h| usize::from(h.asset) == k)
+            .map(|h| i128::from(h.units))
+            .sum();
+        let schedule_max = asset
+            .schedule
+            .iter()
+            .map(|&(_, v)| v)
+            .fold(1.0f64, f64::max);
+        let mark_max = asset
+            .market
+            .map_or(1.0, |m| max_prices.get(m).copied().unwrap_or(f64::NAN));
+        let price = schedule_max * mark_max;
+        let value = units as f64 * price;
+        if !(value.is_finite() && value <= MAX_MICROS as f64) {
+            let field = if asset.schedule.iter().any(|&(_, v)| v > 1.0) {
+                "schedule"
+            } else {
+                "market"
+            };
+            return Err(InputError::OutOfRange(FieldError {
+                key: key("controls.collateral.asset")
+                    .key(asset.name.as_str())
+                    .key(field),
+                message: format!(
+                    "the {:e} units held would be worth {:e} USD at the asset's highest price, {price}, above the largest amount the engine can hold, {:.3e} USD",
+                    units as f64 / 1e6,
+                    value / 1e6,
+                    MAX_MICROS as f64 / 1e6
+                ),
+            }));
+        }
     }
     Ok(())
 }

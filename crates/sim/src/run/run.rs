@@ -149,6 +149,9 @@ impl Prepared {
         let step_ns = i64::from(scenario.step_seconds) * NS_PER_SECOND;
         let collateral =
             build::collateral_holdings(&scenario, &markets, &start, start_ns, &book.accounts, 0)?;
+        if let Some((assets, holdings)) = &collateral {
+            limits::check_collateral(assets, holdings, &plan.max_prices())?;
+        }
         let paths = scenario.paths;
         let mut prepared = Prepared {
             scenario,
