@@ -13,7 +13,6 @@
 
 use std::path::{Path, PathBuf};
 
-use backstop_data::DataError;
 use backstop_data::import::{ImportFormat, ImportRequest, import};
 use proptest::prelude::*;
 
@@ -154,30 +153,8 @@ fn apply(bytes: &mut Vec<u8>, m: &Mutation) {
     }
 }
 
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10_000)
-}
-
-/// An import error must name the input or the output file.
-fn names_a_file(e: &DataError, input: &Path, output: &Path) -> bool {
-    let text = e.to_string();
-    [input, output].iter().any(|p| {
-        text.contains(&p.display().to_string())
-            || text.contains(&*p.file_name().unwrap().to_string_lossy())
-    })
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: cases(),
-        failure_persistence: Some(Box::new(
-            proptest::test_runner::FileFailurePersistence::WithSource("regressions"),
-        )),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(backstop_testkit::fuzz_config())]
 
     /// Every importer on a mutated venue file imports it or refuses it with
     /// an error naming a file, leaving no output; none panics.
@@ -209,7 +186,7 @@ proptest! {
             match import(&request) {
                 Ok(_) => prop_assert!(output.is_file(), "{}: imported but no output", s.file),
                 Err(e) => {
-                    prop_assert!(names_a_file(&e, &input, &output), "{}: {e}", s.file);
+                    prop_assert!([&input, &output].iter().any(|p| backstop_testkit::names_file(&e.to_string(), p)), "{}: {e}", s.file);
                     prop_assert!(!output.exists(), "{}: failed import left {}", s.file, output.display());
                 }
             }

@@ -260,6 +260,34 @@ pub fn assert_shareable_report(dir: &Path, local: &Path) {
     }
 }
 
+/// The configuration of every fuzz test (`crates/*/tests/fuzz*.rs`): 10,000
+/// cases a run unless `PROPTEST_CASES` says otherwise, and a failing case saved
+/// beside the test's source file (`<file>.regressions`), which then runs first
+/// on every later run.
+#[must_use]
+pub fn fuzz_config() -> proptest::test_runner::Config {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000);
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::WithSource("regressions"),
+        )),
+        ..proptest::test_runner::Config::default()
+    }
+}
+
+/// Whether an error message names `path` (in full or by its file name).
+#[must_use]
+pub fn names_file(message: &str, path: &Path) -> bool {
+    message.contains(&path.display().to_string())
+        || path
+            .file_name()
+            .is_some_and(|name| message.contains(&*name.to_string_lossy()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
