@@ -983,3 +983,21 @@ fn funding_longs_pay_shorts_and_the_external_counterparty_nets_it() {
         }
     }
 }
+
+/// The initial margin the book locks: per position `notional × imr` of its
+/// bracket at the mark, rounded up, summed.
+#[test]
+fn initial_margin_locked_sums_every_open_position_at_the_mark() {
+    // imr = 2%: a long of 10 lots and a short of 3 at a mark of 100.00 lock
+    // 2% of 1,000 + 2% of 300 = 26 USD, whatever their entries.
+    let pop = [
+        account(1, true, 10, 95.0, 500.0),
+        account(2, false, -3, 101.0, 500.0),
+    ];
+    let cfg = config(LiquidationMode::Full, 0.0, 1_000.0, LastLine::None);
+    let mut e = engine(vec![plain_market(0.01)], &[100.0], &pop, cfg);
+    assert_eq!(e.initial_margin_locked(), usd(26.0));
+    // At 110.00: 2% of 1,100 + 2% of 330 = 28.60 USD.
+    run(&mut e, &[110.0]);
+    assert_eq!(e.initial_margin_locked(), usd(28.6));
+}

@@ -40,7 +40,7 @@ const fn metric(name: &'static str, unit: MetricUnit) -> Metric {
 }
 
 /// Number of per-path metrics.
-pub const METRIC_COUNT: usize = 39;
+pub const METRIC_COUNT: usize = 40;
 
 /// Every per-path metric, in `paths/v1` column order.
 pub const METRICS: [Metric; METRIC_COUNT] = {
@@ -89,6 +89,7 @@ pub const METRICS: [Metric; METRIC_COUNT] = {
         metric("insurance_fund_need_bad_debt", Usd),
         metric("insurance_fund_need_at_step_end", Usd),
         metric("insurance_fund_need_censored", Count),
+        metric("initial_margin_locked", Usd),
     ]
 };
 

@@ -16,7 +16,8 @@
 //!   (`collateral_book.rs` holds the units and prices);
 //! - `events.rs`: events, per-step flows and running totals;
 //! - `rules.rs`: the venue's rules ([`VenueConfig`]);
-//! - `invariants.rs`: the checks of docs/model.md §8.
+//! - `invariants.rs`: the checks of docs/model.md §8;
+//! - `initial_margin.rs`: the initial margin the open book locks.
 //!
 //! # A step ([`Engine::step_with_funding`], docs/model.md §4)
 //! 1. **Marks** (`update_marks`): path (or oracle) price × the impact
@@ -41,6 +42,7 @@ mod collateral;
 mod collateral_book;
 mod events;
 mod index;
+mod initial_margin;
 mod invariants;
 mod ledger;
 mod liquidation;

@@ -307,6 +307,7 @@ impl Prepared {
         mut record: impl FnMut(&Engine, &StepInput),
     ) -> Result<(PathMetrics, Vec<i64>, Engine), SimError> {
         let mut engine = self.engine(path_index)?;
+        let initial_margin_locked = engine.initial_margin_locked();
         let mut scratch = PathScratch::default();
         let mut cursor = self
             .plan
@@ -336,7 +337,7 @@ impl Prepared {
             times.push(input.ts_ns);
             record(&engine, &input);
         }
-        let metrics = PathMetrics::from_engine(&engine, path_index, |t| {
+        let metrics = PathMetrics::from_engine(&engine, path_index, initial_margin_locked, |t| {
             times.get(t as usize).copied().unwrap_or(self.start_ns)
         });
         Ok((metrics, times, engine))
