@@ -15,8 +15,15 @@ use super::validate;
 pub struct SweepGrid {
     /// Every parameter with its values, in scenario order.
     pub parameters: Vec<GridParameter>,
-    /// Number of parameter sets (the product of the value counts).
+    /// Number of parameter sets: the product of the value counts, plus one
+    /// when the scenario's own values are not among them ([`SweepGrid::current`]).
     pub sets: u32,
+    /// The scenario's own values of the swept keys (the current parameters)
+    /// when the product does not hold them: they are run as one more set, the
+    /// last (`sets − 1`), so a sweep always measures the current parameters'
+    /// risk next to the recommended set's. `None` when the product holds them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<Vec<f64>>,
     /// How sets are numbered.
     pub order: &'static str,
     /// The acceptance threshold on the depletion probability, if any.
@@ -113,6 +120,20 @@ impl SweepGrid {
                 values,
             });
         }
+        let own: Vec<f64> = parameters
+            .iter()
+            .map(|p| lookup(&doc, &p.key).ok().and_then(Value::as_f64))
+            .collect::<Option<Vec<f64>>>()
+            .unwrap_or_default();
+        let current = (own.len() == parameters.len()
+            && !parameters
+                .iter()
+                .zip(&own)
+                .all(|(p, v)| p.values.contains(v)))
+        .then_some(own);
+        if current.is_some() {
+            sets = sets.saturating_add(1);
+        }
         let sets = u32::try_from(sets)
             .ok()
             .filter(|s| *s <= MAX_SETS)
@@ -152,6 +173,7 @@ impl SweepGrid {
         Ok(SweepGrid {
             parameters,
             sets,
+            current,
             order: ORDER,
             max_depletion_probability: target.max_depletion_probability,
             use_upper_bound: target.use_upper_bound,
@@ -160,8 +182,14 @@ impl SweepGrid {
         })
     }
 
-    /// The parameter values of set `set`, in parameter order.
+    /// The parameter values of set `set`, in parameter order: the product's,
+    /// or the current values for the extra last set ([`SweepGrid::current`]).
     pub fn values(&self, set: u32) -> Vec<f64> {
+        if let Some(current) = &self.current
+            && set + 1 == self.sets
+        {
+            return current.clone();
+        }
         let mut rest = set as usize;
         let mut out = vec![0.0; self.parameters.len()];
         for (k, p) in self.parameters.iter().enumerate().rev() {
@@ -501,6 +529,27 @@ capital_efficiency = "market.btc.tiers[0].mmr"
             Some(true),
         ];
         assert_eq!(grid.ranked(&meets), vec![0, 3, 2, 5]);
+    }
+
+    #[test]
+    fn current_values_outside_the_product_are_run_as_one_more_set() {
+        // The base scenario's latency (1) is not among [0, 2]: the current
+        // values are set 6, after the 2 × 3 product.
+        let text = BASE.replace(
+            "max_notional = 10000.0",
+            "max_notional = 10000.0\n[liquidation]\nlatency_steps = 1",
+        );
+        let base = Scenario::from_toml_str(&text, std::path::Path::new("x.toml")).unwrap();
+        let grid = SweepGrid::new(&base, base.sweep.as_ref().unwrap()).unwrap();
+        assert_eq!(grid.sets, 7);
+        assert_eq!(grid.current, Some(vec![1.0, 0.005]));
+        assert_eq!(grid.values(5), [2.0, 0.006]);
+        assert_eq!(grid.values(6), [1.0, 0.005]);
+        assert_eq!(grid.apply(&base, 6).unwrap().liquidation.latency_steps, 1);
+        // The product holding them: no extra set.
+        let base = Scenario::from_toml_str(BASE, std::path::Path::new("x.toml")).unwrap();
+        let grid = SweepGrid::new(&base, base.sweep.as_ref().unwrap()).unwrap();
+        assert_eq!((grid.sets, grid.current), (6, None));
     }
 
     #[test]

@@ -21,6 +21,11 @@
 //! as listed, the first parameter slowest: with parameters `a` (values `a0, a1`)
 //! and `b` (`b0, b1, b2`), set 0 is `(a0, b0)`, set 1 `(a0, b1)`, set 3 `(a1, b0)`.
 //!
+//! **The current values.** When the scenario's own values of the swept keys
+//! are not a combination of the listed values, they are run as one more set,
+//! numbered after the product (`SweepGrid::current`), so a sweep always
+//! measures the current parameters next to the ones it recommends.
+//!
 //! **Applying a set.** The base scenario (every default filled in) is turned into
 //! a serde value, the value at each swept key is replaced, and the result is
 //! deserialized and validated again, so a swept value out of range gets the same
