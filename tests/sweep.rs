@@ -153,6 +153,9 @@ fn whole_equals_merged_shards_and_merge_checks_its_shards() {
             (1, vec![0.002, 50000.0]),
             (2, vec![0.01, 5000.0]),
             (3, vec![0.01, 50000.0]),
+            // The scenario's own values (default fee, its fund), not in the
+            // product: run as one more set.
+            (4, vec![0.005, 20000.0]),
         ]
     );
     assert!(
@@ -162,10 +165,14 @@ fn whole_equals_merged_shards_and_merge_checks_its_shards() {
             .all(|r| r.paths == 6 && r.meets_target.is_some())
     );
     let paths = backstop_data::read_paths(&whole.join("paths.parquet")).unwrap();
-    assert_eq!(paths.len(), 24);
+    assert_eq!(paths.len(), 30);
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(whole.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["run"]["sets"], 4);
+    assert_eq!(summary["run"]["sets"], 5);
+    assert_eq!(
+        summary["sweep"]["current"],
+        serde_json::json!([0.005, 20000.0])
+    );
     assert!(summary["meeting_target"].is_array());
     let md = std::fs::read_to_string(whole.join("report.md")).unwrap();
     assert!(md.contains("sweep_depletion"), "heatmap in the report");
@@ -178,6 +185,7 @@ fn whole_equals_merged_shards_and_merge_checks_its_shards() {
         "| strict | at most 1.0% | none |",
         "| loose | at most 90.0% | ",
         "sets meet the target (P(depletion) at most 50.0%, judged by the upper end",
+        "so the sweep ran them as one more set, set 4 (",
     ] {
         assert!(md.contains(needle), "report.md lacks {needle:?}:\n{md}");
     }
@@ -292,10 +300,10 @@ fn a_sweep_stopped_partway_resumes_to_the_same_results() {
         .collect();
     assert_eq!(done.len(), 2, "two chunks saved: {done:?}");
     assert!(!resumed.join("small-sweep").join("sweep.parquet").exists());
-    // The rerun computes only the 2 chunks left: stopping after 2 more is no stop.
+    // The rerun computes only the 3 chunks left: stopping after 3 more is no stop.
     ok(&backstop(
         &args,
-        &[("BACKSTOP_SWEEP_STOP_AFTER_CHUNKS", "2")],
+        &[("BACKSTOP_SWEEP_STOP_AFTER_CHUNKS", "3")],
     ));
     same_results(&whole.join("small-sweep"), &resumed.join("small-sweep"));
 

@@ -316,6 +316,9 @@ pub struct SweepSets {
     pub meeting_target: Vec<u32>,
     /// The target on the depletion probability, if the sweep has one.
     pub max_depletion_probability: Option<f64>,
+    /// The extra set holding the scenario's own values, when the grid's
+    /// product does not (docs/model.md §7b, "Current"): left out of the heatmap.
+    pub current_set: Option<u32>,
 }
 
 impl SweepSets {
@@ -326,9 +329,14 @@ impl SweepSets {
     pub fn grid(&self) -> Option<DepletionGrid> {
         let t = &self.table;
         let x_name = t.parameters.first()?.clone();
+        let product = || {
+            t.rows
+                .iter()
+                .filter(|r| Some(r.param_set) != self.current_set)
+        };
         let distinct = |k: usize| {
             let mut v: Vec<f64> = Vec::new();
-            for r in &t.rows {
+            for r in product() {
                 if let Some(x) = r.values.get(k)
                     && !v.contains(x)
                 {
@@ -347,7 +355,7 @@ impl SweepSets {
             .collect();
         let mut probability = vec![vec![None; x_values.len()]; y_values.len()];
         let mut meets = vec![vec![None; x_values.len()]; y_values.len()];
-        for r in &t.rows {
+        for r in product() {
             if firsts
                 .iter()
                 .enumerate()
@@ -531,6 +539,7 @@ impl SweepSets {
             table,
             meeting_target,
             max_depletion_probability: summary.max_depletion_probability,
+            current_set: summary.current_set,
         }
     }
 }

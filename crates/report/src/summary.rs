@@ -78,6 +78,9 @@ pub struct RunInfo {
     /// A sweep's swept parameters: key path and the scenario's own (current)
     /// value there, `None` when the scenario has no number at that key.
     pub swept: Vec<(String, Option<f64>)>,
+    /// A sweep's extra set holding the scenario's own values, when the grid's
+    /// product does not (`sweep.current` of `summary.json`): the last set.
+    pub current_set: Option<u32>,
     /// The largest relative error of a band quantile (`run.bands_relative_error`):
     /// 0 exact; `None` when not stated (sweeps, older files).
     pub bands_relative_error: Option<f64>,
@@ -309,6 +312,13 @@ impl RunInfo {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             swept: swept(&summary),
+            current_set: summary
+                .sweep
+                .as_ref()
+                .and_then(|s| s.get("current"))
+                .filter(|c| !c.is_null())
+                .and(summary.run.sets)
+                .and_then(|n| n.checked_sub(1)),
             bands_relative_error: summary.run.bands_relative_error,
             aggregates: summary.aggregates,
         })

@@ -2,6 +2,8 @@
 //! which data; `specs` decide it) and the rendered [`Chart`] (`draw` makes it).
 //! Each kind of plot has one struct here and one drawing function in `draw`.
 
+use plotters::style::RGBColor;
+
 use super::axis::{Bucketed, TimeAxis};
 use crate::data::DepletionGrid;
 
@@ -9,7 +11,7 @@ use crate::data::DepletionGrid;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chart {
     /// File stem (`insurance_fund`, ...): written as `charts/{name}.svg` and `.png`.
-    pub name: &'static str,
+    pub name: String,
     /// Title drawn on the chart; names the scenario.
     pub title: String,
     /// One-sentence description, used as alt text and caption.
@@ -51,6 +53,47 @@ pub(crate) enum Plot {
     MultiplierOverPrice(MultiplierOverPrice),
     /// Insurance-fund balance of several runs on one time axis, and their marks.
     Overlay(Overlay),
+    /// One bar per category, each its own colour.
+    Columns(Columns),
+    /// One floating bar per swept parameter around a centre value.
+    Tornado(Tornado),
+}
+
+/// What the bars of a [`Columns`] plot measure.
+#[derive(Clone, Copy)]
+pub(crate) enum ColumnUnit {
+    /// US dollars.
+    Usd,
+    /// A count (margin units).
+    Count,
+}
+
+/// One bar per category, each its own colour, its value written above it.
+pub(crate) struct Columns {
+    pub(crate) categories: Vec<String>,
+    pub(crate) values: Vec<f64>,
+    pub(crate) colors: Vec<RGBColor>,
+    pub(crate) unit: ColumnUnit,
+    pub(crate) x_desc: String,
+    pub(crate) y_desc: String,
+    /// Swatches under the plot: colour and what it means.
+    pub(crate) legend: Vec<(RGBColor, String)>,
+}
+
+/// The tornado of a sweep's sensitivity: one bar per parameter, top first.
+pub(crate) struct Tornado {
+    pub(crate) rows: Vec<TornadoRow>,
+    /// The centre set's probability of depletion, drawn as a line.
+    pub(crate) centre: f64,
+    pub(crate) color: RGBColor,
+}
+
+/// One parameter's bar: from `low` to `high`, `text` beside it.
+pub(crate) struct TornadoRow {
+    pub(crate) label: String,
+    pub(crate) low: f64,
+    pub(crate) high: f64,
+    pub(crate) text: String,
 }
 
 /// Fan of the insurance-fund quantile bands over time.

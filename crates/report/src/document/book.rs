@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use backstop_data::PositionRow;
 
 use super::recommend::Section;
+use crate::charts::specs::book as charts;
 use crate::data::ReportData;
+use crate::error::ReportError;
 use crate::format::{count, pct, plain, usd};
 
 /// The price moves of the liquidations-at-risk table, as fractions.
@@ -148,8 +150,13 @@ fn quantile_row(label: &str, mut v: Vec<f64>, show: &dyn Fn(f64) -> String) -> V
 /// Per market, what the run did there (runs of several markets): the mean per
 /// path of the notional liquidated long and short and of the ADL notional (sums
 /// over steps of the bands' exact means), and the median path's lowest and
-/// highest mark (the extremes over steps of the bands' medians).
-pub(crate) fn per_market(data: &ReportData) -> Option<Section> {
+/// highest mark (the extremes over steps of the bands' medians); with their
+/// chart.
+///
+/// # Errors
+///
+/// The chart's, as [`crate::charts::draw::render`].
+pub(crate) fn per_market(data: &ReportData) -> Result<Option<Section>, ReportError> {
     let mut markets: Vec<&str> = data
         .bands
         .keys()
@@ -158,12 +165,24 @@ pub(crate) fn per_market(data: &ReportData) -> Option<Section> {
         .collect();
     markets.dedup();
     if markets.len() < 2 {
-        return None;
+        return Ok(None);
     }
     let band = |m: &str, s: &str| data.bands.get(&(m.to_owned(), s.to_owned()));
     let total = |m: &str, s: &str| {
         band(m, s).map_or(f64::NAN, |b| b.mean.iter().filter(|v| v.is_finite()).sum())
     };
+    let figures: Vec<(String, f64, f64, f64)> = markets
+        .iter()
+        .map(|m| {
+            (
+                (*m).to_owned(),
+                total(m, "liquidated_long_notional"),
+                total(m, "liquidated_short_notional"),
+                total(m, "adl_notional"),
+            )
+        })
+        .collect();
+    let chart = charts::per_market(data, &figures)?;
     let rows = markets
         .iter()
         .map(|m| {
@@ -190,7 +209,7 @@ pub(crate) fn per_market(data: &ReportData) -> Option<Section> {
             ]
         })
         .collect();
-    Some(Section {
+    let mut section = Section {
         id: "per-market".to_owned(),
         heading: "Per market".to_owned(),
         before: vec![format!(
@@ -214,14 +233,22 @@ pub(crate) fn per_market(data: &ReportData) -> Option<Section> {
             rows,
         )),
         after: Vec::new(),
-    })
+        charts: Vec::new(),
+    };
+    section.add_chart(chart);
+    Ok(Some(section))
 }
 
-/// The book's sections, one per market; empty without `population.parquet`.
-// Over 70 lines: the two tables of each market, built side by side.
-pub(crate) fn sections(data: &ReportData) -> Vec<Section> {
+/// The book's sections, one per market, with their charts; empty without
+/// `population.parquet`.
+///
+/// # Errors
+///
+/// The first chart's, as [`crate::charts::draw::render`].
+// Over 70 lines: the two tables of each market and their charts, built side by side.
+pub(crate) fn sections(data: &ReportData) -> Result<Vec<Section>, ReportError> {
     if data.population.is_empty() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let mut markets: Vec<&str> = data.population.iter().map(|r| r.market.as_str()).collect();
     markets.sort_unstable();
@@ -275,6 +302,13 @@ pub(crate) fn sections(data: &ReportData) -> Vec<Section> {
             .iter()
             .map(|u| liquidation_move(u, market, &prices))
             .collect();
+        let leverage_chart = charts::leverage(data, market, &leverage)?;
+        let ladder: Vec<(Option<f64>, f64)> = mine
+            .iter()
+            .zip(&moves)
+            .map(|(u, m)| (*m, notional_of(u, 0.0)))
+            .collect();
+        let ladder_chart = charts::ladder(data, market, *p0, &ladder)?;
         let liq_price: Vec<f64> = moves.iter().flatten().map(|x| p0 * (1.0 + x)).collect();
         let distance: Vec<f64> = moves.iter().flatten().map(|x| x.abs()).collect();
         let dist_rows = vec![
@@ -286,6 +320,7 @@ pub(crate) fn sections(data: &ReportData) -> Vec<Section> {
             quantile_row("distance to liquidation", distance, &pct),
         ];
         let mut risk_rows = Vec::new();
+        let mut at_risk_bars = Vec::new();
         for x in MOVES {
             let mut at_risk = 0.0;
             let mut n = 0u64;
@@ -302,6 +337,7 @@ pub(crate) fn sections(data: &ReportData) -> Vec<Section> {
                     n += 1;
                 }
             }
+            at_risk_bars.push((x, at_risk));
             risk_rows.push(vec![
                 format!("{}{}", if x > 0.0 { "+" } else { "−" }, pct(x.abs())),
                 usd(p0 * (1.0 + x)),
@@ -315,7 +351,7 @@ pub(crate) fn sections(data: &ReportData) -> Vec<Section> {
             ]);
         }
         let name = market.to_uppercase();
-        out.push(Section {
+        let mut book = Section {
             id: format!("book-{market}"),
             heading: format!("The book: {name}"),
             before: vec![format!(
@@ -335,8 +371,12 @@ pub(crate) fn sections(data: &ReportData) -> Vec<Section> {
                 dist_rows,
             )),
             after: Vec::new(),
-        });
-        out.push(Section {
+            charts: Vec::new(),
+        };
+        book.add_chart(leverage_chart);
+        book.add_chart(ladder_chart);
+        out.push(book);
+        let mut risk = Section {
             id: format!("liquidations-at-risk-{market}"),
             heading: format!("Liquidations at risk: {name}"),
             before: vec![format!(
@@ -357,9 +397,12 @@ pub(crate) fn sections(data: &ReportData) -> Vec<Section> {
                 risk_rows,
             )),
             after: Vec::new(),
-        });
+            charts: Vec::new(),
+        };
+        risk.add_chart(charts::at_risk(data, market, &at_risk_bars)?);
+        out.push(risk);
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use backstop_data::{MetricSummary, MetricUnit, find_metric};
 use super::recommend::{self, Section};
 use crate::controls::{ControlsSection, section};
 use crate::data::ReportData;
+use crate::error::ReportError;
 use crate::format::{count, parameter_label, parameter_value, pct, pct_interval, plain, usd};
 
 /// One row of the headline table.
@@ -18,7 +19,7 @@ pub(crate) struct Row {
 
 /// The per-path metrics of docs/model.md §7 shown in the distribution table,
 /// with their labels; their units are the metric table's.
-const METRIC_ROWS: [(&str, &str); 14] = [
+const METRIC_ROWS: [(&str, &str); 15] = [
     ("insurance_fund_min", "Insurance fund, minimum"),
     ("insurance_fund_final", "Insurance fund, final"),
     (
@@ -42,6 +43,10 @@ const METRIC_ROWS: [(&str, &str); 14] = [
     ("liquidation_orders", "Liquidation orders"),
     ("liquidated_notional", "Liquidated notional"),
     ("accounts_liquidated", "Accounts liquidated"),
+    (
+        "initial_margin_locked",
+        "Initial margin locked at the start",
+    ),
 ];
 
 /// Column headings of the distribution table.
@@ -220,9 +225,15 @@ fn paths_text(n: u64) -> String {
 
 impl Content {
     /// Everything the documents show about `data`.
-    pub(crate) fn new(data: &ReportData) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// The first error drawing a section's chart.
+    pub(crate) fn new(data: &ReportData) -> Result<Self, ReportError> {
         let s = &data.summary;
-        Self {
+        let mut book: Vec<Section> = super::book::per_market(data)?.into_iter().collect();
+        book.extend(super::book::sections(data)?);
+        Ok(Self {
             title: format!("Stress report: {}", s.name),
             description: s.description.clone(),
             overview: overview(data),
@@ -230,16 +241,13 @@ impl Content {
             distribution: distribution(data),
             parameters: s.parameters.clone(),
             methodology: methodology(data),
-            front: recommend::sections(data),
+            front: recommend::sections(data)?,
             headline_heading: headline_heading(data),
-            book: super::book::per_market(data)
-                .into_iter()
-                .chain(super::book::sections(data))
-                .collect(),
+            book,
             chart_notes: Vec::new(),
             controls: section(data, &|step| step_duration(step, data)),
             replay_marks: replay_marks(data),
-        }
+        })
     }
 }
 
@@ -433,6 +441,15 @@ fn one_outcome(data: &ReportData) -> Vec<Row> {
             money("adl_notional")
         ),
     });
+    if v("initial_margin_locked").is_some() {
+        rows.push(Row {
+            label: "Initial margin locked".to_owned(),
+            value: money("initial_margin_locked"),
+            note: "what the starting book's positions require traders to post, at the start \
+                   marks"
+                .to_owned(),
+        });
+    }
     rows.push(Row {
         label: "Largest deficit of one account".to_owned(),
         value: usd(a.cover_1),

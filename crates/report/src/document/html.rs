@@ -22,7 +22,21 @@ fn sections(h: &mut String, list: &[Section]) {
         for p in &sec.after {
             h.push_str(&format!("<p>{}</p>\n", esc_code(p)));
         }
+        for chart in &sec.charts {
+            figure(h, chart);
+        }
     }
+}
+
+/// One chart as a figure: its SVG inline and its caption.
+fn figure(h: &mut String, chart: &Chart) {
+    h.push_str(&format!(
+        "<figure id=\"chart-{}\" role=\"img\" aria-label=\"{}\">\n{}\n<figcaption>{}</figcaption>\n</figure>\n",
+        chart.name,
+        esc(&chart.title),
+        inline_svg(&chart.svg),
+        esc(&chart.caption)
+    ));
 }
 
 /// `report.html`.
@@ -91,13 +105,7 @@ pub(crate) fn html(c: &Content, charts: &[Chart]) -> String {
         h.push_str(&format!("<p>{}</p>\n", esc_code(note)));
     }
     for chart in charts {
-        h.push_str(&format!(
-            "<figure id=\"chart-{}\" role=\"img\" aria-label=\"{}\">\n{}\n<figcaption>{}</figcaption>\n</figure>\n",
-            chart.name,
-            esc(&chart.title),
-            inline_svg(&chart.svg),
-            esc(&chart.caption)
-        ));
+        figure(&mut h, chart);
     }
 
     h.push_str("<h2 id=\"methodology\">Methodology and limitations</h2>\n");

@@ -20,7 +20,20 @@ fn sections(m: &mut String, list: &[Section]) {
         for p in &sec.after {
             m.push_str(&format!("{}\n\n", md(p)));
         }
+        for chart in &sec.charts {
+            image(m, chart);
+        }
     }
+}
+
+/// One chart: its PNG (relative path) and its caption.
+fn image(m: &mut String, chart: &Chart) {
+    m.push_str(&format!(
+        "![{}]({CHARTS_DIR}/{}.png)\n\n{}\n\n",
+        cell(&chart.caption).replace(['[', ']'], ""),
+        chart.name,
+        md(&chart.caption)
+    ));
 }
 
 /// `report.md`.

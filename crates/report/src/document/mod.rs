@@ -8,6 +8,7 @@ mod markdown;
 mod recommend;
 
 use content::Content;
+use recommend::sentence;
 pub use recommend::clean_paths_needed;
 
 use crate::charts::plot::Chart;
@@ -26,16 +27,6 @@ pub struct Report {
     pub markdown: String,
 }
 
-/// `text` ending with a full stop.
-fn sentence(text: &str) -> String {
-    let t = text.trim_end();
-    if t.ends_with(['.', '!', '?']) {
-        t.to_owned()
-    } else {
-        format!("{t}.")
-    }
-}
-
 /// Renders every chart and both documents from `data`; a chart with nothing to
 /// show becomes one sentence of the Charts section instead.
 ///
@@ -47,15 +38,20 @@ pub fn build(data: &ReportData) -> Result<Report, ReportError> {
     let (charts, empty): (Vec<Chart>, Vec<Chart>) = specs::all(data)?
         .into_iter()
         .partition(|c| c.message.is_none());
-    let mut content = Content::new(data);
+    let mut content = Content::new(data)?;
     content.chart_notes = empty
         .iter()
         .filter_map(|c| c.message.as_ref().map(|m| sentence(m)))
         .collect();
     let html = html::html(&content, &charts);
     let markdown = markdown::markdown(&content, &charts);
+    // Every chart's files: the Charts section's and those under their sections.
+    let mut all = charts;
+    for section in content.front.iter().chain(&content.book) {
+        all.extend(section.charts.iter().cloned());
+    }
     Ok(Report {
-        charts,
+        charts: all,
         html,
         markdown,
     })

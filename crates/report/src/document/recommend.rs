@@ -6,7 +6,10 @@
 
 use backstop_data::SweepRow;
 
+use crate::charts::plot::{Chart, TornadoRow};
+use crate::charts::specs::book as book_charts;
 use crate::data::ReportData;
+use crate::error::ReportError;
 use crate::format::{count, parameter_label, parameter_value, pct, pct_interval, plain, usd};
 
 /// A section of text with an optional table.
@@ -21,6 +24,30 @@ pub(crate) struct Section {
     pub(crate) table: Option<(Vec<String>, Vec<Vec<String>>)>,
     /// Paragraphs after the table.
     pub(crate) after: Vec<String>,
+    /// Charts after the paragraphs (drawn ones only: a chart with nothing to
+    /// show is one sentence of `after`, [`Section::add_chart`]).
+    pub(crate) charts: Vec<Chart>,
+}
+
+/// `text` ending with a full stop.
+pub(crate) fn sentence(text: &str) -> String {
+    let t = text.trim_end();
+    if t.ends_with(['.', '!', '?']) {
+        t.to_owned()
+    } else {
+        format!("{t}.")
+    }
+}
+
+impl Section {
+    /// Adds `chart` under the section, or its sentence when it has nothing
+    /// to show (never an empty box).
+    pub(crate) fn add_chart(&mut self, chart: Chart) {
+        match &chart.message {
+            Some(m) => self.after.push(sentence(m)),
+            None => self.charts.push(chart),
+        }
+    }
 }
 
 /// `key = value` for every swept parameter of a set, readable.
@@ -115,6 +142,25 @@ impl Sweep<'_> {
     }
 }
 
+/// The cells a per-set table opens with: the set number, its swept values
+/// (readable, in the sweep's order) and P(depletion) with its 95% interval.
+fn set_cells(sweep: &Sweep<'_>, r: &SweepRow) -> Vec<String> {
+    let mut cells = vec![r.param_set.to_string()];
+    cells.extend(
+        sweep
+            .keys
+            .iter()
+            .zip(&r.values)
+            .map(|(key, v)| parameter_value(key, *v)),
+    );
+    cells.push(pct_interval(
+        r.depletion.probability,
+        r.depletion.ci95_lower,
+        r.depletion.ci95_upper,
+    ));
+    cells
+}
+
 /// The risk rows of a set, in the order of [`RISK_ROWS`].
 fn risk(r: Option<&SweepRow>, target: Option<f64>) -> Vec<String> {
     let Some(r) = r else {
@@ -155,9 +201,13 @@ const RISK_ROWS: [&str; 7] = [
 ];
 
 /// Every section a sweep's report opens with; empty for a run.
-pub(crate) fn sections(data: &ReportData) -> Vec<Section> {
+///
+/// # Errors
+///
+/// The sensitivity tornado's, as [`crate::charts::draw::render`].
+pub(crate) fn sections(data: &ReportData) -> Result<Vec<Section>, ReportError> {
     let Some(sets) = &data.sweep_sets else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     let s = &data.summary;
     let sweep = Sweep {
@@ -183,11 +233,11 @@ pub(crate) fn sections(data: &ReportData) -> Vec<Section> {
         out.push(a);
     }
     out.push(cost_of_safety(data, &sweep));
-    if let Some(sens) = sensitivity(&sweep) {
+    if let Some(sens) = sensitivity(data, &sweep)? {
         out.push(sens);
     }
     out.push(every_set(&sweep));
-    out
+    Ok(out)
 }
 
 /// Recommended actions: current against recommended parameters and their risk.
@@ -290,13 +340,21 @@ fn recommended_actions(data: &ReportData, sweep: &Sweep<'_>) -> Section {
         ]);
     }
     let mut after = Vec::new();
-    if current.is_none() {
-        after.push(
+    match current {
+        None => after.push(
             "The current parameters (the scenario's own values) are not one of the swept sets, \
-             so this sweep does not measure their risk (\"not run\"): add them to the sweep's \
-             values to measure it."
+             so these results do not measure their risk (\"not run\"): sweeps run since \
+             backstop measures them as one more set; rerun the sweep to measure it."
                 .to_owned(),
-        );
+        ),
+        Some(c) if Some(c.param_set) == s.current_set => after.push(format!(
+            "The current parameters are not a combination of the swept values, so the sweep \
+             ran them as one more set, set {} ({}), on the same paths; the heatmap shows \
+             the grid without it.",
+            c.param_set,
+            describe(sweep.keys, &c.values)
+        )),
+        Some(_) => {}
     }
     after.push(
         "VaR 99% is the fund loss exceeded on 1% of paths; ES 99% the mean loss on the worst 1% \
@@ -318,6 +376,7 @@ fn recommended_actions(data: &ReportData, sweep: &Sweep<'_>) -> Section {
             rows,
         )),
         after,
+        charts: Vec::new(),
     }
 }
 
@@ -354,19 +413,7 @@ fn appetites(data: &ReportData, sweep: &Sweep<'_>) -> Option<Section> {
         let mut row = vec![name.clone(), format!("at most {}", pct(*bound))];
         match ok.first() {
             Some(r) => {
-                row.push(r.param_set.to_string());
-                row.extend(
-                    sweep
-                        .keys
-                        .iter()
-                        .zip(&r.values)
-                        .map(|(key, v)| parameter_value(key, *v)),
-                );
-                row.push(pct_interval(
-                    r.depletion.probability,
-                    r.depletion.ci95_lower,
-                    r.depletion.ci95_upper,
-                ));
+                row.extend(set_cells(sweep, r));
                 row.push(usd(r.insurance_fund_loss_es_99));
                 row.push(usd(r.bad_debt_p99));
             }
@@ -402,6 +449,7 @@ fn appetites(data: &ReportData, sweep: &Sweep<'_>) -> Option<Section> {
         )],
         table: Some((head, rows)),
         after: Vec::new(),
+        charts: Vec::new(),
     })
 }
 
@@ -425,6 +473,7 @@ fn cost_of_safety(data: &ReportData, sweep: &Sweep<'_>) -> Section {
             "P(depletion)",
             "fund loss, mean",
             "fund loss, ES 99%",
+            "initial margin locked, mean",
             "liquidated notional, mean",
             "liquidation fees paid, mean",
             "ADL on winners, mean",
@@ -448,6 +497,7 @@ fn cost_of_safety(data: &ReportData, sweep: &Sweep<'_>) -> Section {
             row.push(pct(r.depletion.probability));
             row.push(usd(mean(data, "insurance_fund_loss", set)));
             row.push(usd(r.insurance_fund_loss_es_99));
+            row.push(usd(mean(data, "initial_margin_locked", set)));
             row.push(usd(mean(data, "liquidated_notional", set)));
             row.push(usd(
                 mean(data, "insurance_fund_fee_income", set) + mean(data, "liquidator_fees", set)
@@ -461,21 +511,26 @@ fn cost_of_safety(data: &ReportData, sweep: &Sweep<'_>) -> Section {
         id: "cost-of-safety".to_owned(),
         heading: "Cost of safety".to_owned(),
         before: vec![
-            "What each set costs traders (notional liquidated, liquidation fees they pay to the \
-             fund and to liquidators, positions closed by ADL and haircuts taken from winners; \
-             means per path) next to what it saves the fund (its mean and tail loss). Initial \
-             margin locked is not measured by the run."
+            "What each set costs traders (the initial margin their starting book must lock, \
+             notional liquidated, liquidation fees they pay to the fund and to liquidators, \
+             positions closed by ADL and haircuts taken from winners; means per path) next to \
+             what it saves the fund (its mean and tail loss)."
                 .to_owned(),
         ],
         table: Some((head, rows)),
         after: Vec::new(),
+        charts: Vec::new(),
     }
 }
 
-/// One parameter at a time around the recommended (else the safest) set.
-fn sensitivity(sweep: &Sweep<'_>) -> Option<Section> {
-    let centre = sweep.recommended().or_else(|| sweep.safest())?;
-    let mut groups: Vec<(f64, Vec<Vec<String>>)> = Vec::new();
+/// One parameter at a time around the recommended (else the safest) set: the
+/// table, and its tornado chart.
+// Over 70 lines: the table's rows and the tornado's bars, built side by side.
+fn sensitivity(data: &ReportData, sweep: &Sweep<'_>) -> Result<Option<Section>, ReportError> {
+    let Some(centre) = sweep.recommended().or_else(|| sweep.safest()) else {
+        return Ok(None);
+    };
+    let mut groups: Vec<(f64, Vec<Vec<String>>, TornadoRow)> = Vec::new();
     for (k, key) in sweep.keys.iter().enumerate() {
         let mut near: Vec<&SweepRow> = sweep
             .rows
@@ -493,8 +548,21 @@ fn sensitivity(sweep: &Sweep<'_>) -> Option<Section> {
         }
         near.sort_by(|a, b| a.values[k].total_cmp(&b.values[k]));
         let probs: Vec<f64> = near.iter().map(|r| r.depletion.probability).collect();
-        let swing = probs.iter().copied().fold(f64::NEG_INFINITY, f64::max)
-            - probs.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = probs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let low = probs.iter().copied().fold(f64::INFINITY, f64::min);
+        let swing = high - low;
+        let bar = TornadoRow {
+            label: parameter_label(key).0,
+            low,
+            high,
+            text: format!(
+                "{} to {} over {} to {}",
+                pct(low),
+                pct(high),
+                parameter_value(key, near[0].values[k]),
+                parameter_value(key, near[near.len() - 1].values[k])
+            ),
+        };
         let rows = near
             .iter()
             .map(|r| {
@@ -520,13 +588,25 @@ fn sensitivity(sweep: &Sweep<'_>) -> Option<Section> {
                 ]
             })
             .collect();
-        groups.push((swing, rows));
+        groups.push((swing, rows, bar));
     }
     if groups.is_empty() {
-        return None;
+        return Ok(None);
     }
     groups.sort_by(|a, b| b.0.total_cmp(&a.0));
-    Some(Section {
+    let centre_text = format!(
+        "set {} ({})",
+        centre.param_set,
+        describe(sweep.keys, &centre.values)
+    );
+    let mut bars = Vec::new();
+    let mut table = Vec::new();
+    for (_, rows, bar) in groups {
+        table.extend(rows);
+        bars.push(bar);
+    }
+    let chart = book_charts::tornado(data, &centre_text, centre.depletion.probability, bars)?;
+    let mut section = Section {
         id: "sensitivity".to_owned(),
         heading: "Sensitivity".to_owned(),
         before: vec![format!(
@@ -546,10 +626,13 @@ fn sensitivity(sweep: &Sweep<'_>) -> Option<Section> {
             ]
             .map(str::to_owned)
             .to_vec(),
-            groups.into_iter().flat_map(|g| g.1).collect(),
+            table,
         )),
         after: Vec::new(),
-    })
+        charts: Vec::new(),
+    };
+    section.add_chart(chart);
+    Ok(Some(section))
 }
 
 /// Every set's figures, in set order, with whether it meets the target.
@@ -570,19 +653,7 @@ fn every_set(sweep: &Sweep<'_>) -> Section {
         .rows
         .iter()
         .map(|r| {
-            let mut row = vec![r.param_set.to_string()];
-            row.extend(
-                sweep
-                    .keys
-                    .iter()
-                    .zip(&r.values)
-                    .map(|(k, v)| parameter_value(k, *v)),
-            );
-            row.push(pct_interval(
-                r.depletion.probability,
-                r.depletion.ci95_lower,
-                r.depletion.ci95_upper,
-            ));
+            let mut row = set_cells(sweep, r);
             row.push(usd(r.insurance_fund_loss_var_99));
             row.push(usd(r.insurance_fund_loss_es_99));
             row.push(usd(r.bad_debt_p99));
@@ -616,6 +687,7 @@ fn every_set(sweep: &Sweep<'_>) -> Section {
         before: vec![intro],
         table: Some((head, rows)),
         after: Vec::new(),
+        charts: Vec::new(),
     }
 }
 

@@ -4,7 +4,7 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::parts::{Area, DResult};
+use super::parts::{Area, DResult, Key, LEGEND_ROW, legend_row};
 use crate::charts::axis::{axis_value, pct_fmt};
 use crate::charts::style::{INK, font};
 use crate::data::DepletionGrid;
@@ -17,6 +17,9 @@ fn axis_desc(key: &str) -> String {
         (name, unit) => format!("{name} ({unit})"),
     }
 }
+
+/// The fill of a combination not run.
+const NOT_RUN: RGBColor = RGBColor(235, 235, 235);
 
 /// White to dark red.
 fn heat_color(p: f64) -> RGBColor {
@@ -38,7 +41,31 @@ where
 {
     let nx = i32::try_from(grid.x_values.len()).unwrap_or(i32::MAX);
     let ny = i32::try_from(grid.y_values.len()).unwrap_or(i32::MAX);
-    let (w, _) = area.dim_in_pixel();
+    let (w, h) = area.dim_in_pixel();
+    // The legend under the plot: what the outline means, and the grey of a
+    // combination not run.
+    let mut keys = Vec::new();
+    if let Some(t) = grid.target {
+        keys.push((
+            Key::Outline(INK, 4),
+            format!("meets the target: P(depletion) at most {}", pct(t)),
+        ));
+    }
+    if grid.probability.iter().flatten().any(Option::is_none) {
+        keys.push((
+            Key::Swatch(NOT_RUN.to_rgba()),
+            "combination not run".to_owned(),
+        ));
+    }
+    let (area, legend) = if keys.is_empty() {
+        (area.clone(), None)
+    } else {
+        let (a, l) = area.split_vertically(h.saturating_sub(LEGEND_ROW));
+        (a, Some(l))
+    };
+    if let Some(l) = &legend {
+        legend_row(l, &keys)?;
+    }
     let (plot, scale) = area.split_horizontally(w.saturating_sub(120));
     let top = grid.scale_max();
     let x_labels: Vec<String> = grid
@@ -88,7 +115,7 @@ where
             };
             let (fill, text) = match p {
                 Some(p) => (heat_color(*p / top), pct(*p)),
-                None => (RGBColor(235, 235, 235), "not run".to_owned()),
+                None => (NOT_RUN, "not run".to_owned()),
             };
             chart.draw_series(std::iter::once(Rectangle::new(
                 [

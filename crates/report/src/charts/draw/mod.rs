@@ -3,6 +3,7 @@
 //! several share (legends, thinned lines, shaded spans, bars).
 
 mod bars;
+mod columns;
 mod fan;
 mod heatmap;
 mod histogram;
@@ -22,7 +23,7 @@ use parts::{Area, DResult, draw_message};
 
 /// Draws `plot` into SVG and PNG.
 pub(crate) fn render(
-    name: &'static str,
+    name: impl Into<String>,
     title: String,
     subtitle: String,
     caption: String,
@@ -30,8 +31,9 @@ pub(crate) fn render(
     plot: &Plot,
 ) -> Result<Chart, ReportError> {
     register_font()?;
+    let name: String = name.into();
     let chart_err = |e: Box<dyn Error>| ReportError::Chart {
-        chart: name.to_owned(),
+        chart: name.clone(),
         message: e.to_string(),
     };
     let mut svg = String::new();
@@ -48,7 +50,7 @@ pub(crate) fn render(
         root.present().map_err(|e| chart_err(Box::new(e)))?;
     }
     let png = encode_png(&rgb, WIDTH, height).map_err(|source| ReportError::Png {
-        chart: name.to_owned(),
+        chart: name.clone(),
         source,
     })?;
     let message = match plot {
@@ -112,5 +114,7 @@ where
         Plot::Heatmap(grid) => heatmap::draw_heatmap(&body, grid),
         Plot::MultiplierOverPrice(spec) => panels::draw_multiplier(&body, spec),
         Plot::Overlay(spec) => overlay::draw_overlay(&body, spec),
+        Plot::Columns(spec) => columns::draw_columns(&body, spec),
+        Plot::Tornado(spec) => columns::draw_tornado(&body, spec),
     }
 }

@@ -77,6 +77,9 @@ pub(crate) enum Key {
     Line(RGBColor, u32),
     /// A thin dashed line.
     Dashed(RGBColor),
+    /// An empty box outlined with a line of the given width (a heatmap cell
+    /// that meets the target).
+    Outline(RGBColor, u32),
 }
 
 /// Height of a legend row under a chart, pixels.
@@ -110,6 +113,12 @@ where
             Key::Line(c, lw) => {
                 area.draw(&PathElement::new(
                     [(x, y), (x + swatch, y)],
+                    c.stroke_width(*lw),
+                ))?;
+            }
+            Key::Outline(c, lw) => {
+                area.draw(&Rectangle::new(
+                    [(x, y - 9), (x + swatch, y + 9)],
                     c.stroke_width(*lw),
                 ))?;
             }

@@ -79,7 +79,7 @@ pub fn fund_size_chart(spec: &FundSizeChart) -> Result<Chart, ReportError> {
         source,
     })?;
     Ok(Chart {
-        name,
+        name: name.to_owned(),
         title,
         caption,
         message: None,

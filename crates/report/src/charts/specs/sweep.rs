@@ -25,7 +25,7 @@ pub fn sweep_heatmap(data: &ReportData, grid: &DepletionGrid) -> Result<Chart, R
     );
     if let Some(t) = grid.target {
         caption.push_str(&format!(
-            " Outlined: the sets meeting the target (at most {}, judged as the report says).",
+            " Outlined (see the legend): the sets meeting the target (at most {}, judged as the report says).",
             pct(t)
         ));
     }

@@ -41,7 +41,7 @@ pub(crate) fn title(data: &ReportData, what: &str) -> String {
 /// A chart stating `text` in place of a plot.
 pub(crate) fn message_chart(
     data: &ReportData,
-    name: &'static str,
+    name: impl Into<String>,
     what: &str,
     text: String,
 ) -> Result<Chart, ReportError> {
