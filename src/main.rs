@@ -121,8 +121,9 @@ enum Command {
         quiet: bool,
     },
     /// Run every scenario of a folder (the historical crash library) with its
-    /// own parameters and, given --set, with recommended ones; write one table
-    /// (<out>/library/library.md and library.csv).
+    /// own parameters and with recommended ones: given (--set), or the
+    /// cheapest combination of --try values under which the fund survives the
+    /// crashes; write one table (<out>/library/library.md and library.csv).
     Library {
         /// Folder of scenario files.
         #[arg(default_value = "scenarios/history")]
@@ -130,6 +131,14 @@ enum Command {
         /// A recommended parameter, KEY=VALUE (key paths as in [sweep]); repeat.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
+        /// Values to recommend from, KEY=V1,V2,... (repeat for more keys):
+        /// every combination runs the library; the first key is the cost
+        /// (lower is cheaper).
+        #[arg(long = "try", value_name = "KEY=V1,V2,...")]
+        candidates: Vec<String>,
+        /// The target of --try: the fund depleted in at most this many crashes.
+        #[arg(long, default_value_t = 0)]
+        max_depleted: u32,
         /// Folder the table is written into.
         #[arg(long, default_value = "notebooks-out")]
         out: PathBuf,
@@ -274,6 +283,8 @@ fn main() -> ExitCode {
         Command::Library {
             dir,
             set,
+            candidates,
+            max_depleted,
             out,
             threads,
             quiet,
@@ -281,6 +292,8 @@ fn main() -> ExitCode {
             dir: &dir,
             out: &out,
             set: &set,
+            candidates: &candidates,
+            max_depleted,
             threads,
             quiet,
         }),

@@ -65,3 +65,55 @@ fn the_library_writes_one_table_of_current_and_recommended_parameters() {
     );
     assert_error(&o, &["a.toml", "liquidation.fe"]);
 }
+
+#[test]
+fn the_library_recommends_the_cheapest_tried_values_under_which_the_fund_survives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lib = tmp.path().join("lib");
+    std::fs::create_dir(&lib).unwrap();
+    write_file(&lib, "a.toml", SMALL_SCENARIO);
+    let o = backstop(
+        tmp.path(),
+        &[
+            "library",
+            "lib",
+            "--out",
+            "out",
+            "-q",
+            "--try",
+            "insurance_fund.initial=0,1000000000",
+        ],
+    );
+    assert_success(&o);
+    let md = std::fs::read_to_string(tmp.path().join("out/library/library.md")).unwrap();
+    for needle in [
+        "## Recommendation",
+        "Target: the insurance fund depleted in at most 0 of the 1 crashes.",
+        "| candidate | `insurance_fund.initial` | crashes depleting the fund |",
+        "Recommended: candidate ",
+        "## Every crash",
+        "| scenario | fund loss, current | fund loss, recommended |",
+    ] {
+        assert!(md.contains(needle), "library.md lacks {needle:?}:\n{md}");
+    }
+    // A fund of $1bn survives; an empty fund only if the crash leaves no
+    // deficit: the recommendation is the cheaper that meets the target.
+    let empty_survives = md.contains("| 0 (recommended) | 0 | 0 of 1 |");
+    let big_recommended = md.contains("| 1 (recommended) | 1,000,000,000 | 0 of 1 |");
+    assert!(empty_survives ^ big_recommended, "{md}");
+    // --set and --try together are refused.
+    let o = backstop(
+        tmp.path(),
+        &[
+            "library",
+            "lib",
+            "--out",
+            "out",
+            "--set",
+            "insurance_fund.initial=1",
+            "--try",
+            "insurance_fund.initial=1,2",
+        ],
+    );
+    assert_error(&o, &["not both"]);
+}
