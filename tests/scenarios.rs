@@ -84,6 +84,12 @@ fn every_example_scenario_validates_and_runs() {
                 "## The book: BTC",
                 "## Liquidations at risk: ETH",
                 "| −20.0% |",
+                // Their charts, under their sections, written beside the report.
+                "](charts/per_market.png)",
+                "](charts/book_leverage_btc.png)",
+                "](charts/book_ladder_eth.png)",
+                "](charts/liquidations_at_risk_eth.png)",
+                "| Initial margin locked at the start |",
             ] {
                 assert!(md.contains(needle), "{shown}: report.md lacks {needle:?}");
             }

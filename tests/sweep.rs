@@ -186,6 +186,7 @@ fn whole_equals_merged_shards_and_merge_checks_its_shards() {
         "| loose | at most 90.0% | ",
         "sets meet the target (P(depletion) at most 50.0%, judged by the upper end",
         "so the sweep ran them as one more set, set 4 (",
+        "| initial margin locked, mean |",
     ] {
         assert!(md.contains(needle), "report.md lacks {needle:?}:\n{md}");
     }

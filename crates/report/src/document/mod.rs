@@ -8,8 +8,8 @@ mod markdown;
 mod recommend;
 
 use content::Content;
-use recommend::sentence;
 pub use recommend::clean_paths_needed;
+use recommend::sentence;
 
 use crate::charts::plot::Chart;
 use crate::charts::specs;
