@@ -49,6 +49,12 @@ pub const COOLDOWN_STEPS: u32 = 1;
 pub const INSURANCE_FUND_INITIAL: f64 = 1_000_000.0;
 /// Level below which the fund does not pay, USD.
 pub const INSURANCE_FUND_FLOOR: f64 = 0.0;
+/// `[vault]`: the floor below which it takes nothing over, USD.
+pub const VAULT_FLOOR: f64 = 0.0;
+/// `[vault]`: share of its inventory sold each step.
+pub const VAULT_UNWIND_FRACTION: f64 = 0.05;
+/// `[vault]`: takeover below this fraction of maintenance (Hyperliquid's 2/3).
+pub const VAULT_TAKEOVER_BELOW: f64 = 2.0 / 3.0;
 /// Generated population: share of longs.
 pub const LONG_FRACTION: f64 = 0.5;
 /// Generated population: dispersion of entry prices (log sd) around the start.
