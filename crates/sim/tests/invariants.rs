@@ -513,6 +513,9 @@ fn build_config(c: &ConfigCase) -> VenueConfig {
             min_chunk: usd(min_chunk_usd),
             full_below: usd(full_below_usd),
             cooldown_steps,
+            // Half the chunked cases send the whole position after the first
+            // chunk (Hyperliquid), from the fraction's bits: no draw of its own.
+            then_whole: max_fraction.to_bits() % 2 == 1,
         },
     };
     let last_line = match c.last_line {

@@ -45,6 +45,9 @@ pub const CHUNK_MIN_USD: f64 = 1_000.0;
 pub const CHUNK_FULL_BELOW_USD: f64 = 100_000.0;
 /// `chunked`: steps between chunks (Hyperliquid waits 30 s).
 pub const COOLDOWN_STEPS: u32 = 1;
+/// `chunked`: every order after the first chunk is another chunk (Hyperliquid
+/// sends the whole position; `chunk_then_whole = true`).
+pub const CHUNK_THEN_WHOLE: bool = false;
 /// Insurance fund at the start, USD.
 pub const INSURANCE_FUND_INITIAL: f64 = 1_000_000.0;
 /// Level below which the fund does not pay, USD.

@@ -50,6 +50,8 @@ pub struct Account {
     pub(super) version: u32,
     /// A liquidation is scheduled (or between chunks).
     pub(super) pending: bool,
+    /// A chunk of the current liquidation has executed (`chunked`).
+    pub(super) chunked: bool,
     /// Collected as breached in the current step, not yet re-evaluated.
     pub(super) queued: bool,
     pub(super) liquidated: bool,
@@ -270,6 +272,7 @@ impl Ledger {
             slot_count: spec.positions.len() as u32,
             version: 0,
             pending: false,
+            chunked: false,
             queued: false,
             liquidated: false,
             adl_hit: false,

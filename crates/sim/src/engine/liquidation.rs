@@ -39,7 +39,9 @@ impl Engine {
                     .due
                     .push(Reverse((t.saturating_add(steps.max(1)), a))),
                 None => {
-                    self.ledger.accounts[a as usize].pending = false;
+                    let acc = &mut self.ledger.accounts[a as usize];
+                    acc.pending = false;
+                    acc.chunked = false;
                     self.recheck(a);
                 }
             }
@@ -93,6 +95,7 @@ impl Engine {
             if let (LiquidationMode::Chunked { cooldown_steps, .. }, false) =
                 (self.cfg.mode, takeover)
             {
+                self.ledger.accounts[a as usize].chunked = true;
                 return self.is_liquidatable(a).then_some(cooldown_steps);
             }
         }
@@ -116,6 +119,9 @@ impl Engine {
                 buffer,
                 step_fraction,
             } => self.to_target_lots(slot, equity, maintenance, buffer, step_fraction),
+            LiquidationMode::Chunked {
+                then_whole: true, ..
+            } if self.ledger.accounts[self.ledger.slot_owner(slot) as usize].chunked => held,
             LiquidationMode::Chunked {
                 max_fraction,
                 min_chunk,

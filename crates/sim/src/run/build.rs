@@ -155,6 +155,7 @@ pub fn venue_config(s: &Scenario) -> Result<VenueConfig, InputError> {
             min_chunk: usd(at("chunk_min_usd"), l.chunk_min_usd)?,
             full_below: usd(at("chunk_full_below_usd"), l.chunk_full_below_usd)?,
             cooldown_steps: l.cooldown_steps,
+            then_whole: l.chunk_then_whole,
         },
     };
     let ll = &s.last_line;
