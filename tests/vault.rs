@@ -126,7 +126,16 @@ fn the_vault_takes_over_until_its_floor_then_adl_takes_the_rest() {
     assert!(equity.iter().any(|&e| e < 400_000.0));
     assert!(dir.join("charts/vault_equity.png").is_file());
     let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
-    assert!(report.contains("liquidity vault equity across paths"));
+    for needle in [
+        "liquidity vault equity across paths",
+        "| Liquidity vault loss, VaR 99% |",
+        "| Vault takeovers |",
+        "| Time the vault's floor first refused (paths that hit it) |",
+    ] {
+        assert!(report.contains(needle), "report.md lacks {needle:?}");
+    }
+    let plain = std::fs::read_to_string(out.join("no-vault/report.md")).unwrap();
+    assert!(!plain.contains("Vault takeovers"));
     let summary = read_json(&dir.join("summary.json"));
     let var_99 = summary["aggregates"]["vault_loss"]["var_99"]
         .as_f64()
