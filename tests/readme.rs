@@ -99,6 +99,9 @@ prices.btc = [100000.0, 95000.0, 90000.0]
 [population]
 kind = "parquet"
 file = "out/minimal/population.parquet"
+
+[vault]
+capital = 1000000.0
 "#;
 
 /// Every key of `scenario` (a summary's echo) that the README table documents,
@@ -235,6 +238,7 @@ fn result_tables_list_every_metric_and_aggregate() {
     columns.remove("param_set");
     columns.remove("path");
     columns.remove("insurance_fund_first_depletion_step");
+    columns.remove("vault_floor_step");
     assert_eq!(keys(&summary["aggregates"]["metrics"]), columns);
     assert_eq!(
         keys(&summary),

@@ -33,7 +33,8 @@ fn each_rule_book_takes_the_crash_its_own_way() {
     // Binance: the fund pays every deficit, nobody is deleveraged.
     assert!(metric("binance-usdm", "insurance_fund_payouts") > 0.0);
     assert_eq!(metric("binance-usdm", "adl_closes"), 0.0);
-    // Hyperliquid: no fund (its vault is not modelled): ADL takes every deficit.
+    // Hyperliquid: no fund and no `[vault]` here (tests/vault.rs has one): ADL
+    // takes every deficit.
     assert_eq!(metric("hyperliquid", "insurance_fund_payouts"), 0.0);
     assert!(metric("hyperliquid", "adl_closes") > 0.0);
     // dYdX: the 1.5% penalty feeds the fund beyond what it pays out.

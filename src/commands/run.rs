@@ -97,13 +97,19 @@ fn print_headline(dir: &Path, prepared: &Prepared, output: &RunOutput) {
             usd(m.insurance_fund_min),
             100.0 * m.insurance_fund_max_drawdown_pct
         );
+        let vault = prepared.scenario.vault.is_some();
         println!(
-            "bad debt      {} = fund {} + ADL {} + socialized {} + insolvency {}",
+            "bad debt      {} = fund {} + ADL {} + socialized {} + insolvency {}{}",
             usd(m.bad_debt),
             usd(m.insurance_fund_payouts),
             usd(m.adl_cost),
             usd(m.socialized_loss),
-            usd(m.insolvency)
+            usd(m.insolvency),
+            if vault {
+                format!(" + vault {}", usd(m.vault_bad_debt))
+            } else {
+                String::new()
+            }
         );
         println!(
             "liq. orders   {} ({} accounts, {})",
@@ -116,6 +122,18 @@ fn print_headline(dir: &Path, prepared: &Prepared, output: &RunOutput) {
             count(f64::from(m.adl_closes)),
             usd(m.adl_notional)
         );
+        if vault {
+            println!(
+                "vault         {} -> {} (min {}, {} takeovers, {} taken over, floor {})",
+                usd(m.vault_capital),
+                usd(m.vault_equity_final),
+                usd(m.vault_equity_min),
+                count(f64::from(m.vault_takeovers)),
+                usd(m.vault_takeover_notional),
+                m.vault_floor_step
+                    .map_or_else(|| "never hit".to_owned(), |s| format!("hit at step {s}"))
+            );
+        }
     } else {
         print_across_paths(prepared, output);
     }
@@ -169,6 +187,13 @@ fn print_across_paths(prepared: &Prepared, output: &RunOutput) {
                 count(q.max)
             );
         }
+    }
+    if let Some(v) = &a.vault_loss {
+        println!(
+            "vault loss    VaR99 {}, ES99 {}",
+            usd(v.var_99),
+            usd(v.es_99)
+        );
     }
     println!("cover-1/2     {} / {}", usd(a.cover_1), usd(a.cover_2));
 }

@@ -773,6 +773,7 @@ fn chunked_closes_a_fraction_per_chunk_with_a_cooldown() {
         min_chunk: Micros::ZERO,
         full_below: usd(full_below),
         cooldown_steps: 2,
+        then_whole: false,
     };
     let pop = [account(0, true, 100, 100.0, 1_000.0)];
     let mut e = engine(
@@ -810,6 +811,60 @@ fn chunked_closes_a_fraction_per_chunk_with_a_cooldown() {
     );
     let ev = run(&mut e, &[100.0, 90.3]);
     assert_eq!(liquidations(&ev[1]), vec![(0, -100, 9_030, Micros::ZERO)]);
+}
+
+/// Hyperliquid's order after a partial liquidation (`then_whole`): the same
+/// account as above, 50% at step 1, then after the 2-step cooldown the whole
+/// remaining 50 lots at step 3 (not 25), and nothing more. A liquidation that
+/// ends clears the flag: the next one starts with a chunk again.
+#[test]
+fn chunked_then_whole_closes_the_rest_after_the_first_chunk() {
+    let mode = LiquidationMode::Chunked {
+        max_fraction: 0.5,
+        min_chunk: Micros::ZERO,
+        full_below: Micros::ZERO,
+        cooldown_steps: 2,
+        then_whole: true,
+    };
+    let pop = [account(0, true, 100, 100.0, 1_000.0)];
+    let mut e = engine(
+        vec![plain_market(0.01)],
+        &[100.0],
+        &pop,
+        config(mode, 0.0, 1_000.0, LastLine::None),
+    );
+    let mut chunks = Vec::new();
+    for (t, p) in [100.0, 90.3, 90.3, 90.3, 90.3].into_iter().enumerate() {
+        for (_, lots, _, _) in liquidations(&run(&mut e, &[p])[0]) {
+            chunks.push((t, lots));
+        }
+    }
+    assert_eq!(chunks, vec![(1, -50), (3, -50)]);
+    assert_eq!(lots_of(&e, 0), 0);
+    assert!(!e.is_pending(0));
+
+    // A liquidation that ends after its first chunk (safe again) clears the
+    // flag: the account's next liquidation, later, starts with a chunk.
+    let pop = [account(0, true, 100, 100.0, 1_000.0)];
+    let mut e = engine(
+        vec![plain_market(0.01)],
+        &[100.0],
+        &pop,
+        config(mode, 0.0, 1_000.0, LastLine::None),
+    );
+    // 90.3: chunk of 50; back up to 95 during the cooldown: safe, the
+    // liquidation ends; down to 90 (equity 15 USD, maintenance 45 USD): a new
+    // one, 50% of the 50 left.
+    let mut chunks = Vec::new();
+    for (t, p) in [100.0, 90.3, 95.0, 95.0, 95.0, 90.0]
+        .into_iter()
+        .enumerate()
+    {
+        for (_, lots, _, _) in liquidations(&run(&mut e, &[p])[0]) {
+            chunks.push((t, lots));
+        }
+    }
+    assert_eq!(chunks, vec![(1, -50), (5, -25)]);
 }
 
 /// To target, buffer 50%, steps of 10%, fee 0.5%. Long 100 lots at 100 with 1,000 USD;

@@ -24,7 +24,8 @@
 //! insolvency, so that the property test cannot pass on quiet paths only.
 
 use backstop_sim::engine::{
-    AccountSpec, AdlScope, Engine, Event, LastLine, LiquidationMode, Party, Totals, VenueConfig,
+    AccountSpec, AdlScope, Engine, Event, LastLine, LiquidationMode, Party, Totals, VaultRules,
+    VenueConfig,
 };
 use backstop_sim::money::{Micros, Rate};
 use backstop_sim::rng::{self, Purpose};
@@ -512,6 +513,9 @@ fn build_config(c: &ConfigCase) -> VenueConfig {
             min_chunk: usd(min_chunk_usd),
             full_below: usd(full_below_usd),
             cooldown_steps,
+            // Half the chunked cases send the whole position after the first
+            // chunk (Hyperliquid), from the fraction's bits: no draw of its own.
+            then_whole: max_fraction.to_bits() % 2 == 1,
         },
     };
     let last_line = match c.last_line {
@@ -723,6 +727,10 @@ struct Reached {
     margin_raised: u32,
     /// Accounts whose non-USD collateral was sold at a liquidation.
     collateral_conversions: u32,
+    /// Positions the liquidity vault took over.
+    vault_takeovers: u32,
+    /// Takeovers the vault's floor refused.
+    vault_refused: u32,
 }
 
 /// The state a step starts from, for [`check_step`].
@@ -744,6 +752,7 @@ fn parties(e: &Engine) -> Vec<Party> {
         Party::Liquidators,
         Party::Venue,
         Party::Outside,
+        Party::Vault,
     ]);
     all
 }
@@ -900,21 +909,41 @@ fn check_step(
             vf.adl_cost.0,
             (t1.adl_cost - t0.adl_cost).0,
         ),
-        ("bad debt", vf.bad_debt.0, deficit + vf.adl_cost.0),
+        // The vault's absorbed deficits (takeovers below zero equity) too.
+        (
+            "bad debt",
+            vf.bad_debt.0,
+            deficit + vf.adl_cost.0 + vf.covered_by_vault.0,
+        ),
         (
             "bad debt total",
             (t1.bad_debt - t0.bad_debt).0,
-            deficit + vf.adl_cost.0,
+            deficit + vf.adl_cost.0 + vf.covered_by_vault.0,
         ),
         (
-            "bad debt = fund + ADL + socialized + insolvency (step)",
+            "vault-carried deficit",
+            vf.covered_by_vault.0,
+            (t1.covered_by_vault - t0.covered_by_vault).0,
+        ),
+        (
+            "bad debt = fund + ADL + socialized + insolvency + vault (step)",
             vf.bad_debt.0,
-            (vf.covered_by_fund + vf.adl_cost + vf.socialized_loss + vf.insolvency).0,
+            (vf.covered_by_fund
+                + vf.adl_cost
+                + vf.socialized_loss
+                + vf.insolvency
+                + vf.covered_by_vault)
+                .0,
         ),
         (
-            "bad debt = fund + ADL + socialized + insolvency (path)",
+            "bad debt = fund + ADL + socialized + insolvency + vault (path)",
             t1.bad_debt.0,
-            (t1.covered_by_fund + t1.adl_cost + t1.socialized_loss + t1.insolvency).0,
+            (t1.covered_by_fund
+                + t1.adl_cost
+                + t1.socialized_loss
+                + t1.insolvency
+                + t1.covered_by_vault)
+                .0,
         ),
         ("covered by fund", vf.covered_by_fund.0, paid),
         ("socialized (events)", vf.socialized_loss.0, soc),
@@ -978,6 +1007,71 @@ fn check_step(
     Ok(())
 }
 
+/// A liquidity vault for one case in three, drawn from bits of the case's ADL
+/// seed (no draw of its own: the other cases stay as they were): capital from
+/// $0 to $1.5M, a floor from 0 to 90% of it, an unwind speed, and the takeover
+/// threshold from Hyperliquid's 2/3 of maintenance to all of it.
+fn vault_rules(case: &Case) -> Option<VaultRules> {
+    let bits = case.adl_seed.rotate_left(17);
+    if !bits.is_multiple_of(3) {
+        return None;
+    }
+    let capital = usd(((bits >> 8) % 1_500_000) as f64);
+    let floor = Micros(capital.0 / 10 * ((bits >> 32) % 10) as i64);
+    let unwind_fraction = [0.0, 0.05, 0.3, 1.0][((bits >> 44) % 4) as usize];
+    let takeover_below = rate([2.0 / 3.0, 0.9, 1.0][((bits >> 50) % 3) as usize]);
+    Some(VaultRules {
+        capital,
+        floor,
+        unwind_fraction,
+        takeover_below,
+    })
+}
+
+/// The vault after a step: its equity is its cash plus its inventory at the
+/// marks, its cash never moves (takeovers and unwinds are trades), its
+/// statistics agree with the ledger, and an unwind of 100% leaves it flat.
+fn check_vault(e: &Engine, rules: Option<&VaultRules>) -> Result<(), String> {
+    let Some(rules) = rules else {
+        return match e.vault() {
+            None if e.balance(Party::Vault) == Micros::ZERO => Ok(()),
+            _ => Err("a vault without `set_vault`".to_owned()),
+        };
+    };
+    let v = e.vault().ok_or("no vault after `set_vault`")?;
+    if e.balance(Party::Vault) != rules.capital {
+        return Err(format!(
+            "the vault's cash moved: {} from {}",
+            e.balance(Party::Vault),
+            rules.capital
+        ));
+    }
+    let mut equity = rules.capital;
+    let mut inventory = Micros::ZERO;
+    for (i, m) in e.markets().iter().enumerate() {
+        let (lots, cost) = e.vault_position(i);
+        equity += m.value(lots, e.marks()[i]) - cost;
+        inventory += m.value(lots.abs(), e.marks()[i]);
+    }
+    if equity != e.vault_equity() || equity != v.equity {
+        return Err(format!(
+            "vault equity {equity}, engine {} / stats {}",
+            e.vault_equity(),
+            v.equity
+        ));
+    }
+    if inventory != v.inventory || v.peak_inventory < inventory || v.equity_min > equity {
+        return Err(format!("vault statistics: {v:?}, inventory {inventory}"));
+    }
+    if rules.unwind_fraction >= 1.0 && inventory.0 != 0 {
+        return Err(format!("an unwind of 100% left {inventory} of inventory"));
+    }
+    if v.bad_debt != e.totals().covered_by_vault {
+        return Err("vault bad debt differs from the totals".to_owned());
+    }
+    Ok(())
+}
+
 // A few lines over the usual length: set-up, the step loop and its checks in order.
 /// Runs a case, checking every invariant after construction and after every step.
 fn run_case(case: &Case) -> Result<Reached, String> {
@@ -1002,6 +1096,10 @@ fn run_case(case: &Case) -> Result<Reached, String> {
     e.set_record_events(true);
     e.set_controls(build_controls(&case.config, case.markets.len()));
     give_collateral(&mut e, case)?;
+    let vault = vault_rules(case);
+    if let Some(rules) = vault {
+        e.set_vault(rules);
+    }
     let mut reached = Reached {
         started_liquidatable: (0..population.len() as u32)
             .filter(|&a| e.equity(a) < e.maintenance(a))
@@ -1050,6 +1148,11 @@ fn run_case(case: &Case) -> Result<Reached, String> {
         if (0..case.markets.len()).any(|m| e.margin_multiplier(m as u16) > 1.0) {
             reached.margin_raised += 1;
         }
+        check_vault(&e, vault.as_ref()).map_err(ctx)?;
+    }
+    if let Some(v) = e.vault() {
+        reached.vault_takeovers = v.takeovers;
+        reached.vault_refused = v.refused;
     }
     reached.insolvency = e.totals().insolvency;
     reached.collateral_conversions = e.totals().collateral_conversions;
@@ -1122,6 +1225,8 @@ fn random_cases_reach_every_branch() {
         total.paused_with_pending += r.paused_with_pending;
         total.margin_raised += r.margin_raised;
         total.collateral_conversions += r.collateral_conversions;
+        total.vault_takeovers += r.vault_takeovers;
+        total.vault_refused += r.vault_refused;
         total.adl_partial_scope += r.adl_partial_scope;
         total.adl_events += r.adl_events;
         total.haircuts += r.haircuts;
@@ -1132,6 +1237,14 @@ fn random_cases_reach_every_branch() {
          haircuts {haircuts_socialize}; insolvency under none {insolvency_none}"
     );
     assert!(total.liquidations > 0, "no liquidation");
+    assert!(
+        total.vault_takeovers > 0,
+        "the vault never took a position over"
+    );
+    assert!(
+        total.vault_refused > 0,
+        "the vault's floor never refused a takeover"
+    );
     assert!(total.partial_closes > 0, "no partial liquidation");
     assert!(total.fund_payouts > 0, "the fund never paid bad debt");
     assert!(total.funding_settlements > 0, "funding never settled");

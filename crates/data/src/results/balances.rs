@@ -8,12 +8,12 @@
 //! - **cash rows** (`market` null): one per party, with its USD balance at the
 //!   opening and at the end; `lots`, `cost` and `value` are 0;
 //! - **position rows** (`market` set): one per open position slot of an account
-//!   and one per market for the external counterparty, at the end; the two cash
-//!   columns are 0.
+//!   and one per market for the external counterparty (and for the liquidity
+//!   vault, in runs with one), at the end; the two cash columns are 0.
 //!
 //! | column | type | meaning |
 //! |---|---|---|
-//! | `party` | `Utf8` | `account`, `external`, `insurance_fund`, `liquidators`, `venue` or `outside` ([`BalanceParty`]) |
+//! | `party` | `Utf8` | `account`, `external`, `insurance_fund`, `liquidators`, `venue`, `outside` or `vault` ([`BalanceParty`]) |
 //! | `account_id` | `UInt64`, nullable | the account (`party = account` only) |
 //! | `market` | `Utf8`, nullable | the position's market; null on a cash row |
 //! | `opening_cash` | `Int64` | micro-USD held before the first step |
@@ -56,17 +56,21 @@ pub enum BalanceParty {
     Venue,
     /// USD that left the ledger before the first step (non-USD collateral bought).
     Outside,
+    /// The liquidity vault: its capital (cash row) and its inventory (one
+    /// position row per market), in runs with a `[vault]`.
+    Vault,
 }
 
 impl BalanceParty {
     /// Every party, in the order a file lists their cash rows.
-    pub const ALL: [BalanceParty; 6] = [
+    pub const ALL: [BalanceParty; 7] = [
         BalanceParty::Account,
         BalanceParty::External,
         BalanceParty::InsuranceFund,
         BalanceParty::Liquidators,
         BalanceParty::Venue,
         BalanceParty::Outside,
+        BalanceParty::Vault,
     ];
 
     /// The name written in the `party` column.
@@ -79,6 +83,7 @@ impl BalanceParty {
             BalanceParty::Liquidators => "liquidators",
             BalanceParty::Venue => "venue",
             BalanceParty::Outside => "outside",
+            BalanceParty::Vault => "vault",
         }
     }
 

@@ -49,11 +49,14 @@ pub enum BandSeries {
     LiquidatedShortNotional,
     /// Notional auto-deleveraged in the step, USD (per market).
     AdlNotional,
+    /// The liquidity vault's equity (cash + inventory at the marks), USD
+    /// (venue-wide; written only by runs with a `[vault]`).
+    VaultEquity,
 }
 
 impl BandSeries {
-    /// Every series, venue-wide ones first.
-    pub const ALL: [BandSeries; 7] = [
+    /// Every series (the vault's last, written only with a vault).
+    pub const ALL: [BandSeries; 8] = [
         BandSeries::InsuranceFund,
         BandSeries::BadDebt,
         BandSeries::SocializedLoss,
@@ -61,6 +64,7 @@ impl BandSeries {
         BandSeries::LiquidatedLongNotional,
         BandSeries::LiquidatedShortNotional,
         BandSeries::AdlNotional,
+        BandSeries::VaultEquity,
     ];
 
     /// The name in the `series` column.
@@ -74,6 +78,7 @@ impl BandSeries {
             BandSeries::LiquidatedLongNotional => "liquidated_long_notional",
             BandSeries::LiquidatedShortNotional => "liquidated_short_notional",
             BandSeries::AdlNotional => "adl_notional",
+            BandSeries::VaultEquity => "vault_equity",
         }
     }
 

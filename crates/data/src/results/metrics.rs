@@ -40,7 +40,7 @@ const fn metric(name: &'static str, unit: MetricUnit) -> Metric {
 }
 
 /// Number of per-path metrics.
-pub const METRIC_COUNT: usize = 40;
+pub const METRIC_COUNT: usize = 55;
 
 /// Every per-path metric, in `paths/v1` column order.
 pub const METRICS: [Metric; METRIC_COUNT] = {
@@ -90,6 +90,25 @@ pub const METRICS: [Metric; METRIC_COUNT] = {
         metric("insurance_fund_need_at_step_end", Usd),
         metric("insurance_fund_need_censored", Count),
         metric("initial_margin_locked", Usd),
+        metric("vault_capital", Usd),
+        metric("vault_equity_min", Usd),
+        metric("vault_equity_final", Usd),
+        metric("vault_pnl", Usd),
+        metric("vault_loss", Usd),
+        metric("vault_max_drawdown", Usd),
+        metric("vault_takeovers", Count),
+        metric("vault_takeover_notional", Usd),
+        metric("vault_bad_debt", Usd),
+        metric("vault_unwound_notional", Usd),
+        metric("vault_peak_inventory", Usd),
+        metric("vault_inventory_final", Usd),
+        metric("vault_unwind_steps", Count),
+        metric("vault_floor_refusals", Count),
+        Metric {
+            name: "vault_floor_step",
+            unit: Step,
+            optional: true,
+        },
     ]
 };
 
@@ -172,6 +191,9 @@ mod tests {
             .filter(|m| m.optional)
             .map(|m| m.name)
             .collect();
-        assert_eq!(optional, ["insurance_fund_first_depletion_step"]);
+        assert_eq!(
+            optional,
+            ["insurance_fund_first_depletion_step", "vault_floor_step"]
+        );
     }
 }

@@ -159,6 +159,10 @@ pub struct Aggregates {
     pub adl_any: Option<Probability>,
     /// VaR and expected shortfall of the insurance-fund loss.
     pub insurance_fund_loss: TailRisk,
+    /// VaR and expected shortfall of the liquidity vault's loss (capital minus
+    /// its lowest equity), for runs with a `[vault]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault_loss: Option<TailRisk>,
     /// Worst single account's deficit on any path (Cover-1), USD.
     pub cover_1: f64,
     /// Worst two accounts' deficits together on any path (Cover-2), USD.
@@ -320,6 +324,7 @@ mod tests {
                 var_99: 3.0,
                 es_99: 4.0,
             },
+            vault_loss: None,
             cover_1: 10.0,
             cover_2: 12.5,
             metrics: [("bad_debt".to_owned(), quantiles)].into_iter().collect(),

@@ -96,7 +96,8 @@ pub(crate) struct TornadoRow {
     pub(crate) text: String,
 }
 
-/// Fan of the insurance-fund quantile bands over time.
+/// Fan of a balance's quantile bands over time (the insurance fund's, or the
+/// liquidity vault's equity).
 pub(crate) struct Fan {
     pub(crate) time: TimeAxis,
     pub(crate) x: Vec<f64>,
@@ -104,6 +105,24 @@ pub(crate) struct Fan {
     pub(crate) bands: [Vec<f64>; 7],
     /// The starting balance, drawn dashed.
     pub(crate) start: Option<f64>,
+    /// The vertical axis' title and the legend of the zero line.
+    pub(crate) labels: FanLabels,
+}
+
+/// What a [`Fan`]'s axis and zero line are called.
+pub(crate) struct FanLabels {
+    /// Title of the vertical axis.
+    pub(crate) y: &'static str,
+    /// Legend of the zero line.
+    pub(crate) zero: &'static str,
+}
+
+impl FanLabels {
+    /// The insurance fund's.
+    pub(crate) const FUND: FanLabels = FanLabels {
+        y: "Insurance-fund balance (USD)",
+        zero: "zero (fund depleted)",
+    };
 }
 
 /// One path's fund balance (top panel) over its mark price (bottom panel).

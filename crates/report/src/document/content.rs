@@ -49,6 +49,22 @@ const METRIC_ROWS: [(&str, &str); 15] = [
     ),
 ];
 
+/// The liquidity vault's rows of the distribution table (runs with a
+/// `[vault]`, docs/model.md §6b).
+const VAULT_ROWS: [(&str, &str); 8] = [
+    ("vault_equity_min", "Vault equity, minimum"),
+    ("vault_equity_final", "Vault equity, final"),
+    ("vault_max_drawdown", "Vault max drawdown"),
+    ("vault_takeovers", "Vault takeovers"),
+    ("vault_bad_debt", "Bad debt the vault absorbed"),
+    ("vault_peak_inventory", "Vault peak inventory"),
+    ("vault_unwind_steps", "Vault time to unwind, steps"),
+    (
+        "vault_floor_step",
+        "Time the vault's floor first refused (paths that hit it)",
+    ),
+];
+
 /// Column headings of the distribution table.
 const QUANTILE_HEADINGS: [&str; 7] = ["metric", "mean", "p50", "p95", "p99", "p99.9", "max"];
 
@@ -360,6 +376,18 @@ fn headline(data: &ReportData) -> Vec<Row> {
             note: "deficit of the two largest bankrupt accounts".to_owned(),
         },
     ];
+    if let Some(v) = &a.vault_loss {
+        headline.push(Row {
+            label: "Liquidity vault loss, VaR 99%".to_owned(),
+            value: usd(v.var_99),
+            note: "capital minus its lowest equity, exceeded on 1% of paths".to_owned(),
+        });
+        headline.push(Row {
+            label: "Liquidity vault loss, ES 99%".to_owned(),
+            value: usd(v.es_99),
+            note: "mean on the worst 1% of paths".to_owned(),
+        });
+    }
     match &a.adl_any {
         Some(adl) => {
             if let Some(row) = headline
@@ -470,8 +498,14 @@ fn distribution(data: &ReportData) -> Vec<[String; 7]> {
         return Vec::new();
     }
     let a = &data.summary.aggregates;
+    let vault: &[(&str, &str)] = if a.vault_loss.is_some() {
+        &VAULT_ROWS
+    } else {
+        &[]
+    };
     METRIC_ROWS
         .iter()
+        .chain(vault)
         .filter_map(|(key, label)| {
             let q: &MetricSummary = a.metrics.get(*key)?;
             let unit = find_metric(key).map_or(MetricUnit::Count, |m| m.unit);

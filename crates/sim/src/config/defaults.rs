@@ -45,10 +45,19 @@ pub const CHUNK_MIN_USD: f64 = 1_000.0;
 pub const CHUNK_FULL_BELOW_USD: f64 = 100_000.0;
 /// `chunked`: steps between chunks (Hyperliquid waits 30 s).
 pub const COOLDOWN_STEPS: u32 = 1;
+/// `chunked`: every order after the first chunk is another chunk (Hyperliquid
+/// sends the whole position; `chunk_then_whole = true`).
+pub const CHUNK_THEN_WHOLE: bool = false;
 /// Insurance fund at the start, USD.
 pub const INSURANCE_FUND_INITIAL: f64 = 1_000_000.0;
 /// Level below which the fund does not pay, USD.
 pub const INSURANCE_FUND_FLOOR: f64 = 0.0;
+/// `[vault]`: the floor below which it takes nothing over, USD.
+pub const VAULT_FLOOR: f64 = 0.0;
+/// `[vault]`: share of its inventory sold each step.
+pub const VAULT_UNWIND_FRACTION: f64 = 0.05;
+/// `[vault]`: takeover below this fraction of maintenance (Hyperliquid's 2/3).
+pub const VAULT_TAKEOVER_BELOW: f64 = 2.0 / 3.0;
 /// Generated population: share of longs.
 pub const LONG_FRACTION: f64 = 0.5;
 /// Generated population: dispersion of entry prices (log sd) around the start.

@@ -2,7 +2,8 @@
 //! validated.
 //!
 //! - [`scenario`]: [`Scenario`], the whole file;
-//! - [`market`], [`path`], [`population`], [`venue`], [`sweep`]: its tables;
+//! - [`market`], [`path`], [`population`], [`venue`], [`vault`], [`sweep`]: its
+//!   tables;
 //! - [`defaults`]: every default (the controls' own are in
 //!   [`crate::venue::controls::defaults`]);
 //! - [`key_path`] and [`field`]: where a value sits (`market.btc.tiers[1].mmr`,
@@ -28,6 +29,7 @@ pub mod rule_book;
 pub mod scenario;
 pub mod sweep;
 pub(crate) mod validate;
+pub mod vault;
 pub mod venue;
 
 pub use field::FieldError;
@@ -44,6 +46,7 @@ pub use population::{Distribution, PopulationConfig};
 pub use scenario::Scenario;
 pub use sweep::{Prefer, SweepConfig, SweepParameter, SweepRange, SweepTarget};
 pub use validate::{MAX_ACCOUNTS, MAX_PATHS, MAX_STEPS};
+pub use vault::VaultConfig;
 pub use venue::{
     AdlAllocation, AdlRankingKind, ControlsConfig, InsuranceFundConfig, LastLineConfig,
     LastLineKind, LiquidationConfig, LiquidationModeKind,

@@ -39,6 +39,7 @@ use super::market::MarketConfig;
 use super::path::PathConfig;
 use super::population::PopulationConfig;
 use super::sweep::SweepConfig;
+use super::vault::VaultConfig;
 use super::venue::{ControlsConfig, InsuranceFundConfig, LastLineConfig, LiquidationConfig};
 use crate::time::{NS_PER_SECOND, parse_utc};
 
@@ -101,6 +102,10 @@ pub struct Scenario {
     /// collateral), all off by default.
     #[serde(default)]
     pub controls: ControlsConfig,
+    /// A liquidity vault taking over accounts at backstop liquidation (none
+    /// without the table).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault: Option<VaultConfig>,
     /// A parameter sweep (`backstop sweep`); `backstop run` runs the base values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<SweepConfig>,

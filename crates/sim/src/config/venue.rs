@@ -47,6 +47,9 @@ pub struct LiquidationConfig {
     pub chunk_full_below_usd: f64,
     /// `chunked`: steps between chunks.
     pub cooldown_steps: u32,
+    /// `chunked`: after the first chunk (and its cooldown), the next order
+    /// closes the whole remaining position (Hyperliquid).
+    pub chunk_then_whole: bool,
 }
 
 impl Default for LiquidationConfig {
@@ -62,6 +65,7 @@ impl Default for LiquidationConfig {
             chunk_min_usd: defaults::CHUNK_MIN_USD,
             chunk_full_below_usd: defaults::CHUNK_FULL_BELOW_USD,
             cooldown_steps: defaults::COOLDOWN_STEPS,
+            chunk_then_whole: defaults::CHUNK_THEN_WHOLE,
         }
     }
 }

@@ -81,8 +81,8 @@ pub struct MarketFlows {
 
 /// Venue-wide flows of the current step.
 ///
-/// `bad_debt = covered_by_fund + adl_cost + socialized_loss + insolvency`
-/// exactly (docs/model.md §6).
+/// `bad_debt = covered_by_fund + adl_cost + socialized_loss + insolvency +
+/// covered_by_vault` exactly (docs/model.md §6).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct VenueFlows {
     /// Every deficit, whoever carried it: the fund, ADL counterparties, haircut
@@ -97,10 +97,14 @@ pub struct VenueFlows {
     pub socialized_loss: Micros,
     /// Deficit left unpaid (`none`) or covered by the venue itself.
     pub insolvency: Micros,
+    /// Part of the bad debt the liquidity vault absorbed, taking over accounts
+    /// already below zero equity.
+    pub covered_by_vault: Micros,
 }
 
 /// Running totals for the per-path metrics; like [`VenueFlows`],
-/// `bad_debt = covered_by_fund + adl_cost + socialized_loss + insolvency`.
+/// `bad_debt = covered_by_fund + adl_cost + socialized_loss + insolvency +
+/// covered_by_vault`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Totals {
     /// Bad debt: every deficit, whoever carried it.
@@ -133,4 +137,6 @@ pub struct Totals {
     pub collateral_converted: Micros,
     /// Accounts whose non-USD collateral was sold at a liquidation.
     pub collateral_conversions: u32,
+    /// Bad debt the liquidity vault absorbed.
+    pub covered_by_vault: Micros,
 }

@@ -159,7 +159,8 @@ impl Engine {
             + l.balance(Party::External).0
             + l.balance(Party::InsuranceFund).0
             + l.balance(Party::Liquidators).0
-            + l.balance(Party::Venue).0;
+            + l.balance(Party::Venue).0
+            + l.balance(Party::Vault).0;
         if sum != l.total().0 {
             return Err(InvariantViolation::Conservation {
                 sum,
@@ -187,8 +188,9 @@ impl Engine {
         let l = &self.ledger;
         let mut pnl = 0i128;
         for (i, m) in self.markets.iter().enumerate() {
-            let mut lots = l.ext_lots[i];
+            let mut lots = l.ext_lots[i] + l.vault_lots[i];
             pnl += (m.value(l.ext_lots[i], self.marks[i]) - l.ext_cost[i]).0 as i128;
+            pnl += (m.value(l.vault_lots[i], self.marks[i]) - l.vault_cost[i]).0 as i128;
             for &s in &l.market_slots[i] {
                 let p = l.positions[s as usize];
                 lots += p.lots;
@@ -204,7 +206,8 @@ impl Engine {
                 .iter()
                 .map(|&s| l.positions[s as usize].lots.max(0))
                 .sum::<i64>()
-                + l.ext_lots[i].max(0);
+                + l.ext_lots[i].max(0)
+                + l.vault_lots[i].max(0);
             if long != l.long_lots[i] {
                 return Err(InvariantViolation::OpenInterest {
                     market: m.name.clone(),

@@ -50,6 +50,8 @@ pub struct Account {
     pub(super) version: u32,
     /// A liquidation is scheduled (or between chunks).
     pub(super) pending: bool,
+    /// A chunk of the current liquidation has executed (`chunked`).
+    pub(super) chunked: bool,
     /// Collected as breached in the current step, not yet re-evaluated.
     pub(super) queued: bool,
     pub(super) liquidated: bool,
@@ -90,6 +92,9 @@ pub enum Party {
     /// Outside the USD ledger: USD an account spent on non-USD collateral before
     /// the first step leaves the ledger's total.
     Outside,
+    /// The liquidity vault's cash (its capital; its inventory is a position per
+    /// market, like the external counterparty's: `engine/vault.rs`).
+    Vault,
 }
 
 /// Why money moved.
@@ -150,7 +155,12 @@ pub(super) struct Ledger {
     /// What was taken out of the ledger (`Party::Outside`), as a positive balance
     /// of the outside world: the ledger's total is `opening − outside`.
     outside: Micros,
-    /// Collateral at the opening plus the fund's opening balance.
+    /// The liquidity vault's lots and cost per market (its inventory).
+    pub(super) vault_lots: Vec<i64>,
+    pub(super) vault_cost: Vec<Micros>,
+    vault_cash: Micros,
+    /// Collateral at the opening plus the fund's (and the vault's) opening
+    /// balance.
     opening_total: Micros,
     /// Σ collateral, kept (in debug builds only) for the on-the-spot
     /// conservation check.
@@ -192,6 +202,9 @@ impl Ledger {
             ext_lots: vec![0; markets],
             ext_cost: vec![Micros::ZERO; markets],
             ext_cash: Micros::ZERO,
+            vault_lots: vec![0; markets],
+            vault_cost: vec![Micros::ZERO; markets],
+            vault_cash: Micros::ZERO,
             long_lots: vec![0; markets],
             gross_lots: vec![0; markets],
             out_of_range: None,
@@ -259,6 +272,7 @@ impl Ledger {
             slot_count: spec.positions.len() as u32,
             version: 0,
             pending: false,
+            chunked: false,
             queued: false,
             liquidated: false,
             adl_hit: false,
@@ -354,6 +368,7 @@ impl Ledger {
             Party::Liquidators => self.liquidator_fees -= amount,
             Party::Venue => self.venue_balance -= amount,
             Party::Outside => self.outside -= amount,
+            Party::Vault => self.vault_cash -= amount,
         }
     }
 
@@ -379,6 +394,7 @@ impl Ledger {
             Party::Liquidators => self.liquidator_fees += amount,
             Party::Venue => self.venue_balance += amount,
             Party::Outside => self.outside += amount,
+            Party::Vault => self.vault_cash += amount,
         }
     }
 
@@ -391,6 +407,7 @@ impl Ledger {
             Party::Liquidators => self.liquidator_fees,
             Party::Venue => self.venue_balance,
             Party::Outside => self.outside,
+            Party::Vault => self.vault_cash,
         }
     }
 
@@ -409,6 +426,20 @@ impl Ledger {
             + self.fund.balance()
             + self.liquidator_fees
             + self.venue_balance
+            + self.vault_cash
+    }
+
+    /// Opens the liquidity vault with `capital` of its own: money that enters
+    /// the ledger's total at the opening, like the fund's (call before the
+    /// first step, once).
+    pub(super) fn open_vault(&mut self, capital: Micros) {
+        debug_assert_eq!(
+            self.vault_cash,
+            Micros::ZERO,
+            "Invariant: the vault is opened once"
+        );
+        self.vault_cash = capital;
+        self.opening_total += capital;
     }
 
     /// The insurance fund (its statistics; its balance moves only by transfers).
@@ -509,6 +540,33 @@ impl Ledger {
         self.ext_cost[mi] -= value;
         self.long_lots[mi] +=
             long_change(before.0, p.lots) + long_change(before.1, self.ext_lots[mi]);
+    }
+
+    /// Books `lots` (signed, for the position in `slot`) of value `value` against
+    /// the liquidity vault, which takes the other side (a takeover).
+    pub(super) fn trade_with_vault(&mut self, slot: u32, lots: i64, value: Micros) {
+        self.touch(self.slot_owners[slot as usize]);
+        let p = &mut self.positions[slot as usize];
+        let mi = p.market as usize;
+        let before = (p.lots, self.vault_lots[mi]);
+        p.lots += lots;
+        p.cost += value;
+        self.vault_lots[mi] -= lots;
+        self.vault_cost[mi] -= value;
+        self.long_lots[mi] +=
+            long_change(before.0, p.lots) + long_change(before.1, self.vault_lots[mi]);
+    }
+
+    /// Books `lots` (signed, for the vault) of value `value` in `market` between
+    /// the liquidity vault and the external counterparty (an unwind).
+    pub(super) fn vault_trade_with_external(&mut self, market: usize, lots: i64, value: Micros) {
+        let before = (self.vault_lots[market], self.ext_lots[market]);
+        self.vault_lots[market] += lots;
+        self.vault_cost[market] += value;
+        self.ext_lots[market] -= lots;
+        self.ext_cost[market] -= value;
+        self.long_lots[market] += long_change(before.0, self.vault_lots[market])
+            + long_change(before.1, self.ext_lots[market]);
     }
 
     /// Books `lots` (signed, for the position in `slot`) of value `value` against

@@ -39,7 +39,9 @@ impl Engine {
                     .due
                     .push(Reverse((t.saturating_add(steps.max(1)), a))),
                 None => {
-                    self.ledger.accounts[a as usize].pending = false;
+                    let acc = &mut self.ledger.accounts[a as usize];
+                    acc.pending = false;
+                    acc.chunked = false;
                     self.recheck(a);
                 }
             }
@@ -65,6 +67,14 @@ impl Engine {
                 // evaluated again on its USD equity.
                 continue;
             }
+            if !takeover && self.vault_wants(equity, maintenance) {
+                // Backstop liquidation: the vault takes the account over whole
+                // (unless its floor refuses; then the liquidation goes on).
+                self.count_liquidated(a);
+                if self.vault_take_over(a) {
+                    return None;
+                }
+            }
             let slot = self.largest_position(a)?;
             if first {
                 self.count_liquidated(a);
@@ -85,13 +95,14 @@ impl Engine {
             if let (LiquidationMode::Chunked { cooldown_steps, .. }, false) =
                 (self.cfg.mode, takeover)
             {
+                self.ledger.accounts[a as usize].chunked = true;
                 return self.is_liquidatable(a).then_some(cooldown_steps);
             }
         }
     }
 
     /// Counts `a` among the accounts liquidated, once.
-    fn count_liquidated(&mut self, a: u32) {
+    pub(super) fn count_liquidated(&mut self, a: u32) {
         let acc = &mut self.ledger.accounts[a as usize];
         if !acc.liquidated {
             acc.liquidated = true;
@@ -108,6 +119,9 @@ impl Engine {
                 buffer,
                 step_fraction,
             } => self.to_target_lots(slot, equity, maintenance, buffer, step_fraction),
+            LiquidationMode::Chunked {
+                then_whole: true, ..
+            } if self.ledger.accounts[self.ledger.slot_owner(slot) as usize].chunked => held,
             LiquidationMode::Chunked {
                 max_fraction,
                 min_chunk,
@@ -293,7 +307,7 @@ impl Engine {
     /// Bankruptcy price in ticks of a close of `trade` lots from the state before
     /// it: `equity_before + trade × (mark − p_b) × k = 0`, rounded in the
     /// bankrupt's favour so its equity after ADL is ≥ 0.
-    fn bankruptcy_ticks(&self, market: usize, trade: i64, equity_before: Micros) -> i64 {
+    pub(super) fn bankruptcy_ticks(&self, market: usize, trade: i64, equity_before: Micros) -> i64 {
         let k = self.markets[market].micros_per_lot_tick as f64;
         let pb = self.marks[market] as f64 + equity_before.0 as f64 / (trade as f64 * k);
         let pb = if trade < 0 { pb.ceil() } else { pb.floor() };

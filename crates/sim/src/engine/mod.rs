@@ -11,6 +11,8 @@
 //! - `index.rs`: the liquidation index: each account's triggers, breach
 //!   detection; `triggers.rs` holds its heaps and the queue of liquidations due;
 //! - `liquidation.rs`: executing liquidations: sizes, prices, fees;
+//! - `vault.rs`: the liquidity vault: takeovers, unwinding, its equity
+//!   (`vault_book.rs` holds its rules and statistics);
 //! - `waterfall.rs`: deficits: insurance fund, ADL, socialized loss, insolvency;
 //! - `collateral.rs`: non-USD collateral: valuation, sale, index upkeep
 //!   (`collateral_book.rs` holds the units and prices);
@@ -32,6 +34,8 @@
 //!    evaluated; a liquidatable account is scheduled `latency_steps` later.
 //! 7. **Execution** (`execute_due`) of every liquidation due, in order
 //!    of (due step, account), unless paused: closes, fees, the waterfall.
+//!    Then the liquidity vault, if any (`vault_end_step`), unwinds a share of
+//!    its inventory into the market and is marked (stage 7b).
 //! 8. **Impact** (`end_step`): the step's signed liquidation flow moves
 //!    the impact state (it reaches the marks at the next step); the fund's
 //!    statistics are updated.
@@ -50,6 +54,8 @@ mod margin;
 mod rules;
 mod socialize_funding;
 mod triggers;
+mod vault;
+mod vault_book;
 mod waterfall;
 
 use rand::SeedableRng;
@@ -60,6 +66,7 @@ pub use events::{Event, MarketFlows, Totals, VenueFlows};
 pub use invariants::InvariantViolation;
 pub use ledger::{Account, AccountSpec, Party, Position, Transfer, TransferReason};
 pub use rules::{LastLine, LiquidationMode, VenueConfig};
+pub use vault_book::{VaultRules, VaultStats};
 
 use crate::money::{MAX_MICROS, Micros, Rate};
 use crate::venue::adl::AdlCandidate;
@@ -120,6 +127,8 @@ pub struct Engine {
     /// Accounts with more than one position slot (their triggers are bands over
     /// the account's equity: funding in one market moves all of them).
     multi_position_accounts: Vec<u32>,
+    /// The liquidity vault, when the venue has one (`vault.rs`).
+    vault: Option<vault_book::VaultState>,
 }
 
 /// Error building an engine from a population.
@@ -261,6 +270,7 @@ impl Engine {
             adl_queues: vec![SideQueue::default(); 2 * n_markets],
             adl_evaluations: 0,
             multi_position_accounts: Vec::new(),
+            vault: None,
             markets,
         };
         engine.multi_position_accounts = (0..n as u32)
@@ -482,6 +492,7 @@ impl Engine {
         if !self.liquidations_paused {
             self.execute_due(t);
         }
+        self.vault_end_step();
         self.end_step();
         match self.ledger.out_of_range {
             None => Ok(()),
@@ -504,6 +515,7 @@ impl Engine {
             Party::Liquidators => "the liquidators".to_owned(),
             Party::Venue => "the venue".to_owned(),
             Party::Outside => "outside the ledger".to_owned(),
+            Party::Vault => "the liquidity vault".to_owned(),
         }
     }
 

@@ -32,6 +32,10 @@ pub enum LiquidationMode {
         full_below: Micros,
         /// Steps between chunks.
         cooldown_steps: u32,
+        /// After the first chunk of a liquidation (and its cooldown), close
+        /// the whole remaining position (Hyperliquid: "all subsequent market
+        /// orders target the entire remaining position").
+        then_whole: bool,
     },
 }
 

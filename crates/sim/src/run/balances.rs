@@ -11,9 +11,10 @@ use crate::engine::{AccountSpec, Engine, Party};
 /// opening cash. O(accounts + positions): written once per run, for path 0.
 ///
 /// Cash rows first (each account, then the external counterparty, the fund,
-/// the liquidators, the venue and the outside world), then position rows (each
-/// account's slots in account order, then the external counterparty's per
-/// market), each position valued at the market's last mark.
+/// the liquidators, the venue, the outside world and the vault if any), then
+/// position rows (each account's slots in account order, then the external
+/// counterparty's per market, then the vault's), each position valued at the
+/// market's last mark.
 #[must_use]
 pub fn balance_rows(engine: &Engine, opening: &[AccountSpec]) -> Vec<BalanceRow> {
     let accounts = engine.accounts();
@@ -51,6 +52,14 @@ pub fn balance_rows(engine: &Engine, opening: &[AccountSpec]) -> Vec<BalanceRow>
             engine.balance(party).0,
         ));
     }
+    if let Some(v) = engine.vault() {
+        rows.push(BalanceRow::cash(
+            BalanceParty::Vault,
+            None,
+            v.capital.0,
+            engine.balance(Party::Vault).0,
+        ));
+    }
     let markets = engine.markets();
     let marks = engine.marks();
     for (index, account) in accounts.iter().enumerate() {
@@ -76,6 +85,19 @@ pub fn balance_rows(engine: &Engine, opening: &[AccountSpec]) -> Vec<BalanceRow>
             cost.0,
             market.value(lots, marks[m]).0,
         ));
+    }
+    if engine.vault().is_some() {
+        for (m, market) in markets.iter().enumerate() {
+            let (lots, cost) = engine.vault_position(m);
+            rows.push(BalanceRow::position(
+                BalanceParty::Vault,
+                None,
+                &market.name,
+                lots,
+                cost.0,
+                market.value(lots, marks[m]).0,
+            ));
+        }
     }
     rows
 }

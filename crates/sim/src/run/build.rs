@@ -20,7 +20,7 @@ use crate::config::validate::collateral_assets;
 use crate::config::venue::{
     AdlAllocation, AdlRankingKind, ControlsConfig, LastLineKind, LiquidationModeKind,
 };
-use crate::engine::{AccountSpec, LastLine, LiquidationMode, VenueConfig};
+use crate::engine::{AccountSpec, LastLine, LiquidationMode, VaultRules, VenueConfig};
 use crate::error::{InputError, PopulationError, SimError};
 use crate::money::{MAX_MICROS, Micros, Rate};
 use crate::rng::{self, Purpose};
@@ -155,6 +155,7 @@ pub fn venue_config(s: &Scenario) -> Result<VenueConfig, InputError> {
             min_chunk: usd(at("chunk_min_usd"), l.chunk_min_usd)?,
             full_below: usd(at("chunk_full_below_usd"), l.chunk_full_below_usd)?,
             cooldown_steps: l.cooldown_steps,
+            then_whole: l.chunk_then_whole,
         },
     };
     let ll = &s.last_line;
@@ -176,6 +177,23 @@ pub fn venue_config(s: &Scenario) -> Result<VenueConfig, InputError> {
         insurance_fund_floor: usd(|| key("insurance_fund.floor"), s.insurance_fund.floor)?,
         last_line,
     })
+}
+
+/// The liquidity vault's rules from the scenario's `[vault]`, if it has one.
+///
+/// # Errors
+/// An amount or a rate out of the engine's integer range, at its key.
+pub fn vault_rules(s: &Scenario) -> Result<Option<VaultRules>, InputError> {
+    let Some(v) = &s.vault else {
+        return Ok(None);
+    };
+    let at = |field: &'static str| move || key("vault").key(field);
+    Ok(Some(VaultRules {
+        capital: usd(at("capital"), v.capital)?,
+        floor: usd(at("floor"), v.floor)?,
+        unwind_fraction: v.unwind_fraction,
+        takeover_below: rate(at("takeover_below"), v.takeover_below)?,
+    }))
 }
 
 /// The ADL allocation the scenario names.

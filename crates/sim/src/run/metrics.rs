@@ -52,7 +52,8 @@ pub struct PathMetrics {
     /// Fee income of the fund.
     pub insurance_fund_fee_income: f64,
     /// Every deficit of a bankrupt account, whoever carried it:
-    /// `insurance_fund_payouts + adl_cost + socialized_loss + insolvency`.
+    /// `insurance_fund_payouts + adl_cost + socialized_loss + insolvency +
+    /// vault_bad_debt`.
     pub bad_debt: f64,
     /// Charged to winners as haircuts.
     pub socialized_loss: f64,
@@ -118,6 +119,37 @@ pub struct PathMetrics {
     /// requirement at the start marks, summed (docs/model.md §7). What the
     /// venue's brackets make traders post to hold the book; a cost of safety.
     pub initial_margin_locked: f64,
+    /// Liquidity vault (`[vault]`; all 0 without one): capital at the start.
+    pub vault_capital: f64,
+    /// Lowest equity (cash + inventory at the marks) at a step's end.
+    pub vault_equity_min: f64,
+    /// Equity at the end.
+    pub vault_equity_final: f64,
+    /// Final equity minus capital.
+    pub vault_pnl: f64,
+    /// Capital minus the lowest equity, at least 0 (the VaR/ES variable).
+    pub vault_loss: f64,
+    /// Largest fall of the equity from a running peak.
+    pub vault_max_drawdown: f64,
+    /// Positions taken over.
+    pub vault_takeovers: u32,
+    /// Notional taken over, at the mark.
+    pub vault_takeover_notional: f64,
+    /// Deficits the vault absorbed (part of `bad_debt`).
+    pub vault_bad_debt: f64,
+    /// Notional sold back to the market, at execution prices.
+    pub vault_unwound_notional: f64,
+    /// Largest inventory at a step's end, gross notional at the marks.
+    pub vault_peak_inventory: f64,
+    /// Inventory at the end, gross notional at the marks.
+    pub vault_inventory_final: f64,
+    /// Longest run of consecutive steps ending with inventory held (the time
+    /// to unwind).
+    pub vault_unwind_steps: u32,
+    /// Takeovers the floor refused.
+    pub vault_floor_refusals: u32,
+    /// First step a takeover was refused by the floor, if any.
+    pub vault_floor_step: Option<u32>,
     /// Per-account haircuts, by account id.
     pub haircuts: Vec<Haircut>,
 }
@@ -139,6 +171,7 @@ impl PathMetrics {
         let need = f.need();
         let [largest, second] = engine.largest_deficits();
         let t = engine.totals();
+        let v = engine.vault().cloned().unwrap_or_default();
         let mut haircuts: Vec<Haircut> = engine
             .haircuts()
             .map(|(id, m)| Haircut {
@@ -211,6 +244,21 @@ impl PathMetrics {
             insurance_fund_need_at_step_end: need.need_at_step_end.to_usd(),
             insurance_fund_need_censored: u32::from(need.censored),
             initial_margin_locked: initial_margin_locked.to_usd(),
+            vault_capital: v.capital.to_usd(),
+            vault_equity_min: v.equity_min.to_usd(),
+            vault_equity_final: v.equity.to_usd(),
+            vault_pnl: (v.equity - v.capital).to_usd(),
+            vault_loss: (v.capital - v.equity_min).max(Micros::ZERO).to_usd(),
+            vault_max_drawdown: v.max_drawdown.to_usd(),
+            vault_takeovers: v.takeovers,
+            vault_takeover_notional: v.takeover_notional.to_usd(),
+            vault_bad_debt: v.bad_debt.to_usd(),
+            vault_unwound_notional: v.unwound_notional.to_usd(),
+            vault_peak_inventory: v.peak_inventory.to_usd(),
+            vault_inventory_final: v.inventory.to_usd(),
+            vault_unwind_steps: v.longest_hold_steps,
+            vault_floor_refusals: v.refused,
+            vault_floor_step: v.floor_step,
             haircuts,
         }
     }
@@ -290,6 +338,24 @@ impl PathMetrics {
             n(self.insurance_fund_need_censored)
         );
         put!("initial_margin_locked", Some(self.initial_margin_locked));
+        put!("vault_capital", Some(self.vault_capital));
+        put!("vault_equity_min", Some(self.vault_equity_min));
+        put!("vault_equity_final", Some(self.vault_equity_final));
+        put!("vault_pnl", Some(self.vault_pnl));
+        put!("vault_loss", Some(self.vault_loss));
+        put!("vault_max_drawdown", Some(self.vault_max_drawdown));
+        put!("vault_takeovers", n(self.vault_takeovers));
+        put!(
+            "vault_takeover_notional",
+            Some(self.vault_takeover_notional)
+        );
+        put!("vault_bad_debt", Some(self.vault_bad_debt));
+        put!("vault_unwound_notional", Some(self.vault_unwound_notional));
+        put!("vault_peak_inventory", Some(self.vault_peak_inventory));
+        put!("vault_inventory_final", Some(self.vault_inventory_final));
+        put!("vault_unwind_steps", n(self.vault_unwind_steps));
+        put!("vault_floor_refusals", n(self.vault_floor_refusals));
+        put!("vault_floor_step", self.vault_floor_step.map(f64::from));
         row
     }
 
@@ -331,6 +397,10 @@ impl PathMetrics {
         let depletion = match get("insurance_fund_first_depletion_step")? {
             None => None,
             Some(_) => Some(n("insurance_fund_first_depletion_step")?),
+        };
+        let floor_step = match get("vault_floor_step")? {
+            None => None,
+            Some(_) => Some(n("vault_floor_step")?),
         };
         Ok(PathMetrics {
             path,
@@ -375,6 +445,21 @@ impl PathMetrics {
             insurance_fund_need_at_step_end: f("insurance_fund_need_at_step_end")?,
             insurance_fund_need_censored: n("insurance_fund_need_censored")?,
             initial_margin_locked: f("initial_margin_locked")?,
+            vault_capital: f("vault_capital")?,
+            vault_equity_min: f("vault_equity_min")?,
+            vault_equity_final: f("vault_equity_final")?,
+            vault_pnl: f("vault_pnl")?,
+            vault_loss: f("vault_loss")?,
+            vault_max_drawdown: f("vault_max_drawdown")?,
+            vault_takeovers: n("vault_takeovers")?,
+            vault_takeover_notional: f("vault_takeover_notional")?,
+            vault_bad_debt: f("vault_bad_debt")?,
+            vault_unwound_notional: f("vault_unwound_notional")?,
+            vault_peak_inventory: f("vault_peak_inventory")?,
+            vault_inventory_final: f("vault_inventory_final")?,
+            vault_unwind_steps: n("vault_unwind_steps")?,
+            vault_floor_refusals: n("vault_floor_refusals")?,
+            vault_floor_step: floor_step,
             haircuts: Vec::new(),
         })
     }

@@ -109,11 +109,12 @@ pub(super) struct BandRows {
 }
 
 /// (series, market index) of each band column: venue-wide series, then each
-/// per-market series for every market.
-pub(super) fn band_layout(markets: usize) -> Vec<(BandSeries, Option<usize>)> {
+/// per-market series for every market; the vault's equity only when the run
+/// has a vault (`vault`).
+pub(super) fn band_layout(markets: usize, vault: bool) -> Vec<(BandSeries, Option<usize>)> {
     let mut v: Vec<_> = BandSeries::ALL
         .iter()
-        .filter(|s| !s.per_market())
+        .filter(|s| !s.per_market() && (vault || **s != BandSeries::VaultEquity))
         .map(|s| (*s, None))
         .collect();
     for m in 0..markets {
@@ -155,6 +156,7 @@ pub(super) fn record_bands(
             (BandSeries::LiquidatedLongNotional, Some(f)) => f.liquidated_long.to_usd(),
             (BandSeries::LiquidatedShortNotional, Some(f)) => f.liquidated_short.to_usd(),
             (BandSeries::AdlNotional, Some(f)) => f.adl_notional.to_usd(),
+            (BandSeries::VaultEquity, _) => engine.vault_equity().to_usd(),
             (_, None) => 0.0,
         });
     }

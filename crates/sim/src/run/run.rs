@@ -270,6 +270,9 @@ impl Prepared {
             self.scenario.seed,
             path_index,
         ));
+        if let Some(rules) = build::vault_rules(&self.scenario)? {
+            engine.set_vault(rules);
+        }
         if let Some((assets, holdings)) = collateral {
             engine.set_time(self.start_ns);
             engine.set_collateral(Box::new(ScheduledCollateral::new(assets.clone())), holdings)?;
@@ -381,7 +384,7 @@ impl Prepared {
 
     /// Runs path `path_index` keeping only its band series.
     fn run_bands(&self, path_index: u64) -> Result<(PathMetrics, BandRows), SimError> {
-        let layout = record::band_layout(self.scenario.market.len());
+        let layout = record::band_layout(self.scenario.market.len(), self.scenario.vault.is_some());
         let mut values = Vec::with_capacity(self.scenario.steps() * layout.len());
         let mut totals = BandTotals::default();
         let (metrics, ts_ns, _) = self.simulate(path_index, |engine, _| {
@@ -398,7 +401,7 @@ impl Prepared {
     pub fn run(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<RunOutput, SimError> {
         let n = u64::from(self.scenario.paths);
         let first = self.run_path(0)?;
-        let layout = record::band_layout(self.scenario.market.len());
+        let layout = record::band_layout(self.scenario.market.len(), self.scenario.vault.is_some());
         let mut sketches = BandSketches::new(layout.len(), n, self.scenario.steps() as u64);
         let mut paths = Vec::with_capacity(n as usize);
         let mut done = 0;

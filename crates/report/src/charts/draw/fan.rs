@@ -21,6 +21,7 @@ where
         x,
         bands,
         start,
+        labels,
     } = spec;
     let (x, start) = (x.as_slice(), *start);
     let [p1, p5, p25, p50, p75, p95, p99] = bands;
@@ -43,7 +44,7 @@ where
         .light_line_style(GRID.mix(0.5))
         .bold_line_style(GRID)
         .x_desc(time.label.as_str())
-        .y_desc("Insurance-fund balance (USD)")
+        .y_desc(labels.y)
         .x_label_formatter(&time_fmt)
         .y_label_formatter(&usd_fmt)
         .axis_desc_style(font(16))
@@ -77,6 +78,6 @@ where
         [(xlo, 0.0), (xhi, 0.0)],
         RISK.stroke_width(2),
     ))?;
-    keys.push((Key::Line(RISK, 2), "zero (fund depleted)".to_owned()));
+    keys.push((Key::Line(RISK, 2), labels.zero.to_owned()));
     legend_row(&key, &keys)
 }

@@ -4,7 +4,7 @@
 use super::text::{message_chart, subtitle, title};
 use crate::charts::axis::{TimeAxis, step_times};
 use crate::charts::draw::render;
-use crate::charts::plot::{BalanceOverPrice, Fan};
+use crate::charts::plot::{BalanceOverPrice, Fan, FanLabels};
 use crate::charts::plot::{Chart, Plot};
 use crate::charts::style::HEIGHT;
 use crate::charts::style::TALL_HEIGHT;
@@ -62,6 +62,7 @@ fn fan_chart(data: &ReportData, band: &Band) -> Result<Chart, ReportError> {
             band.p99.clone(),
         ],
         start,
+        labels: FanLabels::FUND,
     });
     render(
         NAME,

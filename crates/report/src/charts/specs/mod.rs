@@ -15,6 +15,7 @@ pub(crate) mod replay_marks;
 pub(crate) mod socialized_loss;
 pub(crate) mod sweep;
 pub(crate) mod text;
+pub(crate) mod vault;
 
 use crate::charts::plot::Chart;
 use crate::data::ReportData;
@@ -33,6 +34,9 @@ pub fn all(data: &ReportData) -> Result<Vec<Chart>, ReportError> {
         liquidations::liquidations(data)?,
         adl::adl(data)?,
     ];
+    if let Some(chart) = vault::vault_equity(data)? {
+        charts.push(chart);
+    }
     if let Some(chart) = margin_multiplier::margin_multiplier(data)? {
         charts.push(chart);
     }

@@ -60,6 +60,32 @@ pub(super) fn insurance_fund(s: &Scenario) -> Check {
     usd_amount(&key("insurance_fund.floor"), s.insurance_fund.floor)
 }
 
+/// `[vault]`: amounts in range, the floor at most the capital, fractions in
+/// [0, 1].
+pub(super) fn vault(s: &Scenario) -> Check {
+    let Some(v) = &s.vault else {
+        return Ok(());
+    };
+    let at = |field: &str| key("vault").key(field);
+    usd_amount(&at("capital"), v.capital)?;
+    usd_amount(&at("floor"), v.floor)?;
+    if v.floor > v.capital {
+        return fail(
+            at("floor"),
+            format!(
+                "the floor ({}) is above the capital ({}): the vault would never take anything over",
+                v.floor, v.capital
+            ),
+        );
+    }
+    in_unit(&at("unwind_fraction"), v.unwind_fraction, "a share")?;
+    in_unit(
+        &at("takeover_below"),
+        v.takeover_below,
+        "a fraction of maintenance",
+    )
+}
+
 /// `[controls]`.
 pub(super) fn controls(s: &Scenario) -> Check {
     let steps = s.steps();

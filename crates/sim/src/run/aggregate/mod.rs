@@ -59,6 +59,18 @@ pub fn probability(count: u64, n: u64) -> Probability {
     }
 }
 
+/// VaR and expected shortfall at 95% and 99% of `losses`.
+fn tail(losses: Vec<f64>) -> TailRisk {
+    let (var_95, es_95) = tail_risk::var_es(&losses, 0.95);
+    let (var_99, es_99) = tail_risk::var_es(&losses, 0.99);
+    TailRisk {
+        var_95,
+        es_95,
+        var_99,
+        es_99,
+    }
+}
+
 /// The statistics of `paths`: everything `summary.json` reports across paths.
 pub fn aggregates(paths: &[PathMetrics]) -> Aggregates {
     let n = paths.len() as u64;
@@ -94,6 +106,10 @@ pub fn aggregates(paths: &[PathMetrics]) -> Aggregates {
             var_99,
             es_99,
         },
+        vault_loss: paths
+            .iter()
+            .any(|p| p.vault_capital > 0.0 || p.vault_takeovers > 0)
+            .then(|| tail(paths.iter().map(|p| p.vault_loss).collect())),
         cover_1,
         cover_2,
         metrics,

@@ -23,6 +23,7 @@ pub fn rule_book() -> RuleBook {
         chunk_fraction: 1.0,
         chunk_min_usd: 0.0,
         chunk_full_below_usd: 0.0,
+        chunk_then_whole: false,
         cooldown_seconds: 0,
         insurance_fund_initial: None,
         // ADL ranked by PnL% × effective leverage, at the bankruptcy price.

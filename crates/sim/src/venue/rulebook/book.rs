@@ -79,6 +79,9 @@ pub struct RuleBook {
     pub chunk_full_below_usd: f64,
     /// `chunked`: seconds between two orders on one account.
     pub cooldown_seconds: u32,
+    /// `chunked`: after the first chunk, the next order is for the whole
+    /// remaining position.
+    pub chunk_then_whole: bool,
     /// The insurance fund's balance at the start when the venue has none of its
     /// own (`Some(0.0)`: Hyperliquid's backstop is its liquidity vault);
     /// `None` leaves the scenario's (or the default) balance.
@@ -140,6 +143,7 @@ impl RuleBook {
         let _ = writeln!(t, "chunk_fraction = {:?}", self.chunk_fraction);
         let _ = writeln!(t, "chunk_min_usd = {:?}", self.chunk_min_usd);
         let _ = writeln!(t, "chunk_full_below_usd = {:?}", self.chunk_full_below_usd);
+        let _ = writeln!(t, "chunk_then_whole = {}", self.chunk_then_whole);
         let _ = writeln!(
             t,
             "cooldown_steps = {}",

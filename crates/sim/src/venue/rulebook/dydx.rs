@@ -28,6 +28,7 @@ pub fn rule_book() -> RuleBook {
         chunk_fraction: 1.0,
         chunk_min_usd: 0.001,
         chunk_full_below_usd: 0.0,
+        chunk_then_whole: false,
         cooldown_seconds: 1,
         insurance_fund_initial: None,
         // Deleveraging at the bankruptcy price against opposite positions from

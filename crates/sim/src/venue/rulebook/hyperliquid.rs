@@ -36,6 +36,8 @@ pub fn rule_book() -> RuleBook {
         chunk_fraction: PARTIAL_FRACTION,
         chunk_min_usd: 0.0,
         chunk_full_below_usd: PARTIAL_ABOVE_USD,
+        // "All subsequent market orders target the entire remaining position."
+        chunk_then_whole: true,
         cooldown_seconds: COOLDOWN_SECONDS,
         // No insurance fund: the liquidator vault (HLP) is the backstop.
         insurance_fund_initial: Some(0.0),
