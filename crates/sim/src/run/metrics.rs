@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::engine::Engine;
 use crate::error::InputError;
 use crate::money::Micros;
+use crate::venue::adl_waves::AdlWave;
 use backstop_data::PATH_METRICS;
 use backstop_data::results::metrics::metric_column;
 
@@ -116,6 +117,10 @@ pub struct PathMetrics {
     pub insurance_fund_need_censored: u32,
     /// Per-account haircuts, by account id.
     pub haircuts: Vec<Haircut>,
+    /// The path's ADL waves and their measures (docs/model.md §6, "ADL
+    /// waves"), in step order; empty without ADL (and when read back from
+    /// `paths/v1`, which does not hold them: `adl_waves/v1` does).
+    pub adl_waves: Vec<AdlWave>,
 }
 
 impl PathMetrics {
@@ -200,6 +205,7 @@ impl PathMetrics {
             insurance_fund_need_at_step_end: need.need_at_step_end.to_usd(),
             insurance_fund_need_censored: u32::from(need.censored),
             haircuts,
+            adl_waves: Vec::new(),
         }
     }
 
@@ -362,6 +368,7 @@ impl PathMetrics {
             insurance_fund_need_at_step_end: f("insurance_fund_need_at_step_end")?,
             insurance_fund_need_censored: n("insurance_fund_need_censored")?,
             haircuts: Vec::new(),
+            adl_waves: Vec::new(),
         })
     }
 }

@@ -57,6 +57,7 @@ pub(crate) fn fields(s: &Scenario) -> Check {
     population::population(&s.population)?;
     venue::liquidation(&s.liquidation, steps)?;
     venue::insurance_fund(s)?;
+    venue::last_line(s)?;
     venue::controls(s)
 }
 
