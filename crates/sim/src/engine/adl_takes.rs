@@ -1,7 +1,8 @@
-//! The per-winner record of ADL (docs/model.md §6, "ADL waves"): one
-//! [`AdlTakeRecord`] per winner per ADL close, written where a take is booked
-//! (`waterfall.rs`, `book_adl_fills`), kept for the step just run, with the
-//! wave it belongs to and what the step's closes needed.
+//! The data of the per-winner record of ADL (docs/model.md §6, "ADL waves"):
+//! one [`AdlTakeRecord`] per winner per ADL close, written where a take is
+//! booked (`waterfall.rs`, `book_adl_fills`, through `adl_record.rs`), kept
+//! for the step just run, with the wave it belongs to and what the step's
+//! closes needed.
 //!
 //! The buffer is cleared at the start of every step and keeps its capacity,
 //! so recording allocates nothing once warm. The runner reads it after each
@@ -9,8 +10,6 @@
 
 use crate::money::Micros;
 use crate::venue::market::MarketId;
-
-use super::Engine;
 
 /// One winner's part of one ADL close, as booked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,10 +47,10 @@ pub struct AdlTakeRecord {
 /// The takes of the step just run and the wave bookkeeping of the path.
 #[derive(Default)]
 pub(super) struct AdlTakeLog {
-    takes: Vec<AdlTakeRecord>,
+    pub(super) takes: Vec<AdlTakeRecord>,
     /// Σ over the step's closes of the notional they needed (the minimum lots,
     /// at most the lots filled, at the mark).
-    needed: Micros,
+    pub(super) needed: Micros,
     /// Waves begun on the path so far.
     waves: u32,
     /// Last step with a take.
@@ -67,7 +66,7 @@ impl AdlTakeLog {
 
     /// The wave a take at `step` belongs to: the current one if the previous
     /// take was at this step or the one before, else a new one.
-    fn wave_at(&mut self, step: u32) -> u32 {
+    pub(super) fn wave_at(&mut self, step: u32) -> u32 {
         let continues = self
             .last_step
             .is_some_and(|last| last == step || last + 1 == step);
@@ -76,65 +75,6 @@ impl AdlTakeLog {
         }
         self.last_step = Some(step);
         self.waves - 1
-    }
-}
-
-/// What [`Engine::log_adl_take`] is told of one booked take.
-pub(super) struct TakeBooked {
-    pub(super) bankrupt: u32,
-    pub(super) winner: u32,
-    pub(super) market: MarketId,
-    pub(super) lots: i64,
-    pub(super) held: i64,
-    pub(super) price: i64,
-    pub(super) pnl_before: Micros,
-}
-
-impl Engine {
-    /// The ADL takes of the step just run, in booking order.
-    pub fn adl_takes(&self) -> &[AdlTakeRecord] {
-        &self.adl_log.takes
-    }
-
-    /// What the ADL closes of the step just run needed: Σ of each close's
-    /// minimum lots (at most the lots it filled) at the mark.
-    pub fn adl_needed_notional(&self) -> Micros {
-        self.adl_log.needed
-    }
-
-    /// Records one take, after it was booked (the winner's equity is read
-    /// after the trade).
-    pub(super) fn log_adl_take(&mut self, t: &TakeBooked) {
-        let mi = t.market as usize;
-        let mark = self.marks[mi];
-        let notional = self.markets[mi].value(t.lots, mark);
-        let pnl_taken = if t.held > 0 {
-            Micros((i128::from(t.pnl_before.0) * i128::from(t.lots) / i128::from(t.held)) as i64)
-        } else {
-            Micros::ZERO
-        };
-        let equity_after = self.equity(t.winner);
-        let wave = self.adl_log.wave_at(self.step);
-        self.adl_log.takes.push(AdlTakeRecord {
-            wave,
-            step: self.step,
-            bankrupt: t.bankrupt,
-            winner: t.winner,
-            market: t.market,
-            lots: t.lots,
-            held: t.held,
-            price: t.price,
-            mark,
-            notional,
-            pnl_before: t.pnl_before,
-            pnl_taken,
-            equity_after,
-        });
-    }
-
-    /// Adds one close's needed notional to the step's.
-    pub(super) fn log_adl_needed(&mut self, needed: Micros) {
-        self.adl_log.needed += needed;
     }
 }
 

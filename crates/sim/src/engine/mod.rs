@@ -36,6 +36,7 @@
 //!    statistics are updated.
 
 mod adl_queue;
+mod adl_record;
 mod adl_takes;
 mod adl_walk;
 mod collateral;

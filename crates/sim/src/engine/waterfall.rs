@@ -10,7 +10,7 @@ use crate::venue::adl::{self, AdlCandidate, AdlPolicy};
 use crate::venue::market::MarketId;
 
 use super::Engine;
-use super::adl_takes::TakeBooked;
+use super::adl_record::TakeBooked;
 use super::events::Event;
 use super::ledger::{Party, TransferReason};
 use super::rules::LastLine;
