@@ -166,8 +166,16 @@ pub fn allocate(
             round_shares(candidates, &shares, needed, fills)
         }
         AdlPolicy::MinPnlHaircut => {
-            super::adl_policies::min_pnl_haircut_order(candidates);
-            fill_in_order(candidates, 0, needed, fills)
+            let mut left = needed;
+            for i in super::adl_policies::min_pnl_haircut_order(candidates) {
+                if left == 0 {
+                    break;
+                }
+                let take = candidates[i].lots.min(left);
+                fills.push((i, take));
+                left -= take;
+            }
+            needed - left
         }
         AdlPolicy::CappedProRata { cap } => {
             let (shares, _lifted) = super::adl_policies::capped_pro_rata(candidates, needed, *cap);

@@ -111,12 +111,15 @@ pub fn pnl_per_lot(c: &AdlCandidate) -> f64 {
 /// `0 ≤ qᵢ ≤ offerᵢ`. With one unit of need per lot the optimum is greedy
 /// (a fractional knapsack with unit weights, exact in whole lots): the
 /// candidates in ascending PnL per lot, ties by account then slot, each filled
-/// in turn. Sorts `candidates` into that order.
-pub fn min_pnl_haircut_order(candidates: &mut [AdlCandidate]) {
-    candidates.sort_by(|a, b| {
+/// in turn. Returns that order as indices into `candidates` (left in place).
+pub fn min_pnl_haircut_order(candidates: &[AdlCandidate]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..candidates.len()).collect();
+    order.sort_by(|&i, &j| {
+        let (a, b) = (&candidates[i], &candidates[j]);
         pnl_per_lot(a)
             .total_cmp(&pnl_per_lot(b))
             .then(a.account.cmp(&b.account))
             .then(a.slot.cmp(&b.slot))
     });
+    order
 }
