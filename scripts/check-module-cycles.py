@@ -104,6 +104,8 @@ LAYERS = {
         [["output.rs"]],
         # Two runs side by side.
         [["compare/"]],
+        # A section a command adds to a written report (size-fund).
+        [["section.rs"]],
         [["lib.rs"]],
     ],
     "backstop": [

@@ -177,10 +177,10 @@ enum Command {
         /// Scenario file (TOML) with `last_line.kind = "adl"`.
         scenario: PathBuf,
         /// Comma-separated: queue:<binance|bitmex|hyperliquid|dydx>, pro_rata,
-        /// min_max_leverage, water_fill, capped_pro_rata.
+        /// min_max_leverage, water_fill, capped_pro_rata, min_pnl_haircut.
         #[arg(
             long,
-            default_value = "queue:binance,queue:hyperliquid,pro_rata,min_max_leverage,water_fill,capped_pro_rata"
+            default_value = "queue:binance,queue:hyperliquid,pro_rata,min_max_leverage,water_fill,capped_pro_rata,min_pnl_haircut"
         )]
         policies: String,
         /// Folder the lab's folder is created in.

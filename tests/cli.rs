@@ -896,8 +896,8 @@ fn count_text(v: f64) -> String {
 
 /// `backstop adl-lab` runs the Oct-2025 lab under two allocations (the cheap
 /// ones; water-filling bisects per close, slow in debug builds): one table
-/// row each, the same ADL notional (shortfall scope: each close takes exactly
-/// its minimum) and different accounts hit; an unknown policy is refused.
+/// row each, ADL under both and different accounts hit, the per-wave table
+/// and its chart; an unknown policy is refused.
 #[test]
 fn adl_lab_compares_policies_on_the_same_paths() {
     let tmp = tempfile::tempdir().unwrap();
@@ -926,12 +926,16 @@ fn adl_lab_compares_policies_on_the_same_paths() {
         .map(|l| l.split('|').map(str::trim).collect())
         .collect();
     assert_eq!(rows.len(), 2, "{text}");
+    assert!(rows.iter().all(|r| r[3] != "0 USD"), "{text}");
+    assert_ne!(rows[0][7], rows[1][7], "accounts hit: {text}");
+    let lab = out.join("adl-lab-oct-2025-adl-lab");
+    let md = std::fs::read_to_string(lab.join("adl_lab.md")).unwrap();
+    assert!(md.contains("## Per ADL wave (path 0)"), "{md}");
     assert!(
-        rows.iter().all(|r| r[3] == rows[0][3] && r[3] != "0 USD"),
-        "{text}"
+        md.contains("| queue:binance | 1 |") && md.contains("| pro_rata | 1 |"),
+        "{md}"
     );
-    assert_ne!(rows[0][6], rows[1][6], "accounts hit: {text}");
-    assert!(out.join("adl-lab-oct-2025-adl-lab/adl_lab.md").exists());
+    assert!(lab.join("charts/adl_lab.svg").exists());
     let bad = backstop_testkit::run_program(
         env!("CARGO_BIN_EXE_backstop"),
         tmp.path(),
@@ -985,4 +989,39 @@ fn lot_rounding_is_reported_with_counts() {
     let o = backstop(tmp.path(), &[Path::new("validate"), &fine]);
     backstop_testkit::assert_success(&o);
     assert!(!stderr(&o).contains("note:"), "{}", stderr(&o));
+}
+
+/// `backstop size-fund` adds its fund sizing, table and chart, to both
+/// renderings of the report: `report.md` and the self-contained `report.html`
+/// (inside its body, the chart inline).
+#[test]
+fn size_fund_adds_its_section_to_both_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = backstop_testkit::repo_root().join("scenarios/flash-crash-adl.toml");
+    let out = tmp.path().join("out");
+    let o = backstop_testkit::run_program(
+        env!("CARGO_BIN_EXE_backstop"),
+        tmp.path(),
+        &[
+            std::path::Path::new("size-fund"),
+            &file,
+            "--target".as_ref(),
+            "0.1".as_ref(),
+            "--out".as_ref(),
+            &out,
+            "--quiet".as_ref(),
+        ],
+        &[],
+    );
+    backstop_testkit::assert_success(&o);
+    let dir = out.join("flash-crash-adl-size-fund");
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains("## Fund sizing (`backstop size-fund`)"), "{md}");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    let at = html
+        .find("<section id=\"fund-sizing\">")
+        .expect("the section in report.html");
+    assert!(at < html.rfind("</body>").unwrap());
+    assert!(html[at..].contains("<figure id=\"chart-fund_size\""));
+    assert!(html[at..].contains("P(depletion) ≤"));
 }

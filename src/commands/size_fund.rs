@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use backstop_data::results::folder::ScratchFolder;
 use backstop_report::charts::{FundSizeChart, fund_size_chart};
+use backstop_report::section::{Section, insert_into_html};
 use backstop_sim::run::aggregate::fund_size::{DEFAULT_TARGETS, FundSizing, size_fund};
 
 use super::usd;
@@ -190,6 +191,43 @@ fn write_sizing(dir: &Path, scenario: &str, s: &FundSizing, target: f64) -> Resu
         let mut text = std::fs::read_to_string(&report)?;
         text.push_str(&md);
         std::fs::write(&report, text)?;
+    }
+    let html = dir.join(backstop_report::HTML_FILE);
+    if html.exists() {
+        let bound = |x: Option<f64>| x.map_or_else(|| "unbounded".to_owned(), usd);
+        let section = Section {
+            id: "fund-sizing".to_owned(),
+            title: "Fund sizing (`backstop size-fund`)".to_owned(),
+            intro: "This run's fund could not run out: each path's `insurance_fund_need` is \
+                    its uncensored need (docs/model.md §7c)."
+                .to_owned(),
+            head: ["P(depletion) ≤", "fund", "95% interval", "paths"]
+                .map(str::to_owned)
+                .to_vec(),
+            rows: s
+                .targets
+                .iter()
+                .map(|t| {
+                    vec![
+                        t.p.to_string(),
+                        usd(t.fund),
+                        format!("{} to {}", bound(t.ci95[0]), bound(t.ci95[1])),
+                        format!("{} ({} needed)", s.paths, t.paths_needed),
+                    ]
+                })
+                .collect(),
+            after: format!(
+                "At the scenario's fund, {}: P(depletion) {:.2}% [{:.2}%, {:.2}%].",
+                usd(s.current_fund),
+                100.0 * s.current_depletion.probability,
+                100.0 * s.current_depletion.ci95[0],
+                100.0 * s.current_depletion.ci95[1],
+            ),
+        };
+        let page = std::fs::read_to_string(&html)
+            .with_context(|| format!("{}: cannot read", html.display()))?;
+        std::fs::write(&html, insert_into_html(&page, &section.html(&chart)))
+            .with_context(|| format!("{}: cannot write", html.display()))?;
     }
     Ok(())
 }

@@ -52,6 +52,7 @@ pub use history::{
 pub use import::{ImportFormat, ImportReport, ImportRequest, import};
 pub use metadata::{SCHEMA_METADATA_KEY, read_metadata};
 pub use parquet_io::{CREATED_BY, MAX_ROW_GROUP_ROWS};
+pub use results::adl_waves::{ADL_WAVES_SCHEMA_ID, AdlWaveRow, read_adl_waves, write_adl_waves};
 pub use results::balances::{
     BALANCES_SCHEMA_ID, BalanceParty, BalanceRow, Conservation, read_balances, write_balances,
 };
@@ -66,8 +67,8 @@ pub use results::positions::{
 };
 pub use results::steps::{STEPS_SCHEMA_ID, StepsTable, read_steps, steps_schema, write_steps};
 pub use results::summary::{
-    Aggregates, MetricSummary, PopulationSummary, Probability, RankedSet, RunSummary, SetSummary,
-    Summary, TailRisk, write_summary,
+    Aggregates, MetricSummary, PopulationSummary, Probability, RankedSet, RunSummary,
+    SetFundNeeded, SetSummary, Summary, TailRisk, write_summary,
 };
 pub use results::sweep::{
     SWEEP_SCHEMA_ID, SweepProbability, SweepRow, SweepTable, read_sweep, write_sweep,

@@ -21,6 +21,7 @@ mod error;
 pub mod format;
 mod markup;
 mod output;
+pub mod section;
 mod summary;
 
 /// Folder, inside the results folder, that receives the charts.

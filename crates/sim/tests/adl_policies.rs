@@ -1,10 +1,11 @@
 //! Property tests of the literature's ADL allocations (docs/model.md §6):
 //! `water_fill_pnl` and `capped_pro_rata` close exactly `min(needed, Σ offers)`,
 //! never more than an offer, never more than the cap unless the caps cannot
-//! cover the need; water-filling levels the largest winners; hand-computed cases.
+//! cover the need; water-filling levels the largest winners; the minimum PnL
+//! haircut takes no more PnL than any other policy; hand-computed cases.
 
-use backstop_sim::venue::adl::{AdlCandidate, AdlPolicy, allocate};
-use backstop_sim::venue::adl_policies::held;
+use backstop_sim::venue::adl::{AdlCandidate, AdlPolicy, BinanceRanking, allocate};
+use backstop_sim::venue::adl_policies::{held, pnl_per_lot};
 
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -68,7 +69,11 @@ proptest! {
     ) {
         let total: i64 = c.iter().map(|x| x.lots).sum();
         let needed = ((total as f64 * frac).round() as i64).max(1);
-        for policy in [AdlPolicy::WaterFillPnl, AdlPolicy::CappedProRata { cap }] {
+        for policy in [
+            AdlPolicy::WaterFillPnl,
+            AdlPolicy::CappedProRata { cap },
+            AdlPolicy::MinPnlHaircut,
+        ] {
             let (got, by) = fills(&policy, &c, needed);
             prop_assert_eq!(got, needed.min(total));
             prop_assert_eq!(by.iter().sum::<i64>(), got);
@@ -91,6 +96,31 @@ proptest! {
                     }
                 }
             }
+        }
+    }
+
+    /// The minimum PnL haircut closes as much as the others and takes no more
+    /// of the winners' PnL than any of them (it is the optimum of that
+    /// objective over every allocation within the offers).
+    #[test]
+    fn min_pnl_haircut_takes_the_least_pnl(c in candidates(), frac in 0.0f64..1.2, cap in 0.05f64..1.0) {
+        let total: i64 = c.iter().map(|x| x.lots).sum();
+        let needed = ((total as f64 * frac).round() as i64).max(1);
+        let taken = |by: &[i64]| -> f64 {
+            c.iter().zip(by).map(|(x, &l)| l as f64 * pnl_per_lot(x)).sum()
+        };
+        let (got, best) = fills(&AdlPolicy::MinPnlHaircut, &c, needed);
+        let least = taken(&best);
+        for other in [
+            AdlPolicy::Queue(Box::new(BinanceRanking)),
+            AdlPolicy::ProRata,
+            AdlPolicy::MinMaxLeverage,
+            AdlPolicy::WaterFillPnl,
+            AdlPolicy::CappedProRata { cap },
+        ] {
+            let (other_got, by) = fills(&other, &c, needed);
+            prop_assert_eq!(other_got, got);
+            prop_assert!(least <= taken(&by) + 1e-9 * (1.0 + least.abs()), "{} above {}", least, taken(&by));
         }
     }
 
@@ -161,4 +191,24 @@ fn water_fill_pnl_by_hand() {
     let c = [cand(0, 10, 10, 100.0), cand(1, 10, 10, 40.0)];
     assert_eq!(fills(&AdlPolicy::WaterFillPnl, &c, 3).1, vec![3, 0]);
     assert_eq!(fills(&AdlPolicy::WaterFillPnl, &c, 7).1, vec![6, 1]);
+}
+
+#[test]
+fn min_pnl_haircut_by_hand() {
+    // PnL per lot: account 0 100/10 = 10, account 1 40/10 = 4, account 2 90/30
+    // = 3. 35 lots: all 30 of account 2 (PnL 90), then 5 of account 1 (20):
+    // 110 of PnL, the least any allocation of 35 lots takes.
+    let c = [
+        cand(0, 10, 10, 100.0),
+        cand(1, 10, 10, 40.0),
+        cand(2, 30, 30, 90.0),
+    ];
+    assert_eq!(fills(&AdlPolicy::MinPnlHaircut, &c, 35).1, vec![0, 5, 30]);
+    // Offers bind: account 2 offers 4 lots only; 6 lots: 4 of it, 2 of account 1.
+    let c = [
+        cand(0, 10, 10, 100.0),
+        cand(1, 10, 10, 40.0),
+        cand(2, 30, 4, 90.0),
+    ];
+    assert_eq!(fills(&AdlPolicy::MinPnlHaircut, &c, 6).1, vec![0, 2, 4]);
 }

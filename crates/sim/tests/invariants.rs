@@ -89,9 +89,10 @@ enum PolicyCase {
     MinMaxLeverage,
     WaterFillPnl,
     CappedProRata,
+    MinPnlHaircut,
 }
 
-const POLICIES: [PolicyCase; 8] = [
+const POLICIES: [PolicyCase; 9] = [
     PolicyCase::Bitmex,
     PolicyCase::Binance,
     PolicyCase::Hyperliquid,
@@ -100,6 +101,7 @@ const POLICIES: [PolicyCase; 8] = [
     PolicyCase::MinMaxLeverage,
     PolicyCase::WaterFillPnl,
     PolicyCase::CappedProRata,
+    PolicyCase::MinPnlHaircut,
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -529,6 +531,7 @@ fn build_config(c: &ConfigCase) -> VenueConfig {
                 PolicyCase::MinMaxLeverage => AdlPolicy::MinMaxLeverage,
                 PolicyCase::WaterFillPnl => AdlPolicy::WaterFillPnl,
                 PolicyCase::CappedProRata => AdlPolicy::CappedProRata { cap: 0.3 },
+                PolicyCase::MinPnlHaircut => AdlPolicy::MinPnlHaircut,
             },
             scope,
         },

@@ -84,7 +84,8 @@ latency_steps = 1
 
 /// What a complete results folder of `backstop run` holds, sorted (the names
 /// of `backstop_data::results::layout`).
-pub const RUN_RESULT_FILES: [&str; 10] = [
+pub const RUN_RESULT_FILES: [&str; 11] = [
+    "adl_waves.parquet",
     "balances.parquet",
     "bands.parquet",
     "charts",

@@ -10,6 +10,8 @@
 //!   metric of [`metrics`];
 //! - [`bands`]: per-step quantile bands across paths (`bands/v1`);
 //! - [`haircuts`]: socialized-loss haircuts (`haircuts/v1`);
+//! - [`adl_waves`]: the ADL waves of every path and their measures
+//!   (`adl_waves/v1`);
 //! - [`balances`]: every party's money at the opening and the end of path 0
 //!   (`balances/v1`), for checking conservation outside the project;
 //! - [`sweep`]: one row per parameter set of a sweep (`sweep/v1`).
@@ -19,6 +21,7 @@
 //! ignore extra columns, and validate every row, naming the file, row and
 //! column of a bad value.
 
+pub mod adl_waves;
 pub mod balances;
 pub mod bands;
 pub mod folder;

@@ -127,6 +127,31 @@ pub struct SetSummary {
     pub meets_target: Option<bool>,
     /// The set's across-path aggregates.
     pub aggregates: Aggregates,
+    /// The fund the set needs for the sweep's depletion target (1% without
+    /// one), from its paths' uncensored fund needs (docs/model.md §7c), as
+    /// `backstop size-fund` answers it. Absent in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fund_needed: Option<SetFundNeeded>,
+}
+
+/// The fund one parameter set needs for a depletion target, from its paths'
+/// fund needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetFundNeeded {
+    /// The target: P(depletion) ≤ `p`.
+    pub p: f64,
+    /// The fund, USD; `null` when more of the set's paths depleted its fund
+    /// than the target allows (their needs are only lower bounds: the fund
+    /// needed is above `above`).
+    pub fund: Option<f64>,
+    /// 95% interval of the fund from order statistics; an end is `null` when
+    /// the paths cannot bound it (too few, or a depleted path's need there).
+    pub ci95: [Option<f64>; 2],
+    /// When `fund` is `null`: the set's own fund, which the answer exceeds.
+    pub above: Option<f64>,
+    /// Paths whose fund depleted (their need is a lower bound).
+    #[serde(deserialize_with = "whole")]
+    pub censored_paths: u64,
 }
 
 /// A parameter set meeting the sweep's target.
@@ -406,6 +431,7 @@ mod tests {
                 values: vec![0.5],
                 meets_target: None,
                 aggregates: aggregates(),
+                fund_needed: None,
             }]),
             meeting_target: Some(Vec::new()),
             aggregates: aggregates(),

@@ -22,6 +22,7 @@ pub(crate) mod style;
 pub use axis::MAX_BARS;
 pub use plot::Chart;
 pub use specs::adl::adl;
+pub use specs::adl_lab::{AdlLabChart, adl_lab_chart};
 pub use specs::all;
 pub use specs::drawdown::drawdown;
 pub use specs::fund_size::{FundSizeChart, fund_size_chart};

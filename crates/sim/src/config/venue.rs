@@ -116,9 +116,12 @@ pub enum AdlAllocation {
     MinMaxLeverage,
     /// Water-filling on PnL: the largest winners first, down to a common PnL.
     WaterFillPnl,
-    /// Pro-rata, no winner losing more than half of its PnL in one close unless
-    /// all are at that cap.
+    /// Pro-rata, no winner losing more than `cap` (default half) of its PnL in
+    /// one close unless all are at that cap.
     CappedProRata,
+    /// The allocation taking the least PnL from the winners: the lowest PnL
+    /// per lot first (arXiv 2512.01112's minimum-haircut benchmark).
+    MinPnlHaircut,
 }
 
 /// Queue ranking rule.
@@ -147,7 +150,16 @@ pub struct LastLineConfig {
     pub ranking: AdlRankingKind,
     /// ADL scope.
     pub scope: AdlScope,
+    /// `adl = "capped_pro_rata"`: the largest share of a winner's position
+    /// (hence of its PnL) one ADL close takes unless every winner is at the
+    /// cap; in (0, 1], default [`CAPPED_PRO_RATA_CAP`] (sweepable as
+    /// `last_line.cap`).
+    pub cap: f64,
 }
+
+/// The default cap of `adl = "capped_pro_rata"`: at most half of a winner's
+/// position per ADL close unless every winner is at the cap.
+pub const CAPPED_PRO_RATA_CAP: f64 = 0.5;
 
 impl Default for LastLineConfig {
     fn default() -> Self {
@@ -156,6 +168,7 @@ impl Default for LastLineConfig {
             adl: AdlAllocation::Queue,
             ranking: AdlRankingKind::Binance,
             scope: AdlScope::Position,
+            cap: CAPPED_PRO_RATA_CAP,
         }
     }
 }

@@ -41,6 +41,8 @@
 //!    statistics are updated.
 
 mod adl_queue;
+mod adl_record;
+mod adl_takes;
 mod adl_walk;
 mod collateral;
 mod collateral_book;
@@ -62,6 +64,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 pub use crate::venue::adl::AdlScope;
+pub use adl_takes::AdlTakeRecord;
 pub use events::{Event, MarketFlows, Totals, VenueFlows};
 pub use invariants::InvariantViolation;
 pub use ledger::{Account, AccountSpec, Party, Position, Transfer, TransferReason};
@@ -75,6 +78,7 @@ use crate::venue::impact::ImpactState;
 use crate::venue::insurance::InsuranceFund;
 use crate::venue::market::{Market, MarketId};
 use adl_queue::SideQueue;
+use adl_takes::AdlTakeLog;
 use collateral_book::CollateralBook;
 use ledger::{Ledger, OpenError};
 use triggers::LiquidationIndex;
@@ -124,6 +128,8 @@ pub struct Engine {
     adl_queues: Vec<SideQueue>,
     /// ADL candidates scored or evaluated so far (a diagnostic counter).
     adl_evaluations: u64,
+    /// The ADL takes of the step just run, and the path's waves (`adl_takes.rs`).
+    adl_log: AdlTakeLog,
     /// Accounts with more than one position slot (their triggers are bands over
     /// the account's equity: funding in one market moves all of them).
     multi_position_accounts: Vec<u32>,
@@ -269,6 +275,7 @@ impl Engine {
             now_ns: 0,
             adl_queues: vec![SideQueue::default(); 2 * n_markets],
             adl_evaluations: 0,
+            adl_log: AdlTakeLog::default(),
             multi_position_accounts: Vec::new(),
             vault: None,
             markets,
@@ -475,6 +482,7 @@ impl Engine {
             self.ledger.track_touched(false);
         }
         self.events.clear();
+        self.adl_log.start_step();
         self.ledger.clear_journal();
         self.venue_flows = VenueFlows::default();
         self.update_marks(prices)?;

@@ -10,6 +10,7 @@ use crate::venue::adl::{self, AdlCandidate, AdlPolicy};
 use crate::venue::market::MarketId;
 
 use super::Engine;
+use super::adl_record::TakeBooked;
 use super::events::Event;
 use super::ledger::{Party, TransferReason};
 use super::rules::LastLine;
@@ -202,7 +203,7 @@ impl Engine {
         self.adl_queues = queues;
         let bankrupt_lots = self.ledger.positions[slot as usize].lots.abs();
         let adl_cost = self
-            .book_adl_fills(slot, price, &cands, &fills)
+            .book_adl_fills(a, slot, price, &cands, &fills)
             .max(Micros::ZERO);
         // The deficit the winners carried is bad debt like any other: the account's
         // loss beyond its equity at the mark, paid by closing at the bankruptcy price.
@@ -378,6 +379,7 @@ impl Engine {
     /// the bankruptcy price was better than the mark for the winners).
     fn book_adl_fills(
         &mut self,
+        bankrupt: u32,
         slot: u32,
         price: i64,
         cands: &[AdlCandidate],
@@ -388,10 +390,22 @@ impl Engine {
         let mut adl_cost = Micros::ZERO;
         for &(i, q) in fills {
             let c = cands[i];
-            let w_trade = -self.ledger.positions[c.slot as usize].lots.signum() * q;
+            let before = self.ledger.positions[c.slot as usize];
+            let w_trade = -before.lots.signum() * q;
             let m = &self.markets[mi];
             let v = m.value(w_trade, price);
+            let pnl_before = m.value(before.lots, mark) - before.cost;
             self.ledger.trade_between(c.slot, slot, w_trade, v);
+            self.log_adl_take(&TakeBooked {
+                bankrupt,
+                winner: c.account,
+                market: before.market,
+                lots: q,
+                held: before.lots.abs(),
+                price,
+                pnl_before,
+            });
+            let m = &self.markets[mi];
             // What the winner gave up: it pays `v` at the bankruptcy price instead of
             // the value at the mark (positive when the bankruptcy price is worse for
             // it than the mark). The sign was reversed (it counted the winner's gain).
@@ -420,6 +434,7 @@ impl Engine {
         self.totals.adl_notional += notional;
         self.totals.adl_excess_notional += excess;
         self.totals.adl_cost += c.cost;
+        self.log_adl_needed(notional - excess);
         if self.record_events {
             self.events.push(Event::Adl {
                 account: a,

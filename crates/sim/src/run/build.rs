@@ -164,7 +164,7 @@ pub fn venue_config(s: &Scenario) -> Result<VenueConfig, InputError> {
         LastLineKind::Socialize => LastLine::Socialize,
         LastLineKind::SocializeFunding => LastLine::SocializeFunding,
         LastLineKind::Adl => LastLine::Adl {
-            policy: adl_policy(ll.adl, ll.ranking),
+            policy: adl_policy(ll.adl, ll.ranking, ll.cap),
             scope: ll.scope,
         },
     };
@@ -196,19 +196,14 @@ pub fn vault_rules(s: &Scenario) -> Result<Option<VaultRules>, InputError> {
     }))
 }
 
-/// The ADL allocation the scenario names.
-/// The cap of `adl = "capped_pro_rata"`: at most half of a winner's position
-/// (hence of its PnL) per ADL close unless every winner is at the cap.
-pub const CAPPED_PRO_RATA_CAP: f64 = 0.5;
-
-fn adl_policy(allocation: AdlAllocation, ranking: AdlRankingKind) -> AdlPolicy {
+/// The ADL allocation the scenario names; `cap` is `last_line.cap`.
+fn adl_policy(allocation: AdlAllocation, ranking: AdlRankingKind, cap: f64) -> AdlPolicy {
     match (allocation, ranking) {
         (AdlAllocation::ProRata, _) => AdlPolicy::ProRata,
         (AdlAllocation::MinMaxLeverage, _) => AdlPolicy::MinMaxLeverage,
         (AdlAllocation::WaterFillPnl, _) => AdlPolicy::WaterFillPnl,
-        (AdlAllocation::CappedProRata, _) => AdlPolicy::CappedProRata {
-            cap: CAPPED_PRO_RATA_CAP,
-        },
+        (AdlAllocation::CappedProRata, _) => AdlPolicy::CappedProRata { cap },
+        (AdlAllocation::MinPnlHaircut, _) => AdlPolicy::MinPnlHaircut,
         (AdlAllocation::Queue, AdlRankingKind::Dydx) => AdlPolicy::DydxWalk,
         (AdlAllocation::Queue, AdlRankingKind::Bitmex) => AdlPolicy::Queue(Box::new(BitmexRanking)),
         (AdlAllocation::Queue, AdlRankingKind::Binance) => {

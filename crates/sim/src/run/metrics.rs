@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::engine::Engine;
 use crate::error::InputError;
 use crate::money::Micros;
+use crate::venue::adl_waves::AdlWave;
 use backstop_data::PATH_METRICS;
 use backstop_data::results::metrics::metric_column;
 
@@ -152,6 +153,10 @@ pub struct PathMetrics {
     pub vault_floor_step: Option<u32>,
     /// Per-account haircuts, by account id.
     pub haircuts: Vec<Haircut>,
+    /// The path's ADL waves and their measures (docs/model.md §6, "ADL
+    /// waves"), in step order; empty without ADL (and when read back from
+    /// `paths/v1`, which does not hold them: `adl_waves/v1` does).
+    pub adl_waves: Vec<AdlWave>,
 }
 
 impl PathMetrics {
@@ -260,6 +265,7 @@ impl PathMetrics {
             vault_floor_refusals: v.refused,
             vault_floor_step: v.floor_step,
             haircuts,
+            adl_waves: Vec::new(),
         }
     }
 
@@ -461,6 +467,7 @@ impl PathMetrics {
             vault_floor_refusals: n("vault_floor_refusals")?,
             vault_floor_step: floor_step,
             haircuts: Vec::new(),
+            adl_waves: Vec::new(),
         })
     }
 }

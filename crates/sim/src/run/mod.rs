@@ -4,6 +4,7 @@
 //! [`metrics`]), reduce across paths ([`aggregate`]), run sweeps in shards ([`sweep`]),
 //! and write a results folder's files ([`results`]).
 
+mod adl_waves;
 pub mod aggregate;
 pub mod balances;
 pub mod build;
@@ -17,6 +18,7 @@ pub mod results;
 #[allow(clippy::module_inception)]
 pub mod run;
 pub mod sweep;
+pub mod sweep_fund;
 
 pub use limits::CHUNK_PATHS;
 pub use metrics::{Haircut, PathMetrics};

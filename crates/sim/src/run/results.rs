@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use backstop_data::results::layout::{
-    BALANCES_FILE, BANDS_FILE, HAIRCUTS_FILE, PATHS_FILE, POPULATION_FILE, STEPS_FILE,
-    SUMMARY_FILE, SWEEP_FILE,
+    ADL_WAVES_FILE, BALANCES_FILE, BANDS_FILE, HAIRCUTS_FILE, PATHS_FILE, POPULATION_FILE,
+    STEPS_FILE, SUMMARY_FILE, SWEEP_FILE,
 };
 use backstop_data::{
     HaircutsTable, PathsTable, PopulationSummary, RankedSet, RunSummary, SetSummary, Summary,
@@ -43,7 +43,7 @@ pub const SCENARIO_HASH_KEY: &str = "backstop.scenario_hash";
 
 /// Writes the results of one run into `dir` (which must exist):
 /// `population.parquet`, `steps.parquet`, `paths.parquet`, `bands.parquet`,
-/// `haircuts.parquet`, `balances.parquet` and `summary.json`.
+/// `haircuts.parquet`, `balances.parquet`, `adl_waves.parquet` and `summary.json`.
 ///
 /// # Errors
 /// [`SimError::Data`] if a file cannot be written.
@@ -56,6 +56,7 @@ pub fn write_run(dir: &Path, prepared: &Prepared, output: &RunOutput) -> Result<
     backstop_data::write_bands(&dir.join(BANDS_FILE), &output.bands, &meta)?;
     backstop_data::write_haircuts(&dir.join(HAIRCUTS_FILE), &output.haircuts_table(0), &meta)?;
     backstop_data::write_balances(&dir.join(BALANCES_FILE), &output.first_path_balances, &meta)?;
+    backstop_data::write_adl_waves(&dir.join(ADL_WAVES_FILE), &output.adl_wave_rows(0), &meta)?;
     let summary: Summary<&Scenario, ()> = Summary {
         backstop_version: VERSION.to_owned(),
         scenario: &prepared.scenario,
@@ -223,7 +224,13 @@ pub fn write_sweep(
             bands_relative_error: None,
         },
         sweep: Some(grid),
-        sets: Some(set_summaries(grid, &aggregates, &meets)),
+        sets: Some(set_summaries(
+            grid,
+            &aggregates,
+            &meets,
+            paths,
+            base.insurance_fund.floor,
+        )),
         meeting_target: Some(ranked_sets(grid, &aggregates, &ranked)),
         // A grid has at least one set (`SweepGrid::new`).
         aggregates: aggregates
@@ -286,12 +293,18 @@ fn sweep_table(grid: &SweepGrid, aggregates: &[Aggregates], meets: &[Option<bool
     }
 }
 
-/// Every set's values and aggregates, for `summary.json`.
+/// Every set's values, aggregates and the fund it needs for the target (or
+/// 1%), for `summary.json`.
 fn set_summaries(
     grid: &SweepGrid,
     aggregates: &[Aggregates],
     meets: &[Option<bool>],
+    paths: &PathsTable,
+    floor: f64,
 ) -> Vec<SetSummary> {
+    let p = grid
+        .max_depletion_probability
+        .unwrap_or(super::sweep_fund::DEFAULT_SWEEP_FUND_TARGET);
     aggregates
         .iter()
         .zip(meets)
@@ -301,6 +314,9 @@ fn set_summaries(
             values: grid.values(set as u32),
             meets_target: *m,
             aggregates: a.clone(),
+            fund_needed: Some(super::sweep_fund::set_fund_needed(
+                paths, set as u32, floor, p,
+            )),
         })
         .collect()
 }

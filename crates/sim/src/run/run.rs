@@ -14,9 +14,12 @@
 
 use std::path::Path;
 
-use backstop_data::{BalanceRow, BandsTable, HaircutsTable, PathsTable, PositionRow, StepsTable};
+use backstop_data::{
+    AdlWaveRow, BalanceRow, BandsTable, HaircutsTable, PathsTable, PositionRow, StepsTable,
+};
 use rayon::prelude::*;
 
+use super::adl_waves::WaveRecorder;
 use super::aggregate::{self, Aggregates};
 use super::balances::balance_rows;
 use super::build::{self, Collateral, DepthBooks, build_markets, controls_for_path, venue_config};
@@ -72,6 +75,14 @@ impl RunOutput {
             t.push(param_set, p.path, &p.to_row());
         }
         t
+    }
+
+    /// Every ADL wave of every path as `adl_waves/v1` rows.
+    pub fn adl_wave_rows(&self, param_set: u32) -> Vec<AdlWaveRow> {
+        self.paths
+            .iter()
+            .flat_map(|p| super::adl_waves::wave_rows(param_set, p))
+            .collect()
     }
 
     /// Every haircut of every path as a `haircuts/v1` table.
@@ -317,6 +328,7 @@ impl Prepared {
             .cursor(path_index, self.start_ns, self.step_ns, &mut scratch)?;
         let mut input = StepInput::new(engine.markets().len());
         let mut times = Vec::with_capacity(self.scenario.steps());
+        let mut waves = WaveRecorder::default();
         // The venue's funding cap clamps a replay's recorded rates too.
         let caps: Vec<Option<Rate>> = self
             .scenario
@@ -338,11 +350,13 @@ impl Prepared {
                     source,
                 })?;
             times.push(input.ts_ns);
+            waves.observe(&engine);
             record(&engine, &input);
         }
-        let metrics = PathMetrics::from_engine(&engine, path_index, initial_margin_locked, |t| {
+        let mut metrics = PathMetrics::from_engine(&engine, path_index, initial_margin_locked, |t| {
             times.get(t as usize).copied().unwrap_or(self.start_ns)
         });
+        metrics.adl_waves = waves.finish();
         Ok((metrics, times, engine))
     }
 

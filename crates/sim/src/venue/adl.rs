@@ -11,8 +11,8 @@
 //!   for the last lots);
 //! - **min_max_leverage**: water-filling: deleverage the most levered first until
 //!   leverages are equal (the optimum of the risk-based ADL formulation);
-//! - **water_fill_pnl**, **capped_pro_rata**: the literature's, in
-//!   [`super::adl_policies`].
+//! - **water_fill_pnl**, **capped_pro_rata**, **min_pnl_haircut**: the
+//!   literature's, in [`super::adl_policies`].
 //!
 //! Every policy closes exactly `min(needed, Σ candidate lots)` lots and never more
 //! than a candidate holds. Ties are broken by account index, so allocations are
@@ -108,6 +108,9 @@ pub enum AdlPolicy {
         /// Largest share of a position (hence of its PnL) one ADL close takes.
         cap: f64,
     },
+    /// The allocation taking the least PnL from the winners
+    /// ([`super::adl_policies::min_pnl_haircut_order`]).
+    MinPnlHaircut,
 }
 
 /// Allocates `needed` lots over `candidates`, writing `(candidate index, lots)` into
@@ -161,6 +164,18 @@ pub fn allocate(
         AdlPolicy::WaterFillPnl => {
             let shares = super::adl_policies::water_fill_pnl(candidates, needed);
             round_shares(candidates, &shares, needed, fills)
+        }
+        AdlPolicy::MinPnlHaircut => {
+            let mut left = needed;
+            for i in super::adl_policies::min_pnl_haircut_order(candidates) {
+                if left == 0 {
+                    break;
+                }
+                let take = candidates[i].lots.min(left);
+                fills.push((i, take));
+                left -= take;
+            }
+            needed - left
         }
         AdlPolicy::CappedProRata { cap } => {
             let (shares, _lifted) = super::adl_policies::capped_pro_rata(candidates, needed, *cap);

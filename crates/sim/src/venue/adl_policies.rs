@@ -1,5 +1,6 @@
 //! The ADL allocations of the literature beside the venues' (docs/model.md §6,
-//! "ADL policies of the literature"): water-filling on PnL and capped pro-rata.
+//! "ADL policies of the literature"): water-filling on PnL, capped pro-rata and
+//! the minimum PnL haircut.
 //!
 //! Both work on a candidate's **PnL share**: closing `q` of the `held` lots of a
 //! position takes `q / held` of its unrealized PnL (the PnL-haircut domain of
@@ -95,4 +96,30 @@ pub fn capped_pro_rata(candidates: &[AdlCandidate], needed: i64, cap: f64) -> (V
     });
     let raw = candidates.iter().map(|c| lots_at(c, phi)).collect();
     (scaled(raw, candidates, needed), false)
+}
+
+/// PnL a candidate gives up per lot closed: `pnl / held` (closing `q` of `held`
+/// lots takes `q / held` of the position's PnL).
+pub fn pnl_per_lot(c: &AdlCandidate) -> f64 {
+    c.pnl / held(c).max(1.0)
+}
+
+/// The minimum PnL haircut (the benchmark of Chitra, arXiv 2512.01112: the
+/// smallest total haircut of the winners' profits that covers the shortfall):
+/// among all allocations of `needed` lots within the offers, the one taking
+/// the least PnL, `min Σ qᵢ × pnlᵢ / heldᵢ` subject to `Σ qᵢ = needed`,
+/// `0 ≤ qᵢ ≤ offerᵢ`. With one unit of need per lot the optimum is greedy
+/// (a fractional knapsack with unit weights, exact in whole lots): the
+/// candidates in ascending PnL per lot, ties by account then slot, each filled
+/// in turn. Returns that order as indices into `candidates` (left in place).
+pub fn min_pnl_haircut_order(candidates: &[AdlCandidate]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..candidates.len()).collect();
+    order.sort_by(|&i, &j| {
+        let (a, b) = (&candidates[i], &candidates[j]);
+        pnl_per_lot(a)
+            .total_cmp(&pnl_per_lot(b))
+            .then(a.account.cmp(&b.account))
+            .then(a.slot.cmp(&b.slot))
+    });
+    order
 }

@@ -20,8 +20,10 @@ pub struct AdlTake {
     pub account: u32,
     /// Notional closed from the winner, USD at the mark.
     pub notional: f64,
-    /// The winner's unrealized PnL taken with it (closed share × PnL), USD.
-    pub pnl_taken: f64,
+    /// Lots closed from the winner.
+    pub lots: i64,
+    /// The winner's position before this close, lots.
+    pub held: i64,
     /// The winner position's unrealized PnL before this close, USD.
     pub pnl_before: f64,
     /// The winner's equity after the close, USD.
@@ -43,6 +45,9 @@ pub struct AdlWave {
     pub excess: f64,
     /// `taken / needed` (infinite when nothing was needed).
     pub multiple: f64,
+    /// Σ of the winners' unrealized PnL taken with the lots closed, USD (the
+    /// PnL haircut of arXiv 2602.15182 and 2512.01112).
+    pub pnl_taken: f64,
     /// Largest share of one winner's PnL (at its first take in the wave) the
     /// wave took.
     pub max_pnl_share: f64,
@@ -77,16 +82,30 @@ fn measure(takes: &[AdlTake], needed: &impl Fn(u32) -> f64) -> AdlWave {
     let first_step = takes[0].step;
     let last_step = takes[takes.len() - 1].step;
     let need: f64 = (first_step..=last_step).map(needed).sum();
-    // Per account: (notional, pnl taken, pnl at first take, last equity).
-    let mut by: BTreeMap<u32, (f64, f64, f64, f64)> = BTreeMap::new();
+    // Per account: (notional, PnL taken, PnL at first take, last equity),
+    // the PnL taken being the share of the position held at the first take
+    // that the wave closed, times its PnL then (a later take's PnL at the
+    // mark also holds what earlier takes realized: not summed take by take).
+    let mut by: BTreeMap<u32, (f64, i64, i64, f64, f64)> = BTreeMap::new();
     for t in takes {
         let e = by
             .entry(t.account)
-            .or_insert((0.0, 0.0, t.pnl_before, t.equity_after));
+            .or_insert((0.0, 0, t.held, t.pnl_before, t.equity_after));
         e.0 += t.notional;
-        e.1 += t.pnl_taken;
-        e.3 = t.equity_after;
+        e.1 += t.lots;
+        e.4 = t.equity_after;
     }
+    let share = |v: &(f64, i64, i64, f64, f64)| {
+        if v.2 > 0 {
+            v.1 as f64 / v.2 as f64
+        } else {
+            0.0
+        }
+    };
+    let by: BTreeMap<u32, (f64, f64, f64, f64)> = by
+        .iter()
+        .map(|(&a, v)| (a, (v.0, share(v) * v.3, v.3, v.4)))
+        .collect();
     let taken: f64 = by.values().map(|v| v.0).sum();
     let max_pnl_share = by
         .values()
@@ -112,6 +131,7 @@ fn measure(takes: &[AdlTake], needed: &impl Fn(u32) -> f64) -> AdlWave {
         } else {
             f64::INFINITY
         },
+        pnl_taken: by.values().map(|v| v.1).sum(),
         max_pnl_share,
         top1_share,
         gini: gini(&amounts),
@@ -143,20 +163,30 @@ pub fn gini(amounts: &[f64]) -> f64 {
 mod tests {
     use super::*;
 
-    fn take(step: u32, account: u32, notional: f64, pnl_taken: f64, pnl_before: f64) -> AdlTake {
+    fn take(
+        step: u32,
+        account: u32,
+        notional: f64,
+        lots: i64,
+        held: i64,
+        pnl_before: f64,
+    ) -> AdlTake {
         AdlTake {
             step,
             account,
             notional,
-            pnl_taken,
+            lots,
+            held,
             pnl_before,
             equity_after: 1_000.0 + f64::from(account),
         }
     }
 
     /// Two waves by hand. Wave 1, steps 3-4: needs 100 + 50 = 150; takes 120 from
-    /// account 1 (PnL 60 of its 100: 60%), 40 from 2 (10 of 80), 40 from 1 again
-    /// (20 more: 80 of 100 in all, 80%): taken 200 = 1.333× needed, excess 50;
+    /// account 1 (60 of its 100 lots, PnL 100: 60%), 40 from 2 (10 of 80 lots,
+    /// PnL 80: 10), 40 from 1 again (20 of its 40 lots left, whose PnL at the
+    /// mark, 55, holds 15 realized by the first take: 80 of the 100 lots in all,
+    /// 80% of 100): PnL taken 80 + 10 = 90; taken 200 = 1.333× needed, excess 50;
     /// by account 160 and 40: top 1% (one winner) holds 160/200 = 80%; Gini of
     /// {40, 160} = |160 − 40| × 2 / (2 × 2 × 200) = 0.3; equity after 1001 +
     /// 1002. Wave 2, step 9: needs 30, takes 30 from account 3 (all 15 of its
@@ -164,10 +194,10 @@ mod tests {
     #[test]
     fn two_waves_by_hand() {
         let takes = [
-            take(3, 1, 120.0, 60.0, 100.0),
-            take(3, 2, 40.0, 10.0, 80.0),
-            take(4, 1, 40.0, 20.0, 40.0),
-            take(9, 3, 30.0, 15.0, 15.0),
+            take(3, 1, 120.0, 60, 100, 100.0),
+            take(3, 2, 40.0, 10, 80, 80.0),
+            take(4, 1, 40.0, 20, 40, 55.0),
+            take(9, 3, 30.0, 5, 5, 15.0),
         ];
         let needed = |s: u32| match s {
             3 => 100.0,
@@ -182,6 +212,7 @@ mod tests {
         assert_eq!((a.needed, a.taken, a.excess), (150.0, 200.0, 50.0));
         assert!((a.multiple - 200.0 / 150.0).abs() < 1e-12);
         assert!((a.max_pnl_share - 0.8).abs() < 1e-12);
+        assert_eq!(a.pnl_taken, 90.0);
         assert!((a.top1_share - 0.8).abs() < 1e-12);
         assert!((a.gini - 0.3).abs() < 1e-12);
         assert_eq!(a.winners_equity_after, 2_003.0);

@@ -4,6 +4,7 @@
 //! [`text`] holds the parts of every chart's text.
 
 pub(crate) mod adl;
+pub(crate) mod adl_lab;
 pub(crate) mod book;
 pub(crate) mod drawdown;
 pub(crate) mod fund_size;

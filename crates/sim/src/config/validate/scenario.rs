@@ -58,6 +58,7 @@ pub(crate) fn fields(s: &Scenario) -> Check {
     venue::liquidation(&s.liquidation, steps)?;
     venue::insurance_fund(s)?;
     venue::vault(s)?;
+    venue::last_line(s)?;
     venue::controls(s)
 }
 

@@ -54,6 +54,23 @@ pub(super) fn liquidation(l: &LiquidationConfig, steps: usize) -> Check {
     Ok(())
 }
 
+/// `[last_line]`: `cap` in (0, 1] (checked whatever the allocation, so a sweep
+/// that switches to `capped_pro_rata` finds it sound).
+pub(super) fn last_line(s: &Scenario) -> Check {
+    let at = key("last_line").key("cap");
+    positive(&at, s.last_line.cap)?;
+    if s.last_line.cap > 1.0 {
+        return fail(
+            at,
+            format!(
+                "must be at most 1 (a share of a winner's position), got {}",
+                s.last_line.cap
+            ),
+        );
+    }
+    Ok(())
+}
+
 /// `[insurance_fund]`.
 pub(super) fn insurance_fund(s: &Scenario) -> Check {
     usd_amount(&key("insurance_fund.initial"), s.insurance_fund.initial)?;

@@ -1,0 +1,67 @@
+//! Recording the ADL takes (the data is `adl_takes.rs`): the engine's calls
+//! at the ADL execution site and the accessors the runner reads.
+
+use crate::money::Micros;
+use crate::venue::market::MarketId;
+
+use super::Engine;
+use super::adl_takes::AdlTakeRecord;
+
+/// What [`Engine::log_adl_take`] is told of one booked take.
+pub(super) struct TakeBooked {
+    pub(super) bankrupt: u32,
+    pub(super) winner: u32,
+    pub(super) market: MarketId,
+    pub(super) lots: i64,
+    pub(super) held: i64,
+    pub(super) price: i64,
+    pub(super) pnl_before: Micros,
+}
+
+impl Engine {
+    /// The ADL takes of the step just run, in booking order.
+    pub fn adl_takes(&self) -> &[AdlTakeRecord] {
+        &self.adl_log.takes
+    }
+
+    /// What the ADL closes of the step just run needed: Σ of each close's
+    /// minimum lots (at most the lots it filled) at the mark.
+    pub fn adl_needed_notional(&self) -> Micros {
+        self.adl_log.needed
+    }
+
+    /// Records one take, after it was booked (the winner's equity is read
+    /// after the trade).
+    pub(super) fn log_adl_take(&mut self, t: &TakeBooked) {
+        let mi = t.market as usize;
+        let mark = self.marks[mi];
+        let notional = self.markets[mi].value(t.lots, mark);
+        let pnl_taken = if t.held > 0 {
+            Micros((i128::from(t.pnl_before.0) * i128::from(t.lots) / i128::from(t.held)) as i64)
+        } else {
+            Micros::ZERO
+        };
+        let equity_after = self.equity(t.winner);
+        let wave = self.adl_log.wave_at(self.step);
+        self.adl_log.takes.push(AdlTakeRecord {
+            wave,
+            step: self.step,
+            bankrupt: t.bankrupt,
+            winner: t.winner,
+            market: t.market,
+            lots: t.lots,
+            held: t.held,
+            price: t.price,
+            mark,
+            notional,
+            pnl_before: t.pnl_before,
+            pnl_taken,
+            equity_after,
+        });
+    }
+
+    /// Adds one close's needed notional to the step's.
+    pub(super) fn log_adl_needed(&mut self, needed: Micros) {
+        self.adl_log.needed += needed;
+    }
+}

@@ -1,0 +1,71 @@
+//! A path's ADL waves (docs/model.md §6, "ADL waves"): the engine's per-step
+//! record of every winner's take ([`crate::engine::AdlTakeRecord`]) folded into
+//! the wave measures of [`crate::venue::adl_waves`] at the end of the path.
+
+use backstop_data::AdlWaveRow;
+
+use super::metrics::PathMetrics;
+use crate::engine::Engine;
+use crate::venue::adl_waves::{AdlTake, AdlWave, adl_waves};
+
+/// The takes and needed amounts of one path, gathered step by step.
+#[derive(Default)]
+pub(super) struct WaveRecorder {
+    takes: Vec<AdlTake>,
+    /// `(step, needed notional USD)` of every step with ADL, ascending.
+    needed: Vec<(u32, f64)>,
+}
+
+impl WaveRecorder {
+    /// Keeps the takes of the step `engine` just ran (nothing on a step
+    /// without ADL: O(1)).
+    pub(super) fn observe(&mut self, engine: &Engine) {
+        let takes = engine.adl_takes();
+        let Some(first) = takes.first() else { return };
+        self.needed
+            .push((first.step, engine.adl_needed_notional().to_usd()));
+        self.takes.extend(takes.iter().map(|t| AdlTake {
+            step: t.step,
+            account: t.winner,
+            notional: t.notional.to_usd(),
+            lots: t.lots,
+            held: t.held,
+            pnl_before: t.pnl_before.to_usd(),
+            equity_after: t.equity_after.to_usd(),
+        }));
+    }
+
+    /// The path's waves, in step order.
+    pub(super) fn finish(&self) -> Vec<AdlWave> {
+        let needed = |step: u32| {
+            self.needed
+                .binary_search_by_key(&step, |n| n.0)
+                .map_or(0.0, |i| self.needed[i].1)
+        };
+        adl_waves(&self.takes, needed)
+    }
+}
+
+/// The waves of path `p` as `adl_waves/v1` rows of parameter set `param_set`.
+pub(super) fn wave_rows(param_set: u32, p: &PathMetrics) -> impl Iterator<Item = AdlWaveRow> + '_ {
+    p.adl_waves
+        .iter()
+        .enumerate()
+        .map(move |(i, w)| AdlWaveRow {
+            param_set,
+            path: p.path,
+            wave: i as u32,
+            first_step: w.first_step,
+            last_step: w.last_step,
+            needed: w.needed,
+            taken: w.taken,
+            excess: w.excess,
+            multiple: w.multiple,
+            pnl_taken: w.pnl_taken,
+            max_pnl_share: w.max_pnl_share,
+            top1_share: w.top1_share,
+            gini: w.gini,
+            accounts: w.accounts,
+            winners_equity_after: w.winners_equity_after,
+        })
+}
