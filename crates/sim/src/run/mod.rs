@@ -20,4 +20,5 @@ pub mod sweep;
 
 pub use limits::CHUNK_PATHS;
 pub use metrics::{Haircut, PathMetrics};
+pub use record::{Bands, StepSeries};
 pub use run::{PathOutput, Prepared, RunOutput};
