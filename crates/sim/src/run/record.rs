@@ -343,12 +343,9 @@ impl BandSketches {
                 .push(market.map_or(String::new(), |m| names[m].to_string()));
             bands.series.push(series.name().to_string());
             self.with_sketch(t, k, |sketch| {
-                for (column, (_, q)) in bands
-                    .quantiles
-                    .iter_mut()
-                    .zip(backstop_data::BAND_QUANTILES)
-                {
-                    column.push(sketch.quantile(q));
+                let qs = sketch.quantiles(backstop_data::BAND_QUANTILES.map(|(_, q)| q));
+                for (column, v) in bands.quantiles.iter_mut().zip(qs) {
+                    column.push(v);
                 }
                 bands.mean.push(sketch.mean());
                 bands.min.push(sketch.min());
