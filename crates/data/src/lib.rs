@@ -58,6 +58,7 @@ pub use results::balances::{
 };
 pub use results::bands::{
     BAND_QUANTILES, BANDS_SCHEMA_ID, BandSeries, BandsTable, read_bands, write_bands,
+    write_bands_chunked,
 };
 pub use results::haircuts::{HAIRCUTS_SCHEMA_ID, HaircutsTable, read_haircuts, write_haircuts};
 pub use results::metrics::{METRICS, Metric, MetricUnit, PATH_METRICS, find_metric};
@@ -65,7 +66,9 @@ pub use results::paths::{PATHS_SCHEMA_ID, PathsTable, read_paths, write_paths};
 pub use results::positions::{
     POSITIONS_SCHEMA_ID, PositionRow, positions_schema, read_positions, write_positions,
 };
-pub use results::steps::{STEPS_SCHEMA_ID, StepsTable, read_steps, steps_schema, write_steps};
+pub use results::steps::{
+    STEPS_SCHEMA_ID, StepsTable, read_steps, steps_schema, write_steps, write_steps_chunked,
+};
 pub use results::summary::{
     Aggregates, MetricSummary, PopulationSummary, Probability, RankedSet, RunSummary,
     SetFundNeeded, SetSummary, Summary, TailRisk, write_summary,

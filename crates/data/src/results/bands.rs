@@ -13,6 +13,7 @@
 //! deterministic and atomic; readers accept extra columns and name the file,
 //! row and column of any bad value.
 
+use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -151,7 +152,9 @@ impl BandsTable {
         v
     }
 
-    fn check(&self, path: &Path) -> Result<(), DataError> {
+    /// Checks lengths and values; `first_row` is the file row of the table's
+    /// first row (errors name file rows).
+    fn check(&self, path: &Path, first_row: usize) -> Result<(), DataError> {
         let floats = self.float_columns();
         let mut lengths = vec![
             ("ts", self.ts_ns.len()),
@@ -162,11 +165,11 @@ impl BandsTable {
         check_lengths(path, (STEP.name, self.len()), &lengths)?;
         for (name, column) in floats {
             for (row, v) in column.iter().enumerate() {
-                finite(*v).map_err(|broken| broken.at(path, row, name))?;
+                finite(*v).map_err(|broken| broken.at(path, first_row + row, name))?;
             }
         }
         for (row, s) in self.series.iter().enumerate() {
-            non_empty(s).map_err(|broken| broken.at(path, row, SERIES.name))?;
+            non_empty(s).map_err(|broken| broken.at(path, first_row + row, SERIES.name))?;
         }
         Ok(())
     }
@@ -206,29 +209,77 @@ pub fn write_bands(
     table: &BandsTable,
     metadata: &[(String, String)],
 ) -> Result<(), DataError> {
-    table.check(path)?;
+    table.check(path, 0)?;
     let schema = bands_schema();
     let len = table.len();
     let batches = (0..len.max(1)).step_by(MAX_ROW_GROUP_ROWS).map(|start| {
-        let r = start..(start + MAX_ROW_GROUP_ROWS).min(len);
-        let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(UInt32Array::from_iter_values(
-                table.step[r.clone()].iter().copied(),
-            )),
-            Arc::new(
-                TimestampNanosecondArray::from_iter_values(table.ts_ns[r.clone()].iter().copied())
-                    .with_timezone(UTC),
-            ),
-            Arc::new(StringArray::from_iter_values(&table.market[r.clone()])),
-            Arc::new(StringArray::from_iter_values(&table.series[r.clone()])),
-        ];
-        columns.extend(table.float_columns().into_iter().map(|(_, c)| {
-            Arc::new(Float64Array::from_iter_values(c[r.clone()].iter().copied())) as ArrayRef
-        }));
-        RecordBatch::try_new(Arc::clone(&schema), columns)
-            .map_err(arrow_err(path, "failed to build record batch"))
+        bands_batch(
+            path,
+            &schema,
+            table,
+            start..(start + MAX_ROW_GROUP_ROWS).min(len),
+        )
     });
     write_parquet(path, &schema, BANDS_SCHEMA_ID, metadata, batches)
+}
+
+/// Writes a `bands/v1` file of `rows` rows atomically without holding them:
+/// `chunk(range)` gives the rows `range` (at most [`MAX_ROW_GROUP_ROWS`] of them,
+/// each chunk one row group), in order. The file is byte-identical to
+/// [`write_bands`] of the whole table; memory holds one chunk.
+///
+/// # Errors
+/// As [`write_bands`] (rows are checked chunk by chunk, so an error can come
+/// after earlier chunks were encoded; nothing is left on disk), and
+/// [`DataError::LengthMismatch`] if a chunk does not have the rows asked for.
+pub fn write_bands_chunked(
+    path: &Path,
+    rows: usize,
+    metadata: &[(String, String)],
+    mut chunk: impl FnMut(Range<usize>) -> BandsTable,
+) -> Result<(), DataError> {
+    let schema = bands_schema();
+    let batches = (0..rows.max(1)).step_by(MAX_ROW_GROUP_ROWS).map(|start| {
+        let range = start..(start + MAX_ROW_GROUP_ROWS).min(rows);
+        let table = chunk(range.clone());
+        if table.len() != range.len() {
+            return Err(DataError::LengthMismatch {
+                path: Some(path.to_owned()),
+                column: STEP.name.to_owned(),
+                reference: "the chunk's rows".to_owned(),
+                expected: range.len(),
+                found: table.len(),
+            });
+        }
+        table.check(path, start)?;
+        bands_batch(path, &schema, &table, 0..table.len())
+    });
+    write_parquet(path, &schema, BANDS_SCHEMA_ID, metadata, batches)
+}
+
+/// The rows `r` of `table` as one record batch.
+fn bands_batch(
+    path: &Path,
+    schema: &SchemaRef,
+    table: &BandsTable,
+    r: Range<usize>,
+) -> Result<RecordBatch, DataError> {
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(UInt32Array::from_iter_values(
+            table.step[r.clone()].iter().copied(),
+        )),
+        Arc::new(
+            TimestampNanosecondArray::from_iter_values(table.ts_ns[r.clone()].iter().copied())
+                .with_timezone(UTC),
+        ),
+        Arc::new(StringArray::from_iter_values(&table.market[r.clone()])),
+        Arc::new(StringArray::from_iter_values(&table.series[r.clone()])),
+    ];
+    columns.extend(table.float_columns().into_iter().map(|(_, c)| {
+        Arc::new(Float64Array::from_iter_values(c[r.clone()].iter().copied())) as ArrayRef
+    }));
+    RecordBatch::try_new(Arc::clone(schema), columns)
+        .map_err(arrow_err(path, "failed to build record batch"))
 }
 
 /// Reads a `bands/v1` file.
@@ -263,7 +314,7 @@ pub fn read_bands(path: &Path) -> Result<BandsTable, DataError> {
             column(float_column(name))?.push_f64(out)?;
         }
     }
-    t.check(path)?;
+    t.check(path, 0)?;
     Ok(t)
 }
 
@@ -300,5 +351,70 @@ mod tests {
             matches!(err, DataError::InvalidValue { row: 3, ref column, .. } if column == "series"),
             "{err:?}"
         );
+    }
+
+    /// Rows `r` of `t`, as their own table.
+    fn rows(t: &BandsTable, r: Range<usize>) -> BandsTable {
+        BandsTable {
+            step: t.step[r.clone()].to_vec(),
+            ts_ns: t.ts_ns[r.clone()].to_vec(),
+            market: t.market[r.clone()].to_vec(),
+            series: t.series[r.clone()].to_vec(),
+            quantiles: std::array::from_fn(|k| t.quantiles[k][r.clone()].to_vec()),
+            mean: t.mean[r.clone()].to_vec(),
+            min: t.min[r.clone()].to_vec(),
+            max: t.max[r].to_vec(),
+        }
+    }
+
+    #[test]
+    fn chunked_writing_gives_the_same_bytes_and_names_file_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = MAX_ROW_GROUP_ROWS + 1_000;
+        let mut b = BandsTable::default();
+        for i in 0..n {
+            b.step.push(i as u32);
+            b.ts_ns
+                .push(1_760_000_000_000_000_000 + i as i64 * 60_000_000_000);
+            b.market.push("btc".to_owned());
+            b.series.push("mark".to_owned());
+            for (k, q) in b.quantiles.iter_mut().enumerate() {
+                q.push((i * 7 + k) as f64 * 0.5);
+            }
+            b.mean.push(i as f64);
+            b.min.push(0.0);
+            b.max.push(2.0 * i as f64);
+        }
+        let whole = dir.path().join("whole.parquet");
+        let chunked = dir.path().join("chunked.parquet");
+        write_bands(&whole, &b, &[("k".to_owned(), "v".to_owned())]).unwrap();
+        let mut asked = Vec::new();
+        write_bands_chunked(&chunked, n, &[("k".to_owned(), "v".to_owned())], |r| {
+            asked.push(r.clone());
+            rows(&b, r)
+        })
+        .unwrap();
+        assert_eq!(asked, [0..MAX_ROW_GROUP_ROWS, MAX_ROW_GROUP_ROWS..n]);
+        assert_eq!(
+            std::fs::read(&whole).unwrap(),
+            std::fs::read(&chunked).unwrap()
+        );
+        // Empty: one empty row group either way.
+        write_bands(&whole, &BandsTable::default(), &[]).unwrap();
+        write_bands_chunked(&chunked, 0, &[], |r| rows(&b, r)).unwrap();
+        assert_eq!(
+            std::fs::read(&whole).unwrap(),
+            std::fs::read(&chunked).unwrap()
+        );
+        // An error in the second chunk names the file's row; nothing is left.
+        b.mean[MAX_ROW_GROUP_ROWS + 5] = f64::NAN;
+        let bad = dir.path().join("bad.parquet");
+        let err = write_bands_chunked(&bad, n, &[], |r| rows(&b, r)).unwrap_err();
+        assert!(
+            matches!(err, DataError::InvalidValue { row, ref column, .. }
+                if row == MAX_ROW_GROUP_ROWS + 5 && column == "mean"),
+            "{err:?}"
+        );
+        assert!(!bad.exists());
     }
 }

@@ -182,8 +182,9 @@ impl StepsTable {
     }
 
     /// Checks every value against the schema's rules, in row order, so the
-    /// error names the first offending row. Lengths must already match.
-    fn check_values(&self, path: &Path) -> Result<(), DataError> {
+    /// error names the first offending row (the table's row 0 is the file's row
+    /// `first_row`). Lengths must already match.
+    fn check_values(&self, path: &Path, first_row: usize) -> Result<(), DataError> {
         type Check = fn(f64) -> Result<(), Broken>;
         let float_columns: [(&'static str, &[f64], Check); 11] = [
             (MARK.name, &self.mark, positive),
@@ -207,7 +208,9 @@ impl StepsTable {
             ),
         ];
         for row in 0..self.len() {
-            let fail = |column: &'static str| move |broken: Broken| broken.at(path, row, column);
+            let fail = |column: &'static str| {
+                move |broken: Broken| broken.at(path, first_row + row, column)
+            };
             if let Some(market) = self.market.get(row) {
                 non_empty(market).map_err(fail(MARKET.name))?;
             }
@@ -361,12 +364,47 @@ pub fn write_steps(
     metadata: &[(String, String)],
 ) -> Result<(), DataError> {
     table.check_lengths(Some(path))?;
-    table.check_values(path)?;
+    table.check_values(path, 0)?;
     let schema = steps_schema();
     let len = table.len();
     let batches = (0..len)
         .step_by(MAX_ROW_GROUP_ROWS)
         .map(|start| table.to_batch(path, &schema, start..(start + MAX_ROW_GROUP_ROWS).min(len)));
+    write_parquet(path, &schema, STEPS_SCHEMA_ID, metadata, batches)
+}
+
+/// Writes a steps file of `rows` rows atomically without holding them:
+/// `chunk(range)` gives the rows `range` (at most [`MAX_ROW_GROUP_ROWS`] of them,
+/// each chunk one row group), in order. The file is byte-identical to
+/// [`write_steps`] of the whole table; memory holds one chunk.
+///
+/// # Errors
+/// As [`write_steps`] (rows are checked chunk by chunk; nothing is left on disk
+/// on an error), and [`DataError::LengthMismatch`] if a chunk does not have the
+/// rows asked for.
+pub fn write_steps_chunked(
+    path: &Path,
+    rows: usize,
+    metadata: &[(String, String)],
+    mut chunk: impl FnMut(Range<usize>) -> StepsTable,
+) -> Result<(), DataError> {
+    let schema = steps_schema();
+    let batches = (0..rows).step_by(MAX_ROW_GROUP_ROWS).map(|start| {
+        let range = start..(start + MAX_ROW_GROUP_ROWS).min(rows);
+        let table = chunk(range.clone());
+        table.check_lengths(Some(path))?;
+        if table.len() != range.len() {
+            return Err(DataError::LengthMismatch {
+                path: Some(path.to_owned()),
+                column: STEP.name.to_owned(),
+                reference: "the chunk's rows".to_owned(),
+                expected: range.len(),
+                found: table.len(),
+            });
+        }
+        table.check_values(path, start)?;
+        table.to_batch(path, &schema, 0..table.len())
+    });
     write_parquet(path, &schema, STEPS_SCHEMA_ID, metadata, batches)
 }
 
@@ -407,7 +445,7 @@ pub fn read_steps(path: &Path) -> Result<StepsTable, DataError> {
         column(PATH_PRICE)?.push_f64(&mut t.path_price)?;
     }
     t.check_lengths(Some(path))?;
-    t.check_values(path)?;
+    t.check_values(path, 0)?;
     Ok(t)
 }
 
@@ -753,5 +791,97 @@ mod tests {
         );
         let err = read_metadata(&path).unwrap_err();
         assert!(matches!(err, DataError::NotParquet { .. }), "{err:?}");
+    }
+
+    /// Rows `r` of `t`, as their own table.
+    fn rows(t: &StepsTable, r: Range<usize>) -> StepsTable {
+        StepsTable {
+            step: t.step[r.clone()].to_vec(),
+            ts_ns: t.ts_ns[r.clone()].to_vec(),
+            market: t.market[r.clone()].to_vec(),
+            mark: t.mark[r.clone()].to_vec(),
+            insurance_fund: t.insurance_fund[r.clone()].to_vec(),
+            bad_debt: t.bad_debt[r.clone()].to_vec(),
+            socialized_loss: t.socialized_loss[r.clone()].to_vec(),
+            insolvency: t.insolvency[r.clone()].to_vec(),
+            adl_notional: t.adl_notional[r.clone()].to_vec(),
+            adl_count: t.adl_count[r.clone()].to_vec(),
+            liquidated_long_notional: t.liquidated_long_notional[r.clone()].to_vec(),
+            liquidated_short_notional: t.liquidated_short_notional[r.clone()].to_vec(),
+            liquidations: t.liquidations[r.clone()].to_vec(),
+            open_interest: t.open_interest[r.clone()].to_vec(),
+            funding_rate: t.funding_rate[r.clone()].to_vec(),
+            margin_multiplier: t.margin_multiplier[r.clone()].to_vec(),
+            liquidations_paused: t.liquidations_paused[r.clone()].to_vec(),
+            path_price: t.path_price[r].to_vec(),
+        }
+    }
+
+    #[test]
+    fn chunked_writing_gives_the_same_bytes_and_names_file_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = sample();
+        let mut t = StepsTable::default();
+        let copies = MAX_ROW_GROUP_ROWS / one.len() + 300;
+        for c in 0..copies {
+            let mut part = rows(&one, 0..one.len());
+            for s in &mut part.step {
+                *s += 2 * c as u32;
+            }
+            for v in &mut part.mark {
+                *v += c as f64;
+            }
+            macro_rules! append {
+                ($($col:ident),*) => { $( t.$col.extend(part.$col); )* };
+            }
+            append!(
+                step,
+                ts_ns,
+                market,
+                mark,
+                insurance_fund,
+                bad_debt,
+                socialized_loss,
+                insolvency,
+                adl_notional,
+                adl_count,
+                liquidated_long_notional,
+                liquidated_short_notional,
+                liquidations,
+                open_interest,
+                funding_rate,
+                margin_multiplier,
+                liquidations_paused,
+                path_price
+            );
+        }
+        let n = t.len();
+        assert!(n > MAX_ROW_GROUP_ROWS);
+        let meta = [("k".to_owned(), "v".to_owned())];
+        let whole = dir.path().join("whole.parquet");
+        let chunked = dir.path().join("chunked.parquet");
+        write_steps(&whole, &t, &meta).unwrap();
+        let mut asked = Vec::new();
+        write_steps_chunked(&chunked, n, &meta, |r| {
+            asked.push(r.clone());
+            rows(&t, r)
+        })
+        .unwrap();
+        assert_eq!(asked, [0..MAX_ROW_GROUP_ROWS, MAX_ROW_GROUP_ROWS..n]);
+        assert_eq!(
+            std::fs::read(&whole).unwrap(),
+            std::fs::read(&chunked).unwrap()
+        );
+        assert_eq!(read_steps(&chunked).unwrap(), t);
+        // An error in the second chunk names the file's row; nothing is left.
+        t.mark[MAX_ROW_GROUP_ROWS + 3] = -1.0;
+        let bad = dir.path().join("bad.parquet");
+        let err = write_steps_chunked(&bad, n, &meta, |r| rows(&t, r)).unwrap_err();
+        assert!(
+            matches!(err, DataError::InvalidValue { row, ref column, .. }
+                if row == MAX_ROW_GROUP_ROWS + 3 && column == "mark"),
+            "{err:?}"
+        );
+        assert!(!bad.exists());
     }
 }

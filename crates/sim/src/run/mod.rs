@@ -22,4 +22,5 @@ pub mod sweep_fund;
 
 pub use limits::CHUNK_PATHS;
 pub use metrics::{Haircut, PathMetrics};
+pub use record::{Bands, StepSeries};
 pub use run::{PathOutput, Prepared, RunOutput};

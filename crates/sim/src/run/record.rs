@@ -101,8 +101,64 @@ pub(super) fn steps_table(records: &[StepRecord], names: &[&str]) -> StepsTable 
     table
 }
 
+/// The per-step series of one path, held as compact records (one per step and
+/// market) rather than as the table: [`StepSeries::write`] streams the
+/// `steps/v1` file one row group at a time.
+#[derive(Clone)]
+pub struct StepSeries {
+    pub(super) records: Vec<StepRecord>,
+    pub(super) names: Vec<String>,
+}
+
+impl std::fmt::Debug for StepSeries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StepSeries")
+            .field("rows", &self.records.len())
+            .field("markets", &self.names)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StepSeries {
+    /// Number of rows (steps × markets).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether no step was recorded.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The whole `steps/v1` table.
+    #[must_use]
+    pub fn table(&self) -> StepsTable {
+        let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
+        steps_table(&self.records, &names)
+    }
+
+    /// Writes the `steps/v1` file at `path` (atomically, byte-identical to
+    /// writing [`StepSeries::table`]) holding one row group of rows at a time.
+    ///
+    /// # Errors
+    /// [`backstop_data::DataError`] if the file cannot be written.
+    pub fn write(
+        &self,
+        path: &std::path::Path,
+        metadata: &[(String, String)],
+    ) -> Result<(), backstop_data::DataError> {
+        let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
+        backstop_data::write_steps_chunked(path, self.records.len(), metadata, |range| {
+            steps_table(&self.records[range], &names)
+        })
+    }
+}
+
 /// The band series of one path: `values[t × width + k]` is series `k` at step `t`
 /// (venue-wide series first, then per market, see [`band_layout`]).
+#[derive(Clone)]
 pub(super) struct BandRows {
     pub(super) ts_ns: Vec<i64>,
     pub(super) values: Vec<f64>,
@@ -162,10 +218,17 @@ pub(super) fn record_bands(
     }
 }
 
-/// Per step, one sketch per band column, filled chunk by chunk.
+/// The band values of every path, folded chunk by chunk: when every value fits
+/// in memory ([`super::limits::bands_exact`]) each path's values are kept as they
+/// are (8 bytes a value) and each step's quantiles are computed when its band row
+/// is written; otherwise one bucketed sketch per step and column.
+#[derive(Clone)]
 pub(super) struct BandSketches {
     width: usize,
     exact_limit: usize,
+    /// Exact mode: every path's values, in path order (`BandRows::values`).
+    exact: Option<Vec<Vec<f64>>>,
+    /// Sketch mode: per step, one sketch per column.
     sketches: Vec<Vec<QuantileSketch>>,
     ts_ns: Vec<i64>,
 }
@@ -183,6 +246,7 @@ impl BandSketches {
             } else {
                 super::aggregate::sketch::EXACT_LIMIT
             },
+            exact: exact.then(Vec::new),
             sketches: Vec::new(),
             ts_ns: Vec::new(),
         }
@@ -191,26 +255,33 @@ impl BandSketches {
     /// Makes room for a path of `rows`' length (steps are added as paths grow).
     pub(super) fn grow_to(&mut self, rows: &BandRows) {
         let steps = rows.ts_ns.len();
-        if steps > self.sketches.len() {
+        if steps > self.ts_ns.len() {
+            self.ts_ns
+                .extend_from_slice(&rows.ts_ns[self.ts_ns.len()..]);
+        }
+        if self.exact.is_none() && steps > self.sketches.len() {
             let (width, limit) = (self.width, self.exact_limit);
             self.sketches.resize_with(steps, || {
                 vec![QuantileSketch::with_exact_limit(limit); width]
             });
-            self.ts_ns
-                .extend_from_slice(&rows.ts_ns[self.ts_ns.len()..]);
         }
     }
 
-    /// Folds a chunk of paths' values in: step by step in parallel (each step's
-    /// sketches are independent); within a step, in path order, so the sketches
-    /// are the same for any thread count.
-    pub(super) fn insert(&mut self, chunk: &[BandRows]) {
+    /// Folds a chunk of paths' values in, in path order. Exact: the values are
+    /// kept. Sketches: step by step in parallel (each step's sketches are
+    /// independent); within a step, in path order, so the sketches are the same
+    /// for any thread count.
+    pub(super) fn insert(&mut self, chunk: Vec<BandRows>) {
+        if let Some(all) = &mut self.exact {
+            all.extend(chunk.into_iter().map(|rows| rows.values));
+            return;
+        }
         let width = self.width;
         self.sketches
             .par_iter_mut()
             .enumerate()
             .for_each(|(t, step)| {
-                for rows in chunk {
+                for rows in &chunk {
                     if let Some(row) = rows.values.get(t * width..(t + 1) * width) {
                         for (sketch, &v) in step.iter_mut().zip(row) {
                             sketch.insert(v);
@@ -224,41 +295,125 @@ impl BandSketches {
     /// its values (exact quantiles), else [`RELATIVE_ACCURACY`] (each quantile
     /// within that fraction of a value of the right rank).
     pub(super) fn relative_error(&self) -> f64 {
-        if self.sketches.iter().flatten().all(QuantileSketch::is_exact) {
+        if self.exact.is_some() || self.sketches.iter().flatten().all(QuantileSketch::is_exact) {
             0.0
         } else {
             RELATIVE_ACCURACY
         }
     }
 
-    /// The `bands/v1` table; `names` are the markets'.
+    /// Number of rows of the `bands/v1` table: one per step and column.
+    pub(super) fn rows(&self) -> usize {
+        self.ts_ns.len() * self.width
+    }
+
+    /// The sketch of column `k` at step `t`: built from the kept values (in
+    /// path order, so the same sketch as inserting them as they came), or the
+    /// bucketed one.
+    fn with_sketch<R>(&self, t: usize, k: usize, f: impl FnOnce(&QuantileSketch) -> R) -> R {
+        match &self.exact {
+            Some(all) => {
+                let mut sketch = QuantileSketch::with_exact_limit(self.exact_limit);
+                let i = t * self.width + k;
+                for values in all {
+                    if values.len() >= (t + 1) * self.width {
+                        sketch.insert(values[i]);
+                    }
+                }
+                f(&sketch)
+            }
+            None => f(&self.sketches[t][k]),
+        }
+    }
+
+    /// Rows `range` of the `bands/v1` table (row `t × width + k` is column `k`
+    /// at step `t`); `names` are the markets'.
+    pub(super) fn table_rows(
+        &self,
+        layout: &[(BandSeries, Option<usize>)],
+        names: &[&str],
+        range: std::ops::Range<usize>,
+    ) -> BandsTable {
+        let mut bands = BandsTable::default();
+        for i in range {
+            let (t, k) = (i / self.width, i % self.width);
+            let (series, market) = layout[k];
+            bands.step.push(t as u32);
+            bands.ts_ns.push(self.ts_ns[t]);
+            bands
+                .market
+                .push(market.map_or(String::new(), |m| names[m].to_string()));
+            bands.series.push(series.name().to_string());
+            self.with_sketch(t, k, |sketch| {
+                let qs = sketch.quantiles(backstop_data::BAND_QUANTILES.map(|(_, q)| q));
+                for (column, v) in bands.quantiles.iter_mut().zip(qs) {
+                    column.push(v);
+                }
+                bands.mean.push(sketch.mean());
+                bands.min.push(sketch.min());
+                bands.max.push(sketch.max());
+            });
+        }
+        bands
+    }
+
+    /// The whole `bands/v1` table; `names` are the markets'.
     pub(super) fn table(
         &self,
         layout: &[(BandSeries, Option<usize>)],
         names: &[&str],
     ) -> BandsTable {
-        let mut bands = BandsTable::default();
-        for (t, row) in self.sketches.iter().enumerate() {
-            for ((series, market), sketch) in layout.iter().zip(row) {
-                bands.step.push(t as u32);
-                bands.ts_ns.push(self.ts_ns[t]);
-                bands
-                    .market
-                    .push(market.map_or(String::new(), |m| names[m].to_string()));
-                bands.series.push(series.name().to_string());
-                for (column, (_, q)) in bands
-                    .quantiles
-                    .iter_mut()
-                    .zip(backstop_data::BAND_QUANTILES)
-                {
-                    column.push(sketch.quantile(q));
-                }
-                bands.mean.push(sketch.mean());
-                bands.min.push(sketch.min());
-                bands.max.push(sketch.max());
-            }
-        }
-        bands
+        self.table_rows(layout, names, 0..self.rows())
+    }
+}
+
+/// The per-step quantile bands of a run, held as folded values rather than as
+/// the table: [`Bands::write`] streams the `bands/v1` file chunk by chunk (one
+/// row group at a time) and [`Bands::table`] builds it whole.
+#[derive(Clone)]
+pub struct Bands {
+    pub(super) sketches: BandSketches,
+    pub(super) layout: Vec<(BandSeries, Option<usize>)>,
+    pub(super) names: Vec<String>,
+}
+
+impl std::fmt::Debug for Bands {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bands")
+            .field("rows", &self.sketches.rows())
+            .field("markets", &self.names)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Bands {
+    /// The whole `bands/v1` table (one row per step and band column).
+    #[must_use]
+    pub fn table(&self) -> BandsTable {
+        let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
+        self.sketches.table(&self.layout, &names)
+    }
+
+    /// Writes the `bands/v1` file at `path` (atomically, byte-identical to
+    /// writing [`Bands::table`]) holding one row group of rows at a time.
+    ///
+    /// # Errors
+    /// [`backstop_data::DataError`] if the file cannot be written.
+    pub fn write(
+        &self,
+        path: &std::path::Path,
+        metadata: &[(String, String)],
+    ) -> Result<(), backstop_data::DataError> {
+        let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
+        backstop_data::write_bands_chunked(path, self.sketches.rows(), metadata, |range| {
+            self.sketches.table_rows(&self.layout, &names, range)
+        })
+    }
+
+    /// The largest relative error of a band quantile (0: exact).
+    #[must_use]
+    pub fn relative_error(&self) -> f64 {
+        self.sketches.relative_error()
     }
 }
 
@@ -296,7 +451,7 @@ mod tests {
         let mut s = BandSketches::new(2, paths as u64, steps as u64);
         for chunk in all.chunks(64) {
             s.grow_to(&chunk[0]);
-            s.insert(chunk);
+            s.insert(chunk.to_vec());
         }
         assert_eq!(s.relative_error(), 0.0);
         let table = bands(&s);
@@ -325,7 +480,7 @@ mod tests {
         // As if the run were too large to keep every value.
         let mut s = BandSketches::new(2, u64::MAX / 16, steps as u64);
         s.grow_to(&all[0]);
-        s.insert(&all);
+        s.insert(all.clone());
         assert_eq!(s.relative_error(), RELATIVE_ACCURACY);
         let table = bands(&s);
         for t in 0..steps {

@@ -51,9 +51,9 @@ pub fn write_run(dir: &Path, prepared: &Prepared, output: &RunOutput) -> Result<
     let meta = metadata(&prepared.scenario, None);
     let rows = prepared.population_rows();
     backstop_data::write_positions(&dir.join(POPULATION_FILE), &rows, &meta)?;
-    backstop_data::write_steps(&dir.join(STEPS_FILE), &output.first_path, &meta)?;
+    output.first_path.write(&dir.join(STEPS_FILE), &meta)?;
     backstop_data::write_paths(&dir.join(PATHS_FILE), &output.paths_table(0), &meta)?;
-    backstop_data::write_bands(&dir.join(BANDS_FILE), &output.bands, &meta)?;
+    output.bands.write(&dir.join(BANDS_FILE), &meta)?;
     backstop_data::write_haircuts(&dir.join(HAIRCUTS_FILE), &output.haircuts_table(0), &meta)?;
     backstop_data::write_balances(&dir.join(BALANCES_FILE), &output.first_path_balances, &meta)?;
     backstop_data::write_adl_waves(&dir.join(ADL_WAVES_FILE), &output.adl_wave_rows(0), &meta)?;

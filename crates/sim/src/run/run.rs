@@ -14,9 +14,7 @@
 
 use std::path::Path;
 
-use backstop_data::{
-    AdlWaveRow, BalanceRow, BandsTable, HaircutsTable, PathsTable, PositionRow, StepsTable,
-};
+use backstop_data::{AdlWaveRow, BalanceRow, HaircutsTable, PathsTable, PositionRow, StepsTable};
 use rayon::prelude::*;
 
 use super::adl_waves::WaveRecorder;
@@ -26,7 +24,7 @@ use super::build::{self, Collateral, DepthBooks, build_markets, controls_for_pat
 use super::limits::{self, CHUNK_PATHS};
 use super::metrics::PathMetrics;
 use super::population;
-use super::record::{self, BandRows, BandSketches, BandTotals};
+use super::record::{self, BandRows, BandSketches, BandTotals, Bands, StepSeries};
 use crate::config::scenario::Scenario;
 use crate::config::validate::MAX_PATHS;
 use crate::config::venue::{AdlAllocation, AdlRankingKind, LastLineKind};
@@ -56,11 +54,11 @@ pub struct RunOutput {
     /// Per-path metrics, in path order.
     pub paths: Vec<PathMetrics>,
     /// Full per-step series of path 0.
-    pub first_path: StepsTable,
+    pub first_path: StepSeries,
     /// Every party's money at the opening and the end of path 0.
     pub first_path_balances: Vec<BalanceRow>,
     /// Per-step quantile bands across paths.
-    pub bands: BandsTable,
+    pub bands: Bands,
     /// The largest relative error of a band quantile: 0 when exact (docs/model.md §7).
     pub bands_relative_error: f64,
     /// Statistics across paths.
@@ -377,6 +375,19 @@ impl Prepared {
     /// # Errors
     /// A population the venue refuses, or history that cannot be read.
     pub fn run_path(&self, path_index: u64) -> Result<PathOutput, SimError> {
+        let (metrics, steps, balances) = self.run_path_series(path_index)?;
+        Ok(PathOutput {
+            metrics,
+            steps: steps.table(),
+            balances,
+        })
+    }
+
+    /// [`Prepared::run_path`] with the per-step series kept as records.
+    fn run_path_series(
+        &self,
+        path_index: u64,
+    ) -> Result<(PathMetrics, StepSeries, Vec<BalanceRow>), SimError> {
         let n_markets = self.scenario.market.len();
         let mut records = Vec::with_capacity(self.scenario.steps() * n_markets);
         let mut t = 0u32;
@@ -389,11 +400,16 @@ impl Prepared {
         } else {
             balance_rows(&engine, &self.population_of(path_index)?.0)
         };
-        Ok(PathOutput {
-            metrics,
-            steps: record::steps_table(&records, &self.scenario.market_names()),
-            balances,
-        })
+        let steps = StepSeries {
+            records,
+            names: self
+                .scenario
+                .market_names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        };
+        Ok((metrics, steps, balances))
     }
 
     /// Runs path `path_index` keeping only its band series.
@@ -414,7 +430,7 @@ impl Prepared {
     /// The first path (in path order) that fails.
     pub fn run(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<RunOutput, SimError> {
         let n = u64::from(self.scenario.paths);
-        let first = self.run_path(0)?;
+        let (first_metrics, first_steps, first_balances) = self.run_path_series(0)?;
         let layout = record::band_layout(self.scenario.market.len(), self.scenario.vault.is_some());
         let mut sketches = BandSketches::new(layout.len(), n, self.scenario.steps() as u64);
         let mut paths = Vec::with_capacity(n as usize);
@@ -432,19 +448,29 @@ impl Prepared {
                 paths.push(metrics);
                 chunk_rows.push(rows);
             }
-            sketches.insert(&chunk_rows);
+            sketches.insert(chunk_rows);
             done = end;
             progress(done);
         }
-        debug_assert_eq!(paths[0], first.metrics, "Invariant: path 0 is reproducible");
-        let bands = sketches.table(&layout, &self.scenario.market_names());
+        debug_assert_eq!(paths[0], first_metrics, "Invariant: path 0 is reproducible");
+        let bands_relative_error = sketches.relative_error();
+        let bands = Bands {
+            sketches,
+            layout,
+            names: self
+                .scenario
+                .market_names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        };
         let aggregates = aggregate::aggregates(&paths);
         Ok(RunOutput {
             paths,
-            first_path: first.steps,
-            first_path_balances: first.balances,
+            first_path: first_steps,
+            first_path_balances: first_balances,
             bands,
-            bands_relative_error: sketches.relative_error(),
+            bands_relative_error,
             aggregates,
         })
     }

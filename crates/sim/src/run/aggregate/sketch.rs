@@ -210,6 +210,17 @@ impl QuantileSketch {
         if self.count == 0 { f64::NAN } else { self.max }
     }
 
+    /// [`QuantileSketch::quantile`] at each of `qs`, sorting the kept values once
+    /// rather than once per quantile (the same numbers).
+    pub fn quantiles<const N: usize>(&self, qs: [f64; N]) -> [f64; N] {
+        if self.count == 0 || self.bucketed {
+            return qs.map(|q| self.quantile(q));
+        }
+        let mut sorted = self.exact.clone();
+        sorted.sort_by(f64::total_cmp);
+        qs.map(|q| super::quantile::quantile_sorted(&sorted, q))
+    }
+
     /// The `q`-quantile: exact while the sketch holds its values, else the bucket
     /// of the value at rank `round(q × (n − 1))`, clamped to `[min, max]`.
     pub fn quantile(&self, q: f64) -> f64 {
@@ -334,6 +345,24 @@ mod tests {
                 assert_eq!(merged.quantile(q).to_bits(), whole.quantile(q).to_bits());
             }
             assert_eq!(merged.mean().to_bits(), whole.mean().to_bits());
+        }
+    }
+
+    #[test]
+    fn quantiles_at_once_are_the_quantiles_one_by_one() {
+        let qs = [0.0, 0.01, 0.25, 0.5, 0.9, 0.99, 1.0];
+        for limit in [usize::MAX, 16] {
+            let mut s = QuantileSketch::with_exact_limit(limit);
+            assert!(s.quantiles(qs).iter().all(|v| v.is_nan()));
+            for v in values(200) {
+                s.insert(v);
+            }
+            assert_eq!(s.is_exact(), limit == usize::MAX);
+            let one_by_one = qs.map(|q| s.quantile(q));
+            assert_eq!(
+                s.quantiles(qs).map(f64::to_bits),
+                one_by_one.map(f64::to_bits)
+            );
         }
     }
 }
