@@ -118,6 +118,7 @@ LAYERS = {
             ["commands/compare.rs"],
             ["commands/calibrate.rs"],
             ["commands/import.rs"],
+            ["commands/schema.rs"],
         ],
         [["commands/merge.rs"]],
         # The command line.

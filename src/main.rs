@@ -125,6 +125,9 @@ enum Command {
         /// Scenario file (TOML).
         scenario: PathBuf,
     },
+    /// Print the JSON Schema of scenario files (draft-07), for editors: see the
+    /// README's "Scenario files".
+    Schema,
     /// Import exchange/vendor files into a tick-history Parquet file.
     #[cfg(feature = "import")]
     Import(commands::import::ImportArgs),
@@ -151,6 +154,7 @@ fn main() -> ExitCode {
         }
         Command::Report { dir } => commands::report::report(&dir),
         Command::Validate { scenario } => commands::validate::validate(&scenario),
+        Command::Schema => commands::schema::schema(),
         #[cfg(feature = "import")]
         Command::Import(args) => commands::import::run(&args),
         Command::Sweep {

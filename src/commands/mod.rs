@@ -8,6 +8,7 @@ pub mod import;
 pub mod merge;
 pub mod report;
 pub mod run;
+pub mod schema;
 mod shard;
 pub mod sweep;
 pub mod validate;
