@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds the Python wheel (crates/python, PyO3 + maturin, abi3) in a virtual
+# environment, installs it and runs its pytest suite against the CLI binary.
+#
+#   scripts/python-ci.sh path/to/backstop [VENV]
+#
+# VENV (default: $CARGO_TARGET_DIR/py-venv, kept between runs) gets maturin,
+# pytest, pyarrow and polars from PyPI. The wheel is built with cargo's dev
+# profile into the same target folder as the workspace (dependencies at
+# opt-level 2, as in the workspace), so a warm cache rebuilds only what changed.
+# Prints the venv's python on its last line for the Ray step.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target="${CARGO_TARGET_DIR:-$(pwd)/target}"
+backstop="$(realpath -m "${1:?usage: python-ci.sh BACKSTOP [VENV]}")"
+venv="${2:-$target/py-venv}"
+
+if [[ ! -x "$venv/bin/python" ]]; then
+    python3 -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install -q --upgrade "maturin>=1.9,<2" "pytest>=7" "pyarrow>=14" "polars>=1"
+
+wheels="$(mktemp -d)"
+trap 'rm -rf "$wheels"' EXIT
+echo "== maturin build (crates/python, abi3)"
+CARGO_TARGET_DIR="$target" "$venv/bin/maturin" build --profile dev \
+    -m crates/python/Cargo.toml --out "$wheels" --interpreter "$venv/bin/python"
+"$venv/bin/python" -m pip install -q --force-reinstall --no-deps "$wheels"/backstop-*.whl
+
+echo "== pytest crates/python/tests"
+BACKSTOP_BIN="$backstop" "$venv/bin/python" -m pytest -q crates/python/tests
