@@ -255,7 +255,7 @@ pub enum DataError {
 
     /// `backstop import` without a format: neither the input's file name nor
     /// its header says which format it is.
-    #[error("{}: cannot tell the import format from the file name or the header{}; {known} (or pass --format)", .path.display(), header.as_deref().map(|h| format!(" (header: {h})")).unwrap_or_default())]
+    #[error("{}: cannot tell the import format from the file name or the header{}; {known} (or pass --format)", .path.display(), .header.as_deref().map(|h| format!(" (header: {h})")).unwrap_or_default())]
     UnrecognizedFormat {
         /// The input file.
         path: PathBuf,

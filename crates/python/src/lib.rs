@@ -174,6 +174,7 @@ fn scenario_name_of(text: &str) -> PyResult<String> {
 /// Arrow C data interface (no copy, no second Parquet reader).
 #[pyfunction]
 fn read_table<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyAny>> {
+    use arrow_array::RecordBatchReader as _;
     use arrow_pyarrow::IntoPyArrow;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let (schema, batches) = py

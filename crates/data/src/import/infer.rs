@@ -109,7 +109,11 @@ pub fn format_from_header(line: &str) -> Option<ImportFormat> {
         .split(',')
         .map(|c| c.trim().to_ascii_lowercase())
         .collect();
-    let has = |names: &[&str]| names.iter().all(|n| columns.iter().any(|c| c == n));
+    let has = |names: &[&str]| {
+        names
+            .iter()
+            .all(|n| columns.iter().any(|c| c.as_str() == *n))
+    };
     if has(&["open_time", "open", "high", "low", "close"]) {
         Some(ImportFormat::BinanceKlines)
     } else if has(&["calc_time", "last_funding_rate"]) {
@@ -163,9 +167,6 @@ fn first_line(path: &Path) -> Result<Option<String>, DataError> {
     let line = if name.ends_with(".zip") {
         let mut archive = zip::ZipArchive::new(BufReader::new(file))
             .map_err(|e| decompress("zip", e.to_string()))?;
-        if archive.is_empty() {
-            return Ok(None);
-        }
         let entry = archive
             .by_index(0)
             .map_err(|e| decompress("zip", e.to_string()))?;
