@@ -85,7 +85,7 @@ def test_errors_carry_the_cli_message(tmp_path):
     assert str(e.value) == message
     assert "bad.toml" in message and "liquidation.fee" in message
     with pytest.raises(backstop.BackstopError, match="population"):
-        backstop.validate({"name": "x", "market": {}, "path": {"kind": "linear"}})
+        backstop.validate({"name": "x", "market": {}, "path": {"kind": "series", "prices": {}}})
 
 
 def test_validate_reports_what_the_scenario_holds():
