@@ -5,14 +5,21 @@
 # a parse error), if the DOM lacks the report's charts, or if the screenshot is
 # blank (mostly one colour).
 #
-#   scripts/browser-check.sh REPORT_HTML
+#   scripts/browser-check.sh REPORT_HTML [SECTION_ID...]
+#
+# Every SECTION_ID given must be the id of a heading of the page (e.g.
+# recommended-actions, book-eth). Every image loads: each chart figure holds
+# its inline SVG, every <img> source is a file beside the page, and every
+# image report.md links (charts/NAME.png, relative) is a PNG beside it.
 #
 # Installs Debian's chromium when it is missing (needs root and apt-get); when it
 # cannot be installed, prints why and exits 0 (SKIPPED) rather than failing CI.
 # Keeps the screenshot next to the log in $BROWSER_CHECK_OUT if set.
 set -euo pipefail
 
-html="${1:?usage: scripts/browser-check.sh REPORT_HTML}"
+html="${1:?usage: scripts/browser-check.sh REPORT_HTML [SECTION_ID...]}"
+shift
+sections=("$@")
 if [[ ! -f "$html" ]]; then
     echo "browser-check: no such file: $html" >&2
     exit 2
@@ -85,6 +92,44 @@ if [[ "$svgs" -lt 1 ]] || ! grep -q '<h1>' "$work/dom.html"; then
     status=1
 fi
 echo "browser-check: DOM has $svgs inline SVG charts"
+
+# The sections asked for, and every image loaded.
+python3 - "$work/dom.html" "$abs" "${sections[@]}" <<'PY' || status=1
+import os, re, sys
+
+dom = open(sys.argv[1], encoding="utf-8").read()
+page = sys.argv[2]
+folder = os.path.dirname(page)
+bad = []
+ids = set(re.findall(r'<h2 id="([^"]+)"', dom))
+for want in sys.argv[3:]:
+    if want not in ids:
+        bad.append(f"no section #{want} (sections: {', '.join(sorted(ids))})")
+figures = re.findall(r"<figure\b.*?</figure>", dom, re.S)
+for f in figures:
+    if "<svg" not in f:
+        bad.append("a chart figure without its SVG: " + f[:80])
+for src in re.findall(r'<img[^>]*\bsrc="([^"]+)"', dom):
+    if re.match(r"[a-z]+:", src) or src.startswith("/"):
+        bad.append(f"an image not beside the page: {src}")
+    elif not os.path.isfile(os.path.join(folder, src)):
+        bad.append(f"an image that does not load: {src}")
+md = os.path.join(folder, "report.md")
+links = []
+if os.path.isfile(md):
+    text = open(md, encoding="utf-8").read()
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    for link in links:
+        path = os.path.join(folder, link)
+        if link.startswith("/") or re.match(r"[a-z]+:", link):
+            bad.append(f"report.md links an image by an absolute path: {link}")
+        elif not os.path.isfile(path) or open(path, "rb").read(8) != b"\x89PNG\r\n\x1a\n":
+            bad.append(f"report.md links an image that does not load: {link}")
+for b in bad:
+    print(f"browser-check: FAILED: {b}", file=sys.stderr)
+print(f"browser-check: {len(ids)} sections, {len(figures)} charts, {len(links)} report.md images")
+sys.exit(1 if bad else 0)
+PY
 
 # Blank screenshot: the commonest colour covers (almost) everything, or few colours.
 python3 - "$out/screenshot.png" <<'PY' || status=1

@@ -120,6 +120,70 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Run every scenario of a folder (the historical crash library) with its
+    /// own parameters and, given --set, with recommended ones; write one table
+    /// (<out>/library/library.md and library.csv).
+    Library {
+        /// Folder of scenario files.
+        #[arg(default_value = "scenarios/history")]
+        dir: PathBuf,
+        /// A recommended parameter, KEY=VALUE (key paths as in [sweep]); repeat.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Folder the table is written into.
+        #[arg(long, default_value = "notebooks-out")]
+        out: PathBuf,
+        /// Worker threads (default: one per core). Results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Size the insurance fund: run the scenario once with a fund that cannot run
+    /// out and print the fund a depletion target needs (with its 95% interval),
+    /// from the paths' uncensored needs; writes <out>/<name>-size-fund/.
+    SizeFund {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// The target: P(depletion) at most this.
+        #[arg(long, default_value_t = 0.01)]
+        target: f64,
+        /// Folder the results folder is created in.
+        #[arg(long, default_value = "notebooks-out")]
+        out: PathBuf,
+        /// Run this many paths instead of the scenario's `paths`.
+        #[arg(long)]
+        paths: Option<u32>,
+        /// Worker threads (default: one per core). Results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print the one-line answer only.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Run a scenario under each ADL allocation (same paths, same population) and
+    /// print one table comparing them; writes <out>/<name>-adl-lab/adl_lab.md.
+    AdlLab {
+        /// Scenario file (TOML) with `last_line.kind = "adl"`.
+        scenario: PathBuf,
+        /// Comma-separated: queue:<binance|bitmex|hyperliquid|dydx>, pro_rata,
+        /// min_max_leverage, water_fill, capped_pro_rata.
+        #[arg(
+            long,
+            default_value = "queue:binance,queue:hyperliquid,pro_rata,min_max_leverage,water_fill,capped_pro_rata"
+        )]
+        policies: String,
+        /// Folder the lab's folder is created in.
+        #[arg(long, default_value = "notebooks-out")]
+        out: PathBuf,
+        /// Run this many paths instead of the scenario's `paths`.
+        #[arg(long)]
+        paths: Option<u32>,
+        /// Worker threads (default: one per core). Results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// Check a scenario file (syntax, keys, values, population) without running it.
     Validate {
         /// Scenario file (TOML).
@@ -128,6 +192,15 @@ enum Command {
     /// Print the JSON Schema of scenario files (draft-07), for editors: see the
     /// README's "Scenario files".
     Schema,
+    /// Liquidation and bankruptcy prices of an account's positions under a venue's
+    /// rule book (the engine's own computation): distance from the mark, bracket.
+    LiqPrice {
+        /// Account file (TOML): venue, collateral, [market.<name>] marks, [[position]].
+        account: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Import exchange/vendor files into a tick-history Parquet file.
     #[cfg(feature = "import")]
     Import(commands::import::ImportArgs),
@@ -153,8 +226,37 @@ fn main() -> ExitCode {
             commands::calibrate::calibrate(&file, step_seconds)
         }
         Command::Report { dir } => commands::report::report(&dir),
+        Command::SizeFund {
+            scenario,
+            target,
+            out,
+            paths,
+            threads,
+            quiet,
+        } => commands::size_fund::size_fund_command(&commands::size_fund::SizeFundArgs {
+            file: &scenario,
+            out: &out,
+            target,
+            paths,
+            threads,
+            quiet,
+        }),
+        Command::AdlLab {
+            scenario,
+            policies,
+            out,
+            paths,
+            threads,
+        } => commands::adl_lab::adl_lab(&commands::adl_lab::AdlLabArgs {
+            file: &scenario,
+            out: &out,
+            policies: &policies,
+            paths,
+            threads,
+        }),
         Command::Validate { scenario } => commands::validate::validate(&scenario),
         Command::Schema => commands::schema::schema(),
+        Command::LiqPrice { account, json } => commands::liq_price::liq_price(&account, json),
         #[cfg(feature = "import")]
         Command::Import(args) => commands::import::run(&args),
         Command::Sweep {
@@ -173,6 +275,19 @@ fn main() -> ExitCode {
             shard: shard.as_deref(),
         }),
         Command::Merge { dirs, out, quiet } => commands::merge::merge(&dirs, &out, quiet),
+        Command::Library {
+            dir,
+            set,
+            out,
+            threads,
+            quiet,
+        } => commands::library::library(&commands::library::LibraryArgs {
+            dir: &dir,
+            out: &out,
+            set: &set,
+            threads,
+            quiet,
+        }),
         Command::Compare {
             a,
             b,

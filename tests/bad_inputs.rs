@@ -468,6 +468,21 @@ fn scenario_cases() -> Vec<Case> {
             "gross open interest",
         ),
         case(
+            "an unknown venue",
+            edit("seed = 7", "seed = 7\nvenue = \"ftx\""),
+            line("venue =", "venue"),
+            "unknown venue `ftx`",
+        ),
+        case(
+            "a funding cap of 150%",
+            edit(
+                "lot_size = 0.001",
+                "lot_size = 0.001\nfunding = { cap = 1.5 }",
+            ),
+            line("funding = { cap", "market.btc.funding.cap"),
+            "below 100%",
+        ),
+        case(
             "a fee of 150%",
             edit("fee = 0.005", "fee = 1.5"),
             line("fee = 1.5", "liquidation.fee"),

@@ -208,3 +208,61 @@ fn a_replay_report_draws_the_recorded_price_beside_the_simulated_mark() {
         "the report states the largest gap"
     );
 }
+
+/// A recorded funding rate of 100% or more in size (a broken file: no venue
+/// settles one) is refused by `validate` and `run` alike, naming the key, the
+/// settlement time and the file, and the run leaves no results; a rate of 50%
+/// (implausible but possible) still runs.
+#[test]
+fn a_funding_file_with_an_impossible_rate_is_refused_by_validate_and_run() {
+    use backstop_data::history::{WriteOptions, write_funding};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut table = read_funding(&repo().join("data/btcusdt-funding.parquet")).unwrap();
+    let inside = table
+        .rows
+        .iter()
+        .position(|r| r.ts_ns > START_NS && r.ts_ns < END_NS)
+        .expect("a settlement inside the replay window");
+    for (rate, refused) in [(5.0, true), (-1.0, true), (0.5, false)] {
+        table.rows[inside].rate = rate;
+        let funding = tmp.path().join("funding.parquet");
+        write_funding(
+            &funding,
+            &table.rows,
+            &table.metadata,
+            &WriteOptions::default(),
+        )
+        .unwrap();
+        let text = btc_replay().replace(
+            "../data/btcusdt-funding.parquet",
+            &funding.display().to_string(),
+        );
+        let file = write_scenario(tmp.path(), "bad-funding", &text);
+        let out = tmp.path().join("out");
+        for command in ["validate", "run"] {
+            let mut args = vec![command.as_ref(), file.as_os_str()];
+            if command == "run" {
+                args.extend(["--out".as_ref(), out.as_os_str(), "-q".as_ref()]);
+            }
+            let o = backstop(&args);
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            if !refused {
+                assert!(o.status.success(), "{command} rate {rate}: {stderr}");
+                continue;
+            }
+            assert!(!o.status.success(), "{command} accepted rate {rate}");
+            for part in [
+                "path.market.btc.funding",
+                "below 100% in size",
+                "funding.parquet",
+                &rate.to_string(),
+            ] {
+                assert!(stderr.contains(part), "{command}: no `{part}` in {stderr}");
+            }
+            assert!(
+                !out.join("oct-2025-btc-replay").exists(),
+                "{command} left results behind"
+            );
+        }
+    }
+}

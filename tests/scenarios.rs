@@ -72,6 +72,22 @@ fn every_example_scenario_validates_and_runs() {
             .collect();
         assert_eq!(written.len(), 1, "{shown}: {written:?}");
         let dir = &written[0];
+        // Its report can be pasted into a forum as it is (issue 13).
+        backstop_testkit::assert_shareable_report(dir, tmp.path());
+        if shown.contains("multi-asset") {
+            // Several markets: per-market figures and each market's book.
+            let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+            for needle in [
+                "## Per market",
+                "| BTC |",
+                "| ETH |",
+                "## The book: BTC",
+                "## Liquidations at risk: ETH",
+                "| −20.0% |",
+            ] {
+                assert!(md.contains(needle), "{shown}: report.md lacks {needle:?}");
+            }
+        }
         for result in [
             "summary.json",
             "steps.parquet",
@@ -84,6 +100,7 @@ fn every_example_scenario_validates_and_runs() {
         }
         let paths = backstop_data::read_paths(&dir.join("paths.parquet")).unwrap();
         assert_eq!(paths.len(), if monte_carlo { 6 } else { 1 }, "{shown}");
+        assert_conserved(&shown, dir, &paths);
         if monte_carlo {
             // Random paths differ: no two paths liquidate the same notional.
             let notional = paths.metric("liquidated_notional").unwrap();
@@ -125,6 +142,32 @@ fn every_example_scenario_validates_and_runs() {
             );
         }
     }
+}
+
+/// Path 0's `balances.parquet` conserves money and nets every market to zero
+/// (docs/model.md §8), and its fund agrees with `paths.parquet`.
+#[track_caller]
+fn assert_conserved(shown: &str, dir: &Path, paths: &backstop_data::PathsTable) {
+    use backstop_data::{BalanceParty, Conservation, read_balances};
+    let rows = read_balances(&dir.join("balances.parquet")).unwrap_or_else(|e| panic!("{e}"));
+    let check = Conservation::of(&rows);
+    assert!(check.holds(), "{shown}: ledger does not balance: {check:?}");
+    assert!(check.opening_total > 0, "{shown}: no money at all");
+    let fund = rows
+        .iter()
+        .find(|r| r.party == BalanceParty::InsuranceFund && r.market.is_none())
+        .unwrap();
+    let fund_final = paths.metric("insurance_fund_final").unwrap()[0].unwrap();
+    assert!(
+        (fund.end_cash as f64 / 1e6 - fund_final).abs() < 1e-6,
+        "{shown}: balances say the fund ends with {} µUSD, paths.parquet {fund_final}",
+        fund.end_cash
+    );
+    let accounts = rows
+        .iter()
+        .filter(|r| r.party == BalanceParty::Account && r.market.is_none())
+        .count();
+    assert!(accounts > 0, "{shown}: no account rows");
 }
 
 /// The controls pair: the same crash and the same lying oracle source, with and
@@ -205,4 +248,43 @@ fn the_depeg_scenario_liquidates_accounts_the_usd_only_crash_spares() {
         "accounts liquidated: USD-only {a}, with the depeg {b}"
     );
     assert!(metric(depeg, "adl_notional") > metric(plain, "adl_notional"));
+}
+
+/// A collateral price schedule that would carry the holders' units past the
+/// engine's integer range is refused up front, by `validate` and `run`, naming
+/// the schedule's key (it used to overflow inside the run).
+#[test]
+fn a_collateral_schedule_past_the_integer_range_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo().join("scenarios/depeg-usde-oct-2025.toml"))
+        .unwrap()
+        .replace("../data/", &format!("{}/", repo().join("data").display()));
+    let text = backstop_testkit::edit(
+        &text,
+        "{ at = \"2025-10-10T21:55:00Z\", price = 0.9 }",
+        "{ at = \"2025-10-10T21:55:00Z\", price = 1e13 }",
+    );
+    let file = backstop_testkit::write_file(tmp.path(), "depeg-huge.toml", &text);
+    let out = tmp.path().join("out");
+    for args in [
+        vec![Path::new("validate"), &file],
+        vec![
+            Path::new("run"),
+            &file,
+            "--out".as_ref(),
+            &out,
+            "-q".as_ref(),
+        ],
+    ] {
+        let o = backstop(tmp.path(), &args);
+        let message = backstop_testkit::assert_error(
+            &o,
+            &[
+                "controls.collateral.asset.usde.schedule",
+                "above the largest amount the engine can hold",
+            ],
+        );
+        assert!(message.contains("depeg-huge.toml"), "{message}");
+        assert!(!out.exists(), "a refused run left {}", out.display());
+    }
 }

@@ -17,8 +17,10 @@ fn printed_schema() -> Value {
     serde_json::from_slice(&out.stdout).expect("`backstop schema` prints JSON")
 }
 
-fn validator(schema: &Value) -> jsonschema::Validator {
-    jsonschema::draft7::new(schema).expect("the schema is a valid draft-07 schema")
+mod json_schema;
+
+fn validator(schema: &Value) -> json_schema::Validator<'_> {
+    json_schema::Validator::new(schema)
 }
 
 /// A scenario file's TOML as a JSON value.
@@ -28,11 +30,8 @@ fn toml_as_json(text: &str, what: &str) -> Value {
 }
 
 /// Every message of `validator` on `instance`, one per line.
-fn errors(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> {
-    validator
-        .iter_errors(instance)
-        .map(|e| format!("{}: {e}", e.instance_path()))
-        .collect()
+fn errors(validator: &json_schema::Validator, instance: &Value) -> Vec<String> {
+    validator.errors(instance)
 }
 
 fn example_files() -> Vec<PathBuf> {
@@ -65,7 +64,8 @@ fn every_example_scenario_validates() {
 
 #[test]
 fn the_schema_rejects_what_the_parser_rejects() {
-    let v = validator(&printed_schema());
+    let schema = printed_schema();
+    let v = validator(&schema);
     assert!(errors(&v, &toml_as_json(SMALL_SCENARIO, "small")).is_empty());
     for (from, to, needle) in [
         ("seed = 7", "seed = 7\nsed = 1", "sed"),
@@ -80,6 +80,85 @@ fn the_schema_rejects_what_the_parser_rejects() {
         assert!(
             found.iter().any(|e| e.contains(needle)),
             "`{to}`: expected an error mentioning `{needle}`, got {found:?}"
+        );
+    }
+    // `venue`: a rule book's name, which then gives the markets' tiers.
+    let tiers = SMALL_SCENARIO
+        .lines()
+        .skip_while(|l| !l.starts_with("tiers"))
+        .take_while(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let no_tiers = edit(SMALL_SCENARIO, &tiers, "");
+    let found = errors(&v, &toml_as_json(&no_tiers, "no tiers"));
+    assert!(
+        found.iter().any(|e| e.contains("required key `tiers`")),
+        "{found:?}"
+    );
+    let with_venue = edit(&no_tiers, "seed = 7", "seed = 7\nvenue = \"bitmex\"");
+    assert_eq!(
+        errors(&v, &toml_as_json(&with_venue, "venue")),
+        Vec::<String>::new()
+    );
+    let bad_venue = edit(&with_venue, "\"bitmex\"", "\"bitmax\"");
+    let found = errors(&v, &toml_as_json(&bad_venue, "bad venue"));
+    assert!(found.iter().any(|e| e.contains("bitmax")), "{found:?}");
+}
+
+/// The test's own validator (tests/json_schema) finds what a draft-07
+/// validator finds, on small schemas of the shapes schemars emits.
+#[test]
+fn the_validator_finds_each_kind_of_error() {
+    let schema = serde_json::json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["n"],
+        "properties": {
+            "n": { "type": "integer", "format": "uint32", "minimum": 0 },
+            "x": { "type": ["number", "null"], "maximum": 1.0, "default": 0.5 },
+            "list": { "type": "array", "items": { "$ref": "#/definitions/Tag" } },
+            "kind": { "oneOf": [
+                { "type": "object", "properties": { "kind": { "const": "a" } }, "required": ["kind"] },
+                { "type": "object", "properties": { "kind": { "const": "b" } }, "required": ["kind"] }
+            ] }
+        },
+        "definitions": { "Tag": { "type": "string", "enum": ["p", "q"] } }
+    });
+    let v = validator(&schema);
+    let ok = serde_json::json!({ "n": 3, "x": null, "list": ["p", "q"], "kind": { "kind": "b" } });
+    assert_eq!(errors(&v, &ok), Vec::<String>::new());
+    for (instance, needle) in [
+        (serde_json::json!({}), "required key `n`"),
+        (serde_json::json!({ "n": 1, "m": 2 }), "additional key `m`"),
+        (
+            serde_json::json!({ "n": "1" }),
+            "/n: \"1\" is not of type integer",
+        ),
+        (
+            serde_json::json!({ "n": -1 }),
+            "/n: -1 is less than the minimum",
+        ),
+        (
+            serde_json::json!({ "n": 5_000_000_000_u64 }),
+            "outside the uint32 range",
+        ),
+        (
+            serde_json::json!({ "n": 1, "x": 1.5 }),
+            "/x: 1.5 is greater than the maximum",
+        ),
+        (
+            serde_json::json!({ "n": 1, "list": ["p", "r"] }),
+            "/list/1: \"r\" is not one of",
+        ),
+        (
+            serde_json::json!({ "n": 1, "kind": { "kind": "c" } }),
+            "none of oneOf",
+        ),
+    ] {
+        let found = errors(&v, &instance);
+        assert!(
+            found.iter().any(|e| e.contains(needle)),
+            "{instance}: expected `{needle}`, got {found:?}"
         );
     }
 }
@@ -238,6 +317,13 @@ fn the_schema_lists_every_key_the_readme_documents() {
             continue;
         }
         let stated = defaults(&root, &found);
+        if default == "none" {
+            // Optional without a default: the schema states none either.
+            if stated.iter().any(|d| d != "null") {
+                problems.push(format!("`{key}`: README default none, schema {stated:?}"));
+            }
+            continue;
+        }
         if !stated.iter().any(|d| d == default) {
             problems.push(format!(
                 "`{key}`: README default {default}, schema {stated:?}"

@@ -61,6 +61,7 @@ range = { from = 5000, to = 50000, steps = 2 }
 
 [sweep.target]
 max_depletion_probability = 0.5
+appetites = { strict = 0.01, loose = 0.9 }
 "#;
 
 use backstop_testkit::write_file as write;
@@ -168,10 +169,23 @@ fn whole_equals_merged_shards_and_merge_checks_its_shards() {
     assert!(summary["meeting_target"].is_array());
     let md = std::fs::read_to_string(whole.join("report.md")).unwrap();
     assert!(md.contains("sweep_depletion"), "heatmap in the report");
-    assert!(
-        md.contains("meeting the target"),
-        "target table in the report"
-    );
+    for needle in [
+        "## Recommended actions",
+        "| parameter / risk | current | ",
+        "## Cost of safety",
+        "## Every parameter set",
+        "## Risk appetites",
+        "| strict | at most 1.0% | none |",
+        "| loose | at most 90.0% | ",
+        "sets meet the target (P(depletion) at most 50.0%, judged by the upper end",
+    ] {
+        assert!(md.contains(needle), "report.md lacks {needle:?}:\n{md}");
+    }
+    // A sweep's report never quotes one set's figures as the whole: the
+    // headline table names its set.
+    assert!(md.contains("## Parameter set 0 ("), "{md}");
+    assert!(!md.contains("starting insurance fund"), "{md}");
+    backstop_testkit::assert_shareable_report(&whole, tmp.path());
 
     // Three shards in separate processes, merged: the same bytes.
     let dirs = shards(tmp.path(), &file, 3);
@@ -394,6 +408,18 @@ fn bad_sweeps_and_shard_specs_get_clear_errors() {
             &["--shard", needle],
         );
     }
+    fails(
+        &run(
+            "appetite.toml",
+            &scenario(&SWEEP.replace("loose = 0.9", "loose = 1.5")),
+            &[],
+        ),
+        &[
+            "appetite.toml",
+            "sweep.target.appetites.loose",
+            "between 0 and 1",
+        ],
+    );
     fails(
         &run("plain.toml", &scenario(""), &[]),
         &["no [sweep] table"],

@@ -1,15 +1,19 @@
 //! The subcommands, one file each, and what several of them share: loading a
 //! scenario, the progress bar, the worker pool, USD for the terminal.
 
+pub mod adl_lab;
 pub mod calibrate;
 pub mod compare;
 #[cfg(feature = "import")]
 pub mod import;
+pub mod library;
+pub mod liq_price;
 pub mod merge;
 pub mod report;
 pub mod run;
 pub mod schema;
 mod shard;
+pub mod size_fund;
 pub mod sweep;
 pub mod validate;
 
@@ -23,11 +27,16 @@ fn scenario_dir(file: &Path) -> &Path {
     file.parent().unwrap_or(Path::new("."))
 }
 
-/// Loads, validates and prepares the scenario in `file`.
-fn prepare(file: &Path) -> Result<Prepared> {
+/// Loads, validates and prepares the scenario in `file`, and prints on stderr
+/// (unless `quiet`) what preparing it changed that the user should know (the
+/// positions the lot grid moved by more than 1%, counted: `Prepared::notes`).
+fn prepare(file: &Path, quiet: bool) -> Result<Prepared> {
     let scenario = Scenario::load(file)?;
     let prepared = Prepared::new(scenario, scenario_dir(file))
         .with_context(|| format!("{}: cannot prepare the run", file.display()))?;
+    for note in prepared.notes().iter().filter(|_| !quiet) {
+        eprintln!("note: {}: {note}", file.display());
+    }
     Ok(prepared)
 }
 

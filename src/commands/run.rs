@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use backstop_data::results::folder::ScratchFolder;
+use backstop_report::format::{count, pct_interval};
 use backstop_sim::run::aggregate::Probability;
 use backstop_sim::{Prepared, RunOutput};
 
@@ -30,7 +31,7 @@ pub struct RunArgs<'a> {
 /// The scenario is invalid, the simulation fails, or a file cannot be written.
 pub fn run(a: &RunArgs<'_>) -> Result<()> {
     let file = a.file;
-    let mut prepared = super::prepare(file)?;
+    let mut prepared = super::prepare(file, a.quiet)?;
     if prepared.scenario.sweep.is_some() && !a.quiet {
         eprintln!(
             "note: {} has a [sweep]; `backstop run` runs its base values only (use `backstop sweep` for every parameter set)",
@@ -74,7 +75,7 @@ pub fn run(a: &RunArgs<'_>) -> Result<()> {
 /// across paths.
 fn print_headline(dir: &Path, prepared: &Prepared, output: &RunOutput) {
     println!("scenario      {}", prepared.scenario.name);
-    println!("accounts      {}", prepared.population.len());
+    println!("accounts      {}", count(prepared.population.len() as f64));
     if prepared.below_maintenance > 0 {
         let dropped = prepared.below_maintenance_dropped;
         println!(
@@ -88,7 +89,7 @@ fn print_headline(dir: &Path, prepared: &Prepared, output: &RunOutput) {
         );
     }
     if let [m] = output.paths.as_slice() {
-        println!("steps         {}", m.steps);
+        println!("steps         {}", count(f64::from(m.steps)));
         println!(
             "insurance     {} -> {} (min {}, max drawdown {:.1}%)",
             usd(m.insurance_fund_initial),
@@ -106,13 +107,13 @@ fn print_headline(dir: &Path, prepared: &Prepared, output: &RunOutput) {
         );
         println!(
             "liq. orders   {} ({} accounts, {})",
-            m.liquidation_orders,
-            m.accounts_liquidated,
+            count(f64::from(m.liquidation_orders)),
+            count(f64::from(m.accounts_liquidated)),
             usd(m.liquidated_notional)
         );
         println!(
             "ADL closes    {} ({} at the mark)",
-            m.adl_closes,
+            count(f64::from(m.adl_closes)),
             usd(m.adl_notional)
         );
     } else {
@@ -127,17 +128,16 @@ fn print_across_paths(prepared: &Prepared, output: &RunOutput) {
     let a = &output.aggregates;
     let pct = |p: &Probability| {
         format!(
-            "{:.1}% [{:.1}%, {:.1}%] ({} paths)",
-            100.0 * p.probability,
-            100.0 * p.ci95[0],
-            100.0 * p.ci95[1],
-            p.count
+            "{} ({} of {} paths)",
+            pct_interval(p.probability, p.ci95[0], p.ci95[1]),
+            count(p.count as f64),
+            count(a.paths as f64)
         )
     };
     println!(
         "paths         {} x {} steps",
-        a.paths,
-        prepared.scenario.steps()
+        count(a.paths as f64),
+        count(prepared.scenario.steps() as f64)
     );
     println!("depletion     {}", pct(&a.insurance_fund_depletion));
     println!("socialized    {}", pct(&a.socialized_loss_any));
@@ -162,7 +162,12 @@ fn print_across_paths(prepared: &Prepared, output: &RunOutput) {
         ("ADL closes  ", "adl_closes"),
     ] {
         if let Some(q) = a.metrics.get(name) {
-            println!("{label}  median {}, p99 {}, max {}", q.p50, q.p99, q.max);
+            println!(
+                "{label}  median {}, p99 {}, max {}",
+                count(q.p50),
+                count(q.p99),
+                count(q.max)
+            );
         }
     }
     println!("cover-1/2     {} / {}", usd(a.cover_1), usd(a.cover_2));

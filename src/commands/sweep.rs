@@ -337,10 +337,24 @@ fn print_table(dir: &Path, grid: &SweepGrid, outcome: &SweepOutcome) {
                 grid.describe(*best),
                 100.0 * max
             ),
-            None => println!(
-                "best          no set keeps depletion <= {:.2}%",
-                100.0 * max
-            ),
+            None => {
+                println!(
+                    "best          no set keeps depletion <= {:.2}% ({})",
+                    100.0 * max,
+                    if grid.use_upper_bound {
+                        "upper end of the 95% interval"
+                    } else {
+                        "point estimate"
+                    }
+                );
+                if let Some(n) = backstop_report::clean_paths_needed(max) {
+                    println!(
+                        "              showing <= {:.2}% at 95% confidence takes at least {} paths with no depletion",
+                        100.0 * max,
+                        backstop_report::format::count(n as f64)
+                    );
+                }
+            }
         }
     }
     println!("results       {}", dir.display());

@@ -10,7 +10,7 @@ use anyhow::Result;
 /// # Errors
 /// The scenario's first problem, naming the file and the line or key.
 pub fn validate(file: &Path) -> Result<()> {
-    let p = super::prepare(file)?;
+    let p = super::prepare(file, false)?;
     println!(
         "{}: ok ({} markets, {} steps, {} accounts)",
         file.display(),

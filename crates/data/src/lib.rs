@@ -52,6 +52,9 @@ pub use history::{
 pub use import::{ImportFormat, ImportReport, ImportRequest, import};
 pub use metadata::{SCHEMA_METADATA_KEY, read_metadata};
 pub use parquet_io::{CREATED_BY, MAX_ROW_GROUP_ROWS};
+pub use results::balances::{
+    BALANCES_SCHEMA_ID, BalanceParty, BalanceRow, Conservation, read_balances, write_balances,
+};
 pub use results::bands::{
     BAND_QUANTILES, BANDS_SCHEMA_ID, BandSeries, BandsTable, read_bands, write_bands,
 };

@@ -285,6 +285,26 @@ impl<'a> BatchColumn<'a> {
         Ok(())
     }
 
+    /// Like [`Self::push_u64`] (`UInt64` only) but nulls are allowed and become `None`.
+    pub(crate) fn push_opt_u64(&self, out: &mut Vec<Option<u64>>) -> Result<(), DataError> {
+        let array = self
+            .array
+            .as_primitive_opt::<UInt64Type>()
+            .ok_or_else(|| self.type_error())?;
+        out.extend(array.iter());
+        Ok(())
+    }
+
+    pub(crate) fn push_i64(&self, out: &mut Vec<i64>) -> Result<(), DataError> {
+        self.require_no_nulls()?;
+        let array = self
+            .array
+            .as_primitive_opt::<Int64Type>()
+            .ok_or_else(|| self.type_error())?;
+        out.extend_from_slice(array.values());
+        Ok(())
+    }
+
     pub(crate) fn push_u32(&self, out: &mut Vec<u32>) -> Result<(), DataError> {
         self.require_no_nulls()?;
         let array = self
@@ -332,6 +352,14 @@ impl<'a> BatchColumn<'a> {
             .as_primitive_opt::<TimestampNanosecondType>()
             .ok_or_else(|| self.type_error())?;
         out.extend_from_slice(array.values());
+        Ok(())
+    }
+
+    /// Like [`Self::push_string`] (plain string arrays only) but nulls are
+    /// allowed and become `None`.
+    pub(crate) fn push_opt_string(&self, out: &mut Vec<Option<String>>) -> Result<(), DataError> {
+        let values = string_values(self.array).ok_or_else(|| self.type_error())?;
+        out.extend(values.into_iter().map(|v| v.map(str::to_owned)));
         Ok(())
     }
 

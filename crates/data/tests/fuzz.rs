@@ -99,31 +99,8 @@ fn apply(bytes: &mut Vec<u8>, m: &Mutation) {
     }
 }
 
-/// Cases per run: 10,000 unless `PROPTEST_CASES` says otherwise.
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10_000)
-}
-
-/// An error of a reader must name the file it read.
-fn names_file(e: &DataError, path: &Path) -> bool {
-    let text = e.to_string();
-    text.contains(&path.display().to_string())
-        || text.contains(&*path.file_name().unwrap().to_string_lossy())
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: cases(),
-        // A failing case is saved beside this file (`fuzz.regressions`) and
-        // runs first on every later run.
-        failure_persistence: Some(Box::new(
-            proptest::test_runner::FileFailurePersistence::WithSource("regressions"),
-        )),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(backstop_testkit::fuzz_config())]
 
     /// Every reader on a mutated file returns rows or an error naming the
     /// file; none panics.
@@ -158,7 +135,7 @@ proptest! {
         ];
         for r in results {
             if let Err(e) = r {
-                prop_assert!(names_file(&e, &path), "{name}: an error without the file: {e}");
+                prop_assert!(backstop_testkit::names_file(&e.to_string(), &path), "{name}: an error without the file: {e}");
             }
         }
     }

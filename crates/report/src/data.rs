@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use backstop_data::PathsTable;
 use backstop_data::results::layout::{
-    BANDS_FILE, HAIRCUTS_FILE, PATHS_FILE, STEPS_FILE, SUMMARY_FILE, SWEEP_FILE,
+    BANDS_FILE, HAIRCUTS_FILE, PATHS_FILE, POPULATION_FILE, STEPS_FILE, SUMMARY_FILE, SWEEP_FILE,
 };
 
 use crate::error::ReportError;
@@ -220,9 +220,33 @@ pub struct DepletionGrid {
     pub y_values: Vec<f64>,
     /// `probability[y][x]`, 0 to 1; `None` for a combination not run.
     pub probability: Vec<Vec<Option<f64>>>,
+    /// The sweep's target on the probability, if any (sets the colour scale).
+    pub target: Option<f64>,
+    /// `meets[y][x]`: whether the set meets the target (outlined); empty when
+    /// not known.
+    pub meets: Vec<Vec<Option<bool>>>,
+    /// The other swept parameters and the value they are held at, `(key, value)`.
+    pub held: Vec<(String, f64)>,
 }
 
 impl DepletionGrid {
+    /// The top of the heatmap's colour scale: the largest probability, twice
+    /// the target or 5%, whichever is highest, up to a whole 5% (at most 100%),
+    /// so that 0% and 2.5% differ visibly.
+    #[must_use]
+    pub fn scale_max(&self) -> f64 {
+        let top = self
+            .probability
+            .iter()
+            .flatten()
+            .flatten()
+            .copied()
+            .fold(0.0f64, f64::max);
+        let floor = self.target.map_or(0.05, |t| (2.0 * t).max(0.05));
+        let m = top.max(floor).min(1.0);
+        ((m / 0.05).ceil() * 0.05).min(1.0)
+    }
+
     /// Checks the grid is rectangular, matches its axes, and holds probabilities.
     ///
     /// # Errors
@@ -273,6 +297,9 @@ pub struct ReportData {
     pub path0: Option<PathSeries>,
     /// `haircuts.parquet`: every haircut charged.
     pub haircuts: Vec<Haircut>,
+    /// `population.parquet`: the starting positions (empty when absent, as in
+    /// a sweep).
+    pub population: Vec<backstop_data::PositionRow>,
     /// Depletion probability over two swept parameters, for a sweep.
     pub sweep: Option<DepletionGrid>,
     /// `sweep.parquet` of a sweep: every parameter set's aggregates.
@@ -319,6 +346,7 @@ impl SweepSets {
             .map(|k| t.rows.first().and_then(|r| r.values.get(k).copied()))
             .collect();
         let mut probability = vec![vec![None; x_values.len()]; y_values.len()];
+        let mut meets = vec![vec![None; x_values.len()]; y_values.len()];
         for r in &t.rows {
             if firsts
                 .iter()
@@ -337,14 +365,25 @@ impl SweepSets {
             };
             if let (Some(xi), Some(yi)) = (xi, yi) {
                 probability[yi][xi] = Some(r.depletion.probability);
+                meets[yi][xi] = r.meets_target;
             }
         }
+        let held = t
+            .parameters
+            .iter()
+            .skip(2)
+            .cloned()
+            .zip(firsts.iter().map(|f| f.unwrap_or(f64::NAN)))
+            .collect();
         Some(DepletionGrid {
             x_name,
             x_values,
             y_name,
             y_values,
             probability,
+            target: self.max_depletion_probability,
+            meets,
+            held,
         })
     }
 }
@@ -455,6 +494,10 @@ impl ReportData {
             Some(p) => haircuts_from_table(&backstop_data::read_haircuts(&p)?),
             None => Vec::new(),
         };
+        let population = match present(POPULATION_FILE) {
+            Some(p) => backstop_data::read_positions(&p)?,
+            None => Vec::new(),
+        };
         let sweep_sets = match present(SWEEP_FILE) {
             Some(p) => Some(SweepSets::new(backstop_data::read_sweep(&p)?, &summary)),
             None => None,
@@ -465,6 +508,7 @@ impl ReportData {
             bands,
             path0,
             haircuts,
+            population,
             sweep: sweep_sets.as_ref().and_then(SweepSets::grid),
             sweep_sets,
         })

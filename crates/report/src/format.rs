@@ -146,6 +146,66 @@ pub fn plain(value: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
+/// How a swept value reads: a readable name and a unit.
+#[derive(Clone, Copy, PartialEq)]
+enum Unit {
+    Usd,
+    Fraction,
+    Plain,
+}
+
+/// A readable name for a swept key path, with its unit:
+/// `market.btc.tiers[0].mmr` → `BTC maintenance margin, bracket 1`.
+#[must_use]
+pub fn parameter_label(key: &str) -> (String, &'static str) {
+    let (name, unit) = label_unit(key);
+    let unit = match unit {
+        Unit::Usd => "USD",
+        Unit::Fraction => "%",
+        Unit::Plain => "",
+    };
+    (name, unit)
+}
+
+fn label_unit(key: &str) -> (String, Unit) {
+    let parts: Vec<&str> = key.split('.').collect();
+    let last = parts.last().copied().unwrap_or(key);
+    let market = match parts.as_slice() {
+        ["market", m, ..] => format!("{} ", m.to_uppercase()),
+        _ => String::new(),
+    };
+    let bracket = parts
+        .iter()
+        .find_map(|p| p.strip_prefix("tiers["))
+        .and_then(|p| p.trim_end_matches(']').parse::<usize>().ok())
+        .map_or_else(String::new, |i| format!(", bracket {}", i + 1));
+    let (name, unit) = match last {
+        "initial" if key.starts_with("insurance_fund") => ("insurance fund".to_owned(), Unit::Usd),
+        "mmr" => ("maintenance margin".to_owned(), Unit::Fraction),
+        "imr" => ("initial margin".to_owned(), Unit::Fraction),
+        "fee" if key.starts_with("liquidation") => ("liquidation fee".to_owned(), Unit::Fraction),
+        "latency_steps" => ("liquidation latency (steps)".to_owned(), Unit::Plain),
+        "chunk_fraction" => ("liquidation chunk".to_owned(), Unit::Fraction),
+        "target_buffer" => ("liquidation target buffer".to_owned(), Unit::Fraction),
+        "max_leverage" => ("maximum leverage".to_owned(), Unit::Plain),
+        other => (other.replace('_', " "), Unit::Plain),
+    };
+    (format!("{market}{name}{bracket}"), unit)
+}
+
+/// `v` as the parameter at `key` reads: `$250,000`, `0.5%`, `2`.
+#[must_use]
+pub fn parameter_value(key: &str, v: f64) -> String {
+    match label_unit(key).1 {
+        Unit::Usd => usd(v),
+        Unit::Fraction => {
+            let p = v * 100.0;
+            format!("{}%", plain((p * 1e6).round() / 1e6))
+        }
+        Unit::Plain => plain(v),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,5 +243,19 @@ mod tests {
         assert_eq!(number_compact(1_250.0), "1.25k");
         assert_eq!(plain(0.005), "0.005");
         assert_eq!(plain(10000.0), "10,000");
+    }
+
+    #[test]
+    fn parameters_read_as_names_and_units() {
+        assert_eq!(
+            parameter_label("market.btc.tiers[0].mmr"),
+            ("BTC maintenance margin, bracket 1".to_owned(), "%")
+        );
+        assert_eq!(parameter_value("market.btc.tiers[0].mmr", 0.005), "0.5%");
+        assert_eq!(
+            parameter_value("insurance_fund.initial", 1_250_000.0),
+            "$1,250,000"
+        );
+        assert_eq!(parameter_value("liquidation.latency_steps", 2.0), "2");
     }
 }

@@ -53,9 +53,21 @@ figcaption{color:#555;font-size:.95em}code{background:#f1f3f5;padding:0 .2em}\
 .lead{font-size:1.1em}.muted{color:#666}";
 
 /// Markdown prose: `$` escaped, so forums that render `$...$` as maths (Discourse
-/// with its math plugin) show dollars.
+/// with its math plugin) show dollars; `<` escaped, so a placeholder such as
+/// `market.<m>` is text, never an HTML tag a forum strips.
 pub(crate) fn md(text: &str) -> String {
     text.replace('$', "\\$")
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 0 {
+                part.replace('<', "\\<")
+            } else {
+                part.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("`")
 }
 
 /// A Markdown table cell: as [`md`], pipes escaped, line breaks flattened.

@@ -63,6 +63,24 @@ pub struct RunInfo {
     /// A sweep's target on the depletion probability
     /// (`sweep.max_depletion_probability`), if it has one.
     pub max_depletion_probability: Option<f64>,
+    /// Whether a sweep's target is met by the upper end of the 95% interval
+    /// (`sweep.use_upper_bound`; `false` when absent, as older files meant).
+    pub use_upper_bound: bool,
+    /// A sweep's risk appetites (`scenario.sweep.target.appetites`), by name:
+    /// each a bound on the probability of depletion.
+    pub appetites: Vec<(String, f64)>,
+    /// Whether higher values of the capital-efficiency parameter are better
+    /// (`sweep.prefer = "higher"`).
+    pub prefer_higher: bool,
+    /// A sweep's capital-efficiency parameter (`sweep.capital_efficiency`), the
+    /// key sets meeting the target are ranked by.
+    pub capital_efficiency: Option<String>,
+    /// A sweep's swept parameters: key path and the scenario's own (current)
+    /// value there, `None` when the scenario has no number at that key.
+    pub swept: Vec<(String, Option<f64>)>,
+    /// The largest relative error of a band quantile (`run.bands_relative_error`):
+    /// 0 exact; `None` when not stated (sweeps, older files).
+    pub bands_relative_error: Option<f64>,
 }
 
 /// Reads fields of the scenario (a JSON object), naming the file and the
@@ -263,6 +281,35 @@ impl RunInfo {
                 .as_ref()
                 .and_then(|s| s.get("max_depletion_probability"))
                 .and_then(Value::as_f64),
+            use_upper_bound: summary
+                .sweep
+                .as_ref()
+                .and_then(|s| s.get("use_upper_bound"))
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            appetites: f
+                .get("sweep.target.appetites")
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| v.as_f64().map(|v| (k.clone(), v)))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            prefer_higher: summary
+                .sweep
+                .as_ref()
+                .and_then(|s| s.get("prefer"))
+                .and_then(Value::as_str)
+                == Some("higher"),
+            capital_efficiency: summary
+                .sweep
+                .as_ref()
+                .and_then(|s| s.get("capital_efficiency"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            swept: swept(&summary),
+            bands_relative_error: summary.run.bands_relative_error,
             aggregates: summary.aggregates,
         })
     }
@@ -300,6 +347,44 @@ impl RunInfo {
             format!("{n} steps of {}s", plain(self.step_seconds))
         }
     }
+}
+
+/// A sweep's swept keys (`sweep.parameters[].key`) with the scenario's value
+/// at each (`market.btc.tiers[0].mmr` → `scenario.market.btc.tiers[0].mmr`).
+fn swept(summary: &Summary) -> Vec<(String, Option<f64>)> {
+    let Some(parameters) = summary
+        .sweep
+        .as_ref()
+        .and_then(|s| s.get("parameters"))
+        .and_then(Value::as_array)
+    else {
+        return Vec::new();
+    };
+    parameters
+        .iter()
+        .filter_map(|p| p.get("key").and_then(Value::as_str))
+        .map(|key| (key.to_owned(), value_at(&summary.scenario, key)))
+        .collect()
+}
+
+/// The number at a key path (`a.b[0].c`, as sweeps write them) in `root`.
+pub(crate) fn value_at(root: &Value, key: &str) -> Option<f64> {
+    let mut v = root;
+    for part in key.split('.') {
+        let mut rest = part;
+        let name_end = rest.find('[').unwrap_or(rest.len());
+        if name_end > 0 {
+            v = v.get(&rest[..name_end])?;
+        }
+        rest = &rest[name_end..];
+        while let Some(inner) = rest.strip_prefix('[') {
+            let close = inner.find(']')?;
+            let index: usize = inner[..close].trim().parse().ok()?;
+            v = v.get(index)?;
+            rest = &inner[close + 1..];
+        }
+    }
+    v.as_f64()
 }
 
 /// The replay data files of `scenario` (see [`RunInfo::data_files`]); string
@@ -464,6 +549,27 @@ mod tests {
         assert_eq!(
             (s.max_depletion_probability, s.meeting_target),
             (None, None)
+        );
+    }
+
+    #[test]
+    fn swept_keys_read_the_current_values() {
+        let mut v = minimal();
+        v["sweep"] = serde_json::json!({
+            "use_upper_bound": true,
+            "parameters": [
+                { "key": "market.btc.tiers[1].imr", "values": [0.01] },
+                { "key": "insurance_fund.initial", "values": [1.0] }
+            ]
+        });
+        let s = RunInfo::parse(Path::new("summary.json"), &v.to_string()).unwrap();
+        assert!(s.use_upper_bound);
+        assert_eq!(
+            s.swept,
+            [
+                ("market.btc.tiers[1].imr".to_owned(), Some(0.02)),
+                ("insurance_fund.initial".to_owned(), None)
+            ]
         );
     }
 

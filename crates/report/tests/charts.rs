@@ -217,10 +217,11 @@ fn sweep_heatmap_is_drawn_only_for_several_parameter_sets() {
     assert_chart(
         heat,
         &[
-            "insurance_fund.initial",
-            "liquidation.fee",
+            // Readable names with units, values as the parameter reads.
+            "insurance fund (USD)",
+            "liquidation fee (%)",
             "$1M",
-            "0.0025",
+            "0.25%",
             "P(depletion)",
         ],
     );
@@ -251,6 +252,9 @@ fn heatmap_accepts_a_single_cell_and_rejects_ragged_grids() {
         y_name: "liquidation.fee".to_owned(),
         y_values: vec![0.005],
         probability: vec![vec![Some(0.25)]],
+        target: None,
+        meets: vec![vec![Some(false)]],
+        held: Vec::new(),
     };
     let chart = charts::sweep_heatmap(&data, &one).expect("1x1 grid renders");
     assert_chart(&chart, &["25.0%"]);

@@ -174,24 +174,8 @@ fn apply(text: &str, m: &Mutation) -> String {
     }
 }
 
-/// Cases per run: 10,000 unless `PROPTEST_CASES` says otherwise.
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10_000)
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: cases(),
-        // A failing case is saved beside this file (`fuzz.regressions`) and
-        // runs first on every later run.
-        failure_persistence: Some(Box::new(
-            proptest::test_runner::FileFailurePersistence::WithSource("regressions"),
-        )),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(backstop_testkit::fuzz_config())]
 
     /// A mutated scenario is parsed and validated (or refused) without a panic,
     /// and a refusal names the file.

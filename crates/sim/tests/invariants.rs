@@ -86,21 +86,26 @@ enum PolicyCase {
     Dydx,
     ProRata,
     MinMaxLeverage,
+    WaterFillPnl,
+    CappedProRata,
 }
 
-const POLICIES: [PolicyCase; 6] = [
+const POLICIES: [PolicyCase; 8] = [
     PolicyCase::Bitmex,
     PolicyCase::Binance,
     PolicyCase::Hyperliquid,
     PolicyCase::Dydx,
     PolicyCase::ProRata,
     PolicyCase::MinMaxLeverage,
+    PolicyCase::WaterFillPnl,
+    PolicyCase::CappedProRata,
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum LastLineCase {
     Adl(PolicyCase, AdlScope),
     Socialize,
+    SocializeFunding,
     None,
 }
 
@@ -297,6 +302,7 @@ fn last_line_strategy() -> impl Strategy<Value = LastLineCase> {
         6 => (policy_strategy(), prop_oneof![Just(AdlScope::Position), Just(AdlScope::Shortfall)])
             .prop_map(|(p, s)| LastLineCase::Adl(p, s)),
         2 => Just(LastLineCase::Socialize),
+        2 => Just(LastLineCase::SocializeFunding),
         2 => Just(LastLineCase::None),
     ]
 }
@@ -517,10 +523,13 @@ fn build_config(c: &ConfigCase) -> VenueConfig {
                 PolicyCase::Dydx => AdlPolicy::DydxWalk,
                 PolicyCase::ProRata => AdlPolicy::ProRata,
                 PolicyCase::MinMaxLeverage => AdlPolicy::MinMaxLeverage,
+                PolicyCase::WaterFillPnl => AdlPolicy::WaterFillPnl,
+                PolicyCase::CappedProRata => AdlPolicy::CappedProRata { cap: 0.3 },
             },
             scope,
         },
         LastLineCase::Socialize => LastLine::Socialize,
+        LastLineCase::SocializeFunding => LastLine::SocializeFunding,
         LastLineCase::None => LastLine::None,
     };
     let fund = usd(c.insurance_fund_usd);
@@ -824,7 +833,9 @@ fn check_step(
                 if ll == LastLineCase::None && (socialized.0 != 0 || v.0 != 0 || covered > d) {
                     return Err(format!("`none` covered a deficit: {ev:?}"));
                 }
-                if ll != LastLineCase::Socialize && socialized.0 != 0 {
+                if !matches!(ll, LastLineCase::Socialize | LastLineCase::SocializeFunding)
+                    && socialized.0 != 0
+                {
                     return Err(format!("haircut without `socialize`: {ev:?}"));
                 }
                 deficit += d.0;
@@ -907,7 +918,17 @@ fn check_step(
         ),
         ("covered by fund", vf.covered_by_fund.0, paid),
         ("socialized (events)", vf.socialized_loss.0, soc),
-        ("haircuts", vf.socialized_loss.0, haircuts),
+        // `socialize_funding` records no haircut events (its charges are not
+        // capped by PnL): tests/socialize_funding.rs checks its amounts.
+        (
+            "haircuts",
+            vf.socialized_loss.0,
+            if ll == LastLineCase::SocializeFunding {
+                vf.socialized_loss.0
+            } else {
+                haircuts
+            },
+        ),
         (
             "socialized total",
             (t1.socialized_loss - t0.socialized_loss).0,
@@ -1088,6 +1109,7 @@ fn random_cases_reach_every_branch() {
                 adl_by_scope[usize::from(scope == AdlScope::Shortfall)] += r.adl_events;
             }
             LastLineCase::Socialize => haircuts_socialize += r.haircuts,
+            LastLineCase::SocializeFunding => {}
             LastLineCase::None => insolvency_none += r.insolvency,
         }
         total.liquidations += r.liquidations;

@@ -84,7 +84,8 @@ latency_steps = 1
 
 /// What a complete results folder of `backstop run` holds, sorted (the names
 /// of `backstop_data::results::layout`).
-pub const RUN_RESULT_FILES: [&str; 9] = [
+pub const RUN_RESULT_FILES: [&str; 10] = [
+    "balances.parquet",
     "bands.parquet",
     "charts",
     "haircuts.parquet",
@@ -200,6 +201,91 @@ pub fn read_json(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Checks that the report of the results folder `dir` can be shared as it is
+/// (issue 13): `report.md` renders on a Discourse-style forum (no HTML tags
+/// outside code, every image a relative `charts/NAME.png` link to a PNG beside
+/// it) and no shared file (`report.md`, `report.html`, `summary.json`) holds
+/// `local`, an absolute local path (the temporary folder of the test).
+///
+/// # Panics
+/// When a check fails, naming the file and what is wrong.
+pub fn assert_shareable_report(dir: &Path, local: &Path) {
+    let md = std::fs::read_to_string(dir.join("report.md")).expect("report.md");
+    let mut in_fence = false;
+    for (i, line) in md.lines().enumerate() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+            continue;
+        }
+        if in_fence {
+            continue;
+        }
+        let prose: String = line
+            .split('`')
+            .enumerate()
+            .filter(|(k, _)| k % 2 == 0)
+            .map(|(_, part)| part)
+            .collect();
+        let tag = prose.match_indices('<').any(|(k, _)| {
+            !prose[..k].ends_with('\\')
+                && prose[k + 1..]
+                    .starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!')
+        });
+        assert!(!tag, "report.md line {}: an HTML tag: {line}", i + 1);
+    }
+    let mut images = 0;
+    for (k, _) in md.match_indices("![") {
+        let rest = &md[k..];
+        let open = rest.find("](").expect("an image link") + 2;
+        let close = rest[open..].find(')').expect("the link closes") + open;
+        let link = &rest[open..close];
+        assert!(
+            link.starts_with("charts/") && link.ends_with(".png"),
+            "report.md: image link {link} is not a relative charts/NAME.png"
+        );
+        let png = std::fs::read(dir.join(link)).unwrap_or_else(|e| panic!("{link}: {e}"));
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{link} is not a PNG");
+        images += 1;
+    }
+    assert!(images > 0, "report.md shows no chart");
+    let local = local.to_string_lossy();
+    for file in ["report.md", "report.html", "summary.json"] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
+        assert!(
+            !text.contains(local.as_ref()),
+            "{file} holds the absolute local path {local}"
+        );
+    }
+}
+
+/// The configuration of every fuzz test (`crates/*/tests/fuzz*.rs`): 10,000
+/// cases a run unless `PROPTEST_CASES` says otherwise, and a failing case saved
+/// beside the test's source file (`<file>.regressions`), which then runs first
+/// on every later run.
+#[must_use]
+pub fn fuzz_config() -> proptest::test_runner::Config {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000);
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::WithSource("regressions"),
+        )),
+        ..proptest::test_runner::Config::default()
+    }
+}
+
+/// Whether an error message names `path` (in full or by its file name).
+#[must_use]
+pub fn names_file(message: &str, path: &Path) -> bool {
+    message.contains(&path.display().to_string())
+        || path
+            .file_name()
+            .is_some_and(|name| message.contains(&*name.to_string_lossy()))
 }
 
 #[cfg(test)]

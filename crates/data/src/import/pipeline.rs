@@ -86,7 +86,7 @@ pub(crate) fn run(
     if valid == 0 {
         return Err(DataError::InvalidInput {
             what: "import",
-            reason: no_valid_rows("rows", rows_read, rejected, &examples),
+            reason: no_valid_rows("rows", inputs, rows_read, rejected, &examples),
         });
     }
     let (index, index_rows_read, index_rejected) =
@@ -157,7 +157,13 @@ fn scan_index(
     if index_rows_read == index_rejected {
         return Err(DataError::InvalidInput {
             what: "import",
-            reason: no_valid_rows("index rows", index_rows_read, index_rejected, examples),
+            reason: no_valid_rows(
+                "index rows",
+                index_inputs,
+                index_rows_read,
+                index_rejected,
+                examples,
+            ),
         });
     }
     let rows = expanded(importer, index_frames)

@@ -36,15 +36,22 @@ pub(crate) fn scan_all(
     Ok((frames, rows_read, rejected))
 }
 
-/// The reason text for "no valid rows".
+/// The reason text for "no valid rows", naming the files read (an input
+/// with a header and no data rows has no rejected row to name it).
 pub(crate) fn no_valid_rows(
     what: &str,
+    inputs: &[PreparedInput],
     rows_read: usize,
     rejected: usize,
     examples: &[String],
 ) -> String {
+    let files: Vec<String> = inputs
+        .iter()
+        .map(|i| i.original.display().to_string())
+        .collect();
     format!(
-        "no valid {what} to import: {rows_read} read, {rejected} rejected{}",
+        "no valid {what} to import from {}: {rows_read} read, {rejected} rejected{}",
+        files.join(", "),
         if examples.is_empty() {
             String::new()
         } else {

@@ -9,6 +9,7 @@
 //! | [`PATHS_FILE`] | `backstop run`, `sweep`, `merge` | one row per (parameter set, path), `paths/v1` |
 //! | [`BANDS_FILE`] | `backstop run` | per-step quantile bands across paths, `bands/v1` |
 //! | [`HAIRCUTS_FILE`] | `backstop run`, `sweep`, `merge` | socialized-loss haircuts, `haircuts/v1` |
+//! | [`BALANCES_FILE`] | `backstop run` | every party's money at the opening and end of path 0, `balances/v1` |
 //! | [`SWEEP_FILE`] | `backstop sweep`, `merge` | one row per parameter set, `sweep/v1` |
 //! | [`REPORT_HTML_FILE`], [`REPORT_MARKDOWN_FILE`] | the report | the report, two renderings |
 //! | [`CHARTS_DIR`]`/` | the report | every chart, as `<name>.svg` and `<name>.png` |
@@ -25,6 +26,8 @@ pub const PATHS_FILE: &str = "paths.parquet";
 pub const BANDS_FILE: &str = "bands.parquet";
 /// Socialized-loss haircuts (`haircuts/v1`).
 pub const HAIRCUTS_FILE: &str = "haircuts.parquet";
+/// Every party's money at the opening and the end of path 0 (`balances/v1`).
+pub const BALANCES_FILE: &str = "balances.parquet";
 /// Per-parameter-set results of a sweep (`sweep/v1`).
 pub const SWEEP_FILE: &str = "sweep.parquet";
 /// The HTML report.

@@ -40,7 +40,7 @@ const fn metric(name: &'static str, unit: MetricUnit) -> Metric {
 }
 
 /// Number of per-path metrics.
-pub const METRIC_COUNT: usize = 34;
+pub const METRIC_COUNT: usize = 39;
 
 /// Every per-path metric, in `paths/v1` column order.
 pub const METRICS: [Metric; METRIC_COUNT] = {
@@ -84,6 +84,11 @@ pub const METRICS: [Metric; METRIC_COUNT] = {
         metric("oracle_stale_ignored", Count),
         metric("collateral_converted", Usd),
         metric("collateral_conversions", Count),
+        metric("insurance_fund_need", Usd),
+        metric("insurance_fund_need_step", Step),
+        metric("insurance_fund_need_bad_debt", Usd),
+        metric("insurance_fund_need_at_step_end", Usd),
+        metric("insurance_fund_need_censored", Count),
     ]
 };
 

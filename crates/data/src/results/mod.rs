@@ -10,6 +10,8 @@
 //!   metric of [`metrics`];
 //! - [`bands`]: per-step quantile bands across paths (`bands/v1`);
 //! - [`haircuts`]: socialized-loss haircuts (`haircuts/v1`);
+//! - [`balances`]: every party's money at the opening and the end of path 0
+//!   (`balances/v1`), for checking conservation outside the project;
 //! - [`sweep`]: one row per parameter set of a sweep (`sweep/v1`).
 //!
 //! Writers validate before writing, write atomically, and are deterministic
@@ -17,6 +19,7 @@
 //! ignore extra columns, and validate every row, naming the file, row and
 //! column of a bad value.
 
+pub mod balances;
 pub mod bands;
 pub mod folder;
 pub mod haircuts;

@@ -103,6 +103,11 @@ pub struct RunSummary {
     /// docs/model.md §7), `"distribution"` otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<String>,
+    /// Runs: the largest relative error of a quantile in `bands.parquet`: `0`
+    /// when exact (every path's value kept), else the sketch's bound (docs/model.md
+    /// §7). Absent in sweeps and older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bands_relative_error: Option<f64>,
     /// Sweeps: parameter sets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sets: Option<u32>,
@@ -160,6 +165,12 @@ pub struct Aggregates {
     pub cover_2: f64,
     /// Quantiles of every per-path metric with values, by metric name (sorted).
     pub metrics: BTreeMap<String, MetricSummary>,
+    /// Runs of one outcome (`run.outcome = "one"`): a sentence saying that these
+    /// are one path's figures, not a distribution (probabilities are 0 or 1 and
+    /// their `ci95` is that value, not a sampling interval; every quantile is the
+    /// value). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
 }
 
 /// How often something happened across paths, with its exact interval.
@@ -312,6 +323,7 @@ mod tests {
             cover_1: 10.0,
             cover_2: 12.5,
             metrics: [("bad_debt".to_owned(), quantiles)].into_iter().collect(),
+            outcome: None,
         }
     }
 
@@ -335,6 +347,7 @@ mod tests {
                 outcome: Some("distribution".to_owned()),
                 sets: None,
                 work_items: None,
+                bands_relative_error: None,
             },
             sweep: None,
             sets: None,
@@ -380,6 +393,7 @@ mod tests {
                 outcome: None,
                 sets: Some(2),
                 work_items: Some(6),
+                bands_relative_error: None,
             },
             sweep: Some(serde_json::json!({ "sets": 2 })),
             sets: Some(vec![SetSummary {

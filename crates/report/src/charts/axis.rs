@@ -5,7 +5,7 @@
 use backstop_data::time::{format_utc_label, parse_utc_ns};
 
 use crate::data::ReportData;
-use crate::format::{number_compact, pct, plain, usd, usd_compact};
+use crate::format::{number_compact, pct, usd, usd_compact};
 
 /// Nanoseconds in a second.
 pub(crate) const NS: f64 = 1e9;
@@ -318,12 +318,13 @@ pub(crate) fn price_formatter(lo: f64, hi: f64) -> impl Fn(&f64) -> String {
     }
 }
 
-/// A swept value as an axis label: USD for money-like names, else plain.
+/// A swept value as an axis label: compact USD for money-like names, else as
+/// the parameter reads (`0.5%` for a margin rate).
 pub(crate) fn axis_value(name: &str, v: f64) -> String {
     let money = ["initial", "floor", "usd", "notional", "collateral", "price"];
     if money.iter().any(|m| name.contains(m)) {
         usd_compact(v)
     } else {
-        plain(v)
+        crate::format::parameter_value(name, v)
     }
 }

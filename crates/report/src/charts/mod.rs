@@ -24,6 +24,7 @@ pub use plot::Chart;
 pub use specs::adl::adl;
 pub use specs::all;
 pub use specs::drawdown::drawdown;
+pub use specs::fund_size::{FundSizeChart, fund_size_chart};
 pub use specs::insurance_fund::insurance_fund;
 pub use specs::liquidations::liquidations;
 pub use specs::margin_multiplier::margin_multiplier;

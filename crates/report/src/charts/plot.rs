@@ -14,6 +14,9 @@ pub struct Chart {
     pub title: String,
     /// One-sentence description, used as alt text and caption.
     pub caption: String,
+    /// The sentence of a chart with nothing to show (`None` for a drawn
+    /// chart): documents print it in place of the chart, never an empty box.
+    pub message: Option<String>,
     /// Width, pixels.
     pub width: u32,
     /// Height, pixels.

@@ -4,9 +4,10 @@
 
 use backstop_data::{MetricSummary, MetricUnit, find_metric};
 
+use super::recommend::{self, Section};
 use crate::controls::{ControlsSection, section};
 use crate::data::ReportData;
-use crate::format::{count, pct, pct_interval, plain, usd};
+use crate::format::{count, parameter_label, parameter_value, pct, pct_interval, plain, usd};
 
 /// One row of the headline table.
 pub(crate) struct Row {
@@ -60,59 +61,20 @@ pub(crate) struct Content {
     pub(crate) distribution: Vec<[String; 7]>,
     pub(crate) parameters: Vec<(String, String)>,
     pub(crate) methodology: Vec<String>,
-    /// A sweep's sets meeting the target: heading, intro, column names, rows.
-    pub(crate) sweep_target: Option<(String, Vec<String>, Vec<Vec<String>>)>,
+    /// A sweep's opening sections: recommended actions, cost of safety,
+    /// sensitivity, every set (empty for a run).
+    pub(crate) front: Vec<Section>,
+    /// The heading of the headline table: `Headline`, or for a sweep the set
+    /// its figures are of.
+    pub(crate) headline_heading: String,
+    /// The starting book, per market (runs with `population.parquet`).
+    pub(crate) book: Vec<Section>,
+    /// Charts with nothing to show, each replaced by one sentence.
+    pub(crate) chart_notes: Vec<String>,
     /// The venue controls, when the scenario enables any.
     pub(crate) controls: Option<ControlsSection>,
     /// A replay's recorded and simulated marks: intro, column names, rows.
     pub(crate) replay_marks: Option<(String, Vec<String>, Vec<Vec<String>>)>,
-}
-
-/// The table of a sweep's parameter sets meeting its target, best first.
-fn sweep_target(data: &ReportData) -> Option<(String, Vec<String>, Vec<Vec<String>>)> {
-    let sets = data.sweep_sets.as_ref()?;
-    let t = &sets.table;
-    let intro = match sets.max_depletion_probability {
-        Some(max) => format!(
-            "{} of {} parameter sets keep the probability of insurance-fund depletion at or under {}; best capital efficiency first.",
-            sets.meeting_target.len(),
-            t.rows.len(),
-            pct(max)
-        ),
-        None => format!(
-            "The sweep sets no target (`[sweep.target] max_depletion_probability`); all {} parameter sets are listed.",
-            t.rows.len()
-        ),
-    };
-    let order: Vec<u32> = if sets.max_depletion_probability.is_some() {
-        sets.meeting_target.clone()
-    } else {
-        t.rows.iter().map(|r| r.param_set).collect()
-    };
-    let mut head = vec!["set".to_owned()];
-    head.extend(t.parameters.iter().cloned());
-    head.extend([
-        "depletion".to_owned(),
-        "bad debt p99".to_owned(),
-        "fund loss ES 99%".to_owned(),
-    ]);
-    let rows = order
-        .iter()
-        .filter_map(|set| t.rows.iter().find(|r| r.param_set == *set))
-        .map(|r| {
-            let mut row = vec![r.param_set.to_string()];
-            row.extend(r.values.iter().map(|v| plain(*v)));
-            row.push(pct_interval(
-                r.depletion.probability,
-                r.depletion.ci95_lower,
-                r.depletion.ci95_upper,
-            ));
-            row.push(usd(r.bad_debt_p99));
-            row.push(usd(r.insurance_fund_loss_es_99));
-            row
-        })
-        .collect();
-    Some((intro, head, rows))
 }
 
 /// A replay's recorded mark next to the simulated one, per market of path 0:
@@ -268,10 +230,46 @@ impl Content {
             distribution: distribution(data),
             parameters: s.parameters.clone(),
             methodology: methodology(data),
-            sweep_target: sweep_target(data),
+            front: recommend::sections(data),
+            headline_heading: headline_heading(data),
+            book: super::book::per_market(data)
+                .into_iter()
+                .chain(super::book::sections(data))
+                .collect(),
+            chart_notes: Vec::new(),
             controls: section(data, &|step| step_duration(step, data)),
             replay_marks: replay_marks(data),
         }
+    }
+}
+
+/// The heading of the headline table: for a sweep, the set whose figures it
+/// shows (set 0, as the charts), named with its values.
+fn headline_heading(data: &ReportData) -> String {
+    match (&data.sweep_sets, data.summary.paths) {
+        (Some(sets), _) => {
+            let set = data.first_param_set();
+            let values = sets
+                .table
+                .rows
+                .iter()
+                .find(|r| r.param_set == set)
+                .map(|r| {
+                    sets.table
+                        .parameters
+                        .iter()
+                        .zip(&r.values)
+                        .map(|(k, v)| {
+                            format!("{} = {}", parameter_label(k).0, parameter_value(k, *v))
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            format!("Parameter set {set} ({values}): its figures and the charts below")
+        }
+        (None, n) if n <= 1 => "Headline: the outcome of the one path".to_owned(),
+        (None, _) => "Headline".to_owned(),
     }
 }
 
@@ -478,8 +476,80 @@ fn distribution(data: &ReportData) -> Vec<[String; 7]> {
         .collect()
 }
 
+/// A sweep's overview: every set, never one set's figures as the whole.
+fn sweep_overview(data: &ReportData, sets: &crate::data::SweepSets) -> String {
+    let s = &data.summary;
+    let t = &sets.table;
+    let names: Vec<String> = t
+        .parameters
+        .iter()
+        .map(|k| {
+            let mut v: Vec<f64> = t
+                .rows
+                .iter()
+                .filter_map(|r| {
+                    r.values
+                        .get(t.parameters.iter().position(|p| p == k).unwrap_or(0))
+                        .copied()
+                })
+                .collect();
+            v.sort_by(f64::total_cmp);
+            v.dedup();
+            let range = match (v.first(), v.last()) {
+                (Some(a), Some(b)) if a != b => {
+                    format!("{} to {}", parameter_value(k, *a), parameter_value(k, *b))
+                }
+                (Some(a), _) => parameter_value(k, *a),
+                _ => String::new(),
+            };
+            format!("{} ({} values, {range})", parameter_label(k).0, v.len())
+        })
+        .collect();
+    let population = s
+        .accounts
+        .map(|n| n as f64)
+        .or_else(|| {
+            param(data, "population.accounts").and_then(|a| a.replace(',', "").parse().ok())
+        })
+        .map_or_else(
+            || "the scenario's population".to_owned(),
+            |n| format!("{} accounts", count(n)),
+        );
+    let mut text = format!(
+        "A sweep of {} parameter sets over {}, each run on the same {} of the {} path model \
+         through {population}.",
+        count(t.rows.len() as f64),
+        names.join(" and "),
+        paths_text(s.paths),
+        s.path_model,
+    );
+    let probs: Vec<f64> = t.rows.iter().map(|r| r.depletion.probability).collect();
+    let lo = probs.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = probs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if lo.is_finite() {
+        text.push_str(&format!(
+            " The probability of insurance-fund depletion ranges from {} to {} across the sets",
+            pct(lo),
+            pct(hi)
+        ));
+        match sets.max_depletion_probability {
+            Some(max) => text.push_str(&format!(
+                "; {} of {} sets meet the target of at most {}.",
+                count(sets.meeting_target.len() as f64),
+                count(t.rows.len() as f64),
+                pct(max)
+            )),
+            None => text.push('.'),
+        }
+    }
+    text
+}
+
 /// The overview: what was run and what happened, in one sentence or two.
 fn overview(data: &ReportData) -> String {
+    if let Some(sets) = &data.sweep_sets {
+        return sweep_overview(data, sets);
+    }
     let s = &data.summary;
     let a = &s.aggregates;
     let dep = &a.insurance_fund_depletion;
@@ -548,11 +618,24 @@ fn methodology(data: &ReportData) -> Vec<String> {
             .map(|(what, file)| format!("{what} `{file}`"))
             .collect();
         methodology.push(format!(
-            "Data replayed (paths as the scenario gives them): {}.",
+            "Data replayed (paths as the scenario gives them, relative to its file): {}. \
+             Where each file comes from and how it was cut: `data/PROVENANCE.md` in the \
+             backstop repository.",
             files.join("; ")
         ));
     }
+    methodology.push(
+        "The model in plain words: every step, each market's price moves along the path; \
+         the venue marks every position, and a margin unit (an isolated position, or a \
+         cross account) whose equity falls below its maintenance margin is liquidated after \
+         the liquidation latency, its orders paying slippage on the order book; a deficit \
+         left after liquidation is paid by the insurance fund, and what the fund cannot pay \
+         by the last line (auto-deleveraging of profitable positions, or socialized loss). \
+         Money is integer micro-dollars, so nothing is lost to rounding (docs/model.md)."
+            .to_owned(),
+    );
     methodology.push(population_text(data));
+    methodology.push(assumptions_text(data));
     methodology.push(waterfall_text(data));
     methodology.push(if s.paths <= 1 {
         "One path: the figures are that path's outcome, not a distribution; a deterministic \
@@ -572,6 +655,39 @@ fn methodology(data: &ReportData) -> Vec<String> {
          the report rounds to whole dollars."
             .to_owned()
     });
+    if let Some(e) = s.bands_relative_error.filter(|_| s.paths > 1) {
+        methodology.push(if e == 0.0 {
+            format!(
+                "Quantile bands over time (the shaded bands of the charts) are exact quantiles \
+                 across the {}: every path's value at every step was kept.",
+                paths_text(s.paths)
+            )
+        } else {
+            format!(
+                "Quantile bands over time (the shaded bands of the charts) come from a sketch, \
+                 as the {} did not fit in memory: each quantile is within ±{} of the value of \
+                 its rank.",
+                paths_text(s.paths),
+                pct(e)
+            )
+        });
+    }
+    methodology.push(format!(
+        "Limitations: what the run does not capture. Traders do not react: no one adds \
+         margin, closes early or opens new positions during the path; the book is the \
+         starting one, liquidated or deleveraged only. Liquidity is the impact model's: \
+         a book that empties faster than it does, other venues' liquidations and contagion \
+         across venues are not modelled. Prices are the path model's (or history's): a \
+         Monte Carlo run is only as heavy-tailed as its calibration, and a replay shows one \
+         history, a distribution only over the books drawn per path. {}",
+        if s.paths <= 1 {
+            "This run has one outcome: it says what happened on its one path, not how likely \
+             that is."
+        } else {
+            "Probabilities are estimated from the paths run: rare events need many paths, \
+             and the interval says how far the estimate may be from the truth."
+        }
+    ));
     methodology.push(format!(
         "This report is generated from the run's results files alone (summary.json and the \
          Parquet series); rerunning the scenario with backstop {} and rendering again gives \
@@ -629,6 +745,58 @@ fn population_text(data: &ReportData) -> String {
     population
 }
 
+/// The methodology's assumptions that matter most: where the book comes from,
+/// how liquidation orders move the price, and how late liquidations are.
+fn assumptions_text(data: &ReportData) -> String {
+    let mut parts = Vec::new();
+    let p = |k: &str| param(data, k);
+    match p("population.kind") {
+        Some("generated") => parts.push(format!(
+            "a generated book ({} accounts; notional {}, leverage {}{})",
+            p("population.accounts").unwrap_or("?"),
+            p("population.notional.distribution").unwrap_or("as configured"),
+            p("population.leverage.distribution").unwrap_or("as configured"),
+            if p("population.resample") == Some("per_path") {
+                ", a new book per path"
+            } else {
+                ", the same book on every path"
+            }
+        )),
+        Some(kind) => parts.push(format!("a `{kind}` book (a snapshot of positions)")),
+        None => {}
+    }
+    let mut impacts: Vec<String> = data
+        .summary
+        .parameters
+        .iter()
+        .filter_map(|(k, v)| {
+            let market = k.strip_prefix("market.")?.strip_suffix(".impact.model")?;
+            Some(format!("{market} `{v}`"))
+        })
+        .collect();
+    impacts.dedup();
+    if !impacts.is_empty() {
+        parts.push(format!(
+            "price impact of liquidation orders: {}",
+            impacts.join(", ")
+        ));
+    }
+    if let Some(l) = p("liquidation.latency_steps") {
+        parts.push(format!(
+            "liquidations act {l} step(s) after a unit falls below maintenance"
+        ));
+    }
+    if parts.is_empty() {
+        "Assumptions: as in the scenario parameters below.".to_owned()
+    } else {
+        format!(
+            "The assumptions that matter most: {}. Each is a scenario parameter (listed \
+             below); the sensitivity of a sweep shows how much the swept ones matter.",
+            parts.join("; ")
+        )
+    }
+}
+
 /// The methodology's loss-waterfall sentence.
 fn waterfall_text(data: &ReportData) -> String {
     let mut waterfall = String::from("Loss waterfall: liquidation");
@@ -639,7 +807,14 @@ fn waterfall_text(data: &ReportData) -> String {
         waterfall.push_str(&format!(", fee {fee}"));
     }
     waterfall.push_str("; insurance fund");
-    if let Some(f) = data.summary.insurance_fund_initial {
+    let swept_fund = data
+        .summary
+        .swept
+        .iter()
+        .any(|(k, _)| k == "insurance_fund.initial");
+    if swept_fund {
+        waterfall.push_str(" at each set's size (swept)");
+    } else if let Some(f) = data.summary.insurance_fund_initial {
         waterfall.push_str(&format!(" starting at {}", usd(f)));
     }
     waterfall.push_str("; last line ");

@@ -1,8 +1,29 @@
 //! The report as one self-contained HTML file, the SVGs inline.
 
 use super::content::{Content, quantile_headings};
+use super::recommend::Section;
 use crate::charts::plot::Chart;
 use crate::markup::{STYLE, esc, esc_code, html_table, inline_svg};
+
+/// Sections of text and tables, in order.
+fn sections(h: &mut String, list: &[Section]) {
+    for sec in list {
+        h.push_str(&format!(
+            "<h2 id=\"{}\">{}</h2>\n",
+            esc(&sec.id),
+            esc(&sec.heading)
+        ));
+        for p in &sec.before {
+            h.push_str(&format!("<p>{}</p>\n", esc_code(p)));
+        }
+        if let Some((head, rows)) = &sec.table {
+            html_table(h, head, rows);
+        }
+        for p in &sec.after {
+            h.push_str(&format!("<p>{}</p>\n", esc_code(p)));
+        }
+    }
+}
 
 /// `report.html`.
 // Over 70 lines: the HTML page, section after section, in reading order.
@@ -20,7 +41,13 @@ pub(crate) fn html(c: &Content, charts: &[Chart]) -> String {
     }
     h.push_str(&format!("<p class=\"lead\">{}</p>\n", esc(&c.overview)));
 
-    h.push_str("<h2 id=\"headline\">Headline</h2>\n<table>\n<thead><tr><th>measure</th><th class=\"n\">value</th><th>note</th></tr></thead>\n<tbody>\n");
+    sections(&mut h, &c.front);
+
+    h.push_str(&format!(
+        "<h2 id=\"headline\">{}</h2>\n<table>",
+        esc(&c.headline_heading)
+    ));
+    h.push_str("\n<thead><tr><th>measure</th><th class=\"n\">value</th><th>note</th></tr></thead>\n<tbody>\n");
     for r in &c.headline {
         h.push_str(&format!(
             "<tr><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>\n",
@@ -35,6 +62,8 @@ pub(crate) fn html(c: &Content, charts: &[Chart]) -> String {
         h.push_str("<h2 id=\"distribution\">Across paths</h2>\n");
         html_table(&mut h, &quantile_headings(), &c.distribution);
     }
+
+    sections(&mut h, &c.book);
 
     if let Some(ctl) = &c.controls {
         h.push_str("<h2 id=\"controls\">Controls</h2>\n<ul>\n");
@@ -57,13 +86,10 @@ pub(crate) fn html(c: &Content, charts: &[Chart]) -> String {
         html_table(&mut h, head, rows);
     }
 
-    if let Some((intro, head, rows)) = &c.sweep_target {
-        h.push_str("<h2 id=\"sweep-target\">Parameter sets meeting the target</h2>\n");
-        h.push_str(&format!("<p>{}</p>\n", esc_code(intro)));
-        html_table(&mut h, head, rows);
-    }
-
     h.push_str("<h2 id=\"charts\">Charts</h2>\n");
+    for note in &c.chart_notes {
+        h.push_str(&format!("<p>{}</p>\n", esc_code(note)));
+    }
     for chart in charts {
         h.push_str(&format!(
             "<figure id=\"chart-{}\" role=\"img\" aria-label=\"{}\">\n{}\n<figcaption>{}</figcaption>\n</figure>\n",
@@ -74,7 +100,7 @@ pub(crate) fn html(c: &Content, charts: &[Chart]) -> String {
         ));
     }
 
-    h.push_str("<h2 id=\"methodology\">Methodology</h2>\n");
+    h.push_str("<h2 id=\"methodology\">Methodology and limitations</h2>\n");
     for p in &c.methodology {
         h.push_str(&format!("<p>{}</p>\n", esc_code(p)));
     }

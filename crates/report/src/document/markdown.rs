@@ -3,8 +3,25 @@
 use backstop_data::results::layout::CHARTS_DIR;
 
 use super::content::{Content, quantile_headings};
+use super::recommend::Section;
 use crate::charts::plot::Chart;
 use crate::markup::{cell, md, md_table};
+
+/// Sections of text and tables, in order.
+fn sections(m: &mut String, list: &[Section]) {
+    for sec in list {
+        m.push_str(&format!("## {}\n\n", md(&sec.heading)));
+        for p in &sec.before {
+            m.push_str(&format!("{}\n\n", md(p)));
+        }
+        if let Some((head, rows)) = &sec.table {
+            md_table(m, head, rows);
+        }
+        for p in &sec.after {
+            m.push_str(&format!("{}\n\n", md(p)));
+        }
+    }
+}
 
 /// `report.md`.
 pub(crate) fn markdown(c: &Content, charts: &[Chart]) -> String {
@@ -15,7 +32,12 @@ pub(crate) fn markdown(c: &Content, charts: &[Chart]) -> String {
     }
     m.push_str(&format!("{}\n\n", md(&c.overview)));
 
-    m.push_str("## Headline\n\n| measure | value | note |\n| --- | ---: | --- |\n");
+    sections(&mut m, &c.front);
+
+    m.push_str(&format!(
+        "## {}\n\n| measure | value | note |\n| --- | ---: | --- |\n",
+        md(&c.headline_heading)
+    ));
     for r in &c.headline {
         m.push_str(&format!(
             "| {} | {} | {} |\n",
@@ -30,6 +52,8 @@ pub(crate) fn markdown(c: &Content, charts: &[Chart]) -> String {
         m.push_str("## Across paths\n\n");
         md_table(&mut m, &quantile_headings(), &c.distribution);
     }
+
+    sections(&mut m, &c.book);
 
     if let Some(ctl) = &c.controls {
         m.push_str("## Controls\n\n");
@@ -54,15 +78,10 @@ pub(crate) fn markdown(c: &Content, charts: &[Chart]) -> String {
         md_table(&mut m, head, rows);
     }
 
-    if let Some((intro, head, rows)) = &c.sweep_target {
-        m.push_str(&format!(
-            "## Parameter sets meeting the target\n\n{}\n\n",
-            md(intro)
-        ));
-        md_table(&mut m, head, rows);
-    }
-
     m.push_str("## Charts\n\n");
+    for note in &c.chart_notes {
+        m.push_str(&format!("{}\n\n", md(note)));
+    }
     for chart in charts {
         m.push_str(&format!(
             "### {}\n\n![{}]({CHARTS_DIR}/{}.png)\n\n{}\n\n",
@@ -73,7 +92,7 @@ pub(crate) fn markdown(c: &Content, charts: &[Chart]) -> String {
         ));
     }
 
-    m.push_str("## Methodology\n\n");
+    m.push_str("## Methodology and limitations\n\n");
     for p in &c.methodology {
         m.push_str(&format!("{}\n\n", md(p)));
     }

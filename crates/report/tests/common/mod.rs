@@ -482,5 +482,8 @@ pub fn sweep_grid() -> backstop_report::DepletionGrid {
         y_name: "liquidation.fee".to_owned(),
         y_values,
         probability,
+        target: Some(0.05),
+        meets: Vec::new(),
+        held: Vec::new(),
     }
 }

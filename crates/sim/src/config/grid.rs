@@ -131,6 +131,14 @@ impl SweepGrid {
                 format!("must be between 0 and 1, got {p}"),
             ));
         }
+        for (name, p) in target.appetites.iter().flatten() {
+            if !(0.0..=1.0).contains(p) {
+                return Err(field(
+                    key("sweep.target.appetites").key(name.clone()),
+                    format!("must be between 0 and 1, got {p}"),
+                ));
+            }
+        }
         let capital_efficiency = match &target.capital_efficiency {
             None => parameters[0].key.clone(),
             Some(c) if parameters.iter().any(|q| &q.key == c) => c.clone(),

@@ -129,6 +129,25 @@ impl Scenario {
                 message,
             )
         })?;
+        // `venue = "…"`: the rule book under the file's own keys.
+        let book = super::rule_book::rule_book_text(table.get_ref()).map_err(|e| {
+            invalid(
+                Some(line_of(src, e.span.start)),
+                &KeyPath::root().key("venue"),
+                e.message,
+            )
+        })?;
+        let mut table: Spanned<DeTable<'_>> = table;
+        if let Some((text, span)) = &book {
+            let parsed = DeTable::parse(text).map_err(|e| {
+                invalid(
+                    Some(line_of(src, span.start)),
+                    &KeyPath::root().key("venue"),
+                    format!("the venue's rule book does not parse: {e}"),
+                )
+            })?;
+            super::rule_book::lay_under(table.get_mut(), parsed.into_inner(), span);
+        }
         let doc = table.clone();
         let de = toml::de::Deserializer::from(table);
         let scenario: Scenario = serde_path_to_error::deserialize(de).map_err(|e| {

@@ -51,6 +51,10 @@ pub struct FundingConfig {
     /// Steps between settlements (0 = no funding).
     #[serde(default = "FundingConfig::d_interval")]
     pub interval_steps: u32,
+    /// Largest rate per settlement in size (the venue's clamp), applied to the
+    /// rate above and to a replay's recorded rates; none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap: Option<f64>,
 }
 
 impl FundingConfig {
@@ -67,6 +71,7 @@ impl Default for FundingConfig {
         FundingConfig {
             rate: defaults::FUNDING_RATE,
             interval_steps: defaults::FUNDING_INTERVAL_STEPS,
+            cap: None,
         }
     }
 }

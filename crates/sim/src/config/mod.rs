@@ -24,6 +24,7 @@ pub mod load;
 pub mod market;
 pub mod path;
 pub mod population;
+pub mod rule_book;
 pub mod scenario;
 pub mod schema;
 pub mod sweep;

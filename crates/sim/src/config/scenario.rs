@@ -68,6 +68,11 @@ pub struct Scenario {
     /// Master seed: population, ADL walk and (later) paths derive from it.
     #[serde(default = "d_seed")]
     pub seed: u64,
+    /// A venue's rule book laid under this file's keys (`binance-usdm`,
+    /// `hyperliquid`, `dydx-v4`, `bitmex`, `drift`; docs/venues.md): any key
+    /// the file sets wins. After loading, the scenario holds the merged values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub venue: Option<String>,
     /// Number of price paths (Monte Carlo); path `i` draws from its own stream of
     /// `seed`.
     #[serde(default = "d_paths")]

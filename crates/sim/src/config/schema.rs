@@ -10,9 +10,12 @@
 //! grid, `alpha + beta < 1`, …) stay with the validator, whose errors name the
 //! key.
 
-use schemars::generate::SchemaSettings;
+use schemars::r#gen::SchemaSettings;
+
+use serde_json::{Value, json};
 
 use super::scenario::Scenario;
+use crate::venue::rulebook::Venue;
 
 /// Where the schema says it lives (its `$id`); the file `backstop schema`
 /// prints, committed as `docs/scenario.schema.json`.
@@ -21,10 +24,46 @@ pub const SCHEMA_ID: &str = "https://example.invalid/backstop/scenario.schema.js
 /// The JSON Schema (draft-07) of a scenario file, as a JSON value.
 pub fn scenario_schema() -> serde_json::Value {
     let generator = SchemaSettings::draft07().into_generator();
-    let mut schema = generator.into_root_schema_for::<Scenario>();
-    schema.insert("$id".into(), SCHEMA_ID.into());
-    schema.insert("title".into(), "backstop scenario".into());
-    schema.to_value()
+    let mut root = generator.into_root_schema_for::<Scenario>();
+    let metadata = root.schema.metadata();
+    metadata.id = Some(SCHEMA_ID.to_string());
+    metadata.title = Some("backstop scenario".to_string());
+    // A `RootSchema` is plain data (maps, strings, numbers): it always serializes.
+    let mut schema =
+        serde_json::to_value(&root).unwrap_or_else(|e| json!({ "error": e.to_string() }));
+    add_rule_books(&mut schema);
+    schema
+}
+
+/// What the types cannot say about `venue = "<name>"` (config/rule_book.rs): its
+/// values are the rule books' names, and a file that names one may leave out a
+/// market's `tiers` (the rule book's brackets); without it every market needs them.
+fn add_rule_books(schema: &mut Value) {
+    let mut names: Vec<Value> = Venue::ALL.iter().map(|v| Value::from(v.name())).collect();
+    names.push(Value::Null);
+    if let Some(venue) = schema.pointer_mut("/properties/venue") {
+        venue["enum"] = Value::Array(names);
+    }
+    if let Some(required) = schema
+        .pointer_mut("/definitions/MarketConfig/required")
+        .and_then(Value::as_array_mut)
+    {
+        required.retain(|k| k != "tiers");
+    }
+    if let Some(Value::String(text)) =
+        schema.pointer_mut("/definitions/MarketConfig/properties/tiers/description")
+    {
+        text.push_str(" Required, unless `venue` names a rule book (which gives its brackets).");
+    }
+    if let Some(root) = schema.as_object_mut() {
+        root.insert(
+            "anyOf".into(),
+            json!([
+                { "required": ["venue"] },
+                { "properties": { "market": { "additionalProperties": { "required": ["tiers"] } } } }
+            ]),
+        );
+    }
 }
 
 /// [`scenario_schema`] as pretty-printed JSON, ending with a newline.

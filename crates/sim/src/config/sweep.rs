@@ -94,16 +94,17 @@ pub enum Prefer {
 }
 
 /// `[sweep.target]`: the acceptance criterion and the ranking of accepted sets.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SweepTarget {
     /// A set meets the target when its probability of insurance-fund depletion
     /// is at most this (0 to 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_depletion_probability: Option<f64>,
-    /// Compare the upper end of the 95% Clopper–Pearson interval instead of the
-    /// point estimate (conservative with few paths).
-    #[serde(default)]
+    /// Compare the upper end of the 95% Clopper–Pearson interval (the default:
+    /// a set meets the target only if the paths run show it does, at 95%
+    /// confidence); `false` compares the point estimate.
+    #[serde(default = "upper_bound_by_default")]
     pub use_upper_bound: bool,
     /// The swept parameter that measures capital efficiency; default the first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -111,4 +112,27 @@ pub struct SweepTarget {
     /// Whether lower (default) or higher values of it are better.
     #[serde(default)]
     pub prefer: Prefer,
+    /// Risk appetites the report sets side by side, each a stricter or looser
+    /// `max_depletion_probability` (e.g. `{ conservative = 0.001, moderate =
+    /// 0.01, aggressive = 0.05 }`), judged like the target; by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appetites: Option<std::collections::BTreeMap<String, f64>>,
+}
+
+impl Default for SweepTarget {
+    fn default() -> Self {
+        SweepTarget {
+            max_depletion_probability: None,
+            use_upper_bound: upper_bound_by_default(),
+            capital_efficiency: None,
+            prefer: Prefer::default(),
+            appetites: None,
+        }
+    }
+}
+
+/// `[sweep.target] use_upper_bound` when absent: `true` (issue 13: "meets the
+/// target" must not overstate what the paths run show).
+fn upper_bound_by_default() -> bool {
+    true
 }

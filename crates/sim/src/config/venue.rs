@@ -97,6 +97,9 @@ pub enum LastLineKind {
     Adl,
     /// Haircut of winners' positive PnL.
     Socialize,
+    /// Drift: the loss spread over every open position of the market, both
+    /// sides, by size (through the cumulative funding rate).
+    SocializeFunding,
     /// Recorded insolvency.
     None,
 }
@@ -111,6 +114,11 @@ pub enum AdlAllocation {
     ProRata,
     /// Water-filling on leverage.
     MinMaxLeverage,
+    /// Water-filling on PnL: the largest winners first, down to a common PnL.
+    WaterFillPnl,
+    /// Pro-rata, no winner losing more than half of its PnL in one close unless
+    /// all are at that cap.
+    CappedProRata,
 }
 
 /// Queue ranking rule.

@@ -273,7 +273,9 @@ impl Engine {
         let available = self.ledger.fund().available();
         if let (true, LastLine::Adl { scope, .. }) = (deficit > available, &self.cfg.last_line) {
             // The fund cannot cover this deficit: it is depleted for the
-            // metrics even when ADL then leaves it nothing to pay.
+            // metrics even when ADL then leaves it nothing to pay. An unlimited
+            // fund would have been asked this deficit (docs/model.md §7c).
+            self.ledger.fund_stats().ask(deficit, self.step);
             self.ledger.fund_stats().record_shortfall(self.step);
             // The fewest lots whose deficit the fund cannot pay:
             // ceil(lots × (D − A) / D); the rest's deficit is at most A.

@@ -46,6 +46,7 @@ mod ledger;
 mod liquidation;
 mod margin;
 mod rules;
+mod socialize_funding;
 mod triggers;
 mod waterfall;
 
@@ -349,6 +350,14 @@ impl Engine {
     /// on; at construction, the collateral purchases of [`Engine::set_collateral`]).
     pub fn transfers(&self) -> &[Transfer] {
         self.ledger.journal()
+    }
+    /// The external counterparty's position in `market`: signed lots and the
+    /// signed sum of the values of its trades (the opposite of the population's).
+    pub fn external_position(&self, market: MarketId) -> (i64, Micros) {
+        (
+            self.ledger.ext_lots[market as usize],
+            self.ledger.ext_cost[market as usize],
+        )
     }
     /// A party's balance now.
     pub fn balance(&self, party: Party) -> Micros {

@@ -46,6 +46,9 @@ pub enum LastLine {
     },
     /// Haircut of the other side's positive PnL, pro-rata.
     Socialize,
+    /// Drift: the loss charged to every open position of the market, both
+    /// sides, pro-rata to size (`engine/socialize_funding.rs`).
+    SocializeFunding,
     /// Nothing: the deficit stays as recorded venue insolvency.
     None,
 }

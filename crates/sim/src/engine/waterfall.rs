@@ -18,6 +18,7 @@ impl Engine {
     /// Covers the deficit `deficit` a close left in account `a` (its position in
     /// `market` on `side`): insurance fund, then the last line.
     pub(super) fn cover_deficit(&mut self, a: u32, market: MarketId, side: i64, deficit: Micros) {
+        self.ledger.fund_stats().ask(deficit, self.step);
         let paid = self.ledger.fund().cover(deficit);
         self.ledger.transfer(
             Party::InsuranceFund,
@@ -40,9 +41,13 @@ impl Engine {
                 self.totals.insolvency += left;
                 venue = Micros::ZERO;
             }
-            LastLine::Socialize | LastLine::Adl { .. } => {
+            LastLine::Socialize | LastLine::SocializeFunding | LastLine::Adl { .. } => {
                 if matches!(self.cfg.last_line, LastLine::Socialize) && left.0 > 0 {
                     socialized = self.socialize(a, market, side, left);
+                    left -= socialized;
+                }
+                if matches!(self.cfg.last_line, LastLine::SocializeFunding) && left.0 > 0 {
+                    socialized = self.socialize_by_size(a, market, left);
                     left -= socialized;
                 }
                 // Whatever nobody could absorb (no winners left, or ADL rounding), the

@@ -60,6 +60,20 @@ pub enum ReplayError {
         /// The schema its key needs.
         expected: &'static str,
     },
+    /// A recorded funding rate (or the sum of those settling at one step) of
+    /// 100% or more in size: no venue settles such a rate, and the file is
+    /// broken (the same bound as `market.<m>.funding.rate`).
+    #[error(
+        "{key}: the recorded funding settling at {time} is {rate} per interval; a funding rate must be below 100% in size"
+    )]
+    FundingRate {
+        /// The market's funding file key (`path.market.btc.funding`).
+        key: KeyPath,
+        /// When it settles (UTC).
+        time: String,
+        /// The rate, as a fraction.
+        rate: f64,
+    },
     /// A market without a price in the look-back before `start`.
     #[error("{key}: no price in the 24 hours up to start ({start})")]
     NoOpeningPrice {

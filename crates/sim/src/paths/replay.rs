@@ -56,6 +56,8 @@ pub struct ReplayPlan {
     step_ns: i64,
     stepping: ReplayStepping,
     start_prices: Vec<f64>,
+    /// The markets' keys, in order (for errors).
+    market_names: std::sync::Arc<[String]>,
 }
 
 impl ReplayPlan {
@@ -76,6 +78,7 @@ impl ReplayPlan {
             step_ns: i64::from(s.step_seconds) * NS_PER_SECOND,
             stepping: cfg.stepping,
             start_prices: Vec::new(),
+            market_names: s.market.keys().cloned().collect(),
         };
         let mut cursor = plan.cursor()?;
         let mut first = StepInput::new(plan.markets);
@@ -124,6 +127,7 @@ impl ReplayPlan {
             step_ns: self.step_ns,
             prices: vec![0.0; self.markets],
             funding: vec![None; self.markets],
+            market_names: std::sync::Arc::clone(&self.market_names),
             peeked: None,
             started: false,
             steps: 0,
@@ -169,6 +173,9 @@ fn sources(
             if let Some(file) = file {
                 let file = base_dir.join(file);
                 check_schema(&market_key.key(field), &file, want)?;
+                if want == HistorySchema::Funding {
+                    check_funding_rates(&market_key.key(field), &file)?;
+                }
                 sources.push((file, role));
             }
         }
@@ -193,6 +200,27 @@ fn check_schema(key: &KeyPath, file: &Path, want: HistorySchema) -> Result<(), R
     Ok(())
 }
 
+/// Every rate of a funding file below 100% in size (the bound of
+/// `market.<m>.funding.rate`), checked when the replay is prepared, so that
+/// `backstop validate` refuses the file too. Funding files are small (one row
+/// per settlement: 90 rows a month at 8 h).
+fn check_funding_rates(key: &KeyPath, file: &Path) -> Result<(), PathError> {
+    let table = backstop_data::history::read_funding(file)?;
+    if let Some(row) = table.rows.iter().find(|r| r.rate.abs() >= 1.0) {
+        return Err(ReplayError::FundingRate {
+            key: key.clone(),
+            time: format!(
+                "{} ({})",
+                backstop_data::time::format_utc_ns(row.ts_ns),
+                file.display()
+            ),
+            rate: row.rate,
+        }
+        .into());
+    }
+    Ok(())
+}
+
 /// Streams one replay, step by step.
 pub struct ReplayCursor {
     replay: Replay,
@@ -206,6 +234,8 @@ pub struct ReplayCursor {
     step_ns: i64,
     prices: Vec<f64>,
     funding: Vec<Option<f64>>,
+    /// The markets' keys, for errors.
+    market_names: std::sync::Arc<[String]>,
     peeked: Option<(usize, ReplayEvent)>,
     started: bool,
     steps: u64,
@@ -296,10 +326,20 @@ impl PathCursor for ReplayCursor {
         }
         step.ts_ns = boundary;
         step.prices.copy_from_slice(&self.prices);
-        for (out, f) in step.funding.iter_mut().zip(&mut self.funding) {
-            *out = f
-                .take()
-                .map(|r| Rate::from_fraction(r).unwrap_or(Rate::ZERO));
+        for (m, (out, f)) in step.funding.iter_mut().zip(&mut self.funding).enumerate() {
+            *out = match f.take() {
+                None => None,
+                Some(r) if r.abs() < 1.0 => Rate::from_fraction(r),
+                Some(rate) => {
+                    let name = self.market_names.get(m).map_or("?", String::as_str);
+                    return Err(ReplayError::FundingRate {
+                        key: key("path.market").key(name).key("funding"),
+                        time: backstop_data::time::format_utc_ns(boundary),
+                        rate,
+                    }
+                    .into());
+                }
+            };
         }
         self.steps += 1;
         Ok(true)

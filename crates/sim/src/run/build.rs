@@ -122,7 +122,12 @@ pub fn build_markets(
                 micros_per_lot_tick: micros_per_lot_tick as i64,
                 margin: MarginSchedule::new(&rows),
                 funding_interval_steps: m.funding.interval_steps,
-                funding_rate: rate(|| mk().key("funding").key("rate"), m.funding.rate)?,
+                funding_rate: rate(
+                    || mk().key("funding").key("rate"),
+                    m.funding
+                        .cap
+                        .map_or(m.funding.rate, |c| m.funding.rate.clamp(-c, c)),
+                )?,
                 impact,
                 permanent_impact_fraction: m.impact.permanent_fraction,
                 temporary_impact_decay: 0.5f64.powf(1.0 / m.impact.half_life_steps),
@@ -156,6 +161,7 @@ pub fn venue_config(s: &Scenario) -> Result<VenueConfig, InputError> {
     let last_line = match ll.kind {
         LastLineKind::None => LastLine::None,
         LastLineKind::Socialize => LastLine::Socialize,
+        LastLineKind::SocializeFunding => LastLine::SocializeFunding,
         LastLineKind::Adl => LastLine::Adl {
             policy: adl_policy(ll.adl, ll.ranking),
             scope: ll.scope,
@@ -173,10 +179,18 @@ pub fn venue_config(s: &Scenario) -> Result<VenueConfig, InputError> {
 }
 
 /// The ADL allocation the scenario names.
+/// The cap of `adl = "capped_pro_rata"`: at most half of a winner's position
+/// (hence of its PnL) per ADL close unless every winner is at the cap.
+pub const CAPPED_PRO_RATA_CAP: f64 = 0.5;
+
 fn adl_policy(allocation: AdlAllocation, ranking: AdlRankingKind) -> AdlPolicy {
     match (allocation, ranking) {
         (AdlAllocation::ProRata, _) => AdlPolicy::ProRata,
         (AdlAllocation::MinMaxLeverage, _) => AdlPolicy::MinMaxLeverage,
+        (AdlAllocation::WaterFillPnl, _) => AdlPolicy::WaterFillPnl,
+        (AdlAllocation::CappedProRata, _) => AdlPolicy::CappedProRata {
+            cap: CAPPED_PRO_RATA_CAP,
+        },
         (AdlAllocation::Queue, AdlRankingKind::Dydx) => AdlPolicy::DydxWalk,
         (AdlAllocation::Queue, AdlRankingKind::Bitmex) => AdlPolicy::Queue(Box::new(BitmexRanking)),
         (AdlAllocation::Queue, AdlRankingKind::Binance) => {

@@ -16,11 +16,27 @@ use crate::config::scenario::Scenario;
 use crate::engine::AccountSpec;
 use crate::error::InputError;
 use crate::money::{MAX_MICROS, Micros};
+use crate::venue::controls::{CollateralAsset, CollateralHolding};
 use crate::venue::market::Market;
 
 /// Paths simulated in parallel before their series are folded into the bands
 /// (a run holds this many paths' per-step series at once).
 pub const CHUNK_PATHS: u64 = 64;
+
+/// Bytes the per-step bands may spend keeping every path's value, so that their
+/// quantiles are exact ([`bands_exact`]); beyond it they are sketched within
+/// 0.5% of the value (docs/model.md §7).
+pub const EXACT_BANDS_BYTES: u64 = 256 << 20;
+
+/// Whether the bands of `paths` paths of `steps` steps and `columns` band
+/// columns keep every value (exact quantiles) within [`EXACT_BANDS_BYTES`].
+pub fn bands_exact(paths: u64, steps: u64, columns: u64) -> bool {
+    paths
+        .saturating_mul(steps)
+        .saturating_mul(columns)
+        .saturating_mul(BAND_VALUE_BYTES)
+        <= EXACT_BANDS_BYTES
+}
 
 /// Bytes of one account's starting spec, its snapshot row and the engine's
 /// state of it (account, position slots, index entries), per engine.
@@ -35,7 +51,7 @@ const BAND_VALUE_BYTES: u64 = 8;
 /// Bytes of one quantile sketch (one per step and band column) beyond its
 /// values: the struct and its allocation.
 const SKETCH_BYTES: u64 = 160;
-/// Bytes of a sketch's buckets once it holds more than its 128 exact values
+/// Bytes of a sketch's buckets once it holds more values than it keeps exactly
 /// (typically below 1 KiB).
 const SKETCH_BUCKET_BYTES: u64 = 1_000;
 /// Bytes of one step of one market of path 0's full series (`steps.parquet`).
@@ -74,10 +90,10 @@ impl MemoryEstimate {
         let columns = 3 + 4 * markets;
         let in_flight = CHUNK_PATHS.min(paths).max((threads as u64).min(paths));
         let sketch = SKETCH_BYTES
-            + if paths > 128 {
+            + if paths > 128 && !bands_exact(paths, steps, columns) {
                 SKETCH_BUCKET_BYTES
             } else {
-                8 * paths
+                BAND_VALUE_BYTES * paths
             };
         let mut parts = vec![
             (
@@ -276,6 +292,57 @@ pub fn check_exposure(
                 usd(limit)
             ),
         }));
+    }
+    Ok(())
+}
+
+/// Checks that the non-USD collateral the population holds stays inside the
+/// engine's integer range at the highest price its schedule (times the highest
+/// mark of its market, for a market-priced asset) can reach: `Σ units × price`
+/// per asset, in micro-USD, at most [`MAX_MICROS`].
+///
+/// # Errors
+/// [`InputError::OutOfRange`] at `controls.collateral.asset.<name>.schedule`
+/// (or `.market`), with the value reached and the limit.
+pub fn check_collateral(
+    assets: &[CollateralAsset],
+    holdings: &[CollateralHolding],
+    max_prices: &[f64],
+) -> Result<(), InputError> {
+    for (k, asset) in assets.iter().enumerate() {
+        let units: i128 = holdings
+            .iter()
+            .filter(|h| usize::from(h.asset) == k)
+            .map(|h| i128::from(h.units))
+            .sum();
+        let schedule_max = asset
+            .schedule
+            .iter()
+            .map(|&(_, v)| v)
+            .fold(1.0f64, f64::max);
+        let mark_max = asset
+            .market
+            .map_or(1.0, |m| max_prices.get(m).copied().unwrap_or(f64::NAN));
+        let price = schedule_max * mark_max;
+        let value = units as f64 * price;
+        if !(value.is_finite() && value <= MAX_MICROS as f64) {
+            let field = if asset.schedule.iter().any(|&(_, v)| v > 1.0) {
+                "schedule"
+            } else {
+                "market"
+            };
+            return Err(InputError::OutOfRange(FieldError {
+                key: key("controls.collateral.asset")
+                    .key(asset.name.as_str())
+                    .key(field),
+                message: format!(
+                    "the {:e} units held would be worth {:e} USD at the asset's highest price, {price}, above the largest amount the engine can hold, {:.3e} USD",
+                    units as f64 / 1e6,
+                    value / 1e6,
+                    MAX_MICROS as f64 / 1e6
+                ),
+            }));
+        }
     }
     Ok(())
 }

@@ -102,6 +102,18 @@ pub struct PathMetrics {
     pub collateral_converted: f64,
     /// Accounts whose non-USD collateral was sold at a liquidation.
     pub collateral_conversions: u32,
+    /// The uncensored fund need `N` (docs/model.md §7c): the largest cumulative
+    /// draw (deficits asked minus fees received) on a fund that cannot run out.
+    /// Exact when `insurance_fund_need_censored` is 0; a lower bound otherwise.
+    pub insurance_fund_need: f64,
+    /// Step at which the need was first reached.
+    pub insurance_fund_need_step: u32,
+    /// Deficits asked of the fund up to that moment (the bad debt behind it).
+    pub insurance_fund_need_bad_debt: f64,
+    /// The largest cumulative draw at the end of a step (`M ≤ N`).
+    pub insurance_fund_need_at_step_end: f64,
+    /// 1 when the fund depleted, so the need is a lower bound; else 0.
+    pub insurance_fund_need_censored: u32,
     /// Per-account haircuts, by account id.
     pub haircuts: Vec<Haircut>,
 }
@@ -113,6 +125,7 @@ impl PathMetrics {
     // One line per metric, in the struct's order: a little over the usual length.
     pub fn from_engine(engine: &Engine, path: u64, ts_of_step: impl Fn(u32) -> i64) -> PathMetrics {
         let f = engine.insurance_fund();
+        let need = f.need();
         let [largest, second] = engine.largest_deficits();
         let t = engine.totals();
         let mut haircuts: Vec<Haircut> = engine
@@ -181,6 +194,11 @@ impl PathMetrics {
                 .map_or(0, |o| o.stale_ignored()),
             collateral_converted: t.collateral_converted.to_usd(),
             collateral_conversions: t.collateral_conversions,
+            insurance_fund_need: need.need.to_usd(),
+            insurance_fund_need_step: need.step,
+            insurance_fund_need_bad_debt: need.bad_debt.to_usd(),
+            insurance_fund_need_at_step_end: need.need_at_step_end.to_usd(),
+            insurance_fund_need_censored: u32::from(need.censored),
             haircuts,
         }
     }
@@ -245,6 +263,20 @@ impl PathMetrics {
         put!("oracle_stale_ignored", n(self.oracle_stale_ignored));
         put!("collateral_converted", Some(self.collateral_converted));
         put!("collateral_conversions", n(self.collateral_conversions));
+        put!("insurance_fund_need", Some(self.insurance_fund_need));
+        put!("insurance_fund_need_step", n(self.insurance_fund_need_step));
+        put!(
+            "insurance_fund_need_bad_debt",
+            Some(self.insurance_fund_need_bad_debt)
+        );
+        put!(
+            "insurance_fund_need_at_step_end",
+            Some(self.insurance_fund_need_at_step_end)
+        );
+        put!(
+            "insurance_fund_need_censored",
+            n(self.insurance_fund_need_censored)
+        );
         row
     }
 
@@ -324,6 +356,11 @@ impl PathMetrics {
             oracle_stale_ignored: n("oracle_stale_ignored")?,
             collateral_converted: f("collateral_converted")?,
             collateral_conversions: n("collateral_conversions")?,
+            insurance_fund_need: f("insurance_fund_need")?,
+            insurance_fund_need_step: n("insurance_fund_need_step")?,
+            insurance_fund_need_bad_debt: f("insurance_fund_need_bad_debt")?,
+            insurance_fund_need_at_step_end: f("insurance_fund_need_at_step_end")?,
+            insurance_fund_need_censored: n("insurance_fund_need_censored")?,
             haircuts: Vec::new(),
         })
     }

@@ -5,8 +5,10 @@
 //! and write a results folder's files ([`results`]).
 
 pub mod aggregate;
+pub mod balances;
 pub mod build;
 pub mod limits;
+pub mod liq_price;
 pub mod metrics;
 pub mod population;
 mod record;

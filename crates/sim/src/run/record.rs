@@ -1,11 +1,14 @@
 //! What a run keeps of each step: the full per-step series of one path
 //! (`steps.parquet`) and, for every path, the band series folded into
-//! order-independent sketches (`bands.parquet`).
+//! order-independent sketches (`bands.parquet`): every value kept, so the
+//! quantiles are exact, when they fit in
+//! [`EXACT_BANDS_BYTES`](super::limits::EXACT_BANDS_BYTES), else logarithmic
+//! buckets within [`RELATIVE_ACCURACY`] of the value (docs/model.md §7).
 
 use backstop_data::{BandSeries, BandsTable, StepsTable};
 use rayon::prelude::*;
 
-use super::aggregate::sketch::QuantileSketch;
+use super::aggregate::sketch::{QuantileSketch, RELATIVE_ACCURACY};
 use crate::engine::Engine;
 use crate::money::Micros;
 
@@ -160,15 +163,24 @@ pub(super) fn record_bands(
 /// Per step, one sketch per band column, filled chunk by chunk.
 pub(super) struct BandSketches {
     width: usize,
+    exact_limit: usize,
     sketches: Vec<Vec<QuantileSketch>>,
     ts_ns: Vec<i64>,
 }
 
 impl BandSketches {
-    /// Empty sketches for `width` columns.
-    pub(super) fn new(width: usize) -> BandSketches {
+    /// Empty sketches for `width` columns of a run of `paths` paths and
+    /// `steps` steps: exact when every value fits in memory
+    /// ([`super::limits::bands_exact`]).
+    pub(super) fn new(width: usize, paths: u64, steps: u64) -> BandSketches {
+        let exact = super::limits::bands_exact(paths, steps, width as u64);
         BandSketches {
             width,
+            exact_limit: if exact {
+                usize::try_from(paths).unwrap_or(usize::MAX)
+            } else {
+                super::aggregate::sketch::EXACT_LIMIT
+            },
             sketches: Vec::new(),
             ts_ns: Vec::new(),
         }
@@ -178,9 +190,10 @@ impl BandSketches {
     pub(super) fn grow_to(&mut self, rows: &BandRows) {
         let steps = rows.ts_ns.len();
         if steps > self.sketches.len() {
-            let width = self.width;
-            self.sketches
-                .resize_with(steps, || vec![QuantileSketch::new(); width]);
+            let (width, limit) = (self.width, self.exact_limit);
+            self.sketches.resize_with(steps, || {
+                vec![QuantileSketch::with_exact_limit(limit); width]
+            });
             self.ts_ns
                 .extend_from_slice(&rows.ts_ns[self.ts_ns.len()..]);
         }
@@ -203,6 +216,17 @@ impl BandSketches {
                     }
                 }
             });
+    }
+
+    /// The largest relative error of a band quantile: 0 when every sketch kept
+    /// its values (exact quantiles), else [`RELATIVE_ACCURACY`] (each quantile
+    /// within that fraction of a value of the right rank).
+    pub(super) fn relative_error(&self) -> f64 {
+        if self.sketches.iter().flatten().all(QuantileSketch::is_exact) {
+            0.0
+        } else {
+            RELATIVE_ACCURACY
+        }
     }
 
     /// The `bands/v1` table; `names` are the markets'.
@@ -233,5 +257,86 @@ impl BandSketches {
             }
         }
         bands
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::aggregate::quantile::quantile_sorted;
+
+    /// `paths` paths of `steps` steps and two columns, values spread around a
+    /// price level like a mark's first steps (where 0.5%-wide buckets would
+    /// merge every quantile into one).
+    fn rows(paths: usize, steps: usize) -> Vec<BandRows> {
+        (0..paths)
+            .map(|p| BandRows {
+                ts_ns: (0..steps as i64).collect(),
+                values: (0..steps)
+                    .flat_map(|t| {
+                        let x = ((p * 7 + t * 13) as f64 * 0.618_033_988_75).fract() - 0.5;
+                        [100_000.0 * (1.0 + 0.001 * x), 1_000.0 * x]
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    fn bands(sketches: &BandSketches) -> BandsTable {
+        let layout = [(BandSeries::Mark, Some(0)), (BandSeries::BadDebt, None)];
+        sketches.table(&layout, &["btc"])
+    }
+
+    #[test]
+    fn bands_are_exact_quantiles_when_they_fit_in_memory() {
+        let (paths, steps) = (300, 3);
+        let all = rows(paths, steps);
+        let mut s = BandSketches::new(2, paths as u64, steps as u64);
+        for chunk in all.chunks(64) {
+            s.grow_to(&chunk[0]);
+            s.insert(chunk);
+        }
+        assert_eq!(s.relative_error(), 0.0);
+        let table = bands(&s);
+        for t in 0..steps {
+            for k in 0..2 {
+                let mut v: Vec<f64> = all.iter().map(|r| r.values[t * 2 + k]).collect();
+                v.sort_by(f64::total_cmp);
+                for (column, (_, q)) in table.quantiles.iter().zip(backstop_data::BAND_QUANTILES) {
+                    assert_eq!(
+                        column[t * 2 + k],
+                        quantile_sorted(&v, q),
+                        "step {t} column {k} q {q}"
+                    );
+                }
+            }
+        }
+        // The mark's p1 and p99 at step 0 differ (0.1% apart): buckets 1% wide
+        // would have made them one value.
+        assert!(table.quantiles[0][0] < table.quantiles[6][0]);
+    }
+
+    #[test]
+    fn bands_beyond_the_memory_budget_state_their_error_and_keep_it() {
+        let (paths, steps) = (300, 3);
+        let all = rows(paths, steps);
+        // As if the run were too large to keep every value.
+        let mut s = BandSketches::new(2, u64::MAX / 16, steps as u64);
+        s.grow_to(&all[0]);
+        s.insert(&all);
+        assert_eq!(s.relative_error(), RELATIVE_ACCURACY);
+        let table = bands(&s);
+        for t in 0..steps {
+            let mut v: Vec<f64> = all.iter().map(|r| r.values[t * 2]).collect();
+            v.sort_by(f64::total_cmp);
+            for (column, (_, q)) in table.quantiles.iter().zip(backstop_data::BAND_QUANTILES) {
+                let want = quantile_sorted(&v, q);
+                let got = column[t * 2];
+                assert!(
+                    (got - want).abs() <= RELATIVE_ACCURACY * want.abs() * 1.01,
+                    "{got} vs {want}"
+                );
+            }
+        }
     }
 }

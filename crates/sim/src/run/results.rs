@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use backstop_data::results::layout::{
-    BANDS_FILE, HAIRCUTS_FILE, PATHS_FILE, POPULATION_FILE, STEPS_FILE, SUMMARY_FILE, SWEEP_FILE,
+    BALANCES_FILE, BANDS_FILE, HAIRCUTS_FILE, PATHS_FILE, POPULATION_FILE, STEPS_FILE,
+    SUMMARY_FILE, SWEEP_FILE,
 };
 use backstop_data::{
     HaircutsTable, PathsTable, PopulationSummary, RankedSet, RunSummary, SetSummary, Summary,
@@ -42,7 +43,7 @@ pub const SCENARIO_HASH_KEY: &str = "backstop.scenario_hash";
 
 /// Writes the results of one run into `dir` (which must exist):
 /// `population.parquet`, `steps.parquet`, `paths.parquet`, `bands.parquet`,
-/// `haircuts.parquet` and `summary.json`.
+/// `haircuts.parquet`, `balances.parquet` and `summary.json`.
 ///
 /// # Errors
 /// [`SimError::Data`] if a file cannot be written.
@@ -54,6 +55,7 @@ pub fn write_run(dir: &Path, prepared: &Prepared, output: &RunOutput) -> Result<
     backstop_data::write_paths(&dir.join(PATHS_FILE), &output.paths_table(0), &meta)?;
     backstop_data::write_bands(&dir.join(BANDS_FILE), &output.bands, &meta)?;
     backstop_data::write_haircuts(&dir.join(HAIRCUTS_FILE), &output.haircuts_table(0), &meta)?;
+    backstop_data::write_balances(&dir.join(BALANCES_FILE), &output.first_path_balances, &meta)?;
     let summary: Summary<&Scenario, ()> = Summary {
         backstop_version: VERSION.to_owned(),
         scenario: &prepared.scenario,
@@ -88,15 +90,44 @@ pub fn write_run(dir: &Path, prepared: &Prepared, output: &RunOutput) -> Result<
             ),
             sets: None,
             work_items: None,
+            bands_relative_error: Some(output.bands_relative_error),
         },
         sweep: None,
         sets: None,
         meeting_target: None,
-        aggregates: output.aggregates.clone(),
+        aggregates: if output.paths.len() == 1 {
+            one_outcome(&output.aggregates)
+        } else {
+            output.aggregates.clone()
+        },
     };
     backstop_data::write_summary(&dir.join(SUMMARY_FILE), &summary)?;
     Ok(())
 }
+
+/// What `summary.json` says of a one-path run (docs/model.md §7, "One
+/// outcome"): that path's figures, marked as such, with no sampling interval
+/// (each `ci95` is the 0 or 1 that happened, not a Clopper–Pearson interval of
+/// one draw).
+pub fn one_outcome(a: &Aggregates) -> Aggregates {
+    let fixed = |p: &Probability| Probability {
+        count: p.count,
+        probability: p.probability,
+        ci95: [p.probability, p.probability],
+    };
+    Aggregates {
+        insurance_fund_depletion: fixed(&a.insurance_fund_depletion),
+        socialized_loss_any: fixed(&a.socialized_loss_any),
+        adl_any: a.adl_any.as_ref().map(fixed),
+        outcome: Some(ONE_OUTCOME.to_owned()),
+        ..a.clone()
+    }
+}
+
+/// The sentence marking a one-outcome run's aggregates in `summary.json`.
+pub const ONE_OUTCOME: &str = "one path: these are that path's figures, not a distribution \
+     (each probability is 0 or 1, what happened, and its ci95 is that value, not a sampling \
+     interval; every quantile is the path's value)";
 
 /// The `paths/v1` and `haircuts/v1` rows of some paths of parameter set `set`.
 pub fn path_tables(set: u32, metrics: &[PathMetrics]) -> (PathsTable, HaircutsTable) {
@@ -189,6 +220,7 @@ pub fn write_sweep(
             outcome: None,
             sets: Some(grid.sets),
             work_items: Some(u64::from(grid.sets) * n),
+            bands_relative_error: None,
         },
         sweep: Some(grid),
         sets: Some(set_summaries(grid, &aggregates, &meets)),

@@ -14,10 +14,11 @@
 
 use std::path::Path;
 
-use backstop_data::{BandsTable, HaircutsTable, PathsTable, PositionRow, StepsTable};
+use backstop_data::{BalanceRow, BandsTable, HaircutsTable, PathsTable, PositionRow, StepsTable};
 use rayon::prelude::*;
 
 use super::aggregate::{self, Aggregates};
+use super::balances::balance_rows;
 use super::build::{self, Collateral, DepthBooks, build_markets, controls_for_path, venue_config};
 use super::limits::{self, CHUNK_PATHS};
 use super::metrics::PathMetrics;
@@ -28,6 +29,7 @@ use crate::config::validate::MAX_PATHS;
 use crate::config::venue::{AdlAllocation, AdlRankingKind, LastLineKind};
 use crate::engine::{AccountSpec, Engine};
 use crate::error::{InputError, SimError};
+use crate::money::Rate;
 use crate::paths::{PathCursor, PathPlan, PathScratch, StepInput};
 use crate::rng::{self, Purpose};
 use crate::time::{NS_PER_SECOND, parse_utc};
@@ -41,6 +43,8 @@ pub struct PathOutput {
     pub metrics: PathMetrics,
     /// Per-step, per-market series.
     pub steps: StepsTable,
+    /// Every party's money at the opening and after the last step (`balances/v1`).
+    pub balances: Vec<BalanceRow>,
 }
 
 /// The results of a whole run.
@@ -50,8 +54,12 @@ pub struct RunOutput {
     pub paths: Vec<PathMetrics>,
     /// Full per-step series of path 0.
     pub first_path: StepsTable,
+    /// Every party's money at the opening and the end of path 0.
+    pub first_path_balances: Vec<BalanceRow>,
     /// Per-step quantile bands across paths.
     pub bands: BandsTable,
+    /// The largest relative error of a band quantile: 0 when exact (docs/model.md §7).
+    pub bands_relative_error: f64,
     /// Statistics across paths.
     pub aggregates: Aggregates,
 }
@@ -141,6 +149,9 @@ impl Prepared {
         let step_ns = i64::from(scenario.step_seconds) * NS_PER_SECOND;
         let collateral =
             build::collateral_holdings(&scenario, &markets, &start, start_ns, &book.accounts, 0)?;
+        if let Some((assets, holdings)) = &collateral {
+            limits::check_collateral(assets, holdings, &plan.max_prices())?;
+        }
         let paths = scenario.paths;
         let mut prepared = Prepared {
             scenario,
@@ -288,12 +299,13 @@ impl Prepared {
     }
 
     /// Runs path `path_index` from start to finish, calling `record` after every
-    /// step with the engine and the step's input.
+    /// step with the engine and the step's input; returns the path's metrics, the
+    /// time of each step and the engine after the last step.
     fn simulate(
         &self,
         path_index: u64,
         mut record: impl FnMut(&Engine, &StepInput),
-    ) -> Result<(PathMetrics, Vec<i64>), SimError> {
+    ) -> Result<(PathMetrics, Vec<i64>, Engine), SimError> {
         let mut engine = self.engine(path_index)?;
         let mut scratch = PathScratch::default();
         let mut cursor = self
@@ -301,7 +313,19 @@ impl Prepared {
             .cursor(path_index, self.start_ns, self.step_ns, &mut scratch)?;
         let mut input = StepInput::new(engine.markets().len());
         let mut times = Vec::with_capacity(self.scenario.steps());
+        // The venue's funding cap clamps a replay's recorded rates too.
+        let caps: Vec<Option<Rate>> = self
+            .scenario
+            .market
+            .values()
+            .map(|m| m.funding.cap.and_then(Rate::from_fraction))
+            .collect();
         while cursor.advance(&mut input)? {
+            for (f, cap) in input.funding.iter_mut().zip(&caps) {
+                if let (Some(r), Some(c)) = (f.as_mut(), cap) {
+                    *r = Rate((r.0).clamp(-c.0, c.0));
+                }
+            }
             engine.set_time(input.ts_ns);
             engine
                 .step_with_funding(&input.prices, &input.funding)
@@ -315,7 +339,7 @@ impl Prepared {
         let metrics = PathMetrics::from_engine(&engine, path_index, |t| {
             times.get(t as usize).copied().unwrap_or(self.start_ns)
         });
-        Ok((metrics, times))
+        Ok((metrics, times, engine))
     }
 
     /// Runs path `path_index` and keeps only its per-path metrics (sweeps).
@@ -323,7 +347,7 @@ impl Prepared {
     /// # Errors
     /// A population the venue refuses, or history that cannot be read.
     pub fn run_metrics(&self, path_index: u64) -> Result<PathMetrics, SimError> {
-        self.simulate(path_index, |_, _| {}).map(|(m, _)| m)
+        self.simulate(path_index, |_, _| {}).map(|(m, _, _)| m)
     }
 
     /// Runs path `path_index` and keeps its full per-step series.
@@ -338,13 +362,19 @@ impl Prepared {
         let n_markets = self.scenario.market.len();
         let mut records = Vec::with_capacity(self.scenario.steps() * n_markets);
         let mut t = 0u32;
-        let (metrics, _) = self.simulate(path_index, |engine, input| {
+        let (metrics, _, engine) = self.simulate(path_index, |engine, input| {
             record::record_step(engine, t, input.ts_ns, &input.prices, &mut records);
             t += 1;
         })?;
+        let balances = if path_index == 0 || self.scenario.population.is_fixed() {
+            balance_rows(&engine, &self.population)
+        } else {
+            balance_rows(&engine, &self.population_of(path_index)?.0)
+        };
         Ok(PathOutput {
             metrics,
             steps: record::steps_table(&records, &self.scenario.market_names()),
+            balances,
         })
     }
 
@@ -353,7 +383,7 @@ impl Prepared {
         let layout = record::band_layout(self.scenario.market.len());
         let mut values = Vec::with_capacity(self.scenario.steps() * layout.len());
         let mut totals = BandTotals::default();
-        let (metrics, ts_ns) = self.simulate(path_index, |engine, _| {
+        let (metrics, ts_ns, _) = self.simulate(path_index, |engine, _| {
             record::record_bands(engine, &layout, &mut totals, &mut values);
         })?;
         Ok((metrics, BandRows { ts_ns, values }))
@@ -368,7 +398,7 @@ impl Prepared {
         let n = u64::from(self.scenario.paths);
         let first = self.run_path(0)?;
         let layout = record::band_layout(self.scenario.market.len());
-        let mut sketches = BandSketches::new(layout.len());
+        let mut sketches = BandSketches::new(layout.len(), n, self.scenario.steps() as u64);
         let mut paths = Vec::with_capacity(n as usize);
         let mut done = 0;
         while done < n {
@@ -394,7 +424,9 @@ impl Prepared {
         Ok(RunOutput {
             paths,
             first_path: first.steps,
+            first_path_balances: first.balances,
             bands,
+            bands_relative_error: sketches.relative_error(),
             aggregates,
         })
     }

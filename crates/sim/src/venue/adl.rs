@@ -10,7 +10,9 @@
 //! - **pro_rata**: every candidate reduced by the same fraction (largest remainder
 //!   for the last lots);
 //! - **min_max_leverage**: water-filling: deleverage the most levered first until
-//!   leverages are equal (the optimum of the risk-based ADL formulation).
+//!   leverages are equal (the optimum of the risk-based ADL formulation);
+//! - **water_fill_pnl**, **capped_pro_rata**: the literature's, in
+//!   [`super::adl_policies`].
 //!
 //! Every policy closes exactly `min(needed, Σ candidate lots)` lots and never more
 //! than a candidate holds. Ties are broken by account index, so allocations are
@@ -32,33 +34,7 @@ pub enum AdlScope {
     Shortfall,
 }
 
-/// What the engine knows of one candidate position at the moment of the ADL.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct AdlCandidate {
-    /// Account index in the engine.
-    pub account: u32,
-    /// Position slot in the engine.
-    pub slot: u32,
-    /// Size of the position, lots (absolute).
-    pub lots: i64,
-    /// Unrealized PnL of the position at the mark, USD.
-    pub pnl: f64,
-    /// Entry value `|size| × entry price`, USD.
-    pub entry_value: f64,
-    /// Notional `|size| × mark`, USD.
-    pub notional: f64,
-    /// Equity of the account, USD.
-    pub equity: f64,
-    /// Wallet balance (collateral) of the account, USD.
-    pub wallet: f64,
-    /// Maintenance requirement of the account, USD.
-    pub maintenance: f64,
-    /// Loss per lot, relative to the mark, of closing at the bankruptcy price, USD
-    /// (negative when the bankruptcy price is better than the mark for the candidate).
-    pub loss_per_lot: f64,
-    /// Mark value of one lot, USD.
-    pub lot_value: f64,
-}
+pub use super::adl_candidate::AdlCandidate;
 
 /// A venue's ADL ranking: higher score is deleveraged first.
 pub trait AdlRanking: Send + Sync {
@@ -125,6 +101,14 @@ pub enum AdlPolicy {
     ProRata,
     /// Water-filling on leverage.
     MinMaxLeverage,
+    /// Water-filling on PnL ([`super::adl_policies::water_fill_pnl`]).
+    WaterFillPnl,
+    /// Pro-rata with no winner losing more than `cap` of its PnL unless all are
+    /// at the cap ([`super::adl_policies::capped_pro_rata`]).
+    CappedProRata {
+        /// Largest share of a position (hence of its PnL) one ADL close takes.
+        cap: f64,
+    },
 }
 
 /// Allocates `needed` lots over `candidates`, writing `(candidate index, lots)` into
@@ -173,6 +157,14 @@ pub fn allocate(
         }
         AdlPolicy::MinMaxLeverage => {
             let shares = water_fill(candidates, needed);
+            round_shares(candidates, &shares, needed, fills)
+        }
+        AdlPolicy::WaterFillPnl => {
+            let shares = super::adl_policies::water_fill_pnl(candidates, needed);
+            round_shares(candidates, &shares, needed, fills)
+        }
+        AdlPolicy::CappedProRata { cap } => {
+            let (shares, _lifted) = super::adl_policies::capped_pro_rata(candidates, needed, *cap);
             round_shares(candidates, &shares, needed, fills)
         }
     }

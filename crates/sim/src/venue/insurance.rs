@@ -24,6 +24,32 @@ pub struct InsuranceFund {
     first_depletion_step: Option<u32>,
     payouts: Micros,
     fees_received: Micros,
+    need: FundNeed,
+}
+
+/// The uncensored fund need of a path (docs/model.md §7c): the largest
+/// cumulative draw `D = Σ deficits asked − Σ fees received` an unlimited fund
+/// would see. Tracked exactly until the fund first depletes (until then the run
+/// is the unlimited fund's run); frozen from then on, when it is a lower bound
+/// (`censored`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FundNeed {
+    /// Current cumulative draw `D`, micro-USD (negative when fees exceed deficits).
+    pub draw: Micros,
+    /// Deficits asked of the fund so far (what an unlimited fund would have paid).
+    pub asked: Micros,
+    /// `N = max(0, max D)`, over the moments right after each deficit asked.
+    pub need: Micros,
+    /// Step at which `N` was first reached (0 when `N = 0`).
+    pub step: u32,
+    /// Deficits asked up to that moment: the bad debt behind `N`.
+    pub bad_debt: Micros,
+    /// `M = max(0, max D)` over the ends of steps (`M ≤ N`).
+    pub need_at_step_end: Micros,
+    /// The fund depleted: from then on the run is not the unlimited fund's, and
+    /// `need` is a lower bound (the draw at depletion, already above `initial −
+    /// floor`, or equal to it at a step's end).
+    pub censored: bool,
 }
 
 impl InsuranceFund {
@@ -41,7 +67,30 @@ impl InsuranceFund {
             first_depletion_step: None,
             payouts: Micros::ZERO,
             fees_received: Micros::ZERO,
+            need: FundNeed::default(),
         }
+    }
+
+    /// Records that a deficit `deficit` is asked of the fund at `step` (before it
+    /// pays what it can, or before ADL takes the deficit past it): the unlimited
+    /// fund's draw grows by it. Nothing after the first depletion.
+    pub fn ask(&mut self, deficit: Micros, step: u32) {
+        let n = &mut self.need;
+        if n.censored {
+            return;
+        }
+        n.draw += deficit;
+        n.asked += deficit;
+        if n.draw > n.need {
+            n.need = n.draw;
+            n.step = step;
+            n.bad_debt = n.asked;
+        }
+    }
+
+    /// The uncensored need so far (docs/model.md §7c).
+    pub fn need(&self) -> FundNeed {
+        self.need
     }
 
     /// Current balance.
@@ -65,6 +114,9 @@ impl InsuranceFund {
         debug_assert!(amount.0 >= 0, "Invariant: fees are non-negative");
         self.balance += amount;
         self.fees_received += amount;
+        if !self.need.censored {
+            self.need.draw -= amount;
+        }
     }
 
     /// Pays `amount` out for a deficit (called by the engine's ledger); never
@@ -85,12 +137,16 @@ impl InsuranceFund {
         if self.first_depletion_step.is_none() {
             self.first_depletion_step = Some(step);
         }
+        self.need.censored = true;
     }
 
     /// Updates the running minimum, peak and drawdown at the end of a step.
     /// The minimum is over end-of-step balances only: the initial balance is
     /// not one (a fund that grows from step 0 has its minimum at step 0's end).
     pub fn observe(&mut self, step: u32) {
+        if !self.need.censored && self.need.draw > self.need.need_at_step_end {
+            self.need.need_at_step_end = self.need.draw;
+        }
         if self.minimum.is_none_or(|m| self.balance < m) {
             self.minimum = Some(self.balance);
             self.minimum_step = step;
@@ -112,6 +168,7 @@ impl InsuranceFund {
             && self.first_depletion_step.is_none()
         {
             self.first_depletion_step = Some(step);
+            self.need.censored = true;
         }
     }
 

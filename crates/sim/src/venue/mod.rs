@@ -1,7 +1,8 @@
 //! The venue's parts, each a small model the engine calls: the margin schedule
 //! and market grid ([`market`]), the insurance fund ([`insurance`]), the price
 //! impact of liquidation orders ([`impact`]), the allocation of auto-deleveraging
-//! ([`adl`]) and the optional controls ([`controls`]: circuit breaker,
+//! ([`adl`], the literature's policies in [`adl_policies`], the wave measures in
+//! [`adl_waves`]) and the optional controls ([`controls`]: circuit breaker,
 //! volatility margin, oracle, multi-asset collateral).
 //!
 //! Nothing here knows the engine, the scenario file or the runner: the parameter
@@ -10,7 +11,11 @@
 //! scenario (`crate::config`) uses them.
 
 pub mod adl;
+pub mod adl_candidate;
+pub mod adl_policies;
+pub mod adl_waves;
 pub mod controls;
 pub mod impact;
 pub mod insurance;
 pub mod market;
+pub mod rulebook;

@@ -8,7 +8,15 @@ use super::parts::{Area, DResult};
 use crate::charts::axis::{axis_value, pct_fmt};
 use crate::charts::style::{INK, font};
 use crate::data::DepletionGrid;
-use crate::format::pct;
+use crate::format::{parameter_label, pct};
+
+/// An axis description: the parameter's readable name and unit.
+fn axis_desc(key: &str) -> String {
+    match parameter_label(key) {
+        (name, "") => name,
+        (name, unit) => format!("{name} ({unit})"),
+    }
+}
 
 /// White to dark red.
 fn heat_color(p: f64) -> RGBColor {
@@ -32,6 +40,7 @@ where
     let ny = i32::try_from(grid.y_values.len()).unwrap_or(i32::MAX);
     let (w, _) = area.dim_in_pixel();
     let (plot, scale) = area.split_horizontally(w.saturating_sub(120));
+    let top = grid.scale_max();
     let x_labels: Vec<String> = grid
         .x_values
         .iter()
@@ -42,6 +51,7 @@ where
         .iter()
         .map(|v| axis_value(&grid.y_name, *v))
         .collect();
+    let (x_desc, y_desc) = (axis_desc(&grid.x_name), axis_desc(&grid.y_name));
     let label_of = |labels: &[String], v: &SegmentValue<i32>| match v {
         SegmentValue::CenterOf(i) => usize::try_from(*i)
             .ok()
@@ -62,8 +72,8 @@ where
     chart
         .configure_mesh()
         .disable_mesh()
-        .x_desc(grid.x_name.as_str())
-        .y_desc(grid.y_name.as_str())
+        .x_desc(x_desc.as_str())
+        .y_desc(y_desc.as_str())
         .x_labels(grid.x_values.len())
         .y_labels(grid.y_values.len())
         .x_label_formatter(&|v| label_of(&x_labels, v))
@@ -77,7 +87,7 @@ where
                 continue;
             };
             let (fill, text) = match p {
-                Some(p) => (heat_color(*p), pct(*p)),
+                Some(p) => (heat_color(*p / top), pct(*p)),
                 None => (RGBColor(235, 235, 235), "not run".to_owned()),
             };
             chart.draw_series(std::iter::once(Rectangle::new(
@@ -87,7 +97,24 @@ where
                 ],
                 fill.filled(),
             )))?;
-            let ink = if p.is_some_and(|p| p > 0.35) {
+            // The target line: a set meeting the target is outlined.
+            let meets = grid
+                .meets
+                .get(yi as usize)
+                .and_then(|r| r.get(xi as usize))
+                .copied()
+                .flatten()
+                == Some(true);
+            if meets {
+                chart.draw_series(std::iter::once(Rectangle::new(
+                    [
+                        (SegmentValue::Exact(xi), SegmentValue::Exact(yi)),
+                        (SegmentValue::Exact(xi + 1), SegmentValue::Exact(yi + 1)),
+                    ],
+                    INK.stroke_width(4),
+                )))?;
+            }
+            let ink = if p.is_some_and(|p| p / top > 0.35) {
                 WHITE
             } else {
                 INK
@@ -101,11 +128,11 @@ where
             )))?;
         }
     }
-    colour_scale(&scale)
+    colour_scale(&scale, top)
 }
 
-/// The colour scale beside the heatmap: 0% to 100%.
-fn colour_scale<DB: DrawingBackend>(scale: &Area<DB>) -> DResult
+/// The colour scale beside the heatmap: 0% to `top`.
+fn colour_scale<DB: DrawingBackend>(scale: &Area<DB>, top: f64) -> DResult
 where
     DB::ErrorType: 'static,
 {
@@ -114,7 +141,7 @@ where
         .margin_left(4)
         .x_label_area_size(56)
         .y_label_area_size(60)
-        .build_cartesian_2d(0.0..1.0, 0.0..1.0)?;
+        .build_cartesian_2d(0.0..1.0, 0.0..top)?;
     bar.configure_mesh()
         .disable_mesh()
         .disable_x_axis()
@@ -127,7 +154,7 @@ where
     bar.draw_series((0..100).map(|i| {
         let lo = f64::from(i) / 100.0;
         Rectangle::new(
-            [(0.0, lo), (1.0, lo + 0.01)],
+            [(0.0, lo * top), (1.0, (lo + 0.01) * top)],
             heat_color(lo + 0.005).filled(),
         )
     }))?;

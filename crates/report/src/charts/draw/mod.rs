@@ -51,10 +51,15 @@ pub(crate) fn render(
         chart: name.to_owned(),
         source,
     })?;
+    let message = match plot {
+        Plot::Message(text) => Some(text.clone()),
+        _ => None,
+    };
     Ok(Chart {
         name,
         title,
         caption,
+        message,
         width: WIDTH,
         height,
         svg,

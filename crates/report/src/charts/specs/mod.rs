@@ -5,6 +5,7 @@
 
 pub(crate) mod adl;
 pub(crate) mod drawdown;
+pub(crate) mod fund_size;
 pub(crate) mod insurance_fund;
 pub(crate) mod liquidations;
 pub(crate) mod margin_multiplier;

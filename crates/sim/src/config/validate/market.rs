@@ -41,6 +41,15 @@ fn market(s: &Scenario, k: &KeyPath, m: &MarketConfig) -> Check {
     }
     tiers(k, &m.tiers)?;
     finite(&k.key("funding").key("rate"), m.funding.rate)?;
+    if let Some(cap) = m.funding.cap {
+        finite(&k.key("funding").key("cap"), cap)?;
+        if !(cap > 0.0 && cap < 1.0) {
+            return fail(
+                k.key("funding").key("cap"),
+                format!("must be above 0 and below 100%, got {cap}"),
+            );
+        }
+    }
     if m.funding.rate.abs() >= 1.0 {
         return fail(
             k.key("funding").key("rate"),

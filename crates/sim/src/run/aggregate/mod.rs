@@ -2,12 +2,14 @@
 //!
 //! One statistic per file: [`quantile`] (per-metric quantiles),
 //! [`clopper_pearson`] (exact intervals of probabilities), [`tail_risk`] (VaR and
-//! expected shortfall), [`cover`] (Cover-1/Cover-2), and [`sketch`] (the
+//! expected shortfall), [`cover`] (Cover-1/Cover-2), [`fund_size`] (the fund
+//! a depletion target needs, from the uncensored needs), and [`sketch`] (the
 //! mergeable per-step quantile bands). The result types are `backstop_data`'s
 //! (one definition of `summary.json`); this module computes them.
 
 pub mod clopper_pearson;
 pub mod cover;
+pub mod fund_size;
 pub mod quantile;
 pub mod sketch;
 pub mod tail_risk;
@@ -95,5 +97,6 @@ pub fn aggregates(paths: &[PathMetrics]) -> Aggregates {
         cover_1,
         cover_2,
         metrics,
+        outcome: None,
     }
 }

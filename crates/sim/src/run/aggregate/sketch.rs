@@ -1,7 +1,9 @@
 //! A mergeable quantile sketch for per-step bands across many paths.
 //!
-//! Up to [`EXACT_LIMIT`] values are kept as they are and quantiles are exact
-//! (type 7, as [`super::quantile::quantile_sorted`]). Beyond that the values move
+//! Up to its exact limit ([`EXACT_LIMIT`] unless made with
+//! [`QuantileSketch::with_exact_limit`]: the band recorder keeps every path's
+//! value when they fit in memory) values are kept as they are and quantiles are
+//! exact (type 7, as [`super::quantile::quantile_sorted`]). Beyond that the values move
 //! into logarithmic buckets of relative width [`RELATIVE_ACCURACY`] (the DDSketch
 //! scheme): memory no longer grows with the number of paths, and any quantile is
 //! within 0.5% of a value of the right rank. The state depends only on the
@@ -9,7 +11,7 @@
 //! any split of the paths (threads, shards) gives identical bands. The mean is
 //! summed in fixed point (1e-9) for the same reason.
 
-/// Values kept exactly before switching to buckets.
+/// Values kept exactly before switching to buckets, by default.
 pub const EXACT_LIMIT: usize = 128;
 /// Relative accuracy of a bucketed quantile.
 pub const RELATIVE_ACCURACY: f64 = 0.005;
@@ -49,8 +51,9 @@ impl Store {
 }
 
 /// See the [module docs](self).
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct QuantileSketch {
+    limit: usize,
     exact: Vec<f64>,
     bucketed: bool,
     positive: Store,
@@ -62,14 +65,43 @@ pub struct QuantileSketch {
     max: f64,
 }
 
+impl Default for QuantileSketch {
+    fn default() -> Self {
+        QuantileSketch::new()
+    }
+}
+
 fn gamma_ln() -> f64 {
     ((1.0 + RELATIVE_ACCURACY) / (1.0 - RELATIVE_ACCURACY)).ln()
 }
 
 impl QuantileSketch {
-    /// An empty sketch.
+    /// An empty sketch keeping up to [`EXACT_LIMIT`] values exactly.
     pub fn new() -> QuantileSketch {
-        QuantileSketch::default()
+        QuantileSketch::with_exact_limit(EXACT_LIMIT)
+    }
+
+    /// An empty sketch keeping up to `limit` values exactly (sketches that are
+    /// merged must share their limit).
+    pub fn with_exact_limit(limit: usize) -> QuantileSketch {
+        QuantileSketch {
+            limit,
+            exact: Vec::new(),
+            bucketed: false,
+            positive: Store::default(),
+            negative: Store::default(),
+            zeros: 0,
+            count: 0,
+            sum: 0,
+            min: 0.0,
+            max: 0.0,
+        }
+    }
+
+    /// Whether every quantile is exact (the values are all kept), else within
+    /// [`RELATIVE_ACCURACY`] of a value of the right rank.
+    pub fn is_exact(&self) -> bool {
+        !self.bucketed
     }
 
     /// Number of values inserted.
@@ -95,7 +127,7 @@ impl QuantileSketch {
             self.bucket(v);
         } else {
             self.exact.push(v);
-            if self.exact.len() > EXACT_LIMIT {
+            if self.exact.len() > self.limit {
                 self.switch_to_buckets();
             }
         }
@@ -134,8 +166,7 @@ impl QuantileSketch {
         self.max = self.max.max(other.max);
         self.count += other.count;
         self.sum += other.sum;
-        if !self.bucketed && !other.bucketed && self.exact.len() + other.exact.len() <= EXACT_LIMIT
-        {
+        if !self.bucketed && !other.bucketed && self.exact.len() + other.exact.len() <= self.limit {
             self.exact.extend_from_slice(&other.exact);
             return;
         }
@@ -261,6 +292,24 @@ mod tests {
             assert_eq!(s.min(), sorted[0]);
             assert_eq!(s.max(), sorted[n - 1]);
         }
+    }
+
+    #[test]
+    fn a_larger_exact_limit_keeps_quantiles_exact() {
+        let v = values(5_000);
+        let mut s = QuantileSketch::with_exact_limit(v.len());
+        v.iter().for_each(|&x| s.insert(x));
+        assert!(s.is_exact());
+        let mut sorted = v.clone();
+        sorted.sort_by(f64::total_cmp);
+        for q in [0.01, 0.5, 0.99] {
+            assert_eq!(s.quantile(q), quantile_sorted(&sorted, q));
+        }
+        s.insert(1.0);
+        assert!(
+            !s.is_exact(),
+            "one value over the limit switches to buckets"
+        );
     }
 
     #[test]

@@ -1,0 +1,81 @@
+//! Every party's money at the opening and at the end of a path, as
+//! `balances/v1` rows (docs/model.md §8, "Checking conservation from the
+//! outputs"): what lets a script outside the project verify the ledger.
+
+use backstop_data::{BalanceParty, BalanceRow};
+
+use crate::engine::{AccountSpec, Engine, Party};
+
+/// The `balances/v1` rows of `engine` after its last step, with `opening` (the
+/// population it was built from, in account order) giving each account's
+/// opening cash. O(accounts + positions): written once per run, for path 0.
+///
+/// Cash rows first (each account, then the external counterparty, the fund,
+/// the liquidators, the venue and the outside world), then position rows (each
+/// account's slots in account order, then the external counterparty's per
+/// market), each position valued at the market's last mark.
+#[must_use]
+pub fn balance_rows(engine: &Engine, opening: &[AccountSpec]) -> Vec<BalanceRow> {
+    let accounts = engine.accounts();
+    debug_assert_eq!(
+        accounts.len(),
+        opening.len(),
+        "Invariant: one margin unit per account spec"
+    );
+    let mut rows = Vec::with_capacity(2 * accounts.len() + 5 + engine.markets().len());
+    for (account, spec) in accounts.iter().zip(opening) {
+        debug_assert_eq!(account.id, spec.id, "Invariant: accounts in spec order");
+        rows.push(BalanceRow::cash(
+            BalanceParty::Account,
+            Some(account.id),
+            spec.collateral.0,
+            account.collateral.0,
+        ));
+    }
+    let fund_opening = engine.insurance_fund().initial().0;
+    for (party, kind, opening) in [
+        (Party::External, BalanceParty::External, 0),
+        (
+            Party::InsuranceFund,
+            BalanceParty::InsuranceFund,
+            fund_opening,
+        ),
+        (Party::Liquidators, BalanceParty::Liquidators, 0),
+        (Party::Venue, BalanceParty::Venue, 0),
+        (Party::Outside, BalanceParty::Outside, 0),
+    ] {
+        rows.push(BalanceRow::cash(
+            kind,
+            None,
+            opening,
+            engine.balance(party).0,
+        ));
+    }
+    let markets = engine.markets();
+    let marks = engine.marks();
+    for (index, account) in accounts.iter().enumerate() {
+        for p in engine.positions_of(index as u32) {
+            let market = &markets[p.market as usize];
+            rows.push(BalanceRow::position(
+                BalanceParty::Account,
+                Some(account.id),
+                &market.name,
+                p.lots,
+                p.cost.0,
+                market.value(p.lots, marks[p.market as usize]).0,
+            ));
+        }
+    }
+    for (m, market) in markets.iter().enumerate() {
+        let (lots, cost) = engine.external_position(m as u16);
+        rows.push(BalanceRow::position(
+            BalanceParty::External,
+            None,
+            &market.name,
+            lots,
+            cost.0,
+            market.value(lots, marks[m]).0,
+        ));
+    }
+    rows
+}

@@ -1,0 +1,204 @@
+//! The measures of an ADL wave (docs/model.md §6, "ADL waves"): a run of
+//! consecutive steps with ADL, and what it needed, took and from whom, as the
+//! ADL literature measures it (the excess of the queue over the needed amount:
+//! Chitra, arXiv 2512.01112; concentration and PnL share: arXiv 2602.15182).
+//!
+//! Input: one [`AdlTake`] per winner per ADL close, in step order, and the
+//! amount each step needed; output one [`AdlWave`] per wave. Pure arithmetic,
+//! outside the engine's hot loop.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// One winner's part of one ADL close.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdlTake {
+    /// Step of the close.
+    pub step: u32,
+    /// The winner's account.
+    pub account: u32,
+    /// Notional closed from the winner, USD at the mark.
+    pub notional: f64,
+    /// The winner's unrealized PnL taken with it (closed share × PnL), USD.
+    pub pnl_taken: f64,
+    /// The winner position's unrealized PnL before this close, USD.
+    pub pnl_before: f64,
+    /// The winner's equity after the close, USD.
+    pub equity_after: f64,
+}
+
+/// The measures of one wave.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AdlWave {
+    /// First step with ADL.
+    pub first_step: u32,
+    /// Last step with ADL (the next step has none).
+    pub last_step: u32,
+    /// Notional the shortfall needed closed, USD (Σ the closes' minimum).
+    pub needed: f64,
+    /// Notional closed, USD.
+    pub taken: f64,
+    /// `taken − needed`, USD.
+    pub excess: f64,
+    /// `taken / needed` (infinite when nothing was needed).
+    pub multiple: f64,
+    /// Largest share of one winner's PnL (at its first take in the wave) the
+    /// wave took.
+    pub max_pnl_share: f64,
+    /// Share of the notional taken from the top 1% of the winners touched
+    /// (at least one winner).
+    pub top1_share: f64,
+    /// Gini coefficient of the notional taken over the winners touched.
+    pub gini: f64,
+    /// Winners touched.
+    pub accounts: u32,
+    /// Σ of the touched winners' equity after their last take of the wave, USD.
+    pub winners_equity_after: f64,
+}
+
+/// Splits `takes` (step order) into waves of consecutive steps and measures
+/// each; `needed(step)` is the notional the step's closes needed.
+pub fn adl_waves(takes: &[AdlTake], needed: impl Fn(u32) -> f64) -> Vec<AdlWave> {
+    let mut waves = Vec::new();
+    let mut start = 0;
+    while start < takes.len() {
+        let mut end = start + 1;
+        while end < takes.len() && takes[end].step <= takes[end - 1].step + 1 {
+            end += 1;
+        }
+        waves.push(measure(&takes[start..end], &needed));
+        start = end;
+    }
+    waves
+}
+
+fn measure(takes: &[AdlTake], needed: &impl Fn(u32) -> f64) -> AdlWave {
+    let first_step = takes[0].step;
+    let last_step = takes[takes.len() - 1].step;
+    let need: f64 = (first_step..=last_step).map(needed).sum();
+    // Per account: (notional, pnl taken, pnl at first take, last equity).
+    let mut by: BTreeMap<u32, (f64, f64, f64, f64)> = BTreeMap::new();
+    for t in takes {
+        let e = by
+            .entry(t.account)
+            .or_insert((0.0, 0.0, t.pnl_before, t.equity_after));
+        e.0 += t.notional;
+        e.1 += t.pnl_taken;
+        e.3 = t.equity_after;
+    }
+    let taken: f64 = by.values().map(|v| v.0).sum();
+    let max_pnl_share = by
+        .values()
+        .map(|v| if v.2 > 0.0 { v.1 / v.2 } else { 0.0 })
+        .fold(0.0, f64::max);
+    let mut amounts: Vec<f64> = by.values().map(|v| v.0).collect();
+    amounts.sort_by(|a, b| b.total_cmp(a));
+    let n = amounts.len();
+    let top = n.div_ceil(100).max(1);
+    let top1_share = if taken > 0.0 {
+        amounts[..top].iter().sum::<f64>() / taken
+    } else {
+        0.0
+    };
+    AdlWave {
+        first_step,
+        last_step,
+        needed: need,
+        taken,
+        excess: taken - need,
+        multiple: if need > 0.0 {
+            taken / need
+        } else {
+            f64::INFINITY
+        },
+        max_pnl_share,
+        top1_share,
+        gini: gini(&amounts),
+        accounts: n as u32,
+        winners_equity_after: by.values().map(|v| v.3).sum(),
+    }
+}
+
+/// Gini coefficient of non-negative amounts: `Σᵢ Σⱼ |xᵢ − xⱼ| / (2 n Σ x)`
+/// (0: equal takes; → 1: one winner took everything), computed sorted in
+/// O(n log n) as `Σ (2i − n − 1) x₍ᵢ₎ / (n Σ x)`, ascending, `i` from 1.
+pub fn gini(amounts: &[f64]) -> f64 {
+    let n = amounts.len();
+    let total: f64 = amounts.iter().sum();
+    if n == 0 || total <= 0.0 {
+        return 0.0;
+    }
+    let mut s = amounts.to_vec();
+    s.sort_by(f64::total_cmp);
+    let weighted: f64 = s
+        .iter()
+        .enumerate()
+        .map(|(i, x)| (2.0 * (i + 1) as f64 - n as f64 - 1.0) * x)
+        .sum();
+    weighted / (n as f64 * total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn take(step: u32, account: u32, notional: f64, pnl_taken: f64, pnl_before: f64) -> AdlTake {
+        AdlTake {
+            step,
+            account,
+            notional,
+            pnl_taken,
+            pnl_before,
+            equity_after: 1_000.0 + f64::from(account),
+        }
+    }
+
+    /// Two waves by hand. Wave 1, steps 3-4: needs 100 + 50 = 150; takes 120 from
+    /// account 1 (PnL 60 of its 100: 60%), 40 from 2 (10 of 80), 40 from 1 again
+    /// (20 more: 80 of 100 in all, 80%): taken 200 = 1.333× needed, excess 50;
+    /// by account 160 and 40: top 1% (one winner) holds 160/200 = 80%; Gini of
+    /// {40, 160} = |160 − 40| × 2 / (2 × 2 × 200) = 0.3; equity after 1001 +
+    /// 1002. Wave 2, step 9: needs 30, takes 30 from account 3 (all 15 of its
+    /// PnL): multiple 1, excess 0, share 100%, Gini 0.
+    #[test]
+    fn two_waves_by_hand() {
+        let takes = [
+            take(3, 1, 120.0, 60.0, 100.0),
+            take(3, 2, 40.0, 10.0, 80.0),
+            take(4, 1, 40.0, 20.0, 40.0),
+            take(9, 3, 30.0, 15.0, 15.0),
+        ];
+        let needed = |s: u32| match s {
+            3 => 100.0,
+            4 => 50.0,
+            9 => 30.0,
+            _ => 0.0,
+        };
+        let w = adl_waves(&takes, needed);
+        assert_eq!(w.len(), 2);
+        let a = &w[0];
+        assert_eq!((a.first_step, a.last_step, a.accounts), (3, 4, 2));
+        assert_eq!((a.needed, a.taken, a.excess), (150.0, 200.0, 50.0));
+        assert!((a.multiple - 200.0 / 150.0).abs() < 1e-12);
+        assert!((a.max_pnl_share - 0.8).abs() < 1e-12);
+        assert!((a.top1_share - 0.8).abs() < 1e-12);
+        assert!((a.gini - 0.3).abs() < 1e-12);
+        assert_eq!(a.winners_equity_after, 2_003.0);
+        let b = &w[1];
+        assert_eq!((b.first_step, b.last_step, b.accounts), (9, 9, 1));
+        assert_eq!(
+            (b.multiple, b.excess, b.max_pnl_share, b.gini),
+            (1.0, 0.0, 1.0, 0.0)
+        );
+    }
+
+    #[test]
+    fn gini_of_equal_and_of_concentrated_takes() {
+        assert_eq!(gini(&[5.0; 10]), 0.0);
+        // One of n takes everything: (n − 1) / n.
+        let mut v = vec![0.0; 9];
+        v.push(7.0);
+        assert!((gini(&v) - 0.9).abs() < 1e-12);
+    }
+}

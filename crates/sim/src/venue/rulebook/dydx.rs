@@ -1,0 +1,70 @@
+//! dYdX v4, the dYdX Chain (docs/venues.md §3).
+
+use super::book::{Bracket, RuleBook, Venue};
+
+/// BTC-USD: initial margin fraction 5%, maintenance margin fraction 3%.
+pub const BTC_BRACKETS: &[Bracket] = &[(0.0, 0.05, 0.03)];
+
+/// "Maximum Liquidation Penalty of 1.5%", paid 100% to the insurance fund.
+pub const MAX_LIQUIDATION_FEE: f64 = 0.015;
+
+/// The rule book.
+pub fn rule_book() -> RuleBook {
+    RuleBook {
+        venue: Venue::DydxV4,
+        btc_brackets: BTC_BRACKETS,
+        // Funding paid every hour; the 8-hour rate clamped to 600% × (IMF − MMF),
+        // 12% for BTC-USD, 1.5% per hourly payment.
+        funding_interval_seconds: 3600,
+        funding_cap: 6.0 * (0.05 - 0.03) / 8.0,
+        // `max_position_portion_liquidated_ppm` = 1,000,000 (all of a position in
+        // one block; `min_position_notional_liquidated` $0.001): chunks of 100%
+        // once per block (about a second).
+        liquidation_mode: "chunked",
+        liquidation_fee: MAX_LIQUIDATION_FEE,
+        insurance_fund_share: 1.0,
+        latency_seconds: 0,
+        target_buffer: 0.0,
+        chunk_fraction: 1.0,
+        chunk_min_usd: 0.001,
+        chunk_full_below_usd: 0.0,
+        cooldown_seconds: 1,
+        insurance_fund_initial: None,
+        // Deleveraging at the bankruptcy price against opposite positions from
+        // a random start (no ranking).
+        last_line: "adl",
+        adl: "queue",
+        ranking: "dydx",
+    }
+}
+
+/// The fillable (limit) price of a liquidation order:
+/// `P × (1 − (SMMR × MMF) × (BA × (1 − Q)))` for a long being sold and
+/// `P × (1 + …)` for a short being bought back, `Q = V / TMMR` (account value
+/// over total maintenance requirement). `side` is the liquidated position's:
+/// 1 long, −1 short.
+pub fn fillable_price(
+    oracle: f64,
+    side: f64,
+    smmr: f64,
+    mmf: f64,
+    bankruptcy_adjustment: f64,
+    account_value: f64,
+    total_maintenance: f64,
+) -> f64 {
+    let q = account_value / total_maintenance;
+    oracle * (1.0 - side * (smmr * mmf) * (bankruptcy_adjustment * (1.0 - q)))
+}
+
+/// The liquidation price of a position of signed size `s` entered at `p`, with
+/// equity `e` and the other positions' maintenance `mmr_others` (0 isolated):
+/// `p' = (e − s × p − MMR_o) / (|s| × MMF − s)`.
+pub fn liquidation_price(e: f64, s: f64, p: f64, mmf: f64, mmr_others: f64) -> f64 {
+    (e - s * p - mmr_others) / (s.abs() * mmf - s)
+}
+
+/// The largest spread a liquidation may pay below (above) the oracle: 1.5 ×
+/// the market's maintenance fraction (genesis parameters).
+pub fn max_liquidation_spread(mmf: f64) -> f64 {
+    1.5 * mmf
+}
