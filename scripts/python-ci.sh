@@ -5,10 +5,12 @@
 #   scripts/python-ci.sh path/to/backstop [VENV]
 #
 # VENV (default: $CARGO_TARGET_DIR/py-venv, kept between runs) gets maturin,
-# pytest, pyarrow and polars from PyPI. The wheel is built with cargo's dev
-# profile into the same target folder as the workspace (dependencies at
-# opt-level 2, as in the workspace), so a warm cache rebuilds only what changed.
-# Prints the venv's python on its last line for the Ray step.
+# pytest, pyarrow, polars and jsonschema (tests/test_schema.py) from PyPI. The
+# wheel is built with cargo's dev profile into the same target folder as the
+# workspace, after `cargo test --workspace --features import`: the python crate
+# resolves every shared dependency with the workspace's features (its Cargo.toml
+# says how), so it compiles only pyo3, arrow with `ffi`, parquet and backstop's
+# own crates, and prints how long that took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-$(pwd)/target}"
@@ -18,13 +20,15 @@ venv="${2:-$target/py-venv}"
 if [[ ! -x "$venv/bin/python" ]]; then
     python3 -m venv "$venv"
 fi
-"$venv/bin/python" -m pip install -q --upgrade "maturin>=1.9,<2" "pytest>=7" "pyarrow>=14" "polars>=1"
+"$venv/bin/python" -m pip install -q --upgrade "maturin>=1.9,<2" "pytest>=7" "pyarrow>=14" "polars>=1" "jsonschema>=4"
 
 wheels="$(mktemp -d)"
 trap 'rm -rf "$wheels"' EXIT
 echo "== maturin build (crates/python, abi3)"
+start=$SECONDS
 CARGO_TARGET_DIR="$target" "$venv/bin/maturin" build --profile dev \
     -m crates/python/Cargo.toml --out "$wheels" --interpreter "$venv/bin/python"
+echo "maturin build: $((SECONDS - start)) s"
 "$venv/bin/python" -m pip install -q --force-reinstall --no-deps "$wheels"/backstop-*.whl
 
 echo "== pytest crates/python/tests"

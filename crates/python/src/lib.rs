@@ -143,6 +143,21 @@ fn validate(py: Python<'_>, file: PathBuf) -> PyResult<(usize, usize, usize)> {
     .map_err(|e| raise(&e))
 }
 
+/// `backstop liq-price FILE --json`: the account's liquidation and bankruptcy
+/// prices, as the same JSON document (compact).
+#[pyfunction]
+fn liq_price(py: Python<'_>, file: PathBuf) -> PyResult<String> {
+    use anyhow::Context as _;
+    use backstop_sim::run::liq_price::{AccountFile, liquidation_prices};
+    py.detach(|| -> anyhow::Result<String> {
+        let account = AccountFile::load(&file)?;
+        let rows = liquidation_prices(&account).with_context(|| file.display().to_string())?;
+        let doc = serde_json::json!({ "venue": account.venue, "positions": rows });
+        Ok(serde_json::to_string(&doc)?)
+    })
+    .map_err(|e| raise(&e))
+}
+
 /// The JSON Schema of scenario files (`backstop schema`).
 #[pyfunction]
 fn schema() -> String {
@@ -208,6 +223,7 @@ fn _backstop(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(report, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add_function(wrap_pyfunction!(schema, m)?)?;
+    m.add_function(wrap_pyfunction!(liq_price, m)?)?;
     m.add_function(wrap_pyfunction!(json_to_toml, m)?)?;
     m.add_function(wrap_pyfunction!(read_table, m)?)?;
     m.add_function(wrap_pyfunction!(scenario_name_of, m)?)?;

@@ -117,3 +117,17 @@ def test_schema_is_the_clis():
     import json
 
     assert backstop.schema() == json.loads(o.stdout)
+
+
+def test_liq_price_is_the_clis_json():
+    account = REPO / "docs" / "examples" / "liq-price-binance.toml"
+    o = cli("liq-price", account, "--json")
+    assert o.returncode == 0, o.stderr
+    import json
+    expected = json.loads(o.stdout)
+    assert backstop.liq_price(account) == expected
+    assert expected["positions"] and expected["positions"][0]["liquidation_price"] is not None
+    # A TOML string gives the same prices; a bad venue raises the CLI's message.
+    assert backstop.liq_price(account.read_text(), base_dir=REPO) == expected
+    with pytest.raises(backstop.BackstopError, match="ftx"):
+        backstop.liq_price(account.read_text().replace("binance-usdm", "ftx"))

@@ -27,6 +27,7 @@ from ._backstop import BackstopError
 __all__ = [
     "BackstopError",
     "Results",
+    "liq_price",
     "merge",
     "report",
     "run",
@@ -173,3 +174,12 @@ def report(results_dir: Union[str, os.PathLike, Results]) -> Results:
 def schema() -> dict:
     """The JSON Schema of scenario files, as ``backstop schema`` prints it."""
     return json.loads(_backstop.schema())
+
+
+def liq_price(account: Scenario, *, base_dir=None) -> dict:
+    """Liquidation and bankruptcy prices of an account's positions under a
+    venue's rule book, as ``backstop liq-price FILE --json``: ``{"venue",
+    "positions": [...]}``. ``account`` is an account file's path, its TOML text
+    or a dict with the same keys."""
+    with _scenario_file(account, base_dir) as file:
+        return json.loads(_backstop.liq_price(file))
