@@ -7,6 +7,7 @@
 # notebooks-out/python-example/.
 
 # %%
+import os
 from pathlib import Path
 
 import polars as pl
@@ -14,8 +15,9 @@ import polars as pl
 import backstop
 
 REPO = Path(__file__).resolve().parents[1] if "__file__" in globals() else Path.cwd()
-OUT = REPO / "notebooks-out" / "python-example"
-PATHS = 64  # paths per run; the scenario's own count is 500
+OUT = Path(os.environ.get("BACKSTOP_NOTEBOOK_OUT", REPO / "notebooks-out" / "python-example"))
+# Paths per run (the scenario's own count is 500); the test of this file uses fewer.
+PATHS = int(os.environ.get("BACKSTOP_NOTEBOOK_PATHS", "64"))
 
 # %% [markdown]
 # ## A Monte Carlo run: jump-diffusion stress, results as polars DataFrames
@@ -23,33 +25,30 @@ PATHS = 64  # paths per run; the scenario's own count is 500
 # %%
 res = backstop.run(REPO / "scenarios" / "mc-jump-stress.toml", out=OUT, paths=PATHS)
 summary = res.summary  # summary.json as a dict
-print("paths:", summary["paths"])
-print("P(fund depleted):", summary["insurance_fund_depletion"])
-paths = res.polars("paths")  # one row per path (Arrow C data interface, no file round trip in Python)
+print("paths:", summary["run"]["paths"])
+depletion = summary["aggregates"]["insurance_fund_depletion"]
+print("P(fund depleted): {probability:.4f}, 95% CI {ci95}".format(**depletion))
+paths = res.polars("paths")  # one row per path, handed over through the Arrow C data interface
 print(paths.select("insurance_fund_min", "bad_debt", "adl_closes").describe())
 
 # %% [markdown]
 # ## The fund's fan chart, from the package's own per-step bands
 
 # %%
-bands = res.polars("bands")
-print(bands.head())
+bands = res.polars("bands")  # step, ts, market, series, p1 ... p99, mean, min, max
+fund = bands.filter(pl.col("series") == "insurance_fund").sort("step")
+print(fund.select("step", "p5", "p50", "p95").tail(3))
 try:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fund = bands.filter(pl.col("metric") == "insurance_fund") if "metric" in bands.columns else bands
-    cols = [c for c in fund.columns if c.startswith("p") and c[1:].replace("_", "").isdigit()]
     fig, ax = plt.subplots(figsize=(8, 4))
     x = fund["step"].to_numpy()
-    if {"p5", "p95"} <= set(cols):
-        ax.fill_between(x, fund["p5"].to_numpy(), fund["p95"].to_numpy(), alpha=0.25, label="p5–p95")
-    if {"p25", "p75"} <= set(cols):
-        ax.fill_between(x, fund["p25"].to_numpy(), fund["p75"].to_numpy(), alpha=0.4, label="p25–p75")
-    if "p50" in cols:
-        ax.plot(x, fund["p50"].to_numpy(), label="median")
+    ax.fill_between(x, fund["p5"].to_numpy(), fund["p95"].to_numpy(), alpha=0.25, label="p5–p95")
+    ax.fill_between(x, fund["p25"].to_numpy(), fund["p75"].to_numpy(), alpha=0.4, label="p25–p75")
+    ax.plot(x, fund["p50"].to_numpy(), label="median")
     ax.set_xlabel("step")
     ax.set_ylabel("insurance fund, USD")
     ax.legend()
@@ -69,4 +68,5 @@ base["name"] = "fee-sweep"
 base.pop("sweep", None)
 base["sweep"] = {"parameter": [{"key": "liquidation.fee", "values": [0.0025, 0.005, 0.01]}]}
 swept = backstop.sweep(base, out=OUT, paths=PATHS, base_dir=REPO / "scenarios")
-print(swept.polars("sweep"))
+table = swept.polars("sweep")
+print(table)

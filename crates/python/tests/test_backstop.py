@@ -131,3 +131,16 @@ def test_liq_price_is_the_clis_json():
     assert backstop.liq_price(account.read_text(), base_dir=REPO) == expected
     with pytest.raises(backstop.BackstopError, match="ftx"):
         backstop.liq_price(account.read_text().replace("binance-usdm", "ftx"))
+
+
+def test_the_notebook_example_runs(tmp_path):
+    """examples/notebook.py, all cells, on 4 paths: a Monte Carlo, the fund's
+    fan data and a three-value sweep of the liquidation fee."""
+    env = dict(os.environ, BACKSTOP_NOTEBOOK_OUT=str(tmp_path), BACKSTOP_NOTEBOOK_PATHS="4")
+    o = subprocess.run([sys.executable, str(REPO / "examples" / "notebook.py")], cwd=REPO,
+                       env=env, capture_output=True, text=True)
+    assert o.returncode == 0, o.stderr
+    assert "P(fund depleted):" in o.stdout
+    sweep = backstop.Results(tmp_path / "fee-sweep").polars("sweep")
+    assert sweep["liquidation.fee"].to_list() == [0.0025, 0.005, 0.01]
+    assert sweep["paths"].to_list() == [4, 4, 4]
