@@ -124,6 +124,7 @@ LAYERS = {
             ["commands/liq_price.rs"],
             ["commands/size_fund.rs"],
             ["commands/adl_lab.rs"],
+            ["commands/schema.rs"],
         ],
         [["commands/merge.rs"]],
         # The command line.

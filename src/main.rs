@@ -198,6 +198,9 @@ enum Command {
         /// Scenario file (TOML).
         scenario: PathBuf,
     },
+    /// Print the JSON Schema of scenario files (draft-07), for editors: see the
+    /// README's "Scenario files".
+    Schema,
     /// Liquidation and bankruptcy prices of an account's positions under a venue's
     /// rule book (the engine's own computation): distance from the mark, bracket.
     LiqPrice {
@@ -261,6 +264,7 @@ fn main() -> ExitCode {
             threads,
         }),
         Command::Validate { scenario } => commands::validate::validate(&scenario),
+        Command::Schema => commands::schema::schema(),
         Command::LiqPrice { account, json } => commands::liq_price::liq_price(&account, json),
         #[cfg(feature = "import")]
         Command::Import(args) => commands::import::run(&args),

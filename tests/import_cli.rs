@@ -307,3 +307,97 @@ fn sort_buffer_rows_forces_the_external_sort_with_the_same_result() {
         text(&o.stderr)
     );
 }
+
+/// Without `--format`: every file named as Binance public data and Tardis.dev
+/// name them imports with the format and symbol its name implies (COIN-M
+/// files as inverse contracts of Binance's face value, no flag either).
+#[test]
+fn venue_named_files_import_without_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, source, first_line) in [
+        (
+            "BTCUSDT-5m-2025-10-10.zip",
+            "binance:klines",
+            "BTCUSDT (binance-usdm, binance:klines, linear)",
+        ),
+        (
+            "BTCUSD_PERP-1m-2025-10-10.zip",
+            "binance:klines",
+            "BTCUSD_PERP (binance-coinm, binance:klines, inverse, 100 USD per contract)",
+        ),
+        (
+            "BTCUSDT-aggTrades-2025-10-10.csv",
+            "binance:aggTrades",
+            "BTCUSDT (binance-usdm, binance:aggTrades, linear)",
+        ),
+        (
+            "BTCUSDT-trades-2025-10-10.csv",
+            "binance:trades",
+            "BTCUSDT (binance-usdm, binance:trades, linear)",
+        ),
+        (
+            "BTCUSDT-bookDepth-2025-10-10.csv",
+            "binance:bookDepth",
+            "BTCUSDT (binance-usdm, binance:bookDepth, linear)",
+        ),
+        (
+            "BTCUSDT-fundingRate-2020-01_2020-03.csv",
+            "binance:fundingRate",
+            "BTCUSDT (binance-usdm, binance:fundingRate, linear)",
+        ),
+        (
+            "binance-delivery_trades_2025-10-10_ATOMUSD_PERP.csv.gz",
+            "tardis:trades",
+            "ATOMUSD_PERP (binance-coinm, tardis:trades, inverse, 10 USD per contract)",
+        ),
+    ] {
+        let out = dir.path().join(format!("{name}.parquet"));
+        let o = backstop(&[&fixture(name), "--out".as_ref(), &out]);
+        let stdout = text(&o.stdout);
+        assert!(o.status.success(), "{name}: {stdout}\n{}", text(&o.stderr));
+        assert!(stdout.starts_with(first_line), "{name}: {stdout}");
+        let meta = read_metadata(&out).unwrap();
+        assert!(
+            meta.iter()
+                .any(|(k, v)| k == "backstop.source" && v == source),
+            "{name}: {meta:?}"
+        );
+    }
+}
+
+/// A file renamed beyond recognition is told by its header; one with neither
+/// a known name nor a known header gets the list of formats and name patterns.
+#[test]
+fn headers_tell_the_format_and_unknown_files_list_the_known_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let renamed = dir.path().join("my-depth.csv");
+    fs::copy(fixture("BTCUSDT-bookDepth-2025-10-10.csv"), &renamed).unwrap();
+    let out = dir.path().join("depth.parquet");
+    let o = backstop(&[
+        &renamed,
+        "--symbol".as_ref(),
+        "BTCUSDT".as_ref(),
+        "--out".as_ref(),
+        &out,
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("binance:bookDepth"));
+
+    let unknown = dir.path().join("prices.csv");
+    fs::write(&unknown, "when,price\n1760054400000,1.0\n").unwrap();
+    let o = backstop(&[&unknown, "--out".as_ref(), &out]);
+    assert!(!o.status.success());
+    let stderr = text(&o.stderr);
+    for needle in [
+        "prices.csv",
+        "when,price",
+        "binance-klines",
+        "binance-agg-trades",
+        "tardis-trades",
+        "{SYMBOL}-fundingRate-{YYYY-MM}.zip",
+        "{exchange}_trades_{YYYY-MM-DD}_{SYMBOL}.csv.gz",
+        "--format",
+    ] {
+        assert!(stderr.contains(needle), "{needle} not in {stderr}");
+    }
+}

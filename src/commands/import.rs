@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use backstop_data::Contract;
-use backstop_data::import::{ImportFormat, ImportReport, ImportRequest, coinm_base, infer_symbol};
+use backstop_data::import::{
+    ImportFormat, ImportReport, ImportRequest, coinm_base, infer_format, infer_symbol,
+};
 use clap::Args;
 
 /// `backstop import` arguments.
@@ -25,9 +27,11 @@ use clap::Args;
 pub struct ImportArgs {
     /// Source format: binance-klines (klines, markPriceKlines,
     /// indexPriceKlines), binance-funding, binance-book-depth, binance-trades,
-    /// binance-agg-trades, tardis-trades.
+    /// binance-agg-trades, tardis-trades [default: inferred from the input
+    /// file names as Binance public data and Tardis.dev name them, else from
+    /// the CSV header].
     #[arg(long, value_parser = parse_format)]
-    format: ImportFormat,
+    format: Option<ImportFormat>,
     /// Symbol (default: inferred from the input file names, which must agree).
     #[arg(long)]
     symbol: Option<String>,
@@ -85,16 +89,20 @@ fn parse_sort_buffer_rows(text: &str) -> Result<usize, String> {
 /// Whatever [`backstop_data::import::import`] reports (each error names the
 /// file it concerns); the output is then left as it was.
 pub fn run(args: &ImportArgs) -> Result<()> {
+    let format = match args.format {
+        Some(format) => format,
+        None => inferred_format(&args.inputs)?,
+    };
     let symbol = args.symbol.clone().or_else(|| {
         args.inputs
             .first()
-            .and_then(|path| infer_symbol(args.format, path))
+            .and_then(|path| infer_symbol(format, path))
     });
     let venue = args
         .venue
         .clone()
-        .unwrap_or_else(|| default_venue(args.format, symbol.as_deref(), args.inputs.first()));
-    let mut request = ImportRequest::new(args.format, args.inputs.clone(), &args.out, venue);
+        .unwrap_or_else(|| default_venue(format, symbol.as_deref(), args.inputs.first()));
+    let mut request = ImportRequest::new(format, args.inputs.clone(), &args.out, venue);
     request.symbol.clone_from(&args.symbol);
     request.contract_size_usd = args.contract_size_usd;
     request.index_inputs.clone_from(&args.index);
@@ -103,6 +111,32 @@ pub fn run(args: &ImportArgs) -> Result<()> {
         .with_context(|| format!("import into {} failed", args.out.display()))?;
     print!("{}", describe(&args.out, &report, !args.index.is_empty()));
     Ok(())
+}
+
+/// The one format every input's name (or header) implies.
+///
+/// # Errors
+///
+/// A file whose format cannot be told (the error lists the known formats and
+/// name patterns), or two inputs of different formats.
+fn inferred_format(inputs: &[PathBuf]) -> Result<ImportFormat> {
+    let mut found: Option<(ImportFormat, &PathBuf)> = None;
+    for path in inputs {
+        let format = infer_format(path)?;
+        match found {
+            Some((first, first_path)) if first != format => anyhow::bail!(
+                "the inputs are of different formats: {} is {first}, {} is {format}; \
+                 import one format at a time (or pass --format)",
+                first_path.display(),
+                path.display()
+            ),
+            Some(_) => {}
+            None => found = Some((format, path)),
+        }
+    }
+    found
+        .map(|(format, _)| format)
+        .context("no input file given")
 }
 
 /// The venue when none is given: Tardis' exchange id (`binance-delivery` is

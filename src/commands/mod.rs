@@ -11,6 +11,7 @@ pub mod liq_price;
 pub mod merge;
 pub mod report;
 pub mod run;
+pub mod schema;
 mod shard;
 pub mod size_fund;
 pub mod sweep;

@@ -253,6 +253,18 @@ pub enum DataError {
         found: String,
     },
 
+    /// `backstop import` without a format: neither the input's file name nor
+    /// its header says which format it is.
+    #[error("{}: cannot tell the import format from the file name or the header{}; {known} (or pass --format)", .path.display(), .header.as_deref().map(|h| format!(" (header: {h})")).unwrap_or_default())]
+    UnrecognizedFormat {
+        /// The input file.
+        path: PathBuf,
+        /// Its first line, when it has one that looks like a header.
+        header: Option<String>,
+        /// The formats and the file-name patterns and headers known.
+        known: String,
+    },
+
     /// An importer's compressed input (`.gz`, `.zip`) cannot be decompressed:
     /// truncated, corrupt, or not the expected archive layout.
     #[error("{}: cannot decompress {format} input: {reason}", .path.display())]

@@ -744,7 +744,8 @@ fn empty_and_header_only_files_are_errors() {
 fn request_errors() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.parquet");
-    // A COIN-M symbol with no known face value, unless given.
+    // A COIN-M symbol not in the table: 10 USD, Binance's rule for every coin
+    // but BTC; an explicit size overrides it.
     let input = dir.path().join("NEWUSD_PERP-1m-2025-10-10.csv");
     fs::copy(fixture("BTCUSDT-um-1m-2025-10-10_2028-2237.csv"), &input).unwrap();
     let mut req = request(
@@ -753,17 +754,20 @@ fn request_errors() {
         &out,
         "binance-coinm",
     );
-    let err = import(&req).unwrap_err();
-    assert!(
-        matches!(&err, DataError::UnknownContractSize { symbol } if symbol == "NEWUSD_PERP"),
-        "{err:?}"
-    );
-    req.contract_size_usd = Some(10.0);
     let report = import(&req).unwrap();
     assert_eq!(
         report.metadata.contract,
         Contract::Inverse {
             contract_size_usd: 10.0
+        }
+    );
+    fs::remove_file(&out).unwrap();
+    req.contract_size_usd = Some(25.0);
+    let report = import(&req).unwrap();
+    assert_eq!(
+        report.metadata.contract,
+        Contract::Inverse {
+            contract_size_usd: 25.0
         }
     );
     fs::remove_file(&out).unwrap();

@@ -171,6 +171,7 @@ mod book_depth;
 mod external;
 mod funding;
 mod importer;
+mod infer;
 mod input;
 mod klines;
 mod pipeline;
@@ -178,6 +179,10 @@ mod scan;
 mod sink;
 mod tardis;
 mod verify;
+
+pub use infer::{
+    KNOWN_PATTERNS, format_from_header, format_from_name, infer_format, known_formats,
+};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -383,32 +388,72 @@ pub struct ImportReport {
 }
 
 /// USD face value of one contract of Binance COIN-M (inverse) futures, by
-/// base asset: 100 USD for BTC, 10 USD for every other coin (Binance's
-/// contract specifications). Used by [`contract_for`] for `{BASE}USD_PERP`
-/// and dated `{BASE}USD_YYMMDD` symbols.
+/// base asset, for the perpetual (`{BASE}USD_PERP`) and the quarterly
+/// delivery contracts (`{BASE}USD_YYMMDD`) alike: 100 USD for BTC, 10 USD for
+/// every other coin, as Binance's contract specifications state. The bases
+/// listed are those Binance has listed on COIN-M; a base not listed (a new
+/// listing) takes [`COINM_OTHER_CONTRACT_SIZE_USD`] by the same rule.
 pub const COINM_CONTRACT_SIZES_USD: &[(&str, f64)] = &[
     ("BTC", 100.0),
     ("AAVE", 10.0),
     ("ADA", 10.0),
+    ("ALGO", 10.0),
+    ("APE", 10.0),
+    ("APT", 10.0),
+    ("ARB", 10.0),
     ("ATOM", 10.0),
     ("AVAX", 10.0),
+    ("AXS", 10.0),
     ("BCH", 10.0),
     ("BNB", 10.0),
+    ("CHZ", 10.0),
+    ("CRV", 10.0),
     ("DOGE", 10.0),
     ("DOT", 10.0),
+    ("EGLD", 10.0),
+    ("ENS", 10.0),
     ("EOS", 10.0),
     ("ETC", 10.0),
     ("ETH", 10.0),
     ("FIL", 10.0),
+    ("FTM", 10.0),
+    ("GALA", 10.0),
+    ("GMT", 10.0),
+    ("ICP", 10.0),
+    ("ICX", 10.0),
+    ("KNC", 10.0),
+    ("LDO", 10.0),
     ("LINK", 10.0),
     ("LTC", 10.0),
+    ("MANA", 10.0),
+    ("MATIC", 10.0),
+    ("NEAR", 10.0),
+    ("OP", 10.0),
+    ("POL", 10.0),
+    ("ROSE", 10.0),
+    ("RUNE", 10.0),
+    ("SAND", 10.0),
+    ("SHIB", 10.0),
     ("SOL", 10.0),
+    ("SUI", 10.0),
+    ("THETA", 10.0),
+    ("TON", 10.0),
     ("TRX", 10.0),
     ("UNI", 10.0),
+    ("VET", 10.0),
+    ("WIF", 10.0),
     ("WLD", 10.0),
     ("XLM", 10.0),
+    ("XMR", 10.0),
     ("XRP", 10.0),
+    ("XTZ", 10.0),
+    ("ZIL", 10.0),
 ];
+
+/// USD face value of a Binance COIN-M contract whose base is not BTC (and not
+/// in [`COINM_CONTRACT_SIZES_USD`]): 10 USD, Binance's rule for every coin but
+/// BTC.
+pub const COINM_OTHER_CONTRACT_SIZE_USD: f64 = 10.0;
 
 /// The base asset of a COIN-M symbol (`BTC` for `BTCUSD_PERP` or
 /// `BTCUSD_251226`), `None` for any other symbol.
@@ -422,13 +467,12 @@ pub fn coinm_base(symbol: &str) -> Option<&str> {
 
 /// How `symbol`'s sizes are denominated: [`Contract::Inverse`] for COIN-M
 /// symbols (see [`coinm_base`]), with `contract_size_usd` if given, else the
-/// face value from [`COINM_CONTRACT_SIZES_USD`]; [`Contract::Linear`]
-/// otherwise.
+/// face value from [`COINM_CONTRACT_SIZES_USD`] (100 USD for BTC, 10 USD for
+/// any other base, listed or not); [`Contract::Linear`] otherwise.
 ///
 /// # Errors
 ///
-/// [`DataError::UnknownContractSize`] for a COIN-M symbol not in the table
-/// and no override; [`DataError::InvalidInput`] for an override that is not
+/// [`DataError::InvalidInput`] for an override that is not
 /// finite and > 0, or one given for a linear symbol.
 pub fn contract_for(symbol: &str, contract_size_usd: Option<f64>) -> Result<Contract, DataError> {
     let invalid = |reason: String| DataError::InvalidInput {
@@ -446,15 +490,12 @@ pub fn contract_for(symbol: &str, contract_size_usd: Option<f64>) -> Result<Cont
         (Some(_), Some(size)) => Ok(Contract::Inverse {
             contract_size_usd: size,
         }),
-        (Some(base), None) => COINM_CONTRACT_SIZES_USD
-            .iter()
-            .find(|(known, _)| *known == base)
-            .map(|&(_, size)| Contract::Inverse {
-                contract_size_usd: size,
-            })
-            .ok_or_else(|| DataError::UnknownContractSize {
-                symbol: symbol.to_owned(),
-            }),
+        (Some(base), None) => Ok(Contract::Inverse {
+            contract_size_usd: COINM_CONTRACT_SIZES_USD
+                .iter()
+                .find(|(known, _)| *known == base)
+                .map_or(COINM_OTHER_CONTRACT_SIZE_USD, |&(_, size)| size),
+        }),
         (None, Some(size)) => Err(invalid(format!(
             "contract_size_usd = {size} given for {symbol:?}, which is not an inverse \
              (COIN-M, `{{BASE}}USD_PERP` or `{{BASE}}USD_YYMMDD`) symbol"
@@ -540,7 +581,7 @@ fn resolve_symbol(request: &ImportRequest) -> Result<String, DataError> {
 ///
 /// - [`DataError::InvalidInput`] for an unusable request (no inputs, no
 ///   venue, a symbol that cannot be inferred, a bad contract size) or when no
-///   row survives the checks; [`DataError::UnknownContractSize`];
+///   row survives the checks;
 /// - naming the input file: [`DataError::Io`], [`DataError::EmptyInput`],
 ///   [`DataError::MissingCsvColumn`], [`DataError::Decompress`],
 ///   [`DataError::Import`] (unreadable CSV), [`DataError::InvalidPath`];
@@ -799,10 +840,27 @@ mod tests {
                 contract_size_usd: 5.0
             }
         );
-        assert!(matches!(
-            contract_for("NEWUSD_PERP", None),
-            Err(DataError::UnknownContractSize { ref symbol }) if symbol == "NEWUSD_PERP"
-        ));
+        // Every COIN-M base but BTC is 10 USD, listed or not (delivery too).
+        for symbol in [
+            "NEWUSD_PERP",
+            "SOLUSD_260327",
+            "XRPUSD_PERP",
+            "DOGEUSD_251226",
+        ] {
+            assert_eq!(
+                contract_for(symbol, None).unwrap(),
+                Contract::Inverse {
+                    contract_size_usd: 10.0
+                },
+                "{symbol}"
+            );
+        }
+        assert_eq!(
+            contract_for("BTCUSD_260327", None).unwrap(),
+            Contract::Inverse {
+                contract_size_usd: 100.0
+            }
+        );
         assert!(matches!(
             contract_for("BTCUSDT", Some(100.0)),
             Err(DataError::InvalidInput { .. })

@@ -1,12 +1,13 @@
 //! A market as the scenario describes it: price and size grids, margin tiers,
 //! funding and the price impact of liquidations (`[market.<name>]`).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::defaults;
 
 /// One perpetual market.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MarketConfig {
     /// Mark price at step 0, USD: required, except for a replay (which starts at the
@@ -29,7 +30,7 @@ pub struct MarketConfig {
 }
 
 /// One margin bracket.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TierConfig {
     /// Lowest notional of the bracket, USD (the first is 0).
@@ -41,7 +42,7 @@ pub struct TierConfig {
 }
 
 /// Funding settlement.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FundingConfig {
     /// Rate per interval (longs pay shorts when positive).
@@ -76,7 +77,7 @@ impl Default for FundingConfig {
 }
 
 /// Which impact model prices liquidation orders.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ImpactModelKind {
     /// `Y σ sqrt(Q / V)`.
@@ -90,7 +91,7 @@ pub enum ImpactModelKind {
 }
 
 /// Price impact of liquidation orders.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ImpactConfig {
     /// Model.
@@ -115,7 +116,7 @@ pub struct ImpactConfig {
 }
 
 /// What the impact of simulated liquidations does to a replayed mark.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReplayImpact {
     /// The mark is the recorded one; liquidation orders still execute at the

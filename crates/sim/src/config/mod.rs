@@ -27,6 +27,7 @@ pub mod path;
 pub mod population;
 pub mod rule_book;
 pub mod scenario;
+pub mod schema;
 pub mod sweep;
 pub(crate) mod validate;
 pub mod vault;
@@ -44,6 +45,7 @@ pub use path::{
 };
 pub use population::{Distribution, PopulationConfig};
 pub use scenario::Scenario;
+pub use schema::{scenario_schema, scenario_schema_json};
 pub use sweep::{Prefer, SweepConfig, SweepParameter, SweepRange, SweepTarget};
 pub use validate::{MAX_ACCOUNTS, MAX_PATHS, MAX_STEPS};
 pub use vault::VaultConfig;

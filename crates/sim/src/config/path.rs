@@ -7,12 +7,13 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::defaults;
 
 /// The price path.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum PathConfig {
     /// Flat, then a linear move of `shock` (relative) over `shock_steps`, then flat.
@@ -52,7 +53,7 @@ pub enum PathConfig {
 }
 
 /// How a replay turns events into engine steps.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReplayStepping {
     /// One step per `step_seconds`, at the last price at or before each boundary.
@@ -62,7 +63,7 @@ pub enum ReplayStepping {
 }
 
 /// A historical replay: a UTC window and the files of each market.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayConfig {
     /// End of the window (exclusive), UTC RFC 3339; it starts at the scenario's
@@ -84,7 +85,7 @@ impl ReplayConfig {
 }
 
 /// The history of one market: one price source, optionally funding.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayFiles {
     /// A `prices/v1` file (the mark is the path price).
@@ -138,7 +139,7 @@ impl PathConfig {
 /// "gbm"`, `"student_t"`, `"garch"`, `"jump"`, `"bridge"`, `"bootstrap"`,
 /// `"overlay"`): the model kinds of [`PathConfig`] on their own, as
 /// `backstop calibrate` prints them.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ModelConfig {
     /// Geometric Brownian motion.
@@ -158,7 +159,7 @@ pub enum ModelConfig {
 }
 
 /// Parameters of a GBM path (`kind = "gbm"`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GbmConfig {
     /// Steps of a path.
@@ -174,7 +175,7 @@ pub struct GbmConfig {
 }
 
 /// Parameters of a Student-t path (`kind = "student_t"`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StudentTConfig {
     /// Steps of a path.
@@ -192,7 +193,7 @@ pub struct StudentTConfig {
 }
 
 /// Parameters of a GARCH(1,1)-t path (`kind = "garch"`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GarchConfig {
     /// Steps of a path.
@@ -214,7 +215,7 @@ pub struct GarchConfig {
 }
 
 /// Parameters of a Merton jump-diffusion path (`kind = "jump"`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JumpConfig {
     /// Steps of a path.
@@ -236,7 +237,7 @@ pub struct JumpConfig {
 }
 
 /// Parameters of a pinned-crash bridge path (`kind = "bridge"`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BridgeConfig {
     /// Steps of a path.
@@ -256,7 +257,7 @@ pub struct BridgeConfig {
 }
 
 /// Parameters of a block-bootstrap path (`kind = "bootstrap"`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BootstrapConfig {
     /// Steps of a path.
@@ -270,7 +271,7 @@ pub struct BootstrapConfig {
 }
 
 /// Parameters of a crash overlay (`kind = "overlay"`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OverlayConfig {
     /// Prices files relative to the scenario's folder: one for every market, or one
@@ -286,7 +287,7 @@ pub struct OverlayConfig {
 }
 
 /// Where a multi-market model's correlation comes from.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum CorrelationSpec {
     /// `matrix = [[…], …]`: the correlation matrix, one row per market, symmetric,

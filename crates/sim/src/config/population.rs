@@ -3,12 +3,13 @@
 
 use std::path::PathBuf;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::defaults;
 
 /// A distribution of a positive quantity.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "distribution", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Distribution {
     /// Log-normal with this median and log standard deviation.
@@ -40,7 +41,7 @@ pub enum Distribution {
 }
 
 /// Where the accounts come from.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum PopulationConfig {
     /// Drawn from distributions with the scenario's seed.
@@ -55,15 +56,19 @@ pub enum PopulationConfig {
         max_notional: f64,
         /// Share of long positions.
         #[serde(default = "d_long_fraction")]
+        #[schemars(range(min = 0.0, max = 1.0))]
         long_fraction: f64,
         /// Log standard deviation of entry prices around the start price.
         #[serde(default = "d_entry_dispersion")]
+        #[schemars(range(min = 0.0))]
         entry_dispersion: f64,
         /// Share of isolated-margin accounts.
         #[serde(default = "d_isolated_fraction")]
+        #[schemars(range(min = 0.0, max = 1.0))]
         isolated_fraction: f64,
         /// Share of cross accounts holding a position in every market.
         #[serde(default = "d_multi_market_fraction")]
+        #[schemars(range(min = 0.0, max = 1.0))]
         multi_market_fraction: f64,
         /// One book for every path (`fixed`) or a fresh draw per path (`per_path`).
         #[serde(default)]
@@ -80,7 +85,7 @@ pub enum PopulationConfig {
 }
 
 /// Whether every path starts from the same generated book.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Resample {
     /// One population, drawn from `(seed, population, 0)`, for every path.
@@ -93,7 +98,7 @@ pub enum Resample {
 
 /// What a loaded population does with accounts already below maintenance at the
 /// start mark (a live venue would have liquidated them).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BelowMaintenance {
     /// Refuse the snapshot, naming how many accounts and the first few ids.

@@ -43,10 +43,11 @@
 //! all); inside a shard, items are run in chunks that never cross a set and
 //! never cross a multiple of `CHUNK_PATHS` paths (`crate::run::sweep`).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The `[sweep]` table of a scenario.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SweepConfig {
     /// The swept parameters, in order (the first varies slowest).
@@ -57,7 +58,7 @@ pub struct SweepConfig {
 }
 
 /// One swept parameter: a numeric scenario field and its values.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SweepParameter {
     /// Key path of the field, as in error messages: `liquidation.fee`,
@@ -75,7 +76,7 @@ pub struct SweepParameter {
 }
 
 /// `steps` evenly spaced values from `from` to `to`, both included.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SweepRange {
     /// First value.
@@ -87,7 +88,7 @@ pub struct SweepRange {
 }
 
 /// Whether lower or higher values of the capital-efficiency field are better.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Prefer {
     /// Lower is better (a smaller fund, a lower margin rate).
@@ -98,7 +99,7 @@ pub enum Prefer {
 }
 
 /// `[sweep.target]`: the acceptance criterion and the ranking of accepted sets.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SweepTarget {
     /// A set meets the target when its probability of insurance-fund depletion

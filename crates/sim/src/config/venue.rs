@@ -5,6 +5,7 @@
 //! layer's ([`AdlScope`], the controls' parameter tables): one definition, and
 //! the venue layer, below this one, knows nothing of the scenario.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::defaults;
@@ -12,7 +13,7 @@ use crate::venue::adl::AdlScope;
 use crate::venue::controls::{BreakerConfig, CollateralConfig, OracleConfig, VolMarginConfig};
 
 /// Liquidation mode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LiquidationModeKind {
     /// Close whole positions.
@@ -24,18 +25,21 @@ pub enum LiquidationModeKind {
 }
 
 /// Liquidation rules.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct LiquidationConfig {
     /// Mode.
     pub mode: LiquidationModeKind,
     /// Fee on liquidated notional.
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub fee: f64,
     /// Share of the fee paid to the insurance fund.
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub insurance_fund_share: f64,
     /// Steps between a breach and its execution.
     pub latency_steps: u32,
     /// `to_target`: buffer over maintenance.
+    #[schemars(range(min = 0.0))]
     pub target_buffer: f64,
     /// `to_target`: search granularity.
     pub target_step: f64,
@@ -71,7 +75,7 @@ impl Default for LiquidationConfig {
 }
 
 /// Insurance fund.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct InsuranceFundConfig {
     /// Balance at step 0, USD.
@@ -90,7 +94,7 @@ impl Default for InsuranceFundConfig {
 }
 
 /// The waterfall's last line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LastLineKind {
     /// Auto-deleveraging.
@@ -105,7 +109,7 @@ pub enum LastLineKind {
 }
 
 /// ADL allocation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AdlAllocation {
     /// Ranked queue (see `ranking`).
@@ -125,7 +129,7 @@ pub enum AdlAllocation {
 }
 
 /// Queue ranking rule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AdlRankingKind {
     /// BitMEX.
@@ -139,7 +143,7 @@ pub enum AdlRankingKind {
 }
 
 /// The waterfall's last line.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct LastLineConfig {
     /// Kind.
@@ -176,7 +180,7 @@ impl Default for LastLineConfig {
 /// The `[controls]` table of a scenario: every control, off unless `enabled`.
 /// Each control's parameters are its own type in [`crate::venue::controls`] (one
 /// definition, used by the control itself).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ControlsConfig {
     /// `[controls.breaker]`: circuit breaker on liquidations.

@@ -20,11 +20,12 @@
 
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// How much of a bankrupt position goes to ADL when the fund is short (the
 /// scenario's `last_line.scope`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AdlScope {
     /// The whole position (Binance, Hyperliquid): the fund pays nothing.

@@ -9,6 +9,7 @@
 //! (or later, at its due step). Marks seen during a pause stay in the window: when
 //! the pause ends, a market still moving more than the threshold trips it again.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::defaults;
@@ -26,7 +27,7 @@ pub trait LiquidationPause: Send {
 }
 
 /// `[controls.breaker]`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct BreakerConfig {
     /// Whether the breaker runs.

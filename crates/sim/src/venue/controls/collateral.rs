@@ -53,6 +53,7 @@ use std::collections::BTreeMap;
 
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Prices the collateral assets, step by step.
@@ -75,7 +76,7 @@ pub trait CollateralPricing: Send {
 }
 
 /// `[controls.collateral]`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct CollateralConfig {
     /// Whether accounts hold non-USD collateral.
@@ -85,7 +86,7 @@ pub struct CollateralConfig {
 }
 
 /// `[controls.collateral.asset.<name>]`: one collateral asset.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CollateralAssetConfig {
     /// Fraction of the value margin does not count, in `[0, 1)`.
@@ -108,7 +109,7 @@ fn all_accounts() -> f64 {
 }
 
 /// One point of a price schedule: at `step` or at UTC time `at`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SchedulePoint {
     /// Step index of the point.

@@ -10,6 +10,7 @@
 //! re-indexes every account when a multiplier changes (O(n log n), once per update
 //! at most, never on a quiet step).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::defaults;
@@ -28,7 +29,7 @@ pub trait MarginScaling: Send {
 }
 
 /// `[controls.vol_margin]`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct VolMarginConfig {
     /// Whether margin follows volatility.

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the Python wheel (crates/python, PyO3 + maturin, abi3) in a virtual
+# environment, installs it and runs its pytest suite against the CLI binary.
+#
+#   scripts/python-ci.sh path/to/backstop [VENV]
+#
+# VENV (default: $CARGO_TARGET_DIR/py-venv, kept between runs) gets maturin,
+# pytest, pyarrow, polars and jsonschema (tests/test_schema.py) from PyPI. The
+# wheel is built with cargo's dev profile into the same target folder as the
+# workspace, after `cargo test --workspace --features import`: the python crate
+# resolves every shared dependency with the workspace's features (its Cargo.toml
+# says how), so it compiles only pyo3, arrow with `ffi`, parquet and backstop's
+# own crates, and prints how long that took.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target="${CARGO_TARGET_DIR:-$(pwd)/target}"
+backstop="$(realpath -m "${1:?usage: python-ci.sh BACKSTOP [VENV]}")"
+venv="${2:-$target/py-venv}"
+
+if [[ ! -x "$venv/bin/python" ]]; then
+    python3 -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install -q --upgrade "maturin>=1.9,<2" "pytest>=7" "pyarrow>=14" "polars>=1" "jsonschema>=4"
+
+wheels="$(mktemp -d)"
+trap 'rm -rf "$wheels"' EXIT
+echo "== maturin build (crates/python, abi3)"
+start=$SECONDS
+CARGO_TARGET_DIR="$target" "$venv/bin/maturin" build --profile dev \
+    -m crates/python/Cargo.toml --out "$wheels" --interpreter "$venv/bin/python"
+echo "maturin build: $((SECONDS - start)) s"
+"$venv/bin/python" -m pip install -q --force-reinstall --no-deps "$wheels"/backstop-*.whl
+
+echo "== pytest crates/python/tests"
+BACKSTOP_BIN="$backstop" "$venv/bin/python" -m pytest -q crates/python/tests
