@@ -68,7 +68,7 @@ mod tests {
     #[test]
     fn a_section_goes_before_the_end_of_the_body_with_its_chart_inline() {
         let chart = Chart {
-            name: "fund_size",
+            name: "fund_size".to_owned(),
             title: "t <1>".to_owned(),
             caption: "c".to_owned(),
             message: None,

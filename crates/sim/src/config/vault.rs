@@ -9,6 +9,7 @@
 //! takeover_below = 0.6667    # takes over accounts below 2/3 of maintenance
 //! ```
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::defaults;
@@ -24,7 +25,7 @@ fn d_takeover_below() -> f64 {
 }
 
 /// A liquidity vault that takes over accounts at backstop liquidation.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VaultConfig {
     /// Its own capital at step 0, USD.

@@ -351,9 +351,10 @@ impl Prepared {
             waves.observe(&engine);
             record(&engine, &input);
         }
-        let mut metrics = PathMetrics::from_engine(&engine, path_index, initial_margin_locked, |t| {
-            times.get(t as usize).copied().unwrap_or(self.start_ns)
-        });
+        let mut metrics =
+            PathMetrics::from_engine(&engine, path_index, initial_margin_locked, |t| {
+                times.get(t as usize).copied().unwrap_or(self.start_ns)
+            });
         metrics.adl_waves = waves.finish();
         Ok((metrics, times, engine))
     }

@@ -55,7 +55,7 @@ pub fn adl_lab_chart(spec: &AdlLabChart) -> Result<Chart, ReportError> {
     };
     if waves == 0 {
         return Ok(Chart {
-            name,
+            name: name.to_owned(),
             title,
             caption,
             message: Some("No ADL under any policy: nothing to compare.".to_owned()),
@@ -82,7 +82,7 @@ pub fn adl_lab_chart(spec: &AdlLabChart) -> Result<Chart, ReportError> {
         source,
     })?;
     Ok(Chart {
-        name,
+        name: name.to_owned(),
         title,
         caption,
         message: None,
