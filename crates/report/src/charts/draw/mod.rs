@@ -30,33 +30,17 @@ pub(crate) fn render(
     height: u32,
     plot: &Plot,
 ) -> Result<Chart, ReportError> {
-    register_font()?;
-    let name: String = name.into();
-    let chart_err = |e: Box<dyn Error>| ReportError::Chart {
-        chart: name.clone(),
-        message: e.to_string(),
-    };
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        draw_chart(&root, &title, &subtitle, plot).map_err(chart_err)?;
-        root.present().map_err(|e| chart_err(Box::new(e)))?;
-    }
-    let len = WIDTH as usize * height as usize * 3;
-    let mut rgb = vec![0u8; len];
-    {
-        let root = BitMapBackend::with_buffer(&mut rgb, (WIDTH, height)).into_drawing_area();
-        draw_chart(&root, &title, &subtitle, plot).map_err(chart_err)?;
-        root.present().map_err(|e| chart_err(Box::new(e)))?;
-    }
-    let png = encode_png(&rgb, WIDTH, height).map_err(|source| ReportError::Png {
-        chart: name.clone(),
-        source,
-    })?;
     let message = match plot {
         Plot::Message(text) => Some(text.clone()),
         _ => None,
     };
+    let drawing = PlotDrawing {
+        title: &title,
+        subtitle: &subtitle,
+        plot,
+    };
+    let name: String = name.into();
+    let (svg, png) = render_both(&name, height, &drawing)?;
     Ok(Chart {
         name,
         title,
@@ -67,6 +51,70 @@ pub(crate) fn render(
         svg,
         png,
     })
+}
+
+/// A chart that draws its whole area itself (the charts of `backstop
+/// size-fund` and `backstop adl-lab`, which are not a [`Plot`]), so that it is
+/// rendered into SVG and PNG by the same code as the report's charts.
+pub(crate) trait SelfDrawn {
+    /// Draws the chart, its title included, on `root`.
+    ///
+    /// # Errors
+    /// What plotters reports.
+    fn draw<DB: DrawingBackend>(&self, root: &Area<DB>) -> DResult
+    where
+        DB::ErrorType: 'static;
+}
+
+/// A [`Plot`] under its title and subtitle.
+struct PlotDrawing<'a> {
+    title: &'a str,
+    subtitle: &'a str,
+    plot: &'a Plot,
+}
+
+impl SelfDrawn for PlotDrawing<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &Area<DB>) -> DResult
+    where
+        DB::ErrorType: 'static,
+    {
+        draw_chart(root, self.title, self.subtitle, self.plot)
+    }
+}
+
+/// Draws `drawing` into an SVG string and PNG bytes of `WIDTH` × `height`;
+/// errors name the chart `name`.
+///
+/// # Errors
+/// [`ReportError::Chart`] if drawing fails, [`ReportError::Png`] if encoding does.
+pub(crate) fn render_both(
+    name: &str,
+    height: u32,
+    drawing: &impl SelfDrawn,
+) -> Result<(String, Vec<u8>), ReportError> {
+    register_font()?;
+    let chart_err = |e: Box<dyn Error>| ReportError::Chart {
+        chart: name.to_owned(),
+        message: e.to_string(),
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        drawing.draw(&root).map_err(chart_err)?;
+        root.present().map_err(|e| chart_err(Box::new(e)))?;
+    }
+    let len = WIDTH as usize * height as usize * 3;
+    let mut rgb = vec![0u8; len];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (WIDTH, height)).into_drawing_area();
+        drawing.draw(&root).map_err(chart_err)?;
+        root.present().map_err(|e| chart_err(Box::new(e)))?;
+    }
+    let png = encode_png(&rgb, WIDTH, height).map_err(|source| ReportError::Png {
+        chart: name.to_owned(),
+        source,
+    })?;
+    Ok((svg, png))
 }
 
 fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, png::EncodingError> {

@@ -5,14 +5,13 @@
 //! Self-contained (its own drawing, like the fund-sizing chart): the command
 //! hands it the waves of each policy's run.
 
-use std::error::Error;
-
 use plotters::prelude::*;
 
+use crate::charts::draw::parts::{Area, DResult};
+use crate::charts::draw::{SelfDrawn, render_both};
 use crate::charts::plot::Chart;
 use crate::charts::style::{
     BACKGROUND, GRID, HEIGHT, LONG, MULT, MUTED, RISK, RUN_COLORS, SHORT, TAIL, WIDTH, font,
-    register_font,
 };
 use crate::error::ReportError;
 use crate::format::usd;
@@ -37,7 +36,6 @@ const COLORS: [RGBColor; 7] = [RUN_COLORS[0], RUN_COLORS[1], LONG, SHORT, MULT, 
 /// [`ReportError::Chart`] or [`ReportError::Png`] if drawing or encoding fails.
 pub fn adl_lab_chart(spec: &AdlLabChart) -> Result<Chart, ReportError> {
     let name = "adl_lab";
-    register_font()?;
     let title = format!(
         "{}: winners' PnL taken per ADL wave, by policy",
         spec.scenario
@@ -49,10 +47,6 @@ pub fn adl_lab_chart(spec: &AdlLabChart) -> Result<Chart, ReportError> {
          and population): the PnL haircut each policy imposed for the same shortfall.",
         spec.policies.len()
     );
-    let chart_err = |e: Box<dyn Error>| ReportError::Chart {
-        chart: name.to_owned(),
-        message: e.to_string(),
-    };
     if waves == 0 {
         return Ok(Chart {
             name: name.to_owned(),
@@ -65,22 +59,12 @@ pub fn adl_lab_chart(spec: &AdlLabChart) -> Result<Chart, ReportError> {
             png: Vec::new(),
         });
     }
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        draw(&root, &title, spec, waves).map_err(chart_err)?;
-        root.present().map_err(|e| chart_err(Box::new(e)))?;
-    }
-    let mut rgb = vec![0u8; WIDTH as usize * HEIGHT as usize * 3];
-    {
-        let root = BitMapBackend::with_buffer(&mut rgb, (WIDTH, HEIGHT)).into_drawing_area();
-        draw(&root, &title, spec, waves).map_err(chart_err)?;
-        root.present().map_err(|e| chart_err(Box::new(e)))?;
-    }
-    let png = encode_png(&rgb).map_err(|source| ReportError::Png {
-        chart: name.to_owned(),
-        source,
-    })?;
+    let drawing = Drawing {
+        title: &title,
+        spec,
+        waves,
+    };
+    let (svg, png) = render_both(name, HEIGHT, &drawing)?;
     Ok(Chart {
         name: name.to_owned(),
         title,
@@ -93,25 +77,28 @@ pub fn adl_lab_chart(spec: &AdlLabChart) -> Result<Chart, ReportError> {
     })
 }
 
-fn encode_png(rgb: &[u8]) -> Result<Vec<u8>, png::EncodingError> {
-    let mut out = Vec::new();
+/// The chart with its title, for [`render_both`].
+struct Drawing<'a> {
+    title: &'a str,
+    spec: &'a AdlLabChart,
+    waves: usize,
+}
+
+impl SelfDrawn for Drawing<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &Area<DB>) -> DResult
+    where
+        DB::ErrorType: 'static,
     {
-        let mut encoder = png::Encoder::new(&mut out, WIDTH, HEIGHT);
-        encoder.set_color(png::ColorType::Rgb);
-        encoder.set_depth(png::BitDepth::Eight);
-        let mut writer = encoder.write_header()?;
-        writer.write_image_data(rgb)?;
-        writer.finish()?;
+        draw(root, self.title, self.spec, self.waves)
     }
-    Ok(out)
 }
 
 fn draw<DB: DrawingBackend>(
-    root: &DrawingArea<DB, plotters::coord::Shift>,
+    root: &Area<DB>,
     title: &str,
     spec: &AdlLabChart,
     waves: usize,
-) -> Result<(), Box<dyn Error>>
+) -> DResult
 where
     DB::ErrorType: 'static,
 {

@@ -5,14 +5,12 @@
 //! Self-contained (its own drawing, next to the report's other charts): the
 //! command hands it the curve it computed from the paths' uncensored needs.
 
-use std::error::Error;
-
 use plotters::prelude::*;
 
+use crate::charts::draw::parts::{Area, DResult};
+use crate::charts::draw::{SelfDrawn, render_both};
 use crate::charts::plot::Chart;
-use crate::charts::style::{
-    BACKGROUND, FUND, GRID, HEIGHT, MUTED, RISK, TAIL, WIDTH, font, register_font,
-};
+use crate::charts::style::{BACKGROUND, FUND, GRID, HEIGHT, MUTED, RISK, TAIL, WIDTH, font};
 use crate::error::ReportError;
 use crate::format::usd;
 
@@ -44,7 +42,6 @@ fn y_floor(paths: u64) -> f64 {
 /// [`ReportError::Chart`] or [`ReportError::Png`] if drawing or encoding fails.
 pub fn fund_size_chart(spec: &FundSizeChart) -> Result<Chart, ReportError> {
     let name = "fund_size";
-    register_font()?;
     let title = format!("{}: P(fund depletes) against fund size", spec.scenario);
     let caption = format!(
         "Share of {} paths on which a fund of size x depletes, from the paths' uncensored \
@@ -58,26 +55,14 @@ pub fn fund_size_chart(spec: &FundSizeChart) -> Result<Chart, ReportError> {
             usd(f)
         ))
     );
-    let chart_err = |e: Box<dyn Error>| ReportError::Chart {
-        chart: name.to_owned(),
-        message: e.to_string(),
-    };
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        draw(&root, &title, spec).map_err(chart_err)?;
-        root.present().map_err(|e| chart_err(Box::new(e)))?;
-    }
-    let mut rgb = vec![0u8; WIDTH as usize * HEIGHT as usize * 3];
-    {
-        let root = BitMapBackend::with_buffer(&mut rgb, (WIDTH, HEIGHT)).into_drawing_area();
-        draw(&root, &title, spec).map_err(chart_err)?;
-        root.present().map_err(|e| chart_err(Box::new(e)))?;
-    }
-    let png = encode_png(&rgb).map_err(|source| ReportError::Png {
-        chart: name.to_owned(),
-        source,
-    })?;
+    let (svg, png) = render_both(
+        name,
+        HEIGHT,
+        &Drawing {
+            title: &title,
+            spec,
+        },
+    )?;
     Ok(Chart {
         name: name.to_owned(),
         title,
@@ -90,24 +75,22 @@ pub fn fund_size_chart(spec: &FundSizeChart) -> Result<Chart, ReportError> {
     })
 }
 
-fn encode_png(rgb: &[u8]) -> Result<Vec<u8>, png::EncodingError> {
-    let mut out = Vec::new();
-    {
-        let mut encoder = png::Encoder::new(&mut out, WIDTH, HEIGHT);
-        encoder.set_color(png::ColorType::Rgb);
-        encoder.set_depth(png::BitDepth::Eight);
-        let mut writer = encoder.write_header()?;
-        writer.write_image_data(rgb)?;
-        writer.finish()?;
-    }
-    Ok(out)
+/// The chart with its title, for [`render_both`].
+struct Drawing<'a> {
+    title: &'a str,
+    spec: &'a FundSizeChart,
 }
 
-fn draw<DB: DrawingBackend>(
-    root: &DrawingArea<DB, plotters::coord::Shift>,
-    title: &str,
-    spec: &FundSizeChart,
-) -> Result<(), Box<dyn Error>>
+impl SelfDrawn for Drawing<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &Area<DB>) -> DResult
+    where
+        DB::ErrorType: 'static,
+    {
+        draw(root, self.title, self.spec)
+    }
+}
+
+fn draw<DB: DrawingBackend>(root: &Area<DB>, title: &str, spec: &FundSizeChart) -> DResult
 where
     DB::ErrorType: 'static,
 {
