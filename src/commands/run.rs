@@ -30,34 +30,7 @@ pub struct RunArgs<'a> {
 /// # Errors
 /// The scenario is invalid, the simulation fails, or a file cannot be written.
 pub fn run(a: &RunArgs<'_>) -> Result<()> {
-    let file = a.file;
-    let mut prepared = super::prepare(file, a.quiet)?;
-    if prepared.scenario.sweep.is_some() && !a.quiet {
-        eprintln!(
-            "note: {} has a [sweep]; `backstop run` runs its base values only (use `backstop sweep` for every parameter set)",
-            file.display()
-        );
-    }
-    if let Some(n) = a.paths {
-        prepared
-            .set_paths(n)
-            .with_context(|| format!("{}: --paths {n}", file.display()))?;
-    }
-    let pool = super::worker_pool(a.threads)?;
-    let bar = super::progress_bar(u64::from(prepared.scenario.paths), "paths");
-    let started = std::time::Instant::now();
-    let show = !a.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let progress = |done: u64| {
-        // Only runs that last: a bar flashing for 50 ms is noise.
-        if show && bar.is_hidden() && started.elapsed().as_secs_f64() > 1.0 {
-            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-        }
-        bar.set_position(done);
-    };
-    let output = pool
-        .install(|| prepared.run(&progress))
-        .with_context(|| format!("{}: simulation failed", file.display()))?;
-    bar.finish_and_clear();
+    let (prepared, output) = simulate(a.file, a.quiet, a.threads, a.paths)?;
     // Only now, with results in hand, does anything touch the disk: into a
     // scratch folder, swapped in whole once every file is written.
     let dir: PathBuf = a.out.join(&prepared.scenario.name);
@@ -69,6 +42,69 @@ pub fn run(a: &RunArgs<'_>) -> Result<()> {
         print_headline(&dir, &prepared, &output);
     }
     Ok(())
+}
+
+/// Loads, prepares and runs the scenario in `file` on a pool of `threads`
+/// workers (one per core when `None`), with `paths` paths instead of the
+/// scenario's if given: what `backstop run` computes before it writes anything
+/// (the Python package's in-memory run shares it).
+///
+/// # Errors
+/// The scenario is invalid or the simulation fails.
+pub fn simulate(
+    file: &Path,
+    quiet: bool,
+    threads: Option<usize>,
+    paths: Option<u32>,
+) -> Result<(Prepared, RunOutput)> {
+    let mut prepared = super::prepare(file, quiet)?;
+    if prepared.scenario.sweep.is_some() && !quiet {
+        eprintln!(
+            "note: {} has a [sweep]; `backstop run` runs its base values only (use `backstop sweep` for every parameter set)",
+            file.display()
+        );
+    }
+    if let Some(n) = paths {
+        prepared
+            .set_paths(n)
+            .with_context(|| format!("{}: --paths {n}", file.display()))?;
+    }
+    let pool = super::worker_pool(threads)?;
+    let bar = super::progress_bar(u64::from(prepared.scenario.paths), "paths");
+    let started = std::time::Instant::now();
+    let show = !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let progress = |done: u64| {
+        // Only runs that last: a bar flashing for 50 ms is noise.
+        if show && bar.is_hidden() && started.elapsed().as_secs_f64() > 1.0 {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+        bar.set_position(done);
+    };
+    let output = pool
+        .install(|| prepared.run(&progress))
+        .with_context(|| format!("{}: simulation failed", file.display()))?;
+    bar.finish_and_clear();
+    Ok((prepared, output))
+}
+
+/// Runs the scenario in `file` as `backstop run` does and returns its results
+/// in memory (`summary.json`'s bytes and every table's record batches, built
+/// by the code that writes the files) without writing anything.
+///
+/// # Errors
+/// The scenario is invalid or the simulation fails.
+#[allow(
+    dead_code,
+    reason = "the Python package's (crates/python compiles src/commands by path)"
+)]
+pub fn run_in_memory(
+    file: &Path,
+    threads: Option<usize>,
+    paths: Option<u32>,
+) -> Result<backstop_sim::run::results::RunTables> {
+    let (prepared, output) = simulate(file, true, threads, paths)?;
+    backstop_sim::run::results::run_tables(&prepared, &output)
+        .with_context(|| format!("{}: cannot build the results", file.display()))
 }
 
 /// The run's headline on the terminal: one path's figures, or the statistics

@@ -94,7 +94,7 @@ pub fn sweep(a: &SweepArgs<'_>) -> Result<()> {
         prepared: &prepared,
         hash: &hash,
         meta: metadata(&base, Some(&hash)),
-        work_dir: &work_dir,
+        work_dir: Some(&work_dir),
     };
     let (all, cuts) = job.compute(&work, a.threads, a.quiet, to - from)?;
     match shard {
@@ -131,6 +131,43 @@ pub fn sweep(a: &SweepArgs<'_>) -> Result<()> {
     Ok(())
 }
 
+/// Every parameter set of the scenario in `file` (with `paths` paths each
+/// instead of the scenario's if given), as `backstop sweep` computes them on a
+/// pool of `threads` workers, returned in memory: `summary.json`'s bytes and
+/// the record batches of `sweep.parquet`, `paths.parquet` and
+/// `haircuts.parquet`, built by the code that writes those files. Nothing is
+/// written (no resumable chunks either).
+///
+/// # Errors
+/// The scenario or its sweep is invalid, or a set cannot be prepared or run.
+#[allow(
+    dead_code,
+    reason = "the Python package's (crates/python compiles src/commands by path)"
+)]
+pub fn sweep_in_memory(
+    file: &Path,
+    threads: Option<usize>,
+    paths: Option<u32>,
+) -> Result<backstop_sim::run::results::RunTables> {
+    let (base, grid) = load(file, paths)?;
+    let hash = scenario_hash(&base)?;
+    let n = u64::from(base.paths);
+    let (from, to) = ShardSpec::WHOLE.items(u64::from(grid.sets) * n);
+    let work = chunks(n, from, to);
+    let prepared = prepare_sets(file, &base, &grid, &work)?;
+    let job = Job {
+        grid: &grid,
+        prepared: &prepared,
+        hash: &hash,
+        meta: metadata(&base, Some(&hash)),
+        work_dir: None,
+    };
+    let (all, cuts) = job.compute(&work, threads, true, to - from)?;
+    let (tables, _) = backstop_sim::run::results::sweep_tables(&base, &grid, &hash, &all, &cuts)
+        .with_context(|| format!("{}: cannot build the results", file.display()))?;
+    Ok(tables)
+}
+
 /// The prepared run of every parameter set some chunk of `work` needs.
 fn prepare_sets(
     file: &Path,
@@ -164,7 +201,8 @@ struct Job<'a> {
     prepared: &'a BTreeMap<u32, Prepared>,
     hash: &'a str,
     meta: Vec<(String, String)>,
-    work_dir: &'a Path,
+    /// Where finished chunks are saved and reused from (`None`: in memory only).
+    work_dir: Option<&'a Path>,
 }
 
 impl Job<'_> {
@@ -189,8 +227,8 @@ impl Job<'_> {
         let results: Vec<Result<(PathsTable, HaircutsTable)>> = pool.install(|| {
             work.par_iter()
                 .map(|c| {
-                    let file = self.work_dir.join(c.file_name());
-                    if let Some(done) = load_chunk(&file, self.hash, c) {
+                    let file = self.work_dir.map(|d| d.join(c.file_name()));
+                    if let Some(done) = file.as_deref().and_then(|f| load_chunk(f, self.hash, c)) {
                         bar.inc(c.len());
                         return Ok(done);
                     }
@@ -199,7 +237,7 @@ impl Job<'_> {
                     {
                         bail!("stopped after {k} chunks ({STOP_AFTER_ENV})");
                     }
-                    let done = self.run_chunk(c, &file)?;
+                    let done = self.run_chunk(c, file.as_deref())?;
                     bar.inc(c.len());
                     Ok(done)
                 })
@@ -215,9 +253,9 @@ impl Job<'_> {
         Ok((all, cuts))
     }
 
-    /// Runs the paths of chunk `c` and saves its rows to `file` (and the
-    /// haircuts beside it), each written atomically.
-    fn run_chunk(&self, c: &Chunk, file: &Path) -> Result<(PathsTable, HaircutsTable)> {
+    /// Runs the paths of chunk `c` and saves its rows to `file` if given (and
+    /// the haircuts beside it), each written atomically.
+    fn run_chunk(&self, c: &Chunk, file: Option<&Path>) -> Result<(PathsTable, HaircutsTable)> {
         let p = self
             .prepared
             .get(&c.set)
@@ -234,8 +272,10 @@ impl Job<'_> {
                 )
             })?;
         let (t, h) = path_tables(c.set, &metrics);
-        backstop_data::write_haircuts(&haircuts_file(file), &h, &self.meta)?;
-        backstop_data::write_paths(file, &t, &self.meta)?;
+        if let Some(file) = file {
+            backstop_data::write_haircuts(&haircuts_file(file), &h, &self.meta)?;
+            backstop_data::write_paths(file, &t, &self.meta)?;
+        }
         Ok((t, h))
     }
 }

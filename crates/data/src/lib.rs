@@ -52,27 +52,35 @@ pub use history::{
 pub use import::{ImportFormat, ImportReport, ImportRequest, import};
 pub use metadata::{SCHEMA_METADATA_KEY, read_metadata};
 pub use parquet_io::{CREATED_BY, MAX_ROW_GROUP_ROWS};
-pub use results::adl_waves::{ADL_WAVES_SCHEMA_ID, AdlWaveRow, read_adl_waves, write_adl_waves};
+pub use results::adl_waves::{
+    ADL_WAVES_SCHEMA_ID, AdlWaveRow, adl_waves_batches, read_adl_waves, write_adl_waves,
+};
 pub use results::balances::{
-    BALANCES_SCHEMA_ID, BalanceParty, BalanceRow, Conservation, read_balances, write_balances,
+    BALANCES_SCHEMA_ID, BalanceParty, BalanceRow, Conservation, balances_batches, read_balances,
+    write_balances,
 };
 pub use results::bands::{
-    BAND_QUANTILES, BANDS_SCHEMA_ID, BandSeries, BandsTable, read_bands, write_bands,
-    write_bands_chunked,
+    BAND_QUANTILES, BANDS_SCHEMA_ID, BandSeries, BandsTable, bands_batches, bands_batches_chunked,
+    read_bands, write_bands, write_bands_chunked,
 };
-pub use results::haircuts::{HAIRCUTS_SCHEMA_ID, HaircutsTable, read_haircuts, write_haircuts};
+pub use results::batches::TableBatches;
+pub use results::haircuts::{
+    HAIRCUTS_SCHEMA_ID, HaircutsTable, haircuts_batches, read_haircuts, write_haircuts,
+};
 pub use results::metrics::{METRICS, Metric, MetricUnit, PATH_METRICS, find_metric};
-pub use results::paths::{PATHS_SCHEMA_ID, PathsTable, read_paths, write_paths};
+pub use results::paths::{PATHS_SCHEMA_ID, PathsTable, paths_batches, read_paths, write_paths};
 pub use results::positions::{
-    POSITIONS_SCHEMA_ID, PositionRow, positions_schema, read_positions, write_positions,
+    POSITIONS_SCHEMA_ID, PositionRow, positions_batches, positions_schema, read_positions,
+    write_positions,
 };
 pub use results::steps::{
-    STEPS_SCHEMA_ID, StepsTable, read_steps, steps_schema, write_steps, write_steps_chunked,
+    STEPS_SCHEMA_ID, StepsTable, read_steps, steps_batches, steps_batches_chunked, steps_schema,
+    write_steps, write_steps_chunked,
 };
 pub use results::summary::{
     Aggregates, MetricSummary, PopulationSummary, Probability, RankedSet, RunSummary,
-    SetFundNeeded, SetSummary, Summary, TailRisk, write_summary,
+    SetFundNeeded, SetSummary, Summary, TailRisk, summary_json, write_summary,
 };
 pub use results::sweep::{
-    SWEEP_SCHEMA_ID, SweepProbability, SweepRow, SweepTable, read_sweep, write_sweep,
+    SWEEP_SCHEMA_ID, SweepProbability, SweepRow, SweepTable, read_sweep, sweep_batches, write_sweep,
 };

@@ -23,12 +23,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, UInt32Array, UInt64Array};
+use arrow_schema::SchemaRef;
 
 use super::paths::{PARAM_SET, PATH};
 use crate::error::DataError;
 use crate::parquet_io::{
     BatchColumn, MAX_ROW_GROUP_ROWS, arrow_err, batches, open_projected, write_parquet,
 };
+use crate::results::batches::TableBatches;
 use crate::rules::{Broken, finite, non_negative};
 use crate::schema::{Column, ColumnType, arrow_schema};
 
@@ -156,38 +158,64 @@ pub fn write_adl_waves(
     rows: &[AdlWaveRow],
     metadata: &[(String, String)],
 ) -> Result<(), DataError> {
-    check(path, rows)?;
     let schema = arrow_schema(&COLUMNS);
-    let len = rows.len();
-    let batches = (0..len.max(1)).step_by(MAX_ROW_GROUP_ROWS).map(|start| {
-        let r = &rows[start..(start + MAX_ROW_GROUP_ROWS).min(len)];
-        let u32s = |f: fn(&AdlWaveRow) -> u32| -> ArrayRef {
-            Arc::new(UInt32Array::from_iter_values(r.iter().map(f)))
-        };
-        let f64s = |f: fn(&AdlWaveRow) -> f64| -> ArrayRef {
-            Arc::new(Float64Array::from_iter_values(r.iter().map(f)))
-        };
-        let columns: Vec<ArrayRef> = vec![
-            u32s(|x| x.param_set),
-            Arc::new(UInt64Array::from_iter_values(r.iter().map(|x| x.path))),
-            u32s(|x| x.wave),
-            u32s(|x| x.first_step),
-            u32s(|x| x.last_step),
-            f64s(|x| x.needed),
-            f64s(|x| x.taken),
-            f64s(|x| x.excess),
-            f64s(|x| x.multiple),
-            f64s(|x| x.pnl_taken),
-            f64s(|x| x.max_pnl_share),
-            f64s(|x| x.top1_share),
-            f64s(|x| x.gini),
-            u32s(|x| x.accounts),
-            f64s(|x| x.winners_equity_after),
-        ];
-        RecordBatch::try_new(Arc::clone(&schema), columns)
-            .map_err(arrow_err(path, "failed to build record batch"))
-    });
+    let batches = row_batches(path, &schema, rows)?;
     write_parquet(path, &schema, ADL_WAVES_SCHEMA_ID, metadata, batches)
+}
+
+/// Checks the rows, then yields their batches, one per row group.
+fn row_batches<'a>(
+    path: &'a Path,
+    schema: &'a SchemaRef,
+    rows: &'a [AdlWaveRow],
+) -> Result<impl Iterator<Item = Result<RecordBatch, DataError>> + 'a, DataError> {
+    check(path, rows)?;
+    let len = rows.len();
+    Ok((0..len.max(1))
+        .step_by(MAX_ROW_GROUP_ROWS)
+        .map(move |start| {
+            let r = &rows[start..(start + MAX_ROW_GROUP_ROWS).min(len)];
+            let u32s = |f: fn(&AdlWaveRow) -> u32| -> ArrayRef {
+                Arc::new(UInt32Array::from_iter_values(r.iter().map(f)))
+            };
+            let f64s = |f: fn(&AdlWaveRow) -> f64| -> ArrayRef {
+                Arc::new(Float64Array::from_iter_values(r.iter().map(f)))
+            };
+            let columns: Vec<ArrayRef> = vec![
+                u32s(|x| x.param_set),
+                Arc::new(UInt64Array::from_iter_values(r.iter().map(|x| x.path))),
+                u32s(|x| x.wave),
+                u32s(|x| x.first_step),
+                u32s(|x| x.last_step),
+                f64s(|x| x.needed),
+                f64s(|x| x.taken),
+                f64s(|x| x.excess),
+                f64s(|x| x.multiple),
+                f64s(|x| x.pnl_taken),
+                f64s(|x| x.max_pnl_share),
+                f64s(|x| x.top1_share),
+                f64s(|x| x.gini),
+                u32s(|x| x.accounts),
+                f64s(|x| x.winners_equity_after),
+            ];
+            RecordBatch::try_new(Arc::clone(schema), columns)
+                .map_err(arrow_err(path, "failed to build record batch"))
+        }))
+}
+
+/// The record batches [`write_adl_waves`] writes to `path` (one per row group), in
+/// memory, with the file's metadata on their schema.
+///
+/// # Errors
+/// As [`write_adl_waves`], but nothing is written.
+pub fn adl_waves_batches(
+    path: &Path,
+    rows: &[AdlWaveRow],
+    metadata: &[(String, String)],
+) -> Result<TableBatches, DataError> {
+    let schema = arrow_schema(&COLUMNS);
+    let batches = row_batches(path, &schema, rows)?;
+    TableBatches::collect(path, &schema, ADL_WAVES_SCHEMA_ID, metadata, batches)
 }
 
 /// Reads an `adl_waves/v1` file.

@@ -31,11 +31,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray, UInt64Array};
+use arrow_schema::SchemaRef;
 
 use crate::error::DataError;
 use crate::parquet_io::{
     BatchColumn, MAX_ROW_GROUP_ROWS, arrow_err, batches, open_projected, write_parquet,
 };
+use crate::results::batches::TableBatches;
 use crate::schema::{Column, ColumnType, arrow_schema};
 
 /// `backstop.schema` of `balances.parquet`.
@@ -207,15 +209,25 @@ pub fn write_balances(
     rows: &[BalanceRow],
     metadata: &[(String, String)],
 ) -> Result<(), DataError> {
+    let schema = arrow_schema(&COLUMNS);
+    let batches = row_batches(path, &schema, rows)?;
+    write_parquet(path, &schema, BALANCES_SCHEMA_ID, metadata, batches)
+}
+
+/// Checks the rows, then yields their batches, one per row group.
+fn row_batches<'a>(
+    path: &'a Path,
+    schema: &'a SchemaRef,
+    rows: &'a [BalanceRow],
+) -> Result<impl Iterator<Item = Result<RecordBatch, DataError>> + 'a, DataError> {
     for (index, row) in rows.iter().enumerate() {
         if let Some((column, reason)) = row.broken() {
             return Err(DataError::invalid(path, index, column, reason));
         }
     }
-    let schema = arrow_schema(&COLUMNS);
-    let batches = (0..rows.len().max(1))
+    Ok((0..rows.len().max(1))
         .step_by(MAX_ROW_GROUP_ROWS)
-        .map(|start| {
+        .map(move |start| {
             let chunk = &rows[start..(start + MAX_ROW_GROUP_ROWS).min(rows.len())];
             let int = |f: fn(&BalanceRow) -> i64| -> ArrayRef {
                 Arc::new(Int64Array::from_iter_values(chunk.iter().map(f)))
@@ -237,10 +249,24 @@ pub fn write_balances(
                 int(|r| r.cost),
                 int(|r| r.value),
             ];
-            RecordBatch::try_new(Arc::clone(&schema), columns)
+            RecordBatch::try_new(Arc::clone(schema), columns)
                 .map_err(arrow_err(path, "failed to build record batch"))
-        });
-    write_parquet(path, &schema, BALANCES_SCHEMA_ID, metadata, batches)
+        }))
+}
+
+/// The record batches [`write_balances`] writes to `path` (one per row group), in
+/// memory, with the file's metadata on their schema.
+///
+/// # Errors
+/// As [`write_balances`], but nothing is written.
+pub fn balances_batches(
+    path: &Path,
+    rows: &[BalanceRow],
+    metadata: &[(String, String)],
+) -> Result<TableBatches, DataError> {
+    let schema = arrow_schema(&COLUMNS);
+    let batches = row_batches(path, &schema, rows)?;
+    TableBatches::collect(path, &schema, BALANCES_SCHEMA_ID, metadata, batches)
 }
 
 /// Reads a `balances/v1` file, in file order.

@@ -26,6 +26,7 @@ use crate::error::DataError;
 use crate::parquet_io::{
     BatchColumn, MAX_ROW_GROUP_ROWS, arrow_err, batches, open_projected, write_parquet,
 };
+use crate::results::batches::TableBatches;
 use crate::rules::{check_lengths, finite, non_empty};
 use crate::schema::{Column, ColumnType, UTC, arrow_schema};
 
@@ -209,18 +210,44 @@ pub fn write_bands(
     table: &BandsTable,
     metadata: &[(String, String)],
 ) -> Result<(), DataError> {
-    table.check(path, 0)?;
     let schema = bands_schema();
-    let len = table.len();
-    let batches = (0..len.max(1)).step_by(MAX_ROW_GROUP_ROWS).map(|start| {
-        bands_batch(
-            path,
-            &schema,
-            table,
-            start..(start + MAX_ROW_GROUP_ROWS).min(len),
-        )
-    });
+    let batches = table_batches(path, &schema, table)?;
     write_parquet(path, &schema, BANDS_SCHEMA_ID, metadata, batches)
+}
+
+/// Checks `table`, then yields its batches, one per row group.
+fn table_batches<'a>(
+    path: &'a Path,
+    schema: &'a SchemaRef,
+    table: &'a BandsTable,
+) -> Result<impl Iterator<Item = Result<RecordBatch, DataError>> + 'a, DataError> {
+    table.check(path, 0)?;
+    let len = table.len();
+    Ok((0..len.max(1))
+        .step_by(MAX_ROW_GROUP_ROWS)
+        .map(move |start| {
+            bands_batch(
+                path,
+                schema,
+                table,
+                start..(start + MAX_ROW_GROUP_ROWS).min(len),
+            )
+        }))
+}
+
+/// The record batches [`write_bands`] writes to `path` (one per row group), in
+/// memory, with the file's metadata on their schema.
+///
+/// # Errors
+/// As [`write_bands`], but nothing is written.
+pub fn bands_batches(
+    path: &Path,
+    table: &BandsTable,
+    metadata: &[(String, String)],
+) -> Result<TableBatches, DataError> {
+    let schema = bands_schema();
+    let batches = table_batches(path, &schema, table)?;
+    TableBatches::collect(path, &schema, BANDS_SCHEMA_ID, metadata, batches)
 }
 
 /// Writes a `bands/v1` file of `rows` rows atomically without holding them:
@@ -236,25 +263,54 @@ pub fn write_bands_chunked(
     path: &Path,
     rows: usize,
     metadata: &[(String, String)],
-    mut chunk: impl FnMut(Range<usize>) -> BandsTable,
+    chunk: impl FnMut(Range<usize>) -> BandsTable,
 ) -> Result<(), DataError> {
     let schema = bands_schema();
-    let batches = (0..rows.max(1)).step_by(MAX_ROW_GROUP_ROWS).map(|start| {
-        let range = start..(start + MAX_ROW_GROUP_ROWS).min(rows);
-        let table = chunk(range.clone());
-        if table.len() != range.len() {
-            return Err(DataError::LengthMismatch {
-                path: Some(path.to_owned()),
-                column: STEP.name.to_owned(),
-                reference: "the chunk's rows".to_owned(),
-                expected: range.len(),
-                found: table.len(),
-            });
-        }
-        table.check(path, start)?;
-        bands_batch(path, &schema, &table, 0..table.len())
-    });
+    let batches = chunk_batches(path, &schema, rows, chunk);
     write_parquet(path, &schema, BANDS_SCHEMA_ID, metadata, batches)
+}
+
+/// The record batches [`write_bands_chunked`] writes to `path`, in memory (all
+/// chunks at once), with the file's metadata on their schema.
+///
+/// # Errors
+/// As [`write_bands_chunked`], but nothing is written.
+pub fn bands_batches_chunked(
+    path: &Path,
+    rows: usize,
+    metadata: &[(String, String)],
+    chunk: impl FnMut(Range<usize>) -> BandsTable,
+) -> Result<TableBatches, DataError> {
+    let schema = bands_schema();
+    let batches = chunk_batches(path, &schema, rows, chunk);
+    TableBatches::collect(path, &schema, BANDS_SCHEMA_ID, metadata, batches)
+}
+
+/// The batches of `rows` rows given by `chunk`, one per row group, each
+/// checked as it comes.
+fn chunk_batches<'a>(
+    path: &'a Path,
+    schema: &'a SchemaRef,
+    rows: usize,
+    mut chunk: impl FnMut(Range<usize>) -> BandsTable + 'a,
+) -> impl Iterator<Item = Result<RecordBatch, DataError>> + 'a {
+    (0..rows.max(1))
+        .step_by(MAX_ROW_GROUP_ROWS)
+        .map(move |start| {
+            let range = start..(start + MAX_ROW_GROUP_ROWS).min(rows);
+            let table = chunk(range.clone());
+            if table.len() != range.len() {
+                return Err(DataError::LengthMismatch {
+                    path: Some(path.to_owned()),
+                    column: STEP.name.to_owned(),
+                    reference: "the chunk's rows".to_owned(),
+                    expected: range.len(),
+                    found: table.len(),
+                });
+            }
+            table.check(path, start)?;
+            bands_batch(path, schema, &table, 0..table.len())
+        })
 }
 
 /// The rows `r` of `table` as one record batch.

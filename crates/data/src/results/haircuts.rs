@@ -12,12 +12,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, UInt32Array, UInt64Array};
+use arrow_schema::SchemaRef;
 
 use super::paths::{PARAM_SET, PATH};
 use crate::error::DataError;
 use crate::parquet_io::{
     BatchColumn, MAX_ROW_GROUP_ROWS, arrow_err, batches, open_projected, write_parquet,
 };
+use crate::results::batches::TableBatches;
 use crate::rules::{check_lengths, positive};
 use crate::schema::{Column, ColumnType, arrow_schema};
 
@@ -81,29 +83,55 @@ pub fn write_haircuts(
     table: &HaircutsTable,
     metadata: &[(String, String)],
 ) -> Result<(), DataError> {
-    table.check(path)?;
     let schema = arrow_schema(&COLUMNS);
-    let len = table.len();
-    let batches = (0..len.max(1)).step_by(MAX_ROW_GROUP_ROWS).map(|start| {
-        let r = start..(start + MAX_ROW_GROUP_ROWS).min(len);
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(UInt32Array::from_iter_values(
-                table.param_set[r.clone()].iter().copied(),
-            )),
-            Arc::new(UInt64Array::from_iter_values(
-                table.path[r.clone()].iter().copied(),
-            )),
-            Arc::new(UInt64Array::from_iter_values(
-                table.account_id[r.clone()].iter().copied(),
-            )),
-            Arc::new(Float64Array::from_iter_values(
-                table.amount[r.clone()].iter().copied(),
-            )),
-        ];
-        RecordBatch::try_new(Arc::clone(&schema), columns)
-            .map_err(arrow_err(path, "failed to build record batch"))
-    });
+    let batches = row_batches(path, &schema, table)?;
     write_parquet(path, &schema, HAIRCUTS_SCHEMA_ID, metadata, batches)
+}
+
+/// Checks the rows, then yields their batches, one per row group.
+fn row_batches<'a>(
+    path: &'a Path,
+    schema: &'a SchemaRef,
+    table: &'a HaircutsTable,
+) -> Result<impl Iterator<Item = Result<RecordBatch, DataError>> + 'a, DataError> {
+    table.check(path)?;
+    let len = table.len();
+    Ok((0..len.max(1))
+        .step_by(MAX_ROW_GROUP_ROWS)
+        .map(move |start| {
+            let r = start..(start + MAX_ROW_GROUP_ROWS).min(len);
+            let columns: Vec<ArrayRef> = vec![
+                Arc::new(UInt32Array::from_iter_values(
+                    table.param_set[r.clone()].iter().copied(),
+                )),
+                Arc::new(UInt64Array::from_iter_values(
+                    table.path[r.clone()].iter().copied(),
+                )),
+                Arc::new(UInt64Array::from_iter_values(
+                    table.account_id[r.clone()].iter().copied(),
+                )),
+                Arc::new(Float64Array::from_iter_values(
+                    table.amount[r.clone()].iter().copied(),
+                )),
+            ];
+            RecordBatch::try_new(Arc::clone(schema), columns)
+                .map_err(arrow_err(path, "failed to build record batch"))
+        }))
+}
+
+/// The record batches [`write_haircuts`] writes to `path` (one per row group), in
+/// memory, with the file's metadata on their schema.
+///
+/// # Errors
+/// As [`write_haircuts`], but nothing is written.
+pub fn haircuts_batches(
+    path: &Path,
+    table: &HaircutsTable,
+    metadata: &[(String, String)],
+) -> Result<TableBatches, DataError> {
+    let schema = arrow_schema(&COLUMNS);
+    let batches = row_batches(path, &schema, table)?;
+    TableBatches::collect(path, &schema, HAIRCUTS_SCHEMA_ID, metadata, batches)
 }
 
 /// Reads a `haircuts/v1` file.

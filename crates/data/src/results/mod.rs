@@ -14,7 +14,9 @@
 //!   (`adl_waves/v1`);
 //! - [`balances`]: every party's money at the opening and the end of path 0
 //!   (`balances/v1`), for checking conservation outside the project;
-//! - [`sweep`]: one row per parameter set of a sweep (`sweep/v1`).
+//! - [`sweep`]: one row per parameter set of a sweep (`sweep/v1`);
+//! - [`batches`]: a table in memory ([`batches::TableBatches`]): each writer's
+//!   record batches without the file (`*_batches`), for the Python package.
 //!
 //! Writers validate before writing, write atomically, and are deterministic
 //! (same input, byte-identical file). Readers check column names and types,
@@ -24,6 +26,7 @@
 pub mod adl_waves;
 pub mod balances;
 pub mod bands;
+pub mod batches;
 pub mod folder;
 pub mod haircuts;
 pub mod layout;

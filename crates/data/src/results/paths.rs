@@ -22,6 +22,7 @@ use crate::error::DataError;
 use crate::parquet_io::{
     BatchColumn, MAX_ROW_GROUP_ROWS, arrow_err, batches, open_projected, write_parquet,
 };
+use crate::results::batches::TableBatches;
 use crate::rules::{check_lengths, finite};
 use crate::schema::{Column, ColumnType, arrow_schema};
 
@@ -166,26 +167,52 @@ pub fn write_paths(
     table: &PathsTable,
     metadata: &[(String, String)],
 ) -> Result<(), DataError> {
-    table.check(path)?;
     let schema = paths_schema();
-    let len = table.len();
-    let batches = (0..len.max(1)).step_by(MAX_ROW_GROUP_ROWS).map(|start| {
-        let range = start..(start + MAX_ROW_GROUP_ROWS).min(len);
-        let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(UInt32Array::from_iter_values(
-                table.param_set[range.clone()].iter().copied(),
-            )),
-            Arc::new(UInt64Array::from_iter_values(
-                table.path[range.clone()].iter().copied(),
-            )),
-        ];
-        columns.extend(table.metrics.iter().map(|c| {
-            Arc::new(c[range.clone()].iter().copied().collect::<Float64Array>()) as ArrayRef
-        }));
-        RecordBatch::try_new(Arc::clone(&schema), columns)
-            .map_err(arrow_err(path, "failed to build record batch"))
-    });
+    let batches = row_batches(path, &schema, table)?;
     write_parquet(path, &schema, PATHS_SCHEMA_ID, metadata, batches)
+}
+
+/// Checks the rows, then yields their batches, one per row group.
+fn row_batches<'a>(
+    path: &'a Path,
+    schema: &'a SchemaRef,
+    table: &'a PathsTable,
+) -> Result<impl Iterator<Item = Result<RecordBatch, DataError>> + 'a, DataError> {
+    table.check(path)?;
+    let len = table.len();
+    Ok((0..len.max(1))
+        .step_by(MAX_ROW_GROUP_ROWS)
+        .map(move |start| {
+            let range = start..(start + MAX_ROW_GROUP_ROWS).min(len);
+            let mut columns: Vec<ArrayRef> = vec![
+                Arc::new(UInt32Array::from_iter_values(
+                    table.param_set[range.clone()].iter().copied(),
+                )),
+                Arc::new(UInt64Array::from_iter_values(
+                    table.path[range.clone()].iter().copied(),
+                )),
+            ];
+            columns.extend(table.metrics.iter().map(|c| {
+                Arc::new(c[range.clone()].iter().copied().collect::<Float64Array>()) as ArrayRef
+            }));
+            RecordBatch::try_new(Arc::clone(schema), columns)
+                .map_err(arrow_err(path, "failed to build record batch"))
+        }))
+}
+
+/// The record batches [`write_paths`] writes to `path` (one per row group), in
+/// memory, with the file's metadata on their schema.
+///
+/// # Errors
+/// As [`write_paths`], but nothing is written.
+pub fn paths_batches(
+    path: &Path,
+    table: &PathsTable,
+    metadata: &[(String, String)],
+) -> Result<TableBatches, DataError> {
+    let schema = paths_schema();
+    let batches = row_batches(path, &schema, table)?;
+    TableBatches::collect(path, &schema, PATHS_SCHEMA_ID, metadata, batches)
 }
 
 /// Reads a `paths/v1` file.

@@ -37,6 +37,7 @@ use crate::error::DataError;
 use crate::parquet_io::{
     BatchColumn, MAX_ROW_GROUP_ROWS, arrow_err, batches, open_projected, write_parquet,
 };
+use crate::results::batches::TableBatches;
 use crate::rules::{Broken, non_empty, non_negative, non_zero, positive};
 use crate::schema::{Column, ColumnType, arrow_schema};
 
@@ -94,14 +95,38 @@ pub fn write_positions(
     rows: &[PositionRow],
     metadata: &[(String, String)],
 ) -> Result<(), DataError> {
+    let schema = positions_schema();
+    let batches = row_batches(path, &schema, rows)?;
+    write_parquet(path, &schema, POSITIONS_SCHEMA_ID, metadata, batches)
+}
+
+/// The record batches [`write_positions`] writes to `path` (one per row
+/// group), in memory, with the file's metadata on their schema.
+///
+/// # Errors
+/// As [`write_positions`], but nothing is written.
+pub fn positions_batches(
+    path: &Path,
+    rows: &[PositionRow],
+    metadata: &[(String, String)],
+) -> Result<TableBatches, DataError> {
+    let schema = positions_schema();
+    let batches = row_batches(path, &schema, rows)?;
+    TableBatches::collect(path, &schema, POSITIONS_SCHEMA_ID, metadata, batches)
+}
+
+/// Checks every row, then yields the batches of `rows`, one per row group.
+fn row_batches<'a>(
+    path: &'a Path,
+    schema: &'a SchemaRef,
+    rows: &'a [PositionRow],
+) -> Result<impl Iterator<Item = Result<RecordBatch, DataError>> + 'a, DataError> {
     for (index, row) in rows.iter().enumerate() {
         validate_row(path, index, row)?;
     }
-    let schema = positions_schema();
-    let batches = rows
+    Ok(rows
         .chunks(MAX_ROW_GROUP_ROWS)
-        .map(|chunk| to_batch(path, &schema, chunk));
-    write_parquet(path, &schema, POSITIONS_SCHEMA_ID, metadata, batches)
+        .map(move |chunk| to_batch(path, schema, chunk)))
 }
 
 /// Reads a positions file, in file order. A file with zero rows yields an

@@ -49,6 +49,7 @@ use crate::error::DataError;
 use crate::parquet_io::{
     BatchColumn, MAX_ROW_GROUP_ROWS, arrow_err, batches, open_projected, write_parquet,
 };
+use crate::results::batches::TableBatches;
 use crate::rules::{Broken, at_least_one, finite, non_empty, non_negative, positive};
 use crate::schema::{Column, ColumnType, UTC, arrow_schema};
 
@@ -363,14 +364,38 @@ pub fn write_steps(
     table: &StepsTable,
     metadata: &[(String, String)],
 ) -> Result<(), DataError> {
+    let schema = steps_schema();
+    let batches = table_batches(path, &schema, table)?;
+    write_parquet(path, &schema, STEPS_SCHEMA_ID, metadata, batches)
+}
+
+/// Checks `table`, then yields its batches, one per row group.
+fn table_batches<'a>(
+    path: &'a Path,
+    schema: &'a SchemaRef,
+    table: &'a StepsTable,
+) -> Result<impl Iterator<Item = Result<RecordBatch, DataError>> + 'a, DataError> {
     table.check_lengths(Some(path))?;
     table.check_values(path, 0)?;
-    let schema = steps_schema();
     let len = table.len();
-    let batches = (0..len)
-        .step_by(MAX_ROW_GROUP_ROWS)
-        .map(|start| table.to_batch(path, &schema, start..(start + MAX_ROW_GROUP_ROWS).min(len)));
-    write_parquet(path, &schema, STEPS_SCHEMA_ID, metadata, batches)
+    Ok((0..len).step_by(MAX_ROW_GROUP_ROWS).map(move |start| {
+        table.to_batch(path, schema, start..(start + MAX_ROW_GROUP_ROWS).min(len))
+    }))
+}
+
+/// The record batches [`write_steps`] writes to `path` (one per row group), in
+/// memory, with the file's metadata on their schema.
+///
+/// # Errors
+/// As [`write_steps`], but nothing is written.
+pub fn steps_batches(
+    path: &Path,
+    table: &StepsTable,
+    metadata: &[(String, String)],
+) -> Result<TableBatches, DataError> {
+    let schema = steps_schema();
+    let batches = table_batches(path, &schema, table)?;
+    TableBatches::collect(path, &schema, STEPS_SCHEMA_ID, metadata, batches)
 }
 
 /// Writes a steps file of `rows` rows atomically without holding them:
@@ -386,10 +411,38 @@ pub fn write_steps_chunked(
     path: &Path,
     rows: usize,
     metadata: &[(String, String)],
-    mut chunk: impl FnMut(Range<usize>) -> StepsTable,
+    chunk: impl FnMut(Range<usize>) -> StepsTable,
 ) -> Result<(), DataError> {
     let schema = steps_schema();
-    let batches = (0..rows).step_by(MAX_ROW_GROUP_ROWS).map(|start| {
+    let batches = chunk_batches(path, &schema, rows, chunk);
+    write_parquet(path, &schema, STEPS_SCHEMA_ID, metadata, batches)
+}
+
+/// The record batches [`write_steps_chunked`] writes to `path`, in memory (all
+/// chunks at once), with the file's metadata on their schema.
+///
+/// # Errors
+/// As [`write_steps_chunked`], but nothing is written.
+pub fn steps_batches_chunked(
+    path: &Path,
+    rows: usize,
+    metadata: &[(String, String)],
+    chunk: impl FnMut(Range<usize>) -> StepsTable,
+) -> Result<TableBatches, DataError> {
+    let schema = steps_schema();
+    let batches = chunk_batches(path, &schema, rows, chunk);
+    TableBatches::collect(path, &schema, STEPS_SCHEMA_ID, metadata, batches)
+}
+
+/// The batches of `rows` rows given by `chunk`, one per row group, each
+/// checked as it comes.
+fn chunk_batches<'a>(
+    path: &'a Path,
+    schema: &'a SchemaRef,
+    rows: usize,
+    mut chunk: impl FnMut(Range<usize>) -> StepsTable + 'a,
+) -> impl Iterator<Item = Result<RecordBatch, DataError>> + 'a {
+    (0..rows).step_by(MAX_ROW_GROUP_ROWS).map(move |start| {
         let range = start..(start + MAX_ROW_GROUP_ROWS).min(rows);
         let table = chunk(range.clone());
         table.check_lengths(Some(path))?;
@@ -403,9 +456,8 @@ pub fn write_steps_chunked(
             });
         }
         table.check_values(path, start)?;
-        table.to_batch(path, &schema, 0..table.len())
-    });
-    write_parquet(path, &schema, STEPS_SCHEMA_ID, metadata, batches)
+        table.to_batch(path, schema, 0..table.len())
+    })
 }
 
 /// Reads a steps file, in file order. A file with zero rows yields an empty

@@ -268,13 +268,26 @@ pub fn write_summary<S: Serialize, G: Serialize>(
     path: &Path,
     summary: &Summary<S, G>,
 ) -> Result<(), DataError> {
+    write_bytes_atomically(path, &summary_json(path, summary)?)
+}
+
+/// The bytes [`write_summary`] writes to `path` (pretty JSON and a newline),
+/// in memory.
+///
+/// # Errors
+/// [`DataError::Json`] if a value cannot be written as JSON (a map with
+/// non-text keys).
+pub fn summary_json<S: Serialize, G: Serialize>(
+    path: &Path,
+    summary: &Summary<S, G>,
+) -> Result<Vec<u8>, DataError> {
     let mut json = serde_json::to_vec_pretty(summary).map_err(|source| DataError::Json {
         path: path.to_owned(),
         action: "failed to write JSON",
         source,
     })?;
     json.push(b'\n');
-    write_bytes_atomically(path, &json)
+    Ok(json)
 }
 
 /// A whole number, written as an integer or as an integral float (`1000.0`)

@@ -32,6 +32,7 @@ use super::paths::PARAM_SET;
 use crate::error::DataError;
 use crate::metadata::check_schema_id;
 use crate::parquet_io::{BatchColumn, arrow_err, batches, write_parquet};
+use crate::results::batches::TableBatches;
 use crate::rules::finite;
 use crate::schema::{Column, ColumnType};
 
@@ -286,11 +287,35 @@ pub fn write_sweep(
     table: &SweepTable,
     metadata: &[(String, String)],
 ) -> Result<(), DataError> {
+    let (schema, batch) = table_batch(path, table)?;
+    write_parquet(path, &schema, SWEEP_SCHEMA_ID, metadata, [batch])
+}
+
+/// Checks `table`, then builds its one batch (a sweep has few rows: one row
+/// group).
+fn table_batch(
+    path: &Path,
+    table: &SweepTable,
+) -> Result<(SchemaRef, Result<RecordBatch, DataError>), DataError> {
     table.check(path)?;
     let schema = table.schema();
     let batch = RecordBatch::try_new(Arc::clone(&schema), table.arrays())
         .map_err(arrow_err(path, "failed to build record batch"));
-    write_parquet(path, &schema, SWEEP_SCHEMA_ID, metadata, [batch])
+    Ok((schema, batch))
+}
+
+/// The record batch [`write_sweep`] writes to `path`, in memory, with the
+/// file's metadata on its schema.
+///
+/// # Errors
+/// As [`write_sweep`], but nothing is written.
+pub fn sweep_batches(
+    path: &Path,
+    table: &SweepTable,
+    metadata: &[(String, String)],
+) -> Result<TableBatches, DataError> {
+    let (schema, batch) = table_batch(path, table)?;
+    TableBatches::collect(path, &schema, SWEEP_SCHEMA_ID, metadata, [batch])
 }
 
 /// Reads a `sweep/v1` file; the parameters are the columns between `param_set`

@@ -154,6 +154,22 @@ impl StepSeries {
             steps_table(&self.records[range], &names)
         })
     }
+
+    /// The record batches [`StepSeries::write`] writes to `path`, in memory
+    /// (the same chunks, built by the same code), with the file's metadata.
+    ///
+    /// # Errors
+    /// [`backstop_data::DataError`] if a row breaks the schema's rules.
+    pub fn batches(
+        &self,
+        path: &std::path::Path,
+        metadata: &[(String, String)],
+    ) -> Result<backstop_data::TableBatches, backstop_data::DataError> {
+        let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
+        backstop_data::steps_batches_chunked(path, self.records.len(), metadata, |range| {
+            steps_table(&self.records[range], &names)
+        })
+    }
 }
 
 /// The band series of one path: `values[t × width + k]` is series `k` at step `t`
@@ -406,6 +422,22 @@ impl Bands {
     ) -> Result<(), backstop_data::DataError> {
         let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
         backstop_data::write_bands_chunked(path, self.sketches.rows(), metadata, |range| {
+            self.sketches.table_rows(&self.layout, &names, range)
+        })
+    }
+
+    /// The record batches [`Bands::write`] writes to `path`, in memory (the
+    /// same chunks, built by the same code), with the file's metadata.
+    ///
+    /// # Errors
+    /// [`backstop_data::DataError`] if a row breaks the schema's rules.
+    pub fn batches(
+        &self,
+        path: &std::path::Path,
+        metadata: &[(String, String)],
+    ) -> Result<backstop_data::TableBatches, backstop_data::DataError> {
+        let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
+        backstop_data::bands_batches_chunked(path, self.sketches.rows(), metadata, |range| {
             self.sketches.table_rows(&self.layout, &names, range)
         })
     }

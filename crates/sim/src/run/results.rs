@@ -57,13 +57,80 @@ pub fn write_run(dir: &Path, prepared: &Prepared, output: &RunOutput) -> Result<
     backstop_data::write_haircuts(&dir.join(HAIRCUTS_FILE), &output.haircuts_table(0), &meta)?;
     backstop_data::write_balances(&dir.join(BALANCES_FILE), &output.first_path_balances, &meta)?;
     backstop_data::write_adl_waves(&dir.join(ADL_WAVES_FILE), &output.adl_wave_rows(0), &meta)?;
-    let summary: Summary<&Scenario, ()> = Summary {
+    backstop_data::write_summary(
+        &dir.join(SUMMARY_FILE),
+        &run_summary(prepared, output, rows.len()),
+    )?;
+    Ok(())
+}
+
+/// The results of one run in memory: what [`write_run`] writes, built by the
+/// same code (the writers' own record batches and summary), without a file.
+#[derive(Debug, Clone)]
+pub struct RunTables {
+    /// `summary.json`'s bytes.
+    pub summary_json: Vec<u8>,
+    /// Every table, by file name (`steps.parquet`, ...), in [`write_run`]'s order.
+    pub tables: Vec<(&'static str, backstop_data::TableBatches)>,
+}
+
+/// The results of one run in memory: byte for byte `summary.json` and, table
+/// by table, the record batches [`write_run`] encodes into each Parquet file.
+///
+/// # Errors
+/// [`SimError::Data`] if a row breaks its schema's rules (as writing would).
+pub fn run_tables(prepared: &Prepared, output: &RunOutput) -> Result<RunTables, SimError> {
+    let meta = metadata(&prepared.scenario, None);
+    let rows = prepared.population_rows();
+    let at = Path::new;
+    let tables = vec![
+        (
+            POPULATION_FILE,
+            backstop_data::positions_batches(at(POPULATION_FILE), &rows, &meta)?,
+        ),
+        (
+            STEPS_FILE,
+            output.first_path.batches(at(STEPS_FILE), &meta)?,
+        ),
+        (
+            PATHS_FILE,
+            backstop_data::paths_batches(at(PATHS_FILE), &output.paths_table(0), &meta)?,
+        ),
+        (BANDS_FILE, output.bands.batches(at(BANDS_FILE), &meta)?),
+        (
+            HAIRCUTS_FILE,
+            backstop_data::haircuts_batches(at(HAIRCUTS_FILE), &output.haircuts_table(0), &meta)?,
+        ),
+        (
+            BALANCES_FILE,
+            backstop_data::balances_batches(at(BALANCES_FILE), &output.first_path_balances, &meta)?,
+        ),
+        (
+            ADL_WAVES_FILE,
+            backstop_data::adl_waves_batches(at(ADL_WAVES_FILE), &output.adl_wave_rows(0), &meta)?,
+        ),
+    ];
+    let summary_json =
+        backstop_data::summary_json(at(SUMMARY_FILE), &run_summary(prepared, output, rows.len()))?;
+    Ok(RunTables {
+        summary_json,
+        tables,
+    })
+}
+
+/// The `summary.json` of one run (`positions`: the population's rows).
+fn run_summary<'a>(
+    prepared: &'a Prepared,
+    output: &RunOutput,
+    positions: usize,
+) -> Summary<&'a Scenario, ()> {
+    Summary {
         backstop_version: VERSION.to_owned(),
         scenario: &prepared.scenario,
         scenario_hash: None,
         population: Some(PopulationSummary {
             accounts: prepared.population.len() as u64,
-            positions: rows.len() as u64,
+            positions: positions as u64,
             collateral: prepared
                 .population
                 .iter()
@@ -101,9 +168,7 @@ pub fn write_run(dir: &Path, prepared: &Prepared, output: &RunOutput) -> Result<
         } else {
             output.aggregates.clone()
         },
-    };
-    backstop_data::write_summary(&dir.join(SUMMARY_FILE), &summary)?;
-    Ok(())
+    }
 }
 
 /// What `summary.json` says of a one-path run (docs/model.md §7, "One
@@ -191,20 +256,80 @@ pub fn write_sweep(
     paths: &PathsTable,
     haircuts: &HaircutsTable,
 ) -> Result<SweepOutcome, SimError> {
-    let n = u64::from(base.paths);
-    let aggregates = super::sweep::set_aggregates(paths, grid.sets, n)?;
-    let meets: Vec<Option<bool>> = aggregates.iter().map(|a| grid.meets_target(a)).collect();
-    let ranked = grid.ranked(&meets);
+    let parts = sweep_parts(base, grid, hash, paths)?;
     let meta = metadata(base, Some(hash));
     std::fs::create_dir_all(dir).map_err(|source| backstop_data::DataError::Io {
         path: dir.to_owned(),
         action: "cannot create the folder".to_owned(),
         source,
     })?;
-    let table = sweep_table(grid, &aggregates, &meets);
-    backstop_data::write_sweep(&dir.join(SWEEP_FILE), &table, &meta)?;
+    backstop_data::write_sweep(&dir.join(SWEEP_FILE), &parts.table, &meta)?;
     backstop_data::write_paths(&dir.join(PATHS_FILE), paths, &meta)?;
     backstop_data::write_haircuts(&dir.join(HAIRCUTS_FILE), haircuts, &meta)?;
+    backstop_data::write_summary(&dir.join(SUMMARY_FILE), &parts.summary)?;
+    Ok(parts.outcome)
+}
+
+/// The results of a whole sweep in memory: what [`write_sweep`] writes, built
+/// by the same code (the writers' own record batches and summary), without a
+/// file; and what the sweep found.
+///
+/// # Errors
+/// As [`write_sweep`], but nothing is written.
+pub fn sweep_tables(
+    base: &Scenario,
+    grid: &SweepGrid,
+    hash: &str,
+    paths: &PathsTable,
+    haircuts: &HaircutsTable,
+) -> Result<(RunTables, SweepOutcome), SimError> {
+    let parts = sweep_parts(base, grid, hash, paths)?;
+    let meta = metadata(base, Some(hash));
+    let at = Path::new;
+    let tables = vec![
+        (
+            SWEEP_FILE,
+            backstop_data::sweep_batches(at(SWEEP_FILE), &parts.table, &meta)?,
+        ),
+        (
+            PATHS_FILE,
+            backstop_data::paths_batches(at(PATHS_FILE), paths, &meta)?,
+        ),
+        (
+            HAIRCUTS_FILE,
+            backstop_data::haircuts_batches(at(HAIRCUTS_FILE), haircuts, &meta)?,
+        ),
+    ];
+    let summary_json = backstop_data::summary_json(at(SUMMARY_FILE), &parts.summary)?;
+    Ok((
+        RunTables {
+            summary_json,
+            tables,
+        },
+        parts.outcome,
+    ))
+}
+
+/// What a whole sweep's files hold, before any is written.
+struct SweepParts<'a> {
+    outcome: SweepOutcome,
+    table: SweepTable,
+    summary: Summary<&'a Scenario, &'a SweepGrid>,
+}
+
+/// Every set's aggregates, the `sweep/v1` table and `summary.json` of a whole
+/// sweep from all its per-path rows in (set, path) order.
+fn sweep_parts<'a>(
+    base: &'a Scenario,
+    grid: &'a SweepGrid,
+    hash: &str,
+    paths: &PathsTable,
+) -> Result<SweepParts<'a>, SimError> {
+    let n = u64::from(base.paths);
+    let aggregates = super::sweep::set_aggregates(paths, grid.sets, n)?;
+    let meets: Vec<Option<bool>> = aggregates.iter().map(|a| grid.meets_target(a)).collect();
+    let ranked = grid.ranked(&meets);
+    let table = sweep_table(grid, &aggregates, &meets);
     let steps = paths
         .metric("steps")
         .and_then(|c| c.first().copied().flatten())
@@ -238,11 +363,14 @@ pub fn write_sweep(
             .cloned()
             .unwrap_or_else(|| super::aggregate::aggregates(&[])),
     };
-    backstop_data::write_summary(&dir.join(SUMMARY_FILE), &summary)?;
-    Ok(SweepOutcome {
-        aggregates,
-        meets,
-        ranked,
+    Ok(SweepParts {
+        outcome: SweepOutcome {
+            aggregates,
+            meets,
+            ranked,
+        },
+        table,
+        summary,
     })
 }
 
