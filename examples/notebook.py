@@ -23,8 +23,10 @@ PATHS = int(os.environ.get("BACKSTOP_NOTEBOOK_PATHS", "64"))
 # ## A Monte Carlo run: jump-diffusion stress, results as polars DataFrames
 
 # %%
-res = backstop.run(REPO / "scenarios" / "mc-jump-stress.toml", out=OUT, paths=PATHS)
-summary = res.summary  # summary.json as a dict
+# No `out=`: nothing is written, the tables come back in memory (Arrow C data
+# interface); `out=OUT` would write the CLI's results folder instead.
+res = backstop.run(REPO / "scenarios" / "mc-jump-stress.toml", paths=PATHS)
+summary = res.summary  # summary.json's content, as a dict
 print("paths:", summary["run"]["paths"])
 depletion = summary["aggregates"]["insurance_fund_depletion"]
 print("P(fund depleted): {probability:.4f}, 95% CI {ci95}".format(**depletion))
@@ -52,6 +54,7 @@ try:
     ax.set_xlabel("step")
     ax.set_ylabel("insurance fund, USD")
     ax.legend()
+    OUT.mkdir(parents=True, exist_ok=True)
     fig.savefig(OUT / "fund-fan.png", dpi=100)
     print("wrote", OUT / "fund-fan.png")
 except ImportError:

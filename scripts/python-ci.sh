@@ -5,7 +5,8 @@
 #   scripts/python-ci.sh path/to/backstop [VENV]
 #
 # VENV (default: $CARGO_TARGET_DIR/py-venv, kept between runs) gets maturin,
-# pytest, pyarrow, polars and jsonschema (tests/test_schema.py) from PyPI. The
+# pytest, pyarrow, polars, jsonschema (tests/test_schema.py) and matplotlib (the
+# notebook example's fan chart, tests/test_backstop.py) from PyPI. The
 # wheel is built with cargo's dev profile into the same target folder as the
 # workspace, after `cargo test --workspace --features import`: the python crate
 # resolves every shared dependency with the workspace's features (its Cargo.toml
@@ -20,7 +21,7 @@ venv="${2:-$target/py-venv}"
 if [[ ! -x "$venv/bin/python" ]]; then
     python3 -m venv "$venv"
 fi
-"$venv/bin/python" -m pip install -q --upgrade "maturin>=1.9,<2" "pytest>=7" "pyarrow>=14" "polars>=1" "jsonschema>=4"
+"$venv/bin/python" -m pip install -q --upgrade "maturin>=1.9,<2" "pytest>=7" "pyarrow>=14" "polars>=1" "jsonschema>=4" "matplotlib>=3.5"
 
 wheels="$(mktemp -d)"
 trap 'rm -rf "$wheels"' EXIT

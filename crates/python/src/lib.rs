@@ -3,7 +3,10 @@
 //!
 //! Each function runs the binary's own command code (`src/commands/`, included
 //! below by path, not copied), so `backstop.run` writes the very files `backstop
-//! run` writes, byte for byte. The engine runs with the GIL released and on a
+//! run` writes, byte for byte. Without a results folder (`run_memory`,
+//! `sweep_memory`) the results stay in memory: the record batches the file
+//! writers would encode and `summary.json`'s bytes, handed to pyarrow through
+//! the Arrow C data interface. The engine runs with the GIL released and on a
 //! rayon pool, as in the CLI. Errors raise [`BackstopError`] with the message the
 //! CLI prints after `error: `.
 
@@ -107,6 +110,63 @@ fn sweep(
     })
     .map_err(|e| raise(&e))?;
     Ok(out.join(name))
+}
+
+/// Results in memory as Python objects: `(tables, summary)`, `tables` a dict
+/// of `pyarrow.Table` by table name (`steps`, ...), each handed over through
+/// the Arrow C data interface, and `summary` the dict `json.loads` makes of
+/// `summary.json`'s bytes.
+fn to_python<'py>(
+    py: Python<'py>,
+    results: backstop_sim::run::results::RunTables,
+) -> PyResult<(Bound<'py, pyo3::types::PyDict>, Bound<'py, PyAny>)> {
+    use arrow_pyarrow::IntoPyArrow;
+    let tables = pyo3::types::PyDict::new(py);
+    for (file, t) in results.tables {
+        let name = file.strip_suffix(".parquet").unwrap_or(file);
+        let table = arrow_pyarrow::Table::try_new(t.batches, t.schema)
+            .map_err(|e| BackstopError::new_err(format!("{file}: {e}")))?
+            .into_pyarrow(py)?;
+        tables.set_item(name, table)?;
+    }
+    let text = String::from_utf8(results.summary_json)
+        .map_err(|e| BackstopError::new_err(format!("summary.json: {e}")))?;
+    let summary = py.import("json")?.call_method1("loads", (text,))?;
+    Ok((tables, summary))
+}
+
+/// `backstop run FILE [--paths N] [--threads T]` without a results folder:
+/// `(tables, summary)`, the tables and `summary.json` the CLI would
+/// write, built in memory by the same code. Nothing is written.
+#[pyfunction]
+#[pyo3(signature = (file, paths=None, threads=None))]
+fn run_memory<'py>(
+    py: Python<'py>,
+    file: PathBuf,
+    paths: Option<u32>,
+    threads: Option<usize>,
+) -> PyResult<(Bound<'py, pyo3::types::PyDict>, Bound<'py, PyAny>)> {
+    let results = py
+        .detach(|| commands::run::run_in_memory(&file, threads, paths))
+        .map_err(|e| raise(&e))?;
+    to_python(py, results)
+}
+
+/// `backstop sweep FILE [--paths N] [--threads T]` without a results folder:
+/// `(tables, summary)` of the whole sweep (`sweep`, `paths`,
+/// `haircuts`), built in memory by the code that writes the files.
+#[pyfunction]
+#[pyo3(signature = (file, paths=None, threads=None))]
+fn sweep_memory<'py>(
+    py: Python<'py>,
+    file: PathBuf,
+    paths: Option<u32>,
+    threads: Option<usize>,
+) -> PyResult<(Bound<'py, pyo3::types::PyDict>, Bound<'py, PyAny>)> {
+    let results = py
+        .detach(|| commands::sweep::sweep_in_memory(&file, threads, paths))
+        .map_err(|e| raise(&e))?;
+    to_python(py, results)
 }
 
 /// `backstop merge SHARD_DIR... --out OUT`.
@@ -219,6 +279,8 @@ fn _backstop(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("BackstopError", m.py().get_type::<BackstopError>())?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_function(wrap_pyfunction!(sweep, m)?)?;
+    m.add_function(wrap_pyfunction!(run_memory, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep_memory, m)?)?;
     m.add_function(wrap_pyfunction!(merge, m)?)?;
     m.add_function(wrap_pyfunction!(report, m)?)?;
     m.add_function(wrap_pyfunction!(validate, m)?)?;

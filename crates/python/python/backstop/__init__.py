@@ -1,10 +1,15 @@
 """backstop from Python: the Rust engine of the `backstop` CLI as a library.
 
     import backstop
-    res = backstop.run("scenarios/linear-crash.toml", out="out")
-    res.summary["insurance_fund_final"]        # summary.json as a dict
-    res.steps                                  # steps.parquet as a pyarrow.Table
-    res.polars("paths")                        # paths.parquet as a polars DataFrame
+    res = backstop.run("scenarios/linear-crash.toml")   # in memory: no file written
+    res.summary["aggregates"]                  # summary.json as a dict
+    res.steps                                  # steps.parquet's table, a pyarrow.Table
+    res.polars("paths")                        # paths.parquet's table, a polars DataFrame
+    backstop.run("scenarios/linear-crash.toml", out="out")   # the CLI's folder, byte for byte
+
+Without ``out`` the results stay in memory: the record batches the CLI's
+writers encode into each Parquet file, handed to pyarrow through the Arrow C
+data interface (no file, no copy), and ``summary.json`` as a dict.
 
 A scenario is a TOML file path, a TOML string or a dict with the same keys.
 Relative file names inside a string or dict scenario resolve against
@@ -38,31 +43,53 @@ __all__ = [
 
 Scenario = Union[str, os.PathLike, Mapping[str, Any]]
 
-#: The result files a run or sweep may hold, by table name.
-TABLES = ("steps", "population", "paths", "bands", "haircuts", "sweep")
+#: The tables a run or sweep may hold, by name (the file is ``<name>.parquet``).
+TABLES = ("steps", "population", "paths", "bands", "haircuts", "balances", "adl_waves", "sweep")
 
 
 class Results:
-    """A results folder: ``summary`` (dict) and its Parquet tables, read through
-    the Arrow C data interface as ``pyarrow.Table`` (``res.steps``) or polars
-    DataFrames (``res.polars("steps")``)."""
+    """Results of a run or sweep: ``summary`` (dict) and its tables as
+    ``pyarrow.Table`` (``res.steps``, ``res.table("steps")``) or polars
+    DataFrames (``res.polars("steps")``).
 
-    def __init__(self, directory: Union[str, os.PathLike]):
-        self.dir = Path(directory)
-        self._tables: dict = {}
+    Either a results folder (``dir``; its Parquet files read through the Arrow
+    C data interface) or, without one (``dir is None``), the tables and summary
+    a run kept in memory."""
+
+    def __init__(self, directory: Union[str, os.PathLike, None] = None, *,
+                 tables: Optional[dict] = None, summary: Optional[dict] = None):
+        self.dir = Path(directory) if directory is not None else None
+        self._tables: dict = dict(tables or {})
+        self._summary = summary
+        if self.dir is None and summary is None:
+            raise BackstopError("Results needs a results folder or the tables and summary of a run")
 
     def __repr__(self) -> str:
+        if self.dir is None:
+            return f"Results(<in memory: {', '.join(self.names)}>)"
         return f"Results({str(self.dir)!r})"
+
+    @property
+    def names(self) -> list:
+        """The tables there are (``steps``, ``paths``, ...)."""
+        if self.dir is None:
+            return list(self._tables)
+        return sorted(p.stem for p in self.dir.glob("*.parquet"))
 
     @property
     def summary(self) -> dict:
         """``summary.json`` as a dict."""
+        if self._summary is not None:
+            return self._summary
         with open(self.dir / "summary.json", encoding="utf-8") as f:
             return json.load(f)
 
     def table(self, name: str):
-        """``<name>.parquet`` as a ``pyarrow.Table`` (read once, then cached)."""
+        """The table ``name`` (``<name>.parquet``) as a ``pyarrow.Table``
+        (read once, then cached, for a folder)."""
         if name not in self._tables:
+            if self.dir is None:
+                raise BackstopError(f"{name}: no such table in these results (there are: {', '.join(self.names)})")
             path = self.dir / f"{name}.parquet"
             if not path.exists():
                 raise BackstopError(f"{path}: no such result file")
@@ -70,7 +97,7 @@ class Results:
         return self._tables[name]
 
     def polars(self, name: str):
-        """``<name>.parquet`` as a polars DataFrame (zero copy from Arrow)."""
+        """The table ``name`` as a polars DataFrame (zero copy from Arrow)."""
         import polars as pl
 
         return pl.from_arrow(self.table(name))
@@ -106,6 +133,15 @@ def _scenario_file(scenario: Scenario, base_dir=None) -> Iterator[str]:
         os.unlink(path)
 
 
+def _folder(results) -> Path:
+    """The folder of a ``Results`` or a path; in-memory results have none."""
+    if isinstance(results, Results):
+        if results.dir is None:
+            raise BackstopError("these results are in memory: run with out=... to get a results folder")
+        return results.dir
+    return Path(results)
+
+
 def _out(out) -> str:
     return os.fspath(out) if out is not None else tempfile.mkdtemp(prefix="backstop-")
 
@@ -118,10 +154,15 @@ def run(
     threads: Optional[int] = None,
     base_dir=None,
 ) -> Results:
-    """Run a scenario as ``backstop run`` does and return its results folder
-    (``<out>/<name>/``; ``out`` defaults to a new temporary folder)."""
+    """Run a scenario as ``backstop run`` does (rayon workers, the GIL
+    released). With ``out``, write its results folder ``<out>/<name>/`` byte
+    for byte as the CLI does and return it; without, write nothing and return
+    the results in memory (the same tables and summary)."""
     with _scenario_file(scenario, base_dir) as file:
-        return Results(_backstop.run(file, _out(out), paths, threads))
+        if out is None:
+            tables, summary = _backstop.run_memory(file, paths, threads)
+            return Results(tables=tables, summary=summary)
+        return Results(_backstop.run(file, os.fspath(out), paths, threads))
 
 
 def sweep(
@@ -135,7 +176,14 @@ def sweep(
 ) -> Results:
     """Every parameter set of the scenario's ``[sweep]``, as ``backstop sweep``;
     with ``shard="K/N"`` only shard K of N (``<out>/<name>/shard-K-of-N/``,
-    returned), to be joined by :func:`merge`."""
+    returned), to be joined by :func:`merge`. Without ``out`` (and without a
+    shard) nothing is written: the results (``sweep``, ``paths``, ``haircuts``
+    and the summary) come back in memory; a shard without ``out`` goes to a new
+    temporary folder."""
+    if out is None and shard is None:
+        with _scenario_file(scenario, base_dir) as file:
+            tables, summary = _backstop.sweep_memory(file, paths, threads)
+        return Results(tables=tables, summary=summary)
     with _scenario_file(scenario, base_dir) as file:
         folder = Path(_backstop.sweep(file, _out(out), shard, paths, threads))
     if shard is not None:
@@ -147,7 +195,7 @@ def sweep(
 def merge(shard_dirs: Sequence[Union[str, os.PathLike, Results]], out) -> Results:
     """Join the shard folders of one sweep into ``out``, as ``backstop merge``:
     byte for byte the files of a single-process sweep."""
-    dirs = [os.fspath(d.dir if isinstance(d, Results) else d) for d in shard_dirs]
+    dirs = [os.fspath(_folder(d)) for d in shard_dirs]
     if not dirs:
         raise BackstopError("merge needs the shard folders (shard-K-of-N) of one sweep")
     _backstop.merge(dirs, os.fspath(out))
@@ -166,7 +214,7 @@ def validate(scenario: Scenario, *, base_dir=None) -> dict:
 def report(results_dir: Union[str, os.PathLike, Results]) -> Results:
     """Render a results folder's report again (``report.html``, ``report.md``,
     ``charts/``), as ``backstop report``."""
-    d = results_dir.dir if isinstance(results_dir, Results) else Path(results_dir)
+    d = _folder(results_dir)
     _backstop.report(os.fspath(d))
     return Results(d)
 
