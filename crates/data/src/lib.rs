@@ -57,8 +57,8 @@ pub use results::balances::{
     BALANCES_SCHEMA_ID, BalanceParty, BalanceRow, Conservation, read_balances, write_balances,
 };
 pub use results::bands::{
-    BAND_QUANTILES, BANDS_SCHEMA_ID, BandSeries, BandsTable, read_bands, write_bands,
-    write_bands_chunked,
+    BAND_QUANTILES, BANDS_SCHEMA_ID, BandSeries, BandsTable, read_bands, read_bands_chunked,
+    write_bands, write_bands_chunked,
 };
 pub use results::haircuts::{HAIRCUTS_SCHEMA_ID, HaircutsTable, read_haircuts, write_haircuts};
 pub use results::metrics::{METRICS, Metric, MetricUnit, PATH_METRICS, find_metric};
@@ -67,7 +67,8 @@ pub use results::positions::{
     POSITIONS_SCHEMA_ID, PositionRow, positions_schema, read_positions, write_positions,
 };
 pub use results::steps::{
-    STEPS_SCHEMA_ID, StepsTable, read_steps, steps_schema, write_steps, write_steps_chunked,
+    STEPS_SCHEMA_ID, StepsTable, read_steps, read_steps_chunked, steps_schema, write_steps,
+    write_steps_chunked,
 };
 pub use results::summary::{
     Aggregates, MetricSummary, PopulationSummary, Probability, RankedSet, RunSummary,
