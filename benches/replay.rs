@@ -11,8 +11,22 @@
 //!   `ParquetRecordBatchReader` (same batch size, 4,096 rows), touching every
 //!   value once: the floor any reader of this file pays.
 //!
+//! - `replay_engine/trades_10m_100k_accounts`: every event through [`Replay`]
+//!   and, tick by tick, through the engine: each trade is one
+//!   [`Engine::step`](backstop_sim::Engine::step) at its price (rounded to the
+//!   market's 0.1 USD tick) and time, on a generated book of
+//!   [`ENGINE_ACCOUNTS`] (100,000) accounts (Binance-like tiers, `to_target`
+//!   liquidation, ADL queue; built outside the timing, funding off).
+//!
 //! Criterion reports each as elements (events) per second; a summary line
 //! after them gives the median of a few timed runs of each and their ratio.
+//!
+//! # One-shot mode
+//!
+//! `BACKSTOP_REPLAY_ONCE=<trades> cargo bench --bench replay` skips criterion
+//! (ten 10M-event engine replays take minutes on a shared 2-core machine): it
+//! generates a file of that many trades, then times decode and replay (median
+//! of three) and one replay through the engine, and prints the three rates.
 //!
 //! # Peak memory mode
 //!
@@ -47,7 +61,8 @@ use backstop_data::history::{TradeRow, write_trades};
 use backstop_data::{
     Contract, HistoryMetadata, Replay, ReplayEvent, Side, TimeWindow, WriteOptions,
 };
-use criterion::{Criterion, Throughput};
+use backstop_sim::{Engine, Prepared, Scenario};
+use criterion::{BatchSize, Criterion, Throughput};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use rand::{RngExt, SeedableRng};
@@ -63,6 +78,105 @@ const BATCH_ROWS: usize = 4096;
 const RSS_FILE_ENV: &str = "BACKSTOP_REPLAY_RSS_FILE";
 /// Parent mode: generate this many trades and measure a child's replay.
 const RSS_ENV: &str = "BACKSTOP_REPLAY_RSS";
+/// One-shot mode: generate this many trades and time decode, replay and the
+/// replay through the engine once each.
+const ONCE_ENV: &str = "BACKSTOP_REPLAY_ONCE";
+/// Accounts of the engine the replay drives.
+const ENGINE_ACCOUNTS: u32 = 100_000;
+/// The market's tick, USD.
+const TICK: f64 = 0.1;
+
+/// The engine's scenario: one BTC perpetual at the file's first price, a
+/// generated book of `accounts` accounts (the path section only sets the
+/// start; the replay sets every price).
+fn engine_scenario(accounts: u32) -> Scenario {
+    let toml = format!(
+        r#"
+name = "bench-replay-engine"
+seed = 7
+step_seconds = 1
+start = "2025-10-10T00:00:00Z"
+
+[market.btc]
+price = 121000.0
+tick_size = {TICK}
+lot_size = 0.001
+tiers = [
+  {{ notional_floor = 0, imr = 0.008, mmr = 0.004 }},
+  {{ notional_floor = 50000, imr = 0.01, mmr = 0.005 }},
+  {{ notional_floor = 250000, imr = 0.02, mmr = 0.01 }},
+  {{ notional_floor = 1000000, imr = 0.05, mmr = 0.025 }},
+  {{ notional_floor = 10000000, imr = 0.1, mmr = 0.05 }},
+]
+funding = {{ rate = 0.0001, interval_steps = 0 }}
+
+[path]
+kind = "linear"
+steps = 10
+shock_start_step = 1
+shock_steps = 1
+shock = 0.0
+
+[population]
+kind = "generated"
+accounts = {accounts}
+notional = {{ distribution = "pareto", scale = 2000.0, shape = 1.3 }}
+max_notional = 20000000.0
+leverage = {{ distribution = "lognormal", median = 5.0, sigma = 0.5 }}
+long_fraction = 0.6
+entry_dispersion = 0.01
+isolated_fraction = 0.2
+
+[liquidation]
+mode = "to_target"
+fee = 0.005
+insurance_fund_share = 1.0
+target_buffer = 0.1
+
+[insurance_fund]
+initial = 2000000.0
+
+[last_line]
+kind = "adl"
+adl = "queue"
+ranking = "binance"
+scope = "position"
+"#
+    );
+    Scenario::from_toml_str(&toml, Path::new("bench-replay-engine.toml"))
+        .expect("the bench scenario parses")
+}
+
+/// The prepared book (population generated once, outside every timing).
+fn engine_book(accounts: u32) -> Prepared {
+    Prepared::new(engine_scenario(accounts), Path::new(".")).expect("the bench book builds")
+}
+
+/// A fresh engine of `book`, recording no events.
+fn fresh_engine(book: &Prepared) -> Engine {
+    let mut engine = book.engine(0).expect("the engine builds");
+    engine.set_record_events(false);
+    engine
+}
+
+/// Every event through [`Replay`] and each trade, tick by tick, through
+/// `engine` (one step at the trade's price and time); returns (events, the
+/// insurance fund's balance after the last step, USD).
+fn replay_engine(path: &Path, engine: &mut Engine) -> (usize, f64) {
+    let replay = Replay::open(&[path], TimeWindow::ALL).expect("open replay");
+    let mut events = 0;
+    let mut prices = [0.0];
+    for event in replay {
+        if let ReplayEvent::Trade { ts_ns, price, .. } = event.expect("replay event") {
+            prices[0] = (price / TICK).round() * TICK;
+            engine.set_time(ts_ns);
+            engine.step(&prices).expect("the step runs");
+        }
+        events += 1;
+    }
+    let fund = engine.insurance_fund().balance().to_usd();
+    (events, fund)
+}
 
 /// `n` trades of a random walk from 2025-10-10 00:00 UTC: inter-arrival
 /// 0..200 µs (often 0: several fills of one order), price ×(1 ± 0.05 %) per
@@ -205,6 +319,20 @@ fn bench(c: &mut Criterion, path: &Path) {
     group.bench_function("decode/trades_10m", |b| b.iter(|| black_box(decode(path))));
     group.finish();
 
+    let book = engine_book(ENGINE_ACCOUNTS);
+    let mut group = c.benchmark_group("replay_engine");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(60));
+    group.throughput(Throughput::Elements(TRADES as u64));
+    group.bench_function("trades_10m_100k_accounts", |b| {
+        b.iter_batched(
+            || fresh_engine(&book),
+            |mut engine| black_box(replay_engine(path, &mut engine)),
+            BatchSize::PerIteration,
+        );
+    });
+    group.finish();
+
     let replay_time = median_time(5, || {
         black_box(replay(path));
     });
@@ -221,7 +349,47 @@ fn bench(c: &mut Criterion, path: &Path) {
     );
 }
 
+/// One-shot: decode and replay (median of three) and one replay through a
+/// 100,000-account engine, with their rates.
+fn once(trades: usize) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write_file(dir.path(), trades);
+    let book = engine_book(ENGINE_ACCOUNTS);
+    let decode_time = median_time(3, || {
+        black_box(decode(&path));
+    });
+    let replay_time = median_time(3, || {
+        black_box(replay(&path));
+    });
+    let mut engine = fresh_engine(&book);
+    let start = Instant::now();
+    let (events, fund) = replay_engine(&path, &mut engine);
+    let engine_time = start.elapsed();
+    assert_eq!(events, trades);
+    let rate = |t: Duration| trades as f64 / t.as_secs_f64() / 1e6;
+    println!(
+        "{trades} trades, {ENGINE_ACCOUNTS} accounts: decode {:.2} M rows/s ({decode_time:.2?}), \
+         replay {:.2} M events/s ({replay_time:.2?}), replay through the engine {:.3} M events/s \
+         ({engine_time:.2?}; {} steps, {} accounts liquidated, fund {fund:.0} USD); \
+         engine replay / decode rate {:.3}",
+        rate(decode_time),
+        rate(replay_time),
+        rate(engine_time),
+        engine.steps_run(),
+        engine.accounts_liquidated(),
+        decode_time.as_secs_f64() / engine_time.as_secs_f64(),
+    );
+}
+
 fn main() {
+    if let Ok(trades) = std::env::var(ONCE_ENV) {
+        once(
+            trades
+                .parse()
+                .expect("BACKSTOP_REPLAY_ONCE: a number of trades"),
+        );
+        return;
+    }
     if let Some(path) = std::env::var_os(RSS_FILE_ENV) {
         rss_child(Path::new(&path));
         return;

@@ -90,8 +90,9 @@ LAYERS = {
     "backstop-report": [
         # The crate's error, number formats, HTML escaping.
         [["error.rs", "format.rs", "markup.rs"]],
-        # summary.json as the report reads it.
-        [["summary.rs"]],
+        # summary.json as the report reads it; per-step series read back
+        # (downsampled above a length).
+        [["summary.rs", "sampler.rs"]],
         # The results folder's tables as the charts need them.
         [["data.rs"]],
         # What a run's controls did (shared by charts, documents, compare).

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use backstop_data::results::folder::ScratchFolder;
 use backstop_report::format::{count, pct_interval};
-use backstop_sim::run::aggregate::Probability;
-use backstop_sim::{Prepared, RunOutput};
+use backstop_sim::run::aggregate::{Aggregates, Probability};
+use backstop_sim::{PathMetrics, Prepared, RunOutput};
 
 use super::usd;
 
@@ -36,10 +36,15 @@ pub fn run(a: &RunArgs<'_>) -> Result<()> {
     let dir: PathBuf = a.out.join(&prepared.scenario.name);
     let folder = ScratchFolder::create(&dir, &[])?;
     backstop_sim::run::results::write_run(folder.path(), &prepared, &output)?;
+    // Path 0's series and the bands are on disk now: free them before the
+    // report reads them back (a long run's peak memory).
+    let RunOutput {
+        paths, aggregates, ..
+    } = output;
     super::render_report(folder.path())?;
     folder.publish(&[])?;
     if !a.quiet {
-        print_headline(&dir, &prepared, &output);
+        print_headline(&dir, &prepared, &paths, &aggregates);
     }
     Ok(())
 }
@@ -109,7 +114,7 @@ pub fn run_in_memory(
 
 /// The run's headline on the terminal: one path's figures, or the statistics
 /// across paths.
-fn print_headline(dir: &Path, prepared: &Prepared, output: &RunOutput) {
+fn print_headline(dir: &Path, prepared: &Prepared, paths: &[PathMetrics], a: &Aggregates) {
     println!("scenario      {}", prepared.scenario.name);
     println!("accounts      {}", count(prepared.population.len() as f64));
     if prepared.below_maintenance > 0 {
@@ -124,7 +129,7 @@ fn print_headline(dir: &Path, prepared: &Prepared, output: &RunOutput) {
             }
         );
     }
-    if let [m] = output.paths.as_slice() {
+    if let [m] = paths {
         println!("steps         {}", count(f64::from(m.steps)));
         println!(
             "insurance     {} -> {} (min {}, max drawdown {:.1}%)",
@@ -171,15 +176,14 @@ fn print_headline(dir: &Path, prepared: &Prepared, output: &RunOutput) {
             );
         }
     } else {
-        print_across_paths(prepared, output);
+        print_across_paths(prepared, a);
     }
     println!("results       {}", dir.display());
 }
 
 /// The headline of a run of many paths: probabilities with their intervals,
 /// the fund's tail loss, bad debt's quantiles, Cover-1/2.
-fn print_across_paths(prepared: &Prepared, output: &RunOutput) {
-    let a = &output.aggregates;
+fn print_across_paths(prepared: &Prepared, a: &Aggregates) {
     let pct = |p: &Probability| {
         format!(
             "{} ({} of {} paths)",

@@ -61,7 +61,7 @@ pub use results::balances::{
 };
 pub use results::bands::{
     BAND_QUANTILES, BANDS_SCHEMA_ID, BandSeries, BandsTable, bands_batches, bands_batches_chunked,
-    read_bands, write_bands, write_bands_chunked,
+    read_bands, read_bands_chunked, write_bands, write_bands_chunked,
 };
 pub use results::batches::TableBatches;
 pub use results::haircuts::{
@@ -74,8 +74,8 @@ pub use results::positions::{
     write_positions,
 };
 pub use results::steps::{
-    STEPS_SCHEMA_ID, StepsTable, read_steps, steps_batches, steps_batches_chunked, steps_schema,
-    write_steps, write_steps_chunked,
+    STEPS_SCHEMA_ID, StepsTable, read_steps, read_steps_chunked, steps_batches,
+    steps_batches_chunked, steps_schema, write_steps, write_steps_chunked,
 };
 pub use results::summary::{
     Aggregates, MetricSummary, PopulationSummary, Probability, RankedSet, RunSummary,

@@ -8,6 +8,7 @@ use backstop_data::results::layout::{
 };
 
 use crate::error::ReportError;
+use crate::sampler::{Kind, Sampler};
 use crate::summary::RunInfo;
 
 /// Across-path quantile bands of one series (`bands.parquet`), one entry per step,
@@ -91,6 +92,19 @@ pub struct PathSeries {
     /// Every market's path price of each step, by market (before impact and
     /// oracle; on a replay, the recorded price), NaN like `marks`.
     pub path_prices: BTreeMap<String, Vec<f64>>,
+    /// Steps per point of the series: 1 when every step is kept; above
+    /// [`EXACT_STEPS`](crate::sampler::EXACT_STEPS) steps, the width of the
+    /// buckets the series is downsampled to (two points each: levels their low
+    /// and high, flows their sum then 0; docs/model.md, "Charts of long runs").
+    pub steps_per_point: u32,
+    /// Steps in the file (before any downsampling).
+    pub steps_total: usize,
+    /// By market, over every step: the largest gap between the simulated mark
+    /// and the path price, as `(mark − path price, step, path price)` (the first
+    /// step of the largest).
+    pub mark_gaps: BTreeMap<String, (f64, u32, f64)>,
+    /// By market: the first finite mark, over every step.
+    pub first_marks: BTreeMap<String, f64>,
 }
 
 impl PathSeries {
@@ -102,81 +116,22 @@ impl PathSeries {
     /// [`ReportError::Data`] if the table's columns have different lengths.
     pub fn from_steps(table: &backstop_data::StepsTable) -> Result<Self, ReportError> {
         table.validate_lengths()?;
-        let market = table.market.iter().min().cloned().unwrap_or_default();
-        #[derive(Default)]
-        struct Row {
-            ts_ns: i64,
-            mark: Option<f64>,
-            fund: f64,
-            long: f64,
-            short: f64,
-            adl: f64,
-            adl_count: f64,
-            social: f64,
-            bad_debt: f64,
-            liquidations: f64,
-            multiplier: Option<f64>,
-            paused: bool,
-            marks: BTreeMap<String, f64>,
-            path_prices: BTreeMap<String, f64>,
-        }
-        let mut rows: BTreeMap<u32, Row> = BTreeMap::new();
-        for i in 0..table.len() {
-            let row = rows.entry(table.step[i]).or_default();
-            row.ts_ns = table.ts_ns.get(i).copied().unwrap_or_default();
-            if table.market[i] == market {
-                row.mark = Some(table.mark[i]);
-                row.multiplier = Some(table.margin_multiplier[i]);
-            }
-            row.marks.insert(table.market[i].clone(), table.mark[i]);
-            if let Some(&p) = table.path_price.get(i) {
-                row.path_prices.insert(table.market[i].clone(), p);
-            }
-            // Venue-wide values repeat on every market's row: take them once.
-            row.fund = table.insurance_fund[i];
-            row.social = table.socialized_loss[i];
-            row.bad_debt = table.bad_debt[i];
-            row.paused |= table.liquidations_paused[i];
-            row.liquidations += f64::from(table.liquidations[i]);
-            row.long += table.liquidated_long_notional[i];
-            row.short += table.liquidated_short_notional[i];
-            row.adl += table.adl_notional[i];
-            row.adl_count += f64::from(table.adl_count[i]);
-        }
-        let mut out = Self {
-            market,
-            ..Self::default()
-        };
-        let names: std::collections::BTreeSet<&String> = table.market.iter().collect();
-        for name in names {
-            out.marks
-                .insert(name.clone(), Vec::with_capacity(rows.len()));
-            out.path_prices
-                .insert(name.clone(), Vec::with_capacity(rows.len()));
-        }
-        for (step, row) in rows {
-            for (name, marks) in &mut out.marks {
-                marks.push(row.marks.get(name).copied().unwrap_or(f64::NAN));
-            }
-            for (name, prices) in &mut out.path_prices {
-                prices.push(row.path_prices.get(name).copied().unwrap_or(f64::NAN));
-            }
-            out.bad_debt.push(row.bad_debt);
-            out.liquidations.push(row.liquidations);
-            out.margin_multiplier
-                .push(row.multiplier.unwrap_or(f64::NAN));
-            out.liquidations_paused.push(row.paused);
-            out.step.push(step);
-            out.ts_ns.push(row.ts_ns);
-            out.mark.push(row.mark.unwrap_or(f64::NAN));
-            out.insurance_fund.push(row.fund);
-            out.liquidated_long.push(row.long);
-            out.liquidated_short.push(row.short);
-            out.adl_notional.push(row.adl);
-            out.adl_count.push(row.adl_count);
-            out.socialized_loss.push(row.social);
-        }
-        Ok(out)
+        let mut reader = PathReader::default();
+        reader.push(table);
+        Ok(reader.finish())
+    }
+
+    /// Reads `steps.parquet` one batch at a time into the series, downsampled
+    /// above [`EXACT_STEPS`](crate::sampler::EXACT_STEPS) steps: memory does not
+    /// grow with the length of the run.
+    ///
+    /// # Errors
+    ///
+    /// [`ReportError::Data`] naming the file, row and column of a bad value.
+    pub fn read(path: &std::path::Path) -> Result<Self, ReportError> {
+        let mut reader = PathReader::default();
+        backstop_data::read_steps_chunked(path, |chunk, _| reader.push(chunk))?;
+        Ok(reader.finish())
     }
 
     /// Steps in the series.
@@ -189,6 +144,241 @@ impl PathSeries {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.step.is_empty()
+    }
+}
+
+/// Columns of a [`PathReader`]'s sampler before the per-market ones.
+const FUND: usize = 0;
+const LONG: usize = 1;
+const SHORT: usize = 2;
+const ADL: usize = 3;
+const ADL_COUNT: usize = 4;
+const SOCIAL: usize = 5;
+const BAD_DEBT: usize = 6;
+const LIQUIDATIONS: usize = 7;
+const VENUE_KINDS: [Kind; 8] = [
+    Kind::Level,
+    Kind::Flow,
+    Kind::Flow,
+    Kind::Flow,
+    Kind::Flow,
+    Kind::VenueFlow,
+    Kind::VenueFlow,
+    Kind::Flow,
+];
+/// Per market: mark, margin multiplier, path price (three levels).
+const PER_MARKET: usize = 3;
+
+/// `steps/v1` rows (one per step and market) folded into a [`PathSeries`] as
+/// they are read: venue-wide sums per step, a mark, multiplier and path price
+/// per market, and the figures read over every step.
+struct PathReader {
+    sampler: Sampler,
+    /// Markets in order of appearance, with their first column.
+    markets: Vec<(String, usize)>,
+    /// Per market (same order): the largest `mark − path price` so far.
+    gaps: Vec<(f64, u32, f64)>,
+    /// Per market: the first finite mark.
+    firsts: Vec<f64>,
+    /// One row's values, reused.
+    values: Vec<f64>,
+}
+
+impl Default for PathReader {
+    fn default() -> Self {
+        Self {
+            sampler: Sampler::new(VENUE_KINDS.to_vec()),
+            markets: Vec::new(),
+            gaps: Vec::new(),
+            firsts: Vec::new(),
+            values: Vec::new(),
+        }
+    }
+}
+
+impl PathReader {
+    /// The index of `market`, added on first sight.
+    fn market(&mut self, market: &str) -> usize {
+        if let Some(i) = self.markets.iter().position(|(m, _)| m == market) {
+            return i;
+        }
+        let first = self.sampler.columns();
+        for _ in 0..PER_MARKET {
+            self.sampler.add_column(Kind::Level);
+        }
+        self.markets.push((market.to_owned(), first));
+        self.gaps.push((0.0, 0, f64::NAN));
+        self.firsts.push(f64::NAN);
+        self.markets.len() - 1
+    }
+
+    /// Every row of `t` (lengths already checked).
+    fn push(&mut self, t: &backstop_data::StepsTable) {
+        let get = |v: &[f64], i: usize| v.get(i).copied().unwrap_or(f64::NAN);
+        for i in 0..t.len() {
+            let Some(market) = t.market.get(i) else {
+                continue;
+            };
+            let m = self.market(market);
+            let first = self.markets[m].1;
+            let step = t.step[i];
+            let (mark, price) = (get(&t.mark, i), get(&t.path_price, i));
+            let d = mark - price;
+            if d.is_finite() && d.abs() > self.gaps[m].0.abs() {
+                self.gaps[m] = (d, step, price);
+            }
+            if self.firsts[m].is_nan() && mark.is_finite() {
+                self.firsts[m] = mark;
+            }
+            let mut values = std::mem::take(&mut self.values);
+            values.clear();
+            values.resize(self.sampler.columns(), f64::NAN);
+            values[FUND] = get(&t.insurance_fund, i);
+            values[LONG] = get(&t.liquidated_long_notional, i);
+            values[SHORT] = get(&t.liquidated_short_notional, i);
+            values[ADL] = get(&t.adl_notional, i);
+            values[ADL_COUNT] = t.adl_count.get(i).map_or(f64::NAN, |c| f64::from(*c));
+            values[SOCIAL] = get(&t.socialized_loss, i);
+            values[BAD_DEBT] = get(&t.bad_debt, i);
+            values[LIQUIDATIONS] = t.liquidations.get(i).map_or(f64::NAN, |c| f64::from(*c));
+            values[first] = mark;
+            values[first + 1] = get(&t.margin_multiplier, i);
+            values[first + 2] = price;
+            let ts = t.ts_ns.get(i).copied().unwrap_or_default();
+            let paused = t.liquidations_paused.get(i).copied().unwrap_or(false);
+            self.sampler.push(step, ts, &values, paused);
+            self.values = values;
+        }
+    }
+
+    fn finish(self) -> PathSeries {
+        let sampled = self.sampler.finish();
+        let mut columns = sampled.columns;
+        let mut take = |i: usize| columns.get_mut(i).map(std::mem::take).unwrap_or_default();
+        let market = self
+            .markets
+            .iter()
+            .map(|(m, _)| m)
+            .min()
+            .cloned()
+            .unwrap_or_default();
+        let mut out = PathSeries {
+            insurance_fund: take(FUND),
+            liquidated_long: take(LONG),
+            liquidated_short: take(SHORT),
+            adl_notional: take(ADL),
+            adl_count: take(ADL_COUNT),
+            socialized_loss: take(SOCIAL),
+            bad_debt: take(BAD_DEBT),
+            liquidations: take(LIQUIDATIONS),
+            ..PathSeries::default()
+        };
+        for (name, first) in &self.markets {
+            let (marks, multipliers, prices) = (take(*first), take(first + 1), take(first + 2));
+            if *name == market {
+                out.mark.clone_from(&marks);
+                out.margin_multiplier = multipliers;
+            }
+            out.marks.insert(name.clone(), marks);
+            out.path_prices.insert(name.clone(), prices);
+        }
+        if self.markets.is_empty() {
+            let n = sampled.step.len();
+            out.mark = vec![f64::NAN; n];
+            out.margin_multiplier = vec![f64::NAN; n];
+        }
+        for (((name, _), gap), first) in self.markets.iter().zip(self.gaps).zip(self.firsts) {
+            out.mark_gaps.insert(name.clone(), gap);
+            out.first_marks.insert(name.clone(), first);
+        }
+        out.market = market;
+        out.step = sampled.step;
+        out.ts_ns = sampled.ts_ns;
+        out.liquidations_paused = sampled.flags;
+        out.steps_per_point = sampled.steps_per_point;
+        out.steps_total = sampled.steps;
+        out
+    }
+}
+
+/// `bands/v1` rows folded into one [`Band`] per `(market, series)` as they are
+/// read, each downsampled above [`EXACT_STEPS`](crate::sampler::EXACT_STEPS)
+/// steps (flow series summed per bucket, the others low and high).
+#[derive(Default)]
+struct BandsReader {
+    series: Vec<(String, String, Sampler)>,
+}
+
+/// Band series that are flows per step (summed when downsampled).
+const FLOW_BANDS: [&str; 3] = [
+    "liquidated_long_notional",
+    "liquidated_short_notional",
+    "adl_notional",
+];
+
+impl BandsReader {
+    fn push(&mut self, t: &backstop_data::BandsTable) {
+        let at = |col: &Vec<f64>, i: usize| col.get(i).copied().unwrap_or(f64::NAN);
+        let mut last = 0;
+        for i in 0..t.len() {
+            let (Some(market), Some(series), Some(step)) =
+                (t.market.get(i), t.series.get(i), t.step.get(i))
+            else {
+                continue;
+            };
+            let hit = |(m, s, _): &(String, String, Sampler)| m == market && s == series;
+            let k = if self.series.get(last).is_some_and(hit) {
+                last
+            } else if let Some(k) = self.series.iter().position(hit) {
+                k
+            } else {
+                let kind = if FLOW_BANDS.contains(&series.as_str()) {
+                    Kind::VenueFlow
+                } else {
+                    Kind::Level
+                };
+                let sampler = Sampler::new(vec![kind; 8]);
+                self.series.push((market.clone(), series.clone(), sampler));
+                self.series.len() - 1
+            };
+            last = k;
+            let values = [
+                at(&t.quantiles[0], i),
+                at(&t.quantiles[1], i),
+                at(&t.quantiles[2], i),
+                at(&t.quantiles[3], i),
+                at(&t.quantiles[4], i),
+                at(&t.quantiles[5], i),
+                at(&t.quantiles[6], i),
+                at(&t.mean, i),
+            ];
+            let ts = t.ts_ns.get(i).copied().unwrap_or_default();
+            self.series[k].2.push(*step, ts, &values, false);
+        }
+    }
+
+    fn finish(self) -> BTreeMap<(String, String), Band> {
+        self.series
+            .into_iter()
+            .map(|(market, series, sampler)| {
+                let sampled = sampler.finish();
+                let mut columns = sampled.columns.into_iter();
+                let mut next = || columns.next().unwrap_or_default();
+                let band = Band {
+                    step: sampled.step,
+                    ts_ns: sampled.ts_ns,
+                    p1: next(),
+                    p5: next(),
+                    p25: next(),
+                    p50: next(),
+                    p75: next(),
+                    p95: next(),
+                    p99: next(),
+                    mean: next(),
+                };
+                ((market, series), band)
+            })
+            .collect()
     }
 }
 
@@ -491,11 +681,15 @@ impl ReportData {
             None => PathsTable::default(),
         };
         let bands = match present(BANDS_FILE) {
-            Some(p) => bands_from_table(&backstop_data::read_bands(&p)?),
+            Some(p) => {
+                let mut reader = BandsReader::default();
+                backstop_data::read_bands_chunked(&p, |chunk, _| reader.push(chunk))?;
+                reader.finish()
+            }
             None => BTreeMap::new(),
         };
         let path0 = match present(STEPS_FILE) {
-            Some(p) => Some(PathSeries::from_steps(&backstop_data::read_steps(&p)?)?),
+            Some(p) => Some(PathSeries::read(&p)?),
             None => None,
         };
         let haircuts = match present(HAIRCUTS_FILE) {
@@ -554,41 +748,6 @@ fn haircuts_from_table(t: &backstop_data::HaircutsTable) -> Vec<Haircut> {
                 account_id: *t.account_id.get(i)?,
                 amount: *t.amount.get(i)?,
             })
-        })
-        .collect()
-}
-
-/// Groups a long-format `bands/v1` table by `(market, series)`, ascending by step.
-fn bands_from_table(t: &backstop_data::BandsTable) -> BTreeMap<(String, String), Band> {
-    let mut rows: BTreeMap<(String, String), BTreeMap<u32, usize>> = BTreeMap::new();
-    for i in 0..t.len() {
-        let (Some(market), Some(series), Some(step)) =
-            (t.market.get(i), t.series.get(i), t.step.get(i))
-        else {
-            continue;
-        };
-        rows.entry((market.clone(), series.clone()))
-            .or_default()
-            .insert(*step, i);
-    }
-    let at = |col: &Vec<f64>, i: usize| col.get(i).copied().unwrap_or(f64::NAN);
-    let ts = |i: usize| t.ts_ns.get(i).copied().unwrap_or_default();
-    rows.into_iter()
-        .map(|(key, steps)| {
-            let mut b = Band::default();
-            for (step, i) in steps {
-                b.step.push(step);
-                b.ts_ns.push(ts(i));
-                b.p1.push(at(&t.quantiles[0], i));
-                b.p5.push(at(&t.quantiles[1], i));
-                b.p25.push(at(&t.quantiles[2], i));
-                b.p50.push(at(&t.quantiles[3], i));
-                b.p75.push(at(&t.quantiles[4], i));
-                b.p95.push(at(&t.quantiles[5], i));
-                b.p99.push(at(&t.quantiles[6], i));
-                b.mean.push(at(&t.mean, i));
-            }
-            (key, b)
         })
         .collect()
 }

@@ -348,30 +348,63 @@ pub fn read_bands(path: &Path) -> Result<BandsTable, DataError> {
     let mut t = BandsTable::default();
     for batch in batches(path, reader) {
         let (offset, batch) = batch?;
-        let column = |s| BatchColumn::new(path, &batch, s, offset);
-        column(STEP)?.push_u32(&mut t.step)?;
-        column(TS)?.push_timestamp_ns(&mut t.ts_ns)?;
-        column(MARKET)?.push_string(&mut t.market)?;
-        column(SERIES)?.push_string(&mut t.series)?;
-        let [p1, p5, p25, p50, p75, p95, p99] = &mut t.quantiles;
-        let targets: [&mut Vec<f64>; 10] = [
-            p1,
-            p5,
-            p25,
-            p50,
-            p75,
-            p95,
-            p99,
-            &mut t.mean,
-            &mut t.min,
-            &mut t.max,
-        ];
-        for (name, out) in BAND_FLOATS.iter().zip(targets) {
-            column(float_column(name))?.push_f64(out)?;
-        }
+        push_batch(&mut t, path, &batch, offset)?;
     }
     t.check(path, 0)?;
     Ok(t)
+}
+
+/// Reads a `bands/v1` file one decoded batch (at most 1,024 rows) at a time, in
+/// file order, without holding the whole table: `each` gets each batch's rows
+/// as a table and the file row of its first row. Memory holds one batch.
+///
+/// # Errors
+/// As [`read_bands`]; the rows are checked batch by batch, so an error can come
+/// after `each` has seen the batches before the offending row.
+pub fn read_bands_chunked(
+    path: &Path,
+    mut each: impl FnMut(&BandsTable, usize),
+) -> Result<(), DataError> {
+    let reader = open_projected(path, BANDS_SCHEMA_ID, &columns())?;
+    for batch in batches(path, reader) {
+        let (offset, batch) = batch?;
+        let mut t = BandsTable::default();
+        push_batch(&mut t, path, &batch, offset)?;
+        t.check(path, offset)?;
+        each(&t, offset);
+    }
+    Ok(())
+}
+
+/// Appends the rows of one decoded batch (file row `offset` first) to `t`.
+fn push_batch(
+    t: &mut BandsTable,
+    path: &Path,
+    batch: &RecordBatch,
+    offset: usize,
+) -> Result<(), DataError> {
+    let column = |s| BatchColumn::new(path, batch, s, offset);
+    column(STEP)?.push_u32(&mut t.step)?;
+    column(TS)?.push_timestamp_ns(&mut t.ts_ns)?;
+    column(MARKET)?.push_string(&mut t.market)?;
+    column(SERIES)?.push_string(&mut t.series)?;
+    let [p1, p5, p25, p50, p75, p95, p99] = &mut t.quantiles;
+    let targets: [&mut Vec<f64>; 10] = [
+        p1,
+        p5,
+        p25,
+        p50,
+        p75,
+        p95,
+        p99,
+        &mut t.mean,
+        &mut t.min,
+        &mut t.max,
+    ];
+    for (name, out) in BAND_FLOATS.iter().zip(targets) {
+        column(float_column(name))?.push_f64(out)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -476,29 +476,64 @@ pub fn read_steps(path: &Path) -> Result<StepsTable, DataError> {
     let mut t = StepsTable::default();
     for batch in batches(path, reader) {
         let (offset, batch) = batch?;
-        let column = |spec| BatchColumn::new(path, &batch, spec, offset);
-        column(STEP)?.push_u32(&mut t.step)?;
-        column(TS_NS)?.push_timestamp_ns(&mut t.ts_ns)?;
-        column(MARKET)?.push_string(&mut t.market)?;
-        column(MARK)?.push_f64(&mut t.mark)?;
-        column(INSURANCE_FUND)?.push_f64(&mut t.insurance_fund)?;
-        column(BAD_DEBT)?.push_f64(&mut t.bad_debt)?;
-        column(SOCIALIZED_LOSS)?.push_f64(&mut t.socialized_loss)?;
-        column(INSOLVENCY)?.push_f64(&mut t.insolvency)?;
-        column(ADL_NOTIONAL)?.push_f64(&mut t.adl_notional)?;
-        column(ADL_COUNT)?.push_u32(&mut t.adl_count)?;
-        column(LIQ_LONG)?.push_f64(&mut t.liquidated_long_notional)?;
-        column(LIQ_SHORT)?.push_f64(&mut t.liquidated_short_notional)?;
-        column(LIQUIDATIONS)?.push_u32(&mut t.liquidations)?;
-        column(OPEN_INTEREST)?.push_f64(&mut t.open_interest)?;
-        column(FUNDING_RATE)?.push_opt_f64(&mut t.funding_rate)?;
-        column(MARGIN_MULTIPLIER)?.push_f64(&mut t.margin_multiplier)?;
-        column(LIQUIDATIONS_PAUSED)?.push_bool(&mut t.liquidations_paused)?;
-        column(PATH_PRICE)?.push_f64(&mut t.path_price)?;
+        push_batch(&mut t, path, &batch, offset)?;
     }
     t.check_lengths(Some(path))?;
     t.check_values(path, 0)?;
     Ok(t)
+}
+
+/// Reads a steps file one decoded batch (at most 1,024 rows) at a time, in
+/// file order, without holding the whole table: `each` gets each batch's rows
+/// as a table and the file row of its first row. Memory holds one batch.
+///
+/// # Errors
+///
+/// As [`read_steps`]; the rows are checked batch by batch, so an error can come
+/// after `each` has seen the batches before the offending row.
+pub fn read_steps_chunked(
+    path: &Path,
+    mut each: impl FnMut(&StepsTable, usize),
+) -> Result<(), DataError> {
+    let reader = open_projected(path, STEPS_SCHEMA_ID, &COLUMNS)?;
+    for batch in batches(path, reader) {
+        let (offset, batch) = batch?;
+        let mut t = StepsTable::with_capacity(batch.num_rows());
+        push_batch(&mut t, path, &batch, offset)?;
+        t.check_lengths(Some(path))?;
+        t.check_values(path, offset)?;
+        each(&t, offset);
+    }
+    Ok(())
+}
+
+/// Appends the rows of one decoded batch (file row `offset` first) to `t`.
+fn push_batch(
+    t: &mut StepsTable,
+    path: &Path,
+    batch: &RecordBatch,
+    offset: usize,
+) -> Result<(), DataError> {
+    let column = |spec| BatchColumn::new(path, batch, spec, offset);
+    column(STEP)?.push_u32(&mut t.step)?;
+    column(TS_NS)?.push_timestamp_ns(&mut t.ts_ns)?;
+    column(MARKET)?.push_string(&mut t.market)?;
+    column(MARK)?.push_f64(&mut t.mark)?;
+    column(INSURANCE_FUND)?.push_f64(&mut t.insurance_fund)?;
+    column(BAD_DEBT)?.push_f64(&mut t.bad_debt)?;
+    column(SOCIALIZED_LOSS)?.push_f64(&mut t.socialized_loss)?;
+    column(INSOLVENCY)?.push_f64(&mut t.insolvency)?;
+    column(ADL_NOTIONAL)?.push_f64(&mut t.adl_notional)?;
+    column(ADL_COUNT)?.push_u32(&mut t.adl_count)?;
+    column(LIQ_LONG)?.push_f64(&mut t.liquidated_long_notional)?;
+    column(LIQ_SHORT)?.push_f64(&mut t.liquidated_short_notional)?;
+    column(LIQUIDATIONS)?.push_u32(&mut t.liquidations)?;
+    column(OPEN_INTEREST)?.push_f64(&mut t.open_interest)?;
+    column(FUNDING_RATE)?.push_opt_f64(&mut t.funding_rate)?;
+    column(MARGIN_MULTIPLIER)?.push_f64(&mut t.margin_multiplier)?;
+    column(LIQUIDATIONS_PAUSED)?.push_bool(&mut t.liquidations_paused)?;
+    column(PATH_PRICE)?.push_f64(&mut t.path_price)?;
+    Ok(())
 }
 
 #[cfg(test)]

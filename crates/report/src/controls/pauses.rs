@@ -83,6 +83,14 @@ pub enum NoPauses {
     },
     /// The run does not record `breaker_trips` and `breaker_steps_paused`.
     NotRecorded,
+    /// The run is longer than the report reads step by step (its series is
+    /// downsampled for the charts).
+    Downsampled {
+        /// Steps of the run.
+        steps: usize,
+        /// Steps per point of the charts' series.
+        steps_per_point: u32,
+    },
 }
 
 impl fmt::Display for NoPauses {
@@ -114,6 +122,17 @@ impl fmt::Display for NoPauses {
             Self::NotRecorded => {
                 f.write_str("the run does not record breaker_trips and breaker_steps_paused")
             }
+            #[allow(clippy::cast_precision_loss)]
+            Self::Downsampled {
+                steps,
+                steps_per_point,
+            } => write!(
+                f,
+                "the run's {} steps are read back {} steps to a point for the charts \
+                 (docs/model.md, \"Charts of long runs\"), not step by step",
+                count(*steps as f64),
+                count(f64::from(*steps_per_point))
+            ),
         }
     }
 }
@@ -140,6 +159,12 @@ pub fn breaker_pauses(data: &ReportData) -> Result<PauseAnalysis, NoPauses> {
     let Some(series) = data.path0.as_ref().filter(|p| !p.is_empty()) else {
         return Err(NoPauses::NoSteps);
     };
+    if series.steps_per_point > 1 {
+        return Err(NoPauses::Downsampled {
+            steps: series.steps_total,
+            steps_per_point: series.steps_per_point,
+        });
+    }
     let Some(pause) = param_f64(s, "controls.breaker.pause_steps") else {
         return Err(NoPauses::NoPauseLength);
     };

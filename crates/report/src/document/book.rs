@@ -60,8 +60,8 @@ fn market_setup(data: &ReportData, market: &str) -> Option<(Brackets, f64)> {
     let price = get(&format!("market.{market}.price")).or_else(|| {
         data.path0
             .as_ref()
-            .and_then(|p| p.marks.get(market))
-            .and_then(|m| m.iter().copied().find(|x| x.is_finite()))
+            .and_then(|p| p.first_marks.get(market).copied())
+            .filter(|x| x.is_finite())
     })?;
     Some((brackets, price))
 }

@@ -118,15 +118,15 @@ fn replay_marks(data: &ReportData) -> Option<(String, Vec<String>, Vec<Vec<Strin
                 .filter(|x| x.is_finite())
                 .fold(f64::INFINITY, f64::min)
         };
-        let mut gap = (0.0f64, 0usize);
-        for (i, (m, r)) in marks.iter().zip(recorded).enumerate() {
-            let d = m - r;
-            if d.is_finite() && d.abs() > gap.0.abs() {
-                gap = (d, i);
-            }
-        }
-        let (d, i) = gap;
-        let base = recorded.get(i).copied().unwrap_or(f64::NAN);
+        // Over every step, also when the charts' series is downsampled.
+        let (d, step, base) = match p.mark_gaps.get(market) {
+            Some(&(d, step, base)) if d != 0.0 => (d, step, base),
+            _ => (
+                0.0,
+                p.step.first().copied().unwrap_or(0),
+                recorded.first().copied().unwrap_or(f64::NAN),
+            ),
+        };
         rows.push(vec![
             market.clone(),
             usd(low(recorded)),
@@ -137,7 +137,7 @@ fn replay_marks(data: &ReportData) -> Option<(String, Vec<String>, Vec<Vec<Strin
             } else {
                 "–".to_owned()
             },
-            step_duration(f64::from(p.step.get(i).copied().unwrap_or(0)), data),
+            step_duration(f64::from(step), data),
         ]);
         modes.push(format!("{market}: `{}`", on_replay(market)));
     }

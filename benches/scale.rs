@@ -1,0 +1,83 @@
+//! The rows of issue 14's table ("Scale"), one criterion row each, so that
+//! `docs/performance.md`'s before/after table can be reproduced by
+//! `cargo bench --bench scale` (tens of minutes on 2 cores; compiled by clippy
+//! in CI, never run there). A filter picks rows: `cargo bench --bench scale --
+//! long_path`.
+//!
+//! | issue row | criterion row |
+//! |---|---|
+//! | `mc-garch-baseline`, 1 thread | `montecarlo_garch_1000_paths_1440_steps_10000_accounts/1_threads` (`benches/montecarlo.rs`) |
+//! | linear crash into ADL, 25,000 / 50,000 / 100,000 / 1,000,000 accounts | `scale_adl_crash/adl/{25000,50000,100000,1000000}_accounts` |
+//! | 1,000,000 accounts, no ADL, one path | `scale_adl_crash/no_adl/1000000_accounts` |
+//! | one path of 1,000,000 steps | `scale_long_path/1000000_steps` |
+//!
+//! The 10,000- and 100,000-account ADL rows with and without ADL are
+//! `adl_crash/{adl,no_adl}/{10000,100000}_accounts` of `benches/engine.rs`.
+//! Population generation is never timed; each row times one
+//! `Prepared::run_path(0)` (engine built, every step run, path 0's series and
+//! the metrics recorded), not the writing of the results nor the report.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Duration;
+
+use backstop_sim::{Prepared, Scenario};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+
+/// Accounts of the ADL crash rows.
+const ADL_SIZES: [u32; 4] = [25_000, 50_000, 100_000, 1_000_000];
+
+/// Steps of the long path.
+const LONG_STEPS: u32 = 1_000_000;
+
+/// `benches/adl-crash.toml` with `accounts` accounts and an insurance fund of
+/// `fund` USD.
+fn adl_crash(accounts: u32, fund: &str) -> Prepared {
+    let toml = include_str!("adl-crash.toml")
+        .replace("accounts = 100000", &format!("accounts = {accounts}"))
+        .replace("initial = 1.0", &format!("initial = {fund}"));
+    let s = Scenario::from_toml_str(&toml, Path::new("adl-crash.toml")).expect("parses");
+    Prepared::new(s, Path::new(".")).expect("the bench population builds")
+}
+
+fn bench_adl_crash(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scale_adl_crash");
+    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    for n in ADL_SIZES {
+        let mut cases = vec![("adl", "1.0")];
+        if n == 1_000_000 {
+            cases.push(("no_adl", "1e12"));
+        }
+        for (name, fund) in cases {
+            let p = adl_crash(n, fund);
+            g.bench_with_input(BenchmarkId::new(name, format!("{n}_accounts")), &p, |b, p| {
+                b.iter(|| black_box(p.run_path(black_box(0)).expect("runs")));
+            });
+        }
+    }
+    g.finish();
+}
+
+/// `scenarios/linear-crash.toml` (10,000 accounts, −35% over two hours) run
+/// for [`LONG_STEPS`] one-minute steps.
+fn long_path() -> Prepared {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/linear-crash.toml");
+    let toml = std::fs::read_to_string(&file)
+        .expect("the example scenario reads")
+        .replace("steps = 1440", &format!("steps = {LONG_STEPS}"));
+    let s = Scenario::from_toml_str(&toml, &file).expect("parses");
+    Prepared::new(s, file.parent().expect("a folder")).expect("it prepares")
+}
+
+fn bench_long_path(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scale_long_path");
+    g.sample_size(10).measurement_time(Duration::from_secs(60));
+    let p = long_path();
+    g.bench_function(format!("{LONG_STEPS}_steps"), |b| {
+        b.iter(|| black_box(p.run_path(black_box(0)).expect("runs")));
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_adl_crash, bench_long_path);
+criterion_main!(benches);
