@@ -125,7 +125,9 @@ pub struct Prepared {
     /// The engine every path starts from when they all open the same book
     /// (a fixed population, no non-USD collateral): built at the first path,
     /// `None` when paths cannot share it (`engine/restart.rs`).
-    template: OnceLock<Option<Engine>>,
+    /// With the scenario it was built from (`scenario` is public and may be
+    /// edited between runs: a template of another scenario is not used).
+    template: OnceLock<Option<(Scenario, Engine)>>,
     /// Engines that have run a path, restarted from the template for the next
     /// one (at most one per worker thread): no per-path allocation of the book.
     spare: Mutex<Vec<Engine>>,
@@ -321,9 +323,13 @@ impl Prepared {
             if let Some(rules) = build::vault_rules(&self.scenario).ok()? {
                 t.set_vault(rules);
             }
-            t.can_prepare().then_some(t)
+            t.can_prepare().then(|| (self.scenario.clone(), t))
         });
-        let spare = self.spare.lock().ok().and_then(|mut s| s.pop());
+        let template = template
+            .as_ref()
+            .filter(|(built_for, _)| *built_for == self.scenario)
+            .map(|(_, t)| t);
+        let spare = template.and_then(|_| self.spare.lock().ok().and_then(|mut s| s.pop()));
         let (Some(template), Some(mut engine)) = (template, spare) else {
             return self.engine(path_index);
         };
