@@ -237,6 +237,64 @@ impl Ledger {
         Ok(ledger)
     }
 
+    /// Makes this ledger a copy of `src`, reusing its buffers (a prepared
+    /// engine's restart, `engine/restart.rs`). Every field is listed: a new
+    /// one fails to compile here until it is copied.
+    pub(super) fn reset_from(&mut self, src: &Ledger) {
+        let Ledger {
+            accounts,
+            positions,
+            market_slots,
+            slot_owners,
+            ext_lots,
+            ext_cost,
+            ext_cash,
+            long_lots,
+            gross_lots,
+            out_of_range,
+            fund,
+            liquidator_fees,
+            venue_balance,
+            outside,
+            vault_lots,
+            vault_cost,
+            vault_cash,
+            opening_total,
+            #[cfg(debug_assertions)]
+            collateral_total,
+            journal,
+            record,
+            touched,
+            track_touched,
+        } = src;
+        self.accounts.clone_from(accounts);
+        self.positions.clone_from(positions);
+        self.market_slots.clone_from(market_slots);
+        self.slot_owners.clone_from(slot_owners);
+        self.ext_lots.clone_from(ext_lots);
+        self.ext_cost.clone_from(ext_cost);
+        self.ext_cash = *ext_cash;
+        self.long_lots.clone_from(long_lots);
+        self.gross_lots.clone_from(gross_lots);
+        self.out_of_range = *out_of_range;
+        self.fund.clone_from(fund);
+        self.liquidator_fees = *liquidator_fees;
+        self.venue_balance = *venue_balance;
+        self.outside = *outside;
+        self.vault_lots.clone_from(vault_lots);
+        self.vault_cost.clone_from(vault_cost);
+        self.vault_cash = *vault_cash;
+        self.opening_total = *opening_total;
+        #[cfg(debug_assertions)]
+        {
+            self.collateral_total = *collateral_total;
+        }
+        self.journal.clone_from(journal);
+        self.record = *record;
+        self.touched.clone_from(touched);
+        self.track_touched = *track_touched;
+    }
+
     fn open_account(
         &mut self,
         spec: &AccountSpec,

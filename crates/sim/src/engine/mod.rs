@@ -53,6 +53,7 @@ mod invariants;
 mod ledger;
 mod liquidation;
 mod margin;
+mod restart;
 mod rules;
 mod socialize_funding;
 mod triggers;

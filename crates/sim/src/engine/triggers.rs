@@ -42,6 +42,23 @@ impl LiquidationIndex {
         }
     }
 
+    /// Makes this index a copy of `src`, reusing its heaps' buffers (a
+    /// prepared engine's restart, `engine/restart.rs`).
+    pub(super) fn reset_from(&mut self, src: &LiquidationIndex) {
+        let LiquidationIndex {
+            longs,
+            shorts,
+            due,
+            long_offset,
+            short_offset,
+        } = src;
+        self.longs.clone_from(longs);
+        self.shorts.clone_from(shorts);
+        self.due.clone_from(due);
+        self.long_offset.clone_from(long_offset);
+        self.short_offset.clone_from(short_offset);
+    }
+
     /// Adds the trigger of a long of `account` in `market`: safe while the mark
     /// stays above `trigger` ticks.
     pub(super) fn push_long(&mut self, market: usize, trigger: i64, account: u32, version: u32) {

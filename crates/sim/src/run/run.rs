@@ -13,6 +13,7 @@
 //! at a time before it is folded into the bands.
 
 use std::path::Path;
+use std::sync::{Mutex, OnceLock};
 
 use backstop_data::{AdlWaveRow, BalanceRow, HaircutsTable, PathsTable, PositionRow, StepsTable};
 use rayon::prelude::*;
@@ -121,6 +122,15 @@ pub struct Prepared {
     step_ns: i64,
     /// `[controls.collateral]`'s assets and holdings, the same on every path.
     collateral: Option<Collateral>,
+    /// The engine every path starts from when they all open the same book
+    /// (a fixed population, no non-USD collateral): built at the first path,
+    /// `None` when paths cannot share it (`engine/restart.rs`).
+    /// With the scenario it was built from (`scenario` is public and may be
+    /// edited between runs: a template of another scenario is not used).
+    template: OnceLock<Option<(Scenario, Engine)>>,
+    /// Engines that have run a path, restarted from the template for the next
+    /// one (at most one per worker thread): no per-path allocation of the book.
+    spare: Mutex<Vec<Engine>>,
 }
 
 impl Prepared {
@@ -174,6 +184,8 @@ impl Prepared {
             start_ns,
             step_ns,
             collateral,
+            template: OnceLock::new(),
+            spare: Mutex::new(Vec::new()),
         };
         prepared.set_paths(paths)?;
         Ok(prepared)
@@ -289,6 +301,62 @@ impl Prepared {
         Ok(engine)
     }
 
+    /// The engine for path `path_index`, the same as [`Prepared::engine`]: a
+    /// spare engine restarted from the prepared template when the paths share
+    /// their opening book, else a new one.
+    ///
+    /// # Errors
+    /// A population the venue refuses.
+    fn start_engine(&self, path_index: u64) -> Result<Engine, SimError> {
+        let template = self.template.get_or_init(|| {
+            if !self.scenario.population.is_fixed() || self.collateral.is_some() {
+                return None;
+            }
+            let mut t = Engine::new(
+                build_markets(&self.scenario, &self.depth_books).ok()?,
+                &self.start_prices(),
+                &self.population,
+                venue_config(&self.scenario).ok()?,
+                rng::stream(self.scenario.seed, Purpose::Adl, 0),
+            )
+            .ok()?;
+            if let Some(rules) = build::vault_rules(&self.scenario).ok()? {
+                t.set_vault(rules);
+            }
+            t.can_prepare().then(|| (self.scenario.clone(), t))
+        });
+        let template = template
+            .as_ref()
+            .filter(|(built_for, _)| *built_for == self.scenario)
+            .map(|(_, t)| t);
+        let spare = template.and_then(|_| self.spare.lock().ok().and_then(|mut s| s.pop()));
+        let (Some(template), Some(mut engine)) = (template, spare) else {
+            return self.engine(path_index);
+        };
+        engine.restart_from(
+            template,
+            build_markets(&self.scenario, &self.depth_books)?,
+            venue_config(&self.scenario)?,
+            rng::stream(self.scenario.seed, Purpose::Adl, path_index),
+        );
+        engine.set_controls(controls_for_path(
+            &self.scenario.controls,
+            self.scenario.market.len(),
+            self.scenario.seed,
+            path_index,
+        ));
+        Ok(engine)
+    }
+
+    /// Keeps an engine that has run a path for [`Prepared::start_engine`].
+    fn give_back(&self, engine: Engine) {
+        if matches!(self.template.get(), Some(Some(_)))
+            && let Ok(mut spare) = self.spare.lock()
+        {
+            spare.push(engine);
+        }
+    }
+
     /// Path `path_index`'s own population and collateral holdings
     /// (`population.resample = "per_path"`): drawn from the streams
     /// `(seed, population, path_index)` and `(seed, collateral, path_index)`.
@@ -318,7 +386,7 @@ impl Prepared {
         path_index: u64,
         mut record: impl FnMut(&Engine, &StepInput),
     ) -> Result<(PathMetrics, Vec<i64>, Engine), SimError> {
-        let mut engine = self.engine(path_index)?;
+        let mut engine = self.start_engine(path_index)?;
         let initial_margin_locked = engine.initial_margin_locked();
         let mut scratch = PathScratch::default();
         let mut cursor = self
@@ -364,7 +432,9 @@ impl Prepared {
     /// # Errors
     /// A population the venue refuses, or history that cannot be read.
     pub fn run_metrics(&self, path_index: u64) -> Result<PathMetrics, SimError> {
-        self.simulate(path_index, |_, _| {}).map(|(m, _, _)| m)
+        let (metrics, _, engine) = self.simulate(path_index, |_, _| {})?;
+        self.give_back(engine);
+        Ok(metrics)
     }
 
     /// Runs path `path_index` and keeps its full per-step series.
@@ -401,6 +471,7 @@ impl Prepared {
         } else {
             balance_rows(&engine, &self.population_of(path_index)?.0)
         };
+        self.give_back(engine);
         let steps = StepSeries {
             records,
             names: self
@@ -418,9 +489,10 @@ impl Prepared {
         let layout = record::band_layout(self.scenario.market.len(), self.scenario.vault.is_some());
         let mut values = Vec::with_capacity(self.scenario.steps() * layout.len());
         let mut totals = BandTotals::default();
-        let (metrics, ts_ns, _) = self.simulate(path_index, |engine, _| {
+        let (metrics, ts_ns, engine) = self.simulate(path_index, |engine, _| {
             record::record_bands(engine, &layout, &mut totals, &mut values);
         })?;
+        self.give_back(engine);
         Ok((metrics, BandRows { ts_ns, values }))
     }
 

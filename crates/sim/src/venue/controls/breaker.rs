@@ -16,7 +16,7 @@ use super::defaults;
 use crate::money::{PPB, Rate};
 
 /// Decides, step by step, whether liquidations are paused.
-pub trait LiquidationPause: Send {
+pub trait LiquidationPause: Send + Sync {
     /// Sees the marks (ticks, one per market) of step `step` (called once per step,
     /// in order) and returns whether liquidations are paused during it.
     fn observe(&mut self, step: u32, marks: &[i64]) -> bool;

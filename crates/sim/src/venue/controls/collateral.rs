@@ -57,7 +57,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Prices the collateral assets, step by step.
-pub trait CollateralPricing: Send {
+pub trait CollateralPricing: Send + Sync {
     /// Number of assets.
     fn assets(&self) -> usize;
     /// Asset names, in asset-index order.

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use super::defaults;
 
 /// Builds the mark the engine sees from the path prices.
-pub trait MarkOracle: Send {
+pub trait MarkOracle: Send + Sync {
     /// Sees the path prices (USD, one per market) of step `step` (called once per
     /// step, in order) and writes the oracle price of each market into `out`.
     fn observe(&mut self, step: u32, path_prices: &[f64], out: &mut [f64]);

@@ -17,7 +17,7 @@ use super::defaults;
 use crate::money::Rate;
 
 /// Scales the margin rates of each market, step by step.
-pub trait MarginScaling: Send {
+pub trait MarginScaling: Send + Sync {
     /// Sees the marks (ticks, one per market) of step `step` (called once per step,
     /// in order); returns whether any multiplier changed (the engine then
     /// re-evaluates every account).
