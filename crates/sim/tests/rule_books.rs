@@ -7,6 +7,7 @@ use std::path::Path;
 use backstop_sim::Prepared;
 use backstop_sim::config::{LastLineKind, LiquidationModeKind, Scenario};
 use backstop_sim::run::liq_price::{AccountFile, PositionPrices, liquidation_prices};
+use backstop_sim::venue::adl_price::AdlPrice;
 use backstop_sim::venue::rulebook::{Venue, binance, drift, dydx, hyperliquid};
 
 const BASE: &str = r#"name = "rb"
@@ -69,7 +70,22 @@ fn the_rule_book_fills_what_the_scenario_leaves_out() {
         "no fund: the vault is the backstop"
     );
     assert_eq!(s.last_line.kind, LastLineKind::Adl);
+    assert_eq!(
+        s.last_line.adl_price,
+        AdlPrice::PreviousMark,
+        "Hyperliquid's ADL closes at the previous mark"
+    );
     assert_eq!(s.venue.as_deref(), Some("hyperliquid"));
+    // Every other rule book closes ADL at the bankruptcy price; a file may
+    // set the key over the rule book's.
+    for v in ["binance-usdm", "dydx-v4", "bitmex", "drift"] {
+        let s = load(&BASE.replace("\"hyperliquid\"", &format!("{v:?}")));
+        assert_eq!(s.last_line.adl_price, AdlPrice::Bankruptcy, "{v}");
+    }
+    let s = load(&format!(
+        "{BASE}\n[last_line]\nadl_price = \"bankruptcy\"\n"
+    ));
+    assert_eq!(s.last_line.adl_price, AdlPrice::Bankruptcy);
 }
 
 #[test]

@@ -36,6 +36,7 @@ pub fn rule_book() -> RuleBook {
         last_line: "adl",
         adl: "queue",
         ranking: "dydx",
+        adl_price: "bankruptcy",
     }
 }
 
