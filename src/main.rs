@@ -5,7 +5,7 @@
 //! backstop run scenarios/linear-crash.toml     # simulate, write notebooks-out/<name>/
 //! backstop validate scenarios/linear-crash.toml  # check a scenario without running it
 //! backstop sweep scenarios/sweep-margin-fee.toml # every parameter set of a [sweep]
-//! backstop compare notebooks-out/a notebooks-out/b # two runs side by side
+//! backstop compare notebooks-out/a notebooks-out/b # two runs side by side (or more)
 //! ```
 
 // clap prints these doc comments as the help text, where `<out>` is a
@@ -101,21 +101,27 @@ enum Command {
         quiet: bool,
     },
     /// Compare two results folders side by side (e.g. a crash with and without
-    /// the controls): write compare.html, compare.md and charts/ into --out.
+    /// the controls), or more than two in one table across runs (e.g. the same
+    /// crash under each venue's rule book): write compare.html, compare.md and
+    /// charts/ into --out.
     Compare {
-        /// Results folder of run A (written by `backstop run`).
-        a: PathBuf,
-        /// Results folder of run B; differences are B − A.
-        b: PathBuf,
-        /// Folder to write into [default: notebooks-out/compare-<A>-vs-<B>].
+        /// Results folders (written by `backstop run`): A B, or more; with two,
+        /// differences are B − A.
+        #[arg(required = true, num_args = 2.., value_name = "DIR")]
+        runs: Vec<PathBuf>,
+        /// Folder to write into [default: notebooks-out/compare-<A>-vs-<B>[-vs-<C>...]].
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Name of run A in the documents [default: its scenario name].
+        /// Name of run A in the documents [default: its scenario name] (two runs).
         #[arg(long)]
         label_a: Option<String>,
-        /// Name of run B in the documents [default: its scenario name].
+        /// Name of run B in the documents [default: its scenario name] (two runs).
         #[arg(long)]
         label_b: Option<String>,
+        /// Names of the runs in the documents, one per folder in order
+        /// (repeat it) [default: the scenario names without their shared prefix].
+        #[arg(long = "label", value_name = "LABEL")]
+        labels: Vec<String>,
         /// Print nothing but errors.
         #[arg(long, short)]
         quiet: bool,
@@ -302,18 +308,18 @@ fn main() -> ExitCode {
             quiet,
         }),
         Command::Compare {
-            a,
-            b,
+            runs,
             out,
             label_a,
             label_b,
+            labels,
             quiet,
         } => commands::compare::compare(&commands::compare::CompareArgs {
-            a: &a,
-            b: &b,
+            runs: &runs,
             out: out.as_deref(),
             label_a: label_a.as_deref(),
             label_b: label_b.as_deref(),
+            labels: &labels,
             quiet,
         }),
     };

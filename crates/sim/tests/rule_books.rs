@@ -7,6 +7,7 @@ use std::path::Path;
 use backstop_sim::Prepared;
 use backstop_sim::config::{LastLineKind, LiquidationModeKind, Scenario};
 use backstop_sim::run::liq_price::{AccountFile, PositionPrices, liquidation_prices};
+use backstop_sim::venue::adl_price::AdlPrice;
 use backstop_sim::venue::rulebook::{Venue, binance, drift, dydx, hyperliquid};
 
 const BASE: &str = r#"name = "rb"
@@ -69,7 +70,22 @@ fn the_rule_book_fills_what_the_scenario_leaves_out() {
         "no fund: the vault is the backstop"
     );
     assert_eq!(s.last_line.kind, LastLineKind::Adl);
+    assert_eq!(
+        s.last_line.adl_price,
+        AdlPrice::PreviousMark,
+        "Hyperliquid's ADL closes at the previous mark"
+    );
     assert_eq!(s.venue.as_deref(), Some("hyperliquid"));
+    // Every other rule book closes ADL at the bankruptcy price; a file may
+    // set the key over the rule book's.
+    for v in ["binance-usdm", "dydx-v4", "bitmex", "drift"] {
+        let s = load(&BASE.replace("\"hyperliquid\"", &format!("{v:?}")));
+        assert_eq!(s.last_line.adl_price, AdlPrice::Bankruptcy, "{v}");
+    }
+    let s = load(&format!(
+        "{BASE}\n[last_line]\nadl_price = \"bankruptcy\"\n"
+    ));
+    assert_eq!(s.last_line.adl_price, AdlPrice::Bankruptcy);
 }
 
 #[test]
@@ -384,6 +400,42 @@ fn dydx_fillable_price() {
         )),
         2_887.50
     );
+    // The rating is clamped to [0, 1] (`GetFillablePrice`: "Bound the ABR
+    // between 0 and 1"): below zero equity the spread stays at its largest,
+    // 7.5%; above maintenance the order is at the oracle price.
+    assert_eq!(
+        cents(dydx::fillable_price(
+            3_000.0, 1.0, 1.5, 0.05, 1.0, -60.0, 150.0
+        )),
+        2_775.00
+    );
+    assert_eq!(
+        cents(dydx::fillable_price(
+            3_000.0, -1.0, 1.5, 0.05, 1.0, -60.0, 150.0
+        )),
+        3_225.00
+    );
+    assert_eq!(
+        cents(dydx::fillable_price(
+            3_000.0, 1.0, 1.5, 0.05, 1.0, 300.0, 150.0
+        )),
+        3_000.00
+    );
+    // The help center's case: an account that "can only afford to execute
+    // orders at a price that is 2% worse than the oracle price before going
+    // negative", filled at the "maximum liquidation spread of 7.5%": "the
+    // insurance fund covers the 5.5% difference". Long 1 at 3,000, MMF 5%:
+    // bankruptcy at 2,940, the largest spread at 2,775, 165 USD = 5.5%.
+    let bankruptcy = 3_000.0 * (1.0 - 0.02);
+    let widest = 3_000.0 * (1.0 - dydx::max_liquidation_spread(0.05));
+    assert_eq!(cents(bankruptcy - widest), 165.00);
+    // The formula itself gives that account (equity 60 USD, 2% of 3,000, of
+    // a 150 USD requirement: Q = 0.4, ABR = 0.6) a limit of 4.5% below the
+    // oracle, 2,865: at most 2.5% (75 USD) from the fund. The help center's
+    // 7.5% is the bound, reached only at zero equity or below.
+    let limit = dydx::fillable_price(3_000.0, 1.0, 1.5, 0.05, 1.0, 60.0, 150.0);
+    assert_eq!(cents(limit), 2_865.00);
+    assert_eq!(cents(bankruptcy - limit), 75.00);
 }
 
 /// Hyperliquid docs, "Liquidations": maintenance margin is half the initial

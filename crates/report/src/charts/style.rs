@@ -39,8 +39,18 @@ pub(crate) const RISK: RGBColor = RGBColor(200, 30, 30);
 pub(crate) const TAIL: RGBColor = RGBColor(120, 20, 60);
 pub(crate) const HIST: RGBColor = RGBColor(90, 130, 180);
 
-/// Colours of the runs of an overlay chart: A, B.
-pub(crate) const RUN_COLORS: [RGBColor; 2] = [RGBColor(230, 133, 0), RGBColor(31, 100, 170)];
+/// Colours of the runs of an overlay chart: A, B, then the further runs of a
+/// comparison of more than two (cycled past eight).
+pub(crate) const RUN_COLORS: [RGBColor; 8] = [
+    RGBColor(230, 133, 0),
+    RGBColor(31, 100, 170),
+    RGBColor(40, 150, 80),
+    RGBColor(200, 50, 120),
+    RGBColor(120, 90, 190),
+    RGBColor(110, 110, 110),
+    RGBColor(0, 160, 170),
+    RGBColor(150, 100, 40),
+];
 
 /// Fill of the breaker's pauses.
 pub(crate) const PAUSE: RGBColor = RGBColor(240, 180, 60);

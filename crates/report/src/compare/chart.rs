@@ -206,3 +206,106 @@ fn texts(a: &Run, b: &Run, has_marks: bool) -> (String, String) {
     );
     (subtitle, caption)
 }
+
+/// The insurance-fund chart of a comparison of more than two runs: every
+/// run's balance (one path: the path; several: the median) on one time axis,
+/// one colour each, and the marks below when every run has one.
+pub(crate) fn fund_chart_many(runs: &[Run]) -> Result<Chart, ReportError> {
+    let series: Vec<Series> = runs.iter().map(|r| Series::of(r.data)).collect();
+    let span = series.iter().map(Series::span).fold(0.0, f64::max);
+    let (unit_seconds, unit) = time_unit(span);
+    let first = series.first().map_or(0, Series::first);
+    let x_desc = if series.iter().all(|s| s.first() == first) {
+        format!("Time since {} ({unit})", format_utc_label(first))
+    } else {
+        format!("Time since each run's start ({unit})")
+    };
+    let multi = runs.iter().any(|r| !r.data.single_path());
+    let what = |d: &ReportData| {
+        if d.single_path() {
+            String::new()
+        } else {
+            #[allow(clippy::cast_precision_loss)]
+            let paths = d.summary.paths as f64;
+            format!(" (median of {} paths)", count(paths))
+        }
+    };
+    let lines: Vec<OverlayLine> = runs
+        .iter()
+        .zip(&series)
+        .enumerate()
+        .map(|(i, (r, s))| OverlayLine {
+            label: format!("{}{}", r.label, what(r.data)),
+            x: s.x(unit_seconds),
+            y: s.fund.clone(),
+            color: i,
+            start: r.data.summary.insurance_fund_initial,
+        })
+        .collect();
+    let marks: Vec<OverlayLine> = if series.iter().all(|s| s.mark.is_some()) {
+        runs.iter()
+            .zip(&series)
+            .enumerate()
+            .filter_map(|(i, (r, s))| {
+                s.mark.as_ref().map(|(_, y)| OverlayLine {
+                    label: r.label.clone(),
+                    x: s.x(unit_seconds),
+                    y: y.clone(),
+                    color: i,
+                    start: None,
+                })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut markets: Vec<String> = series
+        .iter()
+        .filter_map(|s| s.mark.as_ref().map(|(m, _)| m.to_uppercase()))
+        .collect();
+    markets.dedup();
+    let mark_desc = if marks.is_empty() {
+        String::new()
+    } else if markets.len() == 1 {
+        format!("{} mark price (USD)", markets[0])
+    } else {
+        format!("Mark price (USD): {}", markets.join(", "))
+    };
+    let dd = |d: &ReportData| {
+        value(d, "insurance_fund_max_drawdown").map_or_else(|| "n/a".to_owned(), usd)
+    };
+    let (line, drawdown) = if multi {
+        ("the median across paths", "mean max drawdown")
+    } else {
+        ("the path", "max drawdown")
+    };
+    let each: Vec<String> = runs
+        .iter()
+        .map(|r| format!("{} {}", r.label, dd(r.data)))
+        .collect();
+    let mut caption = format!(
+        "Insurance-fund balance at the end of each step of every run (top; {line}), \
+         {drawdown}: {}; dashed the starting balances, red zero.",
+        each.join(", ")
+    );
+    if !marks.is_empty() {
+        caption.push_str(" Bottom: each run's mark price, same colours.");
+    }
+    let subtitle = format!(
+        "Max drawdown{}: {}",
+        if multi { " (mean across paths)" } else { "" },
+        each.join(", ")
+    );
+    let labels: Vec<&str> = runs.iter().map(|r| r.label.as_str()).collect();
+    overlay(
+        "compare_insurance_fund",
+        format!("Insurance-fund balance: {}", labels.join(", ")),
+        subtitle,
+        caption,
+        x_desc,
+        "Insurance-fund balance (USD)".to_owned(),
+        lines,
+        marks,
+        mark_desc,
+    )
+}

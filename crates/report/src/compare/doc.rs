@@ -11,6 +11,8 @@ pub(crate) struct Doc {
     pub(crate) runs: Vec<String>,
     pub(crate) head: Vec<String>,
     pub(crate) rows: Vec<Vec<String>>,
+    /// Heading of the plain-words lines (`What changed` for two runs).
+    pub(crate) lines_title: &'static str,
     pub(crate) lines: Vec<String>,
     pub(crate) notes: Vec<String>,
     pub(crate) settings: Vec<(String, Vec<String>)>,
@@ -31,7 +33,10 @@ impl Doc {
         }
         h.push_str("</ul>\n<h2 id=\"headline\">Side by side</h2>\n");
         html_table(&mut h, &self.head, &self.rows);
-        h.push_str("<h2 id=\"differences\">What changed</h2>\n<ul>\n");
+        h.push_str(&format!(
+            "<h2 id=\"differences\">{}</h2>\n<ul>\n",
+            esc(self.lines_title)
+        ));
         for l in &self.lines {
             h.push_str(&format!("<li>{}</li>\n", esc(l)));
         }
@@ -73,7 +78,7 @@ impl Doc {
         }
         m.push_str("\n## Side by side\n\n");
         md_table(&mut m, &self.head, &self.rows);
-        m.push_str("## What changed\n\n");
+        m.push_str(&format!("## {}\n\n", md(self.lines_title)));
         for l in &self.lines {
             m.push_str(&format!("- {}\n", md(l)));
         }

@@ -1,5 +1,7 @@
 //! `backstop compare`: two runs side by side (`compare.html`, `compare.md` and
-//! their charts), typically the same scenario with and without a control.
+//! their charts), typically the same scenario with and without a control; or
+//! more than two in one table across runs (`many`), typically the same crash
+//! under each venue's rule book.
 //!
 //! Each run is read from its results folder alone, as a report is. The headline
 //! table shows each run's value (one path: the path's; several: the mean across
@@ -12,6 +14,7 @@
 
 mod chart;
 mod doc;
+mod many;
 mod notes;
 mod run;
 mod table;
@@ -22,6 +25,8 @@ use std::path::Path;
 pub use run::{
     COMPARE_HTML, COMPARE_MARKDOWN, CompareFiles, Comparison, Run, default_labels, load_run, write,
 };
+
+pub use many::{build_many, compare_many, default_labels_many};
 
 use chart::fund_chart;
 use doc::Doc;
@@ -91,6 +96,7 @@ pub fn build(a: &Run, b: &Run) -> Result<Comparison, ReportError> {
         runs: vec![run_text(a, &in_a), run_text(b, &in_b)],
         head: table.head,
         rows: table.rows,
+        lines_title: "What changed",
         lines: table.lines,
         notes: notes(a, b, multi_any(a, b)),
         settings: vec![

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::defaults;
 use crate::venue::adl::AdlScope;
+use crate::venue::adl_price::AdlPrice;
 use crate::venue::controls::{BreakerConfig, CollateralConfig, OracleConfig, VolMarginConfig};
 
 /// Liquidation mode.
@@ -159,6 +160,9 @@ pub struct LastLineConfig {
     /// cap; in (0, 1], default [`CAPPED_PRO_RATA_CAP`] (sweepable as
     /// `last_line.cap`).
     pub cap: f64,
+    /// The price ADL closes at: the bankruptcy price (default) or the
+    /// previous step's mark (Hyperliquid).
+    pub adl_price: AdlPrice,
 }
 
 /// The default cap of `adl = "capped_pro_rata"`: at most half of a winner's
@@ -173,6 +177,7 @@ impl Default for LastLineConfig {
             ranking: AdlRankingKind::Binance,
             scope: AdlScope::Position,
             cap: CAPPED_PRO_RATA_CAP,
+            adl_price: AdlPrice::Bankruptcy,
         }
     }
 }

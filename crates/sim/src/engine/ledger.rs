@@ -114,6 +114,9 @@ pub enum TransferReason {
     Haircut,
     /// The venue covering what nobody else could.
     VenueCover,
+    /// ADL at the previous mark: the gap to the bankruptcy price, between a
+    /// winner and the bankrupt account (`engine/adl_price_gap.rs`).
+    AdlPriceGap,
 }
 
 /// One movement of money, as the journal records it.

@@ -251,6 +251,8 @@ impl Engine {
         if split.adl_lots > 0 {
             let pb = self.bankruptcy_ticks(market, trade, equity_before);
             let unfilled = self.deleverage(a, slot, split.adl_lots, split.minimum_lots, pb);
+            // Hyperliquid closes at the previous mark: the gap, fill by fill.
+            self.settle_adl_price_gap(a, market, p.lots.signum(), pb);
             if unfilled > 0 {
                 let t = -p.lots.signum() * unfilled;
                 let price = self.execution_ticks(market, t);

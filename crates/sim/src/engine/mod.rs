@@ -40,6 +40,7 @@
 //!    the impact state (it reaches the marks at the next step); the fund's
 //!    statistics are updated.
 
+mod adl_price_gap;
 mod adl_queue;
 mod adl_record;
 mod adl_takes;
@@ -74,6 +75,7 @@ pub use vault_book::{VaultRules, VaultStats};
 
 use crate::money::{MAX_MICROS, Micros, Rate};
 use crate::venue::adl::AdlCandidate;
+use crate::venue::adl_price::AdlPrice;
 use crate::venue::controls::Controls;
 use crate::venue::impact::ImpactState;
 use crate::venue::insurance::InsuranceFund;
@@ -136,6 +138,11 @@ pub struct Engine {
     multi_position_accounts: Vec<u32>,
     /// The liquidity vault, when the venue has one (`vault.rs`).
     vault: Option<vault_book::VaultState>,
+    /// The price ADL closes at (`adl_price_gap.rs`).
+    adl_price: AdlPrice,
+    /// The marks of the step before, ticks (the start prices in the first
+    /// step): Hyperliquid's ADL price.
+    prev_marks: Vec<i64>,
 }
 
 /// Error building an engine from a population.
@@ -279,8 +286,11 @@ impl Engine {
             adl_log: AdlTakeLog::default(),
             multi_position_accounts: Vec::new(),
             vault: None,
+            adl_price: AdlPrice::Bankruptcy,
+            prev_marks: Vec::new(),
             markets,
         };
+        engine.prev_marks = engine.marks.clone();
         engine.multi_position_accounts = (0..n as u32)
             .filter(|&a| engine.ledger.accounts[a as usize].slot_count > 1)
             .collect();
@@ -564,6 +574,7 @@ impl Engine {
             }
             None => prices,
         };
+        self.prev_marks.copy_from_slice(&self.marks);
         for (i, m) in self.markets.iter().enumerate() {
             self.flows[i] = MarketFlows::default();
             let price = base[i] * self.impact[i].factor();

@@ -294,6 +294,7 @@ impl Prepared {
         if let Some(rules) = build::vault_rules(&self.scenario)? {
             engine.set_vault(rules);
         }
+        engine.set_adl_price(self.scenario.last_line.adl_price);
         if let Some((assets, holdings)) = collateral {
             engine.set_time(self.start_ns);
             engine.set_collateral(Box::new(ScheduledCollateral::new(assets.clone())), holdings)?;

@@ -7,12 +7,14 @@
 //!
 //! Nothing here knows the engine, the scenario file or the runner: the parameter
 //! types a scenario spells directly (the controls' tables, [`adl::AdlScope`],
+//! [`adl_price::AdlPrice`],
 //! [`controls::Aggregation`]) are defined here once, with their defaults, and the
 //! scenario (`crate::config`) uses them.
 
 pub mod adl;
 pub mod adl_candidate;
 pub mod adl_policies;
+pub mod adl_price;
 pub mod adl_waves;
 pub mod controls;
 pub mod impact;

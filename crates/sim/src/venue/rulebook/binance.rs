@@ -46,6 +46,7 @@ pub fn rule_book() -> RuleBook {
         last_line: "adl",
         adl: "queue",
         ranking: "binance",
+        adl_price: "bankruptcy",
     }
 }
 

@@ -30,5 +30,6 @@ pub fn rule_book() -> RuleBook {
         last_line: "adl",
         adl: "queue",
         ranking: "bitmex",
+        adl_price: "bankruptcy",
     }
 }

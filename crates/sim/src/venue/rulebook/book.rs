@@ -92,6 +92,8 @@ pub struct RuleBook {
     pub adl: &'static str,
     /// `last_line.ranking`.
     pub ranking: &'static str,
+    /// `last_line.adl_price`: `"bankruptcy"` or `"previous_mark"`.
+    pub adl_price: &'static str,
 }
 
 impl RuleBook {
@@ -157,6 +159,7 @@ impl RuleBook {
         let _ = writeln!(t, "kind = {:?}", self.last_line);
         let _ = writeln!(t, "adl = {:?}", self.adl);
         let _ = writeln!(t, "ranking = {:?}", self.ranking);
+        let _ = writeln!(t, "adl_price = {:?}", self.adl_price);
         t
     }
 }

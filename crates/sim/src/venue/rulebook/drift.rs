@@ -40,6 +40,7 @@ pub fn rule_book() -> RuleBook {
         last_line: "socialize_funding",
         adl: "queue",
         ranking: "binance",
+        adl_price: "bankruptcy",
     }
 }
 

@@ -36,14 +36,22 @@ pub fn rule_book() -> RuleBook {
         last_line: "adl",
         adl: "queue",
         ranking: "dydx",
+        adl_price: "bankruptcy",
     }
 }
 
 /// The fillable (limit) price of a liquidation order:
-/// `P × (1 − (SMMR × MMF) × (BA × (1 − Q)))` for a long being sold and
-/// `P × (1 + …)` for a short being bought back, `Q = V / TMMR` (account value
-/// over total maintenance requirement). `side` is the liquidated position's:
-/// 1 long, −1 short.
+/// `P × (1 − (SMMR × MMF) × ABR)` for a long being sold and `P × (1 + …)` for
+/// a short being bought back, with the adjusted bankruptcy rating
+/// `ABR = clamp(BA × (1 − Q), 0, 1)`, `Q = V / TMMR` (account value over
+/// total maintenance requirement). `side` is the liquidated position's: 1
+/// long, −1 short.
+///
+/// The docs ("Liquidations") write `BA × (1 − Q)` unbounded; dYdX's code,
+/// `GetFillablePrice` in `protocol/x/clob/keeper/liquidations.go`
+/// (`(PNNV − ABR × SMMR × PMMR) / PS`, "Bound the ABR between 0 and 1"),
+/// clamps it, so an account below zero (`Q < 0`) fills at most at the
+/// largest spread and one above maintenance (`Q > 1`) at the oracle price.
 pub fn fillable_price(
     oracle: f64,
     side: f64,
@@ -54,7 +62,8 @@ pub fn fillable_price(
     total_maintenance: f64,
 ) -> f64 {
     let q = account_value / total_maintenance;
-    oracle * (1.0 - side * (smmr * mmf) * (bankruptcy_adjustment * (1.0 - q)))
+    let abr = (bankruptcy_adjustment * (1.0 - q)).clamp(0.0, 1.0);
+    oracle * (1.0 - side * (smmr * mmf) * abr)
 }
 
 /// The liquidation price of a position of signed size `s` entered at `p`, with

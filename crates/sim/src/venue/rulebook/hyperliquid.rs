@@ -45,6 +45,9 @@ pub fn rule_book() -> RuleBook {
         last_line: "adl",
         adl: "queue",
         ranking: "hyperliquid",
+        // "Those traders' positions are closed at the previous mark price against
+        // the now underwater user" (docs "Auto-deleveraging").
+        adl_price: "previous_mark",
     }
 }
 
