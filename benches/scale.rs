@@ -50,9 +50,13 @@ fn bench_adl_crash(c: &mut Criterion) {
         }
         for (name, fund) in cases {
             let p = adl_crash(n, fund);
-            g.bench_with_input(BenchmarkId::new(name, format!("{n}_accounts")), &p, |b, p| {
-                b.iter(|| black_box(p.run_path(black_box(0)).expect("runs")));
-            });
+            g.bench_with_input(
+                BenchmarkId::new(name, format!("{n}_accounts")),
+                &p,
+                |b, p| {
+                    b.iter(|| black_box(p.run_path(black_box(0)).expect("runs")));
+                },
+            );
         }
     }
     g.finish();

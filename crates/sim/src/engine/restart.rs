@@ -72,6 +72,8 @@ impl Engine {
             adl_log: _,
             multi_position_accounts,
             vault,
+            adl_price,
+            prev_marks,
         } = template;
         self.markets = markets;
         self.marks.clone_from(marks);
@@ -108,6 +110,8 @@ impl Engine {
             rules: v.rules,
             stats: v.stats.clone(),
         });
+        self.adl_price = *adl_price;
+        self.prev_marks.clone_from(prev_marks);
     }
 }
 

@@ -324,6 +324,7 @@ impl Prepared {
             if let Some(rules) = build::vault_rules(&self.scenario).ok()? {
                 t.set_vault(rules);
             }
+            t.set_adl_price(self.scenario.last_line.adl_price);
             t.can_prepare().then(|| (self.scenario.clone(), t))
         });
         let template = template
