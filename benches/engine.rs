@@ -22,10 +22,14 @@
 //!   full reindex) from an engine already at step 480, flat price.
 //! - `adl_crash/{adl,no_adl}/{n}_accounts`: one path of `benches/adl-crash.toml`
 //!   (−30% over 60 steps, 240 steps, Binance-ranked ADL) with its 1 USD fund (ADL
-//!   fires) and with a 1e12 USD fund (it never does), at 10,000 and 100,000
-//!   accounts. The 1,000,000-account row is a manual run:
+//!   fires) and with a 1e11 USD fund (it never does; 1e12 is above the
+//!   engine's range and refused), at 10,000 and 100,000 accounts. The
+//!   1,000,000-account row is a manual run:
 //!   `SIZES=1000000 scripts/adl-scale.sh target/release/backstop`
 //!   (docs/performance.md).
+//! - `adl_dydx/{adl,no_adl}/{n}_accounts`: the same crash with the dYdX walk
+//!   (`ranking = "dydx"`), same funds and sizes
+//!   (`POLICY=dydx scripts/adl-scale.sh` for 1,000,000 accounts).
 
 use std::hint::black_box;
 use std::path::Path;
@@ -290,25 +294,35 @@ fn bench_funding_step(c: &mut Criterion) {
     g.finish();
 }
 
-/// `benches/adl-crash.toml` with `accounts` accounts and an insurance fund of
-/// `fund` USD.
-fn adl_crash(accounts: u32, fund: &str) -> Prepared {
+/// `benches/adl-crash.toml` with `accounts` accounts, an insurance fund of
+/// `fund` USD and the ADL ranking `ranking` (`"binance"`, `"dydx"`, ...).
+fn adl_crash(accounts: u32, fund: &str, ranking: &str) -> Prepared {
     let toml = include_str!("adl-crash.toml")
         .replace("accounts = 100000", &format!("accounts = {accounts}"))
-        .replace("initial = 1.0", &format!("initial = {fund}"));
+        .replace("initial = 1.0", &format!("initial = {fund}"))
+        .replace("ranking = \"binance\"", &format!("ranking = \"{ranking}\""));
     let s = Scenario::from_toml_str(&toml, Path::new("adl-crash.toml")).expect("parses");
     Prepared::new(s, Path::new(".")).expect("the bench population builds")
 }
 
 fn bench_adl_crash(c: &mut Criterion) {
-    let mut g = c.benchmark_group("adl_crash");
+    bench_adl_policy(c, "adl_crash", "binance");
+}
+
+fn bench_adl_dydx(c: &mut Criterion) {
+    bench_adl_policy(c, "adl_dydx", "dydx");
+}
+
+/// The crash with and without ADL under `ranking`, as group `group`.
+fn bench_adl_policy(c: &mut Criterion, group: &str, ranking: &str) {
+    let mut g = c.benchmark_group(group);
     g.sample_size(10).measurement_time(Duration::from_secs(5));
     for n in SIZES {
-        for (name, fund) in [("adl", "1.0"), ("no_adl", "1e12")] {
-            let p = adl_crash(n, fund);
+        for (name, fund) in [("adl", "1.0"), ("no_adl", "1e11")] {
+            let p = adl_crash(n, fund, ranking);
             let m = p.run_path(0).expect("runs").metrics;
             eprintln!(
-                "adl_crash {name} {n} accounts: {} liquidation orders, {} ADL closes",
+                "{group} {name} {n} accounts: {} liquidation orders, {} ADL closes",
                 m.liquidation_orders, m.adl_closes
             );
             assert_eq!(
@@ -332,6 +346,7 @@ criterion_group!(
     bench_quiet_step,
     bench_crash_window,
     bench_funding_step,
-    bench_adl_crash
+    bench_adl_crash,
+    bench_adl_dydx
 );
 criterion_main!(benches);

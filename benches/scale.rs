@@ -9,6 +9,7 @@
 //! | `mc-garch-baseline`, 1 thread | `montecarlo_garch_1000_paths_1440_steps_10000_accounts/1_threads` (`benches/montecarlo.rs`) |
 //! | linear crash into ADL, 25,000 / 50,000 / 100,000 / 1,000,000 accounts | `scale_adl_crash/adl/{25000,50000,100000,1000000}_accounts` |
 //! | 1,000,000 accounts, no ADL, one path | `scale_adl_crash/no_adl/1000000_accounts` |
+//! | the ADL crash under the dYdX walk, 1,000,000 accounts, with and without ADL | `scale_adl_dydx/{adl,no_adl}/1000000_accounts` |
 //! | one path of 1,000,000 steps | `scale_long_path/1000000_steps` |
 //!
 //! The 10,000- and 100,000-account ADL rows with and without ADL are
@@ -30,12 +31,13 @@ const ADL_SIZES: [u32; 4] = [25_000, 50_000, 100_000, 1_000_000];
 /// Steps of the long path.
 const LONG_STEPS: u32 = 1_000_000;
 
-/// `benches/adl-crash.toml` with `accounts` accounts and an insurance fund of
-/// `fund` USD.
-fn adl_crash(accounts: u32, fund: &str) -> Prepared {
+/// `benches/adl-crash.toml` with `accounts` accounts, an insurance fund of
+/// `fund` USD and the ADL ranking `ranking`.
+fn adl_crash(accounts: u32, fund: &str, ranking: &str) -> Prepared {
     let toml = include_str!("adl-crash.toml")
         .replace("accounts = 100000", &format!("accounts = {accounts}"))
-        .replace("initial = 1.0", &format!("initial = {fund}"));
+        .replace("initial = 1.0", &format!("initial = {fund}"))
+        .replace("ranking = \"binance\"", &format!("ranking = \"{ranking}\""));
     let s = Scenario::from_toml_str(&toml, Path::new("adl-crash.toml")).expect("parses");
     Prepared::new(s, Path::new(".")).expect("the bench population builds")
 }
@@ -46,10 +48,10 @@ fn bench_adl_crash(c: &mut Criterion) {
     for n in ADL_SIZES {
         let mut cases = vec![("adl", "1.0")];
         if n == 1_000_000 {
-            cases.push(("no_adl", "1e12"));
+            cases.push(("no_adl", "1e11"));
         }
         for (name, fund) in cases {
-            let p = adl_crash(n, fund);
+            let p = adl_crash(n, fund, "binance");
             g.bench_with_input(
                 BenchmarkId::new(name, format!("{n}_accounts")),
                 &p,
@@ -58,6 +60,19 @@ fn bench_adl_crash(c: &mut Criterion) {
                 },
             );
         }
+    }
+    g.finish();
+}
+
+/// The 1,000,000-account crash under the dYdX walk, with and without ADL.
+fn bench_adl_dydx(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scale_adl_dydx");
+    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    for (name, fund) in [("adl", "1.0"), ("no_adl", "1e11")] {
+        let p = adl_crash(1_000_000, fund, "dydx");
+        g.bench_with_input(BenchmarkId::new(name, "1000000_accounts"), &p, |b, p| {
+            b.iter(|| black_box(p.run_path(black_box(0)).expect("runs")));
+        });
     }
     g.finish();
 }
@@ -83,5 +98,5 @@ fn bench_long_path(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_adl_crash, bench_long_path);
+criterion_group!(benches, bench_adl_crash, bench_adl_dydx, bench_long_path);
 criterion_main!(benches);

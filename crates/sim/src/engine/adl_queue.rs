@@ -51,6 +51,9 @@ pub(super) struct SideQueue {
     pub(super) syncs: u32,
     /// How much of the ledger's touched log this queue has applied.
     pub(super) cursor: usize,
+    /// The side's open positions, for the dYdX walk (`adl_dydx.rs`), which
+    /// uses it instead of the heap.
+    pub(super) open: super::adl_open_side::OpenSide,
 }
 
 impl SideQueue {

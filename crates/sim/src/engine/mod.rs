@@ -40,6 +40,8 @@
 //!    the impact state (it reaches the marks at the next step); the fund's
 //!    statistics are updated.
 
+mod adl_dydx;
+mod adl_open_side;
 mod adl_price_gap;
 mod adl_queue;
 mod adl_record;

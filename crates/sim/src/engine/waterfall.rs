@@ -186,6 +186,16 @@ impl Engine {
                 self.sync_adl_queue(q, mi, winners, Some(ranking.as_ref()));
                 self.walk_ranked_queue(q, ranking.as_ref(), a, price, lots, &mut cands, &mut fills)
             }
+            AdlPolicy::DydxWalk => self.walk_dydx(
+                &mut q.open,
+                mi,
+                winners,
+                a,
+                price,
+                lots,
+                &mut cands,
+                &mut fills,
+            ),
             other => {
                 self.sync_adl_queue(q, mi, winners, None);
                 self.collect_queue_candidates(q, a, price, &mut cands);
@@ -251,6 +261,10 @@ impl Engine {
     ) {
         let mi = self.ledger.positions[slot as usize].market as usize;
         if self.ledger.market_slots[mi].len() > 4000 {
+            return;
+        }
+        if matches!(policy, AdlPolicy::DydxWalk) {
+            self.check_dydx_walk_against_full_scan(a, slot, lots, price, rng, cands, fills);
             return;
         }
         let mut full = Vec::new();

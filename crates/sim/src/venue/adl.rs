@@ -6,7 +6,9 @@
 //!
 //! - **queue**: rank candidates by a venue's score ([`AdlRanking`]: BitMEX, Binance,
 //!   Hyperliquid) and close in rank order, partially for the last one;
-//! - **dydx**: walk the candidates (ordered by account) from a pseudo-random start;
+//! - **dydx**: walk the candidates (ordered by account) from a pseudo-random start
+//!   (the engine walks the opposite side's open positions itself, drawing the start
+//!   over all of them as dYdX v4 does: `engine/adl_dydx.rs`);
 //! - **pro_rata**: every candidate reduced by the same fraction (largest remainder
 //!   for the last lots);
 //! - **min_max_leverage**: water-filling: deleverage the most levered first until
@@ -95,7 +97,9 @@ impl AdlRanking for HyperliquidRanking {
 pub enum AdlPolicy {
     /// Ranked queue.
     Queue(Box<dyn AdlRanking>),
-    /// dYdX v4: walk from a pseudo-random start, no ranking.
+    /// dYdX v4: walk from a pseudo-random start, no ranking. In the engine the
+    /// start is drawn over the opposite side's open positions, not over the
+    /// candidates [`allocate`] is given (docs/model.md §6).
     DydxWalk,
     /// Same fraction from everyone.
     ProRata,
