@@ -226,13 +226,32 @@ fn round_shares(
         .map(|(s, c)| (s.floor() as i64).clamp(0, c.lots))
         .collect();
     let mut left = needed - lots.iter().sum::<i64>();
+    let frac: Vec<f64> = shares.iter().map(|s| s - s.floor()).collect();
+    // Largest fractional part first, ties by account, then by index (the order
+    // a stable sort by the first two leaves).
+    let before = |a: &usize, b: &usize| {
+        frac[*b]
+            .total_cmp(&frac[*a])
+            .then(candidates[*a].account.cmp(&candidates[*b].account))
+            .then(a.cmp(b))
+    };
     let mut order: Vec<usize> = (0..candidates.len()).collect();
-    order.sort_by(|&a, &b| {
-        let fa = shares[a] - shares[a].floor();
-        let fb = shares[b] - shares[b].floor();
-        fb.total_cmp(&fa)
-            .then(candidates[a].account.cmp(&candidates[b].account))
-    });
+    // The first `left` of that order, found in O(c) rather than by a full sort:
+    // when every one of them can take one more lot, the pass below gives one to
+    // each of them and to nobody else, in any order.
+    let k = usize::try_from(left).unwrap_or(0);
+    if k > 0 && k < order.len() {
+        order.select_nth_unstable_by(k - 1, before);
+        if order[..k].iter().all(|&i| lots[i] < candidates[i].lots) {
+            for &i in &order[..k] {
+                lots[i] += 1;
+            }
+            left = 0;
+        }
+    }
+    if left > 0 {
+        order.sort_unstable_by(before);
+    }
     // Usually one pass; more only when floors were clamped.
     while left > 0 {
         let before = left;
@@ -396,6 +415,93 @@ mod tests {
         // A losing short (mark above entry) scores below its leverage.
         let loser = h.score(&side(100.0, 120.0, false, 60.0));
         assert!((loser - 0.8 * 2.0).abs() < 1e-12, "losing short {loser}");
+    }
+
+    /// The rounding of the shares before its O(c) selection: a full stable
+    /// sort by fractional part (largest first), ties by account.
+    fn round_shares_by_full_sort(
+        candidates: &[AdlCandidate],
+        shares: &[f64],
+        needed: i64,
+    ) -> (i64, Vec<(usize, i64)>) {
+        let mut lots: Vec<i64> = shares
+            .iter()
+            .zip(candidates)
+            .map(|(s, c)| (s.floor() as i64).clamp(0, c.lots))
+            .collect();
+        let mut left = needed - lots.iter().sum::<i64>();
+        let mut order: Vec<usize> = (0..candidates.len()).collect();
+        order.sort_by(|&a, &b| {
+            let fa = shares[a] - shares[a].floor();
+            let fb = shares[b] - shares[b].floor();
+            fb.total_cmp(&fa)
+                .then(candidates[a].account.cmp(&candidates[b].account))
+        });
+        while left > 0 {
+            let before = left;
+            for &i in &order {
+                if left == 0 {
+                    break;
+                }
+                if lots[i] < candidates[i].lots {
+                    lots[i] += 1;
+                    left -= 1;
+                }
+            }
+            if left == before {
+                break;
+            }
+        }
+        let fills = lots
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| **l > 0)
+            .map(|(i, l)| (i, *l))
+            .collect();
+        (needed - left, fills)
+    }
+
+    #[test]
+    fn rounding_by_selection_is_the_full_sort_s() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        for case in 0..2000 {
+            let n = rng.random_range(1..40usize);
+            // Few distinct sizes and accounts: ties in fractional parts and in
+            // accounts (two slots of one account) are common.
+            let cands: Vec<AdlCandidate> = (0..n)
+                .map(|i| {
+                    let mut c = cand(
+                        rng.random_range(0..8u32),
+                        rng.random_range(1..6i64),
+                        1.0,
+                        10.0,
+                    );
+                    c.slot = i as u32;
+                    c
+                })
+                .collect();
+            let total: i64 = cands.iter().map(|c| c.lots).sum();
+            let needed = rng.random_range(1..=total);
+            let shares: Vec<f64> = if case % 3 == 0 {
+                // Shares that clamp: some above the candidate's lots.
+                cands
+                    .iter()
+                    .map(|c| c.lots as f64 * rng.random_range(0.0..1.5))
+                    .collect()
+            } else {
+                cands
+                    .iter()
+                    .map(|c| needed as f64 * c.lots as f64 / total as f64)
+                    .collect()
+            };
+            let mut fills = Vec::new();
+            let got = round_shares(&cands, &shares, needed, &mut fills);
+            assert_eq!(
+                (got, fills),
+                round_shares_by_full_sort(&cands, &shares, needed),
+                "case {case}"
+            );
+        }
     }
 
     #[test]
