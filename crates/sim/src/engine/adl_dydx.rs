@@ -98,7 +98,8 @@ impl Engine {
                 continue;
             }
             evaluations += 1;
-            if let Some(c) = self.adl_candidate(s, price) {
+            // The walk reads only the lots: no account margin state.
+            if let Some(c) = self.adl_candidate(s, price, false) {
                 let take = c.lots.min(left);
                 cands.push(c);
                 fills.push((cands.len() - 1, take));
@@ -144,7 +145,7 @@ impl Engine {
                 if self.ledger.slot_owner(s) == a {
                     continue;
                 }
-                if let Some(c) = self.adl_candidate(s, price) {
+                if let Some(c) = self.adl_candidate(s, price, false) {
                     let take = c.lots.min(left);
                     want.push((s, take));
                     left -= take;

@@ -115,7 +115,7 @@ impl Engine {
                 return;
             }
             engine.adl_evaluations += 1;
-            if let Some(c) = engine.adl_candidate(s, price) {
+            if let Some(c) = engine.adl_candidate(s, price, true) {
                 debug_assert_eq!(
                     score_rank(ranking.score(&c)),
                     rank,
@@ -141,12 +141,14 @@ impl Engine {
 
     /// Every candidate of the bankrupt account `a` at bankruptcy price `price`, in
     /// account order (the order [`crate::venue::adl::allocate`] expects for the
-    /// unranked policies).
+    /// unranked policies), with the account's margin state (`maintenance`,
+    /// `wallet`) only if `margin`.
     pub(super) fn collect_queue_candidates(
         &mut self,
         q: &mut SideQueue,
         a: u32,
         price: i64,
+        margin: bool,
         cands: &mut Vec<AdlCandidate>,
     ) {
         cands.clear();
@@ -156,7 +158,7 @@ impl Engine {
                 continue;
             }
             self.adl_evaluations += 1;
-            if let Some(c) = self.adl_candidate(s, price) {
+            if let Some(c) = self.adl_candidate(s, price, margin) {
                 cands.push(c);
             }
         }

@@ -198,7 +198,7 @@ impl Engine {
             ),
             other => {
                 self.sync_adl_queue(q, mi, winners, None);
-                self.collect_queue_candidates(q, a, price, &mut cands);
+                self.collect_queue_candidates(q, a, price, other.reads_margin(), &mut cands);
                 adl::allocate(other, &mut cands, lots, &mut self.rng, &mut fills)
             }
         };
@@ -268,7 +268,7 @@ impl Engine {
             return;
         }
         let mut full = Vec::new();
-        self.collect_adl_candidates(a, slot, price, &mut full);
+        self.collect_adl_candidates(a, slot, price, policy.reads_margin(), &mut full);
         if !matches!(policy, AdlPolicy::Queue(_)) {
             assert_eq!(
                 full, cands,
@@ -294,7 +294,14 @@ impl Engine {
     /// `price`, in slot order (debug builds: the reference the queues are checked
     /// against).
     #[cfg(debug_assertions)]
-    fn collect_adl_candidates(&self, a: u32, slot: u32, price: i64, cands: &mut Vec<AdlCandidate>) {
+    fn collect_adl_candidates(
+        &self,
+        a: u32,
+        slot: u32,
+        price: i64,
+        margin: bool,
+        cands: &mut Vec<AdlCandidate>,
+    ) {
         let p = self.ledger.positions[slot as usize];
         let mi = p.market as usize;
         let side = p.lots.signum();
@@ -304,7 +311,7 @@ impl Engine {
             if q.lots == 0 || q.lots.signum() == side || self.ledger.slot_owner(s) == a {
                 continue;
             }
-            if let Some(c) = self.adl_candidate(s, price) {
+            if let Some(c) = self.adl_candidate(s, price, margin) {
                 cands.push(c);
             }
         }
@@ -313,8 +320,9 @@ impl Engine {
     /// The position in slot `s` as a candidate against a bankruptcy price `price`
     /// (ticks): `None` unless it is still in profit at that price, in an account
     /// with positive equity, and can take at least one lot; its lots are limited
-    /// to what its equity absorbs.
-    pub(super) fn adl_candidate(&self, s: u32, price: i64) -> Option<AdlCandidate> {
+    /// to what its equity absorbs. Without `margin`, the account's `maintenance`
+    /// and `wallet` are left at 0 (see [`AdlPolicy::reads_margin`]).
+    pub(super) fn adl_candidate(&self, s: u32, price: i64, margin: bool) -> Option<AdlCandidate> {
         let q = self.ledger.positions[s as usize];
         let mi = q.market as usize;
         let mark = self.marks[mi];
@@ -343,7 +351,7 @@ impl Engine {
         if lots == 0 {
             return None;
         }
-        Some(self.candidate_fields(owner, s, lots, equity, price))
+        Some(self.candidate_fields(owner, s, lots, equity, price, margin))
     }
 
     /// The position in slot `s` as its ranking sees it: every field a score reads
@@ -353,7 +361,7 @@ impl Engine {
         let owner = self.ledger.slot_owner(s);
         let lots = self.ledger.positions[s as usize].lots.abs();
         let mark = self.marks[self.ledger.positions[s as usize].market as usize];
-        self.candidate_fields(owner, s, lots, self.equity(owner), mark)
+        self.candidate_fields(owner, s, lots, self.equity(owner), mark, true)
     }
 
     /// The candidate record of slot `s` of `owner` taking up to `lots` at `price`.
@@ -364,6 +372,7 @@ impl Engine {
         lots: i64,
         equity: Micros,
         price: i64,
+        margin: bool,
     ) -> AdlCandidate {
         let q = self.ledger.positions[s as usize];
         let mi = q.market as usize;
@@ -377,10 +386,17 @@ impl Engine {
             entry_value: q.cost.to_usd().abs(),
             notional: m.value(q.lots.abs(), mark).to_usd(),
             equity: equity.to_usd(),
-            wallet: (self.ledger.accounts[owner as usize].collateral
-                + self.asset_value(owner, 1.0))
-            .to_usd(),
-            maintenance: self.maintenance(owner).to_usd(),
+            wallet: if margin {
+                (self.ledger.accounts[owner as usize].collateral + self.asset_value(owner, 1.0))
+                    .to_usd()
+            } else {
+                0.0
+            },
+            maintenance: if margin {
+                self.maintenance(owner).to_usd()
+            } else {
+                0.0
+            },
             loss_per_lot: (m.value(-q.lots.signum(), price) - m.value(-q.lots.signum(), mark))
                 .to_usd(),
             lot_value: m.value(1, mark).to_usd(),

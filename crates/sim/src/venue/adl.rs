@@ -118,6 +118,17 @@ pub enum AdlPolicy {
     MinPnlHaircut,
 }
 
+impl AdlPolicy {
+    /// Whether the allocation reads a candidate's `maintenance` and `wallet`
+    /// (its account's margin state, the costliest fields to compute): only the
+    /// ranked queue does (Binance's score). For the other policies the engine
+    /// leaves both at 0 rather than compute them for every candidate of every
+    /// bankrupt position.
+    pub fn reads_margin(&self) -> bool {
+        matches!(self, AdlPolicy::Queue(_))
+    }
+}
+
 /// Allocates `needed` lots over `candidates`, writing `(candidate index, lots)` into
 /// `fills` (cleared first). Returns the lots allocated: `min(needed, Σ lots)`.
 ///
