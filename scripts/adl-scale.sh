@@ -10,7 +10,7 @@
 #
 # POLICY is one of binance, bitmex, hyperliquid, dydx, pro_rata,
 # min_max_leverage. Prints one line per run: binary, accounts, fund, seconds,
-# peak RSS (MB), ADL events (from summary.json); "timeout" after TIMEOUT seconds.
+# peak RSS (MB), ADL closes (from summary.json); "timeout" after TIMEOUT seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes="${SIZES:-25000 50000 100000 1000000}"
@@ -22,7 +22,7 @@ case "$policy" in
 esac
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-printf '%-40s %9s %8s %9s %8s %s\n' binary accounts fund seconds peak_mb adl_events
+printf '%-40s %9s %8s %9s %8s %s\n' binary accounts fund seconds peak_mb adl_closes
 for bin in "$@"; do
     for n in $sizes; do
         for fund in 1.0 1e11; do
@@ -42,7 +42,7 @@ for bin in "$@"; do
                 rss=$(($(tail -1 "$work/rss") / 1024))
                 events=$(python3 -c 'import json,sys,glob
 d=json.load(open(glob.glob(sys.argv[1]+"/*/summary.json")[0]))
-print(int(d["aggregates"]["metrics"]["adl_events"]["mean"]))' "$out" 2>/dev/null || echo "?")
+print(int(d["aggregates"]["metrics"]["adl_closes"]["mean"]))' "$out" 2>/dev/null || echo "?")
                 printf '%-40s %9s %8s %9.2f %8s %s\n' "$bin" "$n" "$fund" "$secs" "$rss" "${events:-?}"
             else
                 printf '%-40s %9s %8s %9s %8s %s\n' "$bin" "$n" "$fund" "timeout" "-" "-"
