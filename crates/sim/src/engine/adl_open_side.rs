@@ -137,7 +137,7 @@ mod tests {
     fn matches_a_plain_scan_on_every_size() {
         for n in 0..40usize {
             let mut o = OpenSide::default();
-            let f = |i: usize| (i * 7 + n) % 3 != 0;
+            let f = |i: usize| !(i * 7 + n).is_multiple_of(3);
             o.rebuild(n, 1, 0, f);
             let want: Vec<usize> = (0..n).filter(|&i| f(i)).collect();
             assert_eq!(open_indices(&o), want, "n = {n}");
