@@ -591,6 +591,12 @@ fn scenario_cases() -> Vec<Case> {
             "nope",
         ),
         case(
+            "a venue sweep of an unknown venue",
+            format!("{}\n[sweep]\nvenue = [\"drift\", \"dydx\"]\n", base()),
+            line("venue = [", "sweep.venue[1]"),
+            "unknown venue `dydx`",
+        ),
+        case(
             "a sweep range past the set limit",
             format!(
                 "{}\n[[sweep.parameter]]\npath = \"liquidation.fee\"\n\
