@@ -519,6 +519,30 @@ fn scenario_cases() -> Vec<Case> {
             "unknown variant",
         ),
         case(
+            "a fillable-price spread of zero",
+            format!(
+                "{}\n[liquidation.limit]\nspread_to_maintenance = 0.0\n",
+                base()
+            ),
+            line(
+                "spread_to_maintenance",
+                "liquidation.limit.spread_to_maintenance",
+            ),
+            "must be positive",
+        ),
+        case(
+            "a bankruptcy adjustment below one",
+            format!(
+                "{}\n[liquidation.limit]\nbankruptcy_adjustment = 0.5\n",
+                base()
+            ),
+            line(
+                "bankruptcy_adjustment",
+                "liquidation.limit.bankruptcy_adjustment",
+            ),
+            "dYdX requires at least 1",
+        ),
+        case(
             "an insurance fund past the integer range",
             edit("initial = 1000000.0", "initial = 9e12"),
             line("initial = 9e12", "insurance_fund.initial"),
@@ -565,6 +589,12 @@ fn scenario_cases() -> Vec<Case> {
             ),
             At::Key("sweep.parameter[0].key"),
             "nope",
+        ),
+        case(
+            "a venue sweep of an unknown venue",
+            format!("{}\n[sweep]\nvenue = [\"drift\", \"dydx\"]\n", base()),
+            line("venue = [", "sweep.venue[1]"),
+            "unknown venue `dydx`",
         ),
         case(
             "a sweep range past the set limit",

@@ -83,6 +83,7 @@ fn overrides(flag: &str, set: &[String], lists: bool) -> Result<Option<SweepConf
         });
     }
     Ok(Some(SweepConfig {
+        venue: None,
         parameter,
         target: None,
     }))

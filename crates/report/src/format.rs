@@ -193,9 +193,22 @@ fn label_unit(key: &str) -> (String, Unit) {
     (format!("{market}{name}{bracket}"), unit)
 }
 
-/// `v` as the parameter at `key` reads: `$250,000`, `0.5%`, `2`.
+/// The venues of a venue sweep by code: the `venue` parameter's value is the
+/// venue's rank in this list (`backstop_sim::venue::rulebook::Venue::ALL`,
+/// `config::sweep::venue_code`).
+pub const VENUES: [&str; 5] = ["binance-usdm", "hyperliquid", "dydx-v4", "bitmex", "drift"];
+
+/// `v` as the parameter at `key` reads: `$250,000`, `0.5%`, `2`; a venue
+/// sweep's `venue` as the venue's name (`dydx-v4`).
 #[must_use]
 pub fn parameter_value(key: &str, v: f64) -> String {
+    if key == "venue"
+        && v >= 0.0
+        && v.fract() == 0.0
+        && let Some(name) = VENUES.get(v as usize)
+    {
+        return (*name).to_owned();
+    }
     match label_unit(key).1 {
         Unit::Usd => usd(v),
         Unit::Fraction => {
@@ -257,5 +270,7 @@ mod tests {
             "$1,250,000"
         );
         assert_eq!(parameter_value("liquidation.latency_steps", 2.0), "2");
+        assert_eq!(parameter_value("venue", 2.0), "dydx-v4");
+        assert_eq!(parameter_value("venue", 4.0), "drift");
     }
 }

@@ -373,7 +373,19 @@ fn swept(summary: &Summary) -> Vec<(String, Option<f64>)> {
     parameters
         .iter()
         .filter_map(|p| p.get("key").and_then(Value::as_str))
-        .map(|key| (key.to_owned(), value_at(&summary.scenario, key)))
+        .map(|key| match key {
+            // A venue sweep: the scenario's own venue, as its code.
+            "venue" => (
+                key.to_owned(),
+                summary
+                    .scenario
+                    .get("venue")
+                    .and_then(Value::as_str)
+                    .and_then(|v| crate::format::VENUES.iter().position(|n| *n == v))
+                    .map(|i| i as f64),
+            ),
+            _ => (key.to_owned(), value_at(&summary.scenario, key)),
+        })
         .collect()
 }
 

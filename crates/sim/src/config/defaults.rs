@@ -48,6 +48,12 @@ pub const COOLDOWN_STEPS: u32 = 1;
 /// `chunked`: every order after the first chunk is another chunk (Hyperliquid
 /// sends the whole position; `chunk_then_whole = true`).
 pub const CHUNK_THEN_WHOLE: bool = false;
+/// `[liquidation.limit]`: SMMR, the largest liquidation spread as a multiple
+/// of the maintenance fraction (dYdX mainnet genesis: 1,500,000 ppm).
+pub const SPREAD_TO_MAINTENANCE: f64 = 1.5;
+/// `[liquidation.limit]`: BA, the bankruptcy adjustment (dYdX mainnet
+/// genesis: 1,000,000 ppm).
+pub const BANKRUPTCY_ADJUSTMENT: f64 = 1.0;
 /// Insurance fund at the start, USD.
 pub const INSURANCE_FUND_INITIAL: f64 = 1_000_000.0;
 /// Level below which the fund does not pay, USD.

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::field::{FieldError, key};
 use super::key_path::{KeyPath, KeyPathError, KeySegment};
 use super::scenario::Scenario;
-use super::sweep::{Prefer, SweepConfig, SweepParameter};
+use super::sweep::{Prefer, SweepConfig, SweepParameter, VENUE_KEY, venue_code, venue_name};
 use super::validate;
 
 /// The expanded grid of a sweep.
@@ -34,6 +34,11 @@ pub struct SweepGrid {
     pub capital_efficiency: String,
     /// Whether lower or higher values of it are better.
     pub prefer: Prefer,
+    /// A venue sweep's venues, in the order listed (`[sweep] venue`): the
+    /// first parameter, key `venue`, takes their codes
+    /// ([`venue_code`]); empty without a venue axis.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub venues: Vec<String>,
 }
 
 /// One axis of the grid.
@@ -101,15 +106,24 @@ impl SweepGrid {
     /// # Errors
     /// A [`FieldError`] naming the `sweep.…` key at fault.
     pub fn new(base: &Scenario, config: &SweepConfig) -> Result<SweepGrid, FieldError> {
-        if config.parameter.is_empty() {
+        let venues = config.venue.clone().unwrap_or_default();
+        if config.parameter.is_empty() && config.venue.is_none() {
             return Err(field(
                 key("sweep"),
-                "a sweep needs at least one [[sweep.parameter]]",
+                "a sweep needs at least one [[sweep.parameter]] (or a `venue` list)",
             ));
         }
         let doc = base_value(base).map_err(|e| field(key("sweep"), e.to_string()))?;
         let mut parameters: Vec<GridParameter> = Vec::new();
         let mut sets: u64 = 1;
+        if config.venue.is_some() {
+            let codes = venue_codes(&venues)?;
+            sets = codes.len() as u64;
+            parameters.push(GridParameter {
+                key: VENUE_KEY.to_owned(),
+                values: codes,
+            });
+        }
         for (k, p) in config.parameter.iter().enumerate() {
             let at = key("sweep.parameter").index(k);
             let values = parameter_values(&at, p)?;
@@ -120,9 +134,14 @@ impl SweepGrid {
                 values,
             });
         }
+        // The scenario's own venue is the current value of the venue axis
+        // when it names one.
         let own: Vec<f64> = parameters
             .iter()
-            .map(|p| lookup(&doc, &p.key).ok().and_then(Value::as_f64))
+            .map(|p| match p.key.as_str() {
+                VENUE_KEY => base.venue.as_deref().and_then(venue_code),
+                k => lookup(&doc, k).ok().and_then(Value::as_f64),
+            })
             .collect::<Option<Vec<f64>>>()
             .unwrap_or_default();
         let current = (own.len() == parameters.len()
@@ -161,7 +180,13 @@ impl SweepGrid {
             }
         }
         let capital_efficiency = match &target.capital_efficiency {
-            None => parameters[0].key.clone(),
+            // The first numeric parameter (the venue only without one).
+            None => parameters
+                .iter()
+                .find(|p| p.key != VENUE_KEY)
+                .unwrap_or(&parameters[0])
+                .key
+                .clone(),
             Some(c) if parameters.iter().any(|q| &q.key == c) => c.clone(),
             Some(c) => {
                 return Err(field(
@@ -179,6 +204,7 @@ impl SweepGrid {
             use_upper_bound: target.use_upper_bound,
             capital_efficiency,
             prefer: target.prefer,
+            venues,
         })
     }
 
@@ -209,9 +235,40 @@ impl SweepGrid {
     pub fn apply(&self, base: &Scenario, set: u32) -> Result<Scenario, FieldError> {
         let values = self.values(set);
         let described = self.describe(set);
-        let mut doc = base_value(base).map_err(|e| field(key("sweep"), e.to_string()))?;
-        for (k, (p, v)) in self.parameters.iter().zip(&values).enumerate() {
-            let at = key("sweep.parameter").index(k);
+        let venue_axis = usize::from(!self.venues.is_empty());
+        let mut doc = match venue_axis {
+            0 => base_value(base),
+            _ => {
+                // The file read under the set's venue, with the base's paths
+                // (`--paths`).
+                let under = self
+                    .venues
+                    .iter()
+                    .position(|v| venue_code(v) == Some(values[0]))
+                    .and_then(|i| base.venue_scenarios.get(i))
+                    .ok_or_else(|| {
+                        field(
+                            key("sweep.venue"),
+                            format!(
+                                "parameter set {set} ({described}): the scenario under this \
+                                 venue was not read (a venue sweep needs the scenario file)"
+                            ),
+                        )
+                    })?;
+                let mut s = under.clone();
+                s.paths = base.paths;
+                base_value(&s)
+            }
+        }
+        .map_err(|e| field(key("sweep"), e.to_string()))?;
+        for (k, (p, v)) in self
+            .parameters
+            .iter()
+            .zip(&values)
+            .enumerate()
+            .skip(venue_axis)
+        {
+            let at = key("sweep.parameter").index(k - venue_axis);
             let slot =
                 lookup_mut(&mut doc, &p.key).map_err(|e| field(at.clone(), e.to_string()))?;
             *slot = number_like(slot, *v).map_err(|e| {
@@ -229,13 +286,18 @@ impl SweepGrid {
         })?;
         // The set's scenario has no `[sweep]`: its fields are all there is to check.
         validate::fields(&scenario).map_err(|e| {
-            let k = self
+            let at = match self
                 .parameters
                 .iter()
+                .skip(venue_axis)
                 .position(|p| KeyPath::parse(&p.key).is_ok_and(|kp| kp == e.key))
-                .unwrap_or(0);
+            {
+                Some(k) => key("sweep.parameter").index(k),
+                None if venue_axis == 1 => key("sweep.venue"),
+                None => key("sweep.parameter").index(0),
+            };
             field(
-                key("sweep.parameter").index(k),
+                at,
                 format!(
                     "parameter set {set} ({described}): key `{}`: {}",
                     e.key, e.message
@@ -250,7 +312,10 @@ impl SweepGrid {
         self.parameters
             .iter()
             .zip(self.values(set))
-            .map(|(p, v)| format!("{} = {v}", p.key))
+            .map(|(p, v)| match (p.key.as_str(), venue_name(v)) {
+                (VENUE_KEY, Some(name)) => format!("venue = {name}"),
+                _ => format!("{} = {v}", p.key),
+            })
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -279,6 +344,27 @@ impl SweepGrid {
         });
         sets
     }
+}
+
+/// The codes of a venue sweep's venues ([`venue_code`]), checked: known,
+/// none twice, at least one.
+fn venue_codes(venues: &[String]) -> Result<Vec<f64>, FieldError> {
+    if venues.is_empty() {
+        return Err(field(key("sweep.venue"), "the venue list is empty"));
+    }
+    let mut codes = Vec::with_capacity(venues.len());
+    for (i, v) in venues.iter().enumerate() {
+        let code = venue_code(v)
+            .ok_or_else(|| field(key("sweep.venue").index(i), format!("unknown venue `{v}`")))?;
+        if codes.contains(&code) {
+            return Err(field(
+                key("sweep.venue").index(i),
+                format!("venue `{v}` is listed twice"),
+            ));
+        }
+        codes.push(code);
+    }
+    Ok(codes)
 }
 
 /// The values of parameter `p` (at key `at`): its list, or its range expanded.

@@ -129,50 +129,144 @@ impl Scenario {
                 message,
             )
         })?;
-        // `venue = "…"`: the rule book under the file's own keys.
-        let book = super::rule_book::rule_book_text(table.get_ref()).map_err(|e| {
+        read_table(table, src, origin)
+    }
+}
+
+/// The scenario of a parsed file `table` (text `src`, named `origin` in
+/// errors): the rule book its `venue` names laid under it, deserialized,
+/// a venue sweep's scenarios read, validated.
+fn read_table(
+    table: Spanned<DeTable<'_>>,
+    src: &str,
+    origin: &Path,
+) -> Result<Scenario, ScenarioError> {
+    let invalid = |line, key: &KeyPath, message: String| ScenarioError::Invalid {
+        file: origin.to_path_buf(),
+        line,
+        key: key.to_string(),
+        message,
+    };
+    // `venue = "…"`: the rule book under the file's own keys.
+    let book = super::rule_book::rule_book_text(table.get_ref()).map_err(|e| {
+        invalid(
+            Some(line_of(src, e.span.start)),
+            &KeyPath::root().key("venue"),
+            e.message,
+        )
+    })?;
+    let mut table: Spanned<DeTable<'_>> = table;
+    // The file's own keys, apart from any rule book: a venue sweep reads
+    // them again under each venue.
+    let own = table.clone();
+    if let Some((text, span)) = &book {
+        let parsed = DeTable::parse(text).map_err(|e| {
             invalid(
-                Some(line_of(src, e.span.start)),
+                Some(line_of(src, span.start)),
                 &KeyPath::root().key("venue"),
-                e.message,
+                format!("the venue's rule book does not parse: {e}"),
             )
         })?;
-        let mut table: Spanned<DeTable<'_>> = table;
-        if let Some((text, span)) = &book {
-            let parsed = DeTable::parse(text).map_err(|e| {
-                invalid(
-                    Some(line_of(src, span.start)),
-                    &KeyPath::root().key("venue"),
-                    format!("the venue's rule book does not parse: {e}"),
-                )
-            })?;
-            super::rule_book::lay_under(table.get_mut(), parsed.into_inner(), span);
-        }
-        let doc = table.clone();
-        let de = toml::de::Deserializer::from(table);
-        let scenario: Scenario = serde_path_to_error::deserialize(de).map_err(|e| {
-            let key = KeyPath::from_serde(e.path());
-            let inner = e.inner();
-            let message = inner.message().to_string();
-            // Inside the internally tagged tables (`path`, `population`, the
-            // distributions) serde loses the path and the span at the table: find
-            // the key the message is about.
-            if let Some((key, at)) = refine(doc.get_ref(), &key, &message) {
-                return invalid(Some(line_of(src, at)), &key, message);
-            }
-            let line = inner
-                .span()
-                .filter(|s| s.start > 0 || s.end > 0)
-                .map(|s| line_of(src, s.start))
-                .or_else(|| locate(doc.get_ref(), &key).map(|at| line_of(src, at)));
-            invalid(line, &key, message)
-        })?;
-        scenario.validate().map_err(|e| {
-            let line = locate(doc.get_ref(), &e.key).map(|at| line_of(src, at));
-            invalid(line, &e.key, e.message)
-        })?;
-        Ok(scenario)
+        super::rule_book::lay_under(table.get_mut(), parsed.into_inner(), span);
     }
+    let doc = table.clone();
+    let de = toml::de::Deserializer::from(table);
+    let mut scenario: Scenario = serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = KeyPath::from_serde(e.path());
+        let inner = e.inner();
+        let message = inner.message().to_string();
+        // Inside the internally tagged tables (`path`, `population`, the
+        // distributions) serde loses the path and the span at the table: find
+        // the key the message is about.
+        if let Some((key, at)) = refine(doc.get_ref(), &key, &message) {
+            return invalid(Some(line_of(src, at)), &key, message);
+        }
+        let line = inner
+            .span()
+            .filter(|s| s.start > 0 || s.end > 0)
+            .map(|s| line_of(src, s.start))
+            .or_else(|| locate(doc.get_ref(), &key).map(|at| line_of(src, at)));
+        invalid(line, &key, message)
+    })?;
+    scenario.venue_scenarios = venue_scenarios(&own, &scenario, src, origin)?;
+    scenario.validate().map_err(|e| {
+        let line = locate(doc.get_ref(), &e.key).map(|at| line_of(src, at));
+        invalid(line, &e.key, e.message)
+    })?;
+    Ok(scenario)
+}
+
+/// A venue sweep's scenarios (`[sweep] venue = [...]`): the file's own keys
+/// `own` read under each listed venue in turn (its `venue` replaced, its
+/// `[sweep]` dropped). Errors name `sweep.venue[i]`, or the key at fault
+/// under that venue.
+fn venue_scenarios(
+    own: &Spanned<DeTable<'_>>,
+    s: &Scenario,
+    src: &str,
+    origin: &Path,
+) -> Result<Vec<Scenario>, ScenarioError> {
+    let Some(names) = s.sweep.as_ref().and_then(|w| w.venue.as_ref()) else {
+        return Ok(Vec::new());
+    };
+    let at = KeyPath::root().key("sweep").key("venue");
+    let list = value_at(own.get_ref(), &at);
+    let invalid = |i: Option<usize>, message: String| {
+        let span = match (i, list.map(|l| l.get_ref())) {
+            (Some(i), Some(DeValue::Array(a))) => a.get(i).map(|v| v.span()),
+            _ => list.map(|l| l.span()),
+        };
+        ScenarioError::Invalid {
+            file: origin.to_path_buf(),
+            line: span.map(|sp| line_of(src, sp.start)),
+            key: i.map_or_else(|| at.clone(), |i| at.index(i)).to_string(),
+            message,
+        }
+    };
+    if names.is_empty() {
+        return Err(invalid(None, "the venue list is empty".into()));
+    }
+    let mut out = Vec::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        if super::sweep::venue_code(name).is_none() {
+            let all = crate::venue::rulebook::Venue::ALL
+                .map(|v| v.name())
+                .join("\", \"");
+            return Err(invalid(
+                Some(i),
+                format!("unknown venue `{name}`: expected one of \"{all}\""),
+            ));
+        }
+        if names[..i].contains(name) {
+            return Err(invalid(Some(i), format!("venue `{name}` is listed twice")));
+        }
+        let span = match list.map(|l| l.get_ref()) {
+            Some(DeValue::Array(a)) => a.get(i).map_or(0..0, |v| v.span()),
+            _ => 0..0,
+        };
+        let mut t = own.clone();
+        t.get_mut().remove("sweep");
+        t.get_mut().insert(
+            Spanned::new(span.clone(), std::borrow::Cow::Borrowed("venue")),
+            Spanned::new(span, DeValue::String(std::borrow::Cow::Owned(name.clone()))),
+        );
+        let scenario = read_table(t, src, origin).map_err(|e| match e {
+            ScenarioError::Invalid {
+                file,
+                line,
+                key,
+                message,
+            } => ScenarioError::Invalid {
+                file,
+                line,
+                key,
+                message: format!("under venue `{name}` (sweep.venue[{i}]): {message}"),
+            },
+            other => other,
+        })?;
+        out.push(scenario);
+    }
+    Ok(out)
 }
 
 /// 1-based line of a byte offset.

@@ -110,6 +110,14 @@ pub struct Scenario {
     /// A parameter sweep (`backstop sweep`); `backstop run` runs the base values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<SweepConfig>,
+    /// A venue sweep's scenarios (`[sweep] venue = [...]`): the file read
+    /// under each listed venue in turn, in the list's order, without its
+    /// `[sweep]`. Filled when the file is read (`Scenario::from_toml_str`),
+    /// where the file's own keys are still apart from the rule book's; not
+    /// serialized (a scenario read back from JSON has none).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub venue_scenarios: Vec<Scenario>,
 }
 
 impl Scenario {

@@ -3,6 +3,9 @@
 //! the Cartesian product of them ([`SweepGrid`](super::grid::SweepGrid)).
 //!
 //! ```toml
+//! [sweep]
+//! venue = ["binance-usdm", "dydx-v4"]   # optional: rule books, the slowest axis
+//!
 //! [[sweep.parameter]]
 //! path = "market.btc.tiers[0].mmr"
 //! values = [0.004, 0.005, 0.006]
@@ -16,6 +19,12 @@
 //! capital_efficiency = "insurance_fund.initial"   # default: the first parameter
 //! prefer = "lower"                                # default
 //! ```
+//!
+//! **Venues.** `venue = [...]` runs the scenario under each rule book: set
+//! `v` of that axis is the scenario file read with `venue = "<name>"` (the
+//! file's own keys overriding the rule book, as in a scenario that names it),
+//! then the numeric parameters applied. The axis is the grid's first
+//! parameter, key `venue`, valued by [`venue_code`].
 //!
 //! **Order.** Parameter sets are numbered in row-major order over the parameters
 //! as listed, the first parameter slowest: with parameters `a` (values `a0, a1`)
@@ -46,16 +55,47 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::venue::rulebook::Venue;
+
 /// The `[sweep]` table of a scenario.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SweepConfig {
+    /// Venues whose rule books the sweep runs the scenario under (`venue =
+    /// ["binance-usdm", "dydx-v4"]`): each is the scenario read with that
+    /// `venue`, the file's own keys still overriding the rule book. The venue
+    /// is the first (slowest) parameter of the grid, key `venue`, its value
+    /// the venue's code ([`venue_code`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub venue: Option<Vec<String>>,
     /// The swept parameters, in order (the first varies slowest).
+    #[serde(default)]
     pub parameter: Vec<SweepParameter>,
     /// What a set must achieve, and how sets meeting it are ranked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<SweepTarget>,
 }
+
+/// The value of venue `name` in a venue sweep: its rank in
+/// [`Venue::ALL`] (`binance-usdm` 0, `hyperliquid` 1, `dydx-v4` 2, `bitmex`
+/// 3, `drift` 4), the number `sweep.parquet` and `summary.json` hold for the
+/// `venue` parameter (the report prints the name).
+pub fn venue_code(name: &str) -> Option<f64> {
+    Venue::ALL
+        .iter()
+        .position(|v| v.name() == name)
+        .map(|i| i as f64)
+}
+
+/// The venue name of a `venue` parameter value ([`venue_code`]).
+pub fn venue_name(code: f64) -> Option<&'static str> {
+    (code >= 0.0 && code.fract() == 0.0)
+        .then(|| Venue::ALL.get(code as usize).map(|v| v.name()))
+        .flatten()
+}
+
+/// The key of the venue axis of a sweep grid.
+pub const VENUE_KEY: &str = "venue";
 
 /// One swept parameter: a numeric scenario field and its values.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -55,6 +55,52 @@ pub struct LiquidationConfig {
     /// `chunked`: after the first chunk (and its cooldown), the next order
     /// closes the whole remaining position (Hyperliquid).
     pub chunk_then_whole: bool,
+    /// `[liquidation.limit]`: the liquidation order is a limit order (dYdX v4's
+    /// fillable price); none without the table: the order fills whole at the
+    /// impact model's price.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<LiquidationLimitConfig>,
+}
+
+/// The price limit of a liquidation order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LiquidationLimitKind {
+    /// No limit: the order fills whole at the impact model's price (the
+    /// default without the table; `kind = "none"` turns a rule book's off).
+    None,
+    /// dYdX v4's fillable price: `oracle × (1 ∓ ABR × SMMR × MMF)`, `ABR =
+    /// clamp(BA × (1 − equity / maintenance), 0, 1)` (docs/model.md §5).
+    Fillable,
+}
+
+/// `[liquidation.limit]`: the liquidation order as a limit order. What
+/// cannot fill at or better than the limit waits for the next step; an
+/// account below zero equity whose order fills nothing is deleveraged at its
+/// bankruptcy price (docs/model.md §5, "The fillable price as a limit").
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct LiquidationLimitConfig {
+    /// `fillable` (the default when the table is given) or `none`.
+    pub kind: LiquidationLimitKind,
+    /// SMMR, the largest spread from the oracle as a multiple of the
+    /// position's maintenance fraction (dYdX mainnet: 1.5); positive.
+    #[schemars(range(min = 0.0))]
+    pub spread_to_maintenance: f64,
+    /// BA, the bankruptcy adjustment scaling the rating (dYdX mainnet: 1.0);
+    /// at least 1, as dYdX's own validation requires.
+    #[schemars(range(min = 1.0))]
+    pub bankruptcy_adjustment: f64,
+}
+
+impl Default for LiquidationLimitConfig {
+    fn default() -> Self {
+        LiquidationLimitConfig {
+            kind: LiquidationLimitKind::Fillable,
+            spread_to_maintenance: defaults::SPREAD_TO_MAINTENANCE,
+            bankruptcy_adjustment: defaults::BANKRUPTCY_ADJUSTMENT,
+        }
+    }
 }
 
 impl Default for LiquidationConfig {
@@ -71,6 +117,7 @@ impl Default for LiquidationConfig {
             chunk_full_below_usd: defaults::CHUNK_FULL_BELOW_USD,
             cooldown_steps: defaults::COOLDOWN_STEPS,
             chunk_then_whole: defaults::CHUNK_THEN_WHOLE,
+            limit: None,
         }
     }
 }

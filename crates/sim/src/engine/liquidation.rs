@@ -12,6 +12,7 @@ use crate::money::{Micros, Rate};
 use super::Engine;
 use super::events::Event;
 use super::ledger::{Party, TransferReason};
+use super::limit_book::LimitedClose;
 use super::rules::{LastLine, LiquidationMode};
 use crate::venue::adl::AdlScope;
 
@@ -76,21 +77,31 @@ impl Engine {
                 }
             }
             let slot = self.largest_position(a)?;
-            if first {
-                self.count_liquidated(a);
-            }
-            first = false;
             if equity.0 <= 0 {
                 takeover = true;
             }
             let held = self.ledger.positions[slot as usize].lots.abs();
-            let lots = if takeover {
+            let wanted = if takeover {
                 held
             } else {
                 self.lots_to_close(slot, equity, maintenance)
             };
-            if self.close(a, slot, lots) {
+            // A limit order (dYdX's fillable price, `limit_book.rs`): what does
+            // not fill waits for the next step.
+            let (lots, deleverage) = match self.limit_close(slot, wanted, equity, maintenance) {
+                LimitedClose::Fill(q) => (q, false),
+                LimitedClose::Deleverage => (wanted, true),
+                LimitedClose::Wait => return Some(1),
+            };
+            if first {
+                self.count_liquidated(a);
+            }
+            first = false;
+            if self.close(a, slot, lots, deleverage) {
                 takeover = true;
+            }
+            if lots < wanted {
+                return Some(1);
             }
             if let (LiquidationMode::Chunked { cooldown_steps, .. }, false) =
                 (self.cfg.mode, takeover)
@@ -232,8 +243,9 @@ impl Engine {
     }
 
     /// Closes `lots` of the position in `slot` of account `a`, runs the waterfall if
-    /// the account ends bankrupt, and returns whether it did.
-    fn close(&mut self, a: u32, slot: u32, lots: i64) -> bool {
+    /// the account ends bankrupt, and returns whether it did. `deleverage`: all
+    /// of it by ADL at the bankruptcy price (a limit order that filled nothing).
+    fn close(&mut self, a: u32, slot: u32, lots: i64, deleverage: bool) -> bool {
         let p = self.ledger.positions[slot as usize];
         let market = p.market as usize;
         let trade = -p.lots.signum() * lots;
@@ -242,7 +254,14 @@ impl Engine {
         let equity_before = self.equity(a);
         let m = &self.markets[market];
         let e_after = equity_before + m.value(trade, mark) - m.value(trade, price);
-        let split = self.adl_split(e_after, lots);
+        let split = if deleverage {
+            AdlSplit {
+                adl_lots: lots,
+                minimum_lots: lots,
+            }
+        } else {
+            self.adl_split(e_after, lots)
+        };
         let market_lots = lots - split.adl_lots;
         if market_lots > 0 {
             let t = -p.lots.signum() * market_lots;

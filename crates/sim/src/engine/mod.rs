@@ -54,7 +54,9 @@ mod index;
 mod initial_margin;
 mod invariants;
 mod ledger;
+mod limit_book;
 mod liquidation;
+mod liquidation_limit;
 mod margin;
 mod restart;
 mod rules;
@@ -72,6 +74,7 @@ pub use adl_takes::AdlTakeRecord;
 pub use events::{Event, MarketFlows, Totals, VenueFlows};
 pub use invariants::InvariantViolation;
 pub use ledger::{Account, AccountSpec, Party, Position, Transfer, TransferReason};
+pub use liquidation_limit::{LiquidationLimit, adjusted_bankruptcy_rating, fillable_ticks};
 pub use rules::{LastLine, LiquidationMode, VenueConfig};
 pub use vault_book::{VaultRules, VaultStats};
 
@@ -145,6 +148,9 @@ pub struct Engine {
     /// The marks of the step before, ticks (the start prices in the first
     /// step): Hyperliquid's ADL price.
     prev_marks: Vec<i64>,
+    /// Liquidation orders as limit orders at dYdX's fillable price
+    /// (`liquidation_limit.rs`, `limit_book.rs`); none by default.
+    liquidation_limit: Option<LiquidationLimit>,
 }
 
 /// Error building an engine from a population.
@@ -290,6 +296,7 @@ impl Engine {
             vault: None,
             adl_price: AdlPrice::Bankruptcy,
             prev_marks: Vec::new(),
+            liquidation_limit: None,
             markets,
         };
         engine.prev_marks = engine.marks.clone();

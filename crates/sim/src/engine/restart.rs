@@ -74,6 +74,7 @@ impl Engine {
             vault,
             adl_price,
             prev_marks,
+            liquidation_limit,
         } = template;
         self.markets = markets;
         self.marks.clone_from(marks);
@@ -112,6 +113,7 @@ impl Engine {
         });
         self.adl_price = *adl_price;
         self.prev_marks.clone_from(prev_marks);
+        self.liquidation_limit = *liquidation_limit;
     }
 }
 

@@ -18,9 +18,12 @@ use crate::config::population::{BelowMaintenance, PopulationConfig};
 use crate::config::scenario::Scenario;
 use crate::config::validate::collateral_assets;
 use crate::config::venue::{
-    AdlAllocation, AdlRankingKind, ControlsConfig, LastLineKind, LiquidationModeKind,
+    AdlAllocation, AdlRankingKind, ControlsConfig, LastLineKind, LiquidationLimitKind,
+    LiquidationModeKind,
 };
-use crate::engine::{AccountSpec, LastLine, LiquidationMode, VaultRules, VenueConfig};
+use crate::engine::{
+    AccountSpec, LastLine, LiquidationLimit, LiquidationMode, VaultRules, VenueConfig,
+};
 use crate::error::{InputError, PopulationError, SimError};
 use crate::money::{MAX_MICROS, Micros, Rate};
 use crate::rng::{self, Purpose};
@@ -177,6 +180,25 @@ pub fn venue_config(s: &Scenario) -> Result<VenueConfig, InputError> {
         insurance_fund_floor: usd(|| key("insurance_fund.floor"), s.insurance_fund.floor)?,
         last_line,
     })
+}
+
+/// The liquidation orders' price limit from `[liquidation.limit]`, if any
+/// (`kind = "fillable"`: dYdX v4's fillable price).
+///
+/// # Errors
+/// A parameter out of the engine's rate range, at its key.
+pub fn liquidation_limit(s: &Scenario) -> Result<Option<LiquidationLimit>, InputError> {
+    let Some(l) = &s.liquidation.limit else {
+        return Ok(None);
+    };
+    if l.kind == LiquidationLimitKind::None {
+        return Ok(None);
+    }
+    let at = |field: &'static str| move || key("liquidation.limit").key(field);
+    Ok(Some(LiquidationLimit {
+        spread_to_maintenance: rate(at("spread_to_maintenance"), l.spread_to_maintenance)?,
+        bankruptcy_adjustment: rate(at("bankruptcy_adjustment"), l.bankruptcy_adjustment)?,
+    }))
 }
 
 /// The liquidity vault's rules from the scenario's `[vault]`, if it has one.

@@ -295,6 +295,7 @@ impl Prepared {
             engine.set_vault(rules);
         }
         engine.set_adl_price(self.scenario.last_line.adl_price);
+        engine.set_liquidation_limit(build::liquidation_limit(&self.scenario)?);
         if let Some((assets, holdings)) = collateral {
             engine.set_time(self.start_ns);
             engine.set_collateral(Box::new(ScheduledCollateral::new(assets.clone())), holdings)?;
@@ -325,6 +326,7 @@ impl Prepared {
                 t.set_vault(rules);
             }
             t.set_adl_price(self.scenario.last_line.adl_price);
+            t.set_liquidation_limit(build::liquidation_limit(&self.scenario).ok()?);
             t.can_prepare().then(|| (self.scenario.clone(), t))
         });
         let template = template

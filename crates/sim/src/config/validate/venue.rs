@@ -7,7 +7,7 @@ use crate::config::field::{
 };
 use crate::config::key_path::KeyPath;
 use crate::config::scenario::Scenario;
-use crate::config::venue::{LiquidationConfig, LiquidationModeKind};
+use crate::config::venue::{LiquidationConfig, LiquidationLimitConfig, LiquidationModeKind};
 use crate::time::parse_utc;
 use crate::venue::controls::{CollateralAsset, CollateralAssetConfig, CollateralConfig};
 
@@ -41,6 +41,9 @@ pub(super) fn liquidation(l: &LiquidationConfig, steps: usize) -> Check {
             ),
         );
     }
+    if let Some(limit) = &l.limit {
+        liquidation_limit(limit)?;
+    }
     if l.mode == LiquidationModeKind::Chunked && steps > 0 && l.cooldown_steps as usize >= steps {
         return fail(
             at("cooldown_steps"),
@@ -53,6 +56,38 @@ pub(super) fn liquidation(l: &LiquidationConfig, steps: usize) -> Check {
     }
     Ok(())
 }
+
+/// `[liquidation.limit]`: dYdX's own bounds (`LiquidationsConfig.Validate`,
+/// `protocol/x/clob/types/liquidations_config.go`): SMMR positive, BA at
+/// least 1; each at most [`LIMIT_PARAMETER_MAX`] (so the engine's rates hold
+/// it).
+fn liquidation_limit(l: &LiquidationLimitConfig) -> Check {
+    let at = |field: &str| key("liquidation.limit").key(field);
+    let smmr = l.spread_to_maintenance;
+    positive(&at("spread_to_maintenance"), smmr)?;
+    if smmr > LIMIT_PARAMETER_MAX {
+        return fail(
+            at("spread_to_maintenance"),
+            format!(
+                "must be at most {LIMIT_PARAMETER_MAX} (a multiple of the maintenance fraction), got {smmr}"
+            ),
+        );
+    }
+    let ba = l.bankruptcy_adjustment;
+    finite(&at("bankruptcy_adjustment"), ba)?;
+    if !(1.0..=LIMIT_PARAMETER_MAX).contains(&ba) {
+        return fail(
+            at("bankruptcy_adjustment"),
+            format!(
+                "must be between 1 and {LIMIT_PARAMETER_MAX} (dYdX requires at least 1), got {ba}"
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// The largest `spread_to_maintenance` and `bankruptcy_adjustment`.
+const LIMIT_PARAMETER_MAX: f64 = 1_000.0;
 
 /// `[last_line]`: `cap` in (0, 1] (checked whatever the allocation, so a sweep
 /// that switches to `capped_pro_rata` finds it sound).

@@ -47,6 +47,7 @@ pub fn rule_book() -> RuleBook {
         adl: "queue",
         ranking: "binance",
         adl_price: "bankruptcy",
+        fillable_limit: None,
     }
 }
 

@@ -31,5 +31,6 @@ pub fn rule_book() -> RuleBook {
         adl: "queue",
         ranking: "bitmex",
         adl_price: "bankruptcy",
+        fillable_limit: None,
     }
 }

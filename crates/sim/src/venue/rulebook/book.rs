@@ -94,6 +94,9 @@ pub struct RuleBook {
     pub ranking: &'static str,
     /// `last_line.adl_price`: `"bankruptcy"` or `"previous_mark"`.
     pub adl_price: &'static str,
+    /// `[liquidation.limit]` of kind `fillable`: `(spread_to_maintenance,
+    /// bankruptcy_adjustment)` (dYdX); `None`: no limit.
+    pub fillable_limit: Option<(f64, f64)>,
 }
 
 impl RuleBook {
@@ -151,6 +154,12 @@ impl RuleBook {
             "cooldown_steps = {}",
             RuleBook::steps(self.cooldown_seconds, step_seconds)
         );
+        if let Some((smmr, ba)) = self.fillable_limit {
+            let _ = writeln!(t, "[liquidation.limit]");
+            let _ = writeln!(t, "kind = \"fillable\"");
+            let _ = writeln!(t, "spread_to_maintenance = {smmr:?}");
+            let _ = writeln!(t, "bankruptcy_adjustment = {ba:?}");
+        }
         if let Some(initial) = self.insurance_fund_initial {
             let _ = writeln!(t, "[insurance_fund]");
             let _ = writeln!(t, "initial = {initial:?}");

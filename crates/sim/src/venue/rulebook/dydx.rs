@@ -8,6 +8,13 @@ pub const BTC_BRACKETS: &[Bracket] = &[(0.0, 0.05, 0.03)];
 /// "Maximum Liquidation Penalty of 1.5%", paid 100% to the insurance fund.
 pub const MAX_LIQUIDATION_FEE: f64 = 0.015;
 
+/// SMMR, `spread_to_maintenance_margin_ratio_ppm` = 1,500,000 in the mainnet
+/// genesis (`protocol/testing/mainnet/genesis.json`).
+pub const SPREAD_TO_MAINTENANCE: f64 = 1.5;
+
+/// BA, `bankruptcy_adjustment_ppm` = 1,000,000 in the mainnet genesis.
+pub const BANKRUPTCY_ADJUSTMENT: f64 = 1.0;
+
 /// The rule book.
 pub fn rule_book() -> RuleBook {
     RuleBook {
@@ -37,6 +44,11 @@ pub fn rule_book() -> RuleBook {
         adl: "queue",
         ranking: "dydx",
         adl_price: "bankruptcy",
+        // The liquidation order is an IOC limit at the fillable price
+        // (`GetFillablePrice`); mainnet genesis `fillable_price_config`:
+        // `spread_to_maintenance_margin_ratio_ppm` 1,500,000,
+        // `bankruptcy_adjustment_ppm` 1,000,000.
+        fillable_limit: Some((SPREAD_TO_MAINTENANCE, BANKRUPTCY_ADJUSTMENT)),
     }
 }
 
@@ -76,5 +88,5 @@ pub fn liquidation_price(e: f64, s: f64, p: f64, mmf: f64, mmr_others: f64) -> f
 /// The largest spread a liquidation may pay below (above) the oracle: 1.5 ×
 /// the market's maintenance fraction (genesis parameters).
 pub fn max_liquidation_spread(mmf: f64) -> f64 {
-    1.5 * mmf
+    SPREAD_TO_MAINTENANCE * mmf
 }

@@ -48,6 +48,7 @@ pub fn rule_book() -> RuleBook {
         // "Those traders' positions are closed at the previous mark price against
         // the now underwater user" (docs "Auto-deleveraging").
         adl_price: "previous_mark",
+        fillable_limit: None,
     }
 }
 
