@@ -190,8 +190,32 @@ impl Engine {
         let mark = self.marks[market];
         let mm_now = self.position_maintenance(&p, p.lots);
         let steps = (1.0 / step_fraction).ceil().max(1.0) as i64;
-        for i in 1..steps {
-            let q = ((held as f64 * step_fraction * i as f64).ceil() as i64).clamp(1, held);
+        let lots_at =
+            |i: i64| ((held as f64 * step_fraction * i as f64).ceil() as i64).clamp(1, held);
+        // The required equity after closing `q` lots of the position.
+        let required = |q: i64| {
+            let remaining = p.lots - p.lots.signum() * q;
+            let mm_after = maintenance - mm_now + self.position_maintenance(&p, remaining);
+            mm_after + buffer.apply_ceil(mm_after)
+        };
+        // A close never raises equity (slippage is against the account, the fee
+        // is not negative), so no `q` whose requirement is above `equity` can
+        // pass the test below. That requirement falls as `q` grows (the
+        // maintenance function grows with the notional): binary search for the
+        // first `i` whose requirement is within `equity` and scan from there.
+        // The same `q` as the scan from `i = 1`, in fewer evaluations. (A
+        // negative buffer, which validation refuses, scans from 1.)
+        let (mut lo, mut hi) = (1, if buffer.0 >= 0 { steps } else { 1 });
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if equity >= required(lots_at(mid)) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        for i in lo..steps {
+            let q = lots_at(i);
             if q == held {
                 break;
             }
@@ -200,9 +224,7 @@ impl Engine {
             let slippage = m.value(trade, mark) - m.value(trade, price);
             let fee = self.cfg.liquidation_fee(m.value(q, price));
             let e_after = equity + slippage - fee;
-            let remaining = p.lots + trade;
-            let mm_after = maintenance - mm_now + self.position_maintenance(&p, remaining);
-            if e_after >= mm_after + buffer.apply_ceil(mm_after) {
+            if e_after >= required(q) {
                 return q;
             }
         }
