@@ -206,6 +206,7 @@ impl Engine {
         // The same `q` as the scan from `i = 1`, in fewer evaluations. (A
         // negative buffer, which validation refuses, scans from 1.)
         let (mut lo, mut hi) = (1, if buffer.0 >= 0 { steps } else { 1 });
+        let fee_in_unit = (0..=Rate::ONE.0).contains(&self.cfg.fee.0);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             if equity >= required(lots_at(mid)) {
@@ -219,12 +220,22 @@ impl Engine {
             if q == held {
                 break;
             }
+            // What the close costs (slippage and fee) is at least the fee at
+            // the mark: a sell fills at or below the mark, a buy at or above,
+            // and the fee rate is at most 1, so slippage + fee(price) ≥
+            // fee(mark) (both integers, the fee rounded up). A `q` that fails
+            // with that cost alone fails the test below: skip its execution
+            // price (the impact model).
+            let required = required(q);
+            if fee_in_unit && equity - self.cfg.liquidation_fee(m.value(q, mark)) < required {
+                continue;
+            }
             let trade = -p.lots.signum() * q;
             let price = self.execution_ticks(market, trade);
             let slippage = m.value(trade, mark) - m.value(trade, price);
             let fee = self.cfg.liquidation_fee(m.value(q, price));
             let e_after = equity + slippage - fee;
-            if e_after >= required(q) {
+            if e_after >= required {
                 return q;
             }
         }
