@@ -30,22 +30,20 @@ pub struct RunArgs<'a> {
 /// # Errors
 /// The scenario is invalid, the simulation fails, or a file cannot be written.
 pub fn run(a: &RunArgs<'_>) -> Result<()> {
-    let pool = super::worker_pool(a.threads)?;
-    let (prepared, output) = simulate_on(&pool, a.file, a.quiet, a.paths)?;
+    let (prepared, output) = simulate(a.file, a.quiet, a.threads, a.paths)?;
     // Only now, with results in hand, does anything touch the disk: into a
     // scratch folder, swapped in whole once every file is written.
     let dir: PathBuf = a.out.join(&prepared.scenario.name);
     let folder = ScratchFolder::create(&dir, &[])?;
-    // The results and the report on the same pool as the paths: their
-    // parallel parts (the bands' quantiles, the charts) use `--threads`
-    // workers, not one per core.
-    pool.install(|| backstop_sim::run::results::write_run(folder.path(), &prepared, &output))?;
+    backstop_sim::run::results::write_run(folder.path(), &prepared, &output)?;
     // Path 0's series and the bands are on disk now: free them before the
     // report reads them back (a long run's peak memory).
     let RunOutput {
         paths, aggregates, ..
     } = output;
-    pool.install(|| super::render_report(folder.path()))?;
+    // The report on a pool of `--threads` workers (its charts are drawn in
+    // parallel), not on one per core.
+    super::worker_pool(a.threads)?.install(|| super::render_report(folder.path()))?;
     folder.publish(&[])?;
     if !a.quiet {
         print_headline(&dir, &prepared, &paths, &aggregates);
@@ -66,19 +64,6 @@ pub fn simulate(
     threads: Option<usize>,
     paths: Option<u32>,
 ) -> Result<(Prepared, RunOutput)> {
-    simulate_on(&super::worker_pool(threads)?, file, quiet, paths)
-}
-
-/// [`simulate`] on a given pool of workers.
-///
-/// # Errors
-/// The scenario is invalid or the simulation fails.
-fn simulate_on(
-    pool: &rayon::ThreadPool,
-    file: &Path,
-    quiet: bool,
-    paths: Option<u32>,
-) -> Result<(Prepared, RunOutput)> {
     let mut prepared = super::prepare(file, quiet)?;
     if prepared.scenario.sweep.is_some() && !quiet {
         eprintln!(
@@ -91,6 +76,7 @@ fn simulate_on(
             .set_paths(n)
             .with_context(|| format!("{}: --paths {n}", file.display()))?;
     }
+    let pool = super::worker_pool(threads)?;
     let bar = super::progress_bar(u64::from(prepared.scenario.paths), "paths");
     let started = std::time::Instant::now();
     let show = !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
