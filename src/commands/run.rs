@@ -41,7 +41,9 @@ pub fn run(a: &RunArgs<'_>) -> Result<()> {
     let RunOutput {
         paths, aggregates, ..
     } = output;
-    super::render_report(folder.path())?;
+    // The report on a pool of `--threads` workers (its charts are drawn in
+    // parallel), not on one per core.
+    super::worker_pool(a.threads)?.install(|| super::render_report(folder.path()))?;
     folder.publish(&[])?;
     if !a.quiet {
         print_headline(&dir, &prepared, &paths, &aggregates);

@@ -84,7 +84,8 @@ pub fn sweep(a: &SweepArgs<'_>) -> Result<()> {
     let items = u64::from(grid.sets) * paths;
     let (from, to) = spec.items(items);
     let work = chunks(paths, from, to);
-    let prepared = prepare_sets(a.file, &base, &grid, &work)?;
+    let pool = super::worker_pool(a.threads)?;
+    let prepared = prepare_sets(&pool, a.file, &base, &grid, &work)?;
     let dir = a.out.join(&base.name);
     let work_dir = dir.join("work");
     std::fs::create_dir_all(&work_dir)
@@ -96,7 +97,7 @@ pub fn sweep(a: &SweepArgs<'_>) -> Result<()> {
         meta: metadata(&base, Some(&hash)),
         work_dir: Some(&work_dir),
     };
-    let (all, cuts) = job.compute(&work, a.threads, a.quiet, to - from)?;
+    let (all, cuts) = job.compute(&work, &pool, a.quiet, to - from)?;
     match shard {
         Some(spec) => {
             let sdir = dir.join(format!("shard-{}-of-{}", spec.index, spec.count));
@@ -124,7 +125,8 @@ pub fn sweep(a: &SweepArgs<'_>) -> Result<()> {
             }
         }
         None => {
-            finalize(&dir, &base, &grid, &hash, &all, &cuts, a.quiet)?;
+            // The results and the report on the sweep's pool (`--threads`).
+            pool.install(|| finalize(&dir, &base, &grid, &hash, &all, &cuts, a.quiet))?;
             clean_work(&work_dir, &work);
         }
     }
@@ -154,7 +156,8 @@ pub fn sweep_in_memory(
     let n = u64::from(base.paths);
     let (from, to) = ShardSpec::WHOLE.items(u64::from(grid.sets) * n);
     let work = chunks(n, from, to);
-    let prepared = prepare_sets(file, &base, &grid, &work)?;
+    let pool = super::worker_pool(threads)?;
+    let prepared = prepare_sets(&pool, file, &base, &grid, &work)?;
     let job = Job {
         grid: &grid,
         prepared: &prepared,
@@ -162,37 +165,53 @@ pub fn sweep_in_memory(
         meta: metadata(&base, Some(&hash)),
         work_dir: None,
     };
-    let (all, cuts) = job.compute(&work, threads, true, to - from)?;
+    let (all, cuts) = job.compute(&work, &pool, true, to - from)?;
     let (tables, _) = backstop_sim::run::results::sweep_tables(&base, &grid, &hash, &all, &cuts)
         .with_context(|| format!("{}: cannot build the results", file.display()))?;
     Ok(tables)
 }
 
-/// The prepared run of every parameter set some chunk of `work` needs.
+/// The prepared run of every parameter set some chunk of `work` needs,
+/// prepared in parallel on `pool` (each set generates its own population: a
+/// serial tail of a sweep of many sets otherwise); the first error in set
+/// order.
 fn prepare_sets(
+    pool: &rayon::ThreadPool,
     file: &Path,
     base: &Scenario,
     grid: &SweepGrid,
     work: &[Chunk],
 ) -> Result<BTreeMap<u32, Prepared>> {
-    let needed: BTreeSet<u32> = work.iter().map(|c| c.set).collect();
-    let mut prepared = BTreeMap::new();
-    for set in needed {
-        let s = grid
-            .apply(base, set)
-            .map_err(|e| anyhow!("{}: key `{}`: {}", file.display(), e.key, e.message))?;
-        let mut p = Prepared::new(s, super::scenario_dir(file)).with_context(|| {
-            format!(
-                "{}: parameter set {set} ({}): cannot prepare the run",
-                file.display(),
-                grid.describe(set)
-            )
-        })?;
-        p.set_paths(base.paths)
-            .with_context(|| format!("{}: --paths {}", file.display(), base.paths))?;
-        prepared.insert(set, p);
-    }
-    Ok(prepared)
+    let needed: Vec<u32> = work
+        .iter()
+        .map(|c| c.set)
+        .collect::<BTreeSet<u32>>()
+        .into_iter()
+        .collect();
+    let sets: Vec<Result<(u32, Prepared)>> = pool.install(|| {
+        needed
+            .par_iter()
+            .map(|&set| prepare_set(file, base, grid, set).map(|p| (set, p)))
+            .collect()
+    });
+    sets.into_iter().collect()
+}
+
+/// The prepared run of parameter set `set`.
+fn prepare_set(file: &Path, base: &Scenario, grid: &SweepGrid, set: u32) -> Result<Prepared> {
+    let s = grid
+        .apply(base, set)
+        .map_err(|e| anyhow!("{}: key `{}`: {}", file.display(), e.key, e.message))?;
+    let mut p = Prepared::new(s, super::scenario_dir(file)).with_context(|| {
+        format!(
+            "{}: parameter set {set} ({}): cannot prepare the run",
+            file.display(),
+            grid.describe(set)
+        )
+    })?;
+    p.set_paths(base.paths)
+        .with_context(|| format!("{}: --paths {}", file.display(), base.paths))?;
+    Ok(p)
 }
 
 /// The chunks of one `backstop sweep` and what computing them needs.
@@ -211,11 +230,10 @@ impl Job<'_> {
     fn compute(
         &self,
         work: &[Chunk],
-        threads: Option<usize>,
+        pool: &rayon::ThreadPool,
         quiet: bool,
         items: u64,
     ) -> Result<(PathsTable, HaircutsTable)> {
-        let pool = super::worker_pool(threads)?;
         let bar = super::progress_bar(items, "(set, path) items");
         if !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
             bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());

@@ -35,10 +35,12 @@ pub struct Report {
 /// The first chart's error ([`ReportError::Chart`], [`ReportError::Png`] or
 /// [`ReportError::Invalid`]).
 pub fn build(data: &ReportData) -> Result<Report, ReportError> {
-    let (charts, empty): (Vec<Chart>, Vec<Chart>) = specs::all(data)?
-        .into_iter()
-        .partition(|c| c.message.is_none());
-    let mut content = Content::new(data)?;
+    // The charts and the sections (with their own charts) are drawn side by
+    // side on the current rayon pool; the first error is the charts'.
+    let (charts, content) = rayon::join(|| specs::all(data), || Content::new(data));
+    let (charts, empty): (Vec<Chart>, Vec<Chart>) =
+        charts?.into_iter().partition(|c| c.message.is_none());
+    let mut content = content?;
     content.chart_notes = empty
         .iter()
         .filter_map(|c| c.message.as_ref().map(|m| sentence(m)))

@@ -558,20 +558,68 @@ impl Ledger {
     /// Funding of every open position of `market`: `payment(lots)` (signed,
     /// positive when the position pays) between its account and the external
     /// counterparty. O(positions of the market), no allocation.
+    ///
+    /// The same transfers as [`Ledger::transfer`] makes, one per open
+    /// position, in slot order, in a loop of their own: the payer is always an
+    /// account and the payee the external counterparty, so each is two
+    /// additions, the range checks in the same order (the account, then the
+    /// external counterparty) and the log of changed accounts. With the
+    /// journal on, every payment goes through [`Ledger::transfer`].
     pub(super) fn settle_funding(&mut self, market: usize, payment: impl Fn(i64) -> Micros) {
         let slots = std::mem::take(&mut self.market_slots[market]);
-        for &s in &slots {
-            let lots = self.positions[s as usize].lots;
-            if lots == 0 {
-                continue;
+        if self.record {
+            for &s in &slots {
+                let lots = self.positions[s as usize].lots;
+                if lots == 0 {
+                    continue;
+                }
+                let owner = Party::Account(self.slot_owners[s as usize]);
+                self.transfer(
+                    owner,
+                    Party::External,
+                    payment(lots),
+                    TransferReason::Funding,
+                );
             }
-            let owner = Party::Account(self.slot_owners[s as usize]);
-            self.transfer(
-                owner,
-                Party::External,
-                payment(lots),
-                TransferReason::Funding,
-            );
+        } else {
+            let limit = MAX_MICROS as u64;
+            #[cfg(debug_assertions)]
+            let mut paid = Micros::ZERO;
+            for &s in &slots {
+                let lots = self.positions[s as usize].lots;
+                if lots == 0 {
+                    continue;
+                }
+                let a = self.slot_owners[s as usize];
+                let amount = payment(lots);
+                if self.track_touched {
+                    self.touched.push(a);
+                }
+                let balance = &mut self.accounts[a as usize].collateral;
+                *balance -= amount;
+                let after = *balance;
+                self.ext_cash += amount;
+                #[cfg(debug_assertions)]
+                {
+                    paid += amount;
+                }
+                if self.out_of_range.is_none() {
+                    if after.0.unsigned_abs() > limit {
+                        self.out_of_range = Some((Party::Account(a), after));
+                    } else if self.ext_cash.0.unsigned_abs() > limit {
+                        self.out_of_range = Some((Party::External, self.ext_cash));
+                    }
+                }
+            }
+            #[cfg(debug_assertions)]
+            {
+                self.collateral_total -= paid;
+                debug_assert_eq!(
+                    self.parties_total(),
+                    self.total(),
+                    "Invariant: conservation of money after a funding settlement"
+                );
+            }
         }
         self.market_slots[market] = slots;
     }

@@ -201,19 +201,52 @@ impl Engine {
         let mark = self.marks[market];
         let mm_now = self.position_maintenance(&p, p.lots);
         let steps = (1.0 / step_fraction).ceil().max(1.0) as i64;
-        for i in 1..steps {
-            let q = ((held as f64 * step_fraction * i as f64).ceil() as i64).clamp(1, held);
+        let lots_at =
+            |i: i64| ((held as f64 * step_fraction * i as f64).ceil() as i64).clamp(1, held);
+        // The required equity after closing `q` lots of the position.
+        let required = |q: i64| {
+            let remaining = p.lots - p.lots.signum() * q;
+            let mm_after = maintenance - mm_now + self.position_maintenance(&p, remaining);
+            mm_after + buffer.apply_ceil(mm_after)
+        };
+        // A close never raises equity (slippage is against the account, the fee
+        // is not negative), so no `q` whose requirement is above `equity` can
+        // pass the test below. That requirement falls as `q` grows (the
+        // maintenance function grows with the notional): binary search for the
+        // first `i` whose requirement is within `equity` and scan from there.
+        // The same `q` as the scan from `i = 1`, in fewer evaluations. (A
+        // negative buffer, which validation refuses, scans from 1.)
+        let (mut lo, mut hi) = (1, if buffer.0 >= 0 { steps } else { 1 });
+        let fee_in_unit = (0..=Rate::ONE.0).contains(&self.cfg.fee.0);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if equity >= required(lots_at(mid)) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        for i in lo..steps {
+            let q = lots_at(i);
             if q == held {
                 break;
+            }
+            // What the close costs (slippage and fee) is at least the fee at
+            // the mark: a sell fills at or below the mark, a buy at or above,
+            // and the fee rate is at most 1, so slippage + fee(price) ≥
+            // fee(mark) (both integers, the fee rounded up). A `q` that fails
+            // with that cost alone fails the test below: skip its execution
+            // price (the impact model).
+            let required = required(q);
+            if fee_in_unit && equity - self.cfg.liquidation_fee(m.value(q, mark)) < required {
+                continue;
             }
             let trade = -p.lots.signum() * q;
             let price = self.execution_ticks(market, trade);
             let slippage = m.value(trade, mark) - m.value(trade, price);
             let fee = self.cfg.liquidation_fee(m.value(q, price));
             let e_after = equity + slippage - fee;
-            let remaining = p.lots + trade;
-            let mm_after = maintenance - mm_now + self.position_maintenance(&p, remaining);
-            if e_after >= mm_after + buffer.apply_ceil(mm_after) {
+            if e_after >= required {
                 return q;
             }
         }

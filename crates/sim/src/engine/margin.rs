@@ -4,7 +4,7 @@
 //! The requirement itself is [`crate::venue::market::MarginSchedule`]'s; the
 //! engine only scales it by the market's current margin multiplier.
 
-use crate::money::Micros;
+use crate::money::{Micros, PPB, Rate};
 use crate::venue::market::MarketId;
 
 use super::Engine;
@@ -35,11 +35,33 @@ impl Engine {
 
     /// Maintenance requirement of `lots` of the position `p`'s market at the mark,
     /// with the market's margin multiplier.
+    #[inline]
     pub(super) fn position_maintenance(&self, p: &Position, lots: i64) -> Micros {
         let mi = p.market as usize;
         let m = &self.markets[mi];
-        m.margin
-            .maintenance_requirement(m.value(lots.abs(), self.marks[mi]), self.margin_mult[mi])
+        let notional = m.value(lots.abs(), self.marks[mi]);
+        let mult = self.margin_mult[mi];
+        // Most positions are in the first bracket (its maintenance amount is
+        // 0): `ceil(notional × mmr)` in i64, as `maintenance_requirement`
+        // computes it there (no bracket search, no 128-bit product).
+        let tiers = m.margin.tiers();
+        if mult == Rate::ONE
+            && let [first, rest @ ..] = tiers
+            && rest
+                .first()
+                .is_none_or(|next| notional < next.notional_floor)
+            && let Some(product) = notional.0.checked_mul(first.mmr.0)
+        {
+            let (q, r) = (product / PPB, product % PPB);
+            let requirement = Micros(q + i64::from(r > 0));
+            debug_assert_eq!(
+                requirement,
+                m.margin.maintenance_requirement(notional, mult),
+                "Invariant: the first-bracket fast path is the schedule's requirement"
+            );
+            return requirement;
+        }
+        m.margin.maintenance_requirement(notional, mult)
     }
 
     /// Liquidatable: equity strictly below the maintenance requirement.

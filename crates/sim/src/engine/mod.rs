@@ -620,7 +620,7 @@ impl Engine {
         let m = &self.markets[market];
         let mark = self.marks[market];
         self.ledger
-            .settle_funding(market, |lots| rate.apply_round(m.value(lots, mark)));
+            .settle_funding(market, |lots| funding_payment(rate, m.value(lots, mark)));
         self.flows[market].funding_rate = Some(rate.as_fraction());
     }
 
@@ -668,5 +668,71 @@ impl Engine {
         }
         self.ledger.fund_stats().observe(self.step);
         self.step += 1;
+    }
+}
+
+/// `rate.apply_round(value)` (`value × rate`, rounded half away from zero),
+/// in `i64` when the product fits (every position of an ordinary book: one
+/// hardware division instead of the 128-bit routine), else in `i128`: the same
+/// number either way.
+#[inline]
+fn funding_payment(rate: Rate, value: Micros) -> Micros {
+    const HALF: i64 = crate::money::PPB / 2;
+    match value
+        .0
+        .checked_mul(rate.0)
+        .and_then(|p| p.checked_abs())
+        .and_then(|p| p.checked_add(HALF))
+    {
+        Some(q) => {
+            let q = q / crate::money::PPB;
+            Micros(if (value.0 < 0) == (rate.0 < 0) { q } else { -q })
+        }
+        None => rate.apply_round(value),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `i64` funding payment is `Rate::apply_round`'s, on both sides of
+    /// zero, at the rounding midpoints and past the `i64` product.
+    #[test]
+    fn funding_payment_is_apply_round() {
+        let rates = [
+            0,
+            1,
+            -1,
+            100_000,
+            -100_000,
+            499_999_999,
+            500_000_000,
+            -750_000_000,
+        ];
+        let values = [
+            0,
+            1,
+            -1,
+            3,
+            -3,
+            5_000,
+            -5_000,
+            1_234_567_891,
+            -987_654_321_987,
+            MAX_MICROS,
+            -MAX_MICROS,
+            i64::MAX,
+            i64::MIN + 1,
+        ];
+        for r in rates {
+            for v in values {
+                assert_eq!(
+                    funding_payment(Rate(r), Micros(v)),
+                    Rate(r).apply_round(Micros(v)),
+                    "rate {r} value {v}"
+                );
+            }
+        }
     }
 }

@@ -31,7 +31,7 @@ use crate::config::validate::MAX_PATHS;
 use crate::config::venue::{AdlAllocation, AdlRankingKind, LastLineKind};
 use crate::engine::{AccountSpec, Engine};
 use crate::error::{InputError, SimError};
-use crate::money::Rate;
+use crate::money::{Micros, Rate};
 use crate::paths::{PathCursor, PathPlan, PathScratch, StepInput};
 use crate::rng::{self, Purpose};
 use crate::time::{NS_PER_SECOND, parse_utc};
@@ -126,8 +126,10 @@ pub struct Prepared {
     /// (a fixed population, no non-USD collateral): built at the first path,
     /// `None` when paths cannot share it (`engine/restart.rs`).
     /// With the scenario it was built from (`scenario` is public and may be
-    /// edited between runs: a template of another scenario is not used).
-    template: OnceLock<Option<(Scenario, Engine)>>,
+    /// edited between runs: a template of another scenario is not used), and
+    /// the initial margin its book locks at the opening (the same on every
+    /// path started from it: computed once, not per path).
+    template: OnceLock<Option<(Scenario, Engine, Micros)>>,
     /// Engines that have run a path, restarted from the template for the next
     /// one (at most one per worker thread): no per-path allocation of the book.
     spare: Mutex<Vec<Engine>>,
@@ -305,11 +307,13 @@ impl Prepared {
 
     /// The engine for path `path_index`, the same as [`Prepared::engine`]: a
     /// spare engine restarted from the prepared template when the paths share
-    /// their opening book, else a new one.
+    /// their opening book, else a new one; with the initial margin its opening
+    /// book locks ([`Engine::initial_margin_locked`], the template's when it
+    /// is restarted from one: the same book at the same marks).
     ///
     /// # Errors
     /// A population the venue refuses.
-    fn start_engine(&self, path_index: u64) -> Result<Engine, SimError> {
+    fn start_engine(&self, path_index: u64) -> Result<(Engine, Micros), SimError> {
         let template = self.template.get_or_init(|| {
             if !self.scenario.population.is_fixed() || self.collateral.is_some() {
                 return None;
@@ -327,15 +331,18 @@ impl Prepared {
             }
             t.set_adl_price(self.scenario.last_line.adl_price);
             t.set_liquidation_limit(build::liquidation_limit(&self.scenario).ok()?);
-            t.can_prepare().then(|| (self.scenario.clone(), t))
+            let locked = t.initial_margin_locked();
+            t.can_prepare().then(|| (self.scenario.clone(), t, locked))
         });
         let template = template
             .as_ref()
-            .filter(|(built_for, _)| *built_for == self.scenario)
-            .map(|(_, t)| t);
+            .filter(|(built_for, _, _)| *built_for == self.scenario)
+            .map(|(_, t, locked)| (t, *locked));
         let spare = template.and_then(|_| self.spare.lock().ok().and_then(|mut s| s.pop()));
-        let (Some(template), Some(mut engine)) = (template, spare) else {
-            return self.engine(path_index);
+        let (Some((template, locked)), Some(mut engine)) = (template, spare) else {
+            let engine = self.engine(path_index)?;
+            let locked = engine.initial_margin_locked();
+            return Ok((engine, locked));
         };
         engine.restart_from(
             template,
@@ -349,7 +356,7 @@ impl Prepared {
             self.scenario.seed,
             path_index,
         ));
-        Ok(engine)
+        Ok((engine, locked))
     }
 
     /// Keeps an engine that has run a path for [`Prepared::start_engine`].
@@ -390,8 +397,7 @@ impl Prepared {
         path_index: u64,
         mut record: impl FnMut(&Engine, &StepInput),
     ) -> Result<(PathMetrics, Vec<i64>, Engine), SimError> {
-        let mut engine = self.start_engine(path_index)?;
-        let initial_margin_locked = engine.initial_margin_locked();
+        let (mut engine, initial_margin_locked) = self.start_engine(path_index)?;
         let mut scratch = PathScratch::default();
         let mut cursor = self
             .plan

@@ -18,36 +18,45 @@ pub(crate) mod sweep;
 pub(crate) mod text;
 pub(crate) mod vault;
 
+use rayon::prelude::*;
+
 use crate::charts::plot::Chart;
 use crate::data::ReportData;
 use crate::error::ReportError;
 
+/// A chart of the report: drawn, or `None` where the run has nothing of its kind.
+type ChartFn = fn(&ReportData) -> Result<Option<Chart>, ReportError>;
+
 /// Every chart of the report, in report order.
+///
+/// The charts are drawn in parallel on the current rayon pool (each is
+/// independent of the others, and drawing and PNG-encoding them is most of a
+/// report's time); they are collected in report order, so the output is the
+/// same for any number of threads.
 ///
 /// # Errors
 ///
-/// The first chart's error, as the chart functions.
+/// The first chart's error (in report order), as the chart functions.
 pub fn all(data: &ReportData) -> Result<Vec<Chart>, ReportError> {
-    let mut charts = vec![
-        insurance_fund::insurance_fund(data)?,
-        drawdown::drawdown(data)?,
-        socialized_loss::socialized_loss(data)?,
-        liquidations::liquidations(data)?,
-        adl::adl(data)?,
+    const CHARTS: [ChartFn; 9] = [
+        |d| insurance_fund::insurance_fund(d).map(Some),
+        |d| drawdown::drawdown(d).map(Some),
+        |d| socialized_loss::socialized_loss(d).map(Some),
+        |d| liquidations::liquidations(d).map(Some),
+        |d| adl::adl(d).map(Some),
+        vault::vault_equity,
+        margin_multiplier::margin_multiplier,
+        replay_marks::replay_marks,
+        |d| match &d.sweep {
+            Some(grid) if d.paths.param_sets().len() > 1 => sweep::sweep_heatmap(d, grid).map(Some),
+            _ => Ok(None),
+        },
     ];
-    if let Some(chart) = vault::vault_equity(data)? {
-        charts.push(chart);
-    }
-    if let Some(chart) = margin_multiplier::margin_multiplier(data)? {
-        charts.push(chart);
-    }
-    if let Some(chart) = replay_marks::replay_marks(data)? {
-        charts.push(chart);
-    }
-    if data.paths.param_sets().len() > 1
-        && let Some(grid) = &data.sweep
-    {
-        charts.push(sweep::sweep_heatmap(data, grid)?);
+    let drawn: Vec<Result<Option<Chart>, ReportError>> =
+        CHARTS.par_iter().map(|chart| chart(data)).collect();
+    let mut charts = Vec::with_capacity(drawn.len());
+    for chart in drawn {
+        charts.extend(chart?);
     }
     Ok(charts)
 }
