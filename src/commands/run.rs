@@ -30,11 +30,14 @@ pub struct RunArgs<'a> {
 /// # Errors
 /// The scenario is invalid, the simulation fails, or a file cannot be written.
 pub fn run(a: &RunArgs<'_>) -> Result<()> {
-    let (prepared, output) = simulate(a.file, a.quiet, a.threads, a.paths)?;
-    // Only now, with results in hand, does anything touch the disk: into a
-    // scratch folder, swapped in whole once every file is written.
+    let prepared = prepare(a.file, a.quiet, a.paths)?;
+    // Everything is written into a scratch folder, swapped in whole once every
+    // file is written (a failed run drops it): path 0's series (and a one-path
+    // run's bands) stream into it as the path runs, so memory does not grow
+    // with the steps.
     let dir: PathBuf = a.out.join(&prepared.scenario.name);
     let folder = ScratchFolder::create(&dir, &[])?;
+    let output = execute(&prepared, a.file, a.quiet, a.threads, Some(folder.path()))?;
     backstop_sim::run::results::write_run(folder.path(), &prepared, &output)?;
     // Path 0's series and the bands are on disk now: free them before the
     // report reads them back (a long run's peak memory).
@@ -64,6 +67,14 @@ pub fn simulate(
     threads: Option<usize>,
     paths: Option<u32>,
 ) -> Result<(Prepared, RunOutput)> {
+    let prepared = prepare(file, quiet, paths)?;
+    let output = execute(&prepared, file, quiet, threads, None)?;
+    Ok((prepared, output))
+}
+
+/// Loads and prepares the scenario in `file`, with `paths` paths instead of
+/// the scenario's if given.
+fn prepare(file: &Path, quiet: bool, paths: Option<u32>) -> Result<Prepared> {
     let mut prepared = super::prepare(file, quiet)?;
     if prepared.scenario.sweep.is_some() && !quiet {
         eprintln!(
@@ -76,6 +87,18 @@ pub fn simulate(
             .set_paths(n)
             .with_context(|| format!("{}: --paths {n}", file.display()))?;
     }
+    Ok(prepared)
+}
+
+/// Runs `prepared` (from `file`) on a pool of `threads` workers, streaming
+/// path 0's series into `dir` when given ([`Prepared::run_into`]).
+fn execute(
+    prepared: &Prepared,
+    file: &Path,
+    quiet: bool,
+    threads: Option<usize>,
+    dir: Option<&Path>,
+) -> Result<RunOutput> {
     let pool = super::worker_pool(threads)?;
     let bar = super::progress_bar(u64::from(prepared.scenario.paths), "paths");
     let started = std::time::Instant::now();
@@ -88,10 +111,13 @@ pub fn simulate(
         bar.set_position(done);
     };
     let output = pool
-        .install(|| prepared.run(&progress))
+        .install(|| match dir {
+            Some(d) => prepared.run_into(d, &progress),
+            None => prepared.run(&progress),
+        })
         .with_context(|| format!("{}: simulation failed", file.display()))?;
     bar.finish_and_clear();
-    Ok((prepared, output))
+    Ok(output)
 }
 
 /// Runs the scenario in `file` as `backstop run` does and returns its results

@@ -30,7 +30,7 @@ pub const CREATED_BY: &str = concat!("backstop-data ", env!("CARGO_PKG_VERSION")
 
 /// Writer settings shared by every file: snappy, page statistics, bounded
 /// row groups, and nothing that varies between runs.
-fn writer_properties(
+pub(crate) fn writer_properties(
     path: &Path,
     schema_id: &str,
     metadata: &[(String, String)],

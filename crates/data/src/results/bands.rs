@@ -27,6 +27,7 @@ use crate::parquet_io::{
     BatchColumn, MAX_ROW_GROUP_ROWS, arrow_err, batches, open_projected, write_parquet,
 };
 use crate::results::batches::TableBatches;
+use crate::results::chunked::{self, RowGroupTable};
 use crate::rules::{check_lengths, finite, non_empty};
 use crate::schema::{Column, ColumnType, UTC, arrow_schema};
 
@@ -253,7 +254,8 @@ pub fn bands_batches(
 /// Writes a `bands/v1` file of `rows` rows atomically without holding them:
 /// `chunk(range)` gives the rows `range` (at most [`MAX_ROW_GROUP_ROWS`] of them,
 /// each chunk one row group), in order. The file is byte-identical to
-/// [`write_bands`] of the whole table; memory holds one chunk.
+/// [`write_bands`] of the whole table; memory holds one chunk
+/// ([`chunked::write_chunked`]).
 ///
 /// # Errors
 /// As [`write_bands`] (rows are checked chunk by chunk, so an error can come
@@ -265,9 +267,7 @@ pub fn write_bands_chunked(
     metadata: &[(String, String)],
     chunk: impl FnMut(Range<usize>) -> BandsTable,
 ) -> Result<(), DataError> {
-    let schema = bands_schema();
-    let batches = chunk_batches(path, &schema, rows, chunk);
-    write_parquet(path, &schema, BANDS_SCHEMA_ID, metadata, batches)
+    chunked::write_chunked(path, rows, metadata, chunk)
 }
 
 /// The record batches [`write_bands_chunked`] writes to `path`, in memory (all
@@ -281,36 +281,34 @@ pub fn bands_batches_chunked(
     metadata: &[(String, String)],
     chunk: impl FnMut(Range<usize>) -> BandsTable,
 ) -> Result<TableBatches, DataError> {
-    let schema = bands_schema();
-    let batches = chunk_batches(path, &schema, rows, chunk);
-    TableBatches::collect(path, &schema, BANDS_SCHEMA_ID, metadata, batches)
+    chunked::batches_chunked(path, rows, metadata, chunk)
 }
 
-/// The batches of `rows` rows given by `chunk`, one per row group, each
-/// checked as it comes.
-fn chunk_batches<'a>(
-    path: &'a Path,
-    schema: &'a SchemaRef,
-    rows: usize,
-    mut chunk: impl FnMut(Range<usize>) -> BandsTable + 'a,
-) -> impl Iterator<Item = Result<RecordBatch, DataError>> + 'a {
-    (0..rows.max(1))
-        .step_by(MAX_ROW_GROUP_ROWS)
-        .map(move |start| {
-            let range = start..(start + MAX_ROW_GROUP_ROWS).min(rows);
-            let table = chunk(range.clone());
-            if table.len() != range.len() {
-                return Err(DataError::LengthMismatch {
-                    path: Some(path.to_owned()),
-                    column: STEP.name.to_owned(),
-                    reference: "the chunk's rows".to_owned(),
-                    expected: range.len(),
-                    found: table.len(),
-                });
-            }
-            table.check(path, start)?;
-            bands_batch(path, schema, &table, 0..table.len())
-        })
+impl RowGroupTable for BandsTable {
+    const SCHEMA_ID: &'static str = BANDS_SCHEMA_ID;
+    const LENGTH_COLUMN: &'static str = STEP.name;
+    const EMPTY_ROW_GROUP: bool = true;
+
+    fn schema() -> SchemaRef {
+        bands_schema()
+    }
+
+    fn rows(&self) -> usize {
+        self.len()
+    }
+
+    fn check(&self, path: &Path, first_row: usize) -> Result<(), DataError> {
+        BandsTable::check(self, path, first_row)
+    }
+
+    fn batch(
+        &self,
+        path: &Path,
+        schema: &SchemaRef,
+        range: Range<usize>,
+    ) -> Result<RecordBatch, DataError> {
+        bands_batch(path, schema, self, range)
+    }
 }
 
 /// The rows `r` of `table` as one record batch.

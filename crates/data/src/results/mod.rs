@@ -15,6 +15,8 @@
 //! - [`balances`]: every party's money at the opening and the end of path 0
 //!   (`balances/v1`), for checking conservation outside the project;
 //! - [`sweep`]: one row per parameter set of a sweep (`sweep/v1`);
+//! - [`chunked`]: one writer for every table written a row group at a time
+//!   ([`chunked::RowGroupTable`]), pulled or pushed as rows are produced;
 //! - [`batches`]: a table in memory ([`batches::TableBatches`]): each writer's
 //!   record batches without the file (`*_batches`), for the Python package.
 //!
@@ -27,6 +29,7 @@ pub mod adl_waves;
 pub mod balances;
 pub mod bands;
 pub mod batches;
+pub mod chunked;
 pub mod folder;
 pub mod haircuts;
 pub mod layout;

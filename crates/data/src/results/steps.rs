@@ -50,6 +50,7 @@ use crate::parquet_io::{
     BatchColumn, MAX_ROW_GROUP_ROWS, arrow_err, batches, open_projected, write_parquet,
 };
 use crate::results::batches::TableBatches;
+use crate::results::chunked::{self, RowGroupTable};
 use crate::rules::{Broken, at_least_one, finite, non_empty, non_negative, positive};
 use crate::schema::{Column, ColumnType, UTC, arrow_schema};
 
@@ -401,7 +402,8 @@ pub fn steps_batches(
 /// Writes a steps file of `rows` rows atomically without holding them:
 /// `chunk(range)` gives the rows `range` (at most [`MAX_ROW_GROUP_ROWS`] of them,
 /// each chunk one row group), in order. The file is byte-identical to
-/// [`write_steps`] of the whole table; memory holds one chunk.
+/// [`write_steps`] of the whole table; memory holds one chunk
+/// ([`chunked::write_chunked`]).
 ///
 /// # Errors
 /// As [`write_steps`] (rows are checked chunk by chunk; nothing is left on disk
@@ -413,9 +415,7 @@ pub fn write_steps_chunked(
     metadata: &[(String, String)],
     chunk: impl FnMut(Range<usize>) -> StepsTable,
 ) -> Result<(), DataError> {
-    let schema = steps_schema();
-    let batches = chunk_batches(path, &schema, rows, chunk);
-    write_parquet(path, &schema, STEPS_SCHEMA_ID, metadata, batches)
+    chunked::write_chunked(path, rows, metadata, chunk)
 }
 
 /// The record batches [`write_steps_chunked`] writes to `path`, in memory (all
@@ -429,35 +429,35 @@ pub fn steps_batches_chunked(
     metadata: &[(String, String)],
     chunk: impl FnMut(Range<usize>) -> StepsTable,
 ) -> Result<TableBatches, DataError> {
-    let schema = steps_schema();
-    let batches = chunk_batches(path, &schema, rows, chunk);
-    TableBatches::collect(path, &schema, STEPS_SCHEMA_ID, metadata, batches)
+    chunked::batches_chunked(path, rows, metadata, chunk)
 }
 
-/// The batches of `rows` rows given by `chunk`, one per row group, each
-/// checked as it comes.
-fn chunk_batches<'a>(
-    path: &'a Path,
-    schema: &'a SchemaRef,
-    rows: usize,
-    mut chunk: impl FnMut(Range<usize>) -> StepsTable + 'a,
-) -> impl Iterator<Item = Result<RecordBatch, DataError>> + 'a {
-    (0..rows).step_by(MAX_ROW_GROUP_ROWS).map(move |start| {
-        let range = start..(start + MAX_ROW_GROUP_ROWS).min(rows);
-        let table = chunk(range.clone());
-        table.check_lengths(Some(path))?;
-        if table.len() != range.len() {
-            return Err(DataError::LengthMismatch {
-                path: Some(path.to_owned()),
-                column: STEP.name.to_owned(),
-                reference: "the chunk's rows".to_owned(),
-                expected: range.len(),
-                found: table.len(),
-            });
-        }
-        table.check_values(path, start)?;
-        table.to_batch(path, schema, 0..table.len())
-    })
+impl RowGroupTable for StepsTable {
+    const SCHEMA_ID: &'static str = STEPS_SCHEMA_ID;
+    const LENGTH_COLUMN: &'static str = STEP.name;
+    const EMPTY_ROW_GROUP: bool = false;
+
+    fn schema() -> SchemaRef {
+        steps_schema()
+    }
+
+    fn rows(&self) -> usize {
+        self.len()
+    }
+
+    fn check(&self, path: &Path, first_row: usize) -> Result<(), DataError> {
+        self.check_lengths(Some(path))?;
+        self.check_values(path, first_row)
+    }
+
+    fn batch(
+        &self,
+        path: &Path,
+        schema: &SchemaRef,
+        range: Range<usize>,
+    ) -> Result<RecordBatch, DataError> {
+        self.to_batch(path, schema, range)
+    }
 }
 
 /// Reads a steps file, in file order. A file with zero rows yields an empty

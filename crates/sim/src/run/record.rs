@@ -4,13 +4,44 @@
 //! quantiles are exact, when they fit in
 //! [`EXACT_BANDS_BYTES`](super::limits::EXACT_BANDS_BYTES), else logarithmic
 //! buckets within [`RELATIVE_ACCURACY`] of the value (docs/model.md §7).
+//!
+//! Path 0's series goes through a [`StepSink`] and a one-path run's bands
+//! through a [`BandSink`]: held, or streamed to their Parquet files one row
+//! group at a time while the path runs ([`backstop_data::results::chunked`]).
 
-use backstop_data::{BandSeries, BandsTable, StepsTable};
+use std::path::{Path, PathBuf};
+
+use backstop_data::results::chunked::RowGroupWriter;
+use backstop_data::{BandSeries, BandsTable, DataError, MAX_ROW_GROUP_ROWS, StepsTable};
 use rayon::prelude::*;
 
 use super::aggregate::sketch::{QuantileSketch, RELATIVE_ACCURACY};
 use crate::engine::Engine;
 use crate::money::Micros;
+
+/// The version written into every results file: the workspace's version, which
+/// the `backstop` binary shares.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The Parquet key-value metadata of a results file: version, scenario name,
+/// seed and, for a sweep's files, the scenario's hash.
+pub fn metadata(
+    scenario: &crate::config::scenario::Scenario,
+    hash: Option<&str>,
+) -> Vec<(String, String)> {
+    let mut meta = vec![
+        ("backstop.version".to_owned(), VERSION.to_owned()),
+        ("backstop.scenario".to_owned(), scenario.name.clone()),
+        ("backstop.seed".to_owned(), scenario.seed.to_string()),
+    ];
+    if let Some(hash) = hash {
+        meta.push((SCENARIO_HASH_KEY.to_owned(), hash.to_owned()));
+    }
+    meta
+}
+
+/// The metadata key of a sweep file's scenario hash.
+pub const SCENARIO_HASH_KEY: &str = "backstop.scenario_hash";
 
 /// One row of the per-step recorder (no allocation per step).
 #[derive(Clone, Copy)]
@@ -101,20 +132,28 @@ pub(super) fn steps_table(records: &[StepRecord], names: &[&str]) -> StepsTable 
     table
 }
 
-/// The per-step series of one path, held as compact records (one per step and
-/// market) rather than as the table: [`StepSeries::write`] streams the
-/// `steps/v1` file one row group at a time.
+/// The per-step series of one path: held as compact records (one per step and
+/// market) rather than as the table, or, when the run streamed them
+/// ([`StepSink::streamed`]), already written to a `steps/v1` file one row
+/// group at a time while the path ran. [`StepSeries::write`] puts the file in
+/// place either way.
 #[derive(Clone)]
 pub struct StepSeries {
     pub(super) records: Vec<StepRecord>,
     pub(super) names: Vec<String>,
+    /// The file the records were streamed to, and its rows (then `records` is
+    /// empty).
+    pub(super) written: Option<(PathBuf, usize)>,
+    /// The most rows held in memory at once while recording.
+    pub(super) peak_held: usize,
 }
 
 impl std::fmt::Debug for StepSeries {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StepSeries")
-            .field("rows", &self.records.len())
+            .field("rows", &self.len())
             .field("markets", &self.names)
+            .field("written", &self.written)
             .finish_non_exhaustive()
     }
 }
@@ -123,24 +162,44 @@ impl StepSeries {
     /// Number of rows (steps × markets).
     #[must_use]
     pub fn len(&self) -> usize {
-        self.records.len()
+        self.written.as_ref().map_or(self.records.len(), |w| w.1)
     }
 
     /// Whether no step was recorded.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.len() == 0
     }
 
-    /// The whole `steps/v1` table.
+    /// The file the series was streamed to while the path ran, if it was.
     #[must_use]
-    pub fn table(&self) -> StepsTable {
+    pub fn streamed_to(&self) -> Option<&Path> {
+        self.written.as_ref().map(|w| w.0.as_path())
+    }
+
+    /// The most rows of the series held in memory at once while the path ran:
+    /// every row when held, at most a row group (plus one step) when streamed.
+    #[must_use]
+    pub fn peak_rows_held(&self) -> usize {
+        self.peak_held
+    }
+
+    /// The whole `steps/v1` table (read back from its file when streamed).
+    ///
+    /// # Errors
+    /// [`DataError`] if a streamed file cannot be read back.
+    pub fn table(&self) -> Result<StepsTable, DataError> {
+        if let Some((path, _)) = &self.written {
+            return backstop_data::read_steps(path);
+        }
         let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
-        steps_table(&self.records, &names)
+        Ok(steps_table(&self.records, &names))
     }
 
     /// Writes the `steps/v1` file at `path` (atomically, byte-identical to
-    /// writing [`StepSeries::table`]) holding one row group of rows at a time.
+    /// writing [`StepSeries::table`]) holding one row group of rows at a time;
+    /// a series streamed to `path` is already there, one streamed elsewhere is
+    /// copied.
     ///
     /// # Errors
     /// [`backstop_data::DataError`] if the file cannot be written.
@@ -149,6 +208,9 @@ impl StepSeries {
         path: &std::path::Path,
         metadata: &[(String, String)],
     ) -> Result<(), backstop_data::DataError> {
+        if let Some((from, _)) = &self.written {
+            return backstop_data::results::chunked::place(from, path);
+        }
         let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
         backstop_data::write_steps_chunked(path, self.records.len(), metadata, |range| {
             steps_table(&self.records[range], &names)
@@ -165,9 +227,115 @@ impl StepSeries {
         path: &std::path::Path,
         metadata: &[(String, String)],
     ) -> Result<backstop_data::TableBatches, backstop_data::DataError> {
+        if self.written.is_some() {
+            return backstop_data::steps_batches(path, &self.table()?, metadata);
+        }
         let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
         backstop_data::steps_batches_chunked(path, self.records.len(), metadata, |range| {
             steps_table(&self.records[range], &names)
+        })
+    }
+}
+
+/// Where path 0's per-step records go as the path runs: held whole (the
+/// library's in-memory runs), or streamed to a `steps/v1` file one row group
+/// of [`MAX_ROW_GROUP_ROWS`] rows at a time, so a run's memory does not grow
+/// with its steps.
+pub(super) struct StepSink {
+    records: Vec<StepRecord>,
+    names: Vec<String>,
+    writer: Option<RowGroupWriter<StepsTable>>,
+    /// The first write error: recording stops there and [`StepSink::finish`]
+    /// returns it.
+    error: Option<DataError>,
+    step: u32,
+    peak_held: usize,
+}
+
+impl StepSink {
+    /// A sink that holds every record (room for `capacity` rows).
+    pub(super) fn held(names: Vec<String>, capacity: usize) -> StepSink {
+        StepSink {
+            records: Vec::with_capacity(capacity),
+            names,
+            writer: None,
+            error: None,
+            step: 0,
+            peak_held: 0,
+        }
+    }
+
+    /// A sink that streams the records to the `steps/v1` file `path` (with
+    /// `metadata`), in place once [`StepSink::finish`] returns.
+    ///
+    /// # Errors
+    /// The file cannot be started.
+    pub(super) fn streamed(
+        path: &Path,
+        metadata: &[(String, String)],
+        names: Vec<String>,
+    ) -> Result<StepSink, DataError> {
+        Ok(StepSink {
+            records: Vec::with_capacity(MAX_ROW_GROUP_ROWS + names.len()),
+            writer: Some(RowGroupWriter::create(path, metadata)?),
+            names,
+            error: None,
+            step: 0,
+            peak_held: 0,
+        })
+    }
+
+    /// Records the step `engine` just ran (at `ts_ns`, path prices
+    /// `path_prices`); streams a row group once one is full.
+    pub(super) fn record(&mut self, engine: &Engine, ts_ns: i64, path_prices: &[f64]) {
+        record_step(engine, self.step, ts_ns, path_prices, &mut self.records);
+        self.step += 1;
+        self.peak_held = self.peak_held.max(self.records.len());
+        if self.records.len() >= MAX_ROW_GROUP_ROWS && self.writer.is_some() {
+            self.flush(MAX_ROW_GROUP_ROWS);
+        }
+    }
+
+    /// Writes the first `rows` held records as one row group.
+    fn flush(&mut self, rows: usize) {
+        let Some(writer) = self.writer.as_mut() else {
+            return;
+        };
+        if self.error.is_none() {
+            let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
+            let table = steps_table(&self.records[..rows], &names);
+            if let Err(e) = writer.write(&table) {
+                self.error = Some(e);
+            }
+        }
+        self.records.drain(..rows);
+    }
+
+    /// The recorded series: held, or written (the last row group flushed and
+    /// the file renamed into place).
+    ///
+    /// # Errors
+    /// The first error writing the file.
+    pub(super) fn finish(mut self) -> Result<StepSeries, DataError> {
+        if self.writer.is_some() && !self.records.is_empty() {
+            self.flush(self.records.len());
+        }
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let written = match self.writer.take() {
+            Some(writer) => {
+                let (path, rows) = (writer.path().to_owned(), writer.rows());
+                writer.finish()?;
+                Some((path, rows))
+            }
+            None => None,
+        };
+        Ok(StepSeries {
+            records: self.records,
+            names: self.names,
+            written,
+            peak_held: self.peak_held,
         })
     }
 }
@@ -353,21 +521,8 @@ impl BandSketches {
         let mut bands = BandsTable::default();
         for i in range {
             let (t, k) = (i / self.width, i % self.width);
-            let (series, market) = layout[k];
-            bands.step.push(t as u32);
-            bands.ts_ns.push(self.ts_ns[t]);
-            bands
-                .market
-                .push(market.map_or(String::new(), |m| names[m].to_string()));
-            bands.series.push(series.name().to_string());
             self.with_sketch(t, k, |sketch| {
-                let qs = sketch.quantiles(backstop_data::BAND_QUANTILES.map(|(_, q)| q));
-                for (column, v) in bands.quantiles.iter_mut().zip(qs) {
-                    column.push(v);
-                }
-                bands.mean.push(sketch.mean());
-                bands.min.push(sketch.min());
-                bands.max.push(sketch.max());
+                push_band_row(&mut bands, t, self.ts_ns[t], layout[k], names, sketch);
             });
         }
         bands
@@ -383,6 +538,149 @@ impl BandSketches {
     }
 }
 
+/// Appends the `bands/v1` row of column `column` at step `t` (time `ts_ns`)
+/// from its sketch across paths.
+fn push_band_row(
+    bands: &mut BandsTable,
+    t: usize,
+    ts_ns: i64,
+    column: (BandSeries, Option<usize>),
+    names: &[&str],
+    sketch: &QuantileSketch,
+) {
+    let (series, market) = column;
+    bands.step.push(t as u32);
+    bands.ts_ns.push(ts_ns);
+    bands
+        .market
+        .push(market.map_or(String::new(), |m| names[m].to_string()));
+    bands.series.push(series.name().to_string());
+    let qs = sketch.quantiles(backstop_data::BAND_QUANTILES.map(|(_, q)| q));
+    for (column, v) in bands.quantiles.iter_mut().zip(qs) {
+        column.push(v);
+    }
+    bands.mean.push(sketch.mean());
+    bands.min.push(sketch.min());
+    bands.max.push(sketch.max());
+}
+
+/// The bands of a one-path run streamed to their `bands/v1` file as the path
+/// runs (each step's quantiles across one path are that path's values): the
+/// file is the one [`Bands::write`] writes from [`BandSketches`] of that path,
+/// one row group of [`MAX_ROW_GROUP_ROWS`] rows at a time.
+pub(super) struct BandSink {
+    layout: Vec<(BandSeries, Option<usize>)>,
+    names: Vec<String>,
+    /// The exact limit of each value's sketch, as [`BandSketches::new`] of one
+    /// path gives it.
+    exact_limit: usize,
+    writer: RowGroupWriter<BandsTable>,
+    totals: BandTotals,
+    /// Values not yet written, in row order, from file row `first_row`.
+    values: Vec<f64>,
+    /// The time of each step of `values` (from step `first_row / width`).
+    ts_ns: Vec<i64>,
+    first_row: usize,
+    error: Option<DataError>,
+    relative_error: f64,
+}
+
+impl BandSink {
+    /// A sink for the bands of one path of `steps` steps, streamed to `path`
+    /// with `metadata`.
+    ///
+    /// # Errors
+    /// The file cannot be started.
+    pub(super) fn create(
+        path: &Path,
+        metadata: &[(String, String)],
+        layout: Vec<(BandSeries, Option<usize>)>,
+        names: Vec<String>,
+        steps: u64,
+    ) -> Result<BandSink, DataError> {
+        let exact = super::limits::bands_exact(1, steps, layout.len() as u64);
+        Ok(BandSink {
+            exact_limit: if exact {
+                1
+            } else {
+                super::aggregate::sketch::EXACT_LIMIT
+            },
+            writer: RowGroupWriter::create(path, metadata)?,
+            values: Vec::with_capacity(MAX_ROW_GROUP_ROWS + layout.len()),
+            ts_ns: Vec::new(),
+            layout,
+            names,
+            totals: BandTotals::default(),
+            first_row: 0,
+            error: None,
+            relative_error: 0.0,
+        })
+    }
+
+    /// Records the band values of the step `engine` just ran (at `ts_ns`);
+    /// streams a row group once one is full.
+    pub(super) fn record(&mut self, engine: &Engine, ts_ns: i64) {
+        record_bands(engine, &self.layout, &mut self.totals, &mut self.values);
+        self.ts_ns.push(ts_ns);
+        if self.values.len() >= MAX_ROW_GROUP_ROWS {
+            self.flush(MAX_ROW_GROUP_ROWS);
+        }
+    }
+
+    /// Writes the first `rows` held values as one row group.
+    fn flush(&mut self, rows: usize) {
+        let width = self.layout.len();
+        if self.error.is_none() {
+            let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
+            let first_step = self.first_row / width;
+            let mut table = BandsTable::default();
+            for (j, &v) in self.values[..rows].iter().enumerate() {
+                let i = self.first_row + j;
+                let (t, k) = (i / width, i % width);
+                let mut sketch = QuantileSketch::with_exact_limit(self.exact_limit);
+                sketch.insert(v);
+                if !sketch.is_exact() {
+                    self.relative_error = RELATIVE_ACCURACY;
+                }
+                let ts = self.ts_ns[t - first_step];
+                push_band_row(&mut table, t, ts, self.layout[k], &names, &sketch);
+            }
+            if let Err(e) = self.writer.write(&table) {
+                self.error = Some(e);
+            }
+        }
+        self.values.drain(..rows);
+        self.first_row += rows;
+        // Keep the times of the steps still (partly) held.
+        let done_steps = self.first_row / width - (self.first_row - rows) / width;
+        self.ts_ns.drain(..done_steps.min(self.ts_ns.len()));
+    }
+
+    /// The bands, written (the last row group flushed and the file renamed
+    /// into place).
+    ///
+    /// # Errors
+    /// The first error writing the file.
+    pub(super) fn finish(mut self) -> Result<Bands, DataError> {
+        if !self.values.is_empty() || self.first_row == 0 {
+            self.flush(self.values.len());
+        }
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let width = self.layout.len();
+        let path = self.writer.path().to_owned();
+        let rows = self.writer.rows();
+        self.writer.finish()?;
+        Ok(Bands {
+            sketches: BandSketches::new(width, 1, 0),
+            layout: self.layout,
+            names: self.names,
+            written: Some((path, rows, self.relative_error)),
+        })
+    }
+}
+
 /// The per-step quantile bands of a run, held as folded values rather than as
 /// the table: [`Bands::write`] streams the `bands/v1` file chunk by chunk (one
 /// row group at a time) and [`Bands::table`] builds it whole.
@@ -391,27 +689,46 @@ pub struct Bands {
     pub(super) sketches: BandSketches,
     pub(super) layout: Vec<(BandSeries, Option<usize>)>,
     pub(super) names: Vec<String>,
+    /// The file a one-path run streamed its bands to, its rows and the largest
+    /// relative error of a quantile (then `sketches` is empty).
+    pub(super) written: Option<(PathBuf, usize, f64)>,
 }
 
 impl std::fmt::Debug for Bands {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Bands")
-            .field("rows", &self.sketches.rows())
+            .field(
+                "rows",
+                &self.written.as_ref().map_or(self.sketches.rows(), |w| w.1),
+            )
             .field("markets", &self.names)
             .finish_non_exhaustive()
     }
 }
 
 impl Bands {
-    /// The whole `bands/v1` table (one row per step and band column).
-    #[must_use]
-    pub fn table(&self) -> BandsTable {
+    /// The whole `bands/v1` table (one row per step and band column), read
+    /// back from its file when streamed.
+    ///
+    /// # Errors
+    /// [`DataError`] if a streamed file cannot be read back.
+    pub fn table(&self) -> Result<BandsTable, DataError> {
+        if let Some((path, ..)) = &self.written {
+            return backstop_data::read_bands(path);
+        }
         let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
-        self.sketches.table(&self.layout, &names)
+        Ok(self.sketches.table(&self.layout, &names))
+    }
+
+    /// The file a one-path run streamed its bands to while it ran, if it did.
+    #[must_use]
+    pub fn streamed_to(&self) -> Option<&Path> {
+        self.written.as_ref().map(|w| w.0.as_path())
     }
 
     /// Writes the `bands/v1` file at `path` (atomically, byte-identical to
-    /// writing [`Bands::table`]) holding one row group of rows at a time.
+    /// writing [`Bands::table`]) holding one row group of rows at a time; bands
+    /// streamed to `path` are already there, streamed elsewhere are copied.
     ///
     /// # Errors
     /// [`backstop_data::DataError`] if the file cannot be written.
@@ -420,6 +737,9 @@ impl Bands {
         path: &std::path::Path,
         metadata: &[(String, String)],
     ) -> Result<(), backstop_data::DataError> {
+        if let Some((from, ..)) = &self.written {
+            return backstop_data::results::chunked::place(from, path);
+        }
         let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
         backstop_data::write_bands_chunked(path, self.sketches.rows(), metadata, |range| {
             self.sketches.table_rows(&self.layout, &names, range)
@@ -436,6 +756,9 @@ impl Bands {
         path: &std::path::Path,
         metadata: &[(String, String)],
     ) -> Result<backstop_data::TableBatches, backstop_data::DataError> {
+        if self.written.is_some() {
+            return backstop_data::bands_batches(path, &self.table()?, metadata);
+        }
         let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
         backstop_data::bands_batches_chunked(path, self.sketches.rows(), metadata, |range| {
             self.sketches.table_rows(&self.layout, &names, range)
@@ -445,7 +768,9 @@ impl Bands {
     /// The largest relative error of a band quantile (0: exact).
     #[must_use]
     pub fn relative_error(&self) -> f64 {
-        self.sketches.relative_error()
+        self.written
+            .as_ref()
+            .map_or_else(|| self.sketches.relative_error(), |w| w.2)
     }
 }
 

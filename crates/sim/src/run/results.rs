@@ -20,26 +20,7 @@ use super::sweep::SweepGrid;
 use crate::config::scenario::Scenario;
 use crate::error::SimError;
 
-/// The version written into every results file: the workspace's version, which
-/// the `backstop` binary shares.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// The Parquet key-value metadata of a results file: version, scenario name,
-/// seed and, for a sweep's files, the scenario's hash.
-pub fn metadata(scenario: &Scenario, hash: Option<&str>) -> Vec<(String, String)> {
-    let mut meta = vec![
-        ("backstop.version".to_owned(), VERSION.to_owned()),
-        ("backstop.scenario".to_owned(), scenario.name.clone()),
-        ("backstop.seed".to_owned(), scenario.seed.to_string()),
-    ];
-    if let Some(hash) = hash {
-        meta.push((SCENARIO_HASH_KEY.to_owned(), hash.to_owned()));
-    }
-    meta
-}
-
-/// The metadata key of a sweep file's scenario hash.
-pub const SCENARIO_HASH_KEY: &str = "backstop.scenario_hash";
+pub use super::record::{SCENARIO_HASH_KEY, VERSION, metadata};
 
 /// Writes the results of one run into `dir` (which must exist):
 /// `population.parquet`, `steps.parquet`, `paths.parquet`, `bands.parquet`,

@@ -10,7 +10,10 @@
 //!
 //! **Memory.** Per-path metrics grow with the number of paths (a few hundred
 //! bytes each); per-step series do not: only one chunk of paths' series is held
-//! at a time before it is folded into the bands.
+//! at a time before it is folded into the bands. [`Prepared::run_into`] streams
+//! path 0's per-step series (and a one-path run's bands) to Parquet one row
+//! group at a time as the path runs, so a run's memory does not grow with its
+//! steps either (docs/performance.md, "Memory in the length of a run").
 
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
@@ -25,7 +28,9 @@ use super::build::{self, Collateral, DepthBooks, build_markets, controls_for_pat
 use super::limits::{self, CHUNK_PATHS};
 use super::metrics::PathMetrics;
 use super::population;
-use super::record::{self, BandRows, BandSketches, BandTotals, Bands, StepSeries};
+use super::record::{
+    self, BandRows, BandSink, BandSketches, BandTotals, Bands, StepSeries, StepSink,
+};
 use crate::config::scenario::Scenario;
 use crate::config::validate::MAX_PATHS;
 use crate::config::venue::{AdlAllocation, AdlRankingKind, LastLineKind};
@@ -456,25 +461,41 @@ impl Prepared {
     /// # Errors
     /// A population the venue refuses, or history that cannot be read.
     pub fn run_path(&self, path_index: u64) -> Result<PathOutput, SimError> {
-        let (metrics, steps, balances) = self.run_path_series(path_index)?;
+        let sink = StepSink::held(
+            self.names(),
+            self.scenario.steps() * self.scenario.market.len(),
+        );
+        let (metrics, steps, balances, _) = self.run_path_series(path_index, sink, None)?;
         Ok(PathOutput {
             metrics,
-            steps: steps.table(),
+            steps: steps.table()?,
             balances,
         })
     }
 
-    /// [`Prepared::run_path`] with the per-step series kept as records.
+    /// The markets' names, in market order.
+    fn names(&self) -> Vec<String> {
+        self.scenario
+            .market_names()
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// [`Prepared::run_path`] with the per-step series recorded into `sink`
+    /// and, when given, the path's bands into `bands` (a one-path run).
+    #[allow(clippy::type_complexity)]
     fn run_path_series(
         &self,
         path_index: u64,
-    ) -> Result<(PathMetrics, StepSeries, Vec<BalanceRow>), SimError> {
-        let n_markets = self.scenario.market.len();
-        let mut records = Vec::with_capacity(self.scenario.steps() * n_markets);
-        let mut t = 0u32;
+        mut sink: StepSink,
+        mut bands: Option<BandSink>,
+    ) -> Result<(PathMetrics, StepSeries, Vec<BalanceRow>, Option<Bands>), SimError> {
         let (metrics, _, engine) = self.simulate(path_index, |engine, input| {
-            record::record_step(engine, t, input.ts_ns, &input.prices, &mut records);
-            t += 1;
+            sink.record(engine, input.ts_ns, &input.prices);
+            if let Some(b) = bands.as_mut() {
+                b.record(engine, input.ts_ns);
+            }
         })?;
         let balances = if path_index == 0 || self.scenario.population.is_fixed() {
             balance_rows(&engine, &self.population)
@@ -482,16 +503,9 @@ impl Prepared {
             balance_rows(&engine, &self.population_of(path_index)?.0)
         };
         self.give_back(engine);
-        let steps = StepSeries {
-            records,
-            names: self
-                .scenario
-                .market_names()
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
-        };
-        Ok((metrics, steps, balances))
+        let steps = sink.finish()?;
+        let bands = bands.map(BandSink::finish).transpose()?;
+        Ok((metrics, steps, balances, bands))
     }
 
     /// Runs path `path_index` keeping only its band series.
@@ -507,46 +521,96 @@ impl Prepared {
     }
 
     /// Runs every path of the scenario on the current rayon pool and reduces the
-    /// results. `progress(done)` is called after each chunk of paths.
+    /// results, holding path 0's per-step series in memory. `progress(done)` is
+    /// called after each chunk of paths.
     ///
     /// # Errors
     /// The first path (in path order) that fails.
     pub fn run(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<RunOutput, SimError> {
+        self.run_streaming(None, progress)
+    }
+
+    /// [`Prepared::run`], streaming what does not need every path to
+    /// `dir`'s `steps.parquet` (path 0's per-step series) and, for a one-path
+    /// run, `bands.parquet`, one row group at a time as path 0 runs, so memory
+    /// does not grow with the steps: the files are those
+    /// [`super::results::write_run`] writes (which then leaves them in place).
+    /// Each file is written beside its name and renamed into place when
+    /// complete; `dir` is meant to be a scratch folder published whole once the
+    /// run succeeds ([`backstop_data::results::folder::ScratchFolder`]).
+    ///
+    /// # Errors
+    /// The first path (in path order) that fails; a file that cannot be written.
+    pub fn run_into(
+        &self,
+        dir: &Path,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<RunOutput, SimError> {
+        self.run_streaming(Some(dir), progress)
+    }
+
+    /// [`Prepared::run`] (`dir` `None`) or [`Prepared::run_into`].
+    fn run_streaming(
+        &self,
+        dir: Option<&Path>,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<RunOutput, SimError> {
+        use backstop_data::results::layout::{BANDS_FILE, STEPS_FILE};
         let n = u64::from(self.scenario.paths);
-        let (first_metrics, first_steps, first_balances) = self.run_path_series(0)?;
         let layout = record::band_layout(self.scenario.market.len(), self.scenario.vault.is_some());
-        let mut sketches = BandSketches::new(layout.len(), n, self.scenario.steps() as u64);
-        let mut paths = Vec::with_capacity(n as usize);
-        let mut done = 0;
-        while done < n {
-            let end = (done + CHUNK_PATHS).min(n);
-            let results: Vec<Result<(PathMetrics, BandRows), SimError>> = (done..end)
-                .into_par_iter()
-                .map(|i| self.run_bands(i))
-                .collect();
-            let mut chunk_rows = Vec::with_capacity(results.len());
-            for r in results {
-                let (metrics, rows) = r?;
-                sketches.grow_to(&rows);
-                paths.push(metrics);
-                chunk_rows.push(rows);
-            }
-            sketches.insert(chunk_rows);
-            done = end;
-            progress(done);
-        }
-        debug_assert_eq!(paths[0], first_metrics, "Invariant: path 0 is reproducible");
-        let bands_relative_error = sketches.relative_error();
-        let bands = Bands {
-            sketches,
-            layout,
-            names: self
-                .scenario
-                .market_names()
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
+        let steps = self.scenario.steps();
+        let meta = record::metadata(&self.scenario, None);
+        let sink = match dir {
+            Some(d) => StepSink::streamed(&d.join(STEPS_FILE), &meta, self.names())?,
+            None => StepSink::held(self.names(), steps * self.scenario.market.len()),
         };
+        // A one-path run streams its bands too, from the same simulation.
+        let band_sink = match dir {
+            Some(d) if n == 1 => Some(BandSink::create(
+                &d.join(BANDS_FILE),
+                &meta,
+                layout.clone(),
+                self.names(),
+                steps as u64,
+            )?),
+            _ => None,
+        };
+        let (first_metrics, first_steps, first_balances, streamed_bands) =
+            self.run_path_series(0, sink, band_sink)?;
+        let (paths, bands) = if let Some(bands) = streamed_bands {
+            progress(1);
+            (vec![first_metrics], bands)
+        } else {
+            let mut sketches = BandSketches::new(layout.len(), n, steps as u64);
+            let mut paths = Vec::with_capacity(n as usize);
+            let mut done = 0;
+            while done < n {
+                let end = (done + CHUNK_PATHS).min(n);
+                let results: Vec<Result<(PathMetrics, BandRows), SimError>> = (done..end)
+                    .into_par_iter()
+                    .map(|i| self.run_bands(i))
+                    .collect();
+                let mut chunk_rows = Vec::with_capacity(results.len());
+                for r in results {
+                    let (metrics, rows) = r?;
+                    sketches.grow_to(&rows);
+                    paths.push(metrics);
+                    chunk_rows.push(rows);
+                }
+                sketches.insert(chunk_rows);
+                done = end;
+                progress(done);
+            }
+            debug_assert_eq!(paths[0], first_metrics, "Invariant: path 0 is reproducible");
+            let bands = Bands {
+                sketches,
+                layout,
+                names: self.names(),
+                written: None,
+            };
+            (paths, bands)
+        };
+        let bands_relative_error = bands.relative_error();
         let aggregates = aggregate::aggregates(&paths);
         Ok(RunOutput {
             paths,
