@@ -26,7 +26,14 @@ pub const CHUNK_PATHS: u64 = 64;
 /// Bytes the per-step bands may spend keeping every path's value, so that their
 /// quantiles are exact ([`bands_exact`]); beyond it they are sketched within
 /// 0.5% of the value (docs/model.md §7).
-pub const EXACT_BANDS_BYTES: u64 = 256 << 20;
+///
+/// 96 MiB: every example scenario stays exact (the largest, 1,000 paths of
+/// 1,440 steps and 7 band columns, takes 81 MB), and a run's peak memory stops
+/// growing with its paths once past it (the sketches' size depends on the
+/// steps and columns only): `mc-garch-baseline` peaks at 111 MB at 1,000 paths
+/// and below that at 2,000 to 8,000 paths, where 256 MiB let it reach 192 MB
+/// at 2,000 (docs/performance.md, "Memory of a Monte Carlo run").
+pub const EXACT_BANDS_BYTES: u64 = 96 << 20;
 
 /// Whether the bands of `paths` paths of `steps` steps and `columns` band
 /// columns keep every value (exact quantiles) within [`EXACT_BANDS_BYTES`].
