@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
+
 use backstop_data::PositionRow;
 
 use super::recommend::Section;
@@ -66,26 +68,43 @@ fn market_setup(data: &ReportData, market: &str) -> Option<(Brackets, f64)> {
     Some((brackets, price))
 }
 
-/// Equity minus maintenance of `unit` with `market` at `price × (1 + x)` and
-/// every other market at its starting price (`prices`).
-fn headroom(
-    unit: &Unit<'_>,
+/// A row of a margin unit resolved once against the market that moves: its
+/// market's brackets and starting price (`None` if the scenario gives none) and
+/// whether it is that market, so the bisection below compares no names.
+struct Leg<'a> {
+    row: &'a PositionRow,
+    setup: Option<&'a (Brackets, f64)>,
+    moves: bool,
+}
+
+/// `unit`'s rows resolved against `market` moving (see [`Leg`]).
+fn legs<'a>(
+    unit: &Unit<'a>,
     market: &str,
-    x: f64,
-    prices: &BTreeMap<&str, (Brackets, f64)>,
-) -> f64 {
+    prices: &'a BTreeMap<&str, (Brackets, f64)>,
+) -> Vec<Leg<'a>> {
+    unit.rows
+        .iter()
+        .map(|r| Leg {
+            row: r,
+            setup: prices.get(r.market.as_str()),
+            moves: r.market == market,
+        })
+        .collect()
+}
+
+/// Equity minus maintenance of a unit (its [`legs`]) with the moving market at
+/// `price × (1 + x)` and every other market at its starting price.
+fn headroom(legs: &[Leg<'_>], x: f64) -> f64 {
     let mut equity = 0.0;
     let mut maintenance = 0.0;
-    for r in &unit.rows {
+    for leg in legs {
+        let r = leg.row;
         equity += r.collateral;
-        let Some((brackets, p0)) = prices.get(r.market.as_str()) else {
+        let Some((brackets, p0)) = leg.setup else {
             continue;
         };
-        let p = if r.market == market {
-            p0 * (1.0 + x)
-        } else {
-            *p0
-        };
+        let p = if leg.moves { p0 * (1.0 + x) } else { *p0 };
         equity += r.size * (p - r.entry_price);
         let notional = r.size.abs() * p;
         maintenance += notional * mmr(brackets, notional);
@@ -100,28 +119,24 @@ fn liquidation_move(
     market: &str,
     prices: &BTreeMap<&str, (Brackets, f64)>,
 ) -> Option<f64> {
-    let h0 = headroom(unit, market, 0.0, prices);
+    let legs = legs(unit, market, prices);
+    let h0 = headroom(&legs, 0.0);
     if h0 < 0.0 {
         return Some(0.0);
     }
-    let net: f64 = unit
-        .rows
-        .iter()
-        .filter(|r| r.market == market)
-        .map(|r| r.size)
-        .sum();
+    let net: f64 = legs.iter().filter(|l| l.moves).map(|l| l.row.size).sum();
     let (mut safe, far) = if net >= 0.0 {
         (0.0, -0.99)
     } else {
         (0.0, 10.0)
     };
-    if headroom(unit, market, far, prices) >= 0.0 {
+    if headroom(&legs, far) >= 0.0 {
         return None;
     }
     let mut bad = far;
     for _ in 0..60 {
         let mid = 0.5 * (safe + bad);
-        if headroom(unit, market, mid, prices) >= 0.0 {
+        if headroom(&legs, mid) >= 0.0 {
             safe = mid;
         } else {
             bad = mid;
@@ -298,8 +313,10 @@ pub(crate) fn sections(data: &ReportData) -> Result<Vec<Section>, ReportError> {
             })
             .collect();
         let notional: Vec<f64> = mine.iter().map(|u| notional_of(u, 0.0)).collect();
+        // Each unit's bisection alone, in parallel (a population of a million
+        // accounts): collected in unit order, the same for any thread count.
         let moves: Vec<Option<f64>> = mine
-            .iter()
+            .par_iter()
             .map(|u| liquidation_move(u, market, &prices))
             .collect();
         let leverage_chart = charts::leverage(data, market, &leverage)?;
