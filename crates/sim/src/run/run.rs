@@ -320,7 +320,12 @@ impl Prepared {
     /// A population the venue refuses.
     fn start_engine(&self, path_index: u64) -> Result<(Engine, Micros), SimError> {
         let template = self.template.get_or_init(|| {
-            if !self.scenario.population.is_fixed() || self.collateral.is_some() {
+            // A run of one path has no next path to restart: a template would
+            // only be a second engine in memory (a million accounts: ~100 MB).
+            if self.scenario.paths <= 1
+                || !self.scenario.population.is_fixed()
+                || self.collateral.is_some()
+            {
                 return None;
             }
             let mut t = Engine::new(
