@@ -38,15 +38,17 @@ pub fn run(a: &RunArgs<'_>) -> Result<()> {
     let dir: PathBuf = a.out.join(&prepared.scenario.name);
     let folder = ScratchFolder::create(&dir, &[])?;
     let output = execute(&prepared, a.file, a.quiet, a.threads, Some(folder.path()))?;
-    backstop_sim::run::results::write_run(folder.path(), &prepared, &output)?;
+    // The results (the bands' quantiles are computed in parallel) and the
+    // report (its charts are drawn in parallel) on a pool of `--threads`
+    // workers, not on one per core.
+    let pool = super::worker_pool(a.threads)?;
+    pool.install(|| backstop_sim::run::results::write_run(folder.path(), &prepared, &output))?;
     // Path 0's series and the bands are on disk now: free them before the
     // report reads them back (a long run's peak memory).
     let RunOutput {
         paths, aggregates, ..
     } = output;
-    // The report on a pool of `--threads` workers (its charts are drawn in
-    // parallel), not on one per core.
-    super::worker_pool(a.threads)?.install(|| super::render_report(folder.path()))?;
+    pool.install(|| super::render_report(folder.path()))?;
     folder.publish(&[])?;
     if !a.quiet {
         print_headline(&dir, &prepared, &paths, &aggregates);

@@ -491,39 +491,68 @@ impl BandSketches {
         self.ts_ns.len() * self.width
     }
 
-    /// The sketch of column `k` at step `t`: built from the kept values (in
-    /// path order, so the same sketch as inserting them as they came), or the
-    /// bucketed one.
-    fn with_sketch<R>(&self, t: usize, k: usize, f: impl FnOnce(&QuantileSketch) -> R) -> R {
+    /// The figures of rows `rows`, in order (row `t × width + k` is column
+    /// `k` at step `t`). Exact: each row's kept values are inserted in path
+    /// order into a sketch of `scratch` (the same sketch as inserting them as
+    /// they came, so the same mean, min and max), path by path for the whole
+    /// block (each path's values of the block are contiguous); a path shorter
+    /// than a row's step has no value there. Sketches: each row's sketch.
+    fn block_rows(&self, rows: std::ops::Range<usize>, scratch: &mut RowScratch) -> Vec<BandRow> {
+        let RowScratch { sketches, values } = scratch;
         match &self.exact {
             Some(all) => {
-                let mut sketch = QuantileSketch::with_exact_limit(self.exact_limit);
-                let i = t * self.width + k;
-                for values in all {
-                    if values.len() >= (t + 1) * self.width {
-                        sketch.insert(values[i]);
+                let limit = self.exact_limit;
+                if sketches.len() < rows.len() {
+                    sketches.resize_with(rows.len(), || QuantileSketch::with_exact_limit(limit));
+                }
+                let sketches = &mut sketches[..rows.len()];
+                sketches.iter_mut().for_each(QuantileSketch::clear);
+                for path in all {
+                    // Only the path's whole steps (a row needs its step).
+                    let end = rows.end.min(path.len() - path.len() % self.width);
+                    if let Some(kept) = path.get(rows.start..end) {
+                        for (sketch, &v) in sketches.iter_mut().zip(kept) {
+                            sketch.insert(v);
+                        }
                     }
                 }
-                f(&sketch)
+                sketches.iter().map(|s| BandRow::of(s, values)).collect()
             }
-            None => f(&self.sketches[t][k]),
+            None => rows
+                .map(|i| BandRow::of(&self.sketches[i / self.width][i % self.width], values))
+                .collect(),
         }
     }
 
     /// Rows `range` of the `bands/v1` table (row `t × width + k` is column `k`
-    /// at step `t`); `names` are the markets'.
+    /// at step `t`); `names` are the markets'. The rows' figures are computed
+    /// in parallel, in blocks of [`STEPS_PER_TASK`] steps' rows, and gathered
+    /// in row order: the same table for any number of threads.
     pub(super) fn table_rows(
         &self,
         layout: &[(BandSeries, Option<usize>)],
         names: &[&str],
         range: std::ops::Range<usize>,
     ) -> BandsTable {
+        let block = STEPS_PER_TASK * self.width.max(1);
+        let blocks: Vec<Vec<BandRow>> = (0..range.len().div_ceil(block))
+            .into_par_iter()
+            .map_init(RowScratch::default, |scratch, b| {
+                let start = range.start + b * block;
+                self.block_rows(start..(start + block).min(range.end), scratch)
+            })
+            .collect();
         let mut bands = BandsTable::default();
-        for i in range {
-            let (t, k) = (i / self.width, i % self.width);
-            self.with_sketch(t, k, |sketch| {
-                push_band_row(&mut bands, t, self.ts_ns[t], layout[k], names, sketch);
-            });
+        for (i, row) in range.zip(blocks.iter().flatten()) {
+            let t = i / self.width;
+            push_band_row(
+                &mut bands,
+                t,
+                self.ts_ns[t],
+                layout[i % self.width],
+                names,
+                row,
+            );
         }
         bands
     }
@@ -538,15 +567,50 @@ impl BandSketches {
     }
 }
 
+/// Steps whose band rows one parallel task computes (enough work to outweigh a
+/// task, few enough to share a 1,440-step run's rows among the threads; a
+/// block's values of one path are a few cache lines).
+const STEPS_PER_TASK: usize = 8;
+
+/// The figures of one band row across paths.
+struct BandRow {
+    /// At [`backstop_data::BAND_QUANTILES`].
+    quantiles: [f64; backstop_data::BAND_QUANTILES.len()],
+    mean: f64,
+    min: f64,
+    max: f64,
+}
+
+impl BandRow {
+    /// The figures of `sketch`; `scratch` is the quantiles' working memory.
+    fn of(sketch: &QuantileSketch, scratch: &mut Vec<f64>) -> BandRow {
+        BandRow {
+            quantiles: sketch
+                .quantiles_with(backstop_data::BAND_QUANTILES.map(|(_, q)| q), scratch),
+            mean: sketch.mean(),
+            min: sketch.min(),
+            max: sketch.max(),
+        }
+    }
+}
+
+/// A worker's memory for band rows, reused from block to block: a block's
+/// sketches of the kept values (exact mode) and the quantiles' working copy.
+#[derive(Default)]
+struct RowScratch {
+    sketches: Vec<QuantileSketch>,
+    values: Vec<f64>,
+}
+
 /// Appends the `bands/v1` row of column `column` at step `t` (time `ts_ns`)
-/// from its sketch across paths.
+/// from its figures across paths.
 fn push_band_row(
     bands: &mut BandsTable,
     t: usize,
     ts_ns: i64,
     column: (BandSeries, Option<usize>),
     names: &[&str],
-    sketch: &QuantileSketch,
+    row: &BandRow,
 ) {
     let (series, market) = column;
     bands.step.push(t as u32);
@@ -555,13 +619,12 @@ fn push_band_row(
         .market
         .push(market.map_or(String::new(), |m| names[m].to_string()));
     bands.series.push(series.name().to_string());
-    let qs = sketch.quantiles(backstop_data::BAND_QUANTILES.map(|(_, q)| q));
-    for (column, v) in bands.quantiles.iter_mut().zip(qs) {
+    for (column, &v) in bands.quantiles.iter_mut().zip(&row.quantiles) {
         column.push(v);
     }
-    bands.mean.push(sketch.mean());
-    bands.min.push(sketch.min());
-    bands.max.push(sketch.max());
+    bands.mean.push(row.mean);
+    bands.min.push(row.min);
+    bands.max.push(row.max);
 }
 
 /// The bands of a one-path run streamed to their `bands/v1` file as the path
@@ -634,16 +697,19 @@ impl BandSink {
             let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
             let first_step = self.first_row / width;
             let mut table = BandsTable::default();
+            let mut sketch = QuantileSketch::with_exact_limit(self.exact_limit);
+            let mut scratch = Vec::new();
             for (j, &v) in self.values[..rows].iter().enumerate() {
                 let i = self.first_row + j;
                 let (t, k) = (i / width, i % width);
-                let mut sketch = QuantileSketch::with_exact_limit(self.exact_limit);
+                sketch.clear();
                 sketch.insert(v);
                 if !sketch.is_exact() {
                     self.relative_error = RELATIVE_ACCURACY;
                 }
+                let row = BandRow::of(&sketch, &mut scratch);
                 let ts = self.ts_ns[t - first_step];
-                push_band_row(&mut table, t, ts, self.layout[k], &names, &sketch);
+                push_band_row(&mut table, t, ts, self.layout[k], &names, &row);
             }
             if let Err(e) = self.writer.write(&table) {
                 self.error = Some(e);
@@ -851,6 +917,76 @@ mod tests {
                     "{got} vs {want}"
                 );
             }
+        }
+    }
+
+    /// Every figure of `table`'s rows, as bits (tables compared bit for bit).
+    fn bits(table: &BandsTable) -> Vec<Vec<u64>> {
+        let mut columns: Vec<&Vec<f64>> = table.quantiles.iter().collect();
+        columns.extend([&table.mean, &table.min, &table.max]);
+        columns
+            .iter()
+            .map(|c| c.iter().map(|v| v.to_bits()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn rows_in_parallel_blocks_are_the_row_by_row_sketches_bit_for_bit() {
+        let (paths, steps) = (150, 40);
+        let mut all = rows(paths, steps);
+        // Paths that end early (at whole steps), and ties.
+        for (p, r) in all.iter_mut().enumerate() {
+            let keep = steps - (p % 5) * 3;
+            r.ts_ns.truncate(keep);
+            r.values.truncate(keep * 2);
+            if p % 4 == 1 {
+                r.values.iter_mut().for_each(|v| *v = (*v * 0.01).round());
+            }
+        }
+        let mut s = BandSketches::new(2, paths as u64, steps as u64);
+        for chunk in all.chunks(64) {
+            chunk.iter().for_each(|r| s.grow_to(r));
+            s.insert(chunk.to_vec());
+        }
+        // Row by row, as before: a sketch of the row's values in path order,
+        // its quantiles from the sorted values.
+        let mut want = BandsTable::default();
+        let layout = [(BandSeries::Mark, Some(0)), (BandSeries::BadDebt, None)];
+        for i in 0..s.rows() {
+            let t = i / 2;
+            let mut sketch = QuantileSketch::with_exact_limit(paths);
+            for r in all.iter().filter(|r| r.values.len() >= (t + 1) * 2) {
+                sketch.insert(r.values[i]);
+            }
+            let mut sorted: Vec<f64> = all
+                .iter()
+                .filter(|r| r.values.len() >= (t + 1) * 2)
+                .map(|r| r.values[i])
+                .collect();
+            sorted.sort_by(f64::total_cmp);
+            let row = BandRow {
+                quantiles: backstop_data::BAND_QUANTILES.map(|(_, q)| quantile_sorted(&sorted, q)),
+                mean: sketch.mean(),
+                min: sketch.min(),
+                max: sketch.max(),
+            };
+            push_band_row(&mut want, t, t as i64, layout[i % 2], &["btc"], &row);
+        }
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let got = pool.install(|| bands(&s));
+            assert_eq!(bits(&got), bits(&want), "{threads} threads");
+            assert_eq!(got.step, want.step);
+            assert_eq!(got.series, want.series);
+            // Any range (a row group) is the same rows of the whole table.
+            let part = pool.install(|| s.table_rows(&layout, &["btc"], 7..61));
+            let whole = bits(&got);
+            let sliced: Vec<Vec<u64>> = whole.iter().map(|c| c[7..61].to_vec()).collect();
+            assert_eq!(bits(&part), sliced);
+            assert_eq!(part.step, got.step[7..61]);
         }
     }
 }

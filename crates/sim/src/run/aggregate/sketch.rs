@@ -20,6 +20,28 @@ const ZERO: f64 = 1e-9;
 /// Fixed-point scale of the sum.
 const SUM_SCALE: f64 = 1e9;
 
+/// `x.round() as i128` (half away from zero), without the two library calls
+/// when `x` fits an `i64` (the band values of every path go through it): the
+/// part of `x` toward zero is `x as i64`, and `x` minus it is exact (`x`
+/// and that part are within a factor of two of each other, or the part is 0;
+/// from 2^52 up every `f64` is an integer and the difference is 0).
+fn round_to_i128(x: f64) -> i128 {
+    // Below 2^63 (9.223e18): the part toward zero and one more fit an `i64`.
+    if x.abs() < 9.2e18 {
+        let t = x as i64;
+        let frac = x - t as f64;
+        i128::from(if frac >= 0.5 {
+            t + 1
+        } else if frac <= -0.5 {
+            t - 1
+        } else {
+            t
+        })
+    } else {
+        x.round() as i128
+    }
+}
+
 /// Dense logarithmic buckets of one sign.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Store {
@@ -98,6 +120,18 @@ impl QuantileSketch {
         }
     }
 
+    /// Empties the sketch (its exact limit kept), keeping the memory of its
+    /// kept values for the next ones: the same sketch as
+    /// [`QuantileSketch::with_exact_limit`] of that limit.
+    pub fn clear(&mut self) {
+        let mut exact = std::mem::take(&mut self.exact);
+        exact.clear();
+        *self = QuantileSketch {
+            exact,
+            ..QuantileSketch::with_exact_limit(self.limit)
+        };
+    }
+
     /// Whether every quantile is exact (the values are all kept), else within
     /// [`RELATIVE_ACCURACY`] of a value of the right rank.
     pub fn is_exact(&self) -> bool {
@@ -122,7 +156,7 @@ impl QuantileSketch {
             self.max = self.max.max(v);
         }
         self.count += 1;
-        self.sum += (v * SUM_SCALE).round() as i128;
+        self.sum += round_to_i128(v * SUM_SCALE);
         if self.bucketed {
             self.bucket(v);
         } else {
@@ -210,15 +244,23 @@ impl QuantileSketch {
         if self.count == 0 { f64::NAN } else { self.max }
     }
 
-    /// [`QuantileSketch::quantile`] at each of `qs`, sorting the kept values once
-    /// rather than once per quantile (the same numbers).
+    /// [`QuantileSketch::quantile`] at each of `qs` (the same numbers, bit for
+    /// bit): exact quantiles select the order statistics they read from a copy
+    /// of the kept values ([`super::quantile::quantiles_select`]) rather than
+    /// sort it.
     pub fn quantiles<const N: usize>(&self, qs: [f64; N]) -> [f64; N] {
+        self.quantiles_with(qs, &mut Vec::new())
+    }
+
+    /// [`QuantileSketch::quantiles`], copying the kept values into `scratch`
+    /// (its memory reused from call to call).
+    pub fn quantiles_with<const N: usize>(&self, qs: [f64; N], scratch: &mut Vec<f64>) -> [f64; N] {
         if self.count == 0 || self.bucketed {
             return qs.map(|q| self.quantile(q));
         }
-        let mut sorted = self.exact.clone();
-        sorted.sort_by(f64::total_cmp);
-        qs.map(|q| super::quantile::quantile_sorted(&sorted, q))
+        scratch.clear();
+        scratch.extend_from_slice(&self.exact);
+        super::quantile::quantiles_select(scratch, qs)
     }
 
     /// The `q`-quantile: exact while the sketch holds its values, else the bucket
@@ -363,6 +405,62 @@ mod tests {
                 s.quantiles(qs).map(f64::to_bits),
                 one_by_one.map(f64::to_bits)
             );
+        }
+    }
+
+    #[test]
+    fn the_sum_rounds_as_f64_round() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let two = |e: i32| 2f64.powi(e);
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            -2.5,
+            0.499_999_999_999_999_94,
+            -0.499_999_999_999_999_94,
+            two(52) - 0.5,
+            -(two(52) - 0.5),
+            two(52) + 1.0,
+            two(53) + 2.0,
+            two(63),
+            -two(63),
+            9.2e18,
+            -9.2e18,
+            9.199_999_999_999_999e18,
+            1e30,
+            -1e30,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+        ];
+        for _ in 0..200_000 {
+            let magnitude = two(rng.random_range(-4..66));
+            let x = (rng.random::<f64>() - 0.5) * magnitude;
+            xs.extend([x, x.trunc() + 0.5, x.trunc() - 0.5]);
+        }
+        for x in xs {
+            assert_eq!(round_to_i128(x), x.round() as i128, "{x:e}");
+        }
+    }
+
+    #[test]
+    fn a_cleared_sketch_is_a_new_one() {
+        for limit in [usize::MAX, 16] {
+            let mut s = QuantileSketch::with_exact_limit(limit);
+            values(200).iter().for_each(|&x| s.insert(x));
+            s.clear();
+            assert_eq!(s, QuantileSketch::with_exact_limit(limit));
+            let mut fresh = QuantileSketch::with_exact_limit(limit);
+            for &x in &values(50) {
+                s.insert(x);
+                fresh.insert(x);
+            }
+            assert_eq!(s, fresh);
         }
     }
 }
