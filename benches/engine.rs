@@ -30,6 +30,9 @@
 //! - `adl_dydx/{adl,no_adl}/{n}_accounts`: the same crash with the dYdX walk
 //!   (`ranking = "dydx"`), same funds and sizes
 //!   (`POLICY=dydx scripts/adl-scale.sh` for 1,000,000 accounts).
+//! - `adl_pro_rata/{adl,no_adl}/{n}_accounts`: the same crash with `pro_rata`
+//!   ADL (`adl = "pro_rata"`), same funds and sizes
+//!   (`POLICY=pro_rata scripts/adl-scale.sh` for 1,000,000 accounts).
 
 use std::hint::black_box;
 use std::path::Path;
@@ -297,9 +300,15 @@ fn bench_funding_step(c: &mut Criterion) {
 /// `benches/adl-crash.toml` with `accounts` accounts, an insurance fund of
 /// `fund` USD and the ADL ranking `ranking` (`"binance"`, `"dydx"`, ...).
 fn adl_crash(accounts: u32, fund: &str, ranking: &str) -> Prepared {
+    adl_crash_with(accounts, fund, "queue", ranking)
+}
+
+/// [`adl_crash`] with the ADL policy `adl` (`"queue"`, `"pro_rata"`, ...).
+fn adl_crash_with(accounts: u32, fund: &str, adl: &str, ranking: &str) -> Prepared {
     let toml = include_str!("adl-crash.toml")
         .replace("accounts = 100000", &format!("accounts = {accounts}"))
         .replace("initial = 1.0", &format!("initial = {fund}"))
+        .replace("adl = \"queue\"", &format!("adl = \"{adl}\""))
         .replace("ranking = \"binance\"", &format!("ranking = \"{ranking}\""));
     let s = Scenario::from_toml_str(&toml, Path::new("adl-crash.toml")).expect("parses");
     Prepared::new(s, Path::new(".")).expect("the bench population builds")
@@ -313,13 +322,23 @@ fn bench_adl_dydx(c: &mut Criterion) {
     bench_adl_policy(c, "adl_dydx", "dydx");
 }
 
+fn bench_adl_pro_rata(c: &mut Criterion) {
+    bench_adl_policy_with(c, "adl_pro_rata", "pro_rata", "binance");
+}
+
 /// The crash with and without ADL under `ranking`, as group `group`.
 fn bench_adl_policy(c: &mut Criterion, group: &str, ranking: &str) {
+    bench_adl_policy_with(c, group, "queue", ranking);
+}
+
+/// The crash with and without ADL under policy `adl` and `ranking`, as group
+/// `group`.
+fn bench_adl_policy_with(c: &mut Criterion, group: &str, adl: &str, ranking: &str) {
     let mut g = c.benchmark_group(group);
     g.sample_size(10).measurement_time(Duration::from_secs(5));
     for n in SIZES {
         for (name, fund) in [("adl", "1.0"), ("no_adl", "1e11")] {
-            let p = adl_crash(n, fund, ranking);
+            let p = adl_crash_with(n, fund, adl, ranking);
             let m = p.run_path(0).expect("runs").metrics;
             eprintln!(
                 "{group} {name} {n} accounts: {} liquidation orders, {} ADL closes",
@@ -347,6 +366,7 @@ criterion_group!(
     bench_crash_window,
     bench_funding_step,
     bench_adl_crash,
-    bench_adl_dydx
+    bench_adl_dydx,
+    bench_adl_pro_rata
 );
 criterion_main!(benches);

@@ -116,3 +116,34 @@ fn dydx_walk_work_grows_no_faster_than_c_log_c() {
         large / small
     );
 }
+
+/// The candidate evaluations of `pro_rata` grow no faster than c·log c from
+/// 10,000 to 100,000 accounts: the side's index (`engine/adl_pro_rata.rs`)
+/// gives Σ lots at the bankruptcy price in O(log c) and the fills by a walk of
+/// the largest positions that stops once the lots are handed out, instead of
+/// evaluating every candidate of the side for each bankrupt position (which
+/// grew as c²).
+#[test]
+fn pro_rata_work_grows_no_faster_than_c_log_c() {
+    let work = |n: u32| {
+        let engine = run(&prepared(n, "pro_rata", "binance"), 240);
+        let events = engine.totals().adl_events;
+        assert!(
+            events > 100,
+            "{n} accounts: the crash reaches ADL ({events} events)"
+        );
+        let evaluations = engine.adl_candidate_evaluations();
+        eprintln!(
+            "pro_rata, {n} accounts: {events} ADL events, {evaluations} candidate evaluations"
+        );
+        evaluations as f64
+    };
+    let (small, large) = (work(10_000), work(100_000));
+    let c_log_c = |n: f64| n * n.ln();
+    let bound = c_log_c(100_000.0) / c_log_c(10_000.0);
+    assert!(
+        large / small <= bound,
+        "evaluations grew {:.1}-fold ({small} → {large}), more than c·log c ({bound:.1})",
+        large / small
+    );
+}

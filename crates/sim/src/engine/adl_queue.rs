@@ -54,6 +54,9 @@ pub(super) struct SideQueue {
     /// The side's open positions, for the dYdX walk (`adl_dydx.rs`), which
     /// uses it instead of the heap.
     pub(super) open: super::adl_open_side::OpenSide,
+    /// The side's index for `pro_rata` (`adl_pro_rata.rs`), which uses it
+    /// instead of the heap.
+    pub(super) pro_rata: super::adl_pro_rata::ProRataSide,
 }
 
 impl SideQueue {

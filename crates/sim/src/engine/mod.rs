@@ -43,6 +43,7 @@
 mod adl_dydx;
 mod adl_open_side;
 mod adl_price_gap;
+mod adl_pro_rata;
 mod adl_queue;
 mod adl_record;
 mod adl_takes;
@@ -61,6 +62,7 @@ mod margin;
 mod restart;
 mod rules;
 mod socialize_funding;
+mod sum_tree;
 mod triggers;
 mod vault;
 mod vault_book;

@@ -196,6 +196,16 @@ impl Engine {
                 &mut cands,
                 &mut fills,
             ),
+            AdlPolicy::ProRata => self.deleverage_pro_rata(
+                &mut q.pro_rata,
+                mi,
+                winners,
+                a,
+                price,
+                lots,
+                &mut cands,
+                &mut fills,
+            ),
             other => {
                 self.sync_adl_queue(q, mi, winners, None);
                 self.collect_queue_candidates(q, a, price, other.reads_margin(), &mut cands);
@@ -269,6 +279,10 @@ impl Engine {
         }
         let mut full = Vec::new();
         self.collect_adl_candidates(a, slot, price, policy.reads_margin(), &mut full);
+        if matches!(policy, AdlPolicy::ProRata) {
+            self.check_pro_rata_against_full(&mut full, lots, cands, fills);
+            return;
+        }
         if !matches!(policy, AdlPolicy::Queue(_)) {
             assert_eq!(
                 full, cands,
