@@ -298,12 +298,8 @@ fn bench_funding_step(c: &mut Criterion) {
 }
 
 /// `benches/adl-crash.toml` with `accounts` accounts, an insurance fund of
-/// `fund` USD and the ADL ranking `ranking` (`"binance"`, `"dydx"`, ...).
-fn adl_crash(accounts: u32, fund: &str, ranking: &str) -> Prepared {
-    adl_crash_with(accounts, fund, "queue", ranking)
-}
-
-/// [`adl_crash`] with the ADL policy `adl` (`"queue"`, `"pro_rata"`, ...).
+/// `fund` USD, the ADL policy `adl` (`"queue"`, `"pro_rata"`, ...) and the
+/// ranking `ranking` (`"binance"`, `"dydx"`, ...).
 fn adl_crash_with(accounts: u32, fund: &str, adl: &str, ranking: &str) -> Prepared {
     let toml = include_str!("adl-crash.toml")
         .replace("accounts = 100000", &format!("accounts = {accounts}"))

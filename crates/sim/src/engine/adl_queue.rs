@@ -56,7 +56,7 @@ pub(super) struct SideQueue {
     pub(super) open: super::adl_open_side::OpenSide,
     /// The side's index for `pro_rata` (`adl_pro_rata.rs`), which uses it
     /// instead of the heap.
-    pub(super) pro_rata: super::adl_pro_rata::ProRataSide,
+    pub(super) pro_rata: super::adl_pro_rata_side::ProRataSide,
 }
 
 impl SideQueue {

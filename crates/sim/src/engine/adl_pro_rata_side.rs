@@ -1,0 +1,337 @@
+//! The data of the `pro_rata` ADL index (how the engine builds, updates and
+//! reads it is `adl_pro_rata.rs`, which describes the design): one
+//! (market, side)'s positions by lots, by profit threshold and by equity per
+//! lot, and the allocation's walk over them.
+
+use std::cell::Cell;
+use std::cmp::Reverse;
+use std::collections::BTreeSet;
+
+use crate::venue::adl::AdlCandidate;
+#[cfg(test)]
+use crate::venue::adl::{self, AdlPolicy};
+
+use super::threshold_sums::ThresholdSums;
+
+/// What the index holds of one position of the side.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Entry {
+    /// Owner of the position.
+    pub(super) account: u32,
+    /// Lots (absolute).
+    pub(super) lots: i64,
+    /// The position is in profit at price `p` iff `side × p ≥ threshold`.
+    pub(super) threshold: i64,
+    /// Account equity (micro-USD) per lot of the position, rounded down: its
+    /// lots are capped at a loss per lot above this.
+    pub(super) equity_per_lot: i64,
+}
+
+/// Key of the walk: lots (largest first), account, slot.
+type LotsKey = (Reverse<i64>, u32, u32);
+
+/// One (market, side): its open positions in accounts with positive equity.
+#[derive(Default, Clone)]
+pub(super) struct ProRataSide {
+    /// The step the index was built in (`None`: never built).
+    pub(super) built_step: Option<u32>,
+    /// How much of the ledger's touched log the index has applied.
+    pub(super) cursor: usize,
+    /// Per slot: its entry, if indexed.
+    pub(super) entries: Vec<Option<Entry>>,
+    /// Entries in walk order.
+    pub(super) by_lots: BTreeSet<LotsKey>,
+    /// Lots by profit threshold.
+    pub(super) by_threshold: ThresholdSums,
+    /// Entries by equity per lot.
+    pub(super) by_equity: BTreeSet<(i64, u32)>,
+    /// Per slot: the allocation that set it aside (`stamp`).
+    pub(super) set_aside: Vec<u32>,
+    /// Allocations so far.
+    pub(super) stamp: u32,
+    /// Per account: the sync that last re-indexed it.
+    pub(super) seen: Vec<u32>,
+    /// Syncs so far.
+    pub(super) syncs: u32,
+    /// Candidates whose lots are capped at this allocation's price.
+    pub(super) capped: Vec<AdlCandidate>,
+}
+
+/// A share of the allocation: the position and the f64 numbers `allocate` uses.
+#[derive(Clone, Copy)]
+struct Share {
+    account: u32,
+    slot: u32,
+    lots: i64,
+    floor: i64,
+    frac: f64,
+}
+
+impl Share {
+    /// `allocate`'s order for the lots left: largest fractional part, then
+    /// account, then slot.
+    fn before(&self, other: &Share) -> bool {
+        other
+            .frac
+            .total_cmp(&self.frac)
+            .then(self.account.cmp(&other.account))
+            .then(self.slot.cmp(&other.slot))
+            .is_lt()
+    }
+}
+
+/// Above this `needed × Σ lots` the f64 shares are not exact enough for the
+/// walk to reproduce them (see the module documentation).
+pub(super) const EXACT_LIMIT: i128 = 1 << 53;
+
+impl ProRataSide {
+    /// Removes the entry of `slot`, if any.
+    pub(super) fn remove(&mut self, slot: u32) {
+        if let Some(e) = self.entries[slot as usize].take() {
+            self.by_lots.remove(&(Reverse(e.lots), e.account, slot));
+            self.by_threshold.remove((e.threshold, slot), e.lots);
+            self.by_equity.remove(&(e.equity_per_lot, slot));
+        }
+    }
+
+    /// Indexes `slot` with entry `e`.
+    pub(super) fn insert(&mut self, slot: u32, e: Entry) {
+        self.by_lots.insert((Reverse(e.lots), e.account, slot));
+        self.by_threshold.insert((e.threshold, slot), e.lots);
+        self.by_equity.insert((e.equity_per_lot, slot));
+        self.entries[slot as usize] = Some(e);
+    }
+
+    /// Starts a new allocation's set-aside marks.
+    pub(super) fn next_stamp(&mut self) -> u32 {
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.set_aside.fill(0);
+            self.stamp = 1;
+        }
+        self.stamp
+    }
+}
+
+/// The candidates at `x = side × price` in walk order (lots desc, account,
+/// slot): the indexed ones in profit and not set aside, merged with the
+/// capped ones.
+/// Counts in `visited` the index entries it reads (skipped ones included).
+fn walk<'a>(
+    side: &'a ProRataSide,
+    x: i64,
+    visited: &'a Cell<u64>,
+) -> impl Iterator<Item = (i64, u32, u32)> + 'a {
+    let stamp = side.stamp;
+    let mut indexed = side
+        .by_lots
+        .iter()
+        .filter(move |&&(_, _, s)| {
+            visited.set(visited.get() + 1);
+            side.set_aside[s as usize] != stamp
+                && side.entries[s as usize].is_some_and(|e| e.threshold <= x)
+        })
+        .map(|&(Reverse(l), acc, s)| (l, acc, s))
+        .peekable();
+    let mut capped = side
+        .capped
+        .iter()
+        .map(|c| (c.lots, c.account, c.slot))
+        .peekable();
+    std::iter::from_fn(move || match (indexed.peek(), capped.peek()) {
+        (Some(&i), Some(&c)) => {
+            if (Reverse(i.0), i.1, i.2) < (Reverse(c.0), c.1, c.2) {
+                indexed.next()
+            } else {
+                capped.next()
+            }
+        }
+        (Some(_), None) => indexed.next(),
+        (None, _) => capped.next(),
+    })
+}
+
+/// The allocation of `needed` lots over candidates holding `total > needed`
+/// (`needed × total` below [`EXACT_LIMIT`]), as `allocate` rounds it, into
+/// `out` as `(account, slot, lots)`, counting in `visited` the index entries
+/// read. Returns false if the walk ended with lots left (never under the
+/// limit; the caller then falls back).
+pub(super) fn pro_rata_shares(
+    side: &ProRataSide,
+    x: i64,
+    needed: i64,
+    total: i64,
+    out: &mut Vec<(u32, u32, i64)>,
+    visited: &Cell<u64>,
+) -> bool {
+    let share_of = |(lots, account, slot): (i64, u32, u32)| {
+        let s = needed as f64 * lots as f64 / total as f64;
+        Share {
+            account,
+            slot,
+            lots,
+            floor: (s.floor() as i64).clamp(0, lots),
+            frac: s - s.floor(),
+        }
+    };
+    let mut stream = walk(side, x, visited).map(share_of).peekable();
+    // The shares of at least one lot: a prefix of the walk.
+    let mut whole = Vec::new();
+    while let Some(s) = stream.next_if(|s| s.floor >= 1) {
+        whole.push(s);
+    }
+    let mut left = needed - whole.iter().map(|s| s.floor).sum::<i64>();
+    whole.sort_unstable_by(|p, q| {
+        if p.before(q) {
+            std::cmp::Ordering::Less
+        } else {
+            std::cmp::Ordering::Greater
+        }
+    });
+    let mut extra = vec![0i64; whole.len()];
+    let mut w = 0;
+    // The lots left, one each in `allocate`'s order: the merge of the whole
+    // shares (by fractional part) and the rest of the walk (fractional part =
+    // share, decreasing along the walk).
+    while left > 0 {
+        let take_whole = match (whole.get(w), stream.peek()) {
+            (Some(p), Some(q)) => p.before(q),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return false,
+        };
+        if take_whole {
+            if whole[w].floor < whole[w].lots {
+                extra[w] = 1;
+                left -= 1;
+            }
+            w += 1;
+        } else if let Some(s) = stream.next() {
+            out.push((s.account, s.slot, 1));
+            left -= 1;
+        }
+    }
+    out.extend(
+        whole
+            .iter()
+            .zip(&extra)
+            .map(|(s, e)| (s.account, s.slot, s.floor + e)),
+    );
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+
+    fn candidate(account: u32, slot: u32, lots: i64) -> AdlCandidate {
+        AdlCandidate {
+            account,
+            slot,
+            lots,
+            pnl: 1.0,
+            entry_value: lots as f64,
+            notional: lots as f64,
+            equity: 1.0,
+            wallet: 0.0,
+            maintenance: 0.0,
+            loss_per_lot: 0.0,
+            lot_value: 1.0,
+        }
+    }
+
+    /// A random side: `(account, slot, lots, threshold, capped lots)`; the
+    /// positions with `threshold ≤ 0` are in profit at `x = 0`.
+    fn side_of(rows: &[(u32, u32, i64, i64, Option<i64>)]) -> (ProRataSide, i64) {
+        let mut side = ProRataSide {
+            entries: vec![None; rows.len()],
+            set_aside: vec![0; rows.len()],
+            ..ProRataSide::default()
+        };
+        let stamp = side.next_stamp();
+        let mut sorted = Vec::new();
+        for &(account, slot, lots, threshold, _) in rows {
+            let e = Entry {
+                account,
+                lots,
+                threshold,
+                equity_per_lot: 0,
+            };
+            side.entries[slot as usize] = Some(e);
+            side.by_lots.insert((Reverse(lots), account, slot));
+            side.by_equity.insert((0, slot));
+            sorted.push(((threshold, slot), lots));
+        }
+        side.by_threshold.build(&sorted);
+        let entries = &side.entries;
+        let lots_of = |s: u32| entries[s as usize].map_or(0, |e| e.lots);
+        let mut total = side.by_threshold.total() - side.by_threshold.sum_above(0, lots_of);
+        for &(account, slot, lots, threshold, capped) in rows {
+            if let (Some(c), true) = (capped, threshold <= 0) {
+                side.set_aside[slot as usize] = stamp;
+                total += c - lots;
+                if c > 0 {
+                    side.capped.push(candidate(account, slot, c));
+                }
+            }
+        }
+        side.capped
+            .sort_unstable_by_key(|c| (Reverse(c.lots), c.account, c.slot));
+        (side, total)
+    }
+
+    /// On random sides (few sizes and accounts: ties in shares and accounts
+    /// are common; some positions out of profit, some capped), the index's
+    /// allocation is `allocate`'s on every candidate in account order.
+    #[test]
+    fn index_allocation_is_allocate_s_on_every_candidate() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for case in 0..3000 {
+            let n = rng.random_range(1..50u32);
+            let rows: Vec<(u32, u32, i64, i64, Option<i64>)> = (0..n)
+                .map(|slot| {
+                    let lots = if rng.random_bool(0.1) {
+                        rng.random_range(1..2000)
+                    } else {
+                        rng.random_range(1..7)
+                    };
+                    let capped = rng.random_bool(0.15).then(|| rng.random_range(0..lots));
+                    // Slots of one account are consecutive, as in the ledger.
+                    (slot / 2, slot, lots, rng.random_range(-3..2), capped)
+                })
+                .collect();
+            let (side, total) = side_of(&rows);
+            let mut all: Vec<AdlCandidate> = rows
+                .iter()
+                .filter(|r| r.3 <= 0 && r.4 != Some(0))
+                .map(|r| candidate(r.0, r.1, r.4.unwrap_or(r.2)))
+                .collect();
+            assert_eq!(
+                all.iter().map(|c| c.lots).sum::<i64>(),
+                total,
+                "case {case}"
+            );
+            if total < 2 {
+                continue;
+            }
+            let needed = rng.random_range(1..total);
+            let mut want = Vec::new();
+            let mut r = ChaCha8Rng::seed_from_u64(0);
+            adl::allocate(&AdlPolicy::ProRata, &mut all, needed, &mut r, &mut want);
+            let want: Vec<(u32, u32, i64)> = want
+                .iter()
+                .map(|&(i, l)| (all[i].account, all[i].slot, l))
+                .collect();
+            let mut got = Vec::new();
+            assert!(
+                pro_rata_shares(&side, 0, needed, total, &mut got, &Cell::new(0)),
+                "case {case}"
+            );
+            got.sort_unstable();
+            assert_eq!(got, want, "case {case}: needed {needed} of {total}");
+        }
+    }
+}

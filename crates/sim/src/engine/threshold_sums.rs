@@ -1,0 +1,189 @@
+//! The lots of a side's positions by profit threshold (`adl_pro_rata.rs`):
+//! Σ lots of the positions whose threshold is above a price, in O(log n) plus
+//! the positions of one bucket, with updates in O(log n).
+//!
+//! The thresholds are bucketed (a fixed number of buckets of 2^shift ticks
+//! over the range seen at the build, the outermost buckets open-ended) into a
+//! Fenwick tree of bucket sums; the entries themselves are kept in a sorted
+//! set, read only for the bucket the query price falls in. A Fenwick update is
+//! a few array writes with no pointer chasing, which is what the ADL's many
+//! small fills re-key.
+
+use std::collections::BTreeSet;
+
+/// Entry key: `(threshold, slot)`, unique per slot.
+pub(super) type ThresholdKey = (i64, u32);
+
+/// See the module documentation.
+#[derive(Clone, Default)]
+pub(super) struct ThresholdSums {
+    /// Lowest threshold of the build (start of bucket 1's predecessor).
+    base: i64,
+    /// Bucket width, log2 ticks.
+    shift: u32,
+    /// Fenwick tree of bucket sums, 1-based.
+    tree: Vec<i64>,
+    /// Σ of every value.
+    total: i64,
+    /// The entries, in key order.
+    keys: BTreeSet<ThresholdKey>,
+}
+
+impl ThresholdSums {
+    /// Rebuilds from `(key, value)` entries (any order).
+    pub(super) fn build(&mut self, entries: &[(ThresholdKey, i64)]) {
+        let lo = entries.iter().map(|e| e.0.0).min().unwrap_or(0);
+        let hi = entries.iter().map(|e| e.0.0).max().unwrap_or(0);
+        let buckets = entries.len().next_power_of_two().clamp(1024, 1 << 20);
+        let range = (i128::from(hi) - i128::from(lo)) as u128;
+        let mut shift = 0;
+        while (range >> shift) >= buckets as u128 {
+            shift += 1;
+        }
+        self.base = lo;
+        self.shift = shift;
+        self.tree.clear();
+        self.tree.resize(buckets + 1, 0);
+        self.total = 0;
+        for &(key, value) in entries {
+            let b = self.bucket(key.0);
+            self.tree[b + 1] += value;
+            self.total += value;
+        }
+        for i in 1..=buckets {
+            let parent = i + (i & i.wrapping_neg());
+            if parent <= buckets {
+                self.tree[parent] += self.tree[i];
+            }
+        }
+        self.keys = entries.iter().map(|e| e.0).collect();
+    }
+
+    /// The bucket of threshold `t` (0-based).
+    fn bucket(&self, t: i64) -> usize {
+        let last = self.tree.len().saturating_sub(2);
+        let offset = i128::from(t) - i128::from(self.base);
+        if offset <= 0 {
+            return 0;
+        }
+        usize::try_from(offset >> self.shift).map_or(last, |b| b.min(last))
+    }
+
+    fn add(&mut self, t: i64, value: i64) {
+        let n = self.tree.len() - 1;
+        let mut i = self.bucket(t) + 1;
+        while i <= n {
+            self.tree[i] += value;
+            i += i & i.wrapping_neg();
+        }
+        self.total += value;
+    }
+
+    /// Σ of the buckets up to `b` (inclusive).
+    fn prefix(&self, b: usize) -> i64 {
+        let mut i = b + 1;
+        let mut sum = 0;
+        while i > 0 {
+            sum += self.tree[i];
+            i -= i & i.wrapping_neg();
+        }
+        sum
+    }
+
+    /// Inserts `key` (not present) with `value`.
+    pub(super) fn insert(&mut self, key: ThresholdKey, value: i64) {
+        self.keys.insert(key);
+        self.add(key.0, value);
+    }
+
+    /// Removes `key` (present, with `value`).
+    pub(super) fn remove(&mut self, key: ThresholdKey, value: i64) {
+        let held = self.keys.remove(&key);
+        debug_assert!(
+            held,
+            "Invariant: threshold sums remove only a key they hold"
+        );
+        self.add(key.0, -value);
+    }
+
+    /// Σ of every value.
+    pub(super) fn total(&self) -> i64 {
+        self.total
+    }
+
+    /// Σ values of the entries with threshold above `x`; `value(slot)` gives
+    /// the value of an entry of the bucket `x` falls in.
+    pub(super) fn sum_above(&self, x: i64, value: impl Fn(u32) -> i64) -> i64 {
+        if self.tree.len() < 2 {
+            return 0;
+        }
+        let b = self.bucket(x);
+        let mut sum = self.total - self.prefix(b);
+        let above = (x.saturating_add(1), 0)..;
+        for &(t, slot) in self.keys.range(above) {
+            if self.bucket(t) != b {
+                break;
+            }
+            sum += value(slot);
+        }
+        sum
+    }
+
+    /// The keys with threshold at most `x`, in order.
+    pub(super) fn up_to(&self, x: i64) -> impl Iterator<Item = ThresholdKey> + '_ {
+        self.keys.range(..=(x, u32::MAX)).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+
+    #[test]
+    fn sums_match_a_plain_scan_through_inserts_and_removes() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for case in 0..300 {
+            // Narrow ranges (one tick per bucket, many entries a tick) and
+            // wide ones (many ticks per bucket).
+            let spread = if case % 2 == 0 { 5 } else { 1_000_000_000 };
+            let mut by_slot: BTreeMap<u32, (i64, i64)> = BTreeMap::new();
+            for slot in 0..rng.random_range(0..60u32) {
+                let t = rng.random_range(-spread..spread);
+                by_slot.insert(slot, (t, rng.random_range(1..100)));
+            }
+            let mut sums = ThresholdSums::default();
+            let entries: Vec<(ThresholdKey, i64)> =
+                by_slot.iter().map(|(&s, &(t, v))| ((t, s), v)).collect();
+            sums.build(&entries);
+            for _ in 0..80 {
+                let slot = rng.random_range(0..80u32);
+                if let Some((t, v)) = by_slot.remove(&slot) {
+                    sums.remove((t, slot), v);
+                } else {
+                    // Thresholds outside the built range too.
+                    let t = rng.random_range(-3 * spread..3 * spread);
+                    let v = rng.random_range(1..100);
+                    by_slot.insert(slot, (t, v));
+                    sums.insert((t, slot), v);
+                }
+                let x = rng.random_range(-4 * spread..4 * spread);
+                let want: i64 = by_slot.values().filter(|e| e.0 > x).map(|e| e.1).sum();
+                let got = sums.sum_above(x, |slot| by_slot[&slot].1);
+                assert_eq!(got, want, "case {case}");
+                assert_eq!(sums.total(), by_slot.values().map(|e| e.1).sum::<i64>());
+                let mut want_up: Vec<ThresholdKey> = by_slot
+                    .iter()
+                    .filter(|(_, e)| e.0 <= x)
+                    .map(|(&s, e)| (e.0, s))
+                    .collect();
+                want_up.sort_unstable();
+                assert_eq!(sums.up_to(x).collect::<Vec<_>>(), want_up, "case {case}");
+            }
+        }
+    }
+}
