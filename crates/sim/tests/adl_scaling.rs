@@ -116,3 +116,33 @@ fn dydx_walk_work_grows_no_faster_than_c_log_c() {
         large / small
     );
 }
+
+/// The candidate evaluations of `min_max_leverage` grow no faster than c·log c
+/// from 10,000 to 100,000 accounts: each close reads candidates from the top
+/// of the side's leverage index (kept through the step) only until the lots
+/// it takes are settled, instead of evaluating every candidate for 100
+/// bisection rounds (which grew as c²).
+#[test]
+fn min_max_leverage_work_grows_no_faster_than_c_log_c() {
+    let work = |n: u32| {
+        let engine = run(&prepared(n, "min_max_leverage", "binance"), 240);
+        let events = engine.totals().adl_events;
+        assert!(
+            events > 100,
+            "{n} accounts: the crash reaches ADL ({events} events)"
+        );
+        let evaluations = engine.adl_candidate_evaluations();
+        eprintln!(
+            "min_max_leverage, {n} accounts: {events} ADL events, {evaluations} candidate evaluations"
+        );
+        evaluations as f64
+    };
+    let (small, large) = (work(10_000), work(100_000));
+    let c_log_c = |n: f64| n * n.ln();
+    let bound = c_log_c(100_000.0) / c_log_c(10_000.0);
+    assert!(
+        large / small <= bound,
+        "evaluations grew {:.1}-fold ({small} → {large}), more than c·log c ({bound:.1})",
+        large / small
+    );
+}

@@ -54,6 +54,9 @@ pub(super) struct SideQueue {
     /// The side's open positions, for the dYdX walk (`adl_dydx.rs`), which
     /// uses it instead of the heap.
     pub(super) open: super::adl_open_side::OpenSide,
+    /// The side's open positions in leverage order, for `min_max_leverage`
+    /// (`adl_min_max.rs`), which uses it instead of the heap.
+    pub(super) lev: super::adl_min_max::LevSide,
 }
 
 impl SideQueue {
