@@ -30,6 +30,9 @@
 //! - `adl_dydx/{adl,no_adl}/{n}_accounts`: the same crash with the dYdX walk
 //!   (`ranking = "dydx"`), same funds and sizes
 //!   (`POLICY=dydx scripts/adl-scale.sh` for 1,000,000 accounts).
+//! - `adl_min_max/{adl,no_adl}/{n}_accounts`: the same crash with
+//!   `min_max_leverage` (`adl = "min_max_leverage"`), same funds and sizes
+//!   (`POLICY=min_max_leverage scripts/adl-scale.sh` for 1,000,000 accounts).
 
 use std::hint::black_box;
 use std::path::Path;
@@ -338,6 +341,32 @@ fn bench_adl_policy(c: &mut Criterion, group: &str, ranking: &str) {
     g.finish();
 }
 
+/// `benches/adl-crash.toml` with `accounts` accounts, an insurance fund of
+/// `fund` USD and `min_max_leverage` for the ADL allocation.
+fn min_max_crash(accounts: u32, fund: &str) -> Prepared {
+    let toml = include_str!("adl-crash.toml")
+        .replace("accounts = 100000", &format!("accounts = {accounts}"))
+        .replace("initial = 1.0", &format!("initial = {fund}"))
+        .replace("adl = \"queue\"", "adl = \"min_max_leverage\"");
+    let s = Scenario::from_toml_str(&toml, Path::new("adl-crash.toml")).expect("parses");
+    Prepared::new(s, Path::new(".")).expect("the bench population builds")
+}
+
+/// The crash with and without ADL under `min_max_leverage`.
+fn bench_adl_min_max(c: &mut Criterion) {
+    let mut g = c.benchmark_group("adl_min_max");
+    g.sample_size(10).measurement_time(Duration::from_secs(5));
+    for n in SIZES {
+        for (name, fund) in [("adl", "1.0"), ("no_adl", "1e11")] {
+            let p = min_max_crash(n, fund);
+            g.bench_with_input(BenchmarkId::new(name, label(n)), &p, |b, p| {
+                b.iter(|| black_box(p.run_path(black_box(0)).expect("runs")))
+            });
+        }
+    }
+    g.finish();
+}
+
 criterion_group!(
     benches,
     bench_prepare,
@@ -347,6 +376,7 @@ criterion_group!(
     bench_crash_window,
     bench_funding_step,
     bench_adl_crash,
-    bench_adl_dydx
+    bench_adl_dydx,
+    bench_adl_min_max
 );
 criterion_main!(benches);

@@ -10,6 +10,7 @@
 //! | linear crash into ADL, 25,000 / 50,000 / 100,000 / 1,000,000 accounts | `scale_adl_crash/adl/{25000,50000,100000,1000000}_accounts` |
 //! | 1,000,000 accounts, no ADL, one path | `scale_adl_crash/no_adl/1000000_accounts` |
 //! | the ADL crash under the dYdX walk, 1,000,000 accounts, with and without ADL | `scale_adl_dydx/{adl,no_adl}/1000000_accounts` |
+//! | the ADL crash under `min_max_leverage`, 1,000,000 accounts, with and without ADL | `scale_adl_min_max/{adl,no_adl}/1000000_accounts` |
 //! | one path of 1,000,000 steps | `scale_long_path/1000000_steps` |
 //!
 //! The 10,000- and 100,000-account ADL rows with and without ADL are
@@ -82,6 +83,29 @@ fn bench_adl_dydx(c: &mut Criterion) {
     g.finish();
 }
 
+/// The 1,000,000-account crash under `min_max_leverage`, with and without ADL.
+fn bench_adl_min_max(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scale_adl_min_max");
+    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    for (name, fund) in [("adl", "1.0"), ("no_adl", "1e11")] {
+        // Built on first use: a filtered-out row builds no population.
+        let p = std::cell::OnceCell::new();
+        g.bench_function(BenchmarkId::new(name, "1000000_accounts"), |b| {
+            let p = p.get_or_init(|| {
+                let toml = include_str!("adl-crash.toml")
+                    .replace("accounts = 100000", "accounts = 1000000")
+                    .replace("initial = 1.0", &format!("initial = {fund}"))
+                    .replace("adl = \"queue\"", "adl = \"min_max_leverage\"");
+                let s =
+                    Scenario::from_toml_str(&toml, Path::new("adl-crash.toml")).expect("parses");
+                Prepared::new(s, Path::new(".")).expect("the bench population builds")
+            });
+            b.iter(|| black_box(p.run_path(black_box(0)).expect("runs")));
+        });
+    }
+    g.finish();
+}
+
 /// `scenarios/linear-crash.toml` (10,000 accounts, −35% over two hours) run
 /// for [`LONG_STEPS`] one-minute steps.
 fn long_path() -> Prepared {
@@ -105,5 +129,11 @@ fn bench_long_path(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_adl_crash, bench_adl_dydx, bench_long_path);
+criterion_group!(
+    benches,
+    bench_adl_crash,
+    bench_adl_dydx,
+    bench_adl_min_max,
+    bench_long_path
+);
 criterion_main!(benches);

@@ -17,7 +17,8 @@
 //! lots its equity absorbs), selects the first `needed` tokens of the ones read
 //! ([`crate::venue::adl_min_max::select_lots`]), and stops as soon as the last
 //! token selected comes before the next candidate's first token; else it reads
-//! twice as many. A close costs O(k log k) for the k candidates it reads, at
+//! twice as many. It first reads `needed` of them (at most 256): each offers at
+//! least one lot before the next one's first, so that many always settle it. A close costs O(k log k) for the k candidates it reads, at
 //! most about twice those that give a lot.
 //!
 //! Positions a close finds not in profit at its bankruptcy price are parked
@@ -173,9 +174,13 @@ impl Engine {
             side.parked.clear();
             return;
         }
-        let end = self.ledger.touched().len();
-        for t in side.cursor..end {
-            let a = self.ledger.touched()[t];
+        // Each account once, however often the log names it (a fill logs
+        // both sides, a recheck may log again).
+        let mut touched = self.ledger.touched()[side.cursor..].to_vec();
+        touched.sort_unstable();
+        touched.dedup();
+        side.cursor = self.ledger.touched().len();
+        for a in touched {
             let acc = &self.ledger.accounts[a as usize];
             for s in acc.first_slot..acc.first_slot + acc.slot_count {
                 if self.ledger.positions[s as usize].market as usize != mi {
@@ -188,7 +193,6 @@ impl Engine {
                 }
             }
         }
-        side.cursor = end;
     }
 
     /// The position keyed `k` against bankruptcy price `price`, given the
@@ -246,7 +250,10 @@ impl Engine {
         let mut lots = Vec::new();
         let mut out: Vec<(LevKey, i64)> = Vec::new();
         let mut it = side.set.iter();
-        let mut target = 16usize;
+        // Reading `needed` candidates always settles the close (each of them
+        // offers a lot before the next one's first), so that many are read at
+        // once, up to 256; past that, twice as many each time.
+        let mut target = usize::try_from(needed).unwrap_or(usize::MAX).clamp(16, 256);
         let filled = loop {
             let mut next = None;
             for k in it.by_ref() {

@@ -119,6 +119,17 @@ fn token(cands: &[LevCandidate], t: LotTerms, falling: &[bool], i: usize, j: i64
 /// The order of candidates by leverage `N / E` (highest first, exact), then
 /// account, then slot: the order of their first tokens.
 pub fn lev_order(a: &LevCandidate, b: &LevCandidate) -> Ordering {
+    // Fast path: with every amount exact in f64, a correctly rounded
+    // quotient is monotone, so quotients that differ order the exact ratios.
+    const EXACT: i64 = 1 << 53;
+    let exact = |c: &LevCandidate| c.notional.abs() < EXACT && c.equity > 0 && c.equity < EXACT;
+    if exact(a) && exact(b) {
+        let x = a.notional as f64 / a.equity as f64;
+        let y = b.notional as f64 / b.equity as f64;
+        if x != y {
+            return y.total_cmp(&x);
+        }
+    }
     (i128::from(b.notional) * i128::from(a.equity))
         .cmp(&(i128::from(a.notional) * i128::from(b.equity)))
         .then(a.account.cmp(&b.account))
@@ -242,16 +253,20 @@ fn fix_up(
     let tok = |i: usize, j: i64| token(cands, t, falling, i, j);
     // Last selected token per candidate (latest first) and first unselected
     // (earliest first); an entry is live while `lots[i]` still matches it.
-    let mut last: BinaryHeap<Token> = BinaryHeap::new();
-    let mut next: BinaryHeap<Reverse<Token>> = BinaryHeap::new();
-    for (i, &q) in lots.iter().enumerate() {
-        if q > 0 {
-            last.push(tok(i, q - 1));
-        }
-        if q < cands[i].offer {
-            next.push(Reverse(tok(i, q)));
-        }
-    }
+    let mut last: BinaryHeap<Token> = lots
+        .iter()
+        .enumerate()
+        .filter(|(_, q)| **q > 0)
+        .map(|(i, &q)| tok(i, q - 1))
+        .collect::<Vec<_>>()
+        .into();
+    let mut next: BinaryHeap<Reverse<Token>> = lots
+        .iter()
+        .enumerate()
+        .filter(|(i, q)| **q < cands[*i].offer)
+        .map(|(i, &q)| Reverse(tok(i, q)))
+        .collect::<Vec<_>>()
+        .into();
     loop {
         while last.peek().is_some_and(|x| lots[x.i] != x.j + 1) {
             last.pop();
