@@ -33,6 +33,9 @@
 //! - `adl_pro_rata/{adl,no_adl}/{n}_accounts`: the same crash with `pro_rata`
 //!   ADL (`adl = "pro_rata"`), same funds and sizes
 //!   (`POLICY=pro_rata scripts/adl-scale.sh` for 1,000,000 accounts).
+//! - `adl_min_max/{adl,no_adl}/{n}_accounts`: the same crash with
+//!   `min_max_leverage` (`adl = "min_max_leverage"`), same funds and sizes
+//!   (`POLICY=min_max_leverage scripts/adl-scale.sh` for 1,000,000 accounts).
 
 use std::hint::black_box;
 use std::path::Path;
@@ -353,6 +356,11 @@ fn bench_adl_policy_with(c: &mut Criterion, group: &str, adl: &str, ranking: &st
     g.finish();
 }
 
+/// The crash with and without ADL under `min_max_leverage`.
+fn bench_adl_min_max(c: &mut Criterion) {
+    bench_adl_policy_with(c, "adl_min_max", "min_max_leverage", "binance");
+}
+
 criterion_group!(
     benches,
     bench_prepare,
@@ -363,6 +371,7 @@ criterion_group!(
     bench_funding_step,
     bench_adl_crash,
     bench_adl_dydx,
-    bench_adl_pro_rata
+    bench_adl_pro_rata,
+    bench_adl_min_max
 );
 criterion_main!(benches);

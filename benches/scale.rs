@@ -11,6 +11,7 @@
 //! | 1,000,000 accounts, no ADL, one path | `scale_adl_crash/no_adl/1000000_accounts` |
 //! | the ADL crash under the dYdX walk, 1,000,000 accounts, with and without ADL | `scale_adl_dydx/{adl,no_adl}/1000000_accounts` |
 //! | the ADL crash under `pro_rata`, 1,000,000 accounts, with and without ADL | `scale_adl_pro_rata/{adl,no_adl}/1000000_accounts` |
+//! | the ADL crash under `min_max_leverage`, 1,000,000 accounts, with and without ADL | `scale_adl_min_max/{adl,no_adl}/1000000_accounts` |
 //! | one path of 1,000,000 steps | `scale_long_path/1000000_steps` |
 //!
 //! The 10,000- and 100,000-account ADL rows with and without ADL are
@@ -74,34 +75,35 @@ fn bench_adl_crash(c: &mut Criterion) {
     g.finish();
 }
 
-/// The 1,000,000-account crash under the dYdX walk, with and without ADL.
-fn bench_adl_dydx(c: &mut Criterion) {
-    let mut g = c.benchmark_group("scale_adl_dydx");
+/// The 1,000,000-account crash under one ADL policy (`adl`, `ranking`), with
+/// and without ADL, as the criterion group `group`.
+fn bench_adl_policy(c: &mut Criterion, group: &str, adl: &str, ranking: &str) {
+    let mut g = c.benchmark_group(group);
     g.sample_size(10).measurement_time(Duration::from_secs(10));
     for (name, fund) in [("adl", "1.0"), ("no_adl", "1e11")] {
         // Built on first use: a filtered-out row builds no population.
         let p = std::cell::OnceCell::new();
         g.bench_function(BenchmarkId::new(name, "1000000_accounts"), |b| {
-            let p = p.get_or_init(|| adl_crash(1_000_000, fund, "dydx"));
+            let p = p.get_or_init(|| adl_crash_with(1_000_000, fund, adl, ranking));
             b.iter(|| black_box(p.run_path(black_box(0)).expect("runs")));
         });
     }
     g.finish();
 }
 
+/// The 1,000,000-account crash under the dYdX walk, with and without ADL.
+fn bench_adl_dydx(c: &mut Criterion) {
+    bench_adl_policy(c, "scale_adl_dydx", "queue", "dydx");
+}
+
 /// The 1,000,000-account crash under `pro_rata`, with and without ADL.
 fn bench_adl_pro_rata(c: &mut Criterion) {
-    let mut g = c.benchmark_group("scale_adl_pro_rata");
-    g.sample_size(10).measurement_time(Duration::from_secs(10));
-    for (name, fund) in [("adl", "1.0"), ("no_adl", "1e11")] {
-        // Built on first use: a filtered-out row builds no population.
-        let p = std::cell::OnceCell::new();
-        g.bench_function(BenchmarkId::new(name, "1000000_accounts"), |b| {
-            let p = p.get_or_init(|| adl_crash_with(1_000_000, fund, "pro_rata", "binance"));
-            b.iter(|| black_box(p.run_path(black_box(0)).expect("runs")));
-        });
-    }
-    g.finish();
+    bench_adl_policy(c, "scale_adl_pro_rata", "pro_rata", "binance");
+}
+
+/// The 1,000,000-account crash under `min_max_leverage`, with and without ADL.
+fn bench_adl_min_max(c: &mut Criterion) {
+    bench_adl_policy(c, "scale_adl_min_max", "min_max_leverage", "binance");
 }
 
 /// `scenarios/linear-crash.toml` (10,000 accounts, −35% over two hours) run
@@ -132,6 +134,7 @@ criterion_group!(
     bench_adl_crash,
     bench_adl_dydx,
     bench_adl_pro_rata,
+    bench_adl_min_max,
     bench_long_path
 );
 criterion_main!(benches);

@@ -61,89 +61,60 @@ fn every_policy_allocates_from_the_queue_as_from_a_full_sort() {
     }
 }
 
-/// The candidate evaluations of the Binance-ranked crash grow no faster than
-/// c·log c from 10,000 to 100,000 accounts (re-collecting and re-sorting per
-/// bankrupt position grew as c², about 100-fold here).
+/// Asserts that the candidate evaluations of the crash under `adl` / `ranking`
+/// grow no faster than c·log c from 10,000 to 100,000 accounts (an allocation
+/// that evaluates every candidate of the side for each bankrupt position grows
+/// as c², about 100-fold here). The crash must reach ADL at both sizes.
+fn assert_work_grows_no_faster_than_c_log_c(adl: &str, ranking: &str) {
+    let work = |n: u32| {
+        let engine = run(&prepared(n, adl, ranking), 240);
+        let events = engine.totals().adl_events;
+        assert!(
+            events > 100,
+            "{adl}/{ranking}, {n} accounts: the crash reaches ADL ({events} events)"
+        );
+        let evaluations = engine.adl_candidate_evaluations();
+        eprintln!(
+            "{adl}/{ranking}, {n} accounts: {events} ADL events, {evaluations} candidate evaluations"
+        );
+        evaluations as f64
+    };
+    let (small, large) = (work(10_000), work(100_000));
+    let c_log_c = |n: f64| n * n.ln();
+    let bound = c_log_c(100_000.0) / c_log_c(10_000.0);
+    assert!(
+        large / small <= bound,
+        "{adl}/{ranking}: evaluations grew {:.1}-fold ({small} → {large}), more than c·log c ({bound:.1})",
+        large / small
+    );
+}
+
+/// The Binance-ranked queue: kept through the step rather than re-collected and
+/// re-sorted per bankrupt position.
 #[test]
 fn adl_work_grows_no_faster_than_c_log_c() {
-    let work = |n: u32| {
-        let engine = run(&prepared(n, "queue", "binance"), 240);
-        let events = engine.totals().adl_events;
-        assert!(
-            events > 100,
-            "{n} accounts: the crash reaches ADL ({events} events)"
-        );
-        let evaluations = engine.adl_candidate_evaluations();
-        eprintln!("{n} accounts: {events} ADL events, {evaluations} candidate evaluations");
-        evaluations as f64
-    };
-    let (small, large) = (work(10_000), work(100_000));
-    let c_log_c = |n: f64| n * n.ln();
-    let bound = c_log_c(100_000.0) / c_log_c(10_000.0);
-    assert!(
-        large / small <= bound,
-        "evaluations grew {:.1}-fold ({small} → {large}), more than c·log c ({bound:.1})",
-        large / small
-    );
+    assert_work_grows_no_faster_than_c_log_c("queue", "binance");
 }
 
-/// The candidate evaluations of the dYdX walk grow no faster than c·log c
-/// from 10,000 to 100,000 accounts: the walk starts at a random open position
-/// of the side (found in O(log c) in the open-position tree) and stops at the
-/// last lot it needs, instead of evaluating every candidate of the side for
-/// each bankrupt position (which grew as c²).
+/// The dYdX walk: it starts at a random open position of the side (found in
+/// O(log c) in the open-position tree) and stops at the last lot it needs.
 #[test]
 fn dydx_walk_work_grows_no_faster_than_c_log_c() {
-    let work = |n: u32| {
-        let engine = run(&prepared(n, "queue", "dydx"), 240);
-        let events = engine.totals().adl_events;
-        assert!(
-            events > 100,
-            "{n} accounts: the crash reaches ADL ({events} events)"
-        );
-        let evaluations = engine.adl_candidate_evaluations();
-        eprintln!(
-            "dYdX walk, {n} accounts: {events} ADL events, {evaluations} candidate evaluations"
-        );
-        evaluations as f64
-    };
-    let (small, large) = (work(10_000), work(100_000));
-    let c_log_c = |n: f64| n * n.ln();
-    let bound = c_log_c(100_000.0) / c_log_c(10_000.0);
-    assert!(
-        large / small <= bound,
-        "evaluations grew {:.1}-fold ({small} → {large}), more than c·log c ({bound:.1})",
-        large / small
-    );
+    assert_work_grows_no_faster_than_c_log_c("queue", "dydx");
 }
 
-/// The candidate evaluations of `pro_rata` grow no faster than c·log c from
-/// 10,000 to 100,000 accounts: the side's index (`engine/adl_pro_rata.rs`)
-/// gives Σ lots at the bankruptcy price in O(log c) and the fills by a walk of
-/// the largest positions that stops once the lots are handed out, instead of
-/// evaluating every candidate of the side for each bankrupt position (which
-/// grew as c²).
+/// `pro_rata`: the side's index (`engine/adl_pro_rata.rs`) gives Σ lots at the
+/// bankruptcy price in O(log c) and the fills by a walk of the largest
+/// positions that stops once the lots are handed out.
 #[test]
 fn pro_rata_work_grows_no_faster_than_c_log_c() {
-    let work = |n: u32| {
-        let engine = run(&prepared(n, "pro_rata", "binance"), 240);
-        let events = engine.totals().adl_events;
-        assert!(
-            events > 100,
-            "{n} accounts: the crash reaches ADL ({events} events)"
-        );
-        let evaluations = engine.adl_candidate_evaluations();
-        eprintln!(
-            "pro_rata, {n} accounts: {events} ADL events, {evaluations} candidate evaluations"
-        );
-        evaluations as f64
-    };
-    let (small, large) = (work(10_000), work(100_000));
-    let c_log_c = |n: f64| n * n.ln();
-    let bound = c_log_c(100_000.0) / c_log_c(10_000.0);
-    assert!(
-        large / small <= bound,
-        "evaluations grew {:.1}-fold ({small} → {large}), more than c·log c ({bound:.1})",
-        large / small
-    );
+    assert_work_grows_no_faster_than_c_log_c("pro_rata", "binance");
+}
+
+/// `min_max_leverage`: each close reads candidates from the top of the side's
+/// leverage index (kept through the step) only until the lots it takes are
+/// settled, instead of evaluating every candidate for 100 bisection rounds.
+#[test]
+fn min_max_leverage_work_grows_no_faster_than_c_log_c() {
+    assert_work_grows_no_faster_than_c_log_c("min_max_leverage", "binance");
 }

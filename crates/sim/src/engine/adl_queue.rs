@@ -57,6 +57,9 @@ pub(super) struct SideQueue {
     /// The side's index for `pro_rata` (`adl_pro_rata.rs`), which uses it
     /// instead of the heap.
     pub(super) pro_rata: super::adl_pro_rata_side::ProRataSide,
+    /// The side's open positions in leverage order, for `min_max_leverage`
+    /// (`adl_min_max.rs`), which uses it instead of the heap.
+    pub(super) lev: super::adl_min_max::LevSide,
 }
 
 impl SideQueue {

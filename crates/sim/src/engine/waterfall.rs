@@ -206,6 +206,9 @@ impl Engine {
                 &mut cands,
                 &mut fills,
             ),
+            AdlPolicy::MinMaxLeverage => self.fill_min_max(
+                &mut q.lev, mi, winners, a, price, lots, &mut cands, &mut fills,
+            ),
             other => {
                 self.sync_adl_queue(q, mi, winners, None);
                 self.collect_queue_candidates(q, a, price, other.reads_margin(), &mut cands);
@@ -275,6 +278,10 @@ impl Engine {
         }
         if matches!(policy, AdlPolicy::DydxWalk) {
             self.check_dydx_walk_against_full_scan(a, slot, lots, price, rng, cands, fills);
+            return;
+        }
+        if matches!(policy, AdlPolicy::MinMaxLeverage) {
+            self.check_min_max_against_full_scan(a, slot, lots, price, cands, fills);
             return;
         }
         let mut full = Vec::new();

@@ -11,8 +11,10 @@
 //!   over all of them as dYdX v4 does: `engine/adl_dydx.rs`);
 //! - **pro_rata**: every candidate reduced by the same fraction (largest remainder
 //!   for the last lots);
-//! - **min_max_leverage**: water-filling: deleverage the most levered first until
-//!   leverages are equal (the optimum of the risk-based ADL formulation);
+//! - **min_max_leverage**: water-filling to the lot: each lot from the candidate
+//!   whose leverage is highest before that lot, so the most levered are
+//!   deleveraged first until leverages meet (the optimum of the risk-based ADL
+//!   formulation; exact integer rule in [`super::adl_min_max`]);
 //! - **water_fill_pnl**, **capped_pro_rata**, **min_pnl_haircut**: the
 //!   literature's, in [`super::adl_policies`].
 //!
@@ -21,6 +23,8 @@
 //! deterministic.
 
 use rand::RngExt;
+
+use super::adl_min_max::{LevCandidate, LotTerms, greedy_lots, lev_order, select_lots};
 use rand_chacha::ChaCha8Rng;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -133,7 +137,7 @@ impl AdlPolicy {
 /// `fills` (cleared first). Returns the lots allocated: `min(needed, Σ lots)`.
 ///
 /// `candidates` may be reordered. O(c log c) for the queue, O(c) for the walk and
-/// pro-rata, O(60 c) for water-filling.
+/// pro-rata, O(c log c) for `min_max_leverage`.
 pub fn allocate(
     policy: &AdlPolicy,
     candidates: &mut [AdlCandidate],
@@ -173,10 +177,7 @@ pub fn allocate(
                 .collect();
             round_shares(candidates, &shares, needed, fills)
         }
-        AdlPolicy::MinMaxLeverage => {
-            let shares = water_fill(candidates, needed);
-            round_shares(candidates, &shares, needed, fills)
-        }
+        AdlPolicy::MinMaxLeverage => min_max_leverage(candidates, needed, fills),
         AdlPolicy::WaterFillPnl => {
             let shares = super::adl_policies::water_fill_pnl(candidates, needed);
             round_shares(candidates, &shares, needed, fills)
@@ -288,41 +289,61 @@ fn round_shares(
     needed - left
 }
 
-/// Real-valued water-filling: find the leverage level `L` such that bringing every
-/// candidate above `L` down to `L` closes `needed` lots.
-fn water_fill(candidates: &[AdlCandidate], needed: i64) -> Vec<f64> {
-    let leverage = |c: &AdlCandidate| c.notional / c.equity.max(1e-6);
-    // Lots to close to bring c's leverage down to `level`.
-    let lots_at = |c: &AdlCandidate, level: f64| -> f64 {
-        if leverage(c) <= level {
-            return 0.0;
-        }
-        // (N − q v) = L (E − q loss)  →  q = (N − L E) / (v − L loss)
-        let denom = c.lot_value - level * c.loss_per_lot;
-        if denom <= 0.0 {
-            return c.lots as f64;
-        }
-        ((c.notional - level * c.equity.max(0.0)) / denom).clamp(0.0, c.lots as f64)
+/// `min_max_leverage` ([`super::adl_min_max`]): each lot from the candidate
+/// whose leverage is highest before that lot, on the candidates' USD fields
+/// rounded to micro-USD (the engine reads its integer ledger directly). The
+/// lot value and loss per lot are the first candidate's (one close: common to
+/// all).
+fn min_max_leverage(
+    candidates: &[AdlCandidate],
+    needed: i64,
+    fills: &mut Vec<(usize, i64)>,
+) -> i64 {
+    let micros = |usd: f64| (usd * 1e6).round() as i64;
+    let terms = LotTerms {
+        lot_value: micros(candidates[0].lot_value).max(1),
+        loss_per_lot: micros(candidates[0].loss_per_lot),
     };
-    let max_lev = candidates.iter().map(leverage).fold(0.0, f64::max);
-    let (mut lo, mut hi) = (0.0, max_lev);
-    for _ in 0..100 {
-        let mid = 0.5 * (lo + hi);
-        let closed: f64 = candidates.iter().map(|c| lots_at(c, mid)).sum();
-        if closed >= needed as f64 {
-            lo = mid
-        } else {
-            hi = mid
-        }
+    let mut order: Vec<(usize, LevCandidate)> = candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let lev = LevCandidate {
+                account: c.account,
+                slot: c.slot,
+                notional: micros(c.notional),
+                equity: micros(c.equity).max(1),
+                offer: c.lots,
+            };
+            (i, lev)
+        })
+        .collect();
+    order.sort_by(|a, b| lev_order(&a.1, &b.1).then(a.0.cmp(&b.0)));
+    let levs: Vec<LevCandidate> = order.iter().map(|x| x.1).collect();
+    let lots = greedy_or_select(&levs, terms, needed);
+    fills.extend(
+        order
+            .iter()
+            .zip(&lots)
+            .filter(|(_, q)| **q > 0)
+            .map(|((i, _), &q)| (*i, q)),
+    );
+    lots.iter().sum()
+}
+
+/// The exact selection of [`super::adl_min_max`] (the lot-by-lot rule when
+/// two candidates share an (account, slot), which the selection's order
+/// cannot tell apart).
+fn greedy_or_select(levs: &[LevCandidate], terms: LotTerms, needed: i64) -> Vec<i64> {
+    let distinct = levs
+        .windows(2)
+        .all(|w| lev_order(&w[0], &w[1]) == std::cmp::Ordering::Less);
+    if !distinct {
+        return greedy_lots(levs, terms, needed);
     }
-    let raw: Vec<f64> = candidates.iter().map(|c| lots_at(c, lo)).collect();
-    let sum: f64 = raw.iter().sum();
-    // Scale to exactly `needed` in real terms before integer rounding.
-    let scale = if sum > 0.0 { needed as f64 / sum } else { 0.0 };
-    raw.iter()
-        .zip(candidates)
-        .map(|(r, c)| (r * scale).min(c.lots as f64))
-        .collect()
+    let mut lots = Vec::new();
+    select_lots(levs, terms, needed, &mut lots);
+    lots
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 
 pub mod adl;
 pub mod adl_candidate;
+pub mod adl_min_max;
 pub mod adl_policies;
 pub mod adl_price;
 pub mod adl_waves;

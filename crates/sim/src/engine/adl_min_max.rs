@@ -1,0 +1,356 @@
+//! `min_max_leverage` at venue scale (docs/model.md §6, docs/performance.md
+//! "ADL per policy").
+//!
+//! The rule ([`crate::venue::adl_min_max`]) takes each lot from the candidate
+//! whose leverage is highest before that lot; only candidates near the top of
+//! the side's leverage order give anything. Per (market, side) the engine keeps
+//! the side's open positions (equity > 0) in a sorted set by exact leverage
+//! `N / E` (micro-USD notional and equity at the mark), then account, then
+//! slot: built at the first ADL of a step against the side (O(c log c)), then
+//! kept up to date from the ledger's log of touched accounts (O(log c) per
+//! position re-keyed), like the ranked queue of [`super::adl_queue`]. Marks,
+//! margin multipliers and collateral prices move only at the start of a step,
+//! so a key changes only when its account is touched.
+//!
+//! For one bankrupt position the engine reads candidates from the top of the
+//! set, evaluating each against the bankruptcy price (in profit there, the
+//! lots its equity absorbs), selects the first `needed` tokens of the ones read
+//! ([`crate::venue::adl_min_max::select_lots`]), and stops as soon as the last
+//! token selected comes before the next candidate's first token; else it reads
+//! twice as many. It first reads `needed` of them (at most 256): each offers at
+//! least one lot before the next one's first, so that many always settle it. A close costs O(k log k) for the k candidates it reads, at
+//! most about twice those that give a lot.
+//!
+//! Positions a close finds not in profit at its bankruptcy price are parked
+//! out of the order, by the price up to which they would be (`reach`), and
+//! come back at the first close whose price is within it: a close never reads
+//! them again for nothing (in the crash of `benches/adl-crash.toml` they were
+//! most of what the closes read before parking).
+
+use std::cmp::Ordering;
+use std::collections::BTreeSet;
+
+use crate::venue::adl::AdlCandidate;
+use crate::venue::adl_min_max::{LevCandidate, LotTerms, ends_before, lev_order, select_lots};
+
+use super::Engine;
+
+/// A position in the leverage order: notional and equity (micro-USD, at the
+/// mark), account, slot.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct LevKey {
+    notional: i64,
+    equity: i64,
+    account: u32,
+    slot: u32,
+}
+
+impl LevKey {
+    fn as_candidate(&self, offer: i64) -> LevCandidate {
+        LevCandidate {
+            account: self.account,
+            slot: self.slot,
+            notional: self.notional,
+            equity: self.equity,
+            offer,
+        }
+    }
+}
+
+impl Ord for LevKey {
+    fn cmp(&self, o: &Self) -> Ordering {
+        lev_order(&self.as_candidate(0), &o.as_candidate(0))
+    }
+}
+
+impl PartialOrd for LevKey {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl PartialEq for LevKey {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+
+impl Eq for LevKey {}
+
+/// One (market, side) in leverage order.
+#[derive(Default, Clone)]
+pub(super) struct LevSide {
+    /// The step the set was built in (`None`: never built).
+    built_step: Option<u32>,
+    /// How much of the ledger's touched log the set has applied.
+    cursor: usize,
+    /// The side's open positions with positive equity, highest leverage first,
+    /// but for those in `parked`.
+    set: BTreeSet<LevKey>,
+    /// Positions a close found not in profit at its bankruptcy price, by
+    /// `reach` (they are in profit at a price `x = −side × price` iff
+    /// `reach ≥ x`): out of `set` until a close at a price where they are.
+    parked: BTreeSet<(i64, LevKey)>,
+    /// Per slot: its key and, if parked, its reach.
+    key_of: Vec<Option<(LevKey, Option<i64>)>>,
+}
+
+impl LevSide {
+    /// Takes slot `s`'s entry out, wherever it is.
+    fn remove(&mut self, s: u32) {
+        match self.key_of[s as usize].take() {
+            Some((k, None)) => {
+                self.set.remove(&k);
+            }
+            Some((k, Some(reach))) => {
+                self.parked.remove(&(reach, k));
+            }
+            None => {}
+        }
+    }
+
+    /// Parks `k` (found not in profit) with its `reach`.
+    fn park(&mut self, k: LevKey, reach: i64) {
+        self.set.remove(&k);
+        self.parked.insert((reach, k));
+        self.key_of[k.slot as usize] = Some((k, Some(reach)));
+    }
+
+    /// Brings back every parked position in profit at `x` (`reach ≥ x`).
+    fn unpark(&mut self, x: i64) {
+        while let Some(&(reach, k)) = self.parked.last() {
+            if reach < x {
+                break;
+            }
+            self.parked.pop_last();
+            self.set.insert(k);
+            self.key_of[k.slot as usize] = Some((k, None));
+        }
+    }
+}
+
+impl Engine {
+    /// The key of slot `s` if its position is open on side `winners` and its
+    /// account's equity is positive.
+    fn lev_key(&mut self, s: u32, winners: i64) -> Option<LevKey> {
+        let p = self.ledger.positions[s as usize];
+        if p.lots.signum() != winners {
+            return None;
+        }
+        self.adl_evaluations += 1;
+        let account = self.ledger.slot_owner(s);
+        let equity = self.equity(account).0;
+        let mi = p.market as usize;
+        let notional = self.markets[mi].value(p.lots.abs(), self.marks[mi]).0;
+        (equity > 0).then_some(LevKey {
+            notional,
+            equity,
+            account,
+            slot: s,
+        })
+    }
+
+    /// Brings side `winners` of market `mi` up to date: built at the first ADL
+    /// of a step, else re-keyed for the accounts the ledger logged since.
+    pub(super) fn sync_lev_side(&mut self, side: &mut LevSide, mi: usize, winners: i64) {
+        if side.built_step != Some(self.step) {
+            if !self.ledger.tracking_touched() {
+                self.ledger.track_touched(true);
+            }
+            side.built_step = Some(self.step);
+            side.cursor = self.ledger.touched().len();
+            side.key_of.clear();
+            side.key_of.resize(self.ledger.positions.len(), None);
+            let slots = std::mem::take(&mut self.ledger.market_slots[mi]);
+            let keys: Vec<LevKey> = slots
+                .iter()
+                .filter_map(|&s| self.lev_key(s, winners))
+                .collect();
+            self.ledger.market_slots[mi] = slots;
+            for k in &keys {
+                side.key_of[k.slot as usize] = Some((*k, None));
+            }
+            side.set = keys.into_iter().collect();
+            side.parked.clear();
+            return;
+        }
+        // Each account once, however often the log names it (a fill logs
+        // both sides, a recheck may log again).
+        let mut touched = self.ledger.touched()[side.cursor..].to_vec();
+        touched.sort_unstable();
+        touched.dedup();
+        side.cursor = self.ledger.touched().len();
+        for a in touched {
+            let acc = &self.ledger.accounts[a as usize];
+            for s in acc.first_slot..acc.first_slot + acc.slot_count {
+                if self.ledger.positions[s as usize].market as usize != mi {
+                    continue;
+                }
+                side.remove(s);
+                if let Some(k) = self.lev_key(s, winners) {
+                    side.key_of[s as usize] = Some((k, None));
+                    side.set.insert(k);
+                }
+            }
+        }
+    }
+
+    /// The position keyed `k` against bankruptcy price `price`, given the
+    /// loss per lot against the mark `loss` (as [`Engine::adl_candidate`]):
+    /// `Ok(lots offered)` (0 if its equity absorbs no lot), or `Err(reach)` if
+    /// it is not in profit there: it is in profit at a price `p` iff
+    /// `reach ≥ −side × p`.
+    fn lev_offer(&self, k: &LevKey, price: i64, loss: i64) -> Result<i64, i64> {
+        let q = self.ledger.positions[k.slot as usize];
+        let m = &self.markets[q.market as usize];
+        if (m.value(q.lots, price) - q.cost).0 <= 0 {
+            // value(lots, p) − cost > 0 ⟺ |lots|·k·(−side × p) < −cost
+            // ⟺ −side × p ≤ ⌊(−cost − 1) / (|lots|·k)⌋.
+            let per_tick = i128::from(m.value(q.lots.abs(), 1).0);
+            let reach = (-i128::from(q.cost.0) - 1).div_euclid(per_tick);
+            return Err(i64::try_from(reach).unwrap_or(i64::MAX));
+        }
+        Ok(if loss > 0 {
+            q.lots.abs().min(k.equity / loss)
+        } else {
+            q.lots.abs()
+        })
+    }
+
+    /// `min_max_leverage` for the bankrupt account `a` at `price` against side
+    /// `winners` of market `mi`: writes the candidates that give lots and the
+    /// fills `(candidate index, lots)` in leverage order; returns the lots
+    /// filled (`min(needed, Σ offers)`).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn fill_min_max(
+        &mut self,
+        side: &mut LevSide,
+        mi: usize,
+        winners: i64,
+        a: u32,
+        price: i64,
+        needed: i64,
+        cands: &mut Vec<AdlCandidate>,
+        fills: &mut Vec<(usize, i64)>,
+    ) -> i64 {
+        cands.clear();
+        fills.clear();
+        if needed <= 0 {
+            return 0;
+        }
+        self.sync_lev_side(side, mi, winners);
+        let m = &self.markets[mi];
+        let mark = self.marks[mi];
+        let terms = LotTerms {
+            lot_value: m.value(1, mark).0,
+            loss_per_lot: (m.value(-winners, price) - m.value(-winners, mark)).0,
+        };
+        side.unpark(-winners * price);
+        let mut read: Vec<LevCandidate> = Vec::new();
+        let mut lots = Vec::new();
+        let mut out: Vec<(LevKey, i64)> = Vec::new();
+        let mut it = side.set.iter();
+        // Reading `needed` candidates always settles the close (each of them
+        // offers a lot before the next one's first), so that many are read at
+        // once, up to 256; past that, twice as many each time.
+        let mut target = usize::try_from(needed).unwrap_or(usize::MAX).clamp(16, 256);
+        let filled = loop {
+            let mut next = None;
+            for k in it.by_ref() {
+                if k.account == a {
+                    continue;
+                }
+                self.adl_evaluations += 1;
+                match self.lev_offer(k, price, terms.loss_per_lot) {
+                    Err(reach) => out.push((*k, reach)),
+                    Ok(0) => {}
+                    Ok(offer) if read.len() < target => read.push(k.as_candidate(offer)),
+                    Ok(offer) => {
+                        next = Some(k.as_candidate(offer));
+                        break;
+                    }
+                }
+            }
+            let sum = select_lots(&read, terms, needed, &mut lots);
+            match next {
+                None => break sum,
+                Some(n) if sum == needed && ends_before(&read, terms, &lots, &n) => break sum,
+                Some(n) => {
+                    read.push(n);
+                    target = 2 * read.len();
+                }
+            }
+        };
+        for (k, reach) in out {
+            debug_assert!(reach < -winners * price, "Invariant: parked at its reach");
+            side.park(k, reach);
+        }
+        for (c, &q) in read.iter().zip(&lots) {
+            if q == 0 {
+                continue;
+            }
+            if let Some(full) = self.adl_candidate(c.slot, price, false) {
+                debug_assert_eq!(
+                    full.lots, c.offer,
+                    "Invariant: the leverage index offers what a candidate evaluation does"
+                );
+                cands.push(full);
+                fills.push((cands.len() - 1, q));
+            }
+        }
+        filled
+    }
+
+    /// Debug builds, small markets: the fills are those of the rule applied
+    /// lot by lot to every candidate of a full scan of the market.
+    #[cfg(debug_assertions)]
+    pub(super) fn check_min_max_against_full_scan(
+        &self,
+        a: u32,
+        slot: u32,
+        needed: i64,
+        price: i64,
+        cands: &[AdlCandidate],
+        fills: &[(usize, i64)],
+    ) {
+        let p = self.ledger.positions[slot as usize];
+        let mi = p.market as usize;
+        let winners = -p.lots.signum();
+        let m = &self.markets[mi];
+        let mark = self.marks[mi];
+        let terms = LotTerms {
+            lot_value: m.value(1, mark).0,
+            loss_per_lot: (m.value(-winners, price) - m.value(-winners, mark)).0,
+        };
+        let mut all: Vec<LevCandidate> = Vec::new();
+        for &s in &self.ledger.market_slots[mi] {
+            let q = self.ledger.positions[s as usize];
+            if q.lots.signum() != winners || self.ledger.slot_owner(s) == a {
+                continue;
+            }
+            if let Some(c) = self.adl_candidate(s, price, false) {
+                all.push(LevCandidate {
+                    account: c.account,
+                    slot: s,
+                    notional: m.value(q.lots.abs(), mark).0,
+                    equity: self.equity(c.account).0,
+                    offer: c.lots,
+                });
+            }
+        }
+        let want = crate::venue::adl_min_max::greedy_lots(&all, terms, needed);
+        let mut want: Vec<(u32, i64)> = all
+            .iter()
+            .zip(&want)
+            .filter(|(_, q)| **q > 0)
+            .map(|(c, &q)| (c.slot, q))
+            .collect();
+        want.sort_unstable();
+        let mut got: Vec<(u32, i64)> = fills.iter().map(|&(i, q)| (cands[i].slot, q)).collect();
+        got.sort_unstable();
+        assert_eq!(
+            got, want,
+            "Invariant: min_max_leverage from the leverage index fills as the lot-by-lot rule over a full scan"
+        );
+    }
+}

@@ -1,0 +1,448 @@
+//! `min_max_leverage` to the lot (docs/model.md §6): each lot of the bankrupt
+//! position is taken from the candidate whose leverage is highest before that
+//! lot, in exact integer arithmetic.
+//!
+//! Candidate `i` holds notional `N` and equity `E` (micro-USD, at the mark) and
+//! offers `o` lots; the close has lot value `v` and loss per lot `ℓ` against the
+//! mark, common to every candidate of one bankrupt position. Its `j`-th lot
+//! (`j = 0..o`) is a **token** with key `(N − j·v) / (E − j·ℓ)`, the leverage
+//! the position has before giving that lot, when that falls with `j`; when it
+//! does not (`ℓ·N > E·v`, or `E − (o − 1)·ℓ ≤ 0`: the bankruptcy price costs
+//! the candidate equity faster than notional), every one of its tokens keeps the
+//! key `N / E`. Tokens are ordered by key (highest first, compared as exact
+//! rationals), then account, slot and `j`; the allocation is the first `needed`
+//! tokens. Each candidate's tokens come in its own order, so it gives a prefix:
+//! `q_i` lots.
+//!
+//! [`greedy_lots`] is the rule as stated (one lot at a time, O(needed · log c));
+//! [`select_lots`] finds the same first `needed` tokens from an estimate of the
+//! water level and an exact fix-up, in O(c log c) for `c` candidates whatever
+//! `needed` is.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+/// One candidate as the rule reads it, integer micro-USD at the mark.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LevCandidate {
+    /// Account index (first tie-break).
+    pub account: u32,
+    /// Position slot (second tie-break).
+    pub slot: u32,
+    /// Notional `|lots| × mark`, micro-USD (> 0).
+    pub notional: i64,
+    /// Account equity, micro-USD (> 0).
+    pub equity: i64,
+    /// Lots it offers (≥ 1).
+    pub offer: i64,
+}
+
+/// What one close costs every candidate per lot, micro-USD.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LotTerms {
+    /// Mark value of one lot (> 0): the notional one lot closed removes.
+    pub lot_value: i64,
+    /// Equity one lot closed at the bankruptcy price costs against the mark
+    /// (negative when that price is better than the mark for the candidate).
+    pub loss_per_lot: i64,
+}
+
+/// One lot of one candidate, ordered as the rule takes them (`Less` = earlier).
+#[derive(Clone, Copy, Debug)]
+struct Token {
+    /// Key numerator (notional after `j` lots).
+    p: i128,
+    /// Key denominator (> 0: equity after `j` lots).
+    q: i128,
+    account: u32,
+    slot: u32,
+    /// Index of the candidate in the slice the tokens were made from.
+    i: usize,
+    j: i64,
+}
+
+impl Ord for Token {
+    fn cmp(&self, o: &Self) -> Ordering {
+        // Higher key first: self before o iff p/q > o.p/o.q.
+        (o.p * self.q)
+            .cmp(&(self.p * o.q))
+            .then(self.account.cmp(&o.account))
+            .then(self.slot.cmp(&o.slot))
+            .then(self.j.cmp(&o.j))
+    }
+}
+
+impl PartialOrd for Token {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl PartialEq for Token {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+
+impl Eq for Token {}
+
+/// Whether candidate `c`'s leverage falls as it gives lots (its tokens then
+/// have keys `(N − j·v) / (E − j·ℓ)`), rather than staying at `N / E`.
+fn falls(c: &LevCandidate, t: LotTerms) -> bool {
+    let (n, e) = (i128::from(c.notional), i128::from(c.equity));
+    let (v, l) = (i128::from(t.lot_value), i128::from(t.loss_per_lot));
+    l * n <= e * v && e - i128::from(c.offer - 1) * l > 0
+}
+
+/// Token `j` of the candidate at index `i` (`falls` from [`falls`]).
+fn token(cands: &[LevCandidate], t: LotTerms, falling: &[bool], i: usize, j: i64) -> Token {
+    let c = &cands[i];
+    let (n, e) = (i128::from(c.notional), i128::from(c.equity));
+    let (p, q) = if falling[i] {
+        (
+            n - i128::from(j) * i128::from(t.lot_value),
+            e - i128::from(j) * i128::from(t.loss_per_lot),
+        )
+    } else {
+        (n, e)
+    };
+    Token {
+        p,
+        q,
+        account: c.account,
+        slot: c.slot,
+        i,
+        j,
+    }
+}
+
+/// The order of candidates by leverage `N / E` (highest first, exact), then
+/// account, then slot: the order of their first tokens.
+pub fn lev_order(a: &LevCandidate, b: &LevCandidate) -> Ordering {
+    // Fast path: with every amount exact in f64, a correctly rounded
+    // quotient is monotone, so quotients that differ order the exact ratios.
+    const EXACT: i64 = 1 << 53;
+    let exact = |c: &LevCandidate| c.notional.abs() < EXACT && c.equity > 0 && c.equity < EXACT;
+    if exact(a) && exact(b) {
+        let x = a.notional as f64 / a.equity as f64;
+        let y = b.notional as f64 / b.equity as f64;
+        if x != y {
+            return y.total_cmp(&x);
+        }
+    }
+    (i128::from(b.notional) * i128::from(a.equity))
+        .cmp(&(i128::from(a.notional) * i128::from(b.equity)))
+        .then(a.account.cmp(&b.account))
+        .then(a.slot.cmp(&b.slot))
+}
+
+/// The rule as stated: `needed` lots one at a time, each from the candidate
+/// whose next token comes first. Returns the lots per candidate (same order as
+/// `cands`). O(needed · log c): the reference [`select_lots`] is checked against.
+pub fn greedy_lots(cands: &[LevCandidate], t: LotTerms, needed: i64) -> Vec<i64> {
+    let falling: Vec<bool> = cands.iter().map(|c| falls(c, t)).collect();
+    let mut lots = vec![0i64; cands.len()];
+    let mut heap: BinaryHeap<Reverse<Token>> = (0..cands.len())
+        .filter(|&i| cands[i].offer > 0)
+        .map(|i| Reverse(token(cands, t, &falling, i, 0)))
+        .collect();
+    let mut left = needed;
+    while left > 0 {
+        let Some(Reverse(tok)) = heap.pop() else {
+            break;
+        };
+        lots[tok.i] += 1;
+        left -= 1;
+        if lots[tok.i] < cands[tok.i].offer {
+            heap.push(Reverse(token(cands, t, &falling, tok.i, lots[tok.i])));
+        }
+    }
+    lots
+}
+
+/// The first `needed` tokens of `cands` (sorted by [`lev_order`]), as lots per
+/// candidate written into `lots`; returns Σ lots = `min(needed, Σ offers)`.
+/// Same result as [`greedy_lots`]; O(c log c) plus O(log c) per token the
+/// estimate of the level was off by.
+pub fn select_lots(cands: &[LevCandidate], t: LotTerms, needed: i64, lots: &mut Vec<i64>) -> i64 {
+    debug_assert!(
+        cands
+            .windows(2)
+            .all(|w| lev_order(&w[0], &w[1]) == Ordering::Less),
+        "Invariant: min_max_leverage candidates come in leverage order"
+    );
+    lots.clear();
+    let falling: Vec<bool> = cands.iter().map(|c| falls(c, t)).collect();
+    let level = estimate_level(cands, t, &falling, needed);
+    lots.extend(
+        cands
+            .iter()
+            .zip(&falling)
+            .map(|(c, &f)| lots_above(c, t, f, level)),
+    );
+    fix_up(cands, t, &falling, needed, lots)
+}
+
+/// The f64 leverage level at which the candidates' tokens number about
+/// `needed` (a start for [`fix_up`]; any value gives the same result).
+fn estimate_level(cands: &[LevCandidate], t: LotTerms, falling: &[bool], needed: i64) -> f64 {
+    let (v, l) = (t.lot_value as f64, t.loss_per_lot as f64);
+    let lev = |c: &LevCandidate| c.notional as f64 / c.equity as f64;
+    let (mut sn, mut se, mut half, mut fixed) = (0.0, 0.0, 0.0, 0.0);
+    for (k, c) in cands.iter().enumerate() {
+        if falling[k] {
+            sn += c.notional as f64;
+            se += c.equity as f64;
+            half += 0.5;
+        } else {
+            fixed += c.offer as f64;
+        }
+        let hi = lev(c);
+        let lo = cands.get(k + 1).map_or(f64::NEG_INFINITY, lev);
+        // Tokens above λ in (lo, hi]: (ΣN − λΣE)/(v − λℓ) + ½ per falling
+        // candidate + the fixed offers.
+        let rest = needed as f64 - half - fixed;
+        if rest <= 0.0 {
+            return hi;
+        }
+        let denom = se - rest * l;
+        if denom > 0.0 {
+            let level = (sn - rest * v) / denom;
+            if level >= lo {
+                return level.min(hi);
+            }
+        }
+    }
+    f64::NEG_INFINITY
+}
+
+/// About how many of `c`'s tokens have a key of at least `level` (f64).
+fn lots_above(c: &LevCandidate, t: LotTerms, falling: bool, level: f64) -> i64 {
+    if (c.notional as f64) < level * c.equity as f64 {
+        return 0;
+    }
+    if !falling || level == f64::NEG_INFINITY {
+        return c.offer;
+    }
+    let d = t.lot_value as f64 - level * t.loss_per_lot as f64;
+    if d <= 0.0 {
+        return c.offer;
+    }
+    let x = ((c.notional as f64 - level * c.equity as f64) / d).floor();
+    if x.is_finite() {
+        (x as i64).saturating_add(1).clamp(0, c.offer)
+    } else {
+        c.offer
+    }
+}
+
+/// Moves `lots` (a prefix of each candidate's tokens) to exactly the first
+/// `min(needed, Σ offers)` tokens: drops the last selected tokens while there
+/// are too many, adds the first unselected while too few, then swaps while an
+/// unselected token comes before a selected one. Returns Σ lots.
+fn fix_up(
+    cands: &[LevCandidate],
+    t: LotTerms,
+    falling: &[bool],
+    needed: i64,
+    lots: &mut [i64],
+) -> i64 {
+    let total: i64 = cands.iter().map(|c| c.offer).sum();
+    let want = needed.min(total).max(0);
+    let mut sum: i64 = lots.iter().sum();
+    let tok = |i: usize, j: i64| token(cands, t, falling, i, j);
+    // Last selected token per candidate (latest first) and first unselected
+    // (earliest first); an entry is live while `lots[i]` still matches it.
+    let mut last: BinaryHeap<Token> = lots
+        .iter()
+        .enumerate()
+        .filter(|(_, q)| **q > 0)
+        .map(|(i, &q)| tok(i, q - 1))
+        .collect::<Vec<_>>()
+        .into();
+    let mut next: BinaryHeap<Reverse<Token>> = lots
+        .iter()
+        .enumerate()
+        .filter(|(i, q)| **q < cands[*i].offer)
+        .map(|(i, &q)| Reverse(tok(i, q)))
+        .collect::<Vec<_>>()
+        .into();
+    loop {
+        while last.peek().is_some_and(|x| lots[x.i] != x.j + 1) {
+            last.pop();
+        }
+        while next.peek().is_some_and(|x| lots[x.0.i] != x.0.j) {
+            next.pop();
+        }
+        let drop = match (last.peek(), next.peek()) {
+            _ if sum > want => true,
+            _ if sum < want => false,
+            (Some(l), Some(Reverse(n))) if n < l => {
+                // Swap: take the earlier unselected token, drop the later selected one.
+                let (li, ni) = (l.i, n.i);
+                unselect(&mut last, &mut next, lots, li, &tok);
+                select(&mut last, &mut next, lots, ni, cands[ni].offer, &tok);
+                continue;
+            }
+            _ => break,
+        };
+        if drop {
+            let Some(l) = last.peek() else { break };
+            let li = l.i;
+            unselect(&mut last, &mut next, lots, li, &tok);
+            sum -= 1;
+        } else {
+            let Some(Reverse(n)) = next.peek() else {
+                break;
+            };
+            let ni = n.i;
+            select(&mut last, &mut next, lots, ni, cands[ni].offer, &tok);
+            sum += 1;
+        }
+    }
+    sum
+}
+
+/// Removes the last selected token of candidate `i`.
+fn unselect(
+    last: &mut BinaryHeap<Token>,
+    next: &mut BinaryHeap<Reverse<Token>>,
+    lots: &mut [i64],
+    i: usize,
+    tok: &impl Fn(usize, i64) -> Token,
+) {
+    lots[i] -= 1;
+    if lots[i] > 0 {
+        last.push(tok(i, lots[i] - 1));
+    }
+    next.push(Reverse(tok(i, lots[i])));
+}
+
+/// Adds the first unselected token of candidate `i` (offering `offer`).
+fn select(
+    last: &mut BinaryHeap<Token>,
+    next: &mut BinaryHeap<Reverse<Token>>,
+    lots: &mut [i64],
+    i: usize,
+    offer: i64,
+    tok: &impl Fn(usize, i64) -> Token,
+) {
+    last.push(tok(i, lots[i]));
+    lots[i] += 1;
+    if lots[i] < offer {
+        next.push(Reverse(tok(i, lots[i])));
+    }
+}
+
+/// Whether the last token `lots` selects from `cands` comes before the first
+/// token of `next` (a candidate after all of `cands` in [`lev_order`]): then
+/// no candidate from `next` on has a token among the first Σ lots, and the
+/// selection over `cands` is the selection over all of them.
+pub fn ends_before(cands: &[LevCandidate], t: LotTerms, lots: &[i64], next: &LevCandidate) -> bool {
+    let mut all = cands.to_vec();
+    all.push(*next);
+    let falling: Vec<bool> = all.iter().map(|c| falls(c, t)).collect();
+    let first = token(&all, t, &falling, cands.len(), 0);
+    lots.iter()
+        .enumerate()
+        .filter(|(_, q)| **q > 0)
+        .all(|(i, &q)| token(&all, t, &falling, i, q - 1) < first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn sorted(mut c: Vec<LevCandidate>) -> Vec<LevCandidate> {
+        c.sort_by(lev_order);
+        c
+    }
+
+    fn candidates() -> impl Strategy<Value = Vec<LevCandidate>> {
+        // Few distinct notionals and equities: ties in leverage and in keys.
+        prop::collection::vec((0u32..6, 1i64..40, 1i64..12, 1i64..40), 1..24).prop_map(|v| {
+            let c = v
+                .into_iter()
+                .enumerate()
+                .map(|(k, (account, lots, e, offer))| LevCandidate {
+                    account,
+                    slot: k as u32,
+                    notional: lots * 100,
+                    equity: e * 37,
+                    offer: offer.min(lots),
+                })
+                .collect();
+            sorted(c)
+        })
+    }
+
+    proptest! {
+        /// The fast selection is the lot-by-lot rule, with and without a
+        /// loss per lot (either sign), for every `needed`.
+        #[test]
+        fn select_is_the_greedy_rule(c in candidates(), loss in -30i64..60, frac in 0.0f64..1.3) {
+            let t = LotTerms { lot_value: 100, loss_per_lot: loss };
+            let total: i64 = c.iter().map(|x| x.offer).sum();
+            let needed = (total as f64 * frac).round() as i64;
+            let mut got = Vec::new();
+            let sum = select_lots(&c, t, needed, &mut got);
+            prop_assert_eq!(sum, needed.min(total));
+            prop_assert_eq!(got, greedy_lots(&c, t, needed));
+        }
+
+        /// A selection over a prefix that ends before the next candidate's
+        /// first token is the selection over all.
+        #[test]
+        fn a_prefix_that_ends_before_the_next_is_the_whole(c in candidates(), loss in -30i64..60, needed in 1i64..60) {
+            let t = LotTerms { lot_value: 100, loss_per_lot: loss };
+            let all = greedy_lots(&c, t, needed);
+            for m in 1..c.len() {
+                let mut got = Vec::new();
+                select_lots(&c[..m], t, needed, &mut got);
+                if got.iter().sum::<i64>() == needed && ends_before(&c[..m], t, &got, &c[m]) {
+                    prop_assert_eq!(&got[..], &all[..m]);
+                    prop_assert!(all[m..].iter().all(|&q| q == 0));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_most_levered_gives_until_it_meets_the_next() {
+        // Leverage 20 (100 lots of 100 on 500) and 2 (100 lots on 5,000), no
+        // loss per lot. After 90 lots the first is at 1,000 / 500 = 2: its
+        // 91st lot (key 2) ties with the second's first and goes first (lower
+        // account); its 92nd (key 900 / 500 = 1.8) comes after the second's
+        // second (9,900 / 5,000 = 1.98).
+        let c = sorted(vec![
+            LevCandidate {
+                account: 1,
+                slot: 1,
+                notional: 10_000,
+                equity: 500,
+                offer: 100,
+            },
+            LevCandidate {
+                account: 2,
+                slot: 2,
+                notional: 10_000,
+                equity: 5_000,
+                offer: 100,
+            },
+        ]);
+        let t = LotTerms {
+            lot_value: 100,
+            loss_per_lot: 0,
+        };
+        let mut got = Vec::new();
+        select_lots(&c, t, 91, &mut got);
+        assert_eq!(got, vec![91, 0]);
+        select_lots(&c, t, 92, &mut got);
+        assert_eq!(got, vec![91, 1]);
+        assert_eq!(greedy_lots(&c, t, 92), got);
+        // Everything offered.
+        select_lots(&c, t, 200, &mut got);
+        assert_eq!(got, vec![100, 100]);
+    }
+}
