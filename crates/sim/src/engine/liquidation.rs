@@ -24,6 +24,11 @@ struct AdlSplit {
     minimum_lots: i64,
 }
 
+/// µUSD by which `requirement + fee` may fall below its unrounded line: three
+/// ceilings of less than 1 µUSD each (plus the buffer's share, added where it
+/// is used), with one to spare.
+const ROUNDING_SLACK: i64 = 4;
+
 impl Engine {
     /// Executes every liquidation due at step `t` (step stage 7), in order of
     /// (due step, account).
@@ -226,6 +231,7 @@ impl Engine {
                 lo = mid + 1;
             }
         }
+        let rising = self.fee_outgrows_maintenance(market, buffer);
         for i in lo..steps {
             let q = lots_at(i);
             if q == held {
@@ -237,8 +243,25 @@ impl Engine {
             // fee(mark) (both integers, the fee rounded up). A `q` that fails
             // with that cost alone fails the test below: skip its execution
             // price (the impact model).
-            let required = required(q);
-            if fee_in_unit && equity - self.cfg.liquidation_fee(m.value(q, mark)) < required {
+            let needed = required(q);
+            let fee_at_mark = self.cfg.liquidation_fee(m.value(q, mark));
+            if fee_in_unit && equity - fee_at_mark < needed {
+                // Where `required + fee at the mark` cannot fall as `q` grows
+                // (`fee_outgrows_maintenance`) and is already past the equity
+                // by more than its rounding, every larger `q` fails too: the
+                // scan would end at the whole position.
+                let excess = (needed + fee_at_mark - equity).0;
+                if let Some(floor) = rising
+                    && m.value(held - q, mark) < floor
+                    && excess > ROUNDING_SLACK + buffer.0 / crate::money::PPB
+                {
+                    debug_assert!(
+                        (i..steps).map(lots_at).all(|q| q == held
+                            || equity - self.cfg.liquidation_fee(m.value(q, mark)) < required(q)),
+                        "Invariant: every larger close fails at the fee at the mark"
+                    );
+                    return held;
+                }
                 continue;
             }
             let trade = -p.lots.signum() * q;
@@ -246,11 +269,33 @@ impl Engine {
             let slippage = m.value(trade, mark) - m.value(trade, price);
             let fee = self.cfg.liquidation_fee(m.value(q, price));
             let e_after = equity + slippage - fee;
-            if e_after >= required {
+            if e_after >= needed {
                 return q;
             }
         }
         held
+    }
+
+    /// Whether, in market `market`'s first bracket, closing more of a position
+    /// raises `requirement after the close + fee at the mark` (up to rounding):
+    /// the fee rate `φ` at least the first bracket's maintenance rate `μ`
+    /// with the target's buffer `β`, `φ ≥ μ × (1 + β)`, and no margin
+    /// multiplier. Then the bracket's notional floor above it (`i64::MAX` when
+    /// there is none): below it, for `q' ≥ q` lots closed, with `ceil(x) ∈
+    /// [x, x + 1)` on each of the three rounded terms (maintenance, buffer,
+    /// fee), `g(q') ≥ L(q') ≥ L(q) > g(q) − 3 − β` where `L` is `g` without
+    /// rounding, linear with slope `U × (φ − μ(1 + β)) ≥ 0` per lot
+    /// (`to_target_lots`, [`ROUNDING_SLACK`]).
+    fn fee_outgrows_maintenance(&self, market: usize, buffer: Rate) -> Option<Micros> {
+        let fee = self.cfg.fee.0;
+        let tiers = self.markets[market].margin.tiers();
+        let first = tiers.first()?;
+        let ppb = i128::from(crate::money::PPB);
+        let rising = self.margin_mult[market] == Rate::ONE
+            && buffer.0 >= 0
+            && (0..=Rate::ONE.0).contains(&fee)
+            && i128::from(fee) * ppb >= i128::from(first.mmr.0) * (ppb + i128::from(buffer.0));
+        rising.then(|| tiers.get(1).map_or(Micros(i64::MAX), |t| t.notional_floor))
     }
 
     /// `chunked`: `max(fraction × size, min_chunk)`, the whole position at or

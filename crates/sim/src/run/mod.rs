@@ -11,6 +11,7 @@ pub mod build;
 pub mod limits;
 pub mod liq_price;
 pub mod metrics;
+mod packed;
 pub mod population;
 mod record;
 pub mod results;

@@ -16,6 +16,7 @@ use backstop_data::{BandSeries, BandsTable, DataError, MAX_ROW_GROUP_ROWS, Steps
 use rayon::prelude::*;
 
 use super::aggregate::sketch::{QuantileSketch, RELATIVE_ACCURACY};
+use super::packed::PackedValues;
 use crate::engine::Engine;
 use crate::money::Micros;
 
@@ -404,14 +405,16 @@ pub(super) fn record_bands(
 
 /// The band values of every path, folded chunk by chunk: when every value fits
 /// in memory ([`super::limits::bands_exact`]) each path's values are kept as they
-/// are (8 bytes a value) and each step's quantiles are computed when its band row
-/// is written; otherwise one bucketed sketch per step and column.
+/// are (8 bytes a value, less the zeros: [`PackedValues`]) and each step's
+/// quantiles are computed when its band row is written; otherwise one bucketed
+/// sketch per step and column.
 #[derive(Clone)]
 pub(super) struct BandSketches {
     width: usize,
     exact_limit: usize,
-    /// Exact mode: every path's values, in path order (`BandRows::values`).
-    exact: Option<Vec<Vec<f64>>>,
+    /// Exact mode: every path's values, in path order (`BandRows::values`,
+    /// packed: the `+0.0`s left out, `run/packed.rs`).
+    exact: Option<Vec<PackedValues>>,
     /// Sketch mode: per step, one sketch per column.
     sketches: Vec<Vec<QuantileSketch>>,
     ts_ns: Vec<i64>,
@@ -457,7 +460,12 @@ impl BandSketches {
     /// for any thread count.
     pub(super) fn insert(&mut self, chunk: Vec<BandRows>) {
         if let Some(all) = &mut self.exact {
-            all.extend(chunk.into_iter().map(|rows| rows.values));
+            // Packed on the pool, gathered in path order.
+            let packed: Vec<PackedValues> = chunk
+                .into_par_iter()
+                .map(|rows| PackedValues::pack(&rows.values))
+                .collect();
+            all.extend(packed);
             return;
         }
         let width = self.width;
@@ -498,10 +506,15 @@ impl BandSketches {
     /// block (each path's values of the block are contiguous); a path shorter
     /// than a row's step has no value there. Sketches: each row's sketch.
     fn block_rows(&self, rows: std::ops::Range<usize>, scratch: &mut RowScratch) -> Vec<BandRow> {
-        let RowScratch { sketches, values } = scratch;
+        let RowScratch {
+            sketches,
+            values,
+            unpacked,
+        } = scratch;
         match &self.exact {
             Some(all) => {
                 let limit = self.exact_limit;
+                unpacked.resize(rows.len(), 0.0);
                 if sketches.len() < rows.len() {
                     sketches.resize_with(rows.len(), || QuantileSketch::with_exact_limit(limit));
                 }
@@ -510,8 +523,10 @@ impl BandSketches {
                 for path in all {
                     // Only the path's whole steps (a row needs its step).
                     let end = rows.end.min(path.len() - path.len() % self.width);
-                    if let Some(kept) = path.get(rows.start..end) {
-                        for (sketch, &v) in sketches.iter_mut().zip(kept) {
+                    if rows.start < end {
+                        let kept = &mut unpacked[..end - rows.start];
+                        path.unpack_into(rows.start, kept);
+                        for (sketch, &v) in sketches.iter_mut().zip(kept.iter()) {
                             sketch.insert(v);
                         }
                     }
@@ -595,11 +610,14 @@ impl BandRow {
 }
 
 /// A worker's memory for band rows, reused from block to block: a block's
-/// sketches of the kept values (exact mode) and the quantiles' working copy.
+/// sketches of the kept values (exact mode), the quantiles' working copy and
+/// a path's values of the block.
 #[derive(Default)]
 struct RowScratch {
     sketches: Vec<QuantileSketch>,
     values: Vec<f64>,
+    /// A path's values of the block, unpacked.
+    unpacked: Vec<f64>,
 }
 
 /// Appends the `bands/v1` row of column `column` at step `t` (time `ts_ns`)

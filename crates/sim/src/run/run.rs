@@ -554,6 +554,38 @@ impl Prepared {
         self.run_streaming(Some(dir), progress)
     }
 
+    /// Runs every path for its metrics and band values, in chunks of
+    /// [`CHUNK_PATHS`] in parallel, folded in path order; `progress(done)`
+    /// after each chunk.
+    fn run_band_chunks(
+        &self,
+        layout: &[(backstop_data::BandSeries, Option<usize>)],
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<(Vec<PathMetrics>, BandSketches), SimError> {
+        let n = u64::from(self.scenario.paths);
+        let mut sketches = BandSketches::new(layout.len(), n, self.scenario.steps() as u64);
+        let mut paths = Vec::with_capacity(n as usize);
+        let mut done = 0;
+        while done < n {
+            let end = (done + CHUNK_PATHS).min(n);
+            let results: Vec<Result<(PathMetrics, BandRows), SimError>> = (done..end)
+                .into_par_iter()
+                .map(|i| self.run_bands(i))
+                .collect();
+            let mut chunk_rows = Vec::with_capacity(results.len());
+            for r in results {
+                let (metrics, rows) = r?;
+                sketches.grow_to(&rows);
+                paths.push(metrics);
+                chunk_rows.push(rows);
+            }
+            sketches.insert(chunk_rows);
+            done = end;
+            progress(done);
+        }
+        Ok((paths, sketches))
+    }
+
     /// [`Prepared::run`] (`dir` `None`) or [`Prepared::run_into`].
     fn run_streaming(
         &self,
@@ -580,32 +612,28 @@ impl Prepared {
             )?),
             _ => None,
         };
-        let (first_metrics, first_steps, first_balances, streamed_bands) =
-            self.run_path_series(0, sink, band_sink)?;
+        // Path 0's series (one path, serial) beside the paths' bands (in
+        // parallel): the other threads run the chunks meanwhile. A one-path
+        // run streams its bands from path 0's simulation instead.
+        let (first, chunks) = if band_sink.is_some() {
+            (self.run_path_series(0, sink, band_sink), None)
+        } else {
+            let (first, chunks) = rayon::join(
+                || self.run_path_series(0, sink, None),
+                || self.run_band_chunks(&layout, progress),
+            );
+            (first, Some(chunks))
+        };
+        // Path 0's error first, as in path order.
+        let (first_metrics, first_steps, first_balances, streamed_bands) = first?;
         let (paths, bands) = if let Some(bands) = streamed_bands {
             progress(1);
             (vec![first_metrics], bands)
         } else {
-            let mut sketches = BandSketches::new(layout.len(), n, steps as u64);
-            let mut paths = Vec::with_capacity(n as usize);
-            let mut done = 0;
-            while done < n {
-                let end = (done + CHUNK_PATHS).min(n);
-                let results: Vec<Result<(PathMetrics, BandRows), SimError>> = (done..end)
-                    .into_par_iter()
-                    .map(|i| self.run_bands(i))
-                    .collect();
-                let mut chunk_rows = Vec::with_capacity(results.len());
-                for r in results {
-                    let (metrics, rows) = r?;
-                    sketches.grow_to(&rows);
-                    paths.push(metrics);
-                    chunk_rows.push(rows);
-                }
-                sketches.insert(chunk_rows);
-                done = end;
-                progress(done);
-            }
+            let (paths, sketches) = match chunks {
+                Some(chunks) => chunks?,
+                None => self.run_band_chunks(&layout, progress)?,
+            };
             debug_assert_eq!(paths[0], first_metrics, "Invariant: path 0 is reproducible");
             let bands = Bands {
                 sketches,
