@@ -59,4 +59,15 @@ fn an_isolated_market_s_fund_is_exhausted_while_the_shared_fund_holds() {
     assert!((row.end_cash as f64 / 1e6 - alt.final_balance).abs() < 1e-6);
     let check = Conservation::of(&rows);
     assert!(check.holds(), "{check:?}");
+
+    // The report says which fund each line is about.
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    for needle in [
+        "| Shared insurance fund, minimum |",
+        "| ALT's own insurance fund (isolated market) |",
+        "The shared insurance fund was not depleted",
+        "ALT's own fund was depleted.",
+    ] {
+        assert!(md.contains(needle), "report.md lacks {needle:?}");
+    }
 }

@@ -554,8 +554,10 @@ impl Ledger {
         &self.market_funds
     }
 
-    /// Σ of the market funds' balances.
-    pub(super) fn market_funds_total(&self) -> Micros {
+    /// Σ of the market funds' balances (debug builds: the on-the-spot
+    /// conservation check).
+    #[cfg(debug_assertions)]
+    fn market_funds_total(&self) -> Micros {
         self.market_funds
             .iter()
             .flatten()
