@@ -67,6 +67,10 @@ pub use results::batches::TableBatches;
 pub use results::haircuts::{
     HAIRCUTS_SCHEMA_ID, HaircutsTable, haircuts_batches, read_haircuts, write_haircuts,
 };
+pub use results::market_funds::{
+    MARKET_FUNDS_SCHEMA_ID, MarketFundRow, market_funds_batches, read_market_funds,
+    write_market_funds,
+};
 pub use results::metrics::{METRICS, Metric, MetricUnit, PATH_METRICS, find_metric};
 pub use results::paths::{PATHS_SCHEMA_ID, PathsTable, paths_batches, read_paths, write_paths};
 pub use results::positions::{

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use backstop_data::PathsTable;
 use backstop_data::results::layout::{
-    BANDS_FILE, HAIRCUTS_FILE, PATHS_FILE, POPULATION_FILE, STEPS_FILE, SUMMARY_FILE, SWEEP_FILE,
+    BANDS_FILE, HAIRCUTS_FILE, MARKET_FUNDS_FILE, PATHS_FILE, POPULATION_FILE, STEPS_FILE,
+    SUMMARY_FILE, SWEEP_FILE,
 };
 
 use crate::error::ReportError;
@@ -494,6 +495,9 @@ pub struct ReportData {
     pub sweep: Option<DepletionGrid>,
     /// `sweep.parquet` of a sweep: every parameter set's aggregates.
     pub sweep_sets: Option<SweepSets>,
+    /// `market_funds.parquet`: each market's own insurance fund per path
+    /// (empty when the file is absent: no market has one).
+    pub market_funds: Vec<backstop_data::MarketFundRow>,
 }
 
 /// The parameter sets of a sweep (`sweep.parquet`) and which meet its target.
@@ -700,6 +704,10 @@ impl ReportData {
             Some(p) => backstop_data::read_positions(&p)?,
             None => Vec::new(),
         };
+        let market_funds = match present(MARKET_FUNDS_FILE) {
+            Some(p) => backstop_data::read_market_funds(&p)?,
+            None => Vec::new(),
+        };
         let sweep_sets = match present(SWEEP_FILE) {
             Some(p) => Some(SweepSets::new(backstop_data::read_sweep(&p)?, &summary)),
             None => None,
@@ -713,6 +721,7 @@ impl ReportData {
             population,
             sweep: sweep_sets.as_ref().and_then(SweepSets::grid),
             sweep_sets,
+            market_funds,
         })
     }
 }

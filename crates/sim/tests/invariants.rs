@@ -37,6 +37,7 @@ use backstop_sim::venue::controls::{
     VolatilityMargin,
 };
 use backstop_sim::venue::impact::{ImpactModel, NoImpact, SquareRootImpact};
+use backstop_sim::venue::insurance::InsuranceFund;
 use backstop_sim::venue::market::{MarginSchedule, Market};
 use proptest::prelude::*;
 
@@ -734,11 +735,16 @@ struct Reached {
     vault_takeovers: u32,
     /// Takeovers the vault's floor refused.
     vault_refused: u32,
+    /// Micro-USD a market's own fund paid (cases with one).
+    market_fund_payouts: Micros,
+    /// Cases where a market's own fund depleted while the shared fund did not.
+    market_fund_alone_depleted: u32,
 }
 
 /// The state a step starts from, for [`check_step`].
 struct Before {
     totals: Totals,
+    /// Σ over every fund (the shared one and each market's own).
     balance: Micros,
     fees_received: Micros,
     payouts: Micros,
@@ -757,17 +763,32 @@ fn parties(e: &Engine) -> Vec<Party> {
         Party::Outside,
         Party::Vault,
     ]);
+    all.extend((0..e.markets().len() as u16).map(Party::MarketFund));
     all
+}
+
+/// Every fund: the shared one, then each market's own.
+fn funds(e: &Engine) -> Vec<&InsuranceFund> {
+    let own = (0..e.markets().len() as u16).filter_map(|m| e.market_fund(m));
+    std::iter::once(e.insurance_fund()).chain(own).collect()
+}
+
+/// `(balance, fees received, payouts)` summed over every fund.
+fn fund_sums(e: &Engine) -> (Micros, Micros, Micros) {
+    funds(e).iter().fold(
+        (Micros::ZERO, Micros::ZERO, Micros::ZERO),
+        |(b, f, p), x| (b + x.balance(), f + x.fees_received(), p + x.payouts()),
+    )
 }
 
 impl Before {
     fn of(e: &Engine) -> Before {
-        let f = e.insurance_fund();
+        let (balance, fees_received, payouts) = fund_sums(e);
         Before {
             totals: e.totals().clone(),
-            balance: f.balance(),
-            fees_received: f.fees_received(),
-            payouts: f.payouts(),
+            balance,
+            fees_received,
+            payouts,
             parties: parties(e).into_iter().map(|p| (p, e.balance(p))).collect(),
         }
     }
@@ -813,7 +834,7 @@ fn check_step(
 ) -> Result<(), String> {
     let t0 = &before.totals;
     let t1 = e.totals();
-    let fund = e.insurance_fund();
+    let (fund_balance, fund_fees, fund_payouts) = fund_sums(e);
     let vf = *e.venue_flows();
     let (mut liqs, mut deficit, mut paid, mut soc, mut venue) = (0u32, 0i64, 0i64, 0i64, 0i64);
     let (mut haircuts, mut fees) = (0i64, 0i64);
@@ -986,16 +1007,17 @@ fn check_step(
             return Err(format!("{what}: engine says {engine}, events say {events}"));
         }
     }
-    // The fund moves only by its fee shares and the payouts above; fees split
-    // exactly between the fund and the liquidators.
-    let fees_in = fund.fees_received() - before.fees_received;
-    let payouts = fund.payouts() - before.payouts;
+    // The funds (the shared one and each market's own) move only by their fee
+    // shares and the payouts above; fees split exactly between the funds and
+    // the liquidators.
+    let fees_in = fund_fees - before.fees_received;
+    let payouts = fund_payouts - before.payouts;
     let liquidator = t1.liquidator_fees - t0.liquidator_fees;
     let fund_checks = [
         ("fund payouts", payouts.0, paid),
         (
             "fund balance",
-            fund.balance().0,
+            fund_balance.0,
             (before.balance + fees_in - payouts).0,
         ),
         ("fee split", (fees_in + liquidator).0, fees),
@@ -1029,6 +1051,41 @@ fn vault_rules(case: &Case) -> Option<VaultRules> {
         unwind_fraction,
         takeover_below,
     })
+}
+
+/// A market's own fund (dYdX v4's isolated market) for one case in three,
+/// drawn from other bits of the case's ADL seed than the vault's (no draw of
+/// its own): market `bits % markets`, $0 to $5k, a floor from 0 to 50% of it.
+fn market_fund(case: &Case) -> Option<(u16, Micros, Micros)> {
+    let bits = case.adl_seed.rotate_left(41);
+    if !bits.is_multiple_of(3) {
+        return None;
+    }
+    let market = ((bits >> 4) % case.markets.len() as u64) as u16;
+    let initial = usd(((bits >> 12) % 5_000) as f64);
+    let floor = Micros(initial.0 / 10 * ((bits >> 40) % 6) as i64);
+    Some((market, initial, floor))
+}
+
+/// A market's own fund after a step: it never pays below its floor.
+fn check_market_fund(
+    e: &Engine,
+    own: Option<(u16, Micros, Micros)>,
+    before: Micros,
+) -> Result<(), String> {
+    let Some((m, _, floor)) = own else {
+        return Ok(());
+    };
+    let f = e
+        .market_fund(m)
+        .ok_or("no market fund after `set_market_fund`")?;
+    if f.balance() < before && f.balance() < floor {
+        return Err(format!(
+            "market fund went from {before} to {}, below its floor {floor}",
+            f.balance()
+        ));
+    }
+    Ok(())
 }
 
 /// The vault after a step: its equity is its cash plus its inventory at the
@@ -1103,6 +1160,12 @@ fn run_case(case: &Case) -> Result<Reached, String> {
     if let Some(rules) = vault {
         e.set_vault(rules);
     }
+    let own_fund = market_fund(case);
+    if let Some((m, initial, floor)) = own_fund {
+        e.set_market_fund(m, initial, floor);
+    }
+    let own_balance =
+        |e: &Engine| own_fund.map_or(Micros::ZERO, |(m, ..)| e.balance(Party::MarketFund(m)));
     let mut reached = Reached {
         started_liquidatable: (0..population.len() as u32)
             .filter(|&a| e.equity(a) < e.maintenance(a))
@@ -1113,7 +1176,8 @@ fn run_case(case: &Case) -> Result<Reached, String> {
         .map_err(|err| format!("at construction: {err}"))?;
     for (t, prices) in path.iter().enumerate() {
         let before = Before::of(&e);
-        let fund_before = before.balance;
+        let fund_before = e.insurance_fund().balance();
+        let own_before = own_balance(&e);
         e.step(prices).expect("the step runs");
         let ctx = |err: String| format!("step {t} (prices {prices:?}): {err}");
         e.check_invariants().map_err(|v| ctx(v.to_string()))?;
@@ -1152,6 +1216,14 @@ fn run_case(case: &Case) -> Result<Reached, String> {
             reached.margin_raised += 1;
         }
         check_vault(&e, vault.as_ref()).map_err(ctx)?;
+        check_market_fund(&e, own_fund, own_before).map_err(ctx)?;
+    }
+    if let Some(f) = own_fund.and_then(|(m, ..)| e.market_fund(m)) {
+        reached.market_fund_payouts = f.payouts();
+        reached.market_fund_alone_depleted = u32::from(
+            f.first_depletion_step().is_some()
+                && e.insurance_fund().first_depletion_step().is_none(),
+        );
     }
     if let Some(v) = e.vault() {
         reached.vault_takeovers = v.takeovers;
@@ -1230,6 +1302,8 @@ fn random_cases_reach_every_branch() {
         total.collateral_conversions += r.collateral_conversions;
         total.vault_takeovers += r.vault_takeovers;
         total.vault_refused += r.vault_refused;
+        total.market_fund_payouts += r.market_fund_payouts;
+        total.market_fund_alone_depleted += r.market_fund_alone_depleted;
         total.adl_partial_scope += r.adl_partial_scope;
         total.adl_events += r.adl_events;
         total.haircuts += r.haircuts;
@@ -1247,6 +1321,14 @@ fn random_cases_reach_every_branch() {
     assert!(
         total.vault_refused > 0,
         "the vault's floor never refused a takeover"
+    );
+    assert!(
+        total.market_fund_payouts.0 > 0,
+        "a market's own fund never paid bad debt"
+    );
+    assert!(
+        total.market_fund_alone_depleted > 0,
+        "no market fund depleted while the shared fund held"
     );
     assert!(total.partial_closes > 0, "no partial liquidation");
     assert!(total.fund_payouts > 0, "the fund never paid bad debt");

@@ -9,11 +9,16 @@
 //!   opening and at the end; `lots`, `cost` and `value` are 0;
 //! - **position rows** (`market` set): one per open position slot of an account
 //!   and one per market for the external counterparty (and for the liquidity
-//!   vault, in runs with one), at the end; the two cash columns are 0.
+//!   vault, in runs with one), at the end; the two cash columns are 0;
+//! - **market fund rows** (`party = market_fund`, `market` set): in runs where
+//!   a market has its own insurance fund (`[market.<name>.insurance_fund]`,
+//!   dYdX v4's isolated market), one cash row per such fund, naming its
+//!   market; `lots`, `cost` and `value` are 0. Files of runs without one are
+//!   unchanged.
 //!
 //! | column | type | meaning |
 //! |---|---|---|
-//! | `party` | `Utf8` | `account`, `external`, `insurance_fund`, `liquidators`, `venue`, `outside` or `vault` ([`BalanceParty`]) |
+//! | `party` | `Utf8` | `account`, `external`, `insurance_fund`, `liquidators`, `venue`, `outside`, `vault` or `market_fund` ([`BalanceParty`]) |
 //! | `account_id` | `UInt64`, nullable | the account (`party = account` only) |
 //! | `market` | `Utf8`, nullable | the position's market; null on a cash row |
 //! | `opening_cash` | `Int64` | micro-USD held before the first step |
@@ -61,11 +66,14 @@ pub enum BalanceParty {
     /// The liquidity vault: its capital (cash row) and its inventory (one
     /// position row per market), in runs with a `[vault]`.
     Vault,
+    /// A market's own insurance fund (a cash row naming its market), in runs
+    /// with a `[market.<name>.insurance_fund]`.
+    MarketFund,
 }
 
 impl BalanceParty {
     /// Every party, in the order a file lists their cash rows.
-    pub const ALL: [BalanceParty; 7] = [
+    pub const ALL: [BalanceParty; 8] = [
         BalanceParty::Account,
         BalanceParty::External,
         BalanceParty::InsuranceFund,
@@ -73,6 +81,7 @@ impl BalanceParty {
         BalanceParty::Venue,
         BalanceParty::Outside,
         BalanceParty::Vault,
+        BalanceParty::MarketFund,
     ];
 
     /// The name written in the `party` column.
@@ -86,6 +95,7 @@ impl BalanceParty {
             BalanceParty::Venue => "venue",
             BalanceParty::Outside => "outside",
             BalanceParty::Vault => "vault",
+            BalanceParty::MarketFund => "market_fund",
         }
     }
 
@@ -153,6 +163,15 @@ impl BalanceRow {
         }
     }
 
+    /// The cash row of market `market`'s own fund.
+    #[must_use]
+    pub fn market_fund(market: &str, opening: i64, end: i64) -> Self {
+        Self {
+            market: Some(market.to_owned()),
+            ..Self::cash(BalanceParty::MarketFund, None, opening, end)
+        }
+    }
+
     /// Why the row breaks the schema's rules, if it does.
     fn broken(&self) -> Option<(&'static str, String)> {
         let is_account = self.party == BalanceParty::Account;
@@ -164,6 +183,17 @@ impl BalanceRow {
                     self.party.name()
                 ),
             ));
+        }
+        if self.party == BalanceParty::MarketFund {
+            return match &self.market {
+                None => Some((MARKET.name, "a market fund row names its market".to_owned())),
+                Some(m) if m.is_empty() => Some((MARKET.name, "must not be empty".to_owned())),
+                Some(_) if self.lots != 0 || self.cost != 0 || self.value != 0 => Some((
+                    LOTS.name,
+                    "a market fund row must have lots, cost and value 0".to_owned(),
+                )),
+                Some(_) => None,
+            };
         }
         match &self.market {
             None if self.lots != 0 || self.cost != 0 || self.value != 0 => Some((

@@ -14,6 +14,8 @@
 //!   (`adl_waves/v1`);
 //! - [`balances`]: every party's money at the opening and the end of path 0
 //!   (`balances/v1`), for checking conservation outside the project;
+//! - [`market_funds`]: each market's own insurance fund on each path
+//!   (`market_funds/v1`), in runs with one;
 //! - [`sweep`]: one row per parameter set of a sweep (`sweep/v1`);
 //! - [`chunked`]: one writer for every table written a row group at a time
 //!   ([`chunked::RowGroupTable`]), pulled or pushed as rows are produced;
@@ -33,6 +35,7 @@ pub mod chunked;
 pub mod folder;
 pub mod haircuts;
 pub mod layout;
+pub mod market_funds;
 pub mod metrics;
 pub mod paths;
 pub mod positions;

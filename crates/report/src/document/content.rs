@@ -4,6 +4,7 @@
 
 use backstop_data::{MetricSummary, MetricUnit, find_metric};
 
+use super::market_funds;
 use super::recommend::{self, Section};
 use crate::controls::{ControlsSection, section};
 use crate::data::ReportData;
@@ -253,7 +254,7 @@ impl Content {
             title: format!("Stress report: {}", s.name),
             description: s.description.clone(),
             overview: overview(data),
-            headline: headline(data),
+            headline: with_market_funds(data, headline(data)),
             distribution: distribution(data),
             parameters: s.parameters.clone(),
             methodology: methodology(data),
@@ -265,6 +266,25 @@ impl Content {
             replay_marks: replay_marks(data),
         })
     }
+}
+
+/// The headline with a line per market fund of its own, the shared fund's
+/// lines then naming it as such (docs/model.md §6, "Funds per market");
+/// unchanged without one.
+fn with_market_funds(data: &ReportData, mut rows: Vec<Row>) -> Vec<Row> {
+    if !market_funds::any(data) {
+        return rows;
+    }
+    for r in &mut rows {
+        r.label = market_funds::shared(&r.label);
+    }
+    let lines = market_funds::headline_rows(data, &|step| step_duration(step, data));
+    rows.extend(
+        lines
+            .into_iter()
+            .map(|(label, value, note)| Row { label, value, note }),
+    );
+    rows
 }
 
 /// The heading of the headline table: for a sweep, the set whose figures it
@@ -624,6 +644,18 @@ fn overview(data: &ReportData) -> String {
             pct(dep.probability),
             pct(soc.probability),
         )
+    };
+    let (fund, outcome) = if market_funds::any(data) {
+        (
+            fund.replacen("insurance fund", "shared insurance fund", 1),
+            format!(
+                "{}{}",
+                market_funds::shared(&outcome),
+                market_funds::overview_sentence(data)
+            ),
+        )
+    } else {
+        (fund, outcome)
     };
     format!(
         "{} of the {} path model through {population}{fund}. {outcome}",

@@ -5,6 +5,7 @@ mod book;
 mod content;
 mod html;
 mod markdown;
+mod market_funds;
 mod recommend;
 
 use content::Content;

@@ -27,6 +27,26 @@ pub struct MarketConfig {
     /// Price impact of liquidations.
     #[serde(default)]
     pub impact: ImpactConfig,
+    /// `[market.<name>.insurance_fund]`: the market's own insurance fund
+    /// (dYdX v4's isolated market): its liquidation fees go to it and its bad
+    /// debt is paid from it, never from the shared `[insurance_fund]`; when it
+    /// cannot pay, the last line runs. None by default: the market uses the
+    /// shared fund.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insurance_fund: Option<MarketFundConfig>,
+}
+
+/// A market's own insurance fund (`[market.<name>.insurance_fund]`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarketFundConfig {
+    /// Balance at step 0, USD (required).
+    #[schemars(range(min = 0.0))]
+    pub initial: f64,
+    /// The fund does not pay below this, USD (default 0).
+    #[serde(default)]
+    #[schemars(range(min = 0.0))]
+    pub floor: f64,
 }
 
 /// One margin bracket.

@@ -4,6 +4,7 @@
 //! asserts conservation on the spot at every transfer in debug builds.
 
 use crate::money::Micros;
+use crate::venue::market::MarketId;
 
 use super::Engine;
 use super::events::Event;
@@ -158,6 +159,9 @@ impl Engine {
         let sum: i64 = l.accounts.iter().map(|a| a.collateral.0).sum::<i64>()
             + l.balance(Party::External).0
             + l.balance(Party::InsuranceFund).0
+            + (0..self.markets.len())
+                .map(|m| l.balance(Party::MarketFund(m as MarketId)).0)
+                .sum::<i64>()
             + l.balance(Party::Liquidators).0
             + l.balance(Party::Venue).0
             + l.balance(Party::Vault).0;

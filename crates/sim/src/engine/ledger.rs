@@ -2,14 +2,15 @@
 //! function that moves money.
 //!
 //! **Money.** Every micro-USD is held by one party ([`Party`]): an account's
-//! collateral, the external counterparty's cash, the insurance fund, the
-//! liquidators' fees or the venue's own balance (negative when it covered a loss
+//! collateral, the external counterparty's cash, the insurance fund, a
+//! market's own fund (dYdX v4's isolated markets), the liquidators' fees or the venue's own balance (negative when it covered a loss
 //! nobody else could). Money changes hands only through [`Ledger::transfer`],
 //! which debits the payer, credits the payee, records both sides when a journal
 //! is kept, and in debug builds asserts on the spot that the sum over all parties
 //! is still the opening total (docs/model.md §2 and §8: conservation). The
-//! insurance fund's balance changes only through its own methods
-//! ([`InsuranceFund::receive_fee`], [`InsuranceFund::pay_out`]), called from here.
+//! insurance fund's balance (and each market fund's) changes only through its
+//! own methods ([`InsuranceFund::receive_fee`], [`InsuranceFund::pay_out`]),
+//! called from here.
 //!
 //! **Positions.** Each position slot carries a **cost**: the signed sum of the
 //! values of every trade booked on it. A trade between two parties at one price
@@ -83,8 +84,12 @@ pub enum Party {
     Account(u32),
     /// The external counterparty's cash (the rest of the market).
     External,
-    /// The insurance fund.
+    /// The insurance fund (the shared one).
     InsuranceFund,
+    /// A market's own insurance fund (market index): dYdX v4's fund of an
+    /// isolated market, which takes that market's liquidation fees and pays
+    /// its bad debt first (`[market.<name>.insurance_fund]`).
+    MarketFund(MarketId),
     /// The liquidators' fees.
     Liquidators,
     /// The venue's own balance (negative after it covered a loss).
@@ -153,6 +158,8 @@ pub(super) struct Ledger {
     /// ([`MAX_MICROS`] in size), with that balance: the step fails.
     pub(super) out_of_range: Option<(Party, Micros)>,
     fund: InsuranceFund,
+    /// Each market's own fund (`None`: the market uses the shared fund).
+    market_funds: Vec<Option<InsuranceFund>>,
     liquidator_fees: Micros,
     venue_balance: Micros,
     /// What was taken out of the ledger (`Party::Outside`), as a positive balance
@@ -213,6 +220,7 @@ impl Ledger {
             out_of_range: None,
             opening_total: fund.balance(),
             fund,
+            market_funds: vec![None; markets],
             liquidator_fees: Micros::ZERO,
             venue_balance: Micros::ZERO,
             outside: Micros::ZERO,
@@ -256,6 +264,7 @@ impl Ledger {
             gross_lots,
             out_of_range,
             fund,
+            market_funds,
             liquidator_fees,
             venue_balance,
             outside,
@@ -281,6 +290,7 @@ impl Ledger {
         self.gross_lots.clone_from(gross_lots);
         self.out_of_range = *out_of_range;
         self.fund.clone_from(fund);
+        self.market_funds.clone_from(market_funds);
         self.liquidator_fees = *liquidator_fees;
         self.venue_balance = *venue_balance;
         self.outside = *outside;
@@ -426,6 +436,14 @@ impl Ledger {
                 );
                 self.fund.pay_out(amount);
             }
+            Party::MarketFund(m) => {
+                debug_assert_eq!(
+                    reason,
+                    TransferReason::FundPayout,
+                    "Invariant: a market fund only pays deficits"
+                );
+                self.market_fund_mut(m).pay_out(amount);
+            }
             Party::Liquidators => self.liquidator_fees -= amount,
             Party::Venue => self.venue_balance -= amount,
             Party::Outside => self.outside -= amount,
@@ -452,6 +470,14 @@ impl Ledger {
                 );
                 self.fund.receive_fee(amount);
             }
+            Party::MarketFund(m) => {
+                debug_assert_eq!(
+                    reason,
+                    TransferReason::LiquidationFee,
+                    "Invariant: a market fund only receives fees"
+                );
+                self.market_fund_mut(m).receive_fee(amount);
+            }
             Party::Liquidators => self.liquidator_fees += amount,
             Party::Venue => self.venue_balance += amount,
             Party::Outside => self.outside += amount,
@@ -465,6 +491,9 @@ impl Ledger {
             Party::Account(a) => self.accounts[a as usize].collateral,
             Party::External => self.ext_cash,
             Party::InsuranceFund => self.fund.balance(),
+            Party::MarketFund(m) => self.market_funds[m as usize]
+                .as_ref()
+                .map_or(Micros::ZERO, InsuranceFund::balance),
             Party::Liquidators => self.liquidator_fees,
             Party::Venue => self.venue_balance,
             Party::Outside => self.outside,
@@ -485,6 +514,7 @@ impl Ledger {
         self.collateral_total
             + self.ext_cash
             + self.fund.balance()
+            + self.market_funds_total()
             + self.liquidator_fees
             + self.venue_balance
             + self.vault_cash
@@ -508,9 +538,73 @@ impl Ledger {
         &self.fund
     }
 
-    /// The insurance fund, for its statistics (`observe`, `record_shortfall`).
-    pub(super) fn fund_stats(&mut self) -> &mut InsuranceFund {
-        &mut self.fund
+    /// Opens market `market`'s own fund (call before the first step, once):
+    /// its opening balance enters the ledger's total, like the shared fund's.
+    pub(super) fn open_market_fund(&mut self, market: usize, fund: InsuranceFund) {
+        debug_assert!(
+            self.market_funds[market].is_none(),
+            "Invariant: a market fund is opened once"
+        );
+        self.opening_total += fund.balance();
+        self.market_funds[market] = Some(fund);
+    }
+
+    /// Each market's own fund (`None` where the market uses the shared fund).
+    pub(super) fn market_funds(&self) -> &[Option<InsuranceFund>] {
+        &self.market_funds
+    }
+
+    /// Σ of the market funds' balances (debug builds: the on-the-spot
+    /// conservation check).
+    #[cfg(debug_assertions)]
+    fn market_funds_total(&self) -> Micros {
+        self.market_funds
+            .iter()
+            .flatten()
+            .fold(Micros::ZERO, |t, f| t + f.balance())
+    }
+
+    /// The party holding market `market`'s fund money: its own fund if it has
+    /// one, else the shared insurance fund. O(1).
+    #[inline]
+    pub(super) fn fund_party(&self, market: usize) -> Party {
+        if self.market_funds[market].is_some() {
+            Party::MarketFund(market as MarketId)
+        } else {
+            Party::InsuranceFund
+        }
+    }
+
+    /// The fund that pays market `market`'s bad debt: its own, else the shared.
+    pub(super) fn fund_for(&self, market: usize) -> &InsuranceFund {
+        self.market_funds[market].as_ref().unwrap_or(&self.fund)
+    }
+
+    /// [`Ledger::fund_for`], for its statistics (`ask`, `record_shortfall`).
+    pub(super) fn fund_stats_for(&mut self, market: usize) -> &mut InsuranceFund {
+        match &mut self.market_funds[market] {
+            Some(f) => f,
+            None => &mut self.fund,
+        }
+    }
+
+    /// Every fund's end-of-step statistics (the shared fund, then each
+    /// market's).
+    pub(super) fn observe_funds(&mut self, step: u32) {
+        self.fund.observe(step);
+        for f in self.market_funds.iter_mut().flatten() {
+            f.observe(step);
+        }
+    }
+
+    /// Market `m`'s own fund; a transfer names it only when the market has
+    /// one ([`Ledger::fund_party`]), so a missing one is the shared fund.
+    fn market_fund_mut(&mut self, m: MarketId) -> &mut InsuranceFund {
+        debug_assert!(
+            self.market_funds[m as usize].is_some(),
+            "Invariant: money moves to or from a market fund only where the market has one"
+        );
+        self.fund_stats_for(m as usize)
     }
 
     /// Keeps a journal of the current step's transfers (or stops).

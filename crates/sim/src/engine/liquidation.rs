@@ -338,7 +338,7 @@ impl Engine {
                 minimum_lots: lots,
             }
         } else {
-            self.adl_split(e_after, lots)
+            self.adl_split(market, e_after, lots)
         };
         let market_lots = lots - split.adl_lots;
         if market_lots > 0 {
@@ -373,8 +373,9 @@ impl Engine {
     }
 
     /// The part of a close of `lots` that goes to ADL when it leaves equity
-    /// `e_after` below zero and the fund cannot pay the deficit (docs/model.md §6).
-    fn adl_split(&mut self, e_after: Micros, lots: i64) -> AdlSplit {
+    /// `e_after` below zero and the market's fund cannot pay the deficit
+    /// (docs/model.md §6).
+    fn adl_split(&mut self, market: usize, e_after: Micros, lots: i64) -> AdlSplit {
         let mut split = AdlSplit {
             adl_lots: 0,
             minimum_lots: 0,
@@ -383,13 +384,14 @@ impl Engine {
             return split;
         }
         let deficit = -e_after;
-        let available = self.ledger.fund().available();
+        let available = self.ledger.fund_for(market).available();
         if let (true, LastLine::Adl { scope, .. }) = (deficit > available, &self.cfg.last_line) {
             // The fund cannot cover this deficit: it is depleted for the
             // metrics even when ADL then leaves it nothing to pay. An unlimited
             // fund would have been asked this deficit (docs/model.md §7c).
-            self.ledger.fund_stats().ask(deficit, self.step);
-            self.ledger.fund_stats().record_shortfall(self.step);
+            let fund = self.ledger.fund_stats_for(market);
+            fund.ask(deficit, self.step);
+            fund.record_shortfall(self.step);
             // The fewest lots whose deficit the fund cannot pay:
             // ceil(lots × (D − A) / D); the rest's deficit is at most A.
             let short = (deficit - available).0 as i128;
@@ -414,8 +416,9 @@ impl Engine {
     }
 
     /// Charges the liquidation fee on `lots` closed at `price`, only out of the
-    /// `equity` the account has left: the fund's share to the fund, the rest to
-    /// the liquidator. Returns the fee.
+    /// `equity` the account has left: the fund's share to the market's fund
+    /// (its own, else the shared one), the rest to the liquidator. Returns the
+    /// fee.
     fn charge_fee(
         &mut self,
         a: u32,
@@ -430,7 +433,7 @@ impl Engine {
         let account = Party::Account(a);
         let reason = TransferReason::LiquidationFee;
         self.ledger
-            .transfer(account, Party::InsuranceFund, to_fund, reason);
+            .transfer(account, self.ledger.fund_party(market), to_fund, reason);
         self.ledger
             .transfer(account, Party::Liquidators, fee - to_fund, reason);
         self.totals.liquidator_fees += fee - to_fund;

@@ -369,9 +369,24 @@ impl Engine {
     pub fn positions_of(&self, account: u32) -> &[Position] {
         self.ledger.positions_of(account)
     }
-    /// The insurance fund.
+    /// The insurance fund (the shared one).
     pub fn insurance_fund(&self) -> &InsuranceFund {
         self.ledger.fund()
+    }
+    /// Market `market`'s own fund, if it has one (dYdX v4's isolated market;
+    /// `None`: the market uses the shared fund).
+    pub fn market_fund(&self, market: MarketId) -> Option<&InsuranceFund> {
+        self.ledger.market_funds()[market as usize].as_ref()
+    }
+    /// Gives market `market` a fund of its own holding `initial`, paying down
+    /// to `floor` (call before the first step, once per market): its
+    /// liquidation fees go to it and its bad debt is paid from it, never from
+    /// the shared fund (docs/model.md §6). An unknown market is ignored.
+    pub fn set_market_fund(&mut self, market: MarketId, initial: Micros, floor: Micros) {
+        if (market as usize) < self.markets.len() {
+            self.ledger
+                .open_market_fund(market as usize, InsuranceFund::new(initial, floor));
+        }
     }
     /// Flows of the step just run, per market.
     pub fn market_flows(&self) -> &[MarketFlows] {
@@ -544,6 +559,7 @@ impl Engine {
             Party::Account(a) => format!("account {}", self.ledger.accounts[a as usize].id),
             Party::External => "the external counterparty".to_owned(),
             Party::InsuranceFund => "the insurance fund".to_owned(),
+            Party::MarketFund(m) => format!("the {} fund", self.markets[m as usize].name),
             Party::Liquidators => "the liquidators".to_owned(),
             Party::Venue => "the venue".to_owned(),
             Party::Outside => "outside the ledger".to_owned(),
@@ -670,7 +686,7 @@ impl Engine {
             let imp = m.impact.impact(self.flows[i].signed_flow_usd);
             self.impact[i].end_step(imp, m.permanent_impact_fraction, m.temporary_impact_decay);
         }
-        self.ledger.fund_stats().observe(self.step);
+        self.ledger.observe_funds(self.step);
         self.step += 1;
     }
 }

@@ -1,5 +1,5 @@
 //! The loss waterfall (docs/model.md §6): a deficit is paid by the insurance
-//! fund, then by the scenario's last line: ADL against the other side, a
+//! fund (the market's own fund where it has one, else the shared one), then by the scenario's last line: ADL against the other side, a
 //! haircut of the winners' PnL, or recorded insolvency. What nobody can absorb
 //! the venue covers.
 
@@ -17,18 +17,22 @@ use super::rules::LastLine;
 
 impl Engine {
     /// Covers the deficit `deficit` a close left in account `a` (its position in
-    /// `market` on `side`): insurance fund, then the last line.
+    /// `market` on `side`): the market's fund (its own, else the shared one),
+    /// then the last line. A market with its own fund never draws on the
+    /// shared one (dYdX v4: `IsValidInsuranceFundDelta` reads the perpetual's
+    /// fund only).
     pub(super) fn cover_deficit(&mut self, a: u32, market: MarketId, side: i64, deficit: Micros) {
-        self.ledger.fund_stats().ask(deficit, self.step);
-        let paid = self.ledger.fund().cover(deficit);
+        let mi = market as usize;
+        self.ledger.fund_stats_for(mi).ask(deficit, self.step);
+        let paid = self.ledger.fund_for(mi).cover(deficit);
         self.ledger.transfer(
-            Party::InsuranceFund,
+            self.ledger.fund_party(mi),
             Party::Account(a),
             paid,
             TransferReason::FundPayout,
         );
         if paid < deficit {
-            self.ledger.fund_stats().record_shortfall(self.step);
+            self.ledger.fund_stats_for(mi).record_shortfall(self.step);
         }
         self.venue_flows.covered_by_fund += paid;
         self.totals.covered_by_fund += paid;

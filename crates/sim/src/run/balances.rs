@@ -11,7 +11,8 @@ use crate::engine::{AccountSpec, Engine, Party};
 /// opening cash. O(accounts + positions): written once per run, for path 0.
 ///
 /// Cash rows first (each account, then the external counterparty, the fund,
-/// the liquidators, the venue, the outside world and the vault if any), then
+/// the liquidators, the venue, the outside world, the vault if any, then each
+/// market's own fund if any), then
 /// position rows (each account's slots in account order, then the external
 /// counterparty's per market, then the vault's), each position valued at the
 /// market's last mark.
@@ -61,6 +62,15 @@ pub fn balance_rows(engine: &Engine, opening: &[AccountSpec]) -> Vec<BalanceRow>
         ));
     }
     let markets = engine.markets();
+    for (m, market) in markets.iter().enumerate() {
+        if let Some(f) = engine.market_fund(m as u16) {
+            rows.push(BalanceRow::market_fund(
+                &market.name,
+                f.initial().0,
+                engine.balance(Party::MarketFund(m as u16)).0,
+            ));
+        }
+    }
     let marks = engine.marks();
     for (index, account) in accounts.iter().enumerate() {
         for p in engine.positions_of(index as u32) {

@@ -34,7 +34,7 @@ use crate::venue::controls::{
     VolatilityMargin,
 };
 use crate::venue::impact::{BookDepthImpact, DepthBook, ImpactModel, NoImpact, SquareRootImpact};
-use crate::venue::market::{MarginSchedule, Market};
+use crate::venue::market::{MarginSchedule, Market, MarketId};
 
 use super::population;
 
@@ -199,6 +199,40 @@ pub fn liquidation_limit(s: &Scenario) -> Result<Option<LiquidationLimit>, Input
         spread_to_maintenance: rate(at("spread_to_maintenance"), l.spread_to_maintenance)?,
         bankruptcy_adjustment: rate(at("bankruptcy_adjustment"), l.bankruptcy_adjustment)?,
     }))
+}
+
+/// Each market's own insurance fund from `[market.<name>.insurance_fund]`,
+/// as `(market index, initial, floor)`, in market order.
+///
+/// # Errors
+/// An amount out of the engine's integer range, at its key.
+pub fn market_funds(s: &Scenario) -> Result<Vec<(MarketId, Micros, Micros)>, InputError> {
+    let mut funds = Vec::new();
+    for (i, (name, m)) in s.market.iter().enumerate() {
+        let Some(f) = &m.insurance_fund else {
+            continue;
+        };
+        let at = |field: &'static str| {
+            move || {
+                key("market")
+                    .key(name.as_str())
+                    .key("insurance_fund")
+                    .key(field)
+            }
+        };
+        let index = MarketId::try_from(i).map_err(|_| {
+            InputError::OutOfRange(FieldError {
+                key: key("market"),
+                message: "too many markets".to_owned(),
+            })
+        })?;
+        funds.push((
+            index,
+            usd(at("initial"), f.initial)?,
+            usd(at("floor"), f.floor)?,
+        ));
+    }
+    Ok(funds)
 }
 
 /// The liquidity vault's rules from the scenario's `[vault]`, if it has one.

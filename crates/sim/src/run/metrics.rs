@@ -8,8 +8,8 @@ use crate::engine::Engine;
 use crate::error::InputError;
 use crate::money::Micros;
 use crate::venue::adl_waves::AdlWave;
-use backstop_data::PATH_METRICS;
 use backstop_data::results::metrics::metric_column;
+use backstop_data::{MarketFundRow, PATH_METRICS};
 
 /// One account's socialized-loss charge.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -157,6 +157,80 @@ pub struct PathMetrics {
     /// waves"), in step order; empty without ADL (and when read back from
     /// `paths/v1`, which does not hold them: `adl_waves/v1` does).
     pub adl_waves: Vec<AdlWave>,
+    /// Each market's own fund (docs/model.md §6, "Funds per market"), in
+    /// market order; empty without one (and when read back from `paths/v1`:
+    /// `market_funds/v1` holds them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub market_funds: Vec<MarketFundMetrics>,
+}
+
+/// What a market's own fund did on a path (a `market_funds/v1` row without
+/// its parameter set and path). Money in USD.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MarketFundMetrics {
+    /// The market's name.
+    pub market: String,
+    /// Balance at the start.
+    pub initial: f64,
+    /// Lowest end-of-step balance.
+    pub min: f64,
+    /// Step of the minimum.
+    pub min_step: u32,
+    /// Balance at the end.
+    pub final_balance: f64,
+    /// Largest fall from a running peak.
+    pub max_drawdown: f64,
+    /// Largest fall from a running peak, fraction of that peak.
+    pub max_drawdown_pct: f64,
+    /// First step it could not pay in full (or sat at its floor).
+    pub first_depletion_step: Option<u32>,
+    /// Paid for the market's bad debt.
+    pub payouts: f64,
+    /// Liquidation-fee shares received.
+    pub fee_income: f64,
+}
+
+impl MarketFundMetrics {
+    /// Its `market_funds/v1` row on path `path` of parameter set `set`.
+    pub fn row(&self, set: u32, path: u64) -> MarketFundRow {
+        MarketFundRow {
+            param_set: set,
+            path,
+            market: self.market.clone(),
+            initial: self.initial,
+            min: self.min,
+            min_step: self.min_step,
+            final_balance: self.final_balance,
+            max_drawdown: self.max_drawdown,
+            max_drawdown_pct: self.max_drawdown_pct,
+            first_depletion_step: self.first_depletion_step.map(u64::from),
+            payouts: self.payouts,
+            fee_income: self.fee_income,
+        }
+    }
+}
+
+/// Every market fund of `engine`, in market order.
+fn market_fund_metrics(engine: &Engine) -> Vec<MarketFundMetrics> {
+    let mut out = Vec::new();
+    for (m, market) in engine.markets().iter().enumerate() {
+        let Some(f) = engine.market_fund(m as u16) else {
+            continue;
+        };
+        out.push(MarketFundMetrics {
+            market: market.name.clone(),
+            initial: f.initial().to_usd(),
+            min: f.minimum().to_usd(),
+            min_step: f.minimum_step(),
+            final_balance: f.balance().to_usd(),
+            max_drawdown: f.max_drawdown().to_usd(),
+            max_drawdown_pct: f.max_drawdown_pct(),
+            first_depletion_step: f.first_depletion_step(),
+            payouts: f.payouts().to_usd(),
+            fee_income: f.fees_received().to_usd(),
+        });
+    }
+    out
 }
 
 impl PathMetrics {
@@ -266,6 +340,7 @@ impl PathMetrics {
             vault_floor_step: v.floor_step,
             haircuts,
             adl_waves: Vec::new(),
+            market_funds: market_fund_metrics(engine),
         }
     }
 
@@ -468,6 +543,7 @@ impl PathMetrics {
             vault_floor_step: floor_step,
             haircuts: Vec::new(),
             adl_waves: Vec::new(),
+            market_funds: Vec::new(),
         })
     }
 }

@@ -5,12 +5,12 @@
 use std::path::Path;
 
 use backstop_data::results::layout::{
-    ADL_WAVES_FILE, BALANCES_FILE, BANDS_FILE, HAIRCUTS_FILE, PATHS_FILE, POPULATION_FILE,
-    STEPS_FILE, SUMMARY_FILE, SWEEP_FILE,
+    ADL_WAVES_FILE, BALANCES_FILE, BANDS_FILE, HAIRCUTS_FILE, MARKET_FUNDS_FILE, PATHS_FILE,
+    POPULATION_FILE, STEPS_FILE, SUMMARY_FILE, SWEEP_FILE,
 };
 use backstop_data::{
-    HaircutsTable, PathsTable, PopulationSummary, RankedSet, RunSummary, SetSummary, Summary,
-    SweepProbability, SweepRow, SweepTable,
+    HaircutsTable, MarketFundRow, PathsTable, PopulationSummary, RankedSet, RunSummary, SetSummary,
+    Summary, SweepProbability, SweepRow, SweepTable,
 };
 
 use super::aggregate::{Aggregates, Probability};
@@ -24,7 +24,8 @@ pub use super::record::{SCENARIO_HASH_KEY, VERSION, metadata};
 
 /// Writes the results of one run into `dir` (which must exist):
 /// `population.parquet`, `steps.parquet`, `paths.parquet`, `bands.parquet`,
-/// `haircuts.parquet`, `balances.parquet`, `adl_waves.parquet` and `summary.json`.
+/// `haircuts.parquet`, `balances.parquet`, `adl_waves.parquet`,
+/// `market_funds.parquet` (with a market fund of its own) and `summary.json`.
 ///
 /// # Errors
 /// [`SimError::Data`] if a file cannot be written.
@@ -38,6 +39,10 @@ pub fn write_run(dir: &Path, prepared: &Prepared, output: &RunOutput) -> Result<
     backstop_data::write_haircuts(&dir.join(HAIRCUTS_FILE), &output.haircuts_table(0), &meta)?;
     backstop_data::write_balances(&dir.join(BALANCES_FILE), &output.first_path_balances, &meta)?;
     backstop_data::write_adl_waves(&dir.join(ADL_WAVES_FILE), &output.adl_wave_rows(0), &meta)?;
+    let funds = market_fund_rows(0, &output.paths);
+    if !funds.is_empty() {
+        backstop_data::write_market_funds(&dir.join(MARKET_FUNDS_FILE), &funds, &meta)?;
+    }
     backstop_data::write_summary(
         &dir.join(SUMMARY_FILE),
         &run_summary(prepared, output, rows.len()),
@@ -64,7 +69,7 @@ pub fn run_tables(prepared: &Prepared, output: &RunOutput) -> Result<RunTables, 
     let meta = metadata(&prepared.scenario, None);
     let rows = prepared.population_rows();
     let at = Path::new;
-    let tables = vec![
+    let mut tables = vec![
         (
             POPULATION_FILE,
             backstop_data::positions_batches(at(POPULATION_FILE), &rows, &meta)?,
@@ -91,6 +96,13 @@ pub fn run_tables(prepared: &Prepared, output: &RunOutput) -> Result<RunTables, 
             backstop_data::adl_waves_batches(at(ADL_WAVES_FILE), &output.adl_wave_rows(0), &meta)?,
         ),
     ];
+    let funds = market_fund_rows(0, &output.paths);
+    if !funds.is_empty() {
+        tables.push((
+            MARKET_FUNDS_FILE,
+            backstop_data::market_funds_batches(at(MARKET_FUNDS_FILE), &funds, &meta)?,
+        ));
+    }
     let summary_json =
         backstop_data::summary_json(at(SUMMARY_FILE), &run_summary(prepared, output, rows.len()))?;
     Ok(RunTables {
@@ -175,6 +187,15 @@ pub fn one_outcome(a: &Aggregates) -> Aggregates {
 pub const ONE_OUTCOME: &str = "one path: these are that path's figures, not a distribution \
      (each probability is 0 or 1, what happened, and its ci95 is that value, not a sampling \
      interval; every quantile is the path's value)";
+
+/// The `market_funds/v1` rows of some paths of parameter set `set` (none
+/// without a market fund of its own).
+pub fn market_fund_rows(set: u32, metrics: &[PathMetrics]) -> Vec<MarketFundRow> {
+    metrics
+        .iter()
+        .flat_map(|m| m.market_funds.iter().map(|f| f.row(set, m.path)))
+        .collect()
+}
 
 /// The `paths/v1` and `haircuts/v1` rows of some paths of parameter set `set`.
 pub fn path_tables(set: u32, metrics: &[PathMetrics]) -> (PathsTable, HaircutsTable) {

@@ -301,6 +301,9 @@ impl Prepared {
         if let Some(rules) = build::vault_rules(&self.scenario)? {
             engine.set_vault(rules);
         }
+        for (market, initial, floor) in build::market_funds(&self.scenario)? {
+            engine.set_market_fund(market, initial, floor);
+        }
         engine.set_adl_price(self.scenario.last_line.adl_price);
         engine.set_liquidation_limit(build::liquidation_limit(&self.scenario)?);
         if let Some((assets, holdings)) = collateral {
@@ -338,6 +341,9 @@ impl Prepared {
             .ok()?;
             if let Some(rules) = build::vault_rules(&self.scenario).ok()? {
                 t.set_vault(rules);
+            }
+            for (market, initial, floor) in build::market_funds(&self.scenario).ok()? {
+                t.set_market_fund(market, initial, floor);
             }
             t.set_adl_price(self.scenario.last_line.adl_price);
             t.set_liquidation_limit(build::liquidation_limit(&self.scenario).ok()?);

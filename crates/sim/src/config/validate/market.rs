@@ -56,6 +56,10 @@ fn market(s: &Scenario, k: &KeyPath, m: &MarketConfig) -> Check {
             format!("must be below 100% in size, got {}", m.funding.rate),
         );
     }
+    if let Some(f) = &m.insurance_fund {
+        usd_amount(&k.key("insurance_fund").key("initial"), f.initial)?;
+        usd_amount(&k.key("insurance_fund").key("floor"), f.floor)?;
+    }
     impact(&k.key("impact"), m)
 }
 
