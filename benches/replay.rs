@@ -26,7 +26,14 @@
 //! `BACKSTOP_REPLAY_ONCE=<trades> cargo bench --bench replay` skips criterion
 //! (ten 10M-event engine replays take minutes on a shared 2-core machine): it
 //! generates a file of that many trades, then times decode and replay (median
-//! of three) and one replay through the engine, and prints the three rates.
+//! of three), the engine alone (the same prices, on the tick grid, from
+//! memory: the engine's share) and one replay through the engine, and prints
+//! the rates by wall time and by the thread's CPU time
+//! (`/proc/thread-self/schedstat`: on a loaded machine the wall time counts
+//! other processes' time slices). Then the same rows for a quiet walk
+//! (±0.0005 % a trade, about 0.9 % over 10M trades, no liquidation): the
+//! bench's walk (±0.05 % a trade) liquidates 90% of the accounts, the quiet
+//! one shows the per-step constant alone.
 //!
 //! # Peak memory mode
 //!
@@ -178,10 +185,16 @@ fn replay_engine(path: &Path, engine: &mut Engine) -> (usize, f64) {
     (events, fund)
 }
 
+/// The bench's walk: each trade moves the price by up to ±0.05 %.
+const WALK_STEP: f64 = 0.0005;
+/// The quiet walk (one-shot mode only, a second row): ±0.0005 % a trade,
+/// about 0.9 % over 10M trades, a calm day of BTC trades.
+const QUIET_STEP: f64 = 0.000_005;
+
 /// `n` trades of a random walk from 2025-10-10 00:00 UTC: inter-arrival
-/// 0..200 µs (often 0: several fills of one order), price ×(1 ± 0.05 %) per
+/// 0..200 µs (often 0: several fills of one order), price ×(1 ± `step`) per
 /// trade, size log-uniform in [0.001, 10), sides at random.
-fn generate(n: usize) -> Vec<TradeRow> {
+fn generate(n: usize, step: f64) -> Vec<TradeRow> {
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
     let mut ts_ns = 1_760_054_400_000_000_000_i64;
     let mut price = 121_000.0_f64;
@@ -190,7 +203,7 @@ fn generate(n: usize) -> Vec<TradeRow> {
             if rng.random_bool(0.7) {
                 ts_ns += rng.random_range(0..200_000_i64);
             }
-            price *= 1.0 + rng.random_range(-0.0005..0.0005);
+            price *= 1.0 + rng.random_range(-step..step);
             let size = 10f64.powf(rng.random_range(-3.0..1.0));
             let side = if rng.random_bool(0.5) {
                 Side::Buy
@@ -208,10 +221,10 @@ fn generate(n: usize) -> Vec<TradeRow> {
         .collect()
 }
 
-/// Writes `n` generated trades to `dir/trades.parquet`.
-fn write_file(dir: &Path, n: usize) -> PathBuf {
-    let path = dir.join("trades.parquet");
-    let rows = generate(n);
+/// Writes `n` generated trades of the walk `step` to `dir/trades.parquet`.
+fn write_file(dir: &Path, n: usize, step: f64) -> PathBuf {
+    let path = dir.join(format!("trades-{step}.parquet"));
+    let rows = generate(n, step);
     let metadata = HistoryMetadata::new("BTCUSDT", "bench", "generated", Contract::Linear);
     write_trades(&path, &rows, &metadata, &WriteOptions::default()).expect("write trades");
     path
@@ -294,7 +307,7 @@ fn rss_child(path: &Path) {
 
 fn rss_parent(trades: usize) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = write_file(dir.path(), trades);
+    let path = write_file(dir.path(), trades, WALK_STEP);
     let exe = std::env::current_exe().expect("current exe");
     let status = Command::new(exe)
         .env(RSS_FILE_ENV, &path)
@@ -349,36 +362,103 @@ fn bench(c: &mut Criterion, path: &Path) {
     );
 }
 
-/// One-shot: decode and replay (median of three) and one replay through a
-/// 100,000-account engine, with their rates.
-fn once(trades: usize) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = write_file(dir.path(), trades);
-    let book = engine_book(ENGINE_ACCOUNTS);
-    let decode_time = median_time(3, || {
+/// The trades of `path` as (time, price on the tick grid), read once.
+fn steps_of(path: &Path) -> Vec<(i64, f64)> {
+    Replay::open(&[path], TimeWindow::ALL)
+        .expect("open replay")
+        .map(|event| match event.expect("replay event") {
+            ReplayEvent::Trade { ts_ns, price, .. } => (ts_ns, (price / TICK).round() * TICK),
+            other => panic!("a trades file yields trades, got {other:?}"),
+        })
+        .collect()
+}
+
+/// The engine alone: `steps` from memory, one [`Engine::step`] each (the
+/// engine's share of a replay through the engine).
+fn engine_alone(steps: &[(i64, f64)], engine: &mut Engine) {
+    let mut prices = [0.0];
+    for &(ts_ns, price) in steps {
+        prices[0] = price;
+        engine.set_time(ts_ns);
+        engine.step(&prices).expect("the step runs");
+    }
+}
+
+/// CPU time of this thread so far (`/proc/thread-self/schedstat`, Linux;
+/// zero elsewhere): on a shared machine wall time counts the other
+/// processes' time slices, CPU time does not.
+fn thread_cpu() -> Duration {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .map_or(Duration::ZERO, Duration::from_nanos)
+}
+
+/// (wall, CPU) time of one call of `f`.
+fn timed(f: impl FnOnce()) -> (Duration, Duration) {
+    let (wall, cpu) = (Instant::now(), thread_cpu());
+    f();
+    (wall.elapsed(), thread_cpu().saturating_sub(cpu))
+}
+
+/// The run of median CPU time of `runs` calls of `f`.
+fn median_timed(runs: usize, mut f: impl FnMut()) -> (Duration, Duration) {
+    let mut times: Vec<(Duration, Duration)> = (0..runs).map(|_| timed(&mut f)).collect();
+    times.sort_by_key(|&(_, cpu)| cpu);
+    times[runs / 2]
+}
+
+/// One-shot rows of one walk: decode and replay (median of three), the
+/// engine alone on the same prices from memory, and one replay through a
+/// 100,000-account engine, with their rates by wall and by CPU time.
+fn once_walk(dir: &Path, trades: usize, step: f64, book: &Prepared) {
+    let path = write_file(dir, trades, step);
+    let decode = median_timed(3, || {
         black_box(decode(&path));
     });
-    let replay_time = median_time(3, || {
+    let replay = median_timed(3, || {
         black_box(replay(&path));
     });
-    let mut engine = fresh_engine(&book);
-    let start = Instant::now();
-    let (events, fund) = replay_engine(&path, &mut engine);
-    let engine_time = start.elapsed();
+    let steps = steps_of(&path);
+    let mut engine = fresh_engine(book);
+    let alone = timed(|| engine_alone(&steps, &mut engine));
+    drop(steps);
+    let mut engine = fresh_engine(book);
+    let mut result = (0, 0.0);
+    let through = timed(|| result = replay_engine(&path, &mut engine));
+    let (events, fund) = result;
     assert_eq!(events, trades);
-    let rate = |t: Duration| trades as f64 / t.as_secs_f64() / 1e6;
+    let rate = |(wall, cpu): (Duration, Duration)| {
+        let per_s = |t: Duration| trades as f64 / t.as_secs_f64() / 1e6;
+        format!(
+            "{:.2} M/s ({wall:.2?}; CPU {:.2} M/s, {cpu:.2?})",
+            per_s(wall),
+            per_s(cpu)
+        )
+    };
     println!(
-        "{trades} trades, {ENGINE_ACCOUNTS} accounts: decode {:.2} M rows/s ({decode_time:.2?}), \
-         replay {:.2} M events/s ({replay_time:.2?}), replay through the engine {:.3} M events/s \
-         ({engine_time:.2?}; {} steps, {} accounts liquidated, fund {fund:.0} USD); \
-         engine replay / decode rate {:.3}",
-        rate(decode_time),
-        rate(replay_time),
-        rate(engine_time),
+        "walk ±{:.4}% a trade, {trades} trades, {ENGINE_ACCOUNTS} accounts ({} steps, {} \
+         accounts liquidated, fund {fund:.0} USD):\n  decode {}\n  replay {}\n  engine alone \
+         {}\n  replay through the engine {}\n  engine replay / decode rate {:.3} (CPU {:.3})",
+        step * 100.0,
         engine.steps_run(),
         engine.accounts_liquidated(),
-        decode_time.as_secs_f64() / engine_time.as_secs_f64(),
+        rate(decode),
+        rate(replay),
+        rate(alone),
+        rate(through),
+        decode.0.as_secs_f64() / through.0.as_secs_f64(),
+        decode.1.as_secs_f64() / through.1.as_secs_f64(),
     );
+}
+
+/// One-shot: the rows of [`once_walk`] for the bench's walk, then for the
+/// quiet walk.
+fn once(trades: usize) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let book = engine_book(ENGINE_ACCOUNTS);
+    once_walk(dir.path(), trades, WALK_STEP, &book);
+    once_walk(dir.path(), trades, QUIET_STEP, &book);
 }
 
 fn main() {
@@ -403,7 +483,7 @@ fn main() {
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let start = Instant::now();
-    let path = write_file(dir.path(), TRADES);
+    let path = write_file(dir.path(), TRADES, WALK_STEP);
     let size = std::fs::metadata(&path).map_or(0, |m| m.len());
     println!(
         "generated {TRADES} trades, {} MiB, in {:.1?}",

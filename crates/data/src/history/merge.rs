@@ -5,7 +5,6 @@
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
-use std::collections::binary_heap::PeekMut;
 use std::iter::FusedIterator;
 use std::path::Path;
 
@@ -363,9 +362,12 @@ impl Ord for Head {
 /// Several [`HistorySource`]s merged into one stream of [`ReplayEvent`]s in
 /// non-decreasing timestamp order.
 ///
-/// The merge keeps one pending event per source in a binary heap, so memory
-/// is one record batch and one event per source, and yielding an event
-/// allocates nothing (beyond the record batches the sources decode).
+/// The merge keeps one pending event per source (the earliest apart, the
+/// others in a binary heap), so memory is one record batch and one event per
+/// source, and yielding an event allocates nothing (beyond the record batches
+/// the sources decode). While one source's events come before every other
+/// source's next event, they are handed out with one comparison each and no
+/// heap operation.
 ///
 /// # Tie rule
 ///
@@ -395,8 +397,13 @@ impl Ord for Head {
 /// the replay is empty.
 pub struct Replay {
     sources: Vec<HistorySource>,
+    /// The source whose event was yielded last, read lazily: while its next
+    /// event still comes before every other source's head, the merge hands
+    /// out that source's run of events with one comparison an event and no
+    /// heap operation (one source: no heap at all).
+    running: Option<usize>,
+    /// The other sources' next events.
     heap: BinaryHeap<Reverse<Head>>,
-    pending_error: Option<DataError>,
     started: bool,
     finished: bool,
 }
@@ -406,6 +413,7 @@ impl std::fmt::Debug for Replay {
         f.debug_struct("Replay")
             .field("sources", &self.sources)
             .field("pending_events", &self.heap.len())
+            .field("running", &self.running)
             .field("finished", &self.finished)
             .finish_non_exhaustive()
     }
@@ -419,8 +427,8 @@ impl Replay {
         let heap = BinaryHeap::with_capacity(sources.len());
         Self {
             sources,
+            running: None,
             heap,
-            pending_error: None,
             started: false,
             finished: false,
         }
@@ -466,39 +474,46 @@ impl Replay {
                 }
             }
         }
-        if let Some(err) = self.pending_error.take() {
-            return Some(Err(self.finish(err)));
+        if let Some(source) = self.running {
+            let next = self
+                .sources
+                .get_mut(source)
+                .map_or(Ok(None), HistorySource::next_event);
+            match next {
+                Ok(Some(event)) => return Some(Ok(self.run_on(source, event))),
+                Ok(None) => self.running = None,
+                Err(err) => return Some(Err(self.finish(err))),
+            }
         }
-        // The earliest head is replaced in place by its source's next event
-        // (one sift-down), rather than popped and pushed (two sifts).
-        let Some(mut top) = self.heap.peek_mut() else {
+        // The running source has ended (or none ran yet): the earliest head
+        // starts the next run.
+        let Some(Reverse(head)) = self.heap.pop() else {
             self.finished = true;
             return None;
         };
-        let Reverse(head) = *top;
-        let next = self
-            .sources
-            .get_mut(head.source)
-            .map_or(Ok(None), HistorySource::next_event);
-        match next {
-            Ok(Some(event)) => {
-                *top = Reverse(Head {
-                    ts_ns: event.ts_ns(),
-                    kind: event.kind(),
-                    source: head.source,
-                    event,
-                });
-            }
-            Ok(None) => {
-                PeekMut::pop(top);
-            }
-            Err(err) => {
-                PeekMut::pop(top);
-                // Yield the event already read; the error comes next.
-                self.pending_error = Some(err);
-            }
-        }
+        self.running = Some(head.source);
         Some(Ok((head.source, head.event)))
+    }
+
+    /// `event`, just read from the running `source`, if it comes before every
+    /// other source's head; otherwise the earliest of those, whose source runs
+    /// next, while `event` waits in the heap in its place (one sift-down).
+    #[inline]
+    fn run_on(&mut self, source: usize, event: ReplayEvent) -> (usize, ReplayEvent) {
+        let next = Head {
+            ts_ns: event.ts_ns(),
+            kind: event.kind(),
+            source,
+            event,
+        };
+        if let Some(mut top) = self.heap.peek_mut()
+            && top.0 < next
+        {
+            let earlier = std::mem::replace(&mut top.0, next);
+            self.running = Some(earlier.source);
+            return (earlier.source, earlier.event);
+        }
+        (source, event)
     }
 
     /// The next event; `None` at the end. As [`Self::next_with_source`]
@@ -532,6 +547,7 @@ impl Replay {
     /// Marks the replay finished and passes `err` through.
     fn finish(&mut self, err: DataError) -> DataError {
         self.finished = true;
+        self.running = None;
         self.heap.clear();
         err
     }

@@ -102,6 +102,35 @@ struct Scratch {
     candidates: Vec<AdlCandidate>,
     fills: Vec<(usize, i64)>,
     winners: Vec<(u32, u32, Micros)>,
+    /// Per market, the last mark computed and what from (`update_marks`).
+    marks: Vec<MarkMemo>,
+}
+
+/// A memo of one market's mark: the mark is a pure function of the path (or
+/// oracle) price and the impact's log-factor, so a step where neither changed
+/// reuses it, and a step where only the price changed reuses the factor
+/// (skipping the exponential). Exact: the same inputs give the same mark.
+#[derive(Clone, Copy, Debug)]
+struct MarkMemo {
+    /// The path price the mark was computed from (NaN: none yet).
+    base: f64,
+    /// `permanent + temporary` of the market's impact state.
+    log_factor: f64,
+    /// `log_factor.exp()`.
+    factor: f64,
+    /// The mark, ticks, of `base × factor`.
+    mark: i64,
+}
+
+impl Default for MarkMemo {
+    fn default() -> Self {
+        Self {
+            base: f64::NAN,
+            log_factor: 0.0,
+            factor: 1.0,
+            mark: 0,
+        }
+    }
 }
 
 /// The venue: markets, accounts, external counterparty, fund, and the index.
@@ -603,16 +632,38 @@ impl Engine {
             }
             None => prices,
         };
-        self.prev_marks.copy_from_slice(&self.marks);
+        let memos = &mut self.scratch.marks;
+        if memos.len() != self.markets.len() {
+            memos.clear();
+            memos.resize(self.markets.len(), MarkMemo::default());
+        }
         for (i, m) in self.markets.iter().enumerate() {
+            // Copied here rather than by `copy_from_slice` (a `memcpy` call
+            // per step for one market).
+            self.prev_marks[i] = self.marks[i];
             self.flows[i] = MarketFlows::default();
-            let price = base[i] * self.impact[i].factor();
-            self.marks[i] = m.checked_ticks(price).ok_or_else(|| EngineError::OffGrid {
-                step: self.step,
-                market: m.name.clone(),
-                price,
-                tick_size: m.tick_size,
-            })?;
+            let memo = &mut memos[i];
+            let log_factor = self.impact[i].permanent + self.impact[i].temporary;
+            if log_factor != memo.log_factor {
+                memo.log_factor = log_factor;
+                memo.factor = log_factor.exp();
+                memo.base = f64::NAN;
+            }
+            debug_assert!(
+                memo.factor == self.impact[i].factor(),
+                "Invariant: the memo's factor is the impact state's"
+            );
+            if base[i] != memo.base {
+                let price = base[i] * memo.factor;
+                memo.mark = m.checked_ticks(price).ok_or_else(|| EngineError::OffGrid {
+                    step: self.step,
+                    market: m.name.clone(),
+                    price,
+                    tick_size: m.tick_size,
+                })?;
+                memo.base = base[i];
+            }
+            self.marks[i] = memo.mark;
         }
         self.reprice_collateral();
         Ok(())
@@ -683,11 +734,40 @@ impl Engine {
             if !m.impact_moves_mark {
                 continue;
             }
-            let imp = m.impact.impact(self.flows[i].signed_flow_usd);
-            self.impact[i].end_step(imp, m.permanent_impact_fraction, m.temporary_impact_decay);
+            let flow = self.flows[i].signed_flow_usd;
+            // No flow, no impact (every model; checked in debug builds).
+            let imp = if flow == 0.0 {
+                debug_assert!(
+                    m.impact.impact(flow) == 0.0,
+                    "Invariant: an impact model moves nothing without flow"
+                );
+                0.0
+            } else {
+                m.impact.impact(flow)
+            };
+            end_impact_step(
+                &mut self.impact[i],
+                imp,
+                m.permanent_impact_fraction,
+                m.temporary_impact_decay,
+            );
         }
         self.ledger.observe_funds(self.step);
         self.step += 1;
+    }
+}
+
+/// [`ImpactState::end_step`] without its logarithm when the step moved
+/// nothing: `ln(1 + 0)` is `+0` exactly, and the rest is the same arithmetic,
+/// so the state is bit-identical.
+#[inline]
+fn end_impact_step(state: &mut ImpactState, impact: f64, permanent_fraction: f64, decay: f64) {
+    if impact == 0.0 {
+        let log_impact = 0.0;
+        state.temporary = state.temporary * decay + (1.0 - permanent_fraction) * log_impact;
+        state.permanent += permanent_fraction * log_impact;
+    } else {
+        state.end_step(impact, permanent_fraction, decay);
     }
 }
 

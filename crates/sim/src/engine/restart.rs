@@ -94,6 +94,8 @@ impl Engine {
         self.scratch.candidates.clear();
         self.scratch.fills.clear();
         self.scratch.winners.clear();
+        // The marks' memo is of the old markets (their ticks).
+        self.scratch.marks.clear();
         self.rng = rng;
         self.accounts_liquidated = *accounts_liquidated;
         self.accounts_adl_hit = *accounts_adl_hit;
