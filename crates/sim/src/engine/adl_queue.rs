@@ -55,8 +55,8 @@ pub(super) struct SideQueue {
     /// uses it instead of the heap.
     pub(super) open: super::adl_open_side::OpenSide,
     /// The side's open positions in leverage order, for `min_max_leverage`
-    /// (`adl_min_max.rs`), which uses it instead of the heap.
-    pub(super) lev: super::adl_min_max::LevSide,
+    /// (`adl_lev_side.rs`, `adl_min_max.rs`), which uses it instead of the heap.
+    pub(super) lev: super::adl_lev_side::LevSide,
 }
 
 impl SideQueue {
