@@ -13,13 +13,18 @@ use crate::venue::adl_min_max::{LevCandidate, lev_order};
 /// mark), account, slot.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct LevKey {
+    /// Notional `|lots| × mark`, micro-USD.
     pub(super) notional: i64,
+    /// The account's equity at the marks, micro-USD (> 0).
     pub(super) equity: i64,
+    /// Owner.
     pub(super) account: u32,
+    /// Position slot.
     pub(super) slot: u32,
 }
 
 impl LevKey {
+    /// The position as the rule reads it, offering `offer` lots.
     pub(super) fn as_candidate(&self, offer: i64) -> LevCandidate {
         LevCandidate {
             account: self.account,
