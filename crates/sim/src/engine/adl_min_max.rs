@@ -27,107 +27,11 @@
 //! them again for nothing (in the crash of `benches/adl-crash.toml` they were
 //! most of what the closes read before parking).
 
-use std::cmp::Ordering;
-use std::collections::BTreeSet;
-
 use crate::venue::adl::AdlCandidate;
-use crate::venue::adl_min_max::{LevCandidate, LotTerms, ends_before, lev_order, select_lots};
+use crate::venue::adl_min_max::{LevCandidate, LotTerms, ends_before, select_lots};
 
 use super::Engine;
-
-/// A position in the leverage order: notional and equity (micro-USD, at the
-/// mark), account, slot.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct LevKey {
-    notional: i64,
-    equity: i64,
-    account: u32,
-    slot: u32,
-}
-
-impl LevKey {
-    fn as_candidate(&self, offer: i64) -> LevCandidate {
-        LevCandidate {
-            account: self.account,
-            slot: self.slot,
-            notional: self.notional,
-            equity: self.equity,
-            offer,
-        }
-    }
-}
-
-impl Ord for LevKey {
-    fn cmp(&self, o: &Self) -> Ordering {
-        lev_order(&self.as_candidate(0), &o.as_candidate(0))
-    }
-}
-
-impl PartialOrd for LevKey {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-
-impl PartialEq for LevKey {
-    fn eq(&self, o: &Self) -> bool {
-        self.cmp(o) == Ordering::Equal
-    }
-}
-
-impl Eq for LevKey {}
-
-/// One (market, side) in leverage order.
-#[derive(Default, Clone)]
-pub(super) struct LevSide {
-    /// The step the set was built in (`None`: never built).
-    built_step: Option<u32>,
-    /// How much of the ledger's touched log the set has applied.
-    cursor: usize,
-    /// The side's open positions with positive equity, highest leverage first,
-    /// but for those in `parked`.
-    set: BTreeSet<LevKey>,
-    /// Positions a close found not in profit at its bankruptcy price, by
-    /// `reach` (they are in profit at a price `x = −side × price` iff
-    /// `reach ≥ x`): out of `set` until a close at a price where they are.
-    parked: BTreeSet<(i64, LevKey)>,
-    /// Per slot: its key and, if parked, its reach.
-    key_of: Vec<Option<(LevKey, Option<i64>)>>,
-}
-
-impl LevSide {
-    /// Takes slot `s`'s entry out, wherever it is.
-    fn remove(&mut self, s: u32) {
-        match self.key_of[s as usize].take() {
-            Some((k, None)) => {
-                self.set.remove(&k);
-            }
-            Some((k, Some(reach))) => {
-                self.parked.remove(&(reach, k));
-            }
-            None => {}
-        }
-    }
-
-    /// Parks `k` (found not in profit) with its `reach`.
-    fn park(&mut self, k: LevKey, reach: i64) {
-        self.set.remove(&k);
-        self.parked.insert((reach, k));
-        self.key_of[k.slot as usize] = Some((k, Some(reach)));
-    }
-
-    /// Brings back every parked position in profit at `x` (`reach ≥ x`).
-    fn unpark(&mut self, x: i64) {
-        while let Some(&(reach, k)) = self.parked.last() {
-            if reach < x {
-                break;
-            }
-            self.parked.pop_last();
-            self.set.insert(k);
-            self.key_of[k.slot as usize] = Some((k, None));
-        }
-    }
-}
+use super::adl_lev_side::{LevKey, LevSide};
 
 impl Engine {
     /// The key of slot `s` if its position is open on side `winners` and its

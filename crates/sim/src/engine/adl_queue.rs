@@ -58,8 +58,8 @@ pub(super) struct SideQueue {
     /// instead of the heap.
     pub(super) pro_rata: super::adl_pro_rata_side::ProRataSide,
     /// The side's open positions in leverage order, for `min_max_leverage`
-    /// (`adl_min_max.rs`), which uses it instead of the heap.
-    pub(super) lev: super::adl_min_max::LevSide,
+    /// (`adl_lev_side.rs`, `adl_min_max.rs`), which uses it instead of the heap.
+    pub(super) lev: super::adl_lev_side::LevSide,
 }
 
 impl SideQueue {

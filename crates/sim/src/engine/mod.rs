@@ -41,6 +41,7 @@
 //!    statistics are updated.
 
 mod adl_dydx;
+mod adl_lev_side;
 mod adl_min_max;
 mod adl_open_side;
 mod adl_price_gap;
