@@ -124,7 +124,6 @@ impl Engine {
         }
         let mut by_threshold = Vec::new();
         let mut by_lots = Vec::new();
-        let mut by_equity = Vec::new();
         for &s in &self.ledger.market_slots[mi] {
             if self.ledger.positions[s as usize].lots.signum() != winners {
                 continue;
@@ -136,12 +135,12 @@ impl Engine {
             self.adl_evaluations += 1;
             by_threshold.push(((e.threshold, s), e.lots));
             by_lots.push((Reverse(e.lots), e.account, s));
-            by_equity.push((e.equity_per_lot, s));
             side.entries[s as usize] = Some(e);
         }
         side.by_threshold.build(&by_threshold);
         side.by_lots = by_lots.into_iter().collect();
-        side.by_equity = by_equity.into_iter().collect();
+        side.by_equity.clear();
+        side.equity_indexed = false;
     }
 
     /// `pro_rata` ADL of `needed` lots of the bankrupt account `a` at
@@ -242,6 +241,7 @@ impl Engine {
         let m = &self.markets[mi];
         let loss = (m.value(-winners, price) - m.value(-winners, self.marks[mi])).0;
         if loss > 0 {
+            side.index_equity();
             let capped: Vec<u32> = side.by_equity.range(..(loss, 0)).map(|&(_, s)| s).collect();
             for s in capped {
                 let Some(e) = side.entries[s as usize] else {

@@ -45,6 +45,10 @@ pub(super) struct ProRataSide {
     pub(super) by_threshold: ThresholdSums,
     /// Entries by equity per lot.
     pub(super) by_equity: BTreeSet<(i64, u32)>,
+    /// Whether `by_equity` is kept this step: built at the step's first
+    /// allocation under a gap (the only reader), so a step without one pays
+    /// no upkeep for it.
+    pub(super) equity_indexed: bool,
     /// Per slot: the allocation that set it aside (`stamp`).
     pub(super) set_aside: Vec<u32>,
     /// Allocations so far.
@@ -90,7 +94,9 @@ impl ProRataSide {
         if let Some(e) = self.entries[slot as usize].take() {
             self.by_lots.remove(&(Reverse(e.lots), e.account, slot));
             self.by_threshold.remove((e.threshold, slot), e.lots);
-            self.by_equity.remove(&(e.equity_per_lot, slot));
+            if self.equity_indexed {
+                self.by_equity.remove(&(e.equity_per_lot, slot));
+            }
         }
     }
 
@@ -98,8 +104,24 @@ impl ProRataSide {
     pub(super) fn insert(&mut self, slot: u32, e: Entry) {
         self.by_lots.insert((Reverse(e.lots), e.account, slot));
         self.by_threshold.insert((e.threshold, slot), e.lots);
-        self.by_equity.insert((e.equity_per_lot, slot));
+        if self.equity_indexed {
+            self.by_equity.insert((e.equity_per_lot, slot));
+        }
         self.entries[slot as usize] = Some(e);
+    }
+
+    /// Builds `by_equity` from the entries if this step has not yet.
+    pub(super) fn index_equity(&mut self) {
+        if self.equity_indexed {
+            return;
+        }
+        let entries = &self.entries;
+        self.by_equity = self
+            .by_lots
+            .iter()
+            .filter_map(|&(_, _, s)| entries[s as usize].map(|e| (e.equity_per_lot, s)))
+            .collect();
+        self.equity_indexed = true;
     }
 
     /// Starts a new allocation's set-aside marks.
