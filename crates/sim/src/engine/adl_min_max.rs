@@ -31,7 +31,7 @@ use crate::venue::adl::AdlCandidate;
 use crate::venue::adl_min_max::{LevCandidate, LotTerms, ends_before, select_lots};
 
 use super::Engine;
-use super::adl_lev_side::{LevKey, LevOrder, LevSide};
+use super::adl_lev_side::{LevKey, LevSide};
 
 impl Engine {
     /// The key of slot `s` if its position is open on side `winners` and its
@@ -46,7 +46,12 @@ impl Engine {
         let equity = self.equity(account).0;
         let mi = p.market as usize;
         let notional = self.markets[mi].value(p.lots.abs(), self.marks[mi]).0;
-        (equity > 0).then(|| LevKey::new(notional, equity, account, s))
+        (equity > 0).then_some(LevKey {
+            notional,
+            equity,
+            account,
+            slot: s,
+        })
     }
 
     /// Brings side `winners` of market `mi` up to date: built at the first ADL
@@ -69,7 +74,7 @@ impl Engine {
             for k in &keys {
                 side.key_of[k.slot as usize] = Some((*k, None));
             }
-            side.set = LevOrder::build(keys);
+            side.set = keys.into_iter().collect();
             side.parked.clear();
             return;
         }
@@ -79,25 +84,19 @@ impl Engine {
         touched.sort_unstable();
         touched.dedup();
         side.cursor = self.ledger.touched().len();
-        let mut gone = std::mem::take(&mut side.batch);
-        gone.clear();
-        let mut back = Vec::new();
         for a in touched {
             let acc = &self.ledger.accounts[a as usize];
             for s in acc.first_slot..acc.first_slot + acc.slot_count {
                 if self.ledger.positions[s as usize].market as usize != mi {
                     continue;
                 }
-                side.remove(s, &mut gone);
+                side.remove(s);
                 if let Some(k) = self.lev_key(s, winners) {
                     side.key_of[s as usize] = Some((k, None));
-                    back.push(k);
+                    side.set.insert(k);
                 }
             }
         }
-        side.set.remove_all(&mut gone);
-        side.set.insert_all(&mut back);
-        side.batch = gone;
     }
 
     /// The position keyed `k` against bankruptcy price `price`, given the
@@ -186,11 +185,10 @@ impl Engine {
                 }
             }
         };
-        debug_assert!(
-            out.iter().all(|&(_, reach)| reach < -winners * price),
-            "Invariant: parked at its reach"
-        );
-        side.park_all(&out);
+        for (k, reach) in out {
+            debug_assert!(reach < -winners * price, "Invariant: parked at its reach");
+            side.park(k, reach);
+        }
         for (c, &q) in read.iter().zip(&lots) {
             if q == 0 {
                 continue;
