@@ -4,29 +4,15 @@
 //! the real binary: ALT's own small fund is exhausted and ALT's rest is
 //! deleveraged, while the shared fund, which ALT never draws on, holds.
 
-use std::path::Path;
-
 use backstop_data::{BalanceParty, Conservation, read_balances, read_market_funds, read_paths};
-use backstop_testkit::{assert_success, example_scenario, run_program};
+use backstop_testkit::{example_scenario, run_scenario};
 
 #[test]
 fn an_isolated_market_s_fund_is_exhausted_while_the_shared_fund_holds() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let file = example_scenario("venues/dydx-isolated-fund");
-    let o = run_program(
-        env!("CARGO_BIN_EXE_backstop"),
-        tmp.path(),
-        &[
-            Path::new("run"),
-            &file,
-            "--out".as_ref(),
-            &out,
-            "-q".as_ref(),
-        ],
-        &[],
-    );
-    assert_success(&o);
+    run_scenario(env!("CARGO_BIN_EXE_backstop"), tmp.path(), &file, &out);
     let dir = out.join("dydx-isolated-fund");
 
     // ALT's own fund: its fees came in, it paid ALT's bad debt until it could

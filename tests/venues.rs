@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use backstop_testkit::{assert_error, assert_success, listing, read_json, repo_root, run_program};
+use backstop_testkit::{
+    assert_error, assert_success, listing, read_json, repo_root, run_program, run_scenario,
+};
 
 /// The rule books, in the order of docs/venues.md.
 const VENUES: [&str; 5] = ["binance-usdm", "hyperliquid", "dydx-v4", "bitmex", "drift"];
@@ -44,19 +46,7 @@ fn each_rule_book_takes_the_crash_its_own_way() {
     };
     for venue in VENUES {
         let file = repo_root().join(format!("scenarios/venues/oct-2025-{venue}.toml"));
-        let o = run_program(
-            env!("CARGO_BIN_EXE_backstop"),
-            tmp.path(),
-            &[
-                Path::new("run"),
-                &file,
-                "--out".as_ref(),
-                &out,
-                "-q".as_ref(),
-            ],
-            &[],
-        );
-        assert_success(&o);
+        run_scenario(env!("CARGO_BIN_EXE_backstop"), tmp.path(), &file, &out);
     }
     // Binance: the fund pays every deficit, nobody is deleveraged.
     assert!(metric("binance-usdm", "insurance_fund_payouts") > 0.0);

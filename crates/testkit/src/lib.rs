@@ -144,6 +144,26 @@ pub fn run_program<S: AsRef<std::ffi::OsStr>>(
         .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"))
 }
 
+/// Runs `backstop run <scenario> --out <out> -q` (`bin`: a test's
+/// `env!("CARGO_BIN_EXE_backstop")`) in the folder `cwd` and asserts it
+/// succeeded; the results are in `<out>/<scenario name>/`.
+#[track_caller]
+pub fn run_scenario(bin: &str, cwd: &Path, scenario: &Path, out: &Path) {
+    let o = run_program(
+        bin,
+        cwd,
+        &[
+            Path::new("run"),
+            scenario,
+            "--out".as_ref(),
+            out,
+            "-q".as_ref(),
+        ],
+        &[],
+    );
+    assert_success(&o);
+}
+
 /// The program's standard output, as text.
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
