@@ -58,10 +58,16 @@ impl PackedValues {
     /// Writes the values `start..start + out.len()` into `out`, in order; the
     /// range must lie within `0..len()`. O(`out.len()` / 64 + kept values).
     pub(super) fn unpack_into(&self, start: usize, out: &mut [f64]) {
-        let end = start + out.len();
-        debug_assert!(end <= self.len, "Invariant: the range is in the path");
         out.fill(0.0);
-        if out.is_empty() {
+        self.for_each_kept(start, start + out.len(), |i, v| out[i] = v);
+    }
+
+    /// Calls `f(i - start, value)` for each kept value (the values that are
+    /// not `+0.0`) of index `i` in `start..end`, in order; the range must lie
+    /// within `0..len()`. O((`end` - `start`) / 64 + kept values).
+    pub(super) fn for_each_kept(&self, start: usize, end: usize, mut f: impl FnMut(usize, f64)) {
+        debug_assert!(end <= self.len, "Invariant: the range is in the path");
+        if start >= end {
             return;
         }
         let mut w = start / 64;
@@ -75,7 +81,7 @@ impl PackedValues {
                 if i >= end {
                     return;
                 }
-                out[i - start] = self.values[next];
+                f(i - start, self.values[next]);
                 next += 1;
                 bits &= bits - 1;
             }

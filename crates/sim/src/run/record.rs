@@ -500,43 +500,106 @@ impl BandSketches {
     }
 
     /// The figures of rows `rows`, in order (row `t × width + k` is column
-    /// `k` at step `t`). Exact: each row's kept values are inserted in path
-    /// order into a sketch of `scratch` (the same sketch as inserting them as
-    /// they came, so the same mean, min and max), path by path for the whole
-    /// block (each path's values of the block are contiguous); a path shorter
+    /// `k` at step `t`). Exact: each row's values across paths go into a
+    /// sketch of `scratch` ([`BandSketches::insert_sparse`], or
+    /// [`BandSketches::insert_dense`] when a value is `-0.0`); a path shorter
     /// than a row's step has no value there. Sketches: each row's sketch.
     fn block_rows(&self, rows: std::ops::Range<usize>, scratch: &mut RowScratch) -> Vec<BandRow> {
-        let RowScratch {
-            sketches,
-            values,
-            unpacked,
-        } = scratch;
         match &self.exact {
             Some(all) => {
                 let limit = self.exact_limit;
-                unpacked.resize(rows.len(), 0.0);
+                let sketches = &mut scratch.sketches;
                 if sketches.len() < rows.len() {
                     sketches.resize_with(rows.len(), || QuantileSketch::with_exact_limit(limit));
                 }
                 let sketches = &mut sketches[..rows.len()];
                 sketches.iter_mut().for_each(QuantileSketch::clear);
-                for path in all {
-                    // Only the path's whole steps (a row needs its step).
-                    let end = rows.end.min(path.len() - path.len() % self.width);
-                    if rows.start < end {
-                        let kept = &mut unpacked[..end - rows.start];
-                        path.unpack_into(rows.start, kept);
-                        for (sketch, &v) in sketches.iter_mut().zip(kept.iter()) {
-                            sketch.insert(v);
-                        }
-                    }
+                if !self.insert_sparse(all, rows.clone(), sketches, &mut scratch.counts) {
+                    sketches.iter_mut().for_each(QuantileSketch::clear);
+                    self.insert_dense(all, rows, sketches, &mut scratch.unpacked);
                 }
+                let values = &mut scratch.values;
                 sketches.iter().map(|s| BandRow::of(s, values)).collect()
             }
             None => rows
-                .map(|i| BandRow::of(&self.sketches[i / self.width][i % self.width], values))
+                .map(|i| {
+                    BandRow::of(
+                        &self.sketches[i / self.width][i % self.width],
+                        &mut scratch.values,
+                    )
+                })
                 .collect(),
         }
+    }
+
+    /// Each path's values of `rows` inserted into `sketches` (one a row) in
+    /// path order, path by path for the whole block (a path's values of the
+    /// block are contiguous): the sketches as the rows' values inserted as
+    /// they came.
+    fn insert_dense(
+        &self,
+        all: &[PackedValues],
+        rows: std::ops::Range<usize>,
+        sketches: &mut [QuantileSketch],
+        unpacked: &mut Vec<f64>,
+    ) {
+        unpacked.resize(rows.len(), 0.0);
+        for path in all {
+            // Only the path's whole steps (a row needs its step).
+            let end = rows.end.min(path.len() - path.len() % self.width);
+            if rows.start < end {
+                let kept = &mut unpacked[..end - rows.start];
+                path.unpack_into(rows.start, kept);
+                for (sketch, &v) in sketches.iter_mut().zip(kept.iter()) {
+                    sketch.insert(v);
+                }
+            }
+        }
+    }
+
+    /// As [`BandSketches::insert_dense`], the `+0.0`s left out until the end:
+    /// each path's kept values of `rows` (most band values are zero) go into
+    /// their row's sketch, then each row's zeros at once
+    /// ([`QuantileSketch::insert_zeros`]: the paths with the row less its kept
+    /// values). The sketches differ from [`BandSketches::insert_dense`]'s only
+    /// in the order of their values, and no figure of a row depends on it:
+    /// the quantiles select by `total_cmp` (a rank's value is unique), the sum
+    /// is an integer, and the minimum and maximum are the same unless `+0.0`
+    /// meets `-0.0` (equal, with different bits; non-finite values are not
+    /// inserted). So a `-0.0` stops it: returns `false`, the sketches partly
+    /// filled. `counts` is working memory.
+    fn insert_sparse(
+        &self,
+        all: &[PackedValues],
+        rows: std::ops::Range<usize>,
+        sketches: &mut [QuantileSketch],
+        counts: &mut Vec<(usize, usize)>,
+    ) -> bool {
+        // Per row: (paths whose last row is that one, kept values).
+        counts.clear();
+        counts.resize(rows.len(), (0, 0));
+        for path in all {
+            let end = rows.end.min(path.len() - path.len() % self.width);
+            if rows.start >= end {
+                continue;
+            }
+            counts[end - rows.start - 1].0 += 1;
+            let mut negative_zero = false;
+            path.for_each_kept(rows.start, end, |j, v| {
+                negative_zero |= v.to_bits() == (-0.0f64).to_bits();
+                counts[j].1 += 1;
+                sketches[j].insert(v);
+            });
+            if negative_zero {
+                return false;
+            }
+        }
+        let mut paths = 0;
+        for (sketch, &(last, kept)) in sketches.iter_mut().zip(counts.iter()).rev() {
+            paths += last;
+            sketch.insert_zeros(paths - kept);
+        }
+        true
     }
 
     /// Rows `range` of the `bands/v1` table (row `t × width + k` is column `k`
@@ -610,14 +673,16 @@ impl BandRow {
 }
 
 /// A worker's memory for band rows, reused from block to block: a block's
-/// sketches of the kept values (exact mode), the quantiles' working copy and
-/// a path's values of the block.
+/// sketches of the kept values (exact mode), the quantiles' working copy, a
+/// path's values of the block and the rows' counts.
 #[derive(Default)]
 struct RowScratch {
     sketches: Vec<QuantileSketch>,
     values: Vec<f64>,
     /// A path's values of the block, unpacked.
     unpacked: Vec<f64>,
+    /// Per row of the block: the paths that end there and the kept values.
+    counts: Vec<(usize, usize)>,
 }
 
 /// Appends the `bands/v1` row of column `column` at step `t` (time `ts_ns`)
@@ -961,6 +1026,41 @@ mod tests {
                 r.values.iter_mut().for_each(|v| *v = (*v * 0.01).round());
             }
         }
+        assert_blocks_are_row_by_row(&all, paths, steps);
+    }
+
+    /// Mostly `+0.0` (the kept values and the zeros inserted apart), with
+    /// rows of zeros only, rows with one kept value, NaN and infinities, and
+    /// in one run a `-0.0` (the sketches then filled value by value).
+    #[test]
+    fn sparse_rows_are_the_row_by_row_sketches_bit_for_bit() {
+        let (paths, steps) = (150, 40);
+        for negative_zero in [false, true] {
+            let mut all = rows(paths, steps);
+            for (p, r) in all.iter_mut().enumerate() {
+                let keep = steps - (p % 7) * 2;
+                r.ts_ns.truncate(keep);
+                r.values.truncate(keep * 2);
+                for (i, v) in r.values.iter_mut().enumerate() {
+                    let h = (i * 37 + p * 11) % 23;
+                    *v = match (i / 2) % 5 {
+                        0 => 0.0,
+                        1 if p != 3 => 0.0,
+                        _ if h < 17 => 0.0,
+                        _ if h == 17 => f64::NAN,
+                        _ if h == 18 => f64::INFINITY,
+                        _ if h == 19 && negative_zero && p == 40 => -0.0,
+                        _ => *v,
+                    };
+                }
+            }
+            assert_blocks_are_row_by_row(&all, paths, steps);
+        }
+    }
+
+    /// The bands of `all` (each path's values of two columns) from blocks of
+    /// rows, at 1 and 3 threads, are the row-by-row figures bit for bit.
+    fn assert_blocks_are_row_by_row(all: &[BandRows], paths: usize, steps: usize) {
         let mut s = BandSketches::new(2, paths as u64, steps as u64);
         for chunk in all.chunks(64) {
             chunk.iter().for_each(|r| s.grow_to(r));
@@ -980,6 +1080,7 @@ mod tests {
                 .iter()
                 .filter(|r| r.values.len() >= (t + 1) * 2)
                 .map(|r| r.values[i])
+                .filter(|v| v.is_finite())
                 .collect();
             sorted.sort_by(f64::total_cmp);
             let row = BandRow {

@@ -167,6 +167,32 @@ impl QuantileSketch {
         }
     }
 
+    /// The same sketch as `n` calls of [`QuantileSketch::insert`]`(0.0)`
+    /// (`+0.0`), in one step while the kept values stay within the exact
+    /// limit: the count once, the zeros appended at once, the minimum and
+    /// maximum folded with `0.0` once (folding again changes neither), the sum
+    /// unchanged (each zero adds 0).
+    pub fn insert_zeros(&mut self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        if self.bucketed || self.exact.len() + n > self.limit {
+            for _ in 0..n {
+                self.insert(0.0);
+            }
+            return;
+        }
+        if self.count == 0 {
+            self.min = 0.0;
+            self.max = 0.0;
+        } else {
+            self.min = self.min.min(0.0);
+            self.max = self.max.max(0.0);
+        }
+        self.count += n as u64;
+        self.exact.resize(self.exact.len() + n, 0.0);
+    }
+
     fn bucket(&mut self, v: f64) {
         if v.abs() < ZERO {
             self.zeros += 1;
@@ -308,6 +334,28 @@ impl QuantileSketch {
 mod tests {
     use super::*;
     use crate::run::aggregate::quantile::quantile_sorted;
+
+    /// `insert_zeros(n)` is `n` inserts of `0.0`: from empty, after values of
+    /// either sign (and `-0.0`), up to, at and past the exact limit, bucketed.
+    #[test]
+    fn inserting_zeros_at_once_is_inserting_them_one_by_one() {
+        let starts: [&[f64]; 5] = [&[], &[1.5, -2.0], &[-0.0], &[3.0, -0.0, 7.0], &[-1.0; 9]];
+        for start in starts {
+            for n in [0, 1, 2, 5, 6, 20] {
+                let mut at_once = QuantileSketch::with_exact_limit(10);
+                let mut one_by_one = at_once.clone();
+                for &v in start {
+                    at_once.insert(v);
+                    one_by_one.insert(v);
+                }
+                at_once.insert_zeros(n);
+                (0..n).for_each(|_| one_by_one.insert(0.0));
+                assert_eq!(at_once, one_by_one, "{start:?} then {n} zeros");
+                assert_eq!(at_once.min().to_bits(), one_by_one.min().to_bits());
+                assert_eq!(at_once.max().to_bits(), one_by_one.max().to_bits());
+            }
+        }
+    }
 
     fn values(n: usize) -> Vec<f64> {
         // A spread of magnitudes and signs, deterministic.
