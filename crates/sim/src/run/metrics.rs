@@ -251,19 +251,21 @@ impl PathMetrics {
         let [largest, second] = engine.largest_deficits();
         let t = engine.totals();
         let v = engine.vault().cloned().unwrap_or_default();
-        let mut haircuts: Vec<Haircut> = engine
-            .haircuts()
+        // One pass over the accounts for both (it reads every account's line).
+        let haircut_amounts: Vec<(u64, Micros)> = engine.haircuts().collect();
+        let max_haircut = haircut_amounts
+            .iter()
+            .map(|&(_, m)| m)
+            .max()
+            .unwrap_or(Micros::ZERO);
+        let mut haircuts: Vec<Haircut> = haircut_amounts
+            .into_iter()
             .map(|(id, m)| Haircut {
                 account_id: id,
                 amount: m.to_usd(),
             })
             .collect();
         haircuts.sort_by_key(|h| h.account_id);
-        let max_haircut = engine
-            .haircuts()
-            .map(|(_, m)| m)
-            .max()
-            .unwrap_or(Micros::ZERO);
         PathMetrics {
             path,
             steps: engine.steps_run(),
