@@ -561,7 +561,8 @@ impl BandSketches {
     /// each path's kept values of `rows` (most band values are zero) go into
     /// their row's sketch, then each row's zeros at once
     /// ([`QuantileSketch::insert_zeros`]: the paths with the row less its kept
-    /// values). The sketches differ from [`BandSketches::insert_dense`]'s only
+    /// values; sorted among the kept values when these are few,
+    /// [`SPARSE_ROW`]). The sketches differ from [`BandSketches::insert_dense`]'s only
     /// in the order of their values, and no figure of a row depends on it:
     /// the quantiles select by `total_cmp` (a rank's value is unique), the sum
     /// is an integer, and the minimum and maximum are the same unless `+0.0`
@@ -597,7 +598,12 @@ impl BandSketches {
         let mut paths = 0;
         for (sketch, &(last, kept)) in sketches.iter_mut().zip(counts.iter()).rev() {
             paths += last;
-            sketch.insert_zeros(paths - kept);
+            // A few values among many zeros: sorted now, not selected later.
+            if kept * SPARSE_ROW <= paths {
+                sketch.insert_zeros_sorted(paths - kept);
+            } else {
+                sketch.insert_zeros(paths - kept);
+            }
         }
         true
     }
@@ -649,6 +655,11 @@ impl BandSketches {
 /// task, few enough to share a 1,440-step run's rows among the threads; a
 /// block's values of one path are a few cache lines).
 const STEPS_PER_TASK: usize = 8;
+
+/// A band row with at most one value in this many that is not `+0.0` has its
+/// values sorted as its zeros go in ([`QuantileSketch::insert_zeros_sorted`]):
+/// sorting the few values costs less than selecting among them all.
+const SPARSE_ROW: usize = 8;
 
 /// The figures of one band row across paths.
 struct BandRow {
