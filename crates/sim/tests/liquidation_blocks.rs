@@ -281,95 +281,180 @@ fn case() -> impl Strategy<Value = Case> {
         )
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+/// What a random case reached, for the coverage test.
+#[derive(Debug, Default)]
+struct Reached {
+    /// Orders within a block's limit, not closing the whole position.
+    block_orders: u32,
+    /// (account, step)s with more than one block order.
+    several_blocks: u32,
+    /// (account, step)s that used every block of the step.
+    all_blocks: u32,
+    /// Orders closing the whole remaining position.
+    whole: u32,
+}
 
-    /// Every order within its block's limit (or closing the whole position: a
-    /// takeover), at most `blocks` block orders per account per step, the
-    /// orders of an account never more than its position, conservation each
-    /// step, and an account left liquidatable only after all its blocks.
-    #[test]
-    fn block_limits_hold_on_random_populations(c in case()) {
-        let mode = LiquidationMode::PerBlock {
-            blocks: c.blocks,
-            portion: rate(c.portion),
-            min_notional: usd(c.min_usd),
-            max_account: usd(c.max_usd),
-        };
-        let LiquidationMode::PerBlock { portion, min_notional, max_account, .. } = mode else {
-            unreachable!()
-        };
-        let pop: Vec<AccountSpec> = c
-            .accounts
-            .iter()
-            .enumerate()
-            .map(|(i, &(lots, margin))| AccountSpec {
-                id: i as u64,
-                collateral: usd(lots.unsigned_abs() as f64 * 100.0 * margin),
-                isolated: false,
-                positions: vec![(0, lots, ticks(100.0))],
-            })
+/// Every order within its block's limit (or closing the whole position: a
+/// takeover), at most `blocks` block orders per account per step, the
+/// orders of an account never more than its position, conservation each
+/// step, and an account left liquidatable only after all its blocks.
+fn check_case(c: &Case) -> Result<Reached, TestCaseError> {
+    let mut reached = Reached::default();
+
+    let mode = LiquidationMode::PerBlock {
+        blocks: c.blocks,
+        portion: rate(c.portion),
+        min_notional: usd(c.min_usd),
+        max_account: usd(c.max_usd),
+    };
+    let LiquidationMode::PerBlock {
+        portion,
+        min_notional,
+        max_account,
+        ..
+    } = mode
+    else {
+        unreachable!()
+    };
+    let pop: Vec<AccountSpec> = c
+        .accounts
+        .iter()
+        .enumerate()
+        .map(|(i, &(lots, margin))| AccountSpec {
+            id: i as u64,
+            collateral: usd(lots.unsigned_abs() as f64 * 100.0 * margin),
+            isolated: false,
+            positions: vec![(0, lots, ticks(100.0))],
+        })
+        .collect();
+    let impact: Box<dyn ImpactModel> = if c.impact {
+        Box::new(SquareRootImpact {
+            coefficient: 1.0,
+            volatility: 0.02,
+            volume_usd: 50_000_000.0,
+        })
+    } else {
+        Box::new(NoImpact)
+    };
+    let mut e = Engine::new(
+        vec![market(impact)],
+        &[100.0],
+        &pop,
+        config(mode, c.fee),
+        Engine::test_rng(3),
+    )
+    .unwrap();
+    e.set_record_events(true);
+    let start: Vec<i64> = (0..pop.len() as u32)
+        .map(|a| e.positions_of(a)[0].lots)
+        .collect();
+    for &price in &c.prices {
+        let before: Vec<i64> = (0..pop.len() as u32)
+            .map(|a| e.positions_of(a)[0].lots)
             .collect();
-        let impact: Box<dyn ImpactModel> = if c.impact {
-            Box::new(SquareRootImpact { coefficient: 1.0, volatility: 0.02, volume_usd: 50_000_000.0 })
-        } else {
-            Box::new(NoImpact)
-        };
-        let mut e = Engine::new(
-            vec![market(impact)], &[100.0], &pop, config(mode, c.fee), Engine::test_rng(3),
-        ).unwrap();
-        e.set_record_events(true);
-        let start: Vec<i64> = (0..pop.len() as u32).map(|a| e.positions_of(a)[0].lots).collect();
-        for &price in &c.prices {
-            let before: Vec<i64> =
-                (0..pop.len() as u32).map(|a| e.positions_of(a)[0].lots).collect();
-            e.step(&[price]).unwrap();
-            e.check_invariants().unwrap();
-            let mark = e.marks()[0];
-            let mut held = before.clone();
-            let mut block_orders: BTreeMap<u32, u32> = BTreeMap::new();
-            let mut adl = false;
-            for ev in e.events() {
-                match *ev {
-                    Event::Liquidation { account, lots, .. } => {
-                        let h = &mut held[account as usize];
-                        prop_assert!(lots != 0 && lots.signum() == -h.signum(), "{ev:?}, held {h}");
-                        prop_assert!(lots.abs() <= h.abs(), "more than the position: {ev:?}");
-                        let whole = lots.abs() == h.abs();
-                        let cap = block_cap(h.abs(), mark, portion, min_notional, max_account);
-                        prop_assert!(
-                            whole || lots.abs() <= cap,
-                            "order {ev:?} over its block's limit {cap} of {h}"
-                        );
-                        if !whole {
-                            *block_orders.entry(account).or_default() += 1;
-                        }
-                        *h += lots;
+        e.step(&[price]).unwrap();
+        e.check_invariants().unwrap();
+        let mark = e.marks()[0];
+        let mut held = before.clone();
+        let mut block_orders: BTreeMap<u32, u32> = BTreeMap::new();
+        let mut adl = false;
+        for ev in e.events() {
+            match *ev {
+                Event::Liquidation { account, lots, .. } => {
+                    let h = &mut held[account as usize];
+                    prop_assert!(
+                        lots != 0 && lots.signum() == -h.signum(),
+                        "{ev:?}, held {h}"
+                    );
+                    prop_assert!(lots.abs() <= h.abs(), "more than the position: {ev:?}");
+                    let whole = lots.abs() == h.abs();
+                    let cap = block_cap(h.abs(), mark, portion, min_notional, max_account);
+                    prop_assert!(
+                        whole || lots.abs() <= cap,
+                        "order {ev:?} over its block's limit {cap} of {h}"
+                    );
+                    if !whole {
+                        *block_orders.entry(account).or_default() += 1;
+                        reached.block_orders += 1;
+                    } else {
+                        reached.whole += 1;
                     }
-                    Event::Adl { .. } => adl = true,
-                    _ => {}
+                    *h += lots;
                 }
+                Event::Adl { .. } => adl = true,
+                _ => {}
             }
-            for (&a, &n) in &block_orders {
-                prop_assert!(n <= c.blocks, "account {a}: {n} block orders in {} blocks", c.blocks);
-            }
-            if !adl {
-                for a in 0..pop.len() as u32 {
-                    prop_assert_eq!(e.positions_of(a)[0].lots, held[a as usize]);
-                    let s = start[a as usize];
-                    prop_assert!(held[a as usize].abs() <= s.abs() && held[a as usize] * s >= 0);
-                    // Stopped early only when healthy (a partial fill waits:
-                    // no limit here, and a full fill of a block is one order).
-                    if let Some(&n) = block_orders.get(&a)
-                        && n < c.blocks
-                        && held[a as usize] != 0
-                    {
-                        prop_assert!(!e.is_liquidatable(a), "account {a} stopped after {n} blocks");
-                    }
+        }
+        for (&a, &n) in &block_orders {
+            prop_assert!(
+                n <= c.blocks,
+                "account {a}: {n} block orders in {} blocks",
+                c.blocks
+            );
+            reached.several_blocks += u32::from(n > 1);
+            reached.all_blocks += u32::from(n == c.blocks);
+        }
+        if !adl {
+            for a in 0..pop.len() as u32 {
+                prop_assert_eq!(e.positions_of(a)[0].lots, held[a as usize]);
+                let s = start[a as usize];
+                prop_assert!(held[a as usize].abs() <= s.abs() && held[a as usize] * s >= 0);
+                // Stopped early only when healthy (a partial fill waits:
+                // no limit here, and a full fill of a block is one order).
+                if let Some(&n) = block_orders.get(&a)
+                    && n < c.blocks
+                    && held[a as usize] != 0
+                {
+                    prop_assert!(
+                        !e.is_liquidatable(a),
+                        "account {a} stopped after {n} blocks"
+                    );
                 }
             }
         }
     }
+    Ok(reached)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// [`check_case`] on random populations and parameters.
+    #[test]
+    fn block_limits_hold_on_random_populations(c in case()) {
+        check_case(&c)?;
+    }
+}
+
+/// The random cases reach what the property is about: accounts taking
+/// several blocks in a step, accounts using every block of a step, and
+/// whole-position closes.
+#[test]
+fn random_cases_reach_several_blocks_and_the_step_s_end() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+
+    let mut runner = TestRunner::deterministic();
+    let strategy = case();
+    let mut total = Reached::default();
+    for i in 0..200 {
+        let c = strategy
+            .new_tree(&mut runner)
+            .expect("strategy generates")
+            .current();
+        let r = check_case(&c).unwrap_or_else(|e| panic!("case #{i}: {e}\ncase: {c:?}"));
+        total.block_orders += r.block_orders;
+        total.several_blocks += r.several_blocks;
+        total.all_blocks += r.all_blocks;
+        total.whole += r.whole;
+    }
+    assert!(
+        total.block_orders > 0
+            && total.several_blocks > 0
+            && total.all_blocks > 0
+            && total.whole > 0,
+        "{total:?}"
+    );
 }
 
 // ---- The rule book and the scenario keys --------------------------------------
