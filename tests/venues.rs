@@ -55,9 +55,18 @@ fn each_rule_book_takes_the_crash_its_own_way() {
     // takes every deficit.
     assert_eq!(metric("hyperliquid", "insurance_fund_payouts"), 0.0);
     assert!(metric("hyperliquid", "adl_closes") > 0.0);
-    // dYdX: the 1.5% penalty feeds the fund beyond what it pays out.
+    // dYdX: 10% of a position a block (at least 1,000 USD, 60 blocks a
+    // step), each account re-checked before every block, so an account
+    // takes several orders and stops at its maintenance (3,541 orders for
+    // 970 accounts); the fund pays every deficit, none is deleveraged, and
+    // the bad debt stays below Binance's (55,701 against 148,928 USD).
     assert!(
-        metric("dydx-v4", "insurance_fund_final") > metric("dydx-v4", "insurance_fund_initial")
+        metric("dydx-v4", "liquidation_orders") > 2.0 * metric("dydx-v4", "accounts_liquidated")
+    );
+    assert_eq!(metric("dydx-v4", "adl_closes"), 0.0);
+    assert_eq!(
+        metric("dydx-v4", "insurance_fund_payouts"),
+        metric("dydx-v4", "bad_debt")
     );
     assert!(metric("dydx-v4", "bad_debt") < metric("binance-usdm", "bad_debt"));
 

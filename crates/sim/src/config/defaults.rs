@@ -54,6 +54,18 @@ pub const SPREAD_TO_MAINTENANCE: f64 = 1.5;
 /// `[liquidation.limit]`: BA, the bankruptcy adjustment (dYdX mainnet
 /// genesis: 1,000,000 ppm).
 pub const BANKRUPTCY_ADJUSTMENT: f64 = 1.0;
+/// `[liquidation.blocks]`: seconds per block (dYdX's docs: a block "every
+/// ~1 second").
+pub const BLOCK_SECONDS: f64 = 1.0;
+/// `[liquidation.blocks]`: share of a position per block (dYdX mainnet
+/// genesis `max_position_portion_liquidated_ppm` = 100,000).
+pub const BLOCK_POSITION_PORTION: f64 = 0.1;
+/// `[liquidation.blocks]`: smallest notional per block, USD (mainnet
+/// `min_position_notional_liquidated` = 1,000,000,000 quantums).
+pub const BLOCK_MIN_POSITION_USD: f64 = 1_000.0;
+/// `[liquidation.blocks]`: largest notional per account per block, USD
+/// (mainnet `max_notional_liquidated` = 100,000,000,000 quantums).
+pub const BLOCK_MAX_ACCOUNT_USD: f64 = 100_000.0;
 /// Insurance fund at the start, USD.
 pub const INSURANCE_FUND_INITIAL: f64 = 1_000_000.0;
 /// Level below which the fund does not pay, USD.

@@ -50,6 +50,6 @@ pub use sweep::{Prefer, SweepConfig, SweepParameter, SweepRange, SweepTarget};
 pub use validate::{MAX_ACCOUNTS, MAX_PATHS, MAX_STEPS};
 pub use vault::VaultConfig;
 pub use venue::{
-    AdlAllocation, AdlRankingKind, ControlsConfig, InsuranceFundConfig, LastLineConfig,
-    LastLineKind, LiquidationConfig, LiquidationModeKind,
+    AdlAllocation, AdlRankingKind, BlockLimitsConfig, ControlsConfig, InsuranceFundConfig,
+    LastLineConfig, LastLineKind, LiquidationConfig, LiquidationModeKind,
 };

@@ -21,8 +21,12 @@ pub enum LiquidationModeKind {
     Full,
     /// Close just enough to restore the target (Binance, Drift).
     ToTarget,
-    /// Fixed chunks with a cooldown (Hyperliquid, dYdX).
+    /// Fixed chunks with a cooldown (Hyperliquid).
     Chunked,
+    /// dYdX v4's block limits: each step is `floor(step_seconds /
+    /// block_seconds)` blocks, each closing at most the block's share of a
+    /// position while the account is liquidatable (`[liquidation.blocks]`).
+    PerBlock,
 }
 
 /// Liquidation rules.
@@ -60,6 +64,49 @@ pub struct LiquidationConfig {
     /// impact model's price.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<LiquidationLimitConfig>,
+    /// `[liquidation.blocks]`: the per-block limits of `mode = "per_block"`
+    /// (dYdX v4's mainnet values without the table).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<BlockLimitsConfig>,
+}
+
+/// `[liquidation.blocks]`: dYdX v4's `PositionBlockLimits` and
+/// `SubaccountBlockLimits` (`GetLiquidatablePositionSizeDelta`,
+/// `protocol/x/clob/keeper/liquidations.go`; docs/model.md §5, "Per block").
+/// Each block one order per liquidatable account, on one position, of at most
+/// `min(max(min(min_position_usd, N), position_portion × N), max_account_usd)`
+/// of notional at the mark (`N` the position's), rounded down to lots, at least
+/// one lot; the whole position when that covers it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct BlockLimitsConfig {
+    /// Seconds per block (dYdX mainnet: about 1); positive, at most
+    /// `step_seconds`.
+    #[schemars(range(min = 0.0))]
+    pub block_seconds: f64,
+    /// Largest share of a position liquidated per block
+    /// (`max_position_portion_liquidated_ppm`, mainnet 10%); in (0, 1].
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub position_portion: f64,
+    /// Smallest notional liquidated per block, USD, unless the position is
+    /// smaller (`min_position_notional_liquidated`, mainnet 1,000).
+    #[schemars(range(min = 0.0))]
+    pub min_position_usd: f64,
+    /// Largest notional liquidated per account per block, USD
+    /// (`max_notional_liquidated`, mainnet 100,000); positive.
+    #[schemars(range(min = 0.0))]
+    pub max_account_usd: f64,
+}
+
+impl Default for BlockLimitsConfig {
+    fn default() -> Self {
+        BlockLimitsConfig {
+            block_seconds: defaults::BLOCK_SECONDS,
+            position_portion: defaults::BLOCK_POSITION_PORTION,
+            min_position_usd: defaults::BLOCK_MIN_POSITION_USD,
+            max_account_usd: defaults::BLOCK_MAX_ACCOUNT_USD,
+        }
+    }
 }
 
 /// The price limit of a liquidation order.
@@ -118,6 +165,7 @@ impl Default for LiquidationConfig {
             cooldown_steps: defaults::COOLDOWN_STEPS,
             chunk_then_whole: defaults::CHUNK_THEN_WHOLE,
             limit: None,
+            blocks: None,
         }
     }
 }

@@ -62,6 +62,11 @@ impl Engine {
     fn liquidate_account(&mut self, a: u32) -> Option<u32> {
         let mut takeover = false;
         let mut first = true;
+        // `per_block`: the blocks of this step still to run (one order each).
+        let mut blocks_left = match self.cfg.mode {
+            LiquidationMode::PerBlock { blocks, .. } => blocks,
+            _ => 0,
+        };
         loop {
             let equity = self.equity(a);
             let maintenance = self.maintenance(a);
@@ -108,11 +113,21 @@ impl Engine {
             if lots < wanted {
                 return Some(1);
             }
-            if let (LiquidationMode::Chunked { cooldown_steps, .. }, false) =
-                (self.cfg.mode, takeover)
-            {
-                self.ledger.accounts[a as usize].chunked = true;
-                return self.is_liquidatable(a).then_some(cooldown_steps);
+            match (self.cfg.mode, takeover) {
+                (LiquidationMode::Chunked { cooldown_steps, .. }, false) => {
+                    self.ledger.accounts[a as usize].chunked = true;
+                    return self.is_liquidatable(a).then_some(cooldown_steps);
+                }
+                (LiquidationMode::PerBlock { .. }, false) => {
+                    // The block's order is done; the next block re-checks the
+                    // account at the loop's head. After the step's last
+                    // block, the next step's first.
+                    blocks_left -= 1;
+                    if blocks_left == 0 {
+                        return self.is_liquidatable(a).then_some(1);
+                    }
+                }
+                _ => {}
             }
         }
     }
@@ -144,7 +159,48 @@ impl Engine {
                 full_below,
                 ..
             } => self.chunk_lots(slot, max_fraction, min_chunk, full_below),
+            LiquidationMode::PerBlock {
+                portion,
+                min_notional,
+                max_account,
+                ..
+            } => self.block_lots(slot, portion, min_notional, max_account),
         }
+    }
+
+    /// `per_block`: the lots of the position in `slot` one block may close,
+    /// as dYdX's `GetLiquidatablePositionSizeDelta`
+    /// (`protocol/x/clob/keeper/liquidations.go`): with `N` the position's
+    /// notional at the mark, `min(max(min(min_notional, N), ⌊portion × N⌋),
+    /// max_account)` (`GetMaxAndMinPositionNotionalLiquidatable`, the
+    /// account's block limit), converted to lots rounding down and clamped to
+    /// [1 lot, the position]; the whole position when the limit covers it or
+    /// it is one lot.
+    ///
+    /// The account's whole limit is this order's: dYdX places one
+    /// liquidation order per subaccount per block
+    /// (`LiquidateSubaccountsAgainstOrderbook`), so no earlier order of the
+    /// block has used any of it.
+    fn block_lots(
+        &self,
+        slot: u32,
+        portion: Rate,
+        min_notional: Micros,
+        max_account: Micros,
+    ) -> i64 {
+        let p = self.ledger.positions[slot as usize];
+        let held = p.lots.abs();
+        let m = &self.markets[p.market as usize];
+        let mark = self.marks[p.market as usize];
+        let notional = m.value(held, mark);
+        let position_min = min_notional.min(notional);
+        let position_max = portion.apply_floor(notional).max(position_min);
+        let limit = position_max.min(max_account);
+        if notional <= limit || held <= 1 {
+            return held;
+        }
+        let lot_value = m.value(1, mark).0.max(1);
+        (limit.0 / lot_value).clamp(1, held)
     }
 
     /// The open position with the largest maintenance margin (lowest slot on ties).

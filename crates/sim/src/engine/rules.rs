@@ -37,6 +37,22 @@ pub enum LiquidationMode {
         /// orders target the entire remaining position").
         then_whole: bool,
     },
+    /// dYdX v4's block limits (docs/model.md §5, "Per block"): a step is
+    /// `blocks` blocks at the step's prices; each block, while the account is
+    /// liquidatable, one order on its largest position of at most
+    /// `min(max(min(min_notional, N), portion × N), max_account)` at the mark
+    /// (`N` the position's notional), in whole lots, at least one; the whole
+    /// position when that covers it.
+    PerBlock {
+        /// Blocks per step, at least one.
+        blocks: u32,
+        /// Largest share of a position per block.
+        portion: Rate,
+        /// Smallest notional per block (unless the position is smaller).
+        min_notional: Micros,
+        /// Largest notional per account per block.
+        max_account: Micros,
+    },
 }
 
 /// Who takes what the insurance fund cannot pay.

@@ -160,6 +160,7 @@ pub fn venue_config(s: &Scenario) -> Result<VenueConfig, InputError> {
             cooldown_steps: l.cooldown_steps,
             then_whole: l.chunk_then_whole,
         },
+        LiquidationModeKind::PerBlock => per_block(s)?,
     };
     let ll = &s.last_line;
     let last_line = match ll.kind {
@@ -179,6 +180,22 @@ pub fn venue_config(s: &Scenario) -> Result<VenueConfig, InputError> {
         insurance_fund: usd(|| key("insurance_fund.initial"), s.insurance_fund.initial)?,
         insurance_fund_floor: usd(|| key("insurance_fund.floor"), s.insurance_fund.floor)?,
         last_line,
+    })
+}
+
+/// `mode = "per_block"`: the block limits of `[liquidation.blocks]` (dYdX's
+/// mainnet values without the table), `floor(step_seconds / block_seconds)`
+/// blocks a step (validation keeps it at least one).
+fn per_block(s: &Scenario) -> Result<LiquidationMode, InputError> {
+    let b = s.liquidation.blocks.clone().unwrap_or_default();
+    let at = |field: &'static str| move || key("liquidation.blocks").key(field);
+    // A hair over the quotient so that 60 / 0.1 is 600 blocks, not 599.
+    let blocks = (f64::from(s.step_seconds) / b.block_seconds + 1e-9).floor();
+    Ok(LiquidationMode::PerBlock {
+        blocks: blocks.clamp(1.0, f64::from(u32::MAX)) as u32,
+        portion: rate(at("position_portion"), b.position_portion)?,
+        min_notional: usd(at("min_position_usd"), b.min_position_usd)?,
+        max_account: usd(at("max_account_usd"), b.max_account_usd)?,
     })
 }
 

@@ -56,6 +56,7 @@ pub(crate) fn fields(s: &Scenario) -> Check {
     }
     population::population(&s.population)?;
     venue::liquidation(&s.liquidation, steps)?;
+    venue::liquidation_blocks(s)?;
     venue::insurance_fund(s)?;
     venue::vault(s)?;
     venue::last_line(s)?;

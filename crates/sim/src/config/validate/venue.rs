@@ -86,6 +86,47 @@ fn liquidation_limit(l: &LiquidationLimitConfig) -> Check {
     Ok(())
 }
 
+/// `[liquidation.blocks]` (checked whatever the mode, so a sweep that
+/// switches to `per_block` finds it sound): dYdX's own bounds
+/// (`LiquidationsConfig.Validate`: the portion in (0, 1], the account cap not
+/// zero; the minimum "intentionally not validated" there, here not negative),
+/// and a block no longer than a step.
+pub(super) fn liquidation_blocks(s: &Scenario) -> Check {
+    let Some(b) = &s.liquidation.blocks else {
+        return Ok(());
+    };
+    let at = |field: &str| key("liquidation.blocks").key(field);
+    positive(&at("block_seconds"), b.block_seconds)?;
+    if b.block_seconds > f64::from(s.step_seconds) {
+        return fail(
+            at("block_seconds"),
+            format!(
+                "a block of {} s is longer than a step ({} s): a step must hold at least one block",
+                b.block_seconds, s.step_seconds
+            ),
+        );
+    }
+    positive(&at("position_portion"), b.position_portion)?;
+    if b.position_portion > 1.0 {
+        return fail(
+            at("position_portion"),
+            format!(
+                "must be at most 1 (a share of the position), got {}",
+                b.position_portion
+            ),
+        );
+    }
+    usd_amount(&at("min_position_usd"), b.min_position_usd)?;
+    usd_amount(&at("max_account_usd"), b.max_account_usd)?;
+    if b.max_account_usd <= 0.0 {
+        return fail(
+            at("max_account_usd"),
+            "must be positive: an account could never be liquidated",
+        );
+    }
+    Ok(())
+}
+
 /// The largest `spread_to_maintenance` and `bankruptcy_adjustment`.
 const LIMIT_PARAMETER_MAX: f64 = 1_000.0;
 

@@ -48,6 +48,7 @@ pub fn rule_book() -> RuleBook {
         ranking: "binance",
         adl_price: "bankruptcy",
         fillable_limit: None,
+        block_limits: None,
     }
 }
 

@@ -32,5 +32,6 @@ pub fn rule_book() -> RuleBook {
         ranking: "bitmex",
         adl_price: "bankruptcy",
         fillable_limit: None,
+        block_limits: None,
     }
 }

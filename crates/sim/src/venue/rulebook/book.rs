@@ -61,7 +61,7 @@ pub struct RuleBook {
     pub funding_interval_seconds: u32,
     /// Largest funding rate per interval in size (the venue's clamp).
     pub funding_cap: f64,
-    /// `liquidation.mode`: `full`, `to_target` or `chunked`.
+    /// `liquidation.mode`: `full`, `to_target`, `chunked` or `per_block`.
     pub liquidation_mode: &'static str,
     /// Liquidation (clearance) fee on liquidated notional.
     pub liquidation_fee: f64,
@@ -97,6 +97,22 @@ pub struct RuleBook {
     /// `[liquidation.limit]` of kind `fillable`: `(spread_to_maintenance,
     /// bankruptcy_adjustment)` (dYdX); `None`: no limit.
     pub fillable_limit: Option<(f64, f64)>,
+    /// `[liquidation.blocks]` of `mode = "per_block"` (dYdX); `None`: no
+    /// table.
+    pub block_limits: Option<BlockLimits>,
+}
+
+/// A venue's per-block liquidation limits (`[liquidation.blocks]`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BlockLimits {
+    /// Seconds per block.
+    pub block_seconds: f64,
+    /// Largest share of a position per block.
+    pub position_portion: f64,
+    /// Smallest notional per block, USD.
+    pub min_position_usd: f64,
+    /// Largest notional per account per block, USD.
+    pub max_account_usd: f64,
 }
 
 impl RuleBook {
@@ -159,6 +175,13 @@ impl RuleBook {
             let _ = writeln!(t, "kind = \"fillable\"");
             let _ = writeln!(t, "spread_to_maintenance = {smmr:?}");
             let _ = writeln!(t, "bankruptcy_adjustment = {ba:?}");
+        }
+        if let Some(b) = self.block_limits {
+            let _ = writeln!(t, "[liquidation.blocks]");
+            let _ = writeln!(t, "block_seconds = {:?}", b.block_seconds);
+            let _ = writeln!(t, "position_portion = {:?}", b.position_portion);
+            let _ = writeln!(t, "min_position_usd = {:?}", b.min_position_usd);
+            let _ = writeln!(t, "max_account_usd = {:?}", b.max_account_usd);
         }
         if let Some(initial) = self.insurance_fund_initial {
             let _ = writeln!(t, "[insurance_fund]");

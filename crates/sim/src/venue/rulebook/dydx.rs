@@ -1,6 +1,6 @@
 //! dYdX v4, the dYdX Chain (docs/venues.md §3).
 
-use super::book::{Bracket, RuleBook, Venue};
+use super::book::{BlockLimits, Bracket, RuleBook, Venue};
 
 /// BTC-USD: initial margin fraction 5%, maintenance margin fraction 3%.
 pub const BTC_BRACKETS: &[Bracket] = &[(0.0, 0.05, 0.03)];
@@ -15,6 +15,20 @@ pub const SPREAD_TO_MAINTENANCE: f64 = 1.5;
 /// BA, `bankruptcy_adjustment_ppm` = 1,000,000 in the mainnet genesis.
 pub const BANKRUPTCY_ADJUSTMENT: f64 = 1.0;
 
+/// The mainnet genesis' `liquidations_config` block limits
+/// (`protocol/testing/mainnet/genesis.json`, dydxprotocol/v4-chain at
+/// 84d4664): `position_block_limits` — `max_position_portion_liquidated_ppm`
+/// 100,000 (10%), `min_position_notional_liquidated` 1,000,000,000 quote
+/// quantums (1,000 USD); `subaccount_block_limits` — `max_notional_liquidated`
+/// 100,000,000,000 (100,000 USD). A block "every ~1 second" (docs.dydx.exchange,
+/// Onboarding FAQs).
+pub const MAINNET_BLOCK_LIMITS: BlockLimits = BlockLimits {
+    block_seconds: 1.0,
+    position_portion: 0.1,
+    min_position_usd: 1_000.0,
+    max_account_usd: 100_000.0,
+};
+
 /// The rule book.
 pub fn rule_book() -> RuleBook {
     RuleBook {
@@ -24,10 +38,11 @@ pub fn rule_book() -> RuleBook {
         // 12% for BTC-USD, 1.5% per hourly payment.
         funding_interval_seconds: 3600,
         funding_cap: 6.0 * (0.05 - 0.03) / 8.0,
-        // `max_position_portion_liquidated_ppm` = 1,000,000 (all of a position in
-        // one block; `min_position_notional_liquidated` $0.001): chunks of 100%
-        // once per block (about a second).
-        liquidation_mode: "chunked",
+        // Mainnet's block limits (`MAINNET_BLOCK_LIMITS`): each block (about a
+        // second) 10% of a position, at least 1,000 USD, at most 100,000 USD
+        // an account. The chunk keys below only serve a scenario that sets
+        // `mode = "chunked"`: 100% per order, once per step.
+        liquidation_mode: "per_block",
         liquidation_fee: MAX_LIQUIDATION_FEE,
         insurance_fund_share: 1.0,
         latency_seconds: 0,
@@ -49,6 +64,7 @@ pub fn rule_book() -> RuleBook {
         // `spread_to_maintenance_margin_ratio_ppm` 1,500,000,
         // `bankruptcy_adjustment_ppm` 1,000,000.
         fillable_limit: Some((SPREAD_TO_MAINTENANCE, BANKRUPTCY_ADJUSTMENT)),
+        block_limits: Some(MAINNET_BLOCK_LIMITS),
     }
 }
 

@@ -49,6 +49,7 @@ pub fn rule_book() -> RuleBook {
         // the now underwater user" (docs "Auto-deleveraging").
         adl_price: "previous_mark",
         fillable_limit: None,
+        block_limits: None,
     }
 }
 
