@@ -52,9 +52,12 @@ fn trade(ts_ns: i64, price: f64) -> TradeRow {
     }
 }
 
+/// A replay's items, errors as their `Debug` text.
+type Items = Vec<Result<(usize, ReplayEvent), String>>;
+
 /// Every item of `replay`, errors as their `Debug` text, with the row-group
 /// counters of every source after the end.
-fn run(mut replay: Replay) -> (Vec<Result<(usize, ReplayEvent), String>>, Vec<usize>) {
+fn run(mut replay: Replay) -> (Items, Vec<usize>) {
     let mut out = Vec::new();
     while let Some(item) = replay.next_with_source() {
         out.push(item.map_err(|err| format!("{err:?}")));
