@@ -18,6 +18,12 @@
 //!   [`ENGINE_ACCOUNTS`] (100,000) accounts (Binance-like tiers, `to_target`
 //!   liquidation, ADL queue; built outside the timing, funding off).
 //!
+//! - `replay_read_ahead/trades_10m` and
+//!   `replay_engine/read_ahead/trades_10m_100k_accounts`: the same two with
+//!   the file decoded on a reader thread ([`Replay::open_read_ahead`]), the
+//!   merge and the engine on the bench's thread. Their wall time needs a
+//!   second core free; the one-shot mode also prints the process's CPU time.
+//!
 //! Criterion reports each as elements (events) per second; a summary line
 //! after them gives the median of a few timed runs of each and their ratio.
 //!
@@ -166,16 +172,58 @@ fn fresh_engine(book: &Prepared) -> Engine {
     engine
 }
 
-/// Every event through [`Replay`] and each trade, tick by tick, through
-/// `engine` (one step at the trade's price and time); returns (events, the
-/// insurance fund's balance after the last step, USD).
-fn replay_engine(path: &Path, engine: &mut Engine) -> (usize, f64) {
-    let replay = Replay::open(&[path], TimeWindow::ALL).expect("open replay");
+/// How the replay decodes: on the caller's thread, or on a reader thread
+/// ([`Replay::open_read_ahead`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// Decode on the engine's (the caller's) thread.
+    Inline,
+    /// Decode on a reader thread per file, the merge on the caller's.
+    ReadAhead,
+}
+
+/// Opens `path` for a replay read as `reading` says.
+fn open_replay(path: &Path, reading: Reading) -> Replay {
+    match reading {
+        Reading::Inline => Replay::open(&[path], TimeWindow::ALL),
+        Reading::ReadAhead => Replay::open_read_ahead(&[path], TimeWindow::ALL),
+    }
+    .expect("open replay")
+}
+
+/// `x` rounded half away from zero, as [`f64::round`] (the same number,
+/// though `-0.0` comes out `+0.0`), without its libm call (the baseline
+/// x86-64 target has no SSE4.1 `roundsd`) and without a branch on the
+/// fraction: the integer part by a cast (exact below 2^52), the fraction
+/// `x - trunc(x)` exact, the carry added as 0 or 1.
+#[inline]
+fn round_half_away(x: f64) -> f64 {
+    // 2^52: from there on every f64 is an integer.
+    if x.is_nan() || x.abs() >= 4_503_599_627_370_496.0 {
+        return x;
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+    let whole = x as i64 as f64;
+    let fraction = x - whole;
+    whole + f64::from(u8::from(fraction >= 0.5)) - f64::from(u8::from(fraction <= -0.5))
+}
+
+/// A trade's price on the market's tick grid.
+#[inline]
+fn on_tick(price: f64) -> f64 {
+    round_half_away(price / TICK) * TICK
+}
+
+/// Every event through [`Replay`] (read as `reading` says) and each trade,
+/// tick by tick, through `engine` (one step at the trade's price and time);
+/// returns (events, the insurance fund's balance after the last step, USD).
+fn replay_engine(path: &Path, engine: &mut Engine, reading: Reading) -> (usize, f64) {
+    let replay = open_replay(path, reading);
     let mut events = 0;
     let mut prices = [0.0];
     for event in replay {
         if let ReplayEvent::Trade { ts_ns, price, .. } = event.expect("replay event") {
-            prices[0] = (price / TICK).round() * TICK;
+            prices[0] = on_tick(price);
             engine.set_time(ts_ns);
             engine.step(&prices).expect("the step runs");
         }
@@ -230,9 +278,10 @@ fn write_file(dir: &Path, n: usize, step: f64) -> PathBuf {
     path
 }
 
-/// Every event through [`Replay`]; returns (events, checksum).
-fn replay(path: &Path) -> (usize, f64) {
-    let replay = Replay::open(&[path], TimeWindow::ALL).expect("open replay");
+/// Every event through [`Replay`] (read as `reading` says); returns
+/// (events, checksum).
+fn replay(path: &Path, reading: Reading) -> (usize, f64) {
+    let replay = open_replay(path, reading);
     let mut events = 0;
     let mut sum = 0.0;
     for event in replay {
@@ -294,7 +343,7 @@ fn peak_rss_kib() -> Option<u64> {
 fn rss_child(path: &Path) {
     let before = peak_rss_kib();
     let start = Instant::now();
-    let (events, sum) = replay(path);
+    let (events, sum) = replay(path, Reading::Inline);
     let elapsed = start.elapsed();
     let file_mib = std::fs::metadata(path).map_or(0, |m| m.len()) >> 20;
     println!(
@@ -318,17 +367,23 @@ fn rss_parent(trades: usize) {
 }
 
 fn bench(c: &mut Criterion, path: &Path) {
-    let (events, replay_sum) = replay(path);
+    let (events, replay_sum) = replay(path, Reading::Inline);
     let (rows, decode_sum) = decode(path);
     assert_eq!(events, TRADES);
     assert_eq!(rows, TRADES);
     assert!((replay_sum - decode_sum).abs() <= 1e-9 * decode_sum.abs());
+    assert_eq!(replay(path, Reading::ReadAhead), (events, replay_sum));
 
     let mut group = c.benchmark_group("replay_vs_decode");
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(20));
     group.throughput(Throughput::Elements(TRADES as u64));
-    group.bench_function("replay/trades_10m", |b| b.iter(|| black_box(replay(path))));
+    group.bench_function("replay/trades_10m", |b| {
+        b.iter(|| black_box(replay(path, Reading::Inline)));
+    });
+    group.bench_function("replay_read_ahead/trades_10m", |b| {
+        b.iter(|| black_box(replay(path, Reading::ReadAhead)));
+    });
     group.bench_function("decode/trades_10m", |b| b.iter(|| black_box(decode(path))));
     group.finish();
 
@@ -340,14 +395,21 @@ fn bench(c: &mut Criterion, path: &Path) {
     group.bench_function("trades_10m_100k_accounts", |b| {
         b.iter_batched(
             || fresh_engine(&book),
-            |mut engine| black_box(replay_engine(path, &mut engine)),
+            |mut engine| black_box(replay_engine(path, &mut engine, Reading::Inline)),
+            BatchSize::PerIteration,
+        );
+    });
+    group.bench_function("read_ahead/trades_10m_100k_accounts", |b| {
+        b.iter_batched(
+            || fresh_engine(&book),
+            |mut engine| black_box(replay_engine(path, &mut engine, Reading::ReadAhead)),
             BatchSize::PerIteration,
         );
     });
     group.finish();
 
     let replay_time = median_time(5, || {
-        black_box(replay(path));
+        black_box(replay(path, Reading::Inline));
     });
     let decode_time = median_time(5, || {
         black_box(decode(path));
@@ -367,7 +429,15 @@ fn steps_of(path: &Path) -> Vec<(i64, f64)> {
     Replay::open(&[path], TimeWindow::ALL)
         .expect("open replay")
         .map(|event| match event.expect("replay event") {
-            ReplayEvent::Trade { ts_ns, price, .. } => (ts_ns, (price / TICK).round() * TICK),
+            ReplayEvent::Trade { ts_ns, price, .. } => {
+                let ticked = on_tick(price);
+                assert_eq!(
+                    ticked,
+                    (price / TICK).round() * TICK,
+                    "on_tick is f64::round's"
+                );
+                (ts_ns, ticked)
+            }
             other => panic!("a trades file yields trades, got {other:?}"),
         })
         .collect()
@@ -394,61 +464,111 @@ fn thread_cpu() -> Duration {
         .map_or(Duration::ZERO, Duration::from_nanos)
 }
 
-/// (wall, CPU) time of one call of `f`.
-fn timed(f: impl FnOnce()) -> (Duration, Duration) {
-    let (wall, cpu) = (Instant::now(), thread_cpu());
+/// CPU time of the whole process so far, every thread's (utime + stime of
+/// `/proc/self/stat`, in clock ticks of 10 ms; Linux, zero elsewhere): with
+/// a reader thread, the decode's CPU time too.
+fn process_cpu() -> Duration {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name (which may hold spaces): state is
+            // field 3, utime and stime fields 14 and 15.
+            let rest = s.rsplit_once(')')?.1;
+            let mut fields = rest.split_whitespace().skip(11);
+            let utime: u64 = fields.next()?.parse().ok()?;
+            let stime: u64 = fields.next()?.parse().ok()?;
+            Some(Duration::from_millis((utime + stime) * 10))
+        })
+        .unwrap_or(Duration::ZERO)
+}
+
+/// Wall, this thread's CPU and the process's CPU time of one run.
+#[derive(Debug, Clone, Copy)]
+struct Times {
+    wall: Duration,
+    cpu: Duration,
+    process: Duration,
+}
+
+/// The [`Times`] of one call of `f`.
+fn timed(f: impl FnOnce()) -> Times {
+    let (wall, cpu, process) = (Instant::now(), thread_cpu(), process_cpu());
     f();
-    (wall.elapsed(), thread_cpu().saturating_sub(cpu))
+    Times {
+        wall: wall.elapsed(),
+        cpu: thread_cpu().saturating_sub(cpu),
+        process: process_cpu().saturating_sub(process),
+    }
 }
 
 /// The run of median CPU time of `runs` calls of `f`.
-fn median_timed(runs: usize, mut f: impl FnMut()) -> (Duration, Duration) {
-    let mut times: Vec<(Duration, Duration)> = (0..runs).map(|_| timed(&mut f)).collect();
-    times.sort_by_key(|&(_, cpu)| cpu);
+fn median_timed(runs: usize, mut f: impl FnMut()) -> Times {
+    let mut times: Vec<Times> = (0..runs).map(|_| timed(&mut f)).collect();
+    times.sort_by_key(|times| times.cpu);
     times[runs / 2]
 }
 
-/// One-shot rows of one walk: decode and replay (median of three), the
-/// engine alone on the same prices from memory, and one replay through a
-/// 100,000-account engine, with their rates by wall and by CPU time.
+/// One-shot rows of one walk: decode and replay (median of three; the
+/// replay also read ahead), the engine alone on the same prices from
+/// memory, and one replay through a 100,000-account engine, inline and read
+/// ahead, with their rates by wall time, by the thread's CPU time and (read
+/// ahead) the process's CPU time.
 fn once_walk(dir: &Path, trades: usize, step: f64, book: &Prepared) {
     let path = write_file(dir, trades, step);
     let decode = median_timed(3, || {
         black_box(decode(&path));
     });
-    let replay = median_timed(3, || {
-        black_box(replay(&path));
+    let replay_inline = median_timed(3, || {
+        black_box(replay(&path, Reading::Inline));
+    });
+    let replay_ahead = median_timed(3, || {
+        black_box(replay(&path, Reading::ReadAhead));
     });
     let steps = steps_of(&path);
     let mut engine = fresh_engine(book);
     let alone = timed(|| engine_alone(&steps, &mut engine));
     drop(steps);
-    let mut engine = fresh_engine(book);
-    let mut result = (0, 0.0);
-    let through = timed(|| result = replay_engine(&path, &mut engine));
-    let (events, fund) = result;
+    let mut through = Vec::new();
+    let mut results = Vec::new();
+    for reading in [Reading::Inline, Reading::ReadAhead] {
+        let mut engine = fresh_engine(book);
+        let mut result = (0, 0.0);
+        through.push(timed(|| {
+            result = replay_engine(&path, &mut engine, reading);
+        }));
+        results.push((result, engine.steps_run(), engine.accounts_liquidated()));
+    }
+    assert_eq!(results[0], results[1], "read ahead: the same run");
+    let ((events, fund), steps_run, liquidated) = results[0];
     assert_eq!(events, trades);
-    let rate = |(wall, cpu): (Duration, Duration)| {
+    let rate = |t: Times| {
         let per_s = |t: Duration| trades as f64 / t.as_secs_f64() / 1e6;
         format!(
-            "{:.2} M/s ({wall:.2?}; CPU {:.2} M/s, {cpu:.2?})",
-            per_s(wall),
-            per_s(cpu)
+            "{:.2} M/s ({:.2?}; CPU {:.2} M/s, {:.2?}; process CPU {:.2?})",
+            per_s(t.wall),
+            t.wall,
+            per_s(t.cpu),
+            t.cpu,
+            t.process
         )
     };
     println!(
-        "walk ±{:.4}% a trade, {trades} trades, {ENGINE_ACCOUNTS} accounts ({} steps, {} \
-         accounts liquidated, fund {fund:.0} USD):\n  decode {}\n  replay {}\n  engine alone \
-         {}\n  replay through the engine {}\n  engine replay / decode rate {:.3} (CPU {:.3})",
+        "walk ±{:.4}% a trade, {trades} trades, {ENGINE_ACCOUNTS} accounts ({steps_run} steps, \
+         {liquidated} accounts liquidated, fund {fund:.0} USD):\n  decode {}\n  replay {}\n  \
+         replay read ahead {}\n  engine alone {}\n  replay through the engine {}\n  \
+         replay read ahead through the engine {}\n  engine replay / decode rate {:.3} (CPU \
+         {:.3}); read ahead {:.3} (CPU of the engine's thread {:.3})",
         step * 100.0,
-        engine.steps_run(),
-        engine.accounts_liquidated(),
         rate(decode),
-        rate(replay),
+        rate(replay_inline),
+        rate(replay_ahead),
         rate(alone),
-        rate(through),
-        decode.0.as_secs_f64() / through.0.as_secs_f64(),
-        decode.1.as_secs_f64() / through.1.as_secs_f64(),
+        rate(through[0]),
+        rate(through[1]),
+        decode.wall.as_secs_f64() / through[0].wall.as_secs_f64(),
+        decode.cpu.as_secs_f64() / through[0].cpu.as_secs_f64(),
+        decode.wall.as_secs_f64() / through[1].wall.as_secs_f64(),
+        decode.cpu.as_secs_f64() / through[1].cpu.as_secs_f64(),
     );
 }
 

@@ -293,6 +293,26 @@ impl HistorySource {
         with_cursor!(&self.cursor, cursor => cursor.row_groups_read())
     }
 
+    /// Moves this source's decoding to a reader thread of its own, which
+    /// keeps the next few checked batches ready while the caller consumes
+    /// this one; the events, the errors (still naming the file, row and
+    /// column) and their order do not change. Dropping the source stops the
+    /// thread. Does nothing if the source already reads ahead or has ended.
+    ///
+    /// # Errors
+    ///
+    /// [`DataError::Io`] naming the file if the thread cannot be spawned;
+    /// the source then still decodes on the caller's thread.
+    pub fn read_ahead(&mut self) -> Result<(), DataError> {
+        with_cursor!(&mut self.cursor, cursor => cursor.read_ahead())
+    }
+
+    /// Whether the source decodes on a reader thread ([`Self::read_ahead`]).
+    #[must_use]
+    pub const fn reads_ahead(&self) -> bool {
+        with_cursor!(&self.cursor, cursor => cursor.reads_ahead())
+    }
+
     /// The next event in the window, in file order; `Ok(None)` at the end.
     ///
     /// # Errors
@@ -446,6 +466,37 @@ impl Replay {
             .map(|path| HistorySource::open(path.as_ref(), window))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self::new(sources))
+    }
+
+    /// Opens `paths` as [`Self::open`] does, each source decoding on a reader
+    /// thread of its own ([`HistorySource::read_ahead`]): one thread per
+    /// file, while the merge and its tie rule stay on the caller's thread,
+    /// so the events and errors are exactly those of [`Self::open`].
+    ///
+    /// # Errors
+    ///
+    /// The first error of [`HistorySource::open`], or of spawning a thread.
+    pub fn open_read_ahead<P: AsRef<Path>>(
+        paths: &[P],
+        window: TimeWindow,
+    ) -> Result<Self, DataError> {
+        let mut replay = Self::open(paths, window)?;
+        replay.read_ahead()?;
+        Ok(replay)
+    }
+
+    /// Moves every source's decoding to a reader thread of its own (see
+    /// [`HistorySource::read_ahead`]); the merge stays on the caller's
+    /// thread. Dropping the replay stops the threads.
+    ///
+    /// # Errors
+    ///
+    /// [`DataError::Io`] if a thread cannot be spawned (the sources before
+    /// it read ahead, the others decode on the caller's thread).
+    pub fn read_ahead(&mut self) -> Result<(), DataError> {
+        self.sources
+            .iter_mut()
+            .try_for_each(HistorySource::read_ahead)
     }
 
     /// The sources, by index (their metadata and row-group counters).

@@ -1,0 +1,269 @@
+//! The replay with its decoding on reader threads ([`Replay::read_ahead`])
+//! yields exactly the single-threaded replay: the same events from the same
+//! sources in the same order (ties across sources included), the same error
+//! at the same place, and its threads end when it is dropped.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use arrow_array::TimestampNanosecondArray;
+use arrow_array::{ArrayRef, Float64Array, Int8Array, Int64Array, RecordBatch};
+use arrow_schema::{Field, Schema};
+use backstop_data::history::{
+    FundingRow, PriceRow, TradeRow, write_funding, write_prices, write_trades,
+};
+use backstop_data::{
+    Contract, DataError, HistoryMetadata, HistorySource, Replay, ReplayEvent, Side, TimeWindow,
+    WriteOptions,
+};
+use parquet::arrow::ArrowWriter;
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+
+/// The tests of this file run one at a time, so that counting the reader
+/// threads of the process sees only one test's.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn meta(symbol: &str) -> HistoryMetadata {
+    HistoryMetadata::new(symbol, "binance-usdm", "test", Contract::Linear)
+}
+
+fn groups_of(rows: usize) -> WriteOptions {
+    WriteOptions::default().with_max_row_group_rows(rows)
+}
+
+fn trade(ts_ns: i64, price: f64) -> TradeRow {
+    TradeRow {
+        ts_ns,
+        price,
+        size: 0.25,
+        side: if ts_ns % 3 == 0 {
+            Side::Buy
+        } else {
+            Side::Sell
+        },
+        trade_id: None,
+    }
+}
+
+/// A replay's items, errors as their `Debug` text.
+type Items = Vec<Result<(usize, ReplayEvent), String>>;
+
+/// Every item of `replay`, errors as their `Debug` text, with the row-group
+/// counters of every source after the end.
+fn run(mut replay: Replay) -> (Items, Vec<usize>) {
+    let mut out = Vec::new();
+    while let Some(item) = replay.next_with_source() {
+        out.push(item.map_err(|err| format!("{err:?}")));
+    }
+    assert!(replay.next_with_source().is_none(), "fused");
+    let read = replay
+        .sources()
+        .iter()
+        .map(HistorySource::row_groups_read)
+        .collect();
+    (out, read)
+}
+
+/// Four sources whose timestamps tie within and across files, each over
+/// several row groups and record batches of the reader.
+fn tied_files(dir: &Path) -> Vec<PathBuf> {
+    let trades_a: Vec<TradeRow> = (0..30_000)
+        .map(|i| trade(i / 3 * 10, 1_000.0 + i as f64))
+        .collect();
+    let trades_b: Vec<TradeRow> = (0..20_000)
+        .map(|i| trade(i / 2 * 15, 50_000.0 + i as f64))
+        .collect();
+    let prices: Vec<PriceRow> = (0..25_000)
+        .map(|i| PriceRow {
+            ts_ns: i * 5,
+            mark: 90_000.0 + i as f64,
+            index: (i % 2 == 0).then_some(1.0),
+        })
+        .collect();
+    let funding: Vec<FundingRow> = (0..12)
+        .map(|i| FundingRow {
+            ts_ns: i * 9_000,
+            rate: 1e-4 * (i + 1) as f64,
+            interval_s: 28_800,
+        })
+        .collect();
+    let paths: Vec<PathBuf> = ["a", "prices", "b", "funding"]
+        .iter()
+        .map(|name| dir.join(format!("{name}.parquet")))
+        .collect();
+    write_trades(&paths[0], &trades_a, &meta("BTCUSDT"), &groups_of(7_000)).unwrap();
+    write_prices(&paths[1], &prices, &meta("BTCUSDT"), &groups_of(5_000)).unwrap();
+    write_trades(&paths[2], &trades_b, &meta("ETHUSDT"), &groups_of(9_000)).unwrap();
+    write_funding(&paths[3], &funding, &meta("BTCUSDT"), &groups_of(5)).unwrap();
+    paths
+}
+
+#[test]
+fn read_ahead_yields_exactly_the_single_threaded_sequence() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let paths = tied_files(dir.path());
+    for window in [TimeWindow::ALL, TimeWindow::new(40_000, 90_000).unwrap()] {
+        let inline = run(Replay::open(&paths, window).unwrap());
+        let threaded = Replay::open_read_ahead(&paths, window).unwrap();
+        assert!(threaded.sources().iter().all(HistorySource::reads_ahead));
+        let threaded = run(threaded);
+        assert!(inline.0.len() > 1_000, "{} events", inline.0.len());
+        assert!(inline.0.iter().all(Result::is_ok));
+        assert!(
+            inline.0 == threaded.0,
+            "the threaded replay differs in {window:?}"
+        );
+        assert_eq!(inline.1, threaded.1, "row groups read");
+    }
+}
+
+/// Key-value metadata of a valid trades file for `BTCUSDT`.
+fn key_values() -> Vec<KeyValue> {
+    [
+        ("backstop.schema", "trades/v1"),
+        ("backstop.symbol", "BTCUSDT"),
+        ("backstop.venue", "binance-usdm"),
+        ("backstop.source", "test"),
+        ("backstop.contract", "linear"),
+    ]
+    .into_iter()
+    .map(|(k, v)| KeyValue::new(k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// Writes a trades file with a plain `ArrowWriter` (no validation), in row
+/// groups of 4,000 rows.
+fn write_raw_trades(path: &Path, ts: Vec<i64>, prices: Vec<f64>) {
+    let n = ts.len();
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        (
+            "ts",
+            Arc::new(TimestampNanosecondArray::from(ts).with_timezone("UTC")),
+        ),
+        ("price", Arc::new(Float64Array::from(prices))),
+        ("size", Arc::new(Float64Array::from(vec![1.0; n]))),
+        ("side", Arc::new(Int8Array::from(vec![1i8; n]))),
+        ("trade_id", Arc::new(Int64Array::from(vec![None; n]))),
+    ];
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|(name, array)| Field::new(*name, array.data_type().clone(), true))
+        .collect();
+    let batch = RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns.into_iter().map(|(_, array)| array).collect(),
+    )
+    .unwrap();
+    let properties = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(4_000))
+        .set_key_value_metadata(Some(key_values()))
+        .build();
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties)).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+}
+
+#[test]
+fn read_ahead_fails_at_the_same_event_with_the_same_error() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let n = 20_000_i64;
+    // A NaN price in the third record batch of the reader (4,096 rows each),
+    // and a time going back in the fourth, each beside a clean source whose
+    // events interleave with it.
+    let nan = dir.path().join("nan.parquet");
+    let mut prices = vec![100.0; 20_000];
+    prices[9_001] = f64::NAN;
+    write_raw_trades(&nan, (0..n).map(|i| i * 2).collect(), prices);
+    let unsorted = dir.path().join("unsorted.parquet");
+    let mut ts: Vec<i64> = (0..n).map(|i| i * 2).collect();
+    ts[13_000] = 1;
+    write_raw_trades(&unsorted, ts, vec![100.0; 20_000]);
+    let clean = dir.path().join("clean.parquet");
+    let rows: Vec<TradeRow> = (0..n).map(|i| trade(i * 2 + 1, 7.0)).collect();
+    write_trades(&clean, &rows, &meta("ETHUSDT"), &groups_of(3_000)).unwrap();
+
+    for (bad, row, column) in [(&nan, 9_001, "price"), (&unsorted, 13_000, "ts")] {
+        let paths = [&clean, bad];
+        let inline = run(Replay::open(&paths, TimeWindow::ALL).unwrap()).0;
+        let threaded = run(Replay::open_read_ahead(&paths, TimeWindow::ALL).unwrap()).0;
+        assert!(inline == threaded, "{bad:?}: the sequences differ");
+        let (last, events) = inline.split_last().unwrap();
+        assert!(events.iter().all(Result::is_ok), "one error, at the end");
+        let from_bad = events.iter().flatten().filter(|(s, _)| *s == 1).count();
+        assert_eq!(from_bad, row, "{bad:?}: every row before the fault");
+        let err = last.as_ref().unwrap_err();
+        assert!(err.contains(&format!("row: {row}")), "{err}");
+        assert!(err.contains(bad.to_str().unwrap()), "{err}");
+        if column == "price" {
+            assert!(
+                err.contains("InvalidValue") && err.contains("\"price\""),
+                "{err}"
+            );
+        } else {
+            assert!(err.contains("UnsortedTimestamps"), "{err}");
+        }
+    }
+
+    // One source alone, through `HistorySource`: the same error value.
+    let mut source = HistorySource::open(&nan, TimeWindow::ALL).unwrap();
+    source.read_ahead().unwrap();
+    let results: Vec<_> = source.collect();
+    assert_eq!(results.len(), 9_002, "9001 events then the error");
+    let err = results.into_iter().last().unwrap().unwrap_err();
+    assert!(
+        matches!(err, DataError::InvalidValue { row: 9_001, ref column, .. } if column == "price"),
+        "{err:?}"
+    );
+}
+
+/// The process's threads named `backstop-reader` (Linux).
+fn reader_threads() -> usize {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("comm"))
+                .is_ok_and(|name| name.trim() == "backstop-reader")
+        })
+        .count()
+}
+
+#[test]
+fn dropping_the_replay_stops_its_reader_threads() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let paths = tied_files(dir.path());
+    // Two files of 25 record batches each: their threads wait on a full
+    // channel (4 batches ahead) while the replay is held.
+    let long = dir.path().join("long.parquet");
+    let rows: Vec<TradeRow> = (0..100_000).map(|i| trade(i, 7.0)).collect();
+    write_trades(&long, &rows, &meta("BTCUSDT"), &groups_of(30_000)).unwrap();
+    let mut replay = Replay::open_read_ahead(&[&long, &long], TimeWindow::ALL).unwrap();
+    for _ in 0..100 {
+        replay.next().unwrap().unwrap();
+    }
+    if cfg!(target_os = "linux") {
+        assert_eq!(reader_threads(), 2, "one reader thread a source");
+    }
+    drop(replay);
+    assert_eq!(reader_threads(), 0, "the threads end with the replay");
+
+    // A source at its end has let its thread go.
+    let mut source = HistorySource::open(&paths[3], TimeWindow::ALL).unwrap();
+    source.read_ahead().unwrap();
+    assert_eq!(source.by_ref().count(), 12);
+    assert_eq!(reader_threads(), 0);
+    assert!(!source.reads_ahead());
+}
