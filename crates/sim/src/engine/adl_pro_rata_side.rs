@@ -33,10 +33,9 @@ type LotsKey = (Reverse<i64>, u32, u32);
 /// One (market, side): its open positions in accounts with positive equity.
 #[derive(Default, Clone)]
 pub(super) struct ProRataSide {
-    /// The step the index was built in (`None`: never built).
-    pub(super) built_step: Option<u32>,
-    /// How much of the ledger's touched log the index has applied.
-    pub(super) cursor: usize,
+    /// The step the index was built in and the accounts touched since its
+    /// last allocation.
+    pub(super) touched: super::adl_touched::TouchedSince,
     /// Per slot: its entry, if indexed.
     pub(super) entries: Vec<Option<Entry>>,
     /// Entries in walk order.
@@ -53,10 +52,6 @@ pub(super) struct ProRataSide {
     pub(super) set_aside: Vec<u32>,
     /// Allocations so far.
     pub(super) stamp: u32,
-    /// Per account: the sync that last re-indexed it.
-    pub(super) seen: Vec<u32>,
-    /// Syncs so far.
-    pub(super) syncs: u32,
     /// Candidates whose lots are capped at this allocation's price.
     pub(super) capped: Vec<AdlCandidate>,
 }
