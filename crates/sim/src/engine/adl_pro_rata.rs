@@ -85,12 +85,12 @@ impl Engine {
                 if self.ledger.positions[s as usize].market as usize != mi {
                     continue;
                 }
-                side.remove(s);
                 let e = *equity.get_or_insert_with(|| self.equity(a).0);
-                if let Some(entry) = self.pro_rata_entry(a, s, winners, e) {
+                let entry = self.pro_rata_entry(a, s, winners, e);
+                if entry.is_some() {
                     self.adl_evaluations += 1;
-                    side.insert(s, entry);
                 }
+                side.set(s, entry);
             }
         }
         side.touched.recycle(pending);

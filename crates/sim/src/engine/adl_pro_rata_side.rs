@@ -105,6 +105,34 @@ impl ProRataSide {
         self.entries[slot as usize] = Some(e);
     }
 
+    /// Sets the entry of `slot` to `new` (`None`: out of the index), re-keying
+    /// only the orders whose key changed: a winner filled keeps its account
+    /// and usually its threshold, so most re-indexing is one `by_lots` move
+    /// and a Fenwick update rather than three sorted-set moves.
+    pub(super) fn set(&mut self, slot: u32, new: Option<Entry>) {
+        let (old, new) = match (self.entries[slot as usize], new) {
+            (Some(old), Some(new)) => (old, new),
+            (Some(_), None) => return self.remove(slot),
+            (None, Some(new)) => return self.insert(slot, new),
+            (None, None) => return,
+        };
+        if (old.lots, old.account) != (new.lots, new.account) {
+            self.by_lots.remove(&(Reverse(old.lots), old.account, slot));
+            self.by_lots.insert((Reverse(new.lots), new.account, slot));
+        }
+        self.by_threshold.replace(
+            (old.threshold, slot),
+            old.lots,
+            (new.threshold, slot),
+            new.lots,
+        );
+        if self.equity_indexed && old.equity_per_lot != new.equity_per_lot {
+            self.by_equity.remove(&(old.equity_per_lot, slot));
+            self.by_equity.insert((new.equity_per_lot, slot));
+        }
+        self.entries[slot as usize] = Some(new);
+    }
+
     /// Builds `by_equity` from the entries if this step has not yet.
     pub(super) fn index_equity(&mut self) {
         if self.equity_indexed {

@@ -106,6 +106,26 @@ impl ThresholdSums {
         self.add(key.0, -value);
     }
 
+    /// Replaces `old` (present, with `old_value`) by `new` with `new_value`:
+    /// a Fenwick update alone when the key is the same (a partly closed
+    /// position keeps its break-even price, so its threshold rarely moves).
+    pub(super) fn replace(
+        &mut self,
+        old: ThresholdKey,
+        old_value: i64,
+        new: ThresholdKey,
+        new_value: i64,
+    ) {
+        if old == new {
+            if old_value != new_value {
+                self.add(old.0, new_value - old_value);
+            }
+            return;
+        }
+        self.remove(old, old_value);
+        self.insert(new, new_value);
+    }
+
     /// Σ of every value.
     pub(super) fn total(&self) -> i64 {
         self.total
@@ -163,7 +183,19 @@ mod tests {
             for _ in 0..80 {
                 let slot = rng.random_range(0..80u32);
                 if let Some((t, v)) = by_slot.remove(&slot) {
-                    sums.remove((t, slot), v);
+                    if rng.random_range(0..2) == 0 {
+                        sums.remove((t, slot), v);
+                    } else {
+                        // Same key (new value) or a new key.
+                        let nt = if rng.random_range(0..2) == 0 {
+                            t
+                        } else {
+                            t + 1
+                        };
+                        let nv = rng.random_range(1..100);
+                        sums.replace((t, slot), v, (nt, slot), nv);
+                        by_slot.insert(slot, (nt, nv));
+                    }
                 } else {
                     // Thresholds outside the built range too.
                     let t = rng.random_range(-3 * spread..3 * spread);
