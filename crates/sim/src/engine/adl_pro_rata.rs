@@ -251,7 +251,8 @@ impl Engine {
         total
     }
 
-    /// Every candidate at `x = side × price`, as `(account, slot, lots)`.
+    /// Every candidate at `x = side × price`, as `(account, slot, lots)`, in
+    /// no particular order (the caller sorts them by account and slot).
     fn every_pro_rata_candidate(&self, side: &ProRataSide, x: i64, out: &mut Vec<(u32, u32, i64)>) {
         let stamp = side.stamp;
         for (_, s) in side.by_threshold.up_to(x) {
