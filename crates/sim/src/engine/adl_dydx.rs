@@ -22,26 +22,30 @@ use crate::venue::adl::AdlCandidate;
 
 use super::Engine;
 use super::adl_open_side::OpenSide;
+use super::adl_request::AdlRequest;
 
 impl Engine {
     /// Brings the open positions of side `winners` (±1) of market `mi` up to
     /// date: built at the first walk of a step, then updated from the accounts
     /// the ledger logged as changed since the last walk.
     fn sync_open_side(&mut self, open: &mut OpenSide, mi: usize, winners: i64) {
-        if open.built_step != Some(self.step) {
+        if !open.touched.built_in(self.step) {
             if !self.ledger.tracking_touched() {
                 self.ledger.track_touched(true);
             }
+            let cursor = self.ledger.touched().len();
+            open.touched
+                .start(self.step, self.ledger.accounts.len(), cursor);
             let slots = &self.ledger.market_slots[mi];
             let positions = &self.ledger.positions;
-            open.rebuild(slots.len(), self.step, self.ledger.touched().len(), |i| {
+            open.rebuild(slots.len(), |i| {
                 positions[slots[i] as usize].lots.signum() == winners
             });
             return;
         }
-        let log = self.ledger.touched();
+        let pending = open.touched.take_pending(self.ledger.touched());
         let slots = &self.ledger.market_slots[mi];
-        for &a in &log[open.cursor..] {
+        for &a in &pending {
             let acc = &self.ledger.accounts[a as usize];
             for s in acc.first_slot..acc.first_slot + acc.slot_count {
                 let p = self.ledger.positions[s as usize];
@@ -54,34 +58,29 @@ impl Engine {
                 }
             }
         }
-        open.cursor = log.len();
+        open.touched.recycle(pending);
     }
 
-    /// The dYdX walk for the bankrupt account `a` at bankruptcy price `price`:
-    /// a start drawn uniformly over the open positions on side `winners` of
-    /// market `mi` (one draw from the engine's generator, none if the side has
-    /// no open position), then forward in account order with wrap-around,
-    /// each position reached evaluated as a candidate, until `needed` lots are
-    /// filled or the side is walked once. Writes the candidates filled and the
-    /// fills `(candidate index, lots)` in walk order; returns the lots filled.
-    #[allow(clippy::too_many_arguments)]
+    /// The dYdX walk for `req`: a start drawn uniformly over the open
+    /// positions on the winners' side of its market (one draw from the
+    /// engine's generator, none if the side has no open position), then
+    /// forward in account order with wrap-around, each position reached
+    /// evaluated as a candidate at the bankruptcy price, until the `needed`
+    /// lots are filled or the side is walked once. Writes the candidates
+    /// filled and the fills `(candidate index, lots)` in walk order; returns
+    /// the lots filled.
     pub(super) fn walk_dydx(
         &mut self,
         open: &mut OpenSide,
-        mi: usize,
-        winners: i64,
-        a: u32,
-        price: i64,
-        needed: i64,
+        req: &AdlRequest,
         cands: &mut Vec<AdlCandidate>,
         fills: &mut Vec<(usize, i64)>,
     ) -> i64 {
-        cands.clear();
-        fills.clear();
-        if needed <= 0 {
+        if !req.start(cands, fills) {
             return 0;
         }
-        self.sync_open_side(open, mi, winners);
+        let (mi, a, price, needed) = (req.market, req.bankrupt, req.price, req.needed);
+        self.sync_open_side(open, mi, req.winners);
         let n = open.count();
         if n == 0 {
             return 0;

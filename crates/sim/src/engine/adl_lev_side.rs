@@ -59,10 +59,9 @@ impl Eq for LevKey {}
 /// One (market, side) in leverage order.
 #[derive(Default, Clone)]
 pub(super) struct LevSide {
-    /// The step the set was built in (`None`: never built).
-    pub(super) built_step: Option<u32>,
-    /// How much of the ledger's touched log the set has applied.
-    pub(super) cursor: usize,
+    /// The step the set was built in and the accounts touched since its
+    /// last close.
+    pub(super) touched: super::adl_touched::TouchedSince,
     /// The side's open positions with positive equity, highest leverage first,
     /// but for those in `parked`.
     pub(super) set: BTreeSet<LevKey>,

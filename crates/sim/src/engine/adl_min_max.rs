@@ -32,6 +32,7 @@ use crate::venue::adl_min_max::{LevCandidate, LotTerms, ends_before, select_lots
 
 use super::Engine;
 use super::adl_lev_side::{LevKey, LevSide};
+use super::adl_request::AdlRequest;
 
 impl Engine {
     /// The key of slot `s` if its position is open on side `winners` and its
@@ -57,12 +58,13 @@ impl Engine {
     /// Brings side `winners` of market `mi` up to date: built at the first ADL
     /// of a step, else re-keyed for the accounts the ledger logged since.
     pub(super) fn sync_lev_side(&mut self, side: &mut LevSide, mi: usize, winners: i64) {
-        if side.built_step != Some(self.step) {
+        if !side.touched.built_in(self.step) {
             if !self.ledger.tracking_touched() {
                 self.ledger.track_touched(true);
             }
-            side.built_step = Some(self.step);
-            side.cursor = self.ledger.touched().len();
+            let cursor = self.ledger.touched().len();
+            side.touched
+                .start(self.step, self.ledger.accounts.len(), cursor);
             side.key_of.clear();
             side.key_of.resize(self.ledger.positions.len(), None);
             let slots = std::mem::take(&mut self.ledger.market_slots[mi]);
@@ -78,13 +80,8 @@ impl Engine {
             side.parked.clear();
             return;
         }
-        // Each account once, however often the log names it (a fill logs
-        // both sides, a recheck may log again).
-        let mut touched = self.ledger.touched()[side.cursor..].to_vec();
-        touched.sort_unstable();
-        touched.dedup();
-        side.cursor = self.ledger.touched().len();
-        for a in touched {
+        let pending = side.touched.take_pending(self.ledger.touched());
+        for &a in &pending {
             let acc = &self.ledger.accounts[a as usize];
             for s in acc.first_slot..acc.first_slot + acc.slot_count {
                 if self.ledger.positions[s as usize].market as usize != mi {
@@ -97,6 +94,7 @@ impl Engine {
                 }
             }
         }
+        side.touched.recycle(pending);
     }
 
     /// The position keyed `k` against bankruptcy price `price`, given the
@@ -121,27 +119,21 @@ impl Engine {
         })
     }
 
-    /// `min_max_leverage` for the bankrupt account `a` at `price` against side
-    /// `winners` of market `mi`: writes the candidates that give lots and the
-    /// fills `(candidate index, lots)` in leverage order; returns the lots
+    /// `min_max_leverage` for `req`: writes the candidates that give lots and
+    /// the fills `(candidate index, lots)` in leverage order; returns the lots
     /// filled (`min(needed, Σ offers)`).
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn fill_min_max(
         &mut self,
         side: &mut LevSide,
-        mi: usize,
-        winners: i64,
-        a: u32,
-        price: i64,
-        needed: i64,
+        req: &AdlRequest,
         cands: &mut Vec<AdlCandidate>,
         fills: &mut Vec<(usize, i64)>,
     ) -> i64 {
-        cands.clear();
-        fills.clear();
-        if needed <= 0 {
+        if !req.start(cands, fills) {
             return 0;
         }
+        let (mi, winners, a, price, needed) =
+            (req.market, req.winners, req.bankrupt, req.price, req.needed);
         self.sync_lev_side(side, mi, winners);
         let m = &self.markets[mi];
         let mark = self.marks[mi];

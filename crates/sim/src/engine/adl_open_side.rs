@@ -15,10 +15,9 @@
 /// One (market, side): which of the market's slots are open on the side.
 #[derive(Default, Clone)]
 pub(super) struct OpenSide {
-    /// The step the tree was built in (`None`: never built).
-    pub(super) built_step: Option<u32>,
-    /// How much of the ledger's touched log the tree has applied.
-    pub(super) cursor: usize,
+    /// The step the tree was built in and the accounts touched since its
+    /// last walk.
+    pub(super) touched: super::adl_touched::TouchedSince,
     /// Per index into the market's slots: whether that position is open on the side.
     open: Vec<bool>,
     /// Fenwick tree over `open`, 1-based: `tree[i]` counts the open entries of
@@ -30,15 +29,7 @@ pub(super) struct OpenSide {
 
 impl OpenSide {
     /// Rebuilds the tree from `open(i)` for the `n` entries, in O(n).
-    pub(super) fn rebuild(
-        &mut self,
-        n: usize,
-        step: u32,
-        cursor: usize,
-        open: impl Fn(usize) -> bool,
-    ) {
-        self.built_step = Some(step);
-        self.cursor = cursor;
+    pub(super) fn rebuild(&mut self, n: usize, open: impl Fn(usize) -> bool) {
         self.open.clear();
         self.open.extend((0..n).map(open));
         self.tree.clear();
@@ -117,7 +108,7 @@ mod tests {
         let pattern = [
             true, false, false, true, true, false, true, false, false, true, true,
         ];
-        o.rebuild(pattern.len(), 0, 0, |i| pattern[i]);
+        o.rebuild(pattern.len(), |i| pattern[i]);
         assert_eq!(o.count(), 6);
         assert_eq!(open_indices(&o), vec![0, 3, 4, 6, 9, 10]);
         o.set(0, false);
@@ -138,7 +129,7 @@ mod tests {
         for n in 0..40usize {
             let mut o = OpenSide::default();
             let f = |i: usize| !(i * 7 + n).is_multiple_of(3);
-            o.rebuild(n, 1, 0, f);
+            o.rebuild(n, f);
             let want: Vec<usize> = (0..n).filter(|&i| f(i)).collect();
             assert_eq!(open_indices(&o), want, "n = {n}");
         }

@@ -39,6 +39,7 @@ use crate::venue::adl::{self, AdlCandidate, AdlPolicy};
 
 use super::Engine;
 use super::adl_pro_rata_side::{EXACT_LIMIT, Entry, ProRataSide, pro_rata_shares};
+use super::adl_request::AdlRequest;
 
 impl Engine {
     /// The index entry of the position in slot `s` of `owner` (equity
@@ -72,32 +73,27 @@ impl Engine {
     /// built at the first allocation of a step, then re-indexing the accounts
     /// the ledger logged as changed since the last one.
     fn sync_pro_rata(&mut self, side: &mut ProRataSide, mi: usize, winners: i64) {
-        if side.built_step != Some(self.step) {
+        if !side.touched.built_in(self.step) {
             self.build_pro_rata(side, mi, winners);
             return;
         }
-        side.syncs = side.syncs.wrapping_add(1).max(1);
-        let log = self.ledger.touched();
-        for &a in &log[side.cursor..] {
-            if side.seen[a as usize] == side.syncs {
-                continue;
-            }
-            side.seen[a as usize] = side.syncs;
+        let pending = side.touched.take_pending(self.ledger.touched());
+        for &a in &pending {
             let acc = &self.ledger.accounts[a as usize];
             let mut equity = None;
             for s in acc.first_slot..acc.first_slot + acc.slot_count {
                 if self.ledger.positions[s as usize].market as usize != mi {
                     continue;
                 }
-                side.remove(s);
                 let e = *equity.get_or_insert_with(|| self.equity(a).0);
-                if let Some(entry) = self.pro_rata_entry(a, s, winners, e) {
+                let entry = self.pro_rata_entry(a, s, winners, e);
+                if entry.is_some() {
                     self.adl_evaluations += 1;
-                    side.insert(s, entry);
                 }
+                side.set(s, entry);
             }
         }
-        side.cursor = log.len();
+        side.touched.recycle(pending);
     }
 
     /// Indexes every open position of side `winners` of market `mi` in an
@@ -107,8 +103,9 @@ impl Engine {
         if !self.ledger.tracking_touched() {
             self.ledger.track_touched(true);
         }
-        side.built_step = Some(self.step);
-        side.cursor = self.ledger.touched().len();
+        let cursor = self.ledger.touched().len();
+        side.touched
+            .start(self.step, self.ledger.accounts.len(), cursor);
         let slots = self.ledger.positions.len();
         if side.entries.len() != slots {
             side.entries = vec![None; slots];
@@ -117,10 +114,6 @@ impl Engine {
             for &(_, _, s) in &side.by_lots {
                 side.entries[s as usize] = None;
             }
-        }
-        if side.seen.len() != self.ledger.accounts.len() {
-            side.seen = vec![0; self.ledger.accounts.len()];
-            side.syncs = 0;
         }
         let mut by_threshold = Vec::new();
         let mut by_lots = Vec::new();
@@ -143,28 +136,22 @@ impl Engine {
         side.equity_indexed = false;
     }
 
-    /// `pro_rata` ADL of `needed` lots of the bankrupt account `a` at
-    /// bankruptcy price `price` against side `winners` of market `mi`: the
-    /// fills [`adl::allocate`] gives on every candidate, from the side's index.
-    /// Writes the candidates filled (account order) and the fills
-    /// `(candidate index, lots)`; returns the lots filled.
-    #[allow(clippy::too_many_arguments)]
+    /// `pro_rata` ADL of `req`: the fills [`adl::allocate`] gives on every
+    /// candidate, from the side's index. Writes the candidates filled
+    /// (account order) and the fills `(candidate index, lots)`; returns the
+    /// lots filled.
     pub(super) fn deleverage_pro_rata(
         &mut self,
         side: &mut ProRataSide,
-        mi: usize,
-        winners: i64,
-        a: u32,
-        price: i64,
-        needed: i64,
+        req: &AdlRequest,
         cands: &mut Vec<AdlCandidate>,
         fills: &mut Vec<(usize, i64)>,
     ) -> i64 {
-        cands.clear();
-        fills.clear();
-        if needed <= 0 {
+        if !req.start(cands, fills) {
             return 0;
         }
+        let (mi, winners, a, price, needed) =
+            (req.market, req.winners, req.bankrupt, req.price, req.needed);
         self.sync_pro_rata(side, mi, winners);
         let total = self.pro_rata_total(side, mi, winners, a, price);
         if total == 0 {
@@ -177,7 +164,7 @@ impl Engine {
         } else if !exact
             || !self.pro_rata_shares_counted(side, winners * price, needed, total, &mut chosen)
         {
-            return self.pro_rata_by_full_collection(mi, winners, a, price, needed, cands, fills);
+            return self.pro_rata_by_full_collection(req, cands, fills);
         }
         chosen.sort_unstable_by_key(|&(account, slot, _)| (account, slot));
         for &(_, s, lots) in &chosen {
@@ -264,7 +251,8 @@ impl Engine {
         total
     }
 
-    /// Every candidate at `x = side × price`, as `(account, slot, lots)`.
+    /// Every candidate at `x = side × price`, as `(account, slot, lots)`, in
+    /// no particular order (the caller sorts them by account and slot).
     fn every_pro_rata_candidate(&self, side: &ProRataSide, x: i64, out: &mut Vec<(u32, u32, i64)>) {
         let stamp = side.stamp;
         for (_, s) in side.by_threshold.up_to(x) {
@@ -280,18 +268,16 @@ impl Engine {
     /// The reference: every candidate of the side collected in account order
     /// and [`adl::allocate`] (used where the index's f64 shares would not be
     /// exact).
-    #[allow(clippy::too_many_arguments)]
     fn pro_rata_by_full_collection(
         &mut self,
-        mi: usize,
-        winners: i64,
-        a: u32,
-        price: i64,
-        needed: i64,
+        req: &AdlRequest,
         cands: &mut Vec<AdlCandidate>,
         fills: &mut Vec<(usize, i64)>,
     ) -> i64 {
-        cands.clear();
+        if !req.start(cands, fills) {
+            return 0;
+        }
+        let (mi, winners, a, price) = (req.market, req.winners, req.bankrupt, req.price);
         for k in 0..self.ledger.market_slots[mi].len() {
             let s = self.ledger.market_slots[mi][k];
             let q = self.ledger.positions[s as usize];
@@ -303,7 +289,7 @@ impl Engine {
                 cands.push(c);
             }
         }
-        adl::allocate(&AdlPolicy::ProRata, cands, needed, &mut self.rng, fills)
+        adl::allocate(&AdlPolicy::ProRata, cands, req.needed, &mut self.rng, fills)
     }
 
     /// Debug builds, small markets: the index's fills are those of

@@ -33,10 +33,9 @@ type LotsKey = (Reverse<i64>, u32, u32);
 /// One (market, side): its open positions in accounts with positive equity.
 #[derive(Default, Clone)]
 pub(super) struct ProRataSide {
-    /// The step the index was built in (`None`: never built).
-    pub(super) built_step: Option<u32>,
-    /// How much of the ledger's touched log the index has applied.
-    pub(super) cursor: usize,
+    /// The step the index was built in and the accounts touched since its
+    /// last allocation.
+    pub(super) touched: super::adl_touched::TouchedSince,
     /// Per slot: its entry, if indexed.
     pub(super) entries: Vec<Option<Entry>>,
     /// Entries in walk order.
@@ -53,10 +52,6 @@ pub(super) struct ProRataSide {
     pub(super) set_aside: Vec<u32>,
     /// Allocations so far.
     pub(super) stamp: u32,
-    /// Per account: the sync that last re-indexed it.
-    pub(super) seen: Vec<u32>,
-    /// Syncs so far.
-    pub(super) syncs: u32,
     /// Candidates whose lots are capped at this allocation's price.
     pub(super) capped: Vec<AdlCandidate>,
 }
@@ -108,6 +103,34 @@ impl ProRataSide {
             self.by_equity.insert((e.equity_per_lot, slot));
         }
         self.entries[slot as usize] = Some(e);
+    }
+
+    /// Sets the entry of `slot` to `new` (`None`: out of the index), re-keying
+    /// only the orders whose key changed: a winner filled keeps its account
+    /// and usually its threshold, so most re-indexing is one `by_lots` move
+    /// and a Fenwick update rather than three sorted-set moves.
+    pub(super) fn set(&mut self, slot: u32, new: Option<Entry>) {
+        let (old, new) = match (self.entries[slot as usize], new) {
+            (Some(old), Some(new)) => (old, new),
+            (Some(_), None) => return self.remove(slot),
+            (None, Some(new)) => return self.insert(slot, new),
+            (None, None) => return,
+        };
+        if (old.lots, old.account) != (new.lots, new.account) {
+            self.by_lots.remove(&(Reverse(old.lots), old.account, slot));
+            self.by_lots.insert((Reverse(new.lots), new.account, slot));
+        }
+        self.by_threshold.replace(
+            (old.threshold, slot),
+            old.lots,
+            (new.threshold, slot),
+            new.lots,
+        );
+        if self.equity_indexed && old.equity_per_lot != new.equity_per_lot {
+            self.by_equity.remove(&(old.equity_per_lot, slot));
+            self.by_equity.insert((new.equity_per_lot, slot));
+        }
+        self.entries[slot as usize] = Some(new);
     }
 
     /// Builds `by_equity` from the entries if this step has not yet.

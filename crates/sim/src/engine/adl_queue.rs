@@ -34,8 +34,9 @@ pub(super) type QueueKey = (u64, u32, u32);
 /// One (market, side) queue and its per-slot bookkeeping.
 #[derive(Default, Clone)]
 pub(super) struct SideQueue {
-    /// The step the queue was built in (`None`: never built).
-    pub(super) built_step: Option<u32>,
+    /// The step the queue was built in and the accounts touched since its
+    /// last walk.
+    pub(super) touched: super::adl_touched::TouchedSince,
     /// Entries not reached yet: `(key, version)`, smallest key first.
     pub(super) heap: BinaryHeap<Reverse<(QueueKey, u32)>>,
     /// Entries reached by a walk, in visiting order; every live entry of `heap`
@@ -45,12 +46,6 @@ pub(super) struct SideQueue {
     pub(super) version: Vec<u32>,
     /// Per slot: its rank in `front`, if it is there.
     pub(super) in_front: Vec<Option<u64>>,
-    /// Per account: the sync that last re-scored it (dedupes the touched log).
-    pub(super) seen: Vec<u32>,
-    /// Syncs so far.
-    pub(super) syncs: u32,
-    /// How much of the ledger's touched log this queue has applied.
-    pub(super) cursor: usize,
     /// The side's open positions, for the dYdX walk (`adl_dydx.rs`), which
     /// uses it instead of the heap.
     pub(super) open: super::adl_open_side::OpenSide,
@@ -66,7 +61,7 @@ impl SideQueue {
     /// Empties the queue for a new build; sizes the per-slot and per-account
     /// arrays on first use.
     pub(super) fn reset(&mut self, slots: usize, accounts: usize, step: u32, cursor: usize) {
-        self.built_step = Some(step);
+        self.touched.start(step, accounts, cursor);
         self.heap.clear();
         if self.version.len() != slots {
             self.version = vec![0; slots];
@@ -78,11 +73,6 @@ impl SideQueue {
             }
         }
         self.front.clear();
-        if self.seen.len() != accounts {
-            self.seen = vec![0; accounts];
-            self.syncs = 0;
-        }
-        self.cursor = cursor;
     }
 
     /// Removes the entry of `slot` (from `front`, or stale in the heap).

@@ -8,6 +8,7 @@ use crate::venue::adl::{AdlCandidate, AdlRanking};
 
 use super::Engine;
 use super::adl_queue::{QueueKey, SideQueue, score_rank};
+use super::adl_request::AdlRequest;
 
 impl Engine {
     /// The queue of the positions on side `winners` (±1) of market `mi`, ready for
@@ -21,17 +22,12 @@ impl Engine {
         winners: i64,
         ranking: Option<&dyn AdlRanking>,
     ) {
-        if q.built_step != Some(self.step) {
+        if !q.touched.built_in(self.step) {
             self.build_adl_queue(q, mi, winners, ranking);
             return;
         }
-        q.syncs = q.syncs.wrapping_add(1).max(1);
-        let log = self.ledger.touched();
-        for &a in &log[q.cursor..] {
-            if q.seen[a as usize] == q.syncs {
-                continue;
-            }
-            q.seen[a as usize] = q.syncs;
+        let pending = q.touched.take_pending(self.ledger.touched());
+        for &a in &pending {
             let acc = &self.ledger.accounts[a as usize];
             for s in acc.first_slot..acc.first_slot + acc.slot_count {
                 let p = self.ledger.positions[s as usize];
@@ -45,7 +41,7 @@ impl Engine {
                 }
             }
         }
-        q.cursor = log.len();
+        q.touched.recycle(pending);
     }
 
     /// Scores every open position on side `winners` of market `mi` and heapifies
@@ -89,26 +85,25 @@ impl Engine {
         }
     }
 
-    /// Ranked queue: the candidates of the bankrupt account `a` at bankruptcy price
-    /// `price`, in rank order, until `needed` lots are filled. Writes the
+    /// Ranked queue: the candidates of `req` (bankrupt account, bankruptcy price),
+    /// in rank order, until its `needed` lots are filled. Writes the
     /// candidates reached and the fills `(candidate index, lots)`; returns the
     /// lots filled. Same fills as [`crate::venue::adl::allocate`] on every
     /// candidate (when they hold no more than `needed`, all of them, in rank
     /// order here rather than in account order: booking and re-checking them
     /// commute).
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn walk_ranked_queue(
         &mut self,
         q: &mut SideQueue,
         ranking: &dyn AdlRanking,
-        a: u32,
-        price: i64,
-        needed: i64,
+        req: &AdlRequest,
         cands: &mut Vec<AdlCandidate>,
         fills: &mut Vec<(usize, i64)>,
     ) -> i64 {
-        cands.clear();
-        fills.clear();
+        if !req.start(cands, fills) {
+            return 0;
+        }
+        let (a, price, needed) = (req.bankrupt, req.price, req.needed);
         let mut left = needed;
         let mut visit = |engine: &mut Engine, (rank, owner, s): QueueKey, left: &mut i64| {
             if owner == a {

@@ -11,6 +11,7 @@ use crate::venue::market::MarketId;
 
 use super::Engine;
 use super::adl_record::TakeBooked;
+use super::adl_request::AdlRequest;
 use super::events::Event;
 use super::ledger::{Party, TransferReason};
 use super::rules::LastLine;
@@ -185,34 +186,25 @@ impl Engine {
             LastLine::Adl { policy, scope } => (policy, scope),
             _ => unreachable!("deleverage is only called under ADL"),
         };
+        let req = AdlRequest {
+            market: mi,
+            winners,
+            bankrupt: a,
+            price,
+            needed: lots,
+        };
         let filled = match &policy.0 {
             AdlPolicy::Queue(ranking) => {
                 self.sync_adl_queue(q, mi, winners, Some(ranking.as_ref()));
-                self.walk_ranked_queue(q, ranking.as_ref(), a, price, lots, &mut cands, &mut fills)
+                self.walk_ranked_queue(q, ranking.as_ref(), &req, &mut cands, &mut fills)
             }
-            AdlPolicy::DydxWalk => self.walk_dydx(
-                &mut q.open,
-                mi,
-                winners,
-                a,
-                price,
-                lots,
-                &mut cands,
-                &mut fills,
-            ),
-            AdlPolicy::ProRata => self.deleverage_pro_rata(
-                &mut q.pro_rata,
-                mi,
-                winners,
-                a,
-                price,
-                lots,
-                &mut cands,
-                &mut fills,
-            ),
-            AdlPolicy::MinMaxLeverage => self.fill_min_max(
-                &mut q.lev, mi, winners, a, price, lots, &mut cands, &mut fills,
-            ),
+            AdlPolicy::DydxWalk => self.walk_dydx(&mut q.open, &req, &mut cands, &mut fills),
+            AdlPolicy::ProRata => {
+                self.deleverage_pro_rata(&mut q.pro_rata, &req, &mut cands, &mut fills)
+            }
+            AdlPolicy::MinMaxLeverage => {
+                self.fill_min_max(&mut q.lev, &req, &mut cands, &mut fills)
+            }
             other => {
                 self.sync_adl_queue(q, mi, winners, None);
                 self.collect_queue_candidates(q, a, price, other.reads_margin(), &mut cands);
