@@ -91,8 +91,8 @@ LAYERS = {
         # The crate's error, number formats, HTML escaping.
         [["error.rs", "format.rs", "markup.rs"]],
         # summary.json as the report reads it; per-step series read back
-        # (downsampled above a length).
-        [["summary.rs", "sampler.rs"]],
+        # (downsampled above a length) and the breaker's pauses folded from them.
+        [["summary.rs", "sampler.rs", "pause_log.rs"]],
         # The results folder's tables as the charts need them.
         [["data.rs"]],
         # What a run's controls did (shared by charts, documents, compare).

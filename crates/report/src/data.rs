@@ -9,7 +9,8 @@ use backstop_data::results::layout::{
 };
 
 use crate::error::ReportError;
-use crate::sampler::{Kind, Sampler};
+use crate::pause_log::{PauseAnalysis, PauseLog, StepFigures};
+use crate::sampler::{Kind, Sampler, StepSink};
 use crate::summary::RunInfo;
 
 /// Across-path quantile bands of one series (`bands.parquet`), one entry per step,
@@ -106,6 +107,11 @@ pub struct PathSeries {
     pub mark_gaps: BTreeMap<String, (f64, u32, f64)>,
     /// By market: the first finite mark, over every step.
     pub first_marks: BTreeMap<String, f64>,
+    /// The circuit breaker's pauses, folded over every step as the file was
+    /// read (also when the series is downsampled): `None` when read without a
+    /// breaker's pause length; `Err(step)` when step numbers did not increase
+    /// from row to row (at `step`), so pauses cannot be told apart.
+    pub breaker_pauses: Option<Result<PauseAnalysis, u32>>,
 }
 
 impl PathSeries {
@@ -117,20 +123,22 @@ impl PathSeries {
     /// [`ReportError::Data`] if the table's columns have different lengths.
     pub fn from_steps(table: &backstop_data::StepsTable) -> Result<Self, ReportError> {
         table.validate_lengths()?;
-        let mut reader = PathReader::default();
+        let mut reader = PathReader::new(None);
         reader.push(table);
         Ok(reader.finish())
     }
 
     /// Reads `steps.parquet` one batch at a time into the series, downsampled
     /// above [`EXACT_STEPS`](crate::sampler::EXACT_STEPS) steps: memory does not
-    /// grow with the length of the run.
+    /// grow with the length of the run. With `breaker_pause` (the circuit
+    /// breaker's pause, steps) the breaker's pauses are folded over every step
+    /// as they are read ([`PathSeries::breaker_pauses`]).
     ///
     /// # Errors
     ///
     /// [`ReportError::Data`] naming the file, row and column of a bad value.
-    pub fn read(path: &std::path::Path) -> Result<Self, ReportError> {
-        let mut reader = PathReader::default();
+    pub fn read(path: &std::path::Path, breaker_pause: Option<usize>) -> Result<Self, ReportError> {
+        let mut reader = PathReader::new(breaker_pause);
         backstop_data::read_steps_chunked(path, |chunk, _| reader.push(chunk))?;
         Ok(reader.finish())
     }
@@ -174,7 +182,7 @@ const PER_MARKET: usize = 3;
 /// they are read: venue-wide sums per step, a mark, multiplier and path price
 /// per market, and the figures read over every step.
 struct PathReader {
-    sampler: Sampler,
+    sampler: Sampler<BreakerSink>,
     /// Markets in order of appearance, with their first column.
     markets: Vec<(String, usize)>,
     /// Per market (same order): the largest `mark − path price` so far.
@@ -185,19 +193,42 @@ struct PathReader {
     values: Vec<f64>,
 }
 
-impl Default for PathReader {
-    fn default() -> Self {
+/// Folds each whole step of a [`PathReader`] into the breaker's pause log.
+struct BreakerSink(Option<PauseLog>);
+
+impl StepSink for BreakerSink {
+    fn step(&mut self, step: u32, values: &[f64], flag: bool) {
+        let Some(log) = &mut self.0 else {
+            return;
+        };
+        let v = |i: usize| values.get(i).copied().unwrap_or(f64::NAN);
+        log.step(&StepFigures {
+            step,
+            paused: flag,
+            liquidations: v(LIQUIDATIONS),
+            notional: v(LONG) + v(SHORT),
+            bad_debt: v(BAD_DEBT),
+            fund: v(FUND),
+        });
+    }
+}
+
+impl PathReader {
+    /// A reader that also folds the breaker's pauses when `breaker_pause` is
+    /// known.
+    fn new(breaker_pause: Option<usize>) -> Self {
         Self {
-            sampler: Sampler::new(VENUE_KINDS.to_vec()),
+            sampler: Sampler::with_sink(
+                VENUE_KINDS.to_vec(),
+                BreakerSink(breaker_pause.map(PauseLog::new)),
+            ),
             markets: Vec::new(),
             gaps: Vec::new(),
             firsts: Vec::new(),
             values: Vec::new(),
         }
     }
-}
 
-impl PathReader {
     /// The index of `market`, added on first sight.
     fn market(&mut self, market: &str) -> usize {
         if let Some(i) = self.markets.iter().position(|(m, _)| m == market) {
@@ -253,7 +284,7 @@ impl PathReader {
     }
 
     fn finish(self) -> PathSeries {
-        let sampled = self.sampler.finish();
+        let (sampled, sink) = self.sampler.finish_with_sink();
         let mut columns = sampled.columns;
         let mut take = |i: usize| columns.get_mut(i).map(std::mem::take).unwrap_or_default();
         let market = self
@@ -298,6 +329,7 @@ impl PathReader {
         out.liquidations_paused = sampled.flags;
         out.steps_per_point = sampled.steps_per_point;
         out.steps_total = sampled.steps;
+        out.breaker_pauses = sink.0.map(PauseLog::finish);
         out
     }
 }
@@ -693,7 +725,7 @@ impl ReportData {
             None => BTreeMap::new(),
         };
         let path0 = match present(STEPS_FILE) {
-            Some(p) => Some(PathSeries::read(&p)?),
+            Some(p) => Some(PathSeries::read(&p, summary.breaker_pause_steps())?),
             None => None,
         };
         let haircuts = match present(HAIRCUTS_FILE) {
@@ -759,4 +791,87 @@ fn haircuts_from_table(t: &backstop_data::HaircutsTable) -> Vec<Haircut> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run of `steps` steps on two markets (a row each per step), one
+    /// liquidation per market row when not paused, the fund 1,000,000 − step;
+    /// liquidations paused for 5 steps from step 500 of every 1,000.
+    fn long_run(steps: u32) -> backstop_data::StepsTable {
+        let mut t = backstop_data::StepsTable::default();
+        for step in 0..steps {
+            let paused = (500..505).contains(&(step % 1_000));
+            for market in ["btc", "eth"] {
+                t.step.push(step);
+                t.ts_ns.push(i64::from(step) * 60_000_000_000);
+                t.market.push(market.to_owned());
+                t.mark.push(100.0);
+                t.insurance_fund.push(1_000_000.0 - f64::from(step));
+                t.bad_debt.push(0.0);
+                t.socialized_loss.push(0.0);
+                t.insolvency.push(0.0);
+                t.adl_notional.push(0.0);
+                t.adl_count.push(0);
+                t.liquidated_long_notional
+                    .push(if paused { 0.0 } else { 10.0 });
+                t.liquidated_short_notional.push(0.0);
+                t.liquidations.push(u32::from(!paused));
+                t.open_interest.push(1e6);
+                t.funding_rate.push(None);
+                t.margin_multiplier.push(1.0);
+                // The breaker's flag on one market's row: a step is paused if
+                // any of its rows is.
+                t.liquidations_paused.push(paused && market == "eth");
+                t.path_price.push(100.0);
+            }
+        }
+        t
+    }
+
+    #[test]
+    fn a_downsampled_run_still_gets_every_pause() {
+        let mut reader = PathReader::new(Some(3));
+        reader.push(&long_run(20_000));
+        let series = reader.finish();
+        assert!(
+            series.steps_per_point > 1,
+            "the chart series is downsampled"
+        );
+        assert_eq!(series.steps_total, 20_000);
+        let a = series
+            .breaker_pauses
+            .expect("folded")
+            .expect("steps in order");
+        // Each paused run of 5 steps with a pause of 3: a trip at its start
+        // and one 3 steps in.
+        assert_eq!((a.trips, a.steps_paused, a.steps), (40, 100, 20_000));
+        assert_eq!(a.pauses.len(), crate::pause_log::PAUSES_KEPT);
+        let starts: Vec<u32> = a.pauses.iter().take(4).map(|p| p.start_step).collect();
+        assert_eq!(starts, [500, 503, 1_500, 1_503]);
+        let (first, second) = (&a.pauses[0], &a.pauses[1]);
+        // The first is followed by the second at once: of its window (503,
+        // 504, 505) only step 505 is not paused.
+        assert_eq!((first.steps, first.after_steps), (3, 1));
+        assert_eq!(first.liquidations_after, 2.0);
+        // From step 499 to step 505.
+        assert_eq!(first.fund_change, -6.0);
+        // Steps 505, 506, 507 after the second; from step 502 to 507.
+        assert_eq!((second.steps, second.after_steps), (2, 3));
+        assert_eq!(second.fund_change, -5.0);
+        assert_eq!(first.liquidations_during + second.liquidations_during, 0.0);
+        // Windows counted once: 505, 506, 507 after each run of pauses.
+        assert_eq!(a.after_steps, 60);
+        assert_eq!(a.liquidations_after, 120.0);
+        assert_eq!(a.notional_after, 1_200.0);
+        assert_eq!(a.liquidations_total, 2.0 * (20_000.0 - 100.0));
+    }
+
+    #[test]
+    fn without_a_pause_length_nothing_is_folded() {
+        let series = PathSeries::from_steps(&long_run(1_000)).expect("lengths agree");
+        assert!(series.breaker_pauses.is_none());
+    }
 }

@@ -21,6 +21,7 @@ mod error;
 pub mod format;
 mod markup;
 mod output;
+mod pause_log;
 mod sampler;
 pub mod section;
 mod summary;

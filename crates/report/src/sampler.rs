@@ -159,10 +159,22 @@ impl Bucket {
     }
 }
 
+/// Takes each whole step of a [`Sampler`] once (its rows merged), in step
+/// order while the series is exact and in reading order once downsampled: for
+/// figures that must be read over every step, not from the sampled points.
+pub(crate) trait StepSink {
+    /// Step `step`: its values in column order and its flag.
+    fn step(&mut self, step: u32, values: &[f64], flag: bool);
+}
+
+impl StepSink for () {
+    fn step(&mut self, _: u32, _: &[f64], _: bool) {}
+}
+
 /// A series read back row by row, kept exactly up to [`EXACT_STEPS`] steps and
-/// downsampled beyond.
+/// downsampled beyond; every whole step also goes to its [`StepSink`].
 #[derive(Debug, Clone)]
-pub(crate) struct Sampler {
+pub(crate) struct Sampler<S = ()> {
     kinds: Vec<Kind>,
     /// While exact: every step so far.
     exact: BTreeMap<u32, Row>,
@@ -173,6 +185,8 @@ pub(crate) struct Sampler {
     pending: Option<(u32, Row)>,
     /// Once downsampled: the buckets, by `step >> shift`.
     buckets: BTreeMap<u32, Bucket>,
+    /// Takes every whole step.
+    sink: S,
 }
 
 /// A series as the charts read it: one point per step, or two per bucket.
@@ -195,12 +209,20 @@ pub(crate) struct Sampled {
 impl Sampler {
     /// A series with columns of `kinds`.
     pub(crate) fn new(kinds: Vec<Kind>) -> Self {
+        Self::with_sink(kinds, ())
+    }
+}
+
+impl<S: StepSink> Sampler<S> {
+    /// A series with columns of `kinds` whose whole steps also go to `sink`.
+    pub(crate) fn with_sink(kinds: Vec<Kind>, sink: S) -> Self {
         Self {
             kinds,
             exact: BTreeMap::new(),
             shift: None,
             pending: None,
             buckets: BTreeMap::new(),
+            sink,
         }
     }
 
@@ -256,6 +278,7 @@ impl Sampler {
 
     /// Adds a whole step to its bucket, widening the buckets when too many.
     fn bucket(&mut self, step: u32, row: &Row) {
+        self.sink.step(step, &row.values, row.flag);
         let shift = self.shift.unwrap_or(0);
         let b = Bucket::of(step, row);
         match self.buckets.entry(step >> shift) {
@@ -280,7 +303,12 @@ impl Sampler {
     }
 
     /// The points, ascending by step.
-    pub(crate) fn finish(mut self) -> Sampled {
+    pub(crate) fn finish(self) -> Sampled {
+        self.finish_with_sink().0
+    }
+
+    /// The points, ascending by step, and the sink that took every step.
+    pub(crate) fn finish_with_sink(mut self) -> (Sampled, S) {
         let n = self.kinds.len();
         let mut out = Sampled {
             columns: vec![Vec::new(); n],
@@ -290,6 +318,7 @@ impl Sampler {
         let Some(shift) = self.shift else {
             out.steps = self.exact.len();
             for (step, row) in self.exact {
+                self.sink.step(step, &row.values, row.flag);
                 out.step.push(step);
                 out.ts_ns.push(row.ts_ns);
                 out.flags.push(row.flag);
@@ -297,7 +326,7 @@ impl Sampler {
                     column.push(row.values.get(i).copied().unwrap_or(f64::NAN));
                 }
             }
-            return out;
+            return (out, self.sink);
         };
         if let Some((step, row)) = self.pending.take() {
             self.bucket(step, &row);
@@ -329,7 +358,7 @@ impl Sampler {
                 }
             }
         }
-        out
+        (out, self.sink)
     }
 }
 

@@ -194,6 +194,24 @@ fn check_probability(file: &Path, field: &str, p: &Probability) -> Result<(), Re
 }
 
 impl RunInfo {
+    /// The circuit breaker's pause in steps (at least 1), when the scenario
+    /// enables the breaker (`controls.breaker.enabled = true`) and states its
+    /// `controls.breaker.pause_steps`.
+    #[must_use]
+    pub fn breaker_pause_steps(&self) -> Option<usize> {
+        let param = |key: &str| {
+            self.parameters
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.replace(',', ""))
+        };
+        if param("controls.breaker.enabled").as_deref() != Some("true") {
+            return None;
+        }
+        let pause: u64 = param("controls.breaker.pause_steps")?.parse().ok()?;
+        usize::try_from(pause).ok().map(|p| p.max(1))
+    }
+
     /// Parses the text of a `summary.json`; `file` is only used in error messages.
     ///
     /// # Errors

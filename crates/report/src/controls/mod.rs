@@ -13,10 +13,11 @@ mod pauses;
 mod section;
 mod settings;
 
+pub use crate::pause_log::{PAUSES_KEPT, Pause, PauseAnalysis};
 pub use metrics::{
     CONTROL_PREFIXES, control_metric_names, is_control_metric, metric_control, metric_label,
     metric_neutral, metric_union, metric_value, run_value, signed_usd,
 };
-pub use pauses::{NoPauses, Pause, PauseAnalysis, breaker_pauses, multiplier_series};
+pub use pauses::{NoPauses, breaker_pauses, multiplier_series};
 pub use section::{ControlsSection, section};
 pub use settings::{control_settings, controls_in_force, describe, enabled_controls};

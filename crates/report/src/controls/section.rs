@@ -6,10 +6,11 @@ use super::metrics::{
     control_metric_names, metric_control, metric_label, metric_neutral, metric_value, run_value,
     signed_usd,
 };
-use super::pauses::{PauseAnalysis, breaker_pauses, series_step};
+use super::pauses::breaker_pauses;
 use super::settings::{describe, enabled_controls};
 use crate::data::ReportData;
 use crate::format::{count, pct, plain, usd};
+use crate::pause_log::PauseAnalysis;
 
 /// Share `part / whole` as a percentage, `n/a` for an empty whole.
 fn share(part: f64, whole: f64) -> String {
@@ -34,9 +35,6 @@ pub struct ControlsSection {
     /// The per-pause table: headings and rows (empty without pauses).
     pub pauses_table: (Vec<String>, Vec<Vec<String>>),
 }
-
-/// Most pauses listed one by one.
-const MAX_PAUSE_ROWS: usize = 20;
 
 /// The controls section of `data`, `None` when the scenario enables no control
 /// and no `collateral_*` metric is non-zero. `when` gives the time from the
@@ -64,7 +62,7 @@ pub fn section(data: &ReportData, when: &dyn Fn(f64) -> String) -> Option<Contro
             }
             Ok(a) => {
                 pauses_text = pause_words(&a);
-                pauses_table = pause_table(data, &a, when);
+                pauses_table = pause_table(&a, when);
             }
             Err(why) => {
                 pauses_text.push(format!(
@@ -124,17 +122,13 @@ fn metrics_table(
 /// What the breaker's pauses did, in words (the run had some).
 fn pause_words(a: &PauseAnalysis) -> Vec<String> {
     #[allow(clippy::cast_precision_loss)]
-    let (after, steps, paused) = (
-        a.after_steps as f64,
-        a.steps as f64,
-        a.paused.iter().filter(|p| **p).count() as f64,
-    );
+    let (after, steps, paused) = (a.after_steps as f64, a.steps as f64, a.steps_paused as f64);
     let per_step = |x: f64, n: f64| if n > 0.0 { x / n } else { 0.0 };
     let mut words = vec![
         format!(
             "The circuit breaker tripped {} times and paused liquidations for {} steps \
              ({} of the run), as recorded step by step in steps.parquet.",
-            count(a.pauses.len() as f64),
+            count(a.trips as f64),
             count(paused),
             share(paused, steps),
         ),
@@ -157,10 +151,11 @@ fn pause_words(a: &PauseAnalysis) -> Vec<String> {
             plain((per_step(a.liquidations_total, steps) * 10.0).round() / 10.0),
         ),
     ];
-    if a.pauses.len() > MAX_PAUSE_ROWS {
+    if a.trips > a.pauses.len() {
         words.push(format!(
-            "The table lists the first {MAX_PAUSE_ROWS} of {} pauses.",
-            a.pauses.len()
+            "The table lists the first {} of {} pauses.",
+            count(a.pauses.len() as f64),
+            count(a.trips as f64)
         ));
     }
     words.push(
@@ -173,12 +168,8 @@ fn pause_words(a: &PauseAnalysis) -> Vec<String> {
     words
 }
 
-/// The per-pause table, the first [`MAX_PAUSE_ROWS`] pauses.
-fn pause_table(
-    data: &ReportData,
-    a: &PauseAnalysis,
-    when: &dyn Fn(f64) -> String,
-) -> (Vec<String>, Vec<Vec<String>>) {
+/// The per-pause table: the pauses kept, the first [`PAUSES_KEPT`](crate::pause_log::PAUSES_KEPT).
+fn pause_table(a: &PauseAnalysis, when: &dyn Fn(f64) -> String) -> (Vec<String>, Vec<Vec<String>>) {
     let head = [
         "pause",
         "starts at",
@@ -196,10 +187,9 @@ fn pause_table(
     let rows = a
         .pauses
         .iter()
-        .take(MAX_PAUSE_ROWS)
         .enumerate()
         .map(|(k, p)| {
-            let step = series_step(data, p.start);
+            let step = f64::from(p.start_step);
             #[allow(clippy::cast_precision_loss)]
             let cells = vec![
                 (k + 1).to_string(),

@@ -26,17 +26,18 @@ pub fn margin_multiplier(data: &ReportData) -> Result<Option<Chart>, ReportError
     let times = step_times(data, &series.step, &series.ts_ns);
     let time = TimeAxis::new(&times);
     let x: Vec<f64> = times.iter().map(|t| time.x(*t)).collect();
-    let pauses: Vec<(f64, f64)> = match breaker_pauses(data) {
-        Ok(a) => {
-            let end = x.last().copied().unwrap_or(0.0);
-            a.paused
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| **p)
-                .map(|(i, _)| (x[i], x.get(i + 1).copied().unwrap_or(end)))
-                .collect()
-        }
-        Err(_) => Vec::new(),
+    // Shade each point whose step (or bucket of steps) had liquidations paused.
+    let pauses: Vec<(f64, f64)> = if breaker_pauses(data).is_ok() {
+        let end = x.last().copied().unwrap_or(0.0);
+        series
+            .liquidations_paused
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| **p)
+            .map(|(i, _)| (x[i], x.get(i + 1).copied().unwrap_or(end)))
+            .collect()
+    } else {
+        Vec::new()
     };
     let cap = data
         .summary
@@ -51,7 +52,12 @@ pub fn margin_multiplier(data: &ReportData) -> Result<Option<Chart>, ReportError
          between updates), over the {market} mark price (bottom); largest {}×.",
         plain((max * 1000.0).round() / 1000.0)
     );
-    if !pauses.is_empty() {
+    if !pauses.is_empty() && series.steps_per_point > 1 {
+        caption.push_str(&format!(
+            " Shaded: buckets of {} steps in which the circuit breaker paused liquidations.",
+            plain(f64::from(series.steps_per_point))
+        ));
+    } else if !pauses.is_empty() {
         caption.push_str(" Shaded: steps when the circuit breaker paused liquidations.");
     }
     render(
