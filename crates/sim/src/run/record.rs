@@ -187,8 +187,10 @@ impl StepSeries {
         self.written.as_ref().map(|w| w.0.as_path())
     }
 
-    /// The most rows of the series held in memory at once while the path ran:
-    /// every row when held, at most a row group (plus one step) when streamed.
+    /// The most rows of the series held in memory at once while the path ran
+    /// (with the market funds' rows, [`StepSeries::market_fund_steps`]): every
+    /// row when held, at most a row group (plus one step) of each when
+    /// streamed.
     #[must_use]
     pub fn peak_rows_held(&self) -> usize {
         self.peak_held
