@@ -108,3 +108,39 @@ fn an_isolated_market_s_fund_is_exhausted_while_the_shared_fund_holds() {
         assert!(md.contains(needle), "report.md lacks {needle:?}");
     }
 }
+
+#[test]
+fn across_paths_each_market_fund_has_its_bands_and_fan_chart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = example_scenario("venues/dydx-isolated-fund");
+    let o = backstop_testkit::run_program(
+        env!("CARGO_BIN_EXE_backstop"),
+        tmp.path(),
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            "out",
+            "-q",
+            "--paths",
+            "3",
+        ],
+        &[],
+    );
+    backstop_testkit::assert_success(&o);
+    let dir = tmp.path().join("out/dydx-isolated-fund");
+    // bands.parquet: ALT's fund (only ALT's: BTC has none), one row a step,
+    // whose median on this linear path is path 0's balance.
+    let bands = backstop_data::read_bands(&dir.join("bands.parquet")).unwrap();
+    let fund: Vec<usize> = (0..bands.len())
+        .filter(|&i| bands.series[i] == "market_fund")
+        .collect();
+    assert_eq!(fund.len(), 120);
+    assert!(fund.iter().all(|&i| bands.market[i] == "alt"));
+    let series = read_market_fund_steps(&dir.join("market_fund_steps.parquet")).unwrap();
+    for (k, &i) in fund.iter().enumerate() {
+        assert_eq!(bands.quantiles[3][i], series[k].balance, "step {k}");
+    }
+    assert!(dir.join("charts/market_fund_alt.svg").is_file());
+    assert!(dir.join("charts/market_funds.svg").is_file());
+}
