@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
-use backstop_data::results::layout::{HAIRCUTS_FILE, PATHS_FILE};
+use backstop_data::results::layout::{HAIRCUTS_FILE, MARKET_FUNDS_FILE, PATHS_FILE};
 use backstop_data::{HaircutsTable, PathsTable};
 use backstop_sim::Scenario;
 use backstop_sim::run::results::append_tables;
@@ -85,6 +85,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, quiet: bool) -> Result<()> {
     let items = u64::from(grid.sets) * paths;
     let mut all = PathsTable::default();
     let mut cuts = HaircutsTable::default();
+    let mut funds = Vec::new();
     for (k, (dir, m)) in &shards {
         let (from, to) = ShardSpec {
             index: *k,
@@ -114,7 +115,13 @@ pub fn merge(dirs: &[PathBuf], out: &Path, quiet: bool) -> Result<()> {
         }
         let h = backstop_data::read_haircuts(&dir.join(HAIRCUTS_FILE))?;
         append_tables(&mut all, &mut cuts, t, h);
+        // A market's own fund: the shard's rows (no file without one).
+        let f = dir.join(MARKET_FUNDS_FILE);
+        if f.is_file() {
+            funds.extend(backstop_data::read_market_funds(&f)?);
+        }
     }
     let dir = out.join(&base.name);
-    super::sweep::finalize(&dir, &base, &grid, &hash, &all, &cuts, quiet)
+    let rows = super::sweep::Rows { all, cuts, funds };
+    super::sweep::finalize(&dir, &base, &grid, &hash, &rows, quiet)
 }

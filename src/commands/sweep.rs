@@ -18,10 +18,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, anyhow, bail};
 use backstop_data::results::folder::ScratchFolder;
-use backstop_data::results::layout::{HAIRCUTS_FILE, PATHS_FILE};
-use backstop_data::{HaircutsTable, PathsTable};
+use backstop_data::results::layout::{HAIRCUTS_FILE, MARKET_FUNDS_FILE, PATHS_FILE};
+use backstop_data::{HaircutsTable, MarketFundRow, PathsTable};
 use backstop_sim::run::results::{
-    SCENARIO_HASH_KEY, SweepOutcome, append_tables, metadata, path_tables, write_sweep,
+    SCENARIO_HASH_KEY, SweepOutcome, append_tables, market_fund_rows, metadata, path_tables,
+    write_sweep,
 };
 use backstop_sim::run::sweep::{Chunk, ShardSpec, SweepGrid, chunks, scenario_hash};
 use backstop_sim::{PathMetrics, Prepared, Scenario};
@@ -97,14 +98,18 @@ pub fn sweep(a: &SweepArgs<'_>) -> Result<()> {
         meta: metadata(&base, Some(&hash)),
         work_dir: Some(&work_dir),
     };
-    let (all, cuts) = job.compute(&work, &pool, a.quiet, to - from)?;
+    let rows = job.compute(&work, &pool, a.quiet, to - from)?;
     match shard {
         Some(spec) => {
             let sdir = dir.join(format!("shard-{}-of-{}", spec.index, spec.count));
             std::fs::create_dir_all(&sdir)
                 .with_context(|| format!("cannot create {}", sdir.display()))?;
-            backstop_data::write_paths(&sdir.join(PATHS_FILE), &all, &job.meta)?;
-            backstop_data::write_haircuts(&sdir.join(HAIRCUTS_FILE), &cuts, &job.meta)?;
+            backstop_data::write_paths(&sdir.join(PATHS_FILE), &rows.all, &job.meta)?;
+            backstop_data::write_haircuts(&sdir.join(HAIRCUTS_FILE), &rows.cuts, &job.meta)?;
+            if !rows.funds.is_empty() {
+                let f = sdir.join(MARKET_FUNDS_FILE);
+                backstop_data::write_market_funds(&f, &rows.funds, &job.meta)?;
+            }
             Manifest::new(ShardWork {
                 scenario_hash: hash.clone(),
                 shard: spec.index,
@@ -126,7 +131,7 @@ pub fn sweep(a: &SweepArgs<'_>) -> Result<()> {
         }
         None => {
             // The results and the report on the sweep's pool (`--threads`).
-            pool.install(|| finalize(&dir, &base, &grid, &hash, &all, &cuts, a.quiet))?;
+            pool.install(|| finalize(&dir, &base, &grid, &hash, &rows, a.quiet))?;
             clean_work(&work_dir, &work);
         }
     }
@@ -165,9 +170,16 @@ pub fn sweep_in_memory(
         meta: metadata(&base, Some(&hash)),
         work_dir: None,
     };
-    let (all, cuts) = job.compute(&work, &pool, true, to - from)?;
-    let (tables, _) = backstop_sim::run::results::sweep_tables(&base, &grid, &hash, &all, &cuts)
-        .with_context(|| format!("{}: cannot build the results", file.display()))?;
+    let rows = job.compute(&work, &pool, true, to - from)?;
+    let (tables, _) = backstop_sim::run::results::sweep_tables(
+        &base,
+        &grid,
+        &hash,
+        &rows.all,
+        &rows.cuts,
+        &rows.funds,
+    )
+    .with_context(|| format!("{}: cannot build the results", file.display()))?;
     Ok(tables)
 }
 
@@ -214,6 +226,26 @@ fn prepare_set(file: &Path, base: &Scenario, grid: &SweepGrid, set: u32) -> Resu
     Ok(p)
 }
 
+/// A sweep's per-path rows (of its chunks, a shard or the whole sweep), in
+/// (set, path) order.
+#[derive(Default)]
+pub(super) struct Rows {
+    /// `paths/v1` rows.
+    pub(super) all: PathsTable,
+    /// `haircuts/v1` rows.
+    pub(super) cuts: HaircutsTable,
+    /// `market_funds/v1` rows (none without a market fund of its own).
+    pub(super) funds: Vec<MarketFundRow>,
+}
+
+impl Rows {
+    /// Appends `other`'s rows after these.
+    fn append(&mut self, other: Rows) {
+        append_tables(&mut self.all, &mut self.cuts, other.all, other.cuts);
+        self.funds.extend(other.funds);
+    }
+}
+
 /// The chunks of one `backstop sweep` and what computing them needs.
 struct Job<'a> {
     grid: &'a SweepGrid,
@@ -233,7 +265,7 @@ impl Job<'_> {
         pool: &rayon::ThreadPool,
         quiet: bool,
         items: u64,
-    ) -> Result<(PathsTable, HaircutsTable)> {
+    ) -> Result<Rows> {
         let bar = super::progress_bar(items, "(set, path) items");
         if !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
             bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
@@ -242,7 +274,7 @@ impl Job<'_> {
             .ok()
             .and_then(|v| v.parse().ok());
         let computed = AtomicU64::new(0);
-        let results: Vec<Result<(PathsTable, HaircutsTable)>> = pool.install(|| {
+        let results: Vec<Result<Rows>> = pool.install(|| {
             work.par_iter()
                 .map(|c| {
                     let file = self.work_dir.map(|d| d.join(c.file_name()));
@@ -262,18 +294,17 @@ impl Job<'_> {
                 .collect()
         });
         bar.finish_and_clear();
-        let mut all = PathsTable::default();
-        let mut cuts = HaircutsTable::default();
+        let mut rows = Rows::default();
         for r in results {
-            let (t, h) = r?;
-            append_tables(&mut all, &mut cuts, t, h);
+            rows.append(r?);
         }
-        Ok((all, cuts))
+        Ok(rows)
     }
 
     /// Runs the paths of chunk `c` and saves its rows to `file` if given (and
-    /// the haircuts beside it), each written atomically.
-    fn run_chunk(&self, c: &Chunk, file: Option<&Path>) -> Result<(PathsTable, HaircutsTable)> {
+    /// the haircuts and market funds beside it, before it), each written
+    /// atomically.
+    fn run_chunk(&self, c: &Chunk, file: Option<&Path>) -> Result<Rows> {
         let p = self
             .prepared
             .get(&c.set)
@@ -290,11 +321,19 @@ impl Job<'_> {
                 )
             })?;
         let (t, h) = path_tables(c.set, &metrics);
+        let funds = market_fund_rows(c.set, &metrics);
         if let Some(file) = file {
+            if !funds.is_empty() {
+                backstop_data::write_market_funds(&funds_file(file), &funds, &self.meta)?;
+            }
             backstop_data::write_haircuts(&haircuts_file(file), &h, &self.meta)?;
             backstop_data::write_paths(file, &t, &self.meta)?;
         }
-        Ok((t, h))
+        Ok(Rows {
+            all: t,
+            cuts: h,
+            funds,
+        })
     }
 }
 
@@ -302,8 +341,13 @@ fn haircuts_file(chunk: &Path) -> PathBuf {
     chunk.with_extension("haircuts.parquet")
 }
 
+/// The market funds' rows of a chunk, beside it (only with a market fund).
+fn funds_file(chunk: &Path) -> PathBuf {
+    chunk.with_extension("market_funds.parquet")
+}
+
 /// A finished chunk of this scenario, if its files are there and whole.
-fn load_chunk(file: &Path, hash: &str, c: &Chunk) -> Option<(PathsTable, HaircutsTable)> {
+fn load_chunk(file: &Path, hash: &str, c: &Chunk) -> Option<Rows> {
     if !file.is_file() {
         return None;
     }
@@ -320,13 +364,26 @@ fn load_chunk(file: &Path, hash: &str, c: &Chunk) -> Option<(PathsTable, Haircut
         return None;
     }
     let h = backstop_data::read_haircuts(&haircuts_file(file)).ok()?;
-    Some((t, h))
+    // Written before the paths: absent only for a scenario without a market
+    // fund (whose hash differs from one with).
+    let f = funds_file(file);
+    let funds = if f.is_file() {
+        backstop_data::read_market_funds(&f).ok()?
+    } else {
+        Vec::new()
+    };
+    Some(Rows {
+        all: t,
+        cuts: h,
+        funds,
+    })
 }
 
 fn clean_work(work_dir: &Path, work: &[Chunk]) {
     for c in work {
         let f = work_dir.join(c.file_name());
         let _ = std::fs::remove_file(haircuts_file(&f));
+        let _ = std::fs::remove_file(funds_file(&f));
         let _ = std::fs::remove_file(f);
     }
     // Only if empty: other shards may still be writing theirs.
@@ -346,23 +403,44 @@ pub(super) fn finalize(
     base: &Scenario,
     grid: &SweepGrid,
     hash: &str,
-    paths: &PathsTable,
-    haircuts: &HaircutsTable,
+    rows: &Rows,
     quiet: bool,
 ) -> Result<()> {
     let folder = ScratchFolder::create(dir, &NOT_RESULTS)?;
-    let outcome = write_sweep(folder.path(), base, grid, hash, paths, haircuts)?;
+    let outcome = write_sweep(
+        folder.path(),
+        base,
+        grid,
+        hash,
+        &rows.all,
+        &rows.cuts,
+        &rows.funds,
+    )?;
     super::render_report(folder.path())?;
     folder.publish(&NOT_RESULTS)?;
     if !quiet {
-        print_table(dir, grid, &outcome);
+        print_table(dir, grid, &outcome, &rows.funds);
     }
     Ok(())
 }
 
-/// The sweep's table on the terminal: every set's depletion probability, and
-/// the best set meeting the target.
-fn print_table(dir: &Path, grid: &SweepGrid, outcome: &SweepOutcome) {
+/// A set's market funds on the terminal ("" without one): per fund, on how
+/// many of the set's paths it depleted.
+fn fund_cells(funds: &[MarketFundRow], set: u32) -> String {
+    let mut out = BTreeMap::<&str, (u64, u64)>::new();
+    for f in funds.iter().filter(|f| f.param_set == set) {
+        let e = out.entry(f.market.as_str()).or_default();
+        e.0 += u64::from(f.first_depletion_step.is_some());
+        e.1 += 1;
+    }
+    out.iter()
+        .map(|(m, (d, n))| format!("  {m} fund depleted on {d} of {n} paths"))
+        .collect()
+}
+
+/// The sweep's table on the terminal: every set's depletion probability (and
+/// its market funds' depletions), and the best set meeting the target.
+fn print_table(dir: &Path, grid: &SweepGrid, outcome: &SweepOutcome, funds: &[MarketFundRow]) {
     let SweepOutcome {
         aggregates,
         meets,
@@ -377,7 +455,7 @@ fn print_table(dir: &Path, grid: &SweepGrid, outcome: &SweepOutcome) {
             _ => "",
         };
         println!(
-            "{set:<4} {}  {:.2}% [{:.2}%, {:.2}%]{mark}",
+            "{set:<4} {}  {:.2}% [{:.2}%, {:.2}%]{mark}{}",
             grid.values(set as u32)
                 .iter()
                 .map(|v| format!("{v}"))
@@ -385,7 +463,8 @@ fn print_table(dir: &Path, grid: &SweepGrid, outcome: &SweepOutcome) {
                 .join("  "),
             100.0 * d.probability,
             100.0 * d.ci95[0],
-            100.0 * d.ci95[1]
+            100.0 * d.ci95[1],
+            fund_cells(funds, set as u32)
         );
     }
     if let Some(max) = grid.max_depletion_probability {

@@ -67,6 +67,10 @@ pub use results::batches::TableBatches;
 pub use results::haircuts::{
     HAIRCUTS_SCHEMA_ID, HaircutsTable, haircuts_batches, read_haircuts, write_haircuts,
 };
+pub use results::market_fund_steps::{
+    MARKET_FUND_STEPS_SCHEMA_ID, MarketFundStepRow, MarketFundStepsTable,
+    market_fund_steps_batches, read_market_fund_steps, write_market_fund_steps,
+};
 pub use results::market_funds::{
     MARKET_FUNDS_SCHEMA_ID, MarketFundRow, market_funds_batches, read_market_funds,
     write_market_funds,

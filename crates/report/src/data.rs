@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use backstop_data::PathsTable;
 use backstop_data::results::layout::{
-    BANDS_FILE, HAIRCUTS_FILE, MARKET_FUNDS_FILE, PATHS_FILE, POPULATION_FILE, STEPS_FILE,
-    SUMMARY_FILE, SWEEP_FILE,
+    BANDS_FILE, HAIRCUTS_FILE, MARKET_FUND_STEPS_FILE, MARKET_FUNDS_FILE, PATHS_FILE,
+    POPULATION_FILE, STEPS_FILE, SUMMARY_FILE, SWEEP_FILE,
 };
 
 use crate::error::ReportError;
@@ -530,6 +530,9 @@ pub struct ReportData {
     /// `market_funds.parquet`: each market's own insurance fund per path
     /// (empty when the file is absent: no market has one).
     pub market_funds: Vec<backstop_data::MarketFundRow>,
+    /// `market_fund_steps.parquet`: those funds step by step on path 0
+    /// (empty when the file is absent).
+    pub market_fund_steps: Vec<backstop_data::MarketFundStepRow>,
 }
 
 /// The parameter sets of a sweep (`sweep.parquet`) and which meet its target.
@@ -740,6 +743,10 @@ impl ReportData {
             Some(p) => backstop_data::read_market_funds(&p)?,
             None => Vec::new(),
         };
+        let market_fund_steps = match present(MARKET_FUND_STEPS_FILE) {
+            Some(p) => backstop_data::read_market_fund_steps(&p)?,
+            None => Vec::new(),
+        };
         let sweep_sets = match present(SWEEP_FILE) {
             Some(p) => Some(SweepSets::new(backstop_data::read_sweep(&p)?, &summary)),
             None => None,
@@ -754,6 +761,7 @@ impl ReportData {
             sweep: sweep_sets.as_ref().and_then(SweepSets::grid),
             sweep_sets,
             market_funds,
+            market_fund_steps,
         })
     }
 }

@@ -181,6 +181,10 @@ fn label_unit(key: &str) -> (String, Unit) {
         .map_or_else(String::new, |i| format!(", bracket {}", i + 1));
     let (name, unit) = match last {
         "initial" if key.starts_with("insurance_fund") => ("insurance fund".to_owned(), Unit::Usd),
+        "initial" if key.ends_with(".insurance_fund.initial") => {
+            ("own insurance fund".to_owned(), Unit::Usd)
+        }
+        "floor" if key.contains("insurance_fund") => ("insurance fund floor".to_owned(), Unit::Usd),
         "mmr" => ("maintenance margin".to_owned(), Unit::Fraction),
         "imr" => ("initial margin".to_owned(), Unit::Fraction),
         "fee" if key.starts_with("liquidation") => ("liquidation fee".to_owned(), Unit::Fraction),

@@ -55,11 +55,15 @@ pub enum BandSeries {
     /// The liquidity vault's equity (cash + inventory at the marks), USD
     /// (venue-wide; written only by runs with a `[vault]`).
     VaultEquity,
+    /// The balance of a market's own insurance fund, USD (per market; written
+    /// only for markets with a `[market.<name>.insurance_fund]`).
+    MarketFund,
 }
 
 impl BandSeries {
-    /// Every series (the vault's last, written only with a vault).
-    pub const ALL: [BandSeries; 8] = [
+    /// Every series (the vault's and the market funds' last, written only
+    /// with a vault or a market fund).
+    pub const ALL: [BandSeries; 9] = [
         BandSeries::InsuranceFund,
         BandSeries::BadDebt,
         BandSeries::SocializedLoss,
@@ -68,6 +72,7 @@ impl BandSeries {
         BandSeries::LiquidatedShortNotional,
         BandSeries::AdlNotional,
         BandSeries::VaultEquity,
+        BandSeries::MarketFund,
     ];
 
     /// The name in the `series` column.
@@ -82,6 +87,7 @@ impl BandSeries {
             BandSeries::LiquidatedShortNotional => "liquidated_short_notional",
             BandSeries::AdlNotional => "adl_notional",
             BandSeries::VaultEquity => "vault_equity",
+            BandSeries::MarketFund => "market_fund",
         }
     }
 
@@ -94,6 +100,7 @@ impl BandSeries {
                 | BandSeries::LiquidatedLongNotional
                 | BandSeries::LiquidatedShortNotional
                 | BandSeries::AdlNotional
+                | BandSeries::MarketFund
         )
     }
 }

@@ -12,6 +12,7 @@
 //! | [`ADL_WAVES_FILE`] | `backstop run` | every path's ADL waves and their measures, `adl_waves/v1` |
 //! | [`BALANCES_FILE`] | `backstop run` | every party's money at the opening and end of path 0, `balances/v1` |
 //! | [`MARKET_FUNDS_FILE`] | `backstop run` with a `[market.<name>.insurance_fund]` | each market's own fund on each path, `market_funds/v1` |
+//! | [`MARKET_FUND_STEPS_FILE`] | `backstop run` with a `[market.<name>.insurance_fund]` | those funds step by step on path 0, `market_fund_steps/v1` |
 //! | [`SWEEP_FILE`] | `backstop sweep`, `merge` | one row per parameter set, `sweep/v1` |
 //! | [`REPORT_HTML_FILE`], [`REPORT_MARKDOWN_FILE`] | the report | the report, two renderings |
 //! | [`CHARTS_DIR`]`/` | the report | every chart, as `<name>.svg` and `<name>.png` |
@@ -35,6 +36,9 @@ pub const BALANCES_FILE: &str = "balances.parquet";
 /// Each market's own insurance fund on each path (`market_funds/v1`), in runs
 /// with one.
 pub const MARKET_FUNDS_FILE: &str = "market_funds.parquet";
+/// Each market's own insurance fund step by step on path 0
+/// (`market_fund_steps/v1`), in runs with one.
+pub const MARKET_FUND_STEPS_FILE: &str = "market_fund_steps.parquet";
 /// Per-parameter-set results of a sweep (`sweep/v1`).
 pub const SWEEP_FILE: &str = "sweep.parquet";
 /// The HTML report.

@@ -16,6 +16,8 @@
 //!   (`balances/v1`), for checking conservation outside the project;
 //! - [`market_funds`]: each market's own insurance fund on each path
 //!   (`market_funds/v1`), in runs with one;
+//! - [`market_fund_steps`]: those funds step by step on path 0
+//!   (`market_fund_steps/v1`), in runs with one;
 //! - [`sweep`]: one row per parameter set of a sweep (`sweep/v1`);
 //! - [`chunked`]: one writer for every table written a row group at a time
 //!   ([`chunked::RowGroupTable`]), pulled or pushed as rows are produced;
@@ -35,6 +37,7 @@ pub mod chunked;
 pub mod folder;
 pub mod haircuts;
 pub mod layout;
+pub mod market_fund_steps;
 pub mod market_funds;
 pub mod metrics;
 pub mod paths;

@@ -136,3 +136,88 @@ pub(crate) fn overview_sentence(data: &ReportData) -> String {
         format!(" {}.", parts.join("; "))
     }
 }
+
+/// The table of a sweep's section on the market funds (`None` without one):
+/// per parameter set and fund, its depletion and end balance. With one path a
+/// set shows what happened on it (the step it depleted, the final balance);
+/// with more, how many of the paths run it depleted on (a share of a sample,
+/// stated with its count) and the mean final balance.
+pub(crate) fn sweep_table(data: &ReportData) -> Option<(Vec<String>, Vec<Vec<String>>)> {
+    let sets = data.sweep_sets.as_ref()?;
+    if data.market_funds.is_empty() {
+        return None;
+    }
+    let keys = &sets.table.parameters;
+    let mut head = vec!["Set".to_owned()];
+    head.extend(keys.iter().map(|k| crate::format::parameter_label(k).0));
+    head.extend(
+        [
+            "Market fund",
+            "Paths",
+            "Depleted",
+            "Final balance (mean)",
+            "Lowest final",
+        ]
+        .map(str::to_owned),
+    );
+    let mut table = Vec::new();
+    for r in &sets.table.rows {
+        for m in markets(data) {
+            let rows: Vec<&MarketFundRow> = data
+                .market_funds
+                .iter()
+                .filter(|f| f.param_set == r.param_set && f.market == m)
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let mut line = vec![r.param_set.to_string()];
+            line.extend(
+                keys.iter()
+                    .zip(&r.values)
+                    .map(|(k, v)| crate::format::parameter_value(k, *v)),
+            );
+            line.extend(set_cells(m, &rows));
+            table.push(line);
+        }
+    }
+    Some((head, table))
+}
+
+/// The cells of fund `m` over one set's `rows` (its paths): market, paths,
+/// depletion, mean and lowest final balance.
+fn set_cells(m: &str, rows: &[&MarketFundRow]) -> Vec<String> {
+    #[allow(clippy::cast_precision_loss)]
+    let n = rows.len() as f64;
+    let depleted = rows
+        .iter()
+        .filter(|r| r.first_depletion_step.is_some())
+        .count();
+    let depletion = match rows {
+        [one] => one
+            .first_depletion_step
+            .map_or_else(|| "no".to_owned(), |t| format!("at step {t}")),
+        _ => {
+            #[allow(clippy::cast_precision_loss)]
+            let share = depleted as f64 / n;
+            format!(
+                "{} of {} ({})",
+                count(depleted as f64),
+                count(n),
+                pct(share)
+            )
+        }
+    };
+    let mean = rows.iter().map(|r| r.final_balance).sum::<f64>() / n;
+    let lowest = rows
+        .iter()
+        .map(|r| r.final_balance)
+        .fold(f64::INFINITY, f64::min);
+    vec![
+        m.to_uppercase(),
+        count(n),
+        depletion,
+        usd(mean),
+        usd(lowest),
+    ]
+}

@@ -236,8 +236,28 @@ pub(crate) fn sections(data: &ReportData) -> Result<Vec<Section>, ReportError> {
     if let Some(sens) = sensitivity(data, &sweep)? {
         out.push(sens);
     }
+    out.extend(market_funds_section(data));
     out.push(every_set(&sweep));
     Ok(out)
+}
+
+/// Each market's own fund per parameter set (`None` without one).
+fn market_funds_section(data: &ReportData) -> Option<Section> {
+    let table = super::market_funds::sweep_table(data)?;
+    Some(Section {
+        id: "market-funds-per-set".to_owned(),
+        heading: "Market funds per parameter set".to_owned(),
+        before: vec![
+            "Each market's own insurance fund (isolated market) in every parameter set, from \
+             `market_funds.parquet`. With one path, what happened on it; with more, on how many \
+             of the paths run it depleted (a sample share, not a guarantee) and its mean final \
+             balance. The shared fund never pays for these markets."
+                .to_owned(),
+        ],
+        table: Some(table),
+        after: Vec::new(),
+        charts: Vec::new(),
+    })
 }
 
 /// Recommended actions: current against recommended parameters and their risk.

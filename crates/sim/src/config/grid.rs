@@ -470,6 +470,12 @@ fn walk<'v>(doc: &'v Value, text: &str) -> Result<&'v Value, GridError> {
             KeySegment::Key(k) => {
                 let within = if at.is_root() {
                     "the scenario".to_string()
+                } else if k == "insurance_fund" && at.starts_with(&KeyPath::from("market")) {
+                    // A market's own fund is swept only where the scenario gives one.
+                    format!(
+                        "`{at}` (the market has no fund of its own: give it a \
+                         `[{at}.insurance_fund]` table to sweep its `initial` or `floor`)"
+                    )
                 } else {
                     format!("`{at}`")
                 };
@@ -652,6 +658,14 @@ capital_efficiency = "market.btc.tiers[0].mmr"
                 .to_string(),
             "`market.btc.tiers[3].mmr` is not a field of the scenario: \
              `market.btc.tiers[3]` is out of range (1 entries)"
+        );
+        assert_eq!(
+            lookup(&doc, "market.btc.insurance_fund.initial")
+                .unwrap_err()
+                .to_string(),
+            "`market.btc.insurance_fund.initial` is not a field of the scenario: no \
+             `insurance_fund` in `market.btc` (the market has no fund of its own: give it a \
+             `[market.btc.insurance_fund]` table to sweep its `initial` or `floor`)"
         );
         assert!(lookup(&doc, "a..b").is_err());
         assert!(lookup(&doc, "market.btc.tick_size").is_ok());

@@ -1,13 +1,14 @@
 //! Running a scenario, the top layer: build the venue from the scenario
 //! ([`build`], with [`population`]), step every path through the engine in
 //! parallel ([`run`](mod@run)), keep what each step and path did (`record.rs`,
-//! [`metrics`]), reduce across paths ([`aggregate`]), run sweeps in shards ([`sweep`]),
+//! `fund_steps.rs`, [`metrics`]), reduce across paths ([`aggregate`]), run sweeps in shards ([`sweep`]),
 //! and write a results folder's files ([`results`]).
 
 mod adl_waves;
 pub mod aggregate;
 pub mod balances;
 pub mod build;
+mod fund_steps;
 pub mod limits;
 pub mod liq_price;
 pub mod metrics;
@@ -21,6 +22,7 @@ pub mod run;
 pub mod sweep;
 pub mod sweep_fund;
 
+pub use fund_steps::FundSteps;
 pub use limits::CHUNK_PATHS;
 pub use metrics::{Haircut, PathMetrics};
 pub use record::{Bands, StepSeries};

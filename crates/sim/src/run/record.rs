@@ -16,6 +16,7 @@ use backstop_data::{BandSeries, BandsTable, DataError, MAX_ROW_GROUP_ROWS, Steps
 use rayon::prelude::*;
 
 use super::aggregate::sketch::{QuantileSketch, RELATIVE_ACCURACY};
+use super::fund_steps::{FundStepSink, FundSteps};
 use super::packed::PackedValues;
 use crate::engine::Engine;
 use crate::money::Micros;
@@ -147,6 +148,8 @@ pub struct StepSeries {
     pub(super) written: Option<(PathBuf, usize)>,
     /// The most rows held in memory at once while recording.
     pub(super) peak_held: usize,
+    /// The market funds' series (`market_fund_steps/v1`), recorded alongside.
+    pub(super) funds: FundSteps,
 }
 
 impl std::fmt::Debug for StepSeries {
@@ -172,14 +175,22 @@ impl StepSeries {
         self.len() == 0
     }
 
+    /// The per-step series of each market's own fund (empty without one).
+    #[must_use]
+    pub fn market_fund_steps(&self) -> &FundSteps {
+        &self.funds
+    }
+
     /// The file the series was streamed to while the path ran, if it was.
     #[must_use]
     pub fn streamed_to(&self) -> Option<&Path> {
         self.written.as_ref().map(|w| w.0.as_path())
     }
 
-    /// The most rows of the series held in memory at once while the path ran:
-    /// every row when held, at most a row group (plus one step) when streamed.
+    /// The most rows of the series held in memory at once while the path ran
+    /// (with the market funds' rows, [`StepSeries::market_fund_steps`]): every
+    /// row when held, at most a row group (plus one step) of each when
+    /// streamed.
     #[must_use]
     pub fn peak_rows_held(&self) -> usize {
         self.peak_held
@@ -251,6 +262,8 @@ pub(super) struct StepSink {
     error: Option<DataError>,
     step: u32,
     peak_held: usize,
+    /// The market funds' rows, recorded at each step beside these.
+    funds: Option<FundStepSink>,
 }
 
 impl StepSink {
@@ -263,6 +276,7 @@ impl StepSink {
             error: None,
             step: 0,
             peak_held: 0,
+            funds: None,
         }
     }
 
@@ -283,15 +297,32 @@ impl StepSink {
             error: None,
             step: 0,
             peak_held: 0,
+            funds: None,
         })
+    }
+
+    /// Whether the market funds' last recorded figures are `funds`, the
+    /// path's end figures (no market fund: trivially).
+    pub(super) fn funds_agree(&self, funds: &[super::metrics::MarketFundMetrics]) -> bool {
+        self.funds.as_ref().is_none_or(|f| f.agrees_with(funds))
+    }
+
+    /// The sink that records the market funds' series beside these.
+    pub(super) fn with_funds(mut self, funds: FundStepSink) -> StepSink {
+        self.funds = Some(funds);
+        self
     }
 
     /// Records the step `engine` just ran (at `ts_ns`, path prices
     /// `path_prices`); streams a row group once one is full.
     pub(super) fn record(&mut self, engine: &Engine, ts_ns: i64, path_prices: &[f64]) {
         record_step(engine, self.step, ts_ns, path_prices, &mut self.records);
+        let fund_rows = self.funds.as_mut().map_or(0, |f| {
+            f.record(engine, self.step, ts_ns);
+            f.held()
+        });
         self.step += 1;
-        self.peak_held = self.peak_held.max(self.records.len());
+        self.peak_held = self.peak_held.max(self.records.len() + fund_rows);
         if self.records.len() >= MAX_ROW_GROUP_ROWS && self.writer.is_some() {
             self.flush(MAX_ROW_GROUP_ROWS);
         }
@@ -332,11 +363,16 @@ impl StepSink {
             }
             None => None,
         };
+        let funds = match self.funds.take() {
+            Some(f) => f.finish()?,
+            None => FundSteps::default(),
+        };
         Ok(StepSeries {
             records: self.records,
             names: self.names,
             written,
             peak_held: self.peak_held,
+            funds,
         })
     }
 }
@@ -351,8 +387,13 @@ pub(super) struct BandRows {
 
 /// (series, market index) of each band column: venue-wide series, then each
 /// per-market series for every market; the vault's equity only when the run
-/// has a vault (`vault`).
-pub(super) fn band_layout(markets: usize, vault: bool) -> Vec<(BandSeries, Option<usize>)> {
+/// has a vault (`vault`), a market fund's balance only for the markets with
+/// one (`funded`, market indices).
+pub(super) fn band_layout(
+    markets: usize,
+    vault: bool,
+    funded: &[usize],
+) -> Vec<(BandSeries, Option<usize>)> {
     let mut v: Vec<_> = BandSeries::ALL
         .iter()
         .filter(|s| !s.per_market() && (vault || **s != BandSeries::VaultEquity))
@@ -362,7 +403,9 @@ pub(super) fn band_layout(markets: usize, vault: bool) -> Vec<(BandSeries, Optio
         v.extend(
             BandSeries::ALL
                 .iter()
-                .filter(|s| s.per_market())
+                .filter(|s| {
+                    s.per_market() && (**s != BandSeries::MarketFund || funded.contains(&m))
+                })
                 .map(|s| (*s, Some(m))),
         );
     }
@@ -398,6 +441,9 @@ pub(super) fn record_bands(
             (BandSeries::LiquidatedShortNotional, Some(f)) => f.liquidated_short.to_usd(),
             (BandSeries::AdlNotional, Some(f)) => f.adl_notional.to_usd(),
             (BandSeries::VaultEquity, _) => engine.vault_equity().to_usd(),
+            (BandSeries::MarketFund, Some(_)) => market
+                .and_then(|m| engine.market_fund(m as u16))
+                .map_or(0.0, |f| f.balance().to_usd()),
             (_, None) => 0.0,
         });
     }

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use backstop_data::results::layout::{
-    ADL_WAVES_FILE, BALANCES_FILE, BANDS_FILE, HAIRCUTS_FILE, MARKET_FUNDS_FILE, PATHS_FILE,
-    POPULATION_FILE, STEPS_FILE, SUMMARY_FILE, SWEEP_FILE,
+    ADL_WAVES_FILE, BALANCES_FILE, BANDS_FILE, HAIRCUTS_FILE, MARKET_FUND_STEPS_FILE,
+    MARKET_FUNDS_FILE, PATHS_FILE, POPULATION_FILE, STEPS_FILE, SUMMARY_FILE, SWEEP_FILE,
 };
 use backstop_data::{
     HaircutsTable, MarketFundRow, PathsTable, PopulationSummary, RankedSet, RunSummary, SetSummary,
@@ -25,7 +25,8 @@ pub use super::record::{SCENARIO_HASH_KEY, VERSION, metadata};
 /// Writes the results of one run into `dir` (which must exist):
 /// `population.parquet`, `steps.parquet`, `paths.parquet`, `bands.parquet`,
 /// `haircuts.parquet`, `balances.parquet`, `adl_waves.parquet`,
-/// `market_funds.parquet` (with a market fund of its own) and `summary.json`.
+/// `market_funds.parquet` and `market_fund_steps.parquet` (with a market fund
+/// of its own) and `summary.json`.
 ///
 /// # Errors
 /// [`SimError::Data`] if a file cannot be written.
@@ -43,6 +44,8 @@ pub fn write_run(dir: &Path, prepared: &Prepared, output: &RunOutput) -> Result<
     if !funds.is_empty() {
         backstop_data::write_market_funds(&dir.join(MARKET_FUNDS_FILE), &funds, &meta)?;
     }
+    let fund_steps = output.first_path.market_fund_steps();
+    fund_steps.write(&dir.join(MARKET_FUND_STEPS_FILE), &meta)?;
     backstop_data::write_summary(
         &dir.join(SUMMARY_FILE),
         &run_summary(prepared, output, rows.len()),
@@ -102,6 +105,10 @@ pub fn run_tables(prepared: &Prepared, output: &RunOutput) -> Result<RunTables, 
             MARKET_FUNDS_FILE,
             backstop_data::market_funds_batches(at(MARKET_FUNDS_FILE), &funds, &meta)?,
         ));
+    }
+    let fund_steps = output.first_path.market_fund_steps();
+    if let Some(b) = fund_steps.batches(at(MARKET_FUND_STEPS_FILE), &meta)? {
+        tables.push((MARKET_FUND_STEPS_FILE, b));
     }
     let summary_json =
         backstop_data::summary_json(at(SUMMARY_FILE), &run_summary(prepared, output, rows.len()))?;
@@ -244,7 +251,8 @@ pub struct SweepOutcome {
 
 /// Writes the results of a whole sweep into `dir` (created if needed) from all
 /// its per-path rows in (set, path) order: `sweep.parquet`, `paths.parquet`,
-/// `haircuts.parquet` and `summary.json`. The same bytes however the rows were
+/// `haircuts.parquet`, `market_funds.parquet` (`funds`, when a market has a
+/// fund of its own) and `summary.json`. The same bytes however the rows were
 /// computed (one process, shards, a resumed run).
 ///
 /// # Errors
@@ -257,6 +265,7 @@ pub fn write_sweep(
     hash: &str,
     paths: &PathsTable,
     haircuts: &HaircutsTable,
+    funds: &[MarketFundRow],
 ) -> Result<SweepOutcome, SimError> {
     let parts = sweep_parts(base, grid, hash, paths)?;
     let meta = metadata(base, Some(hash));
@@ -268,6 +277,9 @@ pub fn write_sweep(
     backstop_data::write_sweep(&dir.join(SWEEP_FILE), &parts.table, &meta)?;
     backstop_data::write_paths(&dir.join(PATHS_FILE), paths, &meta)?;
     backstop_data::write_haircuts(&dir.join(HAIRCUTS_FILE), haircuts, &meta)?;
+    if !funds.is_empty() {
+        backstop_data::write_market_funds(&dir.join(MARKET_FUNDS_FILE), funds, &meta)?;
+    }
     backstop_data::write_summary(&dir.join(SUMMARY_FILE), &parts.summary)?;
     Ok(parts.outcome)
 }
@@ -284,11 +296,12 @@ pub fn sweep_tables(
     hash: &str,
     paths: &PathsTable,
     haircuts: &HaircutsTable,
+    funds: &[MarketFundRow],
 ) -> Result<(RunTables, SweepOutcome), SimError> {
     let parts = sweep_parts(base, grid, hash, paths)?;
     let meta = metadata(base, Some(hash));
     let at = Path::new;
-    let tables = vec![
+    let mut tables = vec![
         (
             SWEEP_FILE,
             backstop_data::sweep_batches(at(SWEEP_FILE), &parts.table, &meta)?,
@@ -302,6 +315,12 @@ pub fn sweep_tables(
             backstop_data::haircuts_batches(at(HAIRCUTS_FILE), haircuts, &meta)?,
         ),
     ];
+    if !funds.is_empty() {
+        tables.push((
+            MARKET_FUNDS_FILE,
+            backstop_data::market_funds_batches(at(MARKET_FUNDS_FILE), funds, &meta)?,
+        ));
+    }
     let summary_json = backstop_data::summary_json(at(SUMMARY_FILE), &parts.summary)?;
     Ok((
         RunTables {

@@ -18,13 +18,16 @@
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
-use backstop_data::{AdlWaveRow, BalanceRow, HaircutsTable, PathsTable, PositionRow, StepsTable};
+use backstop_data::{
+    AdlWaveRow, BalanceRow, HaircutsTable, MarketFundStepRow, PathsTable, PositionRow, StepsTable,
+};
 use rayon::prelude::*;
 
 use super::adl_waves::WaveRecorder;
 use super::aggregate::{self, Aggregates};
 use super::balances::balance_rows;
 use super::build::{self, Collateral, DepthBooks, build_markets, controls_for_path, venue_config};
+use super::fund_steps::FundStepSink;
 use super::limits::{self, CHUNK_PATHS};
 use super::metrics::PathMetrics;
 use super::population;
@@ -50,6 +53,9 @@ pub struct PathOutput {
     pub metrics: PathMetrics,
     /// Per-step, per-market series.
     pub steps: StepsTable,
+    /// Per-step series of each market's own fund (`market_fund_steps/v1`
+    /// rows; empty without one).
+    pub market_fund_steps: Vec<MarketFundStepRow>,
     /// Every party's money at the opening and after the last step (`balances/v1`).
     pub balances: Vec<BalanceRow>,
 }
@@ -475,13 +481,29 @@ impl Prepared {
         let sink = StepSink::held(
             self.names(),
             self.scenario.steps() * self.scenario.market.len(),
-        );
+        )
+        .with_funds(self.fund_sink(None)?);
         let (metrics, steps, balances, _) = self.run_path_series(path_index, sink, None)?;
         Ok(PathOutput {
             metrics,
             steps: steps.table()?,
+            market_fund_steps: steps.market_fund_steps().rows()?,
             balances,
         })
+    }
+
+    /// The sink of the market funds' per-step series: held, or streamed to
+    /// `file` (with its metadata); records nothing without a market fund.
+    fn fund_sink(
+        &self,
+        file: Option<(&Path, &[(String, String)])>,
+    ) -> Result<FundStepSink, SimError> {
+        let names = self.names();
+        let funded = build::market_funds(&self.scenario)?
+            .into_iter()
+            .map(|(m, _, _)| (m, names[m as usize].clone()))
+            .collect();
+        Ok(FundStepSink::new(funded, file)?)
     }
 
     /// The markets' names, in market order.
@@ -514,14 +536,29 @@ impl Prepared {
             balance_rows(&engine, &self.population_of(path_index)?.0)
         };
         self.give_back(engine);
+        debug_assert!(
+            metrics.steps == 0 || sink.funds_agree(&metrics.market_funds),
+            "Invariant: each market fund's last per-step balance, payouts and fees are its \
+             end-of-path figures"
+        );
         let steps = sink.finish()?;
         let bands = bands.map(BandSink::finish).transpose()?;
         Ok((metrics, steps, balances, bands))
     }
 
+    /// The band columns of this scenario ([`record::band_layout`]).
+    fn band_layout(&self) -> Result<Vec<(backstop_data::BandSeries, Option<usize>)>, SimError> {
+        let funded: Vec<usize> = build::market_funds(&self.scenario)?
+            .into_iter()
+            .map(|(m, _, _)| m as usize)
+            .collect();
+        let (markets, vault) = (self.scenario.market.len(), self.scenario.vault.is_some());
+        Ok(record::band_layout(markets, vault, &funded))
+    }
+
     /// Runs path `path_index` keeping only its band series.
     fn run_bands(&self, path_index: u64) -> Result<(PathMetrics, BandRows), SimError> {
-        let layout = record::band_layout(self.scenario.market.len(), self.scenario.vault.is_some());
+        let layout = self.band_layout()?;
         let mut values = Vec::with_capacity(self.scenario.steps() * layout.len());
         let mut totals = BandTotals::default();
         let (metrics, ts_ns, engine) = self.simulate(path_index, |engine, _| {
@@ -598,15 +635,18 @@ impl Prepared {
         dir: Option<&Path>,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<RunOutput, SimError> {
-        use backstop_data::results::layout::{BANDS_FILE, STEPS_FILE};
+        use backstop_data::results::layout::{BANDS_FILE, MARKET_FUND_STEPS_FILE, STEPS_FILE};
         let n = u64::from(self.scenario.paths);
-        let layout = record::band_layout(self.scenario.market.len(), self.scenario.vault.is_some());
+        let layout = self.band_layout()?;
         let steps = self.scenario.steps();
         let meta = record::metadata(&self.scenario, None);
         let sink = match dir {
             Some(d) => StepSink::streamed(&d.join(STEPS_FILE), &meta, self.names())?,
             None => StepSink::held(self.names(), steps * self.scenario.market.len()),
         };
+        let fund_file = dir.map(|d| d.join(MARKET_FUND_STEPS_FILE));
+        let fund_file = fund_file.as_deref().map(|f| (f, meta.as_slice()));
+        let sink = sink.with_funds(self.fund_sink(fund_file)?);
         // A one-path run streams its bands too, from the same simulation.
         let band_sink = match dir {
             Some(d) if n == 1 => Some(BandSink::create(

@@ -11,6 +11,7 @@ pub(crate) mod fund_size;
 pub(crate) mod insurance_fund;
 pub(crate) mod liquidations;
 pub(crate) mod margin_multiplier;
+pub(crate) mod market_funds;
 pub(crate) mod overlay;
 pub(crate) mod replay_marks;
 pub(crate) mod socialized_loss;
@@ -38,8 +39,9 @@ type ChartFn = fn(&ReportData) -> Result<Option<Chart>, ReportError>;
 ///
 /// The first chart's error (in report order), as the chart functions.
 pub fn all(data: &ReportData) -> Result<Vec<Chart>, ReportError> {
-    const CHARTS: [ChartFn; 9] = [
+    const CHARTS: [ChartFn; 10] = [
         |d| insurance_fund::insurance_fund(d).map(Some),
+        market_funds::market_funds,
         |d| drawdown::drawdown(d).map(Some),
         |d| socialized_loss::socialized_loss(d).map(Some),
         |d| liquidations::liquidations(d).map(Some),
@@ -58,5 +60,12 @@ pub fn all(data: &ReportData) -> Result<Vec<Chart>, ReportError> {
     for chart in drawn {
         charts.extend(chart?);
     }
+    // Each market fund's fan across paths, after its path-0 chart.
+    let fans = market_funds::fans(data)?;
+    let at = charts
+        .iter()
+        .position(|c| c.name == "market_funds")
+        .map_or(charts.len(), |i| i + 1);
+    charts.splice(at..at, fans);
     Ok(charts)
 }
