@@ -1,48 +1,48 @@
 //! A path's ADL waves (docs/model.md §6, "ADL waves"): the engine's per-step
 //! record of every winner's take ([`crate::engine::AdlTakeRecord`]) folded into
-//! the wave measures of [`crate::venue::adl_waves`] at the end of the path.
+//! the wave measures of [`crate::venue::adl_waves`] as the steps run.
 
 use backstop_data::AdlWaveRow;
 
 use super::metrics::PathMetrics;
 use crate::engine::Engine;
-use crate::venue::adl_waves::{AdlTake, AdlWave, adl_waves};
+use crate::venue::adl_waves::{AdlTake, AdlWave, WaveFold};
 
-/// The takes and needed amounts of one path, gathered step by step.
+/// The waves of one path, folded step by step: the wave being run keeps one
+/// entry per winner it touched; a finished wave keeps only its measures.
 #[derive(Default)]
 pub(super) struct WaveRecorder {
-    takes: Vec<AdlTake>,
-    /// `(step, needed notional USD)` of every step with ADL, ascending.
-    needed: Vec<(u32, f64)>,
+    fold: WaveFold,
+    waves: Vec<AdlWave>,
 }
 
 impl WaveRecorder {
-    /// Keeps the takes of the step `engine` just ran (nothing on a step
+    /// Folds the takes of the step `engine` just ran (nothing on a step
     /// without ADL: O(1)).
     pub(super) fn observe(&mut self, engine: &Engine) {
         let takes = engine.adl_takes();
         let Some(first) = takes.first() else { return };
-        self.needed
-            .push((first.step, engine.adl_needed_notional().to_usd()));
-        self.takes.extend(takes.iter().map(|t| AdlTake {
-            step: t.step,
-            account: t.winner,
-            notional: t.notional.to_usd(),
-            lots: t.lots,
-            held: t.held,
-            pnl_before: t.pnl_before.to_usd(),
-            equity_after: t.equity_after.to_usd(),
-        }));
+        let needed = || engine.adl_needed_notional().to_usd();
+        if let Some(wave) = self.fold.step(first.step, needed) {
+            self.waves.push(wave);
+        }
+        for t in takes {
+            self.fold.take(&AdlTake {
+                step: t.step,
+                account: t.winner,
+                notional: t.notional.to_usd(),
+                lots: t.lots,
+                held: t.held,
+                pnl_before: t.pnl_before.to_usd(),
+                equity_after: t.equity_after.to_usd(),
+            });
+        }
     }
 
     /// The path's waves, in step order.
-    pub(super) fn finish(&self) -> Vec<AdlWave> {
-        let needed = |step: u32| {
-            self.needed
-                .binary_search_by_key(&step, |n| n.0)
-                .map_or(0.0, |i| self.needed[i].1)
-        };
-        adl_waves(&self.takes, needed)
+    pub(super) fn finish(mut self) -> Vec<AdlWave> {
+        self.waves.extend(self.fold.finish());
+        self.waves
     }
 }
 

@@ -66,45 +66,119 @@ pub struct AdlWave {
 /// each; `needed(step)` is the notional the step's closes needed.
 pub fn adl_waves(takes: &[AdlTake], needed: impl Fn(u32) -> f64) -> Vec<AdlWave> {
     let mut waves = Vec::new();
-    let mut start = 0;
-    while start < takes.len() {
-        let mut end = start + 1;
-        while end < takes.len() && takes[end].step <= takes[end - 1].step + 1 {
-            end += 1;
+    let mut fold = WaveFold::default();
+    for t in takes {
+        if let Some(wave) = fold.step(t.step, || needed(t.step)) {
+            waves.push(wave);
         }
-        waves.push(measure(&takes[start..end], &needed));
-        start = end;
+        fold.take(t);
     }
+    waves.extend(fold.finish());
     waves
 }
 
-fn measure(takes: &[AdlTake], needed: &impl Fn(u32) -> f64) -> AdlWave {
-    let first_step = takes[0].step;
-    let last_step = takes[takes.len() - 1].step;
-    let need: f64 = (first_step..=last_step).map(needed).sum();
+/// One winner's takes of the wave so far.
+#[derive(Clone, Copy, Debug)]
+struct WinnerTakes {
+    notional: f64,
+    lots: i64,
+    /// Position at the first take, lots.
+    held_first: i64,
+    /// PnL at the first take, USD.
+    pnl_first: f64,
+    /// Equity after the last take, USD.
+    equity_last: f64,
+}
+
+/// A wave folded take by take as the steps run: memory in the winners the
+/// current wave touched (one entry each), not in the takes of the path.
+#[derive(Clone, Debug, Default)]
+pub struct WaveFold {
+    /// First and last step of the wave being folded (`None` between waves).
+    steps: Option<(u32, u32)>,
+    /// What each step of the wave needed, USD, in step order.
+    needed: Vec<f64>,
+    /// The wave's winners, by account.
+    by: BTreeMap<u32, WinnerTakes>,
+}
+
+impl WaveFold {
+    /// Opens step `step` (at or after the last step taken); `needed` gives what
+    /// its closes needed, asked once per step. Returns the previous wave when
+    /// `step` does not follow it.
+    pub fn step(&mut self, step: u32, needed: impl FnOnce() -> f64) -> Option<AdlWave> {
+        let mut done = None;
+        match self.steps {
+            Some((_, last)) if step == last => return None,
+            Some((_, last)) if step == last + 1 => {}
+            Some(_) => done = self.finish(),
+            None => {}
+        }
+        let first = self.steps.map_or(step, |(first, _)| first);
+        self.steps = Some((first, step));
+        self.needed.push(needed());
+        done
+    }
+
+    /// Adds one take of the current step.
+    pub fn take(&mut self, t: &AdlTake) {
+        debug_assert!(
+            self.steps.is_some_and(|(_, last)| last == t.step),
+            "Invariant: a take belongs to the step opened last"
+        );
+        let e = self.by.entry(t.account).or_insert(WinnerTakes {
+            notional: 0.0,
+            lots: 0,
+            held_first: t.held,
+            pnl_first: t.pnl_before,
+            equity_last: t.equity_after,
+        });
+        e.notional += t.notional;
+        e.lots += t.lots;
+        e.equity_last = t.equity_after;
+    }
+
+    /// Measures the wave folded so far (`None` without one) and starts afresh.
+    pub fn finish(&mut self) -> Option<AdlWave> {
+        let (first_step, last_step) = self.steps.take()?;
+        let wave = measure(first_step, last_step, &self.needed, &self.by);
+        self.needed.clear();
+        self.by.clear();
+        Some(wave)
+    }
+}
+
+fn measure(
+    first_step: u32,
+    last_step: u32,
+    needed: &[f64],
+    by: &BTreeMap<u32, WinnerTakes>,
+) -> AdlWave {
+    let need: f64 = needed.iter().sum();
     // Per account: (notional, PnL taken, PnL at first take, last equity),
     // the PnL taken being the share of the position held at the first take
     // that the wave closed, times its PnL then (a later take's PnL at the
     // mark also holds what earlier takes realized: not summed take by take).
-    let mut by: BTreeMap<u32, (f64, i64, i64, f64, f64)> = BTreeMap::new();
-    for t in takes {
-        let e = by
-            .entry(t.account)
-            .or_insert((0.0, 0, t.held, t.pnl_before, t.equity_after));
-        e.0 += t.notional;
-        e.1 += t.lots;
-        e.4 = t.equity_after;
-    }
-    let share = |v: &(f64, i64, i64, f64, f64)| {
-        if v.2 > 0 {
-            v.1 as f64 / v.2 as f64
+    let share = |v: &WinnerTakes| {
+        if v.held_first > 0 {
+            v.lots as f64 / v.held_first as f64
         } else {
             0.0
         }
     };
     let by: BTreeMap<u32, (f64, f64, f64, f64)> = by
         .iter()
-        .map(|(&a, v)| (a, (v.0, share(v) * v.3, v.3, v.4)))
+        .map(|(&a, v)| {
+            (
+                a,
+                (
+                    v.notional,
+                    share(v) * v.pnl_first,
+                    v.pnl_first,
+                    v.equity_last,
+                ),
+            )
+        })
         .collect();
     let taken: f64 = by.values().map(|v| v.0).sum();
     let max_pnl_share = by
@@ -222,6 +296,49 @@ mod tests {
             (b.multiple, b.excess, b.max_pnl_share, b.gini),
             (1.0, 0.0, 1.0, 0.0)
         );
+    }
+
+    /// Folded step by step as a run does (the fold hands back a wave when a
+    /// step does not follow it), the waves are those of the whole list.
+    #[test]
+    fn a_fold_step_by_step_gives_the_waves_of_the_whole_list() {
+        let takes: Vec<AdlTake> = (0..40u32)
+            .filter(|i| i % 7 != 3)
+            .flat_map(|i| {
+                (0..1 + i % 3).map(move |k| {
+                    take(
+                        10 + i,
+                        (i * 5 + k) % 11,
+                        f64::from(1 + k) * 10.5,
+                        i64::from(1 + k),
+                        i64::from(4 + k + i % 5),
+                        f64::from(i) - 7.25,
+                    )
+                })
+            })
+            .collect();
+        let needed = |s: u32| f64::from(s % 4) * 3.5;
+        let whole = adl_waves(&takes, needed);
+        assert_eq!(
+            whole.len(),
+            7,
+            "the gaps at steps 13, 20, 27, 34, 41 and 48"
+        );
+        let mut fold = WaveFold::default();
+        let mut folded = Vec::new();
+        for step in 0..60 {
+            let of_step: Vec<&AdlTake> = takes.iter().filter(|t| t.step == step).collect();
+            if of_step.is_empty() {
+                continue;
+            }
+            folded.extend(fold.step(step, || needed(step)));
+            for t in of_step {
+                fold.take(t);
+            }
+        }
+        folded.extend(fold.finish());
+        assert_eq!(folded, whole);
+        assert_eq!(fold.finish(), None, "a finished fold starts afresh");
     }
 
     #[test]
