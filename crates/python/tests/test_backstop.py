@@ -104,6 +104,21 @@ def test_an_in_memory_run_equals_the_clis_files(tmp_path):
     assert mem.polars("population").height == mem.population.num_rows > 0
 
 
+def test_market_funds_are_tables_in_memory_and_in_the_folder(tmp_path):
+    """A market with its own insurance fund: ``res.market_funds`` (end of path)
+    and ``res.market_fund_steps`` (per step) in memory equal the CLI's files,
+    and the per-step balance ends at the fund's final balance."""
+    scenario = REPO / "scenarios" / "venues" / "dydx-isolated-fund.toml"
+    o = cli("run", scenario, "--out", tmp_path / "cli", "--quiet")
+    assert o.returncode == 0, o.stderr
+    mem = backstop.run(scenario)
+    same_tables(mem, tmp_path / "cli" / "dydx-isolated-fund")
+    funds, steps = mem.market_funds.to_pylist(), mem.market_fund_steps.to_pylist()
+    assert [f["market"] for f in funds] == ["alt"]
+    last = [r for r in steps if r["market"] == "alt"][-1]
+    assert last["balance"] == pytest.approx(funds[0]["final"])
+
+
 def test_an_in_memory_sweep_equals_the_clis_files(tmp_path):
     o = cli("sweep", SWEEP, "--paths", 2, "--out", tmp_path / "cli", "--quiet")
     assert o.returncode == 0, o.stderr

@@ -44,7 +44,8 @@ __all__ = [
 Scenario = Union[str, os.PathLike, Mapping[str, Any]]
 
 #: The tables a run or sweep may hold, by name (the file is ``<name>.parquet``).
-TABLES = ("steps", "population", "paths", "bands", "haircuts", "balances", "adl_waves", "sweep")
+TABLES = ("steps", "population", "paths", "bands", "haircuts", "balances", "adl_waves",
+          "market_funds", "market_fund_steps", "sweep")
 
 
 class Results:
