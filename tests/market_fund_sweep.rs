@@ -91,10 +91,9 @@ fn a_swept_market_fund_depletes_later_the_larger_it_is_and_matches_single_runs()
     }
 
     // The same sweep as two shards: each shard folder holds its sets' rows,
-    // together the whole sweep's. (`backstop merge` of this scenario's shards
-    // fails on main too, before any market fund: "the shard manifest's
-    // scenario does not match its hash"; the merge joins the shards' files
-    // as it joins paths.parquet.)
+    // together the whole sweep's, and `backstop merge` joins them into the
+    // whole sweep's file (the dydx-v4 rule book's computed funding cap reads
+    // back exactly from the manifest: crates/sim/tests/scenario_json.rs).
     let mut sharded = Vec::new();
     for k in 0..2 {
         let shard = format!("{k}/2");
@@ -119,6 +118,17 @@ fn a_swept_market_fund_depletes_later_the_larger_it_is_and_matches_single_runs()
         sharded.extend(read_market_funds(&f).unwrap());
     }
     assert_eq!(sharded, rows);
+    let shard_dir = |k: u32| format!("sharded/dydx-isolated-fund/shard-{k}-of-2");
+    let (first, second) = (shard_dir(0), shard_dir(1));
+    let o = run_program(
+        BIN,
+        tmp.path(),
+        &["merge", &first, &second, "--out", "merged", "-q"],
+        &[],
+    );
+    assert_success(&o);
+    let merged = tmp.path().join("merged/dydx-isolated-fund/market_funds.parquet");
+    assert_eq!(read_market_funds(&merged).unwrap(), rows);
 
     // The sweep report: the fund per set.
     let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
