@@ -127,7 +127,9 @@ fn a_swept_market_fund_depletes_later_the_larger_it_is_and_matches_single_runs()
         &[],
     );
     assert_success(&o);
-    let merged = tmp.path().join("merged/dydx-isolated-fund/market_funds.parquet");
+    let merged = tmp
+        .path()
+        .join("merged/dydx-isolated-fund/market_funds.parquet");
     assert_eq!(read_market_funds(&merged).unwrap(), rows);
 
     // The sweep report: the fund per set.
