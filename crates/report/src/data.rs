@@ -41,6 +41,21 @@ pub struct Band {
 }
 
 impl Band {
+    /// The seven quantiles a fan chart draws, in its order: p1, p5, p25, p50,
+    /// p75, p95, p99.
+    #[must_use]
+    pub fn fan_quantiles(&self) -> [Vec<f64>; 7] {
+        [
+            self.p1.clone(),
+            self.p5.clone(),
+            self.p25.clone(),
+            self.p50.clone(),
+            self.p75.clone(),
+            self.p95.clone(),
+            self.p99.clone(),
+        ]
+    }
+
     /// Steps in the series.
     #[must_use]
     pub fn len(&self) -> usize {
@@ -637,6 +652,20 @@ impl ReportData {
     #[must_use]
     pub fn first_param_set(&self) -> u32 {
         self.paths.param_set.iter().copied().min().unwrap_or(0)
+    }
+
+    /// The `market_funds.parquet` rows of `market`'s own fund in parameter set
+    /// `param_set`, one per path, in file order.
+    #[must_use]
+    pub fn market_fund_rows(
+        &self,
+        market: &str,
+        param_set: u32,
+    ) -> Vec<&backstop_data::MarketFundRow> {
+        self.market_funds
+            .iter()
+            .filter(|r| r.market == market && r.param_set == param_set)
+            .collect()
     }
 
     /// The recorded time of each step, ns since the epoch, as `(steps, times)`:

@@ -44,14 +44,7 @@ pub(crate) fn headline_rows(data: &ReportData, step_text: &dyn Fn(f64) -> String
     let set = data.first_param_set();
     markets(data)
         .into_iter()
-        .map(|m| {
-            let rows: Vec<&MarketFundRow> = data
-                .market_funds
-                .iter()
-                .filter(|r| r.market == m && r.param_set == set)
-                .collect();
-            row(m, &rows, step_text)
-        })
+        .map(|m| row(m, &data.market_fund_rows(m, set), step_text))
         .collect()
 }
 
@@ -108,11 +101,7 @@ pub(crate) fn overview_sentence(data: &ReportData) -> String {
     let parts: Vec<String> = markets(data)
         .into_iter()
         .map(|m| {
-            let rows: Vec<&MarketFundRow> = data
-                .market_funds
-                .iter()
-                .filter(|r| r.market == m && r.param_set == set)
-                .collect();
+            let rows = data.market_fund_rows(m, set);
             let depleted = rows
                 .iter()
                 .filter(|r| r.first_depletion_step.is_some())
@@ -163,11 +152,7 @@ pub(crate) fn sweep_table(data: &ReportData) -> Option<(Vec<String>, Vec<Vec<Str
     let mut table = Vec::new();
     for r in &sets.table.rows {
         for m in markets(data) {
-            let rows: Vec<&MarketFundRow> = data
-                .market_funds
-                .iter()
-                .filter(|f| f.param_set == r.param_set && f.market == m)
-                .collect();
+            let rows = data.market_fund_rows(m, r.param_set);
             if rows.is_empty() {
                 continue;
             }

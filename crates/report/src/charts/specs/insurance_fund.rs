@@ -52,15 +52,7 @@ fn fan_chart(data: &ReportData, band: &Band) -> Result<Chart, ReportError> {
     let plot = Plot::Fan(Fan {
         time,
         x,
-        bands: [
-            band.p1.clone(),
-            band.p5.clone(),
-            band.p25.clone(),
-            band.p50.clone(),
-            band.p75.clone(),
-            band.p95.clone(),
-            band.p99.clone(),
-        ],
+        bands: band.fan_quantiles(),
         start,
         labels: FanLabels::FUND,
     });

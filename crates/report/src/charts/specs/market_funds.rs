@@ -162,11 +162,7 @@ pub fn fans(data: &ReportData) -> Result<Vec<Chart>, ReportError> {
 /// run: sampled, so stated with the count).
 fn fan(data: &ReportData, m: &str, band: &Band) -> Result<Chart, ReportError> {
     let set = data.first_param_set();
-    let rows: Vec<_> = data
-        .market_funds
-        .iter()
-        .filter(|r| r.market == m && r.param_set == set)
-        .collect();
+    let rows = data.market_fund_rows(m, set);
     let depleted = rows
         .iter()
         .filter(|r| r.first_depletion_step.is_some())
@@ -190,15 +186,7 @@ fn fan(data: &ReportData, m: &str, band: &Band) -> Result<Chart, ReportError> {
     let plot = Plot::Fan(Fan {
         time,
         x,
-        bands: [
-            band.p1.clone(),
-            band.p5.clone(),
-            band.p25.clone(),
-            band.p50.clone(),
-            band.p75.clone(),
-            band.p95.clone(),
-            band.p99.clone(),
-        ],
+        bands: band.fan_quantiles(),
         start: rows.first().map(|r| r.initial),
         labels: FanLabels {
             y: "Market fund balance (USD)",
