@@ -199,17 +199,32 @@ impl RunInfo {
     /// `controls.breaker.pause_steps`.
     #[must_use]
     pub fn breaker_pause_steps(&self) -> Option<usize> {
-        let param = |key: &str| {
-            self.parameters
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.replace(',', ""))
-        };
-        if param("controls.breaker.enabled").as_deref() != Some("true") {
+        if self.parameter("controls.breaker.enabled") != Some("true") {
             return None;
         }
-        let pause: u64 = param("controls.breaker.pause_steps")?.parse().ok()?;
+        let pause: u64 = self
+            .parameter("controls.breaker.pause_steps")?
+            .replace(',', "")
+            .parse()
+            .ok()?;
         usize::try_from(pause).ok().map(|p| p.max(1))
+    }
+
+    /// A scenario parameter as written in `summary.json` (flattened key, e.g.
+    /// `controls.breaker.threshold`).
+    #[must_use]
+    pub fn parameter(&self, key: &str) -> Option<&str> {
+        self.parameters
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A numeric scenario parameter (its thousands separators dropped);
+    /// `None` when absent or not a number.
+    #[must_use]
+    pub fn parameter_f64(&self, key: &str) -> Option<f64> {
+        self.parameter(key)?.replace(',', "").parse().ok()
     }
 
     /// Parses the text of a `summary.json`; `file` is only used in error messages.

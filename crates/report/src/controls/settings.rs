@@ -4,18 +4,6 @@
 use crate::format::{pct, plain};
 use crate::summary::RunInfo;
 
-/// A scenario parameter of `summary` (flattened key, e.g. `controls.breaker.threshold`).
-pub(crate) fn param<'a>(s: &'a RunInfo, key: &str) -> Option<&'a str> {
-    s.parameters
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-}
-
-pub(crate) fn param_f64(s: &RunInfo, key: &str) -> Option<f64> {
-    param(s, key)?.replace(',', "").parse().ok()
-}
-
 /// The controls the scenario enables (`controls.<name>.enabled = true`), by name,
 /// in scenario-key order.
 #[must_use]
@@ -36,7 +24,9 @@ pub fn controls_in_force(s: &RunInfo) -> Vec<String> {
     enabled_controls(s)
         .into_iter()
         .filter(|c| {
-            c != "oracle" || param_f64(s, "controls.oracle.sources").is_none_or(|n| n > 1.0)
+            c != "oracle"
+                || s.parameter_f64("controls.oracle.sources")
+                    .is_none_or(|n| n > 1.0)
         })
         .collect()
 }
@@ -55,8 +45,8 @@ pub fn control_settings(s: &RunInfo) -> Vec<(String, String)> {
 // Over 70 lines: one sentence per control, each naming its own settings.
 #[must_use]
 pub fn describe(s: &RunInfo, name: &str) -> String {
-    let p = |field: &str| param(s, &format!("controls.{name}.{field}"));
-    let f = |field: &str| param_f64(s, &format!("controls.{name}.{field}"));
+    let p = |field: &str| s.parameter(&format!("controls.{name}.{field}"));
+    let f = |field: &str| s.parameter_f64(&format!("controls.{name}.{field}"));
     let steps = |n: Option<f64>| match n {
         Some(n) if (n - 1.0).abs() < f64::EPSILON => "1 step".to_owned(),
         Some(n) => format!("{} steps", plain(n)),
@@ -152,14 +142,15 @@ fn describe_collateral(s: &RunInfo) -> String {
     let assets: Vec<String> = names
         .iter()
         .map(|name| {
-            let f = |field: &str| param_f64(s, &format!("{PREFIX}{name}.{field}"));
-            let market = param(s, &format!("{PREFIX}{name}.market"));
+            let f = |field: &str| s.parameter_f64(&format!("{PREFIX}{name}.{field}"));
+            let market = s.parameter(&format!("{PREFIX}{name}.market"));
             let mut lowest: Option<(f64, String)> = None;
             for i in 0.. {
                 let Some(price) = f(&format!("schedule.{i}.price")) else {
                     break;
                 };
-                let at = param(s, &format!("{PREFIX}{name}.schedule.{i}.at"))
+                let at = s
+                    .parameter(&format!("{PREFIX}{name}.schedule.{i}.at"))
                     .map(str::to_owned)
                     .or_else(|| {
                         f(&format!("schedule.{i}.step")).map(|n| format!("step {}", plain(n)))

@@ -41,13 +41,7 @@ struct Unit<'a> {
 /// parameters (`market.btc.tiers.0.mmr`, `market.btc.price`), the price falling
 /// back on path 0's first mark.
 fn market_setup(data: &ReportData, market: &str) -> Option<(Brackets, f64)> {
-    let get = |key: &str| {
-        data.summary
-            .parameters
-            .iter()
-            .find(|(k, _)| k == key)
-            .and_then(|(_, v)| v.replace(',', "").parse::<f64>().ok())
-    };
+    let get = |key: &str| data.summary.parameter_f64(key);
     let mut brackets = Vec::new();
     for i in 0.. {
         let Some(rate) = get(&format!("market.{market}.tiers.{i}.mmr")) else {

@@ -107,8 +107,11 @@ fn replay_marks(data: &ReportData) -> Option<(String, Vec<String>, Vec<Vec<Strin
         return None;
     }
     let p = data.path0.as_ref()?;
-    let on_replay =
-        |market: &str| param(data, &format!("market.{market}.impact.on_replay")).unwrap_or("none");
+    let on_replay = |market: &str| {
+        data.summary
+            .parameter(&format!("market.{market}.impact.on_replay"))
+            .unwrap_or("none")
+    };
     let mut rows = Vec::new();
     let mut modes = Vec::new();
     for (market, marks) in &p.marks {
@@ -580,7 +583,9 @@ fn sweep_overview(data: &ReportData, sets: &crate::data::SweepSets) -> String {
         .accounts
         .map(|n| n as f64)
         .or_else(|| {
-            param(data, "population.accounts").and_then(|a| a.replace(',', "").parse().ok())
+            data.summary
+                .parameter("population.accounts")
+                .and_then(|a| a.replace(',', "").parse().ok())
         })
         .map_or_else(
             || "the scenario's population".to_owned(),
@@ -780,15 +785,6 @@ fn methodology(data: &ReportData) -> Vec<String> {
     methodology
 }
 
-/// A scenario parameter of the run (flattened key, e.g. `liquidation.fee`).
-fn param<'a>(data: &'a ReportData, key: &str) -> Option<&'a str> {
-    data.summary
-        .parameters
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-}
-
 /// The methodology's population sentence.
 fn population_text(data: &ReportData) -> String {
     let s = &data.summary;
@@ -805,7 +801,7 @@ fn population_text(data: &ReportData) -> String {
     if let Some(c) = s.collateral {
         population.push_str(&format!(", {} of collateral", usd(c)));
     }
-    if let Some(kind) = param(data, "population.kind") {
+    if let Some(kind) = data.summary.parameter("population.kind") {
         population.push_str(&format!(" ({kind})"));
     }
     population.push('.');
@@ -832,7 +828,7 @@ fn population_text(data: &ReportData) -> String {
 /// how liquidation orders move the price, and how late liquidations are.
 fn assumptions_text(data: &ReportData) -> String {
     let mut parts = Vec::new();
-    let p = |k: &str| param(data, k);
+    let p = |k: &str| data.summary.parameter(k);
     match p("population.kind") {
         Some("generated") => parts.push(format!(
             "a generated book ({} accounts; notional {}, leverage {}{})",
@@ -883,10 +879,10 @@ fn assumptions_text(data: &ReportData) -> String {
 /// The methodology's loss-waterfall sentence.
 fn waterfall_text(data: &ReportData) -> String {
     let mut waterfall = String::from("Loss waterfall: liquidation");
-    if let Some(mode) = param(data, "liquidation.mode") {
+    if let Some(mode) = data.summary.parameter("liquidation.mode") {
         waterfall.push_str(&format!(" mode `{mode}`"));
     }
-    if let Some(fee) = param(data, "liquidation.fee") {
+    if let Some(fee) = data.summary.parameter("liquidation.fee") {
         waterfall.push_str(&format!(", fee {fee}"));
     }
     waterfall.push_str("; insurance fund");
@@ -901,7 +897,11 @@ fn waterfall_text(data: &ReportData) -> String {
         waterfall.push_str(&format!(" starting at {}", usd(f)));
     }
     waterfall.push_str("; last line ");
-    waterfall.push_str(param(data, "last_line.kind").unwrap_or("as in the scenario"));
+    waterfall.push_str(
+        data.summary
+            .parameter("last_line.kind")
+            .unwrap_or("as in the scenario"),
+    );
     waterfall.push('.');
     waterfall
 }

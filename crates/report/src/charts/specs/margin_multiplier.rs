@@ -39,12 +39,7 @@ pub fn margin_multiplier(data: &ReportData) -> Result<Option<Chart>, ReportError
     } else {
         Vec::new()
     };
-    let cap = data
-        .summary
-        .parameters
-        .iter()
-        .find(|(k, _)| k == "controls.vol_margin.cap")
-        .and_then(|(_, v)| v.replace(',', "").parse::<f64>().ok());
+    let cap = data.summary.parameter_f64("controls.vol_margin.cap");
     let (_, max) = min_max(&series.margin_multiplier);
     let market = series.market.to_uppercase();
     let mut caption = format!(
