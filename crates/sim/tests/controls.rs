@@ -411,8 +411,8 @@ fn a_haircut_lowers_margin_by_units_times_price_times_haircut() {
     let schedule = [(0.0, 1.0), (1.0, 0.5)];
     let mut full = collateral_long(0.0, &schedule, 16_000_000, 16.0);
     let mut cut = collateral_long(0.2, &schedule, 16_000_000, 16.0);
-    assert_eq!(full.accounts()[0].collateral, usd(4.0));
-    assert_eq!(cut.accounts()[0].collateral, usd(4.0));
+    assert_eq!(full.collateral(0), usd(4.0));
+    assert_eq!(cut.collateral(0), usd(4.0));
     assert_eq!(full.collateral_value(0), usd(16.0));
     assert_eq!(cut.collateral_value(0), usd(12.8));
     assert_eq!(full.equity(0), usd(20.0));
@@ -541,7 +541,7 @@ fn selling_collateral_at_market_can_end_a_liquidation_before_any_close() {
     assert_eq!(e.totals().collateral_conversions, 1);
     assert_eq!(e.totals().collateral_converted, usd(8.0));
     assert_eq!(e.equity(0), usd(12.0));
-    assert_eq!(e.accounts()[0].collateral, usd(12.0));
+    assert_eq!(e.collateral(0), usd(12.0));
     assert_eq!(e.positions_of(0)[0].lots, 10);
     // With no haircut the same fall would have been caught the same way, but
     // 16 units at 0.25 fetch 4 USD: equity 8, and the position is closed.

@@ -1025,12 +1025,12 @@ fn funding_longs_pay_shorts_and_the_external_counterparty_nets_it() {
                 (t > 0 && t % 5 == 0).then_some(rate(r).as_fraction())
             );
             assert_eq!(
-                e.accounts()[0].collateral,
+                e.collateral(0),
                 Micros(100_000_000 - settled * long_pays),
                 "rate {r}, step {t}"
             );
             assert_eq!(
-                e.accounts()[1].collateral,
+                e.collateral(1),
                 Micros(100_000_000 + settled * short_gets),
                 "rate {r}, step {t}"
             );

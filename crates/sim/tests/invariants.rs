@@ -660,7 +660,9 @@ fn give_collateral(e: &mut Engine, case: &Case) -> Result<(), String> {
         .iter()
         .map(|a| a.weighted_price(0, 0, &marks))
         .collect();
-    let deposits: Vec<i64> = e.accounts().iter().map(|a| a.collateral.0).collect();
+    let deposits: Vec<i64> = (0..e.accounts().len() as u32)
+        .map(|a| e.collateral(a).0)
+        .collect();
     let isolated: Vec<bool> = e.accounts().iter().map(|a| a.isolated).collect();
     let mut rng = rng::stream(case.adl_seed, Purpose::Collateral, 0);
     let holdings = collateral::allocate(&config, &prices, &deposits, &isolated, &mut rng);

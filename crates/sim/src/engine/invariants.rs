@@ -156,7 +156,9 @@ impl Engine {
     /// Money over every party, summed afresh; collateral units per asset.
     fn check_conservation(&self) -> Check {
         let l = &self.ledger;
-        let sum: i64 = l.accounts.iter().map(|a| a.collateral.0).sum::<i64>()
+        let sum: i64 = (0..l.accounts.len() as u32)
+            .map(|a| l.collateral(a).0)
+            .sum::<i64>()
             + l.balance(Party::External).0
             + l.balance(Party::InsuranceFund).0
             + (0..self.markets.len())

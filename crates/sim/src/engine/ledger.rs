@@ -22,6 +22,8 @@ use crate::money::{MAX_MICROS, Micros};
 use crate::venue::insurance::InsuranceFund;
 use crate::venue::market::MarketId;
 
+use super::collateral_funding::{FundingEntry, FundingLog, MAX_PENDING};
+
 /// One position slot: an account's exposure to one market.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Position {
@@ -39,9 +41,12 @@ pub struct Position {
 pub struct Account {
     /// Identifier from the population.
     pub id: u64,
-    /// Cash balance: deposits plus every transfer (fees, funding, coverage,
-    /// haircuts). Changed only by the engine ledger's `transfer`.
-    pub collateral: Micros,
+    /// Cash balance as stored: deposits plus every transfer (fees, funding,
+    /// coverage, haircuts), less the funding still pending in the ledger's
+    /// log. Private to the ledger: read it through
+    /// [`crate::engine::Engine::collateral`] (the ledger's `collateral`),
+    /// which adds what is pending.
+    collateral: Micros,
     /// Whether this is an isolated position.
     pub isolated: bool,
     pub(super) first_slot: u32,
@@ -183,6 +188,15 @@ pub(super) struct Ledger {
     /// queues re-score them.
     touched: Vec<u32>,
     track_touched: bool,
+    /// Funding settled but not yet applied to every position
+    /// (`engine/collateral_funding.rs`).
+    funding: FundingLog,
+    /// An upper bound of every account's stored `|collateral|` (it only
+    /// grows): with the log's bounds, whether a lazy settlement could take a
+    /// balance out of the engine's range.
+    stored_max_abs: u64,
+    /// The most position slots of one account.
+    max_slots: u32,
 }
 
 /// A population the ledger cannot open.
@@ -230,10 +244,14 @@ impl Ledger {
             record: false,
             touched: Vec::new(),
             track_touched: false,
+            funding: FundingLog::default(),
+            stored_max_abs: 0,
+            max_slots: 0,
         };
         for spec in population {
             ledger.open_account(spec, markets, &value)?;
         }
+        ledger.funding = FundingLog::new(markets, ledger.positions.len());
         for m in 0..markets {
             ledger.long_lots[m] = ledger.market_slots[m]
                 .iter()
@@ -278,6 +296,9 @@ impl Ledger {
             record,
             touched,
             track_touched,
+            funding,
+            stored_max_abs,
+            max_slots,
         } = src;
         self.accounts.clone_from(accounts);
         self.positions.clone_from(positions);
@@ -306,6 +327,9 @@ impl Ledger {
         self.record = *record;
         self.touched.clone_from(touched);
         self.track_touched = *track_touched;
+        self.funding.reset_from(funding);
+        self.stored_max_abs = *stored_max_abs;
+        self.max_slots = *max_slots;
     }
 
     fn open_account(
@@ -331,6 +355,8 @@ impl Ledger {
             self.ext_cost[market as usize] -= cost;
         }
         self.opening_total += spec.collateral;
+        self.stored_max_abs = self.stored_max_abs.max(spec.collateral.0.unsigned_abs());
+        self.max_slots = self.max_slots.max(spec.positions.len() as u32);
         #[cfg(debug_assertions)]
         {
             self.collateral_total += spec.collateral;
@@ -421,13 +447,18 @@ impl Ledger {
         match party {
             Party::Account(a) => {
                 self.touch(a);
+                self.apply_pending(a);
                 self.accounts[a as usize].collateral -= amount;
+                self.note_stored(a);
                 #[cfg(debug_assertions)]
                 {
                     self.collateral_total -= amount;
                 }
             }
-            Party::External => self.ext_cash -= amount,
+            Party::External => {
+                self.apply_all_pending();
+                self.ext_cash -= amount;
+            }
             Party::InsuranceFund => {
                 debug_assert_eq!(
                     reason,
@@ -455,13 +486,18 @@ impl Ledger {
         match party {
             Party::Account(a) => {
                 self.touch(a);
+                self.apply_pending(a);
                 self.accounts[a as usize].collateral += amount;
+                self.note_stored(a);
                 #[cfg(debug_assertions)]
                 {
                     self.collateral_total += amount;
                 }
             }
-            Party::External => self.ext_cash += amount,
+            Party::External => {
+                self.apply_all_pending();
+                self.ext_cash += amount;
+            }
             Party::InsuranceFund => {
                 debug_assert_eq!(
                     reason,
@@ -488,8 +524,8 @@ impl Ledger {
     /// A party's balance.
     pub(super) fn balance(&self, party: Party) -> Micros {
         match party {
-            Party::Account(a) => self.accounts[a as usize].collateral,
-            Party::External => self.ext_cash,
+            Party::Account(a) => self.collateral(a),
+            Party::External => self.ext_cash + self.pending_total(),
             Party::InsuranceFund => self.fund.balance(),
             Party::MarketFund(m) => self.market_funds[m as usize]
                 .as_ref()
@@ -649,17 +685,72 @@ impl Ledger {
 
     // ------------------------------------------------------------- positions
 
-    /// Funding of every open position of `market`: `payment(lots)` (signed,
-    /// positive when the position pays) between its account and the external
-    /// counterparty. O(positions of the market), no allocation.
+    /// Funding of every open position of `market` at `entry` (rate and mark):
+    /// `entry.payment(lots)` (signed, positive when the position pays) between
+    /// its account and the external counterparty.
     ///
-    /// The same transfers as [`Ledger::transfer`] makes, one per open
+    /// Lazily where that is exact and safe (`engine/collateral_funding.rs`):
+    /// O(1), the settlement joins the market's log and each position pays it
+    /// when its account is next touched (or read). Eagerly, after applying
+    /// every pending settlement, when the journal or the log of changed
+    /// accounts is kept (both must see each payment now), when the market's
+    /// log is full, or when the log's bounds cannot show that no balance
+    /// leaves the engine's range (the step must fail at this settlement, as
+    /// it would eagerly).
+    pub(super) fn settle_funding(&mut self, market: usize, entry: FundingEntry) {
+        if self.record || self.track_touched || self.funding.len(market) >= MAX_PENDING {
+            self.apply_all_pending();
+        } else if let Some((slot, total)) = self.lazy_bounds(market, &entry) {
+            self.funding.push(market, entry, slot, total);
+            return;
+        } else {
+            self.apply_all_pending();
+        }
+        self.settle_funding_now(market, entry);
+    }
+
+    /// The bounds of one position's payment and of all of `market`'s
+    /// payments at `entry`, when with every pending settlement they show that
+    /// no account and not the external counterparty could leave the engine's
+    /// range (`None`: settle eagerly, which checks each balance).
+    ///
+    /// Every position is at most the market's long open interest in size, and
+    /// the population's sizes sum to at most twice it (`Σ lots = 0` over
+    /// every holder).
+    fn lazy_bounds(&self, market: usize, entry: &FundingEntry) -> Option<(u128, u128)> {
+        let long = self.long_lots[market];
+        let slot = entry.bound(long)?;
+        let total = entry
+            .bound(long.checked_mul(2)?)?
+            .checked_add(self.market_slots[market].len() as u128)?;
+        let limit = MAX_MICROS as u128;
+        let account = self
+            .funding
+            .slot_bound()
+            .checked_add(slot)?
+            .checked_mul(u128::from(self.max_slots))?
+            .checked_add(u128::from(self.stored_max_abs))?;
+        let external = self
+            .funding
+            .total_bound()
+            .checked_add(total)?
+            .checked_add(u128::from(self.ext_cash.0.unsigned_abs()))?;
+        (account <= limit && external <= limit).then_some((slot, total))
+    }
+
+    /// The eager settlement of `market` at `entry` (nothing pending anywhere):
+    /// the same transfers as [`Ledger::transfer`] makes, one per open
     /// position, in slot order, in a loop of their own: the payer is always an
     /// account and the payee the external counterparty, so each is two
     /// additions, the range checks in the same order (the account, then the
     /// external counterparty) and the log of changed accounts. With the
     /// journal on, every payment goes through [`Ledger::transfer`].
-    pub(super) fn settle_funding(&mut self, market: usize, payment: impl Fn(i64) -> Micros) {
+    /// O(positions of the market), no allocation.
+    fn settle_funding_now(&mut self, market: usize, entry: FundingEntry) {
+        debug_assert!(
+            self.funding.is_empty(),
+            "Invariant: an eager settlement starts with nothing pending"
+        );
         let slots = std::mem::take(&mut self.market_slots[market]);
         if self.record {
             for &s in &slots {
@@ -671,7 +762,7 @@ impl Ledger {
                 self.transfer(
                     owner,
                     Party::External,
-                    payment(lots),
+                    entry.payment(lots),
                     TransferReason::Funding,
                 );
             }
@@ -679,19 +770,21 @@ impl Ledger {
             let limit = MAX_MICROS as u64;
             #[cfg(debug_assertions)]
             let mut paid = Micros::ZERO;
+            let mut stored_max = self.stored_max_abs;
             for &s in &slots {
                 let lots = self.positions[s as usize].lots;
                 if lots == 0 {
                     continue;
                 }
                 let a = self.slot_owners[s as usize];
-                let amount = payment(lots);
+                let amount = entry.payment(lots);
                 if self.track_touched {
                     self.touched.push(a);
                 }
                 let balance = &mut self.accounts[a as usize].collateral;
                 *balance -= amount;
                 let after = *balance;
+                stored_max = stored_max.max(after.0.unsigned_abs());
                 self.ext_cash += amount;
                 #[cfg(debug_assertions)]
                 {
@@ -705,6 +798,7 @@ impl Ledger {
                     }
                 }
             }
+            self.stored_max_abs = stored_max;
             #[cfg(debug_assertions)]
             {
                 self.collateral_total -= paid;
@@ -716,6 +810,108 @@ impl Ledger {
             }
         }
         self.market_slots[market] = slots;
+    }
+
+    /// Account `a`'s collateral: the stored balance less the funding its
+    /// positions still owe (the balance eager settlement would hold). O(its
+    /// positions × the settlements pending in their markets).
+    #[inline]
+    pub(super) fn collateral(&self, a: u32) -> Micros {
+        let acc = &self.accounts[a as usize];
+        if self.funding.is_empty() {
+            return acc.collateral;
+        }
+        let first = acc.first_slot;
+        (first..first + acc.slot_count).fold(acc.collateral, |c, s| {
+            let p = &self.positions[s as usize];
+            c - self.funding.pending(s, p.market as usize, p.lots)
+        })
+    }
+
+    /// Σ of every position's pending funding: what the external counterparty
+    /// is still due. O(positions) when anything is pending.
+    fn pending_total(&self) -> Micros {
+        if self.funding.is_empty() {
+            return Micros::ZERO;
+        }
+        let mut t = Micros::ZERO;
+        for (m, slots) in self.market_slots.iter().enumerate() {
+            if self.funding.len(m) == 0 {
+                continue;
+            }
+            for &s in slots {
+                t += self.funding.pending(s, m, self.positions[s as usize].lots);
+            }
+        }
+        t
+    }
+
+    /// Applies slot `slot`'s pending funding: its account's stored collateral
+    /// pays it to the external counterparty's stored cash (the true balances
+    /// do not change). Call before the slot's lots change.
+    #[inline]
+    fn apply_pending_slot(&mut self, slot: u32) {
+        if self.funding.is_empty() {
+            return;
+        }
+        let p = self.positions[slot as usize];
+        let m = p.market as usize;
+        let owed = self.funding.pending(slot, m, p.lots);
+        self.funding.mark_applied(slot, m);
+        if owed != Micros::ZERO {
+            let a = self.slot_owners[slot as usize];
+            self.accounts[a as usize].collateral -= owed;
+            self.ext_cash += owed;
+            #[cfg(debug_assertions)]
+            {
+                self.collateral_total -= owed;
+            }
+            self.note_stored(a);
+        }
+    }
+
+    /// Applies every pending settlement to account `a`'s positions.
+    #[inline]
+    fn apply_pending(&mut self, a: u32) {
+        if self.funding.is_empty() {
+            return;
+        }
+        let acc = &self.accounts[a as usize];
+        let first = acc.first_slot;
+        for s in first..first + acc.slot_count {
+            self.apply_pending_slot(s);
+        }
+    }
+
+    /// Applies every pending settlement to every position and empties the
+    /// log: afterwards every stored balance is the true one.
+    /// O(positions of the markets with settlements pending).
+    pub(super) fn apply_all_pending(&mut self) {
+        if self.funding.is_empty() {
+            return;
+        }
+        for m in 0..self.market_slots.len() {
+            if self.funding.len(m) == 0 {
+                continue;
+            }
+            let slots = std::mem::take(&mut self.market_slots[m]);
+            for &s in &slots {
+                self.apply_pending_slot(s);
+            }
+            self.funding.clear_market(m, &slots);
+            self.market_slots[m] = slots;
+        }
+        debug_assert!(
+            self.funding.is_empty(),
+            "Invariant: nothing is pending after applying every settlement"
+        );
+    }
+
+    /// Keeps the bound of the stored collateral after account `a`'s changed.
+    #[inline]
+    fn note_stored(&mut self, a: u32) {
+        let c = self.accounts[a as usize].collateral.0.unsigned_abs();
+        self.stored_max_abs = self.stored_max_abs.max(c);
     }
 
     /// Positions of an account.
@@ -734,6 +930,7 @@ impl Ledger {
     /// the external counterparty, which takes the other side.
     pub(super) fn trade_with_external(&mut self, slot: u32, lots: i64, value: Micros) {
         self.touch(self.slot_owners[slot as usize]);
+        self.apply_pending_slot(slot);
         let p = &mut self.positions[slot as usize];
         let mi = p.market as usize;
         let before = (p.lots, self.ext_lots[mi]);
@@ -749,6 +946,7 @@ impl Ledger {
     /// the liquidity vault, which takes the other side (a takeover).
     pub(super) fn trade_with_vault(&mut self, slot: u32, lots: i64, value: Micros) {
         self.touch(self.slot_owners[slot as usize]);
+        self.apply_pending_slot(slot);
         let p = &mut self.positions[slot as usize];
         let mi = p.market as usize;
         let before = (p.lots, self.vault_lots[mi]);
@@ -777,6 +975,8 @@ impl Ledger {
     pub(super) fn trade_between(&mut self, slot: u32, counter: u32, lots: i64, value: Micros) {
         self.touch(self.slot_owners[slot as usize]);
         self.touch(self.slot_owners[counter as usize]);
+        self.apply_pending_slot(slot);
+        self.apply_pending_slot(counter);
         let w = &mut self.positions[slot as usize];
         let mi = w.market as usize;
         let w_before = w.lots;

@@ -14,8 +14,7 @@ impl Engine {
     /// Equity of an account at the current marks: collateral, non-USD collateral
     /// at its weighted price, and unrealized PnL.
     pub fn equity(&self, account: u32) -> Micros {
-        let a = &self.ledger.accounts[account as usize];
-        let mut e = a.collateral + self.asset_value(account, 1.0);
+        let mut e = self.ledger.collateral(account) + self.asset_value(account, 1.0);
         for p in self.ledger.positions_of(account) {
             let m = &self.markets[p.market as usize];
             e += m.value(p.lots, self.marks[p.market as usize]) - p.cost;

@@ -55,6 +55,7 @@ mod adl_touched;
 mod adl_walk;
 mod collateral;
 mod collateral_book;
+mod collateral_funding;
 mod events;
 mod index;
 mod initial_margin;
@@ -397,6 +398,11 @@ impl Engine {
     pub fn accounts(&self) -> &[Account] {
         &self.ledger.accounts
     }
+    /// Account `account`'s collateral (cash balance) now, funding settled so
+    /// far included. O(its positions).
+    pub fn collateral(&self, account: u32) -> Micros {
+        self.ledger.collateral(account)
+    }
     /// Positions of an account.
     pub fn positions_of(&self, account: u32) -> &[Position] {
         self.ledger.positions_of(account)
@@ -689,12 +695,16 @@ impl Engine {
 
     /// Longs pay shorts `size × mark × rate` per position, rounded half away from
     /// zero; the external counterparty takes the other side of each payment.
-    /// O(positions of the market).
+    /// O(1) when settled lazily (each position pays when its account is next
+    /// touched, `engine/collateral_funding.rs`), else O(positions of the
+    /// market).
     fn settle_funding(&mut self, market: usize, rate: Rate) {
-        let m = &self.markets[market];
-        let mark = self.marks[market];
-        self.ledger
-            .settle_funding(market, |lots| funding_payment(rate, m.value(lots, mark)));
+        let entry = collateral_funding::FundingEntry {
+            rate,
+            mark: self.marks[market],
+            micros_per_lot_tick: self.markets[market].micros_per_lot_tick,
+        };
+        self.ledger.settle_funding(market, entry);
         self.flows[market].funding_rate = Some(rate.as_fraction());
     }
 
@@ -771,71 +781,5 @@ fn end_impact_step(state: &mut ImpactState, impact: f64, permanent_fraction: f64
         state.permanent += permanent_fraction * log_impact;
     } else {
         state.end_step(impact, permanent_fraction, decay);
-    }
-}
-
-/// `rate.apply_round(value)` (`value × rate`, rounded half away from zero),
-/// in `i64` when the product fits (every position of an ordinary book: one
-/// hardware division instead of the 128-bit routine), else in `i128`: the same
-/// number either way.
-#[inline]
-fn funding_payment(rate: Rate, value: Micros) -> Micros {
-    const HALF: i64 = crate::money::PPB / 2;
-    match value
-        .0
-        .checked_mul(rate.0)
-        .and_then(|p| p.checked_abs())
-        .and_then(|p| p.checked_add(HALF))
-    {
-        Some(q) => {
-            let q = q / crate::money::PPB;
-            Micros(if (value.0 < 0) == (rate.0 < 0) { q } else { -q })
-        }
-        None => rate.apply_round(value),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The `i64` funding payment is `Rate::apply_round`'s, on both sides of
-    /// zero, at the rounding midpoints and past the `i64` product.
-    #[test]
-    fn funding_payment_is_apply_round() {
-        let rates = [
-            0,
-            1,
-            -1,
-            100_000,
-            -100_000,
-            499_999_999,
-            500_000_000,
-            -750_000_000,
-        ];
-        let values = [
-            0,
-            1,
-            -1,
-            3,
-            -3,
-            5_000,
-            -5_000,
-            1_234_567_891,
-            -987_654_321_987,
-            MAX_MICROS,
-            -MAX_MICROS,
-            i64::MAX,
-            i64::MIN + 1,
-        ];
-        for r in rates {
-            for v in values {
-                assert_eq!(
-                    funding_payment(Rate(r), Micros(v)),
-                    Rate(r).apply_round(Micros(v)),
-                    "rate {r} value {v}"
-                );
-            }
-        }
     }
 }

@@ -190,7 +190,8 @@ mod tests {
         let state = engine
             .accounts()
             .iter()
-            .map(|a| (a.id, a.collateral.0))
+            .enumerate()
+            .map(|(i, a)| (a.id, engine.collateral(i as u32).0))
             .collect();
         (state, format!("{:?}", engine.totals()))
     }

@@ -404,8 +404,7 @@ impl Engine {
             notional: m.value(q.lots.abs(), mark).to_usd(),
             equity: equity.to_usd(),
             wallet: if margin {
-                (self.ledger.accounts[owner as usize].collateral + self.asset_value(owner, 1.0))
-                    .to_usd()
+                (self.ledger.collateral(owner) + self.asset_value(owner, 1.0)).to_usd()
             } else {
                 0.0
             },

@@ -25,13 +25,13 @@ pub fn balance_rows(engine: &Engine, opening: &[AccountSpec]) -> Vec<BalanceRow>
         "Invariant: one margin unit per account spec"
     );
     let mut rows = Vec::with_capacity(2 * accounts.len() + 5 + engine.markets().len());
-    for (account, spec) in accounts.iter().zip(opening) {
+    for (index, (account, spec)) in accounts.iter().zip(opening).enumerate() {
         debug_assert_eq!(account.id, spec.id, "Invariant: accounts in spec order");
         rows.push(BalanceRow::cash(
             BalanceParty::Account,
             Some(account.id),
             spec.collateral.0,
-            account.collateral.0,
+            engine.collateral(index as u32).0,
         ));
     }
     let fund_opening = engine.insurance_fund().initial().0;
