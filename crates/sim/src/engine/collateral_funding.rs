@@ -90,8 +90,14 @@ impl FundingLog {
         }
     }
 
-    /// Makes this log a copy of `src`, reusing the buffers.
-    pub(super) fn reset_from(&mut self, src: &FundingLog) {
+    /// Makes this log a copy of `src`, reusing the buffers; with `slots`,
+    /// only those slots' progress is copied (the others already hold
+    /// `src`'s).
+    pub(super) fn reset_from(
+        &mut self,
+        src: &FundingLog,
+        slots: Option<&mut dyn Iterator<Item = u32>>,
+    ) {
         let FundingLog {
             entries,
             applied,
@@ -100,7 +106,18 @@ impl FundingLog {
             pending,
         } = src;
         self.entries.clone_from(entries);
-        self.applied.clone_from(applied);
+        match slots {
+            Some(slots) => {
+                for s in slots {
+                    self.applied[s as usize] = applied[s as usize];
+                }
+            }
+            None => self.applied.clone_from(applied),
+        }
+        debug_assert!(
+            self.applied == *applied,
+            "Invariant: a restarted log's progress is its template's"
+        );
         self.slot_bound.clone_from(slot_bound);
         self.total_bound.clone_from(total_bound);
         self.pending = *pending;

@@ -48,6 +48,7 @@ impl Engine {
         }
         breached.sort_unstable();
         for &a in &breached {
+            self.ledger.mark_dirty(a);
             self.ledger.accounts[a as usize].queued = false;
             self.recheck(a);
         }
@@ -69,6 +70,7 @@ impl Engine {
         if let Some((equity, maintenance)) = margin
             && equity < maintenance
         {
+            self.ledger.mark_dirty(a);
             let acc = &mut self.ledger.accounts[a as usize];
             acc.pending = true;
             acc.version = acc.version.wrapping_add(1);
@@ -145,6 +147,7 @@ impl Engine {
     /// stale through the version number). `margin`: the account's equity and
     /// maintenance requirement now, `None` when it holds no open position.
     fn index_account(&mut self, a: u32, margin: Option<(Micros, Micros)>) {
+        self.ledger.mark_dirty(a);
         let acc = &mut self.ledger.accounts[a as usize];
         acc.version = acc.version.wrapping_add(1);
         let version = acc.version;

@@ -197,6 +197,24 @@ pub(super) struct Ledger {
     stored_max_abs: u64,
     /// The most position slots of one account.
     max_slots: u32,
+    /// Accounts whose line, positions or funding progress may have changed
+    /// since the ledger was opened or restarted, each once: a restart from
+    /// the same template copies only these.
+    dirty: Vec<u32>,
+    /// Per account, whether it is in `dirty`.
+    is_dirty: Vec<bool>,
+    /// This ledger's contents' identity: new at each opening and restart.
+    origin: u64,
+    /// The `origin` of the template this ledger was last restarted from
+    /// (its accounts and positions are that template's but for `dirty`).
+    synced: Option<u64>,
+}
+
+/// A new ledger identity ([`Ledger::reset_from`]'s partial copy). Never
+/// reaches an output.
+fn next_origin() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// A population the ledger cannot open.
@@ -247,6 +265,10 @@ impl Ledger {
             funding: FundingLog::default(),
             stored_max_abs: 0,
             max_slots: 0,
+            dirty: Vec::new(),
+            is_dirty: vec![false; population.len()],
+            origin: next_origin(),
+            synced: None,
         };
         for spec in population {
             ledger.open_account(spec, markets, &value)?;
@@ -269,6 +291,11 @@ impl Ledger {
     /// Makes this ledger a copy of `src`, reusing its buffers (a prepared
     /// engine's restart, `engine/restart.rs`). Every field is listed: a new
     /// one fails to compile here until it is copied.
+    ///
+    /// When this ledger was last restarted from `src` and `src` has not
+    /// changed since it opened, only the accounts changed on the path
+    /// (`dirty`) are copied, with their positions and funding progress
+    /// (debug builds check the copy is whole).
     pub(super) fn reset_from(&mut self, src: &Ledger) {
         let Ledger {
             accounts,
@@ -299,11 +326,28 @@ impl Ledger {
             funding,
             stored_max_abs,
             max_slots,
+            dirty,
+            is_dirty,
+            origin,
+            synced: _,
         } = src;
-        self.accounts.clone_from(accounts);
-        self.positions.clone_from(positions);
-        self.market_slots.clone_from(market_slots);
-        self.slot_owners.clone_from(slot_owners);
+        let partial = self.synced == Some(*origin)
+            && dirty.is_empty()
+            && self.accounts.len() == accounts.len()
+            && self.dirty.len() < accounts.len() / 2;
+        if partial {
+            self.copy_dirty_from(src);
+        } else {
+            self.accounts.clone_from(accounts);
+            self.positions.clone_from(positions);
+            self.market_slots.clone_from(market_slots);
+            self.slot_owners.clone_from(slot_owners);
+            self.funding.reset_from(funding, None);
+            self.is_dirty.clone_from(is_dirty);
+        }
+        self.dirty.clear();
+        self.origin = next_origin();
+        self.synced = Some(*origin);
         self.ext_lots.clone_from(ext_lots);
         self.ext_cost.clone_from(ext_cost);
         self.ext_cash = *ext_cash;
@@ -327,9 +371,60 @@ impl Ledger {
         self.record = *record;
         self.touched.clone_from(touched);
         self.track_touched = *track_touched;
-        self.funding.reset_from(funding);
         self.stored_max_abs = *stored_max_abs;
         self.max_slots = *max_slots;
+    }
+
+    /// [`Ledger::reset_from`]'s partial copy: each dirty account's line,
+    /// positions and funding progress from `src` (the rest already hold
+    /// `src`'s: the slot lists never change after the opening).
+    fn copy_dirty_from(&mut self, src: &Ledger) {
+        let dirty = std::mem::take(&mut self.dirty);
+        for &a in &dirty {
+            let acc = &src.accounts[a as usize];
+            self.accounts[a as usize].clone_from(acc);
+            let slots = acc.first_slot as usize..(acc.first_slot + acc.slot_count) as usize;
+            self.positions[slots.clone()].copy_from_slice(&src.positions[slots]);
+            self.is_dirty[a as usize] = false;
+        }
+        let mut slots = dirty.iter().flat_map(|&a| {
+            let acc = &src.accounts[a as usize];
+            acc.first_slot..acc.first_slot + acc.slot_count
+        });
+        self.funding.reset_from(&src.funding, Some(&mut slots));
+        self.dirty = dirty;
+        debug_assert!(
+            self.accounts == src.accounts
+                && self.positions == src.positions
+                && self.market_slots == src.market_slots
+                && self.slot_owners == src.slot_owners
+                && self.is_dirty == src.is_dirty,
+            "Invariant: a partial restart copies every account the path changed"
+        );
+    }
+
+    /// Makes the ledger's contents a new baseline for restarts from it (the
+    /// end of [`crate::engine::Engine::new`]: its first indexing changes the
+    /// accounts' lines): nothing is dirty, under a new identity.
+    pub(super) fn rebase(&mut self) {
+        for &a in &self.dirty {
+            self.is_dirty[a as usize] = false;
+        }
+        self.dirty.clear();
+        self.origin = next_origin();
+        self.synced = None;
+    }
+
+    /// Records that account `a`'s line (or its positions or funding progress)
+    /// changes: call before writing any field of `ledger.accounts[a]`
+    /// outside the ledger. O(1).
+    #[inline]
+    pub(super) fn mark_dirty(&mut self, a: u32) {
+        let d = &mut self.is_dirty[a as usize];
+        if !*d {
+            *d = true;
+            self.dirty.push(a);
+        }
     }
 
     fn open_account(
@@ -661,6 +756,7 @@ impl Ledger {
     /// Logs a change of account `a` (when the log is kept).
     #[inline]
     fn touch(&mut self, a: u32) {
+        self.mark_dirty(a);
         if self.track_touched {
             self.touched.push(a);
         }
@@ -778,6 +874,7 @@ impl Ledger {
                 }
                 let a = self.slot_owners[s as usize];
                 let amount = entry.payment(lots);
+                self.mark_dirty(a);
                 if self.track_touched {
                     self.touched.push(a);
                 }
@@ -858,6 +955,7 @@ impl Ledger {
         let m = p.market as usize;
         let owed = self.funding.pending(slot, m, p.lots);
         self.funding.mark_applied(slot, m);
+        self.mark_dirty(self.slot_owners[slot as usize]);
         if owed != Micros::ZERO {
             let a = self.slot_owners[slot as usize];
             self.accounts[a as usize].collateral -= owed;

@@ -45,6 +45,7 @@ impl Engine {
                     .due
                     .push(Reverse((t.saturating_add(steps.max(1)), a))),
                 None => {
+                    self.ledger.mark_dirty(a);
                     let acc = &mut self.ledger.accounts[a as usize];
                     acc.pending = false;
                     acc.chunked = false;
@@ -115,6 +116,7 @@ impl Engine {
             }
             match (self.cfg.mode, takeover) {
                 (LiquidationMode::Chunked { cooldown_steps, .. }, false) => {
+                    self.ledger.mark_dirty(a);
                     self.ledger.accounts[a as usize].chunked = true;
                     return self.is_liquidatable(a).then_some(cooldown_steps);
                 }
@@ -134,6 +136,7 @@ impl Engine {
 
     /// Counts `a` among the accounts liquidated, once.
     pub(super) fn count_liquidated(&mut self, a: u32) {
+        self.ledger.mark_dirty(a);
         let acc = &mut self.ledger.accounts[a as usize];
         if !acc.liquidated {
             acc.liquidated = true;

@@ -6,6 +6,9 @@
 //!
 //! - `ledger.rs`: accounts, positions, the external counterparty, and
 //!   `Ledger::transfer`, the one function that moves money;
+//!   `collateral_funding.rs` holds the log of funding settled lazily (each
+//!   position pays it when its account is next touched; every read of a
+//!   balance adds what is pending);
 //! - `margin.rs`: equity, the maintenance requirement, liquidation and bankruptcy
 //!   prices;
 //! - `index.rs`: the liquidation index: each account's triggers, breach
@@ -342,6 +345,7 @@ impl Engine {
             .collect();
         engine.set_record_events(cfg!(test));
         engine.reindex_all();
+        engine.ledger.rebase();
         Ok(engine)
     }
 

@@ -54,6 +54,7 @@ impl Engine {
                     h,
                     TransferReason::Haircut,
                 );
+                self.ledger.mark_dirty(w.0);
                 self.ledger.accounts[w.0 as usize].haircut += h;
                 charged += h;
             }

@@ -103,6 +103,7 @@ impl Engine {
             v.stats.bad_debt += absorbed;
             self.ledger.trade_with_vault(s, trade, value);
             if absorbed.0 > 0 {
+                self.ledger.mark_dirty(a);
                 self.ledger.accounts[a as usize].deficit += absorbed;
                 self.venue_flows.bad_debt += absorbed;
                 self.venue_flows.covered_by_vault += absorbed;

@@ -42,6 +42,7 @@ impl Engine {
         let venue;
         match self.cfg.last_line {
             LastLine::None => {
+                self.ledger.mark_dirty(a);
                 self.ledger.accounts[a as usize].shortfall_recorded += left;
                 self.venue_flows.insolvency += left;
                 self.totals.insolvency += left;
@@ -70,6 +71,7 @@ impl Engine {
             }
         }
         // The whole deficit is bad debt, whoever ends up carrying it.
+        self.ledger.mark_dirty(a);
         self.ledger.accounts[a as usize].deficit += deficit;
         self.venue_flows.bad_debt += deficit;
         self.totals.bad_debt += deficit;
@@ -150,6 +152,7 @@ impl Engine {
             amount,
             TransferReason::Haircut,
         );
+        self.ledger.mark_dirty(winner);
         self.ledger.accounts[winner as usize].haircut += amount;
         if self.record_events {
             self.events.push(Event::Haircut {
@@ -226,6 +229,7 @@ impl Engine {
             .max(Micros::ZERO);
         // The deficit the winners carried is bad debt like any other: the account's
         // loss beyond its equity at the mark, paid by closing at the bankruptcy price.
+        self.ledger.mark_dirty(a);
         self.ledger.accounts[a as usize].deficit += adl_cost;
         self.venue_flows.bad_debt += adl_cost;
         self.venue_flows.adl_cost += adl_cost;
@@ -456,6 +460,7 @@ impl Engine {
             // the value at the mark (positive when the bankruptcy price is worse for
             // it than the mark). The sign was reversed (it counted the winner's gain).
             adl_cost += v - m.value(w_trade, mark);
+            self.ledger.mark_dirty(c.account);
             let acc = &mut self.ledger.accounts[c.account as usize];
             if !acc.adl_hit {
                 acc.adl_hit = true;
