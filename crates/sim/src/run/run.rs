@@ -611,9 +611,14 @@ impl Prepared {
         let mut done = 0;
         while done < n {
             let end = (done + CHUNK_PATHS).min(n);
-            let results: Vec<Result<(PathMetrics, BandRows), SimError>> = (done..end)
+            // One path a task: the chunk's last paths are shared out, not
+            // left to the thread whose run of paths they fell in (rayon's
+            // default splits a chunk into about four runs on two threads).
+            let results: Vec<Result<(PathMetrics, BandRows), SimError>> = (0..end - done)
+                .collect::<Vec<u64>>()
                 .into_par_iter()
-                .map(|i| self.run_bands(i))
+                .with_max_len(1)
+                .map(|k| self.run_bands(done + k))
                 .collect();
             let mut chunk_rows = Vec::with_capacity(results.len());
             for r in results {
