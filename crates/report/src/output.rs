@@ -114,3 +114,34 @@ pub fn render(results_dir: &Path) -> Result<ReportFiles, ReportError> {
     let data = ReportData::load(results_dir)?;
     write_report(&data, results_dir)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Files written side by side hold what one-after-another writing left:
+    /// a path named twice its last bytes; the first error in list order.
+    #[test]
+    fn files_side_by_side_are_those_written_in_order() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let (a, b) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
+        let files: Vec<(PathBuf, &[u8])> = vec![
+            (a.clone(), b"first".as_slice()),
+            (b.clone(), b"b".as_slice()),
+            (a.clone(), b"last".as_slice()),
+        ];
+        write_files(&files).expect("written");
+        assert_eq!(std::fs::read(&a).expect("a"), b"last");
+        assert_eq!(std::fs::read(&b).expect("b"), b"b");
+        let missing = |name: &str| dir.path().join("no such folder").join(name);
+        let (x, y) = (missing("x.txt"), missing("y.txt"));
+        let bad: Vec<(PathBuf, &[u8])> = vec![
+            (a.clone(), b"again".as_slice()),
+            (x, b"x".as_slice()),
+            (y, b"y".as_slice()),
+        ];
+        let err = write_files(&bad).expect_err("no folder").to_string();
+        assert!(err.contains("x.txt") && !err.contains("y.txt"), "{err}");
+        assert_eq!(std::fs::read(&a).expect("a"), b"again");
+    }
+}
