@@ -274,24 +274,36 @@ impl Job<'_> {
             .ok()
             .and_then(|v| v.parse().ok());
         let computed = AtomicU64::new(0);
-        let results: Vec<Result<Rows>> = pool.install(|| {
-            work.par_iter()
-                .map(|c| {
-                    let file = self.work_dir.map(|d| d.join(c.file_name()));
-                    if let Some(done) = file.as_deref().and_then(|f| load_chunk(f, self.hash, c)) {
+        // A computed chunk is saved on a thread of its own (its files synced to
+        // disk there), so that the pool's worker goes on to the next chunk
+        // rather than wait for the disk; every save is waited for before this
+        // returns (docs/performance.md, "Two threads, round 5").
+        let results: Vec<Result<Rows>> = std::thread::scope(|scope| {
+            let pending: Vec<Result<Pending<'_>>> = pool.install(|| {
+                work.par_iter()
+                    .map(|c| {
+                        let file = self.work_dir.map(|d| d.join(c.file_name()));
+                        if let Some(done) =
+                            file.as_deref().and_then(|f| load_chunk(f, self.hash, c))
+                        {
+                            bar.inc(c.len());
+                            return Ok(Pending::Done(done));
+                        }
+                        if let Some(k) = stop_after
+                            && computed.fetch_add(1, Ordering::SeqCst) >= k
+                        {
+                            bail!("stopped after {k} chunks ({STOP_AFTER_ENV})");
+                        }
+                        let done = self.run_chunk(c)?;
                         bar.inc(c.len());
-                        return Ok(done);
-                    }
-                    if let Some(k) = stop_after
-                        && computed.fetch_add(1, Ordering::SeqCst) >= k
-                    {
-                        bail!("stopped after {k} chunks ({STOP_AFTER_ENV})");
-                    }
-                    let done = self.run_chunk(c, file.as_deref())?;
-                    bar.inc(c.len());
-                    Ok(done)
-                })
-                .collect()
+                        Ok(match file {
+                            Some(f) => Pending::Saving(scope.spawn(move || self.save(&f, done))),
+                            None => Pending::Done(done),
+                        })
+                    })
+                    .collect()
+            });
+            pending.into_iter().map(|p| p?.wait()).collect()
         });
         bar.finish_and_clear();
         let mut rows = Rows::default();
@@ -301,10 +313,8 @@ impl Job<'_> {
         Ok(rows)
     }
 
-    /// Runs the paths of chunk `c` and saves its rows to `file` if given (and
-    /// the haircuts and market funds beside it, before it), each written
-    /// atomically.
-    fn run_chunk(&self, c: &Chunk, file: Option<&Path>) -> Result<Rows> {
+    /// Runs the paths of chunk `c`.
+    fn run_chunk(&self, c: &Chunk) -> Result<Rows> {
         let p = self
             .prepared
             .get(&c.set)
@@ -320,20 +330,40 @@ impl Job<'_> {
                     self.grid.describe(c.set)
                 )
             })?;
-        let (t, h) = path_tables(c.set, &metrics);
+        let (all, cuts) = path_tables(c.set, &metrics);
         let funds = market_fund_rows(c.set, &metrics);
-        if let Some(file) = file {
-            if !funds.is_empty() {
-                backstop_data::write_market_funds(&funds_file(file), &funds, &self.meta)?;
-            }
-            backstop_data::write_haircuts(&haircuts_file(file), &h, &self.meta)?;
-            backstop_data::write_paths(file, &t, &self.meta)?;
+        Ok(Rows { all, cuts, funds })
+    }
+
+    /// Saves a chunk's rows to `file` (and the haircuts and market funds
+    /// beside it, before it), each written atomically; gives them back.
+    fn save(&self, file: &Path, rows: Rows) -> Result<Rows> {
+        if !rows.funds.is_empty() {
+            backstop_data::write_market_funds(&funds_file(file), &rows.funds, &self.meta)?;
         }
-        Ok(Rows {
-            all: t,
-            cuts: h,
-            funds,
-        })
+        backstop_data::write_haircuts(&haircuts_file(file), &rows.cuts, &self.meta)?;
+        backstop_data::write_paths(file, &rows.all, &self.meta)?;
+        Ok(rows)
+    }
+}
+
+/// A chunk's rows, or the thread saving them that gives them back.
+enum Pending<'scope> {
+    /// Reused from an earlier run, or not saved.
+    Done(Rows),
+    /// Being saved.
+    Saving(std::thread::ScopedJoinHandle<'scope, Result<Rows>>),
+}
+
+impl Pending<'_> {
+    /// The rows, once saved; a save's error; a save's panic resumed here.
+    fn wait(self) -> Result<Rows> {
+        match self {
+            Pending::Done(rows) => Ok(rows),
+            Pending::Saving(saving) => saving
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        }
     }
 }
 

@@ -739,60 +739,107 @@ impl ReportData {
     /// [`ReportError::InvalidField`] for `summary.json`, [`ReportError::Data`]
     /// (naming file, row and column) for a bad Parquet file.
     pub fn load(dir: &std::path::Path) -> Result<Self, ReportError> {
-        let summary = RunInfo::read(&dir.join(SUMMARY_FILE))?;
         let present = |name: &str| {
             let p = dir.join(name);
             p.is_file().then_some(p)
         };
-        let paths = match present(PATHS_FILE) {
-            Some(p) => backstop_data::read_paths(&p)?,
-            None => PathsTable::default(),
-        };
-        let bands = match present(BANDS_FILE) {
-            Some(p) => {
-                let mut reader = BandsReader::default();
-                backstop_data::read_bands_chunked(&p, |chunk, _| reader.push(chunk))?;
-                reader.finish()
-            }
-            None => BTreeMap::new(),
-        };
-        let path0 = match present(STEPS_FILE) {
-            Some(p) => Some(PathSeries::read(&p, summary.breaker_pause_steps())?),
-            None => None,
-        };
-        let haircuts = match present(HAIRCUTS_FILE) {
-            Some(p) => haircuts_from_table(&backstop_data::read_haircuts(&p)?),
-            None => Vec::new(),
-        };
-        let population = match present(POPULATION_FILE) {
-            Some(p) => backstop_data::read_positions(&p)?,
-            None => Vec::new(),
-        };
-        let market_funds = match present(MARKET_FUNDS_FILE) {
-            Some(p) => backstop_data::read_market_funds(&p)?,
-            None => Vec::new(),
-        };
-        let market_fund_steps = match present(MARKET_FUND_STEPS_FILE) {
-            Some(p) => backstop_data::read_market_fund_steps(&p)?,
-            None => Vec::new(),
-        };
-        let sweep_sets = match present(SWEEP_FILE) {
-            Some(p) => Some(SweepSets::new(backstop_data::read_sweep(&p)?, &summary)),
-            None => None,
-        };
+        // The files are read side by side on the current rayon pool (the
+        // bands, the largest, beside the rest); an error is the first in the
+        // order of the fields below, as when they were read one by one.
+        let (bands, (head, rest)) = rayon::join(
+            || read_bands(present(BANDS_FILE)),
+            || rayon::join(|| read_head(dir, &present), || read_rest(&present)),
+        );
+        let head = head?;
+        let (paths, haircuts, population, market_funds) = rest;
         Ok(Self {
-            summary,
-            paths,
-            bands,
-            path0,
-            haircuts,
-            population,
-            sweep: sweep_sets.as_ref().and_then(SweepSets::grid),
-            sweep_sets,
-            market_funds,
-            market_fund_steps,
+            paths: paths?,
+            bands: bands?,
+            path0: head.path0?,
+            haircuts: haircuts?,
+            population: population?,
+            market_funds: market_funds?,
+            market_fund_steps: head.market_fund_steps?,
+            sweep: head
+                .sweep_sets
+                .as_ref()
+                .ok()
+                .and_then(Option::as_ref)
+                .and_then(SweepSets::grid),
+            sweep_sets: head.sweep_sets?,
+            summary: head.summary,
         })
     }
+}
+
+/// `summary.json` and what is read with it: the files whose reading needs it,
+/// each read or not.
+struct Head {
+    summary: RunInfo,
+    path0: Result<Option<PathSeries>, ReportError>,
+    market_fund_steps: Result<Vec<backstop_data::MarketFundStepRow>, ReportError>,
+    sweep_sets: Result<Option<SweepSets>, ReportError>,
+}
+
+/// A results folder's file path if the file is there.
+type Present<'a> = dyn Fn(&str) -> Option<std::path::PathBuf> + Sync + 'a;
+
+/// Reads `summary.json`, then `steps.parquet`, `market_fund_steps.parquet` and
+/// `sweep.parquet` where present.
+fn read_head(dir: &std::path::Path, present: &Present<'_>) -> Result<Head, ReportError> {
+    let summary = RunInfo::read(&dir.join(SUMMARY_FILE))?;
+    let path0 = present(STEPS_FILE)
+        .map(|p| PathSeries::read(&p, summary.breaker_pause_steps()))
+        .transpose();
+    let market_fund_steps = present(MARKET_FUND_STEPS_FILE).map_or(Ok(Vec::new()), |p| {
+        Ok(backstop_data::read_market_fund_steps(&p)?)
+    });
+    let sweep_sets = present(SWEEP_FILE)
+        .map(|p| Ok(SweepSets::new(backstop_data::read_sweep(&p)?, &summary)))
+        .transpose();
+    Ok(Head {
+        summary,
+        path0,
+        market_fund_steps,
+        sweep_sets,
+    })
+}
+
+/// The tables read without `summary.json`: paths, haircuts, population and
+/// market funds, each empty where its file is absent.
+#[allow(clippy::type_complexity)]
+fn read_rest(
+    present: &Present<'_>,
+) -> (
+    Result<PathsTable, ReportError>,
+    Result<Vec<Haircut>, ReportError>,
+    Result<Vec<backstop_data::PositionRow>, ReportError>,
+    Result<Vec<backstop_data::MarketFundRow>, ReportError>,
+) {
+    let paths = present(PATHS_FILE).map_or(Ok(PathsTable::default()), |p| {
+        Ok(backstop_data::read_paths(&p)?)
+    });
+    let haircuts = present(HAIRCUTS_FILE).map_or(Ok(Vec::new()), |p| {
+        Ok(haircuts_from_table(&backstop_data::read_haircuts(&p)?))
+    });
+    let population =
+        present(POPULATION_FILE).map_or(Ok(Vec::new()), |p| Ok(backstop_data::read_positions(&p)?));
+    let market_funds = present(MARKET_FUNDS_FILE).map_or(Ok(Vec::new()), |p| {
+        Ok(backstop_data::read_market_funds(&p)?)
+    });
+    (paths, haircuts, population, market_funds)
+}
+
+/// `bands.parquet`'s bands by `(market, series)`, none when `file` is `None`.
+fn read_bands(
+    file: Option<std::path::PathBuf>,
+) -> Result<BTreeMap<(String, String), Band>, ReportError> {
+    let Some(p) = file else {
+        return Ok(BTreeMap::new());
+    };
+    let mut reader = BandsReader::default();
+    backstop_data::read_bands_chunked(&p, |chunk, _| reader.push(chunk))?;
+    Ok(reader.finish())
 }
 
 impl SweepSets {

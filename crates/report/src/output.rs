@@ -52,24 +52,55 @@ pub(crate) fn write_documents(
         context: "cannot create the charts folder",
         source,
     })?;
-    let mut chart_files = Vec::with_capacity(charts.len() * 2);
+    let mut files: Vec<(PathBuf, &[u8])> = Vec::with_capacity(charts.len() * 2 + 2);
     for chart in charts {
         let svg = charts_dir.join(format!("{}.svg", chart.name));
-        backstop_data::write_bytes_atomically(&svg, chart.svg.as_bytes())?;
+        files.push((svg, chart.svg.as_bytes()));
         let png = charts_dir.join(format!("{}.png", chart.name));
-        backstop_data::write_bytes_atomically(&png, &chart.png)?;
-        chart_files.push(svg);
-        chart_files.push(png);
+        files.push((png, &chart.png));
     }
+    let chart_files = files.iter().map(|(path, _)| path.clone()).collect();
     let markdown = out_dir.join(markdown_name);
-    backstop_data::write_bytes_atomically(&markdown, markdown_text.as_bytes())?;
+    files.push((markdown.clone(), markdown_text.as_bytes()));
     let html = out_dir.join(html_name);
-    backstop_data::write_bytes_atomically(&html, html_text.as_bytes())?;
+    files.push((html.clone(), html_text.as_bytes()));
+    write_files(&files)?;
     Ok(ReportFiles {
         html,
         markdown,
         charts: chart_files,
     })
+}
+
+/// Writes each `(path, bytes)` atomically, all at once: one thread per file,
+/// so that their syncs to disk (two a file: the file and its folder) wait
+/// together rather than one after another (docs/performance.md, "Two
+/// threads, round 5"). The files are independent: their bytes do not depend
+/// on the order they are written in.
+///
+/// # Errors
+///
+/// The first file's error, in the order of `files`.
+pub(crate) fn write_files(files: &[(PathBuf, &[u8])]) -> Result<(), ReportError> {
+    // A path named twice holds its last bytes, as when written in order.
+    let last = |i: usize| !files[i + 1..].iter().any(|(p, _)| *p == files[i].0);
+    let results: Vec<Result<(), ReportError>> = std::thread::scope(|scope| {
+        let writers: Vec<_> = (0..files.len())
+            .filter(|&i| last(i))
+            .map(|i| {
+                let (path, bytes) = &files[i];
+                scope.spawn(move || backstop_data::write_bytes_atomically(path, bytes))
+            })
+            .collect();
+        writers
+            .into_iter()
+            .map(|w| match w.join() {
+                Ok(written) => written.map_err(ReportError::from),
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    results.into_iter().collect()
 }
 
 /// Loads the results in `results_dir` ([`ReportData::load`]) and writes the report
@@ -82,4 +113,35 @@ pub(crate) fn write_documents(
 pub fn render(results_dir: &Path) -> Result<ReportFiles, ReportError> {
     let data = ReportData::load(results_dir)?;
     write_report(&data, results_dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Files written side by side hold what one-after-another writing left:
+    /// a path named twice its last bytes; the first error in list order.
+    #[test]
+    fn files_side_by_side_are_those_written_in_order() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let (a, b) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
+        let files: Vec<(PathBuf, &[u8])> = vec![
+            (a.clone(), b"first".as_slice()),
+            (b.clone(), b"b".as_slice()),
+            (a.clone(), b"last".as_slice()),
+        ];
+        write_files(&files).expect("written");
+        assert_eq!(std::fs::read(&a).expect("a"), b"last");
+        assert_eq!(std::fs::read(&b).expect("b"), b"b");
+        let missing = |name: &str| dir.path().join("no such folder").join(name);
+        let (x, y) = (missing("x.txt"), missing("y.txt"));
+        let bad: Vec<(PathBuf, &[u8])> = vec![
+            (a.clone(), b"again".as_slice()),
+            (x, b"x".as_slice()),
+            (y, b"y".as_slice()),
+        ];
+        let err = write_files(&bad).expect_err("no folder").to_string();
+        assert!(err.contains("x.txt") && !err.contains("y.txt"), "{err}");
+        assert_eq!(std::fs::read(&a).expect("a"), b"again");
+    }
 }

@@ -46,8 +46,10 @@ pub fn build(data: &ReportData) -> Result<Report, ReportError> {
         .iter()
         .filter_map(|c| c.message.as_ref().map(|m| sentence(m)))
         .collect();
-    let html = html::html(&content, &charts);
-    let markdown = markdown::markdown(&content, &charts);
+    let (html, markdown) = rayon::join(
+        || html::html(&content, &charts),
+        || markdown::markdown(&content, &charts),
+    );
     // Every chart's files: the Charts section's and those under their sections.
     let mut all = charts;
     for section in content.front.iter().chain(&content.book) {

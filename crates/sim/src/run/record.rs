@@ -665,8 +665,12 @@ impl BandSketches {
         range: std::ops::Range<usize>,
     ) -> BandsTable {
         let block = STEPS_PER_TASK * self.width.max(1);
+        // At most `BLOCKS_PER_TASK` blocks a task: rayon's default splits
+        // the blocks into about four runs on two threads, and a thread that
+        // finishes its runs cannot take over part of another's.
         let blocks: Vec<Vec<BandRow>> = (0..range.len().div_ceil(block))
             .into_par_iter()
+            .with_max_len(BLOCKS_PER_TASK)
             .map_init(RowScratch::default, |scratch, b| {
                 let start = range.start + b * block;
                 self.block_rows(start..(start + block).min(range.end), scratch)
@@ -701,6 +705,10 @@ impl BandSketches {
 /// task, few enough to share a 1,440-step run's rows among the threads; a
 /// block's values of one path are a few cache lines).
 const STEPS_PER_TASK: usize = 8;
+
+/// Blocks of [`STEPS_PER_TASK`] steps that one task computes at most, with one
+/// scratch (a 1,440-step run's 180 blocks are 45 tasks).
+const BLOCKS_PER_TASK: usize = 4;
 
 /// A band row with at most one value in this many that is not `+0.0` has its
 /// values sorted as its zeros go in ([`QuantileSketch::insert_zeros_sorted`]):

@@ -28,29 +28,82 @@ pub use super::record::{SCENARIO_HASH_KEY, VERSION, metadata};
 /// `market_funds.parquet` and `market_fund_steps.parquet` (with a market fund
 /// of its own) and `summary.json`.
 ///
+/// The files do not depend on each other: each is encoded and written (and
+/// synced to disk) on a thread of its own, all at once, while the calling
+/// thread writes `bands.parquet` (its quantiles computed on the caller's rayon
+/// pool). Their bytes are those of a write one after another
+/// (docs/performance.md, "Two threads, round 5").
+///
 /// # Errors
-/// [`SimError::Data`] if a file cannot be written.
+/// [`SimError::Data`] if a file cannot be written: the first such file in
+/// the order above, `bands.parquet` last.
 pub fn write_run(dir: &Path, prepared: &Prepared, output: &RunOutput) -> Result<(), SimError> {
     let meta = metadata(&prepared.scenario, None);
-    let rows = prepared.population_rows();
-    backstop_data::write_positions(&dir.join(POPULATION_FILE), &rows, &meta)?;
-    output.first_path.write(&dir.join(STEPS_FILE), &meta)?;
-    backstop_data::write_paths(&dir.join(PATHS_FILE), &output.paths_table(0), &meta)?;
-    output.bands.write(&dir.join(BANDS_FILE), &meta)?;
-    backstop_data::write_haircuts(&dir.join(HAIRCUTS_FILE), &output.haircuts_table(0), &meta)?;
-    backstop_data::write_balances(&dir.join(BALANCES_FILE), &output.first_path_balances, &meta)?;
-    backstop_data::write_adl_waves(&dir.join(ADL_WAVES_FILE), &output.adl_wave_rows(0), &meta)?;
-    let funds = market_fund_rows(0, &output.paths);
-    if !funds.is_empty() {
-        backstop_data::write_market_funds(&dir.join(MARKET_FUNDS_FILE), &funds, &meta)?;
+    let meta = meta.as_slice();
+    let at = |file: &str| dir.join(file);
+    let files: Vec<FileTask<'_>> = vec![
+        Box::new(|| {
+            // `summary.json` counts the population's rows.
+            let rows = prepared.population_rows();
+            backstop_data::write_positions(&at(POPULATION_FILE), &rows, meta)?;
+            let summary = run_summary(prepared, output, rows.len());
+            backstop_data::write_summary(&at(SUMMARY_FILE), &summary)
+        }),
+        Box::new(|| output.first_path.write(&at(STEPS_FILE), meta)),
+        Box::new(|| backstop_data::write_paths(&at(PATHS_FILE), &output.paths_table(0), meta)),
+        Box::new(|| {
+            let cuts = output.haircuts_table(0);
+            backstop_data::write_haircuts(&at(HAIRCUTS_FILE), &cuts, meta)
+        }),
+        Box::new(|| {
+            let rows = &output.first_path_balances;
+            backstop_data::write_balances(&at(BALANCES_FILE), rows, meta)
+        }),
+        Box::new(|| {
+            let waves = output.adl_wave_rows(0);
+            backstop_data::write_adl_waves(&at(ADL_WAVES_FILE), &waves, meta)
+        }),
+        Box::new(|| {
+            let funds = market_fund_rows(0, &output.paths);
+            if funds.is_empty() {
+                return Ok(());
+            }
+            backstop_data::write_market_funds(&at(MARKET_FUNDS_FILE), &funds, meta)
+        }),
+        Box::new(|| {
+            let fund_steps = output.first_path.market_fund_steps();
+            fund_steps.write(&at(MARKET_FUND_STEPS_FILE), meta)
+        }),
+    ];
+    write_beside(files, || output.bands.write(&at(BANDS_FILE), meta))
+}
+
+/// Writing one file (or two, one after the other) of a results folder.
+type FileTask<'a> = Box<dyn FnOnce() -> Result<(), backstop_data::DataError> + Send + 'a>;
+
+/// Runs each of `files` on a thread of its own and `here` on the calling
+/// thread meanwhile; the first error of `files` in their order, then
+/// `here`'s. A panic in a file's thread is resumed on the caller's.
+fn write_beside(
+    files: Vec<FileTask<'_>>,
+    here: impl FnOnce() -> Result<(), backstop_data::DataError>,
+) -> Result<(), SimError> {
+    let (results, here) = std::thread::scope(|scope| {
+        let threads: Vec<_> = files.into_iter().map(|f| scope.spawn(f)).collect();
+        let here = here();
+        let results: Vec<_> = threads
+            .into_iter()
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect();
+        (results, here)
+    });
+    for r in results {
+        r?;
     }
-    let fund_steps = output.first_path.market_fund_steps();
-    fund_steps.write(&dir.join(MARKET_FUND_STEPS_FILE), &meta)?;
-    backstop_data::write_summary(
-        &dir.join(SUMMARY_FILE),
-        &run_summary(prepared, output, rows.len()),
-    )?;
-    Ok(())
+    Ok(here?)
 }
 
 /// The results of one run in memory: what [`write_run`] writes, built by the
@@ -257,7 +310,8 @@ pub struct SweepOutcome {
 ///
 /// # Errors
 /// [`SimError::Input`] if the rows are not those of the whole sweep,
-/// [`SimError::Data`] if a file cannot be written.
+/// [`SimError::Data`] if a file cannot be written (the first in the order
+/// above, `summary.json` last).
 pub fn write_sweep(
     dir: &Path,
     base: &Scenario,
@@ -274,13 +328,22 @@ pub fn write_sweep(
         action: "cannot create the folder".to_owned(),
         source,
     })?;
-    backstop_data::write_sweep(&dir.join(SWEEP_FILE), &parts.table, &meta)?;
-    backstop_data::write_paths(&dir.join(PATHS_FILE), paths, &meta)?;
-    backstop_data::write_haircuts(&dir.join(HAIRCUTS_FILE), haircuts, &meta)?;
-    if !funds.is_empty() {
-        backstop_data::write_market_funds(&dir.join(MARKET_FUNDS_FILE), funds, &meta)?;
-    }
-    backstop_data::write_summary(&dir.join(SUMMARY_FILE), &parts.summary)?;
+    // Each file on a thread of its own, as in `write_run`.
+    let (meta, at) = (meta.as_slice(), |file: &str| dir.join(file));
+    let files: Vec<FileTask<'_>> = vec![
+        Box::new(|| backstop_data::write_sweep(&at(SWEEP_FILE), &parts.table, meta)),
+        Box::new(|| backstop_data::write_paths(&at(PATHS_FILE), paths, meta)),
+        Box::new(|| backstop_data::write_haircuts(&at(HAIRCUTS_FILE), haircuts, meta)),
+        Box::new(|| {
+            if funds.is_empty() {
+                return Ok(());
+            }
+            backstop_data::write_market_funds(&at(MARKET_FUNDS_FILE), funds, meta)
+        }),
+    ];
+    write_beside(files, || {
+        backstop_data::write_summary(&at(SUMMARY_FILE), &parts.summary)
+    })?;
     Ok(parts.outcome)
 }
 

@@ -16,6 +16,7 @@
 //! steps either (docs/performance.md, "Memory in the length of a run").
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use backstop_data::{
@@ -141,6 +142,8 @@ pub struct Prepared {
     /// the initial margin its book locks at the opening (the same on every
     /// path started from it: computed once, not per path).
     template: OnceLock<Option<(Scenario, Engine, Micros)>>,
+    /// Whether a thread has started building `template`.
+    template_building: AtomicBool,
     /// Engines that have run a path, restarted from the template for the next
     /// one (at most one per worker thread): no per-path allocation of the book.
     spare: Mutex<Vec<Engine>>,
@@ -198,6 +201,7 @@ impl Prepared {
             step_ns,
             collateral,
             template: OnceLock::new(),
+            template_building: AtomicBool::new(false),
             spare: Mutex::new(Vec::new()),
         };
         prepared.set_paths(paths)?;
@@ -328,7 +332,50 @@ impl Prepared {
     /// # Errors
     /// A population the venue refuses.
     fn start_engine(&self, path_index: u64) -> Result<(Engine, Micros), SimError> {
-        let template = self.template.get_or_init(|| {
+        let Some(template) = self.template_or_building() else {
+            // Another thread is building the template: this path starts from
+            // an engine of its own meanwhile (the same engine).
+            let engine = self.engine(path_index)?;
+            let locked = engine.initial_margin_locked();
+            return Ok((engine, locked));
+        };
+        let template = template
+            .as_ref()
+            .filter(|(built_for, _, _)| *built_for == self.scenario)
+            .map(|(_, t, locked)| (t, *locked));
+        let spare = template.and_then(|_| self.spare.lock().ok().and_then(|mut s| s.pop()));
+        let (Some((template, locked)), Some(mut engine)) = (template, spare) else {
+            let engine = self.engine(path_index)?;
+            let locked = engine.initial_margin_locked();
+            return Ok((engine, locked));
+        };
+        engine.restart_from(
+            template,
+            build_markets(&self.scenario, &self.depth_books)?,
+            venue_config(&self.scenario)?,
+            rng::stream(self.scenario.seed, Purpose::Adl, path_index),
+        );
+        engine.set_controls(controls_for_path(
+            &self.scenario.controls,
+            self.scenario.market.len(),
+            self.scenario.seed,
+            path_index,
+        ));
+        Ok((engine, locked))
+    }
+
+    /// The template every path restarts from ([`Prepared::start_engine`]):
+    /// built by the first thread to ask for it; `None` while another thread
+    /// builds it (no thread waits for it: the others start their paths from
+    /// engines of their own, docs/performance.md, "Two threads, round 5").
+    fn template_or_building(&self) -> Option<&Option<(Scenario, Engine, Micros)>> {
+        if let Some(t) = self.template.get() {
+            return Some(t);
+        }
+        if self.template_building.swap(true, Ordering::AcqRel) {
+            return self.template.get();
+        }
+        Some(self.template.get_or_init(|| {
             // A run of one path has no next path to restart: a template would
             // only be a second engine in memory (a million accounts: ~100 MB).
             if self.scenario.paths <= 1
@@ -355,30 +402,7 @@ impl Prepared {
             t.set_liquidation_limit(build::liquidation_limit(&self.scenario).ok()?);
             let locked = t.initial_margin_locked();
             t.can_prepare().then(|| (self.scenario.clone(), t, locked))
-        });
-        let template = template
-            .as_ref()
-            .filter(|(built_for, _, _)| *built_for == self.scenario)
-            .map(|(_, t, locked)| (t, *locked));
-        let spare = template.and_then(|_| self.spare.lock().ok().and_then(|mut s| s.pop()));
-        let (Some((template, locked)), Some(mut engine)) = (template, spare) else {
-            let engine = self.engine(path_index)?;
-            let locked = engine.initial_margin_locked();
-            return Ok((engine, locked));
-        };
-        engine.restart_from(
-            template,
-            build_markets(&self.scenario, &self.depth_books)?,
-            venue_config(&self.scenario)?,
-            rng::stream(self.scenario.seed, Purpose::Adl, path_index),
-        );
-        engine.set_controls(controls_for_path(
-            &self.scenario.controls,
-            self.scenario.market.len(),
-            self.scenario.seed,
-            path_index,
-        ));
-        Ok((engine, locked))
+        }))
     }
 
     /// Keeps an engine that has run a path for [`Prepared::start_engine`].
@@ -521,9 +545,24 @@ impl Prepared {
     fn run_path_series(
         &self,
         path_index: u64,
+        sink: StepSink,
+        bands: Option<BandSink>,
+    ) -> Result<(PathMetrics, StepSeries, Vec<BalanceRow>, Option<Bands>), SimError> {
+        let (metrics, sink, balances, bands) = self.run_path_recorded(path_index, sink, bands)?;
+        let steps = sink.finish()?;
+        let bands = bands.map(BandSink::finish).transpose()?;
+        Ok((metrics, steps, balances, bands))
+    }
+
+    /// [`Prepared::run_path_series`] with the sinks not yet finished (a
+    /// streamed file's last row group not written, the file not in place).
+    #[allow(clippy::type_complexity)]
+    fn run_path_recorded(
+        &self,
+        path_index: u64,
         mut sink: StepSink,
         mut bands: Option<BandSink>,
-    ) -> Result<(PathMetrics, StepSeries, Vec<BalanceRow>, Option<Bands>), SimError> {
+    ) -> Result<(PathMetrics, StepSink, Vec<BalanceRow>, Option<BandSink>), SimError> {
         let (metrics, _, engine) = self.simulate(path_index, |engine, input| {
             sink.record(engine, input.ts_ns, &input.prices);
             if let Some(b) = bands.as_mut() {
@@ -541,9 +580,7 @@ impl Prepared {
             "Invariant: each market fund's last per-step balance, payouts and fees are its \
              end-of-path figures"
         );
-        let steps = sink.finish()?;
-        let bands = bands.map(BandSink::finish).transpose()?;
-        Ok((metrics, steps, balances, bands))
+        Ok((metrics, sink, balances, bands))
     }
 
     /// The band columns of this scenario ([`record::band_layout`]).
@@ -611,9 +648,14 @@ impl Prepared {
         let mut done = 0;
         while done < n {
             let end = (done + CHUNK_PATHS).min(n);
-            let results: Vec<Result<(PathMetrics, BandRows), SimError>> = (done..end)
+            // One path a task: the chunk's last paths are shared out, not
+            // left to the thread whose run of paths they fell in (rayon's
+            // default splits a chunk into about four runs on two threads).
+            let results: Vec<Result<(PathMetrics, BandRows), SimError>> = (0..end - done)
+                .collect::<Vec<u64>>()
                 .into_par_iter()
-                .map(|i| self.run_bands(i))
+                .with_max_len(1)
+                .map(|k| self.run_bands(done + k))
                 .collect();
             let mut chunk_rows = Vec::with_capacity(results.len());
             for r in results {
@@ -627,6 +669,42 @@ impl Prepared {
             progress(done);
         }
         Ok((paths, sketches))
+    }
+
+    /// Path 0 with its series recorded into `sink` beside the chunks of
+    /// every path's bands ([`Prepared::run_band_chunks`]), on the current
+    /// rayon pool. Path 0's file is finished (its last row group written,
+    /// the file synced to disk and renamed into place) on a thread of its
+    /// own, so that the pool's worker goes on to the chunks rather than wait
+    /// for the disk (docs/performance.md, "Two threads, round 5").
+    #[allow(clippy::type_complexity)]
+    fn run_first_beside_chunks(
+        &self,
+        sink: StepSink,
+        layout: &[(backstop_data::BandSeries, Option<usize>)],
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> (
+        Result<(PathMetrics, StepSeries, Vec<BalanceRow>, Option<Bands>), SimError>,
+        Result<(Vec<PathMetrics>, BandSketches), SimError>,
+    ) {
+        std::thread::scope(|scope| {
+            let (first, chunks) = rayon::join(
+                || {
+                    let (metrics, sink, balances, _) = self.run_path_recorded(0, sink, None)?;
+                    let finishing = scope.spawn(move || sink.finish());
+                    Ok::<_, SimError>((metrics, balances, finishing))
+                },
+                || self.run_band_chunks(layout, progress),
+            );
+            let first = first.and_then(|(metrics, balances, finishing)| {
+                let steps = match finishing.join() {
+                    Ok(steps) => steps?,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                };
+                Ok((metrics, steps, balances, None))
+            });
+            (first, chunks)
+        })
     }
 
     /// [`Prepared::run`] (`dir` `None`) or [`Prepared::run_into`].
@@ -664,10 +742,7 @@ impl Prepared {
         let (first, chunks) = if band_sink.is_some() {
             (self.run_path_series(0, sink, band_sink), None)
         } else {
-            let (first, chunks) = rayon::join(
-                || self.run_path_series(0, sink, None),
-                || self.run_band_chunks(&layout, progress),
-            );
+            let (first, chunks) = self.run_first_beside_chunks(sink, &layout, progress);
             (first, Some(chunks))
         };
         // Path 0's error first, as in path order.

@@ -54,8 +54,11 @@ pub fn all(data: &ReportData) -> Result<Vec<Chart>, ReportError> {
             _ => Ok(None),
         },
     ];
-    let drawn: Vec<Result<Option<Chart>, ReportError>> =
-        CHARTS.par_iter().map(|chart| chart(data)).collect();
+    let drawn: Vec<Result<Option<Chart>, ReportError>> = CHARTS
+        .par_iter()
+        .with_max_len(1)
+        .map(|chart| chart(data))
+        .collect();
     let mut charts = Vec::with_capacity(drawn.len());
     for chart in drawn {
         charts.extend(chart?);
