@@ -459,29 +459,7 @@ fn random_cases_reach_several_blocks_and_the_step_s_end() {
 
 // ---- The rule book and the scenario keys --------------------------------------
 
-const BASE: &str = r#"name = "blocks"
-seed = 7
-venue = "dydx-v4"
-
-[market.btc]
-price = 100000.0
-tick_size = 0.1
-lot_size = 0.001
-
-[path]
-kind = "linear"
-steps = 10
-shock_start_step = 2
-shock_steps = 2
-shock = -0.1
-
-[population]
-kind = "generated"
-accounts = 10
-notional = { distribution = "pareto", scale = 2000.0, shape = 1.3 }
-leverage = { distribution = "lognormal", median = 8.0, sigma = 0.7 }
-max_notional = 1000000.0
-"#;
+const BASE: &str = backstop_testkit::venue_scenario!("blocks", "dydx-v4");
 
 fn load(text: &str) -> Result<Scenario, String> {
     Scenario::from_toml_str(text, Path::new("blocks.toml"))

@@ -10,29 +10,7 @@ use backstop_sim::run::liq_price::{AccountFile, PositionPrices, liquidation_pric
 use backstop_sim::venue::adl_price::AdlPrice;
 use backstop_sim::venue::rulebook::{Venue, binance, drift, dydx, hyperliquid};
 
-const BASE: &str = r#"name = "rb"
-seed = 7
-venue = "hyperliquid"
-
-[market.btc]
-price = 100000.0
-tick_size = 0.1
-lot_size = 0.001
-
-[path]
-kind = "linear"
-steps = 10
-shock_start_step = 2
-shock_steps = 2
-shock = -0.1
-
-[population]
-kind = "generated"
-accounts = 10
-notional = { distribution = "pareto", scale = 2000.0, shape = 1.3 }
-leverage = { distribution = "lognormal", median = 8.0, sigma = 0.7 }
-max_notional = 1000000.0
-"#;
+const BASE: &str = backstop_testkit::venue_scenario!("rb", "hyperliquid");
 
 fn load(text: &str) -> Scenario {
     Scenario::from_toml_str(text, Path::new("rb.toml")).expect("the scenario loads")

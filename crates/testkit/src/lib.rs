@@ -82,6 +82,44 @@ fee = 0.005
 latency_steps = 1
 "#;
 
+/// A small scenario under a venue's rule book (one BTC market at 100,000 USD,
+/// a linear −10% over 2 steps from step 2 in 10 steps, 10 generated accounts,
+/// seed 7, everything else the rule book's): the base the rule-book tests lay
+/// their keys over. A macro so that it stays a `&'static str` constant:
+/// `const BASE: &str = venue_scenario!("rb", "hyperliquid");`.
+#[macro_export]
+macro_rules! venue_scenario {
+    ($name:literal, $venue:literal) => {
+        concat!(
+            "name = \"",
+            $name,
+            "\"\nseed = 7\nvenue = \"",
+            $venue,
+            "\"\n",
+            r#"
+[market.btc]
+price = 100000.0
+tick_size = 0.1
+lot_size = 0.001
+
+[path]
+kind = "linear"
+steps = 10
+shock_start_step = 2
+shock_steps = 2
+shock = -0.1
+
+[population]
+kind = "generated"
+accounts = 10
+notional = { distribution = "pareto", scale = 2000.0, shape = 1.3 }
+leverage = { distribution = "lognormal", median = 8.0, sigma = 0.7 }
+max_notional = 1000000.0
+"#
+        )
+    };
+}
+
 /// What a complete results folder of `backstop run` holds, sorted (the names
 /// of `backstop_data::results::layout`).
 pub const RUN_RESULT_FILES: [&str; 11] = [
