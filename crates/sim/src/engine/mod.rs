@@ -91,7 +91,7 @@ use crate::venue::adl_price::AdlPrice;
 use crate::venue::controls::Controls;
 use crate::venue::impact::ImpactState;
 use crate::venue::insurance::InsuranceFund;
-use crate::venue::market::{Market, MarketId};
+use crate::venue::market::{MAX_PRICE_TICKS, Market, MarketId};
 use adl_queue::SideQueue;
 use adl_takes::AdlTakeLog;
 use collateral_book::CollateralBook;
@@ -123,6 +123,15 @@ struct MarkMemo {
     factor: f64,
     /// The mark, ticks, of `base × factor`.
     mark: i64,
+    /// Whether the market's impact state is a fixed point of a step without
+    /// liquidation flow (`end_step` left it bit-identical), so that it is
+    /// still the state `log_factor` was computed from. A temporary impact
+    /// that has decayed into the subnormal range stops there (the multiply
+    /// by the decay rounds back to the same number) and every multiply or
+    /// add of it costs a microcode assist: while the state rests, neither
+    /// `end_step` nor `update_marks` touches it. Exact: the same arithmetic
+    /// on the same bits gives the same bits.
+    impact_still: bool,
 }
 
 impl Default for MarkMemo {
@@ -132,6 +141,7 @@ impl Default for MarkMemo {
             log_factor: 0.0,
             factor: 1.0,
             mark: 0,
+            impact_still: false,
         }
     }
 }
@@ -604,6 +614,27 @@ impl Engine {
     /// every position value, unrealized PnL, close and running total of the
     /// step is then bounded by it (closes only shrink positions). O(markets).
     fn check_open_interest(&self) -> Result<(), EngineError> {
+        // In `i64` while nothing overflows (every ordinary book: three
+        // multiplies less than the `i128` products); else the `i128` check,
+        // which then gives the same verdict and the error.
+        let mut gross = 0i64;
+        for (i, m) in self.markets.iter().enumerate() {
+            let v = self.ledger.gross_lots[i]
+                .checked_mul(self.marks[i])
+                .and_then(|v| v.checked_mul(m.micros_per_lot_tick))
+                .and_then(|v| gross.checked_add(v));
+            match v {
+                Some(sum) if sum <= MAX_MICROS => gross = sum,
+                _ => return self.check_open_interest_wide(),
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Engine::check_open_interest`] in `i128`, naming the market where the
+    /// sum first passes [`MAX_MICROS`].
+    #[cold]
+    fn check_open_interest_wide(&self) -> Result<(), EngineError> {
         let mut gross = 0i128;
         for (i, m) in self.markets.iter().enumerate() {
             let v = i128::from(self.ledger.gross_lots[i])
@@ -646,11 +677,14 @@ impl Engine {
             self.prev_marks[i] = self.marks[i];
             self.flows[i] = MarketFlows::default();
             let memo = &mut memos[i];
-            let log_factor = self.impact[i].permanent + self.impact[i].temporary;
-            if log_factor != memo.log_factor {
-                memo.log_factor = log_factor;
-                memo.factor = log_factor.exp();
-                memo.base = f64::NAN;
+            // A resting impact state is the one `log_factor` was computed from.
+            if !memo.impact_still {
+                let log_factor = self.impact[i].permanent + self.impact[i].temporary;
+                if log_factor != memo.log_factor {
+                    memo.log_factor = log_factor;
+                    memo.factor = log_factor.exp();
+                    memo.base = f64::NAN;
+                }
             }
             debug_assert!(
                 memo.factor == self.impact[i].factor(),
@@ -658,7 +692,7 @@ impl Engine {
             );
             if base[i] != memo.base {
                 let price = base[i] * memo.factor;
-                memo.mark = m.checked_ticks(price).ok_or_else(|| EngineError::OffGrid {
+                memo.mark = mark_ticks(m, price).ok_or_else(|| EngineError::OffGrid {
                     step: self.step,
                     market: m.name.clone(),
                     price,
@@ -748,16 +782,67 @@ impl Engine {
             } else {
                 m.impact.impact(flow)
             };
-            end_impact_step(
-                &mut self.impact[i],
-                imp,
-                m.permanent_impact_fraction,
-                m.temporary_impact_decay,
-            );
+            let state = &mut self.impact[i];
+            let memo = &mut self.scratch.marks[i];
+            let (fraction, decay) = (m.permanent_impact_fraction, m.temporary_impact_decay);
+            if imp == 0.0 && memo.impact_still {
+                debug_assert!(
+                    {
+                        let mut next = *state;
+                        end_impact_step(&mut next, 0.0, fraction, decay);
+                        same_bits(&next, state)
+                    },
+                    "Invariant: a resting impact state is a fixed point of a flowless step"
+                );
+                continue;
+            }
+            let before = *state;
+            end_impact_step(state, imp, fraction, decay);
+            memo.impact_still = imp == 0.0 && same_bits(&before, state);
         }
         self.ledger.observe_funds(self.step);
         self.step += 1;
     }
+}
+
+/// Whether two impact states are the same bits (`-0.0` is not `0.0`).
+#[inline]
+fn same_bits(a: &ImpactState, b: &ImpactState) -> bool {
+    a.permanent.to_bits() == b.permanent.to_bits() && a.temporary.to_bits() == b.temporary.to_bits()
+}
+
+/// [`Market::checked_ticks`] (the nearest tick to `price`, `None` off the
+/// grid's range) without libm's `round` call: the baseline x86-64 target has
+/// no SSE4.1 `roundsd`, and the mark of every step with a new price goes
+/// through it. The same result for every price (checked in debug builds).
+#[inline]
+fn mark_ticks(m: &Market, price: f64) -> Option<i64> {
+    let t = round_half_away(price / m.tick_size);
+    #[allow(clippy::cast_possible_truncation)]
+    let ticks = (1.0..=MAX_PRICE_TICKS).contains(&t).then_some(t as i64);
+    debug_assert_eq!(
+        ticks,
+        m.checked_ticks(price),
+        "Invariant: the mark's ticks are Market::checked_ticks's"
+    );
+    ticks
+}
+
+/// `x` rounded half away from zero, as [`f64::round`] (the same number, but
+/// a zero comes out `+0.0`, which no tick count tells apart), with no call
+/// and no branch on the fraction: the integer part by a cast (exact below
+/// 2^52, from where every `f64` is an integer), the fraction `x - trunc(x)`
+/// exact, the carry added as 0 or 1.
+#[inline]
+fn round_half_away(x: f64) -> f64 {
+    // 2^52.
+    if x.is_nan() || x.abs() >= 4_503_599_627_370_496.0 {
+        return x;
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+    let whole = x as i64 as f64;
+    let fraction = x - whole;
+    whole + f64::from(u8::from(fraction >= 0.5)) - f64::from(u8::from(fraction <= -0.5))
 }
 
 /// [`ImpactState::end_step`] without its logarithm when the step moved
