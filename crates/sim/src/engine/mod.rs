@@ -91,7 +91,7 @@ use crate::venue::adl_price::AdlPrice;
 use crate::venue::controls::Controls;
 use crate::venue::impact::ImpactState;
 use crate::venue::insurance::InsuranceFund;
-use crate::venue::market::{MAX_PRICE_TICKS, Market, MarketId};
+use crate::venue::market::{Market, MarketId};
 use adl_queue::SideQueue;
 use adl_takes::AdlTakeLog;
 use collateral_book::CollateralBook;
@@ -692,7 +692,7 @@ impl Engine {
             );
             if base[i] != memo.base {
                 let price = base[i] * memo.factor;
-                memo.mark = mark_ticks(m, price).ok_or_else(|| EngineError::OffGrid {
+                memo.mark = m.checked_ticks(price).ok_or_else(|| EngineError::OffGrid {
                     step: self.step,
                     market: m.name.clone(),
                     price,
@@ -809,40 +809,6 @@ impl Engine {
 #[inline]
 fn same_bits(a: &ImpactState, b: &ImpactState) -> bool {
     a.permanent.to_bits() == b.permanent.to_bits() && a.temporary.to_bits() == b.temporary.to_bits()
-}
-
-/// [`Market::checked_ticks`] (the nearest tick to `price`, `None` off the
-/// grid's range) without libm's `round` call: the baseline x86-64 target has
-/// no SSE4.1 `roundsd`, and the mark of every step with a new price goes
-/// through it. The same result for every price (checked in debug builds).
-#[inline]
-fn mark_ticks(m: &Market, price: f64) -> Option<i64> {
-    let t = round_half_away(price / m.tick_size);
-    #[allow(clippy::cast_possible_truncation)]
-    let ticks = (1.0..=MAX_PRICE_TICKS).contains(&t).then_some(t as i64);
-    debug_assert_eq!(
-        ticks,
-        m.checked_ticks(price),
-        "Invariant: the mark's ticks are Market::checked_ticks's"
-    );
-    ticks
-}
-
-/// `x` rounded half away from zero, as [`f64::round`] (the same number, but
-/// a zero comes out `+0.0`, which no tick count tells apart), with no call
-/// and no branch on the fraction: the integer part by a cast (exact below
-/// 2^52, from where every `f64` is an integer), the fraction `x - trunc(x)`
-/// exact, the carry added as 0 or 1.
-#[inline]
-fn round_half_away(x: f64) -> f64 {
-    // 2^52.
-    if x.is_nan() || x.abs() >= 4_503_599_627_370_496.0 {
-        return x;
-    }
-    #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
-    let whole = x as i64 as f64;
-    let fraction = x - whole;
-    whole + f64::from(u8::from(fraction >= 0.5)) - f64::from(u8::from(fraction <= -0.5))
 }
 
 /// [`ImpactState::end_step`] without its logarithm when the step moved
