@@ -1,46 +1,24 @@
 //! Streaming replay of tick-history files: merge order, window pruning, and
 //! the errors a damaged or foreign file produces.
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::sync::Arc;
 
-use arrow_array::{
-    ArrayRef, Float64Array, Int8Array, Int32Array, Int64Array, RecordBatch,
-    TimestampNanosecondArray,
-};
-use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use arrow_array::{Int32Array, TimestampNanosecondArray};
+use arrow_schema::{DataType, TimeUnit};
 use backstop_data::history::{
-    DepthRow, FundingRow, PriceRow, TradeRow, write_depth, write_funding, write_prices,
-    write_trades,
+    DepthRow, PriceRow, TradeRow, write_depth, write_prices, write_trades,
 };
 use backstop_data::{
-    Contract, DataError, EventKind, HistoryMetadata, HistorySource, Replay, ReplayEvent, Side,
-    TimeWindow, WriteOptions, resample_last,
+    Contract, DataError, EventKind, HistorySource, Replay, ReplayEvent, TimeWindow, WriteOptions,
+    resample_last,
 };
-use parquet::arrow::ArrowWriter;
+use common::{groups_of, key_values, meta, raw_trades, tied_files, trade, write_raw};
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
-
-fn meta(symbol: &str) -> HistoryMetadata {
-    HistoryMetadata::new(symbol, "binance-usdm", "test", Contract::Linear)
-}
 
 fn small_groups() -> WriteOptions {
-    WriteOptions::default().with_max_row_group_rows(1000)
-}
-
-fn trade(ts_ns: i64, price: f64) -> TradeRow {
-    TradeRow {
-        ts_ns,
-        price,
-        size: 0.5,
-        side: if ts_ns % 2 == 0 {
-            Side::Buy
-        } else {
-            Side::Sell
-        },
-        trade_id: Some(ts_ns),
-    }
+    groups_of(1000)
 }
 
 fn drain(replay: &mut Replay) -> Vec<(usize, ReplayEvent)> {
@@ -65,49 +43,9 @@ fn key(source: usize, event: &ReplayEvent) -> (i64, EventKind, usize, u64) {
 fn merged_replay_is_ordered_by_the_tie_rule_and_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     // Two trades files and a prices file whose timestamps interleave, with
-    // many equal timestamps within and across files, plus funding. Each
-    // file spans several row groups and record batches; every value is
-    // unique, so events can be told apart.
-    let trades_a: Vec<TradeRow> = (0..9_000)
-        .map(|i| trade(i / 3 * 10, 1_000.0 + i as f64))
-        .collect();
-    let trades_b: Vec<TradeRow> = (0..7_000)
-        .map(|i| trade(i / 2 * 15, 50_000.0 + i as f64))
-        .collect();
-    let prices: Vec<PriceRow> = (0..6_000)
-        .map(|i| PriceRow {
-            ts_ns: i * 5,
-            mark: 90_000.0 + i as f64,
-            index: (i % 2 == 0).then_some(1.0),
-        })
-        .collect();
-    let funding: Vec<FundingRow> = (0..4)
-        .map(|i| FundingRow {
-            ts_ns: i * 9_000,
-            rate: 1e-4 * (i + 1) as f64,
-            interval_s: 28_800,
-        })
-        .collect();
-    let paths: Vec<PathBuf> = [
-        "a.parquet",
-        "prices.parquet",
-        "b.parquet",
-        "funding.parquet",
-    ]
-    .iter()
-    .map(|name| dir.path().join(name))
-    .collect();
-    write_trades(&paths[0], &trades_a, &meta("BTCUSDT"), &small_groups()).unwrap();
-    write_prices(&paths[1], &prices, &meta("BTCUSDT"), &small_groups()).unwrap();
-    write_trades(&paths[2], &trades_b, &meta("ETHUSDT"), &small_groups()).unwrap();
-    write_funding(
-        &paths[3],
-        &funding,
-        &meta("BTCUSDT"),
-        &WriteOptions::default(),
-    )
-    .unwrap();
-
+    // many equal timestamps within and across files, plus funding.
+    let tied = tied_files(dir.path());
+    let paths = tied.paths;
     let mut replay = Replay::open(&paths, TimeWindow::ALL).unwrap();
     assert_eq!(replay.sources()[2].metadata().symbol, "ETHUSDT");
     let merged = drain(&mut replay);
@@ -115,11 +53,7 @@ fn merged_replay_is_ordered_by_the_tie_rule_and_loses_nothing() {
 
     // Expected: every input event tagged with its source, stably sorted by
     // (ts, kind, source) so that file order is kept within a source.
-    let mut expected: Vec<(usize, ReplayEvent)> = Vec::new();
-    expected.extend(trades_a.iter().map(|&r| (0, r.into())));
-    expected.extend(prices.iter().map(|&r| (1, r.into())));
-    expected.extend(trades_b.iter().map(|&r| (2, r.into())));
-    expected.extend(funding.iter().map(|&r| (3, r.into())));
+    let mut expected = tied.events;
     let total = expected.len();
     expected.sort_by_key(|(source, event)| (event.ts_ns(), event.kind(), *source));
 
@@ -193,62 +127,6 @@ fn window_prunes_row_groups_by_ts_statistics() {
         TimeWindow::new(2, 1),
         Err(DataError::InvalidInput { .. })
     ));
-}
-
-/// Key-value metadata of a valid `schema` file for `BTCUSDT`.
-fn key_values(schema: &str) -> Vec<KeyValue> {
-    [
-        ("backstop.schema", schema),
-        ("backstop.symbol", "BTCUSDT"),
-        ("backstop.venue", "binance-usdm"),
-        ("backstop.source", "test"),
-        ("backstop.contract", "linear"),
-    ]
-    .into_iter()
-    .map(|(k, v)| KeyValue::new(k.to_owned(), v.to_owned()))
-    .collect()
-}
-
-/// Writes columns with a plain `ArrowWriter`, bypassing the crate's
-/// validation, in row groups of `group_rows`.
-fn write_raw(
-    path: &Path,
-    columns: Vec<(&str, ArrayRef)>,
-    key_values: Vec<KeyValue>,
-    group_rows: usize,
-) {
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|(name, array)| Field::new(*name, array.data_type().clone(), true))
-        .collect();
-    let batch = RecordBatch::try_new(
-        Arc::new(Schema::new(fields)),
-        columns.into_iter().map(|(_, array)| array).collect(),
-    )
-    .unwrap();
-    let properties = WriterProperties::builder()
-        .set_max_row_group_row_count(Some(group_rows))
-        .set_key_value_metadata(Some(key_values))
-        .build();
-    let file = std::fs::File::create(path).unwrap();
-    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties)).unwrap();
-    writer.write(&batch).unwrap();
-    writer.close().unwrap();
-}
-
-/// Trades columns with the given timestamps and prices.
-fn raw_trades(ts: Vec<i64>, prices: Vec<f64>) -> Vec<(&'static str, ArrayRef)> {
-    let n = ts.len();
-    vec![
-        (
-            "ts",
-            Arc::new(TimestampNanosecondArray::from(ts).with_timezone("UTC")) as ArrayRef,
-        ),
-        ("price", Arc::new(Float64Array::from(prices))),
-        ("size", Arc::new(Float64Array::from(vec![1.0; n]))),
-        ("side", Arc::new(Int8Array::from(vec![1i8; n]))),
-        ("trade_id", Arc::new(Int64Array::from(vec![None; n]))),
-    ]
 }
 
 #[test]

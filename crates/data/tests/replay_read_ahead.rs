@@ -3,22 +3,14 @@
 //! sources in the same order (ties across sources included), the same error
 //! at the same place, and its threads end when it is dropped.
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+mod common;
 
-use arrow_array::TimestampNanosecondArray;
-use arrow_array::{ArrayRef, Float64Array, Int8Array, Int64Array, RecordBatch};
-use arrow_schema::{Field, Schema};
-use backstop_data::history::{
-    FundingRow, PriceRow, TradeRow, write_funding, write_prices, write_trades,
-};
-use backstop_data::{
-    Contract, DataError, HistoryMetadata, HistorySource, Replay, ReplayEvent, Side, TimeWindow,
-    WriteOptions,
-};
-use parquet::arrow::ArrowWriter;
-use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use backstop_data::history::{TradeRow, write_trades};
+use backstop_data::{DataError, HistorySource, Replay, ReplayEvent, TimeWindow};
+use common::{groups_of, key_values, meta, raw_trades, tied_files, trade, write_raw};
 
 /// The tests of this file run one at a time, so that counting the reader
 /// threads of the process sees only one test's.
@@ -28,28 +20,6 @@ fn serial() -> MutexGuard<'static, ()> {
     SERIAL
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn meta(symbol: &str) -> HistoryMetadata {
-    HistoryMetadata::new(symbol, "binance-usdm", "test", Contract::Linear)
-}
-
-fn groups_of(rows: usize) -> WriteOptions {
-    WriteOptions::default().with_max_row_group_rows(rows)
-}
-
-fn trade(ts_ns: i64, price: f64) -> TradeRow {
-    TradeRow {
-        ts_ns,
-        price,
-        size: 0.25,
-        side: if ts_ns % 3 == 0 {
-            Side::Buy
-        } else {
-            Side::Sell
-        },
-        trade_id: None,
-    }
 }
 
 /// A replay's items, errors as their `Debug` text.
@@ -71,45 +41,11 @@ fn run(mut replay: Replay) -> (Items, Vec<usize>) {
     (out, read)
 }
 
-/// Four sources whose timestamps tie within and across files, each over
-/// several row groups and record batches of the reader.
-fn tied_files(dir: &Path) -> Vec<PathBuf> {
-    let trades_a: Vec<TradeRow> = (0..30_000)
-        .map(|i| trade(i / 3 * 10, 1_000.0 + i as f64))
-        .collect();
-    let trades_b: Vec<TradeRow> = (0..20_000)
-        .map(|i| trade(i / 2 * 15, 50_000.0 + i as f64))
-        .collect();
-    let prices: Vec<PriceRow> = (0..25_000)
-        .map(|i| PriceRow {
-            ts_ns: i * 5,
-            mark: 90_000.0 + i as f64,
-            index: (i % 2 == 0).then_some(1.0),
-        })
-        .collect();
-    let funding: Vec<FundingRow> = (0..12)
-        .map(|i| FundingRow {
-            ts_ns: i * 9_000,
-            rate: 1e-4 * (i + 1) as f64,
-            interval_s: 28_800,
-        })
-        .collect();
-    let paths: Vec<PathBuf> = ["a", "prices", "b", "funding"]
-        .iter()
-        .map(|name| dir.join(format!("{name}.parquet")))
-        .collect();
-    write_trades(&paths[0], &trades_a, &meta("BTCUSDT"), &groups_of(7_000)).unwrap();
-    write_prices(&paths[1], &prices, &meta("BTCUSDT"), &groups_of(5_000)).unwrap();
-    write_trades(&paths[2], &trades_b, &meta("ETHUSDT"), &groups_of(9_000)).unwrap();
-    write_funding(&paths[3], &funding, &meta("BTCUSDT"), &groups_of(5)).unwrap();
-    paths
-}
-
 #[test]
 fn read_ahead_yields_exactly_the_single_threaded_sequence() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
-    let paths = tied_files(dir.path());
+    let paths = tied_files(dir.path()).paths;
     for window in [TimeWindow::ALL, TimeWindow::new(40_000, 90_000).unwrap()] {
         let inline = run(Replay::open(&paths, window).unwrap());
         let threaded = Replay::open_read_ahead(&paths, window).unwrap();
@@ -125,51 +61,10 @@ fn read_ahead_yields_exactly_the_single_threaded_sequence() {
     }
 }
 
-/// Key-value metadata of a valid trades file for `BTCUSDT`.
-fn key_values() -> Vec<KeyValue> {
-    [
-        ("backstop.schema", "trades/v1"),
-        ("backstop.symbol", "BTCUSDT"),
-        ("backstop.venue", "binance-usdm"),
-        ("backstop.source", "test"),
-        ("backstop.contract", "linear"),
-    ]
-    .into_iter()
-    .map(|(k, v)| KeyValue::new(k.to_owned(), v.to_owned()))
-    .collect()
-}
-
 /// Writes a trades file with a plain `ArrowWriter` (no validation), in row
 /// groups of 4,000 rows.
 fn write_raw_trades(path: &Path, ts: Vec<i64>, prices: Vec<f64>) {
-    let n = ts.len();
-    let columns: Vec<(&str, ArrayRef)> = vec![
-        (
-            "ts",
-            Arc::new(TimestampNanosecondArray::from(ts).with_timezone("UTC")),
-        ),
-        ("price", Arc::new(Float64Array::from(prices))),
-        ("size", Arc::new(Float64Array::from(vec![1.0; n]))),
-        ("side", Arc::new(Int8Array::from(vec![1i8; n]))),
-        ("trade_id", Arc::new(Int64Array::from(vec![None; n]))),
-    ];
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|(name, array)| Field::new(*name, array.data_type().clone(), true))
-        .collect();
-    let batch = RecordBatch::try_new(
-        Arc::new(Schema::new(fields)),
-        columns.into_iter().map(|(_, array)| array).collect(),
-    )
-    .unwrap();
-    let properties = WriterProperties::builder()
-        .set_max_row_group_row_count(Some(4_000))
-        .set_key_value_metadata(Some(key_values()))
-        .build();
-    let file = std::fs::File::create(path).unwrap();
-    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties)).unwrap();
-    writer.write(&batch).unwrap();
-    writer.close().unwrap();
+    write_raw(path, raw_trades(ts, prices), key_values("trades/v1"), 4_000);
 }
 
 #[test]
@@ -244,7 +139,7 @@ fn reader_threads() -> usize {
 fn dropping_the_replay_stops_its_reader_threads() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
-    let paths = tied_files(dir.path());
+    let paths = tied_files(dir.path()).paths;
     // Two files of 25 record batches each: their threads wait on a full
     // channel (4 batches ahead) while the replay is held.
     let long = dir.path().join("long.parquet");

@@ -551,6 +551,10 @@ impl Replay {
     /// next, while `event` waits in the heap in its place (one sift-down).
     #[inline]
     fn run_on(&mut self, source: usize, event: ReplayEvent) -> (usize, ReplayEvent) {
+        // One source (or the others ended): nothing to compare with.
+        if self.heap.is_empty() {
+            return (source, event);
+        }
         let next = Head {
             ts_ns: event.ts_ns(),
             kind: event.kind(),

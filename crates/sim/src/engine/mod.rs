@@ -127,6 +127,15 @@ struct MarkMemo {
     factor: f64,
     /// The mark, ticks, of `base × factor`.
     mark: i64,
+    /// Whether the market's impact state is a fixed point of a step without
+    /// liquidation flow (`end_step` left it bit-identical), so that it is
+    /// still the state `log_factor` was computed from. A temporary impact
+    /// that has decayed into the subnormal range stops there (the multiply
+    /// by the decay rounds back to the same number) and every multiply or
+    /// add of it costs a microcode assist: while the state rests, neither
+    /// `end_step` nor `update_marks` touches it. Exact: the same arithmetic
+    /// on the same bits gives the same bits.
+    impact_still: bool,
 }
 
 impl Default for MarkMemo {
@@ -136,6 +145,7 @@ impl Default for MarkMemo {
             log_factor: 0.0,
             factor: 1.0,
             mark: 0,
+            impact_still: false,
         }
     }
 }
@@ -614,6 +624,27 @@ impl Engine {
     /// every position value, unrealized PnL, close and running total of the
     /// step is then bounded by it (closes only shrink positions). O(markets).
     fn check_open_interest(&self) -> Result<(), EngineError> {
+        // In `i64` while nothing overflows (every ordinary book: three
+        // multiplies less than the `i128` products); else the `i128` check,
+        // which then gives the same verdict and the error.
+        let mut gross = 0i64;
+        for (i, m) in self.markets.iter().enumerate() {
+            let v = self.ledger.gross_lots[i]
+                .checked_mul(self.marks[i])
+                .and_then(|v| v.checked_mul(m.micros_per_lot_tick))
+                .and_then(|v| gross.checked_add(v));
+            match v {
+                Some(sum) if sum <= MAX_MICROS => gross = sum,
+                _ => return self.check_open_interest_wide(),
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Engine::check_open_interest`] in `i128`, naming the market where the
+    /// sum first passes [`MAX_MICROS`].
+    #[cold]
+    fn check_open_interest_wide(&self) -> Result<(), EngineError> {
         let mut gross = 0i128;
         for (i, m) in self.markets.iter().enumerate() {
             let v = i128::from(self.ledger.gross_lots[i])
@@ -656,11 +687,14 @@ impl Engine {
             self.prev_marks[i] = self.marks[i];
             self.flows[i] = MarketFlows::default();
             let memo = &mut memos[i];
-            let log_factor = self.impact[i].permanent + self.impact[i].temporary;
-            if log_factor != memo.log_factor {
-                memo.log_factor = log_factor;
-                memo.factor = log_factor.exp();
-                memo.base = f64::NAN;
+            // A resting impact state is the one `log_factor` was computed from.
+            if !memo.impact_still {
+                let log_factor = self.impact[i].permanent + self.impact[i].temporary;
+                if log_factor != memo.log_factor {
+                    memo.log_factor = log_factor;
+                    memo.factor = log_factor.exp();
+                    memo.base = f64::NAN;
+                }
             }
             debug_assert!(
                 memo.factor == self.impact[i].factor(),
@@ -762,16 +796,33 @@ impl Engine {
             } else {
                 m.impact.impact(flow)
             };
-            end_impact_step(
-                &mut self.impact[i],
-                imp,
-                m.permanent_impact_fraction,
-                m.temporary_impact_decay,
-            );
+            let state = &mut self.impact[i];
+            let memo = &mut self.scratch.marks[i];
+            let (fraction, decay) = (m.permanent_impact_fraction, m.temporary_impact_decay);
+            if imp == 0.0 && memo.impact_still {
+                debug_assert!(
+                    {
+                        let mut next = *state;
+                        end_impact_step(&mut next, 0.0, fraction, decay);
+                        same_bits(&next, state)
+                    },
+                    "Invariant: a resting impact state is a fixed point of a flowless step"
+                );
+                continue;
+            }
+            let before = *state;
+            end_impact_step(state, imp, fraction, decay);
+            memo.impact_still = imp == 0.0 && same_bits(&before, state);
         }
         self.ledger.observe_funds(self.step);
         self.step += 1;
     }
+}
+
+/// Whether two impact states are the same bits (`-0.0` is not `0.0`).
+#[inline]
+fn same_bits(a: &ImpactState, b: &ImpactState) -> bool {
+    a.permanent.to_bits() == b.permanent.to_bits() && a.temporary.to_bits() == b.temporary.to_bits()
 }
 
 /// [`ImpactState::end_step`] without its logarithm when the step moved
