@@ -7,16 +7,19 @@
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
-use crate::venue::adl_min_max::{LevCandidate, lev_order};
+use crate::venue::adl_min_max::{LevCandidate, lev_order_exact, lev_ratio};
 
 /// A position in the leverage order: notional and equity (micro-USD, at the
-/// mark), account, slot.
+/// mark), account, slot, and the f64 quotient the order compares first.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct LevKey {
     /// Notional `|lots| × mark`, micro-USD.
     pub(super) notional: i64,
     /// The account's equity at the marks, micro-USD (> 0).
     pub(super) equity: i64,
+    /// [`lev_ratio`] of notional and equity, NaN where it has none: kept so
+    /// that a search of the set divides nothing.
+    ratio: f64,
     /// Owner.
     pub(super) account: u32,
     /// Position slot.
@@ -24,6 +27,17 @@ pub(super) struct LevKey {
 }
 
 impl LevKey {
+    /// The key of slot `slot` of `account`, notional and equity micro-USD.
+    pub(super) fn new(notional: i64, equity: i64, account: u32, slot: u32) -> Self {
+        LevKey {
+            notional,
+            equity,
+            ratio: lev_ratio(notional, equity).unwrap_or(f64::NAN),
+            account,
+            slot,
+        }
+    }
+
     /// The position as the rule reads it, offering `offer` lots.
     pub(super) fn as_candidate(&self, offer: i64) -> LevCandidate {
         LevCandidate {
@@ -37,8 +51,13 @@ impl LevKey {
 }
 
 impl Ord for LevKey {
+    /// [`crate::venue::adl_min_max::lev_order`], its quotients kept.
     fn cmp(&self, o: &Self) -> Ordering {
-        lev_order(&self.as_candidate(0), &o.as_candidate(0))
+        let (x, y) = (self.ratio, o.ratio);
+        if x != y && !x.is_nan() && !y.is_nan() {
+            return y.total_cmp(&x);
+        }
+        lev_order_exact(&self.as_candidate(0), &o.as_candidate(0))
     }
 }
 
@@ -71,9 +90,55 @@ pub(super) struct LevSide {
     pub(super) parked: BTreeSet<(i64, LevKey)>,
     /// Per slot: its key and, if parked, its reach.
     pub(super) key_of: Vec<Option<(LevKey, Option<i64>)>>,
+    /// The re-keyed slots of a sync (kept for its capacity).
+    pub(super) fresh: Vec<(u32, Option<LevKey>)>,
+    /// A close's buffers (kept for their capacity).
+    pub(super) scratch: LevScratch,
+}
+
+/// What one close reads of the order, kept between closes for the buffers'
+/// capacity.
+#[derive(Default, Clone)]
+pub(super) struct LevScratch {
+    /// Keys taken from the order, not yet evaluated.
+    pub(super) batch: Vec<LevKey>,
+    /// Their offers (`Err(reach)`: not in profit), as `batch`.
+    pub(super) offers: Vec<Result<i64, i64>>,
+    /// The candidates read that offer lots, in leverage order.
+    pub(super) read: Vec<LevCandidate>,
+    /// The lots selected from each of `read`.
+    pub(super) lots: Vec<i64>,
+    /// The positions found not in profit, with their reach.
+    pub(super) out: Vec<(LevKey, i64)>,
+}
+
+impl LevScratch {
+    /// Empties every buffer.
+    pub(super) fn clear(&mut self) {
+        self.batch.clear();
+        self.offers.clear();
+        self.read.clear();
+        self.lots.clear();
+        self.out.clear();
+    }
 }
 
 impl LevSide {
+    /// Gives slot `s` the key `k` (`None`: out of the order), back in the
+    /// order if it was parked; nothing moves when its key is unchanged.
+    pub(super) fn rekey(&mut self, s: u32, k: Option<LevKey>) {
+        if let (Some((old, None)), Some(new)) = (self.key_of[s as usize], k)
+            && (old.notional, old.equity, old.account) == (new.notional, new.equity, new.account)
+        {
+            return;
+        }
+        self.remove(s);
+        if let Some(k) = k {
+            self.key_of[s as usize] = Some((k, None));
+            self.set.insert(k);
+        }
+    }
+
     /// Takes slot `s`'s entry out, wherever it is.
     pub(super) fn remove(&mut self, s: u32) {
         match self.key_of[s as usize].take() {
@@ -85,6 +150,16 @@ impl LevSide {
             }
             None => {}
         }
+    }
+
+    /// Takes `k` (in the order, not parked) out of it.
+    pub(super) fn take_out(&mut self, k: LevKey) {
+        debug_assert!(
+            matches!(self.key_of[k.slot as usize], Some((o, None)) if o == k),
+            "Invariant: a slot taken out of the leverage order was in it under its key"
+        );
+        self.set.remove(&k);
+        self.key_of[k.slot as usize] = None;
     }
 
     /// Parks `k` (found not in profit) with its `reach`.

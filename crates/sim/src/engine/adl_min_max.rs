@@ -28,10 +28,12 @@
 //! most of what the closes read before parking).
 
 use crate::venue::adl::AdlCandidate;
-use crate::venue::adl_min_max::{LevCandidate, LotTerms, ends_before, select_lots};
+#[cfg(debug_assertions)]
+use crate::venue::adl_min_max::LevCandidate;
+use crate::venue::adl_min_max::{LotTerms, ends_before, select_lots};
 
 use super::Engine;
-use super::adl_lev_side::{LevKey, LevSide};
+use super::adl_lev_side::{LevKey, LevScratch, LevSide};
 use super::adl_request::AdlRequest;
 
 impl Engine {
@@ -47,12 +49,7 @@ impl Engine {
         let equity = self.equity(account).0;
         let mi = p.market as usize;
         let notional = self.markets[mi].value(p.lots.abs(), self.marks[mi]).0;
-        (equity > 0).then_some(LevKey {
-            notional,
-            equity,
-            account,
-            slot: s,
-        })
+        (equity > 0).then(|| LevKey::new(notional, equity, account, s))
     }
 
     /// Brings side `winners` of market `mi` up to date: built at the first ADL
@@ -81,19 +78,23 @@ impl Engine {
             return;
         }
         let pending = side.touched.take_pending(self.ledger.touched());
+        // Two passes: the new keys first (each account's records read with
+        // no sorted-set search between them, so the reads overlap), then
+        // the set's removals and insertions.
+        let mut fresh = std::mem::take(&mut side.fresh);
+        fresh.clear();
         for &a in &pending {
             let acc = &self.ledger.accounts[a as usize];
             for s in acc.first_slot..acc.first_slot + acc.slot_count {
-                if self.ledger.positions[s as usize].market as usize != mi {
-                    continue;
-                }
-                side.remove(s);
-                if let Some(k) = self.lev_key(s, winners) {
-                    side.key_of[s as usize] = Some((k, None));
-                    side.set.insert(k);
+                if self.ledger.positions[s as usize].market as usize == mi {
+                    fresh.push((s, self.lev_key(s, winners)));
                 }
             }
         }
+        for &(s, k) in &fresh {
+            side.rekey(s, k);
+        }
+        side.fresh = fresh;
         side.touched.recycle(pending);
     }
 
@@ -132,8 +133,7 @@ impl Engine {
         if !req.start(cands, fills) {
             return 0;
         }
-        let (mi, winners, a, price, needed) =
-            (req.market, req.winners, req.bankrupt, req.price, req.needed);
+        let (mi, winners, price) = (req.market, req.winners, req.price);
         self.sync_lev_side(side, mi, winners);
         let m = &self.markets[mi];
         let mark = self.marks[mi];
@@ -142,59 +142,103 @@ impl Engine {
             loss_per_lot: (m.value(-winners, price) - m.value(-winners, mark)).0,
         };
         side.unpark(-winners * price);
-        let mut read: Vec<LevCandidate> = Vec::new();
-        let mut lots = Vec::new();
-        let mut out: Vec<(LevKey, i64)> = Vec::new();
-        let mut it = side.set.iter();
-        // Reading `needed` candidates always settles the close (each of them
-        // offers a lot before the next one's first), so that many are read at
-        // once, up to 256; past that, twice as many each time.
-        let mut target = usize::try_from(needed).unwrap_or(usize::MAX).clamp(16, 256);
-        let filled = loop {
+        let mut sc = std::mem::take(&mut side.scratch);
+        let filled = self.read_and_select(side, req, terms, &mut sc);
+        for &(k, reach) in &sc.out {
+            debug_assert!(reach < -winners * price, "Invariant: parked at its reach");
+            side.park(k, reach);
+        }
+        for (c, &q) in sc.read.iter().zip(&sc.lots) {
+            if q == 0 {
+                continue;
+            }
+            // The winner's key moves with the fill: out of the order now,
+            // while its node is fresh from the read (the next sync puts it
+            // back, as the fill logs its account). Its account's record is read
+            // here too, in a pass of its own, so that the winners' cache
+            // misses overlap rather than come one by one as the fills book.
+            side.take_out(LevKey::new(c.notional, c.equity, c.account, c.slot));
+            std::hint::black_box(self.equity(c.account));
+            let full = self.adl_candidate_known(c.account, c.slot, c.offer, c.equity, price);
+            #[cfg(debug_assertions)]
+            assert_eq!(
+                Some(full),
+                self.adl_candidate(c.slot, price, false),
+                "Invariant: the leverage index offers what a candidate evaluation does"
+            );
+            cands.push(full);
+            fills.push((cands.len() - 1, q));
+        }
+        side.scratch = sc;
+        filled
+    }
+
+    /// Reads candidates of `req` from the top of `side` into `sc.read` until
+    /// their selection (`sc.lots`) is the selection over the whole side, the
+    /// positions found not in profit into `sc.out` with their reach; returns
+    /// the lots selected.
+    ///
+    /// It first reads `needed` candidates (at least 16, at most 256): each
+    /// offers a lot before the next one's first, so that many always settle
+    /// the close; past that, twice as many each time. The keys are taken from
+    /// the set in batches of as many as are still wanted and evaluated in a
+    /// pass of their own, so that their positions' reads overlap.
+    fn read_and_select(
+        &mut self,
+        side: &LevSide,
+        req: &AdlRequest,
+        terms: LotTerms,
+        sc: &mut LevScratch,
+    ) -> i64 {
+        sc.clear();
+        let mut it = side.set.iter().filter(|k| k.account != req.bankrupt);
+        let mut target = usize::try_from(req.needed)
+            .unwrap_or(usize::MAX)
+            .clamp(16, 256);
+        let mut pos = 0;
+        loop {
             let mut next = None;
-            for k in it.by_ref() {
-                if k.account == a {
-                    continue;
+            loop {
+                if pos == sc.batch.len() {
+                    sc.batch.clear();
+                    pos = 0;
+                    let want = (target + 1).saturating_sub(sc.read.len()).max(1);
+                    sc.batch.extend(it.by_ref().take(want).copied());
+                    if sc.batch.is_empty() {
+                        break;
+                    }
+                    self.adl_evaluations += sc.batch.len() as u64;
+                    sc.offers.clear();
+                    sc.offers.extend(
+                        sc.batch
+                            .iter()
+                            .map(|k| self.lev_offer(k, req.price, terms.loss_per_lot)),
+                    );
                 }
-                self.adl_evaluations += 1;
-                match self.lev_offer(k, price, terms.loss_per_lot) {
-                    Err(reach) => out.push((*k, reach)),
+                let (k, offer) = (sc.batch[pos], sc.offers[pos]);
+                pos += 1;
+                match offer {
+                    Err(reach) => sc.out.push((k, reach)),
                     Ok(0) => {}
-                    Ok(offer) if read.len() < target => read.push(k.as_candidate(offer)),
-                    Ok(offer) => {
-                        next = Some(k.as_candidate(offer));
+                    Ok(o) if sc.read.len() < target => sc.read.push(k.as_candidate(o)),
+                    Ok(o) => {
+                        next = Some(k.as_candidate(o));
                         break;
                     }
                 }
             }
-            let sum = select_lots(&read, terms, needed, &mut lots);
+            let sum = select_lots(&sc.read, terms, req.needed, &mut sc.lots);
             match next {
-                None => break sum,
-                Some(n) if sum == needed && ends_before(&read, terms, &lots, &n) => break sum,
+                None => return sum,
+                Some(n) if sum == req.needed && ends_before(&sc.read, terms, &sc.lots, &n) => {
+                    return sum;
+                }
                 Some(n) => {
-                    read.push(n);
-                    target = 2 * read.len();
+                    sc.read.push(n);
+                    target = 2 * sc.read.len();
                 }
             }
-        };
-        for (k, reach) in out {
-            debug_assert!(reach < -winners * price, "Invariant: parked at its reach");
-            side.park(k, reach);
         }
-        for (c, &q) in read.iter().zip(&lots) {
-            if q == 0 {
-                continue;
-            }
-            if let Some(full) = self.adl_candidate(c.slot, price, false) {
-                debug_assert_eq!(
-                    full.lots, c.offer,
-                    "Invariant: the leverage index offers what a candidate evaluation does"
-                );
-                cands.push(full);
-                fills.push((cands.len() - 1, q));
-            }
-        }
-        filled
     }
 
     /// Debug builds, small markets: the fills are those of the rule applied

@@ -121,15 +121,28 @@ fn token(cands: &[LevCandidate], t: LotTerms, falling: &[bool], i: usize, j: i64
 pub fn lev_order(a: &LevCandidate, b: &LevCandidate) -> Ordering {
     // Fast path: with every amount exact in f64, a correctly rounded
     // quotient is monotone, so quotients that differ order the exact ratios.
-    const EXACT: i64 = 1 << 53;
-    let exact = |c: &LevCandidate| c.notional.abs() < EXACT && c.equity > 0 && c.equity < EXACT;
-    if exact(a) && exact(b) {
-        let x = a.notional as f64 / a.equity as f64;
-        let y = b.notional as f64 / b.equity as f64;
-        if x != y {
-            return y.total_cmp(&x);
-        }
+    if let (Some(x), Some(y)) = (
+        lev_ratio(a.notional, a.equity),
+        lev_ratio(b.notional, b.equity),
+    ) && x != y
+    {
+        return y.total_cmp(&x);
     }
+    lev_order_exact(a, b)
+}
+
+/// `notional / equity` in f64 when both are exact in f64 and the equity is
+/// positive (`None` otherwise): quotients that differ order the exact ratios
+/// as [`lev_order`] does (a correctly rounded quotient is monotone).
+pub fn lev_ratio(notional: i64, equity: i64) -> Option<f64> {
+    const EXACT: i64 = 1 << 53;
+    (notional.abs() < EXACT && equity > 0 && equity < EXACT)
+        .then(|| notional as f64 / equity as f64)
+}
+
+/// [`lev_order`] without its f64 fast path: exact rationals in `i128`, then
+/// account, then slot.
+pub fn lev_order_exact(a: &LevCandidate, b: &LevCandidate) -> Ordering {
     (i128::from(b.notional) * i128::from(a.equity))
         .cmp(&(i128::from(a.notional) * i128::from(b.equity)))
         .then(a.account.cmp(&b.account))
@@ -251,6 +264,9 @@ fn fix_up(
     let want = needed.min(total).max(0);
     let mut sum: i64 = lots.iter().sum();
     let tok = |i: usize, j: i64| token(cands, t, falling, i, j);
+    if fix_up_by_scans(cands, want, lots, &mut sum, &tok) {
+        return sum;
+    }
     // Last selected token per candidate (latest first) and first unselected
     // (earliest first); an entry is live while `lots[i]` still matches it.
     let mut last: BinaryHeap<Token> = lots
@@ -303,6 +319,56 @@ fn fix_up(
     sum
 }
 
+/// At most this many moves of [`fix_up`] are made by scans of the candidates
+/// before it builds its heaps (an estimate of the level is most often off by
+/// a lot or two, or exact).
+const SCAN_MOVES: usize = 4;
+
+/// The moves of [`fix_up`] (drop the latest selected token, add the earliest
+/// unselected, or swap them), each found by a scan of the candidates, while
+/// they are at most [`SCAN_MOVES`]: true when `lots` (summing to `sum`) is
+/// then the first `want` tokens, false to go on with the heaps.
+fn fix_up_by_scans(
+    cands: &[LevCandidate],
+    want: i64,
+    lots: &mut [i64],
+    sum: &mut i64,
+    tok: &impl Fn(usize, i64) -> Token,
+) -> bool {
+    let latest = |lots: &[i64]| {
+        (0..lots.len())
+            .filter(|&i| lots[i] > 0)
+            .map(|i| tok(i, lots[i] - 1))
+            .max()
+    };
+    let earliest = |lots: &[i64]| {
+        (0..lots.len())
+            .filter(|&i| lots[i] < cands[i].offer)
+            .map(|i| tok(i, lots[i]))
+            .min()
+    };
+    for _ in 0..SCAN_MOVES {
+        if *sum > want {
+            let Some(l) = latest(lots) else { return true };
+            lots[l.i] -= 1;
+            *sum -= 1;
+        } else if *sum < want {
+            let Some(n) = earliest(lots) else { return true };
+            lots[n.i] += 1;
+            *sum += 1;
+        } else {
+            match (latest(lots), earliest(lots)) {
+                (Some(l), Some(n)) if n < l => {
+                    lots[l.i] -= 1;
+                    lots[n.i] += 1;
+                }
+                _ => return true,
+            }
+        }
+    }
+    false
+}
+
 /// Removes the last selected token of candidate `i`.
 fn unselect(
     last: &mut BinaryHeap<Token>,
@@ -339,14 +405,15 @@ fn select(
 /// no candidate from `next` on has a token among the first Σ lots, and the
 /// selection over `cands` is the selection over all of them.
 pub fn ends_before(cands: &[LevCandidate], t: LotTerms, lots: &[i64], next: &LevCandidate) -> bool {
-    let mut all = cands.to_vec();
-    all.push(*next);
-    let falling: Vec<bool> = all.iter().map(|c| falls(c, t)).collect();
-    let first = token(&all, t, &falling, cands.len(), 0);
-    lots.iter()
-        .enumerate()
+    // A token's key depends on its own candidate only (its index is never
+    // compared): `j = 0` of `next`, and each selecting candidate's last.
+    let tok = |c: &LevCandidate, j: i64| token(std::slice::from_ref(c), t, &[falls(c, t)], 0, j);
+    let first = tok(next, 0);
+    cands
+        .iter()
+        .zip(lots)
         .filter(|(_, q)| **q > 0)
-        .all(|(i, &q)| token(&all, t, &falling, i, q - 1) < first)
+        .all(|(c, &q)| tok(c, q - 1) < first)
 }
 
 #[cfg(test)]
