@@ -55,6 +55,7 @@ pub use parquet_io::{CREATED_BY, MAX_ROW_GROUP_ROWS};
 pub use results::adl_waves::{
     ADL_WAVES_SCHEMA_ID, AdlWaveRow, adl_waves_batches, read_adl_waves, write_adl_waves,
 };
+pub use results::balances::write_balances_streamed;
 pub use results::balances::{
     BALANCES_SCHEMA_ID, BalanceParty, BalanceRow, Conservation, balances_batches, read_balances,
     write_balances,

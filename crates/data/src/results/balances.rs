@@ -244,6 +244,54 @@ pub fn write_balances(
     write_parquet(path, &schema, BALANCES_SCHEMA_ID, metadata, batches)
 }
 
+/// Writes the rows of `chunks` atomically as `balances/v1`, one row group a
+/// chunk, without holding more than a chunk: the same file as
+/// [`write_balances`] of all the rows when every chunk but the last has
+/// [`MAX_ROW_GROUP_ROWS`] rows (`balance_rows` of a million accounts is
+/// ~176 MB held).
+///
+/// # Errors
+/// As [`write_balances`]; a row breaking the schema's rules (named by its
+/// index in the whole file) is found as its chunk is written, and the file is
+/// then not written.
+pub fn write_balances_streamed(
+    path: &Path,
+    chunks: impl Iterator<Item = Vec<BalanceRow>>,
+    metadata: &[(String, String)],
+) -> Result<(), DataError> {
+    let schema = arrow_schema(&COLUMNS);
+    let mut offset = 0;
+    let any = std::cell::Cell::new(false);
+    let batches = chunks
+        .map(|chunk| {
+            any.set(true);
+            let batch = checked_batch(path, &schema, &chunk, offset);
+            offset += chunk.len();
+            batch
+        })
+        .chain(std::iter::from_fn(|| {
+            // No chunk at all: one empty row group, as for no rows.
+            (!any.replace(true)).then(|| batch(path, &schema, &[]))
+        }));
+    write_parquet(path, &schema, BALANCES_SCHEMA_ID, metadata, batches)
+}
+
+/// `chunk`'s batch, its rows checked first (`offset`: the index of its first
+/// row in the file).
+fn checked_batch(
+    path: &Path,
+    schema: &SchemaRef,
+    chunk: &[BalanceRow],
+    offset: usize,
+) -> Result<RecordBatch, DataError> {
+    for (index, row) in chunk.iter().enumerate() {
+        if let Some((column, reason)) = row.broken() {
+            return Err(DataError::invalid(path, offset + index, column, reason));
+        }
+    }
+    batch(path, schema, chunk)
+}
+
 /// Checks the rows, then yields their batches, one per row group.
 fn row_batches<'a>(
     path: &'a Path,
@@ -259,29 +307,34 @@ fn row_batches<'a>(
         .step_by(MAX_ROW_GROUP_ROWS)
         .map(move |start| {
             let chunk = &rows[start..(start + MAX_ROW_GROUP_ROWS).min(rows.len())];
-            let int = |f: fn(&BalanceRow) -> i64| -> ArrayRef {
-                Arc::new(Int64Array::from_iter_values(chunk.iter().map(f)))
-            };
-            let columns: Vec<ArrayRef> = vec![
-                Arc::new(StringArray::from_iter_values(
-                    chunk.iter().map(|r| r.party.name()),
-                )),
-                Arc::new(chunk.iter().map(|r| r.account_id).collect::<UInt64Array>()),
-                Arc::new(
-                    chunk
-                        .iter()
-                        .map(|r| r.market.as_deref())
-                        .collect::<StringArray>(),
-                ),
-                int(|r| r.opening_cash),
-                int(|r| r.end_cash),
-                int(|r| r.lots),
-                int(|r| r.cost),
-                int(|r| r.value),
-            ];
-            RecordBatch::try_new(Arc::clone(schema), columns)
-                .map_err(arrow_err(path, "failed to build record batch"))
+            batch(path, schema, chunk)
         }))
+}
+
+/// One row group's batch of `chunk`.
+fn batch(path: &Path, schema: &SchemaRef, chunk: &[BalanceRow]) -> Result<RecordBatch, DataError> {
+    let int = |f: fn(&BalanceRow) -> i64| -> ArrayRef {
+        Arc::new(Int64Array::from_iter_values(chunk.iter().map(f)))
+    };
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(
+            chunk.iter().map(|r| r.party.name()),
+        )),
+        Arc::new(chunk.iter().map(|r| r.account_id).collect::<UInt64Array>()),
+        Arc::new(
+            chunk
+                .iter()
+                .map(|r| r.market.as_deref())
+                .collect::<StringArray>(),
+        ),
+        int(|r| r.opening_cash),
+        int(|r| r.end_cash),
+        int(|r| r.lots),
+        int(|r| r.cost),
+        int(|r| r.value),
+    ];
+    RecordBatch::try_new(Arc::clone(schema), columns)
+        .map_err(arrow_err(path, "failed to build record batch"))
 }
 
 /// The record batches [`write_balances`] writes to `path` (one per row group), in
@@ -435,6 +488,42 @@ mod tests {
         let c = Conservation::of(&back);
         assert!(c.holds(), "{c:?}");
         assert_eq!(c.markets, vec![("BTC".to_owned(), 0, 0, 0)]);
+    }
+
+    /// Rows streamed in chunks of [`MAX_ROW_GROUP_ROWS`] make the file
+    /// `write_balances` makes of them all; a broken row is named by its index
+    /// in the file, and nothing is left behind.
+    #[test]
+    fn streamed_in_row_groups_is_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows: Vec<BalanceRow> = (0..MAX_ROW_GROUP_ROWS as u64 + 10)
+            .map(|id| BalanceRow::cash(BalanceParty::Account, Some(id), 5, 5))
+            .chain(sample())
+            .collect();
+        let (held, streamed) = (dir.path().join("held"), dir.path().join("streamed"));
+        write_balances(&held, &rows, &[]).unwrap();
+        let chunks = rows.chunks(MAX_ROW_GROUP_ROWS).map(<[BalanceRow]>::to_vec);
+        write_balances_streamed(&streamed, chunks, &[]).unwrap();
+        assert_eq!(
+            std::fs::read(&held).unwrap(),
+            std::fs::read(&streamed).unwrap()
+        );
+        let (none, nothing) = (dir.path().join("none"), dir.path().join("nothing"));
+        write_balances(&none, &[], &[]).unwrap();
+        write_balances_streamed(&nothing, std::iter::empty(), &[]).unwrap();
+        assert_eq!(
+            std::fs::read(&none).unwrap(),
+            std::fs::read(&nothing).unwrap()
+        );
+        let mut bad = rows;
+        let at = MAX_ROW_GROUP_ROWS + 3;
+        bad[at].account_id = None;
+        let broken = dir.path().join("broken");
+        let chunks = bad.chunks(MAX_ROW_GROUP_ROWS).map(<[BalanceRow]>::to_vec);
+        let err = write_balances_streamed(&broken, chunks, &[]).unwrap_err();
+        let held_err = write_balances(&broken, &bad, &[]).unwrap_err();
+        assert_eq!(err.to_string(), held_err.to_string());
+        assert!(!broken.exists());
     }
 
     #[test]

@@ -18,22 +18,75 @@ use crate::engine::{AccountSpec, Engine, Party};
 /// market's last mark.
 #[must_use]
 pub fn balance_rows(engine: &Engine, opening: &[AccountSpec]) -> Vec<BalanceRow> {
+    let capacity = 2 * engine.accounts().len() + 5 + engine.markets().len();
+    let mut rows = Vec::with_capacity(capacity);
+    rows.extend(balance_row_iter(engine, opening));
+    rows
+}
+
+/// [`balance_rows`] in chunks of `size` rows (the last shorter), made as they
+/// are taken: what streams `balances.parquet` one row group at a time
+/// without holding every account's rows.
+pub fn balance_row_chunks<'a>(
+    engine: &'a Engine,
+    opening: &'a [AccountSpec],
+    size: usize,
+) -> impl Iterator<Item = Vec<BalanceRow>> + 'a {
+    let mut rows = balance_row_iter(engine, opening);
+    std::iter::from_fn(move || {
+        let chunk: Vec<BalanceRow> = rows.by_ref().take(size.max(1)).collect();
+        (!chunk.is_empty()).then_some(chunk)
+    })
+}
+
+/// The rows of [`balance_rows`], in its order, one at a time.
+fn balance_row_iter<'a>(
+    engine: &'a Engine,
+    opening: &'a [AccountSpec],
+) -> impl Iterator<Item = BalanceRow> + 'a {
     let accounts = engine.accounts();
     debug_assert_eq!(
         accounts.len(),
         opening.len(),
         "Invariant: one margin unit per account spec"
     );
-    let mut rows = Vec::with_capacity(2 * accounts.len() + 5 + engine.markets().len());
-    for (index, (account, spec)) in accounts.iter().zip(opening).enumerate() {
+    let cash = accounts.iter().zip(opening).enumerate().map(move |(index, (account, spec))| {
         debug_assert_eq!(account.id, spec.id, "Invariant: accounts in spec order");
-        rows.push(BalanceRow::cash(
+        BalanceRow::cash(
             BalanceParty::Account,
             Some(account.id),
             spec.collateral.0,
             engine.collateral(index as u32).0,
-        ));
-    }
+        )
+    });
+    let markets = engine.markets();
+    let marks = engine.marks();
+    let positions = accounts
+        .iter()
+        .enumerate()
+        .flat_map(move |(index, account)| {
+            engine.positions_of(index as u32).iter().map(move |p| {
+                let market = &markets[p.market as usize];
+                BalanceRow::position(
+                    BalanceParty::Account,
+                    Some(account.id),
+                    &market.name,
+                    p.lots,
+                    p.cost.0,
+                    market.value(p.lots, marks[p.market as usize]).0,
+                )
+            })
+        });
+    cash.chain(party_rows(engine))
+        .chain(positions)
+        .chain(outside_position_rows(engine))
+}
+
+/// The cash rows after the accounts': the external counterparty, the fund,
+/// the liquidators, the venue, the outside world, the vault if any, then each
+/// market's own fund if any.
+fn party_rows(engine: &Engine) -> Vec<BalanceRow> {
+    let mut rows = Vec::new();
     let fund_opening = engine.insurance_fund().initial().0;
     for (party, kind, opening) in [
         (Party::External, BalanceParty::External, 0),
@@ -71,20 +124,15 @@ pub fn balance_rows(engine: &Engine, opening: &[AccountSpec]) -> Vec<BalanceRow>
             ));
         }
     }
+    rows
+}
+
+/// The position rows after the accounts': the external counterparty's per
+/// market, then the vault's.
+fn outside_position_rows(engine: &Engine) -> Vec<BalanceRow> {
+    let mut rows = Vec::new();
+    let markets = engine.markets();
     let marks = engine.marks();
-    for (index, account) in accounts.iter().enumerate() {
-        for p in engine.positions_of(index as u32) {
-            let market = &markets[p.market as usize];
-            rows.push(BalanceRow::position(
-                BalanceParty::Account,
-                Some(account.id),
-                &market.name,
-                p.lots,
-                p.cost.0,
-                market.value(p.lots, marks[p.market as usize]).0,
-            ));
-        }
-    }
     for (m, market) in markets.iter().enumerate() {
         let (lots, cost) = engine.external_position(m as u16);
         rows.push(BalanceRow::position(

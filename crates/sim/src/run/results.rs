@@ -55,9 +55,12 @@ pub fn write_run(dir: &Path, prepared: &Prepared, output: &RunOutput) -> Result<
             let cuts = output.haircuts_table(0);
             backstop_data::write_haircuts(&at(HAIRCUTS_FILE), &cuts, meta)
         }),
-        Box::new(|| {
-            let rows = &output.first_path_balances;
-            backstop_data::write_balances(&at(BALANCES_FILE), rows, meta)
+        Box::new(|| match &output.first_path_balances_file {
+            Some(streamed) => backstop_data::results::chunked::place(streamed, &at(BALANCES_FILE)),
+            None => {
+                let rows = &output.first_path_balances;
+                backstop_data::write_balances(&at(BALANCES_FILE), rows, meta)
+            }
         }),
         Box::new(|| {
             let waves = output.adl_wave_rows(0);
@@ -145,7 +148,11 @@ pub fn run_tables(prepared: &Prepared, output: &RunOutput) -> Result<RunTables, 
         ),
         (
             BALANCES_FILE,
-            backstop_data::balances_batches(at(BALANCES_FILE), &output.first_path_balances, &meta)?,
+            backstop_data::balances_batches(
+                at(BALANCES_FILE),
+                &first_path_balances(output)?,
+                &meta,
+            )?,
         ),
         (
             ADL_WAVES_FILE,
@@ -168,6 +175,17 @@ pub fn run_tables(prepared: &Prepared, output: &RunOutput) -> Result<RunTables, 
     Ok(RunTables {
         summary_json,
         tables,
+    })
+}
+
+/// Path 0's balance rows: held, or read back from the file they were
+/// streamed to.
+fn first_path_balances(
+    output: &RunOutput,
+) -> Result<std::borrow::Cow<'_, [backstop_data::BalanceRow]>, SimError> {
+    Ok(match &output.first_path_balances_file {
+        Some(file) => std::borrow::Cow::Owned(backstop_data::read_balances(file)?),
+        None => std::borrow::Cow::Borrowed(&output.first_path_balances),
     })
 }
 

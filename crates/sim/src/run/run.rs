@@ -22,11 +22,12 @@ use std::sync::{Mutex, OnceLock};
 use backstop_data::{
     AdlWaveRow, BalanceRow, HaircutsTable, MarketFundStepRow, PathsTable, PositionRow, StepsTable,
 };
+use backstop_data::{MAX_ROW_GROUP_ROWS, write_balances_streamed};
 use rayon::prelude::*;
 
 use super::adl_waves::WaveRecorder;
 use super::aggregate::{self, Aggregates};
-use super::balances::balance_rows;
+use super::balances::{balance_row_chunks, balance_rows};
 use super::build::{self, Collateral, DepthBooks, build_markets, controls_for_path, venue_config};
 use super::fund_steps::FundStepSink;
 use super::limits::{self, CHUNK_PATHS};
@@ -68,8 +69,13 @@ pub struct RunOutput {
     pub paths: Vec<PathMetrics>,
     /// Full per-step series of path 0.
     pub first_path: StepSeries,
-    /// Every party's money at the opening and the end of path 0.
+    /// Every party's money at the opening and the end of path 0 (none when
+    /// streamed to `first_path_balances_file`).
     pub first_path_balances: Vec<BalanceRow>,
+    /// Where path 0's balance rows were streamed to instead
+    /// ([`Prepared::run_into`] of a one-path run: `balances.parquet` in its
+    /// folder, already written).
+    pub first_path_balances_file: Option<std::path::PathBuf>,
     /// Per-step quantile bands across paths.
     pub bands: Bands,
     /// The largest relative error of a band quantile: 0 when exact (docs/model.md §7).
@@ -563,16 +569,42 @@ impl Prepared {
         mut sink: StepSink,
         mut bands: Option<BandSink>,
     ) -> Result<(PathMetrics, StepSink, Vec<BalanceRow>, Option<BandSink>), SimError> {
+        self.run_path_recorded_into(path_index, (&mut sink, &mut bands), None)
+            .map(|(metrics, balances)| (metrics, sink, balances, bands))
+    }
+
+    /// [`Prepared::run_path_recorded`] into the sinks given; with
+    /// `balances_file` (path 0 only: a file and its metadata) the balance
+    /// rows are streamed to that `balances.parquet` one row group at a time
+    /// from the engine after the last step ([`write_balances_streamed`]) and
+    /// none is returned.
+    #[allow(clippy::type_complexity)]
+    fn run_path_recorded_into(
+        &self,
+        path_index: u64,
+        (sink, bands): (&mut StepSink, &mut Option<BandSink>),
+        balances_file: Option<(&Path, &[(String, String)])>,
+    ) -> Result<(PathMetrics, Vec<BalanceRow>), SimError> {
         let (metrics, _, engine) = self.simulate(path_index, |engine, input| {
             sink.record(engine, input.ts_ns, &input.prices);
             if let Some(b) = bands.as_mut() {
                 b.record(engine, input.ts_ns);
             }
         })?;
-        let balances = if path_index == 0 || self.scenario.population.is_fixed() {
-            balance_rows(&engine, &self.population)
-        } else {
-            balance_rows(&engine, &self.population_of(path_index)?.0)
+        let balances = match balances_file {
+            Some((file, meta)) => {
+                debug_assert_eq!(
+                    path_index, 0,
+                    "Invariant: only path 0's balances are written"
+                );
+                let chunks = balance_row_chunks(&engine, &self.population, MAX_ROW_GROUP_ROWS);
+                write_balances_streamed(file, chunks, meta)?;
+                Vec::new()
+            }
+            None if path_index == 0 || self.scenario.population.is_fixed() => {
+                balance_rows(&engine, &self.population)
+            }
+            None => balance_rows(&engine, &self.population_of(path_index)?.0),
         };
         self.give_back(engine);
         debug_assert!(
@@ -580,7 +612,7 @@ impl Prepared {
             "Invariant: each market fund's last per-step balance, payouts and fees are its \
              end-of-path figures"
         );
-        Ok((metrics, sink, balances, bands))
+        Ok((metrics, balances))
     }
 
     /// The band columns of this scenario ([`record::band_layout`]).
@@ -671,6 +703,22 @@ impl Prepared {
         Ok((paths, sketches))
     }
 
+    /// The one path of a one-path run, its series and bands streamed into
+    /// their sinks and, with `balances_file`, its balance rows to that file.
+    #[allow(clippy::type_complexity)]
+    fn run_one_path_into(
+        &self,
+        mut sink: StepSink,
+        mut bands: Option<BandSink>,
+        balances_file: Option<(&Path, &[(String, String)])>,
+    ) -> Result<(PathMetrics, StepSeries, Vec<BalanceRow>, Option<Bands>), SimError> {
+        let (metrics, balances) =
+            self.run_path_recorded_into(0, (&mut sink, &mut bands), balances_file)?;
+        let steps = sink.finish()?;
+        let bands = bands.map(BandSink::finish).transpose()?;
+        Ok((metrics, steps, balances, bands))
+    }
+
     /// Path 0 with its series recorded into `sink` beside the chunks of
     /// every path's bands ([`Prepared::run_band_chunks`]), on the current
     /// rayon pool. Path 0's file is finished (its last row group written,
@@ -713,7 +761,9 @@ impl Prepared {
         dir: Option<&Path>,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<RunOutput, SimError> {
-        use backstop_data::results::layout::{BANDS_FILE, MARKET_FUND_STEPS_FILE, STEPS_FILE};
+        use backstop_data::results::layout::{
+            BALANCES_FILE, BANDS_FILE, MARKET_FUND_STEPS_FILE, STEPS_FILE,
+        };
         let n = u64::from(self.scenario.paths);
         let layout = self.band_layout()?;
         let steps = self.scenario.steps();
@@ -739,14 +789,22 @@ impl Prepared {
         // Path 0's series (one path, serial) beside the paths' bands (in
         // parallel): the other threads run the chunks meanwhile. A one-path
         // run streams its bands from path 0's simulation instead.
+        let balances_file = dir.map(|d| d.join(BALANCES_FILE));
         let (first, chunks) = if band_sink.is_some() {
-            (self.run_path_series(0, sink, band_sink), None)
+            // The balance rows of every account streamed to their file too
+            // (a million accounts: ~176 MB not held).
+            let file = balances_file.as_deref().map(|f| (f, meta.as_slice()));
+            (self.run_one_path_into(sink, band_sink, file), None)
         } else {
             let (first, chunks) = self.run_first_beside_chunks(sink, &layout, progress);
             (first, Some(chunks))
         };
         // Path 0's error first, as in path order.
         let (first_metrics, first_steps, first_balances, streamed_bands) = first?;
+        let first_path_balances_file = match streamed_bands {
+            Some(_) => balances_file,
+            None => None,
+        };
         let (paths, bands) = if let Some(bands) = streamed_bands {
             progress(1);
             (vec![first_metrics], bands)
@@ -770,6 +828,7 @@ impl Prepared {
             paths,
             first_path: first_steps,
             first_path_balances: first_balances,
+            first_path_balances_file,
             bands,
             bands_relative_error,
             aggregates,
