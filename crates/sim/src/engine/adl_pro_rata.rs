@@ -111,7 +111,7 @@ impl Engine {
             side.entries = vec![None; slots];
             side.set_aside = vec![0; slots];
         } else {
-            for &(_, _, s) in &side.by_lots {
+            for (_, s) in side.by_lots.iter() {
                 side.entries[s as usize] = None;
             }
         }
@@ -127,11 +127,11 @@ impl Engine {
             };
             self.adl_evaluations += 1;
             by_threshold.push(((e.threshold, s), e.lots));
-            by_lots.push((Reverse(e.lots), e.account, s));
+            by_lots.push((e.lots, s));
             side.entries[s as usize] = Some(e);
         }
         side.by_threshold.build(&by_threshold);
-        side.by_lots = by_lots.into_iter().collect();
+        side.by_lots.build(&by_lots);
         side.by_equity.clear();
         side.equity_indexed = false;
     }
@@ -153,6 +153,9 @@ impl Engine {
         let (mi, winners, a, price, needed) =
             (req.market, req.winners, req.bankrupt, req.price, req.needed);
         self.sync_pro_rata(side, mi, winners);
+        if side.by_lots.oversized() {
+            return self.pro_rata_by_full_collection(req, cands, fills);
+        }
         let total = self.pro_rata_total(side, mi, winners, a, price);
         if total == 0 {
             return 0;
@@ -229,7 +232,12 @@ impl Engine {
         let loss = (m.value(-winners, price) - m.value(-winners, self.marks[mi])).0;
         if loss > 0 {
             side.index_equity();
-            let capped: Vec<u32> = side.by_equity.range(..(loss, 0)).map(|&(_, s)| s).collect();
+            let entries = &side.entries;
+            let capped: Vec<u32> = side
+                .by_equity
+                .up_to(loss)
+                .filter(|&s| entries[s as usize].is_some_and(|e| e.equity_per_lot < loss))
+                .collect();
             for s in capped {
                 let Some(e) = side.entries[s as usize] else {
                     continue;
