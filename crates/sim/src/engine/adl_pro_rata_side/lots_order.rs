@@ -47,7 +47,11 @@ impl LotsOrder {
         keys.sort_unstable();
         self.oversized = entries.iter().filter(|e| e.0 >= LOTS_LIMIT).count();
         self.blocks = keys.chunks(BLOCK / 2).map(<[u64]>::to_vec).collect();
-        self.lasts = self.blocks.iter().filter_map(|b| b.last().copied()).collect();
+        self.lasts = self
+            .blocks
+            .iter()
+            .filter_map(|b| b.last().copied())
+            .collect();
     }
 
     /// Whether an entry held has lots beyond the key's range.
@@ -93,11 +97,17 @@ impl LotsOrder {
         let k = key(lots, slot);
         let b = self.block_of(k);
         let Some(block) = self.blocks.get_mut(b) else {
-            debug_assert!(false, "Invariant: the lots order removes only what it holds");
+            debug_assert!(
+                false,
+                "Invariant: the lots order removes only what it holds"
+            );
             return;
         };
         let Ok(at) = block.binary_search(&k) else {
-            debug_assert!(false, "Invariant: the lots order removes only what it holds");
+            debug_assert!(
+                false,
+                "Invariant: the lots order removes only what it holds"
+            );
             return;
         };
         block.remove(at);
@@ -125,7 +135,10 @@ impl LotsOrder {
         }
         let block = &mut self.blocks[b];
         let Ok(i) = block.binary_search(&ko) else {
-            debug_assert!(false, "Invariant: the lots order re-keys only what it holds");
+            debug_assert!(
+                false,
+                "Invariant: the lots order re-keys only what it holds"
+            );
             return;
         };
         let j = block.partition_point(|&x| x < kn);
@@ -203,7 +216,12 @@ mod tests {
             let want: Vec<(i64, u32)> = set.iter().map(|&(Reverse(l), s)| (l, s)).collect();
             let got: Vec<(i64, u32)> = order.iter().collect();
             assert_eq!(got, want, "case {case}");
-            assert!(order.blocks.iter().all(|b| !b.is_empty() && b.len() <= BLOCK));
+            assert!(
+                order
+                    .blocks
+                    .iter()
+                    .all(|b| !b.is_empty() && b.len() <= BLOCK)
+            );
         }
     }
 
