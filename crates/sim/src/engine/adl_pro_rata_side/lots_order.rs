@@ -75,7 +75,12 @@ impl LotsOrder {
             self.lasts.push(k);
             return;
         }
-        let b = self.block_of(k);
+        self.insert_into(self.block_of(k), k);
+    }
+
+    /// Inserts key `k` (not held) into block `b` (the block that would hold
+    /// it), splitting the block when full.
+    fn insert_into(&mut self, b: usize, k: u64) {
         let block = &mut self.blocks[b];
         let at = block.partition_point(|&x| x < k);
         debug_assert!(
@@ -110,8 +115,14 @@ impl LotsOrder {
             );
             return;
         };
-        block.remove(at);
         self.oversized -= usize::from(lots >= LOTS_LIMIT);
+        self.remove_at(b, at);
+    }
+
+    /// Removes the key at `at` of block `b`, and the block if it empties.
+    fn remove_at(&mut self, b: usize, at: usize) {
+        let block = &mut self.blocks[b];
+        block.remove(at);
         match block.last() {
             Some(&last) => self.lasts[b] = last,
             None => {
@@ -124,23 +135,34 @@ impl LotsOrder {
     /// Moves `slot` from `old` lots to `new` lots (held with `old`): within
     /// its block when the new key falls there (a rotation of the keys between
     /// the two places: a winner filled by a lot moves past the few entries of
-    /// its lots), else a remove and an insert.
+    /// its lots), else a removal and an insert at the places found (each key
+    /// searched once).
     pub(in crate::engine) fn rekey(&mut self, slot: u32, old: i64, new: i64) {
         let (ko, kn) = (key(old, slot), key(new, slot));
-        let b = self.block_of(ko);
-        if (old >= LOTS_LIMIT) != (new >= LOTS_LIMIT) || self.block_of(kn) != b {
+        if (old >= LOTS_LIMIT) != (new >= LOTS_LIMIT) {
             self.remove(old, slot);
             self.insert(new, slot);
             return;
         }
-        let block = &mut self.blocks[b];
-        let Ok(i) = block.binary_search(&ko) else {
+        let b = self.block_of(ko);
+        let Ok(i) = self.blocks[b].binary_search(&ko) else {
             debug_assert!(
                 false,
                 "Invariant: the lots order re-keys only what it holds"
             );
             return;
         };
+        let bn = self.block_of(kn);
+        if bn != b {
+            // Removing `ko` leaves `kn`'s block the same (blocks before `b`
+            // are untouched; `b`'s last stays below `kn` when `bn > b`),
+            // one lower if `b` empties and goes.
+            let emptied = self.blocks[b].len() == 1;
+            self.remove_at(b, i);
+            self.insert_into(if emptied && bn > b { bn - 1 } else { bn }, kn);
+            return;
+        }
+        let block = &mut self.blocks[b];
         let j = block.partition_point(|&x| x < kn);
         if j > i {
             block[i..j].rotate_left(1);
@@ -223,6 +245,41 @@ mod tests {
                     .all(|b| !b.is_empty() && b.len() <= BLOCK)
             );
         }
+    }
+
+    /// A re-key that empties its block, to an earlier and to a later block.
+    #[test]
+    fn rekey_out_of_a_block_of_one() {
+        let check = |order: &LotsOrder, set: &BTreeSet<(Reverse<i64>, u32)>| {
+            let want: Vec<(i64, u32)> = set.iter().map(|&(Reverse(l), s)| (l, s)).collect();
+            assert_eq!(order.iter().collect::<Vec<_>>(), want);
+        };
+        let n = BLOCK as u32 + 1;
+        let start: Vec<(i64, u32)> = (0..n).map(|s| (10_000 - i64::from(s), s)).collect();
+        let mut set: BTreeSet<(Reverse<i64>, u32)> =
+            start.iter().map(|&(l, s)| (Reverse(l), s)).collect();
+        let mut order = LotsOrder::default();
+        order.build(&start);
+        assert_eq!(order.blocks.len(), 3);
+        // The last block holds one key; it moves to the first.
+        let (l, s) = start[n as usize - 1];
+        order.rekey(s, l, 20_000);
+        set.remove(&(Reverse(l), s));
+        set.insert((Reverse(20_000), s));
+        check(&order, &set);
+        assert_eq!(order.blocks.len(), 2);
+        // Empty the first block but one key, then move that one to the end.
+        let first: Vec<(i64, u32)> = order.iter().take(order.blocks[0].len()).collect();
+        for &(l, s) in &first[1..] {
+            order.remove(l, s);
+            set.remove(&(Reverse(l), s));
+        }
+        let (l, s) = first[0];
+        order.rekey(s, l, 1);
+        set.remove(&(Reverse(l), s));
+        set.insert((Reverse(1), s));
+        check(&order, &set);
+        assert_eq!(order.blocks.len(), 1);
     }
 
     #[test]
