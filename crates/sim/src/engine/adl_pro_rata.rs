@@ -41,6 +41,37 @@ use super::Engine;
 use super::adl_pro_rata_side::{EXACT_LIMIT, Entry, ProRataSide, pro_rata_shares};
 use super::adl_request::AdlRequest;
 
+/// The profit threshold of a position of `lots` (signed, non-zero) and cost
+/// `cost` (micro-USD), `k` micro-USD per lot and tick: it is in profit at
+/// price `p` iff `side × p ≥` the threshold (clamped to ±`i64::MAX / 4`).
+/// pnl(p) = lots·p·k − cost > 0: long, p > cost / d; short, p < −cost / d,
+/// `d = |lots|·k`. In `i64` when nothing overflows (the 128-bit division was
+/// 1.5% of the 100,000-account crash), else in `i128`: the same integer.
+fn profit_threshold(lots: i64, cost: i64, k: i64) -> i64 {
+    let bound = i64::MAX / 4;
+    let fast = lots.abs().checked_mul(k).filter(|&d| d > 0).and_then(|d| {
+        if lots > 0 {
+            cost.div_euclid(d).checked_add(1)
+        } else {
+            cost.checked_neg()?
+                .checked_sub(1)?
+                .div_euclid(d)
+                .checked_neg()
+        }
+    });
+    if let Some(t) = fast {
+        return t.clamp(-bound, bound);
+    }
+    let d = i128::from(lots.abs()) * i128::from(k);
+    let cost = i128::from(cost);
+    let threshold = if lots > 0 {
+        cost.div_euclid(d) + 1
+    } else {
+        -((-cost - 1).div_euclid(d))
+    };
+    threshold.clamp(-i128::from(bound), i128::from(bound)) as i64
+}
+
 impl Engine {
     /// The index entry of the position in slot `s` of `owner` (equity
     /// `equity`), if it is open on side `winners` in an account with positive
@@ -51,20 +82,11 @@ impl Engine {
             return None;
         }
         let lots = q.lots.abs();
-        let per_lot_tick = self.markets[q.market as usize].micros_per_lot_tick as i128;
-        let d = i128::from(lots) * per_lot_tick;
-        let cost = i128::from(q.cost.0);
-        // pnl(p) = lots·p·k − cost > 0: long, p > cost / d; short, p < −cost / d.
-        let threshold = if q.lots > 0 {
-            cost.div_euclid(d) + 1
-        } else {
-            -((-cost - 1).div_euclid(d))
-        };
-        let bound = i128::from(i64::MAX / 4);
+        let per_lot_tick = self.markets[q.market as usize].micros_per_lot_tick;
         Some(Entry {
             account: owner,
             lots,
-            threshold: threshold.clamp(-bound, bound) as i64,
+            threshold: profit_threshold(q.lots, q.cost.0, per_lot_tick),
             equity_per_lot: equity / lots,
         })
     }
@@ -111,7 +133,7 @@ impl Engine {
             side.entries = vec![None; slots];
             side.set_aside = vec![0; slots];
         } else {
-            for &(_, _, s) in &side.by_lots {
+            for (_, s) in side.by_lots.iter() {
                 side.entries[s as usize] = None;
             }
         }
@@ -127,11 +149,11 @@ impl Engine {
             };
             self.adl_evaluations += 1;
             by_threshold.push(((e.threshold, s), e.lots));
-            by_lots.push((Reverse(e.lots), e.account, s));
+            by_lots.push((e.lots, s));
             side.entries[s as usize] = Some(e);
         }
         side.by_threshold.build(&by_threshold);
-        side.by_lots = by_lots.into_iter().collect();
+        side.by_lots.build(&by_lots);
         side.by_equity.clear();
         side.equity_indexed = false;
     }
@@ -153,6 +175,9 @@ impl Engine {
         let (mi, winners, a, price, needed) =
             (req.market, req.winners, req.bankrupt, req.price, req.needed);
         self.sync_pro_rata(side, mi, winners);
+        if side.by_lots.oversized() {
+            return self.pro_rata_by_full_collection(req, cands, fills);
+        }
         let total = self.pro_rata_total(side, mi, winners, a, price);
         if total == 0 {
             return 0;
@@ -229,7 +254,12 @@ impl Engine {
         let loss = (m.value(-winners, price) - m.value(-winners, self.marks[mi])).0;
         if loss > 0 {
             side.index_equity();
-            let capped: Vec<u32> = side.by_equity.range(..(loss, 0)).map(|&(_, s)| s).collect();
+            let entries = &side.entries;
+            let capped: Vec<u32> = side
+                .by_equity
+                .up_to(loss)
+                .filter(|&s| entries[s as usize].is_some_and(|e| e.equity_per_lot < loss))
+                .collect();
             for s in capped {
                 let Some(e) = side.entries[s as usize] else {
                     continue;
@@ -313,5 +343,55 @@ impl Engine {
             as_list(full, &want),
             "Invariant: the pro_rata index fills as allocate on every candidate"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::profit_threshold;
+
+    /// The `i64` fast path gives the `i128` formula's threshold, extremes
+    /// included.
+    #[test]
+    fn profit_threshold_is_the_wide_formula() {
+        let wide = |lots: i64, cost: i64, k: i64| {
+            let d = i128::from(lots.abs()) * i128::from(k);
+            let c = i128::from(cost);
+            let t = if lots > 0 {
+                c.div_euclid(d) + 1
+            } else {
+                -((-c - 1).div_euclid(d))
+            };
+            let bound = i128::from(i64::MAX / 4);
+            t.clamp(-bound, bound) as i64
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let edges = [i64::MIN, i64::MIN + 1, -1, 0, 1, i64::MAX - 1, i64::MAX];
+        for _ in 0..200_000 {
+            let lots = match rng.random_range(0..4) {
+                0 => rng.random_range(1..100),
+                1 => rng.random_range(1..i64::MAX),
+                _ => rng.random_range(1..1_000_000),
+            } * if rng.random_bool(0.5) { 1 } else { -1 };
+            let cost = if rng.random_bool(0.1) {
+                edges[rng.random_range(0..edges.len())]
+            } else {
+                let width = rng.random_range(1..63);
+                rng.random_range(-(1i64 << width)..1i64 << width)
+            };
+            let k = if rng.random_bool(0.1) {
+                rng.random_range(1..i64::MAX)
+            } else {
+                rng.random_range(1..1_000_000)
+            };
+            assert_eq!(
+                profit_threshold(lots, cost, k),
+                wide(lots, cost, k),
+                "{lots} {cost} {k}"
+            );
+        }
     }
 }

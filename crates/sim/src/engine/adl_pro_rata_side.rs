@@ -5,7 +5,11 @@
 
 use std::cell::Cell;
 use std::cmp::Reverse;
-use std::collections::BTreeSet;
+
+mod equity_buckets;
+mod lots_order;
+pub(super) use equity_buckets::EquityBuckets;
+pub(super) use lots_order::LotsOrder;
 
 use crate::venue::adl::AdlCandidate;
 #[cfg(test)]
@@ -27,9 +31,6 @@ pub(super) struct Entry {
     pub(super) equity_per_lot: i64,
 }
 
-/// Key of the walk: lots (largest first), account, slot.
-type LotsKey = (Reverse<i64>, u32, u32);
-
 /// One (market, side): its open positions in accounts with positive equity.
 #[derive(Default, Clone)]
 pub(super) struct ProRataSide {
@@ -38,12 +39,12 @@ pub(super) struct ProRataSide {
     pub(super) touched: super::adl_touched::TouchedSince,
     /// Per slot: its entry, if indexed.
     pub(super) entries: Vec<Option<Entry>>,
-    /// Entries in walk order.
-    pub(super) by_lots: BTreeSet<LotsKey>,
+    /// Entries in walk order (lots desc, then slot).
+    pub(super) by_lots: LotsOrder,
     /// Lots by profit threshold.
     pub(super) by_threshold: ThresholdSums,
     /// Entries by equity per lot.
-    pub(super) by_equity: BTreeSet<(i64, u32)>,
+    pub(super) by_equity: EquityBuckets,
     /// Whether `by_equity` is kept this step: built at the step's first
     /// allocation under a gap (the only reader), so a step without one pays
     /// no upkeep for it.
@@ -87,20 +88,20 @@ impl ProRataSide {
     /// Removes the entry of `slot`, if any.
     pub(super) fn remove(&mut self, slot: u32) {
         if let Some(e) = self.entries[slot as usize].take() {
-            self.by_lots.remove(&(Reverse(e.lots), e.account, slot));
+            self.by_lots.remove(e.lots, slot);
             self.by_threshold.remove((e.threshold, slot), e.lots);
             if self.equity_indexed {
-                self.by_equity.remove(&(e.equity_per_lot, slot));
+                self.by_equity.remove(e.equity_per_lot, slot);
             }
         }
     }
 
     /// Indexes `slot` with entry `e`.
     pub(super) fn insert(&mut self, slot: u32, e: Entry) {
-        self.by_lots.insert((Reverse(e.lots), e.account, slot));
+        self.by_lots.insert(e.lots, slot);
         self.by_threshold.insert((e.threshold, slot), e.lots);
         if self.equity_indexed {
-            self.by_equity.insert((e.equity_per_lot, slot));
+            self.by_equity.insert(e.equity_per_lot, slot);
         }
         self.entries[slot as usize] = Some(e);
     }
@@ -116,9 +117,8 @@ impl ProRataSide {
             (None, Some(new)) => return self.insert(slot, new),
             (None, None) => return,
         };
-        if (old.lots, old.account) != (new.lots, new.account) {
-            self.by_lots.remove(&(Reverse(old.lots), old.account, slot));
-            self.by_lots.insert((Reverse(new.lots), new.account, slot));
+        if old.lots != new.lots {
+            self.by_lots.rekey(slot, old.lots, new.lots);
         }
         self.by_threshold.replace(
             (old.threshold, slot),
@@ -127,8 +127,8 @@ impl ProRataSide {
             new.lots,
         );
         if self.equity_indexed && old.equity_per_lot != new.equity_per_lot {
-            self.by_equity.remove(&(old.equity_per_lot, slot));
-            self.by_equity.insert((new.equity_per_lot, slot));
+            self.by_equity
+                .rekey(slot, old.equity_per_lot, new.equity_per_lot);
         }
         self.entries[slot as usize] = Some(new);
     }
@@ -138,12 +138,12 @@ impl ProRataSide {
         if self.equity_indexed {
             return;
         }
-        let entries = &self.entries;
-        self.by_equity = self
-            .by_lots
-            .iter()
-            .filter_map(|&(_, _, s)| entries[s as usize].map(|e| (e.equity_per_lot, s)))
-            .collect();
+        self.by_equity.clear();
+        for (_, s) in self.by_lots.iter() {
+            if let Some(e) = self.entries[s as usize] {
+                self.by_equity.insert(e.equity_per_lot, s);
+            }
+        }
         self.equity_indexed = true;
     }
 
@@ -171,12 +171,11 @@ fn walk<'a>(
     let mut indexed = side
         .by_lots
         .iter()
-        .filter(move |&&(_, _, s)| {
+        .filter_map(move |(l, s)| {
             visited.set(visited.get() + 1);
-            side.set_aside[s as usize] != stamp
-                && side.entries[s as usize].is_some_and(|e| e.threshold <= x)
+            let e = side.entries[s as usize]?;
+            (side.set_aside[s as usize] != stamp && e.threshold <= x).then_some((l, e.account, s))
         })
-        .map(|&(Reverse(l), acc, s)| (l, acc, s))
         .peekable();
     let mut capped = side
         .capped
@@ -298,6 +297,7 @@ mod tests {
         };
         let stamp = side.next_stamp();
         let mut sorted = Vec::new();
+        let mut lots_order = Vec::new();
         for &(account, slot, lots, threshold, _) in rows {
             let e = Entry {
                 account,
@@ -306,11 +306,12 @@ mod tests {
                 equity_per_lot: 0,
             };
             side.entries[slot as usize] = Some(e);
-            side.by_lots.insert((Reverse(lots), account, slot));
-            side.by_equity.insert((0, slot));
+            lots_order.push((lots, slot));
+            side.by_equity.insert(0, slot);
             sorted.push(((threshold, slot), lots));
         }
         side.by_threshold.build(&sorted);
+        side.by_lots.build(&lots_order);
         let entries = &side.entries;
         let lots_of = |s: u32| entries[s as usize].map_or(0, |e| e.lots);
         let mut total = side.by_threshold.total() - side.by_threshold.sum_above(0, lots_of);
