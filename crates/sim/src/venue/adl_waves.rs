@@ -7,8 +7,6 @@
 //! amount each step needed; output one [`AdlWave`] per wave. Pure arithmetic,
 //! outside the engine's hot loop.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 /// One winner's part of one ADL close.
@@ -98,8 +96,11 @@ pub struct WaveFold {
     steps: Option<(u32, u32)>,
     /// What each step of the wave needed, USD, in step order.
     needed: Vec<f64>,
-    /// The wave's winners, by account.
-    by: BTreeMap<u32, WinnerTakes>,
+    /// The wave's winners, in the order of their first take.
+    winners: Vec<(u32, WinnerTakes)>,
+    /// Per account, its index in `winners` plus one (0: not a winner of the
+    /// wave); grown to the largest account seen, reset for the winners only.
+    slot: Vec<u32>,
 }
 
 impl WaveFold {
@@ -126,13 +127,24 @@ impl WaveFold {
             self.steps.is_some_and(|(_, last)| last == t.step),
             "Invariant: a take belongs to the step opened last"
         );
-        let e = self.by.entry(t.account).or_insert(WinnerTakes {
-            notional: 0.0,
-            lots: 0,
-            held_first: t.held,
-            pnl_first: t.pnl_before,
-            equity_last: t.equity_after,
-        });
+        let a = t.account as usize;
+        if a >= self.slot.len() {
+            self.slot.resize(a + 1, 0);
+        }
+        if self.slot[a] == 0 {
+            self.winners.push((
+                t.account,
+                WinnerTakes {
+                    notional: 0.0,
+                    lots: 0,
+                    held_first: t.held,
+                    pnl_first: t.pnl_before,
+                    equity_last: t.equity_after,
+                },
+            ));
+            self.slot[a] = self.winners.len() as u32;
+        }
+        let e = &mut self.winners[self.slot[a] as usize - 1].1;
         e.notional += t.notional;
         e.lots += t.lots;
         e.equity_last = t.equity_after;
@@ -141,19 +153,19 @@ impl WaveFold {
     /// Measures the wave folded so far (`None` without one) and starts afresh.
     pub fn finish(&mut self) -> Option<AdlWave> {
         let (first_step, last_step) = self.steps.take()?;
-        let wave = measure(first_step, last_step, &self.needed, &self.by);
+        for &(a, _) in &self.winners {
+            self.slot[a as usize] = 0;
+        }
+        // Account order, as every figure of the wave is summed in it.
+        self.winners.sort_unstable_by_key(|&(a, _)| a);
+        let wave = measure(first_step, last_step, &self.needed, &self.winners);
         self.needed.clear();
-        self.by.clear();
+        self.winners.clear();
         Some(wave)
     }
 }
 
-fn measure(
-    first_step: u32,
-    last_step: u32,
-    needed: &[f64],
-    by: &BTreeMap<u32, WinnerTakes>,
-) -> AdlWave {
+fn measure(first_step: u32, last_step: u32, needed: &[f64], by: &[(u32, WinnerTakes)]) -> AdlWave {
     let need: f64 = needed.iter().sum();
     // Per account: (notional, PnL taken, PnL at first take, last equity),
     // the PnL taken being the share of the position held at the first take
@@ -166,26 +178,22 @@ fn measure(
             0.0
         }
     };
-    let by: BTreeMap<u32, (f64, f64, f64, f64)> = by
-        .iter()
-        .map(|(&a, v)| {
-            (
-                a,
-                (
-                    v.notional,
-                    share(v) * v.pnl_first,
-                    v.pnl_first,
-                    v.equity_last,
-                ),
-            )
-        })
-        .collect();
-    let taken: f64 = by.values().map(|v| v.0).sum();
+    debug_assert!(
+        by.windows(2).all(|w| w[0].0 < w[1].0),
+        "Invariant: a wave's winners are measured once each, in account order"
+    );
+    let taken: f64 = by.iter().map(|(_, v)| v.notional).sum();
     let max_pnl_share = by
-        .values()
-        .map(|v| if v.2 > 0.0 { v.1 / v.2 } else { 0.0 })
+        .iter()
+        .map(|(_, v)| {
+            if v.pnl_first > 0.0 {
+                share(v) * v.pnl_first / v.pnl_first
+            } else {
+                0.0
+            }
+        })
         .fold(0.0, f64::max);
-    let mut amounts: Vec<f64> = by.values().map(|v| v.0).collect();
+    let mut amounts: Vec<f64> = by.iter().map(|(_, v)| v.notional).collect();
     amounts.sort_by(|a, b| b.total_cmp(a));
     let n = amounts.len();
     let top = n.div_ceil(100).max(1);
@@ -205,12 +213,12 @@ fn measure(
         } else {
             f64::INFINITY
         },
-        pnl_taken: by.values().map(|v| v.1).sum(),
+        pnl_taken: by.iter().map(|(_, v)| share(v) * v.pnl_first).sum(),
         max_pnl_share,
         top1_share,
         gini: gini(&amounts),
         accounts: n as u32,
-        winners_equity_after: by.values().map(|v| v.3).sum(),
+        winners_equity_after: by.iter().map(|(_, v)| v.equity_last).sum(),
     }
 }
 
