@@ -50,15 +50,19 @@ fn balance_row_iter<'a>(
         opening.len(),
         "Invariant: one margin unit per account spec"
     );
-    let cash = accounts.iter().zip(opening).enumerate().map(move |(index, (account, spec))| {
-        debug_assert_eq!(account.id, spec.id, "Invariant: accounts in spec order");
-        BalanceRow::cash(
-            BalanceParty::Account,
-            Some(account.id),
-            spec.collateral.0,
-            engine.collateral(index as u32).0,
-        )
-    });
+    let cash = accounts
+        .iter()
+        .zip(opening)
+        .enumerate()
+        .map(move |(index, (account, spec))| {
+            debug_assert_eq!(account.id, spec.id, "Invariant: accounts in spec order");
+            BalanceRow::cash(
+                BalanceParty::Account,
+                Some(account.id),
+                spec.collateral.0,
+                engine.collateral(index as u32).0,
+            )
+        });
     let markets = engine.markets();
     let marks = engine.marks();
     let positions = accounts
