@@ -35,6 +35,7 @@
 use std::cell::Cell;
 use std::cmp::Reverse;
 
+use crate::money::Micros;
 use crate::venue::adl::{self, AdlCandidate, AdlPolicy};
 
 use super::Engine;
@@ -87,7 +88,7 @@ impl Engine {
             account: owner,
             lots,
             threshold: profit_threshold(q.lots, q.cost.0, per_lot_tick),
-            equity_per_lot: equity / lots,
+            equity,
         })
     }
 
@@ -192,9 +193,15 @@ impl Engine {
             return self.pro_rata_by_full_collection(req, cands, fills);
         }
         chosen.sort_unstable_by_key(|&(account, slot, _)| (account, slot));
-        for &(_, s, lots) in &chosen {
+        for &(account, s, lots) in &chosen {
             self.adl_evaluations += 1;
-            let c = self.adl_candidate(s, price, false);
+            // The index was synced above: its equity is the account's now.
+            let c = match side.entries[s as usize] {
+                Some(e) => {
+                    self.adl_candidate_with_equity(account, s, price, false, Micros(e.equity))
+                }
+                None => self.adl_candidate(s, price, false),
+            };
             debug_assert!(
                 c.is_some_and(|c| c.lots >= lots),
                 "Invariant: a pro_rata fill goes to a candidate holding the lots"
@@ -258,7 +265,7 @@ impl Engine {
             let capped: Vec<u32> = side
                 .by_equity
                 .up_to(loss)
-                .filter(|&s| entries[s as usize].is_some_and(|e| e.equity_per_lot < loss))
+                .filter(|&s| entries[s as usize].is_some_and(|e| e.equity_per_lot() < loss))
                 .collect();
             for s in capped {
                 let Some(e) = side.entries[s as usize] else {

@@ -26,9 +26,17 @@ pub(super) struct Entry {
     pub(super) lots: i64,
     /// The position is in profit at price `p` iff `side × p ≥ threshold`.
     pub(super) threshold: i64,
-    /// Account equity (micro-USD) per lot of the position, rounded down: its
-    /// lots are capped at a loss per lot above this.
-    pub(super) equity_per_lot: i64,
+    /// Account equity (micro-USD) when indexed: kept so that a fill reads
+    /// it here rather than summing the account again.
+    pub(super) equity: i64,
+}
+
+impl Entry {
+    /// Account equity per lot of the position, rounded down: its lots are
+    /// capped at a loss per lot above this.
+    pub(super) fn equity_per_lot(&self) -> i64 {
+        self.equity / self.lots
+    }
 }
 
 /// One (market, side): its open positions in accounts with positive equity.
@@ -91,7 +99,7 @@ impl ProRataSide {
             self.by_lots.remove(e.lots, slot);
             self.by_threshold.remove((e.threshold, slot), e.lots);
             if self.equity_indexed {
-                self.by_equity.remove(e.equity_per_lot, slot);
+                self.by_equity.remove(e.equity_per_lot(), slot);
             }
         }
     }
@@ -101,7 +109,7 @@ impl ProRataSide {
         self.by_lots.insert(e.lots, slot);
         self.by_threshold.insert((e.threshold, slot), e.lots);
         if self.equity_indexed {
-            self.by_equity.insert(e.equity_per_lot, slot);
+            self.by_equity.insert(e.equity_per_lot(), slot);
         }
         self.entries[slot as usize] = Some(e);
     }
@@ -126,9 +134,9 @@ impl ProRataSide {
             (new.threshold, slot),
             new.lots,
         );
-        if self.equity_indexed && old.equity_per_lot != new.equity_per_lot {
+        if self.equity_indexed && old.equity_per_lot() != new.equity_per_lot() {
             self.by_equity
-                .rekey(slot, old.equity_per_lot, new.equity_per_lot);
+                .rekey(slot, old.equity_per_lot(), new.equity_per_lot());
         }
         self.entries[slot as usize] = Some(new);
     }
@@ -141,7 +149,7 @@ impl ProRataSide {
         self.by_equity.clear();
         for (_, s) in self.by_lots.iter() {
             if let Some(e) = self.entries[s as usize] {
-                self.by_equity.insert(e.equity_per_lot, s);
+                self.by_equity.insert(e.equity_per_lot(), s);
             }
         }
         self.equity_indexed = true;
@@ -303,7 +311,7 @@ mod tests {
                 account,
                 lots,
                 threshold,
-                equity_per_lot: 0,
+                equity: 0,
             };
             side.entries[slot as usize] = Some(e);
             lots_order.push((lots, slot));

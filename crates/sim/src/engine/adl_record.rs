@@ -31,8 +31,8 @@ impl Engine {
     }
 
     /// Records one take, after it was booked (the winner's equity is read
-    /// after the trade).
-    pub(super) fn log_adl_take(&mut self, t: &TakeBooked) {
+    /// after the trade); returns that equity.
+    pub(super) fn log_adl_take(&mut self, t: &TakeBooked) -> Micros {
         let mi = t.market as usize;
         let mark = self.marks[mi];
         let notional = self.markets[mi].value(t.lots, mark);
@@ -58,6 +58,7 @@ impl Engine {
             pnl_taken,
             equity_after,
         });
+        equity_after
     }
 
     /// Adds one close's needed notional to the step's.

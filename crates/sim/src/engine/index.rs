@@ -61,12 +61,25 @@ impl Engine {
     /// The account's equity and maintenance requirement are computed once, for
     /// the test and for the triggers.
     pub(super) fn recheck(&mut self, a: u32) {
+        self.recheck_known(a, None);
+    }
+
+    /// [`Engine::recheck`] of account `a` whose equity at the marks the caller
+    /// may already hold (`equity`, as [`Engine::equity`] gives it).
+    pub(super) fn recheck_known(&mut self, a: u32, equity: Option<Micros>) {
         if self.ledger.accounts[a as usize].pending {
             return;
         }
-        let margin = self
-            .has_open_positions(a)
-            .then(|| (self.equity(a), self.maintenance(a)));
+        debug_assert!(
+            equity.is_none_or(|e| e == self.equity(a)),
+            "Invariant: the equity given is the account's at the marks"
+        );
+        let margin = self.has_open_positions(a).then(|| {
+            (
+                equity.unwrap_or_else(|| self.equity(a)),
+                self.maintenance(a),
+            )
+        });
         if let Some((equity, maintenance)) = margin
             && equity < maintenance
         {

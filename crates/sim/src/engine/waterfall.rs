@@ -224,9 +224,8 @@ impl Engine {
         };
         self.adl_queues = queues;
         let bankrupt_lots = self.ledger.positions[slot as usize].lots.abs();
-        let adl_cost = self
-            .book_adl_fills(a, slot, price, &cands, &fills)
-            .max(Micros::ZERO);
+        let (adl_cost, equity_after) = self.book_adl_fills(a, slot, price, &cands, &fills);
+        let adl_cost = adl_cost.max(Micros::ZERO);
         // The deficit the winners carried is bad debt like any other: the account's
         // loss beyond its equity at the mark, paid by closing at the bankruptcy price.
         self.ledger.mark_dirty(a);
@@ -247,12 +246,33 @@ impl Engine {
             };
             self.record_adl(a, slot, &closed);
         }
-        for &(i, _) in &fills {
-            self.recheck(cands[i].account);
-        }
+        self.recheck_winners(&cands, &fills, &equity_after);
         self.scratch.candidates = cands;
         self.scratch.fills = fills;
         lots - filled
+    }
+
+    /// Re-checks the margin of each winner filled, in fill order. When every
+    /// fill is to a different account in increasing order (each winner booked
+    /// once, nothing since changed its equity), the equity read after its
+    /// fill (`equity_after`) is reused rather than summed again.
+    fn recheck_winners(
+        &mut self,
+        cands: &[AdlCandidate],
+        fills: &[(usize, i64)],
+        equity_after: &[Micros],
+    ) {
+        let once = fills
+            .windows(2)
+            .all(|w| cands[w[0].0].account < cands[w[1].0].account);
+        for (k, &(i, _)) in fills.iter().enumerate() {
+            let known = if once {
+                equity_after.get(k).copied()
+            } else {
+                None
+            };
+            self.recheck_known(cands[i].account, known);
+        }
     }
 
     /// Debug builds, small markets: the allocation from the queue is the one a
@@ -344,6 +364,25 @@ impl Engine {
     /// to what its equity absorbs. Without `margin`, the account's `maintenance`
     /// and `wallet` are left at 0 (see [`AdlPolicy::reads_margin`]).
     pub(super) fn adl_candidate(&self, s: u32, price: i64, margin: bool) -> Option<AdlCandidate> {
+        let owner = self.ledger.slot_owner(s);
+        self.adl_candidate_with_equity(owner, s, price, margin, self.equity(owner))
+    }
+
+    /// [`Engine::adl_candidate`] for slot `s` of `owner`, whose equity at the
+    /// marks the caller already holds (`equity`, as [`Engine::equity`] gives it).
+    pub(super) fn adl_candidate_with_equity(
+        &self,
+        owner: u32,
+        s: u32,
+        price: i64,
+        margin: bool,
+        equity: Micros,
+    ) -> Option<AdlCandidate> {
+        debug_assert_eq!(
+            equity,
+            self.equity(owner),
+            "Invariant: the equity given is the account's at the marks"
+        );
         let q = self.ledger.positions[s as usize];
         let mi = q.market as usize;
         let mark = self.marks[mi];
@@ -353,8 +392,6 @@ impl Engine {
         if (m.value(q.lots, price) - q.cost).0 <= 0 {
             return None;
         }
-        let owner = self.ledger.slot_owner(s);
-        let equity = self.equity(owner);
         if equity.0 <= 0 {
             return None;
         }
@@ -426,7 +463,8 @@ impl Engine {
     /// Books each fill: the winner closes at the bankruptcy price against the
     /// bankrupt position in `slot`. Returns what the winners gave up against the
     /// mark (negative when the bankrupt account was still solvent at the mark, so
-    /// the bankruptcy price was better than the mark for the winners).
+    /// the bankruptcy price was better than the mark for the winners), and each
+    /// winner's equity after its fill, in fill order.
     fn book_adl_fills(
         &mut self,
         bankrupt: u32,
@@ -434,10 +472,11 @@ impl Engine {
         price: i64,
         cands: &[AdlCandidate],
         fills: &[(usize, i64)],
-    ) -> Micros {
+    ) -> (Micros, Vec<Micros>) {
         let mi = self.ledger.positions[slot as usize].market as usize;
         let mark = self.marks[mi];
         let mut adl_cost = Micros::ZERO;
+        let mut equity_after = Vec::with_capacity(fills.len());
         for &(i, q) in fills {
             let c = cands[i];
             let before = self.ledger.positions[c.slot as usize];
@@ -446,7 +485,7 @@ impl Engine {
             let v = m.value(w_trade, price);
             let pnl_before = m.value(before.lots, mark) - before.cost;
             self.ledger.trade_between(c.slot, slot, w_trade, v);
-            self.log_adl_take(&TakeBooked {
+            let equity = self.log_adl_take(&TakeBooked {
                 bankrupt,
                 winner: c.account,
                 market: before.market,
@@ -455,6 +494,7 @@ impl Engine {
                 price,
                 pnl_before,
             });
+            equity_after.push(equity);
             let m = &self.markets[mi];
             // What the winner gave up: it pays `v` at the bankruptcy price instead of
             // the value at the mark (positive when the bankruptcy price is worse for
@@ -467,7 +507,7 @@ impl Engine {
                 self.accounts_adl_hit += 1;
             }
         }
-        adl_cost
+        (adl_cost, equity_after)
     }
 
     /// Counts one ADL of the bankrupt position in `slot` of account `a`.
