@@ -564,8 +564,7 @@ impl BandSketches {
                     sketches.iter_mut().for_each(QuantileSketch::clear);
                     self.insert_dense(all, rows, sketches, &mut scratch.unpacked);
                 }
-                let values = &mut scratch.values;
-                sketches.iter().map(|s| BandRow::of(s, values)).collect()
+                sketches.iter_mut().map(BandRow::of_in_place).collect()
             }
             None => rows
                 .map(|i| {
@@ -725,6 +724,17 @@ struct BandRow {
 }
 
 impl BandRow {
+    /// The figures of `sketch`, the quantiles selected among its kept values
+    /// where they are ([`QuantileSketch::quantiles_in_place`]).
+    fn of_in_place(sketch: &mut QuantileSketch) -> BandRow {
+        BandRow {
+            quantiles: sketch.quantiles_in_place(backstop_data::BAND_QUANTILES.map(|(_, q)| q)),
+            mean: sketch.mean(),
+            min: sketch.min(),
+            max: sketch.max(),
+        }
+    }
+
     /// The figures of `sketch`; `scratch` is the quantiles' working memory.
     fn of(sketch: &QuantileSketch, scratch: &mut Vec<f64>) -> BandRow {
         BandRow {
