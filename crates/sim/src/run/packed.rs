@@ -25,33 +25,29 @@ impl PackedValues {
     /// Packs `values`.
     pub(super) fn pack(values: &[f64]) -> PackedValues {
         let kept_count = values.iter().filter(|v| v.to_bits() != 0).count();
-        // Without a branch per value: each value is written at the next free
-        // place and the place advances only past a kept one (one spare place
-        // for the last write, dropped at the end).
-        let mut kept_values = vec![0.0; kept_count + 1];
-        let mut kept = Vec::with_capacity(values.len().div_ceil(64));
-        let mut next = 0;
+        let words = values.len().div_ceil(64);
+        let mut packed = PackedValues {
+            len: values.len(),
+            kept: Vec::with_capacity(words),
+            values: Vec::with_capacity(kept_count),
+        };
         for chunk in values.chunks(64) {
-            let before = next;
+            let before = packed.values.len();
             let mut bits = 0u64;
             for (j, &v) in chunk.iter().enumerate() {
-                let keep = v.to_bits() != 0;
-                kept_values[next] = v;
-                bits |= u64::from(keep) << j;
-                next += usize::from(keep);
+                if v.to_bits() != 0 {
+                    bits |= 1 << j;
+                    packed.values.push(v);
+                }
             }
-            kept.push((bits, before));
+            packed.kept.push((bits, before));
         }
         debug_assert_eq!(
-            next, kept_count,
+            packed.values.len(),
+            kept_count,
             "Invariant: every value that is not +0.0 is kept"
         );
-        kept_values.truncate(kept_count);
-        PackedValues {
-            len: values.len(),
-            kept,
-            values: kept_values,
-        }
+        packed
     }
 
     /// Number of values (kept or not).
