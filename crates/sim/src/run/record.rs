@@ -430,10 +430,12 @@ pub(super) fn record_bands(
     totals.bad_debt += v.bad_debt;
     totals.socialized += v.socialized_loss;
     let flows = engine.market_flows();
-    for (series, market) in layout {
+    let fund = engine.insurance_fund().balance().to_usd();
+    // One reservation for the step's values (`layout`'s length is exact).
+    values.extend(layout.iter().map(|(series, market)| {
         let f = market.and_then(|m| flows.get(m));
-        values.push(match (series, f) {
-            (BandSeries::InsuranceFund, _) => engine.insurance_fund().balance().to_usd(),
+        match (series, f) {
+            (BandSeries::InsuranceFund, _) => fund,
             (BandSeries::BadDebt, _) => totals.bad_debt.to_usd(),
             (BandSeries::SocializedLoss, _) => totals.socialized.to_usd(),
             (BandSeries::Mark, _) => engine.mark_price(market.unwrap_or(0) as u16),
@@ -445,8 +447,8 @@ pub(super) fn record_bands(
                 .and_then(|m| engine.market_fund(m as u16))
                 .map_or(0.0, |f| f.balance().to_usd()),
             (_, None) => 0.0,
-        });
-    }
+        }
+    }));
 }
 
 /// The band values of every path, folded chunk by chunk: when every value fits
@@ -564,8 +566,7 @@ impl BandSketches {
                     sketches.iter_mut().for_each(QuantileSketch::clear);
                     self.insert_dense(all, rows, sketches, &mut scratch.unpacked);
                 }
-                let values = &mut scratch.values;
-                sketches.iter().map(|s| BandRow::of(s, values)).collect()
+                sketches.iter_mut().map(BandRow::of_in_place).collect()
             }
             None => rows
                 .map(|i| {
@@ -725,6 +726,17 @@ struct BandRow {
 }
 
 impl BandRow {
+    /// The figures of `sketch`, the quantiles selected among its kept values
+    /// where they are ([`QuantileSketch::quantiles_in_place`]).
+    fn of_in_place(sketch: &mut QuantileSketch) -> BandRow {
+        BandRow {
+            quantiles: sketch.quantiles_in_place(backstop_data::BAND_QUANTILES.map(|(_, q)| q)),
+            mean: sketch.mean(),
+            min: sketch.min(),
+            max: sketch.max(),
+        }
+    }
+
     /// The figures of `sketch`; `scratch` is the quantiles' working memory.
     fn of(sketch: &QuantileSketch, scratch: &mut Vec<f64>) -> BandRow {
         BandRow {

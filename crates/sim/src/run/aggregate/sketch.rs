@@ -313,6 +313,18 @@ impl QuantileSketch {
         super::quantile::quantiles_select(scratch, qs)
     }
 
+    /// [`QuantileSketch::quantiles`] (the same numbers, bit for bit),
+    /// selecting among the kept values where they are rather than in a copy:
+    /// they are left in another order, the same multiset (every figure of the
+    /// sketch stays the same: the quantiles select by `total_cmp`, the sum,
+    /// minimum and maximum are kept apart).
+    pub fn quantiles_in_place<const N: usize>(&mut self, qs: [f64; N]) -> [f64; N] {
+        if self.count == 0 || self.bucketed {
+            return qs.map(|q| self.quantile(q));
+        }
+        super::quantile::quantiles_select(&mut self.exact, qs)
+    }
+
     /// The `q`-quantile: exact while the sketch holds its values, else the bucket
     /// of the value at rank `round(q × (n − 1))`, clamped to `[min, max]`.
     pub fn quantile(&self, q: f64) -> f64 {
@@ -488,6 +500,21 @@ mod tests {
                 s.quantiles(qs).map(f64::to_bits),
                 one_by_one.map(f64::to_bits)
             );
+            // In place: the same numbers, the same figures after.
+            let before = s.clone();
+            assert_eq!(
+                s.quantiles_in_place(qs).map(f64::to_bits),
+                one_by_one.map(f64::to_bits)
+            );
+            assert_eq!(
+                s.quantiles(qs).map(f64::to_bits),
+                one_by_one.map(f64::to_bits)
+            );
+            assert_eq!(
+                [s.mean(), s.min(), s.max()].map(f64::to_bits),
+                [before.mean(), before.min(), before.max()].map(f64::to_bits)
+            );
+            assert_eq!(s.count(), before.count());
         }
     }
 
