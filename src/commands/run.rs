@@ -45,9 +45,8 @@ pub fn run(a: &RunArgs<'_>) -> Result<()> {
     pool.install(|| backstop_sim::run::results::write_run(folder.path(), &prepared, &output))?;
     // Path 0's series and the bands are on disk now: free them before the
     // report reads them back (a long run's peak memory), on a thread of their
-    // own beside the report rather than on the main thread after it (freeing
-    // the bands' sketches took ~10 ms with the pool idle; docs/performance.md,
-    // "Two threads, round 6").
+    // own beside the report rather than on the main thread after it, with
+    // the pool idle (docs/performance.md, "Two threads, round 6").
     let RunOutput {
         paths,
         aggregates,
