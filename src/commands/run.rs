@@ -44,11 +44,22 @@ pub fn run(a: &RunArgs<'_>) -> Result<()> {
     let pool = super::worker_pool(a.threads)?;
     pool.install(|| backstop_sim::run::results::write_run(folder.path(), &prepared, &output))?;
     // Path 0's series and the bands are on disk now: free them before the
-    // report reads them back (a long run's peak memory).
+    // report reads them back (a long run's peak memory), on a thread of their
+    // own beside the report rather than on the main thread after it, with
+    // the pool idle (docs/performance.md, "Two threads, round 6").
     let RunOutput {
-        paths, aggregates, ..
+        paths,
+        aggregates,
+        first_path,
+        first_path_balances,
+        bands,
+        ..
     } = output;
-    pool.install(|| super::render_report(folder.path()))?;
+    let report = std::thread::scope(|scope| {
+        scope.spawn(move || drop((first_path, first_path_balances, bands)));
+        pool.install(|| super::render_report(folder.path()))
+    });
+    report?;
     folder.publish(&[])?;
     if !a.quiet {
         print_headline(&dir, &prepared, &paths, &aggregates);

@@ -130,8 +130,15 @@ pub fn sweep(a: &SweepArgs<'_>) -> Result<()> {
             }
         }
         None => {
-            // The results and the report on the sweep's pool (`--threads`).
-            pool.install(|| finalize(&dir, &base, &grid, &hash, &rows, a.quiet))?;
+            // The results and the report on the sweep's pool (`--threads`),
+            // the prepared sets (their populations, engines) freed beside them
+            // on a thread of their own rather than on the main thread after
+            // them (docs/performance.md, "Two threads, round 6").
+            let finalized = std::thread::scope(|scope| {
+                scope.spawn(move || drop(prepared));
+                pool.install(|| finalize(&dir, &base, &grid, &hash, &rows, a.quiet))
+            });
+            finalized?;
             clean_work(&work_dir, &work);
         }
     }
