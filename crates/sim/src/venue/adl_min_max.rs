@@ -422,6 +422,21 @@ fn fix_up_by_scans(
             .map(|i| tok(i, lots[i]))
             .min()
     };
+    // Both in one pass over the candidates (the check every fix-up ends on).
+    let ends = |lots: &[i64]| {
+        let (mut l, mut n): (Option<Token>, Option<Token>) = (None, None);
+        for (i, (&q, c)) in lots.iter().zip(cands).enumerate() {
+            if q > 0 {
+                let x = tok(i, q - 1);
+                l = Some(l.map_or(x, |y| y.max(x)));
+            }
+            if q < c.offer {
+                let x = tok(i, q);
+                n = Some(n.map_or(x, |y| y.min(x)));
+            }
+        }
+        (l, n)
+    };
     for _ in 0..SCAN_MOVES {
         if *sum > want {
             let Some(l) = latest(lots) else { return true };
@@ -432,7 +447,7 @@ fn fix_up_by_scans(
             lots[n.i] += 1;
             *sum += 1;
         } else {
-            match (latest(lots), earliest(lots)) {
+            match ends(lots) {
                 (Some(l), Some(n)) if n < l => {
                     lots[l.i] -= 1;
                     lots[n.i] += 1;
