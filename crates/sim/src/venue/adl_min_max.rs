@@ -186,7 +186,10 @@ pub fn select_lots(cands: &[LevCandidate], t: LotTerms, needed: i64, lots: &mut 
     );
     lots.clear();
     let falling: Vec<bool> = cands.iter().map(|c| falls(c, t)).collect();
-    let level = estimate_level(cands, t, &falling, needed);
+    let total: i64 = cands.iter().map(|c| c.offer).sum();
+    let want = needed.min(total).max(0);
+    let estimate = estimate_level(cands, t, &falling, needed);
+    let level = refine_level(cands, t, &falling, want, estimate);
     lots.extend(
         cands
             .iter()
@@ -194,6 +197,76 @@ pub fn select_lots(cands: &[LevCandidate], t: LotTerms, needed: i64, lots: &mut 
             .map(|(c, &f)| lots_above(c, t, f, level)),
     );
     fix_up(cands, t, &falling, needed, lots)
+}
+
+/// At most this many steps of [`refine_level`].
+const REFINE_STEPS: usize = 24;
+
+/// The f64 tokens above `level` (by [`lots_above`]).
+fn count_above(cands: &[LevCandidate], t: LotTerms, falling: &[bool], level: f64) -> i64 {
+    cands
+        .iter()
+        .zip(falling)
+        .map(|(c, &f)| lots_above(c, t, f, level))
+        .sum()
+}
+
+/// `level` moved, by a few steps of bracketed interpolation and bisection on
+/// the f64 counts of [`count_above`], until it counts within [`SCAN_MOVES`]
+/// of `want` tokens, so that [`fix_up`] rarely builds its heaps. Any value
+/// gives the same selection (the fix-up is exact); this only saves its moves.
+fn refine_level(
+    cands: &[LevCandidate],
+    t: LotTerms,
+    falling: &[bool],
+    want: i64,
+    level: f64,
+) -> f64 {
+    let near = |n: i64| n.abs_diff(want) <= SCAN_MOVES as u64;
+    let n = count_above(cands, t, falling, level);
+    let Some(top) = cands.first() else {
+        return level;
+    };
+    if near(n) || !level.is_finite() {
+        return level;
+    }
+    // Keys are positive and at most the first candidate's leverage: the
+    // count is the total at 0 and falls (weakly) as the level rises.
+    let (mut lo, mut n_lo) = (0.0f64, count_above(cands, t, falling, 0.0));
+    let hi0 = top.notional as f64 / top.equity as f64 * (1.0 + 1e-9);
+    let (mut hi, mut n_hi) = (hi0, count_above(cands, t, falling, hi0));
+    if n > want {
+        (lo, n_lo) = (level.max(lo), n);
+    } else {
+        (hi, n_hi) = (level.min(hi), n);
+    }
+    for step in 0..REFINE_STEPS {
+        if !(n_lo > want && want > n_hi) || lo >= hi {
+            break;
+        }
+        let spread = (n_lo - n_hi) as f64;
+        let mut mid = lo + (hi - lo) * ((n_lo - want) as f64 / spread);
+        if step % 2 == 1 || !(mid > lo && mid < hi) {
+            mid = 0.5 * (lo + hi);
+        }
+        if !(mid > lo && mid < hi) {
+            break;
+        }
+        let m = count_above(cands, t, falling, mid);
+        if near(m) {
+            return mid;
+        }
+        if m > want {
+            (lo, n_lo) = (mid, m);
+        } else {
+            (hi, n_hi) = (mid, m);
+        }
+    }
+    if n_lo.abs_diff(want) <= n_hi.abs_diff(want) {
+        lo
+    } else {
+        hi
+    }
 }
 
 /// The f64 leverage level at which the candidates' tokens number about
@@ -241,7 +314,9 @@ fn lots_above(c: &LevCandidate, t: LotTerms, falling: bool, level: f64) -> i64 {
     if d <= 0.0 {
         return c.offer;
     }
-    let x = ((c.notional as f64 - level * c.equity as f64) / d).floor();
+    // x ≥ 0 (the notional is at least `level × equity` as rounded, d > 0):
+    // the cast's truncation is the floor, with no call to `floor`.
+    let x = (c.notional as f64 - level * c.equity as f64) / d;
     if x.is_finite() {
         (x as i64).saturating_add(1).clamp(0, c.offer)
     } else {
@@ -347,6 +422,21 @@ fn fix_up_by_scans(
             .map(|i| tok(i, lots[i]))
             .min()
     };
+    // Both in one pass over the candidates (the check every fix-up ends on).
+    let ends = |lots: &[i64]| {
+        let (mut l, mut n): (Option<Token>, Option<Token>) = (None, None);
+        for (i, (&q, c)) in lots.iter().zip(cands).enumerate() {
+            if q > 0 {
+                let x = tok(i, q - 1);
+                l = Some(l.map_or(x, |y| y.max(x)));
+            }
+            if q < c.offer {
+                let x = tok(i, q);
+                n = Some(n.map_or(x, |y| y.min(x)));
+            }
+        }
+        (l, n)
+    };
     for _ in 0..SCAN_MOVES {
         if *sum > want {
             let Some(l) = latest(lots) else { return true };
@@ -357,7 +447,7 @@ fn fix_up_by_scans(
             lots[n.i] += 1;
             *sum += 1;
         } else {
-            match (latest(lots), earliest(lots)) {
+            match ends(lots) {
                 (Some(l), Some(n)) if n < l => {
                     lots[l.i] -= 1;
                     lots[n.i] += 1;
