@@ -15,7 +15,7 @@ use arrow_schema::{Field, Schema};
 use backstop_data::history::{
     FundingRow, PriceRow, TradeRow, write_funding, write_prices, write_trades,
 };
-use backstop_data::{Contract, HistoryMetadata, ReplayEvent, Side, WriteOptions};
+use backstop_data::{Contract, DataError, HistoryMetadata, ReplayEvent, Side, WriteOptions};
 use parquet::arrow::ArrowWriter;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
@@ -150,4 +150,21 @@ pub fn raw_trades(ts: Vec<i64>, prices: Vec<f64>) -> Vec<(&'static str, ArrayRef
         ("side", Arc::new(Int8Array::from(vec![1i8; n]))),
         ("trade_id", Arc::new(Int64Array::from(vec![None; n]))),
     ]
+}
+
+/// The error that ends `results`, read from a file whose row 9,001 holds a NaN
+/// price (both replay tests write one): asserts that 9,001 events came before
+/// it and that it names that row and the `price` column.
+pub fn nan_price_error<T: std::fmt::Debug>(results: Vec<Result<T, DataError>>) -> DataError {
+    assert_eq!(results.len(), 9_002, "9001 events then the error");
+    let err = results
+        .into_iter()
+        .last()
+        .expect("results are not empty")
+        .expect_err("the last result is the error");
+    assert!(
+        matches!(err, DataError::InvalidValue { row: 9_001, ref column, .. } if column == "price"),
+        "{err:?}"
+    );
+    err
 }
