@@ -110,7 +110,7 @@ impl Engine {
         side: &mut ProRataSide,
         mi: usize,
         winners: i64,
-        known: impl Fn(u32) -> Option<Micros>,
+        mut known: impl FnMut(u32) -> Option<Micros>,
     ) {
         let pending = side.touched.take_pending(self.ledger.touched());
         for &a in &pending {
@@ -165,14 +165,16 @@ impl Engine {
         let once = fills
             .windows(2)
             .all(|w| cands[w[0].0].account < cands[w[1].0].account);
+        // The log lists the winners in fill order (the bankrupt between
+        // them), so the next fill's account is the next winner met.
+        let mut next = 0;
         let known = |a: u32| {
-            if !once {
+            let &(i, _) = fills.get(next).filter(|_| once)?;
+            if cands[i].account != a {
                 return None;
             }
-            let k = fills
-                .binary_search_by_key(&a, |f| cands[f.0].account)
-                .ok()?;
-            equity_after.get(k).copied()
+            next += 1;
+            equity_after.get(next - 1).copied()
         };
         self.resync_pro_rata(side, mi, winners, known);
     }
@@ -287,6 +289,9 @@ impl Engine {
             x ^= self.ledger.positions[s as usize].lots as u64;
             x ^= u64::from(self.ledger.slot_owner(s));
             x ^= self.ledger.collateral(account).0 as u64;
+            // The account's flags (its line's other end: `adl_hit`, `pending`).
+            let acc = &self.ledger.accounts[account as usize];
+            x ^= u64::from(acc.adl_hit) ^ u64::from(acc.pending);
             x ^= side.touch(s);
         }
         std::hint::black_box(x);
