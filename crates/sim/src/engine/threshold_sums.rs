@@ -206,6 +206,15 @@ impl ThresholdSums {
         u64::from(node) ^ t as u64
     }
 
+    /// The threshold of `slot` while held (`i64::MIN` for a slot never
+    /// held; meaningless for one removed).
+    pub(super) fn threshold_of(&self, slot: u32) -> i64 {
+        self.thresholds
+            .get(slot as usize)
+            .copied()
+            .unwrap_or(i64::MIN)
+    }
+
     /// Σ of every value.
     pub(super) fn total(&self) -> i64 {
         self.total
@@ -323,8 +332,7 @@ impl LevelSums {
     /// The first bucket at or after `from` whose sum is non-zero (values are
     /// positive: the non-empty buckets).
     fn next_nonempty(&self, from: usize) -> Option<usize> {
-        let within =
-            |v: &[i64], lo: usize, hi: usize| (lo..hi.min(v.len())).find(|&i| v[i] != 0);
+        let within = |v: &[i64], lo: usize, hi: usize| (lo..hi.min(v.len())).find(|&i| v[i] != 0);
         if from >= self.fine.len() {
             return None;
         }
@@ -428,7 +436,11 @@ mod tests {
             }
             for _ in 0..200 {
                 let b = rng.random_range(0..n);
-                assert_eq!(sums.prefix(b), plain[..=b].iter().sum::<i64>(), "case {case}");
+                assert_eq!(
+                    sums.prefix(b),
+                    plain[..=b].iter().sum::<i64>(),
+                    "case {case}"
+                );
                 let from = rng.random_range(0..n + 2);
                 let want = (from..n).find(|&i| plain[i] != 0);
                 assert_eq!(sums.next_nonempty(from), want, "case {case} from {from}");
