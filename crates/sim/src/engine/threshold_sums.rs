@@ -1,10 +1,14 @@
 //! The lots of a side's positions by profit threshold (`adl_pro_rata.rs`):
-//! Σ lots of the positions whose threshold is above a price, in O(log n) plus
-//! the positions of one bucket, with updates in O(log n).
+//! Σ lots of the positions whose threshold is above a price, in O(√∛n)
+//! (at most 64 sums a level) plus the positions of one bucket, with updates
+//! in O(1).
 //!
 //! The thresholds are bucketed (a fixed number of buckets of 2^shift ticks
-//! over the range seen at the build, the outermost buckets open-ended) into a
-//! Fenwick tree of bucket sums; the entries themselves are listed per bucket,
+//! over the range seen at the build, the outermost buckets open-ended) into
+//! bucket sums kept on three levels (per bucket, per 64 buckets, per 4,096:
+//! an update writes three numbers where the Fenwick tree it replaced wrote
+//! ~20, and each fill moves a winner's break-even to another bucket; the
+//! query comes once a close); the entries themselves are listed per bucket,
 //! read only for the bucket the query price falls in. A filled winner's
 //! break-even price moves with every fill, usually to another bucket, so the
 //! lists are append-only: a move pushes a node for the slot on its new
@@ -37,8 +41,8 @@ pub(super) struct ThresholdSums {
     base: i64,
     /// Bucket width, log2 ticks.
     shift: u32,
-    /// Fenwick tree of bucket sums, 1-based.
-    tree: Vec<i64>,
+    /// Bucket sums.
+    sums: LevelSums,
     /// Σ of every value.
     total: i64,
     /// Per bucket: its newest node (`NIL`: empty list).
@@ -66,8 +70,7 @@ impl ThresholdSums {
         }
         self.base = lo;
         self.shift = shift;
-        self.tree.clear();
-        self.tree.resize(buckets + 1, 0);
+        self.sums.reset(buckets);
         self.total = 0;
         self.heads.clear();
         self.heads.resize(buckets, NIL);
@@ -76,21 +79,15 @@ impl ThresholdSums {
         self.live = 0;
         for &(key, value) in entries {
             let b = self.bucket(key.0);
-            self.tree[b + 1] += value;
+            self.sums.add(b, value);
             self.total += value;
             self.link(key);
-        }
-        for i in 1..=buckets {
-            let parent = i + (i & i.wrapping_neg());
-            if parent <= buckets {
-                self.tree[parent] += self.tree[i];
-            }
         }
     }
 
     /// The bucket of threshold `t` (0-based).
     fn bucket(&self, t: i64) -> usize {
-        let last = self.tree.len().saturating_sub(2);
+        let last = self.sums.len().saturating_sub(1);
         let offset = i128::from(t) - i128::from(self.base);
         if offset <= 0 {
             return 0;
@@ -99,24 +96,9 @@ impl ThresholdSums {
     }
 
     fn add(&mut self, t: i64, value: i64) {
-        let n = self.tree.len() - 1;
-        let mut i = self.bucket(t) + 1;
-        while i <= n {
-            self.tree[i] += value;
-            i += i & i.wrapping_neg();
-        }
+        let b = self.bucket(t);
+        self.sums.add(b, value);
         self.total += value;
-    }
-
-    /// Σ of the buckets up to `b` (inclusive).
-    fn prefix(&self, b: usize) -> i64 {
-        let mut i = b + 1;
-        let mut sum = 0;
-        while i > 0 {
-            sum += self.tree[i];
-            i -= i & i.wrapping_neg();
-        }
-        sum
     }
 
     /// Lists `key`'s slot (not held) on its bucket's list, as its current
@@ -214,6 +196,25 @@ impl ThresholdSums {
         self.insert(new, new_value);
     }
 
+    /// Reads `slot`'s current node and threshold (nothing else), so that a
+    /// pass over the winners of a close brings their lines into the cache
+    /// together rather than one miss per re-index.
+    pub(super) fn touch(&self, slot: u32) -> u64 {
+        let s = slot as usize;
+        let node = self.current.get(s).copied().unwrap_or(NIL);
+        let t = self.thresholds.get(s).copied().unwrap_or(0);
+        u64::from(node) ^ t as u64
+    }
+
+    /// The threshold of `slot` while held (`i64::MIN` for a slot never
+    /// held; meaningless for one removed).
+    pub(super) fn threshold_of(&self, slot: u32) -> i64 {
+        self.thresholds
+            .get(slot as usize)
+            .copied()
+            .unwrap_or(i64::MIN)
+    }
+
     /// Σ of every value.
     pub(super) fn total(&self) -> i64 {
         self.total
@@ -238,11 +239,11 @@ impl ThresholdSums {
     /// Σ values of the entries with threshold above `x`; `value(slot)` gives
     /// the value of an entry of the bucket `x` falls in.
     pub(super) fn sum_above(&self, x: i64, value: impl Fn(u32) -> i64) -> i64 {
-        if self.tree.len() < 2 {
+        if self.sums.len() == 0 {
             return 0;
         }
         let b = self.bucket(x);
-        let mut sum = self.total - self.prefix(b);
+        let mut sum = self.total - self.sums.prefix(b);
         for slot in self.bucket_slots(b) {
             if self.thresholds[slot as usize] > x {
                 sum += value(slot);
@@ -251,40 +252,14 @@ impl ThresholdSums {
         sum
     }
 
-    /// The first bucket after the first `after` buckets whose sum is
-    /// positive (values are positive: the non-empty buckets), O(log n).
-    fn next_nonempty(&self, after: usize) -> Option<usize> {
-        let n = self.tree.len().checked_sub(1)?;
-        if n == 0 || after >= n {
-            return None;
-        }
-        let below = if after == 0 {
-            0
-        } else {
-            self.prefix(after - 1)
-        };
-        // The largest `pos` with prefix(pos buckets) ≤ below: bucket `pos` is
-        // the first beyond it.
-        let (mut pos, mut rest, mut step) = (0, below, 1 << n.ilog2());
-        while step > 0 {
-            let next = pos + step;
-            if next <= n && self.tree[next] <= rest {
-                pos = next;
-                rest -= self.tree[next];
-            }
-            step >>= 1;
-        }
-        (pos < n).then_some(pos)
-    }
-
     /// The keys with threshold at most `x`, in no particular order.
     pub(super) fn up_to(&self, x: i64) -> impl Iterator<Item = ThresholdKey> + '_ {
-        let last = if self.tree.len() < 2 {
+        let last = if self.sums.len() == 0 {
             None
         } else {
             Some(self.bucket(x))
         };
-        let mut b = last.and_then(|_| self.next_nonempty(0));
+        let mut b = last.and_then(|_| self.sums.next_nonempty(0));
         let mut slots = b.map(|b| self.bucket_slots(b));
         std::iter::from_fn(move || {
             loop {
@@ -299,10 +274,77 @@ impl ThresholdSums {
                     }
                     continue;
                 }
-                b = self.next_nonempty(bucket + 1);
+                b = self.sums.next_nonempty(bucket + 1);
                 slots = b.map(|b| self.bucket_slots(b));
             }
         })
+    }
+}
+
+/// Buckets a group of the middle level sums (and groups a group of the top).
+const FAN: usize = 64;
+
+/// Sums of buckets on three levels: per bucket, per [`FAN`] buckets, per
+/// `FAN²` buckets. An update writes one number a level; a prefix sum adds at
+/// most `FAN` numbers a level (contiguous).
+#[derive(Clone, Default)]
+struct LevelSums {
+    /// Per bucket.
+    fine: Vec<i64>,
+    /// Per `FAN` buckets.
+    mid: Vec<i64>,
+    /// Per `FAN²` buckets.
+    top: Vec<i64>,
+}
+
+impl LevelSums {
+    /// `n` buckets, every sum 0.
+    fn reset(&mut self, n: usize) {
+        self.fine.clear();
+        self.fine.resize(n, 0);
+        self.mid.clear();
+        self.mid.resize(n.div_ceil(FAN), 0);
+        self.top.clear();
+        self.top.resize(n.div_ceil(FAN * FAN), 0);
+    }
+
+    /// Buckets.
+    fn len(&self) -> usize {
+        self.fine.len()
+    }
+
+    /// Adds `v` to bucket `b`.
+    fn add(&mut self, b: usize, v: i64) {
+        self.fine[b] += v;
+        self.mid[b / FAN] += v;
+        self.top[b / (FAN * FAN)] += v;
+    }
+
+    /// Σ of the buckets up to `b` (inclusive).
+    fn prefix(&self, b: usize) -> i64 {
+        let (g, t) = (b / FAN, b / (FAN * FAN));
+        let top: i64 = self.top[..t].iter().sum();
+        let mid: i64 = self.mid[t * FAN..g].iter().sum();
+        let fine: i64 = self.fine[g * FAN..=b].iter().sum();
+        top + mid + fine
+    }
+
+    /// The first bucket at or after `from` whose sum is non-zero (values are
+    /// positive: the non-empty buckets).
+    fn next_nonempty(&self, from: usize) -> Option<usize> {
+        let within = |v: &[i64], lo: usize, hi: usize| (lo..hi.min(v.len())).find(|&i| v[i] != 0);
+        if from >= self.fine.len() {
+            return None;
+        }
+        if let Some(b) = within(&self.fine, from, (from / FAN + 1) * FAN) {
+            return Some(b);
+        }
+        let g = from / FAN + 1;
+        let group = within(&self.mid, g, (g / FAN + 1) * FAN).or_else(|| {
+            let t = within(&self.top, g / FAN + 1, usize::MAX)?;
+            within(&self.mid, t * FAN, (t + 1) * FAN)
+        })?;
+        within(&self.fine, group * FAN, (group + 1) * FAN)
     }
 }
 
@@ -368,6 +410,40 @@ mod tests {
                 let mut got_up: Vec<ThresholdKey> = sums.up_to(x).collect();
                 got_up.sort_unstable();
                 assert_eq!(got_up, want_up, "case {case}");
+            }
+        }
+    }
+
+    /// The three levels' prefix sums and next non-empty bucket are a plain
+    /// scan's, over sizes that leave partial groups at each level.
+    #[test]
+    fn level_sums_match_a_plain_scan() {
+        let mut rng = ChaCha8Rng::seed_from_u64(13);
+        for case in 0..60 {
+            let n = rng.random_range(1..20_000usize);
+            let mut sums = LevelSums::default();
+            sums.reset(n);
+            let mut plain = vec![0i64; n];
+            for _ in 0..rng.random_range(0..200) {
+                let b = rng.random_range(0..n);
+                let v = rng.random_range(1..50);
+                sums.add(b, v);
+                plain[b] += v;
+                if rng.random_bool(0.3) {
+                    sums.add(b, -v);
+                    plain[b] -= v;
+                }
+            }
+            for _ in 0..200 {
+                let b = rng.random_range(0..n);
+                assert_eq!(
+                    sums.prefix(b),
+                    plain[..=b].iter().sum::<i64>(),
+                    "case {case}"
+                );
+                let from = rng.random_range(0..n + 2);
+                let want = (from..n).find(|&i| plain[i] != 0);
+                assert_eq!(sums.next_nonempty(from), want, "case {case} from {from}");
             }
         }
     }

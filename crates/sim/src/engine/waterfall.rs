@@ -196,6 +196,7 @@ impl Engine {
             price,
             needed: lots,
         };
+        let pro_rata = matches!(policy.0, AdlPolicy::ProRata);
         let filled = match &policy.0 {
             AdlPolicy::Queue(ranking) => {
                 self.sync_adl_queue(q, mi, winners, Some(ranking.as_ref()));
@@ -247,6 +248,12 @@ impl Engine {
             self.record_adl(a, slot, &closed);
         }
         self.recheck_winners(&cands, &fills, &equity_after);
+        if pro_rata && filled > 0 {
+            let mut queues = std::mem::take(&mut self.adl_queues);
+            let side = &mut queues[2 * mi + usize::from(winners < 0)].pro_rata;
+            self.sync_pro_rata_after_fills(side, mi, winners, &cands, &fills, &equity_after);
+            self.adl_queues = queues;
+        }
         self.scratch.candidates = cands;
         self.scratch.fills = fills;
         lots - filled

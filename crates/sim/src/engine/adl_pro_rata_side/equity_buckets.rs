@@ -113,6 +113,13 @@ impl EquityBuckets {
         }
     }
 
+    /// Reads `slot`'s links (nothing else): see `ThresholdSums::touch`.
+    pub(in crate::engine) fn touch(&self, slot: u32) -> u64 {
+        self.links
+            .get(slot as usize)
+            .map_or(0, |l| u64::from(l.prev) ^ u64::from(l.next))
+    }
+
     /// The slots that may have equity per lot below `loss`: every slot of the
     /// buckets up to `loss`'s, in no particular order (the caller filters
     /// with the current values).
