@@ -175,7 +175,7 @@ impl Engine {
 
     /// The records the fills of `read` (`lots` each) will read or write,
     /// touched in a pass of their own: the slot's owner, its key entry, the
-    /// account's line and its dirty mark. Each fill would meet them one after
+    /// account's line (its collateral and its flags) and its dirty mark. Each fill would meet them one after
     /// the other, a cache miss each at venue scale (the winners of a close are
     /// revisited only after the whole band has been); a loop that does nothing
     /// else keeps many of those misses in flight at once.
@@ -192,8 +192,10 @@ impl Engine {
             let entry = side.key_of[c.slot as usize].map_or(0, |(k, _)| k.equity);
             let owner = self.ledger.slot_owner(c.slot);
             let collateral = self.ledger.collateral(c.account).0;
+            // The line's flags may sit in the next cache line of the record.
+            let hit = self.ledger.accounts[c.account as usize].adl_hit;
             fold = fold
-                .wrapping_add(u64::from(owner))
+                .wrapping_add(u64::from(owner) + u64::from(hit))
                 .wrapping_add(entry as u64)
                 .wrapping_add(collateral as u64);
             self.ledger.mark_dirty(c.account);
