@@ -175,10 +175,12 @@ impl Engine {
 
     /// The records the fills of `read` (`lots` each) will read or write,
     /// touched in a pass of their own: the slot's owner, its key entry, the
-    /// account's line (its collateral and its flags) and its dirty mark. Each fill would meet them one after
-    /// the other, a cache miss each at venue scale (the winners of a close are
-    /// revisited only after the whole band has been); a loop that does nothing
-    /// else keeps many of those misses in flight at once.
+    /// account's line (its collateral and its flags) and its dirty mark.
+    /// Each fill would meet them one after the other, a cache miss each at
+    /// venue scale (a winner's lot moves it far down the order, so it is met
+    /// again only thousands of closes later); a loop that does nothing else
+    /// keeps many of those misses in flight at once (docs/performance.md
+    /// "`min_max_leverage`, round 5").
     ///
     /// Marking a winner dirty before its fill books changes nothing the run
     /// writes: the booking marks it as well, and the ledger's dirty list is only
