@@ -28,9 +28,7 @@
 //! most of what the closes read before parking).
 
 use crate::venue::adl::AdlCandidate;
-#[cfg(debug_assertions)]
-use crate::venue::adl_min_max::LevCandidate;
-use crate::venue::adl_min_max::{LotTerms, ends_before, select_lots};
+use crate::venue::adl_min_max::{LevCandidate, LotTerms, ends_before, select_lots};
 
 use super::Engine;
 use super::adl_lev_side::{LevKey, LevScratch, LevSide};
@@ -152,17 +150,15 @@ impl Engine {
             debug_assert!(reach < -winners * price, "Invariant: parked at its reach");
             side.park(k, reach);
         }
+        self.touch_winners(side, &sc.read, &sc.lots);
         for (c, &q) in sc.read.iter().zip(&sc.lots) {
             if q == 0 {
                 continue;
             }
             // The winner's key moves with the fill: out of the order now,
             // while its node is fresh from the read (the next sync puts it
-            // back, as the fill logs its account). Its account's record is read
-            // here too, in a pass of its own, so that the winners' cache
-            // misses overlap rather than come one by one as the fills book.
+            // back, as the fill logs its account).
             side.take_out(LevKey::new(c.notional, c.equity, c.account, c.slot));
-            std::hint::black_box(self.equity(c.account));
             let full = self.adl_candidate_known(c.account, c.slot, c.offer, c.equity, price);
             #[cfg(debug_assertions)]
             assert_eq!(
@@ -175,6 +171,38 @@ impl Engine {
         }
         side.scratch = sc;
         filled
+    }
+
+    /// The records the fills of `read` (`lots` each) will read or write,
+    /// touched in a pass of their own: the slot's owner, its key entry, the
+    /// account's line (its collateral and its flags) and its dirty mark.
+    /// Each fill would meet them one after the other, a cache miss each at
+    /// venue scale (a winner's lot moves it far down the order, so it is met
+    /// again only thousands of closes later); a loop that does nothing else
+    /// keeps many of those misses in flight at once (docs/performance.md
+    /// "`min_max_leverage`, round 5").
+    ///
+    /// Marking a winner dirty before its fill books changes nothing the run
+    /// writes: the booking marks it as well, and the ledger's dirty list is only
+    /// the set of accounts a restart copies back.
+    fn touch_winners(&mut self, side: &LevSide, read: &[LevCandidate], lots: &[i64]) {
+        let mut fold = 0u64;
+        for (c, &q) in read.iter().zip(lots) {
+            if q == 0 {
+                continue;
+            }
+            let entry = side.key_of[c.slot as usize].map_or(0, |(k, _)| k.equity);
+            let owner = self.ledger.slot_owner(c.slot);
+            let collateral = self.ledger.collateral(c.account).0;
+            // The line's flags may sit in the next cache line of the record.
+            let hit = self.ledger.accounts[c.account as usize].adl_hit;
+            fold = fold
+                .wrapping_add(u64::from(owner) + u64::from(hit))
+                .wrapping_add(entry as u64)
+                .wrapping_add(collateral as u64);
+            self.ledger.mark_dirty(c.account);
+        }
+        std::hint::black_box(fold);
     }
 
     /// Reads candidates of `req` from the top of `side` into `sc.read` until
