@@ -64,7 +64,7 @@ impl<M> Fold<M> {
                     );
                     self.metrics.push(metrics);
                     self.next += 1;
-                    if self.next % CHUNK_PATHS == 0 || self.next == self.paths {
+                    if self.next.is_multiple_of(CHUNK_PATHS) || self.next == self.paths {
                         progress(self.next);
                     }
                 }
@@ -169,7 +169,7 @@ mod tests {
                 -x,
                 (x * 7.0) % 5.0,
                 0.5 * x,
-                if p % 3 == 0 { -0.0 } else { 1.0 },
+                if p.is_multiple_of(3) { -0.0 } else { 1.0 },
             ],
         }
     }
