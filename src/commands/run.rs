@@ -2,6 +2,7 @@
 //! (`<out>/<scenario name>/`) and report.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 use backstop_data::results::folder::ScratchFolder;
@@ -42,29 +43,82 @@ pub fn run(a: &RunArgs<'_>) -> Result<()> {
     // report (its charts are drawn in parallel) on a pool of `--threads`
     // workers, not on one per core.
     let pool = super::worker_pool(a.threads)?;
-    pool.install(|| backstop_sim::run::results::write_run(folder.path(), &prepared, &output))?;
-    // Path 0's series and the bands are on disk now: free them before the
-    // report reads them back (a long run's peak memory), on a thread of their
-    // own beside the report rather than on the main thread after it, with
-    // the pool idle (docs/performance.md, "Two threads, round 6").
-    let RunOutput {
-        paths,
-        aggregates,
-        first_path,
-        first_path_balances,
-        bands,
-        ..
-    } = output;
-    let report = std::thread::scope(|scope| {
-        scope.spawn(move || drop((first_path, first_path_balances, bands)));
-        pool.install(|| super::render_report(folder.path()))
-    });
-    report?;
+    let (paths, aggregates) = write_and_report(folder.path(), &prepared, output, &pool)?;
     folder.publish(&[])?;
     if !a.quiet {
         print_headline(&dir, &prepared, &paths, &aggregates);
     }
     Ok(())
+}
+
+/// Writes `output`'s results into `dir` and the report beside them; gives
+/// back the per-path metrics and aggregates (the headline's).
+///
+/// The report is drawn as soon as every file but `bands.parquet` is in
+/// place and every band row is computed, from those rows in memory, while
+/// `bands.parquet` is encoded and synced to disk on a thread of its own
+/// (`write_run_then`); then path 0's series and the bands are freed on the
+/// writing thread, beside the report, not on the main thread after it
+/// (docs/performance.md, "Two threads, rounds 6 and 7"). A one-path run's
+/// bands (already on disk) and a failed write: the report after the files.
+///
+/// # Errors
+/// A file cannot be written (the results' error first), or the report
+/// cannot be rendered.
+fn write_and_report(
+    dir: &Path,
+    prepared: &Prepared,
+    output: RunOutput,
+    pool: &rayon::ThreadPool,
+) -> Result<(Vec<PathMetrics>, Aggregates)> {
+    let reader = Mutex::new(backstop_report::BandsReader::default());
+    let (tell, told) = std::sync::mpsc::channel::<bool>();
+    let (written, early) = std::thread::scope(|scope| {
+        let writing = scope.spawn(|| {
+            // Dropped with this thread, even by a panic: never waited for in vain.
+            let tell = tell;
+            let written = backstop_sim::run::results::write_run_then(
+                dir,
+                prepared,
+                &output,
+                Some(pool),
+                &mut |rows| lock(&reader).push(rows),
+                &|complete| {
+                    // Not heard: the report is then drawn after the files.
+                    let _ = tell.send(complete);
+                },
+            );
+            let RunOutput {
+                paths, aggregates, ..
+            } = output;
+            (written, paths, aggregates)
+        });
+        // Told `false` (or not at all): the report waits for the files.
+        let early = match told.recv() {
+            Ok(true) => {
+                let bands = std::mem::take(&mut *lock(&reader));
+                Some(pool.install(|| super::render_report_with(dir, Some(bands))))
+            }
+            _ => None,
+        };
+        let written = writing
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (written, early)
+    });
+    let (written, paths, aggregates) = written;
+    written?;
+    match early {
+        Some(report) => report?,
+        None => pool.install(|| super::render_report(dir))?,
+    };
+    Ok((paths, aggregates))
+}
+
+/// `m`'s value, even if a thread panicked holding it (that panic is resumed
+/// where the thread is joined).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Loads, prepares and runs the scenario in `file` on a pool of `threads`

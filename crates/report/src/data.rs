@@ -351,9 +351,11 @@ impl PathReader {
 
 /// `bands/v1` rows folded into one [`Band`] per `(market, series)` as they are
 /// read, each downsampled above [`EXACT_STEPS`](crate::sampler::EXACT_STEPS)
-/// steps (flow series summed per bucket, the others low and high).
+/// steps (flow series summed per bucket, the others low and high). The rows
+/// can also be given as they are written ([`ReportData::load_with_bands`]):
+/// the same rows in the same order fold into the same bands.
 #[derive(Default)]
-struct BandsReader {
+pub struct BandsReader {
     series: Vec<(String, String, Sampler)>,
 }
 
@@ -365,7 +367,9 @@ const FLOW_BANDS: [&str; 3] = [
 ];
 
 impl BandsReader {
-    fn push(&mut self, t: &backstop_data::BandsTable) {
+    /// Folds the rows of `t`, the next rows of the `bands/v1` table in file
+    /// order.
+    pub fn push(&mut self, t: &backstop_data::BandsTable) {
         let at = |col: &Vec<f64>, i: usize| col.get(i).copied().unwrap_or(f64::NAN);
         let mut last = 0;
         for i in 0..t.len() {
@@ -739,6 +743,21 @@ impl ReportData {
     /// [`ReportError::InvalidField`] for `summary.json`, [`ReportError::Data`]
     /// (naming file, row and column) for a bad Parquet file.
     pub fn load(dir: &std::path::Path) -> Result<Self, ReportError> {
+        Self::load_with_bands(dir, None)
+    }
+
+    /// [`ReportData::load`], the bands folded from `bands` (every row of the
+    /// folder's `bands/v1` table, given as it was written) instead of read
+    /// from `bands.parquet` when given: the same data, without waiting for
+    /// that file (docs/performance.md, "Two threads, round 7").
+    ///
+    /// # Errors
+    ///
+    /// As [`ReportData::load`].
+    pub fn load_with_bands(
+        dir: &std::path::Path,
+        bands: Option<BandsReader>,
+    ) -> Result<Self, ReportError> {
         let present = |name: &str| {
             let p = dir.join(name);
             p.is_file().then_some(p)
@@ -747,7 +766,10 @@ impl ReportData {
         // bands, the largest, beside the rest); an error is the first in the
         // order of the fields below, as when they were read one by one.
         let (bands, (head, rest)) = rayon::join(
-            || read_bands(present(BANDS_FILE)),
+            || match bands {
+                Some(reader) => Ok(reader.finish()),
+                None => read_bands(present(BANDS_FILE)),
+            },
             || rayon::join(|| read_head(dir, &present), || read_rest(&present)),
         );
         let head = head?;

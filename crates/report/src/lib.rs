@@ -33,8 +33,8 @@ pub use backstop_data::results::layout::REPORT_HTML_FILE as HTML_FILE;
 /// File name of the Markdown report.
 pub use backstop_data::results::layout::REPORT_MARKDOWN_FILE as MARKDOWN_FILE;
 pub use charts::Chart;
-pub use data::{Band, DepletionGrid, Haircut, PathSeries, ReportData, SweepSets};
+pub use data::{Band, BandsReader, DepletionGrid, Haircut, PathSeries, ReportData, SweepSets};
 pub use document::{Report, build, clean_paths_needed};
 pub use error::ReportError;
-pub use output::{ReportFiles, render, write_report};
+pub use output::{ReportFiles, render, render_with_bands, write_report};
 pub use summary::RunInfo;

@@ -101,7 +101,7 @@ impl ScratchFolder {
         sync_dir(&parent);
         if had_old {
             move_kept(&old, &self.target, keep)?;
-            fs::remove_dir_all(&old)
+            remove_tree(&old)
                 .map_err(|e| DataError::io(&old, "cannot remove the previous results", e))?;
         }
         Ok(())
@@ -177,6 +177,48 @@ fn clean_stale(
             .map_err(|e| DataError::io(&path, "cannot remove what a killed run left", e))?;
     }
     Ok(())
+}
+
+/// Threads removing the files of a previous results folder at once.
+const REMOVE_THREADS: usize = 8;
+
+/// Removes the folder `dir` and everything in it, as [`fs::remove_dir_all`]
+/// (links are removed, not followed), its files on [`REMOVE_THREADS`]
+/// threads at once: each `unlink` waits for the disk (the inode freed and
+/// journalled; the folder's lock is held for the name only), and one after
+/// another they were a rerun's tail on a busy disk (docs/performance.md,
+/// "Two threads, round 7").
+fn remove_tree(dir: &Path) -> std::io::Result<()> {
+    let (mut files, mut dirs) = (Vec::new(), vec![dir.to_owned()]);
+    let mut i = 0;
+    while let Some(d) = dirs.get(i).cloned() {
+        for entry in fs::read_dir(&d)? {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                dirs.push(entry.path());
+            } else {
+                files.push(entry.path());
+            }
+        }
+        i += 1;
+    }
+    let share = files.len().div_ceil(REMOVE_THREADS).max(1);
+    let removed: Vec<std::io::Result<()>> = std::thread::scope(|scope| {
+        let threads: Vec<_> = files
+            .chunks(share)
+            .map(|some| scope.spawn(move || some.iter().try_for_each(fs::remove_file)))
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    removed.into_iter().collect::<std::io::Result<()>>()?;
+    // Deepest first: each folder after the ones found in it.
+    dirs.iter().rev().try_for_each(fs::remove_dir)
 }
 
 /// Moves the entries of `from` named by `keep` into `to`, where absent.

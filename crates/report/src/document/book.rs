@@ -313,23 +313,11 @@ pub(crate) fn sections(data: &ReportData) -> Result<Vec<Section>, ReportError> {
             .par_iter()
             .map(|u| liquidation_move(u, market, &prices))
             .collect();
-        let leverage_chart = charts::leverage(data, market, &leverage)?;
         let ladder: Vec<(Option<f64>, f64)> = mine
             .iter()
             .zip(&moves)
             .map(|(u, m)| (*m, notional_of(u, 0.0)))
             .collect();
-        let ladder_chart = charts::ladder(data, market, *p0, &ladder)?;
-        let liq_price: Vec<f64> = moves.iter().flatten().map(|x| p0 * (1.0 + x)).collect();
-        let distance: Vec<f64> = moves.iter().flatten().map(|x| x.abs()).collect();
-        let dist_rows = vec![
-            quantile_row("leverage (notional / collateral)", leverage, &|x| {
-                format!("{}×", plain((x * 10.0).round() / 10.0))
-            }),
-            quantile_row("notional", notional, &usd),
-            quantile_row("liquidation price", liq_price, &usd),
-            quantile_row("distance to liquidation", distance, &pct),
-        ];
         let mut risk_rows = Vec::new();
         let mut at_risk_bars = Vec::new();
         for x in MOVES {
@@ -361,6 +349,31 @@ pub(crate) fn sections(data: &ReportData) -> Result<Vec<Section>, ReportError> {
                 },
             ]);
         }
+        // The market's three charts side by side (each draws its SVG beside
+        // its PNG): no chart of a section is drawn alone after the others
+        // (docs/performance.md, "Two threads, round 7"). Errors in the order
+        // the charts were drawn one after another.
+        let ((leverage_chart, ladder_chart), at_risk_chart) = rayon::join(
+            || {
+                rayon::join(
+                    || charts::leverage(data, market, &leverage),
+                    || charts::ladder(data, market, *p0, &ladder),
+                )
+            },
+            || charts::at_risk(data, market, &at_risk_bars),
+        );
+        let (leverage_chart, ladder_chart) = (leverage_chart?, ladder_chart?);
+        let at_risk_chart = at_risk_chart?;
+        let liq_price: Vec<f64> = moves.iter().flatten().map(|x| p0 * (1.0 + x)).collect();
+        let distance: Vec<f64> = moves.iter().flatten().map(|x| x.abs()).collect();
+        let dist_rows = vec![
+            quantile_row("leverage (notional / collateral)", leverage, &|x| {
+                format!("{}×", plain((x * 10.0).round() / 10.0))
+            }),
+            quantile_row("notional", notional, &usd),
+            quantile_row("liquidation price", liq_price, &usd),
+            quantile_row("distance to liquidation", distance, &pct),
+        ];
         let name = market.to_uppercase();
         let mut book = Section {
             id: format!("book-{market}"),
@@ -410,7 +423,7 @@ pub(crate) fn sections(data: &ReportData) -> Result<Vec<Section>, ReportError> {
             after: Vec::new(),
             charts: Vec::new(),
         };
-        risk.add_chart(charts::at_risk(data, market, &at_risk_bars)?);
+        risk.add_chart(at_risk_chart);
         out.push(risk);
     }
     Ok(out)

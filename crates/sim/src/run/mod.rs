@@ -12,6 +12,7 @@ mod fund_steps;
 pub mod limits;
 pub mod liq_price;
 pub mod metrics;
+mod ordered;
 mod packed;
 pub mod population;
 mod record;

@@ -531,6 +531,24 @@ impl BandSketches {
             });
     }
 
+    /// Whether every path's values are kept (exact quantiles), not sketched.
+    pub(super) fn is_exact(&self) -> bool {
+        self.exact.is_some()
+    }
+
+    /// Appends the next path's values (in path order), packed beforehand:
+    /// [`BandSketches::insert`] of that path alone, off the pool. Exact mode
+    /// only: `false`, nothing kept, when sketching.
+    pub(super) fn push_packed(&mut self, packed: PackedValues) -> bool {
+        match &mut self.exact {
+            Some(all) => {
+                all.push(packed);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The largest relative error of a band quantile: 0 when every sketch kept
     /// its values (exact quantiles), else [`RELATIVE_ACCURACY`] (each quantile
     /// within that fraction of a value of the right rank).

@@ -38,6 +38,33 @@ pub use super::record::{SCENARIO_HASH_KEY, VERSION, metadata};
 /// [`SimError::Data`] if a file cannot be written: the first such file in
 /// the order above, `bands.parquet` last.
 pub fn write_run(dir: &Path, prepared: &Prepared, output: &RunOutput) -> Result<(), SimError> {
+    write_run_then(dir, prepared, output, None, &mut |_| {}, &|_| {})
+}
+
+/// [`write_run`], telling the caller as soon as every file but
+/// `bands.parquet` is in place and every band row computed, while
+/// `bands.parquet` is still being encoded and synced to disk: each chunk of
+/// band rows (one row group, in file order) goes to `rows` as it is
+/// computed, then `ready(complete)` is called once (`complete`: every band
+/// row went to `rows`; not when a one-path run streamed its bands, or a file
+/// failed first). So a report can be drawn from the rows in memory beside
+/// the file's encoding and sync (docs/performance.md, "Two threads, round 7").
+///
+/// The band rows are computed on `pool` (the current rayon pool when
+/// `None`) and encoded on a thread of their own, row group by row group as
+/// they come; call this outside the pool, so that no worker of it waits for
+/// the files.
+///
+/// # Errors
+/// As [`write_run`].
+pub fn write_run_then(
+    dir: &Path,
+    prepared: &Prepared,
+    output: &RunOutput,
+    pool: Option<&rayon::ThreadPool>,
+    rows: &mut (dyn FnMut(&backstop_data::BandsTable) + Send),
+    ready: &(dyn Fn(bool) + Sync),
+) -> Result<(), SimError> {
     let meta = metadata(&prepared.scenario, None);
     let meta = meta.as_slice();
     let at = |file: &str| dir.join(file);
@@ -78,7 +105,135 @@ pub fn write_run(dir: &Path, prepared: &Prepared, output: &RunOutput) -> Result<
             fund_steps.write(&at(MARKET_FUND_STEPS_FILE), meta)
         }),
     ];
-    write_beside(files, || output.bands.write(&at(BANDS_FILE), meta))
+    let countdown = Countdown::new(files.len() + 1, ready);
+    let files = files
+        .into_iter()
+        .map(|f| -> FileTask<'_> {
+            let countdown = &countdown;
+            Box::new(move || {
+                let written = f();
+                countdown.done(written.is_ok());
+                written
+            })
+        })
+        .collect();
+    write_beside(files, || {
+        let written = write_bands(&at(BANDS_FILE), meta, output, pool, rows, &countdown);
+        // Once only: after the last chunk, or here when it never came.
+        countdown.done_once(false);
+        written
+    })
+}
+
+/// Writes `output`'s `bands.parquet` at `path` ([`super::record::Bands::write`]'s
+/// bytes): the rows computed here (on `pool`), one row group at a time,
+/// each given to `rows` and encoded on a thread of its own while the next is
+/// computed; `countdown` told once the last row is computed (every row went
+/// to `rows`). Bands a one-path run streamed are moved into place.
+fn write_bands(
+    path: &Path,
+    meta: &[(String, String)],
+    output: &RunOutput,
+    pool: Option<&rayon::ThreadPool>,
+    rows: &mut (dyn FnMut(&backstop_data::BandsTable) + Send),
+    countdown: &Countdown<'_>,
+) -> Result<(), backstop_data::DataError> {
+    let bands = &output.bands;
+    if bands.written.is_some() {
+        return bands.write(path, meta);
+    }
+    let names: Vec<&str> = bands.names.iter().map(String::as_str).collect();
+    let total = bands.sketches.rows();
+    let compute = |range: std::ops::Range<usize>| {
+        let table = || bands.sketches.table_rows(&bands.layout, &names, range);
+        match pool {
+            Some(p) => p.install(table),
+            None => table(),
+        }
+    };
+    std::thread::scope(|scope| {
+        // Inside the scope: dropped before the scope waits for the encoder
+        // (which then stops) if computing a chunk panics.
+        let (send, receive) = std::sync::mpsc::sync_channel::<backstop_data::BandsTable>(1);
+        let encoding = scope.spawn(move || {
+            // The chunks in the order the writer asks for them; one that
+            // never came (a panic computing it) is an empty one, which the
+            // writer refuses.
+            backstop_data::write_bands_chunked(path, total, meta, |_| {
+                receive.recv().unwrap_or_default()
+            })
+        });
+        let mut every_row = true;
+        for range in row_groups(total) {
+            let table = compute(range);
+            rows(&table);
+            // The writer stops at a bad row: the chunks after it are not needed.
+            if send.send(table).is_err() {
+                every_row = false;
+                break;
+            }
+        }
+        countdown.done_once(every_row);
+        drop(send);
+        encoding
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// The row groups of a `bands/v1` file of `rows` rows, as
+/// [`backstop_data::write_bands_chunked`] asks for them (one empty group
+/// for an empty file).
+fn row_groups(rows: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let max = backstop_data::MAX_ROW_GROUP_ROWS;
+    (0..rows.max(1))
+        .step_by(max)
+        .map(move |start| start..(start + max).min(rows))
+}
+
+/// Counts down the files of a results folder (and the band rows) to the
+/// moment `ready` is called, once; `complete` says whether every file
+/// reported success and the band rows were all computed.
+struct Countdown<'a> {
+    left: std::sync::Mutex<(usize, bool)>,
+    bands_told: std::sync::atomic::AtomicBool,
+    ready: &'a (dyn Fn(bool) + Sync),
+}
+
+impl<'a> Countdown<'a> {
+    /// A countdown of `parts` parts.
+    fn new(parts: usize, ready: &'a (dyn Fn(bool) + Sync)) -> Self {
+        Countdown {
+            left: std::sync::Mutex::new((parts, true)),
+            bands_told: std::sync::atomic::AtomicBool::new(false),
+            ready,
+        }
+    }
+
+    /// One part done (`ok`: successfully); the last calls `ready`.
+    fn done(&self, ok: bool) {
+        let fire = {
+            let Ok(mut left) = self.left.lock() else {
+                return;
+            };
+            left.0 = left.0.saturating_sub(1);
+            left.1 &= ok;
+            (left.0 == 0).then_some(left.1)
+        };
+        if let Some(complete) = fire {
+            (self.ready)(complete);
+        }
+    }
+
+    /// The bands' part done, the first time only.
+    fn done_once(&self, ok: bool) {
+        if !self
+            .bands_told
+            .swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
+            self.done(ok);
+        }
+    }
 }
 
 /// Writing one file (or two, one after the other) of a results folder.

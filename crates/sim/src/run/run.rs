@@ -666,9 +666,12 @@ impl Prepared {
         self.run_streaming(Some(dir), progress)
     }
 
-    /// Runs every path for its metrics and band values, in chunks of
-    /// [`CHUNK_PATHS`] in parallel, folded in path order; `progress(done)`
-    /// after each chunk.
+    /// Runs every path for its metrics and band values in parallel, folded
+    /// in path order; `progress(done)` after each [`CHUNK_PATHS`] paths.
+    /// Exact bands: every worker runs paths until none is left, each folded
+    /// as soon as the paths before it are ([`super::ordered`]); sketched
+    /// bands: in chunks of [`CHUNK_PATHS`], each chunk's sketches updated in
+    /// parallel over the steps.
     fn run_band_chunks(
         &self,
         layout: &[(backstop_data::BandSeries, Option<usize>)],
@@ -676,6 +679,14 @@ impl Prepared {
     ) -> Result<(Vec<PathMetrics>, BandSketches), SimError> {
         let n = u64::from(self.scenario.paths);
         let mut sketches = BandSketches::new(layout.len(), n, self.scenario.steps() as u64);
+        if sketches.is_exact() {
+            return super::ordered::run_in_path_order(
+                n,
+                sketches,
+                &|p| self.run_bands(p),
+                progress,
+            );
+        }
         let mut paths = Vec::with_capacity(n as usize);
         let mut done = 0;
         while done < n {

@@ -82,39 +82,67 @@ impl SelfDrawn for PlotDrawing<'_> {
     }
 }
 
-/// Draws `drawing` into an SVG string and PNG bytes of `WIDTH` × `height`;
-/// errors name the chart `name`.
+/// Draws `drawing` into an SVG string and PNG bytes of `WIDTH` × `height`,
+/// the SVG beside the bitmap and its PNG on the current rayon pool (a chart's
+/// PNG is most of its time: the last chart of a report is then not drawn
+/// whole on one thread, docs/performance.md, "Two threads, round 7"); errors
+/// name the chart `name`, the SVG's first.
 ///
 /// # Errors
 /// [`ReportError::Chart`] if drawing fails, [`ReportError::Png`] if encoding does.
 pub(crate) fn render_both(
     name: &str,
     height: u32,
-    drawing: &impl SelfDrawn,
+    drawing: &(impl SelfDrawn + Sync),
 ) -> Result<(String, Vec<u8>), ReportError> {
     register_font()?;
-    let chart_err = |e: Box<dyn Error>| ReportError::Chart {
+    let (svg, png) = rayon::join(
+        || render_svg(name, height, drawing),
+        || render_png(name, height, drawing),
+    );
+    Ok((svg?, png?))
+}
+
+/// The error of drawing the chart `name`.
+fn chart_error(name: &str, e: &dyn Error) -> ReportError {
+    ReportError::Chart {
         chart: name.to_owned(),
         message: e.to_string(),
-    };
+    }
+}
+
+/// Draws `drawing` into an SVG string of `WIDTH` × `height`.
+///
+/// # Errors
+/// [`ReportError::Chart`] if drawing fails.
+fn render_svg(name: &str, height: u32, drawing: &impl SelfDrawn) -> Result<String, ReportError> {
+    let chart_err = |e: Box<dyn Error>| chart_error(name, e.as_ref());
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
         drawing.draw(&root).map_err(chart_err)?;
-        root.present().map_err(|e| chart_err(Box::new(e)))?;
+        root.present().map_err(|e| chart_error(name, &e))?;
     }
+    Ok(svg)
+}
+
+/// Draws `drawing` into a bitmap of `WIDTH` × `height` and encodes it as PNG.
+///
+/// # Errors
+/// [`ReportError::Chart`] if drawing fails, [`ReportError::Png`] if encoding does.
+fn render_png(name: &str, height: u32, drawing: &impl SelfDrawn) -> Result<Vec<u8>, ReportError> {
+    let chart_err = |e: Box<dyn Error>| chart_error(name, e.as_ref());
     let len = WIDTH as usize * height as usize * 3;
     let mut rgb = vec![0u8; len];
     {
         let root = BitMapBackend::with_buffer(&mut rgb, (WIDTH, height)).into_drawing_area();
         drawing.draw(&root).map_err(chart_err)?;
-        root.present().map_err(|e| chart_err(Box::new(e)))?;
+        root.present().map_err(|e| chart_error(name, &e))?;
     }
-    let png = encode_png(&rgb, WIDTH, height).map_err(|source| ReportError::Png {
+    encode_png(&rgb, WIDTH, height).map_err(|source| ReportError::Png {
         chart: name.to_owned(),
         source,
-    })?;
-    Ok((svg, png))
+    })
 }
 
 fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, png::EncodingError> {
