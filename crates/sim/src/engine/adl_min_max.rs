@@ -150,7 +150,7 @@ impl Engine {
             debug_assert!(reach < -winners * price, "Invariant: parked at its reach");
             side.park(k, reach);
         }
-        self.touch_winners(side, &sc.read, &sc.lots);
+        self.touch_min_max_winners(side, &sc.read, &sc.lots);
         for (c, &q) in sc.read.iter().zip(&sc.lots) {
             if q == 0 {
                 continue;
@@ -185,7 +185,7 @@ impl Engine {
     /// Marking a winner dirty before its fill books changes nothing the run
     /// writes: the booking marks it as well, and the ledger's dirty list is only
     /// the set of accounts a restart copies back.
-    fn touch_winners(&mut self, side: &LevSide, read: &[LevCandidate], lots: &[i64]) {
+    fn touch_min_max_winners(&mut self, side: &LevSide, read: &[LevCandidate], lots: &[i64]) {
         let mut fold = 0u64;
         for (c, &q) in read.iter().zip(lots) {
             if q == 0 {

@@ -253,7 +253,7 @@ impl Engine {
             return self.pro_rata_by_full_collection(req, cands, fills);
         }
         chosen.sort_unstable_by_key(|&(account, slot, _)| (account, slot));
-        self.touch_winners(side, &chosen);
+        self.touch_pro_rata_winners(side, &chosen);
         for &(account, s, lots) in &chosen {
             self.adl_evaluations += 1;
             // The index was synced above: its equity is the account's now.
@@ -283,7 +283,7 @@ impl Engine {
     /// re-check and the re-index would otherwise meet them one winner at a
     /// time (a close fills ~62 winners, mostly not read since the last step
     /// at 1,000,000 accounts). Reads only: no state changes.
-    fn touch_winners(&self, side: &ProRataSide, chosen: &[(u32, u32, i64)]) {
+    fn touch_pro_rata_winners(&self, side: &ProRataSide, chosen: &[(u32, u32, i64)]) {
         let mut x = 0u64;
         for &(account, s, _) in chosen {
             x ^= self.ledger.positions[s as usize].lots as u64;

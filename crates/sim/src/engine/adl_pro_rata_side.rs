@@ -161,7 +161,7 @@ impl ProRataSide {
 
     /// Reads the index's lines of `slot` that its re-index after a fill
     /// writes (threshold node and key, equity links when kept): see
-    /// `Engine::touch_winners`.
+    /// `Engine::touch_pro_rata_winners`.
     pub(super) fn touch(&self, slot: u32) -> u64 {
         let mut x = self.by_threshold.touch(slot);
         if self.equity_indexed {
