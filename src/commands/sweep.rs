@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, anyhow, bail};
-use backstop_data::results::folder::ScratchFolder;
+use backstop_data::results::folder::{ScratchFolder, remove_files};
 use backstop_data::results::layout::{HAIRCUTS_FILE, MARKET_FUNDS_FILE, PATHS_FILE};
 use backstop_data::{HaircutsTable, MarketFundRow, PathsTable};
 use backstop_sim::run::results::{
@@ -417,10 +417,9 @@ fn load_chunk(file: &Path, hash: &str, c: &Chunk) -> Option<Rows> {
 }
 
 /// Removes the files of the chunks of `work` from `work_dir`, then the
-/// folder if that leaves it empty. The files are removed by
-/// [`UNLINK_THREADS`] threads at once: an `unlink` waits for the disk (its
-/// inode freed, journalled), one after another they were most of a sweep's
-/// tail on a busy disk (a 36 x 100 sweep's 144 files: ~0.5 s under load,
+/// folder if that leaves it empty. The files are removed several at once
+/// ([`remove_files`]): one after another they were most of a sweep's tail on
+/// a busy disk (a 36 x 100 sweep's 144 files: ~0.5 s under load,
 /// docs/performance.md, "Two threads, round 7"). Best effort, as before.
 fn clean_work(work_dir: &Path, work: &[Chunk]) {
     let files: Vec<PathBuf> = work
@@ -430,22 +429,11 @@ fn clean_work(work_dir: &Path, work: &[Chunk]) {
             [haircuts_file(&f), funds_file(&f), f]
         })
         .collect();
-    let share = files.len().div_ceil(UNLINK_THREADS).max(1);
-    std::thread::scope(|scope| {
-        for some in files.chunks(share) {
-            scope.spawn(move || {
-                for f in some {
-                    let _ = std::fs::remove_file(f);
-                }
-            });
-        }
-    });
+    // Best effort: a file that cannot be removed stays, and so does the folder.
+    let _ = remove_files(&files);
     // Only if empty: other shards may still be writing theirs.
     let _ = std::fs::remove_dir(work_dir);
 }
-
-/// Threads removing a sweep's chunk files at once ([`clean_work`]).
-const UNLINK_THREADS: usize = 8;
 
 /// Entries of a sweep's results folder that are not its results: the
 /// resumable chunks and the shard folders (`shard-K-of-N`), carried over when

@@ -179,15 +179,49 @@ fn clean_stale(
     Ok(())
 }
 
-/// Threads removing the files of a previous results folder at once.
+/// Threads removing files at once ([`remove_files`]).
 const REMOVE_THREADS: usize = 8;
 
+/// Removes every file of `files`, [`REMOVE_THREADS`] at once: each `unlink`
+/// waits for the disk (the inode freed and journalled; the folder's lock is
+/// held for the name only), and one after another they were a rerun's and a
+/// sweep's tail on a busy disk (docs/performance.md, "Two threads, round 7").
+/// Every file is tried, whatever fails.
+///
+/// # Errors
+/// The first failure of a thread's share, if any (the others are tried all
+/// the same).
+pub fn remove_files(files: &[PathBuf]) -> std::io::Result<()> {
+    let share = files.len().div_ceil(REMOVE_THREADS).max(1);
+    let removed: Vec<std::io::Result<()>> = std::thread::scope(|scope| {
+        let threads: Vec<_> = files
+            .chunks(share)
+            .map(|some| {
+                scope.spawn(move || {
+                    let mut first = Ok(());
+                    for f in some {
+                        let removed = fs::remove_file(f);
+                        if first.is_ok() {
+                            first = removed;
+                        }
+                    }
+                    first
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    removed.into_iter().collect()
+}
+
 /// Removes the folder `dir` and everything in it, as [`fs::remove_dir_all`]
-/// (links are removed, not followed), its files on [`REMOVE_THREADS`]
-/// threads at once: each `unlink` waits for the disk (the inode freed and
-/// journalled; the folder's lock is held for the name only), and one after
-/// another they were a rerun's tail on a busy disk (docs/performance.md,
-/// "Two threads, round 7").
+/// (links are removed, not followed), its files by [`remove_files`].
 fn remove_tree(dir: &Path) -> std::io::Result<()> {
     let (mut files, mut dirs) = (Vec::new(), vec![dir.to_owned()]);
     let mut i = 0;
@@ -202,21 +236,7 @@ fn remove_tree(dir: &Path) -> std::io::Result<()> {
         }
         i += 1;
     }
-    let share = files.len().div_ceil(REMOVE_THREADS).max(1);
-    let removed: Vec<std::io::Result<()>> = std::thread::scope(|scope| {
-        let threads: Vec<_> = files
-            .chunks(share)
-            .map(|some| scope.spawn(move || some.iter().try_for_each(fs::remove_file)))
-            .collect();
-        threads
-            .into_iter()
-            .map(|t| {
-                t.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
-    removed.into_iter().collect::<std::io::Result<()>>()?;
+    remove_files(&files)?;
     // Deepest first: each folder after the ones found in it.
     dirs.iter().rev().try_for_each(fs::remove_dir)
 }
