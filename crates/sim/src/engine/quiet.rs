@@ -2,25 +2,27 @@
 //!
 //! Most steps of a long replay (or of a calm path) cross no trigger: the
 //! marks stay strictly between each market's nearest long and short
-//! triggers, no funding settles, no liquidation is due, the impact state
-//! rests, and nothing else the step looks at (controls, collateral, the
-//! vault) is there. Such a step changes nothing but the marks, the previous
-//! marks, the step counter and the step's (already empty) flows; the fund's
-//! statistics see the same balance they saw at the end of the last full
-//! step, so observing them again changes nothing.
+//! triggers, no funding settles, no liquidation is due, and nothing else the
+//! step looks at (controls, collateral, the vault) is there. Such a step
+//! changes nothing but the marks, the previous marks, the step counter, the
+//! step's (already empty) flows and, after a liquidation wave, the decay of
+//! the temporary impact; the fund's statistics see the same balance they saw
+//! at the end of the last full step, so observing them again changes nothing.
 //!
 //! At the end of every full step (`end_step`) the engine writes down, per
 //! market, the band of marks (in ticks, both ends excluded) within which a
 //! step is quiet, and the step counter up to which nothing is scheduled
 //! ([`QuietState`]). A step whose marks all fall inside their bands then
-//! runs as [`Engine::try_step_quiet`]: the marks computed exactly as the full
-//! step computes them (the same memo, the same `checked_ticks`), two compares
-//! a market, and the marks, previous marks and step counter written. Any
-//! mark outside its band (or off the tick grid), any funding given, or the
-//! step counter at a scheduled settlement or liquidation: the full step
-//! runs, and builds the bands again at its end. Exact by construction: the
-//! engine after a quiet step is the engine after the full step of the same
-//! prices (`crates/sim/tests/quiet_step.rs` compares them step by step).
+//! runs as [`Engine::try_step_quiet`]: the marks computed exactly as
+//! `update_marks` computes them (the same memo, the same log-factor and
+//! `exp`, the same `checked_ticks`), two compares a market, then the marks,
+//! previous marks, memo, the impact's flowless decay (`end_impact_step`, as
+//! `end_step` runs it) and the step counter written. Any mark outside its
+//! band (or off the tick grid), any funding given, or the step counter at a
+//! scheduled settlement or liquidation: the full step runs, and builds the
+//! bands again at its end. Exact by construction: the engine after a quiet
+//! step is the engine after the full step of the same prices
+//! (`crates/sim/tests/quiet_step.rs` compares them step by step).
 //!
 //! The bands are conservative: a stale entry at the top of a trigger heap
 //! narrows a band (the full step pops it), and the open-interest check's
@@ -31,7 +33,7 @@ use std::cmp::Reverse;
 
 use crate::money::MAX_MICROS;
 
-use super::{Engine, MarketFlows, VenueFlows};
+use super::{Engine, MarketFlows, VenueFlows, end_impact_step, same_bits};
 
 /// What a quiet step may assume: built at the end of a full step, valid
 /// until the next full step (quiet steps do not change it).
@@ -51,8 +53,9 @@ pub(super) struct QuietState {
     /// Per market: the marks (ticks) strictly between which no trigger is
     /// crossed and the open-interest check passes.
     bands: Vec<(i64, i64)>,
-    /// The marks of the quiet step being checked (one per market).
-    next: Vec<i64>,
+    /// The quiet step being checked: per market its mark (ticks) and the
+    /// impact's log-factor and factor it was computed with.
+    next: Vec<(i64, f64, f64)>,
     /// Whether some market's impact model keeps a clock (`None`: not known
     /// yet); [`Engine::set_time`] skips the others.
     clocked: Option<bool>,
@@ -114,15 +117,15 @@ impl Engine {
         bands.extend((0..n).map(|i| self.quiet_band(i)));
         let q = &mut self.scratch.quiet;
         q.bands = bands;
-        q.next.resize(n, 0);
+        q.next.resize(n, (0, 0.0, 1.0));
         q.until = until;
         q.dirty = true;
         q.valid = true;
     }
 
-    /// Whether nothing but the marks can act in a step: no controls, no
-    /// collateral, no vault, no pending error, no compaction due, and every
-    /// market's impact state resting (or not moving the mark).
+    /// Whether nothing but the marks (and a decaying impact) can act in a
+    /// step: no controls, no collateral, no vault, no pending error, no
+    /// compaction due, the marks' memo built.
     fn may_step_quietly(&self) -> bool {
         let c = &self.controls;
         if c.breaker.is_some() || c.margin.is_some() || c.oracle.is_some() {
@@ -134,13 +137,7 @@ impl Engine {
         if self.index.needs_compaction(self.ledger.accounts.len()) {
             return false;
         }
-        let memos = &self.scratch.marks;
-        memos.len() == self.markets.len()
-            && self
-                .markets
-                .iter()
-                .zip(memos)
-                .all(|(m, memo)| !m.impact_moves_mark || memo.impact_still)
+        self.scratch.marks.len() == self.markets.len()
     }
 
     /// The first step counter at which a step is not quiet whatever the
@@ -189,29 +186,81 @@ impl Engine {
     /// one, and returns whether it did; otherwise changes nothing.
     #[inline]
     pub(super) fn try_step_quiet(&mut self, prices: &[f64]) -> bool {
-        let q = &mut self.scratch.quiet;
+        let q = &self.scratch.quiet;
         if !q.valid || self.step >= q.until {
             return false;
         }
-        let memos = &self.scratch.marks;
-        for (i, m) in self.markets.iter().enumerate() {
-            let memo = &memos[i];
-            let mark = if prices[i] == memo.base {
-                memo.mark
-            } else {
-                match m.checked_ticks(prices[i] * memo.factor) {
-                    Some(mark) => mark,
-                    None => return false,
-                }
-            };
-            let (low, high) = q.bands[i];
-            if mark <= low || mark >= high {
+        let n = self.markets.len();
+        if n == 1 {
+            // One market: checked and written with the values in registers.
+            let Some(next) = self.quiet_mark(0, prices[0]) else {
                 return false;
+            };
+            self.begin_quiet();
+            self.commit_market(0, prices[0], next);
+        } else {
+            for (i, &price) in prices.iter().enumerate().take(n) {
+                let Some(next) = self.quiet_mark(i, price) else {
+                    return false;
+                };
+                self.scratch.quiet.next[i] = next;
             }
-            q.next[i] = mark;
+            self.begin_quiet();
+            for (i, &price) in prices.iter().enumerate().take(n) {
+                let next = self.scratch.quiet.next[i];
+                self.commit_market(i, price, next);
+            }
         }
-        if q.dirty {
-            q.dirty = false;
+        // The fund's statistics saw this balance at the end of the last full
+        // step; observing it again changes nothing.
+        debug_assert!(
+            {
+                let mut fund = self.ledger.fund().clone();
+                fund.observe(self.step);
+                &fund == self.ledger.fund()
+            },
+            "Invariant: a quiet step's fund statistics are the last full step's"
+        );
+        self.step += 1;
+        self.scratch.quiet.count += 1;
+        true
+    }
+
+    /// Market `i`'s mark at path price `price` as `update_marks` computes it
+    /// (the same memo, log-factor, `exp` and `checked_ticks`), with the
+    /// log-factor and factor it used, if the step is quiet in that market.
+    // Inlined always: returned through memory, its three values would be
+    // stored separately and read back as one wide load (a store-forwarding
+    // stall of about a third of the quiet step, perf).
+    #[inline(always)]
+    fn quiet_mark(&self, i: usize, price: f64) -> Option<(i64, f64, f64)> {
+        let memo = &self.scratch.marks[i];
+        // A resting impact state is the memo's; a decaying one is read again.
+        let (log_factor, factor) = if memo.impact_still {
+            (memo.log_factor, memo.factor)
+        } else {
+            let log_factor = self.impact[i].permanent + self.impact[i].temporary;
+            if log_factor == memo.log_factor {
+                (memo.log_factor, memo.factor)
+            } else {
+                (log_factor, log_factor.exp())
+            }
+        };
+        let mark = if price == memo.base && log_factor == memo.log_factor {
+            memo.mark
+        } else {
+            self.markets[i].checked_ticks(price * factor)?
+        };
+        let (low, high) = self.scratch.quiet.bands[i];
+        (mark > low && mark < high).then_some((mark, log_factor, factor))
+    }
+
+    /// The start of a quiet step: the first after a full step resets that
+    /// step's outputs.
+    #[inline]
+    fn begin_quiet(&mut self) {
+        if self.scratch.quiet.dirty {
+            self.scratch.quiet.dirty = false;
             self.clear_step_outputs();
         }
         debug_assert!(
@@ -221,16 +270,29 @@ impl Engine {
                     .collect::<Vec<_>>(),
             "Invariant: a quiet step's bands are the engine's"
         );
-        let (memos, next) = (&mut self.scratch.marks, &self.scratch.quiet.next);
-        for i in 0..self.markets.len() {
-            self.prev_marks[i] = self.marks[i];
-            self.marks[i] = next[i];
-            memos[i].base = prices[i];
-            memos[i].mark = next[i];
+    }
+
+    /// Writes market `i`'s part of a quiet step checked by
+    /// [`Engine::quiet_mark`]: its mark and memo (stage 1) and a decaying
+    /// impact state's flowless step (stage 8, as `end_step` runs it).
+    #[inline(always)]
+    fn commit_market(&mut self, i: usize, price: f64, next: (i64, f64, f64)) {
+        let (mark, log_factor, factor) = next;
+        let m = &self.markets[i];
+        let memo = &mut self.scratch.marks[i];
+        self.prev_marks[i] = self.marks[i];
+        self.marks[i] = mark;
+        memo.log_factor = log_factor;
+        memo.factor = factor;
+        memo.base = price;
+        memo.mark = mark;
+        if m.impact_moves_mark && !memo.impact_still {
+            let state = &mut self.impact[i];
+            let before = *state;
+            let (fraction, decay) = (m.permanent_impact_fraction, m.temporary_impact_decay);
+            end_impact_step(state, 0.0, fraction, decay);
+            memo.impact_still = same_bits(&before, state);
         }
-        self.step += 1;
-        self.scratch.quiet.count += 1;
-        true
     }
 
     /// What the start of a full step resets (the outputs of the step
