@@ -69,6 +69,7 @@ mod liquidation;
 mod liquidation_limit;
 mod margin;
 mod quiet;
+mod quiet_state;
 mod restart;
 mod rules;
 mod socialize_funding;
@@ -113,7 +114,7 @@ struct Scratch {
     /// Per market, the last mark computed and what from (`update_marks`).
     marks: Vec<MarkMemo>,
     /// When the next steps are quiet (`quiet.rs`).
-    quiet: quiet::QuietState,
+    quiet: quiet_state::QuietState,
 }
 
 /// A memo of one market's mark: the mark is a pure function of the path (or

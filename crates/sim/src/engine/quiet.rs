@@ -35,47 +35,6 @@ use crate::money::MAX_MICROS;
 
 use super::{Engine, MarketFlows, VenueFlows, end_impact_step, same_bits};
 
-/// What a quiet step may assume: built at the end of a full step, valid
-/// until the next full step (quiet steps do not change it).
-#[derive(Debug, Default)]
-pub(super) struct QuietState {
-    /// Whether `bands` and `until` describe the engine now.
-    valid: bool,
-    /// Quiet steps switched off ([`Engine::set_quiet_steps`]).
-    off: bool,
-    /// Whether the per-step outputs (flows, events, the journal, the ADL
-    /// takes) still hold the last full step's: the first quiet step after
-    /// it resets them, later ones find them reset.
-    dirty: bool,
-    /// Quiet steps run while the step counter is below this: the next
-    /// scheduled funding settlement or liquidation due.
-    until: u32,
-    /// Per market: the marks (ticks) strictly between which no trigger is
-    /// crossed and the open-interest check passes.
-    bands: Vec<(i64, i64)>,
-    /// The quiet step being checked: per market its mark (ticks) and the
-    /// impact's log-factor and factor it was computed with.
-    next: Vec<(i64, f64, f64)>,
-    /// Whether some market's impact model keeps a clock (`None`: not known
-    /// yet); [`Engine::set_time`] skips the others.
-    clocked: Option<bool>,
-    /// Quiet steps run since the engine was built or restarted.
-    count: u64,
-}
-
-impl QuietState {
-    /// Forgets everything (the engine was restarted with other markets).
-    pub(super) fn reset(&mut self) {
-        let off = self.off;
-        *self = QuietState {
-            off,
-            bands: std::mem::take(&mut self.bands),
-            next: std::mem::take(&mut self.next),
-            ..QuietState::default()
-        };
-    }
-}
-
 impl Engine {
     /// Switches quiet steps on (the default) or off. Off, every step runs
     /// in full; the engine's state after each step is the same either way
