@@ -24,6 +24,15 @@
 //!   merge and the engine on the bench's thread. Their wall time needs a
 //!   second core free; the one-shot mode also prints the process's CPU time.
 //!
+//! - `replay_engine/runs/read_ahead/trades_10m_100k_accounts`: the same
+//!   steps with the trades handed out a run at a time
+//!   ([`Replay::next_run`]: slices of the decoded rows) instead of a
+//!   [`ReplayEvent`] each.
+//!
+//! Every `Engine::step` runs as a quiet step when it only moves the mark
+//! (`engine/quiet.rs`); the one-shot mode also times the engine alone with
+//! quiet steps off and counts the quiet steps.
+//!
 //! Criterion reports each as elements (events) per second; a summary line
 //! after them gives the median of a few timed runs of each and their ratio.
 //!
