@@ -42,6 +42,11 @@
 //! 8. **Impact** (`end_step`): the step's signed liquidation flow moves
 //!    the impact state (it reaches the marks at the next step); the fund's
 //!    statistics are updated.
+//!
+//! A step whose marks stay strictly between every market's nearest triggers,
+//! with nothing scheduled and nothing else that acts (controls, collateral,
+//! the vault), runs as a **quiet step** (`quiet.rs`): marks, the impact's
+//! flowless decay and the step counter only, the same state as the full step.
 
 mod adl_dydx;
 mod adl_lev_side;
