@@ -45,6 +45,31 @@ fn runs(mut replay: Replay) -> (Items, usize) {
     (out, longest)
 }
 
+/// Every item of `replay` through [`Replay::next_run_until`], a consumer
+/// stepping every `step` ns: runs never pass the step's time (a single event
+/// may), and the step moves on after an event past it.
+fn runs_until(mut replay: Replay, step: i64) -> Items {
+    let mut out = Vec::new();
+    let mut until = 0;
+    while let Some(item) = replay.next_run_until(until) {
+        match item {
+            Ok(ReplayRun::Trades { source, rows }) => {
+                assert!(!rows.is_empty(), "a run holds a trade at least");
+                assert!(rows.iter().all(|row| row.ts_ns <= until), "cut at {until}");
+                out.extend(rows.iter().map(|&row| Ok((source, row.into()))));
+            }
+            Ok(ReplayRun::Event { source, event }) => {
+                if event.ts_ns() > until {
+                    until = event.ts_ns() + step;
+                }
+                out.push(Ok((source, event)));
+            }
+            Err(err) => out.push(Err(format!("{err:?}"))),
+        }
+    }
+    out
+}
+
 #[test]
 fn runs_yield_exactly_the_events_of_the_merge() {
     let dir = tempfile::tempdir().unwrap();
@@ -65,6 +90,10 @@ fn runs_yield_exactly_the_events_of_the_merge() {
                 "runs differ in {window:?} (read ahead: {read_ahead})"
             );
             assert!(longest > 1, "runs of several trades: {longest}");
+        }
+        for step in [0, 7, 1_000] {
+            let cut = runs_until(Replay::open(&paths, window).unwrap(), step);
+            assert!(one_by_one == cut, "runs cut every {step} ns differ");
         }
     }
 }

@@ -616,10 +616,22 @@ impl Replay {
     /// As [`Self::next_with_source`].
     #[inline]
     pub fn next_run(&mut self) -> Option<Result<ReplayRun<'_>, DataError>> {
+        self.next_run_until(i64::MAX)
+    }
+
+    /// [`Self::next_run`] with a run of trades cut after the last row at or
+    /// before `until_ns` (a consumer stepping at `until_ns` takes the rows
+    /// up to it; a single event may still come after it).
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::next_with_source`].
+    #[inline]
+    pub fn next_run_until(&mut self, until_ns: i64) -> Option<Result<ReplayRun<'_>, DataError>> {
         if let Some(source) = self.running
             && !self.finished
         {
-            let n = self.trades_run_len(source);
+            let n = self.trades_run_len(source, until_ns);
             if n > 0 {
                 // `n > 0`: the running source is a trades source.
                 return match self.sources.get_mut(source) {
@@ -639,10 +651,11 @@ impl Replay {
     }
 
     /// How many of the running trades `source`'s buffered rows come before
-    /// every other source's head (the tie rule's key; the rows are in time
-    /// order, checked as they were decoded).
+    /// every other source's head (the tie rule's key) and at or before
+    /// `until_ns` (the rows are in time order, checked as they were
+    /// decoded: both are prefixes).
     #[inline]
-    fn trades_run_len(&self, source: usize) -> usize {
+    fn trades_run_len(&self, source: usize, until_ns: i64) -> usize {
         let Some(HistorySource {
             cursor: SourceCursor::Trades(cursor),
             ..
@@ -652,10 +665,12 @@ impl Replay {
         };
         let rows = cursor.buffered();
         match self.heap.peek() {
-            None => rows.len(),
+            None => rows.partition_point(|row| row.ts_ns <= until_ns),
             Some(Reverse(head)) => {
                 let bound = head.key();
-                rows.partition_point(|row| (row.ts_ns, EventKind::Trade, source) < bound)
+                rows.partition_point(|row| {
+                    row.ts_ns <= until_ns && (row.ts_ns, EventKind::Trade, source) < bound
+                })
             }
         }
     }
