@@ -24,6 +24,15 @@
 //!   merge and the engine on the bench's thread. Their wall time needs a
 //!   second core free; the one-shot mode also prints the process's CPU time.
 //!
+//! - `replay_engine/runs/read_ahead/trades_10m_100k_accounts`: the same
+//!   steps with the trades handed out a run at a time
+//!   ([`Replay::next_run`]: slices of the decoded rows) instead of a
+//!   [`ReplayEvent`] each.
+//!
+//! Every `Engine::step` runs as a quiet step when it only moves the mark
+//! (`engine/quiet.rs`); the one-shot mode also times the engine alone with
+//! quiet steps off and counts the quiet steps.
+//!
 //! Criterion reports each as elements (events) per second; a summary line
 //! after them gives the median of a few timed runs of each and their ratio.
 //!
@@ -72,7 +81,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int8Type, TimestampNanosecondType};
 use backstop_data::history::{TradeRow, write_trades};
 use backstop_data::{
-    Contract, HistoryMetadata, Replay, ReplayEvent, Side, TimeWindow, WriteOptions,
+    Contract, HistoryMetadata, Replay, ReplayEvent, ReplayRun, Side, TimeWindow, WriteOptions,
 };
 use backstop_sim::{Engine, Prepared, Scenario};
 use criterion::{BatchSize, Criterion, Throughput};
@@ -228,6 +237,39 @@ fn replay_engine(path: &Path, engine: &mut Engine, reading: Reading) -> (usize, 
             engine.step(&prices).expect("the step runs");
         }
         events += 1;
+    }
+    let fund = engine.insurance_fund().balance().to_usd();
+    (events, fund)
+}
+
+/// [`replay_engine`] with the replay handed out a run at a time
+/// ([`Replay::next_run`]: the trades of one source between merge
+/// boundaries as a slice of the decoded rows; with one source the rest of
+/// each batch) instead of a [`ReplayEvent`] per trade. The same events in
+/// the same order, the same steps: only the per-event hand-out differs.
+fn replay_engine_runs(path: &Path, engine: &mut Engine, reading: Reading) -> (usize, f64) {
+    let mut replay = open_replay(path, reading);
+    let mut events = 0;
+    let mut prices = [0.0];
+    while let Some(run) = replay.next_run() {
+        match run.expect("replay run") {
+            ReplayRun::Trades { rows, .. } => {
+                for row in rows {
+                    prices[0] = on_tick(row.price);
+                    engine.set_time(row.ts_ns);
+                    engine.step(&prices).expect("the step runs");
+                }
+                events += rows.len();
+            }
+            ReplayRun::Event { event, .. } => {
+                if let ReplayEvent::Trade { ts_ns, price, .. } = event {
+                    prices[0] = on_tick(price);
+                    engine.set_time(ts_ns);
+                    engine.step(&prices).expect("the step runs");
+                }
+                events += 1;
+            }
+        }
     }
     let fund = engine.insurance_fund().balance().to_usd();
     (events, fund)
@@ -406,6 +448,13 @@ fn bench(c: &mut Criterion, path: &Path) {
             BatchSize::PerIteration,
         );
     });
+    group.bench_function("runs/read_ahead/trades_10m_100k_accounts", |b| {
+        b.iter_batched(
+            || fresh_engine(&book),
+            |mut engine| black_box(replay_engine_runs(path, &mut engine, Reading::ReadAhead)),
+            BatchSize::PerIteration,
+        );
+    });
     group.finish();
 
     let replay_time = median_time(5, || {
@@ -510,9 +559,11 @@ fn median_timed(runs: usize, mut f: impl FnMut()) -> Times {
 
 /// One-shot rows of one walk: decode and replay (median of three; the
 /// replay also read ahead), the engine alone on the same prices from
-/// memory, and one replay through a 100,000-account engine, inline and read
-/// ahead, with their rates by wall time, by the thread's CPU time and (read
-/// ahead) the process's CPU time.
+/// memory (and again with quiet steps off: every step in full), and one
+/// replay through a 100,000-account engine, inline and read ahead, an event
+/// at a time ([`replay_engine`]) and a run at a time
+/// ([`replay_engine_runs`]), with their rates by wall time, by the thread's
+/// CPU time and (read ahead) the process's CPU time.
 fn once_walk(dir: &Path, trades: usize, step: f64, book: &Prepared) {
     let path = write_file(dir, trades, step);
     let decode = median_timed(3, || {
@@ -527,18 +578,34 @@ fn once_walk(dir: &Path, trades: usize, step: f64, book: &Prepared) {
     let steps = steps_of(&path);
     let mut engine = fresh_engine(book);
     let alone = timed(|| engine_alone(&steps, &mut engine));
+    let quiet_steps = engine.quiet_steps();
+    let mut engine = fresh_engine(book);
+    engine.set_quiet_steps(false);
+    let alone_full = timed(|| engine_alone(&steps, &mut engine));
     drop(steps);
     let mut through = Vec::new();
     let mut results = Vec::new();
-    for reading in [Reading::Inline, Reading::ReadAhead] {
+    for (runs, reading) in [
+        (false, Reading::Inline),
+        (false, Reading::ReadAhead),
+        (true, Reading::Inline),
+        (true, Reading::ReadAhead),
+    ] {
         let mut engine = fresh_engine(book);
         let mut result = (0, 0.0);
         through.push(timed(|| {
-            result = replay_engine(&path, &mut engine, reading);
+            result = if runs {
+                replay_engine_runs(&path, &mut engine, reading)
+            } else {
+                replay_engine(&path, &mut engine, reading)
+            };
         }));
         results.push((result, engine.steps_run(), engine.accounts_liquidated()));
     }
-    assert_eq!(results[0], results[1], "read ahead: the same run");
+    assert!(
+        results.iter().all(|r| *r == results[0]),
+        "read ahead, by runs: the same run"
+    );
     let ((events, fund), steps_run, liquidated) = results[0];
     assert_eq!(events, trades);
     let rate = |t: Times| {
@@ -552,23 +619,35 @@ fn once_walk(dir: &Path, trades: usize, step: f64, book: &Prepared) {
             t.process
         )
     };
+    let ratio = |t: Times| {
+        format!(
+            "{:.3} (CPU of the engine's thread {:.3})",
+            decode.wall.as_secs_f64() / t.wall.as_secs_f64(),
+            decode.cpu.as_secs_f64() / t.cpu.as_secs_f64()
+        )
+    };
     println!(
         "walk ±{:.4}% a trade, {trades} trades, {ENGINE_ACCOUNTS} accounts ({steps_run} steps, \
-         {liquidated} accounts liquidated, fund {fund:.0} USD):\n  decode {}\n  replay {}\n  \
-         replay read ahead {}\n  engine alone {}\n  replay through the engine {}\n  \
-         replay read ahead through the engine {}\n  engine replay / decode rate {:.3} (CPU \
-         {:.3}); read ahead {:.3} (CPU of the engine's thread {:.3})",
+         {quiet_steps} of them quiet, {liquidated} accounts liquidated, fund {fund:.0} USD):\n  \
+         decode {}\n  replay {}\n  replay read ahead {}\n  engine alone {}\n  engine alone, \
+         quiet steps off {}\n  replay through the engine {}\n  replay read ahead through the \
+         engine {}\n  replay runs through the engine {}\n  replay runs read ahead through the \
+         engine {}\n  decode rate / rate through the engine: inline {}; read ahead {}; runs \
+         inline {}; runs read ahead {}",
         step * 100.0,
         rate(decode),
         rate(replay_inline),
         rate(replay_ahead),
         rate(alone),
+        rate(alone_full),
         rate(through[0]),
         rate(through[1]),
-        decode.wall.as_secs_f64() / through[0].wall.as_secs_f64(),
-        decode.cpu.as_secs_f64() / through[0].cpu.as_secs_f64(),
-        decode.wall.as_secs_f64() / through[1].wall.as_secs_f64(),
-        decode.cpu.as_secs_f64() / through[1].cpu.as_secs_f64(),
+        rate(through[2]),
+        rate(through[3]),
+        ratio(through[0]),
+        ratio(through[1]),
+        ratio(through[2]),
+        ratio(through[3]),
     );
 }
 

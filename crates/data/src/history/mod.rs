@@ -87,7 +87,7 @@ pub(crate) use codec::rows::RowWriter;
 pub use codec::rows::{HistoryTable, WriteOptions};
 pub use depth::{DEPTH_SCHEMA_ID, DepthRow, depth_schema, read_depth, write_depth};
 pub use funding::{FUNDING_SCHEMA_ID, FundingRow, funding_schema, read_funding, write_funding};
-pub use merge::{EventKind, HistorySource, Replay, ReplayEvent};
+pub use merge::{EventKind, HistorySource, Replay, ReplayEvent, ReplayRun};
 pub use prices::{PRICES_SCHEMA_ID, PriceRow, prices_schema, read_prices, write_prices};
 pub use resample::{kline_path, resample_last};
 pub use trades::{Side, TRADES_SCHEMA_ID, TradeRow, read_trades, trades_schema, write_trades};

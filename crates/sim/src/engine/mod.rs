@@ -42,6 +42,11 @@
 //! 8. **Impact** (`end_step`): the step's signed liquidation flow moves
 //!    the impact state (it reaches the marks at the next step); the fund's
 //!    statistics are updated.
+//!
+//! A step whose marks stay strictly between every market's nearest triggers,
+//! with nothing scheduled and nothing else that acts (controls, collateral,
+//! the vault), runs as a **quiet step** (`quiet.rs`): marks, the impact's
+//! flowless decay and the step counter only, the same state as the full step.
 
 mod adl_dydx;
 mod adl_lev_side;
@@ -68,6 +73,8 @@ mod limit_book;
 mod liquidation;
 mod liquidation_limit;
 mod margin;
+mod quiet;
+mod quiet_state;
 mod restart;
 mod rules;
 mod socialize_funding;
@@ -111,6 +118,8 @@ struct Scratch {
     winners: Vec<(u32, u32, Micros)>,
     /// Per market, the last mark computed and what from (`update_marks`).
     marks: Vec<MarkMemo>,
+    /// When the next steps are quiet (`quiet.rs`).
+    quiet: quiet_state::QuietState,
 }
 
 /// A memo of one market's mark: the mark is a pure function of the path (or
@@ -532,6 +541,9 @@ impl Engine {
     /// `ts_ns`, the time of the next step.
     pub fn set_time(&mut self, ts_ns: i64) {
         self.now_ns = ts_ns;
+        if !self.impact_clocked() {
+            return;
+        }
         for m in &mut self.markets {
             m.impact.advance_to(ts_ns);
         }
@@ -567,6 +579,10 @@ impl Engine {
             self.markets.len(),
             "Invariant: one price per market"
         );
+        // A step that only moves the marks (`quiet.rs`): the same state.
+        if funding.iter().all(Option::is_none) && self.try_step_quiet(prices) {
+            return Ok(());
+        }
         let t = self.step;
         if self.ledger.tracking_touched() {
             // Last step's ADL queues are stale: the marks move.
@@ -816,6 +832,7 @@ impl Engine {
         }
         self.ledger.observe_funds(self.step);
         self.step += 1;
+        self.build_quiet();
     }
 }
 

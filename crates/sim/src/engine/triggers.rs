@@ -100,6 +100,21 @@ impl LiquidationIndex {
         self.short_offset.fill(0);
     }
 
+    /// The nearest triggers of `market` (stale entries included): the
+    /// highest long trigger and the lowest short one, offsets applied as
+    /// [`LiquidationIndex::pop_crossed`] applies them (a mark strictly
+    /// between the two pops nothing). Read-only; for the quiet step
+    /// (`engine/quiet.rs`).
+    pub(super) fn nearest_triggers(&self, market: usize) -> (Option<i64>, Option<i64>) {
+        let long = self.longs[market]
+            .peek()
+            .map(|&(stored, _, _)| stored.saturating_add(self.long_offset[market]));
+        let short = self.shorts[market]
+            .peek()
+            .map(|&(Reverse(stored), _, _)| stored.saturating_add(self.short_offset[market]));
+        (long, short)
+    }
+
     /// Pops every entry of `market` the mark has crossed, calling `take` with
     /// `(account, version)` (stale entries included: the caller checks).
     pub(super) fn pop_crossed(&mut self, market: usize, mark: i64, mut take: impl FnMut(u32, u32)) {

@@ -25,7 +25,9 @@
 use std::path::{Path, PathBuf};
 
 use backstop_data::history::read_history_metadata;
-use backstop_data::{EventKind, HistorySchema, HistorySource, Replay, ReplayEvent, TimeWindow};
+use backstop_data::{
+    EventKind, HistorySchema, HistorySource, Replay, ReplayEvent, ReplayRun, TimeWindow,
+};
 
 use super::cursor::{PathCursor, StepInput};
 use super::error::{PathError, ReplayError};
@@ -270,6 +272,40 @@ impl ReplayCursor {
         }
     }
 
+    /// Applies every event at or before `boundary` (in the window), the
+    /// first one after it kept as `peeked`. Trades come a run at a time
+    /// ([`Replay::next_run_until`]): a price source's run sets its market's
+    /// price to the run's last trade, as applying each in turn would.
+    fn take_until(&mut self, boundary: i64) -> Result<(), PathError> {
+        loop {
+            if let Some((s, e)) = self.peeked.take() {
+                if e.ts_ns() > boundary {
+                    self.peeked = Some((s, e));
+                    return Ok(());
+                }
+                self.apply(s, e, true);
+                continue;
+            }
+            let last_trade = match self.replay.next_run_until(boundary) {
+                None => return Ok(()),
+                Some(Err(e)) => return Err(e.into()),
+                Some(Ok(ReplayRun::Trades { source, rows })) => {
+                    rows.last().map(|row| (source, ReplayEvent::from(*row)))
+                }
+                Some(Ok(ReplayRun::Event { source, event })) => {
+                    if event.ts_ns() > boundary {
+                        self.peeked = Some((source, event));
+                        return Ok(());
+                    }
+                    Some((source, event))
+                }
+            };
+            if let Some((s, e)) = last_trade {
+                self.apply(s, e, true);
+            }
+        }
+    }
+
     /// Reads the look-back: every event before `start`.
     fn prime(&mut self) -> Result<(), PathError> {
         while let Some((s, e)) = self.next_event()? {
@@ -317,13 +353,7 @@ impl PathCursor for ReplayCursor {
             return Ok(false);
         }
         self.started = true;
-        while let Some((s, e)) = self.next_event()? {
-            if e.ts_ns() > boundary {
-                self.peeked = Some((s, e));
-                break;
-            }
-            self.apply(s, e, true);
-        }
+        self.take_until(boundary)?;
         step.ts_ns = boundary;
         step.prices.copy_from_slice(&self.prices);
         for (m, (out, f)) in step.funding.iter_mut().zip(&mut self.funding).enumerate() {

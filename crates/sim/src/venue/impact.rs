@@ -18,6 +18,13 @@ pub trait ImpactModel: Send + Sync {
     /// Moves the model's clock to `ts_ns` (UTC ns) before a step; models with
     /// time-varying liquidity (a recorded order book) follow it, others ignore it.
     fn advance_to(&mut self, _ts_ns: i64) {}
+
+    /// Whether [`ImpactModel::advance_to`] does anything: a model that
+    /// overrides it must return `true` (the engine skips the call for the
+    /// others).
+    fn has_clock(&self) -> bool {
+        false
+    }
 }
 
 /// No slippage and no feedback: liquidations execute at the mark.
@@ -188,6 +195,10 @@ impl ImpactModel for BookDepthImpact {
         Self::walk(curve, signed_flow_usd.abs())
             .min(MAX_IMPACT)
             .copysign(signed_flow_usd)
+    }
+
+    fn has_clock(&self) -> bool {
+        true
     }
 
     fn advance_to(&mut self, ts_ns: i64) {

@@ -261,6 +261,24 @@ impl<D: Decode> Cursor<D> {
         self.refill()
     }
 
+    /// The checked rows of the current buffer not handed out yet (empty
+    /// when the buffer is used up: [`Self::next_row`] then takes the next
+    /// one, or returns the pending error).
+    #[inline]
+    pub(crate) fn buffered(&self) -> &[D::Row] {
+        self.rows.get(self.position..).unwrap_or_default()
+    }
+
+    /// Hands out the first `n` rows of [`Self::buffered`] at once (as `n`
+    /// calls of [`Self::next_row`] would, one by one).
+    #[inline]
+    pub(crate) fn take_buffered(&mut self, n: usize) -> &[D::Row] {
+        let start = self.position;
+        let end = start.saturating_add(n).min(self.rows.len());
+        self.position = end;
+        self.rows.get(start..end).unwrap_or_default()
+    }
+
     /// The buffer is used up: returns the pending error, or takes buffers
     /// until one holds a row (or the file ends).
     #[cold]
