@@ -46,6 +46,9 @@ bin="$(realpath "${1:?usage: scripts/output-hashes.sh [--paths N] BINARY | --com
 # A fixed, relative output folder: files that mention the results folder then
 # mention the same text whichever checkout or binary ran them.
 out=".output-hashes"
+# One run at a time per checkout: a second would write into the same folder.
+exec 9<"$0"
+flock -n 9 || { echo "output-hashes.sh is already running in this checkout" >&2; exit 2; }
 rm -rf "$out"
 mkdir -p "$out"
 trap 'rm -rf "$out"' EXIT
