@@ -449,6 +449,16 @@ mod tests {
                     b
                 };
                 assert_eq!(bits(&sorted), bits(&one_by_one), "{start:?} then {n} zeros");
+                // An insertion after the sorted zeros: no longer read in order.
+                for (s, v) in [(&mut sorted, -5.0), (&mut one_by_one, -5.0)] {
+                    s.insert(v);
+                    s.insert_slice(&[9.0, -7.5]);
+                }
+                assert_eq!(
+                    bits(&sorted),
+                    bits(&one_by_one),
+                    "{start:?}, {n} zeros, more"
+                );
             }
         }
     }
