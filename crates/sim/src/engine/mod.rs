@@ -513,13 +513,20 @@ impl Engine {
     /// O(accounts changed) on a restarted engine; call once per path.
     pub fn largest_deficits(&self) -> [Micros; 2] {
         let mut top = [Micros::ZERO; 2];
-        for a in self.loss_candidates() {
+        let mut fold = |a: &Account| {
             if a.deficit > top[0] {
                 top[1] = top[0];
                 top[0] = a.deficit;
             } else if a.deficit > top[1] {
                 top[1] = a.deficit;
             }
+        };
+        // The two largest of the multiset: in any order (the changed
+        // accounts unsorted).
+        let accounts = &self.ledger.accounts;
+        match self.ledger.changed_accounts() {
+            Some(changed) => changed.iter().for_each(|&a| fold(&accounts[a as usize])),
+            None => accounts.iter().for_each(fold),
         }
         top
     }
