@@ -208,6 +208,10 @@ pub(super) struct Ledger {
     /// The `origin` of the template this ledger was last restarted from
     /// (its accounts and positions are that template's but for `dirty`).
     synced: Option<u64>,
+    /// Whether no account outside `dirty` has a haircut or a deficit: found
+    /// at a [`Ledger::rebase`], kept by a restart from a template with
+    /// nothing dirty ([`Ledger::changed_accounts`]).
+    clean_base: bool,
 }
 
 /// A new ledger identity ([`Ledger::reset_from`]'s partial copy). Never
@@ -269,6 +273,7 @@ impl Ledger {
             is_dirty: vec![false; population.len()],
             origin: next_origin(),
             synced: None,
+            clean_base: false,
         };
         for spec in population {
             ledger.open_account(spec, markets, &value)?;
@@ -330,6 +335,7 @@ impl Ledger {
             is_dirty,
             origin,
             synced: _,
+            clean_base,
         } = src;
         let partial = self.synced == Some(*origin)
             && dirty.is_empty()
@@ -348,6 +354,9 @@ impl Ledger {
         self.dirty.clear();
         self.origin = next_origin();
         self.synced = Some(*origin);
+        // The accounts are now `src`'s: those outside its `dirty` as clean
+        // as its base.
+        self.clean_base = *clean_base && dirty.is_empty();
         self.ext_lots.clone_from(ext_lots);
         self.ext_cost.clone_from(ext_cost);
         self.ext_cash = *ext_cash;
@@ -413,6 +422,24 @@ impl Ledger {
         self.dirty.clear();
         self.origin = next_origin();
         self.synced = None;
+        self.clean_base = self
+            .accounts
+            .iter()
+            .all(|a| a.haircut <= Micros::ZERO && a.deficit <= Micros::ZERO);
+    }
+
+    /// The accounts changed since the ledger's last rebase or restart (in
+    /// the order first changed), when every other account is known to have
+    /// no haircut and no deficit; `None` when that is not known.
+    pub(super) fn changed_accounts(&self) -> Option<&[u32]> {
+        debug_assert!(
+            !self.clean_base
+                || self.accounts.iter().zip(&self.is_dirty).all(|(a, &d)| {
+                    d || (a.haircut <= Micros::ZERO && a.deficit <= Micros::ZERO)
+                }),
+            "Invariant: an account with a haircut or a deficit is a changed one"
+        );
+        self.clean_base.then_some(self.dirty.as_slice())
     }
 
     /// Records that account `a`'s line (or its positions or funding progress)

@@ -494,26 +494,48 @@ impl Engine {
     pub fn accounts_adl_hit(&self) -> u32 {
         self.accounts_adl_hit
     }
-    /// Haircut charged to each account so far (account id, amount), non-zero only.
+    /// Haircut charged to each account so far (account id, amount), non-zero
+    /// only, in account order.
     pub fn haircuts(&self) -> impl Iterator<Item = (u64, Micros)> + '_ {
-        self.ledger
-            .accounts
-            .iter()
+        self.loss_candidates()
             .filter(|a| a.haircut.0 > 0)
             .map(|a| (a.id, a.haircut))
     }
+
+    /// The accounts that can have a haircut or a deficit, in account order:
+    /// those the path changed when the ledger knows the others have none
+    /// ([`ledger::Ledger::changed_accounts`]: O(changed) on a restarted
+    /// engine), else every account.
+    fn loss_candidates(&self) -> impl Iterator<Item = &Account> + '_ {
+        let accounts = &self.ledger.accounts;
+        let changed = self.ledger.changed_accounts();
+        let all = if changed.is_none() { accounts.len() } else { 0 };
+        let mut some: Vec<u32> = changed.map(<[u32]>::to_vec).unwrap_or_default();
+        some.sort_unstable();
+        (0..all)
+            .chain(some.into_iter().map(|a| a as usize))
+            .map(move |i| &accounts[i])
+    }
+
     /// The two largest deficits left by single accounts so far (largest first):
-    /// the stressed shortfall behind Cover-1 and Cover-2. O(accounts); call once
-    /// per path.
+    /// the stressed shortfall behind Cover-1 and Cover-2. O(accounts), or
+    /// O(accounts changed) on a restarted engine; call once per path.
     pub fn largest_deficits(&self) -> [Micros; 2] {
         let mut top = [Micros::ZERO; 2];
-        for a in &self.ledger.accounts {
+        let mut fold = |a: &Account| {
             if a.deficit > top[0] {
                 top[1] = top[0];
                 top[0] = a.deficit;
             } else if a.deficit > top[1] {
                 top[1] = a.deficit;
             }
+        };
+        // The two largest of the multiset: in any order (the changed
+        // accounts unsorted).
+        let accounts = &self.ledger.accounts;
+        match self.ledger.changed_accounts() {
+            Some(changed) => changed.iter().for_each(|&a| fold(&accounts[a as usize])),
+            None => accounts.iter().for_each(fold),
         }
         top
     }

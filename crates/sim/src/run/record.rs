@@ -580,7 +580,13 @@ impl BandSketches {
                 }
                 let sketches = &mut sketches[..rows.len()];
                 sketches.iter_mut().for_each(QuantileSketch::clear);
-                if !self.insert_sparse(all, rows.clone(), sketches, &mut scratch.counts) {
+                if !self.insert_sparse(
+                    all,
+                    rows.clone(),
+                    sketches,
+                    &mut scratch.counts,
+                    &mut scratch.columns,
+                ) {
                     sketches.iter_mut().for_each(QuantileSketch::clear);
                     self.insert_dense(all, rows, sketches, &mut scratch.unpacked);
                 }
@@ -627,23 +633,32 @@ impl BandSketches {
     /// their row's sketch, then each row's zeros at once
     /// ([`QuantileSketch::insert_zeros`]: the paths with the row less its kept
     /// values; sorted among the kept values when these are few,
-    /// [`SPARSE_ROW`]). The sketches differ from [`BandSketches::insert_dense`]'s only
-    /// in the order of their values, and no figure of a row depends on it:
-    /// the quantiles select by `total_cmp` (a rank's value is unique), the sum
-    /// is an integer, and the minimum and maximum are the same unless `+0.0`
-    /// meets `-0.0` (equal, with different bits; non-finite values are not
-    /// inserted). So a `-0.0` stops it: returns `false`, the sketches partly
-    /// filled. `counts` is working memory.
+    /// [`SPARSE_ROW`]); a row's kept values are gathered first and inserted
+    /// at once ([`QuantileSketch::insert_slice`]). The sketches differ from
+    /// [`BandSketches::insert_dense`]'s only in the order of their values,
+    /// and no figure of a row depends on it: the quantiles select by
+    /// `total_cmp` (a rank's value is unique), the sum is an integer, and the
+    /// minimum and maximum are the same unless `+0.0` meets `-0.0` (equal,
+    /// with different bits; non-finite values are not inserted). So a `-0.0`
+    /// stops it: returns `false`, the sketches partly filled. `counts` and
+    /// `columns` are working memory.
     fn insert_sparse(
         &self,
         all: &[PackedValues],
         rows: std::ops::Range<usize>,
         sketches: &mut [QuantileSketch],
         counts: &mut Vec<(usize, usize)>,
+        columns: &mut Vec<Vec<f64>>,
     ) -> bool {
-        // Per row: (paths whose last row is that one, kept values).
+        // Per row: (paths whose last row is that one, kept values), and the
+        // kept values in path order.
         counts.clear();
         counts.resize(rows.len(), (0, 0));
+        if columns.len() < rows.len() {
+            columns.resize_with(rows.len(), Vec::new);
+        }
+        let columns = &mut columns[..rows.len()];
+        columns.iter_mut().for_each(Vec::clear);
         for path in all {
             let end = rows.end.min(path.len() - path.len() % self.width);
             if rows.start >= end {
@@ -653,12 +668,15 @@ impl BandSketches {
             let mut negative_zero = false;
             path.for_each_kept(rows.start, end, |j, v| {
                 negative_zero |= v.to_bits() == (-0.0f64).to_bits();
-                counts[j].1 += 1;
-                sketches[j].insert(v);
+                columns[j].push(v);
             });
             if negative_zero {
                 return false;
             }
+        }
+        for ((sketch, column), count) in sketches.iter_mut().zip(&*columns).zip(counts.iter_mut()) {
+            sketch.insert_slice(column);
+            count.1 = column.len();
         }
         let mut paths = 0;
         for (sketch, &(last, kept)) in sketches.iter_mut().zip(counts.iter()).rev() {
@@ -778,6 +796,8 @@ struct RowScratch {
     unpacked: Vec<f64>,
     /// Per row of the block: the paths that end there and the kept values.
     counts: Vec<(usize, usize)>,
+    /// Per row of the block: its kept values, in path order.
+    columns: Vec<Vec<f64>>,
 }
 
 /// Appends the `bands/v1` row of column `column` at step `t` (time `ts_ns`)

@@ -30,36 +30,55 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
 /// `total_cmp` (values it orders equal have the same bits), so it is the sorted
 /// sample's.
 pub fn quantiles_select<const N: usize>(values: &mut [f64], qs: [f64; N]) -> [f64; N] {
-    let n = values.len();
-    match n {
-        0 => return [f64::NAN; N],
-        1 => return [values[0]; N],
-        _ => {}
+    // A sorted sample (one value throughout, as bands of rare events often
+    // are) is read as it is.
+    if values.len() < 2 || values.is_sorted_by(|a, b| a.total_cmp(b).is_le()) {
+        return quantiles_sorted(values, qs);
     }
-    // As `quantile_sorted`: the position, the rank below and the rank above.
-    let at = |q: f64| {
-        let h = q.clamp(0.0, 1.0) * (n - 1) as f64;
-        let lo = h.floor() as usize;
-        (h, lo, (lo + 1).min(n - 1))
-    };
+    let n = values.len();
     let mut ranks: Vec<usize> = qs
         .iter()
         .flat_map(|&q| {
-            let (_, lo, hi) = at(q);
+            let (_, lo, hi) = type_7(q, n);
             [lo, hi]
         })
         .collect();
     ranks.sort_unstable();
     ranks.dedup();
-    // A sorted sample (one value throughout, as bands of rare events often
-    // are) is left as it is.
-    if !values.is_sorted_by(|a, b| a.total_cmp(b).is_le()) {
-        select_ranks(values, 0, &ranks);
+    select_ranks(values, 0, &ranks);
+    quantiles_sorted_at(values, qs)
+}
+
+/// [`quantiles_select`] of a sample already sorted by [`f64::total_cmp`]
+/// (checked in debug builds): the ranks read where they are, the same
+/// numbers bit for bit.
+pub fn quantiles_sorted<const N: usize>(sorted: &[f64], qs: [f64; N]) -> [f64; N] {
+    debug_assert!(
+        sorted.is_sorted_by(|a, b| a.total_cmp(b).is_le()),
+        "Invariant: sorted by total_cmp"
+    );
+    quantiles_sorted_at(sorted, qs)
+}
+
+/// Type 7's quantiles at `qs` of `values` whose ranks type 7 reads are where
+/// a `total_cmp` sort puts them.
+fn quantiles_sorted_at<const N: usize>(sorted: &[f64], qs: [f64; N]) -> [f64; N] {
+    match sorted.len() {
+        0 => [f64::NAN; N],
+        1 => [sorted[0]; N],
+        n => qs.map(|q| {
+            let (h, lo, hi) = type_7(q, n);
+            sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+        }),
     }
-    qs.map(|q| {
-        let (h, lo, hi) = at(q);
-        values[lo] + (h - lo as f64) * (values[hi] - values[lo])
-    })
+}
+
+/// As [`quantile_sorted`] for `n >= 2` values: the position `h`, the rank
+/// below and the rank above.
+fn type_7(q: f64, n: usize) -> (f64, usize, usize) {
+    let h = q.clamp(0.0, 1.0) * (n - 1) as f64;
+    let lo = h.floor() as usize;
+    (h, lo, (lo + 1).min(n - 1))
 }
 
 /// Puts the values of ranks `ranks` (ascending, distinct, each at least
@@ -98,6 +117,32 @@ mod tests {
         }
         assert!(quantile_sorted(&[], 0.5).is_nan());
         assert_eq!(quantile_sorted(&[4.0], 0.99), 4.0);
+    }
+
+    /// Larger samples: clustered values a few ulps apart, a cluster among
+    /// outliers, and many copies of a few values.
+    #[test]
+    fn selection_of_clustered_samples() {
+        let mut rng = ChaCha8Rng::seed_from_u64(15);
+        let qs = [0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0];
+        for case in 0..200 {
+            let n = rng.random_range(40..5_000);
+            let base = 100_000.0f64.to_bits();
+            let values: Vec<f64> = (0..n)
+                .map(|i| match case % 3 {
+                    0 => f64::from_bits(base + rng.random_range(0..(1u64 << (case % 20)))),
+                    1 if i % 50 == 0 => (rng.random::<f64>() - 0.5) * 1e12,
+                    1 => 100_000.0 + rng.random::<f64>() * 1e-3,
+                    _ => f64::from(rng.random_range(0..3u8)) * 1e5 - 1e5,
+                })
+                .collect();
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            let mut scratch = values.clone();
+            let got = quantiles_select(&mut scratch, qs);
+            let want = qs.map(|q| quantile_sorted(&sorted, q));
+            assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits), "case {case}");
+        }
     }
 
     #[test]

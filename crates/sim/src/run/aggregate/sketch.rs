@@ -77,6 +77,9 @@ impl Store {
 pub struct QuantileSketch {
     limit: usize,
     exact: Vec<f64>,
+    /// Whether `exact` is in `total_cmp` order (left so by
+    /// [`QuantileSketch::insert_zeros_sorted`], until the next insertion).
+    sorted: bool,
     bucketed: bool,
     positive: Store,
     negative: Store,
@@ -109,6 +112,7 @@ impl QuantileSketch {
         QuantileSketch {
             limit,
             exact: Vec::new(),
+            sorted: false,
             bucketed: false,
             positive: Store::default(),
             negative: Store::default(),
@@ -148,6 +152,7 @@ impl QuantileSketch {
         if !v.is_finite() {
             return;
         }
+        self.sorted = false;
         if self.count == 0 {
             self.min = v;
             self.max = v;
@@ -167,6 +172,41 @@ impl QuantileSketch {
         }
     }
 
+    /// The same sketch as [`QuantileSketch::insert`] of each of `values` in
+    /// order, in one pass while the kept values stay within the exact limit:
+    /// the minimum, maximum and sum folded in the same order, the finite
+    /// values appended at once.
+    pub fn insert_slice(&mut self, values: &[f64]) {
+        if self.bucketed || self.exact.len() + values.len() > self.limit {
+            values.iter().for_each(|&v| self.insert(v));
+            return;
+        }
+        self.sorted &= values.is_empty();
+        let (mut min, mut max, mut sum, mut count) = (self.min, self.max, self.sum, self.count);
+        let mut all_finite = true;
+        for &v in values {
+            if !v.is_finite() {
+                all_finite = false;
+                continue;
+            }
+            if count == 0 {
+                min = v;
+                max = v;
+            } else {
+                min = min.min(v);
+                max = max.max(v);
+            }
+            count += 1;
+            sum += round_to_i128(v * SUM_SCALE);
+        }
+        (self.min, self.max, self.sum, self.count) = (min, max, sum, count);
+        if all_finite {
+            self.exact.extend_from_slice(values);
+        } else {
+            self.exact.extend(values.iter().filter(|v| v.is_finite()));
+        }
+    }
+
     /// The same sketch as `n` calls of [`QuantileSketch::insert`]`(0.0)`
     /// (`+0.0`), in one step while the kept values stay within the exact
     /// limit: the count once, the zeros appended at once, the minimum and
@@ -176,6 +216,7 @@ impl QuantileSketch {
         if n == 0 {
             return;
         }
+        self.sorted = false;
         if self.bucketed || self.exact.len() + n > self.limit {
             for _ in 0..n {
                 self.insert(0.0);
@@ -215,6 +256,7 @@ impl QuantileSketch {
             self.exact.is_sorted_by(|a, b| a.total_cmp(b).is_le()),
             "Invariant: the kept values are in order"
         );
+        self.sorted = true;
     }
 
     fn bucket(&mut self, v: f64) {
@@ -246,6 +288,7 @@ impl QuantileSketch {
             *self = other.clone();
             return;
         }
+        self.sorted = false;
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
         self.count += other.count;
@@ -308,6 +351,9 @@ impl QuantileSketch {
         if self.count == 0 || self.bucketed {
             return qs.map(|q| self.quantile(q));
         }
+        if self.sorted {
+            return super::quantile::quantiles_sorted(&self.exact, qs);
+        }
         scratch.clear();
         scratch.extend_from_slice(&self.exact);
         super::quantile::quantiles_select(scratch, qs)
@@ -321,6 +367,9 @@ impl QuantileSketch {
     pub fn quantiles_in_place<const N: usize>(&mut self, qs: [f64; N]) -> [f64; N] {
         if self.count == 0 || self.bucketed {
             return qs.map(|q| self.quantile(q));
+        }
+        if self.sorted {
+            return super::quantile::quantiles_sorted(&self.exact, qs);
         }
         super::quantile::quantiles_select(&mut self.exact, qs)
     }
@@ -400,6 +449,51 @@ mod tests {
                     b
                 };
                 assert_eq!(bits(&sorted), bits(&one_by_one), "{start:?} then {n} zeros");
+                // An insertion after the sorted zeros: no longer read in order.
+                for (s, v) in [(&mut sorted, -5.0), (&mut one_by_one, -5.0)] {
+                    s.insert(v);
+                    s.insert_slice(&[9.0, -7.5]);
+                }
+                assert_eq!(
+                    bits(&sorted),
+                    bits(&one_by_one),
+                    "{start:?}, {n} zeros, more"
+                );
+            }
+        }
+    }
+
+    /// `insert_slice` is `insert` of each value: from empty and after
+    /// values, with non-finite values and signed zeros, up to and past the
+    /// exact limit.
+    #[test]
+    fn inserting_a_slice_is_inserting_its_values_one_by_one() {
+        let pool = [
+            1.5,
+            -2.0,
+            0.0,
+            -0.0,
+            f64::NAN,
+            f64::INFINITY,
+            7.25,
+            -1e12,
+            3e-9,
+        ];
+        for start in 0..4 {
+            for len in [0, 1, 3, 9, 14, 30] {
+                let mut at_once = QuantileSketch::with_exact_limit(16);
+                for &v in &pool[..start] {
+                    at_once.insert(v);
+                }
+                let mut one_by_one = at_once.clone();
+                let slice: Vec<f64> = (0..len)
+                    .map(|i| pool[(i * 5 + start) % pool.len()])
+                    .collect();
+                at_once.insert_slice(&slice);
+                slice.iter().for_each(|&v| one_by_one.insert(v));
+                assert_eq!(at_once, one_by_one, "start {start} len {len}");
+                assert_eq!(at_once.min().to_bits(), one_by_one.min().to_bits());
+                assert_eq!(at_once.max().to_bits(), one_by_one.max().to_bits());
             }
         }
     }
