@@ -229,12 +229,9 @@ fn on_tick(price: f64) -> f64 {
 fn replay_engine(path: &Path, engine: &mut Engine, reading: Reading) -> (usize, f64) {
     let replay = open_replay(path, reading);
     let mut events = 0;
-    let mut prices = [0.0];
     for event in replay {
         if let ReplayEvent::Trade { ts_ns, price, .. } = event.expect("replay event") {
-            prices[0] = on_tick(price);
-            engine.set_time(ts_ns);
-            engine.step(&prices).expect("the step runs");
+            step_trade(engine, ts_ns, price);
         }
         events += 1;
     }
@@ -250,22 +247,17 @@ fn replay_engine(path: &Path, engine: &mut Engine, reading: Reading) -> (usize, 
 fn replay_engine_runs(path: &Path, engine: &mut Engine, reading: Reading) -> (usize, f64) {
     let mut replay = open_replay(path, reading);
     let mut events = 0;
-    let mut prices = [0.0];
     while let Some(run) = replay.next_run() {
         match run.expect("replay run") {
             ReplayRun::Trades { rows, .. } => {
                 for row in rows {
-                    prices[0] = on_tick(row.price);
-                    engine.set_time(row.ts_ns);
-                    engine.step(&prices).expect("the step runs");
+                    step_trade(engine, row.ts_ns, row.price);
                 }
                 events += rows.len();
             }
             ReplayRun::Event { event, .. } => {
                 if let ReplayEvent::Trade { ts_ns, price, .. } = event {
-                    prices[0] = on_tick(price);
-                    engine.set_time(ts_ns);
-                    engine.step(&prices).expect("the step runs");
+                    step_trade(engine, ts_ns, price);
                 }
                 events += 1;
             }
@@ -273,6 +265,13 @@ fn replay_engine_runs(path: &Path, engine: &mut Engine, reading: Reading) -> (us
     }
     let fund = engine.insurance_fund().balance().to_usd();
     (events, fund)
+}
+
+/// One trade through the engine: its price to the tick, the clock, a step.
+#[inline]
+fn step_trade(engine: &mut Engine, ts_ns: i64, price: f64) {
+    engine.set_time(ts_ns);
+    engine.step(&[on_tick(price)]).expect("the step runs");
 }
 
 /// The bench's walk: each trade moves the price by up to ±0.05 %.

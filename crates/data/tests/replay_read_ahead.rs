@@ -5,14 +5,11 @@
 
 mod common;
 
-use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use backstop_data::history::{TradeRow, write_trades};
 use backstop_data::{HistorySource, Replay, ReplayEvent, TimeWindow};
-use common::{
-    groups_of, key_values, meta, nan_price_error, raw_trades, tied_files, trade, write_raw,
-};
+use common::{faulty_sources, groups_of, meta, nan_price_error, tied_files, trade};
 
 /// The tests of this file run one at a time, so that counting the reader
 /// threads of the process sees only one test's.
@@ -63,31 +60,11 @@ fn read_ahead_yields_exactly_the_single_threaded_sequence() {
     }
 }
 
-/// Writes a trades file with a plain `ArrowWriter` (no validation), in row
-/// groups of 4,000 rows.
-fn write_raw_trades(path: &Path, ts: Vec<i64>, prices: Vec<f64>) {
-    write_raw(path, raw_trades(ts, prices), key_values("trades/v1"), 4_000);
-}
-
 #[test]
 fn read_ahead_fails_at_the_same_event_with_the_same_error() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
-    let n = 20_000_i64;
-    // A NaN price in the third record batch of the reader (4,096 rows each),
-    // and a time going back in the fourth, each beside a clean source whose
-    // events interleave with it.
-    let nan = dir.path().join("nan.parquet");
-    let mut prices = vec![100.0; 20_000];
-    prices[9_001] = f64::NAN;
-    write_raw_trades(&nan, (0..n).map(|i| i * 2).collect(), prices);
-    let unsorted = dir.path().join("unsorted.parquet");
-    let mut ts: Vec<i64> = (0..n).map(|i| i * 2).collect();
-    ts[13_000] = 1;
-    write_raw_trades(&unsorted, ts, vec![100.0; 20_000]);
-    let clean = dir.path().join("clean.parquet");
-    let rows: Vec<TradeRow> = (0..n).map(|i| trade(i * 2 + 1, 7.0)).collect();
-    write_trades(&clean, &rows, &meta("ETHUSDT"), &groups_of(3_000)).unwrap();
+    let (nan, unsorted, clean) = faulty_sources(dir.path());
 
     for (bad, row, column) in [(&nan, 9_001, "price"), (&unsorted, 13_000, "ts")] {
         let paths = [&clean, bad];

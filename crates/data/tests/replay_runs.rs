@@ -6,11 +6,9 @@
 
 mod common;
 
-use std::path::Path;
-
 use backstop_data::history::{TradeRow, write_trades};
 use backstop_data::{Replay, ReplayEvent, ReplayRun, TimeWindow};
-use common::{groups_of, key_values, meta, raw_trades, tied_files, trade, write_raw};
+use common::{faulty_sources, groups_of, meta, tied_files, trade};
 
 /// A replay's items, errors as their `Debug` text.
 type Items = Vec<Result<(usize, ReplayEvent), String>>;
@@ -113,27 +111,10 @@ fn one_source_runs_are_whole_batches() {
     assert_eq!(longest, 4_095);
 }
 
-/// Writes a trades file with a plain `ArrowWriter` (no validation), in row
-/// groups of 4,000 rows.
-fn write_raw_trades(path: &Path, ts: Vec<i64>, prices: Vec<f64>) {
-    write_raw(path, raw_trades(ts, prices), key_values("trades/v1"), 4_000);
-}
-
 #[test]
 fn runs_fail_at_the_same_event_with_the_same_error() {
     let dir = tempfile::tempdir().unwrap();
-    let n = 20_000_i64;
-    let nan = dir.path().join("nan.parquet");
-    let mut prices = vec![100.0; 20_000];
-    prices[9_001] = f64::NAN;
-    write_raw_trades(&nan, (0..n).map(|i| i * 2).collect(), prices);
-    let unsorted = dir.path().join("unsorted.parquet");
-    let mut ts: Vec<i64> = (0..n).map(|i| i * 2).collect();
-    ts[13_000] = 1;
-    write_raw_trades(&unsorted, ts, vec![100.0; 20_000]);
-    let clean = dir.path().join("clean.parquet");
-    let rows: Vec<TradeRow> = (0..n).map(|i| trade(i * 2 + 1, 7.0)).collect();
-    write_trades(&clean, &rows, &meta("ETHUSDT"), &groups_of(3_000)).unwrap();
+    let (nan, unsorted, clean) = faulty_sources(dir.path());
 
     for (bad, row) in [(&nan, 9_001), (&unsorted, 13_000)] {
         for paths in [vec![bad], vec![&clean, bad]] {

@@ -152,6 +152,34 @@ pub fn raw_trades(ts: Vec<i64>, prices: Vec<f64>) -> Vec<(&'static str, ArrayRef
     ]
 }
 
+/// Writes a trades file with a plain `ArrowWriter` (no validation), in row
+/// groups of 4,000 rows.
+pub fn write_raw_trades(path: &Path, ts: Vec<i64>, prices: Vec<f64>) {
+    write_raw(path, raw_trades(ts, prices), key_values("trades/v1"), 4_000);
+}
+
+/// Three trades files of 20,000 rows in `dir`, for the tests that a replay
+/// fails at the same event however it is read: `nan.parquet`, a NaN price at
+/// row 9,001 (the third record batch of a reader, 4,096 rows each);
+/// `unsorted.parquet`, a time going back at row 13,000 (the fourth); and
+/// `clean.parquet`, whose events interleave with either. Returns
+/// `(nan, unsorted, clean)`.
+pub fn faulty_sources(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let n = 20_000_i64;
+    let nan = dir.join("nan.parquet");
+    let mut prices = vec![100.0; 20_000];
+    prices[9_001] = f64::NAN;
+    write_raw_trades(&nan, (0..n).map(|i| i * 2).collect(), prices);
+    let unsorted = dir.join("unsorted.parquet");
+    let mut ts: Vec<i64> = (0..n).map(|i| i * 2).collect();
+    ts[13_000] = 1;
+    write_raw_trades(&unsorted, ts, vec![100.0; 20_000]);
+    let clean = dir.join("clean.parquet");
+    let rows: Vec<TradeRow> = (0..n).map(|i| trade(i * 2 + 1, 7.0)).collect();
+    write_trades(&clean, &rows, &meta("ETHUSDT"), &groups_of(3_000)).unwrap();
+    (nan, unsorted, clean)
+}
+
 /// The error that ends `results`, read from a file whose row 9,001 holds a NaN
 /// price (both replay tests write one): asserts that 9,001 events came before
 /// it and that it names that row and the `price` column.

@@ -606,14 +606,7 @@ impl Engine {
             return Ok(());
         }
         let t = self.step;
-        if self.ledger.tracking_touched() {
-            // Last step's ADL queues are stale: the marks move.
-            self.ledger.track_touched(false);
-        }
-        self.events.clear();
-        self.adl_log.start_step();
-        self.ledger.clear_journal();
-        self.venue_flows = VenueFlows::default();
+        self.reset_step_outputs();
         self.update_marks(prices)?;
         self.check_open_interest()?;
         self.settle_due_funding(funding);

@@ -257,6 +257,17 @@ impl Engine {
     /// What the start of a full step resets (the outputs of the step
     /// before), as `step_with_funding` and `update_marks` do.
     fn clear_step_outputs(&mut self) {
+        self.reset_step_outputs();
+        self.flows.fill(MarketFlows::default());
+        self.liquidations_paused = false;
+    }
+
+    /// The outputs of the step before that every step resets first, full or
+    /// quiet: the touched log (last step's ADL queues are stale once the
+    /// marks move), the events, the ADL log, the journal and the venue's
+    /// flows.
+    #[inline]
+    pub(super) fn reset_step_outputs(&mut self) {
         if self.ledger.tracking_touched() {
             self.ledger.track_touched(false);
         }
@@ -264,7 +275,5 @@ impl Engine {
         self.adl_log.start_step();
         self.ledger.clear_journal();
         self.venue_flows = VenueFlows::default();
-        self.flows.fill(MarketFlows::default());
-        self.liquidations_paused = false;
     }
 }
