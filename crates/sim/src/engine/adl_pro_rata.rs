@@ -60,9 +60,16 @@ fn profit_threshold(lots: i64, cost: i64, k: i64) -> i64 {
                 .checked_neg()
         }
     });
-    if let Some(t) = fast {
-        return t.clamp(-bound, bound);
+    match fast {
+        Some(t) => t.clamp(-bound, bound),
+        None => profit_threshold_wide(lots, cost, k),
     }
+}
+
+/// [`profit_threshold`] in `i128` throughout: what its `i64` fast path must
+/// give, and its fallback when a product or a negation would overflow.
+fn profit_threshold_wide(lots: i64, cost: i64, k: i64) -> i64 {
+    let bound = i128::from(i64::MAX / 4);
     let d = i128::from(lots.abs()) * i128::from(k);
     let cost = i128::from(cost);
     let threshold = if lots > 0 {
@@ -70,7 +77,7 @@ fn profit_threshold(lots: i64, cost: i64, k: i64) -> i64 {
     } else {
         -((-cost - 1).div_euclid(d))
     };
-    threshold.clamp(-i128::from(bound), i128::from(bound)) as i64
+    threshold.clamp(-bound, bound) as i64
 }
 
 impl Engine {
@@ -441,23 +448,12 @@ mod tests {
     use rand::{RngExt, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
-    use super::profit_threshold;
+    use super::{profit_threshold, profit_threshold_wide};
 
     /// The `i64` fast path gives the `i128` formula's threshold, extremes
     /// included.
     #[test]
     fn profit_threshold_is_the_wide_formula() {
-        let wide = |lots: i64, cost: i64, k: i64| {
-            let d = i128::from(lots.abs()) * i128::from(k);
-            let c = i128::from(cost);
-            let t = if lots > 0 {
-                c.div_euclid(d) + 1
-            } else {
-                -((-c - 1).div_euclid(d))
-            };
-            let bound = i128::from(i64::MAX / 4);
-            t.clamp(-bound, bound) as i64
-        };
         let mut rng = ChaCha8Rng::seed_from_u64(4);
         let edges = [i64::MIN, i64::MIN + 1, -1, 0, 1, i64::MAX - 1, i64::MAX];
         for _ in 0..200_000 {
@@ -479,7 +475,7 @@ mod tests {
             };
             assert_eq!(
                 profit_threshold(lots, cost, k),
-                wide(lots, cost, k),
+                profit_threshold_wide(lots, cost, k),
                 "{lots} {cost} {k}"
             );
         }
