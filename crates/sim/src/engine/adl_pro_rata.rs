@@ -299,6 +299,10 @@ impl Engine {
             // The account's flags (its line's other end: `adl_hit`, `pending`).
             let acc = &self.ledger.accounts[account as usize];
             x ^= u64::from(acc.adl_hit) ^ u64::from(acc.pending);
+            // Its dirty mark (the booking marks it) and its marker in the
+            // side's log of changed accounts (the re-index reads it).
+            x ^= u64::from(self.ledger.is_dirty(account));
+            x ^= u64::from(side.touched.marker(account));
             x ^= side.touch(s);
         }
         std::hint::black_box(x);

@@ -170,6 +170,20 @@ impl ProRataSide {
         x
     }
 
+    /// Reads the lines the walk will read of each slot of `keys` (threshold,
+    /// entry, set-aside mark), in one pass so that their misses overlap.
+    /// Reads only.
+    fn touch_walk(&self, keys: &[(i64, u32)]) {
+        let mut x = 0u64;
+        for &(_, s) in keys {
+            let s = s as usize;
+            x ^= self.by_threshold.threshold_of(s as u32) as u64;
+            x ^= self.entries.get(s).map_or(0, |e| u64::from(e.is_some()));
+            x ^= u64::from(self.set_aside.get(s).copied().unwrap_or(0));
+        }
+        std::hint::black_box(x);
+    }
+
     /// Starts a new allocation's set-aside marks.
     pub(super) fn next_stamp(&mut self) -> u32 {
         self.stamp = self.stamp.wrapping_add(1);
@@ -181,30 +195,63 @@ impl ProRataSide {
     }
 }
 
+/// Keys the walk reads ahead: their index lines (threshold, entry, set-aside
+/// mark) are loaded together before the first of them is looked at.
+const READ_AHEAD: usize = 16;
+
 /// The candidates at `x = side × price` in walk order (lots desc, account,
 /// slot): the indexed ones in profit and not set aside, merged with the
 /// capped ones.
 /// Counts in `visited` the index entries it reads (skipped ones included).
+///
+/// The walk meets each position for the first time in the close (at
+/// 1,000,000 accounts, three cache misses a position: its threshold, its
+/// entry, its set-aside mark). Taking the keys [`READ_AHEAD`] at a time and
+/// reading their lines in one tight loop first lets those misses overlap,
+/// where the filter met them one position at a time; the positions read
+/// ahead and not reached cost a load each, nothing else (no count, no
+/// state).
 fn walk<'a>(
     side: &'a ProRataSide,
     x: i64,
     visited: &'a Cell<u64>,
 ) -> impl Iterator<Item = (i64, u32, u32)> + 'a {
     let stamp = side.stamp;
-    let mut indexed = side
-        .by_lots
-        .iter()
-        .filter_map(move |(l, s)| {
+    let mut keys = side.by_lots.iter();
+    let mut ahead = [(0i64, 0u32); READ_AHEAD];
+    let (mut at, mut len) = (0, 0);
+    let mut next_key = move || {
+        if at == len {
+            len = 0;
+            for k in keys.by_ref().take(READ_AHEAD) {
+                ahead[len] = k;
+                len += 1;
+            }
+            at = 0;
+            side.touch_walk(&ahead[..len]);
+        }
+        let k = ahead.get(at).filter(|_| at < len).copied();
+        at += 1;
+        k
+    };
+    let mut indexed = std::iter::from_fn(move || {
+        loop {
+            let (l, s) = next_key()?;
             visited.set(visited.get() + 1);
             // Out of profit: skipped on the threshold sums' array (8 bytes a
             // slot, where an entry is 40), the entry not read.
             if side.by_threshold.threshold_of(s) > x {
-                return None;
+                continue;
             }
-            let e = side.entries[s as usize]?;
-            (side.set_aside[s as usize] != stamp && e.threshold <= x).then_some((l, e.account, s))
-        })
-        .peekable();
+            let Some(e) = side.entries[s as usize] else {
+                continue;
+            };
+            if side.set_aside[s as usize] != stamp && e.threshold <= x {
+                return Some((l, e.account, s));
+            }
+        }
+    })
+    .peekable();
     let mut capped = side
         .capped
         .iter()

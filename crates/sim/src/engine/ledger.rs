@@ -442,6 +442,12 @@ impl Ledger {
         self.clean_base.then_some(self.dirty.as_slice())
     }
 
+    /// Whether account `a` is marked dirty (a read only: the ADL fills'
+    /// pass over their winners loads it with their other lines).
+    pub(super) fn is_dirty(&self, a: u32) -> bool {
+        self.is_dirty.get(a as usize).copied().unwrap_or(false)
+    }
+
     /// Records that account `a`'s line (or its positions or funding progress)
     /// changes: call before writing any field of `ledger.accounts[a]`
     /// outside the ledger. O(1).
