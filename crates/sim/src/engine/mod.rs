@@ -364,6 +364,9 @@ impl Engine {
             .collect();
         engine.set_record_events(cfg!(test));
         engine.reindex_all();
+        // The opening book's triggers as sorted runs, shared by the engines
+        // restarted from this one (`triggers.rs`).
+        engine.index.freeze();
         engine.ledger.rebase();
         Ok(engine)
     }
