@@ -113,6 +113,9 @@ use triggers::LiquidationIndex;
 #[derive(Default)]
 struct Scratch {
     breached: Vec<u32>,
+    /// `(account, version)` of the trigger entries a step's marks crossed
+    /// (`collect_breaches`).
+    popped: Vec<(u32, u32)>,
     candidates: Vec<AdlCandidate>,
     fills: Vec<(usize, i64)>,
     winners: Vec<(u32, u32, Micros)>,
