@@ -116,6 +116,8 @@ impl Engine {
             let Some(slot) = self.largest_position(a) else {
                 return LiquidationEnd::Done(None);
             };
+            // One slot: its position's requirement is the account's.
+            let single = self.ledger.accounts[a as usize].slot_count == 1;
             if equity.0 <= 0 {
                 takeover = true;
             }
@@ -123,7 +125,7 @@ impl Engine {
             let wanted = if takeover {
                 held
             } else {
-                self.lots_to_close(slot, equity, maintenance)
+                self.lots_to_close(slot, equity, maintenance, single)
             };
             // A limit order (dYdX's fillable price, `limit_book.rs`): what does
             // not fill waits for the next step.
@@ -181,14 +183,16 @@ impl Engine {
     }
 
     /// Lots of the position in `slot` the mode closes now (no takeover).
-    fn lots_to_close(&self, slot: u32, equity: Micros, maintenance: Micros) -> i64 {
+    /// `single`: the slot is its account's only one (`maintenance` is then
+    /// its position's requirement).
+    fn lots_to_close(&self, slot: u32, equity: Micros, maintenance: Micros, single: bool) -> i64 {
         let held = self.ledger.positions[slot as usize].lots.abs();
         match self.cfg.mode {
             LiquidationMode::Full => held,
             LiquidationMode::ToTarget {
                 buffer,
                 step_fraction,
-            } => self.to_target_lots(slot, equity, maintenance, buffer, step_fraction),
+            } => self.to_target_lots(slot, equity, maintenance, single, buffer, step_fraction),
             LiquidationMode::Chunked {
                 then_whole: true, ..
             } if self.ledger.accounts[self.ledger.slot_owner(slot) as usize].chunked => held,
@@ -245,6 +249,12 @@ impl Engine {
     /// The open position with the largest maintenance margin (lowest slot on ties).
     fn largest_position(&self, a: u32) -> Option<u32> {
         let acc = &self.ledger.accounts[a as usize];
+        if acc.slot_count == 1 {
+            // One slot: the largest open position if it is open, with no
+            // requirement to compare.
+            let s = acc.first_slot;
+            return (self.ledger.positions[s as usize].lots != 0).then_some(s);
+        }
         let mut best: Option<(Micros, u32)> = None;
         for s in acc.first_slot..acc.first_slot + acc.slot_count {
             let p = &self.ledger.positions[s as usize];
@@ -286,11 +296,14 @@ impl Engine {
 
     /// `to_target`: the smallest multiple of `step_fraction` of the position whose
     /// close (its slippage and fee included) restores `maintenance × (1 + buffer)`.
+    /// `single`: the slot is its account's only one, so the position's
+    /// requirement now is `maintenance`.
     fn to_target_lots(
         &self,
         slot: u32,
         equity: Micros,
         maintenance: Micros,
+        single: bool,
         buffer: Rate,
         step_fraction: f64,
     ) -> i64 {
@@ -299,7 +312,16 @@ impl Engine {
         let market = p.market as usize;
         let m = &self.markets[market];
         let mark = self.marks[market];
-        let mm_now = self.position_maintenance(&p, p.lots);
+        let mm_now = if single {
+            maintenance
+        } else {
+            self.position_maintenance(&p, p.lots)
+        };
+        debug_assert_eq!(
+            mm_now,
+            self.position_maintenance(&p, p.lots),
+            "Invariant: a one-slot account's requirement is its position's"
+        );
         let steps = (1.0 / step_fraction).ceil().max(1.0) as i64;
         let lots_at =
             |i: i64| ((held as f64 * step_fraction * i as f64).ceil() as i64).clamp(1, held);
