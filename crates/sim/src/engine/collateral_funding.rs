@@ -148,6 +148,13 @@ impl FundingLog {
             .fold(Micros::ZERO, |t, e| t + e.payment(lots))
     }
 
+    /// How many of its market's entries are applied to slot `slot` (0 for
+    /// a slot the log does not know).
+    #[inline]
+    pub(super) fn applied(&self, slot: u32) -> u32 {
+        self.applied.get(slot as usize).copied().unwrap_or(0)
+    }
+
     /// Marks every entry of `market` applied to `slot`.
     #[inline]
     pub(super) fn mark_applied(&mut self, slot: u32, market: usize) {

@@ -32,20 +32,34 @@ use super::Engine;
 impl Engine {
     /// Breach detection (step stage 6): every account whose trigger the marks
     /// crossed is evaluated exactly, in account order.
+    ///
+    /// The crossed entries are popped first, every market's, then their
+    /// accounts' records are read in one pass of independent loads
+    /// ([`Engine::touch_popped`]) before any is tested: the accounts a step
+    /// breaches are cold, and their cache misses overlap instead of coming
+    /// one entry at a time (docs/performance.md, "Monte Carlo per core,
+    /// round 8"). The entries are tested in the order they were popped, as
+    /// before.
     pub(super) fn collect_breaches(&mut self) {
         let mut breached = std::mem::take(&mut self.scratch.breached);
         breached.clear();
+        let mut popped = std::mem::take(&mut self.scratch.popped);
+        popped.clear();
         for i in 0..self.markets.len() {
             let mark = self.marks[i];
-            let accounts = &mut self.ledger.accounts;
-            self.index.pop_crossed(i, mark, |a, version| {
-                let acc = &mut accounts[a as usize];
-                if acc.version == version && !acc.pending && !acc.queued {
-                    acc.queued = true;
-                    breached.push(a);
-                }
-            });
+            self.index
+                .pop_crossed(i, mark, |a, version| popped.push((a, version)));
         }
+        self.touch_popped(&popped);
+        let accounts = &mut self.ledger.accounts;
+        for &(a, version) in &popped {
+            let acc = &mut accounts[a as usize];
+            if acc.version == version && !acc.pending && !acc.queued {
+                acc.queued = true;
+                breached.push(a);
+            }
+        }
+        self.scratch.popped = popped;
         breached.sort_unstable();
         for &a in &breached {
             self.ledger.mark_dirty(a);
@@ -53,6 +67,27 @@ impl Engine {
             self.recheck(a);
         }
         self.scratch.breached = breached;
+    }
+
+    /// Reads what the breach test and the re-check of each popped entry's
+    /// account read first (the account's record, its first position, the
+    /// funding applied to it), in a loop whose loads do not wait on each
+    /// other, so that their cache misses overlap. Reads only: no state
+    /// changes.
+    fn touch_popped(&self, popped: &[(u32, u32)]) {
+        let accounts = &self.ledger.accounts;
+        let positions = &self.ledger.positions;
+        let mut fold = 0u64;
+        for &(a, _) in popped {
+            let acc = &accounts[a as usize];
+            let first = acc.first_slot as usize;
+            let lots = positions.get(first).map_or(0, |p| p.lots);
+            fold = fold
+                .wrapping_add(u64::from(acc.version))
+                .wrapping_add(lots as u64)
+                .wrapping_add(u64::from(self.ledger.funding_applied(acc.first_slot)));
+        }
+        std::hint::black_box(fold);
     }
 
     /// Evaluates an account now: schedules its liquidation if it is liquidatable,
@@ -67,6 +102,18 @@ impl Engine {
     /// [`Engine::recheck`] of account `a` whose equity at the marks the caller
     /// may already hold (`equity`, as [`Engine::equity`] gives it).
     pub(super) fn recheck_known(&mut self, a: u32, equity: Option<Micros>) {
+        self.recheck_inner(a, equity, None);
+    }
+
+    /// [`Engine::recheck`] of account `a` whose equity and maintenance
+    /// requirement at the marks the caller may already hold (`margin`, as
+    /// [`Engine::equity`] and [`Engine::maintenance`] give them).
+    pub(super) fn recheck_margin(&mut self, a: u32, margin: Option<(Micros, Micros)>) {
+        self.recheck_inner(a, margin.map(|m| m.0), margin.map(|m| m.1));
+    }
+
+    /// [`Engine::recheck`] with the equity and the requirement when known.
+    fn recheck_inner(&mut self, a: u32, equity: Option<Micros>, maintenance: Option<Micros>) {
         if self.ledger.accounts[a as usize].pending {
             return;
         }
@@ -74,10 +121,14 @@ impl Engine {
             equity.is_none_or(|e| e == self.equity(a)),
             "Invariant: the equity given is the account's at the marks"
         );
+        debug_assert!(
+            maintenance.is_none_or(|m| m == self.maintenance(a)),
+            "Invariant: the requirement given is the account's at the marks"
+        );
         let margin = self.has_open_positions(a).then(|| {
             (
                 equity.unwrap_or_else(|| self.equity(a)),
-                self.maintenance(a),
+                maintenance.unwrap_or_else(|| self.maintenance(a)),
             )
         });
         if let Some((equity, maintenance)) = margin

@@ -958,6 +958,13 @@ impl Ledger {
         })
     }
 
+    /// How many of its market's funding settlements slot `slot` has paid
+    /// (a read for cache warming, `Engine::touch_popped`).
+    #[inline]
+    pub(super) fn funding_applied(&self, slot: u32) -> u32 {
+        self.funding.applied(slot)
+    }
+
     /// Σ of every position's pending funding: what the external counterparty
     /// is still due. O(positions) when anything is pending.
     fn pending_total(&self) -> Micros {

@@ -29,6 +29,18 @@ struct AdlSplit {
 /// is used), with one to spare.
 const ROUNDING_SLACK: i64 = 4;
 
+/// How a liquidation of an account ends for this step.
+enum LiquidationEnd {
+    /// It continues after this many steps (a chunk's cooldown, a limit
+    /// order that did not fill, the next block).
+    Later(u32),
+    /// It is over: the account is evaluated again, with its equity and
+    /// maintenance requirement at the marks when the liquidation already
+    /// computed them (the same numbers [`Engine::equity`] and
+    /// [`Engine::maintenance`] give).
+    Done(Option<(Micros, Micros)>),
+}
+
 impl Engine {
     /// Executes every liquidation due at step `t` (step stage 7), in order of
     /// (due step, account).
@@ -38,30 +50,35 @@ impl Engine {
                 break;
             }
             self.index.due.pop();
-            let cooldown = self.liquidate_account(a);
-            match cooldown {
-                Some(steps) => self
+            match self.liquidate_account(a) {
+                LiquidationEnd::Later(steps) => self
                     .index
                     .due
                     .push(Reverse((t.saturating_add(steps.max(1)), a))),
-                None => {
+                LiquidationEnd::Done(margin) => {
                     self.ledger.mark_dirty(a);
                     let acc = &mut self.ledger.accounts[a as usize];
                     acc.pending = false;
                     acc.chunked = false;
-                    self.recheck(a);
+                    self.recheck_margin(a, margin);
                 }
             }
         }
     }
 
     /// Liquidates an account as far as the mode allows this step. Returns
-    /// `Some(cooldown)` when a chunked liquidation must continue later.
+    /// [`LiquidationEnd::Later`] when it must continue later.
     ///
     /// An account whose equity is not positive, or that a close leaves bankrupt, is
     /// taken over: every position is closed now, whatever the mode.
-    fn liquidate_account(&mut self, a: u32) -> Option<u32> {
+    ///
+    /// The account's equity is computed once per close: the close hands back
+    /// the equity it leaves (after the fee) when it knows it exactly, and the
+    /// loop's last equity and requirement go to the re-check that follows.
+    fn liquidate_account(&mut self, a: u32) -> LiquidationEnd {
         let mut takeover = false;
+        // The account's equity at the marks, when the last close knows it.
+        let mut known: Option<Micros> = None;
         let mut first = true;
         // `per_block`: the blocks of this step still to run (one order each).
         let mut blocks_left = match self.cfg.mode {
@@ -69,25 +86,38 @@ impl Engine {
             _ => 0,
         };
         loop {
-            let equity = self.equity(a);
+            let equity = known.take().unwrap_or_else(|| self.equity(a));
+            debug_assert_eq!(
+                equity,
+                self.equity(a),
+                "Invariant: the equity a close hands back is the account's"
+            );
             let maintenance = self.maintenance(a);
             if !takeover && equity >= maintenance {
-                return None;
+                return LiquidationEnd::Done(Some((equity, maintenance)));
             }
             if first && self.convert_collateral(a) {
                 // Non-USD collateral is sold first, at market; the account is then
                 // evaluated again on its USD equity.
                 continue;
             }
+            // Whether `equity` is still the account's (a refused takeover
+            // may have moved some of its positions to the vault).
+            let mut fresh = true;
             if !takeover && self.vault_wants(equity, maintenance) {
                 // Backstop liquidation: the vault takes the account over whole
                 // (unless its floor refuses; then the liquidation goes on).
                 self.count_liquidated(a);
                 if self.vault_take_over(a) {
-                    return None;
+                    return LiquidationEnd::Done(None);
                 }
+                fresh = false;
             }
-            let slot = self.largest_position(a)?;
+            let Some(slot) = self.largest_position(a) else {
+                return LiquidationEnd::Done(None);
+            };
+            // One slot: its position's requirement is the account's.
+            let single = self.ledger.accounts[a as usize].slot_count == 1;
             if equity.0 <= 0 {
                 takeover = true;
             }
@@ -95,30 +125,35 @@ impl Engine {
             let wanted = if takeover {
                 held
             } else {
-                self.lots_to_close(slot, equity, maintenance)
+                self.lots_to_close(slot, equity, maintenance, single)
             };
             // A limit order (dYdX's fillable price, `limit_book.rs`): what does
             // not fill waits for the next step.
             let (lots, deleverage) = match self.limit_close(slot, wanted, equity, maintenance) {
                 LimitedClose::Fill(q) => (q, false),
                 LimitedClose::Deleverage => (wanted, true),
-                LimitedClose::Wait => return Some(1),
+                LimitedClose::Wait => return LiquidationEnd::Later(1),
             };
             if first {
                 self.count_liquidated(a);
             }
             first = false;
-            if self.close(a, slot, lots, deleverage) {
+            let (bankrupt, after) = self.close(a, slot, lots, deleverage, fresh.then_some(equity));
+            if bankrupt {
                 takeover = true;
             }
+            known = after;
             if lots < wanted {
-                return Some(1);
+                return LiquidationEnd::Later(1);
             }
             match (self.cfg.mode, takeover) {
                 (LiquidationMode::Chunked { cooldown_steps, .. }, false) => {
                     self.ledger.mark_dirty(a);
                     self.ledger.accounts[a as usize].chunked = true;
-                    return self.is_liquidatable(a).then_some(cooldown_steps);
+                    return match self.is_liquidatable(a) {
+                        true => LiquidationEnd::Later(cooldown_steps),
+                        false => LiquidationEnd::Done(None),
+                    };
                 }
                 (LiquidationMode::PerBlock { .. }, false) => {
                     // The block's order is done; the next block re-checks the
@@ -126,7 +161,10 @@ impl Engine {
                     // block, the next step's first.
                     blocks_left -= 1;
                     if blocks_left == 0 {
-                        return self.is_liquidatable(a).then_some(1);
+                        return match self.is_liquidatable(a) {
+                            true => LiquidationEnd::Later(1),
+                            false => LiquidationEnd::Done(None),
+                        };
                     }
                 }
                 _ => {}
@@ -145,14 +183,16 @@ impl Engine {
     }
 
     /// Lots of the position in `slot` the mode closes now (no takeover).
-    fn lots_to_close(&self, slot: u32, equity: Micros, maintenance: Micros) -> i64 {
+    /// `single`: the slot is its account's only one (`maintenance` is then
+    /// its position's requirement).
+    fn lots_to_close(&self, slot: u32, equity: Micros, maintenance: Micros, single: bool) -> i64 {
         let held = self.ledger.positions[slot as usize].lots.abs();
         match self.cfg.mode {
             LiquidationMode::Full => held,
             LiquidationMode::ToTarget {
                 buffer,
                 step_fraction,
-            } => self.to_target_lots(slot, equity, maintenance, buffer, step_fraction),
+            } => self.to_target_lots(slot, equity, maintenance, single, buffer, step_fraction),
             LiquidationMode::Chunked {
                 then_whole: true, ..
             } if self.ledger.accounts[self.ledger.slot_owner(slot) as usize].chunked => held,
@@ -209,6 +249,12 @@ impl Engine {
     /// The open position with the largest maintenance margin (lowest slot on ties).
     fn largest_position(&self, a: u32) -> Option<u32> {
         let acc = &self.ledger.accounts[a as usize];
+        if acc.slot_count == 1 {
+            // One slot: the largest open position if it is open, with no
+            // requirement to compare.
+            let s = acc.first_slot;
+            return (self.ledger.positions[s as usize].lots != 0).then_some(s);
+        }
         let mut best: Option<(Micros, u32)> = None;
         for s in acc.first_slot..acc.first_slot + acc.slot_count {
             let p = &self.ledger.positions[s as usize];
@@ -250,11 +296,14 @@ impl Engine {
 
     /// `to_target`: the smallest multiple of `step_fraction` of the position whose
     /// close (its slippage and fee included) restores `maintenance × (1 + buffer)`.
+    /// `single`: the slot is its account's only one, so the position's
+    /// requirement now is `maintenance`.
     fn to_target_lots(
         &self,
         slot: u32,
         equity: Micros,
         maintenance: Micros,
+        single: bool,
         buffer: Rate,
         step_fraction: f64,
     ) -> i64 {
@@ -263,7 +312,16 @@ impl Engine {
         let market = p.market as usize;
         let m = &self.markets[market];
         let mark = self.marks[market];
-        let mm_now = self.position_maintenance(&p, p.lots);
+        let mm_now = if single {
+            maintenance
+        } else {
+            self.position_maintenance(&p, p.lots)
+        };
+        debug_assert_eq!(
+            mm_now,
+            self.position_maintenance(&p, p.lots),
+            "Invariant: a one-slot account's requirement is its position's"
+        );
         let steps = (1.0 / step_fraction).ceil().max(1.0) as i64;
         let lots_at =
             |i: i64| ((held as f64 * step_fraction * i as f64).ceil() as i64).clamp(1, held);
@@ -380,15 +438,31 @@ impl Engine {
     }
 
     /// Closes `lots` of the position in `slot` of account `a`, runs the waterfall if
-    /// the account ends bankrupt, and returns whether it did. `deleverage`: all
-    /// of it by ADL at the bankruptcy price (a limit order that filled nothing).
-    fn close(&mut self, a: u32, slot: u32, lots: i64, deleverage: bool) -> bool {
+    /// the account ends bankrupt, and returns whether it did, with the
+    /// account's equity after the close and its fee when that is known
+    /// without the waterfall (`None` after a deficit was covered).
+    /// `deleverage`: all of it by ADL at the bankruptcy price (a limit order
+    /// that filled nothing). `equity`: the account's equity now, when the
+    /// caller holds it.
+    fn close(
+        &mut self,
+        a: u32,
+        slot: u32,
+        lots: i64,
+        deleverage: bool,
+        equity: Option<Micros>,
+    ) -> (bool, Option<Micros>) {
         let p = self.ledger.positions[slot as usize];
         let market = p.market as usize;
         let trade = -p.lots.signum() * lots;
         let price = self.execution_ticks(market, trade);
         let mark = self.marks[market];
-        let equity_before = self.equity(a);
+        let equity_before = equity.unwrap_or_else(|| self.equity(a));
+        debug_assert_eq!(
+            equity_before,
+            self.equity(a),
+            "Invariant: the equity given is the account's at the marks"
+        );
         let m = &self.markets[market];
         let e_after = equity_before + m.value(trade, mark) - m.value(trade, price);
         let split = if deleverage {
@@ -417,7 +491,15 @@ impl Engine {
         }
         let mut equity = self.equity(a);
         if market_lots > 0 && equity.0 > 0 {
+            // The fee leaves the account's collateral whole (applying its
+            // pending funding moves none of its equity): the equity after it
+            // is `equity - fee` exactly.
             equity -= self.charge_fee(a, market, market_lots, price, equity);
+            debug_assert_eq!(
+                equity,
+                self.equity(a),
+                "Invariant: the fee lowers the equity by itself"
+            );
         }
         if equity.0 < 0 {
             // Only the part not already recorded (under `none` an account taken over
@@ -425,10 +507,11 @@ impl Engine {
             let new = -equity - self.ledger.accounts[a as usize].shortfall_recorded;
             if new.0 > 0 {
                 self.cover_deficit(a, p.market, p.lots.signum(), new);
+                return (true, None);
             }
-            return true;
+            return (true, Some(equity));
         }
-        split.adl_lots > 0
+        (split.adl_lots > 0, Some(equity))
     }
 
     /// The part of a close of `lots` that goes to ADL when it leaves equity

@@ -113,6 +113,9 @@ use triggers::LiquidationIndex;
 #[derive(Default)]
 struct Scratch {
     breached: Vec<u32>,
+    /// `(account, version)` of the trigger entries a step's marks crossed
+    /// (`collect_breaches`).
+    popped: Vec<(u32, u32)>,
     candidates: Vec<AdlCandidate>,
     fills: Vec<(usize, i64)>,
     winners: Vec<(u32, u32, Micros)>,
@@ -364,6 +367,9 @@ impl Engine {
             .collect();
         engine.set_record_events(cfg!(test));
         engine.reindex_all();
+        // The opening book's triggers as sorted runs, shared by the engines
+        // restarted from this one (`triggers.rs`).
+        engine.index.freeze();
         engine.ledger.rebase();
         Ok(engine)
     }

@@ -91,6 +91,7 @@ impl Engine {
         self.record_events = *record_events;
         // Scratch buffers are emptied before every use; keep their capacity.
         self.scratch.breached.clear();
+        self.scratch.popped.clear();
         self.scratch.candidates.clear();
         self.scratch.fills.clear();
         self.scratch.winners.clear();

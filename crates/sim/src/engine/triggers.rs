@@ -6,18 +6,120 @@
 //! `short_offset`): moving every trigger of a market and side by the same number
 //! of ticks (a funding settlement, [`LiquidationIndex::shift_longs`]) is O(1) and
 //! keeps the heap's order.
+//!
+//! Each heap is a [`TriggerHeap`]: the opening book's triggers frozen into one
+//! run sorted in pop order (shared by every engine restarted from the same
+//! template, read by a cursor), and a binary heap of the triggers pushed since.
+//! What the index answers depends only on the multiset of entries it holds
+//! (the entries a mark has crossed, the nearest trigger, the count), never on
+//! the order in which entries of equal rank leave, so the split changes no
+//! result (docs/performance.md, "Monte Carlo per core, round 8").
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::sync::Arc;
 
 /// Heap entry: `(trigger ticks, account, version)`.
 pub(super) type LongEntry = (i64, Reverse<u32>, u32);
 pub(super) type ShortEntry = (Reverse<i64>, Reverse<u32>, u32);
 
+/// A max-heap in two parts: a frozen run of entries sorted largest first,
+/// consumed from the front by a cursor, and a binary heap of the entries
+/// pushed since it was frozen. The largest entry is the larger of the two
+/// fronts.
+///
+/// The frozen run is shared (`Arc`): restarting an engine from a template
+/// copies a pointer and a cursor, not the opening book's triggers, and a pop
+/// from it reads the next entry in memory instead of sifting down a heap of
+/// O(accounts) entries.
+#[derive(Debug)]
+pub(super) struct TriggerHeap<E> {
+    /// Entries frozen by [`TriggerHeap::freeze`], largest first.
+    frozen: Arc<[E]>,
+    /// Entries of `frozen` already popped (or cleared).
+    next: usize,
+    /// Entries pushed since the last freeze.
+    heap: BinaryHeap<E>,
+}
+
+impl<E: Ord + Copy> TriggerHeap<E> {
+    /// An empty heap with room for `capacity` pushed entries.
+    fn with_capacity(capacity: usize) -> TriggerHeap<E> {
+        TriggerHeap {
+            frozen: Arc::from(Vec::new()),
+            next: 0,
+            heap: BinaryHeap::with_capacity(capacity),
+        }
+    }
+
+    /// Entries held, stale ones included.
+    pub(super) fn len(&self) -> usize {
+        self.frozen.len() - self.next + self.heap.len()
+    }
+
+    /// The largest entry.
+    #[inline]
+    pub(super) fn peek(&self) -> Option<&E> {
+        match (self.frozen.get(self.next), self.heap.peek()) {
+            (Some(f), Some(h)) => Some(f.max(h)),
+            (f, h) => f.or(h),
+        }
+    }
+
+    /// Removes the largest entry.
+    #[inline]
+    pub(super) fn pop(&mut self) -> Option<E> {
+        match (self.frozen.get(self.next), self.heap.peek()) {
+            (Some(&f), Some(h)) if f >= *h => {
+                self.next += 1;
+                Some(f)
+            }
+            (Some(&f), None) => {
+                self.next += 1;
+                Some(f)
+            }
+            _ => self.heap.pop(),
+        }
+    }
+
+    /// Adds an entry.
+    #[inline]
+    pub(super) fn push(&mut self, entry: E) {
+        self.heap.push(entry);
+    }
+
+    /// Removes every entry (the frozen run's memory is kept until the next
+    /// freeze or copy).
+    fn clear(&mut self) {
+        self.next = self.frozen.len();
+        self.heap.clear();
+    }
+
+    /// Moves every entry into the frozen run (sorted, largest first): the
+    /// same entries, popped in an order that differs only among equal ones.
+    /// Allocates; for an engine's opening, not for a step.
+    fn freeze(&mut self) {
+        let mut all: Vec<E> = Vec::with_capacity(self.len());
+        all.extend_from_slice(&self.frozen[self.next..]);
+        all.extend(self.heap.drain());
+        all.sort_unstable_by(|a, b| b.cmp(a));
+        self.frozen = Arc::from(all);
+        self.next = 0;
+    }
+
+    /// Makes this heap a copy of `src`: the frozen run shared, the pushed
+    /// entries copied into this heap's buffer.
+    fn clone_from_heap(&mut self, src: &TriggerHeap<E>) {
+        self.frozen = Arc::clone(&src.frozen);
+        self.next = src.next;
+        self.heap.clone_from(&src.heap);
+    }
+}
+
 /// The triggers of every market and the liquidations scheduled.
 pub(super) struct LiquidationIndex {
-    pub(super) longs: Vec<BinaryHeap<LongEntry>>,
-    pub(super) shorts: Vec<BinaryHeap<ShortEntry>>,
+    pub(super) longs: Vec<TriggerHeap<LongEntry>>,
+    pub(super) shorts: Vec<TriggerHeap<ShortEntry>>,
     /// `(due step, account)` of every scheduled liquidation, earliest first.
     pub(super) due: BinaryHeap<Reverse<(u32, u32)>>,
     /// Per market: ticks added to every stored long trigger.
@@ -31,10 +133,10 @@ impl LiquidationIndex {
     pub(super) fn new(markets: usize, accounts: usize) -> LiquidationIndex {
         LiquidationIndex {
             longs: (0..markets)
-                .map(|_| BinaryHeap::with_capacity(2 * accounts + 16))
+                .map(|_| TriggerHeap::with_capacity(2 * accounts + 16))
                 .collect(),
             shorts: (0..markets)
-                .map(|_| BinaryHeap::with_capacity(2 * accounts + 16))
+                .map(|_| TriggerHeap::with_capacity(2 * accounts + 16))
                 .collect(),
             due: BinaryHeap::with_capacity(accounts + 16),
             long_offset: vec![0; markets],
@@ -43,7 +145,8 @@ impl LiquidationIndex {
     }
 
     /// Makes this index a copy of `src`, reusing its heaps' buffers (a
-    /// prepared engine's restart, `engine/restart.rs`).
+    /// prepared engine's restart, `engine/restart.rs`): the frozen runs are
+    /// shared, not copied.
     pub(super) fn reset_from(&mut self, src: &LiquidationIndex) {
         let LiquidationIndex {
             longs,
@@ -52,11 +155,19 @@ impl LiquidationIndex {
             long_offset,
             short_offset,
         } = src;
-        self.longs.clone_from(longs);
-        self.shorts.clone_from(shorts);
+        reset_heaps(&mut self.longs, longs);
+        reset_heaps(&mut self.shorts, shorts);
         self.due.clone_from(due);
         self.long_offset.clone_from(long_offset);
         self.short_offset.clone_from(short_offset);
+    }
+
+    /// Freezes every heap's entries into its sorted run
+    /// ([`TriggerHeap::freeze`]): after the opening book is indexed, so that
+    /// the engines restarted from it share the run.
+    pub(super) fn freeze(&mut self) {
+        self.longs.iter_mut().for_each(TriggerHeap::freeze);
+        self.shorts.iter_mut().for_each(TriggerHeap::freeze);
     }
 
     /// Adds the trigger of a long of `account` in `market`: safe while the mark
@@ -116,7 +227,8 @@ impl LiquidationIndex {
     }
 
     /// Pops every entry of `market` the mark has crossed, calling `take` with
-    /// `(account, version)` (stale entries included: the caller checks).
+    /// `(account, version)` (stale entries included: the caller checks). The
+    /// entries come in no particular order among equal triggers.
     pub(super) fn pop_crossed(&mut self, market: usize, mark: i64, mut take: impl FnMut(u32, u32)) {
         let (long_offset, short_offset) = (self.long_offset[market], self.short_offset[market]);
         while let Some(&(stored, Reverse(a), v)) = self.longs[market].peek() {
@@ -132,6 +244,128 @@ impl LiquidationIndex {
             }
             self.shorts[market].pop();
             take(a, v);
+        }
+    }
+}
+
+/// Makes `dst` a copy of `src` heap by heap, reusing `dst`'s buffers.
+fn reset_heaps<E: Ord + Copy>(dst: &mut Vec<TriggerHeap<E>>, src: &[TriggerHeap<E>]) {
+    dst.truncate(src.len());
+    for (d, s) in dst.iter_mut().zip(src) {
+        d.clone_from_heap(s);
+    }
+    for s in &src[dst.len()..] {
+        let mut d = TriggerHeap::with_capacity(s.heap.capacity());
+        d.clone_from_heap(s);
+        dst.push(d);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One operation on a heap: push an entry, pop, freeze, or clear.
+    #[derive(Clone, Debug)]
+    enum Op {
+        Push(i64, u32),
+        Pop,
+        Freeze,
+        Clear,
+        /// Pops every entry at or above the key (as `pop_crossed` does).
+        PopFrom(i64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            6 => (-20i64..20, 0u32..8).prop_map(|(k, a)| Op::Push(k, a)),
+            3 => Just(Op::Pop),
+            1 => Just(Op::Freeze),
+            1 => Just(Op::Clear),
+            2 => (-20i64..20).prop_map(Op::PopFrom),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 512,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(8),
+            ..ProptestConfig::default()
+        })]
+
+        /// Against a plain `BinaryHeap` of the same entries: the same
+        /// length, the same top after every operation, the same key popped
+        /// (entries of equal key may leave in another order), the same
+        /// multiset popped by a `pop_crossed`-style sweep; a copy made at
+        /// any point runs on the same.
+        #[test]
+        fn a_trigger_heap_holds_what_a_binary_heap_holds(ops in prop::collection::vec(op(), 0..200)) {
+            let mut heap: TriggerHeap<LongEntry> = TriggerHeap::with_capacity(4);
+            let mut copy: TriggerHeap<LongEntry> = TriggerHeap::with_capacity(0);
+            let mut plain: BinaryHeap<LongEntry> = BinaryHeap::new();
+            let mut version = 0u32;
+            for (i, op) in ops.into_iter().enumerate() {
+                match op {
+                    Op::Push(k, a) => {
+                        version += 1;
+                        heap.push((k, Reverse(a), version));
+                        plain.push((k, Reverse(a), version));
+                    }
+                    Op::Pop => {
+                        let (got, want) = (heap.pop(), plain.pop());
+                        prop_assert_eq!(got.map(|e| e.0), want.map(|e| e.0));
+                        // Equal keys may leave in another order: put the
+                        // one popped back into the reference's place.
+                        if let (Some(g), Some(w)) = (got, want) && g != w {
+                            let mut rest: Vec<_> = plain.drain().collect();
+                            let at = rest.iter().position(|e| *e == g);
+                            prop_assert!(at.is_some(), "popped {:?}, not in the heap", g);
+                            rest[at.unwrap_or(0)] = w;
+                            plain.extend(rest);
+                        }
+                    }
+                    Op::Freeze => heap.freeze(),
+                    Op::Clear => {
+                        heap.clear();
+                        plain.clear();
+                    }
+                    Op::PopFrom(k) => {
+                        let mut got = Vec::new();
+                        while let Some(&e) = heap.peek() {
+                            if e.0 < k {
+                                break;
+                            }
+                            prop_assert_eq!(heap.pop(), Some(e));
+                            got.push(e);
+                        }
+                        let mut want = Vec::new();
+                        while plain.peek().is_some_and(|e| e.0 >= k) {
+                            want.extend(plain.pop());
+                        }
+                        got.sort_unstable();
+                        want.sort_unstable();
+                        prop_assert_eq!(got, want);
+                    }
+                }
+                prop_assert_eq!(heap.len(), plain.len());
+                prop_assert_eq!(heap.peek().map(|e| e.0), plain.peek().map(|e| e.0));
+                let mut held: Vec<_> = heap.frozen[heap.next..].to_vec();
+                held.extend(heap.heap.iter().copied());
+                held.sort_unstable();
+                let mut want: Vec<_> = plain.iter().copied().collect();
+                want.sort_unstable();
+                prop_assert_eq!(&held, &want, "the same multiset of entries");
+                if i % 7 == 0 {
+                    copy.clone_from_heap(&heap);
+                    let mut a: Vec<_> = std::iter::from_fn(|| copy.pop()).collect();
+                    let mut b = held.clone();
+                    b.sort_unstable_by(|x, y| y.cmp(x));
+                    prop_assert_eq!(a.iter().map(|e| e.0).collect::<Vec<_>>(), b.iter().map(|e| e.0).collect::<Vec<_>>());
+                    a.sort_unstable_by(|x, y| y.cmp(x));
+                    prop_assert_eq!(a, b, "a copy pops the same entries");
+                }
+            }
         }
     }
 }
