@@ -141,9 +141,9 @@ pub(crate) fn positive_whole(value: i64) -> Result<(), Broken> {
 const LANES: usize = 8;
 
 /// The least value of `values` not NaN (`+inf` if none), and whether every
-/// value is finite, in one branch-free pass: a lane's `v - v` is `0` for a
+/// value is finite, in one branch-free pass: a lane's `v * 0` is `±0` for a
 /// finite `v` and NaN for an infinite or NaN one, so the lanes' sums stay
-/// `0` exactly when every value is finite.
+/// zero exactly when every value is finite.
 #[inline]
 fn min_and_finite(values: &[f64]) -> (f64, bool) {
     let mut blocks = values.chunks_exact(LANES);
@@ -153,7 +153,7 @@ fn min_and_finite(values: &[f64]) -> (f64, bool) {
         for ((low, spread), &v) in low.iter_mut().zip(&mut spread).zip(block) {
             // `v < low` is false for NaN, which the sum catches.
             *low = if v < *low { v } else { *low };
-            *spread += v - v;
+            *spread += v * 0.0;
         }
     }
     let rest = blocks.remainder();
@@ -161,7 +161,7 @@ fn min_and_finite(values: &[f64]) -> (f64, bool) {
         .iter()
         .chain(&low)
         .fold(f64::INFINITY, |low, &v| if v < low { v } else { low });
-    let finite = rest.iter().chain(&spread).all(|&v| v - v == 0.0);
+    let finite = rest.iter().chain(&spread).all(|&v| v * 0.0 == 0.0);
     (low, finite)
 }
 
@@ -319,7 +319,7 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig {
             cases: 512,
-            rng_seed: proptest::test_runner::RngSeed::Fixed(0x5EED_C0_1D),
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x5EED_C01D),
             ..ProptestConfig::default()
         })]
 
