@@ -26,8 +26,9 @@
 //!
 //! - `replay_engine/runs/read_ahead/trades_10m_100k_accounts`: the same
 //!   steps with the trades handed out a run at a time
-//!   ([`Replay::next_run`]: slices of the decoded rows) instead of a
-//!   [`ReplayEvent`] each.
+//!   ([`Replay::next_run`]: slices of the decoded and checked columns,
+//!   [`TradeSlice`](backstop_data::TradeSlice)) instead of a [`ReplayEvent`]
+//!   each.
 //!
 //! Every `Engine::step` runs as a quiet step when it only moves the mark
 //! (`engine/quiet.rs`); the one-shot mode also times the engine alone with
@@ -49,6 +50,18 @@
 //! (±0.0005 % a trade, about 0.9 % over 10M trades, no liquidation): the
 //! bench's walk (±0.05 % a trade) liquidates 90% of the accounts, the quiet
 //! one shows the per-step constant alone.
+//!
+//! # Profile mode
+//!
+//! `BACKSTOP_REPLAY_PROFILE=<row> BACKSTOP_REPLAY_DIR=<folder>` runs one row
+//! (`setup`, `decode`, `replay`, `replay-ahead`, `engine`, `engine-ahead`,
+//! `runs`, `runs-ahead`) once on a file kept in the folder (written there on
+//! first use; `BACKSTOP_REPLAY_WALK=quiet` for the quiet walk,
+//! `BACKSTOP_REPLAY_TRADES=<n>` for another length) and prints its wall
+//! time, this thread's CPU time and the process's: with a reader thread, the
+//! difference is the reader's. For profilers: `valgrind --tool=callgrind
+//! --separate-threads=yes` counts each thread's instructions (`setup` is the
+//! part every row shares: the book built, no replay).
 //!
 //! # Peak memory mode
 //!
@@ -249,11 +262,11 @@ fn replay_engine_runs(path: &Path, engine: &mut Engine, reading: Reading) -> (us
     let mut events = 0;
     while let Some(run) = replay.next_run() {
         match run.expect("replay run") {
-            ReplayRun::Trades { rows, .. } => {
-                for row in rows {
-                    step_trade(engine, row.ts_ns, row.price);
+            ReplayRun::Trades { trades, .. } => {
+                for (&ts_ns, &price) in trades.ts_ns().iter().zip(trades.prices()) {
+                    step_trade(engine, ts_ns, price);
                 }
-                events += rows.len();
+                events += trades.len();
             }
             ReplayRun::Event { event, .. } => {
                 if let ReplayEvent::Trade { ts_ns, price, .. } = event {
@@ -659,7 +672,71 @@ fn once(trades: usize) {
     once_walk(dir.path(), trades, QUIET_STEP, &book);
 }
 
+/// Profile mode: run one row of the one-shot mode on a file kept in
+/// [`PROFILE_DIR_ENV`] (written there first if absent), for a profiler
+/// (`perf record`, `valgrind --tool=callgrind --separate-threads=yes`).
+const PROFILE_ENV: &str = "BACKSTOP_REPLAY_PROFILE";
+/// Profile mode: the folder of the kept files.
+const PROFILE_DIR_ENV: &str = "BACKSTOP_REPLAY_DIR";
+/// Profile mode: `bench` (the default) or `quiet`, the walk.
+const PROFILE_WALK_ENV: &str = "BACKSTOP_REPLAY_WALK";
+/// Profile mode: the number of trades (default [`TRADES`]).
+const PROFILE_TRADES_ENV: &str = "BACKSTOP_REPLAY_TRADES";
+
+/// Profile mode: one row, `row` one of `setup` (the file and the book, no
+/// replay: what the other rows' totals include), `decode`, `replay`,
+/// `replay-ahead`, `engine` (an event at a time), `engine-ahead`, `runs`,
+/// `runs-ahead`; prints its events, wall time, this thread's CPU time and
+/// the process's (every thread's, the reader's included).
+fn profile(row: &str) {
+    let dir = std::env::var_os(PROFILE_DIR_ENV).expect("BACKSTOP_REPLAY_DIR: a folder");
+    let dir = Path::new(&dir);
+    let walk = std::env::var(PROFILE_WALK_ENV).unwrap_or_else(|_| "bench".to_owned());
+    let step = match walk.as_str() {
+        "bench" => WALK_STEP,
+        "quiet" => QUIET_STEP,
+        other => panic!("BACKSTOP_REPLAY_WALK: bench or quiet, not {other}"),
+    };
+    let trades: usize = std::env::var(PROFILE_TRADES_ENV).map_or(TRADES, |n| {
+        n.parse().expect("BACKSTOP_REPLAY_TRADES: a number")
+    });
+    let path = dir.join(format!("trades-{trades}-{step}.parquet"));
+    if !path.exists() {
+        let written = write_file(dir, trades, step);
+        std::fs::rename(&written, &path).expect("keep the file");
+    }
+    let book = engine_book(ENGINE_ACCOUNTS);
+    let mut engine = fresh_engine(&book);
+    let mut events = 0;
+    let times = timed(|| {
+        events = match row {
+            "setup" => 0,
+            "decode" => black_box(decode(&path)).0,
+            "replay" => black_box(replay(&path, Reading::Inline)).0,
+            "replay-ahead" => black_box(replay(&path, Reading::ReadAhead)).0,
+            "engine" => replay_engine(&path, &mut engine, Reading::Inline).0,
+            "engine-ahead" => replay_engine(&path, &mut engine, Reading::ReadAhead).0,
+            "runs" => replay_engine_runs(&path, &mut engine, Reading::Inline).0,
+            "runs-ahead" => replay_engine_runs(&path, &mut engine, Reading::ReadAhead).0,
+            other => panic!("BACKSTOP_REPLAY_PROFILE: no row {other}"),
+        };
+    });
+    println!(
+        "{row} ({walk} walk): {events} events, wall {:.2?}, this thread's CPU {:.2?}, \
+         process CPU {:.2?}, the other threads' {:.2?}; {} accounts liquidated",
+        times.wall,
+        times.cpu,
+        times.process,
+        times.process.saturating_sub(times.cpu),
+        engine.accounts_liquidated()
+    );
+}
+
 fn main() {
+    if let Ok(row) = std::env::var(PROFILE_ENV) {
+        profile(&row);
+        return;
+    }
     if let Ok(trades) = std::env::var(ONCE_ENV) {
         once(
             trades

@@ -46,7 +46,7 @@ pub use atomic::{write_atomically, write_bytes_atomically};
 pub use error::DataError;
 pub use history::{
     Contract, EventKind, HistoryMetadata, HistorySchema, HistorySource, HistoryTable, Replay,
-    ReplayEvent, ReplayRun, Side, TimeWindow, WriteOptions, kline_path, resample_last,
+    ReplayEvent, ReplayRun, Side, TimeWindow, TradeSlice, WriteOptions, kline_path, resample_last,
 };
 #[cfg(feature = "import")]
 pub use import::{ImportFormat, ImportReport, ImportRequest, import};

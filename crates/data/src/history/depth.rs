@@ -26,7 +26,9 @@ use super::codec::cursor::read_rows;
 use super::codec::metadata::{HistoryMetadata, HistorySchema};
 use super::codec::rows::{Decode, HistoryTable, Record, WriteOptions, write_rows};
 use crate::error::DataError;
-use crate::rules::{BadValue, column as bad, finite, non_negative};
+use crate::rules::{
+    BadValue, all_finite, all_non_negative, check_lengths, column as bad, finite, non_negative,
+};
 use crate::schema::{Column, ColumnType, UTC, arrow_schema};
 
 /// Value of the `backstop.schema` metadata key in depth files.
@@ -107,12 +109,54 @@ impl Decode for DepthColumns {
     type Row = DepthRow;
 
     fn from_batch(path: &Path, batch: &RecordBatch) -> Result<Self, DataError> {
-        Ok(Self {
+        let columns = Self {
             ts: column::<TimestampNanosecondType>(path, batch, &TS)?,
             percentage: column::<Float64Type>(path, batch, &PERCENTAGE)?,
             depth: column::<Float64Type>(path, batch, &DEPTH)?,
             notional: column::<Float64Type>(path, batch, &NOTIONAL)?,
-        })
+        };
+        check_lengths(
+            path,
+            (TS.name, batch.num_rows()),
+            &[
+                (TS.name, columns.ts.len()),
+                (PERCENTAGE.name, columns.percentage.len()),
+                (DEPTH.name, columns.depth.len()),
+                (NOTIONAL.name, columns.notional.len()),
+            ],
+        )?;
+        Ok(columns)
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.ts.len()
+    }
+
+    #[inline]
+    fn ts_raw(&self) -> &[i64] {
+        self.ts.values()
+    }
+
+    fn all_valid(&self) -> bool {
+        [
+            self.ts.null_count(),
+            self.percentage.null_count(),
+            self.depth.null_count(),
+            self.notional.null_count(),
+        ] == [0; 4]
+            && all_finite(self.percentage.values())
+            && all_non_negative(self.depth.values())
+            && all_non_negative(self.notional.values())
+    }
+
+    fn checked_row(&self, i: usize) -> DepthRow {
+        DepthRow {
+            ts_ns: self.ts.values()[i],
+            percentage: self.percentage.values()[i],
+            depth: self.depth.values()[i],
+            notional: self.notional.values()[i],
+        }
     }
 
     fn ts(&self, i: usize) -> Option<i64> {

@@ -25,7 +25,9 @@ use super::codec::cursor::read_rows;
 use super::codec::metadata::{HistoryMetadata, HistorySchema};
 use super::codec::rows::{Decode, HistoryTable, Record, WriteOptions, write_rows};
 use crate::error::DataError;
-use crate::rules::{BadValue, column as bad, finite, positive_whole};
+use crate::rules::{
+    BadValue, all_finite, all_within, check_lengths, column as bad, finite, positive_whole,
+};
 use crate::schema::{Column, ColumnType, UTC, arrow_schema};
 
 /// Value of the `backstop.schema` metadata key in funding files.
@@ -102,15 +104,54 @@ impl Decode for FundingColumns {
     type Row = FundingRow;
 
     fn from_batch(path: &Path, batch: &RecordBatch) -> Result<Self, DataError> {
-        Ok(Self {
+        let columns = Self {
             ts: column::<TimestampNanosecondType>(path, batch, &TS)?,
             rate: column::<Float64Type>(path, batch, &RATE)?,
             interval_s: column::<Int32Type>(path, batch, &INTERVAL_S)?,
-        })
+        };
+        check_lengths(
+            path,
+            (TS.name, batch.num_rows()),
+            &[
+                (TS.name, columns.ts.len()),
+                (RATE.name, columns.rate.len()),
+                (INTERVAL_S.name, columns.interval_s.len()),
+            ],
+        )?;
+        Ok(columns)
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.ts.len()
     }
 
     fn ts_values(&self) -> Option<&[i64]> {
         (self.ts.null_count() == 0).then(|| &self.ts.values()[..])
+    }
+
+    #[inline]
+    fn ts_raw(&self) -> &[i64] {
+        self.ts.values()
+    }
+
+    fn all_valid(&self) -> bool {
+        [
+            self.ts.null_count(),
+            self.rate.null_count(),
+            self.interval_s.null_count(),
+        ] == [0; 3]
+            && all_finite(self.rate.values())
+            && all_within(self.interval_s.values(), 1, i32::MAX)
+    }
+
+    #[inline]
+    fn checked_row(&self, i: usize) -> FundingRow {
+        FundingRow {
+            ts_ns: self.ts.values()[i],
+            rate: self.rate.values()[i],
+            interval_s: self.interval_s.values()[i],
+        }
     }
 
     #[inline]

@@ -12,7 +12,7 @@ use super::codec::cursor::Cursor;
 use super::codec::metadata::{HistoryMetadata, HistorySchema, open};
 use super::funding::{self, FundingColumns, FundingRow};
 use super::prices::{self, PriceColumns, PriceRow};
-use super::trades::{self, Side, TradeColumns, TradeRow};
+use super::trades::{self, Side, TradeColumns, TradeRow, TradeSlice};
 use super::window::TimeWindow;
 use crate::error::DataError;
 
@@ -386,8 +386,9 @@ pub enum ReplayRun<'a> {
     Trades {
         /// The source's index.
         source: usize,
-        /// The trades, in file order.
-        rows: &'a [TradeRow],
+        /// The trades, in file order: slices of the source's decoded and
+        /// checked columns.
+        trades: TradeSlice<'a>,
     },
     /// One event.
     Event {
@@ -604,7 +605,7 @@ impl Replay {
 
     /// The next events in merge order, a run at a time: the trades of the
     /// running source that come before every other source's next event, as
-    /// a slice of the rows its reader has decoded and checked (one source:
+    /// slices of the columns its reader has decoded and checked (one source:
     /// the rest of its batch), or else one event as
     /// [`Self::next_with_source`] gives it. The events, their order and the
     /// errors (naming file, row and column, at the same event) are those of
@@ -640,7 +641,7 @@ impl Replay {
                         ..
                     }) => Some(Ok(ReplayRun::Trades {
                         source,
-                        rows: cursor.take_buffered(n),
+                        trades: cursor.take_trades(n),
                     })),
                     _ => None,
                 };
@@ -663,13 +664,13 @@ impl Replay {
         else {
             return 0;
         };
-        let rows = cursor.buffered();
+        let ts = cursor.buffered_ts();
         match self.heap.peek() {
-            None => rows.partition_point(|row| row.ts_ns <= until_ns),
+            None => ts.partition_point(|&ts_ns| ts_ns <= until_ns),
             Some(Reverse(head)) => {
                 let bound = head.key();
-                rows.partition_point(|row| {
-                    row.ts_ns <= until_ns && (row.ts_ns, EventKind::Trade, source) < bound
+                ts.partition_point(|&ts_ns| {
+                    ts_ns <= until_ns && (ts_ns, EventKind::Trade, source) < bound
                 })
             }
         }

@@ -90,5 +90,7 @@ pub use funding::{FUNDING_SCHEMA_ID, FundingRow, funding_schema, read_funding, w
 pub use merge::{EventKind, HistorySource, Replay, ReplayEvent, ReplayRun};
 pub use prices::{PRICES_SCHEMA_ID, PriceRow, prices_schema, read_prices, write_prices};
 pub use resample::{kline_path, resample_last};
-pub use trades::{Side, TRADES_SCHEMA_ID, TradeRow, read_trades, trades_schema, write_trades};
+pub use trades::{
+    Side, TRADES_SCHEMA_ID, TradeRow, TradeSlice, read_trades, trades_schema, write_trades,
+};
 pub use window::TimeWindow;

@@ -24,7 +24,7 @@ use super::codec::cursor::read_rows;
 use super::codec::metadata::{HistoryMetadata, HistorySchema};
 use super::codec::rows::{Decode, HistoryTable, Record, WriteOptions, write_rows};
 use crate::error::DataError;
-use crate::rules::{BadValue, column as bad, positive};
+use crate::rules::{BadValue, all_positive, check_lengths, column as bad, positive};
 use crate::schema::{Column, ColumnType, UTC, arrow_schema};
 
 /// Value of the `backstop.schema` metadata key in prices files.
@@ -102,15 +102,58 @@ impl Decode for PriceColumns {
     type Row = PriceRow;
 
     fn from_batch(path: &Path, batch: &RecordBatch) -> Result<Self, DataError> {
-        Ok(Self {
+        let columns = Self {
             ts: column::<TimestampNanosecondType>(path, batch, &TS)?,
             mark: column::<Float64Type>(path, batch, &MARK)?,
             index: column::<Float64Type>(path, batch, &INDEX)?,
-        })
+        };
+        check_lengths(
+            path,
+            (TS.name, batch.num_rows()),
+            &[
+                (TS.name, columns.ts.len()),
+                (MARK.name, columns.mark.len()),
+                (INDEX.name, columns.index.len()),
+            ],
+        )?;
+        Ok(columns)
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.ts.len()
     }
 
     fn ts_values(&self) -> Option<&[i64]> {
         (self.ts.null_count() == 0).then(|| &self.ts.values()[..])
+    }
+
+    #[inline]
+    fn ts_raw(&self) -> &[i64] {
+        self.ts.values()
+    }
+
+    fn all_valid(&self) -> bool {
+        let index_valid = if self.index.null_count() == 0 {
+            all_positive(self.index.values())
+        } else {
+            self.index
+                .iter()
+                .all(|index| index.is_none_or(|index| positive(index).is_ok()))
+        };
+        self.ts.null_count() == 0
+            && self.mark.null_count() == 0
+            && all_positive(self.mark.values())
+            && index_valid
+    }
+
+    #[inline]
+    fn checked_row(&self, i: usize) -> PriceRow {
+        PriceRow {
+            ts_ns: self.ts.values()[i],
+            mark: self.mark.values()[i],
+            index: (!self.index.is_null(i)).then(|| self.index.values()[i]),
+        }
     }
 
     #[inline]

@@ -13,10 +13,11 @@
 //! Reading accepts extra columns and any column order; `ts` may use any UTC
 //! spelling (`"UTC"`, `"Etc/UTC"`, `"+00:00"`, `"Z"`).
 
+use std::ops::Range;
 use std::path::Path;
 use std::sync::{Arc, LazyLock};
 
-use arrow_array::Array as _;
+use arrow_array::Array;
 use arrow_array::types::{Float64Type, Int8Type, Int64Type, TimestampNanosecondType};
 use arrow_array::{
     ArrayRef, Float64Array, Int8Array, Int64Array, PrimitiveArray, RecordBatch,
@@ -29,7 +30,10 @@ use super::codec::cursor::read_rows;
 use super::codec::metadata::{HistoryMetadata, HistorySchema};
 use super::codec::rows::{Decode, HistoryTable, Record, WriteOptions, write_rows};
 use crate::error::DataError;
-use crate::rules::{BadValue, column as bad, non_negative, positive};
+use crate::rules::{
+    BadValue, all_non_negative, all_positive, all_within, check_lengths, column as bad,
+    non_negative, positive,
+};
 use crate::schema::{Column, ColumnType, UTC, arrow_schema};
 
 /// Value of the `backstop.schema` metadata key in trades files.
@@ -134,6 +138,105 @@ impl Record for TradeRow {
     }
 }
 
+/// Consecutive checked trades of one trades file, column by column, as a
+/// replay hands them out ([`ReplayRun::Trades`](super::merge::ReplayRun)):
+/// slices of the decoded columns, no row copied. Every value has passed the
+/// schema's checks (prices finite and > 0, sizes finite and >= 0, times
+/// non-decreasing); all columns have [`Self::len`] values. A replay does not
+/// read `trade_id`, so the rows built here have none.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct TradeSlice<'a> {
+    ts_ns: &'a [i64],
+    price: &'a [f64],
+    size: &'a [f64],
+    /// -1, 0 or +1 each (checked).
+    side: &'a [i8],
+}
+
+impl<'a> TradeSlice<'a> {
+    /// The slice of checked columns; all of one length.
+    pub(crate) fn new(ts_ns: &'a [i64], price: &'a [f64], size: &'a [f64], side: &'a [i8]) -> Self {
+        debug_assert!(
+            [price.len(), size.len(), side.len()] == [ts_ns.len(); 3],
+            "Invariant: a trade slice's columns have one length"
+        );
+        Self {
+            ts_ns,
+            price,
+            size,
+            side,
+        }
+    }
+
+    /// Number of trades.
+    #[must_use]
+    pub const fn len(&self) -> usize {
+        self.ts_ns.len()
+    }
+
+    /// Whether there is no trade.
+    #[must_use]
+    pub const fn is_empty(&self) -> bool {
+        self.ts_ns.is_empty()
+    }
+
+    /// Execution times, ns since the Unix epoch, non-decreasing.
+    #[must_use]
+    pub const fn ts_ns(&self) -> &'a [i64] {
+        self.ts_ns
+    }
+
+    /// Execution prices, USD per base unit.
+    #[must_use]
+    pub const fn prices(&self) -> &'a [f64] {
+        self.price
+    }
+
+    /// Traded sizes, base units or contracts (the file's contract).
+    #[must_use]
+    pub const fn sizes(&self) -> &'a [f64] {
+        self.size
+    }
+
+    /// Trade `i`'s aggressor side.
+    #[must_use]
+    pub fn side(&self, i: usize) -> Option<Side> {
+        self.side.get(i).copied().and_then(Side::from_i8)
+    }
+
+    /// Trade `i` as a row (no `trade_id`).
+    #[must_use]
+    pub fn get(&self, i: usize) -> Option<TradeRow> {
+        Some(TradeRow {
+            ts_ns: *self.ts_ns.get(i)?,
+            price: *self.price.get(i)?,
+            size: *self.size.get(i)?,
+            side: self.side(i)?,
+            trade_id: None,
+        })
+    }
+
+    /// The last trade as a row (no `trade_id`).
+    #[must_use]
+    pub fn last(&self) -> Option<TradeRow> {
+        self.get(self.len().checked_sub(1)?)
+    }
+
+    /// The trades as rows, in order (no `trade_id`).
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = TradeRow> + 'a {
+        let columns = self.ts_ns.iter().zip(self.price).zip(self.size);
+        columns
+            .zip(self.side)
+            .map(|(((&ts_ns, &price), &size), &side)| TradeRow {
+                ts_ns,
+                price,
+                size,
+                side: Side::from_i8(side).unwrap_or(Side::Unknown),
+                trade_id: None,
+            })
+    }
+}
+
 /// The typed columns of one decoded trades batch (`trade_id` only when
 /// projected).
 pub(crate) struct TradeColumns {
@@ -144,55 +247,92 @@ pub(crate) struct TradeColumns {
     trade_id: Option<Int64Array>,
 }
 
+impl TradeColumns {
+    /// Rows `range` (checked) as a [`TradeSlice`]; empty if out of bounds.
+    pub(crate) fn slice(&self, range: Range<usize>) -> TradeSlice<'_> {
+        let ts = self.ts.values().get(range.clone());
+        let price = self.price.values().get(range.clone());
+        let size = self.size.values().get(range.clone());
+        let side = self.side.values().get(range);
+        match (ts, price, size, side) {
+            (Some(ts), Some(price), Some(size), Some(side)) => {
+                TradeSlice::new(ts, price, size, side)
+            }
+            _ => TradeSlice::default(),
+        }
+    }
+}
+
 impl Decode for TradeColumns {
     type Row = TradeRow;
 
     fn from_batch(path: &Path, batch: &RecordBatch) -> Result<Self, DataError> {
-        Ok(Self {
+        let columns = Self {
             ts: column::<TimestampNanosecondType>(path, batch, &TS)?,
             price: column::<Float64Type>(path, batch, &PRICE)?,
             size: column::<Float64Type>(path, batch, &SIZE)?,
             side: column::<Int8Type>(path, batch, &SIDE)?,
             trade_id: optional_column::<Int64Type>(path, batch, &TRADE_ID)?,
-        })
+        };
+        check_lengths(
+            path,
+            (TS.name, batch.num_rows()),
+            &[
+                (TS.name, columns.ts.len()),
+                (PRICE.name, columns.price.len()),
+                (SIZE.name, columns.size.len()),
+                (SIDE.name, columns.side.len()),
+                (
+                    TRADE_ID.name,
+                    columns
+                        .trade_id
+                        .as_ref()
+                        .map_or(batch.num_rows(), Array::len),
+                ),
+            ],
+        )?;
+        Ok(columns)
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.ts.len()
     }
 
     fn ts_values(&self) -> Option<&[i64]> {
         (self.ts.null_count() == 0).then(|| &self.ts.values()[..])
     }
 
-    fn all_rows(&self, out: &mut Vec<TradeRow>) -> bool {
+    #[inline]
+    fn ts_raw(&self) -> &[i64] {
+        self.ts.values()
+    }
+
+    fn all_valid(&self) -> bool {
         let no_nulls = [
             self.ts.null_count(),
             self.price.null_count(),
             self.size.null_count(),
             self.side.null_count(),
         ] == [0; 4];
-        let (ts, price, size, side) = (
-            self.ts.values(),
-            self.price.values(),
-            self.size.values(),
-            self.side.values(),
-        );
-        let valid = no_nulls
-            && ts.len() == price.len()
-            && ts.len() == size.len()
-            && ts.len() == side.len()
-            && price.iter().all(|&p| positive(p).is_ok())
-            && size.iter().all(|&s| non_negative(s).is_ok())
-            && side.iter().all(|&s| (-1..=1).contains(&s));
-        if !valid {
-            return false;
+        no_nulls
+            && all_positive(self.price.values())
+            && all_non_negative(self.size.values())
+            && all_within(self.side.values(), -1, 1)
+    }
+
+    #[inline]
+    fn checked_row(&self, i: usize) -> TradeRow {
+        TradeRow {
+            ts_ns: self.ts.values()[i],
+            price: self.price.values()[i],
+            size: self.size.values()[i],
+            side: Side::from_i8(self.side.values()[i]).unwrap_or(Side::Unknown),
+            trade_id: self
+                .trade_id
+                .as_ref()
+                .and_then(|ids| (!ids.is_null(i)).then(|| ids.values()[i])),
         }
-        let ids = self.trade_id.as_ref();
-        out.extend((0..ts.len()).map(|i| TradeRow {
-            ts_ns: ts[i],
-            price: price[i],
-            size: size[i],
-            side: Side::from_i8(side[i]).unwrap_or(Side::Unknown),
-            trade_id: ids.and_then(|ids| (!ids.is_null(i)).then(|| ids.value(i))),
-        }));
-        true
     }
 
     #[inline]

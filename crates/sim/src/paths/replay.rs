@@ -289,8 +289,8 @@ impl ReplayCursor {
             let last_trade = match self.replay.next_run_until(boundary) {
                 None => return Ok(()),
                 Some(Err(e)) => return Err(e.into()),
-                Some(Ok(ReplayRun::Trades { source, rows })) => {
-                    rows.last().map(|row| (source, ReplayEvent::from(*row)))
+                Some(Ok(ReplayRun::Trades { source, trades })) => {
+                    trades.last().map(|row| (source, ReplayEvent::from(row)))
                 }
                 Some(Ok(ReplayRun::Event { source, event })) => {
                     if event.ts_ns() > boundary {

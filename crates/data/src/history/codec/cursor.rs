@@ -3,11 +3,11 @@
 //! statistics), and [`read_rows`], a whole file into memory.
 
 use std::fs::File;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
 
-use arrow_array::RecordBatch;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::ParquetMetaData;
@@ -17,7 +17,9 @@ use super::columns::TS;
 use super::metadata::open;
 use super::rows::{Decode, HistoryTable, Record};
 use crate::error::DataError;
+use crate::history::trades::{TradeColumns, TradeSlice};
 use crate::history::window::TimeWindow;
+use crate::rules::non_decreasing;
 use crate::schema::{Column, projection};
 
 /// Rows per record batch when streaming; with the few columns a replay
@@ -88,39 +90,46 @@ fn plan_row_groups(
 /// window, checking that timestamps never decrease and validating every row
 /// returned.
 ///
-/// Each record batch is decoded and checked in one tight loop into a buffer
-/// of rows, which [`Cursor::next_row`] then hands out one by one: the
-/// per-row cost of the stream is a copy, not a trip through the decoder. An
-/// error found while filling the buffer is kept and returned after the rows
-/// before it, so callers still see every valid row up to the offending one,
-/// then the error.
+/// Each record batch is checked once, column by column where it can be (the
+/// fast path: no nulls, every value valid, times in order, the batch inside
+/// the window), else row by row to find the first bad row; the checked rows
+/// are then handed out straight from the decoded columns, one by one
+/// ([`Cursor::next_row`]) or, for trades, as slices of the columns
+/// ([`Cursor::take_trades`]): no row is copied into a buffer. The rows of a
+/// batch inside the window are one range of it (the times are in order). An
+/// error found while checking is kept and returned after the rows before it,
+/// so callers still see every valid row up to the offending one, then the
+/// error.
 ///
 /// The decoding runs on the caller's thread, or, after
-/// [`Cursor::read_ahead`], on a reader thread of its own that fills the next
-/// few buffers while the caller consumes this one (see [`ReaderThread`]).
-/// Either way the rows, the errors and their order are the same.
+/// [`Cursor::read_ahead`], on a reader thread of its own that decodes and
+/// checks the next few batches while the caller consumes this one (see
+/// [`ReaderThread`]). Either way the rows, the errors and their order are
+/// the same.
 pub(crate) struct Cursor<D: Decode> {
     path: PathBuf,
-    /// Checked rows of the current batch inside the window.
-    rows: Vec<D::Row>,
-    /// The next row of `rows` to return.
+    /// The current batch's decoded columns, checked over `position..end`.
+    batch: Option<D>,
+    /// The next row of `batch` to return.
     position: usize,
-    /// The error that ended the current batch, returned after `rows`.
+    /// The end of the current batch's checked rows.
+    end: usize,
+    /// The error that ended the current batch, returned after its rows.
     pending: Option<DataError>,
-    /// Where the next buffers come from.
+    /// Where the next batches come from.
     feed: Feed<D>,
     groups_selected: usize,
     groups_total: usize,
-    /// Row groups read up to the buffer being handed out.
+    /// Row groups read up to the batch being handed out.
     groups_read: usize,
 }
 
-/// Where a [`Cursor`]'s buffers come from.
+/// Where a [`Cursor`]'s batches come from.
 enum Feed<D: Decode> {
     /// Decoded on the caller's thread.
     Inline(Decoder<D>),
     /// Decoded ahead on a reader thread.
-    Thread(ReaderThread<D::Row>),
+    Thread(ReaderThread<D>),
     /// The file has ended, or failed.
     Done,
 }
@@ -137,6 +146,17 @@ struct Decoder<D: Decode> {
     window: Option<TimeWindow>,
     previous: Option<(usize, i64)>,
     columns: std::marker::PhantomData<fn() -> D>,
+}
+
+/// One checked batch: its decoded columns (`None` if none were decoded),
+/// the range of its rows to hand out (inside the window, checked), the
+/// error that ended it (returned after those rows), and the row groups read
+/// so far.
+struct Chunk<D> {
+    columns: Option<D>,
+    rows: Range<usize>,
+    error: Option<DataError>,
+    groups_read: usize,
 }
 
 impl<D: Decode> Cursor<D> {
@@ -163,8 +183,9 @@ impl<D: Decode> Cursor<D> {
             })?;
         Ok(Self {
             path: path.to_owned(),
-            rows: Vec::new(),
+            batch: None,
             position: 0,
+            end: 0,
             pending: None,
             groups_selected: groups.len(),
             groups_total,
@@ -211,7 +232,7 @@ impl<D: Decode> Cursor<D> {
     }
 
     /// Moves the decoding to a reader thread that keeps up to
-    /// [`READ_AHEAD_BATCHES`] checked buffers ready; the rows handed out and
+    /// [`READ_AHEAD_BATCHES`] checked batches ready; the rows handed out and
     /// the errors, and their order, do not change. Does nothing if the
     /// cursor already reads ahead or has ended.
     ///
@@ -221,8 +242,7 @@ impl<D: Decode> Cursor<D> {
     /// the cursor then still decodes on the caller's thread.
     pub(crate) fn read_ahead(&mut self) -> Result<(), DataError>
     where
-        D::Row: Send + 'static,
-        D: 'static,
+        D: Send + 'static,
     {
         if !matches!(self.feed, Feed::Inline(_)) {
             return Ok(());
@@ -254,32 +274,28 @@ impl<D: Decode> Cursor<D> {
     /// After an error the cursor is exhausted.
     #[inline]
     pub(crate) fn next_row(&mut self) -> Result<Option<D::Row>, DataError> {
-        if let Some(row) = self.rows.get(self.position) {
+        if self.position < self.end
+            && let Some(batch) = &self.batch
+        {
+            let row = batch.checked_row(self.position);
             self.position += 1;
-            return Ok(Some(*row));
+            return Ok(Some(row));
         }
         self.refill()
     }
 
-    /// The checked rows of the current buffer not handed out yet (empty
-    /// when the buffer is used up: [`Self::next_row`] then takes the next
-    /// one, or returns the pending error).
+    /// The times of the checked rows of the current batch not handed out
+    /// yet (empty when the batch is used up: [`Self::next_row`] then takes
+    /// the next one, or returns the pending error).
     #[inline]
-    pub(crate) fn buffered(&self) -> &[D::Row] {
-        self.rows.get(self.position..).unwrap_or_default()
+    pub(crate) fn buffered_ts(&self) -> &[i64] {
+        self.batch
+            .as_ref()
+            .and_then(|batch| batch.ts_raw().get(self.position..self.end))
+            .unwrap_or_default()
     }
 
-    /// Hands out the first `n` rows of [`Self::buffered`] at once (as `n`
-    /// calls of [`Self::next_row`] would, one by one).
-    #[inline]
-    pub(crate) fn take_buffered(&mut self, n: usize) -> &[D::Row] {
-        let start = self.position;
-        let end = start.saturating_add(n).min(self.rows.len());
-        self.position = end;
-        self.rows.get(start..end).unwrap_or_default()
-    }
-
-    /// The buffer is used up: returns the pending error, or takes buffers
+    /// The buffer is used up: returns the pending error, or takes batches
     /// until one holds a row (or the file ends).
     #[cold]
     fn refill(&mut self) -> Result<Option<D::Row>, DataError> {
@@ -288,101 +304,150 @@ impl<D: Decode> Cursor<D> {
                 self.close();
                 return Err(err);
             }
-            self.position = 0;
-            let next = match &mut self.feed {
-                Feed::Inline(decoder) => {
-                    self.rows.clear();
-                    let next = decoder.next_buffer(&mut self.rows);
-                    self.groups_read = decoder.groups_read;
-                    next
-                }
-                Feed::Thread(thread) => thread.next_buffer(&mut self.rows, &mut self.groups_read),
+            let chunk = match &mut self.feed {
+                Feed::Inline(decoder) => decoder.next_chunk(),
+                Feed::Thread(thread) => thread.next_chunk(),
                 Feed::Done => None,
             };
-            match next {
-                None => {
-                    self.close();
-                    return Ok(None);
-                }
-                Some(error) => self.pending = error,
+            let Some(chunk) = chunk else {
+                self.close();
+                return Ok(None);
+            };
+            self.groups_read = chunk.groups_read;
+            self.pending = chunk.error;
+            let used = std::mem::replace(&mut self.batch, chunk.columns);
+            if let Feed::Thread(thread) = &self.feed {
+                thread.give_back(used);
             }
-            if let Some(row) = self.rows.first() {
-                self.position = 1;
-                return Ok(Some(*row));
+            self.position = chunk.rows.start;
+            self.end = chunk.rows.end;
+            if self.position < self.end
+                && let Some(batch) = &self.batch
+            {
+                let row = batch.checked_row(self.position);
+                self.position += 1;
+                return Ok(Some(row));
             }
         }
     }
 
     /// Exhausts the cursor, releasing the reader (and its thread) and the
-    /// buffer.
+    /// batch.
     fn close(&mut self) {
         self.feed = Feed::Done;
-        self.rows = Vec::new();
+        self.batch = None;
         self.position = 0;
+        self.end = 0;
+    }
+}
+
+impl Cursor<TradeColumns> {
+    /// Hands out the first `n` checked rows of the current batch at once,
+    /// as slices of its columns (as `n` calls of [`Self::next_row`] would,
+    /// one by one).
+    #[inline]
+    pub(crate) fn take_trades(&mut self, n: usize) -> TradeSlice<'_> {
+        let start = self.position;
+        let end = start.saturating_add(n).min(self.end);
+        self.position = end;
+        self.batch
+            .as_ref()
+            .map(|batch| batch.slice(start..end))
+            .unwrap_or_default()
     }
 }
 
 impl<D: Decode> Decoder<D> {
-    /// Decodes the next record batch into `rows` (empty on entry): `None` at
-    /// the end of the file, else `Some` of the error that ended the batch,
-    /// if any, after the valid rows before it. After an error the caller
-    /// reads no further.
-    fn next_buffer(&mut self, rows: &mut Vec<D::Row>) -> Option<Option<DataError>> {
-        match crate::parquet_io::next_batch(&self.path, &mut self.reader) {
-            None => None,
-            Some(Err(error)) => Some(Some(error)),
-            Some(Ok(batch)) => Some(self.fill(&batch, rows).err()),
-        }
+    /// Decodes and checks the next record batch: `None` at the end of the
+    /// file. After an error the caller reads no further.
+    fn next_chunk(&mut self) -> Option<Chunk<D>> {
+        let (columns, rows, error) =
+            match crate::parquet_io::next_batch(&self.path, &mut self.reader)? {
+                Err(error) => (None, 0..0, Some(error)),
+                Ok(batch) => match D::from_batch(&self.path, &batch) {
+                    Err(error) => (None, 0..0, Some(error)),
+                    Ok(columns) => {
+                        let (rows, error) = self.check(&columns);
+                        (Some(columns), rows, error)
+                    }
+                },
+            };
+        Some(Chunk {
+            columns,
+            rows,
+            error,
+            groups_read: self.groups_read,
+        })
     }
 
-    /// Decodes and checks `batch` into `rows` (rows inside the window),
-    /// stopping at the first bad row.
-    fn fill(&mut self, batch: &RecordBatch, rows: &mut Vec<D::Row>) -> Result<(), DataError> {
-        let columns = D::from_batch(&self.path, batch)?;
-        let n = batch.num_rows();
-        rows.reserve(n);
+    /// Checks the rows of `columns` in file order: the range of them inside
+    /// the window up to the first bad row (the times are in order, so those
+    /// are one range), and the error of that row, if any.
+    fn check(&mut self, columns: &D) -> (Range<usize>, Option<DataError>) {
+        let n = columns.len();
         // Fast path: a batch wholly inside the window, in time order and
-        // valid is checked column by column and copied out in one go.
+        // valid is checked column by column.
         if let Some(ts) = columns.ts_values()
             && let (Some(&first), Some(&last)) = (ts.first(), ts.last())
             && self.previous.is_none_or(|(_, previous)| previous <= first)
             && self
                 .window
                 .is_none_or(|window| window.contains(first) && window.contains(last))
-            && ts.windows(2).all(|pair| pair[0] <= pair[1])
-            && columns.all_rows(rows)
+            && non_decreasing(ts)
+            && columns.all_valid()
         {
-            let last_row = self.skip_rows(n)?;
-            self.previous = Some((last_row, last));
-            return Ok(());
+            return match self.skip_rows(n) {
+                Ok(last_row) => {
+                    self.previous = Some((last_row, last));
+                    (0..n, None)
+                }
+                Err(error) => (0..n, Some(error)),
+            };
         }
+        let mut rows: Option<Range<usize>> = None;
         for i in 0..n {
-            let row = self.file_row()?;
-            let ts = columns.ts(i).ok_or_else(|| DataError::NullValue {
-                path: self.path.clone(),
-                column: TS.name.to_owned(),
-                row,
-            })?;
-            if let Some((previous_row, previous_ts_ns)) = self.previous
-                && ts < previous_ts_ns
-            {
-                return Err(DataError::UnsortedTimestamps {
-                    path: self.path.clone(),
-                    row,
-                    ts_ns: ts,
-                    previous_row,
-                    previous_ts_ns,
-                });
+            match self.check_row(columns, i) {
+                Ok(false) => {}
+                Ok(true) => {
+                    debug_assert!(
+                        rows.as_ref().is_none_or(|rows| rows.end == i),
+                        "Invariant: the rows inside the window are one range"
+                    );
+                    rows = Some(rows.map_or(i..i + 1, |rows| rows.start..i + 1));
+                }
+                Err(error) => return (rows.unwrap_or(0..0), Some(error)),
             }
-            self.previous = Some((row, ts));
-            if self.window.is_some_and(|window| !window.contains(ts)) {
-                continue;
-            }
-            let record = columns.row(&self.path, i, row)?;
-            record.check().map_err(|bad| bad.at(&self.path, row))?;
-            rows.push(record);
         }
-        Ok(())
+        (rows.unwrap_or(0..0), None)
+    }
+
+    /// Checks row `i` of `columns` (its time in order, and its values if it
+    /// is inside the window): whether it is inside the window.
+    fn check_row(&mut self, columns: &D, i: usize) -> Result<bool, DataError> {
+        let row = self.file_row()?;
+        let ts = columns.ts(i).ok_or_else(|| DataError::NullValue {
+            path: self.path.clone(),
+            column: TS.name.to_owned(),
+            row,
+        })?;
+        if let Some((previous_row, previous_ts_ns)) = self.previous
+            && ts < previous_ts_ns
+        {
+            return Err(DataError::UnsortedTimestamps {
+                path: self.path.clone(),
+                row,
+                ts_ns: ts,
+                previous_row,
+                previous_ts_ns,
+            });
+        }
+        self.previous = Some((row, ts));
+        if self.window.is_some_and(|window| !window.contains(ts)) {
+            return Ok(false);
+        }
+        let record = columns.row(&self.path, i, row)?;
+        record.check().map_err(|bad| bad.at(&self.path, row))?;
+        Ok(true)
     }
 
     /// Moves past `n > 0` decoded rows, as `n` calls of [`Self::file_row`];
@@ -426,41 +491,31 @@ impl<D: Decode> Decoder<D> {
     }
 }
 
-/// Checked buffers a reader thread keeps ready ahead of the consumer.
+/// Checked batches a reader thread keeps ready ahead of the consumer.
 pub(crate) const READ_AHEAD_BATCHES: usize = 4;
 
-/// One buffer from a reader thread: the checked rows of one record batch,
-/// the error that ended it (if any), and the row groups read so far.
-struct Chunk<R> {
-    rows: Vec<R>,
-    error: Option<DataError>,
-    groups_read: usize,
-}
-
-/// A [`Decoder`] running on its own thread, sending checked buffers through
-/// a bounded channel of [`READ_AHEAD_BATCHES`]; used-up buffers come back
-/// through a second channel, so that steady state allocates nothing.
+/// A [`Decoder`] running on its own thread, sending checked batches through
+/// a bounded channel of [`READ_AHEAD_BATCHES`]; the consumer sends each
+/// used-up batch back, so that its buffers are freed on the thread that
+/// allocated them.
 ///
 /// The thread stops after the end of the file or the first error (sent
-/// after the valid rows before it, in the same buffer as inline), or as
+/// after the valid rows before it, in the same batch as inline), or as
 /// soon as the consumer is gone: dropping the `ReaderThread` closes the
 /// channel and joins the thread, which at most finishes the batch it is
 /// decoding. A panic on the thread is resumed on the consumer's.
-struct ReaderThread<R> {
-    chunks: Option<Receiver<Chunk<R>>>,
-    recycle: Sender<Vec<R>>,
+struct ReaderThread<D> {
+    chunks: Option<Receiver<Chunk<D>>>,
+    used: Sender<D>,
     handle: Option<JoinHandle<()>>,
 }
 
-impl<R: Copy + Send + 'static> ReaderThread<R> {
+impl<D: Decode + Send + 'static> ReaderThread<D> {
     /// Starts `decoder` on a reader thread. If the thread cannot be spawned,
     /// the error and the decoder, back.
-    fn spawn<D>(decoder: Decoder<D>) -> (std::io::Result<Self>, Option<Decoder<D>>)
-    where
-        D: Decode<Row = R> + 'static,
-    {
+    fn spawn(decoder: Decoder<D>) -> (std::io::Result<Self>, Option<Decoder<D>>) {
         let (chunk_tx, chunks) = sync_channel(READ_AHEAD_BATCHES);
-        let (recycle, recycle_rx) = channel();
+        let (used, used_rx) = channel();
         // The decoder travels to the thread through a channel, so that a
         // failed spawn can hand it back.
         let (decoder_tx, decoder_rx) = channel::<Decoder<D>>();
@@ -468,7 +523,7 @@ impl<R: Copy + Send + 'static> ReaderThread<R> {
             .name("backstop-reader".to_owned())
             .spawn(move || {
                 if let Ok(decoder) = decoder_rx.recv() {
-                    decode_ahead(decoder, &chunk_tx, &recycle_rx);
+                    decode_ahead(decoder, &chunk_tx, &used_rx);
                 }
             });
         match spawned {
@@ -478,7 +533,7 @@ impl<R: Copy + Send + 'static> ReaderThread<R> {
                 let _ = decoder_tx.send(decoder);
                 let thread = Self {
                     chunks: Some(chunks),
-                    recycle,
+                    used,
                     handle: Some(handle),
                 };
                 (Ok(thread), None)
@@ -488,28 +543,23 @@ impl<R: Copy + Send + 'static> ReaderThread<R> {
     }
 }
 
-impl<R> ReaderThread<R> {
-    /// Swaps the next buffer into `rows` (the used one goes back to the
-    /// thread) and updates `groups_read`: as [`Decoder::next_buffer`].
-    fn next_buffer(
-        &mut self,
-        rows: &mut Vec<R>,
-        groups_read: &mut usize,
-    ) -> Option<Option<DataError>> {
-        let chunk = self.chunks.as_ref()?.recv();
-        match chunk {
-            Ok(mut chunk) => {
-                std::mem::swap(rows, &mut chunk.rows);
-                // The thread may have ended already; the buffer is then freed.
-                let _ = self.recycle.send(chunk.rows);
-                *groups_read = chunk.groups_read;
-                Some(chunk.error)
-            }
+impl<D> ReaderThread<D> {
+    /// The next checked batch, as [`Decoder::next_chunk`].
+    fn next_chunk(&mut self) -> Option<Chunk<D>> {
+        match self.chunks.as_ref()?.recv() {
+            Ok(chunk) => Some(chunk),
             Err(_) => {
-                rows.clear();
                 self.stop();
                 None
             }
+        }
+    }
+
+    /// Sends a used-up batch back to the thread, to be freed there.
+    fn give_back(&self, used: Option<D>) {
+        if let Some(used) = used {
+            // The thread may have ended already; the batch is then freed here.
+            let _ = self.used.send(used);
         }
     }
 
@@ -526,7 +576,7 @@ impl<R> ReaderThread<R> {
     }
 }
 
-impl<R> Drop for ReaderThread<R> {
+impl<D> Drop for ReaderThread<D> {
     fn drop(&mut self) {
         self.chunks = None;
         if let Some(handle) = self.handle.take() {
@@ -536,33 +586,24 @@ impl<R> Drop for ReaderThread<R> {
     }
 }
 
-/// The reader thread's loop: decodes buffers (reusing returned ones) and
-/// sends them, until the end of the file, the
+/// The reader thread's loop: decodes and checks batches and sends them
+/// (freeing the used ones that came back), until the end of the file, the
 /// first error, or the consumer hanging up.
 fn decode_ahead<D: Decode>(
     mut decoder: Decoder<D>,
-    chunks: &SyncSender<Chunk<D::Row>>,
-    recycle: &Receiver<Vec<D::Row>>,
+    chunks: &SyncSender<Chunk<D>>,
+    used: &Receiver<D>,
 ) {
-    let mut rows = Vec::new();
     loop {
-        if rows.capacity() == 0
-            && let Ok(spare) = recycle.try_recv()
-        {
-            rows = spare;
+        while let Ok(batch) = used.try_recv() {
+            drop(batch);
         }
-        rows.clear();
-        let Some(error) = decoder.next_buffer(&mut rows) else {
+        let Some(chunk) = decoder.next_chunk() else {
             return;
         };
-        // Empty buffers are sent too: the consumer's row-group count then
-        // moves exactly as inline.
-        let last = error.is_some();
-        let chunk = Chunk {
-            rows: std::mem::take(&mut rows),
-            error,
-            groups_read: decoder.groups_read,
-        };
+        // Batches without rows are sent too: the consumer's row-group count
+        // then moves exactly as inline.
+        let last = chunk.error.is_some();
         if chunks.send(chunk).is_err() || last {
             return;
         }

@@ -86,12 +86,21 @@ pub(crate) trait Record: Copy {
 
 /// Decodes the rows of one record batch, projected onto (at least) the
 /// columns the row type needs, apart from optional ones.
+///
+/// The decoded columns stay as they are: a cursor checks a batch once
+/// ([`Decode::all_valid`] over whole columns, or row by row to find the
+/// first bad row), then hands out the checked rows straight from the columns
+/// ([`Decode::checked_row`], or a slice of each column), with no copy into a
+/// buffer of rows.
 pub(crate) trait Decode: Sized {
     /// The row type produced.
     type Row: Record + Copy;
 
-    /// Extracts the typed columns of `batch`.
+    /// Extracts the typed columns of `batch` (all of its length).
     fn from_batch(path: &Path, batch: &RecordBatch) -> Result<Self, DataError>;
+
+    /// Rows in the batch.
+    fn len(&self) -> usize;
 
     /// Timestamp of row `i` of the batch, `None` if null.
     fn ts(&self, i: usize) -> Option<i64>;
@@ -103,13 +112,22 @@ pub(crate) trait Decode: Sized {
     /// The whole `ts` column, if it has no nulls.
     fn ts_values(&self) -> Option<&[i64]>;
 
-    /// The fast path: if every row of the batch is valid (no nulls where the
-    /// schema has none, every value passing [`Record::check`]), appends them
-    /// all to `out` and returns `true`; otherwise appends nothing and returns
-    /// `false`, and the caller decodes row by row to find the bad one.
-    fn all_rows(&self, _out: &mut Vec<Self::Row>) -> bool {
+    /// The `ts` column's values buffer, nulls included (a null's slot holds
+    /// an unspecified value): read only over checked rows.
+    fn ts_raw(&self) -> &[i64];
+
+    /// The fast path's check: whether every row of the batch is valid (no
+    /// nulls where the schema has none, every value passing
+    /// [`Record::check`]), column by column. `false` sends the caller row by
+    /// row to find the bad one (a type may always answer `false`).
+    fn all_valid(&self) -> bool {
         false
     }
+
+    /// Row `i`, which the caller has checked (by [`Self::all_valid`], or by
+    /// [`Self::row`] and [`Record::check`]): built from the columns without
+    /// checking again.
+    fn checked_row(&self, i: usize) -> Self::Row;
 }
 
 /// Checks every row (values, then timestamp order) in row order, so the error
