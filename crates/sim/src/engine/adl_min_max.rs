@@ -71,7 +71,7 @@ impl Engine {
             for k in &keys {
                 side.key_of[k.slot as usize] = Some((*k, None));
             }
-            side.set = keys.into_iter().collect();
+            side.order.build(keys);
             side.parked.clear();
             return;
         }
@@ -217,13 +217,14 @@ impl Engine {
     /// pass of their own, so that their positions' reads overlap.
     fn read_and_select(
         &mut self,
-        side: &LevSide,
+        side: &mut LevSide,
         req: &AdlRequest,
         terms: LotTerms,
         sc: &mut LevScratch,
     ) -> i64 {
         sc.clear();
-        let mut it = side.set.iter().filter(|k| k.account != req.bankrupt);
+        let bankrupt = req.bankrupt;
+        let mut after = None;
         let mut target = usize::try_from(req.needed)
             .unwrap_or(usize::MAX)
             .clamp(16, 256);
@@ -235,7 +236,12 @@ impl Engine {
                     sc.batch.clear();
                     pos = 0;
                     let want = (target + 1).saturating_sub(sc.read.len()).max(1);
-                    sc.batch.extend(it.by_ref().take(want).copied());
+                    after = side.order.read_after(
+                        after,
+                        want,
+                        |k| k.account == bankrupt,
+                        &mut sc.batch,
+                    );
                     if sc.batch.is_empty() {
                         break;
                     }
