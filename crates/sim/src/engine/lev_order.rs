@@ -389,7 +389,7 @@ impl LevOrder {
         self.pool[at] = self.pool[last];
         self.far[i].len -= 1;
         self.far_len -= 1;
-        if (b.len as usize - 1) % CHUNK == 0 {
+        if (b.len as usize - 1).is_multiple_of(CHUNK) {
             // The last chunk is empty now: back to the free list.
             self.free.push(b.tail);
             if b.head == b.tail {
