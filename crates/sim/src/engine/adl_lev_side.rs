@@ -1,11 +1,13 @@
 //! The open positions of one (market, side) in leverage order, for
 //! `min_max_leverage` (how the engine builds, updates and reads them is
-//! `adl_min_max.rs`): a sorted set by exact leverage `N / E`, then account,
-//! then slot, and the positions parked out of it by the price up to which they
-//! are in profit.
+//! `adl_min_max.rs`): an order by exact leverage `N / E`, then account, then
+//! slot (`lev_order.rs`), and the positions parked out of it by the price up
+//! to which they are in profit.
 
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
+
+use super::lev_order::LevOrder;
 
 use crate::venue::adl_min_max::{LevCandidate, lev_order_exact, lev_ratio};
 
@@ -36,6 +38,11 @@ impl LevKey {
             account,
             slot,
         }
+    }
+
+    /// The f64 quotient the order compares first (NaN where there is none).
+    pub(super) fn ratio(&self) -> f64 {
+        self.ratio
     }
 
     /// The position as the rule reads it, offering `offer` lots.
@@ -83,7 +90,7 @@ pub(super) struct LevSide {
     pub(super) touched: super::adl_touched::TouchedSince,
     /// The side's open positions with positive equity, highest leverage first,
     /// but for those in `parked`.
-    pub(super) set: BTreeSet<LevKey>,
+    pub(super) order: LevOrder,
     /// Positions a close found not in profit at its bankruptcy price, by
     /// `reach` (they are in profit at a price `x = −side × price` iff
     /// `reach ≥ x`): out of `set` until a close at a price where they are.
@@ -135,7 +142,7 @@ impl LevSide {
         self.remove(s);
         if let Some(k) = k {
             self.key_of[s as usize] = Some((k, None));
-            self.set.insert(k);
+            self.order.insert(k);
         }
     }
 
@@ -143,7 +150,8 @@ impl LevSide {
     pub(super) fn remove(&mut self, s: u32) {
         match self.key_of[s as usize].take() {
             Some((k, None)) => {
-                self.set.remove(&k);
+                let found = self.order.remove(&k);
+                debug_assert!(found, "Invariant: a slot keyed in the order is in it");
             }
             Some((k, Some(reach))) => {
                 self.parked.remove(&(reach, k));
@@ -158,13 +166,13 @@ impl LevSide {
             matches!(self.key_of[k.slot as usize], Some((o, None)) if o == k),
             "Invariant: a slot taken out of the leverage order was in it under its key"
         );
-        self.set.remove(&k);
+        self.order.remove(&k);
         self.key_of[k.slot as usize] = None;
     }
 
     /// Parks `k` (found not in profit) with its `reach`.
     pub(super) fn park(&mut self, k: LevKey, reach: i64) {
-        self.set.remove(&k);
+        self.order.remove(&k);
         self.parked.insert((reach, k));
         self.key_of[k.slot as usize] = Some((k, Some(reach)));
     }
@@ -176,7 +184,7 @@ impl LevSide {
                 break;
             }
             self.parked.pop_last();
-            self.set.insert(k);
+            self.order.insert(k);
             self.key_of[k.slot as usize] = Some((k, None));
         }
     }

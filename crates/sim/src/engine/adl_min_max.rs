@@ -71,7 +71,7 @@ impl Engine {
             for k in &keys {
                 side.key_of[k.slot as usize] = Some((*k, None));
             }
-            side.set = keys.into_iter().collect();
+            side.order.build(keys);
             side.parked.clear();
             return;
         }
@@ -89,10 +89,9 @@ impl Engine {
                 }
             }
         }
-        // In key order: consecutive insertions descend the same nodes of the
-        // set (the winners of a close sit in one band of it), so most of a
-        // descent is in cache. The set ends the same in any order.
-        fresh.sort_unstable_by_key(|a| a.1);
+        // In any order: most new keys land in the order's far ranges (a
+        // push each), and the order ends the same whatever the order of the
+        // insertions (a pulled range is sorted).
         for &(s, k) in &fresh {
             side.rekey(s, k);
         }
@@ -217,13 +216,14 @@ impl Engine {
     /// pass of their own, so that their positions' reads overlap.
     fn read_and_select(
         &mut self,
-        side: &LevSide,
+        side: &mut LevSide,
         req: &AdlRequest,
         terms: LotTerms,
         sc: &mut LevScratch,
     ) -> i64 {
         sc.clear();
-        let mut it = side.set.iter().filter(|k| k.account != req.bankrupt);
+        let bankrupt = req.bankrupt;
+        let mut after = None;
         let mut target = usize::try_from(req.needed)
             .unwrap_or(usize::MAX)
             .clamp(16, 256);
@@ -235,7 +235,12 @@ impl Engine {
                     sc.batch.clear();
                     pos = 0;
                     let want = (target + 1).saturating_sub(sc.read.len()).max(1);
-                    sc.batch.extend(it.by_ref().take(want).copied());
+                    after = side.order.read_after(
+                        after,
+                        want,
+                        |k| k.account == bankrupt,
+                        &mut sc.batch,
+                    );
                     if sc.batch.is_empty() {
                         break;
                     }

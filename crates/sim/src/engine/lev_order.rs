@@ -1,0 +1,553 @@
+//! The leverage order of one (market, side) for `min_max_leverage`
+//! (`adl_lev_side.rs`, `adl_min_max.rs`): the keys in [`LevKey`] order,
+//! highest leverage first, held so that a key landing deep in the order costs
+//! a push, not a cold B-tree leaf.
+//!
+//! Closes read the order from its top, and a winner a close fills comes back
+//! a lot lower (one lot of a few dozen): at venue scale it lands a median of
+//! ~75,000 keys below the top of a ~400,000-key order (docs/performance.md,
+//! "`min_max_leverage`, round 5") and is not read again for thousands of
+//! closes. So the order is split by the keys' f64 leverage (`LevKey`'s
+//! quotient, which orders keys whose quotients differ exactly as the exact
+//! rationals do) into ranges:
+//!
+//! - `near`, a `BTreeSet` of every key whose quotient is at least the lower
+//!   bound of the ranges pulled so far: the top of the order, where the reads
+//!   happen (small, so in cache);
+//! - `far`, one unsorted bucket per range below, in chunks of a shared pool:
+//!   an insertion there is a binary search of the ranges' bounds (a small
+//!   array) and a push.
+//!
+//! A read that runs past the end of `near` pulls the next non-empty range: its
+//! keys are sorted once and cut into ranges of about [`RANGE_KEYS`] keys, the
+//! first of which goes into `near` (each key at its end) and the others back
+//! into `far` (the winners a wave fills pile up just below the top, so a range
+//! may have grown far beyond its size at the build). Every key of `near`
+//! comes before every key of `far` (its quotient is higher), and within a
+//! range the order is the exact one, so reading `near` and pulling ranges in
+//! turn gives the keys in exactly the order a single `BTreeSet` would.
+//!
+//! A key without an f64 quotient (an amount of 2^53 µUSD or more) has no
+//! range: the first one sends every range to `near`, which then holds the
+//! whole order until the next build.
+
+use std::collections::BTreeSet;
+use std::ops::Bound;
+
+use super::adl_lev_side::LevKey;
+
+/// Keys per range when a range is cut (the build, a pull).
+const RANGE_KEYS: usize = 512;
+
+/// Keys per chunk of the far buckets' pool.
+const CHUNK: usize = 32;
+
+/// No chunk.
+const NONE: u32 = u32::MAX;
+
+/// A far range's keys: a list of chunks of the pool, all full but the last.
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    head: u32,
+    tail: u32,
+    len: u32,
+}
+
+impl Bucket {
+    const EMPTY: Bucket = Bucket {
+        head: NONE,
+        tail: NONE,
+        len: 0,
+    };
+}
+
+/// One (market, side)'s keys in leverage order (see the module's doc).
+#[derive(Clone)]
+pub(super) struct LevOrder {
+    /// The keys of the ranges pulled so far, in order.
+    near: BTreeSet<LevKey>,
+    /// Lower bound of each range's quotients, strictly decreasing; the last
+    /// is −∞. Range `i` holds the quotients in `[bounds[i], bounds[i − 1])`
+    /// (`[bounds[0], +∞)` for the first).
+    bounds: Vec<f64>,
+    /// Per range, its keys in no order; empty for the ranges pulled.
+    far: Vec<Bucket>,
+    /// Ranges pulled into `near` (`far[..pulled]` are empty); all of them
+    /// once a key without a quotient came in.
+    pulled: usize,
+    /// Keys in `far`.
+    far_len: usize,
+    /// Keys per range when one is cut.
+    range_keys: usize,
+    /// The far buckets' chunks: chunk `c` is `pool[c × CHUNK..][..CHUNK]`.
+    pool: Vec<LevKey>,
+    /// Per chunk, the next of its bucket.
+    next: Vec<u32>,
+    /// Chunks not in any bucket.
+    free: Vec<u32>,
+    /// A pulled range's keys (kept for its capacity).
+    pulled_keys: Vec<LevKey>,
+    /// A pulled range's cuts: (end, lower bound) of each new range.
+    cuts: Vec<(usize, f64)>,
+}
+
+impl Default for LevOrder {
+    fn default() -> Self {
+        LevOrder {
+            near: BTreeSet::new(),
+            bounds: vec![f64::NEG_INFINITY],
+            far: vec![Bucket::EMPTY],
+            pulled: 1,
+            far_len: 0,
+            range_keys: RANGE_KEYS,
+            pool: Vec::new(),
+            next: Vec::new(),
+            free: Vec::new(),
+            pulled_keys: Vec::new(),
+            cuts: Vec::new(),
+        }
+    }
+}
+
+impl LevOrder {
+    /// Replaces the order by `keys` (any order, no two equal).
+    pub(super) fn build(&mut self, keys: Vec<LevKey>) {
+        self.build_with(keys, RANGE_KEYS);
+    }
+
+    /// [`LevOrder::build`] with ranges of `range_keys` keys (at least 1).
+    fn build_with(&mut self, mut keys: Vec<LevKey>, range_keys: usize) {
+        keys.sort_unstable();
+        debug_assert!(
+            keys.windows(2).all(|w| w[0] < w[1]),
+            "Invariant: the keys of a leverage order are distinct"
+        );
+        self.range_keys = range_keys.max(1);
+        self.near.clear();
+        self.bounds.clear();
+        self.bounds.push(f64::NEG_INFINITY);
+        self.far.clear();
+        self.far.push(Bucket::EMPTY);
+        self.far_len = 0;
+        self.pool.clear();
+        self.next.clear();
+        self.free.clear();
+        if keys.iter().any(|k| k.ratio().is_nan()) {
+            self.pulled = 1;
+            self.near = keys.into_iter().collect();
+            return;
+        }
+        self.pulled = 0;
+        self.pull_sorted(0, &keys);
+    }
+
+    /// Keys in the order.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.near.len() + self.far_len
+    }
+
+    /// The range of quotient `r` (not NaN).
+    fn range_of(&self, r: f64) -> usize {
+        self.bounds.partition_point(|&b| b > r)
+    }
+
+    /// Adds `k` (not in the order).
+    pub(super) fn insert(&mut self, k: LevKey) {
+        let r = k.ratio();
+        if r.is_nan() {
+            self.pull_all();
+            self.near.insert(k);
+            return;
+        }
+        let i = self.range_of(r);
+        if i < self.pulled {
+            let fresh = self.near.insert(k);
+            debug_assert!(fresh, "Invariant: a key enters the leverage order once");
+        } else {
+            debug_assert!(
+                !self.bucket_holds(i, k.slot),
+                "Invariant: a slot has one key in the leverage order"
+            );
+            self.push(i, k);
+        }
+    }
+
+    /// Removes `k`; whether it was there.
+    pub(super) fn remove(&mut self, k: &LevKey) -> bool {
+        let r = k.ratio();
+        if r.is_nan() {
+            return self.near.remove(k);
+        }
+        let i = self.range_of(r);
+        if i < self.pulled {
+            return self.near.remove(k);
+        }
+        self.remove_from(i, k)
+    }
+
+    /// Appends to `out` the next keys in order after `after` (from the top
+    /// if `None`) that `skip` does not reject, until `want` of them; fewer
+    /// only at the end of the order. Returns the last key it went past
+    /// (`after` if none), to hand back as `after` for the keys that follow.
+    pub(super) fn read_after(
+        &mut self,
+        after: Option<LevKey>,
+        want: usize,
+        skip: impl Fn(&LevKey) -> bool,
+        out: &mut Vec<LevKey>,
+    ) -> Option<LevKey> {
+        let mut last = after;
+        let mut taken = 0;
+        if want == 0 {
+            return last;
+        }
+        loop {
+            let from = match &last {
+                None => Bound::Unbounded,
+                Some(k) => Bound::Excluded(k),
+            };
+            let mut went = None;
+            for k in self.near.range((from, Bound::Unbounded)) {
+                went = Some(*k);
+                if skip(k) {
+                    continue;
+                }
+                out.push(*k);
+                taken += 1;
+                if taken == want {
+                    break;
+                }
+            }
+            if went.is_some() {
+                last = went;
+            }
+            if taken == want || !self.pull_next() {
+                return last;
+            }
+        }
+    }
+
+    /// Pulls the next non-empty range into `near`; false if none is left.
+    fn pull_next(&mut self) -> bool {
+        while self.pulled < self.bounds.len() {
+            let i = self.pulled;
+            if self.far[i].len == 0 {
+                self.pulled += 1;
+                continue;
+            }
+            let mut keys = std::mem::take(&mut self.pulled_keys);
+            keys.clear();
+            self.drain_into(i, &mut keys);
+            keys.sort_unstable();
+            self.pull_sorted(i, &keys);
+            self.pulled_keys = keys;
+            return true;
+        }
+        false
+    }
+
+    /// Range `i` (the next to pull, its keys out of `far` and sorted in
+    /// `keys`): cut into ranges of about `range_keys` keys (a cut only where
+    /// the quotient changes), the first into `near`, the others into `far`
+    /// after it.
+    fn pull_sorted(&mut self, i: usize, keys: &[LevKey]) {
+        debug_assert!(
+            i == self.pulled && self.far[i].len == 0,
+            "Invariant: the range pulled is the next one, out of the far buckets"
+        );
+        debug_assert!(
+            self.near
+                .last()
+                .is_none_or(|l| keys.first().is_none_or(|f| l < f)),
+            "Invariant: a range pulled into the leverage order's top comes after all of it"
+        );
+        let mut cuts = std::mem::take(&mut self.cuts);
+        cuts.clear();
+        let mut start = 0;
+        while start < keys.len() {
+            let mut end = (start + self.range_keys).min(keys.len());
+            while end < keys.len() && keys[end].ratio() == keys[end - 1].ratio() {
+                end += 1;
+            }
+            // The next range starts below this one's last quotient.
+            let lower = if end == keys.len() {
+                self.bounds[i]
+            } else {
+                keys[end - 1].ratio()
+            };
+            cuts.push((end, lower));
+            start = end;
+        }
+        if cuts.len() > 1 {
+            self.bounds.splice(i..=i, cuts.iter().map(|c| c.1));
+            self.far
+                .splice(i..=i, std::iter::repeat_n(Bucket::EMPTY, cuts.len()));
+            for j in 1..cuts.len() {
+                for &k in &keys[cuts[j - 1].0..cuts[j].0] {
+                    self.push(i + j, k);
+                }
+            }
+        }
+        let first = cuts.first().map_or(0, |c| c.0);
+        // Each key lands at the end of `near`: its rightmost path, in cache.
+        self.near.extend(keys[..first].iter().copied());
+        self.pulled = i + 1;
+        self.cuts = cuts;
+    }
+
+    /// Moves every range into `near`.
+    fn pull_all(&mut self) {
+        while self.pull_next() {}
+    }
+
+    /// Adds `k` to far range `i`.
+    fn push(&mut self, i: usize, k: LevKey) {
+        let b = self.far[i];
+        let at = b.len as usize % CHUNK;
+        let mut tail = b.tail;
+        if at == 0 {
+            let c = match self.free.pop() {
+                Some(c) => c,
+                None => {
+                    let c = self.next.len() as u32;
+                    self.pool.resize(self.pool.len() + CHUNK, k);
+                    self.next.push(NONE);
+                    c
+                }
+            };
+            self.next[c as usize] = NONE;
+            if b.head == NONE {
+                self.far[i].head = c;
+            } else {
+                self.next[tail as usize] = c;
+            }
+            tail = c;
+            self.far[i].tail = c;
+        }
+        self.pool[tail as usize * CHUNK + at] = k;
+        self.far[i].len += 1;
+        self.far_len += 1;
+    }
+
+    /// Moves the keys of far range `i` to `out`, its chunks to the free list.
+    fn drain_into(&mut self, i: usize, out: &mut Vec<LevKey>) {
+        let b = std::mem::replace(&mut self.far[i], Bucket::EMPTY);
+        let mut left = b.len as usize;
+        let mut c = b.head;
+        while c != NONE {
+            let n = left.min(CHUNK);
+            let at = c as usize * CHUNK;
+            out.extend_from_slice(&self.pool[at..at + n]);
+            left -= n;
+            self.free.push(c);
+            c = self.next[c as usize];
+        }
+        self.far_len -= b.len as usize;
+    }
+
+    /// The chunks of far range `i` with the keys each holds.
+    fn chunks(&self, i: usize) -> impl Iterator<Item = (u32, usize)> + '_ {
+        let b = self.far[i];
+        let mut left = b.len as usize;
+        let mut c = b.head;
+        std::iter::from_fn(move || {
+            if c == NONE || left == 0 {
+                return None;
+            }
+            let n = left.min(CHUNK);
+            left -= n;
+            let here = c;
+            c = self.next[c as usize];
+            Some((here, n))
+        })
+    }
+
+    /// Whether far range `i` holds a key of `slot` (debug checks).
+    fn bucket_holds(&self, i: usize, slot: u32) -> bool {
+        self.chunks(i).any(|(c, n)| {
+            let at = c as usize * CHUNK;
+            self.pool[at..at + n].iter().any(|x| x.slot == slot)
+        })
+    }
+
+    /// Removes `k` from far range `i` (its last key takes its place);
+    /// whether it was there.
+    fn remove_from(&mut self, i: usize, k: &LevKey) -> bool {
+        let found = self.chunks(i).find_map(|(c, n)| {
+            let at = c as usize * CHUNK;
+            self.pool[at..at + n]
+                .iter()
+                .position(|x| x.slot == k.slot && x == k)
+                .map(|p| at + p)
+        });
+        let Some(at) = found else {
+            return false;
+        };
+        let b = self.far[i];
+        let last = b.tail as usize * CHUNK + (b.len as usize - 1) % CHUNK;
+        self.pool[at] = self.pool[last];
+        self.far[i].len -= 1;
+        self.far_len -= 1;
+        if (b.len as usize - 1).is_multiple_of(CHUNK) {
+            // The last chunk is empty now: back to the free list.
+            self.free.push(b.tail);
+            if b.head == b.tail {
+                self.far[i] = Bucket::EMPTY;
+            } else {
+                let mut c = b.head;
+                while self.next[c as usize] != b.tail {
+                    c = self.next[c as usize];
+                }
+                self.next[c as usize] = NONE;
+                self.far[i].tail = c;
+            }
+        }
+        true
+    }
+
+    /// Every key in order (tests).
+    #[cfg(test)]
+    pub(super) fn to_vec(&self) -> Vec<LevKey> {
+        let mut v: Vec<LevKey> = self.near.iter().copied().collect();
+        for i in self.pulled..self.bounds.len() {
+            let mut b = Vec::new();
+            for (c, n) in self.chunks(i) {
+                let at = c as usize * CHUNK;
+                b.extend_from_slice(&self.pool[at..at + n]);
+            }
+            b.sort_unstable();
+            v.extend(b);
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+
+    /// A key for `slot` (account `slot / 2`): small amounts (many equal
+    /// leverages), amounts near 2^52 (quotients that round alike but differ
+    /// exactly), or, in some cases, amounts without an f64 quotient.
+    fn key(rng: &mut ChaCha8Rng, mode: u32, slot: u32) -> LevKey {
+        let (n, e) = match mode {
+            0 => (rng.random_range(1..20i64), rng.random_range(1..10i64)),
+            1 => (
+                (1i64 << 52) + rng.random_range(-40..40i64),
+                (1i64 << 52) + rng.random_range(-40..40i64),
+            ),
+            _ if rng.random_range(0..40) == 0 => (
+                (1i64 << 53) + rng.random_range(0..1000),
+                rng.random_range(1..1000),
+            ),
+            _ => (
+                rng.random_range(1..1_000_000i64),
+                rng.random_range(1..100_000i64),
+            ),
+        };
+        LevKey::new(n, e, slot / 2, slot)
+    }
+
+    /// Builds, inserts, removes and reads from the top in chunks, as the
+    /// engine does (the keys read and filled go back lower), against a plain
+    /// `BTreeSet`: the same keys, read in the same order.
+    #[test]
+    fn reads_and_updates_match_a_plain_sorted_set() {
+        let mut rng = ChaCha8Rng::seed_from_u64(6);
+        for case in 0..400 {
+            let mode = case % 3;
+            let range_keys = rng.random_range(1..12usize);
+            let mut by_slot: BTreeMap<u32, LevKey> = BTreeMap::new();
+            for slot in 0..rng.random_range(0..300u32) {
+                if rng.random_range(0..4) > 0 {
+                    by_slot.insert(slot, key(&mut rng, mode, slot));
+                }
+            }
+            let mut order = LevOrder::default();
+            // A second build on the same order reuses its buffers.
+            for _ in 0..2 {
+                order.build_with(by_slot.values().copied().collect(), range_keys);
+            }
+            let mut plain: BTreeSet<LevKey> = by_slot.values().copied().collect();
+            assert_eq!(order.to_vec(), plain.iter().copied().collect::<Vec<_>>());
+            for _ in 0..60 {
+                match rng.random_range(0..4) {
+                    0 => {
+                        // A touched slot: out, and back with a new key or not.
+                        let slot = rng.random_range(0..320u32);
+                        if let Some(k) = by_slot.remove(&slot) {
+                            assert!(order.remove(&k), "case {case}");
+                            assert!(plain.remove(&k));
+                        }
+                        if rng.random_range(0..3) > 0 {
+                            let k = key(&mut rng, mode, slot);
+                            by_slot.insert(slot, k);
+                            order.insert(k);
+                            plain.insert(k);
+                        }
+                    }
+                    _ => {
+                        // A close: reads from the top in chunks, skipping one
+                        // account; some of the keys read are filled and come
+                        // back with a new key.
+                        let skip = rng.random_range(0..160u32);
+                        let mut got = Vec::new();
+                        let mut after = None;
+                        for _ in 0..rng.random_range(1..4) {
+                            let want = rng.random_range(0..40usize);
+                            after = order.read_after(after, want, |k| k.account == skip, &mut got);
+                        }
+                        let want: Vec<LevKey> = plain
+                            .iter()
+                            .filter(|k| k.account != skip)
+                            .take(got.len())
+                            .copied()
+                            .collect();
+                        assert_eq!(got, want, "case {case}");
+                        for k in got {
+                            if rng.random_range(0..2) == 0 {
+                                assert!(order.remove(&k));
+                                assert!(plain.remove(&k));
+                                let n = key(&mut rng, mode, k.slot);
+                                by_slot.insert(k.slot, n);
+                                order.insert(n);
+                                plain.insert(n);
+                            }
+                        }
+                    }
+                }
+                assert_eq!(order.len(), plain.len(), "case {case}");
+            }
+            assert_eq!(
+                order.to_vec(),
+                plain.iter().copied().collect::<Vec<_>>(),
+                "case {case}"
+            );
+        }
+    }
+
+    /// A read that asks for more keys than the order holds gets all of them,
+    /// in order, and the next read after its last key gets none.
+    #[test]
+    fn a_read_past_the_end_gets_every_key() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let keys: Vec<LevKey> = (0..100).map(|s| key(&mut rng, 2, s)).collect();
+        let mut order = LevOrder::default();
+        order.build_with(keys.clone(), 3);
+        let mut got = Vec::new();
+        let last = order.read_after(None, 1000, |_| false, &mut got);
+        let mut want = keys;
+        want.sort_unstable();
+        assert_eq!(got, want);
+        assert_eq!(last, want.last().copied());
+        let mut more = Vec::new();
+        assert_eq!(order.read_after(last, 5, |_| false, &mut more), last);
+        assert!(more.is_empty());
+    }
+}
