@@ -504,8 +504,9 @@ pub fn write_sweep(
 /// `summary.json` about to be written, so that the sweep's report can be
 /// drawn from them in memory rather than read back from the files once
 /// written (docs/performance.md, "Two threads, round 8"). `beside` is not
-/// called if the rows are not those of the whole sweep or `summary.json`
-/// cannot be encoded; the files' error comes first.
+/// called if the rows are not those of the whole sweep, the folder cannot
+/// be created or `summary.json` cannot be encoded; what it gives back is
+/// `None` then.
 ///
 /// # Errors
 /// As [`write_sweep`].
