@@ -136,6 +136,17 @@ fn a_swept_market_fund_depletes_later_the_larger_it_is_and_matches_single_runs()
     let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(md.contains("Market funds per parameter set"), "{md}");
     assert!(md.contains("| ALT |"), "{md}");
+    // Drawn from the results in memory, beside their files: the report drawn
+    // again from the files (`backstop report`) is the same, with the funds.
+    let html = std::fs::read(dir.join("report.html")).unwrap();
+    assert_success(&run_program(
+        BIN,
+        tmp.path(),
+        &["report", dir.to_str().unwrap()],
+        &[],
+    ));
+    assert_eq!(std::fs::read_to_string(dir.join("report.md")).unwrap(), md);
+    assert!(std::fs::read(dir.join("report.html")).unwrap() == html);
 }
 
 #[test]

@@ -99,6 +99,36 @@ fn same_results(a: &Path, b: &Path) {
     }
 }
 
+/// A results folder's report files, by name: the documents and every chart.
+fn report_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<PathBuf> = vec![dir.join("report.md"), dir.join("report.html")];
+    let charts = std::fs::read_dir(dir.join("charts")).expect("a charts folder");
+    files.extend(charts.map(|e| e.expect("a chart").path()));
+    files.sort();
+    files
+        .into_iter()
+        .map(|f| {
+            let bytes = std::fs::read(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+            (f.display().to_string(), bytes)
+        })
+        .collect()
+}
+
+/// The report a sweep drew from its results in memory, beside their files,
+/// is the report drawn again from those files (`backstop report`), byte for
+/// byte.
+#[track_caller]
+fn report_is_that_of_its_files(dir: &Path) {
+    let drawn = report_files(dir);
+    ok(&backstop(&["report", s(dir)], &[]));
+    let again = report_files(dir);
+    let names = |f: &[(String, Vec<u8>)]| f.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&drawn), names(&again));
+    for ((name, a), (_, b)) in drawn.iter().zip(&again) {
+        assert!(a == b, "{name} differs once drawn from the files");
+    }
+}
+
 fn shards(tmp: &Path, file: &Path, n: u32) -> Vec<PathBuf> {
     let out = tmp.join("sharded");
     (0..n)
@@ -195,6 +225,7 @@ fn whole_equals_merged_shards_and_merge_checks_its_shards() {
     assert!(md.contains("## Parameter set 0 ("), "{md}");
     assert!(!md.contains("starting insurance fund"), "{md}");
     backstop_testkit::assert_shareable_report(&whole, tmp.path());
+    report_is_that_of_its_files(&whole);
 
     // Three shards in separate processes, merged: the same bytes.
     let dirs = shards(tmp.path(), &file, 3);

@@ -22,7 +22,7 @@ use backstop_data::results::layout::{HAIRCUTS_FILE, MARKET_FUNDS_FILE, PATHS_FIL
 use backstop_data::{HaircutsTable, MarketFundRow, PathsTable};
 use backstop_sim::run::results::{
     SCENARIO_HASH_KEY, SweepOutcome, append_tables, market_fund_rows, metadata, path_tables,
-    write_sweep,
+    write_sweep_then,
 };
 use backstop_sim::run::sweep::{Chunk, ShardSpec, SweepGrid, chunks, scenario_hash};
 use backstop_sim::{PathMetrics, Prepared, Scenario};
@@ -86,63 +86,92 @@ pub fn sweep(a: &SweepArgs<'_>) -> Result<()> {
     let (from, to) = spec.items(items);
     let work = chunks(paths, from, to);
     let pool = super::worker_pool(a.threads)?;
-    let prepared = prepare_sets(&pool, a.file, &base, &grid, &work)?;
     let dir = a.out.join(&base.name);
     let work_dir = dir.join("work");
-    std::fs::create_dir_all(&work_dir)
-        .with_context(|| format!("cannot create {}", work_dir.display()))?;
-    let job = Job {
-        grid: &grid,
-        prepared: &prepared,
-        hash: &hash,
-        meta: metadata(&base, Some(&hash)),
-        work_dir: Some(&work_dir),
-    };
-    let rows = job.compute(&work, &pool, a.quiet, to - from)?;
-    match shard {
-        Some(spec) => {
-            let sdir = dir.join(format!("shard-{}-of-{}", spec.index, spec.count));
-            std::fs::create_dir_all(&sdir)
-                .with_context(|| format!("cannot create {}", sdir.display()))?;
-            backstop_data::write_paths(&sdir.join(PATHS_FILE), &rows.all, &job.meta)?;
-            backstop_data::write_haircuts(&sdir.join(HAIRCUTS_FILE), &rows.cuts, &job.meta)?;
-            if !rows.funds.is_empty() {
-                let f = sdir.join(MARKET_FUNDS_FILE);
-                backstop_data::write_market_funds(&f, &rows.funds, &job.meta)?;
+    // The folders (each waits for the disk) beside the sets' preparing.
+    let (made, prepared) = std::thread::scope(|scope| {
+        let making = scope.spawn(|| std::fs::create_dir_all(&work_dir));
+        let prepared = prepare_sets(&pool, a.file, &base, &grid, &work);
+        let made = making
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (made, prepared)
+    });
+    let prepared = prepared?;
+    made.with_context(|| format!("cannot create {}", work_dir.display()))?;
+    let meta = metadata(&base, Some(&hash));
+    // The chunks are saved on threads of this scope (each joined whatever
+    // happens), and the sweep's results are written beside the last saves:
+    // they are waited for only before the results are published (a failed
+    // save fails the sweep, as before) or a shard's folder written.
+    std::thread::scope(|scope| {
+        // Owned here, so that it can be freed beside the results.
+        let prepared = prepared;
+        let job = Job {
+            grid: &grid,
+            prepared: &prepared,
+            hash: &hash,
+            meta: &meta,
+            work_dir: Some(&work_dir),
+        };
+        let (rows, saves) = job.compute(Some(scope), &work, &pool, a.quiet, to - from)?;
+        match shard {
+            Some(spec) => {
+                saves.wait()?;
+                let sdir = dir.join(format!("shard-{}-of-{}", spec.index, spec.count));
+                std::fs::create_dir_all(&sdir)
+                    .with_context(|| format!("cannot create {}", sdir.display()))?;
+                backstop_data::write_paths(&sdir.join(PATHS_FILE), &rows.all, &meta)?;
+                backstop_data::write_haircuts(&sdir.join(HAIRCUTS_FILE), &rows.cuts, &meta)?;
+                if !rows.funds.is_empty() {
+                    let f = sdir.join(MARKET_FUNDS_FILE);
+                    backstop_data::write_market_funds(&f, &rows.funds, &meta)?;
+                }
+                Manifest::new(ShardWork {
+                    scenario_hash: hash.clone(),
+                    shard: spec.index,
+                    shards: spec.count,
+                    sets: grid.sets,
+                    paths,
+                    items: (from, to),
+                    scenario: serde_json::to_value(&base)?,
+                })
+                .write(&sdir)?;
+                clean_work(&work_dir, &work);
+                if !a.quiet {
+                    println!(
+                        "shard {spec}: work items {from}..{to} of {items} ({} sets x {paths} paths) -> {}",
+                        grid.sets,
+                        sdir.display()
+                    );
+                }
+                Ok(())
             }
-            Manifest::new(ShardWork {
-                scenario_hash: hash.clone(),
-                shard: spec.index,
-                shards: spec.count,
-                sets: grid.sets,
-                paths,
-                items: (from, to),
-                scenario: serde_json::to_value(&base)?,
-            })
-            .write(&sdir)?;
-            clean_work(&work_dir, &work);
-            if !a.quiet {
-                println!(
-                    "shard {spec}: work items {from}..{to} of {items} ({} sets x {paths} paths) -> {}",
-                    grid.sets,
-                    sdir.display()
-                );
+            None => {
+                // The results and the report on the sweep's pool
+                // (`--threads`), the prepared sets (their populations,
+                // engines) freed beside them on a thread of their own rather
+                // than on the main thread after them (docs/performance.md,
+                // "Two threads, round 6"); the chunks' files removed beside
+                // the previous results folder's (round 8).
+                std::thread::scope(|beside| {
+                    beside.spawn(move || drop(prepared));
+                    pool.install(|| {
+                        finalize(
+                            &dir,
+                            (&base, &grid, hash.as_str()),
+                            &rows,
+                            a.quiet,
+                            Publishing {
+                                saved: Box::new(move || saves.wait()),
+                                then: Box::new(|| clean_work(&work_dir, &work)),
+                            },
+                        )
+                    })
+                })
             }
         }
-        None => {
-            // The results and the report on the sweep's pool (`--threads`),
-            // the prepared sets (their populations, engines) freed beside them
-            // on a thread of their own rather than on the main thread after
-            // them (docs/performance.md, "Two threads, round 6").
-            let finalized = std::thread::scope(|scope| {
-                scope.spawn(move || drop(prepared));
-                pool.install(|| finalize(&dir, &base, &grid, &hash, &rows, a.quiet))
-            });
-            finalized?;
-            clean_work(&work_dir, &work);
-        }
-    }
-    Ok(())
+    })
 }
 
 /// Every parameter set of the scenario in `file` (with `paths` paths each
@@ -170,14 +199,15 @@ pub fn sweep_in_memory(
     let work = chunks(n, from, to);
     let pool = super::worker_pool(threads)?;
     let prepared = prepare_sets(&pool, file, &base, &grid, &work)?;
+    let meta = metadata(&base, Some(&hash));
     let job = Job {
         grid: &grid,
         prepared: &prepared,
         hash: &hash,
-        meta: metadata(&base, Some(&hash)),
+        meta: &meta,
         work_dir: None,
     };
-    let rows = job.compute(&work, &pool, true, to - from)?;
+    let (rows, _) = job.compute(None, &work, &pool, true, to - from)?;
     let (tables, _) = backstop_sim::run::results::sweep_tables(
         &base,
         &grid,
@@ -235,7 +265,7 @@ fn prepare_set(file: &Path, base: &Scenario, grid: &SweepGrid, set: u32) -> Resu
 
 /// A sweep's per-path rows (of its chunks, a shard or the whole sweep), in
 /// (set, path) order.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(super) struct Rows {
     /// `paths/v1` rows.
     pub(super) all: PathsTable,
@@ -258,21 +288,24 @@ struct Job<'a> {
     grid: &'a SweepGrid,
     prepared: &'a BTreeMap<u32, Prepared>,
     hash: &'a str,
-    meta: Vec<(String, String)>,
+    meta: &'a [(String, String)],
     /// Where finished chunks are saved and reused from (`None`: in memory only).
     work_dir: Option<&'a Path>,
 }
 
 impl Job<'_> {
     /// Every chunk of `work`, reused from an earlier run's files where whole,
-    /// else computed (in parallel) and saved; the rows in chunk order.
-    fn compute(
+    /// else computed (in parallel) and saved on a thread of `scope` (not
+    /// saved without one); the rows in chunk order, and the saves, still
+    /// running.
+    fn compute<'scope>(
         &self,
+        scope: Option<&'scope std::thread::Scope<'scope, '_>>,
         work: &[Chunk],
         pool: &rayon::ThreadPool,
         quiet: bool,
         items: u64,
-    ) -> Result<Rows> {
+    ) -> Result<(Rows, Saves<'scope>)> {
         let bar = super::progress_bar(items, "(set, path) items");
         if !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
             bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
@@ -283,41 +316,44 @@ impl Job<'_> {
         let computed = AtomicU64::new(0);
         // A computed chunk is saved on a thread of its own (its files synced to
         // disk there), so that the pool's worker goes on to the next chunk
-        // rather than wait for the disk; every save is waited for before this
-        // returns (docs/performance.md, "Two threads, round 5").
-        let results: Vec<Result<Rows>> = std::thread::scope(|scope| {
-            let pending: Vec<Result<Pending<'_>>> = pool.install(|| {
-                work.par_iter()
-                    .map(|c| {
-                        let file = self.work_dir.map(|d| d.join(c.file_name()));
-                        if let Some(done) =
-                            file.as_deref().and_then(|f| load_chunk(f, self.hash, c))
-                        {
-                            bar.inc(c.len());
-                            return Ok(Pending::Done(done));
-                        }
-                        if let Some(k) = stop_after
-                            && computed.fetch_add(1, Ordering::SeqCst) >= k
-                        {
-                            bail!("stopped after {k} chunks ({STOP_AFTER_ENV})");
-                        }
-                        let done = self.run_chunk(c)?;
+        // rather than wait for the disk (docs/performance.md, "Two threads,
+        // round 5"); its rows go on meanwhile (a copy is saved), so that the
+        // results are not held back by the last saves (round 8).
+        let results: Vec<Result<(Rows, Option<Saving<'scope>>)>> = pool.install(|| {
+            work.par_iter()
+                .map(|c| {
+                    let file = self.work_dir.map(|d| d.join(c.file_name()));
+                    if let Some(done) = file.as_deref().and_then(|f| load_chunk(f, self.hash, c)) {
                         bar.inc(c.len());
-                        Ok(match file {
-                            Some(f) => Pending::Saving(scope.spawn(move || self.save(&f, done))),
-                            None => Pending::Done(done),
-                        })
-                    })
-                    .collect()
-            });
-            pending.into_iter().map(|p| p?.wait()).collect()
+                        return Ok((done, None));
+                    }
+                    if let Some(k) = stop_after
+                        && computed.fetch_add(1, Ordering::SeqCst) >= k
+                    {
+                        bail!("stopped after {k} chunks ({STOP_AFTER_ENV})");
+                    }
+                    let done = self.run_chunk(c)?;
+                    bar.inc(c.len());
+                    let saving = match (file, scope) {
+                        (Some(f), Some(scope)) => {
+                            let (copy, meta) = (done.clone(), self.meta.to_vec());
+                            Some(scope.spawn(move || save(&f, &copy, &meta)))
+                        }
+                        _ => None,
+                    };
+                    Ok((done, saving))
+                })
+                .collect()
         });
         bar.finish_and_clear();
         let mut rows = Rows::default();
+        let mut saves = Saves(Vec::with_capacity(results.len()));
         for r in results {
-            rows.append(r?);
+            let (done, saving) = r?;
+            rows.append(done);
+            saves.0.extend(saving);
         }
-        Ok(rows)
+        Ok((rows, saves))
     }
 
     /// Runs the paths of chunk `c`.
@@ -341,36 +377,39 @@ impl Job<'_> {
         let funds = market_fund_rows(c.set, &metrics);
         Ok(Rows { all, cuts, funds })
     }
+}
 
-    /// Saves a chunk's rows to `file` (and the haircuts and market funds
-    /// beside it, before it), each written atomically; gives them back.
-    fn save(&self, file: &Path, rows: Rows) -> Result<Rows> {
-        if !rows.funds.is_empty() {
-            backstop_data::write_market_funds(&funds_file(file), &rows.funds, &self.meta)?;
-        }
-        backstop_data::write_haircuts(&haircuts_file(file), &rows.cuts, &self.meta)?;
-        backstop_data::write_paths(file, &rows.all, &self.meta)?;
-        Ok(rows)
+/// Saves a chunk's rows to `file` (and the haircuts and market funds beside
+/// it, before it), each written atomically, with the file metadata `meta`.
+fn save(file: &Path, rows: &Rows, meta: &[(String, String)]) -> Result<()> {
+    if !rows.funds.is_empty() {
+        backstop_data::write_market_funds(&funds_file(file), &rows.funds, meta)?;
     }
+    backstop_data::write_haircuts(&haircuts_file(file), &rows.cuts, meta)?;
+    backstop_data::write_paths(file, &rows.all, meta)?;
+    Ok(())
 }
 
-/// A chunk's rows, or the thread saving them that gives them back.
-enum Pending<'scope> {
-    /// Reused from an earlier run, or not saved.
-    Done(Rows),
-    /// Being saved.
-    Saving(std::thread::ScopedJoinHandle<'scope, Result<Rows>>),
-}
+/// A chunk being saved.
+type Saving<'scope> = std::thread::ScopedJoinHandle<'scope, Result<()>>;
 
-impl Pending<'_> {
-    /// The rows, once saved; a save's error; a save's panic resumed here.
-    fn wait(self) -> Result<Rows> {
-        match self {
-            Pending::Done(rows) => Ok(rows),
-            Pending::Saving(saving) => saving
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-        }
+/// The chunks being saved, in chunk order.
+struct Saves<'scope>(Vec<Saving<'scope>>);
+
+impl Saves<'_> {
+    /// Once every save is done: the first save's error in chunk order; a
+    /// save's panic resumed here.
+    fn wait(self) -> Result<()> {
+        let done: Vec<Result<()>> = self
+            .0
+            .into_iter()
+            .map(|saving| {
+                saving
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect();
+        done.into_iter().collect()
     }
 }
 
@@ -440,29 +479,67 @@ fn clean_work(work_dir: &Path, work: &[Chunk]) {
 /// new results replace the folder.
 const NOT_RESULTS: [&str; 2] = ["work", "shard"];
 
-/// Writes the results of a whole sweep from all its per-path rows, in
-/// (set, path) order, and its report into a scratch folder swapped in whole
-/// once written; prints its table.
+/// What the end of a sweep waits for before it publishes its results, and
+/// does once they are in place.
+pub(super) struct Publishing<'a> {
+    /// Waited for before the results are published (the chunks' saves); its
+    /// error stops the sweep with nothing published.
+    pub(super) saved: Box<dyn FnOnce() -> Result<()> + Send + 'a>,
+    /// Run once the results are in place, beside the removal of the
+    /// previous results folder (the chunks' files removed).
+    pub(super) then: Box<dyn FnOnce() + Send + 'a>,
+}
+
+/// Writes the results of a whole sweep (`base`, `grid`, `hash`) from all
+/// its per-path rows, in (set, path) order, and its report into a scratch
+/// folder swapped in whole once written and `publishing.saved`; prints its
+/// table.
+///
+/// The report is drawn from the rows in memory, the sets' table and
+/// `summary.json` as written, while the files are encoded and synced to
+/// disk (`write_sweep_then`): the same report as one read back from them
+/// (docs/performance.md, "Two threads, round 8").
 pub(super) fn finalize(
     dir: &Path,
-    base: &Scenario,
-    grid: &SweepGrid,
-    hash: &str,
+    (base, grid, hash): (&Scenario, &SweepGrid, &str),
     rows: &Rows,
     quiet: bool,
+    publishing: Publishing<'_>,
 ) -> Result<()> {
     let folder = ScratchFolder::create(dir, &NOT_RESULTS)?;
-    let outcome = write_sweep(
-        folder.path(),
+    let at = folder.path();
+    let (outcome, report) = write_sweep_then(
+        at,
         base,
         grid,
         hash,
         &rows.all,
         &rows.cuts,
         &rows.funds,
-    )?;
-    super::render_report(folder.path())?;
-    folder.publish(&NOT_RESULTS)?;
+        |table, summary| -> Result<()> {
+            let rendered = std::str::from_utf8(summary)
+                .map_err(anyhow::Error::from)
+                .and_then(|summary| {
+                    let data = backstop_report::ReportData::from_sweep(
+                        at,
+                        summary,
+                        table,
+                        &rows.all,
+                        &rows.cuts,
+                        &rows.funds,
+                    )?;
+                    Ok(backstop_report::write_report(&data, at)?)
+                });
+            rendered
+                .map(drop)
+                .with_context(|| format!("{}: cannot render the report", at.display()))
+        },
+    );
+    // The results' error first.
+    let outcome = outcome?;
+    report.unwrap_or(Ok(()))?;
+    (publishing.saved)()?;
+    folder.publish_then(&NOT_RESULTS, publishing.then)?;
     if !quiet {
         print_table(dir, grid, &outcome, &rows.funds);
     }

@@ -794,6 +794,42 @@ impl ReportData {
     }
 }
 
+impl ReportData {
+    /// The data [`ReportData::load`] reads from a whole sweep's results
+    /// folder `dir`, from those results in memory: the text of its
+    /// `summary.json`, its `sweep/v1`, `paths/v1`, `haircuts/v1` and
+    /// `market_funds/v1` tables (a sweep writes no other table). So the
+    /// sweep's report is drawn while its files are written rather than after
+    /// they are read back (docs/performance.md, "Two threads, round 8").
+    ///
+    /// # Errors
+    ///
+    /// As [`ReportData::load`] for `summary.json` (named as in `dir`).
+    pub fn from_sweep(
+        dir: &std::path::Path,
+        summary_json: &str,
+        sweep: &backstop_data::SweepTable,
+        paths: &PathsTable,
+        haircuts: &backstop_data::HaircutsTable,
+        market_funds: &[backstop_data::MarketFundRow],
+    ) -> Result<Self, ReportError> {
+        let summary = RunInfo::parse(&dir.join(SUMMARY_FILE), summary_json)?;
+        let sweep_sets = SweepSets::new(sweep.clone(), &summary);
+        Ok(Self {
+            paths: paths.clone(),
+            bands: BTreeMap::new(),
+            path0: None,
+            haircuts: haircuts_from_table(haircuts),
+            population: Vec::new(),
+            market_funds: market_funds.to_vec(),
+            market_fund_steps: Vec::new(),
+            sweep: sweep_sets.grid(),
+            sweep_sets: Some(sweep_sets),
+            summary,
+        })
+    }
+}
+
 /// `summary.json` and what is read with it: the files whose reading needs it,
 /// each read or not.
 struct Head {
@@ -808,17 +844,33 @@ type Present<'a> = dyn Fn(&str) -> Option<std::path::PathBuf> + Sync + 'a;
 
 /// Reads `summary.json`, then `steps.parquet`, `market_fund_steps.parquet` and
 /// `sweep.parquet` where present.
+///
+/// Those three are read side by side on the current rayon pool: one after
+/// another they were most of the report's wait for its data, on one thread
+/// (docs/performance.md, "Two threads, round 8").
 fn read_head(dir: &std::path::Path, present: &Present<'_>) -> Result<Head, ReportError> {
     let summary = RunInfo::read(&dir.join(SUMMARY_FILE))?;
-    let path0 = present(STEPS_FILE)
-        .map(|p| PathSeries::read(&p, summary.breaker_pause_steps()))
-        .transpose();
-    let market_fund_steps = present(MARKET_FUND_STEPS_FILE).map_or(Ok(Vec::new()), |p| {
-        Ok(backstop_data::read_market_fund_steps(&p)?)
-    });
-    let sweep_sets = present(SWEEP_FILE)
-        .map(|p| Ok(SweepSets::new(backstop_data::read_sweep(&p)?, &summary)))
-        .transpose();
+    let (path0, (market_fund_steps, sweep_sets)) = rayon::join(
+        || {
+            present(STEPS_FILE)
+                .map(|p| PathSeries::read(&p, summary.breaker_pause_steps()))
+                .transpose()
+        },
+        || {
+            rayon::join(
+                || {
+                    present(MARKET_FUND_STEPS_FILE).map_or(Ok(Vec::new()), |p| {
+                        Ok(backstop_data::read_market_fund_steps(&p)?)
+                    })
+                },
+                || {
+                    present(SWEEP_FILE)
+                        .map(|p| Ok(SweepSets::new(backstop_data::read_sweep(&p)?, &summary)))
+                        .transpose()
+                },
+            )
+        },
+    );
     Ok(Head {
         summary,
         path0,
@@ -828,7 +880,8 @@ fn read_head(dir: &std::path::Path, present: &Present<'_>) -> Result<Head, Repor
 }
 
 /// The tables read without `summary.json`: paths, haircuts, population and
-/// market funds, each empty where its file is absent.
+/// market funds, each empty where its file is absent; read side by side on
+/// the current rayon pool (as [`read_head`]'s).
 #[allow(clippy::type_complexity)]
 fn read_rest(
     present: &Present<'_>,
@@ -838,17 +891,35 @@ fn read_rest(
     Result<Vec<backstop_data::PositionRow>, ReportError>,
     Result<Vec<backstop_data::MarketFundRow>, ReportError>,
 ) {
-    let paths = present(PATHS_FILE).map_or(Ok(PathsTable::default()), |p| {
-        Ok(backstop_data::read_paths(&p)?)
-    });
-    let haircuts = present(HAIRCUTS_FILE).map_or(Ok(Vec::new()), |p| {
-        Ok(haircuts_from_table(&backstop_data::read_haircuts(&p)?))
-    });
-    let population =
-        present(POPULATION_FILE).map_or(Ok(Vec::new()), |p| Ok(backstop_data::read_positions(&p)?));
-    let market_funds = present(MARKET_FUNDS_FILE).map_or(Ok(Vec::new()), |p| {
-        Ok(backstop_data::read_market_funds(&p)?)
-    });
+    let ((paths, haircuts), (population, market_funds)) = rayon::join(
+        || {
+            rayon::join(
+                || {
+                    present(PATHS_FILE).map_or(Ok(PathsTable::default()), |p| {
+                        Ok(backstop_data::read_paths(&p)?)
+                    })
+                },
+                || {
+                    present(HAIRCUTS_FILE).map_or(Ok(Vec::new()), |p| {
+                        Ok(haircuts_from_table(&backstop_data::read_haircuts(&p)?))
+                    })
+                },
+            )
+        },
+        || {
+            rayon::join(
+                || {
+                    present(POPULATION_FILE)
+                        .map_or(Ok(Vec::new()), |p| Ok(backstop_data::read_positions(&p)?))
+                },
+                || {
+                    present(MARKET_FUNDS_FILE).map_or(Ok(Vec::new()), |p| {
+                        Ok(backstop_data::read_market_funds(&p)?)
+                    })
+                },
+            )
+        },
+    );
     (paths, haircuts, population, market_funds)
 }
 

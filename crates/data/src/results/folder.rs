@@ -85,7 +85,25 @@ impl ScratchFolder {
     /// [`DataError::Io`] if a rename fails (the previous results are then
     /// still in place, or, if only the second rename failed, kept at
     /// `.<name>.old-<pid>` beside it).
-    pub fn publish(mut self, keep: &[&str]) -> Result<(), DataError> {
+    pub fn publish(self, keep: &[&str]) -> Result<(), DataError> {
+        self.publish_then(keep, || {})
+    }
+
+    /// [`ScratchFolder::publish`], running `then` on a thread of its own once
+    /// the new results folder is in place (its `keep` entries moved into
+    /// it), beside the removal of the previous folder: `then` (a sweep's
+    /// removal of its resumable chunks, say) and that removal both wait for
+    /// the disk, and one after the other they were a rerun's tail
+    /// (docs/performance.md, "Two threads, round 8"). `then` is not run if
+    /// the new folder could not be put in place.
+    ///
+    /// # Errors
+    /// As [`ScratchFolder::publish`].
+    pub fn publish_then(
+        mut self,
+        keep: &[&str],
+        then: impl FnOnce() + Send,
+    ) -> Result<(), DataError> {
         let (parent, name) = split(&self.target)?;
         let old = parent.join(hidden(&name, "old", std::process::id()));
         let had_old = self.target.exists();
@@ -99,12 +117,20 @@ impl ScratchFolder {
         })?;
         self.published = true;
         sync_dir(&parent);
-        if had_old {
-            move_kept(&old, &self.target, keep)?;
-            remove_tree(&old)
-                .map_err(|e| DataError::io(&old, "cannot remove the previous results", e))?;
+        if !had_old {
+            then();
+            return Ok(());
         }
-        Ok(())
+        move_kept(&old, &self.target, keep)?;
+        std::thread::scope(|scope| {
+            let beside = scope.spawn(then);
+            let removed = remove_tree(&old);
+            beside
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            removed
+        })
+        .map_err(|e| DataError::io(&old, "cannot remove the previous results", e))
     }
 }
 
@@ -321,6 +347,39 @@ mod tests {
             "new"
         );
         assert_eq!(names(tmp.path()), ["run"]);
+    }
+
+    /// `then` runs once, after the new folder is in place with the kept
+    /// entries of the previous one moved into it (a sweep's `work/` chunks,
+    /// which it removes), whether or not there was a previous folder; the
+    /// previous folder is gone when `publish_then` returns.
+    #[test]
+    fn publish_then_runs_after_the_new_folder_is_in_place() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("run");
+        for rerun in [false, true] {
+            if rerun {
+                fs::create_dir_all(target.join("work")).unwrap();
+                fs::write(target.join("work").join("chunk"), "c").unwrap();
+            }
+            let s = ScratchFolder::create(&target, &["work"]).unwrap();
+            fs::write(s.path().join("summary.json"), "new").unwrap();
+            let seen = std::sync::Mutex::new(Vec::new());
+            s.publish_then(&["work"], || {
+                let mut seen = seen.lock().unwrap();
+                seen.push(fs::read_to_string(target.join("summary.json")).unwrap());
+                if target.join("work").is_dir() {
+                    fs::remove_file(target.join("work").join("chunk")).unwrap();
+                    fs::remove_dir(target.join("work")).unwrap();
+                    seen.push("work".to_owned());
+                }
+            })
+            .unwrap();
+            let expected: &[&str] = if rerun { &["new", "work"] } else { &["new"] };
+            assert_eq!(*seen.lock().unwrap(), expected);
+            assert_eq!(names(&target), ["summary.json"]);
+            assert_eq!(names(tmp.path()), ["run"]);
+        }
     }
 
     #[test]

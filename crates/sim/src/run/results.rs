@@ -494,6 +494,49 @@ pub fn write_sweep(
     haircuts: &HaircutsTable,
     funds: &[MarketFundRow],
 ) -> Result<SweepOutcome, SimError> {
+    let (written, _) = write_sweep_then(dir, base, grid, hash, paths, haircuts, funds, |_, _| ());
+    written
+}
+
+/// [`write_sweep`], calling `beside(table, summary)` on the calling thread
+/// while the files are encoded and synced to disk on threads of their own:
+/// `table` is the `sweep/v1` table and `summary` the bytes of
+/// `summary.json` about to be written, so that the sweep's report can be
+/// drawn from them in memory rather than read back from the files once
+/// written (docs/performance.md, "Two threads, round 8"). `beside` is not
+/// called if the rows are not those of the whole sweep, the folder cannot
+/// be created or `summary.json` cannot be encoded; what it gives back is
+/// `None` then.
+///
+/// # Errors
+/// As [`write_sweep`].
+#[allow(clippy::too_many_arguments)]
+pub fn write_sweep_then<R>(
+    dir: &Path,
+    base: &Scenario,
+    grid: &SweepGrid,
+    hash: &str,
+    paths: &PathsTable,
+    haircuts: &HaircutsTable,
+    funds: &[MarketFundRow],
+    beside: impl FnOnce(&SweepTable, &[u8]) -> R,
+) -> (Result<SweepOutcome, SimError>, Option<R>) {
+    let mut gave = None;
+    let written = write_sweep_files(dir, base, grid, hash, (paths, haircuts, funds), |t, s| {
+        gave = Some(beside(t, s));
+    });
+    (written, gave)
+}
+
+/// [`write_sweep_then`]'s work.
+fn write_sweep_files(
+    dir: &Path,
+    base: &Scenario,
+    grid: &SweepGrid,
+    hash: &str,
+    (paths, haircuts, funds): (&PathsTable, &HaircutsTable, &[MarketFundRow]),
+    beside: impl FnOnce(&SweepTable, &[u8]),
+) -> Result<SweepOutcome, SimError> {
     let parts = sweep_parts(base, grid, hash, paths)?;
     let meta = metadata(base, Some(hash));
     std::fs::create_dir_all(dir).map_err(|source| backstop_data::DataError::Io {
@@ -503,6 +546,7 @@ pub fn write_sweep(
     })?;
     // Each file on a thread of its own, as in `write_run`.
     let (meta, at) = (meta.as_slice(), |file: &str| dir.join(file));
+    let summary = backstop_data::summary_json(&at(SUMMARY_FILE), &parts.summary)?;
     let files: Vec<FileTask<'_>> = vec![
         Box::new(|| backstop_data::write_sweep(&at(SWEEP_FILE), &parts.table, meta)),
         Box::new(|| backstop_data::write_paths(&at(PATHS_FILE), paths, meta)),
@@ -514,9 +558,18 @@ pub fn write_sweep(
             backstop_data::write_market_funds(&at(MARKET_FUNDS_FILE), funds, meta)
         }),
     ];
-    write_beside(files, || {
-        backstop_data::write_summary(&at(SUMMARY_FILE), &parts.summary)
-    })?;
+    let written = std::thread::scope(|scope| {
+        let writing = scope.spawn(|| {
+            write_beside(files, || {
+                backstop_data::write_bytes_atomically(&at(SUMMARY_FILE), &summary)
+            })
+        });
+        beside(&parts.table, &summary);
+        writing
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    });
+    written?;
     Ok(parts.outcome)
 }
 
