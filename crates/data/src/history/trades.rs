@@ -26,7 +26,7 @@ use arrow_array::{
 use arrow_schema::SchemaRef;
 
 use super::codec::columns::{TS, column, optional_column, optional_value, ts_value, value};
-use super::codec::cursor::read_rows;
+use super::codec::cursor::{Cursor, read_rows};
 use super::codec::metadata::{HistoryMetadata, HistorySchema};
 use super::codec::rows::{Decode, HistoryTable, Record, WriteOptions, write_rows};
 use crate::error::DataError;
@@ -260,6 +260,17 @@ impl TradeColumns {
             }
             _ => TradeSlice::default(),
         }
+    }
+}
+
+impl Cursor<TradeColumns> {
+    /// Hands out the first `n` checked trades of the current batch at once,
+    /// as slices of its columns ([`Cursor::take_rows`]).
+    #[inline]
+    pub(crate) fn take_trades(&mut self, n: usize) -> TradeSlice<'_> {
+        self.take_rows(n)
+            .map(|(batch, rows)| batch.slice(rows))
+            .unwrap_or_default()
     }
 }
 

@@ -31,8 +31,9 @@ use crate::venue::adl::AdlCandidate;
 use crate::venue::adl_min_max::{LevCandidate, LotTerms, ends_before, select_lots};
 
 use super::Engine;
-use super::adl_lev_side::{LevKey, LevScratch, LevSide};
+use super::adl_lev_side::{LevScratch, LevSide};
 use super::adl_request::AdlRequest;
+use super::lev_key::LevKey;
 
 impl Engine {
     /// The key of slot `s` if its position is open on side `winners` and its

@@ -34,7 +34,7 @@
 use std::collections::BTreeSet;
 use std::ops::Bound;
 
-use super::adl_lev_side::LevKey;
+use super::lev_key::LevKey;
 
 /// Keys per range when a range is cut (the build, a pull).
 const RANGE_KEYS: usize = 512;

@@ -69,6 +69,7 @@ mod index;
 mod initial_margin;
 mod invariants;
 mod ledger;
+mod lev_key;
 mod lev_order;
 mod limit_book;
 mod liquidation;

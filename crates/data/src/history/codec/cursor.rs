@@ -17,7 +17,6 @@ use super::columns::TS;
 use super::metadata::open;
 use super::rows::{Decode, HistoryTable, Record};
 use crate::error::DataError;
-use crate::history::trades::{TradeColumns, TradeSlice};
 use crate::history::window::TimeWindow;
 use crate::rules::non_decreasing;
 use crate::schema::{Column, projection};
@@ -95,7 +94,7 @@ fn plan_row_groups(
 /// the window), else row by row to find the first bad row; the checked rows
 /// are then handed out straight from the decoded columns, one by one
 /// ([`Cursor::next_row`]) or, for trades, as slices of the columns
-/// ([`Cursor::take_trades`]): no row is copied into a buffer. The rows of a
+/// ([`Cursor::take_rows`]): no row is copied into a buffer. The rows of a
 /// batch inside the window are one range of it (the times are in order). An
 /// error found while checking is kept and returned after the rows before it,
 /// so callers still see every valid row up to the offending one, then the
@@ -341,19 +340,18 @@ impl<D: Decode> Cursor<D> {
     }
 }
 
-impl Cursor<TradeColumns> {
-    /// Hands out the first `n` checked rows of the current batch at once,
-    /// as slices of its columns (as `n` calls of [`Self::next_row`] would,
-    /// one by one).
+impl<D: Decode> Cursor<D> {
+    /// Hands out the first `n` checked rows of the current batch at once
+    /// (as `n` calls of [`Self::next_row`] would, one by one): the batch's
+    /// decoded columns and the range of those rows in them; `None` with no
+    /// batch. Each schema makes its slice of them (`take_trades`, in
+    /// `history/trades.rs`).
     #[inline]
-    pub(crate) fn take_trades(&mut self, n: usize) -> TradeSlice<'_> {
+    pub(crate) fn take_rows(&mut self, n: usize) -> Option<(&D, Range<usize>)> {
         let start = self.position;
         let end = start.saturating_add(n).min(self.end);
         self.position = end;
-        self.batch
-            .as_ref()
-            .map(|batch| batch.slice(start..end))
-            .unwrap_or_default()
+        self.batch.as_ref().map(|batch| (batch, start..end))
     }
 }
 
