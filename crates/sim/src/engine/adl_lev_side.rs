@@ -44,6 +44,8 @@ pub(super) struct LevScratch {
     pub(super) read: Vec<LevCandidate>,
     /// The lots selected from each of `read`.
     pub(super) lots: Vec<i64>,
+    /// `select_lots_with`'s flags, one per candidate of `read` (scratch).
+    pub(super) falling: Vec<bool>,
     /// The positions found not in profit, with their reach.
     pub(super) out: Vec<(LevKey, i64)>,
 }
@@ -55,6 +57,7 @@ impl LevScratch {
         self.offers.clear();
         self.read.clear();
         self.lots.clear();
+        self.falling.clear();
         self.out.clear();
     }
 }

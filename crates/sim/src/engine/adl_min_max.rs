@@ -28,7 +28,7 @@
 //! most of what the closes read before parking).
 
 use crate::venue::adl::AdlCandidate;
-use crate::venue::adl_min_max::{LevCandidate, LotTerms, ends_before, select_lots};
+use crate::venue::adl_min_max::{LevCandidate, LotTerms, ends_before, select_lots_with};
 
 use super::Engine;
 use super::adl_lev_side::{LevScratch, LevSide};
@@ -265,7 +265,7 @@ impl Engine {
                     }
                 }
             }
-            let sum = select_lots(&sc.read, terms, req.needed, &mut sc.lots);
+            let sum = select_lots_with(&sc.read, terms, req.needed, &mut sc.lots, &mut sc.falling);
             match next {
                 None => return sum,
                 Some(n) if sum == req.needed && ends_before(&sc.read, terms, &sc.lots, &n) => {

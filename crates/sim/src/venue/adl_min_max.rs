@@ -178,6 +178,19 @@ pub fn greedy_lots(cands: &[LevCandidate], t: LotTerms, needed: i64) -> Vec<i64>
 /// Same result as [`greedy_lots`]; O(c log c) plus O(log c) per token the
 /// estimate of the level was off by.
 pub fn select_lots(cands: &[LevCandidate], t: LotTerms, needed: i64, lots: &mut Vec<i64>) -> i64 {
+    select_lots_with(cands, t, needed, lots, &mut Vec::new())
+}
+
+/// [`select_lots`], its per-candidate flags (whether the candidate's tokens
+/// fall) written into `falling`, a buffer the caller keeps so that the closes
+/// of a wave allocate nothing (cleared first; its contents are scratch).
+pub fn select_lots_with(
+    cands: &[LevCandidate],
+    t: LotTerms,
+    needed: i64,
+    lots: &mut Vec<i64>,
+    falling: &mut Vec<bool>,
+) -> i64 {
     debug_assert!(
         cands
             .windows(2)
@@ -185,18 +198,20 @@ pub fn select_lots(cands: &[LevCandidate], t: LotTerms, needed: i64, lots: &mut 
         "Invariant: min_max_leverage candidates come in leverage order"
     );
     lots.clear();
-    let falling: Vec<bool> = cands.iter().map(|c| falls(c, t)).collect();
+    falling.clear();
+    falling.extend(cands.iter().map(|c| falls(c, t)));
+    let falling = &falling[..];
     let total: i64 = cands.iter().map(|c| c.offer).sum();
     let want = needed.min(total).max(0);
-    let estimate = estimate_level(cands, t, &falling, needed);
-    let level = refine_level(cands, t, &falling, want, estimate);
+    let estimate = estimate_level(cands, t, falling, needed);
+    let level = refine_level(cands, t, falling, want, estimate);
     lots.extend(
         cands
             .iter()
-            .zip(&falling)
+            .zip(falling)
             .map(|(c, &f)| lots_above(c, t, f, level)),
     );
-    fix_up(cands, t, &falling, needed, lots)
+    fix_up(cands, t, falling, needed, lots)
 }
 
 /// At most this many steps of [`refine_level`].
