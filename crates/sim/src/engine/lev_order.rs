@@ -11,12 +11,16 @@
 //! quotient, which orders keys whose quotients differ exactly as the exact
 //! rationals do) into ranges:
 //!
-//! - `near`, a `BTreeSet` of every key whose quotient is at least the lower
-//!   bound of the ranges pulled so far: the top of the order, where the reads
-//!   happen (small, so in cache);
-//! - `far`, one unsorted bucket per range below, in chunks of a shared pool:
-//!   an insertion there is a binary search of the ranges' bounds (a small
-//!   array) and a push.
+//! - `near`, every key whose quotient is at least `floor`, the lower bound of
+//!   the ranges pulled so far, sorted in a `VecDeque`: the top of the order,
+//!   where the reads happen (a few hundred keys, so in cache). A pull appends
+//!   its keys at the back, a filled winner leaves near the front (a deque
+//!   moves the shorter side), and a key read from it is known to be there by
+//!   one comparison with `floor`;
+//! - `far`, one unsorted bucket per range below, in chunks of a shared pool,
+//!   the lowest range first and the next to pull last (a pull pops and pushes
+//!   at the end, moving nothing else): an insertion there is a binary search
+//!   of the ranges' bounds (a small array) and a push.
 //!
 //! A read that runs past the end of `near` pulls the next non-empty range: its
 //! keys are sorted once and cut into ranges of about [`RANGE_KEYS`] keys, the
@@ -31,8 +35,7 @@
 //! range: the first one sends every range to `near`, which then holds the
 //! whole order until the next build.
 
-use std::collections::BTreeSet;
-use std::ops::Bound;
+use std::collections::VecDeque;
 
 use super::lev_key::LevKey;
 
@@ -64,17 +67,18 @@ impl Bucket {
 /// One (market, side)'s keys in leverage order (see the module's doc).
 #[derive(Clone)]
 pub(super) struct LevOrder {
-    /// The keys of the ranges pulled so far, in order.
-    near: BTreeSet<LevKey>,
-    /// Lower bound of each range's quotients, strictly decreasing; the last
-    /// is −∞. Range `i` holds the quotients in `[bounds[i], bounds[i − 1])`
-    /// (`[bounds[0], +∞)` for the first).
+    /// The keys of the ranges pulled so far, in order (the top first).
+    near: VecDeque<LevKey>,
+    /// Lower bound of the quotients in `near`: a key with a quotient is in
+    /// `near` iff its quotient is at least this (+∞ before the first pull,
+    /// −∞ once every range is pulled).
+    floor: f64,
+    /// Lower bound of each far range's quotients, strictly increasing, the
+    /// first −∞: range `i` holds the quotients in `[bounds[i], bounds[i + 1])`
+    /// (`[bounds[i], floor)` for the last, the next to pull).
     bounds: Vec<f64>,
-    /// Per range, its keys in no order; empty for the ranges pulled.
+    /// Per far range, its keys in no order.
     far: Vec<Bucket>,
-    /// Ranges pulled into `near` (`far[..pulled]` are empty); all of them
-    /// once a key without a quotient came in.
-    pulled: usize,
     /// Keys in `far`.
     far_len: usize,
     /// Keys per range when one is cut.
@@ -94,10 +98,10 @@ pub(super) struct LevOrder {
 impl Default for LevOrder {
     fn default() -> Self {
         LevOrder {
-            near: BTreeSet::new(),
+            near: VecDeque::new(),
+            floor: f64::INFINITY,
             bounds: vec![f64::NEG_INFINITY],
             far: vec![Bucket::EMPTY],
-            pulled: 1,
             far_len: 0,
             range_keys: RANGE_KEYS,
             pool: Vec::new(),
@@ -125,20 +129,17 @@ impl LevOrder {
         self.range_keys = range_keys.max(1);
         self.near.clear();
         self.bounds.clear();
-        self.bounds.push(f64::NEG_INFINITY);
         self.far.clear();
-        self.far.push(Bucket::EMPTY);
         self.far_len = 0;
         self.pool.clear();
         self.next.clear();
         self.free.clear();
+        self.floor = f64::NEG_INFINITY;
         if keys.iter().any(|k| k.ratio().is_nan()) {
-            self.pulled = 1;
-            self.near = keys.into_iter().collect();
+            self.near.extend(keys);
             return;
         }
-        self.pulled = 0;
-        self.pull_sorted(0, &keys);
+        self.pull_sorted(f64::NEG_INFINITY, &keys);
     }
 
     /// Keys in the order.
@@ -147,9 +148,10 @@ impl LevOrder {
         self.near.len() + self.far_len
     }
 
-    /// The range of quotient `r` (not NaN).
+    /// The far range of quotient `r` (below `floor`).
     fn range_of(&self, r: f64) -> usize {
-        self.bounds.partition_point(|&b| b > r)
+        debug_assert!(r < self.floor, "Invariant: a far key is below near's floor");
+        self.bounds.partition_point(|&b| b <= r) - 1
     }
 
     /// Adds `k` (not in the order).
@@ -157,14 +159,13 @@ impl LevOrder {
         let r = k.ratio();
         if r.is_nan() {
             self.pull_all();
-            self.near.insert(k);
+            self.insert_near(k);
             return;
         }
-        let i = self.range_of(r);
-        if i < self.pulled {
-            let fresh = self.near.insert(k);
-            debug_assert!(fresh, "Invariant: a key enters the leverage order once");
+        if r >= self.floor {
+            self.insert_near(k);
         } else {
+            let i = self.range_of(r);
             debug_assert!(
                 !self.bucket_holds(i, k.slot),
                 "Invariant: a slot has one key in the leverage order"
@@ -176,14 +177,26 @@ impl LevOrder {
     /// Removes `k`; whether it was there.
     pub(super) fn remove(&mut self, k: &LevKey) -> bool {
         let r = k.ratio();
-        if r.is_nan() {
-            return self.near.remove(k);
+        if r.is_nan() || r >= self.floor {
+            let p = self.near.partition_point(|x| x < k);
+            if self.near.get(p) != Some(k) {
+                return false;
+            }
+            self.near.remove(p);
+            return true;
         }
         let i = self.range_of(r);
-        if i < self.pulled {
-            return self.near.remove(k);
-        }
         self.remove_from(i, k)
+    }
+
+    /// Adds `k` (not in the order) to `near`, in its place.
+    fn insert_near(&mut self, k: LevKey) {
+        let p = self.near.partition_point(|x| *x < k);
+        debug_assert!(
+            self.near.get(p) != Some(&k),
+            "Invariant: a key enters the leverage order once"
+        );
+        self.near.insert(p, k);
     }
 
     /// Appends to `out` the next keys in order after `after` (from the top
@@ -204,11 +217,11 @@ impl LevOrder {
         }
         loop {
             let from = match &last {
-                None => Bound::Unbounded,
-                Some(k) => Bound::Excluded(k),
+                None => 0,
+                Some(a) => self.near.partition_point(|x| x <= a),
             };
             let mut went = None;
-            for k in self.near.range((from, Bound::Unbounded)) {
+            for k in self.near.range(from..) {
                 went = Some(*k);
                 if skip(k) {
                     continue;
@@ -230,35 +243,34 @@ impl LevOrder {
 
     /// Pulls the next non-empty range into `near`; false if none is left.
     fn pull_next(&mut self) -> bool {
-        while self.pulled < self.bounds.len() {
-            let i = self.pulled;
-            if self.far[i].len == 0 {
-                self.pulled += 1;
+        while let Some(b) = self.far.last() {
+            if b.len == 0 {
+                self.far.pop();
+                self.floor = self.bounds.pop().unwrap_or(f64::NEG_INFINITY);
                 continue;
             }
+            let i = self.far.len() - 1;
             let mut keys = std::mem::take(&mut self.pulled_keys);
             keys.clear();
             self.drain_into(i, &mut keys);
+            self.far.pop();
+            let lower = self.bounds.pop().unwrap_or(f64::NEG_INFINITY);
             keys.sort_unstable();
-            self.pull_sorted(i, &keys);
+            self.pull_sorted(lower, &keys);
             self.pulled_keys = keys;
             return true;
         }
         false
     }
 
-    /// Range `i` (the next to pull, its keys out of `far` and sorted in
-    /// `keys`): cut into ranges of about `range_keys` keys (a cut only where
-    /// the quotient changes), the first into `near`, the others into `far`
-    /// after it.
-    fn pull_sorted(&mut self, i: usize, keys: &[LevKey]) {
-        debug_assert!(
-            i == self.pulled && self.far[i].len == 0,
-            "Invariant: the range pulled is the next one, out of the far buckets"
-        );
+    /// The keys of the next range to pull (out of `far`, sorted in `keys`),
+    /// whose quotients are at least `lower`: cut into ranges of about
+    /// `range_keys` keys (a cut only where the quotient changes), the first
+    /// into `near`, the others at the end of `far`, the last of them first.
+    fn pull_sorted(&mut self, lower: f64, keys: &[LevKey]) {
         debug_assert!(
             self.near
-                .last()
+                .back()
                 .is_none_or(|l| keys.first().is_none_or(|f| l < f)),
             "Invariant: a range pulled into the leverage order's top comes after all of it"
         );
@@ -271,34 +283,43 @@ impl LevOrder {
                 end += 1;
             }
             // The next range starts below this one's last quotient.
-            let lower = if end == keys.len() {
-                self.bounds[i]
+            let low = if end == keys.len() {
+                lower
             } else {
                 keys[end - 1].ratio()
             };
-            cuts.push((end, lower));
+            cuts.push((end, low));
             start = end;
         }
-        if cuts.len() > 1 {
-            self.bounds.splice(i..=i, cuts.iter().map(|c| c.1));
-            self.far
-                .splice(i..=i, std::iter::repeat_n(Bucket::EMPTY, cuts.len()));
-            for j in 1..cuts.len() {
-                for &k in &keys[cuts[j - 1].0..cuts[j].0] {
-                    self.push(i + j, k);
-                }
+        // The new far ranges, lowest (last cut) first, each pushed whole.
+        for j in (1..cuts.len()).rev() {
+            self.far.push(Bucket::EMPTY);
+            self.bounds.push(cuts[j].1);
+            let i = self.far.len() - 1;
+            for &k in &keys[cuts[j - 1].0..cuts[j].0] {
+                self.push(i, k);
             }
         }
         let first = cuts.first().map_or(0, |c| c.0);
-        // Each key lands at the end of `near`: its rightmost path, in cache.
+        self.floor = cuts.first().map_or(lower, |c| c.1);
+        // After every key of `near`: appended at its back.
         self.near.extend(keys[..first].iter().copied());
-        self.pulled = i + 1;
+        debug_assert!(
+            self.bounds.len() == self.far.len()
+                && self.bounds.windows(2).all(|w| w[0] < w[1])
+                && self
+                    .bounds
+                    .last()
+                    .is_none_or(|&b| b < self.floor || self.floor == f64::NEG_INFINITY),
+            "Invariant: the far ranges' bounds increase up to near's floor"
+        );
         self.cuts = cuts;
     }
 
     /// Moves every range into `near`.
     fn pull_all(&mut self) {
         while self.pull_next() {}
+        self.floor = f64::NEG_INFINITY;
     }
 
     /// Adds `k` to far range `i`.
@@ -410,7 +431,7 @@ impl LevOrder {
     #[cfg(test)]
     pub(super) fn to_vec(&self) -> Vec<LevKey> {
         let mut v: Vec<LevKey> = self.near.iter().copied().collect();
-        for i in self.pulled..self.bounds.len() {
+        for i in (0..self.far.len()).rev() {
             let mut b = Vec::new();
             for (c, n) in self.chunks(i) {
                 let at = c as usize * CHUNK;

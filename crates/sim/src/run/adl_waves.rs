@@ -8,6 +8,9 @@ use super::metrics::PathMetrics;
 use crate::engine::Engine;
 use crate::venue::adl_waves::{AdlTake, AdlWave, WaveFold};
 
+/// Takes read ahead by [`WaveFold::touch`] before they are folded.
+const TOUCH_AHEAD: usize = 32;
+
 /// The waves of one path, folded step by step: the wave being run keeps one
 /// entry per winner it touched; a finished wave keeps only its measures.
 #[derive(Default)]
@@ -26,16 +29,21 @@ impl WaveRecorder {
         if let Some(wave) = self.fold.step(first.step, needed) {
             self.waves.push(wave);
         }
-        for t in takes {
-            self.fold.take(&AdlTake {
-                step: t.step,
-                account: t.winner,
-                notional: t.notional.to_usd(),
-                lots: t.lots,
-                held: t.held,
-                pnl_before: t.pnl_before.to_usd(),
-                equity_after: t.equity_after.to_usd(),
-            });
+        // In chunks, each touched first: its winners' entries are read in
+        // a pass of their own, their misses overlapping.
+        for chunk in takes.chunks(TOUCH_AHEAD) {
+            self.fold.touch(chunk.iter().map(|t| t.winner));
+            for t in chunk {
+                self.fold.take(&AdlTake {
+                    step: t.step,
+                    account: t.winner,
+                    notional: t.notional.to_usd(),
+                    lots: t.lots,
+                    held: t.held,
+                    pnl_before: t.pnl_before.to_usd(),
+                    equity_after: t.equity_after.to_usd(),
+                });
+            }
         }
     }
 

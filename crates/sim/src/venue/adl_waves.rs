@@ -121,6 +121,28 @@ impl WaveFold {
         done
     }
 
+    /// Reads what [`WaveFold::take`] will read for takes by `accounts` (the
+    /// account's slot and its winner entry) and nothing else, so that their
+    /// cache misses overlap: a crash's step folds hundreds of thousands of
+    /// takes, each a miss on a per-account array at venue scale, which
+    /// `take` would meet one after the other (docs/performance.md,
+    /// "`min_max_leverage`, round 7"). Call it on a few dozen takes, then
+    /// take them.
+    pub fn touch(&self, accounts: impl Iterator<Item = u32>) {
+        let mut fold = 0u64;
+        for a in accounts {
+            let Some(&s) = self.slot.get(a as usize) else {
+                continue;
+            };
+            let entry = (s as usize)
+                .checked_sub(1)
+                .and_then(|i| self.winners.get(i))
+                .map_or(0, |w| w.1.lots);
+            fold = fold.wrapping_add(u64::from(s)).wrapping_add(entry as u64);
+        }
+        std::hint::black_box(fold);
+    }
+
     /// Adds one take of the current step.
     pub fn take(&mut self, t: &AdlTake) {
         debug_assert!(
