@@ -48,6 +48,8 @@ pub(super) struct LevScratch {
     pub(super) falling: Vec<bool>,
     /// The positions found not in profit, with their reach.
     pub(super) out: Vec<(LevKey, i64)>,
+    /// The keys of the candidates filled, in order.
+    pub(super) filled: Vec<LevKey>,
 }
 
 impl LevScratch {
@@ -59,6 +61,7 @@ impl LevScratch {
         self.lots.clear();
         self.falling.clear();
         self.out.clear();
+        self.filled.clear();
     }
 }
 
@@ -92,21 +95,27 @@ impl LevSide {
         }
     }
 
-    /// Takes `k` (in the order, not parked) out of it.
-    pub(super) fn take_out(&mut self, k: LevKey) {
-        debug_assert!(
-            matches!(self.key_of[k.slot as usize], Some((o, None)) if o == k),
-            "Invariant: a slot taken out of the leverage order was in it under its key"
-        );
-        self.order.remove(&k);
-        self.key_of[k.slot as usize] = None;
+    /// Takes `keys` (read from the order by one close, in order, not
+    /// parked) out of it.
+    pub(super) fn take_out(&mut self, keys: &[LevKey]) {
+        for k in keys {
+            debug_assert!(
+                matches!(self.key_of[k.slot as usize], Some((o, None)) if o == *k),
+                "Invariant: a slot taken out of the leverage order was in it under its key"
+            );
+            self.key_of[k.slot as usize] = None;
+        }
+        self.order.remove_read(keys.iter().copied());
     }
 
-    /// Parks `k` (found not in profit) with its `reach`.
-    pub(super) fn park(&mut self, k: LevKey, reach: i64) {
-        self.order.remove(&k);
-        self.parked.insert((reach, k));
-        self.key_of[k.slot as usize] = Some((k, Some(reach)));
+    /// Parks each `(key, reach)` of `out` (read from the order by one close,
+    /// in order, and found not in profit) with its reach.
+    pub(super) fn park(&mut self, out: &[(LevKey, i64)]) {
+        self.order.remove_read(out.iter().map(|o| o.0));
+        for &(k, reach) in out {
+            self.parked.insert((reach, k));
+            self.key_of[k.slot as usize] = Some((k, Some(reach)));
+        }
     }
 
     /// Brings back every parked position in profit at `x` (`reach ≥ x`).

@@ -146,19 +146,28 @@ impl Engine {
         side.unpark(-winners * price);
         let mut sc = std::mem::take(&mut side.scratch);
         let filled = self.read_and_select(side, req, terms, &mut sc);
-        for &(k, reach) in &sc.out {
-            debug_assert!(reach < -winners * price, "Invariant: parked at its reach");
-            side.park(k, reach);
-        }
+        debug_assert!(
+            sc.out.iter().all(|&(_, reach)| reach < -winners * price),
+            "Invariant: parked at its reach"
+        );
+        side.park(&sc.out);
         self.touch_min_max_winners(side, &sc.read, &sc.lots);
+        // The winners' keys move with the fills: out of the order now, in
+        // one pass over its top, where the read left them (the next sync
+        // puts them back, as the fills log their accounts).
+        sc.filled.clear();
+        sc.filled.extend(
+            sc.read
+                .iter()
+                .zip(&sc.lots)
+                .filter(|(_, q)| **q > 0)
+                .map(|(c, _)| LevKey::new(c.notional, c.equity, c.account, c.slot)),
+        );
+        side.take_out(&sc.filled);
         for (c, &q) in sc.read.iter().zip(&sc.lots) {
             if q == 0 {
                 continue;
             }
-            // The winner's key moves with the fill: out of the order now,
-            // while its node is fresh from the read (the next sync puts it
-            // back, as the fill logs its account).
-            side.take_out(LevKey::new(c.notional, c.equity, c.account, c.slot));
             let full = self.adl_candidate_known(c.account, c.slot, c.offer, c.equity, price);
             #[cfg(debug_assertions)]
             assert_eq!(

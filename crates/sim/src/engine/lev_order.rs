@@ -189,6 +189,31 @@ impl LevOrder {
         self.remove_from(i, k)
     }
 
+    /// Removes `keys`, every one of them in `near` and given in order, in one
+    /// pass over the front of `near` up to the last of them: the keys a close
+    /// read and filled or parked sit there, and one pass costs less than a
+    /// binary search of `near` for each.
+    pub(super) fn remove_read(&mut self, keys: impl IntoIterator<Item = LevKey>) {
+        let (mut w, mut r) = (0, 0);
+        for k in keys {
+            debug_assert!(
+                k.ratio().is_nan() || k.ratio() >= self.floor,
+                "Invariant: a key read from the leverage order is in its top"
+            );
+            while r < self.near.len() && self.near[r] < k {
+                self.near[w] = self.near[r];
+                w += 1;
+                r += 1;
+            }
+            debug_assert!(
+                self.near.get(r) == Some(&k),
+                "Invariant: the keys a close takes out of the leverage order are in it, in order"
+            );
+            r += 1;
+        }
+        self.near.drain(w..r.min(self.near.len()));
+    }
+
     /// Adds `k` (not in the order) to `near`, in its place.
     fn insert_near(&mut self, k: LevKey) {
         let p = self.near.partition_point(|x| *x < k);
