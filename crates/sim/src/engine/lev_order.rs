@@ -556,15 +556,31 @@ mod tests {
                             .copied()
                             .collect();
                         assert_eq!(got, want, "case {case}");
-                        for k in got {
-                            if rng.random_range(0..2) == 0 {
-                                assert!(order.remove(&k));
-                                assert!(plain.remove(&k));
-                                let n = key(&mut rng, mode, k.slot);
-                                by_slot.insert(k.slot, n);
-                                order.insert(n);
-                                plain.insert(n);
+                        // Half the cases take the filled keys out one by
+                        // one, half in one pass over the top, as a close does.
+                        let filled: Vec<LevKey> = got
+                            .into_iter()
+                            .filter(|_| rng.random_range(0..2) == 0)
+                            .collect();
+                        if case % 2 == 0 {
+                            order.remove_read(filled.iter().copied());
+                        }
+                        for k in &filled {
+                            if case % 2 == 1 {
+                                assert!(order.remove(k));
                             }
+                            assert!(plain.remove(k));
+                        }
+                        assert_eq!(
+                            order.to_vec(),
+                            plain.iter().copied().collect::<Vec<_>>(),
+                            "case {case}"
+                        );
+                        for k in filled {
+                            let n = key(&mut rng, mode, k.slot);
+                            by_slot.insert(k.slot, n);
+                            order.insert(n);
+                            plain.insert(n);
                         }
                     }
                 }
