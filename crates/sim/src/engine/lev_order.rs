@@ -121,7 +121,11 @@ impl LevOrder {
 
     /// [`LevOrder::build`] with ranges of `range_keys` keys (at least 1).
     fn build_with(&mut self, mut keys: Vec<LevKey>, range_keys: usize) {
-        keys.sort_unstable();
+        if keys.iter().any(|k| k.ratio().is_nan()) {
+            keys.sort_unstable();
+        } else {
+            sort_by_quotient(&mut keys);
+        }
         debug_assert!(
             keys.windows(2).all(|w| w[0] < w[1]),
             "Invariant: the keys of a leverage order are distinct"
@@ -280,7 +284,7 @@ impl LevOrder {
             self.drain_into(i, &mut keys);
             self.far.pop();
             let lower = self.bounds.pop().unwrap_or(f64::NEG_INFINITY);
-            keys.sort_unstable();
+            sort_by_quotient(&mut keys);
             self.pull_sorted(lower, &keys);
             self.pulled_keys = keys;
             return true;
@@ -467,6 +471,33 @@ impl LevOrder {
         }
         v
     }
+}
+
+/// Sorts `keys` (each with a quotient) into order: by the quotient's bits
+/// (positive f64s order as their bits do), cheaper to compare than whole
+/// keys, then each run of equal quotients by the whole key.
+fn sort_by_quotient(keys: &mut [LevKey]) {
+    debug_assert!(
+        keys.iter().all(|k| k.ratio() >= 0.0),
+        "Invariant: a far key's quotient is a non-negative f64"
+    );
+    keys.sort_unstable_by_key(|k| std::cmp::Reverse(k.ratio().to_bits()));
+    let mut i = 0;
+    while i < keys.len() {
+        let r = keys[i].ratio();
+        let mut j = i + 1;
+        while j < keys.len() && keys[j].ratio() == r {
+            j += 1;
+        }
+        if j - i > 1 {
+            keys[i..j].sort_unstable();
+        }
+        i = j;
+    }
+    debug_assert!(
+        keys.is_sorted(),
+        "Invariant: keys sorted by quotient are in the order"
+    );
 }
 
 #[cfg(test)]
