@@ -1066,8 +1066,14 @@ impl Ledger {
 
     /// Books `lots` (signed, for the position in `slot`) of value `value` against
     /// the external counterparty, which takes the other side.
-    pub(super) fn trade_with_external(&mut self, slot: u32, lots: i64, value: Micros) {
-        self.touch(self.slot_owners[slot as usize]);
+    /// `owner`: the account holding `slot` (the caller knows it: reading
+    /// `slot_owners` here was a cache miss per liquidation order).
+    pub(super) fn trade_with_external(&mut self, owner: u32, slot: u32, lots: i64, value: Micros) {
+        debug_assert_eq!(
+            owner, self.slot_owners[slot as usize],
+            "Invariant: the slot is the owner's"
+        );
+        self.touch(owner);
         self.apply_pending_slot(slot);
         let p = &mut self.positions[slot as usize];
         let mi = p.market as usize;

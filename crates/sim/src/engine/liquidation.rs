@@ -597,7 +597,7 @@ impl Engine {
         let mi = market as usize;
         let m = &self.markets[mi];
         let v = m.value(trade, price);
-        self.ledger.trade_with_external(slot, trade, v);
+        self.ledger.trade_with_external(a, slot, trade, v);
         let notional = Micros(v.0.abs());
         let f = &mut self.flows[mi];
         f.signed_flow_usd += m.value(trade, self.marks[mi]).to_usd();

@@ -569,8 +569,21 @@ impl Engine {
 
     /// Moves the markets' clocks (impact models with recorded liquidity) to
     /// `ts_ns`, the time of the next step.
+    // Inlined (the caller's loop keeps no call per step) while no impact
+    // model is known to keep a clock; the rest out of line.
+    #[inline]
     pub fn set_time(&mut self, ts_ns: i64) {
         self.now_ns = ts_ns;
+        if self.scratch.quiet.clocked == Some(false) {
+            return;
+        }
+        self.advance_clocks(ts_ns);
+    }
+
+    /// [`Engine::set_time`]'s clocks: every market's impact model moved to
+    /// `ts_ns` when one of them keeps a clock.
+    #[inline(never)]
+    fn advance_clocks(&mut self, ts_ns: i64) {
         if !self.impact_clocked() {
             return;
         }
@@ -585,8 +598,21 @@ impl Engine {
     /// # Errors
     /// A price off the tick grid, or a quantity past the engine's range; the
     /// engine is then not to be stepped again.
+    // Inlined with the quiet step (`quiet.rs`), the full step out of line:
+    // a quiet step costs the caller no call and no spill of the full step's
+    // registers.
+    #[inline]
     pub fn step(&mut self, prices: &[f64]) -> Result<(), EngineError> {
-        self.step_with_funding(prices, &[])
+        debug_assert_eq!(
+            prices.len(),
+            self.markets.len(),
+            "Invariant: one price per market"
+        );
+        // A step that only moves the marks (`quiet.rs`): the same state.
+        if self.try_step_quiet(prices) {
+            return Ok(());
+        }
+        self.step_full(prices, &[])
     }
 
     /// [`Engine::step`] with funding rates from outside (a historical replay):
@@ -599,6 +625,7 @@ impl Engine {
     /// the engine's range ([`EngineError::OutOfRange`]: the gross open interest
     /// at the marks, or a balance after a transfer); the engine is then not to
     /// be stepped again.
+    #[inline]
     pub fn step_with_funding(
         &mut self,
         prices: &[f64],
@@ -613,6 +640,15 @@ impl Engine {
         if funding.iter().all(Option::is_none) && self.try_step_quiet(prices) {
             return Ok(());
         }
+        self.step_full(prices, funding)
+    }
+
+    /// The full step (stages 1-8 of the module documentation), when
+    /// [`Engine::try_step_quiet`] did not run the step.
+    #[inline(never)]
+    fn step_full(&mut self, prices: &[f64], funding: &[Option<Rate>]) -> Result<(), EngineError> {
+        // The quiet steps since the last full step.
+        self.scratch.quiet.fold_count(self.step);
         let t = self.step;
         self.reset_step_outputs();
         self.update_marks(prices)?;

@@ -32,8 +32,60 @@
 use std::cmp::Reverse;
 
 use crate::money::MAX_MICROS;
+use crate::venue::market::Market;
 
+use super::quiet_state::QuietBand;
 use super::{Engine, MarketFlows, VenueFlows, end_impact_step, same_bits};
+
+/// 2^-50: how far (relative to `x / tick`) `x × fl(1 / tick)` must be from
+/// every half-integer for its rounding to be the rounding of `fl(x / tick)`
+/// ([`checked_ticks_quick`]).
+const HALF_MARGIN: f64 = 1.0 / 1_125_899_906_842_624.0;
+
+/// 2^51: below it the nearest tick is far inside
+/// [`crate::venue::market::MAX_PRICE_TICKS`].
+const QUICK_MAX_TICKS: f64 = 2_251_799_813_685_248.0;
+
+/// 2^52: `y + 2^52` for `y` in `[0, 2^52)` is `2^52` plus `y` rounded to
+/// the nearest integer (the `f64`s there are the integers), and its bits are
+/// the bits of `2^52` plus that integer.
+const ROUNDER: f64 = 4_503_599_627_370_496.0;
+
+/// [`Market::checked_ticks`] of `x` (the same result for every `x`), by a
+/// multiply where it can: `inv_tick` is `fl(1 / tick_size)` (or NaN: always
+/// the division).
+///
+/// Why it is exact: with `u = 2^-53`, `q = x / tick` (real), `d = fl(x /
+/// tick)` is within `u·q` of `q` and `y = fl(x × fl(1 / tick))` within
+/// `(2u + u²)·q`, so `|y − d| < 4u·y = 2^-51·y`. `n`, the integer nearest
+/// `y` (`fl(y + 2^52) − 2^52`, exact), is `|y − n|` from `y`; when the
+/// nearest half-integer, `0.5 − |y − n|` from `y` (exact: Sterbenz), is
+/// farther than `2^-50·y`, no half-integer lies between `y` and `d`, so
+/// `d` rounds to `n` too (half away from zero or not: `d` is no
+/// half-integer), and for `y` in `[2, 2^51)` that is in `checked_ticks`'
+/// range. Anything else (`y` near a half-integer, out of that range, NaN,
+/// infinities) takes `checked_ticks` itself. The quiet step's marks are
+/// then computed without the division, the call to `round` (libm's, on the
+/// baseline x86-64 target) and the saturating cast.
+#[inline(always)]
+fn checked_ticks_quick(market: &Market, x: f64, inv_tick: f64) -> Option<i64> {
+    let y = x * inv_tick;
+    if (2.0..QUICK_MAX_TICKS).contains(&y) {
+        let shifted = y + ROUNDER;
+        let nearest = shifted - ROUNDER;
+        if 0.5 - (y - nearest).abs() > y * HALF_MARGIN {
+            // `shifted` is in [2^52, 2^53): its bits less 2^52's are `nearest`.
+            let ticks = (shifted.to_bits() - ROUNDER.to_bits()) as i64;
+            debug_assert_eq!(
+                Some(ticks),
+                market.checked_ticks(x),
+                "Invariant: the quick ticks are checked_ticks'"
+            );
+            return Some(ticks);
+        }
+    }
+    market.checked_ticks(x)
+}
 
 impl Engine {
     /// Switches quiet steps on (the default) or off. Off, every step runs
@@ -41,14 +93,15 @@ impl Engine {
     /// (this switch is for tests and benches comparing the two).
     pub fn set_quiet_steps(&mut self, on: bool) {
         self.scratch.quiet.off = !on;
-        self.scratch.quiet.valid = false;
+        self.scratch.quiet.until = 0;
     }
 
     /// Steps run as quiet steps (only the marks and the clock moved) since
     /// the engine was built or restarted: a diagnostic of how much of a run
     /// the fast path took.
     pub fn quiet_steps(&self) -> u64 {
-        self.scratch.quiet.count
+        let q = &self.scratch.quiet;
+        q.count + u64::from(self.step.wrapping_sub(q.since))
     }
 
     /// Whether some market's impact model follows the clock (the answer is
@@ -65,7 +118,9 @@ impl Engine {
     /// Writes down when the next steps are quiet (called at the end of a
     /// full step, after the step counter moved on).
     pub(super) fn build_quiet(&mut self) {
-        self.scratch.quiet.valid = false;
+        // The full step just run is not a quiet one.
+        self.scratch.quiet.since = self.step;
+        self.scratch.quiet.until = 0;
         if self.scratch.quiet.off || !self.may_step_quietly() {
             return;
         }
@@ -79,7 +134,6 @@ impl Engine {
         q.next.resize(n, (0, 0.0, 1.0));
         q.until = until;
         q.dirty = true;
-        q.valid = true;
     }
 
     /// Whether nothing but the marks (and a decaying impact) can act in a
@@ -125,8 +179,9 @@ impl Engine {
 
     /// Market `i`'s quiet band: the marks strictly above its nearest long
     /// trigger, strictly below its nearest short trigger, and at most the
-    /// market's even share of the open-interest bound.
-    fn quiet_band(&self, i: usize) -> (i64, i64) {
+    /// market's even share of the open-interest bound; with the reciprocal
+    /// of its tick.
+    fn quiet_band(&self, i: usize) -> QuietBand {
         let (long, short) = self.index.nearest_triggers(i);
         let low = long.unwrap_or(i64::MIN);
         let mut high = short.unwrap_or(i64::MAX);
@@ -138,15 +193,26 @@ impl Engine {
             let cap = i64::try_from(cap).unwrap_or(i64::MAX);
             high = high.min(cap.saturating_add(1));
         }
-        (low, high)
+        let inv_tick = 1.0 / self.markets[i].tick_size;
+        QuietBand {
+            low,
+            high,
+            inv_tick: if inv_tick.is_normal() {
+                inv_tick
+            } else {
+                f64::NAN
+            },
+        }
     }
 
     /// Runs the step at `prices` (one per market) as a quiet step if it is
     /// one, and returns whether it did; otherwise changes nothing.
-    #[inline]
+    // Inlined always into `step` and `step_with_funding` (and so into their
+    // callers' loops): called, it saved and restored six registers a step.
+    #[inline(always)]
     pub(super) fn try_step_quiet(&mut self, prices: &[f64]) -> bool {
-        let q = &self.scratch.quiet;
-        if !q.valid || self.step >= q.until {
+        // `until` is 0 while the bands are not built.
+        if self.step >= self.scratch.quiet.until {
             return false;
         }
         let n = self.markets.len();
@@ -180,8 +246,8 @@ impl Engine {
             },
             "Invariant: a quiet step's fund statistics are the last full step's"
         );
+        // Counted by `quiet_steps` from the step counter.
         self.step += 1;
-        self.scratch.quiet.count += 1;
         true
     }
 
@@ -205,13 +271,13 @@ impl Engine {
                 (log_factor, log_factor.exp())
             }
         };
+        let band = self.scratch.quiet.bands[i];
         let mark = if price == memo.base && log_factor == memo.log_factor {
             memo.mark
         } else {
-            self.markets[i].checked_ticks(price * factor)?
+            checked_ticks_quick(&self.markets[i], price * factor, band.inv_tick)?
         };
-        let (low, high) = self.scratch.quiet.bands[i];
-        (mark > low && mark < high).then_some((mark, log_factor, factor))
+        (mark > band.low && mark < band.high).then_some((mark, log_factor, factor))
     }
 
     /// The start of a quiet step: the first after a full step resets that
@@ -223,10 +289,12 @@ impl Engine {
             self.clear_step_outputs();
         }
         debug_assert!(
-            self.scratch.quiet.bands
-                == (0..self.markets.len())
-                    .map(|i| self.quiet_band(i))
-                    .collect::<Vec<_>>(),
+            self.scratch
+                .quiet
+                .bands
+                .iter()
+                .map(QuietBand::bits)
+                .eq((0..self.markets.len()).map(|i| self.quiet_band(i).bits())),
             "Invariant: a quiet step's bands are the engine's"
         );
     }
@@ -275,5 +343,127 @@ impl Engine {
         self.adl_log.start_step();
         self.ledger.clear_journal();
         self.venue_flows = VenueFlows::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::checked_ticks_quick;
+    use crate::money::{Micros, Rate};
+    use crate::venue::impact::NoImpact;
+    use crate::venue::market::{MarginSchedule, Market};
+
+    /// A market of tick `tick` (only the tick matters here).
+    fn market(tick: f64) -> Market {
+        Market {
+            name: "m".into(),
+            tick_size: tick,
+            lot_size: 0.001,
+            micros_per_lot_tick: 100,
+            margin: MarginSchedule::new(&[(
+                Micros::ZERO,
+                Rate::from_fraction(0.01).unwrap(),
+                Rate::from_fraction(0.005).unwrap(),
+            )]),
+            funding_interval_steps: 0,
+            funding_rate: Rate::ZERO,
+            impact: Box::new(NoImpact),
+            permanent_impact_fraction: 0.0,
+            temporary_impact_decay: 0.5,
+            impact_moves_mark: true,
+        }
+    }
+
+    /// The ticks of `checked_ticks_quick` and of `checked_ticks` at `x`.
+    fn both(m: &Market, x: f64) -> (Option<i64>, Option<i64>) {
+        (
+            checked_ticks_quick(m, x, 1.0 / m.tick_size),
+            m.checked_ticks(x),
+        )
+    }
+
+    /// Ticks of the markets the scenarios use, and awkward ones.
+    const TICKS: [f64; 9] = [0.1, 0.01, 0.5, 1.0, 0.001, 0.3, 1e-8, 7.0, 0.000_1];
+
+    #[test]
+    fn quick_ticks_are_checked_ticks_at_half_ticks_and_edges() {
+        for &tick in &TICKS {
+            let m = market(tick);
+            for n in [
+                1_i64,
+                2,
+                3,
+                10,
+                49,
+                1_000,
+                1_209_999,
+                1_210_000,
+                1 << 40,
+                1 << 50,
+            ] {
+                for frac in [0.0, 0.25, 0.5, 0.75, 1.5, -0.5] {
+                    #[allow(clippy::cast_precision_loss)]
+                    let x = (n as f64 + frac) * tick;
+                    // The float on each side of it too.
+                    for x in [
+                        x,
+                        f64::from_bits(x.to_bits() + 1),
+                        f64::from_bits(x.to_bits() - 1),
+                    ] {
+                        let (quick, exact) = both(&m, x);
+                        assert_eq!(quick, exact, "tick {tick}, x {x}");
+                    }
+                }
+            }
+            for x in [
+                0.0,
+                -1.0,
+                f64::NAN,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::MIN_POSITIVE,
+                tick * 0.49,
+                tick * 1.5,
+                tick * 2.5,
+                1e300,
+                f64::MAX,
+            ] {
+                let (quick, exact) = both(&m, x);
+                assert_eq!(quick, exact, "tick {tick}, x {x}");
+            }
+        }
+        // A NaN reciprocal: always the division.
+        let m = market(0.1);
+        assert_eq!(
+            checked_ticks_quick(&m, 12.34, f64::NAN),
+            m.checked_ticks(12.34)
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 4096,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(14),
+            ..ProptestConfig::default()
+        })]
+
+        /// Any price, any tick of the list: the same ticks (or none).
+        #[test]
+        fn quick_ticks_are_checked_ticks(
+            tick in prop::sample::select(TICKS.to_vec()),
+            bits in any::<u64>(),
+            price in 0.0_f64..1e7,
+            ticks in 1_i64..(1 << 52),
+        ) {
+            let m = market(tick);
+            #[allow(clippy::cast_precision_loss)]
+            let half = (ticks as f64 + 0.5) * tick;
+            for x in [f64::from_bits(bits), price, half, f64::from_bits(half.to_bits() + 1)] {
+                let (quick, exact) = both(&m, x);
+                prop_assert_eq!(quick, exact, "tick {}, x {}", tick, x);
+            }
+        }
     }
 }

@@ -98,7 +98,7 @@ impl Engine {
         // The marks' memo is of the old markets (their ticks).
         self.scratch.marks.clear();
         // The quiet step's bands are of the old engine (`quiet.rs`).
-        self.scratch.quiet.reset();
+        self.scratch.quiet.reset(self.step);
         self.rng = rng;
         self.accounts_liquidated = *accounts_liquidated;
         self.accounts_adl_hit = *accounts_adl_hit;
