@@ -196,15 +196,7 @@ impl Engine {
         let cursor = self.ledger.touched().len();
         side.touched
             .start(self.step, self.ledger.accounts.len(), cursor);
-        let slots = self.ledger.positions.len();
-        if side.entries.len() != slots {
-            side.entries = vec![None; slots];
-            side.set_aside = vec![0; slots];
-        } else {
-            // One pass over the array rather than the last step's entries
-            // at random (a cache miss each).
-            side.entries.fill(None);
-        }
+        side.clear_entries(self.ledger.positions.len());
         let mut by_threshold = Vec::new();
         let mut by_lots = Vec::new();
         for &s in &self.ledger.market_slots[mi] {
@@ -218,7 +210,7 @@ impl Engine {
             self.adl_evaluations += 1;
             by_threshold.push(((e.threshold, s), e.lots));
             by_lots.push((e.lots, s));
-            side.entries[s as usize] = Some(e);
+            side.put_entry(s, e);
         }
         side.by_threshold.build(&by_threshold);
         side.by_lots.build(&by_lots);
@@ -264,7 +256,7 @@ impl Engine {
         for &(account, s, lots) in &chosen {
             self.adl_evaluations += 1;
             // The index was synced above: its equity is the account's now.
-            let c = match side.entries[s as usize] {
+            let c = match side.entry(s) {
                 Some(e) => {
                     self.adl_candidate_with_equity(account, s, price, false, Micros(e.equity))
                 }
@@ -336,16 +328,15 @@ impl Engine {
         a: u32,
         price: i64,
     ) -> i64 {
-        let stamp = side.next_stamp();
+        side.next_stamp();
         let x = winners * price;
-        let entries = &side.entries;
-        let lots_of = |s: u32| entries[s as usize].map_or(0, |e| e.lots);
+        let lots_of = |s: u32| side.entry(s).map_or(0, |e| e.lots);
         let mut total = side.by_threshold.total() - side.by_threshold.sum_above(x, lots_of);
         side.capped.clear();
         let acc = &self.ledger.accounts[a as usize];
         for s in acc.first_slot..acc.first_slot + acc.slot_count {
-            if let Some(e) = side.entries[s as usize] {
-                side.set_aside[s as usize] = stamp;
+            if let Some(e) = side.entry(s) {
+                side.set_aside(s);
                 if e.threshold <= x {
                     total -= e.lots;
                 }
@@ -355,20 +346,20 @@ impl Engine {
         let loss = (m.value(-winners, price) - m.value(-winners, self.marks[mi])).0;
         if loss > 0 {
             side.index_equity();
-            let entries = &side.entries;
+            let side_ref = &*side;
             let capped: Vec<u32> = side
                 .by_equity
                 .up_to(loss)
-                .filter(|&s| entries[s as usize].is_some_and(|e| e.equity_per_lot() < loss))
+                .filter(|&s| side_ref.entry(s).is_some_and(|e| e.equity_per_lot() < loss))
                 .collect();
             for s in capped {
-                let Some(e) = side.entries[s as usize] else {
+                let Some(e) = side.entry(s) else {
                     continue;
                 };
-                if side.set_aside[s as usize] == stamp || e.threshold > x {
+                if side.is_set_aside(s) || e.threshold > x {
                     continue;
                 }
-                side.set_aside[s as usize] = stamp;
+                side.set_aside(s);
                 total -= e.lots;
                 self.adl_evaluations += 1;
                 if let Some(c) = self.adl_candidate(s, price, false) {
@@ -385,10 +376,9 @@ impl Engine {
     /// Every candidate at `x = side × price`, as `(account, slot, lots)`, in
     /// no particular order (the caller sorts them by account and slot).
     fn every_pro_rata_candidate(&self, side: &ProRataSide, x: i64, out: &mut Vec<(u32, u32, i64)>) {
-        let stamp = side.stamp;
         for (_, s) in side.by_threshold.up_to(x) {
-            if side.set_aside[s as usize] != stamp
-                && let Some(e) = side.entries[s as usize]
+            if !side.is_set_aside(s)
+                && let Some(e) = side.entry(s)
             {
                 out.push((e.account, s, e.lots));
             }

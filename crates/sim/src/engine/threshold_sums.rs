@@ -206,15 +206,6 @@ impl ThresholdSums {
         u64::from(node) ^ t as u64
     }
 
-    /// The threshold of `slot` while held (`i64::MIN` for a slot never
-    /// held; meaningless for one removed).
-    pub(super) fn threshold_of(&self, slot: u32) -> i64 {
-        self.thresholds
-            .get(slot as usize)
-            .copied()
-            .unwrap_or(i64::MIN)
-    }
-
     /// Σ of every value.
     pub(super) fn total(&self) -> i64 {
         self.total
