@@ -163,3 +163,57 @@ fn sweeping_the_fund_of_a_market_without_one_names_the_key() {
         ],
     );
 }
+
+/// A sweep with a market fund of its own, stopped partway, resumes to the
+/// same results; a saved chunk whose market-funds file is gone (the chunks
+/// are not synced to disk: a power loss can leave its paths without it) is
+/// computed again, not reused without its funds' rows.
+#[test]
+fn a_stopped_sweep_with_a_market_fund_resumes_and_recomputes_a_chunk_missing_its_funds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let values: Vec<String> = INITIALS.iter().map(|v| format!("{v:?}")).collect();
+    let table = format!(
+        "[[sweep.parameter]]\nkey = \"market.alt.insurance_fund.initial\"\nvalues = [{}]\n",
+        values.join(", ")
+    );
+    let file = write_file(tmp.path(), "swept.toml", &scenario(1_000.0, &table));
+    assert_success(&sweep(tmp.path(), &file));
+    let whole = tmp.path().join("out/dydx-isolated-fund");
+    let args = [
+        "sweep",
+        file.to_str().unwrap(),
+        "--out",
+        "resumed",
+        "-q",
+        "--threads",
+        "2",
+    ];
+    let stop = [("BACKSTOP_SWEEP_STOP_AFTER_CHUNKS", "2")];
+    assert_error(
+        &run_program(BIN, tmp.path(), &args, &stop),
+        &["stopped after 2 chunks"],
+    );
+    let work = tmp.path().join("resumed/dydx-isolated-fund/work");
+    let mut funds: Vec<_> = std::fs::read_dir(&work)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".market_funds.parquet"))
+        .collect();
+    funds.sort();
+    assert_eq!(
+        funds.len(),
+        2,
+        "two chunks saved with their funds: {funds:?}"
+    );
+    std::fs::remove_file(&funds[0]).unwrap();
+    // Two chunks left and the one without its funds: three computed.
+    let three = [("BACKSTOP_SWEEP_STOP_AFTER_CHUNKS", "3")];
+    assert_success(&run_program(BIN, tmp.path(), &args, &three));
+    let resumed = tmp.path().join("resumed/dydx-isolated-fund");
+    for file in ["market_funds.parquet", "paths.parquet", "sweep.parquet"] {
+        assert!(
+            std::fs::read(whole.join(file)).unwrap() == std::fs::read(resumed.join(file)).unwrap(),
+            "{file} differs"
+        );
+    }
+}

@@ -323,7 +323,11 @@ impl Job<'_> {
             work.par_iter()
                 .map(|c| {
                     let file = self.work_dir.map(|d| d.join(c.file_name()));
-                    if let Some(done) = file.as_deref().and_then(|f| load_chunk(f, self.hash, c)) {
+                    let funds = self.prepared.get(&c.set).is_some_and(has_market_funds);
+                    if let Some(done) = file
+                        .as_deref()
+                        .and_then(|f| load_chunk(f, self.hash, c, funds))
+                    {
                         bar.inc(c.len());
                         return Ok((done, None));
                     }
@@ -381,13 +385,30 @@ impl Job<'_> {
 
 /// Saves a chunk's rows to `file` (and the haircuts and market funds beside
 /// it, before it), each written atomically, with the file metadata `meta`.
+///
+/// Not synced to disk ([`backstop_data::without_sync`]): a chunk is a cache
+/// that [`load_chunk`] checks whole before reusing it, and once the results
+/// are published it is removed; synced, each chunk reached the disk and its
+/// removal waited for the disk, the sweep's tail (docs/performance.md, "Two
+/// threads, round 9"). A power loss loses chunks, to be computed again.
 fn save(file: &Path, rows: &Rows, meta: &[(String, String)]) -> Result<()> {
-    if !rows.funds.is_empty() {
-        backstop_data::write_market_funds(&funds_file(file), &rows.funds, meta)?;
-    }
-    backstop_data::write_haircuts(&haircuts_file(file), &rows.cuts, meta)?;
-    backstop_data::write_paths(file, &rows.all, meta)?;
-    Ok(())
+    backstop_data::without_sync(|| {
+        if !rows.funds.is_empty() {
+            backstop_data::write_market_funds(&funds_file(file), &rows.funds, meta)?;
+        }
+        backstop_data::write_haircuts(&haircuts_file(file), &rows.cuts, meta)?;
+        backstop_data::write_paths(file, &rows.all, meta)?;
+        Ok(())
+    })
+}
+
+/// Whether the paths of `p` have market-fund rows (a market with a fund of
+/// its own): then a chunk's market-funds file must be there to reuse it.
+fn has_market_funds(p: &Prepared) -> bool {
+    p.scenario
+        .market
+        .values()
+        .any(|m| m.insurance_fund.is_some())
 }
 
 /// A chunk being saved.
@@ -422,8 +443,9 @@ fn funds_file(chunk: &Path) -> PathBuf {
     chunk.with_extension("market_funds.parquet")
 }
 
-/// A finished chunk of this scenario, if its files are there and whole.
-fn load_chunk(file: &Path, hash: &str, c: &Chunk) -> Option<Rows> {
+/// A finished chunk of this scenario, if its files are there and whole
+/// (`funds`: its paths have market-fund rows, so their file must be there).
+fn load_chunk(file: &Path, hash: &str, c: &Chunk, funds: bool) -> Option<Rows> {
     if !file.is_file() {
         return None;
     }
@@ -440,11 +462,17 @@ fn load_chunk(file: &Path, hash: &str, c: &Chunk) -> Option<Rows> {
         return None;
     }
     let h = backstop_data::read_haircuts(&haircuts_file(file)).ok()?;
-    // Written before the paths: absent only for a scenario without a market
-    // fund (whose hash differs from one with).
-    let f = funds_file(file);
-    let funds = if f.is_file() {
-        backstop_data::read_market_funds(&f).ok()?
+    // Written before the paths, but not synced (`save`): after a power loss
+    // the paths may be there without it, so whether it must be there is the
+    // scenario's (a scenario without a market fund has none).
+    let funds = if funds {
+        let rows = backstop_data::read_market_funds(&funds_file(file)).ok()?;
+        let expected: BTreeSet<u64> = (c.from..c.to).collect();
+        let seen: BTreeSet<u64> = rows.iter().map(|r| r.path).collect();
+        if seen != expected || rows.iter().any(|r| r.param_set != c.set) {
+            return None;
+        }
+        rows
     } else {
         Vec::new()
     };

@@ -4,6 +4,7 @@
 //! Readers therefore see either the previous file or the complete new one,
 //! never a half-written file, and a failed write leaves nothing behind.
 
+use std::cell::Cell;
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -14,6 +15,37 @@ use crate::error::DataError;
 
 /// Distinguishes temporary files of concurrent writers within one process.
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// Whether this thread's atomic writes skip their syncs ([`without_sync`]).
+    static UNSYNCED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `write` with the atomic writes it makes on this thread
+/// ([`write_atomically`] and every writer built on it) not synced to disk:
+/// each file still replaces its target whole, by a rename (a process killed
+/// at any instant leaves the previous file or the new one), but neither the
+/// file nor its folder is `fsync`ed, so a power loss may leave the previous
+/// file, none, or the new one cut short.
+///
+/// For files that are a cache checked when read back, never for results: a
+/// sweep's resumable chunks (a chunk that does not read back whole, with its
+/// scenario's hash and rows, is computed again). Their syncs made every
+/// chunk's files reach the disk, and removing them once the results were
+/// published then waited for the disk (docs/performance.md, "Two threads,
+/// round 9"); unsynced, a chunk of a short sweep is usually removed before
+/// it is ever written back.
+pub fn without_sync<R>(write: impl FnOnce() -> R) -> R {
+    /// Restores the flag, even if `write` panics.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            UNSYNCED.set(self.0);
+        }
+    }
+    let _restore = Restore(UNSYNCED.replace(true));
+    write()
+}
 
 /// How many temporary names to try before giving up (only matters when stale
 /// temporary files from a crashed process with the same pid are lying around).
@@ -56,13 +88,16 @@ where
     // the file is closed before the guard removes it (required on Windows).
     let mut file = file;
     write(&mut file)?;
-    file.sync_all().map_err(|source| {
-        DataError::io(
-            path,
-            format!("failed to sync temporary file {}", guard.path.display()),
-            source,
-        )
-    })?;
+    let synced = !UNSYNCED.get();
+    if synced {
+        file.sync_all().map_err(|source| {
+            DataError::io(
+                path,
+                format!("failed to sync temporary file {}", guard.path.display()),
+                source,
+            )
+        })?;
+    }
     drop(file);
     fs::rename(&guard.path, path).map_err(|source| {
         DataError::io(
@@ -75,6 +110,9 @@ where
         )
     })?;
     guard.armed = false;
+    if !synced {
+        return Ok(());
+    }
 
     sync_dir(dir).map_err(|source| {
         DataError::io(
@@ -275,6 +313,41 @@ mod tests {
         assert!(matches!(err, DataError::Io { .. }), "{err:?}");
         assert!(msg.contains(&path.display().to_string()), "{msg}");
         assert_eq!(dir_entries(dir.path()), vec!["occupied".to_owned()]);
+    }
+
+    /// Unsynced writes replace the file whole, as synced ones do, leave
+    /// no temporary file, and the flag is this thread's only and restored
+    /// (even after a panic).
+    #[test]
+    fn unsynced_writes_replace_the_file_whole_and_the_flag_is_restored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.bin");
+        write_bytes_atomically(&path, b"first").unwrap();
+        without_sync(|| {
+            assert!(UNSYNCED.get());
+            std::thread::scope(|s| {
+                s.spawn(|| assert!(!UNSYNCED.get(), "another thread's flag"));
+            });
+            write_bytes_atomically(&path, b"second").unwrap();
+            // Nested: still unsynced after the inner call returns.
+            without_sync(|| ());
+            assert!(UNSYNCED.get());
+        });
+        assert!(!UNSYNCED.get());
+        assert_eq!(fs::read(&path).unwrap(), b"second");
+        assert_eq!(dir_entries(dir.path()), vec!["out.bin".to_owned()]);
+        let caught = std::panic::catch_unwind(|| without_sync(|| panic!("boom")));
+        assert!(caught.is_err());
+        assert!(!UNSYNCED.get(), "restored after a panic");
+        let err = without_sync(|| {
+            write_atomically(&path, |file| {
+                file.write_all(b"garbage").unwrap();
+                Err(failing(&path))
+            })
+        });
+        assert!(err.is_err());
+        assert_eq!(fs::read(&path).unwrap(), b"second");
+        assert_eq!(dir_entries(dir.path()), vec!["out.bin".to_owned()]);
     }
 
     #[test]

@@ -42,7 +42,7 @@ mod rules;
 mod schema;
 pub mod time;
 
-pub use atomic::{write_atomically, write_bytes_atomically};
+pub use atomic::{without_sync, write_atomically, write_bytes_atomically};
 pub use error::DataError;
 pub use history::{
     Contract, EventKind, HistoryMetadata, HistorySchema, HistorySource, HistoryTable, Replay,

@@ -116,21 +116,44 @@ impl ScratchFolder {
             DataError::io(&self.target, "cannot move the new results into place", e)
         })?;
         self.published = true;
-        sync_dir(&parent);
+        // The renames synced to disk beside what follows them (the kept
+        // entries moved, `then`, the previous folder removed): each waits for
+        // the disk, and one after the other they were a sweep's tail
+        // (docs/performance.md, "Two threads, round 9").
+        std::thread::scope(|scope| {
+            let syncing = scope.spawn(|| sync_dir(&parent));
+            let done = self.after_publish(&old, had_old, keep, then);
+            syncing
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            done
+        })
+    }
+
+    /// What follows the renames of [`ScratchFolder::publish_then`]: the kept
+    /// entries of the previous folder (`old`, if `had_old`) moved into the
+    /// new one, then `then` beside the previous folder's removal.
+    fn after_publish(
+        &self,
+        old: &Path,
+        had_old: bool,
+        keep: &[&str],
+        then: impl FnOnce() + Send,
+    ) -> Result<(), DataError> {
         if !had_old {
             then();
             return Ok(());
         }
-        move_kept(&old, &self.target, keep)?;
+        move_kept(old, &self.target, keep)?;
         std::thread::scope(|scope| {
             let beside = scope.spawn(then);
-            let removed = remove_tree(&old);
+            let removed = remove_tree(old);
             beside
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             removed
         })
-        .map_err(|e| DataError::io(&old, "cannot remove the previous results", e))
+        .map_err(|e| DataError::io(old, "cannot remove the previous results", e))
     }
 }
 
