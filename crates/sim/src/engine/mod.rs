@@ -123,8 +123,6 @@ struct Scratch {
     winners: Vec<(u32, u32, Micros)>,
     /// Each ADL fill's winner's equity after it, in fill order (`deleverage`).
     equity_after: Vec<Micros>,
-    /// The winners' accounts of an ADL close, sorted (`fill_accounts_distinct`).
-    fill_accounts: Vec<u32>,
     /// Per market, the last mark computed and what from (`update_marks`).
     marks: Vec<MarkMemo>,
     /// When the next steps are quiet (`quiet.rs`).

@@ -226,7 +226,7 @@ impl Engine {
         self.adl_queues = queues;
         let bankrupt_lots = self.ledger.positions[slot as usize].lots.abs();
         let mut equity_after = std::mem::take(&mut self.scratch.equity_after);
-        let distinct = self.fill_accounts_distinct(&cands, &fills);
+        let distinct = Self::fill_accounts_distinct(&cands, &fills);
         let adl_cost =
             self.book_adl_fills(a, slot, price, &cands, &fills, distinct, &mut equity_after);
         let adl_cost = adl_cost.max(Micros::ZERO);
@@ -266,36 +266,28 @@ impl Engine {
     }
 
     /// Re-checks the margin of each winner filled, in fill order, after every
-    /// fill is booked: the close's path when some account took more than one
-    /// fill (else [`Engine::book_adl_fills`] re-checks each winner as it books
-    /// it). The equity is summed again: an account filled twice has changed
-    /// since its first fill's equity was read.
+    /// fill is booked: the close's path when the fills are not in increasing
+    /// account order (else [`Engine::book_adl_fills`] re-checks each winner as
+    /// it books it). The equity is summed again: an account filled twice has
+    /// changed since its first fill's equity was read.
     fn recheck_winners(&mut self, cands: &[AdlCandidate], fills: &[(usize, i64)]) {
         for &(i, _) in fills {
             self.recheck_known(cands[i].account, None);
         }
     }
 
-    /// Whether every fill of `fills` goes to a different account: then each
-    /// winner's lines change at its own fill only, so its equity after the
-    /// fill follows from the candidate's and the fill, and its margin can be
-    /// re-checked as soon as the fill is booked. `pro_rata`'s fills come in
-    /// increasing account order (checked in one pass); other orders are
-    /// checked on a sorted copy of the accounts (the engine's scratch).
-    fn fill_accounts_distinct(&mut self, cands: &[AdlCandidate], fills: &[(usize, i64)]) -> bool {
-        if fills
+    /// Whether the fills of `fills` go to accounts in increasing order, so each
+    /// to a different account: then each winner's lines change at its own
+    /// fill only, so its equity after the fill follows from the candidate's
+    /// and the fill, and its margin can be re-checked as soon as the fill is
+    /// booked. `pro_rata`'s fills come in account order. Other orders
+    /// (`min_max_leverage`'s leverage order) keep the two passes: checking
+    /// them on a sorted copy of the accounts was tried and did not pay
+    /// (docs/performance.md, "ADL fills' winner side, round 9").
+    fn fill_accounts_distinct(cands: &[AdlCandidate], fills: &[(usize, i64)]) -> bool {
+        fills
             .windows(2)
             .all(|w| cands[w[0].0].account < cands[w[1].0].account)
-        {
-            return true;
-        }
-        let mut accounts = std::mem::take(&mut self.scratch.fill_accounts);
-        accounts.clear();
-        accounts.extend(fills.iter().map(|&(i, _)| cands[i].account));
-        accounts.sort_unstable();
-        let distinct = accounts.windows(2).all(|w| w[0] != w[1]);
-        self.scratch.fill_accounts = accounts;
-        distinct
     }
 
     /// Debug builds, small markets: the allocation from the queue is the one a
@@ -489,7 +481,7 @@ impl Engine {
     /// the bankruptcy price was better than the mark for the winners), and writes
     /// each winner's equity after its fill, in fill order, to `equity_after`.
     ///
-    /// When every fill goes to a different account (`distinct`), a winner's
+    /// When the fills go to accounts in increasing order (`distinct`), a winner's
     /// equity after its fill is its candidate's equity (read when the close
     /// chose it; nothing has changed the account since) plus what the fill
     /// moved (the fill's lots at the mark less what it paid), instead of a sum
@@ -636,11 +628,10 @@ struct AdlClose {
 /// error 2^-53 each), so rounding it to the nearest integer gives the amount
 /// back. `None` above that.
 fn exact_micros(usd: f64) -> Option<Micros> {
-    if !(usd.abs() < 1e9) {
-        return None;
-    }
-    let scaled = usd * crate::money::MICROS_PER_USD as f64;
-    Some(Micros((scaled + 0.5f64.copysign(scaled)) as i64))
+    (usd.abs() < 1e9).then(|| {
+        let scaled = usd * crate::money::MICROS_PER_USD as f64;
+        Micros((scaled + 0.5f64.copysign(scaled)) as i64)
+    })
 }
 
 /// Each winner's haircut for a charge of `charge` against Σ pnl = `total`:
