@@ -16,6 +16,8 @@ pub(super) struct TakeBooked {
     pub(super) held: i64,
     pub(super) price: i64,
     pub(super) pnl_before: Micros,
+    /// The winner's equity at the mark after the take.
+    pub(super) equity_after: Micros,
 }
 
 impl Engine {
@@ -30,9 +32,9 @@ impl Engine {
         self.adl_log.needed
     }
 
-    /// Records one take, after it was booked (the winner's equity is read
-    /// after the trade); returns that equity.
-    pub(super) fn log_adl_take(&mut self, t: &TakeBooked) -> Micros {
+    /// Records one take, after it was booked (with the winner's equity after
+    /// the trade, as the booking knows it).
+    pub(super) fn log_adl_take(&mut self, t: &TakeBooked) {
         let mi = t.market as usize;
         let mark = self.marks[mi];
         let notional = self.markets[mi].value(t.lots, mark);
@@ -41,7 +43,11 @@ impl Engine {
         } else {
             Micros::ZERO
         };
-        let equity_after = self.equity(t.winner);
+        debug_assert_eq!(
+            t.equity_after,
+            self.equity(t.winner),
+            "Invariant: a take's equity after is the winner's at the marks"
+        );
         let wave = self.adl_log.wave_at(self.step);
         self.adl_log.takes.push(AdlTakeRecord {
             wave,
@@ -56,9 +62,8 @@ impl Engine {
             notional,
             pnl_before: t.pnl_before,
             pnl_taken,
-            equity_after,
+            equity_after: t.equity_after,
         });
-        equity_after
     }
 
     /// Adds one close's needed notional to the step's.

@@ -247,19 +247,22 @@ impl Engine {
         let m = &self.markets[mi];
         // Margin for rounding: enough ticks to cover a few micros of ceil error.
         let per_tick = (p.lots.abs() as f64) * m.micros_per_lot_tick as f64;
-        let margin = 1 + (4.0 / per_tick).ceil() as i64;
-        let liq = self
-            .liquidation_ticks_with(a, (s - first) as usize, equity, maintenance)
+        let margin = 1 + ceil_i64(4.0 / per_tick);
+        // The account's only open position: its requirement is the
+        // account's (the sum over open positions has one term).
+        let liq = (p.lots != 0)
+            .then(|| self.liquidation_ticks_of(&p, equity, maintenance, maintenance))
+            .flatten()
             .map(|(t, _)| t);
         if p.lots > 0 {
             let trigger = match liq {
-                Some(l) => (l.floor() as i64 + margin).min(mark - 1),
+                Some(l) => (floor_i64(l) + margin).min(mark - 1),
                 None => 0,
             };
             self.index.push_long(mi, trigger, a, version);
         } else {
             let trigger = match liq {
-                Some(l) => (l.ceil() as i64 - margin).max(mark + 1),
+                Some(l) => (ceil_i64(l) - margin).max(mark + 1),
                 None => mark + 1,
             };
             self.index.push_short(mi, trigger, a, version);
@@ -301,16 +304,103 @@ impl Engine {
             let share = buffer * notional / total_notional.max(1.0);
             let per_tick = p.lots.abs() as f64 * m.micros_per_lot_tick as f64;
             if p.lots > 0 {
-                let room = (share / per_tick).floor() as i64;
+                let room = floor_i64(share / per_tick);
                 let trigger = mark.saturating_sub(room).saturating_sub(1);
                 self.index.push_long(mi, trigger, a, version);
             } else {
                 let mult = self.margin_mult[mi].as_fraction();
                 let slope = per_tick * (1.0 + m.margin.max_maintenance_slope(mult));
-                let room = (share / slope).floor() as i64;
+                let room = floor_i64(share / slope);
                 let trigger = mark.saturating_add(room).saturating_add(1);
                 self.index.push_short(mi, trigger, a, version);
             }
+        }
+    }
+}
+
+/// `x.floor() as i64`, for every `x` (NaN: 0; beyond the range: saturated),
+/// without a call: the target has no rounding instruction (SSE4.1) in its
+/// baseline, so `f64::floor` is a libm call on every trigger computed. The
+/// truncating conversion is the floor but for a negative non-integer, one
+/// above.
+#[inline]
+fn floor_i64(x: f64) -> i64 {
+    let t = x as i64;
+    if (t as f64) > x {
+        t.saturating_sub(1)
+    } else {
+        t
+    }
+}
+
+/// `x.ceil() as i64`, for every `x`, without a call ([`floor_i64`]): the
+/// truncation but for a positive non-integer, one below.
+#[inline]
+fn ceil_i64(x: f64) -> i64 {
+    let t = x as i64;
+    if (t as f64) < x {
+        t.saturating_add(1)
+    } else {
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::{ceil_i64, floor_i64};
+
+    fn check(x: f64) {
+        assert_eq!(floor_i64(x), x.floor() as i64, "floor of {x:e}");
+        assert_eq!(ceil_i64(x), x.ceil() as i64, "ceil of {x:e}");
+    }
+
+    #[test]
+    fn rounding_without_a_call_is_the_libm_rounding() {
+        let two63 = 9_223_372_036_854_775_808.0_f64;
+        for x in [
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.0,
+            -1.0,
+            1.5,
+            -1.5,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            f64::EPSILON,
+            1.0 - f64::EPSILON,
+            -1.0 + f64::EPSILON,
+            4_503_599_627_370_495.5,
+            -4_503_599_627_370_495.5,
+            9_007_199_254_740_993.0,
+            two63,
+            -two63,
+            two63 * 2.0,
+            -two63 * 2.0,
+            f64::from_bits(two63.to_bits() - 1),
+            -f64::from_bits(two63.to_bits() - 1),
+            f64::MAX,
+            f64::MIN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ] {
+            check(x);
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(14);
+        for _ in 0..200_000 {
+            // Every magnitude, fractions and integers alike.
+            let bits: u64 = rng.random();
+            check(f64::from_bits(bits));
+            let scale = 10f64.powi(rng.random_range(-6..20));
+            let x = (rng.random::<f64>() - 0.5) * scale;
+            check(x);
+            check(x.round());
+            check(x.round() + 0.5);
         }
     }
 }

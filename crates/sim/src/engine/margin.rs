@@ -124,12 +124,35 @@ impl Engine {
         if p.lots == 0 {
             return None;
         }
+        self.liquidation_ticks_of(
+            &p,
+            equity,
+            maintenance,
+            self.position_maintenance(&p, p.lots),
+        )
+    }
+
+    /// [`Engine::liquidation_ticks_with`] of the open position `p`, given its
+    /// own maintenance requirement at the mark (`own_mm`, as
+    /// [`Engine::position_maintenance`] gives it): the account's requirement
+    /// itself when `p` is its only open position.
+    pub(super) fn liquidation_ticks_of(
+        &self,
+        p: &Position,
+        equity: Micros,
+        maintenance: Micros,
+        own_mm: Micros,
+    ) -> Option<(f64, MarketId)> {
+        debug_assert_eq!(
+            own_mm,
+            self.position_maintenance(p, p.lots),
+            "Invariant: the position's own requirement given is its requirement at the mark"
+        );
         let market = &self.markets[p.market as usize];
         let mark = self.marks[p.market as usize];
         let k = market.micros_per_lot_tick as f64;
         // Equity without this position's value, minus the others' maintenance.
         let own_value = market.value(p.lots, mark);
-        let own_mm = self.position_maintenance(&p, p.lots);
         let base = (equity - own_value).0 as f64 - (maintenance - own_mm).0 as f64;
         let s = p.lots as f64;
         let tiers = market.margin.tiers();

@@ -121,6 +121,8 @@ struct Scratch {
     candidates: Vec<AdlCandidate>,
     fills: Vec<(usize, i64)>,
     winners: Vec<(u32, u32, Micros)>,
+    /// Each ADL fill's winner's equity after it, in fill order (`deleverage`).
+    equity_after: Vec<Micros>,
     /// Per market, the last mark computed and what from (`update_marks`).
     marks: Vec<MarkMemo>,
     /// When the next steps are quiet (`quiet.rs`).

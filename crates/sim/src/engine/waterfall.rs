@@ -225,7 +225,10 @@ impl Engine {
         };
         self.adl_queues = queues;
         let bankrupt_lots = self.ledger.positions[slot as usize].lots.abs();
-        let (adl_cost, equity_after) = self.book_adl_fills(a, slot, price, &cands, &fills);
+        let mut equity_after = std::mem::take(&mut self.scratch.equity_after);
+        let distinct = Self::fill_accounts_distinct(&cands, &fills);
+        let adl_cost =
+            self.book_adl_fills(a, slot, price, &cands, &fills, distinct, &mut equity_after);
         let adl_cost = adl_cost.max(Micros::ZERO);
         // The deficit the winners carried is bad debt like any other: the account's
         // loss beyond its equity at the mark, paid by closing at the bankruptcy price.
@@ -247,39 +250,44 @@ impl Engine {
             };
             self.record_adl(a, slot, &closed);
         }
-        self.recheck_winners(&cands, &fills, &equity_after);
+        if !distinct {
+            self.recheck_winners(&cands, &fills);
+        }
         if pro_rata && filled > 0 {
             let mut queues = std::mem::take(&mut self.adl_queues);
             let side = &mut queues[2 * mi + usize::from(winners < 0)].pro_rata;
             self.sync_pro_rata_after_fills(side, mi, winners, &cands, &fills, &equity_after);
             self.adl_queues = queues;
         }
+        self.scratch.equity_after = equity_after;
         self.scratch.candidates = cands;
         self.scratch.fills = fills;
         lots - filled
     }
 
-    /// Re-checks the margin of each winner filled, in fill order. When every
-    /// fill is to a different account in increasing order (each winner booked
-    /// once, nothing since changed its equity), the equity read after its
-    /// fill (`equity_after`) is reused rather than summed again.
-    fn recheck_winners(
-        &mut self,
-        cands: &[AdlCandidate],
-        fills: &[(usize, i64)],
-        equity_after: &[Micros],
-    ) {
-        let once = fills
-            .windows(2)
-            .all(|w| cands[w[0].0].account < cands[w[1].0].account);
-        for (k, &(i, _)) in fills.iter().enumerate() {
-            let known = if once {
-                equity_after.get(k).copied()
-            } else {
-                None
-            };
-            self.recheck_known(cands[i].account, known);
+    /// Re-checks the margin of each winner filled, in fill order, after every
+    /// fill is booked: the close's path when the fills are not in increasing
+    /// account order (else [`Engine::book_adl_fills`] re-checks each winner as
+    /// it books it). The equity is summed again: an account filled twice has
+    /// changed since its first fill's equity was read.
+    fn recheck_winners(&mut self, cands: &[AdlCandidate], fills: &[(usize, i64)]) {
+        for &(i, _) in fills {
+            self.recheck_known(cands[i].account, None);
         }
+    }
+
+    /// Whether the fills of `fills` go to accounts in increasing order, so each
+    /// to a different account: then each winner's lines change at its own
+    /// fill only, so its equity after the fill follows from the candidate's
+    /// and the fill, and its margin can be re-checked as soon as the fill is
+    /// booked. `pro_rata`'s fills come in account order. Other orders
+    /// (`min_max_leverage`'s leverage order) keep the two passes: checking
+    /// them on a sorted copy of the accounts was tried and did not pay
+    /// (docs/performance.md, "ADL fills' winner side, round 9").
+    fn fill_accounts_distinct(cands: &[AdlCandidate], fills: &[(usize, i64)]) -> bool {
+        fills
+            .windows(2)
+            .all(|w| cands[w[0].0].account < cands[w[1].0].account)
     }
 
     /// Debug builds, small markets: the allocation from the queue is the one a
@@ -470,8 +478,21 @@ impl Engine {
     /// Books each fill: the winner closes at the bankruptcy price against the
     /// bankrupt position in `slot`. Returns what the winners gave up against the
     /// mark (negative when the bankrupt account was still solvent at the mark, so
-    /// the bankruptcy price was better than the mark for the winners), and each
-    /// winner's equity after its fill, in fill order.
+    /// the bankruptcy price was better than the mark for the winners), and writes
+    /// each winner's equity after its fill, in fill order, to `equity_after`.
+    ///
+    /// When the fills go to accounts in increasing order (`distinct`), a winner's
+    /// equity after its fill is its candidate's equity (read when the close
+    /// chose it; nothing has changed the account since) plus what the fill
+    /// moved (the fill's lots at the mark less what it paid), instead of a sum
+    /// over its lines; and its margin is re-checked right after its fill,
+    /// while its lines are in the cache, rather than in a second pass over
+    /// the winners (`recheck_winners`). Exact: the re-check reads only the
+    /// winner's own lines and the marks, which the later fills of the close
+    /// (other winners, the bankrupt position) do not change, and the
+    /// re-checks push their triggers in the same order as before. Debug
+    /// builds assert each equity against a fresh sum.
+    #[allow(clippy::too_many_arguments)]
     fn book_adl_fills(
         &mut self,
         bankrupt: u32,
@@ -479,20 +500,42 @@ impl Engine {
         price: i64,
         cands: &[AdlCandidate],
         fills: &[(usize, i64)],
-    ) -> (Micros, Vec<Micros>) {
+        distinct: bool,
+        equity_after: &mut Vec<Micros>,
+    ) -> Micros {
         let mi = self.ledger.positions[slot as usize].market as usize;
         let mark = self.marks[mi];
         let mut adl_cost = Micros::ZERO;
-        let mut equity_after = Vec::with_capacity(fills.len());
+        equity_after.clear();
         for &(i, q) in fills {
             let c = cands[i];
             let before = self.ledger.positions[c.slot as usize];
             let w_trade = -before.lots.signum() * q;
             let m = &self.markets[mi];
             let v = m.value(w_trade, price);
+            let at_mark = m.value(w_trade, mark);
             let pnl_before = m.value(before.lots, mark) - before.cost;
+            // The candidate's equity, exact (`None` beyond what its USD
+            // figure carries exactly): the account's before this fill.
+            let known_before = if distinct {
+                exact_micros(c.equity)
+            } else {
+                None
+            };
             self.ledger.trade_between(c.slot, slot, w_trade, v);
-            let equity = self.log_adl_take(&TakeBooked {
+            // The position's lots move by `w_trade` and its cost by `v`; its
+            // value at the mark is linear in the lots; the collateral keeps
+            // its true balance (pending funding applied is funding paid).
+            let equity = match known_before {
+                Some(e) => e + at_mark - v,
+                None => self.equity(c.account),
+            };
+            debug_assert_eq!(
+                equity,
+                self.equity(c.account),
+                "Invariant: a winner's equity after its fill is its equity before plus the fill's move"
+            );
+            self.log_adl_take(&TakeBooked {
                 bankrupt,
                 winner: c.account,
                 market: before.market,
@@ -500,21 +543,24 @@ impl Engine {
                 held: before.lots.abs(),
                 price,
                 pnl_before,
+                equity_after: equity,
             });
             equity_after.push(equity);
-            let m = &self.markets[mi];
             // What the winner gave up: it pays `v` at the bankruptcy price instead of
             // the value at the mark (positive when the bankruptcy price is worse for
             // it than the mark). The sign was reversed (it counted the winner's gain).
-            adl_cost += v - m.value(w_trade, mark);
+            adl_cost += v - at_mark;
             self.ledger.mark_dirty(c.account);
             let acc = &mut self.ledger.accounts[c.account as usize];
             if !acc.adl_hit {
                 acc.adl_hit = true;
                 self.accounts_adl_hit += 1;
             }
+            if distinct {
+                self.recheck_known(c.account, Some(equity));
+            }
         }
-        (adl_cost, equity_after)
+        adl_cost
     }
 
     /// Counts one ADL of the bankrupt position in `slot` of account `a`.
@@ -574,6 +620,18 @@ struct AdlClose {
     price: i64,
     /// What the winners gave up against the mark.
     cost: Micros,
+}
+
+/// The micro-USD amount whose [`Micros::to_usd`] is `usd`, when `usd` is small
+/// enough for that to be exact: below 1e9 USD (1e15 µUSD < 2^50), `usd × 1e6`
+/// is within a quarter of a µUSD of the amount (two roundings of relative
+/// error 2^-53 each), so rounding it to the nearest integer gives the amount
+/// back. `None` above that.
+fn exact_micros(usd: f64) -> Option<Micros> {
+    (usd.abs() < 1e9).then(|| {
+        let scaled = usd * crate::money::MICROS_PER_USD as f64;
+        Micros((scaled + 0.5f64.copysign(scaled)) as i64)
+    })
 }
 
 /// Each winner's haircut for a charge of `charge` against Σ pnl = `total`:
