@@ -44,15 +44,20 @@ fn sweep(dir: &Path, file: &Path) -> std::process::Output {
     run_program(BIN, dir, &["sweep", file, "--out", "out", "-q"], &[])
 }
 
-#[test]
-fn a_swept_market_fund_depletes_later_the_larger_it_is_and_matches_single_runs() {
-    let tmp = tempfile::tempdir().unwrap();
+/// The scenario with ALT's fund swept over `INITIALS`, written to `dir`.
+fn swept_scenario(dir: &Path) -> std::path::PathBuf {
     let values: Vec<String> = INITIALS.iter().map(|v| format!("{v:?}")).collect();
     let table = format!(
         "[[sweep.parameter]]\nkey = \"market.alt.insurance_fund.initial\"\nvalues = [{}]\n",
         values.join(", ")
     );
-    let file = write_file(tmp.path(), "swept.toml", &scenario(1_000.0, &table));
+    write_file(dir, "swept.toml", &scenario(1_000.0, &table))
+}
+
+#[test]
+fn a_swept_market_fund_depletes_later_the_larger_it_is_and_matches_single_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = swept_scenario(tmp.path());
     assert_success(&sweep(tmp.path(), &file));
     let dir = tmp.path().join("out/dydx-isolated-fund");
     let rows = read_market_funds(&dir.join("market_funds.parquet")).unwrap();
@@ -171,12 +176,7 @@ fn sweeping_the_fund_of_a_market_without_one_names_the_key() {
 #[test]
 fn a_stopped_sweep_with_a_market_fund_resumes_and_recomputes_a_chunk_missing_its_funds() {
     let tmp = tempfile::tempdir().unwrap();
-    let values: Vec<String> = INITIALS.iter().map(|v| format!("{v:?}")).collect();
-    let table = format!(
-        "[[sweep.parameter]]\nkey = \"market.alt.insurance_fund.initial\"\nvalues = [{}]\n",
-        values.join(", ")
-    );
-    let file = write_file(tmp.path(), "swept.toml", &scenario(1_000.0, &table));
+    let file = swept_scenario(tmp.path());
     assert_success(&sweep(tmp.path(), &file));
     let whole = tmp.path().join("out/dydx-isolated-fund");
     let args = [
