@@ -63,6 +63,23 @@ impl Micros {
         self.0 as f64 / MICROS_PER_USD as f64
     }
 
+    /// The amount whose [`Micros::to_usd`] is `usd`, when `usd` is small
+    /// enough for that to be exact: below 1e9 USD (1e15 µUSD < 2^50),
+    /// `usd × 1e6` is within a quarter of a µUSD of the amount (two roundings
+    /// of relative error 2^-53 each), so rounding it to the nearest integer
+    /// gives the amount back. `None` above that (and for NaN).
+    ///
+    /// For figures the engine keeps in USD beside their exact amount (an ADL
+    /// candidate's equity): unlike [`Micros::from_usd`] it calls no `round`
+    /// (a libm call on the baseline x86-64 target), the sum being far from a
+    /// half-micro.
+    pub fn from_usd_exact(usd: f64) -> Option<Micros> {
+        (usd.abs() < 1e9).then(|| {
+            let scaled = usd * MICROS_PER_USD as f64;
+            Micros((scaled + 0.5f64.copysign(scaled)) as i64)
+        })
+    }
+
     /// The larger of `self` and zero.
     pub fn positive_part(self) -> Micros {
         Micros(self.0.max(0))
@@ -201,6 +218,26 @@ pub fn div_floor_i128(a: i128, b: i128) -> i128 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `from_usd_exact` undoes `to_usd` for every amount below 1e9 USD,
+    /// at the edges and at random, and refuses what it cannot undo.
+    #[test]
+    fn exact_usd_conversion_undoes_to_usd() {
+        use rand::{RngExt, SeedableRng};
+        let limit = 1_000_000_000 * MICROS_PER_USD;
+        let back = |m: i64| Micros::from_usd_exact(Micros(m).to_usd());
+        for m in [0, 1, -1, 499_999, 500_000, limit - 1, -(limit - 1), 1 << 49] {
+            assert_eq!(back(m), Some(Micros(m)), "{m}");
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(15);
+        for _ in 0..1_000_000 {
+            let m = rng.random_range(-(limit - 1)..limit);
+            assert_eq!(back(m), Some(Micros(m)), "{m}");
+        }
+        assert_eq!(back(limit), None);
+        assert_eq!(Micros::from_usd_exact(f64::NAN), None);
+        assert_eq!(Micros::from_usd_exact(f64::INFINITY), None);
+    }
 
     #[test]
     fn usd_conversion_rounds_and_rejects_non_finite() {

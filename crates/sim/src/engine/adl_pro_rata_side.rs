@@ -270,8 +270,9 @@ impl ProRataSide {
         std::hint::black_box(x);
     }
 
-    /// Starts a new allocation's set-aside marks.
-    pub(super) fn next_stamp(&mut self) -> u32 {
+    /// Starts a new allocation's set-aside marks (`stamp`, never 0: the
+    /// mark of a record never set aside).
+    pub(super) fn next_stamp(&mut self) {
         self.stamp = self.stamp.wrapping_add(1);
         if self.stamp == 0 {
             for r in &mut self.records {
@@ -279,7 +280,6 @@ impl ProRataSide {
             }
             self.stamp = 1;
         }
-        self.stamp
     }
 }
 

@@ -605,16 +605,7 @@ impl Engine {
     // registers.
     #[inline]
     pub fn step(&mut self, prices: &[f64]) -> Result<(), EngineError> {
-        debug_assert_eq!(
-            prices.len(),
-            self.markets.len(),
-            "Invariant: one price per market"
-        );
-        // A step that only moves the marks (`quiet.rs`): the same state.
-        if self.try_step_quiet(prices) {
-            return Ok(());
-        }
-        self.step_full(prices, &[])
+        self.step_with_funding(prices, &[])
     }
 
     /// [`Engine::step`] with funding rates from outside (a historical replay):
@@ -627,7 +618,9 @@ impl Engine {
     /// the engine's range ([`EngineError::OutOfRange`]: the gross open interest
     /// at the marks, or a balance after a transfer); the engine is then not to
     /// be stepped again.
-    #[inline]
+    // Inlined always, and so into `step` (where, with no rates, their check
+    // is gone): a quiet step costs the caller no call.
+    #[inline(always)]
     pub fn step_with_funding(
         &mut self,
         prices: &[f64],

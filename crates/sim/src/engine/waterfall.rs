@@ -518,7 +518,7 @@ impl Engine {
             // The candidate's equity, exact (`None` beyond what its USD
             // figure carries exactly): the account's before this fill.
             let known_before = if distinct {
-                exact_micros(c.equity)
+                Micros::from_usd_exact(c.equity)
             } else {
                 None
             };
@@ -620,18 +620,6 @@ struct AdlClose {
     price: i64,
     /// What the winners gave up against the mark.
     cost: Micros,
-}
-
-/// The micro-USD amount whose [`Micros::to_usd`] is `usd`, when `usd` is small
-/// enough for that to be exact: below 1e9 USD (1e15 µUSD < 2^50), `usd × 1e6`
-/// is within a quarter of a µUSD of the amount (two roundings of relative
-/// error 2^-53 each), so rounding it to the nearest integer gives the amount
-/// back. `None` above that.
-fn exact_micros(usd: f64) -> Option<Micros> {
-    (usd.abs() < 1e9).then(|| {
-        let scaled = usd * crate::money::MICROS_PER_USD as f64;
-        Micros((scaled + 0.5f64.copysign(scaled)) as i64)
-    })
 }
 
 /// Each winner's haircut for a charge of `charge` against Σ pnl = `total`:
