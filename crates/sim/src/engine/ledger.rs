@@ -38,7 +38,7 @@ pub struct Position {
 /// A margin unit: a cross-margin account (one or more positions) or one isolated
 /// position with its own collateral.
 ///
-/// Aligned to a cache line (its 58 bytes of fields fill one 64-byte line):
+/// Aligned to a cache line (its 59 bytes of fields fill one 64-byte line):
 /// the accounts array is allocated line-aligned, so an account read at random
 /// (an ADL winner, a breached account) costs one cache miss, not two (a
 /// large allocation starts 16 bytes into its page, which put every record
@@ -69,6 +69,10 @@ pub struct Account {
     pub(super) queued: bool,
     pub(super) liquidated: bool,
     pub(super) adl_hit: bool,
+    /// Whether the account is in the ledger's `dirty` list ([`Ledger::mark_dirty`]):
+    /// kept in the line every writer of the account meets anyway, not in an
+    /// array of its own (one more cache miss per ADL winner at venue scale).
+    dirty: bool,
     pub(super) haircut: Micros,
     /// Deficits (negative equity after closing) this account left, summed.
     pub(super) deficit: Micros,
@@ -208,8 +212,6 @@ pub(super) struct Ledger {
     /// since the ledger was opened or restarted, each once: a restart from
     /// the same template copies only these.
     dirty: Vec<u32>,
-    /// Per account, whether it is in `dirty`.
-    is_dirty: Vec<bool>,
     /// This ledger's contents' identity: new at each opening and restart.
     origin: u64,
     /// The `origin` of the template this ledger was last restarted from
@@ -277,7 +279,6 @@ impl Ledger {
             stored_max_abs: 0,
             max_slots: 0,
             dirty: Vec::new(),
-            is_dirty: vec![false; population.len()],
             origin: next_origin(),
             synced: None,
             clean_base: false,
@@ -339,7 +340,6 @@ impl Ledger {
             stored_max_abs,
             max_slots,
             dirty,
-            is_dirty,
             origin,
             synced: _,
             clean_base,
@@ -355,8 +355,8 @@ impl Ledger {
             self.positions.clone_from(positions);
             self.market_slots.clone_from(market_slots);
             self.slot_owners.clone_from(slot_owners);
+            // The dirty marks come with the lines.
             self.funding.reset_from(funding, None);
-            self.is_dirty.clone_from(is_dirty);
         }
         self.dirty.clear();
         self.origin = next_origin();
@@ -401,7 +401,11 @@ impl Ledger {
             self.accounts[a as usize].clone_from(acc);
             let slots = acc.first_slot as usize..(acc.first_slot + acc.slot_count) as usize;
             self.positions[slots.clone()].copy_from_slice(&src.positions[slots]);
-            self.is_dirty[a as usize] = false;
+            // The line's dirty mark is `src`'s: clear, `src` has nothing dirty.
+            debug_assert!(
+                !self.accounts[a as usize].dirty,
+                "Invariant: a partial restart's template has no dirty account"
+            );
         }
         let mut slots = dirty.iter().flat_map(|&a| {
             let acc = &src.accounts[a as usize];
@@ -413,8 +417,7 @@ impl Ledger {
             self.accounts == src.accounts
                 && self.positions == src.positions
                 && self.market_slots == src.market_slots
-                && self.slot_owners == src.slot_owners
-                && self.is_dirty == src.is_dirty,
+                && self.slot_owners == src.slot_owners,
             "Invariant: a partial restart copies every account the path changed"
         );
     }
@@ -424,7 +427,7 @@ impl Ledger {
     /// accounts' lines): nothing is dirty, under a new identity.
     pub(super) fn rebase(&mut self) {
         for &a in &self.dirty {
-            self.is_dirty[a as usize] = false;
+            self.accounts[a as usize].dirty = false;
         }
         self.dirty.clear();
         self.origin = next_origin();
@@ -441,8 +444,8 @@ impl Ledger {
     pub(super) fn changed_accounts(&self) -> Option<&[u32]> {
         debug_assert!(
             !self.clean_base
-                || self.accounts.iter().zip(&self.is_dirty).all(|(a, &d)| {
-                    d || (a.haircut <= Micros::ZERO && a.deficit <= Micros::ZERO)
+                || self.accounts.iter().all(|a| {
+                    a.dirty || (a.haircut <= Micros::ZERO && a.deficit <= Micros::ZERO)
                 }),
             "Invariant: an account with a haircut or a deficit is a changed one"
         );
@@ -452,7 +455,7 @@ impl Ledger {
     /// Whether account `a` is marked dirty (a read only: the ADL fills'
     /// pass over their winners loads it with their other lines).
     pub(super) fn is_dirty(&self, a: u32) -> bool {
-        self.is_dirty.get(a as usize).copied().unwrap_or(false)
+        self.accounts.get(a as usize).is_some_and(|acc| acc.dirty)
     }
 
     /// Records that account `a`'s line (or its positions or funding progress)
@@ -460,7 +463,7 @@ impl Ledger {
     /// outside the ledger. O(1).
     #[inline]
     pub(super) fn mark_dirty(&mut self, a: u32) {
-        let d = &mut self.is_dirty[a as usize];
+        let d = &mut self.accounts[a as usize].dirty;
         if !*d {
             *d = true;
             self.dirty.push(a);
@@ -508,6 +511,7 @@ impl Ledger {
             queued: false,
             liquidated: false,
             adl_hit: false,
+            dirty: false,
             haircut: Micros::ZERO,
             deficit: Micros::ZERO,
             shortfall_recorded: Micros::ZERO,

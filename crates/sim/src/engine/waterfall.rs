@@ -228,7 +228,7 @@ impl Engine {
         let mut equity_after = std::mem::take(&mut self.scratch.equity_after);
         let distinct = Self::fill_accounts_distinct(&cands, &fills);
         let adl_cost =
-            self.book_adl_fills(a, slot, price, &cands, &fills, distinct, &mut equity_after);
+            self.book_adl_fills(slot, price, &cands, &fills, distinct, &mut equity_after);
         let adl_cost = adl_cost.max(Micros::ZERO);
         // The deficit the winners carried is bad debt like any other: the account's
         // loss beyond its equity at the mark, paid by closing at the bankruptcy price.
@@ -495,7 +495,6 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     fn book_adl_fills(
         &mut self,
-        bankrupt: u32,
         slot: u32,
         price: i64,
         cands: &[AdlCandidate],
@@ -507,6 +506,9 @@ impl Engine {
         let mark = self.marks[mi];
         let mut adl_cost = Micros::ZERO;
         equity_after.clear();
+        // The winners' entries in the path's wave, read in a pass of their
+        // own (a miss each at venue scale, overlapping here).
+        self.touch_adl_takes(fills.iter().map(|&(i, _)| cands[i].account));
         for &(i, q) in fills {
             let c = cands[i];
             let before = self.ledger.positions[c.slot as usize];
@@ -536,12 +538,10 @@ impl Engine {
                 "Invariant: a winner's equity after its fill is its equity before plus the fill's move"
             );
             self.log_adl_take(&TakeBooked {
-                bankrupt,
                 winner: c.account,
                 market: before.market,
                 lots: q,
                 held: before.lots.abs(),
-                price,
                 pnl_before,
                 equity_after: equity,
             });
