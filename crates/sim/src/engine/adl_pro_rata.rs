@@ -41,6 +41,7 @@ use crate::venue::adl::{self, AdlCandidate, AdlPolicy};
 use super::Engine;
 use super::adl_pro_rata_side::{EXACT_LIMIT, Entry, ProRataSide, pro_rata_shares};
 use super::adl_request::AdlRequest;
+use super::threshold_sums;
 
 /// The profit threshold of a position of `lots` (signed, non-zero) and cost
 /// `cost` (micro-USD), `k` micro-USD per lot and tick: it is in profit at
@@ -102,9 +103,11 @@ impl Engine {
     /// Brings the index of side `winners` (±1) of market `mi` up to date:
     /// built at the first allocation of a step, then re-indexing the accounts
     /// the ledger logged as changed since the last one.
-    fn sync_pro_rata(&mut self, side: &mut ProRataSide, mi: usize, winners: i64) {
+    /// `x`: the price of the allocation it is synced for (`side × price`),
+    /// below which the threshold sums' deep bucket is cut at a build.
+    fn sync_pro_rata(&mut self, side: &mut ProRataSide, mi: usize, winners: i64, x: i64) {
         if !side.touched.built_in(self.step) {
-            self.build_pro_rata(side, mi, winners);
+            self.build_pro_rata(side, mi, winners, x);
             return;
         }
         self.resync_pro_rata(side, mi, winners, |_| None);
@@ -188,8 +191,9 @@ impl Engine {
 
     /// Indexes every open position of side `winners` of market `mi` in an
     /// account with positive equity; starts the log of changed accounts for
-    /// the step if nothing did.
-    fn build_pro_rata(&mut self, side: &mut ProRataSide, mi: usize, winners: i64) {
+    /// the step if nothing did. The threshold sums' deep bucket is cut a
+    /// little below `x` (the step's first allocation, at `side × price`).
+    fn build_pro_rata(&mut self, side: &mut ProRataSide, mi: usize, winners: i64, x: i64) {
         if !self.ledger.tracking_touched() {
             self.ledger.track_touched(true);
         }
@@ -212,7 +216,8 @@ impl Engine {
             by_lots.push((e.lots, s));
             side.put_entry(s, e);
         }
-        side.by_threshold.build(&by_threshold);
+        side.by_threshold
+            .build(&by_threshold, threshold_sums::cut_below(x));
         side.by_lots.build(&by_lots);
         side.by_equity.clear();
         side.equity_indexed = false;
@@ -234,7 +239,7 @@ impl Engine {
         }
         let (mi, winners, a, price, needed) =
             (req.market, req.winners, req.bankrupt, req.price, req.needed);
-        self.sync_pro_rata(side, mi, winners);
+        self.sync_pro_rata(side, mi, winners, winners * price);
         if side.by_lots.oversized() {
             return self.pro_rata_by_full_collection(req, cands, fills);
         }
@@ -330,6 +335,7 @@ impl Engine {
     ) -> i64 {
         side.next_stamp();
         let x = winners * price;
+        side.cover_threshold(x);
         let lots_of = |s: u32| side.entry(s).map_or(0, |e| e.lots);
         let mut total = side.by_threshold.total() - side.by_threshold.sum_above(x, lots_of);
         side.capped.clear();

@@ -15,7 +15,7 @@ use crate::venue::adl::AdlCandidate;
 #[cfg(test)]
 use crate::venue::adl::{self, AdlPolicy};
 
-use super::threshold_sums::ThresholdSums;
+use super::threshold_sums::{ThresholdSums, cut_below};
 
 /// What the index holds of one position of the side.
 #[derive(Clone, Copy, Debug)]
@@ -247,6 +247,25 @@ impl ProRataSide {
         self.equity_indexed = true;
     }
 
+    /// Makes the threshold sums answer a query at `x` fast: rebuilt from
+    /// the records with a cut below `x` if `x` is below theirs (rare: the
+    /// cut is made at each step's first query, below it by more than one
+    /// step's spread of bankruptcy prices). The sums are the same either
+    /// way; only their bucketing changes.
+    pub(super) fn cover_threshold(&mut self, x: i64) {
+        if self.by_threshold.covers(x) {
+            return;
+        }
+        let entries: Vec<((i64, u32), i64)> = self
+            .records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.lots != 0)
+            .map(|(s, r)| ((r.threshold, s as u32), r.lots))
+            .collect();
+        self.by_threshold.build(&entries, cut_below(x));
+    }
+
     /// Reads the index's lines of `slot` that its re-index after a fill
     /// writes (threshold node and key, equity links when kept): see
     /// `Engine::touch_pro_rata_winners`.
@@ -465,7 +484,7 @@ mod tests {
             side.by_equity.insert(0, slot);
             sorted.push(((threshold, slot), lots));
         }
-        side.by_threshold.build(&sorted);
+        side.by_threshold.build(&sorted, cut_below(0));
         side.by_lots.build(&lots_order);
         let lots_of = |s: u32| side.entry(s).map_or(0, |e| e.lots);
         let mut total = side.by_threshold.total() - side.by_threshold.sum_above(0, lots_of);
@@ -494,7 +513,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(21);
         let mut side = ProRataSide::default();
         side.clear_entries(64);
-        side.by_threshold.build(&[]);
+        side.by_threshold.build(&[], cut_below(0));
         side.by_lots.build(&[]);
         side.next_stamp();
         let mut held: Vec<Option<Entry>> = vec![None; 64];

@@ -3,27 +3,50 @@
 //! (at most 64 sums a level) plus the positions of one bucket, with updates
 //! in O(1).
 //!
-//! The thresholds are bucketed (a fixed number of buckets of 2^shift ticks
-//! over the range seen at the build, the outermost buckets open-ended) into
-//! bucket sums kept on three levels (per bucket, per 64 buckets, per 4,096:
-//! an update writes three numbers where the Fenwick tree it replaced wrote
-//! ~20, and each fill moves a winner's break-even to another bucket; the
-//! query comes once a close); the entries themselves are listed per bucket,
-//! read only for the bucket the query price falls in. A filled winner's
-//! break-even price moves with every fill, usually to another bucket, so the
-//! lists are append-only: a move pushes a node for the slot on its new
-//! bucket's list and marks it the slot's current node; the old node stays,
-//! stale, skipped by the readers (a node is live iff it is its slot's
-//! current one), until the nodes are rebuilt from the live slots once they
-//! reach twice those. A move is a Fenwick update, an append and two writes,
-//! where a doubly linked list also read and wrote both neighbours (a cache
-//! miss each: ~8% of the 1,000,000-account `pro_rata` crash).
+//! The thresholds are bucketed into bucket sums kept on three levels (per
+//! bucket, per 64 buckets, per 4,096: an update writes three numbers where
+//! the Fenwick tree it replaced wrote ~20; the query comes once a close);
+//! the entries themselves are listed per bucket, read only for the bucket
+//! the query price falls in. A bucket's sum and the head of its list share
+//! one 16-byte line, so that a move into a bucket misses once, not twice.
+//!
+//! **The deep bucket.** Bucket 0 holds every threshold at or below a cut
+//! (`cut`: a little below the first query price of the step, see
+//! [`cut_below`]); the others are a fixed number of buckets of 2^shift ticks
+//! over `cut..` the highest threshold of the build (the last one
+//! open-ended). A query at `x ≥ cut` counts all of bucket 0 as in profit
+//! without reading its list. A filled winner's break-even moves away from
+//! the fill price, deeper into profit (`(T·L − f·x) / (L − f) < T` when
+//! `T < x`), so once in bucket 0 it stays there, and its later fills are a
+//! write to a hot sum and to its own slot line: no bucket line, no node.
+//! (With one bucket per tick over the whole range, every fill moved its
+//! winner to another bucket: a cache miss on the old bucket's sum, one on
+//! the new one's and one on its list head, ~7% of the 1,000,000-account
+//! crash.) A query below the cut is still exact (it reads bucket 0's list),
+//! but slow: the caller rebuilds with a lower cut first ([`ThresholdSums::covers`]).
+//!
+//! A filled winner's break-even price above the cut moves with every fill,
+//! usually to another bucket, so the lists are append-only: a move pushes a
+//! node for the slot on its new bucket's list and marks it the slot's
+//! current node; the old node stays, stale, skipped by the readers (a node
+//! is live iff it is its slot's current one), until the nodes are rebuilt
+//! from the live slots once they reach twice those. A move is a bucket
+//! update, an append and two writes, where a doubly linked list also read
+//! and wrote both neighbours.
 
 /// End of a bucket's list; also "no current node".
 const NIL: u32 = u32::MAX;
 
 /// Entry key: `(threshold, slot)`, unique per slot.
 pub(super) type ThresholdKey = (i64, u32);
+
+/// The cut for a step whose first query is at `x`: 1/64 of `|x|` below it
+/// (the bankruptcy prices of one step's closes lie within a fraction of
+/// that of each other), so the step's later queries are at or above it.
+pub(super) fn cut_below(x: i64) -> i64 {
+    x.saturating_sub((x.unsigned_abs() >> 6) as i64)
+        .saturating_sub(1)
+}
 
 /// One node of a bucket's list.
 #[derive(Clone, Copy, Debug)]
@@ -34,48 +57,61 @@ struct Node {
     next: u32,
 }
 
+/// What the sums keep of one slot, on one line: its threshold (meaningful
+/// only while held) and its current node (`NIL`: not held).
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(16))]
+struct SlotLine {
+    /// Its threshold.
+    threshold: i64,
+    /// Its current node.
+    current: u32,
+}
+
+impl SlotLine {
+    /// Not held.
+    const EMPTY: SlotLine = SlotLine {
+        threshold: 0,
+        current: NIL,
+    };
+}
+
 /// See the module documentation.
 #[derive(Clone, Default)]
 pub(super) struct ThresholdSums {
-    /// Lowest threshold of the build (start of bucket 1's predecessor).
-    base: i64,
-    /// Bucket width, log2 ticks.
+    /// Thresholds at or below it are in bucket 0.
+    cut: i64,
+    /// Bucket width above the cut, log2 ticks.
     shift: u32,
-    /// Bucket sums.
+    /// Bucket sums and list heads.
     sums: LevelSums,
     /// Σ of every value.
     total: i64,
-    /// Per bucket: its newest node (`NIL`: empty list).
-    heads: Vec<u32>,
     /// The lists' nodes, live and stale.
     nodes: Vec<Node>,
-    /// Per slot: its current node (`NIL`: not held).
-    current: Vec<u32>,
-    /// Per slot: its threshold (meaningful only while held).
-    thresholds: Vec<i64>,
+    /// Per slot: its threshold and current node.
+    slots: Vec<SlotLine>,
     /// Slots held.
     live: usize,
 }
 
 impl ThresholdSums {
-    /// Rebuilds from `(key, value)` entries (any order; values positive).
-    pub(super) fn build(&mut self, entries: &[(ThresholdKey, i64)]) {
-        let lo = entries.iter().map(|e| e.0.0).min().unwrap_or(0);
-        let hi = entries.iter().map(|e| e.0.0).max().unwrap_or(0);
+    /// Rebuilds from `(key, value)` entries (any order; values positive),
+    /// with the thresholds at or below `cut` in bucket 0.
+    pub(super) fn build(&mut self, entries: &[(ThresholdKey, i64)], cut: i64) {
+        let hi = entries.iter().map(|e| e.0.0).max().unwrap_or(cut);
         let buckets = entries.len().next_power_of_two().clamp(1024, 1 << 20);
-        let range = (i128::from(hi) - i128::from(lo)) as u128;
+        let range = (i128::from(hi) - i128::from(cut)).max(0) as u128;
         let mut shift = 0;
-        while (range >> shift) >= buckets as u128 {
+        while range > 0 && ((range - 1) >> shift) >= (buckets - 1) as u128 {
             shift += 1;
         }
-        self.base = lo;
+        self.cut = cut;
         self.shift = shift;
         self.sums.reset(buckets);
         self.total = 0;
-        self.heads.clear();
-        self.heads.resize(buckets, NIL);
         self.nodes.clear();
-        self.current.fill(NIL);
+        self.slots.fill(SlotLine::EMPTY);
         self.live = 0;
         for &(key, value) in entries {
             let b = self.bucket(key.0);
@@ -85,14 +121,21 @@ impl ThresholdSums {
         }
     }
 
-    /// The bucket of threshold `t` (0-based).
+    /// Whether a query at `x` is fast: at or above the cut (below it,
+    /// [`ThresholdSums::sum_above`] reads bucket 0's whole list).
+    pub(super) fn covers(&self, x: i64) -> bool {
+        x >= self.cut
+    }
+
+    /// The bucket of threshold `t`: 0 at or below the cut, else
+    /// `1 + (t − cut − 1) >> shift` (the last one open-ended).
     fn bucket(&self, t: i64) -> usize {
         let last = self.sums.len().saturating_sub(1);
-        let offset = i128::from(t) - i128::from(self.base);
+        let offset = i128::from(t) - i128::from(self.cut);
         if offset <= 0 {
             return 0;
         }
-        usize::try_from(offset >> self.shift).map_or(last, |b| b.min(last))
+        usize::try_from((offset - 1) >> self.shift).map_or(last, |b| (b + 1).min(last))
     }
 
     fn add(&mut self, t: i64, value: i64) {
@@ -105,16 +148,15 @@ impl ThresholdSums {
     /// node.
     fn link(&mut self, (t, slot): ThresholdKey) {
         let s = slot as usize;
-        if self.current.len() <= s {
-            self.current.resize(s + 1, NIL);
-            self.thresholds.resize(s + 1, 0);
+        if self.slots.len() <= s {
+            self.slots.resize(s + 1, SlotLine::EMPTY);
         }
         debug_assert_eq!(
-            self.current[s], NIL,
+            self.slots[s].current, NIL,
             "Invariant: threshold sums hold a slot once"
         );
         self.push_node(self.bucket(t), slot);
-        self.thresholds[s] = t;
+        self.slots[s].threshold = t;
         self.live += 1;
     }
 
@@ -123,19 +165,19 @@ impl ThresholdSums {
         let index = self.nodes.len() as u32;
         self.nodes.push(Node {
             slot,
-            next: self.heads[b],
+            next: self.sums.head(b),
         });
-        self.heads[b] = index;
-        self.current[slot as usize] = index;
+        self.sums.set_head(b, index);
+        self.slots[slot as usize].current = index;
     }
 
     /// Drops `key`'s slot (held): its node goes stale.
     fn unlink(&mut self, (t, slot): ThresholdKey) {
         debug_assert!(
-            self.current[slot as usize] != NIL && self.thresholds[slot as usize] == t,
+            self.slots[slot as usize].current != NIL && self.slots[slot as usize].threshold == t,
             "Invariant: threshold sums remove only a key they hold"
         );
-        self.current[slot as usize] = NIL;
+        self.slots[slot as usize].current = NIL;
         self.live -= 1;
     }
 
@@ -145,11 +187,11 @@ impl ThresholdSums {
         if self.nodes.len() < 2 * self.live + 1024 {
             return;
         }
-        self.heads.fill(NIL);
+        self.sums.clear_heads();
         self.nodes.clear();
-        for s in 0..self.current.len() {
-            if self.current[s] != NIL {
-                self.push_node(self.bucket(self.thresholds[s]), s as u32);
+        for s in 0..self.slots.len() {
+            if self.slots[s].current != NIL {
+                self.push_node(self.bucket(self.slots[s].threshold), s as u32);
             }
         }
     }
@@ -182,11 +224,12 @@ impl ThresholdSums {
                 new_value > 0,
                 "Invariant: threshold sums hold positive values"
             );
+            let line = &mut self.slots[old.1 as usize];
             debug_assert!(
-                self.current[old.1 as usize] != NIL && self.thresholds[old.1 as usize] == old.0,
+                line.current != NIL && line.threshold == old.0,
                 "Invariant: threshold sums replace only a key they hold"
             );
-            self.thresholds[old.1 as usize] = new.0;
+            line.threshold = new.0;
             if old_value != new_value {
                 self.add(old.0, new_value - old_value);
             }
@@ -196,14 +239,13 @@ impl ThresholdSums {
         self.insert(new, new_value);
     }
 
-    /// Reads `slot`'s current node and threshold (nothing else), so that a
-    /// pass over the winners of a close brings their lines into the cache
-    /// together rather than one miss per re-index.
+    /// Reads `slot`'s line (threshold and current node; nothing else), so
+    /// that a pass over the winners of a close brings their lines into the
+    /// cache together rather than one miss per re-index.
     pub(super) fn touch(&self, slot: u32) -> u64 {
-        let s = slot as usize;
-        let node = self.current.get(s).copied().unwrap_or(NIL);
-        let t = self.thresholds.get(s).copied().unwrap_or(0);
-        u64::from(node) ^ t as u64
+        self.slots
+            .get(slot as usize)
+            .map_or(0, |l| u64::from(l.current) ^ l.threshold as u64)
     }
 
     /// Σ of every value.
@@ -213,13 +255,13 @@ impl ThresholdSums {
 
     /// The live slots of bucket `b`, newest first.
     fn bucket_slots(&self, b: usize) -> impl Iterator<Item = u32> + '_ {
-        let mut n = self.heads[b];
+        let mut n = self.sums.head(b);
         std::iter::from_fn(move || {
             while n != NIL {
                 let index = n;
                 let node = self.nodes[index as usize];
                 n = node.next;
-                if self.current[node.slot as usize] == index {
+                if self.slots[node.slot as usize].current == index {
                     return Some(node.slot);
                 }
             }
@@ -235,8 +277,12 @@ impl ThresholdSums {
         }
         let b = self.bucket(x);
         let mut sum = self.total - self.sums.prefix(b);
+        if b == 0 && x >= self.cut {
+            // Every threshold of bucket 0 is at or below the cut.
+            return sum;
+        }
         for slot in self.bucket_slots(b) {
-            if self.thresholds[slot as usize] > x {
+            if self.slots[slot as usize].threshold > x {
                 sum += value(slot);
             }
         }
@@ -259,7 +305,7 @@ impl ThresholdSums {
                     return None;
                 }
                 if let Some(slot) = slots.as_mut()?.next() {
-                    let t = self.thresholds[slot as usize];
+                    let t = self.slots[slot as usize].threshold;
                     if t <= x {
                         return Some((t, slot));
                     }
@@ -275,13 +321,25 @@ impl ThresholdSums {
 /// Buckets a group of the middle level sums (and groups a group of the top).
 const FAN: usize = 64;
 
-/// Sums of buckets on three levels: per bucket, per [`FAN`] buckets, per
-/// `FAN²` buckets. An update writes one number a level; a prefix sum adds at
-/// most `FAN` numbers a level (contiguous).
+/// One bucket: its sum and the head of its list (newest node; `NIL`: none),
+/// on one line.
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(16))]
+struct Bucket {
+    /// Σ of its values.
+    sum: i64,
+    /// Its newest node.
+    head: u32,
+}
+
+/// Sums of buckets on three levels: per bucket (with the bucket's list
+/// head), per [`FAN`] buckets, per `FAN²` buckets. An update writes one
+/// number a level; a prefix sum adds at most `FAN` numbers a level
+/// (contiguous).
 #[derive(Clone, Default)]
 struct LevelSums {
     /// Per bucket.
-    fine: Vec<i64>,
+    fine: Vec<Bucket>,
     /// Per `FAN` buckets.
     mid: Vec<i64>,
     /// Per `FAN²` buckets.
@@ -289,10 +347,10 @@ struct LevelSums {
 }
 
 impl LevelSums {
-    /// `n` buckets, every sum 0.
+    /// `n` buckets, every sum 0, every list empty.
     fn reset(&mut self, n: usize) {
         self.fine.clear();
-        self.fine.resize(n, 0);
+        self.fine.resize(n, Bucket { sum: 0, head: NIL });
         self.mid.clear();
         self.mid.resize(n.div_ceil(FAN), 0);
         self.top.clear();
@@ -304,9 +362,26 @@ impl LevelSums {
         self.fine.len()
     }
 
+    /// Bucket `b`'s list head.
+    fn head(&self, b: usize) -> u32 {
+        self.fine[b].head
+    }
+
+    /// Sets bucket `b`'s list head.
+    fn set_head(&mut self, b: usize, head: u32) {
+        self.fine[b].head = head;
+    }
+
+    /// Empties every list (the sums stay).
+    fn clear_heads(&mut self) {
+        for f in &mut self.fine {
+            f.head = NIL;
+        }
+    }
+
     /// Adds `v` to bucket `b`.
     fn add(&mut self, b: usize, v: i64) {
-        self.fine[b] += v;
+        self.fine[b].sum += v;
         self.mid[b / FAN] += v;
         self.top[b / (FAN * FAN)] += v;
     }
@@ -316,18 +391,20 @@ impl LevelSums {
         let (g, t) = (b / FAN, b / (FAN * FAN));
         let top: i64 = self.top[..t].iter().sum();
         let mid: i64 = self.mid[t * FAN..g].iter().sum();
-        let fine: i64 = self.fine[g * FAN..=b].iter().sum();
+        let fine: i64 = self.fine[g * FAN..=b].iter().map(|f| f.sum).sum();
         top + mid + fine
     }
 
     /// The first bucket at or after `from` whose sum is non-zero (values are
     /// positive: the non-empty buckets).
     fn next_nonempty(&self, from: usize) -> Option<usize> {
-        let within = |v: &[i64], lo: usize, hi: usize| (lo..hi.min(v.len())).find(|&i| v[i] != 0);
         if from >= self.fine.len() {
             return None;
         }
-        if let Some(b) = within(&self.fine, from, (from / FAN + 1) * FAN) {
+        let fine =
+            |lo: usize, hi: usize| (lo..hi.min(self.fine.len())).find(|&i| self.fine[i].sum != 0);
+        let within = |v: &[i64], lo: usize, hi: usize| (lo..hi.min(v.len())).find(|&i| v[i] != 0);
+        if let Some(b) = fine(from, (from / FAN + 1) * FAN) {
             return Some(b);
         }
         let g = from / FAN + 1;
@@ -335,7 +412,7 @@ impl LevelSums {
             let t = within(&self.top, g / FAN + 1, usize::MAX)?;
             within(&self.mid, t * FAN, (t + 1) * FAN)
         })?;
-        within(&self.fine, group * FAN, (group + 1) * FAN)
+        fine(group * FAN, (group + 1) * FAN)
     }
 }
 
@@ -363,7 +440,10 @@ mod tests {
             let mut sums = ThresholdSums::default();
             let entries: Vec<(ThresholdKey, i64)> =
                 by_slot.iter().map(|(&s, &(t, v))| ((t, s), v)).collect();
-            sums.build(&entries);
+            // Cuts below, inside and above the thresholds: queries on both
+            // sides of it, and moves into and out of bucket 0.
+            let cut = cut_below(rng.random_range(-2 * spread..2 * spread));
+            sums.build(&entries, cut);
             for _ in 0..80 {
                 let slot = rng.random_range(0..80u32);
                 if let Some((t, v)) = by_slot.remove(&slot) {
@@ -402,6 +482,38 @@ mod tests {
                 got_up.sort_unstable();
                 assert_eq!(got_up, want_up, "case {case}");
             }
+        }
+    }
+
+    /// The cut is below the query it is made for, by 1/64 of it and one
+    /// tick, extremes included; the sums built with it cover that query.
+    #[test]
+    fn cut_is_below_its_query() {
+        for x in [
+            i64::MIN,
+            i64::MIN + 1,
+            -1_210_000,
+            -1,
+            0,
+            1,
+            64,
+            1_210_000,
+            i64::MAX,
+        ] {
+            let cut = cut_below(x);
+            assert!(cut < x || x == i64::MIN, "{x}");
+            assert!(
+                i128::from(x) - i128::from(cut) <= i128::from(x).abs() / 64 + 1,
+                "{x}"
+            );
+            let mut sums = ThresholdSums::default();
+            sums.build(&[((x, 0), 1)], cut);
+            assert!(sums.covers(x));
+            assert!(cut == i64::MIN || !sums.covers(cut - 1));
+            if cut < x {
+                assert_eq!(sums.sum_above(cut, |_| 1), 1);
+            }
+            assert_eq!(sums.sum_above(x, |_| 1), 0);
         }
     }
 
@@ -451,7 +563,7 @@ mod tests {
             .enumerate()
             .map(|(s, &(t, v))| ((t, s as u32), v))
             .collect();
-        sums.build(&entries);
+        sums.build(&entries, cut_below(0));
         for round in 0..20_000 {
             let s = rng.random_range(0..40usize);
             let (t, v) = held[s];
