@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use super::lev_key::LevKey;
 use super::lev_order::LevOrder;
 
-use crate::venue::adl_min_max::LevCandidate;
+use crate::venue::adl_min_max::{LevCandidate, LotScratch};
 
 /// One (market, side) in leverage order.
 #[derive(Default, Clone)]
@@ -44,8 +44,8 @@ pub(super) struct LevScratch {
     pub(super) read: Vec<LevCandidate>,
     /// The lots selected from each of `read`.
     pub(super) lots: Vec<i64>,
-    /// `select_lots_with`'s flags, one per candidate of `read` (scratch).
-    pub(super) falling: Vec<bool>,
+    /// `select_lots_with`'s buffers.
+    pub(super) select: LotScratch,
     /// The positions found not in profit, with their reach.
     pub(super) out: Vec<(LevKey, i64)>,
     /// The keys of the candidates filled, in order.
@@ -59,7 +59,6 @@ impl LevScratch {
         self.offers.clear();
         self.read.clear();
         self.lots.clear();
-        self.falling.clear();
         self.out.clear();
         self.filled.clear();
     }

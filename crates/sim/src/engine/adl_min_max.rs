@@ -274,7 +274,7 @@ impl Engine {
                     }
                 }
             }
-            let sum = select_lots_with(&sc.read, terms, req.needed, &mut sc.lots, &mut sc.falling);
+            let sum = select_lots_with(&sc.read, terms, req.needed, &mut sc.lots, &mut sc.select);
             match next {
                 None => return sum,
                 Some(n) if sum == req.needed && ends_before(&sc.read, terms, &sc.lots, &n) => {

@@ -48,6 +48,13 @@ const CHUNK: usize = 32;
 /// No chunk.
 const NONE: u32 = u32::MAX;
 
+/// At most this many cells in the guide to the far ranges' bounds.
+const MAX_CELLS: u64 = 1 << 14;
+
+/// The guide's finest cells: a quotient's f64 bits shifted right by this
+/// (2^8 cells per binade).
+const FINEST_SHIFT: u32 = 44;
+
 /// A far range's keys: a list of chunks of the pool, all full but the last.
 #[derive(Clone, Copy, Debug)]
 struct Bucket {
@@ -93,6 +100,34 @@ pub(super) struct LevOrder {
     pulled_keys: Vec<LevKey>,
     /// A pulled range's cuts: (end, lower bound) of each new range.
     cuts: Vec<(usize, f64)>,
+    /// The guide to `bounds` (see [`Guide`]).
+    guide: Guide,
+}
+
+/// Where to start looking in the far ranges' bounds for a quotient: the
+/// positive quotients cut into cells by their f64 bits (positive f64s order
+/// as their bits do), cell `c` holding those whose bits shifted right by
+/// `shift` are `base + c`; per cell, the range holding its lowest value. The
+/// range of a quotient is then that of its cell or one a few bounds above it,
+/// found by stepping up the bounds (a cell is narrower than most ranges),
+/// instead of a binary search of all of them (a dependent chain of ten loads
+/// for each key a sync pushes into `far`).
+///
+/// The bounds change only at their end (a pull pops the range it pulls and
+/// pushes the ranges it cuts, all above the popped range's lower bound), so
+/// a pull rewrites only the cells from that bound up to the new floor; a cell
+/// above the floor is never read (a far key is below it) until a pull brings
+/// the floor back over it and rewrites it. Quotients outside the cells (or
+/// without any) take the binary search.
+#[derive(Clone, Default)]
+struct Guide {
+    /// Per cell, the far range of its lowest value.
+    first: Vec<u32>,
+    /// The f64 bits of a cell's lowest value, shifted right by `shift`, of
+    /// cell 0.
+    base: u64,
+    /// The cells' width in f64 bits (a power of two).
+    shift: u32,
 }
 
 impl Default for LevOrder {
@@ -109,6 +144,7 @@ impl Default for LevOrder {
             free: Vec::new(),
             pulled_keys: Vec::new(),
             cuts: Vec::new(),
+            guide: Guide::default(),
         }
     }
 }
@@ -139,11 +175,74 @@ impl LevOrder {
         self.next.clear();
         self.free.clear();
         self.floor = f64::NEG_INFINITY;
+        self.guide.first.clear();
         if keys.iter().any(|k| k.ratio().is_nan()) {
             self.near.extend(keys);
             return;
         }
         self.pull_sorted(f64::NEG_INFINITY, &keys);
+        self.build_guide();
+    }
+
+    /// Lays the guide's cells over the far ranges' bounds as a build leaves
+    /// them: from the lowest finite bound to the floor, as fine as
+    /// [`MAX_CELLS`] allows.
+    fn build_guide(&mut self) {
+        self.guide.first.clear();
+        let (Some(&low), true) = (self.bounds.get(1), self.floor.is_finite()) else {
+            return;
+        };
+        if !(low > 0.0 && self.floor >= low) {
+            return;
+        }
+        let (lo, hi) = (low.to_bits(), self.floor.to_bits());
+        let mut shift = FINEST_SHIFT;
+        while (hi >> shift) - (lo >> shift) + 1 > MAX_CELLS {
+            shift += 1;
+        }
+        self.guide.shift = shift;
+        self.guide.base = lo >> shift;
+        let cells = ((hi >> shift) - (lo >> shift) + 1) as usize;
+        self.guide.first.resize(cells, 0);
+        self.fill_guide(0, 0);
+    }
+
+    /// Rewrites the guide's cells from `cell` up to the floor's, stepping up
+    /// the bounds from `from` (a range whose lower bound is at most the
+    /// lowest value of `cell`).
+    fn fill_guide(&mut self, cell: usize, from: usize) {
+        let g = &mut self.guide;
+        let mut i = from;
+        for c in cell..g.first.len() {
+            let start = f64::from_bits((g.base + c as u64) << g.shift);
+            if start >= self.floor {
+                break;
+            }
+            while i + 1 < self.bounds.len() && self.bounds[i + 1] <= start {
+                i += 1;
+            }
+            g.first[c] = i as u32;
+        }
+    }
+
+    /// After a pull of the range with lower bound `lower`, which is now far
+    /// range `at` if the pull cut it (else `at` is past the last): the
+    /// guide's cells whose lowest value is at least `lower`, up to the floor.
+    fn refresh_guide(&mut self, lower: f64, at: usize) {
+        let g = &self.guide;
+        if g.first.is_empty() || at >= self.bounds.len() {
+            return;
+        }
+        let cell = if lower > 0.0 {
+            let c = (lower.to_bits() >> g.shift).saturating_sub(g.base);
+            let start = f64::from_bits((g.base + c) << g.shift);
+            if start < lower { c + 1 } else { c }
+        } else {
+            0
+        };
+        if let Ok(cell) = usize::try_from(cell) {
+            self.fill_guide(cell, at);
+        }
     }
 
     /// Keys in the order.
@@ -152,10 +251,27 @@ impl LevOrder {
         self.near.len() + self.far_len
     }
 
-    /// The far range of quotient `r` (below `floor`).
+    /// The far range of quotient `r` (below `floor`): from its cell of the
+    /// guide, stepping up the bounds, or by a binary search of them.
     fn range_of(&self, r: f64) -> usize {
         debug_assert!(r < self.floor, "Invariant: a far key is below near's floor");
-        self.bounds.partition_point(|&b| b <= r) - 1
+        let g = &self.guide;
+        let c = (r.to_bits() >> g.shift).wrapping_sub(g.base);
+        let i = match g.first.get(c as usize) {
+            Some(&first) if r > 0.0 => {
+                let mut i = first as usize;
+                while i + 1 < self.bounds.len() && self.bounds[i + 1] <= r {
+                    i += 1;
+                }
+                i
+            }
+            _ => self.bounds.partition_point(|&b| b <= r) - 1,
+        };
+        debug_assert!(
+            i == self.bounds.partition_point(|&b| b <= r) - 1,
+            "Invariant: the guide finds the range a search of the bounds does"
+        );
+        i
     }
 
     /// Adds `k` (not in the order).
@@ -286,6 +402,7 @@ impl LevOrder {
             let lower = self.bounds.pop().unwrap_or(f64::NEG_INFINITY);
             sort_by_quotient(&mut keys);
             self.pull_sorted(lower, &keys);
+            self.refresh_guide(lower, i);
             self.pulled_keys = keys;
             return true;
         }
@@ -511,13 +628,18 @@ mod tests {
 
     /// A key for `slot` (account `slot / 2`): small amounts (many equal
     /// leverages), amounts near 2^52 (quotients that round alike but differ
-    /// exactly), or, in some cases, amounts without an f64 quotient.
+    /// exactly), quotients spread over 100 binades (the guide's cells at
+    /// their widest), or, in some cases, amounts without an f64 quotient.
     fn key(rng: &mut ChaCha8Rng, mode: u32, slot: u32) -> LevKey {
         let (n, e) = match mode {
             0 => (rng.random_range(1..20i64), rng.random_range(1..10i64)),
             1 => (
                 (1i64 << 52) + rng.random_range(-40..40i64),
                 (1i64 << 52) + rng.random_range(-40..40i64),
+            ),
+            3 => (
+                (1i64 << rng.random_range(0..50)) + rng.random_range(0..1000),
+                (1i64 << rng.random_range(0..50)) + rng.random_range(0..1000),
             ),
             _ if rng.random_range(0..40) == 0 => (
                 (1i64 << 53) + rng.random_range(0..1000),
@@ -538,7 +660,7 @@ mod tests {
     fn reads_and_updates_match_a_plain_sorted_set() {
         let mut rng = ChaCha8Rng::seed_from_u64(6);
         for case in 0..400 {
-            let mode = case % 3;
+            let mode = case % 4;
             let range_keys = rng.random_range(1..12usize);
             let mut by_slot: BTreeMap<u32, LevKey> = BTreeMap::new();
             for slot in 0..rng.random_range(0..300u32) {

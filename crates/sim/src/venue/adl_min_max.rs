@@ -96,9 +96,13 @@ fn falls(c: &LevCandidate, t: LotTerms) -> bool {
 
 /// Token `j` of the candidate at index `i` (`falls` from [`falls`]).
 fn token(cands: &[LevCandidate], t: LotTerms, falling: &[bool], i: usize, j: i64) -> Token {
-    let c = &cands[i];
+    token_of(&cands[i], t, falling[i], i, j)
+}
+
+/// Token `j` of candidate `c`, at index `i` (`falling` from [`falls`]).
+fn token_of(c: &LevCandidate, t: LotTerms, falling: bool, i: usize, j: i64) -> Token {
     let (n, e) = (i128::from(c.notional), i128::from(c.equity));
-    let (p, q) = if falling[i] {
+    let (p, q) = if falling {
         (
             n - i128::from(j) * i128::from(t.lot_value),
             e - i128::from(j) * i128::from(t.loss_per_lot),
@@ -178,18 +182,31 @@ pub fn greedy_lots(cands: &[LevCandidate], t: LotTerms, needed: i64) -> Vec<i64>
 /// Same result as [`greedy_lots`]; O(c log c) plus O(log c) per token the
 /// estimate of the level was off by.
 pub fn select_lots(cands: &[LevCandidate], t: LotTerms, needed: i64, lots: &mut Vec<i64>) -> i64 {
-    select_lots_with(cands, t, needed, lots, &mut Vec::new())
+    select_lots_with(cands, t, needed, lots, &mut LotScratch::default())
 }
 
-/// [`select_lots`], its per-candidate flags (whether the candidate's tokens
-/// fall) written into `falling`, a buffer the caller keeps so that the closes
-/// of a wave allocate nothing (cleared first; its contents are scratch).
+/// The buffers of [`select_lots_with`], kept by the caller so that the
+/// closes of a wave allocate nothing (their contents are scratch).
+#[derive(Clone, Debug, Default)]
+pub struct LotScratch {
+    /// Per candidate, whether its tokens fall ([`falls`]).
+    falling: Vec<bool>,
+    /// [`select_by_merge`]'s next token of each candidate it started.
+    heap: BinaryHeap<Reverse<Token>>,
+}
+
+/// Up to this many lots needed, [`select_lots_with`] takes them one at a
+/// time ([`select_by_merge`], O(needed · log needed)) rather than from an
+/// estimate of the level (passes over every candidate read).
+const MERGE_MAX: i64 = 64;
+
+/// [`select_lots`] with the caller's buffers.
 pub fn select_lots_with(
     cands: &[LevCandidate],
     t: LotTerms,
     needed: i64,
     lots: &mut Vec<i64>,
-    falling: &mut Vec<bool>,
+    scratch: &mut LotScratch,
 ) -> i64 {
     debug_assert!(
         cands
@@ -197,6 +214,22 @@ pub fn select_lots_with(
             .all(|w| lev_order(&w[0], &w[1]) == Ordering::Less),
         "Invariant: min_max_leverage candidates come in leverage order"
     );
+    if needed <= MERGE_MAX {
+        select_by_merge(cands, t, needed, lots, scratch)
+    } else {
+        select_by_level(cands, t, needed, lots, &mut scratch.falling)
+    }
+}
+
+/// [`select_lots`] from an estimate of the level and an exact fix-up
+/// (`falling`: a buffer for the flags of [`falls`]).
+fn select_by_level(
+    cands: &[LevCandidate],
+    t: LotTerms,
+    needed: i64,
+    lots: &mut Vec<i64>,
+    falling: &mut Vec<bool>,
+) -> i64 {
     lots.clear();
     falling.clear();
     falling.extend(cands.iter().map(|c| falls(c, t)));
@@ -212,6 +245,58 @@ pub fn select_lots_with(
             .map(|(c, &f)| lots_above(c, t, f, level)),
     );
     fix_up(cands, t, falling, needed, lots)
+}
+
+/// The rule as stated, as [`greedy_lots`]: `needed` lots one at a time, each
+/// the earliest next token, but with only the candidates it reaches started.
+/// The candidates come in leverage order, which is the order of their first
+/// tokens, so the earliest first token of those not started yet is the next
+/// candidate's: each lot is the earlier of that and the earliest next token of
+/// the candidates started (a heap of them). It reads no candidate past the
+/// last that gives a lot but one. Writes the lots per candidate into `lots`;
+/// returns Σ lots = `min(needed, Σ offers)`.
+fn select_by_merge(
+    cands: &[LevCandidate],
+    t: LotTerms,
+    needed: i64,
+    lots: &mut Vec<i64>,
+    scratch: &mut LotScratch,
+) -> i64 {
+    let (falling, heap) = (&mut scratch.falling, &mut scratch.heap);
+    lots.clear();
+    lots.resize(cands.len(), 0);
+    falling.clear();
+    falling.resize(cands.len(), false);
+    heap.clear();
+    let (mut p, mut sum) = (0, 0);
+    while sum < needed {
+        while p < cands.len() && cands[p].offer <= 0 {
+            p += 1;
+        }
+        let new = match (cands.get(p), heap.peek()) {
+            (None, None) => break,
+            (None, Some(_)) => false,
+            (Some(_), None) => true,
+            // A first token's key is `N / E` whether the tokens fall or not.
+            (Some(c), Some(Reverse(h))) => token_of(c, t, false, p, 0) < *h,
+        };
+        let i = if new {
+            falling[p] = falls(&cands[p], t);
+            p += 1;
+            p - 1
+        } else {
+            match heap.pop() {
+                Some(Reverse(h)) => h.i,
+                None => break,
+            }
+        };
+        lots[i] += 1;
+        sum += 1;
+        if lots[i] < cands[i].offer {
+            heap.push(Reverse(token_of(&cands[i], t, falling[i], i, lots[i])));
+        }
+    }
+    sum
 }
 
 /// At most this many steps of [`refine_level`].
@@ -246,15 +331,20 @@ fn refine_level(
         return level;
     }
     // Keys are positive and at most the first candidate's leverage: the
-    // count is the total at 0 and falls (weakly) as the level rises.
-    let (mut lo, mut n_lo) = (0.0f64, count_above(cands, t, falling, 0.0));
+    // count is the total at 0 and falls (weakly) as the level rises. The
+    // level is one end of the bracket; the count at the other is taken only
+    // then.
     let hi0 = top.notional as f64 / top.equity as f64 * (1.0 + 1e-9);
-    let (mut hi, mut n_hi) = (hi0, count_above(cands, t, falling, hi0));
-    if n > want {
-        (lo, n_lo) = (level.max(lo), n);
+    let (mut lo, mut n_lo, mut hi, mut n_hi) = if n > want {
+        (level.max(0.0), n, hi0, count_above(cands, t, falling, hi0))
     } else {
-        (hi, n_hi) = (level.min(hi), n);
-    }
+        (
+            0.0f64,
+            count_above(cands, t, falling, 0.0),
+            level.min(hi0),
+            n,
+        )
+    };
     for step in 0..REFINE_STEPS {
         if !(n_lo > want && want > n_hi) || lo >= hi {
             break;
@@ -561,6 +651,26 @@ mod tests {
             let sum = select_lots(&c, t, needed, &mut got);
             prop_assert_eq!(sum, needed.min(total));
             prop_assert_eq!(got, greedy_lots(&c, t, needed));
+        }
+
+        /// The merge and the level's estimate and fix-up (each for every
+        /// `needed`, on either side of [`MERGE_MAX`]) are the lot-by-lot
+        /// rule, their buffers reused from one selection to the next.
+        #[test]
+        fn the_merge_is_the_greedy_rule(c in candidates(), loss in -30i64..60) {
+            let t = LotTerms { lot_value: 100, loss_per_lot: loss };
+            let total: i64 = c.iter().map(|x| x.offer).sum();
+            let mut scratch = LotScratch::default();
+            let mut got = Vec::new();
+            for needed in 0..=total + 2 {
+                let want = greedy_lots(&c, t, needed);
+                let sum = select_by_merge(&c, t, needed, &mut got, &mut scratch);
+                prop_assert_eq!(sum, needed.min(total));
+                prop_assert_eq!(&got, &want);
+                let sum = select_by_level(&c, t, needed, &mut got, &mut scratch.falling);
+                prop_assert_eq!(sum, needed.min(total));
+                prop_assert_eq!(&got, &want);
+            }
         }
 
         /// A selection over a prefix that ends before the next candidate's
