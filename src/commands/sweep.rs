@@ -243,7 +243,15 @@ fn prepare_sets(
             .map(|&set| prepare_set(file, base, grid, set).map(|p| (set, p)))
             .collect()
     });
-    sets.into_iter().collect()
+    let mut sets: BTreeMap<u32, Prepared> = sets.into_iter().collect::<Result<_>>()?;
+    // One spare engine a worker for every set, not one a worker and set.
+    let mut all = sets.values_mut();
+    if let Some(first) = all.next() {
+        for p in all {
+            p.share_engines_with(first);
+        }
+    }
+    Ok(sets)
 }
 
 /// The prepared run of parameter set `set`.

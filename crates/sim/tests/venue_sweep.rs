@@ -96,6 +96,41 @@ fn each_set_is_the_scenario_under_that_venue() {
     assert!(grid.apply(&base, 0).unwrap().liquidation.limit.is_none());
 }
 
+/// Sets that share their spare engines (`Prepared::share_engines_with`, as
+/// `backstop sweep` links its sets) run each path as the set does alone, the
+/// paths taken in turn across the five rule books (each engine restarted
+/// from another book's template), on one thread and on two.
+#[test]
+fn sets_sharing_engines_run_as_each_alone() {
+    let base = read(&swept(""));
+    let grid = SweepGrid::new(&base, base.sweep.as_ref().unwrap()).unwrap();
+    let alone: Vec<Vec<String>> = (0..5)
+        .map(|set| metrics(grid.apply(&base, set).unwrap()))
+        .collect();
+    for threads in [1, 2] {
+        let mut sets: Vec<Prepared> = (0..5)
+            .map(|set| Prepared::new(grid.apply(&base, set).unwrap(), Path::new(".")).unwrap())
+            .collect();
+        let (first, rest) = sets.split_first_mut().unwrap();
+        for p in rest {
+            p.share_engines_with(first);
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let mut shared = vec![Vec::new(); 5];
+        pool.install(|| {
+            for i in 0..3 {
+                for (set, p) in sets.iter().enumerate() {
+                    shared[set].push(format!("{:?}", p.run_metrics(i).unwrap()));
+                }
+            }
+        });
+        assert_eq!(shared, alone, "{threads} threads");
+    }
+}
+
 #[test]
 fn venue_codes_and_names_round_trip() {
     for (i, v) in VENUES.iter().enumerate() {

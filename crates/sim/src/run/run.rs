@@ -17,7 +17,7 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use backstop_data::{
     AdlWaveRow, BalanceRow, HaircutsTable, MarketFundStepRow, PathsTable, PositionRow, StepsTable,
@@ -46,6 +46,21 @@ use crate::rng::{self, Purpose};
 use crate::time::{NS_PER_SECOND, parse_utc};
 use crate::venue::controls::ScheduledCollateral;
 use crate::venue::market::Market;
+
+/// A spare engine and the rayon worker that gave it back
+/// ([`rayon::current_thread_index`]).
+type Spare = (Option<usize>, Engine);
+
+/// Takes the spare engine this rayon worker ran last, else the last one given
+/// back (`None` when there is none).
+fn own_or_any(spare: &mut Vec<Spare>) -> Option<Engine> {
+    let me = rayon::current_thread_index();
+    let at = spare
+        .iter()
+        .rposition(|(by, _)| *by == me)
+        .or_else(|| spare.len().checked_sub(1))?;
+    Some(spare.swap_remove(at).1)
+}
 
 /// The results of one path with its full per-step series.
 #[derive(Clone, Debug, PartialEq)]
@@ -151,7 +166,13 @@ pub struct Prepared {
     template_building: AtomicBool,
     /// Engines that have run a path, restarted from the template for the next
     /// one (at most one per worker thread): no per-path allocation of the book.
-    spare: Mutex<Vec<Engine>>,
+    /// Each is tagged with the rayon worker that ran it last
+    /// ([`rayon::current_thread_index`]), which takes it back first: its
+    /// lines are in that core's caches, and a line another core wrote costs
+    /// several times one's own (docs/performance.md, "Two threads, round 10").
+    /// Shared with other runs by [`Prepared::share_engines_with`] (a sweep's
+    /// parameter sets); at most one per worker thread is kept.
+    spare: Arc<Mutex<Vec<Spare>>>,
 }
 
 impl Prepared {
@@ -207,10 +228,20 @@ impl Prepared {
             collateral,
             template: OnceLock::new(),
             template_building: AtomicBool::new(false),
-            spare: Mutex::new(Vec::new()),
+            spare: Arc::new(Mutex::new(Vec::new())),
         };
         prepared.set_paths(paths)?;
         Ok(prepared)
+    }
+
+    /// Takes the engines that have run a path from, and gives them back to,
+    /// `other`'s spares rather than this run's own: a run restarts an engine
+    /// from its own template whatever run it came from
+    /// ([`Engine::restart_from`] copies every field), so the parameter sets
+    /// of a sweep share one engine per worker instead of each building its
+    /// own (docs/performance.md, "Two threads, round 10").
+    pub fn share_engines_with(&mut self, other: &Prepared) {
+        self.spare = Arc::clone(&other.spare);
     }
 
     /// Whether every path of the run is the same: deterministic prices (`linear`,
@@ -348,7 +379,8 @@ impl Prepared {
             .as_ref()
             .filter(|(built_for, _, _)| *built_for == self.scenario)
             .map(|(_, t, locked)| (t, *locked));
-        let spare = template.and_then(|_| self.spare.lock().ok().and_then(|mut s| s.pop()));
+        let spare =
+            template.and_then(|_| self.spare.lock().ok().and_then(|mut s| own_or_any(&mut s)));
         let (Some((template, locked)), Some(mut engine)) = (template, spare) else {
             let engine = self.engine(path_index)?;
             let locked = engine.initial_margin_locked();
@@ -414,8 +446,9 @@ impl Prepared {
     fn give_back(&self, engine: Engine) {
         if matches!(self.template.get(), Some(Some(_)))
             && let Ok(mut spare) = self.spare.lock()
+            && spare.len() < rayon::current_num_threads()
         {
-            spare.push(engine);
+            spare.push((rayon::current_thread_index(), engine));
         }
     }
 
