@@ -42,6 +42,11 @@ use super::lev_key::LevKey;
 /// Keys per range when a range is cut (the build, a pull).
 const RANGE_KEYS: usize = 512;
 
+/// A pulled range of more keys than one range but at most this many ranges'
+/// worth is not sorted whole: its top range's keys are selected, sorted and
+/// go into `near`, and the rest go back into `far` as one range.
+const PARTIAL_RANGES: usize = 8;
+
 /// Keys per chunk of the far buckets' pool.
 const CHUNK: usize = 32;
 
@@ -400,8 +405,12 @@ impl LevOrder {
             self.drain_into(i, &mut keys);
             self.far.pop();
             let lower = self.bounds.pop().unwrap_or(f64::NEG_INFINITY);
-            sort_by_quotient(&mut keys);
-            self.pull_sorted(lower, &keys);
+            if keys.len() > self.range_keys && keys.len() <= PARTIAL_RANGES * self.range_keys {
+                self.pull_partial(lower, &mut keys);
+            } else {
+                sort_by_quotient(&mut keys);
+                self.pull_sorted(lower, &keys);
+            }
             self.refresh_guide(lower, i);
             self.pulled_keys = keys;
             return true;
@@ -460,6 +469,48 @@ impl LevOrder {
             "Invariant: the far ranges' bounds increase up to near's floor"
         );
         self.cuts = cuts;
+    }
+
+    /// The keys of the next range to pull (out of `far`, in no order, more
+    /// than `range_keys`), whose quotients are at least `lower`: the
+    /// `range_keys` with the highest quotients and every key sharing the
+    /// lowest quotient of those are selected (O(keys), no sort of the rest),
+    /// sorted and appended to `near`; the rest go back to the end of `far`
+    /// as one range below them. A range grown by the winners a wave fills is
+    /// pulled a piece at a time, each piece sorted when it is reached.
+    fn pull_partial(&mut self, lower: f64, keys: &mut [LevKey]) {
+        let k = self.range_keys;
+        keys.select_nth_unstable_by_key(k - 1, |x| std::cmp::Reverse(x.ratio().to_bits()));
+        let q = keys[k - 1].ratio().to_bits();
+        // The keys after the pivot with its quotient join the top range.
+        let mut end = k;
+        for j in k..keys.len() {
+            if keys[j].ratio().to_bits() == q {
+                keys.swap(end, j);
+                end += 1;
+            }
+        }
+        let (top, rest) = keys.split_at_mut(end);
+        sort_by_quotient(top);
+        debug_assert!(
+            self.near
+                .back()
+                .is_none_or(|l| top.first().is_none_or(|f| l < f))
+                && rest.iter().all(|x| x.ratio().to_bits() < q),
+            "Invariant: a range pulled into the leverage order's top comes after all of it, and above what it leaves"
+        );
+        if rest.is_empty() {
+            self.floor = lower;
+        } else {
+            self.far.push(Bucket::EMPTY);
+            self.bounds.push(lower);
+            let i = self.far.len() - 1;
+            for &key in rest.iter() {
+                self.push(i, key);
+            }
+            self.floor = f64::from_bits(q);
+        }
+        self.near.extend(top.iter().copied());
     }
 
     /// Moves every range into `near`.
