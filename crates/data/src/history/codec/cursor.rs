@@ -5,7 +5,7 @@
 use std::fs::File;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+use std::sync::mpsc::channel;
 use std::thread::JoinHandle;
 
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
@@ -14,6 +14,7 @@ use parquet::file::metadata::ParquetMetaData;
 use parquet::file::statistics::Statistics;
 
 use super::columns::TS;
+use super::hand_off::{Consumer, HandOff, Producer};
 use super::metadata::open;
 use super::rows::{Decode, HistoryTable, Record};
 use crate::error::DataError;
@@ -231,7 +232,7 @@ impl<D: Decode> Cursor<D> {
     }
 
     /// Moves the decoding to a reader thread that keeps up to
-    /// [`READ_AHEAD_BATCHES`] checked batches ready; the rows handed out and
+    /// [`READ_AHEAD`]'s capacity of checked batches ready; the rows handed out and
     /// the errors, and their order, do not change. Does nothing if the
     /// cursor already reads ahead or has ended.
     ///
@@ -303,9 +304,15 @@ impl<D: Decode> Cursor<D> {
                 self.close();
                 return Err(err);
             }
+            // The used batch goes back to the reader thread (freed there),
+            // or is freed here before the next is decoded.
+            let used = self.batch.take();
             let chunk = match &mut self.feed {
-                Feed::Inline(decoder) => decoder.next_chunk(),
-                Feed::Thread(thread) => thread.next_chunk(),
+                Feed::Inline(decoder) => {
+                    drop(used);
+                    decoder.next_chunk()
+                }
+                Feed::Thread(thread) => thread.next_chunk(used),
                 Feed::Done => None,
             };
             let Some(chunk) = chunk else {
@@ -314,10 +321,7 @@ impl<D: Decode> Cursor<D> {
             };
             self.groups_read = chunk.groups_read;
             self.pending = chunk.error;
-            let used = std::mem::replace(&mut self.batch, chunk.columns);
-            if let Feed::Thread(thread) = &self.feed {
-                thread.give_back(used);
-            }
+            self.batch = chunk.columns;
             self.position = chunk.rows.start;
             self.end = chunk.rows.end;
             if self.position < self.end
@@ -489,22 +493,40 @@ impl<D: Decode> Decoder<D> {
     }
 }
 
-/// Checked batches a reader thread keeps ready ahead of the consumer.
-pub(crate) const READ_AHEAD_BATCHES: usize = 4;
+/// The reader thread's queue ([`HandOff`]): up to 64 checked batches
+/// (4,096 rows each, ~100 KB of trades) ahead of the consumer, which, once
+/// it has emptied the queue, sleeps until 8 are ready; a reader that filled
+/// it sleeps until the consumer is down to 32; the reader keeps the last 64
+/// batches handed back before freeing them. Memory: up to ~130 batches,
+/// ~13 MB for trades, whatever the length of the file.
+///
+/// Why these sizes (docs/performance.md, "Replay through the engine, round
+/// 7"): with the old 4-batch channel the engine's thread slept and was woken
+/// at nearly every batch (~2,000 context switches for 10M trades), the
+/// scheduler then often ran both threads on one core, and the reader
+/// blocked whenever the engine fell a few batches behind (liquidations
+/// early in the file); and the reader rewrote buffers the engine had just
+/// read, paying to take the lines back from the other core (the decode's
+/// `memset` up to 6x its cost in the plain decode).
+pub(crate) const READ_AHEAD: HandOff = HandOff {
+    capacity: 64,
+    wake_at: 8,
+    resume_at: 32,
+    keep_returned: 64,
+};
 
 /// A [`Decoder`] running on its own thread, sending checked batches through
-/// a bounded channel of [`READ_AHEAD_BATCHES`]; the consumer sends each
+/// a [`HandOff`] queue of [`READ_AHEAD`]'s sizes; the consumer hands each
 /// used-up batch back, so that its buffers are freed on the thread that
 /// allocated them.
 ///
 /// The thread stops after the end of the file or the first error (sent
 /// after the valid rows before it, in the same batch as inline), or as
 /// soon as the consumer is gone: dropping the `ReaderThread` closes the
-/// channel and joins the thread, which at most finishes the batch it is
+/// queue and joins the thread, which at most finishes the batch it is
 /// decoding. A panic on the thread is resumed on the consumer's.
 struct ReaderThread<D> {
-    chunks: Option<Receiver<Chunk<D>>>,
-    used: Sender<D>,
+    chunks: Option<Consumer<Chunk<D>, D>>,
     handle: Option<JoinHandle<()>>,
 }
 
@@ -512,8 +534,7 @@ impl<D: Decode + Send + 'static> ReaderThread<D> {
     /// Starts `decoder` on a reader thread. If the thread cannot be spawned,
     /// the error and the decoder, back.
     fn spawn(decoder: Decoder<D>) -> (std::io::Result<Self>, Option<Decoder<D>>) {
-        let (chunk_tx, chunks) = sync_channel(READ_AHEAD_BATCHES);
-        let (used, used_rx) = channel();
+        let (producer, chunks) = READ_AHEAD.channel();
         // The decoder travels to the thread through a channel, so that a
         // failed spawn can hand it back.
         let (decoder_tx, decoder_rx) = channel::<Decoder<D>>();
@@ -521,7 +542,7 @@ impl<D: Decode + Send + 'static> ReaderThread<D> {
             .name("backstop-reader".to_owned())
             .spawn(move || {
                 if let Ok(decoder) = decoder_rx.recv() {
-                    decode_ahead(decoder, &chunk_tx, &used_rx);
+                    decode_ahead(decoder, producer);
                 }
             });
         match spawned {
@@ -531,7 +552,6 @@ impl<D: Decode + Send + 'static> ReaderThread<D> {
                 let _ = decoder_tx.send(decoder);
                 let thread = Self {
                     chunks: Some(chunks),
-                    used,
                     handle: Some(handle),
                 };
                 (Ok(thread), None)
@@ -542,26 +562,17 @@ impl<D: Decode + Send + 'static> ReaderThread<D> {
 }
 
 impl<D> ReaderThread<D> {
-    /// The next checked batch, as [`Decoder::next_chunk`].
-    fn next_chunk(&mut self) -> Option<Chunk<D>> {
-        match self.chunks.as_ref()?.recv() {
-            Ok(chunk) => Some(chunk),
-            Err(_) => {
-                self.stop();
-                None
-            }
+    /// Hands the used batch back to the thread (freed there), then the next
+    /// checked batch, as [`Decoder::next_chunk`].
+    fn next_chunk(&mut self, used: Option<D>) -> Option<Chunk<D>> {
+        let chunk = self.chunks.as_mut()?.recv_returning(used);
+        if chunk.is_none() {
+            self.stop();
         }
+        chunk
     }
 
-    /// Sends a used-up batch back to the thread, to be freed there.
-    fn give_back(&self, used: Option<D>) {
-        if let Some(used) = used {
-            // The thread may have ended already; the batch is then freed here.
-            let _ = self.used.send(used);
-        }
-    }
-
-    /// Closes the channel and joins the thread, resuming its panic if it
+    /// Closes the queue and joins the thread, resuming its panic if it
     /// panicked.
     fn stop(&mut self) {
         self.chunks = None;
@@ -585,24 +596,18 @@ impl<D> Drop for ReaderThread<D> {
 }
 
 /// The reader thread's loop: decodes and checks batches and sends them
-/// (freeing the used ones that came back), until the end of the file, the
-/// first error, or the consumer hanging up.
-fn decode_ahead<D: Decode>(
-    mut decoder: Decoder<D>,
-    chunks: &SyncSender<Chunk<D>>,
-    used: &Receiver<D>,
-) {
+/// (the send frees the used ones that came back), until the end of the
+/// file, the first error, or the consumer hanging up. Dropping the producer
+/// (also when unwinding) ends the consumer's stream.
+fn decode_ahead<D: Decode>(mut decoder: Decoder<D>, mut chunks: Producer<Chunk<D>, D>) {
     loop {
-        while let Ok(batch) = used.try_recv() {
-            drop(batch);
-        }
         let Some(chunk) = decoder.next_chunk() else {
             return;
         };
         // Batches without rows are sent too: the consumer's row-group count
         // then moves exactly as inline.
         let last = chunk.error.is_some();
-        if chunks.send(chunk).is_err() || last {
+        if !chunks.send(chunk) || last {
             return;
         }
     }

@@ -5,6 +5,7 @@
 //!   checked;
 //! - `cursor`: reading the rows of a file, batch by batch, inside a time
 //!   window;
+//! - `hand_off`: the queue between a reader thread and its consumer;
 //! - `rows`: the contract a row type fulfils (`Record`, `Decode`) and writing
 //!   rows.
 //!
@@ -13,5 +14,6 @@
 
 pub(crate) mod columns;
 pub(crate) mod cursor;
+pub(crate) mod hand_off;
 pub mod metadata;
 pub(crate) mod rows;
