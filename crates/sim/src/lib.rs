@@ -28,7 +28,6 @@ pub mod engine;
 mod error;
 pub mod money;
 pub mod paths;
-mod prefetch;
 pub mod rng;
 pub mod run;
 pub mod time;

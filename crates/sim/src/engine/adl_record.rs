@@ -1,11 +1,11 @@
-//! Recording the ADL takes (the fold is `adl_takes.rs`): the engine's calls
+//! Recording the ADL takes (the data is `adl_takes.rs`): the engine's calls
 //! at the ADL execution site and the accessors the runner reads.
 
 use crate::money::Micros;
-use crate::venue::adl_waves::{AdlTake, AdlWave};
 use crate::venue::market::MarketId;
 
 use super::Engine;
+use super::adl_takes::AdlTakeRecord;
 
 /// What [`Engine::log_adl_take`] is told of one booked take.
 pub(super) struct TakeBooked {
@@ -19,49 +19,47 @@ pub(super) struct TakeBooked {
 }
 
 impl Engine {
+    /// The ADL takes of the step just run, in booking order.
+    pub fn adl_takes(&self) -> &[AdlTakeRecord] {
+        &self.adl_log.takes
+    }
+
+    /// The step the takes of [`Engine::adl_takes`] were booked in.
+    pub fn adl_takes_step(&self) -> u32 {
+        self.adl_log.step
+    }
+
+    /// The notional a take of [`Engine::adl_takes`] closed: its lots at the
+    /// mark of its market (the marks do not change within a step, so these
+    /// are the marks it was booked at until the next step runs).
+    pub fn adl_take_notional(&self, t: &AdlTakeRecord) -> Micros {
+        let mi = t.market as usize;
+        self.markets[mi].value(t.lots, self.marks[mi])
+    }
+
     /// What the ADL closes of the step just run needed: Σ of each close's
     /// minimum lots (at most the lots it filled) at the mark.
     pub fn adl_needed_notional(&self) -> Micros {
         self.adl_log.needed
     }
 
-    /// The ADL waves of the path run so far, in step order (the wave being
-    /// run ends here): every take the engine booked since it was started or
-    /// restarted, or since the last call, folded into its wave's measures
-    /// ([`crate::venue::adl_waves`]). Call it once, after the path's last
-    /// step.
-    pub fn finish_adl_waves(&mut self) -> Vec<AdlWave> {
-        self.adl_log.finish()
-    }
-
-    /// Brings into the cache what folding the takes of `accounts` will read
-    /// (their entries in the wave), so that those misses overlap.
-    pub(super) fn touch_adl_takes(&self, accounts: impl Iterator<Item = u32> + Clone) {
-        self.adl_log.touch(accounts);
-    }
-
-    /// Folds one take into the path's wave, after it was booked (with the
-    /// winner's equity after the trade, as the booking knows it).
+    /// Records one take, after it was booked (with the winner's equity after
+    /// the trade, as the booking knows it).
     pub(super) fn log_adl_take(&mut self, t: &TakeBooked) {
-        let mi = t.market as usize;
-        let notional = self.markets[mi].value(t.lots, self.marks[mi]);
         debug_assert_eq!(
             t.equity_after,
             self.equity(t.winner),
             "Invariant: a take's equity after is the winner's at the marks"
         );
-        self.adl_log.take(
-            self.step,
-            &AdlTake {
-                step: self.step,
-                account: t.winner,
-                notional: notional.to_usd(),
-                lots: t.lots,
-                held: t.held,
-                pnl_before: t.pnl_before.to_usd(),
-                equity_after: t.equity_after.to_usd(),
-            },
-        );
+        self.adl_log.step = self.step;
+        self.adl_log.takes.push(AdlTakeRecord {
+            winner: t.winner,
+            market: t.market,
+            lots: t.lots,
+            held: t.held,
+            pnl_before: t.pnl_before,
+            equity_after: t.equity_after,
+        });
     }
 
     /// Adds one close's needed notional to the step's.

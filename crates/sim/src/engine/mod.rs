@@ -90,6 +90,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 pub use crate::venue::adl::AdlScope;
+pub use adl_takes::AdlTakeRecord;
 pub use events::{Event, MarketFlows, Totals, VenueFlows};
 pub use invariants::InvariantViolation;
 pub use ledger::{Account, AccountSpec, Party, Position, Transfer, TransferReason};
@@ -201,8 +202,8 @@ pub struct Engine {
     adl_queues: Vec<SideQueue>,
     /// ADL candidates scored or evaluated so far (a diagnostic counter).
     adl_evaluations: u64,
-    /// The step's needed ADL notional and the path's waves, each take folded
-    /// as it is booked (`adl_takes.rs`).
+    /// The ADL takes of the step just run and what its closes needed
+    /// (`adl_takes.rs`).
     adl_log: AdlTakeLog,
     /// Accounts with more than one position slot (their triggers are bands over
     /// the account's equity: funding in one market moves all of them).

@@ -109,7 +109,7 @@ impl Engine {
         self.now_ns = *now_ns;
         self.adl_queues.clone_from(adl_queues);
         self.adl_evaluations = *adl_evaluations;
-        self.adl_log.restart();
+        self.adl_log = Default::default();
         self.multi_position_accounts
             .clone_from(multi_position_accounts);
         self.vault = vault.as_ref().map(|v| super::vault_book::VaultState {

@@ -506,9 +506,6 @@ impl Engine {
         let mark = self.marks[mi];
         let mut adl_cost = Micros::ZERO;
         equity_after.clear();
-        // The winners' entries in the path's wave, read in a pass of their
-        // own (a miss each at venue scale, overlapping here).
-        self.touch_adl_takes(fills.iter().map(|&(i, _)| cands[i].account));
         for &(i, q) in fills {
             let c = cands[i];
             let before = self.ledger.positions[c.slot as usize];

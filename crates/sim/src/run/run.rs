@@ -25,6 +25,7 @@ use backstop_data::{
 use backstop_data::{MAX_ROW_GROUP_ROWS, write_balances_streamed};
 use rayon::prelude::*;
 
+use super::adl_waves::WaveRecorder;
 use super::aggregate::{self, Aggregates};
 use super::balances::{balance_row_chunks, balance_rows};
 use super::build::{self, Collateral, DepthBooks, build_markets, controls_for_path, venue_config};
@@ -455,6 +456,7 @@ impl Prepared {
             .cursor(path_index, self.start_ns, self.step_ns, &mut scratch)?;
         let mut input = StepInput::new(engine.markets().len());
         let mut times = Vec::with_capacity(self.scenario.steps());
+        let mut waves = WaveRecorder::default();
         // The venue's funding cap clamps a replay's recorded rates too.
         let caps: Vec<Option<Rate>> = self
             .scenario
@@ -476,13 +478,14 @@ impl Prepared {
                     source,
                 })?;
             times.push(input.ts_ns);
+            waves.observe(&engine);
             record(&engine, &input);
         }
         let mut metrics =
             PathMetrics::from_engine(&engine, path_index, initial_margin_locked, |t| {
                 times.get(t as usize).copied().unwrap_or(self.start_ns)
             });
-        metrics.adl_waves = engine.finish_adl_waves();
+        metrics.adl_waves = waves.finish();
         Ok((metrics, times, engine))
     }
 

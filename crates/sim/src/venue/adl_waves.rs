@@ -108,20 +108,6 @@ impl WaveFold {
     /// its closes needed, asked once per step. Returns the previous wave when
     /// `step` does not follow it.
     pub fn step(&mut self, step: u32, needed: impl FnOnce() -> f64) -> Option<AdlWave> {
-        if self.steps.is_some_and(|(_, last)| last == step) {
-            return None;
-        }
-        let done = self.open(step);
-        self.step_needed(needed());
-        done
-    }
-
-    /// Opens step `step` (after the last step opened) without its needed
-    /// amount, for a fold fed as the takes are booked, before the step's
-    /// closes have all been counted: give it with [`WaveFold::step_needed`]
-    /// once the step is over (before the next is opened or the wave
-    /// finished). Returns the previous wave when `step` does not follow it.
-    pub fn open(&mut self, step: u32) -> Option<AdlWave> {
         let mut done = None;
         match self.steps {
             Some((_, last)) if step == last => return None,
@@ -131,41 +117,30 @@ impl WaveFold {
         }
         let first = self.steps.map_or(step, |(first, _)| first);
         self.steps = Some((first, step));
+        self.needed.push(needed());
         done
     }
 
-    /// What the step opened last needed, USD ([`WaveFold::open`]).
-    pub fn step_needed(&mut self, needed: f64) {
-        self.needed.push(needed);
-    }
-
-    /// Brings into the cache what [`WaveFold::take`] will read for takes by
-    /// `accounts` (the account's slot and its winner entry) and changes
-    /// nothing, so that their cache misses overlap: a crash's step folds
-    /// hundreds of thousands of takes, each a miss on a per-account array at
-    /// venue scale, which `take` would meet one after the other
-    /// (docs/performance.md, "`min_max_leverage`, round 7"). Two passes of
-    /// prefetches ([`crate::prefetch`]): every slot first, then the entries
-    /// the slots name. Call it on a few dozen takes, then take them.
-    pub fn touch(&self, accounts: impl Iterator<Item = u32> + Clone) {
-        for a in accounts.clone() {
-            if let Some(s) = self.slot.get(a as usize) {
-                crate::prefetch::prefetch(s);
-            }
-        }
+    /// Reads what [`WaveFold::take`] will read for takes by `accounts` (the
+    /// account's slot and its winner entry) and nothing else, so that their
+    /// cache misses overlap: a crash's step folds hundreds of thousands of
+    /// takes, each a miss on a per-account array at venue scale, which
+    /// `take` would meet one after the other (docs/performance.md,
+    /// "`min_max_leverage`, round 7"). Call it on a few dozen takes, then
+    /// take them.
+    pub fn touch(&self, accounts: impl Iterator<Item = u32>) {
+        let mut fold = 0u64;
         for a in accounts {
             let Some(&s) = self.slot.get(a as usize) else {
                 continue;
             };
-            if let Some(w) = (s as usize)
+            let entry = (s as usize)
                 .checked_sub(1)
                 .and_then(|i| self.winners.get(i))
-            {
-                // Both ends: an entry is 48 bytes, one in two across two lines.
-                crate::prefetch::prefetch(w);
-                crate::prefetch::prefetch(&w.1.equity_last);
-            }
+                .map_or(0, |w| w.1.lots);
+            fold = fold.wrapping_add(u64::from(s)).wrapping_add(entry as u64);
         }
+        std::hint::black_box(fold);
     }
 
     /// Adds one take of the current step.
@@ -195,17 +170,6 @@ impl WaveFold {
         e.notional += t.notional;
         e.lots += t.lots;
         e.equity_last = t.equity_after;
-    }
-
-    /// Forgets the wave being folded without measuring it (keeps the
-    /// buffers): a new path.
-    pub fn clear(&mut self) {
-        for &(a, _) in &self.winners {
-            self.slot[a as usize] = 0;
-        }
-        self.steps = None;
-        self.needed.clear();
-        self.winners.clear();
     }
 
     /// Measures the wave folded so far (`None` without one) and starts afresh.
