@@ -355,10 +355,18 @@ impl Ledger {
             self.positions.clone_from(positions);
             self.market_slots.clone_from(market_slots);
             self.slot_owners.clone_from(slot_owners);
-            // The dirty marks come with the lines.
+            // The lines bring `src`'s dirty marks; against `src` this ledger
+            // has nothing dirty, so the marks are cleared with its list.
+            for &a in dirty {
+                self.accounts[a as usize].dirty = false;
+            }
             self.funding.reset_from(funding, None);
         }
         self.dirty.clear();
+        debug_assert!(
+            self.accounts.iter().all(|a| !a.dirty),
+            "Invariant: after a restart no account is marked dirty"
+        );
         self.origin = next_origin();
         self.synced = Some(*origin);
         // The accounts are now `src`'s: those outside its `dirty` as clean
