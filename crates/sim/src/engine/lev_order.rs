@@ -223,9 +223,7 @@ impl LevOrder {
             if start >= self.floor {
                 break;
             }
-            while i + 1 < self.bounds.len() && self.bounds[i + 1] <= start {
-                i += 1;
-            }
+            i = step_up(&self.bounds, i, start);
             g.first[c] = i as u32;
         }
     }
@@ -263,13 +261,7 @@ impl LevOrder {
         let g = &self.guide;
         let c = (r.to_bits() >> g.shift).wrapping_sub(g.base);
         let i = match g.first.get(c as usize) {
-            Some(&first) if r > 0.0 => {
-                let mut i = first as usize;
-                while i + 1 < self.bounds.len() && self.bounds[i + 1] <= r {
-                    i += 1;
-                }
-                i
-            }
+            Some(&first) if r > 0.0 => step_up(&self.bounds, first as usize, r),
             _ => self.bounds.partition_point(|&b| b <= r) - 1,
         };
         debug_assert!(
@@ -666,6 +658,16 @@ fn sort_by_quotient(keys: &mut [LevKey]) {
         keys.is_sorted(),
         "Invariant: keys sorted by quotient are in the order"
     );
+}
+
+/// The last far range, from range `i` up, whose lower bound is at most `v`
+/// (`bounds[i] <= v`): a step up the ascending bounds from a guide's cell.
+#[inline]
+fn step_up(bounds: &[f64], mut i: usize, v: f64) -> usize {
+    while i + 1 < bounds.len() && bounds[i + 1] <= v {
+        i += 1;
+    }
+    i
 }
 
 #[cfg(test)]

@@ -383,6 +383,51 @@ mod tests {
 
     use super::*;
 
+    /// A lots order beside the sorted set it must equal, and each slot's
+    /// lots (`None`: not in the order): every change made to both.
+    struct Mirrored {
+        order: LotsOrder,
+        set: BTreeSet<(Reverse<i64>, u32)>,
+        held: Vec<Option<i64>>,
+    }
+
+    impl Mirrored {
+        /// The order built from the slots `held` gives lots.
+        fn built(held: Vec<Option<i64>>) -> Self {
+            let start: Vec<(i64, u32)> = (0..held.len() as u32)
+                .filter_map(|s| Some((held[s as usize]?, s)))
+                .collect();
+            let mut order = LotsOrder::default();
+            order.build(&start);
+            let set = start.iter().map(|&(l, s)| (Reverse(l), s)).collect();
+            Self { order, set, held }
+        }
+
+        fn insert(&mut self, l: i64, s: u32) {
+            self.order.insert(l, s);
+            self.set.insert((Reverse(l), s));
+            self.held[s as usize] = Some(l);
+        }
+
+        fn remove(&mut self, l: i64, s: u32) {
+            self.order.remove(l, s);
+            self.set.remove(&(Reverse(l), s));
+            self.held[s as usize] = None;
+        }
+
+        fn rekey(&mut self, s: u32, l: i64, nl: i64) {
+            self.order.rekey(s, l, nl);
+            self.set.remove(&(Reverse(l), s));
+            self.set.insert((Reverse(nl), s));
+            self.held[s as usize] = Some(nl);
+        }
+
+        /// The set's entries in walk order, as `(lots, slot)`.
+        fn want(&self) -> Vec<(i64, u32)> {
+            self.set.iter().map(|&(Reverse(l), s)| (l, s)).collect()
+        }
+    }
+
     /// Through random builds, inserts, removes and re-keys (many ties in
     /// lots, blocks split and emptied), the order is a sorted set's.
     #[test]
@@ -391,44 +436,22 @@ mod tests {
         for case in 0..40 {
             let n = rng.random_range(0..3000u32);
             let mut held: Vec<Option<i64>> = vec![None; 4000];
-            let mut set = BTreeSet::new();
-            let mut start = Vec::new();
-            for s in 0..n {
-                let l = rng.random_range(1..40);
-                held[s as usize] = Some(l);
-                set.insert((Reverse(l), s));
-                start.push((l, s));
+            for h in &mut held[..n as usize] {
+                *h = Some(rng.random_range(1..40));
             }
-            let mut order = LotsOrder::default();
-            order.build(&start);
+            let mut m = Mirrored::built(held);
             for _ in 0..4000 {
                 let s = rng.random_range(0..4000u32);
-                match held[s as usize] {
-                    Some(l) if rng.random_bool(0.3) => {
-                        order.remove(l, s);
-                        set.remove(&(Reverse(l), s));
-                        held[s as usize] = None;
-                    }
-                    Some(l) => {
-                        let nl = (l + rng.random_range(-3..2)).max(1);
-                        order.rekey(s, l, nl);
-                        set.remove(&(Reverse(l), s));
-                        set.insert((Reverse(nl), s));
-                        held[s as usize] = Some(nl);
-                    }
-                    None => {
-                        let l = rng.random_range(1..40);
-                        order.insert(l, s);
-                        set.insert((Reverse(l), s));
-                        held[s as usize] = Some(l);
-                    }
+                match m.held[s as usize] {
+                    Some(l) if rng.random_bool(0.3) => m.remove(l, s),
+                    Some(l) => m.rekey(s, l, (l + rng.random_range(-3..2)).max(1)),
+                    None => m.insert(rng.random_range(1..40), s),
                 }
             }
-            let want: Vec<(i64, u32)> = set.iter().map(|&(Reverse(l), s)| (l, s)).collect();
-            let got: Vec<(i64, u32)> = order.iter().collect();
-            assert_eq!(got, want, "case {case}");
+            let got: Vec<(i64, u32)> = m.order.iter().collect();
+            assert_eq!(got, m.want(), "case {case}");
             assert!(
-                order
+                m.order
                     .blocks
                     .iter()
                     .all(|b| !b.is_empty() && b.len() <= BLOCK)
@@ -519,52 +542,25 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(14);
         for case in 0..20 {
             let n = rng.random_range(1..4 * BLOCK as u32);
-            let mut held: Vec<Option<i64>> =
-                (0..n).map(|_| Some(rng.random_range(1..12))).collect();
-            let start: Vec<(i64, u32)> = (0..n)
-                .filter_map(|s| Some((held[s as usize]?, s)))
-                .collect();
-            let mut set: BTreeSet<(Reverse<i64>, u32)> =
-                start.iter().map(|&(l, s)| (Reverse(l), s)).collect();
-            let mut order = LotsOrder::default();
-            order.build(&start);
+            let held: Vec<Option<i64>> = (0..n).map(|_| Some(rng.random_range(1..12))).collect();
+            let mut m = Mirrored::built(held);
             for _ in 0..300 {
                 // A close: the first `c` keys down by one lot, in order.
                 let c = rng.random_range(1..40);
-                let front: Vec<(i64, u32)> =
-                    set.iter().take(c).map(|&(Reverse(l), s)| (l, s)).collect();
+                let front: Vec<(i64, u32)> = m.want().into_iter().take(c).collect();
                 for (l, s) in front {
                     if l > 1 {
-                        order.rekey(s, l, l - 1);
-                        set.remove(&(Reverse(l), s));
-                        set.insert((Reverse(l - 1), s));
-                        held[s as usize] = Some(l - 1);
+                        m.rekey(s, l, l - 1);
                     }
                 }
                 // Something elsewhere.
                 let s = rng.random_range(0..n);
-                match held[s as usize] {
-                    Some(l) if rng.random_bool(0.5) => {
-                        order.remove(l, s);
-                        set.remove(&(Reverse(l), s));
-                        held[s as usize] = None;
-                    }
-                    Some(l) => {
-                        let nl = rng.random_range(1..12);
-                        order.rekey(s, l, nl);
-                        set.remove(&(Reverse(l), s));
-                        set.insert((Reverse(nl), s));
-                        held[s as usize] = Some(nl);
-                    }
-                    None => {
-                        let l = rng.random_range(1..12);
-                        order.insert(l, s);
-                        set.insert((Reverse(l), s));
-                        held[s as usize] = Some(l);
-                    }
+                match m.held[s as usize] {
+                    Some(l) if rng.random_bool(0.5) => m.remove(l, s),
+                    Some(l) => m.rekey(s, l, rng.random_range(1..12)),
+                    None => m.insert(rng.random_range(1..12), s),
                 }
-                let want: Vec<(i64, u32)> = set.iter().map(|&(Reverse(l), s)| (l, s)).collect();
-                assert_eq!(order.iter().collect::<Vec<_>>(), want, "case {case}");
+                assert_eq!(m.order.iter().collect::<Vec<_>>(), m.want(), "case {case}");
             }
         }
     }
@@ -576,32 +572,23 @@ mod tests {
     fn a_levelled_sweep_matches_a_sorted_set() {
         let mut rng = ChaCha8Rng::seed_from_u64(13);
         let n = 3 * BLOCK as u32 + 17;
-        let mut held: Vec<i64> = vec![6; n as usize];
-        let start: Vec<(i64, u32)> = (0..n).map(|s| (6, s)).collect();
-        let mut set: BTreeSet<(Reverse<i64>, u32)> =
-            start.iter().map(|&(l, s)| (Reverse(l), s)).collect();
-        let mut order = LotsOrder::default();
-        order.build(&start);
+        let mut m = Mirrored::built(vec![Some(6); n as usize]);
         for round in 0..5 * n {
             let (s, l) = if round % 7 == 3 {
                 let s = rng.random_range(0..n);
-                (s, held[s as usize])
+                (s, m.held[s as usize].expect("every slot is held"))
             } else {
-                let &(Reverse(l), s) = set.iter().next().unwrap();
+                let &(Reverse(l), s) = m.set.iter().next().unwrap();
                 (s, l)
             };
             if l <= 1 {
                 continue;
             }
-            order.rekey(s, l, l - 1);
-            set.remove(&(Reverse(l), s));
-            set.insert((Reverse(l - 1), s));
-            held[s as usize] = l - 1;
+            m.rekey(s, l, l - 1);
         }
-        let want: Vec<(i64, u32)> = set.iter().map(|&(Reverse(l), s)| (l, s)).collect();
-        assert_eq!(order.iter().collect::<Vec<_>>(), want);
+        assert_eq!(m.order.iter().collect::<Vec<_>>(), m.want());
         assert!(
-            order
+            m.order
                 .blocks
                 .iter()
                 .all(|b| !b.is_empty() && b.len() <= BLOCK)
