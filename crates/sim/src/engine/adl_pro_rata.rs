@@ -127,7 +127,18 @@ impl Engine {
             let acc = &self.ledger.accounts[a as usize];
             let mut equity = None;
             for s in acc.first_slot..acc.first_slot + acc.slot_count {
-                if self.ledger.positions[s as usize].market as usize != mi {
+                let q = self.ledger.positions[s as usize];
+                if q.market as usize != mi {
+                    continue;
+                }
+                if q.lots.signum() != winners {
+                    // Not on the side (the bankrupt's, a winner closed out):
+                    // no entry whatever its equity, so none is summed; the
+                    // equity known is still taken, in the log's order.
+                    if equity.is_none() {
+                        equity = known(a).map(|e| e.0);
+                    }
+                    side.set(s, None);
                     continue;
                 }
                 let e = *equity.get_or_insert_with(|| match known(a) {
@@ -149,6 +160,8 @@ impl Engine {
             }
         }
         side.touched.recycle(pending);
+        // The walk reads the lots order next: apply the re-keys together.
+        side.by_lots.flush();
     }
 
     /// Re-indexes side `winners` of market `mi` right after a close booked
@@ -350,7 +363,9 @@ impl Engine {
         }
         let m = &self.markets[mi];
         let loss = (m.value(-winners, price) - m.value(-winners, self.marks[mi])).0;
-        if loss > 0 {
+        // No entry's equity per lot below the loss: none is capped (the
+        // common case: `by_equity` is then neither built nor kept).
+        if loss > 0 && side.may_cap(loss) {
             side.index_equity();
             let side_ref = &*side;
             let capped: Vec<u32> = side

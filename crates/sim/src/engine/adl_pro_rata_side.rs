@@ -111,6 +111,10 @@ pub(super) struct ProRataSide {
     /// allocation under a gap (the only reader), so a step without one pays
     /// no upkeep for it.
     pub(super) equity_indexed: bool,
+    /// At most every entry's equity per lot since the index was built (the
+    /// least one written): a gap's loss per lot at or below it caps no
+    /// position, so the allocation skips `by_equity` (and its build).
+    pub(super) min_equity_per_lot: i64,
     /// Allocations so far.
     pub(super) stamp: u32,
     /// Candidates whose lots are capped at this allocation's price.
@@ -149,6 +153,7 @@ impl ProRataSide {
     /// array rather than the last step's entries at random (a cache miss
     /// each).
     pub(super) fn clear_entries(&mut self, slots: usize) {
+        self.min_equity_per_lot = i64::MAX;
         if self.records.len() == slots {
             self.records.fill(Record::EMPTY);
         } else {
@@ -164,6 +169,7 @@ impl ProRataSide {
     /// Writes the entry of `slot` (a build: the other orders are built
     /// from the same entries by the caller).
     pub(super) fn put_entry(&mut self, slot: u32, e: Entry) {
+        self.lower_min_equity(e);
         self.records[slot as usize] = Record::of(e);
     }
 
@@ -180,6 +186,28 @@ impl ProRataSide {
         r.set_aside = self.stamp;
     }
 
+    /// Keeps [`ProRataSide::min_equity_per_lot`] at most `e`'s.
+    fn lower_min_equity(&mut self, e: Entry) {
+        self.min_equity_per_lot = self.min_equity_per_lot.min(e.equity_per_lot());
+    }
+
+    /// Whether a gap's loss per lot `loss` may cap an entry (some entry's
+    /// equity per lot may be below it): false is exact, true may not be.
+    pub(super) fn may_cap(&self, loss: i64) -> bool {
+        let may = self.min_equity_per_lot < loss;
+        // Checked on small indexes (a pass over every record).
+        debug_assert!(
+            may || self.records.len() > 1 << 16
+                || self
+                    .records
+                    .iter()
+                    .filter_map(Record::entry)
+                    .all(|e| e.equity_per_lot() >= loss),
+            "Invariant: min_equity_per_lot is at most every entry's equity per lot"
+        );
+        may
+    }
+
     /// Removes the entry of `slot`, if any.
     pub(super) fn remove(&mut self, slot: u32) {
         let record = std::mem::replace(&mut self.records[slot as usize], Record::EMPTY);
@@ -194,6 +222,7 @@ impl ProRataSide {
 
     /// Indexes `slot` with entry `e`.
     pub(super) fn insert(&mut self, slot: u32, e: Entry) {
+        self.lower_min_equity(e);
         self.by_lots.insert(e.lots, slot);
         self.by_threshold.insert((e.threshold, slot), e.lots);
         if self.equity_indexed {
@@ -213,8 +242,9 @@ impl ProRataSide {
             (None, Some(new)) => return self.insert(slot, new),
             (None, None) => return,
         };
+        self.lower_min_equity(new);
         if old.lots != new.lots {
-            self.by_lots.rekey(slot, old.lots, new.lots);
+            self.by_lots.rekey_later(slot, old.lots, new.lots);
         }
         self.by_threshold.replace(
             (old.threshold, slot),

@@ -69,11 +69,21 @@ pub(in crate::engine) struct LotsOrder {
     /// The place in block `entered` just behind the last key entered (a
     /// hint, as `left`): where the next one usually goes.
     entered_at: usize,
+    /// The old keys of the re-keys not yet applied
+    /// ([`LotsOrder::rekey_later`]); applied together by
+    /// [`LotsOrder::flush`], and before any other change.
+    pending_old: Vec<u64>,
+    /// Their new keys (any order).
+    pending_new: Vec<u64>,
+    /// [`LotsOrder::merge_split`]'s buffer, kept between calls.
+    scratch: Vec<u64>,
 }
 
 impl LotsOrder {
     /// Rebuilds from `(lots, slot)` pairs (any order, slots distinct).
     pub(in crate::engine) fn build(&mut self, entries: &[(i64, u32)]) {
+        self.pending_old.clear();
+        self.pending_new.clear();
         let mut keys: Vec<u64> = entries.iter().map(|&(l, s)| key(l, s)).collect();
         keys.sort_unstable();
         self.oversized = entries.iter().filter(|e| e.0 >= LOTS_LIMIT).count();
@@ -163,6 +173,7 @@ impl LotsOrder {
 
     /// Adds `slot` holding `lots` (not held).
     pub(in crate::engine) fn insert(&mut self, lots: i64, slot: u32) {
+        self.flush();
         let k = key(lots, slot);
         self.oversized += usize::from(lots >= LOTS_LIMIT);
         if self.blocks.is_empty() {
@@ -276,6 +287,7 @@ impl LotsOrder {
 
     /// Removes `slot` holding `lots` (held).
     pub(in crate::engine) fn remove(&mut self, lots: i64, slot: u32) {
+        self.flush();
         let k = key(lots, slot);
         let b = self.block_near(k, self.left);
         let Some(at) = self.find(b, k) else {
@@ -310,6 +322,7 @@ impl LotsOrder {
     /// its block when the new key falls there, else a removal and an insert
     /// at the places found (each key searched once, from its finger).
     pub(in crate::engine) fn rekey(&mut self, slot: u32, old: i64, new: i64) {
+        self.flush();
         let (ko, kn) = (key(old, slot), key(new, slot));
         if (old >= LOTS_LIMIT) != (new >= LOTS_LIMIT) {
             self.remove(old, slot);
@@ -363,14 +376,347 @@ impl LotsOrder {
         self.lasts[b] = *block.back().unwrap_or(&kn);
     }
 
+    /// Moves `slot` from `old` lots to `new` lots (held with `old`), at the next [`LotsOrder::flush`] or
+    /// before the next other change. A close's re-keys taken together leave
+    /// the front of the order as one sorted run and enter the next lots run
+    /// as one sorted run, so each block they touch is searched once and
+    /// shifted once for all of them ([`LotsOrder::flush`]), where one re-key
+    /// at a time searched both keys and shifted the block for each.
+    pub(in crate::engine) fn rekey_later(&mut self, slot: u32, old: i64, new: i64) {
+        if (old >= LOTS_LIMIT) != (new >= LOTS_LIMIT) {
+            self.rekey(slot, old, new);
+            return;
+        }
+        self.pending_old.push(key(old, slot));
+        self.pending_new.push(key(new, slot));
+    }
+
+    /// Applies the re-keys [`LotsOrder::rekey_later`] left pending: every
+    /// old key out (sorted, block by block), then every new key in (sorted,
+    /// block by block). The order is a set of keys, so the order in which
+    /// the re-keys are applied changes nothing but the work. A slot re-keyed
+    /// twice (`a → b`, then `b → c`) has its middle key among both the old
+    /// and the new ones: equal keys of the two lists cancel first (the net
+    /// change of any sequence of valid moves is the old keys less the new
+    /// ones out, the new ones less the old ones in).
+    pub(in crate::engine) fn flush(&mut self) {
+        if self.pending_old.is_empty() {
+            return;
+        }
+        let mut old = std::mem::take(&mut self.pending_old);
+        let mut new = std::mem::take(&mut self.pending_new);
+        old.sort_unstable();
+        new.sort_unstable();
+        cancel_common(&mut old, &mut new);
+        self.remove_sorted(&old);
+        self.insert_sorted(&new);
+        old.clear();
+        new.clear();
+        self.pending_old = old;
+        self.pending_new = new;
+    }
+
+    /// Removes the keys `moves` (increasing, held): those of one
+    /// block in one pass over it.
+    fn remove_sorted(&mut self, moves: &[u64]) {
+        let mut i = 0;
+        while i < moves.len() {
+            let b = self.block_near(moves[i], self.left);
+            let end = if b + 1 >= self.lasts.len() {
+                moves.len()
+            } else {
+                let last = self.lasts[b];
+                i + moves[i..].partition_point(|&m| m <= last)
+            };
+            // `end > i` when the key is held; a missing one is skipped.
+            let end = end.max(i + 1);
+            self.remove_run(b, &moves[i..end]);
+            self.left = b;
+            i = end;
+        }
+    }
+
+    /// Removes the keys `moves` (increasing, all held in block
+    /// `b`) with one shift of the keys around them: those before the last
+    /// one toward the back when that is the shorter side (a close's keys
+    /// leave the front block's front, past a few skipped ones), else those
+    /// after the first one toward the front. Drops the block if it empties.
+    fn remove_run(&mut self, b: usize, moves: &[u64]) {
+        let Some(block) = self.blocks.get_mut(b) else {
+            debug_assert!(
+                false,
+                "Invariant: the lots order removes only what it holds"
+            );
+            return;
+        };
+        let (len, m) = (block.len(), moves.len());
+        let first = if block.front() == Some(&moves[0]) {
+            0
+        } else {
+            block.partition_point(|&x| x < moves[0])
+        };
+        let last = block.partition_point(|&x| x < moves[m - 1]);
+        let removed = if last < len - first {
+            // Keys `0..=last` move back over the removed ones; the front
+            // `removed` places are then dropped.
+            let hi = (last + 1).min(len);
+            let (mut w, mut j) = (hi, m);
+            for r in (0..hi).rev() {
+                if j > 0 && block[r] == moves[j - 1] {
+                    j -= 1;
+                    continue;
+                }
+                w -= 1;
+                block[w] = block[r];
+            }
+            let removed = m - j;
+            block.drain(..removed);
+            removed
+        } else {
+            let (mut w, mut j) = (first, 0);
+            for r in first..len {
+                if j < m && block[r] == moves[j] {
+                    j += 1;
+                    continue;
+                }
+                block[w] = block[r];
+                w += 1;
+            }
+            block.truncate(w);
+            j
+        };
+        debug_assert_eq!(
+            removed, m,
+            "Invariant: the lots order removes only what it holds"
+        );
+        match block.back() {
+            Some(&last) => self.lasts[b] = last,
+            None => {
+                self.blocks.remove(b);
+                self.lasts.remove(b);
+            }
+        }
+    }
+
+    /// Inserts the keys `moves` (increasing, not held): those of
+    /// one block in one merge into it.
+    fn insert_sorted(&mut self, moves: &[u64]) {
+        let mut i = 0;
+        while i < moves.len() {
+            if self.blocks.is_empty() {
+                self.blocks.push_back(VecDeque::with_capacity(BLOCK + 1));
+                self.lasts.push_back(moves[i]);
+            }
+            let b = self.block_near(moves[i], self.entered);
+            let end = if b + 1 >= self.lasts.len() {
+                moves.len()
+            } else {
+                let last = self.lasts[b];
+                i + moves[i..].partition_point(|&m| m <= last)
+            };
+            let end = end.max(i + 1);
+            self.merge_run(b, &moves[i..end]);
+            i = end;
+        }
+    }
+
+    /// Merges the keys `moves` (increasing, not held) into block
+    /// `b` (the block that would hold each of them), shifting the keys on
+    /// the shorter side once; through [`LotsOrder::merge_split`] when they
+    /// do not fit in one block. Behind every key of the (last) block they fill it and
+    /// then whole new blocks, as [`LotsOrder::insert_into`] does. Leaves the
+    /// `entered` finger behind the last key inserted.
+    fn merge_run(&mut self, b: usize, moves: &[u64]) {
+        let m = moves.len();
+        let block = &mut self.blocks[b];
+        let len = block.len();
+        if block.back().is_none_or(|&last| last < moves[0]) {
+            let room = BLOCK.saturating_sub(len).min(m);
+            block.extend(moves[..room].iter().copied());
+            let mut at = b;
+            if let Some(&last) = block.back() {
+                self.lasts[b] = last;
+            }
+            let mut rest = &moves[room..];
+            while !rest.is_empty() {
+                let take = rest.len().min(BLOCK);
+                let mut new = VecDeque::with_capacity(BLOCK + 1);
+                new.extend(rest[..take].iter().copied());
+                at += 1;
+                self.lasts.insert(at, rest[take - 1]);
+                self.blocks.insert(at, new);
+                rest = &rest[take..];
+            }
+            self.entered = at;
+            self.entered_at = self.blocks[at].len();
+            return;
+        }
+        if len + m > BLOCK {
+            return self.merge_split(b, moves);
+        }
+        let first = block.partition_point(|&x| x < moves[0]);
+        let last = block.partition_point(|&x| x < moves[m - 1]);
+        // The place of the last key inserted.
+        let mut placed = 0;
+        if len - first <= last {
+            // Grow at the back (within the block's capacity); merge from
+            // the back.
+            block.resize(len + m, 0);
+            let (mut r, mut w, mut j) = (len, len + m, m);
+            while j > 0 {
+                w -= 1;
+                if r > 0 && block[r - 1] > moves[j - 1] {
+                    r -= 1;
+                    block[w] = block[r];
+                } else {
+                    debug_assert!(
+                        r == 0 || block[r - 1] != moves[j - 1],
+                        "Invariant: a slot is in the lots order once"
+                    );
+                    j -= 1;
+                    block[w] = moves[j];
+                    if j == m - 1 {
+                        placed = w;
+                    }
+                }
+            }
+        } else {
+            // Grow at the front; merge from the front.
+            for _ in 0..m {
+                block.push_front(0);
+            }
+            let (mut r, mut w, mut j) = (m, 0, 0);
+            while j < m {
+                if r < len + m && block[r] < moves[j] {
+                    block[w] = block[r];
+                    r += 1;
+                } else {
+                    debug_assert!(
+                        r == len + m || block[r] != moves[j],
+                        "Invariant: a slot is in the lots order once"
+                    );
+                    block[w] = moves[j];
+                    placed = w;
+                    j += 1;
+                }
+                w += 1;
+            }
+        }
+        self.lasts[b] = *block.back().unwrap_or(&0);
+        self.entered = b;
+        self.entered_at = placed + 1;
+    }
+
+    /// [`LotsOrder::merge_run`] when block `b` and the keys do not fit one
+    /// block: merged into a scratch buffer, then written back as blocks of
+    /// `BLOCK / 2` keys (the last of up to [`BLOCK`]), the first in `b`'s
+    /// storage and the others in new blocks of the usual capacity.
+    fn merge_split(&mut self, b: usize, moves: &[u64]) {
+        let mut merged = std::mem::take(&mut self.scratch);
+        merged.clear();
+        let block = &mut self.blocks[b];
+        let (len, m) = (block.len(), moves.len());
+        let (mut r, mut j) = (0, 0);
+        let mut placed = 0;
+        while r < len || j < m {
+            if j == m || (r < len && block[r] < moves[j]) {
+                merged.push(block[r]);
+                r += 1;
+            } else {
+                debug_assert!(
+                    r == len || block[r] != moves[j],
+                    "Invariant: a slot is in the lots order once"
+                );
+                merged.push(moves[j]);
+                placed = merged.len() - 1;
+                j += 1;
+            }
+        }
+        let half = BLOCK / 2;
+        let mut start = 0;
+        let mut at = b;
+        while start < merged.len() {
+            let end = if merged.len() - start > BLOCK {
+                start + half
+            } else {
+                merged.len()
+            };
+            let piece = &merged[start..end];
+            if at == b {
+                let block = &mut self.blocks[b];
+                block.clear();
+                block.extend(piece);
+                self.lasts[b] = piece[piece.len() - 1];
+            } else {
+                let mut new = VecDeque::with_capacity(BLOCK + 1);
+                new.extend(piece);
+                self.lasts.insert(at, piece[piece.len() - 1]);
+                self.blocks.insert(at, new);
+            }
+            if (start..end).contains(&placed) {
+                self.entered = at;
+                self.entered_at = placed - start + 1;
+            }
+            start = end;
+            at += 1;
+        }
+        self.scratch = merged;
+    }
+
     /// The entries in walk order, as `(lots, slot)` (lots clamped to the
     /// key's range: see [`LotsOrder::oversized`]).
     pub(in crate::engine) fn iter(&self) -> impl Iterator<Item = (i64, u32)> + '_ {
+        debug_assert!(
+            self.pending_old.is_empty(),
+            "Invariant: the lots order is read with no re-key pending"
+        );
         self.blocks.iter().flatten().map(|&k| {
             let lots = i64::from(u32::MAX) - (k >> 32) as i64;
             (lots, k as u32)
         })
     }
+}
+
+/// Removes from `old` and `new` (each sorted) the keys they have in
+/// common, pair by pair (multiset difference both ways), keeping both
+/// sorted.
+fn cancel_common(old: &mut Vec<u64>, new: &mut Vec<u64>) {
+    let (mut i, mut j) = (0, 0);
+    let (mut wi, mut wj) = (0, 0);
+    while i < old.len() && j < new.len() {
+        match old[i].cmp(&new[j]) {
+            std::cmp::Ordering::Equal => {
+                i += 1;
+                j += 1;
+            }
+            std::cmp::Ordering::Less => {
+                old[wi] = old[i];
+                wi += 1;
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                new[wj] = new[j];
+                wj += 1;
+                j += 1;
+            }
+        }
+    }
+    if wi == i && wj == j {
+        // Nothing cancelled (the common case): both lists as they are.
+        return;
+    }
+    while i < old.len() {
+        old[wi] = old[i];
+        wi += 1;
+        i += 1;
+    }
+    while j < new.len() {
+        new[wj] = new[j];
+        wj += 1;
+        j += 1;
+    }
+    old.truncate(wi);
+    new.truncate(wj);
 }
 
 #[cfg(test)]
@@ -420,6 +766,36 @@ mod tests {
             self.set.remove(&(Reverse(l), s));
             self.set.insert((Reverse(nl), s));
             self.held[s as usize] = Some(nl);
+        }
+
+        /// A re-key left pending in the order (applied to the set now).
+        fn rekey_later(&mut self, s: u32, l: i64, nl: i64) {
+            self.order.rekey_later(s, l, nl);
+            self.set.remove(&(Reverse(l), s));
+            self.set.insert((Reverse(nl), s));
+            self.held[s as usize] = Some(nl);
+        }
+
+        /// Applies the pending re-keys and checks the order against the
+        /// set, and the blocks' shape: non-empty, at most [`BLOCK`] keys,
+        /// sorted, `lasts` their last keys.
+        fn flush_and_check(&mut self, what: &str) {
+            self.order.flush();
+            // Lots at or above the limit are ordered as `LOTS_LIMIT - 1`.
+            let mut want: Vec<(i64, u32)> = self
+                .want()
+                .into_iter()
+                .map(|(l, s)| (l.min(LOTS_LIMIT - 1), s))
+                .collect();
+            want.sort_unstable_by_key(|&(l, s)| (Reverse(l), s));
+            assert_eq!(self.order.iter().collect::<Vec<_>>(), want, "{what}");
+            let oversized = self.set.iter().any(|e| e.0.0 >= LOTS_LIMIT);
+            assert_eq!(self.order.oversized(), oversized, "{what}");
+            assert_eq!(self.order.blocks.len(), self.order.lasts.len(), "{what}");
+            for (b, block) in self.order.blocks.iter().enumerate() {
+                assert!(!block.is_empty() && block.len() <= BLOCK, "{what}");
+                assert_eq!(block.back(), Some(&self.order.lasts[b]), "{what}");
+            }
         }
 
         /// The set's entries in walk order, as `(lots, slot)`.
@@ -563,6 +939,95 @@ mod tests {
                 assert_eq!(m.order.iter().collect::<Vec<_>>(), m.want(), "case {case}");
             }
         }
+    }
+
+    /// Re-keys left pending and applied together: closes as `pro_rata`
+    /// makes them (the first keys, some skipped, down one lot each: a run
+    /// leaving the front block into the middle or the end of the next
+    /// run), batches of random re-keys up and down (blocks emptied, split
+    /// several times over, new last blocks), crossings of
+    /// [`LOTS_LIMIT`], slots re-keyed twice before the flush, and inserts
+    /// and removes between (which apply the pending re-keys first): the
+    /// order stays a sorted set's.
+    #[test]
+    fn batched_rekeys_match_a_sorted_set() {
+        let mut rng = ChaCha8Rng::seed_from_u64(15);
+        for case in 0..60 {
+            let n = rng.random_range(1..5 * BLOCK as u32);
+            let top = rng.random_range(2..40);
+            let held: Vec<Option<i64>> = (0..n)
+                .map(|_| rng.random_bool(0.9).then(|| rng.random_range(1..top)))
+                .collect();
+            let mut m = Mirrored::built(held);
+            for round in 0..120 {
+                let mut used = vec![false; n as usize];
+                match rng.random_range(0..4) {
+                    0 | 1 => {
+                        // A close: the first `c` keys down one lot, a few
+                        // skipped.
+                        let c = rng.random_range(1..3 * BLOCK);
+                        let front: Vec<(i64, u32)> = m.want().into_iter().take(c).collect();
+                        for (l, s) in front {
+                            if l > 1 && !rng.random_bool(0.05) {
+                                m.rekey_later(s, l, l - 1);
+                                used[s as usize] = true;
+                            }
+                        }
+                    }
+                    2 => {
+                        // Random re-keys, up and down, some across the limit.
+                        for _ in 0..rng.random_range(1..2 * BLOCK) {
+                            let s = rng.random_range(0..n);
+                            // A slot re-keyed twice (a chain, back to its
+                            // first lots at times) now and then.
+                            let again = !used[s as usize] || rng.random_bool(0.3);
+                            let Some(l) = m.held[s as usize].filter(|_| again) else {
+                                continue;
+                            };
+                            let nl = match rng.random_range(0..20) {
+                                0 => LOTS_LIMIT + rng.random_range(0..3),
+                                1 => rng.random_range(1..2 * top),
+                                _ => (l + rng.random_range(-2..3)).clamp(1, top + 5),
+                            };
+                            if nl != l {
+                                m.rekey_later(s, l, nl);
+                                used[s as usize] = true;
+                            }
+                        }
+                    }
+                    _ => {
+                        // Every key of one lots count to one new count.
+                        let from = rng.random_range(1..top);
+                        let to = rng.random_range(1..top + 3);
+                        let run: Vec<(i64, u32)> =
+                            m.want().into_iter().filter(|e| e.0 == from).collect();
+                        for (l, s) in run {
+                            if l != to {
+                                m.rekey_later(s, l, to);
+                            }
+                        }
+                    }
+                }
+                if rng.random_bool(0.3) {
+                    // A change between: applies the pending ones first.
+                    let s = rng.random_range(0..n);
+                    match m.held[s as usize] {
+                        Some(l) if rng.random_bool(0.5) => m.remove(l, s),
+                        Some(l) => m.rekey(s, l, rng.random_range(1..top)),
+                        None => m.insert(rng.random_range(1..top), s),
+                    }
+                }
+                m.flush_and_check(&format!("case {case} round {round}"));
+            }
+        }
+        // From empty, and down to empty.
+        let mut m = Mirrored::built(vec![None; 10]);
+        m.flush_and_check("empty");
+        m.insert(3, 4);
+        m.rekey_later(4, 3, 2);
+        m.flush_and_check("one");
+        m.remove(2, 4);
+        m.flush_and_check("emptied");
     }
 
     /// A levelled side swept as `pro_rata` sweeps it (each re-key takes the
