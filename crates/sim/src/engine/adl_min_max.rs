@@ -17,7 +17,7 @@
 //! lots its equity absorbs), selects the first `needed` tokens of the ones read
 //! ([`crate::venue::adl_min_max::select_lots`]), and stops as soon as the last
 //! token selected comes before the next candidate's first token; else it reads
-//! twice as many. It first reads `needed` of them (at most 256): each offers at
+//! twice as many. It first reads `needed` of them (at most [`READ_MAX`]): each offers at
 //! least one lot before the next one's first, so that many always settle it. A close costs O(k log k) for the k candidates it reads, at
 //! most about twice those that give a lot.
 //!
@@ -34,6 +34,14 @@ use super::Engine;
 use super::adl_lev_side::{LevScratch, LevSide};
 use super::adl_request::AdlRequest;
 use super::lev_key::LevKey;
+
+/// At most this many candidates are read before a close's first selection
+/// (it reads `needed` of them, which always settle it when each offers a
+/// lot, as they do at venue scale; past that the reads double until the
+/// selection ends before the next candidate). 256 before round 9: a close of
+/// 1,000 lots then took three or four selections over ever more candidates
+/// (docs/performance.md, "`min_max_leverage`, round 9").
+const READ_MAX: usize = 4096;
 
 impl Engine {
     /// The key of slot `s` if its position is open on side `winners` and its
@@ -219,7 +227,8 @@ impl Engine {
     /// positions found not in profit into `sc.out` with their reach; returns
     /// the lots selected.
     ///
-    /// It first reads `needed` candidates (at least 16, at most 256): each
+    /// It first reads `needed` candidates (at least 16, at most
+    /// [`READ_MAX`]): each
     /// offers a lot before the next one's first, so that many always settle
     /// the close; past that, twice as many each time. The keys are taken from
     /// the set in batches of as many as are still wanted and evaluated in a
@@ -236,7 +245,7 @@ impl Engine {
         let mut after = None;
         let mut target = usize::try_from(req.needed)
             .unwrap_or(usize::MAX)
-            .clamp(16, 256);
+            .clamp(16, READ_MAX);
         let mut pos = 0;
         loop {
             let mut next = None;

@@ -54,6 +54,10 @@ struct Token {
     p: i128,
     /// Key denominator (> 0: equity after `j` lots).
     q: i128,
+    /// `p / q` in f64 when both are exact in f64 (NaN otherwise): keys whose
+    /// quotients differ are ordered by them, as [`lev_ratio`] orders
+    /// candidates; equal quotients fall back to the exact `i128` products.
+    key: f64,
     account: u32,
     slot: u32,
     /// Index of the candidate in the slice the tokens were made from.
@@ -63,7 +67,12 @@ struct Token {
 
 impl Ord for Token {
     fn cmp(&self, o: &Self) -> Ordering {
-        // Higher key first: self before o iff p/q > o.p/o.q.
+        // Higher key first: self before o iff p/q > o.p/o.q. A correctly
+        // rounded quotient of exact operands is monotone, so quotients that
+        // differ order the exact ratios (NaN, no quotient, never differs).
+        if self.key != o.key && !self.key.is_nan() && !o.key.is_nan() {
+            return o.key.total_cmp(&self.key);
+        }
         (o.p * self.q)
             .cmp(&(self.p * o.q))
             .then(self.account.cmp(&o.account))
@@ -113,10 +122,22 @@ fn token_of(c: &LevCandidate, t: LotTerms, falling: bool, i: usize, j: i64) -> T
     Token {
         p,
         q,
+        key: token_ratio(p, q),
         account: c.account,
         slot: c.slot,
         i,
         j,
+    }
+}
+
+/// `p / q` in f64 when both are exact in f64 and `q` is positive, else NaN
+/// (a [`Token`]'s key, compared first).
+fn token_ratio(p: i128, q: i128) -> f64 {
+    const EXACT: i128 = 1 << 53;
+    if p.abs() < EXACT && q > 0 && q < EXACT {
+        p as i64 as f64 / q as i64 as f64
+    } else {
+        f64::NAN
     }
 }
 
@@ -200,6 +221,20 @@ pub struct LotScratch {
 /// estimate of the level (passes over every candidate read).
 const MERGE_MAX: i64 = 64;
 
+/// Up to this many lots needed per candidate read, [`select_lots_with`]
+/// merges too: the estimate of the level costs about a dozen passes over
+/// the candidates (counts and the fix-up's scans), the merge a heap
+/// operation or two per lot (docs/performance.md, "`min_max_leverage`,
+/// round 9": at 1,000,000 accounts a close of more than 64 lots takes about
+/// one lot per candidate).
+const MERGE_PER_CANDIDATE: i64 = 4;
+
+/// Whether [`select_lots_with`] takes `needed` lots from `cands` candidates
+/// by [`select_by_merge`] (else by [`select_by_level`]).
+fn merges(needed: i64, cands: usize) -> bool {
+    needed <= MERGE_MAX || needed / MERGE_PER_CANDIDATE < i64::try_from(cands).unwrap_or(i64::MAX)
+}
+
 /// [`select_lots`] with the caller's buffers.
 pub fn select_lots_with(
     cands: &[LevCandidate],
@@ -214,7 +249,7 @@ pub fn select_lots_with(
             .all(|w| lev_order(&w[0], &w[1]) == Ordering::Less),
         "Invariant: min_max_leverage candidates come in leverage order"
     );
-    if needed <= MERGE_MAX {
+    if merges(needed, cands.len()) {
         select_by_merge(cands, t, needed, lots, scratch)
     } else {
         select_by_level(cands, t, needed, lots, &mut scratch.falling)
@@ -670,6 +705,65 @@ mod tests {
                 let sum = select_by_level(&c, t, needed, &mut got, &mut scratch.falling);
                 prop_assert_eq!(sum, needed.min(total));
                 prop_assert_eq!(&got, &want);
+            }
+        }
+
+        /// A token's order (its f64 quotient first) is the exact order of
+        /// its key `p / q`, then account, slot and `j`: quotients near and
+        /// past 2^53, equal keys in other terms (`m·p / m·q`) and keys a
+        /// unit apart.
+        #[test]
+        fn a_tokens_order_is_the_exact_one(
+            p in prop_oneof![1i64..1000, (1i64 << 50)..(1i64 << 55)],
+            q in prop_oneof![1i64..1000, (1i64 << 50)..(1i64 << 55)],
+            m in 1i64..4,
+            dp in -2i64..3,
+            dq in -2i64..3,
+            ids in (0u32..2, 0u32..2, 0i64..2, 0u32..2, 0u32..2, 0i64..2),
+        ) {
+            let (p2, q2) = (p * m + dp, (q * m + dq).max(1));
+            let tok = |p: i64, q: i64, account: u32, slot: u32, j: i64| Token {
+                p: i128::from(p),
+                q: i128::from(q),
+                key: token_ratio(i128::from(p), i128::from(q)),
+                account,
+                slot,
+                i: 0,
+                j,
+            };
+            let (a, b) = (tok(p, q, ids.0, ids.1, ids.2), tok(p2, q2, ids.3, ids.4, ids.5));
+            let exact = (i128::from(p2) * i128::from(q))
+                .cmp(&(i128::from(p) * i128::from(q2)))
+                .then(ids.0.cmp(&ids.3))
+                .then(ids.1.cmp(&ids.4))
+                .then(ids.2.cmp(&ids.5));
+            prop_assert_eq!(a.cmp(&b), exact);
+            prop_assert_eq!(b.cmp(&a), exact.reverse());
+        }
+
+        /// [`select_lots_with`] (the merge or the level, as [`merges`]
+        /// picks) is the lot-by-lot rule for every `needed`, few candidates
+        /// offering many lots each (the level's side of the choice).
+        #[test]
+        fn the_choice_of_selection_is_the_greedy_rule(
+            c in prop::collection::vec((0u32..6, 1i64..400, 1i64..12), 1..6),
+            loss in -30i64..60,
+        ) {
+            let c = sorted(c.into_iter().enumerate().map(|(k, (account, lots, e))| LevCandidate {
+                account,
+                slot: k as u32,
+                notional: lots * 100,
+                equity: e * 3700,
+                offer: lots,
+            }).collect());
+            let t = LotTerms { lot_value: 100, loss_per_lot: loss };
+            let total: i64 = c.iter().map(|x| x.offer).sum();
+            let mut scratch = LotScratch::default();
+            let mut got = Vec::new();
+            for needed in (0..=total + 2).step_by(7) {
+                let sum = select_lots_with(&c, t, needed, &mut got, &mut scratch);
+                prop_assert_eq!(sum, needed.min(total));
+                prop_assert_eq!(&got, &greedy_lots(&c, t, needed));
             }
         }
 
