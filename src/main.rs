@@ -221,6 +221,38 @@ enum Command {
     Import(commands::import::ImportArgs),
 }
 
+/// How much free memory glibc's `malloc` may keep at the top of a heap
+/// before it gives it back to the kernel ([`keep_freed_heap`]).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const TRIM_THRESHOLD: libc::c_int = 256 << 20;
+
+/// Lets glibc's `malloc` keep the memory a sweep frees (up to
+/// [`TRIM_THRESHOLD`] a heap) instead of returning it to the kernel at each
+/// free: a sweep saves each chunk of results on a short-lived thread whose
+/// Parquet encoders (their dictionaries) allocate and free ~1 MB, and with
+/// the default threshold (128 KB) the thread's heap was trimmed after each
+/// save and faulted in again (and zeroed) by the next: 59k page faults of a
+/// 36 x 100 sweep, ~29k with the heaps kept, for ~3 MB more peak memory
+/// (docs/performance.md, "Two threads, round 11"). Not for `run`: setting
+/// the threshold also fixes glibc's mmap threshold at 128 KB, and a Monte
+/// Carlo run then maps and faults in its larger per-path buffers each time
+/// (+3k faults). A threshold set in the environment
+/// (`MALLOC_TRIM_THRESHOLD_`, `GLIBC_TUNABLES`) is left as it is.
+fn keep_freed_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_TRIM_THRESHOLD_").is_none()
+        && std::env::var_os("GLIBC_TUNABLES").is_none()
+    {
+        // SAFETY: `mallopt` sets one of glibc's allocator parameters, which
+        // it reads under the arena locks; it touches no memory of ours. The
+        // return value (0 on a refused parameter) needs no handling: the
+        // default threshold is then kept, as before.
+        unsafe {
+            libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -281,14 +313,17 @@ fn main() -> ExitCode {
             paths,
             shard,
             quiet,
-        } => commands::sweep::sweep(&commands::sweep::SweepArgs {
-            file: &scenario,
-            out: &out,
-            quiet,
-            threads,
-            paths,
-            shard: shard.as_deref(),
-        }),
+        } => {
+            keep_freed_heap();
+            commands::sweep::sweep(&commands::sweep::SweepArgs {
+                file: &scenario,
+                out: &out,
+                quiet,
+                threads,
+                paths,
+                shard: shard.as_deref(),
+            })
+        }
         Command::Merge { dirs, out, quiet } => commands::merge::merge(&dirs, &out, quiet),
         Command::Library {
             dir,

@@ -40,6 +40,51 @@ fn prepare(file: &Path, quiet: bool) -> Result<Prepared> {
     Ok(prepared)
 }
 
+/// Syncs every file and folder under `dir` (and `dir`) to disk, all at
+/// once, one thread each: a scratch folder written unsynced
+/// ([`backstop_data::without_sync`]), before it is published. Its syncs
+/// then wait for the disk together (one journal commit, usually) instead of
+/// a file's, then its folder's after the rename, file by file
+/// (docs/performance.md, "Two threads, round 11"). The first error in
+/// listing order.
+///
+/// # Errors
+/// A folder cannot be listed, or an entry cannot be opened or synced.
+fn sync_tree(dir: &Path) -> Result<()> {
+    let mut entries = vec![dir.to_owned()];
+    let mut k = 0;
+    while k < entries.len() {
+        if entries[k].is_dir() {
+            let listed = std::fs::read_dir(&entries[k])
+                .with_context(|| format!("cannot list {}", entries[k].display()))?;
+            let mut names = listed
+                .map(|e| e.map(|e| e.path()))
+                .collect::<std::io::Result<Vec<_>>>()
+                .with_context(|| format!("cannot list {}", entries[k].display()))?;
+            names.sort();
+            entries.extend(names);
+        }
+        k += 1;
+    }
+    let synced: Vec<std::io::Result<()>> = std::thread::scope(|scope| {
+        let syncing: Vec<_> = entries
+            .iter()
+            .map(|e| scope.spawn(move || std::fs::File::open(e)?.sync_all()))
+            .collect();
+        syncing
+            .into_iter()
+            .map(|s| {
+                s.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    for (entry, s) in entries.iter().zip(synced) {
+        s.with_context(|| format!("cannot sync {} to disk", entry.display()))?;
+    }
+    Ok(())
+}
+
 /// A rayon pool of `threads` workers (one per core when `None`).
 fn worker_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
     rayon::ThreadPoolBuilder::new()
@@ -89,4 +134,24 @@ fn usd(x: f64) -> String {
         out.push(c);
     }
     format!("{}{out} USD", if x < 0.0 { "-" } else { "" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every folder of a tree is listed and every entry synced; a folder
+    /// that is not there is an error naming it.
+    #[test]
+    fn sync_tree_syncs_a_tree_and_names_what_fails() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let charts = dir.path().join("charts");
+        std::fs::create_dir(&charts).expect("charts folder");
+        std::fs::write(dir.path().join("report.md"), b"# report").expect("written");
+        std::fs::write(charts.join("a.svg"), b"<svg/>").expect("written");
+        sync_tree(dir.path()).expect("synced");
+        let missing = dir.path().join("no such folder");
+        let err = format!("{:#}", sync_tree(&missing).expect_err("missing"));
+        assert!(err.contains("no such folder"), "{err}");
+    }
 }

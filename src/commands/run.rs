@@ -44,6 +44,10 @@ pub fn run(a: &RunArgs<'_>) -> Result<()> {
     // workers, not on one per core.
     let pool = super::worker_pool(a.threads)?;
     let (paths, aggregates) = write_and_report(folder.path(), &prepared, output, &pool)?;
+    // The report was written unsynced: every file and folder synced at
+    // once (the results' files, synced as they were written, again
+    // cheaply), then the folder published.
+    super::sync_tree(folder.path())?;
     folder.publish(&[])?;
     if !a.quiet {
         print_headline(&dir, &prepared, &paths, &aggregates);
@@ -61,6 +65,14 @@ pub fn run(a: &RunArgs<'_>) -> Result<()> {
 /// writing thread, beside the report, not on the main thread after it
 /// (docs/performance.md, "Two threads, rounds 6 and 7"). A one-path run's
 /// bands (already on disk) and a failed write: the report after the files.
+///
+/// The report's files are not synced to disk one by one (each is still
+/// renamed into place whole): `dir` is a scratch folder, synced whole by
+/// [`super::sync_tree`] before it is published, so that each report file
+/// does not wait for its own sync and then its folder's after the rename,
+/// before the folder's sync (docs/performance.md, "Two threads, round
+/// 11"). The results' files are synced as they are written, beside the
+/// band rows: their data deferred to that last sync made it longer.
 ///
 /// # Errors
 /// A file cannot be written (the results' error first), or the report
@@ -97,7 +109,7 @@ fn write_and_report(
         let early = match told.recv() {
             Ok(true) => {
                 let bands = std::mem::take(&mut *lock(&reader));
-                Some(pool.install(|| super::render_report_with(dir, Some(bands))))
+                Some(pool.install(|| render_unsynced(dir, Some(bands))))
             }
             _ => None,
         };
@@ -110,9 +122,20 @@ fn write_and_report(
     written?;
     match early {
         Some(report) => report?,
-        None => pool.install(|| super::render_report(dir))?,
+        None => pool.install(|| render_unsynced(dir, None))?,
     };
     Ok((paths, aggregates))
+}
+
+/// The report of the scratch folder `dir`, not synced to disk
+/// ([`backstop_report::render_with_bands_unsynced`]), its bands folded from
+/// `bands` when given.
+fn render_unsynced(
+    dir: &Path,
+    bands: Option<backstop_report::BandsReader>,
+) -> Result<backstop_report::ReportFiles> {
+    backstop_report::render_with_bands_unsynced(dir, bands)
+        .with_context(|| format!("{}: cannot render the report", dir.display()))
 }
 
 /// `m`'s value, even if a thread panicked holding it (that panic is resumed

@@ -534,7 +534,9 @@ pub(super) struct Publishing<'a> {
 /// The report is drawn from the rows in memory, the sets' table and
 /// `summary.json` as written, while the files are encoded and synced to
 /// disk (`write_sweep_then`): the same report as one read back from them
-/// (docs/performance.md, "Two threads, round 8").
+/// (docs/performance.md, "Two threads, round 8"). The report's files are
+/// not synced one by one: the scratch folder is synced whole
+/// ([`super::sync_tree`]) before it is published (round 11).
 pub(super) fn finalize(
     dir: &Path,
     (base, grid, hash): (&Scenario, &SweepGrid, &str),
@@ -564,7 +566,7 @@ pub(super) fn finalize(
                         &rows.cuts,
                         &rows.funds,
                     )?;
-                    Ok(backstop_report::write_report(&data, at)?)
+                    Ok(backstop_report::write_report_unsynced(&data, at)?)
                 });
             rendered
                 .map(drop)
@@ -574,6 +576,9 @@ pub(super) fn finalize(
     // The results' error first.
     let outcome = outcome?;
     report.unwrap_or(Ok(()))?;
+    // The report was written unsynced: every file and folder synced at
+    // once (the results' files, synced as they were written, again cheaply).
+    super::sync_tree(at)?;
     (publishing.saved)()?;
     folder.publish_then(&NOT_RESULTS, publishing.then)?;
     if !quiet {

@@ -29,22 +29,50 @@ pub struct ReportFiles {
 /// A chart's [`ReportError::Chart`] / [`ReportError::Png`], or
 /// [`ReportError::Io`] / [`ReportError::Data`] if a file cannot be written.
 pub fn write_report(data: &ReportData, out_dir: &Path) -> Result<ReportFiles, ReportError> {
+    write_report_synced(data, out_dir, true)
+}
+
+/// [`write_report`] with no file synced to disk (each still written
+/// atomically, by a rename, as [`backstop_data::without_sync`] writes):
+/// for a scratch folder synced whole before it is published, where syncing
+/// each file and then its folder made two rounds of waits for the disk
+/// before the folder's own (docs/performance.md, "Two threads, round 11").
+///
+/// # Errors
+///
+/// As [`write_report`].
+pub fn write_report_unsynced(
+    data: &ReportData,
+    out_dir: &Path,
+) -> Result<ReportFiles, ReportError> {
+    write_report_synced(data, out_dir, false)
+}
+
+/// [`write_report`], its files synced to disk if `synced`.
+fn write_report_synced(
+    data: &ReportData,
+    out_dir: &Path,
+    synced: bool,
+) -> Result<ReportFiles, ReportError> {
     let report = build(data)?;
     write_documents(
         out_dir,
         &report.charts,
         (REPORT_MARKDOWN_FILE, &report.markdown),
         (REPORT_HTML_FILE, &report.html),
+        synced,
     )
 }
 
 /// Writes `charts` into `out_dir/charts/` (SVG and PNG) and the two documents,
-/// `(file name, text)`, into `out_dir`, each atomically.
+/// `(file name, text)`, into `out_dir`, each atomically (and synced to disk
+/// if `synced`).
 pub(crate) fn write_documents(
     out_dir: &Path,
     charts: &[Chart],
     (markdown_name, markdown_text): (&str, &str),
     (html_name, html_text): (&str, &str),
+    synced: bool,
 ) -> Result<ReportFiles, ReportError> {
     let charts_dir = out_dir.join(CHARTS_DIR);
     std::fs::create_dir_all(&charts_dir).map_err(|source| ReportError::Io {
@@ -64,7 +92,7 @@ pub(crate) fn write_documents(
     files.push((markdown.clone(), markdown_text.as_bytes()));
     let html = out_dir.join(html_name);
     files.push((html.clone(), html_text.as_bytes()));
-    write_files(&files)?;
+    write_files(&files, synced)?;
     Ok(ReportFiles {
         html,
         markdown,
@@ -76,12 +104,13 @@ pub(crate) fn write_documents(
 /// so that their syncs to disk (two a file: the file and its folder) wait
 /// together rather than one after another (docs/performance.md, "Two
 /// threads, round 5"). The files are independent: their bytes do not depend
-/// on the order they are written in.
+/// on the order they are written in. With `synced` false nothing is synced
+/// ([`backstop_data::without_sync`]).
 ///
 /// # Errors
 ///
 /// The first file's error, in the order of `files`.
-pub(crate) fn write_files(files: &[(PathBuf, &[u8])]) -> Result<(), ReportError> {
+pub(crate) fn write_files(files: &[(PathBuf, &[u8])], synced: bool) -> Result<(), ReportError> {
     // A path named twice holds its last bytes, as when written in order.
     let last = |i: usize| !files[i + 1..].iter().any(|(p, _)| *p == files[i].0);
     let results: Vec<Result<(), ReportError>> = std::thread::scope(|scope| {
@@ -89,7 +118,14 @@ pub(crate) fn write_files(files: &[(PathBuf, &[u8])]) -> Result<(), ReportError>
             .filter(|&i| last(i))
             .map(|i| {
                 let (path, bytes) = &files[i];
-                scope.spawn(move || backstop_data::write_bytes_atomically(path, bytes))
+                scope.spawn(move || {
+                    let write = || backstop_data::write_bytes_atomically(path, bytes);
+                    if synced {
+                        write()
+                    } else {
+                        backstop_data::without_sync(write)
+                    }
+                })
             })
             .collect();
         writers
@@ -128,6 +164,21 @@ pub fn render_with_bands(
     write_report(&data, results_dir)
 }
 
+/// [`render_with_bands`], its files not synced to disk
+/// ([`write_report_unsynced`]): for a scratch folder synced whole before it
+/// is published.
+///
+/// # Errors
+///
+/// As [`render`].
+pub fn render_with_bands_unsynced(
+    results_dir: &Path,
+    bands: Option<crate::data::BandsReader>,
+) -> Result<ReportFiles, ReportError> {
+    let data = ReportData::load_with_bands(results_dir, bands)?;
+    write_report_unsynced(&data, results_dir)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,7 +194,7 @@ mod tests {
             (b.clone(), b"b".as_slice()),
             (a.clone(), b"last".as_slice()),
         ];
-        write_files(&files).expect("written");
+        write_files(&files, true).expect("written");
         assert_eq!(std::fs::read(&a).expect("a"), b"last");
         assert_eq!(std::fs::read(&b).expect("b"), b"b");
         let missing = |name: &str| dir.path().join("no such folder").join(name);
@@ -153,8 +204,41 @@ mod tests {
             (x, b"x".as_slice()),
             (y, b"y".as_slice()),
         ];
-        let err = write_files(&bad).expect_err("no folder").to_string();
+        let err = write_files(&bad, true).expect_err("no folder").to_string();
         assert!(err.contains("x.txt") && !err.contains("y.txt"), "{err}");
         assert_eq!(std::fs::read(&a).expect("a"), b"again");
+    }
+
+    /// Written unsynced (for a scratch folder synced whole), the files are
+    /// those written synced: the same names and bytes, no temporary file
+    /// left behind.
+    #[test]
+    fn unsynced_files_are_those_written_synced() {
+        let listing = |dir: &Path| {
+            let mut files: Vec<(std::ffi::OsString, Vec<u8>)> = std::fs::read_dir(dir)
+                .expect("listed")
+                .map(|e| {
+                    let e = e.expect("entry");
+                    (e.file_name(), std::fs::read(e.path()).expect("read"))
+                })
+                .collect();
+            files.sort();
+            files
+        };
+        let (synced, unsynced) = (
+            tempfile::tempdir().expect("temporary folder"),
+            tempfile::tempdir().expect("temporary folder"),
+        );
+        for (dir, sync) in [(synced.path(), true), (unsynced.path(), false)] {
+            let files: Vec<(PathBuf, &[u8])> = vec![
+                (dir.join("a.svg"), b"<svg/>".as_slice()),
+                (dir.join("b.png"), b"\x89PNG".as_slice()),
+                (dir.join("a.svg"), b"<svg>last</svg>".as_slice()),
+            ];
+            write_files(&files, sync).expect("written");
+        }
+        let written = listing(synced.path());
+        assert_eq!(written.len(), 2, "{written:?}");
+        assert_eq!(written, listing(unsynced.path()));
     }
 }

@@ -121,5 +121,6 @@ pub fn write(comparison: &Comparison, out_dir: &Path) -> Result<CompareFiles, Re
         &comparison.charts,
         (COMPARE_MARKDOWN, &comparison.markdown),
         (COMPARE_HTML, &comparison.html),
+        true,
     )
 }
