@@ -29,6 +29,10 @@ use crate::money::Micros;
 
 use super::Engine;
 
+/// Deferred winners read ahead by [`Engine::touch_accounts`] before their
+/// re-checks ([`Engine::index_deferred_winners`]).
+const DEFERRED_TOUCH_AHEAD: usize = 32;
+
 impl Engine {
     /// Breach detection (step stage 6): every account whose trigger the marks
     /// crossed is evaluated exactly, in account order.
@@ -79,10 +83,15 @@ impl Engine {
     /// other, so that their cache misses overlap. Reads only: no state
     /// changes.
     fn touch_popped(&self, popped: &[(u32, u32)]) {
+        self.touch_accounts(popped.iter().map(|&(a, _)| a));
+    }
+
+    /// [`Engine::touch_popped`] of the accounts `accounts`.
+    fn touch_accounts(&self, accounts_touched: impl Iterator<Item = u32>) {
         let accounts = &self.ledger.accounts;
         let positions = &self.ledger.positions;
         let mut fold = 0u64;
-        for &(a, _) in popped {
+        for a in accounts_touched {
             let acc = &accounts[a as usize];
             let first = acc.first_slot as usize;
             let lots = positions.get(first).map_or(0, |p| p.lots);
@@ -213,35 +222,46 @@ impl Engine {
     /// scheduled since are skipped): at the end of the step's executions.
     pub(super) fn index_deferred_winners(&mut self) {
         let mut deferred = std::mem::take(&mut self.scratch.deferred_winners);
-        for &a in &deferred {
-            if !self.ledger.accounts[a as usize].index_deferred {
-                continue;
+        // In chunks, each touched first: the winners were filled at any
+        // close of the step, their lines mostly evicted since; their misses
+        // overlap instead of coming one winner at a time.
+        for chunk in deferred.chunks(DEFERRED_TOUCH_AHEAD) {
+            self.touch_accounts(chunk.iter().copied());
+            for &a in chunk {
+                self.index_deferred_winner(a);
             }
-            #[cfg(debug_assertions)]
-            {
-                let margin = self
-                    .has_open_positions(a)
-                    .then(|| (self.equity(a), self.maintenance(a)));
-                assert_eq!(
-                    self.scratch.deferred_margin.get(&a),
-                    Some(&margin),
-                    "Invariant: a deferred winner's re-check reads its last fill's equity and requirement"
-                );
-                assert!(
-                    margin.is_none_or(|(e, m)| e >= m),
-                    "Invariant: a deferred winner is still safe"
-                );
-            }
-            self.recheck(a);
-            debug_assert!(
-                !self.ledger.accounts[a as usize].pending,
-                "Invariant: the deferred re-check indexes the account"
-            );
         }
         deferred.clear();
         self.scratch.deferred_winners = deferred;
         #[cfg(debug_assertions)]
         self.scratch.deferred_margin.clear();
+    }
+
+    /// The deferred re-check of winner `a` ([`Engine::index_deferred_winners`]).
+    fn index_deferred_winner(&mut self, a: u32) {
+        if !self.ledger.accounts[a as usize].index_deferred {
+            return;
+        }
+        #[cfg(debug_assertions)]
+        {
+            let margin = self
+                .has_open_positions(a)
+                .then(|| (self.equity(a), self.maintenance(a)));
+            assert_eq!(
+                self.scratch.deferred_margin.get(&a),
+                Some(&margin),
+                "Invariant: a deferred winner's re-check reads its last fill's equity and requirement"
+            );
+            assert!(
+                margin.is_none_or(|(e, m)| e >= m),
+                "Invariant: a deferred winner is still safe"
+            );
+        }
+        self.recheck(a);
+        debug_assert!(
+            !self.ledger.accounts[a as usize].pending,
+            "Invariant: the deferred re-check indexes the account"
+        );
     }
 
     /// After market `mi` settled funding at `rate` (a fraction; longs pay when
