@@ -29,6 +29,10 @@ use crate::money::Micros;
 
 use super::Engine;
 
+/// Deferred winners read ahead by [`Engine::touch_accounts`] before their
+/// re-checks ([`Engine::index_deferred_winners`]).
+const DEFERRED_TOUCH_AHEAD: usize = 32;
+
 impl Engine {
     /// Breach detection (step stage 6): every account whose trigger the marks
     /// crossed is evaluated exactly, in account order.
@@ -41,6 +45,10 @@ impl Engine {
     /// round 8"). The entries are tested in the order they were popped, as
     /// before.
     pub(super) fn collect_breaches(&mut self) {
+        debug_assert!(
+            self.scratch.deferred_winners.is_empty(),
+            "Invariant: no ADL winner's triggers wait past the step's executions"
+        );
         let mut breached = std::mem::take(&mut self.scratch.breached);
         breached.clear();
         let mut popped = std::mem::take(&mut self.scratch.popped);
@@ -75,10 +83,15 @@ impl Engine {
     /// other, so that their cache misses overlap. Reads only: no state
     /// changes.
     fn touch_popped(&self, popped: &[(u32, u32)]) {
+        self.touch_accounts(popped.iter().map(|&(a, _)| a));
+    }
+
+    /// [`Engine::touch_popped`] of the accounts `accounts`.
+    fn touch_accounts(&self, accounts_touched: impl Iterator<Item = u32>) {
         let accounts = &self.ledger.accounts;
         let positions = &self.ledger.positions;
         let mut fold = 0u64;
-        for &(a, _) in popped {
+        for a in accounts_touched {
             let acc = &accounts[a as usize];
             let first = acc.first_slot as usize;
             let lots = positions.get(first).map_or(0, |p| p.lots);
@@ -131,20 +144,124 @@ impl Engine {
                 maintenance.unwrap_or_else(|| self.maintenance(a)),
             )
         });
+        // This re-check replaces any the account's ADL fills deferred.
+        self.ledger.accounts[a as usize].index_deferred = false;
         if let Some((equity, maintenance)) = margin
             && equity < maintenance
         {
-            self.ledger.mark_dirty(a);
-            let acc = &mut self.ledger.accounts[a as usize];
-            acc.pending = true;
-            acc.version = acc.version.wrapping_add(1);
-            self.index.due.push(Reverse((
-                self.step.saturating_add(self.cfg.latency_steps),
-                a,
-            )));
+            self.schedule_liquidation(a);
         } else {
             self.index_account(a, margin);
         }
+    }
+
+    /// Schedules the liquidation of account `a`, found liquidatable now
+    /// (due after the latency); its triggers go stale.
+    fn schedule_liquidation(&mut self, a: u32) {
+        self.ledger.mark_dirty(a);
+        let acc = &mut self.ledger.accounts[a as usize];
+        acc.pending = true;
+        acc.index_deferred = false;
+        acc.version = acc.version.wrapping_add(1);
+        self.index.due.push(Reverse((
+            self.step.saturating_add(self.cfg.latency_steps),
+            a,
+        )));
+    }
+
+    /// [`Engine::recheck_known`] of an ADL winner right after a fill, its
+    /// triggers deferred: the liquidation test now (a winner the fill left
+    /// liquidatable is scheduled at this fill, as before), the triggers of a
+    /// safe one pushed once, by [`Engine::index_deferred_winners`] when the
+    /// step's executions end, instead of after each of its fills (a winner
+    /// of a venue-scale crash takes up to ~130 fills in one step, from
+    /// different closes).
+    ///
+    /// Exact: nothing reads the triggers (or the versions) between the fills
+    /// and the end of the step's executions (breaches are popped at stage 6,
+    /// before them; compaction and the quiet step's test at the next step),
+    /// and nothing but another fill changes a safe winner's lines in
+    /// between (a liquidation needs it pending, and scheduling it cancels
+    /// the deferral). The deferred re-check reads the lines of the last
+    /// fill, so pushes the triggers the last per-fill re-check pushed. Only
+    /// the count of stale heap entries is smaller (the compaction of the
+    /// index comes later; it re-evaluates every account exactly, whenever
+    /// it comes). Debug builds assert the deferred re-check reads the last
+    /// fill's equity and requirement and finds the account safe.
+    pub(super) fn recheck_winner(&mut self, a: u32, equity: Option<Micros>) {
+        if self.ledger.accounts[a as usize].pending {
+            return;
+        }
+        debug_assert!(
+            equity.is_none_or(|e| e == self.equity(a)),
+            "Invariant: the equity given is the account's at the marks"
+        );
+        let margin = self.has_open_positions(a).then(|| {
+            (
+                equity.unwrap_or_else(|| self.equity(a)),
+                self.maintenance(a),
+            )
+        });
+        if let Some((equity, maintenance)) = margin
+            && equity < maintenance
+        {
+            self.schedule_liquidation(a);
+            return;
+        }
+        #[cfg(debug_assertions)]
+        self.scratch.deferred_margin.insert(a, margin);
+        let acc = &mut self.ledger.accounts[a as usize];
+        if !acc.index_deferred {
+            acc.index_deferred = true;
+            self.scratch.deferred_winners.push(a);
+        }
+    }
+
+    /// Pushes the triggers of the ADL winners [`Engine::recheck_winner`]
+    /// deferred (each once, in order of first deferral; those re-checked or
+    /// scheduled since are skipped): at the end of the step's executions.
+    pub(super) fn index_deferred_winners(&mut self) {
+        let mut deferred = std::mem::take(&mut self.scratch.deferred_winners);
+        // In chunks, each touched first: the winners were filled at any
+        // close of the step, their lines mostly evicted since; their misses
+        // overlap instead of coming one winner at a time.
+        for chunk in deferred.chunks(DEFERRED_TOUCH_AHEAD) {
+            self.touch_accounts(chunk.iter().copied());
+            for &a in chunk {
+                self.index_deferred_winner(a);
+            }
+        }
+        deferred.clear();
+        self.scratch.deferred_winners = deferred;
+        #[cfg(debug_assertions)]
+        self.scratch.deferred_margin.clear();
+    }
+
+    /// The deferred re-check of winner `a` ([`Engine::index_deferred_winners`]).
+    fn index_deferred_winner(&mut self, a: u32) {
+        if !self.ledger.accounts[a as usize].index_deferred {
+            return;
+        }
+        #[cfg(debug_assertions)]
+        {
+            let margin = self
+                .has_open_positions(a)
+                .then(|| (self.equity(a), self.maintenance(a)));
+            assert_eq!(
+                self.scratch.deferred_margin.get(&a),
+                Some(&margin),
+                "Invariant: a deferred winner's re-check reads its last fill's equity and requirement"
+            );
+            assert!(
+                margin.is_none_or(|(e, m)| e >= m),
+                "Invariant: a deferred winner is still safe"
+            );
+        }
+        self.recheck(a);
+        debug_assert!(
+            !self.ledger.accounts[a as usize].pending,
+            "Invariant: the deferred re-check indexes the account"
+        );
     }
 
     /// After market `mi` settled funding at `rate` (a fraction; longs pay when

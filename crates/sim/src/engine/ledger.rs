@@ -69,6 +69,10 @@ pub struct Account {
     pub(super) queued: bool,
     pub(super) liquidated: bool,
     pub(super) adl_hit: bool,
+    /// An ADL fill left the account safe and its triggers are still to be
+    /// pushed, once, when the step's executions end
+    /// ([`crate::engine::Engine`]'s `index_deferred_winners`).
+    pub(super) index_deferred: bool,
     /// Whether the account is in the ledger's `dirty` list ([`Ledger::mark_dirty`]):
     /// kept in the line every writer of the account meets anyway, not in an
     /// array of its own (one more cache miss per ADL winner at venue scale).
@@ -519,6 +523,7 @@ impl Ledger {
             queued: false,
             liquidated: false,
             adl_hit: false,
+            index_deferred: false,
             dirty: false,
             haircut: Micros::ZERO,
             deficit: Micros::ZERO,

@@ -64,6 +64,7 @@ impl Engine {
                 }
             }
         }
+        self.index_deferred_winners();
     }
 
     /// Liquidates an account as far as the mode allows this step. Returns

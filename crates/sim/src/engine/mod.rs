@@ -123,6 +123,13 @@ struct Scratch {
     winners: Vec<(u32, u32, Micros)>,
     /// Each ADL fill's winner's equity after it, in fill order (`deleverage`).
     equity_after: Vec<Micros>,
+    /// The ADL winners whose triggers wait for the end of the step's
+    /// executions (`index.rs`, `recheck_winner`), in order of first deferral.
+    deferred_winners: Vec<u32>,
+    /// Debug builds: each deferred winner's equity and requirement at its
+    /// last fill's test, checked against the ones the deferred re-check reads.
+    #[cfg(debug_assertions)]
+    deferred_margin: std::collections::BTreeMap<u32, Option<(Micros, Micros)>>,
     /// Per market, the last mark computed and what from (`update_marks`).
     marks: Vec<MarkMemo>,
     /// When the next steps are quiet (`quiet.rs`).

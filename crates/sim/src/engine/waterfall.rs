@@ -272,7 +272,7 @@ impl Engine {
     /// changed since its first fill's equity was read.
     fn recheck_winners(&mut self, cands: &[AdlCandidate], fills: &[(usize, i64)]) {
         for &(i, _) in fills {
-            self.recheck_known(cands[i].account, None);
+            self.recheck_winner(cands[i].account, None);
         }
     }
 
@@ -554,7 +554,7 @@ impl Engine {
                 self.accounts_adl_hit += 1;
             }
             if distinct {
-                self.recheck_known(c.account, Some(equity));
+                self.recheck_winner(c.account, Some(equity));
             }
         }
         adl_cost
