@@ -8,7 +8,6 @@
 //! [`ColumnType`]); what they find is reported in one place, here, naming the
 //! file, the column and the expected and found types.
 
-use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -176,9 +175,9 @@ pub(crate) fn arrow_schema(columns: &[Column]) -> SchemaRef {
 ///
 /// # Errors
 /// A missing, duplicated or mistyped column, naming the file and the column.
-pub(crate) fn projection(
+pub(crate) fn projection<T: parquet::file::reader::ChunkReader>(
     path: &Path,
-    builder: &ParquetRecordBatchReaderBuilder<File>,
+    builder: &ParquetRecordBatchReaderBuilder<T>,
     columns: &[Column],
 ) -> Result<ProjectionMask, DataError> {
     let schema = builder.schema();

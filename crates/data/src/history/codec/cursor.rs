@@ -2,7 +2,6 @@
 //! one file inside an optional time window (pruning row groups by their `ts`
 //! statistics), and [`read_rows`], a whole file into memory.
 
-use std::fs::File;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::channel;
@@ -13,6 +12,7 @@ use parquet::errors::ParquetError;
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::statistics::Statistics;
 
+use super::chunk_file::ChunkFile;
 use super::columns::TS;
 use super::hand_off::{Consumer, HandOff, Producer};
 use super::metadata::open;
@@ -164,7 +164,7 @@ impl<D: Decode> Cursor<D> {
     /// that can hold timestamps in `window` (`None`: every row).
     pub(crate) fn new(
         path: &Path,
-        builder: ParquetRecordBatchReaderBuilder<File>,
+        builder: ParquetRecordBatchReaderBuilder<ChunkFile>,
         columns: &[Column],
         window: Option<TimeWindow>,
     ) -> Result<Self, DataError> {

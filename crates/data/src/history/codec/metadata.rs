@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::Path;
 
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 use parquet::file::metadata::KeyValue;
 
+use super::chunk_file::ChunkFile;
 use crate::error::DataError;
 use crate::metadata::{ARROW_SCHEMA_METADATA_KEY, SCHEMA_METADATA_KEY};
 
@@ -344,7 +345,8 @@ fn parse_metadata(
 /// A tick-history file opened for reading: its footer has been parsed and its
 /// metadata checked.
 pub(crate) struct Opened {
-    pub(crate) builder: ParquetRecordBatchReaderBuilder<File>,
+    /// The reader's builder, over the file read a column chunk at a time.
+    pub(crate) builder: ParquetRecordBatchReaderBuilder<ChunkFile>,
     pub(crate) schema: HistorySchema,
     pub(crate) metadata: HistoryMetadata,
 }
@@ -354,12 +356,16 @@ pub(crate) struct Opened {
 pub(crate) fn open(path: &Path, accept: &[HistorySchema]) -> Result<Opened, DataError> {
     let file = File::open(path)
         .map_err(|source| DataError::io(path, "failed to open file for reading", source))?;
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|source| DataError::NotParquet {
+    let footer = ArrowReaderMetadata::load(&file, Default::default()).map_err(|source| {
+        DataError::NotParquet {
             path: path.to_owned(),
             source,
-        })?;
-    crate::parquet_io::check_chunk_ranges(path, builder.metadata())?;
+        }
+    })?;
+    crate::parquet_io::check_chunk_ranges(path, footer.metadata())?;
+    let file = ChunkFile::new(file, footer.metadata())
+        .map_err(|source| DataError::io(path, "failed to read the file's length", source))?;
+    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, footer);
     let (schema, metadata) = parse_metadata(
         path,
         builder.metadata().file_metadata().key_value_metadata(),

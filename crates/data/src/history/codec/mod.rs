@@ -1,5 +1,7 @@
 //! The Parquet codec shared by the tick-history schemas:
 //!
+//! - `chunk_file`: the file as the decoder reads it, a column chunk at a
+//!   time;
 //! - `columns`: typed access to the columns of a decoded batch;
 //! - [`metadata`]: the key-value metadata of a file, and opening a file with it
 //!   checked;
@@ -12,6 +14,7 @@
 //! Each row type (`trades`, `prices`, `funding`, `depth`) lives in its own file
 //! beside this codec and knows nothing of the others.
 
+pub(crate) mod chunk_file;
 pub(crate) mod columns;
 pub(crate) mod cursor;
 pub(crate) mod hand_off;
