@@ -40,16 +40,21 @@ fn prepare(file: &Path, quiet: bool) -> Result<Prepared> {
     Ok(prepared)
 }
 
+/// At most this many syncs wait for the disk at once ([`sync_tree`]): a
+/// run's scratch folder holds ~15-30 entries, so all of them.
+const SYNC_THREADS: usize = 64;
+
 /// Syncs every file and folder under `dir` (and `dir`) to disk, all at
-/// once, one thread each: a scratch folder written unsynced
-/// ([`backstop_data::without_sync`]), before it is published. Its syncs
-/// then wait for the disk together (one journal commit, usually) instead of
-/// a file's, then its folder's after the rename, file by file
-/// (docs/performance.md, "Two threads, round 11"). The first error in
-/// listing order.
+/// once, one thread each (at most [`SYNC_THREADS`] at a time): a scratch
+/// folder written unsynced ([`backstop_data::without_sync`]), before it is
+/// published. Its syncs then wait for the disk together (one journal
+/// commit, usually) instead of a file's, then its folder's after the
+/// rename, file by file (docs/performance.md, "Two threads, round 11").
+/// The first error in listing order.
 ///
 /// # Errors
-/// A folder cannot be listed, or an entry cannot be opened or synced.
+/// A folder cannot be listed, a thread cannot be started, or an entry
+/// cannot be opened or synced.
 fn sync_tree(dir: &Path) -> Result<()> {
     let mut entries = vec![dir.to_owned()];
     let mut k = 0;
@@ -66,21 +71,26 @@ fn sync_tree(dir: &Path) -> Result<()> {
         }
         k += 1;
     }
-    let synced: Vec<std::io::Result<()>> = std::thread::scope(|scope| {
-        let syncing: Vec<_> = entries
-            .iter()
-            .map(|e| scope.spawn(move || std::fs::File::open(e)?.sync_all()))
-            .collect();
-        syncing
-            .into_iter()
-            .map(|s| {
-                s.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
-    for (entry, s) in entries.iter().zip(synced) {
-        s.with_context(|| format!("cannot sync {} to disk", entry.display()))?;
+    for batch in entries.chunks(SYNC_THREADS) {
+        let synced: Vec<std::io::Result<()>> = std::thread::scope(|scope| {
+            let syncing: Vec<_> = batch
+                .iter()
+                .map(|e| {
+                    std::thread::Builder::new()
+                        .spawn_scoped(scope, move || std::fs::File::open(e)?.sync_all())
+                })
+                .collect();
+            syncing
+                .into_iter()
+                .map(|s| {
+                    s?.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        for (entry, s) in batch.iter().zip(synced) {
+            s.with_context(|| format!("cannot sync {} to disk", entry.display()))?;
+        }
     }
     Ok(())
 }

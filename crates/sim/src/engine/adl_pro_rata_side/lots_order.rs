@@ -416,20 +416,27 @@ impl LotsOrder {
         self.pending_new = new;
     }
 
+    /// The end of the run of `moves` from `i` (increasing) that block `b`
+    /// holds or would hold: those up to the block's last key, or all that
+    /// are left in the last block; at least one key, so that a flush always
+    /// moves on (a key a removal does not find is skipped).
+    fn run_end(&self, b: usize, moves: &[u64], i: usize) -> usize {
+        let end = if b + 1 >= self.lasts.len() {
+            moves.len()
+        } else {
+            let last = self.lasts[b];
+            i + moves[i..].partition_point(|&m| m <= last)
+        };
+        end.max(i + 1)
+    }
+
     /// Removes the keys `moves` (increasing, held): those of one
     /// block in one pass over it.
     fn remove_sorted(&mut self, moves: &[u64]) {
         let mut i = 0;
         while i < moves.len() {
             let b = self.block_near(moves[i], self.left);
-            let end = if b + 1 >= self.lasts.len() {
-                moves.len()
-            } else {
-                let last = self.lasts[b];
-                i + moves[i..].partition_point(|&m| m <= last)
-            };
-            // `end > i` when the key is held; a missing one is skipped.
-            let end = end.max(i + 1);
+            let end = self.run_end(b, moves, i);
             self.remove_run(b, &moves[i..end]);
             self.left = b;
             i = end;
@@ -508,13 +515,7 @@ impl LotsOrder {
                 self.lasts.push_back(moves[i]);
             }
             let b = self.block_near(moves[i], self.entered);
-            let end = if b + 1 >= self.lasts.len() {
-                moves.len()
-            } else {
-                let last = self.lasts[b];
-                i + moves[i..].partition_point(|&m| m <= last)
-            };
-            let end = end.max(i + 1);
+            let end = self.run_end(b, moves, i);
             self.merge_run(b, &moves[i..end]);
             i = end;
         }
