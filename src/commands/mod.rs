@@ -120,16 +120,7 @@ fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
 
 /// Renders the report of a results folder.
 fn render_report(dir: &Path) -> Result<backstop_report::ReportFiles> {
-    render_report_with(dir, None)
-}
-
-/// Renders the report of a results folder, its bands folded from `bands`
-/// (every band row as written) when given rather than read back.
-fn render_report_with(
-    dir: &Path,
-    bands: Option<backstop_report::BandsReader>,
-) -> Result<backstop_report::ReportFiles> {
-    backstop_report::render_with_bands(dir, bands)
+    backstop_report::render(dir)
         .with_context(|| format!("{}: cannot render the report", dir.display()))
 }
 

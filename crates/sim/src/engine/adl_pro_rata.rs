@@ -125,6 +125,9 @@ impl Engine {
         let pending = side.touched.take_pending(self.ledger.touched());
         for &a in &pending {
             let acc = &self.ledger.accounts[a as usize];
+            // Asked of every account, in the log's order (the caller's
+            // equities follow it), whether or not one is summed below.
+            let given = known(a);
             let mut equity = None;
             for s in acc.first_slot..acc.first_slot + acc.slot_count {
                 let q = self.ledger.positions[s as usize];
@@ -133,15 +136,11 @@ impl Engine {
                 }
                 if q.lots.signum() != winners {
                     // Not on the side (the bankrupt's, a winner closed out):
-                    // no entry whatever its equity, so none is summed; the
-                    // equity known is still taken, in the log's order.
-                    if equity.is_none() {
-                        equity = known(a).map(|e| e.0);
-                    }
+                    // no entry whatever its equity, so none is summed.
                     side.set(s, None);
                     continue;
                 }
-                let e = *equity.get_or_insert_with(|| match known(a) {
+                let e = *equity.get_or_insert_with(|| match given {
                     Some(e) => {
                         debug_assert_eq!(
                             e,

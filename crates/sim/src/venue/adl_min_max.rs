@@ -131,13 +131,11 @@ fn token_of(c: &LevCandidate, t: LotTerms, falling: bool, i: usize, j: i64) -> T
 }
 
 /// `p / q` in f64 when both are exact in f64 and `q` is positive, else NaN
-/// (a [`Token`]'s key, compared first).
+/// (a [`Token`]'s key, compared first): [`lev_ratio`] of the token's terms.
 fn token_ratio(p: i128, q: i128) -> f64 {
-    const EXACT: i128 = 1 << 53;
-    if p.abs() < EXACT && q > 0 && q < EXACT {
-        p as i64 as f64 / q as i64 as f64
-    } else {
-        f64::NAN
+    match (i64::try_from(p), i64::try_from(q)) {
+        (Ok(p), Ok(q)) => lev_ratio(p, q).unwrap_or(f64::NAN),
+        _ => f64::NAN,
     }
 }
 
@@ -161,7 +159,7 @@ pub fn lev_order(a: &LevCandidate, b: &LevCandidate) -> Ordering {
 /// as [`lev_order`] does (a correctly rounded quotient is monotone).
 pub fn lev_ratio(notional: i64, equity: i64) -> Option<f64> {
     const EXACT: i64 = 1 << 53;
-    (notional.abs() < EXACT && equity > 0 && equity < EXACT)
+    (notional.unsigned_abs() < EXACT.unsigned_abs() && equity > 0 && equity < EXACT)
         .then(|| notional as f64 / equity as f64)
 }
 
