@@ -210,8 +210,10 @@ pub fn select_lots(cands: &[LevCandidate], t: LotTerms, needed: i64, lots: &mut 
 pub struct LotScratch {
     /// Per candidate, whether its tokens fall ([`falls`]).
     falling: Vec<bool>,
-    /// [`select_by_merge`]'s next token of each candidate it started.
-    heap: BinaryHeap<Reverse<Token>>,
+    /// [`select_by_merge`]'s heap of next tokens of the candidates started.
+    heap: Vec<Next>,
+    /// [`select_by_merge`]'s queue of next tokens (in order from its front).
+    pending: Vec<Next>,
 }
 
 /// Up to this many lots needed, [`select_lots_with`] takes them one at a
@@ -284,10 +286,21 @@ fn select_by_level(
 /// the earliest next token, but with only the candidates it reaches started.
 /// The candidates come in leverage order, which is the order of their first
 /// tokens, so the earliest first token of those not started yet is the next
-/// candidate's: each lot is the earlier of that and the earliest next token of
-/// the candidates started (a heap of them). It reads no candidate past the
-/// last that gives a lot but one. Writes the lots per candidate into `lots`;
-/// returns Σ lots = `min(needed, Σ offers)`.
+/// candidate's: each lot is the earliest of that and the earliest next token
+/// of the candidates started. It reads no candidate past the last that gives
+/// a lot but one. Writes the lots per candidate into `lots`; returns Σ lots =
+/// `min(needed, Σ offers)`.
+///
+/// The started candidates' next tokens are in a queue (`pending` from
+/// `head`, in order, earliest first) or a heap: a token goes to the back of
+/// the queue when it comes after the back, else into the heap, and the
+/// earliest is the earlier of the queue's front and the heap's top. At venue
+/// scale a candidate gives about one lot and the candidates' next tokens
+/// come in order, so most go to the queue and are never sifted
+/// (docs/performance.md, "`min_max_leverage`, round 10"). An entry is 16
+/// bytes ([`Next`]: its f64 key and candidate, the token being the
+/// candidate's `lots[i]`-th), compared by key first and by the exact token
+/// on equal keys.
 fn select_by_merge(
     cands: &[LevCandidate],
     t: LotTerms,
@@ -295,41 +308,170 @@ fn select_by_merge(
     lots: &mut Vec<i64>,
     scratch: &mut LotScratch,
 ) -> i64 {
-    let (falling, heap) = (&mut scratch.falling, &mut scratch.heap);
+    let (falling, heap, pending) = (
+        &mut scratch.falling,
+        &mut scratch.heap,
+        &mut scratch.pending,
+    );
     lots.clear();
     lots.resize(cands.len(), 0);
     falling.clear();
     falling.resize(cands.len(), false);
     heap.clear();
+    pending.clear();
+    // The queue's front: `pending[head..]` is in order.
+    let mut head = 0;
     let (mut p, mut sum) = (0, 0);
     while sum < needed {
         while p < cands.len() && cands[p].offer <= 0 {
             p += 1;
         }
-        let new = match (cands.get(p), heap.peek()) {
+        // The earlier of the heap's top and the queue's front (a first
+        // token's key is `N / E` whether the tokens fall or not, and
+        // `lots[p]` is 0 while `p` is not started).
+        let old = match (heap.first(), pending.get(head)) {
+            (None, None) => None,
+            (Some(&h), None) => Some((h, false)),
+            (None, Some(&w)) => Some((w, true)),
+            (Some(&h), Some(&w)) => Some(if earlier(cands, t, falling, lots, &w, &h) {
+                (w, true)
+            } else {
+                (h, false)
+            }),
+        };
+        let new = match (cands.get(p), old) {
             (None, None) => break,
             (None, Some(_)) => false,
             (Some(_), None) => true,
-            // A first token's key is `N / E` whether the tokens fall or not.
-            (Some(c), Some(Reverse(h))) => token_of(c, t, false, p, 0) < *h,
+            (Some(c), Some((o, _))) => {
+                let first = Next {
+                    key: lev_ratio(c.notional, c.equity).unwrap_or(f64::NAN),
+                    i: p as u32,
+                };
+                earlier(cands, t, falling, lots, &first, &o)
+            }
         };
         let i = if new {
             falling[p] = falls(&cands[p], t);
             p += 1;
             p - 1
         } else {
-            match heap.pop() {
-                Some(Reverse(h)) => h.i,
+            match old {
+                Some((o, false)) => {
+                    heap_pop(heap, |a, b| earlier(cands, t, falling, lots, a, b));
+                    o.i as usize
+                }
+                Some((o, true)) => {
+                    head += 1;
+                    if head == pending.len() {
+                        pending.clear();
+                        head = 0;
+                    }
+                    o.i as usize
+                }
                 None => break,
             }
         };
         lots[i] += 1;
         sum += 1;
         if lots[i] < cands[i].offer {
-            heap.push(Reverse(token_of(&cands[i], t, falling[i], i, lots[i])));
+            let tok = token_of(&cands[i], t, falling[i], i, lots[i]);
+            let w = Next {
+                key: tok.key,
+                i: i as u32,
+            };
+            if pending.len() == head
+                || pending
+                    .last()
+                    .is_some_and(|b| earlier(cands, t, falling, lots, b, &w))
+            {
+                pending.push(w);
+            } else {
+                heap_push(heap, w, |a, b| earlier(cands, t, falling, lots, a, b));
+            }
         }
     }
     sum
+}
+
+/// An entry of [`select_by_merge`]: the next token of candidate `i` (its
+/// `lots[i]`-th) by its f64 key ([`Token::key`], NaN where it has none).
+#[derive(Clone, Copy, Debug)]
+struct Next {
+    key: f64,
+    i: u32,
+}
+
+/// Whether `a`'s token comes before `b`'s (of other candidates), each the
+/// `lots[i]`-th token of its candidate: by key where the keys differ, else
+/// by the exact [`Token`] order ([`earlier_exact`], kept out of line).
+#[inline(always)]
+fn earlier(
+    cands: &[LevCandidate],
+    t: LotTerms,
+    falling: &[bool],
+    lots: &[i64],
+    a: &Next,
+    b: &Next,
+) -> bool {
+    if a.key != b.key && !a.key.is_nan() && !b.key.is_nan() {
+        return a.key > b.key;
+    }
+    earlier_exact(cands, t, falling, lots, a.i as usize, b.i as usize)
+}
+
+/// [`earlier`] on equal keys or keys without a quotient: the exact tokens.
+#[cold]
+#[inline(never)]
+fn earlier_exact(
+    cands: &[LevCandidate],
+    t: LotTerms,
+    falling: &[bool],
+    lots: &[i64],
+    x: usize,
+    y: usize,
+) -> bool {
+    token_of(&cands[x], t, falling[x], x, lots[x]) < token_of(&cands[y], t, falling[y], y, lots[y])
+}
+
+/// Adds `e` to the binary heap `heap` (earliest first by `before`).
+fn heap_push(heap: &mut Vec<Next>, e: Next, before: impl Fn(&Next, &Next) -> bool) {
+    let mut k = heap.len();
+    heap.push(e);
+    while k > 0 {
+        let parent = (k - 1) / 2;
+        if !before(&e, &heap[parent]) {
+            break;
+        }
+        heap[k] = heap[parent];
+        k = parent;
+    }
+    heap[k] = e;
+}
+
+/// Removes the top of the binary heap `heap` (earliest first by `before`).
+fn heap_pop(heap: &mut Vec<Next>, before: impl Fn(&Next, &Next) -> bool) {
+    let Some(e) = heap.pop() else { return };
+    if heap.is_empty() {
+        return;
+    }
+    let n = heap.len();
+    let mut k = 0;
+    loop {
+        let mut c = 2 * k + 1;
+        if c >= n {
+            break;
+        }
+        if c + 1 < n && before(&heap[c + 1], &heap[c]) {
+            c += 1;
+        }
+        if !before(&heap[c], &e) {
+            break;
+        }
+        heap[k] = heap[c];
+        k = c;
+    }
+    heap[k] = e;
 }
 
 /// At most this many steps of [`refine_level`].
@@ -703,6 +845,34 @@ mod tests {
                 let sum = select_by_level(&c, t, needed, &mut got, &mut scratch.falling);
                 prop_assert_eq!(sum, needed.min(total));
                 prop_assert_eq!(&got, &want);
+            }
+        }
+
+        /// The merge is the lot-by-lot rule where keys have no f64
+        /// quotient (amounts of 2^53 µUSD and more) beside keys that have
+        /// one: its entries then compare by the exact tokens.
+        #[test]
+        fn the_merge_is_the_greedy_rule_past_2_53(
+            v in prop::collection::vec((0u32..6, 1i64..40, 1i64..12, 1i64..40, any::<bool>()), 1..24),
+            big in any::<bool>(),
+            loss in -30i64..60,
+        ) {
+            let s: i64 = if big { 1 << 45 } else { 1 };
+            let c = sorted(v.into_iter().enumerate().map(|(k, (account, lots, e, offer, rich))| LevCandidate {
+                account,
+                slot: k as u32,
+                notional: lots * 100 * s,
+                equity: e * 37 * if rich { 1 << 45 } else { 1 },
+                offer: offer.min(lots),
+            }).collect());
+            let t = LotTerms { lot_value: 100 * s, loss_per_lot: loss * s };
+            let total: i64 = c.iter().map(|x| x.offer).sum();
+            let mut scratch = LotScratch::default();
+            let mut got = Vec::new();
+            for needed in 0..=total + 2 {
+                let sum = select_by_merge(&c, t, needed, &mut got, &mut scratch);
+                prop_assert_eq!(sum, needed.min(total));
+                prop_assert_eq!(&got, &greedy_lots(&c, t, needed));
             }
         }
 
