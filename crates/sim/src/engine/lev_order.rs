@@ -105,6 +105,9 @@ pub(super) struct LevOrder {
     pulled_keys: Vec<LevKey>,
     /// A pulled range's cuts: (end, lower bound) of each new range.
     cuts: Vec<(usize, f64)>,
+    /// The build's ranges, `(start, end)` in the keys ([`split_by_quotient`],
+    /// kept for its capacity).
+    segs: Vec<(usize, usize)>,
     /// The guide to `bounds` (see [`Guide`]).
     guide: Guide,
 }
@@ -149,6 +152,7 @@ impl Default for LevOrder {
             free: Vec::new(),
             pulled_keys: Vec::new(),
             cuts: Vec::new(),
+            segs: Vec::new(),
             guide: Guide::default(),
         }
     }
@@ -160,17 +164,14 @@ impl LevOrder {
         self.build_with(keys, RANGE_KEYS);
     }
 
-    /// [`LevOrder::build`] with ranges of `range_keys` keys (at least 1).
+    /// [`LevOrder::build`] with ranges of at most about `range_keys` keys
+    /// (at least 1).
+    ///
+    /// Only the top range is sorted: the keys are cut into ranges by a
+    /// quicksort by quotient that stops at ranges of `range_keys` keys or
+    /// fewer (a far range is unsorted until it is pulled, and most of a
+    /// step's order is never read before the next step's build).
     fn build_with(&mut self, mut keys: Vec<LevKey>, range_keys: usize) {
-        if keys.iter().any(|k| k.ratio().is_nan()) {
-            keys.sort_unstable();
-        } else {
-            sort_by_quotient(&mut keys);
-        }
-        debug_assert!(
-            keys.windows(2).all(|w| w[0] < w[1]),
-            "Invariant: the keys of a leverage order are distinct"
-        );
         self.range_keys = range_keys.max(1);
         self.near.clear();
         self.bounds.clear();
@@ -181,11 +182,56 @@ impl LevOrder {
         self.free.clear();
         self.floor = f64::NEG_INFINITY;
         self.guide.first.clear();
+        #[cfg(debug_assertions)]
+        {
+            let mut sorted = keys.clone();
+            sorted.sort_unstable();
+            debug_assert!(
+                sorted.windows(2).all(|w| w[0] < w[1]),
+                "Invariant: the keys of a leverage order are distinct"
+            );
+        }
         if keys.iter().any(|k| k.ratio().is_nan()) {
+            keys.sort_unstable();
             self.near.extend(keys);
             return;
         }
-        self.pull_sorted(f64::NEG_INFINITY, &keys);
+        let mut segs = std::mem::take(&mut self.segs);
+        split_by_quotient(&mut keys, self.range_keys, &mut segs);
+        let min_of = |seg: &[LevKey]| seg.iter().map(|k| k.ratio()).fold(f64::INFINITY, f64::min);
+        // The far ranges, lowest first (its lower bound −∞), each pushed
+        // whole; a range's lower bound is its lowest quotient.
+        for j in (1..segs.len()).rev() {
+            let (a, b) = segs[j];
+            let bound = if j + 1 == segs.len() {
+                f64::NEG_INFINITY
+            } else {
+                min_of(&keys[a..b])
+            };
+            self.far.push(Bucket::EMPTY);
+            self.bounds.push(bound);
+            let i = self.far.len() - 1;
+            for &k in &keys[a..b] {
+                self.push(i, k);
+            }
+        }
+        if let Some(&(a, b)) = segs.first() {
+            sort_by_quotient(&mut keys[a..b]);
+            if segs.len() > 1 {
+                self.floor = min_of(&keys[a..b]);
+            }
+            self.near.extend(keys[a..b].iter().copied());
+        }
+        debug_assert!(
+            self.bounds.len() == self.far.len()
+                && self.bounds.windows(2).all(|w| w[0] < w[1])
+                && self
+                    .bounds
+                    .last()
+                    .is_none_or(|&b| b < self.floor || self.floor == f64::NEG_INFINITY),
+            "Invariant: the far ranges' bounds increase up to near's floor"
+        );
+        self.segs = segs;
         self.build_guide();
     }
 
@@ -642,6 +688,65 @@ fn sort_by_quotient(keys: &mut [LevKey]) {
         "Invariant: a far key's quotient is a non-negative f64"
     );
     keys.sort_unstable_by_key(|k| std::cmp::Reverse(k.ratio().to_bits()));
+    sort_runs(keys);
+}
+
+/// Cuts `keys` (each with a non-negative quotient) into ranges of at most
+/// `range_keys` keys but for runs of one quotient, each range's quotients
+/// all above the next one's, without sorting inside a range: a quicksort on
+/// the quotients' bits (pivot the median of three, a three-way partition)
+/// that stops at ranges of `range_keys` keys or fewer. Writes the ranges as
+/// `(start, end)`, highest quotients first, into `segs`.
+fn split_by_quotient(keys: &mut [LevKey], range_keys: usize, segs: &mut Vec<(usize, usize)>) {
+    debug_assert!(
+        keys.iter().all(|k| k.ratio() >= 0.0),
+        "Invariant: a far key's quotient is a non-negative f64"
+    );
+    let bits = |k: &LevKey| k.ratio().to_bits();
+    segs.clear();
+    let mut todo = vec![(0, keys.len())];
+    while let Some((a, b)) = todo.pop() {
+        if b - a <= range_keys.max(1) {
+            if b > a {
+                segs.push((a, b));
+            }
+            continue;
+        }
+        let s = &mut keys[a..b];
+        let (x, y, z) = (bits(&s[0]), bits(&s[s.len() / 2]), bits(&s[s.len() - 1]));
+        let q = x.max(y).min(x.min(y).max(z));
+        // Above q, then equal to q, then below q.
+        let (mut hi, mut i, mut lo) = (0, 0, s.len());
+        while i < lo {
+            let v = bits(&s[i]);
+            if v > q {
+                s.swap(hi, i);
+                hi += 1;
+                i += 1;
+            } else if v < q {
+                lo -= 1;
+                s.swap(i, lo);
+            } else {
+                i += 1;
+            }
+        }
+        if lo < s.len() {
+            // At least the pivot is in [hi, lo): both parts are smaller.
+            todo.push((a, a + lo));
+            todo.push((a + lo, b));
+        } else if hi > 0 {
+            todo.push((a, a + hi));
+            segs.push((a + hi, b));
+        } else {
+            segs.push((a, b));
+        }
+    }
+    segs.sort_unstable();
+}
+
+/// Sorts each run of equal quotients of `keys` (sorted by quotient) by the
+/// whole key.
+fn sort_runs(keys: &mut [LevKey]) {
     let mut i = 0;
     while i < keys.len() {
         let r = keys[i].ratio();
