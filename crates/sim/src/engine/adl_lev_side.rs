@@ -68,9 +68,7 @@ impl LevSide {
     /// Gives slot `s` the key `k` (`None`: out of the order), back in the
     /// order if it was parked; nothing moves when its key is unchanged.
     pub(super) fn rekey(&mut self, s: u32, k: Option<LevKey>) {
-        if let (Some((old, None)), Some(new)) = (self.key_of[s as usize], k)
-            && (old.notional, old.equity, old.account) == (new.notional, new.equity, new.account)
-        {
+        if self.unchanged(s, k) {
             return;
         }
         self.remove(s);
@@ -78,6 +76,17 @@ impl LevSide {
             self.key_of[s as usize] = Some((k, None));
             self.order.insert(k);
         }
+    }
+
+    /// Whether slot `s` is in the order (not parked) under key `k` already,
+    /// so that [`LevSide::rekey`] would move nothing.
+    #[inline]
+    pub(super) fn unchanged(&self, s: u32, k: Option<LevKey>) -> bool {
+        matches!(
+            (self.key_of[s as usize], k),
+            (Some((old, None)), Some(new))
+                if (old.notional, old.equity, old.account) == (new.notional, new.equity, new.account)
+        )
     }
 
     /// Takes slot `s`'s entry out, wherever it is.

@@ -85,16 +85,20 @@ impl Engine {
             return;
         }
         let pending = side.touched.take_pending(self.ledger.touched());
-        // Two passes: the new keys first (each account's records read with
-        // no sorted-set search between them, so the reads overlap), then
-        // the set's removals and insertions.
+        // Two passes: the new keys first (each account's records and the
+        // slot's entry read with no sorted-set search between them, so the
+        // reads overlap; a key that did not move goes no further), then the
+        // set's removals and insertions.
         let mut fresh = std::mem::take(&mut side.fresh);
         fresh.clear();
         for &a in &pending {
             let acc = &self.ledger.accounts[a as usize];
             for s in acc.first_slot..acc.first_slot + acc.slot_count {
                 if self.ledger.positions[s as usize].market as usize == mi {
-                    fresh.push((s, self.lev_key(s, winners)));
+                    let k = self.lev_key(s, winners);
+                    if !side.unchanged(s, k) {
+                        fresh.push((s, k));
+                    }
                 }
             }
         }
