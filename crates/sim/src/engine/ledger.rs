@@ -77,6 +77,9 @@ pub struct Account {
     /// kept in the line every writer of the account meets anyway, not in an
     /// array of its own (one more cache miss per ADL winner at venue scale).
     dirty: bool,
+    /// Set only while one ADL close checks that its fills go to different
+    /// accounts ([`Ledger::mark_distinct`]); false otherwise.
+    close_mark: bool,
     pub(super) haircut: Micros,
     /// Deficits (negative equity after closing) this account left, summed.
     pub(super) deficit: Micros,
@@ -482,6 +485,43 @@ impl Ledger {
         }
     }
 
+    /// Whether the accounts `accounts` are pairwise different: marks each
+    /// in its own line (the line its fill's booking writes next). When they
+    /// are, the marks stay set for [`Ledger::clear_distinct`] to clear one
+    /// by one; on a repeat they are cleared before returning. The marks are
+    /// transient (clear between closes), so the account's state, as
+    /// anything reads or writes it, does not change: no dirty mark.
+    /// O(accounts), no allocation.
+    pub(super) fn mark_distinct(&mut self, accounts: impl Iterator<Item = u32> + Clone) -> bool {
+        let mut distinct = true;
+        let mut marked = 0;
+        for a in accounts.clone() {
+            let mark = &mut self.accounts[a as usize].close_mark;
+            if *mark {
+                distinct = false;
+                break;
+            }
+            *mark = true;
+            marked += 1;
+        }
+        if !distinct {
+            for a in accounts.take(marked) {
+                self.accounts[a as usize].close_mark = false;
+            }
+        }
+        distinct
+    }
+
+    /// Clears account `a`'s mark of [`Ledger::mark_distinct`].
+    #[inline]
+    pub(super) fn clear_distinct(&mut self, a: u32) {
+        debug_assert!(
+            self.accounts[a as usize].close_mark,
+            "Invariant: only a marked account's mark is cleared"
+        );
+        self.accounts[a as usize].close_mark = false;
+    }
+
     fn open_account(
         &mut self,
         spec: &AccountSpec,
@@ -525,6 +565,7 @@ impl Ledger {
             adl_hit: false,
             index_deferred: false,
             dirty: false,
+            close_mark: false,
             haircut: Micros::ZERO,
             deficit: Micros::ZERO,
             shortfall_recorded: Micros::ZERO,
@@ -1167,7 +1208,52 @@ fn long_change(before: i64, after: i64) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use super::Account;
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::{Account, AccountSpec, Ledger};
+    use crate::money::Micros;
+    use crate::venue::insurance::InsuranceFund;
+
+    /// `mark_distinct` answers as a plain pairwise comparison does, on lists
+    /// with and without repeats; it leaves the marks set exactly when the
+    /// accounts are distinct, and `clear_distinct` of each leaves none.
+    #[test]
+    fn mark_distinct_is_pairwise_comparison() {
+        let specs: Vec<AccountSpec> = (0..40)
+            .map(|i| AccountSpec {
+                id: i,
+                collateral: Micros(1_000),
+                isolated: false,
+                positions: vec![(0, 1, 100)],
+            })
+            .collect();
+        let ledger = Ledger::open(
+            &specs,
+            1,
+            |_, lots, entry| Micros(lots * entry),
+            InsuranceFund::new(Micros::ZERO, Micros::ZERO),
+        );
+        let Ok(mut ledger) = ledger else {
+            panic!("the ledger opens");
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(12);
+        for _ in 0..5_000 {
+            let len = rng.random_range(0..12);
+            let range = rng.random_range(1..41);
+            let list: Vec<u32> = (0..len).map(|_| rng.random_range(0..range)).collect();
+            let want = list.iter().enumerate().all(|(i, a)| !list[..i].contains(a));
+            assert_eq!(ledger.mark_distinct(list.iter().copied()), want, "{list:?}");
+            let marked = ledger.accounts.iter().filter(|a| a.close_mark).count();
+            assert_eq!(marked, if want { list.len() } else { 0 }, "{list:?}");
+            if want {
+                for &a in &list {
+                    ledger.clear_distinct(a);
+                }
+            }
+            assert!(ledger.accounts.iter().all(|a| !a.close_mark));
+        }
+    }
 
     /// An account record is one cache line: a field added beyond 64 bytes
     /// would double it (to 128, by the alignment) and every random read of

@@ -226,9 +226,9 @@ impl Engine {
         self.adl_queues = queues;
         let bankrupt_lots = self.ledger.positions[slot as usize].lots.abs();
         let mut equity_after = std::mem::take(&mut self.scratch.equity_after);
-        let distinct = Self::fill_accounts_distinct(&cands, &fills);
+        let accounts = self.fill_accounts_distinct(&cands, &fills);
         let adl_cost =
-            self.book_adl_fills(slot, price, &cands, &fills, distinct, &mut equity_after);
+            self.book_adl_fills(slot, price, &cands, &fills, accounts, &mut equity_after);
         let adl_cost = adl_cost.max(Micros::ZERO);
         // The deficit the winners carried is bad debt like any other: the account's
         // loss beyond its equity at the mark, paid by closing at the bankruptcy price.
@@ -250,7 +250,7 @@ impl Engine {
             };
             self.record_adl(a, slot, &closed);
         }
-        if !distinct {
+        if !accounts.distinct() {
             self.recheck_winners(&cands, &fills);
         }
         if pro_rata && filled > 0 {
@@ -266,9 +266,9 @@ impl Engine {
     }
 
     /// Re-checks the margin of each winner filled, in fill order, after every
-    /// fill is booked: the close's path when the fills are not in increasing
-    /// account order (else [`Engine::book_adl_fills`] re-checks each winner as
-    /// it books it). The equity is summed again: an account filled twice has
+    /// fill is booked: the close's path when some account takes two of its
+    /// fills (else [`Engine::book_adl_fills`] re-checks each winner as it
+    /// books it). The equity is summed again: an account filled twice has
     /// changed since its first fill's equity was read.
     fn recheck_winners(&mut self, cands: &[AdlCandidate], fills: &[(usize, i64)]) {
         for &(i, _) in fills {
@@ -276,18 +276,36 @@ impl Engine {
         }
     }
 
-    /// Whether the fills of `fills` go to accounts in increasing order, so each
-    /// to a different account: then each winner's lines change at its own
-    /// fill only, so its equity after the fill follows from the candidate's
-    /// and the fill, and its margin can be re-checked as soon as the fill is
-    /// booked. `pro_rata`'s fills come in account order. Other orders
-    /// (`min_max_leverage`'s leverage order) keep the two passes: checking
-    /// them on a sorted copy of the accounts was tried and did not pay
-    /// (docs/performance.md, "ADL fills' winner side, round 9").
-    fn fill_accounts_distinct(cands: &[AdlCandidate], fills: &[(usize, i64)]) -> bool {
-        fills
+    /// Whether the fills of `fills` go to different accounts: then each
+    /// winner's lines change at its own fill only, so its equity after the
+    /// fill follows from the candidate's and the fill, and its margin can be
+    /// re-checked as soon as the fill is booked. `pro_rata`'s fills come in
+    /// increasing account order (checked by comparing neighbours); other
+    /// orders (`min_max_leverage`'s leverage order, the queues' rankings)
+    /// are checked by a mark in each winner's account line
+    /// ([`super::ledger::Ledger::mark_distinct`]), which
+    /// [`Engine::book_adl_fills`] clears as it books each fill. (Checking
+    /// them on a sorted copy of the accounts was tried and did not pay:
+    /// docs/performance.md, "ADL fills' winner side, round 9"; the mark
+    /// reads the line the booking writes anyway.)
+    fn fill_accounts_distinct(
+        &mut self,
+        cands: &[AdlCandidate],
+        fills: &[(usize, i64)],
+    ) -> FillAccounts {
+        let increasing = fills
             .windows(2)
-            .all(|w| cands[w[0].0].account < cands[w[1].0].account)
+            .all(|w| cands[w[0].0].account < cands[w[1].0].account);
+        if increasing {
+            FillAccounts::Increasing
+        } else if self
+            .ledger
+            .mark_distinct(fills.iter().map(|&(i, _)| cands[i].account))
+        {
+            FillAccounts::Marked
+        } else {
+            FillAccounts::Repeated
+        }
     }
 
     /// Debug builds, small markets: the allocation from the queue is the one a
@@ -481,7 +499,9 @@ impl Engine {
     /// the bankruptcy price was better than the mark for the winners), and writes
     /// each winner's equity after its fill, in fill order, to `equity_after`.
     ///
-    /// When the fills go to accounts in increasing order (`distinct`), a winner's
+    /// When the fills go to different accounts (`accounts`, see
+    /// [`Engine::fill_accounts_distinct`]; the marks it set are cleared
+    /// here, fill by fill), a winner's
     /// equity after its fill is its candidate's equity (read when the close
     /// chose it; nothing has changed the account since) plus what the fill
     /// moved (the fill's lots at the mark less what it paid), instead of a sum
@@ -499,9 +519,10 @@ impl Engine {
         price: i64,
         cands: &[AdlCandidate],
         fills: &[(usize, i64)],
-        distinct: bool,
+        accounts: FillAccounts,
         equity_after: &mut Vec<Micros>,
     ) -> Micros {
+        let distinct = accounts.distinct();
         let mi = self.ledger.positions[slot as usize].market as usize;
         let mark = self.marks[mi];
         let mut adl_cost = Micros::ZERO;
@@ -548,6 +569,9 @@ impl Engine {
             // it than the mark). The sign was reversed (it counted the winner's gain).
             adl_cost += v - at_mark;
             self.ledger.mark_dirty(c.account);
+            if accounts == FillAccounts::Marked {
+                self.ledger.clear_distinct(c.account);
+            }
             let acc = &mut self.ledger.accounts[c.account as usize];
             if !acc.adl_hit {
                 acc.adl_hit = true;
@@ -602,6 +626,26 @@ impl Engine {
         price: i64,
     ) -> AdlCandidate {
         self.candidate_fields(owner, s, lots, Micros(equity), price, false)
+    }
+}
+
+/// How the fills of one ADL close spread over the winners' accounts
+/// ([`Engine::fill_accounts_distinct`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FillAccounts {
+    /// Different accounts, in increasing order (`pro_rata`'s): no marks.
+    Increasing,
+    /// Different accounts in another order: each carries the ledger's
+    /// mark until its fill is booked.
+    Marked,
+    /// Some account takes two fills: no marks.
+    Repeated,
+}
+
+impl FillAccounts {
+    /// Whether each fill goes to a different account.
+    fn distinct(self) -> bool {
+        !matches!(self, FillAccounts::Repeated)
     }
 }
 
