@@ -650,11 +650,17 @@ mod tests {
             assert_eq!(got, f(lots, cost), "round {round}");
             // Asked again unchanged: kept (debug builds compute it once more
             // to check it, and only then).
+            let calls = Cell::new(0usize);
             let again = side.threshold_of(s as u32, lots, cost, || {
-                assert!(cfg!(debug_assertions), "round {round}: recomputed");
+                calls.set(calls.get() + 1);
                 f(lots, cost)
             });
             assert_eq!(again, got, "round {round}");
+            assert_eq!(
+                calls.get(),
+                usize::from(cfg!(debug_assertions)),
+                "round {round}: recomputed"
+            );
         }
         // Grown: the kept entries stay.
         let kept = side.thresholds[..40].to_vec();
