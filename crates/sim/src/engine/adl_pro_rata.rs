@@ -212,17 +212,42 @@ impl Engine {
         let cursor = self.ledger.touched().len();
         side.touched
             .start(self.step, self.ledger.accounts.len(), cursor);
-        side.clear_entries(self.ledger.positions.len());
-        let mut by_threshold = Vec::new();
-        let mut by_lots = Vec::new();
+        side.start_build(self.ledger.positions.len());
+        side.size_thresholds(self.ledger.positions.len());
+        let mut by_threshold = std::mem::take(&mut side.build_thresholds);
+        let mut by_lots = std::mem::take(&mut side.build_lots);
+        by_threshold.clear();
+        by_lots.clear();
+        let per_lot_tick = self.markets[mi].micros_per_lot_tick;
         for &s in &self.ledger.market_slots[mi] {
-            if self.ledger.positions[s as usize].lots.signum() != winners {
+            let q = self.ledger.positions[s as usize];
+            if q.lots.signum() != winners {
+                side.clear_entry(s);
                 continue;
             }
             let owner = self.ledger.slot_owner(s);
-            let Some(e) = self.pro_rata_entry(owner, s, winners, self.equity(owner).0) else {
+            // As `pro_rata_entry`, the threshold from the side's memo (the
+            // slots come in increasing order: the memo is read in order).
+            let equity = self.equity(owner).0;
+            if equity <= 0 {
+                side.clear_entry(s);
                 continue;
+            }
+            let threshold = side.threshold_of(s, q.lots, q.cost.0, || {
+                profit_threshold(q.lots, q.cost.0, per_lot_tick)
+            });
+            let e = Entry {
+                account: owner,
+                lots: q.lots.abs(),
+                threshold,
+                equity,
             };
+            debug_assert_eq!(
+                Some((e.lots, e.threshold)),
+                self.pro_rata_entry(owner, s, winners, equity)
+                    .map(|f| (f.lots, f.threshold)),
+                "Invariant: the build's entry is pro_rata_entry's"
+            );
             self.adl_evaluations += 1;
             by_threshold.push(((e.threshold, s), e.lots));
             by_lots.push((e.lots, s));
@@ -231,6 +256,12 @@ impl Engine {
         side.by_threshold
             .build(&by_threshold, threshold_sums::cut_below(x));
         side.by_lots.build(&by_lots);
+        debug_assert!(
+            self.ledger.positions.len() > 1 << 16 || side.entries_held() == by_lots.len(),
+            "Invariant: a build leaves no entry of an earlier one"
+        );
+        side.build_thresholds = by_threshold;
+        side.build_lots = by_lots;
         side.by_equity.clear();
         side.equity_indexed = false;
     }

@@ -119,6 +119,30 @@ pub(super) struct ProRataSide {
     pub(super) stamp: u32,
     /// Candidates whose lots are capped at this allocation's price.
     pub(super) capped: Vec<AdlCandidate>,
+    /// Per slot: the profit threshold its last build computed, kept across
+    /// steps (see [`ThresholdMemo`]).
+    thresholds: Vec<ThresholdMemo>,
+    /// The build's `(threshold key, lots)` list, kept between builds.
+    pub(super) build_thresholds: Vec<((i64, u32), i64)>,
+    /// The build's `(lots, slot)` list, kept between builds.
+    pub(super) build_lots: Vec<(i64, u32)>,
+}
+
+/// A slot's profit threshold as a build computed it, with the position's
+/// signed lots and cost it was computed from (`lots == 0`: none). The
+/// threshold depends only on those and the market's micro-USD per lot and
+/// tick (fixed for the run; a side is one market's), not on the mark, so a
+/// position left alone since the last build (most of the side) reuses it:
+/// one read in slot order, where the division was ~1.7% of the
+/// 1,000,000-account crash.
+#[derive(Clone, Copy, Debug, Default)]
+struct ThresholdMemo {
+    /// Signed lots it was computed for.
+    lots: i64,
+    /// Cost it was computed for.
+    cost: i64,
+    /// The threshold.
+    threshold: i64,
 }
 
 /// A share of the allocation: the position and the f64 numbers `allocate` uses.
@@ -152,6 +176,7 @@ impl ProRataSide {
     /// Empties the index of every slot, for `slots` slots: one pass over the
     /// array rather than the last step's entries at random (a cache miss
     /// each).
+    #[cfg(test)]
     pub(super) fn clear_entries(&mut self, slots: usize) {
         self.min_equity_per_lot = i64::MAX;
         if self.records.len() == slots {
@@ -159,6 +184,68 @@ impl ProRataSide {
         } else {
             self.records = vec![Record::EMPTY; slots];
         }
+    }
+
+    /// Starts a build for `slots` slots without the pass of
+    /// [`ProRataSide::clear_entries`]: the caller then writes every slot of
+    /// the side's market ([`ProRataSide::put_entry`] or
+    /// [`ProRataSide::clear_entry`]), in slot order, where the fill wrote the
+    /// whole array once more (32 bytes a slot, every step). The other
+    /// markets' slots are never written by this side (a side is one market's,
+    /// and a slot's market is fixed for an engine's life), so they stay
+    /// empty.
+    pub(super) fn start_build(&mut self, slots: usize) {
+        self.min_equity_per_lot = i64::MAX;
+        if self.records.len() != slots {
+            self.records = vec![Record::EMPTY; slots];
+        }
+    }
+
+    /// Slots indexed (a pass over every record: for debug checks).
+    pub(super) fn entries_held(&self) -> usize {
+        self.records.iter().filter(|r| r.lots != 0).count()
+    }
+
+    /// Empties the entry of `slot` (a build: see
+    /// [`ProRataSide::start_build`]).
+    pub(super) fn clear_entry(&mut self, slot: u32) {
+        self.records[slot as usize] = Record::EMPTY;
+    }
+
+    /// Sizes the per-slot threshold memo for `slots` slots (kept entries
+    /// stay: a slot is one market's position for the whole run).
+    pub(super) fn size_thresholds(&mut self, slots: usize) {
+        if self.thresholds.len() != slots {
+            self.thresholds.resize(slots, ThresholdMemo::default());
+        }
+    }
+
+    /// The profit threshold of `slot` holding `lots` (signed, non-zero) at
+    /// cost `cost`: the memo's if it was computed for those, else
+    /// `compute()`, then kept. Call [`ProRataSide::size_thresholds`] first.
+    pub(super) fn threshold_of(
+        &mut self,
+        slot: u32,
+        lots: i64,
+        cost: i64,
+        compute: impl FnOnce() -> i64,
+    ) -> i64 {
+        let m = &mut self.thresholds[slot as usize];
+        if m.lots == lots && m.cost == cost && lots != 0 {
+            debug_assert_eq!(
+                m.threshold,
+                compute(),
+                "Invariant: a kept threshold is the one its lots and cost give"
+            );
+            return m.threshold;
+        }
+        let threshold = compute();
+        *m = ThresholdMemo {
+            lots,
+            cost,
+            threshold,
+        };
+        threshold
     }
 
     /// The entry of `slot`, if indexed.
@@ -530,6 +617,59 @@ mod tests {
         side.capped
             .sort_unstable_by_key(|c| (Reverse(c.lots), c.account, c.slot));
         (side, total)
+    }
+
+    /// The threshold memo gives what its computation gives for the lots and
+    /// cost asked, whatever was kept before: positions changed (lots, cost,
+    /// both, a flip of side) or left alone at random, against a plain
+    /// recomputation; a kept threshold is returned without computing.
+    #[test]
+    fn threshold_memo_is_the_computation() {
+        let mut rng = ChaCha8Rng::seed_from_u64(12);
+        let mut side = ProRataSide::default();
+        side.size_thresholds(40);
+        let f = |lots: i64, cost: i64| cost.wrapping_mul(31) ^ lots.wrapping_mul(7);
+        let mut pos: Vec<(i64, i64)> = (0..40).map(|_| (rng.random_range(-5..6), 0)).collect();
+        for round in 0..4000 {
+            let s = rng.random_range(0..40usize);
+            match rng.random_range(0..4) {
+                0 => pos[s].0 = rng.random_range(-5..6),
+                1 => pos[s].1 = rng.random_range(-3..4),
+                2 => pos[s] = (-pos[s].0, pos[s].1),
+                _ => {}
+            }
+            let (lots, cost) = pos[s];
+            if lots == 0 {
+                continue;
+            }
+            let computed = Cell::new(false);
+            let got = side.threshold_of(s as u32, lots, cost, || {
+                computed.set(true);
+                f(lots, cost)
+            });
+            assert_eq!(got, f(lots, cost), "round {round}");
+            // Asked again unchanged: kept (debug builds compute it once more
+            // to check it, and only then).
+            let calls = Cell::new(0usize);
+            let again = side.threshold_of(s as u32, lots, cost, || {
+                calls.set(calls.get() + 1);
+                f(lots, cost)
+            });
+            assert_eq!(again, got, "round {round}");
+            assert_eq!(
+                calls.get(),
+                usize::from(cfg!(debug_assertions)),
+                "round {round}: recomputed"
+            );
+        }
+        // Grown: the kept entries stay.
+        let kept = side.thresholds[..40].to_vec();
+        side.size_thresholds(80);
+        assert!(
+            kept.iter()
+                .zip(&side.thresholds)
+                .all(|(a, b)| a.lots == b.lots && a.cost == b.cost && a.threshold == b.threshold)
+        );
     }
 
     /// A record is one 32-byte line, and its set-aside mark holds for one
