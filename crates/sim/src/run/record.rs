@@ -728,6 +728,87 @@ impl BandSketches {
         bands
     }
 
+    /// [`BandSketches::table_rows`] on `pool`, called from a thread that is
+    /// not one of its workers, each task's rows ([`BLOCKS_PER_TASK`] blocks)
+    /// handed to `piece` on the calling thread, in row order, as soon as they
+    /// and every row before them are computed, while the workers compute the
+    /// rest: so what the caller does with the rows (the report's fold of
+    /// them, `src/commands/run.rs`) runs beside their computation rather
+    /// than after its last row (docs/performance.md, "Two threads, round
+    /// 12"). The workers take the tasks in row order (an atomic counter), so
+    /// they finish nearly in order. Returns the same table as
+    /// [`BandSketches::table_rows`], the pieces one after another.
+    pub(super) fn table_rows_in_pieces(
+        &self,
+        layout: &[(BandSeries, Option<usize>)],
+        names: &[&str],
+        range: std::ops::Range<usize>,
+        pool: &rayon::ThreadPool,
+        piece: &mut (dyn FnMut(&BandsTable) + Send),
+    ) -> BandsTable {
+        debug_assert!(
+            pool.current_thread_index().is_none(),
+            "Invariant: the pieces are taken on a thread that is not the pool's"
+        );
+        let block = STEPS_PER_TASK * self.width.max(1);
+        let task = block * BLOCKS_PER_TASK;
+        let tasks = range.len().div_ceil(task);
+        let taken = std::sync::atomic::AtomicUsize::new(0);
+        let (send, receive) = std::sync::mpsc::channel::<(usize, Vec<BandRow>)>();
+        let mut bands = BandsTable::default();
+        pool.in_place_scope(|scope| {
+            for _ in 0..pool.current_num_threads().min(tasks) {
+                let (send, taken, range) = (send.clone(), &taken, range.clone());
+                scope.spawn(move |_| {
+                    let mut scratch = RowScratch::default();
+                    loop {
+                        let k = taken.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if k >= tasks {
+                            return;
+                        }
+                        let start = range.start + k * task;
+                        let end = (start + task).min(range.end);
+                        let mut rows = Vec::with_capacity(end - start);
+                        for b in (start..end).step_by(block) {
+                            rows.extend(self.block_rows(b..(b + block).min(end), &mut scratch));
+                        }
+                        // The receiver is gone only when the caller panicked.
+                        if send.send((k, rows)).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            // Only the workers' senders left: the channel ends with them
+            // (a worker's panic included, resumed by the scope).
+            drop(send);
+            let mut waiting: Vec<Option<Vec<BandRow>>> = (0..tasks).map(|_| None).collect();
+            let mut next = 0;
+            for (k, rows) in receive {
+                waiting[k] = Some(rows);
+                while let Some(rows) = waiting.get_mut(next).and_then(Option::take) {
+                    let first = range.start + next * task;
+                    let mut part = BandsTable::default();
+                    for (i, row) in (first..).zip(&rows) {
+                        let t = i / self.width;
+                        push_band_row(
+                            &mut part,
+                            t,
+                            self.ts_ns[t],
+                            layout[i % self.width],
+                            names,
+                            row,
+                        );
+                    }
+                    piece(&part);
+                    append_band_rows(&mut bands, part);
+                    next += 1;
+                }
+            }
+        });
+        bands
+    }
+
     /// The whole `bands/v1` table; `names` are the markets'.
     pub(super) fn table(
         &self,
@@ -823,6 +904,31 @@ fn push_band_row(
     bands.mean.push(row.mean);
     bands.min.push(row.min);
     bands.max.push(row.max);
+}
+
+/// Moves every row of `part` to the end of `bands`.
+fn append_band_rows(bands: &mut BandsTable, part: BandsTable) {
+    // Every field named: a column added to the table must be added here.
+    let BandsTable {
+        mut step,
+        mut ts_ns,
+        mut market,
+        mut series,
+        mut quantiles,
+        mut mean,
+        mut min,
+        mut max,
+    } = part;
+    bands.step.append(&mut step);
+    bands.ts_ns.append(&mut ts_ns);
+    bands.market.append(&mut market);
+    bands.series.append(&mut series);
+    for (column, from) in bands.quantiles.iter_mut().zip(&mut quantiles) {
+        column.append(from);
+    }
+    bands.mean.append(&mut mean);
+    bands.min.append(&mut min);
+    bands.max.append(&mut max);
 }
 
 /// The bands of a one-path run streamed to their `bands/v1` file as the path
@@ -1221,6 +1327,24 @@ mod tests {
             let sliced: Vec<Vec<u64>> = whole.iter().map(|c| c[7..61].to_vec()).collect();
             assert_eq!(bits(&part), sliced);
             assert_eq!(part.step, got.step[7..61]);
+            // In pieces from outside the pool: the same table, and the
+            // pieces are its rows in order.
+            for range in [0..s.rows(), 7..61] {
+                let mut pieces = BandsTable::default();
+                let whole =
+                    s.table_rows_in_pieces(&layout, &["btc"], range.clone(), &pool, &mut |t| {
+                        assert!(!t.is_empty(), "Invariant: no empty piece");
+                        append_band_rows(&mut pieces, t.clone());
+                    });
+                let want = pool.install(|| s.table_rows(&layout, &["btc"], range.clone()));
+                assert_eq!(bits(&whole), bits(&want), "{threads} threads, {range:?}");
+                assert_eq!(bits(&pieces), bits(&want), "{threads} threads, {range:?}");
+                assert_eq!(
+                    (&whole.step, &whole.ts_ns, &whole.market, &whole.series),
+                    (&want.step, &want.ts_ns, &want.market, &want.series)
+                );
+                assert_eq!(pieces.step, want.step);
+            }
         }
     }
 }

@@ -43,9 +43,10 @@ pub fn write_run(dir: &Path, prepared: &Prepared, output: &RunOutput) -> Result<
 
 /// [`write_run`], telling the caller as soon as every file but
 /// `bands.parquet` is in place and every band row computed, while
-/// `bands.parquet` is still being encoded and synced to disk: each chunk of
-/// band rows (one row group, in file order) goes to `rows` as it is
-/// computed, then `ready(complete)` is called once (`complete`: every band
+/// `bands.parquet` is still being encoded and synced to disk: the band rows
+/// go to `rows` in file order as they are computed (with `pool`: a few
+/// hundred rows at a time, while the pool computes the next ones; else one
+/// row group at a time), then `ready(complete)` is called once (`complete`: every band
 /// row went to `rows`; not when a one-path run streamed its bands, or a file
 /// failed first). So a report can be drawn from the rows in memory beside
 /// the file's encoding and sync (docs/performance.md, "Two threads, round 7").
@@ -127,8 +128,9 @@ pub fn write_run_then(
 
 /// Writes `output`'s `bands.parquet` at `path` ([`super::record::Bands::write`]'s
 /// bytes): the rows computed here (on `pool`), one row group at a time,
-/// each given to `rows` and encoded on a thread of its own while the next is
-/// computed; `countdown` told once the last row is computed (every row went
+/// given to `rows` in pieces as they are computed
+/// ([`super::record::BandSketches::table_rows_in_pieces`]) and each group
+/// encoded on a thread of its own while the next is computed; `countdown` told once the last row is computed (every row went
 /// to `rows`). Bands a one-path run streamed are moved into place.
 fn write_bands(
     path: &Path,
@@ -144,11 +146,23 @@ fn write_bands(
     }
     let names: Vec<&str> = bands.names.iter().map(String::as_str).collect();
     let total = bands.sketches.rows();
-    let compute = |range: std::ops::Range<usize>| {
-        let table = || bands.sketches.table_rows(&bands.layout, &names, range);
-        match pool {
-            Some(p) => p.install(table),
-            None => table(),
+    // On `pool` (not from one of its workers), each task's rows go to
+    // `rows` as they come, beside the computation of the next ones.
+    let mut compute = |range: std::ops::Range<usize>| match pool {
+        Some(p) if p.current_thread_index().is_none() => {
+            let (layout, names) = (&bands.layout, &names);
+            bands
+                .sketches
+                .table_rows_in_pieces(layout, names, range, p, &mut *rows)
+        }
+        _ => {
+            let table = || bands.sketches.table_rows(&bands.layout, &names, range);
+            let table = match pool {
+                Some(p) => p.install(table),
+                None => table(),
+            };
+            rows(&table);
+            table
         }
     };
     std::thread::scope(|scope| {
@@ -166,7 +180,6 @@ fn write_bands(
         let mut every_row = true;
         for range in row_groups(total) {
             let table = compute(range);
-            rows(&table);
             // The writer stops at a bad row: the chunks after it are not needed.
             if send.send(table).is_err() {
                 every_row = false;
