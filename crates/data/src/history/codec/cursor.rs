@@ -493,25 +493,30 @@ impl<D: Decode> Decoder<D> {
     }
 }
 
-/// The reader thread's queue ([`HandOff`]): up to 64 checked batches
-/// (4,096 rows each, ~100 KB of trades) ahead of the consumer, which, once
-/// it has emptied the queue, sleeps until 8 are ready; a reader that filled
-/// it sleeps until the consumer is down to 32; the reader keeps the last 64
-/// batches handed back before freeing them. Memory: up to ~130 batches,
-/// ~13 MB for trades, whatever the length of the file.
+/// The reader thread's queue ([`HandOff`]): up to 256 checked batches
+/// (4,096 rows each, ~100 KB of trades, ~22 ms of decoding) ahead of the
+/// consumer, which, once it has emptied the queue, sleeps until 8 are
+/// ready; a reader that filled it sleeps until the consumer is down to 128;
+/// the reader keeps the last 64 batches handed back before freeing them.
+/// Memory: up to ~322 batches, ~33 MB for trades, whatever the length of
+/// the file (the queue is deep only while the consumer lags: in a replay
+/// through the engine it is near empty after the first liquidations).
 ///
 /// Why these sizes (docs/performance.md, "Replay through the engine, round
-/// 7"): with the old 4-batch channel the engine's thread slept and was woken
-/// at nearly every batch (~2,000 context switches for 10M trades), the
-/// scheduler then often ran both threads on one core, and the reader
-/// blocked whenever the engine fell a few batches behind (liquidations
-/// early in the file); and the reader rewrote buffers the engine had just
-/// read, paying to take the lines back from the other core (the decode's
-/// `memset` up to 6x its cost in the plain decode).
+/// 7" and "round 9"): with the old 4-batch channel the engine's thread slept
+/// and was woken at nearly every batch (~2,000 context switches for 10M
+/// trades), the scheduler then often ran both threads on one core, and the
+/// reader rewrote buffers the engine had just read, paying to take the lines
+/// back from the other core (the decode's `memset` up to 6x its cost in the
+/// plain decode). The reader is the replay's critical path, so it must not
+/// wait for the engine: early in the file the engine liquidates most of its
+/// accounts and falls behind by 100-200 batches, and a late wake-up of the
+/// consumer (its core taken by another process) adds to that; a queue of
+/// 64 then held the reader asleep for 4-36 ms a run, one of 256 never did.
 pub(crate) const READ_AHEAD: HandOff = HandOff {
-    capacity: 64,
+    capacity: 256,
     wake_at: 8,
-    resume_at: 32,
+    resume_at: 128,
     keep_returned: 64,
 };
 

@@ -246,6 +246,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::HandOff;
+    use crate::history::codec::cursor::{BATCH_ROWS, READ_AHEAD};
 
     /// A returned item that counts the live ones and records the thread that
     /// drops it.
@@ -329,10 +330,17 @@ mod tests {
         );
     }
 
-    /// The reader thread's sizes and edge sizes, fixed pauses.
+    /// The reader thread's sizes (and round 7's), edge sizes, fixed pauses.
     #[test]
     fn items_arrive_in_order_and_come_back() {
+        let reader = READ_AHEAD;
         for (capacity, wake_at, resume_at, keep_returned) in [
+            (
+                reader.capacity,
+                reader.wake_at,
+                reader.resume_at,
+                reader.keep_returned,
+            ),
             (64, 8, 32, 64),
             (1, 1, 0, 0),
             (4, 1, 3, 0),
@@ -374,6 +382,37 @@ mod tests {
             let sizes = HandOff { capacity, wake_at, resume_at, keep_returned };
             check(sizes, n, &producer_pauses, &consumer_pauses);
         }
+    }
+
+    /// The reader thread's queue is valid as written (the clamping in
+    /// [`HandOff::channel`] changes nothing) and holds at least a million
+    /// rows: the engine's lag early in a replay through the engine (100-200
+    /// batches of 4,096 rows, docs/performance.md "round 9") fits in it, so
+    /// the reader, the replay's critical path, does not sleep on it.
+    #[test]
+    fn the_reader_queue_holds_the_engines_lag() {
+        // Read as a value (not a constant expression) so that the checks run.
+        let sizes = std::hint::black_box(READ_AHEAD);
+        assert!(1 <= sizes.wake_at && sizes.wake_at <= sizes.capacity);
+        assert!(sizes.resume_at < sizes.capacity);
+        assert!(
+            sizes.capacity * BATCH_ROWS >= 1_000_000,
+            "{sizes:?}: {} rows",
+            sizes.capacity * BATCH_ROWS
+        );
+        // A consumer that takes nothing yet: the producer queues the whole
+        // capacity without waiting (on this thread: a wait would never end).
+        let (mut producer, mut consumer) = sizes.channel::<usize, ()>();
+        for i in 0..sizes.capacity {
+            assert!(producer.send(i));
+        }
+        drop(producer);
+        let mut received = 0;
+        while let Some(item) = consumer.recv_returning(None) {
+            assert_eq!(item, received);
+            received += 1;
+        }
+        assert_eq!(received, sizes.capacity);
     }
 
     /// A consumer dropped while the producer sleeps on a full queue: the
