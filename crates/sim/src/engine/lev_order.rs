@@ -108,6 +108,9 @@ pub(super) struct LevOrder {
     /// The build's ranges, `(start, end)` in the keys ([`split_by_quotient`],
     /// kept for its capacity).
     segs: Vec<(usize, usize)>,
+    /// [`split_by_quotient`]'s ranges still to cut (kept for its capacity:
+    /// the build allocates nothing once the order has its size).
+    split_todo: Vec<(usize, usize)>,
     /// The guide to `bounds` (see [`Guide`]).
     guide: Guide,
 }
@@ -153,6 +156,7 @@ impl Default for LevOrder {
             pulled_keys: Vec::new(),
             cuts: Vec::new(),
             segs: Vec::new(),
+            split_todo: Vec::new(),
             guide: Guide::default(),
         }
     }
@@ -197,7 +201,7 @@ impl LevOrder {
             return;
         }
         let mut segs = std::mem::take(&mut self.segs);
-        split_by_quotient(&mut keys, self.range_keys, &mut segs);
+        split_by_quotient(&mut keys, self.range_keys, &mut segs, &mut self.split_todo);
         let min_of = |seg: &[LevKey]| seg.iter().map(|k| k.ratio()).fold(f64::INFINITY, f64::min);
         // The far ranges, lowest first (its lower bound −∞), each pushed
         // whole; a range's lower bound is its lowest quotient.
@@ -696,15 +700,22 @@ fn sort_by_quotient(keys: &mut [LevKey]) {
 /// all above the next one's, without sorting inside a range: a quicksort on
 /// the quotients' bits (pivot the median of three, a three-way partition)
 /// that stops at ranges of `range_keys` keys or fewer. Writes the ranges as
-/// `(start, end)`, highest quotients first, into `segs`.
-fn split_by_quotient(keys: &mut [LevKey], range_keys: usize, segs: &mut Vec<(usize, usize)>) {
+/// `(start, end)`, highest quotients first, into `segs` (`todo`: the
+/// ranges still to cut, a buffer kept by the caller).
+fn split_by_quotient(
+    keys: &mut [LevKey],
+    range_keys: usize,
+    segs: &mut Vec<(usize, usize)>,
+    todo: &mut Vec<(usize, usize)>,
+) {
     debug_assert!(
         keys.iter().all(|k| k.ratio() >= 0.0),
         "Invariant: a far key's quotient is a non-negative f64"
     );
     let bits = |k: &LevKey| k.ratio().to_bits();
     segs.clear();
-    let mut todo = vec![(0, keys.len())];
+    todo.clear();
+    todo.push((0, keys.len()));
     while let Some((a, b)) = todo.pop() {
         if b - a <= range_keys.max(1) {
             if b > a {
