@@ -226,6 +226,14 @@ impl LevOrder {
             }
             self.near.extend(keys[a..b].iter().copied());
         }
+        self.debug_check_bounds();
+        self.segs = segs;
+        self.build_guide();
+    }
+
+    /// Debug builds: the far ranges' bounds increase, one per range, up to
+    /// `near`'s floor (what a build and a pull leave).
+    fn debug_check_bounds(&self) {
         debug_assert!(
             self.bounds.len() == self.far.len()
                 && self.bounds.windows(2).all(|w| w[0] < w[1])
@@ -235,8 +243,6 @@ impl LevOrder {
                     .is_none_or(|&b| b < self.floor || self.floor == f64::NEG_INFINITY),
             "Invariant: the far ranges' bounds increase up to near's floor"
         );
-        self.segs = segs;
-        self.build_guide();
     }
 
     /// Lays the guide's cells over the far ranges' bounds as a build leaves
@@ -501,15 +507,7 @@ impl LevOrder {
         self.floor = cuts.first().map_or(lower, |c| c.1);
         // After every key of `near`: appended at its back.
         self.near.extend(keys[..first].iter().copied());
-        debug_assert!(
-            self.bounds.len() == self.far.len()
-                && self.bounds.windows(2).all(|w| w[0] < w[1])
-                && self
-                    .bounds
-                    .last()
-                    .is_none_or(|&b| b < self.floor || self.floor == f64::NEG_INFINITY),
-            "Invariant: the far ranges' bounds increase up to near's floor"
-        );
+        self.debug_check_bounds();
         self.cuts = cuts;
     }
 
