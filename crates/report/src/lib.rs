@@ -37,7 +37,6 @@ pub use data::{Band, BandsReader, DepletionGrid, Haircut, PathSeries, ReportData
 pub use document::{Report, build, clean_paths_needed};
 pub use error::ReportError;
 pub use output::{
-    ReportFiles, render, render_with_bands, render_with_bands_unsynced, write_report,
-    write_report_unsynced,
+    ReportFiles, render, render_with_bands_unsynced, write_report, write_report_unsynced,
 };
 pub use summary::RunInfo;

@@ -147,26 +147,14 @@ pub(crate) fn write_files(files: &[(PathBuf, &[u8])], synced: bool) -> Result<()
 ///
 /// As [`ReportData::load`] and [`write_report`].
 pub fn render(results_dir: &Path) -> Result<ReportFiles, ReportError> {
-    render_with_bands(results_dir, None)
-}
-
-/// [`render`], the bands folded from `bands` (every row of `bands.parquet`,
-/// as it was written: [`ReportData::load_with_bands`]) when given.
-///
-/// # Errors
-///
-/// As [`render`].
-pub fn render_with_bands(
-    results_dir: &Path,
-    bands: Option<crate::data::BandsReader>,
-) -> Result<ReportFiles, ReportError> {
-    let data = ReportData::load_with_bands(results_dir, bands)?;
+    let data = ReportData::load(results_dir)?;
     write_report(&data, results_dir)
 }
 
-/// [`render_with_bands`], its files not synced to disk
-/// ([`write_report_unsynced`]): for a scratch folder synced whole before it
-/// is published.
+/// [`render`], the bands folded from `bands` (every row of `bands.parquet`,
+/// as it was written: [`ReportData::load_with_bands`]) when given, and the
+/// files not synced to disk ([`write_report_unsynced`]): for a scratch
+/// folder synced whole before it is published (`backstop run`).
 ///
 /// # Errors
 ///

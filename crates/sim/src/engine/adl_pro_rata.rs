@@ -41,6 +41,7 @@ use crate::venue::adl::{self, AdlCandidate, AdlPolicy};
 use super::Engine;
 use super::adl_pro_rata_side::{EXACT_LIMIT, Entry, ProRataSide, pro_rata_shares};
 use super::adl_request::AdlRequest;
+use super::ledger::Position;
 use super::threshold_sums;
 
 /// The profit threshold of a position of `lots` (signed, non-zero) and cost
@@ -81,22 +82,38 @@ fn profit_threshold_wide(lots: i64, cost: i64, k: i64) -> i64 {
     threshold.clamp(-bound, bound) as i64
 }
 
+/// The index entry of position `q` of account `owner` (equity `equity`), if
+/// it is open on side `winners` and the equity is positive; `threshold()`
+/// gives its profit threshold ([`profit_threshold`], or a build's memo of
+/// it) and is called only then.
+#[inline(always)]
+fn entry_of(
+    owner: u32,
+    q: Position,
+    winners: i64,
+    equity: i64,
+    threshold: impl FnOnce() -> i64,
+) -> Option<Entry> {
+    if q.lots.signum() != winners || equity <= 0 {
+        return None;
+    }
+    Some(Entry {
+        account: owner,
+        lots: q.lots.abs(),
+        threshold: threshold(),
+        equity,
+    })
+}
+
 impl Engine {
     /// The index entry of the position in slot `s` of `owner` (equity
     /// `equity`), if it is open on side `winners` in an account with positive
     /// equity.
     fn pro_rata_entry(&self, owner: u32, s: u32, winners: i64, equity: i64) -> Option<Entry> {
         let q = self.ledger.positions[s as usize];
-        if q.lots.signum() != winners || equity <= 0 {
-            return None;
-        }
-        let lots = q.lots.abs();
         let per_lot_tick = self.markets[q.market as usize].micros_per_lot_tick;
-        Some(Entry {
-            account: owner,
-            lots,
-            threshold: profit_threshold(q.lots, q.cost.0, per_lot_tick),
-            equity,
+        entry_of(owner, q, winners, equity, || {
+            profit_threshold(q.lots, q.cost.0, per_lot_tick)
         })
     }
 
@@ -229,25 +246,15 @@ impl Engine {
             // As `pro_rata_entry`, the threshold from the side's memo (the
             // slots come in increasing order: the memo is read in order).
             let equity = self.equity(owner).0;
-            if equity <= 0 {
+            let threshold = || {
+                side.threshold_of(s, q.lots, q.cost.0, || {
+                    profit_threshold(q.lots, q.cost.0, per_lot_tick)
+                })
+            };
+            let Some(e) = entry_of(owner, q, winners, equity, threshold) else {
                 side.clear_entry(s);
                 continue;
-            }
-            let threshold = side.threshold_of(s, q.lots, q.cost.0, || {
-                profit_threshold(q.lots, q.cost.0, per_lot_tick)
-            });
-            let e = Entry {
-                account: owner,
-                lots: q.lots.abs(),
-                threshold,
-                equity,
             };
-            debug_assert_eq!(
-                Some((e.lots, e.threshold)),
-                self.pro_rata_entry(owner, s, winners, equity)
-                    .map(|f| (f.lots, f.threshold)),
-                "Invariant: the build's entry is pro_rata_entry's"
-            );
             self.adl_evaluations += 1;
             by_threshold.push(((e.threshold, s), e.lots));
             by_lots.push((e.lots, s));

@@ -714,18 +714,30 @@ impl BandSketches {
             })
             .collect();
         let mut bands = BandsTable::default();
-        for (i, row) in range.zip(blocks.iter().flatten()) {
-            let t = i / self.width;
-            push_band_row(
-                &mut bands,
-                t,
-                self.ts_ns[t],
-                layout[i % self.width],
-                names,
-                row,
-            );
-        }
+        self.push_rows(
+            &mut bands,
+            range.start,
+            blocks.iter().flatten(),
+            layout,
+            names,
+        );
         bands
+    }
+
+    /// Appends `rows` to `table`, the first of them row `first` of the
+    /// whole table (its step, timestamp and series from its place).
+    fn push_rows<'r>(
+        &self,
+        table: &mut BandsTable,
+        first: usize,
+        rows: impl IntoIterator<Item = &'r BandRow>,
+        layout: &[(BandSeries, Option<usize>)],
+        names: &[&str],
+    ) {
+        for (i, row) in (first..).zip(rows) {
+            let t = i / self.width;
+            push_band_row(table, t, self.ts_ns[t], layout[i % self.width], names, row);
+        }
     }
 
     /// [`BandSketches::table_rows`] on `pool`, called from a thread that is
@@ -789,17 +801,7 @@ impl BandSketches {
                 while let Some(rows) = waiting.get_mut(next).and_then(Option::take) {
                     let first = range.start + next * task;
                     let mut part = BandsTable::default();
-                    for (i, row) in (first..).zip(&rows) {
-                        let t = i / self.width;
-                        push_band_row(
-                            &mut part,
-                            t,
-                            self.ts_ns[t],
-                            layout[i % self.width],
-                            names,
-                            row,
-                        );
-                    }
+                    self.push_rows(&mut part, first, &rows, layout, names);
                     piece(&part);
                     append_band_rows(&mut bands, part);
                     next += 1;

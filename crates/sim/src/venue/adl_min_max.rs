@@ -67,11 +67,9 @@ struct Token {
 
 impl Ord for Token {
     fn cmp(&self, o: &Self) -> Ordering {
-        // Higher key first: self before o iff p/q > o.p/o.q. A correctly
-        // rounded quotient of exact operands is monotone, so quotients that
-        // differ order the exact ratios (NaN, no quotient, never differs).
-        if self.key != o.key && !self.key.is_nan() && !o.key.is_nan() {
-            return o.key.total_cmp(&self.key);
+        // Higher key first: self before o iff p/q > o.p/o.q.
+        if let Some(order) = by_quotient(self.key, o.key) {
+            return order;
         }
         (o.p * self.q)
             .cmp(&(self.p * o.q))
@@ -128,6 +126,16 @@ fn token_of(c: &LevCandidate, t: LotTerms, falling: bool, i: usize, j: i64) -> T
         i,
         j,
     }
+}
+
+/// The order of two tokens by their f64 quotients `a` and `b` (higher
+/// first), when they decide it: a correctly rounded quotient of exact
+/// operands is monotone, so quotients that differ order the exact ratios.
+/// `None` when they are equal or either is NaN (no quotient): the exact
+/// `i128` products decide.
+#[inline]
+fn by_quotient(a: f64, b: f64) -> Option<Ordering> {
+    (a != b && !a.is_nan() && !b.is_nan()).then(|| b.total_cmp(&a))
 }
 
 /// `p / q` in f64 when both are exact in f64 and `q` is positive, else NaN
@@ -414,8 +422,8 @@ fn earlier(
     a: &Next,
     b: &Next,
 ) -> bool {
-    if a.key != b.key && !a.key.is_nan() && !b.key.is_nan() {
-        return a.key > b.key;
+    if let Some(order) = by_quotient(a.key, b.key) {
+        return order == Ordering::Less;
     }
     earlier_exact(cands, t, falling, lots, a.i as usize, b.i as usize)
 }

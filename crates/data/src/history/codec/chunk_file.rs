@@ -304,24 +304,25 @@ mod tests {
     fn decodes_as_the_file() {
         use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
         let (tmp, _) = file_of(7, 3000);
+        fn decode<R: ChunkReader + 'static>(
+            input: R,
+            metadata: ArrowReaderMetadata,
+        ) -> Vec<RecordBatch> {
+            ParquetRecordBatchReaderBuilder::new_with_metadata(input, metadata)
+                .with_batch_size(1000)
+                .build()
+                .expect("reader")
+                .collect::<std::result::Result<_, _>>()
+                .expect("batches")
+        }
         let batches = |chunked: bool| -> Vec<RecordBatch> {
             let file = File::open(tmp.path()).expect("open");
             let metadata = ArrowReaderMetadata::load(&file, Default::default()).expect("metadata");
             if chunked {
                 let input = ChunkFile::new(file, metadata.metadata()).expect("chunk file");
-                ParquetRecordBatchReaderBuilder::new_with_metadata(input, metadata)
-                    .with_batch_size(1000)
-                    .build()
-                    .expect("reader")
-                    .collect::<std::result::Result<_, _>>()
-                    .expect("batches")
+                decode(input, metadata)
             } else {
-                ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata)
-                    .with_batch_size(1000)
-                    .build()
-                    .expect("reader")
-                    .collect::<std::result::Result<_, _>>()
-                    .expect("batches")
+                decode(file, metadata)
             }
         };
         let expected = batches(false);

@@ -112,11 +112,7 @@ impl LotsOrder {
                     block.clear();
                     block.extend(c);
                 }
-                None => {
-                    let mut block = VecDeque::with_capacity(BLOCK + 1);
-                    block.extend(c);
-                    self.blocks.push_back(block);
-                }
+                None => self.blocks.push_back(new_block(c)),
             }
         }
         self.lasts.clear();
@@ -200,10 +196,7 @@ impl LotsOrder {
         let k = key(lots, slot);
         self.oversized += usize::from(lots >= LOTS_LIMIT);
         if self.blocks.is_empty() {
-            let mut block = VecDeque::with_capacity(BLOCK + 1);
-            block.push_back(k);
-            self.blocks.push_back(block);
-            self.lasts.push_back(k);
+            self.insert_block(0, &[k]);
             return;
         }
         let b = self.block_near(k, self.entered);
@@ -267,10 +260,7 @@ impl LotsOrder {
             // a new last block, so that such a run fills whole blocks, not
             // halves.
             if block.len() == BLOCK {
-                let mut new = VecDeque::with_capacity(BLOCK + 1);
-                new.push_back(k);
-                self.blocks.insert(b + 1, new);
-                self.lasts.insert(b + 1, k);
+                self.insert_block(b + 1, &[k]);
                 self.entered = b + 1;
                 self.entered_at = 1;
                 return;
@@ -534,7 +524,7 @@ impl LotsOrder {
         let mut i = 0;
         while i < moves.len() {
             if self.blocks.is_empty() {
-                self.blocks.push_back(VecDeque::with_capacity(BLOCK + 1));
+                self.blocks.push_back(new_block(&[]));
                 self.lasts.push_back(moves[i]);
             }
             let b = self.block_near(moves[i], self.entered);
@@ -564,11 +554,8 @@ impl LotsOrder {
             let mut rest = &moves[room..];
             while !rest.is_empty() {
                 let take = rest.len().min(BLOCK);
-                let mut new = VecDeque::with_capacity(BLOCK + 1);
-                new.extend(rest[..take].iter().copied());
                 at += 1;
-                self.lasts.insert(at, rest[take - 1]);
-                self.blocks.insert(at, new);
+                self.insert_block(at, &rest[..take]);
                 rest = &rest[take..];
             }
             self.entered = at;
@@ -672,10 +659,7 @@ impl LotsOrder {
                 block.extend(piece);
                 self.lasts[b] = piece[piece.len() - 1];
             } else {
-                let mut new = VecDeque::with_capacity(BLOCK + 1);
-                new.extend(piece);
-                self.lasts.insert(at, piece[piece.len() - 1]);
-                self.blocks.insert(at, new);
+                self.insert_block(at, piece);
             }
             if (start..end).contains(&placed) {
                 self.entered = at;
@@ -685,6 +669,14 @@ impl LotsOrder {
             at += 1;
         }
         self.scratch = merged;
+    }
+
+    /// Puts a new block holding `keys` (increasing, not empty, all between
+    /// block `at - 1`'s and block `at`'s) at place `at`, with its last key.
+    fn insert_block(&mut self, at: usize, keys: &[u64]) {
+        debug_assert!(!keys.is_empty(), "Invariant: a block holds a key");
+        self.lasts.insert(at, keys[keys.len() - 1]);
+        self.blocks.insert(at, new_block(keys));
     }
 
     /// The entries in walk order, as `(lots, slot)` (lots clamped to the
@@ -699,6 +691,14 @@ impl LotsOrder {
             (lots, k as u32)
         })
     }
+}
+
+/// A block holding `keys`, with room for [`BLOCK`] keys and the one an
+/// insertion adds before the block is split.
+fn new_block(keys: &[u64]) -> VecDeque<u64> {
+    let mut block = VecDeque::with_capacity(BLOCK + 1);
+    block.extend(keys.iter().copied());
+    block
 }
 
 /// Bits of the lots sorted by one radix pass of [`sort_keys`].
