@@ -114,10 +114,15 @@ fn dropping_the_replay_stops_its_reader_threads() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let paths = tied_files(dir.path()).paths;
-    // Two files of 25 record batches each: their threads wait on a full
-    // channel (4 batches ahead) while the replay is held.
+    // Two sources of 400 record batches (4,096 rows) each, more than a
+    // reader holds ahead of the consumer and keeps returned (256 + 64:
+    // `READ_AHEAD` in crates/data/src/history/codec/cursor.rs), so both
+    // threads are still waiting on their full queues while the replay is
+    // held. (With 25 batches a source, the test's size before the queue grew
+    // from 4 batches, a reader could reach the end of its file and let its
+    // thread go before the count below.)
     let long = dir.path().join("long.parquet");
-    let rows: Vec<TradeRow> = (0..100_000).map(|i| trade(i, 7.0)).collect();
+    let rows: Vec<TradeRow> = (0..400 * 4_096).map(|i| trade(i, 7.0)).collect();
     write_trades(&long, &rows, &meta("BTCUSDT"), &groups_of(30_000)).unwrap();
     let mut replay = Replay::open_read_ahead(&[&long, &long], TimeWindow::ALL).unwrap();
     for _ in 0..100 {
