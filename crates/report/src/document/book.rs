@@ -4,7 +4,7 @@
 //! §7b). Computed from `population.parquet` and the scenario's margin brackets
 //! alone, at the starting mark; one market moves at a time.
 
-use std::collections::BTreeMap;
+use std::hint::select_unpredictable;
 
 use rayon::prelude::*;
 
@@ -32,9 +32,85 @@ fn mmr(brackets: &Brackets, notional: f64) -> f64 {
         .map_or(0.0, |b| b.1)
 }
 
-/// A margin unit: an isolated position, or a cross account's positions.
-struct Unit<'a> {
-    rows: Vec<&'a PositionRow>,
+/// The population's margin units as runs of row indices into it: each
+/// isolated row alone, in population order, then each cross account's rows
+/// (accounts ascending, rows in population order).
+struct Units {
+    /// Row indices, unit after unit.
+    rows: Vec<usize>,
+    /// Where each unit's rows start in `rows`, then `rows.len()`.
+    starts: Vec<usize>,
+}
+
+impl Units {
+    /// `population`'s margin units: isolated rows alone, cross rows by account.
+    fn of(population: &[PositionRow]) -> Self {
+        let mut rows = Vec::with_capacity(population.len());
+        let mut starts = Vec::with_capacity(population.len() + 1);
+        let mut cross: Vec<(u64, usize)> = Vec::new();
+        for (i, r) in population.iter().enumerate() {
+            if r.isolated {
+                starts.push(rows.len());
+                rows.push(i);
+            } else {
+                cross.push((r.account_id, i));
+            }
+        }
+        // Accounts ascending, each account's rows in population order (the
+        // keys are distinct, so any sort gives this one order).
+        if !cross.is_sorted() {
+            cross.sort_unstable();
+        }
+        let mut last = None;
+        for (account, i) in cross {
+            if last != Some(account) {
+                starts.push(rows.len());
+                last = Some(account);
+            }
+            rows.push(i);
+        }
+        starts.push(rows.len());
+        Self { rows, starts }
+    }
+
+    /// The number of units.
+    fn len(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    /// Unit `u`'s row indices.
+    fn unit(&self, u: usize) -> &[usize] {
+        &self.rows[self.starts[u]..self.starts[u + 1]]
+    }
+}
+
+/// The markets of `population`, sorted and distinct, and each row's index
+/// among them.
+fn market_indices(population: &[PositionRow]) -> (Vec<&str>, Vec<usize>) {
+    let mut markets: Vec<&str> = Vec::new();
+    for r in population {
+        if markets.last() == Some(&r.market.as_str()) {
+            continue;
+        }
+        if let Err(k) = markets.binary_search(&r.market.as_str()) {
+            markets.insert(k, r.market.as_str());
+        }
+    }
+    let mut last: Option<(&str, usize)> = None;
+    let index = population
+        .iter()
+        .map(|r| match last {
+            Some((m, k)) if m == r.market => k,
+            _ => {
+                let k = markets
+                    .binary_search(&r.market.as_str())
+                    .unwrap_or_default();
+                last = Some((r.market.as_str(), k));
+                k
+            }
+        })
+        .collect();
+    (markets, index)
 }
 
 /// The brackets and starting price of `market` from the flattened scenario
@@ -71,23 +147,7 @@ struct Leg<'a> {
     moves: bool,
 }
 
-/// `unit`'s rows resolved against `market` moving (see [`Leg`]).
-fn legs<'a>(
-    unit: &Unit<'a>,
-    market: &str,
-    prices: &'a BTreeMap<&str, (Brackets, f64)>,
-) -> Vec<Leg<'a>> {
-    unit.rows
-        .iter()
-        .map(|r| Leg {
-            row: r,
-            setup: prices.get(r.market.as_str()),
-            moves: r.market == market,
-        })
-        .collect()
-}
-
-/// Equity minus maintenance of a unit (its [`legs`]) with the moving market at
+/// Equity minus maintenance of a unit (its [`Leg`]s) with the moving market at
 /// `price × (1 + x)` and every other market at its starting price.
 fn headroom(legs: &[Leg<'_>], x: f64) -> f64 {
     let mut equity = 0.0;
@@ -106,31 +166,43 @@ fn headroom(legs: &[Leg<'_>], x: f64) -> f64 {
     equity - maintenance
 }
 
-/// The move of `market` (fraction, in `[-0.99, 10]`) at which `unit` reaches
-/// maintenance, by bisection; `None` if it does not within the range.
-fn liquidation_move(
-    unit: &Unit<'_>,
-    market: &str,
-    prices: &BTreeMap<&str, (Brackets, f64)>,
-) -> Option<f64> {
-    let legs = legs(unit, market, prices);
-    let h0 = headroom(&legs, 0.0);
-    if h0 < 0.0 {
-        return Some(0.0);
+/// The number of halvings of the liquidation move's bisection.
+const HALVINGS: usize = 60;
+
+/// Where a unit's bisection starts: its move to liquidation when no
+/// bisection is needed (`Done`), else the far end of the range, where the
+/// unit is below maintenance (the near end, no move, is above).
+enum Start {
+    Done(Option<f64>),
+    Bisect(f64),
+}
+
+/// The start of the bisection of the move (fraction, in `[-0.99, 10]`) at
+/// which a unit reaches maintenance: `headroom` its headroom at a move, `net`
+/// its net size in the moving market.
+fn start(headroom: impl Fn(f64) -> f64, net: f64) -> Start {
+    if headroom(0.0) < 0.0 {
+        return Start::Done(Some(0.0));
     }
+    let far = if net >= 0.0 { -0.99 } else { 10.0 };
+    if headroom(far) >= 0.0 {
+        return Start::Done(None);
+    }
+    Start::Bisect(far)
+}
+
+/// The move of the unit of `legs` at which it reaches maintenance, by
+/// bisection; `None` if it does not within the range.
+fn liquidation_move(legs: &[Leg<'_>]) -> Option<f64> {
     let net: f64 = legs.iter().filter(|l| l.moves).map(|l| l.row.size).sum();
-    let (mut safe, far) = if net >= 0.0 {
-        (0.0, -0.99)
-    } else {
-        (0.0, 10.0)
+    let far = match start(|x| headroom(legs, x), net) {
+        Start::Done(m) => return m,
+        Start::Bisect(far) => far,
     };
-    if headroom(&legs, far) >= 0.0 {
-        return None;
-    }
-    let mut bad = far;
-    for _ in 0..60 {
+    let (mut safe, mut bad) = (0.0, far);
+    for _ in 0..HALVINGS {
         let mid = 0.5 * (safe + bad);
-        if headroom(&legs, mid) >= 0.0 {
+        if headroom(legs, mid) >= 0.0 {
             safe = mid;
         } else {
             bad = mid;
@@ -139,21 +211,270 @@ fn liquidation_move(
     Some(bad)
 }
 
+/// A margin unit of one position in the moving market (most units): what its
+/// headroom reads, with the sums' first additions (`0.0 + collateral`) done.
+#[derive(Clone, Copy, Default)]
+struct Single {
+    equity0: f64,
+    size: f64,
+    abs_size: f64,
+    entry: f64,
+}
+
+impl Single {
+    /// `row` as a single-position unit.
+    fn of(row: &PositionRow) -> Self {
+        Self {
+            equity0: 0.0 + row.collateral,
+            size: row.size,
+            abs_size: row.size.abs(),
+            entry: row.entry_price,
+        }
+    }
+
+    /// [`headroom`] of this unit's one leg (moving, at `p0` with
+    /// `brackets`): the same operations in the same order.
+    fn headroom(&self, brackets: &Brackets, p0: f64, x: f64) -> f64 {
+        let p = p0 * (1.0 + x);
+        let equity = self.equity0 + self.size * (p - self.entry);
+        let notional = self.abs_size * p;
+        equity - (0.0 + notional * mmr(brackets, notional))
+    }
+}
+
+/// Single-position units bisected side by side, [`LANES`] at a time: each
+/// lane's halvings are those of [`liquidation_move`], without branches, so
+/// the lanes' chains of dependent operations overlap.
+struct Lanes {
+    units: [Single; LANES],
+    safe: [f64; LANES],
+    bad: [f64; LANES],
+    /// Each lane's index in the caller's output.
+    slot: [usize; LANES],
+    len: usize,
+}
+
+/// The number of units a [`Lanes`] bisects together.
+const LANES: usize = 8;
+
+impl Lanes {
+    fn new() -> Self {
+        Self {
+            units: [Single::default(); LANES],
+            safe: [0.0; LANES],
+            bad: [0.0; LANES],
+            slot: [0; LANES],
+            len: 0,
+        }
+    }
+
+    /// Adds `unit`, whose bisection starts at `far`, for output `slot`;
+    /// whether the lanes are full.
+    fn push(&mut self, unit: Single, far: f64, slot: usize) -> bool {
+        debug_assert!(self.len < LANES, "Invariant: full lanes are bisected first");
+        let k = self.len;
+        (self.units[k], self.safe[k], self.bad[k], self.slot[k]) = (unit, 0.0, far, slot);
+        self.len += 1;
+        self.len == LANES
+    }
+
+    /// Bisects the lanes in use and writes each one's move to `out[slot]`.
+    fn bisect(&mut self, brackets: &Brackets, p0: f64, out: &mut [Option<f64>]) {
+        // Unused lanes repeat lane 0: their work is thrown away.
+        for k in self.len..LANES {
+            (self.units[k], self.safe[k], self.bad[k]) = (self.units[0], 0.0, self.bad[0]);
+        }
+        let (first, rest) = brackets
+            .split_first()
+            .map_or((0.0, &[][..]), |(b, r)| (b.1, r));
+        let u = &self.units;
+        for _ in 0..HALVINGS {
+            let mut mid = [0.0; LANES];
+            let mut equity = [0.0; LANES];
+            let mut notional = [0.0; LANES];
+            for k in 0..LANES {
+                mid[k] = 0.5 * (self.safe[k] + self.bad[k]);
+                let p = p0 * (1.0 + mid[k]);
+                equity[k] = u[k].equity0 + u[k].size * (p - u[k].entry);
+                notional[k] = u[k].abs_size * p;
+            }
+            // `mmr`: the rate of the last bracket whose floor is reached
+            // (the first bracket's if none is), as its reverse search finds.
+            let mut rate = [first; LANES];
+            for &(floor, r) in rest {
+                for k in 0..LANES {
+                    rate[k] = if notional[k] >= floor { r } else { rate[k] };
+                }
+            }
+            // Half the lanes go each way, at random: no branches.
+            for k in 0..LANES {
+                let above = equity[k] - (0.0 + notional[k] * rate[k]) >= 0.0;
+                self.safe[k] = select_unpredictable(above, mid[k], self.safe[k]);
+                self.bad[k] = select_unpredictable(above, self.bad[k], mid[k]);
+            }
+        }
+        for k in 0..self.len {
+            out[self.slot[k]] = Some(self.bad[k]);
+        }
+        self.len = 0;
+    }
+}
+
+/// The population and its margin units as the book's bisections read them.
+struct Book<'a> {
+    population: &'a [PositionRow],
+    units: &'a Units,
+    /// Each row's market index.
+    market_of: &'a [usize],
+    /// Each market's brackets and starting price, by market index.
+    setups: &'a [Option<(Brackets, f64)>],
+}
+
+impl Book<'_> {
+    /// The move to liquidation of each unit of `mine` (unit indices) when
+    /// market `m` moves, in the order of `mine`, as [`liquidation_move`]
+    /// finds each; units bisected in parallel by chunks (the same result for
+    /// any thread count).
+    fn liquidation_moves(&self, mine: &[usize], m: usize) -> Vec<Option<f64>> {
+        const CHUNK: usize = 4096;
+        let mut out = vec![None; mine.len()];
+        out.par_chunks_mut(CHUNK)
+            .zip(mine.par_chunks(CHUNK))
+            .for_each(|(out, mine)| self.liquidation_moves_into(mine, m, out));
+        out
+    }
+
+    /// [`Self::liquidation_moves`] of one chunk, into `out`.
+    fn liquidation_moves_into(&self, mine: &[usize], m: usize, out: &mut [Option<f64>]) {
+        let Some((brackets, p0)) = &self.setups[m] else {
+            return;
+        };
+        let mut lanes = Lanes::new();
+        let mut legs = Vec::new();
+        for (slot, &u) in mine.iter().enumerate() {
+            let rows = self.units.unit(u);
+            if let [i] = rows {
+                debug_assert!(self.market_of[*i] == m, "Invariant: a unit of m holds m");
+                let unit = Single::of(&self.population[*i]);
+                // The net size of one position is its size.
+                match start(|x| unit.headroom(brackets, *p0, x), unit.size) {
+                    Start::Done(move_) => out[slot] = move_,
+                    Start::Bisect(far) => {
+                        if lanes.push(unit, far, slot) {
+                            lanes.bisect(brackets, *p0, out);
+                        }
+                    }
+                }
+            } else {
+                legs.clear();
+                legs.extend(rows.iter().map(|&i| Leg {
+                    row: &self.population[i],
+                    setup: self.setups[self.market_of[i]].as_ref(),
+                    moves: self.market_of[i] == m,
+                }));
+                out[slot] = liquidation_move(&legs);
+            }
+        }
+        if lanes.len > 0 {
+            lanes.bisect(brackets, *p0, out);
+        }
+    }
+}
+
+/// A market's figures per margin unit holding it, in unit order.
+struct Figures {
+    /// The units' indices.
+    mine: Vec<usize>,
+    /// Each unit's notional in the market at its starting mark.
+    notional: Vec<f64>,
+    /// Each unit's notional over its collateral (NaN without collateral).
+    leverage: Vec<f64>,
+    /// Each unit's move of the market to liquidation (see [`liquidation_move`]).
+    moves: Vec<Option<f64>>,
+}
+
+impl Book<'_> {
+    /// The [`Figures`] of market `m`, at starting price `p0`.
+    fn figures(&self, m: usize, p0: f64) -> Figures {
+        let population = self.population;
+        let mine: Vec<usize> = (0..self.units.len())
+            .filter(|&u| self.units.unit(u).iter().any(|&i| self.market_of[i] == m))
+            .collect();
+        // At the starting mark: `|size| × p0 × (1 + 0)`, as the moves' table
+        // prices a move.
+        let x = 0.0;
+        let notional: Vec<f64> = mine
+            .iter()
+            .map(|&u| {
+                self.units
+                    .unit(u)
+                    .iter()
+                    .filter(|&&i| self.market_of[i] == m)
+                    .map(|&i| population[i].size.abs() * p0 * (1.0 + x))
+                    .sum()
+            })
+            .collect();
+        let leverage = mine
+            .iter()
+            .zip(&notional)
+            .map(|(&u, n)| {
+                let c: f64 = self
+                    .units
+                    .unit(u)
+                    .iter()
+                    .map(|&i| population[i].collateral)
+                    .sum();
+                if c > 0.0 { n / c } else { f64::NAN }
+            })
+            .collect();
+        let moves = self.liquidation_moves(&mine, m);
+        Figures {
+            mine,
+            notional,
+            leverage,
+            moves,
+        }
+    }
+}
+
 /// Quantiles p5, p25, p50, p75, p95 of `v` (nearest rank), formatted.
 fn quantile_row(label: &str, mut v: Vec<f64>, show: &dyn Fn(f64) -> String) -> Vec<String> {
     v.retain(|x| x.is_finite());
-    v.sort_by(f64::total_cmp);
     let mut row = vec![label.to_owned(), count(v.len() as f64)];
-    for q in [0.05, 0.25, 0.5, 0.75, 0.95] {
+    row.extend(nearest_ranks(&mut v).map(|x| x.map_or_else(|| "–".to_owned(), show)));
+    row
+}
+
+/// The quantiles p5, p25, p50, p75, p95 of `v` by nearest rank, as a full
+/// sort by `total_cmp` would give them (`None` if `v` is empty): each rank
+/// selected in the part of `v` above the previous one, leaving `v` in some
+/// order. The element a rank selects is equal under `total_cmp` to the one a
+/// sort puts there, so it has the same bits.
+fn nearest_ranks(v: &mut [f64]) -> [Option<f64>; 5] {
+    let mut out = [None; 5];
+    // `v[..lo]` holds the ranks below `lo`, each at most every later element.
+    let mut lo = 0;
+    for (q, out) in [0.05, 0.25, 0.5, 0.75, 0.95].into_iter().zip(&mut out) {
         #[allow(
             clippy::cast_possible_truncation,
             clippy::cast_sign_loss,
             clippy::cast_precision_loss
         )]
         let i = ((q * (v.len().max(1) - 1) as f64).round() as usize).min(v.len().saturating_sub(1));
-        row.push(v.get(i).map_or_else(|| "–".to_owned(), |x| show(*x)));
+        if v.is_empty() {
+            continue;
+        }
+        debug_assert!(
+            i + 1 >= lo,
+            "Invariant: the ranks ascend with the quantiles"
+        );
+        if i >= lo {
+            v[lo..].select_nth_unstable_by(i - lo, f64::total_cmp);
+            lo = i + 1;
+        }
+        *out = Some(v[i]);
     }
-    row
+    out
 }
 
 /// Per market, what the run did there (runs of several markets): the mean per
@@ -259,71 +580,39 @@ pub(crate) fn sections(data: &ReportData) -> Result<Vec<Section>, ReportError> {
     if data.population.is_empty() {
         return Ok(Vec::new());
     }
-    let mut markets: Vec<&str> = data.population.iter().map(|r| r.market.as_str()).collect();
-    markets.sort_unstable();
-    markets.dedup();
-    let prices: BTreeMap<&str, (Brackets, f64)> = markets
-        .iter()
-        .filter_map(|m| market_setup(data, m).map(|s| (*m, s)))
-        .collect();
-    // Margin units: isolated rows alone, cross rows by account.
-    let mut cross: BTreeMap<u64, Vec<&PositionRow>> = BTreeMap::new();
-    let mut units: Vec<Unit<'_>> = Vec::new();
-    for r in &data.population {
-        if r.isolated {
-            units.push(Unit { rows: vec![r] });
-        } else {
-            cross.entry(r.account_id).or_default().push(r);
-        }
-    }
-    units.extend(cross.into_values().map(|rows| Unit { rows }));
+    let (markets, market_of) = market_indices(&data.population);
+    let setups: Vec<Option<(Brackets, f64)>> =
+        markets.iter().map(|m| market_setup(data, m)).collect();
+    let units = Units::of(&data.population);
+    let book = Book {
+        population: &data.population,
+        units: &units,
+        market_of: &market_of,
+        setups: &setups,
+    };
     let mut out = Vec::new();
-    for market in &markets {
-        let Some((_, p0)) = prices.get(market) else {
+    for (m, market) in markets.iter().enumerate() {
+        let Some((_, p0)) = &setups[m] else {
             continue;
         };
-        let mine: Vec<&Unit<'_>> = units
+        let Figures {
+            mine,
+            notional,
+            leverage,
+            moves,
+        } = book.figures(m, *p0);
+        let open: f64 = notional.iter().copied().sum();
+        let ladder: Vec<(Option<f64>, f64)> = moves
             .iter()
-            .filter(|u| u.rows.iter().any(|r| r.market == *market))
-            .collect();
-        let notional_of = |u: &Unit<'_>, x: f64| -> f64 {
-            u.rows
-                .iter()
-                .filter(|r| r.market == *market)
-                .map(|r| r.size.abs() * p0 * (1.0 + x))
-                .sum()
-        };
-        let open: f64 = mine.iter().map(|u| notional_of(u, 0.0)).sum();
-        let collateral = |u: &Unit<'_>| u.rows.iter().map(|r| r.collateral).sum::<f64>();
-        let leverage: Vec<f64> = mine
-            .iter()
-            .map(|u| {
-                let c = collateral(u);
-                if c > 0.0 {
-                    notional_of(u, 0.0) / c
-                } else {
-                    f64::NAN
-                }
-            })
-            .collect();
-        let notional: Vec<f64> = mine.iter().map(|u| notional_of(u, 0.0)).collect();
-        // Each unit's bisection alone, in parallel (a population of a million
-        // accounts): collected in unit order, the same for any thread count.
-        let moves: Vec<Option<f64>> = mine
-            .par_iter()
-            .map(|u| liquidation_move(u, market, &prices))
-            .collect();
-        let ladder: Vec<(Option<f64>, f64)> = mine
-            .iter()
-            .zip(&moves)
-            .map(|(u, m)| (*m, notional_of(u, 0.0)))
+            .copied()
+            .zip(notional.iter().copied())
             .collect();
         let mut risk_rows = Vec::new();
         let mut at_risk_bars = Vec::new();
         for x in MOVES {
             let mut at_risk = 0.0;
             let mut n = 0u64;
-            for (u, m) in mine.iter().zip(&moves) {
+            for (notional, m) in notional.iter().zip(&moves) {
                 let hit = m.is_some_and(|m| {
                     if x < 0.0 {
                         m >= x && m <= 0.0
@@ -332,7 +621,7 @@ pub(crate) fn sections(data: &ReportData) -> Result<Vec<Section>, ReportError> {
                     }
                 });
                 if hit {
-                    at_risk += notional_of(u, 0.0);
+                    at_risk += notional;
                     n += 1;
                 }
             }
@@ -431,6 +720,8 @@ pub(crate) fn sections(data: &ReportData) -> Result<Vec<Section>, ReportError> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn row(account_id: u64, size: f64, collateral: f64, isolated: bool) -> PositionRow {
@@ -444,19 +735,270 @@ mod tests {
         }
     }
 
+    /// The book's margin units as it built them before round 13: isolated
+    /// rows alone, then a `BTreeMap` of the cross rows by account.
+    fn reference_units(population: &[PositionRow]) -> Vec<Vec<&PositionRow>> {
+        let mut cross: BTreeMap<u64, Vec<&PositionRow>> = BTreeMap::new();
+        let mut units = Vec::new();
+        for r in population {
+            if r.isolated {
+                units.push(vec![r]);
+            } else {
+                cross.entry(r.account_id).or_default().push(r);
+            }
+        }
+        units.extend(cross.into_values());
+        units
+    }
+
+    /// The liquidation move as the book found it before round 13 (the legs
+    /// resolved by name, every unit through the general bisection): the
+    /// reference of the single-position lanes.
+    fn reference_move(
+        rows: &[&PositionRow],
+        market: &str,
+        prices: &BTreeMap<&str, (Brackets, f64)>,
+    ) -> Option<f64> {
+        let legs: Vec<Leg<'_>> = rows
+            .iter()
+            .map(|r| Leg {
+                row: r,
+                setup: prices.get(r.market.as_str()),
+                moves: r.market == market,
+            })
+            .collect();
+        let h0 = headroom(&legs, 0.0);
+        if h0 < 0.0 {
+            return Some(0.0);
+        }
+        let net: f64 = legs.iter().filter(|l| l.moves).map(|l| l.row.size).sum();
+        let (mut safe, far) = if net >= 0.0 {
+            (0.0, -0.99)
+        } else {
+            (0.0, 10.0)
+        };
+        if headroom(&legs, far) >= 0.0 {
+            return None;
+        }
+        let mut bad = far;
+        for _ in 0..60 {
+            let mid = 0.5 * (safe + bad);
+            if headroom(&legs, mid) >= 0.0 {
+                safe = mid;
+            } else {
+                bad = mid;
+            }
+        }
+        Some(bad)
+    }
+
+    /// The moves of every unit holding `market`, by the book's fast path.
+    fn moves(
+        population: &[PositionRow],
+        market: &str,
+        setups: &[(&str, Brackets, f64)],
+    ) -> Vec<Option<f64>> {
+        let (markets, market_of) = market_indices(population);
+        let setups: Vec<Option<(Brackets, f64)>> = markets
+            .iter()
+            .map(|m| {
+                setups
+                    .iter()
+                    .find(|s| s.0 == *m)
+                    .map(|s| (s.1.clone(), s.2))
+            })
+            .collect();
+        let units = Units::of(population);
+        let book = Book {
+            population,
+            units: &units,
+            market_of: &market_of,
+            setups: &setups,
+        };
+        let m = markets.iter().position(|x| *x == market).unwrap();
+        let p0 = setups[m].as_ref().unwrap().1;
+        book.figures(m, p0).moves
+    }
+
+    /// A small deterministic generator (splitmix64).
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+
+        /// Uniform in `[0, 1)`.
+        #[allow(clippy::cast_precision_loss)]
+        fn unit(&mut self) -> f64 {
+            (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    /// A random population over btc, eth and sol (sol without brackets):
+    /// single positions and cross accounts of up to four rows, leverage from
+    /// under 1x to past maintenance, notionals across the brackets' floors.
+    fn population(rng: &mut Rng, n: usize) -> Vec<PositionRow> {
+        let markets = [("btc", 100.0), ("eth", 10.0), ("sol", 1.0)];
+        let mut rows = Vec::new();
+        let mut account = 0;
+        while rows.len() < n {
+            account += 1 + rng.below(3);
+            let legs = if rng.below(3) == 0 {
+                1 + rng.below(4)
+            } else {
+                1
+            };
+            let isolated = legs == 1 && rng.below(4) == 0;
+            for _ in 0..legs {
+                let (market, p0) = markets[usize::try_from(rng.below(3)).unwrap()];
+                let notional = 10f64.powf(1.0 + 6.0 * rng.unit());
+                let side = if rng.below(5) < 3 { 1.0 } else { -1.0 };
+                let leverage = 10f64.powf(-0.5 + 2.8 * rng.unit());
+                rows.push(PositionRow {
+                    account_id: account,
+                    market: market.to_owned(),
+                    size: side * notional / p0,
+                    entry_price: p0 * (0.9 + 0.2 * rng.unit()),
+                    collateral: if rng.below(20) == 0 {
+                        0.0
+                    } else {
+                        notional / leverage
+                    },
+                    isolated,
+                });
+            }
+        }
+        // Some accounts' rows apart, as a file need not keep them together.
+        let len = rows.len();
+        for k in 0..len / 10 {
+            let j = usize::try_from(rng.below(len as u64)).unwrap();
+            rows.swap(k * 7 % len, j);
+        }
+        rows
+    }
+
+    #[test]
+    fn units_are_grouped_as_by_a_map_of_cross_accounts() {
+        let mut rng = Rng(7);
+        for n in [0, 1, 5, 300] {
+            let population = population(&mut rng, n);
+            let units = Units::of(&population);
+            let want = reference_units(&population);
+            assert_eq!(units.len(), want.len());
+            for (u, rows) in want.iter().enumerate() {
+                let got: Vec<&PositionRow> =
+                    units.unit(u).iter().map(|&i| &population[i]).collect();
+                assert!(got.iter().zip(rows).all(|(a, b)| std::ptr::eq(*a, *b)));
+                assert_eq!(got.len(), rows.len());
+            }
+        }
+    }
+
+    #[test]
+    fn the_lanes_and_the_general_bisection_find_the_reference_moves_bit_for_bit() {
+        let mut rng = Rng(42);
+        let tiers = vec![
+            (0.0, 0.004),
+            (5_000.0, 0.005),
+            (50_000.0, 0.01),
+            (250_000.0, 0.025),
+            (1_000_000.0, 0.05),
+        ];
+        // Floors out of order, as a summary could give them: `mmr` takes the
+        // last bracket reached in the list's order, and so must the lanes.
+        let shuffled = vec![(20_000.0, 0.02), (0.0, 0.003), (100_000.0, 0.0075)];
+        for (round, n) in [1, 7, 8, 9, 500, 3000].into_iter().enumerate() {
+            let population = population(&mut rng, n);
+            let eth = if round % 2 == 0 {
+                tiers.clone()
+            } else {
+                shuffled.clone()
+            };
+            let setups = [("btc", tiers.clone(), 100.0), ("eth", eth, 10.0)];
+            let prices: BTreeMap<&str, (Brackets, f64)> = setups
+                .iter()
+                .map(|(m, b, p)| (*m, (b.clone(), *p)))
+                .collect();
+            let units = reference_units(&population);
+            let (mut bisected, mut single, mut multi) = (0, 0, 0);
+            for market in ["btc", "eth"] {
+                if !population.iter().any(|r| r.market == market) {
+                    continue;
+                }
+                let got = moves(&population, market, &setups);
+                let mine: Vec<&Vec<&PositionRow>> = units
+                    .iter()
+                    .filter(|u| u.iter().any(|r| r.market == market))
+                    .collect();
+                assert_eq!(got.len(), mine.len());
+                for (unit, got) in mine.iter().zip(&got) {
+                    let want = reference_move(unit, market, &prices);
+                    assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits), "{unit:?}");
+                    if want.is_some_and(|m| m != 0.0) {
+                        bisected += 1;
+                        if unit.len() == 1 {
+                            single += 1;
+                        } else {
+                            multi += 1;
+                        }
+                    }
+                }
+            }
+            if n >= 500 {
+                assert!(single > 100 && multi > 10, "{bisected} {single} {multi}");
+            }
+        }
+    }
+
+    #[test]
+    fn nearest_ranks_are_those_of_a_full_sort() {
+        let mut rng = Rng(3);
+        for n in [0, 1, 2, 3, 4, 5, 6, 19, 20, 21, 1000] {
+            let mut v: Vec<f64> = (0..n)
+                .map(|_| match rng.below(6) {
+                    0 => 0.0,
+                    1 => -0.0,
+                    2 => 1.5,
+                    _ => rng.unit() - 0.5,
+                })
+                .collect();
+            let mut sorted = v.clone();
+            sorted.sort_by(f64::total_cmp);
+            let want = [0.05, 0.25, 0.5, 0.75, 0.95].map(|q| {
+                #[allow(
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss,
+                    clippy::cast_precision_loss
+                )]
+                let i = ((q * (sorted.len().max(1) - 1) as f64).round() as usize)
+                    .min(sorted.len().saturating_sub(1));
+                sorted.get(i).map(|x| x.to_bits())
+            });
+            assert_eq!(
+                nearest_ranks(&mut v).map(|x| x.map(f64::to_bits)),
+                want,
+                "{n}"
+            );
+        }
+    }
+
     #[test]
     fn a_long_at_ten_times_reaches_maintenance_near_minus_nine_percent() {
-        let r = row(1, 1.0, 10.0, true);
-        let unit = Unit { rows: vec![&r] };
-        let prices: BTreeMap<&str, (Brackets, f64)> =
-            [("btc", (vec![(0.0, 0.01)], 100.0))].into_iter().collect();
+        let setups = [("btc", vec![(0.0, 0.01)], 100.0)];
         // Equity 10 + (p − 100) = 0.01 p  →  p = 90 / 0.99.
-        let x = liquidation_move(&unit, "btc", &prices).unwrap();
+        let x = moves(&[row(1, 1.0, 10.0, true)], "btc", &setups)[0].unwrap();
         assert!((100.0 * (1.0 + x) - 90.0 / 0.99).abs() < 1e-6, "{x}");
-        let short = row(2, -1.0, 10.0, true);
-        let unit = Unit { rows: vec![&short] };
         // 10 − (p − 100) = 0.01 p  →  p = 110 / 1.01.
-        let x = liquidation_move(&unit, "btc", &prices).unwrap();
+        let x = moves(&[row(2, -1.0, 10.0, false)], "btc", &setups)[0].unwrap();
         assert!((100.0 * (1.0 + x) - 110.0 / 1.01).abs() < 1e-6, "{x}");
     }
 
