@@ -100,12 +100,14 @@ pub(crate) fn write_documents(
     })
 }
 
-/// Writes each `(path, bytes)` atomically, all at once: one thread per file,
-/// so that their syncs to disk (two a file: the file and its folder) wait
-/// together rather than one after another (docs/performance.md, "Two
-/// threads, round 5"). The files are independent: their bytes do not depend
-/// on the order they are written in. With `synced` false nothing is synced
-/// ([`backstop_data::without_sync`]).
+/// Writes each `(path, bytes)` atomically. Synced, all at once: one thread
+/// per file, so that their syncs to disk (two a file: the file and its
+/// folder) wait together rather than one after another (docs/performance.md,
+/// "Two threads, round 5"). With `synced` false nothing is synced
+/// ([`backstop_data::without_sync`]) and no write waits for the disk: the
+/// files are written by the current rayon pool's workers instead, with no
+/// thread started for each (round 13). The files are independent: their
+/// bytes do not depend on the order they are written in.
 ///
 /// # Errors
 ///
@@ -113,19 +115,33 @@ pub(crate) fn write_documents(
 pub(crate) fn write_files(files: &[(PathBuf, &[u8])], synced: bool) -> Result<(), ReportError> {
     // A path named twice holds its last bytes, as when written in order.
     let last = |i: usize| !files[i + 1..].iter().any(|(p, _)| *p == files[i].0);
-    let results: Vec<Result<(), ReportError>> = std::thread::scope(|scope| {
-        let writers: Vec<_> = (0..files.len())
-            .filter(|&i| last(i))
-            .map(|i| {
-                let (path, bytes) = &files[i];
-                scope.spawn(move || {
-                    let write = || backstop_data::write_bytes_atomically(path, bytes);
-                    if synced {
-                        write()
-                    } else {
-                        backstop_data::without_sync(write)
-                    }
-                })
+    let kept: Vec<&(PathBuf, &[u8])> = (0..files.len())
+        .filter(|&i| last(i))
+        .map(|i| &files[i])
+        .collect();
+    let results: Vec<Result<(), ReportError>> = if synced {
+        write_on_threads(&kept)
+    } else {
+        use rayon::prelude::*;
+        kept.par_iter()
+            .with_max_len(1)
+            .map(|(path, bytes)| {
+                backstop_data::without_sync(|| backstop_data::write_bytes_atomically(path, bytes))
+                    .map_err(ReportError::from)
+            })
+            .collect()
+    };
+    results.into_iter().collect()
+}
+
+/// Writes each `(path, bytes)` atomically and synced, one thread per file;
+/// each file's outcome in the order of `files`.
+fn write_on_threads(files: &[&(PathBuf, &[u8])]) -> Vec<Result<(), ReportError>> {
+    std::thread::scope(|scope| {
+        let writers: Vec<_> = files
+            .iter()
+            .map(|(path, bytes)| {
+                scope.spawn(move || backstop_data::write_bytes_atomically(path, bytes))
             })
             .collect();
         writers
@@ -135,8 +151,7 @@ pub(crate) fn write_files(files: &[(PathBuf, &[u8])], synced: bool) -> Result<()
                 Err(panic) => std::panic::resume_unwind(panic),
             })
             .collect()
-    });
-    results.into_iter().collect()
+    })
 }
 
 /// Loads the results in `results_dir` ([`ReportData::load`]) and writes the report
@@ -192,9 +207,13 @@ mod tests {
             (x, b"x".as_slice()),
             (y, b"y".as_slice()),
         ];
-        let err = write_files(&bad, true).expect_err("no folder").to_string();
-        assert!(err.contains("x.txt") && !err.contains("y.txt"), "{err}");
-        assert_eq!(std::fs::read(&a).expect("a"), b"again");
+        for synced in [true, false] {
+            let err = write_files(&bad, synced)
+                .expect_err("no folder")
+                .to_string();
+            assert!(err.contains("x.txt") && !err.contains("y.txt"), "{err}");
+            assert_eq!(std::fs::read(&a).expect("a"), b"again");
+        }
     }
 
     /// Written unsynced (for a scratch folder synced whole), the files are
