@@ -43,6 +43,35 @@ use super::adl_pro_rata_side::{EXACT_LIMIT, Entry, ProRataSide, pro_rata_shares}
 use super::adl_request::AdlRequest;
 use super::ledger::Position;
 use super::threshold_sums;
+use super::waterfall::FillAccounts;
+
+/// Winners of a `pro_rata` close read, booked and re-indexed together
+/// ([`Engine::book_pro_rata_fills`]): their lines (~7 a winner) stay in the
+/// cache from the read to the re-index.
+const FILL_CHUNK: usize = 64;
+
+/// The candidate record of the indexed position in slot `slot` of
+/// `account` (entry `e`, not set aside: it offers its lots) with only what
+/// a `pro_rata` close reads of it after the allocation: account, slot, lots
+/// and equity (`Engine::book_adl_fills`, the fills' account order). The
+/// ranking fields (PnL, notional, margin) are left at 0: no `pro_rata`
+/// step reads them, and not reading the position here saves a cache miss
+/// per winner (the booking reads it a chunk at a time).
+fn pro_rata_booking_candidate(account: u32, slot: u32, e: Entry) -> AdlCandidate {
+    AdlCandidate {
+        account,
+        slot,
+        lots: e.lots,
+        pnl: 0.0,
+        entry_value: 0.0,
+        notional: 0.0,
+        equity: Micros(e.equity).to_usd(),
+        wallet: 0.0,
+        maintenance: 0.0,
+        loss_per_lot: 0.0,
+        lot_value: 0.0,
+    }
+}
 
 /// The profit threshold of a position of `lots` (signed, non-zero) and cost
 /// `cost` (micro-USD), `k` micro-USD per lot and tick: it is in profit at
@@ -128,6 +157,8 @@ impl Engine {
             return;
         }
         self.resync_pro_rata(side, mi, winners, |_| None);
+        // The walk reads the lots order next: apply the re-keys together.
+        side.by_lots.flush();
     }
 
     /// Re-indexes the accounts logged as changed since the side's last sync;
@@ -137,10 +168,24 @@ impl Engine {
         side: &mut ProRataSide,
         mi: usize,
         winners: i64,
-        mut known: impl FnMut(u32) -> Option<Micros>,
+        known: impl FnMut(u32) -> Option<Micros>,
     ) {
         let pending = side.touched.take_pending(self.ledger.touched());
-        for &a in &pending {
+        self.resync_accounts(side, mi, winners, &pending, known);
+        side.touched.recycle(pending);
+    }
+
+    /// Re-indexes the accounts `pending` (each once) on side `winners` of
+    /// market `mi`; `known(a)` as [`Engine::resync_pro_rata`] takes it.
+    fn resync_accounts(
+        &mut self,
+        side: &mut ProRataSide,
+        mi: usize,
+        winners: i64,
+        pending: &[u32],
+        mut known: impl FnMut(u32) -> Option<Micros>,
+    ) {
+        for &a in pending {
             let acc = &self.ledger.accounts[a as usize];
             // Asked of every account, in the log's order (the caller's
             // equities follow it), whether or not one is summed below.
@@ -175,9 +220,6 @@ impl Engine {
                 side.set(s, entry);
             }
         }
-        side.touched.recycle(pending);
-        // The walk reads the lots order next: apply the re-keys together.
-        side.by_lots.flush();
     }
 
     /// Re-indexes side `winners` of market `mi` right after a close booked
@@ -190,6 +232,21 @@ impl Engine {
     /// and an account changed after this sync is logged again and re-indexed
     /// at the next one, as before.
     pub(super) fn sync_pro_rata_after_fills(
+        &mut self,
+        side: &mut ProRataSide,
+        mi: usize,
+        winners: i64,
+        cands: &[AdlCandidate],
+        fills: &[(usize, i64)],
+        equity_after: &[Micros],
+    ) {
+        self.resync_after_fills(side, mi, winners, cands, fills, equity_after);
+        side.by_lots.flush();
+    }
+
+    /// [`Engine::sync_pro_rata_after_fills`] without applying the lots
+    /// order's re-keys (the caller flushes them).
+    fn resync_after_fills(
         &mut self,
         side: &mut ProRataSide,
         mi: usize,
@@ -216,6 +273,121 @@ impl Engine {
             equity_after.get(next - 1).copied()
         };
         self.resync_pro_rata(side, mi, winners, known);
+    }
+
+    /// Books the fills of a `pro_rata` close whose winners are different
+    /// accounts in increasing order (`cands`, `fills` as
+    /// [`Engine::book_adl_fills`] takes them) and re-indexes side `side`
+    /// after them, [`FILL_CHUNK`] winners at a time: each chunk's lines read
+    /// together (their misses overlap), then booked, then re-indexed while
+    /// still in the cache. A close of thousands of winners (a large
+    /// bankrupt position shared one lot each among the largest positions)
+    /// otherwise met every winner's lines cold in each of its passes.
+    /// Returns what the winners gave up against the mark; writes the last
+    /// chunk's equities after to `equity_after`.
+    ///
+    /// Exact: the same bookings in the same order (a chunk's booking reads
+    /// and writes only its winners' lines and the bankrupt's), and the same
+    /// entries: a winner's entry depends only on its own lines and the
+    /// marks, which the later chunks do not change (each winner is filled
+    /// once), and the bankrupt account, re-indexed after every chunk, holds
+    /// no entry on this side.
+    pub(super) fn book_pro_rata_fills(
+        &mut self,
+        side: &mut ProRataSide,
+        slot: u32,
+        price: i64,
+        cands: &[AdlCandidate],
+        fills: &[(usize, i64)],
+        equity_after: &mut Vec<Micros>,
+    ) -> Micros {
+        debug_assert!(
+            fills
+                .windows(2)
+                .all(|w| cands[w[0].0].account < cands[w[1].0].account),
+            "Invariant: a pro_rata close's winners are different accounts in increasing order"
+        );
+        let p = self.ledger.positions[slot as usize];
+        let (mi, winners) = (p.market as usize, -p.lots.signum());
+        let bankrupt = self.ledger.slot_owner(slot);
+        // A close of one chunk was read by the allocation's touch pass.
+        let touch = fills.len() > FILL_CHUNK;
+        let mut cost = Micros::ZERO;
+        for chunk in fills.chunks(FILL_CHUNK) {
+            if touch {
+                self.touch_fills(side, cands, chunk);
+            }
+            cost += self.book_adl_fills(
+                slot,
+                price,
+                cands,
+                chunk,
+                FillAccounts::Increasing,
+                equity_after,
+            );
+            self.resync_chunk(side, mi, winners, bankrupt, cands, chunk, equity_after);
+        }
+        side.by_lots.flush();
+        #[cfg(debug_assertions)]
+        for &(i, _) in fills {
+            let (a, s) = (cands[i].account, cands[i].slot);
+            assert_eq!(
+                side.entry(s),
+                self.pro_rata_entry(a, s, winners, self.equity(a).0),
+                "Invariant: a chunked close leaves each winner's entry as a re-index after every fill would"
+            );
+        }
+        cost
+    }
+
+    /// [`Engine::resync_after_fills`] of one chunk of a close booked against
+    /// account `bankrupt`: when the log since the last sync is the chunk's
+    /// (each winner, then the bankrupt), its accounts are known without the
+    /// side's per-account markers ([`super::adl_touched::TouchedSince::take_known`]),
+    /// and each winner's equity is the one its booking wrote.
+    #[allow(clippy::too_many_arguments)]
+    fn resync_chunk(
+        &mut self,
+        side: &mut ProRataSide,
+        mi: usize,
+        winners: i64,
+        bankrupt: u32,
+        cands: &[AdlCandidate],
+        fills: &[(usize, i64)],
+        equity_after: &[Micros],
+    ) {
+        let accounts = fills.iter().map(|&(i, _)| cands[i].account);
+        let pending = side.touched.built_in(self.step).then(|| {
+            side.touched
+                .take_known(self.ledger.touched(), accounts, bankrupt)
+        });
+        let Some(Some(pending)) = pending else {
+            return self.resync_after_fills(side, mi, winners, cands, fills, equity_after);
+        };
+        // `pending` is the winners in fill order, the bankrupt after the
+        // first: the k-th winner met has the k-th equity after.
+        let mut next = 0;
+        let known = |a: u32| {
+            let &(i, _) = fills.get(next)?;
+            if cands[i].account != a {
+                return None;
+            }
+            next += 1;
+            equity_after.get(next - 1).copied()
+        };
+        self.resync_accounts(side, mi, winners, &pending, known);
+        side.touched.recycle(pending);
+    }
+
+    /// Reads, in one pass, a word of each line the booking and the
+    /// re-index of `fills` will read or write (see
+    /// [`Engine::touch_pro_rata_winners`]). Reads only.
+    fn touch_fills(&self, side: &ProRataSide, cands: &[AdlCandidate], fills: &[(usize, i64)]) {
+        let mut x = 0u64;
+        for &(i, _) in fills {
+            x ^= self.touch_winner(side, cands[i].account, cands[i].slot);
+        }
+        std::hint::black_box(x);
     }
 
     /// Indexes every open position of side `winners` of market `mi` in an
@@ -307,26 +479,70 @@ impl Engine {
             return self.pro_rata_by_full_collection(req, cands, fills);
         }
         chosen.sort_unstable_by_key(|&(account, slot, _)| (account, slot));
-        self.touch_pro_rata_winners(side, &chosen);
-        for &(account, s, lots) in &chosen {
-            self.adl_evaluations += 1;
-            // The index was synced above: its equity is the account's now.
-            let c = match side.entry(s) {
-                Some(e) => {
-                    self.adl_candidate_with_equity(account, s, price, false, Micros(e.equity))
-                }
-                None => self.adl_candidate(s, price, false),
-            };
-            debug_assert!(
-                c.is_some_and(|c| c.lots >= lots),
-                "Invariant: a pro_rata fill goes to a candidate holding the lots"
-            );
-            if let Some(c) = c {
-                cands.push(c);
-                fills.push((cands.len() - 1, lots));
+        // A close of more than a chunk is booked a chunk at a time
+        // (`book_pro_rata_fills`, which reads each chunk's lines again):
+        // here only the index records the candidates read, a chunk at a time.
+        let whole = chosen.len() <= FILL_CHUNK;
+        for part in chosen.chunks(FILL_CHUNK) {
+            if whole {
+                self.touch_pro_rata_winners(side, part);
+            } else {
+                side.touch_records(part.iter().map(|c| c.1));
+            }
+            for &(account, s, lots) in part {
+                self.pro_rata_fill(side, account, s, lots, price, cands, fills);
             }
         }
         fills.iter().map(|f| f.1).sum()
+    }
+
+    /// Appends the candidate record of slot `s` of `account` and its fill
+    /// of `lots` at `price`: from the index record alone when the position
+    /// offers its indexed lots ([`pro_rata_booking_candidate`]), else (set
+    /// aside: capped) from the ledger.
+    #[allow(clippy::too_many_arguments)]
+    fn pro_rata_fill(
+        &mut self,
+        side: &ProRataSide,
+        account: u32,
+        s: u32,
+        lots: i64,
+        price: i64,
+        cands: &mut Vec<AdlCandidate>,
+        fills: &mut Vec<(usize, i64)>,
+    ) {
+        self.adl_evaluations += 1;
+        // The index was synced above: its equity is the account's now.
+        let c = match side.entry(s) {
+            Some(e) if !side.is_set_aside(s) => {
+                let c = pro_rata_booking_candidate(account, s, e);
+                #[cfg(debug_assertions)]
+                self.check_booking_candidate(&c, price);
+                Some(c)
+            }
+            Some(e) => self.adl_candidate_with_equity(account, s, price, false, Micros(e.equity)),
+            None => self.adl_candidate(s, price, false),
+        };
+        debug_assert!(
+            c.is_some_and(|c| c.lots >= lots),
+            "Invariant: a pro_rata fill goes to a candidate holding the lots"
+        );
+        if let Some(c) = c {
+            cands.push(c);
+            fills.push((cands.len() - 1, lots));
+        }
+    }
+
+    /// Debug builds: a candidate [`pro_rata_booking_candidate`] made is
+    /// [`Engine::adl_candidate`]'s in every field the booking reads.
+    #[cfg(debug_assertions)]
+    fn check_booking_candidate(&self, c: &AdlCandidate, price: i64) {
+        let full = self.adl_candidate(c.slot, price, false);
+        assert_eq!(
+            full.map(|f| (f.account, f.slot, f.lots, f.equity)),
+            Some((c.account, c.slot, c.lots, c.equity)),
+            "Invariant: an indexed position not set aside is a candidate offering its lots"
+        );
     }
 
     /// Reads, in one pass before any of them is used, a word of each line
@@ -340,19 +556,26 @@ impl Engine {
     fn touch_pro_rata_winners(&self, side: &ProRataSide, chosen: &[(u32, u32, i64)]) {
         let mut x = 0u64;
         for &(account, s, _) in chosen {
-            x ^= self.ledger.positions[s as usize].lots as u64;
-            x ^= u64::from(self.ledger.slot_owner(s));
-            x ^= self.ledger.collateral(account).0 as u64;
-            // The account's flags (its line's other end: `adl_hit`, `pending`).
-            let acc = &self.ledger.accounts[account as usize];
-            x ^= u64::from(acc.adl_hit) ^ u64::from(acc.pending);
-            // Its dirty mark (the booking marks it) and its marker in the
-            // side's log of changed accounts (the re-index reads it).
-            x ^= u64::from(self.ledger.is_dirty(account));
-            x ^= u64::from(side.touched.marker(account));
-            x ^= side.touch(s);
+            x ^= self.touch_winner(side, account, s);
         }
         std::hint::black_box(x);
+    }
+
+    /// A word of each line the close reads or writes for the winner in slot
+    /// `s` of `account` (see [`Engine::touch_pro_rata_winners`]).
+    #[inline(always)]
+    fn touch_winner(&self, side: &ProRataSide, account: u32, s: u32) -> u64 {
+        let mut x = self.ledger.positions[s as usize].lots as u64;
+        x ^= u64::from(self.ledger.slot_owner(s));
+        x ^= self.ledger.collateral(account).0 as u64;
+        // The account's flags (its line's other end: `adl_hit`, `pending`).
+        let acc = &self.ledger.accounts[account as usize];
+        x ^= u64::from(acc.adl_hit) ^ u64::from(acc.pending);
+        // Its dirty mark (the booking marks it).
+        x ^= u64::from(self.ledger.is_dirty(account));
+        // Its index record (the re-index reads the entry it replaces).
+        x ^= side.entry(s).map_or(0, |e| e.lots as u64);
+        x ^ side.touch(s)
     }
 
     /// [`pro_rata_shares`], its index reads counted as candidate evaluations.
@@ -484,8 +707,13 @@ impl Engine {
         let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
         let mut want = Vec::new();
         adl::allocate(&AdlPolicy::ProRata, full, needed, &mut rng, &mut want);
-        let as_list = |c: &[AdlCandidate], f: &[(usize, i64)]| -> Vec<(AdlCandidate, i64)> {
-            f.iter().map(|&(i, l)| (c[i], l)).collect()
+        // The fields the booking reads (the index's candidates carry only
+        // those: `pro_rata_booking_candidate`).
+        type Fill = ((u32, u32, i64, f64), i64);
+        let as_list = |c: &[AdlCandidate], f: &[(usize, i64)]| -> Vec<Fill> {
+            f.iter()
+                .map(|&(i, l)| ((c[i].account, c[i].slot, c[i].lots, c[i].equity), l))
+                .collect()
         };
         assert_eq!(
             as_list(cands, fills),

@@ -41,13 +41,6 @@ impl TouchedSince {
         }
     }
 
-    /// Account `a`'s marker (a read only: the ADL fills' pass over their
-    /// winners loads it with their other lines, before the re-index reads
-    /// it).
-    pub(super) fn marker(&self, a: u32) -> u32 {
-        self.seen.get(a as usize).copied().unwrap_or(0)
-    }
-
     /// Whether this sync meets account `a` for the first time (and marks it met).
     fn first_visit(&mut self, a: u32) -> bool {
         let mark = &mut self.seen[a as usize];
@@ -83,6 +76,41 @@ impl TouchedSince {
         out
     }
 
+    /// [`TouchedSince::take_pending`] when `log` since the last call is
+    /// what booking fills to `winners` (different accounts, none of them
+    /// `bankrupt`) against `bankrupt` logs: each winner then the bankrupt.
+    /// The answer is then known without the per-account markers (a random
+    /// read and write per winner): the winners in order, the bankrupt after
+    /// the first. `None` (nothing applied) if the log is anything else.
+    /// Exact: the markers serve only to drop repeats within one sync, and
+    /// the next sync starts a new marker.
+    pub(super) fn take_known(
+        &mut self,
+        log: &[u32],
+        winners: impl ExactSizeIterator<Item = u32> + Clone,
+        bankrupt: u32,
+    ) -> Option<Vec<u32>> {
+        let since = log.get(self.cursor..)?;
+        if since.len() != 2 * winners.len()
+            || !since
+                .chunks_exact(2)
+                .zip(winners.clone())
+                .all(|(pair, w)| pair[0] == w && pair[1] == bankrupt && w != bankrupt)
+        {
+            return None;
+        }
+        let mut out = std::mem::take(&mut self.pending);
+        out.clear();
+        for (k, w) in winners.enumerate() {
+            out.push(w);
+            if k == 0 {
+                out.push(bankrupt);
+            }
+        }
+        self.cursor = log.len();
+        Some(out)
+    }
+
     /// Gives back the buffer of [`TouchedSince::take_pending`] for the next sync.
     pub(super) fn recycle(&mut self, pending: Vec<u32>) {
         self.pending = pending;
@@ -106,6 +134,51 @@ mod tests {
         assert_eq!(t.take_pending(&log), Vec::<u32>::new());
         let log = [log, vec![2, 5, 2]].concat();
         assert_eq!(t.take_pending(&log), vec![2, 5]);
+    }
+
+    /// `take_known` answers as `take_pending` on logs of the fills' pattern
+    /// (winners, each followed by the bankrupt), and refuses any other log
+    /// (a repeat, a missing or extra entry, the bankrupt among the winners)
+    /// without moving the cursor.
+    #[test]
+    fn take_known_is_take_pending_on_fills_logs() {
+        let mut known = TouchedSince::default();
+        let mut plain = TouchedSince::default();
+        known.start(0, 50, 0);
+        plain.start(0, 50, 0);
+        let mut log: Vec<u32> = Vec::new();
+        let mut seed = 7u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        for round in 0..2000 {
+            let bankrupt = next(50) as u32;
+            let mut winners: Vec<u32> = (0..next(6) as u32)
+                .map(|k| 10 * k + next(10) as u32)
+                .collect();
+            let mut entries: Vec<u32> = winners.iter().flat_map(|&w| [w, bankrupt]).collect();
+            match next(6) {
+                0 => entries.push(next(50) as u32),
+                1 => {
+                    entries.pop();
+                }
+                2 => winners.push(bankrupt),
+                _ => {}
+            }
+            log.extend(&entries);
+            let got = known.take_known(&log, winners.iter().copied(), bankrupt);
+            let want = plain.take_pending(&log);
+            match got {
+                Some(got) => assert_eq!(got, want, "round {round}: {entries:?}"),
+                None => {
+                    let fallback = known.take_pending(&log);
+                    assert_eq!(fallback, want, "round {round}: {entries:?}");
+                }
+            }
+        }
     }
 
     #[test]

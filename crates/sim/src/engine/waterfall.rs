@@ -227,8 +227,19 @@ impl Engine {
         let bankrupt_lots = self.ledger.positions[slot as usize].lots.abs();
         let mut equity_after = std::mem::take(&mut self.scratch.equity_after);
         let accounts = self.fill_accounts_distinct(&cands, &fills);
-        let adl_cost =
-            self.book_adl_fills(slot, price, &cands, &fills, accounts, &mut equity_after);
+        // A large `pro_rata` close books and re-indexes its winners a chunk
+        // at a time (`adl_pro_rata.rs`), while their lines are in the cache.
+        let chunked = pro_rata && accounts == FillAccounts::Increasing;
+        let adl_cost = if chunked {
+            let mut queues = std::mem::take(&mut self.adl_queues);
+            let side = &mut queues[2 * mi + usize::from(winners < 0)].pro_rata;
+            let cost =
+                self.book_pro_rata_fills(side, slot, price, &cands, &fills, &mut equity_after);
+            self.adl_queues = queues;
+            cost
+        } else {
+            self.book_adl_fills(slot, price, &cands, &fills, accounts, &mut equity_after)
+        };
         let adl_cost = adl_cost.max(Micros::ZERO);
         // The deficit the winners carried is bad debt like any other: the account's
         // loss beyond its equity at the mark, paid by closing at the bankruptcy price.
@@ -253,7 +264,7 @@ impl Engine {
         if !accounts.distinct() {
             self.recheck_winners(&cands, &fills);
         }
-        if pro_rata && filled > 0 {
+        if pro_rata && filled > 0 && !chunked {
             let mut queues = std::mem::take(&mut self.adl_queues);
             let side = &mut queues[2 * mi + usize::from(winners < 0)].pro_rata;
             self.sync_pro_rata_after_fills(side, mi, winners, &cands, &fills, &equity_after);
@@ -513,7 +524,7 @@ impl Engine {
     /// re-checks push their triggers in the same order as before. Debug
     /// builds assert each equity against a fresh sum.
     #[allow(clippy::too_many_arguments)]
-    fn book_adl_fills(
+    pub(super) fn book_adl_fills(
         &mut self,
         slot: u32,
         price: i64,
@@ -632,7 +643,7 @@ impl Engine {
 /// How the fills of one ADL close spread over the winners' accounts
 /// ([`Engine::fill_accounts_distinct`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum FillAccounts {
+pub(super) enum FillAccounts {
     /// Different accounts, in increasing order (`pro_rata`'s): no marks.
     Increasing,
     /// Different accounts in another order: each carries the ledger's
