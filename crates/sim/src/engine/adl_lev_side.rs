@@ -26,6 +26,9 @@ pub(super) struct LevSide {
     pub(super) parked: BTreeSet<(i64, LevKey)>,
     /// Per slot: its key and, if parked, its reach.
     pub(super) key_of: Vec<Option<(LevKey, Option<i64>)>>,
+    /// A build's keys (kept for its capacity: a step's build allocates
+    /// nothing once the side has its size).
+    pub(super) build_keys: Vec<LevKey>,
     /// The re-keyed slots of a sync (kept for its capacity).
     pub(super) fresh: Vec<(u32, Option<LevKey>)>,
     /// A close's buffers (kept for their capacity).

@@ -72,15 +72,15 @@ impl Engine {
             side.key_of.clear();
             side.key_of.resize(self.ledger.positions.len(), None);
             let slots = std::mem::take(&mut self.ledger.market_slots[mi]);
-            let keys: Vec<LevKey> = slots
-                .iter()
-                .filter_map(|&s| self.lev_key(s, winners))
-                .collect();
+            let mut keys = std::mem::take(&mut side.build_keys);
+            keys.clear();
+            keys.extend(slots.iter().filter_map(|&s| self.lev_key(s, winners)));
             self.ledger.market_slots[mi] = slots;
             for k in &keys {
                 side.key_of[k.slot as usize] = Some((*k, None));
             }
-            side.order.build(keys);
+            side.order.build(&mut keys);
+            side.build_keys = keys;
             side.parked.clear();
             return;
         }
@@ -196,7 +196,8 @@ impl Engine {
 
     /// The records the fills of `read` (`lots` each) will read or write,
     /// touched in a pass of their own: the slot's owner, its key entry, the
-    /// account's line (its collateral and its flags) and its dirty mark.
+    /// account's line (its collateral and its flags), its dirty mark and the
+    /// side's marker of it (which the next sync's `take_pending` tests).
     /// Each fill would meet them one after the other, a cache miss each at
     /// venue scale (a winner's lot moves it far down the order, so it is met
     /// again only thousands of closes later); a loop that does nothing else
@@ -217,8 +218,10 @@ impl Engine {
             let collateral = self.ledger.collateral(c.account).0;
             // The line's flags may sit in the next cache line of the record.
             let hit = self.ledger.accounts[c.account as usize].adl_hit;
+            // The next sync's marker of the account (`take_pending`).
+            let marker = side.touched.marker(c.account);
             fold = fold
-                .wrapping_add(u64::from(owner) + u64::from(hit))
+                .wrapping_add(u64::from(owner) + u64::from(hit) + u64::from(marker))
                 .wrapping_add(entry as u64)
                 .wrapping_add(collateral as u64);
             self.ledger.mark_dirty(c.account);
