@@ -69,15 +69,14 @@ impl Engine {
             let cursor = self.ledger.touched().len();
             side.touched
                 .start(self.step, self.ledger.accounts.len(), cursor);
-            side.key_of.clear();
-            side.key_of.resize(self.ledger.positions.len(), None);
+            side.key_of.reset(self.ledger.positions.len());
             let slots = std::mem::take(&mut self.ledger.market_slots[mi]);
             let mut keys = std::mem::take(&mut side.build_keys);
             keys.clear();
             keys.extend(slots.iter().filter_map(|&s| self.lev_key(s, winners)));
             self.ledger.market_slots[mi] = slots;
             for k in &keys {
-                side.key_of[k.slot as usize] = Some((*k, None));
+                side.key_of.set(k.slot, Some((*k, None)));
             }
             side.order.build(&mut keys);
             side.build_keys = keys;
@@ -213,7 +212,7 @@ impl Engine {
             if q == 0 {
                 continue;
             }
-            let entry = side.key_of[c.slot as usize].map_or(0, |(k, _)| k.equity);
+            let entry = side.key_of.equity(c.slot);
             let owner = self.ledger.slot_owner(c.slot);
             let collateral = self.ledger.collateral(c.account).0;
             // The line's flags may sit in the next cache line of the record.
