@@ -229,3 +229,48 @@ impl SlotKeys {
         self.entries[s as usize].equity
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `SlotKeys` gives back what was set, as a plain
+    /// `Vec<Option<(LevKey, Option<i64>)>>` does (the same key, quotient
+    /// and all, and reach), and `in_order_as` / `equity` answer from it.
+    #[test]
+    fn slot_keys_hold_what_a_plain_vec_of_entries_holds() {
+        let mut keys = SlotKeys::default();
+        keys.reset(6);
+        let mut plain: Vec<Option<(LevKey, Option<i64>)>> = vec![None; 6];
+        let k = |n: i64, e: i64, a: u32, s: u32| LevKey::new(n, e, a, s);
+        let sets = [
+            (1, Some((k(700, 90, 3, 1), None))),
+            (2, Some((k(1 << 54, 7, 4, 2), Some(-12)))),
+            (4, Some((k(5, 1 << 40, 0, 4), Some(0)))),
+            (1, Some((k(701, 90, 3, 1), Some(i64::MAX)))),
+            (4, None),
+            (5, Some((k(33, 33, 9, 5), None))),
+        ];
+        for (s, entry) in sets {
+            keys.set(s, entry);
+            plain[s as usize] = entry;
+            for t in 0..6u32 {
+                let (got, want) = (keys.get(t), plain[t as usize]);
+                assert_eq!(
+                    got.map(|(k, r)| (k.notional, k.equity, k.account, k.slot, r)),
+                    want.map(|(k, r)| (k.notional, k.equity, k.account, k.slot, r))
+                );
+                assert_eq!(
+                    got.map(|(k, _)| k.ratio().to_bits()),
+                    want.map(|(k, _)| k.ratio().to_bits())
+                );
+                assert_eq!(keys.equity(t), want.map_or(0, |(k, _)| k.equity));
+                let probe = k(700, 90, 3, t);
+                assert_eq!(
+                    keys.in_order_as(t, &probe),
+                    matches!(want, Some((o, None)) if (o.notional, o.equity, o.account) == (700, 90, 3))
+                );
+            }
+        }
+    }
+}
