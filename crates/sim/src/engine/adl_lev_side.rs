@@ -25,7 +25,10 @@ pub(super) struct LevSide {
     /// `reach ≥ x`): out of `set` until a close at a price where they are.
     pub(super) parked: BTreeSet<(i64, LevKey)>,
     /// Per slot: its key and, if parked, its reach.
-    pub(super) key_of: Vec<Option<(LevKey, Option<i64>)>>,
+    pub(super) key_of: SlotKeys,
+    /// A build's keys (kept for its capacity: a step's build allocates
+    /// nothing once the side has its size).
+    pub(super) build_keys: Vec<LevKey>,
     /// The re-keyed slots of a sync (kept for its capacity).
     pub(super) fresh: Vec<(u32, Option<LevKey>)>,
     /// A close's buffers (kept for their capacity).
@@ -73,7 +76,7 @@ impl LevSide {
         }
         self.remove(s);
         if let Some(k) = k {
-            self.key_of[s as usize] = Some((k, None));
+            self.key_of.set(s, Some((k, None)));
             self.order.insert(k);
         }
     }
@@ -82,16 +85,14 @@ impl LevSide {
     /// so that [`LevSide::rekey`] would move nothing.
     #[inline]
     pub(super) fn unchanged(&self, s: u32, k: Option<LevKey>) -> bool {
-        matches!(
-            (self.key_of[s as usize], k),
-            (Some((old, None)), Some(new))
-                if (old.notional, old.equity, old.account) == (new.notional, new.equity, new.account)
-        )
+        k.is_some_and(|k| self.key_of.in_order_as(s, &k))
     }
 
     /// Takes slot `s`'s entry out, wherever it is.
     pub(super) fn remove(&mut self, s: u32) {
-        match self.key_of[s as usize].take() {
+        let entry = self.key_of.get(s);
+        self.key_of.set(s, None);
+        match entry {
             Some((k, None)) => {
                 let found = self.order.remove(&k);
                 debug_assert!(found, "Invariant: a slot keyed in the order is in it");
@@ -108,10 +109,10 @@ impl LevSide {
     pub(super) fn take_out(&mut self, keys: &[LevKey]) {
         for k in keys {
             debug_assert!(
-                matches!(self.key_of[k.slot as usize], Some((o, None)) if o == *k),
+                matches!(self.key_of.get(k.slot), Some((o, None)) if o == *k),
                 "Invariant: a slot taken out of the leverage order was in it under its key"
             );
-            self.key_of[k.slot as usize] = None;
+            self.key_of.set(k.slot, None);
         }
         self.order.remove_read(keys.iter().copied());
     }
@@ -122,7 +123,7 @@ impl LevSide {
         self.order.remove_read(out.iter().map(|o| o.0));
         for &(k, reach) in out {
             self.parked.insert((reach, k));
-            self.key_of[k.slot as usize] = Some((k, Some(reach)));
+            self.key_of.set(k.slot, Some((k, Some(reach))));
         }
     }
 
@@ -134,7 +135,142 @@ impl LevSide {
             }
             self.parked.pop_last();
             self.order.insert(k);
-            self.key_of[k.slot as usize] = Some((k, None));
+            self.key_of.set(k.slot, Some((k, None)));
+        }
+    }
+}
+
+/// Per slot of a side, its key in the order or parked (`LevSide::key_of`),
+/// each entry in 32 aligned bytes ([`SlotKey`]): a close reads the entries
+/// of its winners at random, and an entry of `Option<(LevKey, Option<i64>)>`
+/// (48 bytes) straddled two cache lines one time in two.
+#[derive(Default, Clone)]
+pub(super) struct SlotKeys {
+    entries: Vec<SlotKey>,
+}
+
+/// One slot's entry of [`SlotKeys`]: its key's amounts and account (the
+/// slot is the entry's index, the quotient recomputed by [`LevKey::new`])
+/// and where the key is.
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(align(32))]
+struct SlotKey {
+    notional: i64,
+    equity: i64,
+    /// The reach it is parked at ([`KeyPlace::Parked`]).
+    reach: i64,
+    account: u32,
+    place: KeyPlace,
+}
+
+/// Where a slot's key is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum KeyPlace {
+    /// No key.
+    #[default]
+    None,
+    /// In the order.
+    Order,
+    /// Parked.
+    Parked,
+}
+
+impl SlotKeys {
+    /// No key for any of `slots` slots.
+    pub(super) fn reset(&mut self, slots: usize) {
+        self.entries.clear();
+        self.entries.resize(slots, SlotKey::default());
+    }
+
+    /// Slot `s`'s key and, if parked, its reach.
+    pub(super) fn get(&self, s: u32) -> Option<(LevKey, Option<i64>)> {
+        let e = self.entries[s as usize];
+        let key = || LevKey::new(e.notional, e.equity, e.account, s);
+        match e.place {
+            KeyPlace::None => None,
+            KeyPlace::Order => Some((key(), None)),
+            KeyPlace::Parked => Some((key(), Some(e.reach))),
+        }
+    }
+
+    /// Sets slot `s`'s key (of that slot) and, if parked, its reach.
+    pub(super) fn set(&mut self, s: u32, entry: Option<(LevKey, Option<i64>)>) {
+        self.entries[s as usize] = match entry {
+            None => SlotKey::default(),
+            Some((k, reach)) => {
+                debug_assert_eq!(k.slot, s, "Invariant: a slot's entry holds its own key");
+                SlotKey {
+                    notional: k.notional,
+                    equity: k.equity,
+                    reach: reach.unwrap_or(0),
+                    account: k.account,
+                    place: if reach.is_some() {
+                        KeyPlace::Parked
+                    } else {
+                        KeyPlace::Order
+                    },
+                }
+            }
+        };
+    }
+
+    /// Whether slot `s` is in the order (not parked) with the amounts and
+    /// account of `k`.
+    #[inline]
+    pub(super) fn in_order_as(&self, s: u32, k: &LevKey) -> bool {
+        let e = &self.entries[s as usize];
+        e.place == KeyPlace::Order
+            && (e.notional, e.equity, e.account) == (k.notional, k.equity, k.account)
+    }
+
+    /// The equity of slot `s`'s key (0 without one): a read of its entry.
+    #[inline]
+    pub(super) fn equity(&self, s: u32) -> i64 {
+        self.entries[s as usize].equity
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `SlotKeys` gives back what was set, as a plain
+    /// `Vec<Option<(LevKey, Option<i64>)>>` does (the same key, quotient
+    /// and all, and reach), and `in_order_as` / `equity` answer from it.
+    #[test]
+    fn slot_keys_hold_what_a_plain_vec_of_entries_holds() {
+        let mut keys = SlotKeys::default();
+        keys.reset(6);
+        let mut plain: Vec<Option<(LevKey, Option<i64>)>> = vec![None; 6];
+        let k = |n: i64, e: i64, a: u32, s: u32| LevKey::new(n, e, a, s);
+        let sets = [
+            (1, Some((k(700, 90, 3, 1), None))),
+            (2, Some((k(1 << 54, 7, 4, 2), Some(-12)))),
+            (4, Some((k(5, 1 << 40, 0, 4), Some(0)))),
+            (1, Some((k(701, 90, 3, 1), Some(i64::MAX)))),
+            (4, None),
+            (5, Some((k(33, 33, 9, 5), None))),
+        ];
+        for (s, entry) in sets {
+            keys.set(s, entry);
+            plain[s as usize] = entry;
+            for t in 0..6u32 {
+                let (got, want) = (keys.get(t), plain[t as usize]);
+                assert_eq!(
+                    got.map(|(k, r)| (k.notional, k.equity, k.account, k.slot, r)),
+                    want.map(|(k, r)| (k.notional, k.equity, k.account, k.slot, r))
+                );
+                assert_eq!(
+                    got.map(|(k, _)| k.ratio().to_bits()),
+                    want.map(|(k, _)| k.ratio().to_bits())
+                );
+                assert_eq!(keys.equity(t), want.map_or(0, |(k, _)| k.equity));
+                let probe = k(700, 90, 3, t);
+                assert_eq!(
+                    keys.in_order_as(t, &probe),
+                    matches!(want, Some((o, None)) if (o.notional, o.equity, o.account) == (700, 90, 3))
+                );
+            }
         }
     }
 }

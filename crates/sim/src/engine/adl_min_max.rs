@@ -69,18 +69,17 @@ impl Engine {
             let cursor = self.ledger.touched().len();
             side.touched
                 .start(self.step, self.ledger.accounts.len(), cursor);
-            side.key_of.clear();
-            side.key_of.resize(self.ledger.positions.len(), None);
+            side.key_of.reset(self.ledger.positions.len());
             let slots = std::mem::take(&mut self.ledger.market_slots[mi]);
-            let keys: Vec<LevKey> = slots
-                .iter()
-                .filter_map(|&s| self.lev_key(s, winners))
-                .collect();
+            let mut keys = std::mem::take(&mut side.build_keys);
+            keys.clear();
+            keys.extend(slots.iter().filter_map(|&s| self.lev_key(s, winners)));
             self.ledger.market_slots[mi] = slots;
             for k in &keys {
-                side.key_of[k.slot as usize] = Some((*k, None));
+                side.key_of.set(k.slot, Some((*k, None)));
             }
-            side.order.build(keys);
+            side.order.build(&mut keys);
+            side.build_keys = keys;
             side.parked.clear();
             return;
         }
@@ -196,7 +195,8 @@ impl Engine {
 
     /// The records the fills of `read` (`lots` each) will read or write,
     /// touched in a pass of their own: the slot's owner, its key entry, the
-    /// account's line (its collateral and its flags) and its dirty mark.
+    /// account's line (its collateral and its flags), its dirty mark and the
+    /// side's marker of it (which the next sync's `take_pending` tests).
     /// Each fill would meet them one after the other, a cache miss each at
     /// venue scale (a winner's lot moves it far down the order, so it is met
     /// again only thousands of closes later); a loop that does nothing else
@@ -212,13 +212,15 @@ impl Engine {
             if q == 0 {
                 continue;
             }
-            let entry = side.key_of[c.slot as usize].map_or(0, |(k, _)| k.equity);
+            let entry = side.key_of.equity(c.slot);
             let owner = self.ledger.slot_owner(c.slot);
             let collateral = self.ledger.collateral(c.account).0;
             // The line's flags may sit in the next cache line of the record.
             let hit = self.ledger.accounts[c.account as usize].adl_hit;
+            // The next sync's marker of the account (`take_pending`).
+            let marker = side.touched.marker(c.account);
             fold = fold
-                .wrapping_add(u64::from(owner) + u64::from(hit))
+                .wrapping_add(u64::from(owner) + u64::from(hit) + u64::from(marker))
                 .wrapping_add(entry as u64)
                 .wrapping_add(collateral as u64);
             self.ledger.mark_dirty(c.account);

@@ -41,6 +41,13 @@ impl TouchedSince {
         }
     }
 
+    /// Account `a`'s marker (a read only: the ADL fills' pass over their
+    /// winners loads it with their other lines, before the re-index reads
+    /// it).
+    pub(super) fn marker(&self, a: u32) -> u32 {
+        self.seen.get(a as usize).copied().unwrap_or(0)
+    }
+
     /// Whether this sync meets account `a` for the first time (and marks it met).
     fn first_visit(&mut self, a: u32) -> bool {
         let mark = &mut self.seen[a as usize];

@@ -47,6 +47,26 @@ const RANGE_KEYS: usize = 512;
 /// go into `near`, and the rest go back into `far` as one range.
 const PARTIAL_RANGES: usize = 8;
 
+/// Up to this many cells of a build's histogram per key
+/// ([`LevOrder::build_with`]; at most [`MAX_BUILD_CELLS`]).
+const CELLS_PER_KEY: usize = 4;
+
+/// At most this many cells in a build's histogram: ranges are runs of
+/// whole cells, and the keys' quotients span many binades while most sit in
+/// a few (at 2^16 cells over 27 binades a cell spans 0.03% of a quotient;
+/// with 2^10 cells per 10,000 keys, round 13's first try, the crash's
+/// densest cells held over a range's worth each).
+const MAX_BUILD_CELLS: usize = 1 << 16;
+
+/// A build's ranges hold at most this many quarters of [`RANGE_KEYS`]
+/// (but for a cell that holds more): a quicksort's cuts, as the build made
+/// before its cells, left 256-512 keys a range (round 13 measured 4/4 and
+/// 3/4 against it).
+const BUILD_FILL: usize = 3;
+
+/// A build's cell whose keys go to `near`.
+const TOP_CELL: u32 = u32::MAX;
+
 /// Keys per chunk of the far buckets' pool.
 const CHUNK: usize = 32;
 
@@ -105,12 +125,16 @@ pub(super) struct LevOrder {
     pulled_keys: Vec<LevKey>,
     /// A pulled range's cuts: (end, lower bound) of each new range.
     cuts: Vec<(usize, f64)>,
-    /// The build's ranges, `(start, end)` in the keys ([`split_by_quotient`],
-    /// kept for its capacity).
-    segs: Vec<(usize, usize)>,
-    /// [`split_by_quotient`]'s ranges still to cut (kept for its capacity:
-    /// the build allocates nothing once the order has its size).
-    split_todo: Vec<(usize, usize)>,
+    /// The build's histogram: per cell of the keys' quotients
+    /// ([`BuildCells`]), its keys, then the range it goes to (kept for its
+    /// capacity: the build allocates nothing once the order has its size).
+    cells: Vec<u32>,
+    /// The build's ranges, top first: `(lowest cell, keys)`.
+    groups: Vec<(usize, usize)>,
+    /// Per far range, where the build writes its next key in `pool`.
+    cursors: Vec<usize>,
+    /// Per far range, the bits of the build's lowest quotient in it.
+    lowest: Vec<u64>,
     /// The guide to `bounds` (see [`Guide`]).
     guide: Guide,
 }
@@ -155,27 +179,36 @@ impl Default for LevOrder {
             free: Vec::new(),
             pulled_keys: Vec::new(),
             cuts: Vec::new(),
-            segs: Vec::new(),
-            split_todo: Vec::new(),
+            cells: Vec::new(),
+            groups: Vec::new(),
+            cursors: Vec::new(),
+            lowest: Vec::new(),
             guide: Guide::default(),
         }
     }
 }
 
 impl LevOrder {
-    /// Replaces the order by `keys` (any order, no two equal).
-    pub(super) fn build(&mut self, keys: Vec<LevKey>) {
+    /// Replaces the order by `keys` (any order, no two equal; left in no
+    /// particular order).
+    pub(super) fn build(&mut self, keys: &mut [LevKey]) {
         self.build_with(keys, RANGE_KEYS);
     }
 
     /// [`LevOrder::build`] with ranges of at most about `range_keys` keys
     /// (at least 1).
     ///
-    /// Only the top range is sorted: the keys are cut into ranges by a
-    /// quicksort by quotient that stops at ranges of `range_keys` keys or
-    /// fewer (a far range is unsorted until it is pulled, and most of a
-    /// step's order is never read before the next step's build).
-    fn build_with(&mut self, mut keys: Vec<LevKey>, range_keys: usize) {
+    /// Only the top range is sorted, and nothing is compared but its keys:
+    /// the keys are counted into cells of their quotients' bits
+    /// ([`BuildCells`], up to [`MAX_BUILD_CELLS`]), runs of whole cells
+    /// from the top make the ranges (at most [`BUILD_FILL`] quarters of
+    /// `range_keys` keys each but for a cell that holds more; each range's
+    /// bound its lowest quotient, as before), and each far key is written
+    /// straight into its range's chunks of the pool (a counting sort by
+    /// range: three passes over the keys; a far range is unsorted until it
+    /// is pulled, and most of a step's order is never read before the next
+    /// step's build).
+    fn build_with(&mut self, keys: &mut [LevKey], range_keys: usize) {
         self.range_keys = range_keys.max(1);
         self.near.clear();
         self.bounds.clear();
@@ -188,7 +221,7 @@ impl LevOrder {
         self.guide.first.clear();
         #[cfg(debug_assertions)]
         {
-            let mut sorted = keys.clone();
+            let mut sorted = keys.to_vec();
             sorted.sort_unstable();
             debug_assert!(
                 sorted.windows(2).all(|w| w[0] < w[1]),
@@ -197,38 +230,128 @@ impl LevOrder {
         }
         if keys.iter().any(|k| k.ratio().is_nan()) {
             keys.sort_unstable();
-            self.near.extend(keys);
+            self.near.extend(keys.iter().copied());
             return;
         }
-        let mut segs = std::mem::take(&mut self.segs);
-        split_by_quotient(&mut keys, self.range_keys, &mut segs, &mut self.split_todo);
-        let min_of = |seg: &[LevKey]| seg.iter().map(|k| k.ratio()).fold(f64::INFINITY, f64::min);
-        // The far ranges, lowest first (its lower bound −∞), each pushed
-        // whole; a range's lower bound is its lowest quotient.
-        for j in (1..segs.len()).rev() {
-            let (a, b) = segs[j];
-            let bound = if j + 1 == segs.len() {
+        let Some(grid) = BuildCells::over(keys) else {
+            return;
+        };
+        self.cells.clear();
+        self.cells.resize(grid.len, 0);
+        for k in keys.iter() {
+            self.cells[grid.cell(k)] += 1;
+        }
+        self.group_cells();
+        self.lay_out_far(&grid, keys.len());
+        self.scatter(keys, &grid);
+        self.debug_check_bounds();
+        self.build_guide();
+    }
+
+    /// Cuts the build's cells (their key counts in `cells`) into ranges,
+    /// top first, into `groups`: whole cells, at most [`BUILD_FILL`]
+    /// quarters of `range_keys` keys a range but for a single cell holding
+    /// more.
+    fn group_cells(&mut self) {
+        self.groups.clear();
+        let mut len = 0;
+        for c in (0..self.cells.len()).rev() {
+            let n = self.cells[c] as usize;
+            if len > 0 && len + n > self.range_keys * BUILD_FILL / 4 {
+                self.groups.push((c + 1, len));
+                len = 0;
+            }
+            len += n;
+        }
+        // Cell 0 holds the lowest key: the last range is not empty.
+        self.groups.push((0, len));
+    }
+
+    /// The far ranges of the build's `groups` (all but the top, which goes
+    /// to `near`), lowest first, each given its chunks of the pool in one
+    /// run and a lower bound (its lowest cell's; [`LevOrder::scatter`] sets
+    /// it to its lowest quotient); then each cell's entry of `cells` becomes the far range of
+    /// its keys ([`TOP_CELL`] for the top range's). `keys`: the keys built.
+    fn lay_out_far(&mut self, grid: &BuildCells, keys: usize) {
+        let ranges = self.groups.len() - 1;
+        self.cursors.clear();
+        let mut chunk = 0usize;
+        for r in 0..ranges {
+            let (low, len) = self.groups[ranges - r];
+            let chunks = len.div_ceil(CHUNK);
+            self.far.push(Bucket {
+                head: chunk as u32,
+                tail: (chunk + chunks - 1) as u32,
+                len: len as u32,
+            });
+            // The lowest range's bound is −∞; the others' are set by
+            // `scatter` to their lowest quotients.
+            self.bounds.push(if r == 0 {
                 f64::NEG_INFINITY
             } else {
-                min_of(&keys[a..b])
+                grid.start(low)
+            });
+            self.next
+                .extend((chunk + 1..chunk + chunks).map(|c| c as u32).chain([NONE]));
+            self.cursors.push(chunk * CHUNK);
+            chunk += chunks;
+        }
+        self.far_len = keys - self.groups[0].1;
+        let mut high = self.cells.len();
+        for (g, &(low, _)) in self.groups.iter().enumerate() {
+            let label = if g == 0 {
+                TOP_CELL
+            } else {
+                (ranges - g) as u32
             };
-            self.far.push(Bucket::EMPTY);
-            self.bounds.push(bound);
-            let i = self.far.len() - 1;
-            for &k in &keys[a..b] {
-                self.push(i, k);
+            self.cells[low..high].fill(label);
+            high = low;
+        }
+    }
+
+    /// Writes each far key of `keys` at its range's cursor in the pool, and
+    /// the top range's keys, sorted, into `near` (the layout of
+    /// [`LevOrder::lay_out_far`]).
+    fn scatter(&mut self, keys: &[LevKey], grid: &BuildCells) {
+        let Some(&fill) = keys.first() else {
+            return;
+        };
+        self.pool.resize(self.next.len() * CHUNK, fill);
+        let mut top = std::mem::take(&mut self.pulled_keys);
+        top.clear();
+        // Per far range, its lowest quotient's bits so far.
+        self.lowest.clear();
+        self.lowest.resize(self.far.len(), u64::MAX);
+        for k in keys {
+            let r = self.cells[grid.cell(k)];
+            if r == TOP_CELL {
+                top.push(*k);
+            } else {
+                let r = r as usize;
+                let at = &mut self.cursors[r];
+                self.pool[*at] = *k;
+                *at += 1;
+                self.lowest[r] = self.lowest[r].min(k.ratio().to_bits());
             }
         }
-        if let Some(&(a, b)) = segs.first() {
-            sort_by_quotient(&mut keys[a..b]);
-            if segs.len() > 1 {
-                self.floor = min_of(&keys[a..b]);
-            }
-            self.near.extend(keys[a..b].iter().copied());
+        // Each range's bound is its lowest quotient (but the lowest
+        // range's, −∞), the floor the top range's, as a pull leaves them.
+        for (b, &low) in self.bounds.iter_mut().zip(&self.lowest).skip(1) {
+            *b = f64::from_bits(low);
         }
-        self.debug_check_bounds();
-        self.segs = segs;
-        self.build_guide();
+        if !self.far.is_empty() {
+            self.floor = top.iter().map(|k| k.ratio()).fold(f64::INFINITY, f64::min);
+        }
+        debug_assert!(
+            self.far
+                .iter()
+                .zip(&self.cursors)
+                .all(|(b, &at)| at == b.head as usize * CHUNK + b.len as usize),
+            "Invariant: a build fills each far range's chunks with its keys"
+        );
+        sort_by_quotient(&mut top);
+        self.near.extend(top.iter().copied());
+        self.pulled_keys = top;
     }
 
     /// Debug builds: the far ranges' bounds increase, one per range, up to
@@ -693,64 +816,57 @@ fn sort_by_quotient(keys: &mut [LevKey]) {
     sort_runs(keys);
 }
 
-/// Cuts `keys` (each with a non-negative quotient) into ranges of at most
-/// `range_keys` keys but for runs of one quotient, each range's quotients
-/// all above the next one's, without sorting inside a range: a quicksort on
-/// the quotients' bits (pivot the median of three, a three-way partition)
-/// that stops at ranges of `range_keys` keys or fewer. Writes the ranges as
-/// `(start, end)`, highest quotients first, into `segs` (`todo`: the
-/// ranges still to cut, a buffer kept by the caller).
-fn split_by_quotient(
-    keys: &mut [LevKey],
-    range_keys: usize,
-    segs: &mut Vec<(usize, usize)>,
-    todo: &mut Vec<(usize, usize)>,
-) {
-    debug_assert!(
-        keys.iter().all(|k| k.ratio() >= 0.0),
-        "Invariant: a far key's quotient is a non-negative f64"
-    );
-    let bits = |k: &LevKey| k.ratio().to_bits();
-    segs.clear();
-    todo.clear();
-    todo.push((0, keys.len()));
-    while let Some((a, b)) = todo.pop() {
-        if b - a <= range_keys.max(1) {
-            if b > a {
-                segs.push((a, b));
-            }
-            continue;
+/// The cells a build counts the keys into: the keys' quotients' f64 bits
+/// (non-negative f64s order as their bits do) shifted right by `shift`, from
+/// `base` (the lowest key's), `len` cells up to the highest key's. A cell's
+/// keys all go to one range, so a run of equal quotients is never split.
+struct BuildCells {
+    base: u64,
+    shift: u32,
+    len: usize,
+}
+
+impl BuildCells {
+    /// The cells over `keys` (each with a non-negative quotient): as fine as
+    /// gives at most [`CELLS_PER_KEY`] cells per key and
+    /// [`MAX_BUILD_CELLS`]; `None` without keys.
+    fn over(keys: &[LevKey]) -> Option<BuildCells> {
+        debug_assert!(
+            keys.iter().all(|k| k.ratio() >= 0.0),
+            "Invariant: a far key's quotient is a non-negative f64"
+        );
+        let first = keys.first()?.ratio().to_bits();
+        let (lo, hi) = keys.iter().fold((first, first), |(lo, hi), k| {
+            let b = k.ratio().to_bits();
+            (lo.min(b), hi.max(b))
+        });
+        let want = keys
+            .len()
+            .saturating_mul(CELLS_PER_KEY)
+            .clamp(1, MAX_BUILD_CELLS);
+        // Bit 63 is 0 in both: at a shift of 63 there is one cell.
+        let mut shift = 0;
+        while (hi >> shift) - (lo >> shift) >= want as u64 {
+            shift += 1;
         }
-        let s = &mut keys[a..b];
-        let (x, y, z) = (bits(&s[0]), bits(&s[s.len() / 2]), bits(&s[s.len() - 1]));
-        let q = x.max(y).min(x.min(y).max(z));
-        // Above q, then equal to q, then below q.
-        let (mut hi, mut i, mut lo) = (0, 0, s.len());
-        while i < lo {
-            let v = bits(&s[i]);
-            if v > q {
-                s.swap(hi, i);
-                hi += 1;
-                i += 1;
-            } else if v < q {
-                lo -= 1;
-                s.swap(i, lo);
-            } else {
-                i += 1;
-            }
-        }
-        if lo < s.len() {
-            // At least the pivot is in [hi, lo): both parts are smaller.
-            todo.push((a, a + lo));
-            todo.push((a + lo, b));
-        } else if hi > 0 {
-            todo.push((a, a + hi));
-            segs.push((a + hi, b));
-        } else {
-            segs.push((a, b));
-        }
+        Some(BuildCells {
+            base: lo >> shift,
+            shift,
+            len: ((hi >> shift) - (lo >> shift) + 1) as usize,
+        })
     }
-    segs.sort_unstable();
+
+    /// The cell of `k` (a key the cells were laid over).
+    #[inline]
+    fn cell(&self, k: &LevKey) -> usize {
+        ((k.ratio().to_bits() >> self.shift) - self.base) as usize
+    }
+
+    /// The lowest quotient of cell `c`: a lower bound of its keys, above
+    /// every key of the cells below.
+    fn start(&self, c: usize) -> f64 {
+        f64::from_bits((self.base + c as u64) << self.shift)
+    }
 }
 
 /// Sorts each run of equal quotients of `keys` (sorted by quotient) by the
@@ -838,7 +954,10 @@ mod tests {
             let mut order = LevOrder::default();
             // A second build on the same order reuses its buffers.
             for _ in 0..2 {
-                order.build_with(by_slot.values().copied().collect(), range_keys);
+                order.build_with(
+                    &mut by_slot.values().copied().collect::<Vec<_>>(),
+                    range_keys,
+                );
             }
             let mut plain: BTreeSet<LevKey> = by_slot.values().copied().collect();
             assert_eq!(order.to_vec(), plain.iter().copied().collect::<Vec<_>>());
@@ -921,7 +1040,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         let keys: Vec<LevKey> = (0..100).map(|s| key(&mut rng, 2, s)).collect();
         let mut order = LevOrder::default();
-        order.build_with(keys.clone(), 3);
+        order.build_with(&mut keys.clone(), 3);
         let mut got = Vec::new();
         let last = order.read_after(None, 1000, |_| false, &mut got);
         let mut want = keys;
