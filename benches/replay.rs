@@ -644,7 +644,7 @@ fn once_walk(dir: &Path, trades: usize, step: f64, book: &Prepared) {
          decode {}\n  replay {}\n  replay read ahead {}\n  engine alone {}\n  engine alone, \
          quiet steps off {}\n  replay through the engine {}\n  replay read ahead through the \
          engine {}\n  replay runs through the engine {}\n  replay runs read ahead through the \
-         engine {}\n  decode rate / rate through the engine: inline {}; read ahead {}; runs \
+         engine {}\n  rate through the engine / decode rate: inline {}; read ahead {}; runs \
          inline {}; runs read ahead {}",
         step * 100.0,
         rate(decode),
