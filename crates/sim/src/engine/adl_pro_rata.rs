@@ -73,6 +73,28 @@ fn pro_rata_booking_candidate(account: u32, slot: u32, e: Entry) -> AdlCandidate
     }
 }
 
+/// The `known` of a re-index after a close booked `fills` (to `cands`;
+/// `equity_after[k]`: fill `k`'s winner's equity after it), when each fill
+/// went to a different account in increasing order (`None` otherwise: no
+/// equity known). The log lists the winners in fill order (the bankrupt
+/// between them), so the next fill's account is the next winner met, and
+/// its equity is the next one after.
+fn equities_after<'a>(
+    cands: &'a [AdlCandidate],
+    fills: Option<&'a [(usize, i64)]>,
+    equity_after: &'a [Micros],
+) -> impl FnMut(u32) -> Option<Micros> + 'a {
+    let mut next = 0;
+    move |a: u32| {
+        let &(i, _) = fills?.get(next)?;
+        if cands[i].account != a {
+            return None;
+        }
+        next += 1;
+        equity_after.get(next - 1).copied()
+    }
+}
+
 /// The profit threshold of a position of `lots` (signed, non-zero) and cost
 /// `cost` (micro-USD), `k` micro-USD per lot and tick: it is in profit at
 /// price `p` iff `side × p ≥` the threshold (clamped to ±`i64::MAX / 4`).
@@ -261,17 +283,7 @@ impl Engine {
         let once = fills
             .windows(2)
             .all(|w| cands[w[0].0].account < cands[w[1].0].account);
-        // The log lists the winners in fill order (the bankrupt between
-        // them), so the next fill's account is the next winner met.
-        let mut next = 0;
-        let known = |a: u32| {
-            let &(i, _) = fills.get(next).filter(|_| once)?;
-            if cands[i].account != a {
-                return None;
-            }
-            next += 1;
-            equity_after.get(next - 1).copied()
-        };
+        let known = equities_after(cands, once.then_some(fills), equity_after);
         self.resync_pro_rata(side, mi, winners, known);
     }
 
@@ -365,16 +377,8 @@ impl Engine {
             return self.resync_after_fills(side, mi, winners, cands, fills, equity_after);
         };
         // `pending` is the winners in fill order, the bankrupt after the
-        // first: the k-th winner met has the k-th equity after.
-        let mut next = 0;
-        let known = |a: u32| {
-            let &(i, _) = fills.get(next)?;
-            if cands[i].account != a {
-                return None;
-            }
-            next += 1;
-            equity_after.get(next - 1).copied()
-        };
+        // first.
+        let known = equities_after(cands, Some(fills), equity_after);
         self.resync_accounts(side, mi, winners, &pending, known);
         side.touched.recycle(pending);
     }

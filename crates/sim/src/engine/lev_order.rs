@@ -242,7 +242,7 @@ impl LevOrder {
             self.cells[grid.cell(k)] += 1;
         }
         self.group_cells();
-        self.lay_out_far(&grid, keys.len());
+        self.lay_out_far(keys.len());
         self.scatter(keys, &grid);
         self.debug_check_bounds();
         self.build_guide();
@@ -269,28 +269,25 @@ impl LevOrder {
 
     /// The far ranges of the build's `groups` (all but the top, which goes
     /// to `near`), lowest first, each given its chunks of the pool in one
-    /// run and a lower bound (its lowest cell's; [`LevOrder::scatter`] sets
-    /// it to its lowest quotient); then each cell's entry of `cells` becomes the far range of
-    /// its keys ([`TOP_CELL`] for the top range's). `keys`: the keys built.
-    fn lay_out_far(&mut self, grid: &BuildCells, keys: usize) {
+    /// run and a lower bound (−∞ until [`LevOrder::scatter`] sets each but
+    /// the lowest's to its lowest quotient); then each cell's entry of
+    /// `cells` becomes the far range of its keys ([`TOP_CELL`] for the top
+    /// range's). `keys`: the keys built.
+    fn lay_out_far(&mut self, keys: usize) {
         let ranges = self.groups.len() - 1;
         self.cursors.clear();
         let mut chunk = 0usize;
         for r in 0..ranges {
-            let (low, len) = self.groups[ranges - r];
+            let (_, len) = self.groups[ranges - r];
             let chunks = len.div_ceil(CHUNK);
             self.far.push(Bucket {
                 head: chunk as u32,
                 tail: (chunk + chunks - 1) as u32,
                 len: len as u32,
             });
-            // The lowest range's bound is −∞; the others' are set by
-            // `scatter` to their lowest quotients.
-            self.bounds.push(if r == 0 {
-                f64::NEG_INFINITY
-            } else {
-                grid.start(low)
-            });
+            // The lowest range's bound is −∞; `scatter` sets the others'
+            // to their lowest quotients.
+            self.bounds.push(f64::NEG_INFINITY);
             self.next
                 .extend((chunk + 1..chunk + chunks).map(|c| c as u32).chain([NONE]));
             self.cursors.push(chunk * CHUNK);
@@ -860,12 +857,6 @@ impl BuildCells {
     #[inline]
     fn cell(&self, k: &LevKey) -> usize {
         ((k.ratio().to_bits() >> self.shift) - self.base) as usize
-    }
-
-    /// The lowest quotient of cell `c`: a lower bound of its keys, above
-    /// every key of the cells below.
-    fn start(&self, c: usize) -> f64 {
-        f64::from_bits((self.base + c as u64) << self.shift)
     }
 }
 
