@@ -33,6 +33,17 @@ pub(super) struct LevSide {
     pub(super) fresh: Vec<(u32, Option<LevKey>)>,
     /// A close's buffers (kept for their capacity).
     pub(super) scratch: LevScratch,
+    /// The bankrupt account of the last close whose winners were all
+    /// re-keyed from their fills (`Engine::key_winners_from_fills`): the
+    /// next sync passes over what booking those fills logs
+    /// ([`super::adl_touched::TouchedSince::take_pending_after_fills`]).
+    /// `None`: the next sync re-keys every account the log holds.
+    pub(super) keyed_bankrupt: Option<u32>,
+    /// Those winners' accounts, in fill order.
+    pub(super) keyed_winners: Vec<u32>,
+    /// Those winners' slots, in fill order (debug builds check their keys
+    /// against the ledger at the next sync).
+    pub(super) keyed_slots: Vec<u32>,
 }
 
 /// What one close reads of the order, kept between closes for the buffers'
@@ -102,6 +113,17 @@ impl LevSide {
             }
             None => {}
         }
+    }
+
+    /// Gives slot `s`, which has no key (a winner taken out of the order),
+    /// the key `k`: in the order.
+    pub(super) fn put_back(&mut self, s: u32, k: LevKey) {
+        debug_assert!(
+            self.key_of.get(s).is_none(),
+            "Invariant: a slot put back into the leverage order had no key"
+        );
+        self.key_of.set(s, Some((k, None)));
+        self.order.insert(k);
     }
 
     /// Takes `keys` (read from the order by one close, in order, not

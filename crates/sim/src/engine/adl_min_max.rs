@@ -47,11 +47,19 @@ impl Engine {
     /// The key of slot `s` if its position is open on side `winners` and its
     /// account's equity is positive.
     fn lev_key(&mut self, s: u32, winners: i64) -> Option<LevKey> {
+        if self.ledger.positions[s as usize].lots.signum() != winners {
+            return None;
+        }
+        self.adl_evaluations += 1;
+        self.lev_key_uncounted(s, winners)
+    }
+
+    /// [`Engine::lev_key`] without counting an evaluation.
+    fn lev_key_uncounted(&self, s: u32, winners: i64) -> Option<LevKey> {
         let p = self.ledger.positions[s as usize];
         if p.lots.signum() != winners {
             return None;
         }
-        self.adl_evaluations += 1;
         let account = self.ledger.slot_owner(s);
         let equity = self.equity(account).0;
         let mi = p.market as usize;
@@ -81,9 +89,19 @@ impl Engine {
             side.order.build(&mut keys);
             side.build_keys = keys;
             side.parked.clear();
+            side.keyed_bankrupt = None;
             return;
         }
-        let pending = side.touched.take_pending(self.ledger.touched());
+        let keyed = side.keyed_bankrupt.take();
+        let log = self.ledger.touched();
+        let pending = match keyed {
+            Some(b) => {
+                side.touched
+                    .take_pending_after_fills(log, &side.keyed_winners, b)
+                    .0
+            }
+            None => side.touched.take_pending(log),
+        };
         // Two passes: the new keys first (each account's records and the
         // slot's entry read with no sorted-set search between them, so the
         // reads overlap; a key that did not move goes no further), then the
@@ -109,6 +127,63 @@ impl Engine {
         }
         side.fresh = fresh;
         side.touched.recycle(pending);
+        #[cfg(debug_assertions)]
+        if keyed.is_some() {
+            for &s in &side.keyed_slots {
+                let k = self.lev_key_uncounted(s, winners);
+                debug_assert!(
+                    match k {
+                        Some(k) => side.key_of.in_order_as(s, &k),
+                        None => side.key_of.get(s).is_none(),
+                    },
+                    "Invariant: a winner re-keyed from its fill holds the key the ledger gives it"
+                );
+            }
+        }
+    }
+
+    /// Gives each winner of a close (`read`, `lots` each), taken out of
+    /// `side`'s order, its key after its fill, from the fill alone: its
+    /// notional less `lots × v` and its equity less `lots × ℓ` (`terms`),
+    /// what booking the fill leaves in the ledger (as
+    /// [`Engine::book_adl_fills`] finds each winner's equity after its
+    /// fill). The next sync then passes over what the booking logs for
+    /// them instead of reading each winner's account, position and key
+    /// entry again (docs/performance.md, "`min_max_leverage`, round 14").
+    /// Only for winners whose account has one position (its equity moves
+    /// with this fill alone); if any other wins, or an amount leaves
+    /// `i64`, the next sync re-keys from the whole log, as before.
+    fn key_winners_from_fills(
+        &mut self,
+        side: &mut LevSide,
+        read: &[LevCandidate],
+        lots: &[i64],
+        terms: LotTerms,
+        bankrupt: u32,
+    ) {
+        side.keyed_winners.clear();
+        side.keyed_slots.clear();
+        let mut all = true;
+        for (c, &q) in read.iter().zip(lots) {
+            if q == 0 {
+                continue;
+            }
+            let single = self.ledger.accounts[c.account as usize].slot_count == 1;
+            let Some(after) = single.then(|| key_after_fill(c, q, terms)).flatten() else {
+                all = false;
+                continue;
+            };
+            if let Some(k) = after {
+                // As the sync's `lev_key` counts a position still open.
+                self.adl_evaluations += 1;
+                if k.equity > 0 {
+                    side.put_back(c.slot, k);
+                }
+            }
+            side.keyed_winners.push(c.account);
+            side.keyed_slots.push(c.slot);
+        }
+        side.keyed_bankrupt = all.then_some(bankrupt);
     }
 
     /// The position keyed `k` against bankruptcy price `price`, given the
@@ -175,6 +250,7 @@ impl Engine {
                 .map(|(c, _)| LevKey::new(c.notional, c.equity, c.account, c.slot)),
         );
         side.take_out(&sc.filled);
+        self.key_winners_from_fills(side, &sc.read, &sc.lots, terms, req.bankrupt);
         for (c, &q) in sc.read.iter().zip(&sc.lots) {
             if q == 0 {
                 continue;
@@ -195,8 +271,9 @@ impl Engine {
 
     /// The records the fills of `read` (`lots` each) will read or write,
     /// touched in a pass of their own: the slot's owner, its key entry, the
-    /// account's line (its collateral and its flags), its dirty mark and the
-    /// side's marker of it (which the next sync's `take_pending` tests).
+    /// account's line (its collateral and its flags) and its dirty mark (the
+    /// next sync does not visit a winner keyed from its fill, so the side's
+    /// marker of it is not loaded).
     /// Each fill would meet them one after the other, a cache miss each at
     /// venue scale (a winner's lot moves it far down the order, so it is met
     /// again only thousands of closes later); a loop that does nothing else
@@ -217,10 +294,8 @@ impl Engine {
             let collateral = self.ledger.collateral(c.account).0;
             // The line's flags may sit in the next cache line of the record.
             let hit = self.ledger.accounts[c.account as usize].adl_hit;
-            // The next sync's marker of the account (`take_pending`).
-            let marker = side.touched.marker(c.account);
             fold = fold
-                .wrapping_add(u64::from(owner) + u64::from(hit) + u64::from(marker))
+                .wrapping_add(u64::from(owner) + u64::from(hit))
                 .wrapping_add(entry as u64)
                 .wrapping_add(collateral as u64);
             self.ledger.mark_dirty(c.account);
@@ -355,4 +430,18 @@ impl Engine {
             "Invariant: min_max_leverage from the leverage index fills as the lot-by-lot rule over a full scan"
         );
     }
+}
+
+/// The key of candidate `c` after it gives `q` lots at a close of `terms`:
+/// `Some(None)` if that closes its position, `Some(Some(k))` with `k`'s
+/// equity possibly not positive (then it has no key), `None` if an amount
+/// leaves `i64`.
+fn key_after_fill(c: &LevCandidate, q: i64, terms: LotTerms) -> Option<Option<LevKey>> {
+    let notional = c.notional.checked_sub(q.checked_mul(terms.lot_value)?)?;
+    let equity = c.equity.checked_sub(q.checked_mul(terms.loss_per_lot)?)?;
+    debug_assert!(
+        notional >= 0,
+        "Invariant: a winner gives at most the lots it holds"
+    );
+    Some((notional > 0).then(|| LevKey::new(notional, equity, c.account, c.slot)))
 }

@@ -41,13 +41,6 @@ impl TouchedSince {
         }
     }
 
-    /// Account `a`'s marker (a read only: the ADL fills' pass over their
-    /// winners loads it with their other lines, before the re-index reads
-    /// it).
-    pub(super) fn marker(&self, a: u32) -> u32 {
-        self.seen.get(a as usize).copied().unwrap_or(0)
-    }
-
     /// Whether this sync meets account `a` for the first time (and marks it met).
     fn first_visit(&mut self, a: u32) -> bool {
         let mark = &mut self.seen[a as usize];
@@ -118,6 +111,45 @@ impl TouchedSince {
         Some(out)
     }
 
+    /// [`TouchedSince::take_pending`] for an index that has already re-keyed
+    /// `winners` (different accounts, none of them `bankrupt`) from their
+    /// fills against `bankrupt`: when the log since the last call starts
+    /// with what booking those fills logs (each winner then the bankrupt),
+    /// that part is passed over but for the bankrupt, and the accounts
+    /// logged after it are taken as `take_pending` takes them (a winner
+    /// among them again included). Returns the accounts and whether the
+    /// log started so; if not, the answer is `take_pending`'s.
+    pub(super) fn take_pending_after_fills(
+        &mut self,
+        log: &[u32],
+        winners: &[u32],
+        bankrupt: u32,
+    ) -> (Vec<u32>, bool) {
+        let booked = 2 * winners.len();
+        let since = log.get(self.cursor..).unwrap_or(&[]);
+        let matched = since.len() >= booked
+            && since[..booked]
+                .chunks_exact(2)
+                .zip(winners)
+                .all(|(pair, &w)| pair[0] == w && pair[1] == bankrupt && w != bankrupt);
+        if !matched {
+            return (self.take_pending(log), false);
+        }
+        self.next_sync();
+        let mut out = std::mem::take(&mut self.pending);
+        out.clear();
+        if booked > 0 && self.first_visit(bankrupt) {
+            out.push(bankrupt);
+        }
+        for &a in &since[booked..] {
+            if self.first_visit(a) {
+                out.push(a);
+            }
+        }
+        self.cursor = log.len();
+        (out, true)
+    }
+
     /// Gives back the buffer of [`TouchedSince::take_pending`] for the next sync.
     pub(super) fn recycle(&mut self, pending: Vec<u32>) {
         self.pending = pending;
@@ -186,6 +218,77 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// `take_pending_after_fills` on logs that start with the fills'
+    /// pattern and go on with other accounts: the bankrupt and the accounts
+    /// after the pattern as `take_pending` gives them with the winners left
+    /// out (but where logged again after the pattern); on any other log,
+    /// `take_pending`'s answer.
+    #[test]
+    fn take_pending_after_fills_passes_over_the_fills_only() {
+        let mut after = TouchedSince::default();
+        let mut plain = TouchedSince::default();
+        after.start(0, 50, 0);
+        plain.start(0, 50, 0);
+        let mut log: Vec<u32> = Vec::new();
+        let mut seed = 11u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let mut matched_some = false;
+        for round in 0..2000 {
+            let bankrupt = next(50) as u32;
+            let mut winners: Vec<u32> = (0..next(6) as u32)
+                .map(|k| 10 * k + next(10) as u32)
+                .filter(|&w| w != bankrupt)
+                .collect();
+            let mut entries: Vec<u32> = winners.iter().flat_map(|&w| [w, bankrupt]).collect();
+            match next(8) {
+                0 => entries.insert(0, next(50) as u32),
+                1 => {
+                    entries.pop();
+                }
+                2 => winners.push(bankrupt),
+                _ => {}
+            }
+            // Accounts logged after the fills (winners among them at times).
+            for _ in 0..next(4) {
+                entries.push(next(50) as u32);
+            }
+            log.extend(&entries);
+            let (got, matched) = after.take_pending_after_fills(&log, &winners, bankrupt);
+            let want = plain.take_pending(&log);
+            if matched {
+                matched_some = true;
+                let tail = &entries[2 * winners.len()..];
+                let mut expect: Vec<u32> = Vec::new();
+                if !winners.is_empty() {
+                    expect.push(bankrupt);
+                }
+                for &a in tail {
+                    if !expect.contains(&a) {
+                        expect.push(a);
+                    }
+                }
+                assert_eq!(got, expect, "round {round}: {entries:?}");
+                // The same set as take_pending's once the winners that were
+                // not logged again are added.
+                let mut all = got.clone();
+                all.extend(winners.iter().filter(|w| !got.contains(w)));
+                all.sort_unstable();
+                let mut want = want;
+                want.sort_unstable();
+                assert_eq!(all, want, "round {round}: {entries:?}");
+            } else {
+                assert_eq!(got, want, "round {round}: {entries:?}");
+            }
+            after.recycle(got);
+        }
+        assert!(matched_some);
     }
 
     #[test]
