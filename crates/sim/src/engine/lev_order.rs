@@ -47,6 +47,14 @@ const RANGE_KEYS: usize = 512;
 /// go into `near`, and the rest go back into `far` as one range.
 const PARTIAL_RANGES: usize = 8;
 
+/// When `near` holds more than this many ranges' worth of keys, its lower
+/// part goes back into `far` as one range ([`LevOrder::trim_near`]).
+const NEAR_MAX_RANGES: usize = 2;
+
+/// What a trim of `near` keeps, in ranges' worth of keys (the reads of a
+/// close take a few hundred keys from its top).
+const NEAR_KEEP_RANGES: usize = 1;
+
 /// Up to this many cells of a build's histogram per key
 /// ([`LevOrder::build_with`]; at most [`MAX_BUILD_CELLS`]).
 const CELLS_PER_KEY: usize = 4;
@@ -457,6 +465,9 @@ impl LevOrder {
         }
         if r >= self.floor {
             self.insert_near(k);
+            if self.near.len() > NEAR_MAX_RANGES * self.range_keys {
+                self.trim_near();
+            }
         } else {
             let i = self.range_of(r);
             debug_assert!(
@@ -505,6 +516,52 @@ impl LevOrder {
             r += 1;
         }
         self.near.drain(w..r.min(self.near.len()));
+    }
+
+    /// Moves the keys of `near` below its first [`NEAR_KEEP_RANGES`]
+    /// ranges' worth (and below every key sharing the lowest quotient of
+    /// those) back into `far`, as one range above the others (the next to
+    /// pull), and raises the floor to the lowest quotient kept. A winner's
+    /// key that lands in `near` is an insertion into a sorted `VecDeque`,
+    /// which moves the keys on its shorter side: `near` only grows through
+    /// a step as the reads pull ranges (its keys below the top are never
+    /// read before the next build but for the deepest closes), so those
+    /// moves grew with it (docs/performance.md, "`min_max_leverage`, round
+    /// 14"). Nothing is trimmed once every range is pulled (the floor at
+    /// −∞: keys without a quotient may be in `near`).
+    fn trim_near(&mut self) {
+        let keep = NEAR_KEEP_RANGES * self.range_keys;
+        if self.floor == f64::NEG_INFINITY || keep == 0 || self.near.len() <= keep {
+            return;
+        }
+        let cut = self.near[keep - 1].ratio();
+        let mut end = keep;
+        while end < self.near.len() && self.near[end].ratio() == cut {
+            end += 1;
+        }
+        if end == self.near.len() {
+            return;
+        }
+        let lower = self.floor;
+        debug_assert!(
+            self.near
+                .range(end..)
+                .all(|k| k.ratio() >= lower && k.ratio() < cut),
+            "Invariant: the keys trimmed from near lie between its floor and the quotient kept"
+        );
+        self.far.push(Bucket::EMPTY);
+        self.bounds.push(lower);
+        let i = self.far.len() - 1;
+        let mut moved = std::mem::take(&mut self.pulled_keys);
+        moved.clear();
+        moved.extend(self.near.drain(end..));
+        for &k in &moved {
+            self.push(i, k);
+        }
+        self.pulled_keys = moved;
+        self.floor = cut;
+        self.refresh_guide(lower, i);
+        self.debug_check_bounds();
     }
 
     /// Adds `k` (not in the order) to `near`, in its place.
