@@ -627,7 +627,7 @@ pub fn write_sweep(
 }
 
 /// [`write_sweep`], calling `beside(table, summary)` on the calling thread
-/// while the files are encoded and synced to disk on threads of their own:
+/// while the files are encoded and synced to disk on two threads of their own:
 /// `table` is the `sweep/v1` table and `summary` the bytes of
 /// `summary.json` about to be written, so that the sweep's report can be
 /// drawn from them in memory rather than read back from the files once
