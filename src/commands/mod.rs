@@ -44,18 +44,43 @@ fn prepare(file: &Path, quiet: bool) -> Result<Prepared> {
 /// run's scratch folder holds ~15-30 entries, so all of them.
 const SYNC_THREADS: usize = 64;
 
+/// The files of a results folder that `backstop_sim`'s writers leave
+/// synced to disk (`write_run`, `write_sweep`): [`sync_tree`] need not sync
+/// them again.
+const SYNCED_RESULTS: [&str; 11] = {
+    use backstop_data::results::layout::{
+        ADL_WAVES_FILE, BALANCES_FILE, BANDS_FILE, HAIRCUTS_FILE, MARKET_FUND_STEPS_FILE,
+        MARKET_FUNDS_FILE, PATHS_FILE, POPULATION_FILE, STEPS_FILE, SUMMARY_FILE, SWEEP_FILE,
+    };
+    [
+        SUMMARY_FILE,
+        POPULATION_FILE,
+        STEPS_FILE,
+        PATHS_FILE,
+        BANDS_FILE,
+        HAIRCUTS_FILE,
+        ADL_WAVES_FILE,
+        BALANCES_FILE,
+        MARKET_FUNDS_FILE,
+        MARKET_FUND_STEPS_FILE,
+        SWEEP_FILE,
+    ]
+};
+
 /// Syncs every file and folder under `dir` (and `dir`) to disk, all at
 /// once, one thread each (at most [`SYNC_THREADS`] at a time): a scratch
 /// folder written unsynced ([`backstop_data::without_sync`]), before it is
 /// published. Its syncs then wait for the disk together (one journal
 /// commit, usually) instead of a file's, then its folder's after the
 /// rename, file by file (docs/performance.md, "Two threads, round 11").
-/// The first error in listing order.
+/// The files directly in `dir` named in `synced` are already synced (the
+/// results' files, [`SYNCED_RESULTS`]) and left out: no thread started
+/// only to find them clean (round 14). The first error in listing order.
 ///
 /// # Errors
 /// A folder cannot be listed, a thread cannot be started, or an entry
 /// cannot be opened or synced.
-fn sync_tree(dir: &Path) -> Result<()> {
+fn sync_tree(dir: &Path, synced: &[&str]) -> Result<()> {
     let mut entries = vec![dir.to_owned()];
     let mut k = 0;
     while k < entries.len() {
@@ -66,6 +91,9 @@ fn sync_tree(dir: &Path) -> Result<()> {
                 .map(|e| e.map(|e| e.path()))
                 .collect::<std::io::Result<Vec<_>>>()
                 .with_context(|| format!("cannot list {}", entries[k].display()))?;
+            if k == 0 {
+                names.retain(|p| !already_synced(p, synced));
+            }
             names.sort();
             entries.extend(names);
         }
@@ -93,6 +121,14 @@ fn sync_tree(dir: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether `path` is a file named in `synced` (a folder of that name is not).
+fn already_synced(path: &Path, synced: &[&str]) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| synced.contains(&n))
+        && path.is_file()
 }
 
 /// A rayon pool of `threads` workers (one per core when `None`).
@@ -150,9 +186,33 @@ mod tests {
         std::fs::create_dir(&charts).expect("charts folder");
         std::fs::write(dir.path().join("report.md"), b"# report").expect("written");
         std::fs::write(charts.join("a.svg"), b"<svg/>").expect("written");
-        sync_tree(dir.path()).expect("synced");
+        sync_tree(dir.path(), &SYNCED_RESULTS).expect("synced");
         let missing = dir.path().join("no such folder");
-        let err = format!("{:#}", sync_tree(&missing).expect_err("missing"));
+        let err = format!("{:#}", sync_tree(&missing, &[]).expect_err("missing"));
         assert!(err.contains("no such folder"), "{err}");
+    }
+
+    /// The results' files directly in the folder are left out, nothing else:
+    /// not a folder of that name, not a file of that name deeper down.
+    #[test]
+    fn already_synced_files_are_the_named_ones_at_the_top() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let charts = dir.path().join("charts");
+        std::fs::create_dir(&charts).expect("charts folder");
+        let top = dir.path().join("summary.json");
+        std::fs::write(&top, b"{}").expect("written");
+        std::fs::write(charts.join("summary.json"), b"{}").expect("written");
+        std::fs::create_dir(dir.path().join("bands.parquet")).expect("odd folder");
+        assert!(already_synced(&top, &SYNCED_RESULTS));
+        assert!(!already_synced(&top, &[]));
+        assert!(!already_synced(
+            &dir.path().join("report.md"),
+            &SYNCED_RESULTS
+        ));
+        assert!(!already_synced(
+            &dir.path().join("bands.parquet"),
+            &SYNCED_RESULTS
+        ));
+        sync_tree(dir.path(), &SYNCED_RESULTS).expect("synced");
     }
 }

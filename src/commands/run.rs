@@ -45,9 +45,9 @@ pub fn run(a: &RunArgs<'_>) -> Result<()> {
     let pool = super::worker_pool(a.threads)?;
     let (paths, aggregates) = write_and_report(folder.path(), &prepared, output, &pool)?;
     // The report was written unsynced: every file and folder synced at
-    // once (the results' files, synced as they were written, again
-    // cheaply), then the folder published.
-    super::sync_tree(folder.path())?;
+    // once but the results' files (synced as they were written), then the
+    // folder published.
+    super::sync_tree(folder.path(), &super::SYNCED_RESULTS)?;
     folder.publish(&[])?;
     if !a.quiet {
         print_headline(&dir, &prepared, &paths, &aggregates);

@@ -577,8 +577,8 @@ pub(super) fn finalize(
     let outcome = outcome?;
     report.unwrap_or(Ok(()))?;
     // The report was written unsynced: every file and folder synced at
-    // once (the results' files, synced as they were written, again cheaply).
-    super::sync_tree(at)?;
+    // once but the results' files (synced as they were written).
+    super::sync_tree(at, &super::SYNCED_RESULTS)?;
     (publishing.saved)()?;
     folder.publish_then(&NOT_RESULTS, publishing.then)?;
     if !quiet {

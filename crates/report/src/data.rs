@@ -379,8 +379,13 @@ impl BandsReader {
                 continue;
             };
             let hit = |(m, s, _): &(String, String, Sampler)| m == market && s == series;
+            // The rows go through the series in turn: the last one's, else
+            // the one after it, else a search (the series are unique).
+            let next = (last + 1) % self.series.len().max(1);
             let k = if self.series.get(last).is_some_and(hit) {
                 last
+            } else if self.series.get(next).is_some_and(hit) {
+                next
             } else if let Some(k) = self.series.iter().position(hit) {
                 k
             } else {

@@ -2,7 +2,7 @@
 //! `summary.json`, the Parquet tables and their file metadata. Where each file
 //! sits is [`backstop_data::results::layout`]; what each holds is docs/model.md §7.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use backstop_data::results::layout::{
     ADL_WAVES_FILE, BALANCES_FILE, BANDS_FILE, HAIRCUTS_FILE, MARKET_FUND_STEPS_FILE,
@@ -28,11 +28,12 @@ pub use super::record::{SCENARIO_HASH_KEY, VERSION, metadata};
 /// `market_funds.parquet` and `market_fund_steps.parquet` (with a market fund
 /// of its own) and `summary.json`.
 ///
-/// The files do not depend on each other: each is encoded and written (and
-/// synced to disk) on a thread of its own, all at once, while the calling
-/// thread writes `bands.parquet` (its quantiles computed on the caller's rayon
-/// pool). Their bytes are those of a write one after another
-/// (docs/performance.md, "Two threads, round 5").
+/// The files do not depend on each other: they are encoded and written one
+/// after another on one thread, each synced to disk by a second thread as
+/// soon as it is in place, while the calling thread writes `bands.parquet`
+/// (its quantiles computed on the caller's rayon pool); every file is
+/// synced when this returns (docs/performance.md, "Two threads, rounds 5
+/// and 14").
 ///
 /// # Errors
 /// [`SimError::Data`] if a file cannot be written: the first such file in
@@ -70,55 +71,84 @@ pub fn write_run_then(
     let meta = meta.as_slice();
     let at = |file: &str| dir.join(file);
     let files: Vec<FileTask<'_>> = vec![
-        Box::new(|| {
-            // `summary.json` counts the population's rows.
-            let rows = prepared.population_rows();
-            backstop_data::write_positions(&at(POPULATION_FILE), &rows, meta)?;
-            let summary = run_summary(prepared, output, rows.len());
-            backstop_data::write_summary(&at(SUMMARY_FILE), &summary)
-        }),
-        Box::new(|| output.first_path.write(&at(STEPS_FILE), meta)),
-        Box::new(|| backstop_data::write_paths(&at(PATHS_FILE), &output.paths_table(0), meta)),
-        Box::new(|| {
-            let cuts = output.haircuts_table(0);
-            backstop_data::write_haircuts(&at(HAIRCUTS_FILE), &cuts, meta)
-        }),
-        Box::new(|| match &output.first_path_balances_file {
-            Some(streamed) => backstop_data::results::chunked::place(streamed, &at(BALANCES_FILE)),
-            None => {
-                let rows = &output.first_path_balances;
-                backstop_data::write_balances(&at(BALANCES_FILE), rows, meta)
-            }
-        }),
-        Box::new(|| {
-            let waves = output.adl_wave_rows(0);
-            backstop_data::write_adl_waves(&at(ADL_WAVES_FILE), &waves, meta)
-        }),
-        Box::new(|| {
-            let funds = market_fund_rows(0, &output.paths);
-            if funds.is_empty() {
-                return Ok(());
-            }
-            backstop_data::write_market_funds(&at(MARKET_FUNDS_FILE), &funds, meta)
-        }),
-        Box::new(|| {
-            let fund_steps = output.first_path.market_fund_steps();
-            fund_steps.write(&at(MARKET_FUND_STEPS_FILE), meta)
-        }),
+        (
+            vec![at(POPULATION_FILE), at(SUMMARY_FILE)],
+            Box::new(|| {
+                // `summary.json` counts the population's rows.
+                let rows = prepared.population_rows();
+                backstop_data::write_positions(&at(POPULATION_FILE), &rows, meta)?;
+                let summary = run_summary(prepared, output, rows.len());
+                backstop_data::write_summary(&at(SUMMARY_FILE), &summary)
+            }),
+        ),
+        (
+            vec![at(STEPS_FILE)],
+            Box::new(|| output.first_path.write(&at(STEPS_FILE), meta)),
+        ),
+        (
+            vec![at(PATHS_FILE)],
+            Box::new(|| backstop_data::write_paths(&at(PATHS_FILE), &output.paths_table(0), meta)),
+        ),
+        (
+            vec![at(HAIRCUTS_FILE)],
+            Box::new(|| {
+                let cuts = output.haircuts_table(0);
+                backstop_data::write_haircuts(&at(HAIRCUTS_FILE), &cuts, meta)
+            }),
+        ),
+        (
+            vec![at(BALANCES_FILE)],
+            Box::new(|| match &output.first_path_balances_file {
+                Some(streamed) => {
+                    backstop_data::results::chunked::place(streamed, &at(BALANCES_FILE))
+                }
+                None => {
+                    let rows = &output.first_path_balances;
+                    backstop_data::write_balances(&at(BALANCES_FILE), rows, meta)
+                }
+            }),
+        ),
+        (
+            vec![at(ADL_WAVES_FILE)],
+            Box::new(|| {
+                let waves = output.adl_wave_rows(0);
+                backstop_data::write_adl_waves(&at(ADL_WAVES_FILE), &waves, meta)
+            }),
+        ),
+        (
+            vec![at(MARKET_FUNDS_FILE)],
+            Box::new(|| {
+                let funds = market_fund_rows(0, &output.paths);
+                if funds.is_empty() {
+                    return Ok(());
+                }
+                backstop_data::write_market_funds(&at(MARKET_FUNDS_FILE), &funds, meta)
+            }),
+        ),
+        (
+            vec![at(MARKET_FUND_STEPS_FILE)],
+            Box::new(|| {
+                let fund_steps = output.first_path.market_fund_steps();
+                fund_steps.write(&at(MARKET_FUND_STEPS_FILE), meta)
+            }),
+        ),
     ];
     let countdown = Countdown::new(files.len() + 1, ready);
     let files = files
         .into_iter()
-        .map(|f| -> FileTask<'_> {
+        .map(|(paths, f)| -> FileTask<'_> {
             let countdown = &countdown;
-            Box::new(move || {
-                let written = f();
-                countdown.done(written.is_ok());
-                written
-            })
+            (
+                paths,
+                Box::new(move || {
+                    let written = f();
+                    countdown.done(written.is_ok());
+                    written
+                }),
+            )
         })
         .collect();
-    write_beside(files, || {
+    write_beside(dir, files, || {
         let written = write_bands(&at(BANDS_FILE), meta, output, pool, rows, &countdown);
         // Once only: after the last chunk, or here when it never came.
         countdown.done_once(false);
@@ -249,32 +279,117 @@ impl<'a> Countdown<'a> {
     }
 }
 
-/// Writing one file (or two, one after the other) of a results folder.
-type FileTask<'a> = Box<dyn FnOnce() -> Result<(), backstop_data::DataError> + Send + 'a>;
+/// Writing one file (or two, one after the other) of a results folder:
+/// the files it may write (a file it leaves out is not there), then how.
+type FileTask<'a> = (
+    Vec<PathBuf>,
+    Box<dyn FnOnce() -> Result<(), backstop_data::DataError> + Send + 'a>,
+);
 
-/// Runs each of `files` on a thread of its own and `here` on the calling
-/// thread meanwhile; the first error of `files` in their order, then
-/// `here`'s. A panic in a file's thread is resumed on the caller's.
+/// Writes `files` one after another on one thread, unsynced
+/// ([`backstop_data::without_sync`]; each still replaced whole, by a
+/// rename), each synced to disk as soon as it is in place by a second
+/// thread (then `dir`, whose entries the renames changed), and runs `here`
+/// on the calling thread meanwhile. The files are synced when this returns,
+/// as when each was written synced, but the folder's files no longer take a
+/// thread each (each a start, a stack and a fresh allocator arena whose
+/// pages are faulted in anew), and no file's write waits for the disk: a
+/// two-thread run paid for those threads' CPU beside the band rows
+/// (docs/performance.md, "Two threads, round 14"). The first error of
+/// `files` in their order (a file's write, then its sync), then the
+/// folder's sync, then `here`'s. A panic in either thread is resumed on the
+/// caller's.
 fn write_beside(
+    dir: &Path,
     files: Vec<FileTask<'_>>,
     here: impl FnOnce() -> Result<(), backstop_data::DataError>,
 ) -> Result<(), SimError> {
-    let (results, here) = std::thread::scope(|scope| {
-        let threads: Vec<_> = files.into_iter().map(|f| scope.spawn(f)).collect();
+    let count = files.len();
+    let (written, synced, here) = std::thread::scope(|scope| {
+        let (send, receive) = std::sync::mpsc::channel::<(usize, Vec<PathBuf>)>();
+        let syncing = scope.spawn(move || sync_as_written(dir, count, receive));
+        let writing = scope.spawn(move || {
+            let mut written = Vec::with_capacity(files.len());
+            for (k, (paths, write)) in files.into_iter().enumerate() {
+                let w = backstop_data::without_sync(write);
+                // The syncing thread is gone only if it panicked (resumed below).
+                if w.is_ok() {
+                    let _ = send.send((k, paths));
+                }
+                written.push(w);
+            }
+            written
+        });
         let here = here();
-        let results: Vec<_> = threads
-            .into_iter()
-            .map(|t| {
-                t.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect();
-        (results, here)
+        (joined(writing), joined(syncing), here)
     });
-    for r in results {
-        r?;
+    let (files_synced, dir_synced) = synced;
+    for (w, s) in written.into_iter().zip(files_synced) {
+        w?;
+        s?;
     }
+    dir_synced?;
     Ok(here?)
+}
+
+/// What the thread `t` gave back; its panic resumed here.
+fn joined<T>(t: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    t.join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// Syncs to disk each file `written` names as it comes (`(task, paths)`: a
+/// path that is not there was not written), then `dir`: each of `tasks`
+/// tasks' outcome (its first failed sync), and the folder's.
+fn sync_as_written(
+    dir: &Path,
+    tasks: usize,
+    written: std::sync::mpsc::Receiver<(usize, Vec<PathBuf>)>,
+) -> (
+    Vec<Result<(), backstop_data::DataError>>,
+    Result<(), backstop_data::DataError>,
+) {
+    let mut synced: Vec<Result<(), backstop_data::DataError>> =
+        (0..tasks).map(|_| Ok(())).collect();
+    for (k, paths) in written {
+        debug_assert!(k < tasks, "Invariant: a task's index is below the count");
+        for path in &paths {
+            let outcome = match std::fs::File::open(path) {
+                Ok(file) => file.sync_all(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(e),
+            };
+            if let (Err(source), Some(slot @ Ok(()))) = (outcome, synced.get_mut(k)) {
+                *slot = Err(sync_error(path, source));
+            }
+        }
+    }
+    (synced, sync_folder(dir))
+}
+
+/// Syncs the folder `dir` (its entries) to disk: Unix only, as
+/// [`backstop_data::write_atomically`] does.
+fn sync_folder(dir: &Path) -> Result<(), backstop_data::DataError> {
+    #[cfg(unix)]
+    {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|source| sync_error(dir, source))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// A failed sync of `path` to disk.
+fn sync_error(path: &Path, source: std::io::Error) -> backstop_data::DataError {
+    backstop_data::DataError::Io {
+        path: path.to_owned(),
+        action: "cannot sync to disk".to_owned(),
+        source,
+    }
 }
 
 /// The results of one run in memory: what [`write_run`] writes, built by the
@@ -512,7 +627,7 @@ pub fn write_sweep(
 }
 
 /// [`write_sweep`], calling `beside(table, summary)` on the calling thread
-/// while the files are encoded and synced to disk on threads of their own:
+/// while the files are encoded and synced to disk on two threads of their own:
 /// `table` is the `sweep/v1` table and `summary` the bytes of
 /// `summary.json` about to be written, so that the sweep's report can be
 /// drawn from them in memory rather than read back from the files once
@@ -557,23 +672,35 @@ fn write_sweep_files(
         action: "cannot create the folder".to_owned(),
         source,
     })?;
-    // Each file on a thread of its own, as in `write_run`.
+    // One thread writing the files, one syncing them, as in `write_run`.
     let (meta, at) = (meta.as_slice(), |file: &str| dir.join(file));
     let summary = backstop_data::summary_json(&at(SUMMARY_FILE), &parts.summary)?;
     let files: Vec<FileTask<'_>> = vec![
-        Box::new(|| backstop_data::write_sweep(&at(SWEEP_FILE), &parts.table, meta)),
-        Box::new(|| backstop_data::write_paths(&at(PATHS_FILE), paths, meta)),
-        Box::new(|| backstop_data::write_haircuts(&at(HAIRCUTS_FILE), haircuts, meta)),
-        Box::new(|| {
-            if funds.is_empty() {
-                return Ok(());
-            }
-            backstop_data::write_market_funds(&at(MARKET_FUNDS_FILE), funds, meta)
-        }),
+        (
+            vec![at(SWEEP_FILE)],
+            Box::new(|| backstop_data::write_sweep(&at(SWEEP_FILE), &parts.table, meta)),
+        ),
+        (
+            vec![at(PATHS_FILE)],
+            Box::new(|| backstop_data::write_paths(&at(PATHS_FILE), paths, meta)),
+        ),
+        (
+            vec![at(HAIRCUTS_FILE)],
+            Box::new(|| backstop_data::write_haircuts(&at(HAIRCUTS_FILE), haircuts, meta)),
+        ),
+        (
+            vec![at(MARKET_FUNDS_FILE)],
+            Box::new(|| {
+                if funds.is_empty() {
+                    return Ok(());
+                }
+                backstop_data::write_market_funds(&at(MARKET_FUNDS_FILE), funds, meta)
+            }),
+        ),
     ];
     let written = std::thread::scope(|scope| {
         let writing = scope.spawn(|| {
-            write_beside(files, || {
+            write_beside(dir, files, || {
                 backstop_data::write_bytes_atomically(&at(SUMMARY_FILE), &summary)
             })
         });
