@@ -532,8 +532,33 @@ impl Replay {
     ///
     /// The first error of any source's [`HistorySource::next_event`]; the
     /// replay is finished afterwards.
-    #[inline]
+    // Inlined always (the fast path is a few instructions): called, its
+    // result, as large as a `DataError`, went through memory every event.
+    #[inline(always)]
     pub fn next_with_source(&mut self) -> Option<Result<(usize, ReplayEvent), DataError>> {
+        // The common case, inlined into the caller's loop: the running trades
+        // source's next checked row is in its current batch.
+        if let Some(source) = self.running
+            && let Some(HistorySource {
+                cursor: SourceCursor::Trades(cursor),
+                ..
+            }) = self.sources.get_mut(source)
+            && let Some(row) = cursor.next_buffered()
+        {
+            debug_assert!(
+                self.started && !self.finished,
+                "Invariant: a running source means a started, unfinished replay"
+            );
+            return Some(Ok(self.run_on(source, ReplayEvent::from(row))));
+        }
+        self.next_with_source_slow()
+    }
+
+    /// [`Self::next_with_source`] when the running source is not a trades
+    /// source with a buffered row: the start, the next batch or source, the
+    /// end, an error. Out of line, so that the common case stays small.
+    #[inline(never)]
+    fn next_with_source_slow(&mut self) -> Option<Result<(usize, ReplayEvent), DataError>> {
         if self.finished {
             return None;
         }
@@ -597,7 +622,7 @@ impl Replay {
     /// # Errors
     ///
     /// As [`Self::next_with_source`].
-    #[inline]
+    #[inline(always)]
     pub fn next_event(&mut self) -> Option<Result<ReplayEvent, DataError>> {
         self.next_with_source()
             .map(|result| result.map(|(_, event)| event))
@@ -704,7 +729,7 @@ impl Replay {
 impl Iterator for Replay {
     type Item = Result<ReplayEvent, DataError>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         self.next_event()
     }

@@ -332,7 +332,7 @@ impl Decode for TradeColumns {
             && all_within(self.side.values(), -1, 1)
     }
 
-    #[inline]
+    #[inline(always)]
     fn checked_row(&self, i: usize) -> TradeRow {
         TradeRow {
             ts_ns: self.ts.values()[i],

@@ -15,7 +15,7 @@
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::ops::Range;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bytes::{Buf, Bytes};
 use parquet::errors::{ParquetError, Result};
@@ -26,6 +26,41 @@ use parquet::file::reader::{ChunkReader, Length};
 /// reads a [`File`], so that a file written with huge row groups is not
 /// held in memory a chunk at a time.
 pub(crate) const MAX_CACHED_CHUNK: u64 = 16 << 20;
+
+/// Buffers of chunks no page refers to any more, kept for the next chunks'
+/// reads: at most this many (the chunks of two row groups of a trades
+/// replay's four columns), so that the memory stays within about twice the
+/// chunks held.
+const SPARE_BUFFERS: usize = 8;
+
+/// Chunk buffers free for reuse: a chunk read into one needs no fresh
+/// memory (no page faults, no zeroing by the kernel) once the replay has
+/// warmed up.
+type Spare = Arc<Mutex<Vec<Vec<u8>>>>;
+
+/// A chunk's bytes, owned by the [`Bytes`] handed to the decoder: when the
+/// last slice of it is dropped, its buffer goes back to the [`Spare`] list
+/// (or is freed if the list is full).
+struct Pooled {
+    buffer: Vec<u8>,
+    spare: Spare,
+}
+
+impl AsRef<[u8]> for Pooled {
+    fn as_ref(&self) -> &[u8] {
+        &self.buffer
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        if let Ok(mut spare) = self.spare.lock()
+            && spare.len() < SPARE_BUFFERS
+        {
+            spare.push(std::mem::take(&mut self.buffer));
+        }
+    }
+}
 
 /// A column chunk's place in the file and its row group.
 #[derive(Debug, Clone)]
@@ -54,6 +89,8 @@ pub(crate) struct ChunkFile {
     /// not empty), sorted by start.
     chunks: Vec<Chunk>,
     held: Mutex<Vec<Held>>,
+    /// Buffers of chunks done with, for the next reads.
+    spare: Spare,
 }
 
 /// What [`ChunkFile::get_read`] hands out: a slice of a chunk read whole, or
@@ -107,6 +144,7 @@ impl ChunkFile {
             len,
             chunks,
             held: Mutex::new(Vec::new()),
+            spare: Arc::new(Mutex::new(Vec::with_capacity(SPARE_BUFFERS))),
         })
     }
 
@@ -144,23 +182,46 @@ impl ChunkFile {
         Some(slice)
     }
 
-    /// Reads `range` of the file in one go.
+    /// Reads `range` of the file in one go, into a spare buffer if there
+    /// is one (its bytes were written by an earlier read, so only a longer
+    /// chunk's extra bytes are zeroed before the read overwrites them).
     fn read_whole(&self, range: &Range<u64>) -> std::io::Result<Bytes> {
         let len = usize::try_from(range.end - range.start)
             .map_err(|_| std::io::Error::other("chunk too large"))?;
-        let mut buffer = Vec::with_capacity(len);
+        let mut buffer = self.spare_buffer(len);
+        buffer.resize(len, 0);
         let mut file = self
             .file
             .lock()
             .map_err(|_| std::io::Error::other("file lock poisoned"))?;
         file.seek(SeekFrom::Start(range.start))?;
-        let read = (&mut *file)
-            .take(range.end - range.start)
-            .read_to_end(&mut buffer)?;
-        if read != len {
-            return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof));
-        }
-        Ok(Bytes::from(buffer))
+        file.read_exact(&mut buffer)?;
+        Ok(Bytes::from_owner(Pooled {
+            buffer,
+            spare: Arc::clone(&self.spare),
+        }))
+    }
+
+    /// A spare buffer for a chunk of `len` bytes: the smallest that holds
+    /// it, else the largest (it grows), else a new one.
+    fn spare_buffer(&self, len: usize) -> Vec<u8> {
+        let Ok(mut spare) = self.spare.lock() else {
+            return Vec::new();
+        };
+        let fits = spare
+            .iter()
+            .enumerate()
+            .filter(|(_, buffer)| buffer.capacity() >= len)
+            .min_by_key(|(_, buffer)| buffer.capacity())
+            .map(|(i, _)| i);
+        let pick = fits.or_else(|| {
+            spare
+                .iter()
+                .enumerate()
+                .max_by_key(|(_, buffer)| buffer.capacity())
+                .map(|(i, _)| i)
+        });
+        pick.map_or_else(Vec::new, |i| spare.swap_remove(i))
     }
 
     /// A duplicate handle of the file, for the reads outside the chunks.
@@ -296,6 +357,53 @@ mod tests {
             groups.iter().all(|&group| group + 1 >= last),
             "only the last two groups held: {groups:?}"
         );
+    }
+
+    /// A chunk's buffer is reused only once no slice of it is alive: slices
+    /// of every chunk, all kept while the others are read, are still the
+    /// file's bytes; released, their buffers wait in the spare list (within
+    /// its bound) and the next reads, into them, give the file's bytes too.
+    #[test]
+    fn reuses_a_chunks_buffer_only_when_free() {
+        let (tmp, metadata) = file_of(9, 4000);
+        let plain = File::open(tmp.path()).expect("open");
+        let chunked =
+            ChunkFile::new(File::open(tmp.path()).expect("open"), &metadata).expect("chunk file");
+        let ranges: Vec<(u64, usize)> = chunked
+            .chunks
+            .iter()
+            .map(|chunk| {
+                let len = usize::try_from(chunk.bytes.end - chunk.bytes.start).expect("small");
+                (chunk.bytes.start, len)
+            })
+            .collect();
+        assert!(ranges.len() >= 18, "two columns in nine groups");
+        let expected: Vec<Bytes> = ranges
+            .iter()
+            .map(|&(start, len)| plain.get_bytes(start, len).expect("read"))
+            .collect();
+        let kept: Vec<Bytes> = ranges
+            .iter()
+            .map(|&(start, len)| chunked.get_bytes(start, len).expect("read"))
+            .collect();
+        assert_eq!(kept, expected, "slices kept alive keep their bytes");
+        assert!(chunked.spare.lock().expect("lock").is_empty());
+        drop(kept);
+        // The chunks of the last two groups are still held; the others are free.
+        assert_eq!(chunked.spare.lock().expect("lock").len(), SPARE_BUFFERS);
+        // Read again from the start: the first reads go into spare buffers
+        // (of this or another chunk's length).
+        for (i, (&(start, len), expected)) in ranges.iter().zip(&expected).enumerate() {
+            let got = chunked.get_bytes(start, len).expect("read");
+            assert_eq!(&got, expected, "chunk {i}: a reused buffer holds its bytes");
+            let spare = chunked.spare.lock().expect("lock").len();
+            assert!(spare <= SPARE_BUFFERS, "chunk {i}: {spare} spare");
+            if i < 2 {
+                // Groups 0 and 1 read again release nothing (the held
+                // chunks are all of later groups): each read took a spare.
+                assert_eq!(spare, SPARE_BUFFERS - i - 1, "chunk {i}");
+            }
+        }
     }
 
     /// A file decoded through a `ChunkFile` gives the same batches as

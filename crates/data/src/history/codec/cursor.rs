@@ -274,14 +274,28 @@ impl<D: Decode> Cursor<D> {
     /// After an error the cursor is exhausted.
     #[inline]
     pub(crate) fn next_row(&mut self) -> Result<Option<D::Row>, DataError> {
+        if let Some(row) = self.next_buffered() {
+            return Ok(Some(row));
+        }
+        self.refill()
+    }
+
+    /// The next checked row of the current batch, if it holds one more
+    /// (`None`: [`Self::next_row`] would take the next batch, or end, or
+    /// return the pending error).
+    // Inlined always, as `Replay::next_with_source`'s fast path: called, its
+    // row came back through memory and was read back in wider loads than
+    // it was stored with (a store-forwarding stall per event).
+    #[inline(always)]
+    pub(crate) fn next_buffered(&mut self) -> Option<D::Row> {
         if self.position < self.end
             && let Some(batch) = &self.batch
         {
             let row = batch.checked_row(self.position);
             self.position += 1;
-            return Ok(Some(row));
+            return Some(row);
         }
-        self.refill()
+        None
     }
 
     /// The times of the checked rows of the current batch not handed out
