@@ -160,6 +160,24 @@ impl TouchedSince {
 mod tests {
     use super::*;
 
+    /// An index started at step 0 over 50 accounts, cursor 0.
+    fn started() -> TouchedSince {
+        let mut t = TouchedSince::default();
+        t.start(0, 50, 0);
+        t
+    }
+
+    /// Draws in `0..n` from a fixed seed (a 64-bit LCG's high bits: the
+    /// tests' random logs need no more, and no crate).
+    fn draws(mut seed: u64) -> impl FnMut(u64) -> u64 {
+        move |n| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        }
+    }
+
     #[test]
     fn each_account_once_per_sync_in_order_of_first_appearance() {
         let mut t = TouchedSince::default();
@@ -181,18 +199,9 @@ mod tests {
     /// without moving the cursor.
     #[test]
     fn take_known_is_take_pending_on_fills_logs() {
-        let mut known = TouchedSince::default();
-        let mut plain = TouchedSince::default();
-        known.start(0, 50, 0);
-        plain.start(0, 50, 0);
+        let (mut known, mut plain) = (started(), started());
         let mut log: Vec<u32> = Vec::new();
-        let mut seed = 7u64;
-        let mut next = |n: u64| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) % n
-        };
+        let mut next = draws(7);
         for round in 0..2000 {
             let bankrupt = next(50) as u32;
             let mut winners: Vec<u32> = (0..next(6) as u32)
@@ -227,18 +236,9 @@ mod tests {
     /// `take_pending`'s answer.
     #[test]
     fn take_pending_after_fills_passes_over_the_fills_only() {
-        let mut after = TouchedSince::default();
-        let mut plain = TouchedSince::default();
-        after.start(0, 50, 0);
-        plain.start(0, 50, 0);
+        let (mut after, mut plain) = (started(), started());
         let mut log: Vec<u32> = Vec::new();
-        let mut seed = 11u64;
-        let mut next = |n: u64| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) % n
-        };
+        let mut next = draws(11);
         let mut matched_some = false;
         for round in 0..2000 {
             let bankrupt = next(50) as u32;
