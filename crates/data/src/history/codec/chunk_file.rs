@@ -291,9 +291,8 @@ mod tests {
         let mut writer =
             ArrowWriter::try_new(tmp.as_file_mut(), batch.schema(), Some(props)).expect("writer");
         writer.write(&batch).expect("write");
-        let metadata = writer.close().expect("close");
+        writer.close().expect("close");
         tmp.flush().expect("flush");
-        let _ = metadata;
         let file = File::open(tmp.path()).expect("open");
         let metadata = parquet::file::metadata::ParquetMetaDataReader::new()
             .parse_and_finish(&file)
@@ -301,14 +300,21 @@ mod tests {
         (tmp, Arc::new(metadata))
     }
 
+    /// `file_of(groups, rows)` opened twice, as a plain `File` and through a
+    /// `ChunkFile` (the temporary file returned to be kept alive beside them).
+    fn opened(groups: usize, rows: usize) -> (tempfile::NamedTempFile, File, ChunkFile) {
+        let (tmp, metadata) = file_of(groups, rows);
+        let plain = File::open(tmp.path()).expect("open");
+        let chunked =
+            ChunkFile::new(File::open(tmp.path()).expect("open"), &metadata).expect("chunk file");
+        (tmp, plain, chunked)
+    }
+
     /// Every range read through a `ChunkFile` is the file's bytes, inside a
     /// chunk, across chunks, past the end (an error, as `File`'s).
     #[test]
     fn reads_the_files_bytes_anywhere() {
-        let (tmp, metadata) = file_of(5, 4000);
-        let plain = File::open(tmp.path()).expect("open");
-        let chunked =
-            ChunkFile::new(File::open(tmp.path()).expect("open"), &metadata).expect("chunk file");
+        let (_tmp, plain, chunked) = opened(5, 4000);
         assert_eq!(chunked.len(), plain.len());
         assert!(chunked.chunks.len() >= 10, "two columns in five groups");
         let len = plain.len();
@@ -365,10 +371,7 @@ mod tests {
     /// its bound) and the next reads, into them, give the file's bytes too.
     #[test]
     fn reuses_a_chunks_buffer_only_when_free() {
-        let (tmp, metadata) = file_of(9, 4000);
-        let plain = File::open(tmp.path()).expect("open");
-        let chunked =
-            ChunkFile::new(File::open(tmp.path()).expect("open"), &metadata).expect("chunk file");
+        let (_tmp, plain, chunked) = opened(9, 4000);
         let ranges: Vec<(u64, usize)> = chunked
             .chunks
             .iter()
