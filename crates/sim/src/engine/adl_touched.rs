@@ -64,15 +64,23 @@ impl TouchedSince {
     /// each once, in order of first appearance; the log is then applied up to
     /// its end. Hand the buffer back with [`TouchedSince::recycle`].
     pub(super) fn take_pending(&mut self, log: &[u32]) -> Vec<u32> {
+        let since = &log[self.cursor..];
+        self.sync_through(since.iter().copied(), log.len())
+    }
+
+    /// Starts a sync: `accounts`, each once, in order of first appearance
+    /// (in the buffer [`TouchedSince::recycle`] gave back); the log is then
+    /// applied up to `end`.
+    fn sync_through(&mut self, accounts: impl IntoIterator<Item = u32>, end: usize) -> Vec<u32> {
         self.next_sync();
         let mut out = std::mem::take(&mut self.pending);
         out.clear();
-        for &a in &log[self.cursor..] {
+        for a in accounts {
             if self.first_visit(a) {
                 out.push(a);
             }
         }
-        self.cursor = log.len();
+        self.cursor = end;
         out
     }
 
@@ -91,12 +99,7 @@ impl TouchedSince {
         bankrupt: u32,
     ) -> Option<Vec<u32>> {
         let since = log.get(self.cursor..)?;
-        if since.len() != 2 * winners.len()
-            || !since
-                .chunks_exact(2)
-                .zip(winners.clone())
-                .all(|(pair, w)| pair[0] == w && pair[1] == bankrupt && w != bankrupt)
-        {
+        if !is_fills_log(since, winners.clone(), bankrupt) {
             return None;
         }
         let mut out = std::mem::take(&mut self.pending);
@@ -128,32 +131,36 @@ impl TouchedSince {
         let booked = 2 * winners.len();
         let since = log.get(self.cursor..).unwrap_or(&[]);
         let matched = since.len() >= booked
-            && since[..booked]
-                .chunks_exact(2)
-                .zip(winners)
-                .all(|(pair, &w)| pair[0] == w && pair[1] == bankrupt && w != bankrupt);
+            && is_fills_log(&since[..booked], winners.iter().copied(), bankrupt);
         if !matched {
             return (self.take_pending(log), false);
         }
-        self.next_sync();
-        let mut out = std::mem::take(&mut self.pending);
-        out.clear();
-        if booked > 0 && self.first_visit(bankrupt) {
-            out.push(bankrupt);
-        }
-        for &a in &since[booked..] {
-            if self.first_visit(a) {
-                out.push(a);
-            }
-        }
-        self.cursor = log.len();
-        (out, true)
+        let lead = (booked > 0).then_some(bankrupt);
+        let after = since[booked..].iter().copied();
+        (
+            self.sync_through(lead.into_iter().chain(after), log.len()),
+            true,
+        )
     }
 
     /// Gives back the buffer of [`TouchedSince::take_pending`] for the next sync.
     pub(super) fn recycle(&mut self, pending: Vec<u32>) {
         self.pending = pending;
     }
+}
+
+/// Whether `entries` are what booking fills to `winners` against
+/// `bankrupt` logs: each winner, then the bankrupt (no winner the bankrupt).
+fn is_fills_log(
+    entries: &[u32],
+    winners: impl ExactSizeIterator<Item = u32>,
+    bankrupt: u32,
+) -> bool {
+    entries.len() == 2 * winners.len()
+        && entries
+            .chunks_exact(2)
+            .zip(winners)
+            .all(|(pair, w)| pair[0] == w && pair[1] == bankrupt && w != bankrupt)
 }
 
 #[cfg(test)]
