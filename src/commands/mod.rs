@@ -44,29 +44,6 @@ fn prepare(file: &Path, quiet: bool) -> Result<Prepared> {
 /// run's scratch folder holds ~15-30 entries, so all of them.
 const SYNC_THREADS: usize = 64;
 
-/// The files of a results folder that `backstop_sim`'s writers leave
-/// synced to disk (`write_run`, `write_sweep`): [`sync_tree`] need not sync
-/// them again.
-const SYNCED_RESULTS: [&str; 11] = {
-    use backstop_data::results::layout::{
-        ADL_WAVES_FILE, BALANCES_FILE, BANDS_FILE, HAIRCUTS_FILE, MARKET_FUND_STEPS_FILE,
-        MARKET_FUNDS_FILE, PATHS_FILE, POPULATION_FILE, STEPS_FILE, SUMMARY_FILE, SWEEP_FILE,
-    };
-    [
-        SUMMARY_FILE,
-        POPULATION_FILE,
-        STEPS_FILE,
-        PATHS_FILE,
-        BANDS_FILE,
-        HAIRCUTS_FILE,
-        ADL_WAVES_FILE,
-        BALANCES_FILE,
-        MARKET_FUNDS_FILE,
-        MARKET_FUND_STEPS_FILE,
-        SWEEP_FILE,
-    ]
-};
-
 /// Syncs every file and folder under `dir` (and `dir`) to disk, all at
 /// once, one thread each (at most [`SYNC_THREADS`] at a time): a scratch
 /// folder written unsynced ([`backstop_data::without_sync`]), before it is
@@ -74,7 +51,7 @@ const SYNCED_RESULTS: [&str; 11] = {
 /// commit, usually) instead of a file's, then its folder's after the
 /// rename, file by file (docs/performance.md, "Two threads, round 11").
 /// The files directly in `dir` named in `synced` are already synced (the
-/// results' files, [`SYNCED_RESULTS`]) and left out: no thread started
+/// results' files, [`backstop_sim::run::results::SYNCED_FILES`]) and left out: no thread started
 /// only to find them clean (round 14). The first error in listing order.
 ///
 /// # Errors
@@ -175,6 +152,8 @@ fn usd(x: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use backstop_sim::run::results::SYNCED_FILES;
+
     use super::*;
 
     /// Every folder of a tree is listed and every entry synced; a folder
@@ -186,7 +165,7 @@ mod tests {
         std::fs::create_dir(&charts).expect("charts folder");
         std::fs::write(dir.path().join("report.md"), b"# report").expect("written");
         std::fs::write(charts.join("a.svg"), b"<svg/>").expect("written");
-        sync_tree(dir.path(), &SYNCED_RESULTS).expect("synced");
+        sync_tree(dir.path(), &SYNCED_FILES).expect("synced");
         let missing = dir.path().join("no such folder");
         let err = format!("{:#}", sync_tree(&missing, &[]).expect_err("missing"));
         assert!(err.contains("no such folder"), "{err}");
@@ -203,16 +182,16 @@ mod tests {
         std::fs::write(&top, b"{}").expect("written");
         std::fs::write(charts.join("summary.json"), b"{}").expect("written");
         std::fs::create_dir(dir.path().join("bands.parquet")).expect("odd folder");
-        assert!(already_synced(&top, &SYNCED_RESULTS));
+        assert!(already_synced(&top, &SYNCED_FILES));
         assert!(!already_synced(&top, &[]));
         assert!(!already_synced(
             &dir.path().join("report.md"),
-            &SYNCED_RESULTS
+            &SYNCED_FILES
         ));
         assert!(!already_synced(
             &dir.path().join("bands.parquet"),
-            &SYNCED_RESULTS
+            &SYNCED_FILES
         ));
-        sync_tree(dir.path(), &SYNCED_RESULTS).expect("synced");
+        sync_tree(dir.path(), &SYNCED_FILES).expect("synced");
     }
 }

@@ -47,7 +47,7 @@ pub fn run(a: &RunArgs<'_>) -> Result<()> {
     // The report was written unsynced: every file and folder synced at
     // once but the results' files (synced as they were written), then the
     // folder published.
-    super::sync_tree(folder.path(), &super::SYNCED_RESULTS)?;
+    super::sync_tree(folder.path(), &backstop_sim::run::results::SYNCED_FILES)?;
     folder.publish(&[])?;
     if !a.quiet {
         print_headline(&dir, &prepared, &paths, &aggregates);

@@ -578,7 +578,7 @@ pub(super) fn finalize(
     report.unwrap_or(Ok(()))?;
     // The report was written unsynced: every file and folder synced at
     // once but the results' files (synced as they were written).
-    super::sync_tree(at, &super::SYNCED_RESULTS)?;
+    super::sync_tree(at, &backstop_sim::run::results::SYNCED_FILES)?;
     (publishing.saved)()?;
     folder.publish_then(&NOT_RESULTS, publishing.then)?;
     if !quiet {

@@ -22,6 +22,25 @@ use crate::error::SimError;
 
 pub use super::record::{SCENARIO_HASH_KEY, VERSION, metadata};
 
+/// The files of a results folder that [`write_run`] and [`write_sweep`]
+/// (and their `_then` forms) leave synced to disk when they return
+/// (`write_beside`): a caller that syncs the folder before publishing it
+/// need not sync these again (the binary's `sync_tree`). A file named here
+/// must be written synced by every writer of this module that writes it.
+pub const SYNCED_FILES: [&str; 11] = [
+    SUMMARY_FILE,
+    POPULATION_FILE,
+    STEPS_FILE,
+    PATHS_FILE,
+    BANDS_FILE,
+    HAIRCUTS_FILE,
+    ADL_WAVES_FILE,
+    BALANCES_FILE,
+    MARKET_FUNDS_FILE,
+    MARKET_FUND_STEPS_FILE,
+    SWEEP_FILE,
+];
+
 /// Writes the results of one run into `dir` (which must exist):
 /// `population.parquet`, `steps.parquet`, `paths.parquet`, `bands.parquet`,
 /// `haircuts.parquet`, `balances.parquet`, `adl_waves.parquet`,
