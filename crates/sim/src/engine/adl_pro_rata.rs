@@ -405,9 +405,6 @@ impl Engine {
         let cursor = self.ledger.touched().len();
         side.touched
             .start(self.step, self.ledger.accounts.len(), cursor);
-        // The lots order is kept from the last build (re-keyed below where
-        // an entry changed) when the records it mirrors are kept too.
-        let keep_lots = side.lots_order_kept(self.ledger.positions.len());
         side.start_build(self.ledger.positions.len());
         side.size_thresholds(self.ledger.positions.len());
         let mut by_threshold = std::mem::take(&mut side.build_thresholds);
@@ -418,9 +415,6 @@ impl Engine {
         for &s in &self.ledger.market_slots[mi] {
             let q = self.ledger.positions[s as usize];
             if q.lots.signum() != winners {
-                if keep_lots {
-                    side.rekey_lots_order(s, None);
-                }
                 side.clear_entry(s);
                 continue;
             }
@@ -433,35 +427,21 @@ impl Engine {
                     profit_threshold(q.lots, q.cost.0, per_lot_tick)
                 })
             };
-            let entry = entry_of(owner, q, winners, equity, threshold);
-            if keep_lots {
-                side.rekey_lots_order(s, entry);
-            }
-            let Some(e) = entry else {
+            let Some(e) = entry_of(owner, q, winners, equity, threshold) else {
                 side.clear_entry(s);
                 continue;
             };
             self.adl_evaluations += 1;
             by_threshold.push(((e.threshold, s), e.lots));
-            if !keep_lots {
-                by_lots.push((e.lots, s));
-            }
+            by_lots.push((e.lots, s));
             side.put_entry(s, e);
         }
         side.by_threshold
             .build(&by_threshold, threshold_sums::cut_below(x));
-        if keep_lots {
-            side.by_lots.flush();
-        } else {
-            side.by_lots.build(&by_lots);
-        }
+        side.by_lots.build(&by_lots);
         debug_assert!(
-            self.ledger.positions.len() > 1 << 16 || side.entries_held() == by_threshold.len(),
+            self.ledger.positions.len() > 1 << 16 || side.entries_held() == by_lots.len(),
             "Invariant: a build leaves no entry of an earlier one"
-        );
-        debug_assert!(
-            self.ledger.positions.len() > 1 << 16 || side.lots_order_is_the_records(),
-            "Invariant: a kept lots order holds what a build from the entries would"
         );
         side.build_thresholds = by_threshold;
         side.build_lots = by_lots;

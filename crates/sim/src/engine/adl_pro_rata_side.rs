@@ -201,84 +201,15 @@ impl ProRataSide {
         }
     }
 
-    /// Whether a build for `slots` slots may keep the lots order: the
-    /// records it mirrors were sized by an earlier build and so are kept;
-    /// the caller then calls [`ProRataSide::rekey_lots_order`] for every
-    /// slot of the market before writing its record, and flushes the order
-    /// after.
-    ///
-    /// Exact: outside a build the lots order holds exactly the records'
-    /// `(lots, slot)` keys (every change goes through [`ProRataSide::set`],
-    /// which moves both), and it is a set of distinct keys, so moving the
-    /// changed keys leaves the walk order a build from the entries gives.
-    /// The per-step build's radix sort and block fill (~0.1 s of the
-    /// 1,000,000-account crash) become one compare a slot: between steps few
-    /// entries change lots.
-    pub(super) fn lots_order_kept(&self, slots: usize) -> bool {
-        self.records.len() == slots
-    }
-
-    /// Moves `slot`'s key in the lots order from its record's entry to
-    /// `new` (`None`: out), if the lots differ (a build keeping the lots
-    /// order: see [`ProRataSide::lots_order_kept`]); call before the
-    /// record is written.
-    #[inline(always)]
-    pub(super) fn rekey_lots_order(&mut self, slot: u32, new: Option<Entry>) {
-        let old = self.records[slot as usize].lots;
-        let new = new.map_or(0, |e| e.lots);
-        if old != new {
-            self.move_lots_key(slot, old, new);
-        }
-    }
-
-    /// Moves `slot`'s key in the lots order from `old` lots to `new` (0:
-    /// none); they differ.
-    #[cold]
-    #[inline(never)]
-    fn move_lots_key(&mut self, slot: u32, old: i64, new: i64) {
-        match (old, new) {
-            (0, _) => self.by_lots.insert(new, slot),
-            (_, 0) => self.by_lots.remove(old, slot),
-            _ => self.by_lots.rekey_later(slot, old, new),
-        }
-    }
-
-    /// Whether the lots order holds exactly the records' entries (a pass
-    /// over every record: for debug checks).
-    pub(super) fn lots_order_is_the_records(&self) -> bool {
-        let mut keys: Vec<(Reverse<i64>, u32)> = self
-            .records
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.lots != 0)
-            .map(|(s, r)| (Reverse(r.lots.min(lots_order::LOTS_LIMIT - 1)), s as u32))
-            .collect();
-        keys.sort_unstable();
-        keys.into_iter()
-            .map(|(Reverse(lots), s)| (lots, s))
-            .eq(self.by_lots.iter())
-    }
-
     /// Slots indexed (a pass over every record: for debug checks).
     pub(super) fn entries_held(&self) -> usize {
         self.records.iter().filter(|r| r.lots != 0).count()
     }
 
     /// Empties the entry of `slot` (a build: see
-    /// [`ProRataSide::start_build`]). A record without lots is already
-    /// [`Record::EMPTY`] (every write of one without lots writes that, and
-    /// only a record with lots is set aside), so it is left unwritten: most
-    /// of a market's slots are the losers' or closed, and their lines then
-    /// stay clean (no write-back of ~20 MB a build at 1,000,000 accounts).
+    /// [`ProRataSide::start_build`]).
     pub(super) fn clear_entry(&mut self, slot: u32) {
-        let r = &mut self.records[slot as usize];
-        if r.lots != 0 {
-            *r = Record::EMPTY;
-        }
-        debug_assert!(
-            r.account == 0 && r.set_aside == 0 && r.threshold == 0 && r.equity == 0,
-            "Invariant: a record without lots is the empty one"
-        );
+        self.records[slot as usize] = Record::EMPTY;
     }
 
     /// Sizes the per-slot threshold memo for `slots` slots (kept entries
