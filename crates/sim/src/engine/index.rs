@@ -202,6 +202,43 @@ impl Engine {
                 self.maintenance(a),
             )
         });
+        self.settle_winner(a, margin);
+    }
+
+    /// [`Engine::recheck_winner`] of winner `a` right after its fill of the
+    /// position in `slot` was booked, its equity after the fill `equity`.
+    /// When that position is the account's only one (every account of a
+    /// single-market population), the account's requirement is the
+    /// position's own, from the line the booking just wrote: no walk over
+    /// the account's positions. Otherwise as [`Engine::recheck_winner`].
+    pub(super) fn recheck_filled_winner(&mut self, a: u32, slot: u32, equity: Micros) {
+        let acc = &self.ledger.accounts[a as usize];
+        if acc.pending {
+            return;
+        }
+        if acc.slot_count != 1 {
+            self.recheck_winner(a, Some(equity));
+            return;
+        }
+        debug_assert_eq!(
+            acc.first_slot, slot,
+            "Invariant: a winner's filled position is in its own slots"
+        );
+        let p = self.ledger.positions[slot as usize];
+        let margin = (p.lots != 0).then(|| (equity, self.position_maintenance(&p, p.lots)));
+        debug_assert_eq!(
+            margin,
+            self.has_open_positions(a)
+                .then(|| (self.equity(a), self.maintenance(a))),
+            "Invariant: a one-position winner's margin is its position's"
+        );
+        self.settle_winner(a, margin);
+    }
+
+    /// The end of a winner's re-check, given its equity and requirement
+    /// (`None` without an open position): scheduled when liquidatable, else
+    /// its triggers deferred ([`Engine::recheck_winner`]).
+    fn settle_winner(&mut self, a: u32, margin: Option<(Micros, Micros)>) {
         if let Some((equity, maintenance)) = margin
             && equity < maintenance
         {
@@ -257,7 +294,8 @@ impl Engine {
                 "Invariant: a deferred winner is still safe"
             );
         }
-        self.recheck(a);
+        let margin = self.one_position_margin(a);
+        self.recheck_inner(a, margin.map(|m| m.0), margin.map(|m| m.1));
         debug_assert!(
             !self.ledger.accounts[a as usize].pending,
             "Invariant: the deferred re-check indexes the account"
@@ -364,7 +402,7 @@ impl Engine {
         let m = &self.markets[mi];
         // Margin for rounding: enough ticks to cover a few micros of ceil error.
         let per_tick = (p.lots.abs() as f64) * m.micros_per_lot_tick as f64;
-        let margin = 1 + ceil_i64(4.0 / per_tick);
+        let margin = rounding_margin(per_tick);
         // The account's only open position: its requirement is the
         // account's (the sum over open positions has one term).
         let liq = (p.lots != 0)
@@ -435,6 +473,21 @@ impl Engine {
     }
 }
 
+/// The ticks a single-position trigger keeps on the safe side of its exact
+/// price, `1 + ceil(4 / per_tick)` (a few micros of rounding; `per_tick`: the
+/// position's value per tick, µUSD). A position worth 4 µUSD a tick or more
+/// (nearly all: one lot is `micros_per_lot_tick`) has `4 / per_tick` in
+/// (0, 1], so 2, without the division (a long latency on the deferred
+/// re-check's chain of each ADL winner).
+#[inline]
+fn rounding_margin(per_tick: f64) -> i64 {
+    if per_tick >= 4.0 {
+        2
+    } else {
+        1 + ceil_i64(4.0 / per_tick)
+    }
+}
+
 /// `x.floor() as i64`, for every `x` (NaN: 0; beyond the range: saturated),
 /// without a call: the target has no rounding instruction (SSE4.1) in its
 /// baseline, so `f64::floor` is a libm call on every trigger computed. The
@@ -467,7 +520,35 @@ mod tests {
     use rand::{RngExt, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
-    use super::{ceil_i64, floor_i64};
+    use super::{ceil_i64, floor_i64, rounding_margin};
+
+    /// `rounding_margin` is `1 + ceil(4 / per_tick)` for every value a
+    /// position's value per tick takes (a positive whole number of µUSD
+    /// below 2^63 times a lot count), around 4 and at random scales.
+    #[test]
+    fn rounding_margin_is_the_division() {
+        let mut rng = ChaCha8Rng::seed_from_u64(15);
+        let simple = |x: f64| 1 + (4.0 / x).ceil() as i64;
+        for x in [
+            1.0,
+            2.0,
+            3.0,
+            3.999_999_999,
+            4.0,
+            4.000_000_001,
+            5.0,
+            1e18,
+            8.5e37,
+        ] {
+            assert_eq!(rounding_margin(x), simple(x), "per tick {x:e}");
+        }
+        for _ in 0..100_000 {
+            let lots = rng.random_range(1..=1_000_000_000i64) as f64;
+            let k = rng.random_range(1..=1_000_000i64) as f64;
+            let x = lots * k / f64::from(rng.random_range(1..=4u32));
+            assert_eq!(rounding_margin(x), simple(x), "per tick {x:e}");
+        }
+    }
 
     fn check(x: f64) {
         assert_eq!(floor_i64(x), x.floor() as i64, "floor of {x:e}");

@@ -22,6 +22,32 @@ impl Engine {
         e
     }
 
+    /// The equity and maintenance requirement of account `a` at the marks
+    /// (as [`Engine::equity`] and [`Engine::maintenance`] give them) when it
+    /// holds one position slot, open: read off that position in one pass
+    /// (the deferred re-check of each ADL winner, once a step). `None`
+    /// otherwise (several slots, or a flat one).
+    pub(super) fn one_position_margin(&self, a: u32) -> Option<(Micros, Micros)> {
+        let acc = &self.ledger.accounts[a as usize];
+        if acc.slot_count != 1 {
+            return None;
+        }
+        let p = &self.ledger.positions[acc.first_slot as usize];
+        if p.lots == 0 {
+            return None;
+        }
+        let mi = p.market as usize;
+        let unrealized = self.markets[mi].value(p.lots, self.marks[mi]) - p.cost;
+        let equity = self.ledger.collateral(a) + self.asset_value(a, 1.0) + unrealized;
+        let margin = (equity, self.position_maintenance(p, p.lots));
+        debug_assert_eq!(
+            margin,
+            (self.equity(a), self.maintenance(a)),
+            "Invariant: a one-position account's margin is its position's"
+        );
+        Some(margin)
+    }
+
     /// Maintenance requirement of an account at the current marks.
     pub fn maintenance(&self, account: u32) -> Micros {
         self.ledger
@@ -34,7 +60,11 @@ impl Engine {
 
     /// Maintenance requirement of `lots` of the position `p`'s market at the mark,
     /// with the market's margin multiplier.
-    #[inline]
+    ///
+    /// Inlined at every call (the first-bracket path is a few instructions
+    /// and an ADL fill's re-check runs it per fill); the schedule's search
+    /// is not.
+    #[inline(always)]
     pub(super) fn position_maintenance(&self, p: &Position, lots: i64) -> Micros {
         let mi = p.market as usize;
         let m = &self.markets[mi];
@@ -60,7 +90,17 @@ impl Engine {
             );
             return requirement;
         }
-        m.margin.maintenance_requirement(notional, mult)
+        self.schedule_maintenance(mi, notional)
+    }
+
+    /// The requirement of `notional` in market `mi` by its margin schedule,
+    /// with the market's margin multiplier (off the first-bracket path of
+    /// [`Engine::position_maintenance`]).
+    #[inline(never)]
+    fn schedule_maintenance(&self, mi: usize, notional: Micros) -> Micros {
+        self.markets[mi]
+            .margin
+            .maintenance_requirement(notional, self.margin_mult[mi])
     }
 
     /// Liquidatable: equity strictly below the maintenance requirement.

@@ -536,6 +536,7 @@ impl Engine {
         let distinct = accounts.distinct();
         let mi = self.ledger.positions[slot as usize].market as usize;
         let mark = self.marks[mi];
+        let bankrupt = self.ledger.slot_owner(slot);
         let mut adl_cost = Micros::ZERO;
         equity_after.clear();
         for &(i, q) in fills {
@@ -553,7 +554,8 @@ impl Engine {
             } else {
                 None
             };
-            self.ledger.trade_between(c.slot, slot, w_trade, v);
+            self.ledger
+                .trade_between(c.slot, slot, (c.account, bankrupt), w_trade, v);
             // The position's lots move by `w_trade` and its cost by `v`; its
             // value at the mark is linear in the lots; the collateral keeps
             // its true balance (pending funding applied is funding paid).
@@ -579,7 +581,11 @@ impl Engine {
             // the value at the mark (positive when the bankruptcy price is worse for
             // it than the mark). The sign was reversed (it counted the winner's gain).
             adl_cost += v - at_mark;
-            self.ledger.mark_dirty(c.account);
+            // The booking marked the winner dirty (`trade_between`).
+            debug_assert!(
+                self.ledger.is_dirty(c.account),
+                "Invariant: a booked winner is marked dirty"
+            );
             if accounts == FillAccounts::Marked {
                 self.ledger.clear_distinct(c.account);
             }
@@ -589,7 +595,7 @@ impl Engine {
                 self.accounts_adl_hit += 1;
             }
             if distinct {
-                self.recheck_winner(c.account, Some(equity));
+                self.recheck_filled_winner(c.account, c.slot, equity);
             }
         }
         adl_cost

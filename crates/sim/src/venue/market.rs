@@ -67,6 +67,11 @@ impl MarginTier {
 #[derive(Clone, Debug, PartialEq)]
 pub struct MarginSchedule {
     tiers: Vec<MarginTier>,
+    /// Per bracket, `(mmr, cum_mm)` as fractions of one (µUSD for `cum_mm`):
+    /// what [`MarginSchedule::maintenance_line`] scales, converted once (the
+    /// `i128` conversion is a library call, and both are divisions, on the
+    /// chain of every liquidation price).
+    mm_lines: Vec<(f64, f64)>,
 }
 
 impl MarginSchedule {
@@ -92,7 +97,11 @@ impl MarginSchedule {
                 cum_im,
             });
         }
-        MarginSchedule { tiers }
+        let mm_lines = tiers
+            .iter()
+            .map(|t| (t.mmr.as_fraction(), t.cum_mm as f64 / PPB as f64))
+            .collect();
+        MarginSchedule { tiers, mm_lines }
     }
 
     /// The brackets, lowest first.
@@ -148,8 +157,15 @@ impl MarginSchedule {
     /// rounding): `(mmr × multiplier, cum × multiplier)`. For closed-form
     /// liquidation prices, which solve `equity = requirement` bracket by bracket.
     pub fn maintenance_line(&self, tier: usize, multiplier: f64) -> (f64, f64) {
-        let t = &self.tiers[tier];
-        let (mmr, cum) = (t.mmr.as_fraction(), t.cum_mm as f64 / PPB as f64);
+        let (mmr, cum) = self.mm_lines[tier];
+        debug_assert_eq!(
+            (mmr, cum),
+            (
+                self.tiers[tier].mmr.as_fraction(),
+                self.tiers[tier].cum_mm as f64 / PPB as f64
+            ),
+            "Invariant: a bracket's line is its rate and amount as fractions"
+        );
         (mmr * multiplier, cum * multiplier)
     }
 
