@@ -128,6 +128,32 @@ fn token_of(c: &LevCandidate, t: LotTerms, falling: bool, i: usize, j: i64) -> T
     }
 }
 
+/// The f64 key of candidate `c`'s token `j` ([`Token::key`] of
+/// [`token_of`]) without the rest of the token: its amounts in `i64` where
+/// they stay in it (then [`token_ratio`] is [`lev_ratio`] of them), else
+/// through the whole token.
+#[inline]
+fn token_key(c: &LevCandidate, t: LotTerms, falling: bool, j: i64) -> f64 {
+    if !falling {
+        return lev_ratio(c.notional, c.equity).unwrap_or(f64::NAN);
+    }
+    let p = j
+        .checked_mul(t.lot_value)
+        .and_then(|x| c.notional.checked_sub(x));
+    let q = j
+        .checked_mul(t.loss_per_lot)
+        .and_then(|x| c.equity.checked_sub(x));
+    let key = match (p, q) {
+        (Some(p), Some(q)) => lev_ratio(p, q).unwrap_or(f64::NAN),
+        _ => token_of(c, t, falling, 0, j).key,
+    };
+    debug_assert!(
+        key.to_bits() == token_of(c, t, falling, 0, j).key.to_bits(),
+        "Invariant: a token's key from i64 amounts is its key"
+    );
+    key
+}
+
 /// The order of two tokens by their f64 quotients `a` and `b` (higher
 /// first), when they decide it: a correctly rounded quotient of exact
 /// operands is monotone, so quotients that differ order the exact ratios.
@@ -330,9 +356,19 @@ fn select_by_merge(
     // The queue's front: `pending[head..]` is in order.
     let mut head = 0;
     let (mut p, mut sum) = (0, 0);
+    // The key of candidate `p`'s first token, divided once per candidate
+    // (and as soon as `p` moves, so that the division overlaps the lot's
+    // other work).
+    let first_key = |p: usize| {
+        cands.get(p).map_or(f64::NAN, |c| {
+            lev_ratio(c.notional, c.equity).unwrap_or(f64::NAN)
+        })
+    };
+    let mut key_p = first_key(0);
     while sum < needed {
         while p < cands.len() && cands[p].offer <= 0 {
             p += 1;
+            key_p = first_key(p);
         }
         // The earlier of the heap's top and the queue's front (a first
         // token's key is `N / E` whether the tokens fall or not, and
@@ -351,9 +387,13 @@ fn select_by_merge(
             (None, None) => break,
             (None, Some(_)) => false,
             (Some(_), None) => true,
-            (Some(c), Some((o, _))) => {
+            (Some(_), Some((o, _))) => {
+                debug_assert!(
+                    key_p.to_bits() == first_key(p).to_bits(),
+                    "Invariant: the first key kept is candidate p's"
+                );
                 let first = Next {
-                    key: lev_ratio(c.notional, c.equity).unwrap_or(f64::NAN),
+                    key: key_p,
                     i: p as u32,
                 };
                 earlier(cands, t, falling, lots, &first, &o)
@@ -362,6 +402,7 @@ fn select_by_merge(
         let i = if new {
             falling[p] = falls(&cands[p], t);
             p += 1;
+            key_p = first_key(p);
             p - 1
         } else {
             match old {
@@ -383,9 +424,8 @@ fn select_by_merge(
         lots[i] += 1;
         sum += 1;
         if lots[i] < cands[i].offer {
-            let tok = token_of(&cands[i], t, falling[i], i, lots[i]);
             let w = Next {
-                key: tok.key,
+                key: token_key(&cands[i], t, falling[i], lots[i]),
                 i: i as u32,
             };
             if pending.len() == head
