@@ -851,6 +851,21 @@ impl LevOrder {
     }
 }
 
+/// The lowest and highest f64 bits of `keys`' quotients (each a
+/// non-negative f64, whose bits order as the values do); `None` without
+/// keys.
+fn quotient_bits_span(keys: &[LevKey]) -> Option<(u64, u64)> {
+    debug_assert!(
+        keys.iter().all(|k| k.ratio() >= 0.0),
+        "Invariant: a far key's quotient is a non-negative f64"
+    );
+    let first = keys.first()?.ratio().to_bits();
+    Some(keys.iter().fold((first, first), |(lo, hi), k| {
+        let b = k.ratio().to_bits();
+        (lo.min(b), hi.max(b))
+    }))
+}
+
 /// The buffers of the sorts by quotient ([`QuotientSort::sort`],
 /// [`QuotientSort::sort_top`]), kept for their capacity.
 ///
@@ -875,15 +890,7 @@ impl QuotientSort {
     /// `None` if the quotients' spread leaves no room for the index (the
     /// caller then sorts the keys themselves).
     fn tag(&mut self, keys: &[LevKey]) -> Option<u32> {
-        debug_assert!(
-            keys.iter().all(|k| k.ratio() >= 0.0),
-            "Invariant: a far key's quotient is a non-negative f64"
-        );
-        let first = keys.first()?.ratio().to_bits();
-        let (lo, hi) = keys.iter().fold((first, first), |(lo, hi), k| {
-            let b = k.ratio().to_bits();
-            (lo.min(b), hi.max(b))
-        });
+        let (lo, hi) = quotient_bits_span(keys)?;
         let shift = usize::BITS - (keys.len() - 1).leading_zeros();
         if (hi - lo).leading_zeros() < shift {
             return None;
@@ -981,15 +988,7 @@ impl BuildCells {
     /// gives at most [`CELLS_PER_KEY`] cells per key and
     /// [`MAX_BUILD_CELLS`]; `None` without keys.
     fn over(keys: &[LevKey]) -> Option<BuildCells> {
-        debug_assert!(
-            keys.iter().all(|k| k.ratio() >= 0.0),
-            "Invariant: a far key's quotient is a non-negative f64"
-        );
-        let first = keys.first()?.ratio().to_bits();
-        let (lo, hi) = keys.iter().fold((first, first), |(lo, hi), k| {
-            let b = k.ratio().to_bits();
-            (lo.min(b), hi.max(b))
-        });
+        let (lo, hi) = quotient_bits_span(keys)?;
         let want = keys
             .len()
             .saturating_mul(CELLS_PER_KEY)
