@@ -294,8 +294,7 @@ impl Engine {
                 "Invariant: a deferred winner is still safe"
             );
         }
-        let margin = self.one_position_margin(a);
-        self.recheck_inner(a, margin.map(|m| m.0), margin.map(|m| m.1));
+        self.recheck_margin(a, self.one_position_margin(a));
         debug_assert!(
             !self.ledger.accounts[a as usize].pending,
             "Invariant: the deferred re-check indexes the account"
