@@ -168,7 +168,7 @@ impl Engine {
             if q == 0 {
                 continue;
             }
-            let single = self.ledger.accounts[c.account as usize].slot_count == 1;
+            let single = self.ledger.holds_one_slot(c.account);
             let Some(after) = single.then(|| key_after_fill(c, q, terms)).flatten() else {
                 all = false;
                 continue;
@@ -270,8 +270,8 @@ impl Engine {
     }
 
     /// The records the fills of `read` (`lots` each) will read or write,
-    /// touched in a pass of their own: the slot's owner, its key entry, the
-    /// account's line (its collateral and its flags) and its dirty mark (the
+    /// touched in a pass of their own: the slot's owner, its key entry and
+    /// the account's flags (the ledger's byte, with its dirty mark; the
     /// next sync does not visit a winner keyed from its fill, so the side's
     /// marker of it is not loaded).
     /// Each fill would meet them one after the other, a cache miss each at
@@ -291,13 +291,11 @@ impl Engine {
             }
             let entry = side.key_of.equity(c.slot);
             let owner = self.ledger.slot_owner(c.slot);
-            let collateral = self.ledger.collateral(c.account).0;
-            // The line's flags may sit in the next cache line of the record.
-            let hit = self.ledger.accounts[c.account as usize].adl_hit;
+            // Its flags (the ledger's byte per account; not its line).
+            let hit = self.ledger.adl_hit(c.account);
             fold = fold
                 .wrapping_add(u64::from(owner) + u64::from(hit))
-                .wrapping_add(entry as u64)
-                .wrapping_add(collateral as u64);
+                .wrapping_add(entry as u64);
             self.ledger.mark_dirty(c.account);
         }
         std::hint::black_box(fold);

@@ -76,14 +76,15 @@ fn pro_rata_booking_candidate(account: u32, slot: u32, e: Entry) -> AdlCandidate
 /// The `known` of a re-index after a close booked `fills` (to `cands`;
 /// `equity_after[k]`: fill `k`'s winner's equity after it), when each fill
 /// went to a different account in increasing order (`None` otherwise: no
-/// equity known). The log lists the winners in fill order (the bankrupt
-/// between them), so the next fill's account is the next winner met, and
-/// its equity is the next one after.
+/// equity known): the winner's equity after its fill and the slot filled.
+/// The log lists the winners in fill order (the bankrupt between them), so
+/// the next fill's account is the next winner met, and its equity is the
+/// next one after.
 fn equities_after<'a>(
     cands: &'a [AdlCandidate],
     fills: Option<&'a [(usize, i64)]>,
     equity_after: &'a [Micros],
-) -> impl FnMut(u32) -> Option<Micros> + 'a {
+) -> impl FnMut(u32) -> Option<(Micros, u32)> + 'a {
     let mut next = 0;
     move |a: u32| {
         let &(i, _) = fills?.get(next)?;
@@ -91,7 +92,7 @@ fn equities_after<'a>(
             return None;
         }
         next += 1;
-        equity_after.get(next - 1).copied()
+        Some((*equity_after.get(next - 1)?, cands[i].slot))
     }
 }
 
@@ -184,13 +185,14 @@ impl Engine {
     }
 
     /// Re-indexes the accounts logged as changed since the side's last sync;
-    /// `known(a)`: account `a`'s equity at the marks if the caller holds it.
+    /// `known(a)`: account `a`'s equity at the marks and a slot of its
+    /// (the one its fill booked) if the caller holds them.
     fn resync_pro_rata(
         &mut self,
         side: &mut ProRataSide,
         mi: usize,
         winners: i64,
-        known: impl FnMut(u32) -> Option<Micros>,
+        known: impl FnMut(u32) -> Option<(Micros, u32)>,
     ) {
         let pending = side.touched.take_pending(self.ledger.touched());
         self.resync_accounts(side, mi, winners, &pending, known);
@@ -198,22 +200,37 @@ impl Engine {
     }
 
     /// Re-indexes the accounts `pending` (each once) on side `winners` of
-    /// market `mi`; `known(a)` as [`Engine::resync_pro_rata`] takes it.
+    /// market `mi`; `known(a)` as [`Engine::resync_pro_rata`] takes it. An
+    /// account known and holding one slot is re-indexed at the slot known,
+    /// without reading its account line (a cache miss per winner).
     fn resync_accounts(
         &mut self,
         side: &mut ProRataSide,
         mi: usize,
         winners: i64,
         pending: &[u32],
-        mut known: impl FnMut(u32) -> Option<Micros>,
+        mut known: impl FnMut(u32) -> Option<(Micros, u32)>,
     ) {
         for &a in pending {
-            let acc = &self.ledger.accounts[a as usize];
             // Asked of every account, in the log's order (the caller's
             // equities follow it), whether or not one is summed below.
             let given = known(a);
+            let slots = match given {
+                Some((_, s)) if self.ledger.holds_one_slot(a) => {
+                    debug_assert_eq!(
+                        self.ledger.accounts[a as usize].first_slot, s,
+                        "Invariant: the slot known is the account's one slot"
+                    );
+                    s..s + 1
+                }
+                _ => {
+                    let acc = &self.ledger.accounts[a as usize];
+                    acc.first_slot..acc.first_slot + acc.slot_count
+                }
+            };
+            let given = given.map(|(e, _)| e);
             let mut equity = None;
-            for s in acc.first_slot..acc.first_slot + acc.slot_count {
+            for s in slots {
                 let q = self.ledger.positions[s as usize];
                 if q.market as usize != mi {
                     continue;
@@ -551,8 +568,7 @@ impl Engine {
 
     /// Reads, in one pass before any of them is used, a word of each line
     /// the close will read or write for each winner chosen (its position,
-    /// account line and funding mark through its collateral, its slot's
-    /// owner, its index lines): the loads are independent, so their cache
+    /// its flags, its slot's owner, its index lines): the loads are independent, so their cache
     /// misses overlap, where the candidate records, the booking, the margin
     /// re-check and the re-index would otherwise meet them one winner at a
     /// time (a close fills ~62 winners, mostly not read since the last step
@@ -566,16 +582,14 @@ impl Engine {
     }
 
     /// A word of each line the close reads or writes for the winner in slot
-    /// `s` of `account` (see [`Engine::touch_pro_rata_winners`]).
+    /// `s` of `account` (see [`Engine::touch_pro_rata_winners`]). Not its
+    /// account line: a close reads only its flags (the ledger's byte per
+    /// account), unless the account holds several slots.
     #[inline(always)]
     fn touch_winner(&self, side: &ProRataSide, account: u32, s: u32) -> u64 {
         let mut x = self.ledger.positions[s as usize].lots as u64;
         x ^= u64::from(self.ledger.slot_owner(s));
-        x ^= self.ledger.collateral(account).0 as u64;
-        // The account's flags (its line's other end: `adl_hit`, `pending`).
-        let acc = &self.ledger.accounts[account as usize];
-        x ^= u64::from(acc.adl_hit) ^ u64::from(acc.pending);
-        // Its dirty mark (the booking marks it).
+        // Its flags (the booking marks it dirty and hit).
         x ^= u64::from(self.ledger.is_dirty(account));
         // Its index record (the re-index reads the entry it replaces).
         x ^= side.entry(s).map_or(0, |e| e.lots as u64);

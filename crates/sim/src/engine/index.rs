@@ -59,10 +59,11 @@ impl Engine {
                 .pop_crossed(i, mark, |a, version| popped.push((a, version)));
         }
         self.touch_popped(&popped);
-        let accounts = &mut self.ledger.accounts;
+        let ledger = &mut self.ledger;
         for &(a, version) in &popped {
-            let acc = &mut accounts[a as usize];
-            if acc.version == version && !acc.pending && !acc.queued {
+            let pending = ledger.is_pending(a);
+            let acc = &mut ledger.accounts[a as usize];
+            if acc.version == version && !pending && !acc.queued {
                 acc.queued = true;
                 breached.push(a);
             }
@@ -127,7 +128,7 @@ impl Engine {
 
     /// [`Engine::recheck`] with the equity and the requirement when known.
     fn recheck_inner(&mut self, a: u32, equity: Option<Micros>, maintenance: Option<Micros>) {
-        if self.ledger.accounts[a as usize].pending {
+        if self.ledger.is_pending(a) {
             return;
         }
         debug_assert!(
@@ -145,7 +146,7 @@ impl Engine {
             )
         });
         // This re-check replaces any the account's ADL fills deferred.
-        self.ledger.accounts[a as usize].index_deferred = false;
+        self.ledger.set_index_deferred(a, false);
         if let Some((equity, maintenance)) = margin
             && equity < maintenance
         {
@@ -159,9 +160,9 @@ impl Engine {
     /// (due after the latency); its triggers go stale.
     fn schedule_liquidation(&mut self, a: u32) {
         self.ledger.mark_dirty(a);
+        self.ledger.set_pending(a, true);
+        self.ledger.set_index_deferred(a, false);
         let acc = &mut self.ledger.accounts[a as usize];
-        acc.pending = true;
-        acc.index_deferred = false;
         acc.version = acc.version.wrapping_add(1);
         self.index.due.push(Reverse((
             self.step.saturating_add(self.cfg.latency_steps),
@@ -189,7 +190,7 @@ impl Engine {
     /// it comes). Debug builds assert the deferred re-check reads the last
     /// fill's equity and requirement and finds the account safe.
     pub(super) fn recheck_winner(&mut self, a: u32, equity: Option<Micros>) {
-        if self.ledger.accounts[a as usize].pending {
+        if self.ledger.is_pending(a) {
             return;
         }
         debug_assert!(
@@ -212,16 +213,15 @@ impl Engine {
     /// position's own, from the line the booking just wrote: no walk over
     /// the account's positions. Otherwise as [`Engine::recheck_winner`].
     pub(super) fn recheck_filled_winner(&mut self, a: u32, slot: u32, equity: Micros) {
-        let acc = &self.ledger.accounts[a as usize];
-        if acc.pending {
+        if self.ledger.is_pending(a) {
             return;
         }
-        if acc.slot_count != 1 {
+        if !self.ledger.holds_one_slot(a) {
             self.recheck_winner(a, Some(equity));
             return;
         }
         debug_assert_eq!(
-            acc.first_slot, slot,
+            self.ledger.accounts[a as usize].first_slot, slot,
             "Invariant: a winner's filled position is in its own slots"
         );
         let p = self.ledger.positions[slot as usize];
@@ -247,9 +247,8 @@ impl Engine {
         }
         #[cfg(debug_assertions)]
         self.scratch.deferred_margin.insert(a, margin);
-        let acc = &mut self.ledger.accounts[a as usize];
-        if !acc.index_deferred {
-            acc.index_deferred = true;
+        if !self.ledger.index_deferred(a) {
+            self.ledger.set_index_deferred(a, true);
             self.scratch.deferred_winners.push(a);
         }
     }
@@ -276,7 +275,7 @@ impl Engine {
 
     /// The deferred re-check of winner `a` ([`Engine::index_deferred_winners`]).
     fn index_deferred_winner(&mut self, a: u32) {
-        if !self.ledger.accounts[a as usize].index_deferred {
+        if !self.ledger.index_deferred(a) {
             return;
         }
         #[cfg(debug_assertions)]
@@ -296,7 +295,7 @@ impl Engine {
         }
         self.recheck_margin(a, self.one_position_margin(a));
         debug_assert!(
-            !self.ledger.accounts[a as usize].pending,
+            !self.ledger.is_pending(a),
             "Invariant: the deferred re-check indexes the account"
         );
     }

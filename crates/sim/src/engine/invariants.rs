@@ -141,7 +141,7 @@ impl Engine {
     /// is not pending.
     pub fn check_index_soundness(&self) -> Check {
         for (i, acc) in self.ledger.accounts.iter().enumerate() {
-            if !acc.pending && self.is_liquidatable(i as u32) {
+            if !self.ledger.is_pending(i as u32) && self.is_liquidatable(i as u32) {
                 return Err(InvariantViolation::IndexMissed {
                     account: acc.id,
                     equity: self.equity(i as u32),
@@ -234,7 +234,7 @@ impl Engine {
         let mut shortfall = 0i64;
         for (i, acc) in self.ledger.accounts.iter().enumerate() {
             let e = self.equity(i as u32);
-            if e.0 >= 0 || acc.pending {
+            if e.0 >= 0 || self.ledger.is_pending(i as u32) {
                 continue;
             }
             if self.has_open_positions(i as u32) {

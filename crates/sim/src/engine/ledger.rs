@@ -36,9 +36,12 @@ pub struct Position {
 }
 
 /// A margin unit: a cross-margin account (one or more positions) or one isolated
-/// position with its own collateral.
+/// position with its own collateral. The flags an ADL fill reads or writes
+/// (dirty, the close's mark, hit by ADL, pending, triggers deferred, one
+/// slot) are not here but in the ledger's byte per account
+/// ([`AccountFlags`]).
 ///
-/// Aligned to a cache line (its 59 bytes of fields fill one 64-byte line):
+/// Aligned to a cache line (its 56 bytes of fields fit one 64-byte line):
 /// the accounts array is allocated line-aligned, so an account read at random
 /// (an ADL winner, a breached account) costs one cache miss, not two (a
 /// large allocation starts 16 bytes into its page, which put every record
@@ -61,30 +64,59 @@ pub struct Account {
     /// Bumped whenever the account's index entries are replaced; entries with an
     /// older version are stale.
     pub(super) version: u32,
-    /// A liquidation is scheduled (or between chunks).
-    pub(super) pending: bool,
     /// A chunk of the current liquidation has executed (`chunked`).
     pub(super) chunked: bool,
     /// Collected as breached in the current step, not yet re-evaluated.
     pub(super) queued: bool,
     pub(super) liquidated: bool,
-    pub(super) adl_hit: bool,
-    /// An ADL fill left the account safe and its triggers are still to be
-    /// pushed, once, when the step's executions end
-    /// ([`crate::engine::Engine`]'s `index_deferred_winners`).
-    pub(super) index_deferred: bool,
-    /// Whether the account is in the ledger's `dirty` list ([`Ledger::mark_dirty`]):
-    /// kept in the line every writer of the account meets anyway, not in an
-    /// array of its own (one more cache miss per ADL winner at venue scale).
-    dirty: bool,
-    /// Set only while one ADL close checks that its fills go to different
-    /// accounts ([`Ledger::mark_distinct`]); false otherwise.
-    close_mark: bool,
     pub(super) haircut: Micros,
     /// Deficits (negative equity after closing) this account left, summed.
     pub(super) deficit: Micros,
     /// Under `none`: the negative equity already recorded as insolvency.
     pub(super) shortfall_recorded: Micros,
+}
+
+/// The flags of one account that an ADL fill (every policy's) and the
+/// close around it read or write, one bit each, kept in a dense array of
+/// their own ([`Ledger`]'s `flags`: one byte an account, 1 MB at 1,000,000
+/// accounts against 64 MB of account lines), so that a fill never loads its
+/// winner's account line: the line is a cache miss per winner at venue
+/// scale, the byte array mostly in the cache. Read and written only
+/// through the ledger's methods.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct AccountFlags(u8);
+
+impl AccountFlags {
+    /// In the ledger's `dirty` list ([`Ledger::mark_dirty`]).
+    const DIRTY: u8 = 1;
+    /// Set only while one ADL close checks that its fills go to different
+    /// accounts ([`Ledger::mark_distinct`]); clear otherwise.
+    const CLOSE_MARK: u8 = 1 << 1;
+    /// An ADL close has filled the account ([`Ledger::mark_adl_hit`]).
+    const ADL_HIT: u8 = 1 << 2;
+    /// A liquidation is scheduled (or between chunks).
+    const PENDING: u8 = 1 << 3;
+    /// An ADL fill left the account safe and its triggers are still to be
+    /// pushed, once, when the step's executions end
+    /// ([`crate::engine::Engine`]'s `index_deferred_winners`).
+    const INDEX_DEFERRED: u8 = 1 << 4;
+    /// The account holds exactly one position slot (fixed at the opening:
+    /// the slot lists never change).
+    const ONE_SLOT: u8 = 1 << 5;
+
+    #[inline(always)]
+    fn has(self, bit: u8) -> bool {
+        self.0 & bit != 0
+    }
+
+    #[inline(always)]
+    fn set(&mut self, bit: u8, on: bool) {
+        if on {
+            self.0 |= bit;
+        } else {
+            self.0 &= !bit;
+        }
+    }
 }
 
 /// An account as the population hands it to the engine.
@@ -163,6 +195,8 @@ pub struct Transfer {
 /// Balances and positions of every party.
 pub(super) struct Ledger {
     pub(super) accounts: Vec<Account>,
+    /// Each account's [`AccountFlags`] (by account index).
+    flags: Vec<AccountFlags>,
     pub(super) positions: Vec<Position>,
     /// Position slots of each market.
     pub(super) market_slots: Vec<Vec<u32>>,
@@ -258,6 +292,7 @@ impl Ledger {
     ) -> Result<Ledger, OpenError> {
         let mut ledger = Ledger {
             accounts: Vec::with_capacity(population.len()),
+            flags: Vec::with_capacity(population.len()),
             positions: Vec::new(),
             market_slots: vec![Vec::new(); markets],
             slot_owners: Vec::new(),
@@ -319,6 +354,7 @@ impl Ledger {
     pub(super) fn reset_from(&mut self, src: &Ledger) {
         let Ledger {
             accounts,
+            flags,
             positions,
             market_slots,
             slot_owners,
@@ -359,19 +395,20 @@ impl Ledger {
             self.copy_dirty_from(src);
         } else {
             self.accounts.clone_from(accounts);
+            self.flags.clone_from(flags);
             self.positions.clone_from(positions);
             self.market_slots.clone_from(market_slots);
             self.slot_owners.clone_from(slot_owners);
-            // The lines bring `src`'s dirty marks; against `src` this ledger
+            // The flags bring `src`'s dirty marks; against `src` this ledger
             // has nothing dirty, so the marks are cleared with its list.
             for &a in dirty {
-                self.accounts[a as usize].dirty = false;
+                self.flags[a as usize].set(AccountFlags::DIRTY, false);
             }
             self.funding.reset_from(funding, None);
         }
         self.dirty.clear();
         debug_assert!(
-            self.accounts.iter().all(|a| !a.dirty),
+            self.flags.iter().all(|f| !f.has(AccountFlags::DIRTY)),
             "Invariant: after a restart no account is marked dirty"
         );
         self.origin = next_origin();
@@ -414,11 +451,12 @@ impl Ledger {
         for &a in &dirty {
             let acc = &src.accounts[a as usize];
             self.accounts[a as usize].clone_from(acc);
+            self.flags[a as usize] = src.flags[a as usize];
             let slots = acc.first_slot as usize..(acc.first_slot + acc.slot_count) as usize;
             self.positions[slots.clone()].copy_from_slice(&src.positions[slots]);
-            // The line's dirty mark is `src`'s: clear, `src` has nothing dirty.
+            // The flags' dirty mark is `src`'s: clear, `src` has nothing dirty.
             debug_assert!(
-                !self.accounts[a as usize].dirty,
+                !self.flags[a as usize].has(AccountFlags::DIRTY),
                 "Invariant: a partial restart's template has no dirty account"
             );
         }
@@ -430,6 +468,7 @@ impl Ledger {
         self.dirty = dirty;
         debug_assert!(
             self.accounts == src.accounts
+                && self.flags == src.flags
                 && self.positions == src.positions
                 && self.market_slots == src.market_slots
                 && self.slot_owners == src.slot_owners,
@@ -442,7 +481,7 @@ impl Ledger {
     /// accounts' lines): nothing is dirty, under a new identity.
     pub(super) fn rebase(&mut self) {
         for &a in &self.dirty {
-            self.accounts[a as usize].dirty = false;
+            self.flags[a as usize].set(AccountFlags::DIRTY, false);
         }
         self.dirty.clear();
         self.origin = next_origin();
@@ -459,8 +498,9 @@ impl Ledger {
     pub(super) fn changed_accounts(&self) -> Option<&[u32]> {
         debug_assert!(
             !self.clean_base
-                || self.accounts.iter().all(|a| {
-                    a.dirty || (a.haircut <= Micros::ZERO && a.deficit <= Micros::ZERO)
+                || self.accounts.iter().zip(&self.flags).all(|(a, f)| {
+                    f.has(AccountFlags::DIRTY)
+                        || (a.haircut <= Micros::ZERO && a.deficit <= Micros::ZERO)
                 }),
             "Invariant: an account with a haircut or a deficit is a changed one"
         );
@@ -469,8 +509,11 @@ impl Ledger {
 
     /// Whether account `a` is marked dirty (a read only: the ADL fills'
     /// pass over their winners loads it with their other lines).
+    #[inline]
     pub(super) fn is_dirty(&self, a: u32) -> bool {
-        self.accounts.get(a as usize).is_some_and(|acc| acc.dirty)
+        self.flags
+            .get(a as usize)
+            .is_some_and(|f| f.has(AccountFlags::DIRTY))
     }
 
     /// Records that account `a`'s line (or its positions or funding progress)
@@ -478,11 +521,74 @@ impl Ledger {
     /// outside the ledger. O(1).
     #[inline]
     pub(super) fn mark_dirty(&mut self, a: u32) {
-        let d = &mut self.accounts[a as usize].dirty;
-        if !*d {
-            *d = true;
+        let f = &mut self.flags[a as usize];
+        if !f.has(AccountFlags::DIRTY) {
+            f.set(AccountFlags::DIRTY, true);
             self.dirty.push(a);
         }
+    }
+
+    /// Whether a liquidation of account `a` is scheduled (or between
+    /// chunks).
+    #[inline]
+    pub(super) fn is_pending(&self, a: u32) -> bool {
+        self.flags[a as usize].has(AccountFlags::PENDING)
+    }
+
+    /// Sets whether a liquidation of account `a` is scheduled (the caller
+    /// has marked it dirty).
+    #[inline]
+    pub(super) fn set_pending(&mut self, a: u32, on: bool) {
+        debug_assert!(self.is_dirty(a), "Invariant: a changed account is dirty");
+        self.flags[a as usize].set(AccountFlags::PENDING, on);
+    }
+
+    /// Whether an ADL close has filled account `a`.
+    #[inline]
+    pub(super) fn adl_hit(&self, a: u32) -> bool {
+        self.flags[a as usize].has(AccountFlags::ADL_HIT)
+    }
+
+    /// Records that an ADL close filled account `a` (the booking marked it
+    /// dirty); true if it was not hit before.
+    #[inline]
+    pub(super) fn mark_adl_hit(&mut self, a: u32) -> bool {
+        debug_assert!(self.is_dirty(a), "Invariant: a changed account is dirty");
+        let f = &mut self.flags[a as usize];
+        let first = !f.has(AccountFlags::ADL_HIT);
+        f.set(AccountFlags::ADL_HIT, true);
+        first
+    }
+
+    /// Whether account `a`'s triggers wait for the end of the step's
+    /// executions (an ADL fill left it safe).
+    #[inline]
+    pub(super) fn index_deferred(&self, a: u32) -> bool {
+        self.flags[a as usize].has(AccountFlags::INDEX_DEFERRED)
+    }
+
+    /// Sets whether account `a`'s triggers wait for the end of the step's
+    /// executions. Setting it needs the account dirty (an ADL fill changed
+    /// it); clearing a flag that is set does too.
+    #[inline]
+    pub(super) fn set_index_deferred(&mut self, a: u32, on: bool) {
+        debug_assert!(
+            self.is_dirty(a) || !self.index_deferred(a),
+            "Invariant: a changed account is dirty"
+        );
+        self.flags[a as usize].set(AccountFlags::INDEX_DEFERRED, on);
+    }
+
+    /// Whether account `a` holds exactly one position slot.
+    #[inline]
+    pub(super) fn holds_one_slot(&self, a: u32) -> bool {
+        let one = self.flags[a as usize].has(AccountFlags::ONE_SLOT);
+        debug_assert_eq!(
+            one,
+            self.accounts[a as usize].slot_count == 1,
+            "Invariant: the one-slot flag is the account's slot count"
+        );
+        one
     }
 
     /// Whether the accounts `accounts` are pairwise different: marks each
@@ -496,17 +602,17 @@ impl Ledger {
         let mut distinct = true;
         let mut marked = 0;
         for a in accounts.clone() {
-            let mark = &mut self.accounts[a as usize].close_mark;
-            if *mark {
+            let f = &mut self.flags[a as usize];
+            if f.has(AccountFlags::CLOSE_MARK) {
                 distinct = false;
                 break;
             }
-            *mark = true;
+            f.set(AccountFlags::CLOSE_MARK, true);
             marked += 1;
         }
         if !distinct {
             for a in accounts.take(marked) {
-                self.accounts[a as usize].close_mark = false;
+                self.flags[a as usize].set(AccountFlags::CLOSE_MARK, false);
             }
         }
         distinct
@@ -516,10 +622,10 @@ impl Ledger {
     #[inline]
     pub(super) fn clear_distinct(&mut self, a: u32) {
         debug_assert!(
-            self.accounts[a as usize].close_mark,
+            self.flags[a as usize].has(AccountFlags::CLOSE_MARK),
             "Invariant: only a marked account's mark is cleared"
         );
-        self.accounts[a as usize].close_mark = false;
+        self.flags[a as usize].set(AccountFlags::CLOSE_MARK, false);
     }
 
     fn open_account(
@@ -558,18 +664,16 @@ impl Ledger {
             first_slot,
             slot_count: spec.positions.len() as u32,
             version: 0,
-            pending: false,
             chunked: false,
             queued: false,
             liquidated: false,
-            adl_hit: false,
-            index_deferred: false,
-            dirty: false,
-            close_mark: false,
             haircut: Micros::ZERO,
             deficit: Micros::ZERO,
             shortfall_recorded: Micros::ZERO,
         });
+        let mut flags = AccountFlags::default();
+        flags.set(AccountFlags::ONE_SLOT, spec.positions.len() == 1);
+        self.flags.push(flags);
         Ok(())
     }
 
@@ -1240,7 +1344,7 @@ mod tests {
     use rand::{RngExt, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
-    use super::{Account, AccountSpec, Ledger};
+    use super::{Account, AccountFlags, AccountSpec, Ledger};
     use crate::money::Micros;
     use crate::venue::insurance::InsuranceFund;
 
@@ -1273,15 +1377,104 @@ mod tests {
             let list: Vec<u32> = (0..len).map(|_| rng.random_range(0..range)).collect();
             let want = list.iter().enumerate().all(|(i, a)| !list[..i].contains(a));
             assert_eq!(ledger.mark_distinct(list.iter().copied()), want, "{list:?}");
-            let marked = ledger.accounts.iter().filter(|a| a.close_mark).count();
+            let marked = ledger
+                .flags
+                .iter()
+                .filter(|f| f.has(AccountFlags::CLOSE_MARK))
+                .count();
             assert_eq!(marked, if want { list.len() } else { 0 }, "{list:?}");
             if want {
                 for &a in &list {
                     ledger.clear_distinct(a);
                 }
             }
-            assert!(ledger.accounts.iter().all(|a| !a.close_mark));
+            assert!(
+                ledger
+                    .flags
+                    .iter()
+                    .all(|f| !f.has(AccountFlags::CLOSE_MARK))
+            );
         }
+    }
+
+    /// The flag byte answers as the fields it replaced would: one slot as
+    /// the slot count, each flag as last set; a restart (full, then
+    /// partial) brings back the template's flags, with no dirty mark.
+    /// (A full restart the first time, a partial one the second.)
+    #[test]
+    fn flags_follow_their_writes_and_the_restart() {
+        let specs: Vec<AccountSpec> = (0..60)
+            .map(|i| AccountSpec {
+                id: i,
+                collateral: Micros(1_000),
+                isolated: false,
+                positions: (0..i % 3).map(|m| (m as u16, 1, 100)).collect(),
+            })
+            .collect();
+        let open = || {
+            let ledger = Ledger::open(
+                &specs,
+                2,
+                |_, lots, entry| Micros(lots * entry),
+                InsuranceFund::new(Micros::ZERO, Micros::ZERO),
+            );
+            let Ok(ledger) = ledger else {
+                panic!("the ledger opens");
+            };
+            ledger
+        };
+        let mut template = open();
+        let mut rng = ChaCha8Rng::seed_from_u64(16);
+        let mut want = vec![(false, false, false); specs.len()];
+        let mut write = |ledger: &mut Ledger, want: &mut Vec<(bool, bool, bool)>, n: usize| {
+            for _ in 0..n {
+                let a = rng.random_range(0..specs.len() as u32);
+                ledger.mark_dirty(a);
+                let w = &mut want[a as usize];
+                match rng.random_range(0..3) {
+                    0 => {
+                        w.0 = rng.random_bool(0.5);
+                        ledger.set_pending(a, w.0);
+                    }
+                    1 => {
+                        assert_eq!(ledger.mark_adl_hit(a), !w.1);
+                        w.1 = true;
+                    }
+                    _ => {
+                        w.2 = rng.random_bool(0.5);
+                        ledger.set_index_deferred(a, w.2);
+                    }
+                }
+            }
+            for (a, w) in want.iter().enumerate() {
+                let a = a as u32;
+                assert_eq!(
+                    (
+                        ledger.is_pending(a),
+                        ledger.adl_hit(a),
+                        ledger.index_deferred(a)
+                    ),
+                    *w
+                );
+                assert_eq!(
+                    ledger.holds_one_slot(a),
+                    ledger.accounts[a as usize].slot_count == 1
+                );
+            }
+        };
+        write(&mut template, &mut want, 200);
+        template.rebase();
+        let mut copy = open();
+        copy.reset_from(&template);
+        assert!(copy.flags == template.flags);
+        let mut changed = want.clone();
+        // Few accounts changed: the partial restart.
+        write(&mut copy, &mut changed, 10);
+        assert!(copy.flags != template.flags);
+        assert!(copy.dirty.len() < specs.len() / 2);
+        copy.reset_from(&template);
+        assert!(copy.flags == template.flags);
+        assert!(copy.flags.iter().all(|f| !f.has(AccountFlags::DIRTY)));
     }
 
     /// An account record is one cache line: a field added beyond 64 bytes

@@ -57,9 +57,8 @@ impl Engine {
                     .push(Reverse((t.saturating_add(steps.max(1)), a))),
                 LiquidationEnd::Done(margin) => {
                     self.ledger.mark_dirty(a);
-                    let acc = &mut self.ledger.accounts[a as usize];
-                    acc.pending = false;
-                    acc.chunked = false;
+                    self.ledger.set_pending(a, false);
+                    self.ledger.accounts[a as usize].chunked = false;
                     self.recheck_margin(a, margin);
                 }
             }

@@ -572,7 +572,7 @@ impl Engine {
     }
     /// Whether an account is waiting for (or between chunks of) a liquidation.
     pub fn is_pending(&self, account: u32) -> bool {
-        self.ledger.accounts[account as usize].pending
+        self.ledger.is_pending(account)
     }
 
     // ----------------------------------------------------------------- the step

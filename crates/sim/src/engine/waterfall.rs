@@ -589,9 +589,7 @@ impl Engine {
             if accounts == FillAccounts::Marked {
                 self.ledger.clear_distinct(c.account);
             }
-            let acc = &mut self.ledger.accounts[c.account as usize];
-            if !acc.adl_hit {
-                acc.adl_hit = true;
+            if self.ledger.mark_adl_hit(c.account) {
                 self.accounts_adl_hit += 1;
             }
             if distinct {
