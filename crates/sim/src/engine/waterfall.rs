@@ -628,22 +628,6 @@ impl Engine {
     }
 }
 
-impl Engine {
-    /// The candidate record [`Engine::adl_candidate`] gives for slot `s` of
-    /// `owner` offering `lots` at `price` (no margin fields), for an index that
-    /// already holds the owner's `equity` (micro-USD) and found the offer.
-    pub(super) fn adl_candidate_known(
-        &self,
-        owner: u32,
-        s: u32,
-        lots: i64,
-        equity: i64,
-        price: i64,
-    ) -> AdlCandidate {
-        self.candidate_fields(owner, s, lots, Micros(equity), price, false)
-    }
-}
-
 /// How the fills of one ADL close spread over the winners' accounts
 /// ([`Engine::fill_accounts_distinct`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -825,13 +825,26 @@ fn select(
 pub fn ends_before(cands: &[LevCandidate], t: LotTerms, lots: &[i64], next: &LevCandidate) -> bool {
     // A token's key depends on its own candidate only (its index is never
     // compared): `j = 0` of `next`, and each selecting candidate's last.
+    // Compared by their f64 keys where those decide (as `Token::cmp` does
+    // first; a first token's key is `N / E` whether the tokens fall or
+    // not), else by the whole tokens.
     let tok = |c: &LevCandidate, j: i64| token(std::slice::from_ref(c), t, &[falls(c, t)], 0, j);
-    let first = tok(next, 0);
+    let first_key = lev_ratio(next.notional, next.equity).unwrap_or(f64::NAN);
+    debug_assert!(
+        first_key.to_bits() == tok(next, 0).key.to_bits(),
+        "Invariant: a first token's key is the candidate's leverage quotient"
+    );
     cands
         .iter()
         .zip(lots)
         .filter(|(_, q)| **q > 0)
-        .all(|(c, &q)| tok(c, q - 1) < first)
+        .all(|(c, &q)| {
+            let key = token_key(c, t, falls(c, t), q - 1);
+            match by_quotient(key, first_key) {
+                Some(order) => order == Ordering::Less,
+                None => tok(c, q - 1) < tok(next, 0),
+            }
+        })
 }
 
 #[cfg(test)]
@@ -996,6 +1009,29 @@ mod tests {
                     prop_assert_eq!(&got[..], &all[..m]);
                     prop_assert!(all[m..].iter().all(|&q| q == 0));
                 }
+            }
+        }
+
+        /// `ends_before` (f64 keys first) answers as the comparison of
+        /// the whole tokens does, for any lots per candidate (ties of keys
+        /// and candidates whose tokens do not fall included).
+        #[test]
+        fn ends_before_compares_as_the_whole_tokens(c in candidates(), loss in -30i64..60, cut in 0u64..u64::MAX) {
+            let t = LotTerms { lot_value: 100, loss_per_lot: loss };
+            let m = 1 + (cut % c.len() as u64) as usize;
+            if m < c.len() {
+                let lots: Vec<i64> = c[..m]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| ((cut >> (i % 32)) % (x.offer.unsigned_abs() + 1)) as i64)
+                    .collect();
+                let tok = |x: &LevCandidate, j: i64| token_of(x, t, falls(x, t), 0, j);
+                let plain = c[..m]
+                    .iter()
+                    .zip(&lots)
+                    .filter(|(_, q)| **q > 0)
+                    .all(|(x, &q)| tok(x, q - 1) < tok(&c[m], 0));
+                prop_assert_eq!(ends_before(&c[..m], t, &lots, &c[m]), plain);
             }
         }
     }
