@@ -371,6 +371,63 @@ mod tests {
         assert_eq!(fold.finish(), None, "a finished fold starts afresh");
     }
 
+    /// The fold's slots and entries give, bit for bit, the measures of the
+    /// simple way: each wave's takes summed per account in take order in an
+    /// ordered map, over waves that reuse accounts.
+    #[test]
+    fn the_fold_measures_as_an_ordered_map_does() {
+        use std::collections::BTreeMap;
+        let takes: Vec<AdlTake> = (0..300u32)
+            .filter(|i| i % 37 != 5)
+            .map(|i| {
+                let mut t = take(
+                    i / 4 + 2 * (i / 48),
+                    (i * 7919) % 53,
+                    f64::from(i % 13) * 0.1 + 1e-3 * f64::from(i),
+                    i64::from(1 + i % 6),
+                    i64::from(10 + i % 9),
+                    f64::from(i % 17) - 8.3,
+                );
+                t.equity_after = f64::from(i) * 1.7 - 3.0;
+                t
+            })
+            .collect();
+        let needed = |s: u32| f64::from(s % 5) * 1.3 + 0.1;
+        let mut simple = Vec::new();
+        let mut wave: Vec<&AdlTake> = Vec::new();
+        for (k, t) in takes.iter().enumerate() {
+            wave.push(t);
+            let ends = takes.get(k + 1).is_none_or(|n| n.step > t.step + 1);
+            if !ends {
+                continue;
+            }
+            let mut by: BTreeMap<u32, WinnerTakes> = BTreeMap::new();
+            for t in &wave {
+                let e = by.entry(t.account).or_insert(WinnerTakes {
+                    notional: 0.0,
+                    lots: 0,
+                    held_first: t.held,
+                    pnl_first: t.pnl_before,
+                    equity_last: t.equity_after,
+                });
+                e.notional += t.notional;
+                e.lots += t.lots;
+                e.equity_last = t.equity_after;
+            }
+            let steps: Vec<f64> = (wave[0].step..=t.step).map(needed).collect();
+            simple.push(measure(
+                wave[0].step,
+                t.step,
+                &steps,
+                &by.into_iter().collect::<Vec<_>>(),
+            ));
+            wave.clear();
+        }
+        let folded = adl_waves(&takes, needed);
+        assert!(folded.len() > 3, "several waves, accounts reused");
+        assert_eq!(folded, simple);
+    }
+
     #[test]
     fn gini_of_equal_and_of_concentrated_takes() {
         assert_eq!(gini(&[5.0; 10]), 0.0);
