@@ -122,7 +122,7 @@ impl WaveFold {
     }
 
     /// Reads what [`WaveFold::take`] will read for takes by `accounts` (the
-    /// account's slot and its winner entry) and nothing else, so that their
+    /// account's slot and its winner entry's fields) and nothing else, so that their
     /// cache misses overlap: a crash's step folds hundreds of thousands of
     /// takes, each a miss on a per-account array at venue scale, which
     /// `take` would meet one after the other (docs/performance.md,
@@ -134,11 +134,15 @@ impl WaveFold {
             let Some(&s) = self.slot.get(a as usize) else {
                 continue;
             };
+            // Every field `take` reads or writes: a 48-byte entry starting
+            // at byte 48 or 32 of a cache line has them on two lines.
             let entry = (s as usize)
                 .checked_sub(1)
                 .and_then(|i| self.winners.get(i))
-                .map_or(0, |w| w.1.lots);
-            fold = fold.wrapping_add(u64::from(s)).wrapping_add(entry as u64);
+                .map_or(0, |w| {
+                    (w.1.lots as u64) ^ w.1.notional.to_bits() ^ w.1.equity_last.to_bits()
+                });
+            fold = fold.wrapping_add(u64::from(s)).wrapping_add(entry);
         }
         std::hint::black_box(fold);
     }
