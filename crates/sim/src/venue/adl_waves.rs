@@ -122,7 +122,7 @@ impl WaveFold {
     }
 
     /// Reads what [`WaveFold::take`] will read for takes by `accounts` (the
-    /// account's slot and its winner entry) and nothing else, so that their
+    /// account's slot and its winner entry's fields) and nothing else, so that their
     /// cache misses overlap: a crash's step folds hundreds of thousands of
     /// takes, each a miss on a per-account array at venue scale, which
     /// `take` would meet one after the other (docs/performance.md,
@@ -134,11 +134,15 @@ impl WaveFold {
             let Some(&s) = self.slot.get(a as usize) else {
                 continue;
             };
+            // Every field `take` reads or writes: a 48-byte entry starting
+            // at byte 48 or 32 of a cache line has them on two lines.
             let entry = (s as usize)
                 .checked_sub(1)
                 .and_then(|i| self.winners.get(i))
-                .map_or(0, |w| w.1.lots);
-            fold = fold.wrapping_add(u64::from(s)).wrapping_add(entry as u64);
+                .map_or(0, |w| {
+                    (w.1.lots as u64) ^ w.1.notional.to_bits() ^ w.1.equity_last.to_bits()
+                });
+            fold = fold.wrapping_add(u64::from(s)).wrapping_add(entry);
         }
         std::hint::black_box(fold);
     }
@@ -369,6 +373,63 @@ mod tests {
         folded.extend(fold.finish());
         assert_eq!(folded, whole);
         assert_eq!(fold.finish(), None, "a finished fold starts afresh");
+    }
+
+    /// The fold's slots and entries give, bit for bit, the measures of the
+    /// simple way: each wave's takes summed per account in take order in an
+    /// ordered map, over waves that reuse accounts.
+    #[test]
+    fn the_fold_measures_as_an_ordered_map_does() {
+        use std::collections::BTreeMap;
+        let takes: Vec<AdlTake> = (0..300u32)
+            .filter(|i| i % 37 != 5)
+            .map(|i| {
+                let mut t = take(
+                    i / 4 + 2 * (i / 48),
+                    (i * 7919) % 53,
+                    f64::from(i % 13) * 0.1 + 1e-3 * f64::from(i),
+                    i64::from(1 + i % 6),
+                    i64::from(10 + i % 9),
+                    f64::from(i % 17) - 8.3,
+                );
+                t.equity_after = f64::from(i) * 1.7 - 3.0;
+                t
+            })
+            .collect();
+        let needed = |s: u32| f64::from(s % 5) * 1.3 + 0.1;
+        let mut simple = Vec::new();
+        let mut wave: Vec<&AdlTake> = Vec::new();
+        for (k, t) in takes.iter().enumerate() {
+            wave.push(t);
+            let ends = takes.get(k + 1).is_none_or(|n| n.step > t.step + 1);
+            if !ends {
+                continue;
+            }
+            let mut by: BTreeMap<u32, WinnerTakes> = BTreeMap::new();
+            for t in &wave {
+                let e = by.entry(t.account).or_insert(WinnerTakes {
+                    notional: 0.0,
+                    lots: 0,
+                    held_first: t.held,
+                    pnl_first: t.pnl_before,
+                    equity_last: t.equity_after,
+                });
+                e.notional += t.notional;
+                e.lots += t.lots;
+                e.equity_last = t.equity_after;
+            }
+            let steps: Vec<f64> = (wave[0].step..=t.step).map(needed).collect();
+            simple.push(measure(
+                wave[0].step,
+                t.step,
+                &steps,
+                &by.into_iter().collect::<Vec<_>>(),
+            ));
+            wave.clear();
+        }
+        let folded = adl_waves(&takes, needed);
+        assert!(folded.len() > 3, "several waves, accounts reused");
+        assert_eq!(folded, simple);
     }
 
     #[test]
