@@ -1348,28 +1348,41 @@ mod tests {
     use crate::money::Micros;
     use crate::venue::insurance::InsuranceFund;
 
+    /// `n` cross-margin accounts of 1,000 micro-USD each, account `i`
+    /// holding `positions(i)`.
+    fn cross_accounts(n: u64, positions: impl Fn(u64) -> Vec<(u16, i64, i64)>) -> Vec<AccountSpec> {
+        (0..n)
+            .map(|i| AccountSpec {
+                id: i,
+                collateral: Micros(1_000),
+                isolated: false,
+                positions: positions(i),
+            })
+            .collect()
+    }
+
+    /// A ledger of `specs` over `markets` markets, entry values `lots x
+    /// entry`, an empty fund.
+    fn open_ledger(specs: &[AccountSpec], markets: usize) -> Ledger {
+        let ledger = Ledger::open(
+            specs,
+            markets,
+            |_, lots, entry| Micros(lots * entry),
+            InsuranceFund::new(Micros::ZERO, Micros::ZERO),
+        );
+        let Ok(ledger) = ledger else {
+            panic!("the ledger opens");
+        };
+        ledger
+    }
+
     /// `mark_distinct` answers as a plain pairwise comparison does, on lists
     /// with and without repeats; it leaves the marks set exactly when the
     /// accounts are distinct, and `clear_distinct` of each leaves none.
     #[test]
     fn mark_distinct_is_pairwise_comparison() {
-        let specs: Vec<AccountSpec> = (0..40)
-            .map(|i| AccountSpec {
-                id: i,
-                collateral: Micros(1_000),
-                isolated: false,
-                positions: vec![(0, 1, 100)],
-            })
-            .collect();
-        let ledger = Ledger::open(
-            &specs,
-            1,
-            |_, lots, entry| Micros(lots * entry),
-            InsuranceFund::new(Micros::ZERO, Micros::ZERO),
-        );
-        let Ok(mut ledger) = ledger else {
-            panic!("the ledger opens");
-        };
+        let specs = cross_accounts(40, |_| vec![(0, 1, 100)]);
+        let mut ledger = open_ledger(&specs, 1);
         let mut rng = ChaCha8Rng::seed_from_u64(12);
         for _ in 0..5_000 {
             let len = rng.random_range(0..12);
@@ -1403,26 +1416,8 @@ mod tests {
     /// (A full restart the first time, a partial one the second.)
     #[test]
     fn flags_follow_their_writes_and_the_restart() {
-        let specs: Vec<AccountSpec> = (0..60)
-            .map(|i| AccountSpec {
-                id: i,
-                collateral: Micros(1_000),
-                isolated: false,
-                positions: (0..i % 3).map(|m| (m as u16, 1, 100)).collect(),
-            })
-            .collect();
-        let open = || {
-            let ledger = Ledger::open(
-                &specs,
-                2,
-                |_, lots, entry| Micros(lots * entry),
-                InsuranceFund::new(Micros::ZERO, Micros::ZERO),
-            );
-            let Ok(ledger) = ledger else {
-                panic!("the ledger opens");
-            };
-            ledger
-        };
+        let specs = cross_accounts(60, |i| (0..i % 3).map(|m| (m as u16, 1, 100)).collect());
+        let open = || open_ledger(&specs, 2);
         let mut template = open();
         let mut rng = ChaCha8Rng::seed_from_u64(16);
         let mut want = vec![(false, false, false); specs.len()];
