@@ -256,7 +256,7 @@ impl Engine {
             if q == 0 {
                 continue;
             }
-            let booked = booking_candidate(c);
+            let booked = AdlCandidate::for_booking(c.account, c.slot, c.offer, Micros(c.equity));
             #[cfg(debug_assertions)]
             assert_eq!(
                 self.adl_candidate(c.slot, price, false).map(|f| (
@@ -438,29 +438,6 @@ impl Engine {
             got, want,
             "Invariant: min_max_leverage from the leverage index fills as the lot-by-lot rule over a full scan"
         );
-    }
-}
-
-/// The record of candidate `c` that a `min_max_leverage` close hands to the
-/// booking: account, slot, lots offered and equity, what
-/// [`Engine::book_adl_fills`] and the re-checks read of it. The ranking
-/// fields (PnL, entry value, notional, margin, the lot's terms) are left at 0:
-/// nothing after the selection reads them, and not filling them saves a
-/// position read and six conversions to USD per winner (as `pro_rata`'s
-/// booking records; docs/performance.md, "`min_max_leverage`, round 16").
-fn booking_candidate(c: &LevCandidate) -> AdlCandidate {
-    AdlCandidate {
-        account: c.account,
-        slot: c.slot,
-        lots: c.offer,
-        pnl: 0.0,
-        entry_value: 0.0,
-        notional: 0.0,
-        equity: Micros(c.equity).to_usd(),
-        wallet: 0.0,
-        maintenance: 0.0,
-        loss_per_lot: 0.0,
-        lot_value: 0.0,
     }
 }
 

@@ -52,25 +52,12 @@ const FILL_CHUNK: usize = 64;
 
 /// The candidate record of the indexed position in slot `slot` of
 /// `account` (entry `e`, not set aside: it offers its lots) with only what
-/// a `pro_rata` close reads of it after the allocation: account, slot, lots
-/// and equity (`Engine::book_adl_fills`, the fills' account order). The
-/// ranking fields (PnL, notional, margin) are left at 0: no `pro_rata`
-/// step reads them, and not reading the position here saves a cache miss
-/// per winner (the booking reads it a chunk at a time).
+/// a `pro_rata` close reads of it after the allocation
+/// ([`AdlCandidate::for_booking`]): no `pro_rata` step reads the ranking
+/// fields, and not reading the position here saves a cache miss per winner
+/// (the booking reads it a chunk at a time).
 fn pro_rata_booking_candidate(account: u32, slot: u32, e: Entry) -> AdlCandidate {
-    AdlCandidate {
-        account,
-        slot,
-        lots: e.lots,
-        pnl: 0.0,
-        entry_value: 0.0,
-        notional: 0.0,
-        equity: Micros(e.equity).to_usd(),
-        wallet: 0.0,
-        maintenance: 0.0,
-        loss_per_lot: 0.0,
-        lot_value: 0.0,
-    }
+    AdlCandidate::for_booking(account, slot, e.lots, Micros(e.equity))
 }
 
 /// The `known` of a re-index after a close booked `fills` (to `cands`;

@@ -128,6 +128,13 @@ fn token_of(c: &LevCandidate, t: LotTerms, falling: bool, i: usize, j: i64) -> T
     }
 }
 
+/// The f64 key of candidate `c`'s first token (`j = 0`): its leverage
+/// quotient `N / E` whether its tokens fall or not (NaN without one).
+#[inline]
+fn first_token_key(c: &LevCandidate) -> f64 {
+    lev_ratio(c.notional, c.equity).unwrap_or(f64::NAN)
+}
+
 /// The f64 key of candidate `c`'s token `j` ([`Token::key`] of
 /// [`token_of`]) without the rest of the token: its amounts in `i64` where
 /// they stay in it (then [`token_ratio`] is [`lev_ratio`] of them), else
@@ -135,7 +142,7 @@ fn token_of(c: &LevCandidate, t: LotTerms, falling: bool, i: usize, j: i64) -> T
 #[inline]
 fn token_key(c: &LevCandidate, t: LotTerms, falling: bool, j: i64) -> f64 {
     if !falling {
-        return lev_ratio(c.notional, c.equity).unwrap_or(f64::NAN);
+        return first_token_key(c);
     }
     let p = j
         .checked_mul(t.lot_value)
@@ -359,11 +366,7 @@ fn select_by_merge(
     // The key of candidate `p`'s first token, divided once per candidate
     // (and as soon as `p` moves, so that the division overlaps the lot's
     // other work).
-    let first_key = |p: usize| {
-        cands.get(p).map_or(f64::NAN, |c| {
-            lev_ratio(c.notional, c.equity).unwrap_or(f64::NAN)
-        })
-    };
+    let first_key = |p: usize| cands.get(p).map_or(f64::NAN, first_token_key);
     let mut key_p = first_key(0);
     while sum < needed {
         while p < cands.len() && cands[p].offer <= 0 {
@@ -829,7 +832,7 @@ pub fn ends_before(cands: &[LevCandidate], t: LotTerms, lots: &[i64], next: &Lev
     // first; a first token's key is `N / E` whether the tokens fall or
     // not), else by the whole tokens.
     let tok = |c: &LevCandidate, j: i64| token(std::slice::from_ref(c), t, &[falls(c, t)], 0, j);
-    let first_key = lev_ratio(next.notional, next.equity).unwrap_or(f64::NAN);
+    let first_key = first_token_key(next);
     debug_assert!(
         first_key.to_bits() == tok(next, 0).key.to_bits(),
         "Invariant: a first token's key is the candidate's leverage quotient"
