@@ -28,7 +28,7 @@
 //! most of what the closes read before parking).
 
 use crate::money::Micros;
-use crate::venue::adl::AdlCandidate;
+use crate::venue::adl::AdlFillTarget;
 use crate::venue::adl_min_max::{LevCandidate, LotTerms, ends_before, select_lots_with};
 
 use super::Engine;
@@ -209,14 +209,15 @@ impl Engine {
         })
     }
 
-    /// `min_max_leverage` for `req`: writes the candidates that give lots and
-    /// the fills `(candidate index, lots)` in leverage order; returns the lots
+    /// `min_max_leverage` for `req`: writes the booking's records of the
+    /// candidates that give lots and the fills `(record index, lots)` in
+    /// leverage order; returns the lots
     /// filled (`min(needed, Σ offers)`).
     pub(super) fn fill_min_max(
         &mut self,
         side: &mut LevSide,
         req: &AdlRequest,
-        cands: &mut Vec<AdlCandidate>,
+        cands: &mut Vec<AdlFillTarget>,
         fills: &mut Vec<(usize, i64)>,
     ) -> i64 {
         if !req.start(cands, fills) {
@@ -256,7 +257,12 @@ impl Engine {
             if q == 0 {
                 continue;
             }
-            let booked = AdlCandidate::for_booking(c.account, c.slot, c.offer, Micros(c.equity));
+            let booked = AdlFillTarget {
+                account: c.account,
+                slot: c.slot,
+                lots: c.offer,
+                equity: Micros(c.equity),
+            };
             #[cfg(debug_assertions)]
             assert_eq!(
                 self.adl_candidate(c.slot, price, false).map(|f| (
@@ -269,7 +275,7 @@ impl Engine {
                     booked.account,
                     booked.slot,
                     booked.lots,
-                    booked.equity.to_bits()
+                    booked.equity.to_usd().to_bits()
                 )),
                 "Invariant: the leverage index offers what a candidate evaluation does"
             );
@@ -396,7 +402,7 @@ impl Engine {
         slot: u32,
         needed: i64,
         price: i64,
-        cands: &[AdlCandidate],
+        cands: &[AdlFillTarget],
         fills: &[(usize, i64)],
     ) {
         let p = self.ledger.positions[slot as usize];

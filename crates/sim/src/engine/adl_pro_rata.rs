@@ -36,7 +36,7 @@ use std::cell::Cell;
 use std::cmp::Reverse;
 
 use crate::money::Micros;
-use crate::venue::adl::{self, AdlCandidate, AdlPolicy};
+use crate::venue::adl::{self, AdlCandidate, AdlFillTarget, AdlPolicy};
 
 use super::Engine;
 use super::adl_pro_rata_side::{EXACT_LIMIT, Entry, ProRataSide, pro_rata_shares};
@@ -50,14 +50,28 @@ use super::waterfall::FillAccounts;
 /// cache from the read to the re-index.
 const FILL_CHUNK: usize = 64;
 
-/// The candidate record of the indexed position in slot `slot` of
-/// `account` (entry `e`, not set aside: it offers its lots) with only what
-/// a `pro_rata` close reads of it after the allocation
-/// ([`AdlCandidate::for_booking`]): no `pro_rata` step reads the ranking
-/// fields, and not reading the position here saves a cache miss per winner
-/// (the booking reads it a chunk at a time).
-fn pro_rata_booking_candidate(account: u32, slot: u32, e: Entry) -> AdlCandidate {
-    AdlCandidate::for_booking(account, slot, e.lots, Micros(e.equity))
+/// The booking's record of the indexed position in slot `slot` of
+/// `account` (entry `e`, not set aside: it offers its lots), from the
+/// index entry alone: not reading the position here saves a cache miss per
+/// winner (the booking reads it a chunk at a time).
+fn pro_rata_booking_candidate(account: u32, slot: u32, e: Entry) -> AdlFillTarget {
+    AdlFillTarget {
+        account,
+        slot,
+        lots: e.lots,
+        equity: Micros(e.equity),
+    }
+}
+
+/// The booking's record of a candidate evaluated from the ledger (`c`,
+/// whose equity `equity` the caller holds exactly).
+fn booking_record(c: &AdlCandidate, equity: Micros) -> AdlFillTarget {
+    AdlFillTarget {
+        account: c.account,
+        slot: c.slot,
+        lots: c.lots,
+        equity,
+    }
 }
 
 /// The `known` of a re-index after a close booked `fills` (to `cands`;
@@ -68,7 +82,7 @@ fn pro_rata_booking_candidate(account: u32, slot: u32, e: Entry) -> AdlCandidate
 /// the next fill's account is the next winner met, and its equity is the
 /// next one after.
 fn equities_after<'a>(
-    cands: &'a [AdlCandidate],
+    cands: &'a [AdlFillTarget],
     fills: Option<&'a [(usize, i64)]>,
     equity_after: &'a [Micros],
 ) -> impl FnMut(u32) -> Option<(Micros, u32)> + 'a {
@@ -262,7 +276,7 @@ impl Engine {
         side: &mut ProRataSide,
         mi: usize,
         winners: i64,
-        cands: &[AdlCandidate],
+        cands: &[AdlFillTarget],
         fills: &[(usize, i64)],
         equity_after: &[Micros],
     ) {
@@ -277,7 +291,7 @@ impl Engine {
         side: &mut ProRataSide,
         mi: usize,
         winners: i64,
-        cands: &[AdlCandidate],
+        cands: &[AdlFillTarget],
         fills: &[(usize, i64)],
         equity_after: &[Micros],
     ) {
@@ -313,7 +327,7 @@ impl Engine {
         side: &mut ProRataSide,
         slot: u32,
         price: i64,
-        cands: &[AdlCandidate],
+        cands: &[AdlFillTarget],
         fills: &[(usize, i64)],
         equity_after: &mut Vec<Micros>,
     ) -> Micros {
@@ -368,7 +382,7 @@ impl Engine {
         mi: usize,
         winners: i64,
         bankrupt: u32,
-        cands: &[AdlCandidate],
+        cands: &[AdlFillTarget],
         fills: &[(usize, i64)],
         equity_after: &[Micros],
     ) {
@@ -390,7 +404,7 @@ impl Engine {
     /// Reads, in one pass, a word of each line the booking and the
     /// re-index of `fills` will read or write (see
     /// [`Engine::touch_pro_rata_winners`]). Reads only.
-    fn touch_fills(&self, side: &ProRataSide, cands: &[AdlCandidate], fills: &[(usize, i64)]) {
+    fn touch_fills(&self, side: &ProRataSide, cands: &[AdlFillTarget], fills: &[(usize, i64)]) {
         let mut x = 0u64;
         for &(i, _) in fills {
             x ^= self.touch_winner(side, cands[i].account, cands[i].slot);
@@ -454,24 +468,26 @@ impl Engine {
     }
 
     /// `pro_rata` ADL of `req`: the fills [`adl::allocate`] gives on every
-    /// candidate, from the side's index. Writes the candidates filled
-    /// (account order) and the fills `(candidate index, lots)`; returns the
-    /// lots filled.
+    /// candidate, from the side's index. Writes the booking's records of the
+    /// candidates filled to `targets` (account order) and the fills
+    /// `(record index, lots)`; `cands` is the full collection's scratch
+    /// ([`Engine::pro_rata_by_full_collection`]). Returns the lots filled.
     pub(super) fn deleverage_pro_rata(
         &mut self,
         side: &mut ProRataSide,
         req: &AdlRequest,
         cands: &mut Vec<AdlCandidate>,
+        targets: &mut Vec<AdlFillTarget>,
         fills: &mut Vec<(usize, i64)>,
     ) -> i64 {
-        if !req.start(cands, fills) {
+        if !req.start(targets, fills) {
             return 0;
         }
         let (mi, winners, a, price, needed) =
             (req.market, req.winners, req.bankrupt, req.price, req.needed);
         self.sync_pro_rata(side, mi, winners, winners * price);
         if side.by_lots.oversized() {
-            return self.pro_rata_by_full_collection(req, cands, fills);
+            return self.pro_rata_by_full_collection(req, cands, targets, fills);
         }
         let total = self.pro_rata_total(side, mi, winners, a, price);
         if total == 0 {
@@ -484,7 +500,7 @@ impl Engine {
         } else if !exact
             || !self.pro_rata_shares_counted(side, winners * price, needed, total, &mut chosen)
         {
-            return self.pro_rata_by_full_collection(req, cands, fills);
+            return self.pro_rata_by_full_collection(req, cands, targets, fills);
         }
         chosen.sort_unstable_by_key(|&(account, slot, _)| (account, slot));
         // A close of more than a chunk is booked a chunk at a time
@@ -498,13 +514,13 @@ impl Engine {
                 side.touch_records(part.iter().map(|c| c.1));
             }
             for &(account, s, lots) in part {
-                self.pro_rata_fill(side, account, s, lots, price, cands, fills);
+                self.pro_rata_fill(side, account, s, lots, price, targets, fills);
             }
         }
         fills.iter().map(|f| f.1).sum()
     }
 
-    /// Appends the candidate record of slot `s` of `account` and its fill
+    /// Appends the booking's record of slot `s` of `account` and its fill
     /// of `lots` at `price`: from the index record alone when the position
     /// offers its indexed lots ([`pro_rata_booking_candidate`]), else (set
     /// aside: capped) from the ledger.
@@ -516,7 +532,7 @@ impl Engine {
         s: u32,
         lots: i64,
         price: i64,
-        cands: &mut Vec<AdlCandidate>,
+        cands: &mut Vec<AdlFillTarget>,
         fills: &mut Vec<(usize, i64)>,
     ) {
         self.adl_evaluations += 1;
@@ -528,8 +544,12 @@ impl Engine {
                 self.check_booking_candidate(&c, price);
                 Some(c)
             }
-            Some(e) => self.adl_candidate_with_equity(account, s, price, false, Micros(e.equity)),
-            None => self.adl_candidate(s, price, false),
+            Some(e) => self
+                .adl_candidate_with_equity(account, s, price, false, Micros(e.equity))
+                .map(|c| booking_record(&c, Micros(e.equity))),
+            None => self
+                .adl_candidate(s, price, false)
+                .map(|c| self.fill_target_of(&c)),
         };
         debug_assert!(
             c.is_some_and(|c| c.lots >= lots),
@@ -541,14 +561,14 @@ impl Engine {
         }
     }
 
-    /// Debug builds: a candidate [`pro_rata_booking_candidate`] made is
+    /// Debug builds: a record [`pro_rata_booking_candidate`] made is
     /// [`Engine::adl_candidate`]'s in every field the booking reads.
     #[cfg(debug_assertions)]
-    fn check_booking_candidate(&self, c: &AdlCandidate, price: i64) {
+    fn check_booking_candidate(&self, c: &AdlFillTarget, price: i64) {
         let full = self.adl_candidate(c.slot, price, false);
         assert_eq!(
             full.map(|f| (f.account, f.slot, f.lots, f.equity)),
-            Some((c.account, c.slot, c.lots, c.equity)),
+            Some((c.account, c.slot, c.lots, c.equity.to_usd())),
             "Invariant: an indexed position not set aside is a candidate offering its lots"
         );
     }
@@ -673,17 +693,19 @@ impl Engine {
     }
 
     /// The reference: every candidate of the side collected in account order
-    /// and [`adl::allocate`] (used where the index's f64 shares would not be
-    /// exact).
+    /// (to `cands`) and [`adl::allocate`] (used where the index's f64 shares
+    /// would not be exact); the booking's records of them to `targets`.
     fn pro_rata_by_full_collection(
         &mut self,
         req: &AdlRequest,
         cands: &mut Vec<AdlCandidate>,
+        targets: &mut Vec<AdlFillTarget>,
         fills: &mut Vec<(usize, i64)>,
     ) -> i64 {
         if !req.start(cands, fills) {
             return 0;
         }
+        targets.clear();
         let (mi, winners, a, price) = (req.market, req.winners, req.bankrupt, req.price);
         for k in 0..self.ledger.market_slots[mi].len() {
             let s = self.ledger.market_slots[mi][k];
@@ -696,7 +718,9 @@ impl Engine {
                 cands.push(c);
             }
         }
-        adl::allocate(&AdlPolicy::ProRata, cands, req.needed, &mut self.rng, fills)
+        let filled = adl::allocate(&AdlPolicy::ProRata, cands, req.needed, &mut self.rng, fills);
+        self.fill_targets_of(cands, targets);
+        filled
     }
 
     /// Debug builds, small markets: the index's fills are those of
@@ -706,23 +730,31 @@ impl Engine {
         &self,
         full: &mut [AdlCandidate],
         needed: i64,
-        cands: &[AdlCandidate],
+        cands: &[AdlFillTarget],
         fills: &[(usize, i64)],
     ) {
         let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
         let mut want = Vec::new();
         adl::allocate(&AdlPolicy::ProRata, full, needed, &mut rng, &mut want);
-        // The fields the booking reads (the index's candidates carry only
-        // those: `pro_rata_booking_candidate`).
+        // The fields the booking reads (its records carry only those:
+        // `pro_rata_booking_candidate`).
         type Fill = ((u32, u32, i64, f64), i64);
-        let as_list = |c: &[AdlCandidate], f: &[(usize, i64)]| -> Vec<Fill> {
-            f.iter()
-                .map(|&(i, l)| ((c[i].account, c[i].slot, c[i].lots, c[i].equity), l))
-                .collect()
-        };
+        let got: Vec<Fill> = fills
+            .iter()
+            .map(|&(i, l)| {
+                let c = &cands[i];
+                ((c.account, c.slot, c.lots, c.equity.to_usd()), l)
+            })
+            .collect();
+        let want: Vec<Fill> = want
+            .iter()
+            .map(|&(i, l)| {
+                let c = &full[i];
+                ((c.account, c.slot, c.lots, c.equity), l)
+            })
+            .collect();
         assert_eq!(
-            as_list(cands, fills),
-            as_list(full, &want),
+            got, want,
             "Invariant: the pro_rata index fills as allocate on every candidate"
         );
     }

@@ -1,8 +1,6 @@
 //! What every ADL policy's fill function reads of one bankrupt position's
 //! close ([`AdlRequest`]), and the prologue they share.
 
-use crate::venue::adl::AdlCandidate;
-
 /// One ADL close: `needed` lots of the bankrupt account's position in
 /// `market`, at bankruptcy price `price`, against the positions on side
 /// `winners` (±1).
@@ -23,11 +21,7 @@ pub(super) struct AdlRequest {
 impl AdlRequest {
     /// The prologue of every fill function: empties the candidates and fills
     /// it writes; false when there is nothing to fill (`needed ≤ 0`).
-    pub(super) fn start(
-        &self,
-        cands: &mut Vec<AdlCandidate>,
-        fills: &mut Vec<(usize, i64)>,
-    ) -> bool {
+    pub(super) fn start<T>(&self, cands: &mut Vec<T>, fills: &mut Vec<(usize, i64)>) -> bool {
         cands.clear();
         fills.clear();
         self.needed > 0

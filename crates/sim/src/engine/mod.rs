@@ -119,6 +119,8 @@ struct Scratch {
     /// (`collect_breaches`).
     popped: Vec<(u32, u32)>,
     candidates: Vec<AdlCandidate>,
+    /// What the booking reads of each ADL close's candidates (`deleverage`).
+    fill_targets: Vec<crate::venue::adl::AdlFillTarget>,
     fills: Vec<(usize, i64)>,
     winners: Vec<(u32, u32, Micros)>,
     /// Each ADL fill's winner's equity after it, in fill order (`deleverage`).

@@ -6,7 +6,7 @@
 use std::cmp::Reverse;
 
 use crate::money::Micros;
-use crate::venue::adl::{self, AdlCandidate, AdlPolicy};
+use crate::venue::adl::{self, AdlCandidate, AdlFillTarget, AdlPolicy};
 use crate::venue::market::MarketId;
 
 use super::Engine;
@@ -177,6 +177,7 @@ impl Engine {
         price: i64,
     ) -> i64 {
         let mut cands = std::mem::take(&mut self.scratch.candidates);
+        let mut targets = std::mem::take(&mut self.scratch.fill_targets);
         let mut fills = std::mem::take(&mut self.scratch.fills);
         let mut queues = std::mem::take(&mut self.adl_queues);
         let p = self.ledger.positions[slot as usize];
@@ -197,17 +198,24 @@ impl Engine {
             needed: lots,
         };
         let pro_rata = matches!(policy.0, AdlPolicy::ProRata);
+        // The indexes write the booking's records themselves; the other
+        // policies' candidates are converted below.
+        let indexed = pro_rata || matches!(policy.0, AdlPolicy::MinMaxLeverage);
         let filled = match &policy.0 {
             AdlPolicy::Queue(ranking) => {
                 self.sync_adl_queue(q, mi, winners, Some(ranking.as_ref()));
                 self.walk_ranked_queue(q, ranking.as_ref(), &req, &mut cands, &mut fills)
             }
             AdlPolicy::DydxWalk => self.walk_dydx(&mut q.open, &req, &mut cands, &mut fills),
-            AdlPolicy::ProRata => {
-                self.deleverage_pro_rata(&mut q.pro_rata, &req, &mut cands, &mut fills)
-            }
+            AdlPolicy::ProRata => self.deleverage_pro_rata(
+                &mut q.pro_rata,
+                &req,
+                &mut cands,
+                &mut targets,
+                &mut fills,
+            ),
             AdlPolicy::MinMaxLeverage => {
-                self.fill_min_max(&mut q.lev, &req, &mut cands, &mut fills)
+                self.fill_min_max(&mut q.lev, &req, &mut targets, &mut fills)
             }
             other => {
                 self.sync_adl_queue(q, mi, winners, None);
@@ -217,8 +225,11 @@ impl Engine {
         };
         #[cfg(debug_assertions)]
         self.check_adl_against_full_sort(
-            &policy.0, a, slot, lots, price, rng_before, &cands, &fills,
+            &policy.0, a, slot, lots, price, rng_before, &cands, &targets, &fills,
         );
+        if !indexed {
+            self.fill_targets_of(&cands, &mut targets);
+        }
         self.cfg.last_line = LastLine::Adl {
             policy: policy.0,
             scope: policy.1,
@@ -226,7 +237,7 @@ impl Engine {
         self.adl_queues = queues;
         let bankrupt_lots = self.ledger.positions[slot as usize].lots.abs();
         let mut equity_after = std::mem::take(&mut self.scratch.equity_after);
-        let accounts = self.fill_accounts_distinct(&cands, &fills);
+        let accounts = self.fill_accounts_distinct(&targets, &fills);
         // A large `pro_rata` close books and re-indexes its winners a chunk
         // at a time (`adl_pro_rata.rs`), while their lines are in the cache.
         let chunked = pro_rata && accounts == FillAccounts::Increasing;
@@ -234,11 +245,11 @@ impl Engine {
             let mut queues = std::mem::take(&mut self.adl_queues);
             let side = &mut queues[2 * mi + usize::from(winners < 0)].pro_rata;
             let cost =
-                self.book_pro_rata_fills(side, slot, price, &cands, &fills, &mut equity_after);
+                self.book_pro_rata_fills(side, slot, price, &targets, &fills, &mut equity_after);
             self.adl_queues = queues;
             cost
         } else {
-            self.book_adl_fills(slot, price, &cands, &fills, accounts, &mut equity_after)
+            self.book_adl_fills(slot, price, &targets, &fills, accounts, &mut equity_after)
         };
         let adl_cost = adl_cost.max(Micros::ZERO);
         // The deficit the winners carried is bad debt like any other: the account's
@@ -262,16 +273,17 @@ impl Engine {
             self.record_adl(a, slot, &closed);
         }
         if !accounts.distinct() {
-            self.recheck_winners(&cands, &fills);
+            self.recheck_winners(&targets, &fills);
         }
         if pro_rata && filled > 0 && !chunked {
             let mut queues = std::mem::take(&mut self.adl_queues);
             let side = &mut queues[2 * mi + usize::from(winners < 0)].pro_rata;
-            self.sync_pro_rata_after_fills(side, mi, winners, &cands, &fills, &equity_after);
+            self.sync_pro_rata_after_fills(side, mi, winners, &targets, &fills, &equity_after);
             self.adl_queues = queues;
         }
         self.scratch.equity_after = equity_after;
         self.scratch.candidates = cands;
+        self.scratch.fill_targets = targets;
         self.scratch.fills = fills;
         lots - filled
     }
@@ -281,7 +293,7 @@ impl Engine {
     /// fills (else [`Engine::book_adl_fills`] re-checks each winner as it
     /// books it). The equity is summed again: an account filled twice has
     /// changed since its first fill's equity was read.
-    fn recheck_winners(&mut self, cands: &[AdlCandidate], fills: &[(usize, i64)]) {
+    fn recheck_winners(&mut self, cands: &[AdlFillTarget], fills: &[(usize, i64)]) {
         for &(i, _) in fills {
             self.recheck_winner(cands[i].account, None);
         }
@@ -301,7 +313,7 @@ impl Engine {
     /// reads the line the booking writes anyway.)
     fn fill_accounts_distinct(
         &mut self,
-        cands: &[AdlCandidate],
+        cands: &[AdlFillTarget],
         fills: &[(usize, i64)],
     ) -> FillAccounts {
         let increasing = fills
@@ -316,6 +328,27 @@ impl Engine {
             FillAccounts::Marked
         } else {
             FillAccounts::Repeated
+        }
+    }
+
+    /// The booking's record of each candidate of `cands` (index for index,
+    /// so the fills' indexes hold), for the policies that allocate on full
+    /// candidates. The equity is the candidate's USD figure when it carries
+    /// it exactly, else the account's now (nothing has been booked yet:
+    /// the same amount).
+    pub(super) fn fill_targets_of(&self, cands: &[AdlCandidate], targets: &mut Vec<AdlFillTarget>) {
+        targets.clear();
+        targets.extend(cands.iter().map(|c| self.fill_target_of(c)));
+    }
+
+    /// The booking's record of candidate `c`, read before any fill of its
+    /// close is booked ([`Engine::fill_targets_of`]).
+    pub(super) fn fill_target_of(&self, c: &AdlCandidate) -> AdlFillTarget {
+        AdlFillTarget {
+            account: c.account,
+            slot: c.slot,
+            lots: c.lots,
+            equity: Micros::from_usd_exact(c.equity).unwrap_or_else(|| self.equity(c.account)),
         }
     }
 
@@ -334,6 +367,7 @@ impl Engine {
         price: i64,
         mut rng: rand_chacha::ChaCha8Rng,
         cands: &[AdlCandidate],
+        targets: &[AdlFillTarget],
         fills: &[(usize, i64)],
     ) {
         let mi = self.ledger.positions[slot as usize].market as usize;
@@ -345,13 +379,13 @@ impl Engine {
             return;
         }
         if matches!(policy, AdlPolicy::MinMaxLeverage) {
-            self.check_min_max_against_full_scan(a, slot, lots, price, cands, fills);
+            self.check_min_max_against_full_scan(a, slot, lots, price, targets, fills);
             return;
         }
         let mut full = Vec::new();
         self.collect_adl_candidates(a, slot, price, policy.reads_margin(), &mut full);
         if matches!(policy, AdlPolicy::ProRata) {
-            self.check_pro_rata_against_full(&mut full, lots, cands, fills);
+            self.check_pro_rata_against_full(&mut full, lots, targets, fills);
             return;
         }
         if !matches!(policy, AdlPolicy::Queue(_)) {
@@ -528,7 +562,7 @@ impl Engine {
         &mut self,
         slot: u32,
         price: i64,
-        cands: &[AdlCandidate],
+        cands: &[AdlFillTarget],
         fills: &[(usize, i64)],
         accounts: FillAccounts,
         equity_after: &mut Vec<Micros>,
@@ -547,21 +581,17 @@ impl Engine {
             let v = m.value(w_trade, price);
             let at_mark = m.value(w_trade, mark);
             let pnl_before = m.value(before.lots, mark) - before.cost;
-            // The candidate's equity, exact (`None` beyond what its USD
-            // figure carries exactly): the account's before this fill.
-            let known_before = if distinct {
-                Micros::from_usd_exact(c.equity)
-            } else {
-                None
-            };
             self.ledger
                 .trade_between(c.slot, slot, (c.account, bankrupt), w_trade, v);
-            // The position's lots move by `w_trade` and its cost by `v`; its
-            // value at the mark is linear in the lots; the collateral keeps
-            // its true balance (pending funding applied is funding paid).
-            let equity = match known_before {
-                Some(e) => e + at_mark - v,
-                None => self.equity(c.account),
+            // With distinct accounts the record's equity is the account's
+            // before this fill; the position's lots move by `w_trade` and its
+            // cost by `v`; its value at the mark is linear in the lots; the
+            // collateral keeps its true balance (pending funding applied is
+            // funding paid).
+            let equity = if distinct {
+                c.equity + at_mark - v
+            } else {
+                self.equity(c.account)
             };
             debug_assert_eq!(
                 equity,

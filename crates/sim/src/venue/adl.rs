@@ -40,7 +40,7 @@ pub enum AdlScope {
     Shortfall,
 }
 
-pub use super::adl_candidate::AdlCandidate;
+pub use super::adl_candidate::{AdlCandidate, AdlFillTarget};
 
 /// A venue's ADL ranking: higher score is deleveraged first.
 pub trait AdlRanking: Send + Sync {

@@ -1,5 +1,6 @@
 //! The candidate record every ADL allocation reads ([`super::adl`],
-//! [`super::adl_policies`]).
+//! [`super::adl_policies`]), and the slimmer one the booking of a fill
+//! reads ([`AdlFillTarget`]).
 
 use crate::money::Micros;
 
@@ -31,27 +32,32 @@ pub struct AdlCandidate {
     pub lot_value: f64,
 }
 
-impl AdlCandidate {
-    /// The record of a candidate an index has already chosen, with only what
-    /// the booking and the re-checks read of it (`Engine::book_adl_fills`):
-    /// account, slot, lots offered and the account's `equity`. The ranking
-    /// fields (PnL, entry value, notional, margin, the lot's terms) are left
-    /// at 0: nothing after the allocation reads them, and not filling them
-    /// saves a read of the position and six conversions to USD per winner
-    /// (the `pro_rata` and `min_max_leverage` indexes' closes).
-    pub fn for_booking(account: u32, slot: u32, lots: i64, equity: Micros) -> AdlCandidate {
-        AdlCandidate {
-            account,
-            slot,
-            lots,
-            pnl: 0.0,
-            entry_value: 0.0,
-            notional: 0.0,
-            equity: equity.to_usd(),
-            wallet: 0.0,
-            maintenance: 0.0,
-            loss_per_lot: 0.0,
-            lot_value: 0.0,
-        }
+/// What the booking of one ADL fill reads of the winner the allocation
+/// chose (`Engine::book_adl_fills`): 24 bytes, where an [`AdlCandidate`]
+/// is 80. The `pro_rata` and `min_max_leverage` indexes write it straight
+/// from their records; the other policies' candidates are converted after
+/// their allocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AdlFillTarget {
+    /// Account index in the engine.
+    pub account: u32,
+    /// Position slot in the engine.
+    pub slot: u32,
+    /// Lots the position offers (absolute).
+    pub lots: i64,
+    /// Equity of the account when the allocation read it, micro-USD.
+    pub equity: Micros,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The booking's record is the 24 bytes its fields need (the booking
+    /// writes and reads one a fill), against the candidate's 80.
+    #[test]
+    fn fill_target_is_a_third_of_a_candidate() {
+        assert_eq!(std::mem::size_of::<AdlFillTarget>(), 24);
+        assert_eq!(std::mem::size_of::<AdlCandidate>(), 80);
     }
 }
