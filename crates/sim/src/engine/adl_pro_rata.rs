@@ -477,13 +477,15 @@ impl Engine {
         if total == 0 {
             return 0;
         }
-        let mut chosen = Vec::new();
+        let mut chosen = std::mem::take(&mut side.chosen);
+        chosen.clear();
         let exact = i128::from(needed) * i128::from(total) < EXACT_LIMIT;
         if total <= needed {
             self.every_pro_rata_candidate(side, winners * price, &mut chosen);
         } else if !exact
             || !self.pro_rata_shares_counted(side, winners * price, needed, total, &mut chosen)
         {
+            side.chosen = chosen;
             return self.pro_rata_by_full_collection(req, cands, fills);
         }
         chosen.sort_unstable_by_key(|&(account, slot, _)| (account, slot));
@@ -501,6 +503,7 @@ impl Engine {
                 self.pro_rata_fill(side, account, s, lots, price, cands, fills);
             }
         }
+        side.chosen = chosen;
         fills.iter().map(|f| f.1).sum()
     }
 
