@@ -87,20 +87,18 @@ fn equities_after<'a>(
 /// `cost` (micro-USD), `k` micro-USD per lot and tick: it is in profit at
 /// price `p` iff `side × p ≥` the threshold (clamped to ±`i64::MAX / 4`).
 /// pnl(p) = lots·p·k − cost > 0: long, p > cost / d; short, p < −cost / d,
-/// `d = |lots|·k`. In `i64` when nothing overflows (the 128-bit division was
-/// 1.5% of the 100,000-account crash), else in `i128`: the same integer.
+/// `d = |lots|·k`. Either side's threshold is `⌊cost / d⌋ + 1` (the short's
+/// `−⌊(−cost − 1) / d⌋` of [`profit_threshold_wide`] is that integer: one
+/// expression, no branch on the side). In `i64` when nothing overflows (the
+/// 128-bit division was 1.5% of the 100,000-account crash), else in `i128`:
+/// the same integer.
 fn profit_threshold(lots: i64, cost: i64, k: i64) -> i64 {
     let bound = i64::MAX / 4;
-    let fast = lots.abs().checked_mul(k).filter(|&d| d > 0).and_then(|d| {
-        if lots > 0 {
-            cost.div_euclid(d).checked_add(1)
-        } else {
-            cost.checked_neg()?
-                .checked_sub(1)?
-                .div_euclid(d)
-                .checked_neg()
-        }
-    });
+    let fast = lots
+        .abs()
+        .checked_mul(k)
+        .filter(|&d| d > 0)
+        .and_then(|d| cost.div_euclid(d).checked_add(1));
     match fast {
         Some(t) => t.clamp(-bound, bound),
         None => profit_threshold_wide(lots, cost, k),
