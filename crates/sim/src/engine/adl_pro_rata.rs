@@ -101,20 +101,18 @@ fn equities_after<'a>(
 /// `cost` (micro-USD), `k` micro-USD per lot and tick: it is in profit at
 /// price `p` iff `side × p ≥` the threshold (clamped to ±`i64::MAX / 4`).
 /// pnl(p) = lots·p·k − cost > 0: long, p > cost / d; short, p < −cost / d,
-/// `d = |lots|·k`. In `i64` when nothing overflows (the 128-bit division was
-/// 1.5% of the 100,000-account crash), else in `i128`: the same integer.
+/// `d = |lots|·k`. Either side's threshold is `⌊cost / d⌋ + 1` (the short's
+/// `−⌊(−cost − 1) / d⌋` of [`profit_threshold_wide`] is that integer: one
+/// expression, no branch on the side). In `i64` when nothing overflows (the
+/// 128-bit division was 1.5% of the 100,000-account crash), else in `i128`:
+/// the same integer.
 fn profit_threshold(lots: i64, cost: i64, k: i64) -> i64 {
     let bound = i64::MAX / 4;
-    let fast = lots.abs().checked_mul(k).filter(|&d| d > 0).and_then(|d| {
-        if lots > 0 {
-            cost.div_euclid(d).checked_add(1)
-        } else {
-            cost.checked_neg()?
-                .checked_sub(1)?
-                .div_euclid(d)
-                .checked_neg()
-        }
-    });
+    let fast = lots
+        .abs()
+        .checked_mul(k)
+        .filter(|&d| d > 0)
+        .and_then(|d| cost.div_euclid(d).checked_add(1));
     match fast {
         Some(t) => t.clamp(-bound, bound),
         None => profit_threshold_wide(lots, cost, k),
@@ -493,13 +491,15 @@ impl Engine {
         if total == 0 {
             return 0;
         }
-        let mut chosen = Vec::new();
+        let mut chosen = std::mem::take(&mut side.chosen);
+        chosen.clear();
         let exact = i128::from(needed) * i128::from(total) < EXACT_LIMIT;
         if total <= needed {
             self.every_pro_rata_candidate(side, winners * price, &mut chosen);
         } else if !exact
             || !self.pro_rata_shares_counted(side, winners * price, needed, total, &mut chosen)
         {
+            side.chosen = chosen;
             return self.pro_rata_by_full_collection(req, cands, targets, fills);
         }
         chosen.sort_unstable_by_key(|&(account, slot, _)| (account, slot));
@@ -517,6 +517,7 @@ impl Engine {
                 self.pro_rata_fill(side, account, s, lots, price, targets, fills);
             }
         }
+        side.chosen = chosen;
         fills.iter().map(|f| f.1).sum()
     }
 

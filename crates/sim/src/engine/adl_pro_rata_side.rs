@@ -119,6 +119,9 @@ pub(super) struct ProRataSide {
     pub(super) stamp: u32,
     /// Candidates whose lots are capped at this allocation's price.
     pub(super) capped: Vec<AdlCandidate>,
+    /// The allocation's `(account, slot, lots)` list, kept between
+    /// allocations (one a close: no allocation per close).
+    pub(super) chosen: Vec<(u32, u32, i64)>,
     /// Per slot: the profit threshold its last build computed, kept across
     /// steps (see [`ThresholdMemo`]).
     thresholds: Vec<ThresholdMemo>,
@@ -273,9 +276,21 @@ impl ProRataSide {
         r.set_aside = self.stamp;
     }
 
-    /// Keeps [`ProRataSide::min_equity_per_lot`] at most `e`'s.
+    /// Keeps [`ProRataSide::min_equity_per_lot`] at most `e`'s. Divides only
+    /// when it may lower it: `equity ≥ min × lots` (lots positive) implies
+    /// `equity / lots ≥ min` whatever the signs, a product where the
+    /// re-index of every fill divided (a winner's equity per lot grows as it
+    /// loses lots, so the test almost always holds).
     fn lower_min_equity(&mut self, e: Entry) {
-        self.min_equity_per_lot = self.min_equity_per_lot.min(e.equity_per_lot());
+        let min = self.min_equity_per_lot;
+        if min.checked_mul(e.lots).is_some_and(|m| e.equity >= m) {
+            debug_assert!(
+                e.equity_per_lot() >= min,
+                "Invariant: the product test is the quotient's"
+            );
+            return;
+        }
+        self.min_equity_per_lot = min.min(e.equity_per_lot());
     }
 
     /// Whether a gap's loss per lot `loss` may cap an entry (some entry's
@@ -512,14 +527,20 @@ pub(super) fn pro_rata_shares(
     out: &mut Vec<(u32, u32, i64)>,
     visited: &Cell<u64>,
 ) -> bool {
-    let share_of = |(lots, account, slot): (i64, u32, u32)| {
-        let s = needed as f64 * lots as f64 / total as f64;
+    // The walk meets runs of equal lots (a levelled side: one run), whose
+    // shares are the same numbers: computed once a run.
+    let mut last = (0i64, 0i64, 0f64);
+    let share_of = move |(lots, account, slot): (i64, u32, u32)| {
+        if lots != last.0 {
+            let s = needed as f64 * lots as f64 / total as f64;
+            last = (lots, (s.floor() as i64).clamp(0, lots), s - s.floor());
+        }
         Share {
             account,
             slot,
             lots,
-            floor: (s.floor() as i64).clamp(0, lots),
-            frac: s - s.floor(),
+            floor: last.1,
+            frac: last.2,
         }
     };
     let mut stream = walk(side, x, visited).map(share_of).peekable();
@@ -682,6 +703,38 @@ mod tests {
         );
     }
 
+    /// The least equity per lot kept through the product test is the least
+    /// quotient of the entries written, extremes included.
+    #[test]
+    fn min_equity_per_lot_is_the_least_quotient() {
+        let mut rng = ChaCha8Rng::seed_from_u64(17);
+        for case in 0..2000 {
+            let mut side = ProRataSide::default();
+            side.clear_entries(0);
+            let mut want = i64::MAX;
+            for _ in 0..rng.random_range(1..20) {
+                let lots = match rng.random_range(0..3) {
+                    0 => rng.random_range(1..4),
+                    1 => rng.random_range(1..i64::MAX),
+                    _ => rng.random_range(1..1000),
+                };
+                let equity = match rng.random_range(0..3) {
+                    0 => rng.random_range(0..i64::MAX),
+                    _ => rng.random_range(0..1_000_000),
+                };
+                let e = Entry {
+                    account: 0,
+                    lots,
+                    threshold: 0,
+                    equity,
+                };
+                side.lower_min_equity(e);
+                want = want.min(e.equity_per_lot());
+                assert_eq!(side.min_equity_per_lot, want, "case {case}");
+            }
+        }
+    }
+
     /// A record is one 32-byte line, and its set-aside mark holds for one
     /// allocation only: a new stamp releases every slot, the stamp's wrap
     /// included; re-indexing a slot keeps no mark, and the entry read back
@@ -749,13 +802,18 @@ mod tests {
     }
 
     /// On random sides (few sizes and accounts: ties in shares and accounts
-    /// are common; some positions out of profit, some capped), the index's
-    /// allocation is `allocate`'s on every candidate in account order.
+    /// are common; some positions out of profit, some capped; some walks
+    /// of many read-aheads), the index's allocation is
+    /// `allocate`'s on every candidate in account order.
     #[test]
     fn index_allocation_is_allocate_s_on_every_candidate() {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         for case in 0..3000 {
-            let n = rng.random_range(1..50u32);
+            let n = if case % 4 == 0 {
+                rng.random_range(50..200u32)
+            } else {
+                rng.random_range(1..50u32)
+            };
             let rows: Vec<(u32, u32, i64, i64, Option<i64>)> = (0..n)
                 .map(|slot| {
                     let lots = if rng.random_bool(0.1) {
