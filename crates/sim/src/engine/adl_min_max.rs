@@ -29,7 +29,9 @@
 
 use crate::money::Micros;
 use crate::venue::adl::AdlFillTarget;
-use crate::venue::adl_min_max::{LevCandidate, LotTerms, ends_before, select_lots_with};
+use crate::venue::adl_min_max::{
+    LevCandidate, LotTerms, ends_before, select_lots_general, select_one_lot_each,
+};
 
 use super::Engine;
 use super::adl_lev_side::{LevScratch, LevSide};
@@ -379,7 +381,13 @@ impl Engine {
                     }
                 }
             }
-            let sum = select_lots_with(&sc.read, terms, req.needed, &mut sc.lots, &mut sc.select);
+            // One lot from each of the first `needed` read: the selection
+            // over the whole side, whatever `next` is.
+            if select_one_lot_each(&sc.read, terms, req.needed, &mut sc.lots) {
+                return req.needed;
+            }
+            let sum =
+                select_lots_general(&sc.read, terms, req.needed, &mut sc.lots, &mut sc.select);
             match next {
                 None => return sum,
                 Some(n) if sum == req.needed && ends_before(&sc.read, terms, &sc.lots, &n) => {

@@ -276,8 +276,77 @@ fn merges(needed: i64, cands: usize) -> bool {
     needed <= MERGE_MAX || needed / MERGE_PER_CANDIDATE < i64::try_from(cands).unwrap_or(i64::MAX)
 }
 
-/// [`select_lots`] with the caller's buffers.
+/// [`select_lots`] with the caller's buffers: one lot from each of the
+/// first `needed` candidates when that is the selection
+/// ([`select_one_lot_each`]), else the merge or the level.
 pub fn select_lots_with(
+    cands: &[LevCandidate],
+    t: LotTerms,
+    needed: i64,
+    lots: &mut Vec<i64>,
+    scratch: &mut LotScratch,
+) -> i64 {
+    if select_one_lot_each(cands, t, needed, lots) {
+        return needed;
+    }
+    select_lots_general(cands, t, needed, lots, scratch)
+}
+
+/// Whether the first `needed` tokens of `cands` (sorted by [`lev_order`])
+/// are their first `needed` candidates' first tokens, one lot each; if so,
+/// writes those lots into `lots` (else leaves it as it was).
+///
+/// At venue scale a close takes one lot from each of the `needed` most
+/// levered positions, each of which then falls far below the others
+/// (docs/performance.md, "`min_max_leverage`, round 17"): this is one pass
+/// over them and a division each, where [`select_by_merge`] takes every lot
+/// through its queue. It holds iff each of those candidates' second token
+/// (if it offers two lots) comes after candidate `needed − 1`'s first: every
+/// other token comes after that one, as a candidate's tokens come in its own
+/// order and the candidates' first tokens in theirs. Then no candidate after
+/// the first `needed` gives a lot, whatever follows `cands` in leverage
+/// order ([`ends_before`] holds for any next candidate).
+pub fn select_one_lot_each(
+    cands: &[LevCandidate],
+    t: LotTerms,
+    needed: i64,
+    lots: &mut Vec<i64>,
+) -> bool {
+    debug_assert!(
+        cands
+            .windows(2)
+            .all(|w| lev_order(&w[0], &w[1]) == Ordering::Less),
+        "Invariant: min_max_leverage candidates come in leverage order"
+    );
+    let Some(n) = usize::try_from(needed).ok().filter(|&n| n > 0) else {
+        return false;
+    };
+    let Some(last) = cands.get(n - 1) else {
+        return false;
+    };
+    let (head, last_key) = (&cands[..n], first_token_key(last));
+    let second_after = |c: &LevCandidate| {
+        if c.offer <= 1 {
+            return c.offer == 1;
+        }
+        let falling = falls(c, t);
+        match by_quotient(token_key(c, t, falling, 1), last_key) {
+            Some(order) => order == Ordering::Greater,
+            None => token_of(c, t, falling, 0, 1) > token_of(last, t, falls(last, t), 0, 0),
+        }
+    };
+    if !head.iter().all(second_after) {
+        return false;
+    }
+    lots.clear();
+    lots.resize(cands.len(), 0);
+    lots[..n].fill(1);
+    true
+}
+
+/// [`select_lots_with`] without [`select_one_lot_each`]: the merge or the
+/// level, as [`merges`] picks.
+pub fn select_lots_general(
     cands: &[LevCandidate],
     t: LotTerms,
     needed: i64,
@@ -937,6 +1006,10 @@ mod tests {
                 let sum = select_by_merge(&c, t, needed, &mut got, &mut scratch);
                 prop_assert_eq!(sum, needed.min(total));
                 prop_assert_eq!(&got, &greedy_lots(&c, t, needed));
+                // And with one lot each first (its keys without quotients).
+                let sum = select_lots_with(&c, t, needed, &mut got, &mut scratch);
+                prop_assert_eq!(sum, needed.min(total));
+                prop_assert_eq!(&got, &greedy_lots(&c, t, needed));
             }
         }
 
@@ -996,6 +1069,39 @@ mod tests {
                 let sum = select_lots_with(&c, t, needed, &mut got, &mut scratch);
                 prop_assert_eq!(sum, needed.min(total));
                 prop_assert_eq!(&got, &greedy_lots(&c, t, needed));
+            }
+        }
+
+        /// One lot from each of the first `needed` candidates, when
+        /// [`select_one_lot_each`] finds it is the selection, is the
+        /// lot-by-lot rule's, over those candidates and over any longer
+        /// list they start (whatever follows them in leverage order); when
+        /// it is the rule's, the check finds it (the rule gives one lot to
+        /// each of the first `needed` and none to the rest exactly when
+        /// the check holds), and it leaves `lots` alone when it fails.
+        #[test]
+        fn one_lot_each_is_the_greedy_rule(c in candidates(), loss in -30i64..60, spread in 1i64..4) {
+            // Wide leverage gaps (`spread`) make one lot each common.
+            let c = sorted(c.into_iter().map(|x| LevCandidate { equity: x.equity * spread.pow(x.slot % 4), ..x }).collect());
+            let t = LotTerms { lot_value: 100, loss_per_lot: loss };
+            for needed in 0..=c.len() as i64 + 1 {
+                let all = greedy_lots(&c, t, needed);
+                let one_each = needed > 0
+                    && needed as usize <= c.len()
+                    && all.iter().enumerate().all(|(i, &q)| q == i64::from((i as i64) < needed));
+                for m in 1..=c.len() {
+                    let mut got = vec![-7];
+                    let fast = select_one_lot_each(&c[..m], t, needed, &mut got);
+                    if fast {
+                        prop_assert_eq!(&got[..], &all[..m]);
+                        prop_assert!(all[m..].iter().all(|&q| q == 0));
+                    } else {
+                        prop_assert_eq!(&got, &vec![-7]);
+                    }
+                    if needed as usize <= m {
+                        prop_assert_eq!(fast, one_each);
+                    }
+                }
             }
         }
 
