@@ -33,6 +33,12 @@ use super::Engine;
 /// re-checks ([`Engine::index_deferred_winners`]).
 const DEFERRED_TOUCH_AHEAD: usize = 32;
 
+/// [`Engine::index_deferred_winners`] finds its winners by a scan of the
+/// accounts' flag bytes when they are at least one in this many accounts
+/// (a scan of 64 flags costs about what sorting one entry does), by
+/// sorting its list otherwise.
+const DEFERRED_SCAN_RATIO: usize = 256;
+
 impl Engine {
     /// Breach detection (step stage 6): every account whose trigger the marks
     /// crossed is evaluated exactly, in account order.
@@ -254,10 +260,23 @@ impl Engine {
     }
 
     /// Pushes the triggers of the ADL winners [`Engine::recheck_winner`]
-    /// deferred (each once, in order of first deferral; those re-checked or
-    /// scheduled since are skipped): at the end of the step's executions.
+    /// deferred (each once, in account order; those re-checked or scheduled
+    /// since are skipped): at the end of the step's executions.
+    ///
+    /// In account order, not in order of first deferral, so that the
+    /// winners' account and position lines are read at increasing
+    /// addresses. Exact: each winner's re-check reads and writes only its
+    /// own lines and flags (its version, its heap entries; it is dirty
+    /// already, so the dirty list is unchanged) and the heaps' entries
+    /// `(trigger, account, version)` are totally ordered, equal ones
+    /// identical, so what a heap pops depends on the entries it holds, not
+    /// on the order they were pushed (`triggers.rs`'s
+    /// `pops_do_not_depend_on_the_push_order`). The collateral model's
+    /// `assumed` prices are a maximum over the winners: the same in any
+    /// order.
     pub(super) fn index_deferred_winners(&mut self) {
         let mut deferred = std::mem::take(&mut self.scratch.deferred_winners);
+        self.order_deferred_winners(&mut deferred);
         // In chunks, each touched first: the winners were filled at any
         // close of the step, their lines mostly evicted since; their misses
         // overlap instead of coming one winner at a time.
@@ -271,6 +290,29 @@ impl Engine {
         self.scratch.deferred_winners = deferred;
         #[cfg(debug_assertions)]
         self.scratch.deferred_margin.clear();
+    }
+
+    /// Puts the deferred winners `deferred` (in order of deferral, repeats
+    /// possible) in increasing account order, each once that is still
+    /// deferred: a scan of the flags when they are many, a sort of the
+    /// list when few. No allocation (the scan finds at most the list's
+    /// distinct accounts).
+    fn order_deferred_winners(&self, deferred: &mut Vec<u32>) {
+        if deferred.len() >= self.ledger.accounts.len() / DEFERRED_SCAN_RATIO {
+            #[cfg(debug_assertions)]
+            let mut listed = deferred.clone();
+            #[cfg(debug_assertions)]
+            listed.sort_unstable();
+            self.ledger.index_deferred_accounts(deferred);
+            #[cfg(debug_assertions)]
+            assert!(
+                deferred.iter().all(|a| listed.binary_search(a).is_ok()),
+                "Invariant: every deferred account is in the deferred list"
+            );
+        } else {
+            deferred.sort_unstable();
+            deferred.dedup();
+        }
     }
 
     /// The deferred re-check of winner `a` ([`Engine::index_deferred_winners`]).
