@@ -30,7 +30,7 @@
 use crate::money::Micros;
 use crate::venue::adl::AdlFillTarget;
 use crate::venue::adl_min_max::{
-    LevCandidate, LotTerms, ends_before, select_lots_general, select_one_lot_each,
+    LevCandidate, LotTerms, ends_before, select_lots_general, select_within_head,
 };
 
 use super::Engine;
@@ -381,9 +381,10 @@ impl Engine {
                     }
                 }
             }
-            // One lot from each of the first `needed` read: the selection
-            // over the whole side, whatever `next` is.
-            if select_one_lot_each(&sc.read, terms, req.needed, &mut sc.lots) {
+            // Lots from the first `needed` read only (one each, and the few
+            // later lots that come before the last one's first): the
+            // selection over the whole side, whatever `next` is.
+            if select_within_head(&sc.read, terms, req.needed, &mut sc.lots, &mut sc.select) {
                 return req.needed;
             }
             let sum =

@@ -255,6 +255,9 @@ pub struct LotScratch {
     heap: Vec<Next>,
     /// [`select_by_merge`]'s queue of next tokens (in order from its front).
     pending: Vec<Next>,
+    /// [`select_within_head`]'s later tokens (a candidate's second and
+    /// after) that come before the last first token of the head.
+    extras: Vec<Token>,
 }
 
 /// Up to this many lots needed, [`select_lots_with`] takes them one at a
@@ -276,9 +279,10 @@ fn merges(needed: i64, cands: usize) -> bool {
     needed <= MERGE_MAX || needed / MERGE_PER_CANDIDATE < i64::try_from(cands).unwrap_or(i64::MAX)
 }
 
-/// [`select_lots`] with the caller's buffers: one lot from each of the
-/// first `needed` candidates when that is the selection
-/// ([`select_one_lot_each`]), else the merge or the level.
+/// [`select_lots`] with the caller's buffers: the lots from the first
+/// `needed` candidates alone when that is the selection (one each,
+/// with a few later lots
+/// ([`select_within_head`]), else the merge or the level.
 pub fn select_lots_with(
     cands: &[LevCandidate],
     t: LotTerms,
@@ -286,31 +290,38 @@ pub fn select_lots_with(
     lots: &mut Vec<i64>,
     scratch: &mut LotScratch,
 ) -> i64 {
-    if select_one_lot_each(cands, t, needed, lots) {
+    if select_within_head(cands, t, needed, lots, scratch) {
         return needed;
     }
     select_lots_general(cands, t, needed, lots, scratch)
 }
 
+/// At least this many later tokens (else `needed`) [`select_within_head`]
+/// merges before it leaves the close to [`select_lots_general`].
+const EXTRAS_MAX: usize = 64;
+
 /// Whether the first `needed` tokens of `cands` (sorted by [`lev_order`])
-/// are their first `needed` candidates' first tokens, one lot each; if so,
-/// writes those lots into `lots` (else leaves it as it was).
+/// are all of the first `needed` candidates' (their head), with at most
+/// `max(`[`EXTRAS_MAX`]`, needed)` later tokens before the last first
+/// token; if so, writes the lots into
+/// `lots` (else leaves it as it was).
 ///
-/// At venue scale a close takes one lot from each of the `needed` most
-/// levered positions, each of which then falls far below the others
-/// (docs/performance.md, "`min_max_leverage`, round 17"): this is one pass
-/// over them and a division each, where [`select_by_merge`] takes every lot
-/// through its queue. It holds iff each of those candidates' second token
-/// (if it offers two lots) comes after candidate `needed − 1`'s first: every
-/// other token comes after that one, as a candidate's tokens come in its own
-/// order and the candidates' first tokens in theirs. Then no candidate after
-/// the first `needed` gives a lot, whatever follows `cands` in leverage
-/// order ([`ends_before`] holds for any next candidate).
-pub fn select_one_lot_each(
+/// The head's `needed` first tokens all come at or before the last one's,
+/// so the first `needed` tokens of all do too: they are the head's first
+/// tokens merged with the head's later tokens that come before that last
+/// first token (its extras; every token of a candidate past the head comes
+/// after it, whatever follows `cands`). The extras are few at venue scale
+/// (docs/performance.md, "`min_max_leverage` selection, round 17b"): sorted,
+/// each is placed among the first tokens by a binary search, and the
+/// merge's first `needed` are counted off without taking each lot through a
+/// queue as [`select_by_merge`] does. With no extras it is one lot each
+/// (round 17's `select_one_lot_each`, which this replaces).
+pub fn select_within_head(
     cands: &[LevCandidate],
     t: LotTerms,
     needed: i64,
     lots: &mut Vec<i64>,
+    scratch: &mut LotScratch,
 ) -> bool {
     debug_assert!(
         cands
@@ -321,30 +332,88 @@ pub fn select_one_lot_each(
     let Some(n) = usize::try_from(needed).ok().filter(|&n| n > 0) else {
         return false;
     };
-    let Some(last) = cands.get(n - 1) else {
+    let Some(head) = cands.get(..n) else {
         return false;
     };
-    let (head, last_key) = (&cands[..n], first_token_key(last));
-    let second_after = |c: &LevCandidate| {
-        if c.offer <= 1 {
-            return c.offer == 1;
-        }
-        let falling = falls(c, t);
-        match by_quotient(token_key(c, t, falling, 1), last_key) {
-            Some(order) => order == Ordering::Greater,
-            None => token_of(c, t, falling, 0, 1) > token_of(last, t, falls(last, t), 0, 0),
-        }
-    };
-    if !head.iter().all(second_after) {
+    if !head_extras(head, t, &mut scratch.extras) {
         return false;
     }
+    let extras = &mut scratch.extras;
+    extras.sort_unstable();
     lots.clear();
     lots.resize(cands.len(), 0);
-    lots[..n].fill(1);
+    // Extra `e` (in order) is at place `r + e` of the merge, `r` the head's
+    // first tokens before it: taken iff that is below `needed`.
+    let (mut r, mut taken) = (0, 0);
+    for (e, x) in extras.iter().enumerate() {
+        // The head's first tokens come in order: the first `r` before `x`'s
+        // predecessor, so before `x` too.
+        r += head[r..].partition_point(|c| first_token_before(c, t, x));
+        if r + e >= n {
+            break;
+        }
+        lots[x.i] += 1;
+        taken += 1;
+    }
+    lots[..n - taken].iter_mut().for_each(|q| *q += 1);
+    debug_assert!(
+        extras[..taken].iter().all(|x| x.i < n - taken),
+        "Invariant: an extra taken is of a candidate whose first lot is taken"
+    );
     true
 }
 
-/// [`select_lots_with`] without [`select_one_lot_each`]: the merge or the
+/// Collects into `extras` the later tokens (`j ≥ 1`) of `head`'s
+/// candidates that come before its last candidate's first token; `false`
+/// if a candidate offers no lot or there are more than `max(`[`EXTRAS_MAX`]`,
+/// head's length)`.
+fn head_extras(head: &[LevCandidate], t: LotTerms, extras: &mut Vec<Token>) -> bool {
+    extras.clear();
+    let Some(last) = head.last() else {
+        return false;
+    };
+    let cap = EXTRAS_MAX.max(head.len());
+    let last_key = first_token_key(last);
+    let last_token = || token_of(last, t, falls(last, t), head.len() - 1, 0);
+    for (i, c) in head.iter().enumerate() {
+        if c.offer <= 1 {
+            if c.offer < 1 {
+                return false;
+            }
+            continue;
+        }
+        let falling = falls(c, t);
+        let mut j = 1;
+        while j < c.offer {
+            let before = match by_quotient(token_key(c, t, falling, j), last_key) {
+                Some(order) => order == Ordering::Less,
+                None => token_of(c, t, falling, i, j) < last_token(),
+            };
+            if !before {
+                break;
+            }
+            if extras.len() == cap {
+                return false;
+            }
+            extras.push(token_of(c, t, falling, i, j));
+            j += 1;
+        }
+    }
+    true
+}
+
+/// Whether candidate `c`'s first token comes before token `x` (of another
+/// candidate or a later token of `c`).
+#[inline]
+fn first_token_before(c: &LevCandidate, t: LotTerms, x: &Token) -> bool {
+    match by_quotient(first_token_key(c), x.key) {
+        Some(order) => order == Ordering::Less,
+        // `Token::i` takes no part in the order.
+        None => token_of(c, t, falls(c, t), 0, 0) < *x,
+    }
+}
+
+/// [`select_lots_with`] without [`select_within_head`]: the merge or the
 /// level, as [`merges`] picks.
 pub fn select_lots_general(
     cands: &[LevCandidate],
@@ -1072,34 +1141,46 @@ mod tests {
             }
         }
 
-        /// One lot from each of the first `needed` candidates, when
-        /// [`select_one_lot_each`] finds it is the selection, is the
+        /// The lots of the head with its extras, when
+        /// [`select_within_head`] finds they are the selection, are the
         /// lot-by-lot rule's, over those candidates and over any longer
-        /// list they start (whatever follows them in leverage order); when
-        /// it is the rule's, the check finds it (the rule gives one lot to
-        /// each of the first `needed` and none to the rest exactly when
-        /// the check holds), and it leaves `lots` alone when it fails.
+        /// list they start; it finds them whenever the head's later tokens
+        /// are few enough to be sure to fit ([`EXTRAS_MAX`]), and it leaves
+        /// `lots` alone when it fails. Ties and amounts past 2^53 (keys
+        /// without quotients) included.
         #[test]
-        fn one_lot_each_is_the_greedy_rule(c in candidates(), loss in -30i64..60, spread in 1i64..4) {
-            // Wide leverage gaps (`spread`) make one lot each common.
-            let c = sorted(c.into_iter().map(|x| LevCandidate { equity: x.equity * spread.pow(x.slot % 4), ..x }).collect());
-            let t = LotTerms { lot_value: 100, loss_per_lot: loss };
+        fn the_head_with_its_extras_is_the_greedy_rule(
+            c in candidates(),
+            loss in -30i64..60,
+            spread in 1i64..4,
+            big in any::<bool>(),
+        ) {
+            let s: i64 = if big { 1 << 45 } else { 1 };
+            let c = sorted(c.into_iter().map(|x| LevCandidate {
+                notional: x.notional * s,
+                equity: x.equity * spread.pow(x.slot % 4) * if x.slot % 3 == 0 { s } else { 1 },
+                ..x
+            }).collect());
+            let t = LotTerms { lot_value: 100 * s, loss_per_lot: loss * s };
+            let mut scratch = LotScratch::default();
             for needed in 0..=c.len() as i64 + 1 {
                 let all = greedy_lots(&c, t, needed);
-                let one_each = needed > 0
-                    && needed as usize <= c.len()
-                    && all.iter().enumerate().all(|(i, &q)| q == i64::from((i as i64) < needed));
                 for m in 1..=c.len() {
                     let mut got = vec![-7];
-                    let fast = select_one_lot_each(&c[..m], t, needed, &mut got);
+                    let fast = select_within_head(&c[..m], t, needed, &mut got, &mut scratch);
                     if fast {
                         prop_assert_eq!(&got[..], &all[..m]);
                         prop_assert!(all[m..].iter().all(|&q| q == 0));
+                        prop_assert_eq!(got.iter().sum::<i64>(), needed);
                     } else {
                         prop_assert_eq!(&got, &vec![-7]);
                     }
-                    if needed as usize <= m {
-                        prop_assert_eq!(fast, one_each);
+                    let n = needed as usize;
+                    if needed > 0 && n <= m {
+                        let later: i64 = c[..n].iter().map(|x| x.offer - 1).sum();
+                        if later <= EXTRAS_MAX.max(n) as i64 {
+                            prop_assert!(fast);
+                        }
                     }
                 }
             }
