@@ -266,21 +266,7 @@ impl Engine {
                 equity: Micros(c.equity),
             };
             #[cfg(debug_assertions)]
-            assert_eq!(
-                self.adl_candidate(c.slot, price, false).map(|f| (
-                    f.account,
-                    f.slot,
-                    f.lots,
-                    f.equity.to_bits()
-                )),
-                Some((
-                    booked.account,
-                    booked.slot,
-                    booked.lots,
-                    booked.equity.to_usd().to_bits()
-                )),
-                "Invariant: the leverage index offers what a candidate evaluation does"
-            );
+            self.check_fill_target(&booked, price);
             cands.push(booked);
             fills.push((cands.len() - 1, q));
         }

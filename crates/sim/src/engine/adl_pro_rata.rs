@@ -63,17 +63,6 @@ fn pro_rata_booking_candidate(account: u32, slot: u32, e: Entry) -> AdlFillTarge
     }
 }
 
-/// The booking's record of a candidate evaluated from the ledger (`c`,
-/// whose equity `equity` the caller holds exactly).
-fn booking_record(c: &AdlCandidate, equity: Micros) -> AdlFillTarget {
-    AdlFillTarget {
-        account: c.account,
-        slot: c.slot,
-        lots: c.lots,
-        equity,
-    }
-}
-
 /// The `known` of a re-index after a close booked `fills` (to `cands`;
 /// `equity_after[k]`: fill `k`'s winner's equity after it), when each fill
 /// went to a different account in increasing order (`None` otherwise: no
@@ -542,12 +531,12 @@ impl Engine {
             Some(e) if !side.is_set_aside(s) => {
                 let c = pro_rata_booking_candidate(account, s, e);
                 #[cfg(debug_assertions)]
-                self.check_booking_candidate(&c, price);
+                self.check_fill_target(&c, price);
                 Some(c)
             }
             Some(e) => self
                 .adl_candidate_with_equity(account, s, price, false, Micros(e.equity))
-                .map(|c| booking_record(&c, Micros(e.equity))),
+                .map(|c| AdlFillTarget::of(&c, Micros(e.equity))),
             None => self
                 .adl_candidate(s, price, false)
                 .map(|c| self.fill_target_of(&c)),
@@ -560,18 +549,6 @@ impl Engine {
             cands.push(c);
             fills.push((cands.len() - 1, lots));
         }
-    }
-
-    /// Debug builds: a record [`pro_rata_booking_candidate`] made is
-    /// [`Engine::adl_candidate`]'s in every field the booking reads.
-    #[cfg(debug_assertions)]
-    fn check_booking_candidate(&self, c: &AdlFillTarget, price: i64) {
-        let full = self.adl_candidate(c.slot, price, false);
-        assert_eq!(
-            full.map(|f| (f.account, f.slot, f.lots, f.equity)),
-            Some((c.account, c.slot, c.lots, c.equity.to_usd())),
-            "Invariant: an indexed position not set aside is a candidate offering its lots"
-        );
     }
 
     /// Reads, in one pass before any of them is used, a word of each line

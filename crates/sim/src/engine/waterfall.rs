@@ -344,12 +344,22 @@ impl Engine {
     /// The booking's record of candidate `c`, read before any fill of its
     /// close is booked ([`Engine::fill_targets_of`]).
     pub(super) fn fill_target_of(&self, c: &AdlCandidate) -> AdlFillTarget {
-        AdlFillTarget {
-            account: c.account,
-            slot: c.slot,
-            lots: c.lots,
-            equity: Micros::from_usd_exact(c.equity).unwrap_or_else(|| self.equity(c.account)),
-        }
+        let equity = Micros::from_usd_exact(c.equity).unwrap_or_else(|| self.equity(c.account));
+        AdlFillTarget::of(c, equity)
+    }
+
+    /// Debug builds: a booking record an index wrote from its own entry
+    /// (`pro_rata`'s, `min_max_leverage`'s) is what a candidate evaluation
+    /// of its slot at `price` gives, in every field the booking reads (the
+    /// equity bit for bit).
+    #[cfg(debug_assertions)]
+    pub(super) fn check_fill_target(&self, c: &AdlFillTarget, price: i64) {
+        let full = self.adl_candidate(c.slot, price, false);
+        assert_eq!(
+            full.map(|f| (f.account, f.slot, f.lots, f.equity.to_bits())),
+            Some((c.account, c.slot, c.lots, c.equity.to_usd().to_bits())),
+            "Invariant: an index's booking record is a candidate evaluation's"
+        );
     }
 
     /// Debug builds, small markets: the allocation from the queue is the one a

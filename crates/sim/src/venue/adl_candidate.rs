@@ -49,6 +49,19 @@ pub struct AdlFillTarget {
     pub equity: Micros,
 }
 
+impl AdlFillTarget {
+    /// The booking's record of candidate `c`, whose account's equity is
+    /// `equity` (exact: the candidate's own figure is USD).
+    pub fn of(c: &AdlCandidate, equity: Micros) -> AdlFillTarget {
+        AdlFillTarget {
+            account: c.account,
+            slot: c.slot,
+            lots: c.lots,
+            equity,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
