@@ -257,7 +257,7 @@ pub struct LotScratch {
     pending: Vec<Next>,
     /// [`select_within_head`]'s later tokens (a candidate's second and
     /// after) that come before the last first token of the head.
-    extras: Vec<Token>,
+    extras: Vec<Extra>,
 }
 
 /// Up to this many lots needed, [`select_lots_with`] takes them one at a
@@ -348,33 +348,91 @@ pub fn select_within_head(
     for (e, x) in extras.iter().enumerate() {
         // The head's first tokens come in order: the first `r` before `x`'s
         // predecessor, so before `x` too.
-        r += head[r..].partition_point(|c| first_token_before(c, t, x));
+        r += head[r..].partition_point(|c| first_token_before(c, x));
         if r + e >= n {
             break;
         }
-        lots[x.i] += 1;
+        lots[x.i as usize] += 1;
         taken += 1;
     }
     lots[..n - taken].iter_mut().for_each(|q| *q += 1);
     debug_assert!(
-        extras[..taken].iter().all(|x| x.i < n - taken),
+        extras[..taken].iter().all(|x| (x.i as usize) < n - taken),
         "Invariant: an extra taken is of a candidate whose first lot is taken"
     );
     true
 }
 
+/// A later token (`j ≥ 1`) of a head candidate, as [`select_within_head`]
+/// merges it: its key `p / q` in `i64` amounts (`q > 0`), ordered as
+/// [`Token`] (higher key first, then account, slot and `j`) by the exact
+/// `i128` cross products alone: no division, and 32 bytes to sort.
+#[derive(Clone, Copy, Debug)]
+struct Extra {
+    /// Key numerator (notional after `j` lots).
+    p: i64,
+    /// Key denominator (> 0: equity after `j` lots).
+    q: i64,
+    account: u32,
+    slot: u32,
+    /// Index of the candidate in the head.
+    i: u32,
+    /// The token's place among its candidate's (≥ 1).
+    j: u32,
+}
+
+impl Ord for Extra {
+    fn cmp(&self, o: &Self) -> Ordering {
+        // Higher key first: self before o iff p/q > o.p/o.q (both q > 0).
+        (i128::from(o.p) * i128::from(self.q))
+            .cmp(&(i128::from(self.p) * i128::from(o.q)))
+            .then(self.account.cmp(&o.account))
+            .then(self.slot.cmp(&o.slot))
+            .then(self.j.cmp(&o.j))
+    }
+}
+
+impl PartialOrd for Extra {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl PartialEq for Extra {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+
+impl Eq for Extra {}
+
 /// Collects into `extras` the later tokens (`j ≥ 1`) of `head`'s
 /// candidates that come before its last candidate's first token; `false`
-/// if a candidate offers no lot or there are more than `max(`[`EXTRAS_MAX`]`,
-/// head's length)`.
-fn head_extras(head: &[LevCandidate], t: LotTerms, extras: &mut Vec<Token>) -> bool {
+/// if a candidate offers no lot, there are more than `max(`[`EXTRAS_MAX`]`,
+/// head's length)`, or a token's amounts leave `i64` (then the general
+/// path decides, exactly as before).
+///
+/// Each test is the exact order of the two tokens by their `i128` cross
+/// products (the keys' denominators are positive), with no f64 quotient:
+/// [`Token`]'s order is the exact one (its quotients only shortcut it), and
+/// the products cost two multiplications where the quotient cost a
+/// division.
+fn head_extras(head: &[LevCandidate], t: LotTerms, extras: &mut Vec<Extra>) -> bool {
     extras.clear();
     let Some(last) = head.last() else {
         return false;
     };
+    // Every `i` and `j` below fits in `u32`.
+    if u32::try_from(head.len()).map_or(true, |n| n == u32::MAX) {
+        return false;
+    }
     let cap = EXTRAS_MAX.max(head.len());
-    let last_key = first_token_key(last);
-    let last_token = || token_of(last, t, falls(last, t), head.len() - 1, 0);
+    let (last_n, last_e) = (i128::from(last.notional), i128::from(last.equity));
+    let (v, l) = (i128::from(t.lot_value), i128::from(t.loss_per_lot));
+    // [`falls`]' first test, `ℓ·N ≤ E·v`, is `N / E ≤ v / ℓ` for `ℓ > 0`
+    // (and holds for `ℓ ≤ 0`): when the first candidate, the most levered,
+    // passes it, every candidate does, so it is made once.
+    let all_slow = l * i128::from(head[0].notional) <= i128::from(head[0].equity) * v;
     for (i, c) in head.iter().enumerate() {
         if c.offer <= 1 {
             if c.offer < 1 {
@@ -382,35 +440,66 @@ fn head_extras(head: &[LevCandidate], t: LotTerms, extras: &mut Vec<Token>) -> b
             }
             continue;
         }
-        let falling = falls(c, t);
+        let (n, e) = (i128::from(c.notional), i128::from(c.equity));
+        let falling = (all_slow || l * n <= e * v) && e - i128::from(c.offer - 1) * l > 0;
+        debug_assert!(
+            falling == falls(c, t),
+            "Invariant: the first candidate's test holds for all"
+        );
+        // On equal keys a later token of `c` comes before the last's first
+        // iff `c` comes before the last by account, then slot (the last's
+        // own later tokens come after its first: `j` decides).
+        let wins_tie = (c.account, c.slot) < (last.account, last.slot);
+        // Token `j`'s amounts, one lot at a time: `N − j·v` and `E − j·ℓ`
+        // (every amount between two in `i64` is in it).
+        let (mut p, mut q) = (c.notional, c.equity);
         let mut j = 1;
         while j < c.offer {
-            let before = match by_quotient(token_key(c, t, falling, j), last_key) {
-                Some(order) => order == Ordering::Less,
-                None => token_of(c, t, falling, i, j) < last_token(),
-            };
+            if falling {
+                let (Some(p1), Some(q1)) =
+                    (p.checked_sub(t.lot_value), q.checked_sub(t.loss_per_lot))
+                else {
+                    return false;
+                };
+                (p, q) = (p1, q1);
+            }
+            let (mine, its) = (i128::from(p) * last_e, last_n * i128::from(q));
+            let before = mine > its || (mine == its && wins_tie);
+            debug_assert!(
+                before == (token_of(c, t, falling, i, j) < token_of(last, t, falls(last, t), 0, 0)),
+                "Invariant: the cross products order two tokens as Token does"
+            );
             if !before {
                 break;
             }
             if extras.len() == cap {
                 return false;
             }
-            extras.push(token_of(c, t, falling, i, j));
+            extras.push(Extra {
+                p,
+                q,
+                account: c.account,
+                slot: c.slot,
+                i: i as u32,
+                j: j as u32,
+            });
             j += 1;
         }
     }
     true
 }
 
-/// Whether candidate `c`'s first token comes before token `x` (of another
-/// candidate or a later token of `c`).
+/// Whether candidate `c`'s first token comes before the extra `x` (of
+/// another candidate or a later token of `c`), by the exact cross products
+/// as [`Extra`]'s order.
 #[inline]
-fn first_token_before(c: &LevCandidate, t: LotTerms, x: &Token) -> bool {
-    match by_quotient(first_token_key(c), x.key) {
-        Some(order) => order == Ordering::Less,
-        // `Token::i` takes no part in the order.
-        None => token_of(c, t, falls(c, t), 0, 0) < *x,
-    }
+fn first_token_before(c: &LevCandidate, x: &Extra) -> bool {
+    let (mine, its) = (
+        i128::from(c.notional) * i128::from(x.q),
+        i128::from(x.p) * i128::from(c.equity),
+    );
+    // On equal keys: account, slot, then `j` (0 against `x.j ≥ 1`).
+    mine > its || (mine == its && (c.account, c.slot) <= (x.account, x.slot))
 }
 
 /// [`select_lots_with`] without [`select_within_head`]: the merge or the
@@ -1186,6 +1275,42 @@ mod tests {
             }
         }
 
+        /// [`Extra`]'s order and [`first_token_before`] (exact cross
+        /// products, no quotient) are [`Token`]'s order: keys near and past
+        /// 2^53, equal keys in other terms (`m·p / m·q`), keys a unit
+        /// apart, and every tie of account, slot and `j`.
+        #[test]
+        fn an_extras_order_is_the_tokens(
+            p in prop_oneof![1i64..1000, (1i64 << 50)..(1i64 << 60)],
+            q in prop_oneof![1i64..1000, (1i64 << 50)..(1i64 << 60)],
+            m in 1i64..4,
+            dp in -2i64..3,
+            dq in -2i64..3,
+            ids in (0u32..2, 0u32..2, 1u32..3, 0u32..2, 0u32..2, 1u32..3),
+        ) {
+            let (p2, q2) = (p * m + dp, (q * m + dq).max(1));
+            let extra = |p: i64, q: i64, account: u32, slot: u32, j: u32| Extra { p, q, account, slot, i: 0, j };
+            let tok = |p: i64, q: i64, account: u32, slot: u32, j: i64| Token {
+                p: i128::from(p),
+                q: i128::from(q),
+                key: token_ratio(i128::from(p), i128::from(q)),
+                account,
+                slot,
+                i: 0,
+                j,
+            };
+            let (a, b) = (extra(p, q, ids.0, ids.1, ids.2), extra(p2, q2, ids.3, ids.4, ids.5));
+            let (ta, tb) = (
+                tok(p, q, ids.0, ids.1, i64::from(ids.2)),
+                tok(p2, q2, ids.3, ids.4, i64::from(ids.5)),
+            );
+            prop_assert_eq!(a.cmp(&b), ta.cmp(&tb));
+            prop_assert_eq!(b.cmp(&a), tb.cmp(&ta));
+            // A candidate holding key p / q: its first token against b.
+            let c = LevCandidate { account: ids.0, slot: ids.1, notional: p, equity: q, offer: 1 };
+            prop_assert_eq!(first_token_before(&c, &b), tok(p, q, ids.0, ids.1, 0) < tb);
+        }
+
         /// A selection over a prefix that ends before the next candidate's
         /// first token is the selection over all.
         #[test]
@@ -1224,6 +1349,48 @@ mod tests {
                 prop_assert_eq!(ends_before(&c[..m], t, &lots, &c[m]), plain);
             }
         }
+    }
+
+    /// A later token whose equity leaves `i64` (a loss per lot of about
+    /// −2^62 on an equity of 2^62: the key's denominator is past 2^63)
+    /// sends the close to the general path, which is exact in `i128`; read
+    /// with wrapped amounts its key would be negative and the cross
+    /// products would put it before the last first token, one lot too many
+    /// for the first candidate.
+    #[test]
+    fn a_token_past_i64_leaves_the_head_to_the_general_path() {
+        let e = 1i64 << 62;
+        let c = sorted(vec![
+            LevCandidate {
+                account: 1,
+                slot: 1,
+                notional: 1 << 41,
+                equity: e,
+                offer: 2,
+            },
+            LevCandidate {
+                account: 2,
+                slot: 2,
+                notional: 1 << 40,
+                equity: e,
+                offer: 2,
+            },
+        ]);
+        let t = LotTerms {
+            lot_value: 1,
+            loss_per_lot: -(e + 1),
+        };
+        assert!(falls(&c[0], t), "its tokens fall");
+        let mut scratch = LotScratch::default();
+        let mut got = vec![-7];
+        assert!(!select_within_head(&c, t, 2, &mut got, &mut scratch));
+        assert_eq!(got, vec![-7], "left as it was");
+        for needed in 0..=5 {
+            let sum = select_lots_with(&c, t, needed, &mut got, &mut scratch);
+            assert_eq!(sum, needed.min(4));
+            assert_eq!(got, greedy_lots(&c, t, needed));
+        }
+        assert_eq!(greedy_lots(&c, t, 2), vec![1, 1]);
     }
 
     #[test]
