@@ -39,7 +39,7 @@ use crate::money::Micros;
 use crate::venue::adl::{self, AdlCandidate, AdlFillTarget, AdlPolicy};
 
 use super::Engine;
-use super::adl_pro_rata_side::{EXACT_LIMIT, Entry, ProRataSide, pro_rata_shares};
+use super::adl_pro_rata_side::{EXACT_LIMIT, Entry, ProRataSide, pro_rata_shares, sort_by_account};
 use super::adl_request::AdlRequest;
 use super::ledger::Position;
 use super::threshold_sums;
@@ -491,7 +491,7 @@ impl Engine {
             side.chosen = chosen;
             return self.pro_rata_by_full_collection(req, cands, targets, fills);
         }
-        chosen.sort_unstable_by_key(|&(account, slot, _)| (account, slot));
+        sort_by_account(&mut chosen, &mut side.chosen_tmp);
         // A close of more than a chunk is booked a chunk at a time
         // (`book_pro_rata_fills`, which reads each chunk's lines again):
         // here only the index records the candidates read, a chunk at a time.

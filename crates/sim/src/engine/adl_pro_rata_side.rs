@@ -122,6 +122,8 @@ pub(super) struct ProRataSide {
     /// The allocation's `(account, slot, lots)` list, kept between
     /// allocations (one a close: no allocation per close).
     pub(super) chosen: Vec<(u32, u32, i64)>,
+    /// [`sort_by_account`]'s merge buffer, kept between allocations.
+    pub(super) chosen_tmp: Vec<(u32, u32, i64)>,
     /// Per slot: the profit threshold its last build computed, kept across
     /// steps (see [`ThresholdMemo`]).
     thresholds: Vec<ThresholdMemo>,
@@ -442,6 +444,67 @@ impl ProRataSide {
             self.stamp = 1;
         }
     }
+}
+
+/// Ascending runs [`sort_by_account`] merges before it falls back to the
+/// comparison sort.
+const FEW_RUNS: usize = 4;
+
+/// Sorts an allocation's `(account, slot, lots)` list (distinct slots) by
+/// account, then slot (`tmp`: a buffer kept by the caller).
+///
+/// The walk meets the candidates by lots (largest first), then account:
+/// its one-lot fills are one ascending run of accounts a lots value, and a
+/// close fills its largest positions, which hold one to three values; the
+/// whole shares (appended after them in `allocate`'s order of fractional
+/// parts) and the capped candidates (merged into the walk) add a few more
+/// runs at most. So the list is a few ascending runs, merged here two at a
+/// time (one linear pass each), where the comparison sort of a close's ~62
+/// entries was a per-close cost of its own. More than [`FEW_RUNS`] runs go
+/// to that comparison sort. The keys are distinct, so both give the one
+/// sorted order.
+pub(super) fn sort_by_account(list: &mut [(u32, u32, i64)], tmp: &mut Vec<(u32, u32, i64)>) {
+    let key = |c: &(u32, u32, i64)| (c.0, c.1);
+    // The end of each run but the last (the last ends at the list's end).
+    let mut ends = [0usize; FEW_RUNS];
+    let mut runs = 1;
+    for i in 1..list.len() {
+        if key(&list[i]) < key(&list[i - 1]) {
+            if runs == FEW_RUNS {
+                list.sort_unstable_by_key(key);
+                return;
+            }
+            ends[runs - 1] = i;
+            runs += 1;
+        }
+    }
+    if runs > 1 {
+        ends[runs - 1] = list.len();
+    }
+    // `list[..done]` is sorted; merge the next run into it.
+    let mut done = ends[0];
+    for &end in &ends[1..runs] {
+        let (a, b) = list[..end].split_at(done);
+        tmp.clear();
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() && j < b.len() {
+            if key(&b[j]) < key(&a[i]) {
+                tmp.push(b[j]);
+                j += 1;
+            } else {
+                tmp.push(a[i]);
+                i += 1;
+            }
+        }
+        tmp.extend_from_slice(&a[i..]);
+        tmp.extend_from_slice(&b[j..]);
+        list[..end].copy_from_slice(tmp);
+        done = end;
+    }
+    debug_assert!(
+        list.is_sorted_by_key(key),
+        "Invariant: merging the ascending runs sorts the list"
+    );
 }
 
 /// Keys the walk reads ahead: their records (entry, threshold, set-aside
@@ -798,6 +861,53 @@ mod tests {
                     "round {round} slot {t}"
                 );
             }
+        }
+    }
+
+    /// `sort_by_account` sorts as the comparison sort does: lists of one to
+    /// [`FEW_RUNS`] + 2 ascending runs (the merges, and the fallback past
+    /// [`FEW_RUNS`]), runs of one entry, empty and single lists, and lists
+    /// in no order; the buffer passed in holding anything.
+    #[test]
+    fn sort_by_account_is_the_comparison_sort() {
+        let mut rng = ChaCha8Rng::seed_from_u64(23);
+        let mut tmp = Vec::new();
+        for case in 0..20_000 {
+            let mut slots: Vec<u32> = (0..rng.random_range(0..150u32))
+                .map(|_| rng.random_range(0..400))
+                .collect();
+            slots.sort_unstable();
+            slots.dedup();
+            let n = slots.len();
+            // Cut into runs, each ascending, laid out in a random order.
+            let mut list: Vec<(u32, u32, i64)> = Vec::new();
+            if rng.random_bool(0.1) {
+                list = slots.iter().map(|&s| (s / 3, s, 1)).collect();
+                for i in (1..n).rev() {
+                    list.swap(i, rng.random_range(0..=i));
+                }
+            } else {
+                let runs = rng.random_range(1..FEW_RUNS + 3);
+                let mut parts: Vec<Vec<u32>> = vec![Vec::new(); runs];
+                for &s in &slots {
+                    parts[rng.random_range(0..runs)].push(s);
+                }
+                for i in (1..runs).rev() {
+                    parts.swap(i, rng.random_range(0..=i));
+                }
+                for p in parts {
+                    list.extend(p.iter().map(|&s| (s / 3, s, i64::from(s % 7))));
+                }
+            }
+            if rng.random_bool(0.3) {
+                tmp = (0..rng.random_range(0..200))
+                    .map(|_| (rng.random(), rng.random(), rng.random()))
+                    .collect();
+            }
+            let mut want = list.clone();
+            want.sort_unstable_by_key(|c| (c.0, c.1));
+            sort_by_account(&mut list, &mut tmp);
+            assert_eq!(list, want, "case {case}");
         }
     }
 

@@ -219,10 +219,18 @@ impl ThresholdSums {
         new: ThresholdKey,
         new_value: i64,
     ) {
-        if old.1 == new.1 && self.bucket(old.0) == self.bucket(new.0) {
+        // Both at or below the cut (a filled winner in the deep bucket,
+        // most of a crash's re-indexes): bucket 0, no bucket computed.
+        let deep = old.0 <= self.cut && new.0 <= self.cut;
+        let b = if deep { 0 } else { self.bucket(old.0) };
+        if old.1 == new.1 && (deep || b == self.bucket(new.0)) {
             debug_assert!(
                 new_value > 0,
                 "Invariant: threshold sums hold positive values"
+            );
+            debug_assert!(
+                b == self.bucket(old.0) && b == self.bucket(new.0),
+                "Invariant: a key at or below the cut is in bucket 0"
             );
             let line = &mut self.slots[old.1 as usize];
             debug_assert!(
@@ -231,7 +239,8 @@ impl ThresholdSums {
             );
             line.threshold = new.0;
             if old_value != new_value {
-                self.add(old.0, new_value - old_value);
+                self.sums.add(b, new_value - old_value);
+                self.total += new_value - old_value;
             }
             return;
         }
@@ -450,11 +459,14 @@ mod tests {
                     if rng.random_range(0..2) == 0 {
                         sums.remove((t, slot), v);
                     } else {
-                        // Same key (new value) or a new key.
-                        let nt = if rng.random_range(0..2) == 0 {
-                            t
-                        } else {
-                            t + 1
+                        // Same key (new value), a new key next to it
+                        // (across the cut at times), or one deeper (a
+                        // filled winner: within bucket 0 when at or below
+                        // the cut).
+                        let nt = match rng.random_range(0..3) {
+                            0 => t,
+                            1 => t + 1,
+                            _ => t - rng.random_range(1..spread),
                         };
                         let nv = rng.random_range(1..100);
                         sums.replace((t, slot), v, (nt, slot), nv);

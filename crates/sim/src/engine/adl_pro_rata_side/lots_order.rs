@@ -418,8 +418,28 @@ impl LotsOrder {
         }
         let mut old = std::mem::take(&mut self.pending_old);
         let mut new = std::mem::take(&mut self.pending_new);
-        old.sort_unstable();
-        new.sort_unstable();
+        // Every re-key moving its slot by the same lots (a close's one-lot
+        // fills): the new keys in order are the old ones in order, moved
+        // (a key's order is its lots part's, then its slot's). Else both
+        // sorted.
+        match shared_shift(&old, &new) {
+            Some(shift) => {
+                sort_moves(&mut old, &mut self.radix_tmp);
+                new.clear();
+                new.extend(old.iter().map(|&k| {
+                    let top = ((k >> 32) as i64 + shift) as u64;
+                    (top << 32) | (k & u64::from(u32::MAX))
+                }));
+                debug_assert!(
+                    new.is_sorted(),
+                    "Invariant: keys moved by one lots shift keep their order"
+                );
+            }
+            None => {
+                sort_moves(&mut old, &mut self.radix_tmp);
+                sort_moves(&mut new, &mut self.radix_tmp);
+            }
+        }
         cancel_common(&mut old, &mut new);
         self.remove_sorted(&old);
         self.insert_sorted(&new);
@@ -767,6 +787,77 @@ fn sort_keys(
         keys.is_sorted(),
         "Invariant: a stable sort by lots of keys in slot order is the key order"
     );
+}
+
+/// Spread of lots values (most − least, plus one) [`sort_moves`] counts
+/// through before it falls back to the comparison sort.
+const FEW_LOTS: usize = 128;
+
+/// Sorts `keys` (distinct; `tmp`: a buffer kept by the caller, which may
+/// come back holding `keys`' old storage).
+///
+/// A close's re-keys come in increasing slot order (its winners in account
+/// order, an account's slots consecutive: `Engine::book_pro_rata_fills`),
+/// and a key is its lots' part above its slot's, so the keys of one lots
+/// value are already in order: a stable counting sort by the lots part
+/// orders them (as [`sort_keys`] does for a build), two passes over the
+/// keys and one over the spread of lots, where the comparison sort of the
+/// two lists was ~2% of the 100,000-account crash's instructions. A close
+/// fills its largest positions, whose lots lie close together. Keys whose
+/// slots do not increase (a sync's re-keys, in the log's order) or whose
+/// lots spread over more than [`FEW_LOTS`] values go to that comparison
+/// sort. The keys are distinct, so both give the one sorted order.
+fn sort_moves(keys: &mut Vec<u64>, tmp: &mut Vec<u64>) {
+    let top = |k: u64| k >> 32;
+    let (mut increasing, mut sorted) = (true, true);
+    for w in keys.windows(2) {
+        increasing &= (w[0] as u32) < (w[1] as u32);
+        sorted &= w[0] < w[1];
+    }
+    if sorted {
+        return;
+    }
+    let (mut low, mut high) = (u64::MAX, 0);
+    for &k in keys.iter() {
+        low = low.min(top(k));
+        high = high.max(top(k));
+    }
+    if !increasing || high - low >= FEW_LOTS as u64 {
+        keys.sort_unstable();
+        return;
+    }
+    let mut counts = [0usize; FEW_LOTS];
+    for &k in keys.iter() {
+        counts[(top(k) - low) as usize] += 1;
+    }
+    let mut at = 0;
+    for c in counts.iter_mut().take((high - low) as usize + 1) {
+        let n = *c;
+        *c = at;
+        at += n;
+    }
+    tmp.clear();
+    tmp.resize(keys.len(), 0);
+    for &k in keys.iter() {
+        let d = (top(k) - low) as usize;
+        tmp[counts[d]] = k;
+        counts[d] += 1;
+    }
+    std::mem::swap(keys, tmp);
+    debug_assert!(
+        keys.is_sorted(),
+        "Invariant: a stable sort by lots of keys in slot order is the key order"
+    );
+}
+
+/// The lots change every re-key of `old` → `new` (pairs of keys of one slot,
+/// index by index) shares, if they share one (`new`'s lots part minus
+/// `old`'s: a `pro_rata` close's one-lot fills all move by +1).
+fn shared_shift(old: &[u64], new: &[u64]) -> Option<i64> {
+    let shift = |(&o, &n): (&u64, &u64)| (n >> 32) as i64 - (o >> 32) as i64;
+    let mut pairs = old.iter().zip(new);
+    let first = shift(pairs.next()?);
+    pairs.all(|p| shift(p) == first).then_some(first)
 }
 
 /// Removes from `old` and `new` (each sorted) the keys they have in
@@ -1136,7 +1227,12 @@ mod tests {
                         // A close: the first `c` keys down one lot, a few
                         // skipped.
                         let c = rng.random_range(1..3 * BLOCK);
-                        let front: Vec<(i64, u32)> = m.want().into_iter().take(c).collect();
+                        let mut front: Vec<(i64, u32)> = m.want().into_iter().take(c).collect();
+                        // In slot order, as the engine books a close's
+                        // winners (`sort_moves`'s passes), or in walk order.
+                        if rng.random_bool(0.5) {
+                            front.sort_unstable_by_key(|e| e.1);
+                        }
                         for (l, s) in front {
                             if l > 1 && !rng.random_bool(0.05) {
                                 m.rekey_later(s, l, l - 1);
@@ -1198,6 +1294,53 @@ mod tests {
         m.flush_and_check("one");
         m.remove(2, 4);
         m.flush_and_check("emptied");
+    }
+
+    /// `sort_moves` sorts as the comparison sort does: keys in increasing
+    /// slot order of lots values spread within [`FEW_LOTS`] (the counting
+    /// sort) and beyond it (the fallback), already sorted, with a slot out
+    /// of order (the fallback), empty and single; the buffer passed in
+    /// holding anything.
+    #[test]
+    fn sort_moves_is_the_comparison_sort() {
+        let mut rng = ChaCha8Rng::seed_from_u64(19);
+        let mut tmp = Vec::new();
+        for case in 0..20_000 {
+            let n = rng.random_range(0..200usize);
+            let base = rng.random_range(1..1000);
+            let spread = rng.random_range(1..FEW_LOTS as i64 + 3);
+            let values: Vec<i64> = (0..rng.random_range(1..8))
+                .map(|_| match rng.random_range(0..8) {
+                    0 => LOTS_LIMIT - rng.random_range(1..4),
+                    _ => base + rng.random_range(0..spread),
+                })
+                .collect();
+            let mut slot = rng.random_range(0..1000u32);
+            let mut keys: Vec<u64> = (0..n)
+                .map(|_| {
+                    slot += rng.random_range(1..5);
+                    key(values[rng.random_range(0..values.len())], slot)
+                })
+                .collect();
+            match rng.random_range(0..6) {
+                0 => keys.sort_unstable(),
+                1 if n > 1 => {
+                    // One slot out of order.
+                    let i = rng.random_range(0..n - 1);
+                    keys.swap(i, i + 1);
+                }
+                _ => {}
+            }
+            if rng.random_bool(0.3) {
+                tmp = (0..rng.random_range(0..300))
+                    .map(|_| rng.random())
+                    .collect();
+            }
+            let mut want = keys.clone();
+            want.sort_unstable();
+            sort_moves(&mut keys, &mut tmp);
+            assert_eq!(keys, want, "case {case}");
+        }
     }
 
     /// A levelled side swept as `pro_rata` sweeps it (each re-key takes the
