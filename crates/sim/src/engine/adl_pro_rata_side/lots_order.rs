@@ -82,6 +82,10 @@ pub(in crate::engine) struct LotsOrder {
     radix_tmp: Vec<u64>,
     /// [`sort_keys`]'s digit counts, kept between builds.
     radix_counts: Vec<usize>,
+    /// [`sort_moves`]'s buffer, kept between flushes: a close's few dozen
+    /// re-keys (not `radix_tmp`, which a swap would hand to the pending
+    /// lists and the next build would allocate again at the side's size).
+    moves_tmp: Vec<u64>,
 }
 
 impl LotsOrder {
@@ -424,7 +428,7 @@ impl LotsOrder {
         // sorted.
         match shared_shift(&old, &new) {
             Some(shift) => {
-                sort_moves(&mut old, &mut self.radix_tmp);
+                sort_moves(&mut old, &mut self.moves_tmp);
                 new.clear();
                 new.extend(old.iter().map(|&k| {
                     let top = ((k >> 32) as i64 + shift) as u64;
@@ -436,8 +440,8 @@ impl LotsOrder {
                 );
             }
             None => {
-                sort_moves(&mut old, &mut self.radix_tmp);
-                sort_moves(&mut new, &mut self.radix_tmp);
+                sort_moves(&mut old, &mut self.moves_tmp);
+                sort_moves(&mut new, &mut self.moves_tmp);
             }
         }
         cancel_common(&mut old, &mut new);
