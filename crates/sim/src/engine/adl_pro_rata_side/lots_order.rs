@@ -769,28 +769,45 @@ fn sort_keys(
         let width = ((span >> shift).min(mask) + 1) as usize;
         counts.clear();
         counts.resize(width, 0);
-        for &k in keys.iter() {
-            counts[(((top(k) - low) >> shift) & mask) as usize] += 1;
-        }
-        let mut at = 0;
-        for c in counts.iter_mut() {
-            let n = *c;
-            *c = at;
-            at += n;
-        }
-        tmp.clear();
-        tmp.resize(keys.len(), 0);
-        for &k in keys.iter() {
-            let d = (((top(k) - low) >> shift) & mask) as usize;
-            tmp[counts[d]] = k;
-            counts[d] += 1;
-        }
-        std::mem::swap(keys, tmp);
+        counting_pass(keys, tmp, counts, |k| {
+            (((top(k) - low) >> shift) & mask) as usize
+        });
     }
     debug_assert!(
         keys.is_sorted(),
         "Invariant: a stable sort by lots of keys in slot order is the key order"
     );
+}
+
+/// One stable counting-sort pass of `keys` by `digit` (each below
+/// `counts.len()`; `counts` zeroed): counts, their prefix sums, the
+/// scatter into `tmp`, then `keys` and `tmp` swapped (`tmp` comes back
+/// holding `keys`' old storage). Shared by [`sort_keys`]' radix passes and
+/// [`sort_moves`].
+#[inline]
+fn counting_pass(
+    keys: &mut Vec<u64>,
+    tmp: &mut Vec<u64>,
+    counts: &mut [usize],
+    digit: impl Fn(u64) -> usize,
+) {
+    for &k in keys.iter() {
+        counts[digit(k)] += 1;
+    }
+    let mut at = 0;
+    for c in counts.iter_mut() {
+        let n = *c;
+        *c = at;
+        at += n;
+    }
+    tmp.clear();
+    tmp.resize(keys.len(), 0);
+    for &k in keys.iter() {
+        let d = digit(k);
+        tmp[counts[d]] = k;
+        counts[d] += 1;
+    }
+    std::mem::swap(keys, tmp);
 }
 
 /// Spread of lots values (most − least, plus one) [`sort_moves`] counts
@@ -831,23 +848,9 @@ fn sort_moves(keys: &mut Vec<u64>, tmp: &mut Vec<u64>) {
         return;
     }
     let mut counts = [0usize; FEW_LOTS];
-    for &k in keys.iter() {
-        counts[(top(k) - low) as usize] += 1;
-    }
-    let mut at = 0;
-    for c in counts.iter_mut().take((high - low) as usize + 1) {
-        let n = *c;
-        *c = at;
-        at += n;
-    }
-    tmp.clear();
-    tmp.resize(keys.len(), 0);
-    for &k in keys.iter() {
-        let d = (top(k) - low) as usize;
-        tmp[counts[d]] = k;
-        counts[d] += 1;
-    }
-    std::mem::swap(keys, tmp);
+    counting_pass(keys, tmp, &mut counts[..=(high - low) as usize], |k| {
+        (top(k) - low) as usize
+    });
     debug_assert!(
         keys.is_sorted(),
         "Invariant: a stable sort by lots of keys in slot order is the key order"
