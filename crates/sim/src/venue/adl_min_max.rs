@@ -65,33 +65,76 @@ struct Token {
     j: i64,
 }
 
+impl Token {
+    /// Its exact rank ([`token_order`]).
+    #[inline]
+    fn rank(&self) -> Rank {
+        (self.p, self.q, self.account, self.slot, self.j)
+    }
+}
+
 impl Ord for Token {
     fn cmp(&self, o: &Self) -> Ordering {
-        // Higher key first: self before o iff p/q > o.p/o.q.
+        // Quotients that differ decide; else the exact order.
         if let Some(order) = by_quotient(self.key, o.key) {
             return order;
         }
-        (o.p * self.q)
-            .cmp(&(self.p * o.q))
-            .then(self.account.cmp(&o.account))
-            .then(self.slot.cmp(&o.slot))
-            .then(self.j.cmp(&o.j))
+        token_order(self.rank(), o.rank())
     }
 }
 
-impl PartialOrd for Token {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
+/// A token's exact rank, what [`token_order`] compares: its key's numerator
+/// and denominator (`q > 0`), then account, slot and `j`.
+type Rank = (i128, i128, u32, u32, i64);
+
+/// The rule's order of two tokens, exact (`Less`: `a` is taken first): the
+/// higher key `p / q` first, compared by the `i128` cross products (the
+/// denominators are positive), then the lower account, slot and `j`.
+/// Every exact comparison of tokens here is this one ([`Token`], [`Extra`],
+/// [`lev_order_exact`], [`head_extras`], [`first_token_before`]): the tie
+/// rule of docs/model.md §6 is written once.
+#[inline(always)]
+fn token_order(a: Rank, b: Rank) -> Ordering {
+    let ((ap, aq, a_account, a_slot, aj), (bp, bq, b_account, b_slot, bj)) = (a, b);
+    (bp * aq)
+        .cmp(&(ap * bq))
+        .then_with(|| (a_account, a_slot, aj).cmp(&(b_account, b_slot, bj)))
 }
 
-impl PartialEq for Token {
-    fn eq(&self, o: &Self) -> bool {
-        self.cmp(o) == Ordering::Equal
-    }
+/// The rank of candidate `c`'s first token (`j = 0`): key `N / E` whether
+/// its tokens fall or not.
+#[inline]
+fn first_rank(c: &LevCandidate) -> Rank {
+    (
+        i128::from(c.notional),
+        i128::from(c.equity),
+        c.account,
+        c.slot,
+        0,
+    )
 }
 
-impl Eq for Token {}
+/// `PartialOrd`, `PartialEq` and `Eq` of a type from its `Ord`: tokens are
+/// equal only when their ranks are (same candidate and `j`).
+macro_rules! order_from_ord {
+    ($t:ty) => {
+        impl PartialOrd for $t {
+            fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+                Some(self.cmp(o))
+            }
+        }
+
+        impl PartialEq for $t {
+            fn eq(&self, o: &Self) -> bool {
+                self.cmp(o) == Ordering::Equal
+            }
+        }
+
+        impl Eq for $t {}
+    };
+}
+
+order_from_ord!(Token);
 
 /// Whether candidate `c`'s leverage falls as it gives lots (its tokens then
 /// have keys `(N − j·v) / (E − j·ℓ)`), rather than staying at `N / E`.
@@ -207,10 +250,8 @@ pub fn lev_ratio(notional: i64, equity: i64) -> Option<f64> {
 /// [`lev_order`] without its f64 fast path: exact rationals in `i128`, then
 /// account, then slot.
 pub fn lev_order_exact(a: &LevCandidate, b: &LevCandidate) -> Ordering {
-    (i128::from(b.notional) * i128::from(a.equity))
-        .cmp(&(i128::from(a.notional) * i128::from(b.equity)))
-        .then(a.account.cmp(&b.account))
-        .then(a.slot.cmp(&b.slot))
+    // Their first tokens' order: both `j = 0`.
+    token_order(first_rank(a), first_rank(b))
 }
 
 /// The rule as stated: `needed` lots one at a time, each from the candidate
@@ -280,9 +321,8 @@ fn merges(needed: i64, cands: usize) -> bool {
 }
 
 /// [`select_lots`] with the caller's buffers: the lots from the first
-/// `needed` candidates alone when that is the selection (one each,
-/// with a few later lots
-/// ([`select_within_head`]), else the merge or the level.
+/// `needed` candidates alone when that is the selection (one each, with a
+/// few later lots: [`select_within_head`]), else the merge or the level.
 pub fn select_lots_with(
     cands: &[LevCandidate],
     t: LotTerms,
@@ -381,30 +421,27 @@ struct Extra {
     j: u32,
 }
 
+impl Extra {
+    /// Its exact rank ([`token_order`]).
+    #[inline]
+    fn rank(&self) -> Rank {
+        (
+            i128::from(self.p),
+            i128::from(self.q),
+            self.account,
+            self.slot,
+            i64::from(self.j),
+        )
+    }
+}
+
 impl Ord for Extra {
     fn cmp(&self, o: &Self) -> Ordering {
-        // Higher key first: self before o iff p/q > o.p/o.q (both q > 0).
-        (i128::from(o.p) * i128::from(self.q))
-            .cmp(&(i128::from(self.p) * i128::from(o.q)))
-            .then(self.account.cmp(&o.account))
-            .then(self.slot.cmp(&o.slot))
-            .then(self.j.cmp(&o.j))
+        token_order(self.rank(), o.rank())
     }
 }
 
-impl PartialOrd for Extra {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-
-impl PartialEq for Extra {
-    fn eq(&self, o: &Self) -> bool {
-        self.cmp(o) == Ordering::Equal
-    }
-}
-
-impl Eq for Extra {}
+order_from_ord!(Extra);
 
 /// Collects into `extras` the later tokens (`j ≥ 1`) of `head`'s
 /// candidates that come before its last candidate's first token; `false`
@@ -427,7 +464,7 @@ fn head_extras(head: &[LevCandidate], t: LotTerms, extras: &mut Vec<Extra>) -> b
         return false;
     }
     let cap = EXTRAS_MAX.max(head.len());
-    let (last_n, last_e) = (i128::from(last.notional), i128::from(last.equity));
+    let last_first = first_rank(last);
     let (v, l) = (i128::from(t.lot_value), i128::from(t.loss_per_lot));
     // [`falls`]' first test, `ℓ·N ≤ E·v`, is `N / E ≤ v / ℓ` for `ℓ > 0`
     // (and holds for `ℓ ≤ 0`): when the first candidate, the most levered,
@@ -446,10 +483,6 @@ fn head_extras(head: &[LevCandidate], t: LotTerms, extras: &mut Vec<Extra>) -> b
             falling == falls(c, t),
             "Invariant: the first candidate's test holds for all"
         );
-        // On equal keys a later token of `c` comes before the last's first
-        // iff `c` comes before the last by account, then slot (the last's
-        // own later tokens come after its first: `j` decides).
-        let wins_tie = (c.account, c.slot) < (last.account, last.slot);
         // Token `j`'s amounts, one lot at a time: `N − j·v` and `E − j·ℓ`
         // (every amount between two in `i64` is in it).
         let (mut p, mut q) = (c.notional, c.equity);
@@ -463,8 +496,11 @@ fn head_extras(head: &[LevCandidate], t: LotTerms, extras: &mut Vec<Extra>) -> b
                 };
                 (p, q) = (p1, q1);
             }
-            let (mine, its) = (i128::from(p) * last_e, last_n * i128::from(q));
-            let before = mine > its || (mine == its && wins_tie);
+            // On equal keys a later token of `c` comes before the last's
+            // first iff `c` comes before the last by account, then slot (the
+            // last's own later tokens come after its first: `j` decides).
+            let rank = (i128::from(p), i128::from(q), c.account, c.slot, j);
+            let before = token_order(rank, last_first) == Ordering::Less;
             debug_assert!(
                 before == (token_of(c, t, falling, i, j) < token_of(last, t, falls(last, t), 0, 0)),
                 "Invariant: the cross products order two tokens as Token does"
@@ -494,12 +530,7 @@ fn head_extras(head: &[LevCandidate], t: LotTerms, extras: &mut Vec<Extra>) -> b
 /// as [`Extra`]'s order.
 #[inline]
 fn first_token_before(c: &LevCandidate, x: &Extra) -> bool {
-    let (mine, its) = (
-        i128::from(c.notional) * i128::from(x.q),
-        i128::from(x.p) * i128::from(c.equity),
-    );
-    // On equal keys: account, slot, then `j` (0 against `x.j ≥ 1`).
-    mine > its || (mine == its && (c.account, c.slot) <= (x.account, x.slot))
+    token_order(first_rank(c), x.rank()) == Ordering::Less
 }
 
 /// [`select_lots_with`] without [`select_within_head`]: the merge or the
