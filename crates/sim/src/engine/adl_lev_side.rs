@@ -62,8 +62,6 @@ pub(super) struct LevScratch {
     pub(super) select: LotScratch,
     /// The positions found not in profit, with their reach.
     pub(super) out: Vec<(LevKey, i64)>,
-    /// The keys of the candidates filled, in order.
-    pub(super) filled: Vec<LevKey>,
 }
 
 impl LevScratch {
@@ -74,7 +72,6 @@ impl LevScratch {
         self.read.clear();
         self.lots.clear();
         self.out.clear();
-        self.filled.clear();
     }
 }
 
@@ -126,23 +123,33 @@ impl LevSide {
         self.order.insert(k);
     }
 
-    /// Takes `keys` (read from the order by one close, in order, not
-    /// parked) out of it.
-    pub(super) fn take_out(&mut self, keys: &[LevKey]) {
-        for k in keys {
+    /// Takes the candidates of `read` given lots (`lots`, as `read`; read
+    /// from the order by one close, in order, not parked) out of it, by
+    /// their slots ([`LevOrder::remove_read`]).
+    pub(super) fn take_out(&mut self, read: &[LevCandidate], lots: &[i64]) {
+        let winners = || {
+            read.iter()
+                .zip(lots)
+                .filter(|(_, q)| **q > 0)
+                .map(|(c, _)| c)
+        };
+        for c in winners() {
             debug_assert!(
-                matches!(self.key_of.get(k.slot), Some((o, None)) if o == *k),
-                "Invariant: a slot taken out of the leverage order was in it under its key"
+                self.key_of.in_order_as(
+                    c.slot,
+                    &LevKey::new(c.notional, c.equity, c.account, c.slot)
+                ),
+                "Invariant: a winner taken out of the leverage order is in it under the key it was read with"
             );
-            self.key_of.set(k.slot, None);
+            self.key_of.set(c.slot, None);
         }
-        self.order.remove_read(keys.iter().copied());
+        self.order.remove_read(winners().map(|c| c.slot));
     }
 
     /// Parks each `(key, reach)` of `out` (read from the order by one close,
     /// in order, and found not in profit) with its reach.
     pub(super) fn park(&mut self, out: &[(LevKey, i64)]) {
-        self.order.remove_read(out.iter().map(|o| o.0));
+        self.order.remove_read(out.iter().map(|o| o.0.slot));
         for &(k, reach) in out {
             self.parked.insert((reach, k));
             self.key_of.set(k.slot, Some((k, Some(reach))));

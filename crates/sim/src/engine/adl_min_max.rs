@@ -243,17 +243,9 @@ impl Engine {
         side.park(&sc.out);
         self.touch_min_max_winners(side, &sc.read, &sc.lots);
         // The winners' keys move with the fills: out of the order now, in
-        // one pass over its top, where the read left them (the next sync
-        // puts them back, as the fills log their accounts).
-        sc.filled.clear();
-        sc.filled.extend(
-            sc.read
-                .iter()
-                .zip(&sc.lots)
-                .filter(|(_, q)| **q > 0)
-                .map(|(c, _)| LevKey::new(c.notional, c.equity, c.account, c.slot)),
-        );
-        side.take_out(&sc.filled);
+        // one pass over its top, where the read left them, by their slots
+        // (the next sync puts them back, as the fills log their accounts).
+        side.take_out(&sc.read, &sc.lots);
         self.key_winners_from_fills(side, &sc.read, &sc.lots, terms, req.bankrupt);
         for (c, &q) in sc.read.iter().zip(&sc.lots) {
             if q == 0 {
@@ -275,10 +267,13 @@ impl Engine {
     }
 
     /// The records the fills of `read` (`lots` each) will read or write,
-    /// touched in a pass of their own: the slot's owner, its key entry and
-    /// the account's flags (the ledger's byte, with its dirty mark; the
-    /// next sync does not visit a winner keyed from its fill, so the side's
-    /// marker of it is not loaded).
+    /// touched in a pass of their own: the slot's key entry and the
+    /// account's flags (the ledger's byte, with its dirty mark; the next
+    /// sync does not visit a winner keyed from its fill, so the side's
+    /// marker of it is not loaded). Not the slot's owner: the booking takes
+    /// it from the candidate (`Ledger::trade_between`'s `owners`, since
+    /// round 15), so a load of it here was a miss for nothing
+    /// (docs/performance.md, "`min_max_leverage`, round 19").
     /// Each fill would meet them one after the other, a cache miss each at
     /// venue scale (a winner's lot moves it far down the order, so it is met
     /// again only thousands of closes later); a loop that does nothing else
@@ -295,12 +290,9 @@ impl Engine {
                 continue;
             }
             let entry = side.key_of.equity(c.slot);
-            let owner = self.ledger.slot_owner(c.slot);
             // Its flags (the ledger's byte per account; not its line).
             let hit = self.ledger.adl_hit(c.account);
-            fold = fold
-                .wrapping_add(u64::from(owner) + u64::from(hit))
-                .wrapping_add(entry as u64);
+            fold = fold.wrapping_add(u64::from(hit)).wrapping_add(entry as u64);
             self.ledger.mark_dirty(c.account);
         }
         std::hint::black_box(fold);
