@@ -147,7 +147,10 @@ impl WaveFold {
         std::hint::black_box(fold);
     }
 
-    /// Adds one take of the current step.
+    /// Adds one take of the current step. Inlined into its caller
+    /// (`WaveRecorder::observe`, a call a take): a build whose code units
+    /// fell otherwise called it, +83 M instructions at 100,000 accounts.
+    #[inline]
     pub fn take(&mut self, t: &AdlTake) {
         debug_assert!(
             self.steps.is_some_and(|(_, last)| last == t.step),

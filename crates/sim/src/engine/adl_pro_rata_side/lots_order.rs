@@ -422,13 +422,14 @@ impl LotsOrder {
         }
         let mut old = std::mem::take(&mut self.pending_old);
         let mut new = std::mem::take(&mut self.pending_new);
+        let shape = MovesShape::of(&old, &new);
         // Every re-key moving its slot by the same lots (a close's one-lot
         // fills): the new keys in order are the old ones in order, moved
         // (a key's order is its lots part's, then its slot's). Else both
         // sorted.
-        match shared_shift(&old, &new) {
+        match shape.shift {
             Some(shift) => {
-                sort_moves(&mut old, &mut self.moves_tmp);
+                sort_moves(&mut old, &mut self.moves_tmp, shape.increasing);
                 new.clear();
                 new.extend(old.iter().map(|&k| {
                     let top = ((k >> 32) as i64 + shift) as u64;
@@ -440,11 +441,22 @@ impl LotsOrder {
                 );
             }
             None => {
-                sort_moves(&mut old, &mut self.moves_tmp);
-                sort_moves(&mut new, &mut self.moves_tmp);
+                sort_moves(&mut old, &mut self.moves_tmp, shape.increasing);
+                sort_moves(&mut new, &mut self.moves_tmp, shape.increasing);
             }
         }
-        cancel_common(&mut old, &mut new);
+        if shape.disjoint {
+            debug_assert!(
+                {
+                    let (mut o, mut n) = (old.clone(), new.clone());
+                    cancel_common(&mut o, &mut n);
+                    o.len() == old.len()
+                },
+                "Invariant: re-keys of distinct slots, each to another key, share no key"
+            );
+        } else {
+            cancel_common(&mut old, &mut new);
+        }
         self.remove_sorted(&old);
         self.insert_sorted(&new);
         old.clear();
@@ -494,6 +506,26 @@ impl LotsOrder {
             return;
         };
         let (len, m) = (block.len(), moves.len());
+        if block.front() == Some(&moves[0]) && block.get(m - 1) == Some(&moves[m - 1]) {
+            // The block's first `m` keys (a close's winners leaving the
+            // front of the order, none skipped between): the keys removed
+            // are held here, distinct and sorted, and lie from the front
+            // key to the `m`th, `m` places, so they are those places. No
+            // pass over them.
+            debug_assert!(
+                block.range(..m).eq(moves.iter()),
+                "Invariant: m sorted held keys from the front key to the m-th are the first m"
+            );
+            block.drain(..m);
+            match block.back() {
+                Some(&last) => self.lasts[b] = last,
+                None => {
+                    self.blocks.remove(b);
+                    self.lasts.remove(b);
+                }
+            }
+            return;
+        }
         let first = if block.front() == Some(&moves[0]) {
             0
         } else {
@@ -648,25 +680,14 @@ impl LotsOrder {
     /// storage and the others in new blocks of the usual capacity.
     fn merge_split(&mut self, b: usize, moves: &[u64]) {
         let mut merged = std::mem::take(&mut self.scratch);
-        merged.clear();
-        let block = &mut self.blocks[b];
+        let block = &self.blocks[b];
         let (len, m) = (block.len(), moves.len());
-        let (mut r, mut j) = (0, 0);
-        let mut placed = 0;
-        while r < len || j < m {
-            if j == m || (r < len && block[r] < moves[j]) {
-                merged.push(block[r]);
-                r += 1;
-            } else {
-                debug_assert!(
-                    r == len || block[r] != moves[j],
-                    "Invariant: a slot is in the lots order once"
-                );
-                merged.push(moves[j]);
-                placed = merged.len() - 1;
-                j += 1;
-            }
-        }
+        // The block's keys copied (its two slices), then merged with the
+        // moves from the back, in place: no per-key push or ring index.
+        merged.clear();
+        merged.extend(block.iter().copied());
+        merged.resize(len + m, 0);
+        let placed = merge_back(&mut merged, len, moves);
         let half = BLOCK / 2;
         let mut start = 0;
         let mut at = b;
@@ -715,6 +736,41 @@ impl LotsOrder {
             (lots, k as u32)
         })
     }
+}
+
+/// Merges the increasing `moves` (none held) into `buf`, whose first
+/// `len` places hold increasing keys and whose length is `len` plus the
+/// moves': from the back, each key written once. Returns the place of the
+/// last move.
+fn merge_back(buf: &mut [u64], len: usize, moves: &[u64]) -> usize {
+    debug_assert_eq!(
+        buf.len(),
+        len + moves.len(),
+        "Invariant: room for the moves"
+    );
+    let (mut r, mut j) = (len, moves.len());
+    let mut placed = buf.len() - 1;
+    for w in (0..buf.len()).rev() {
+        if j == 0 {
+            // The rest is the block's own, already in place.
+            break;
+        }
+        if r > 0 && buf[r - 1] > moves[j - 1] {
+            r -= 1;
+            buf[w] = buf[r];
+        } else {
+            debug_assert!(
+                r == 0 || buf[r - 1] != moves[j - 1],
+                "Invariant: a slot is in the lots order once"
+            );
+            j -= 1;
+            buf[w] = moves[j];
+            if j == moves.len() - 1 {
+                placed = w;
+            }
+        }
+    }
+    placed
 }
 
 /// A block holding `keys`, with room for [`BLOCK`] keys and the one an
@@ -814,8 +870,9 @@ fn counting_pass(
 /// through before it falls back to the comparison sort.
 const FEW_LOTS: usize = 128;
 
-/// Sorts `keys` (distinct; `tmp`: a buffer kept by the caller, which may
-/// come back holding `keys`' old storage).
+/// Sorts `keys` (distinct; `increasing`: their slots strictly increase, as
+/// [`MovesShape::increasing`] found; `tmp`: a buffer kept by the caller,
+/// which may come back holding `keys`' old storage).
 ///
 /// A close's re-keys come in increasing slot order (its winners in account
 /// order, an account's slots consecutive: `Engine::book_pro_rata_fills`),
@@ -828,20 +885,16 @@ const FEW_LOTS: usize = 128;
 /// slots do not increase (a sync's re-keys, in the log's order) or whose
 /// lots spread over more than [`FEW_LOTS`] values go to that comparison
 /// sort. The keys are distinct, so both give the one sorted order.
-fn sort_moves(keys: &mut Vec<u64>, tmp: &mut Vec<u64>) {
+fn sort_moves(keys: &mut Vec<u64>, tmp: &mut Vec<u64>, increasing: bool) {
     let top = |k: u64| k >> 32;
-    let (mut increasing, mut sorted) = (true, true);
-    for w in keys.windows(2) {
-        increasing &= (w[0] as u32) < (w[1] as u32);
-        sorted &= w[0] < w[1];
+    let (mut sorted, mut low, mut high) = (true, u64::MAX, 0);
+    for (i, &k) in keys.iter().enumerate() {
+        sorted &= i == 0 || keys[i - 1] < k;
+        low = low.min(top(k));
+        high = high.max(top(k));
     }
     if sorted {
         return;
-    }
-    let (mut low, mut high) = (u64::MAX, 0);
-    for &k in keys.iter() {
-        low = low.min(top(k));
-        high = high.max(top(k));
     }
     if !increasing || high - low >= FEW_LOTS as u64 {
         keys.sort_unstable();
@@ -857,14 +910,43 @@ fn sort_moves(keys: &mut Vec<u64>, tmp: &mut Vec<u64>) {
     );
 }
 
-/// The lots change every re-key of `old` → `new` (pairs of keys of one slot,
-/// index by index) shares, if they share one (`new`'s lots part minus
-/// `old`'s: a `pro_rata` close's one-lot fills all move by +1).
-fn shared_shift(old: &[u64], new: &[u64]) -> Option<i64> {
-    let shift = |(&o, &n): (&u64, &u64)| (n >> 32) as i64 - (o >> 32) as i64;
-    let mut pairs = old.iter().zip(new);
-    let first = shift(pairs.next()?);
-    pairs.all(|p| shift(p) == first).then_some(first)
+/// What one pass over a flush's pending re-keys (`old[i] → new[i]`, one
+/// slot each) finds about them.
+struct MovesShape {
+    /// The lots change every re-key shares, if they share one (`new`'s
+    /// lots part minus `old`'s: a `pro_rata` close's one-lot fills all move
+    /// by +1).
+    shift: Option<i64>,
+    /// The slots strictly increase along the list (a close's winners booked
+    /// in account order): each slot is re-keyed once.
+    increasing: bool,
+    /// No key is in both lists: the slots increase and each re-key changes
+    /// its key. A key in both would be one slot's (the lower half), so one
+    /// re-key's, old and new alike. Then `cancel_common` has nothing to do.
+    disjoint: bool,
+}
+
+impl MovesShape {
+    /// The shape of `old` → `new` (same length).
+    fn of(old: &[u64], new: &[u64]) -> MovesShape {
+        debug_assert_eq!(old.len(), new.len(), "Invariant: a re-key is a pair");
+        let lots_shift = |o: u64, n: u64| (n >> 32) as i64 - (o >> 32) as i64;
+        let first = old
+            .first()
+            .zip(new.first())
+            .map(|(&o, &n)| lots_shift(o, n));
+        let (mut shared, mut increasing, mut moved) = (true, true, true);
+        for (i, (&o, &n)) in old.iter().zip(new).enumerate() {
+            shared &= Some(lots_shift(o, n)) == first;
+            increasing &= i == 0 || (old[i - 1] as u32) < (o as u32);
+            moved &= o != n;
+        }
+        MovesShape {
+            shift: first.filter(|_| shared),
+            increasing,
+            disjoint: increasing && moved,
+        }
+    }
 }
 
 /// Removes from `old` and `new` (each sorted) the keys they have in
@@ -1305,21 +1387,30 @@ mod tests {
 
     /// `sort_moves` sorts as the comparison sort does: keys in increasing
     /// slot order of lots values spread within [`FEW_LOTS`] (the counting
-    /// sort) and beyond it (the fallback), already sorted, with a slot out
-    /// of order (the fallback), empty and single; the buffer passed in
-    /// holding anything.
+    /// pass) and beyond (the comparison sort, the clamp at [`LOTS_LIMIT`]
+    /// included), slots out of order (the comparison sort), already
+    /// sorted, empty and single;
+    /// the buffer passed in holding anything. And the flush's shape of a
+    /// list of re-keys: the shared shift, increasing slots and disjoint
+    /// lists as a plain computation finds them.
     #[test]
     fn sort_moves_is_the_comparison_sort() {
         let mut rng = ChaCha8Rng::seed_from_u64(19);
         let mut tmp = Vec::new();
-        for case in 0..20_000 {
+        for case in 0..30_000 {
             let n = rng.random_range(0..200usize);
             let base = rng.random_range(1..1000);
-            let spread = rng.random_range(1..FEW_LOTS as i64 + 3);
-            let values: Vec<i64> = (0..rng.random_range(1..8))
+            let spread: i64 = match rng.random_range(0..4) {
+                0 => rng.random_range(1..FEW_LOTS as i64 + 3),
+                1 => rng.random_range(1..70_000),
+                2 => rng.random_range(1..LOTS_LIMIT),
+                _ => rng.random_range(1..4),
+            };
+            let values: Vec<i64> = (0..rng.random_range(1..40))
                 .map(|_| match rng.random_range(0..8) {
                     0 => LOTS_LIMIT - rng.random_range(1..4),
-                    _ => base + rng.random_range(0..spread),
+                    1 => LOTS_LIMIT + rng.random_range(0..4),
+                    _ => (base + rng.random_range(0..spread)).min(LOTS_LIMIT - 1),
                 })
                 .collect();
             let mut slot = rng.random_range(0..1000u32);
@@ -1343,10 +1434,86 @@ mod tests {
                     .map(|_| rng.random())
                     .collect();
             }
+            let increasing = keys.windows(2).all(|w| (w[0] as u32) < (w[1] as u32));
+            // The shape of `keys` re-keyed: by one shift, by one shift
+            // with a pair's key left alone, or by a shift each.
+            let shifted: Vec<u64> = match rng.random_range(0..3) {
+                0 => keys.iter().map(|&k| k.wrapping_sub(1 << 32)).collect(),
+                1 => keys
+                    .iter()
+                    .map(|&k| {
+                        if rng.random_bool(0.05) {
+                            k
+                        } else {
+                            k.wrapping_sub(1 << 32)
+                        }
+                    })
+                    .collect(),
+                _ => keys
+                    .iter()
+                    .map(|&k| k.wrapping_sub(rng.random_range(0..3u64) << 32))
+                    .collect(),
+            };
+            let shape = MovesShape::of(&keys, &shifted);
+            let shifts: Vec<i64> = keys
+                .iter()
+                .zip(&shifted)
+                .map(|(&o, &k)| (k >> 32) as i64 - (o >> 32) as i64)
+                .collect();
+            let shared = shifts.first().filter(|&&f| shifts.iter().all(|&x| x == f));
+            assert_eq!(shape.shift, shared.copied(), "case {case}");
+            assert_eq!(shape.increasing, increasing, "case {case}");
+            let common = keys.iter().any(|k| shifted.contains(k));
+            assert!(!(shape.disjoint && common), "case {case}");
+            assert_eq!(
+                shape.disjoint,
+                increasing && keys.iter().zip(&shifted).all(|(o, k)| o != k),
+                "case {case}"
+            );
             let mut want = keys.clone();
             want.sort_unstable();
-            sort_moves(&mut keys, &mut tmp);
+            sort_moves(&mut keys, &mut tmp, increasing);
             assert_eq!(keys, want, "case {case}");
+        }
+    }
+
+    /// `merge_back` gives the sorted union and the last move's place: a
+    /// block's keys and moves (none held) drawn at random, the moves all
+    /// before, all after, between or among the block's, one move, an
+    /// empty block.
+    #[test]
+    fn merge_back_is_a_sorted_union() {
+        let mut rng = ChaCha8Rng::seed_from_u64(31);
+        for case in 0..20_000 {
+            let mut all: Vec<u64> = (0..rng.random_range(1..2 * BLOCK))
+                .map(|_| rng.random_range(0..4 * BLOCK as u64))
+                .collect();
+            all.sort_unstable();
+            all.dedup();
+            let m = rng.random_range(1..=all.len());
+            let moves: Vec<u64> = match rng.random_range(0..4) {
+                0 => all[..m].to_vec(),
+                1 => all[all.len() - m..].to_vec(),
+                2 => {
+                    let at = rng.random_range(0..=all.len() - m);
+                    all[at..at + m].to_vec()
+                }
+                _ => {
+                    let mut picked: Vec<u64> = all.clone();
+                    for i in (1..picked.len()).rev() {
+                        picked.swap(i, rng.random_range(0..=i));
+                    }
+                    picked.truncate(m);
+                    picked.sort_unstable();
+                    picked
+                }
+            };
+            let block: Vec<u64> = all.iter().filter(|k| !moves.contains(k)).copied().collect();
+            let mut buf = block.clone();
+            buf.resize(block.len() + m, 0);
+            let placed = merge_back(&mut buf, block.len(), &moves);
+            assert_eq!(buf, all, "case {case}");
+            assert_eq!(buf[placed], moves[m - 1], "case {case}");
         }
     }
 
