@@ -569,11 +569,13 @@ impl Engine {
     /// A word of each line the close reads or writes for the winner in slot
     /// `s` of `account` (see [`Engine::touch_pro_rata_winners`]). Not its
     /// account line: a close reads only its flags (the ledger's byte per
-    /// account), unless the account holds several slots.
+    /// account), unless the account holds several slots. Not the slot's
+    /// owner either: the booking takes it from the candidate
+    /// (`Ledger::trade_between`'s `owners`), so a load of it here was a miss
+    /// for nothing (docs/performance.md, "Issue 14 after round 19").
     #[inline(always)]
     fn touch_winner(&self, side: &ProRataSide, account: u32, s: u32) -> u64 {
         let mut x = self.ledger.positions[s as usize].lots as u64;
-        x ^= u64::from(self.ledger.slot_owner(s));
         // Its flags (the booking marks it dirty and hit).
         x ^= u64::from(self.ledger.is_dirty(account));
         // Its index record (the re-index reads the entry it replaces).
