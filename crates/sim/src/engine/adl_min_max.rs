@@ -500,10 +500,14 @@ mod property_tests {
         }
     }
 
+    /// An account of [`venue`]: its collateral (µUSD) and per market its
+    /// slot `(lots, entry ticks)`, if any.
+    type Spec = (i64, [Option<(i64, i64)>; 2]);
+
     /// A two-market venue of `accounts`: per account its collateral (µUSD,
     /// any sign) and per market its lots (any sign, 0 a flat slot) and
     /// entry price in ticks, or no slot.
-    fn venue(accounts: &[(i64, [Option<(i64, i64)>; 2])]) -> Engine {
+    fn venue(accounts: &[Spec]) -> Engine {
         let cfg = VenueConfig {
             mode: LiquidationMode::Full,
             fee: Rate::ZERO,
@@ -520,7 +524,7 @@ mod property_tests {
                 id: i as u64 + 1,
                 collateral: Micros(*collateral),
                 isolated: false,
-                positions: (0..2u32)
+                positions: (0..2u16)
                     .filter_map(|m| slots[m as usize].map(|(lots, entry)| (m, lots, entry)))
                     .collect(),
             })
@@ -543,7 +547,7 @@ mod property_tests {
     /// One account: small amounts (many equal quotients and equal keys but
     /// for account and slot), collateral around zero (equity ≤ 0: no key),
     /// flat slots and slots of either side in either market.
-    fn account() -> impl Strategy<Value = (i64, [Option<(i64, i64)>; 2])> {
+    fn account() -> impl Strategy<Value = Spec> {
         let slot =
             proptest::option::of((-3i64..=3, prop_oneof![Just(10_000i64), 5_000i64..15_000]));
         (
