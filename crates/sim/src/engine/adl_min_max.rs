@@ -70,6 +70,27 @@ impl Engine {
         (equity > 0).then(|| LevKey::new(notional, equity, account, s))
     }
 
+    /// Appends to `keys` the key of each slot of `slots` (a market's) whose
+    /// position is open on side `winners`, counting an evaluation each, as
+    /// [`Engine::lev_key`] would for every slot. The side is tested here,
+    /// inline: most of a market's slots are on the other side or flat, and a
+    /// call of `lev_key` for each (its saved registers, its checks) was most
+    /// of the build's 380 M instructions at 100,000 accounts
+    /// (docs/performance.md, "`min_max_leverage` build, round 19b").
+    fn build_lev_keys(&mut self, slots: &[u32], winners: i64, keys: &mut Vec<LevKey>) {
+        let mut evaluated = 0;
+        for &s in slots {
+            if self.ledger.positions[s as usize].lots.signum() != winners {
+                continue;
+            }
+            evaluated += 1;
+            if let Some(k) = self.lev_key_uncounted(s, winners) {
+                keys.push(k);
+            }
+        }
+        self.adl_evaluations += evaluated;
+    }
+
     /// Brings side `winners` of market `mi` up to date: built at the first ADL
     /// of a step, else re-keyed for the accounts the ledger logged since.
     pub(super) fn sync_lev_side(&mut self, side: &mut LevSide, mi: usize, winners: i64) {
@@ -84,7 +105,7 @@ impl Engine {
             let slots = std::mem::take(&mut self.ledger.market_slots[mi]);
             let mut keys = std::mem::take(&mut side.build_keys);
             keys.clear();
-            keys.extend(slots.iter().filter_map(|&s| self.lev_key(s, winners)));
+            self.build_lev_keys(&slots, winners, &mut keys);
             self.ledger.market_slots[mi] = slots;
             for k in &keys {
                 side.key_of.set(k.slot, Some((*k, None)));
@@ -446,4 +467,122 @@ fn key_after_fill(c: &LevCandidate, q: i64, terms: LotTerms) -> Option<Option<Le
         "Invariant: a winner gives at most the lots it holds"
     );
     Some((notional > 0).then(|| LevKey::new(notional, equity, c.account, c.slot)))
+}
+
+#[cfg(test)]
+mod property_tests {
+    use proptest::prelude::*;
+
+    use super::LevKey;
+    use crate::engine::{AccountSpec, Engine, LastLine, LiquidationMode, VenueConfig};
+    use crate::money::{Micros, Rate};
+    use crate::venue::impact::NoImpact;
+    use crate::venue::market::{MarginSchedule, Market};
+
+    /// A market of whole lots at a cent tick, one margin tier.
+    fn market() -> Market {
+        Market {
+            name: "m".into(),
+            tick_size: 0.01,
+            lot_size: 1.0,
+            micros_per_lot_tick: 10_000,
+            margin: MarginSchedule::new(&[(
+                Micros::ZERO,
+                Rate::from_fraction(0.02).unwrap(),
+                Rate::from_fraction(0.01).unwrap(),
+            )]),
+            funding_interval_steps: 0,
+            funding_rate: Rate::ZERO,
+            impact: Box::new(NoImpact),
+            permanent_impact_fraction: 0.0,
+            temporary_impact_decay: 0.0,
+            impact_moves_mark: true,
+        }
+    }
+
+    /// An account of [`venue`]: its collateral (µUSD) and per market its
+    /// slot `(lots, entry ticks)`, if any.
+    type Spec = (i64, [Option<(i64, i64)>; 2]);
+
+    /// A two-market venue of `accounts`: per account its collateral (µUSD,
+    /// any sign) and per market its lots (any sign, 0 a flat slot) and
+    /// entry price in ticks, or no slot.
+    fn venue(accounts: &[Spec]) -> Engine {
+        let cfg = VenueConfig {
+            mode: LiquidationMode::Full,
+            fee: Rate::ZERO,
+            insurance_fund_share: Rate::ONE,
+            latency_steps: 0,
+            insurance_fund: Micros::ZERO,
+            insurance_fund_floor: Micros::ZERO,
+            last_line: LastLine::None,
+        };
+        let pop: Vec<AccountSpec> = accounts
+            .iter()
+            .enumerate()
+            .map(|(i, (collateral, slots))| AccountSpec {
+                id: i as u64 + 1,
+                collateral: Micros(*collateral),
+                isolated: false,
+                positions: (0..2u16)
+                    .filter_map(|m| slots[m as usize].map(|(lots, entry)| (m, lots, entry)))
+                    .collect(),
+            })
+            .collect();
+        Engine::new(
+            vec![market(), market()],
+            &[100.0, 3.0],
+            &pop,
+            cfg,
+            Engine::test_rng(0),
+        )
+        .unwrap()
+    }
+
+    /// A key's every field, its quotient's bits included.
+    fn fields(k: &LevKey) -> (i64, i64, u32, u32, u64) {
+        (k.notional, k.equity, k.account, k.slot, k.ratio().to_bits())
+    }
+
+    /// One account: small amounts (many equal quotients and equal keys but
+    /// for account and slot), collateral around zero (equity ≤ 0: no key),
+    /// flat slots and slots of either side in either market.
+    fn account() -> impl Strategy<Value = Spec> {
+        let slot =
+            proptest::option::of((-3i64..=3, prop_oneof![Just(10_000i64), 5_000i64..15_000]));
+        (
+            prop_oneof![Just(0i64), -2_000_000i64..2_000_000, Just(1_000_000i64)],
+            [slot.clone(), slot],
+        )
+    }
+
+    proptest! {
+        /// The build's keys with the side tested inline
+        /// (`Engine::build_lev_keys`, the fast path) are the keys, in the
+        /// same order, and the evaluations counted, of `Engine::lev_key`
+        /// called for every slot of the market (the plain build).
+        #[test]
+        fn build_keys_match_lev_key_of_every_slot(
+            accounts in proptest::collection::vec(account(), 0..40),
+        ) {
+            let mut e = venue(&accounts);
+            for mi in 0..2 {
+                for winners in [-1i64, 1] {
+                    let slots = e.ledger.market_slots[mi].clone();
+                    let before = e.adl_evaluations;
+                    let plain: Vec<LevKey> =
+                        slots.iter().filter_map(|&s| e.lev_key(s, winners)).collect();
+                    let plain_evaluations = e.adl_evaluations - before;
+                    let mut fast = Vec::new();
+                    let before = e.adl_evaluations;
+                    e.build_lev_keys(&slots, winners, &mut fast);
+                    prop_assert_eq!(e.adl_evaluations - before, plain_evaluations);
+                    prop_assert_eq!(
+                        fast.iter().map(fields).collect::<Vec<_>>(),
+                        plain.iter().map(fields).collect::<Vec<_>>()
+                    );
+                }
+            }
+        }
+    }
 }
