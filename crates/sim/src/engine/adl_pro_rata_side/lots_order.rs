@@ -1581,7 +1581,10 @@ mod tests {
         for case in 0..20_000 {
             let n = rng.random_range(0..40usize);
             let mut keys: Vec<u64> = (0..n)
-                .map(|_| rng.random_range(0..(1u64 << rng.random_range(1..40))))
+                .map(|_| {
+                    let bits = rng.random_range(1..40);
+                    rng.random_range(0..1u64 << bits)
+                })
                 .collect();
             keys.sort_unstable();
             keys.dedup();
