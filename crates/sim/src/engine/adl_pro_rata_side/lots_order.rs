@@ -1687,3 +1687,59 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod property_tests {
+    use std::collections::BTreeSet;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// A close as the engine makes it, against a sorted set: the
+        /// order's first `c` keys (walk order), some left out, re-keyed by
+        /// `shift` lots (or each by its own) in slot order after the flush
+        /// is told their walk places (true ones, or changed at `bad`);
+        /// the flush leaves the order the set's, whatever the hint.
+        #[test]
+        fn a_close_with_its_walk_places_is_the_sorted_set(
+            lots in prop::collection::vec(1i64..300, 1..400),
+            c in 1usize..200,
+            skip in prop::collection::vec(any::<bool>(), 200),
+            own in prop::collection::vec(0i64..3, 200),
+            one_shift in any::<bool>(),
+            bad in prop::option::of((0usize..200, 0u32..210)),
+        ) {
+            let entries: Vec<(i64, u32)> = lots.iter().copied().zip(0u32..).collect();
+            let mut order = LotsOrder::default();
+            order.build(&entries);
+            let mut set: BTreeSet<u64> = entries.iter().map(|&(l, s)| key(l, s)).collect();
+            let front: Vec<(i64, u32)> = order
+                .iter()
+                .take(c)
+                .zip(&skip)
+                .filter(|&((l, _), &skipped)| !skipped && l > 3)
+                .map(|(e, _)| e)
+                .collect();
+            let mut placed: Vec<(u32, (i64, u32))> = (0u32..).zip(front).collect();
+            placed.sort_unstable_by_key(|e| e.1.1);
+            let mut places: Vec<u32> = placed.iter().map(|e| e.0).collect();
+            if let Some((at, to)) = bad.filter(|_| !places.is_empty()) {
+                let n = places.len();
+                places[at % n] = to;
+            }
+            order.expect_order(places.into_iter());
+            for (i, &(_, (l, s))) in placed.iter().enumerate() {
+                let nl = l - if one_shift { 1 } else { 1 + own[i % own.len()] };
+                order.rekey_later(s, l, nl);
+                set.remove(&key(l, s));
+                set.insert(key(nl, s));
+            }
+            order.flush();
+            let got: Vec<u64> = order.iter().map(|(l, s)| key(l, s)).collect();
+            let want: Vec<u64> = set.into_iter().collect();
+            prop_assert_eq!(got, want);
+        }
+    }
+}
