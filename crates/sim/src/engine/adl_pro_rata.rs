@@ -491,7 +491,10 @@ impl Engine {
             side.chosen = chosen;
             return self.pro_rata_by_full_collection(req, cands, targets, fills);
         }
-        sort_by_account(&mut chosen, &mut side.chosen_tmp);
+        sort_by_account(&mut chosen, &mut side.by_account);
+        // The booking re-keys the winners in this order; their old keys in
+        // the lots order's are the walk's order, mostly the list as given.
+        side.by_lots.expect_order(side.by_account.places());
         // A close of more than a chunk is booked a chunk at a time
         // (`book_pro_rata_fills`, which reads each chunk's lines again):
         // here only the index records the candidates read, a chunk at a time.

@@ -122,8 +122,9 @@ pub(super) struct ProRataSide {
     /// The allocation's `(account, slot, lots)` list, kept between
     /// allocations (one a close: no allocation per close).
     pub(super) chosen: Vec<(u32, u32, i64)>,
-    /// [`sort_by_account`]'s merge buffer, kept between allocations.
-    pub(super) chosen_tmp: Vec<(u32, u32, i64)>,
+    /// [`sort_by_account`]'s buffers and its result's places, kept
+    /// between allocations.
+    pub(super) by_account: AccountSort,
     /// Per slot: the profit threshold its last build computed, kept across
     /// steps (see [`ThresholdMemo`]).
     thresholds: Vec<ThresholdMemo>,
@@ -450,61 +451,112 @@ impl ProRataSide {
 /// comparison sort.
 const FEW_RUNS: usize = 4;
 
+/// [`sort_by_account`]'s buffers, kept between allocations, and what it
+/// found: its sort keys (`slot << 32 | place in the list given`), sorted.
+#[derive(Default, Clone)]
+pub(super) struct AccountSort {
+    /// The sort keys, sorted after [`sort_by_account`].
+    keys: Vec<u64>,
+    /// [`sort_runs`]' merge buffer.
+    merged: Vec<u64>,
+    /// The list gathered in order, copied back.
+    rows: Vec<(u32, u32, i64)>,
+}
+
+impl AccountSort {
+    /// After [`sort_by_account`]: for each entry of the sorted list, in
+    /// order, its place in the list as given (the walk's order: see
+    /// [`LotsOrder::expect_order`]).
+    pub(super) fn places(&self) -> impl Iterator<Item = u32> + '_ {
+        self.keys.iter().map(|&k| k as u32)
+    }
+}
+
 /// Sorts an allocation's `(account, slot, lots)` list (distinct slots) by
-/// account, then slot (`tmp`: a buffer kept by the caller).
+/// account, then slot, keeping in `buf` where each entry came from
+/// ([`AccountSort::places`]).
 ///
+/// Slots are allocated in account order and an account's slots are
+/// consecutive (`Ledger::open_account`), so (account, slot) order is slot
+/// order: the list is sorted as `u64` keys `slot << 32 | place` (distinct;
+/// one compare a pair, where the tuples' key closure was two) and gathered.
 /// The walk meets the candidates by lots (largest first), then account:
 /// its one-lot fills are one ascending run of accounts a lots value, and a
 /// close fills its largest positions, which hold one to three values; the
 /// whole shares (appended after them in `allocate`'s order of fractional
 /// parts) and the capped candidates (merged into the walk) add a few more
-/// runs at most. So the list is a few ascending runs, merged here two at a
-/// time (one linear pass each), where the comparison sort of a close's ~62
-/// entries was a per-close cost of its own. More than [`FEW_RUNS`] runs go
-/// to that comparison sort. The keys are distinct, so both give the one
-/// sorted order.
-pub(super) fn sort_by_account(list: &mut [(u32, u32, i64)], tmp: &mut Vec<(u32, u32, i64)>) {
-    let key = |c: &(u32, u32, i64)| (c.0, c.1);
+/// runs at most. So the keys are a few ascending runs, merged two at a time
+/// ([`sort_runs`]); more than [`FEW_RUNS`] go to the comparison sort. The
+/// keys are distinct, so both give the one sorted order.
+pub(super) fn sort_by_account(list: &mut [(u32, u32, i64)], buf: &mut AccountSort) {
+    debug_assert!(
+        u32::try_from(list.len()).is_ok(),
+        "Invariant: a place fits the key's lower half"
+    );
+    buf.keys.clear();
+    buf.keys.extend(
+        list.iter()
+            .enumerate()
+            .map(|(i, c)| (u64::from(c.1) << 32) | i as u64),
+    );
+    if sort_runs(&mut buf.keys, &mut buf.merged) {
+        buf.rows.clear();
+        buf.rows
+            .extend(buf.keys.iter().map(|&k| list[k as u32 as usize]));
+        list.copy_from_slice(&buf.rows);
+    }
+    debug_assert!(
+        list.is_sorted_by_key(|c| (c.0, c.1)),
+        "Invariant: slot order is (account, slot) order"
+    );
+}
+
+/// Sorts `keys` (distinct): a list of up to [`FEW_RUNS`] ascending runs by
+/// merging them two at a time into `merged` (one linear pass each), more
+/// by the comparison sort. Returns whether the keys were out of order.
+fn sort_runs(keys: &mut [u64], merged: &mut Vec<u64>) -> bool {
     // The end of each run but the last (the last ends at the list's end).
     let mut ends = [0usize; FEW_RUNS];
     let mut runs = 1;
-    for i in 1..list.len() {
-        if key(&list[i]) < key(&list[i - 1]) {
+    for i in 1..keys.len() {
+        if keys[i] < keys[i - 1] {
             if runs == FEW_RUNS {
-                list.sort_unstable_by_key(key);
-                return;
+                keys.sort_unstable();
+                return true;
             }
             ends[runs - 1] = i;
             runs += 1;
         }
     }
-    if runs > 1 {
-        ends[runs - 1] = list.len();
+    if runs == 1 {
+        return false;
     }
-    // `list[..done]` is sorted; merge the next run into it.
+    ends[runs - 1] = keys.len();
+    // `keys[..done]` is sorted; merge the next run into it.
     let mut done = ends[0];
     for &end in &ends[1..runs] {
-        let (a, b) = list[..end].split_at(done);
-        tmp.clear();
+        let (a, b) = keys[..end].split_at(done);
+        merged.clear();
         let (mut i, mut j) = (0, 0);
         while i < a.len() && j < b.len() {
-            if key(&b[j]) < key(&a[i]) {
-                tmp.push(b[j]);
+            if b[j] < a[i] {
+                merged.push(b[j]);
                 j += 1;
             } else {
-                tmp.push(a[i]);
+                merged.push(a[i]);
                 i += 1;
             }
         }
-        tmp.extend_from_slice(&a[i..]);
-        tmp.extend_from_slice(&b[j..]);
-        list[..end].copy_from_slice(tmp);
+        merged.extend_from_slice(&a[i..]);
+        merged.extend_from_slice(&b[j..]);
+        keys[..end].copy_from_slice(merged);
         done = end;
     }
     debug_assert!(
-        list.is_sorted_by_key(key),
-        "Invariant: merging the ascending runs sorts the list"
+        keys.is_sorted(),
+        "Invariant: merging the ascending runs sorts the keys"
     );
+    true
 }
 
 /// Keys the walk reads ahead: their records (entry, threshold, set-aside
@@ -579,8 +631,8 @@ fn walk<'a>(
 
 /// The allocation of `needed` lots over candidates holding `total > needed`
 /// (`needed × total` below [`EXACT_LIMIT`]), as `allocate` rounds it, into
-/// `out` as `(account, slot, lots)`, counting in `visited` the index entries
-/// read. Returns false if the walk ended with lots left (never under the
+/// `out` as `(account, slot, lots)` in walk order, counting in `visited` the
+/// index entries read. Returns false if the walk ended with lots left (never under the
 /// limit; the caller then falls back).
 pub(super) fn pro_rata_shares(
     side: &ProRataSide,
@@ -606,6 +658,7 @@ pub(super) fn pro_rata_shares(
             frac: last.2,
         }
     };
+    let start = out.len();
     let mut stream = walk(side, x, visited).map(share_of).peekable();
     // The shares of at least one lot: a prefix of the walk.
     let mut whole = Vec::new();
@@ -643,11 +696,19 @@ pub(super) fn pro_rata_shares(
             left -= 1;
         }
     }
-    out.extend(
-        whole
-            .iter()
-            .zip(&extra)
-            .map(|(s, e)| (s.account, s.slot, s.floor + e)),
+    if whole.is_empty() {
+        return true;
+    }
+    // The whole shares go first, back in walk order: the walk met them
+    // before the one-lot fills, so the list is the walk's order, which
+    // the lots order expects of the re-keys' old keys
+    // (`LotsOrder::expect_order`; any order books the same, sorted by
+    // account after).
+    let mut rows: Vec<(Share, i64)> = whole.into_iter().zip(extra).collect();
+    rows.sort_unstable_by_key(|(s, _)| (Reverse(s.lots), s.account, s.slot));
+    out.splice(
+        start..start,
+        rows.iter().map(|(s, e)| (s.account, s.slot, s.floor + e)),
     );
     true
 }
@@ -871,7 +932,7 @@ mod tests {
     #[test]
     fn sort_by_account_is_the_comparison_sort() {
         let mut rng = ChaCha8Rng::seed_from_u64(23);
-        let mut tmp = Vec::new();
+        let mut tmp = AccountSort::default();
         for case in 0..20_000 {
             let mut slots: Vec<u32> = (0..rng.random_range(0..150u32))
                 .map(|_| rng.random_range(0..400))
@@ -900,21 +961,31 @@ mod tests {
                 }
             }
             if rng.random_bool(0.3) {
-                tmp = (0..rng.random_range(0..200))
+                tmp.rows = (0..rng.random_range(0..200))
                     .map(|_| (rng.random(), rng.random(), rng.random()))
                     .collect();
+                tmp.keys = (0..rng.random_range(0..200))
+                    .map(|_| rng.random())
+                    .collect();
+                tmp.merged = (0..rng.random_range(0..200))
+                    .map(|_| rng.random())
+                    .collect();
             }
+            let given = list.clone();
             let mut want = list.clone();
             want.sort_unstable_by_key(|c| (c.0, c.1));
             sort_by_account(&mut list, &mut tmp);
             assert_eq!(list, want, "case {case}");
+            let from: Vec<_> = tmp.places().map(|i| given[i as usize]).collect();
+            assert_eq!(from, want, "case {case}: the places");
         }
     }
 
     /// On random sides (few sizes and accounts: ties in shares and accounts
     /// are common; some positions out of profit, some capped; some walks
     /// of many read-aheads), the index's allocation is
-    /// `allocate`'s on every candidate in account order.
+    /// `allocate`'s on every candidate in account order; with nothing
+    /// capped, it comes in the lots order's (whole shares first).
     #[test]
     fn index_allocation_is_allocate_s_on_every_candidate() {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
@@ -963,6 +1034,12 @@ mod tests {
                 pro_rata_shares(&side, 0, needed, total, &mut got, &Cell::new(0)),
                 "case {case}"
             );
+            // In walk order (the lots order's, when nothing is capped).
+            if side.capped.is_empty() {
+                let walk_key =
+                    |c: &(u32, u32, i64)| (Reverse(side.entry(c.1).map_or(0, |e| e.lots)), c.1);
+                assert!(got.is_sorted_by_key(walk_key), "case {case}: walk order");
+            }
             got.sort_unstable();
             assert_eq!(got, want, "case {case}: needed {needed} of {total}");
         }
