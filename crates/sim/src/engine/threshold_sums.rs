@@ -138,8 +138,14 @@ impl ThresholdSums {
         usize::try_from((offset - 1) >> self.shift).map_or(last, |b| (b + 1).min(last))
     }
 
+    /// Adds `value` to the bucket of threshold `t` and to the total.
     fn add(&mut self, t: i64, value: i64) {
-        let b = self.bucket(t);
+        self.add_to_bucket(self.bucket(t), value);
+    }
+
+    /// Adds `value` to bucket `b`'s sum and to the total.
+    #[inline]
+    fn add_to_bucket(&mut self, b: usize, value: i64) {
         self.sums.add(b, value);
         self.total += value;
     }
@@ -239,8 +245,7 @@ impl ThresholdSums {
             );
             line.threshold = new.0;
             if old_value != new_value {
-                self.sums.add(b, new_value - old_value);
-                self.total += new_value - old_value;
+                self.add_to_bucket(b, new_value - old_value);
             }
             return;
         }
