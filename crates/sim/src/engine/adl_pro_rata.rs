@@ -92,20 +92,26 @@ fn equities_after<'a>(
 /// pnl(p) = lots·p·k − cost > 0: long, p > cost / d; short, p < −cost / d,
 /// `d = |lots|·k`. Either side's threshold is `⌊cost / d⌋ + 1` (the short's
 /// `−⌊(−cost − 1) / d⌋` of [`profit_threshold_wide`] is that integer: one
-/// expression, no branch on the side). In `i64` when nothing overflows (the
-/// 128-bit division was 1.5% of the 100,000-account crash), else in `i128`:
-/// the same integer.
+/// expression, no branch on the side). In `i64` when `d` fits (the 128-bit
+/// division was 1.5% of the 100,000-account crash), else in `i128`: the
+/// same integer. The `i64` path takes `d` in `1..=i64::MAX` as a `u64`
+/// product, so the division needs no zero or overflow check, and floors by
+/// the remainder's sign: one `idiv` (it runs for every fill's re-index).
+#[inline]
 fn profit_threshold(lots: i64, cost: i64, k: i64) -> i64 {
     let bound = i64::MAX / 4;
-    let fast = lots
-        .abs()
-        .checked_mul(k)
-        .filter(|&d| d > 0)
-        .and_then(|d| cost.div_euclid(d).checked_add(1));
-    match fast {
-        Some(t) => t.clamp(-bound, bound),
-        None => profit_threshold_wide(lots, cost, k),
-    }
+    let d = u64::try_from(k)
+        .ok()
+        .and_then(|k| lots.unsigned_abs().checked_mul(k))
+        .and_then(|d| i64::try_from(d).ok())
+        .filter(|&d| d > 0);
+    let Some(d) = d else {
+        return profit_threshold_wide(lots, cost, k);
+    };
+    let (q, r) = (cost / d, cost % d);
+    let floor = q - i64::from(r < 0);
+    // `floor + 1` overflows only at `floor = i64::MAX`, clamped either way.
+    floor.saturating_add(1).clamp(-bound, bound)
 }
 
 /// [`profit_threshold`] in `i128` throughout: what its `i64` fast path must
@@ -148,7 +154,8 @@ fn entry_of(
 impl Engine {
     /// The index entry of the position in slot `s` of `owner` (equity
     /// `equity`), if it is open on side `winners` in an account with positive
-    /// equity.
+    /// equity: what a re-index must leave (debug checks).
+    #[cfg(debug_assertions)]
     fn pro_rata_entry(&self, owner: u32, s: u32, winners: i64, equity: i64) -> Option<Entry> {
         let q = self.ledger.positions[s as usize];
         let per_lot_tick = self.markets[q.market as usize].micros_per_lot_tick;
@@ -190,7 +197,9 @@ impl Engine {
     /// Re-indexes the accounts `pending` (each once) on side `winners` of
     /// market `mi`; `known(a)` as [`Engine::resync_pro_rata`] takes it. An
     /// account known and holding one slot is re-indexed at the slot known,
-    /// without reading its account line (a cache miss per winner).
+    /// without reading its account line (a cache miss per winner), by
+    /// [`Engine::reindex_known`] (every winner of a close booked a chunk at a
+    /// time).
     fn resync_accounts(
         &mut self,
         side: &mut ProRataSide,
@@ -199,53 +208,103 @@ impl Engine {
         pending: &[u32],
         mut known: impl FnMut(u32) -> Option<(Micros, u32)>,
     ) {
+        // A side is one market's: its micro-USD per lot and tick, read once.
+        let k = self.markets[mi].micros_per_lot_tick;
         for &a in pending {
             // Asked of every account, in the log's order (the caller's
             // equities follow it), whether or not one is summed below.
             let given = known(a);
-            let slots = match given {
-                Some((_, s)) if self.ledger.holds_one_slot(a) => {
-                    debug_assert_eq!(
-                        self.ledger.accounts[a as usize].first_slot, s,
-                        "Invariant: the slot known is the account's one slot"
-                    );
-                    s..s + 1
-                }
-                _ => {
-                    let acc = &self.ledger.accounts[a as usize];
-                    acc.first_slot..acc.first_slot + acc.slot_count
-                }
-            };
-            let given = given.map(|(e, _)| e);
-            let mut equity = None;
-            for s in slots {
-                let q = self.ledger.positions[s as usize];
-                if q.market as usize != mi {
-                    continue;
-                }
-                if q.lots.signum() != winners {
-                    // Not on the side (the bankrupt's, a winner closed out):
-                    // no entry whatever its equity, so none is summed.
-                    side.set(s, None);
-                    continue;
-                }
-                let e = *equity.get_or_insert_with(|| match given {
-                    Some(e) => {
-                        debug_assert_eq!(
-                            e,
-                            self.equity(a),
-                            "Invariant: the equity given is the account's at the marks"
-                        );
-                        e.0
-                    }
-                    None => self.equity(a).0,
-                });
-                let entry = self.pro_rata_entry(a, s, winners, e);
-                if entry.is_some() {
-                    self.adl_evaluations += 1;
-                }
-                side.set(s, entry);
+            if let Some((e, s)) = given
+                && self.ledger.holds_one_slot(a)
+            {
+                debug_assert_eq!(
+                    self.ledger.accounts[a as usize].first_slot, s,
+                    "Invariant: the slot known is the account's one slot"
+                );
+                debug_assert_eq!(
+                    e,
+                    self.equity(a),
+                    "Invariant: the equity given is the account's at the marks"
+                );
+                self.reindex_known(side, mi, winners, k, a, s, e.0);
+                continue;
             }
+            self.reindex_account(side, mi, winners, k, a, given.map(|(e, _)| e));
+        }
+    }
+
+    /// Re-indexes slot `s`, the one slot of account `a`, whose equity at the
+    /// marks is `equity` (`k`: the market's micro-USD per lot and tick): the
+    /// per-winner path of [`Engine::resync_accounts`], one position read and
+    /// no equity sum. Its entry is [`Engine::pro_rata_entry`]'s: none off the
+    /// market, off the side or at non-positive equity.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn reindex_known(
+        &mut self,
+        side: &mut ProRataSide,
+        mi: usize,
+        winners: i64,
+        k: i64,
+        a: u32,
+        s: u32,
+        equity: i64,
+    ) {
+        let q = self.ledger.positions[s as usize];
+        if q.market as usize != mi {
+            return;
+        }
+        let entry = entry_of(a, q, winners, equity, || {
+            profit_threshold(q.lots, q.cost.0, k)
+        });
+        if entry.is_some() {
+            self.adl_evaluations += 1;
+        }
+        side.set(s, entry);
+    }
+
+    /// Re-indexes every slot of account `a` on market `mi` (`k`: its
+    /// micro-USD per lot and tick; `given`: the account's equity at the
+    /// marks if the caller holds it, else summed once, only if a slot is on
+    /// side `winners`).
+    fn reindex_account(
+        &mut self,
+        side: &mut ProRataSide,
+        mi: usize,
+        winners: i64,
+        k: i64,
+        a: u32,
+        given: Option<Micros>,
+    ) {
+        let acc = &self.ledger.accounts[a as usize];
+        let mut equity = None;
+        for s in acc.first_slot..acc.first_slot + acc.slot_count {
+            let q = self.ledger.positions[s as usize];
+            if q.market as usize != mi {
+                continue;
+            }
+            if q.lots.signum() != winners {
+                // Not on the side (the bankrupt's, a winner closed out):
+                // no entry whatever its equity, so none is summed.
+                side.set(s, None);
+                continue;
+            }
+            let e = *equity.get_or_insert_with(|| match given {
+                Some(e) => {
+                    debug_assert_eq!(
+                        e,
+                        self.equity(a),
+                        "Invariant: the equity given is the account's at the marks"
+                    );
+                    e.0
+                }
+                None => self.equity(a).0,
+            });
+            let entry = entry_of(a, q, winners, e, || profit_threshold(q.lots, q.cost.0, k));
+            if entry.is_some() {
+                self.adl_evaluations += 1;
+            }
+            side.set(s, entry);
         }
     }
 
@@ -589,14 +648,16 @@ impl Engine {
     /// [`pro_rata_shares`], its index reads counted as candidate evaluations.
     fn pro_rata_shares_counted(
         &mut self,
-        side: &ProRataSide,
+        side: &mut ProRataSide,
         x: i64,
         needed: i64,
         total: i64,
         out: &mut Vec<(u32, u32, i64)>,
     ) -> bool {
         let visited = Cell::new(0);
-        let done = pro_rata_shares(side, x, needed, total, out, &visited);
+        let mut scratch = std::mem::take(&mut side.shares);
+        let done = pro_rata_shares(side, x, needed, total, out, &mut scratch, &visited);
+        side.shares = scratch;
         self.adl_evaluations += visited.get();
         done
     }
@@ -635,13 +696,16 @@ impl Engine {
         // common case: `by_equity` is then neither built nor kept).
         if loss > 0 && side.may_cap(loss) {
             side.index_equity();
+            // Kept between closes: no allocation a close.
+            let mut capped = std::mem::take(&mut side.capped_slots);
+            capped.clear();
             let side_ref = &*side;
-            let capped: Vec<u32> = side
-                .by_equity
-                .up_to(loss)
-                .filter(|&s| side_ref.entry(s).is_some_and(|e| e.equity_per_lot() < loss))
-                .collect();
-            for s in capped {
+            capped.extend(
+                side.by_equity
+                    .up_to(loss)
+                    .filter(|&s| side_ref.entry(s).is_some_and(|e| e.equity_per_lot() < loss)),
+            );
+            for &s in &capped {
                 let Some(e) = side.entry(s) else {
                     continue;
                 };
@@ -656,6 +720,7 @@ impl Engine {
                     side.capped.push(c);
                 }
             }
+            side.capped_slots = capped;
             side.capped
                 .sort_unstable_by_key(|c| (Reverse(c.lots), c.account, c.slot));
         }
@@ -778,6 +843,59 @@ mod tests {
                 profit_threshold_wide(lots, cost, k),
                 "{lots} {cost} {k}"
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod property_tests {
+    use proptest::prelude::*;
+
+    use super::{profit_threshold, profit_threshold_wide};
+
+    /// Lots, costs and prices per lot and tick at the extremes and near
+    /// them, and ordinary ones.
+    fn edgy(ordinary: std::ops::Range<i64>) -> impl Strategy<Value = i64> {
+        prop_oneof![
+            ordinary,
+            Just(1i64),
+            Just(i64::MAX),
+            Just(i64::MAX - 1),
+            Just(i64::MAX / 2),
+            Just(i64::MAX / 2 + 1),
+            1i64..i64::MAX,
+        ]
+    }
+
+    proptest! {
+        /// The `u64`-product, floored-by-remainder fast path is the `i128`
+        /// formula: either sign of lots and cost, exact multiples (a
+        /// remainder of 0), products at and past `i64::MAX`, costs at the
+        /// extremes.
+        #[test]
+        fn lean_threshold_is_the_wide_formula(
+            lots in edgy(1..1000),
+            short in any::<bool>(),
+            k in edgy(1..1_000_000),
+            cost in prop_oneof![
+                -1_000_000_000i64..1_000_000_000,
+                Just(i64::MIN),
+                Just(i64::MIN + 1),
+                Just(-1i64),
+                Just(0i64),
+                Just(i64::MAX),
+                any::<i64>(),
+            ],
+            multiple in -1000i64..1000,
+            exact in any::<bool>(),
+        ) {
+            let lots = if short { -lots } else { lots };
+            // A cost that is an exact multiple of |lots|·k, when it fits.
+            let cost = match lots.unsigned_abs().checked_mul(k as u64).and_then(|d| i64::try_from(d).ok()).and_then(|d| d.checked_mul(multiple)) {
+                Some(c) if exact => c,
+                _ => cost,
+            };
+            prop_assert_eq!(profit_threshold(lots, cost, k), profit_threshold_wide(lots, cost, k));
         }
     }
 }

@@ -119,12 +119,17 @@ pub(super) struct ProRataSide {
     pub(super) stamp: u32,
     /// Candidates whose lots are capped at this allocation's price.
     pub(super) capped: Vec<AdlCandidate>,
+    /// The slots a gap may cap, listed before they are evaluated: kept
+    /// between allocations (no allocation a close).
+    pub(super) capped_slots: Vec<u32>,
     /// The allocation's `(account, slot, lots)` list, kept between
     /// allocations (one a close: no allocation per close).
     pub(super) chosen: Vec<(u32, u32, i64)>,
     /// [`sort_by_account`]'s buffers and its result's places, kept
     /// between allocations.
     pub(super) by_account: AccountSort,
+    /// [`pro_rata_shares`]' buffers, kept between allocations.
+    pub(super) shares: ShareScratch,
     /// Per slot: the profit threshold its last build computed, kept across
     /// steps (see [`ThresholdMemo`]).
     thresholds: Vec<ThresholdMemo>,
@@ -172,6 +177,16 @@ impl Share {
             .then(self.slot.cmp(&other.slot))
             .is_lt()
     }
+}
+
+/// [`pro_rata_shares`]' buffers, kept between closes (cleared, reused):
+/// a close with whole shares allocated two vectors.
+#[derive(Default, Clone)]
+pub(super) struct ShareScratch {
+    /// The whole shares in walk order, each with its extra lot (0 or 1).
+    whole: Vec<(Share, i64)>,
+    /// Places in `whole`, in `allocate`'s order of fractional parts.
+    order: Vec<u32>,
 }
 
 /// Above this `needed × Σ lots` the f64 shares are not exact enough for the
@@ -339,14 +354,31 @@ impl ProRataSide {
     /// Sets the entry of `slot` to `new` (`None`: out of the index), re-keying
     /// only the orders whose key changed: a winner filled keeps its account
     /// and usually its threshold, so most re-indexing is one `by_lots` move
-    /// and a Fenwick update rather than three sorted-set moves.
+    /// and a bucket sum update rather than three sorted-set moves. Inlined
+    /// into the re-index of every fill, the entry replaced in place being
+    /// the common case; the rest (in, out, neither) is [`ProRataSide::set_rare`].
+    #[inline(always)]
     pub(super) fn set(&mut self, slot: u32, new: Option<Entry>) {
-        let (old, new) = match (self.entry(slot), new) {
-            (Some(old), Some(new)) => (old, new),
-            (Some(_), None) => return self.remove(slot),
-            (None, Some(new)) => return self.insert(slot, new),
-            (None, None) => return,
-        };
+        match (self.entry(slot), new) {
+            (Some(old), Some(new)) => self.replace(slot, old, new),
+            (old, new) => self.set_rare(slot, old.is_some(), new),
+        }
+    }
+
+    /// [`ProRataSide::set`] where `slot` was not indexed or leaves the index
+    /// (`held`: it was).
+    #[inline(never)]
+    fn set_rare(&mut self, slot: u32, held: bool, new: Option<Entry>) {
+        match (held, new) {
+            (true, None) => self.remove(slot),
+            (false, Some(new)) => self.insert(slot, new),
+            _ => {}
+        }
+    }
+
+    /// Replaces the entry `old` of `slot` by `new` in every order.
+    #[inline(always)]
+    fn replace(&mut self, slot: u32, old: Entry, new: Entry) {
         self.lower_min_equity(new);
         if old.lots != new.lots {
             self.by_lots.rekey_later(slot, old.lots, new.lots);
@@ -453,14 +485,15 @@ const FEW_RUNS: usize = 4;
 
 /// [`sort_by_account`]'s buffers, kept between allocations, and what it
 /// found: its sort keys (`slot << 32 | place in the list given`), sorted.
+/// 8 bytes a winner, plus at most 4 for the merge: a buffer grows to the
+/// largest close's winners and stays (the 1M `pro_rata` crash's peak).
 #[derive(Default, Clone)]
 pub(super) struct AccountSort {
-    /// The sort keys, sorted after [`sort_by_account`].
+    /// The sort keys, sorted after [`sort_by_account`] (their upper halves
+    /// overwritten by the gather: only the places are kept).
     keys: Vec<u64>,
-    /// [`sort_runs`]' merge buffer.
+    /// [`sort_runs`]' merge buffer: the shorter of the two runs merged.
     merged: Vec<u64>,
-    /// The list gathered in order, copied back.
-    rows: Vec<(u32, u32, i64)>,
 }
 
 impl AccountSort {
@@ -479,7 +512,8 @@ impl AccountSort {
 /// Slots are allocated in account order and an account's slots are
 /// consecutive (`Ledger::open_account`), so (account, slot) order is slot
 /// order: the list is sorted as `u64` keys `slot << 32 | place` (distinct;
-/// one compare a pair, where the tuples' key closure was two) and gathered.
+/// one compare a pair, where the tuples' key closure was two) and gathered
+/// in place ([`gather_in_place`]).
 /// The walk meets the candidates by lots (largest first), then account:
 /// its one-lot fills are one ascending run of accounts a lots value, and a
 /// close fills its largest positions, which hold one to three values; the
@@ -500,10 +534,7 @@ pub(super) fn sort_by_account(list: &mut [(u32, u32, i64)], buf: &mut AccountSor
             .map(|(i, c)| (u64::from(c.1) << 32) | i as u64),
     );
     if sort_runs(&mut buf.keys, &mut buf.merged) {
-        buf.rows.clear();
-        buf.rows
-            .extend(buf.keys.iter().map(|&k| list[k as u32 as usize]));
-        list.copy_from_slice(&buf.rows);
+        gather_in_place(list, &mut buf.keys);
     }
     debug_assert!(
         list.is_sorted_by_key(|c| (c.0, c.1)),
@@ -511,9 +542,40 @@ pub(super) fn sort_by_account(list: &mut [(u32, u32, i64)], buf: &mut AccountSor
     );
 }
 
+/// The upper half of a key [`gather_in_place`] has moved its row to.
+const GATHERED: u64 = (u32::MAX as u64) << 32;
+
+/// Puts `list[keys[j] as u32]` at `j` for every `j` (the keys' lower halves
+/// are a permutation of `0..n`), in place: each cycle of the permutation
+/// followed once, one row held aside. Marks each key done by setting its
+/// upper half ([`GATHERED`]: no slot is `u32::MAX`, as `first_slot +
+/// slot_count` fits a `u32`), which the caller no longer reads; the lower
+/// halves (the places) stay. Where a gathered copy and a copy back held 16
+/// bytes a winner more at the largest close.
+fn gather_in_place(list: &mut [(u32, u32, i64)], keys: &mut [u64]) {
+    for i in 0..keys.len() {
+        if keys[i] >= GATHERED {
+            continue;
+        }
+        let held = list[i];
+        let mut j = i;
+        loop {
+            debug_assert!(keys[j] < GATHERED, "Invariant: a cycle meets each key once");
+            let from = keys[j] as u32 as usize;
+            keys[j] |= GATHERED;
+            if from == i {
+                list[j] = held;
+                break;
+            }
+            list[j] = list[from];
+            j = from;
+        }
+    }
+}
+
 /// Sorts `keys` (distinct): a list of up to [`FEW_RUNS`] ascending runs by
-/// merging them two at a time into `merged` (one linear pass each), more
-/// by the comparison sort. Returns whether the keys were out of order.
+/// merging them two at a time ([`merge_runs`]), more by the comparison
+/// sort. Returns whether the keys were out of order.
 fn sort_runs(keys: &mut [u64], merged: &mut Vec<u64>) -> bool {
     // The end of each run but the last (the last ends at the list's end).
     let mut ends = [0usize; FEW_RUNS];
@@ -535,21 +597,7 @@ fn sort_runs(keys: &mut [u64], merged: &mut Vec<u64>) -> bool {
     // `keys[..done]` is sorted; merge the next run into it.
     let mut done = ends[0];
     for &end in &ends[1..runs] {
-        let (a, b) = keys[..end].split_at(done);
-        merged.clear();
-        let (mut i, mut j) = (0, 0);
-        while i < a.len() && j < b.len() {
-            if b[j] < a[i] {
-                merged.push(b[j]);
-                j += 1;
-            } else {
-                merged.push(a[i]);
-                i += 1;
-            }
-        }
-        merged.extend_from_slice(&a[i..]);
-        merged.extend_from_slice(&b[j..]);
-        keys[..end].copy_from_slice(merged);
+        merge_runs(&mut keys[..end], done, merged);
         done = end;
     }
     debug_assert!(
@@ -557,6 +605,47 @@ fn sort_runs(keys: &mut [u64], merged: &mut Vec<u64>) -> bool {
         "Invariant: merging the ascending runs sorts the keys"
     );
     true
+}
+
+/// Merges `keys[..mid]` and `keys[mid..]` (each ascending, keys distinct)
+/// in place, the shorter run copied to `merged` first: from the front when
+/// it is the first (a write never passes the second's next read), from the
+/// back when it is the second (likewise). One linear pass; the buffer holds
+/// at most half the keys.
+fn merge_runs(keys: &mut [u64], mid: usize, merged: &mut Vec<u64>) {
+    merged.clear();
+    let n = keys.len();
+    if mid <= n - mid {
+        merged.extend_from_slice(&keys[..mid]);
+        let (mut i, mut j, mut k) = (0, mid, 0);
+        while i < merged.len() && j < n {
+            if keys[j] < merged[i] {
+                keys[k] = keys[j];
+                j += 1;
+            } else {
+                keys[k] = merged[i];
+                i += 1;
+            }
+            k += 1;
+        }
+        // Whatever is left of the second run is in place already.
+        keys[k..k + merged.len() - i].copy_from_slice(&merged[i..]);
+    } else {
+        merged.extend_from_slice(&keys[mid..]);
+        let (mut i, mut j, mut k) = (mid, merged.len(), n);
+        while i > 0 && j > 0 {
+            k -= 1;
+            if merged[j - 1] < keys[i - 1] {
+                keys[k] = keys[i - 1];
+                i -= 1;
+            } else {
+                keys[k] = merged[j - 1];
+                j -= 1;
+            }
+        }
+        // Whatever is left of the first run is in place already.
+        keys[..j].copy_from_slice(&merged[..j]);
+    }
 }
 
 /// Keys the walk reads ahead: their records (entry, threshold, set-aside
@@ -632,7 +721,8 @@ fn walk<'a>(
 /// The allocation of `needed` lots over candidates holding `total > needed`
 /// (`needed × total` below [`EXACT_LIMIT`]), as `allocate` rounds it, into
 /// `out` as `(account, slot, lots)` in walk order, counting in `visited` the
-/// index entries read. Returns false if the walk ended with lots left (never under the
+/// index entries read; `scratch` holds the whole shares (kept between
+/// closes: no allocation a close). Returns false if the walk ended with lots left (never under the
 /// limit; the caller then falls back).
 pub(super) fn pro_rata_shares(
     side: &ProRataSide,
@@ -640,6 +730,7 @@ pub(super) fn pro_rata_shares(
     needed: i64,
     total: i64,
     out: &mut Vec<(u32, u32, i64)>,
+    scratch: &mut ShareScratch,
     visited: &Cell<u64>,
 ) -> bool {
     // The walk meets runs of equal lots (a levelled side: one run), whose
@@ -658,36 +749,33 @@ pub(super) fn pro_rata_shares(
             frac: last.2,
         }
     };
-    let start = out.len();
     let mut stream = walk(side, x, visited).map(share_of).peekable();
-    // The shares of at least one lot: a prefix of the walk.
-    let mut whole = Vec::new();
+    // The shares of at least one lot: a prefix of the walk, kept in walk
+    // order; `order` lists them in `allocate`'s order of fractional parts.
+    let ShareScratch { whole, order } = scratch;
+    whole.clear();
     while let Some(s) = stream.next_if(|s| s.floor >= 1) {
-        whole.push(s);
+        whole.push((s, 0));
     }
-    let mut left = needed - whole.iter().map(|s| s.floor).sum::<i64>();
-    whole.sort_unstable_by(|p, q| {
-        if p.before(q) {
-            std::cmp::Ordering::Less
-        } else {
-            std::cmp::Ordering::Greater
-        }
-    });
-    let mut extra = vec![0i64; whole.len()];
+    let mut left = needed - whole.iter().map(|(s, _)| s.floor).sum::<i64>();
+    order_by_fraction(whole, order);
     let mut w = 0;
     // The lots left, one each in `allocate`'s order: the merge of the whole
     // shares (by fractional part) and the rest of the walk (fractional part =
     // share, decreasing along the walk).
+    let start = out.len();
     while left > 0 {
-        let take_whole = match (whole.get(w), stream.peek()) {
-            (Some(p), Some(q)) => p.before(q),
+        let next_whole = order.get(w).map(|&i| i as usize);
+        let take_whole = match (next_whole, stream.peek()) {
+            (Some(i), Some(q)) => whole[i].0.before(q),
             (Some(_), None) => true,
             (None, Some(_)) => false,
             (None, None) => return false,
         };
-        if take_whole {
-            if whole[w].floor < whole[w].lots {
-                extra[w] = 1;
+        if let (true, Some(i)) = (take_whole, next_whole) {
+            let (s, extra) = &mut whole[i];
+            if s.floor < s.lots {
+                *extra = 1;
                 left -= 1;
             }
             w += 1;
@@ -696,21 +784,37 @@ pub(super) fn pro_rata_shares(
             left -= 1;
         }
     }
-    if whole.is_empty() {
-        return true;
-    }
-    // The whole shares go first, back in walk order: the walk met them
-    // before the one-lot fills, so the list is the walk's order, which
-    // the lots order expects of the re-keys' old keys
+    // The whole shares go first, in walk order (kept so: no sort back):
+    // the walk met them before the one-lot fills, so the list is the
+    // walk's order, which the lots order expects of the re-keys' old keys
     // (`LotsOrder::expect_order`; any order books the same, sorted by
     // account after).
-    let mut rows: Vec<(Share, i64)> = whole.into_iter().zip(extra).collect();
-    rows.sort_unstable_by_key(|(s, _)| (Reverse(s.lots), s.account, s.slot));
-    out.splice(
-        start..start,
-        rows.iter().map(|(s, e)| (s.account, s.slot, s.floor + e)),
-    );
+    if !whole.is_empty() {
+        out.splice(
+            start..start,
+            whole.iter().map(|(s, e)| (s.account, s.slot, s.floor + e)),
+        );
+    }
     true
+}
+
+/// Writes to `order` the places of `whole` (shares with their extra lot,
+/// 0 yet) in `allocate`'s order of fractional parts ([`Share::before`]):
+/// indexes sorted, the shares left in walk order.
+fn order_by_fraction(whole: &[(Share, i64)], order: &mut Vec<u32>) {
+    debug_assert!(
+        u32::try_from(whole.len()).is_ok(),
+        "Invariant: a share's place fits a u32"
+    );
+    order.clear();
+    order.extend(0..whole.len() as u32);
+    order.sort_unstable_by(|&p, &q| {
+        if whole[p as usize].0.before(&whole[q as usize].0) {
+            std::cmp::Ordering::Less
+        } else {
+            std::cmp::Ordering::Greater
+        }
+    });
 }
 
 #[cfg(test)]
@@ -961,9 +1065,6 @@ mod tests {
                 }
             }
             if rng.random_bool(0.3) {
-                tmp.rows = (0..rng.random_range(0..200))
-                    .map(|_| (rng.random(), rng.random(), rng.random()))
-                    .collect();
                 tmp.keys = (0..rng.random_range(0..200))
                     .map(|_| rng.random())
                     .collect();
@@ -989,6 +1090,8 @@ mod tests {
     #[test]
     fn index_allocation_is_allocate_s_on_every_candidate() {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
+        // Kept across cases, as the side keeps it across closes.
+        let mut scratch = ShareScratch::default();
         for case in 0..3000 {
             let n = if case % 4 == 0 {
                 rng.random_range(50..200u32)
@@ -1031,7 +1134,15 @@ mod tests {
                 .collect();
             let mut got = Vec::new();
             assert!(
-                pro_rata_shares(&side, 0, needed, total, &mut got, &Cell::new(0)),
+                pro_rata_shares(
+                    &side,
+                    0,
+                    needed,
+                    total,
+                    &mut got,
+                    &mut scratch,
+                    &Cell::new(0)
+                ),
                 "case {case}"
             );
             // In walk order (the lots order's, when nothing is capped).
@@ -1042,6 +1153,182 @@ mod tests {
             }
             got.sort_unstable();
             assert_eq!(got, want, "case {case}: needed {needed} of {total}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod property_tests {
+    use proptest::prelude::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+    use crate::venue::adl::{self, AdlPolicy};
+
+    /// `allocate`'s fills on the candidates of the side `side_of` builds
+    /// from `rows` (`(account, slot, lots, in profit at 0)`), as
+    /// `(account, slot, lots)` sorted.
+    fn allocate_s(rows: &[(u32, u32, i64, bool)], needed: i64) -> Vec<(u32, u32, i64)> {
+        let mut all: Vec<AdlCandidate> = rows
+            .iter()
+            .filter(|r| r.3)
+            .map(|r| AdlCandidate {
+                account: r.0,
+                slot: r.1,
+                lots: r.2,
+                pnl: 1.0,
+                entry_value: r.2 as f64,
+                notional: r.2 as f64,
+                equity: 1.0,
+                wallet: 0.0,
+                maintenance: 0.0,
+                loss_per_lot: 0.0,
+                lot_value: 1.0,
+            })
+            .collect();
+        let mut want = Vec::new();
+        let mut r = ChaCha8Rng::seed_from_u64(0);
+        adl::allocate(&AdlPolicy::ProRata, &mut all, needed, &mut r, &mut want);
+        let mut want: Vec<(u32, u32, i64)> = want
+            .iter()
+            .map(|&(i, l)| (all[i].account, all[i].slot, l))
+            .collect();
+        want.sort_unstable();
+        want
+    }
+
+    /// The side of `rows` (nothing capped) and its candidates' lots.
+    fn side_of(rows: &[(u32, u32, i64, bool)]) -> (ProRataSide, i64) {
+        let mut side = ProRataSide::default();
+        side.clear_entries(rows.len());
+        side.next_stamp();
+        let (mut by_t, mut by_l) = (Vec::new(), Vec::new());
+        for &(account, slot, lots, profit) in rows {
+            let threshold = if profit { -1 } else { 1 };
+            let e = Entry {
+                account,
+                lots,
+                threshold,
+                equity: 0,
+            };
+            side.put_entry(slot, e);
+            by_l.push((lots, slot));
+            by_t.push(((threshold, slot), lots));
+        }
+        side.by_threshold.build(&by_t, cut_below(0));
+        side.by_lots.build(&by_l);
+        let total = rows.iter().filter(|r| r.3).map(|r| r.2).sum();
+        (side, total)
+    }
+
+    /// Rows from `(lots, in profit)` pairs: slot `i`, two slots an account
+    /// (consecutive, as in the ledger).
+    fn rows_of(spec: &[(i64, bool)]) -> Vec<(u32, u32, i64, bool)> {
+        spec.iter()
+            .enumerate()
+            .map(|(i, &(l, p))| (i as u32 / 2, i as u32, l, p))
+            .collect()
+    }
+
+    /// A run of keys ascending from `from`, `len` of them, steps of 1 to 3.
+    fn ascending(from: u64, steps: &[u64]) -> Vec<u64> {
+        let mut at = from;
+        steps
+            .iter()
+            .map(|s| {
+                at += s;
+                at
+            })
+            .collect()
+    }
+
+    proptest! {
+        /// The shares with kept buffers are `allocate`'s, on two sides in
+        /// turn with one scratch (the second meets the first's leftovers):
+        /// few lots values (ties in shares and fractional parts), sides
+        /// with large positions (whole shares), `needed` from 1 to all but
+        /// one lot; the list comes whole shares first, in walk order.
+        #[test]
+        fn shares_with_kept_buffers_are_allocate_s(
+            a in prop::collection::vec((prop_oneof![1i64..4, 1i64..400], any::<bool>()), 1..90),
+            b in prop::collection::vec((prop_oneof![1i64..4, 1i64..400], any::<bool>()), 1..90),
+            na in any::<u64>(),
+            nb in any::<u64>(),
+        ) {
+            let mut scratch = ShareScratch::default();
+            for (spec, n) in [(a, na), (b, nb)] {
+                let rows = rows_of(&spec);
+                let (side, total) = side_of(&rows);
+                if total < 2 {
+                    continue;
+                }
+                let needed = 1 + (n % (total as u64 - 1)) as i64;
+                let mut got = Vec::new();
+                prop_assert!(pro_rata_shares(
+                    &side, 0, needed, total, &mut got, &mut scratch, &Cell::new(0)
+                ));
+                let walk_key = |c: &(u32, u32, i64)| (Reverse(side.entry(c.1).map_or(0, |e| e.lots)), c.1);
+                prop_assert!(got.is_sorted_by_key(walk_key));
+                got.sort_unstable();
+                prop_assert_eq!(got, allocate_s(&rows, needed));
+            }
+        }
+
+        /// The in-place merge of two ascending runs (either one the
+        /// shorter, either one empty, equal lengths) is the sort, whatever
+        /// the buffer held.
+        #[test]
+        fn merge_runs_is_the_sort(
+            a in prop::collection::vec(1u64..4, 0..60),
+            b in prop::collection::vec(1u64..4, 0..60),
+            from_a in 0u64..40,
+            from_b in 0u64..40,
+            junk in prop::collection::vec(any::<u64>(), 0..80),
+        ) {
+            let (ra, rb) = (ascending(from_a, &a), ascending(from_b + 1000, &b));
+            // Distinct keys: the second run's interleave with the first's by
+            // their low bits.
+            let rb: Vec<u64> = rb.iter().map(|k| (k - 1000) * 2 + 1).collect();
+            let ra: Vec<u64> = ra.iter().map(|k| k * 2).collect();
+            let mut keys = ra.clone();
+            keys.extend_from_slice(&rb);
+            let mut want = keys.clone();
+            want.sort_unstable();
+            let mut merged = junk;
+            merge_runs(&mut keys, ra.len(), &mut merged);
+            prop_assert_eq!(keys, want);
+        }
+
+        /// `sort_by_account` (runs merged in place, rows gathered in place
+        /// by the permutation's cycles) is the comparison sort and gives
+        /// each row's place: lists of distinct slots cut into up to
+        /// [`FEW_RUNS`] + 2 runs laid out in any order, or shuffled.
+        #[test]
+        fn sort_by_account_in_place_is_the_comparison_sort(
+            slots in prop::collection::btree_set(0u32..5000, 0..200),
+            run_of in prop::collection::vec(0usize..FEW_RUNS + 2, 200),
+            shuffle in prop::collection::vec(any::<u32>(), 200),
+            keys_junk in prop::collection::vec(any::<u64>(), 0..50),
+        ) {
+            let mut parts: Vec<Vec<(u32, u32, i64)>> = vec![Vec::new(); FEW_RUNS + 2];
+            for (i, &s) in slots.iter().enumerate() {
+                parts[(run_of[i] + shuffle[0] as usize) % (FEW_RUNS + 2)].push((s / 3, s, i64::from(s % 7)));
+            }
+            let mut list: Vec<(u32, u32, i64)> = parts.concat();
+            if shuffle[1] % 4 == 0 {
+                for i in (1..list.len()).rev() {
+                    list.swap(i, shuffle[i] as usize % (i + 1));
+                }
+            }
+            let mut buf = AccountSort { keys: keys_junk.clone(), merged: keys_junk };
+            let given = list.clone();
+            let mut want = list.clone();
+            want.sort_unstable_by_key(|c| (c.0, c.1));
+            sort_by_account(&mut list, &mut buf);
+            prop_assert_eq!(&list, &want);
+            let from: Vec<_> = buf.places().map(|i| given[i as usize]).collect();
+            prop_assert_eq!(from, want);
         }
     }
 }

@@ -218,6 +218,11 @@ impl ThresholdSums {
 
     /// Replaces `old` (present, with `old_value`) by `new` with `new_value`
     /// (positive): the slot gets a new node only when its bucket changes.
+    /// Inlined for the common case, both keys at or below the cut for one
+    /// slot (a filled winner in the deep bucket, most of a crash's
+    /// re-indexes): bucket 0, no bucket computed, no call;
+    /// the rest is [`ThresholdSums::replace_above`].
+    #[inline(always)]
     pub(super) fn replace(
         &mut self,
         old: ThresholdKey,
@@ -225,32 +230,61 @@ impl ThresholdSums {
         new: ThresholdKey,
         new_value: i64,
     ) {
-        // Both at or below the cut (a filled winner in the deep bucket,
-        // most of a crash's re-indexes): bucket 0, no bucket computed.
-        let deep = old.0 <= self.cut && new.0 <= self.cut;
-        let b = if deep { 0 } else { self.bucket(old.0) };
-        if old.1 == new.1 && (deep || b == self.bucket(new.0)) {
-            debug_assert!(
-                new_value > 0,
-                "Invariant: threshold sums hold positive values"
-            );
-            debug_assert!(
-                b == self.bucket(old.0) && b == self.bucket(new.0),
-                "Invariant: a key at or below the cut is in bucket 0"
-            );
-            let line = &mut self.slots[old.1 as usize];
-            debug_assert!(
-                line.current != NIL && line.threshold == old.0,
-                "Invariant: threshold sums replace only a key they hold"
-            );
-            line.threshold = new.0;
-            if old_value != new_value {
-                self.add_to_bucket(b, new_value - old_value);
-            }
+        if old.0 <= self.cut && new.0 <= self.cut && old.1 == new.1 {
+            self.replace_in_bucket(0, old, old_value, new.0, new_value);
+        } else {
+            self.replace_above(old, old_value, new, new_value);
+        }
+    }
+
+    /// [`ThresholdSums::replace`] with a key above the cut (or two slots):
+    /// in place when both keys are one slot's in one bucket, else a remove
+    /// and an insert.
+    #[inline(never)]
+    fn replace_above(
+        &mut self,
+        old: ThresholdKey,
+        old_value: i64,
+        new: ThresholdKey,
+        new_value: i64,
+    ) {
+        let b = self.bucket(old.0);
+        if old.1 == new.1 && b == self.bucket(new.0) {
+            self.replace_in_bucket(b, old, old_value, new.0, new_value);
             return;
         }
         self.remove(old, old_value);
         self.insert(new, new_value);
+    }
+
+    /// Gives `old`'s slot (held, in bucket `b`, as is threshold `t`) the
+    /// threshold `t` and the value `new_value` (positive): its node stays.
+    #[inline(always)]
+    fn replace_in_bucket(
+        &mut self,
+        b: usize,
+        old: ThresholdKey,
+        old_value: i64,
+        t: i64,
+        new_value: i64,
+    ) {
+        debug_assert!(
+            new_value > 0,
+            "Invariant: threshold sums hold positive values"
+        );
+        debug_assert!(
+            b == self.bucket(old.0) && b == self.bucket(t),
+            "Invariant: both keys are in bucket b (a key at or below the cut: 0)"
+        );
+        let line = &mut self.slots[old.1 as usize];
+        debug_assert!(
+            line.current != NIL && line.threshold == old.0,
+            "Invariant: threshold sums replace only a key they hold"
+        );
+        line.threshold = t;
+        if old_value != new_value {
+            self.add_to_bucket(b, new_value - old_value);
+        }
     }
 
     /// Reads `slot`'s line (threshold and current node; nothing else), so
