@@ -11,7 +11,6 @@ use backstop_sim::engine::{
 use backstop_sim::money::{Micros, Rate};
 use backstop_sim::venue::adl::{AdlPolicy, HyperliquidRanking};
 use backstop_sim::venue::adl_price::AdlPrice;
-use backstop_sim::venue::impact::NoImpact;
 use backstop_sim::venue::market::{MarginSchedule, Market};
 
 /// µUSD per lot per tick (tick 0.01 USD, lot 1).
@@ -27,19 +26,13 @@ fn rate(x: f64) -> Rate {
 
 /// Tick 0.01 × lot 1, maintenance 1%, no impact, no funding.
 fn market() -> Market {
-    Market {
-        name: "m".into(),
-        tick_size: 0.01,
-        lot_size: 1.0,
-        micros_per_lot_tick: K,
-        margin: MarginSchedule::new(&[(Micros::ZERO, rate(0.02), rate(0.01))]),
-        funding_interval_steps: 0,
-        funding_rate: Rate::ZERO,
-        impact: Box::new(NoImpact),
-        permanent_impact_fraction: 0.0,
-        temporary_impact_decay: 0.0,
-        impact_moves_mark: true,
-    }
+    Market::plain(
+        "m",
+        0.01,
+        1.0,
+        K,
+        MarginSchedule::new(&[(Micros::ZERO, rate(0.02), rate(0.01))]),
+    )
 }
 
 /// No fund (Hyperliquid), whole positions, ADL of the whole bankrupt position.

@@ -8,14 +8,13 @@
 
 use std::path::Path;
 
-use backstop_sim::engine::{AccountSpec, Engine, Event, LastLine, LiquidationMode, VenueConfig};
+use backstop_sim::engine::{AccountSpec, Engine, Event, VenueConfig};
 use backstop_sim::money::{Micros, Rate};
 use backstop_sim::rng::{self, Purpose};
 use backstop_sim::venue::controls::{
     AggregatedOracle, BreakerConfig, CircuitBreaker, Controls, OracleConfig, VolMarginConfig,
     VolatilityMargin,
 };
-use backstop_sim::venue::impact::NoImpact;
 use backstop_sim::venue::market::{MarginSchedule, Market};
 use backstop_sim::{Prepared, Scenario};
 
@@ -27,32 +26,21 @@ fn rate(x: f64) -> Rate {
 }
 
 fn market(mmr: f64) -> Market {
-    Market {
-        name: "m".into(),
-        tick_size: 0.01,
-        lot_size: 1.0,
-        micros_per_lot_tick: 10_000,
-        margin: MarginSchedule::new(&[(Micros::ZERO, rate(2.0 * mmr), rate(mmr))]),
-        funding_interval_steps: 0,
-        funding_rate: Rate::ZERO,
-        impact: Box::new(NoImpact),
-        permanent_impact_fraction: 0.0,
-        temporary_impact_decay: 0.0,
-        impact_moves_mark: true,
-    }
+    Market::plain(
+        "m",
+        0.01,
+        1.0,
+        10_000,
+        MarginSchedule::new(&[(Micros::ZERO, rate(2.0 * mmr), rate(mmr))]),
+    )
 }
 
 /// One isolated long of 10 lots entered at 100.00 with `collateral` USD, full
 /// liquidation, no fee, a fund of 1,000 USD.
 fn single_long(mmr: f64, collateral: f64, controls: Controls) -> Engine {
     let cfg = VenueConfig {
-        mode: LiquidationMode::Full,
-        fee: Rate::ZERO,
-        insurance_fund_share: Rate::ONE,
-        latency_steps: 0,
         insurance_fund: usd(1_000.0),
-        insurance_fund_floor: Micros::ZERO,
-        last_line: LastLine::None,
+        ..VenueConfig::plain()
     };
     let pop = [AccountSpec {
         id: 1,
@@ -366,13 +354,8 @@ fn controls_reach_the_metrics_and_the_steps_table() {
 fn collateral_long(haircut: f64, schedule: &[(f64, f64)], units: i64, cost: f64) -> Engine {
     use backstop_sim::venue::controls::{CollateralAsset, CollateralHolding, ScheduledCollateral};
     let cfg = VenueConfig {
-        mode: LiquidationMode::Full,
-        fee: Rate::ZERO,
-        insurance_fund_share: Rate::ONE,
-        latency_steps: 0,
         insurance_fund: usd(1_000.0),
-        insurance_fund_floor: Micros::ZERO,
-        last_line: LastLine::None,
+        ..VenueConfig::plain()
     };
     let pop = [AccountSpec {
         id: 1,

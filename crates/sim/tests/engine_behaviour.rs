@@ -38,19 +38,13 @@ fn ticks(price: f64) -> i64 {
 
 /// One-bracket market (`imr = 2 × mmr`), tick 0.01 × lot 1, no funding.
 fn market(name: &str, mmr: f64, impact: Box<dyn ImpactModel>, permanent: f64) -> Market {
+    let margin = MarginSchedule::new(&[(Micros::ZERO, rate(2.0 * mmr), rate(mmr))]);
     Market {
-        name: name.into(),
-        tick_size: 0.01,
-        lot_size: 1.0,
-        micros_per_lot_tick: K,
-        margin: MarginSchedule::new(&[(Micros::ZERO, rate(2.0 * mmr), rate(mmr))]),
-        funding_interval_steps: 0,
-        funding_rate: Rate::ZERO,
         impact,
         permanent_impact_fraction: permanent,
         // Half-life of 0.001 steps: the temporary impact is gone one step later.
         temporary_impact_decay: 0.5f64.powf(1.0 / 0.001),
-        impact_moves_mark: true,
+        ..Market::plain(name, 0.01, 1.0, K, margin)
     }
 }
 
@@ -62,11 +56,9 @@ fn config(mode: LiquidationMode, fee: f64, fund_usd: f64, last_line: LastLine) -
     VenueConfig {
         mode,
         fee: rate(fee),
-        insurance_fund_share: Rate::ONE,
-        latency_steps: 0,
         insurance_fund: usd(fund_usd),
-        insurance_fund_floor: Micros::ZERO,
         last_line,
+        ..VenueConfig::plain()
     }
 }
 

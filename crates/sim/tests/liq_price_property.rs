@@ -7,10 +7,9 @@
 //! up to the micro-USD, so cases where the margin left at the safe tick is
 //! under two micro-USD (a price a hair from a tick) are not drawn.
 
-use backstop_sim::engine::{AccountSpec, Engine, LastLine, LiquidationMode, VenueConfig};
+use backstop_sim::engine::{AccountSpec, Engine, VenueConfig};
 use backstop_sim::money::{Micros, Rate};
 use backstop_sim::run::liq_price::{AccountFile, MarketInput, PositionInput, liquidation_prices};
-use backstop_sim::venue::impact::NoImpact;
 use backstop_sim::venue::market::{MarginSchedule, Market};
 use backstop_sim::venue::rulebook::Venue;
 use proptest::prelude::*;
@@ -32,30 +31,13 @@ fn market(v: Venue) -> Market {
             )
         })
         .collect();
-    Market {
-        name: "btc".into(),
-        tick_size: TICK,
-        lot_size: LOT,
-        micros_per_lot_tick: K as i64,
-        margin: MarginSchedule::new(&rows),
-        funding_interval_steps: 0,
-        funding_rate: Rate::ZERO,
-        impact: Box::new(NoImpact),
-        permanent_impact_fraction: 0.0,
-        temporary_impact_decay: 0.0,
-        impact_moves_mark: true,
-    }
+    Market::plain("btc", TICK, LOT, K as i64, MarginSchedule::new(&rows))
 }
 
 fn engine(v: Venue, entry_ticks: i64, lots: i64, collateral: Micros, isolated: bool) -> Engine {
     let cfg = VenueConfig {
-        mode: LiquidationMode::Full,
-        fee: Rate::ZERO,
-        insurance_fund_share: Rate::ONE,
-        latency_steps: 0,
         insurance_fund: Micros::from_usd(1e9).unwrap(),
-        insurance_fund_floor: Micros::ZERO,
-        last_line: LastLine::None,
+        ..VenueConfig::plain()
     };
     let a = AccountSpec {
         id: 1,

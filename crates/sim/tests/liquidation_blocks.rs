@@ -52,17 +52,14 @@ fn ticks(price: f64) -> i64 {
 /// A unit market at maintenance 5% (initial 6%), lots of one unit.
 fn market(impact: Box<dyn ImpactModel>) -> Market {
     Market {
-        name: "x".into(),
-        tick_size: 0.01,
-        lot_size: 1.0,
-        micros_per_lot_tick: K,
-        margin: MarginSchedule::new(&[(Micros::ZERO, rate(0.06), rate(0.05))]),
-        funding_interval_steps: 0,
-        funding_rate: Rate::ZERO,
         impact,
-        permanent_impact_fraction: 0.0,
-        temporary_impact_decay: 0.0,
-        impact_moves_mark: true,
+        ..Market::plain(
+            "x",
+            0.01,
+            1.0,
+            K,
+            MarginSchedule::new(&[(Micros::ZERO, rate(0.06), rate(0.05))]),
+        )
     }
 }
 
@@ -81,14 +78,12 @@ fn config(mode: LiquidationMode, fee: f64) -> VenueConfig {
     VenueConfig {
         mode,
         fee: rate(fee),
-        insurance_fund_share: Rate::ONE,
-        latency_steps: 0,
         insurance_fund: usd(100_000_000.0),
-        insurance_fund_floor: Micros::ZERO,
         last_line: LastLine::Adl {
             policy: AdlPolicy::DydxWalk,
             scope: AdlScope::Position,
         },
+        ..VenueConfig::plain()
     }
 }
 

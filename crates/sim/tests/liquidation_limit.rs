@@ -47,17 +47,14 @@ fn dydx_limit() -> LiquidationLimit {
 /// ETH, MMF 5% (IMF 10%), with `impact`; no permanent impact.
 fn eth(impact: Box<dyn ImpactModel>) -> Market {
     Market {
-        name: "eth".into(),
-        tick_size: 0.01,
-        lot_size: 1.0,
-        micros_per_lot_tick: K,
-        margin: MarginSchedule::new(&[(Micros::ZERO, rate(0.10), rate(0.05))]),
-        funding_interval_steps: 0,
-        funding_rate: Rate::ZERO,
         impact,
-        permanent_impact_fraction: 0.0,
-        temporary_impact_decay: 0.0,
-        impact_moves_mark: true,
+        ..Market::plain(
+            "eth",
+            0.01,
+            1.0,
+            K,
+            MarginSchedule::new(&[(Micros::ZERO, rate(0.10), rate(0.05))]),
+        )
     }
 }
 
@@ -82,14 +79,12 @@ fn config(fund_usd: f64) -> VenueConfig {
             then_whole: false,
         },
         fee: rate(dydx::MAX_LIQUIDATION_FEE),
-        insurance_fund_share: Rate::ONE,
-        latency_steps: 0,
         insurance_fund: usd(fund_usd),
-        insurance_fund_floor: Micros::ZERO,
         last_line: LastLine::Adl {
             policy: AdlPolicy::DydxWalk,
             scope: AdlScope::Position,
         },
+        ..VenueConfig::plain()
     }
 }
 

@@ -7,12 +7,9 @@
 //! fund), tick 0.01 USD × lot 1: `q` lots at `p` ticks are worth `q × p × 10_000`
 //! µUSD. Every step checks [`Engine::check_invariants`].
 
-use backstop_sim::engine::{
-    AccountSpec, AdlScope, Engine, Event, LastLine, LiquidationMode, Party, VenueConfig,
-};
+use backstop_sim::engine::{AccountSpec, AdlScope, Engine, Event, LastLine, Party, VenueConfig};
 use backstop_sim::money::{Micros, Rate};
 use backstop_sim::venue::adl::{AdlPolicy, BinanceRanking};
-use backstop_sim::venue::impact::NoImpact;
 use backstop_sim::venue::market::{MarginSchedule, Market};
 
 fn usd(x: f64) -> Micros {
@@ -26,29 +23,23 @@ fn rate(x: f64) -> Rate {
 /// One-bracket market, maintenance 1%, no funding, no impact.
 fn market(name: &str) -> Market {
     Market {
-        name: name.into(),
-        tick_size: 0.01,
-        lot_size: 1.0,
-        micros_per_lot_tick: 10_000,
-        margin: MarginSchedule::new(&[(Micros::ZERO, rate(0.02), rate(0.01))]),
-        funding_interval_steps: 0,
-        funding_rate: Rate::ZERO,
-        impact: Box::new(NoImpact),
-        permanent_impact_fraction: 0.0,
-        temporary_impact_decay: 0.0,
         impact_moves_mark: false,
+        ..Market::plain(
+            name,
+            0.01,
+            1.0,
+            10_000,
+            MarginSchedule::new(&[(Micros::ZERO, rate(0.02), rate(0.01))]),
+        )
     }
 }
 
 fn config(fee: f64, last_line: LastLine) -> VenueConfig {
     VenueConfig {
-        mode: LiquidationMode::Full,
         fee: rate(fee),
-        insurance_fund_share: Rate::ONE,
-        latency_steps: 0,
         insurance_fund: usd(1_000.0),
-        insurance_fund_floor: Micros::ZERO,
         last_line,
+        ..VenueConfig::plain()
     }
 }
 

@@ -10,9 +10,8 @@
 use std::path::Path;
 
 use backstop_sim::engine::VenueConfig;
-use backstop_sim::engine::{AccountSpec, Engine, EngineError, LastLine, LiquidationMode};
+use backstop_sim::engine::{AccountSpec, Engine, EngineError};
 use backstop_sim::money::{MAX_USD, Micros, Rate};
-use backstop_sim::venue::impact::NoImpact;
 use backstop_sim::venue::market::{MarginSchedule, Market};
 use backstop_sim::{Prepared, Scenario, SimError};
 
@@ -265,35 +264,21 @@ fn sizes_past_the_limits_are_refused_before_allocating() {
 
 /// A market of tick 0.01 and lot 1 (k = 10,000 µUSD), one bracket of 1%/0.5%.
 fn market() -> Market {
-    Market {
-        name: "m".into(),
-        tick_size: 0.01,
-        lot_size: 1.0,
-        micros_per_lot_tick: 10_000,
-        margin: MarginSchedule::new(&[(
+    Market::plain(
+        "m",
+        0.01,
+        1.0,
+        10_000,
+        MarginSchedule::new(&[(
             Micros::ZERO,
             Rate::from_fraction(0.01).unwrap(),
             Rate::from_fraction(0.005).unwrap(),
         )]),
-        funding_interval_steps: 0,
-        funding_rate: Rate::ZERO,
-        impact: Box::new(NoImpact),
-        permanent_impact_fraction: 0.0,
-        temporary_impact_decay: 0.0,
-        impact_moves_mark: true,
-    }
+    )
 }
 
 fn venue() -> VenueConfig {
-    VenueConfig {
-        mode: LiquidationMode::Full,
-        fee: Rate::ZERO,
-        insurance_fund_share: Rate::ONE,
-        latency_steps: 0,
-        insurance_fund: Micros::ZERO,
-        insurance_fund_floor: Micros::ZERO,
-        last_line: LastLine::None,
-    }
+    VenueConfig::plain()
 }
 
 /// A long and a short of `lots` lots at 100 USD, well collateralized.

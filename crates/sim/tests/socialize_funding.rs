@@ -2,9 +2,8 @@
 //! what the fund cannot pay is charged to every open position of the market,
 //! both sides, pro-rata to size, each payer at most its equity.
 
-use backstop_sim::engine::{AccountSpec, Engine, LastLine, LiquidationMode, VenueConfig};
+use backstop_sim::engine::{AccountSpec, Engine, LastLine, VenueConfig};
 use backstop_sim::money::{Micros, Rate};
-use backstop_sim::venue::impact::NoImpact;
 use backstop_sim::venue::market::{MarginSchedule, Market};
 
 fn usd(x: f64) -> Micros {
@@ -13,27 +12,16 @@ fn usd(x: f64) -> Micros {
 
 fn engine(pop: &[AccountSpec]) -> Engine {
     let r = |x: f64| Rate::from_fraction(x).unwrap();
-    let m = Market {
-        name: "m".into(),
-        tick_size: 0.01,
-        lot_size: 1.0,
-        micros_per_lot_tick: 10_000,
-        margin: MarginSchedule::new(&[(Micros::ZERO, r(0.02), r(0.01))]),
-        funding_interval_steps: 0,
-        funding_rate: Rate::ZERO,
-        impact: Box::new(NoImpact),
-        permanent_impact_fraction: 0.0,
-        temporary_impact_decay: 0.0,
-        impact_moves_mark: true,
-    };
+    let m = Market::plain(
+        "m",
+        0.01,
+        1.0,
+        10_000,
+        MarginSchedule::new(&[(Micros::ZERO, r(0.02), r(0.01))]),
+    );
     let cfg = VenueConfig {
-        mode: LiquidationMode::Full,
-        fee: Rate::ZERO,
-        insurance_fund_share: Rate::ONE,
-        latency_steps: 0,
-        insurance_fund: Micros::ZERO,
-        insurance_fund_floor: Micros::ZERO,
         last_line: LastLine::SocializeFunding,
+        ..VenueConfig::plain()
     };
     let mut e = Engine::new(vec![m], &[100.0], pop, cfg, Engine::test_rng(1)).unwrap();
     e.set_record_events(true);

@@ -8,9 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use backstop_sim::config::population::{PopulationConfig, Resample};
-use backstop_sim::engine::{LastLine, LiquidationMode};
 use backstop_sim::run::population;
-use backstop_sim::venue::impact::NoImpact;
 use backstop_sim::venue::market::{MarginSchedule, Market};
 use backstop_sim::{Engine, Micros, Prepared, Rate, Scenario, SimError, VenueConfig};
 use proptest::prelude::*;
@@ -129,21 +127,10 @@ fn market() -> Market {
             Rate::from_fraction(0.05).unwrap(),
         ),
     ];
-    Market {
-        name: "btc".into(),
-        tick_size: 0.1,
-        // Fine enough that rounding to whole lots never moves a drawn book by
-        // more than 1% (which generation refuses) at any start price drawn here.
-        lot_size: 0.0001,
-        micros_per_lot_tick: 10,
-        margin: MarginSchedule::new(&rows),
-        funding_interval_steps: 0,
-        funding_rate: Rate::ZERO,
-        impact: Box::new(NoImpact),
-        permanent_impact_fraction: 0.0,
-        temporary_impact_decay: 0.0,
-        impact_moves_mark: true,
-    }
+    // Lots of 0.0001: fine enough that rounding to whole lots never moves a
+    // drawn book by more than 1% (which generation refuses) at any start price
+    // drawn here.
+    Market::plain("btc", 0.1, 0.0001, 10, MarginSchedule::new(&rows))
 }
 
 fn generated(dispersion: f64, median_leverage: f64, isolated: f64) -> PopulationConfig {
@@ -199,13 +186,9 @@ proptest! {
             &[start],
             &accounts,
             VenueConfig {
-                mode: LiquidationMode::Full,
                 fee: Rate::from_fraction(0.005).unwrap(),
-                insurance_fund_share: Rate::ONE,
-                latency_steps: 0,
                 insurance_fund: Micros::from_usd(1_000.0).unwrap(),
-                insurance_fund_floor: Micros::ZERO,
-                last_line: LastLine::None,
+                ..VenueConfig::plain()
             },
             Engine::test_rng(0),
         )

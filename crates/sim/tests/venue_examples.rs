@@ -9,38 +9,21 @@
 //!
 //! Published answers: BTCUSDT 11,383.99 USDT, ETHUSDT 190.29 USDT.
 
-use backstop_sim::engine::{AccountSpec, Engine, LastLine, LiquidationMode, VenueConfig};
+use backstop_sim::engine::{AccountSpec, Engine, VenueConfig};
 use backstop_sim::money::{Micros, Rate};
-use backstop_sim::venue::impact::NoImpact;
 use backstop_sim::venue::market::{MarginSchedule, Market};
 
 fn market(name: &str, tick: f64, lot: f64, mmr: f64) -> Market {
     let rate = |x: f64| Rate::from_fraction(x).unwrap();
-    Market {
-        name: name.into(),
-        tick_size: tick,
-        lot_size: lot,
-        micros_per_lot_tick: (tick * lot * 1e6).round() as i64,
-        // One bracket: the example's positions are all in Binance's first bracket.
-        margin: MarginSchedule::new(&[(Micros(0), rate(2.0 * mmr), rate(mmr))]),
-        funding_interval_steps: 0,
-        funding_rate: Rate::ZERO,
-        impact: Box::new(NoImpact),
-        permanent_impact_fraction: 0.0,
-        temporary_impact_decay: 0.0,
-        impact_moves_mark: true,
-    }
+    // One bracket: the example's positions are all in Binance's first bracket.
+    let margin = MarginSchedule::new(&[(Micros(0), rate(2.0 * mmr), rate(mmr))]);
+    Market::plain(name, tick, lot, (tick * lot * 1e6).round() as i64, margin)
 }
 
 fn config() -> VenueConfig {
     VenueConfig {
-        mode: LiquidationMode::Full,
-        fee: Rate::ZERO,
-        insurance_fund_share: Rate::ONE,
-        latency_steps: 0,
         insurance_fund: Micros(1_000_000_000),
-        insurance_fund_floor: Micros::ZERO,
-        last_line: LastLine::None,
+        ..VenueConfig::plain()
     }
 }
 

@@ -474,30 +474,15 @@ mod property_tests {
     use proptest::prelude::*;
 
     use super::LevKey;
-    use crate::engine::{AccountSpec, Engine, LastLine, LiquidationMode, VenueConfig};
+    use crate::engine::{AccountSpec, Engine, VenueConfig};
     use crate::money::{Micros, Rate};
-    use crate::venue::impact::NoImpact;
     use crate::venue::market::{MarginSchedule, Market};
 
     /// A market of whole lots at a cent tick, one margin tier.
     fn market() -> Market {
-        Market {
-            name: "m".into(),
-            tick_size: 0.01,
-            lot_size: 1.0,
-            micros_per_lot_tick: 10_000,
-            margin: MarginSchedule::new(&[(
-                Micros::ZERO,
-                Rate::from_fraction(0.02).unwrap(),
-                Rate::from_fraction(0.01).unwrap(),
-            )]),
-            funding_interval_steps: 0,
-            funding_rate: Rate::ZERO,
-            impact: Box::new(NoImpact),
-            permanent_impact_fraction: 0.0,
-            temporary_impact_decay: 0.0,
-            impact_moves_mark: true,
-        }
+        let rate = |x: f64| Rate::from_fraction(x).unwrap();
+        let margin = MarginSchedule::new(&[(Micros::ZERO, rate(0.02), rate(0.01))]);
+        Market::plain("m", 0.01, 1.0, 10_000, margin)
     }
 
     /// An account of [`venue`]: its collateral (µUSD) and per market its
@@ -508,15 +493,6 @@ mod property_tests {
     /// any sign) and per market its lots (any sign, 0 a flat slot) and
     /// entry price in ticks, or no slot.
     fn venue(accounts: &[Spec]) -> Engine {
-        let cfg = VenueConfig {
-            mode: LiquidationMode::Full,
-            fee: Rate::ZERO,
-            insurance_fund_share: Rate::ONE,
-            latency_steps: 0,
-            insurance_fund: Micros::ZERO,
-            insurance_fund_floor: Micros::ZERO,
-            last_line: LastLine::None,
-        };
         let pop: Vec<AccountSpec> = accounts
             .iter()
             .enumerate()
@@ -533,7 +509,7 @@ mod property_tests {
             vec![market(), market()],
             &[100.0, 3.0],
             &pop,
-            cfg,
+            VenueConfig::plain(),
             Engine::test_rng(0),
         )
         .unwrap()

@@ -352,28 +352,13 @@ mod tests {
 
     use super::checked_ticks_quick;
     use crate::money::{Micros, Rate};
-    use crate::venue::impact::NoImpact;
     use crate::venue::market::{MarginSchedule, Market};
 
     /// A market of tick `tick` (only the tick matters here).
     fn market(tick: f64) -> Market {
-        Market {
-            name: "m".into(),
-            tick_size: tick,
-            lot_size: 0.001,
-            micros_per_lot_tick: 100,
-            margin: MarginSchedule::new(&[(
-                Micros::ZERO,
-                Rate::from_fraction(0.01).unwrap(),
-                Rate::from_fraction(0.005).unwrap(),
-            )]),
-            funding_interval_steps: 0,
-            funding_rate: Rate::ZERO,
-            impact: Box::new(NoImpact),
-            permanent_impact_fraction: 0.0,
-            temporary_impact_decay: 0.5,
-            impact_moves_mark: true,
-        }
+        let rate = |x: f64| Rate::from_fraction(x).unwrap();
+        let margin = MarginSchedule::new(&[(Micros::ZERO, rate(0.01), rate(0.005))]);
+        Market::plain("m", tick, 0.001, 100, margin)
     }
 
     /// The ticks of `checked_ticks_quick` and of `checked_ticks` at `x`.

@@ -125,44 +125,31 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{AccountSpec, LastLine, LiquidationMode};
+    use crate::engine::{AccountSpec, LastLine};
     use crate::money::{Micros, Rate};
     use crate::venue::adl::{AdlPolicy, BinanceRanking};
-    use crate::venue::impact::NoImpact;
     use crate::venue::market::MarginSchedule;
 
     fn market() -> Market {
+        let rate = |x: f64| Rate::from_fraction(x).unwrap();
+        let margin = MarginSchedule::new(&[(Micros::ZERO, rate(0.01), rate(0.005))]);
         Market {
-            name: "btc".into(),
-            tick_size: 0.1,
-            lot_size: 0.001,
-            micros_per_lot_tick: 100,
-            margin: MarginSchedule::new(&[(
-                Micros::ZERO,
-                Rate::from_fraction(0.01).unwrap(),
-                Rate::from_fraction(0.005).unwrap(),
-            )]),
             funding_interval_steps: 5,
-            funding_rate: Rate::from_fraction(0.001).unwrap(),
-            impact: Box::new(NoImpact),
-            permanent_impact_fraction: 0.0,
-            temporary_impact_decay: 0.5,
-            impact_moves_mark: true,
+            funding_rate: rate(0.001),
+            ..Market::plain("btc", 0.1, 0.001, 100, margin)
         }
     }
 
     fn cfg() -> VenueConfig {
         VenueConfig {
-            mode: LiquidationMode::Full,
             fee: Rate::from_fraction(0.005).unwrap(),
             insurance_fund_share: Rate::from_fraction(0.5).unwrap(),
-            latency_steps: 0,
             insurance_fund: Micros::from_usd(10.0).unwrap(),
-            insurance_fund_floor: Micros::ZERO,
             last_line: LastLine::Adl {
                 policy: AdlPolicy::Queue(Box::new(BinanceRanking)),
                 scope: crate::engine::AdlScope::Position,
             },
+            ..VenueConfig::plain()
         }
     }
 

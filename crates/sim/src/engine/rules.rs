@@ -92,6 +92,23 @@ pub struct VenueConfig {
 }
 
 impl VenueConfig {
+    /// A venue that liquidates whole positions and does nothing else: no fee,
+    /// no latency, an empty insurance fund with no floor and no last line
+    /// (a deficit stays recorded insolvency). The venue the liquidation-price
+    /// calculator evaluates positions in (`run/liq_price.rs`: only margin
+    /// counts there), and the plain venue tests change one or two fields of.
+    pub fn plain() -> VenueConfig {
+        VenueConfig {
+            mode: LiquidationMode::Full,
+            fee: Rate::ZERO,
+            insurance_fund_share: Rate::ONE,
+            latency_steps: 0,
+            insurance_fund: Micros::ZERO,
+            insurance_fund_floor: Micros::ZERO,
+            last_line: LastLine::None,
+        }
+    }
+
     /// The liquidation fee on `notional` (at the execution price), rounded up:
     /// the one place the fee is computed (docs/model.md §1 and §5). The caller
     /// caps it at what the account has left.

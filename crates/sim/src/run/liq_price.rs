@@ -30,9 +30,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::config::market::TierConfig;
-use crate::engine::{AccountSpec, Engine, LastLine, LiquidationMode, VenueConfig};
+use crate::engine::{AccountSpec, Engine, VenueConfig};
 use crate::money::{Micros, Rate};
-use crate::venue::impact::NoImpact;
 use crate::venue::market::{MIN_PRICE_TICKS, MarginSchedule, Market};
 use crate::venue::rulebook::Venue;
 
@@ -241,19 +240,13 @@ pub fn liquidation_prices(a: &AccountFile) -> Result<Vec<PositionPrices>, LiqPri
             }
             schedule.push((floor, imr, mmr));
         }
-        markets.push(Market {
-            name: name.clone(),
-            tick_size: m.tick_size,
-            lot_size: m.lot_size,
-            micros_per_lot_tick: k_micros.round() as i64,
-            margin: MarginSchedule::new(&schedule),
-            funding_interval_steps: 0,
-            funding_rate: Rate::ZERO,
-            impact: Box::new(NoImpact),
-            permanent_impact_fraction: 0.0,
-            temporary_impact_decay: 0.0,
-            impact_moves_mark: false,
-        });
+        markets.push(Market::plain(
+            name,
+            m.tick_size,
+            m.lot_size,
+            k_micros.round() as i64,
+            MarginSchedule::new(&schedule),
+        ));
         marks.push(m.mark);
     }
     // One cross account (index 0) and one account per isolated position.
@@ -308,17 +301,14 @@ pub fn liquidation_prices(a: &AccountFile) -> Result<Vec<PositionPrices>, LiqPri
     }
     let mut accounts = vec![cross];
     accounts.extend(isolated);
-    let cfg = VenueConfig {
-        mode: LiquidationMode::Full,
-        fee: Rate::ZERO,
-        insurance_fund_share: Rate::ONE,
-        latency_steps: 0,
-        insurance_fund: Micros::ZERO,
-        insurance_fund_floor: Micros::ZERO,
-        last_line: LastLine::None,
-    };
-    let engine = Engine::new(markets, &marks, &accounts, cfg, Engine::test_rng(0))
-        .map_err(|e| invalid("position", e.to_string()))?;
+    let engine = Engine::new(
+        markets,
+        &marks,
+        &accounts,
+        VenueConfig::plain(),
+        Engine::test_rng(0),
+    )
+    .map_err(|e| invalid("position", e.to_string()))?;
     let mut out = Vec::with_capacity(a.position.len());
     for (p, &(acc, slot)) in a.position.iter().zip(&where_is) {
         let mi = names.iter().position(|n| **n == p.market).unwrap_or(0);

@@ -12,7 +12,7 @@
 //! in reals, for closed-form liquidation prices).
 
 use crate::money::{Micros, PPB, Rate, div_ceil_i128};
-use crate::venue::impact::ImpactModel;
+use crate::venue::impact::{ImpactModel, NoImpact};
 
 /// The largest relative change the tick and lot grids may make to a price or a
 /// position's notional without a word: 1%. Scenario validation refuses prices
@@ -204,6 +204,32 @@ pub struct Market {
 }
 
 impl Market {
+    /// A market of the given grids (`micros_per_lot_tick` = `tick_size ×
+    /// lot_size` in micro-USD) and margin brackets with no funding and no
+    /// price impact. The market the liquidation-price calculator builds
+    /// (`run/liq_price.rs`), and the plain market tests change a field of.
+    pub fn plain(
+        name: &str,
+        tick_size: f64,
+        lot_size: f64,
+        micros_per_lot_tick: i64,
+        margin: MarginSchedule,
+    ) -> Market {
+        Market {
+            name: name.to_string(),
+            tick_size,
+            lot_size,
+            micros_per_lot_tick,
+            margin,
+            funding_interval_steps: 0,
+            funding_rate: Rate::ZERO,
+            impact: Box::new(NoImpact),
+            permanent_impact_fraction: 0.0,
+            temporary_impact_decay: 0.0,
+            impact_moves_mark: true,
+        }
+    }
+
     /// Nearest tick to a price, at least one tick.
     pub fn ticks(&self, price: f64) -> i64 {
         ((price / self.tick_size).round() as i64).max(1)
