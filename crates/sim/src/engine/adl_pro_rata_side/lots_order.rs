@@ -404,13 +404,26 @@ impl LotsOrder {
     /// as one sorted run, so each block they touch is searched once and
     /// shifted once for all of them ([`LotsOrder::flush`]), where one re-key
     /// at a time searched both keys and shifted the block for each.
+    /// Inlined into the re-index of every winner: two pushes, where a call
+    /// (its six saved registers, the rare path's [`LotsOrder::rekey`]
+    /// inlined beside them) cost ~25 instructions more; the move across
+    /// [`LOTS_LIMIT`] goes to [`LotsOrder::rekey_across`], not inlined.
+    #[inline(always)]
     pub(in crate::engine) fn rekey_later(&mut self, slot: u32, old: i64, new: i64) {
         if (old >= LOTS_LIMIT) != (new >= LOTS_LIMIT) {
-            self.rekey(slot, old, new);
-            return;
+            return self.rekey_across(slot, old, new);
         }
         self.pending_old.push(key(old, slot));
         self.pending_new.push(key(new, slot));
+    }
+
+    /// [`LotsOrder::rekey_later`]'s move of `slot` between a key within
+    /// [`LOTS_LIMIT`] and an oversized one: applied now ([`LotsOrder::rekey`]),
+    /// as before. Rare (lots at or above `u32::MAX`), kept out of line.
+    #[cold]
+    #[inline(never)]
+    fn rekey_across(&mut self, slot: u32, old: i64, new: i64) {
+        self.rekey(slot, old, new);
     }
 
     /// Tells the next [`LotsOrder::flush`] where each of its re-keys' old
@@ -1060,15 +1073,15 @@ mod tests {
 
     /// A lots order beside the sorted set it must equal, and each slot's
     /// lots (`None`: not in the order): every change made to both.
-    struct Mirrored {
+    pub(super) struct Mirrored {
         order: LotsOrder,
         set: BTreeSet<(Reverse<i64>, u32)>,
-        held: Vec<Option<i64>>,
+        pub(super) held: Vec<Option<i64>>,
     }
 
     impl Mirrored {
         /// The order built from the slots `held` gives lots.
-        fn built(held: Vec<Option<i64>>) -> Self {
+        pub(super) fn built(held: Vec<Option<i64>>) -> Self {
             let start: Vec<(i64, u32)> = (0..held.len() as u32)
                 .filter_map(|s| Some((held[s as usize]?, s)))
                 .collect();
@@ -1098,7 +1111,7 @@ mod tests {
         }
 
         /// A re-key left pending in the order (applied to the set now).
-        fn rekey_later(&mut self, s: u32, l: i64, nl: i64) {
+        pub(super) fn rekey_later(&mut self, s: u32, l: i64, nl: i64) {
             self.order.rekey_later(s, l, nl);
             self.set.remove(&(Reverse(l), s));
             self.set.insert((Reverse(nl), s));
@@ -1108,7 +1121,7 @@ mod tests {
         /// Applies the pending re-keys and checks the order against the
         /// set, and the blocks' shape: non-empty, at most [`BLOCK`] keys,
         /// sorted, `lasts` their last keys.
-        fn flush_and_check(&mut self, what: &str) {
+        pub(super) fn flush_and_check(&mut self, what: &str) {
             self.order.flush();
             // Lots at or above the limit are ordered as `LOTS_LIMIT - 1`.
             let mut want: Vec<(i64, u32)> = self
@@ -1740,6 +1753,36 @@ mod property_tests {
             let got: Vec<u64> = order.iter().map(|(l, s)| key(l, s)).collect();
             let want: Vec<u64> = set.into_iter().collect();
             prop_assert_eq!(got, want);
+        }
+
+        /// [`LotsOrder::rekey_later`] (inlined, its move across
+        /// [`LOTS_LIMIT`] out of line in [`LotsOrder::rekey_across`]) against
+        /// a sorted set: random re-keys of held slots to lots just below, at
+        /// or above the limit or small (within either side, across it both
+        /// ways, to the same lots), flushed at random points and at the end.
+        #[test]
+        fn rekeys_later_across_the_limit_are_the_sorted_set(
+            start in prop::collection::vec(0usize..4, 1..120),
+            moves in prop::collection::vec((0usize..120, 0usize..4, 0i64..3, any::<bool>()), 0..300),
+        ) {
+            let lots_of = |kind: usize, d: i64| match kind {
+                0 => 1 + d,
+                1 => LOTS_LIMIT - 1 - d,
+                2 => LOTS_LIMIT + d,
+                _ => 200 + d,
+            };
+            let held: Vec<Option<i64>> = start.iter().map(|&k| Some(lots_of(k, 0))).collect();
+            let n = held.len();
+            let mut m = super::tests::Mirrored::built(held);
+            for (i, &(at, kind, d, flush)) in moves.iter().enumerate() {
+                let s = (at % n) as u32;
+                let Some(l) = m.held[s as usize] else { continue };
+                m.rekey_later(s, l, lots_of(kind, d));
+                if flush {
+                    m.flush_and_check(&format!("move {i}"));
+                }
+            }
+            m.flush_and_check("end");
         }
     }
 }
