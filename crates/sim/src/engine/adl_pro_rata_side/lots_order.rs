@@ -667,26 +667,10 @@ impl LotsOrder {
         let mut placed = 0;
         if len - first <= last {
             // Grow at the back (within the block's capacity); merge from
-            // the back.
+            // the back on the block as one slice (rotated into place if
+            // it wraps), as [`LotsOrder::merge_split`] does on its buffer.
             block.resize(len + m, 0);
-            let (mut r, mut w, mut j) = (len, len + m, m);
-            while j > 0 {
-                w -= 1;
-                if r > 0 && block[r - 1] > moves[j - 1] {
-                    r -= 1;
-                    block[w] = block[r];
-                } else {
-                    debug_assert!(
-                        r == 0 || block[r - 1] != moves[j - 1],
-                        "Invariant: a slot is in the lots order once"
-                    );
-                    j -= 1;
-                    block[w] = moves[j];
-                    if j == m - 1 {
-                        placed = w;
-                    }
-                }
-            }
+            placed = merge_back(block.make_contiguous(), len, moves);
         } else {
             // Grow at the front; merge from the front.
             for _ in 0..m {
@@ -1753,6 +1737,44 @@ mod property_tests {
             let got: Vec<u64> = order.iter().map(|(l, s)| key(l, s)).collect();
             let want: Vec<u64> = set.into_iter().collect();
             prop_assert_eq!(got, want);
+        }
+
+        /// [`LotsOrder::merge_run`] into a block that wraps in its ring (its
+        /// head moved on by `skew` pops first), `m` keys at random places
+        /// (so either merge: from the back on the block made contiguous, or
+        /// from the front): the block is the sorted union, its last key in
+        /// `lasts`, the finger just behind the last key inserted.
+        #[test]
+        fn merge_run_into_a_wrapped_block_is_the_sorted_union(
+            all in prop::collection::btree_set(0u64..5_000, 2..BLOCK),
+            pick in prop::collection::vec(0u8..4, BLOCK),
+            skew in 0usize..BLOCK + 1,
+        ) {
+            let all: Vec<u64> = all.into_iter().collect();
+            let pick_of = |want: bool| -> Vec<u64> {
+                all.iter()
+                    .zip(&pick)
+                    .filter(|&(_, &p)| (p == 0) == want)
+                    .map(|(&k, _)| k)
+                    .collect()
+            };
+            let (moves, held) = (pick_of(true), pick_of(false));
+            prop_assume!(!moves.is_empty() && !held.is_empty());
+            let mut block = new_block(&[]);
+            for _ in 0..skew {
+                block.push_back(0);
+                block.pop_front();
+            }
+            block.extend(held.iter().copied());
+            let mut order = LotsOrder::default();
+            order.lasts.push_back(held[held.len() - 1]);
+            order.blocks.push_back(block);
+            order.merge_run(0, &moves);
+            let got: Vec<u64> = order.blocks[0].iter().copied().collect();
+            prop_assert_eq!(&got, &all);
+            prop_assert_eq!(order.lasts[0], all[all.len() - 1]);
+            prop_assert_eq!(order.entered, 0);
+            prop_assert_eq!(got[order.entered_at - 1], moves[moves.len() - 1]);
         }
 
         /// [`LotsOrder::rekey_later`] (inlined, its move across
