@@ -404,13 +404,26 @@ impl LotsOrder {
     /// as one sorted run, so each block they touch is searched once and
     /// shifted once for all of them ([`LotsOrder::flush`]), where one re-key
     /// at a time searched both keys and shifted the block for each.
+    /// Inlined into the re-index of every winner: two pushes, where a call
+    /// (its six saved registers, the rare path's [`LotsOrder::rekey`]
+    /// inlined beside them) cost ~25 instructions more; the move across
+    /// [`LOTS_LIMIT`] goes to [`LotsOrder::rekey_across`], not inlined.
+    #[inline(always)]
     pub(in crate::engine) fn rekey_later(&mut self, slot: u32, old: i64, new: i64) {
         if (old >= LOTS_LIMIT) != (new >= LOTS_LIMIT) {
-            self.rekey(slot, old, new);
-            return;
+            return self.rekey_across(slot, old, new);
         }
         self.pending_old.push(key(old, slot));
         self.pending_new.push(key(new, slot));
+    }
+
+    /// [`LotsOrder::rekey_later`]'s move of `slot` between a key within
+    /// [`LOTS_LIMIT`] and an oversized one: applied now ([`LotsOrder::rekey`]),
+    /// as before. Rare (lots at or above `u32::MAX`), kept out of line.
+    #[cold]
+    #[inline(never)]
+    fn rekey_across(&mut self, slot: u32, old: i64, new: i64) {
+        self.rekey(slot, old, new);
     }
 
     /// Tells the next [`LotsOrder::flush`] where each of its re-keys' old
@@ -654,26 +667,10 @@ impl LotsOrder {
         let mut placed = 0;
         if len - first <= last {
             // Grow at the back (within the block's capacity); merge from
-            // the back.
+            // the back on the block as one slice (rotated into place if
+            // it wraps), as [`LotsOrder::merge_split`] does on its buffer.
             block.resize(len + m, 0);
-            let (mut r, mut w, mut j) = (len, len + m, m);
-            while j > 0 {
-                w -= 1;
-                if r > 0 && block[r - 1] > moves[j - 1] {
-                    r -= 1;
-                    block[w] = block[r];
-                } else {
-                    debug_assert!(
-                        r == 0 || block[r - 1] != moves[j - 1],
-                        "Invariant: a slot is in the lots order once"
-                    );
-                    j -= 1;
-                    block[w] = moves[j];
-                    if j == m - 1 {
-                        placed = w;
-                    }
-                }
-            }
+            placed = merge_back(block.make_contiguous(), len, moves);
         } else {
             // Grow at the front; merge from the front.
             for _ in 0..m {
@@ -1060,15 +1057,15 @@ mod tests {
 
     /// A lots order beside the sorted set it must equal, and each slot's
     /// lots (`None`: not in the order): every change made to both.
-    struct Mirrored {
+    pub(super) struct Mirrored {
         order: LotsOrder,
         set: BTreeSet<(Reverse<i64>, u32)>,
-        held: Vec<Option<i64>>,
+        pub(super) held: Vec<Option<i64>>,
     }
 
     impl Mirrored {
         /// The order built from the slots `held` gives lots.
-        fn built(held: Vec<Option<i64>>) -> Self {
+        pub(super) fn built(held: Vec<Option<i64>>) -> Self {
             let start: Vec<(i64, u32)> = (0..held.len() as u32)
                 .filter_map(|s| Some((held[s as usize]?, s)))
                 .collect();
@@ -1098,7 +1095,7 @@ mod tests {
         }
 
         /// A re-key left pending in the order (applied to the set now).
-        fn rekey_later(&mut self, s: u32, l: i64, nl: i64) {
+        pub(super) fn rekey_later(&mut self, s: u32, l: i64, nl: i64) {
             self.order.rekey_later(s, l, nl);
             self.set.remove(&(Reverse(l), s));
             self.set.insert((Reverse(nl), s));
@@ -1108,7 +1105,7 @@ mod tests {
         /// Applies the pending re-keys and checks the order against the
         /// set, and the blocks' shape: non-empty, at most [`BLOCK`] keys,
         /// sorted, `lasts` their last keys.
-        fn flush_and_check(&mut self, what: &str) {
+        pub(super) fn flush_and_check(&mut self, what: &str) {
             self.order.flush();
             // Lots at or above the limit are ordered as `LOTS_LIMIT - 1`.
             let mut want: Vec<(i64, u32)> = self
@@ -1740,6 +1737,74 @@ mod property_tests {
             let got: Vec<u64> = order.iter().map(|(l, s)| key(l, s)).collect();
             let want: Vec<u64> = set.into_iter().collect();
             prop_assert_eq!(got, want);
+        }
+
+        /// [`LotsOrder::merge_run`] into a block that wraps in its ring (its
+        /// head moved on by `skew` pops first), `m` keys at random places
+        /// (so either merge: from the back on the block made contiguous, or
+        /// from the front): the block is the sorted union, its last key in
+        /// `lasts`, the finger just behind the last key inserted.
+        #[test]
+        fn merge_run_into_a_wrapped_block_is_the_sorted_union(
+            all in prop::collection::btree_set(0u64..5_000, 2..BLOCK),
+            pick in prop::collection::vec(0u8..4, BLOCK),
+            skew in 0usize..BLOCK + 1,
+        ) {
+            let all: Vec<u64> = all.into_iter().collect();
+            let pick_of = |want: bool| -> Vec<u64> {
+                all.iter()
+                    .zip(&pick)
+                    .filter(|&(_, &p)| (p == 0) == want)
+                    .map(|(&k, _)| k)
+                    .collect()
+            };
+            let (moves, held) = (pick_of(true), pick_of(false));
+            prop_assume!(!moves.is_empty() && !held.is_empty());
+            let mut block = new_block(&[]);
+            for _ in 0..skew {
+                block.push_back(0);
+                block.pop_front();
+            }
+            block.extend(held.iter().copied());
+            let mut order = LotsOrder::default();
+            order.lasts.push_back(held[held.len() - 1]);
+            order.blocks.push_back(block);
+            order.merge_run(0, &moves);
+            let got: Vec<u64> = order.blocks[0].iter().copied().collect();
+            prop_assert_eq!(&got, &all);
+            prop_assert_eq!(order.lasts[0], all[all.len() - 1]);
+            prop_assert_eq!(order.entered, 0);
+            prop_assert_eq!(got[order.entered_at - 1], moves[moves.len() - 1]);
+        }
+
+        /// [`LotsOrder::rekey_later`] (inlined, its move across
+        /// [`LOTS_LIMIT`] out of line in [`LotsOrder::rekey_across`]) against
+        /// a sorted set: random re-keys of held slots to lots just below, at
+        /// or above the limit or small (within either side, across it both
+        /// ways, to the same lots), flushed at random points and at the end.
+        #[test]
+        fn rekeys_later_across_the_limit_are_the_sorted_set(
+            start in prop::collection::vec(0usize..4, 1..120),
+            moves in prop::collection::vec((0usize..120, 0usize..4, 0i64..3, any::<bool>()), 0..300),
+        ) {
+            let lots_of = |kind: usize, d: i64| match kind {
+                0 => 1 + d,
+                1 => LOTS_LIMIT - 1 - d,
+                2 => LOTS_LIMIT + d,
+                _ => 200 + d,
+            };
+            let held: Vec<Option<i64>> = start.iter().map(|&k| Some(lots_of(k, 0))).collect();
+            let n = held.len();
+            let mut m = super::tests::Mirrored::built(held);
+            for (i, &(at, kind, d, flush)) in moves.iter().enumerate() {
+                let s = (at % n) as u32;
+                let Some(l) = m.held[s as usize] else { continue };
+                m.rekey_later(s, l, lots_of(kind, d));
+                if flush {
+                    m.flush_and_check(&format!("move {i}"));
+                }
+            }
+            m.flush_and_check("end");
         }
     }
 }
