@@ -873,107 +873,151 @@ fn quotient_bits_span(keys: &[LevKey]) -> Option<(u64, u64)> {
 /// The buffers of the sorts by quotient ([`QuotientSort::sort`],
 /// [`QuotientSort::sort_top`]), kept for their capacity.
 ///
-/// A pulled range's keys (32 bytes each) are not moved by the sort: their
-/// tags (one `u64` each, [`QuotientSort::tag`]) are sorted and the keys
-/// gathered once in that order (round 15: the sort of 32-byte keys by a key
-/// closure was 5.6% of the 100,000-account crash's instructions).
+/// A pulled range's keys are placed by a counting sort on their quotients'
+/// f64 bits (non-negative f64s order as their bits do): about one bucket a
+/// key, each bucket a run of the bits, the highest quotients in bucket 0.
+/// Keys in different buckets have different quotients, so the buckets'
+/// order is the keys' order, and only each bucket's few keys are compared
+/// (by the whole key). Round 20 (docs/performance.md, "`min_max_leverage`
+/// pulls' sorts by bucket, round 20"): the tags' comparison sort, the
+/// selection of a partial pull's top and the sort of equal quotients' runs
+/// it replaces were ~5% of the 100,000-account crash's instructions.
 #[derive(Clone, Default)]
 struct QuotientSort {
-    /// Per key, its tag.
-    tags: Vec<u64>,
-    /// The keys gathered in the tags' order.
+    /// Per bucket, the end of its keys in `gathered` (after
+    /// [`QuotientSort::place`]).
+    ends: Vec<u32>,
+    /// The keys placed bucket by bucket.
     gathered: Vec<LevKey>,
 }
 
+/// At most this many keys in a bucket are sorted by insertion (more by
+/// `sort_unstable`: a bucket that large is a cluster of quotients).
+const INSERTION_MAX: usize = 16;
+
 impl QuotientSort {
-    /// Tags `keys` in `tags`, each `((hi − bits) << shift) | index` with
-    /// `bits` its quotient's f64 bits (non-negative f64s order as their bits
-    /// do), `hi` the highest of them and `shift` the bits of an index: the
-    /// tags are distinct and their order is the keys' order by quotient,
-    /// highest first (among equal quotients, by index). Returns `shift`, or
-    /// `None` if the quotients' spread leaves no room for the index (the
-    /// caller then sorts the keys themselves).
-    fn tag(&mut self, keys: &[LevKey]) -> Option<u32> {
-        let (lo, hi) = quotient_bits_span(keys)?;
-        let shift = usize::BITS - (keys.len() - 1).leading_zeros();
-        if (hi - lo).leading_zeros() < shift {
-            return None;
-        }
-        self.tags.clear();
-        self.tags.extend(
-            keys.iter()
-                .enumerate()
-                .map(|(i, k)| ((hi - k.ratio().to_bits()) << shift) | i as u64),
+    /// Places `keys` (each with a quotient) bucket by bucket into
+    /// `gathered`, the ends of the buckets in `ends`; `false` without keys.
+    /// A key's bucket is `(hi − bits) >> shift`, `bits` its quotient's f64
+    /// bits and `hi` the highest of them, `shift` the least that leaves at
+    /// most one bucket a key: monotone in the quotient, highest first, and
+    /// equal quotients share a bucket.
+    fn place(&mut self, keys: &[LevKey]) -> bool {
+        let Some((lo, hi)) = quotient_bits_span(keys) else {
+            return false;
+        };
+        debug_assert!(
+            u32::try_from(keys.len()).is_ok(),
+            "Invariant: a sort by quotient counts its keys in u32"
         );
-        Some(shift)
-    }
-
-    /// Replaces `keys` by themselves in the order of `tags` (a permutation
-    /// of their indices, in the low `shift` bits): gathered into the other
-    /// buffer, which then changes places with `keys`.
-    fn gather(&mut self, keys: &mut Vec<LevKey>, shift: u32) {
-        let mask = (1u64 << shift) - 1;
-        self.gathered.clear();
-        self.gathered
-            .extend(self.tags.iter().map(|&t| keys[(t & mask) as usize]));
-        std::mem::swap(keys, &mut self.gathered);
-    }
-
-    /// Sorts `keys` (each with a quotient) into order: by the quotient's
-    /// bits (through their tags), then each run of equal quotients by the
-    /// whole key.
-    fn sort(&mut self, keys: &mut Vec<LevKey>) {
-        match self.tag(keys) {
-            Some(shift) => {
-                self.tags.sort_unstable();
-                self.gather(keys, shift);
-            }
-            None => keys.sort_unstable_by_key(|k| std::cmp::Reverse(k.ratio().to_bits())),
+        // ⌊log2 n⌋ bits of buckets: at most n of them (two a key: +0.15%
+        // instructions at 100,000 accounts).
+        let room = usize::BITS - 1 - keys.len().leading_zeros();
+        let shift = (u64::BITS - (hi - lo).leading_zeros()).saturating_sub(room);
+        let bucket = |k: &LevKey| ((hi - k.ratio().to_bits()) >> shift) as usize;
+        let ends = &mut self.ends;
+        ends.clear();
+        ends.resize(((hi - lo) >> shift) as usize + 2, 0);
+        for k in keys {
+            ends[bucket(k) + 1] += 1;
         }
-        sort_runs(keys);
+        // `ends[b]`: where bucket `b` starts; its end once its keys are in.
+        for b in 1..ends.len() {
+            ends[b] += ends[b - 1];
+        }
+        // Every place is written below, so only the places `gathered`
+        // lacks are filled first.
+        self.gathered.truncate(keys.len());
+        self.gathered.resize(keys.len(), keys[0]);
+        for k in keys {
+            let at = &mut ends[bucket(k)];
+            self.gathered[*at as usize] = *k;
+            *at += 1;
+        }
+        ends.pop();
+        true
+    }
+
+    /// Sorts the keys of `gathered`'s buckets (as placed), from the first
+    /// up to the bucket holding the key at place `k − 1` (all of them for
+    /// `k = usize::MAX`), each by the whole key; returns the end of the
+    /// last bucket sorted.
+    fn sort_buckets(&mut self, k: usize) -> usize {
+        let mut start = 0;
+        for &end in &self.ends {
+            let end = end as usize;
+            if end > start + 1 {
+                sort_small(&mut self.gathered[start..end]);
+            }
+            start = end;
+            if start >= k {
+                break;
+            }
+        }
+        start
+    }
+
+    /// Sorts `keys` (each with a quotient) into order: placed by bucket,
+    /// each bucket sorted by the whole key.
+    fn sort(&mut self, keys: &mut Vec<LevKey>) {
+        if !self.place(keys) {
+            return;
+        }
+        self.sort_buckets(usize::MAX);
+        std::mem::swap(keys, &mut self.gathered);
+        debug_assert!(
+            keys.is_sorted(),
+            "Invariant: keys sorted by bucket are in the order"
+        );
     }
 
     /// Puts first in `keys` (each with a quotient, more than `k ≥ 1`), in
     /// order, the `k` keys with the highest quotients and every other key
     /// sharing the lowest quotient of those; the rest after them in no
     /// order. Returns how many come first.
+    ///
+    /// Only the buckets up to the one holding the `k`-th key are sorted;
+    /// the keys sharing its quotient are in that bucket, right after it.
     fn sort_top(&mut self, keys: &mut Vec<LevKey>, k: usize) -> usize {
         debug_assert!(
             k >= 1 && keys.len() > k,
             "Invariant: a partial pull keeps some keys back"
         );
-        let end = match self.tag(keys) {
-            Some(shift) => {
-                self.tags.select_nth_unstable(k - 1);
-                let q = self.tags[k - 1] >> shift;
-                // The tags after the pivot with its quotient join the top.
-                let mut end = k;
-                for j in k..self.tags.len() {
-                    if self.tags[j] >> shift == q {
-                        self.tags.swap(end, j);
-                        end += 1;
-                    }
-                }
-                self.tags[..end].sort_unstable();
-                self.gather(keys, shift);
-                end
-            }
-            None => {
-                keys.select_nth_unstable_by_key(k - 1, |x| std::cmp::Reverse(x.ratio().to_bits()));
-                let q = keys[k - 1].ratio().to_bits();
-                let mut end = k;
-                for j in k..keys.len() {
-                    if keys[j].ratio().to_bits() == q {
-                        keys.swap(end, j);
-                        end += 1;
-                    }
-                }
-                keys[..end].sort_unstable_by_key(|x| std::cmp::Reverse(x.ratio().to_bits()));
-                end
-            }
-        };
-        sort_runs(&mut keys[..end]);
+        if !self.place(keys) {
+            return 0;
+        }
+        let sorted = self.sort_buckets(k);
+        let g = &self.gathered;
+        let q = g[k - 1].ratio().to_bits();
+        let end = k + g[k..sorted]
+            .iter()
+            .take_while(|x| x.ratio().to_bits() == q)
+            .count();
+        std::mem::swap(keys, &mut self.gathered);
+        debug_assert!(
+            keys[..end].is_sorted() && keys[end..].iter().all(|x| x.ratio().to_bits() < q),
+            "Invariant: a partial pull's top is sorted and above the rest"
+        );
         end
+    }
+}
+
+/// Sorts a bucket's keys by the whole key: by insertion when they are few
+/// (most buckets hold 0-2 keys), else by `sort_unstable`.
+#[inline]
+fn sort_small(keys: &mut [LevKey]) {
+    if keys.len() > INSERTION_MAX {
+        keys.sort_unstable();
+        return;
+    }
+    for i in 1..keys.len() {
+        let x = keys[i];
+        let mut j = i;
+        while j > 0 && x < keys[j - 1] {
+            keys[j] = keys[j - 1];
+            j -= 1;
+        }
+        keys[j] = x;
     }
 }
 
@@ -1014,27 +1058,6 @@ impl BuildCells {
     fn cell(&self, k: &LevKey) -> usize {
         ((k.ratio().to_bits() >> self.shift) - self.base) as usize
     }
-}
-
-/// Sorts each run of equal quotients of `keys` (sorted by quotient) by the
-/// whole key.
-fn sort_runs(keys: &mut [LevKey]) {
-    let mut i = 0;
-    while i < keys.len() {
-        let r = keys[i].ratio();
-        let mut j = i + 1;
-        while j < keys.len() && keys[j].ratio() == r {
-            j += 1;
-        }
-        if j - i > 1 {
-            keys[i..j].sort_unstable();
-        }
-        i = j;
-    }
-    debug_assert!(
-        keys.is_sorted(),
-        "Invariant: keys sorted by quotient are in the order"
-    );
 }
 
 /// The last far range, from range `i` up, whose lower bound is at most `v`
@@ -1084,11 +1107,11 @@ mod tests {
         LevKey::new(n, e, slot / 2, slot)
     }
 
-    /// The sorts by quotient through tags give the keys' order, as a sort
-    /// of the keys does: whole (`sort`), and the top `k` with their ties
-    /// over the same set of keys (`sort_top`); over quotients close enough
-    /// to tag and spread too far (modes 1 and 3: the sort of the keys
-    /// themselves), with many equal quotients (mode 0).
+    /// The sorts by quotient through buckets give the keys' order, as a
+    /// sort of the keys does: whole (`sort`), and the top `k` with their
+    /// ties over the same set of keys (`sort_top`); over quotients a few
+    /// bits apart and spread over binades (modes 1 and 3), with many equal
+    /// quotients (mode 0).
     #[test]
     fn sorts_by_quotient_match_a_sort_of_the_keys() {
         let mut rng = ChaCha8Rng::seed_from_u64(15);
@@ -1282,5 +1305,58 @@ mod tests {
         let mut more = Vec::new();
         assert_eq!(order.read_after(last, 5, |_| false, &mut more), last);
         assert!(more.is_empty());
+    }
+
+    /// Amounts for [`sorts_by_bucket_match_a_plain_sort`]'s keys by `mode`:
+    /// small ones (many equal quotients), ones near 2^52 (clusters of
+    /// quotients a few f64 bits apart), or spread over many binades.
+    fn amounts_of(mode: u8, a: u32, b: u32) -> (i64, i64) {
+        let (a, b) = (i64::from(a), i64::from(b));
+        match mode {
+            0 => (1 + a % 40, 1 + b % 12),
+            1 => ((1 << 52) + a % 64, (1 << 52) + b % 64),
+            _ => (1 + ((a % (1 << 28)) << (b % 24)), 1 + b % 1_000_000),
+        }
+    }
+
+    proptest! {
+        /// The sorts by bucket (the fast path) are the plain sort of the
+        /// keys: whole (`sort`), and the top `k` with every key sharing
+        /// the lowest quotient of those (`sort_top`), the rest the same
+        /// keys; over clusters of quotients a few f64 bits apart beside
+        /// far ones (buckets of more than [`INSERTION_MAX`] keys), many
+        /// equal quotients (ties on account and slot), and one key.
+        #[test]
+        fn sorts_by_bucket_match_a_plain_sort(
+            amounts in prop::collection::vec((0u8..3, any::<u32>(), any::<u32>(), 0u32..6), 0..300),
+            k in any::<prop::sample::Index>(),
+        ) {
+            let amounts: Vec<(i64, i64, u32)> = amounts
+                .iter()
+                .map(|&(m, a, b, acc)| {
+                    let (n, e) = amounts_of(m, a, b);
+                    (n, e, acc)
+                })
+                .collect();
+            let keys = keys_of(&amounts);
+            let mut want = keys.clone();
+            want.sort_unstable();
+            let mut by = QuotientSort::default();
+            let mut got = keys.clone();
+            by.sort(&mut got);
+            prop_assert_eq!(&got, &want);
+            if keys.len() > 1 {
+                let k = 1 + k.index(keys.len() - 1);
+                let mut top = keys.clone();
+                let end = by.sort_top(&mut top, k);
+                let q = want[k - 1].ratio().to_bits();
+                let ties = want.iter().take_while(|x| x.ratio().to_bits() >= q).count();
+                prop_assert_eq!(end, ties);
+                prop_assert_eq!(&top[..end], &want[..end]);
+                let mut rest = top[end..].to_vec();
+                rest.sort_unstable();
+                prop_assert_eq!(&rest[..], &want[end..]);
+            }
+        }
     }
 }
