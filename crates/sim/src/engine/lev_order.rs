@@ -711,7 +711,7 @@ impl LevOrder {
     ///
     /// Inlined, its rare new chunk out of line ([`LevOrder::new_chunk`]):
     /// round 20b measured the call's saves and restores of registers, which
-    /// only the new chunk's path needs, at ~14 of its ~44 instructions.
+    /// only the new chunk's path needs, at ~15 of its ~44 instructions.
     #[inline]
     fn push(&mut self, i: usize, k: LevKey) {
         let b = self.far[i];
