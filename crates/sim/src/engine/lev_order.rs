@@ -23,9 +23,10 @@
 //!   of the ranges' bounds (a small array) and a push.
 //!
 //! A read that runs past the end of `near` pulls the next non-empty range: its
-//! keys are sorted once and cut into ranges of about [`RANGE_KEYS`] keys, the
-//! first of which goes into `near` (each key at its end) and the others back
-//! into `far` (the winners a wave fills pile up just below the top, so a range
+//! keys are placed by bucket of their quotients and cut into ranges of about
+//! [`RANGE_KEYS`] keys at the buckets' ends, the first of which is sorted and
+//! goes into `near` (each key at its end) and the others, unsorted, back into
+//! `far` (the winners a wave fills pile up just below the top, so a range
 //! may have grown far beyond its size at the build). Every key of `near`
 //! comes before every key of `far` (its quotient is higher), and within a
 //! range the order is the exact one, so reading `near` and pulling ranges in
@@ -41,11 +42,6 @@ use super::lev_key::LevKey;
 
 /// Keys per range when a range is cut (the build, a pull).
 const RANGE_KEYS: usize = 512;
-
-/// A pulled range of more keys than one range but at most this many ranges'
-/// worth is not sorted whole: its top range's keys are selected, sorted and
-/// go into `near`, and the rest go back into `far` as one range.
-const PARTIAL_RANGES: usize = 8;
 
 /// When `near` holds more than this many ranges' worth of keys, its lower
 /// part goes back into `far` as one range ([`LevOrder::trim_near`]).
@@ -562,9 +558,7 @@ impl LevOrder {
         let mut moved = std::mem::take(&mut self.pulled_keys);
         moved.clear();
         moved.extend(self.near.drain(end..));
-        for &k in &moved {
-            self.push(i, k);
-        }
+        self.push_all(i, &moved);
         self.pulled_keys = moved;
         self.floor = cut;
         self.refresh_guide(lower, i);
@@ -637,8 +631,8 @@ impl LevOrder {
             self.drain_into(i, &mut keys);
             self.far.pop();
             let lower = self.bounds.pop().unwrap_or(f64::NEG_INFINITY);
-            if keys.len() > self.range_keys && keys.len() <= PARTIAL_RANGES * self.range_keys {
-                self.pull_partial(lower, &mut keys);
+            if keys.len() > self.range_keys {
+                self.pull_cut(lower, &mut keys);
             } else {
                 self.by_quotient.sort(&mut keys);
                 self.pull_sorted(lower, &keys);
@@ -650,11 +644,38 @@ impl LevOrder {
         false
     }
 
-    /// The keys of the next range to pull (out of `far`, sorted in `keys`),
-    /// whose quotients are at least `lower`: cut into ranges of about
-    /// `range_keys` keys (a cut only where the quotient changes), the first
-    /// into `near`, the others at the end of `far`, the last of them first.
+    /// The keys of the next range to pull (out of `far`, sorted in `keys`, at
+    /// most `range_keys` of them), whose quotients are at least `lower`: all
+    /// into `near`.
     fn pull_sorted(&mut self, lower: f64, keys: &[LevKey]) {
+        debug_assert!(
+            self.near
+                .back()
+                .is_none_or(|l| keys.first().is_none_or(|f| l < f)),
+            "Invariant: a range pulled into the leverage order's top comes after all of it"
+        );
+        self.floor = lower;
+        // After every key of `near`: appended at its back.
+        self.near.extend(keys.iter().copied());
+        self.debug_check_bounds();
+    }
+
+    /// The keys of the next range to pull (out of `far`, in no order, more
+    /// than `range_keys`), whose quotients are at least `lower`: the
+    /// `range_keys` with the highest quotients and every key sharing the
+    /// lowest quotient of those are sorted and appended to `near`; the rest,
+    /// as placed by bucket and unsorted, are cut at the buckets' ends into
+    /// ranges of about `range_keys` keys ([`QuotientSort::cut_rest`]) that go
+    /// back to the end of `far`, the lowest first.
+    ///
+    /// Round 20b: the rest went back as one range (a range grown by the
+    /// winners a wave fills pulled a piece at a time), so each later pull of
+    /// it placed all of its keys again (~1,070 keys placed a partial pull at
+    /// 100,000 accounts, half of them pushed back). Cut here, each key is
+    /// placed and pushed back about once.
+    fn pull_cut(&mut self, lower: f64, keys: &mut Vec<LevKey>) {
+        let end = self.by_quotient.sort_top(keys, self.range_keys);
+        let q = keys[end - 1].ratio();
         debug_assert!(
             self.near
                 .back()
@@ -663,68 +684,21 @@ impl LevOrder {
         );
         let mut cuts = std::mem::take(&mut self.cuts);
         cuts.clear();
-        let mut start = 0;
-        while start < keys.len() {
-            let mut end = (start + self.range_keys).min(keys.len());
-            while end < keys.len() && keys[end].ratio() == keys[end - 1].ratio() {
-                end += 1;
-            }
-            // The next range starts below this one's last quotient.
-            let low = if end == keys.len() {
-                lower
-            } else {
-                keys[end - 1].ratio()
-            };
-            cuts.push((end, low));
-            start = end;
-        }
+        cuts.push((end, if end == keys.len() { lower } else { q }));
+        self.by_quotient
+            .cut_rest(keys, end, self.range_keys, lower, &mut cuts);
         // The new far ranges, lowest (last cut) first, each pushed whole.
         for j in (1..cuts.len()).rev() {
             self.far.push(Bucket::EMPTY);
             self.bounds.push(cuts[j].1);
             let i = self.far.len() - 1;
-            for &k in &keys[cuts[j - 1].0..cuts[j].0] {
-                self.push(i, k);
-            }
+            self.push_all(i, &keys[cuts[j - 1].0..cuts[j].0]);
         }
-        let first = cuts.first().map_or(0, |c| c.0);
-        self.floor = cuts.first().map_or(lower, |c| c.1);
+        self.floor = cuts[0].1;
         // After every key of `near`: appended at its back.
-        self.near.extend(keys[..first].iter().copied());
+        self.near.extend(keys[..end].iter().copied());
         self.debug_check_bounds();
         self.cuts = cuts;
-    }
-
-    /// The keys of the next range to pull (out of `far`, in no order, more
-    /// than `range_keys`), whose quotients are at least `lower`: the
-    /// `range_keys` with the highest quotients and every key sharing the
-    /// lowest quotient of those are selected (O(keys), no sort of the rest),
-    /// sorted and appended to `near`; the rest go back to the end of `far`
-    /// as one range below them. A range grown by the winners a wave fills is
-    /// pulled a piece at a time, each piece sorted when it is reached.
-    fn pull_partial(&mut self, lower: f64, keys: &mut Vec<LevKey>) {
-        let end = self.by_quotient.sort_top(keys, self.range_keys);
-        let (top, rest) = keys.split_at_mut(end);
-        let q = top[end - 1].ratio().to_bits();
-        debug_assert!(
-            self.near
-                .back()
-                .is_none_or(|l| top.first().is_none_or(|f| l < f))
-                && rest.iter().all(|x| x.ratio().to_bits() < q),
-            "Invariant: a range pulled into the leverage order's top comes after all of it, and above what it leaves"
-        );
-        if rest.is_empty() {
-            self.floor = lower;
-        } else {
-            self.far.push(Bucket::EMPTY);
-            self.bounds.push(lower);
-            let i = self.far.len() - 1;
-            for &key in rest.iter() {
-                self.push(i, key);
-            }
-            self.floor = f64::from_bits(q);
-        }
-        self.near.extend(top.iter().copied());
     }
 
     /// Moves every range into `near`.
@@ -734,32 +708,72 @@ impl LevOrder {
     }
 
     /// Adds `k` to far range `i`.
+    ///
+    /// Inlined, its rare new chunk out of line ([`LevOrder::new_chunk`]):
+    /// round 20b measured the call's saves and restores of registers, which
+    /// only the new chunk's path needs, at ~15 of its ~44 instructions.
+    #[inline]
     fn push(&mut self, i: usize, k: LevKey) {
         let b = self.far[i];
         let at = b.len as usize % CHUNK;
-        let mut tail = b.tail;
-        if at == 0 {
-            let c = match self.free.pop() {
-                Some(c) => c,
-                None => {
-                    let c = self.next.len() as u32;
-                    self.pool.resize(self.pool.len() + CHUNK, k);
-                    self.next.push(NONE);
-                    c
-                }
-            };
-            self.next[c as usize] = NONE;
-            if b.head == NONE {
-                self.far[i].head = c;
-            } else {
-                self.next[tail as usize] = c;
-            }
-            tail = c;
-            self.far[i].tail = c;
-        }
+        let tail = if at == 0 {
+            self.new_chunk(i, k)
+        } else {
+            b.tail
+        };
         self.pool[tail as usize * CHUNK + at] = k;
         self.far[i].len += 1;
         self.far_len += 1;
+    }
+
+    /// Adds `keys` to far range `i`, a chunk's worth at a time (a pull's
+    /// ranges cut back into `far`, a trim of `near`).
+    fn push_all(&mut self, i: usize, keys: &[LevKey]) {
+        let mut rest = keys;
+        while let Some(&first) = rest.first() {
+            let b = self.far[i];
+            let at = b.len as usize % CHUNK;
+            let tail = if at == 0 {
+                self.new_chunk(i, first)
+            } else {
+                b.tail
+            };
+            let n = (CHUNK - at).min(rest.len());
+            let from = tail as usize * CHUNK + at;
+            self.pool[from..from + n].copy_from_slice(&rest[..n]);
+            self.far[i].len += n as u32;
+            self.far_len += n;
+            rest = &rest[n..];
+        }
+    }
+
+    /// Links a chunk (from the free list, else a new one of the pool filled
+    /// with `fill`) at the end of far range `i`, whose chunks are full;
+    /// returns it.
+    #[inline(never)]
+    fn new_chunk(&mut self, i: usize, fill: LevKey) -> u32 {
+        debug_assert!(
+            (self.far[i].len as usize).is_multiple_of(CHUNK),
+            "Invariant: a far range gets a new chunk when its last is full"
+        );
+        let c = match self.free.pop() {
+            Some(c) => c,
+            None => {
+                let c = self.next.len() as u32;
+                self.pool.resize(self.pool.len() + CHUNK, fill);
+                self.next.push(NONE);
+                c
+            }
+        };
+        self.next[c as usize] = NONE;
+        let b = self.far[i];
+        if b.head == NONE {
+            self.far[i].head = c;
+        } else {
+            self.next[b.tail as usize] = c;
+        }
+        self.far[i].tail = c;
+        c
     }
 
     /// Moves the keys of far range `i` to `out`, its chunks to the free list.
@@ -873,107 +887,194 @@ fn quotient_bits_span(keys: &[LevKey]) -> Option<(u64, u64)> {
 /// The buffers of the sorts by quotient ([`QuotientSort::sort`],
 /// [`QuotientSort::sort_top`]), kept for their capacity.
 ///
-/// A pulled range's keys (32 bytes each) are not moved by the sort: their
-/// tags (one `u64` each, [`QuotientSort::tag`]) are sorted and the keys
-/// gathered once in that order (round 15: the sort of 32-byte keys by a key
-/// closure was 5.6% of the 100,000-account crash's instructions).
+/// A pulled range's keys are placed by a counting sort on their quotients'
+/// f64 bits (non-negative f64s order as their bits do): about one bucket a
+/// key, each bucket a run of the bits, the highest quotients in bucket 0.
+/// Keys in different buckets have different quotients, so the buckets'
+/// order is the keys' order, and only each bucket's few keys are compared
+/// (by the whole key). Round 20 (docs/performance.md, "`min_max_leverage`
+/// pulls' sorts by bucket, round 20"): the tags' comparison sort, the
+/// selection of a partial pull's top and the sort of equal quotients' runs
+/// it replaces were ~5% of the 100,000-account crash's instructions.
 #[derive(Clone, Default)]
 struct QuotientSort {
-    /// Per key, its tag.
-    tags: Vec<u64>,
-    /// The keys gathered in the tags' order.
+    /// Per bucket, the end of its keys in `gathered` (after
+    /// [`QuotientSort::place`]).
+    ends: Vec<u32>,
+    /// The keys placed bucket by bucket.
     gathered: Vec<LevKey>,
 }
 
+/// At most this many keys in a bucket are sorted by insertion (more by
+/// `sort_unstable`: a bucket that large is a cluster of quotients).
+const INSERTION_MAX: usize = 16;
+
 impl QuotientSort {
-    /// Tags `keys` in `tags`, each `((hi − bits) << shift) | index` with
-    /// `bits` its quotient's f64 bits (non-negative f64s order as their bits
-    /// do), `hi` the highest of them and `shift` the bits of an index: the
-    /// tags are distinct and their order is the keys' order by quotient,
-    /// highest first (among equal quotients, by index). Returns `shift`, or
-    /// `None` if the quotients' spread leaves no room for the index (the
-    /// caller then sorts the keys themselves).
-    fn tag(&mut self, keys: &[LevKey]) -> Option<u32> {
-        let (lo, hi) = quotient_bits_span(keys)?;
-        let shift = usize::BITS - (keys.len() - 1).leading_zeros();
-        if (hi - lo).leading_zeros() < shift {
-            return None;
-        }
-        self.tags.clear();
-        self.tags.extend(
-            keys.iter()
-                .enumerate()
-                .map(|(i, k)| ((hi - k.ratio().to_bits()) << shift) | i as u64),
+    /// Places `keys` (each with a quotient) bucket by bucket into
+    /// `gathered`, the ends of the buckets in `ends`; `false` without keys.
+    /// A key's bucket is `(hi − bits) >> shift`, `bits` its quotient's f64
+    /// bits and `hi` the highest of them, `shift` the least that leaves at
+    /// most one bucket a key: monotone in the quotient, highest first, and
+    /// equal quotients share a bucket.
+    fn place(&mut self, keys: &[LevKey]) -> bool {
+        let Some((lo, hi)) = quotient_bits_span(keys) else {
+            return false;
+        };
+        debug_assert!(
+            u32::try_from(keys.len()).is_ok(),
+            "Invariant: a sort by quotient counts its keys in u32"
         );
-        Some(shift)
-    }
-
-    /// Replaces `keys` by themselves in the order of `tags` (a permutation
-    /// of their indices, in the low `shift` bits): gathered into the other
-    /// buffer, which then changes places with `keys`.
-    fn gather(&mut self, keys: &mut Vec<LevKey>, shift: u32) {
-        let mask = (1u64 << shift) - 1;
-        self.gathered.clear();
-        self.gathered
-            .extend(self.tags.iter().map(|&t| keys[(t & mask) as usize]));
-        std::mem::swap(keys, &mut self.gathered);
-    }
-
-    /// Sorts `keys` (each with a quotient) into order: by the quotient's
-    /// bits (through their tags), then each run of equal quotients by the
-    /// whole key.
-    fn sort(&mut self, keys: &mut Vec<LevKey>) {
-        match self.tag(keys) {
-            Some(shift) => {
-                self.tags.sort_unstable();
-                self.gather(keys, shift);
-            }
-            None => keys.sort_unstable_by_key(|k| std::cmp::Reverse(k.ratio().to_bits())),
+        // ⌊log2 n⌋ bits of buckets: at most n of them (two a key: +0.15%
+        // instructions at 100,000 accounts).
+        let room = usize::BITS - 1 - keys.len().leading_zeros();
+        let shift = (u64::BITS - (hi - lo).leading_zeros()).saturating_sub(room);
+        let bucket = |k: &LevKey| ((hi - k.ratio().to_bits()) >> shift) as usize;
+        let ends = &mut self.ends;
+        ends.clear();
+        ends.resize(((hi - lo) >> shift) as usize + 2, 0);
+        for k in keys {
+            ends[bucket(k) + 1] += 1;
         }
-        sort_runs(keys);
+        // `ends[b]`: where bucket `b` starts; its end once its keys are in.
+        for b in 1..ends.len() {
+            ends[b] += ends[b - 1];
+        }
+        // Every place is written below, so only the places `gathered`
+        // lacks are filled first.
+        self.gathered.truncate(keys.len());
+        self.gathered.resize(keys.len(), keys[0]);
+        for k in keys {
+            let at = &mut ends[bucket(k)];
+            self.gathered[*at as usize] = *k;
+            *at += 1;
+        }
+        ends.pop();
+        true
+    }
+
+    /// Sorts the keys of `gathered`'s buckets (as placed), from the first
+    /// up to the bucket holding the key at place `k − 1` (all of them for
+    /// `k = usize::MAX`), each by the whole key; returns the end of the
+    /// last bucket sorted.
+    fn sort_buckets(&mut self, k: usize) -> usize {
+        let mut start = 0;
+        for &end in &self.ends {
+            let end = end as usize;
+            if end > start + 1 {
+                sort_small(&mut self.gathered[start..end]);
+            }
+            start = end;
+            if start >= k {
+                break;
+            }
+        }
+        start
+    }
+
+    /// Sorts `keys` (each with a quotient) into order: placed by bucket,
+    /// each bucket sorted by the whole key.
+    fn sort(&mut self, keys: &mut Vec<LevKey>) {
+        if !self.place(keys) {
+            return;
+        }
+        self.sort_buckets(usize::MAX);
+        std::mem::swap(keys, &mut self.gathered);
+        debug_assert!(
+            keys.is_sorted(),
+            "Invariant: keys sorted by bucket are in the order"
+        );
     }
 
     /// Puts first in `keys` (each with a quotient, more than `k ≥ 1`), in
     /// order, the `k` keys with the highest quotients and every other key
     /// sharing the lowest quotient of those; the rest after them in no
     /// order. Returns how many come first.
+    ///
+    /// Only the buckets up to the one holding the `k`-th key are sorted;
+    /// the keys sharing its quotient are in that bucket, right after it.
     fn sort_top(&mut self, keys: &mut Vec<LevKey>, k: usize) -> usize {
         debug_assert!(
             k >= 1 && keys.len() > k,
             "Invariant: a partial pull keeps some keys back"
         );
-        let end = match self.tag(keys) {
-            Some(shift) => {
-                self.tags.select_nth_unstable(k - 1);
-                let q = self.tags[k - 1] >> shift;
-                // The tags after the pivot with its quotient join the top.
-                let mut end = k;
-                for j in k..self.tags.len() {
-                    if self.tags[j] >> shift == q {
-                        self.tags.swap(end, j);
-                        end += 1;
-                    }
-                }
-                self.tags[..end].sort_unstable();
-                self.gather(keys, shift);
-                end
-            }
-            None => {
-                keys.select_nth_unstable_by_key(k - 1, |x| std::cmp::Reverse(x.ratio().to_bits()));
-                let q = keys[k - 1].ratio().to_bits();
-                let mut end = k;
-                for j in k..keys.len() {
-                    if keys[j].ratio().to_bits() == q {
-                        keys.swap(end, j);
-                        end += 1;
-                    }
-                }
-                keys[..end].sort_unstable_by_key(|x| std::cmp::Reverse(x.ratio().to_bits()));
-                end
-            }
-        };
-        sort_runs(&mut keys[..end]);
+        if !self.place(keys) {
+            return 0;
+        }
+        let sorted = self.sort_buckets(k);
+        let g = &self.gathered;
+        let q = g[k - 1].ratio().to_bits();
+        let end = k + g[k..sorted]
+            .iter()
+            .take_while(|x| x.ratio().to_bits() == q)
+            .count();
+        std::mem::swap(keys, &mut self.gathered);
+        debug_assert!(
+            keys[..end].is_sorted() && keys[end..].iter().all(|x| x.ratio().to_bits() < q),
+            "Invariant: a partial pull's top is sorted and above the rest"
+        );
         end
+    }
+
+    /// After [`QuotientSort::sort_top`] left `keys` placed by bucket (the
+    /// buckets' ends still in `ends`) and its top in `keys[..from]`: cuts
+    /// the rest into ranges at the buckets' ends, each the first bucket's end
+    /// at least `range_keys` keys past the range's start, and appends each
+    /// range's `(end, lower bound)` to `cuts`, top first: its lowest
+    /// quotient, `lower` for the last (which ends at `keys.len()`).
+    ///
+    /// Exact: a key in a later bucket has a lower quotient than every key
+    /// of an earlier one, so each range's quotients lie above the next's,
+    /// and the lowest of a range is in its last bucket (searched alone).
+    fn cut_rest(
+        &self,
+        keys: &[LevKey],
+        from: usize,
+        range_keys: usize,
+        lower: f64,
+        cuts: &mut Vec<(usize, f64)>,
+    ) {
+        let mut start = from;
+        while start < keys.len() {
+            let target = start + range_keys.max(1);
+            let b = self.ends.partition_point(|&e| (e as usize) < target);
+            let end = self.ends.get(b).map_or(keys.len(), |&e| e as usize);
+            if end >= keys.len() {
+                cuts.push((keys.len(), lower));
+                return;
+            }
+            let first = b.checked_sub(1).map_or(0, |p| self.ends[p] as usize);
+            let low = keys[first.max(start)..end]
+                .iter()
+                .map(|k| k.ratio().to_bits())
+                .min()
+                .unwrap_or(u64::MAX);
+            debug_assert!(
+                keys[start..end].iter().all(|k| k.ratio().to_bits() >= low)
+                    && keys[end..].iter().all(|k| k.ratio().to_bits() < low),
+                "Invariant: a range cut at a bucket's end lies above the keys after it"
+            );
+            cuts.push((end, f64::from_bits(low)));
+            start = end;
+        }
+    }
+}
+
+/// Sorts a bucket's keys by the whole key: by insertion when they are few
+/// (most buckets hold 0-2 keys), else by `sort_unstable`.
+#[inline]
+fn sort_small(keys: &mut [LevKey]) {
+    if keys.len() > INSERTION_MAX {
+        keys.sort_unstable();
+        return;
+    }
+    for i in 1..keys.len() {
+        let x = keys[i];
+        let mut j = i;
+        while j > 0 && x < keys[j - 1] {
+            keys[j] = keys[j - 1];
+            j -= 1;
+        }
+        keys[j] = x;
     }
 }
 
@@ -1014,27 +1115,6 @@ impl BuildCells {
     fn cell(&self, k: &LevKey) -> usize {
         ((k.ratio().to_bits() >> self.shift) - self.base) as usize
     }
-}
-
-/// Sorts each run of equal quotients of `keys` (sorted by quotient) by the
-/// whole key.
-fn sort_runs(keys: &mut [LevKey]) {
-    let mut i = 0;
-    while i < keys.len() {
-        let r = keys[i].ratio();
-        let mut j = i + 1;
-        while j < keys.len() && keys[j].ratio() == r {
-            j += 1;
-        }
-        if j - i > 1 {
-            keys[i..j].sort_unstable();
-        }
-        i = j;
-    }
-    debug_assert!(
-        keys.is_sorted(),
-        "Invariant: keys sorted by quotient are in the order"
-    );
 }
 
 /// The last far range, from range `i` up, whose lower bound is at most `v`
@@ -1084,11 +1164,11 @@ mod tests {
         LevKey::new(n, e, slot / 2, slot)
     }
 
-    /// The sorts by quotient through tags give the keys' order, as a sort
-    /// of the keys does: whole (`sort`), and the top `k` with their ties
-    /// over the same set of keys (`sort_top`); over quotients close enough
-    /// to tag and spread too far (modes 1 and 3: the sort of the keys
-    /// themselves), with many equal quotients (mode 0).
+    /// The sorts by quotient through buckets give the keys' order, as a
+    /// sort of the keys does: whole (`sort`), and the top `k` with their
+    /// ties over the same set of keys (`sort_top`); over quotients a few
+    /// bits apart and spread over binades (modes 1 and 3), with many equal
+    /// quotients (mode 0).
     #[test]
     fn sorts_by_quotient_match_a_sort_of_the_keys() {
         let mut rng = ChaCha8Rng::seed_from_u64(15);
@@ -1282,5 +1362,150 @@ mod tests {
         let mut more = Vec::new();
         assert_eq!(order.read_after(last, 5, |_| false, &mut more), last);
         assert!(more.is_empty());
+    }
+
+    /// Amounts for [`sorts_by_bucket_match_a_plain_sort`]'s keys by `mode`:
+    /// small ones (many equal quotients), ones near 2^52 (clusters of
+    /// quotients a few f64 bits apart), or spread over many binades.
+    fn amounts_of(mode: u8, a: u32, b: u32) -> (i64, i64) {
+        let (a, b) = (i64::from(a), i64::from(b));
+        match mode {
+            0 => (1 + a % 40, 1 + b % 12),
+            1 => ((1 << 52) + a % 64, (1 << 52) + b % 64),
+            _ => (1 + ((a % (1 << 28)) << (b % 24)), 1 + b % 1_000_000),
+        }
+    }
+
+    proptest! {
+        /// The sorts by bucket (the fast path) are the plain sort of the
+        /// keys: whole (`sort`), and the top `k` with every key sharing
+        /// the lowest quotient of those (`sort_top`), the rest the same
+        /// keys; over clusters of quotients a few f64 bits apart beside
+        /// far ones (buckets of more than [`INSERTION_MAX`] keys), many
+        /// equal quotients (ties on account and slot), and one key.
+        #[test]
+        fn sorts_by_bucket_match_a_plain_sort(
+            amounts in prop::collection::vec((0u8..3, any::<u32>(), any::<u32>(), 0u32..6), 0..300),
+            k in any::<prop::sample::Index>(),
+        ) {
+            let amounts: Vec<(i64, i64, u32)> = amounts
+                .iter()
+                .map(|&(m, a, b, acc)| {
+                    let (n, e) = amounts_of(m, a, b);
+                    (n, e, acc)
+                })
+                .collect();
+            let keys = keys_of(&amounts);
+            let mut want = keys.clone();
+            want.sort_unstable();
+            let mut by = QuotientSort::default();
+            let mut got = keys.clone();
+            by.sort(&mut got);
+            prop_assert_eq!(&got, &want);
+            if keys.len() > 1 {
+                let k = 1 + k.index(keys.len() - 1);
+                let mut top = keys.clone();
+                let end = by.sort_top(&mut top, k);
+                let q = want[k - 1].ratio().to_bits();
+                let ties = want.iter().take_while(|x| x.ratio().to_bits() >= q).count();
+                prop_assert_eq!(end, ties);
+                prop_assert_eq!(&top[..end], &want[..end]);
+                let mut rest = top[end..].to_vec();
+                rest.sort_unstable();
+                prop_assert_eq!(&rest[..], &want[end..]);
+            }
+        }
+    }
+
+    proptest! {
+        /// A partial pull's rest cut at the buckets' ends
+        /// ([`QuotientSort::cut_rest`], the fast path) is a plain sort's
+        /// order cut into ranges: each range's keys (sorted) follow the
+        /// top and the ranges before them in the plain sort, each bound is
+        /// its range's lowest quotient (`lower` for the last), and every
+        /// range but the last holds at least `range_keys` keys; over many
+        /// equal quotients (ties on account and slot), clusters of
+        /// quotients a few f64 bits apart, quotients over many binades, and
+        /// ranges of one key.
+        #[test]
+        fn cut_rest_matches_a_plain_sort(
+            amounts in prop::collection::vec((0u8..3, any::<u32>(), any::<u32>(), 0u32..6), 2..300),
+            range_keys in 1usize..40,
+        ) {
+            let amounts: Vec<(i64, i64, u32)> = amounts
+                .iter()
+                .map(|&(m, a, b, acc)| {
+                    let (n, e) = amounts_of(m, a, b);
+                    (n, e, acc)
+                })
+                .collect();
+            let mut keys = keys_of(&amounts);
+            let range_keys = range_keys.min(keys.len() - 1);
+            let mut want = keys.clone();
+            want.sort_unstable();
+            let mut by = QuotientSort::default();
+            let end = by.sort_top(&mut keys, range_keys);
+            let mut cuts = vec![(end, f64::NAN)];
+            by.cut_rest(&keys, end, range_keys, -1.0, &mut cuts);
+            prop_assert_eq!(cuts.last().map(|c| c.0), Some(keys.len()));
+            let mut got = keys[..end].to_vec();
+            for j in 1..cuts.len() {
+                let mut range = keys[cuts[j - 1].0..cuts[j].0].to_vec();
+                prop_assert!(!range.is_empty());
+                range.sort_unstable();
+                let low = range.last().map(|k| k.ratio());
+                if j + 1 < cuts.len() {
+                    prop_assert!(range.len() >= range_keys);
+                    prop_assert_eq!(Some(cuts[j].1), low);
+                } else {
+                    prop_assert_eq!(cuts[j].1, -1.0);
+                }
+                got.extend(range);
+            }
+            prop_assert_eq!(got, want);
+        }
+
+        /// Pulls through the cut ranges read the plain sorted set's order:
+        /// an order built with ranges of 1-15 keys over clustered and tied
+        /// quotients, keys inserted (landing in the cut ranges), then the
+        /// whole order read from the top in chunks.
+        #[test]
+        fn pulls_through_cut_ranges_read_a_plain_sorted_set(
+            amounts in prop::collection::vec((0u8..3, any::<u32>(), any::<u32>(), 0u32..6), 0..300),
+            added in prop::collection::vec((0u8..3, any::<u32>(), any::<u32>(), 0u32..6), 0..100),
+            range_keys in 1usize..16,
+            chunk in 1usize..40,
+        ) {
+            let to_keys = |v: &[(u8, u32, u32, u32)], slot0: usize| -> Vec<LevKey> {
+                v.iter()
+                    .enumerate()
+                    .map(|(s, &(m, a, b, acc))| {
+                        let (n, e) = amounts_of(m, a, b);
+                        LevKey::new(n, e, acc, (slot0 + s) as u32)
+                    })
+                    .collect()
+            };
+            let keys = to_keys(&amounts, 0);
+            let mut order = LevOrder::default();
+            order.build_with(&mut keys.clone(), range_keys);
+            let mut plain: BTreeSet<LevKey> = keys.iter().copied().collect();
+            // A first read pulls and cuts ranges; the keys added then land
+            // in `near` or in the cut ranges.
+            order.read_after(None, chunk, |_| false, &mut Vec::new());
+            for k in to_keys(&added, amounts.len()) {
+                order.insert(k);
+                plain.insert(k);
+            }
+            let (mut got, mut after) = (Vec::new(), None);
+            loop {
+                let before = got.len();
+                after = order.read_after(after, chunk, |_| false, &mut got);
+                if got.len() == before {
+                    break;
+                }
+            }
+            prop_assert_eq!(got, plain.iter().copied().collect::<Vec<_>>());
+            prop_assert_eq!(order.len(), plain.len());
+        }
     }
 }
