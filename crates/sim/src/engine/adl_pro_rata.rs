@@ -254,6 +254,24 @@ impl Engine {
         if q.market as usize != mi {
             return;
         }
+        self.reindex_slot(side, winners, k, a, s, q, equity);
+    }
+
+    /// Sets slot `s`'s entry (position `q` of account `a`, equity `equity`
+    /// at the marks; `k`: its market's micro-USD per lot and tick):
+    /// [`entry_of`], counted as a candidate evaluation when there is one.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn reindex_slot(
+        &mut self,
+        side: &mut ProRataSide,
+        winners: i64,
+        k: i64,
+        a: u32,
+        s: u32,
+        q: Position,
+        equity: i64,
+    ) {
         let entry = entry_of(a, q, winners, equity, || {
             profit_threshold(q.lots, q.cost.0, k)
         });
@@ -300,11 +318,7 @@ impl Engine {
                 }
                 None => self.equity(a).0,
             });
-            let entry = entry_of(a, q, winners, e, || profit_threshold(q.lots, q.cost.0, k));
-            if entry.is_some() {
-                self.adl_evaluations += 1;
-            }
-            side.set(s, entry);
+            self.reindex_slot(side, winners, k, a, s, q, e);
         }
     }
 

@@ -1376,6 +1376,18 @@ mod tests {
         }
     }
 
+    /// Keys of drawn `(mode, a, b, account)` rows ([`amounts_of`]), in
+    /// slots from `slot0` up.
+    fn keys_by_mode(rows: &[(u8, u32, u32, u32)], slot0: usize) -> Vec<LevKey> {
+        rows.iter()
+            .enumerate()
+            .map(|(s, &(m, a, b, acc))| {
+                let (n, e) = amounts_of(m, a, b);
+                LevKey::new(n, e, acc, (slot0 + s) as u32)
+            })
+            .collect()
+    }
+
     proptest! {
         /// The sorts by bucket (the fast path) are the plain sort of the
         /// keys: whole (`sort`), and the top `k` with every key sharing
@@ -1388,14 +1400,7 @@ mod tests {
             amounts in prop::collection::vec((0u8..3, any::<u32>(), any::<u32>(), 0u32..6), 0..300),
             k in any::<prop::sample::Index>(),
         ) {
-            let amounts: Vec<(i64, i64, u32)> = amounts
-                .iter()
-                .map(|&(m, a, b, acc)| {
-                    let (n, e) = amounts_of(m, a, b);
-                    (n, e, acc)
-                })
-                .collect();
-            let keys = keys_of(&amounts);
+            let keys = keys_by_mode(&amounts, 0);
             let mut want = keys.clone();
             want.sort_unstable();
             let mut by = QuotientSort::default();
@@ -1432,14 +1437,7 @@ mod tests {
             amounts in prop::collection::vec((0u8..3, any::<u32>(), any::<u32>(), 0u32..6), 2..300),
             range_keys in 1usize..40,
         ) {
-            let amounts: Vec<(i64, i64, u32)> = amounts
-                .iter()
-                .map(|&(m, a, b, acc)| {
-                    let (n, e) = amounts_of(m, a, b);
-                    (n, e, acc)
-                })
-                .collect();
-            let mut keys = keys_of(&amounts);
+            let mut keys = keys_by_mode(&amounts, 0);
             let range_keys = range_keys.min(keys.len() - 1);
             let mut want = keys.clone();
             want.sort_unstable();
@@ -1476,23 +1474,14 @@ mod tests {
             range_keys in 1usize..16,
             chunk in 1usize..40,
         ) {
-            let to_keys = |v: &[(u8, u32, u32, u32)], slot0: usize| -> Vec<LevKey> {
-                v.iter()
-                    .enumerate()
-                    .map(|(s, &(m, a, b, acc))| {
-                        let (n, e) = amounts_of(m, a, b);
-                        LevKey::new(n, e, acc, (slot0 + s) as u32)
-                    })
-                    .collect()
-            };
-            let keys = to_keys(&amounts, 0);
+            let keys = keys_by_mode(&amounts, 0);
             let mut order = LevOrder::default();
             order.build_with(&mut keys.clone(), range_keys);
             let mut plain: BTreeSet<LevKey> = keys.iter().copied().collect();
             // A first read pulls and cuts ranges; the keys added then land
             // in `near` or in the cut ranges.
             order.read_after(None, chunk, |_| false, &mut Vec::new());
-            for k in to_keys(&added, amounts.len()) {
+            for k in keys_by_mode(&added, amounts.len()) {
                 order.insert(k);
                 plain.insert(k);
             }
