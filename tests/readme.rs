@@ -301,3 +301,38 @@ fn column_tables_match_the_schemas() {
         )))
     );
 }
+
+/// Every input file a README command names (`cargo run --release -- run FILE`,
+/// `sweep FILE`, `liq-price FILE`, `validate FILE`, `calibrate FILE`) is in the
+/// repository: a new user can type each line as printed. Placeholders in capitals
+/// (`FILE`), shell variables and globs are not files; results folders
+/// (`notebooks-out/...`) are what the lines before them write.
+#[test]
+fn every_file_a_readme_command_names_exists() {
+    let text = readme();
+    let mut named = Vec::new();
+    for line in text.lines() {
+        let Some((_, rest)) = line.split_once("cargo run --release -- ") else {
+            continue;
+        };
+        let mut words = rest.split_whitespace();
+        let command = words.next().unwrap_or_default();
+        if !["run", "sweep", "liq-price", "validate", "calibrate"].contains(&command) {
+            continue;
+        }
+        let Some(file) = words.next() else { continue };
+        let placeholder = file.contains(['$', '*', '{', '"']) || file == file.to_uppercase();
+        if !placeholder {
+            named.push(file.to_string());
+        }
+    }
+    assert!(
+        named.len() >= 10,
+        "the README's command lines were not found: {named:?}"
+    );
+    let missing: Vec<&String> = named.iter().filter(|f| !repo().join(f).is_file()).collect();
+    assert!(
+        missing.is_empty(),
+        "README commands name files the repository does not have: {missing:?}"
+    );
+}
