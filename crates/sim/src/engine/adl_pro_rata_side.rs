@@ -610,8 +610,9 @@ fn sort_runs(keys: &mut [u64], merged: &mut Vec<u64>) -> bool {
 /// Merges `keys[..mid]` and `keys[mid..]` (each ascending, keys distinct)
 /// in place, the shorter run copied to `merged` first: from the front when
 /// it is the first (a write never passes the second's next read), from the
-/// back when it is the second (likewise). One linear pass; the buffer holds
-/// at most half the keys.
+/// back when it is the second (likewise: the lots order's
+/// [`lots_order::merge_back`]). One linear pass; the buffer holds at most
+/// half the keys.
 fn merge_runs(keys: &mut [u64], mid: usize, merged: &mut Vec<u64>) {
     merged.clear();
     let n = keys.len();
@@ -632,19 +633,7 @@ fn merge_runs(keys: &mut [u64], mid: usize, merged: &mut Vec<u64>) {
         keys[k..k + merged.len() - i].copy_from_slice(&merged[i..]);
     } else {
         merged.extend_from_slice(&keys[mid..]);
-        let (mut i, mut j, mut k) = (mid, merged.len(), n);
-        while i > 0 && j > 0 {
-            k -= 1;
-            if merged[j - 1] < keys[i - 1] {
-                keys[k] = keys[i - 1];
-                i -= 1;
-            } else {
-                keys[k] = merged[j - 1];
-                j -= 1;
-            }
-        }
-        // Whatever is left of the first run is in place already.
-        keys[..j].copy_from_slice(&merged[..j]);
+        lots_order::merge_back(keys, mid, merged);
     }
 }
 

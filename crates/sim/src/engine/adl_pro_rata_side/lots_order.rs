@@ -765,8 +765,9 @@ impl LotsOrder {
 /// Merges the increasing `moves` (none held) into `buf`, whose first
 /// `len` places hold increasing keys and whose length is `len` plus the
 /// moves': from the back, each key written once. Returns the place of the
-/// last move.
-fn merge_back(buf: &mut [u64], len: usize, moves: &[u64]) -> usize {
+/// last move. Also [`super::sort_by_account`]'s merge of a shorter second
+/// run (`merge_runs`).
+pub(super) fn merge_back(buf: &mut [u64], len: usize, moves: &[u64]) -> usize {
     debug_assert_eq!(
         buf.len(),
         len + moves.len(),
@@ -785,7 +786,7 @@ fn merge_back(buf: &mut [u64], len: usize, moves: &[u64]) -> usize {
         } else {
             debug_assert!(
                 r == 0 || buf[r - 1] != moves[j - 1],
-                "Invariant: a slot is in the lots order once"
+                "Invariant: the keys merged are distinct (a slot is in the lots order once)"
             );
             j -= 1;
             buf[w] = moves[j];
@@ -1459,6 +1460,18 @@ mod tests {
         m.flush_and_check("emptied");
     }
 
+    /// `keys` sorted, and each key's place in that sorted list (the true
+    /// places a hint gives).
+    fn sorted_with_places(keys: &[u64]) -> (Vec<u64>, Vec<u32>) {
+        let mut sorted = keys.to_vec();
+        sorted.sort_unstable();
+        let places = keys
+            .iter()
+            .map(|k| sorted.partition_point(|w| w < k) as u32)
+            .collect();
+        (sorted, places)
+    }
+
     /// `sort_moves` sorts as the comparison sort does: keys in increasing
     /// slot order of lots values spread within [`FEW_LOTS`] (the counting
     /// pass) and beyond (the comparison sort, the clamp at [`LOTS_LIMIT`]
@@ -1544,14 +1557,9 @@ mod tests {
                 increasing && keys.iter().zip(&shifted).all(|(o, k)| o != k),
                 "case {case}"
             );
-            let mut want = keys.clone();
-            want.sort_unstable();
             // Each key's place in the sorted list: the true places, two
             // swapped, one repeated, one out of range, one short, or none.
-            let mut hint: Vec<u32> = keys
-                .iter()
-                .map(|k| want.partition_point(|w| w < k) as u32)
-                .collect();
+            let (want, mut hint) = sorted_with_places(&keys);
             match rng.random_range(0..7) {
                 0 if n > 1 => hint.swap(rng.random_range(0..n), rng.random_range(0..n)),
                 1 if n > 1 => hint[rng.random_range(0..n)] = hint[0],
@@ -1589,12 +1597,7 @@ mod tests {
                 keys.swap(i, rng.random_range(0..=i));
             }
             let n = keys.len();
-            let mut want = keys.clone();
-            want.sort_unstable();
-            let mut hint: Vec<u32> = keys
-                .iter()
-                .map(|k| want.partition_point(|w| w < k) as u32)
-                .collect();
+            let (want, mut hint) = sorted_with_places(&keys);
             match rng.random_range(0..3) {
                 0 => hint = (0..n).map(|_| rng.random_range(0..n as u32 + 2)).collect(),
                 1 if n > 0 => hint[rng.random_range(0..n)] = rng.random_range(0..n as u32 + 1),
