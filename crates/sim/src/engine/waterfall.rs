@@ -582,15 +582,31 @@ impl Engine {
         let mark = self.marks[mi];
         let bankrupt = self.ledger.slot_owner(slot);
         let mut adl_cost = Micros::ZERO;
+        // One lot's value at the bankruptcy price and at the mark, as 128-bit
+        // products read once a close (see `value_of_lots`).
+        let k = i128::from(self.markets[mi].micros_per_lot_tick);
+        let (at_price_k, at_mark_k) = (i128::from(price) * k, i128::from(mark) * k);
+        // Written in place, a slot per fill, and the take log sized once a
+        // close: no capacity check per fill.
         equity_after.clear();
-        for &(i, q) in fills {
+        equity_after.resize(fills.len(), Micros::ZERO);
+        self.adl_log.takes.reserve(fills.len());
+        for (&(i, q), out) in fills.iter().zip(equity_after.iter_mut()) {
             let c = cands[i];
             let before = self.ledger.positions[c.slot as usize];
             let w_trade = -before.lots.signum() * q;
-            let m = &self.markets[mi];
-            let v = m.value(w_trade, price);
-            let at_mark = m.value(w_trade, mark);
-            let pnl_before = m.value(before.lots, mark) - before.cost;
+            let v = value_of_lots(w_trade, at_price_k);
+            let at_mark = value_of_lots(w_trade, at_mark_k);
+            let pnl_before = value_of_lots(before.lots, at_mark_k) - before.cost;
+            debug_assert_eq!(
+                (v, at_mark, pnl_before),
+                (
+                    self.markets[mi].value(w_trade, price),
+                    self.markets[mi].value(w_trade, mark),
+                    self.markets[mi].value(before.lots, mark) - before.cost
+                ),
+                "Invariant: a lot's value read once a close is the market's"
+            );
             self.ledger
                 .trade_between(c.slot, slot, (c.account, bankrupt), w_trade, v);
             // With distinct accounts the record's equity is the account's
@@ -616,7 +632,7 @@ impl Engine {
                 pnl_before,
                 equity_after: equity,
             });
-            equity_after.push(equity);
+            *out = equity;
             // What the winner gave up: it pays `v` at the bankruptcy price instead of
             // the value at the mark (positive when the bankruptcy price is worse for
             // it than the mark). The sign was reversed (it counted the winner's gain).
@@ -702,6 +718,22 @@ struct AdlClose {
     cost: Micros,
 }
 
+/// The value of `lots` at a price whose one-lot value is `price_k` (the
+/// price in ticks times the market's micro-USD per lot-tick, as a 128-bit
+/// product): [`crate::venue::market::Market::value`] with the price's
+/// product formed once a close instead of per fill. Exact: integer
+/// multiplication is associative (`lots × (ticks × k)` is
+/// `(lots × ticks) × k`), and `ticks × k` fits in 128 bits.
+#[inline(always)]
+fn value_of_lots(lots: i64, price_k: i128) -> Micros {
+    let v = i128::from(lots) * price_k;
+    debug_assert!(
+        v.abs() < i64::MAX as i128,
+        "Invariant: position value fits in i64 micros"
+    );
+    Micros(v as i64)
+}
+
 /// Each winner's haircut for a charge of `charge` against Σ pnl = `total`:
 /// pro-rata, rounded down; the remaining micros go one each to the largest PnLs
 /// (ties by slot), never above a winner's PnL (docs/model.md §1).
@@ -723,4 +755,41 @@ fn haircut_shares(winners: &[(u32, u32, Micros)], charge: i128, total: i128) -> 
         i += 1;
     }
     shares
+}
+
+#[cfg(test)]
+mod property_tests {
+    use proptest::prelude::*;
+
+    use super::value_of_lots;
+    use crate::money::{Micros, Rate};
+    use crate::venue::market::{MarginSchedule, Market};
+
+    /// A market whose lot-tick is worth `k` micro-USD (one margin bracket).
+    fn market(k: i64) -> Market {
+        let rate = |x: f64| Rate::from_fraction(x).expect("a test rate");
+        let margin = MarginSchedule::new(&[(Micros::ZERO, rate(0.01), rate(0.005))]);
+        Market::plain("m", 0.1, 0.001, k, margin)
+    }
+
+    proptest! {
+        /// The booking's per-close product gives the market's value of any
+        /// lots (signs, zero, one lot and the largest included) at any price
+        /// (one tick to a billion), whenever that value fits in micros (up
+        /// to 10^18 here).
+        #[test]
+        fn value_of_lots_is_the_markets_value(
+            lots in prop_oneof![
+                Just(0i64), Just(1), Just(-1), Just(1_000_000), Just(-1_000_000),
+                -1_000_000i64..=1_000_000
+            ],
+            ticks in prop_oneof![Just(1i64), Just(1_000_000_000), 1i64..=1_000_000_000],
+            k in prop_oneof![Just(1i64), Just(1_000), 1i64..=1_000],
+        ) {
+            let m = market(k);
+            let price_k = i128::from(ticks) * i128::from(k);
+            prop_assert_eq!(value_of_lots(lots, price_k), m.value(lots, ticks));
+            prop_assert_eq!(value_of_lots(-lots, price_k), m.value(-lots, ticks));
+        }
+    }
 }
