@@ -1324,6 +1324,26 @@ impl Ledger {
         lots: i64,
         value: Micros,
     ) {
+        self.trade_winner_side(slot, counter, owners, lots, value);
+        self.settle_counter(counter, lots, value);
+    }
+
+    /// [`Ledger::trade_between`] but for the counter position's lots and
+    /// cost, left as they are: an ADL close's fills all take from one
+    /// bankrupt position, which [`Ledger::settle_counter`] then moves once
+    /// by their sum (nothing reads it between its fills). The accounts are
+    /// touched and the pending funding applied as by `trade_between`: the
+    /// counter's is applied at its first fill (with its lots before any
+    /// fill, as before) and is none at the next ones, whatever their lots.
+    #[inline(always)]
+    pub(super) fn trade_winner_side(
+        &mut self,
+        slot: u32,
+        counter: u32,
+        owners: (u32, u32),
+        lots: i64,
+        value: Micros,
+    ) {
         debug_assert_eq!(
             owners,
             (
@@ -1338,16 +1358,30 @@ impl Ledger {
         self.apply_pending_slot(counter);
         let w = &mut self.positions[slot as usize];
         let mi = w.market as usize;
+        debug_assert!(
+            self.funding.is_empty()
+                || self.funding.applied(counter) as usize == self.funding.len(mi),
+            "Invariant: the counter's pending funding is applied (none is left for its next fills)"
+        );
         let w_before = w.lots;
         w.lots += lots;
         w.cost += value;
-        let w_change = long_change(w_before, w.lots);
+        self.long_lots[mi] += long_change(w_before, w.lots);
+    }
+
+    /// Moves the position in `counter` by the other side of `lots` (signed,
+    /// as the winners' side) of value `value`: the sum of the trades
+    /// [`Ledger::trade_winner_side`] booked against it. Exact: the lots and
+    /// the cost are sums, and the long open interest's changes telescope
+    /// (`Σ long_change(b_i-1, b_i) = long_change(b_0, b_n)`).
+    #[inline(always)]
+    pub(super) fn settle_counter(&mut self, counter: u32, lots: i64, value: Micros) {
         let b = &mut self.positions[counter as usize];
-        debug_assert_eq!(b.market as usize, mi, "Invariant: a trade is in one market");
+        let mi = b.market as usize;
         let b_before = b.lots;
         b.lots -= lots;
         b.cost -= value;
-        self.long_lots[mi] += w_change + long_change(b_before, b.lots);
+        self.long_lots[mi] += long_change(b_before, b.lots);
     }
 }
 
@@ -1594,5 +1628,80 @@ mod tests {
         assert_eq!(std::mem::size_of::<Account>(), 64);
         let accounts: Vec<Account> = Vec::with_capacity(3);
         assert_eq!(accounts.as_ptr() as usize % 64, 0);
+    }
+}
+
+#[cfg(test)]
+mod property_tests {
+    use proptest::prelude::*;
+
+    use super::{AccountSpec, Ledger};
+    use crate::money::Micros;
+    use crate::venue::insurance::InsuranceFund;
+
+    /// A ledger whose account 0 (the bankrupt one) holds `bankrupt` lots
+    /// and account `i + 1` holds `winners[i]` lots, all in market 0, entry
+    /// values `lots x 100`; the touched log kept.
+    fn ledger(bankrupt: i64, winners: &[i64]) -> Ledger {
+        let specs: Vec<AccountSpec> = std::iter::once(bankrupt)
+            .chain(winners.iter().copied())
+            .enumerate()
+            .map(|(i, lots)| AccountSpec {
+                id: i as u64,
+                collateral: Micros(1_000),
+                isolated: false,
+                positions: vec![(0, lots, 100)],
+            })
+            .collect();
+        let opened = Ledger::open(
+            &specs,
+            1,
+            |_, lots, entry| Micros(lots * entry),
+            InsuranceFund::new(Micros::ZERO, Micros::ZERO),
+        );
+        let Ok(mut ledger) = opened else {
+            panic!("the ledger opens");
+        };
+        ledger.track_touched(true);
+        ledger
+    }
+
+    proptest! {
+        /// An ADL close's fills booked on the winners' side with the
+        /// bankrupt position moved once by their sum leave the ledger as
+        /// booking each fill against it does: the same positions, long
+        /// open interest and touched log, for any lots (zero, crossing
+        /// zero either way, on either side) and values (signs included).
+        #[test]
+        fn winner_side_then_settle_is_trade_between(
+            bankrupt in prop_oneof![Just(0i64), Just(1), Just(-1), -1_000i64..=1_000],
+            fills in proptest::collection::vec(
+                (
+                    prop_oneof![Just(0i64), Just(1), Just(-1), -1_000i64..=1_000],
+                    prop_oneof![Just(0i64), Just(1), Just(-1), -1_000i64..=1_000],
+                    prop_oneof![Just(0i64), Just(-1), -1_000_000i64..=1_000_000],
+                ),
+                0..12,
+            ),
+        ) {
+            let winners: Vec<i64> = fills.iter().map(|f| f.0).collect();
+            let (mut plain, mut fast) = (ledger(bankrupt, &winners), ledger(bankrupt, &winners));
+            let counter = plain.accounts[0].first_slot;
+            let (mut lots_sum, mut value_sum) = (0i64, Micros::ZERO);
+            for (i, &(_, lots, value)) in fills.iter().enumerate() {
+                let a = i as u32 + 1;
+                let slot = plain.accounts[a as usize].first_slot;
+                plain.trade_between(slot, counter, (a, 0), lots, Micros(value));
+                fast.trade_winner_side(slot, counter, (a, 0), lots, Micros(value));
+                (lots_sum, value_sum) = (lots_sum + lots, value_sum + Micros(value));
+            }
+            fast.settle_counter(counter, lots_sum, value_sum);
+            let line = |l: &Ledger| {
+                l.positions.iter().map(|p| (p.lots, p.cost)).collect::<Vec<_>>()
+            };
+            prop_assert_eq!(line(&plain), line(&fast));
+            prop_assert_eq!(&plain.long_lots, &fast.long_lots);
+            prop_assert_eq!(&plain.touched, &fast.touched);
+        }
     }
 }

@@ -591,6 +591,9 @@ impl Engine {
         equity_after.clear();
         equity_after.resize(fills.len(), Micros::ZERO);
         self.adl_log.takes.reserve(fills.len());
+        // With distinct accounts, the winners' side of the fills summed: the
+        // bankrupt position's move, written once (`Ledger::settle_counter`).
+        let (mut taken_lots, mut taken_value) = (0i64, Micros::ZERO);
         for (&(i, q), out) in fills.iter().zip(equity_after.iter_mut()) {
             let c = cands[i];
             let before = self.ledger.positions[c.slot as usize];
@@ -607,8 +610,19 @@ impl Engine {
                 ),
                 "Invariant: a lot's value read once a close is the market's"
             );
-            self.ledger
-                .trade_between(c.slot, slot, (c.account, bankrupt), w_trade, v);
+            if distinct {
+                // The bankrupt position moves once, after the loop.
+                debug_assert_ne!(
+                    c.account, bankrupt,
+                    "Invariant: distinct fills' winners are not the bankrupt account"
+                );
+                self.ledger
+                    .trade_winner_side(c.slot, slot, (c.account, bankrupt), w_trade, v);
+                (taken_lots, taken_value) = (taken_lots + w_trade, taken_value + v);
+            } else {
+                self.ledger
+                    .trade_between(c.slot, slot, (c.account, bankrupt), w_trade, v);
+            }
             // With distinct accounts the record's equity is the account's
             // before this fill; the position's lots move by `w_trade` and its
             // cost by `v`; its value at the mark is linear in the lots; the
@@ -651,6 +665,9 @@ impl Engine {
             if distinct {
                 self.recheck_filled_winner(c.account, c.slot, equity);
             }
+        }
+        if distinct {
+            self.ledger.settle_counter(slot, taken_lots, taken_value);
         }
         adl_cost
     }
