@@ -207,6 +207,7 @@ impl Engine {
             side.keyed_winners.push(c.account);
             side.keyed_slots.push(c.slot);
         }
+        side.flush_put_back();
         side.keyed_bankrupt = all.then_some(bankrupt);
     }
 
