@@ -113,14 +113,22 @@ impl LevSide {
     }
 
     /// Gives slot `s`, which has no key (a winner taken out of the order),
-    /// the key `k`: in the order.
+    /// the key `k`: in the order at the next [`LevSide::flush_put_back`],
+    /// which must come before the order is read or changed otherwise.
     pub(super) fn put_back(&mut self, s: u32, k: LevKey) {
         debug_assert!(
             self.key_of.get(s).is_none(),
             "Invariant: a slot put back into the leverage order had no key"
         );
         self.key_of.set(s, Some((k, None)));
-        self.order.insert(k);
+        self.order.insert_later(k);
+    }
+
+    /// Inserts the keys [`LevSide::put_back`] kept for the order's top, in
+    /// one batch ([`LevOrder::flush_later`]: a close's winners merged into
+    /// it at once).
+    pub(super) fn flush_put_back(&mut self) {
+        self.order.flush_later();
     }
 
     /// Takes the candidates of `read` given lots (`lots`, as `read`; read

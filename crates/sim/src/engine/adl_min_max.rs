@@ -64,10 +64,36 @@ impl Engine {
             return None;
         }
         let account = self.ledger.slot_owner(s);
-        let equity = self.equity(account).0;
         let mi = p.market as usize;
-        let notional = self.markets[mi].value(p.lots.abs(), self.marks[mi]).0;
+        let value = self.markets[mi].value(p.lots, self.marks[mi]);
+        let equity = self.lev_equity(account, s, value).0;
+        // `value` is an exact product, so its magnitude is the value of the
+        // lots' magnitude.
+        let notional = value.0.abs();
         (equity > 0).then(|| LevKey::new(notional, equity, account, s))
+    }
+
+    /// [`Engine::equity`] of `account`, which holds slot `s` whose position
+    /// is worth `value` at the mark. An account of one slot (most of a
+    /// side's candidates) is read off that slot alone, the value reused:
+    /// the call of `Engine::equity` (its slot loop, the value again) was
+    /// ~70 instructions a key of a build (docs/performance.md, round 21b).
+    #[inline(always)]
+    fn lev_equity(&self, account: u32, s: u32, value: Micros) -> Micros {
+        let acc = &self.ledger.accounts[account as usize];
+        if acc.slot_count != 1 {
+            return self.equity(account);
+        }
+        debug_assert_eq!(acc.first_slot, s, "Invariant: slot s is its owner's");
+        let cost = self.ledger.positions[s as usize].cost;
+        let equity =
+            self.ledger.collateral(account) + self.asset_value(account, 1.0) + (value - cost);
+        debug_assert_eq!(
+            equity,
+            self.equity(account),
+            "Invariant: a one-slot account's equity is its slot's"
+        );
+        equity
     }
 
     /// Appends to `keys` the key of each slot of `slots` (a market's) whose
@@ -207,6 +233,7 @@ impl Engine {
             side.keyed_winners.push(c.account);
             side.keyed_slots.push(c.slot);
         }
+        side.flush_put_back();
         side.keyed_bankrupt = all.then_some(bankrupt);
     }
 
@@ -557,6 +584,32 @@ mod property_tests {
                         fast.iter().map(fields).collect::<Vec<_>>(),
                         plain.iter().map(fields).collect::<Vec<_>>()
                     );
+                }
+            }
+        }
+
+        /// Each key's equity and notional (`Engine::lev_equity`'s one-slot
+        /// path, the value reused) are the plain ones: `Engine::equity` of
+        /// its account and the value of its lots' magnitude; and a slot gets
+        /// a key exactly when it is on the side and that equity is positive.
+        #[test]
+        fn key_equity_and_notional_match_the_plain_ones(
+            accounts in proptest::collection::vec(account(), 0..40),
+        ) {
+            let e = venue(&accounts);
+            for s in 0..e.ledger.positions.len() as u32 {
+                let p = e.ledger.positions[s as usize];
+                let account = e.ledger.slot_owner(s);
+                let equity = e.equity(account).0;
+                let mi = p.market as usize;
+                let notional = e.markets[mi].value(p.lots.abs(), e.marks[mi]).0;
+                for winners in [-1i64, 1] {
+                    let want = (p.lots.signum() == winners && equity > 0)
+                        .then_some((notional, equity, account, s));
+                    let got = e
+                        .lev_key_uncounted(s, winners)
+                        .map(|k| (k.notional, k.equity, k.account, k.slot));
+                    prop_assert_eq!(got, want);
                 }
             }
         }

@@ -143,6 +143,11 @@ pub(super) struct LevOrder {
     guide: Guide,
     /// The buffers of the sorts and selections by quotient.
     by_quotient: QuotientSort,
+    /// A batch's places in `near` ([`LevOrder::merge_near`]; kept for
+    /// its capacity).
+    near_at: Vec<usize>,
+    /// Keys for `near` not yet in it ([`LevOrder::insert_later`]).
+    later: Vec<LevKey>,
 }
 
 /// Where to start looking in the far ranges' bounds for a quotient: the
@@ -191,6 +196,8 @@ impl Default for LevOrder {
             lowest: Vec::new(),
             guide: Guide::default(),
             by_quotient: QuotientSort::default(),
+            near_at: Vec::new(),
+            later: Vec::new(),
         }
     }
 }
@@ -477,6 +484,121 @@ impl LevOrder {
         }
     }
 
+    /// Adds `k` (not in the order, nor in the keys waiting): at once if it
+    /// goes to `far` (or has no quotient), else at the next
+    /// [`LevOrder::flush_later`], which must come before the order is read
+    /// or changed otherwise. A close's winners whose new keys land in `near`
+    /// are then merged into it in one pass where that moves fewer keys than
+    /// one `VecDeque::insert` each (docs/performance.md, "`min_max_leverage`
+    /// winners put back in one merge, round 21").
+    pub(super) fn insert_later(&mut self, k: LevKey) {
+        if k.ratio() >= self.floor {
+            self.later.push(k);
+        } else {
+            self.insert(k);
+        }
+    }
+
+    /// Adds the keys [`LevOrder::insert_later`] kept to `near`, sorted,
+    /// in one batch ([`LevOrder::merge_near`]), then trims `near` as
+    /// [`LevOrder::insert`] does. The same set as inserting each key, so the
+    /// same order read.
+    pub(super) fn flush_later(&mut self) {
+        if self.later.is_empty() {
+            return;
+        }
+        let mut keys = std::mem::take(&mut self.later);
+        keys.sort_unstable();
+        self.merge_near(&keys);
+        keys.clear();
+        self.later = keys;
+        if self.near.len() > NEAR_MAX_RANGES * self.range_keys {
+            self.trim_near();
+        }
+    }
+
+    /// Adds `keys` (sorted, each at least `floor`, none in `near`) to
+    /// `near`: one `VecDeque::insert` each at its place found once, or one
+    /// merge from the nearer end of the deque when that moves fewer keys.
+    fn merge_near(&mut self, keys: &[LevKey]) {
+        let n = self.near.len();
+        let mut at = std::mem::take(&mut self.near_at);
+        at.clear();
+        for k in keys {
+            let from = self.near.partition_point(|x| x < k);
+            debug_assert!(
+                self.near.get(from) != Some(k),
+                "Invariant: a key enters the leverage order once"
+            );
+            at.push(from);
+        }
+        let each: usize = at
+            .iter()
+            .enumerate()
+            .map(|(j, &p)| (p + j).min(n + j - p))
+            .sum();
+        match (at.first(), at.last()) {
+            (Some(&first), Some(&last)) if last.min(n - first) + self.wrapped() < each => {
+                if last <= n - first {
+                    self.merge_front(keys, &at);
+                } else {
+                    self.merge_back(keys, &at);
+                }
+            }
+            _ => {
+                for (j, (&k, &p)) in keys.iter().zip(&at).enumerate() {
+                    self.near.insert(p + j, k);
+                }
+            }
+        }
+        self.near_at = at;
+    }
+
+    /// Keys `VecDeque::make_contiguous` may move: the shorter of `near`'s
+    /// two parts when it wraps around its buffer.
+    fn wrapped(&self) -> usize {
+        let (a, b) = self.near.as_slices();
+        a.len().min(b.len())
+    }
+
+    /// Merges sorted `keys`, key `j` before `near`'s key `at[j]`, by moving
+    /// the keys of `near` up to the last place forward: `near` grows at its
+    /// front and each run between two places moves once.
+    fn merge_front(&mut self, keys: &[LevKey], at: &[usize]) {
+        let m = keys.len();
+        keys.iter().rev().for_each(|&k| self.near.push_front(k));
+        let s = self.near.make_contiguous();
+        let mut start = 0;
+        for (j, (&k, &p)) in keys.iter().zip(at).enumerate() {
+            s.copy_within(start + m..p + m, start + j);
+            s[p + j] = k;
+            start = p;
+        }
+        debug_assert!(
+            s.windows(2).all(|w| w[0] < w[1]),
+            "Invariant: near is sorted after a merge"
+        );
+    }
+
+    /// Merges sorted `keys`, key `j` before `near`'s key `at[j]`, by moving
+    /// the keys of `near` from the first place backward: `near` grows at its
+    /// back and each run between two places moves once.
+    fn merge_back(&mut self, keys: &[LevKey], at: &[usize]) {
+        let n = self.near.len();
+        self.near.extend(keys.iter().copied());
+        let s = self.near.make_contiguous();
+        let mut end = n;
+        for (j, (&k, &p)) in keys.iter().zip(at).enumerate().rev() {
+            s.copy_within(p..end, p + j + 1);
+            s[p + j] = k;
+            end = p;
+        }
+        debug_assert!(
+            s.windows(2).all(|w| w[0] < w[1]),
+            "Invariant: near is sorted after a merge"
+        );
+    }
+
     /// Removes `k`; whether it was there.
     pub(super) fn remove(&mut self, k: &LevKey) -> bool {
         let r = k.ratio();
@@ -505,6 +627,7 @@ impl LevOrder {
     /// the one to remove, and each slot given is found (asserted) when they
     /// come in the order's order, as the keys read from its top do.
     pub(super) fn remove_read(&mut self, slots: impl IntoIterator<Item = u32>) {
+        debug_assert!(self.later.is_empty(), "Invariant: no key waits for near");
         let (mut w, mut r) = (0, 0);
         for slot in slots {
             while r < self.near.len() && self.near[r].slot != slot {
@@ -586,6 +709,7 @@ impl LevOrder {
         skip: impl Fn(&LevKey) -> bool,
         out: &mut Vec<LevKey>,
     ) -> Option<LevKey> {
+        debug_assert!(self.later.is_empty(), "Invariant: no key waits for near");
         let mut last = after;
         let mut taken = 0;
         if want == 0 {
@@ -1495,6 +1619,77 @@ mod tests {
             }
             prop_assert_eq!(got, plain.iter().copied().collect::<Vec<_>>());
             prop_assert_eq!(order.len(), plain.len());
+        }
+
+        /// Keys inserted later in batches (`insert_later`, `flush_later`:
+        /// a close's winners put back) after a first read give the order a
+        /// plain sorted set gives them, whichever way each batch's keys of
+        /// `near` are merged (one insert each, from the front or the back).
+        #[test]
+        fn batches_inserted_later_read_a_plain_sorted_set(
+            amounts in prop::collection::vec((0u8..3, any::<u32>(), any::<u32>(), 0u32..6), 0..300),
+            added in prop::collection::vec((0u8..3, any::<u32>(), any::<u32>(), 0u32..6), 0..100),
+            batch in 1usize..40,
+            range_keys in 1usize..16,
+            chunk in 1usize..40,
+        ) {
+            let keys = keys_by_mode(&amounts, 0);
+            let mut order = LevOrder::default();
+            order.build_with(&mut keys.clone(), range_keys);
+            let mut plain: BTreeSet<LevKey> = keys.iter().copied().collect();
+            order.read_after(None, chunk, |_| false, &mut Vec::new());
+            for part in keys_by_mode(&added, amounts.len()).chunks(batch) {
+                for &k in part {
+                    order.insert_later(k);
+                    plain.insert(k);
+                }
+                order.flush_later();
+            }
+            let (mut got, mut after) = (Vec::new(), None);
+            loop {
+                let before = got.len();
+                after = order.read_after(after, chunk, |_| false, &mut got);
+                if got.len() == before {
+                    break;
+                }
+            }
+            prop_assert_eq!(got, plain.iter().copied().collect::<Vec<_>>());
+            prop_assert_eq!(order.len(), plain.len());
+        }
+
+        /// `merge_front` and `merge_back` each merge any sorted keys into any
+        /// `near` (wrapped around its buffer or not; ties of quotient, keys
+        /// before, between and after its keys) as a plain sort does.
+        #[test]
+        fn merges_into_near_match_a_plain_sort(
+            amounts in prop::collection::vec((0u8..3, any::<u32>(), any::<u32>(), 0u32..6), 0..200),
+            picks in prop::collection::vec(any::<bool>(), 200),
+            front in 0usize..200,
+            from_back in any::<bool>(),
+        ) {
+            let mut all = keys_by_mode(&amounts, 0);
+            all.sort_unstable();
+            let (mut kept, mut batch) = (Vec::new(), Vec::new());
+            for (i, &k) in all.iter().enumerate() {
+                if picks[i] { batch.push(k) } else { kept.push(k) }
+            }
+            let mut order = LevOrder::default();
+            // Some keys pushed at the front so that `near` may wrap.
+            let split = front.min(kept.len());
+            kept[..split].iter().rev().for_each(|&k| order.near.push_front(k));
+            order.near.extend(kept[split..].iter().copied());
+            let at: Vec<usize> = batch
+                .iter()
+                .map(|k| order.near.partition_point(|x| x < k))
+                .collect();
+            if batch.is_empty() {
+                order.merge_near(&batch);
+            } else if from_back {
+                order.merge_back(&batch, &at);
+            } else {
+                order.merge_front(&batch, &at);
+            }
+            prop_assert_eq!(order.near.iter().copied().collect::<Vec<_>>(), all);
         }
     }
 }
