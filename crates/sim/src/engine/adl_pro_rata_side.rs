@@ -360,8 +360,13 @@ impl ProRataSide {
     /// the common case; the rest (in, out, neither) is [`ProRataSide::set_rare`].
     #[inline(always)]
     pub(super) fn set(&mut self, slot: u32, new: Option<Entry>) {
-        match (self.entry(slot), new) {
-            (Some(old), Some(new)) => self.replace(slot, old, new),
+        let record = &mut self.records[slot as usize];
+        match (record.entry(), new) {
+            (Some(old), Some(new)) => {
+                // The record read once and written once, here.
+                *record = Record::of(new);
+                self.replace(slot, old, new);
+            }
             (old, new) => self.set_rare(slot, old.is_some(), new),
         }
     }
@@ -377,7 +382,8 @@ impl ProRataSide {
         }
     }
 
-    /// Replaces the entry `old` of `slot` by `new` in every order.
+    /// Replaces the entry `old` of `slot` by `new` in every order but the
+    /// records (the caller has written `slot`'s).
     #[inline(always)]
     fn replace(&mut self, slot: u32, old: Entry, new: Entry) {
         self.lower_min_equity(new);
@@ -394,7 +400,6 @@ impl ProRataSide {
             self.by_equity
                 .rekey(slot, old.equity_per_lot(), new.equity_per_lot());
         }
-        self.records[slot as usize] = Record::of(new);
     }
 
     /// Builds `by_equity` from the entries if this step has not yet. The
