@@ -213,24 +213,42 @@ impl Engine {
         for &a in pending {
             // Asked of every account, in the log's order (the caller's
             // equities follow it), whether or not one is summed below.
-            let given = known(a);
-            if let Some((e, s)) = given
-                && self.ledger.holds_one_slot(a)
-            {
-                debug_assert_eq!(
-                    self.ledger.accounts[a as usize].first_slot, s,
-                    "Invariant: the slot known is the account's one slot"
-                );
-                debug_assert_eq!(
-                    e,
-                    self.equity(a),
-                    "Invariant: the equity given is the account's at the marks"
-                );
-                self.reindex_known(side, mi, winners, k, a, s, e.0);
-                continue;
+            match known(a) {
+                Some((e, s)) => self.reindex_winner(side, mi, winners, k, a, s, e),
+                None => self.reindex_account(side, mi, winners, k, a, None),
             }
-            self.reindex_account(side, mi, winners, k, a, given.map(|(e, _)| e));
         }
+    }
+
+    /// Re-indexes account `a`, whose equity at the marks `e` and a slot `s`
+    /// (the one its fill booked) the caller holds: at slot `s` alone if it
+    /// is the account's one slot ([`Engine::reindex_known`]), else every
+    /// slot ([`Engine::reindex_account`]).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn reindex_winner(
+        &mut self,
+        side: &mut ProRataSide,
+        mi: usize,
+        winners: i64,
+        k: i64,
+        a: u32,
+        s: u32,
+        e: Micros,
+    ) {
+        if !self.ledger.holds_one_slot(a) {
+            return self.reindex_account(side, mi, winners, k, a, Some(e));
+        }
+        debug_assert_eq!(
+            self.ledger.accounts[a as usize].first_slot, s,
+            "Invariant: the slot known is the account's one slot"
+        );
+        debug_assert_eq!(
+            e,
+            self.equity(a),
+            "Invariant: the equity given is the account's at the marks"
+        );
+        self.reindex_known(side, mi, winners, k, a, s, e.0);
     }
 
     /// Re-indexes slot `s`, the one slot of account `a`, whose equity at the
@@ -433,7 +451,7 @@ impl Engine {
     /// [`Engine::resync_after_fills`] of one chunk of a close booked against
     /// account `bankrupt`: when the log since the last sync is the chunk's
     /// (each winner, then the bankrupt), its accounts are known without the
-    /// side's per-account markers ([`super::adl_touched::TouchedSince::take_known`]),
+    /// side's per-account markers ([`super::adl_touched::TouchedSince::pass_known`]),
     /// and each winner's equity is the one its booking wrote.
     #[allow(clippy::too_many_arguments)]
     fn resync_chunk(
@@ -447,18 +465,47 @@ impl Engine {
         equity_after: &[Micros],
     ) {
         let accounts = fills.iter().map(|&(i, _)| cands[i].account);
-        let pending = side.touched.built_in(self.step).then(|| {
-            side.touched
-                .take_known(self.ledger.touched(), accounts, bankrupt)
-        });
-        let Some(Some(pending)) = pending else {
+        let passed = side.touched.built_in(self.step)
+            && equity_after.len() == fills.len()
+            && side
+                .touched
+                .pass_known(self.ledger.touched(), accounts, bankrupt);
+        if !passed {
             return self.resync_after_fills(side, mi, winners, cands, fills, equity_after);
-        };
-        // `pending` is the winners in fill order, the bankrupt after the
-        // first.
-        let known = equities_after(cands, Some(fills), equity_after);
-        self.resync_accounts(side, mi, winners, &pending, known);
-        side.touched.recycle(pending);
+        }
+        self.resync_fills(side, mi, winners, bankrupt, cands, fills, equity_after);
+    }
+
+    /// Re-indexes the winners of `fills` (to `cands`; `equity_after[n]`:
+    /// fill `n`'s winner's equity after it) and `bankrupt`, in the log's
+    /// order: the first winner, the bankrupt, the other winners. What
+    /// [`Engine::resync_accounts`] does with that list and
+    /// [`equities_after`]' answers (the bankrupt, no winner, is given no
+    /// equity), without the list or the per-account match.
+    #[allow(clippy::too_many_arguments)]
+    fn resync_fills(
+        &mut self,
+        side: &mut ProRataSide,
+        mi: usize,
+        winners: i64,
+        bankrupt: u32,
+        cands: &[AdlFillTarget],
+        fills: &[(usize, i64)],
+        equity_after: &[Micros],
+    ) {
+        debug_assert_eq!(
+            fills.len(),
+            equity_after.len(),
+            "Invariant: an equity after each fill"
+        );
+        let k = self.markets[mi].micros_per_lot_tick;
+        for (n, (&(i, _), &e)) in fills.iter().zip(equity_after).enumerate() {
+            let t = cands[i];
+            self.reindex_winner(side, mi, winners, k, t.account, t.slot, e);
+            if n == 0 {
+                self.reindex_account(side, mi, winners, k, bankrupt, None);
+            }
+        }
     }
 
     /// Reads, in one pass, a word of each line the booking and the

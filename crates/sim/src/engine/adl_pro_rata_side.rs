@@ -10,6 +10,7 @@ mod equity_buckets;
 mod lots_order;
 pub(super) use equity_buckets::EquityBuckets;
 pub(super) use lots_order::LotsOrder;
+use lots_order::{LotsCursor, lots_and_slot};
 
 use crate::venue::adl::AdlCandidate;
 #[cfg(test)]
@@ -359,8 +360,13 @@ impl ProRataSide {
     /// the common case; the rest (in, out, neither) is [`ProRataSide::set_rare`].
     #[inline(always)]
     pub(super) fn set(&mut self, slot: u32, new: Option<Entry>) {
-        match (self.entry(slot), new) {
-            (Some(old), Some(new)) => self.replace(slot, old, new),
+        let record = &mut self.records[slot as usize];
+        match (record.entry(), new) {
+            (Some(old), Some(new)) => {
+                // The record read once and written once, here.
+                *record = Record::of(new);
+                self.replace(slot, old, new);
+            }
             (old, new) => self.set_rare(slot, old.is_some(), new),
         }
     }
@@ -376,7 +382,8 @@ impl ProRataSide {
         }
     }
 
-    /// Replaces the entry `old` of `slot` by `new` in every order.
+    /// Replaces the entry `old` of `slot` by `new` in every order but the
+    /// records (the caller has written `slot`'s).
     #[inline(always)]
     fn replace(&mut self, slot: u32, old: Entry, new: Entry) {
         self.lower_min_equity(new);
@@ -393,7 +400,6 @@ impl ProRataSide {
             self.by_equity
                 .rekey(slot, old.equity_per_lot(), new.equity_per_lot());
         }
-        self.records[slot as usize] = Record::of(new);
     }
 
     /// Builds `by_equity` from the entries if this step has not yet. The
@@ -447,10 +453,10 @@ impl ProRataSide {
     /// Reads the line the walk will read of each slot of `keys` (its record:
     /// entry, threshold and set-aside mark), in one pass so that their
     /// misses overlap. Reads only.
-    fn touch_walk(&self, keys: &[(i64, u32)]) {
+    fn touch_walk(&self, keys: &[u64]) {
         let mut x = 0u64;
-        for &(_, s) in keys {
-            let s = s as usize;
+        for &k in keys {
+            let s = lots_and_slot(k).1 as usize;
             x ^= self.records.get(s).map_or(0, |r| r.lots as u64);
         }
         std::hint::black_box(x);
@@ -642,53 +648,149 @@ fn merge_runs(keys: &mut [u64], mid: usize, merged: &mut Vec<u64>) {
 /// at.
 const READ_AHEAD: usize = 16;
 
-/// The candidates at `x = side × price` in walk order (lots desc, account,
-/// slot): the indexed ones in profit and not set aside, merged with the
-/// capped ones.
-/// Counts in `visited` the index entries it reads (skipped ones included).
+/// The indexed candidates at `x = side × price` in walk order (lots desc,
+/// slot): those in profit and not set aside. Counts in `visited` the index
+/// entries it reads (skipped ones included), one when it reads it: the
+/// same count as a filter over [`LotsOrder::iter`].
 ///
 /// The walk meets each position for the first time in the close (at
-/// 1,000,000 accounts, a cache miss a position: its record). Taking the
-/// keys [`READ_AHEAD`] at a time and reading their records in one tight
-/// loop first lets those misses overlap,
-/// where the filter met them one position at a time; the positions read
-/// ahead and not reached cost a load each, nothing else (no count, no
-/// state).
-fn walk<'a>(
+/// 1,000,000 accounts, a cache miss a position: its record). It copies the
+/// keys [`READ_AHEAD`] at a time and reads their records in one tight loop
+/// first, so that those misses overlap; the positions read ahead and not
+/// reached cost a load each, nothing else (no count, no state). A struct
+/// rather than a chain of adapters: the flattened blocks, the `take` and
+/// the buffer's `get` cost ~120 M of `Option` tests in the 100,000-account
+/// crash (round 21).
+struct IndexedWalk<'a> {
+    /// The side walked.
     side: &'a ProRataSide,
+    /// `side × price`: a position is in profit iff its threshold is at most this.
     x: i64,
+    /// The next key to copy.
+    cursor: LotsCursor,
+    /// The keys copied, `ahead[at..len]` not read yet.
+    ahead: [u64; READ_AHEAD],
+    /// The next key of `ahead` to read.
+    at: usize,
+    /// Keys in `ahead`.
+    len: usize,
+    /// Index entries read.
     visited: &'a Cell<u64>,
-) -> impl Iterator<Item = (i64, u32, u32)> + 'a {
-    let stamp = side.stamp;
-    let mut keys = side.by_lots.iter();
-    let mut ahead = [(0i64, 0u32); READ_AHEAD];
-    let (mut at, mut len) = (0, 0);
-    let mut next_key = move || {
-        if at == len {
-            len = 0;
-            for k in keys.by_ref().take(READ_AHEAD) {
-                ahead[len] = k;
-                len += 1;
-            }
-            at = 0;
-            side.touch_walk(&ahead[..len]);
+}
+
+impl<'a> IndexedWalk<'a> {
+    /// The walk of `side` at `x` from the order's start.
+    fn new(side: &'a ProRataSide, x: i64, visited: &'a Cell<u64>) -> Self {
+        IndexedWalk {
+            side,
+            x,
+            cursor: LotsCursor::default(),
+            ahead: [0; READ_AHEAD],
+            at: 0,
+            len: 0,
+            visited,
         }
-        let k = ahead.get(at).filter(|_| at < len).copied();
-        at += 1;
-        k
-    };
-    let mut indexed = std::iter::from_fn(move || {
+    }
+
+    /// Copies the next keys and touches their records; false if none is left.
+    fn refill(&mut self) -> bool {
+        self.len = self
+            .side
+            .by_lots
+            .read_keys(&mut self.cursor, &mut self.ahead);
+        self.at = 0;
+        self.side.touch_walk(&self.ahead[..self.len]);
+        self.len > 0
+    }
+}
+
+impl IndexedWalk<'_> {
+    /// The next candidate as `(lots, account, slot)` (the body of `next`,
+    /// inlined into [`Walk::push_ones`]' loop too).
+    #[inline(always)]
+    fn step(&mut self) -> Option<(i64, u32, u32)> {
+        let stamp = self.side.stamp;
         loop {
-            let (l, s) = next_key()?;
-            visited.set(visited.get() + 1);
+            if self.at >= self.len && !self.refill() {
+                return None;
+            }
+            let k = self.ahead[self.at % READ_AHEAD];
+            self.at += 1;
+            self.visited.set(self.visited.get() + 1);
+            let (lots, s) = lots_and_slot(k);
             // One line: the entry, its threshold and its set-aside mark.
-            let r = &side.records[s as usize];
-            if r.lots != 0 && r.threshold <= x && r.set_aside != stamp {
-                return Some((l, r.account, s));
+            let Some(r) = self.side.records.get(s as usize) else {
+                continue;
+            };
+            if r.lots != 0 && r.threshold <= self.x && r.set_aside != stamp {
+                return Some((lots, r.account, s));
             }
         }
-    })
-    .peekable();
+    }
+}
+
+impl Iterator for IndexedWalk<'_> {
+    type Item = (i64, u32, u32);
+
+    /// The next candidate as `(lots, account, slot)`.
+    fn next(&mut self) -> Option<(i64, u32, u32)> {
+        self.step()
+    }
+}
+
+/// A walk's candidates `(lots, account, slot)` in walk order, and the one-lot
+/// fills of the allocation's tail taken from it in one call.
+trait Walk: Iterator<Item = (i64, u32, u32)> {
+    /// Appends `(account, slot, 1)` for each of the next `n` candidates;
+    /// returns how many (fewer: the walk ended).
+    fn push_ones(&mut self, n: usize, out: &mut Vec<(u32, u32, i64)>) -> usize {
+        let before = out.len();
+        out.extend(self.take(n).map(|(_, account, slot)| (account, slot, 1)));
+        out.len() - before
+    }
+}
+
+impl Walk for IndexedWalk<'_> {
+    /// One loop with the walk's step inlined, where a call a candidate
+    /// cost ~18 instructions of calling alone (~2,500,000 one-lot fills in
+    /// the 100,000-account crash).
+    fn push_ones(&mut self, n: usize, out: &mut Vec<(u32, u32, i64)>) -> usize {
+        out.reserve(n);
+        let mut done = 0;
+        while done < n {
+            let Some((_, account, slot)) = self.step() else {
+                break;
+            };
+            out.push((account, slot, 1));
+            done += 1;
+        }
+        done
+    }
+}
+
+/// A walk merged from adapters ([`merge_capped`]'s): the default one-lot
+/// fills.
+struct Merged<I>(I);
+
+impl<I: Iterator<Item = (i64, u32, u32)>> Iterator for Merged<I> {
+    type Item = (i64, u32, u32);
+
+    /// The inner walk's next candidate.
+    fn next(&mut self) -> Option<(i64, u32, u32)> {
+        self.0.next()
+    }
+}
+
+impl<I: Iterator<Item = (i64, u32, u32)>> Walk for Merged<I> {}
+
+/// The capped candidates (`side.capped`, in walk order) merged into
+/// `indexed`: the candidates at `x` in walk order (lots desc, account,
+/// slot).
+fn merge_capped<'a>(
+    side: &'a ProRataSide,
+    indexed: IndexedWalk<'a>,
+) -> impl Iterator<Item = (i64, u32, u32)> + 'a {
+    let mut indexed = indexed.peekable();
     let mut capped = side
         .capped
         .iter()
@@ -722,10 +824,28 @@ pub(super) fn pro_rata_shares(
     scratch: &mut ShareScratch,
     visited: &Cell<u64>,
 ) -> bool {
+    let indexed = IndexedWalk::new(side, x, visited);
+    // No gap capped a position (the common case): the walk is the index's.
+    if side.capped.is_empty() {
+        shares_of_walk(indexed, needed, total, out, scratch)
+    } else {
+        let merged = Merged(merge_capped(side, indexed));
+        shares_of_walk(merged, needed, total, out, scratch)
+    }
+}
+
+/// [`pro_rata_shares`] over the candidates `walk` yields in walk order.
+fn shares_of_walk(
+    mut walk: impl Walk,
+    needed: i64,
+    total: i64,
+    out: &mut Vec<(u32, u32, i64)>,
+    scratch: &mut ShareScratch,
+) -> bool {
     // The walk meets runs of equal lots (a levelled side: one run), whose
     // shares are the same numbers: computed once a run.
     let mut last = (0i64, 0i64, 0f64);
-    let share_of = move |(lots, account, slot): (i64, u32, u32)| {
+    let mut share_of = move |(lots, account, slot): (i64, u32, u32)| {
         if lots != last.0 {
             let s = needed as f64 * lots as f64 / total as f64;
             last = (lots, (s.floor() as i64).clamp(0, lots), s - s.floor());
@@ -738,13 +858,25 @@ pub(super) fn pro_rata_shares(
             frac: last.2,
         }
     };
-    let mut stream = walk(side, x, visited).map(share_of).peekable();
+    // The walk's next share, read and not used yet (`None`: not read, or
+    // the walk ended): read only when needed, as the count of entries read
+    // is the model's (`adl_evaluations`).
+    let mut head: Option<Share> = None;
     // The shares of at least one lot: a prefix of the walk, kept in walk
     // order; `order` lists them in `allocate`'s order of fractional parts.
     let ShareScratch { whole, order } = scratch;
     whole.clear();
-    while let Some(s) = stream.next_if(|s| s.floor >= 1) {
-        whole.push((s, 0));
+    loop {
+        if head.is_none() {
+            head = walk.next().map(&mut share_of);
+        }
+        match head {
+            Some(s) if s.floor >= 1 => {
+                whole.push((s, 0));
+                head = None;
+            }
+            _ => break,
+        }
     }
     let mut left = needed - whole.iter().map(|(s, _)| s.floor).sum::<i64>();
     order_by_fraction(whole, order);
@@ -753,25 +885,31 @@ pub(super) fn pro_rata_shares(
     // shares (by fractional part) and the rest of the walk (fractional part =
     // share, decreasing along the walk).
     let start = out.len();
-    while left > 0 {
-        let next_whole = order.get(w).map(|&i| i as usize);
-        let take_whole = match (next_whole, stream.peek()) {
-            (Some(i), Some(q)) => whole[i].0.before(q),
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (None, None) => return false,
-        };
-        if let (true, Some(i)) = (take_whole, next_whole) {
-            let (s, extra) = &mut whole[i];
-            if s.floor < s.lots {
-                *extra = 1;
-                left -= 1;
-            }
-            w += 1;
-        } else if let Some(s) = stream.next() {
-            out.push((s.account, s.slot, 1));
-            left -= 1;
+    while left > 0 && w < order.len() {
+        if head.is_none() {
+            head = walk.next().map(&mut share_of);
         }
+        let i = order[w] as usize;
+        match head {
+            Some(q) if !whole[i].0.before(&q) => {
+                out.push((q.account, q.slot, 1));
+                left -= 1;
+                head = None;
+            }
+            _ => {
+                let (s, extra) = &mut whole[i];
+                if s.floor < s.lots {
+                    *extra = 1;
+                    left -= 1;
+                }
+                w += 1;
+            }
+        }
+    }
+    // The whole shares' extra lots all given: the rest of the walk takes one
+    // lot each, in walk order (the merge above with no whole share left).
+    if left > 0 && !fill_one_lot_each(&mut walk, head, left, out) {
+        return false;
     }
     // The whole shares go first, in walk order (kept so: no sort back):
     // the walk met them before the one-lot fills, so the list is the
@@ -785,6 +923,25 @@ pub(super) fn pro_rata_shares(
         );
     }
     true
+}
+
+/// Appends `(account, slot, 1)` for `head` (the share read and not used,
+/// if any) and the next candidates of `walk`, `left` in all; false if the
+/// walk ends first (the caller then falls back).
+fn fill_one_lot_each(
+    walk: &mut impl Walk,
+    head: Option<Share>,
+    left: i64,
+    out: &mut Vec<(u32, u32, i64)>,
+) -> bool {
+    let Ok(mut left) = usize::try_from(left) else {
+        return false;
+    };
+    if let Some(s) = head {
+        out.push((s.account, s.slot, 1));
+        left -= 1;
+    }
+    left == 0 || walk.push_ones(left, out) == left
 }
 
 /// Writes to `order` the places of `whole` (shares with their extra lot,
@@ -1261,6 +1418,79 @@ mod property_tests {
                 prop_assert!(got.is_sorted_by_key(walk_key));
                 got.sort_unstable();
                 prop_assert_eq!(got, allocate_s(&rows, needed));
+            }
+        }
+
+        /// With positions set aside and capped (a gap: [`merge_capped`]),
+        /// the shares are still `allocate`'s on the capped lots, and the
+        /// walk is the plain one: the filter over [`LotsOrder::iter`]
+        /// merged with the capped list, its count of entries read after
+        /// each candidate the place of that candidate in the order plus one
+        /// (ties in lots between capped and indexed ones included).
+        #[test]
+        fn capped_walk_and_shares_are_the_plain_ones(
+            spec in prop::collection::vec(
+                (prop_oneof![1i64..4, 1i64..60], any::<bool>(), prop::option::of(0i64..4)),
+                1..90,
+            ),
+            n in any::<u64>(),
+        ) {
+            let rows = rows_of(&spec.iter().map(|s| (s.0, s.1)).collect::<Vec<_>>());
+            let (mut side, mut total) = side_of(&rows);
+            side.next_stamp();
+            let mut plain_rows = Vec::new();
+            for (r, s) in rows.iter().zip(&spec) {
+                let (Some(c), true) = (s.2, r.3) else {
+                    plain_rows.push(*r);
+                    continue;
+                };
+                let c = c.min(r.2);
+                side.set_aside(r.1);
+                total += c - r.2;
+                plain_rows.push((r.0, r.1, c, c > 0));
+                if c > 0 {
+                    side.capped.push(AdlCandidate {
+                        account: r.0, slot: r.1, lots: c, pnl: 1.0,
+                        entry_value: c as f64, notional: c as f64, equity: 1.0,
+                        wallet: 0.0, maintenance: 0.0, loss_per_lot: 0.0, lot_value: 1.0,
+                    });
+                }
+            }
+            side.capped.sort_unstable_by_key(|c| (Reverse(c.lots), c.account, c.slot));
+            // The walk against the plain filter and sort.
+            let order: Vec<(i64, u32)> = side.by_lots.iter().collect();
+            let visited = Cell::new(0);
+            let mut want: Vec<(i64, u32, u32)> = Vec::new();
+            for (p, &(l, s)) in order.iter().enumerate() {
+                let r = &side.records[s as usize];
+                if r.lots != 0 && r.threshold <= 0 && r.set_aside != side.stamp {
+                    let c = (l, r.account, s);
+                    let mut walk = IndexedWalk::new(&side, 0, &visited);
+                    visited.set(0);
+                    prop_assert_eq!(walk.nth(want.len()), Some(c));
+                    prop_assert_eq!(visited.get(), p as u64 + 1);
+                    want.push(c);
+                }
+            }
+            let mut walk = IndexedWalk::new(&side, 0, &visited);
+            visited.set(0);
+            prop_assert_eq!(walk.by_ref().count(), want.len());
+            prop_assert_eq!(walk.next(), None);
+            prop_assert_eq!(visited.get(), order.len() as u64);
+            want.extend(side.capped.iter().map(|c| (c.lots, c.account, c.slot)));
+            want.sort_unstable_by_key(|c| (Reverse(c.0), c.1, c.2));
+            let merged: Vec<_> = merge_capped(&side, IndexedWalk::new(&side, 0, &visited)).collect();
+            prop_assert_eq!(merged, want);
+            // The shares.
+            if total >= 2 {
+                let needed = 1 + (n % (total as u64 - 1)) as i64;
+                let mut got = Vec::new();
+                let mut scratch = ShareScratch::default();
+                prop_assert!(pro_rata_shares(
+                    &side, 0, needed, total, &mut got, &mut scratch, &Cell::new(0)
+                ));
+                got.sort_unstable();
+                prop_assert_eq!(got, allocate_s(&plain_rows, needed));
             }
         }
 

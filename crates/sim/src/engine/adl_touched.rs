@@ -92,14 +92,16 @@ impl TouchedSince {
     /// the first. `None` (nothing applied) if the log is anything else.
     /// Exact: the markers serve only to drop repeats within one sync, and
     /// the next sync starts a new marker.
+    /// The list itself is built only by the tests: the re-index walks the
+    /// fills in this order ([`TouchedSince::pass_known`]).
+    #[cfg(test)]
     pub(super) fn take_known(
         &mut self,
         log: &[u32],
         winners: impl ExactSizeIterator<Item = u32> + Clone,
         bankrupt: u32,
     ) -> Option<Vec<u32>> {
-        let since = log.get(self.cursor..)?;
-        if !is_fills_log(since, winners.clone(), bankrupt) {
+        if !self.pass_known(log, winners.clone(), bankrupt) {
             return None;
         }
         let mut out = std::mem::take(&mut self.pending);
@@ -110,8 +112,28 @@ impl TouchedSince {
                 out.push(bankrupt);
             }
         }
-        self.cursor = log.len();
         Some(out)
+    }
+
+    /// [`TouchedSince::take_known`] without the list: whether `log` since
+    /// the last call is the fills' (each winner, then the bankrupt), and if
+    /// so the cursor passed over it. The caller then re-indexes the winners
+    /// in order, the bankrupt after the first, from its fills (two pushes a
+    /// winner saved, and the list's reads).
+    pub(super) fn pass_known(
+        &mut self,
+        log: &[u32],
+        winners: impl ExactSizeIterator<Item = u32>,
+        bankrupt: u32,
+    ) -> bool {
+        let Some(since) = log.get(self.cursor..) else {
+            return false;
+        };
+        if !is_fills_log(since, winners, bankrupt) {
+            return false;
+        }
+        self.cursor = log.len();
+        true
     }
 
     /// [`TouchedSince::take_pending`] for an index that has already re-keyed
@@ -307,5 +329,72 @@ mod tests {
         assert_eq!(t.syncs, u32::MAX);
         assert_eq!(t.take_pending(&[1, 1]), vec![1]);
         assert_eq!(t.syncs, 1);
+    }
+}
+
+#[cfg(test)]
+mod property_tests {
+    use proptest::prelude::*;
+
+    use super::TouchedSince;
+
+    /// The accounts `Engine::resync_fills` re-indexes after `pass_known`
+    /// accepts: the winners in fill order, the bankrupt after the first.
+    fn walk_order(winners: &[u32], bankrupt: u32) -> Vec<u32> {
+        let mut out = Vec::new();
+        for (n, &w) in winners.iter().enumerate() {
+            out.push(w);
+            if n == 0 {
+                out.push(bankrupt);
+            }
+        }
+        out
+    }
+
+    proptest! {
+        /// `pass_known` (the chunked close's fast path) against
+        /// `take_pending` (the plain one) on logs of the fills' pattern,
+        /// perturbed: an account logged before it (the cursor not at the
+        /// chunk), an entry extra or missing, the bankrupt among the winners
+        /// (or the account logged before), no winner or one. When it accepts,
+        /// the walk's order is `take_pending`'s answer and both cursors are
+        /// at the log's end; when it refuses, nothing moved and
+        /// `take_pending` then answers as on the plain index.
+        #[test]
+        fn pass_known_walks_take_pendings_accounts(
+            prefix in proptest::collection::vec(0u32..20, 0..4),
+            winners in proptest::collection::btree_set(0u32..20, 0..6),
+            bankrupt in 0u32..20,
+            change in 0u8..8,
+            extra in 0u32..20,
+        ) {
+            let (mut fast, mut plain) = (TouchedSince::default(), TouchedSince::default());
+            fast.start(0, 20, 0);
+            plain.start(0, 20, 0);
+            let mut log = prefix.clone();
+            let (fast_prefix, plain_prefix) = (fast.take_pending(&log), plain.take_pending(&log));
+            prop_assert_eq!(fast_prefix, plain_prefix);
+            // Different accounts in increasing order, as a close's.
+            let mut winners: Vec<u32> = winners.into_iter().collect();
+            let mut entries: Vec<u32> = winners.iter().flat_map(|&w| [w, bankrupt]).collect();
+            match change {
+                0 => entries.push(extra),
+                1 => {
+                    entries.pop();
+                }
+                2 => winners.push(bankrupt),
+                3 => entries.insert(0, extra),
+                _ => {}
+            }
+            log.extend(&entries);
+            let want = plain.take_pending(&log);
+            if fast.pass_known(&log, winners.iter().copied(), bankrupt) {
+                prop_assert_eq!(walk_order(&winners, bankrupt), want);
+                prop_assert_eq!(fast.cursor, log.len());
+            } else {
+                prop_assert_eq!(fast.cursor, prefix.len());
+                prop_assert_eq!(fast.take_pending(&log), want);
+            }
+        }
     }
 }

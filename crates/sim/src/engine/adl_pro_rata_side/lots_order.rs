@@ -749,17 +749,64 @@ impl LotsOrder {
     }
 
     /// The entries in walk order, as `(lots, slot)` (lots clamped to the
-    /// key's range: see [`LotsOrder::oversized`]).
+    /// key's range: see [`LotsOrder::oversized`]). The tests' plain reader
+    /// ([`LotsOrder::read_keys`] is the walk's).
+    #[cfg(test)]
     pub(in crate::engine) fn iter(&self) -> impl Iterator<Item = (i64, u32)> + '_ {
         debug_assert!(
             self.pending_old.is_empty(),
             "Invariant: the lots order is read with no re-key pending"
         );
-        self.blocks.iter().flatten().map(|&k| {
-            let lots = i64::from(u32::MAX) - (k >> 32) as i64;
-            (lots, k as u32)
-        })
+        self.blocks.iter().flatten().map(|&k| lots_and_slot(k))
     }
+
+    /// Copies the keys from `cur` on into `buf`, as many as fit, and moves
+    /// `cur` past them; returns how many (0: none left). The walk's reader:
+    /// a copy of up to two slices a block, where [`LotsOrder::iter`]'s
+    /// flattened rings paid an `Option` test or two per key.
+    pub(in crate::engine) fn read_keys(&self, cur: &mut LotsCursor, buf: &mut [u64]) -> usize {
+        debug_assert!(
+            self.pending_old.is_empty(),
+            "Invariant: the lots order is read with no re-key pending"
+        );
+        let mut n = 0;
+        while n < buf.len() {
+            let Some(block) = self.blocks.get(cur.block) else {
+                break;
+            };
+            let (front, back) = block.as_slices();
+            let mut at = cur.at;
+            for part in [front, back] {
+                let Some(rest) = part.get(at..) else {
+                    at -= part.len();
+                    continue;
+                };
+                let k = rest.len().min(buf.len() - n);
+                buf[n..n + k].copy_from_slice(&rest[..k]);
+                (n, cur.at, at) = (n + k, cur.at + k, 0);
+            }
+            if cur.at >= block.len() {
+                (cur.block, cur.at) = (cur.block + 1, 0);
+            }
+        }
+        n
+    }
+}
+
+/// A place in a [`LotsOrder`] for [`LotsOrder::read_keys`]: a block and a
+/// key in it (the start: the default).
+#[derive(Clone, Copy, Debug, Default)]
+pub(in crate::engine) struct LotsCursor {
+    /// The block.
+    block: usize,
+    /// The key's place in the block.
+    at: usize,
+}
+
+/// The `(lots, slot)` of key `k` (lots clamped to the key's range).
+#[inline]
+pub(in crate::engine) fn lots_and_slot(k: u64) -> (i64, u32) {
+    (i64::from(u32::MAX) - (k >> 32) as i64, k as u32)
 }
 
 /// Merges the increasing `moves` (none held) into `buf`, whose first
@@ -1740,6 +1787,52 @@ mod property_tests {
             let got: Vec<u64> = order.iter().map(|(l, s)| key(l, s)).collect();
             let want: Vec<u64> = set.into_iter().collect();
             prop_assert_eq!(got, want);
+        }
+
+        /// [`LotsOrder::read_keys`] in chunks of random sizes (1 to past a
+        /// block, from random points: a block end, a ring's wrap, mid-slice)
+        /// reads the flattened blocks, each block a ring wrapped at random
+        /// (`skews`), then 0 at the end, however often asked.
+        #[test]
+        fn read_keys_in_chunks_is_the_flattened_order(
+            sizes in prop::collection::vec(1usize..12, 1..6),
+            skews in prop::collection::vec(0usize..12, 6),
+            chunks in prop::collection::vec(1usize..20, 1..40),
+        ) {
+            let mut order = LotsOrder::default();
+            let mut want = Vec::new();
+            for (b, &n) in sizes.iter().enumerate() {
+                let mut block = new_block(&[]);
+                for _ in 0..skews[b] {
+                    block.push_back(0);
+                    block.pop_front();
+                }
+                let keys: Vec<u64> = (0..n as u64).map(|i| key(100 - b as i64, i as u32 + 1)).collect();
+                // The first half pushed at the front (in reverse): the ring
+                // wraps, its keys in two slices.
+                let h = n / 2;
+                for &k in keys[..h].iter().rev() {
+                    block.push_front(k);
+                }
+                block.extend(keys[h..].iter().copied());
+                want.extend(keys.iter().copied());
+                order.lasts.push_back(keys[n - 1]);
+                order.blocks.push_back(block);
+            }
+            prop_assert_eq!(
+                order.iter().collect::<Vec<_>>(),
+                want.iter().map(|&k| lots_and_slot(k)).collect::<Vec<_>>()
+            );
+            let mut cur = LotsCursor::default();
+            let mut got = Vec::new();
+            let mut buf = [7u64; 20];
+            for &c in chunks.iter().cycle().take(want.len() + 2) {
+                let n = order.read_keys(&mut cur, &mut buf[..c]);
+                prop_assert!(n == c || got.len() + n == want.len());
+                got.extend_from_slice(&buf[..n]);
+            }
+            prop_assert_eq!(got, want);
+            prop_assert_eq!(order.read_keys(&mut cur, &mut buf), 0);
         }
 
         /// [`LotsOrder::merge_run`] into a block that wraps in its ring (its
