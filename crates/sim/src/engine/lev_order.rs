@@ -1500,6 +1500,18 @@ mod tests {
         }
     }
 
+    /// Every key of `order`, read `chunk` at a time from its start.
+    fn read_all(order: &mut LevOrder, chunk: usize) -> Vec<LevKey> {
+        let (mut got, mut after) = (Vec::new(), None);
+        loop {
+            let before = got.len();
+            after = order.read_after(after, chunk, |_| false, &mut got);
+            if got.len() == before {
+                return got;
+            }
+        }
+    }
+
     /// Keys of drawn `(mode, a, b, account)` rows ([`amounts_of`]), in
     /// slots from `slot0` up.
     fn keys_by_mode(rows: &[(u8, u32, u32, u32)], slot0: usize) -> Vec<LevKey> {
@@ -1609,14 +1621,7 @@ mod tests {
                 order.insert(k);
                 plain.insert(k);
             }
-            let (mut got, mut after) = (Vec::new(), None);
-            loop {
-                let before = got.len();
-                after = order.read_after(after, chunk, |_| false, &mut got);
-                if got.len() == before {
-                    break;
-                }
-            }
+            let got = read_all(&mut order, chunk);
             prop_assert_eq!(got, plain.iter().copied().collect::<Vec<_>>());
             prop_assert_eq!(order.len(), plain.len());
         }
@@ -1645,14 +1650,7 @@ mod tests {
                 }
                 order.flush_later();
             }
-            let (mut got, mut after) = (Vec::new(), None);
-            loop {
-                let before = got.len();
-                after = order.read_after(after, chunk, |_| false, &mut got);
-                if got.len() == before {
-                    break;
-                }
-            }
+            let got = read_all(&mut order, chunk);
             prop_assert_eq!(got, plain.iter().copied().collect::<Vec<_>>());
             prop_assert_eq!(order.len(), plain.len());
         }
