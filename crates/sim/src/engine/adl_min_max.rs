@@ -66,34 +66,11 @@ impl Engine {
         let account = self.ledger.slot_owner(s);
         let mi = p.market as usize;
         let value = self.markets[mi].value(p.lots, self.marks[mi]);
-        let equity = self.lev_equity(account, s, value).0;
+        let equity = self.equity_of_slot(account, s, value).0;
         // `value` is an exact product, so its magnitude is the value of the
         // lots' magnitude.
         let notional = value.0.abs();
         (equity > 0).then(|| LevKey::new(notional, equity, account, s))
-    }
-
-    /// [`Engine::equity`] of `account`, which holds slot `s` whose position
-    /// is worth `value` at the mark. An account of one slot (most of a
-    /// side's candidates) is read off that slot alone, the value reused:
-    /// the call of `Engine::equity` (its slot loop, the value again) was
-    /// ~70 instructions a key of a build (docs/performance.md, round 21b).
-    #[inline(always)]
-    fn lev_equity(&self, account: u32, s: u32, value: Micros) -> Micros {
-        let acc = &self.ledger.accounts[account as usize];
-        if acc.slot_count != 1 {
-            return self.equity(account);
-        }
-        debug_assert_eq!(acc.first_slot, s, "Invariant: slot s is its owner's");
-        let cost = self.ledger.positions[s as usize].cost;
-        let equity =
-            self.ledger.collateral(account) + self.asset_value(account, 1.0) + (value - cost);
-        debug_assert_eq!(
-            equity,
-            self.equity(account),
-            "Invariant: a one-slot account's equity is its slot's"
-        );
-        equity
     }
 
     /// Appends to `keys` the key of each slot of `slots` (a market's) whose
@@ -588,7 +565,7 @@ mod property_tests {
             }
         }
 
-        /// Each key's equity and notional (`Engine::lev_equity`'s one-slot
+        /// Each key's equity and notional (`Engine::equity_of_slot`'s one-slot
         /// path, the value reused) are the plain ones: `Engine::equity` of
         /// its account and the value of its lots' magnitude; and a slot gets
         /// a key exactly when it is on the side and that equity is positive.

@@ -536,7 +536,65 @@ impl Engine {
         let mut by_lots = std::mem::take(&mut side.build_lots);
         by_threshold.clear();
         by_lots.clear();
+        if side.entries_kept() != 0 || self.slot_lots_on(mi, winners) != 0 {
+            self.index_pro_rata_slots(side, mi, winners, &mut by_threshold, &mut by_lots);
+        } else {
+            // Nothing to index and no entry to clear: what the pass would
+            // leave (every record empty, the memo unread, no evaluation).
+            debug_assert!(
+                self.ledger.market_slots[mi]
+                    .iter()
+                    .all(
+                        |&s| self.ledger.positions[s as usize].lots.signum() != winners
+                            && side.entry(s).is_none()
+                    ),
+                "Invariant: a side without open lots or entries indexes nothing"
+            );
+        }
+        side.by_threshold
+            .build(&by_threshold, threshold_sums::cut_below(x));
+        side.by_lots.build(&by_lots);
+        side.built(by_lots.len());
+        side.build_thresholds = by_threshold;
+        side.build_lots = by_lots;
+        side.by_equity.clear();
+        side.equity_indexed = false;
+    }
+
+    /// The lots of side `winners` (`1` long, `-1` short) held in market
+    /// `mi`'s position slots, from the ledger's long open interest less the
+    /// external counterparty's and the vault's: the market's lots sum to 0
+    /// over every holder, so its short lots are its long ones. Lets a build
+    /// of a side with no open position skip its pass over every slot (26 of
+    /// the 60 builds of the 1,000,000-account crash).
+    fn slot_lots_on(&self, mi: usize, winners: i64) -> i64 {
+        let l = &self.ledger;
+        let others = (winners * l.ext_lots[mi]).max(0) + (winners * l.vault_lots[mi]).max(0);
+        let lots = l.long_lots[mi] - others;
+        debug_assert_eq!(
+            lots,
+            l.market_slots[mi]
+                .iter()
+                .map(|&s| (winners * l.positions[s as usize].lots).max(0))
+                .sum::<i64>(),
+            "Invariant: the open interest less the other holders' is the slots' on that side"
+        );
+        lots
+    }
+
+    /// [`Engine::build_pro_rata`]'s pass over market `mi`'s slots: writes
+    /// each slot's record (its entry or none) and appends each entry's keys
+    /// to `by_threshold` and `by_lots`.
+    fn index_pro_rata_slots(
+        &mut self,
+        side: &mut ProRataSide,
+        mi: usize,
+        winners: i64,
+        by_threshold: &mut Vec<((i64, u32), i64)>,
+        by_lots: &mut Vec<(i64, u32)>,
+    ) {
         let per_lot_tick = self.markets[mi].micros_per_lot_tick;
+        let (market, mark) = (&self.markets[mi], self.marks[mi]);
         for &s in &self.ledger.market_slots[mi] {
             let q = self.ledger.positions[s as usize];
             if q.lots.signum() != winners {
@@ -544,9 +602,9 @@ impl Engine {
                 continue;
             }
             let owner = self.ledger.slot_owner(s);
+            let equity = self.equity_of_slot(owner, s, market.value(q.lots, mark)).0;
             // As `pro_rata_entry`, the threshold from the side's memo (the
             // slots come in increasing order: the memo is read in order).
-            let equity = self.equity(owner).0;
             let threshold = || {
                 side.threshold_of(s, q.lots, q.cost.0, || {
                     profit_threshold(q.lots, q.cost.0, per_lot_tick)
@@ -561,17 +619,10 @@ impl Engine {
             by_lots.push((e.lots, s));
             side.put_entry(s, e);
         }
-        side.by_threshold
-            .build(&by_threshold, threshold_sums::cut_below(x));
-        side.by_lots.build(&by_lots);
         debug_assert!(
             self.ledger.positions.len() > 1 << 16 || side.entries_held() == by_lots.len(),
             "Invariant: a build leaves no entry of an earlier one"
         );
-        side.build_thresholds = by_threshold;
-        side.build_lots = by_lots;
-        side.by_equity.clear();
-        side.equity_indexed = false;
     }
 
     /// `pro_rata` ADL of `req`: the fills [`adl::allocate`] gives on every
@@ -957,6 +1008,150 @@ mod property_tests {
                 _ => cost,
             };
             prop_assert_eq!(profit_threshold(lots, cost, k), profit_threshold_wide(lots, cost, k));
+        }
+    }
+}
+
+#[cfg(test)]
+mod build_property_tests {
+    use proptest::prelude::*;
+
+    use super::super::adl_pro_rata_side::{Entry, ProRataSide};
+    use crate::engine::{AccountSpec, Engine, VenueConfig};
+    use crate::money::{Micros, Rate};
+    use crate::venue::market::{MarginSchedule, Market};
+
+    /// A market of whole lots at a cent tick, one margin tier.
+    fn market() -> Market {
+        let rate = |x: f64| Rate::from_fraction(x).unwrap();
+        let margin = MarginSchedule::new(&[(Micros::ZERO, rate(0.02), rate(0.01))]);
+        Market::plain("m", 0.01, 1.0, 10_000, margin)
+    }
+
+    /// An account: its collateral (µUSD) and per market its slot
+    /// `(lots, entry ticks)`, if any.
+    type Spec = (i64, [Option<(i64, i64)>; 2]);
+
+    /// A two-market venue of `accounts`.
+    fn venue(accounts: &[Spec]) -> Engine {
+        let pop: Vec<AccountSpec> = accounts
+            .iter()
+            .enumerate()
+            .map(|(i, (collateral, slots))| AccountSpec {
+                id: i as u64 + 1,
+                collateral: Micros(*collateral),
+                isolated: false,
+                positions: (0..2u16)
+                    .filter_map(|m| slots[m as usize].map(|(lots, entry)| (m, lots, entry)))
+                    .collect(),
+            })
+            .collect();
+        Engine::new(
+            vec![market(), market()],
+            &[100.0, 3.0],
+            &pop,
+            VenueConfig::plain(),
+            Engine::test_rng(0),
+        )
+        .unwrap()
+    }
+
+    /// One account: small amounts, equity around zero, flat slots, slots
+    /// of either side in either market, and often none on one side.
+    fn account() -> impl Strategy<Value = Spec> {
+        let slot = proptest::option::of((
+            prop_oneof![-3i64..=3, 0i64..=3],
+            prop_oneof![Just(10_000i64), 5_000i64..15_000],
+        ));
+        (
+            prop_oneof![Just(0i64), -2_000_000i64..2_000_000, Just(1_000_000i64)],
+            [slot.clone(), slot],
+        )
+    }
+
+    /// What a build leaves: every slot's entry, the entries counted, the
+    /// lots order's list and the evaluations it counted.
+    type Built = (Vec<Option<Entry>>, usize, Vec<(i64, u32)>, u64);
+
+    /// Every slot's entry, the entries counted, the lots order and the
+    /// evaluations a build of side `winners` of market `mi` on `side` leaves.
+    fn build(e: &mut Engine, side: &mut ProRataSide, mi: usize, winners: i64) -> Built {
+        let before = e.adl_evaluations;
+        e.build_pro_rata(side, mi, winners, 0);
+        let entries = (0..e.ledger.positions.len() as u32)
+            .map(|s| side.entry(s))
+            .collect();
+        let order = side.build_lots.clone();
+        (
+            entries,
+            side.entries_kept(),
+            order,
+            e.adl_evaluations - before,
+        )
+    }
+
+    /// The plain build: every slot passed over, on a side with no entry.
+    fn plain(e: &mut Engine, mi: usize, winners: i64) -> Built {
+        let mut side = ProRataSide::default();
+        side.start_build(e.ledger.positions.len());
+        side.size_thresholds(e.ledger.positions.len());
+        let (mut by_t, mut by_l) = (Vec::new(), Vec::new());
+        let before = e.adl_evaluations;
+        e.index_pro_rata_slots(&mut side, mi, winners, &mut by_t, &mut by_l);
+        let entries = (0..e.ledger.positions.len() as u32)
+            .map(|s| side.entry(s))
+            .collect();
+        (entries, by_l.len(), by_l, e.adl_evaluations - before)
+    }
+
+    proptest! {
+        /// A build (which skips its pass when the side holds no open lots
+        /// and no entry) leaves the entries, their count, the lots order and
+        /// the evaluations of the plain pass over every slot: on a fresh
+        /// side, on one built before, and once the side's positions are
+        /// closed against the external counterparty (stale entries first
+        /// cleared by a pass, then a build of nothing skipped).
+        #[test]
+        fn build_matches_the_plain_pass(
+            accounts in proptest::collection::vec(account(), 0..40),
+        ) {
+            let mut e = venue(&accounts);
+            for mi in 0..2 {
+                for winners in [-1i64, 1] {
+                    let mut side = ProRataSide::default();
+                    let want = plain(&mut e, mi, winners);
+                    prop_assert_eq!(build(&mut e, &mut side, mi, winners), want.clone());
+                    prop_assert_eq!(build(&mut e, &mut side, mi, winners), want);
+                    for s in e.ledger.market_slots[mi].clone() {
+                        let lots = e.ledger.positions[s as usize].lots;
+                        if lots.signum() == winners {
+                            let owner = e.ledger.slot_owner(s);
+                            let value = e.markets[mi].value(-lots, e.marks[mi]);
+                            e.ledger.trade_with_external(owner, s, -lots, value);
+                        }
+                    }
+                    prop_assert_eq!(e.slot_lots_on(mi, winners), 0);
+                    let want = plain(&mut e, mi, winners);
+                    prop_assert_eq!(want.1, 0);
+                    prop_assert_eq!(build(&mut e, &mut side, mi, winners), want.clone());
+                    prop_assert_eq!(build(&mut e, &mut side, mi, winners), want);
+                }
+            }
+        }
+
+        /// The slot equity the build reads (`Engine::equity_of_slot`) is
+        /// `Engine::equity` of the slot's owner, one slot or two.
+        #[test]
+        fn slot_equity_is_the_account_equity(
+            accounts in proptest::collection::vec(account(), 0..40),
+        ) {
+            let e = venue(&accounts);
+            for s in 0..e.ledger.positions.len() as u32 {
+                let p = e.ledger.positions[s as usize];
+                let owner = e.ledger.slot_owner(s);
+                let value = e.markets[p.market as usize].value(p.lots, e.marks[p.market as usize]);
+                prop_assert_eq!(e.equity_of_slot(owner, s, value), e.equity(owner));
+            }
         }
     }
 }

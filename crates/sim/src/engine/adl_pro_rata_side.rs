@@ -102,6 +102,10 @@ pub(super) struct ProRataSide {
     pub(super) touched: super::adl_touched::TouchedSince,
     /// Per slot: its entry, if indexed, and its set-aside mark.
     records: Vec<Record>,
+    /// Records holding an entry: the last build's, then each insert and
+    /// removal. Zero lets a build of a side with no open position skip its
+    /// pass ([`ProRataSide::entries_kept`]).
+    kept: usize,
     /// Entries in walk order (lots desc, then slot).
     pub(super) by_lots: LotsOrder,
     /// Lots by profit threshold.
@@ -201,6 +205,7 @@ impl ProRataSide {
     #[cfg(test)]
     pub(super) fn clear_entries(&mut self, slots: usize) {
         self.min_equity_per_lot = i64::MAX;
+        self.kept = 0;
         if self.records.len() == slots {
             self.records.fill(Record::EMPTY);
         } else {
@@ -221,6 +226,21 @@ impl ProRataSide {
         if self.records.len() != slots {
             self.records = vec![Record::EMPTY; slots];
         }
+    }
+
+    /// Slots indexed, as counted (no pass): when 0, every record is empty
+    /// and a build that indexes nothing need not write them.
+    pub(super) fn entries_kept(&self) -> usize {
+        debug_assert!(
+            self.records.len() > 1 << 16 || self.entries_held() == self.kept,
+            "Invariant: the count of entries is the records'"
+        );
+        self.kept
+    }
+
+    /// Ends a build that indexed `entries` slots (its records written).
+    pub(super) fn built(&mut self, entries: usize) {
+        self.kept = entries;
     }
 
     /// Slots indexed (a pass over every record: for debug checks).
@@ -333,6 +353,7 @@ impl ProRataSide {
     pub(super) fn remove(&mut self, slot: u32) {
         let record = std::mem::replace(&mut self.records[slot as usize], Record::EMPTY);
         if let Some(e) = record.entry() {
+            self.kept -= 1;
             self.by_lots.remove(e.lots, slot);
             self.by_threshold.remove((e.threshold, slot), e.lots);
             if self.equity_indexed {
@@ -350,6 +371,7 @@ impl ProRataSide {
             self.by_equity.insert(e.equity_per_lot(), slot);
         }
         self.records[slot as usize] = Record::of(e);
+        self.kept += 1;
     }
 
     /// Sets the entry of `slot` to `new` (`None`: out of the index), re-keying
@@ -1008,6 +1030,7 @@ mod tests {
         }
         side.by_threshold.build(&sorted, cut_below(0));
         side.by_lots.build(&lots_order);
+        side.built(rows.len());
         let lots_of = |s: u32| side.entry(s).map_or(0, |e| e.lots);
         let mut total = side.by_threshold.total() - side.by_threshold.sum_above(0, lots_of);
         for &(account, slot, lots, threshold, capped) in rows {
@@ -1364,6 +1387,7 @@ mod property_tests {
         }
         side.by_threshold.build(&by_t, cut_below(0));
         side.by_lots.build(&by_l);
+        side.built(rows.len());
         let total = rows.iter().filter(|r| r.3).map(|r| r.2).sum();
         (side, total)
     }

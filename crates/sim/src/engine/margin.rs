@@ -48,6 +48,31 @@ impl Engine {
         Some(margin)
     }
 
+    /// [`Engine::equity`] of `account`, which holds slot `s` whose position
+    /// is worth `value` at the mark. An account of one slot (most of an ADL
+    /// side's candidates) is read off that slot alone, the value reused:
+    /// the call of `Engine::equity` (its slot loop, the value again) was
+    /// ~70 instructions a key of a `min_max_leverage` build and is the
+    /// equity of each entry of a `pro_rata` one (docs/performance.md,
+    /// rounds 21b and 21c).
+    #[inline(always)]
+    pub(super) fn equity_of_slot(&self, account: u32, s: u32, value: Micros) -> Micros {
+        let acc = &self.ledger.accounts[account as usize];
+        if acc.slot_count != 1 {
+            return self.equity(account);
+        }
+        debug_assert_eq!(acc.first_slot, s, "Invariant: slot s is its owner's");
+        let cost = self.ledger.positions[s as usize].cost;
+        let equity =
+            self.ledger.collateral(account) + self.asset_value(account, 1.0) + (value - cost);
+        debug_assert_eq!(
+            equity,
+            self.equity(account),
+            "Invariant: a one-slot account's equity is its slot's"
+        );
+        equity
+    }
+
     /// Maintenance requirement of an account at the current marks.
     pub fn maintenance(&self, account: u32) -> Micros {
         self.ledger
