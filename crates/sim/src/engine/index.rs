@@ -380,7 +380,8 @@ impl Engine {
                 "Invariant: a deferred winner is still safe"
             );
         }
-        self.recheck_margin(a, self.one_position_margin(a));
+        // `recheck_inner` reads a one-slot winner's margin off its slot.
+        self.recheck_margin(a, None);
         debug_assert!(
             !self.ledger.is_pending(a),
             "Invariant: the deferred re-check indexes the account"
