@@ -145,12 +145,7 @@ impl Engine {
             maintenance.is_none_or(|m| m == self.maintenance(a)),
             "Invariant: the requirement given is the account's at the marks"
         );
-        let margin = self.has_open_positions(a).then(|| {
-            (
-                equity.unwrap_or_else(|| self.equity(a)),
-                maintenance.unwrap_or_else(|| self.maintenance(a)),
-            )
-        });
+        let margin = self.margin_now(a, equity, maintenance);
         // This re-check replaces any the account's ADL fills deferred.
         self.ledger.set_index_deferred(a, false);
         if let Some((equity, maintenance)) = margin
@@ -160,6 +155,56 @@ impl Engine {
         } else {
             self.index_account(a, margin);
         }
+    }
+
+    /// The equity and maintenance requirement of account `a` at the marks
+    /// (`None` without an open position), those given (`equity`,
+    /// `maintenance`) reused: for an account of one slot, off that slot
+    /// ([`Engine::one_position_margin`], or its position's requirement when
+    /// the equity is given) instead of walks over its positions (a popped
+    /// trigger's re-check, every account of a one-market population).
+    fn margin_now(
+        &self,
+        a: u32,
+        equity: Option<Micros>,
+        maintenance: Option<Micros>,
+    ) -> Option<(Micros, Micros)> {
+        if !self.ledger.holds_one_slot(a) {
+            return self.plain_margin(a, equity, maintenance);
+        }
+        let p = self.ledger.positions[self.ledger.accounts[a as usize].first_slot as usize];
+        let margin = match (p.lots != 0, equity, maintenance) {
+            (false, ..) => None,
+            (true, Some(e), m) => Some((
+                e,
+                m.unwrap_or_else(|| self.position_maintenance(&p, p.lots)),
+            )),
+            (true, None, m) => self
+                .one_position_margin(a)
+                .map(|(e, own)| (e, m.unwrap_or(own))),
+        };
+        debug_assert_eq!(
+            margin,
+            self.plain_margin(a, equity, maintenance),
+            "Invariant: a one-slot account's margin is its slot's"
+        );
+        margin
+    }
+
+    /// [`Engine::margin_now`] by the walks over the account's positions
+    /// ([`Engine::equity`], [`Engine::maintenance`]).
+    fn plain_margin(
+        &self,
+        a: u32,
+        equity: Option<Micros>,
+        maintenance: Option<Micros>,
+    ) -> Option<(Micros, Micros)> {
+        self.has_open_positions(a).then(|| {
+            (
+                equity.unwrap_or_else(|| self.equity(a)),
+                maintenance.unwrap_or_else(|| self.maintenance(a)),
+            )
+        })
     }
 
     /// Schedules the liquidation of account `a`, found liquidatable now
@@ -335,7 +380,8 @@ impl Engine {
                 "Invariant: a deferred winner is still safe"
             );
         }
-        self.recheck_margin(a, self.one_position_margin(a));
+        // `recheck_inner` reads a one-slot winner's margin off its slot.
+        self.recheck_margin(a, None);
         debug_assert!(
             !self.ledger.is_pending(a),
             "Invariant: the deferred re-check indexes the account"
@@ -410,33 +456,72 @@ impl Engine {
         let acc = &mut self.ledger.accounts[a as usize];
         acc.version = acc.version.wrapping_add(1);
         let version = acc.version;
-        let (first, count) = (acc.first_slot, acc.slot_count);
-        let positions = &self.ledger.positions;
-        let open: u32 = (first..first + count)
-            .filter(|&s| positions[s as usize].lots != 0)
-            .count() as u32;
+        let (open, slot) = self.open_slots(a);
         let Some((equity, maintenance)) = margin.filter(|_| open > 0) else {
             return;
         };
         self.note_assumed_collateral(a);
         let equity = self.index_equity_from(a, equity);
         if open == 1 {
-            self.index_single(a, version, equity, maintenance);
+            self.index_single(a, version, slot, equity, maintenance);
         } else {
             self.index_multi(a, version, open, equity, maintenance);
         }
     }
 
-    /// The trigger of a single-position account: its exact liquidation price, a
-    /// few ticks on the safe side to absorb rounding.
-    /// `equity`: the index's equity of the account; `maintenance`: its requirement.
-    fn index_single(&mut self, a: u32, version: u32, equity: Micros, maintenance: Micros) {
+    /// The number of open positions of account `a` and the slot of its first
+    /// open one (its first slot when none is open): read off the slot for an
+    /// account of one slot, counted over its slots otherwise.
+    fn open_slots(&self, a: u32) -> (u32, u32) {
+        let first = self.ledger.accounts[a as usize].first_slot;
+        let open = if self.ledger.holds_one_slot(a) {
+            (
+                u32::from(self.ledger.positions[first as usize].lots != 0),
+                first,
+            )
+        } else {
+            self.plain_open_slots(a)
+        };
+        debug_assert_eq!(
+            open,
+            self.plain_open_slots(a),
+            "Invariant: a one-slot account's open count is its slot's"
+        );
+        open
+    }
+
+    /// [`Engine::open_slots`] counted over the account's slots.
+    fn plain_open_slots(&self, a: u32) -> (u32, u32) {
         let acc = &self.ledger.accounts[a as usize];
         let (first, count) = (acc.first_slot, acc.slot_count);
-        let s = (first..first + count)
-            .find(|&s| self.ledger.positions[s as usize].lots != 0)
-            .unwrap_or(first);
-        let p = self.ledger.positions[s as usize];
+        let (mut open, mut slot) = (0, first);
+        // Backwards, so that the last open slot seen is the first.
+        for s in (first..first + count).rev() {
+            if self.ledger.positions[s as usize].lots != 0 {
+                (open, slot) = (open + 1, s);
+            }
+        }
+        (open, slot)
+    }
+
+    /// The trigger of a single-position account, its open position in `slot`
+    /// ([`Engine::open_slots`]): its exact liquidation price, a few ticks on
+    /// the safe side to absorb rounding.
+    /// `equity`: the index's equity of the account; `maintenance`: its requirement.
+    fn index_single(
+        &mut self,
+        a: u32,
+        version: u32,
+        slot: u32,
+        equity: Micros,
+        maintenance: Micros,
+    ) {
+        debug_assert_eq!(
+            self.open_slots(a),
+            (1, slot),
+            "Invariant: the slot given is the account's only open position"
+        );
+        let p = self.ledger.positions[slot as usize];
         let mi = p.market as usize;
         let mark = self.marks[mi];
         let m = &self.markets[mi];
@@ -639,6 +724,101 @@ mod tests {
             check(x);
             check(x.round());
             check(x.round() + 0.5);
+        }
+    }
+}
+
+#[cfg(test)]
+mod property_tests {
+    use proptest::prelude::*;
+
+    use crate::engine::{AccountSpec, Engine, VenueConfig};
+    use crate::money::{Micros, Rate};
+    use crate::venue::market::{MarginSchedule, Market};
+
+    /// A market of whole lots at a cent tick, two margin brackets (the
+    /// second from 1,000 USD of notional: positions on both sides of it).
+    fn market() -> Market {
+        let rate = |x: f64| Rate::from_fraction(x).unwrap();
+        let margin = MarginSchedule::new(&[
+            (Micros::ZERO, rate(0.02), rate(0.01)),
+            (Micros(1_000_000_000), rate(0.04), rate(0.02)),
+        ]);
+        Market::plain("m", 0.01, 1.0, 10_000, margin)
+    }
+
+    /// An account: its collateral (µUSD) and per market its slot
+    /// `(lots, entry ticks)`, if any.
+    type Spec = (i64, [Option<(i64, i64)>; 2]);
+
+    /// A two-market venue of `accounts` (none, one or two slots each).
+    fn venue(accounts: &[Spec]) -> Engine {
+        let pop: Vec<AccountSpec> = accounts
+            .iter()
+            .enumerate()
+            .map(|(i, (collateral, slots))| AccountSpec {
+                id: i as u64 + 1,
+                collateral: Micros(*collateral),
+                isolated: false,
+                positions: (0..2u16)
+                    .filter_map(|m| slots[m as usize].map(|(lots, entry)| (m, lots, entry)))
+                    .collect(),
+            })
+            .collect();
+        Engine::new(
+            vec![market(), market()],
+            &[100.0, 3.0],
+            &pop,
+            VenueConfig::plain(),
+            Engine::test_rng(0),
+        )
+        .unwrap()
+    }
+
+    /// One account: flat slots, either side, notionals around the second
+    /// bracket's floor (ties on it), collateral around zero.
+    fn account() -> impl Strategy<Value = Spec> {
+        let lots = prop_oneof![
+            Just(0i64),
+            -20i64..=20,
+            Just(10),
+            Just(-10),
+            -2_000i64..=2_000
+        ];
+        let slot = proptest::option::of((lots, prop_oneof![Just(10_000i64), 5_000i64..15_000]));
+        (
+            prop_oneof![Just(0i64), -5_000_000i64..5_000_000, Just(1_000_000i64)],
+            [slot.clone(), slot],
+        )
+    }
+
+    proptest! {
+        /// `Engine::margin_now` (a one-slot account's margin off its slot)
+        /// is the plain margin (`Engine::equity`, `Engine::maintenance`,
+        /// `None` without an open position) whichever parts are given, and
+        /// `Engine::open_slots` is the count and first open slot over the
+        /// account's slots.
+        #[test]
+        fn one_slot_margin_and_open_slots_match_the_plain_ones(
+            accounts in proptest::collection::vec(account(), 0..30),
+        ) {
+            let e = venue(&accounts);
+            for a in 0..accounts.len() as u32 {
+                let plain = e.has_open_positions(a).then(|| (e.equity(a), e.maintenance(a)));
+                let (eq, mm) = (plain.map(|m| m.0), plain.map(|m| m.1));
+                for (equity, maintenance) in [(None, None), (eq, None), (None, mm), (eq, mm)] {
+                    prop_assert_eq!(e.margin_now(a, equity, maintenance), plain);
+                }
+                let positions = e.ledger.positions_of(a);
+                let first = e.ledger.accounts[a as usize].first_slot;
+                let open = positions.iter().filter(|p| p.lots != 0).count() as u32;
+                let slot = positions
+                    .iter()
+                    .position(|p| p.lots != 0)
+                    .map_or(first, |i| first + i as u32);
+                prop_assert_eq!(e.open_slots(a), (open, slot));
+                prop_assert_eq!(e.plain_open_slots(a), (open, slot));
+            }
         }
     }
 }
