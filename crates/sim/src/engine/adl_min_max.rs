@@ -477,46 +477,13 @@ fn key_after_fill(c: &LevCandidate, q: i64, terms: LotTerms) -> Option<Option<Le
 mod property_tests {
     use proptest::prelude::*;
 
+    use super::super::test_venue::Spec;
     use super::LevKey;
-    use crate::engine::{AccountSpec, Engine, VenueConfig};
-    use crate::money::{Micros, Rate};
-    use crate::venue::market::{MarginSchedule, Market};
+    use crate::engine::Engine;
 
-    /// A market of whole lots at a cent tick, one margin tier.
-    fn market() -> Market {
-        let rate = |x: f64| Rate::from_fraction(x).unwrap();
-        let margin = MarginSchedule::new(&[(Micros::ZERO, rate(0.02), rate(0.01))]);
-        Market::plain("m", 0.01, 1.0, 10_000, margin)
-    }
-
-    /// An account of [`venue`]: its collateral (µUSD) and per market its
-    /// slot `(lots, entry ticks)`, if any.
-    type Spec = (i64, [Option<(i64, i64)>; 2]);
-
-    /// A two-market venue of `accounts`: per account its collateral (µUSD,
-    /// any sign) and per market its lots (any sign, 0 a flat slot) and
-    /// entry price in ticks, or no slot.
+    /// A two-market venue of `accounts`, one margin tier.
     fn venue(accounts: &[Spec]) -> Engine {
-        let pop: Vec<AccountSpec> = accounts
-            .iter()
-            .enumerate()
-            .map(|(i, (collateral, slots))| AccountSpec {
-                id: i as u64 + 1,
-                collateral: Micros(*collateral),
-                isolated: false,
-                positions: (0..2u16)
-                    .filter_map(|m| slots[m as usize].map(|(lots, entry)| (m, lots, entry)))
-                    .collect(),
-            })
-            .collect();
-        Engine::new(
-            vec![market(), market()],
-            &[100.0, 3.0],
-            &pop,
-            VenueConfig::plain(),
-            Engine::test_rng(0),
-        )
-        .unwrap()
+        super::super::test_venue::venue(accounts, &[0])
     }
 
     /// A key's every field, its quotient's bits included.

@@ -80,6 +80,8 @@ mod quiet_state;
 mod restart;
 mod rules;
 mod socialize_funding;
+#[cfg(test)]
+mod test_venue;
 mod threshold_sums;
 mod triggers;
 mod vault;
