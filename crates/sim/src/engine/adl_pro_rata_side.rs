@@ -741,6 +741,10 @@ impl IndexedWalk<'_> {
             self.visited.set(self.visited.get() + 1);
             let (lots, s) = lots_and_slot(k);
             // One line: the entry, its threshold and its set-aside mark.
+            debug_assert!(
+                (s as usize) < self.side.records.len(),
+                "Invariant: the lots order lists only slots the records hold"
+            );
             let Some(r) = self.side.records.get(s as usize) else {
                 continue;
             };

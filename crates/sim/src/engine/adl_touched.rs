@@ -84,42 +84,15 @@ impl TouchedSince {
         out
     }
 
-    /// [`TouchedSince::take_pending`] when `log` since the last call is
-    /// what booking fills to `winners` (different accounts, none of them
-    /// `bankrupt`) against `bankrupt` logs: each winner then the bankrupt.
-    /// The answer is then known without the per-account markers (a random
-    /// read and write per winner): the winners in order, the bankrupt after
-    /// the first. `None` (nothing applied) if the log is anything else.
-    /// Exact: the markers serve only to drop repeats within one sync, and
-    /// the next sync starts a new marker.
-    /// The list itself is built only by the tests: the re-index walks the
-    /// fills in this order ([`TouchedSince::pass_known`]).
-    #[cfg(test)]
-    pub(super) fn take_known(
-        &mut self,
-        log: &[u32],
-        winners: impl ExactSizeIterator<Item = u32> + Clone,
-        bankrupt: u32,
-    ) -> Option<Vec<u32>> {
-        if !self.pass_known(log, winners.clone(), bankrupt) {
-            return None;
-        }
-        let mut out = std::mem::take(&mut self.pending);
-        out.clear();
-        for (k, w) in winners.enumerate() {
-            out.push(w);
-            if k == 0 {
-                out.push(bankrupt);
-            }
-        }
-        Some(out)
-    }
-
-    /// [`TouchedSince::take_known`] without the list: whether `log` since
-    /// the last call is the fills' (each winner, then the bankrupt), and if
-    /// so the cursor passed over it. The caller then re-indexes the winners
-    /// in order, the bankrupt after the first, from its fills (two pushes a
-    /// winner saved, and the list's reads).
+    /// Whether `log` since the last call is what booking fills to `winners`
+    /// (different accounts, none of them `bankrupt`) against `bankrupt`
+    /// logs: each winner then the bankrupt; if so the cursor is passed over
+    /// it (nothing moved otherwise). [`TouchedSince::take_pending`]'s answer
+    /// is then known without the per-account markers (a random read and
+    /// write per winner) and without a list: the winners in order, the
+    /// bankrupt after the first, the order the caller re-indexes them in
+    /// from its fills. Exact: the markers serve only to drop repeats within
+    /// one sync, and the next sync starts a new marker.
     pub(super) fn pass_known(
         &mut self,
         log: &[u32],
@@ -220,42 +193,6 @@ mod tests {
         assert_eq!(t.take_pending(&log), Vec::<u32>::new());
         let log = [log, vec![2, 5, 2]].concat();
         assert_eq!(t.take_pending(&log), vec![2, 5]);
-    }
-
-    /// `take_known` answers as `take_pending` on logs of the fills' pattern
-    /// (winners, each followed by the bankrupt), and refuses any other log
-    /// (a repeat, a missing or extra entry, the bankrupt among the winners)
-    /// without moving the cursor.
-    #[test]
-    fn take_known_is_take_pending_on_fills_logs() {
-        let (mut known, mut plain) = (started(), started());
-        let mut log: Vec<u32> = Vec::new();
-        let mut next = draws(7);
-        for round in 0..2000 {
-            let bankrupt = next(50) as u32;
-            let mut winners: Vec<u32> = (0..next(6) as u32)
-                .map(|k| 10 * k + next(10) as u32)
-                .collect();
-            let mut entries: Vec<u32> = winners.iter().flat_map(|&w| [w, bankrupt]).collect();
-            match next(6) {
-                0 => entries.push(next(50) as u32),
-                1 => {
-                    entries.pop();
-                }
-                2 => winners.push(bankrupt),
-                _ => {}
-            }
-            log.extend(&entries);
-            let got = known.take_known(&log, winners.iter().copied(), bankrupt);
-            let want = plain.take_pending(&log);
-            match got {
-                Some(got) => assert_eq!(got, want, "round {round}: {entries:?}"),
-                None => {
-                    let fallback = known.take_pending(&log);
-                    assert_eq!(fallback, want, "round {round}: {entries:?}");
-                }
-            }
-        }
     }
 
     /// `take_pending_after_fills` on logs that start with the fills'
