@@ -1012,15 +1012,14 @@ mod tests {
         }
     }
 
-    /// A random side: `(account, slot, lots, threshold, capped lots)`; the
-    /// positions with `threshold ≤ 0` are in profit at `x = 0`.
-    fn side_of(rows: &[(u32, u32, i64, i64, Option<i64>)]) -> (ProRataSide, i64) {
+    /// A side built from `(account, slot, lots, threshold)` entries (equity
+    /// 0), cut at `x = 0`: the entries, the threshold sums and the lots order.
+    pub(super) fn indexed_side(entries: &[(u32, u32, i64, i64)]) -> ProRataSide {
         let mut side = ProRataSide::default();
-        side.clear_entries(rows.len());
+        side.clear_entries(entries.len());
         side.next_stamp();
-        let mut sorted = Vec::new();
-        let mut lots_order = Vec::new();
-        for &(account, slot, lots, threshold, _) in rows {
+        let (mut by_threshold, mut by_lots) = (Vec::new(), Vec::new());
+        for &(account, slot, lots, threshold) in entries {
             let e = Entry {
                 account,
                 lots,
@@ -1028,13 +1027,23 @@ mod tests {
                 equity: 0,
             };
             side.put_entry(slot, e);
-            lots_order.push((lots, slot));
-            side.by_equity.insert(0, slot);
-            sorted.push(((threshold, slot), lots));
+            by_lots.push((lots, slot));
+            by_threshold.push(((threshold, slot), lots));
         }
-        side.by_threshold.build(&sorted, cut_below(0));
-        side.by_lots.build(&lots_order);
-        side.built(rows.len());
+        side.by_threshold.build(&by_threshold, cut_below(0));
+        side.by_lots.build(&by_lots);
+        side.built(entries.len());
+        side
+    }
+
+    /// A random side: `(account, slot, lots, threshold, capped lots)`; the
+    /// positions with `threshold ≤ 0` are in profit at `x = 0`.
+    fn side_of(rows: &[(u32, u32, i64, i64, Option<i64>)]) -> (ProRataSide, i64) {
+        let entries: Vec<_> = rows.iter().map(|&(a, s, l, t, _)| (a, s, l, t)).collect();
+        let mut side = indexed_side(&entries);
+        for &(_, slot, ..) in rows {
+            side.by_equity.insert(0, slot);
+        }
         let lots_of = |s: u32| side.entry(s).map_or(0, |e| e.lots);
         let mut total = side.by_threshold.total() - side.by_threshold.sum_above(0, lots_of);
         for &(account, slot, lots, threshold, capped) in rows {
@@ -1373,25 +1382,11 @@ mod property_tests {
 
     /// The side of `rows` (nothing capped) and its candidates' lots.
     fn side_of(rows: &[(u32, u32, i64, bool)]) -> (ProRataSide, i64) {
-        let mut side = ProRataSide::default();
-        side.clear_entries(rows.len());
-        side.next_stamp();
-        let (mut by_t, mut by_l) = (Vec::new(), Vec::new());
-        for &(account, slot, lots, profit) in rows {
-            let threshold = if profit { -1 } else { 1 };
-            let e = Entry {
-                account,
-                lots,
-                threshold,
-                equity: 0,
-            };
-            side.put_entry(slot, e);
-            by_l.push((lots, slot));
-            by_t.push(((threshold, slot), lots));
-        }
-        side.by_threshold.build(&by_t, cut_below(0));
-        side.by_lots.build(&by_l);
-        side.built(rows.len());
+        let entries: Vec<_> = rows
+            .iter()
+            .map(|&(a, s, l, profit)| (a, s, l, if profit { -1 } else { 1 }))
+            .collect();
+        let side = super::tests::indexed_side(&entries);
         let total = rows.iter().filter(|r| r.3).map(|r| r.2).sum();
         (side, total)
     }
