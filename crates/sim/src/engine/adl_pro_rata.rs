@@ -530,8 +530,12 @@ impl Engine {
         let cursor = self.ledger.touched().len();
         side.touched
             .start(self.step, self.ledger.accounts.len(), cursor);
-        side.start_build(self.ledger.positions.len());
         side.size_thresholds(self.ledger.positions.len());
+        if side.can_keep(self.ledger.positions.len()) {
+            self.keep_pro_rata(side, mi, winners, x);
+            return;
+        }
+        side.start_build(self.ledger.positions.len());
         let mut by_threshold = std::mem::take(&mut side.build_thresholds);
         let mut by_lots = std::mem::take(&mut side.build_lots);
         by_threshold.clear();
@@ -559,6 +563,91 @@ impl Engine {
         side.build_lots = by_lots;
         side.by_equity.clear();
         side.equity_indexed = false;
+    }
+
+    /// [`Engine::build_pro_rata`] on a side built before (its orders hold
+    /// its records' entries): the same pass over market `mi`'s slots
+    /// evaluates every entry afresh, but an entry whose lots, threshold and
+    /// owner are as recorded (most of the side: only its equity moved with
+    /// the mark) is written to its record alone, and only the others move
+    /// in the orders ([`ProRataSide::end_keep`]); the threshold sums are
+    /// cut again below `x` only when their cut is stale. Exact: the records
+    /// end as the build writes them, and the orders are sets of the
+    /// records' keys, whatever the moves that made them (debug builds
+    /// compare the side with a fresh evaluation on small markets).
+    fn keep_pro_rata(&mut self, side: &mut ProRataSide, mi: usize, winners: i64, x: i64) {
+        side.start_keep();
+        if side.entries_kept() != 0 || self.slot_lots_on(mi, winners) != 0 {
+            self.keep_pro_rata_slots(side, mi, winners);
+        }
+        let slots = &self.ledger.market_slots[mi];
+        let changed = side.end_keep(slots, x);
+        let recut = side.recut_for(slots, x);
+        side.count_keep(changed, recut);
+        #[cfg(debug_assertions)]
+        self.check_kept_pro_rata(side, mi, winners, x);
+    }
+
+    /// [`Engine::keep_pro_rata`]'s pass: each slot of market `mi` evaluated
+    /// as [`Engine::index_pro_rata_slots`] does (its evaluations counted
+    /// alike), handed to [`ProRataSide::keep_entry`].
+    fn keep_pro_rata_slots(&mut self, side: &mut ProRataSide, mi: usize, winners: i64) {
+        let per_lot_tick = self.markets[mi].micros_per_lot_tick;
+        let (market, mark) = (&self.markets[mi], self.marks[mi]);
+        for &s in &self.ledger.market_slots[mi] {
+            let q = self.ledger.positions[s as usize];
+            if q.lots.signum() != winners {
+                side.keep_entry(s, None);
+                continue;
+            }
+            let owner = self.ledger.slot_owner(s);
+            let equity = self.equity_of_slot(owner, s, market.value(q.lots, mark)).0;
+            let threshold = || {
+                side.threshold_of(s, q.lots, q.cost.0, || {
+                    profit_threshold(q.lots, q.cost.0, per_lot_tick)
+                })
+            };
+            let e = entry_of(owner, q, winners, equity, threshold);
+            if e.is_some() {
+                self.adl_evaluations += 1;
+            }
+            side.keep_entry(s, e);
+        }
+    }
+
+    /// Debug builds, markets under 2^16 slots: a kept build left every
+    /// record as a fresh evaluation gives it, the lots order as their sort,
+    /// the entries counted and the threshold sums' totals at `x`.
+    #[cfg(debug_assertions)]
+    fn check_kept_pro_rata(&self, side: &ProRataSide, mi: usize, winners: i64, x: i64) {
+        if self.ledger.positions.len() > 1 << 16 {
+            return;
+        }
+        let mut order = Vec::new();
+        let (mut total, mut above) = (0, 0);
+        for &s in &self.ledger.market_slots[mi] {
+            let owner = self.ledger.slot_owner(s);
+            let want = self.pro_rata_entry(owner, s, winners, self.equity(owner).0);
+            assert_eq!(
+                side.entry(s),
+                want,
+                "Invariant: a kept build's record is a fresh one"
+            );
+            if let Some(e) = want {
+                order.push((e.lots, s));
+                total += e.lots;
+                above += if e.threshold > x { e.lots } else { 0 };
+            }
+        }
+        order.sort_by_key(|&(l, s)| (Reverse(l), s));
+        let lots_of = |s: u32| side.entry(s).map_or(0, |e| e.lots);
+        assert!(
+            side.by_lots.iter().eq(order.iter().copied())
+                && side.entries_kept() == order.len()
+                && side.by_threshold.total() == total
+                && side.by_threshold.sum_above(x, lots_of) == above,
+            "Invariant: a kept build's orders are the fresh entries'"
+        );
     }
 
     /// The lots of side `winners` (`1` long, `-1` short) held in market
@@ -1050,7 +1139,7 @@ mod build_property_tests {
         let entries = (0..e.ledger.positions.len() as u32)
             .map(|s| side.entry(s))
             .collect();
-        let order = side.build_lots.clone();
+        let order = side.by_lots.iter().collect();
         (
             entries,
             side.entries_kept(),
@@ -1070,7 +1159,68 @@ mod build_property_tests {
         let entries = (0..e.ledger.positions.len() as u32)
             .map(|s| side.entry(s))
             .collect();
+        by_l.sort_by_key(|&(l, s)| (std::cmp::Reverse(l), s));
         (entries, by_l.len(), by_l, e.adl_evaluations - before)
+    }
+
+    /// One change between two builds of a kept side: a market's mark moved
+    /// by `ticks` (kept above 1), a slot traded `lots` with the external
+    /// counterparty, or a funding settlement at `bps` basis points.
+    #[derive(Clone, Debug)]
+    enum Change {
+        /// Market, ticks.
+        Mark(usize, i64),
+        /// Slot (modulo the slots), lots.
+        Fill(usize, i64),
+        /// Market, basis points.
+        Funding(usize, i64),
+    }
+
+    /// A random [`Change`]: marks by small and large moves (entries cross
+    /// zero equity both ways), fills that grow, shrink, close and flip a
+    /// position, and funding of either sign.
+    fn change() -> impl Strategy<Value = Change> {
+        prop_oneof![
+            (0usize..2, prop_oneof![-5i64..=5, -3_000i64..3_000])
+                .prop_map(|(m, t)| Change::Mark(m, t)),
+            (0usize..80, prop_oneof![-3i64..=3, Just(0i64)]).prop_map(|(s, l)| Change::Fill(s, l)),
+            (0usize..2, -50i64..50).prop_map(|(m, b)| Change::Funding(m, b)),
+        ]
+    }
+
+    /// Applies `c` to `e`.
+    fn apply(e: &mut Engine, c: &Change) {
+        match *c {
+            Change::Mark(m, t) => e.marks[m] = (e.marks[m] + t).max(1),
+            Change::Fill(s, lots) => {
+                let n = e.ledger.positions.len();
+                if n == 0 || lots == 0 {
+                    return;
+                }
+                let s = (s % n) as u32;
+                let m = e.ledger.positions[s as usize].market as usize;
+                let owner = e.ledger.slot_owner(s);
+                let value = e.markets[m].value(lots, e.marks[m]);
+                e.ledger.trade_with_external(owner, s, lots, value);
+            }
+            Change::Funding(m, bps) => {
+                let rate = crate::money::Rate::from_fraction(bps as f64 / 10_000.0);
+                e.settle_funding(m, rate.expect("a test rate"));
+            }
+        }
+    }
+
+    /// The threshold sums' answers of `side` at a few prices: the total and
+    /// Σ lots above each.
+    fn sums(side: &ProRataSide) -> Vec<i64> {
+        let lots_of = |s: u32| side.entry(s).map_or(0, |e| e.lots);
+        let mut v = vec![side.by_threshold.total()];
+        for x in [
+            -1_000_000, -20_000, -10_000, -300, 0, 300, 10_000, 20_000, 1_000_000,
+        ] {
+            v.push(side.by_threshold.sum_above(x, lots_of));
+        }
+        v
     }
 
     proptest! {
@@ -1105,6 +1255,53 @@ mod build_property_tests {
                     prop_assert_eq!(build(&mut e, &mut side, mi, winners), want.clone());
                     prop_assert_eq!(build(&mut e, &mut side, mi, winners), want);
                 }
+            }
+        }
+
+        /// A side kept across builds (each later one diffs the fresh
+        /// entries against the records and moves only what changed) leaves
+        /// what a build on a fresh side leaves (entries, count, lots order,
+        /// evaluations, threshold sums' answers) through random marks,
+        /// fills and funding, with the price of each build (its cut) moving
+        /// too.
+        #[test]
+        fn kept_side_matches_a_fresh_build(
+            accounts in proptest::collection::vec(account(), 0..40),
+            rounds in proptest::collection::vec(
+                (proptest::collection::vec(change(), 0..6), -30_000i64..30_000),
+                1..8,
+            ),
+        ) {
+            let mut e = venue(&accounts);
+            let mut kept: Vec<ProRataSide> = vec![ProRataSide::default(); 4];
+            let builds = rounds.len() as u64;
+            for (changes, x) in rounds {
+                for c in &changes {
+                    apply(&mut e, c);
+                }
+                for (i, side) in kept.iter_mut().enumerate() {
+                    let (mi, winners) = (i / 2, if i % 2 == 0 { -1 } else { 1 });
+                    let want = plain(&mut e, mi, winners);
+                    let before = e.adl_evaluations;
+                    e.build_pro_rata(side, mi, winners, x);
+                    let got_evaluations = e.adl_evaluations - before;
+                    let mut fresh = ProRataSide::default();
+                    e.build_pro_rata(&mut fresh, mi, winners, x);
+                    let entries: Vec<_> = (0..e.ledger.positions.len() as u32)
+                        .map(|s| side.entry(s))
+                        .collect();
+                    let order: Vec<_> = side.by_lots.iter().collect();
+                    prop_assert_eq!(
+                        (entries, side.entries_kept(), order, got_evaluations),
+                        want
+                    );
+                    prop_assert_eq!(sums(side), sums(&fresh));
+                    prop_assert_eq!(side.min_equity_per_lot, fresh.min_equity_per_lot);
+                }
+            }
+            // Every build after the first kept the orders.
+            for side in &kept {
+                prop_assert_eq!(side.keeps.builds, builds - 1);
             }
         }
 

@@ -142,7 +142,35 @@ pub(super) struct ProRataSide {
     pub(super) build_thresholds: Vec<((i64, u32), i64)>,
     /// The build's `(lots, slot)` list, kept between builds.
     pub(super) build_lots: Vec<(i64, u32)>,
+    /// Whether the orders (`by_lots`, `by_threshold`) hold exactly the
+    /// records' entries: set by a build, kept by every change since (each
+    /// writes a record and its orders together). A later step's build may
+    /// then diff the fresh entries against the records and move only what
+    /// changed in the orders ([`ProRataSide::keep_entry`]).
+    orders_whole: bool,
+    /// A kept build's slots whose entry changes in an order (`None`: out),
+    /// kept between builds.
+    changes: Vec<(u32, Option<Entry>)>,
+    /// What the kept builds did so far (measurement only).
+    pub(super) keeps: KeepCounts,
 }
+
+/// Kept builds of a side, the entries they moved in the orders and their
+/// threshold sums' re-cuts: what docs/performance.md reports of them.
+#[derive(Default, Clone, Copy, Debug)]
+pub(super) struct KeepCounts {
+    /// Builds that kept the orders.
+    pub(super) builds: u64,
+    /// Entries they moved (in, out or re-keyed).
+    pub(super) changes: u64,
+    /// Builds whose threshold sums were cut again.
+    pub(super) recuts: u64,
+}
+
+/// A kept build moves its changes one at a time while they are at most
+/// `1 / KEEP_SHARE` of the market's slots; more, and it builds the orders
+/// again from the records (a sort is then cheaper than the moves).
+const KEEP_SHARE: usize = 8;
 
 /// A slot's profit threshold as a build computed it, with the position's
 /// signed lots and cost it was computed from (`lots == 0`: none). The
@@ -238,9 +266,126 @@ impl ProRataSide {
         self.kept
     }
 
-    /// Ends a build that indexed `entries` slots (its records written).
+    /// Ends a build that indexed `entries` slots (its records written, the
+    /// orders built from them).
     pub(super) fn built(&mut self, entries: usize) {
         self.kept = entries;
+        self.orders_whole = true;
+    }
+
+    /// Whether a build over `slots` slots may keep the orders and diff the
+    /// fresh entries against the records ([`ProRataSide::start_keep`]): the
+    /// side was built over as many slots and no entry is oversized (the
+    /// lots order's moves across [`lots_order::LOTS_LIMIT`] are left to a
+    /// sort).
+    pub(super) fn can_keep(&self, slots: usize) -> bool {
+        self.orders_whole && self.records.len() == slots && !self.by_lots.oversized()
+    }
+
+    /// Starts a kept build: the lots order's pending re-keys applied (the
+    /// diff reads it as the records say), the equity bound reset as a
+    /// build does (every entry written lowers it again), no change listed,
+    /// `by_equity` dropped as a build drops it (built again under a gap).
+    pub(super) fn start_keep(&mut self) {
+        self.by_lots.flush();
+        self.min_equity_per_lot = i64::MAX;
+        self.changes.clear();
+        self.by_equity.clear();
+        self.equity_indexed = false;
+    }
+
+    /// A kept build's entry `new` for `slot` (in its market): written to the
+    /// record at once when it keeps the orders' keys (owner, lots and
+    /// threshold as recorded: only the equity moved with the mark), else
+    /// listed for [`ProRataSide::end_keep`]. Exact: the orders depend on
+    /// the entries' lots, thresholds and slots alone.
+    #[inline(always)]
+    pub(super) fn keep_entry(&mut self, slot: u32, new: Option<Entry>) {
+        let r = &self.records[slot as usize];
+        match new {
+            Some(e) if r.lots == e.lots && r.threshold == e.threshold && r.account == e.account => {
+                self.put_entry(slot, e);
+            }
+            None if r.lots == 0 => {}
+            _ => self.changes.push((slot, new)),
+        }
+    }
+
+    /// Ends a kept build of the side over `market_slots` (every slot of its
+    /// market, in increasing order): applies the listed changes (`set`, the
+    /// orders moved) when few, else writes them to the records and builds
+    /// the orders from the records as a full build does (cut below `x`).
+    /// Returns the changes.
+    pub(super) fn end_keep(&mut self, market_slots: &[u32], x: i64) -> usize {
+        let changes = std::mem::take(&mut self.changes);
+        let n = changes.len();
+        if n * KEEP_SHARE <= market_slots.len() {
+            for &(s, new) in &changes {
+                self.set(s, new);
+            }
+            self.by_lots.flush();
+        } else {
+            for &(s, new) in &changes {
+                match new {
+                    Some(e) => self.put_entry(s, e),
+                    None => self.clear_entry(s),
+                }
+            }
+            self.build_orders(market_slots, x);
+        }
+        self.changes = changes;
+        n
+    }
+
+    /// Counts a kept build that moved `changed` entries (re-cut or not).
+    pub(super) fn count_keep(&mut self, changed: usize, recut: bool) {
+        self.keeps.builds += 1;
+        self.keeps.changes += changed as u64;
+        self.keeps.recuts += u64::from(recut);
+    }
+
+    /// Builds the lots order and the threshold sums (cut below `x`) from the
+    /// records of `market_slots` (in increasing order, as a build's pass
+    /// meets them), and counts the entries.
+    fn build_orders(&mut self, market_slots: &[u32], x: i64) {
+        let mut by_threshold = std::mem::take(&mut self.build_thresholds);
+        let mut by_lots = std::mem::take(&mut self.build_lots);
+        by_threshold.clear();
+        by_lots.clear();
+        for &s in market_slots {
+            let r = &self.records[s as usize];
+            if r.lots != 0 {
+                by_threshold.push(((r.threshold, s), r.lots));
+                by_lots.push((r.lots, s));
+            }
+        }
+        self.by_threshold.build(&by_threshold, cut_below(x));
+        self.by_lots.build(&by_lots);
+        self.built(by_lots.len());
+        self.build_thresholds = by_threshold;
+        self.build_lots = by_lots;
+    }
+
+    /// After a kept build: builds the threshold sums again with a cut below
+    /// `x` if their cut is stale for it ([`ThresholdSums::stale_for`]), from
+    /// the records of `market_slots`. The sums are the same either way; the
+    /// cut keeps the step's queries and the fills' moves cheap. Returns
+    /// whether it did.
+    pub(super) fn recut_for(&mut self, market_slots: &[u32], x: i64) -> bool {
+        if !self.by_threshold.stale_for(x) {
+            return false;
+        }
+        let mut by_threshold = std::mem::take(&mut self.build_thresholds);
+        by_threshold.clear();
+        for &s in market_slots {
+            let r = &self.records[s as usize];
+            if r.lots != 0 {
+                by_threshold.push(((r.threshold, s), r.lots));
+            }
+        }
+        self.by_threshold.build(&by_threshold, cut_below(x));
+        self.build_thresholds = by_threshold;
+        true
     }
 
     /// Slots indexed (a pass over every record: for debug checks).

@@ -48,6 +48,10 @@ pub(super) fn cut_below(x: i64) -> i64 {
         .saturating_sub(1)
 }
 
+/// A kept side's cut is stale once this many of [`cut_below`]'s margins
+/// below the step's first query ([`ThresholdSums::stale_for`]).
+const STALE_MARGINS: i128 = 2;
+
 /// One node of a bucket's list.
 #[derive(Clone, Copy, Debug)]
 struct Node {
@@ -125,6 +129,18 @@ impl ThresholdSums {
     /// [`ThresholdSums::sum_above`] reads bucket 0's whole list).
     pub(super) fn covers(&self, x: i64) -> bool {
         x >= self.cut
+    }
+
+    /// Whether the cut is stale for a step whose first query is at `x`:
+    /// above it ([`ThresholdSums::covers`] fails), or below it by more than
+    /// [`STALE_MARGINS`] times [`cut_below`]'s margin (the step's queries and its winners'
+    /// break-evens would fall in buckets above the cut rather than in the
+    /// deep one). A build of the side cuts at every step; a kept side
+    /// re-cuts only then.
+    pub(super) fn stale_for(&self, x: i64) -> bool {
+        let margin = i128::from(x) - i128::from(cut_below(x));
+        let below = i128::from(x) - i128::from(self.cut);
+        below < 0 || below > STALE_MARGINS * margin
     }
 
     /// The bucket of threshold `t`: 0 at or below the cut, else

@@ -749,9 +749,9 @@ impl LotsOrder {
     }
 
     /// The entries in walk order, as `(lots, slot)` (lots clamped to the
-    /// key's range: see [`LotsOrder::oversized`]). The tests' plain reader
-    /// ([`LotsOrder::read_keys`] is the walk's).
-    #[cfg(test)]
+    /// key's range: see [`LotsOrder::oversized`]). The tests' and the debug
+    /// checks' plain reader ([`LotsOrder::read_keys`] is the walk's).
+    #[cfg(any(test, debug_assertions))]
     pub(in crate::engine) fn iter(&self) -> impl Iterator<Item = (i64, u32)> + '_ {
         debug_assert!(
             self.pending_old.is_empty(),
