@@ -576,13 +576,16 @@ impl Engine {
     /// records' keys, whatever the moves that made them (debug builds
     /// compare the side with a fresh evaluation on small markets).
     fn keep_pro_rata(&mut self, side: &mut ProRataSide, mi: usize, winners: i64, x: i64) {
-        side.start_keep();
+        let stale = side.start_keep(x);
         if side.entries_kept() != 0 || self.slot_lots_on(mi, winners) != 0 {
-            self.keep_pro_rata_slots(side, mi, winners);
+            self.keep_pro_rata_slots(side, mi, winners, stale);
         }
-        let slots = &self.ledger.market_slots[mi];
-        let changed = side.end_keep(slots, x);
-        let recut = side.recut_for(slots, x);
+        let (changed, rebuilt) = side.end_keep(&self.ledger.market_slots[mi], x);
+        // A rebuild of the orders cut the sums below `x` already.
+        let recut = stale && !rebuilt;
+        if recut {
+            side.recut(x);
+        }
         side.count_keep(changed, recut);
         #[cfg(debug_assertions)]
         self.check_kept_pro_rata(side, mi, winners, x);
@@ -590,8 +593,17 @@ impl Engine {
 
     /// [`Engine::keep_pro_rata`]'s pass: each slot of market `mi` evaluated
     /// as [`Engine::index_pro_rata_slots`] does (its evaluations counted
-    /// alike), handed to [`ProRataSide::keep_entry`].
-    fn keep_pro_rata_slots(&mut self, side: &mut ProRataSide, mi: usize, winners: i64) {
+    /// alike), handed to [`ProRataSide::keep_entry`]; with `stale`, each
+    /// entry's threshold key also listed for the sums' re-cut
+    /// ([`ProRataSide::recut`]), where a second pass over the records
+    /// listed them.
+    fn keep_pro_rata_slots(
+        &mut self,
+        side: &mut ProRataSide,
+        mi: usize,
+        winners: i64,
+        stale: bool,
+    ) {
         let per_lot_tick = self.markets[mi].micros_per_lot_tick;
         let (market, mark) = (&self.markets[mi], self.marks[mi]);
         for &s in &self.ledger.market_slots[mi] {
@@ -608,8 +620,11 @@ impl Engine {
                 })
             };
             let e = entry_of(owner, q, winners, equity, threshold);
-            if e.is_some() {
+            if let Some(e) = e {
                 self.adl_evaluations += 1;
+                if stale {
+                    side.build_thresholds.push(((e.threshold, s), e.lots));
+                }
             }
             side.keep_entry(s, e);
         }

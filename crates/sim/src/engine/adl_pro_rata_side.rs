@@ -286,12 +286,18 @@ impl ProRataSide {
     /// diff reads it as the records say), the equity bound reset as a
     /// build does (every entry written lowers it again), no change listed,
     /// `by_equity` dropped as a build drops it (built again under a gap).
-    pub(super) fn start_keep(&mut self) {
+    /// Returns whether the threshold sums' cut is stale for the step's
+    /// first query `x` ([`ThresholdSums::stale_for`]): the caller then lists
+    /// the entries' threshold keys in `build_thresholds` (emptied here) for
+    /// [`ProRataSide::recut`].
+    pub(super) fn start_keep(&mut self, x: i64) -> bool {
+        self.build_thresholds.clear();
         self.by_lots.flush();
         self.min_equity_per_lot = i64::MAX;
         self.changes.clear();
         self.by_equity.clear();
         self.equity_indexed = false;
+        self.by_threshold.stale_for(x)
     }
 
     /// A kept build's entry `new` for `slot` (in its market): written to the
@@ -315,11 +321,12 @@ impl ProRataSide {
     /// market, in increasing order): applies the listed changes (`set`, the
     /// orders moved) when few, else writes them to the records and builds
     /// the orders from the records as a full build does (cut below `x`).
-    /// Returns the changes.
-    pub(super) fn end_keep(&mut self, market_slots: &[u32], x: i64) -> usize {
+    /// Returns the changes and whether the orders were built.
+    pub(super) fn end_keep(&mut self, market_slots: &[u32], x: i64) -> (usize, bool) {
         let changes = std::mem::take(&mut self.changes);
         let n = changes.len();
-        if n * KEEP_SHARE <= market_slots.len() {
+        let few = n * KEEP_SHARE <= market_slots.len();
+        if few {
             for &(s, new) in &changes {
                 self.set(s, new);
             }
@@ -334,7 +341,7 @@ impl ProRataSide {
             self.build_orders(market_slots, x);
         }
         self.changes = changes;
-        n
+        (n, !few)
     }
 
     /// Counts a kept build that moved `changed` entries (re-cut or not).
@@ -366,26 +373,20 @@ impl ProRataSide {
         self.build_lots = by_lots;
     }
 
-    /// After a kept build: builds the threshold sums again with a cut below
-    /// `x` if their cut is stale for it ([`ThresholdSums::stale_for`]), from
-    /// the records of `market_slots`. The sums are the same either way; the
-    /// cut keeps the step's queries and the fills' moves cheap. Returns
-    /// whether it did.
-    pub(super) fn recut_for(&mut self, market_slots: &[u32], x: i64) -> bool {
-        if !self.by_threshold.stale_for(x) {
-            return false;
-        }
-        let mut by_threshold = std::mem::take(&mut self.build_thresholds);
-        by_threshold.clear();
-        for &s in market_slots {
-            let r = &self.records[s as usize];
-            if r.lots != 0 {
-                by_threshold.push(((r.threshold, s), r.lots));
-            }
-        }
-        self.by_threshold.build(&by_threshold, cut_below(x));
-        self.build_thresholds = by_threshold;
-        true
+    /// After a kept build whose cut was stale for `x`
+    /// ([`ProRataSide::start_keep`]): builds the threshold sums again, cut
+    /// below `x`, from the entries' keys the pass listed in
+    /// `build_thresholds` (every entry, as the records now hold them). The
+    /// sums are the same either way; the cut keeps the step's queries and
+    /// the fills' moves in the deep bucket cheap.
+    pub(super) fn recut(&mut self, x: i64) {
+        debug_assert_eq!(
+            self.build_thresholds.len(),
+            self.kept,
+            "Invariant: the pass listed every entry's threshold key"
+        );
+        self.by_threshold
+            .build(&self.build_thresholds, cut_below(x));
     }
 
     /// Slots indexed (a pass over every record: for debug checks).
