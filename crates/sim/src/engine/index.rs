@@ -28,6 +28,8 @@ use std::cmp::Reverse;
 use crate::money::Micros;
 
 use super::Engine;
+use super::ledger::WinnerFlags;
+use super::margin::MaintenanceAt;
 
 /// Deferred winners read ahead by [`Engine::touch_accounts`] before their
 /// re-checks ([`Engine::index_deferred_winners`]).
@@ -258,16 +260,43 @@ impl Engine {
     }
 
     /// [`Engine::recheck_winner`] of winner `a` right after its fill of the
-    /// position in `slot` was booked, its equity after the fill `equity`.
-    /// When that position is the account's only one (every account of a
+    /// position in `slot` was booked, its equity after the fill `equity`,
+    /// its flags as the booking read them before the fill (`flags`,
+    /// [`super::ledger::Ledger::trade_distinct_winner`]). When that
+    /// position is the account's only one (every account of a
     /// single-market population), the account's requirement is the
     /// position's own, from the line the booking just wrote: no walk over
     /// the account's positions. Otherwise as [`Engine::recheck_winner`].
-    pub(super) fn recheck_filled_winner(&mut self, a: u32, slot: u32, equity: Micros) {
-        if self.ledger.is_pending(a) {
+    ///
+    /// The pending, one-slot and deferred flags come from the booking's
+    /// read, not three more loads of the flag byte (each with its bounds
+    /// check). Exact: the booking changes only the winner's dirty, hit and
+    /// mark flags, which the re-check does not read (debug-asserted). The
+    /// position's lots after the fill and the close's market schedule
+    /// (`at`, [`Engine::maintenance_at`]) are given too: the booking holds
+    /// them, so its requirement reads neither the position nor the market.
+    #[inline(always)]
+    pub(super) fn recheck_booked_winner(
+        &mut self,
+        a: u32,
+        booked: BookedWinner,
+        flags: WinnerFlags,
+        at: &MaintenanceAt,
+    ) {
+        let BookedWinner { slot, lots, equity } = booked;
+        debug_assert_eq!(
+            (flags.pending(), flags.one_slot(), flags.index_deferred()),
+            (
+                self.ledger.is_pending(a),
+                self.ledger.holds_one_slot(a),
+                self.ledger.index_deferred(a)
+            ),
+            "Invariant: the booking changed none of the flags the re-check reads"
+        );
+        if flags.pending() {
             return;
         }
-        if !self.ledger.holds_one_slot(a) {
+        if !flags.one_slot() {
             self.recheck_winner(a, Some(equity));
             return;
         }
@@ -275,21 +304,40 @@ impl Engine {
             self.ledger.accounts[a as usize].first_slot, slot,
             "Invariant: a winner's filled position is in its own slots"
         );
-        let p = self.ledger.positions[slot as usize];
-        let margin = (p.lots != 0).then(|| (equity, self.position_maintenance(&p, p.lots)));
+        debug_assert_eq!(
+            (lots, at.market()),
+            (
+                self.ledger.positions[slot as usize].lots,
+                self.ledger.positions[slot as usize].market as usize
+            ),
+            "Invariant: the lots given are the position's after the fill, in the close's market"
+        );
+        let margin = (lots != 0).then(|| (equity, self.position_maintenance_at(at, lots)));
         debug_assert_eq!(
             margin,
             self.has_open_positions(a)
                 .then(|| (self.equity(a), self.maintenance(a))),
             "Invariant: a one-position winner's margin is its position's"
         );
-        self.settle_winner(a, margin);
+        self.settle_winner_known(a, margin, flags.index_deferred());
     }
 
     /// The end of a winner's re-check, given its equity and requirement
     /// (`None` without an open position): scheduled when liquidatable, else
     /// its triggers deferred ([`Engine::recheck_winner`]).
     fn settle_winner(&mut self, a: u32, margin: Option<(Micros, Micros)>) {
+        self.settle_winner_known(a, margin, self.ledger.index_deferred(a));
+    }
+
+    /// [`Engine::settle_winner`] given whether the winner's triggers are
+    /// deferred already (`deferred`, [`super::ledger::Ledger::index_deferred`]).
+    #[inline(always)]
+    fn settle_winner_known(&mut self, a: u32, margin: Option<(Micros, Micros)>, deferred: bool) {
+        debug_assert_eq!(
+            deferred,
+            self.ledger.index_deferred(a),
+            "Invariant: the deferred flag given is the account's"
+        );
         if let Some((equity, maintenance)) = margin
             && equity < maintenance
         {
@@ -298,7 +346,7 @@ impl Engine {
         }
         #[cfg(debug_assertions)]
         self.scratch.deferred_margin.insert(a, margin);
-        if !self.ledger.index_deferred(a) {
+        if !deferred {
             self.ledger.set_index_deferred(a, true);
             self.scratch.deferred_winners.push(a);
         }
@@ -788,4 +836,16 @@ mod property_tests {
             }
         }
     }
+}
+
+/// What the booking of an ADL fill knows of its winner after the fill
+/// ([`Engine::recheck_booked_winner`]).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct BookedWinner {
+    /// The slot of the position filled.
+    pub(super) slot: u32,
+    /// That position's lots after the fill.
+    pub(super) lots: i64,
+    /// The account's equity at the marks after the fill.
+    pub(super) equity: Micros,
 }

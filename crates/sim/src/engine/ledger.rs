@@ -119,6 +119,39 @@ impl AccountFlags {
     }
 }
 
+/// An ADL winner's flags as they were before its fill's booking
+/// ([`Ledger::trade_distinct_winner`]): what the booking and the winner's
+/// re-check test, read in the one load the booking makes of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct WinnerFlags(AccountFlags);
+
+impl WinnerFlags {
+    /// An ADL close had filled the account before this fill.
+    #[inline(always)]
+    pub(super) fn adl_hit(self) -> bool {
+        self.0.has(AccountFlags::ADL_HIT)
+    }
+
+    /// A liquidation of the account is scheduled ([`Ledger::is_pending`]).
+    #[inline(always)]
+    pub(super) fn pending(self) -> bool {
+        self.0.has(AccountFlags::PENDING)
+    }
+
+    /// The account holds one slot ([`Ledger::holds_one_slot`]).
+    #[inline(always)]
+    pub(super) fn one_slot(self) -> bool {
+        self.0.has(AccountFlags::ONE_SLOT)
+    }
+
+    /// The account's triggers wait for the end of the step's executions
+    /// ([`Ledger::index_deferred`]).
+    #[inline(always)]
+    pub(super) fn index_deferred(self) -> bool {
+        self.0.has(AccountFlags::INDEX_DEFERRED)
+    }
+}
+
 /// An account as the population hands it to the engine.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AccountSpec {
@@ -610,8 +643,9 @@ impl Ledger {
 
     /// Whether the accounts `accounts` are pairwise different: marks each
     /// in its own line (the line its fill's booking writes next). When they
-    /// are, the marks stay set for [`Ledger::clear_distinct`] to clear one
-    /// by one; on a repeat they are cleared before returning. The marks are
+    /// are, the marks stay set for the booking to clear one by one
+    /// ([`Ledger::trade_distinct_winner`]); on a repeat they are cleared
+    /// before returning. The marks are
     /// transient (clear between closes), so the account's state, as
     /// anything reads or writes it, does not change: no dirty mark.
     /// O(accounts), no allocation.
@@ -635,9 +669,11 @@ impl Ledger {
         distinct
     }
 
-    /// Clears account `a`'s mark of [`Ledger::mark_distinct`].
-    #[inline]
-    pub(super) fn clear_distinct(&mut self, a: u32) {
+    /// Clears account `a`'s mark of [`Ledger::mark_distinct`] (the booking
+    /// clears it in [`Ledger::trade_distinct_winner`]'s write; the tests
+    /// here by this).
+    #[cfg(test)]
+    fn clear_distinct(&mut self, a: u32) {
         debug_assert!(
             self.flags[a as usize].has(AccountFlags::CLOSE_MARK),
             "Invariant: only a marked account's mark is cleared"
@@ -1356,6 +1392,81 @@ impl Ledger {
         self.touch(owners.1);
         self.apply_pending_slot(slot);
         self.apply_pending_slot(counter);
+        self.move_winner(slot, counter, lots, value);
+    }
+
+    /// [`Ledger::trade_winner_side`] of one fill of a close whose fills go
+    /// to different accounts (`first`: the close's first fill; `marked`: the
+    /// winners carry [`Ledger::mark_distinct`]'s mark), with the winner's
+    /// flag changes of the booking made in the same write: dirty, hit by
+    /// ADL ([`Ledger::mark_adl_hit`]), its close mark cleared
+    /// ([`Ledger::clear_distinct`]). Returns the winner's flags as they
+    /// were ([`WinnerFlags`]), for the booking's count and the re-check.
+    ///
+    /// Exact: the same writes in the same order where order shows (the
+    /// winner's entry in the dirty list before the bankrupt account's, the
+    /// touched log's two entries). Only the first fill marks the bankrupt
+    /// account dirty and applies its pending funding: at the next fills
+    /// both are done already (debug-asserted), as `trade_winner_side`
+    /// explains; nothing reads the winner's hit or mark flags between its
+    /// touch and the booking's later writes of them.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn trade_distinct_winner(
+        &mut self,
+        slot: u32,
+        counter: u32,
+        owners: (u32, u32),
+        lots: i64,
+        value: Micros,
+        first: bool,
+        marked: bool,
+    ) -> WinnerFlags {
+        debug_assert_eq!(
+            owners,
+            (
+                self.slot_owners[slot as usize],
+                self.slot_owners[counter as usize]
+            ),
+            "Invariant: the owners given own the slots"
+        );
+        debug_assert_eq!(
+            self.flags[owners.0 as usize].has(AccountFlags::CLOSE_MARK),
+            marked,
+            "Invariant: a marked close's winners carry the mark, no other does"
+        );
+        let before = self.flags[owners.0 as usize];
+        let clear = if marked { AccountFlags::CLOSE_MARK } else { 0 };
+        self.flags[owners.0 as usize] =
+            AccountFlags((before.0 | AccountFlags::DIRTY | AccountFlags::ADL_HIT) & !clear);
+        if !before.has(AccountFlags::DIRTY) {
+            self.dirty.push(owners.0);
+        }
+        if first {
+            self.mark_dirty(owners.1);
+        }
+        debug_assert!(
+            self.is_dirty(owners.1),
+            "Invariant: the bankrupt account is dirty from its first fill on"
+        );
+        if self.track_touched {
+            self.touched.extend_from_slice(&[owners.0, owners.1]);
+        }
+        if !self.funding.is_empty() {
+            self.apply_logged_slot(slot);
+            if first {
+                self.apply_logged_slot(counter);
+            }
+        }
+        self.move_winner(slot, counter, lots, value);
+        WinnerFlags(before)
+    }
+
+    /// The winner's side of [`Ledger::trade_winner_side`]: the position in
+    /// `slot` moves by `lots` of value `value`, the long open interest with
+    /// it (the counter position in `counter` is settled apart).
+    #[inline(always)]
+    fn move_winner(&mut self, slot: u32, counter: u32, lots: i64, value: Micros) {
         let w = &mut self.positions[slot as usize];
         let mi = w.market as usize;
         debug_assert!(
@@ -1635,8 +1746,8 @@ mod tests {
 mod property_tests {
     use proptest::prelude::*;
 
-    use super::{AccountSpec, Ledger};
-    use crate::money::Micros;
+    use super::{AccountFlags, AccountSpec, FundingEntry, Ledger, WinnerFlags};
+    use crate::money::{Micros, Rate};
     use crate::venue::insurance::InsuranceFund;
 
     /// A ledger whose account 0 (the bankrupt one) holds `bankrupt` lots
@@ -1702,6 +1813,98 @@ mod property_tests {
             prop_assert_eq!(line(&plain), line(&fast));
             prop_assert_eq!(&plain.long_lots, &fast.long_lots);
             prop_assert_eq!(&plain.touched, &fast.touched);
+        }
+
+        /// A close of distinct winners booked by `trade_distinct_winner`
+        /// (the bankrupt position settled once after) leaves the ledger as
+        /// the plain booking does (`trade_between`, then the close mark
+        /// cleared and the hit flag set at each fill): the same positions,
+        /// long open interest, touched log, dirty list (in order), every
+        /// flag byte, collateral and funding applied; and it returns each
+        /// winner's flags as they were before its fill. Winners and the
+        /// bankrupt account start dirty, hit, pending, deferred or not;
+        /// closes with and without the mark; with a funding settlement
+        /// pending (the log of changed accounts off, so it is lazy) or not.
+        #[test]
+        fn distinct_winner_booking_is_the_plain_one(
+            bankrupt in prop_oneof![Just(0i64), Just(1), Just(-1), -1_000i64..=1_000],
+            bankrupt_flags in 0u8..32,
+            fills in proptest::collection::vec(
+                (
+                    prop_oneof![Just(0i64), Just(1), Just(-1), -1_000i64..=1_000],
+                    prop_oneof![Just(0i64), Just(1), Just(-1), -1_000i64..=1_000],
+                    prop_oneof![Just(0i64), Just(-1), -1_000_000i64..=1_000_000],
+                    0u8..32,
+                ),
+                0..12,
+            ),
+            marked in any::<bool>(),
+            funding in prop_oneof![Just(None), (-1_000_000i64..=1_000_000).prop_map(Some)],
+        ) {
+            let winners: Vec<i64> = fills.iter().map(|f| f.0).collect();
+            let start = |l: &mut Ledger| {
+                // Flags other than the close mark (set by `mark_distinct`).
+                let mut set = |a: usize, bits: u8| {
+                    let f = &mut l.flags[a];
+                    f.0 |= bits & !AccountFlags::CLOSE_MARK;
+                    if f.has(AccountFlags::DIRTY) {
+                        l.dirty.push(a as u32);
+                    }
+                };
+                set(0, bankrupt_flags);
+                for (i, f) in fills.iter().enumerate() {
+                    set(i + 1, f.3);
+                }
+                if let Some(rate) = funding {
+                    l.track_touched(false);
+                    let entry = FundingEntry {
+                        rate: Rate(rate),
+                        mark: 100,
+                        micros_per_lot_tick: 1,
+                    };
+                    l.settle_funding(0, entry);
+                    assert!(!l.funding.is_empty(), "the settlement is lazy");
+                }
+                if marked {
+                    assert!(l.mark_distinct(1..=fills.len() as u32));
+                }
+            };
+            let (mut plain, mut fast) = (ledger(bankrupt, &winners), ledger(bankrupt, &winners));
+            start(&mut plain);
+            start(&mut fast);
+            let counter = plain.accounts[0].first_slot;
+            let (mut lots_sum, mut value_sum) = (0i64, Micros::ZERO);
+            for (i, &(_, lots, value, _)) in fills.iter().enumerate() {
+                let a = i as u32 + 1;
+                let slot = plain.accounts[a as usize].first_slot;
+                let before = plain.flags[a as usize];
+                plain.trade_between(slot, counter, (a, 0), lots, Micros(value));
+                if marked {
+                    plain.clear_distinct(a);
+                }
+                plain.mark_adl_hit(a);
+                let got = fast.trade_distinct_winner(
+                    slot, counter, (a, 0), lots, Micros(value), i == 0, marked,
+                );
+                prop_assert_eq!(got, WinnerFlags(before));
+                (lots_sum, value_sum) = (lots_sum + lots, value_sum + Micros(value));
+            }
+            fast.settle_counter(counter, lots_sum, value_sum);
+            let line = |l: &Ledger| {
+                l.positions.iter().map(|p| (p.lots, p.cost)).collect::<Vec<_>>()
+            };
+            let money = |l: &Ledger| {
+                let applied: Vec<u32> =
+                    (0..l.positions.len() as u32).map(|s| l.funding_applied(s)).collect();
+                let collateral: Vec<Micros> = l.accounts.iter().map(|a| a.collateral).collect();
+                (collateral, l.ext_cash, applied)
+            };
+            prop_assert_eq!(line(&plain), line(&fast));
+            prop_assert_eq!(&plain.long_lots, &fast.long_lots);
+            prop_assert_eq!(&plain.touched, &fast.touched);
+            prop_assert_eq!(&plain.dirty, &fast.dirty);
+            prop_assert_eq!(&plain.flags, &fast.flags);
+            prop_assert_eq!(money(&plain), money(&fast));
         }
     }
 }

@@ -118,6 +118,58 @@ impl Engine {
         self.schedule_maintenance(mi, notional)
     }
 
+    /// What [`Engine::position_maintenance`] reads of market `mi` besides
+    /// the position, read once for many positions at the same marks (an
+    /// ADL close's winners, all in the close's market).
+    pub(super) fn maintenance_at(&self, mi: usize) -> MaintenanceAt {
+        let m = &self.markets[mi];
+        let first = match m.margin.tiers() {
+            [first, rest @ ..] if self.margin_mult[mi] == Rate::ONE => {
+                Some((first.mmr.0, rest.first().map(|next| next.notional_floor)))
+            }
+            _ => None,
+        };
+        MaintenanceAt {
+            mi,
+            mark_k: i128::from(self.marks[mi]) * i128::from(m.micros_per_lot_tick),
+            first,
+        }
+    }
+
+    /// [`Engine::position_maintenance`] of `lots` in the market of `at`
+    /// ([`Engine::maintenance_at`]): the same first-bracket path and the
+    /// same schedule otherwise, without the market's, mark's and
+    /// multiplier's reads (and their bounds checks) per position. Exact:
+    /// the notional is `|lots| × (mark × k)`, the market's
+    /// `|lots| × mark × k` regrouped (integer products are associative;
+    /// `mark × k` fits in 128 bits), and the tests and the rounding are
+    /// the same (debug-asserted against `position_maintenance`).
+    #[inline(always)]
+    pub(super) fn position_maintenance_at(&self, at: &MaintenanceAt, lots: i64) -> Micros {
+        let notional = Micros((i128::from(lots.abs()) * at.mark_k) as i64);
+        debug_assert_eq!(
+            notional,
+            self.markets[at.mi].value(lots.abs(), self.marks[at.mi]),
+            "Invariant: the notional is the market's value at the mark"
+        );
+        if let Some((mmr, next_floor)) = at.first
+            && next_floor.is_none_or(|floor| notional < floor)
+            && let Some(product) = notional.0.checked_mul(mmr)
+        {
+            let (q, r) = (product / PPB, product % PPB);
+            let requirement = Micros(q + i64::from(r > 0));
+            debug_assert_eq!(
+                requirement,
+                self.markets[at.mi]
+                    .margin
+                    .maintenance_requirement(notional, self.margin_mult[at.mi]),
+                "Invariant: the first-bracket fast path is the schedule's requirement"
+            );
+            return requirement;
+        }
+        self.schedule_maintenance(at.mi, notional)
+    }
+
     /// The requirement of `notional` in market `mi` by its margin schedule,
     /// with the market's margin multiplier (off the first-bracket path of
     /// [`Engine::position_maintenance`]).
@@ -243,5 +295,74 @@ impl Engine {
             }
         }
         None
+    }
+}
+
+/// A market's maintenance schedule as [`Engine::position_maintenance`]
+/// reads it, at the current mark and multiplier
+/// ([`Engine::maintenance_at`]).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct MaintenanceAt {
+    /// The market.
+    mi: usize,
+    /// One lot's value at the mark: the mark (ticks) times the market's
+    /// µUSD per lot-tick.
+    mark_k: i128,
+    /// With the multiplier at one: the first bracket's maintenance rate
+    /// (ppb) and the second bracket's floor (`None` with one bracket); else
+    /// `None` (every requirement from the schedule).
+    first: Option<(i64, Option<Micros>)>,
+}
+
+impl MaintenanceAt {
+    /// The market it reads.
+    pub(super) fn market(&self) -> usize {
+        self.mi
+    }
+}
+
+#[cfg(test)]
+mod property_tests {
+    use proptest::prelude::*;
+
+    use crate::money::Rate;
+
+    proptest! {
+        /// `Engine::position_maintenance_at` (the market read once) is
+        /// `Engine::position_maintenance` for any lots (zero, ±1, either
+        /// side, notionals on both sides of and on the second bracket's
+        /// floor), at any mark, with one or two brackets, the multiplier at
+        /// one or not.
+        #[test]
+        fn maintenance_at_is_the_positions_requirement(
+            lots in proptest::collection::vec(
+                prop_oneof![Just(0i64), Just(1), Just(-1), Just(10), Just(-10), -5_000i64..=5_000],
+                1..20,
+            ),
+            mark in prop_oneof![Just(1i64), Just(10_000), 1i64..=1_000_000],
+            two_brackets in any::<bool>(),
+            mult in prop_oneof![Just(Rate::ONE), (1i64..=3_000_000_000).prop_map(Rate)],
+        ) {
+            let floors: &[i64] = if two_brackets { &[0, 1_000_000_000] } else { &[0] };
+            let accounts: Vec<_> = lots
+                .iter()
+                .map(|&l| (1_000_000i64, [Some((l, 10_000i64)), Some((-l, 10_000))]))
+                .collect();
+            let mut e = super::super::test_venue::venue(&accounts, floors);
+            for mi in 0..2 {
+                e.marks[mi] = mark;
+                e.margin_mult[mi] = mult;
+                let at = e.maintenance_at(mi);
+                prop_assert_eq!(at.market(), mi);
+                for p in &e.ledger.positions {
+                    if p.market as usize == mi {
+                        prop_assert_eq!(
+                            e.position_maintenance_at(&at, p.lots),
+                            e.position_maintenance(p, p.lots)
+                        );
+                    }
+                }
+            }
+        }
     }
 }

@@ -13,6 +13,7 @@ use super::Engine;
 use super::adl_record::TakeBooked;
 use super::adl_request::AdlRequest;
 use super::events::Event;
+use super::index::BookedWinner;
 use super::ledger::{Party, TransferReason};
 use super::rules::LastLine;
 
@@ -586,6 +587,8 @@ impl Engine {
         // products read once a close (see `value_of_lots`).
         let k = i128::from(self.markets[mi].micros_per_lot_tick);
         let (at_price_k, at_mark_k) = (i128::from(price) * k, i128::from(mark) * k);
+        // The winners' requirements' market reads, once a close.
+        let maintenance = self.maintenance_at(mi);
         // Written in place, a slot per fill, and the take log sized once a
         // close: no capacity check per fill.
         equity_after.clear();
@@ -594,7 +597,7 @@ impl Engine {
         // With distinct accounts, the winners' side of the fills summed: the
         // bankrupt position's move, written once (`Ledger::settle_counter`).
         let (mut taken_lots, mut taken_value) = (0i64, Micros::ZERO);
-        for (&(i, q), out) in fills.iter().zip(equity_after.iter_mut()) {
+        for (n, (&(i, q), out)) in fills.iter().zip(equity_after.iter_mut()).enumerate() {
             let c = cands[i];
             let before = self.ledger.positions[c.slot as usize];
             let w_trade = -before.lots.signum() * q;
@@ -610,19 +613,29 @@ impl Engine {
                 ),
                 "Invariant: a lot's value read once a close is the market's"
             );
-            if distinct {
+            // With distinct accounts the winner's flags, read and written
+            // once by the booking (`Ledger::trade_distinct_winner`).
+            let flags = if distinct {
                 // The bankrupt position moves once, after the loop.
                 debug_assert_ne!(
                     c.account, bankrupt,
                     "Invariant: distinct fills' winners are not the bankrupt account"
                 );
-                self.ledger
-                    .trade_winner_side(c.slot, slot, (c.account, bankrupt), w_trade, v);
                 (taken_lots, taken_value) = (taken_lots + w_trade, taken_value + v);
+                Some(self.ledger.trade_distinct_winner(
+                    c.slot,
+                    slot,
+                    (c.account, bankrupt),
+                    w_trade,
+                    v,
+                    n == 0,
+                    accounts == FillAccounts::Marked,
+                ))
             } else {
                 self.ledger
                     .trade_between(c.slot, slot, (c.account, bankrupt), w_trade, v);
-            }
+                None
+            };
             // With distinct accounts the record's equity is the account's
             // before this fill; the position's lots move by `w_trade` and its
             // cost by `v`; its value at the mark is linear in the lots; the
@@ -656,14 +669,17 @@ impl Engine {
                 self.ledger.is_dirty(c.account),
                 "Invariant: a booked winner is marked dirty"
             );
-            if accounts == FillAccounts::Marked {
-                self.ledger.clear_distinct(c.account);
-            }
-            if self.ledger.mark_adl_hit(c.account) {
+            if let Some(flags) = flags {
+                // Hit, mark cleared: written by the booking.
+                self.accounts_adl_hit += u32::from(!flags.adl_hit());
+                let booked = BookedWinner {
+                    slot: c.slot,
+                    lots: before.lots + w_trade,
+                    equity,
+                };
+                self.recheck_booked_winner(c.account, booked, flags, &maintenance);
+            } else if self.ledger.mark_adl_hit(c.account) {
                 self.accounts_adl_hit += 1;
-            }
-            if distinct {
-                self.recheck_filled_winner(c.account, c.slot, equity);
             }
         }
         if distinct {
