@@ -81,8 +81,8 @@ const NONE: u32 = u32::MAX;
 const MAX_CELLS: u64 = 1 << 14;
 
 /// The guide's finest cells: a quotient's f64 bits shifted right by this
-/// (2^12 cells per binade).
-const FINEST_SHIFT: u32 = 40;
+/// (2^8 cells per binade).
+const FINEST_SHIFT: u32 = 44;
 
 /// A far range's keys: a list of chunks of the pool, all full but the last.
 #[derive(Clone, Copy, Debug)]
