@@ -115,6 +115,7 @@ impl LevSide {
     /// Gives slot `s`, which has no key (a winner taken out of the order),
     /// the key `k`: in the order at the next [`LevSide::flush_put_back`],
     /// which must come before the order is read or changed otherwise.
+    #[inline(always)]
     pub(super) fn put_back(&mut self, s: u32, k: LevKey) {
         debug_assert!(
             self.key_of.get(s).is_none(),
@@ -157,6 +158,10 @@ impl LevSide {
     /// Parks each `(key, reach)` of `out` (read from the order by one close,
     /// in order, and found not in profit) with its reach.
     pub(super) fn park(&mut self, out: &[(LevKey, i64)]) {
+        // Most closes park nothing: no pass over the order's top then.
+        if out.is_empty() {
+            return;
+        }
         self.order.remove_read(out.iter().map(|o| o.0.slot));
         for &(k, reach) in out {
             self.parked.insert((reach, k));

@@ -58,6 +58,12 @@ impl Engine {
     }
 
     /// [`Engine::lev_key`] without counting an evaluation.
+    ///
+    /// Inlined: the per-step build calls it for every slot on the side, and
+    /// the call's saved and restored registers were ~16 of its ~100
+    /// instructions (docs/performance.md, "`min_max_leverage` per-close
+    /// work, round 22").
+    #[inline(always)]
     fn lev_key_uncounted(&self, s: u32, winners: i64) -> Option<LevKey> {
         let p = self.ledger.positions[s as usize];
         if p.lots.signum() != winners {
@@ -230,7 +236,7 @@ impl Engine {
             return Err(i64::try_from(reach).unwrap_or(i64::MAX));
         }
         Ok(if loss > 0 {
-            q.lots.abs().min(k.equity / loss)
+            absorbed_lots(q.lots.abs(), k.equity, loss)
         } else {
             q.lots.abs()
         })
@@ -459,6 +465,29 @@ impl Engine {
     }
 }
 
+/// `min(held, equity / loss)` (`held ≥ 0`, `loss > 0`): the lots of a
+/// position of `held` whose loss of `loss` each its equity absorbs.
+///
+/// Without the division when the equity absorbs them all (`equity ≥
+/// held × loss`, exact: a product past `i64` is above any equity), as most candidates' does: a division is
+/// the dearest instruction of a candidate's read (docs/performance.md,
+/// "`min_max_leverage` per-close work, round 22"). Exact: then `equity ≥ 0`
+/// and `equity / loss ≥ held`; else `equity / loss < held` (for `equity ≥ 0`
+/// its floor is below `held`, for `equity < 0` it is at most 0 ≤ `held`).
+#[inline]
+fn absorbed_lots(held: i64, equity: i64, loss: i64) -> i64 {
+    debug_assert!(
+        held >= 0 && loss > 0,
+        "Invariant: a position's lots held and its loss per lot are positive"
+    );
+    // `held × loss` past `i64` is above every equity.
+    if held.checked_mul(loss).is_some_and(|all| equity >= all) {
+        held
+    } else {
+        equity / loss
+    }
+}
+
 /// The key of candidate `c` after it gives `q` lots at a close of `terms`:
 /// `Some(None)` if that closes its position, `Some(Some(k))` with `k`'s
 /// equity possibly not positive (then it has no key), `None` if an amount
@@ -529,6 +558,25 @@ mod property_tests {
                         plain.iter().map(fields).collect::<Vec<_>>()
                     );
                 }
+            }
+        }
+
+        /// `absorbed_lots` (the fast path, no division when the equity
+        /// absorbs every lot) is the plain `min(held, equity / loss)`: over
+        /// equities of either sign, around `held × loss` (one below, at,
+        /// one above), and at the ends of `i64`.
+        #[test]
+        fn absorbed_lots_match_the_plain_min(
+            held in prop_oneof![0i64..50, Just(i64::MAX), 0i64..i64::MAX],
+            loss in prop_oneof![1i64..1_000, Just(1i64), Just(i64::MAX), 1i64..i64::MAX],
+            equity in prop_oneof![any::<i64>(), -1_000i64..1_000, Just(i64::MIN), Just(i64::MAX)],
+            near in -1i64..=1,
+        ) {
+            let plain = |e: i64| held.min(e / loss);
+            prop_assert_eq!(super::absorbed_lots(held, equity, loss), plain(equity));
+            // Equities at `held × loss` and one either side, where they fit.
+            if let Some(e) = held.checked_mul(loss).and_then(|x| x.checked_add(near)) {
+                prop_assert_eq!(super::absorbed_lots(held, e, loss), plain(e));
             }
         }
 

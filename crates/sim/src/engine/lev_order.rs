@@ -268,10 +268,11 @@ impl LevOrder {
     /// more.
     fn group_cells(&mut self) {
         self.groups.clear();
+        let fill = self.range_keys * BUILD_FILL / 4;
         let mut len = 0;
-        for c in (0..self.cells.len()).rev() {
-            let n = self.cells[c] as usize;
-            if len > 0 && len + n > self.range_keys * BUILD_FILL / 4 {
+        for (c, &n) in self.cells.iter().enumerate().rev() {
+            let n = n as usize;
+            if len > 0 && len + n > fill {
                 self.groups.push((c + 1, len));
                 len = 0;
             }
@@ -446,6 +447,7 @@ impl LevOrder {
 
     /// The far range of quotient `r` (below `floor`): from its cell of the
     /// guide, stepping up the bounds, or by a binary search of them.
+    #[inline]
     fn range_of(&self, r: f64) -> usize {
         debug_assert!(r < self.floor, "Invariant: a far key is below near's floor");
         let g = &self.guide;
@@ -491,9 +493,25 @@ impl LevOrder {
     /// are then merged into it in one pass where that moves fewer keys than
     /// one `VecDeque::insert` each (docs/performance.md, "`min_max_leverage`
     /// winners put back in one merge, round 21").
+    ///
+    /// A key below `floor` is pushed into its far range here, inline, as
+    /// [`LevOrder::insert`] would (most of a close's winners land there:
+    /// the call of `insert`, with its saved registers, was ~15 of the ~80
+    /// instructions of each; docs/performance.md, "`min_max_leverage`
+    /// per-close work, round 22").
+    #[inline]
     pub(super) fn insert_later(&mut self, k: LevKey) {
-        if k.ratio() >= self.floor {
+        let r = k.ratio();
+        if r >= self.floor {
             self.later.push(k);
+        } else if r < self.floor {
+            // Not NaN: `insert`'s far path.
+            let i = self.range_of(r);
+            debug_assert!(
+                !self.bucket_holds(i, k.slot),
+                "Invariant: a slot has one key in the leverage order"
+            );
+            self.push(i, k);
         } else {
             self.insert(k);
         }
@@ -525,7 +543,7 @@ impl LevOrder {
         let mut at = std::mem::take(&mut self.near_at);
         at.clear();
         for k in keys {
-            let from = self.near.partition_point(|x| x < k);
+            let from = self.near_place(k);
             debug_assert!(
                 self.near.get(from) != Some(k),
                 "Invariant: a key enters the leverage order once"
@@ -628,20 +646,43 @@ impl LevOrder {
     /// come in the order's order, as the keys read from its top do.
     pub(super) fn remove_read(&mut self, slots: impl IntoIterator<Item = u32>) {
         debug_assert!(self.later.is_empty(), "Invariant: no key waits for near");
+        // The deque's two slices scanned directly: indexing the deque per
+        // key (its wrap-around and bounds check) was ~70% of this pass
+        // (docs/performance.md, "`min_max_leverage` per-close work, round
+        // 22").
+        let (a, b) = self.near.as_mut_slices();
         let (mut w, mut r) = (0, 0);
         for slot in slots {
-            while r < self.near.len() && self.near[r].slot != slot {
-                self.near[w] = self.near[r];
-                w += 1;
-                r += 1;
-            }
+            // Most often the key at `r` (the winners of a close sit one
+            // after the other at the top).
+            let found = if slot_at(a, b, r) == Some(slot) {
+                Some(r)
+            } else {
+                find_slot(a, b, r, slot)
+            };
             debug_assert!(
-                self.near.get(r).map(|k| k.slot) == Some(slot),
+                found.is_some(),
                 "Invariant: the keys a close takes out of the leverage order are in its top, in order"
             );
-            r += 1;
+            let Some(p) = found else {
+                break;
+            };
+            // The keys kept before `p` move up over the ones taken out
+            // (none moves while none is taken out).
+            if w == r {
+                w = p;
+            } else {
+                for src in r..p {
+                    let k = *two_slices_at(a, b, src);
+                    *two_slices_at(a, b, w) = k;
+                    w += 1;
+                }
+            }
+            r = p + 1;
         }
-        self.near.drain(w..r.min(self.near.len()));
+        if w < r {
+            self.near.drain(w..r);
+        }
     }
 
     /// Moves the keys of `near` below its first [`NEAR_KEEP_RANGES`]
@@ -688,9 +729,42 @@ impl LevOrder {
         self.debug_check_bounds();
     }
 
+    /// The place of `k` in `near`: how many of its keys come before `k`.
+    ///
+    /// When `near` holds only keys with a quotient (its floor above −∞:
+    /// a key without one sends every range to `near` and the floor to −∞),
+    /// the binary search compares quotients alone, and only the keys that
+    /// share `k`'s quotient are compared whole: keys whose quotients differ
+    /// are ordered by them (as [`LevKey`]'s order does), so those above
+    /// `k`'s come first, then the run of equal ones, in which the keys
+    /// before `k` are a prefix. The whole comparison in the search (its NaN
+    /// tests and `Option<Ordering>`) cost ~260 instructions a key merged.
+    fn near_place(&self, k: &LevKey) -> usize {
+        let r = k.ratio();
+        if r.is_nan() || self.floor == f64::NEG_INFINITY {
+            return self.near.partition_point(|x| x < k);
+        }
+        debug_assert!(
+            self.near.iter().all(|x| !x.ratio().is_nan()),
+            "Invariant: near holds keys without a quotient only once its floor is -inf"
+        );
+        let above = self.near.partition_point(|x| x.ratio() > r);
+        let p = above
+            + self
+                .near
+                .range(above..)
+                .take_while(|x| x.ratio() == r && *x < k)
+                .count();
+        debug_assert!(
+            p == self.near.partition_point(|x| x < k),
+            "Invariant: the search by quotient finds the place the whole keys' search does"
+        );
+        p
+    }
+
     /// Adds `k` (not in the order) to `near`, in its place.
     fn insert_near(&mut self, k: LevKey) {
-        let p = self.near.partition_point(|x| *x < k);
+        let p = self.near_place(&k);
         debug_assert!(
             self.near.get(p) != Some(&k),
             "Invariant: a key enters the leverage order once"
@@ -720,20 +794,22 @@ impl LevOrder {
                 None => 0,
                 Some(a) => self.near.partition_point(|x| x <= a),
             };
-            let mut went = None;
-            for k in self.near.range(from..) {
-                went = Some(*k);
-                if skip(k) {
-                    continue;
-                }
-                out.push(*k);
-                taken += 1;
-                if taken == want {
-                    break;
-                }
-            }
-            if went.is_some() {
-                last = went;
+            // The keys after `from` that `skip` passes, up to `want`: the
+            // last key gone past is the last one taken if that many were
+            // taken, else `near`'s last (no key is copied for nothing).
+            let before = out.len();
+            out.extend(
+                self.near
+                    .range(from..)
+                    .filter(|k| !skip(k))
+                    .take(want - taken)
+                    .copied(),
+            );
+            taken += out.len() - before;
+            if taken == want {
+                last = out.last().copied();
+            } else if from < self.near.len() {
+                last = self.near.back().copied();
             }
             if taken == want || !self.pull_next() {
                 return last;
@@ -990,6 +1066,45 @@ impl LevOrder {
             v.extend(b);
         }
         v
+    }
+}
+
+/// The place, from `from` on, of the key of `slot` in a deque's slices `a`
+/// then `b` (places count from the start of `a`); `None` if none holds it.
+#[inline]
+fn find_slot(a: &[LevKey], b: &[LevKey], from: usize, slot: u32) -> Option<usize> {
+    let in_b = |from_b: usize| {
+        let rest = b.get(from_b..)?;
+        let x = rest.iter().position(|k| k.slot == slot)?;
+        Some(a.len() + from_b + x)
+    };
+    match a.get(from..) {
+        Some(rest) if !rest.is_empty() => match rest.iter().position(|k| k.slot == slot) {
+            Some(x) => Some(from + x),
+            None => in_b(0),
+        },
+        _ => in_b(from - a.len().min(from)),
+    }
+}
+
+/// The slot of the key at place `i` of a deque's slices `a` then `b`
+/// (`None` past their end).
+#[inline]
+fn slot_at(a: &[LevKey], b: &[LevKey], i: usize) -> Option<u32> {
+    match a.get(i) {
+        Some(k) => Some(k.slot),
+        None => b.get(i - a.len()).map(|k| k.slot),
+    }
+}
+
+/// The key at place `i` of a deque's slices `a` then `b` (`i` below their
+/// total length).
+#[inline]
+fn two_slices_at<'a>(a: &'a mut [LevKey], b: &'a mut [LevKey], i: usize) -> &'a mut LevKey {
+    if i < a.len() {
+        &mut a[i]
+    } else {
+        &mut b[i - a.len()]
     }
 }
 
@@ -1466,6 +1581,73 @@ mod tests {
                 prop_assert_eq!(order.to_vec(), plain.iter().copied().collect::<Vec<_>>());
                 prop_assert_eq!(order.len(), plain.len());
             }
+        }
+    }
+
+    proptest! {
+        /// `remove_read` over the deque's two slices (the fast path) is the
+        /// plain removal of the slots' keys from a sorted `near` that wraps
+        /// around its buffer or not, the slots given in order: runs taken
+        /// one after the other, keys kept between them, the first and the
+        /// last key, none; over keys with many equal quotients and ties on
+        /// account and slot.
+        #[test]
+        fn removing_from_a_wrapped_near_is_a_plain_removal(
+            amounts in prop::collection::vec((0u8..3, any::<u32>(), any::<u32>(), 0u32..6), 0..200),
+            picks in prop::collection::vec(0u8..4, 200),
+            front in 0usize..200,
+        ) {
+            let mut all = keys_by_mode(&amounts, 0);
+            all.sort_unstable();
+            let mut order = LevOrder::default();
+            let split = front.min(all.len());
+            all[..split].iter().rev().for_each(|&k| order.near.push_front(k));
+            order.near.extend(all[split..].iter().copied());
+            // Runs taken: most keys of the top, fewer further down.
+            let taken: Vec<bool> = all
+                .iter()
+                .enumerate()
+                .map(|(i, _)| picks[i] > if i < all.len() / 2 { 0 } else { 2 })
+                .collect();
+            order.remove_read(
+                all.iter()
+                    .zip(&taken)
+                    .filter(|(_, t)| **t)
+                    .map(|(k, _)| k.slot),
+            );
+            let plain: Vec<LevKey> = all
+                .iter()
+                .zip(&taken)
+                .filter(|(_, t)| !**t)
+                .map(|(k, _)| *k)
+                .collect();
+            prop_assert_eq!(order.near.iter().copied().collect::<Vec<_>>(), plain);
+        }
+
+        /// `near_place` (the search by quotient, the fast path) finds the
+        /// place the whole keys' search finds, in a `near` with many equal
+        /// quotients and ties on account and slot (the key itself kept out
+        /// of `near`), and with keys without a quotient once the floor is
+        /// −∞ (the plain search then).
+        #[test]
+        fn near_place_matches_a_whole_key_search(
+            amounts in prop::collection::vec((0u8..3, any::<u32>(), any::<u32>(), 0u32..6), 1..200),
+            probe in any::<prop::sample::Index>(),
+            floor in prop_oneof![Just(f64::NEG_INFINITY), Just(0.0f64), Just(f64::INFINITY)],
+            no_quotient in any::<bool>(),
+        ) {
+            let mut all = keys_by_mode(&amounts, 0);
+            if no_quotient && floor == f64::NEG_INFINITY {
+                all.push(LevKey::new((1 << 53) + 1, 1, 0, all.len() as u32));
+            }
+            all.sort_unstable();
+            let k = all.remove(probe.index(all.len()));
+            let mut order = LevOrder {
+                floor,
+                ..LevOrder::default()
+            };
+            order.near.extend(all.iter().copied());
+            prop_assert_eq!(order.near_place(&k), all.partition_point(|x| *x < k));
         }
     }
 
