@@ -34,18 +34,21 @@ impl WaveRecorder {
         }
         // In chunks, each touched first: its winners' entries are read in
         // a pass of their own, their misses overlapping.
+        // The touch hands over the slots it read: `take_at` reads them once.
+        let mut slots = [0u32; TOUCH_AHEAD];
         for chunk in takes.chunks(TOUCH_AHEAD) {
-            self.fold.touch(chunk.iter().map(|t| t.winner));
-            for t in chunk {
-                self.fold.take(&AdlTake {
+            self.fold.touch(chunk.iter().map(|t| t.winner), &mut slots);
+            for (t, &slot) in chunk.iter().zip(&slots) {
+                let take = AdlTake {
                     step,
                     account: t.winner,
                     notional: engine.adl_take_notional(t).to_usd(),
                     lots: t.lots,
                     held: t.held,
-                    pnl_before: t.pnl_before.to_usd(),
-                    equity_after: t.equity_after.to_usd(),
-                });
+                    pnl_before: t.pnl_before,
+                    equity_after: t.equity_after,
+                };
+                self.fold.take_at(&take, slot);
             }
         }
     }

@@ -9,6 +9,8 @@
 
 use serde::Serialize;
 
+use crate::money::Micros;
+
 /// One winner's part of one ADL close.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AdlTake {
@@ -22,10 +24,12 @@ pub struct AdlTake {
     pub lots: i64,
     /// The winner's position before this close, lots.
     pub held: i64,
-    /// The winner position's unrealized PnL before this close, USD.
-    pub pnl_before: f64,
-    /// The winner's equity after the close, USD.
-    pub equity_after: f64,
+    /// The winner position's unrealized PnL before this close (in USD only
+    /// at the wave's end: a wave reads its first take's, see [`WinnerTakes`]).
+    pub pnl_before: Micros,
+    /// The winner's equity after the close (in USD only at the wave's end:
+    /// a wave reads its last take's).
+    pub equity_after: Micros,
 }
 
 /// The measures of one wave.
@@ -82,10 +86,23 @@ struct WinnerTakes {
     lots: i64,
     /// Position at the first take, lots.
     held_first: i64,
-    /// PnL at the first take, USD.
-    pnl_first: f64,
-    /// Equity after the last take, USD.
-    equity_last: f64,
+    /// PnL at the first take, kept exact: converted to USD once, when the
+    /// wave is measured (the same `f64` as at the take: `to_usd` is a function
+    /// of the amount), not at each of the winner's takes.
+    pnl_first: Micros,
+    /// Equity after the last take, kept exact for the same reason.
+    equity_last: Micros,
+}
+
+impl WinnerTakes {
+    /// Adds a later take of the winner (not its first: that one also
+    /// sets the first-take fields).
+    #[inline]
+    fn add(&mut self, t: &AdlTake) {
+        self.notional += t.notional;
+        self.lots += t.lots;
+        self.equity_last = t.equity_after;
+    }
 }
 
 /// A wave folded take by take as the steps run: memory in the winners the
@@ -127,20 +144,24 @@ impl WaveFold {
     /// takes, each a miss on a per-account array at venue scale, which
     /// `take` would meet one after the other (docs/performance.md,
     /// "`min_max_leverage`, round 7"). Call it on a few dozen takes, then
-    /// take them.
-    pub fn touch(&self, accounts: impl Iterator<Item = u32>) {
+    /// take them. Writes each account's slot as it stands into `slots` (0:
+    /// no entry yet, or an account beyond the table), in order, for
+    /// [`WaveFold::take_at`]: the slot is read once a take, not twice.
+    pub fn touch(&self, accounts: impl Iterator<Item = u32>, slots: &mut [u32]) {
         let mut fold = 0u64;
-        for a in accounts {
+        for (a, out) in accounts.zip(slots.iter_mut()) {
             let Some(&s) = self.slot.get(a as usize) else {
+                *out = 0;
                 continue;
             };
+            *out = s;
             // Every field `take` reads or writes: a 48-byte entry starting
             // at byte 48 or 32 of a cache line has them on two lines.
             let entry = (s as usize)
                 .checked_sub(1)
                 .and_then(|i| self.winners.get(i))
                 .map_or(0, |w| {
-                    (w.1.lots as u64) ^ w.1.notional.to_bits() ^ w.1.equity_last.to_bits()
+                    (w.1.lots as u64) ^ w.1.notional.to_bits() ^ (w.1.equity_last.0 as u64)
                 });
             fold = fold.wrapping_add(u64::from(s)).wrapping_add(entry);
         }
@@ -173,10 +194,28 @@ impl WaveFold {
             ));
             self.slot[a] = self.winners.len() as u32;
         }
-        let e = &mut self.winners[self.slot[a] as usize - 1].1;
-        e.notional += t.notional;
-        e.lots += t.lots;
-        e.equity_last = t.equity_after;
+        self.winners[self.slot[a] as usize - 1].1.add(t);
+    }
+
+    /// [`WaveFold::take`] given the slot [`WaveFold::touch`] read for
+    /// `t.account` since the current step opened: a nonzero slot is the
+    /// account's entry until the wave ends (slots are set once and cleared
+    /// only by [`WaveFold::finish`]), so the take goes to it without
+    /// re-reading the table; a zero one may have been set by a take since
+    /// (the same winner twice in a chunk), so `take` looks again.
+    #[inline]
+    pub fn take_at(&mut self, t: &AdlTake, slot: u32) {
+        debug_assert!(
+            slot == 0 || self.slot.get(t.account as usize) == Some(&slot),
+            "Invariant: a winner's slot stays until its wave ends"
+        );
+        match (slot as usize)
+            .checked_sub(1)
+            .and_then(|i| self.winners.get_mut(i))
+        {
+            Some(e) => e.1.add(t),
+            None => self.take(t),
+        }
     }
 
     /// Measures the wave folded so far (`None` without one) and starts afresh.
@@ -215,8 +254,9 @@ fn measure(first_step: u32, last_step: u32, needed: &[f64], by: &[(u32, WinnerTa
     let max_pnl_share = by
         .iter()
         .map(|(_, v)| {
-            if v.pnl_first > 0.0 {
-                share(v) * v.pnl_first / v.pnl_first
+            let pnl_first = v.pnl_first.to_usd();
+            if pnl_first > 0.0 {
+                share(v) * pnl_first / pnl_first
             } else {
                 0.0
             }
@@ -242,12 +282,15 @@ fn measure(first_step: u32, last_step: u32, needed: &[f64], by: &[(u32, WinnerTa
         } else {
             f64::INFINITY
         },
-        pnl_taken: by.iter().map(|(_, v)| share(v) * v.pnl_first).sum(),
+        pnl_taken: by
+            .iter()
+            .map(|(_, v)| share(v) * v.pnl_first.to_usd())
+            .sum(),
         max_pnl_share,
         top1_share,
         gini: gini(&amounts),
         accounts: n as u32,
-        winners_equity_after: by.iter().map(|(_, v)| v.equity_last).sum(),
+        winners_equity_after: by.iter().map(|(_, v)| v.equity_last.to_usd()).sum(),
     }
 }
 
@@ -288,9 +331,14 @@ mod tests {
             notional,
             lots,
             held,
-            pnl_before,
-            equity_after: 1_000.0 + f64::from(account),
+            pnl_before: usd(pnl_before),
+            equity_after: usd(1_000.0 + f64::from(account)),
         }
+    }
+
+    /// `usd` in µUSD (the test amounts are whole µUSD or rounded to them).
+    fn usd(usd: f64) -> Micros {
+        Micros::from_usd(usd).expect("a test amount in range")
     }
 
     /// Two waves by hand. Wave 1, steps 3-4: needs 100 + 50 = 150; takes 120 from
@@ -395,7 +443,7 @@ mod tests {
                     i64::from(10 + i % 9),
                     f64::from(i % 17) - 8.3,
                 );
-                t.equity_after = f64::from(i) * 1.7 - 3.0;
+                t.equity_after = usd(f64::from(i) * 1.7 - 3.0);
                 t
             })
             .collect();
@@ -442,5 +490,69 @@ mod tests {
         let mut v = vec![0.0; 9];
         v.push(7.0);
         assert!((gini(&v) - 0.9).abs() < 1e-12);
+    }
+}
+
+#[cfg(test)]
+mod property_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A take from `(step gap, account, notional µUSD, lots, held, PnL µUSD,
+    /// equity µUSD)`, the steps accumulated by the caller.
+    fn take_of(step: u32, r: (u32, i64, i64, i64, i64, i64)) -> AdlTake {
+        let (account, notional, lots, held, pnl, equity) = r;
+        AdlTake {
+            step,
+            account,
+            notional: Micros(notional).to_usd(),
+            lots,
+            held,
+            pnl_before: Micros(pnl),
+            equity_after: Micros(equity),
+        }
+    }
+
+    proptest! {
+        /// The recorder's way (each chunk touched, its slots handed to
+        /// `take_at`) gives, bit for bit, the waves of `take` alone: the same
+        /// winner twice in a chunk, new winners, accounts past the table,
+        /// waves reusing accounts, steps with gaps or not, chunks of 1 to 9.
+        #[test]
+        fn touched_slots_fold_as_take_does(
+            steps in prop::collection::vec(
+                (0u32..3, prop::collection::vec(
+                    (prop_oneof![0u32..12, 0u32..400], -5i64..1_000_000_000,
+                     0i64..50, 0i64..60, -2_000_000i64..2_000_000,
+                     -1_000_000_000i64..1_000_000_000),
+                    1..40)),
+                1..12),
+            chunk in 1usize..10,
+        ) {
+            let mut plain = WaveFold::default();
+            let mut touched = WaveFold::default();
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let mut step = 0u32;
+            for (gap, rows) in steps {
+                step += 1 + gap;
+                let needed = || f64::from(step) * 0.75;
+                a.extend(plain.step(step, needed));
+                b.extend(touched.step(step, needed));
+                let takes: Vec<AdlTake> = rows.into_iter().map(|r| take_of(step, r)).collect();
+                for t in &takes {
+                    plain.take(t);
+                }
+                let mut slots = [0u32; 9];
+                for c in takes.chunks(chunk) {
+                    touched.touch(c.iter().map(|t| t.account), &mut slots);
+                    for (t, &s) in c.iter().zip(&slots) {
+                        touched.take_at(t, s);
+                    }
+                }
+            }
+            a.extend(plain.finish());
+            b.extend(touched.finish());
+            prop_assert_eq!(a, b);
+        }
     }
 }
