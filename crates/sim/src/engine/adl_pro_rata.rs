@@ -39,7 +39,9 @@ use crate::money::Micros;
 use crate::venue::adl::{self, AdlCandidate, AdlFillTarget, AdlPolicy};
 
 use super::Engine;
-use super::adl_pro_rata_side::{EXACT_LIMIT, Entry, ProRataSide, pro_rata_shares, sort_by_account};
+use super::adl_pro_rata_side::{
+    EXACT_LIMIT, Entry, ProRataSide, SyncPoint, pro_rata_shares, sort_by_account,
+};
 use super::adl_request::AdlRequest;
 use super::ledger::Position;
 use super::threshold_sums;
@@ -527,12 +529,19 @@ impl Engine {
         if !self.ledger.tracking_touched() {
             self.ledger.track_touched(true);
         }
+        self.ledger.keep_touched_log();
+        side.size_thresholds(self.ledger.positions.len());
+        let can_keep = side.can_keep(self.ledger.positions.len());
+        if can_keep && self.keep_pro_rata_pass_free(side, mi, winners, x) {
+            self.synced(side, mi);
+            return;
+        }
         let cursor = self.ledger.touched().len();
         side.touched
             .start(self.step, self.ledger.accounts.len(), cursor);
-        side.size_thresholds(self.ledger.positions.len());
-        if side.can_keep(self.ledger.positions.len()) {
+        if can_keep {
             self.keep_pro_rata(side, mi, winners, x);
+            self.synced(side, mi);
             return;
         }
         side.start_build(self.ledger.positions.len());
@@ -563,6 +572,93 @@ impl Engine {
         side.build_lots = by_lots;
         side.by_equity.clear();
         side.equity_indexed = false;
+        self.synced(side, mi);
+    }
+
+    /// Notes what a build of `side` (market `mi`) evaluated its records at:
+    /// the touched log's epoch, the mark and the market's micro-USD per lot
+    /// and tick ([`ProRataSide::synced_at`]).
+    fn synced(&self, side: &mut ProRataSide, mi: usize) {
+        side.synced_at = Some(SyncPoint {
+            epoch: self.ledger.touched_epoch(),
+            base: self.ledger.touched_base(),
+            mark: self.marks[mi],
+            per_lot_tick: self.markets[mi].micros_per_lot_tick,
+        });
+    }
+
+    /// The change of a kept side's entries' equity per lot since its last
+    /// build, `winners·k·(mark − mark_then)`, when a build may skip its pass
+    /// ([`Engine::keep_pro_rata_pass_free`]): every account holds at most
+    /// one slot and no collateral asset (its equity is `A + value(lots,
+    /// mark)`), the touched log has been kept since (same epoch: every
+    /// account changed since is in its tail), the market's lot-tick value
+    /// is unchanged, and the mark did not move against the winners (no
+    /// unchanged entry's equity falls, so none leaves).
+    fn pass_free_shift(&self, side: &ProRataSide, mi: usize, winners: i64) -> Option<i64> {
+        let then = side.synced_at?;
+        let k = self.markets[mi].micros_per_lot_tick;
+        let moved = self.marks[mi]
+            .checked_sub(then.mark)?
+            .checked_mul(winners)?;
+        let simple = self.collateral.is_none() && self.ledger.max_slots() <= 1;
+        let same = then.epoch == self.ledger.touched_epoch() && then.per_lot_tick == k;
+        (simple && same && moved >= 0).then(|| moved.checked_mul(k))?
+    }
+
+    /// [`Engine::keep_pro_rata`] without the pass over market `mi`'s slots,
+    /// when [`Engine::pass_free_shift`] allows it: every record's equity is
+    /// shifted by its lots times the change per lot
+    /// ([`ProRataSide::shift_records`]; the threshold sums cut again first
+    /// when stale, from the records' keys), then the accounts the ledger
+    /// logged since the side's last sync are re-indexed as a sync does.
+    /// Taken only if then every lot on the side is in an entry
+    /// (`slot_lots_on == total`: no on-side slot unindexed, which a rise of
+    /// its equity could have brought in); else (or on an overflow) returns
+    /// false and the caller runs the pass, which writes every record again.
+    /// Counts one evaluation per entry, as the pass counts them.
+    fn keep_pro_rata_pass_free(
+        &mut self,
+        side: &mut ProRataSide,
+        mi: usize,
+        winners: i64,
+        x: i64,
+    ) -> bool {
+        let Some(per_lot) = self.pass_free_shift(side, mi, winners) else {
+            return false;
+        };
+        let (accounts, log_len) = (self.ledger.accounts.len(), self.ledger.touched().len());
+        let dropped = side
+            .synced_at
+            .and_then(|then| self.ledger.touched_base().checked_sub(then.base));
+        let resumed = dropped.is_some_and(|d| side.touched.resume(self.step, accounts, d, log_len));
+        if !resumed {
+            return false;
+        }
+        let stale = side.start_keep(x);
+        if !side.shift_records(per_lot, stale) {
+            side.keeps.fallbacks += 1;
+            return false;
+        }
+        if stale {
+            side.recut(x);
+        }
+        let evaluations = self.adl_evaluations;
+        let pending = side.touched.take_pending(self.ledger.touched());
+        let tail = pending.len();
+        self.resync_accounts(side, mi, winners, &pending, |_| None);
+        side.touched.recycle(pending);
+        side.by_lots.flush();
+        self.adl_evaluations = evaluations;
+        if self.slot_lots_on(mi, winners) != side.by_threshold.total() {
+            side.keeps.fallbacks += 1;
+            return false;
+        }
+        self.adl_evaluations += side.entries_kept() as u64;
+        side.count_pass_free(tail, stale);
+        #[cfg(debug_assertions)]
+        self.check_kept_pro_rata(side, mi, winners, x);
+        true
     }
 
     /// [`Engine::build_pro_rata`] on a side built before (its orders hold
@@ -1238,6 +1334,99 @@ mod build_property_tests {
         v
     }
 
+    /// `accounts` with one slot each at most (the first market's if any,
+    /// else the second's): the accounts a build may skip its pass for.
+    fn one_slot_accounts(accounts: &[Spec]) -> Vec<Spec> {
+        accounts
+            .iter()
+            .map(|&(c, [a, b])| (c, if a.is_some() { [a, None] } else { [None, b] }))
+            .collect()
+    }
+
+    /// Builds the kept `side` (side `winners` of market `mi`, at `x`) and
+    /// checks it against the plain pass and a build on a fresh side
+    /// (entries, count, lots order, evaluations, threshold sums' answers,
+    /// `min_equity_per_lot`: the same, or below it after a pass-free build
+    /// whose re-index replaced the least entry).
+    fn check_kept_build(
+        e: &mut Engine,
+        side: &mut ProRataSide,
+        mi: usize,
+        winners: i64,
+        x: i64,
+    ) -> Result<(), TestCaseError> {
+        let want = plain(e, mi, winners);
+        let (before, free) = (e.adl_evaluations, side.keeps.pass_free);
+        e.build_pro_rata(side, mi, winners, x);
+        let got_evaluations = e.adl_evaluations - before;
+        let mut fresh = ProRataSide::default();
+        e.build_pro_rata(&mut fresh, mi, winners, x);
+        let entries: Vec<_> = (0..e.ledger.positions.len() as u32)
+            .map(|s| side.entry(s))
+            .collect();
+        let order: Vec<_> = side.by_lots.iter().collect();
+        prop_assert_eq!((entries, side.entries_kept(), order, got_evaluations), want);
+        prop_assert_eq!(sums(side), sums(&fresh));
+        if side.keeps.pass_free == free {
+            prop_assert_eq!(side.min_equity_per_lot, fresh.min_equity_per_lot);
+        } else {
+            prop_assert!(side.min_equity_per_lot <= fresh.min_equity_per_lot);
+        }
+        Ok(())
+    }
+
+    /// A kept side of one-slot accounts, the mark falling (for the shorts)
+    /// and an account of the side changed between builds: the second build
+    /// skips the pass (re-indexing the changed account), the third too
+    /// after a step start, and each is a fresh build's.
+    #[test]
+    fn pass_free_build_is_taken() {
+        let accounts: Vec<Spec> = (0..12)
+            .map(|i| (2_000_000 + i * 10_000, [Some((-1 - i % 3, 10_000)), None]))
+            .collect();
+        let mut e = venue(&accounts);
+        let mut side = ProRataSide::default();
+        let check = |e: &mut Engine, side: &mut ProRataSide| {
+            check_kept_build(e, side, 0, -1, 0).expect("a kept build is a fresh one")
+        };
+        check(&mut e, &mut side);
+        e.marks[0] -= 40;
+        apply(&mut e, &Change::Fill(3, 1));
+        check(&mut e, &mut side);
+        assert_eq!((side.keeps.pass_free, side.keeps.tail_accounts), (1, 1));
+        e.reset_step_outputs();
+        e.marks[0] -= 7;
+        apply(&mut e, &Change::Fill(5, -2));
+        apply(&mut e, &Change::Funding(0, 20));
+        check(&mut e, &mut side);
+        assert_eq!(side.keeps.pass_free, 2);
+        // The mark against the winners: the pass.
+        e.marks[0] += 3;
+        check(&mut e, &mut side);
+        assert_eq!((side.keeps.pass_free, side.keeps.builds), (2, 3));
+        // A log grown past its floor is dropped at a step's start: the pass.
+        for i in 0..4_200 {
+            apply(&mut e, &Change::Fill(2, if i % 2 == 0 { 1 } else { -1 }));
+        }
+        e.reset_step_outputs();
+        e.marks[0] -= 1;
+        check(&mut e, &mut side);
+        assert_eq!((side.keeps.pass_free, side.keeps.builds), (2, 4));
+        e.marks[0] -= 1;
+        check(&mut e, &mut side);
+        assert_eq!((side.keeps.pass_free, side.keeps.builds), (3, 5));
+        // The log at its floor: a step start drops its front, and the
+        // side's cursor moves back with it (the fill after it re-indexed).
+        let (base, tail) = (e.ledger.touched_base(), side.keeps.tail_accounts);
+        apply(&mut e, &Change::Fill(4, 1));
+        e.reset_step_outputs();
+        assert!(e.ledger.touched_base() > base);
+        e.marks[0] -= 1;
+        check(&mut e, &mut side);
+        assert_eq!((side.keeps.pass_free, side.keeps.builds), (4, 6));
+        assert_eq!(side.keeps.tail_accounts, tail + 1);
+    }
+
     proptest! {
         /// A build (which skips its pass when the side holds no open lots
         /// and no entry) leaves the entries, their count, the lots order and
@@ -1282,41 +1471,72 @@ mod build_property_tests {
         #[test]
         fn kept_side_matches_a_fresh_build(
             accounts in proptest::collection::vec(account(), 0..40),
+            one_slot in any::<bool>(),
             rounds in proptest::collection::vec(
                 (proptest::collection::vec(change(), 0..6), -30_000i64..30_000),
                 1..8,
             ),
         ) {
+            let accounts = if one_slot { one_slot_accounts(&accounts) } else { accounts };
             let mut e = venue(&accounts);
             let mut kept: Vec<ProRataSide> = vec![ProRataSide::default(); 4];
             let builds = rounds.len() as u64;
             for (changes, x) in rounds {
+                e.reset_step_outputs();
                 for c in &changes {
                     apply(&mut e, c);
                 }
                 for (i, side) in kept.iter_mut().enumerate() {
                     let (mi, winners) = (i / 2, if i % 2 == 0 { -1 } else { 1 });
-                    let want = plain(&mut e, mi, winners);
-                    let before = e.adl_evaluations;
-                    e.build_pro_rata(side, mi, winners, x);
-                    let got_evaluations = e.adl_evaluations - before;
-                    let mut fresh = ProRataSide::default();
-                    e.build_pro_rata(&mut fresh, mi, winners, x);
-                    let entries: Vec<_> = (0..e.ledger.positions.len() as u32)
-                        .map(|s| side.entry(s))
-                        .collect();
-                    let order: Vec<_> = side.by_lots.iter().collect();
-                    prop_assert_eq!(
-                        (entries, side.entries_kept(), order, got_evaluations),
-                        want
-                    );
-                    prop_assert_eq!(sums(side), sums(&fresh));
-                    prop_assert_eq!(side.min_equity_per_lot, fresh.min_equity_per_lot);
+                    check_kept_build(&mut e, side, mi, winners, x)?;
                 }
             }
-            // Every build after the first kept the orders.
+            // Every build after the first kept the orders; with accounts of
+            // several slots none skipped the pass.
             for side in &kept {
                 prop_assert_eq!(side.keeps.builds, builds - 1);
+                if e.ledger.max_slots() > 1 {
+                    prop_assert_eq!(side.keeps.pass_free + side.keeps.fallbacks, 0);
+                }
+            }
+        }
+
+        /// A kept side of one-slot accounts whose mark moves only for its
+        /// winners (the shorts: it falls), through fills, funding and step
+        /// starts: every build after the first tries the pass-free path
+        /// (taken, or fallen back after its shift), and each leaves what a
+        /// fresh build leaves.
+        #[test]
+        fn pass_free_side_matches_a_fresh_build(
+            accounts in proptest::collection::vec(account(), 0..40),
+            rounds in proptest::collection::vec(
+                (
+                    proptest::collection::vec(change(), 0..4),
+                    [prop_oneof![0i64..=5, 0i64..3_000], prop_oneof![0i64..=5, 0i64..3_000]],
+                    -30_000i64..30_000,
+                ),
+                1..8,
+            ),
+        ) {
+            let mut e = venue(&one_slot_accounts(&accounts));
+            let mut kept: Vec<ProRataSide> = vec![ProRataSide::default(); 2];
+            let builds = rounds.len() as u64;
+            for (changes, falls, x) in rounds {
+                e.reset_step_outputs();
+                for c in changes.iter().filter(|c| !matches!(c, Change::Mark(..))) {
+                    apply(&mut e, c);
+                }
+                for (m, fall) in falls.iter().enumerate() {
+                    e.marks[m] = (e.marks[m] - fall).max(1);
+                }
+                for (mi, side) in kept.iter_mut().enumerate() {
+                    check_kept_build(&mut e, side, mi, -1, x)?;
+                }
+            }
+            for side in &kept {
+                prop_assert_eq!(side.keeps.builds, builds - 1);
+                // A mark clamped at 1 may not have fallen: still not against.
+                prop_assert_eq!(side.keeps.pass_free + side.keeps.fallbacks, builds - 1);
             }
         }
 

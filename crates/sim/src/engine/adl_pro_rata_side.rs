@@ -153,6 +153,27 @@ pub(super) struct ProRataSide {
     changes: Vec<(u32, Option<Entry>)>,
     /// What the kept builds did so far (measurement only).
     pub(super) keeps: KeepCounts,
+    /// Where the side's records stand, set at each build: the ledger's
+    /// touched-log epoch, the market's mark and its micro-USD per lot and
+    /// tick (`None`: never built). A later build may then shift the records
+    /// instead of its pass ([`ProRataSide::shift_records`]).
+    pub(super) synced_at: Option<SyncPoint>,
+}
+
+/// What a side's records were evaluated at ([`ProRataSide::synced_at`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct SyncPoint {
+    /// The ledger's touched-log epoch: the accounts changed since are the
+    /// log's tail from the side's cursor while it is unchanged.
+    pub(super) epoch: u64,
+    /// The log's entries dropped from its front then
+    /// ([`super::ledger::Ledger::touched_base`]; none between a build and
+    /// the syncs after it in its step).
+    pub(super) base: u64,
+    /// The market's mark (ticks).
+    pub(super) mark: i64,
+    /// The market's micro-USD per lot and tick.
+    pub(super) per_lot_tick: i64,
 }
 
 /// Kept builds of a side, the entries they moved in the orders and their
@@ -165,6 +186,14 @@ pub(super) struct KeepCounts {
     pub(super) changes: u64,
     /// Builds whose threshold sums were cut again.
     pub(super) recuts: u64,
+    /// Kept builds without the pass: the records shifted with the mark and
+    /// the log's tail re-indexed ([`ProRataSide::shift_records`]).
+    pub(super) pass_free: u64,
+    /// Accounts those re-indexed (the log's tails, each once).
+    pub(super) tail_accounts: u64,
+    /// Pass-free attempts that fell back to the pass after their shift (an
+    /// on-side slot without an entry, or an overflow).
+    pub(super) fallbacks: u64,
 }
 
 /// A kept build moves its changes one at a time while they are at most
@@ -342,6 +371,51 @@ impl ProRataSide {
         }
         self.changes = changes;
         (n, !few)
+    }
+
+    /// A kept build without the pass, after [`ProRataSide::start_keep`]:
+    /// every entry's equity moved by its lots times `per_lot` (the side-wide
+    /// change of a one-slot account's equity per lot, `winners·k·Δmark`),
+    /// `min_equity_per_lot` lowered by each entry as a pass lowers it (so it
+    /// is the least shifted one), and with `stale` each entry's threshold
+    /// key listed for [`ProRataSide::recut`]. Returns false on an overflow
+    /// (some records shifted, the others not: the caller's pass then writes
+    /// every record again). Exact for an entry whose account holds this one
+    /// slot, no collateral asset, and whose lines have not changed since
+    /// the records were written: its equity is `A + lots·k·side·mark`.
+    pub(super) fn shift_records(&mut self, per_lot: i64, stale: bool) -> bool {
+        let mut min = i64::MAX;
+        for (s, r) in self.records.iter_mut().enumerate() {
+            if r.lots == 0 {
+                continue;
+            }
+            let Some(equity) = r
+                .lots
+                .checked_mul(per_lot)
+                .and_then(|d| r.equity.checked_add(d))
+            else {
+                return false;
+            };
+            r.equity = equity;
+            // `lower_min_equity`'s product test, on a local minimum.
+            if min.checked_mul(r.lots).is_none_or(|m| equity < m) {
+                min = min.min(equity / r.lots);
+            }
+            if stale {
+                self.build_thresholds
+                    .push(((r.threshold, s as u32), r.lots));
+            }
+        }
+        self.min_equity_per_lot = min;
+        true
+    }
+
+    /// Counts a kept build without the pass that re-indexed `tail`
+    /// accounts (re-cut or not).
+    pub(super) fn count_pass_free(&mut self, tail: usize, recut: bool) {
+        self.count_keep(0, recut);
+        self.keeps.pass_free += 1;
+        self.keeps.tail_accounts += tail as u64;
     }
 
     /// Counts a kept build that moved `changed` entries (re-cut or not).

@@ -41,6 +41,34 @@ impl TouchedSince {
         }
     }
 
+    /// Marks the index built in `step` without a rebuild (a kept index that
+    /// re-reads the log since its last sync instead), its cursor moved back
+    /// by the `dropped` entries the log lost from its front since: if it
+    /// was started for `accounts` accounts and its cursor is within the
+    /// log left (`log_len` entries), else nothing changes and the index
+    /// must rebuild.
+    pub(super) fn resume(
+        &mut self,
+        step: u32,
+        accounts: usize,
+        dropped: u64,
+        log_len: usize,
+    ) -> bool {
+        let cursor = (self.cursor as u64)
+            .checked_sub(dropped)
+            .and_then(|c| usize::try_from(c).ok())
+            .filter(|&c| c <= log_len);
+        let Some(cursor) = cursor else {
+            return false;
+        };
+        if self.built_step.is_none() || self.seen.len() != accounts {
+            return false;
+        }
+        self.built_step = Some(step);
+        self.cursor = cursor;
+        true
+    }
+
     /// Whether this sync meets account `a` for the first time (and marks it met).
     fn first_visit(&mut self, a: u32) -> bool {
         let mark = &mut self.seen[a as usize];

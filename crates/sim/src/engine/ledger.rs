@@ -273,6 +273,18 @@ pub(super) struct Ledger {
     /// queues re-score them.
     touched: Vec<u32>,
     track_touched: bool,
+    /// The log's identity since it was last cleared (a new one at every
+    /// clear, start, stop and [`Ledger::reset_from`], unique across ledgers):
+    /// an index holding a cursor into the log and this epoch knows that the
+    /// accounts changed since its cursor are exactly the log's tail.
+    touched_epoch: u64,
+    /// Entries dropped from the log's front since its epoch started
+    /// ([`Ledger::start_step_log`]): entry `i` of `touched` is the epoch's
+    /// `touched_base + i`-th.
+    touched_base: u64,
+    /// Whether the log is kept across steps ([`Ledger::start_step_log`]):
+    /// set once a kept `pro_rata` side reads it across steps.
+    touched_kept: bool,
     /// Funding settled but not yet applied to every position
     /// (`engine/collateral_funding.rs`).
     funding: FundingLog,
@@ -296,6 +308,12 @@ pub(super) struct Ledger {
     /// nothing dirty ([`Ledger::changed_accounts`]).
     clean_base: bool,
 }
+
+/// The length up to which a touched log kept across steps is never
+/// cleared at a step's start whatever the accounts
+/// ([`Ledger::start_step_log`]): a small venue's log is not dropped for a
+/// few fills.
+const KEPT_LOG_FLOOR: usize = 4096;
 
 /// A new ledger identity ([`Ledger::reset_from`]'s partial copy). Never
 /// reaches an output.
@@ -350,6 +368,9 @@ impl Ledger {
             record: false,
             touched: Vec::new(),
             track_touched: false,
+            touched_epoch: next_origin(),
+            touched_base: 0,
+            touched_kept: false,
             funding: FundingLog::default(),
             stored_max_abs: 0,
             max_slots: 0,
@@ -412,6 +433,9 @@ impl Ledger {
             record,
             touched,
             track_touched,
+            touched_epoch: _,
+            touched_base,
+            touched_kept,
             funding,
             stored_max_abs,
             max_slots,
@@ -472,6 +496,11 @@ impl Ledger {
         self.record = *record;
         self.touched.clone_from(touched);
         self.track_touched = *track_touched;
+        // A copied log is a new one: an index's cursor into `src`'s or this
+        // ledger's former log reads nothing of it.
+        self.touched_epoch = next_origin();
+        self.touched_base = *touched_base;
+        self.touched_kept = *touched_kept;
         self.stored_max_abs = *stored_max_abs;
         self.max_slots = *max_slots;
     }
@@ -1022,6 +1051,61 @@ impl Ledger {
     pub(super) fn track_touched(&mut self, on: bool) {
         self.track_touched = on;
         self.touched.clear();
+        self.touched_epoch = next_origin();
+        self.touched_base = 0;
+    }
+
+    /// Entries dropped from the log's front since its epoch started: an
+    /// index's cursor into the log moves back by as many as were dropped
+    /// since it read the base.
+    pub(super) fn touched_base(&self) -> u64 {
+        self.touched_base
+    }
+
+    /// The log's identity since it was last cleared or started (see
+    /// `touched_epoch`): equal at two reads only if every change between
+    /// them was logged and the log kept.
+    pub(super) fn touched_epoch(&self) -> u64 {
+        self.touched_epoch
+    }
+
+    /// Keeps the log across steps from now on ([`Ledger::start_step_log`]):
+    /// a kept `pro_rata` side re-indexes the accounts changed since its last
+    /// sync from it.
+    pub(super) fn keep_touched_log(&mut self) {
+        self.touched_kept = true;
+    }
+
+    /// The log at a step's start: dropped and stopped (the ADL indexes of
+    /// the step before are stale), unless it is kept across steps
+    /// ([`Ledger::keep_touched_log`]): then it goes on (started if it was
+    /// not, a new epoch), and when longer than the accounts and
+    /// [`KEPT_LOG_FLOOR`] its front is dropped down to that length
+    /// (`touched_base` counts it): its memory stays within the accounts'
+    /// order, and an index whose cursor was in the front rebuilds in full.
+    pub(super) fn start_step_log(&mut self) {
+        if !self.touched_kept {
+            if self.track_touched {
+                self.track_touched(false);
+            }
+            return;
+        }
+        if !self.track_touched {
+            self.track_touched(true);
+            return;
+        }
+        let keep = self.accounts.len().max(KEPT_LOG_FLOOR);
+        if self.touched.len() > keep {
+            let drop = self.touched.len() - keep;
+            self.touched.drain(..drop);
+            self.touched_base += drop as u64;
+        }
+    }
+
+    /// The most position slots of one account (1: every account holds at
+    /// most one, so its equity is its slot's).
+    pub(super) fn max_slots(&self) -> u32 {
+        self.max_slots
     }
 
     /// Whether the log of changed accounts is kept.

@@ -332,13 +332,12 @@ impl Engine {
 
     /// The outputs of the step before that every step resets first, full or
     /// quiet: the touched log (last step's ADL queues are stale once the
-    /// marks move), the events, the ADL log, the journal and the venue's
+    /// marks move; kept, though, while a kept `pro_rata` side reads it across
+    /// steps: [`super::ledger::Ledger::start_step_log`]), the events, the ADL log, the journal and the venue's
     /// flows.
     #[inline]
     pub(super) fn reset_step_outputs(&mut self) {
-        if self.ledger.tracking_touched() {
-            self.ledger.track_touched(false);
-        }
+        self.ledger.start_step_log();
         self.events.clear();
         self.adl_log.start_step();
         self.ledger.clear_journal();
