@@ -700,22 +700,8 @@ impl Engine {
         winners: i64,
         stale: bool,
     ) {
-        let per_lot_tick = self.markets[mi].micros_per_lot_tick;
-        let (market, mark) = (&self.markets[mi], self.marks[mi]);
         for &s in &self.ledger.market_slots[mi] {
-            let q = self.ledger.positions[s as usize];
-            if q.lots.signum() != winners {
-                side.keep_entry(s, None);
-                continue;
-            }
-            let owner = self.ledger.slot_owner(s);
-            let equity = self.equity_of_slot(owner, s, market.value(q.lots, mark)).0;
-            let threshold = || {
-                side.threshold_of(s, q.lots, q.cost.0, || {
-                    profit_threshold(q.lots, q.cost.0, per_lot_tick)
-                })
-            };
-            let e = entry_of(owner, q, winners, equity, threshold);
+            let e = self.fresh_slot_entry(side, mi, winners, s);
             if let Some(e) = e {
                 self.adl_evaluations += 1;
                 if stale {
@@ -782,6 +768,37 @@ impl Engine {
         lots
     }
 
+    /// The entry slot `s` of market `mi` holds on side `winners` now, if any
+    /// (open on that side in an account with positive equity), evaluated
+    /// afresh: what a build's pass and a kept build's pass write. As
+    /// [`Engine::pro_rata_entry`], with the threshold from the side's memo
+    /// (the passes meet the slots in increasing order: the memo is read in
+    /// order) and the equity off the slot.
+    #[inline(always)]
+    fn fresh_slot_entry(
+        &self,
+        side: &mut ProRataSide,
+        mi: usize,
+        winners: i64,
+        s: u32,
+    ) -> Option<Entry> {
+        let q = self.ledger.positions[s as usize];
+        if q.lots.signum() != winners {
+            return None;
+        }
+        let market = &self.markets[mi];
+        let owner = self.ledger.slot_owner(s);
+        let equity = self
+            .equity_of_slot(owner, s, market.value(q.lots, self.marks[mi]))
+            .0;
+        let threshold = || {
+            side.threshold_of(s, q.lots, q.cost.0, || {
+                profit_threshold(q.lots, q.cost.0, market.micros_per_lot_tick)
+            })
+        };
+        entry_of(owner, q, winners, equity, threshold)
+    }
+
     /// [`Engine::build_pro_rata`]'s pass over market `mi`'s slots: writes
     /// each slot's record (its entry or none) and appends each entry's keys
     /// to `by_threshold` and `by_lots`.
@@ -793,24 +810,8 @@ impl Engine {
         by_threshold: &mut Vec<((i64, u32), i64)>,
         by_lots: &mut Vec<(i64, u32)>,
     ) {
-        let per_lot_tick = self.markets[mi].micros_per_lot_tick;
-        let (market, mark) = (&self.markets[mi], self.marks[mi]);
         for &s in &self.ledger.market_slots[mi] {
-            let q = self.ledger.positions[s as usize];
-            if q.lots.signum() != winners {
-                side.clear_entry(s);
-                continue;
-            }
-            let owner = self.ledger.slot_owner(s);
-            let equity = self.equity_of_slot(owner, s, market.value(q.lots, mark)).0;
-            // As `pro_rata_entry`, the threshold from the side's memo (the
-            // slots come in increasing order: the memo is read in order).
-            let threshold = || {
-                side.threshold_of(s, q.lots, q.cost.0, || {
-                    profit_threshold(q.lots, q.cost.0, per_lot_tick)
-                })
-            };
-            let Some(e) = entry_of(owner, q, winners, equity, threshold) else {
+            let Some(e) = self.fresh_slot_entry(side, mi, winners, s) else {
                 side.clear_entry(s);
                 continue;
             };
