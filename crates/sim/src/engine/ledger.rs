@@ -1079,10 +1079,12 @@ impl Ledger {
     /// The log at a step's start: dropped and stopped (the ADL indexes of
     /// the step before are stale), unless it is kept across steps
     /// ([`Ledger::keep_touched_log`]): then it goes on (started if it was
-    /// not, a new epoch), and when longer than the accounts and
-    /// [`KEPT_LOG_FLOOR`] its front is dropped down to that length
+    /// not, a new epoch), and when longer than twice the cap (the accounts
+    /// and [`KEPT_LOG_FLOOR`]) its front is dropped down to the cap
     /// (`touched_base` counts it): its memory stays within the accounts'
-    /// order, and an index whose cursor was in the front rebuilds in full.
+    /// order, each entry is moved at most once by a drop (amortized O(1)
+    /// per entry, not a move of the whole log at every step), and an index
+    /// whose cursor was in the front rebuilds in full.
     pub(super) fn start_step_log(&mut self) {
         if !self.touched_kept {
             if self.track_touched {
@@ -1095,7 +1097,7 @@ impl Ledger {
             return;
         }
         let keep = self.accounts.len().max(KEPT_LOG_FLOOR);
-        if self.touched.len() > keep {
+        if self.touched.len() > keep.saturating_mul(2) {
             let drop = self.touched.len() - keep;
             self.touched.drain(..drop);
             self.touched_base += drop as u64;
