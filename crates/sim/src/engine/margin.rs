@@ -5,7 +5,7 @@
 //! engine only scales it by the market's current margin multiplier.
 
 use crate::money::{Micros, PPB, Rate};
-use crate::venue::market::MarketId;
+use crate::venue::market::{MarginTier, MarketId};
 
 use super::Engine;
 use super::ledger::Position;
@@ -133,6 +133,7 @@ impl Engine {
             mi,
             mark_k: i128::from(self.marks[mi]) * i128::from(m.micros_per_lot_tick),
             first,
+            second: first.and_then(|_| SecondBracket::of(m.margin.tiers())),
         }
     }
 
@@ -164,6 +165,16 @@ impl Engine {
                     .margin
                     .maintenance_requirement(notional, self.margin_mult[at.mi]),
                 "Invariant: the first-bracket fast path is the schedule's requirement"
+            );
+            return requirement;
+        }
+        if let Some(requirement) = at.second.and_then(|b| b.requirement(notional)) {
+            debug_assert_eq!(
+                requirement,
+                self.markets[at.mi]
+                    .margin
+                    .maintenance_requirement(notional, self.margin_mult[at.mi]),
+                "Invariant: the second-bracket path is the schedule's requirement"
             );
             return requirement;
         }
@@ -312,6 +323,59 @@ pub(super) struct MaintenanceAt {
     /// (ppb) and the second bracket's floor (`None` with one bracket); else
     /// `None` (every requirement from the schedule).
     first: Option<(i64, Option<Micros>)>,
+    /// With the multiplier at one and the brackets' floors increasing: the
+    /// second bracket ([`SecondBracket`]); else `None`.
+    second: Option<SecondBracket>,
+}
+
+/// The second bracket of a schedule whose floors increase, read once a
+/// close ([`Engine::maintenance_at`]): an ADL crash's winners past the first
+/// bracket's floor took the schedule's search, its 128-bit product and
+/// `div_ceil_i128`'s range tests at each fill (~110 instructions a call).
+#[derive(Clone, Copy, Debug)]
+struct SecondBracket {
+    /// Its floor (the lowest notional in it).
+    floor: Micros,
+    /// The third bracket's floor (`None` with two brackets).
+    until: Option<Micros>,
+    /// Its maintenance rate, ppb.
+    mmr: i64,
+    /// Its maintenance amount, µUSD × ppb.
+    cum: i64,
+}
+
+impl SecondBracket {
+    /// The second bracket of `tiers` when their floors increase (so that
+    /// the schedule's search puts exactly `[floor, until)` in it) and its
+    /// amount fits in `i64`.
+    fn of(tiers: &[MarginTier]) -> Option<SecondBracket> {
+        let increasing = tiers
+            .windows(2)
+            .all(|w| w[0].notional_floor < w[1].notional_floor);
+        let t = tiers.get(1).filter(|_| increasing)?;
+        Some(SecondBracket {
+            floor: t.notional_floor,
+            until: tiers.get(2).map(|n| n.notional_floor),
+            mmr: t.mmr.0,
+            cum: i64::try_from(t.maintenance_cum()).ok()?,
+        })
+    }
+
+    /// The requirement of `notional` (multiplier one) when it lies in this
+    /// bracket and `notional × mmr − cum` fits in `i64`, else `None`. Exact:
+    /// the schedule finds this bracket for `[floor, until)` (floors
+    /// increasing), forms the same value in 128 bits and, when it fits in
+    /// `i64`, divides it rounding up by the same `i64` formula
+    /// (`div_ceil_i128`).
+    #[inline(always)]
+    fn requirement(self, notional: Micros) -> Option<Micros> {
+        if notional < self.floor || self.until.is_some_and(|u| notional >= u) {
+            return None;
+        }
+        let x = notional.0.checked_mul(self.mmr)?.checked_sub(self.cum)?;
+        let (q, r) = (x / PPB, x % PPB);
+        Some(Micros(q + i64::from(r > 0)))
+    }
 }
 
 impl MaintenanceAt {
@@ -359,6 +423,58 @@ mod property_tests {
                         prop_assert_eq!(
                             e.position_maintenance_at(&at, p.lots),
                             e.position_maintenance(p, p.lots)
+                        );
+                    }
+                }
+            }
+        }
+
+        /// The second-bracket path of `Engine::position_maintenance_at` is
+        /// the schedule's requirement: one to four brackets whose floors
+        /// fall on a position's notional exactly (`k` lots at the mark), just
+        /// past it or anywhere; lots zero, ±1, either side; the multiplier
+        /// at one or not.
+        #[test]
+        fn second_bracket_is_the_schedules_requirement(
+            lots in proptest::collection::vec(
+                prop_oneof![Just(0i64), Just(1), Just(-1), -400i64..=400, -5_000i64..=5_000],
+                1..24,
+            ),
+            mark in prop_oneof![Just(1i64), Just(10_000), 1i64..=100_000],
+            cuts in proptest::collection::vec(
+                prop_oneof![
+                    (1i64..=400).prop_map(|k| (k, 0i64)),
+                    (1i64..=400).prop_map(|k| (k, 1i64)),
+                    (1i64..=1_000_000_000_000).prop_map(|f| (0, f)),
+                ],
+                0..4,
+            ),
+            mult in prop_oneof![4 => Just(Rate::ONE), 1 => (1i64..=3_000_000_000).prop_map(Rate)],
+        ) {
+            // A floor at `k` lots' notional at the mark (plus `extra` µUSD),
+            // or at `extra` alone when `k` is zero.
+            let mut floors: Vec<i64> = cuts
+                .iter()
+                .map(|&(k, extra)| k * mark * 10_000 + extra)
+                .collect();
+            floors.push(0);
+            floors.sort_unstable();
+            floors.dedup();
+            let accounts: Vec<_> = lots
+                .iter()
+                .map(|&l| (1_000_000i64, [Some((l, 10_000i64)), Some((-l, 10_000))]))
+                .collect();
+            let mut e = super::super::test_venue::venue(&accounts, &floors);
+            for mi in 0..2 {
+                e.marks[mi] = mark;
+                e.margin_mult[mi] = mult;
+                let at = e.maintenance_at(mi);
+                for p in &e.ledger.positions {
+                    if p.market as usize == mi {
+                        let notional = e.markets[mi].value(p.lots.abs(), mark);
+                        prop_assert_eq!(
+                            e.position_maintenance_at(&at, p.lots),
+                            e.markets[mi].margin.maintenance_requirement(notional, mult)
                         );
                     }
                 }

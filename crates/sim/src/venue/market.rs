@@ -52,6 +52,13 @@ pub struct MarginTier {
 }
 
 impl MarginTier {
+    /// The maintenance amount `cum_k` exact, in micro-USD × ppb: what the
+    /// bracket's requirement subtracts from `notional × mmr` before the
+    /// division (for the engine's per-close second-bracket path).
+    pub fn maintenance_cum(&self) -> i128 {
+        self.cum_mm
+    }
+
     /// Binance's "maintenance amount" (`cum`) of this bracket, in USD.
     pub fn maintenance_amount_usd(&self) -> f64 {
         self.cum_mm as f64 / (PPB as f64 * 1e6)
