@@ -87,19 +87,12 @@ impl Record {
     }
 
     /// Its entry, if any, under the side's `offset` (its equity `base +
-    /// lots × offset`, which fits: [`ProRataSide::shift_records`] raises the
-    /// offset only when every record's does).
+    /// lots × offset` modulo `2^64`: exact, since `base` was written as the
+    /// equity less `lots × offset` modulo `2^64` and the true equity fits,
+    /// [`ProRataSide::shift_records`] raising the offset only when every
+    /// record's does).
     #[inline(always)]
     fn entry(&self, offset: i64) -> Option<Entry> {
-        debug_assert!(
-            self.lots == 0
-                || self
-                    .lots
-                    .checked_mul(offset)
-                    .and_then(|m| self.base.checked_add(m))
-                    .is_some(),
-            "Invariant: an entry's equity at the offset fits"
-        );
         // Eager (`then_some`): a multiply-add, no branch.
         (self.lots != 0).then_some(Entry {
             account: self.account,
@@ -178,11 +171,13 @@ pub(super) struct ProRataSide {
     /// [`Record::entry`]): in `0..=OFFSET_MAX`, 0 after a re-base
     /// ([`ProRataSide::rebase`]).
     offset: i64,
-    /// Some record may have been written outside [`small`]'s bounds since
-    /// the last shift one by one ([`ProRataSide::shift_each`]): the offset
-    /// is then not raised (every later shift re-bases), since its products
-    /// are not bounded.
-    big: bool,
+    /// The OR of [`wide_bits`] of every entry written since the last shift
+    /// one by one ([`ProRataSide::shift_each`]; at most the records'
+    /// own after it): some record may be outside [`small`]'s bounds when
+    /// not `small(wide)`, and the offset is then not raised
+    /// (every later shift re-bases), since its products are not bounded.
+    /// One OR a write, no branch.
+    wide: i64,
 }
 
 /// Bits of the lots of an entry written at any offset without a check
@@ -197,12 +192,28 @@ const SMALL_EQUITY_BITS: u32 = 61;
 /// at any offset, and its base, above `−2^62`, fit in `i64`.
 const OFFSET_MAX: i64 = 1 << 38;
 
-/// Whether entry `e` is within the bounds that let it be written and read
-/// at any offset up to [`OFFSET_MAX`] without a check: lots below `2^24`
+/// Bits of an entry's lots and equity whose bits from [`SMALL_LOTS_BITS`]
+/// up are all zero when it is [`small`]: ORed into
+/// [`ProRataSide::wide`] by every write.
+#[inline(always)]
+fn wide_bits(lots: i64, equity: i64) -> i64 {
+    (equity >> (SMALL_EQUITY_BITS - SMALL_LOTS_BITS)) | lots
+}
+
+/// Whether the entries whose [`wide_bits`] OR to `bits` stay within `i64`
+/// at any offset up to [`OFFSET_MAX`] after their write: lots below `2^24`
 /// and equity in `0..2^61` (one test of both).
 #[inline(always)]
-fn small(e: &Entry) -> bool {
-    ((e.equity >> (SMALL_EQUITY_BITS - SMALL_LOTS_BITS)) | e.lots) >> SMALL_LOTS_BITS == 0
+fn small(bits: i64) -> bool {
+    bits >> SMALL_LOTS_BITS == 0
+}
+
+/// The base of an entry of `lots` and `equity` at `offset`: its equity less
+/// `lots × offset`, modulo `2^64` (read back exactly by [`Record::entry`]
+/// at any offset where the true equity fits).
+#[inline(always)]
+fn base_of(lots: i64, equity: i64, offset: i64) -> i64 {
+    equity.wrapping_sub(lots.wrapping_mul(offset))
 }
 
 /// What a side's records were evaluated at ([`ProRataSide::synced_at`]).
@@ -309,7 +320,7 @@ impl ProRataSide {
         self.min_equity_per_lot = i64::MAX;
         self.kept = 0;
         self.offset = 0;
-        self.big = false;
+        self.wide = 0;
         if self.records.len() == slots {
             self.records.fill(Record::EMPTY);
         } else {
@@ -466,7 +477,7 @@ impl ProRataSide {
     fn raise_offset(&mut self, per_lot: i64) -> bool {
         let raised = self.offset.checked_add(per_lot);
         match raised {
-            Some(offset) if !self.big && per_lot >= 0 && offset <= OFFSET_MAX => {
+            Some(offset) if small(self.wide) && per_lot >= 0 && offset <= OFFSET_MAX => {
                 self.offset = offset;
                 true
             }
@@ -488,7 +499,8 @@ impl ProRataSide {
         );
         for r in &mut self.records {
             if r.lots != 0 {
-                r.base += r.lots * offset;
+                // Exact: the true equity at `offset` fits (see `Record::entry`).
+                r.base = r.base.wrapping_add(r.lots.wrapping_mul(offset));
             }
         }
         self.offset = 0;
@@ -496,13 +508,13 @@ impl ProRataSide {
 
     /// [`ProRataSide::shift_records`] one record at a time (offset 0):
     /// every entry's equity moved by `lots × per_lot` (checked: false on an
-    /// overflow, some records moved, `big` then set until the caller's pass
+    /// overflow, some records moved, `wide` then big until the caller's pass
     /// writes them again), `min_equity_per_lot` the least moved quotient,
-    /// lowered as a pass lowers it, and `big` made the records' own (a
+    /// lowered as a pass lowers it, and `wide` made the records' own (a
     /// raise after this one is not refused for an entry gone).
     fn shift_each(&mut self, per_lot: i64) -> bool {
         debug_assert_eq!(self.offset, 0, "Invariant: shifted one by one at offset 0");
-        let (mut min, mut big) = (i64::MAX, false);
+        let (mut min, mut wide) = (i64::MAX, 0);
         for r in &mut self.records {
             if r.lots == 0 {
                 continue;
@@ -512,52 +524,27 @@ impl ProRataSide {
                 .checked_mul(per_lot)
                 .and_then(|d| r.base.checked_add(d))
             else {
-                self.big = true;
+                self.wide = i64::MIN;
                 return false;
             };
             r.base = equity;
-            big |= (r.lots >> SMALL_LOTS_BITS) | (equity >> SMALL_EQUITY_BITS) != 0;
+            wide |= wide_bits(r.lots, equity);
             // `lower_min_equity`'s product test, on a local minimum.
             if min.checked_mul(r.lots).is_none_or(|m| equity < m) {
                 min = min.min(equity / r.lots);
             }
         }
         self.min_equity_per_lot = min;
-        self.big = big;
+        self.wide = wide;
         true
     }
 
-    /// The record of entry `e` at the current offset (its `base`: equity
-    /// less `lots × offset`, unchecked for a [`small`] entry, whose
-    /// product and difference fit: see [`OFFSET_MAX`]).
+    /// The record of entry `e` at the current offset (its `base`:
+    /// [`base_of`]), its bits ORed into [`ProRataSide::wide`].
     #[inline(always)]
     fn record_of(&mut self, e: Entry) -> Record {
-        if small(&e) {
-            Record::of(e, e.equity - e.lots * self.offset)
-        } else {
-            self.record_of_big(e)
-        }
-    }
-
-    /// [`ProRataSide::record_of`] outside [`small`]'s bounds: `big` set
-    /// (no raise of the offset until a shift one by one clears it), and
-    /// the base checked, re-basing first (offset 0: `base` is the equity)
-    /// when it overflows.
-    #[cold]
-    #[inline(never)]
-    fn record_of_big(&mut self, e: Entry) -> Record {
-        self.big = true;
-        let base = e
-            .lots
-            .checked_mul(self.offset)
-            .and_then(|m| e.equity.checked_sub(m));
-        match base {
-            Some(base) => Record::of(e, base),
-            None => {
-                self.rebase();
-                Record::of(e, e.equity)
-            }
-        }
+        self.wide |= wide_bits(e.lots, e.equity);
+        Record::of(e, base_of(e.lots, e.equity, self.offset))
     }
 
     /// Counts a kept build without the pass that re-indexed `tail`
@@ -760,14 +747,12 @@ impl ProRataSide {
         match new {
             Some(new) if lots != 0 => {
                 // The record read once and written once, here.
-                if small(&new) {
-                    *record = Record::of(new, new.equity - new.lots * offset);
-                } else {
-                    let r = self.record_of_big(new);
-                    self.records[slot as usize] = r;
-                }
+                *record = Record::of(new, base_of(new.lots, new.equity, offset));
+                self.wide |= wide_bits(new.lots, new.equity);
                 // The old equity formed only where read (`by_equity` kept).
-                self.replace(slot, (lots, threshold), new, || base + lots * offset);
+                self.replace(slot, (lots, threshold), new, || {
+                    base.wrapping_add(lots.wrapping_mul(offset))
+                });
             }
             _ => self.set_rare(slot, lots != 0, new),
         }
@@ -1515,7 +1500,8 @@ mod tests {
     /// may not take (an entry near `i64::MAX` once written) re-bases
     /// (offset 0, every record's equity written) and shifts one by one,
     /// after which the bounds are the records' again; an entry whose
-    /// `lots × offset` overflows re-bases at its write.
+    /// `lots × offset` overflows is written modulo `2^64`, read back
+    /// exactly, and makes the next shift re-base.
     #[test]
     fn offset_accumulates_and_rebases() {
         let e = |s: u32, lots: i64, equity: i64| Entry {
@@ -1542,7 +1528,7 @@ mod tests {
             (Some(1_100), Some(1_507))
         );
         assert_eq!((side.records[0].base, side.records[1].base), (100, 7));
-        assert!(!side.big);
+        assert!(small(side.wide));
         assert_eq!(side.min_equity_per_lot, 502);
         side.set(2, Some(e(2, 1, 1_000)));
         assert_eq!((side.records[2].base, equity(&side, 2)), (500, Some(1_000)));
@@ -1559,11 +1545,19 @@ mod tests {
         assert_eq!(side.offset, 0, "past OFFSET_MAX: re-based");
         assert!(shift(&mut side, 1 << 37));
         side.set(2, Some(e(2, 1 << 40, 9)));
-        assert_eq!(side.offset, 0, "lots × offset overflowed: re-based");
+        assert_eq!(side.offset, 1 << 37, "lots × offset wrapped: no re-base");
+        assert!(!small(side.wide));
         let t = OFFSET_MAX + 1 + (1 << 37);
         let want = [1_140 + 2 * t, 1_567 + 3 * t, 9];
         for s in 0..3 {
             assert_eq!(equity(&side, s), Some(want[s as usize]));
+        }
+        assert!(shift(&mut side, 1));
+        assert_eq!(side.offset, 0, "a wide entry refused the raise: re-based");
+        assert_eq!(side.records[2].base, 9 + (1 << 40));
+        for s in 0..3 {
+            let lots = [2, 3, 1 << 40][s as usize];
+            assert_eq!(equity(&side, s), Some(want[s as usize] + lots));
         }
     }
 
