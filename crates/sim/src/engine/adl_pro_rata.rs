@@ -635,8 +635,9 @@ impl Engine {
         if !resumed {
             return false;
         }
+        let min_before = side.min_equity_per_lot;
         let stale = side.start_keep(x);
-        if !side.shift_records(per_lot, stale) {
+        if !side.shift_records(per_lot, stale, min_before) {
             side.keeps.fallbacks += 1;
             return false;
         }
@@ -1560,6 +1561,40 @@ mod build_property_tests {
                 prop_assert_eq!(side.keeps.builds, builds - 1);
                 // A mark clamped at 1 may not have fallen: still not against.
                 prop_assert_eq!(side.keeps.pass_free + side.keeps.fallbacks, builds - 1);
+            }
+        }
+
+        /// A kept side of one-slot accounts over many steps, each mark
+        /// moving either way (for the side's winners: the records' offset
+        /// raised and accumulated; against them: the pass, writing at the
+        /// offset), with fills and funding between and a step start each
+        /// round: every build leaves what a fresh build leaves.
+        #[test]
+        fn offset_side_matches_a_fresh_build_over_many_steps(
+            accounts in proptest::collection::vec(account(), 0..30),
+            rounds in proptest::collection::vec(
+                (
+                    proptest::collection::vec(change(), 0..3),
+                    [prop_oneof![-5i64..=5, -400i64..400], prop_oneof![-5i64..=5, -400i64..400]],
+                    -30_000i64..30_000,
+                ),
+                8..30,
+            ),
+        ) {
+            let mut e = venue(&one_slot_accounts(&accounts));
+            let mut kept: Vec<ProRataSide> = vec![ProRataSide::default(); 4];
+            for (changes, moves, x) in rounds {
+                e.reset_step_outputs();
+                for c in changes.iter().filter(|c| !matches!(c, Change::Mark(..))) {
+                    apply(&mut e, c);
+                }
+                for (m, by) in moves.iter().enumerate() {
+                    e.marks[m] = (e.marks[m] + by).max(1);
+                }
+                for (i, side) in kept.iter_mut().enumerate() {
+                    let (mi, winners) = (i / 2, if i % 2 == 0 { -1 } else { 1 });
+                    check_kept_build(&mut e, side, mi, winners, x)?;
+                }
             }
         }
 

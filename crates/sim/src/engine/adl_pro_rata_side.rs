@@ -57,8 +57,10 @@ struct Record {
     lots: i64,
     /// See [`Entry::threshold`].
     threshold: i64,
-    /// See [`Entry::equity`].
-    equity: i64,
+    /// [`Entry::equity`] less `lots × offset` (the side's
+    /// [`ProRataSide::offset`] when written): a pass-free build moves every
+    /// entry's equity by raising the offset alone.
+    base: i64,
 }
 
 impl Record {
@@ -68,28 +70,35 @@ impl Record {
         set_aside: 0,
         lots: 0,
         threshold: 0,
-        equity: 0,
+        base: 0,
     };
 
-    /// The record of entry `e` (lots positive), not set aside.
-    fn of(e: Entry) -> Record {
+    /// The record of entry `e` (lots positive) whose equity less
+    /// `e.lots × offset` is `base`, not set aside.
+    fn of(e: Entry, base: i64) -> Record {
         debug_assert!(e.lots > 0, "Invariant: an indexed position holds lots");
         Record {
             account: e.account,
             set_aside: 0,
             lots: e.lots,
             threshold: e.threshold,
-            equity: e.equity,
+            base,
         }
     }
 
-    /// Its entry, if any.
-    fn entry(&self) -> Option<Entry> {
+    /// Its entry, if any, under the side's `offset` (its equity `base +
+    /// lots × offset` modulo `2^64`: exact, since `base` was written as the
+    /// equity less `lots × offset` modulo `2^64` and the true equity fits,
+    /// [`ProRataSide::shift_records`] raising the offset only when every
+    /// record's does).
+    #[inline(always)]
+    fn entry(&self, offset: i64) -> Option<Entry> {
+        // Eager (`then_some`): a multiply-add, no branch.
         (self.lots != 0).then_some(Entry {
             account: self.account,
             lots: self.lots,
             threshold: self.threshold,
-            equity: self.equity,
+            equity: self.base.wrapping_add(self.lots.wrapping_mul(offset)),
         })
     }
 }
@@ -158,6 +167,53 @@ pub(super) struct ProRataSide {
     /// tick (`None`: never built). A later build may then shift the records
     /// instead of its pass ([`ProRataSide::shift_records`]).
     pub(super) synced_at: Option<SyncPoint>,
+    /// Equity per lot added to every record's `base` when read (see
+    /// [`Record::entry`]): in `0..=OFFSET_MAX`, 0 after a re-base
+    /// ([`ProRataSide::rebase`]).
+    offset: i64,
+    /// The OR of [`wide_bits`] of every entry written since the last shift
+    /// one by one ([`ProRataSide::shift_each`]; at most the records'
+    /// own after it): some record may be outside [`small`]'s bounds when
+    /// not `small(wide)`, and the offset is then not raised
+    /// (every later shift re-bases), since its products are not bounded.
+    /// One OR a write, no branch.
+    wide: i64,
+}
+
+/// Bits of the lots of an entry written at any offset without a check
+/// ([`small`]).
+const SMALL_LOTS_BITS: u32 = 24;
+
+/// Bits of the equity of an entry written at any offset without a check.
+const SMALL_EQUITY_BITS: u32 = 61;
+
+/// The largest [`ProRataSide::offset`]: a small entry's `lots × offset`
+/// is below `2^24 × 2^38 = 2^62`, so its equity, at most `2^61 + 2^62`
+/// at any offset, and its base, above `−2^62`, fit in `i64`.
+const OFFSET_MAX: i64 = 1 << 38;
+
+/// Bits of an entry's lots and equity whose bits from [`SMALL_LOTS_BITS`]
+/// up are all zero when it is [`small`]: ORed into
+/// [`ProRataSide::wide`] by every write.
+#[inline(always)]
+fn wide_bits(lots: i64, equity: i64) -> i64 {
+    (equity >> (SMALL_EQUITY_BITS - SMALL_LOTS_BITS)) | lots
+}
+
+/// Whether the entries whose [`wide_bits`] OR to `bits` stay within `i64`
+/// at any offset up to [`OFFSET_MAX`] after their write: lots below `2^24`
+/// and equity in `0..2^61` (one test of both).
+#[inline(always)]
+fn small(bits: i64) -> bool {
+    bits >> SMALL_LOTS_BITS == 0
+}
+
+/// The base of an entry of `lots` and `equity` at `offset`: its equity less
+/// `lots × offset`, modulo `2^64` (read back exactly by [`Record::entry`]
+/// at any offset where the true equity fits).
+#[inline(always)]
+fn base_of(lots: i64, equity: i64, offset: i64) -> i64 {
+    equity.wrapping_sub(lots.wrapping_mul(offset))
 }
 
 /// What a side's records were evaluated at ([`ProRataSide::synced_at`]).
@@ -263,6 +319,8 @@ impl ProRataSide {
     pub(super) fn clear_entries(&mut self, slots: usize) {
         self.min_equity_per_lot = i64::MAX;
         self.kept = 0;
+        self.offset = 0;
+        self.wide = 0;
         if self.records.len() == slots {
             self.records.fill(Record::EMPTY);
         } else {
@@ -280,6 +338,7 @@ impl ProRataSide {
     /// empty.
     pub(super) fn start_build(&mut self, slots: usize) {
         self.min_equity_per_lot = i64::MAX;
+        self.rebase();
         if self.records.len() != slots {
             self.records = vec![Record::EMPTY; slots];
         }
@@ -376,38 +435,116 @@ impl ProRataSide {
     /// A kept build without the pass, after [`ProRataSide::start_keep`]:
     /// every entry's equity moved by its lots times `per_lot` (the side-wide
     /// change of a one-slot account's equity per lot, `winners·k·Δmark`),
-    /// `min_equity_per_lot` lowered by each entry as a pass lowers it (so it
-    /// is the least shifted one), and with `stale` each entry's threshold
-    /// key listed for [`ProRataSide::recut`]. Returns false on an overflow
-    /// (some records shifted, the others not: the caller's pass then writes
-    /// every record again). Exact for an entry whose account holds this one
-    /// slot, no collateral asset, and whose lines have not changed since
-    /// the records were written: its equity is `A + lots·k·side·mark`.
-    pub(super) fn shift_records(&mut self, per_lot: i64, stale: bool) -> bool {
-        let mut min = i64::MAX;
-        for (s, r) in self.records.iter_mut().enumerate() {
+    /// and with `stale` each entry's threshold key listed for
+    /// [`ProRataSide::recut`]. The move raises [`ProRataSide::offset`]
+    /// alone when every record's equity surely stays within `i64`, and
+    /// `min_equity_per_lot` becomes `min_before` (its value before
+    /// `start_keep`, at most every entry's equity per lot) plus `per_lot`:
+    /// an entry's equity is positive, so its quotient is a floor and moves
+    /// by `per_lot` exactly. Else (in doubt) the records are re-based and
+    /// shifted one by one ([`ProRataSide::shift_each`]). Returns false on an
+    /// overflow there (the caller's pass then writes every record again).
+    /// Exact for an entry whose account holds this one slot, no collateral
+    /// asset, and whose lines have not changed since the records were
+    /// written: its equity is `A + lots·k·side·mark`.
+    pub(super) fn shift_records(&mut self, per_lot: i64, stale: bool, min_before: i64) -> bool {
+        if stale {
+            self.list_threshold_keys();
+        }
+        if self.raise_offset(per_lot) {
+            self.min_equity_per_lot = min_before.saturating_add(per_lot);
+            return true;
+        }
+        self.rebase();
+        self.shift_each(per_lot)
+    }
+
+    /// Lists every entry's threshold key and lots in `build_thresholds`, in
+    /// slot order (for [`ProRataSide::recut`]). Reads only the records.
+    fn list_threshold_keys(&mut self) {
+        for (s, r) in self.records.iter().enumerate() {
+            if r.lots != 0 {
+                self.build_thresholds
+                    .push(((r.threshold, s as u32), r.lots));
+            }
+        }
+    }
+
+    /// Raises the offset by `per_lot` if every record's equity then surely
+    /// fits: no record written outside [`small`]'s bounds since the last
+    /// shift one by one, `per_lot` non-negative and the offset kept at most
+    /// [`OFFSET_MAX`]. False changes nothing.
+    fn raise_offset(&mut self, per_lot: i64) -> bool {
+        let raised = self.offset.checked_add(per_lot);
+        match raised {
+            Some(offset) if small(self.wide) && per_lot >= 0 && offset <= OFFSET_MAX => {
+                self.offset = offset;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Writes every record's equity at offset 0 (`base` becomes the
+    /// equity) and sets the offset to 0: at a full build, and before a
+    /// shift the offset cannot take. A no-op at offset 0.
+    fn rebase(&mut self) {
+        let offset = self.offset;
+        if offset == 0 {
+            return;
+        }
+        debug_assert!(
+            (0..=OFFSET_MAX).contains(&offset),
+            "Invariant: the offset is within its bound"
+        );
+        for r in &mut self.records {
+            if r.lots != 0 {
+                // Exact: the true equity at `offset` fits (see `Record::entry`).
+                r.base = r.base.wrapping_add(r.lots.wrapping_mul(offset));
+            }
+        }
+        self.offset = 0;
+    }
+
+    /// [`ProRataSide::shift_records`] one record at a time (offset 0):
+    /// every entry's equity moved by `lots × per_lot` (checked: false on an
+    /// overflow, some records moved, `wide` then big until the caller's pass
+    /// writes them again), `min_equity_per_lot` the least moved quotient,
+    /// lowered as a pass lowers it, and `wide` made the records' own (a
+    /// raise after this one is not refused for an entry gone).
+    fn shift_each(&mut self, per_lot: i64) -> bool {
+        debug_assert_eq!(self.offset, 0, "Invariant: shifted one by one at offset 0");
+        let (mut min, mut wide) = (i64::MAX, 0);
+        for r in &mut self.records {
             if r.lots == 0 {
                 continue;
             }
             let Some(equity) = r
                 .lots
                 .checked_mul(per_lot)
-                .and_then(|d| r.equity.checked_add(d))
+                .and_then(|d| r.base.checked_add(d))
             else {
+                self.wide = i64::MIN;
                 return false;
             };
-            r.equity = equity;
+            r.base = equity;
+            wide |= wide_bits(r.lots, equity);
             // `lower_min_equity`'s product test, on a local minimum.
             if min.checked_mul(r.lots).is_none_or(|m| equity < m) {
                 min = min.min(equity / r.lots);
             }
-            if stale {
-                self.build_thresholds
-                    .push(((r.threshold, s as u32), r.lots));
-            }
         }
         self.min_equity_per_lot = min;
+        self.wide = wide;
         true
+    }
+
+    /// The record of entry `e` at the current offset (its `base`:
+    /// [`base_of`]), its bits ORed into [`ProRataSide::wide`].
+    #[inline(always)]
+    fn record_of(&mut self, e: Entry) -> Record {
+        self.wide |= wide_bits(e.lots, e.equity);
+        Record::of(e, base_of(e.lots, e.equity, self.offset))
     }
 
     /// Counts a kept build without the pass that re-indexed `tail`
@@ -512,14 +649,15 @@ impl ProRataSide {
 
     /// The entry of `slot`, if indexed.
     pub(super) fn entry(&self, slot: u32) -> Option<Entry> {
-        self.records[slot as usize].entry()
+        self.records[slot as usize].entry(self.offset)
     }
 
     /// Writes the entry of `slot` (a build: the other orders are built
     /// from the same entries by the caller).
     pub(super) fn put_entry(&mut self, slot: u32, e: Entry) {
         self.lower_min_equity(e);
-        self.records[slot as usize] = Record::of(e);
+        let r = self.record_of(e);
+        self.records[slot as usize] = r;
     }
 
     /// Whether the current allocation set `slot` (indexed) aside.
@@ -562,7 +700,7 @@ impl ProRataSide {
                 || self
                     .records
                     .iter()
-                    .filter_map(Record::entry)
+                    .filter_map(|r| r.entry(self.offset))
                     .all(|e| e.equity_per_lot() >= loss),
             "Invariant: min_equity_per_lot is at most every entry's equity per lot"
         );
@@ -572,7 +710,7 @@ impl ProRataSide {
     /// Removes the entry of `slot`, if any.
     pub(super) fn remove(&mut self, slot: u32) {
         let record = std::mem::replace(&mut self.records[slot as usize], Record::EMPTY);
-        if let Some(e) = record.entry() {
+        if let Some(e) = record.entry(self.offset) {
             self.kept -= 1;
             self.by_lots.remove(e.lots, slot);
             self.by_threshold.remove((e.threshold, slot), e.lots);
@@ -590,7 +728,8 @@ impl ProRataSide {
         if self.equity_indexed {
             self.by_equity.insert(e.equity_per_lot(), slot);
         }
-        self.records[slot as usize] = Record::of(e);
+        let r = self.record_of(e);
+        self.records[slot as usize] = r;
         self.kept += 1;
     }
 
@@ -602,14 +741,20 @@ impl ProRataSide {
     /// the common case; the rest (in, out, neither) is [`ProRataSide::set_rare`].
     #[inline(always)]
     pub(super) fn set(&mut self, slot: u32, new: Option<Entry>) {
+        let offset = self.offset;
         let record = &mut self.records[slot as usize];
-        match (record.entry(), new) {
-            (Some(old), Some(new)) => {
+        let (lots, threshold, base) = (record.lots, record.threshold, record.base);
+        match new {
+            Some(new) if lots != 0 => {
                 // The record read once and written once, here.
-                *record = Record::of(new);
-                self.replace(slot, old, new);
+                *record = Record::of(new, base_of(new.lots, new.equity, offset));
+                self.wide |= wide_bits(new.lots, new.equity);
+                // The old equity formed only where read (`by_equity` kept).
+                self.replace(slot, (lots, threshold), new, || {
+                    base.wrapping_add(lots.wrapping_mul(offset))
+                });
             }
-            (old, new) => self.set_rare(slot, old.is_some(), new),
+            _ => self.set_rare(slot, lots != 0, new),
         }
     }
 
@@ -624,23 +769,30 @@ impl ProRataSide {
         }
     }
 
-    /// Replaces the entry `old` of `slot` by `new` in every order but the
-    /// records (the caller has written `slot`'s).
+    /// Replaces the entry of `slot` whose `(lots, threshold)` were `old`
+    /// (and equity `old_equity()`, read only when `by_equity` is kept) by
+    /// `new` in every order but the records (the caller has written
+    /// `slot`'s).
     #[inline(always)]
-    fn replace(&mut self, slot: u32, old: Entry, new: Entry) {
+    fn replace(
+        &mut self,
+        slot: u32,
+        (lots, threshold): (i64, i64),
+        new: Entry,
+        old_equity: impl FnOnce() -> i64,
+    ) {
         self.lower_min_equity(new);
-        if old.lots != new.lots {
-            self.by_lots.rekey_later(slot, old.lots, new.lots);
+        if lots != new.lots {
+            self.by_lots.rekey_later(slot, lots, new.lots);
         }
-        self.by_threshold.replace(
-            (old.threshold, slot),
-            old.lots,
-            (new.threshold, slot),
-            new.lots,
-        );
-        if self.equity_indexed && old.equity_per_lot() != new.equity_per_lot() {
-            self.by_equity
-                .rekey(slot, old.equity_per_lot(), new.equity_per_lot());
+        self.by_threshold
+            .replace((threshold, slot), lots, (new.threshold, slot), new.lots);
+        if self.equity_indexed {
+            let old_per_lot = old_equity() / lots;
+            if old_per_lot != new.equity_per_lot() {
+                self.by_equity
+                    .rekey(slot, old_per_lot, new.equity_per_lot());
+            }
         }
     }
 
@@ -655,7 +807,7 @@ impl ProRataSide {
         }
         self.by_equity.clear();
         for (s, r) in self.records.iter().enumerate() {
-            if let Some(e) = r.entry() {
+            if let Some(e) = r.entry(self.offset) {
                 self.by_equity.insert(e.equity_per_lot(), s as u32);
             }
         }
@@ -1232,6 +1384,16 @@ mod tests {
         }
     }
 
+    /// A built side of `slots` slots and no entry (orders empty and whole).
+    pub(super) fn empty_side(slots: usize) -> ProRataSide {
+        let mut side = ProRataSide::default();
+        side.clear_entries(slots);
+        side.by_threshold.build(&[], cut_below(0));
+        side.by_lots.build(&[]);
+        side.built(0);
+        side
+    }
+
     /// A side built from `(account, slot, lots, threshold)` entries (equity
     /// 0), cut at `x = 0`: the entries, the threshold sums and the lots order.
     pub(super) fn indexed_side(entries: &[(u32, u32, i64, i64)]) -> ProRataSide {
@@ -1331,6 +1493,72 @@ mod tests {
                 .zip(&side.thresholds)
                 .all(|(a, b)| a.lots == b.lots && a.cost == b.cost && a.threshold == b.threshold)
         );
+    }
+
+    /// Shifts raise the offset alone (no record written) while the bounds
+    /// fit, and every read and write goes through it; a shift the bounds
+    /// may not take (an entry near `i64::MAX` once written) re-bases
+    /// (offset 0, every record's equity written) and shifts one by one,
+    /// after which the bounds are the records' again; an entry whose
+    /// `lots × offset` overflows is written modulo `2^64`, read back
+    /// exactly, and makes the next shift re-base.
+    #[test]
+    fn offset_accumulates_and_rebases() {
+        let e = |s: u32, lots: i64, equity: i64| Entry {
+            account: s,
+            lots,
+            threshold: 0,
+            equity,
+        };
+        let equity = |side: &ProRataSide, s: u32| side.entry(s).map(|e| e.equity);
+        let shift = |side: &mut ProRataSide, per_lot: i64| {
+            let min = side.min_equity_per_lot;
+            side.start_keep(0);
+            side.shift_records(per_lot, false, min)
+        };
+        let mut side = empty_side(3);
+        side.insert(0, e(0, 2, 100));
+        side.insert(1, e(1, 3, 7));
+        for step in 1..=100 {
+            assert!(shift(&mut side, 5));
+            assert_eq!(side.offset, 5 * step);
+        }
+        assert_eq!(
+            (equity(&side, 0), equity(&side, 1)),
+            (Some(1_100), Some(1_507))
+        );
+        assert_eq!((side.records[0].base, side.records[1].base), (100, 7));
+        assert!(small(side.wide));
+        assert_eq!(side.min_equity_per_lot, 502);
+        side.set(2, Some(e(2, 1, 1_000)));
+        assert_eq!((side.records[2].base, equity(&side, 2)), (500, Some(1_000)));
+        side.set(2, Some(e(2, 1, i64::MAX - 10)));
+        assert_eq!(equity(&side, 2), Some(i64::MAX - 10));
+        side.set(2, None);
+        assert!(shift(&mut side, 20));
+        assert_eq!(side.offset, 0, "a big entry refused the raise: re-based");
+        assert_eq!((side.records[0].base, side.records[1].base), (1_140, 1_567));
+        assert_eq!(side.min_equity_per_lot, 522);
+        assert!(shift(&mut side, OFFSET_MAX));
+        assert_eq!(side.offset, OFFSET_MAX, "no big entry left: raised");
+        assert!(shift(&mut side, 1));
+        assert_eq!(side.offset, 0, "past OFFSET_MAX: re-based");
+        assert!(shift(&mut side, 1 << 37));
+        side.set(2, Some(e(2, 1 << 40, 9)));
+        assert_eq!(side.offset, 1 << 37, "lots × offset wrapped: no re-base");
+        assert!(!small(side.wide));
+        let t = OFFSET_MAX + 1 + (1 << 37);
+        let want = [1_140 + 2 * t, 1_567 + 3 * t, 9];
+        for s in 0..3 {
+            assert_eq!(equity(&side, s), Some(want[s as usize]));
+        }
+        assert!(shift(&mut side, 1));
+        assert_eq!(side.offset, 0, "a wide entry refused the raise: re-based");
+        assert_eq!(side.records[2].base, 9 + (1 << 40));
+        for s in 0..3 {
+            let lots = [2, 3, 1 << 40][s as usize];
+            assert_eq!(equity(&side, s), Some(want[s as usize] + lots));
+        }
     }
 
     /// The least equity per lot kept through the product test is the least
@@ -1632,6 +1860,76 @@ mod property_tests {
             .collect()
     }
 
+    /// One change to a side under [`offset_side_is_the_plain_records`]:
+    /// a slot's entry set (`(lots, threshold, equity)`, `None`: out), every
+    /// entry's equity shifted by its lots times a per-lot amount (a
+    /// pass-free build), or a kept build's pass writing every entry again.
+    #[derive(Clone, Debug)]
+    enum Op {
+        /// Slot (modulo the slots) and its new entry.
+        Set(usize, Option<(i64, i64, i64)>),
+        /// Equity per lot added to every entry.
+        Shift(i64),
+        /// A kept build's pass (every entry written again).
+        Pass,
+    }
+
+    /// An entry's `(lots, threshold, equity)`: small values (ties) and
+    /// large ones (products with the offset near or past `i64`).
+    fn entry_spec() -> impl Strategy<Value = (i64, i64, i64)> {
+        (
+            prop_oneof![1i64..=4, 1i64..1 << 31],
+            -2i64..=2,
+            prop_oneof![1i64..=1_000, 1i64..1 << 50, (i64::MAX / 2)..i64::MAX],
+        )
+    }
+
+    /// A random [`Op`]: shifts mostly small (the offset accumulates), some
+    /// large enough to force a re-base or to overflow.
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => (0usize..12, proptest::option::of(entry_spec())).prop_map(|(s, e)| Op::Set(s, e)),
+            4 => prop_oneof![0i64..=50, 0i64..1 << 30, (1i64 << 40)..i64::MAX].prop_map(Op::Shift),
+            1 => Just(Op::Pass),
+        ]
+    }
+
+    /// Slot `s`'s entry of `(lots, threshold, equity)` (its own account).
+    fn entry_at(s: usize, spec: Option<(i64, i64, i64)>) -> Option<Entry> {
+        spec.map(|(lots, threshold, equity)| Entry {
+            account: s as u32,
+            lots,
+            threshold,
+            equity,
+        })
+    }
+
+    /// A kept build's pass writing `model`'s entries over `side`, as
+    /// `Engine::keep_pro_rata` does (cut at 0).
+    fn pass(side: &mut ProRataSide, model: &[Option<Entry>]) {
+        side.start_keep(0);
+        for (s, &e) in model.iter().enumerate() {
+            side.keep_entry(s as u32, e);
+        }
+        let slots: Vec<u32> = (0..model.len() as u32).collect();
+        side.end_keep(&slots, 0);
+    }
+
+    /// The plain shift of `model`'s entries by `lots × per_lot`, checked
+    /// (`None`: some entry overflows).
+    fn plain_shift(model: &[Option<Entry>], per_lot: i64) -> Option<Vec<Option<Entry>>> {
+        model
+            .iter()
+            .map(|e| match e {
+                None => Some(None),
+                Some(e) => {
+                    let equity = e.lots.checked_mul(per_lot)?.checked_add(e.equity)?;
+                    Some(Some(Entry { equity, ..*e }))
+                }
+            })
+            .collect()
+    }
+
     proptest! {
         /// The shares with kept buffers are `allocate`'s, on two sides in
         /// turn with one scratch (the second meets the first's leftovers):
@@ -1791,6 +2089,55 @@ mod property_tests {
             prop_assert_eq!(&list, &want);
             let from: Vec<_> = buf.places().map(|i| given[i as usize]).collect();
             prop_assert_eq!(from, want);
+        }
+
+        /// A side whose records hold equity less `lots × offset` reads as
+        /// the plain records shifted one by one: random sets (in, out,
+        /// replaced), shifts (the offset raised, re-based when its bound
+        /// may overflow, or an overflow that the caller's pass repairs) and
+        /// kept passes; every entry read equals the plain one, and
+        /// `min_equity_per_lot` is at most every entry's quotient (equal
+        /// after a pass, which writes every entry afresh).
+        #[test]
+        fn offset_side_is_the_plain_records(
+            start in proptest::collection::vec(proptest::option::of(entry_spec()), 1..12),
+            ops in proptest::collection::vec(op(), 0..40),
+        ) {
+            let n = start.len();
+            let mut model: Vec<Option<Entry>> =
+                start.iter().enumerate().map(|(s, &e)| entry_at(s, e)).collect();
+            let mut side = super::tests::empty_side(n);
+            pass(&mut side, &model);
+            for op in ops {
+                let is_pass = matches!(op, Op::Pass);
+                match op {
+                    Op::Set(s, e) => {
+                        let s = s % n;
+                        model[s] = entry_at(s, e);
+                        side.set(s as u32, model[s]);
+                    }
+                    Op::Shift(per_lot) => {
+                        let min_before = side.min_equity_per_lot;
+                        side.start_keep(0);
+                        let shifted = side.shift_records(per_lot, false, min_before);
+                        let want = plain_shift(&model, per_lot);
+                        prop_assert_eq!(shifted, want.is_some());
+                        match want {
+                            Some(w) => model = w,
+                            // The caller's fallback: the pass, at the old equities.
+                            None => pass(&mut side, &model),
+                        }
+                    }
+                    Op::Pass => pass(&mut side, &model),
+                }
+                let got: Vec<Option<Entry>> = (0..n as u32).map(|s| side.entry(s)).collect();
+                prop_assert_eq!(&got, &model);
+                let least = model.iter().flatten().map(Entry::equity_per_lot).min();
+                prop_assert!(least.is_none_or(|m| side.min_equity_per_lot <= m));
+                if is_pass {
+                    prop_assert_eq!(side.min_equity_per_lot, least.unwrap_or(i64::MAX));
+                }
+            }
         }
     }
 }
