@@ -159,26 +159,28 @@ impl Engine {
         {
             let (q, r) = (product / PPB, product % PPB);
             let requirement = Micros(q + i64::from(r > 0));
-            debug_assert_eq!(
-                requirement,
-                self.markets[at.mi]
-                    .margin
-                    .maintenance_requirement(notional, self.margin_mult[at.mi]),
-                "Invariant: the first-bracket fast path is the schedule's requirement"
-            );
+            self.debug_check_requirement(at, notional, requirement);
             return requirement;
         }
         if let Some(requirement) = at.second.and_then(|b| b.requirement(notional)) {
-            debug_assert_eq!(
-                requirement,
-                self.markets[at.mi]
-                    .margin
-                    .maintenance_requirement(notional, self.margin_mult[at.mi]),
-                "Invariant: the second-bracket path is the schedule's requirement"
-            );
+            self.debug_check_requirement(at, notional, requirement);
             return requirement;
         }
         self.schedule_maintenance(at.mi, notional)
+    }
+
+    /// Debug builds: `requirement`, from a fast path of
+    /// [`Engine::position_maintenance_at`] (the first or the second
+    /// bracket), is the schedule's for `notional` in `at`'s market.
+    #[inline(always)]
+    fn debug_check_requirement(&self, at: &MaintenanceAt, notional: Micros, requirement: Micros) {
+        debug_assert_eq!(
+            requirement,
+            self.markets[at.mi]
+                .margin
+                .maintenance_requirement(notional, self.margin_mult[at.mi]),
+            "Invariant: a bracket's fast path is the schedule's requirement"
+        );
     }
 
     /// The requirement of `notional` in market `mi` by its margin schedule,
