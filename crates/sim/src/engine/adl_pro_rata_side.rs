@@ -98,7 +98,7 @@ impl Record {
             account: self.account,
             lots: self.lots,
             threshold: self.threshold,
-            equity: self.base.wrapping_add(self.lots.wrapping_mul(offset)),
+            equity: equity_of(self.lots, self.base, offset),
         })
     }
 }
@@ -214,6 +214,13 @@ fn small(bits: i64) -> bool {
 #[inline(always)]
 fn base_of(lots: i64, equity: i64, offset: i64) -> i64 {
     equity.wrapping_sub(lots.wrapping_mul(offset))
+}
+
+/// The equity of an entry of `lots` whose record holds `base` at `offset`
+/// ([`base_of`]'s inverse, modulo `2^64`: exact where the true equity fits).
+#[inline(always)]
+fn equity_of(lots: i64, base: i64, offset: i64) -> i64 {
+    base.wrapping_add(lots.wrapping_mul(offset))
 }
 
 /// What a side's records were evaluated at ([`ProRataSide::synced_at`]).
@@ -500,7 +507,7 @@ impl ProRataSide {
         for r in &mut self.records {
             if r.lots != 0 {
                 // Exact: the true equity at `offset` fits (see `Record::entry`).
-                r.base = r.base.wrapping_add(r.lots.wrapping_mul(offset));
+                r.base = equity_of(r.lots, r.base, offset);
             }
         }
         self.offset = 0;
@@ -741,17 +748,21 @@ impl ProRataSide {
     /// the common case; the rest (in, out, neither) is [`ProRataSide::set_rare`].
     #[inline(always)]
     pub(super) fn set(&mut self, slot: u32, new: Option<Entry>) {
-        let offset = self.offset;
-        let record = &mut self.records[slot as usize];
-        let (lots, threshold, base) = (record.lots, record.threshold, record.base);
+        let Record {
+            lots,
+            threshold,
+            base,
+            ..
+        } = self.records[slot as usize];
         match new {
             Some(new) if lots != 0 => {
                 // The record read once and written once, here.
-                *record = Record::of(new, base_of(new.lots, new.equity, offset));
-                self.wide |= wide_bits(new.lots, new.equity);
+                let offset = self.offset;
+                let r = self.record_of(new);
+                self.records[slot as usize] = r;
                 // The old equity formed only where read (`by_equity` kept).
                 self.replace(slot, (lots, threshold), new, || {
-                    base.wrapping_add(lots.wrapping_mul(offset))
+                    equity_of(lots, base, offset)
                 });
             }
             _ => self.set_rare(slot, lots != 0, new),
