@@ -1377,6 +1377,19 @@ mod build_property_tests {
         Ok(())
     }
 
+    /// A round of the kept-side proptests: a step's start, `changes` but
+    /// their marks applied, then each market's mark moved by `moves` (kept
+    /// at 1 or above).
+    fn start_round(e: &mut Engine, changes: &[Change], moves: [i64; 2]) {
+        e.reset_step_outputs();
+        for c in changes.iter().filter(|c| !matches!(c, Change::Mark(..))) {
+            apply(e, c);
+        }
+        for (m, by) in moves.iter().enumerate() {
+            e.marks[m] = (e.marks[m] + by).max(1);
+        }
+    }
+
     /// A kept side of one-slot accounts, the mark falling (for the shorts)
     /// and an account of the side changed between builds: the second build
     /// skips the pass (re-indexing the changed account), the third too
@@ -1390,6 +1403,13 @@ mod build_property_tests {
         let mut side = ProRataSide::default();
         let check = |e: &mut Engine, side: &mut ProRataSide| {
             check_kept_build(e, side, 0, -1, 0).expect("a kept build is a fresh one")
+        };
+        // `n` fills of account 2, one lot in and out: `n` entries of the
+        // touched log, its position back where it was after an even `n`.
+        let churn = |e: &mut Engine, n: usize| {
+            for i in 0..n {
+                apply(e, &Change::Fill(2, if i % 2 == 0 { 1 } else { -1 }));
+            }
         };
         check(&mut e, &mut side);
         e.marks[0] -= 40;
@@ -1408,9 +1428,7 @@ mod build_property_tests {
         assert_eq!((side.keeps.pass_free, side.keeps.builds), (2, 3));
         // A log past its cap but within twice it is kept whole at a step's
         // start: the cursor carried, no pass.
-        for i in 0..4_200 {
-            apply(&mut e, &Change::Fill(2, if i % 2 == 0 { 1 } else { -1 }));
-        }
+        churn(&mut e, 4_200);
         e.reset_step_outputs();
         assert_eq!(e.ledger.touched_base(), 0);
         e.marks[0] -= 1;
@@ -1418,9 +1436,7 @@ mod build_property_tests {
         assert_eq!((side.keeps.pass_free, side.keeps.builds), (3, 4));
         // Past twice the cap its front is dropped down to the cap with the
         // side's cursor in it: the pass.
-        for i in 0..4_200 {
-            apply(&mut e, &Change::Fill(2, if i % 2 == 0 { 1 } else { -1 }));
-        }
+        churn(&mut e, 4_200);
         e.reset_step_outputs();
         assert_eq!(e.ledger.touched().len(), 4_096);
         e.marks[0] -= 1;
@@ -1431,17 +1447,13 @@ mod build_property_tests {
         assert_eq!((side.keeps.pass_free, side.keeps.builds), (4, 6));
         // A drop that leaves the side's cursor in the log: it moves back
         // with the front (the fill after it re-indexed), no pass.
-        for i in 0..4_000 {
-            apply(&mut e, &Change::Fill(2, if i % 2 == 0 { 1 } else { -1 }));
-        }
+        churn(&mut e, 4_000);
         e.reset_step_outputs();
         e.marks[0] -= 1;
         check(&mut e, &mut side);
         assert_eq!((side.keeps.pass_free, side.keeps.builds), (5, 7));
         let (base, tail) = (e.ledger.touched_base(), side.keeps.tail_accounts);
-        for i in 0..200 {
-            apply(&mut e, &Change::Fill(2, if i % 2 == 0 { 1 } else { -1 }));
-        }
+        churn(&mut e, 200);
         apply(&mut e, &Change::Fill(4, 1));
         e.reset_step_outputs();
         assert!(e.ledger.touched_base() > base);
@@ -1546,13 +1558,7 @@ mod build_property_tests {
             let mut kept: Vec<ProRataSide> = vec![ProRataSide::default(); 2];
             let builds = rounds.len() as u64;
             for (changes, falls, x) in rounds {
-                e.reset_step_outputs();
-                for c in changes.iter().filter(|c| !matches!(c, Change::Mark(..))) {
-                    apply(&mut e, c);
-                }
-                for (m, fall) in falls.iter().enumerate() {
-                    e.marks[m] = (e.marks[m] - fall).max(1);
-                }
+                start_round(&mut e, &changes, falls.map(|fall| -fall));
                 for (mi, side) in kept.iter_mut().enumerate() {
                     check_kept_build(&mut e, side, mi, -1, x)?;
                 }
@@ -1584,13 +1590,7 @@ mod build_property_tests {
             let mut e = venue(&one_slot_accounts(&accounts));
             let mut kept: Vec<ProRataSide> = vec![ProRataSide::default(); 4];
             for (changes, moves, x) in rounds {
-                e.reset_step_outputs();
-                for c in changes.iter().filter(|c| !matches!(c, Change::Mark(..))) {
-                    apply(&mut e, c);
-                }
-                for (m, by) in moves.iter().enumerate() {
-                    e.marks[m] = (e.marks[m] + by).max(1);
-                }
+                start_round(&mut e, &changes, moves);
                 for (i, side) in kept.iter_mut().enumerate() {
                     let (mi, winners) = (i / 2, if i % 2 == 0 { -1 } else { 1 });
                     check_kept_build(&mut e, side, mi, winners, x)?;
