@@ -25,10 +25,10 @@
 
 use std::cmp::Reverse;
 
-use crate::money::Micros;
+use crate::money::{MAX_MICROS, Micros};
 
 use super::Engine;
-use super::ledger::WinnerFlags;
+use super::ledger::{NO_SHORT_TRIGGER, WinnerFlags};
 use super::margin::MaintenanceAt;
 
 /// Deferred winners read ahead by [`Engine::touch_accounts`] before their
@@ -149,14 +149,86 @@ impl Engine {
         );
         let margin = self.margin_now(a, equity, maintenance);
         // This re-check replaces any the account's ADL fills deferred.
+        let deferred = self.ledger.index_deferred(a);
         self.ledger.set_index_deferred(a, false);
         if let Some((equity, maintenance)) = margin
             && equity < maintenance
         {
             self.schedule_liquidation(a);
-        } else {
+        } else if !(deferred && self.keeps_short_trigger(a, margin)) {
             self.index_account(a, margin);
         }
+    }
+
+    /// Whether safe account `a`, an ADL winner whose triggers its fills
+    /// deferred, keeps the heap entry it has (no new trigger computed, no
+    /// push, no stale entry left): when that entry is a single-position
+    /// short's, the account holds that one position, open, no collateral
+    /// model is on, and the account in its state now (`margin`: its equity
+    /// and requirement at the marks) is not liquidatable at the highest mark
+    /// the entry lets pass, one tick below its trigger.
+    ///
+    /// Exact. A short's equity at mark `m` is its equity now plus
+    /// `lots × k × (m − mark)` (lots < 0: falling in `m`), its requirement
+    /// non-decreasing in `m` (a schedule non-decreasing in the notional,
+    /// rounded up), so safe one tick below the trigger means safe at every
+    /// mark the entry lets pass: the entry is on the safe side, as every
+    /// trigger is (docs/model.md §9), and funding moves it as it moves any
+    /// other. Its version is the account's (nothing popped it: breaches
+    /// are popped before the executions that deferred the winner, and a
+    /// version bump clears [`super::ledger::Account::short_trigger`]). A
+    /// trigger nearer the mark than the exact one only pops the account
+    /// earlier, and a popped account is re-checked exactly (re-indexed when
+    /// safe), so every liquidation is scheduled at the same step: what
+    /// differs is only internal (versions, heap entries, the dirty list of a
+    /// winner already dirty, the quiet steps' bands, the compaction's
+    /// timing; docs/performance.md, round 24, `trigger30`).
+    fn keeps_short_trigger(&self, a: u32, margin: Option<(Micros, Micros)>) -> bool {
+        #[cfg(test)]
+        if property_tests::PLAIN_TRIGGERS.get() {
+            return false;
+        }
+        let acc = &self.ledger.accounts[a as usize];
+        let stored = acc.short_trigger;
+        let Some((equity, _)) = margin else {
+            return false;
+        };
+        if stored == NO_SHORT_TRIGGER || self.collateral.is_some() || !self.ledger.holds_one_slot(a)
+        {
+            return false;
+        }
+        let p = self.ledger.positions[acc.first_slot as usize];
+        if p.lots >= 0 {
+            return false;
+        }
+        debug_assert!(
+            self.ledger.is_dirty(a),
+            "Invariant: a deferred winner is dirty already (its entry kept, nothing marks it)"
+        );
+        let mi = p.market as usize;
+        let below = self.index.short_trigger(mi, stored).saturating_sub(1);
+        let keeps = self.short_safe_at(&p, equity, below);
+        #[cfg(test)]
+        property_tests::KEPT_TRIGGERS.set(property_tests::KEPT_TRIGGERS.get() + u64::from(keeps));
+        keeps
+    }
+
+    /// Whether the one-position account holding short `p`, of equity
+    /// `equity` at the mark, is not liquidatable at mark `at` (ticks), in
+    /// integers: `false` when `at` is not positive or the notional there
+    /// passes the engine's range.
+    fn short_safe_at(&self, p: &super::ledger::Position, equity: Micros, at: i64) -> bool {
+        let mi = p.market as usize;
+        let m = &self.markets[mi];
+        let k = i128::from(m.micros_per_lot_tick);
+        let notional = i128::from(p.lots.unsigned_abs()) * i128::from(at) * k;
+        if at <= 0 || notional > i128::from(MAX_MICROS) {
+            return false;
+        }
+        let moved = i128::from(p.lots) * k * (i128::from(at) - i128::from(self.marks[mi]));
+        let equity_at = i128::from(equity.0) + moved;
+        let requirement = self.notional_maintenance(mi, Micros(notional as i64));
+        equity_at >= i128::from(requirement.0)
     }
 
     /// The equity and maintenance requirement of account `a` at the marks
@@ -217,6 +289,7 @@ impl Engine {
         self.ledger.set_index_deferred(a, false);
         let acc = &mut self.ledger.accounts[a as usize];
         acc.version = acc.version.wrapping_add(1);
+        acc.short_trigger = NO_SHORT_TRIGGER;
         self.index.due.push(Reverse((
             self.step.saturating_add(self.cfg.latency_steps),
             a,
@@ -503,6 +576,7 @@ impl Engine {
         self.ledger.mark_dirty(a);
         let acc = &mut self.ledger.accounts[a as usize];
         acc.version = acc.version.wrapping_add(1);
+        acc.short_trigger = NO_SHORT_TRIGGER;
         let version = acc.version;
         let (open, slot) = self.open_slots(a);
         let Some((equity, maintenance)) = margin.filter(|_| open > 0) else {
@@ -593,7 +667,8 @@ impl Engine {
                 Some(l) => (ceil_i64(l) - margin).max(mark + 1),
                 None => mark + 1,
             };
-            self.index.push_short(mi, trigger, a, version);
+            let stored = self.index.push_short(mi, trigger, a, version);
+            self.ledger.accounts[a as usize].short_trigger = stored;
         }
     }
 
@@ -778,7 +853,19 @@ mod tests {
 
 #[cfg(test)]
 mod property_tests {
+    use std::cell::Cell;
+
     use proptest::prelude::*;
+
+    thread_local! {
+        /// Test-only switch: no deferred winner keeps its trigger
+        /// (`Engine::keeps_short_trigger` answers `false`), the plain path
+        /// the kept one is compared with.
+        pub(super) static PLAIN_TRIGGERS: Cell<bool> = const { Cell::new(false) };
+        /// Test-only count of the triggers `Engine::keeps_short_trigger`
+        /// kept on this thread.
+        pub(super) static KEPT_TRIGGERS: Cell<u64> = const { Cell::new(0) };
+    }
 
     use super::super::test_venue::Spec;
     use crate::engine::Engine;
@@ -834,6 +921,301 @@ mod property_tests {
                 prop_assert_eq!(e.open_slots(a), (open, slot));
                 prop_assert_eq!(e.plain_open_slots(a), (open, slot));
             }
+        }
+
+        /// A run with the deferred winners' triggers kept where safe
+        /// (`Engine::keeps_short_trigger`) is the run without: the same
+        /// events every step (liquidations, ADL fills, bad debt, in order),
+        /// the same balances, positions, equity and pending flags at the
+        /// end, and the index misses nothing after any step. Random books
+        /// (one or two slots, either side, both brackets), random paths of
+        /// crashes, rebounds and funding, every ADL policy the engine keys
+        /// by account, latency 0 to 2, full or partial liquidation.
+        #[test]
+        fn kept_triggers_change_no_run(
+            book in proptest::collection::vec(book_account(), 4..40),
+            path in proptest::collection::vec(move_bp(), 4..40),
+            policy in 0usize..4,
+            latency in 0u32..3,
+            partial in any::<bool>(),
+        ) {
+            PLAIN_TRIGGERS.set(true);
+            let plain = run(&book, &path, policy, latency, partial);
+            PLAIN_TRIGGERS.set(false);
+            let kept = run(&book, &path, policy, latency, partial);
+            prop_assert_eq!(plain, kept);
+        }
+    }
+
+    /// One account of [`run`]'s book: `(collateral, [(lots, entry
+    /// ticks)])` in the first market, the second market's slot optional.
+    type BookAccount = (i64, (i64, i64), Option<(i64, i64)>);
+
+    /// An account of [`run`]'s book: lots of either side (a few to a few
+    /// hundred: both brackets), an entry around 100 USD (or anywhere from
+    /// 60 to 140: some shorts open near their liquidation, their fills'
+    /// losses then bring it inside their trigger) and leverage from
+    /// 1.5x to 45x on its notional (highly levered shorts lose their margin
+    /// to ADL fills at a bankrupt long's price), a slot in the second
+    /// market for one in five.
+    fn book_account() -> impl Strategy<Value = BookAccount> {
+        let lots = prop_oneof![1i64..=30, 1i64..=400, Just(10)]
+            .prop_flat_map(|l| prop_oneof![Just(l), Just(-l)]);
+        (
+            lots,
+            prop_oneof![9_000i64..11_000, 6_000i64..14_000],
+            prop_oneof![15i64..=100, 100i64..=450],
+            proptest::option::weighted(0.2, (-50i64..=50, 250i64..350)),
+        )
+            .prop_map(|(lots, entry, lev_tenths, second)| {
+                let collateral = lots.abs() * entry * 10_000 * 10 / lev_tenths;
+                (collateral, (lots, entry), second)
+            })
+    }
+
+    /// A step's move of the first market's price, basis points: crashes,
+    /// calm steps and rebounds; a funding settlement on some.
+    fn move_bp() -> impl Strategy<Value = (i64, Option<i64>)> {
+        (
+            prop_oneof![-3_000i64..=-300, -100i64..=100, 300i64..=1_500, Just(0)],
+            proptest::option::weighted(0.2, -3_000i64..=3_000),
+        )
+    }
+
+    /// What a run leaves: every step's events, then per account its
+    /// collateral, equity, positions and pending flag, and the fund.
+    type RunTrace = (
+        Vec<Vec<crate::engine::Event>>,
+        Vec<(i64, i64, Vec<i64>, bool)>,
+        u32,
+    );
+
+    /// Runs `book` (1 USD of insurance fund: ADL fires) through `path`
+    /// with ADL policy number `policy` (queue, `pro_rata`,
+    /// `min_max_leverage`, dYdX's walk), checking the index after every
+    /// step.
+    fn run(
+        book: &[BookAccount],
+        path: &[(i64, Option<i64>)],
+        policy: usize,
+        latency: u32,
+        partial: bool,
+    ) -> RunTrace {
+        use crate::engine::{AccountSpec, LastLine, LiquidationMode, VenueConfig};
+        use crate::money::{Micros, Rate};
+        use crate::venue::adl::{AdlPolicy, AdlScope, BinanceRanking};
+        let policy = match policy {
+            0 => AdlPolicy::Queue(Box::new(BinanceRanking)),
+            1 => AdlPolicy::ProRata,
+            2 => AdlPolicy::MinMaxLeverage,
+            _ => AdlPolicy::DydxWalk,
+        };
+        let mode = if partial {
+            LiquidationMode::ToTarget {
+                buffer: Rate::from_fraction(0.1).expect("a rate"),
+                step_fraction: 0.25,
+            }
+        } else {
+            LiquidationMode::Full
+        };
+        let cfg = VenueConfig {
+            mode,
+            latency_steps: latency,
+            insurance_fund: Micros(1_000_000),
+            last_line: LastLine::Adl {
+                policy,
+                scope: AdlScope::Position,
+            },
+            ..VenueConfig::plain()
+        };
+        let pop: Vec<AccountSpec> = book
+            .iter()
+            .enumerate()
+            .map(|(i, &(collateral, first, second))| AccountSpec {
+                id: i as u64 + 1,
+                collateral: Micros(collateral),
+                isolated: false,
+                positions: std::iter::once((0u16, first.0, first.1))
+                    .chain(second.map(|(l, t)| (1u16, l, t)))
+                    .collect(),
+            })
+            .collect();
+        let floors = [0, 1_000_000_000];
+        let markets = vec![
+            super::super::test_venue::market(&floors),
+            super::super::test_venue::market(&floors),
+        ];
+        let mut e = Engine::new(markets, &[100.0, 3.0], &pop, cfg, Engine::test_rng(7))
+            .expect("the book opens");
+        e.set_record_events(true);
+        let mut price = 10_000i64;
+        let mut events = Vec::new();
+        for &(bp, funding) in path {
+            price = (price + price * bp / 10_000).max(5);
+            let rates: Vec<Option<Rate>> = vec![
+                funding.map(|f| Rate::from_fraction(f as f64 * 1e-6).expect("a rate")),
+                None,
+            ];
+            e.step_with_funding(&[price as f64 / 100.0, 3.0], &rates)
+                .expect("the step runs");
+            e.check_index_soundness().expect("the index misses nothing");
+            assert_short_triggers_safe(&mut e);
+            events.push(e.events().to_vec());
+        }
+        let accounts = (0..book.len() as u32)
+            .map(|a| {
+                let lots = e.positions_of(a).iter().map(|p| p.lots).collect();
+                (e.collateral(a).0, e.equity(a).0, lots, e.is_pending(a))
+            })
+            .collect();
+        (events, accounts, e.accounts_liquidated())
+    }
+
+    /// Every recorded single-position short trigger (kept or pushed) is on
+    /// the safe side: the account, not pending, is not liquidatable one
+    /// tick below it, by the plain equity and requirement at that mark.
+    fn assert_short_triggers_safe(e: &mut Engine) {
+        for a in 0..e.ledger.accounts.len() as u32 {
+            let stored = e.ledger.accounts[a as usize].short_trigger;
+            if stored == super::NO_SHORT_TRIGGER || e.is_pending(a) {
+                continue;
+            }
+            let slot = e.ledger.accounts[a as usize].first_slot as usize;
+            let mi = e.ledger.positions[slot].market as usize;
+            let (mark, below) = (e.marks[mi], e.index.short_trigger(mi, stored) - 1);
+            e.marks[mi] = below;
+            let liquidatable = e.is_liquidatable(a);
+            e.marks[mi] = mark;
+            assert!(
+                !liquidatable,
+                "account {a} liquidatable at {below}, inside its trigger"
+            );
+        }
+    }
+
+    /// A deferred winner whose fill left it safer keeps its short's
+    /// trigger (same version, no push), and the kept trigger is re-checked
+    /// when the mark crosses it: popped and re-indexed while safe there,
+    /// scheduled once the mark passes its liquidation price.
+    #[test]
+    fn kept_trigger_is_rechecked_when_crossed() {
+        // A short of 10 lots at 100 USD with 50 USD: liquidated near
+        // 100 × (1 + 50/1000) / 1.01 ≈ 103.96 USD.
+        let mut e = venue(&[(50_000_000, [Some((-10, 10_000)), None])]);
+        let stored = e.ledger.accounts[0].short_trigger;
+        assert_ne!(
+            stored,
+            super::NO_SHORT_TRIGGER,
+            "a short's trigger is recorded"
+        );
+        let trigger = e.index.short_trigger(0, stored);
+        let version = e.ledger.accounts[0].version;
+        // An ADL-like fill: 4 lots bought back at the mark, the triggers
+        // deferred; the account is safer, so the entry stays.
+        e.ledger.mark_dirty(0);
+        let value = e.markets[0].value(4, e.marks[0]);
+        e.ledger.trade_with_external(0, 0, 4, value);
+        e.ledger.set_index_deferred(0, true);
+        PLAIN_TRIGGERS.set(false);
+        let before = KEPT_TRIGGERS.get();
+        e.recheck(0);
+        assert_eq!(KEPT_TRIGGERS.get(), before + 1, "the trigger is kept");
+        assert_eq!(e.ledger.accounts[0].version, version, "no new entry");
+        assert_eq!(e.ledger.accounts[0].short_trigger, stored);
+        assert!(!e.ledger.index_deferred(0));
+        // The mark at the kept trigger: popped, safe, re-indexed further up.
+        e.marks[0] = trigger;
+        assert!(!e.is_liquidatable(0));
+        e.collect_breaches();
+        assert_ne!(e.ledger.accounts[0].version, version, "re-checked");
+        assert!(!e.is_pending(0));
+        let moved = e.index.short_trigger(0, e.ledger.accounts[0].short_trigger);
+        assert!(
+            moved > trigger,
+            "the new trigger {moved} is past the kept {trigger}"
+        );
+        // Past the liquidation price: the new entry pops, scheduled.
+        e.marks[0] = moved + 2_000;
+        assert!(e.is_liquidatable(0));
+        e.collect_breaches();
+        assert!(e.is_pending(0));
+        assert_eq!(e.ledger.accounts[0].short_trigger, super::NO_SHORT_TRIGGER);
+    }
+
+    /// A deferred winner whose fill (at a price far above the mark, as a
+    /// bankrupt long's) brought its liquidation price inside its trigger
+    /// does not keep it: a new entry, and a mark between the two prices
+    /// schedules its liquidation.
+    #[test]
+    fn unsafe_trigger_is_not_kept() {
+        let mut e = venue(&[(50_000_000, [Some((-10, 10_000)), None])]);
+        let trigger = e.index.short_trigger(0, e.ledger.accounts[0].short_trigger);
+        let version = e.ledger.accounts[0].version;
+        // 2 lots bought back at 120 USD: 40 USD of the 50 lost.
+        e.ledger.mark_dirty(0);
+        let value = e.markets[0].value(2, 12_000);
+        e.ledger.trade_with_external(0, 0, 2, value);
+        e.ledger.set_index_deferred(0, true);
+        PLAIN_TRIGGERS.set(false);
+        let before = KEPT_TRIGGERS.get();
+        e.recheck(0);
+        assert!(!e.is_pending(0), "still safe at the mark");
+        assert_eq!(KEPT_TRIGGERS.get(), before, "the trigger is not kept");
+        assert_ne!(e.ledger.accounts[0].version, version, "a new entry");
+        // Liquidatable below the old trigger: caught there.
+        let mark = (e.marks[0]..trigger)
+            .find(|&m| {
+                e.marks[0] = m;
+                e.is_liquidatable(0)
+            })
+            .expect("the liquidation price moved inside the old trigger");
+        e.marks[0] = mark;
+        e.collect_breaches();
+        assert!(
+            e.is_pending(0),
+            "scheduled at {mark}, below the old trigger {trigger}"
+        );
+    }
+
+    /// The engine-level comparison takes the kept path: a crash whose ADL
+    /// fills leave short winners safer keeps some of their triggers.
+    #[test]
+    fn kept_triggers_are_taken_in_a_crash() {
+        let book: Vec<BookAccount> = (0..30)
+            .map(|i| {
+                if i % 2 == 0 {
+                    (100_000_000, (20 + i, 10_000), None)
+                } else {
+                    (2_000_000_000, (-60 - i, 10_000 + i), None)
+                }
+            })
+            .collect();
+        let path = [
+            (0, None),
+            (-800, None),
+            (-800, None),
+            (-500, None),
+            (300, None),
+            (-400, None),
+        ];
+        for policy in 0..4 {
+            PLAIN_TRIGGERS.set(true);
+            let plain = run(&book, &path, policy, 0, false);
+            PLAIN_TRIGGERS.set(false);
+            let before = KEPT_TRIGGERS.get();
+            let kept = run(&book, &path, policy, 0, false);
+            assert!(
+                KEPT_TRIGGERS.get() > before,
+                "policy {policy}: some trigger kept"
+            );
+            assert_eq!(plain, kept, "policy {policy}");
+            assert!(
+                plain
+                    .0
+                    .iter()
+                    .flatten()
+                    .any(|ev| matches!(ev, crate::engine::Event::Adl { .. }))
+            );
         }
     }
 }

@@ -64,6 +64,14 @@ pub struct Account {
     /// Bumped whenever the account's index entries are replaced; entries with an
     /// older version are stale.
     pub(super) version: u32,
+    /// The stored trigger (before the market's short offset,
+    /// [`super::triggers::LiquidationIndex::push_short`]) of the account's
+    /// one live heap entry when that entry is a single-position short's
+    /// (pushed by the index's `index_single` with version `version`);
+    /// [`NO_SHORT_TRIGGER`] otherwise. Lets a deferred ADL winner keep that
+    /// entry when it is still on the safe side (`engine/index.rs`). Fits in
+    /// the line's padding (56 bytes of fields before it).
+    pub(super) short_trigger: i64,
     /// A chunk of the current liquidation has executed (`chunked`).
     pub(super) chunked: bool,
     /// Collected as breached in the current step, not yet re-evaluated.
@@ -75,6 +83,10 @@ pub struct Account {
     /// Under `none`: the negative equity already recorded as insolvency.
     pub(super) shortfall_recorded: Micros,
 }
+
+/// [`Account::short_trigger`] when the account has no live single-position
+/// short entry.
+pub(super) const NO_SHORT_TRIGGER: i64 = i64::MIN;
 
 /// The flags of one account that an ADL fill (every policy's) and the
 /// close around it read or write, one bit each, kept in a dense array of
@@ -746,6 +758,7 @@ impl Ledger {
             first_slot,
             slot_count: spec.positions.len() as u32,
             version: 0,
+            short_trigger: NO_SHORT_TRIGGER,
             chunked: false,
             queued: false,
             liquidated: false,

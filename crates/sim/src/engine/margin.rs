@@ -92,8 +92,17 @@ impl Engine {
     #[inline(always)]
     pub(super) fn position_maintenance(&self, p: &Position, lots: i64) -> Micros {
         let mi = p.market as usize;
+        let notional = self.markets[mi].value(lots.abs(), self.marks[mi]);
+        self.notional_maintenance(mi, notional)
+    }
+
+    /// The requirement of a position of `notional` in market `mi` with the
+    /// market's margin multiplier: [`Engine::position_maintenance`] at any
+    /// mark (a kept trigger's test, `engine/index.rs`, reads it one tick
+    /// inside the trigger). The first bracket in `i64`, else the schedule.
+    #[inline(always)]
+    pub(super) fn notional_maintenance(&self, mi: usize, notional: Micros) -> Micros {
         let m = &self.markets[mi];
-        let notional = m.value(lots.abs(), self.marks[mi]);
         let mult = self.margin_mult[mi];
         // Most positions are in the first bracket (its maintenance amount is
         // 0): `ceil(notional × mmr)` in i64, as `maintenance_requirement`

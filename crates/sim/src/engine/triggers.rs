@@ -178,10 +178,27 @@ impl LiquidationIndex {
     }
 
     /// Adds the trigger of a short of `account` in `market`: safe while the mark
-    /// stays below `trigger` ticks.
-    pub(super) fn push_short(&mut self, market: usize, trigger: i64, account: u32, version: u32) {
+    /// stays below `trigger` ticks. Returns the trigger as stored (before the
+    /// market's short offset; [`LiquidationIndex::short_trigger`] reads it
+    /// back as it stands after later shifts).
+    pub(super) fn push_short(
+        &mut self,
+        market: usize,
+        trigger: i64,
+        account: u32,
+        version: u32,
+    ) -> i64 {
         let stored = trigger.saturating_sub(self.short_offset[market]);
         self.shorts[market].push((Reverse(stored), Reverse(account), version));
+        stored
+    }
+
+    /// The trigger (ticks) of a short entry of `market` stored as `stored`,
+    /// the market's offset applied as [`LiquidationIndex::pop_crossed`]
+    /// applies it: the entry stays while the mark is below it.
+    #[inline]
+    pub(super) fn short_trigger(&self, market: usize, stored: i64) -> i64 {
+        stored.saturating_add(self.short_offset[market])
     }
 
     /// Moves every long trigger of `market` up by `ticks` (towards the mark).
