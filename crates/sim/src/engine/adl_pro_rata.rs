@@ -44,7 +44,6 @@ use super::adl_pro_rata_side::{
 };
 use super::adl_request::AdlRequest;
 use super::ledger::Position;
-use super::threshold_sums;
 use super::waterfall::FillAccounts;
 
 /// Winners of a `pro_rata` close read, booked and re-indexed together
@@ -564,8 +563,7 @@ impl Engine {
                 "Invariant: a side without open lots or entries indexes nothing"
             );
         }
-        side.by_threshold
-            .build(&by_threshold, threshold_sums::cut_below(x));
+        side.build_threshold_sums(&by_threshold, x);
         side.by_lots.build(&by_lots);
         side.built(by_lots.len());
         side.build_thresholds = by_threshold;
@@ -651,7 +649,7 @@ impl Engine {
         side.touched.recycle(pending);
         side.by_lots.flush();
         self.adl_evaluations = evaluations;
-        if self.slot_lots_on(mi, winners) != side.by_threshold.total() {
+        if self.slot_lots_on(mi, winners) != side.threshold_total() {
             side.keeps.fallbacks += 1;
             return false;
         }
@@ -738,12 +736,11 @@ impl Engine {
             }
         }
         order.sort_by_key(|&(l, s)| (Reverse(l), s));
-        let lots_of = |s: u32| side.entry(s).map_or(0, |e| e.lots);
         assert!(
             side.by_lots.iter().eq(order.iter().copied())
                 && side.entries_kept() == order.len()
-                && side.by_threshold.total() == total
-                && side.by_threshold.sum_above(x, lots_of) == above,
+                && side.threshold_total() == total
+                && side.lots_above(x) == above,
             "Invariant: a kept build's orders are the fresh entries'"
         );
     }
@@ -992,8 +989,7 @@ impl Engine {
         side.next_stamp();
         let x = winners * price;
         side.cover_threshold(x);
-        let lots_of = |s: u32| side.entry(s).map_or(0, |e| e.lots);
-        let mut total = side.by_threshold.total() - side.by_threshold.sum_above(x, lots_of);
+        let mut total = side.threshold_total() - side.lots_above(x);
         side.capped.clear();
         let acc = &self.ledger.accounts[a as usize];
         for s in acc.first_slot..acc.first_slot + acc.slot_count {
@@ -1044,7 +1040,7 @@ impl Engine {
     /// Every candidate at `x = side × price`, as `(account, slot, lots)`, in
     /// no particular order (the caller sorts them by account and slot).
     fn every_pro_rata_candidate(&self, side: &ProRataSide, x: i64, out: &mut Vec<(u32, u32, i64)>) {
-        for (_, s) in side.by_threshold.up_to(x) {
+        for (_, s) in side.keys_up_to(x) {
             if !side.is_set_aside(s)
                 && let Some(e) = side.entry(s)
             {
@@ -1326,12 +1322,11 @@ mod build_property_tests {
     /// The threshold sums' answers of `side` at a few prices: the total and
     /// Σ lots above each.
     fn sums(side: &ProRataSide) -> Vec<i64> {
-        let lots_of = |s: u32| side.entry(s).map_or(0, |e| e.lots);
-        let mut v = vec![side.by_threshold.total()];
+        let mut v = vec![side.threshold_total()];
         for x in [
             -1_000_000, -20_000, -10_000, -300, 0, 300, 10_000, 20_000, 1_000_000,
         ] {
-            v.push(side.by_threshold.sum_above(x, lots_of));
+            v.push(side.lots_above(x));
         }
         v
     }

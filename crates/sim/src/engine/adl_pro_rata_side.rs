@@ -16,7 +16,7 @@ use crate::venue::adl::AdlCandidate;
 #[cfg(test)]
 use crate::venue::adl::{self, AdlPolicy};
 
-use super::threshold_sums::{ThresholdSums, cut_below};
+use super::threshold_sums::{NIL, SlotLines, ThresholdKey, ThresholdSums, cut_below};
 
 /// What the index holds of one position of the side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,19 +40,24 @@ impl Entry {
     }
 }
 
-/// A slot's record in the index: its [`Entry`] (`lots == 0`: none) and the
-/// allocation that set it aside, in 32 bytes on one cache line. The walk
-/// meets each position for the first time in the close; with the entry, the
-/// set-aside mark and the threshold in three arrays (the entry 40 bytes,
-/// across two lines half the time) that was three or four misses a
-/// position, now one.
+/// A slot's record in the index: its [`Entry`] (`lots == 0`: none) and its
+/// current node in the threshold sums (their per-slot line: [`SlotLines`]),
+/// in 32 bytes on one cache line. The walk meets each position for the
+/// first time in the close; with the entry, the set-aside mark and the
+/// threshold in three arrays (the entry 40 bytes, across two lines half the
+/// time) that was three or four misses a position, now one. A filled
+/// winner's re-index reads and writes this line alone (round 24: the
+/// threshold sums' own per-slot line, a second random line a fill, is
+/// gone; the set-aside marks, a few slots a close, moved off it to
+/// [`ProRataSide::aside_marks`]).
 #[derive(Clone, Copy, Debug)]
 #[repr(C, align(32))]
 struct Record {
     /// Owner of the position.
     account: u32,
-    /// The allocation that set it aside (`ProRataSide::stamp`).
-    set_aside: u32,
+    /// Its node in the threshold sums ([`NIL`]: not held there; written by
+    /// them alone, kept by every write of the entry).
+    current: u32,
     /// Lots (absolute); 0: no entry.
     lots: i64,
     /// See [`Entry::threshold`].
@@ -67,19 +72,19 @@ impl Record {
     /// No entry.
     const EMPTY: Record = Record {
         account: 0,
-        set_aside: 0,
+        current: NIL,
         lots: 0,
         threshold: 0,
         base: 0,
     };
 
     /// The record of entry `e` (lots positive) whose equity less
-    /// `e.lots × offset` is `base`, not set aside.
-    fn of(e: Entry, base: i64) -> Record {
+    /// `e.lots × offset` is `base`, its threshold sums' node `current`.
+    fn of(e: Entry, base: i64, current: u32) -> Record {
         debug_assert!(e.lots > 0, "Invariant: an indexed position holds lots");
         Record {
             account: e.account,
-            set_aside: 0,
+            current,
             lots: e.lots,
             threshold: e.threshold,
             base,
@@ -103,22 +108,50 @@ impl Record {
     }
 }
 
+/// The threshold sums' per-slot lines are the records: a slot's threshold
+/// is its entry's, its current node the record's `current`.
+impl SlotLines for [Record] {
+    #[inline(always)]
+    fn slot_count(&self) -> usize {
+        self.len()
+    }
+    #[inline(always)]
+    fn threshold(&self, slot: u32) -> i64 {
+        self[slot as usize].threshold
+    }
+    #[inline(always)]
+    fn current(&self, slot: u32) -> u32 {
+        self[slot as usize].current
+    }
+    #[inline(always)]
+    fn set_current(&mut self, slot: u32, node: u32) {
+        self[slot as usize].current = node;
+    }
+}
+
 /// One (market, side): its open positions in accounts with positive equity.
 #[derive(Default, Clone)]
 pub(super) struct ProRataSide {
     /// The step the index was built in and the accounts touched since its
     /// last allocation.
     pub(super) touched: super::adl_touched::TouchedSince,
-    /// Per slot: its entry, if indexed, and its set-aside mark.
+    /// Per slot: its entry, if indexed, and its threshold sums' node.
     records: Vec<Record>,
+    /// Per slot (grown on the first mark): the allocation that set it aside
+    /// (`stamp`). Off the records: a close sets aside a few slots at most
+    /// (the bankrupt account's, the capped ones under a gap), usually none.
+    aside_marks: Vec<u32>,
+    /// Slots set aside at the current `stamp`: while 0 (most closes), no
+    /// mark is read.
+    aside_count: u32,
     /// Records holding an entry: the last build's, then each insert and
     /// removal. Zero lets a build of a side with no open position skip its
     /// pass ([`ProRataSide::entries_kept`]).
     kept: usize,
     /// Entries in walk order (lots desc, then slot).
     pub(super) by_lots: LotsOrder,
-    /// Lots by profit threshold.
-    pub(super) by_threshold: ThresholdSums,
+    /// Lots by profit threshold (its per-slot lines: `records`).
+    by_threshold: ThresholdSums,
     /// Entries by equity per lot.
     pub(super) by_equity: EquityBuckets,
     /// Whether `by_equity` is kept this step: built at the step's first
@@ -328,6 +361,7 @@ impl ProRataSide {
         self.kept = 0;
         self.offset = 0;
         self.wide = 0;
+        self.aside_marks.clear();
         if self.records.len() == slots {
             self.records.fill(Record::EMPTY);
         } else {
@@ -347,6 +381,7 @@ impl ProRataSide {
         self.min_equity_per_lot = i64::MAX;
         self.rebase();
         if self.records.len() != slots {
+            self.aside_marks.clear();
             self.records = vec![Record::EMPTY; slots];
         }
     }
@@ -547,11 +582,12 @@ impl ProRataSide {
     }
 
     /// The record of entry `e` at the current offset (its `base`:
-    /// [`base_of`]), its bits ORed into [`ProRataSide::wide`].
+    /// [`base_of`]) with threshold sums' node `current`, its bits ORed into
+    /// [`ProRataSide::wide`].
     #[inline(always)]
-    fn record_of(&mut self, e: Entry) -> Record {
+    fn record_of(&mut self, e: Entry, current: u32) -> Record {
         self.wide |= wide_bits(e.lots, e.equity);
-        Record::of(e, base_of(e.lots, e.equity, self.offset))
+        Record::of(e, base_of(e.lots, e.equity, self.offset), current)
     }
 
     /// Counts a kept build without the pass that re-indexed `tail`
@@ -584,7 +620,8 @@ impl ProRataSide {
                 by_lots.push((r.lots, s));
             }
         }
-        self.by_threshold.build(&by_threshold, cut_below(x));
+        self.by_threshold
+            .build(&by_threshold, cut_below(x), &mut self.records[..]);
         self.by_lots.build(&by_lots);
         self.built(by_lots.len());
         self.build_thresholds = by_threshold;
@@ -604,7 +641,47 @@ impl ProRataSide {
             "Invariant: the pass listed every entry's threshold key"
         );
         self.by_threshold
-            .build(&self.build_thresholds, cut_below(x));
+            .build(&self.build_thresholds, cut_below(x), &mut self.records[..]);
+    }
+
+    /// Builds the threshold sums from `entries` (exactly the records'
+    /// entries' keys and lots), cut below `x`: a full build's.
+    pub(super) fn build_threshold_sums(&mut self, entries: &[(ThresholdKey, i64)], x: i64) {
+        self.by_threshold
+            .build(entries, cut_below(x), &mut self.records[..]);
+        self.debug_check_lines();
+    }
+
+    /// Debug builds, small indexes: a record holds a threshold sums' node
+    /// iff it holds an entry (the sums' builds and compactions rely on the
+    /// empty ones' [`NIL`]).
+    fn debug_check_lines(&self) {
+        debug_assert!(
+            self.records.len() > 1 << 16
+                || self
+                    .records
+                    .iter()
+                    .all(|r| (r.lots != 0) == (r.current != NIL)),
+            "Invariant: a record holds a threshold node iff it holds an entry"
+        );
+    }
+
+    /// Σ lots of every entry.
+    pub(super) fn threshold_total(&self) -> i64 {
+        self.by_threshold.total()
+    }
+
+    /// Σ lots of the entries whose threshold is above `x`.
+    pub(super) fn lots_above(&self, x: i64) -> i64 {
+        let records = &self.records[..];
+        self.by_threshold
+            .sum_above(x, records, |s| records[s as usize].lots)
+    }
+
+    /// The threshold keys of the entries with threshold at most `x`, in no
+    /// particular order.
+    pub(super) fn keys_up_to(&self, x: i64) -> impl Iterator<Item = ThresholdKey> + '_ {
+        self.by_threshold.up_to(x, &self.records[..])
     }
 
     /// Slots indexed (a pass over every record: for debug checks).
@@ -615,6 +692,7 @@ impl ProRataSide {
     /// Empties the entry of `slot` (a build: see
     /// [`ProRataSide::start_build`]).
     pub(super) fn clear_entry(&mut self, slot: u32) {
+        self.unmark_aside(slot);
         self.records[slot as usize] = Record::EMPTY;
     }
 
@@ -661,23 +739,53 @@ impl ProRataSide {
 
     /// Writes the entry of `slot` (a build: the other orders are built
     /// from the same entries by the caller).
+    /// Its threshold sums' node stays: a kept build's keep (the orders
+    /// kept), or a build's write (the sums then built set it).
     pub(super) fn put_entry(&mut self, slot: u32, e: Entry) {
         self.lower_min_equity(e);
-        let r = self.record_of(e);
+        self.unmark_aside(slot);
+        let r = self.record_of(e, self.records[slot as usize].current);
         self.records[slot as usize] = r;
     }
 
     /// Whether the current allocation set `slot` (indexed) aside.
     pub(super) fn is_set_aside(&self, slot: u32) -> bool {
-        let r = &self.records[slot as usize];
-        r.lots != 0 && r.set_aside == self.stamp
+        self.records[slot as usize].lots != 0 && self.marked_aside(slot)
+    }
+
+    /// Whether the current allocation set `slot` aside (its record not
+    /// read): false without a read while none is (most closes).
+    #[inline(always)]
+    fn marked_aside(&self, slot: u32) -> bool {
+        self.aside_count != 0 && self.aside_marks.get(slot as usize) == Some(&self.stamp)
+    }
+
+    /// Drops `slot`'s set-aside mark: a write of its record (set, put,
+    /// insert, removal) ends it, as when the mark was on the record. One
+    /// untaken branch while no slot is set aside.
+    #[inline(always)]
+    fn unmark_aside(&mut self, slot: u32) {
+        if self.aside_count != 0
+            && let Some(m) = self.aside_marks.get_mut(slot as usize)
+        {
+            *m = 0;
+        }
     }
 
     /// Sets `slot` (indexed) aside for the current allocation.
     pub(super) fn set_aside(&mut self, slot: u32) {
-        let r = &mut self.records[slot as usize];
-        debug_assert!(r.lots != 0, "Invariant: only an indexed slot is set aside");
-        r.set_aside = self.stamp;
+        debug_assert!(
+            self.records[slot as usize].lots != 0,
+            "Invariant: only an indexed slot is set aside"
+        );
+        let s = slot as usize;
+        if self.aside_marks.len() <= s {
+            self.aside_marks.resize(self.records.len().max(s + 1), 0);
+        }
+        if self.aside_marks[s] != self.stamp {
+            self.aside_marks[s] = self.stamp;
+            self.aside_count += 1;
+        }
     }
 
     /// Keeps [`ProRataSide::min_equity_per_lot`] at most `e`'s. Divides only
@@ -716,27 +824,32 @@ impl ProRataSide {
 
     /// Removes the entry of `slot`, if any.
     pub(super) fn remove(&mut self, slot: u32) {
-        let record = std::mem::replace(&mut self.records[slot as usize], Record::EMPTY);
-        if let Some(e) = record.entry(self.offset) {
+        if let Some(e) = self.entry(slot) {
             self.kept -= 1;
             self.by_lots.remove(e.lots, slot);
-            self.by_threshold.remove((e.threshold, slot), e.lots);
+            self.by_threshold
+                .remove((e.threshold, slot), e.lots, &mut self.records[..]);
             if self.equity_indexed {
                 self.by_equity.remove(e.equity_per_lot(), slot);
             }
         }
+        self.unmark_aside(slot);
+        self.records[slot as usize] = Record::EMPTY;
     }
 
     /// Indexes `slot` with entry `e`.
     pub(super) fn insert(&mut self, slot: u32, e: Entry) {
         self.lower_min_equity(e);
+        // The record first: the threshold sums read its threshold.
+        self.unmark_aside(slot);
+        let r = self.record_of(e, NIL);
+        self.records[slot as usize] = r;
         self.by_lots.insert(e.lots, slot);
-        self.by_threshold.insert((e.threshold, slot), e.lots);
+        self.by_threshold
+            .insert((e.threshold, slot), e.lots, &mut self.records[..]);
         if self.equity_indexed {
             self.by_equity.insert(e.equity_per_lot(), slot);
         }
-        let r = self.record_of(e);
-        self.records[slot as usize] = r;
         self.kept += 1;
     }
 
@@ -752,13 +865,17 @@ impl ProRataSide {
             lots,
             threshold,
             base,
+            current,
             ..
         } = self.records[slot as usize];
         match new {
             Some(new) if lots != 0 => {
-                // The record read once and written once, here.
+                // The record read once and written once, here (its
+                // threshold sums' node kept; they move it if its bucket
+                // changes).
                 let offset = self.offset;
-                let r = self.record_of(new);
+                self.unmark_aside(slot);
+                let r = self.record_of(new, current);
                 self.records[slot as usize] = r;
                 // The old equity formed only where read (`by_equity` kept).
                 self.replace(slot, (lots, threshold), new, || {
@@ -796,8 +913,13 @@ impl ProRataSide {
         if lots != new.lots {
             self.by_lots.rekey_later(slot, lots, new.lots);
         }
-        self.by_threshold
-            .replace((threshold, slot), lots, (new.threshold, slot), new.lots);
+        self.by_threshold.replace(
+            (threshold, slot),
+            lots,
+            (new.threshold, slot),
+            new.lots,
+            &mut self.records[..],
+        );
         if self.equity_indexed {
             let old_per_lot = old_equity() / lots;
             if old_per_lot != new.equity_per_lot() {
@@ -841,23 +963,25 @@ impl ProRataSide {
             .filter(|(_, r)| r.lots != 0)
             .map(|(s, r)| ((r.threshold, s as u32), r.lots))
             .collect();
-        self.by_threshold.build(&entries, cut_below(x));
+        self.by_threshold
+            .build(&entries, cut_below(x), &mut self.records[..]);
     }
 
     /// Reads the index's lines of `slot` that its re-index after a fill
-    /// writes (threshold node and key, equity links when kept): see
-    /// `Engine::touch_pro_rata_winners`.
+    /// writes besides its record (the equity links, when kept): see
+    /// `Engine::touch_pro_rata_winners`. The threshold sums' line of a slot
+    /// is its record (the caller's `entry` read brings it in).
     pub(super) fn touch(&self, slot: u32) -> u64 {
-        let mut x = self.by_threshold.touch(slot);
         if self.equity_indexed {
-            x ^= self.by_equity.touch(slot);
+            self.by_equity.touch(slot)
+        } else {
+            0
         }
-        x
     }
 
     /// Reads the line the walk will read of each slot of `keys` (its record:
-    /// entry, threshold and set-aside mark), in one pass so that their
-    /// misses overlap. Reads only.
+    /// entry and threshold), in one pass so that their misses overlap.
+    /// Reads only.
     fn touch_walk(&self, keys: &[u64]) {
         let mut x = 0u64;
         for &k in keys {
@@ -881,10 +1005,9 @@ impl ProRataSide {
     /// mark of a record never set aside).
     pub(super) fn next_stamp(&mut self) {
         self.stamp = self.stamp.wrapping_add(1);
+        self.aside_count = 0;
         if self.stamp == 0 {
-            for r in &mut self.records {
-                r.set_aside = 0;
-            }
+            self.aside_marks.fill(0);
             self.stamp = 1;
         }
     }
@@ -1048,9 +1171,8 @@ fn merge_runs(keys: &mut [u64], mid: usize, merged: &mut Vec<u64>) {
     }
 }
 
-/// Keys the walk reads ahead: their records (entry, threshold, set-aside
-/// mark: one line) are loaded together before the first of them is looked
-/// at.
+/// Keys the walk reads ahead: their records (entry and threshold: one
+/// line) are loaded together before the first of them is looked at.
 const READ_AHEAD: usize = 16;
 
 /// The indexed candidates at `x = side × price` in walk order (lots desc,
@@ -1114,7 +1236,6 @@ impl IndexedWalk<'_> {
     /// inlined into [`Walk::push_ones`]' loop too).
     #[inline(always)]
     fn step(&mut self) -> Option<(i64, u32, u32)> {
-        let stamp = self.side.stamp;
         loop {
             if self.at >= self.len && !self.refill() {
                 return None;
@@ -1123,7 +1244,8 @@ impl IndexedWalk<'_> {
             self.at += 1;
             self.visited.set(self.visited.get() + 1);
             let (lots, s) = lots_and_slot(k);
-            // One line: the entry, its threshold and its set-aside mark.
+            // One line: the entry and its threshold (the set-aside mark read
+            // only while some slot is set aside).
             debug_assert!(
                 (s as usize) < self.side.records.len(),
                 "Invariant: the lots order lists only slots the records hold"
@@ -1131,7 +1253,7 @@ impl IndexedWalk<'_> {
             let Some(r) = self.side.records.get(s as usize) else {
                 continue;
             };
-            if r.lots != 0 && r.threshold <= self.x && r.set_aside != stamp {
+            if r.lots != 0 && r.threshold <= self.x && !self.side.marked_aside(s) {
                 return Some((lots, r.account, s));
             }
         }
@@ -1399,7 +1521,7 @@ mod tests {
     pub(super) fn empty_side(slots: usize) -> ProRataSide {
         let mut side = ProRataSide::default();
         side.clear_entries(slots);
-        side.by_threshold.build(&[], cut_below(0));
+        side.build_threshold_sums(&[], 0);
         side.by_lots.build(&[]);
         side.built(0);
         side
@@ -1423,7 +1545,7 @@ mod tests {
             by_lots.push((lots, slot));
             by_threshold.push(((threshold, slot), lots));
         }
-        side.by_threshold.build(&by_threshold, cut_below(0));
+        side.build_threshold_sums(&by_threshold, 0);
         side.by_lots.build(&by_lots);
         side.built(entries.len());
         side
@@ -1437,8 +1559,7 @@ mod tests {
         for &(_, slot, ..) in rows {
             side.by_equity.insert(0, slot);
         }
-        let lots_of = |s: u32| side.entry(s).map_or(0, |e| e.lots);
-        let mut total = side.by_threshold.total() - side.by_threshold.sum_above(0, lots_of);
+        let mut total = side.threshold_total() - side.lots_above(0);
         for &(account, slot, lots, threshold, capped) in rows {
             if let (Some(c), true) = (capped, threshold <= 0) {
                 side.set_aside(slot);
@@ -1615,7 +1736,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(21);
         let mut side = ProRataSide::default();
         side.clear_entries(64);
-        side.by_threshold.build(&[], cut_below(0));
+        side.build_threshold_sums(&[], 0);
         side.by_lots.build(&[]);
         side.next_stamp();
         let mut held: Vec<Option<Entry>> = vec![None; 64];
@@ -1941,7 +2062,155 @@ mod property_tests {
             .collect()
     }
 
+    /// One change or query under [`merged_line_side_is_the_plain_model`].
+    #[derive(Clone, Debug)]
+    enum LineOp {
+        /// Slot (modulo the slots) and its new `(lots, threshold)` (`None`:
+        /// out): a put, a re-key (within or across the cut and the
+        /// buckets) or a removal.
+        Set(usize, Option<(i64, i64)>),
+        /// A slot set aside (if held) by the current allocation.
+        Aside(usize),
+        /// A new allocation (every mark dropped).
+        Stamp,
+        /// Many re-keys of one slot above the cut (the threshold sums'
+        /// stale nodes compacted), ending at the given key.
+        Churn(usize, (i64, i64)),
+        /// A kept build's pass writing these slots' new entries and the
+        /// rest unchanged (few: moved one by one; many: the orders built
+        /// again from the records).
+        Pass(Vec<(usize, Option<(i64, i64)>)>),
+        /// The threshold sums cut below this price if it is below theirs.
+        Cover(i64),
+    }
+
+    /// A slot's `(lots, threshold)`: few lots values (ties in the walk),
+    /// thresholds around the cut at 0 (below, at, above).
+    fn line_spec() -> impl Strategy<Value = (i64, i64)> {
+        (1i64..=5, -8i64..=8)
+    }
+
+    /// A random [`LineOp`].
+    fn line_op() -> impl Strategy<Value = LineOp> {
+        prop_oneof![
+            6 => (0usize..16, proptest::option::of(line_spec())).prop_map(|(s, e)| LineOp::Set(s, e)),
+            2 => (0usize..16).prop_map(LineOp::Aside),
+            1 => Just(LineOp::Stamp),
+            1 => (0usize..16, line_spec()).prop_map(|(s, e)| LineOp::Churn(s, e)),
+            1 => proptest::collection::vec((0usize..16, proptest::option::of(line_spec())), 0..6)
+                .prop_map(LineOp::Pass),
+            1 => (-12i64..4).prop_map(LineOp::Cover),
+        ]
+    }
+
+    /// Slot `s`'s entry of `(lots, threshold)` (two slots an account).
+    fn line_entry(s: usize, spec: Option<(i64, i64)>) -> Option<Entry> {
+        spec.map(|(lots, threshold)| Entry {
+            account: s as u32 / 2,
+            lots,
+            threshold,
+            equity: 1_000,
+        })
+    }
+
+    /// The plain model's answers at `x` against the side's: Σ lots, Σ lots
+    /// above `x`, the keys up to `x`, the set-aside marks, and the walk
+    /// (in profit at `x`, not set aside, lots desc then slot).
+    fn check_lines(
+        side: &mut ProRataSide,
+        model: &std::collections::BTreeMap<(i64, u32), i64>,
+        aside: &std::collections::BTreeSet<u32>,
+        x: i64,
+    ) -> Result<(), TestCaseError> {
+        side.by_lots.flush();
+        side.debug_check_lines();
+        prop_assert_eq!(side.threshold_total(), model.values().sum::<i64>());
+        let above: i64 = model.iter().filter(|(k, _)| k.0 > x).map(|(_, l)| l).sum();
+        prop_assert_eq!(side.lots_above(x), above);
+        let mut up: Vec<(i64, u32)> = side.keys_up_to(x).collect();
+        up.sort_unstable();
+        let want_up: Vec<(i64, u32)> = model.keys().filter(|k| k.0 <= x).copied().collect();
+        prop_assert_eq!(up, want_up);
+        for s in 0..side.records.len() as u32 {
+            prop_assert_eq!(side.is_set_aside(s), aside.contains(&s), "slot {}", s);
+        }
+        let mut want: Vec<(i64, u32, u32)> = model
+            .iter()
+            .filter(|(k, _)| k.0 <= x && !aside.contains(&k.1))
+            .map(|(k, &l)| (l, k.1 / 2, k.1))
+            .collect();
+        want.sort_unstable_by_key(|c| (Reverse(c.0), c.2));
+        let walk: Vec<_> = IndexedWalk::new(side, x, &Cell::new(0)).collect();
+        prop_assert_eq!(walk, want);
+        Ok(())
+    }
+
     proptest! {
+        /// The side whose records hold the threshold sums' per-slot line
+        /// (threshold and current node) and whose set-aside marks are off
+        /// the records answers as a plain model, a map `(threshold, slot)
+        /// → lots` with a set of marked slots: random puts, re-keys across
+        /// the cut and the buckets, removals, marks, new allocations,
+        /// churns that compact the sums' nodes, kept passes (moves and
+        /// rebuilds) and re-cuts, each followed by queries at several
+        /// prices (below, at and above the cut).
+        #[test]
+        fn merged_line_side_is_the_plain_model(
+            ops in proptest::collection::vec(line_op(), 1..60),
+            xs in proptest::collection::vec(-10i64..10, 3),
+        ) {
+            use std::collections::{BTreeMap, BTreeSet};
+            let n = 16;
+            let mut side = super::tests::empty_side(n);
+            side.next_stamp();
+            let mut held: Vec<Option<Entry>> = vec![None; n];
+            let mut aside: BTreeSet<u32> = BTreeSet::new();
+            for op in ops {
+                match op {
+                    LineOp::Set(s, e) => {
+                        held[s] = line_entry(s, e);
+                        side.set(s as u32, held[s]);
+                        aside.remove(&(s as u32));
+                    }
+                    LineOp::Aside(s) => {
+                        if held[s].is_some() {
+                            side.set_aside(s as u32);
+                            aside.insert(s as u32);
+                        }
+                    }
+                    LineOp::Stamp => {
+                        side.next_stamp();
+                        aside.clear();
+                    }
+                    LineOp::Churn(s, e) => {
+                        for k in 0..1200i64 {
+                            let t = 1 + (k % 7);
+                            side.set(s as u32, line_entry(s, Some((1 + k % 3, t))));
+                        }
+                        held[s] = line_entry(s, Some(e));
+                        side.set(s as u32, held[s]);
+                        aside.remove(&(s as u32));
+                    }
+                    LineOp::Pass(changes) => {
+                        for (s, e) in changes {
+                            held[s] = line_entry(s, e);
+                        }
+                        pass(&mut side, &held);
+                        aside.clear();
+                    }
+                    LineOp::Cover(x) => side.cover_threshold(x),
+                }
+                let model: BTreeMap<(i64, u32), i64> = held
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(s, e)| e.map(|e| ((e.threshold, s as u32), e.lots)))
+                    .collect();
+                for &x in xs.iter().chain([-1, 0].iter()) {
+                    check_lines(&mut side, &model, &aside, x)?;
+                }
+            }
+        }
+
         /// The shares with kept buffers are `allocate`'s, on two sides in
         /// turn with one scratch (the second meets the first's leftovers):
         /// few lots values (ties in shares and fractional parts), sides
@@ -2015,7 +2284,7 @@ mod property_tests {
             let mut want: Vec<(i64, u32, u32)> = Vec::new();
             for (p, &(l, s)) in order.iter().enumerate() {
                 let r = &side.records[s as usize];
-                if r.lots != 0 && r.threshold <= 0 && r.set_aside != side.stamp {
+                if r.lots != 0 && r.threshold <= 0 && !side.is_set_aside(s) {
                     let c = (l, r.account, s);
                     let mut walk = IndexedWalk::new(&side, 0, &visited);
                     visited.set(0);

@@ -18,7 +18,7 @@
 //! without reading its list. A filled winner's break-even moves away from
 //! the fill price, deeper into profit (`(T·L − f·x) / (L − f) < T` when
 //! `T < x`), so once in bucket 0 it stays there, and its later fills are a
-//! write to a hot sum and to its own slot line: no bucket line, no node.
+//! write to a hot sum: no bucket line, no node, no slot line written.
 //! (With one bucket per tick over the whole range, every fill moved its
 //! winner to another bucket: a cache miss on the old bucket's sum, one on
 //! the new one's and one on its list head, ~7% of the 1,000,000-account
@@ -33,9 +33,32 @@
 //! from the live slots once they reach twice those. A move is a bucket
 //! update, an append and two writes, where a doubly linked list also read
 //! and wrote both neighbours.
+//!
+//! **The slot lines are the caller's** ([`SlotLines`]): a slot's threshold
+//! and current node live in the caller's per-slot record (the `pro_rata`
+//! side's `Record`, which holds the threshold already), so that a filled
+//! winner's re-index meets one random line a slot, not its record and a
+//! line of the sums besides (round 24).
 
-/// End of a bucket's list; also "no current node".
-const NIL: u32 = u32::MAX;
+/// End of a bucket's list; also "no current node" (a slot not held).
+pub(super) const NIL: u32 = u32::MAX;
+
+/// The per-slot lines of a [`ThresholdSums`], kept by its caller: each
+/// slot's threshold (written by the caller: a key's threshold is its slot's
+/// before the key is inserted or replaced in, and stays while it is held)
+/// and its current node (written by the sums alone; [`NIL`] for every slot
+/// not held, which the caller keeps by writing `NIL` when it empties a
+/// slot's line).
+pub(super) trait SlotLines {
+    /// Slots covered: every slot held is below it.
+    fn slot_count(&self) -> usize;
+    /// `slot`'s threshold (meaningful only while held).
+    fn threshold(&self, slot: u32) -> i64;
+    /// `slot`'s current node ([`NIL`]: not held).
+    fn current(&self, slot: u32) -> u32;
+    /// Makes `node` `slot`'s current node.
+    fn set_current(&mut self, slot: u32, node: u32);
+}
 
 /// Entry key: `(threshold, slot)`, unique per slot.
 pub(super) type ThresholdKey = (i64, u32);
@@ -61,25 +84,6 @@ struct Node {
     next: u32,
 }
 
-/// What the sums keep of one slot, on one line: its threshold (meaningful
-/// only while held) and its current node (`NIL`: not held).
-#[derive(Clone, Copy, Debug)]
-#[repr(C, align(16))]
-struct SlotLine {
-    /// Its threshold.
-    threshold: i64,
-    /// Its current node.
-    current: u32,
-}
-
-impl SlotLine {
-    /// Not held.
-    const EMPTY: SlotLine = SlotLine {
-        threshold: 0,
-        current: NIL,
-    };
-}
-
 /// See the module documentation.
 #[derive(Clone, Default)]
 pub(super) struct ThresholdSums {
@@ -93,16 +97,22 @@ pub(super) struct ThresholdSums {
     total: i64,
     /// The lists' nodes, live and stale.
     nodes: Vec<Node>,
-    /// Per slot: its threshold and current node.
-    slots: Vec<SlotLine>,
     /// Slots held.
     live: usize,
 }
 
 impl ThresholdSums {
-    /// Rebuilds from `(key, value)` entries (any order; values positive),
-    /// with the thresholds at or below `cut` in bucket 0.
-    pub(super) fn build(&mut self, entries: &[(ThresholdKey, i64)], cut: i64) {
+    /// Rebuilds from `(key, value)` entries (any order; values positive;
+    /// exactly the slots `lines` holds, each with its key's threshold),
+    /// with the thresholds at or below `cut` in bucket 0. Writes every
+    /// entry's current node and no other line (those are [`NIL`] already:
+    /// no pass over the slots).
+    pub(super) fn build(
+        &mut self,
+        entries: &[(ThresholdKey, i64)],
+        cut: i64,
+        lines: &mut (impl SlotLines + ?Sized),
+    ) {
         let hi = entries.iter().map(|e| e.0.0).max().unwrap_or(cut);
         let buckets = entries.len().next_power_of_two().clamp(1024, 1 << 20);
         let range = (i128::from(hi) - i128::from(cut)).max(0) as u128;
@@ -115,14 +125,22 @@ impl ThresholdSums {
         self.sums.reset(buckets);
         self.total = 0;
         self.nodes.clear();
-        self.slots.fill(SlotLine::EMPTY);
         self.live = 0;
         for &(key, value) in entries {
             let b = self.bucket(key.0);
             self.sums.add(b, value);
             self.total += value;
-            self.link(key);
+            // A held slot's line may name a node of the lists just dropped.
+            lines.set_current(key.1, NIL);
+            self.link(key, lines);
         }
+        debug_assert!(
+            entries
+                .iter()
+                .enumerate()
+                .all(|(i, e)| lines.current(e.0.1) == i as u32),
+            "Invariant: a build's entries are distinct slots"
+        );
     }
 
     /// Whether a query at `x` is fast: at or above the cut (below it,
@@ -166,74 +184,81 @@ impl ThresholdSums {
         self.total += value;
     }
 
-    /// Lists `key`'s slot (not held) on its bucket's list, as its current
-    /// node.
-    fn link(&mut self, (t, slot): ThresholdKey) {
-        let s = slot as usize;
-        if self.slots.len() <= s {
-            self.slots.resize(s + 1, SlotLine::EMPTY);
-        }
-        debug_assert_eq!(
-            self.slots[s].current, NIL,
-            "Invariant: threshold sums hold a slot once"
+    /// Lists `key`'s slot (not held; its line holds `key`'s threshold) on
+    /// its bucket's list, as its current node.
+    fn link(&mut self, (t, slot): ThresholdKey, lines: &mut (impl SlotLines + ?Sized)) {
+        debug_assert!(
+            lines.current(slot) == NIL && lines.threshold(slot) == t,
+            "Invariant: threshold sums hold a slot once, at its line's threshold"
         );
-        self.push_node(self.bucket(t), slot);
-        self.slots[s].threshold = t;
+        self.push_node(self.bucket(t), slot, lines);
         self.live += 1;
     }
 
     /// Appends a node of `slot` to bucket `b`'s list and makes it current.
-    fn push_node(&mut self, b: usize, slot: u32) {
+    fn push_node(&mut self, b: usize, slot: u32, lines: &mut (impl SlotLines + ?Sized)) {
         let index = self.nodes.len() as u32;
         self.nodes.push(Node {
             slot,
             next: self.sums.head(b),
         });
         self.sums.set_head(b, index);
-        self.slots[slot as usize].current = index;
+        lines.set_current(slot, index);
     }
 
-    /// Drops `key`'s slot (held): its node goes stale.
-    fn unlink(&mut self, (t, slot): ThresholdKey) {
+    /// Drops `slot` (held): its node goes stale.
+    fn unlink(&mut self, slot: u32, lines: &mut (impl SlotLines + ?Sized)) {
         debug_assert!(
-            self.slots[slot as usize].current != NIL && self.slots[slot as usize].threshold == t,
+            lines.current(slot) != NIL,
             "Invariant: threshold sums remove only a key they hold"
         );
-        self.slots[slot as usize].current = NIL;
+        lines.set_current(slot, NIL);
         self.live -= 1;
     }
 
     /// Rebuilds the lists from the live slots once the stale nodes outnumber
     /// them (amortized O(1) a move).
-    fn compact_if_stale(&mut self) {
+    fn compact_if_stale(&mut self, lines: &mut (impl SlotLines + ?Sized)) {
         if self.nodes.len() < 2 * self.live + 1024 {
             return;
         }
         self.sums.clear_heads();
         self.nodes.clear();
-        for s in 0..self.slots.len() {
-            if self.slots[s].current != NIL {
-                self.push_node(self.bucket(self.slots[s].threshold), s as u32);
+        for s in 0..lines.slot_count() as u32 {
+            if lines.current(s) != NIL {
+                self.push_node(self.bucket(lines.threshold(s)), s, lines);
             }
         }
     }
 
-    /// Inserts `key` (not present) with `value` (positive).
-    pub(super) fn insert(&mut self, key: ThresholdKey, value: i64) {
+    /// Inserts `key` (not present; its slot's line holds its threshold)
+    /// with `value` (positive).
+    pub(super) fn insert(
+        &mut self,
+        key: ThresholdKey,
+        value: i64,
+        lines: &mut (impl SlotLines + ?Sized),
+    ) {
         debug_assert!(value > 0, "Invariant: threshold sums hold positive values");
-        self.compact_if_stale();
-        self.link(key);
+        self.compact_if_stale(lines);
+        self.link(key, lines);
         self.add(key.0, value);
     }
 
     /// Removes `key` (present, with `value`).
-    pub(super) fn remove(&mut self, key: ThresholdKey, value: i64) {
-        self.unlink(key);
+    pub(super) fn remove(
+        &mut self,
+        key: ThresholdKey,
+        value: i64,
+        lines: &mut (impl SlotLines + ?Sized),
+    ) {
+        self.unlink(key.1, lines);
         self.add(key.0, -value);
     }
 
     /// Replaces `old` (present, with `old_value`) by `new` with `new_value`
-    /// (positive): the slot gets a new node only when its bucket changes.
+    /// (positive; `new`'s slot's line holds its threshold already): the
+    /// slot gets a new node only when its bucket changes.
     /// Inlined for the common case, both keys at or below the cut for one
     /// slot (a filled winner in the deep bucket, most of a crash's
     /// re-indexes): bucket 0, no bucket computed, no call;
@@ -245,11 +270,12 @@ impl ThresholdSums {
         old_value: i64,
         new: ThresholdKey,
         new_value: i64,
+        lines: &mut (impl SlotLines + ?Sized),
     ) {
         if old.0 <= self.cut && new.0 <= self.cut && old.1 == new.1 {
-            self.replace_in_bucket(0, old, old_value, new.0, new_value);
+            self.replace_in_bucket(0, old, old_value, new.0, new_value, lines);
         } else {
-            self.replace_above(old, old_value, new, new_value);
+            self.replace_above(old, old_value, new, new_value, lines);
         }
     }
 
@@ -263,18 +289,20 @@ impl ThresholdSums {
         old_value: i64,
         new: ThresholdKey,
         new_value: i64,
+        lines: &mut (impl SlotLines + ?Sized),
     ) {
         let b = self.bucket(old.0);
         if old.1 == new.1 && b == self.bucket(new.0) {
-            self.replace_in_bucket(b, old, old_value, new.0, new_value);
+            self.replace_in_bucket(b, old, old_value, new.0, new_value, lines);
             return;
         }
-        self.remove(old, old_value);
-        self.insert(new, new_value);
+        self.remove(old, old_value, lines);
+        self.insert(new, new_value, lines);
     }
 
-    /// Gives `old`'s slot (held, in bucket `b`, as is threshold `t`) the
-    /// threshold `t` and the value `new_value` (positive): its node stays.
+    /// Gives `old`'s slot (held, in bucket `b`, as is threshold `t`, which
+    /// its line holds already) the value `new_value` (positive): its node
+    /// stays, and its line is not written (nor read, but by debug checks).
     #[inline(always)]
     fn replace_in_bucket(
         &mut self,
@@ -283,6 +311,7 @@ impl ThresholdSums {
         old_value: i64,
         t: i64,
         new_value: i64,
+        lines: &(impl SlotLines + ?Sized),
     ) {
         debug_assert!(
             new_value > 0,
@@ -292,24 +321,13 @@ impl ThresholdSums {
             b == self.bucket(old.0) && b == self.bucket(t),
             "Invariant: both keys are in bucket b (a key at or below the cut: 0)"
         );
-        let line = &mut self.slots[old.1 as usize];
         debug_assert!(
-            line.current != NIL && line.threshold == old.0,
-            "Invariant: threshold sums replace only a key they hold"
+            lines.current(old.1) != NIL && lines.threshold(old.1) == t,
+            "Invariant: threshold sums replace only a key they hold, its line at the new threshold"
         );
-        line.threshold = t;
         if old_value != new_value {
             self.add_to_bucket(b, new_value - old_value);
         }
-    }
-
-    /// Reads `slot`'s line (threshold and current node; nothing else), so
-    /// that a pass over the winners of a close brings their lines into the
-    /// cache together rather than one miss per re-index.
-    pub(super) fn touch(&self, slot: u32) -> u64 {
-        self.slots
-            .get(slot as usize)
-            .map_or(0, |l| u64::from(l.current) ^ l.threshold as u64)
     }
 
     /// Σ of every value.
@@ -318,14 +336,18 @@ impl ThresholdSums {
     }
 
     /// The live slots of bucket `b`, newest first.
-    fn bucket_slots(&self, b: usize) -> impl Iterator<Item = u32> + '_ {
+    fn bucket_slots<'a>(
+        &'a self,
+        b: usize,
+        lines: &'a (impl SlotLines + ?Sized),
+    ) -> impl Iterator<Item = u32> + 'a {
         let mut n = self.sums.head(b);
         std::iter::from_fn(move || {
             while n != NIL {
                 let index = n;
                 let node = self.nodes[index as usize];
                 n = node.next;
-                if self.slots[node.slot as usize].current == index {
+                if lines.current(node.slot) == index {
                     return Some(node.slot);
                 }
             }
@@ -335,7 +357,12 @@ impl ThresholdSums {
 
     /// Σ values of the entries with threshold above `x`; `value(slot)` gives
     /// the value of an entry of the bucket `x` falls in.
-    pub(super) fn sum_above(&self, x: i64, value: impl Fn(u32) -> i64) -> i64 {
+    pub(super) fn sum_above(
+        &self,
+        x: i64,
+        lines: &(impl SlotLines + ?Sized),
+        value: impl Fn(u32) -> i64,
+    ) -> i64 {
         if self.sums.len() == 0 {
             return 0;
         }
@@ -345,8 +372,8 @@ impl ThresholdSums {
             // Every threshold of bucket 0 is at or below the cut.
             return sum;
         }
-        for slot in self.bucket_slots(b) {
-            if self.slots[slot as usize].threshold > x {
+        for slot in self.bucket_slots(b, lines) {
+            if lines.threshold(slot) > x {
                 sum += value(slot);
             }
         }
@@ -354,14 +381,18 @@ impl ThresholdSums {
     }
 
     /// The keys with threshold at most `x`, in no particular order.
-    pub(super) fn up_to(&self, x: i64) -> impl Iterator<Item = ThresholdKey> + '_ {
+    pub(super) fn up_to<'a>(
+        &'a self,
+        x: i64,
+        lines: &'a (impl SlotLines + ?Sized),
+    ) -> impl Iterator<Item = ThresholdKey> + 'a {
         let last = if self.sums.len() == 0 {
             None
         } else {
             Some(self.bucket(x))
         };
         let mut b = last.and_then(|_| self.sums.next_nonempty(0));
-        let mut slots = b.map(|b| self.bucket_slots(b));
+        let mut slots = b.map(|b| self.bucket_slots(b, lines));
         std::iter::from_fn(move || {
             loop {
                 let (bucket, last) = (b?, last?);
@@ -369,14 +400,14 @@ impl ThresholdSums {
                     return None;
                 }
                 if let Some(slot) = slots.as_mut()?.next() {
-                    let t = self.slots[slot as usize].threshold;
+                    let t = lines.threshold(slot);
                     if t <= x {
                         return Some((t, slot));
                     }
                     continue;
                 }
                 b = self.sums.next_nonempty(bucket + 1);
-                slots = b.map(|b| self.bucket_slots(b));
+                slots = b.map(|b| self.bucket_slots(b, lines));
             }
         })
     }
@@ -489,6 +520,77 @@ mod tests {
 
     use super::*;
 
+    /// Plain per-slot lines `(threshold, current)`, grown on demand.
+    #[derive(Default)]
+    struct PlainLines(Vec<(i64, u32)>);
+
+    impl PlainLines {
+        /// Writes `slot`'s threshold (the caller's part of a line).
+        fn set_threshold(&mut self, slot: u32, t: i64) {
+            let s = slot as usize;
+            if self.0.len() <= s {
+                self.0.resize(s + 1, (0, NIL));
+            }
+            self.0[s].0 = t;
+        }
+    }
+
+    impl SlotLines for PlainLines {
+        fn slot_count(&self) -> usize {
+            self.0.len()
+        }
+        fn threshold(&self, slot: u32) -> i64 {
+            self.0[slot as usize].0
+        }
+        fn current(&self, slot: u32) -> u32 {
+            self.0.get(slot as usize).map_or(NIL, |l| l.1)
+        }
+        fn set_current(&mut self, slot: u32, node: u32) {
+            self.0[slot as usize].1 = node;
+        }
+    }
+
+    /// The sums with their lines, as a caller keeps them: each key's
+    /// threshold written to its line before the key goes in.
+    #[derive(Default)]
+    struct Sums {
+        sums: ThresholdSums,
+        lines: PlainLines,
+    }
+
+    impl Sums {
+        fn build(&mut self, entries: &[(ThresholdKey, i64)], cut: i64) {
+            self.lines.0.clear();
+            for &((t, s), _) in entries {
+                self.lines.set_threshold(s, t);
+            }
+            self.sums.build(entries, cut, &mut self.lines);
+        }
+        fn insert(&mut self, key: ThresholdKey, value: i64) {
+            self.lines.set_threshold(key.1, key.0);
+            self.sums.insert(key, value, &mut self.lines);
+        }
+        fn remove(&mut self, key: ThresholdKey, value: i64) {
+            self.sums.remove(key, value, &mut self.lines);
+        }
+        fn replace(&mut self, old: ThresholdKey, ov: i64, new: ThresholdKey, nv: i64) {
+            self.lines.set_threshold(new.1, new.0);
+            self.sums.replace(old, ov, new, nv, &mut self.lines);
+        }
+        fn sum_above(&self, x: i64, value: impl Fn(u32) -> i64) -> i64 {
+            self.sums.sum_above(x, &self.lines, value)
+        }
+        fn up_to(&self, x: i64) -> impl Iterator<Item = ThresholdKey> + '_ {
+            self.sums.up_to(x, &self.lines)
+        }
+        fn total(&self) -> i64 {
+            self.sums.total()
+        }
+        fn covers(&self, x: i64) -> bool {
+            self.sums.covers(x)
+        }
+    }
+
     #[test]
     fn sums_match_a_plain_scan_through_inserts_and_removes() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
@@ -501,7 +603,7 @@ mod tests {
                 let t = rng.random_range(-spread..spread);
                 by_slot.insert(slot, (t, rng.random_range(1..100)));
             }
-            let mut sums = ThresholdSums::default();
+            let mut sums = Sums::default();
             let entries: Vec<(ThresholdKey, i64)> =
                 by_slot.iter().map(|(&s, &(t, v))| ((t, s), v)).collect();
             // Cuts below, inside and above the thresholds: queries on both
@@ -573,7 +675,7 @@ mod tests {
                 i128::from(x) - i128::from(cut) <= i128::from(x).abs() / 64 + 1,
                 "{x}"
             );
-            let mut sums = ThresholdSums::default();
+            let mut sums = Sums::default();
             sums.build(&[((x, 0), 1)], cut);
             assert!(sums.covers(x));
             assert!(cut == i64::MIN || !sums.covers(cut - 1));
@@ -624,7 +726,7 @@ mod tests {
     fn compaction_keeps_sums_and_listings() {
         let mut rng = ChaCha8Rng::seed_from_u64(8);
         let mut held: Vec<(i64, i64)> = (0..40).map(|_| (rng.random_range(-500..500), 1)).collect();
-        let mut sums = ThresholdSums::default();
+        let mut sums = Sums::default();
         let entries: Vec<(ThresholdKey, i64)> = held
             .iter()
             .enumerate()
@@ -653,6 +755,6 @@ mod tests {
                 assert_eq!(got, want_up, "round {round}");
             }
         }
-        assert!(sums.nodes.len() < 2 * 40 + 1024 + 1);
+        assert!(sums.sums.nodes.len() < 2 * 40 + 1024 + 1);
     }
 }

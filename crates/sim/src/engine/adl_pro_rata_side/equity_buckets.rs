@@ -113,7 +113,7 @@ impl EquityBuckets {
         }
     }
 
-    /// Reads `slot`'s links (nothing else): see `ThresholdSums::touch`.
+    /// Reads `slot`'s links (nothing else): see `ProRataSide::touch`.
     pub(in crate::engine) fn touch(&self, slot: u32) -> u64 {
         self.links
             .get(slot as usize)
