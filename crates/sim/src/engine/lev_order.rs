@@ -361,7 +361,7 @@ impl LevOrder {
                 .all(|(b, &at)| at == b.head as usize * CHUNK + b.len as usize),
             "Invariant: a build fills each far range's chunks with its keys"
         );
-        self.by_quotient.sort(&mut top);
+        self.by_quotient.sort(&mut top, None);
         self.near.extend(top.iter().copied());
         self.pulled_keys = top;
     }
@@ -831,10 +831,11 @@ impl LevOrder {
             self.drain_into(i, &mut keys);
             self.far.pop();
             let lower = self.bounds.pop().unwrap_or(f64::NEG_INFINITY);
+            let span = bounds_span(lower, self.floor);
             if keys.len() > self.range_keys {
-                self.pull_cut(lower, &mut keys);
+                self.pull_cut(lower, span, &mut keys);
             } else {
-                self.by_quotient.sort(&mut keys);
+                self.by_quotient.sort(&mut keys, span);
                 self.pull_sorted(lower, &keys);
             }
             self.refresh_guide(lower, i);
@@ -873,8 +874,11 @@ impl LevOrder {
     /// it placed all of its keys again (~1,070 keys placed a partial pull at
     /// 100,000 accounts, half of them pushed back). Cut here, each key is
     /// placed and pushed back about once.
-    fn pull_cut(&mut self, lower: f64, keys: &mut Vec<LevKey>) {
-        let end = self.by_quotient.sort_top(keys, self.range_keys);
+    ///
+    /// `span`: bits every key's quotient lies within, if known
+    /// ([`bounds_span`]).
+    fn pull_cut(&mut self, lower: f64, span: Option<(u64, u64)>, keys: &mut Vec<LevKey>) {
+        let end = self.by_quotient.sort_top(keys, self.range_keys, span);
         let q = keys[end - 1].ratio();
         debug_assert!(
             self.near
@@ -1123,6 +1127,20 @@ fn quotient_bits_span(keys: &[LevKey]) -> Option<(u64, u64)> {
     }))
 }
 
+/// The bits a far range's quotients lie within, from its bounds: at least
+/// `lower`'s and below `upper`'s (the range above's bound, or `near`'s
+/// floor), when both are finite and `lower` is non-negative (non-negative
+/// f64s order as their bits do); `None` otherwise (the first range's −∞,
+/// the floor's +∞ before the first pull), where the keys are searched.
+///
+/// Round 24: a range's bounds are its keys' lowest quotient at its cut
+/// and the next range's, so they span about what its keys do, and the
+/// sort skips its pass over the keys for their lowest and highest bits.
+fn bounds_span(lower: f64, upper: f64) -> Option<(u64, u64)> {
+    (lower >= 0.0 && lower.is_sign_positive() && upper.is_finite() && lower < upper)
+        .then(|| (lower.to_bits(), upper.to_bits() - 1))
+}
+
 /// The buffers of the sorts by quotient ([`QuotientSort::sort`],
 /// [`QuotientSort::sort_top`]), kept for their capacity.
 ///
@@ -1155,10 +1173,23 @@ impl QuotientSort {
     /// bits and `hi` the highest of them, `shift` the least that leaves at
     /// most one bucket a key: monotone in the quotient, highest first, and
     /// equal quotients share a bucket.
-    fn place(&mut self, keys: &[LevKey]) -> bool {
-        let Some((lo, hi)) = quotient_bits_span(keys) else {
+    ///
+    /// `span`, when known (a far range's bounds, [`bounds_span`]), stands
+    /// for the keys' lowest and highest bits: any `lo ≤ bits ≤ hi` of every
+    /// key gives buckets monotone in the quotient (only their width
+    /// changes), and it saves the pass over the keys that finds them.
+    fn place(&mut self, keys: &[LevKey], span: Option<(u64, u64)>) -> bool {
+        let Some((lo, hi)) = span
+            .filter(|_| !keys.is_empty())
+            .or_else(|| quotient_bits_span(keys))
+        else {
             return false;
         };
+        debug_assert!(
+            keys.iter()
+                .all(|k| (lo..=hi).contains(&k.ratio().to_bits())),
+            "Invariant: a sort's span holds every key's quotient bits"
+        );
         debug_assert!(
             u32::try_from(keys.len()).is_ok(),
             "Invariant: a sort by quotient counts its keys in u32"
@@ -1211,9 +1242,9 @@ impl QuotientSort {
     }
 
     /// Sorts `keys` (each with a quotient) into order: placed by bucket,
-    /// each bucket sorted by the whole key.
-    fn sort(&mut self, keys: &mut Vec<LevKey>) {
-        if !self.place(keys) {
+    /// each bucket sorted by the whole key (`span`: as [`QuotientSort::place`]).
+    fn sort(&mut self, keys: &mut Vec<LevKey>, span: Option<(u64, u64)>) {
+        if !self.place(keys, span) {
             return;
         }
         self.sort_buckets(usize::MAX);
@@ -1231,12 +1262,14 @@ impl QuotientSort {
     ///
     /// Only the buckets up to the one holding the `k`-th key are sorted;
     /// the keys sharing its quotient are in that bucket, right after it.
-    fn sort_top(&mut self, keys: &mut Vec<LevKey>, k: usize) -> usize {
+    ///
+    /// `span`: as [`QuotientSort::place`].
+    fn sort_top(&mut self, keys: &mut Vec<LevKey>, k: usize, span: Option<(u64, u64)>) -> usize {
         debug_assert!(
             k >= 1 && keys.len() > k,
             "Invariant: a partial pull keeps some keys back"
         );
-        if !self.place(keys) {
+        if !self.place(keys, span) {
             return 0;
         }
         let sorted = self.sort_buckets(k);
@@ -1459,11 +1492,11 @@ mod tests {
             let mut want = keys.clone();
             want.sort_unstable();
             let mut got = keys.clone();
-            by.sort(&mut got);
+            by.sort(&mut got, None);
             assert_eq!(got, want);
             if keys.len() > 1 {
                 let k = rng.random_range(1..keys.len());
-                let end = by.sort_top(&mut keys, k);
+                let end = by.sort_top(&mut keys, k, None);
                 let q = want[k - 1].ratio().to_bits();
                 let ties = want.iter().take_while(|x| x.ratio().to_bits() >= q).count();
                 assert_eq!(end, ties.min(keys.len()));
@@ -1781,29 +1814,61 @@ mod tests {
             .collect()
     }
 
+    /// A far range's bounds give a span only when both are finite and the
+    /// lower is a non-negative f64 below the upper, and then it holds every
+    /// quotient in `[lower, upper)` and none at `upper` or above.
+    #[test]
+    fn bounds_span_holds_the_range() {
+        assert_eq!(bounds_span(f64::NEG_INFINITY, 1.0), None);
+        assert_eq!(bounds_span(0.5, f64::INFINITY), None);
+        assert_eq!(bounds_span(-0.0, 1.0), None);
+        assert_eq!(bounds_span(-1.0, 1.0), None);
+        assert_eq!(bounds_span(1.0, 1.0), None);
+        assert_eq!(bounds_span(f64::NAN, 1.0), None);
+        let (lo, hi) = bounds_span(0.0, 3.0).expect("finite bounds");
+        for v in [
+            0.0,
+            f64::MIN_POSITIVE,
+            1.0,
+            2.999_999_999,
+            3.0f64.next_down(),
+        ] {
+            assert!((lo..=hi).contains(&v.to_bits()), "{v}");
+        }
+        assert!(!(lo..=hi).contains(&3.0f64.to_bits()));
+    }
+
     proptest! {
         /// The sorts by bucket (the fast path) are the plain sort of the
         /// keys: whole (`sort`), and the top `k` with every key sharing
         /// the lowest quotient of those (`sort_top`), the rest the same
         /// keys; over clusters of quotients a few f64 bits apart beside
         /// far ones (buckets of more than [`INSERTION_MAX`] keys), many
-        /// equal quotients (ties on account and slot), and one key.
+        /// equal quotients (ties on account and slot), and one key; with
+        /// the span searched from the keys or given wider than theirs (as a
+        /// far range's bounds give it, [`bounds_span`]: coarser buckets).
         #[test]
         fn sorts_by_bucket_match_a_plain_sort(
             amounts in prop::collection::vec((0u8..3, any::<u32>(), any::<u32>(), 0u32..6), 0..300),
             k in any::<prop::sample::Index>(),
+            widen in prop::option::of((0u32..41, 0u32..41)),
         ) {
             let keys = keys_by_mode(&amounts, 0);
             let mut want = keys.clone();
             want.sort_unstable();
             let mut by = QuotientSort::default();
+            // Widened by 0 (the keys' own span), a few bits or up to 2^40.
+            let span = widen.and_then(|(below, above)| {
+                let (below, above) = ((1u64 << below) - 1, (1u64 << above) - 1);
+                quotient_bits_span(&keys).map(|(lo, hi)| (lo.saturating_sub(below), hi + above))
+            });
             let mut got = keys.clone();
-            by.sort(&mut got);
+            by.sort(&mut got, span);
             prop_assert_eq!(&got, &want);
             if keys.len() > 1 {
                 let k = 1 + k.index(keys.len() - 1);
                 let mut top = keys.clone();
-                let end = by.sort_top(&mut top, k);
+                let end = by.sort_top(&mut top, k, span);
                 let q = want[k - 1].ratio().to_bits();
                 let ties = want.iter().take_while(|x| x.ratio().to_bits() >= q).count();
                 prop_assert_eq!(end, ties);
@@ -1835,7 +1900,7 @@ mod tests {
             let mut want = keys.clone();
             want.sort_unstable();
             let mut by = QuotientSort::default();
-            let end = by.sort_top(&mut keys, range_keys);
+            let end = by.sort_top(&mut keys, range_keys, None);
             let mut cuts = vec![(end, f64::NAN)];
             by.cut_rest(&keys, end, range_keys, -1.0, &mut cuts);
             prop_assert_eq!(cuts.last().map(|c| c.0), Some(keys.len()));
