@@ -282,6 +282,9 @@ pub(super) struct KeepCounts {
     pub(super) changes: u64,
     /// Builds whose threshold sums were cut again.
     pub(super) recuts: u64,
+    /// Builds whose threshold sums' stale cut was raised instead
+    /// ([`ThresholdSums::raise_cut`]).
+    pub(super) raises: u64,
     /// Kept builds without the pass: the records shifted with the mark and
     /// the log's tail re-indexed ([`ProRataSide::shift_records`]).
     pub(super) pass_free: u64,
@@ -417,9 +420,10 @@ impl ProRataSide {
     /// build does (every entry written lowers it again), no change listed,
     /// `by_equity` dropped as a build drops it (built again under a gap).
     /// Returns whether the threshold sums' cut is stale for the step's
-    /// first query `x` ([`ThresholdSums::stale_for`]): the caller then lists
-    /// the entries' threshold keys in `build_thresholds` (emptied here) for
-    /// [`ProRataSide::recut`].
+    /// first query `x` ([`ThresholdSums::stale_for`]) and could not be
+    /// raised by whole buckets ([`ThresholdSums::raise_cut`]): the caller
+    /// then lists the entries' threshold keys in `build_thresholds`
+    /// (emptied here) for [`ProRataSide::recut`].
     pub(super) fn start_keep(&mut self, x: i64) -> bool {
         self.build_thresholds.clear();
         self.by_lots.flush();
@@ -427,7 +431,12 @@ impl ProRataSide {
         self.changes.clear();
         self.by_equity.clear();
         self.equity_indexed = false;
-        self.by_threshold.stale_for(x)
+        if !self.by_threshold.stale_for(x) {
+            return false;
+        }
+        let raised = self.by_threshold.raise_cut(x);
+        self.keeps.raises += u64::from(raised);
+        !raised
     }
 
     /// A kept build's entry `new` for `slot` (in its market): written to the
