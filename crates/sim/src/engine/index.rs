@@ -168,15 +168,16 @@ impl Engine {
     /// (`margin`: its equity and requirement at the marks) is not
     /// liquidatable at the mark the entry lets pass nearest its trigger:
     /// one tick below a short's, one tick above a long's (a long also
-    /// needs [`Engine::long_margin_rises`]).
+    /// needs [`Engine::long_keep_slack`]: its bound, and that much room).
     ///
     /// Exact. A short's equity at mark `m` is its equity now plus
     /// `lots × k × (m − mark)` (lots < 0: falling in `m`), its requirement
     /// non-decreasing in `m` (a schedule non-decreasing in the notional,
     /// rounded up), so safe one tick below the trigger means safe at every
     /// mark the entry lets pass; a long's equity less its requirement is
-    /// non-decreasing in `m` under [`Engine::long_margin_rises`], so safe
-    /// one tick above means safe at every mark above. The entry is on the
+    /// non-decreasing in `m` under [`Engine::long_keep_slack`], so safe
+    /// one tick above means safe at every mark above (with the slack, funding
+    /// shifts it safely too: [`Engine::long_keep_slack`]). The entry is on the
     /// safe side, as every trigger is (docs/model.md §9), and funding moves
     /// it as it moves any other. Its version is the account's (nothing
     /// popped it: breaches are popped before the executions that deferred
@@ -220,24 +221,37 @@ impl Engine {
         } else {
             self.index.short_trigger(mi, stored).saturating_sub(1)
         };
-        let keeps =
-            (!long || self.long_margin_rises(mi, p.lots)) && self.safe_at(&p, equity, inside);
+        let slack = if long {
+            match self.long_keep_slack(mi, p.lots) {
+                Some(slack) => slack,
+                None => return false,
+            }
+        } else {
+            0
+        };
+        let keeps = self.safe_at(&p, equity, inside, slack);
         #[cfg(test)]
         property_tests::count_kept(keeps, long);
         keeps
     }
 
-    /// Whether a long of `lots` in market `mi` has its equity less its
-    /// requirement non-decreasing in the mark, tick by tick: its equity
-    /// rises by `lots × k` a tick, exactly; its notional by as much, so the
-    /// schedule (continuous, piecewise linear, no slope above the highest
-    /// bracket's rate `r`) by at most `r × lots × k`, its ceiling by at most
-    /// `ceil(r × lots × k)` (`ceil(x + d) ≤ ceil(x) + ceil(d)`), and the
-    /// requirement, that times the multiplier `μ` rounded up, by at most
-    /// `ceil(μ × ceil(r × lots × k))` (`μ = 1`: the ceiling itself). Checked
-    /// in integers: `false` where the bound is not shown (a multiplier or
-    /// rate below zero).
-    fn long_margin_rises(&self, mi: usize, lots: i64) -> bool {
+    /// For a long of `lots` in market `mi`: the room (µUSD) its equity must
+    /// keep over its requirement at the kept trigger's test mark, `None`
+    /// where its equity less its requirement is not shown non-decreasing in
+    /// the mark, tick by tick. Its equity rises by `lots × k` a tick,
+    /// exactly; its notional by as much, so the schedule (continuous,
+    /// piecewise linear, no slope above the highest bracket's rate `r`) by
+    /// at most `r × lots × k`, its ceiling by at most `ceil(r × lots × k)`
+    /// (`ceil(x + d) ≤ ceil(x) + ceil(d)`), and the requirement, that times
+    /// the multiplier `μ` rounded up, by at most `ceil(μ × ceil(r × lots ×
+    /// k))` (`μ = 1`: the ceiling itself): the bound, checked in integers
+    /// (`None` for a rate or multiplier below zero). The room,
+    /// `ceil(μ) + 1`, is the rounding a funding shift's `j` ticks lose
+    /// (over `j` ticks the requirement rises by less than
+    /// `μ × (r × lots × k × j + 1) + 1`; `shift_for_funding`'s extra tick
+    /// and its `+ 1` cover the payment's half µUSD), so that a kept entry
+    /// stays safe after funding moves it, as an exact one does.
+    fn long_keep_slack(&self, mi: usize, lots: i64) -> Option<i64> {
         let m = &self.markets[mi];
         let rate = m.margin.max_mmr();
         debug_assert!(
@@ -246,7 +260,7 @@ impl Engine {
         );
         let mult = self.margin_mult[mi];
         if rate.0 < 0 || mult.0 < 0 {
-            return false;
+            return None;
         }
         let per_tick = i128::from(lots) * i128::from(m.micros_per_lot_tick);
         let ppb = i128::from(PPB);
@@ -256,14 +270,15 @@ impl Engine {
         } else {
             div_ceil_i128(rise * i128::from(mult.0), ppb)
         };
-        per_tick >= rise
+        let slack = div_ceil_i128(i128::from(mult.0), ppb) as i64 + 1;
+        (per_tick >= rise).then_some(slack)
     }
 
     /// Whether the one-position account holding `p`, of equity `equity` at
-    /// the mark, is not liquidatable at mark `at` (ticks), in integers:
-    /// `false` when `at` is not positive or the notional there passes the
-    /// engine's range.
-    fn safe_at(&self, p: &super::ledger::Position, equity: Micros, at: i64) -> bool {
+    /// the mark, is not liquidatable at mark `at` (ticks) with `slack` µUSD
+    /// to spare, in integers: `false` when `at` is not positive or the
+    /// notional there passes the engine's range.
+    fn safe_at(&self, p: &super::ledger::Position, equity: Micros, at: i64, slack: i64) -> bool {
         let mi = p.market as usize;
         let m = &self.markets[mi];
         let k = i128::from(m.micros_per_lot_tick);
@@ -274,7 +289,7 @@ impl Engine {
         let moved = i128::from(p.lots) * k * (i128::from(at) - i128::from(self.marks[mi]));
         let equity_at = i128::from(equity.0) + moved;
         let requirement = self.notional_maintenance(mi, Micros(notional as i64));
-        equity_at >= i128::from(requirement.0)
+        equity_at >= i128::from(requirement.0) + i128::from(slack)
     }
 
     /// The equity and maintenance requirement of account `a` at the marks
@@ -1008,14 +1023,14 @@ mod property_tests {
             prop_assert_eq!(plain, kept);
         }
 
-        /// `Engine::long_margin_rises`'s bound holds: where it answers
+        /// `Engine::long_keep_slack`'s bound holds: where it answers
         /// `true`, a long's requirement rises by at most its equity's rise
         /// (`lots × k`) from any mark to the next, for random schedules
         /// (one to four brackets, rates up to 100%), lot-tick values,
         /// sizes (one lot up), multipliers (none, or 0 to 3x) and marks,
         /// bracket floors and their neighbours included.
         #[test]
-        fn long_margin_rises_bounds_each_tick(
+        fn long_keep_slack_bounds_each_tick(
             k in prop_oneof![1i64..=10, 1i64..=20_000],
             lots in prop_oneof![1i64..=5, 1i64..=100_000],
             rates in proptest::collection::vec(1i64..=1_000_000_000, 1..5),
@@ -1025,7 +1040,7 @@ mod property_tests {
             at_floor in any::<bool>(),
         ) {
             let (e, lots, marks) = bound_case(k, lots, &rates, &floors, mult, mark, at_floor);
-            if e.long_margin_rises(0, lots) {
+            if e.long_keep_slack(0, lots).is_some() {
                 for m in marks {
                     let n = |m: i64| crate::money::Micros(lots * m * k);
                     let rise = e.notional_maintenance(0, n(m + 1)).0
@@ -1036,7 +1051,7 @@ mod property_tests {
         }
     }
 
-    /// `long_margin_rises_bounds_each_tick`'s case: an engine of one market
+    /// `long_keep_slack_bounds_each_tick`'s case: an engine of one market
     /// (lot-tick value `k`, brackets of non-decreasing `rates` from sorted
     /// `floors`, margin multiplier `mult`), the long's lots, and the marks
     /// to step from (`mark`, or the marks around a bracket floor when
