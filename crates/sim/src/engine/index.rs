@@ -25,10 +25,10 @@
 
 use std::cmp::Reverse;
 
-use crate::money::{MAX_MICROS, Micros};
+use crate::money::{MAX_MICROS, Micros, PPB, Rate, div_ceil_i128};
 
 use super::Engine;
-use super::ledger::{NO_SHORT_TRIGGER, WinnerFlags};
+use super::ledger::{NO_SINGLE_TRIGGER, WinnerFlags, pack_single_trigger, unpack_single_trigger};
 use super::margin::MaintenanceAt;
 
 /// Deferred winners read ahead by [`Engine::touch_accounts`] before their
@@ -155,7 +155,7 @@ impl Engine {
             && equity < maintenance
         {
             self.schedule_liquidation(a);
-        } else if !(deferred && self.keeps_short_trigger(a, margin)) {
+        } else if !(deferred && self.keeps_trigger(a, margin)) {
             self.index_account(a, margin);
         }
     }
@@ -163,42 +163,51 @@ impl Engine {
     /// Whether safe account `a`, an ADL winner whose triggers its fills
     /// deferred, keeps the heap entry it has (no new trigger computed, no
     /// push, no stale entry left): when that entry is a single-position
-    /// short's, the account holds that one position, open, no collateral
-    /// model is on, and the account in its state now (`margin`: its equity
-    /// and requirement at the marks) is not liquidatable at the highest mark
-    /// the entry lets pass, one tick below its trigger.
+    /// one, the account holds that one position, open and on the entry's
+    /// side, no collateral model is on, and the account in its state now
+    /// (`margin`: its equity and requirement at the marks) is not
+    /// liquidatable at the mark the entry lets pass nearest its trigger:
+    /// one tick below a short's, one tick above a long's (a long also
+    /// needs [`Engine::long_keep_slack`]: its bound, and that much room).
     ///
     /// Exact. A short's equity at mark `m` is its equity now plus
     /// `lots × k × (m − mark)` (lots < 0: falling in `m`), its requirement
     /// non-decreasing in `m` (a schedule non-decreasing in the notional,
     /// rounded up), so safe one tick below the trigger means safe at every
-    /// mark the entry lets pass: the entry is on the safe side, as every
-    /// trigger is (docs/model.md §9), and funding moves it as it moves any
-    /// other. Its version is the account's (nothing popped it: breaches
-    /// are popped before the executions that deferred the winner, and a
-    /// version bump clears [`super::ledger::Account::short_trigger`]). A
-    /// trigger nearer the mark than the exact one only pops the account
-    /// earlier, and a popped account is re-checked exactly (re-indexed when
-    /// safe), so every liquidation is scheduled at the same step: what
-    /// differs is only internal (versions, heap entries, the dirty list of a
-    /// winner already dirty, the quiet steps' bands, the compaction's
-    /// timing; docs/performance.md, round 24, `trigger30`).
-    fn keeps_short_trigger(&self, a: u32, margin: Option<(Micros, Micros)>) -> bool {
+    /// mark the entry lets pass; a long's equity less its requirement is
+    /// non-decreasing in `m` under [`Engine::long_keep_slack`], so safe
+    /// one tick above means safe at every mark above (with the slack, funding
+    /// shifts it safely too: [`Engine::long_keep_slack`]). The entry is on the
+    /// safe side, as every trigger is (docs/model.md §9), and funding moves
+    /// it as it moves any other. Its version is the account's (nothing
+    /// popped it: breaches are popped before the executions that deferred
+    /// the winner, and a version bump clears
+    /// [`super::ledger::Account::single_trigger`]). A trigger nearer the
+    /// mark than the exact one only pops the account earlier, and a popped
+    /// account is re-checked exactly (re-indexed when safe), so every
+    /// liquidation is scheduled at the same step: what differs is only
+    /// internal (versions, heap entries, the dirty list of a winner already
+    /// dirty, the quiet steps' bands, the compaction's timing;
+    /// docs/performance.md, round 24, `trigger30` and `trigger30b`).
+    fn keeps_trigger(&self, a: u32, margin: Option<(Micros, Micros)>) -> bool {
         #[cfg(test)]
         if property_tests::PLAIN_TRIGGERS.get() {
             return false;
         }
         let acc = &self.ledger.accounts[a as usize];
-        let stored = acc.short_trigger;
+        let packed = acc.single_trigger;
         let Some((equity, _)) = margin else {
             return false;
         };
-        if stored == NO_SHORT_TRIGGER || self.collateral.is_some() || !self.ledger.holds_one_slot(a)
+        if packed == NO_SINGLE_TRIGGER
+            || self.collateral.is_some()
+            || !self.ledger.holds_one_slot(a)
         {
             return false;
         }
         let p = self.ledger.positions[acc.first_slot as usize];
-        if p.lots >= 0 {
+        let (stored, long) = unpack_single_trigger(packed);
+        if p.lots == 0 || long != (p.lots > 0) {
             return false;
         }
         debug_assert!(
@@ -206,18 +215,70 @@ impl Engine {
             "Invariant: a deferred winner is dirty already (its entry kept, nothing marks it)"
         );
         let mi = p.market as usize;
-        let below = self.index.short_trigger(mi, stored).saturating_sub(1);
-        let keeps = self.short_safe_at(&p, equity, below);
+        // The mark the entry lets pass nearest its trigger.
+        let inside = if long {
+            self.index.long_trigger(mi, stored).saturating_add(1)
+        } else {
+            self.index.short_trigger(mi, stored).saturating_sub(1)
+        };
+        let slack = if long {
+            match self.long_keep_slack(mi, p.lots) {
+                Some(slack) => slack,
+                None => return false,
+            }
+        } else {
+            0
+        };
+        let keeps = self.safe_at(&p, equity, inside, slack);
         #[cfg(test)]
-        property_tests::KEPT_TRIGGERS.set(property_tests::KEPT_TRIGGERS.get() + u64::from(keeps));
+        property_tests::count_kept(keeps, long);
         keeps
     }
 
-    /// Whether the one-position account holding short `p`, of equity
-    /// `equity` at the mark, is not liquidatable at mark `at` (ticks), in
-    /// integers: `false` when `at` is not positive or the notional there
-    /// passes the engine's range.
-    fn short_safe_at(&self, p: &super::ledger::Position, equity: Micros, at: i64) -> bool {
+    /// For a long of `lots` in market `mi`: the room (µUSD) its equity must
+    /// keep over its requirement at the kept trigger's test mark, `None`
+    /// where its equity less its requirement is not shown non-decreasing in
+    /// the mark, tick by tick. Its equity rises by `lots × k` a tick,
+    /// exactly; its notional by as much, so the schedule (continuous,
+    /// piecewise linear, no slope above the highest bracket's rate `r`) by
+    /// at most `r × lots × k`, its ceiling by at most `ceil(r × lots × k)`
+    /// (`ceil(x + d) ≤ ceil(x) + ceil(d)`), and the requirement, that times
+    /// the multiplier `μ` rounded up, by at most `ceil(μ × ceil(r × lots ×
+    /// k))` (`μ = 1`: the ceiling itself): the bound, checked in integers
+    /// (`None` for a rate or multiplier below zero). The room,
+    /// `ceil(μ) + 1`, is the rounding a funding shift's `j` ticks lose
+    /// (over `j` ticks the requirement rises by less than
+    /// `μ × (r × lots × k × j + 1) + 1`; `shift_for_funding`'s extra tick
+    /// and its `+ 1` cover the payment's half µUSD), so that a kept entry
+    /// stays safe after funding moves it, as an exact one does.
+    fn long_keep_slack(&self, mi: usize, lots: i64) -> Option<i64> {
+        let m = &self.markets[mi];
+        let rate = m.margin.max_mmr();
+        debug_assert!(
+            m.margin.tiers().iter().all(|t| t.mmr <= rate),
+            "Invariant: the highest bracket's rate is the schedule's steepest slope"
+        );
+        let mult = self.margin_mult[mi];
+        if rate.0 < 0 || mult.0 < 0 {
+            return None;
+        }
+        let per_tick = i128::from(lots) * i128::from(m.micros_per_lot_tick);
+        let ppb = i128::from(PPB);
+        let rise = div_ceil_i128(per_tick * i128::from(rate.0), ppb);
+        let rise = if mult == Rate::ONE {
+            rise
+        } else {
+            div_ceil_i128(rise * i128::from(mult.0), ppb)
+        };
+        let slack = div_ceil_i128(i128::from(mult.0), ppb) as i64 + 1;
+        (per_tick >= rise).then_some(slack)
+    }
+
+    /// Whether the one-position account holding `p`, of equity `equity` at
+    /// the mark, is not liquidatable at mark `at` (ticks) with `slack` µUSD
+    /// to spare, in integers: `false` when `at` is not positive or the
+    /// notional there passes the engine's range.
+    fn safe_at(&self, p: &super::ledger::Position, equity: Micros, at: i64, slack: i64) -> bool {
         let mi = p.market as usize;
         let m = &self.markets[mi];
         let k = i128::from(m.micros_per_lot_tick);
@@ -228,7 +289,7 @@ impl Engine {
         let moved = i128::from(p.lots) * k * (i128::from(at) - i128::from(self.marks[mi]));
         let equity_at = i128::from(equity.0) + moved;
         let requirement = self.notional_maintenance(mi, Micros(notional as i64));
-        equity_at >= i128::from(requirement.0)
+        equity_at >= i128::from(requirement.0) + i128::from(slack)
     }
 
     /// The equity and maintenance requirement of account `a` at the marks
@@ -289,7 +350,7 @@ impl Engine {
         self.ledger.set_index_deferred(a, false);
         let acc = &mut self.ledger.accounts[a as usize];
         acc.version = acc.version.wrapping_add(1);
-        acc.short_trigger = NO_SHORT_TRIGGER;
+        acc.single_trigger = NO_SINGLE_TRIGGER;
         self.index.due.push(Reverse((
             self.step.saturating_add(self.cfg.latency_steps),
             a,
@@ -576,7 +637,7 @@ impl Engine {
         self.ledger.mark_dirty(a);
         let acc = &mut self.ledger.accounts[a as usize];
         acc.version = acc.version.wrapping_add(1);
-        acc.short_trigger = NO_SHORT_TRIGGER;
+        acc.single_trigger = NO_SINGLE_TRIGGER;
         let version = acc.version;
         let (open, slot) = self.open_slots(a);
         let Some((equity, maintenance)) = margin.filter(|_| open > 0) else {
@@ -661,14 +722,15 @@ impl Engine {
                 Some(l) => (floor_i64(l) + margin).min(mark - 1),
                 None => 0,
             };
-            self.index.push_long(mi, trigger, a, version);
+            let stored = self.index.push_long(mi, trigger, a, version);
+            self.ledger.accounts[a as usize].single_trigger = pack_single_trigger(stored, true);
         } else {
             let trigger = match liq {
                 Some(l) => (ceil_i64(l) - margin).max(mark + 1),
                 None => mark + 1,
             };
             let stored = self.index.push_short(mi, trigger, a, version);
-            self.ledger.accounts[a as usize].short_trigger = stored;
+            self.ledger.accounts[a as usize].single_trigger = pack_single_trigger(stored, false);
         }
     }
 
@@ -859,12 +921,21 @@ mod property_tests {
 
     thread_local! {
         /// Test-only switch: no deferred winner keeps its trigger
-        /// (`Engine::keeps_short_trigger` answers `false`), the plain path
+        /// (`Engine::keeps_trigger` answers `false`), the plain path
         /// the kept one is compared with.
         pub(super) static PLAIN_TRIGGERS: Cell<bool> = const { Cell::new(false) };
-        /// Test-only count of the triggers `Engine::keeps_short_trigger`
+        /// Test-only count of the triggers `Engine::keeps_trigger`
         /// kept on this thread.
         pub(super) static KEPT_TRIGGERS: Cell<u64> = const { Cell::new(0) };
+        /// Test-only count of the long triggers among them.
+        pub(super) static KEPT_LONG_TRIGGERS: Cell<u64> = const { Cell::new(0) };
+    }
+
+    /// Counts a trigger `Engine::keeps_trigger` kept (`keeps`), a long's
+    /// when `long`.
+    pub(super) fn count_kept(keeps: bool, long: bool) {
+        KEPT_TRIGGERS.set(KEPT_TRIGGERS.get() + u64::from(keeps));
+        KEPT_LONG_TRIGGERS.set(KEPT_LONG_TRIGGERS.get() + u64::from(keeps && long));
     }
 
     use super::super::test_venue::Spec;
@@ -924,27 +995,108 @@ mod property_tests {
         }
 
         /// A run with the deferred winners' triggers kept where safe
-        /// (`Engine::keeps_short_trigger`) is the run without: the same
+        /// (`Engine::keeps_trigger`) is the run without: the same
         /// events every step (liquidations, ADL fills, bad debt, in order),
         /// the same balances, positions, equity and pending flags at the
         /// end, and the index misses nothing after any step. Random books
         /// (one or two slots, either side, both brackets), random paths of
-        /// crashes, rebounds and funding, every ADL policy the engine keys
-        /// by account, latency 0 to 2, full or partial liquidation.
+        /// crashes (down, or up when `up`: the moves negated, long winners),
+        /// rebounds and funding, every ADL policy the engine keys by
+        /// account, latency 0 to 2, full or partial liquidation.
         #[test]
         fn kept_triggers_change_no_run(
             book in proptest::collection::vec(book_account(), 4..40),
             path in proptest::collection::vec(move_bp(), 4..40),
+            up in any::<bool>(),
             policy in 0usize..4,
             latency in 0u32..3,
             partial in any::<bool>(),
         ) {
+            let path: Vec<_> = path
+                .iter()
+                .map(|&(bp, funding)| (if up { -bp } else { bp }, funding))
+                .collect();
             PLAIN_TRIGGERS.set(true);
             let plain = run(&book, &path, policy, latency, partial);
             PLAIN_TRIGGERS.set(false);
             let kept = run(&book, &path, policy, latency, partial);
             prop_assert_eq!(plain, kept);
         }
+
+        /// `Engine::long_keep_slack`'s bound holds: where it answers
+        /// `true`, a long's requirement rises by at most its equity's rise
+        /// (`lots × k`) from any mark to the next, for random schedules
+        /// (one to four brackets, rates up to 100%), lot-tick values,
+        /// sizes (one lot up), multipliers (none, or 0 to 3x) and marks,
+        /// bracket floors and their neighbours included.
+        #[test]
+        fn long_keep_slack_bounds_each_tick(
+            k in prop_oneof![1i64..=10, 1i64..=20_000],
+            lots in prop_oneof![1i64..=5, 1i64..=100_000],
+            rates in proptest::collection::vec(1i64..=1_000_000_000, 1..5),
+            floors in proptest::collection::vec(1i64..=2_000_000_000, 3),
+            mult in prop_oneof![Just(1_000_000_000i64), 0i64..=3_000_000_000],
+            mark in prop_oneof![1i64..=2_000, 1i64..=1_000_000],
+            at_floor in any::<bool>(),
+        ) {
+            let (e, lots, marks) = bound_case(k, lots, &rates, &floors, mult, mark, at_floor);
+            if e.long_keep_slack(0, lots).is_some() {
+                for m in marks {
+                    let n = |m: i64| crate::money::Micros(lots * m * k);
+                    let rise = e.notional_maintenance(0, n(m + 1)).0
+                        - e.notional_maintenance(0, n(m)).0;
+                    prop_assert!(rise <= lots * k, "rise {} at {} > {}", rise, m, lots * k);
+                }
+            }
+        }
+    }
+
+    /// `long_keep_slack_bounds_each_tick`'s case: an engine of one market
+    /// (lot-tick value `k`, brackets of non-decreasing `rates` from sorted
+    /// `floors`, margin multiplier `mult`), the long's lots, and the marks
+    /// to step from (`mark`, or the marks around a bracket floor when
+    /// `at_floor`).
+    fn bound_case(
+        k: i64,
+        lots: i64,
+        rates: &[i64],
+        floors: &[i64],
+        mult: i64,
+        mark: i64,
+        at_floor: bool,
+    ) -> (Engine, i64, Vec<i64>) {
+        use crate::engine::VenueConfig;
+        use crate::money::{Micros, Rate};
+        use crate::venue::market::{MarginSchedule, Market};
+        let mut rates = rates.to_vec();
+        rates.sort_unstable();
+        let mut floors: Vec<i64> = floors.iter().map(|f| f * 1_000).collect();
+        floors.sort_unstable();
+        floors.dedup();
+        // Floors 0 then strictly increasing (sorted, deduplicated, positive).
+        let tiers: Vec<(Micros, Rate, Rate)> = std::iter::once(0)
+            .chain(floors.iter().copied())
+            .zip(&rates)
+            .map(|(floor, &r)| (Micros(floor), Rate(r), Rate(r)))
+            .collect();
+        let market = Market::plain("m", 0.01, 1.0, k, MarginSchedule::new(&tiers));
+        let mut e = Engine::new(
+            vec![market],
+            &[1.0],
+            &[],
+            VenueConfig::plain(),
+            Engine::test_rng(0),
+        )
+        .expect("an empty venue builds");
+        e.margin_mult[0] = Rate(mult);
+        let per_tick = lots * k;
+        let marks = if at_floor {
+            let f = tiers.last().map_or(0, |t| t.0.0) / per_tick;
+            (f - 2..=f + 2).filter(|&m| m > 0).collect()
+        } else {
+            vec![mark]
+        };
+        (e, lots, marks)
     }
 
     /// One account of [`run`]'s book: `(collateral, [(lots, entry
@@ -1059,7 +1211,7 @@ mod property_tests {
             e.step_with_funding(&[price as f64 / 100.0, 3.0], &rates)
                 .expect("the step runs");
             e.check_index_soundness().expect("the index misses nothing");
-            assert_short_triggers_safe(&mut e);
+            assert_single_triggers_safe(&mut e);
             events.push(e.events().to_vec());
         }
         let accounts = (0..book.len() as u32)
@@ -1071,25 +1223,50 @@ mod property_tests {
         (events, accounts, e.accounts_liquidated())
     }
 
-    /// Every recorded single-position short trigger (kept or pushed) is on
-    /// the safe side: the account, not pending, is not liquidatable one
-    /// tick below it, by the plain equity and requirement at that mark.
-    fn assert_short_triggers_safe(e: &mut Engine) {
+    /// The recorded single-position entry of account `a` of `e`: its
+    /// trigger (ticks, the market's offset applied) and whether it is a
+    /// long's; `None` without one.
+    fn single_trigger(e: &Engine, a: u32) -> Option<(i64, bool)> {
+        let packed = e.ledger.accounts[a as usize].single_trigger;
+        if packed == super::NO_SINGLE_TRIGGER {
+            return None;
+        }
+        let (stored, long) = super::unpack_single_trigger(packed);
+        let slot = e.ledger.accounts[a as usize].first_slot as usize;
+        let mi = e.ledger.positions[slot].market as usize;
+        let trigger = if long {
+            e.index.long_trigger(mi, stored)
+        } else {
+            e.index.short_trigger(mi, stored)
+        };
+        Some((trigger, long))
+    }
+
+    /// Every recorded single-position trigger (kept or pushed) is on the
+    /// safe side: the account, not pending, is not liquidatable one tick
+    /// inside it (below a short's, above a long's), nor a few ticks further
+    /// nor at the mark, by the plain equity and requirement at that mark.
+    fn assert_single_triggers_safe(e: &mut Engine) {
         for a in 0..e.ledger.accounts.len() as u32 {
-            let stored = e.ledger.accounts[a as usize].short_trigger;
-            if stored == super::NO_SHORT_TRIGGER || e.is_pending(a) {
+            let Some((trigger, long)) = single_trigger(e, a) else {
+                continue;
+            };
+            if e.is_pending(a) {
                 continue;
             }
             let slot = e.ledger.accounts[a as usize].first_slot as usize;
             let mi = e.ledger.positions[slot].market as usize;
-            let (mark, below) = (e.marks[mi], e.index.short_trigger(mi, stored) - 1);
-            e.marks[mi] = below;
-            let liquidatable = e.is_liquidatable(a);
-            e.marks[mi] = mark;
-            assert!(
-                !liquidatable,
-                "account {a} liquidatable at {below}, inside its trigger"
-            );
+            let mark = e.marks[mi];
+            let inside = |d: i64| if long { trigger + d } else { trigger - d };
+            for at in [inside(1), inside(2), inside(7), inside(50), mark] {
+                e.marks[mi] = at;
+                let liquidatable = at > 0 && e.is_liquidatable(a);
+                e.marks[mi] = mark;
+                assert!(
+                    !liquidatable,
+                    "account {a} liquidatable at {at}, inside its trigger {trigger} (long: {long})"
+                );
+            }
         }
     }
 
@@ -1102,13 +1279,9 @@ mod property_tests {
         // A short of 10 lots at 100 USD with 50 USD: liquidated near
         // 100 × (1 + 50/1000) / 1.01 ≈ 103.96 USD.
         let mut e = venue(&[(50_000_000, [Some((-10, 10_000)), None])]);
-        let stored = e.ledger.accounts[0].short_trigger;
-        assert_ne!(
-            stored,
-            super::NO_SHORT_TRIGGER,
-            "a short's trigger is recorded"
-        );
-        let trigger = e.index.short_trigger(0, stored);
+        let stored = e.ledger.accounts[0].single_trigger;
+        let (trigger, long) = single_trigger(&e, 0).expect("a short's trigger is recorded");
+        assert!(!long);
         let version = e.ledger.accounts[0].version;
         // An ADL-like fill: 4 lots bought back at the mark, the triggers
         // deferred; the account is safer, so the entry stays.
@@ -1121,7 +1294,7 @@ mod property_tests {
         e.recheck(0);
         assert_eq!(KEPT_TRIGGERS.get(), before + 1, "the trigger is kept");
         assert_eq!(e.ledger.accounts[0].version, version, "no new entry");
-        assert_eq!(e.ledger.accounts[0].short_trigger, stored);
+        assert_eq!(e.ledger.accounts[0].single_trigger, stored);
         assert!(!e.ledger.index_deferred(0));
         // The mark at the kept trigger: popped, safe, re-indexed further up.
         e.marks[0] = trigger;
@@ -1129,7 +1302,7 @@ mod property_tests {
         e.collect_breaches();
         assert_ne!(e.ledger.accounts[0].version, version, "re-checked");
         assert!(!e.is_pending(0));
-        let moved = e.index.short_trigger(0, e.ledger.accounts[0].short_trigger);
+        let (moved, _) = single_trigger(&e, 0).expect("re-indexed");
         assert!(
             moved > trigger,
             "the new trigger {moved} is past the kept {trigger}"
@@ -1139,7 +1312,10 @@ mod property_tests {
         assert!(e.is_liquidatable(0));
         e.collect_breaches();
         assert!(e.is_pending(0));
-        assert_eq!(e.ledger.accounts[0].short_trigger, super::NO_SHORT_TRIGGER);
+        assert_eq!(
+            e.ledger.accounts[0].single_trigger,
+            super::NO_SINGLE_TRIGGER
+        );
     }
 
     /// A deferred winner whose fill (at a price far above the mark, as a
@@ -1149,7 +1325,7 @@ mod property_tests {
     #[test]
     fn unsafe_trigger_is_not_kept() {
         let mut e = venue(&[(50_000_000, [Some((-10, 10_000)), None])]);
-        let trigger = e.index.short_trigger(0, e.ledger.accounts[0].short_trigger);
+        let (trigger, _) = single_trigger(&e, 0).expect("a short's trigger");
         let version = e.ledger.accounts[0].version;
         // 2 lots bought back at 120 USD: 40 USD of the 50 lost.
         e.ledger.mark_dirty(0);
@@ -1175,6 +1351,115 @@ mod property_tests {
             e.is_pending(0),
             "scheduled at {mark}, below the old trigger {trigger}"
         );
+    }
+
+    /// A deferred long winner whose fill left it safer keeps its trigger
+    /// (same version), and the mark at it pops and re-checks the account
+    /// (re-indexed further down while safe).
+    #[test]
+    fn kept_long_trigger_is_rechecked_when_crossed() {
+        // A long of 10 lots at 100 USD with 50 USD: liquidated near
+        // 100 × (1 − 50/1000) / 0.99 ≈ 95.96 USD.
+        let mut e = venue(&[(50_000_000, [Some((10, 10_000)), None])]);
+        let stored = e.ledger.accounts[0].single_trigger;
+        let (trigger, long) = single_trigger(&e, 0).expect("a long's trigger is recorded");
+        assert!(long);
+        let version = e.ledger.accounts[0].version;
+        // An ADL-like fill: 4 lots sold at the mark, the triggers deferred.
+        e.ledger.mark_dirty(0);
+        let value = e.markets[0].value(-4, e.marks[0]);
+        e.ledger.trade_with_external(0, 0, -4, value);
+        e.ledger.set_index_deferred(0, true);
+        PLAIN_TRIGGERS.set(false);
+        let (before, before_long) = (KEPT_TRIGGERS.get(), KEPT_LONG_TRIGGERS.get());
+        e.recheck(0);
+        assert_eq!(KEPT_TRIGGERS.get(), before + 1, "the trigger is kept");
+        assert_eq!(KEPT_LONG_TRIGGERS.get(), before_long + 1, "a long's");
+        assert_eq!(e.ledger.accounts[0].version, version, "no new entry");
+        assert_eq!(e.ledger.accounts[0].single_trigger, stored);
+        // The mark at the kept trigger: popped, safe, re-indexed further down.
+        e.marks[0] = trigger;
+        assert!(!e.is_liquidatable(0));
+        e.collect_breaches();
+        assert_ne!(e.ledger.accounts[0].version, version, "re-checked");
+        assert!(!e.is_pending(0));
+        let (moved, _) = single_trigger(&e, 0).expect("re-indexed");
+        assert!(
+            moved < trigger,
+            "the new trigger {moved} is below the kept {trigger}"
+        );
+    }
+
+    /// A deferred long winner whose fill (at a price far below the mark, as
+    /// a bankrupt short's in a rise) brought its liquidation price above
+    /// its trigger does not keep it: a new entry, and a mark between the two
+    /// prices schedules its liquidation.
+    #[test]
+    fn unsafe_long_trigger_is_not_kept() {
+        let mut e = venue(&[(50_000_000, [Some((10, 10_000)), None])]);
+        let (trigger, long) = single_trigger(&e, 0).expect("a long's trigger");
+        assert!(long);
+        let version = e.ledger.accounts[0].version;
+        // 2 lots sold at 80 USD: 40 USD of the 50 lost.
+        e.ledger.mark_dirty(0);
+        let value = e.markets[0].value(-2, 8_000);
+        e.ledger.trade_with_external(0, 0, -2, value);
+        e.ledger.set_index_deferred(0, true);
+        PLAIN_TRIGGERS.set(false);
+        let before = KEPT_TRIGGERS.get();
+        e.recheck(0);
+        assert!(!e.is_pending(0), "still safe at the mark");
+        assert_eq!(KEPT_TRIGGERS.get(), before, "the trigger is not kept");
+        assert_ne!(e.ledger.accounts[0].version, version, "a new entry");
+        // Liquidatable above the old trigger: caught there.
+        let mark = (trigger + 1..e.marks[0])
+            .rev()
+            .find(|&m| {
+                e.marks[0] = m;
+                e.is_liquidatable(0)
+            })
+            .expect("the liquidation price moved above the old trigger");
+        e.marks[0] = mark;
+        e.collect_breaches();
+        assert!(
+            e.is_pending(0),
+            "scheduled at {mark}, above the old trigger {trigger}"
+        );
+    }
+
+    /// The engine-level comparison takes the kept long path: a rise whose
+    /// ADL fills leave long winners safer keeps some of their triggers.
+    #[test]
+    fn kept_long_triggers_are_taken_in_a_rise() {
+        let book: Vec<BookAccount> = (0..30)
+            .map(|i| {
+                if i % 2 == 0 {
+                    (100_000_000, (-20 - i, 10_000), None)
+                } else {
+                    (2_000_000_000, (60 + i, 10_000 - i), None)
+                }
+            })
+            .collect();
+        let path = [
+            (0, None),
+            (800, None),
+            (800, None),
+            (500, None),
+            (-300, None),
+            (400, None),
+        ];
+        for policy in 0..4 {
+            PLAIN_TRIGGERS.set(true);
+            let plain = run(&book, &path, policy, 0, false);
+            PLAIN_TRIGGERS.set(false);
+            let before = KEPT_LONG_TRIGGERS.get();
+            let kept = run(&book, &path, policy, 0, false);
+            assert!(
+                KEPT_LONG_TRIGGERS.get() > before,
+                "policy {policy}: some long trigger kept"
+            );
+            assert_eq!(plain, kept, "policy {policy}");
+        }
     }
 
     /// The engine-level comparison takes the kept path: a crash whose ADL

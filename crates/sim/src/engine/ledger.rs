@@ -64,14 +64,15 @@ pub struct Account {
     /// Bumped whenever the account's index entries are replaced; entries with an
     /// older version are stale.
     pub(super) version: u32,
-    /// The stored trigger (before the market's short offset,
-    /// [`super::triggers::LiquidationIndex::push_short`]) of the account's
-    /// one live heap entry when that entry is a single-position short's
-    /// (pushed by the index's `index_single` with version `version`);
-    /// [`NO_SHORT_TRIGGER`] otherwise. Lets a deferred ADL winner keep that
+    /// The account's one live heap entry when that entry is a
+    /// single-position one (pushed by the index's `index_single` with
+    /// version `version`), its side and stored trigger (before the market's
+    /// offset, [`super::triggers::LiquidationIndex::push_short`] and
+    /// `push_long`) packed by [`pack_single_trigger`];
+    /// [`NO_SINGLE_TRIGGER`] otherwise. Lets a deferred ADL winner keep that
     /// entry when it is still on the safe side (`engine/index.rs`). Fits in
     /// the line's padding (56 bytes of fields before it).
-    pub(super) short_trigger: i64,
+    pub(super) single_trigger: i64,
     /// A chunk of the current liquidation has executed (`chunked`).
     pub(super) chunked: bool,
     /// Collected as breached in the current step, not yet re-evaluated.
@@ -84,9 +85,32 @@ pub struct Account {
     pub(super) shortfall_recorded: Micros,
 }
 
-/// [`Account::short_trigger`] when the account has no live single-position
-/// short entry.
-pub(super) const NO_SHORT_TRIGGER: i64 = i64::MIN;
+/// [`Account::single_trigger`] when the account has no live single-position
+/// entry (or one whose stored trigger does not pack).
+pub(super) const NO_SINGLE_TRIGGER: i64 = i64::MIN;
+
+/// [`Account::single_trigger`] of a single-position entry stored as
+/// `stored`, a long's when `long`: `stored × 2 + side` (side 1 for a long),
+/// so that one field tells both the heap and the trigger.
+/// [`NO_SINGLE_TRIGGER`] when `stored × 2` leaves `i64` (or lands on it):
+/// such an entry is only never kept.
+#[inline]
+pub(super) fn pack_single_trigger(stored: i64, long: bool) -> i64 {
+    stored
+        .checked_mul(2)
+        .map_or(NO_SINGLE_TRIGGER, |twice| twice | i64::from(long))
+}
+
+/// [`pack_single_trigger`]'s inverse: the stored trigger and whether the
+/// entry is a long's.
+#[inline]
+pub(super) fn unpack_single_trigger(packed: i64) -> (i64, bool) {
+    debug_assert!(
+        packed != NO_SINGLE_TRIGGER,
+        "Invariant: only a recorded entry is unpacked"
+    );
+    (packed >> 1, packed & 1 == 1)
+}
 
 /// The flags of one account that an ADL fill (every policy's) and the
 /// close around it read or write, one bit each, kept in a dense array of
@@ -758,7 +782,7 @@ impl Ledger {
             first_slot,
             slot_count: spec.positions.len() as u32,
             version: 0,
-            short_trigger: NO_SHORT_TRIGGER,
+            single_trigger: NO_SINGLE_TRIGGER,
             chunked: false,
             queued: false,
             liquidated: false,

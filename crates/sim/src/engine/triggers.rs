@@ -172,9 +172,27 @@ impl LiquidationIndex {
 
     /// Adds the trigger of a long of `account` in `market`: safe while the mark
     /// stays above `trigger` ticks.
-    pub(super) fn push_long(&mut self, market: usize, trigger: i64, account: u32, version: u32) {
+    /// Returns the trigger as stored (before the market's long offset;
+    /// [`LiquidationIndex::long_trigger`] reads it back as it stands after
+    /// later shifts).
+    pub(super) fn push_long(
+        &mut self,
+        market: usize,
+        trigger: i64,
+        account: u32,
+        version: u32,
+    ) -> i64 {
         let stored = trigger.saturating_sub(self.long_offset[market]);
         self.longs[market].push((stored, Reverse(account), version));
+        stored
+    }
+
+    /// The trigger (ticks) of a long entry of `market` stored as `stored`,
+    /// the market's offset applied as [`LiquidationIndex::pop_crossed`]
+    /// applies it: the entry stays while the mark is above it.
+    #[inline]
+    pub(super) fn long_trigger(&self, market: usize, stored: i64) -> i64 {
+        stored.saturating_add(self.long_offset[market])
     }
 
     /// Adds the trigger of a short of `account` in `market`: safe while the mark
