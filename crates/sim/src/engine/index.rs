@@ -1223,6 +1223,17 @@ mod property_tests {
         (events, accounts, e.accounts_liquidated())
     }
 
+    /// An ADL-like fill of account 0's first slot: `lots` traded at
+    /// `price` ticks with an external side, the account dirty and its
+    /// triggers deferred as a fill defers them, the keep switched on.
+    fn deferred_fill(e: &mut Engine, lots: i64, price: i64) {
+        e.ledger.mark_dirty(0);
+        let value = e.markets[0].value(lots, price);
+        e.ledger.trade_with_external(0, 0, lots, value);
+        e.ledger.set_index_deferred(0, true);
+        PLAIN_TRIGGERS.set(false);
+    }
+
     /// The recorded single-position entry of account `a` of `e`: its
     /// trigger (ticks, the market's offset applied) and whether it is a
     /// long's; `None` without one.
@@ -1285,11 +1296,8 @@ mod property_tests {
         let version = e.ledger.accounts[0].version;
         // An ADL-like fill: 4 lots bought back at the mark, the triggers
         // deferred; the account is safer, so the entry stays.
-        e.ledger.mark_dirty(0);
-        let value = e.markets[0].value(4, e.marks[0]);
-        e.ledger.trade_with_external(0, 0, 4, value);
-        e.ledger.set_index_deferred(0, true);
-        PLAIN_TRIGGERS.set(false);
+        let mark = e.marks[0];
+        deferred_fill(&mut e, 4, mark);
         let before = KEPT_TRIGGERS.get();
         e.recheck(0);
         assert_eq!(KEPT_TRIGGERS.get(), before + 1, "the trigger is kept");
@@ -1328,11 +1336,7 @@ mod property_tests {
         let (trigger, _) = single_trigger(&e, 0).expect("a short's trigger");
         let version = e.ledger.accounts[0].version;
         // 2 lots bought back at 120 USD: 40 USD of the 50 lost.
-        e.ledger.mark_dirty(0);
-        let value = e.markets[0].value(2, 12_000);
-        e.ledger.trade_with_external(0, 0, 2, value);
-        e.ledger.set_index_deferred(0, true);
-        PLAIN_TRIGGERS.set(false);
+        deferred_fill(&mut e, 2, 12_000);
         let before = KEPT_TRIGGERS.get();
         e.recheck(0);
         assert!(!e.is_pending(0), "still safe at the mark");
@@ -1366,11 +1370,8 @@ mod property_tests {
         assert!(long);
         let version = e.ledger.accounts[0].version;
         // An ADL-like fill: 4 lots sold at the mark, the triggers deferred.
-        e.ledger.mark_dirty(0);
-        let value = e.markets[0].value(-4, e.marks[0]);
-        e.ledger.trade_with_external(0, 0, -4, value);
-        e.ledger.set_index_deferred(0, true);
-        PLAIN_TRIGGERS.set(false);
+        let mark = e.marks[0];
+        deferred_fill(&mut e, -4, mark);
         let (before, before_long) = (KEPT_TRIGGERS.get(), KEPT_LONG_TRIGGERS.get());
         e.recheck(0);
         assert_eq!(KEPT_TRIGGERS.get(), before + 1, "the trigger is kept");
@@ -1401,11 +1402,7 @@ mod property_tests {
         assert!(long);
         let version = e.ledger.accounts[0].version;
         // 2 lots sold at 80 USD: 40 USD of the 50 lost.
-        e.ledger.mark_dirty(0);
-        let value = e.markets[0].value(-2, 8_000);
-        e.ledger.trade_with_external(0, 0, -2, value);
-        e.ledger.set_index_deferred(0, true);
-        PLAIN_TRIGGERS.set(false);
+        deferred_fill(&mut e, -2, 8_000);
         let before = KEPT_TRIGGERS.get();
         e.recheck(0);
         assert!(!e.is_pending(0), "still safe at the mark");
