@@ -136,7 +136,9 @@ impl Engine {
 
     /// [`Engine::recheck`] with the equity and the requirement when known.
     fn recheck_inner(&mut self, a: u32, equity: Option<Micros>, maintenance: Option<Micros>) {
-        if self.ledger.is_pending(a) {
+        // One load of the flag byte for the tests below.
+        let flags = self.ledger.recheck_flags(a);
+        if flags.pending() {
             return;
         }
         debug_assert!(
@@ -147,15 +149,15 @@ impl Engine {
             maintenance.is_none_or(|m| m == self.maintenance(a)),
             "Invariant: the requirement given is the account's at the marks"
         );
-        let margin = self.margin_now(a, equity, maintenance);
+        let one_slot = flags.one_slot();
+        let margin = self.margin_now(a, one_slot, equity, maintenance);
         // This re-check replaces any the account's ADL fills deferred.
-        let deferred = self.ledger.index_deferred(a);
-        self.ledger.set_index_deferred(a, false);
+        let deferred = self.ledger.take_index_deferred(a, flags);
         if let Some((equity, maintenance)) = margin
             && equity < maintenance
         {
             self.schedule_liquidation(a);
-        } else if !(deferred && self.keeps_trigger(a, margin)) {
+        } else if !(deferred && one_slot && self.keeps_trigger(a, margin)) {
             self.index_account(a, margin);
         }
     }
@@ -169,6 +171,7 @@ impl Engine {
     /// liquidatable at the mark the entry lets pass nearest its trigger:
     /// one tick below a short's, one tick above a long's (a long also
     /// needs [`Engine::long_keep_slack`]: its bound, and that much room).
+    /// The account's one slot is the caller's test (its flags are read).
     ///
     /// Exact. A short's equity at mark `m` is its equity now plus
     /// `lots × k × (m − mark)` (lots < 0: falling in `m`), its requirement
@@ -199,10 +202,11 @@ impl Engine {
         let Some((equity, _)) = margin else {
             return false;
         };
-        if packed == NO_SINGLE_TRIGGER
-            || self.collateral.is_some()
-            || !self.ledger.holds_one_slot(a)
-        {
+        debug_assert!(
+            self.ledger.holds_one_slot(a),
+            "Invariant: only a one-slot account is tested (by the caller)"
+        );
+        if packed == NO_SINGLE_TRIGGER || self.collateral.is_some() {
             return false;
         }
         let p = self.ledger.positions[acc.first_slot as usize];
@@ -251,13 +255,42 @@ impl Engine {
     /// `μ × (r × lots × k × j + 1) + 1`; `shift_for_funding`'s extra tick
     /// and its `+ 1` cover the payment's half µUSD), so that a kept entry
     /// stays safe after funding moves it, as an exact one does.
+    ///
+    /// Without a multiplier (`μ = 1`, every venue but a volatility
+    /// margin's) the answer depends on the market alone: the bound is
+    /// `ceil(r × x) ≤ x` for `x = lots × k ≥ 0`, true for every `x` when
+    /// `r ≤ 1` (`r × x ≤ x`, `x` whole) and only for `x = 0` otherwise, and
+    /// the room is 2: no division (a kept long's test; the i128 form,
+    /// [`Engine::long_keep_slack_scaled`], stays out of line).
+    #[inline]
     fn long_keep_slack(&self, mi: usize, lots: i64) -> Option<i64> {
+        debug_assert!(lots >= 0, "Invariant: a long's lots");
         let m = &self.markets[mi];
         let rate = m.margin.max_mmr();
         debug_assert!(
             m.margin.tiers().iter().all(|t| t.mmr <= rate),
             "Invariant: the highest bracket's rate is the schedule's steepest slope"
         );
+        let k = m.micros_per_lot_tick;
+        let answer = match (self.margin_mult[mi] == Rate::ONE, rate.0) {
+            (true, 0..=PPB) if k >= 0 => Some(2),
+            (true, r) if r > PPB && lots > 0 && k > 0 => None,
+            _ => self.long_keep_slack_scaled(mi, lots),
+        };
+        debug_assert_eq!(
+            answer,
+            self.long_keep_slack_scaled(mi, lots),
+            "Invariant: the market's answer is the per-account one"
+        );
+        answer
+    }
+
+    /// [`Engine::long_keep_slack`] by its per-account integers (`i128`
+    /// divisions): any multiplier.
+    #[inline(never)]
+    fn long_keep_slack_scaled(&self, mi: usize, lots: i64) -> Option<i64> {
+        let m = &self.markets[mi];
+        let rate = m.margin.max_mmr();
         let mult = self.margin_mult[mi];
         if rate.0 < 0 || mult.0 < 0 {
             return None;
@@ -286,7 +319,7 @@ impl Engine {
         if at <= 0 || notional > i128::from(MAX_MICROS) {
             return false;
         }
-        let moved = i128::from(p.lots) * k * (i128::from(at) - i128::from(self.marks[mi]));
+        let moved = moved_equity(p.lots, m.micros_per_lot_tick, at, self.marks[mi]);
         let equity_at = i128::from(equity.0) + moved;
         let requirement = self.notional_maintenance(mi, Micros(notional as i64));
         equity_at >= i128::from(requirement.0) + i128::from(slack)
@@ -301,10 +334,16 @@ impl Engine {
     fn margin_now(
         &self,
         a: u32,
+        one_slot: bool,
         equity: Option<Micros>,
         maintenance: Option<Micros>,
     ) -> Option<(Micros, Micros)> {
-        if !self.ledger.holds_one_slot(a) {
+        debug_assert_eq!(
+            one_slot,
+            self.ledger.holds_one_slot(a),
+            "Invariant: the one-slot flag given is the account's"
+        );
+        if !one_slot {
             return self.plain_margin(a, equity, maintenance);
         }
         let p = self.ledger.positions[self.ledger.accounts[a as usize].first_slot as usize];
@@ -783,6 +822,22 @@ impl Engine {
     }
 }
 
+/// `lots × k × (at − mark)`: what a position of `lots` (lot-tick value `k`)
+/// gains from mark `mark` to mark `at` ([`Engine::safe_at`]), exactly. In
+/// `i64` when no step leaves it (every kept trigger's test: the position's
+/// notional at both marks is within the engine's range), two multiplies
+/// instead of `i128`'s; the `i128` product otherwise.
+#[inline]
+fn moved_equity(lots: i64, k: i64, at: i64, mark: i64) -> i128 {
+    lots.checked_mul(k)
+        .zip(at.checked_sub(mark))
+        .and_then(|(per_tick, ticks)| per_tick.checked_mul(ticks))
+        .map_or_else(
+            || i128::from(lots) * i128::from(k) * (i128::from(at) - i128::from(mark)),
+            i128::from,
+        )
+}
+
 /// The ticks a single-position trigger keeps on the safe side of its exact
 /// price, `1 + ceil(4 / per_tick)` (a few micros of rounding; `per_tick`: the
 /// position's value per tick, µUSD). A position worth 4 µUSD a tick or more
@@ -830,7 +885,7 @@ mod tests {
     use rand::{RngExt, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
-    use super::{ceil_i64, floor_i64, rounding_margin};
+    use super::{ceil_i64, floor_i64, moved_equity, rounding_margin};
 
     /// `rounding_margin` is `1 + ceil(4 / per_tick)` for every value a
     /// position's value per tick takes (a positive whole number of µUSD
@@ -857,6 +912,38 @@ mod tests {
             let k = rng.random_range(1..=1_000_000i64) as f64;
             let x = lots * k / f64::from(rng.random_range(1..=4u32));
             assert_eq!(rounding_margin(x), simple(x), "per tick {x:e}");
+        }
+    }
+
+    /// `moved_equity` is the `i128` product for random lots, lot-tick
+    /// values and marks: small (the `i64` form), and up to the bounds
+    /// where a step leaves `i64` (the fallback), signs and zero included.
+    #[test]
+    fn moved_equity_is_the_i128_product() {
+        let mut rng = ChaCha8Rng::seed_from_u64(31);
+        let plain = |lots: i64, k: i64, at: i64, mark: i64| {
+            i128::from(lots) * i128::from(k) * (i128::from(at) - i128::from(mark))
+        };
+        let edges = [0, 1, -1, i64::MAX, i64::MIN, 1 << 31, -(1 << 31), 1 << 40];
+        for &lots in &edges {
+            for &k in &[0i64, 1, 7, 1 << 20] {
+                for &(at, mark) in &[(0i64, 0i64), (1, 0), (-(1 << 40), 1 << 40), (1 << 40, 3)] {
+                    assert_eq!(moved_equity(lots, k, at, mark), plain(lots, k, at, mark));
+                }
+            }
+        }
+        for _ in 0..200_000 {
+            let scale = rng.random_range(1..=62u32);
+            let lots = rng.random_range(-(1i64 << scale)..=(1i64 << scale));
+            let k_scale = rng.random_range(0..=20u32);
+            let k = rng.random_range(0..=1i64 << k_scale);
+            let at = rng.random_range(-(1i64 << 40)..=(1i64 << 40));
+            let mark = rng.random_range(-(1i64 << 40)..=(1i64 << 40));
+            assert_eq!(
+                moved_equity(lots, k, at, mark),
+                plain(lots, k, at, mark),
+                "lots {lots} k {k} at {at} mark {mark}"
+            );
         }
     }
 
@@ -980,7 +1067,8 @@ mod property_tests {
                 let plain = e.has_open_positions(a).then(|| (e.equity(a), e.maintenance(a)));
                 let (eq, mm) = (plain.map(|m| m.0), plain.map(|m| m.1));
                 for (equity, maintenance) in [(None, None), (eq, None), (None, mm), (eq, mm)] {
-                    prop_assert_eq!(e.margin_now(a, equity, maintenance), plain);
+                    let one_slot = e.ledger.holds_one_slot(a);
+                    prop_assert_eq!(e.margin_now(a, one_slot, equity, maintenance), plain);
                 }
                 let positions = e.ledger.positions_of(a);
                 let first = e.ledger.accounts[a as usize].first_slot;
@@ -1097,6 +1185,87 @@ mod property_tests {
             vec![mark]
         };
         (e, lots, marks)
+    }
+
+    /// A rate around the edges of `long_keep_slack`'s market answer: 0, 1
+    /// (`PPB`) and their neighbours, below zero, and anywhere to 3.
+    fn edge_rate() -> impl Strategy<Value = i64> {
+        use crate::money::PPB;
+        prop_oneof![
+            Just(0i64),
+            Just(PPB),
+            Just(PPB - 1),
+            Just(PPB + 1),
+            -3i64..=3,
+            0i64..=3 * PPB,
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// `Engine::long_keep_slack`'s answer off the market (no division
+        /// without a multiplier) is `long_keep_slack_scaled`'s per-account
+        /// one, for random highest rates (0, 1 and their neighbours, below
+        /// zero, above one), lot-tick values (zero included), lots (zero
+        /// included) and multipliers (none, its neighbours, below zero,
+        /// to 3x).
+        #[test]
+        fn long_keep_slack_is_the_scaled_one(
+            k in prop_oneof![Just(0i64), 1i64..=10, 1i64..=20_000],
+            lots in prop_oneof![Just(0i64), 1i64..=5, 1i64..=100_000],
+            rate in edge_rate(),
+            mult in prop_oneof![Just(crate::money::PPB), edge_rate()],
+        ) {
+            let (e, lots, _) = bound_case(k, lots, &[rate], &[1, 2, 3], mult, 1, false);
+            prop_assert_eq!(e.long_keep_slack(0, lots), e.long_keep_slack_scaled(0, lots));
+        }
+
+        /// `Ledger::take_index_deferred` of the flags `recheck_flags` read
+        /// is `index_deferred` then `set_index_deferred(false)`: the same
+        /// answer and every flag after it the same, for random pending,
+        /// dirty and deferred flags.
+        #[test]
+        fn take_index_deferred_is_the_read_and_clear(
+            accounts in proptest::collection::vec(account(), 1..12),
+            states in proptest::collection::vec((any::<bool>(), any::<bool>(), any::<bool>()), 12),
+        ) {
+            let n = accounts.len() as u32;
+            let flagged = || {
+                let mut e = venue(&accounts);
+                for (a, &(dirty, pending, deferred)) in (0..n).zip(&states) {
+                    if dirty || pending || deferred {
+                        e.ledger.mark_dirty(a);
+                    }
+                    if pending {
+                        e.ledger.set_pending(a, true);
+                    }
+                    if deferred {
+                        e.ledger.set_index_deferred(a, true);
+                    }
+                }
+                e
+            };
+            let (mut e, mut plain) = (flagged(), flagged());
+            let plain = &mut plain.ledger;
+            let state = |l: &super::super::ledger::Ledger, a: u32| {
+                (l.is_dirty(a), l.is_pending(a), l.index_deferred(a), l.holds_one_slot(a))
+            };
+            for a in 0..n {
+                let flags = e.ledger.recheck_flags(a);
+                prop_assert_eq!(
+                    (flags.pending(), flags.one_slot(), flags.index_deferred()),
+                    (plain.is_pending(a), plain.holds_one_slot(a), plain.index_deferred(a))
+                );
+                let took = e.ledger.take_index_deferred(a, flags);
+                let read = plain.index_deferred(a);
+                plain.set_index_deferred(a, false);
+                prop_assert_eq!(took, read);
+                for b in 0..n {
+                    prop_assert_eq!(state(&e.ledger, b), state(plain, b));
+                }
+            }
+        }
     }
 
     /// One account of [`run`]'s book: `(collateral, [(lots, entry

@@ -677,6 +677,41 @@ impl Ledger {
         self.flags[a as usize].set(AccountFlags::INDEX_DEFERRED, on);
     }
 
+    /// Account `a`'s flags that a re-check tests (pending, one slot,
+    /// deferred: [`WinnerFlags`]), in one load of its flag byte instead of
+    /// one (with its bounds check) a test.
+    #[inline]
+    pub(super) fn recheck_flags(&self, a: u32) -> WinnerFlags {
+        let flags = WinnerFlags(self.flags[a as usize]);
+        debug_assert_eq!(
+            flags.one_slot(),
+            self.accounts[a as usize].slot_count == 1,
+            "Invariant: the one-slot flag is the account's slot count"
+        );
+        flags
+    }
+
+    /// Clears account `a`'s deferral flag, read as set in `flags` (its
+    /// [`Ledger::recheck_flags`], nothing written since): the read and the
+    /// clear of [`Ledger::index_deferred`] and
+    /// [`Ledger::set_index_deferred`] in one, no write when it is clear (a
+    /// re-check replaces any deferred one; most find it clear). Returns
+    /// whether it was set.
+    #[inline]
+    pub(super) fn take_index_deferred(&mut self, a: u32, flags: WinnerFlags) -> bool {
+        debug_assert_eq!(
+            flags,
+            WinnerFlags(self.flags[a as usize]),
+            "Invariant: the flags given are the account's"
+        );
+        let deferred = flags.index_deferred();
+        if deferred {
+            debug_assert!(self.is_dirty(a), "Invariant: a changed account is dirty");
+            self.flags[a as usize].set(AccountFlags::INDEX_DEFERRED, false);
+        }
+        deferred
+    }
+
     /// Replaces `out` with every account whose triggers are deferred
     /// ([`Ledger::index_deferred`]), in increasing account order: one pass
     /// over the flag bytes, 64 at a time, each block's deferred flags
