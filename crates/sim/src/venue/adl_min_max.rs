@@ -464,7 +464,7 @@ fn head_extras(head: &[LevCandidate], t: LotTerms, extras: &mut Vec<Extra>) -> b
         return false;
     }
     let cap = EXTRAS_MAX.max(head.len());
-    let last_first = first_rank(last);
+    let last_first = LastFirst::of(last);
     let (v, l) = (i128::from(t.lot_value), i128::from(t.loss_per_lot));
     // [`falls`]' first test, `ℓ·N ≤ E·v`, is `N / E ≤ v / ℓ` for `ℓ > 0`
     // (and holds for `ℓ ≤ 0`): when the first candidate, the most levered,
@@ -478,51 +478,156 @@ fn head_extras(head: &[LevCandidate], t: LotTerms, extras: &mut Vec<Extra>) -> b
             continue;
         }
         let (n, e) = (i128::from(c.notional), i128::from(c.equity));
-        let falling = (all_slow || l * n <= e * v) && e - i128::from(c.offer - 1) * l > 0;
+        let falling = (all_slow || l * n <= e * v) && lots_keep_equity(c, t);
         debug_assert!(
             falling == falls(c, t),
             "Invariant: the first candidate's test holds for all"
         );
-        // Token `j`'s amounts, one lot at a time: `N − j·v` and `E − j·ℓ`
-        // (every amount between two in `i64` is in it).
-        let (mut p, mut q) = (c.notional, c.equity);
-        let mut j = 1;
-        while j < c.offer {
-            if falling {
-                let (Some(p1), Some(q1)) =
-                    (p.checked_sub(t.lot_value), q.checked_sub(t.loss_per_lot))
-                else {
-                    return false;
-                };
-                (p, q) = (p1, q1);
-            }
-            // On equal keys a later token of `c` comes before the last's
-            // first iff `c` comes before the last by account, then slot (the
-            // last's own later tokens come after its first: `j` decides).
-            let rank = (i128::from(p), i128::from(q), c.account, c.slot, j);
-            let before = token_order(rank, last_first) == Ordering::Less;
-            debug_assert!(
-                before == (token_of(c, t, falling, i, j) < token_of(last, t, falls(last, t), 0, 0)),
-                "Invariant: the cross products order two tokens as Token does"
-            );
-            if !before {
-                break;
-            }
-            if extras.len() == cap {
+        // Token 1's amounts: `N − v` and `E − ℓ` (every amount between two
+        // in `i64` is in it).
+        let (p, q) = if falling {
+            let (Some(p), Some(q)) = (
+                c.notional.checked_sub(t.lot_value),
+                c.equity.checked_sub(t.loss_per_lot),
+            ) else {
                 return false;
-            }
-            extras.push(Extra {
-                p,
-                q,
-                account: c.account,
-                slot: c.slot,
-                i: i as u32,
-                j: j as u32,
-            });
-            j += 1;
+            };
+            (p, q)
+        } else {
+            (c.notional, c.equity)
+        };
+        // Most candidates have no extra: one test, and the loop over their
+        // later tokens out of line.
+        if last_first.after_token(p, q, c) {
+            continue;
+        }
+        if !push_extras(c, i, t, falling, (p, q), &last_first, cap, extras) {
+            return false;
         }
     }
     true
+}
+
+/// [`falls`]' second test, `E − (o − 1)·ℓ > 0`, for a candidate offering
+/// `o ≥ 2` lots, in `i64`: `(o − 1)·ℓ < E`, where a product past `i64` has
+/// the sign of `ℓ` (`o − 1 ≥ 1`), so past the top it is above any `E` and
+/// past the bottom below it. One multiplication where the `i128` form
+/// took a widening product and a 128-bit compare.
+#[inline(always)]
+fn lots_keep_equity(c: &LevCandidate, t: LotTerms) -> bool {
+    debug_assert!(c.offer >= 2, "Invariant: the test is made for later tokens");
+    let keeps = match (c.offer - 1).checked_mul(t.loss_per_lot) {
+        Some(x) => x < c.equity,
+        None => t.loss_per_lot < 0,
+    };
+    debug_assert!(
+        keeps == (i128::from(c.equity) - i128::from(c.offer - 1) * i128::from(t.loss_per_lot) > 0),
+        "Invariant: the i64 test is the i128 one"
+    );
+    keeps
+}
+
+/// The head's last candidate's first token, as [`head_extras`] tests later
+/// tokens against it: its key's amounts, its account and slot.
+struct LastFirst {
+    /// Key numerator `N_L` (widened at each product: an `i128` field costs
+    /// a full 128-bit multiplication).
+    n: i64,
+    /// Key denominator `E_L` (> 0).
+    e: i64,
+    account: u32,
+    slot: u32,
+}
+
+impl LastFirst {
+    /// Candidate `last`'s first token.
+    #[inline]
+    fn of(last: &LevCandidate) -> Self {
+        LastFirst {
+            n: last.notional,
+            e: last.equity,
+            account: last.account,
+            slot: last.slot,
+        }
+    }
+
+    /// Whether a later token (`j ≥ 1`) of `c` with key amounts `p / q`
+    /// (`q > 0`) comes at or after this first token: [`token_order`] of the
+    /// two is not `Less`. The cross products first (`p·E_L < N_L·q`: after,
+    /// the common case), then on equal products the ids (`j ≥ 1` against
+    /// the last's `j = 0`: the same account and slot is after).
+    #[inline(always)]
+    fn after_token(&self, p: i64, q: i64, c: &LevCandidate) -> bool {
+        let (x, y) = (
+            i128::from(p) * i128::from(self.e),
+            i128::from(self.n) * i128::from(q),
+        );
+        let after = x < y || (x == y && (c.account, c.slot) >= (self.account, self.slot));
+        debug_assert!(
+            after
+                == (token_order(
+                    (i128::from(p), i128::from(q), c.account, c.slot, 1),
+                    (
+                        i128::from(self.n),
+                        i128::from(self.e),
+                        self.account,
+                        self.slot,
+                        0
+                    )
+                ) != Ordering::Less),
+            "Invariant: the test of a later token is token_order's"
+        );
+        after
+    }
+}
+
+/// Pushes onto `extras` candidate `c`'s (at index `i` of the head) later
+/// tokens from `j = 1` (amounts `pq`, already known to come before the
+/// last's first token) while they come before it; `false` past `cap`
+/// extras or if an amount leaves `i64` ([`head_extras`]' cases). Out of
+/// line: few candidates have extras, and the loop's registers would
+/// otherwise weigh on every candidate's test.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn push_extras(
+    c: &LevCandidate,
+    i: usize,
+    t: LotTerms,
+    falling: bool,
+    pq: (i64, i64),
+    last_first: &LastFirst,
+    cap: usize,
+    extras: &mut Vec<Extra>,
+) -> bool {
+    let (mut p, mut q) = pq;
+    let mut j = 1;
+    loop {
+        if extras.len() == cap {
+            return false;
+        }
+        extras.push(Extra {
+            p,
+            q,
+            account: c.account,
+            slot: c.slot,
+            i: i as u32,
+            j: j as u32,
+        });
+        j += 1;
+        if j >= c.offer {
+            return true;
+        }
+        if falling {
+            let (Some(p1), Some(q1)) = (p.checked_sub(t.lot_value), q.checked_sub(t.loss_per_lot))
+            else {
+                return false;
+            };
+            (p, q) = (p1, q1);
+        }
+        if last_first.after_token(p, q, c) {
+            return true;
+        }
+    }
 }
 
 /// Whether candidate `c`'s first token comes before the extra `x` (of
@@ -1380,6 +1485,139 @@ mod tests {
                 prop_assert_eq!(ends_before(&c[..m], t, &lots, &c[m]), plain);
             }
         }
+
+        /// [`lots_keep_equity`] in `i64` is `falls`' second test in `i128`
+        /// for any amounts: products past either end of `i64`, a loss per
+        /// lot of 0 and of either sign, equities of either sign.
+        #[test]
+        fn lots_keep_equity_is_the_i128_test(
+            offer in prop_oneof![2i64..50, 2i64..=i64::MAX],
+            loss in prop_oneof![-3i64..4, any::<i64>()],
+            equity in prop_oneof![-3i64..200, any::<i64>()],
+        ) {
+            let c = LevCandidate { account: 0, slot: 0, notional: 1, equity, offer };
+            let t = LotTerms { lot_value: 1, loss_per_lot: loss };
+            let plain =
+                i128::from(equity) - i128::from(offer - 1) * i128::from(loss) > 0;
+            prop_assert_eq!(lots_keep_equity(&c, t), plain);
+        }
+
+        /// [`head_extras`] (one test a candidate, its later tokens out of
+        /// line, `falls`' second test in `i64`) collects the
+        /// same extras, in the same order, and declines the same heads as
+        /// the plain loop: every prefix of sorted candidates, a loss per
+        /// lot of either sign, equal keys, offers of 0 and 1, the cap of
+        /// extras reached, amounts past 2^53 and near `i64`'s ends (a token
+        /// leaving `i64`), the empty head.
+        #[test]
+        fn head_extras_is_the_plain_loop(
+            c in candidates(),
+            loss in -30i64..60,
+            lot in 1i64..150,
+            scale in prop_oneof![Just(1i64), Just(1i64 << 45), Just(1i64 << 55)],
+            zero_offer in any::<bool>(),
+        ) {
+            let c = sorted(c.into_iter().map(|x| LevCandidate {
+                notional: x.notional.saturating_mul(scale),
+                equity: x.equity.saturating_mul(scale),
+                offer: if zero_offer && x.slot == 3 { 0 } else { x.offer },
+                ..x
+            }).collect());
+            let t = LotTerms {
+                lot_value: lot.saturating_mul(scale),
+                loss_per_lot: loss.saturating_mul(scale),
+            };
+            let fields = |e: &[Extra]| -> Vec<(i64, i64, u32, u32, u32, u32)> {
+                e.iter().map(|x| (x.p, x.q, x.account, x.slot, x.i, x.j)).collect()
+            };
+            let (mut got, mut want) = (Vec::new(), Vec::new());
+            for m in 0..=c.len() {
+                let fast = head_extras(&c[..m], t, &mut got);
+                let plain = head_extras_plain(&c[..m], t, &mut want);
+                prop_assert_eq!(fast, plain);
+                if fast {
+                    prop_assert_eq!(fields(&got), fields(&want));
+                }
+            }
+        }
+    }
+
+    /// [`head_extras`] as it was before its one test a candidate and its
+    /// later tokens out of line (round 25, branch `minmax29`): the loop
+    /// over every token of each candidate, `falls`' second test in `i128`
+    /// and [`token_order`] for each; the reference of
+    /// `head_extras_is_the_plain_loop`.
+    fn head_extras_plain(head: &[LevCandidate], t: LotTerms, extras: &mut Vec<Extra>) -> bool {
+        extras.clear();
+        let Some(last) = head.last() else {
+            return false;
+        };
+        // Every `i` and `j` below fits in `u32`.
+        if u32::try_from(head.len()).map_or(true, |n| n == u32::MAX) {
+            return false;
+        }
+        let cap = EXTRAS_MAX.max(head.len());
+        let last_first = first_rank(last);
+        let (v, l) = (i128::from(t.lot_value), i128::from(t.loss_per_lot));
+        // [`falls`]' first test, `ℓ·N ≤ E·v`, is `N / E ≤ v / ℓ` for `ℓ > 0`
+        // (and holds for `ℓ ≤ 0`): when the first candidate, the most levered,
+        // passes it, every candidate does, so it is made once.
+        let all_slow = l * i128::from(head[0].notional) <= i128::from(head[0].equity) * v;
+        for (i, c) in head.iter().enumerate() {
+            if c.offer <= 1 {
+                if c.offer < 1 {
+                    return false;
+                }
+                continue;
+            }
+            let (n, e) = (i128::from(c.notional), i128::from(c.equity));
+            let falling = (all_slow || l * n <= e * v) && e - i128::from(c.offer - 1) * l > 0;
+            debug_assert!(
+                falling == falls(c, t),
+                "Invariant: the first candidate's test holds for all"
+            );
+            // Token `j`'s amounts, one lot at a time: `N − j·v` and `E − j·ℓ`
+            // (every amount between two in `i64` is in it).
+            let (mut p, mut q) = (c.notional, c.equity);
+            let mut j = 1;
+            while j < c.offer {
+                if falling {
+                    let (Some(p1), Some(q1)) =
+                        (p.checked_sub(t.lot_value), q.checked_sub(t.loss_per_lot))
+                    else {
+                        return false;
+                    };
+                    (p, q) = (p1, q1);
+                }
+                // On equal keys a later token of `c` comes before the last's
+                // first iff `c` comes before the last by account, then slot (the
+                // last's own later tokens come after its first: `j` decides).
+                let rank = (i128::from(p), i128::from(q), c.account, c.slot, j);
+                let before = token_order(rank, last_first) == Ordering::Less;
+                debug_assert!(
+                    before
+                        == (token_of(c, t, falling, i, j)
+                            < token_of(last, t, falls(last, t), 0, 0)),
+                    "Invariant: the cross products order two tokens as Token does"
+                );
+                if !before {
+                    break;
+                }
+                if extras.len() == cap {
+                    return false;
+                }
+                extras.push(Extra {
+                    p,
+                    q,
+                    account: c.account,
+                    slot: c.slot,
+                    i: i as u32,
+                    j: j as u32,
+                });
+                j += 1;
+            }
+        }
+        true
     }
 
     /// A later token whose equity leaves `i64` (a loss per lot of about
