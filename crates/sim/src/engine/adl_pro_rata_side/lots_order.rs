@@ -959,8 +959,15 @@ const FEW_LOTS: usize = 128;
 /// sort. The keys are distinct, so both give the one sorted order.
 ///
 /// `hint`: each key's expected place ([`LotsOrder::expect_order`]), tried
-/// first ([`place_by_hint`]) when the keys are not already in order.
+/// first ([`place_by_hint`]), before the pass that finds whether the keys
+/// are in order and their lots' spread: a close's hint is right (its own
+/// check is the only pass then), and one that is not costs that check; a
+/// list already in order takes the identity hint, so it passes too. Exact
+/// whatever the hint: [`place_by_hint`] keeps only a sorted result.
 fn sort_moves(keys: &mut Vec<u64>, tmp: &mut Vec<u64>, increasing: bool, hint: &[u32]) {
+    if place_by_hint(keys, tmp, hint) {
+        return;
+    }
     let top = |k: u64| k >> 32;
     let (mut sorted, mut low, mut high) = (true, u64::MAX, 0);
     for (i, &k) in keys.iter().enumerate() {
@@ -968,7 +975,7 @@ fn sort_moves(keys: &mut Vec<u64>, tmp: &mut Vec<u64>, increasing: bool, hint: &
         low = low.min(top(k));
         high = high.max(top(k));
     }
-    if sorted || place_by_hint(keys, tmp, hint) {
+    if sorted {
         return;
     }
     if !increasing || high - low >= FEW_LOTS as u64 {
@@ -1901,6 +1908,66 @@ mod property_tests {
                 }
             }
             m.flush_and_check("end");
+        }
+
+        /// [`sort_moves`], which tries the hint before it looks at the
+        /// keys, against the comparison sort: distinct keys of few lots
+        /// values (ties of lots, slots in or out of order; empty and
+        /// single lists included), each with a hint that is the true
+        /// places, the identity, a random permutation, one place changed
+        /// (duplicated or out of range), too short or none; the buffer
+        /// passed in holding anything. Always the sorted keys.
+        #[test]
+        fn hint_first_sort_moves_is_the_comparison_sort(
+            cells in prop::collection::vec((1i64..6, any::<bool>()), 0..80),
+            shuffle in prop::collection::vec(any::<u32>(), 80),
+            hint_kind in 0usize..6,
+            bad in (0usize..80, 0u32..90),
+            junk in prop::collection::vec(any::<u64>(), 0..40),
+        ) {
+            // Distinct slots, increasing; each with its lots.
+            let mut keys: Vec<u64> = (0u32..)
+                .zip(&cells)
+                .filter(|&(_, &(_, taken))| taken || cells.len() < 4)
+                .map(|(s, &(l, _))| key(l, s))
+                .collect();
+            // Out of slot order at random (else kept increasing).
+            if shuffle[0] % 3 != 0 {
+                for i in (1..keys.len()).rev() {
+                    keys.swap(i, shuffle[i] as usize % (i + 1));
+                }
+            }
+            let n = keys.len();
+            let mut want = keys.clone();
+            want.sort_unstable();
+            let places: Vec<u32> = keys
+                .iter()
+                .map(|k| want.partition_point(|w| w < k) as u32)
+                .collect();
+            let hint: Vec<u32> = match hint_kind {
+                0 => places,
+                1 => (0..n as u32).collect(),
+                2 => {
+                    let mut h: Vec<u32> = (0..n as u32).collect();
+                    for i in (1..n).rev() {
+                        h.swap(i, shuffle[i] as usize % (i + 1));
+                    }
+                    h
+                }
+                3 => {
+                    let mut h = places;
+                    if n > 0 {
+                        h[bad.0 % n] = bad.1;
+                    }
+                    h
+                }
+                4 => places[..n.saturating_sub(1)].to_vec(),
+                _ => Vec::new(),
+            };
+            let increasing = keys.windows(2).all(|w| (w[0] as u32) < (w[1] as u32));
+            let mut tmp = junk;
+            sort_moves(&mut keys, &mut tmp, increasing, &hint);
+            prop_assert_eq!(keys, want);
         }
     }
 }
