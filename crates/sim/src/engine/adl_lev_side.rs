@@ -6,6 +6,7 @@
 
 use std::collections::BTreeSet;
 
+use super::adl_pro_rata_side::SyncPoint;
 use super::lev_key::LevKey;
 use super::lev_order::LevOrder;
 
@@ -44,6 +45,13 @@ pub(super) struct LevSide {
     /// Those winners' slots, in fill order (debug builds check their keys
     /// against the ledger at the next sync).
     pub(super) keyed_slots: Vec<u32>,
+    /// What the side's keys were evaluated at by its last build (`None`:
+    /// never built): a later build may shift them instead
+    /// (`Engine::keep_lev_side`).
+    pub(super) synced_at: Option<SyncPoint>,
+    /// Builds that kept the keys (shifted them with the mark, no pass over
+    /// the market's slots), and those that tried and fell back.
+    pub(super) kept: (u64, u64),
 }
 
 /// What one close reads of the order, kept between closes for the buffers'
@@ -222,6 +230,48 @@ impl SlotKeys {
     pub(super) fn reset(&mut self, slots: usize) {
         self.entries.clear();
         self.entries.resize(slots, SlotKey::default());
+    }
+
+    /// Slots the entries cover.
+    pub(super) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Gives each slot holding a key (in the order or parked), in slot
+    /// order, what `f(slot, account, notional, equity)` answers (its key's
+    /// account and amounts): `Some(Some(k))` the
+    /// key `k` (of that slot and account) in the order, `Some(None)` no
+    /// key; `None` stops the pass and returns false (the entries after it
+    /// unchanged, those before it rewritten).
+    pub(super) fn rekey_each(
+        &mut self,
+        mut f: impl FnMut(u32, u32, i64, i64) -> Option<Option<LevKey>>,
+    ) -> bool {
+        for (s, e) in self.entries.iter_mut().enumerate() {
+            if e.place == KeyPlace::None {
+                continue;
+            }
+            let Some(k) = f(s as u32, e.account, e.notional, e.equity) else {
+                return false;
+            };
+            *e = match k {
+                None => SlotKey::default(),
+                Some(k) => {
+                    debug_assert!(
+                        k.slot as usize == s && k.account == e.account,
+                        "Invariant: a slot's entry holds its own key"
+                    );
+                    SlotKey {
+                        notional: k.notional,
+                        equity: k.equity,
+                        reach: 0,
+                        account: k.account,
+                        place: KeyPlace::Order,
+                    }
+                }
+            };
+        }
+        true
     }
 
     /// Slot `s`'s key and, if parked, its reach.

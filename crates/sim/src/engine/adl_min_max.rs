@@ -35,6 +35,7 @@ use crate::venue::adl_min_max::{
 
 use super::Engine;
 use super::adl_lev_side::{LevScratch, LevSide};
+use super::adl_pro_rata_side::SyncPoint;
 use super::adl_request::AdlRequest;
 use super::lev_key::LevKey;
 
@@ -100,29 +101,196 @@ impl Engine {
         self.adl_evaluations += evaluated;
     }
 
+    /// Builds side `winners` of market `mi` (at the first ADL of a step):
+    /// its keys shifted with the mark where [`Engine::keep_lev_side`] can,
+    /// else every slot of the market keyed; the log of touched accounts
+    /// started and kept across steps from then on.
+    fn build_lev_side(&mut self, side: &mut LevSide, mi: usize, winners: i64) {
+        if !self.ledger.tracking_touched() {
+            self.ledger.track_touched(true);
+        }
+        self.ledger.keep_touched_log();
+        if side.synced_at.is_some() {
+            if self.keep_lev_side(side, mi, winners) {
+                side.kept.0 += 1;
+                self.lev_synced(side, mi);
+                return;
+            }
+            side.kept.1 += 1;
+        }
+        let cursor = self.ledger.touched().len();
+        side.touched
+            .start(self.step, self.ledger.accounts.len(), cursor);
+        side.key_of.reset(self.ledger.positions.len());
+        let slots = std::mem::take(&mut self.ledger.market_slots[mi]);
+        let mut keys = std::mem::take(&mut side.build_keys);
+        keys.clear();
+        self.build_lev_keys(&slots, winners, &mut keys);
+        self.ledger.market_slots[mi] = slots;
+        for k in &keys {
+            side.key_of.set(k.slot, Some((*k, None)));
+        }
+        side.order.build(&mut keys);
+        side.build_keys = keys;
+        side.parked.clear();
+        side.keyed_bankrupt = None;
+        self.lev_synced(side, mi);
+    }
+
+    /// Notes what a build of `side` (market `mi`) evaluated its keys at:
+    /// the touched log's epoch and base, the mark and the market's
+    /// micro-USD per lot and tick.
+    fn lev_synced(&self, side: &mut LevSide, mi: usize) {
+        side.synced_at = Some(SyncPoint {
+            epoch: self.ledger.touched_epoch(),
+            base: self.ledger.touched_base(),
+            mark: self.marks[mi],
+            per_lot_tick: self.markets[mi].micros_per_lot_tick,
+        });
+    }
+
+    /// A build of side `winners` of market `mi` without the pass over the
+    /// market's slots, where it is exact: no collateral book and no account
+    /// of several slots (an equity is `A + value(lots, mark)`, `A` the
+    /// account's lines), the touched log kept since the side's last build
+    /// (same epoch, its cursor still in the log: every account changed
+    /// since is in its tail) and the market's lot-tick value unchanged.
+    /// Then each key of an account not in the tail (in the order or
+    /// parked) moves with the mark alone: `N' = value(|lots|, p')` and `E'
+    /// = E + value(lots, p') − value(lots, p)` (exact integers; no key if
+    /// `E' ≤ 0`); the tail's accounts are keyed from the ledger; and the
+    /// order is built from those keys as a full build does. Taken only if
+    /// then every on-side slot of the market was keyed or is in the tail
+    /// (their lots sum to the side's open lots: an on-side slot left out
+    /// at the last build, at equity ≤ 0, may have risen above zero); else
+    /// (or on an overflow) false, and the caller builds in full, which
+    /// rewrites every part of the side. Counts one evaluation per on-side
+    /// slot, as the full build.
+    fn keep_lev_side(&mut self, side: &mut LevSide, mi: usize, winners: i64) -> bool {
+        let Some(then) = side.synced_at else {
+            return false;
+        };
+        let k = self.markets[mi].micros_per_lot_tick;
+        let simple = self.collateral.is_none() && self.ledger.max_slots() <= 1;
+        let same = then.epoch == self.ledger.touched_epoch() && then.per_lot_tick == k;
+        if !simple || !same || side.key_of.len() != self.ledger.positions.len() {
+            return false;
+        }
+        let (accounts, log_len) = (self.ledger.accounts.len(), self.ledger.touched().len());
+        let dropped = self.ledger.touched_base().checked_sub(then.base);
+        if !dropped.is_some_and(|d| side.touched.resume(self.step, accounts, d, log_len)) {
+            return false;
+        }
+        let pending = side.touched.take_pending(self.ledger.touched());
+        let mut keys = std::mem::take(&mut side.build_keys);
+        keys.clear();
+        let (m, mark) = (&self.markets[mi], self.marks[mi]);
+        let positions = &self.ledger.positions;
+        let touched = &side.touched;
+        let (mut evaluated, mut lots_on) = (0u64, 0i64);
+        let shifted = side.key_of.rekey_each(|s, account, notional, equity| {
+            if touched.met_in_last_sync(account) {
+                return Some(None);
+            }
+            let lots = positions[s as usize].lots;
+            // The key's signed value at the last build's mark: its
+            // notional, `|value(lots, p)|`, with the side's sign.
+            let old = winners * notional;
+            debug_assert!(
+                lots.signum() == winners
+                    && self.ledger.slot_owner(s) == account
+                    && old == m.value(lots, then.mark).0,
+                "Invariant: an untouched keyed slot is still its owner's, on the side, its notional at the last build's mark"
+            );
+            let new = m.value(lots, mark).0;
+            let equity = equity.checked_add(new.checked_sub(old)?)?;
+            evaluated += 1;
+            lots_on += lots.abs();
+            let key = (equity > 0).then(|| LevKey::new(new.abs(), equity, account, s));
+            if let Some(key) = key {
+                keys.push(key);
+            }
+            Some(key)
+        });
+        if !shifted {
+            side.build_keys = keys;
+            side.touched.recycle(pending);
+            return false;
+        }
+        for &a in &pending {
+            let acc = &self.ledger.accounts[a as usize];
+            for s in acc.first_slot..acc.first_slot + acc.slot_count {
+                let p = self.ledger.positions[s as usize];
+                if p.market as usize != mi || p.lots.signum() != winners {
+                    continue;
+                }
+                evaluated += 1;
+                lots_on += p.lots.abs();
+                let key = self.lev_key_uncounted(s, winners);
+                if let Some(key) = key {
+                    side.key_of.set(s, Some((key, None)));
+                    keys.push(key);
+                }
+            }
+        }
+        side.touched.recycle(pending);
+        if lots_on != self.slot_lots_on(mi, winners) {
+            side.build_keys = keys;
+            return false;
+        }
+        self.adl_evaluations += evaluated;
+        side.order.build(&mut keys);
+        side.build_keys = keys;
+        side.parked.clear();
+        side.keyed_bankrupt = None;
+        #[cfg(debug_assertions)]
+        self.check_kept_lev_side(side, mi, winners, evaluated);
+        true
+    }
+
+    /// Debug builds, markets under 2^16 slots: a kept build left every
+    /// slot's key as a full build gives it (in the order, none parked), the
+    /// order as their sort, and counted as many evaluations.
+    #[cfg(debug_assertions)]
+    fn check_kept_lev_side(&self, side: &LevSide, mi: usize, winners: i64, evaluated: u64) {
+        if self.ledger.positions.len() > 1 << 16 {
+            return;
+        }
+        let mut want = Vec::new();
+        let mut on_side = 0u64;
+        for &s in &self.ledger.market_slots[mi] {
+            on_side += u64::from(self.ledger.positions[s as usize].lots.signum() == winners);
+            let k = self.lev_key_uncounted(s, winners);
+            let got = side.key_of.get(s);
+            assert!(
+                match k {
+                    Some(k) =>
+                        matches!(got, Some((g, None)) if (g.notional, g.equity, g.account, g.slot) == (k.notional, k.equity, k.account, k.slot)),
+                    None => got.is_none(),
+                },
+                "Invariant: a kept build keys each slot as a full build"
+            );
+            want.extend(k);
+        }
+        want.sort_unstable();
+        let got = side.order.to_vec();
+        assert!(
+            on_side == evaluated
+                && side.parked.is_empty()
+                && got.len() == want.len()
+                && got.iter().zip(&want).all(|(g, w)| {
+                    (g.notional, g.equity, g.account, g.slot, g.ratio().to_bits())
+                        == (w.notional, w.equity, w.account, w.slot, w.ratio().to_bits())
+                }),
+            "Invariant: a kept build's order is a full build's"
+        );
+    }
+
     /// Brings side `winners` of market `mi` up to date: built at the first ADL
     /// of a step, else re-keyed for the accounts the ledger logged since.
     pub(super) fn sync_lev_side(&mut self, side: &mut LevSide, mi: usize, winners: i64) {
         if !side.touched.built_in(self.step) {
-            if !self.ledger.tracking_touched() {
-                self.ledger.track_touched(true);
-            }
-            let cursor = self.ledger.touched().len();
-            side.touched
-                .start(self.step, self.ledger.accounts.len(), cursor);
-            side.key_of.reset(self.ledger.positions.len());
-            let slots = std::mem::take(&mut self.ledger.market_slots[mi]);
-            let mut keys = std::mem::take(&mut side.build_keys);
-            keys.clear();
-            self.build_lev_keys(&slots, winners, &mut keys);
-            self.ledger.market_slots[mi] = slots;
-            for k in &keys {
-                side.key_of.set(k.slot, Some((*k, None)));
-            }
-            side.order.build(&mut keys);
-            side.build_keys = keys;
-            side.parked.clear();
-            side.keyed_bankrupt = None;
+            self.build_lev_side(side, mi, winners);
             return;
         }
         let keyed = side.keyed_bankrupt.take();
@@ -506,6 +674,7 @@ fn key_after_fill(c: &LevCandidate, q: i64, terms: LotTerms) -> Option<Option<Le
 mod property_tests {
     use proptest::prelude::*;
 
+    use super::super::adl_lev_side::LevSide;
     use super::super::test_venue::Spec;
     use super::LevKey;
     use crate::engine::Engine;
@@ -532,7 +701,201 @@ mod property_tests {
         )
     }
 
+    /// One change between two builds of a kept side: a market's mark moved
+    /// by `ticks` (kept at 1 or above), a slot traded `lots` with the
+    /// external counterparty, or a funding settlement at `bps` basis points.
+    #[derive(Clone, Debug)]
+    enum Change {
+        /// Market, ticks.
+        Mark(usize, i64),
+        /// Slot (modulo the slots), lots.
+        Fill(usize, i64),
+        /// Market, basis points.
+        Funding(usize, i64),
+    }
+
+    /// A random [`Change`]: marks by small and large moves (keys cross zero
+    /// equity both ways), fills that grow, shrink, close and flip a
+    /// position, and funding of either sign.
+    fn change() -> impl Strategy<Value = Change> {
+        prop_oneof![
+            (0usize..2, prop_oneof![-5i64..=5, -3_000i64..3_000])
+                .prop_map(|(m, t)| Change::Mark(m, t)),
+            (0usize..80, prop_oneof![-3i64..=3, Just(0i64)]).prop_map(|(s, l)| Change::Fill(s, l)),
+            (0usize..2, -50i64..50).prop_map(|(m, b)| Change::Funding(m, b)),
+        ]
+    }
+
+    /// Applies `c` to `e`.
+    fn apply(e: &mut Engine, c: &Change) {
+        match *c {
+            Change::Mark(m, t) => e.marks[m] = (e.marks[m] + t).max(1),
+            Change::Fill(s, lots) => {
+                let n = e.ledger.positions.len();
+                if n == 0 || lots == 0 {
+                    return;
+                }
+                let s = (s % n) as u32;
+                let m = e.ledger.positions[s as usize].market as usize;
+                let owner = e.ledger.slot_owner(s);
+                let value = e.markets[m].value(lots, e.marks[m]);
+                e.ledger.trade_with_external(owner, s, lots, value);
+            }
+            Change::Funding(m, bps) => {
+                let rate = crate::money::Rate::from_fraction(bps as f64 / 10_000.0);
+                e.settle_funding(m, rate.expect("a test rate"));
+            }
+        }
+    }
+
+    /// `accounts` with one slot each at most (the first market's if any,
+    /// else the second's): the accounts a build may keep its keys for.
+    fn one_slot_accounts(accounts: &[Spec]) -> Vec<Spec> {
+        accounts
+            .iter()
+            .map(|&(c, [a, b])| (c, if a.is_some() { [a, None] } else { [None, b] }))
+            .collect()
+    }
+
+    /// Every slot's key (fields) and where it is, the order read whole,
+    /// parked keys and the evaluations a build counted.
+    type Side = (
+        Vec<Option<((i64, i64, u32, u32, u64), Option<i64>)>>,
+        Vec<(i64, i64, u32, u32, u64)>,
+        usize,
+        u64,
+    );
+
+    /// What `side` holds, the build's evaluations `evaluations`.
+    fn side_of(e: &Engine, side: &LevSide, evaluations: u64) -> Side {
+        let keys = (0..e.ledger.positions.len() as u32)
+            .map(|s| side.key_of.get(s).map(|(k, r)| (fields(&k), r)))
+            .collect();
+        let order = side.order.to_vec().iter().map(fields).collect();
+        (keys, order, side.parked.len(), evaluations)
+    }
+
+    /// Builds the kept `side` (side `winners` of market `mi`) and checks
+    /// it against a build on a fresh side: every slot's key, the order,
+    /// nothing parked, the evaluations.
+    fn check_kept_build(
+        e: &mut Engine,
+        side: &mut LevSide,
+        mi: usize,
+        winners: i64,
+    ) -> Result<(), TestCaseError> {
+        let before = e.adl_evaluations;
+        e.build_lev_side(side, mi, winners);
+        let got = side_of(e, side, e.adl_evaluations - before);
+        let mut fresh = LevSide::default();
+        let before = e.adl_evaluations;
+        e.build_lev_side(&mut fresh, mi, winners);
+        let want = side_of(e, &fresh, e.adl_evaluations - before);
+        prop_assert_eq!(got, want);
+        Ok(())
+    }
+
+    /// Parks the first `n` keys of `side`'s order at reach `reach` (as a
+    /// close that finds them not in profit does).
+    fn park_top(side: &mut LevSide, n: usize, reach: i64) {
+        let mut top = Vec::new();
+        side.order.read_after(None, n, |_| false, &mut top);
+        let out: Vec<(LevKey, i64)> = top.into_iter().take(n).map(|k| (k, reach)).collect();
+        side.park(&out);
+    }
+
+    /// A side of one-slot accounts (the shorts'), its mark falling: the
+    /// second build keeps its keys (one account filled between re-keyed
+    /// from the ledger, one parked key back in the order), the third too
+    /// after a step start; one that meets an on-side slot left out at
+    /// equity ≤ 0 falls back to the full build.
+    #[test]
+    fn kept_build_is_taken() {
+        let mut accounts: Vec<Spec> = (0..12)
+            .map(|i| (2_000_000 + i * 10_000, [Some((-1 - i % 3, 10_000)), None]))
+            .collect();
+        let mut e = venue(&accounts);
+        let mut side = LevSide::default();
+        let check = |e: &mut Engine, side: &mut LevSide| {
+            check_kept_build(e, side, 0, -1).expect("a kept build is a full one")
+        };
+        check(&mut e, &mut side);
+        park_top(&mut side, 2, -5);
+        e.marks[0] -= 40;
+        apply(&mut e, &Change::Fill(3, -1));
+        check(&mut e, &mut side);
+        assert_eq!(side.kept, (1, 0));
+        e.reset_step_outputs();
+        e.marks[0] -= 7;
+        apply(&mut e, &Change::Fill(5, 1));
+        apply(&mut e, &Change::Funding(0, 20));
+        check(&mut e, &mut side);
+        assert_eq!(side.kept, (2, 0));
+        // The mark against the winners: kept too.
+        e.marks[0] += 3;
+        check(&mut e, &mut side);
+        assert_eq!(side.kept, (3, 0));
+        // An on-side slot at equity ≤ 0 (no key): the full build.
+        accounts.push((-5_000_000, [Some((-1, 10_000)), None]));
+        let mut e = venue(&accounts);
+        let mut side = LevSide::default();
+        check(&mut e, &mut side);
+        e.marks[0] -= 1;
+        check(&mut e, &mut side);
+        assert_eq!(side.kept, (0, 1));
+    }
+
     proptest! {
+        /// A side kept across builds (its keys shifted with the mark, the
+        /// touched accounts keyed from the ledger) leaves what a full build
+        /// on a fresh side leaves (every slot's key, the order, nothing
+        /// parked, the evaluations) through random marks either way, fills,
+        /// funding, step starts, syncs between builds and parked keys.
+        #[test]
+        fn kept_side_matches_a_fresh_build(
+            accounts in proptest::collection::vec(account(), 0..40),
+            one_slot in prop_oneof![3 => Just(true), 1 => Just(false)],
+            rounds in proptest::collection::vec(
+                (
+                    proptest::collection::vec(change(), 0..5),
+                    proptest::collection::vec(change(), 0..3),
+                    0usize..4,
+                    -3i64..3,
+                ),
+                1..10,
+            ),
+        ) {
+            let accounts = if one_slot { one_slot_accounts(&accounts) } else { accounts };
+            let mut e = venue(&accounts);
+            let mut kept: Vec<LevSide> = vec![LevSide::default(); 4];
+            let builds = rounds.len() as u64;
+            for (changes, within, parks, reach) in rounds {
+                e.reset_step_outputs();
+                for c in &changes {
+                    apply(&mut e, c);
+                }
+                for (i, side) in kept.iter_mut().enumerate() {
+                    let (mi, winners) = (i / 2, if i % 2 == 0 { -1 } else { 1 });
+                    check_kept_build(&mut e, side, mi, winners)?;
+                    park_top(side, parks, reach);
+                }
+                // Changes within the step, each side synced after them.
+                for c in within.iter().filter(|c| !matches!(c, Change::Mark(..))) {
+                    apply(&mut e, c);
+                }
+                for (i, side) in kept.iter_mut().enumerate() {
+                    let (mi, winners) = (i / 2, if i % 2 == 0 { -1 } else { 1 });
+                    e.sync_lev_side(side, mi, winners);
+                }
+            }
+            for side in &kept {
+                prop_assert_eq!(side.kept.0 + side.kept.1, builds - 1);
+                if e.ledger.max_slots() > 1 {
+                    prop_assert_eq!(side.kept.0, 0);
+                }
+            }
+        }
+
         /// The build's keys with the side tested inline
         /// (`Engine::build_lev_keys`, the fast path) are the keys, in the
         /// same order, and the evaluations counted, of `Engine::lev_key`

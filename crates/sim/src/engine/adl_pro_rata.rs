@@ -751,7 +751,7 @@ impl Engine {
     /// over every holder, so its short lots are its long ones. Lets a build
     /// of a side with no open position skip its pass over every slot (26 of
     /// the 60 builds of the 1,000,000-account crash).
-    fn slot_lots_on(&self, mi: usize, winners: i64) -> i64 {
+    pub(super) fn slot_lots_on(&self, mi: usize, winners: i64) -> i64 {
         let l = &self.ledger;
         let others = (winners * l.ext_lots[mi]).max(0) + (winners * l.vault_lots[mi]).max(0);
         let lots = l.long_lots[mi] - others;

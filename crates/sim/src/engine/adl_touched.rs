@@ -166,6 +166,13 @@ impl TouchedSince {
         )
     }
 
+    /// Whether the last sync ([`TouchedSince::take_pending`]) handed out
+    /// account `a`.
+    #[inline]
+    pub(super) fn met_in_last_sync(&self, a: u32) -> bool {
+        self.syncs != 0 && self.seen[a as usize] == self.syncs
+    }
+
     /// Gives back the buffer of [`TouchedSince::take_pending`] for the next sync.
     pub(super) fn recycle(&mut self, pending: Vec<u32>) {
         self.pending = pending;

@@ -1056,8 +1056,8 @@ impl LevOrder {
         true
     }
 
-    /// Every key in order (tests).
-    #[cfg(test)]
+    /// Every key in order (tests, debug checks).
+    #[cfg(any(test, debug_assertions))]
     pub(super) fn to_vec(&self) -> Vec<LevKey> {
         let mut v: Vec<LevKey> = self.near.iter().copied().collect();
         for i in (0..self.far.len()).rev() {
