@@ -359,8 +359,12 @@ mod property_tests {
         side.order.remove_read(winners().map(|c| c.slot));
     }
 
-    /// Every slot's entry, its key's fields and quotient's bits and reach.
-    fn entries(side: &LevSide, slots: u32) -> Vec<Option<(i64, i64, u32, u64, Option<i64>)>> {
+    /// A slot's entry: its key's amounts, account and quotient's bits, and
+    /// its reach if parked.
+    type Entry = Option<(i64, i64, u32, u64, Option<i64>)>;
+
+    /// Every slot's entry.
+    fn entries(side: &LevSide, slots: u32) -> Vec<Entry> {
         (0..slots)
             .map(|s| {
                 side.key_of
