@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use super::adl_pro_rata_side::SyncPoint;
 use super::lev_key::LevKey;
-use super::lev_order::LevOrder;
+use super::lev_order::{LevOrder, slot_at};
 
 use crate::venue::adl_min_max::{LevCandidate, LotScratch};
 
@@ -142,15 +142,25 @@ impl LevSide {
 
     /// Takes the candidates of `read` given lots (`lots`, as `read`; read
     /// from the order by one close, in order, not parked) out of it, by
-    /// their slots ([`LevOrder::remove_read`]).
+    /// their slots.
+    ///
+    /// One pass over `read` clears each winner's entry and tests whether
+    /// the winners are the first keys of the order's top, in order (a close
+    /// reads from the top and most of what it reads wins): then those keys
+    /// go at once ([`LevOrder::remove_front`]), else by
+    /// [`LevOrder::remove_read`] (a second pass, the plain form). Exact:
+    /// `remove_read` of the slots of `near`'s first keys, in order, removes
+    /// exactly those keys (a slot has one key in the order). The two passes
+    /// were ~49 instructions a winner (docs/performance.md,
+    /// "`min_max_leverage` per-close reads and take-out, round 26").
     pub(super) fn take_out(&mut self, read: &[LevCandidate], lots: &[i64]) {
-        let winners = || {
-            read.iter()
-                .zip(lots)
-                .filter(|(_, q)| **q > 0)
-                .map(|(c, _)| c)
-        };
-        for c in winners() {
+        let (a, b) = self.order.near_slices();
+        let mut taken = 0;
+        let mut front = true;
+        for (c, &q) in read.iter().zip(lots) {
+            if q <= 0 {
+                continue;
+            }
             debug_assert!(
                 self.key_of.in_order_as(
                     c.slot,
@@ -159,8 +169,19 @@ impl LevSide {
                 "Invariant: a winner taken out of the leverage order is in it under the key it was read with"
             );
             self.key_of.set(c.slot, None);
+            front &= slot_at(a, b, taken) == Some(c.slot);
+            taken += 1;
         }
-        self.order.remove_read(winners().map(|c| c.slot));
+        if front {
+            self.order.remove_front(taken);
+        } else {
+            self.order.remove_read(
+                read.iter()
+                    .zip(lots)
+                    .filter(|(_, q)| **q > 0)
+                    .map(|(c, _)| c.slot),
+            );
+        }
     }
 
     /// Parks each `(key, reach)` of `out` (read from the order by one close,
@@ -362,6 +383,105 @@ mod tests {
                     keys.in_order_as(t, &probe),
                     matches!(want, Some((o, None)) if (o.notional, o.equity, o.account) == (700, 90, 3))
                 );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod property_tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// [`LevSide::take_out`]'s plain form: each winner's entry cleared,
+    /// then its key removed by [`LevOrder::remove_read`], always.
+    fn take_out_plain(side: &mut LevSide, read: &[LevCandidate], lots: &[i64]) {
+        let winners = || {
+            read.iter()
+                .zip(lots)
+                .filter(|(_, q)| **q > 0)
+                .map(|(c, _)| c)
+        };
+        for c in winners() {
+            side.key_of.set(c.slot, None);
+        }
+        side.order.remove_read(winners().map(|c| c.slot));
+    }
+
+    /// A slot's entry: its key's amounts, account and quotient's bits, and
+    /// its reach if parked.
+    type Entry = Option<(i64, i64, u32, u64, Option<i64>)>;
+
+    /// Every slot's entry.
+    fn entries(side: &LevSide, slots: u32) -> Vec<Entry> {
+        (0..slots)
+            .map(|s| {
+                side.key_of
+                    .get(s)
+                    .map(|(k, r)| (k.notional, k.equity, k.account, k.ratio().to_bits(), r))
+            })
+            .collect()
+    }
+
+    proptest! {
+        /// `take_out` (one pass, the winners taken from the front of the
+        /// order when they are its first keys: the fast path) leaves the
+        /// order and the slots' entries the plain form leaves: closes that
+        /// read the top, fill a prefix of what they read (the common case)
+        /// or any subset (winners after a candidate given nothing), and put
+        /// their winners back with new keys (so that `near` wraps around
+        /// its buffer); keys with many equal quotients and ties on account
+        /// and slot.
+        #[test]
+        fn take_out_matches_the_plain_removal(
+            amounts in prop::collection::vec((1i64..30, 1i64..8, 0u32..6), 0..120),
+            closes in prop::collection::vec(
+                (0usize..40, any::<bool>(), any::<u64>(), 0usize..40, any::<u64>()),
+                1..10,
+            ),
+        ) {
+            let slots = amounts.len() as u32;
+            let mut keys: Vec<LevKey> = amounts
+                .iter()
+                .enumerate()
+                .map(|(s, &(n, e, a))| LevKey::new(n, e, a, s as u32))
+                .collect();
+            let mut fast = LevSide::default();
+            fast.key_of.reset(amounts.len());
+            for k in &keys {
+                fast.key_of.set(k.slot, Some((*k, None)));
+            }
+            fast.order.build(&mut keys);
+            let mut plain = fast.clone();
+            for (want, prefix, mask, winners, seed) in closes {
+                let mut got = Vec::new();
+                fast.order.read_after(None, want, |_| false, &mut got);
+                plain.order.read_after(None, want, |_| false, &mut Vec::new());
+                let read: Vec<LevCandidate> = got.iter().map(|k| k.as_candidate(1)).collect();
+                // A prefix of the keys read wins, or any subset of them.
+                let lots: Vec<i64> = (0..read.len())
+                    .map(|i| {
+                        let wins = if prefix { i < winners } else { mask >> (i % 64) & 1 == 1 };
+                        if wins { 1 + (i as i64 % 3) } else { 0 }
+                    })
+                    .collect();
+                fast.take_out(&read, &lots);
+                take_out_plain(&mut plain, &read, &lots);
+                prop_assert_eq!(fast.order.to_vec(), plain.order.to_vec());
+                prop_assert_eq!(entries(&fast, slots), entries(&plain, slots));
+                // The winners back with new keys, in both sides alike.
+                for (i, (c, &q)) in read.iter().zip(&lots).enumerate() {
+                    if q > 0 {
+                        let n = 1 + ((seed >> (i % 60)) & 31) as i64;
+                        let k = LevKey::new(n, c.equity, c.account, c.slot);
+                        fast.put_back(c.slot, k);
+                        plain.put_back(c.slot, k);
+                    }
+                }
+                fast.flush_put_back();
+                plain.flush_put_back();
+                prop_assert_eq!(fast.order.to_vec(), plain.order.to_vec());
             }
         }
     }
