@@ -150,15 +150,112 @@ impl Engine {
             "Invariant: the requirement given is the account's at the marks"
         );
         let one_slot = flags.one_slot();
+        // A deferred one-slot winner's entry is tested first, off its slot
+        // and the entry alone: kept with the mark on its safe side, the
+        // account is safe now too, and its margin is not needed.
+        let keep = if flags.index_deferred() && one_slot {
+            self.kept_trigger(a)
+        } else {
+            Keep::No
+        };
+        if keep == Keep::SafeNow {
+            debug_assert!(
+                self.margin_now(a, one_slot, equity, maintenance)
+                    .is_some_and(|(e, m)| e >= m),
+                "Invariant: a kept entry with the mark on its safe side leaves the account safe"
+            );
+            #[cfg(test)]
+            property_tests::count_kept(a, self);
+            self.ledger.take_index_deferred(a, flags);
+            return;
+        }
         let margin = self.margin_now(a, one_slot, equity, maintenance);
         // This re-check replaces any the account's ADL fills deferred.
         let deferred = self.ledger.take_index_deferred(a, flags);
+        debug_assert_eq!(
+            keep != Keep::No,
+            deferred && one_slot && self.keeps_trigger(a, margin),
+            "Invariant: the entry's test off the slot is the one off the margin"
+        );
         if let Some((equity, maintenance)) = margin
             && equity < maintenance
         {
             self.schedule_liquidation(a);
-        } else if !(deferred && one_slot && self.keeps_trigger(a, margin)) {
+        } else if keep == Keep::No {
             self.index_account(a, margin);
+        } else {
+            #[cfg(test)]
+            property_tests::count_kept(a, self);
+        }
+    }
+
+    /// [`Engine::keeps_trigger`] of deferred one-slot account `a`, off its
+    /// slot and its entry alone (no equity or requirement at the mark):
+    /// [`Keep::No`] where that test says no, else [`Keep::SafeNow`] when
+    /// the mark is on the entry's safe side of its test mark (at or below
+    /// a short's, at or above a long's), [`Keep::Kept`] otherwise.
+    ///
+    /// Exact. The equity at the test mark `at`, `equity + lots × k × (at −
+    /// mark)` in [`Engine::safe_at`], is `collateral − cost + lots × k ×
+    /// at` (the equity without a collateral model, regrouped in `i128`),
+    /// and `lots × k × at` is the signed notional there; every other test
+    /// is `keeps_trigger`'s, so the answer is its answer for the account's
+    /// margin (`None` only for a flat slot, which both refuse). Safe at
+    /// `at`, the account is safe at every mark on that side
+    /// (`keeps_trigger`'s argument: a short's equity falls and its
+    /// requirement rises in the mark, `k ≥ 1`; a long's equity less its
+    /// requirement does not fall under [`Engine::long_keep_slack`]), so at
+    /// the mark: the liquidation test the re-check skips would find it
+    /// safe (debug-asserted).
+    #[inline(always)]
+    fn kept_trigger(&self, a: u32) -> Keep {
+        #[cfg(test)]
+        if property_tests::PLAIN_TRIGGERS.get() {
+            return Keep::No;
+        }
+        let acc = &self.ledger.accounts[a as usize];
+        let packed = acc.single_trigger;
+        if packed == NO_SINGLE_TRIGGER || self.collateral.is_some() {
+            return Keep::No;
+        }
+        let p = self.ledger.positions[acc.first_slot as usize];
+        let (stored, long) = unpack_single_trigger(packed);
+        if p.lots == 0 || long != (p.lots > 0) {
+            return Keep::No;
+        }
+        let mi = p.market as usize;
+        let (at, slack) = if long {
+            let Some(slack) = self.long_keep_slack(mi, p.lots) else {
+                return Keep::No;
+            };
+            (self.index.long_trigger(mi, stored).saturating_add(1), slack)
+        } else {
+            (self.index.short_trigger(mi, stored).saturating_sub(1), 0)
+        };
+        let k = self.markets[mi].micros_per_lot_tick;
+        debug_assert!(
+            k >= 1,
+            "Invariant: a lot-tick is worth a whole µUSD or more"
+        );
+        if at <= 0 {
+            return Keep::No;
+        }
+        let notional = notional_at(p.lots, at, k);
+        if notional > i128::from(MAX_MICROS) {
+            return Keep::No;
+        }
+        let value = if long { notional } else { -notional };
+        let collateral = self.ledger.collateral_inlined(a);
+        let equity_at = i128::from(collateral.0) - i128::from(p.cost.0) + value;
+        let requirement = self.notional_maintenance(mi, Micros(notional as i64));
+        if equity_at < i128::from(requirement.0) + i128::from(slack) {
+            return Keep::No;
+        }
+        let mark = self.marks[mi];
+        if (long && mark >= at) || (!long && mark <= at) {
+            Keep::SafeNow
+        } else {
+            Keep::Kept
         }
     }
 
@@ -192,6 +289,9 @@ impl Engine {
     /// internal (versions, heap entries, the dirty list of a winner already
     /// dirty, the quiet steps' bands, the compaction's timing;
     /// docs/performance.md, round 24, `trigger30` and `trigger30b`).
+    ///
+    /// The plain form of [`Engine::kept_trigger`], which the re-check runs
+    /// (debug builds compare the two).
     fn keeps_trigger(&self, a: u32, margin: Option<(Micros, Micros)>) -> bool {
         #[cfg(test)]
         if property_tests::PLAIN_TRIGGERS.get() {
@@ -233,10 +333,7 @@ impl Engine {
         } else {
             0
         };
-        let keeps = self.safe_at(&p, equity, inside, slack);
-        #[cfg(test)]
-        property_tests::count_kept(keeps, long);
-        keeps
+        self.safe_at(&p, equity, inside, slack)
     }
 
     /// For a long of `lots` in market `mi`: the room (µUSD) its equity must
@@ -822,6 +919,33 @@ impl Engine {
     }
 }
 
+/// What [`Engine::kept_trigger`] finds of a deferred winner's entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Keep {
+    /// Not kept: the account is re-indexed (or scheduled).
+    No,
+    /// Kept if the account is safe at the mark (tested on its margin).
+    Kept,
+    /// Kept, and the account is safe at the mark.
+    SafeNow,
+}
+
+/// `|lots| × at × k`: the notional of a position of `lots` (lot-tick value
+/// `k`) at mark `at` ([`Engine::kept_trigger`]), exactly: in `i64` when no
+/// step leaves it (every kept trigger's test), the `i128` product
+/// otherwise.
+#[inline]
+fn notional_at(lots: i64, at: i64, k: i64) -> i128 {
+    i64::try_from(lots.unsigned_abs())
+        .ok()
+        .and_then(|l| l.checked_mul(at))
+        .and_then(|x| x.checked_mul(k))
+        .map_or_else(
+            || i128::from(lots.unsigned_abs()) * i128::from(at) * i128::from(k),
+            i128::from,
+        )
+}
+
 /// `lots × k × (at − mark)`: what a position of `lots` (lot-tick value `k`)
 /// gains from mark `mark` to mark `at` ([`Engine::safe_at`]), exactly. In
 /// `i64` when no step leaves it (every kept trigger's test: the position's
@@ -1011,20 +1135,22 @@ mod property_tests {
         /// (`Engine::keeps_trigger` answers `false`), the plain path
         /// the kept one is compared with.
         pub(super) static PLAIN_TRIGGERS: Cell<bool> = const { Cell::new(false) };
-        /// Test-only count of the triggers `Engine::keeps_trigger`
-        /// kept on this thread.
+        /// Test-only count of the triggers the re-checks kept on this
+        /// thread (`Engine::kept_trigger`).
         pub(super) static KEPT_TRIGGERS: Cell<u64> = const { Cell::new(0) };
         /// Test-only count of the long triggers among them.
         pub(super) static KEPT_LONG_TRIGGERS: Cell<u64> = const { Cell::new(0) };
     }
 
-    /// Counts a trigger `Engine::keeps_trigger` kept (`keeps`), a long's
-    /// when `long`.
-    pub(super) fn count_kept(keeps: bool, long: bool) {
-        KEPT_TRIGGERS.set(KEPT_TRIGGERS.get() + u64::from(keeps));
-        KEPT_LONG_TRIGGERS.set(KEPT_LONG_TRIGGERS.get() + u64::from(keeps && long));
+    /// Counts the trigger of account `a` of `e` that its re-check kept (a
+    /// long's when its entry is a long's).
+    pub(super) fn count_kept(a: u32, e: &Engine) {
+        let (_, long) = super::unpack_single_trigger(e.ledger.accounts[a as usize].single_trigger);
+        KEPT_TRIGGERS.set(KEPT_TRIGGERS.get() + 1);
+        KEPT_LONG_TRIGGERS.set(KEPT_LONG_TRIGGERS.get() + u64::from(long));
     }
 
+    use super::super::ledger::{Party, TransferReason};
     use super::super::test_venue::Spec;
     use crate::engine::Engine;
 
@@ -1265,6 +1391,83 @@ mod property_tests {
                     prop_assert_eq!(state(&e.ledger, b), state(plain, b));
                 }
             }
+        }
+    }
+
+    proptest! {
+        /// `Engine::kept_trigger` (a deferred winner's entry tested off its
+        /// slot, before any margin) is `Engine::keeps_trigger` on the
+        /// account's margin (`Engine::margin_now`), and where it finds the
+        /// mark on the entry's safe side the account is safe (the plain
+        /// liquidation test); the re-check then does what the plain one
+        /// does (scheduled, kept or re-indexed). One-slot accounts of
+        /// either side in either market (both brackets), the entry the
+        /// venue indexed, an ADL-like fill at any price (none, either
+        /// way, a flip), the mark anywhere around the entry's test mark
+        /// (on it and its neighbours), the collateral at random or within
+        /// a few µUSD of the keep's boundary.
+        #[test]
+        fn kept_trigger_is_the_plain_keep(
+            market in 0usize..2,
+            lots in prop_oneof![1i64..=30, 1i64..=400, Just(10)]
+                .prop_flat_map(|l| prop_oneof![Just(l), Just(-l)]),
+            entry_pct in 60i64..=140,
+            collateral in prop_oneof![0i64..=5_000_000, 0i64..=200_000_000],
+            fill in prop_oneof![Just(0i64), -40i64..=40, -800i64..=800],
+            fill_pct in 50i64..=150,
+            shift in prop_oneof![Just(0i64), -2i64..=2, -3_000i64..=3_000],
+            near in proptest::option::of(-3i64..=3),
+        ) {
+            let base = [10_000i64, 300][market];
+            let mut slots = [None, None];
+            slots[market] = Some((lots, base * entry_pct / 100));
+            let mut e = venue(&[(collateral, slots)]);
+            prop_assume!(!e.is_pending(0));
+            let slot = e.ledger.accounts[0].first_slot;
+            e.ledger.mark_dirty(0);
+            if fill != 0 {
+                let value = e.markets[market].value(fill, base * fill_pct / 100);
+                e.ledger.trade_with_external(0, slot, fill, value);
+            }
+            e.ledger.set_index_deferred(0, true);
+            PLAIN_TRIGGERS.set(false);
+            let entry = single_trigger(&e, 0);
+            let lots = e.ledger.positions[slot as usize].lots;
+            if let Some((trigger, long)) = entry {
+                let inside = if long { trigger + 1 } else { trigger - 1 };
+                e.marks[market] = (inside + shift).max(1);
+                // The collateral `d` µUSD from the test's boundary at `inside`.
+                let k = e.markets[market].micros_per_lot_tick;
+                if let Some(d) = near.filter(|_| inside > 0 && lots != 0) {
+                    let slack = if long && lots > 0 {
+                        e.long_keep_slack(market, lots).unwrap_or(0)
+                    } else {
+                        0
+                    };
+                    let notional = crate::money::Micros(lots.abs() * inside * k);
+                    let need = e.notional_maintenance(market, notional).0 + slack;
+                    let at_inside = e.equity(0).0 + lots * k * (inside - e.marks[market]);
+                    let moved = crate::money::Micros(need + d - at_inside);
+                    e.ledger.transfer(Party::External, Party::Account(0), moved, TransferReason::Funding);
+                }
+            } else {
+                e.marks[market] = (base + shift).max(1);
+            }
+            let margin = e.margin_now(0, true, None, None);
+            let plain = e.keeps_trigger(0, margin);
+            let fast = e.kept_trigger(0);
+            prop_assert_eq!(fast != super::Keep::No, plain, "entry {:?}, lots {}", entry, lots);
+            let safe = margin.is_none_or(|(eq, mm)| eq >= mm);
+            if fast == super::Keep::SafeNow {
+                prop_assert!(safe, "kept with the mark on its safe side, but liquidatable");
+            }
+            let (version, packed) = (e.ledger.accounts[0].version, e.ledger.accounts[0].single_trigger);
+            e.recheck(0);
+            let kept = e.ledger.accounts[0].version == version
+                && e.ledger.accounts[0].single_trigger == packed;
+            prop_assert_eq!(e.is_pending(0), !safe);
+            prop_assert_eq!(kept, safe && plain);
+            prop_assert!(!e.ledger.index_deferred(0));
         }
     }
 
