@@ -675,7 +675,7 @@ mod property_tests {
     use proptest::prelude::*;
 
     use super::super::adl_lev_side::LevSide;
-    use super::super::test_venue::Spec;
+    use super::super::test_venue::{Change, Spec, apply, change};
     use super::LevKey;
     use crate::engine::Engine;
 
@@ -699,53 +699,6 @@ mod property_tests {
             prop_oneof![Just(0i64), -2_000_000i64..2_000_000, Just(1_000_000i64)],
             [slot.clone(), slot],
         )
-    }
-
-    /// One change between two builds of a kept side: a market's mark moved
-    /// by `ticks` (kept at 1 or above), a slot traded `lots` with the
-    /// external counterparty, or a funding settlement at `bps` basis points.
-    #[derive(Clone, Debug)]
-    enum Change {
-        /// Market, ticks.
-        Mark(usize, i64),
-        /// Slot (modulo the slots), lots.
-        Fill(usize, i64),
-        /// Market, basis points.
-        Funding(usize, i64),
-    }
-
-    /// A random [`Change`]: marks by small and large moves (keys cross zero
-    /// equity both ways), fills that grow, shrink, close and flip a
-    /// position, and funding of either sign.
-    fn change() -> impl Strategy<Value = Change> {
-        prop_oneof![
-            (0usize..2, prop_oneof![-5i64..=5, -3_000i64..3_000])
-                .prop_map(|(m, t)| Change::Mark(m, t)),
-            (0usize..80, prop_oneof![-3i64..=3, Just(0i64)]).prop_map(|(s, l)| Change::Fill(s, l)),
-            (0usize..2, -50i64..50).prop_map(|(m, b)| Change::Funding(m, b)),
-        ]
-    }
-
-    /// Applies `c` to `e`.
-    fn apply(e: &mut Engine, c: &Change) {
-        match *c {
-            Change::Mark(m, t) => e.marks[m] = (e.marks[m] + t).max(1),
-            Change::Fill(s, lots) => {
-                let n = e.ledger.positions.len();
-                if n == 0 || lots == 0 {
-                    return;
-                }
-                let s = (s % n) as u32;
-                let m = e.ledger.positions[s as usize].market as usize;
-                let owner = e.ledger.slot_owner(s);
-                let value = e.markets[m].value(lots, e.marks[m]);
-                e.ledger.trade_with_external(owner, s, lots, value);
-            }
-            Change::Funding(m, bps) => {
-                let rate = crate::money::Rate::from_fraction(bps as f64 / 10_000.0);
-                e.settle_funding(m, rate.expect("a test rate"));
-            }
-        }
     }
 
     /// `accounts` with one slot each at most (the first market's if any,
