@@ -35,7 +35,6 @@ use crate::venue::adl_min_max::{
 
 use super::Engine;
 use super::adl_lev_side::{LevScratch, LevSide};
-use super::adl_pro_rata_side::SyncPoint;
 use super::adl_request::AdlRequest;
 use super::lev_key::LevKey;
 
@@ -113,7 +112,7 @@ impl Engine {
         if side.synced_at.is_some() {
             if self.keep_lev_side(side, mi, winners) {
                 side.kept.0 += 1;
-                self.lev_synced(side, mi);
+                side.synced_at = Some(self.sync_point(mi));
                 return;
             }
             side.kept.1 += 1;
@@ -134,19 +133,7 @@ impl Engine {
         side.build_keys = keys;
         side.parked.clear();
         side.keyed_bankrupt = None;
-        self.lev_synced(side, mi);
-    }
-
-    /// Notes what a build of `side` (market `mi`) evaluated its keys at:
-    /// the touched log's epoch and base, the mark and the market's
-    /// micro-USD per lot and tick.
-    fn lev_synced(&self, side: &mut LevSide, mi: usize) {
-        side.synced_at = Some(SyncPoint {
-            epoch: self.ledger.touched_epoch(),
-            base: self.ledger.touched_base(),
-            mark: self.marks[mi],
-            per_lot_tick: self.markets[mi].micros_per_lot_tick,
-        });
+        side.synced_at = Some(self.sync_point(mi));
     }
 
     /// A build of side `winners` of market `mi` without the pass over the
@@ -170,15 +157,10 @@ impl Engine {
         let Some(then) = side.synced_at else {
             return false;
         };
-        let k = self.markets[mi].micros_per_lot_tick;
-        let simple = self.collateral.is_none() && self.ledger.max_slots() <= 1;
-        let same = then.epoch == self.ledger.touched_epoch() && then.per_lot_tick == k;
-        if !simple || !same || side.key_of.len() != self.ledger.positions.len() {
-            return false;
-        }
-        let (accounts, log_len) = (self.ledger.accounts.len(), self.ledger.touched().len());
-        let dropped = self.ledger.touched_base().checked_sub(then.base);
-        if !dropped.is_some_and(|d| side.touched.resume(self.step, accounts, d, log_len)) {
+        if !self.shift_is_exact(&then, mi)
+            || side.key_of.len() != self.ledger.positions.len()
+            || !self.resume_touched(&mut side.touched, &then)
+        {
             return false;
         }
         let pending = side.touched.take_pending(self.ledger.touched());

@@ -43,6 +43,7 @@ use super::adl_pro_rata_side::{
     EXACT_LIMIT, Entry, ProRataSide, SyncPoint, pro_rata_shares, sort_by_account,
 };
 use super::adl_request::AdlRequest;
+use super::adl_touched::TouchedSince;
 use super::ledger::Position;
 use super::waterfall::FillAccounts;
 
@@ -532,7 +533,7 @@ impl Engine {
         side.size_thresholds(self.ledger.positions.len());
         let can_keep = side.can_keep(self.ledger.positions.len());
         if can_keep && self.keep_pro_rata_pass_free(side, mi, winners, x) {
-            self.synced(side, mi);
+            side.synced_at = Some(self.sync_point(mi));
             return;
         }
         let cursor = self.ledger.touched().len();
@@ -540,7 +541,7 @@ impl Engine {
             .start(self.step, self.ledger.accounts.len(), cursor);
         if can_keep {
             self.keep_pro_rata(side, mi, winners, x);
-            self.synced(side, mi);
+            side.synced_at = Some(self.sync_point(mi));
             return;
         }
         side.start_build(self.ledger.positions.len());
@@ -570,19 +571,43 @@ impl Engine {
         side.build_lots = by_lots;
         side.by_equity.clear();
         side.equity_indexed = false;
-        self.synced(side, mi);
+        side.synced_at = Some(self.sync_point(mi));
     }
 
-    /// Notes what a build of `side` (market `mi`) evaluated its records at:
-    /// the touched log's epoch, the mark and the market's micro-USD per lot
-    /// and tick ([`ProRataSide::synced_at`]).
-    fn synced(&self, side: &mut ProRataSide, mi: usize) {
-        side.synced_at = Some(SyncPoint {
+    /// What a build of a kept ADL side of market `mi` evaluates its entries
+    /// at, now: the touched log's epoch and base, the mark and the market's
+    /// micro-USD per lot and tick (`pro_rata`'s [`ProRataSide::synced_at`]
+    /// and `min_max_leverage`'s `LevSide::synced_at`).
+    pub(super) fn sync_point(&self, mi: usize) -> SyncPoint {
+        SyncPoint {
             epoch: self.ledger.touched_epoch(),
             base: self.ledger.touched_base(),
             mark: self.marks[mi],
             per_lot_tick: self.markets[mi].micros_per_lot_tick,
-        });
+        }
+    }
+
+    /// Whether a side of market `mi` synced at `then` may shift its
+    /// entries with the mark instead of a pass over the market's slots:
+    /// every account holds at most one slot and no collateral asset (its
+    /// equity is `A + value(lots, mark)`), the touched log has been kept
+    /// since (same epoch: every account changed since is in its tail) and
+    /// the market's lot-tick value is unchanged. Both kept sides' test.
+    pub(super) fn shift_is_exact(&self, then: &SyncPoint, mi: usize) -> bool {
+        let simple = self.collateral.is_none() && self.ledger.max_slots() <= 1;
+        simple
+            && then.epoch == self.ledger.touched_epoch()
+            && then.per_lot_tick == self.markets[mi].micros_per_lot_tick
+    }
+
+    /// Carries `touched`, a side's place in the touched log as of its sync
+    /// at `then`, into this step (`TouchedSince::resume`, the entries
+    /// dropped from the log's front since counted off); false if the log
+    /// no longer holds the side's cursor.
+    pub(super) fn resume_touched(&self, touched: &mut TouchedSince, then: &SyncPoint) -> bool {
+        let (accounts, log_len) = (self.ledger.accounts.len(), self.ledger.touched().len());
+        let dropped = self.ledger.touched_base().checked_sub(then.base);
+        dropped.is_some_and(|d| touched.resume(self.step, accounts, d, log_len))
     }
 
     /// The change of a kept side's entries' equity per lot since its last
@@ -599,9 +624,7 @@ impl Engine {
         let moved = self.marks[mi]
             .checked_sub(then.mark)?
             .checked_mul(winners)?;
-        let simple = self.collateral.is_none() && self.ledger.max_slots() <= 1;
-        let same = then.epoch == self.ledger.touched_epoch() && then.per_lot_tick == k;
-        (simple && same && moved >= 0).then(|| moved.checked_mul(k))?
+        (self.shift_is_exact(&then, mi) && moved >= 0).then(|| moved.checked_mul(k))?
     }
 
     /// [`Engine::keep_pro_rata`] without the pass over market `mi`'s slots,
@@ -625,11 +648,9 @@ impl Engine {
         let Some(per_lot) = self.pass_free_shift(side, mi, winners) else {
             return false;
         };
-        let (accounts, log_len) = (self.ledger.accounts.len(), self.ledger.touched().len());
-        let dropped = side
+        let resumed = side
             .synced_at
-            .and_then(|then| self.ledger.touched_base().checked_sub(then.base));
-        let resumed = dropped.is_some_and(|d| side.touched.resume(self.step, accounts, d, log_len));
+            .is_some_and(|then| self.resume_touched(&mut side.touched, &then));
         if !resumed {
             return false;
         }
