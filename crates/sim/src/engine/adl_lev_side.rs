@@ -264,6 +264,12 @@ impl SlotKeys {
     /// key `k` (of that slot and account) in the order, `Some(None)` no
     /// key; `None` stops the pass and returns false (the entries after it
     /// unchanged, those before it rewritten).
+    ///
+    /// Not inlined: inlined into `Engine::keep_lev_side` (and so into
+    /// `deleverage`, since `3ebd6d9`) its pass took 169 M instructions of
+    /// the 100k crash where the call takes 142 M (docs/performance.md,
+    /// "The kept pass out of line, round 27").
+    #[inline(never)]
     pub(super) fn rekey_each(
         &mut self,
         mut f: impl FnMut(u32, u32, i64, i64) -> Option<Option<LevKey>>,
