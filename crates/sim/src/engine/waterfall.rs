@@ -769,7 +769,8 @@ const TOUCH_AHEAD: usize = 16;
 /// once, each before its first fill books.
 #[inline(always)]
 fn touch_chunk(n: usize, len: usize) -> Option<std::ops::Range<usize>> {
-    (n % TOUCH_AHEAD == 0).then(|| n..len.min(n + TOUCH_AHEAD))
+    n.is_multiple_of(TOUCH_AHEAD)
+        .then(|| n..len.min(n + TOUCH_AHEAD))
 }
 
 /// One ADL of a bankrupt position, as counted.
