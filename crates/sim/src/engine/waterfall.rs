@@ -597,92 +597,99 @@ impl Engine {
         // With distinct accounts, the winners' side of the fills summed: the
         // bankrupt position's move, written once (`Ledger::settle_counter`).
         let (mut taken_lots, mut taken_value) = (0i64, Micros::ZERO);
-        for (n, (&(i, q), out)) in fills.iter().zip(equity_after.iter_mut()).enumerate() {
-            if let Some(ahead) = touch_chunk(n, fills.len()) {
-                self.touch_fill_positions(cands, &fills[ahead]);
-            }
-            let c = cands[i];
-            let before = self.ledger.positions[c.slot as usize];
-            let w_trade = -before.lots.signum() * q;
-            let v = value_of_lots(w_trade, at_price_k);
-            let at_mark = value_of_lots(w_trade, at_mark_k);
-            let pnl_before = value_of_lots(before.lots, at_mark_k) - before.cost;
-            debug_assert_eq!(
-                (v, at_mark, pnl_before),
-                (
-                    self.markets[mi].value(w_trade, price),
-                    self.markets[mi].value(w_trade, mark),
-                    self.markets[mi].value(before.lots, mark) - before.cost
-                ),
-                "Invariant: a lot's value read once a close is the market's"
-            );
-            // With distinct accounts the winner's flags, read and written
-            // once by the booking (`Ledger::trade_distinct_winner`).
-            let flags = if distinct {
-                // The bankrupt position moves once, after the loop.
-                debug_assert_ne!(
-                    c.account, bankrupt,
-                    "Invariant: distinct fills' winners are not the bankrupt account"
+        // In chunks of `TOUCH_AHEAD` fills, each chunk's winners' positions
+        // loaded first (`touch_fill_positions`); `first`: the close's first
+        // fill (its booking marks the bankrupt account dirty).
+        let chunks = fills
+            .chunks(TOUCH_AHEAD)
+            .zip(equity_after.chunks_mut(TOUCH_AHEAD));
+        let mut first = true;
+        for (chunk, outs) in chunks {
+            self.touch_fill_positions(cands, chunk);
+            for (&(i, q), out) in chunk.iter().zip(outs) {
+                let c = cands[i];
+                let before = self.ledger.positions[c.slot as usize];
+                let w_trade = -before.lots.signum() * q;
+                let v = value_of_lots(w_trade, at_price_k);
+                let at_mark = value_of_lots(w_trade, at_mark_k);
+                let pnl_before = value_of_lots(before.lots, at_mark_k) - before.cost;
+                debug_assert_eq!(
+                    (v, at_mark, pnl_before),
+                    (
+                        self.markets[mi].value(w_trade, price),
+                        self.markets[mi].value(w_trade, mark),
+                        self.markets[mi].value(before.lots, mark) - before.cost
+                    ),
+                    "Invariant: a lot's value read once a close is the market's"
                 );
-                (taken_lots, taken_value) = (taken_lots + w_trade, taken_value + v);
-                Some(self.ledger.trade_distinct_winner(
-                    c.slot,
-                    slot,
-                    (c.account, bankrupt),
-                    w_trade,
-                    v,
-                    n == 0,
-                    accounts == FillAccounts::Marked,
-                ))
-            } else {
-                self.ledger
-                    .trade_between(c.slot, slot, (c.account, bankrupt), w_trade, v);
-                None
-            };
-            // With distinct accounts the record's equity is the account's
-            // before this fill; the position's lots move by `w_trade` and its
-            // cost by `v`; its value at the mark is linear in the lots; the
-            // collateral keeps its true balance (pending funding applied is
-            // funding paid).
-            let equity = if distinct {
-                c.equity + at_mark - v
-            } else {
-                self.equity(c.account)
-            };
-            debug_assert_eq!(
-                equity,
-                self.equity(c.account),
-                "Invariant: a winner's equity after its fill is its equity before plus the fill's move"
-            );
-            self.log_adl_take(&TakeBooked {
-                winner: c.account,
-                market: before.market,
-                lots: q,
-                held: before.lots.abs(),
-                pnl_before,
-                equity_after: equity,
-            });
-            *out = equity;
-            // What the winner gave up: it pays `v` at the bankruptcy price instead of
-            // the value at the mark (positive when the bankruptcy price is worse for
-            // it than the mark). The sign was reversed (it counted the winner's gain).
-            adl_cost += v - at_mark;
-            // The booking marked the winner dirty (`trade_between`).
-            debug_assert!(
-                self.ledger.is_dirty(c.account),
-                "Invariant: a booked winner is marked dirty"
-            );
-            if let Some(flags) = flags {
-                // Hit, mark cleared: written by the booking.
-                self.accounts_adl_hit += u32::from(!flags.adl_hit());
-                let booked = BookedWinner {
-                    slot: c.slot,
-                    lots: before.lots + w_trade,
-                    equity,
+                // With distinct accounts the winner's flags, read and written
+                // once by the booking (`Ledger::trade_distinct_winner`).
+                let flags = if distinct {
+                    // The bankrupt position moves once, after the loop.
+                    debug_assert_ne!(
+                        c.account, bankrupt,
+                        "Invariant: distinct fills' winners are not the bankrupt account"
+                    );
+                    (taken_lots, taken_value) = (taken_lots + w_trade, taken_value + v);
+                    Some(self.ledger.trade_distinct_winner(
+                        c.slot,
+                        slot,
+                        (c.account, bankrupt),
+                        w_trade,
+                        v,
+                        std::mem::replace(&mut first, false),
+                        accounts == FillAccounts::Marked,
+                    ))
+                } else {
+                    self.ledger
+                        .trade_between(c.slot, slot, (c.account, bankrupt), w_trade, v);
+                    None
                 };
-                self.recheck_booked_winner(c.account, booked, flags, &maintenance);
-            } else if self.ledger.mark_adl_hit(c.account) {
-                self.accounts_adl_hit += 1;
+                // With distinct accounts the record's equity is the account's
+                // before this fill; the position's lots move by `w_trade` and its
+                // cost by `v`; its value at the mark is linear in the lots; the
+                // collateral keeps its true balance (pending funding applied is
+                // funding paid).
+                let equity = if distinct {
+                    c.equity + at_mark - v
+                } else {
+                    self.equity(c.account)
+                };
+                debug_assert_eq!(
+                    equity,
+                    self.equity(c.account),
+                    "Invariant: a winner's equity after its fill is its equity before plus the fill's move"
+                );
+                self.log_adl_take(&TakeBooked {
+                    winner: c.account,
+                    market: before.market,
+                    lots: q,
+                    held: before.lots.abs(),
+                    pnl_before,
+                    equity_after: equity,
+                });
+                *out = equity;
+                // What the winner gave up: it pays `v` at the bankruptcy price instead of
+                // the value at the mark (positive when the bankruptcy price is worse for
+                // it than the mark). The sign was reversed (it counted the winner's gain).
+                adl_cost += v - at_mark;
+                // The booking marked the winner dirty (`trade_between`).
+                debug_assert!(
+                    self.ledger.is_dirty(c.account),
+                    "Invariant: a booked winner is marked dirty"
+                );
+                if let Some(flags) = flags {
+                    // Hit, mark cleared: written by the booking.
+                    self.accounts_adl_hit += u32::from(!flags.adl_hit());
+                    let booked = BookedWinner {
+                        slot: c.slot,
+                        lots: before.lots + w_trade,
+                        equity,
+                    };
+                    self.recheck_booked_winner(c.account, booked, flags, &maintenance);
+                } else if self.ledger.mark_adl_hit(c.account) {
+                    self.accounts_adl_hit += 1;
+                }
             }
         }
         if distinct {
@@ -763,16 +770,6 @@ impl FillAccounts {
 /// still at hand when those fills book.
 const TOUCH_AHEAD: usize = 16;
 
-/// The fills whose positions are touched before fill `n` of `len` books:
-/// the next [`TOUCH_AHEAD`] (fewer at the end) when `n` starts a chunk,
-/// else none (its chunk's pass touched it). The chunks cover every fill
-/// once, each before its first fill books.
-#[inline(always)]
-fn touch_chunk(n: usize, len: usize) -> Option<std::ops::Range<usize>> {
-    n.is_multiple_of(TOUCH_AHEAD)
-        .then(|| n..len.min(n + TOUCH_AHEAD))
-}
-
 /// One ADL of a bankrupt position, as counted.
 struct AdlClose {
     /// The bankrupt position before the fills, lots (absolute).
@@ -830,7 +827,7 @@ fn haircut_shares(winners: &[(u32, u32, Micros)], charge: i128, total: i128) -> 
 mod property_tests {
     use proptest::prelude::*;
 
-    use super::{TOUCH_AHEAD, touch_chunk, value_of_lots};
+    use super::value_of_lots;
     use crate::money::{Micros, Rate};
     use crate::venue::market::{MarginSchedule, Market};
 
@@ -859,34 +856,6 @@ mod property_tests {
             let price_k = i128::from(ticks) * i128::from(k);
             prop_assert_eq!(value_of_lots(lots, price_k), m.value(lots, ticks));
             prop_assert_eq!(value_of_lots(-lots, price_k), m.value(-lots, ticks));
-        }
-
-        /// The booking's touch passes against the plain booking, which
-        /// loads each fill's position at the fill: over a close of any
-        /// size (none, one, a chunk's edges, many), every fill's position
-        /// is touched exactly once, in a pass at most [`TOUCH_AHEAD`] long
-        /// made before that fill books and no earlier than the chunk's
-        /// first fill.
-        #[test]
-        fn touch_chunks_cover_each_fill_once_before_it_books(
-            len in prop_oneof![
-                Just(0usize), Just(1), Just(TOUCH_AHEAD - 1), Just(TOUCH_AHEAD),
-                Just(TOUCH_AHEAD + 1), Just(3 * TOUCH_AHEAD), 0usize..200
-            ],
-        ) {
-            let mut touched_at = vec![None; len];
-            for n in 0..len {
-                if let Some(ahead) = touch_chunk(n, len) {
-                    prop_assert!(ahead.len() <= TOUCH_AHEAD);
-                    for j in ahead {
-                        prop_assert!(touched_at[j].is_none(), "fill {} touched twice", j);
-                        touched_at[j] = Some(n);
-                    }
-                }
-                let at = touched_at[n];
-                prop_assert!(at.is_some(), "fill {} books untouched", n);
-                prop_assert!(at.is_some_and(|t| n - t < TOUCH_AHEAD));
-            }
         }
     }
 }
