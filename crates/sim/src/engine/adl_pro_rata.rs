@@ -433,6 +433,7 @@ impl Engine {
                 cands,
                 chunk,
                 FillAccounts::Increasing,
+                false,
                 equity_after,
             );
             self.resync_chunk(side, mi, winners, bankrupt, cands, chunk, equity_after);

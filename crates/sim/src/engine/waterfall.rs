@@ -201,7 +201,8 @@ impl Engine {
         let pro_rata = matches!(policy.0, AdlPolicy::ProRata);
         // The indexes write the booking's records themselves; the other
         // policies' candidates are converted below.
-        let indexed = pro_rata || matches!(policy.0, AdlPolicy::MinMaxLeverage);
+        let min_max = matches!(policy.0, AdlPolicy::MinMaxLeverage);
+        let indexed = pro_rata || min_max;
         let filled = match &policy.0 {
             AdlPolicy::Queue(ranking) => {
                 self.sync_adl_queue(q, mi, winners, Some(ranking.as_ref()));
@@ -250,7 +251,17 @@ impl Engine {
             self.adl_queues = queues;
             cost
         } else {
-            self.book_adl_fills(slot, price, &targets, &fills, accounts, &mut equity_after)
+            // Only `min_max_leverage`'s winners' positions are out of the
+            // cache by their booking (docs/performance.md, round 27).
+            self.book_adl_fills(
+                slot,
+                price,
+                &targets,
+                &fills,
+                accounts,
+                min_max,
+                &mut equity_after,
+            )
         };
         let adl_cost = adl_cost.max(Micros::ZERO);
         // The deficit the winners carried is bad debt like any other: the account's
@@ -576,6 +587,7 @@ impl Engine {
         cands: &[AdlFillTarget],
         fills: &[(usize, i64)],
         accounts: FillAccounts,
+        touch: bool,
         equity_after: &mut Vec<Micros>,
     ) -> Micros {
         let distinct = accounts.distinct();
@@ -598,14 +610,20 @@ impl Engine {
         // bankrupt position's move, written once (`Ledger::settle_counter`).
         let (mut taken_lots, mut taken_value) = (0i64, Micros::ZERO);
         // In chunks of `TOUCH_AHEAD` fills, each chunk's winners' positions
-        // loaded first (`touch_fill_positions`); `first`: the close's first
+        // loaded first (`touch_fill_positions`) if `touch`: where the
+        // policy's reads left them out of the cache (`min_max_leverage`:
+        // 56% of the booking's samples at 1M on that load; `pro_rata`: 7%,
+        // for which the pass is ~1% more instructions for nothing, and its
+        // chunked closes touch their fills already); `first`: the close's first
         // fill (its booking marks the bankrupt account dirty).
         let chunks = fills
             .chunks(TOUCH_AHEAD)
             .zip(equity_after.chunks_mut(TOUCH_AHEAD));
         let mut first = true;
         for (chunk, outs) in chunks {
-            self.touch_fill_positions(cands, chunk);
+            if touch {
+                self.touch_fill_positions(cands, chunk);
+            }
             for (&(i, q), out) in chunk.iter().zip(outs) {
                 let c = cands[i];
                 let before = self.ledger.positions[c.slot as usize];
