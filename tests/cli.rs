@@ -31,6 +31,28 @@ fn assert_only_lot_rounding_note(o: &Output) {
     );
 }
 
+/// The README's example output of `run scenarios/linear-crash.toml` (the
+/// first `text` block after "## Run a scenario"): its `note:` line (stderr)
+/// and the headline's lines (stdout).
+fn readme_headline() -> (String, Vec<String>) {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let section = &readme[readme
+        .find("## Run a scenario")
+        .expect("README's run section")..];
+    let block = section
+        .split("```text\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("README's run section has a text block");
+    let (notes, headline): (Vec<&str>, Vec<&str>) =
+        block.lines().partition(|l| l.starts_with("note: "));
+    assert_eq!(notes.len(), 1, "README's block has one note line:\n{block}");
+    (
+        notes[0].to_string(),
+        headline.into_iter().map(str::to_string).collect(),
+    )
+}
+
 fn backstop(cwd: &Path, args: &[&Path]) -> Output {
     backstop_testkit::run_program(env!("CARGO_BIN_EXE_backstop"), cwd, args, &[])
 }
@@ -111,24 +133,33 @@ fn run_linear_crash_writes_its_result_files() {
     assert_ok(&o);
     let dir = tmp.path().join("linear-crash");
 
-    // The headline on stdout.
+    // The headline on stdout is the README's, figure for figure, but for
+    // the results folder (the README's default `notebooks-out`); its note
+    // line is the one line on stderr.
     let out = stdout(&o);
-    for line in [
-        "scenario      linear-crash",
-        "accounts      10,000",
-        "steps         1,440",
-        "insurance     2,000,000 USD -> ",
-        "bad debt      ",
-        "liq. orders   ",
-        "ADL closes    ",
-    ] {
-        assert!(out.contains(line), "stdout lacks {line:?}:\n{out}");
+    let (note, headline) = readme_headline();
+    let shown: Vec<&str> = out.lines().collect();
+    assert_eq!(shown.len(), headline.len(), "stdout:\n{out}");
+    for (line, expected) in shown.iter().zip(&headline) {
+        if expected.starts_with("results ") {
+            assert_eq!(*line, format!("results       {}", dir.display()));
+        } else {
+            assert_eq!(
+                line, expected,
+                "README's headline differs from stdout:\n{out}"
+            );
+        }
     }
-    assert!(
-        out.contains(&format!("results       {}", dir.display())),
-        "{out}"
-    );
     assert_only_lot_rounding_note(&o);
+    // The note names the file as given on the command line (here a full path).
+    let (_, said) = note
+        .split_once("linear-crash.toml")
+        .expect("README's note names the file");
+    let err = stderr(&o);
+    assert!(
+        err.trim_end().ends_with(said),
+        "README's note differs from stderr:\n{err}"
+    );
 
     // Exactly these files, no leftovers (temporary files of atomic writes).
     assert_eq!(listing(tmp.path()), ["linear-crash"]);
