@@ -318,3 +318,33 @@ fn funding_in_one_market_of_a_cross_account() {
     assert_eq!(compare(&case), Ok(5));
     assert_eq!(compare_restarts(&case), Ok(()));
 }
+
+/// A position closed whole by ADL while a settlement is pending on it: a
+/// 50x long taken over after funding at every step and a 12% drop, its
+/// close filled by three different shorts (Binance-ranked, the whole
+/// position). Its booking moves the bankrupt position once, after the
+/// fills, so the position's pending funding must be paid before the first
+/// fill, with its lots before the close (`Ledger::ready_counter`); paid
+/// after (with no lots left) or not at all, the lazy engine's balances part
+/// from the eager one's at that step.
+#[test]
+fn funding_pending_on_a_position_closed_by_adl() {
+    let markets = vec![plain_market(1_000_000, 0.02, 1, 0.002)];
+    let mut accounts = vec![plain_account(false, 0, [true; 2], [100_000.0; 2], 50.0)];
+    accounts.extend(
+        [30_000.0, 40_000.0, 50_000.0]
+            .map(|usd| plain_account(false, 0, [false; 2], [usd; 2], 1.0)),
+    );
+    let mut moves = vec![(0.0, [0.0; 2]); 4];
+    moves[2].0 = -0.12;
+    let case = plain_case(markets, accounts, 0.0, moves);
+    assert_eq!(compare(&case), Ok(4));
+    // The close did go to ADL, to several winners.
+    let mut lazy = build(&case, false).expect("the venue builds");
+    let (_, path) = build_prices(&case);
+    for prices in &path {
+        lazy.step(prices).expect("the step runs");
+    }
+    assert_eq!(lazy.totals().adl_events, 1);
+    assert!(lazy.accounts_adl_hit() > 1, "the close has several winners");
+}

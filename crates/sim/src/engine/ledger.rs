@@ -1565,23 +1565,41 @@ impl Ledger {
         self.move_winner(slot, counter, lots, value);
     }
 
+    /// The bankrupt position in `counter` made ready for the fills of an
+    /// ADL close whose fills go to different accounts
+    /// ([`Ledger::trade_distinct_winner`]), before the first: its pending
+    /// funding applied, with its lots before any fill (as
+    /// [`Ledger::trade_between`] applies it at a close's first fill; at the
+    /// next ones none is left). Its account is dirty already: its
+    /// liquidation marked it (`Engine::count_liquidated`, before any close)
+    /// and only a restart clears the mark. Exact against applying it at
+    /// the first fill, after that fill's winner's: the two slots' payments
+    /// are to different accounts and both to the external counterparty's
+    /// cash (sums), and nothing reads them in between.
+    #[inline(always)]
+    pub(super) fn ready_counter(&mut self, counter: u32) {
+        debug_assert!(
+            self.is_dirty(self.slot_owners[counter as usize]),
+            "Invariant: an ADL close's bankrupt account is dirty before its fills (its liquidation marked it)"
+        );
+        self.apply_pending_slot(counter);
+    }
+
     /// [`Ledger::trade_winner_side`] of one fill of a close whose fills go
-    /// to different accounts (`first`: the close's first fill; `marked`: the
-    /// winners carry [`Ledger::mark_distinct`]'s mark), with the winner's
-    /// flag changes of the booking made in the same write: dirty, hit by
-    /// ADL ([`Ledger::mark_adl_hit`]), its close mark cleared
+    /// to different accounts (`marked`: the winners carry
+    /// [`Ledger::mark_distinct`]'s mark), with the winner's flag changes of
+    /// the booking made in the same write: dirty, hit by ADL
+    /// ([`Ledger::mark_adl_hit`]), its close mark cleared
     /// ([`Ledger::clear_distinct`]). Returns the winner's flags as they
     /// were ([`WinnerFlags`]), for the booking's count and the re-check.
     ///
     /// Exact: the same writes in the same order where order shows (the
-    /// winner's entry in the dirty list before the bankrupt account's, the
-    /// touched log's two entries). Only the first fill marks the bankrupt
-    /// account dirty and applies its pending funding: at the next fills
-    /// both are done already (debug-asserted), as `trade_winner_side`
-    /// explains; nothing reads the winner's hit or mark flags between its
-    /// touch and the booking's later writes of them.
+    /// winner's entry in the dirty list, the touched log's two entries).
+    /// The bankrupt account is dirty and its position's pending funding
+    /// applied before the close's first fill ([`Ledger::ready_counter`]),
+    /// both debug-asserted; nothing reads the winner's hit or mark flags
+    /// between its touch and the booking's later writes of them.
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn trade_distinct_winner(
         &mut self,
         slot: u32,
@@ -1589,7 +1607,6 @@ impl Ledger {
         owners: (u32, u32),
         lots: i64,
         value: Micros,
-        first: bool,
         marked: bool,
     ) -> WinnerFlags {
         debug_assert_eq!(
@@ -1612,22 +1629,14 @@ impl Ledger {
         if !before.has(AccountFlags::DIRTY) {
             self.dirty.push(owners.0);
         }
-        if first {
-            self.mark_dirty(owners.1);
-        }
         debug_assert!(
             self.is_dirty(owners.1),
-            "Invariant: the bankrupt account is dirty from its first fill on"
+            "Invariant: the bankrupt account is dirty from before its close's first fill"
         );
         if self.track_touched {
             self.touched.extend_from_slice(&[owners.0, owners.1]);
         }
-        if !self.funding.is_empty() {
-            self.apply_logged_slot(slot);
-            if first {
-                self.apply_logged_slot(counter);
-            }
-        }
+        self.apply_pending_slot(slot);
         self.move_winner(slot, counter, lots, value);
         WinnerFlags(before)
     }
@@ -1991,8 +2000,10 @@ mod property_tests {
         /// cleared and the hit flag set at each fill): the same positions,
         /// long open interest, touched log, dirty list (in order), every
         /// flag byte, collateral and funding applied; and it returns each
-        /// winner's flags as they were before its fill. Winners and the
-        /// bankrupt account start dirty, hit, pending, deferred or not;
+        /// winner's flags as they were before its fill. Winners start dirty,
+        /// hit, pending, deferred or not, the bankrupt account likewise but
+        /// dirty (its liquidation marked it before any close); the fast
+        /// booking's bankrupt position readied once before the fills;
         /// closes with and without the mark; with a funding settlement
         /// pending (the log of changed accounts off, so it is lazy) or not.
         #[test]
@@ -2021,7 +2032,8 @@ mod property_tests {
                         l.dirty.push(a as u32);
                     }
                 };
-                set(0, bankrupt_flags);
+                // The bankrupt account is dirty (its liquidation marked it).
+                set(0, bankrupt_flags | AccountFlags::DIRTY);
                 for (i, f) in fills.iter().enumerate() {
                     set(i + 1, f.3);
                 }
@@ -2044,6 +2056,9 @@ mod property_tests {
             start(&mut fast);
             let counter = plain.accounts[0].first_slot;
             let (mut lots_sum, mut value_sum) = (0i64, Micros::ZERO);
+            if !fills.is_empty() {
+                fast.ready_counter(counter);
+            }
             for (i, &(_, lots, value, _)) in fills.iter().enumerate() {
                 let a = i as u32 + 1;
                 let slot = plain.accounts[a as usize].first_slot;
@@ -2054,7 +2069,7 @@ mod property_tests {
                 }
                 plain.mark_adl_hit(a);
                 let got = fast.trade_distinct_winner(
-                    slot, counter, (a, 0), lots, Micros(value), i == 0, marked,
+                    slot, counter, (a, 0), lots, Micros(value), marked,
                 );
                 prop_assert_eq!(got, WinnerFlags(before));
                 (lots_sum, value_sum) = (lots_sum + lots, value_sum + Micros(value));

@@ -14,7 +14,8 @@ use super::adl_record::TakeBooked;
 use super::adl_request::AdlRequest;
 use super::events::Event;
 use super::index::BookedWinner;
-use super::ledger::{Party, TransferReason};
+use super::ledger::{Party, TransferReason, WinnerFlags};
+use super::margin::MaintenanceAt;
 use super::rules::LastLine;
 
 impl Engine {
@@ -561,24 +562,26 @@ impl Engine {
     }
 
     /// Books each fill: the winner closes at the bankruptcy price against the
-    /// bankrupt position in `slot`. Returns what the winners gave up against the
-    /// mark (negative when the bankrupt account was still solvent at the mark, so
-    /// the bankruptcy price was better than the mark for the winners), and writes
-    /// each winner's equity after its fill, in fill order, to `equity_after`.
+    /// bankrupt position in `slot` ([`Engine::book_adl_fill`]). Returns what
+    /// the winners gave up against the mark (negative when the bankrupt
+    /// account was still solvent at the mark, so the bankruptcy price was
+    /// better than the mark for the winners), and writes each winner's equity
+    /// after its fill, in fill order, to `equity_after`.
     ///
     /// When the fills go to different accounts (`accounts`, see
     /// [`Engine::fill_accounts_distinct`]; the marks it set are cleared
-    /// here, fill by fill), a winner's
-    /// equity after its fill is its candidate's equity (read when the close
-    /// chose it; nothing has changed the account since) plus what the fill
-    /// moved (the fill's lots at the mark less what it paid), instead of a sum
-    /// over its lines; and its margin is re-checked right after its fill,
-    /// while its lines are in the cache, rather than in a second pass over
-    /// the winners (`recheck_winners`). Exact: the re-check reads only the
-    /// winner's own lines and the marks, which the later fills of the close
-    /// (other winners, the bankrupt position) do not change, and the
-    /// re-checks push their triggers in the same order as before. Debug
-    /// builds assert each equity against a fresh sum.
+    /// here, fill by fill), the bankrupt position's pending funding is
+    /// applied once before the fills (with its lots before any fill, as
+    /// booking each fill against it applies it at the first) and the
+    /// position moves once after them, by their sum
+    /// (`Ledger::settle_counter`).
+    ///
+    /// In chunks of [`TOUCH_AHEAD`] fills, each chunk's winners' positions
+    /// loaded first ([`Engine::touch_fill_positions`]) if `touch`: where the
+    /// policy's reads left them out of the cache (`min_max_leverage`: 56% of
+    /// the booking's samples at 1M on that load; `pro_rata`: 7%, for which
+    /// the pass is ~1% more instructions for nothing, and its chunked closes
+    /// touch their fills already).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn book_adl_fills(
         &mut self,
@@ -590,130 +593,191 @@ impl Engine {
         touch: bool,
         equity_after: &mut Vec<Micros>,
     ) -> Micros {
-        let distinct = accounts.distinct();
-        let mi = self.ledger.positions[slot as usize].market as usize;
-        let mark = self.marks[mi];
-        let bankrupt = self.ledger.slot_owner(slot);
-        let mut adl_cost = Micros::ZERO;
-        // One lot's value at the bankruptcy price and at the mark, as 128-bit
-        // products read once a close (see `value_of_lots`).
-        let k = i128::from(self.markets[mi].micros_per_lot_tick);
-        let (at_price_k, at_mark_k) = (i128::from(price) * k, i128::from(mark) * k);
-        // The winners' requirements' market reads, once a close.
-        let maintenance = self.maintenance_at(mi);
+        let close = self.close_booking(slot, price, accounts);
         // Written in place, a slot per fill, and the take log sized once a
         // close: no capacity check per fill.
         equity_after.clear();
         equity_after.resize(fills.len(), Micros::ZERO);
         self.adl_log.takes.reserve(fills.len());
-        // With distinct accounts, the winners' side of the fills summed: the
-        // bankrupt position's move, written once (`Ledger::settle_counter`).
-        let (mut taken_lots, mut taken_value) = (0i64, Micros::ZERO);
-        // In chunks of `TOUCH_AHEAD` fills, each chunk's winners' positions
-        // loaded first (`touch_fill_positions`) if `touch`: where the
-        // policy's reads left them out of the cache (`min_max_leverage`:
-        // 56% of the booking's samples at 1M on that load; `pro_rata`: 7%,
-        // for which the pass is ~1% more instructions for nothing, and its
-        // chunked closes touch their fills already); `first`: the close's first
-        // fill (its booking marks the bankrupt account dirty).
+        if close.distinct && !fills.is_empty() {
+            self.ledger.ready_counter(slot);
+        }
+        let mut sums = FillSums::default();
         let chunks = fills
             .chunks(TOUCH_AHEAD)
             .zip(equity_after.chunks_mut(TOUCH_AHEAD));
-        let mut first = true;
         for (chunk, outs) in chunks {
             if touch {
                 self.touch_fill_positions(cands, chunk);
             }
             for (&(i, q), out) in chunk.iter().zip(outs) {
-                let c = cands[i];
-                let before = self.ledger.positions[c.slot as usize];
-                let w_trade = -before.lots.signum() * q;
-                let v = value_of_lots(w_trade, at_price_k);
-                let at_mark = value_of_lots(w_trade, at_mark_k);
-                let pnl_before = value_of_lots(before.lots, at_mark_k) - before.cost;
-                debug_assert_eq!(
-                    (v, at_mark, pnl_before),
-                    (
-                        self.markets[mi].value(w_trade, price),
-                        self.markets[mi].value(w_trade, mark),
-                        self.markets[mi].value(before.lots, mark) - before.cost
-                    ),
-                    "Invariant: a lot's value read once a close is the market's"
-                );
-                // With distinct accounts the winner's flags, read and written
-                // once by the booking (`Ledger::trade_distinct_winner`).
-                let flags = if distinct {
-                    // The bankrupt position moves once, after the loop.
-                    debug_assert_ne!(
-                        c.account, bankrupt,
-                        "Invariant: distinct fills' winners are not the bankrupt account"
-                    );
-                    (taken_lots, taken_value) = (taken_lots + w_trade, taken_value + v);
-                    Some(self.ledger.trade_distinct_winner(
-                        c.slot,
-                        slot,
-                        (c.account, bankrupt),
-                        w_trade,
-                        v,
-                        std::mem::replace(&mut first, false),
-                        accounts == FillAccounts::Marked,
-                    ))
-                } else {
-                    self.ledger
-                        .trade_between(c.slot, slot, (c.account, bankrupt), w_trade, v);
-                    None
-                };
-                // With distinct accounts the record's equity is the account's
-                // before this fill; the position's lots move by `w_trade` and its
-                // cost by `v`; its value at the mark is linear in the lots; the
-                // collateral keeps its true balance (pending funding applied is
-                // funding paid).
-                let equity = if distinct {
-                    c.equity + at_mark - v
-                } else {
-                    self.equity(c.account)
-                };
-                debug_assert_eq!(
-                    equity,
-                    self.equity(c.account),
-                    "Invariant: a winner's equity after its fill is its equity before plus the fill's move"
-                );
-                self.log_adl_take(&TakeBooked {
-                    winner: c.account,
-                    market: before.market,
-                    lots: q,
-                    held: before.lots.abs(),
-                    pnl_before,
-                    equity_after: equity,
-                });
-                *out = equity;
-                // What the winner gave up: it pays `v` at the bankruptcy price instead of
-                // the value at the mark (positive when the bankruptcy price is worse for
-                // it than the mark). The sign was reversed (it counted the winner's gain).
-                adl_cost += v - at_mark;
-                // The booking marked the winner dirty (`trade_between`).
-                debug_assert!(
-                    self.ledger.is_dirty(c.account),
-                    "Invariant: a booked winner is marked dirty"
-                );
-                if let Some(flags) = flags {
-                    // Hit, mark cleared: written by the booking.
-                    self.accounts_adl_hit += u32::from(!flags.adl_hit());
-                    let booked = BookedWinner {
-                        slot: c.slot,
-                        lots: before.lots + w_trade,
-                        equity,
-                    };
-                    self.recheck_booked_winner(c.account, booked, flags, &maintenance);
-                } else if self.ledger.mark_adl_hit(c.account) {
-                    self.accounts_adl_hit += 1;
-                }
+                *out = self.book_adl_fill(&close, cands[i], q, &mut sums);
             }
         }
-        if distinct {
-            self.ledger.settle_counter(slot, taken_lots, taken_value);
+        if close.distinct {
+            self.ledger
+                .settle_counter(slot, sums.taken_lots, sums.taken_value);
         }
-        adl_cost
+        sums.adl_cost
+    }
+
+    /// What every fill of the close of the bankrupt position in `slot` at
+    /// `price` reads, read once a close ([`Engine::book_adl_fills`]).
+    fn close_booking(&self, slot: u32, price: i64, accounts: FillAccounts) -> CloseBooking {
+        let mi = self.ledger.positions[slot as usize].market as usize;
+        let mark = self.marks[mi];
+        // One lot's value at the bankruptcy price and at the mark, as 128-bit
+        // products (see `value_of_lots`).
+        let k = i128::from(self.markets[mi].micros_per_lot_tick);
+        CloseBooking {
+            slot,
+            bankrupt: self.ledger.slot_owner(slot),
+            mi,
+            price,
+            mark,
+            at_price_k: i128::from(price) * k,
+            at_mark_k: i128::from(mark) * k,
+            maintenance: self.maintenance_at(mi),
+            distinct: accounts.distinct(),
+            marked: accounts == FillAccounts::Marked,
+        }
+    }
+
+    /// Books one fill of a close (`close`): `q` lots of the winner `c`'s
+    /// position close at the bankruptcy price against the bankrupt one.
+    /// Adds to `sums` what it moves; returns the winner's equity after it.
+    ///
+    /// With distinct accounts the winner's equity after its fill is its
+    /// candidate's equity (read when the close chose it; nothing has changed
+    /// the account since) plus what the fill moved (the fill's lots at the
+    /// mark less what it paid), instead of a sum over its lines; and its
+    /// margin is re-checked right after its fill, while its lines are in
+    /// the cache, rather than in a second pass over the winners
+    /// (`recheck_winners`). Exact: the re-check reads only the winner's own
+    /// lines and the marks, which the later fills of the close (other
+    /// winners, the bankrupt position) do not change, and the re-checks
+    /// push their triggers in the same order as before. Debug builds assert
+    /// each equity against a fresh sum.
+    #[inline(always)]
+    fn book_adl_fill(
+        &mut self,
+        close: &CloseBooking,
+        c: AdlFillTarget,
+        q: i64,
+        sums: &mut FillSums,
+    ) -> Micros {
+        let before = self.ledger.positions[c.slot as usize];
+        let w_trade = -before.lots.signum() * q;
+        let v = value_of_lots(w_trade, close.at_price_k);
+        let at_mark = value_of_lots(w_trade, close.at_mark_k);
+        let pnl_before = value_of_lots(before.lots, close.at_mark_k) - before.cost;
+        let m = &self.markets[close.mi];
+        debug_assert_eq!(
+            (v, at_mark, pnl_before),
+            (
+                m.value(w_trade, close.price),
+                m.value(w_trade, close.mark),
+                m.value(before.lots, close.mark) - before.cost
+            ),
+            "Invariant: a lot's value read once a close is the market's"
+        );
+        let flags = self.trade_adl_fill(close, c, w_trade, v, sums);
+        // With distinct accounts the record's equity is the account's
+        // before this fill; the position's lots move by `w_trade` and its
+        // cost by `v`; its value at the mark is linear in the lots; the
+        // collateral keeps its true balance (pending funding applied is
+        // funding paid).
+        let equity = if close.distinct {
+            c.equity + at_mark - v
+        } else {
+            self.equity(c.account)
+        };
+        debug_assert_eq!(
+            equity,
+            self.equity(c.account),
+            "Invariant: a winner's equity after its fill is its equity before plus the fill's move"
+        );
+        self.log_adl_take(&TakeBooked {
+            winner: c.account,
+            market: before.market,
+            lots: q,
+            held: before.lots.abs(),
+            pnl_before,
+            equity_after: equity,
+        });
+        // What the winner gave up: it pays `v` at the bankruptcy price instead of
+        // the value at the mark (positive when the bankruptcy price is worse for
+        // it than the mark). The sign was reversed (it counted the winner's gain).
+        sums.adl_cost += v - at_mark;
+        let booked = BookedWinner {
+            slot: c.slot,
+            lots: before.lots + w_trade,
+            equity,
+        };
+        self.after_adl_fill(close, c.account, booked, flags);
+        equity
+    }
+
+    /// The ledger's side of one fill of `close`: the winner `c` trades
+    /// `w_trade` lots of value `v` against the bankrupt position. With
+    /// distinct accounts the bankrupt position does not move here (its
+    /// move is summed in `sums`, written once after the fills) and the
+    /// winner's flags, read and written once by the booking, are returned
+    /// ([`super::ledger::Ledger::trade_distinct_winner`]).
+    #[inline(always)]
+    fn trade_adl_fill(
+        &mut self,
+        close: &CloseBooking,
+        c: AdlFillTarget,
+        w_trade: i64,
+        v: Micros,
+        sums: &mut FillSums,
+    ) -> Option<WinnerFlags> {
+        let owners = (c.account, close.bankrupt);
+        if !close.distinct {
+            self.ledger
+                .trade_between(c.slot, close.slot, owners, w_trade, v);
+            return None;
+        }
+        debug_assert_ne!(
+            c.account, close.bankrupt,
+            "Invariant: distinct fills' winners are not the bankrupt account"
+        );
+        sums.taken_lots += w_trade;
+        sums.taken_value += v;
+        Some(self.ledger.trade_distinct_winner(
+            c.slot,
+            close.slot,
+            owners,
+            w_trade,
+            v,
+            close.marked,
+        ))
+    }
+
+    /// After one fill's booking: the winner counted as hit by ADL (once)
+    /// and, with distinct accounts (`flags`: its flags before the fill),
+    /// its margin re-checked ([`Engine::recheck_booked_winner`]).
+    #[inline(always)]
+    fn after_adl_fill(
+        &mut self,
+        close: &CloseBooking,
+        winner: u32,
+        booked: BookedWinner,
+        flags: Option<WinnerFlags>,
+    ) {
+        // The booking marked the winner dirty (`trade_between`).
+        debug_assert!(
+            self.ledger.is_dirty(winner),
+            "Invariant: a booked winner is marked dirty"
+        );
+        if let Some(flags) = flags {
+            // Hit, mark cleared: written by the booking.
+            self.accounts_adl_hit += u32::from(!flags.adl_hit());
+            self.recheck_booked_winner(winner, booked, flags, &close.maintenance);
+        } else if self.ledger.mark_adl_hit(winner) {
+            self.accounts_adl_hit += 1;
+        }
     }
 
     /// The winners' positions of the next `fills` (at most
@@ -724,7 +788,10 @@ impl Engine {
     /// too long for the next one's load to start early; a loop that does
     /// nothing else keeps those misses in flight at once (as
     /// `touch_min_max_winners` does for the keys and flags). Reads only:
-    /// changes nothing the run writes.
+    /// changes nothing the run writes. (One generic loop with `pro_rata`'s
+    /// `touch_fills`, a closure for the word read, was tried in round 28:
+    /// +0.27% of `pro_rata`'s instructions at 100k, the allocation inlined
+    /// into `deleverage` compiled differently, for five lines saved.)
     fn touch_fill_positions(&self, cands: &[AdlFillTarget], fills: &[(usize, i64)]) {
         let mut fold = 0i64;
         for &(i, _) in fills {
@@ -780,6 +847,43 @@ impl FillAccounts {
     fn distinct(self) -> bool {
         !matches!(self, FillAccounts::Repeated)
     }
+}
+
+/// What every fill of one ADL close reads ([`Engine::close_booking`]).
+struct CloseBooking {
+    /// The bankrupt position's slot.
+    slot: u32,
+    /// Its account.
+    bankrupt: u32,
+    /// Its market.
+    mi: usize,
+    /// The bankruptcy price and the market's mark, ticks (debug builds'
+    /// checks of the products below).
+    price: i64,
+    mark: i64,
+    /// One lot's value at the bankruptcy price and at the mark
+    /// ([`value_of_lots`]).
+    at_price_k: i128,
+    at_mark_k: i128,
+    /// The winners' requirements' market reads.
+    maintenance: MaintenanceAt,
+    /// Whether each fill goes to a different account
+    /// ([`FillAccounts::distinct`]), and whether the winners carry the
+    /// ledger's close mark ([`FillAccounts::Marked`]).
+    distinct: bool,
+    marked: bool,
+}
+
+/// What the fills of one close booked so far add up to
+/// ([`Engine::book_adl_fill`]).
+#[derive(Default)]
+struct FillSums {
+    /// What the winners gave up against the mark.
+    adl_cost: Micros,
+    /// With distinct accounts, the winners' side of the fills: the
+    /// bankrupt position's move, written once (`Ledger::settle_counter`).
+    taken_lots: i64,
+    taken_value: Micros,
 }
 
 /// Fills whose winners' positions `book_adl_fills` loads in one pass
