@@ -20,6 +20,21 @@ const ZERO: f64 = 1e-9;
 /// Fixed-point scale of the sum.
 const SUM_SCALE: f64 = 1e9;
 
+/// The smaller of `a` and `b` in `total_cmp` order, so `-0.0` below `+0.0`.
+/// Not `f64::min`: of two zeros it may return either, and which one it returns
+/// has been seen to change with the optimisation level and the order of the
+/// arguments (x86's `minsd` returns its second operand when they compare
+/// equal), so the minimum would depend on the insertion order and the build.
+fn total_min(a: f64, b: f64) -> f64 {
+    if b.total_cmp(&a).is_lt() { b } else { a }
+}
+
+/// The larger of `a` and `b` in `total_cmp` order (`+0.0` above `-0.0`); see
+/// [`total_min`].
+fn total_max(a: f64, b: f64) -> f64 {
+    if b.total_cmp(&a).is_gt() { b } else { a }
+}
+
 /// `x.round() as i128` (half away from zero), without the two library calls
 /// when `x` fits an `i64` (the band values of every path go through it): the
 /// part of `x` toward zero is `x as i64`, and `x` minus it is exact (`x`
@@ -157,8 +172,8 @@ impl QuantileSketch {
             self.min = v;
             self.max = v;
         } else {
-            self.min = self.min.min(v);
-            self.max = self.max.max(v);
+            self.min = total_min(self.min, v);
+            self.max = total_max(self.max, v);
         }
         self.count += 1;
         self.sum += round_to_i128(v * SUM_SCALE);
@@ -193,8 +208,8 @@ impl QuantileSketch {
                 min = v;
                 max = v;
             } else {
-                min = min.min(v);
-                max = max.max(v);
+                min = total_min(min, v);
+                max = total_max(max, v);
             }
             count += 1;
             sum += round_to_i128(v * SUM_SCALE);
@@ -227,8 +242,8 @@ impl QuantileSketch {
             self.min = 0.0;
             self.max = 0.0;
         } else {
-            self.min = self.min.min(0.0);
-            self.max = self.max.max(0.0);
+            self.min = total_min(self.min, 0.0);
+            self.max = total_max(self.max, 0.0);
         }
         self.count += n as u64;
         self.exact.resize(self.exact.len() + n, 0.0);
@@ -289,8 +304,8 @@ impl QuantileSketch {
             return;
         }
         self.sorted = false;
-        self.min = self.min.min(other.min);
-        self.max = self.max.max(other.max);
+        self.min = total_min(self.min, other.min);
+        self.max = total_max(self.max, other.max);
         self.count += other.count;
         self.sum += other.sum;
         if !self.bucketed && !other.bucketed && self.exact.len() + other.exact.len() <= self.limit {
@@ -327,12 +342,12 @@ impl QuantileSketch {
         self.sum as f64 / SUM_SCALE / self.count as f64
     }
 
-    /// Smallest value (`NaN` if none).
+    /// Smallest value (`NaN` if none; `-0.0` if both zeros were inserted).
     pub fn min(&self) -> f64 {
         if self.count == 0 { f64::NAN } else { self.min }
     }
 
-    /// Largest value (`NaN` if none).
+    /// Largest value (`NaN` if none; `+0.0` if both zeros were inserted).
     pub fn max(&self) -> f64 {
         if self.count == 0 { f64::NAN } else { self.max }
     }
@@ -419,6 +434,44 @@ impl QuantileSketch {
 mod tests {
     use super::*;
     use crate::run::aggregate::quantile::quantile_sorted;
+
+    /// Of `-0.0` and `+0.0` the minimum is `-0.0` and the maximum `+0.0`,
+    /// whichever came first, one by one, in a slice or merged either way
+    /// (`f64::min` may return either zero: the build and the order decided).
+    #[test]
+    fn signed_zeros_give_the_same_extremes_in_any_order() {
+        let orders: [&[f64]; 4] = [
+            &[-0.0, 0.0],
+            &[0.0, -0.0],
+            &[0.0, -0.0, 0.0],
+            &[-0.0, 0.0, -0.0],
+        ];
+        for values in orders {
+            let mut one_by_one = QuantileSketch::new();
+            values.iter().for_each(|&v| one_by_one.insert(v));
+            let mut slice = QuantileSketch::new();
+            slice.insert_slice(values);
+            let mut zeros = QuantileSketch::new();
+            zeros.insert(-0.0);
+            zeros.insert_zeros(1);
+            for s in [&one_by_one, &slice, &zeros] {
+                assert_eq!(s.min().to_bits(), (-0.0f64).to_bits(), "{values:?}");
+                assert_eq!(s.max().to_bits(), 0.0f64.to_bits(), "{values:?}");
+            }
+            let (mut neg, mut pos) = (QuantileSketch::new(), QuantileSketch::new());
+            neg.insert(-0.0);
+            pos.insert(0.0);
+            let mut a = neg.clone();
+            a.merge(&pos);
+            let mut b = pos.clone();
+            b.merge(&neg);
+            assert_eq!(
+                [a.min(), a.max()].map(f64::to_bits),
+                [b.min(), b.max()].map(f64::to_bits)
+            );
+            assert_eq!(a.min().to_bits(), (-0.0f64).to_bits());
+        }
+    }
 
     /// `insert_zeros(n)` is `n` inserts of `0.0`: from empty, after values of
     /// either sign (and `-0.0`), up to, at and past the exact limit, bucketed.
