@@ -10,8 +10,8 @@
 # wheel is built with cargo's dev profile into the same target folder as the
 # workspace, after `cargo test --workspace --features import`: the python crate
 # resolves every shared dependency with the workspace's features (its Cargo.toml
-# says how), so it compiles only pyo3, arrow with `ffi`, parquet and backstop's
-# own crates, and prints how long that took.
+# says how; the workspace enables arrow's `ffi` for it), so it compiles only
+# pyo3, arrow-pyarrow and backstop's own crates, and prints how long that took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-$(pwd)/target}"

@@ -338,6 +338,19 @@ pub fn fuzz_config() -> proptest::test_runner::Config {
     }
 }
 
+/// [`fuzz_config`] for one of `parts` tests that share a fuzz target's cases
+/// (each over its own part of the inputs) so that they run in parallel: each
+/// runs its share, rounded up, of the cases.
+#[must_use]
+pub fn fuzz_config_part(parts: u32) -> proptest::test_runner::Config {
+    assert!(parts > 0, "a fuzz target in no part");
+    let whole = fuzz_config();
+    proptest::test_runner::Config {
+        cases: whole.cases.div_ceil(parts),
+        ..whole
+    }
+}
+
 /// Whether an error message names `path` (in full or by its file name).
 #[must_use]
 pub fn names_file(message: &str, path: &Path) -> bool {
