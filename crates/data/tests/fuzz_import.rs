@@ -7,9 +7,9 @@
 //! every case must import or fail with an error naming the input or the
 //! output file, and a failed import leaves no output behind. None panics.
 //!
-//! `PROPTEST_CASES` cases a run (10,000 by default, like `fuzz.rs`, half
-//! of them in each of two tests over half of the seeds each); a failing case is saved in `fuzz_import.regressions` and runs first on every
-//! later run.
+//! `PROPTEST_CASES` cases a run (10,000 by default, like `fuzz.rs`), half
+//! of them in each of two tests over half of the seeds each; a failing case
+//! is saved in `fuzz_import.regressions` and runs first on every later run.
 
 use std::path::{Path, PathBuf};
 
@@ -202,8 +202,9 @@ fn import_mutated(k: usize, edits: &[Mutation]) -> Result<(), TestCaseError> {
 
 // The cases are split between two tests, the even and the odd seeds, so that
 // they run on two threads: an import waits on polars' thread pool much of the
-// time, and one test alone left the second core mostly idle (10,000 cases:
-// 115 s alone, about 75 s split). Each takes half of `PROPTEST_CASES`.
+// time, and one test alone left the second core mostly idle (10,000 cases on
+// the idle 2-core machine: 115 s in one test, 38 s in two). Each takes half
+// of `PROPTEST_CASES`.
 proptest! {
     #![proptest_config(backstop_testkit::fuzz_config_part(2))]
 
