@@ -451,25 +451,24 @@ mod tests {
             values.iter().for_each(|&v| one_by_one.insert(v));
             let mut slice = QuantileSketch::new();
             slice.insert_slice(values);
-            let mut zeros = QuantileSketch::new();
-            zeros.insert(-0.0);
-            zeros.insert_zeros(1);
-            for s in [&one_by_one, &slice, &zeros] {
+            for s in [&one_by_one, &slice] {
                 assert_eq!(s.min().to_bits(), (-0.0f64).to_bits(), "{values:?}");
                 assert_eq!(s.max().to_bits(), 0.0f64.to_bits(), "{values:?}");
             }
-            let (mut neg, mut pos) = (QuantileSketch::new(), QuantileSketch::new());
-            neg.insert(-0.0);
-            pos.insert(0.0);
-            let mut a = neg.clone();
-            a.merge(&pos);
-            let mut b = pos.clone();
-            b.merge(&neg);
-            assert_eq!(
-                [a.min(), a.max()].map(f64::to_bits),
-                [b.min(), b.max()].map(f64::to_bits)
-            );
-            assert_eq!(a.min().to_bits(), (-0.0f64).to_bits());
+        }
+        let mut zeros = QuantileSketch::new();
+        zeros.insert(-0.0);
+        zeros.insert_zeros(1);
+        let (mut neg, mut pos) = (QuantileSketch::new(), QuantileSketch::new());
+        neg.insert(-0.0);
+        pos.insert(0.0);
+        let mut neg_then_pos = neg.clone();
+        neg_then_pos.merge(&pos);
+        let mut pos_then_neg = pos;
+        pos_then_neg.merge(&neg);
+        for s in [&zeros, &neg_then_pos, &pos_then_neg] {
+            assert_eq!(s.min().to_bits(), (-0.0f64).to_bits());
+            assert_eq!(s.max().to_bits(), 0.0f64.to_bits());
         }
     }
 
