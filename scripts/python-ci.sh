@@ -4,9 +4,9 @@
 #
 #   scripts/python-ci.sh path/to/backstop [VENV]
 #
-# VENV (default: $CARGO_TARGET_DIR/py-venv, kept between runs) gets maturin,
-# pytest, pyarrow, polars, jsonschema (tests/test_schema.py) and matplotlib (the
-# notebook example's fan chart, tests/test_backstop.py) from PyPI. The
+# VENV (default: $CARGO_TARGET_DIR/py-venv, kept between runs) gets
+# crates/python/requirements-ci.txt from PyPI (maturin, pytest, pyarrow, polars,
+# jsonschema, matplotlib: what each is for is written there). The
 # wheel is built with cargo's dev profile into the same target folder as the
 # workspace, after `cargo test --workspace --features import`: the python crate
 # resolves every shared dependency with the workspace's features (its Cargo.toml
@@ -21,7 +21,7 @@ venv="${2:-$target/py-venv}"
 if [[ ! -x "$venv/bin/python" ]]; then
     python3 -m venv "$venv"
 fi
-"$venv/bin/python" -m pip install -q --upgrade "maturin>=1.9,<2" "pytest>=7" "pyarrow>=14" "polars>=1" "jsonschema>=4" "matplotlib>=3.5"
+"$venv/bin/python" -m pip install -q --upgrade -r crates/python/requirements-ci.txt
 
 wheels="$(mktemp -d)"
 trap 'rm -rf "$wheels"' EXIT

@@ -24,7 +24,7 @@ skip() {
 
 if ! "$py" -c "import ray" 2>/dev/null; then
     echo "installing ray into $(dirname "$bin")"
-    "$py" -m pip install -q "ray[default]>=2.9" || skip "Ray cannot be installed here (pip install ray failed)"
+    "$py" -m pip install -q -r crates/python/requirements-ray.txt || skip "Ray cannot be installed here (pip install ray failed)"
 fi
 "$py" -c "import backstop" || { echo "FAIL: the backstop wheel is not installed in $py" >&2; exit 1; }
 
