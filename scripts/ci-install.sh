@@ -9,23 +9,28 @@
 #     (scripts/python-ci.sh) and crates/python/requirements-ray.txt
 #     (scripts/ray-e2e.sh).
 #
-#   scripts/ci-install.sh VENV
+#   scripts/ci-install.sh VENV DETAILS_LOG
 #
-# Every later step still installs what is missing itself (and skips, saying so,
-# where it cannot), so a failure here costs time, never a result: this script
-# reports what failed and exits 1, and .ci/run prints its log and goes on.
+# Prints one line a step (what, ok or FAILED, how long); the commands' own output
+# goes to DETAILS_LOG, whose last lines are printed after a failure. Every later
+# step still installs what is missing itself (and skips, saying so, where it
+# cannot), so a failure here costs time, never a result: this script exits 1,
+# and .ci/run prints its summary and goes on.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-venv="${1:?usage: scripts/ci-install.sh VENV}"
+venv="${1:?usage: scripts/ci-install.sh VENV DETAILS_LOG}"
+details="${2:?usage: scripts/ci-install.sh VENV DETAILS_LOG}"
+: >"$details"
 
 failed=0
 step() { # COMMAND...: run it, say how long it took, remember a failure
     local start=$SECONDS
-    echo "== $*"
-    if "$@"; then
-        echo "   ok, $((SECONDS - start)) s"
+    echo "== $*" >>"$details"
+    if "$@" >>"$details" 2>&1; then
+        echo "$*: ok, $((SECONDS - start)) s"
     else
-        echo "   FAILED, $((SECONDS - start)) s"
+        echo "$*: FAILED, $((SECONDS - start)) s; the end of $details:"
+        tail -n 5 "$details" | sed 's/^/    /'
         failed=1
     fi
 }
@@ -36,11 +41,14 @@ if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
     need_slurm=0
     command -v chromium >/dev/null || command -v chromium-browser >/dev/null || need_chromium=1
     { command -v slurmctld >/dev/null && command -v munged >/dev/null; } || need_slurm=1
+    # A fresh machine may be running apt itself (unattended upgrades at boot):
+    # wait for its lock rather than fail.
+    lock=(-o DPkg::Lock::Timeout=300)
     if ((need_chromium || need_slurm)); then
-        step apt-get update -q
+        step apt-get "${lock[@]}" update -q
     fi
-    ((need_chromium)) && step apt-get install -y -q chromium
-    ((need_slurm)) && step apt-get install -y -q --no-install-recommends slurm-wlm munge
+    ((need_chromium)) && step apt-get "${lock[@]}" install -y -q chromium
+    ((need_slurm)) && step apt-get "${lock[@]}" install -y -q --no-install-recommends slurm-wlm munge
 fi
 
 python3 -c "import pyarrow" 2>/dev/null || step python3 -m pip install --quiet pyarrow
