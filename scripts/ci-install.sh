@@ -2,8 +2,9 @@
 # Installs ahead of time what .ci/run's later steps would otherwise install when
 # they reach it, so that downloads and unpacking overlap the compile (which
 # leaves the network and the disk idle) instead of adding to it:
-#   - Debian's chromium (scripts/browser-check.sh) and slurm-wlm + munge
-#     (scripts/slurm-e2e.sh), with the same apt-get options as those scripts;
+#   - Debian's chromium (scripts/browser-check.sh, with its recommended
+#     packages) and slurm-wlm + munge (scripts/slurm-e2e.sh, without), as
+#     those scripts install them;
 #   - pyarrow for the system python3 (scripts/check-conservation.py);
 #   - the virtual environment VENV with crates/python/requirements-ci.txt
 #     (scripts/python-ci.sh) and crates/python/requirements-ray.txt
