@@ -1,0 +1,56 @@
+//! The Python wheel's dev profile (crates/python/Cargo.toml, its own workspace)
+//! sets every dependency as the workspace's does. `scripts/python-ci.sh`
+//! builds the wheel in the workspace's target folder so that it reuses the
+//! dependencies the tests compiled; a dependency whose opt-level or debug
+//! setting differs there is compiled a second time (for polars, about a
+//! quarter of an hour of a cold CI run).
+
+use std::collections::BTreeMap;
+
+use backstop_testkit::repo_root;
+
+/// `[profile.dev.package]` of the manifest at `path` (relative to the
+/// repository root): each package's override, as TOML values.
+fn dev_package_overrides(path: &str) -> BTreeMap<String, toml::Value> {
+    let file = repo_root().join(path);
+    let text = std::fs::read_to_string(&file)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
+    let manifest: toml::Table =
+        toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    manifest
+        .get("profile")
+        .and_then(|p| p.get("dev"))
+        .and_then(|d| d.get("package"))
+        .and_then(toml::Value::as_table)
+        .unwrap_or_else(|| panic!("{path} has no [profile.dev.package]"))
+        .iter()
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
+}
+
+/// Overrides of anything but backstop's own crates (which the wheel, where
+/// they are path dependencies and not members, builds its own way).
+fn dependency_overrides(path: &str) -> BTreeMap<String, toml::Value> {
+    dev_package_overrides(path)
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with("backstop"))
+        .collect()
+}
+
+#[test]
+fn the_wheel_builds_every_dependency_as_the_workspace_does() {
+    let workspace = dependency_overrides("Cargo.toml");
+    let wheel = dependency_overrides("crates/python/Cargo.toml");
+    assert!(
+        workspace.contains_key("*"),
+        "the workspace's dev profile sets no \"*\" override"
+    );
+    for name in workspace.keys().chain(wheel.keys()) {
+        assert_eq!(
+            workspace.get(name),
+            wheel.get(name),
+            "[profile.dev.package.{name}] differs between Cargo.toml and \
+             crates/python/Cargo.toml: the wheel would compile {name} again"
+        );
+    }
+}
