@@ -2,8 +2,8 @@
 //! sets every dependency as the workspace's does. `scripts/python-ci.sh`
 //! builds the wheel in the workspace's target folder so that it reuses the
 //! dependencies the tests compiled; a dependency whose opt-level or debug
-//! setting differs there is compiled a second time (for polars, about a
-//! quarter of an hour of a cold CI run).
+//! setting differs there is compiled a second time (round 31's first try
+//! compiled all of polars again, at opt-level 2, in the Python step).
 
 use std::collections::BTreeMap;
 
