@@ -54,3 +54,32 @@ fn the_wheel_builds_every_dependency_as_the_workspace_does() {
         );
     }
 }
+
+/// Every polars crate in Cargo.lock has its own entry: one that a new polars
+/// release adds would otherwise fall to `"*"`'s opt-level 2 and add minutes
+/// to a cold build, unnoticed.
+#[test]
+fn every_polars_crate_in_the_lock_file_has_its_own_level() {
+    let file = repo_root().join("Cargo.lock");
+    let text = std::fs::read_to_string(&file)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
+    let lock: toml::Table =
+        toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let overrides = dev_package_overrides("Cargo.toml");
+    let polars: Vec<&str> = lock["package"]
+        .as_array()
+        .expect("Cargo.lock lists its packages")
+        .iter()
+        .filter_map(|package| package.get("name").and_then(toml::Value::as_str))
+        .filter(|name| name.starts_with("polars"))
+        .collect();
+    assert!(polars.contains(&"polars-core"), "no polars in Cargo.lock");
+    let missing: Vec<&&str> = polars
+        .iter()
+        .filter(|name| !overrides.contains_key(**name))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "no [profile.dev.package] entry in Cargo.toml for {missing:?}"
+    );
+}
