@@ -5,32 +5,31 @@
 //! setting differs there is compiled a second time (round 31's first try
 //! compiled all of polars again, at opt-level 2, in the Python step).
 
-use std::collections::BTreeMap;
-
 use backstop_testkit::repo_root;
 
-/// `[profile.dev.package]` of the manifest at `path` (relative to the
-/// repository root): each package's override, as TOML values.
-fn dev_package_overrides(path: &str) -> BTreeMap<String, toml::Value> {
+/// The TOML file at `path` (relative to the repository root), parsed.
+fn read_toml(path: &str) -> toml::Table {
     let file = repo_root().join(path);
     let text = std::fs::read_to_string(&file)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
-    let manifest: toml::Table =
-        toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-    manifest
+    toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+}
+
+/// `[profile.dev.package]` of the manifest at `path` (relative to the
+/// repository root): each package's override, by package name.
+fn dev_package_overrides(path: &str) -> toml::Table {
+    read_toml(path)
         .get("profile")
         .and_then(|p| p.get("dev"))
         .and_then(|d| d.get("package"))
         .and_then(toml::Value::as_table)
         .unwrap_or_else(|| panic!("{path} has no [profile.dev.package]"))
-        .iter()
-        .map(|(name, value)| (name.clone(), value.clone()))
-        .collect()
+        .clone()
 }
 
 /// Overrides of anything but backstop's own crates (which the wheel, where
 /// they are path dependencies and not members, builds its own way).
-fn dependency_overrides(path: &str) -> BTreeMap<String, toml::Value> {
+fn dependency_overrides(path: &str) -> toml::Table {
     dev_package_overrides(path)
         .into_iter()
         .filter(|(name, _)| !name.starts_with("backstop"))
@@ -60,11 +59,7 @@ fn the_wheel_builds_every_dependency_as_the_workspace_does() {
 /// to a cold build, unnoticed.
 #[test]
 fn every_polars_crate_in_the_lock_file_has_its_own_level() {
-    let file = repo_root().join("Cargo.lock");
-    let text = std::fs::read_to_string(&file)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
-    let lock: toml::Table =
-        toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let lock = read_toml("Cargo.lock");
     let overrides = dev_package_overrides("Cargo.toml");
     let polars: Vec<&str> = lock["package"]
         .as_array()
