@@ -34,7 +34,7 @@ use crate::venue::adl_min_max::{
 };
 
 use super::Engine;
-use super::adl_lev_side::{LevScratch, LevSide};
+use super::adl_lev_side::{LevScratch, LevSide, SlotKeys};
 use super::adl_request::AdlRequest;
 use super::lev_key::LevKey;
 
@@ -392,6 +392,28 @@ impl Engine {
         })
     }
 
+    /// What [`Engine::lev_offer`] and, for those that win, the close after
+    /// it read of the candidates of `batch`, loaded in a pass that does
+    /// nothing else: the position, the slot's key entry and the account's
+    /// flags (the ledger's byte). Each evaluation's arithmetic (a division)
+    /// waits on its load, so the offers' loop keeps only a few loads in
+    /// flight; this one keeps many, and the winners' entries and flags are
+    /// loaded beside the positions rather than in a second pass after the
+    /// selection. Reads only.
+    fn touch_lev_candidates(&self, keys: &SlotKeys, batch: &[LevKey]) {
+        let mut fold = 0u64;
+        for k in batch {
+            let lots = self.ledger.positions[k.slot as usize].lots;
+            let entry = keys.equity(k.slot);
+            let hit = self.ledger.adl_hit(k.account);
+            fold = fold
+                .wrapping_add(lots as u64)
+                .wrapping_add(entry as u64)
+                .wrapping_add(u64::from(hit));
+        }
+        std::hint::black_box(fold);
+    }
+
     /// `min_max_leverage` for `req`: writes the booking's records of the
     /// candidates that give lots and the fills `(record index, lots)` in
     /// leverage order; returns the lots
@@ -422,7 +444,6 @@ impl Engine {
             "Invariant: parked at its reach"
         );
         side.park(&sc.out);
-        self.touch_min_max_winners(side, &sc.read, &sc.lots);
         // The winners' keys move with the fills: out of the order now, in
         // one pass over its top, where the read left them, by their slots
         // (the next sync puts them back, as the fills log their accounts).
@@ -445,38 +466,6 @@ impl Engine {
         }
         side.scratch = sc;
         filled
-    }
-
-    /// The records the fills of `read` (`lots` each) will read or write,
-    /// touched in a pass of their own: the slot's key entry and the
-    /// account's flags (the ledger's byte, with its dirty mark; the next
-    /// sync does not visit a winner keyed from its fill, so the side's
-    /// marker of it is not loaded). Not the slot's owner: the booking takes
-    /// it from the candidate (`Ledger::trade_between`'s `owners`, since
-    /// round 15), so a load of it here was a miss for nothing
-    /// (docs/performance.md, "`min_max_leverage`, round 19").
-    /// Each fill would meet them one after the other, a cache miss each at
-    /// venue scale (a winner's lot moves it far down the order, so it is met
-    /// again only thousands of closes later); a loop that does nothing else
-    /// keeps many of those misses in flight at once (docs/performance.md
-    /// "`min_max_leverage`, round 5").
-    ///
-    /// Marking a winner dirty before its fill books changes nothing the run
-    /// writes: the booking marks it as well, and the ledger's dirty list is only
-    /// the set of accounts a restart copies back.
-    fn touch_min_max_winners(&mut self, side: &LevSide, read: &[LevCandidate], lots: &[i64]) {
-        let mut fold = 0u64;
-        for (c, &q) in read.iter().zip(lots) {
-            if q == 0 {
-                continue;
-            }
-            let entry = side.key_of.equity(c.slot);
-            // Its flags (the ledger's byte per account; not its line).
-            let hit = self.ledger.adl_hit(c.account);
-            fold = fold.wrapping_add(u64::from(hit)).wrapping_add(entry as u64);
-            self.ledger.mark_dirty(c.account);
-        }
-        std::hint::black_box(fold);
     }
 
     /// Reads candidates of `req` from the top of `side` into `sc.read` until
@@ -521,6 +510,7 @@ impl Engine {
                         break;
                     }
                     self.adl_evaluations += sc.batch.len() as u64;
+                    self.touch_lev_candidates(&side.key_of, &sc.batch);
                     sc.offers.clear();
                     sc.offers.extend(
                         sc.batch

@@ -9,7 +9,7 @@ use crate::engine::Engine;
 use crate::venue::adl_waves::{AdlTake, AdlWave, WaveFold};
 
 /// Takes read ahead by [`WaveFold::touch`] before they are folded.
-const TOUCH_AHEAD: usize = 32;
+const TOUCH_AHEAD: usize = 64;
 
 /// The waves of one path, folded step by step: the wave being run keeps one
 /// entry per winner it touched; a finished wave keeps only its measures.

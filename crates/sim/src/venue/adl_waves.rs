@@ -148,13 +148,16 @@ impl WaveFold {
     /// no entry yet, or an account beyond the table), in order, for
     /// [`WaveFold::take_at`]: the slot is read once a take, not twice.
     pub fn touch(&self, accounts: impl Iterator<Item = u32>, slots: &mut [u32]) {
-        let mut fold = 0u64;
+        // Two passes: the slots first, then the entries they name, so that
+        // no entry's load waits on its slot's (each pass's loads are
+        // independent of each other and overlap).
+        let mut n = 0;
         for (a, out) in accounts.zip(slots.iter_mut()) {
-            let Some(&s) = self.slot.get(a as usize) else {
-                *out = 0;
-                continue;
-            };
-            *out = s;
+            *out = self.slot.get(a as usize).copied().unwrap_or(0);
+            n += 1;
+        }
+        let mut fold = 0u64;
+        for &s in &slots[..n] {
             // Every field `take` reads or writes: a 48-byte entry starting
             // at byte 48 or 32 of a cache line has them on two lines.
             let entry = (s as usize)
