@@ -399,7 +399,12 @@ impl Engine {
     /// waits on its load, so the offers' loop keeps only a few loads in
     /// flight; this one keeps many, and the winners' entries and flags are
     /// loaded beside the positions rather than in a second pass after the
-    /// selection. Reads only.
+    /// selection (docs/performance.md, "Loads in passes of their own,
+    /// round 32"). Reads only: the winners' dirty mark, which that second
+    /// pass set, is the booking's (`Ledger::trade_distinct_winner`,
+    /// `trade_between`), in the same order. Not the slot's owner: the
+    /// booking takes it from the candidate, so a load of it here would be a
+    /// miss for nothing (round 19).
     fn touch_lev_candidates(&self, keys: &SlotKeys, batch: &[LevKey]) {
         let mut fold = 0u64;
         for k in batch {

@@ -787,7 +787,7 @@ impl Engine {
     /// samples at 1M accounts), one after the other, as a fill's booking is
     /// too long for the next one's load to start early; a loop that does
     /// nothing else keeps those misses in flight at once (as
-    /// `touch_min_max_winners` does for the keys and flags). Reads only:
+    /// `Engine::touch_lev_candidates` does for the offers). Reads only:
     /// changes nothing the run writes. (One generic loop with `pro_rata`'s
     /// `touch_fills`, a closure for the word read, was tried in round 28:
     /// +0.27% of `pro_rata`'s instructions at 100k, the allocation inlined
