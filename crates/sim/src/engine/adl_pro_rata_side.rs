@@ -1182,7 +1182,13 @@ fn merge_runs(keys: &mut [u64], mid: usize, merged: &mut Vec<u64>) {
 
 /// Keys the walk reads ahead: their records (entry and threshold: one
 /// line) are loaded together before the first of them is looked at.
-const READ_AHEAD: usize = 16;
+///
+/// 64: at 1,000,000 accounts `push_ones`' share of the `pro_rata` crash's
+/// samples fell from ~5.5% (16) to ~4.6% (32) and ~3.5% (64), 128 no
+/// better, for +0.04% instructions at 100,000 accounts (the records read
+/// ahead and never reached cost a load each, and overlap);
+/// docs/performance.md, "Issue 14 after round 33".
+const READ_AHEAD: usize = 64;
 
 /// The indexed candidates at `x = side × price` in walk order (lots desc,
 /// slot): those in profit and not set aside. Counts in `visited` the index
